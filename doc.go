@@ -1,0 +1,37 @@
+// Package leadkit is the shared vocabulary of an embeddable library for B2B
+// lead management: the lead lifecycle from anonymous prospect to customer.
+//
+// The root package holds only the types every other package speaks in and
+// imports nothing else of the module:
+//
+//   - [Event]: something a lead did or that happened to it (a form submitted, a
+//     whitepaper downloaded, a webinar attended, an SDR call). Its ID is the
+//     idempotency key every store honours.
+//   - [Lead], [Person] and [Company]: who a lead is, the input of fit scoring.
+//   - [ErrNotFound], [ErrConflict] and [ErrInvalid]: sentinels that every
+//     package and store wraps, so callers test conditions with [errors.Is]
+//     whatever the backend.
+//
+// The work is done by small packages that can be used alone or together:
+//
+//   - stage: a configurable stage state machine (Raw -> MQL -> SAL -> SQL ...,
+//     the SiriusDecisions waterfall, or any custom model) with guarded
+//     automatic transitions, hooks, history, SLAs and stage funnels.
+//   - scoring: multi-dimensional scoring models (fit, engagement, interest)
+//     compiled from rule expressions into one fused pass over a lead's events.
+//   - pool: the prospect pool of known contacts that are not leads yet.
+//   - journey: timelines of touches and their analytics: funnels, cycle
+//     times, source age and golden conversion paths.
+//   - attribution: rule-based, Markov and Shapley credit for conversions.
+//
+// Stateful packages keep their data behind a small Store interface; the
+// default is in memory, and the separate module
+// github.com/leadkit/leadkit/postgres provides PostgreSQL stores. The storetest
+// package holds the conformance suites every Store must pass.
+//
+// Configuration is data: stage definitions and scoring models are plain
+// structs with JSON tags, validated and compiled once by a constructor into
+// immutable values that are safe for concurrent use. Expressions written by
+// tenants are sandboxed: only whitelisted functions, a node limit, a memory
+// budget and a typed result.
+package leadkit
