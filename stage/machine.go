@@ -1,0 +1,692 @@
+package stage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/internal/exprenv"
+)
+
+// HookFunc is an entry or exit hook. Returning an error vetoes the change:
+// nothing is written and the caller gets a *TransitionError wrapping
+// ErrVetoed and the hook's error.
+type HookFunc func(ctx context.Context, c Change) error
+
+// Hooks maps stage names to the hooks that run when a subject leaves (Exit)
+// or enters (Enter) that stage. The name "*" runs for every stage. Exit hooks
+// of the current stage run first, then entry hooks of the target, each in
+// slice order; the first error vetoes. Hooks run before the change is
+// stored, so they must not assume it will be (use Options.OnCommit for
+// effects after the fact). They do not run for sub-status changes.
+type Hooks struct {
+	Enter map[string][]HookFunc
+	Exit  map[string][]HookFunc
+}
+
+// Change is a proposed or committed change, as hooks and OnCommit see it.
+type Change struct {
+	Entry
+	// Facts are the facts the change was decided on (nil for manual changes
+	// fired without facts).
+	Facts Facts
+}
+
+// Options configures a Machine. The zero value is a working default.
+type Options struct {
+	// Store keeps records and histories; nil means a new MemoryStore.
+	Store Store
+	// Now returns the current time; nil means time.Now. Times are stored
+	// in UTC.
+	Now func() time.Time
+	// Hooks are entry and exit hooks by stage name.
+	Hooks Hooks
+	// OnCommit, if set, is called after every committed change, in the
+	// goroutine that made it.
+	OnCommit func(ctx context.Context, c Change)
+	// MaxGuardNodes caps a guard's size (default 1000 expression nodes).
+	MaxGuardNodes uint
+	// GuardMemoryBudget caps what one guard evaluation may allocate
+	// (default 100,000 expr VM units).
+	GuardMemoryBudget uint
+	// MaxAutoSteps caps how many automatic transitions one Advance may chain
+	// (default: the number of stages).
+	MaxAutoSteps int
+}
+
+// Machine is a compiled stage model bound to a Store. It is immutable and
+// safe for concurrent use; concurrent changes to one subject are serialised
+// by the store's optimistic versions (the loser gets ErrConflict).
+type Machine struct {
+	def      Definition
+	opts     Options
+	store    Store
+	now      func() time.Time
+	rank     map[string]int
+	trans    map[string]*compiledTransition
+	outgoing [][]*compiledTransition // by stage rank, in definition order
+	auto     [][]*compiledTransition // automatic subset of outgoing
+	fwd      []int                   // forward rank by stage rank, see Definition.forwardRanks
+	facts    *factEnv
+	limits   exprenv.Limits
+	runners  sync.Pool
+	maxSteps int
+}
+
+type compiledTransition struct {
+	Transition
+	to      int
+	from    []bool // by stage rank
+	reasons map[string]bool
+	guard   *guard
+}
+
+// New validates def and compiles it into a Machine. It reports every
+// problem at once (errors.Join of *DefinitionError, each wrapping
+// leadkit.ErrInvalid): unknown or duplicate stage names, no initial stage,
+// unreachable stages, non-terminal dead ends, transitions out of terminal
+// stages, automatic transitions without guards, bad guard expressions (with
+// line and column), unknown fact types and hooks on unknown stages.
+func New(def Definition, opts Options) (*Machine, error) {
+	def = def.Clone()
+	if def.Name == "" {
+		def.Name = "default"
+	}
+	m := &Machine{
+		def:   def,
+		opts:  opts,
+		store: opts.Store,
+		now:   opts.Now,
+		rank:  make(map[string]int, len(def.Stages)),
+		trans: make(map[string]*compiledTransition, len(def.Transitions)),
+		limits: exprenv.Limits{
+			MaxNodes:     opts.MaxGuardNodes,
+			MemoryBudget: opts.GuardMemoryBudget,
+		}.WithDefaults(),
+		maxSteps: opts.MaxAutoSteps,
+	}
+	if m.store == nil {
+		m.store = NewMemoryStore()
+	}
+	if m.now == nil {
+		m.now = time.Now
+	}
+	if m.maxSteps <= 0 {
+		m.maxSteps = len(def.Stages)
+	}
+	m.runners.New = func() any { return exprenv.NewRunner(m.limits) }
+
+	var errs []error
+	bad := func(where, format string, args ...any) {
+		errs = append(errs, &DefinitionError{Where: where, Msg: fmt.Sprintf(format, args...)})
+	}
+
+	// Facts.
+	for name, t := range def.Facts {
+		if zeroOf(t) == nil {
+			bad(fmt.Sprintf("facts %q", name), "unknown type %q (want number, string, bool or strings)", t)
+		}
+		if !isIdent(name) {
+			bad(fmt.Sprintf("facts %q", name), "a fact name must be an identifier (letters, digits, _)")
+		}
+	}
+	m.facts = newFactEnv(def.Facts)
+
+	// Stages.
+	if len(def.Stages) == 0 {
+		bad("stages", "no stages defined")
+	}
+	for i, s := range def.Stages {
+		where := fmt.Sprintf("stage %q", s.Name)
+		if s.Name == "" {
+			bad(fmt.Sprintf("stages[%d]", i), "empty stage name")
+			continue
+		}
+		if s.Name == "*" {
+			bad(where, `"*" is reserved for "every stage"`)
+		}
+		if _, dup := m.rank[s.Name]; dup {
+			bad(where, "defined twice")
+			continue
+		}
+		m.rank[s.Name] = i
+		if !s.Category.valid() {
+			bad(where, "unknown category %q", s.Category)
+		}
+		if s.SLA < 0 {
+			bad(where, "negative SLA %s", s.SLA)
+		}
+		seen := map[string]bool{}
+		for _, ss := range s.SubStatuses {
+			if ss == "" || seen[ss] {
+				bad(where, "sub-status %q empty or listed twice", ss)
+			}
+			seen[ss] = true
+		}
+	}
+	if def.Initial == "" {
+		bad("initial", "no initial stage")
+	} else if _, ok := m.rank[def.Initial]; !ok {
+		bad("initial", "unknown stage %q", def.Initial)
+	}
+
+	// Transitions.
+	n := len(def.Stages)
+	m.fwd = def.forwardRanks()
+	m.outgoing = make([][]*compiledTransition, n)
+	m.auto = make([][]*compiledTransition, n)
+	for i, t := range def.Transitions {
+		where := fmt.Sprintf("transition %q", t.Name)
+		if t.Name == "" {
+			bad(fmt.Sprintf("transitions[%d]", i), "empty transition name")
+			continue
+		}
+		if _, dup := m.trans[t.Name]; dup {
+			bad(where, "defined twice")
+			continue
+		}
+		ct := &compiledTransition{Transition: t, from: make([]bool, n)}
+		ok := true
+		to, found := m.rank[t.To]
+		ct.to = to
+		if t.To == "" {
+			bad(where, "no target stage")
+			ok = false
+		} else if !found {
+			bad(where, "unknown target stage %q", t.To)
+			ok = false
+		}
+		if len(t.From) == 0 {
+			bad(where, `no source stages (use "*" for every stage)`)
+			ok = false
+		}
+		for _, f := range t.From {
+			if f == "*" {
+				// Every non-terminal stage but the target itself (and, when
+				// forward-only, but the stages after it).
+				for r, s := range def.Stages {
+					if !s.Terminal && (!found || (r != to && (!t.ForwardOnly || m.fwd[r] < m.fwd[to]))) {
+						ct.from[r] = true
+					}
+				}
+				continue
+			}
+			r, known := m.rank[f]
+			switch {
+			case !known:
+				bad(where, "unknown source stage %q", f)
+				ok = false
+			case def.Stages[r].Terminal:
+				bad(where, "leaves terminal stage %q", f)
+				ok = false
+			case found && t.ForwardOnly && m.fwd[to] <= m.fwd[r]:
+				bad(where, "is forward-only but %q does not come before %q", t.To, f)
+				ok = false
+			default:
+				ct.from[r] = true
+			}
+		}
+		if len(t.Reasons) > 0 {
+			ct.reasons = make(map[string]bool, len(t.Reasons))
+			for _, r := range t.Reasons {
+				if r == "" || ct.reasons[r] {
+					bad(where, "reason code %q empty or listed twice", r)
+				}
+				ct.reasons[r] = true
+			}
+		}
+		if t.Auto && t.Guard == "" {
+			bad(where, "an automatic transition needs a guard")
+			ok = false
+		}
+		if t.Guard != "" {
+			g, err := compileGuard(t.Guard, m.facts, m.limits)
+			if err != nil {
+				de := &DefinitionError{Where: where + " guard", Msg: err.Error()}
+				var ee *exprenv.Error
+				if errors.As(err, &ee) {
+					de.Line, de.Column, de.Msg = ee.Line, ee.Column, ee.Message
+				}
+				errs = append(errs, de)
+				ok = false
+			}
+			ct.guard = g
+		}
+		m.trans[t.Name] = ct
+		if !ok {
+			continue
+		}
+		for r := range ct.from {
+			if ct.from[r] {
+				m.outgoing[r] = append(m.outgoing[r], ct)
+				if t.Auto {
+					m.auto[r] = append(m.auto[r], ct)
+				}
+			}
+		}
+	}
+
+	// Graph checks: only meaningful when stages and initial are sound.
+	if len(errs) == 0 {
+		reach := make([]bool, n)
+		queue := []int{m.rank[def.Initial]}
+		reach[queue[0]] = true
+		for len(queue) > 0 {
+			r := queue[0]
+			queue = queue[1:]
+			for _, t := range m.outgoing[r] {
+				if !reach[t.to] {
+					reach[t.to] = true
+					queue = append(queue, t.to)
+				}
+			}
+		}
+		for r, s := range def.Stages {
+			where := fmt.Sprintf("stage %q", s.Name)
+			if !reach[r] {
+				bad(where, "unreachable from the initial stage %q", def.Initial)
+			}
+			if !s.Terminal && len(m.outgoing[r]) == 0 {
+				bad(where, "is a dead end: not terminal, but no transition leaves it")
+			}
+		}
+	}
+
+	// Hooks.
+	for _, hs := range []map[string][]HookFunc{opts.Hooks.Enter, opts.Hooks.Exit} {
+		for name := range hs {
+			if _, ok := m.rank[name]; !ok && name != "*" {
+				bad(fmt.Sprintf("hook %q", name), "unknown stage")
+			}
+		}
+	}
+
+	if len(errs) > 0 {
+		sortDefinitionErrors(errs)
+		return nil, errors.Join(errs...)
+	}
+	return m, nil
+}
+
+func sortDefinitionErrors(errs []error) {
+	// Keep a stable, readable order: by location text.
+	sort.SliceStable(errs, func(i, j int) bool {
+		a, _ := errs[i].(*DefinitionError)
+		b, _ := errs[j].(*DefinitionError)
+		return a != nil && b != nil && a.Where < b.Where
+	})
+}
+
+func isIdent(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, r := range s {
+		if r == '_' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (i > 0 && r >= '0' && r <= '9') {
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+// Definition returns a copy of the machine's definition.
+func (m *Machine) Definition() Definition { return m.def.Clone() }
+
+// Pipeline returns the pipeline name (Definition.Name).
+func (m *Machine) Pipeline() string { return m.def.Name }
+
+// Store returns the machine's store.
+func (m *Machine) Store() Store { return m.store }
+
+// Rank returns a stage's position in the definition (its funnel order) and
+// whether the stage exists.
+func (m *Machine) Rank(stage string) (int, bool) {
+	r, ok := m.rank[stage]
+	return r, ok
+}
+
+func (m *Machine) key(s Subject) Key { return Key{Pipeline: m.def.Name, Subject: s} }
+
+func (m *Machine) stamp() time.Time { return m.now().UTC() }
+
+// Request carries the optional details of a change.
+type Request struct {
+	// Actor is who made the change (a user ID, "system", "scoring").
+	Actor string
+	// Reason is a reason code; required, and checked against the list, on
+	// transitions that define Reasons.
+	Reason string
+	// Note is free text kept in the history.
+	Note string
+	// Facts are the values the transition's guard reads, if it has one.
+	Facts Facts
+	// Version, when non-zero, is the version the caller last read: the
+	// change fails with leadkit.ErrConflict if the record moved on since.
+	Version int64
+	// SubStatus sets the sub-status in the target stage (must be one of the
+	// stage's SubStatuses).
+	SubStatus string
+}
+
+// StartOptions configures Start.
+type StartOptions struct {
+	// Stage to start in; default Definition.Initial. Use it to import
+	// subjects that are already further down the pipeline.
+	Stage string
+	// At is the start time; default now. Importers set it to keep history.
+	At    time.Time
+	Actor string
+	Note  string
+}
+
+// Start enters a subject into the pipeline. It fails with
+// leadkit.ErrConflict if the subject is already in it.
+func (m *Machine) Start(ctx context.Context, s Subject, o StartOptions) (Record, error) {
+	key := m.key(s)
+	if s.ID == "" || s.Kind == "" {
+		return Record{}, &TransitionError{Key: key, Msg: "subject needs a kind and an ID", Err: ErrNotAllowed}
+	}
+	st := o.Stage
+	if st == "" {
+		st = m.def.Initial
+	}
+	if _, ok := m.rank[st]; !ok {
+		return Record{}, &TransitionError{Key: key, To: st, Msg: "unknown stage", Err: ErrNotAllowed}
+	}
+	at := o.At.UTC()
+	if o.At.IsZero() {
+		at = m.stamp()
+	}
+	rec := Record{Key: key, Stage: st, EnteredAt: at, UpdatedAt: at, Version: 1}
+	e := Entry{Key: key, Version: 1, To: st, At: at, Actor: o.Actor, Note: o.Note, Trigger: TriggerStart}
+	if err := m.runHooks(ctx, "", st, Change{Entry: e}); err != nil {
+		return Record{}, &TransitionError{Key: key, To: st, Msg: "entry hook refused", Err: ErrVetoed, Cause: err}
+	}
+	if err := m.store.Commit(ctx, rec, e); err != nil {
+		return Record{}, m.commitError(key, "", "", st, err)
+	}
+	m.committed(ctx, Change{Entry: e})
+	return rec, nil
+}
+
+// Get returns a subject's current record (leadkit.ErrNotFound if it is not
+// in the pipeline).
+func (m *Machine) Get(ctx context.Context, s Subject) (Record, error) {
+	return m.store.Get(ctx, m.key(s))
+}
+
+// History returns a subject's changes in order.
+func (m *Machine) History(ctx context.Context, s Subject) ([]Entry, error) {
+	return m.store.History(ctx, m.key(s))
+}
+
+func (m *Machine) load(ctx context.Context, key Key, name string, want int64) (Record, error) {
+	rec, err := m.store.Get(ctx, key)
+	if err != nil {
+		if errors.Is(err, leadkit.ErrNotFound) {
+			return rec, &TransitionError{Key: key, Transition: name, Msg: "not in this pipeline", Err: leadkit.ErrNotFound}
+		}
+		return rec, err
+	}
+	if want != 0 && rec.Version != want {
+		return rec, &TransitionError{Key: key, Transition: name, From: rec.Stage,
+			Msg: fmt.Sprintf("stale version %d, current is %d", want, rec.Version), Err: leadkit.ErrConflict}
+	}
+	return rec, nil
+}
+
+// Fire takes the manual (or automatic) transition named name for subject s.
+// It checks that the transition leaves from the current stage, the reason
+// code, forward-only, the guard (on req.Facts) and the hooks, then commits
+// with the next version. Every failure is a *TransitionError and writes
+// nothing.
+func (m *Machine) Fire(ctx context.Context, s Subject, name string, req Request) (Record, error) {
+	key := m.key(s)
+	t, ok := m.trans[name]
+	if !ok {
+		return Record{}, &TransitionError{Key: key, Transition: name, Msg: "no such transition", Err: ErrUnknownTransition}
+	}
+	rec, err := m.load(ctx, key, name, req.Version)
+	if err != nil {
+		return Record{}, err
+	}
+	return m.take(ctx, rec, t, req, TriggerManual)
+}
+
+func (m *Machine) take(ctx context.Context, rec Record, t *compiledTransition, req Request, trig Trigger) (Record, error) {
+	from := m.rank[rec.Stage]
+	terr := func(msg string, cond, cause error) error {
+		return &TransitionError{Key: rec.Key, Transition: t.Name, From: rec.Stage, To: t.To, Msg: msg, Err: cond, Cause: cause}
+	}
+	if !t.from[from] {
+		if t.ForwardOnly && m.fwd[t.to] <= m.fwd[from] {
+			return Record{}, terr("forward-only transition would move back", ErrNotAllowed, nil)
+		}
+		return Record{}, terr("does not leave from the current stage", ErrNotAllowed, nil)
+	}
+	if t.reasons != nil && !t.reasons[req.Reason] {
+		return Record{}, terr(fmt.Sprintf("reason %q is not one of %v", req.Reason, t.Reasons), ErrNotAllowed, nil)
+	}
+	if req.SubStatus != "" && !slices.Contains(m.def.Stages[t.to].SubStatuses, req.SubStatus) {
+		return Record{}, terr(fmt.Sprintf("unknown sub-status %q", req.SubStatus), ErrNotAllowed, nil)
+	}
+	if t.guard != nil {
+		holds, err := m.evalGuard(t, req.Facts)
+		if err != nil {
+			return Record{}, terr("guard failed", ErrGuardFailed, err)
+		}
+		if !holds {
+			return Record{}, terr(fmt.Sprintf("guard %q is false", t.guard), ErrGuardFailed, nil)
+		}
+	}
+	at := m.stamp()
+	e := Entry{
+		Key: rec.Key, Version: rec.Version + 1, Transition: t.Name, From: rec.Stage, To: t.To,
+		SubStatus: req.SubStatus, At: at, Actor: req.Actor, Reason: req.Reason, Note: req.Note, Trigger: trig,
+	}
+	c := Change{Entry: e, Facts: req.Facts}
+	if err := m.runHooks(ctx, rec.Stage, t.To, c); err != nil {
+		return Record{}, terr("hook refused", ErrVetoed, err)
+	}
+	next := Record{Key: rec.Key, Stage: t.To, SubStatus: req.SubStatus, EnteredAt: at, UpdatedAt: at, Version: e.Version}
+	if err := m.store.Commit(ctx, next, e); err != nil {
+		return Record{}, m.commitError(rec.Key, t.Name, rec.Stage, t.To, err)
+	}
+	m.committed(ctx, c)
+	return next, nil
+}
+
+func (m *Machine) commitError(key Key, name, from, to string, err error) error {
+	if errors.Is(err, leadkit.ErrConflict) {
+		return &TransitionError{Key: key, Transition: name, From: from, To: to, Msg: "changed concurrently", Err: leadkit.ErrConflict, Cause: err}
+	}
+	return err
+}
+
+// runHooks runs the exit hooks of from (none on Start, when from is ""),
+// then the entry hooks of to; the first error vetoes.
+func (m *Machine) runHooks(ctx context.Context, from, to string, c Change) error {
+	var lists [4][]HookFunc
+	if from != "" {
+		lists[0], lists[1] = m.opts.Hooks.Exit[from], m.opts.Hooks.Exit["*"]
+	}
+	lists[2], lists[3] = m.opts.Hooks.Enter[to], m.opts.Hooks.Enter["*"]
+	for _, list := range lists {
+		for _, h := range list {
+			if err := h(ctx, c); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (m *Machine) committed(ctx context.Context, c Change) {
+	if m.opts.OnCommit != nil {
+		m.opts.OnCommit(ctx, c)
+	}
+}
+
+func (m *Machine) evalGuard(t *compiledTransition, facts Facts) (bool, error) {
+	env, err := m.facts.env(facts)
+	if err != nil {
+		return false, err
+	}
+	defer m.facts.put(env)
+	r := m.runners.Get().(*exprenv.Runner)
+	defer m.runners.Put(r)
+	return r.RunBool(t.guard.prog, env)
+}
+
+// Advance evaluates the automatic transitions that leave the subject's
+// current stage, in definition order, and takes the first whose guard holds
+// on facts (skipping forward-only ones that would move it back). It repeats
+// from the new stage, up to Options.MaxAutoSteps times, so a lead whose score
+// jumps can pass several automatic stages in one call; each step is its own
+// history entry. It returns the final record and the number of steps taken.
+// A guard that fails at run time is an error naming the transition; the
+// steps already taken stay committed.
+func (m *Machine) Advance(ctx context.Context, s Subject, facts Facts, req Request) (Record, int, error) {
+	key := m.key(s)
+	rec, err := m.load(ctx, key, "", req.Version)
+	if err != nil {
+		return rec, 0, err
+	}
+	req.Facts = facts
+	req.Reason, req.SubStatus = "", ""
+	steps := 0
+	for steps < m.maxSteps {
+		t, err := m.nextAuto(rec, facts)
+		if err != nil {
+			return rec, steps, err
+		}
+		if t == nil {
+			break
+		}
+		next, err := m.take(ctx, rec, t, req, TriggerAuto)
+		if err != nil {
+			return rec, steps, err
+		}
+		rec = next
+		steps++
+	}
+	return rec, steps, nil
+}
+
+func (m *Machine) nextAuto(rec Record, facts Facts) (*compiledTransition, error) {
+	from := m.rank[rec.Stage]
+	cands := m.auto[from]
+	if len(cands) == 0 {
+		return nil, nil
+	}
+	env, err := m.facts.env(facts)
+	if err != nil {
+		return nil, &TransitionError{Key: rec.Key, From: rec.Stage, Msg: "bad facts", Err: ErrGuardFailed, Cause: err}
+	}
+	defer m.facts.put(env)
+	r := m.runners.Get().(*exprenv.Runner)
+	defer m.runners.Put(r)
+	for _, t := range cands {
+		if t.ForwardOnly && m.fwd[t.to] <= m.fwd[from] {
+			continue
+		}
+		ok, err := r.RunBool(t.guard.prog, env)
+		if err != nil {
+			return nil, &TransitionError{Key: rec.Key, Transition: t.Name, From: rec.Stage, To: t.To, Msg: "guard failed", Err: ErrGuardFailed, Cause: err}
+		}
+		if ok {
+			return t, nil
+		}
+	}
+	return nil, nil
+}
+
+// SetSubStatus changes the sub-status within the current stage (e.g. SAL:
+// contacted -> meeting_set), recorded as a history entry with
+// TriggerSubStatus. An empty status clears it.
+func (m *Machine) SetSubStatus(ctx context.Context, s Subject, status string, req Request) (Record, error) {
+	key := m.key(s)
+	rec, err := m.load(ctx, key, "", req.Version)
+	if err != nil {
+		return Record{}, err
+	}
+	if status != "" && !slices.Contains(m.def.Stages[m.rank[rec.Stage]].SubStatuses, status) {
+		return Record{}, &TransitionError{Key: key, From: rec.Stage, To: rec.Stage,
+			Msg: fmt.Sprintf("stage has no sub-status %q", status), Err: ErrNotAllowed}
+	}
+	at := m.stamp()
+	e := Entry{Key: key, Version: rec.Version + 1, From: rec.Stage, To: rec.Stage, SubStatus: status, At: at,
+		Actor: req.Actor, Reason: req.Reason, Note: req.Note, Trigger: TriggerSubStatus}
+	next := rec
+	next.SubStatus, next.UpdatedAt, next.Version = status, at, e.Version
+	if err := m.store.Commit(ctx, next, e); err != nil {
+		return Record{}, m.commitError(key, "", rec.Stage, rec.Stage, err)
+	}
+	m.committed(ctx, Change{Entry: e})
+	return next, nil
+}
+
+// Explanation tells whether an automatic transition would fire and, if
+// not, why.
+type Explanation struct {
+	Transition string `json:"transition"`
+	To         string `json:"to"`
+	// Ready is true when the guard holds: Advance would take it (if no
+	// earlier transition is ready too).
+	Ready bool `json:"ready"`
+	// Blocked lists the parts of the guard that are false: the false parts of
+	// an "and", every part of a false "or".
+	Blocked []Clause `json:"blocked,omitempty"`
+	// Skipped says why the transition is not considered at all (forward-only
+	// and the target comes earlier).
+	Skipped string `json:"skipped,omitempty"`
+}
+
+// Explain answers "why not yet" for a subject in stage with these facts:
+// for each automatic transition leaving stage, whether it is ready and which
+// parts of its guard block it.
+func (m *Machine) Explain(stage string, facts Facts) ([]Explanation, error) {
+	from, ok := m.rank[stage]
+	if !ok {
+		return nil, fmt.Errorf("stage: explain: %w: unknown stage %q", leadkit.ErrInvalid, stage)
+	}
+	env, err := m.facts.env(facts)
+	if err != nil {
+		return nil, fmt.Errorf("stage: explain: %w", err)
+	}
+	defer m.facts.put(env)
+	r := m.runners.Get().(*exprenv.Runner)
+	defer m.runners.Put(r)
+	var out []Explanation
+	for _, t := range m.auto[from] {
+		ex := Explanation{Transition: t.Name, To: t.To}
+		if t.ForwardOnly && m.fwd[t.to] <= m.fwd[from] {
+			ex.Skipped = "forward-only: " + t.To + " does not come after " + stage
+			out = append(out, ex)
+			continue
+		}
+		blocked, err := t.guard.explain(r, env)
+		if err != nil {
+			return nil, fmt.Errorf("stage: transition %q: guard: %w", t.Name, err)
+		}
+		ex.Blocked = blocked
+		ex.Ready = len(blocked) == 0
+		out = append(out, ex)
+	}
+	return out, nil
+}
+
+// WhyNotYet is Explain for a subject's current stage.
+func (m *Machine) WhyNotYet(ctx context.Context, s Subject, facts Facts) ([]Explanation, error) {
+	rec, err := m.load(ctx, m.key(s), "", 0)
+	if err != nil {
+		return nil, err
+	}
+	return m.Explain(rec.Stage, facts)
+}

@@ -1,0 +1,251 @@
+package stage
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/leadkit/leadkit"
+)
+
+// Subject kinds. A pipeline can track leads, contacts or accounts.
+const (
+	KindLead    = "lead"
+	KindContact = "contact"
+	KindAccount = "account"
+)
+
+// Subject is what moves through a pipeline: a lead, contact or account.
+type Subject struct {
+	Kind string `json:"kind"`
+	ID   string `json:"id"`
+}
+
+// Lead returns the Subject of the lead with the given ID.
+func Lead(id string) Subject { return Subject{Kind: KindLead, ID: id} }
+
+// Account returns the Subject of the account with the given ID.
+func Account(id string) Subject { return Subject{Kind: KindAccount, ID: id} }
+
+// Contact returns the Subject of the contact with the given ID.
+func Contact(id string) Subject { return Subject{Kind: KindContact, ID: id} }
+
+func (s Subject) String() string { return s.Kind + " " + fmt.Sprintf("%q", s.ID) }
+
+// Key identifies one subject in one pipeline: a subject can run in several
+// pipelines (new business, expansion) side by side.
+type Key struct {
+	Pipeline string `json:"pipeline"`
+	Subject
+}
+
+// Record is a subject's current position in a pipeline.
+type Record struct {
+	Key
+	Stage     string    `json:"stage"`
+	SubStatus string    `json:"sub_status,omitempty"`
+	EnteredAt time.Time `json:"entered_at"` // when it entered Stage
+	UpdatedAt time.Time `json:"updated_at"`
+	// Version counts the changes: 1 after Start, +1 per transition or
+	// sub-status change. Every change is an Entry with the same Version.
+	Version int64 `json:"version"`
+}
+
+// Trigger tells what caused a history entry.
+type Trigger string
+
+// The triggers.
+const (
+	TriggerStart     Trigger = "start"     // the subject entered the pipeline
+	TriggerManual    Trigger = "manual"    // Fire
+	TriggerAuto      Trigger = "auto"      // Advance, by a guard
+	TriggerSubStatus Trigger = "substatus" // SetSubStatus: same stage, new sub-status
+)
+
+// Entry is one change in a subject's history.
+type Entry struct {
+	Key
+	Version    int64     `json:"version"`
+	Transition string    `json:"transition,omitempty"`
+	From       string    `json:"from,omitempty"` // "" for the start entry
+	To         string    `json:"to"`
+	SubStatus  string    `json:"sub_status,omitempty"`
+	At         time.Time `json:"at"`
+	Actor      string    `json:"actor,omitempty"`
+	Reason     string    `json:"reason,omitempty"`
+	Note       string    `json:"note,omitempty"`
+	Trigger    Trigger   `json:"trigger"`
+}
+
+// Store keeps current records and their histories. Implementations must be
+// safe for concurrent use and pass storetest.Stage.
+type Store interface {
+	// Get returns the record for key, or an error wrapping
+	// leadkit.ErrNotFound.
+	Get(ctx context.Context, key Key) (Record, error)
+	// Commit atomically writes rec and appends e to its history, where
+	// rec.Version == e.Version. Version 1 creates the record and fails with
+	// leadkit.ErrConflict if it exists; a later version succeeds only if the
+	// stored version is rec.Version-1, otherwise it fails with
+	// leadkit.ErrConflict and writes nothing.
+	Commit(ctx context.Context, rec Record, e Entry) error
+	// History returns the entries of key in version order (empty, not an
+	// error, for an unknown key).
+	History(ctx context.Context, key Key) ([]Entry, error)
+	// Scan calls fn for every record of the pipeline, in no set order; an
+	// error from fn stops the scan and is returned.
+	Scan(ctx context.Context, pipeline string, fn func(Record) error) error
+}
+
+// HistoryScanner is an optional Store feature: stream every history of a
+// pipeline in one pass. Funnels use it when present and fall back to Scan
+// plus History otherwise.
+type HistoryScanner interface {
+	ScanHistories(ctx context.Context, pipeline string, fn func(Key, []Entry) error) error
+}
+
+// MemoryStore is the in-memory Store used when Options.Store is nil. It is
+// safe for concurrent use. Records are sharded by key to keep writers to
+// different subjects from contending.
+type MemoryStore struct {
+	shards [32]memShard
+}
+
+type memShard struct {
+	mu   sync.RWMutex
+	data map[Key]*memItem
+}
+
+type memItem struct {
+	rec     Record
+	history []Entry
+}
+
+var (
+	_ Store          = (*MemoryStore)(nil)
+	_ HistoryScanner = (*MemoryStore)(nil)
+)
+
+// NewMemoryStore returns an empty in-memory store.
+func NewMemoryStore() *MemoryStore {
+	s := &MemoryStore{}
+	for i := range s.shards {
+		s.shards[i].data = map[Key]*memItem{}
+	}
+	return s
+}
+
+func (s *MemoryStore) shard(k Key) *memShard {
+	// FNV-1a over the key's strings.
+	h := uint32(2166136261)
+	for _, str := range [...]string{k.Pipeline, k.Kind, k.ID} {
+		for i := 0; i < len(str); i++ {
+			h ^= uint32(str[i])
+			h *= 16777619
+		}
+		h ^= 0xff
+		h *= 16777619
+	}
+	return &s.shards[h%uint32(len(s.shards))]
+}
+
+// Get implements Store.
+func (s *MemoryStore) Get(ctx context.Context, key Key) (Record, error) {
+	if err := ctx.Err(); err != nil {
+		return Record{}, err
+	}
+	sh := s.shard(key)
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+	it, ok := sh.data[key]
+	if !ok {
+		return Record{}, fmt.Errorf("stage: %s in pipeline %q: %w", key.Subject, key.Pipeline, leadkit.ErrNotFound)
+	}
+	return it.rec, nil
+}
+
+// Commit implements Store.
+func (s *MemoryStore) Commit(ctx context.Context, rec Record, e Entry) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if rec.Version < 1 || e.Version != rec.Version || e.Key != rec.Key {
+		return fmt.Errorf("stage: commit %s: %w: record version %d, entry version %d", rec.Subject, leadkit.ErrInvalid, rec.Version, e.Version)
+	}
+	sh := s.shard(rec.Key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	it, ok := sh.data[rec.Key]
+	var have int64
+	if ok {
+		have = it.rec.Version
+	}
+	if have != rec.Version-1 {
+		return fmt.Errorf("stage: commit %s version %d: stored version is %d: %w", rec.Subject, rec.Version, have, leadkit.ErrConflict)
+	}
+	if !ok {
+		it = &memItem{}
+		sh.data[rec.Key] = it
+	}
+	it.rec = rec
+	it.history = append(it.history, e)
+	return nil
+}
+
+// History implements Store.
+func (s *MemoryStore) History(ctx context.Context, key Key) ([]Entry, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	sh := s.shard(key)
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+	if it, ok := sh.data[key]; ok {
+		return slices.Clone(it.history), nil
+	}
+	return []Entry{}, nil
+}
+
+// Scan implements Store. It works on a snapshot, so fn may call the store.
+func (s *MemoryStore) Scan(ctx context.Context, pipeline string, fn func(Record) error) error {
+	return s.scan(ctx, pipeline, func(it *memItem) error { return fn(it.rec) })
+}
+
+// ScanHistories implements HistoryScanner.
+func (s *MemoryStore) ScanHistories(ctx context.Context, pipeline string, fn func(Key, []Entry) error) error {
+	return s.scan(ctx, pipeline, func(it *memItem) error { return fn(it.rec.Key, it.history) })
+}
+
+func (s *MemoryStore) scan(ctx context.Context, pipeline string, fn func(*memItem) error) error {
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.RLock()
+		items := make([]memItem, 0, len(sh.data))
+		for k, it := range sh.data {
+			if k.Pipeline == pipeline {
+				items = append(items, memItem{rec: it.rec, history: slices.Clone(it.history)})
+			}
+		}
+		sh.mu.RUnlock()
+		sort.Slice(items, func(a, b int) bool { return lessKey(items[a].rec.Key, items[b].rec.Key) })
+		for j := range items {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if err := fn(&items[j]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func lessKey(a, b Key) bool {
+	if a.Kind != b.Kind {
+		return a.Kind < b.Kind
+	}
+	return a.ID < b.ID
+}

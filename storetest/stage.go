@@ -1,0 +1,291 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/stage"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Stage runs the stage.Store conformance suite. newStore must return a
+// fresh, empty store for each call.
+func Stage(t *testing.T, newStore func(t *testing.T) stage.Store) {
+	t.Run("GetUnknown", func(t *testing.T) { stageGetUnknown(t, newStore(t)) })
+	t.Run("CommitAndRead", func(t *testing.T) { stageCommitAndRead(t, newStore(t)) })
+	t.Run("VersionConflicts", func(t *testing.T) { stageVersionConflicts(t, newStore(t)) })
+	t.Run("PipelinesAndKindsAreSeparate", func(t *testing.T) { stageSeparateKeys(t, newStore(t)) })
+	t.Run("Scan", func(t *testing.T) { stageScan(t, newStore(t)) })
+	t.Run("ConcurrentWritersOneWinsPerVersion", func(t *testing.T) { stageRace(t, newStore(t)) })
+	t.Run("ConcurrentSubjects", func(t *testing.T) { stageConcurrentSubjects(t, newStore(t)) })
+	t.Run("MachineRace", func(t *testing.T) { stageMachineRace(t, newStore(t)) })
+}
+
+var base = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+
+func key(p, id string) stage.Key { return stage.Key{Pipeline: p, Subject: stage.Lead(id)} }
+
+// change builds record and entry for version v moving key to st.
+func change(k stage.Key, v int64, from, st string) (stage.Record, stage.Entry) {
+	at := base.Add(time.Duration(v) * time.Hour)
+	trig := stage.TriggerManual
+	if v == 1 {
+		trig = stage.TriggerStart
+	}
+	return stage.Record{Key: k, Stage: st, EnteredAt: at, UpdatedAt: at, Version: v},
+		stage.Entry{Key: k, Version: v, Transition: "t" + fmt.Sprint(v), From: from, To: st, At: at, Actor: "a", Reason: "r", Note: "n", Trigger: trig}
+}
+
+func stageGetUnknown(t *testing.T, s stage.Store) {
+	ctx := context.Background()
+	_, err := s.Get(ctx, key("p", "nobody"))
+	require.Error(t, err)
+	assert.ErrorIs(t, err, leadkit.ErrNotFound)
+	h, err := s.History(ctx, key("p", "nobody"))
+	require.NoError(t, err)
+	assert.Empty(t, h)
+}
+
+func stageCommitAndRead(t *testing.T, s stage.Store) {
+	ctx := context.Background()
+	k := key("p", "L1")
+	r1, e1 := change(k, 1, "", "Raw")
+	require.NoError(t, s.Commit(ctx, r1, e1))
+	r2, e2 := change(k, 2, "Raw", "MQL")
+	r2.SubStatus, e2.SubStatus = "hot", "hot"
+	require.NoError(t, s.Commit(ctx, r2, e2))
+
+	got, err := s.Get(ctx, k)
+	require.NoError(t, err)
+	assert.Equal(t, k, got.Key)
+	assert.Equal(t, "MQL", got.Stage)
+	assert.Equal(t, "hot", got.SubStatus)
+	assert.Equal(t, int64(2), got.Version)
+	assert.True(t, got.EnteredAt.Equal(r2.EnteredAt), "entered_at %v, want %v", got.EnteredAt, r2.EnteredAt)
+	assert.Equal(t, time.UTC, got.EnteredAt.Location(), "times come back in UTC")
+
+	h, err := s.History(ctx, k)
+	require.NoError(t, err)
+	require.Len(t, h, 2)
+	for i, want := range []stage.Entry{e1, e2} {
+		assert.Equal(t, want.Version, h[i].Version)
+		assert.Equal(t, want.From, h[i].From)
+		assert.Equal(t, want.To, h[i].To)
+		assert.Equal(t, want.Transition, h[i].Transition)
+		assert.Equal(t, want.Actor, h[i].Actor)
+		assert.Equal(t, want.Reason, h[i].Reason)
+		assert.Equal(t, want.Note, h[i].Note)
+		assert.Equal(t, want.Trigger, h[i].Trigger)
+		assert.Equal(t, want.SubStatus, h[i].SubStatus)
+		assert.Equal(t, want.Key, h[i].Key)
+		assert.True(t, want.At.Equal(h[i].At))
+		assert.Equal(t, time.UTC, h[i].At.Location())
+	}
+	// The returned history is a copy: changing it changes nothing stored.
+	h[0].To = "changed"
+	h2, err := s.History(ctx, k)
+	require.NoError(t, err)
+	assert.Equal(t, "Raw", h2[0].To)
+}
+
+func stageVersionConflicts(t *testing.T, s stage.Store) {
+	ctx := context.Background()
+	k := key("p", "L1")
+	r1, e1 := change(k, 1, "", "Raw")
+	require.NoError(t, s.Commit(ctx, r1, e1))
+	// Creating again conflicts.
+	assert.ErrorIs(t, s.Commit(ctx, r1, e1), leadkit.ErrConflict)
+	// Skipping a version conflicts.
+	r3, e3 := change(k, 3, "Raw", "SAL")
+	assert.ErrorIs(t, s.Commit(ctx, r3, e3), leadkit.ErrConflict)
+	r2, e2 := change(k, 2, "Raw", "MQL")
+	require.NoError(t, s.Commit(ctx, r2, e2))
+	// Replaying an old version conflicts.
+	r2b, e2b := change(k, 2, "Raw", "Disqualified")
+	assert.ErrorIs(t, s.Commit(ctx, r2b, e2b), leadkit.ErrConflict)
+	// Nothing of the failed commits was written.
+	got, err := s.Get(ctx, k)
+	require.NoError(t, err)
+	assert.Equal(t, "MQL", got.Stage)
+	assert.Equal(t, int64(2), got.Version)
+	h, err := s.History(ctx, k)
+	require.NoError(t, err)
+	require.Len(t, h, 2)
+	assert.Equal(t, "MQL", h[1].To)
+}
+
+func stageSeparateKeys(t *testing.T, s stage.Store) {
+	ctx := context.Background()
+	a := key("new_business", "X")
+	b := key("expansion", "X")
+	c := stage.Key{Pipeline: "new_business", Subject: stage.Account("X")}
+	for _, k := range []stage.Key{a, b, c} {
+		r, e := change(k, 1, "", "Raw")
+		require.NoError(t, s.Commit(ctx, r, e), "%v", k)
+	}
+	r, e := change(a, 2, "Raw", "MQL")
+	require.NoError(t, s.Commit(ctx, r, e))
+	gb, err := s.Get(ctx, b)
+	require.NoError(t, err)
+	assert.Equal(t, "Raw", gb.Stage)
+	gc, err := s.Get(ctx, c)
+	require.NoError(t, err)
+	assert.Equal(t, "Raw", gc.Stage)
+	assert.Equal(t, stage.KindAccount, gc.Kind)
+}
+
+func stageScan(t *testing.T, s stage.Store) {
+	ctx := context.Background()
+	want := map[string]bool{}
+	for i := range 25 {
+		id := fmt.Sprintf("L%02d", i)
+		r, e := change(key("p", id), 1, "", "Raw")
+		require.NoError(t, s.Commit(ctx, r, e))
+		want[id] = true
+	}
+	r, e := change(key("other", "Z"), 1, "", "Raw")
+	require.NoError(t, s.Commit(ctx, r, e))
+
+	got := map[string]bool{}
+	require.NoError(t, s.Scan(ctx, "p", func(r stage.Record) error {
+		assert.Equal(t, "p", r.Pipeline)
+		assert.False(t, got[r.ID], "record %s scanned twice", r.ID)
+		got[r.ID] = true
+		return nil
+	}))
+	assert.Equal(t, want, got)
+
+	stop := errors.New("stop")
+	n := 0
+	err := s.Scan(ctx, "p", func(stage.Record) error { n++; return stop })
+	assert.ErrorIs(t, err, stop)
+	assert.Equal(t, 1, n)
+
+	// Histories through the optional fast path or the fallback agree.
+	hs := 0
+	require.NoError(t, stage.ScanHistories(ctx, s, "p", func(k stage.Key, h []stage.Entry) error {
+		hs++
+		require.Len(t, h, 1)
+		assert.Equal(t, k, h[0].Key)
+		return nil
+	}))
+	assert.Equal(t, 25, hs)
+}
+
+// stageRace: N writers race to commit each next version of one key. Exactly
+// one wins per version; the history is 1..rounds+1 with no gaps or
+// duplicates.
+func stageRace(t *testing.T, s stage.Store) {
+	ctx := context.Background()
+	k := key("p", "hot")
+	r, e := change(k, 1, "", "S0")
+	require.NoError(t, s.Commit(ctx, r, e))
+	const writers, rounds = 8, 30
+	for v := int64(2); v <= rounds+1; v++ {
+		var wins, conflicts atomic.Int32
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for w := range writers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				r, e := change(k, v, fmt.Sprintf("S%d", v-1), fmt.Sprintf("S%d", v))
+				e.Actor = fmt.Sprintf("w%d", w)
+				err := s.Commit(ctx, r, e)
+				switch {
+				case err == nil:
+					wins.Add(1)
+				case errors.Is(err, leadkit.ErrConflict):
+					conflicts.Add(1)
+				default:
+					t.Errorf("writer %d: unexpected error %v", w, err)
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		require.Equal(t, int32(1), wins.Load(), "version %d: exactly one writer wins", v)
+		require.Equal(t, int32(writers-1), conflicts.Load(), "version %d: the others conflict", v)
+	}
+	h, err := s.History(ctx, k)
+	require.NoError(t, err)
+	require.Len(t, h, rounds+1)
+	for i, e := range h {
+		assert.Equal(t, int64(i+1), e.Version, "history has no gaps or duplicates")
+	}
+	got, err := s.Get(ctx, k)
+	require.NoError(t, err)
+	assert.Equal(t, int64(rounds+1), got.Version)
+	assert.Equal(t, h[len(h)-1].To, got.Stage)
+}
+
+func stageConcurrentSubjects(t *testing.T, s stage.Store) {
+	ctx := context.Background()
+	const subjects, steps = 16, 10
+	var wg sync.WaitGroup
+	for i := range subjects {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			k := key("p", fmt.Sprintf("L%d", i))
+			for v := int64(1); v <= steps; v++ {
+				r, e := change(k, v, "", fmt.Sprintf("S%d", v))
+				if err := s.Commit(ctx, r, e); err != nil {
+					t.Errorf("%v v%d: %v", k, v, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	n := 0
+	require.NoError(t, s.Scan(ctx, "p", func(r stage.Record) error {
+		n++
+		assert.Equal(t, int64(steps), r.Version)
+		return nil
+	}))
+	assert.Equal(t, subjects, n)
+}
+
+// stageMachineRace: through a Machine, goroutines racing to fire the same
+// transition on one lead: one succeeds, the rest get ErrConflict or
+// ErrNotAllowed (they read the record after the winner moved it).
+func stageMachineRace(t *testing.T, s stage.Store) {
+	ctx := context.Background()
+	m, err := stage.New(stage.Classic(), stage.Options{Store: s})
+	require.NoError(t, err)
+	_, err = m.Start(ctx, stage.Lead("L"), stage.StartOptions{})
+	require.NoError(t, err)
+	_, _, err = m.Advance(ctx, stage.Lead("L"), stage.Facts{"score": 200}, stage.Request{})
+	require.NoError(t, err)
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := m.Fire(ctx, stage.Lead("L"), "accept", stage.Request{Version: 2})
+			switch {
+			case err == nil:
+				wins.Add(1)
+			case errors.Is(err, leadkit.ErrConflict):
+			default:
+				t.Errorf("unexpected error: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	assert.Equal(t, int32(1), wins.Load())
+	h, err := m.History(ctx, stage.Lead("L"))
+	require.NoError(t, err)
+	require.Len(t, h, 3)
+	assert.Equal(t, "SAL", h[2].To)
+}
