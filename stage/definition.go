@@ -259,10 +259,20 @@ func ParseDuration(s string) (Duration, error) {
 	return Duration(v), nil
 }
 
-// String formats d in Go duration syntax.
-func (d Duration) String() string { return time.Duration(d).String() }
+// String formats d as whole days ("2d") or hours ("36h") when it is one,
+// else in Go duration syntax ("90m0s"). ParseDuration reads all of them.
+func (d Duration) String() string {
+	const day = Duration(24 * time.Hour)
+	switch {
+	case d != 0 && d%day == 0:
+		return strconv.FormatInt(int64(d/day), 10) + "d"
+	case d != 0 && d%Duration(time.Hour) == 0:
+		return strconv.FormatInt(int64(d/Duration(time.Hour)), 10) + "h"
+	}
+	return time.Duration(d).String()
+}
 
-// MarshalJSON writes d as a Go duration string.
+// MarshalJSON writes d as a duration string (see String).
 func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
 
 // UnmarshalJSON reads a duration string, or a number of nanoseconds.

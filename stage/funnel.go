@@ -79,6 +79,9 @@ func (r FunnelResult) Conversion(from, to string) (Conversion, bool) {
 type FunnelAccumulator struct {
 	acc    *stagefunnel.Accumulator
 	visits []stagefunnel.Visit
+	// imply maps a stage outside the funnel to the last funnel stage before
+	// it, which a subject entering it has passed (set by Machine.Funnel).
+	imply map[string]string
 }
 
 // NewFunnel returns an empty accumulator for the given stages (at least two)
@@ -97,6 +100,10 @@ func (f *FunnelAccumulator) Add(history []Entry) bool {
 	f.visits = f.visits[:0]
 	for _, e := range history {
 		if e.Trigger == TriggerSubStatus {
+			continue
+		}
+		if st, ok := f.imply[e.To]; ok {
+			f.visits = append(f.visits, stagefunnel.Visit{Stage: st, At: e.At, Implied: true})
 			continue
 		}
 		f.visits = append(f.visits, stagefunnel.Visit{Stage: e.To, At: e.At})
@@ -154,6 +161,7 @@ func (m *Machine) Funnel(ctx context.Context, o FunnelOptions) (FunnelResult, er
 	if err != nil {
 		return FunnelResult{}, err
 	}
+	f.imply = m.implied(stages)
 	err = ScanHistories(ctx, m.store, m.def.Name, func(_ Key, h []Entry) error {
 		f.Add(h)
 		return nil
@@ -162,6 +170,32 @@ func (m *Machine) Funnel(ctx context.Context, o FunnelOptions) (FunnelResult, er
 		return FunnelResult{}, err
 	}
 	return f.Result(), nil
+}
+
+// implied maps each funnel-ranked stage left out of stages to the last
+// listed stage that comes before it in funnel order: entering it means the
+// subject passed that stage.
+func (m *Machine) implied(stages []string) map[string]string {
+	listed := map[string]bool{}
+	for _, s := range stages {
+		listed[s] = true
+	}
+	out := map[string]string{}
+	for r, s := range m.def.Stages {
+		if listed[s.Name] || m.fwd[r] < 0 {
+			continue
+		}
+		best, bestRank := "", -1
+		for _, l := range stages {
+			if lr := m.fwd[m.rank[l]]; lr >= 0 && lr < m.fwd[r] && lr > bestRank {
+				best, bestRank = l, lr
+			}
+		}
+		if best != "" {
+			out[s.Name] = best
+		}
+	}
+	return out
 }
 
 // ScanHistories calls fn with every history of a pipeline, using the

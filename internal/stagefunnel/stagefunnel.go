@@ -27,10 +27,14 @@ import (
 	"time"
 )
 
-// Visit is one entry of a lead into a stage.
+// Visit is one entry of a lead into a stage. An Implied visit counts
+// towards Reached but not Entered: callers use it when the lead entered a
+// stage outside the funnel that comes after this one (a funnel of MQL and
+// SAL, and a lead imported at SQL).
 type Visit struct {
-	Stage string
-	At    time.Time
+	Stage   string
+	At      time.Time
+	Implied bool
 }
 
 // Spec selects the funnel stages and the cohort.
@@ -76,8 +80,9 @@ type Accumulator struct {
 	converted []int
 	durations [][]time.Duration
 	// scratch for Add
-	first []time.Time
-	reach []time.Time
+	first  []time.Time
+	direct []bool
+	reach  []time.Time
 }
 
 // New returns an empty accumulator for spec.
@@ -94,6 +99,7 @@ func New(spec Spec) (*Accumulator, error) {
 		converted: make([]int, n*(n-1)/2),
 		durations: make([][]time.Duration, n*(n-1)/2),
 		first:     make([]time.Time, n),
+		direct:    make([]bool, n),
 		reach:     make([]time.Time, n),
 	}
 	for i, s := range spec.Stages {
@@ -115,6 +121,7 @@ func (a *Accumulator) Add(visits []Visit) bool {
 	n := len(a.spec.Stages)
 	for k := range a.first {
 		a.first[k] = time.Time{}
+		a.direct[k] = false
 	}
 	any := false
 	for _, v := range visits {
@@ -125,6 +132,7 @@ func (a *Accumulator) Add(visits []Visit) bool {
 		if a.first[k].IsZero() || v.At.Before(a.first[k]) {
 			a.first[k] = v.At
 		}
+		a.direct[k] = a.direct[k] || !v.Implied
 		any = true
 	}
 	if !any {
@@ -142,7 +150,7 @@ func (a *Accumulator) Add(visits []Visit) bool {
 		return false
 	}
 	for i := 0; i < n; i++ {
-		if !a.first[i].IsZero() {
+		if a.direct[i] {
 			a.entered[i]++
 		}
 		if a.reach[i].IsZero() {

@@ -26,13 +26,13 @@ func TestFunnelHandCounted(t *testing.T) {
 	a, err := New(Spec{Stages: []string{"Raw", "MQL", "SAL", "SQL"}})
 	require.NoError(t, err)
 	// lead 1: Raw d0 -> MQL d2 -> SAL d5 -> SQL d9
-	a.Add([]Visit{{"Raw", day(0)}, {"MQL", day(2)}, {"SAL", day(5)}, {"SQL", day(9)}})
+	a.Add([]Visit{{Stage: "Raw", At: day(0)}, {Stage: "MQL", At: day(2)}, {Stage: "SAL", At: day(5)}, {Stage: "SQL", At: day(9)}})
 	// lead 2: Raw d0 -> SQL d4 (skips MQL and SAL), unsorted input
-	a.Add([]Visit{{"SQL", day(4)}, {"Raw", day(0)}})
+	a.Add([]Visit{{Stage: "SQL", At: day(4)}, {Stage: "Raw", At: day(0)}})
 	// lead 3: Raw d1 -> MQL d3 -> Recycled (ignored) -> MQL d20 (first entry counts)
-	a.Add([]Visit{{"Raw", day(1)}, {"MQL", day(3)}, {"Recycled", day(10)}, {"MQL", day(20)}})
+	a.Add([]Visit{{Stage: "Raw", At: day(1)}, {Stage: "MQL", At: day(3)}, {Stage: "Recycled", At: day(10)}, {Stage: "MQL", At: day(20)}})
 	// lead 4: Raw only
-	a.Add([]Visit{{"Raw", day(1)}})
+	a.Add([]Visit{{Stage: "Raw", At: day(1)}})
 	r := a.Result()
 
 	// Entered / Reached counted by hand from the four leads above.
@@ -60,11 +60,11 @@ func TestFunnelHandCounted(t *testing.T) {
 func TestCohort(t *testing.T) {
 	a, err := New(Spec{Stages: []string{"Raw", "MQL"}, From: day(1), To: day(2)})
 	require.NoError(t, err)
-	assert.False(t, a.Add([]Visit{{"Raw", day(0)}, {"MQL", day(1)}}))
-	assert.True(t, a.Add([]Visit{{"Raw", day(1)}}))
-	assert.False(t, a.Add([]Visit{{"Raw", day(2)}}), "To is exclusive")
-	assert.True(t, a.Add([]Visit{{"MQL", day(1).Add(time.Hour)}}), "entered at MQL: reached Raw then")
-	assert.False(t, a.Add([]Visit{{"Other", day(1)}}))
+	assert.False(t, a.Add([]Visit{{Stage: "Raw", At: day(0)}, {Stage: "MQL", At: day(1)}}))
+	assert.True(t, a.Add([]Visit{{Stage: "Raw", At: day(1)}}))
+	assert.False(t, a.Add([]Visit{{Stage: "Raw", At: day(2)}}), "To is exclusive")
+	assert.True(t, a.Add([]Visit{{Stage: "MQL", At: day(1).Add(time.Hour)}}), "entered at MQL: reached Raw then")
+	assert.False(t, a.Add([]Visit{{Stage: "Other", At: day(1)}}))
 	r := a.Result()
 	assert.Equal(t, 2, r.Stages[0].Reached)
 	assert.Equal(t, 1, r.Stages[1].Entered)
@@ -87,7 +87,7 @@ func TestMergeEqualsSinglePass(t *testing.T) {
 	for range 500 {
 		var vs []Visit
 		for range rng.IntN(6) {
-			vs = append(vs, Visit{spec.Stages[rng.IntN(5)], day(rng.IntN(30))})
+			vs = append(vs, Visit{Stage: spec.Stages[rng.IntN(5)], At: day(rng.IntN(30))})
 		}
 		leads = append(leads, vs)
 	}
@@ -124,4 +124,13 @@ func TestMeanMedian(t *testing.T) {
 	m, med = MeanMedian(nil)
 	assert.Zero(t, m)
 	assert.Zero(t, med)
+}
+
+func TestImpliedVisitsReachButDoNotEnter(t *testing.T) {
+	a, err := New(Spec{Stages: []string{"MQL", "SAL"}})
+	require.NoError(t, err)
+	a.Add([]Visit{{Stage: "MQL", At: day(0)}, {Stage: "SAL", At: day(3), Implied: true}})
+	r := a.Result()
+	assert.Equal(t, StageCount{"SAL", 0, 1, 1}, r.Stages[1])
+	assert.Equal(t, 3*24*time.Hour, r.Conversions[0].Median)
 }

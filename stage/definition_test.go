@@ -1,0 +1,241 @@
+package stage_test
+
+import (
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/stage"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files in testdata/")
+
+func TestValidationReportsEverythingAtOnce(t *testing.T) {
+	def := stage.Definition{
+		Name:    "broken",
+		Initial: "Nowhere",
+		Facts:   map[string]stage.FactType{"score": stage.Number, "mood": "feeling"},
+		Stages: []stage.Stage{
+			{Name: "A"},
+			{Name: "B", Category: "limbo"},
+			{Name: "A"},
+			{Name: ""},
+			{Name: "Done", Terminal: true},
+		},
+		Transitions: []stage.Transition{
+			{Name: "ab", From: []string{"A"}, To: "B"},
+			{Name: "ab", From: []string{"B"}, To: "A"},
+			{Name: "ghost", From: []string{"Z"}, To: "Y"},
+			{Name: "auto_no_guard", From: []string{"A"}, To: "Done", Auto: true},
+			{Name: "bad_guard", From: []string{"A"}, To: "Done", Auto: true, Guard: "score >= 100 &&\n  grade == \"A\""},
+			{Name: "not_bool", From: []string{"A"}, To: "Done", Auto: true, Guard: "score + 1"},
+			{Name: "out_of_done", From: []string{"Done"}, To: "A"},
+		},
+	}
+	_, err := stage.New(def, stage.Options{})
+	require.Error(t, err)
+	require.ErrorIs(t, err, leadkit.ErrInvalid)
+	msg := err.Error()
+	for _, want := range []string{
+		`stage: facts "mood": unknown type "feeling"`,
+		`stage: stage "A": defined twice`,
+		`stage: stage "B": unknown category "limbo"`,
+		`stage: stages[3]: empty stage name`,
+		`stage: initial: unknown stage "Nowhere"`,
+		`stage: transition "ab": defined twice`,
+		`stage: transition "ghost": unknown target stage "Y"`,
+		`stage: transition "ghost": unknown source stage "Z"`,
+		`stage: transition "auto_no_guard": an automatic transition needs a guard`,
+		`stage: transition "bad_guard" guard: line 2, column 3: unknown name grade`,
+		`stage: transition "not_bool" guard:`,
+		`stage: transition "out_of_done": leaves terminal stage "Done"`,
+	} {
+		assert.Contains(t, msg, want)
+	}
+	// Every joined error is a *DefinitionError with its location.
+	var n int
+	for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+		var de *stage.DefinitionError
+		require.True(t, errors.As(e, &de), "%v", e)
+		n++
+		if strings.HasPrefix(de.Where, `transition "bad_guard"`) {
+			assert.Equal(t, 2, de.Line)
+			assert.Equal(t, 3, de.Column)
+		}
+	}
+	assert.GreaterOrEqual(t, n, 12)
+}
+
+func TestValidationGraph(t *testing.T) {
+	def := stage.Definition{
+		Name: "g", Initial: "A",
+		Stages: []stage.Stage{{Name: "A"}, {Name: "B"}, {Name: "Island"}, {Name: "End", Terminal: true}},
+		Transitions: []stage.Transition{
+			{Name: "ab", From: []string{"A"}, To: "B"},
+			{Name: "island_end", From: []string{"Island"}, To: "End"},
+			{Name: "a_end", From: []string{"A"}, To: "End"},
+		},
+	}
+	_, err := stage.New(def, stage.Options{})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `stage "Island": unreachable from the initial stage "A"`)
+	assert.Contains(t, err.Error(), `stage "B": is a dead end`)
+	assert.NotContains(t, err.Error(), `stage "End"`)
+
+	def.Transitions = append(def.Transitions, stage.Transition{Name: "back", From: []string{"B"}, To: "A", ForwardOnly: true})
+	_, err = stage.New(def, stage.Options{Hooks: stage.Hooks{Enter: map[string][]stage.HookFunc{"Q": nil}}})
+	assert.Contains(t, err.Error(), `transition "back": is forward-only but "A" does not come before "B"`)
+	assert.Contains(t, err.Error(), `hook "Q": unknown stage`)
+}
+
+func TestParseDefinitionJSONAndYAML(t *testing.T) {
+	js := `{"name":"p","initial":"New","facts":{"score":"number"},
+	  "stages":[{"name":"New"},{"name":"MQL","sla":"2d","sub_statuses":["hot"]},{"name":"Won","terminal":true}],
+	  "transitions":[{"name":"q","from":["New"],"to":"MQL","auto":true,"guard":"score > 5"},
+	                 {"name":"w","from":["MQL"],"to":"Won"}]}`
+	yml := `
+name: p
+initial: New
+facts: {score: number}
+stages:
+  - name: New
+  - name: MQL
+    sla: 48h
+    sub_statuses: [hot]
+  - {name: Won, terminal: true}
+transitions:
+  - {name: q, from: [New], to: MQL, auto: true, guard: "score > 5"}
+  - name: w
+    from: [MQL]
+    to: Won
+`
+	a, err := stage.ParseDefinition([]byte(js))
+	require.NoError(t, err)
+	b, err := stage.ParseDefinition([]byte(yml))
+	require.NoError(t, err)
+	assert.Equal(t, a, b)
+	assert.Equal(t, stage.Duration(48*time.Hour), a.Stages[1].SLA)
+	_, err = stage.New(a, stage.Options{})
+	require.NoError(t, err)
+
+	_, err = stage.ParseDefinition([]byte(`{"name":"p","stagez":[]}`))
+	require.ErrorIs(t, err, leadkit.ErrInvalid)
+	assert.Contains(t, err.Error(), "stagez")
+	_, err = stage.ParseDefinition([]byte(`{"stages":[{"name":"A","sla":"soon"}]}`))
+	require.ErrorIs(t, err, leadkit.ErrInvalid)
+	assert.Contains(t, err.Error(), `invalid duration "soon"`)
+	_, err = stage.ParseDefinition([]byte("name: [unclosed"))
+	require.ErrorIs(t, err, leadkit.ErrInvalid)
+}
+
+func TestDurationJSON(t *testing.T) {
+	for in, want := range map[string]time.Duration{"3d": 72 * time.Hour, "2w": 14 * 24 * time.Hour, "90m": 90 * time.Minute, "1.5d": 36 * time.Hour} {
+		d, err := stage.ParseDuration(in)
+		require.NoError(t, err, in)
+		assert.Equal(t, want, time.Duration(d), in)
+	}
+	for _, in := range []string{"", "d", "-1d", "x3d", "1e9w"} {
+		_, err := stage.ParseDuration(in)
+		assert.Error(t, err, in)
+	}
+	for d, want := range map[time.Duration]string{36 * time.Hour: `"36h"`, 48 * time.Hour: `"2d"`, 90 * time.Minute: `"1h30m0s"`, 0: `"0s"`} {
+		b, err := stage.Duration(d).MarshalJSON()
+		require.NoError(t, err)
+		assert.Equal(t, want, string(b))
+		var back stage.Duration
+		require.NoError(t, back.UnmarshalJSON(b))
+		assert.Equal(t, stage.Duration(d), back, "round trip of %s", want)
+	}
+}
+
+func TestInsertBetweenTAL(t *testing.T) {
+	def, err := stage.Classic().InsertBetween(stage.Stage{Name: "TAL", Label: "Teleprospecting Accepted Lead", Category: stage.Sales, Team: "sdr"}, "MQL", "SAL")
+	require.NoError(t, err)
+	// The original is untouched.
+	_, has := stage.Classic().Stage("TAL")
+	assert.False(t, has)
+
+	names := []string{}
+	for _, s := range def.Stages {
+		names = append(names, s.Name)
+	}
+	assert.Equal(t, []string{"Raw", "MQL", "TAL", "SAL", "SQL", "Opportunity", "Won", "Lost", "Disqualified", "Recycled"}, names)
+
+	m, clk := newMachine(t, def, stage.Options{})
+	l := stage.Lead("L")
+	_, err = m.Start(ctx, l, stage.StartOptions{})
+	require.NoError(t, err)
+	_, _, err = m.Advance(ctx, l, stage.Facts{"score": 100}, stage.Request{})
+	require.NoError(t, err)
+	rec, err := m.Fire(ctx, l, "accept", stage.Request{})
+	require.NoError(t, err)
+	assert.Equal(t, "TAL", rec.Stage, "accept now leads to TAL")
+	clk.Advance(time.Hour)
+	rec, err = m.Fire(ctx, l, "tal_to_sal", stage.Request{})
+	require.NoError(t, err)
+	assert.Equal(t, "SAL", rec.Stage)
+	// Wildcard transitions cover the new stage.
+	_, err = m.Start(ctx, stage.Lead("M"), stage.StartOptions{Stage: "TAL"})
+	require.NoError(t, err)
+	rec, err = m.Fire(ctx, stage.Lead("M"), "disqualify", stage.Request{Reason: "spam"})
+	require.NoError(t, err)
+	assert.Equal(t, "Disqualified", rec.Stage)
+
+	// A transition that also leaves from other stages is split.
+	def2, err := stage.Classic().InsertBetween(stage.Stage{Name: "Nurture"}, "SAL", "Recycled")
+	require.NoError(t, err)
+	m2, _ := newMachine(t, def2, stage.Options{})
+	_, err = m2.Start(ctx, l, stage.StartOptions{Stage: "SAL"})
+	require.NoError(t, err)
+	rec, err = m2.Fire(ctx, l, "recycle_nurture", stage.Request{Reason: "timing"})
+	require.NoError(t, err)
+	assert.Equal(t, "Nurture", rec.Stage)
+	_, err = m2.Start(ctx, stage.Lead("q"), stage.StartOptions{Stage: "SQL"})
+	require.NoError(t, err)
+	rec, err = m2.Fire(ctx, stage.Lead("q"), "recycle", stage.Request{Reason: "timing"})
+	require.NoError(t, err)
+	assert.Equal(t, "Recycled", rec.Stage, "SQL still recycles straight to Recycled")
+
+	for _, bad := range [][3]string{{"MQL", "X", "Nope"}, {"Nope", "X", "SAL"}, {"MQL", "SAL", "SAL"}, {"Raw", "X", "SAL"}} {
+		_, err := stage.Classic().InsertBetween(stage.Stage{Name: bad[1]}, bad[0], bad[2])
+		assert.ErrorIs(t, err, leadkit.ErrInvalid, "%v", bad)
+	}
+}
+
+func TestDiagramsGolden(t *testing.T) {
+	tal, err := stage.Classic().InsertBetween(stage.Stage{Name: "TAL", Label: "Teleprospecting Accepted Lead", Category: stage.Sales}, "MQL", "SAL")
+	require.NoError(t, err)
+	for name, def := range map[string]stage.Definition{"classic": stage.Classic(), "waterfall": stage.Waterfall(), "classic_tal": tal} {
+		for ext, got := range map[string]string{"mmd": def.Mermaid(), "dot": def.DOT()} {
+			path := filepath.Join("testdata", name+"."+ext)
+			if *update {
+				require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
+			}
+			want, err := os.ReadFile(path)
+			require.NoError(t, err, "run go test -update to create %s", path)
+			assert.Equal(t, string(want), got, path)
+		}
+	}
+}
+
+func TestDiagramEscaping(t *testing.T) {
+	def := stage.Definition{
+		Name: `we"ird`, Initial: "a b",
+		Facts:       map[string]stage.FactType{"s": stage.String},
+		Stages:      []stage.Stage{{Name: "a b", Label: `say "hi": now`}, {Name: "c", Terminal: true}},
+		Transitions: []stage.Transition{{Name: "go", From: []string{"a b"}, To: "c", Auto: true, Guard: `s == "x:y"`}},
+	}
+	mm := def.Mermaid()
+	assert.Contains(t, mm, `state "say #quot;hi#quot;#58; now" as a_20_b`)
+	assert.Contains(t, mm, `a_20_b --> c: go [auto#58; s == #quot;x#58;y#quot;]`)
+	dot := def.DOT()
+	assert.Contains(t, dot, `digraph "we\"ird" {`)
+	assert.Contains(t, dot, `"a b" -> "c" [label="go [auto: s == \"x:y\"]", style=dashed];`)
+}
