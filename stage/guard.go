@@ -244,21 +244,25 @@ type Clause struct {
 	Holds bool `json:"holds"`
 	// Facts are the values of the facts the clause reads.
 	Facts map[string]any `json:"facts,omitempty"`
+	// Error is set when the clause failed to evaluate (it then does not
+	// hold), e.g. a memory budget exceeded.
+	Error string `json:"error,omitempty"`
 }
 
 // explain evaluates the clause tree and returns the leaves that make the
-// guard false: the false parts of an "and", every part of a false "or".
-func (g *guard) explain(r *exprenv.Runner, env map[string]any) ([]Clause, error) {
+// guard false: the false parts of an "and", every part of a false "or". A
+// leaf that fails to evaluate counts as false and carries its error.
+func (g *guard) explain(r *exprenv.Runner, env map[string]any) []Clause {
 	var out []Clause
-	var walk func(c *clause) (bool, error)
-	walk = func(c *clause) (bool, error) {
+	var walk func(c *clause) bool
+	walk = func(c *clause) bool {
 		if c.op == "" {
 			ok, err := r.RunBool(c.prog, env)
-			if err != nil {
-				return false, err
-			}
 			if !ok {
 				cl := Clause{Expr: c.src, Facts: map[string]any{}}
+				if err != nil {
+					cl.Error = err.Error()
+				}
 				for _, id := range c.idents {
 					if v, ok := env[id]; ok {
 						cl.Facts[id] = v
@@ -266,15 +270,12 @@ func (g *guard) explain(r *exprenv.Runner, env map[string]any) ([]Clause, error)
 				}
 				out = append(out, cl)
 			}
-			return ok, nil
+			return ok
 		}
 		mark := len(out)
 		all, anyTrue := true, false
 		for _, ch := range c.children {
-			ok, err := walk(ch)
-			if err != nil {
-				return false, err
-			}
+			ok := walk(ch)
 			all = all && ok
 			anyTrue = anyTrue || ok
 		}
@@ -282,12 +283,12 @@ func (g *guard) explain(r *exprenv.Runner, env map[string]any) ([]Clause, error)
 			if anyTrue {
 				out = out[:mark] // a true "or" blocks nothing
 			}
-			return anyTrue, nil
+			return anyTrue
 		}
-		return all, nil
+		return all
 	}
-	_, err := walk(g.root)
-	return out, err
+	walk(g.root)
+	return out
 }
 
 // String returns the guard's source.

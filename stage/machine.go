@@ -459,6 +459,8 @@ func (m *Machine) Fire(ctx context.Context, s Subject, name string, req Request)
 	return m.take(ctx, rec, t, req, TriggerManual)
 }
 
+// take checks and commits one transition. Automatic transitions arrive
+// with their guard already evaluated by Advance.
 func (m *Machine) take(ctx context.Context, rec Record, t *compiledTransition, req Request, trig Trigger) (Record, error) {
 	from := m.rank[rec.Stage]
 	terr := func(msg string, cond, cause error) error {
@@ -476,7 +478,7 @@ func (m *Machine) take(ctx context.Context, rec Record, t *compiledTransition, r
 	if req.SubStatus != "" && !slices.Contains(m.def.Stages[t.to].SubStatuses, req.SubStatus) {
 		return Record{}, terr(fmt.Sprintf("unknown sub-status %q", req.SubStatus), ErrNotAllowed, nil)
 	}
-	if t.guard != nil {
+	if t.guard != nil && trig != TriggerAuto {
 		holds, err := m.evalGuard(t, req.Facts)
 		if err != nil {
 			return Record{}, terr("guard failed", ErrGuardFailed, err)
@@ -560,9 +562,16 @@ func (m *Machine) Advance(ctx context.Context, s Subject, facts Facts, req Reque
 	}
 	req.Facts = facts
 	req.Reason, req.SubStatus = "", ""
+	env, err := m.facts.env(facts)
+	if err != nil {
+		return rec, 0, &TransitionError{Key: rec.Key, From: rec.Stage, Msg: "bad facts", Err: ErrGuardFailed, Cause: err}
+	}
+	defer m.facts.put(env)
+	r := m.runners.Get().(*exprenv.Runner)
+	defer m.runners.Put(r)
 	steps := 0
 	for steps < m.maxSteps {
-		t, err := m.nextAuto(rec, facts)
+		t, err := m.nextAuto(rec, env, r)
 		if err != nil {
 			return rec, steps, err
 		}
@@ -579,20 +588,11 @@ func (m *Machine) Advance(ctx context.Context, s Subject, facts Facts, req Reque
 	return rec, steps, nil
 }
 
-func (m *Machine) nextAuto(rec Record, facts Facts) (*compiledTransition, error) {
+// nextAuto returns the first automatic transition from rec's stage whose
+// guard holds on env, or nil.
+func (m *Machine) nextAuto(rec Record, env map[string]any, r *exprenv.Runner) (*compiledTransition, error) {
 	from := m.rank[rec.Stage]
-	cands := m.auto[from]
-	if len(cands) == 0 {
-		return nil, nil
-	}
-	env, err := m.facts.env(facts)
-	if err != nil {
-		return nil, &TransitionError{Key: rec.Key, From: rec.Stage, Msg: "bad facts", Err: ErrGuardFailed, Cause: err}
-	}
-	defer m.facts.put(env)
-	r := m.runners.Get().(*exprenv.Runner)
-	defer m.runners.Put(r)
-	for _, t := range cands {
+	for _, t := range m.auto[from] {
 		if t.ForwardOnly && m.fwd[t.to] <= m.fwd[from] {
 			continue
 		}
@@ -671,12 +671,8 @@ func (m *Machine) Explain(stage string, facts Facts) ([]Explanation, error) {
 			out = append(out, ex)
 			continue
 		}
-		blocked, err := t.guard.explain(r, env)
-		if err != nil {
-			return nil, fmt.Errorf("stage: transition %q: guard: %w", t.Name, err)
-		}
-		ex.Blocked = blocked
-		ex.Ready = len(blocked) == 0
+		ex.Blocked = t.guard.explain(r, env)
+		ex.Ready = len(ex.Blocked) == 0
 		out = append(out, ex)
 	}
 	return out, nil
