@@ -143,7 +143,7 @@ func ExampleMachine_Overdue() {
 func ExampleDefinition_Mermaid() {
 	def := stage.Definition{
 		Name: "mini", Initial: "New",
-		Stages: []stage.Stage{{Name: "New"}, {Name: "Won", Terminal: true}},
+		Stages:      []stage.Stage{{Name: "New"}, {Name: "Won", Terminal: true}},
 		Transitions: []stage.Transition{{Name: "win", From: []string{"New"}, To: "Won"}},
 	}
 	fmt.Print(def.Mermaid())

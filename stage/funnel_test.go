@@ -14,9 +14,13 @@ func TestMachineFunnel(t *testing.T) {
 	m, clk := newMachine(t, stage.Classic(), stage.Options{})
 	day := 24 * time.Hour
 	t0 := clk.Now()
-	at := func(d int) { clk.Advance(t0.Add(time.Duration(d)*day).Sub(clk.Now())) }
+	at := func(d int) { clk.Advance(t0.Add(time.Duration(d) * day).Sub(clk.Now())) }
 	must := func(_ any, err error) { t.Helper(); require.NoError(t, err) }
-	adv := func(id string) { t.Helper(); _, _, err := m.Advance(ctx, stage.Lead(id), stage.Facts{"score": 100}, stage.Request{}); require.NoError(t, err) }
+	adv := func(id string) {
+		t.Helper()
+		_, _, err := m.Advance(ctx, stage.Lead(id), stage.Facts{"score": 100}, stage.Request{})
+		require.NoError(t, err)
+	}
 	fire := func(id, tr, reason string) {
 		t.Helper()
 		must(m.Fire(ctx, stage.Lead(id), tr, stage.Request{Reason: reason}))
