@@ -183,7 +183,9 @@ func (d Definition) Clone() Definition {
 //   - every transition that leads from `from` straight to `to` now leads to s
 //     instead (keeping its name, guard and flags), and is split off into a
 //     copy when it also leaves from other stages;
-//   - a manual transition named "<s>_to_<to>" (lower case) leads from s to to.
+//   - a manual transition named "<s>_to_<to>" (lower case) leads from s to to;
+//   - every transition that leaves from both `from` and `to` (such as
+//     recycle from MQL and SAL) leaves from s too.
 //
 // Wildcard transitions ("*", such as disqualify) apply to s automatically.
 // It fails if from or to is unknown, s's name is taken, or no transition
@@ -205,6 +207,9 @@ func (d Definition) InsertBetween(s Stage, from, to string) (Definition, error) 
 	var extra []Transition
 	for i := range c.Transitions {
 		t := &c.Transitions[i]
+		if slices.Contains(t.From, from) && slices.Contains(t.From, to) {
+			t.From = append(t.From, s.Name)
+		}
 		if t.To != to || !slices.Contains(t.From, from) {
 			continue
 		}

@@ -188,6 +188,13 @@ func TestInsertBetweenTAL(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "Disqualified", rec.Stage)
 
+	// TAL inherits recycle, which leaves from both MQL and SAL.
+	_, err = m.Start(ctx, stage.Lead("R"), stage.StartOptions{Stage: "TAL"})
+	require.NoError(t, err)
+	rec, err = m.Fire(ctx, stage.Lead("R"), "recycle", stage.Request{Reason: "timing"})
+	require.NoError(t, err)
+	assert.Equal(t, "Recycled", rec.Stage)
+
 	// A transition that also leaves from other stages is split.
 	def2, err := stage.Classic().InsertBetween(stage.Stage{Name: "Nurture"}, "SAL", "Recycled")
 	require.NoError(t, err)
