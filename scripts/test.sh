@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The test command: vet, the race-enabled test suite, then a short fuzz
+# smoke run of every fuzz target (FUZZTIME per target, default 5s).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+FUZZTIME="${FUZZTIME:-5s}"
+
+echo "== go vet"
+go vet ./...
+
+echo "== go test -race"
+go test -race -count=1 ./...
+
+echo "== fuzz smoke ($FUZZTIME per target)"
+# go test -list prints each package's matching names, then "ok <pkg> ...".
+go test -list '^Fuzz' ./... | awk '/^Fuzz/ {names = names " " $1} /^ok/ {if (names != "") print $2 names; names = ""}' |
+while read -r pkg targets; do
+  for target in $targets; do
+    echo "-- $pkg $target"
+    go test "$pkg" -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" >/tmp/fuzz.$$.log 2>&1 || { cat /tmp/fuzz.$$.log; exit 1; }
+    tail -n 1 /tmp/fuzz.$$.log
+  done
+done
+rm -f /tmp/fuzz.$$.log
