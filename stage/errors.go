@@ -41,6 +41,8 @@ type TransitionError struct {
 	Cause error
 }
 
+// Error describes the refused change: subject, pipeline, transition,
+// stages, what went wrong and the cause.
 func (e *TransitionError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "stage: %s in pipeline %q", e.Key.Subject, e.Key.Pipeline)
@@ -94,6 +96,7 @@ type DefinitionError struct {
 	Msg          string
 }
 
+// Error formats the problem with its location.
 func (e *DefinitionError) Error() string {
 	if e.Line > 0 {
 		return fmt.Sprintf("stage: %s: line %d, column %d: %s", e.Where, e.Line, e.Column, e.Msg)

@@ -45,6 +45,10 @@ func newMachine(t *testing.T, def stage.Definition, opts stage.Options) (*stage.
 
 func TestMemoryStoreConformance(t *testing.T) {
 	storetest.Stage(t, func(*testing.T) stage.Store { return stage.NewMemoryStore() })
+	// The suite takes a constructor without *testing.T too.
+	t.Run("plain constructor", func(t *testing.T) {
+		storetest.Stage(t, func() stage.Store { return stage.NewMemoryStore() })
+	})
 }
 
 func TestPresetsCompile(t *testing.T) {

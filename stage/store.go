@@ -33,6 +33,7 @@ func Account(id string) Subject { return Subject{Kind: KindAccount, ID: id} }
 // Contact returns the Subject of the contact with the given ID.
 func Contact(id string) Subject { return Subject{Kind: KindContact, ID: id} }
 
+// String formats the subject as `lead "L1"`.
 func (s Subject) String() string { return s.Kind + " " + fmt.Sprintf("%q", s.ID) }
 
 // Key identifies one subject in one pipeline: a subject can run in several

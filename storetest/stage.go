@@ -16,16 +16,18 @@ import (
 )
 
 // Stage runs the stage.Store conformance suite. newStore must return a
-// fresh, empty store for each call.
-func Stage(t *testing.T, newStore func(t *testing.T) stage.Store) {
-	t.Run("GetUnknown", func(t *testing.T) { stageGetUnknown(t, newStore(t)) })
-	t.Run("CommitAndRead", func(t *testing.T) { stageCommitAndRead(t, newStore(t)) })
-	t.Run("VersionConflicts", func(t *testing.T) { stageVersionConflicts(t, newStore(t)) })
-	t.Run("PipelinesAndKindsAreSeparate", func(t *testing.T) { stageSeparateKeys(t, newStore(t)) })
-	t.Run("Scan", func(t *testing.T) { stageScan(t, newStore(t)) })
-	t.Run("ConcurrentWritersOneWinsPerVersion", func(t *testing.T) { stageRace(t, newStore(t)) })
-	t.Run("ConcurrentSubjects", func(t *testing.T) { stageConcurrentSubjects(t, newStore(t)) })
-	t.Run("MachineRace", func(t *testing.T) { stageMachineRace(t, newStore(t)) })
+// fresh, empty store for each call; it may be a func() stage.Store or a
+// func(*testing.T) stage.Store.
+func Stage[F Factory[stage.Store]](t *testing.T, newStore F) {
+	mk := func(t *testing.T) stage.Store { return build[stage.Store](t, newStore) }
+	t.Run("GetUnknown", func(t *testing.T) { stageGetUnknown(t, mk(t)) })
+	t.Run("CommitAndRead", func(t *testing.T) { stageCommitAndRead(t, mk(t)) })
+	t.Run("VersionConflicts", func(t *testing.T) { stageVersionConflicts(t, mk(t)) })
+	t.Run("PipelinesAndKindsAreSeparate", func(t *testing.T) { stageSeparateKeys(t, mk(t)) })
+	t.Run("Scan", func(t *testing.T) { stageScan(t, mk(t)) })
+	t.Run("ConcurrentWritersOneWinsPerVersion", func(t *testing.T) { stageRace(t, mk(t)) })
+	t.Run("ConcurrentSubjects", func(t *testing.T) { stageConcurrentSubjects(t, mk(t)) })
+	t.Run("MachineRace", func(t *testing.T) { stageMachineRace(t, mk(t)) })
 }
 
 var base = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)

@@ -156,6 +156,7 @@ type Error struct {
 	Snippet string
 }
 
+// Error formats the message with its position.
 func (e *Error) Error() string {
 	if e.Line > 0 {
 		return fmt.Sprintf("line %d, column %d: %s", e.Line, e.Column, e.Message)
