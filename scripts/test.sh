@@ -11,6 +11,12 @@ go vet ./...
 echo "== go test -race"
 go test -race -count=1 ./...
 
+echo "== postgres module (go vet, go test -race)"
+if [ -z "${LEADKIT_PG_DSN:-}" ]; then
+  echo "LEADKIT_PG_DSN is not set: the PostgreSQL store tests will skip (eval \"\$(./scripts/pg.sh)\" starts a server)"
+fi
+(cd postgres && go vet ./... && go test -race -count=1 ./...)
+
 echo "== fuzz smoke ($FUZZTIME per target)"
 # go test -list prints each package's matching names, then "ok <pkg> ...".
 go test -list '^Fuzz' ./... | awk '/^Fuzz/ {names = names " " $1} /^ok/ {if (names != "") print $2 names; names = ""}' |

@@ -1,0 +1,20 @@
+// Package postgres provides PostgreSQL implementations of leadkit's
+// stores, for production. It is a separate module, so importing the core
+// never pulls a database driver into a user's module graph.
+//
+// Stores take a *sql.DB. Open one with the pgx driver this package
+// registers (name "pgx"):
+//
+//	db, err := sql.Open("pgx", "postgres://user:pass@localhost:5432/crm")
+//	stages, err := postgres.NewStageStore(ctx, db, postgres.Options{})
+//	m, err := stage.New(stage.Classic(), stage.Options{Store: stages})
+//
+// NewStageStore creates its tables if they do not exist (set
+// Options.SkipMigrate to manage the schema yourself; Schema returns the
+// DDL). Tables are prefixed with Options.TablePrefix (default "leadkit_").
+//
+// Concurrency: every write is one transaction; optimistic versions are
+// enforced by the database (a conditional UPDATE), so many application
+// instances can share one database. Times are stored as timestamptz and read
+// back in UTC.
+package postgres
