@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"strings"
 
-
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	"github.com/leadkit/leadkit"
 	"github.com/leadkit/leadkit/stage"
@@ -285,4 +284,3 @@ func prefixed(p, cols string) string {
 	}
 	return strings.Join(parts, ", ")
 }
-
