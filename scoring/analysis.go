@@ -1,0 +1,518 @@
+package scoring
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"time"
+
+	"github.com/leadkit/leadkit"
+)
+
+func (m *Model) threshold(name string) (threshold, error) {
+	for _, t := range m.thresholds {
+		if t.name == name {
+			return t, nil
+		}
+	}
+	return threshold{}, fmt.Errorf("scoring: model %q: threshold %q: %w", m.spec.Name, name, leadkit.ErrNotFound)
+}
+
+// Comparison is the outcome of scoring the same leads with two models.
+type Comparison struct {
+	Threshold string
+	// Leads holds one entry per lead scored by both models, in input order.
+	Leads []LeadDiff
+	// Up counts leads below the threshold under model a that reach it
+	// under b; Down counts the reverse.
+	Up, Down int
+	// MeanAbsDelta is the mean of |B - A| over Leads.
+	MeanAbsDelta float64
+	// Errors holds the leads either model failed to score (*RuleError).
+	Errors []error
+}
+
+// LeadDiff is one lead's score on the threshold's dimension under both
+// models.
+type LeadDiff struct {
+	LeadID             string
+	A, B, Delta        float64
+	ReachedA, ReachedB bool
+}
+
+// Compare scores in with models a and b (e.g. the current and the next
+// version) and reports per-lead differences on the named threshold's
+// dimension (each model's own threshold of that name) and how many leads
+// cross it each way. A lead that fails in either model is listed in Errors
+// and does not stop the comparison.
+func Compare(a, b *Model, in []Input, thresholdName string) (Comparison, error) {
+	ta, err := a.threshold(thresholdName)
+	if err != nil {
+		return Comparison{}, err
+	}
+	tb, err := b.threshold(thresholdName)
+	if err != nil {
+		return Comparison{}, err
+	}
+	cmp := Comparison{Threshold: thresholdName}
+	var ra, rb Result
+	var sum float64
+	for i := range in {
+		errA := a.ScoreInto(&ra, in[i])
+		errB := b.ScoreInto(&rb, in[i])
+		if errA != nil || errB != nil {
+			for _, e := range []error{errA, errB} {
+				if e != nil {
+					cmp.Errors = append(cmp.Errors, e)
+				}
+			}
+			continue
+		}
+		d := LeadDiff{LeadID: in[i].Lead.ID, A: ra.Dimensions[ta.dim].Score, B: rb.Dimensions[tb.dim].Score}
+		d.Delta = d.B - d.A
+		d.ReachedA, d.ReachedB = d.A >= ta.value, d.B >= tb.value
+		switch {
+		case !d.ReachedA && d.ReachedB:
+			cmp.Up++
+		case d.ReachedA && !d.ReachedB:
+			cmp.Down++
+		}
+		sum += math.Abs(d.Delta)
+		cmp.Leads = append(cmp.Leads, d)
+	}
+	if len(cmp.Leads) > 0 {
+		cmp.MeanAbsDelta = sum / float64(len(cmp.Leads))
+	}
+	return cmp, nil
+}
+
+// Crossing is a moment a lead's score crossed a threshold: Up when it
+// reached it, !Up when it fell below (after a negative event, or by decay
+// without any event).
+type Crossing struct {
+	Threshold string
+	Time      time.Time
+	Up        bool
+	// Score is the threshold dimension's score right after the crossing.
+	Score float64
+}
+
+// Crossings replays a lead's events up to in.AsOf and lists every time its
+// score crossed the named threshold, including crossings caused by decay
+// or expiring windows between events (located to within a millisecond).
+func (m *Model) Crossings(in Input, thresholdName string) ([]Crossing, error) {
+	th, err := m.threshold(thresholdName)
+	if err != nil {
+		return nil, err
+	}
+	asOf := asOfOf(&in)
+	order := make([]int, len(in.Events))
+	for i := range order {
+		order[i] = i
+	}
+	sortStable(order, in.Events)
+	st := m.NewState()
+	var res Result
+	var out []Crossing
+	var prev bool
+	started := false
+	var last time.Time
+	for k, i := range order {
+		ev := in.Events[i]
+		if ev.Time.After(asOf) {
+			break
+		}
+		if !started {
+			// The status just before the first event: fit only.
+			if err := m.ReadState(&res, &st, in.Lead, ev.Time); err != nil {
+				return nil, err
+			}
+			prev, started = res.Dimensions[th.dim].Score >= th.value, true
+		} else if ev.Time.After(last) {
+			if out, prev, err = m.decayCrossings(out, &st, in.Lead, th, last, ev.Time.Add(-time.Nanosecond), prev); err != nil {
+				return nil, err
+			}
+		}
+		if err := m.Apply(&st, ev); err != nil {
+			return nil, err
+		}
+		last = ev.Time.UTC()
+		// Several events at the same instant count as one step.
+		if k+1 < len(order) && in.Events[order[k+1]].Time.Equal(ev.Time) {
+			continue
+		}
+		if err := m.ReadState(&res, &st, in.Lead, ev.Time); err != nil {
+			return nil, err
+		}
+		v := res.Dimensions[th.dim].Score
+		if now := v >= th.value; now != prev {
+			out = append(out, Crossing{Threshold: th.name, Time: last, Up: now, Score: v})
+			prev = now
+		}
+	}
+	if started && asOf.After(last) {
+		if out, _, err = m.decayCrossings(out, &st, in.Lead, th, last, asOf, prev); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (m *Model) decayCrossings(out []Crossing, st *State, lead leadkit.Lead, th threshold, from, until time.Time, prev bool) ([]Crossing, bool, error) {
+	for {
+		c, ok, err := m.nextCrossing(st, lead, th, from, until, prev)
+		if err != nil || !ok {
+			return out, prev, err
+		}
+		out = append(out, c)
+		prev, from = c.Up, c.Time
+	}
+}
+
+// NextCrossing returns when, without new events, the lead's score on the
+// named threshold's dimension first changes side of the threshold in
+// (from, until]: the time a decaying score drops below MQL, or a window
+// expiry of negative points lifts it. ok is false when it does not cross.
+// from must not be before st.Updated. Crossings are located to within a
+// millisecond; oscillations shorter than horizon/256 between decay
+// breakpoints may be missed.
+func (m *Model) NextCrossing(st *State, lead leadkit.Lead, thresholdName string, from, until time.Time) (c Crossing, ok bool, err error) {
+	th, err := m.threshold(thresholdName)
+	if err != nil {
+		return Crossing{}, false, err
+	}
+	var res Result
+	if err := m.ReadState(&res, st, lead, from); err != nil {
+		return Crossing{}, false, err
+	}
+	return m.nextCrossing(st, lead, th, from.UTC(), until.UTC(), res.Dimensions[th.dim].Score >= th.value)
+}
+
+func (m *Model) nextCrossing(st *State, lead leadkit.Lead, th threshold, from, until time.Time, prev bool) (Crossing, bool, error) {
+	if !until.After(from) {
+		return Crossing{}, false, nil
+	}
+	var res Result
+	status := func(t time.Time) (bool, float64, error) {
+		if err := m.ReadState(&res, st, lead, t); err != nil {
+			return false, 0, err
+		}
+		v := res.Dimensions[th.dim].Score
+		return v >= th.value, v, nil
+	}
+	// Candidate times: every instant a rule's share jumps (window and
+	// recency expiries, decay steps) plus a uniform grid for continuous
+	// decay and fit rules on lead.age_days.
+	var cand []time.Time
+	add := func(t time.Time) {
+		if t.After(from) && !t.After(until) {
+			cand = append(cand, t)
+		}
+	}
+	for i := range m.beh {
+		r, s := &m.beh[i], &st.Rules[i]
+		if s.N == 0 {
+			continue
+		}
+		if r.recencyWithin > 0 {
+			add(time.Unix(0, s.Last+r.recencyWithin).UTC())
+		}
+		times := append([]int64{s.First}, s.Times...)
+		for _, x := range times {
+			switch r.dk {
+			case decayWindow:
+				add(time.Unix(0, x+r.window).UTC())
+			case decaySteps:
+				for _, stp := range r.steps {
+					add(time.Unix(0, x).UTC().AddDate(0, stp.months, 0))
+				}
+			}
+		}
+	}
+	const grid = 256
+	span := until.Sub(from)
+	for k := 1; k <= grid; k++ {
+		add(from.Add(time.Duration(float64(span) * float64(k) / grid)))
+	}
+	add(until)
+	sort.Slice(cand, func(i, j int) bool { return cand[i].Before(cand[j]) })
+	lo := from
+	for _, t := range cand {
+		now, v, err := status(t)
+		if err != nil {
+			return Crossing{}, false, err
+		}
+		if now == prev {
+			lo = t
+			continue
+		}
+		hi := t
+		for hi.Sub(lo) > time.Millisecond {
+			mid := lo.Add(hi.Sub(lo) / 2)
+			s, _, err := status(mid)
+			if err != nil {
+				return Crossing{}, false, err
+			}
+			if s == prev {
+				lo = mid
+			} else {
+				hi = mid
+			}
+		}
+		// Prefer an exact breakpoint inside the final bracket.
+		for _, b := range cand {
+			if b.After(lo) && !b.After(hi) {
+				if s, _, _ := status(b); s != prev {
+					hi = b
+				}
+				break
+			}
+		}
+		_, v, _ = status(hi)
+		return Crossing{Threshold: th.name, Time: hi, Up: !prev, Score: v}, true, nil
+	}
+	return Crossing{}, false, nil
+}
+
+// Target is what "why not yet" measures against: a threshold by name, or a
+// band of a dimension.
+type Target struct {
+	Threshold string
+	Dimension string
+	Band      string
+}
+
+// Gap tells how far a lead is from a target and which rules could close
+// the distance.
+type Gap struct {
+	Dimension string
+	Score     float64
+	// Needed is the score the target requires; Missing = Needed - Score
+	// (<= 0 when Reached).
+	Needed, Missing float64
+	Reached         bool
+	// Suggestions are the rules that would raise the target dimension if
+	// they fired now (a fit rule becoming true, one more occurrence of a
+	// behavior rule), best first; Blocked ones are listed with the reason.
+	Suggestions []Suggestion
+}
+
+// Suggestion is one rule that could supply points.
+type Suggestion struct {
+	Dimension string
+	Rule      string
+	Kind      string
+	// Gain is how much the target dimension would rise (after caps,
+	// clamps and derived expressions).
+	Gain float64
+	// Closes reports whether Gain alone reaches the target.
+	Closes bool
+	// Blocked explains why the rule cannot supply points now ("limit",
+	// "cap"); empty when it can.
+	Blocked string
+}
+
+// WhyNot explains how many points the lead in lacks for target at in.AsOf
+// and which rules could supply them.
+func (m *Model) WhyNot(in Input, target Target) (Gap, error) {
+	var dim int
+	var needed float64
+	switch {
+	case target.Threshold != "":
+		th, err := m.threshold(target.Threshold)
+		if err != nil {
+			return Gap{}, err
+		}
+		dim, needed = th.dim, th.value
+	default:
+		di, ok := m.byName[target.Dimension]
+		if !ok {
+			return Gap{}, fmt.Errorf("scoring: dimension %q: %w", target.Dimension, leadkit.ErrNotFound)
+		}
+		dim = di
+		found := false
+		for _, b := range m.dims[di].bands {
+			if b.name == target.Band {
+				needed, found = b.min, true
+			}
+		}
+		if !found {
+			return Gap{}, fmt.Errorf("scoring: dimension %q: band %q: %w", target.Dimension, target.Band, leadkit.ErrNotFound)
+		}
+	}
+	sc := m.get()
+	defer m.put(sc)
+	asOfT := asOfOf(&in)
+	asOf := nanos(asOfT)
+	sc.lead = in.Lead
+	sc.c = ectx{lead: &sc.lead, ageDays: daysBetween(sc.lead.CreatedAt, asOfT)}
+	if err := m.fitPass(sc); err != nil {
+		return Gap{}, err
+	}
+	if err := m.eventPass(sc, in.Events, asOfT); err != nil {
+		return Gap{}, err
+	}
+	var res Result
+	m.sums(sc, &res, asOfT)
+	raw := append([]float64(nil), sc.fresh...)
+	vals := append([]float64(nil), raw...)
+	if err := m.derive(sc, vals); err != nil {
+		return Gap{}, err
+	}
+	g := Gap{Dimension: m.dims[dim].name, Score: vals[dim], Needed: needed}
+	g.Missing = needed - g.Score
+	g.Reached = g.Missing <= 0
+	gain := func(d int, delta float64) (float64, error) {
+		copy(vals, raw)
+		vals[d] += delta
+		if err := m.derive(sc, vals); err != nil {
+			return 0, err
+		}
+		return vals[dim] - g.Score, nil
+	}
+	for i := range m.fit {
+		f := &m.fit[i]
+		if sc.fitOn[i] || f.points <= 0 {
+			continue
+		}
+		v, err := gain(f.dim, f.points)
+		if err != nil {
+			return Gap{}, err
+		}
+		if v > 0 {
+			g.Suggestions = append(g.Suggestions, Suggestion{Dimension: m.dims[f.dim].name, Rule: f.name, Kind: KindFit, Gain: v, Closes: v >= g.Missing})
+		}
+	}
+	for i := range m.beh {
+		r, a := &m.beh[i], &sc.acc[i]
+		pts := r.points
+		if a.n == 0 {
+			pts += r.bonus
+		}
+		if pts <= 0 || r.reset {
+			continue
+		}
+		s := Suggestion{Dimension: m.dims[r.dim].name, Rule: r.name, Kind: KindBehavior}
+		if r.limitMax > 0 && a.bucketN >= r.limitMax && bucketKey(r.per, asOf, asOfT) == a.bucket {
+			s.Blocked = "limit"
+			g.Suggestions = append(g.Suggestions, s)
+			continue
+		}
+		oldF, _ := r.values(a.n, a.fresh, a.life, a.last, asOf)
+		newF, _ := r.values(a.n+1, a.fresh+pts, a.life+pts, asOf, asOf)
+		if newF-oldF <= 0 {
+			s.Blocked = "cap"
+			g.Suggestions = append(g.Suggestions, s)
+			continue
+		}
+		v, err := gain(r.dim, newF-oldF)
+		if err != nil {
+			return Gap{}, err
+		}
+		if v > 0 {
+			s.Gain, s.Closes = v, v >= g.Missing
+			g.Suggestions = append(g.Suggestions, s)
+		}
+	}
+	sort.SliceStable(g.Suggestions, func(i, j int) bool {
+		a, b := g.Suggestions[i], g.Suggestions[j]
+		if (a.Blocked == "") != (b.Blocked == "") {
+			return a.Blocked == ""
+		}
+		return a.Gain > b.Gain
+	})
+	return g, nil
+}
+
+// derive clamps the raw dimension sums in vals and evaluates the derived
+// dimensions over them, in dependency order.
+func (m *Model) derive(sc *scratch, vals []float64) error {
+	for _, di := range m.order {
+		d := &m.dims[di]
+		if d.derived != nil {
+			sc.c.dims = vals
+			v, err := d.derived.float(&sc.c, sc.runner)
+			sc.c.dims = nil
+			if err != nil {
+				return m.runErr(sc, di, "", "expr", err)
+			}
+			vals[di] = v
+		}
+		vals[di] = clamp(vals[di], d.min, d.max)
+	}
+	return nil
+}
+
+// Roll-up methods for [Aggregate].
+const (
+	RollSum  = "sum"
+	RollMax  = "max"
+	RollTopN = "avg_top" // the mean of the N best contacts
+)
+
+// Aggregate chooses how an account's score is built from its contacts'.
+type Aggregate struct {
+	Method string `json:"method"`
+	// N is the number of contacts averaged by RollTopN.
+	N int `json:"n,omitempty"`
+}
+
+// AccountScore is an account's rolled-up score.
+type AccountScore struct {
+	AccountID string
+	Score     float64
+	// Contacts is the number of scored contacts of the account.
+	Contacts int
+}
+
+// RollUp groups results by AccountID (results without one are skipped) and
+// combines their scores on dimension: for account-based marketing. The
+// output is sorted by account ID.
+func RollUp(results []Result, dimension string, agg Aggregate) ([]AccountScore, error) {
+	switch agg.Method {
+	case RollSum, RollMax:
+	case RollTopN:
+		if agg.N < 1 {
+			return nil, fmt.Errorf("scoring: roll-up %s: n must be >= 1: %w", agg.Method, leadkit.ErrInvalid)
+		}
+	default:
+		return nil, fmt.Errorf("scoring: roll-up method %q is not sum, max or avg_top: %w", agg.Method, leadkit.ErrInvalid)
+	}
+	by := map[string][]float64{}
+	for i := range results {
+		r := &results[i]
+		if r.AccountID == "" {
+			continue
+		}
+		d, ok := r.Dimension(dimension)
+		if !ok {
+			return nil, fmt.Errorf("scoring: roll-up: lead %q has no dimension %q: %w", r.LeadID, dimension, leadkit.ErrNotFound)
+		}
+		by[r.AccountID] = append(by[r.AccountID], d.Score)
+	}
+	out := make([]AccountScore, 0, len(by))
+	for id, scores := range by {
+		a := AccountScore{AccountID: id, Contacts: len(scores)}
+		switch agg.Method {
+		case RollSum:
+			for _, s := range scores {
+				a.Score += s
+			}
+		case RollMax:
+			a.Score = scores[0]
+			for _, s := range scores[1:] {
+				a.Score = math.Max(a.Score, s)
+			}
+		case RollTopN:
+			sort.Sort(sort.Reverse(sort.Float64Slice(scores)))
+			n := min(agg.N, len(scores))
+			for _, s := range scores[:n] {
+				a.Score += s
+			}
+			a.Score /= float64(n)
+		}
+		out = append(out, a)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].AccountID < out[j].AccountID })
+	return out, nil
+}

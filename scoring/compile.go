@@ -1,0 +1,724 @@
+package scoring
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/expr-lang/expr/ast"
+	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/internal/exprenv"
+)
+
+// Options tunes Compile. The zero value is the default.
+type Options struct {
+	// MaxNodes caps the size of each rule expression (default 1000 nodes).
+	MaxNodes uint
+	// MemoryBudget caps what one evaluation of an expression that runs on
+	// the expr VM may allocate (default 100000 units).
+	MemoryBudget uint
+
+	forceVM bool // tests: evaluate every expression on the expr VM
+}
+
+// MaxPoints bounds the magnitude of every points value, cap, threshold and
+// band of a model, so that sums stay finite.
+const MaxPoints = 1e9
+
+// RuleError is a problem with one part of a model, or a run-time failure of
+// one rule for one lead. It wraps [leadkit.ErrInvalid].
+type RuleError struct {
+	// LeadID is set for run-time errors.
+	LeadID string
+	// Dimension, Rule and Part locate the problem: Part is the field of the
+	// rule, e.g. "when", "points", "decay".
+	Dimension string
+	Rule      string
+	Part      string
+	// Line and Column locate an expression error (1-based, 0 if unknown).
+	Line, Column int
+	Msg          string
+}
+
+// Error formats the problem with its lead, dimension, rule, part and
+// position.
+func (e *RuleError) Error() string {
+	var b strings.Builder
+	b.WriteString("scoring: ")
+	if e.LeadID != "" {
+		fmt.Fprintf(&b, "lead %q: ", e.LeadID)
+	}
+	if e.Dimension != "" {
+		fmt.Fprintf(&b, "dimension %q: ", e.Dimension)
+	}
+	if e.Rule != "" {
+		fmt.Fprintf(&b, "rule %q: ", e.Rule)
+	}
+	if e.Part != "" {
+		b.WriteString(e.Part + ": ")
+	}
+	if e.Line > 0 {
+		fmt.Fprintf(&b, "line %d, column %d: ", e.Line, e.Column)
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// Unwrap returns [leadkit.ErrInvalid].
+func (e *RuleError) Unwrap() error { return leadkit.ErrInvalid }
+
+// Model is a compiled scoring model. It is immutable and safe for
+// concurrent use.
+type Model struct {
+	spec        ModelSpec
+	fingerprint string
+	lim         exprenv.Limits
+
+	dims   []dimension
+	order  []int // dimension evaluation order (rule dimensions, then derived in dependency order)
+	byName map[string]int
+
+	fit   []fitRule
+	beh   []behRule
+	preds []*program
+	// predRule names the first rule of each predicate, for errors.
+	predRule []int
+
+	types    typeTable
+	byType   [][]int32 // per type id: behavior rules (including any-type rules)
+	predsBy  [][]int32 // per type id: distinct predicates of those rules
+	anyRules []int32
+	anyPreds []int32
+
+	thresholds []threshold
+	matrix     *matrixDef
+
+	pool sync.Pool // *scratch
+}
+
+type dimension struct {
+	name     string
+	derived  *program
+	deps     []int
+	min, max float64
+	bands    []band // by Min descending
+	fit      []int
+	beh      []int
+}
+
+type band struct {
+	name string
+	min  float64
+}
+
+type fitRule struct {
+	name   string
+	dim    int
+	points float64
+	prog   *program
+}
+
+type decayKind uint8
+
+const (
+	decayNone decayKind = iota
+	decayWindow
+	decayHalfLife
+	decaySteps
+)
+
+type step struct {
+	months int
+	keep   float64 // fraction
+}
+
+type behRule struct {
+	name          string
+	dim           int
+	points, bonus float64
+	cap           float64 // 0: none
+	pred          int32   // -1: none
+	limitMax      int32
+	per           uint8
+	dk            decayKind
+	window        int64   // ns
+	halfLife      float64 // ns
+	steps         []step  // by months ascending
+	recencyWithin int64   // ns, 0: none
+	recencyPts    float64
+	reset         bool
+}
+
+const (
+	perEver uint8 = iota
+	perDay
+	perWeek
+	perMonth
+)
+
+type threshold struct {
+	name  string
+	dim   int
+	value float64
+}
+
+type matrixDef struct {
+	rows, cols int
+	cells      [][]string // [row band][col band] plus a last "no band" slot
+}
+
+// Name returns the model's name.
+func (m *Model) Name() string { return m.spec.Name }
+
+// Version returns the model's version.
+func (m *Model) Version() string { return m.spec.Version }
+
+// Fingerprint identifies the model's content (a hash of its spec); states
+// built by one model are only accepted by a model with the same fingerprint.
+func (m *Model) Fingerprint() string { return m.fingerprint }
+
+// Spec returns a copy of the spec the model was compiled from.
+func (m *Model) Spec() ModelSpec {
+	var out ModelSpec
+	b, _ := json.Marshal(m.spec)
+	_ = json.Unmarshal(b, &out)
+	return out
+}
+
+// Dimensions returns the dimension names in model order.
+func (m *Model) Dimensions() []string {
+	out := make([]string, len(m.dims))
+	for i, d := range m.dims {
+		out[i] = d.name
+	}
+	return out
+}
+
+var keyRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// compiler collects every problem of a model.
+type compiler struct {
+	errs    []error
+	opts    Options
+	predIdx map[string]int32 // predicate source -> index, shared model-wide
+}
+
+func (c *compiler) add(dim, rule, part, format string, args ...any) {
+	c.errs = append(c.errs, &RuleError{Dimension: dim, Rule: rule, Part: part, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (c *compiler) exprErr(dim, rule, part string, e *exprenv.Error) {
+	c.errs = append(c.errs, &RuleError{Dimension: dim, Rule: rule, Part: part, Line: e.Line, Column: e.Column, Msg: e.Message})
+}
+
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) && math.Abs(v) <= MaxPoints }
+
+// Compile validates spec and compiles every rule. It returns an error
+// joining every problem found (each a *RuleError wrapping
+// [leadkit.ErrInvalid]) or a Model safe for concurrent use.
+func Compile(spec ModelSpec, opts Options) (*Model, error) {
+	c := &compiler{opts: opts, predIdx: map[string]int32{}}
+	m := &Model{lim: exprenv.Limits{MaxNodes: opts.MaxNodes, MemoryBudget: opts.MemoryBudget}.WithDefaults(), byName: map[string]int{}}
+	b, err := json.Marshal(spec)
+	if err != nil {
+		return nil, fmt.Errorf("scoring: model: %v: %w", err, leadkit.ErrInvalid)
+	}
+	if err := json.Unmarshal(b, &m.spec); err != nil {
+		return nil, fmt.Errorf("scoring: model: %v: %w", err, leadkit.ErrInvalid)
+	}
+	sum := sha256.Sum256(b)
+	m.fingerprint = hex.EncodeToString(sum[:8])
+
+	if strings.TrimSpace(spec.Name) == "" {
+		c.add("", "", "name", "model needs a name")
+	}
+	if len(spec.Dimensions) == 0 {
+		c.add("", "", "dimensions", "model needs at least one dimension")
+	}
+	fitSch, evSch := c.schemas(spec.Fields)
+
+	for i, ds := range spec.Dimensions {
+		if ds.Name == "" {
+			c.add(fmt.Sprintf("#%d", i+1), "", "name", "dimension needs a name")
+		} else if _, dup := m.byName[ds.Name]; dup {
+			c.add(ds.Name, "", "name", "duplicate dimension")
+		}
+		m.byName[ds.Name] = i
+	}
+	for i, ds := range spec.Dimensions {
+		m.dims = append(m.dims, c.dimension(m, i, ds, fitSch, evSch))
+	}
+	c.derived(m, spec)
+	c.thresholds(m, spec)
+	c.matrix(m, spec)
+	c.index(m)
+	if len(c.errs) > 0 {
+		return nil, errors.Join(c.errs...)
+	}
+	m.pool.New = func() any { return m.newScratch() }
+	return m, nil
+}
+
+// schemas builds the fit and event environments with the custom fields.
+func (c *compiler) schemas(fields []FieldSpec) (fit, ev *schema) {
+	ff, ef := profileFields(), eventFields()
+	seen := map[string]bool{}
+	for _, f := range ff {
+		seen[f.scope+"."+f.name] = true
+	}
+	for _, f := range ef {
+		seen[f.scope+"."+f.name] = true
+	}
+	for _, fs := range fields {
+		scope, key, ok := strings.Cut(fs.Name, ".")
+		loc := fmt.Sprintf("field %q", fs.Name)
+		switch {
+		case !ok || (scope != "person" && scope != "company" && scope != "event"):
+			c.add("", "", loc, `name must be "person.<key>", "company.<key>" or "event.<key>"`)
+			continue
+		case !keyRe.MatchString(key):
+			c.add("", "", loc, "key %q is not an identifier", key)
+			continue
+		case seen[fs.Name]:
+			c.add("", "", loc, "duplicate or built-in field")
+			continue
+		}
+		var k kind
+		switch fs.Type {
+		case TypeNumber:
+			k = kNum
+		case TypeString:
+			k = kStr
+		case TypeBool:
+			k = kBool
+		case TypeStrings:
+			k = kStrs
+		default:
+			c.add("", "", loc, "type %q is not number, string, bool or strings", fs.Type)
+			continue
+		}
+		seen[fs.Name] = true
+		f := field{scope: scope, name: key, get: customField(scope, key, k)}
+		if scope == "event" {
+			ef = append(ef, f)
+		} else {
+			ff = append(ff, f)
+		}
+	}
+	return newSchema(ff), newSchema(ef)
+}
+
+func (c *compiler) decay(dim, rule string, d *DecaySpec) (k decayKind, window int64, half float64, steps []step) {
+	if d == nil {
+		return
+	}
+	n := 0
+	if d.WindowDays != 0 {
+		n++
+		if !(d.WindowDays > 0 && d.WindowDays <= 36500) {
+			c.add(dim, rule, "decay", "window_days must be in (0, 36500]")
+		}
+		k, window = decayWindow, int64(d.WindowDays*float64(24*time.Hour))
+	}
+	if d.HalfLifeDays != 0 {
+		n++
+		if !(d.HalfLifeDays > 0 && d.HalfLifeDays <= 36500) {
+			c.add(dim, rule, "decay", "half_life_days must be in (0, 36500]")
+		}
+		k, half = decayHalfLife, d.HalfLifeDays*float64(24*time.Hour)
+	}
+	if len(d.Steps) > 0 {
+		n++
+		k = decaySteps
+		last := 0
+		for _, s := range d.Steps {
+			if s.AfterMonths <= last || s.AfterMonths > 1200 {
+				c.add(dim, rule, "decay", "steps must have increasing after_months in [1, 1200]")
+			}
+			if !(s.KeepPercent >= 0 && s.KeepPercent <= 100) {
+				c.add(dim, rule, "decay", "keep_percent must be in [0, 100]")
+			}
+			last = s.AfterMonths
+			steps = append(steps, step{months: s.AfterMonths, keep: s.KeepPercent / 100})
+		}
+	}
+	if n > 1 {
+		c.add(dim, rule, "decay", "set only one of window_days, half_life_days and steps")
+	}
+	return
+}
+
+func (c *compiler) dimension(m *Model, di int, ds DimensionSpec, fitSch, evSch *schema) dimension {
+	d := dimension{name: ds.Name, min: math.Inf(-1), max: math.Inf(1)}
+	if ds.Min != nil {
+		if !finite(*ds.Min) {
+			c.add(ds.Name, "", "min", "must be a finite number of magnitude <= %g", MaxPoints)
+		}
+		d.min = *ds.Min
+	}
+	if ds.Max != nil {
+		if !finite(*ds.Max) {
+			c.add(ds.Name, "", "max", "must be a finite number of magnitude <= %g", MaxPoints)
+		}
+		d.max = *ds.Max
+	}
+	if d.min > d.max {
+		c.add(ds.Name, "", "min", "min %g is above max %g", d.min, d.max)
+	}
+	seenBand, catchAll := map[string]bool{}, false
+	for _, b := range ds.Bands {
+		if b.Name == "" || seenBand[b.Name] {
+			c.add(ds.Name, "", "bands", "band names must be unique and non-empty (%q)", b.Name)
+		}
+		seenBand[b.Name] = true
+		v := math.Inf(-1)
+		if b.Min == nil {
+			if catchAll {
+				c.add(ds.Name, "", "bands", "only one band may omit min")
+			}
+			catchAll = true
+		} else {
+			if !finite(*b.Min) {
+				c.add(ds.Name, "", "bands", "band %q: min must be finite", b.Name)
+			}
+			v = *b.Min
+		}
+		d.bands = append(d.bands, band{name: b.Name, min: v})
+	}
+	sort.SliceStable(d.bands, func(i, j int) bool { return d.bands[i].min > d.bands[j].min })
+	for i := 1; i < len(d.bands); i++ {
+		if d.bands[i].min == d.bands[i-1].min {
+			c.add(ds.Name, "", "bands", "bands %q and %q have the same min", d.bands[i-1].name, d.bands[i].name)
+		}
+	}
+	if ds.Expr != "" && (len(ds.Fit) > 0 || len(ds.Behavior) > 0) {
+		c.add(ds.Name, "", "expr", "a derived dimension cannot also have rules")
+	}
+	if ds.Expr != "" && ds.Decay != nil {
+		c.add(ds.Name, "", "decay", "a derived dimension has no decay of its own")
+	}
+	rules := map[string]bool{}
+	ruleName := func(name string) {
+		if name == "" {
+			c.add(ds.Name, "", "rules", "every rule needs a name")
+		} else if rules[name] {
+			c.add(ds.Name, name, "name", "duplicate rule in the dimension")
+		}
+		rules[name] = true
+	}
+	for _, fr := range ds.Fit {
+		ruleName(fr.Name)
+		if !finite(fr.Points) {
+			c.add(ds.Name, fr.Name, "points", "must be a finite number of magnitude <= %g", MaxPoints)
+		}
+		p, err := compileExpr(fr.When, fitSch, m.lim, kBool, c.opts.forceVM)
+		if err != nil {
+			c.exprErr(ds.Name, fr.Name, "when", err)
+			continue
+		}
+		d.fit = append(d.fit, len(m.fit))
+		m.fit = append(m.fit, fitRule{name: fr.Name, dim: di, points: fr.Points, prog: p})
+	}
+	dk, dw, dh, dsteps := c.decay(ds.Name, "", ds.Decay)
+	predIdx := c.predIdx
+	for _, br := range ds.Behavior {
+		ruleName(br.Name)
+		r := behRule{name: br.Name, dim: di, points: br.Points, bonus: br.FirstBonus, cap: br.Cap, pred: -1, reset: br.Reset}
+		if !finite(br.Points) || !finite(br.FirstBonus) {
+			c.add(ds.Name, br.Name, "points", "points and first_bonus must be finite numbers of magnitude <= %g", MaxPoints)
+		}
+		if !finite(br.Cap) || br.Cap < 0 {
+			c.add(ds.Name, br.Name, "cap", "must be a finite number >= 0")
+		}
+		for _, t := range br.Types {
+			if t == "" {
+				c.add(ds.Name, br.Name, "types", "empty event type")
+			}
+		}
+		if br.Limit != nil {
+			if br.Limit.Max < 1 || br.Limit.Max > 1<<30 {
+				c.add(ds.Name, br.Name, "limit", "max must be >= 1")
+			}
+			r.limitMax = int32(br.Limit.Max)
+			switch br.Limit.Per {
+			case PerEver, "":
+				r.per = perEver
+			case PerDay:
+				r.per = perDay
+			case PerWeek:
+				r.per = perWeek
+			case PerMonth:
+				r.per = perMonth
+			default:
+				c.add(ds.Name, br.Name, "limit", "per must be ever, day, week or month, not %q", br.Limit.Per)
+			}
+		}
+		if br.Decay != nil {
+			r.dk, r.window, r.halfLife, r.steps = c.decay(ds.Name, br.Name, br.Decay)
+		} else {
+			r.dk, r.window, r.halfLife, r.steps = dk, dw, dh, dsteps
+		}
+		if br.Recency != nil {
+			if !(br.Recency.WithinDays > 0 && br.Recency.WithinDays <= 36500) || !finite(br.Recency.Points) {
+				c.add(ds.Name, br.Name, "recency", "within_days must be in (0, 36500] and points finite")
+			}
+			r.recencyWithin = int64(br.Recency.WithinDays * float64(24*time.Hour))
+			r.recencyPts = br.Recency.Points
+		}
+		if strings.TrimSpace(br.When) != "" {
+			key := strings.TrimSpace(br.When)
+			if pi, ok := predIdx[key]; ok {
+				r.pred = pi
+			} else if p, err := compileExpr(br.When, evSch, m.lim, kBool, c.opts.forceVM); err != nil {
+				c.exprErr(ds.Name, br.Name, "when", err)
+			} else {
+				r.pred = int32(len(m.preds))
+				predIdx[key] = r.pred
+				m.preds = append(m.preds, p)
+				m.predRule = append(m.predRule, len(m.beh))
+			}
+		}
+		d.beh = append(d.beh, len(m.beh))
+		m.beh = append(m.beh, r)
+	}
+	return d
+}
+
+// derived compiles derived dimensions and orders them by dependency.
+func (c *compiler) derived(m *Model, spec ModelSpec) {
+	fields := make([]field, len(m.dims))
+	for i, d := range m.dims {
+		i := i
+		fields[i] = field{name: d.name, get: cnode{k: kNum, n: func(c *ectx) float64 { return c.dims[i] }}}
+	}
+	sch := newSchema(fields)
+	var derived []int
+	for i, ds := range spec.Dimensions {
+		if ds.Expr == "" {
+			m.order = append(m.order, i)
+			continue
+		}
+		p, err := compileExpr(ds.Expr, sch, m.lim, kNum, c.opts.forceVM)
+		if err != nil {
+			c.exprErr(ds.Name, "", "expr", err)
+			continue
+		}
+		m.dims[i].derived = p
+		seen := map[int]bool{}
+		ast.Find(p.vm.Node(), func(n ast.Node) bool {
+			var name string
+			switch n := n.(type) {
+			case *ast.IdentifierNode:
+				name = n.Value
+			case *ast.MemberNode:
+				if id, ok := n.Node.(*ast.IdentifierNode); ok && id.Value == "$env" {
+					if s, ok := n.Property.(*ast.StringNode); ok {
+						name = s.Value
+					}
+				}
+			}
+			if j, ok := m.byName[name]; ok && !seen[j] {
+				seen[j] = true
+				m.dims[i].deps = append(m.dims[i].deps, j)
+			}
+			return false
+		})
+		sort.Ints(m.dims[i].deps)
+		derived = append(derived, i)
+	}
+	// Depth-first topological order; a back edge is a cycle.
+	state := make([]uint8, len(m.dims)) // 0 new, 1 visiting, 2 done
+	var stack []int
+	reported := false
+	var visit func(i int)
+	visit = func(i int) {
+		if state[i] == 2 || m.dims[i].derived == nil {
+			return
+		}
+		if state[i] == 1 {
+			if !reported {
+				var cyc []string
+				for k := len(stack) - 1; k >= 0; k-- {
+					cyc = append([]string{m.dims[stack[k]].name}, cyc...)
+					if stack[k] == i {
+						break
+					}
+				}
+				cyc = append(cyc, m.dims[i].name)
+				c.add(m.dims[i].name, "", "expr", "dependency cycle: %s", strings.Join(cyc, " -> "))
+				reported = true
+			}
+			return
+		}
+		state[i] = 1
+		stack = append(stack, i)
+		for _, j := range m.dims[i].deps {
+			visit(j)
+		}
+		stack = stack[:len(stack)-1]
+		state[i] = 2
+		m.order = append(m.order, i)
+	}
+	for _, i := range derived {
+		visit(i)
+	}
+}
+
+func (c *compiler) thresholds(m *Model, spec ModelSpec) {
+	seen := map[string]bool{}
+	for _, t := range spec.Thresholds {
+		loc := fmt.Sprintf("threshold %q", t.Name)
+		if t.Name == "" || seen[t.Name] {
+			c.add("", "", loc, "thresholds need unique, non-empty names")
+		}
+		seen[t.Name] = true
+		di, ok := m.byName[t.Dimension]
+		if !ok {
+			c.add("", "", loc, "unknown dimension %q", t.Dimension)
+		}
+		if !finite(t.Value) {
+			c.add("", "", loc, "value must be finite")
+		}
+		m.thresholds = append(m.thresholds, threshold{name: t.Name, dim: di, value: t.Value})
+	}
+}
+
+func (c *compiler) matrix(m *Model, spec ModelSpec) {
+	if spec.Matrix == nil {
+		return
+	}
+	r, okR := m.byName[spec.Matrix.Rows]
+	k, okC := m.byName[spec.Matrix.Columns]
+	if !okR || !okC {
+		c.add("", "", "matrix", "unknown dimension %q or %q", spec.Matrix.Rows, spec.Matrix.Columns)
+		return
+	}
+	if len(m.dims[r].bands) == 0 || len(m.dims[k].bands) == 0 {
+		c.add("", "", "matrix", "dimensions %q and %q both need bands", spec.Matrix.Rows, spec.Matrix.Columns)
+		return
+	}
+	md := &matrixDef{rows: r, cols: k}
+	rb, cb := m.dims[r].bands, m.dims[k].bands
+	md.cells = make([][]string, len(rb)+1)
+	for i := range md.cells {
+		md.cells[i] = make([]string, len(cb)+1)
+		for j := range md.cells[i] {
+			if i < len(rb) && j < len(cb) {
+				md.cells[i][j] = rb[i].name + cb[j].name
+			}
+		}
+	}
+	m.matrix = md
+}
+
+// index builds the event-type dispatch tables of the fused pass.
+func (c *compiler) index(m *Model) {
+	var names []string
+	ids := map[string]int32{}
+	// Collect the rules of every type (rule order), then append any-type
+	// rules so every type's list is complete.
+	perType := map[int32][]int32{}
+	ruleIdx := 0
+	for _, ds := range m.spec.Dimensions {
+		for _, br := range ds.Behavior {
+			if ruleIdx >= len(m.beh) {
+				break
+			}
+			if len(br.Types) == 0 {
+				m.anyRules = append(m.anyRules, int32(ruleIdx))
+			}
+			seen := map[string]bool{}
+			for _, t := range br.Types {
+				if seen[t] {
+					continue
+				}
+				seen[t] = true
+				id, ok := ids[t]
+				if !ok {
+					id = int32(len(names))
+					ids[t] = id
+					names = append(names, t)
+				}
+				perType[id] = append(perType[id], int32(ruleIdx))
+			}
+			ruleIdx++
+		}
+	}
+	m.types = newTypeTable(names)
+	m.byType = make([][]int32, len(names))
+	m.predsBy = make([][]int32, len(names))
+	for id := range names {
+		rules := append(perType[int32(id)], m.anyRules...)
+		sort.Slice(rules, func(i, j int) bool { return rules[i] < rules[j] })
+		m.byType[id] = rules
+		m.predsBy[id] = m.distinctPreds(rules)
+	}
+	m.anyPreds = m.distinctPreds(m.anyRules)
+}
+
+func (m *Model) distinctPreds(rules []int32) []int32 {
+	var out []int32
+	seen := map[int32]bool{}
+	for _, ri := range rules {
+		if p := m.beh[ri].pred; p >= 0 && !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// typeTable maps event types to ids with open addressing on a cheap hash:
+// faster than a Go map for the handful of types a model names.
+type typeTable struct {
+	mask  uint32
+	names []string
+	ids   []int32
+}
+
+func typeHash(s string) uint32 {
+	n := len(s)
+	if n == 0 {
+		return 0
+	}
+	h := uint32(n)*0x9E3779B1 ^ uint32(s[0])<<16 ^ uint32(s[n-1])<<8 ^ uint32(s[n/2])
+	return h * 0x85EBCA6B >> 7
+}
+
+func newTypeTable(names []string) typeTable {
+	size := 8
+	for size < 4*len(names) {
+		size *= 2
+	}
+	t := typeTable{mask: uint32(size - 1), names: make([]string, size), ids: make([]int32, size)}
+	for i := range t.ids {
+		t.ids[i] = -1
+	}
+	for id, s := range names {
+		h := typeHash(s) & t.mask
+		for t.ids[h] >= 0 {
+			h = (h + 1) & t.mask
+		}
+		t.names[h], t.ids[h] = s, int32(id)
+	}
+	return t
+}
+
+func (t *typeTable) lookup(s string) int32 {
+	h := typeHash(s) & t.mask
+	for {
+		id := t.ids[h]
+		if id < 0 || t.names[h] == s {
+			return id
+		}
+		h = (h + 1) & t.mask
+	}
+}

@@ -1,0 +1,505 @@
+package scoring
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/internal/exprenv"
+)
+
+// Input is everything a score depends on besides the model: a score is a
+// pure function of (model, lead, events, as-of time), so replaying a past
+// date is scoring with an earlier AsOf. Events after AsOf are ignored;
+// events need not be sorted (equal times keep their order).
+type Input struct {
+	Lead   leadkit.Lead
+	Events []leadkit.Event
+	// AsOf is the time the score is computed at; zero means the latest
+	// event time (or the lead's creation time when there are no events).
+	AsOf time.Time
+}
+
+// Result is a lead's score: one entry per dimension in model order, the
+// matrix cell, the thresholds and the rules that fired.
+type Result struct {
+	LeadID    string
+	AccountID string
+	AsOf      time.Time
+	// Dimensions holds every dimension in model order.
+	Dimensions []DimensionScore
+	// Cell is the matrix cell such as "A1" ("" without a matrix or when a
+	// dimension has no band).
+	Cell string
+	// Thresholds holds every threshold of the model in model order.
+	Thresholds []ThresholdStatus
+	// Hits lists each rule that fired, fit rules first, in model order.
+	Hits []Hit
+}
+
+// DimensionScore is the score of one dimension. Score is the fresh score
+// (with decay and windows); Lifetime ignores decay, windows and recency.
+type DimensionScore struct {
+	Name     string
+	Score    float64
+	Lifetime float64
+	// Band is the grade of Score ("" when the dimension has no bands).
+	Band string
+}
+
+// ThresholdStatus tells whether a lead reached a threshold.
+type ThresholdStatus struct {
+	Name      string
+	Dimension string
+	Value     float64
+	Reached   bool
+}
+
+// Rule kinds in Hit.Kind.
+const (
+	KindFit      = "fit"
+	KindBehavior = "behavior"
+)
+
+// Hit is one rule that fired and what it contributed (after its cap).
+type Hit struct {
+	Dimension string
+	Rule      string
+	Kind      string
+	// Points is the contribution to the fresh score, Lifetime to the
+	// lifetime score.
+	Points   float64
+	Lifetime float64
+	// Count is the number of counted occurrences (1 for fit rules).
+	Count int
+}
+
+// Dimension returns the score of the named dimension.
+func (r *Result) Dimension(name string) (DimensionScore, bool) {
+	for _, d := range r.Dimensions {
+		if d.Name == name {
+			return d, true
+		}
+	}
+	return DimensionScore{}, false
+}
+
+// Reached reports whether the named threshold is reached.
+func (r *Result) Reached(threshold string) bool {
+	for _, t := range r.Thresholds {
+		if t.Name == threshold {
+			return t.Reached
+		}
+	}
+	return false
+}
+
+// ruleAcc accumulates one behavior rule during a full pass.
+type ruleAcc struct {
+	n       int32 // counted occurrences
+	bucketN int32
+	bucket  int64
+	last    int64 // ns of the latest counted occurrence
+	life    float64
+	fresh   float64
+}
+
+// scratch is the per-goroutine working memory of scoring; pooled in the
+// model so the steady state allocates nothing.
+type scratch struct {
+	c      ectx
+	lead   leadkit.Lead
+	ev     leadkit.Event
+	runner *exprenv.Runner
+	order  []int32
+	acc    []ruleAcc
+	pred   []bool
+	fresh  []float64
+	life   []float64
+	fitOn  []bool
+}
+
+func (m *Model) newScratch() *scratch {
+	return &scratch{
+		runner: exprenv.NewRunner(m.lim),
+		acc:    make([]ruleAcc, len(m.beh)),
+		pred:   make([]bool, len(m.preds)),
+		fresh:  make([]float64, len(m.dims)),
+		life:   make([]float64, len(m.dims)),
+		fitOn:  make([]bool, len(m.fit)),
+	}
+}
+
+func (m *Model) get() *scratch { return m.pool.Get().(*scratch) }
+
+func (m *Model) put(sc *scratch) {
+	sc.lead = leadkit.Lead{}
+	sc.ev = leadkit.Event{}
+	sc.c = ectx{}
+	m.pool.Put(sc)
+}
+
+// Score computes a lead's score. A rule that fails at run time (a custom
+// field of the wrong type, a derived expression yielding NaN) makes it
+// return a *RuleError naming the lead and the rule.
+func (m *Model) Score(in Input) (Result, error) {
+	var res Result
+	err := m.ScoreInto(&res, in)
+	return res, err
+}
+
+// ScoreInto is Score writing into dst, reusing dst's slices: with a reused
+// dst it allocates nothing in the steady state.
+func (m *Model) ScoreInto(dst *Result, in Input) error {
+	sc := m.get()
+	defer m.put(sc)
+	return m.scoreInto(sc, dst, &in)
+}
+
+func asOfOf(in *Input) time.Time {
+	if !in.AsOf.IsZero() {
+		return in.AsOf.UTC()
+	}
+	var t time.Time
+	for i := range in.Events {
+		if in.Events[i].Time.After(t) {
+			t = in.Events[i].Time
+		}
+	}
+	if t.IsZero() {
+		t = in.Lead.CreatedAt
+	}
+	return t.UTC()
+}
+
+func (m *Model) scoreInto(sc *scratch, dst *Result, in *Input) error {
+	asOf := asOfOf(in)
+	sc.lead = in.Lead
+	c := &sc.c
+	*c = ectx{lead: &sc.lead, ageDays: daysBetween(sc.lead.CreatedAt, asOf)}
+
+	if err := m.fitPass(sc); err != nil {
+		return err
+	}
+	if err := m.eventPass(sc, in.Events, asOf); err != nil {
+		return err
+	}
+	return m.finish(sc, dst, asOf)
+}
+
+// fitPass evaluates the fit rules into sc.fitOn.
+func (m *Model) fitPass(sc *scratch) error {
+	for i := range m.fit {
+		f := &m.fit[i]
+		ok, err := f.prog.bool(&sc.c, sc.runner)
+		if err != nil {
+			return m.runErr(sc, f.dim, f.name, "when", err)
+		}
+		sc.fitOn[i] = ok
+	}
+	return nil
+}
+
+func (m *Model) runErr(sc *scratch, dim int, rule, part string, err error) error {
+	re := &RuleError{LeadID: sc.lead.ID, Dimension: m.dims[dim].name, Rule: rule, Part: part, Msg: err.Error()}
+	if ee, ok := err.(*exprenv.Error); ok {
+		re.Line, re.Column, re.Msg = ee.Line, ee.Column, ee.Message
+	}
+	return re
+}
+
+// factor is the share of an occurrence at t (ns; tt as a time) that
+// remains at asOf. Step decay compares calendar months: an occurrence is N
+// months old once t + N months <= asOf, which never reverts as asOf grows.
+func (r *behRule) factor(t int64, tt time.Time, asOf int64, asOfT time.Time) float64 {
+	switch r.dk {
+	case decayWindow:
+		if asOf-t < r.window {
+			return 1
+		}
+		return 0
+	case decayHalfLife:
+		return math.Exp2(-float64(asOf-t) / r.halfLife)
+	case decaySteps:
+		for k := len(r.steps) - 1; k >= 0; k-- {
+			if !tt.UTC().AddDate(0, r.steps[k].months, 0).After(asOfT) {
+				return r.steps[k].keep
+			}
+		}
+	}
+	return 1
+}
+
+// bucketKey is the calendar period of t (ns) for a frequency limit.
+func bucketKey(per uint8, t int64, tt time.Time) int64 {
+	switch per {
+	case perDay:
+		return floorDiv(t, int64(24*time.Hour))
+	case perWeek:
+		// 1970-01-05 was a Monday: shift so weeks start on Monday.
+		return floorDiv(t-4*int64(24*time.Hour), 7*int64(24*time.Hour))
+	case perMonth:
+		y, mo, _ := tt.UTC().Date()
+		return int64(y)*12 + int64(mo)
+	}
+	return 0
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if (a%b != 0) && ((a < 0) != (b < 0)) {
+		q--
+	}
+	return q
+}
+
+// sorted reports whether events are in non-decreasing time order.
+func sorted(evs []leadkit.Event) bool {
+	for i := 1; i < len(evs); i++ {
+		if evs[i].Time.Before(evs[i-1].Time) {
+			return false
+		}
+	}
+	return true
+}
+
+// eventPass is the fused pass: each event is dispatched by type to the
+// rules that name it; each distinct predicate is evaluated once per event.
+func (m *Model) eventPass(sc *scratch, evs []leadkit.Event, asOfT time.Time) error {
+	clear(sc.acc)
+	if len(m.beh) == 0 {
+		return nil
+	}
+	asOf := nanos(asOfT)
+	if sorted(evs) {
+		for i := range evs {
+			if err := m.event(sc, &evs[i], asOf, asOfT); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	sc.order = sc.order[:0]
+	for i := range evs {
+		sc.order = append(sc.order, int32(i))
+	}
+	slices.SortStableFunc(sc.order, func(a, b int32) int { return evs[a].Time.Compare(evs[b].Time) })
+
+	for _, i := range sc.order {
+		if err := m.event(sc, &evs[i], asOf, asOfT); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *Model) event(sc *scratch, ev *leadkit.Event, asOf int64, asOfT time.Time) error {
+	t := nanos(ev.Time)
+	if t > asOf {
+		return nil
+	}
+	rules, preds := m.anyRules, m.anyPreds
+	if len(m.byType) > 0 {
+		if id := m.types.lookup(ev.Type); id >= 0 {
+			rules, preds = m.byType[id], m.predsBy[id]
+		}
+	}
+	if len(rules) == 0 {
+		return nil
+	}
+	if len(preds) > 0 {
+		sc.c.ev = ev
+		for _, p := range preds {
+			ok, err := m.preds[p].bool(&sc.c, sc.runner)
+			if err != nil {
+				r := &m.beh[m.predRule[p]]
+				return m.runErr(sc, r.dim, r.name, fmt.Sprintf("when (event %q)", ev.ID), err)
+			}
+			sc.pred[p] = ok
+		}
+		sc.c.ev = nil
+	}
+	for _, ri := range rules {
+		r := &m.beh[ri]
+		if r.pred >= 0 && !sc.pred[r.pred] {
+			continue
+		}
+		if r.reset {
+			for _, j := range m.dims[r.dim].beh {
+				sc.acc[j] = ruleAcc{}
+			}
+		}
+		a := &sc.acc[ri]
+		if r.limitMax > 0 {
+			key := bucketKey(r.per, t, ev.Time)
+			if a.bucketN > 0 && key == a.bucket {
+				if a.bucketN >= r.limitMax {
+					continue
+				}
+				a.bucketN++
+			} else {
+				a.bucket, a.bucketN = key, 1
+			}
+		}
+		a.n++
+		pts := r.points
+		if a.n == 1 {
+			pts += r.bonus
+		}
+		a.life += pts
+		a.fresh += pts * r.factor(t, ev.Time, asOf, asOfT)
+		a.last = t
+	}
+	return nil
+}
+
+func capTo(v, c float64) float64 {
+	if c > 0 {
+		if v > c {
+			return c
+		}
+		if v < -c {
+			return -c
+		}
+	}
+	return v
+}
+
+func clamp(v, lo, hi float64) float64 {
+	if v < lo {
+		return lo
+	}
+	if v > hi {
+		return hi
+	}
+	return v
+}
+
+// ruleValues turns an accumulator into the rule's capped fresh and
+// lifetime scores at asOf.
+func (r *behRule) values(n int32, fresh, life float64, last, asOf int64) (float64, float64) {
+	if n > 0 && r.recencyWithin > 0 && asOf-last < r.recencyWithin {
+		fresh += r.recencyPts
+	}
+	return capTo(fresh, r.cap), capTo(life, r.cap)
+}
+
+// finish sums rule values into dimensions, evaluates derived dimensions,
+// and writes the result.
+func (m *Model) finish(sc *scratch, dst *Result, asOfT time.Time) error {
+	m.sums(sc, dst, asOfT)
+	return m.finishDims(sc, dst, asOfT)
+}
+
+// sums adds the fit points and capped behavior rule values into the raw
+// (unclamped) dimension sums sc.fresh and sc.life, and lists the hits.
+func (m *Model) sums(sc *scratch, dst *Result, asOfT time.Time) {
+	asOf := nanos(asOfT)
+	clear(sc.fresh)
+	clear(sc.life)
+	dst.Hits = dst.Hits[:0]
+	for i := range m.fit {
+		if sc.fitOn[i] {
+			f := &m.fit[i]
+			sc.fresh[f.dim] += f.points
+			sc.life[f.dim] += f.points
+			dst.Hits = append(dst.Hits, Hit{Dimension: m.dims[f.dim].name, Rule: f.name, Kind: KindFit, Points: f.points, Lifetime: f.points, Count: 1})
+		}
+	}
+	for i := range m.beh {
+		a := &sc.acc[i]
+		if a.n == 0 {
+			continue
+		}
+		r := &m.beh[i]
+		fresh, life := r.values(a.n, a.fresh, a.life, a.last, asOf)
+		sc.fresh[r.dim] += fresh
+		sc.life[r.dim] += life
+		dst.Hits = append(dst.Hits, Hit{Dimension: m.dims[r.dim].name, Rule: r.name, Kind: KindBehavior, Points: fresh, Lifetime: life, Count: int(a.n)})
+	}
+}
+
+// finishDims clamps and derives dimensions from sc.fresh/sc.life and fills
+// the rest of dst.
+func (m *Model) finishDims(sc *scratch, dst *Result, asOfT time.Time) error {
+	for _, di := range m.order {
+		d := &m.dims[di]
+		if d.derived != nil {
+			for pass, vals := range [2][]float64{sc.fresh, sc.life} {
+				sc.c.dims = vals
+				v, err := d.derived.float(&sc.c, sc.runner)
+				sc.c.dims = nil
+				if err != nil {
+					part := "expr"
+					if pass == 1 {
+						part = "expr (lifetime)"
+					}
+					return m.runErr(sc, di, "", part, err)
+				}
+				vals[di] = v
+			}
+		}
+		sc.fresh[di] = clamp(sc.fresh[di], d.min, d.max)
+		sc.life[di] = clamp(sc.life[di], d.min, d.max)
+		if math.IsNaN(sc.fresh[di]) || math.IsInf(sc.fresh[di], 0) || math.IsNaN(sc.life[di]) || math.IsInf(sc.life[di], 0) {
+			return &RuleError{LeadID: sc.lead.ID, Dimension: d.name, Msg: "score is not a finite number"}
+		}
+	}
+	dst.LeadID, dst.AccountID, dst.AsOf = sc.lead.ID, sc.lead.AccountID, asOfT
+	dst.Dimensions = dst.Dimensions[:0]
+	for i := range m.dims {
+		d := &m.dims[i]
+		dst.Dimensions = append(dst.Dimensions, DimensionScore{Name: d.name, Score: sc.fresh[i], Lifetime: sc.life[i], Band: d.band(sc.fresh[i])})
+	}
+	dst.Cell = ""
+	if mx := m.matrix; mx != nil {
+		dst.Cell = mx.cells[m.dims[mx.rows].bandIndex(sc.fresh[mx.rows])][m.dims[mx.cols].bandIndex(sc.fresh[mx.cols])]
+	}
+	dst.Thresholds = dst.Thresholds[:0]
+	for _, t := range m.thresholds {
+		dst.Thresholds = append(dst.Thresholds, ThresholdStatus{Name: t.name, Dimension: m.dims[t.dim].name, Value: t.value, Reached: sc.fresh[t.dim] >= t.value})
+	}
+	return nil
+}
+
+// bandIndex is the index of v's band, or len(bands) for none.
+func (d *dimension) bandIndex(v float64) int {
+	for i, b := range d.bands {
+		if v >= b.min {
+			return i
+		}
+	}
+	return len(d.bands)
+}
+
+func (d *dimension) band(v float64) string {
+	if i := d.bandIndex(v); i < len(d.bands) {
+		return d.bands[i].name
+	}
+	return ""
+}
+
+// Times outside [1700, 2200] are clamped so that nanosecond arithmetic
+// cannot overflow.
+const (
+	minUnix = -8520336000 // 1700-01-01
+	maxUnix = 7258118400  // 2200-01-01
+)
+
+func nanos(t time.Time) int64 {
+	u := t.Unix()
+	if u < minUnix {
+		return minUnix * 1e9
+	}
+	if u > maxUnix {
+		return maxUnix * 1e9
+	}
+	return t.UnixNano()
+}
+
+// sortStable orders event indices by time, keeping equal times in order.
+func sortStable(order []int, evs []leadkit.Event) {
+	slices.SortStableFunc(order, func(a, b int) int { return evs[a].Time.Compare(evs[b].Time) })
+}

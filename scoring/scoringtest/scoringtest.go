@@ -1,0 +1,195 @@
+// Package scoringtest lets users table-test their own scoring models in a
+// few lines: given this lead and these events at this time, expect these
+// dimension scores, grades, cell, thresholds and fired rules.
+//
+//	func TestMyModel(t *testing.T) {
+//		m := ... // scoring.Compile(spec, scoring.Options{})
+//		scoringtest.Run(t, m, scoringtest.Case{
+//			Name:   "vp who downloaded twice",
+//			Lead:   leadkit.Lead{Person: leadkit.Person{Seniority: "vp"}},
+//			Events: scoringtest.Events(asOf, "download@-2d", "download@-1d"),
+//			AsOf:   asOf,
+//			Scores: map[string]float64{"fit": 20, "engagement": 16},
+//			Fired:  []string{"fit/senior", "engagement/download"},
+//		})
+//	}
+package scoringtest
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/scoring"
+)
+
+// Case is one expectation about a model. Empty expectation fields are not
+// checked.
+type Case struct {
+	Name   string
+	Lead   leadkit.Lead
+	Events []leadkit.Event
+	AsOf   time.Time
+	// Scores maps dimension names to expected fresh scores; Lifetime to
+	// expected lifetime scores. Compared within Tolerance (default 1e-9).
+	Scores    map[string]float64
+	Lifetime  map[string]float64
+	Tolerance float64
+	// Bands maps dimension names to expected bands.
+	Bands map[string]string
+	// Cell is the expected matrix cell.
+	Cell string
+	// Reached and NotReached list thresholds.
+	Reached, NotReached []string
+	// Fired and NotFired list rules as "dimension/rule" or "rule".
+	Fired, NotFired []string
+	// Err, when set, expects scoring to fail with an error containing it.
+	Err string
+}
+
+// Check scores c with m and returns every unmet expectation (empty when
+// the case passes).
+func Check(m *scoring.Model, c Case) []string {
+	res, err := m.Score(scoring.Input{Lead: c.Lead, Events: c.Events, AsOf: c.AsOf})
+	var out []string
+	bad := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
+	if c.Err != "" {
+		if err == nil || !strings.Contains(err.Error(), c.Err) {
+			bad("error: got %v, want one containing %q", err, c.Err)
+		}
+		return out
+	}
+	if err != nil {
+		return []string{fmt.Sprintf("score: %v", err)}
+	}
+	tol := c.Tolerance
+	if tol == 0 {
+		tol = 1e-9
+	}
+	for _, want := range []struct {
+		what string
+		m    map[string]float64
+	}{{"score", c.Scores}, {"lifetime", c.Lifetime}} {
+		for _, name := range sortedKeys(want.m) {
+			d, ok := res.Dimension(name)
+			if !ok {
+				bad("dimension %q: not in the model", name)
+				continue
+			}
+			got := d.Score
+			if want.what == "lifetime" {
+				got = d.Lifetime
+			}
+			if math.Abs(got-want.m[name]) > tol {
+				bad("dimension %q: %s %v, want %v", name, want.what, got, want.m[name])
+			}
+		}
+	}
+	for _, name := range sortedKeys(c.Bands) {
+		if d, _ := res.Dimension(name); d.Band != c.Bands[name] {
+			bad("dimension %q: band %q, want %q", name, d.Band, c.Bands[name])
+		}
+	}
+	if c.Cell != "" && res.Cell != c.Cell {
+		bad("cell %q, want %q", res.Cell, c.Cell)
+	}
+	for _, th := range c.Reached {
+		if !res.Reached(th) {
+			bad("threshold %q not reached", th)
+		}
+	}
+	for _, th := range c.NotReached {
+		if res.Reached(th) {
+			bad("threshold %q reached", th)
+		}
+	}
+	fired := func(name string) bool {
+		for _, h := range res.Hits {
+			if name == h.Rule || name == h.Dimension+"/"+h.Rule {
+				return true
+			}
+		}
+		return false
+	}
+	for _, r := range c.Fired {
+		if !fired(r) {
+			bad("rule %q did not fire (fired: %s)", r, hits(res))
+		}
+	}
+	for _, r := range c.NotFired {
+		if fired(r) {
+			bad("rule %q fired", r)
+		}
+	}
+	return out
+}
+
+func hits(res scoring.Result) string {
+	var s []string
+	for _, h := range res.Hits {
+		s = append(s, fmt.Sprintf("%s/%s=%g", h.Dimension, h.Rule, h.Points))
+	}
+	return strings.Join(s, ", ")
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// TB is the part of testing.TB that Run uses.
+type TB interface {
+	Helper()
+	Errorf(format string, args ...any)
+}
+
+// Run checks every case and reports unmet expectations with t.Errorf,
+// prefixed with the case name.
+func Run(t TB, m *scoring.Model, cases ...Case) {
+	t.Helper()
+	for i, c := range cases {
+		name := c.Name
+		if name == "" {
+			name = fmt.Sprintf("case %d", i+1)
+		}
+		for _, p := range Check(m, c) {
+			t.Errorf("%s: %s", name, p)
+		}
+	}
+}
+
+// Events builds events from short specs "type@offset" relative to asOf,
+// where offset is a Go duration or a number of days with a "d" suffix
+// ("download@-2d", "meeting@-90m"); "type" alone is at asOf. Each event gets
+// an ID from its position. A malformed spec panics: it is test code.
+func Events(asOf time.Time, specs ...string) []leadkit.Event {
+	out := make([]leadkit.Event, 0, len(specs))
+	for i, s := range specs {
+		typ, off, _ := strings.Cut(s, "@")
+		var d time.Duration
+		if off != "" {
+			if days, ok := strings.CutSuffix(off, "d"); ok {
+				f, err := strconv.ParseFloat(days, 64)
+				if err != nil {
+					panic(fmt.Sprintf("scoringtest: event %q: %v", s, err))
+				}
+				d = time.Duration(f * float64(24*time.Hour))
+			} else {
+				var err error
+				if d, err = time.ParseDuration(off); err != nil {
+					panic(fmt.Sprintf("scoringtest: event %q: %v", s, err))
+				}
+			}
+		}
+		out = append(out, leadkit.Event{ID: fmt.Sprintf("e%d", i+1), Type: typ, Time: asOf.Add(d)})
+	}
+	return out
+}

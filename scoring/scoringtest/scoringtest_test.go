@@ -1,0 +1,107 @@
+package scoringtest_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/scoring"
+	"github.com/leadkit/leadkit/scoring/scoringtest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const model = `
+name: demo
+dimensions:
+  - name: fit
+    bands: [{name: A, min: 20}, {name: B}]
+    fit:
+      - {name: senior, when: 'person.seniority in ["vp", "c_level"]', points: 20}
+  - name: engagement
+    decay: {window_days: 30}
+    bands: [{name: "1", min: 15}, {name: "2"}]
+    behavior:
+      - {name: download, types: [download], points: 8}
+thresholds:
+  - {name: mql, dimension: engagement, value: 15}
+matrix: {rows: fit, columns: engagement}
+`
+
+func compile(t testing.TB) *scoring.Model {
+	spec, err := scoring.ParseModel([]byte(model))
+	require.NoError(t, err)
+	m, err := scoring.Compile(spec, scoring.Options{})
+	require.NoError(t, err)
+	return m
+}
+
+var asOf = time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+
+type recorder struct{ errs []string }
+
+func (r *recorder) Helper() {}
+func (r *recorder) Errorf(format string, args ...any) {
+	r.errs = append(r.errs, fmt.Sprintf(format, args...))
+}
+
+func TestRunReportsEveryMismatch(t *testing.T) {
+	m := compile(t)
+	// A vp with two downloads, one 40 days ago (outside the window):
+	// fit 20 (A), engagement 8 (2), cell A2, lifetime 16.
+	c := scoringtest.Case{
+		Name:   "vp",
+		Lead:   leadkit.Lead{Person: leadkit.Person{Seniority: "vp"}},
+		Events: scoringtest.Events(asOf, "download@-40d", "download@-1d"),
+		AsOf:   asOf,
+		Scores: map[string]float64{"fit": 20, "engagement": 8}, Lifetime: map[string]float64{"engagement": 16},
+		Bands: map[string]string{"fit": "A", "engagement": "2"}, Cell: "A2",
+		NotReached: []string{"mql"}, Fired: []string{"fit/senior", "download"},
+	}
+	var r recorder
+	scoringtest.Run(&r, m, c)
+	assert.Empty(t, r.errs)
+
+	// The same case with wrong expectations reports each of them.
+	c.Scores = map[string]float64{"fit": 10, "nope": 1}
+	c.Cell = "B1"
+	c.Reached, c.NotReached = []string{"mql"}, nil
+	c.NotFired = []string{"senior"}
+	r = recorder{}
+	scoringtest.Run(&r, m, c)
+	assert.Equal(t, []string{
+		`vp: dimension "fit": score 20, want 10`,
+		`vp: dimension "nope": not in the model`,
+		`vp: cell "A2", want "B1"`,
+		`vp: threshold "mql" not reached`,
+		`vp: rule "senior" fired`,
+	}, r.errs)
+}
+
+func TestEvents(t *testing.T) {
+	evs := scoringtest.Events(asOf, "a", "b@-1.5d", "c@90m")
+	require.Len(t, evs, 3)
+	assert.Equal(t, asOf, evs[0].Time)
+	assert.Equal(t, asOf.Add(-36*time.Hour), evs[1].Time)
+	assert.Equal(t, asOf.Add(90*time.Minute), evs[2].Time)
+	assert.Equal(t, "b", evs[1].Type)
+	assert.Panics(t, func() { scoringtest.Events(asOf, "a@soon") })
+}
+
+// Example shows a model's table test: Check lists what does not hold.
+func Example() {
+	spec, _ := scoring.ParseModel([]byte(model))
+	m, _ := scoring.Compile(spec, scoring.Options{})
+	problems := scoringtest.Check(m, scoringtest.Case{
+		Lead:    leadkit.Lead{Person: leadkit.Person{Seniority: "c_level"}},
+		Events:  scoringtest.Events(asOf, "download@-3d", "download@-2d"),
+		AsOf:    asOf,
+		Scores:  map[string]float64{"fit": 20, "engagement": 16},
+		Cell:    "A1",
+		Reached: []string{"mql"},
+		Fired:   []string{"engagement/download"},
+	})
+	fmt.Println("problems:", len(problems))
+	// Output: problems: 0
+}

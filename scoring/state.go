@@ -1,0 +1,282 @@
+package scoring
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/leadkit/leadkit"
+)
+
+// ErrOutOfOrder reports an event older than the latest event applied to a
+// State (or a read before it): rebuild the state with [Model.StateOf]. It
+// wraps [leadkit.ErrInvalid].
+var ErrOutOfOrder = fmt.Errorf("scoring: event out of order: %w", leadkit.ErrInvalid)
+
+// State is a lead's incremental behavior score: compact per-rule counters
+// with their last-update times, decayed lazily when read. It is plain data
+// (JSON-serializable) so it can be stored with the lead. Fit rules are not
+// in the state: they are evaluated against the lead when the state is read.
+//
+// A State is updated by [Model.Apply] one event at a time in O(rules
+// matching the event) and read with [Model.ReadState]; the result equals a
+// full [Model.Score] over the same events within float rounding.
+type State struct {
+	// Model is the fingerprint of the model that built the state.
+	Model string `json:"model"`
+	// Updated is the time of the latest applied event.
+	Updated time.Time `json:"updated"`
+	// Rules holds one entry per behavior rule, in model order.
+	Rules []RuleState `json:"rules"`
+}
+
+// RuleState is the counter of one behavior rule. Times are Unix
+// nanoseconds.
+type RuleState struct {
+	// N counts occurrences since the last reset; BucketN of them fell in
+	// the current limit period Bucket.
+	N       int32 `json:"n,omitempty"`
+	BucketN int32 `json:"bucket_n,omitempty"`
+	Bucket  int64 `json:"bucket,omitempty"`
+	// First and Last are the first and latest counted occurrences.
+	First int64 `json:"first,omitempty"`
+	Last  int64 `json:"last,omitempty"`
+	// Lifetime is the undecayed sum.
+	Lifetime float64 `json:"lifetime,omitempty"`
+	// Value is the sum without decay, the decayed sum as of At (half-life
+	// decay), or the settled part of step decay.
+	Value float64 `json:"value,omitempty"`
+	At    int64   `json:"at,omitempty"`
+	// Times are occurrences still inside a window or a decay step.
+	Times []int64 `json:"times,omitempty"`
+}
+
+// NewState returns the empty state of a lead without events.
+func (m *Model) NewState() State {
+	return State{Model: m.fingerprint, Rules: make([]RuleState, len(m.beh))}
+}
+
+// StateOf builds the state of in's events up to in.AsOf (zero: all events).
+func (m *Model) StateOf(in Input) (State, error) {
+	st := m.NewState()
+	asOf := asOfOf(&in)
+	order := make([]int, 0, len(in.Events))
+	for i := range in.Events {
+		order = append(order, i)
+	}
+	if !sorted(in.Events) {
+		sortStable(order, in.Events)
+	}
+	sc := m.get()
+	defer m.put(sc)
+	sc.lead = in.Lead
+	sc.c = ectx{lead: &sc.lead}
+	for _, i := range order {
+		ev := &in.Events[i]
+		if ev.Time.After(asOf) {
+			continue
+		}
+		if err := m.apply(sc, &st, ev); err != nil {
+			return State{}, err
+		}
+	}
+	return st, nil
+}
+
+func (m *Model) checkState(st *State) error {
+	if st.Model != m.fingerprint || len(st.Rules) != len(m.beh) {
+		return fmt.Errorf("scoring: state was built by another model (%q, this is %q): %w", st.Model, m.fingerprint, leadkit.ErrInvalid)
+	}
+	return nil
+}
+
+// Apply adds one event to st. Events must come in time order (equal times
+// are fine); an older event returns an error wrapping [ErrOutOfOrder] and
+// leaves st unchanged. Behavior predicates read only the event, so Apply
+// needs nothing else.
+func (m *Model) Apply(st *State, ev leadkit.Event) error {
+	if err := m.checkState(st); err != nil {
+		return err
+	}
+	sc := m.get()
+	defer m.put(sc)
+	sc.c = ectx{lead: &sc.lead}
+	sc.ev = ev
+	return m.apply(sc, st, &sc.ev)
+}
+
+func (m *Model) apply(sc *scratch, st *State, ev *leadkit.Event) error {
+	if ev.Time.Before(st.Updated) {
+		return fmt.Errorf("%w: event %q at %s is before %s", ErrOutOfOrder, ev.ID, ev.Time.UTC().Format(time.RFC3339Nano), st.Updated.Format(time.RFC3339Nano))
+	}
+	rules, preds := m.anyRules, m.anyPreds
+	if len(m.byType) > 0 {
+		if id := m.types.lookup(ev.Type); id >= 0 {
+			rules, preds = m.byType[id], m.predsBy[id]
+		}
+	}
+	// Evaluate every predicate first so an error leaves st unchanged.
+	if len(preds) > 0 {
+		sc.c.ev = ev
+		for _, p := range preds {
+			ok, err := m.preds[p].bool(&sc.c, sc.runner)
+			if err != nil {
+				sc.c.ev = nil
+				r := &m.beh[m.predRule[p]]
+				return m.runErr(sc, r.dim, r.name, fmt.Sprintf("when (event %q)", ev.ID), err)
+			}
+			sc.pred[p] = ok
+		}
+		sc.c.ev = nil
+	}
+	st.Updated = ev.Time.UTC()
+	t := nanos(ev.Time)
+	for _, ri := range rules {
+		r := &m.beh[ri]
+		if r.pred >= 0 && !sc.pred[r.pred] {
+			continue
+		}
+		if r.reset {
+			for _, j := range m.dims[r.dim].beh {
+				st.Rules[j] = RuleState{Times: st.Rules[j].Times[:0]}
+			}
+		}
+		s := &st.Rules[ri]
+		if r.limitMax > 0 {
+			key := bucketKey(r.per, t, ev.Time)
+			if s.BucketN > 0 && key == s.Bucket {
+				if s.BucketN >= r.limitMax {
+					continue
+				}
+				s.BucketN++
+			} else {
+				s.Bucket, s.BucketN = key, 1
+			}
+		}
+		s.N++
+		pts := r.points
+		if s.N == 1 {
+			pts += r.bonus
+			s.First = t
+		}
+		s.Lifetime += pts
+		s.Last = t
+		switch r.dk {
+		case decayNone:
+			s.Value += pts
+		case decayHalfLife:
+			if s.N == 1 {
+				s.Value = 0
+			}
+			s.Value = s.Value*math.Exp2(-float64(t-s.At)/r.halfLife) + pts
+			s.At = t
+		default:
+			s.Times = append(s.Times, t)
+			r.prune(s, t, ev.Time)
+		}
+	}
+	return nil
+}
+
+// prune drops the oldest occurrence times whose share can no longer change
+// after now: outside the window, or past the last decay step (whose
+// remaining share moves into Value). Times are ascending, so only a prefix
+// is dropped; an entry left behind still reads correctly.
+func (r *behRule) prune(s *RuleState, now int64, nowT time.Time) {
+	if r.dk == decayWindow {
+		// Binary search the first time inside the window; compact only
+		// when the expired prefix is at least half, so pruning is
+		// amortized O(log n). Expired entries left in front are excluded
+		// by freshAt's own search.
+		k := firstInWindow(s.Times, now, r.window)
+		if k > 0 && 2*k >= len(s.Times) {
+			s.Times = s.Times[:copy(s.Times, s.Times[k:])]
+		}
+		return
+	}
+	k := 0
+	for k < len(s.Times) {
+		last := r.steps[len(r.steps)-1]
+		if time.Unix(0, s.Times[k]).UTC().AddDate(0, last.months, 0).After(nowT) {
+			break
+		}
+		s.Value += r.points * last.keep
+		k++
+	}
+	if k > 0 {
+		s.Times = s.Times[:copy(s.Times, s.Times[k:])]
+	}
+}
+
+// firstInWindow is the index of the first ascending time x with
+// asOf - x < window.
+func firstInWindow(times []int64, asOf, window int64) int {
+	lo, hi := 0, len(times)
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if asOf-times[mid] < window {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo
+}
+
+// freshAt is the rule's decayed sum at asOf (before recency and cap).
+func (r *behRule) freshAt(s *RuleState, asOf int64, asOfT time.Time) float64 {
+	var v float64
+	switch r.dk {
+	case decayNone:
+		return s.Value
+	case decayHalfLife:
+		return s.Value * math.Exp2(-float64(asOf-s.At)/r.halfLife)
+	case decayWindow:
+		v = float64(len(s.Times)-firstInWindow(s.Times, asOf, r.window)) * r.points
+	default:
+		v = s.Value
+		for _, x := range s.Times {
+			v += r.points * r.factor(x, time.Unix(0, x).UTC(), asOf, asOfT)
+		}
+	}
+	if r.bonus != 0 {
+		v += r.bonus * r.factor(s.First, time.Unix(0, s.First).UTC(), asOf, asOfT)
+	}
+	return v
+}
+
+// ReadState writes into dst the score of lead with the behavior in st at
+// asOf (zero: st.Updated), which must not be before st.Updated. Fit rules
+// are evaluated against lead. It allocates nothing with a reused dst.
+func (m *Model) ReadState(dst *Result, st *State, lead leadkit.Lead, asOf time.Time) error {
+	if err := m.checkState(st); err != nil {
+		return err
+	}
+	if asOf.IsZero() {
+		asOf = st.Updated
+		if asOf.IsZero() {
+			asOf = lead.CreatedAt
+		}
+	}
+	asOf = asOf.UTC()
+	if asOf.Before(st.Updated) {
+		return fmt.Errorf("%w: read at %s is before the state's last event at %s", ErrOutOfOrder, asOf.Format(time.RFC3339Nano), st.Updated.Format(time.RFC3339Nano))
+	}
+	sc := m.get()
+	defer m.put(sc)
+	sc.lead = lead
+	sc.c = ectx{lead: &sc.lead, ageDays: daysBetween(lead.CreatedAt, asOf)}
+	if err := m.fitPass(sc); err != nil {
+		return err
+	}
+	at := nanos(asOf)
+	for i := range m.beh {
+		s := &st.Rules[i]
+		if s.N == 0 {
+			sc.acc[i] = ruleAcc{}
+			continue
+		}
+		sc.acc[i] = ruleAcc{n: s.N, last: s.Last, life: s.Lifetime, fresh: m.beh[i].freshAt(s, at, asOf)}
+	}
+	return m.finish(sc, dst, asOf)
+}

@@ -1,0 +1,184 @@
+package scoring
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand"
+	"testing"
+	"time"
+
+	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/internal/leadgen"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// randomModel draws a model exercising every behavior feature: decays,
+// limits, caps, bonuses, recency, resets and predicates.
+func randomModel(r *rand.Rand) ModelSpec {
+	types := []string{"page_view", "download", "email_clicked", "meeting", "unsubscribed"}
+	pick := func() []string {
+		var out []string
+		for _, t := range types {
+			if r.Intn(3) == 0 {
+				out = append(out, t)
+			}
+		}
+		return out
+	}
+	decays := []*DecaySpec{
+		nil, {}, {WindowDays: float64(1 + r.Intn(60))}, {HalfLifeDays: float64(1 + r.Intn(40))},
+		{Steps: []DecayStep{{AfterMonths: 1, KeepPercent: 50}, {AfterMonths: 2, KeepPercent: float64(r.Intn(2) * 25)}}},
+	}
+	pers := []string{PerEver, PerDay, PerWeek, PerMonth}
+	dims := []DimensionSpec{
+		{Name: "engagement", Decay: decays[r.Intn(len(decays))], Max: f64(200)},
+		{Name: "interest:x"},
+	}
+	for d := range dims {
+		for i := 0; i < 2+r.Intn(5); i++ {
+			br := BehaviorRule{Name: fmt.Sprintf("r%d", i), Types: pick(), Points: float64(r.Intn(21) - 5)}
+			if r.Intn(3) == 0 {
+				br.FirstBonus = float64(r.Intn(10))
+			}
+			if r.Intn(3) == 0 {
+				br.Cap = float64(1 + r.Intn(30))
+			}
+			if r.Intn(3) == 0 {
+				br.Limit = &LimitSpec{Max: 1 + r.Intn(3), Per: pers[r.Intn(len(pers))]}
+			}
+			if r.Intn(2) == 0 {
+				br.Decay = decays[r.Intn(len(decays))]
+			}
+			if r.Intn(4) == 0 {
+				br.Recency = &RecencySpec{WithinDays: float64(1 + r.Intn(10)), Points: float64(r.Intn(5))}
+			}
+			if r.Intn(4) == 0 {
+				br.When = []string{`event.channel == "email"`, `event.content startsWith "/pricing"`, `event.amount > 200`}[r.Intn(3)]
+			}
+			if r.Intn(12) == 0 {
+				br.Reset = true
+			}
+			dims[d].Behavior = append(dims[d].Behavior, br)
+		}
+	}
+	dims = append(dims, DimensionSpec{Name: "total", Expr: `engagement * 0.5 + $env["interest:x"]`})
+	return ModelSpec{Name: "random", Fields: []FieldSpec{{Name: "event.amount", Type: TypeNumber}}, Dimensions: dims}
+}
+
+func assertSameScores(t *testing.T, want, got Result, msg string) {
+	t.Helper()
+	require.Equal(t, len(want.Dimensions), len(got.Dimensions), msg)
+	for i, w := range want.Dimensions {
+		g := got.Dimensions[i]
+		tol := 1e-9 * math.Max(1, math.Abs(w.Score))
+		require.InDelta(t, w.Score, g.Score, tol, "%s: %s fresh", msg, w.Name)
+		require.InDelta(t, w.Lifetime, g.Lifetime, 1e-9*math.Max(1, math.Abs(w.Lifetime)), "%s: %s lifetime", msg, w.Name)
+	}
+	require.Equal(t, len(want.Hits), len(got.Hits), msg)
+	for i := range want.Hits {
+		require.Equal(t, want.Hits[i].Rule, got.Hits[i].Rule, msg)
+		require.Equal(t, want.Hits[i].Count, got.Hits[i].Count, msg)
+	}
+}
+
+// TestIncrementalEqualsFullRescore is the property test of the incremental
+// path: for random models and random event streams, building a state from a
+// prefix, applying the rest one event at a time (through a JSON round trip
+// of the state) and reading it at several times equals a full rescore.
+func TestIncrementalEqualsFullRescore(t *testing.T) {
+	r := rand.New(rand.NewSource(42))
+	g := leadgen.New(42)
+	base := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
+	for iter := 0; iter < 150; iter++ {
+		m := mustCompile(t, randomModel(r))
+		lead := g.Lead(iter, base)
+		n := r.Intn(80)
+		evs := g.Events(lead.ID, n, base, time.Duration(1+r.Intn(200))*day)
+		// Some same-instant events.
+		for i := 1; i < len(evs); i++ {
+			if r.Intn(8) == 0 {
+				evs[i].Time = evs[i-1].Time
+			}
+		}
+		asOf := base.Add(time.Duration(r.Int63n(int64(40 * day))))
+		msg := fmt.Sprintf("iter %d", iter)
+
+		k := 0
+		if n > 0 {
+			k = r.Intn(n + 1)
+		}
+		st, err := m.StateOf(Input{Lead: lead, Events: evs[:k], AsOf: base})
+		require.NoError(t, err, msg)
+		for i := k; i < len(evs); i++ {
+			if i%10 == 0 {
+				b, err := json.Marshal(st)
+				require.NoError(t, err)
+				st = State{}
+				require.NoError(t, json.Unmarshal(b, &st))
+			}
+			require.NoError(t, m.Apply(&st, evs[i]), msg)
+		}
+		for _, at := range []time.Time{base, asOf, asOf.Add(45 * day), asOf.Add(400 * day)} {
+			if len(evs) > 0 && at.Before(evs[len(evs)-1].Time) {
+				continue
+			}
+			want, err := m.Score(Input{Lead: lead, Events: evs, AsOf: at})
+			require.NoError(t, err, msg)
+			var got Result
+			require.NoError(t, m.ReadState(&got, &st, lead, at), msg)
+			assertSameScores(t, want, got, fmt.Sprintf("%s at %s", msg, at))
+		}
+	}
+}
+
+func TestStateErrors(t *testing.T) {
+	m := mustCompile(t, behSpec(BehaviorRule{Name: "r", Points: 1}))
+	st := m.NewState()
+	require.NoError(t, m.Apply(&st, ev("x", day)))
+	before := fmt.Sprint(st)
+	err := m.Apply(&st, ev("x", 2*day))
+	require.ErrorIs(t, err, ErrOutOfOrder)
+	require.ErrorIs(t, err, leadkit.ErrInvalid)
+	assert.Equal(t, before, fmt.Sprint(st), "state unchanged")
+	var res Result
+	require.ErrorIs(t, m.ReadState(&res, &st, leadkit.Lead{}, asOf0.Add(-3*day)), ErrOutOfOrder)
+
+	other := mustCompile(t, behSpec(BehaviorRule{Name: "r", Points: 2}))
+	require.ErrorIs(t, other.Apply(&st, ev("x", 0)), leadkit.ErrInvalid)
+	require.Error(t, other.ReadState(&res, &st, leadkit.Lead{}, asOf0))
+
+	// A predicate failing at run time leaves the state unchanged.
+	m = mustCompile(t, ModelSpec{Name: "p", Fields: []FieldSpec{{Name: "event.n", Type: TypeNumber}},
+		Dimensions: []DimensionSpec{{Name: "e", Behavior: []BehaviorRule{{Name: "r", When: "event.n > 1", Points: 1}}}}})
+	st = m.NewState()
+	bad := ev("x", 0)
+	bad.Attrs = map[string]any{"n": "two"}
+	err = m.Apply(&st, bad)
+	var re *RuleError
+	require.ErrorAs(t, err, &re)
+	assert.Equal(t, "r", re.Rule)
+	assert.Equal(t, m.NewState(), st)
+}
+
+func TestIncrementalZeroAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under -race")
+	}
+	m := benchModel(t)
+	l := leadgen.New(1).Lead(1, benchAsOf)
+	st := m.NewState()
+	for i := 0; i < 500; i++ {
+		require.NoError(t, m.Apply(&st, leadkit.Event{Type: leadgen.EventTypes[i%len(leadgen.EventTypes)], Time: benchAsOf.Add(time.Duration(i) * time.Hour)}))
+	}
+	i := 500
+	var res Result
+	allocs := testing.AllocsPerRun(100, func() {
+		e := leadkit.Event{Type: leadkit.EventMeeting, Time: benchAsOf.Add(time.Duration(i) * time.Hour)}
+		_ = m.Apply(&st, e)
+		_ = m.ReadState(&res, &st, l, e.Time)
+		i++
+	})
+	assert.Zero(t, allocs)
+}
