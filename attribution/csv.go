@@ -1,0 +1,302 @@
+package attribution
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/leadkit/leadkit"
+)
+
+// Default column names and separators of the ChannelAttribution table
+// format.
+const (
+	DefaultPathColumn        = "path"
+	DefaultConversionsColumn = "total_conversions"
+	DefaultValueColumn       = "total_conversion_value"
+	DefaultNullsColumn       = "total_null"
+	DefaultDelimiter         = ';'
+	DefaultSeparator         = ">"
+)
+
+// CSVOptions configures [ReadPaths]. The zero value reads the
+// ChannelAttribution format: ';'-delimited, header
+// "path;total_conversions;total_conversion_value;total_null", channels
+// separated by ">".
+type CSVOptions struct {
+	// Delimiter separates the fields of a row; 0 means ';'.
+	Delimiter rune `json:"delimiter,omitempty"`
+	// Separator separates the channels inside the path field; "" means ">".
+	Separator string `json:"separator,omitempty"`
+	// PathColumn names the path column; "" means "path".
+	PathColumn string `json:"path_column,omitempty"`
+	// ConversionsColumn names the conversions column; "" means
+	// "total_conversions".
+	ConversionsColumn string `json:"conversions_column,omitempty"`
+	// ValueColumn names the conversion value column. With the default name
+	// ("total_conversion_value") the column is optional and a table
+	// without it has zero values; a name set here must be present.
+	ValueColumn string `json:"value_column,omitempty"`
+	// NullsColumn names the non-converting count column, optional like
+	// ValueColumn (default "total_null").
+	NullsColumn string `json:"nulls_column,omitempty"`
+}
+
+// CSVError is a problem at one place of a path table. Line is 1-based and
+// counts the header; Column is the 1-based field number (0 when the problem
+// is the whole row or the header); Field is the column's name when known.
+// It wraps [leadkit.ErrInvalid].
+type CSVError struct {
+	Line   int
+	Column int
+	Field  string
+	Reason string
+}
+
+// Error implements the error interface.
+func (e *CSVError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "attribution: csv line %d", e.Line)
+	if e.Column > 0 {
+		fmt.Fprintf(&b, ", column %d", e.Column)
+	}
+	if e.Field != "" {
+		fmt.Fprintf(&b, " (%s)", e.Field)
+	}
+	b.WriteString(": ")
+	b.WriteString(e.Reason)
+	return b.String()
+}
+
+// Unwrap returns [leadkit.ErrInvalid].
+func (e *CSVError) Unwrap() error { return leadkit.ErrInvalid }
+
+// maxCSVErrors bounds how many row errors ReadPaths reports one by one.
+const maxCSVErrors = 20
+
+func (o CSVOptions) withDefaults() (CSVOptions, error) {
+	if o.Delimiter == 0 {
+		o.Delimiter = DefaultDelimiter
+	}
+	if o.Separator == "" {
+		o.Separator = DefaultSeparator
+	}
+	if o.PathColumn == "" {
+		o.PathColumn = DefaultPathColumn
+	}
+	if o.ConversionsColumn == "" {
+		o.ConversionsColumn = DefaultConversionsColumn
+	}
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("attribution: csv options: "+format+": %w", append(args, leadkit.ErrInvalid)...))
+	}
+	d := o.Delimiter
+	if !utf8.ValidRune(d) || d == utf8.RuneError || d == '"' || d == '\r' || d == '\n' {
+		bad("delimiter %q is not usable", d)
+	}
+	if strings.ContainsRune(o.Separator, d) {
+		bad("separator %q contains the delimiter %q", o.Separator, d)
+	}
+	if strings.TrimSpace(o.Separator) == "" || strings.ContainsAny(o.Separator, "\"\r\n") {
+		bad("separator %q is not usable", o.Separator)
+	}
+	names := []string{o.PathColumn, o.ConversionsColumn, o.ValueColumn, o.NullsColumn}
+	for i, a := range names {
+		for _, b := range names[i+1:] {
+			if a != "" && strings.EqualFold(a, b) {
+				bad("column %q named twice", a)
+			}
+		}
+	}
+	return o, errors.Join(errs...)
+}
+
+// ReadPaths reads a path table: a header row, then one path per row. The
+// path column holds channel names joined by the separator; blanks around
+// names are trimmed and empty tokens ("a > > b", a trailing ">") skipped.
+// Rows need not be unique. Header names are matched case-insensitively and
+// extra columns are ignored.
+//
+// Every row is checked: a row with the wrong number of fields, a path with no
+// channel, a count that is not a number, negative, NaN or infinite, or a
+// value on a row without conversions is an error naming the line and column
+// (*[CSVError]). ReadPaths reads to the end and returns the rows it could
+// read together with an errors.Join of the problems (the first 20, then a
+// count), so nothing is silently dropped.
+func ReadPaths(r io.Reader, opts CSVOptions) ([]Path, error) {
+	o, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	cr := csv.NewReader(r)
+	cr.Comma = o.Delimiter
+	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = true
+
+	header, err := cr.Read()
+	if err == io.EOF {
+		return nil, &CSVError{Line: 1, Reason: "empty input: no header"}
+	}
+	if err != nil {
+		return nil, csvReadError(err, 1)
+	}
+	header = slices.Clone(header) // the reader reuses its record
+	col := map[string]int{}
+	dup := map[string]bool{}
+	for i, h := range header {
+		h = strings.TrimSpace(strings.TrimPrefix(h, "\uFEFF"))
+		header[i] = h
+		if _, ok := col[strings.ToLower(h)]; ok {
+			dup[strings.ToLower(h)] = true
+		}
+		col[strings.ToLower(h)] = i
+	}
+	find := func(name string, required bool) (int, error) {
+		if dup[strings.ToLower(name)] {
+			return -1, &CSVError{Line: 1, Reason: fmt.Sprintf("column %q appears twice in the header", name)}
+		}
+		if i, ok := col[strings.ToLower(name)]; ok {
+			return i, nil
+		}
+		if !required {
+			return -1, nil
+		}
+		reason := fmt.Sprintf("missing column %q in header %q", name, strings.Join(header, string(o.Delimiter)))
+		if len(header) == 1 {
+			reason += fmt.Sprintf(" (one column only: is the delimiter %q right?)", o.Delimiter)
+		}
+		return -1, &CSVError{Line: 1, Reason: reason}
+	}
+	pathCol, err1 := find(o.PathColumn, true)
+	convCol, err2 := find(o.ConversionsColumn, true)
+	valCol, err3 := find(or(o.ValueColumn, DefaultValueColumn), opts.ValueColumn != "")
+	nullCol, err4 := find(or(o.NullsColumn, DefaultNullsColumn), opts.NullsColumn != "")
+	if err := errors.Join(err1, err2, err3, err4); err != nil {
+		return nil, err
+	}
+	nfields := len(header)
+
+	var (
+		paths  []Path
+		errs   []error
+		more   int
+		names  = map[string]string{} // interned channel names
+		tokens []string
+	)
+	report := func(e *CSVError) {
+		if len(errs) < maxCSVErrors {
+			errs = append(errs, e)
+		} else {
+			more++
+		}
+	}
+	line := 1
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			// A quoting error: the reader has consumed the bad record
+			// (an unclosed quote runs to the end of the input).
+			var pe *csv.ParseError
+			if !errors.As(err, &pe) {
+				// An I/O error: reading on would repeat it.
+				return paths, errors.Join(append(errs, fmt.Errorf("attribution: csv line %d: %w", line+1, err))...)
+			}
+			e := csvReadError(err, line+1)
+			report(e)
+			line = e.Line
+			continue
+		}
+		line, _ = cr.FieldPos(0)
+		if len(rec) != nfields {
+			report(&CSVError{Line: line, Reason: fmt.Sprintf("%d fields, header has %d", len(rec), nfields)})
+			continue
+		}
+		rowOK := true
+		num := func(i int, name string) float64 {
+			if i < 0 {
+				return 0
+			}
+			s := strings.TrimSpace(rec[i])
+			v, err := strconv.ParseFloat(s, 64)
+			var reason string
+			switch {
+			case err != nil:
+				reason = fmt.Sprintf("%q is not a number", s)
+			case math.IsNaN(v):
+				reason = "NaN"
+			case math.IsInf(v, 0):
+				reason = "infinite"
+			case v < 0:
+				reason = fmt.Sprintf("negative count %s", s)
+			}
+			if reason != "" {
+				report(&CSVError{Line: line, Column: i + 1, Field: header[i], Reason: reason})
+				rowOK = false
+			}
+			return v
+		}
+		conv := num(convCol, o.ConversionsColumn)
+		val := num(valCol, o.ValueColumn)
+		nulls := num(nullCol, o.NullsColumn)
+		if rowOK && val != 0 && conv == 0 {
+			report(&CSVError{Line: line, Column: valCol + 1, Field: header[valCol], Reason: "value on a row without conversions"})
+			rowOK = false
+		}
+		tokens = tokens[:0]
+		for _, t := range strings.Split(rec[pathCol], o.Separator) {
+			t = strings.TrimSpace(t)
+			if t == "" {
+				continue
+			}
+			n, ok := names[t]
+			if !ok {
+				n = strings.Clone(t)
+				names[n] = n
+			}
+			tokens = append(tokens, n)
+		}
+		if len(tokens) == 0 {
+			report(&CSVError{Line: line, Column: pathCol + 1, Field: header[pathCol], Reason: fmt.Sprintf("empty path %q", rec[pathCol])})
+			rowOK = false
+		}
+		if !rowOK {
+			continue
+		}
+		paths = append(paths, Path{
+			Channels:    append([]string(nil), tokens...),
+			Conversions: conv,
+			Value:       val,
+			Nulls:       nulls,
+		})
+	}
+	if more > 0 {
+		errs = append(errs, fmt.Errorf("attribution: csv: %d more row errors: %w", more, leadkit.ErrInvalid))
+	}
+	return paths, errors.Join(errs...)
+}
+
+func or(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// csvReadError turns an encoding/csv error into a *CSVError.
+func csvReadError(err error, line int) *CSVError {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		return &CSVError{Line: pe.Line, Column: 0, Reason: fmt.Sprintf("%v (byte column %d)", pe.Err, pe.Column)}
+	}
+	return &CSVError{Line: line, Reason: err.Error()}
+}

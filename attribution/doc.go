@@ -1,0 +1,55 @@
+// Package attribution turns journeys into credit per channel (or campaign,
+// or content): which touches earned the MQLs, SQLs and deals.
+//
+// # Inputs
+//
+// Path-based models read aggregated paths ([Path]: a channel sequence with
+// its conversions, conversion value and non-converting count), the
+// ChannelAttribution table format read by [ReadPaths]. Event-level journeys
+// ([journey.Timeline]) reduce to paths with [PathsFromTimelines], which cuts
+// each timeline at its conversion event with an optional lookback window
+// (see [Conversion] for the exact rules). Milestone and time-decay models
+// ([TimelineModel]) use the timelines themselves, because they need touch
+// times and milestones.
+//
+// # Models
+//
+// Every path model implements [Model] and every timeline model
+// [TimelineModel]; all conserve credit: the credit sums to the total
+// conversions and the total value of their input.
+//
+//   - Rules: [FirstTouch], [LastTouch], [LastNonDirect], [Linear] (per
+//     touch), [PositionBased] (40/20/40 by default).
+//   - [Markov]: removal effects of Anderl et al. of any order, computed
+//     exactly by solving the absorbing chain; counting is a [MarkovCounts]
+//     accumulator that can be filled per shard and merged.
+//   - [Shapley]: the simplified Shapley value (each conversion split equally
+//     over the distinct channels of its path); [ExactShapley] computes exact
+//     Shapley values of any coalition game over a small player set, for
+//     example the game of a path table ([Coalitions]).
+//   - Timeline models: [TimeDecay] (continuous half-life decay), the B2B
+//     milestone models [UShaped], [WShaped], [FullPath] and [CustomRoles]
+//     (roles on the same touch add up; absent roles are re-normalised, see
+//     [RoleWeights]).
+//
+// [NewROIReport] joins credit with spend per channel or campaign: cost per
+// MQL or SQL, return on spend.
+//
+// # Bad input
+//
+// Models validate every path before computing ([ValidatePaths]): an empty
+// path, a negative, NaN or infinite count is an error naming the path's
+// index (*[PathError]). [ReadPaths] names the line and column
+// (*[CSVError]). Timelines that cannot be used are reported per lead
+// (*[TimelineError]) while the others are still credited. Every such error
+// wraps [leadkit.ErrInvalid].
+//
+// # Concurrency and scale
+//
+// Models are plain values and safe for concurrent use; the package starts
+// no goroutines. A [MarkovCounts] belongs to one goroutine: build one per
+// shard (or per worker) and Merge them, then call [Markov.AttributeCounts].
+// Rule-based models are linear in the paths, so per-shard Results can be
+// summed key by key. Order-1 Markov attributes a million paths over 20
+// channels well under a second on one core.
+package attribution

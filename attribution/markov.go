@@ -1,0 +1,613 @@
+package attribution
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/leadkit/leadkit"
+)
+
+// Markov is the data-driven model of Anderl et al. (2016): the paths are
+// fitted as an absorbing Markov chain from a start state through channel
+// states to a conversion or a null (no conversion) state, and each channel
+// is credited in proportion to its removal effect, the relative drop in the
+// chain's conversion probability when the channel is removed.
+//
+// States. With Order k, a state is the window of the last k channels seen
+// (a sliding window); the first k-1 states of a path are the shorter
+// prefixes, so a path of any length is a walk Start -> (a) -> (a,b) -> ... ->
+// Conversion/Null. Consecutive repeated channels are collapsed first
+// ("a > a > b" is "a > b") unless KeepRepeats is set, in which case a repeat
+// is a real step (a self-loop for order 1).
+//
+// Transition probabilities are the observed counts divided by the counts out
+// of each state; a path weighs Conversions + Nulls, its last state moves to
+// Conversion with weight Conversions and to Null with weight Nulls. The
+// chain's conversion probability from Start then equals total conversions /
+// (total conversions + total nulls) exactly.
+//
+// Removal. Removing a channel removes every state holding it; transitions
+// into a removed state go to Null. The probabilities are computed exactly by
+// solving the absorbing chain's linear system over the transient states;
+// there is no Monte Carlo simulation. Order 1 (up to 2,500 channels) needs
+// one LU factorisation: removing channel s leaves P = x_0 - h(s) x_s, h(s)
+// the probability of ever reaching s, read off the fundamental matrix.
+// Higher orders, where a channel is many states, solve once per channel:
+// Gaussian elimination with partial pivoting up to 300 states,
+// Gauss-Seidel iterated until no unknown moves by more than 1e-15 beyond.
+//
+// Credit. Channel c gets total conversions * RE(c) / sum of RE over the
+// channels. Value is attributed the same way with value removal effects:
+// each conversion transition carries the mean conversion value of the state
+// it leaves (total value of the conversions ending in that state divided by
+// their number), and RE_v(c) is the relative drop of the chain's expected
+// conversion value when c is removed.
+//
+// Counting is done by a [MarkovCounts] accumulator that can be filled per
+// shard and merged; Attribute is NewCounts + AddPaths + AttributeCounts.
+type Markov struct {
+	// Order is the number of channels in a state (k >= 1); 0 means 1.
+	Order int `json:"order,omitempty"`
+	// KeepRepeats keeps consecutive repeated channels as separate steps
+	// instead of collapsing them.
+	KeepRepeats bool `json:"keep_repeats,omitempty"`
+}
+
+func (m Markov) order() int {
+	if m.Order == 0 {
+		return 1
+	}
+	return m.Order
+}
+
+// Validate reports whether the options are usable.
+func (m Markov) Validate() error {
+	if m.Order < 0 {
+		return fmt.Errorf("attribution: markov: order %d, want >= 1: %w", m.Order, leadkit.ErrInvalid)
+	}
+	return nil
+}
+
+// Attribute implements [Model].
+func (m Markov) Attribute(paths []Path) (Result, error) {
+	c, err := m.NewCounts()
+	if err != nil {
+		return Result{}, err
+	}
+	if err := c.AddPaths(paths); err != nil {
+		return Result{}, err
+	}
+	return m.AttributeCounts(c)
+}
+
+// NewCounts returns an empty accumulator for this model's order and repeat
+// handling.
+func (m Markov) NewCounts() (*MarkovCounts, error) {
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	c := &MarkovCounts{
+		order:       m.order(),
+		keepRepeats: m.KeepRepeats,
+		in:          newInterner(),
+		stateIDs:    make(map[string]int32, 64),
+	}
+	c.rows = append(c.rows, edgeRow{}) // the start state
+	c.stateChans = append(c.stateChans, nil)
+	c.convValue = append(c.convValue, 0)
+	return c, nil
+}
+
+// Special targets of a transition besides transient states.
+const (
+	stateStart int32 = 0
+	toConv     int32 = -1
+	toNull     int32 = -2
+)
+
+// edgeRow holds the weighted transitions out of one state. Rows are short
+// (at most the number of channels + 2), so lookups scan; a row that grows
+// long gets an index map.
+type edgeRow struct {
+	to    []int32
+	w     []float64
+	index map[int32]int32
+}
+
+const rowIndexAt = 48
+
+func (r *edgeRow) add(to int32, w float64) {
+	if r.index != nil {
+		if i, ok := r.index[to]; ok {
+			r.w[i] += w
+			return
+		}
+	} else {
+		for i, t := range r.to {
+			if t == to {
+				r.w[i] += w
+				return
+			}
+		}
+	}
+	r.to = append(r.to, to)
+	r.w = append(r.w, w)
+	if r.index != nil {
+		r.index[to] = int32(len(r.to) - 1)
+	} else if len(r.to) > rowIndexAt {
+		r.index = make(map[int32]int32, 2*len(r.to))
+		for i, t := range r.to {
+			r.index[t] = int32(i)
+		}
+	}
+}
+
+// MarkovCounts accumulates the transition counts of a [Markov] chain.
+// Fill one per shard with Add or AddPaths and combine them with Merge; the
+// result does not depend on how the paths were split or in which order they
+// were added (up to floating-point rounding of the sums). A MarkovCounts is
+// not safe for concurrent use; give each goroutine its own.
+type MarkovCounts struct {
+	order       int
+	keepRepeats bool
+	in          *interner
+	// states: id 0 is Start; others are windows of channel ids.
+	stateIDs   map[string]int32
+	stateChans [][]int32 // channel ids of each state's window
+	order1     []int32   // order 1: state id by channel id (0 = none yet)
+	rows       []edgeRow // by state id
+	convValue  []float64 // by state id: value of conversions leaving it
+	added      int
+	conv, val  float64
+	nulls      float64
+
+	ids []int32 // scratch
+	key []byte  // scratch
+}
+
+// Order returns the chain order the counts were built for.
+func (c *MarkovCounts) Order() int { return c.order }
+
+// States returns the number of channel states seen so far (Start excluded).
+func (c *MarkovCounts) States() int { return len(c.rows) - 1 }
+
+// Totals returns the conversions, value and nulls added so far.
+func (c *MarkovCounts) Totals() (conversions, value, nulls float64) {
+	return c.conv, c.val, c.nulls
+}
+
+// AddPaths validates every path (see [ValidatePaths]) and, if all are
+// valid, adds them; otherwise it adds nothing and returns the errors.
+func (c *MarkovCounts) AddPaths(paths []Path) error {
+	if err := ValidatePaths(paths); err != nil {
+		return err
+	}
+	for i := range paths {
+		c.add(&paths[i])
+	}
+	c.added += len(paths)
+	return nil
+}
+
+// Add validates p and adds it. On error nothing is added and the
+// *[PathError] carries as Index the number of paths added before.
+func (c *MarkovCounts) Add(p Path) error {
+	if err := ValidatePaths([]Path{p}); err != nil {
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range j.Unwrap() {
+				var pe *PathError
+				if errors.As(e, &pe) {
+					pe.Index = c.added
+				}
+			}
+		}
+		return err
+	}
+	c.add(&p)
+	c.added++
+	return nil
+}
+
+func (c *MarkovCounts) add(p *Path) {
+	w := p.Conversions + p.Nulls
+	if w == 0 {
+		return
+	}
+	c.conv += p.Conversions
+	c.val += p.Value
+	c.nulls += p.Nulls
+	ids := c.ids[:0]
+	for _, ch := range p.Channels {
+		id := c.in.id(ch)
+		if !c.keepRepeats && len(ids) > 0 && ids[len(ids)-1] == id {
+			continue
+		}
+		ids = append(ids, id)
+	}
+	c.ids = ids
+	prev := stateStart
+	for i := range ids {
+		var s int32
+		if c.order == 1 {
+			s = c.order1State(ids[i])
+		} else {
+			s = c.windowState(ids[max(0, i-c.order+1) : i+1])
+		}
+		c.rows[prev].add(s, w)
+		prev = s
+	}
+	if p.Conversions > 0 {
+		c.rows[prev].add(toConv, p.Conversions)
+		c.convValue[prev] += p.Value
+	}
+	if p.Nulls > 0 {
+		c.rows[prev].add(toNull, p.Nulls)
+	}
+}
+
+func (c *MarkovCounts) order1State(ch int32) int32 {
+	for int(ch) >= len(c.order1) {
+		c.order1 = append(c.order1, 0)
+	}
+	if s := c.order1[ch]; s != 0 {
+		return s
+	}
+	s := c.newState([]int32{ch})
+	c.order1[ch] = s
+	return s
+}
+
+func (c *MarkovCounts) windowState(win []int32) int32 {
+	key := c.key[:0]
+	for _, id := range win {
+		key = binary.LittleEndian.AppendUint32(key, uint32(id))
+	}
+	c.key = key
+	if s, ok := c.stateIDs[string(key)]; ok {
+		return s
+	}
+	s := c.newState(append([]int32(nil), win...))
+	c.stateIDs[string(key)] = s
+	return s
+}
+
+func (c *MarkovCounts) newState(win []int32) int32 {
+	s := int32(len(c.rows))
+	c.rows = append(c.rows, edgeRow{})
+	c.stateChans = append(c.stateChans, win)
+	c.convValue = append(c.convValue, 0)
+	return s
+}
+
+// Merge adds the counts of o (built with the same order and repeat
+// handling) to c. o is not modified.
+func (c *MarkovCounts) Merge(o *MarkovCounts) error {
+	if o == c {
+		return fmt.Errorf("attribution: markov: merge counts into themselves: %w", leadkit.ErrInvalid)
+	}
+	if o.order != c.order || o.keepRepeats != c.keepRepeats {
+		return fmt.Errorf("attribution: markov: merge counts of order %d (keep repeats %v) into order %d (keep repeats %v): %w",
+			o.order, o.keepRepeats, c.order, c.keepRepeats, leadkit.ErrInvalid)
+	}
+	chanMap := make([]int32, len(o.in.names))
+	for i, name := range o.in.names {
+		chanMap[i] = c.in.id(name)
+	}
+	stateMap := make([]int32, len(o.rows))
+	win := make([]int32, 0, c.order)
+	for s := 1; s < len(o.rows); s++ {
+		win = win[:0]
+		for _, id := range o.stateChans[s] {
+			win = append(win, chanMap[id])
+		}
+		if c.order == 1 {
+			stateMap[s] = c.order1State(win[0])
+		} else {
+			stateMap[s] = c.windowState(win)
+		}
+	}
+	for s := range o.rows {
+		from := stateMap[s]
+		r := &o.rows[s]
+		for i, to := range r.to {
+			if to > 0 {
+				to = stateMap[to]
+			}
+			c.rows[from].add(to, r.w[i])
+		}
+		c.convValue[from] += o.convValue[s]
+	}
+	c.conv += o.conv
+	c.val += o.val
+	c.nulls += o.nulls
+	c.added += o.added
+	return nil
+}
+
+// denseLimit is the largest transient state count solved by Gaussian
+// elimination; bigger chains use Gauss-Seidel.
+const denseLimit = 300
+
+// gsTolerance and gsMaxSweeps bound the Gauss-Seidel iteration.
+const (
+	gsTolerance = 1e-15
+	gsMaxSweeps = 200000
+)
+
+// chain is the solved-for form of the counts: transition probabilities in
+// compressed rows over the transient states (Start = 0).
+type chain struct {
+	n        int
+	rowStart []int32
+	col      []int32
+	prob     []float64
+	self     []float64 // self-loop probability
+	pConv    []float64 // probability of moving to Conversion
+	meanVal  []float64 // mean value of a conversion leaving the state
+	byChan   [][]int32 // states holding each channel
+}
+
+func (c *MarkovCounts) chain() *chain {
+	n := len(c.rows)
+	ch := &chain{
+		n:        n,
+		rowStart: make([]int32, n+1),
+		self:     make([]float64, n),
+		pConv:    make([]float64, n),
+		meanVal:  make([]float64, n),
+		byChan:   make([][]int32, len(c.in.names)),
+	}
+	for s := range c.rows {
+		r := &c.rows[s]
+		var total, convW float64
+		for i, to := range r.to {
+			total += r.w[i]
+			if to == toConv {
+				convW += r.w[i]
+			}
+		}
+		ch.rowStart[s] = int32(len(ch.col))
+		if total == 0 {
+			continue
+		}
+		for i, to := range r.to {
+			p := r.w[i] / total
+			switch {
+			case to == toConv:
+				ch.pConv[s] += p
+			case to == int32(s):
+				ch.self[s] += p
+			case to > 0:
+				ch.col = append(ch.col, to)
+				ch.prob = append(ch.prob, p)
+			}
+		}
+		if convW > 0 {
+			ch.meanVal[s] = c.convValue[s] / convW
+		}
+	}
+	ch.rowStart[n] = int32(len(ch.col))
+	for s := 1; s < n; s++ {
+		for _, id := range c.stateChans[s] {
+			if l := ch.byChan[id]; len(l) == 0 || l[len(l)-1] != int32(s) {
+				ch.byChan[id] = append(ch.byChan[id], int32(s))
+			}
+		}
+	}
+	return ch
+}
+
+// solve returns, from Start, the probability of conversion and the expected
+// conversion value, with the states marked in removed forced to Null.
+func (ch *chain) solve(removed []bool) (pConv, value float64, err error) {
+	if ch.n <= denseLimit {
+		return ch.solveDense(removed)
+	}
+	return ch.solveIterative(removed)
+}
+
+func (ch *chain) solveDense(removed []bool) (float64, float64, error) {
+	// Kept states get dense indices; the system is (I - Q) [x y] = [b bv].
+	idx := make([]int, ch.n)
+	m := 0
+	for s := 0; s < ch.n; s++ {
+		if removed != nil && removed[s] {
+			idx[s] = -1
+			continue
+		}
+		idx[s] = m
+		m++
+	}
+	w := m + 2
+	a := make([]float64, m*w)
+	for s := 0; s < ch.n; s++ {
+		i := idx[s]
+		if i < 0 {
+			continue
+		}
+		row := a[i*w : (i+1)*w]
+		row[i] = 1 - ch.self[s]
+		for k := ch.rowStart[s]; k < ch.rowStart[s+1]; k++ {
+			if j := idx[ch.col[k]]; j >= 0 {
+				row[j] -= ch.prob[k]
+			}
+		}
+		row[m] = ch.pConv[s]
+		row[m+1] = ch.pConv[s] * ch.meanVal[s]
+	}
+	// Gaussian elimination with partial pivoting.
+	for col := 0; col < m; col++ {
+		piv := col
+		for r := col + 1; r < m; r++ {
+			if math.Abs(a[r*w+col]) > math.Abs(a[piv*w+col]) {
+				piv = r
+			}
+		}
+		if math.Abs(a[piv*w+col]) < 1e-300 {
+			return 0, 0, fmt.Errorf("attribution: markov: singular chain (a state never leaves): %w", leadkit.ErrInvalid)
+		}
+		if piv != col {
+			for k := 0; k < w; k++ {
+				a[piv*w+k], a[col*w+k] = a[col*w+k], a[piv*w+k]
+			}
+		}
+		pr := a[col*w : (col+1)*w]
+		for r := col + 1; r < m; r++ {
+			f := a[r*w+col] / pr[col]
+			if f == 0 {
+				continue
+			}
+			rr := a[r*w : (r+1)*w]
+			for k := col; k < w; k++ {
+				rr[k] -= f * pr[k]
+			}
+		}
+	}
+	// Back substitution; only Start (index 0) is needed, but every unknown
+	// above it must be solved first.
+	x := make([]float64, m)
+	y := make([]float64, m)
+	for r := m - 1; r >= 0; r-- {
+		row := a[r*w : (r+1)*w]
+		sx, sy := row[m], row[m+1]
+		for k := r + 1; k < m; k++ {
+			sx -= row[k] * x[k]
+			sy -= row[k] * y[k]
+		}
+		x[r] = sx / row[r]
+		y[r] = sy / row[r]
+	}
+	if idx[0] < 0 {
+		return 0, 0, nil
+	}
+	return x[idx[0]], y[idx[0]], nil
+}
+
+func (ch *chain) solveIterative(removed []bool) (float64, float64, error) {
+	x := make([]float64, ch.n)
+	y := make([]float64, ch.n)
+	var vScale float64
+	for s := range ch.meanVal {
+		vScale = max(vScale, ch.meanVal[s])
+	}
+	if vScale == 0 {
+		vScale = 1
+	}
+	for sweep := 0; sweep < gsMaxSweeps; sweep++ {
+		var delta float64
+		// Later states tend to have higher ids (ids follow first
+		// appearance along paths), so sweep backwards.
+		for s := ch.n - 1; s >= 0; s-- {
+			if removed != nil && removed[s] {
+				continue
+			}
+			sx := ch.pConv[s]
+			sy := ch.pConv[s] * ch.meanVal[s]
+			for k := ch.rowStart[s]; k < ch.rowStart[s+1]; k++ {
+				t := ch.col[k]
+				sx += ch.prob[k] * x[t]
+				sy += ch.prob[k] * y[t]
+			}
+			d := 1 - ch.self[s]
+			sx /= d
+			sy /= d
+			delta = max(delta, math.Abs(sx-x[s]), math.Abs(sy-y[s])/vScale)
+			x[s], y[s] = sx, sy
+		}
+		if delta <= gsTolerance {
+			return x[0], y[0], nil
+		}
+	}
+	return 0, 0, fmt.Errorf("attribution: markov: solver did not converge in %d sweeps", gsMaxSweeps)
+}
+
+// AttributeCounts solves the chain of c and credits its channels. c must
+// have been made by a Markov with the same Order and KeepRepeats.
+func (m Markov) AttributeCounts(c *MarkovCounts) (Result, error) {
+	if err := m.Validate(); err != nil {
+		return Result{}, err
+	}
+	if c.order != m.order() || c.keepRepeats != m.KeepRepeats {
+		return Result{}, fmt.Errorf("attribution: markov: counts of order %d (keep repeats %v) given to a model of order %d (keep repeats %v): %w",
+			c.order, c.keepRepeats, m.order(), m.KeepRepeats, leadkit.ErrInvalid)
+	}
+	names := c.in.names
+	res := Result{
+		Conversions:         make(map[string]float64, len(names)),
+		Value:               make(map[string]float64, len(names)),
+		RemovalEffects:      make(map[string]float64, len(names)),
+		ValueRemovalEffects: make(map[string]float64, len(names)),
+	}
+	if c.conv == 0 {
+		return res, nil
+	}
+	ch := c.chain()
+	re := make([]float64, len(names))
+	rev := make([]float64, len(names))
+	var sumRE, sumREV float64
+	effects := func(id int, p, v, p0, v0 float64) {
+		re[id] = clamp01(1 - p/p0)
+		sumRE += re[id]
+		if v0 > 0 {
+			rev[id] = clamp01(1 - v/v0)
+			sumREV += rev[id]
+		}
+	}
+	if c.order == 1 && ch.n <= order1Limit {
+		p0, v0, pw, vw, err := ch.removalsOrder1()
+		if err != nil {
+			return Result{}, err
+		}
+		res.ConversionProbability = p0
+		for id := range names {
+			if l := ch.byChan[id]; len(l) == 1 {
+				effects(id, pw[l[0]], vw[l[0]], p0, v0)
+			}
+		}
+	} else {
+		p0, v0, err := ch.solve(nil)
+		if err != nil {
+			return Result{}, err
+		}
+		res.ConversionProbability = p0
+		removed := make([]bool, ch.n)
+		for id := range names {
+			if len(ch.byChan[id]) == 0 {
+				continue // only on paths of zero weight
+			}
+			for _, s := range ch.byChan[id] {
+				removed[s] = true
+			}
+			p, v, err := ch.solve(removed)
+			for _, s := range ch.byChan[id] {
+				removed[s] = false
+			}
+			if err != nil {
+				return Result{}, err
+			}
+			effects(id, p, v, p0, v0)
+		}
+	}
+	for id, name := range names {
+		if len(ch.byChan[id]) == 0 {
+			continue
+		}
+		res.RemovalEffects[name] = re[id]
+		res.ValueRemovalEffects[name] = rev[id]
+		if sumRE > 0 {
+			res.Conversions[name] = c.conv * re[id] / sumRE
+		}
+		if sumREV > 0 {
+			res.Value[name] = c.val * rev[id] / sumREV
+		}
+	}
+	return res, nil
+}
+
+// clamp01 removes rounding noise that would push a removal effect out of
+// [0, 1].
+func clamp01(x float64) float64 {
+	return min(1, max(0, x))
+}

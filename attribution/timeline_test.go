@@ -1,0 +1,338 @@
+package attribution
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/journey"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var t0 = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+
+const day = 24 * time.Hour
+
+// ev builds an event of lead at t0 + days.
+func ev(lead, id, typ, channel string, days float64, attrs map[string]any) leadkit.Event {
+	return leadkit.Event{ID: id, LeadID: lead, Type: typ, Channel: channel, Campaign: "camp-" + channel,
+		Time: t0.Add(time.Duration(days * float64(day))), Attrs: attrs}
+}
+
+func tl(lead string, evs ...leadkit.Event) journey.Timeline {
+	return journey.Timeline{LeadID: lead, Events: evs}
+}
+
+// fixture: l1 converts (mql) after seo, email and a webinar form fill;
+// l2 touched ads and did not convert; l3 has no events; l4 converted
+// without a touch.
+func fixture() []journey.Timeline {
+	return []journey.Timeline{
+		tl("l1",
+			ev("l1", "e1", "page_view", "seo", 0, nil),
+			ev("l1", "e2", "email_clicked", "email", 2, nil),
+			ev("l1", "e3", "form_submitted", "webinar", 5, nil),
+			ev("l1", "e4", "sdr_call", "", 6, nil),
+			ev("l1", "e5", "mql", "", 7, map[string]any{"value": 100.0}),
+			ev("l1", "e6", "page_view", "ads", 8, nil),
+		),
+		tl("l2", ev("l2", "f1", "page_view", "ads", 1, nil)),
+		tl("l3"),
+		tl("l4", ev("l4", "g1", "mql", "", 3, map[string]any{"value": "50"})),
+	}
+}
+
+func TestPathsFromTimelines(t *testing.T) {
+	conv := Conversion{Types: []string{"mql"}, ValueAttr: "value"}
+	paths, err := PathsFromTimelines(fixture(), conv)
+	require.NoError(t, err)
+	assert.Equal(t, []Path{
+		{Channels: []string{"seo", "email", "webinar"}, Conversions: 1, Value: 100},
+		{Channels: []string{"ads"}, Nulls: 1},
+		{Channels: []string{DefaultNoTouch}, Conversions: 1, Value: 50, Nulls: 1}, // l3 and l4 share the path
+	}, paths)
+
+	// Lookback of 3 days before the conversion (day 7): only the webinar
+	// (day 5) is left; the email is 5 days old. l2's window ends at its
+	// last event, so its touch stays.
+	conv.Lookback = 3 * day
+	paths, err = PathsFromTimelines(fixture()[:2], conv)
+	require.NoError(t, err)
+	assert.Equal(t, [][]string{{"webinar"}, {"ads"}}, [][]string{paths[0].Channels, paths[1].Channels})
+
+	// Bound included: a lookback of exactly 5 days keeps the email.
+	conv.Lookback = 5 * day
+	paths, err = PathsFromTimelines(fixture()[:1], conv)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"email", "webinar"}, paths[0].Channels)
+
+	// As of day 6 l1 has not converted yet.
+	paths, err = PathsFromTimelines(fixture()[:1], Conversion{Types: []string{"mql"}, AsOf: t0.Add(6 * day)})
+	require.NoError(t, err)
+	assert.Equal(t, []Path{{Channels: []string{"seo", "email", "webinar"}, Nulls: 1}}, paths)
+
+	// By campaign, only form fills count as touches, custom no-touch name.
+	paths, err = PathsFromTimelines(fixture()[:2], Conversion{Types: []string{"mql"}, Key: ByCampaign, TouchTypes: []string{"form_submitted"}, NoTouch: "none"})
+	require.NoError(t, err)
+	assert.Equal(t, []Path{{Channels: []string{"camp-webinar"}, Conversions: 1}, {Channels: []string{"none"}, Nulls: 1}}, paths)
+}
+
+func TestPathsFromTimelinesUnsorted(t *testing.T) {
+	// Events out of order are sorted (stably) before cutting.
+	a := tl("a", ev("a", "2", "mql", "", 3, nil), ev("a", "1", "page_view", "seo", 1, nil), ev("a", "3", "page_view", "ads", 4, nil))
+	paths, err := PathsFromTimelines([]journey.Timeline{a}, Conversion{Types: []string{"mql"}})
+	require.NoError(t, err)
+	assert.Equal(t, []Path{{Channels: []string{"seo"}, Conversions: 1}}, paths)
+	assert.Equal(t, "2", a.Events[0].ID, "input not modified")
+}
+
+func TestTimelineErrors(t *testing.T) {
+	tls := fixture()
+	tls = append(tls,
+		tl("bad-time", leadkit.Event{ID: "z", LeadID: "bad-time", Type: "page_view", Channel: "seo"}),
+		tl("bad-value", ev("bad-value", "v", "mql", "seo", 1, map[string]any{"value": -3})),
+		tl("no-value", ev("no-value", "w", "mql", "seo", 1, nil)),
+		tl("nan-value", ev("nan-value", "x", "mql", "seo", 1, map[string]any{"value": "NaN"})),
+		tl("type-value", ev("type-value", "y", "mql", "seo", 1, map[string]any{"value": true})),
+	)
+	conv := Conversion{Types: []string{"mql"}, ValueAttr: "value"}
+	paths, err := PathsFromTimelines(tls, conv)
+	require.ErrorIs(t, err, leadkit.ErrInvalid)
+	for _, want := range []string{
+		`lead "bad-time": event "z": event 0 has no time`,
+		`lead "bad-value": event "v": value attribute "value": negative (-3)`,
+		`lead "no-value": event "w": value attribute "value" missing`,
+		`lead "nan-value": event "x": value attribute "value": NaN`,
+		`lead "type-value": event "y": value attribute "value": bool is not a number`,
+	} {
+		assert.Contains(t, err.Error(), want)
+	}
+	var te *TimelineError
+	require.ErrorAs(t, err, &te)
+	assert.Equal(t, "bad-time", te.LeadID)
+	assert.Len(t, paths, 3, "the good timelines are still reduced")
+
+	r, err := Linear{}.Attribute(paths)
+	require.NoError(t, err)
+	assert.InDelta(t, 2, r.TotalConversions(), 1e-12)
+
+	res, err := UShaped{}.AttributeTimelines(tls, conv)
+	require.ErrorIs(t, err, leadkit.ErrInvalid)
+	assert.InDelta(t, 2, res.TotalConversions(), 1e-12, "the good timelines are still credited")
+
+	for _, c := range []Conversion{{}, {Types: []string{""}}, {Types: []string{"x"}, Key: "bogus"}, {Types: []string{"x"}, Lookback: -day}} {
+		_, err := PathsFromTimelines(nil, c)
+		assert.ErrorIs(t, err, leadkit.ErrInvalid, "%+v", c)
+		_, err = TimeDecay{}.AttributeTimelines(nil, c)
+		assert.ErrorIs(t, err, leadkit.ErrInvalid, "%+v", c)
+	}
+	_, err = TimeDecay{HalfLife: -day}.AttributeTimelines(nil, conv)
+	assert.ErrorIs(t, err, leadkit.ErrInvalid)
+}
+
+func TestNumericAttr(t *testing.T) {
+	for _, v := range []any{2.5, float32(2.5), json.Number("2.5"), " 2.5 "} {
+		got, err := numericAttr(map[string]any{"v": v}, "v")
+		require.NoError(t, err, "%T", v)
+		assert.Equal(t, 2.5, got)
+	}
+	for _, v := range []any{3, int32(3), int64(3), uint(3), uint32(3), uint64(3)} {
+		got, err := numericAttr(map[string]any{"v": v}, "v")
+		require.NoError(t, err, "%T", v)
+		assert.Equal(t, 3.0, got)
+	}
+	_, err := numericAttr(map[string]any{"v": json.Number("x")}, "v")
+	assert.Error(t, err)
+	_, err = numericAttr(map[string]any{"v": math.Inf(1)}, "v")
+	assert.Error(t, err)
+}
+
+func TestTimeDecay(t *testing.T) {
+	conv := Conversion{Types: []string{"won"}, ValueAttr: "amount"}
+	// Default half-life 7 days: the touch 7 days before weighs 1/2, the one
+	// at the conversion 1: shares 1/3 and 2/3.
+	a := tl("a", ev("a", "1", "page_view", "seo", 0, nil), ev("a", "2", "meeting", "sales", 7, nil),
+		ev("a", "3", "won", "", 7, map[string]any{"amount": 90}))
+	r, err := TimeDecay{}.AttributeTimelines([]journey.Timeline{a}, conv)
+	require.NoError(t, err)
+	assert.InDelta(t, 1.0/3, r.Conversions["seo"], 1e-12)
+	assert.InDelta(t, 2.0/3, r.Conversions["sales"], 1e-12)
+	assert.InDelta(t, 30, r.Value["seo"], 1e-9)
+	assert.InDelta(t, 60, r.Value["sales"], 1e-9)
+
+	// Half-life 1 day, touches 2 days and 0 days before: 1/4 vs 1, shares
+	// 0.2 and 0.8; the same channel twice adds up.
+	b := tl("b", ev("b", "1", "page_view", "seo", 0, nil), ev("b", "2", "page_view", "seo", 2, nil), ev("b", "3", "page_view", "ads", 0, nil),
+		ev("b", "4", "won", "", 2, map[string]any{"amount": 10}))
+	r, err = TimeDecay{HalfLife: day}.AttributeTimelines([]journey.Timeline{b}, conv)
+	require.NoError(t, err)
+	// seo: 1/4 + 1, ads: 1/4 -> 5/6 and 1/6.
+	assert.InDelta(t, 5.0/6, r.Conversions["seo"], 1e-12)
+	assert.InDelta(t, 1.0/6, r.Conversions["ads"], 1e-12)
+
+	// Touches far in the past underflow to weight 0: equal split fallback.
+	c := tl("c", ev("c", "1", "page_view", "seo", 0, nil), ev("c", "2", "page_view", "ads", 0, nil),
+		ev("c", "3", "won", "", 100000, map[string]any{"amount": 1}))
+	r, err = TimeDecay{HalfLife: time.Second}.AttributeTimelines([]journey.Timeline{c}, conv)
+	require.NoError(t, err)
+	assert.InDelta(t, 0.5, r.Conversions["seo"], 1e-12)
+}
+
+// milestoneCase is a B2B journey with every milestone: seo (day 0), email
+// (day 1, the form fill that creates the lead), ads (day 2), events (day 3),
+// opportunity created (day 4, no channel), sdr (day 5), webinar (day 6),
+// closed won (day 7, no channel).
+func milestoneCase() journey.Timeline {
+	return tl("m",
+		ev("m", "1", "page_view", "seo", 0, nil),
+		ev("m", "2", "form_submitted", "email", 1, nil),
+		ev("m", "3", "page_view", "ads", 2, nil),
+		ev("m", "4", "offline_event", "events", 3, nil),
+		ev("m", "5", EventOpportunityCreated, "", 4, nil),
+		ev("m", "6", "sdr_call", "sdr", 5, nil),
+		ev("m", "7", "webinar_attended", "webinar", 6, nil),
+		ev("m", "8", EventClosedWon, "", 7, map[string]any{"amount": 1000}),
+	)
+}
+
+func TestMilestoneModels(t *testing.T) {
+	tests := []struct {
+		name  string
+		model TimelineModel
+		conv  string
+		want  map[string]float64
+		why   string
+	}{
+		{"u-shaped at lead creation", UShaped{}, "form_submitted", map[string]float64{"seo": 0.5, "email": 0.5},
+			"no other touch: 40/40 re-normalised"},
+		{"u-shaped at opportunity", UShaped{}, EventOpportunityCreated, map[string]float64{"seo": 0.4, "email": 0.4, "ads": 0.1, "events": 0.1},
+			"20 split over ads and events"},
+		{"w-shaped", WShaped{}, EventOpportunityCreated, map[string]float64{"seo": 0.3, "email": 0.3, "ads": 0.1, "events": 0.3},
+			"opportunity role on the last touch before it (events)"},
+		{"full path", FullPath{}, EventClosedWon, map[string]float64{"seo": 0.225, "email": 0.225, "ads": 0.05, "events": 0.225, "sdr": 0.05, "webinar": 0.225},
+			"closed-won role on webinar; 10 split over ads and sdr"},
+		{"full path without closed won", FullPath{}, EventOpportunityCreated,
+			map[string]float64{"seo": 22.5 / 77.5, "email": 22.5 / 77.5, "events": 22.5 / 77.5, "ads": 10 / 77.5},
+			"22.5 to seo, email, events and 10 to ads = 77.5, re-normalised"},
+		{"custom", CustomRoles{Weights: RoleWeights{FirstTouch: 1, ClosedWon: 3}}, EventClosedWon, map[string]float64{"seo": 0.25, "webinar": 0.75},
+			"only two roles weigh"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := tc.model.AttributeTimelines([]journey.Timeline{milestoneCase()}, Conversion{Types: []string{tc.conv}})
+			require.NoError(t, err)
+			for ch, w := range tc.want {
+				assert.InDelta(t, w, r.Conversions[ch], 1e-12, "%s (%s)", ch, tc.why)
+			}
+			assert.InDelta(t, 1, r.TotalConversions(), 1e-12)
+			for ch, v := range r.Conversions {
+				if _, ok := tc.want[ch]; !ok {
+					assert.Zero(t, v, ch)
+				}
+			}
+		})
+	}
+}
+
+func TestMilestoneEdgeRules(t *testing.T) {
+	conv := Conversion{Types: []string{"mql"}}
+	run := func(m TimelineModel, evs ...leadkit.Event) map[string]float64 {
+		r, err := m.AttributeTimelines([]journey.Timeline{tl("x", evs...)}, conv)
+		require.NoError(t, err)
+		require.InDelta(t, 1, r.TotalConversions(), 1e-12)
+		return r.Conversions
+	}
+	mql := func(d float64) leadkit.Event { return ev("x", "mql", "mql", "", d, nil) }
+
+	// One touch holding first touch and lead creation: 40+40 add up, the
+	// absent 20 is re-normalised away.
+	got := run(UShaped{}, ev("x", "1", "form_submitted", "seo", 0, nil), mql(1))
+	assert.InDelta(t, 1, got["seo"], 1e-12)
+
+	// Same touch for both roles plus another touch: 80 vs 20.
+	got = run(UShaped{}, ev("x", "1", "form_submitted", "seo", 0, nil), ev("x", "2", "page_view", "ads", 1, nil), mql(2))
+	assert.InDelta(t, 0.8, got["seo"], 1e-12)
+	assert.InDelta(t, 0.2, got["ads"], 1e-12)
+
+	// A lead_created event without channel puts the role on the last touch
+	// at or before it (email, not the later webinar form).
+	got = run(UShaped{}, ev("x", "1", "page_view", "seo", 0, nil), ev("x", "2", "email_clicked", "email", 1, nil),
+		ev("x", "3", EventLeadCreated, "", 2, nil), ev("x", "4", "form_submitted", "webinar", 3, nil), mql(4))
+	assert.InDelta(t, 0.4, got["seo"], 1e-12)
+	assert.InDelta(t, 0.4, got["email"], 1e-12)
+	assert.InDelta(t, 0.2, got["webinar"], 1e-12)
+
+	// No lead creation at all: first 40 and 20 over the others, re-normalised
+	// by 60: 2/3, 1/6, 1/6.
+	got = run(UShaped{}, ev("x", "1", "page_view", "seo", 0, nil), ev("x", "2", "page_view", "ads", 1, nil), ev("x", "3", "page_view", "email", 2, nil), mql(3))
+	assert.InDelta(t, 2.0/3, got["seo"], 1e-12)
+	assert.InDelta(t, 1.0/6, got["ads"], 1e-12)
+
+	// Custom milestone types; a lead-creation event before the lookback
+	// window has no touch left: the role is absent.
+	m := UShaped{Milestones: Milestones{LeadCreated: []string{"signup"}}}
+	got = run(m, ev("x", "1", "signup", "seo", 0, nil), ev("x", "2", "form_submitted", "ads", 1, nil), mql(2))
+	assert.InDelta(t, 0.8, got["seo"], 1e-12)
+	conv.Lookback = 1 * day
+	got = run(m, ev("x", "1", "signup", "seo", 0, nil), ev("x", "2", "page_view", "ads", 1, nil), ev("x", "3", "page_view", "email", 1.5, nil), mql(2))
+	// Window: ads (day 1), email: first touch = ads 40, others email 20.
+	assert.InDelta(t, 40.0/60, got["ads"], 1e-12)
+	assert.InDelta(t, 20.0/60, got["email"], 1e-12)
+	conv.Lookback = 0
+
+	// Nothing present weighs: equal split.
+	got = run(CustomRoles{Weights: RoleWeights{LeadCreation: 1}}, ev("x", "1", "page_view", "seo", 0, nil), ev("x", "2", "page_view", "ads", 1, nil), mql(2))
+	assert.InDelta(t, 0.5, got["seo"], 1e-12)
+
+	// No touch: credited to NoTouch.
+	got = run(WShaped{}, mql(1))
+	assert.InDelta(t, 1, got[DefaultNoTouch], 1e-12)
+}
+
+func TestRoleWeightsValidate(t *testing.T) {
+	require.NoError(t, UShapedWeights.Validate())
+	require.NoError(t, WShapedWeights.Validate())
+	require.NoError(t, FullPathWeights.Validate())
+	for _, w := range []RoleWeights{{}, {FirstTouch: -1, Other: 1}, {Other: math.NaN()}, {ClosedWon: math.Inf(1)}} {
+		err := w.Validate()
+		assert.ErrorIs(t, err, leadkit.ErrInvalid, fmt.Sprintf("%+v", w))
+		_, err = CustomRoles{Weights: w}.AttributeTimelines(nil, Conversion{Types: []string{"x"}})
+		assert.ErrorIs(t, err, leadkit.ErrInvalid)
+	}
+}
+
+// TestTimelineModelsConserve checks conservation on random timelines.
+func TestTimelineModelsConserve(t *testing.T) {
+	var tls []journey.Timeline
+	var converted, value float64
+	channels := []string{"seo", "ads", "email", "events", ""}
+	types := []string{"page_view", "form_submitted", EventLeadCreated, EventOpportunityCreated, "email_clicked"}
+	for i := range 200 {
+		lead := fmt.Sprint("l", i)
+		var evs []leadkit.Event
+		for j := range i % 9 {
+			evs = append(evs, ev(lead, fmt.Sprint(j), types[(i+j)%len(types)], channels[(i*j+j)%len(channels)], float64(j)*1.5, nil))
+		}
+		if i%3 != 0 {
+			evs = append(evs, ev(lead, "won", EventClosedWon, "", 20, map[string]any{"amount": float64(i)}))
+			converted++
+			value += float64(i)
+		}
+		tls = append(tls, tl(lead, evs...))
+	}
+	conv := Conversion{Types: []string{EventClosedWon}, ValueAttr: "amount", Lookback: 15 * day}
+	for _, m := range []TimelineModel{TimeDecay{}, UShaped{}, WShaped{}, FullPath{}, CustomRoles{Weights: RoleWeights{ClosedWon: 1, Other: 2}}} {
+		r, err := m.AttributeTimelines(tls, conv)
+		require.NoError(t, err)
+		assert.InDelta(t, converted, r.TotalConversions(), 1e-9, "%T", m)
+		assert.InDelta(t, value, r.TotalValue(), 1e-9, "%T", m)
+	}
+	paths, err := PathsFromTimelines(tls, conv)
+	require.NoError(t, err)
+	c, v, n := Totals(paths)
+	assert.Equal(t, []float64{converted, value, 200 - converted}, []float64{c, v, n})
+}

@@ -1,0 +1,382 @@
+package journey
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/internal/stagefunnel"
+)
+
+func TestSummarize(t *testing.T) {
+	// 1..10 hours. Mean 5.5h; median (5h+6h)/2; p90: h = 9*0.9 = 8.1 ->
+	// s[8] + 0.1*(s[9]-s[8]) = 9h + 6m.
+	var ds []time.Duration
+	for i := 10; i >= 1; i-- {
+		ds = append(ds, time.Duration(i)*time.Hour)
+	}
+	s := Summarize(ds, 3)
+	assert.Equal(t, 10, s.N)
+	assert.Equal(t, 5*time.Hour+30*time.Minute, s.Mean)
+	assert.Equal(t, 5*time.Hour+30*time.Minute, s.Median)
+	assert.Equal(t, 9*time.Hour+6*time.Minute, s.P90)
+	assert.Equal(t, time.Hour, s.Min)
+	assert.Equal(t, 10*time.Hour, s.Max)
+	// Range 9h over 3 bins: width 3h: [1h,4h) 1,2,3 / [4h,7h) 4,5,6 / [7h,10h] 7..10.
+	assert.Equal(t, []Bin{
+		{From: time.Hour, To: 4 * time.Hour, Count: 3},
+		{From: 4 * time.Hour, To: 7 * time.Hour, Count: 3},
+		{From: 7 * time.Hour, To: 10 * time.Hour, Count: 4},
+	}, s.Histogram)
+	assert.Equal(t, time.Duration(10), ds[0]/time.Hour, "input not modified")
+	assert.Equal(t, DurationStats{}, Summarize(nil, 0))
+
+	// Auto bins: ceil(cbrt(10)) = 3; identical values: one 1s-wide bin.
+	assert.Len(t, Histogram(ds, 0), 3)
+	assert.Equal(t, []Bin{{From: 0, To: time.Second, Count: 2}}, Histogram([]time.Duration{0, 0}, 1))
+	odd := Summarize([]time.Duration{3, 1, 2}, 1)
+	assert.Equal(t, time.Duration(2), odd.Median)
+}
+
+func TestPeriodCohort(t *testing.T) {
+	at := time.Date(2026, 3, 4, 15, 0, 0, 0, time.FixedZone("X", -10*3600)) // 2026-03-05 01:00 UTC, a Thursday
+	cases := []struct {
+		p     Period
+		start time.Time
+		label string
+	}{
+		{PeriodDay, time.Date(2026, 3, 5, 0, 0, 0, 0, time.UTC), "2026-03-05"},
+		{PeriodWeek, time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC), "2026-W10"},
+		{PeriodMonth, time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), "2026-03"},
+		{PeriodQuarter, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), "2026-Q1"},
+		{PeriodYear, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), "2026"},
+		{PeriodNone, time.Time{}, ""},
+	}
+	for _, c := range cases {
+		s, l := c.p.Cohort(at)
+		assert.Equal(t, c.start, s, c.p)
+		assert.Equal(t, c.label, l, c.p)
+	}
+	// ISO week of a Sunday belongs to the week starting the Monday before.
+	s, l := PeriodWeek.Cohort(time.Date(2026, 1, 4, 23, 0, 0, 0, time.UTC))
+	assert.Equal(t, time.Date(2025, 12, 29, 0, 0, 0, 0, time.UTC), s)
+	assert.Equal(t, "2026-W01", l)
+}
+
+func TestTouches(t *testing.T) {
+	l := Timeline{LeadID: "l", Events: []leadkit.Event{
+		{ID: "3", Type: "email_clicked", Channel: "email", Campaign: "nurture", Content: "guide", Time: day(3)},
+		{ID: "1", Type: "page_view", Channel: "paid", Campaign: "q1", Time: day(1)},
+		{ID: "x", Type: "page_view"}, // no time: ignored
+		{ID: "2", Type: "download", Channel: "web", Content: "guide", Time: day(2)},
+		{ID: "2b", Type: "page_view", Channel: "web", Time: day(2)},
+	}}
+	first, ok := FirstTouch(l)
+	require.True(t, ok)
+	assert.Equal(t, Touch{EventID: "1", Type: "page_view", Channel: "paid", Campaign: "q1", Time: day(1)}, first)
+	last, ok := LastTouch(l, day(2))
+	require.True(t, ok)
+	assert.Equal(t, "2b", last.EventID, "last listed on a tie")
+	last, _ = LastTouch(l, time.Time{})
+	assert.Equal(t, "3", last.EventID)
+	_, ok = FirstTouch(Timeline{})
+	assert.False(t, ok)
+
+	c := CountTouches(l, day(2))
+	assert.Equal(t, 3, c.Total)
+	assert.Equal(t, map[string]int{"page_view": 2, "download": 1}, c.ByType)
+	assert.Equal(t, map[string]int{"paid": 1, "web": 2}, c.ByChannel)
+	assert.Equal(t, map[string]int{"q1": 1}, c.ByCampaign)
+	assert.Equal(t, map[string]int{"guide": 1}, c.ByContent)
+	assert.Equal(t, "1", c.First.EventID)
+	assert.Equal(t, "2b", c.Last.EventID)
+}
+
+func TestTouchMix(t *testing.T) {
+	tls := []Timeline{
+		tl("l1", "webinar@0", "download@1", "download@2", "form@3", "meeting@9"),
+		tl("l2", "download@0", "form@1"),
+		tl("l3", "webinar@0"), // never an MQL
+	}
+	entries := []StageEntry{
+		{LeadID: "l1", Stage: "MQL", At: day(3)}, // form@3 counts (same time)
+		{LeadID: "l2", Stage: "MQL", At: day(5)},
+		{LeadID: "l2", Stage: "MQL", At: day(0.5)}, // first entry: only download@0 before
+		{LeadID: "l4", Stage: "MQL", At: day(1)},   // no timeline
+		{LeadID: "l3", Stage: "SQL", At: day(1)},
+	}
+	r, err := TouchMix(tls, entries, "MQL")
+	require.NoError(t, err)
+	assert.Equal(t, 3, r.Leads)
+	// By hand: download: l1 (2 touches), l2 (1) -> 2 leads, 3 touches;
+	// webinar: l1; form: l1.
+	assert.Equal(t, []TypeShare{
+		{Type: "download", Leads: 2, Share: 2.0 / 3, Touches: 3, PerLead: 1},
+		{Type: "form", Leads: 1, Share: 1.0 / 3, Touches: 1, PerLead: 1.0 / 3},
+		{Type: "webinar", Leads: 1, Share: 1.0 / 3, Touches: 1, PerLead: 1.0 / 3},
+	}, r.Types)
+	_, err = TouchMix(tls, entries, "")
+	assert.ErrorIs(t, err, leadkit.ErrInvalid)
+}
+
+func TestCycleTimes(t *testing.T) {
+	tls := []Timeline{
+		tl("l1", "web@0", "form@10"),
+		tl("l2", "web@2", "form@6"),
+		tl("l3", "web@40"),
+		tl("l4", "web@31"),
+		tl("l5", "web@9"),
+	}
+	entries := []StageEntry{
+		{LeadID: "l1", Stage: "MQL", At: day(10)}, // 10d from first touch, Jan cohort
+		{LeadID: "l2", Stage: "MQL", At: day(6)},  // 4d
+		{LeadID: "l3", Stage: "MQL", At: day(50)}, // 10d, Feb cohort (day 40 = Feb 14)
+		{LeadID: "l4", Stage: "MQL", At: day(33)}, // 2d, Feb cohort (day 31 = Feb 5)
+		{LeadID: "l5", Stage: "MQL", At: day(1)},  // first touch after entry: skipped
+		{LeadID: "l6", Stage: "MQL", At: day(1)},  // no timeline: skipped
+	}
+	r, err := CycleTimes(tls, entries, "MQL", CycleOptions{Cohort: PeriodMonth})
+	require.NoError(t, err)
+	assert.Equal(t, FromFirstTouch, r.Start)
+	assert.Equal(t, 2, r.Skipped)
+	// Sample 2,4,10,10 days: mean 6.5d, median 7d, p90 h=2.7 -> 10d.
+	assert.Equal(t, 4, r.Overall.N)
+	assert.Equal(t, days(6.5), r.Overall.Mean)
+	assert.Equal(t, days(7), r.Overall.Median)
+	assert.Equal(t, days(10), r.Overall.P90)
+	require.Len(t, r.Cohorts, 2)
+	assert.Equal(t, "2026-01", r.Cohorts[0].Cohort)
+	assert.Equal(t, days(7), r.Cohorts[0].Stats.Mean) // 10d and 4d
+	assert.Equal(t, "2026-02", r.Cohorts[1].Cohort)
+	assert.Equal(t, days(6), r.Cohorts[1].Stats.Median) // 10d and 2d
+
+	created := map[string]time.Time{"l1": day(-5), "l2": day(1), "l6": day(0)}
+	r, err = CycleTimes(tls, entries, "MQL", CycleOptions{Start: FromCreation, Created: created})
+	require.NoError(t, err)
+	// l1 15d, l2 5d, l6 1d; l3, l4, l5 have no creation time.
+	assert.Equal(t, 3, r.Overall.N)
+	assert.Equal(t, days(5), r.Overall.Median)
+	assert.Equal(t, 3, r.Skipped)
+
+	_, err = CycleTimes(tls, entries, "", CycleOptions{Start: "nope", Cohort: "decade"})
+	require.Error(t, err)
+	for _, w := range []string{"empty stage", `unknown start "nope"`, `unknown cohort period "decade"`} {
+		assert.ErrorContains(t, err, w)
+	}
+	_, err = CycleTimes(tls, entries, "MQL", CycleOptions{Start: FromCreation})
+	assert.ErrorContains(t, err, "needs creation times")
+}
+
+func TestSourceAge(t *testing.T) {
+	march := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	april := march.AddDate(0, 1, 0)
+	d := func(n int) time.Time { return march.AddDate(0, 0, n) }
+	tls := []Timeline{
+		tl("new1"), tl("old1"),
+	}
+	tls[0].Events = []leadkit.Event{{ID: "a", Type: "form", Time: d(2)}}
+	tls[1].Events = []leadkit.Event{{ID: "b", Type: "webinar", Time: d(-100)}, {ID: "c", Type: "email", Time: d(10)}, {ID: "z", Type: "call", Time: d(20)}}
+	entries := []StageEntry{
+		{LeadID: "new1", Stage: "MQL", At: d(3)},     // created d1: new, age 2d
+		{LeadID: "old1", Stage: "MQL", At: d(10)},    // created d-200: earlier, age 210d
+		{LeadID: "old2", Stage: "MQL", At: d(5)},     // created d-40: earlier, age 45d
+		{LeadID: "old2", Stage: "MQL", At: d(-3)},    // before the period: ignored
+		{LeadID: "feb", Stage: "MQL", At: d(-1)},     // reached in February: not counted
+		{LeadID: "nocreate", Stage: "MQL", At: d(7)}, // unknown creation
+		{LeadID: "edge", Stage: "MQL", At: d(30)},    // created exactly 30d earlier: bucket [30d,90d)
+	}
+	created := map[string]time.Time{"new1": d(1), "old1": d(-200), "old2": d(-40), "feb": d(-50), "edge": d(0)}
+	r, err := SourceAge(tls, entries, created, "MQL", SourceAgeOptions{From: march, To: april})
+	require.NoError(t, err)
+	assert.Equal(t, 5, r.Leads)
+	assert.Equal(t, 2, r.New) // new1, edge
+	assert.Equal(t, 2, r.Earlier)
+	assert.Equal(t, 1, r.Unknown)
+	assert.InDelta(t, 0.5, r.EarlierShare, 1e-12)
+	got := []int{}
+	for _, b := range r.Buckets {
+		got = append(got, b.Leads)
+	}
+	// <30d: new1; 30-90d: old2, edge; 90-180d: none; 180-365d: old1; >365d: none.
+	assert.Equal(t, []int{1, 2, 0, 1, 0}, got)
+	assert.Equal(t, days(365), r.Buckets[4].From)
+	assert.Zero(t, r.Buckets[4].To)
+	// old1 had a webinar and an email at or before d10 (not the call at d20).
+	assert.Equal(t, []TypeShare{
+		{Type: "email", Leads: 1, Share: 0.5, Touches: 1, PerLead: 0.5},
+		{Type: "webinar", Leads: 1, Share: 0.5, Touches: 1, PerLead: 0.5},
+	}, r.EarlierTouches)
+	assert.Equal(t, "webinar", r.Buckets[3].Touches[1].Type)
+	assert.Equal(t, []TypeShare{{Type: "form", Leads: 1, Share: 0.5, Touches: 1, PerLead: 0.5}}, r.NewTouches)
+
+	_, err = SourceAge(tls, entries, created, "MQL", SourceAgeOptions{To: march, Buckets: []time.Duration{time.Hour, time.Hour}})
+	require.Error(t, err)
+	assert.ErrorContains(t, err, "needs a start")
+	assert.ErrorContains(t, err, "bucket 2")
+}
+
+func TestNurturePower(t *testing.T) {
+	ev := func(id, lead, typ, content string, d float64) leadkit.Event {
+		return leadkit.Event{ID: id, LeadID: lead, Type: typ, Content: content, Campaign: "c-" + content, Time: day(d)}
+	}
+	tls := []Timeline{
+		{LeadID: "l1", Events: []leadkit.Event{ev("1", "l1", "email_opened", "guide", 1), ev("2", "l1", "email_opened", "guide", 2), ev("3", "l1", "email_opened", "case", 3)}},
+		{LeadID: "l2", Events: []leadkit.Event{ev("4", "l2", "email_opened", "guide", 1), ev("5", "l2", "page_view", "case", 2)}},
+		{LeadID: "l3", Events: []leadkit.Event{ev("6", "l3", "email_opened", "case", 1), ev("7", "l3", "email_opened", "old", -10)}},
+	}
+	entries := []StageEntry{
+		{LeadID: "l1", Stage: "MQL", At: day(2.5)}, // after guide, before case
+		{LeadID: "l2", Stage: "MQL", At: day(0.5)}, // before every touch
+		{LeadID: "l3", Stage: "SQL", At: day(9)},
+	}
+	got, err := NurturePower(tls, entries, "MQL", NurtureOptions{Types: []string{"email_opened"}, From: day(0), To: day(30)})
+	require.NoError(t, err)
+	// guide: sent 3 (l1 x2, l2), leads 2, converted 1 (l1) -> power 1/3.
+	// case: sent 2 emails (l1, l3; l2's page view is not a send), converted 0.
+	// old: before the period.
+	assert.Equal(t, []ContentPower{
+		{Key: "guide", Sent: 3, Leads: 2, Converted: 1, Power: 1.0 / 3, Rate: 0.5},
+		{Key: "case", Sent: 2, Leads: 2, Converted: 0, Power: 0, Rate: 0},
+	}, got)
+	got, err = NurturePower(tls, entries, "MQL", NurtureOptions{By: KeyCampaign, From: day(0)})
+	require.NoError(t, err)
+	assert.Equal(t, "c-guide", got[0].Key)
+	assert.Equal(t, 3, got[1].Sent, "page views count when Types is empty")
+	_, err = NurturePower(tls, entries, "MQL", NurtureOptions{By: "colour"})
+	assert.ErrorContains(t, err, `unknown key "colour"`)
+}
+
+func TestStageFunnelAgreesWithStagefunnel(t *testing.T) {
+	stages := []string{"Raw", "MQL", "SAL", "SQL"}
+	rng := rand.New(rand.NewPCG(8, 8))
+	var entries []StageEntry
+	byLead := map[string][]stagefunnel.Visit{}
+	for l := range 300 {
+		lead := "lead" + string(rune('A'+l%26)) + time.Duration(l).String()
+		for range rng.IntN(5) {
+			st := append(stages, "Recycled")[rng.IntN(5)]
+			at := day(float64(rng.IntN(120)))
+			entries = append(entries, StageEntry{LeadID: lead, Stage: st, At: at})
+			byLead[lead] = append(byLead[lead], stagefunnel.Visit{Stage: st, At: at})
+		}
+	}
+	rng.Shuffle(len(entries), func(i, j int) { entries[i], entries[j] = entries[j], entries[i] })
+	spec := StageFunnelSpec{Stages: stages, From: day(10), To: day(100), Cohort: PeriodMonth}
+	r, err := StageFunnel(spec, entries)
+	require.NoError(t, err)
+
+	// Independent check: feed the same leads to stagefunnel directly.
+	ref, err := stagefunnel.New(stagefunnel.Spec{Stages: stages, From: spec.From, To: spec.To})
+	require.NoError(t, err)
+	for _, v := range byLead {
+		ref.Add(v)
+	}
+	want := ref.Result()
+	for i, s := range want.Stages {
+		assert.Equal(t, StageCount{Stage: s.Stage, Entered: s.Entered, Reached: s.Reached, Skipped: s.Skipped}, r.Stages[i])
+	}
+	for i, c := range want.Conversions {
+		assert.Equal(t, StageConversion{From: c.From, To: c.To, Base: c.Base, Converted: c.Converted, Rate: c.Rate, Mean: c.Mean, Median: c.Median}, r.Conversions[i])
+	}
+	// Cohorts partition the leads of the cohort.
+	sum := 0
+	for i, c := range r.Cohorts {
+		sum += c.Stages[0].Reached
+		if i > 0 {
+			assert.True(t, c.Start.After(r.Cohorts[i-1].Start))
+		}
+	}
+	assert.Equal(t, r.Stages[0].Reached, sum)
+	assert.Len(t, r.Cohorts, 4) // reach times in [day 10, day 100): Jan..Apr 2026
+}
+
+func TestStageFunnelHandCounted(t *testing.T) {
+	entries := []StageEntry{
+		{LeadID: "a", Stage: "MQL", At: day(0)}, {LeadID: "a", Stage: "SQL", At: day(10)},
+		{LeadID: "b", Stage: "SQL", At: day(40)}, // skipped MQL: reached it on day 40 (February)
+		{LeadID: "c", Stage: "MQL", At: day(2)},
+		{LeadID: "", Stage: "MQL", At: day(2)}, // bad: no lead
+	}
+	r, err := StageFunnel(StageFunnelSpec{Stages: []string{"MQL", "SQL"}, Cohort: PeriodMonth}, entries)
+	require.Error(t, err)
+	assert.ErrorContains(t, err, "stage entry 4")
+	assert.Equal(t, []StageCount{{"MQL", 2, 3, 1}, {"SQL", 2, 2, 0}}, r.Stages)
+	require.Len(t, r.Conversions, 1)
+	c := r.Conversions[0]
+	assert.Equal(t, 3, c.Base)
+	assert.Equal(t, 2, c.Converted)
+	assert.Equal(t, days(5), c.Median) // a: 10d, b: 0d
+	require.Len(t, r.Cohorts, 2)
+	assert.Equal(t, "2026-01", r.Cohorts[0].Cohort)
+	assert.Equal(t, 2, r.Cohorts[0].Stages[0].Reached)
+	assert.Equal(t, 1, r.Cohorts[1].Stages[1].Entered)
+
+	_, err = StageFunnel(StageFunnelSpec{Stages: []string{"MQL"}, Cohort: "fortnight"}, nil)
+	assert.ErrorContains(t, err, "at least two")
+	assert.ErrorContains(t, err, `unknown cohort period "fortnight"`)
+	assert.ErrorIs(t, err, leadkit.ErrInvalid)
+}
+
+func TestStageFunnelMerge(t *testing.T) {
+	spec := StageFunnelSpec{Stages: []string{"MQL", "SAL", "SQL"}, Cohort: PeriodWeek}
+	rng := rand.New(rand.NewPCG(1, 5))
+	one, err := NewStageFunnel(spec)
+	require.NoError(t, err)
+	s1, _ := NewStageFunnel(spec)
+	s2, _ := NewStageFunnel(spec)
+	for l := range 200 {
+		var es []StageEntry
+		for range 1 + rng.IntN(3) {
+			es = append(es, StageEntry{LeadID: "x", Stage: spec.Stages[rng.IntN(3)], At: day(float64(rng.IntN(60)))})
+		}
+		one.Add(es)
+		if l%2 == 0 {
+			s1.Add(es)
+		} else {
+			s2.Add(es)
+		}
+	}
+	require.NoError(t, s2.Merge(s1))
+	assert.Equal(t, one.Result(), s2.Result())
+	other, _ := NewStageFunnel(StageFunnelSpec{Stages: spec.Stages})
+	assert.Error(t, s2.Merge(other))
+}
+
+func TestPathAccumulator(t *testing.T) {
+	paths := [][]string{{"web", "web", "email"}, {"web", "email"}, {"call"}, {}, {"web", "email", "call", "meeting"}}
+	a := NewPathAccumulator()
+	a.CollapseRepeats, a.MaxLength = true, 2
+	for _, p := range paths {
+		a.Add(p)
+	}
+	assert.Equal(t, 5, a.Len())
+	// Collapsed and cut to 2: web,email x3; call; empty.
+	assert.Equal(t, []PathCount{{Items: []string{"web", "email"}, Count: 3}, {Items: []string{}, Count: 1}, {Items: []string{"call"}, Count: 1}}, a.Top(0))
+	assert.Len(t, a.Top(1), 1)
+	assert.Equal(t, []Transition{
+		{From: PathStart, To: PathEnd, Count: 1},
+		{From: PathStart, To: "call", Count: 1},
+		{From: PathStart, To: "web", Count: 3},
+		{From: "call", To: PathEnd, Count: 1},
+		{From: "email", To: PathEnd, Count: 3},
+		{From: "web", To: "email", Count: 3},
+	}, a.Transitions())
+
+	// Sharded and merged equals one pass.
+	x, y := NewPathAccumulator(), NewPathAccumulator()
+	x.CollapseRepeats, x.MaxLength, y.CollapseRepeats, y.MaxLength = true, 2, true, 2
+	for i, p := range paths {
+		if i%2 == 0 {
+			x.Add(p)
+		} else {
+			y.Add(p)
+		}
+	}
+	x.Merge(y)
+	assert.Equal(t, a.Top(0), x.Top(0))
+	assert.Equal(t, a.Transitions(), x.Transitions())
+}

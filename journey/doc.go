@@ -1,0 +1,49 @@
+// Package journey stores lead timelines and analyses them: funnels, stage
+// funnels, cycle times, source age, nurture power of content and golden
+// conversion paths.
+//
+// # Timelines and the Store
+//
+// A [Timeline] is one lead's [leadkit.Event]s in time order. A [Store] keeps
+// them: Append is idempotent by event ID, and a bad event in a call is
+// reported without costing the valid ones; Events reads a lead's events in a
+// time range; ForEach walks every lead.
+// [NewMemoryStore] is the in-memory default; other backends must pass the
+// storetest.Journey conformance suite.
+//
+// # Funnels
+//
+// [Funnel] follows PostHog's semantics so that numbers are comparable: a
+// [FunnelSpec] lists [Step]s (event types plus an optional When predicate,
+// compiled once in the leadkit expression sandbox), a conversion window
+// measured from step 1 and inclusive (14 days by default) and an [Order]
+// (Ordered, Strict or Unordered). A lead counts once, at its best attempt.
+// [StageFunnel] is the funnel over stage histories ([StageEntry]); it runs
+// the same code as the stage package's funnel, so both agree.
+//
+// # Nurture analytics
+//
+// [FirstTouch], [LastTouch] and [CountTouches] describe one lead;
+// [TouchMix] tells what the leads that reached a stage did before
+// converting; [CycleTimes] measures the time from first touch (or creation)
+// to a stage; [SourceAge] splits a period's converters into new and old
+// leads; [NurturePower] rates content by the conversions that followed it.
+//
+// # Golden paths
+//
+// [MinePatterns] is PrefixSpan sequential pattern mining over paths (see
+// [Sequence] and [ConversionPaths]); [GoldenPaths] compares converters with
+// the rest and ranks patterns by lift.
+//
+// # Scale
+//
+// The calculators are pure (no context, no goroutines). Funnels, stage
+// funnels, paths and patterns are also accumulators ([FunnelAccumulator],
+// [StageFunnelAccumulator], [PathAccumulator], [PatternAccumulator]): shard
+// the leads (all events of a lead in one shard, e.g. by a hash of LeadID),
+// fill one accumulator per shard or goroutine, Merge them, and read the
+// result, which equals a single pass. Funnel accumulators keep the per-lead
+// durations so medians stay exact; pattern accumulators keep the distinct
+// sequences with counts and mine once after merging, because pattern
+// support is not additive across shards.
+package journey

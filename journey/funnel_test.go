@@ -1,0 +1,490 @@
+package journey
+
+import (
+	"errors"
+	"fmt"
+	"math/bits"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/leadkit/leadkit"
+)
+
+func TestFunnelOrderedHandCounted(t *testing.T) {
+	tls := []Timeline{
+		tl("l1", "a@0", "b@1", "c@3"),        // a b c: 3 steps, gaps 1d, 2d
+		tl("l2", "a@0", "x@1", "b@2"),        // a b: 2 steps, gap 2d (x between is fine)
+		tl("l3", "b@0", "a@1"),               // b before a: only step 1
+		tl("l4", "a@0", "c@1", "b@2"),        // c before b: 2 steps, gap 2d
+		tl("l5", "x@0", "c@1"),               // never did a: not in the funnel
+		tl("l6"),                             // no events
+		tl("l7", "c@5", "b@4", "a@0", "b@4"), // unsorted input: a@0 b@4 c@5: gaps 4d, 1d
+	}
+	r, err := Funnel(FunnelSpec{Steps: steps("a", "b", "c")}, tls)
+	require.NoError(t, err)
+	assert.Equal(t, 7, r.Leads)
+	assert.Equal(t, []int{5, 4, 2}, counts(r))
+	assert.Equal(t, DefaultWindow, r.Window)
+	assert.Equal(t, Ordered, r.Order)
+
+	s1, s2, s3 := r.Steps[0], r.Steps[1], r.Steps[2]
+	assert.Equal(t, "1:a", s1.Name)
+	assert.InDelta(t, 1.0, s1.ConversionFromFirst, 1e-12)
+	assert.InDelta(t, 1.0, s1.ConversionFromPrevious, 1e-12)
+	assert.Zero(t, s1.DropOff)
+	assert.Zero(t, s1.AverageTime)
+
+	assert.InDelta(t, 4.0/5, s2.ConversionFromFirst, 1e-12)
+	assert.InDelta(t, 4.0/5, s2.ConversionFromPrevious, 1e-12)
+	assert.Equal(t, 1, s2.DropOff)
+	assert.InDelta(t, 1.0/5, s2.DropOffRate, 1e-12)
+	// Gaps a->b: 1d, 2d, 2d, 4d: mean 9/4 d, median (2d+2d)/2.
+	assert.Equal(t, days(9.0/4), s2.AverageTime)
+	assert.Equal(t, days(2), s2.MedianTime)
+
+	assert.InDelta(t, 2.0/5, s3.ConversionFromFirst, 1e-12)
+	assert.InDelta(t, 2.0/4, s3.ConversionFromPrevious, 1e-12)
+	assert.Equal(t, 2, s3.DropOff)
+	// Gaps b->c: 2d (l1), 1d (l7): even sample, median is their mean 1.5d.
+	assert.Equal(t, days(1.5), s3.AverageTime)
+	assert.Equal(t, days(1.5), s3.MedianTime)
+
+	// Time to convert a->c: l1 3d, l7 5d.
+	assert.Equal(t, 2, r.TimeToConvert.N)
+	assert.Equal(t, days(4), r.TimeToConvert.Mean)
+	assert.Equal(t, days(4), r.TimeToConvert.Median)
+	assert.Equal(t, days(3), r.TimeToConvert.Min)
+	assert.Equal(t, days(5), r.TimeToConvert.Max)
+	total := 0
+	for _, b := range r.TimeToConvert.Histogram {
+		total += b.Count
+	}
+	assert.Equal(t, 2, total)
+}
+
+func TestFunnelWindow(t *testing.T) {
+	cases := []struct {
+		name   string
+		window time.Duration
+		tl     Timeline
+		want   []int
+		gap    time.Duration // a->b time of the best attempt, when b is reached
+	}{
+		{"bound is inclusive", 0, tl("l", "a@0", "b@14"), []int{1, 1}, days(14)},
+		{"one second late", 0, Timeline{LeadID: "l", Events: []leadkit.Event{
+			{ID: "1", Type: "a", Time: day(0)}, {ID: "2", Type: "b", Time: day(14).Add(time.Second)}}}, []int{1, 0}, 0},
+		{"custom window", days(2), tl("l", "a@0", "b@3"), []int{1, 0}, 0},
+		// The attempt at d0 times out; the one at d10 converts: a lead
+		// counts once, at its best attempt, with that attempt's times.
+		{"later attempt converts", 0, tl("l", "a@0", "a@10", "b@20"), []int{1, 1}, days(10)},
+		// Both attempts convert: the earliest is kept (gap 1d, not 8d).
+		{"tie keeps earliest attempt", 0, tl("l", "a@0", "b@1", "a@2", "b@10"), []int{1, 1}, days(1)},
+		// Greedy: b is matched at its first occurrence after a.
+		{"first b after a", 0, tl("l", "a@0", "b@3", "b@5"), []int{1, 1}, days(3)},
+		{"same time counts", 0, tl("l", "a@1", "b@1"), []int{1, 1}, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r, err := Funnel(FunnelSpec{Steps: steps("a", "b"), Window: c.window}, []Timeline{c.tl})
+			require.NoError(t, err)
+			assert.Equal(t, c.want, counts(r))
+			if c.want[1] == 1 {
+				assert.Equal(t, c.gap, r.Steps[1].MedianTime)
+			}
+		})
+	}
+}
+
+func TestFunnelOrders(t *testing.T) {
+	cases := []struct {
+		name  string
+		order Order
+		tl    Timeline
+		want  []int
+	}{
+		{"ordered allows events between", Ordered, tl("l", "a@0", "x@1", "b@2", "c@3"), []int{1, 1, 1}},
+		{"strict breaks on other event", Strict, tl("l", "a@0", "x@1", "b@2", "c@3"), []int{1, 0, 0}},
+		{"strict consecutive", Strict, tl("l", "a@0", "b@1", "c@2"), []int{1, 1, 1}},
+		{"strict retries at next a", Strict, tl("l", "a@0", "x@1", "a@2", "b@3", "x@4", "c@5"), []int{1, 1, 0}},
+		{"strict repeated step event breaks", Strict, tl("l", "a@0", "a@1", "b@2"), []int{1, 1, 0}},
+		{"ordered needs order", Ordered, tl("l", "c@0", "b@1", "a@2"), []int{1, 0, 0}},
+		{"unordered any order", Unordered, tl("l", "c@0", "b@1", "a@2"), []int{1, 1, 1}},
+		{"unordered counts distinct steps", Unordered, tl("l", "b@0", "b@1", "x@2"), []int{1, 0, 0}},
+		// The window runs from the attempt's first step event and is inclusive.
+		{"unordered window inclusive", Unordered, tl("l", "b@0", "c@10", "a@14"), []int{1, 1, 1}},
+		// From b@0 the a comes 1s too late; from c@10 it is in time but b@0
+		// lies before the anchor: every attempt has 2 distinct steps.
+		{"unordered window exceeded", Unordered, Timeline{LeadID: "l", Events: []leadkit.Event{
+			{ID: "1", Type: "b", Time: day(0)}, {ID: "2", Type: "c", Time: day(10)},
+			{ID: "3", Type: "a", Time: day(14).Add(time.Second)}}}, []int{1, 1, 0}},
+		{"unordered nothing", Unordered, tl("l", "x@0"), []int{0, 0, 0}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r, err := Funnel(FunnelSpec{Steps: steps("a", "b", "c"), Order: c.order}, []Timeline{c.tl})
+			require.NoError(t, err)
+			assert.Equal(t, c.want, counts(r))
+		})
+	}
+}
+
+func TestFunnelUnorderedTimes(t *testing.T) {
+	// b@0, c@1, a@4: three distinct steps, first done at 0, 1, 4: gaps 1d, 3d.
+	r, err := Funnel(FunnelSpec{Steps: steps("a", "b", "c"), Order: Unordered},
+		[]Timeline{tl("l", "b@0", "c@1", "b@2", "a@4")})
+	require.NoError(t, err)
+	assert.Equal(t, []int{1, 1, 1}, counts(r))
+	assert.Equal(t, days(1), r.Steps[1].MedianTime)
+	assert.Equal(t, days(3), r.Steps[2].MedianTime)
+	assert.Equal(t, days(4), r.TimeToConvert.Median)
+}
+
+func TestFunnelRepeatedStepType(t *testing.T) {
+	// Steps "download" then "download" again: one event fills one step.
+	spec := FunnelSpec{Steps: []Step{
+		{Name: "first download", Types: []string{"download"}},
+		{Name: "second download", Types: []string{"download"}},
+	}}
+	r, err := Funnel(spec, []Timeline{tl("l1", "download@0"), tl("l2", "download@0", "download@1")})
+	require.NoError(t, err)
+	assert.Equal(t, []int{2, 1}, counts(r))
+}
+
+func TestFunnelWhen(t *testing.T) {
+	spec := FunnelSpec{Steps: []Step{
+		{Name: "webinar", Types: []string{"webinar_attended"}},
+		{Name: "whitepaper", Types: []string{"download"}, When: `Content == "whitepaper" && Attrs["pages"] > 10`},
+		{Name: "any meeting", When: `hasPrefix(Type, "meeting")`},
+	}}
+	ev := func(id, typ, content string, d float64, attrs map[string]any) leadkit.Event {
+		return leadkit.Event{ID: id, LeadID: "l", Type: typ, Content: content, Time: day(d), Attrs: attrs}
+	}
+	tls := []Timeline{
+		{LeadID: "l1", Events: []leadkit.Event{
+			ev("1", "webinar_attended", "", 0, nil),
+			ev("2", "download", "case-study", 1, map[string]any{"pages": 50}), // wrong content
+			ev("3", "download", "whitepaper", 2, map[string]any{"pages": 5}),  // too short
+			ev("4", "download", "whitepaper", 3, map[string]any{"pages": 12}), // matches
+			ev("5", "meeting_booked", "", 4, nil),
+		}},
+		{LeadID: "l2", Events: []leadkit.Event{
+			ev("1", "webinar_attended", "", 0, nil),
+			ev("2", "download", "whitepaper", 1, map[string]any{"pages": 20}),
+		}},
+	}
+	r, err := Funnel(spec, tls)
+	require.NoError(t, err)
+	assert.Equal(t, []int{2, 2, 1}, counts(r))
+	assert.Equal(t, days(2), r.Steps[1].AverageTime) // l1 3d, l2 1d
+}
+
+func TestFunnelBadEventsSkippedNotFatal(t *testing.T) {
+	spec := FunnelSpec{Steps: []Step{
+		{Name: "a", Types: []string{"a"}},
+		{Name: "b", Types: []string{"b"}, When: `Attrs["n"] + 1 > 2`},
+	}}
+	tls := []Timeline{
+		{LeadID: "l1", Events: []leadkit.Event{
+			{ID: "no-time", Type: "a"},
+			{ID: "a1", Type: "a", Time: day(0)},
+			{ID: "b-bad", Type: "b", Time: day(1), Attrs: map[string]any{"n": "text"}},
+			{ID: "b-ok", Type: "b", Time: day(2), Attrs: map[string]any{"n": 5}},
+		}},
+		tl("l2", "a@0"),
+	}
+	r, err := Funnel(spec, tls)
+	require.Error(t, err)
+	assert.ErrorIs(t, err, leadkit.ErrInvalid)
+	assert.Contains(t, err.Error(), `event "no-time": invalid input: missing time`[len(`event "no-time": `):])
+	assert.Contains(t, err.Error(), `"no-time"`)
+	assert.Contains(t, err.Error(), `event "b-bad": step "b": when`)
+	// The result still counts every good event: l1 reaches b at b-ok.
+	assert.Equal(t, []int{2, 1}, counts(r))
+	assert.Equal(t, days(2), r.Steps[1].MedianTime)
+}
+
+func TestFunnelErrorCap(t *testing.T) {
+	var tls []Timeline
+	for i := range 25 {
+		tls = append(tls, Timeline{LeadID: fmt.Sprint(i), Events: []leadkit.Event{{ID: fmt.Sprint(i), Type: "a"}}})
+	}
+	_, err := Funnel(FunnelSpec{Steps: steps("a")}, tls)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "and 15 more errors")
+}
+
+func TestCompileFunnelErrors(t *testing.T) {
+	many := make([]Step, MaxSteps+1)
+	for i := range many {
+		many[i] = Step{Name: fmt.Sprint(i), Types: []string{"a"}}
+	}
+	cases := []struct {
+		name string
+		spec FunnelSpec
+		want []string
+	}{
+		{"empty funnel", FunnelSpec{}, []string{"journey: funnel:", "no steps"}},
+		{"negative window", FunnelSpec{Steps: steps("a"), Window: -time.Hour}, []string{"window -1h0m0s is negative"}},
+		{"unknown order", FunnelSpec{Steps: steps("a"), Order: "random"}, []string{`unknown order "random"`}},
+		{"bins", FunnelSpec{Steps: steps("a"), Bins: -1}, []string{"bins -1 out of range"}},
+		{"too many steps", FunnelSpec{Steps: many}, []string{"65 steps, at most 64"}},
+		{"names", FunnelSpec{Steps: []Step{{Name: "x", Types: []string{"a"}}, {Name: " ", Types: []string{"a"}}, {Name: "x", Types: []string{"b"}}}},
+			[]string{`step 2 " ": name: empty name`, `step 3 "x": name: name already used by step 1`}},
+		{"matches everything", FunnelSpec{Steps: []Step{{Name: "all"}}}, []string{`step 1 "all": types: no types and no when`}},
+		{"empty type", FunnelSpec{Steps: []Step{{Name: "e", Types: []string{""}}}}, []string{`step 1 "e": types: empty event type`}},
+		{"unknown field", FunnelSpec{Steps: []Step{{Name: "mql", Types: []string{"a"}, When: `Chanel == "web"`}}},
+			[]string{`step 1 "mql": when: line 1, column 1: unknown name Chanel`}},
+		{"not boolean", FunnelSpec{Steps: []Step{{Name: "s", Types: []string{"a"}, When: `Channel`}}}, []string{`step 1 "s": when:`, "expected bool"}},
+		{"disabled builtin", FunnelSpec{Steps: []Step{{Name: "s", Types: []string{"a"}, When: `now() > Time`}}}, []string{"unknown name now"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := CompileFunnel(c.spec)
+			require.Error(t, err)
+			assert.ErrorIs(t, err, leadkit.ErrInvalid)
+			for _, w := range c.want {
+				assert.Contains(t, err.Error(), w)
+			}
+			r, err2 := Funnel(c.spec, []Timeline{tl("l", "a@0")})
+			assert.Equal(t, err.Error(), err2.Error())
+			assert.Empty(t, r.Steps)
+		})
+	}
+}
+
+func TestCompileFunnelStepErrorPosition(t *testing.T) {
+	// Two bad steps are both reported, each with its name and position.
+	_, err := CompileFunnel(FunnelSpec{Steps: []Step{
+		{Name: "ok", Types: []string{"a"}},
+		{Name: "second", Types: []string{"a"}, When: "Channel == \"web\" &&\n  Campain == \"q1\""},
+		{Name: "third", Types: []string{"a"}, When: `Type ==`},
+	}})
+	require.Error(t, err)
+	var errs []*StepError
+	for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+		var se *StepError
+		require.True(t, errors.As(e, &se))
+		errs = append(errs, se)
+	}
+	require.Len(t, errs, 2)
+	assert.Equal(t, "second", errs[0].Step)
+	assert.Equal(t, 2, errs[0].Index)
+	assert.Equal(t, "when", errs[0].Field)
+	assert.Equal(t, 2, errs[0].Line)   // Campain is on line 2 ...
+	assert.Equal(t, 3, errs[0].Column) // ... after two spaces of indent
+	assert.Equal(t, "third", errs[1].Step)
+	assert.Equal(t, 1, errs[1].Line)
+}
+
+// bruteFunnel is an independent reference: for every lead it enumerates
+// every tuple of event indexes i1 < i2 < ... < ik where event ij matches
+// step j, i_k is within the window of i1 (and, for Strict, the indexes are
+// consecutive), keeps the longest, then the earliest start, then the
+// lexicographically smallest tuple. For Unordered it takes, for every
+// anchor, the first time each step was done in the window and sorts them.
+// It returns per lead the best step times.
+func bruteFunnel(spec FunnelSpec, mask func(leadkit.Event) uint64, events []leadkit.Event) []time.Time {
+	window := spec.Window
+	if window == 0 {
+		window = DefaultWindow
+	}
+	n := len(spec.Steps)
+	if spec.Order == Unordered {
+		var best []time.Time
+		for s := range events {
+			if mask(events[s]) == 0 {
+				continue
+			}
+			first := make([]time.Time, n)
+			for j := s; j < len(events); j++ {
+				if events[j].Time.Sub(events[s].Time) > window {
+					break
+				}
+				for k := range n {
+					if mask(events[j])&(1<<k) != 0 && first[k].IsZero() {
+						first[k] = events[j].Time
+					}
+				}
+			}
+			var ts []time.Time
+			for _, f := range first {
+				if !f.IsZero() {
+					ts = append(ts, f)
+				}
+			}
+			slices.SortFunc(ts, time.Time.Compare)
+			if len(ts) > len(best) {
+				best = ts
+			}
+		}
+		return best
+	}
+	var best []int
+	var rec func(tuple []int)
+	rec = func(tuple []int) {
+		if len(tuple) > len(best) {
+			best = slices.Clone(tuple)
+		}
+		k := len(tuple)
+		if k == n {
+			return
+		}
+		last := tuple[k-1]
+		for j := last + 1; j < len(events); j++ {
+			if spec.Order == Strict && j != last+1 {
+				break
+			}
+			if events[j].Time.Sub(events[tuple[0]].Time) > window {
+				break
+			}
+			if mask(events[j])&(1<<k) != 0 {
+				rec(append(tuple, j))
+			}
+		}
+	}
+	// Starting points in index order and children in index order: the
+	// first tuple found of each length is the earliest-start, then
+	// lexicographically smallest one, and only a longer tuple replaces it.
+	for s := range events {
+		if mask(events[s])&1 != 0 {
+			rec([]int{s})
+		}
+	}
+	out := make([]time.Time, len(best))
+	for i, j := range best {
+		out[i] = events[j].Time
+	}
+	return out
+}
+
+func TestFunnelMatchesBruteForce(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	types := []string{"a", "b", "c", "x"}
+	for iter := range 300 {
+		order := []Order{Ordered, Strict, Unordered}[iter%3]
+		nSteps := 1 + rng.IntN(4)
+		var st []Step
+		for i := range nSteps {
+			st = append(st, Step{Name: fmt.Sprint(i), Types: []string{types[rng.IntN(3)]}})
+			if rng.IntN(4) == 0 { // a second type for some steps
+				st[i].Types = append(st[i].Types, types[rng.IntN(4)])
+			}
+		}
+		spec := FunnelSpec{Steps: st, Order: order, Window: days(float64(1 + rng.IntN(6)))}
+		mask := func(e leadkit.Event) uint64 {
+			var m uint64
+			for k, s := range spec.Steps {
+				if slices.Contains(s.Types, e.Type) {
+					m |= 1 << k
+				}
+			}
+			return m
+		}
+		var tls []Timeline
+		wantCounts := make([]int, nSteps)
+		wantGaps := make([][]time.Duration, nSteps)
+		var wantConvert []time.Duration
+		for l := range 1 + rng.IntN(8) {
+			var specs []string
+			for range rng.IntN(9) {
+				specs = append(specs, fmt.Sprintf("%s@%d", types[rng.IntN(4)], rng.IntN(10)))
+			}
+			lead := tl(fmt.Sprint(l), specs...)
+			SortEvents(lead.Events)
+			tls = append(tls, lead)
+			best := bruteFunnel(spec, mask, lead.Events)
+			for k := range best {
+				wantCounts[k]++
+				if k > 0 {
+					wantGaps[k] = append(wantGaps[k], best[k].Sub(best[k-1]))
+				}
+			}
+			if len(best) == nSteps {
+				wantConvert = append(wantConvert, best[nSteps-1].Sub(best[0]))
+			}
+		}
+		r, err := Funnel(spec, tls)
+		require.NoError(t, err)
+		require.Equal(t, wantCounts, counts(r), "iter %d spec %+v", iter, spec)
+		for k := 1; k < nSteps; k++ {
+			st := Summarize(wantGaps[k], 1)
+			require.Equal(t, st.Median, r.Steps[k].MedianTime, "iter %d step %d", iter, k)
+			require.Equal(t, st.Mean, r.Steps[k].AverageTime, "iter %d step %d", iter, k)
+		}
+		require.Equal(t, len(wantConvert), r.TimeToConvert.N)
+		require.Equal(t, Summarize(wantConvert, 0).Median, r.TimeToConvert.Median)
+	}
+}
+
+func TestFunnelAccumulatorMergeEqualsSinglePass(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	tls := randomTimelines(rng, 400, 30)
+	for _, order := range []Order{Ordered, Strict, Unordered} {
+		f, err := CompileFunnel(FunnelSpec{Steps: []Step{
+			{Name: "visit", Types: []string{"page_view"}},
+			{Name: "download", Types: []string{"download"}, When: `Channel != "paid"`},
+			{Name: "webinar", Types: []string{"webinar_attended"}},
+			{Name: "meeting", Types: []string{"meeting"}},
+		}, Order: order, Window: days(10)})
+		require.NoError(t, err)
+		one := f.NewAccumulator()
+		shards := []*FunnelAccumulator{f.NewAccumulator(), f.NewAccumulator(), f.NewAccumulator()}
+		for i, l := range tls {
+			require.NoError(t, one.Add(l))
+			require.NoError(t, shards[(i*7)%3].Add(l))
+		}
+		// Merge in a different order than the shards were filled.
+		require.NoError(t, shards[2].Merge(shards[0]))
+		require.NoError(t, shards[2].Merge(shards[1]))
+		want := one.Result()
+		assert.Equal(t, want, shards[2].Result(), "order %s", order)
+		assert.Greater(t, want.Steps[len(want.Steps)-1].Count, 0, "the data must exercise every step")
+	}
+	f1, _ := CompileFunnel(FunnelSpec{Steps: steps("a")})
+	f2, _ := CompileFunnel(FunnelSpec{Steps: steps("b")})
+	f3, _ := CompileFunnel(FunnelSpec{Steps: steps("a")})
+	assert.ErrorIs(t, f1.NewAccumulator().Merge(f2.NewAccumulator()), leadkit.ErrInvalid)
+	assert.NoError(t, f1.NewAccumulator().Merge(f3.NewAccumulator()), "equal specs merge")
+}
+
+var channelTypes = []string{"page_view", "download", "webinar_attended", "email_clicked", "meeting", "form_submitted"}
+
+// randomTimelines makes n leads with up to maxEvents events each over 60
+// days, deterministic for a given rng.
+func randomTimelines(rng *rand.Rand, n, maxEvents int) []Timeline {
+	channels := []string{"web", "email", "paid", "event"}
+	out := make([]Timeline, n)
+	for i := range out {
+		lead := fmt.Sprintf("lead%05d", i)
+		k := rng.IntN(maxEvents + 1)
+		evs := make([]leadkit.Event, k)
+		for j := range evs {
+			evs[j] = leadkit.Event{
+				ID: fmt.Sprintf("%s-%d", lead, j), LeadID: lead,
+				Type:    channelTypes[rng.IntN(len(channelTypes))],
+				Channel: channels[rng.IntN(len(channels))],
+				Content: fmt.Sprintf("c%d", rng.IntN(5)),
+				Time:    t0.Add(time.Duration(rng.Int64N(int64(60 * 24 * time.Hour)))).Truncate(time.Minute),
+			}
+		}
+		SortEvents(evs)
+		out[i] = Timeline{LeadID: lead, Events: evs}
+	}
+	return out
+}
+
+func TestUnorderedMaskPopcount(t *testing.T) {
+	// One event can satisfy two unordered steps (both listed types match).
+	spec := FunnelSpec{Order: Unordered, Steps: []Step{
+		{Name: "a", Types: []string{"a"}}, {Name: "a or b", Types: []string{"a", "b"}},
+	}}
+	r, err := Funnel(spec, []Timeline{tl("l", "a@0")})
+	require.NoError(t, err)
+	assert.Equal(t, []int{1, 1}, counts(r))
+	assert.Equal(t, 2, bits.OnesCount64(3))
+}

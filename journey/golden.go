@@ -1,0 +1,274 @@
+package journey
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/leadkit/leadkit"
+)
+
+// GoldenPath is a pattern compared between converters and the rest.
+type GoldenPath struct {
+	Items []string `json:"items"`
+	// Converted and Other are the pattern's support among the converted
+	// sequences and among the other sequences.
+	Converted int `json:"converted"`
+	Other     int `json:"other"`
+	// Confidence is P(convert | pattern) = Converted / (Converted + Other).
+	Confidence float64 `json:"confidence"`
+	// Lift is Confidence over the base rate, the share of converted
+	// sequences among all: above 1, the pattern is more common among
+	// converters than overall.
+	Lift float64 `json:"lift"`
+}
+
+// GoldenPaths finds the golden conversion paths: the patterns with at
+// least opts.MinSupport support among the converted sequences (mined with
+// [MinePatterns] and the same options), each with its support among the
+// other sequences, its confidence and its lift. The result is ranked by
+// lift, then converted support (descending), then items.
+func GoldenPaths(converted, other [][]string, opts PatternOptions) ([]GoldenPath, error) {
+	if err := opts.validate(false); err != nil {
+		return nil, err
+	}
+	conv := newDBBuilder(false)
+	for _, s := range converted {
+		conv.add(s, nil, 1, opts.CollapseRepeats)
+	}
+	cdb := conv.build()
+	pats, err := cdb.mine(opts)
+	if err != nil {
+		return nil, err
+	}
+	return golden(pats, cdb.items, len(converted), other, opts)
+}
+
+func golden(pats []Pattern, dict []string, nConverted int, other [][]string, opts PatternOptions) ([]GoldenPath, error) {
+	// Count the patterns' support among the others with the same miner,
+	// guided by a trie of the patterns and sharing the converters' item
+	// ids (items the converters never had cannot be in a pattern).
+	ids := make(map[string]int32, len(dict))
+	for i, it := range dict {
+		ids[it] = int32(i)
+	}
+	root := &trie{}
+	nodes := make([]*trie, len(pats))
+	for i, p := range pats {
+		n := root
+		for _, it := range p.Items {
+			n = n.child(ids[it])
+		}
+		nodes[i] = n
+	}
+	ob := newDBBuilder(false)
+	for _, s := range other {
+		ob.add(s, nil, 1, opts.CollapseRepeats)
+	}
+	odb := ob.build()
+	// Re-intern the others with the converters' dictionary; unknown items
+	// get an id past it, which no trie node has.
+	remap := make([]int32, len(odb.items))
+	for i, it := range odb.items {
+		if id, ok := ids[it]; ok {
+			remap[i] = id
+		} else {
+			remap[i] = int32(len(dict))
+		}
+	}
+	for i, id := range odb.data {
+		odb.data[i] = remap[id]
+	}
+	odb.items = append(slices.Clone(dict), "")
+	if len(pats) > 0 {
+		if err := newMiner(odb, PatternOptions{Contiguous: opts.Contiguous, MaxLength: opts.MaxLength, MaxPatterns: -1}, root).run(); err != nil {
+			return nil, err
+		}
+	}
+	total := nConverted + len(other)
+	base := ratio(nConverted, total)
+	out := make([]GoldenPath, len(pats))
+	for i, p := range pats {
+		g := GoldenPath{Items: p.Items, Converted: p.Support, Other: nodes[i].support}
+		g.Confidence = ratio(g.Converted, g.Converted+g.Other)
+		if base > 0 {
+			g.Lift = g.Confidence / base
+		}
+		out[i] = g
+	}
+	slices.SortStableFunc(out, func(a, b GoldenPath) int {
+		if c := cmp.Compare(b.Lift, a.Lift); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(b.Converted, a.Converted); c != 0 {
+			return c
+		}
+		return slices.Compare(a.Items, b.Items)
+	})
+	return out, nil
+}
+
+// PatternAccumulator collects sequences for pattern mining so that shards
+// can be filled separately and merged. Pattern support is not additive
+// across shards (a pattern frequent overall may be rare in every shard), so
+// the accumulator keeps the distinct sequences with their counts, which
+// merge by addition; Mine then runs PrefixSpan once over the merged
+// multiset, with the same result as one pass. Its memory is the distinct
+// sequences, typically far fewer than the leads. Not safe for concurrent
+// use.
+type PatternAccumulator struct {
+	seqs map[string]*countedSeq
+	n    int
+}
+
+type countedSeq struct {
+	items []string
+	count int
+}
+
+// NewPatternAccumulator returns an empty accumulator.
+func NewPatternAccumulator() *PatternAccumulator {
+	return &PatternAccumulator{seqs: map[string]*countedSeq{}}
+}
+
+// Add counts one sequence (copied).
+func (a *PatternAccumulator) Add(seq []string) { a.addN(seq, 1) }
+
+func (a *PatternAccumulator) addN(seq []string, n int) {
+	var sb strings.Builder
+	writeKey(&sb, seq)
+	k := sb.String()
+	c := a.seqs[k]
+	if c == nil {
+		c = &countedSeq{items: slices.Clone(seq)}
+		a.seqs[k] = c
+	}
+	c.count += n
+	a.n += n
+}
+
+// Len returns the number of sequences added (with repeats).
+func (a *PatternAccumulator) Len() int { return a.n }
+
+// Merge adds other's sequences into a; other is unchanged.
+func (a *PatternAccumulator) Merge(other *PatternAccumulator) {
+	for _, c := range other.seqs {
+		a.addN(c.items, c.count)
+	}
+}
+
+// db builds the weighted database, in key order so the result does not
+// depend on map order.
+func (a *PatternAccumulator) db(collapse bool) *seqDB {
+	b := newDBBuilder(false)
+	for _, k := range slices.Sorted(maps.Keys(a.seqs)) {
+		c := a.seqs[k]
+		b.add(c.items, nil, c.count, collapse)
+	}
+	return b.build()
+}
+
+// Mine runs [MinePatterns] over every sequence added or merged.
+func (a *PatternAccumulator) Mine(opts PatternOptions) ([]Pattern, error) {
+	if err := opts.validate(false); err != nil {
+		return nil, err
+	}
+	return a.db(opts.CollapseRepeats).mine(opts)
+}
+
+// GoldenPaths runs [GoldenPaths] with a's sequences as the converted ones
+// and other's as the rest.
+func (a *PatternAccumulator) GoldenPaths(other *PatternAccumulator, opts PatternOptions) ([]GoldenPath, error) {
+	if err := opts.validate(false); err != nil {
+		return nil, err
+	}
+	cdb := a.db(opts.CollapseRepeats)
+	pats, err := cdb.mine(opts)
+	if err != nil {
+		return nil, err
+	}
+	var others [][]string
+	for _, k := range slices.Sorted(maps.Keys(other.seqs)) {
+		c := other.seqs[k]
+		for range c.count {
+			others = append(others, c.items)
+		}
+	}
+	return golden(pats, cdb.items, a.n, others, opts)
+}
+
+// Sequence returns the lead's path: the value of key for each event in time
+// order, skipping events with an empty value or no time. tl need not be
+// sorted.
+func Sequence(tl Timeline, key Key) []string {
+	return sequenceUntil(tl, key, time.Time{})
+}
+
+func sequenceUntil(tl Timeline, key Key, until time.Time) []string {
+	events := tl.Events
+	if !slices.IsSortedFunc(events, func(x, y leadkit.Event) int { return x.Time.Compare(y.Time) }) {
+		events = slices.Clone(events)
+		SortEvents(events)
+	}
+	out := make([]string, 0, len(events))
+	for _, e := range events {
+		v := key.Of(e)
+		if v == "" || e.Time.IsZero() || (!until.IsZero() && e.Time.After(until)) {
+			continue
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// TimedSequence is [Sequence] with each item's time, for
+// [MineTimedPatterns].
+func TimedSequence(tl Timeline, key Key) []TimedItem {
+	events := slices.Clone(tl.Events)
+	SortEvents(events)
+	out := make([]TimedItem, 0, len(events))
+	for _, e := range events {
+		if v := key.Of(e); v != "" && !e.Time.IsZero() {
+			out = append(out, TimedItem{Item: v, Time: e.Time})
+		}
+	}
+	return out
+}
+
+// ConversionPaths splits leads into converters and the rest for
+// [GoldenPaths]: a lead with an entry into stage is a converter, and its
+// path is cut after its first entry (touches at the entry's time count);
+// the others' paths are whole. Leads with entries but no timeline count as
+// converters with an empty path (they weigh in the base rate). Paths are
+// in lead ID order. Bad entries are skipped and named in the error.
+func ConversionPaths(timelines []Timeline, entries []StageEntry, stage string, key Key) (converted, other [][]string, err error) {
+	if stage == "" || !key.valid() {
+		return nil, nil, fmt.Errorf("journey: conversion paths: %w: need a stage and a key (stage %q, key %q)", leadkit.ErrInvalid, stage, key)
+	}
+	var errs errorList
+	first := firstEntries(entries, stage, time.Time{}, time.Time{}, &errs)
+	idx := indexTimelines(timelines)
+	leads := slices.Collect(maps.Keys(first))
+	for id := range idx {
+		if _, ok := first[id]; !ok {
+			leads = append(leads, id)
+		}
+	}
+	slices.Sort(leads)
+	for _, id := range leads {
+		tl := idx[id]
+		if at, ok := first[id]; ok {
+			var p []string
+			if tl != nil {
+				p = sequenceUntil(*tl, key, at)
+			}
+			converted = append(converted, p)
+		} else {
+			other = append(other, Sequence(*tl, key))
+		}
+	}
+	return converted, other, errs.err()
+}

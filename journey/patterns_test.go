@@ -1,0 +1,333 @@
+package journey
+
+import (
+	"cmp"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/leadkit/leadkit"
+)
+
+// brutePatterns is the reference miner: it enumerates every index tuple
+// i1 < i2 < ... < ik of every sequence (k <= maxLen) that satisfies the
+// contiguity and gap constraints, collects the distinct item tuples per
+// sequence, and counts in how many sequences each occurs.
+func brutePatterns(seqs [][]TimedItem, opts PatternOptions) []Pattern {
+	support := map[string]int{}
+	items := map[string][]string{}
+	for _, s := range seqs {
+		if opts.CollapseRepeats {
+			var c []TimedItem
+			for i, it := range s {
+				if i == 0 || it.Item != s[i-1].Item {
+					c = append(c, it)
+				}
+			}
+			s = c
+		}
+		seen := map[string]bool{}
+		var rec func(idx []int)
+		rec = func(idx []int) {
+			if len(idx) > 0 {
+				p := make([]string, len(idx))
+				for i, j := range idx {
+					p[i] = s[j].Item
+				}
+				k := strings.Join(p, "\x00")
+				if !seen[k] {
+					seen[k] = true
+					support[k]++
+					items[k] = p
+				}
+			}
+			if opts.MaxLength > 0 && len(idx) == opts.MaxLength {
+				return
+			}
+			next := 0
+			if len(idx) > 0 {
+				next = idx[len(idx)-1] + 1
+			}
+			for j := next; j < len(s); j++ {
+				if len(idx) > 0 {
+					last := idx[len(idx)-1]
+					if opts.Contiguous && j != last+1 {
+						break
+					}
+					if opts.MaxGap > 0 && s[j].Time.Sub(s[last].Time) > opts.MaxGap {
+						continue
+					}
+				}
+				rec(append(slices.Clone(idx), j))
+			}
+		}
+		rec(nil)
+	}
+	out := []Pattern{}
+	for k, n := range support {
+		if n >= max(opts.MinSupport, 1) {
+			out = append(out, Pattern{Items: items[k], Support: n})
+		}
+	}
+	slices.SortFunc(out, func(a, b Pattern) int {
+		if c := cmp.Compare(b.Support, a.Support); c != 0 {
+			return c
+		}
+		return slices.Compare(a.Items, b.Items)
+	})
+	return out
+}
+
+func randomTimedSeqs(rng *rand.Rand, n, maxLen int, alphabet []string) [][]TimedItem {
+	out := make([][]TimedItem, n)
+	for i := range out {
+		t := t0
+		for range rng.IntN(maxLen + 1) {
+			t = t.Add(time.Duration(rng.IntN(4)) * time.Hour)
+			out[i] = append(out[i], TimedItem{Item: alphabet[rng.IntN(len(alphabet))], Time: t})
+		}
+	}
+	return out
+}
+
+func untimed(seqs [][]TimedItem) [][]string {
+	out := make([][]string, len(seqs))
+	for i, s := range seqs {
+		out[i] = make([]string, len(s))
+		for j, it := range s {
+			out[i][j] = it.Item
+		}
+	}
+	return out
+}
+
+func TestMinePatternsMatchesBruteForce(t *testing.T) {
+	rng := rand.New(rand.NewPCG(42, 1))
+	alphabets := [][]string{{"a", "b"}, {"a", "b", "c"}, {"web", "email", "event", "call", "ad"}}
+	for iter := range 400 {
+		seqs := randomTimedSeqs(rng, 1+rng.IntN(12), 7, alphabets[rng.IntN(len(alphabets))])
+		opts := PatternOptions{
+			MinSupport:      rng.IntN(4),
+			MaxLength:       rng.IntN(5),
+			CollapseRepeats: rng.IntN(3) == 0,
+			Contiguous:      rng.IntN(3) == 0,
+		}
+		want := brutePatterns(seqs, opts)
+		got, err := MinePatterns(untimed(seqs), opts)
+		require.NoError(t, err)
+		require.Equal(t, want, got, "iter %d opts %+v", iter, opts)
+
+		// Timed mining with a gap bound against the same reference.
+		opts.MaxGap = time.Duration(rng.IntN(8)) * time.Hour
+		want = brutePatterns(seqs, opts)
+		got, err = MineTimedPatterns(seqs, opts)
+		require.NoError(t, err)
+		require.Equal(t, want, got, "iter %d timed opts %+v", iter, opts)
+	}
+}
+
+func TestMinePatternsHandCounted(t *testing.T) {
+	seqs := [][]string{
+		{"web", "email", "webinar", "call"},
+		{"web", "webinar", "call"},
+		{"email", "web", "web", "call"},
+		{"ad"},
+	}
+	got, err := MinePatterns(seqs, PatternOptions{MinSupport: 3})
+	require.NoError(t, err)
+	// Counted by hand: web in 1,2,3; call in 1,2,3; web->call in 1,2,3;
+	// email in 1,3 and webinar in 1,2 (support 2, dropped).
+	assert.Equal(t, []Pattern{
+		{Items: []string{"call"}, Support: 3},
+		{Items: []string{"web"}, Support: 3},
+		{Items: []string{"web", "call"}, Support: 3},
+	}, got)
+
+	// Repeated items are real items; a sequence counts once.
+	got, err = MinePatterns(seqs, PatternOptions{MinSupport: 1, MaxLength: 2})
+	require.NoError(t, err)
+	assert.Contains(t, got, Pattern{Items: []string{"web", "web"}, Support: 1})
+	got, err = MinePatterns(seqs, PatternOptions{MinSupport: 1, MaxLength: 2, CollapseRepeats: true})
+	require.NoError(t, err)
+	assert.NotContains(t, got, Pattern{Items: []string{"web", "web"}, Support: 1})
+
+	// Contiguous: web->call is adjacent only in sequence 3.
+	got, err = MinePatterns(seqs, PatternOptions{MinSupport: 1, Contiguous: true, MaxLength: 2})
+	require.NoError(t, err)
+	assert.Contains(t, got, Pattern{Items: []string{"web", "call"}, Support: 1})
+}
+
+func TestMinePatternsOptionsErrors(t *testing.T) {
+	_, err := MinePatterns(nil, PatternOptions{MinSupport: -1, MaxLength: -2, MaxGap: time.Hour, MaxPatterns: -3})
+	require.Error(t, err)
+	assert.ErrorIs(t, err, leadkit.ErrInvalid)
+	for _, w := range []string{"min support -1", "max length -2", "max gap needs timed", "max patterns -3"} {
+		assert.Contains(t, err.Error(), w)
+	}
+	_, err = MineTimedPatterns(nil, PatternOptions{MaxGap: -time.Hour})
+	assert.ErrorContains(t, err, "max gap -1h0m0s is negative")
+
+	// The guard against runaway mining.
+	long := [][]string{strings.Split("abcdefghijklmnop", "")}
+	_, err = MinePatterns(long, PatternOptions{MaxPatterns: 1000})
+	assert.ErrorContains(t, err, "more than 1000 patterns")
+
+	got, err := MinePatterns(nil, PatternOptions{})
+	require.NoError(t, err)
+	assert.Empty(t, got)
+	got, err = MinePatterns([][]string{{}, {"a"}}, PatternOptions{MinSupport: 5})
+	require.NoError(t, err)
+	assert.Empty(t, got)
+}
+
+func TestGoldenPaths(t *testing.T) {
+	converted := [][]string{
+		{"web", "webinar", "call"},
+		{"webinar", "call"},
+		{"web", "email", "webinar"},
+		{"email", "call"},
+	}
+	other := [][]string{
+		{"web", "email"},
+		{"web"},
+		{"email", "webinar"},
+		{"ad", "web", "email"},
+		{"email"},
+		{"web", "call"},
+	}
+	got, err := GoldenPaths(converted, other, PatternOptions{MinSupport: 2})
+	require.NoError(t, err)
+	// Base rate 4/10. Supports counted by hand (converted / other):
+	//   webinar->call 2/0: conf 1, lift 2.5
+	//   webinar 3/1: conf .75, lift 1.875
+	//   call 3/1: conf .75, lift 1.875
+	//   web->webinar 2/0: conf 1, lift 2.5
+	//   email 2/4: conf 1/3, lift 5/6
+	//   web 2/4: conf 1/3, lift 5/6
+	want := []GoldenPath{
+		// equal lift and support: items in string order ("web" < "webinar")
+		{Items: []string{"web", "webinar"}, Converted: 2, Other: 0, Confidence: 1, Lift: 2.5},
+		{Items: []string{"webinar", "call"}, Converted: 2, Other: 0, Confidence: 1, Lift: 2.5},
+		{Items: []string{"call"}, Converted: 3, Other: 1, Confidence: 0.75, Lift: 1.875},
+		{Items: []string{"webinar"}, Converted: 3, Other: 1, Confidence: 0.75, Lift: 1.875},
+		{Items: []string{"email"}, Converted: 2, Other: 4, Confidence: 1.0 / 3, Lift: 5.0 / 6},
+		{Items: []string{"web"}, Converted: 2, Other: 4, Confidence: 1.0 / 3, Lift: 5.0 / 6},
+	}
+	require.Len(t, got, len(want))
+	for i := range want {
+		assert.Equal(t, want[i].Items, got[i].Items, "rank %d", i)
+		assert.Equal(t, want[i].Converted, got[i].Converted, "rank %d", i)
+		assert.Equal(t, want[i].Other, got[i].Other, "rank %d", i)
+		assert.InDelta(t, want[i].Confidence, got[i].Confidence, 1e-12, "rank %d", i)
+		assert.InDelta(t, want[i].Lift, got[i].Lift, 1e-12, "rank %d", i)
+	}
+}
+
+func TestGoldenPathsOtherSupportMatchesBruteForce(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	alphabet := []string{"a", "b", "c", "d"}
+	for iter := range 150 {
+		conv := untimed(randomTimedSeqs(rng, 1+rng.IntN(8), 6, alphabet))
+		other := untimed(randomTimedSeqs(rng, rng.IntN(8), 6, append(alphabet, "z")))
+		opts := PatternOptions{MinSupport: 1 + rng.IntN(2), MaxLength: rng.IntN(4), Contiguous: rng.IntN(3) == 0, CollapseRepeats: rng.IntN(3) == 0}
+		got, err := GoldenPaths(conv, other, opts)
+		require.NoError(t, err)
+		// Reference: brute-force support of every pattern among the others.
+		ref := map[string]int{}
+		bo := opts
+		bo.MinSupport = 1
+		for _, p := range brutePatterns(timedOf(other), bo) {
+			ref[strings.Join(p.Items, "\x00")] = p.Support
+		}
+		convRef := brutePatterns(timedOf(conv), opts)
+		require.Len(t, got, len(convRef), "iter %d", iter)
+		for _, g := range got {
+			require.Equal(t, ref[strings.Join(g.Items, "\x00")], g.Other, "iter %d pattern %v", iter, g.Items)
+		}
+		for i := 1; i < len(got); i++ {
+			require.GreaterOrEqual(t, got[i-1].Lift, got[i].Lift)
+		}
+	}
+}
+
+func timedOf(seqs [][]string) [][]TimedItem {
+	out := make([][]TimedItem, len(seqs))
+	for i, s := range seqs {
+		for j, it := range s {
+			out[i] = append(out[i], TimedItem{Item: it, Time: t0.Add(time.Duration(j) * time.Hour)})
+		}
+	}
+	return out
+}
+
+func TestPatternAccumulatorMergeEqualsSinglePass(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	seqs := untimed(randomTimedSeqs(rng, 600, 8, []string{"web", "email", "event", "call", "ad", "ppc"}))
+	opts := PatternOptions{MinSupport: 30, MaxLength: 4}
+	want, err := MinePatterns(seqs, opts)
+	require.NoError(t, err)
+	require.NotEmpty(t, want)
+	shards := []*PatternAccumulator{NewPatternAccumulator(), NewPatternAccumulator(), NewPatternAccumulator()}
+	for i, s := range seqs {
+		shards[i%3].Add(s)
+	}
+	shards[1].Merge(shards[2])
+	shards[1].Merge(shards[0])
+	assert.Equal(t, len(seqs), shards[1].Len())
+	got, err := shards[1].Mine(opts)
+	require.NoError(t, err)
+	assert.Equal(t, want, got)
+
+	// Golden paths from accumulators equal the slice version.
+	half := len(seqs) / 2
+	ca, oa := NewPatternAccumulator(), NewPatternAccumulator()
+	for _, s := range seqs[:half] {
+		ca.Add(s)
+	}
+	for _, s := range seqs[half:] {
+		oa.Add(s)
+	}
+	g1, err := GoldenPaths(seqs[:half], seqs[half:], opts)
+	require.NoError(t, err)
+	g2, err := ca.GoldenPaths(oa, opts)
+	require.NoError(t, err)
+	assert.Equal(t, g1, g2)
+}
+
+func TestConversionPaths(t *testing.T) {
+	tls := []Timeline{
+		tl("l1", "web@0", "email@1", "form@2", "call@5"),
+		tl("l2", "web@0", "web@3"),
+		tl("l3", "form@0"),
+	}
+	entries := []StageEntry{
+		{LeadID: "l1", Stage: "MQL", At: day(2)}, // the form at day 2 counts
+		{LeadID: "l1", Stage: "MQL", At: day(9)}, // later re-entry ignored
+		{LeadID: "l4", Stage: "MQL", At: day(1)}, // no timeline: empty path
+		{LeadID: "l3", Stage: "SQL", At: day(1)}, // another stage
+	}
+	conv, other, err := ConversionPaths(tls, entries, "MQL", KeyType)
+	require.NoError(t, err)
+	assert.Equal(t, [][]string{{"web", "email", "form"}, nil}, conv)
+	assert.Equal(t, [][]string{{"web", "web"}, {"form"}}, other)
+	_, _, err = ConversionPaths(tls, entries, "", KeyType)
+	assert.ErrorIs(t, err, leadkit.ErrInvalid)
+	_, _, err = ConversionPaths(tls, append(entries, StageEntry{Stage: "MQL", At: day(1)}), "MQL", KeyType)
+	assert.ErrorContains(t, err, "stage entry 4")
+}
+
+func TestSequenceHelpers(t *testing.T) {
+	l := tl("l", "b@2", "a@1", "c@3")
+	l.Events[2].Channel = "email"
+	assert.Equal(t, []string{"a", "b", "c"}, Sequence(l, KeyType))
+	assert.Equal(t, []string{"email"}, Sequence(l, KeyChannel))
+	ts := TimedSequence(l, KeyType)
+	require.Len(t, ts, 3)
+	assert.Equal(t, TimedItem{Item: "a", Time: day(1)}, ts[0])
+	assert.Equal(t, "", Key("nope").Of(l.Events[0]))
+}

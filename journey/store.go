@@ -1,0 +1,159 @@
+package journey
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/leadkit/leadkit"
+)
+
+// Store keeps the events of every lead. Implementations must be safe for
+// concurrent use and pass the storetest.Journey conformance suite.
+//
+// Contract:
+//   - Append validates every event with [leadkit.Event.Validate]. A bad
+//     event never costs the good ones: every valid event whose ID is new is
+//     stored and added counts them, and the error wraps [leadkit.ErrInvalid]
+//     and names every bad event (its index in the call and its ID), which
+//     is not stored. An ID already stored (or repeated within the call) is
+//     kept once, the first write wins. Times are stored in UTC.
+//   - Events returns a lead's events with from <= Time < to, sorted by time;
+//     events with equal times come back in the order they were appended. A
+//     zero from or to leaves that side open. An unknown lead has no events
+//     (an empty result, not an error).
+//   - ForEach calls fn with the full [Timeline] of every lead that has
+//     events, in ascending lead ID order, once per lead. It stops at the
+//     first error of fn or of ctx and returns it. fn may call the store.
+type Store interface {
+	Append(ctx context.Context, events ...leadkit.Event) (added int, err error)
+	Events(ctx context.Context, leadID string, from, to time.Time) ([]leadkit.Event, error)
+	ForEach(ctx context.Context, fn func(Timeline) error) error
+}
+
+// MemoryStore is the in-memory [Store]: the default of this package, safe
+// for concurrent use. Its zero value is not usable; call [NewMemoryStore].
+type MemoryStore struct {
+	mu    sync.RWMutex
+	ids   map[string]struct{}
+	leads map[string][]leadkit.Event
+}
+
+var _ Store = (*MemoryStore)(nil)
+
+// NewMemoryStore returns an empty in-memory store.
+func NewMemoryStore() *MemoryStore {
+	return &MemoryStore{ids: map[string]struct{}{}, leads: map[string][]leadkit.Event{}}
+}
+
+// ValidateEvents checks every event with [leadkit.Event.Validate] and
+// returns nil or an error joining one error per bad event, each naming the
+// event's index in events. Stores use it to report the events they skip.
+func ValidateEvents(events []leadkit.Event) error {
+	var errs []error
+	for i, e := range events {
+		if err := e.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("journey: event %d: %w", i, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Append stores events; see [Store] for the contract.
+func (s *MemoryStore) Append(ctx context.Context, events ...leadkit.Event) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	bad := ValidateEvents(events)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	added := 0
+	for _, e := range events {
+		if e.Validate() != nil {
+			continue // reported in bad
+		}
+		if _, dup := s.ids[e.ID]; dup {
+			continue
+		}
+		s.ids[e.ID] = struct{}{}
+		e.Time = e.Time.UTC()
+		e.Attrs = maps.Clone(e.Attrs)
+		list := s.leads[e.LeadID]
+		// Insert after every event with Time <= e.Time: arrival order for
+		// equal times, and O(1) for the usual in-order arrival.
+		i := len(list)
+		if i > 0 && list[i-1].Time.After(e.Time) {
+			i = sort.Search(len(list), func(k int) bool { return list[k].Time.After(e.Time) })
+		}
+		s.leads[e.LeadID] = slices.Insert(list, i, e)
+		added++
+	}
+	return added, bad
+}
+
+// Events returns a lead's events in [from, to); see [Store].
+func (s *MemoryStore) Events(ctx context.Context, leadID string, from, to time.Time) ([]leadkit.Event, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return copyRange(s.leads[leadID], from, to), nil
+}
+
+// ForEach calls fn with every lead's timeline; see [Store].
+func (s *MemoryStore) ForEach(ctx context.Context, fn func(Timeline) error) error {
+	s.mu.RLock()
+	ids := slices.Sorted(maps.Keys(s.leads))
+	s.mu.RUnlock()
+	for _, id := range ids {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		s.mu.RLock()
+		evs := copyRange(s.leads[id], time.Time{}, time.Time{})
+		s.mu.RUnlock()
+		if err := fn(Timeline{LeadID: id, Events: evs}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// copyRange copies the events of a sorted list with from <= Time < to,
+// cloning attribute maps so callers cannot change the store's state.
+func copyRange(list []leadkit.Event, from, to time.Time) []leadkit.Event {
+	lo, hi := 0, len(list)
+	if !from.IsZero() {
+		lo = sort.Search(len(list), func(k int) bool { return !list[k].Time.Before(from) })
+	}
+	if !to.IsZero() {
+		hi = sort.Search(len(list), func(k int) bool { return !list[k].Time.Before(to) })
+	}
+	if hi < lo {
+		hi = lo
+	}
+	out := make([]leadkit.Event, hi-lo)
+	copy(out, list[lo:hi])
+	for i := range out {
+		out[i].Attrs = maps.Clone(out[i].Attrs)
+	}
+	return out
+}
+
+// Timelines reads every lead's timeline from store into a slice, in lead ID
+// order. It is a convenience for analyses that fit in memory; stream with
+// Store.ForEach and an accumulator otherwise.
+func Timelines(ctx context.Context, store Store) ([]Timeline, error) {
+	var out []Timeline
+	err := store.ForEach(ctx, func(tl Timeline) error {
+		out = append(out, tl)
+		return nil
+	})
+	return out, err
+}

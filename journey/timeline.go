@@ -1,0 +1,42 @@
+package journey
+
+import (
+	"slices"
+
+	"github.com/leadkit/leadkit"
+)
+
+// Timeline is one lead's events in time order: sorted by Event.Time, stable
+// for equal times (events with the same time keep their arrival order, and
+// stores break remaining ties by event ID so that reads are repeatable).
+//
+// Timeline is the unit every calculator of this package (and of the
+// attribution package) consumes. Calculators do not modify it; they assume
+// the order above, which [Store.Events] and [NewTimeline] guarantee.
+type Timeline struct {
+	// LeadID names the lead; every event's LeadID should equal it.
+	LeadID string `json:"lead_id"`
+	// Events are the lead's events sorted by time.
+	Events []leadkit.Event `json:"events"`
+}
+
+// NewTimeline returns the timeline of leadID built from events: it keeps the
+// events whose LeadID is leadID and sorts them stably by time. The events
+// slice is not modified.
+func NewTimeline(leadID string, events []leadkit.Event) Timeline {
+	out := make([]leadkit.Event, 0, len(events))
+	for _, e := range events {
+		if e.LeadID == leadID {
+			out = append(out, e)
+		}
+	}
+	SortEvents(out)
+	return Timeline{LeadID: leadID, Events: out}
+}
+
+// SortEvents sorts events stably by time, the order of a [Timeline].
+func SortEvents(events []leadkit.Event) {
+	slices.SortStableFunc(events, func(a, b leadkit.Event) int {
+		return a.Time.Compare(b.Time)
+	})
+}
