@@ -1,0 +1,203 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/journey"
+)
+
+// JourneyStore is a journey.Store in PostgreSQL: one row per event, keyed
+// by event ID, so appends are idempotent across processes. Attributes are
+// stored as jsonb (numbers read back as float64) and times as timestamptz
+// (microsecond precision, read back in UTC).
+type JourneyStore struct {
+	db     *sql.DB
+	events string
+}
+
+var _ journey.Store = (*JourneyStore)(nil)
+
+// JourneySchema returns the DDL of the event table for a table prefix.
+func JourneySchema(prefix string) string {
+	bare := prefix[strings.LastIndexByte(prefix, '.')+1:]
+	return strings.NewReplacer("{events}", prefix+"events", "{index}", bare+"events_lead_time").Replace(`
+CREATE TABLE IF NOT EXISTS {events} (
+	id       text        PRIMARY KEY,
+	lead_id  text        NOT NULL,
+	type     text        NOT NULL,
+	channel  text        NOT NULL DEFAULT '',
+	campaign text        NOT NULL DEFAULT '',
+	content  text        NOT NULL DEFAULT '',
+	time     timestamptz NOT NULL,
+	attrs    jsonb,
+	seq      bigserial   NOT NULL
+);
+CREATE INDEX IF NOT EXISTS {index} ON {events} (lead_id, time, seq);
+`)
+}
+
+// NewJourneyStore returns a JourneyStore on db, creating its table unless
+// o.SkipMigrate is set.
+func NewJourneyStore(ctx context.Context, db *sql.DB, o Options) (*JourneyStore, error) {
+	p, err := o.prefix()
+	if err != nil {
+		return nil, err
+	}
+	s := &JourneyStore{db: db, events: p + "events"}
+	if !o.SkipMigrate {
+		if _, err := db.ExecContext(ctx, JourneySchema(p)); err != nil {
+			return nil, fmt.Errorf("postgres: create event table: %w", err)
+		}
+	}
+	return s, nil
+}
+
+// appendChunk bounds the rows of one INSERT (8 parameters a row, under
+// PostgreSQL's 65,535).
+const appendChunk = 1000
+
+// Append implements journey.Store: the valid events are inserted in one
+// transaction with ON CONFLICT (id) DO NOTHING; invalid ones are reported.
+func (s *JourneyStore) Append(ctx context.Context, events ...leadkit.Event) (int, error) {
+	bad := journey.ValidateEvents(events)
+	valid := make([]leadkit.Event, 0, len(events))
+	for _, e := range events {
+		if e.Validate() == nil {
+			valid = append(valid, e)
+		}
+	}
+	if len(valid) == 0 {
+		return 0, bad
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: append: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	added := 0
+	for start := 0; start < len(valid); start += appendChunk {
+		chunk := valid[start:min(start+appendChunk, len(valid))]
+		var q strings.Builder
+		q.WriteString(`INSERT INTO ` + s.events + ` (id, lead_id, type, channel, campaign, content, time, attrs) VALUES `)
+		args := make([]any, 0, 8*len(chunk))
+		for i, e := range chunk {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			n := len(args)
+			fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8)
+			var attrs any
+			if len(e.Attrs) > 0 {
+				b, err := json.Marshal(e.Attrs)
+				if err != nil {
+					return 0, fmt.Errorf("postgres: append event %q: %w: attrs: %v", e.ID, leadkit.ErrInvalid, err)
+				}
+				attrs = string(b)
+			}
+			args = append(args, e.ID, e.LeadID, e.Type, e.Channel, e.Campaign, e.Content, e.Time.UTC(), attrs)
+		}
+		q.WriteString(" ON CONFLICT (id) DO NOTHING")
+		res, err := tx.ExecContext(ctx, q.String(), args...)
+		if err != nil {
+			return 0, fmt.Errorf("postgres: append: %w", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return 0, fmt.Errorf("postgres: append: %w", err)
+		}
+		added += int(n)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("postgres: append: %w", err)
+	}
+	return added, bad
+}
+
+const eventCols = `id, lead_id, type, channel, campaign, content, time, attrs`
+
+func scanEvents(rows *sql.Rows) ([]leadkit.Event, error) {
+	defer rows.Close()
+	out := []leadkit.Event{}
+	for rows.Next() {
+		var e leadkit.Event
+		var attrs []byte
+		if err := rows.Scan(&e.ID, &e.LeadID, &e.Type, &e.Channel, &e.Campaign, &e.Content, &e.Time, &attrs); err != nil {
+			return nil, err
+		}
+		e.Time = e.Time.UTC()
+		if len(attrs) > 0 {
+			if err := json.Unmarshal(attrs, &e.Attrs); err != nil {
+				return nil, fmt.Errorf("event %q attrs: %w", e.ID, err)
+			}
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC()
+}
+
+// Events implements journey.Store.
+func (s *JourneyStore) Events(ctx context.Context, leadID string, from, to time.Time) ([]leadkit.Event, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+eventCols+` FROM `+s.events+`
+		WHERE lead_id = $1 AND ($2::timestamptz IS NULL OR time >= $2) AND ($3::timestamptz IS NULL OR time < $3)
+		ORDER BY time, seq`, leadID, nullTime(from), nullTime(to))
+	if err != nil {
+		return nil, fmt.Errorf("postgres: events of %q: %w", leadID, err)
+	}
+	evs, err := scanEvents(rows)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: events of %q: %w", leadID, err)
+	}
+	return evs, nil
+}
+
+// ForEach implements journey.Store, reading leads in pages of 500 so fn
+// may call the store and no long transaction is held.
+func (s *JourneyStore) ForEach(ctx context.Context, fn func(journey.Timeline) error) error {
+	const page = 500
+	last, first := "", true
+	for {
+		rows, err := s.db.QueryContext(ctx, `WITH leads AS (
+				SELECT DISTINCT lead_id FROM `+s.events+` WHERE $1 OR lead_id > $2 ORDER BY lead_id LIMIT $3)
+			SELECT `+eventCols+` FROM `+s.events+` JOIN leads USING (lead_id) ORDER BY lead_id, time, seq`, first, last, page)
+		if err != nil {
+			return fmt.Errorf("postgres: scan timelines: %w", err)
+		}
+		evs, err := scanEvents(rows)
+		if err != nil {
+			return fmt.Errorf("postgres: scan timelines: %w", err)
+		}
+		leads := 0
+		for i := 0; i < len(evs); {
+			j := i
+			for j < len(evs) && evs[j].LeadID == evs[i].LeadID {
+				j++
+			}
+			leads++
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if err := fn(journey.Timeline{LeadID: evs[i].LeadID, Events: evs[i:j:j]}); err != nil {
+				return err
+			}
+			last = evs[i].LeadID
+			i = j
+		}
+		first = false
+		if leads < page {
+			return nil
+		}
+	}
+}
