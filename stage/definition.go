@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -188,8 +189,10 @@ func (d Definition) Clone() Definition {
 //     recycle from MQL and SAL) leaves from s too.
 //
 // Wildcard transitions ("*", such as disqualify) apply to s automatically.
-// It fails if from or to is unknown, s's name is taken, or no transition
-// leads from `from` to `to`.
+// When s has no Category it takes to's, so a stage inserted before a
+// recycled or closed stage does not join the funnel. It fails if from or to
+// is unknown, s's name is taken, a generated transition name is taken, or
+// no transition leads from `from` to `to`.
 func (d Definition) InsertBetween(s Stage, from, to string) (Definition, error) {
 	if _, ok := d.Stage(from); !ok {
 		return d, fmt.Errorf("stage: insert %q: %w: unknown stage %q", s.Name, leadkit.ErrInvalid, from)
@@ -201,6 +204,10 @@ func (d Definition) InsertBetween(s Stage, from, to string) (Definition, error) 
 		return d, fmt.Errorf("stage: insert %q: %w: stage name empty or already used", s.Name, leadkit.ErrInvalid)
 	}
 	c := d.Clone()
+	if s.Category == "" {
+		toStage, _ := d.Stage(to)
+		s.Category = toStage.Category
+	}
 	at := slices.IndexFunc(c.Stages, func(x Stage) bool { return x.Name == from })
 	c.Stages = slices.Insert(c.Stages, at+1, s)
 	redirected := false
@@ -237,6 +244,13 @@ func (d Definition) InsertBetween(s Stage, from, to string) (Definition, error) 
 		From: []string{s.Name},
 		To:   to,
 	})
+	seen := map[string]bool{}
+	for _, t := range c.Transitions {
+		if seen[t.Name] {
+			return d, fmt.Errorf("stage: insert %q: %w: transition name %q would be used twice", s.Name, leadkit.ErrInvalid, t.Name)
+		}
+		seen[t.Name] = true
+	}
 	return c, nil
 }
 
@@ -244,25 +258,34 @@ func (d Definition) InsertBetween(s Stage, from, to string) (Definition, error) 
 // duration syntax ("36h", "90m") plus whole days and weeks ("3d", "2w").
 type Duration time.Duration
 
-// ParseDuration parses Go duration syntax or a whole number of days ("3d")
-// or weeks ("2w").
+// ParseDuration parses Go duration syntax ("36h", "1h30m") or a decimal
+// number of days ("3d", "1.5d") or weeks ("2w"). Negative durations and
+// durations over 100,000 days are refused. Errors wrap leadkit.ErrInvalid.
 func ParseDuration(s string) (Duration, error) {
 	s = strings.TrimSpace(s)
-	for suffix, unit := range map[string]time.Duration{"d": 24 * time.Hour, "w": 7 * 24 * time.Hour} {
-		if n, ok := strings.CutSuffix(s, suffix); ok {
-			v, err := strconv.ParseFloat(n, 64)
-			if err != nil || v < 0 || v > 1e5 {
-				return 0, fmt.Errorf("invalid duration %q", s)
-			}
-			return Duration(v * float64(unit)), nil
+	bad := func() (Duration, error) {
+		return 0, fmt.Errorf("stage: %w: invalid duration %q (want e.g. \"72h\", \"3d\" or \"2w\")", leadkit.ErrInvalid, s)
+	}
+	const maxDays = 100_000
+	if m := dayWeekRE.FindStringSubmatch(s); m != nil {
+		v, err := strconv.ParseFloat(m[1], 64)
+		unit := 24 * time.Hour
+		if m[2] == "w" {
+			unit *= 7
 		}
+		if err != nil || v*float64(unit) > maxDays*24*float64(time.Hour) {
+			return bad()
+		}
+		return Duration(v * float64(unit)), nil
 	}
 	v, err := time.ParseDuration(s)
-	if err != nil {
-		return 0, fmt.Errorf("invalid duration %q", s)
+	if err != nil || v < 0 || v > maxDays*24*time.Hour {
+		return bad()
 	}
 	return Duration(v), nil
 }
+
+var dayWeekRE = regexp.MustCompile(`^([0-9]+(?:\.[0-9]+)?)([dw])$`)
 
 // String formats d as whole days ("2d") or hours ("36h") when it is one,
 // else in Go duration syntax ("90m0s"). ParseDuration reads all of them.
@@ -280,16 +303,12 @@ func (d Duration) String() string {
 // MarshalJSON writes d as a duration string (see String).
 func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
 
-// UnmarshalJSON reads a duration string, or a number of nanoseconds.
+// UnmarshalJSON reads a duration string (see ParseDuration). A bare
+// number is refused: "sla: 3" would otherwise mean 3 nanoseconds.
 func (d *Duration) UnmarshalJSON(b []byte) error {
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
-		var n int64
-		if err2 := json.Unmarshal(b, &n); err2 != nil {
-			return fmt.Errorf("duration must be a string such as \"72h\" or \"3d\"")
-		}
-		*d = Duration(n)
-		return nil
+		return fmt.Errorf("stage: %w: duration must be a string such as \"72h\" or \"3d\", got %s", leadkit.ErrInvalid, b)
 	}
 	v, err := ParseDuration(s)
 	if err != nil {

@@ -141,10 +141,12 @@ func TestDurationJSON(t *testing.T) {
 		require.NoError(t, err, in)
 		assert.Equal(t, want, time.Duration(d), in)
 	}
-	for _, in := range []string{"", "d", "-1d", "x3d", "1e9w"} {
+	for _, in := range []string{"", "d", "-1d", "x3d", "1e9w", "NaNd", "Infd", "0x10d", "-5h", "3", "200000d"} {
 		_, err := stage.ParseDuration(in)
-		assert.Error(t, err, in)
+		assert.ErrorIs(t, err, leadkit.ErrInvalid, in)
 	}
+	var d stage.Duration
+	assert.ErrorIs(t, d.UnmarshalJSON([]byte("3")), leadkit.ErrInvalid, "a bare number is not a duration")
 	for d, want := range map[time.Duration]string{36 * time.Hour: `"36h"`, 48 * time.Hour: `"2d"`, 90 * time.Minute: `"1h30m0s"`, 0: `"0s"`} {
 		b, err := stage.Duration(d).MarshalJSON()
 		require.NoError(t, err)
@@ -210,6 +212,18 @@ func TestInsertBetweenTAL(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "Recycled", rec.Stage, "SQL still recycles straight to Recycled")
 
+	// Inserted before a recycled stage without a category, the new stage
+	// takes the recycled category and stays out of the funnel.
+	nurture, _ := def2.Stage("Nurture")
+	assert.Equal(t, stage.Recycled, nurture.Category)
+	assert.NotContains(t, m2.FunnelStages(), "Nurture")
+
+	// A generated name that is taken is refused.
+	taken := stage.Classic()
+	taken.Transitions = append(taken.Transitions, stage.Transition{Name: "tal_to_sal", From: []string{"SQL"}, To: "SAL"})
+	_, err = taken.InsertBetween(stage.Stage{Name: "TAL"}, "MQL", "SAL")
+	assert.ErrorContains(t, err, `transition name "tal_to_sal" would be used twice`)
+
 	for _, bad := range [][3]string{{"MQL", "X", "Nope"}, {"Nope", "X", "SAL"}, {"MQL", "SAL", "SAL"}, {"Raw", "X", "SAL"}} {
 		_, err := stage.Classic().InsertBetween(stage.Stage{Name: bad[1]}, bad[0], bad[2])
 		assert.ErrorIs(t, err, leadkit.ErrInvalid, "%v", bad)
@@ -240,9 +254,26 @@ func TestDiagramEscaping(t *testing.T) {
 		Transitions: []stage.Transition{{Name: "go", From: []string{"a b"}, To: "c", Auto: true, Guard: `s == "x:y"`}},
 	}
 	mm := def.Mermaid()
-	assert.Contains(t, mm, `state "say #quot;hi#quot;#58; now" as a_20_b`)
-	assert.Contains(t, mm, `a_20_b --> c: go [auto#58; s == #quot;x#58;y#quot;]`)
+	assert.Contains(t, mm, `state "say #quot;hi#quot;#58; now" as a_x20_b`)
+	assert.Contains(t, mm, `a_x20_b --> c: go [auto#58; s == #quot;x#58;y#quot;]`)
 	dot := def.DOT()
 	assert.Contains(t, dot, `digraph "we\"ird" {`)
 	assert.Contains(t, dot, `"a b" -> "c" [label="go [auto: s == \"x:y\"]", style=dashed];`)
+
+	// Hostile names: quotes in a stage name and a category cannot break out
+	// of DOT strings, and names that escape alike keep distinct Mermaid IDs.
+	hostile := stage.Definition{
+		Name: "h", Initial: `a"b`,
+		Stages: []stage.Stage{
+			{Name: `a"b`, Label: "L", Category: `x", color="red`},
+			{Name: "a_x22_b"}, {Name: "a_22_b"}, {Name: "end", Terminal: true},
+		},
+	}
+	dot = hostile.DOT()
+	assert.Contains(t, dot, `"a\"b" [label="a\"b\nL", tooltip="x\", color=\"red"];`)
+	assert.NotContains(t, dot, `color="red"`)
+	mm = hostile.Mermaid()
+	assert.Contains(t, mm, `as a_x22_b`)
+	assert.Contains(t, mm, `as a__x22__b`)
+	assert.Contains(t, mm, `as a__22__b`)
 }

@@ -50,7 +50,7 @@ func (d Definition) DOT() string {
 			label = s.Name
 		}
 		if label != s.Name {
-			label = s.Name + `\n` + dotEscape(label)
+			label = dotEscape(s.Name) + `\n` + dotEscape(label)
 		} else {
 			label = dotEscape(label)
 		}
@@ -62,7 +62,7 @@ func (d Definition) DOT() string {
 			attrs += ", peripheries=2"
 		}
 		if s.Category != "" {
-			attrs += fmt.Sprintf(", tooltip=\"%s\"", s.Category)
+			attrs += fmt.Sprintf(", tooltip=\"%s\"", dotEscape(string(s.Category)))
 		}
 		fmt.Fprintf(&b, "    %s [%s];\n", dotQuote(s.Name), attrs)
 	}
@@ -119,18 +119,23 @@ func (d Definition) edges() []edge {
 	return out
 }
 
-// mermaidID makes a stage name safe as a Mermaid state ID.
+// mermaidID makes a stage name safe as a Mermaid state ID. The encoding is
+// one-to-one, so distinct names never share an ID: letters and digits stay,
+// "_" becomes "__" and any other rune "_x<hex>_".
 func mermaidID(s string) string {
 	var b strings.Builder
 	for _, r := range s {
-		if r == '_' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9') {
+		switch {
+		case r == '_':
+			b.WriteString("__")
+		case (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9'):
 			b.WriteRune(r)
-		} else {
-			fmt.Fprintf(&b, "_%x_", r)
+		default:
+			fmt.Fprintf(&b, "_x%x_", r)
 		}
 	}
 	if b.Len() == 0 {
-		return "_"
+		return "_x_"
 	}
 	return b.String()
 }

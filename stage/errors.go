@@ -12,8 +12,8 @@ import (
 // *TransitionError wraps one of these and the matching leadkit sentinel, so
 // errors.Is works with either.
 var (
-	// ErrUnknownTransition: no transition has that name (also ErrNotFound
-	// and ErrInvalid).
+	// ErrUnknownTransition: no transition has that name (also ErrInvalid; not
+	// ErrNotFound, which is kept for an unknown subject).
 	ErrUnknownTransition = errors.New("stage: unknown transition")
 	// ErrNotAllowed: the transition does not leave from the current stage,
 	// would move the subject back while forward-only, lacks a required reason
@@ -73,9 +73,7 @@ func orDash(s string) string {
 func (e *TransitionError) Unwrap() []error {
 	errs := []error{e.Err}
 	switch e.Err {
-	case ErrUnknownTransition:
-		errs = append(errs, leadkit.ErrNotFound, leadkit.ErrInvalid)
-	case ErrNotAllowed, ErrGuardFailed:
+	case ErrUnknownTransition, ErrNotAllowed, ErrGuardFailed:
 		errs = append(errs, leadkit.ErrInvalid)
 	}
 	if e.Cause != nil {

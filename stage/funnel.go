@@ -3,6 +3,7 @@ package stage
 import (
 	"context"
 	"fmt"
+	"maps"
 	"sort"
 	"time"
 
@@ -111,8 +112,12 @@ func (f *FunnelAccumulator) Add(history []Entry) bool {
 	return f.acc.Add(f.visits)
 }
 
-// Merge adds other's counts; both must have the same stages and cohort.
+// Merge adds other's counts; both must have the same stages and cohort,
+// and come from the same constructor (NewFunnel or Machine.NewFunnel).
 func (f *FunnelAccumulator) Merge(other *FunnelAccumulator) error {
+	if !maps.Equal(f.imply, other.imply) {
+		return fmt.Errorf("stage: funnel: %w: cannot merge accumulators made for different definitions", leadkit.ErrInvalid)
+	}
 	if err := f.acc.Merge(other.acc); err != nil {
 		return fmt.Errorf("stage: funnel: %w", err)
 	}
@@ -146,22 +151,46 @@ func (m *Machine) FunnelStages() []string {
 	return out
 }
 
-// Funnel computes the stage funnel over every history in the pipeline.
-func (m *Machine) Funnel(ctx context.Context, o FunnelOptions) (FunnelResult, error) {
+// NewFunnel returns an empty funnel accumulator for this machine's
+// definition: unlike the package-level NewFunnel it knows the stage order,
+// so a subject that entered a stage left out of o.Stages counts as having
+// reached the funnel stages before it. Fill one per shard with Add and
+// Merge them to get what Funnel computes in one pass.
+//
+// o.Stages (default FunnelStages) must be known stages of the funnel order
+// (not recycled or closed), listed in definition order.
+func (m *Machine) NewFunnel(o FunnelOptions) (*FunnelAccumulator, error) {
 	stages := o.Stages
 	if len(stages) == 0 {
 		stages = m.FunnelStages()
 	}
+	prev := -1
 	for _, s := range stages {
-		if _, ok := m.rank[s]; !ok {
-			return FunnelResult{}, fmt.Errorf("stage: funnel: %w: unknown stage %q", leadkit.ErrInvalid, s)
+		r, ok := m.rank[s]
+		switch {
+		case !ok:
+			return nil, fmt.Errorf("stage: funnel: %w: unknown stage %q", leadkit.ErrInvalid, s)
+		case m.fwd[r] < 0:
+			return nil, fmt.Errorf("stage: funnel: %w: stage %q is %s, not a funnel stage", leadkit.ErrInvalid, s, m.def.Stages[r].Category)
+		case m.fwd[r] <= prev:
+			return nil, fmt.Errorf("stage: funnel: %w: stage %q is listed out of definition order", leadkit.ErrInvalid, s)
 		}
+		prev = m.fwd[r]
 	}
 	f, err := NewFunnel(stages, o.From, o.To)
 	if err != nil {
-		return FunnelResult{}, err
+		return nil, err
 	}
 	f.imply = m.implied(stages)
+	return f, nil
+}
+
+// Funnel computes the stage funnel over every history in the pipeline.
+func (m *Machine) Funnel(ctx context.Context, o FunnelOptions) (FunnelResult, error) {
+	f, err := m.NewFunnel(o)
+	if err != nil {
+		return FunnelResult{}, err
+	}
 	err = ScanHistories(ctx, m.store, m.def.Name, func(_ Key, h []Entry) error {
 		f.Add(h)
 		return nil
@@ -245,7 +274,7 @@ func (m *Machine) Stays(history []Entry, now time.Time) []Stay {
 		if end.IsZero() {
 			end = now
 		}
-		out[i].Duration = end.Sub(out[i].Entered)
+		out[i].Duration = max(end.Sub(out[i].Entered), 0) // now may precede the entry
 		if s, ok := m.def.Stage(out[i].Stage); ok && s.SLA > 0 {
 			out[i].SLA = time.Duration(s.SLA)
 			out[i].Breached = out[i].Duration > out[i].SLA
@@ -287,8 +316,11 @@ func (m *Machine) Overdue(ctx context.Context, now time.Time) ([]Overdue, error)
 		}
 		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
 	sortOverdue(out)
-	return out, err
+	return out, nil
 }
 
 func sortOverdue(o []Overdue) {

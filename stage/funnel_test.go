@@ -87,6 +87,30 @@ func TestMachineFunnel(t *testing.T) {
 
 	_, err = m.Funnel(ctx, stage.FunnelOptions{Stages: []string{"MQL", "TAL"}})
 	assert.ErrorIs(t, err, leadkit.ErrInvalid)
+	_, err = m.Funnel(ctx, stage.FunnelOptions{Stages: []string{"SAL", "MQL"}})
+	assert.ErrorContains(t, err, "out of definition order")
+	_, err = m.Funnel(ctx, stage.FunnelOptions{Stages: []string{"MQL", "Recycled"}})
+	assert.ErrorContains(t, err, "not a funnel stage")
+
+	// Sharded accumulators from the machine agree with Funnel, skipped
+	// stages included (L3 was imported at SQL).
+	want, err := m.Funnel(ctx, stage.FunnelOptions{Stages: []string{"MQL", "SAL"}})
+	require.NoError(t, err)
+	a, err := m.NewFunnel(stage.FunnelOptions{Stages: []string{"MQL", "SAL"}})
+	require.NoError(t, err)
+	b, _ := m.NewFunnel(stage.FunnelOptions{Stages: []string{"MQL", "SAL"}})
+	for i, id := range []string{"L1", "L2", "L3", "L4"} {
+		h, _ := m.History(ctx, stage.Lead(id))
+		if i%2 == 0 {
+			a.Add(h)
+		} else {
+			b.Add(h)
+		}
+	}
+	require.NoError(t, a.Merge(b))
+	assert.Equal(t, want, a.Result())
+	plain, _ := stage.NewFunnel([]string{"MQL", "SAL"}, time.Time{}, time.Time{})
+	assert.Error(t, a.Merge(plain), "a plain accumulator does not know the definition")
 	_, err = m.Funnel(ctx, stage.FunnelOptions{Stages: []string{"MQL"}})
 	assert.ErrorIs(t, err, leadkit.ErrInvalid)
 }

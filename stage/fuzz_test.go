@@ -98,9 +98,15 @@ func FuzzGuard(f *testing.F) {
 			t.Fatal(err)
 		}
 		_, n, advErr := m.Advance(ctx, l, facts, stage.Request{})
-		if explainErr != nil || advErr != nil {
-			if advErr != nil && !errors.Is(advErr, stage.ErrGuardFailed) {
+		if explainErr != nil {
+			t.Fatalf("explain failed: %v", explainErr)
+		}
+		if advErr != nil {
+			if !errors.Is(advErr, stage.ErrGuardFailed) {
 				t.Fatalf("advance error is not ErrGuardFailed: %v", advErr)
+			}
+			if ex[0].Ready {
+				t.Fatalf("guard %q: explain says ready, advance failed: %v", guard, advErr)
 			}
 			return
 		}

@@ -18,8 +18,13 @@ import (
 // Facts are the caller-supplied values guards read, e.g. {"score": 120,
 // "grade": "A"}. Only facts declared in Definition.Facts are visible to
 // guards; undeclared keys are ignored, missing ones read as the zero value of
-// their type, and a value of the wrong type is an error.
+// their type, and a value of the wrong type is an error, as is a list fact
+// longer than MaxListFact.
 type Facts map[string]any
+
+// MaxListFact caps the length of a strings fact. With predicates nested at
+// most two deep, it bounds the work of one guard evaluation.
+const MaxListFact = 1000
 
 // guard is a compiled guard expression plus its and/or decomposition, used
 // to explain which part blocks a transition.
@@ -81,6 +86,10 @@ func (fe *factEnv) env(facts Facts) (map[string]any, error) {
 		if !ok {
 			fe.put(m)
 			return nil, fmt.Errorf("fact %q: %w: want %s, got %T", name, leadkit.ErrInvalid, t, v)
+		}
+		if l, isList := cv.([]string); isList && len(l) > MaxListFact {
+			fe.put(m)
+			return nil, fmt.Errorf("fact %q: %w: %d items, the limit is %d", name, leadkit.ErrInvalid, len(l), MaxListFact)
 		}
 		m[name] = cv
 	}
@@ -249,46 +258,76 @@ type Clause struct {
 	Error string `json:"error,omitempty"`
 }
 
-// explain evaluates the clause tree and returns the leaves that make the
-// guard false: the false parts of an "and", every part of a false "or". A
-// leaf that fails to evaluate counts as false and carries its error.
-func (g *guard) explain(r *exprenv.Runner, env map[string]any) []Clause {
+// explain evaluates the guard as Advance does and, when it is false,
+// walks the clause tree for the parts that make it so: the false parts of
+// an "and", every part of a false "or". A part that fails to evaluate after
+// an earlier false part of its "and" is left out, since the guard itself
+// never evaluates it (short-circuit). When the guard fails to evaluate, the
+// one blocking clause is the whole guard with the error.
+func (g *guard) explain(r *exprenv.Runner, env map[string]any) (bool, []Clause) {
+	holds, err := r.RunBool(g.prog, env)
+	if err != nil {
+		return false, []Clause{{Expr: g.String(), Facts: factsOf(identsOf(g.src), env), Error: err.Error()}}
+	}
+	if holds {
+		return true, nil
+	}
 	var out []Clause
-	var walk func(c *clause) bool
-	walk = func(c *clause) bool {
+	// walk returns the clause's value and whether it evaluated.
+	var walk func(c *clause) (bool, bool)
+	walk = func(c *clause) (bool, bool) {
 		if c.op == "" {
 			ok, err := r.RunBool(c.prog, env)
-			if !ok {
-				cl := Clause{Expr: c.src, Facts: map[string]any{}}
-				if err != nil {
-					cl.Error = err.Error()
-				}
-				for _, id := range c.idents {
-					if v, ok := env[id]; ok {
-						cl.Facts[id] = v
-					}
-				}
-				out = append(out, cl)
+			if err != nil {
+				return false, false
 			}
-			return ok
+			if !ok {
+				out = append(out, Clause{Expr: c.src, Facts: factsOf(c.idents, env)})
+			}
+			return ok, true
 		}
 		mark := len(out)
-		all, anyTrue := true, false
+		all, anyTrue, decided := true, false, false
 		for _, ch := range c.children {
-			ok := walk(ch)
+			ok, evaluated := walk(ch)
+			if !evaluated {
+				if decided {
+					continue // short-circuited in the real guard
+				}
+				out = append(out, Clause{Expr: ch.src, Facts: factsOf(identsOf(ch.src), env), Error: "failed to evaluate"})
+				ok = false
+			}
 			all = all && ok
 			anyTrue = anyTrue || ok
+			if (c.op == "and" && !ok) || (c.op == "or" && ok) {
+				decided = true
+			}
 		}
 		if c.op == "or" {
 			if anyTrue {
 				out = out[:mark] // a true "or" blocks nothing
 			}
-			return anyTrue
+			return anyTrue, true
 		}
-		return all
+		return all, true
 	}
 	walk(g.root)
-	return out
+	if len(out) == 0 {
+		// The parts disagree with the whole (it cannot happen for pure
+		// and/or trees, but never report a false guard as unblocked).
+		out = []Clause{{Expr: g.String(), Facts: factsOf(identsOf(g.src), env)}}
+	}
+	return false, out
+}
+
+func factsOf(idents []string, env map[string]any) map[string]any {
+	m := map[string]any{}
+	for _, id := range idents {
+		if v, ok := env[id]; ok {
+			m[id] = v
+		}
+	}
+	return m
 }
 
 // String returns the guard's source.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -176,7 +177,9 @@ func New(def Definition, opts Options) (*Machine, error) {
 	}
 
 	// Transitions.
+	stagesSound := len(errs) == 0
 	n := len(def.Stages)
+	edges := make([][]int, n) // structurally valid transitions, for graph checks
 	m.fwd = def.forwardRanks()
 	m.outgoing = make([][]*compiledTransition, n)
 	m.auto = make([][]*compiledTransition, n)
@@ -231,6 +234,17 @@ func New(def Definition, opts Options) (*Machine, error) {
 				ct.from[r] = true
 			}
 		}
+		if ok {
+			for r := range ct.from {
+				if ct.from[r] {
+					edges[r] = append(edges[r], ct.to)
+				}
+			}
+		}
+		if t.Auto && len(t.Reasons) > 0 {
+			bad(where, "an automatic transition cannot require a reason code (Advance has none to give)")
+			ok = false
+		}
 		if len(t.Reasons) > 0 {
 			ct.reasons = make(map[string]bool, len(t.Reasons))
 			for _, r := range t.Reasons {
@@ -271,18 +285,19 @@ func New(def Definition, opts Options) (*Machine, error) {
 		}
 	}
 
-	// Graph checks: only meaningful when stages and initial are sound.
-	if len(errs) == 0 {
+	// Graph checks: meaningful when stages and initial are sound; they use
+	// every transition whose stages are valid, even if its guard is not.
+	if stagesSound {
 		reach := make([]bool, n)
 		queue := []int{m.rank[def.Initial]}
 		reach[queue[0]] = true
 		for len(queue) > 0 {
 			r := queue[0]
 			queue = queue[1:]
-			for _, t := range m.outgoing[r] {
-				if !reach[t.to] {
-					reach[t.to] = true
-					queue = append(queue, t.to)
+			for _, to := range edges[r] {
+				if !reach[to] {
+					reach[to] = true
+					queue = append(queue, to)
 				}
 			}
 		}
@@ -291,18 +306,29 @@ func New(def Definition, opts Options) (*Machine, error) {
 			if !reach[r] {
 				bad(where, "unreachable from the initial stage %q", def.Initial)
 			}
-			if !s.Terminal && len(m.outgoing[r]) == 0 {
+			if !s.Terminal && len(edges[r]) == 0 {
 				bad(where, "is a dead end: not terminal, but no transition leaves it")
 			}
 		}
 	}
 
-	// Hooks.
-	for _, hs := range []map[string][]HookFunc{opts.Hooks.Enter, opts.Hooks.Exit} {
-		for name := range hs {
+	// Hooks: validated and copied, so the caller's maps can change freely.
+	m.opts.Hooks = Hooks{Enter: map[string][]HookFunc{}, Exit: map[string][]HookFunc{}}
+	for _, side := range []struct {
+		name string
+		in   map[string][]HookFunc
+		out  map[string][]HookFunc
+	}{{"entry", opts.Hooks.Enter, m.opts.Hooks.Enter}, {"exit", opts.Hooks.Exit, m.opts.Hooks.Exit}} {
+		for name, list := range side.in {
 			if _, ok := m.rank[name]; !ok && name != "*" {
-				bad(fmt.Sprintf("hook %q", name), "unknown stage")
+				bad(fmt.Sprintf("%s hook %q", side.name, name), "unknown stage")
 			}
+			for i, h := range list {
+				if h == nil {
+					bad(fmt.Sprintf("%s hook %q", side.name, name), "hook %d is nil", i)
+				}
+			}
+			side.out[name] = slices.Clone(list)
 		}
 	}
 
@@ -409,7 +435,10 @@ func (m *Machine) Start(ctx context.Context, s Subject, o StartOptions) (Record,
 		return Record{}, &TransitionError{Key: key, To: st, Msg: "entry hook refused", Err: ErrVetoed, Cause: err}
 	}
 	if err := m.store.Commit(ctx, rec, e); err != nil {
-		return Record{}, m.commitError(key, "", "", st, err)
+		if errors.Is(err, leadkit.ErrConflict) {
+			return Record{}, &TransitionError{Key: key, To: st, Msg: "already in this pipeline", Err: leadkit.ErrConflict, Cause: err}
+		}
+		return Record{}, err
 	}
 	m.committed(ctx, Change{Entry: e})
 	return rec, nil
@@ -459,10 +488,25 @@ func (m *Machine) Fire(ctx context.Context, s Subject, name string, req Request)
 	return m.take(ctx, rec, t, req, TriggerManual)
 }
 
+// current returns the rank of a record's stage. A record written under
+// another version of the definition can name a stage this one lacks: it is
+// refused rather than read as the first stage.
+func (m *Machine) current(rec Record, transition string) (int, error) {
+	r, ok := m.rank[rec.Stage]
+	if !ok {
+		return 0, &TransitionError{Key: rec.Key, Transition: transition, From: rec.Stage,
+			Msg: fmt.Sprintf("the record's stage %q is not in definition %q", rec.Stage, m.def.Name), Err: ErrNotAllowed}
+	}
+	return r, nil
+}
+
 // take checks and commits one transition. Automatic transitions arrive
 // with their guard already evaluated by Advance.
 func (m *Machine) take(ctx context.Context, rec Record, t *compiledTransition, req Request, trig Trigger) (Record, error) {
-	from := m.rank[rec.Stage]
+	from, err := m.current(rec, t.Name)
+	if err != nil {
+		return Record{}, err
+	}
 	terr := func(msg string, cond, cause error) error {
 		return &TransitionError{Key: rec.Key, Transition: t.Name, From: rec.Stage, To: t.To, Msg: msg, Err: cond, Cause: cause}
 	}
@@ -473,6 +517,9 @@ func (m *Machine) take(ctx context.Context, rec Record, t *compiledTransition, r
 		return Record{}, terr("does not leave from the current stage", ErrNotAllowed, nil)
 	}
 	if t.reasons != nil && !t.reasons[req.Reason] {
+		if req.Reason == "" {
+			return Record{}, terr(fmt.Sprintf("needs a reason code, one of %v", t.Reasons), ErrNotAllowed, nil)
+		}
 		return Record{}, terr(fmt.Sprintf("reason %q is not one of %v", req.Reason, t.Reasons), ErrNotAllowed, nil)
 	}
 	if req.SubStatus != "" && !slices.Contains(m.def.Stages[t.to].SubStatuses, req.SubStatus) {
@@ -549,11 +596,17 @@ func (m *Machine) evalGuard(t *compiledTransition, facts Facts) (bool, error) {
 // Advance evaluates the automatic transitions that leave the subject's
 // current stage, in definition order, and takes the first whose guard holds
 // on facts (skipping forward-only ones that would move it back). It repeats
-// from the new stage, up to Options.MaxAutoSteps times, so a lead whose score
-// jumps can pass several automatic stages in one call; each step is its own
-// history entry. It returns the final record and the number of steps taken.
-// A guard that fails at run time is an error naming the transition; the
-// steps already taken stay committed.
+// from the new stage, so a lead whose score jumps can pass several automatic
+// stages in one call; each step is its own history entry. It returns the
+// final record and the number of steps taken.
+//
+// Guards read facts; req.Facts, req.Reason and req.SubStatus are ignored
+// (automatic transitions take no reason and clear the sub-status). Advance
+// never enters a stage twice in one call: when the next ready transition
+// would (automatic transitions in a loop), or when Options.MaxAutoSteps
+// steps were taken and another transition is still ready, it stops with a
+// *TransitionError wrapping ErrNotAllowed. A guard that fails at run time is
+// an error naming the transition. Steps already taken stay committed.
 func (m *Machine) Advance(ctx context.Context, s Subject, facts Facts, req Request) (Record, int, error) {
 	key := m.key(s)
 	rec, err := m.load(ctx, key, "", req.Version)
@@ -569,33 +622,37 @@ func (m *Machine) Advance(ctx context.Context, s Subject, facts Facts, req Reque
 	defer m.facts.put(env)
 	r := m.runners.Get().(*exprenv.Runner)
 	defer m.runners.Put(r)
-	steps := 0
-	for steps < m.maxSteps {
+	var visited []string
+	for steps := 0; ; steps++ {
 		t, err := m.nextAuto(rec, env, r)
-		if err != nil {
+		if err != nil || t == nil {
 			return rec, steps, err
 		}
-		if t == nil {
-			break
+		visited = append(visited, rec.Stage)
+		if slices.Contains(visited, t.To) {
+			return rec, steps, &TransitionError{Key: rec.Key, Transition: t.Name, From: rec.Stage, To: t.To,
+				Msg: fmt.Sprintf("automatic transitions loop: %s -> %s", strings.Join(visited, " -> "), t.To), Err: ErrNotAllowed}
+		}
+		if steps == m.maxSteps {
+			return rec, steps, &TransitionError{Key: rec.Key, Transition: t.Name, From: rec.Stage, To: t.To,
+				Msg: fmt.Sprintf("stopped after MaxAutoSteps (%d) automatic steps", m.maxSteps), Err: ErrNotAllowed}
 		}
 		next, err := m.take(ctx, rec, t, req, TriggerAuto)
 		if err != nil {
 			return rec, steps, err
 		}
 		rec = next
-		steps++
 	}
-	return rec, steps, nil
 }
 
 // nextAuto returns the first automatic transition from rec's stage whose
 // guard holds on env, or nil.
 func (m *Machine) nextAuto(rec Record, env map[string]any, r *exprenv.Runner) (*compiledTransition, error) {
-	from := m.rank[rec.Stage]
+	from, err := m.current(rec, "")
+	if err != nil {
+		return nil, err
+	}
 	for _, t := range m.auto[from] {
-		if t.ForwardOnly && m.fwd[t.to] <= m.fwd[from] {
-			continue
-		}
 		ok, err := r.RunBool(t.guard.prog, env)
 		if err != nil {
 			return nil, &TransitionError{Key: rec.Key, Transition: t.Name, From: rec.Stage, To: t.To, Msg: "guard failed", Err: ErrGuardFailed, Cause: err}
@@ -609,16 +666,24 @@ func (m *Machine) nextAuto(rec Record, env map[string]any, r *exprenv.Runner) (*
 
 // SetSubStatus changes the sub-status within the current stage (e.g. SAL:
 // contacted -> meeting_set), recorded as a history entry with
-// TriggerSubStatus. An empty status clears it.
+// TriggerSubStatus. An empty status clears it. Setting the status the
+// record already has writes nothing and returns the record.
 func (m *Machine) SetSubStatus(ctx context.Context, s Subject, status string, req Request) (Record, error) {
 	key := m.key(s)
 	rec, err := m.load(ctx, key, "", req.Version)
 	if err != nil {
 		return Record{}, err
 	}
-	if status != "" && !slices.Contains(m.def.Stages[m.rank[rec.Stage]].SubStatuses, status) {
+	r, err := m.current(rec, "")
+	if err != nil {
+		return Record{}, err
+	}
+	if status != "" && !slices.Contains(m.def.Stages[r].SubStatuses, status) {
 		return Record{}, &TransitionError{Key: key, From: rec.Stage, To: rec.Stage,
 			Msg: fmt.Sprintf("stage has no sub-status %q", status), Err: ErrNotAllowed}
+	}
+	if status == rec.SubStatus {
+		return rec, nil // nothing changes, nothing is written
 	}
 	at := m.stamp()
 	e := Entry{Key: key, Version: rec.Version + 1, From: rec.Stage, To: rec.Stage, SubStatus: status, At: at,
@@ -641,11 +706,9 @@ type Explanation struct {
 	// earlier transition is ready too).
 	Ready bool `json:"ready"`
 	// Blocked lists the parts of the guard that are false: the false parts of
-	// an "and", every part of a false "or".
+	// an "and", every part of a false "or". When the guard fails to evaluate
+	// it holds one clause, the whole guard, with the error.
 	Blocked []Clause `json:"blocked,omitempty"`
-	// Skipped says why the transition is not considered at all (forward-only
-	// and the target comes earlier).
-	Skipped string `json:"skipped,omitempty"`
 }
 
 // Explain answers "why not yet" for a subject in stage with these facts:
@@ -666,13 +729,7 @@ func (m *Machine) Explain(stage string, facts Facts) ([]Explanation, error) {
 	var out []Explanation
 	for _, t := range m.auto[from] {
 		ex := Explanation{Transition: t.Name, To: t.To}
-		if t.ForwardOnly && m.fwd[t.to] <= m.fwd[from] {
-			ex.Skipped = "forward-only: " + t.To + " does not come after " + stage
-			out = append(out, ex)
-			continue
-		}
-		ex.Blocked = t.guard.explain(r, env)
-		ex.Ready = len(ex.Blocked) == 0
+		ex.Ready, ex.Blocked = t.guard.explain(r, env)
 		out = append(out, ex)
 	}
 	return out, nil

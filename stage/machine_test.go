@@ -156,7 +156,7 @@ func TestErrorsWrapSentinelsAndWriteNothing(t *testing.T) {
 		{"unknown transition", func() error {
 			_, err := m.Fire(ctx, lead, "teleport", stage.Request{})
 			return err
-		}, []error{stage.ErrUnknownTransition, leadkit.ErrNotFound, leadkit.ErrInvalid}},
+		}, []error{stage.ErrUnknownTransition, leadkit.ErrInvalid}},
 		{"not allowed from current stage", func() error {
 			_, err := m.Fire(ctx, lead, "win", stage.Request{})
 			return err
@@ -192,6 +192,9 @@ func TestErrorsWrapSentinelsAndWriteNothing(t *testing.T) {
 			require.Error(t, err)
 			for _, target := range c.is {
 				assert.ErrorIs(t, err, target)
+			}
+			if c.name != "unknown lead" {
+				assert.NotErrorIs(t, err, leadkit.ErrNotFound, "only an unknown subject is not found")
 			}
 			assert.True(t, strings.HasPrefix(err.Error(), "stage: "), err.Error())
 		})
@@ -289,8 +292,8 @@ func TestAdvanceChainsAndForwardOnly(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1, n)
 	assert.Equal(t, "A", rec.Stage)
-	// The cap on chained steps stops a loop: with MaxAutoSteps 2 the lead
-	// goes A -> B -> C and stops before D.
+	// The cap on chained steps: with MaxAutoSteps 2 the lead goes A -> B ->
+	// C, and Advance says it stopped while cd was still ready.
 	m2, _ := newMachine(t, def, stage.Options{MaxAutoSteps: 2})
 	_, err = m2.Start(ctx, l, stage.StartOptions{})
 	require.NoError(t, err)
@@ -298,9 +301,36 @@ func TestAdvanceChainsAndForwardOnly(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 0, n, "score 5 does not pass ab")
 	rec, n, err = m2.Advance(ctx, l, stage.Facts{"score": 10, "tags": []any{"vip"}, "vip": true}, stage.Request{})
-	require.NoError(t, err)
+	require.ErrorIs(t, err, stage.ErrNotAllowed)
+	assert.Contains(t, err.Error(), "MaxAutoSteps (2)")
 	assert.Equal(t, 2, n)
-	assert.Equal(t, "C", rec.Stage)
+	assert.Equal(t, "C", rec.Stage, "the steps taken stay committed")
+	got, _ := m2.Get(ctx, l)
+	assert.Equal(t, "C", got.Stage)
+}
+
+func TestAdvanceRefusesAutomaticLoops(t *testing.T) {
+	def := stage.Definition{
+		Name: "loop", Initial: "A",
+		Facts:  map[string]stage.FactType{"on": stage.Bool},
+		Stages: []stage.Stage{{Name: "A"}, {Name: "B"}, {Name: "End", Terminal: true}},
+		Transitions: []stage.Transition{
+			{Name: "ab", From: []string{"A"}, To: "B", Auto: true, Guard: "on"},
+			{Name: "ba", From: []string{"B"}, To: "A", Auto: true, Guard: "on"},
+			{Name: "end", From: []string{"A", "B"}, To: "End"},
+		},
+	}
+	m, _ := newMachine(t, def, stage.Options{MaxAutoSteps: 1000})
+	l := stage.Lead("x")
+	_, err := m.Start(ctx, l, stage.StartOptions{})
+	require.NoError(t, err)
+	rec, n, err := m.Advance(ctx, l, stage.Facts{"on": true}, stage.Request{})
+	require.ErrorIs(t, err, stage.ErrNotAllowed)
+	assert.Contains(t, err.Error(), "automatic transitions loop: A -> B -> A")
+	assert.Equal(t, 1, n)
+	assert.Equal(t, "B", rec.Stage)
+	h, _ := m.History(ctx, l)
+	assert.Len(t, h, 2, "one step, not a thousand")
 }
 
 func TestExplainWhyNotYet(t *testing.T) {

@@ -97,7 +97,8 @@ type Store interface {
 	// error, for an unknown key).
 	History(ctx context.Context, key Key) ([]Entry, error)
 	// Scan calls fn for every record of the pipeline, in no set order; an
-	// error from fn stops the scan and is returned.
+	// error from fn stops the scan and is returned. fn may call the store.
+	// A canceled context stops the scan with ctx.Err().
 	Scan(ctx context.Context, pipeline string, fn func(Record) error) error
 }
 
@@ -221,6 +222,9 @@ func (s *MemoryStore) ScanHistories(ctx context.Context, pipeline string, fn fun
 }
 
 func (s *MemoryStore) scan(ctx context.Context, pipeline string, fn func(*memItem) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.RLock()

@@ -28,6 +28,9 @@ func Stage[F Factory[stage.Store]](t *testing.T, newStore F) {
 	t.Run("ConcurrentWritersOneWinsPerVersion", func(t *testing.T) { stageRace(t, mk(t)) })
 	t.Run("ConcurrentSubjects", func(t *testing.T) { stageConcurrentSubjects(t, mk(t)) })
 	t.Run("MachineRace", func(t *testing.T) { stageMachineRace(t, mk(t)) })
+	t.Run("MachineRaceUnpinned", func(t *testing.T) { stageMachineRaceUnpinned(t, mk(t)) })
+	t.Run("ScanCallbackMayUseStore", func(t *testing.T) { stageScanReentrant(t, mk(t)) })
+	t.Run("CanceledContext", func(t *testing.T) { stageCanceled(t, mk(t)) })
 }
 
 var base = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
@@ -258,8 +261,8 @@ func stageConcurrentSubjects(t *testing.T, s stage.Store) {
 }
 
 // stageMachineRace: through a Machine, goroutines racing to fire the same
-// transition on one lead: one succeeds, the rest get ErrConflict or
-// ErrNotAllowed (they read the record after the winner moved it).
+// transition on one lead from the version they all read: one succeeds, the
+// rest get ErrConflict.
 func stageMachineRace(t *testing.T, s stage.Store) {
 	ctx := context.Background()
 	m, err := stage.New(stage.Classic(), stage.Options{Store: s})
@@ -290,4 +293,87 @@ func stageMachineRace(t *testing.T, s stage.Store) {
 	require.NoError(t, err)
 	require.Len(t, h, 3)
 	assert.Equal(t, "SAL", h[2].To)
+}
+
+// stageMachineRaceUnpinned: the load-then-commit race. Goroutines fire the
+// same transition without naming a version: each reads the record and
+// commits the next version. One wins; a loser either lost the commit
+// (ErrConflict) or read the record after the winner moved it (ErrNotAllowed:
+// accept does not leave SAL). Never two entries for one version.
+func stageMachineRaceUnpinned(t *testing.T, s stage.Store) {
+	ctx := context.Background()
+	m, err := stage.New(stage.Classic(), stage.Options{Store: s})
+	require.NoError(t, err)
+	for round := range 10 {
+		l := stage.Lead(fmt.Sprint("R", round))
+		_, err = m.Start(ctx, l, stage.StartOptions{Stage: "MQL"})
+		require.NoError(t, err)
+		var wins atomic.Int32
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				_, err := m.Fire(ctx, l, "accept", stage.Request{})
+				switch {
+				case err == nil:
+					wins.Add(1)
+				case errors.Is(err, leadkit.ErrConflict), errors.Is(err, stage.ErrNotAllowed):
+				default:
+					t.Errorf("unexpected error: %v", err)
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		require.Equal(t, int32(1), wins.Load(), "round %d", round)
+		h, err := m.History(ctx, l)
+		require.NoError(t, err)
+		require.Len(t, h, 2)
+		assert.Equal(t, int64(2), h[1].Version)
+	}
+}
+
+// stageScanReentrant: Scan's callback may call the store (ScanHistories'
+// fallback does), on the same goroutine, without deadlock.
+func stageScanReentrant(t *testing.T, s stage.Store) {
+	ctx := context.Background()
+	for i := range 5 {
+		r, e := change(key("p", fmt.Sprint("L", i)), 1, "", "Raw")
+		require.NoError(t, s.Commit(ctx, r, e))
+	}
+	n := 0
+	require.NoError(t, s.Scan(ctx, "p", func(r stage.Record) error {
+		h, err := s.History(ctx, r.Key)
+		if err != nil {
+			return err
+		}
+		got, err := s.Get(ctx, r.Key)
+		if err != nil {
+			return err
+		}
+		assert.Len(t, h, 1)
+		assert.Equal(t, r.Version, got.Version)
+		n++
+		return nil
+	}))
+	assert.Equal(t, 5, n)
+}
+
+// stageCanceled: a canceled context fails reads and writes with its error,
+// and the write leaves nothing behind.
+func stageCanceled(t *testing.T, s stage.Store) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	k := key("p", "C")
+	r, e := change(k, 1, "", "Raw")
+	assert.ErrorIs(t, s.Commit(ctx, r, e), context.Canceled)
+	_, err := s.Get(context.Background(), k)
+	assert.ErrorIs(t, err, leadkit.ErrNotFound, "a canceled commit writes nothing")
+	_, err = s.Get(ctx, k)
+	assert.ErrorIs(t, err, context.Canceled)
+	err = s.Scan(ctx, "p", func(stage.Record) error { return nil })
+	assert.ErrorIs(t, err, context.Canceled)
 }

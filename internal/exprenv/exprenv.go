@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/vm"
 )
@@ -49,17 +50,27 @@ func (l Limits) WithDefaults() Limits {
 	return l
 }
 
-// SafeBuiltins lists the expr builtins left enabled: pure functions on
-// values. Left out: now, date, duration and timezone (a rule must be a pure
-// function of its inputs so scores can be replayed), repeat and the JSON and
-// base64 codecs (cheap ways to build large values), and the reflective ones.
+// SafeBuiltins lists the expr builtins left enabled: pure, deterministic
+// functions whose output is no larger than their input. Left out: now, date,
+// duration and timezone (a rule must be a pure function of its inputs so
+// scores can be replayed), keys and values (random order), repeat, replace,
+// join and the JSON and base64 codecs (ways to build large values), and the
+// reflective ones.
 var SafeBuiltins = []string{
 	"all", "none", "any", "one", "filter", "map", "find", "count", "sum",
 	"len", "abs", "ceil", "floor", "round", "int", "float", "string",
-	"trim", "trimPrefix", "trimSuffix", "upper", "lower", "split", "replace",
-	"join", "indexOf", "hasPrefix", "hasSuffix", "max", "min", "mean",
-	"median", "first", "last", "keys", "values", "uniq",
+	"trim", "trimPrefix", "trimSuffix", "upper", "lower", "split",
+	"indexOf", "hasPrefix", "hasSuffix", "max", "min", "mean",
+	"median", "first", "last", "uniq",
 }
+
+// MaxPredicateDepth is how deeply predicate builtins (all, any, filter, map,
+// count, ...) may nest: all(a, any(b, ...)) is depth 2. Each level
+// multiplies the work by the length of a list, so deeper nesting is refused
+// at compile time. expr has no step limit, so an evaluation's work is bounded
+// by the node limit, this depth and the length of the lists in its input:
+// callers cap the lists they pass (stage caps list facts at 1,000 items).
+const MaxPredicateDepth = 2
 
 // Functions lists the helper functions registered in every sandbox, with
 // their typed signatures (so expr calls them without reflection).
@@ -194,7 +205,84 @@ func Compile(src string, env any, l Limits, result expr.Option, extra ...expr.Op
 	if err != nil {
 		return nil, Wrap(err)
 	}
+	if e := checkShape(src, p.Node()); e != nil {
+		return nil, e
+	}
 	return p, nil
+}
+
+// checkShape refuses what the memory budget cannot bound: variables (let
+// chains double a string per node) and predicate builtins nested deeper than
+// MaxPredicateDepth.
+func checkShape(src string, root ast.Node) *Error {
+	v := &shapeVisitor{depth: map[ast.Node]int{}}
+	ast.Walk(&root, v)
+	if v.bad != nil {
+		return v.bad.at(src)
+	}
+	return nil
+}
+
+type shapeVisitor struct {
+	depth map[ast.Node]int // predicate nesting below and including a node
+	bad   *positioned
+}
+
+type positioned struct {
+	from int
+	msg  string
+}
+
+func (p *positioned) at(src string) *Error {
+	line, col := 1, 1
+	for i, r := range src {
+		if i >= p.from {
+			break
+		}
+		if r == '\n' {
+			line, col = line+1, 1
+		} else {
+			col++
+		}
+	}
+	return &Error{Line: line, Column: col, Message: p.msg}
+}
+
+// Visit runs after a node's children (ast.Walk is post-order), so the
+// children's depths are known.
+func (v *shapeVisitor) Visit(n *ast.Node) {
+	if v.bad != nil {
+		return
+	}
+	switch node := (*n).(type) {
+	case *ast.VariableDeclaratorNode:
+		v.bad = &positioned{node.Location().From, "variables (let) are not allowed in rules"}
+	case *ast.PredicateNode:
+		d := 1 + v.below(node.Node)
+		v.depth[node] = d
+		if d > MaxPredicateDepth {
+			v.bad = &positioned{node.Location().From, fmt.Sprintf("predicates nested %d deep; the limit is %d", d, MaxPredicateDepth)}
+		}
+	}
+}
+
+// below returns the deepest predicate nesting inside n.
+func (v *shapeVisitor) below(n ast.Node) int {
+	best := 0
+	w := &depthCollector{v: v, best: &best}
+	ast.Walk(&n, w)
+	return best
+}
+
+type depthCollector struct {
+	v    *shapeVisitor
+	best *int
+}
+
+func (c *depthCollector) Visit(n *ast.Node) {
+	if d, ok := c.v.depth[*n]; ok && d > *c.best {
+		*c.best = d
+	}
 }
 
 // compileSafely turns a panic inside the expr compiler (a bug on hostile

@@ -88,3 +88,30 @@ func TestDomain(t *testing.T) {
 		assert.Equal(t, want, Domain(in), in)
 	}
 }
+
+func TestShapeLimits(t *testing.T) {
+	cases := []struct {
+		name, src string
+		line, col int
+		msg       string
+	}{
+		{"let", "let a = Email + Email; len(a) > 1", 1, 5, "variables (let)"},
+		{"deep predicates", "all(Tags, all(Tags, all(Tags, # != \"x\")))", 1, 11, "predicates nested 3 deep"},
+		{"keys is gone", "len(keys({\"a\": 1})) > 0", 1, 5, "unknown name keys"},
+		{"replace is gone", `replace(Email, "a", "bb") != ""`, 1, 1, "unknown name replace"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Compile(c.src, env{}, Limits{}, expr.AsBool())
+			require.Error(t, err)
+			var e *Error
+			require.ErrorAs(t, err, &e)
+			assert.Contains(t, e.Message, c.msg)
+			assert.Equal(t, c.line, e.Line)
+			assert.Equal(t, c.col, e.Column)
+		})
+	}
+	// Two levels are fine.
+	_, err := Compile(`all(Tags, any(Tags, # != "x"))`, env{}, Limits{}, expr.AsBool())
+	require.NoError(t, err)
+}

@@ -123,7 +123,7 @@ func (a *Accumulator) Add(visits []Visit) bool {
 		a.first[k] = time.Time{}
 		a.direct[k] = false
 	}
-	any := false
+	seen := false
 	for _, v := range visits {
 		k, ok := a.index[v.Stage]
 		if !ok {
@@ -133,9 +133,9 @@ func (a *Accumulator) Add(visits []Visit) bool {
 			a.first[k] = v.At
 		}
 		a.direct[k] = a.direct[k] || !v.Implied
-		any = true
+		seen = true
 	}
-	if !any {
+	if !seen {
 		return false
 	}
 	var running time.Time
