@@ -97,6 +97,14 @@ func (o CSVOptions) withDefaults() (CSVOptions, error) {
 	bad := func(format string, args ...any) {
 		errs = append(errs, fmt.Errorf("attribution: csv options: "+format+": %w", append(args, leadkit.ErrInvalid)...))
 	}
+	// Header cells are trimmed, so are the names looked up in them.
+	for _, name := range []*string{&o.PathColumn, &o.ConversionsColumn, &o.ValueColumn, &o.NullsColumn} {
+		if t := strings.TrimSpace(*name); t == "" && *name != "" {
+			bad("column name %q is blank", *name)
+		} else {
+			*name = t
+		}
+	}
 	d := o.Delimiter
 	if !utf8.ValidRune(d) || d == utf8.RuneError || d == '"' || d == '\r' || d == '\n' {
 		bad("delimiter %q is not usable", d)
@@ -213,7 +221,7 @@ func ReadPaths(r io.Reader, opts CSVOptions) ([]Path, error) {
 			}
 			e := csvReadError(err, line+1)
 			report(e)
-			line = e.Line
+			line = max(line, pe.Line)
 			continue
 		}
 		line, _ = cr.FieldPos(0)
@@ -230,7 +238,10 @@ func ReadPaths(r io.Reader, opts CSVOptions) ([]Path, error) {
 			v, err := strconv.ParseFloat(s, 64)
 			var reason string
 			switch {
-			case err != nil:
+			case err != nil || strings.ContainsAny(s, "xX_"):
+				// ParseFloat also reads Go's hexadecimal floats
+				// (0x1p3) and digit separators (1_0); a table
+				// holds decimal numbers only.
 				reason = fmt.Sprintf("%q is not a number", s)
 			case math.IsNaN(v):
 				reason = "NaN"
@@ -292,11 +303,23 @@ func or(a, b string) string {
 	return b
 }
 
-// csvReadError turns an encoding/csv error into a *CSVError.
+// csvReadError turns an encoding/csv error into a *CSVError naming the line
+// where the bad record starts; a quoted field left open runs to the end of
+// the input, and the message says so.
 func csvReadError(err error, line int) *CSVError {
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
-		return &CSVError{Line: pe.Line, Column: 0, Reason: fmt.Sprintf("%v (byte column %d)", pe.Err, pe.Column)}
+		start := pe.StartLine
+		if start == 0 {
+			start = pe.Line
+		}
+		reason := fmt.Sprintf("%v (line %d, byte column %d)", pe.Err, pe.Line, pe.Column)
+		if errors.Is(pe.Err, csv.ErrQuote) && pe.Line > start {
+			reason = fmt.Sprintf("%v: the quoted field runs to line %d", pe.Err, pe.Line)
+		} else if pe.Line == start {
+			reason = fmt.Sprintf("%v (byte column %d)", pe.Err, pe.Column)
+		}
+		return &CSVError{Line: start, Column: 0, Reason: reason}
 	}
 	return &CSVError{Line: line, Reason: err.Error()}
 }

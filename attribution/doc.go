@@ -8,7 +8,8 @@
 // ChannelAttribution table format read by [ReadPaths]. Event-level journeys
 // ([journey.Timeline]) reduce to paths with [PathsFromTimelines], which cuts
 // each timeline at its conversion event with an optional lookback window
-// (see [Conversion] for the exact rules). Milestone and time-decay models
+// (see [Conversion] for the exact rules; with a lookback, every model's
+// "first touch" is the first touch inside the window). Milestone and time-decay models
 // ([TimelineModel]) use the timelines themselves, because they need touch
 // times and milestones.
 //
@@ -20,9 +21,15 @@
 //
 //   - Rules: [FirstTouch], [LastTouch], [LastNonDirect], [Linear] (per
 //     touch), [PositionBased] (40/20/40 by default).
-//   - [Markov]: removal effects of Anderl et al. of any order, computed
-//     exactly by solving the absorbing chain; counting is a [MarkovCounts]
-//     accumulator that can be filled per shard and merged.
+//   - [Markov]: removal effects of Anderl et al. of any order, computed by
+//     solving the absorbing chain (no simulation): directly for small
+//     chains, beyond that iteratively to a proven error bound of 1e-14
+//     relative (or the float64 rounding level); counting is a
+//     [MarkovCounts] accumulator that can be filled per shard and merged.
+//     Consecutive repeated states are merged by default, as in
+//     ChannelAttribution. A channel seen only on paths that never convert
+//     can still be credited when its states lie on the chain's routes to
+//     conversion, as in every implementation of the model.
 //   - [Shapley]: the simplified Shapley value (each conversion split equally
 //     over the distinct channels of its path); [ExactShapley] computes exact
 //     Shapley values of any coalition game over a small player set, for

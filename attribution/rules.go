@@ -89,29 +89,47 @@ func (Linear) Attribute(paths []Path) (Result, error) {
 //
 // Edge rules: a path of one touch gives it everything; a path of two touches
 // has no middle, so its credit is split First:Last re-normalised (half each
-// for the default 0.4/0.4). The zero value means First = Last = 0.4. First
-// and Last must be in [0, 1] and sum to at most 1.
+// for the default 0.4/0.4, and half each when both are 0). The zero value
+// means First = Last = 0.4; set Explicit to use First and Last as written
+// even when both are 0 (everything to the middle touches). First and Last
+// must be in [0, 1] and sum to at most 1; a sum above 1 by rounding (up to
+// 1e-12) is scaled back to 1, so credit is always conserved.
 type PositionBased struct {
 	// First is the share of the first touch.
 	First float64 `json:"first"`
 	// Last is the share of the last touch.
 	Last float64 `json:"last"`
+	// Explicit takes First and Last as written even when both are 0;
+	// without it, First = Last = 0 means the default 0.4/0.4.
+	Explicit bool `json:"explicit,omitempty"`
 }
 
 // Validate reports whether the shares are usable.
 func (m PositionBased) Validate() error {
-	f, l := m.shares()
+	f, l := m.rawShares()
 	if math.IsNaN(f) || math.IsNaN(l) || f < 0 || l < 0 || f+l > 1+1e-12 {
 		return fmt.Errorf("attribution: position-based: shares first=%g last=%g must be in [0, 1] and sum to at most 1: %w", f, l, leadkit.ErrInvalid)
 	}
 	return nil
 }
 
-func (m PositionBased) shares() (first, last float64) {
-	if m.First == 0 && m.Last == 0 {
+func (m PositionBased) rawShares() (first, last float64) {
+	if m.First == 0 && m.Last == 0 && !m.Explicit {
 		return 0.4, 0.4
 	}
 	return m.First, m.Last
+}
+
+// shares returns the validated shares, scaled to sum to at most 1 exactly.
+func (m PositionBased) shares() (first, last float64) {
+	first, last = m.rawShares()
+	if s := first + last; s > 1 {
+		// Scale back; last takes the remainder so that the sum is 1
+		// exactly and nothing is left for the middle.
+		first = first / s
+		last = 1 - first
+	}
+	return first, last
 }
 
 // Attribute implements [Model].
@@ -120,7 +138,11 @@ func (m PositionBased) Attribute(paths []Path) (Result, error) {
 		return Result{}, err
 	}
 	first, last := m.shares()
-	twoFirst := first / (first + last)
+	twoFirst := 0.5 // both shares 0: no reason to favour either end
+	if first+last > 0 {
+		twoFirst = first / (first + last)
+	}
+	mid := max(0, 1-first-last)
 	return ruleBased(paths, func(s *creditSheet, ids []int32, p *Path) {
 		n := len(ids)
 		switch n {
@@ -132,10 +154,10 @@ func (m PositionBased) Attribute(paths []Path) (Result, error) {
 		default:
 			s.give(ids[0], first, p)
 			s.give(ids[n-1], last, p)
-			mid := (1 - first - last) / float64(n-2)
 			if mid > 0 {
+				each := mid / float64(n-2)
 				for _, id := range ids[1 : n-1] {
-					s.give(id, mid, p)
+					s.give(id, each, p)
 				}
 			}
 		}

@@ -50,7 +50,10 @@ const (
 //   - With a Lookback, only touches at most Lookback before the end of the
 //     journey count (the bound included). The end is the conversion's time,
 //     or for a lead that did not convert AsOf, or if AsOf is zero the time of
-//     its last event.
+//     its last event. Every model then sees only the touches inside the
+//     window: "first touch" ([FirstTouch], the first-touch role of the
+//     milestone models, the first position of [PositionBased]) means the
+//     first touch inside the window, not the lead's first touch ever.
 //   - A lead with no touch left gets the single touch NoTouch, so that every
 //     lead is counted: nothing is silently dropped.
 //   - The conversion value is the number in the conversion event's Attrs
@@ -360,7 +363,11 @@ const DefaultHalfLife = 7 * 24 * time.Hour
 
 // TimeDecay weighs each touch by 2^(-dt/HalfLife), dt being the time from
 // the touch to the conversion (continuous decay), and splits each
-// conversion in proportion to the weights.
+// conversion in proportion to the weights. Only the ratios of the weights
+// matter, so they are computed relative to the latest touch,
+// 2^(-(t_latest - t_i)/HalfLife), which cannot underflow for every touch
+// at once: touches years old with a half-life of a day still split by their
+// ages, not equally.
 type TimeDecay struct {
 	// HalfLife is the age at which a touch weighs half as much as one at
 	// the conversion; 0 means 7 days.
@@ -377,8 +384,14 @@ func (m TimeDecay) AttributeTimelines(timelines []journey.Timeline, conv Convers
 		h = DefaultHalfLife
 	}
 	return attributeTimelines(timelines, conv, func(j *journeyCut, w []float64) {
+		latest := j.touches[0].time
+		for _, t := range j.touches[1:] {
+			if t.time.After(latest) {
+				latest = t.time
+			}
+		}
 		for i, t := range j.touches {
-			dt := j.end.Sub(t.time)
+			dt := latest.Sub(t.time)
 			w[i] = math.Exp2(-float64(dt) / float64(h))
 		}
 	})

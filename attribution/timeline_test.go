@@ -174,12 +174,15 @@ func TestTimeDecay(t *testing.T) {
 	assert.InDelta(t, 5.0/6, r.Conversions["seo"], 1e-12)
 	assert.InDelta(t, 1.0/6, r.Conversions["ads"], 1e-12)
 
-	// Touches far in the past underflow to weight 0: equal split fallback.
-	c := tl("c", ev("c", "1", "page_view", "seo", 0, nil), ev("c", "2", "page_view", "ads", 0, nil),
+	// Touches far in the past with a half-life of 1 second: both absolute
+	// weights underflow, but seo is 1 day (86,400 half-lives) older than
+	// ads, so its relative weight 2^-86400 is 0 and ads takes everything.
+	c := tl("c", ev("c", "1", "page_view", "seo", 0, nil), ev("c", "2", "page_view", "ads", 1, nil),
 		ev("c", "3", "won", "", 100000, map[string]any{"amount": 1}))
 	r, err = TimeDecay{HalfLife: time.Second}.AttributeTimelines([]journey.Timeline{c}, conv)
 	require.NoError(t, err)
-	assert.InDelta(t, 0.5, r.Conversions["seo"], 1e-12)
+	assert.Zero(t, r.Conversions["seo"])
+	assert.Equal(t, 1.0, r.Conversions["ads"])
 }
 
 // milestoneCase is a B2B journey with every milestone: seo (day 0), email
