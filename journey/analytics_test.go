@@ -1,6 +1,7 @@
 package journey
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -376,7 +377,164 @@ func TestPathAccumulator(t *testing.T) {
 			y.Add(p)
 		}
 	}
-	x.Merge(y)
+	require.NoError(t, x.Merge(y))
 	assert.Equal(t, a.Top(0), x.Top(0))
 	assert.Equal(t, a.Transitions(), x.Transitions())
+}
+
+func TestNurturePowerFirstEntryOnly(t *testing.T) {
+	// The lead became an MQL on day 0, then got the guide on day 10, was
+	// recycled and became an MQL again a year later: the guide did not
+	// make it an MQL.
+	tls := []Timeline{
+		{LeadID: "late", Events: []leadkit.Event{{ID: "1", LeadID: "late", Type: "email_opened", Content: "guide", Time: day(10)}}},
+		{LeadID: "fresh", Events: []leadkit.Event{{ID: "2", LeadID: "fresh", Type: "email_opened", Content: "guide", Time: day(10)}}},
+	}
+	entries := []StageEntry{
+		{LeadID: "late", Stage: "MQL", At: day(0)},
+		{LeadID: "late", Stage: "Recycled", At: day(20)},
+		{LeadID: "late", Stage: "MQL", At: day(375)},
+		{LeadID: "fresh", Stage: "MQL", At: day(40)}, // 30 days after the guide
+	}
+	got, err := NurturePower(tls, entries, "MQL", NurtureOptions{})
+	require.NoError(t, err)
+	// Sent 2 (one per lead), 2 leads, only "fresh" converted after it.
+	assert.Equal(t, []ContentPower{{Key: "guide", Sent: 2, Leads: 2, Converted: 1, Power: 0.5, Rate: 0.5}}, got)
+
+	// A window: 30 days is inside a 30-day window (inclusive), not a
+	// 29-day one.
+	got, err = NurturePower(tls, entries, "MQL", NurtureOptions{Window: days(30)})
+	require.NoError(t, err)
+	assert.Equal(t, 1, got[0].Converted)
+	got, err = NurturePower(tls, entries, "MQL", NurtureOptions{Window: days(29)})
+	require.NoError(t, err)
+	assert.Equal(t, 0, got[0].Converted)
+	_, err = NurturePower(tls, entries, "MQL", NurtureOptions{Window: -1})
+	assert.ErrorIs(t, err, leadkit.ErrInvalid)
+}
+
+func TestReachEntriesOneMeaningOfReached(t *testing.T) {
+	order := []string{"Raw", "MQL", "SAL", "SQL"}
+	// skip: Raw d0 -> SQL d5 (skipped MQL and SAL); direct: Raw d0 -> MQL d2.
+	tls := []Timeline{tl("skip", "web@0", "webinar@4", "call@9"), tl("direct", "web@0", "form@2")}
+	entries := []StageEntry{
+		{LeadID: "skip", Stage: "Raw", At: day(0)}, {LeadID: "skip", Stage: "SQL", At: day(5)},
+		{LeadID: "direct", Stage: "Raw", At: day(0)}, {LeadID: "direct", Stage: "MQL", At: day(2)},
+		{LeadID: "direct", Stage: "Recycled", At: day(3)}, // outside the order: kept as is
+	}
+	reached, err := ReachEntries(entries, order)
+	require.NoError(t, err)
+	// By hand: skip's SQL entry implies Raw, MQL and SAL at day 5; direct's
+	// MQL entry implies Raw at day 2.
+	assert.Equal(t, entries, reached[:len(entries)], "the given entries keep their index")
+	assert.ElementsMatch(t, []StageEntry{
+		{LeadID: "skip", Stage: "Raw", At: day(5), Implied: true},
+		{LeadID: "skip", Stage: "MQL", At: day(5), Implied: true},
+		{LeadID: "skip", Stage: "SAL", At: day(5), Implied: true},
+		{LeadID: "direct", Stage: "Raw", At: day(2), Implied: true},
+	}, reached[len(entries):])
+
+	// Direct entries only: the lead that skipped MQL is not an MQL.
+	mix, err := TouchMix(tls, entries, "MQL")
+	require.NoError(t, err)
+	assert.Equal(t, 1, mix.Leads)
+	// With ReachEntries it is, at day 5: its web and webinar touches count.
+	mix, err = TouchMix(tls, reached, "MQL")
+	require.NoError(t, err)
+	assert.Equal(t, 2, mix.Leads)
+	assert.Equal(t, []TypeShare{
+		{Type: "web", Leads: 2, Share: 1, Touches: 2, PerLead: 1},
+		{Type: "form", Leads: 1, Share: 0.5, Touches: 1, PerLead: 0.5},
+		{Type: "webinar", Leads: 1, Share: 0.5, Touches: 1, PerLead: 0.5},
+	}, mix.Types)
+	cyc, err := CycleTimes(tls, reached, "MQL", CycleOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, 2, cyc.Overall.N)
+	assert.Equal(t, days(3.5), cyc.Overall.Mean) // 2d and 5d
+	conv, other, err := ConversionPaths(tls, reached, "MQL", KeyType)
+	require.NoError(t, err)
+	assert.Equal(t, [][]string{{"web", "form"}, {"web", "webinar"}}, conv) // direct, skip
+	assert.Empty(t, other)
+	// The stage funnel with the same order agrees: MQL reached by 2.
+	sf, err := StageFunnel(StageFunnelSpec{Stages: order}, entries)
+	require.NoError(t, err)
+	assert.Equal(t, StageCount{Stage: "MQL", Entered: 1, Reached: 2, Skipped: 1}, sf.Stages[1])
+
+	_, err = ReachEntries(entries, []string{"Raw", "Raw", ""})
+	require.Error(t, err)
+	assert.ErrorContains(t, err, `stage "Raw" listed twice`)
+	assert.ErrorContains(t, err, "stage 3: empty name")
+}
+
+func TestReachEntriesAgreeWithStageFunnelTimes(t *testing.T) {
+	// CycleTimes over ReachEntries, measured from each lead's reach time
+	// of the first stage (computed here as its earliest entry into any
+	// stage of the order), must give the stage funnel's conversion times
+	// from the first stage to the nanosecond: same sample, same mean and
+	// median rules.
+	order := []string{"Raw", "MQL", "SAL", "SQL"}
+	rng := rand.New(rand.NewPCG(4, 2))
+	var entries []StageEntry
+	start := map[string]time.Time{}
+	for l := range 400 {
+		lead := fmt.Sprintf("l%03d", l)
+		for range 1 + rng.IntN(4) {
+			st := append(order, "Recycled")[rng.IntN(5)]
+			at := t0.Add(time.Duration(rng.Int64N(int64(90 * 24 * time.Hour))))
+			entries = append(entries, StageEntry{LeadID: lead, Stage: st, At: at})
+			if st != "Recycled" && (start[lead].IsZero() || at.Before(start[lead])) {
+				start[lead] = at
+			}
+		}
+	}
+	reached, err := ReachEntries(entries, order)
+	require.NoError(t, err)
+	sf, err := StageFunnel(StageFunnelSpec{Stages: order}, entries)
+	require.NoError(t, err)
+	for _, target := range order[1:] {
+		cyc, err := CycleTimes(nil, reached, target, CycleOptions{Start: FromCreation, Created: start})
+		require.NoError(t, err)
+		var c StageConversion
+		for _, x := range sf.Conversions {
+			if x.From == "Raw" && x.To == target {
+				c = x
+			}
+		}
+		require.Greater(t, c.Converted, 100)
+		assert.Equal(t, c.Converted, cyc.Overall.N, target)
+		assert.Equal(t, c.Mean, cyc.Overall.Mean, target)
+		assert.Equal(t, c.Median, cyc.Overall.Median, target)
+	}
+}
+
+func TestSummarizeRoundsLikeStageFunnel(t *testing.T) {
+	// {1ns, 2ns}: the mean 1.5ns and the median (1+2)/2 truncate to 1ns in
+	// stagefunnel.MeanMedian; Summarize must say the same.
+	s := Summarize([]time.Duration{2, 1}, 1)
+	assert.Equal(t, time.Duration(1), s.Mean)
+	assert.Equal(t, time.Duration(1), s.Median)
+	rng := rand.New(rand.NewPCG(3, 3))
+	for range 200 {
+		ds := make([]time.Duration, 1+rng.IntN(9))
+		for i := range ds {
+			ds[i] = time.Duration(rng.Int64N(1e6))
+		}
+		mean, median := stagefunnel.MeanMedian(ds)
+		got := Summarize(ds, 1)
+		require.Equal(t, mean, got.Mean, "%v", ds)
+		require.Equal(t, median, got.Median, "%v", ds)
+	}
+}
+
+func TestPathAccumulatorMergeChecksSettings(t *testing.T) {
+	a, b := NewPathAccumulator(), NewPathAccumulator()
+	a.MaxLength = 2
+	a.Add([]string{"web", "email", "call"})
+	b.Add([]string{"web", "email", "call"})
+	err := a.Merge(b)
+	assert.ErrorIs(t, err, leadkit.ErrInvalid)
+	assert.ErrorContains(t, err, "max length 2 and 0")
+	assert.Equal(t, 1, a.Len(), "a failed merge changes nothing")
+	b.MaxLength, b.CollapseRepeats = 2, true
+	assert.ErrorContains(t, a.Merge(b), "collapse repeats false and true")
 }

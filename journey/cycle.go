@@ -57,7 +57,10 @@ type CycleCohort struct {
 // CycleTimes measures, for every lead with an entry into stage, the time
 // from its first touch (or creation) to its first entry into the stage:
 // mean, median, p90 and histogram, overall and per cohort of start time.
-// Bad entries are skipped and named in the error.
+// Only entries into stage count; pass [ReachEntries] to count the leads
+// that skipped it, at the time they reached it (then CycleTimes from the
+// reach time of a first stage agrees with the stage funnel's conversion
+// times). Bad entries are skipped and named in the error.
 func CycleTimes(timelines []Timeline, entries []StageEntry, stage string, opts CycleOptions) (CycleResult, error) {
 	start := opts.Start
 	if start == "" {
@@ -176,8 +179,9 @@ type SourceAgeResult struct {
 // were created: in the period or earlier, and bucketed by age at the time
 // they reached it, with the touch types each group received before
 // converting. A lead that entered the stage several times in the period
-// counts once, at its first entry in the period. created maps lead IDs to
-// creation times.
+// counts once, at its first entry in the period; pass [ReachEntries] to
+// count leads that skipped the stage. created maps lead IDs to creation
+// times.
 func SourceAge(timelines []Timeline, entries []StageEntry, created map[string]time.Time, stage string, opts SourceAgeOptions) (SourceAgeResult, error) {
 	var errs errorList
 	if stage == "" {
@@ -258,6 +262,10 @@ type NurtureOptions struct {
 	// From and To bound the sends counted (From <= t < To; zero is open).
 	From time.Time `json:"from,omitempty"`
 	To   time.Time `json:"to,omitempty"`
+	// Window, when positive, credits a touch only if the lead's first
+	// entry into the stage came within Window after it (inclusive). Zero
+	// means no limit; negative is an error.
+	Window time.Duration `json:"window,omitempty"`
 }
 
 // ContentPower is the nurture power of one content or campaign.
@@ -267,8 +275,11 @@ type ContentPower struct {
 	// touched.
 	Sent  int `json:"sent"`
 	Leads int `json:"leads"`
-	// Converted counts the touched leads with an entry into the stage at
-	// or after their first touch of it in the period.
+	// Converted counts the touched leads whose first entry into the stage
+	// came at or after a touch of it in the period (and within
+	// NurtureOptions.Window of that touch when it is set). A lead that
+	// reached the stage before the touch is not credited, even if it
+	// re-entered the stage later.
 	Converted int `json:"converted"`
 	// Power is Converted / Sent; Rate is Converted / Leads.
 	Power float64 `json:"power"`
@@ -277,8 +288,10 @@ type ContentPower struct {
 
 // NurturePower measures the nurture power of content: for each content (or
 // campaign) sent in a period, how many of the leads that reached stage had
-// that touch before converting, divided by the number of times it was sent.
-// The result is sorted by Power, then Converted, descending, then Key.
+// that touch before converting (see ContentPower.Converted), divided by the
+// number of times it was sent. A lead converts at its first entry into the
+// stage; pass [ReachEntries] to count leads that skipped it. The result is
+// sorted by Power, then Converted, descending, then Key.
 func NurturePower(timelines []Timeline, entries []StageEntry, stage string, opts NurtureOptions) ([]ContentPower, error) {
 	by := opts.By
 	if by == "" {
@@ -291,28 +304,22 @@ func NurturePower(timelines []Timeline, entries []StageEntry, stage string, opts
 	if !by.valid() {
 		errs.add(fmt.Errorf("journey: nurture power: %w: unknown key %q", leadkit.ErrInvalid, opts.By))
 	}
+	if opts.Window < 0 {
+		errs.add(fmt.Errorf("journey: nurture power: %w: window %v is negative", leadkit.ErrInvalid, opts.Window))
+	}
 	if err := errs.err(); err != nil {
 		return nil, err
 	}
-	// Every entry into the stage per lead, sorted, to find one at or after
-	// a touch.
-	stageAt := map[string][]time.Time{}
-	for i, e := range entries {
-		if err := e.validate(i); err != nil {
-			errs.add(err)
-			continue
-		}
-		if e.Stage == stage {
-			stageAt[e.LeadID] = append(stageAt[e.LeadID], e.At)
-		}
-	}
-	for _, ts := range stageAt {
-		slices.SortFunc(ts, time.Time.Compare)
-	}
+	first := firstEntries(entries, stage, time.Time{}, time.Time{}, &errs)
 	stats := map[string]*ContentPower{}
-	firstTouch := map[string]time.Time{}
+	// Per lead: the keys it was sent, and for each the latest send at or
+	// before its first entry into the stage.
+	touched := map[string]bool{}
+	lastBefore := map[string]time.Time{}
 	for _, tl := range timelines {
-		clear(firstTouch)
+		clear(touched)
+		clear(lastBefore)
+		reached, converted := first[tl.LeadID]
 		for _, e := range tl.Events {
 			key := by.Of(e)
 			if key == "" || e.Time.IsZero() || (len(opts.Types) > 0 && !slices.Contains(opts.Types, e.Type)) ||
@@ -325,15 +332,17 @@ func NurturePower(timelines []Timeline, entries []StageEntry, stage string, opts
 				stats[key] = s
 			}
 			s.Sent++
-			if t, ok := firstTouch[key]; !ok || e.Time.Before(t) {
-				firstTouch[key] = e.Time
+			touched[key] = true
+			if converted && !e.Time.After(reached) {
+				if t, ok := lastBefore[key]; !ok || e.Time.After(t) {
+					lastBefore[key] = e.Time
+				}
 			}
 		}
-		ats := stageAt[tl.LeadID]
-		for key, t := range firstTouch {
+		for key := range touched {
 			s := stats[key]
 			s.Leads++
-			if len(ats) > 0 && !ats[len(ats)-1].Before(t) {
+			if t, ok := lastBefore[key]; ok && (opts.Window == 0 || reached.Sub(t) <= opts.Window) {
 				s.Converted++
 			}
 		}

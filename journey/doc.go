@@ -13,13 +13,21 @@
 //
 // # Funnels
 //
-// [Funnel] follows PostHog's semantics so that numbers are comparable: a
-// [FunnelSpec] lists [Step]s (event types plus an optional When predicate,
-// compiled once in the leadkit expression sandbox), a conversion window
-// measured from step 1 and inclusive (14 days by default) and an [Order]
-// (Ordered, Strict or Unordered). A lead counts once, at its best attempt.
+// [Funnel] follows PostHog's semantics so that numbers are comparable: it
+// is a port of PostHog's funnel UDF (one pass per lead, linear in its
+// events). A [FunnelSpec] lists [Step]s (event types plus an optional When
+// predicate, compiled once in the leadkit expression sandbox), a conversion
+// window measured from step 1 and inclusive (14 days by default) and an
+// [Order] (Ordered, Strict or Unordered). A lead counts once, at its best
+// attempt; same-time events are taken in step order.
 // [StageFunnel] is the funnel over stage histories ([StageEntry]); it runs
-// the same code as the stage package's funnel, so both agree.
+// the same code as the stage package's funnel, and with
+// StageFunnelSpec.Order set to the definition's funnel order it agrees with
+// stage.Machine.Funnel for any subset of stages.
+//
+// A lead reached a stage when it entered it or a later stage of the funnel
+// order. The stage funnel counts it so; the other analyses read the entries
+// they are given: pass them [ReachEntries] for the same meaning.
 //
 // # Nurture analytics
 //

@@ -1,6 +1,7 @@
 package journey
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"maps"
@@ -28,8 +29,9 @@ const (
 	// event in between breaks the attempt.
 	Strict Order = "strict"
 	// Unordered: the funnel counts how many distinct steps a lead did
-	// inside the window, in any order. The k-th result step is then "did at
-	// least k of the steps"; its Name is still the k-th step's name.
+	// inside the window, in any order, each event counting for one step
+	// only. The k-th result step is then "did at least k of the steps";
+	// its Name is still the k-th step's name.
 	Unordered Order = "unordered"
 )
 
@@ -67,9 +69,11 @@ type FunnelSpec struct {
 	// Steps in funnel order: at least one, at most MaxSteps, unique names.
 	Steps []Step `json:"steps"`
 	// Window is the conversion window, measured from the step-1 event
-	// (for Unordered: from the first step event of the attempt) and
+	// (for Unordered: from the oldest step event of the attempt) and
 	// inclusive: a step exactly Window later still counts. Zero means
-	// DefaultWindow (14 days); negative windows are rejected.
+	// DefaultWindow (14 days); negative windows are rejected. In JSON it
+	// is a string such as "336h", "14d" or "2w" (a bare number is read
+	// as nanoseconds).
 	Window time.Duration `json:"window,omitempty"`
 	// Order is Ordered (the default), Strict or Unordered.
 	Order Order `json:"order,omitempty"`
@@ -256,18 +260,28 @@ func (f *CompiledFunnel) Run(timelines []Timeline) (FunnelResult, error) {
 	return acc.Result(), errs.err()
 }
 
-// Funnel computes a funnel over timelines with PostHog's semantics:
+// Funnel computes a funnel over timelines with PostHog's semantics (the
+// funnel-udf of PostHog, ported; see [FunnelAccumulator] for the details):
 //
-//   - An attempt starts at each event matching step 1 (for Unordered: at
-//     each event matching any step). It reaches step k+1 at the first
-//     matching event after the one that reached step k (for Strict: only
-//     if that is the very next event) no later than the window after the
-//     attempt's start. One event fills at most one step of an Ordered or
-//     Strict attempt.
-//   - A lead counts once, at its best attempt: the one reaching the most
-//     steps, the earliest of those on a tie. Times between steps are taken
-//     from that attempt.
+//   - Ordered and Strict: an attempt starts at each step-1 event; a newer
+//     step-1 event starts a newer attempt. An attempt reaches step k+1 at
+//     the first event matching step k+1 after the event that took it to
+//     step k, no later than the window after the attempt's start. For each
+//     step only the latest attempt that reached it goes on (a newer attempt
+//     is never worse: it has more window left). One event fills at most one
+//     step of an attempt. Strict: an event that does not match step k ends
+//     every attempt waiting at step k (a repeat of step k does not).
+//   - Unordered: each step event is assigned to one step only (an empty
+//     step first, else the step whose latest event is oldest); the count is
+//     the number of steps with an event inside a sliding window.
+//   - Events with the same time are taken in step order, whatever order
+//     they arrived in; Strict ignores non-step events among them.
+//   - A lead counts once, at its best attempt: the first to reach the
+//     furthest step. Times between steps are taken from that attempt.
 //   - Step k counts the leads whose best attempt reached step k or later.
+//
+// For example, with steps a then b, a at day 0, a at day 5 and b at day 6
+// convert in 1 day (the attempt that started at day 5).
 //
 // Timelines need not be sorted (an unsorted one is sorted in a copy). Each
 // lead should appear in one timeline only. Bad events (no time, a When
@@ -322,6 +336,9 @@ type StepResult struct {
 // Result: it equals a single pass over all leads. An accumulator holds the
 // per-lead durations (8 bytes per converting lead and step) so that medians
 // stay exact. It is not safe for concurrent use.
+//
+// Adding a timeline takes time linear in its events (times the number of
+// steps): one pass, as PostHog's funnel does, not one pass per attempt.
 type FunnelAccumulator struct {
 	f       *CompiledFunnel
 	runner  *exprenv.Runner
@@ -330,12 +347,21 @@ type FunnelAccumulator struct {
 	gaps    [][]time.Duration // gaps[k]: time from step k-1 to step k
 	convert []time.Duration
 
-	// scratch
-	times     []time.Time
-	masks     []uint64
-	idx       []int
-	cur, best []time.Time
-	env       StepEnv
+	// scratch, reused across timelines
+	times []time.Time // the lead's step events (every event for Strict), sorted
+	masks []uint64    // steps each of them matches
+	order []int32     // a same-time group in processing order
+	best  []time.Time // step times of the lead's best attempt
+	env   StepEnv
+	// Ordered and Strict: the chain that reached step k+1 is
+	// rows[k*n : k*n+k+1], indexes into times; live has bit k set when
+	// there is one.
+	rows []int32
+	live uint64
+	// Unordered: per step a FIFO of the events assigned to it, linked
+	// through next; -1 ends a list.
+	head, tail, next []int32
+	fronts           []time.Time
 }
 
 // NewAccumulator returns an empty accumulator for f.
@@ -346,8 +372,11 @@ func (f *CompiledFunnel) NewAccumulator() *FunnelAccumulator {
 		runner: exprenv.NewRunner(exprenv.Limits{}),
 		counts: make([]int, n),
 		gaps:   make([][]time.Duration, n),
-		cur:    make([]time.Time, n),
 		best:   make([]time.Time, n),
+		rows:   make([]int32, n*n),
+		head:   make([]int32, n),
+		tail:   make([]int32, n),
+		fronts: make([]time.Time, 0, n),
 	}
 }
 
@@ -361,21 +390,8 @@ func (a *FunnelAccumulator) Add(tl Timeline) error {
 }
 
 func (a *FunnelAccumulator) add(tl Timeline, errs *errorList) {
-	if !a.scan(tl, tl.Events, errs) {
-		// Out of order: sort a copy and scan again (errors only once).
-		events := slices.Clone(tl.Events)
-		SortEvents(events)
-		a.scan(tl, events, errs)
-	}
+	k := a.attempt(tl, errs)
 	a.leads++
-	f := a.f
-	var k int
-	switch f.order {
-	case Unordered:
-		k = a.bestUnordered()
-	default:
-		k = a.bestOrdered(f.order == Strict)
-	}
 	if k == 0 {
 		return
 	}
@@ -388,6 +404,21 @@ func (a *FunnelAccumulator) add(tl Timeline, errs *errorList) {
 	if k == len(a.counts) {
 		a.convert = append(a.convert, a.best[k-1].Sub(a.best[0]))
 	}
+}
+
+// attempt finds the lead's best attempt: it returns the number of steps it
+// reached and leaves their times in a.best.
+func (a *FunnelAccumulator) attempt(tl Timeline, errs *errorList) int {
+	if !a.scan(tl, tl.Events, errs) {
+		// Out of order: sort a copy and scan again (errors only once).
+		events := slices.Clone(tl.Events)
+		SortEvents(events)
+		a.scan(tl, events, errs)
+	}
+	if a.f.order == Unordered {
+		return a.runUnordered()
+	}
+	return a.runOrdered(a.f.order == Strict)
 }
 
 // scan fills a.times and a.masks with the step events of events. It stops
@@ -438,71 +469,210 @@ func (a *FunnelAccumulator) scan(tl Timeline, events []leadkit.Event, errs *erro
 	return true
 }
 
-// bestOrdered tries an attempt at every step-1 event and keeps the first
-// that reaches the most steps in a.best; it returns that number of steps.
-func (a *FunnelAccumulator) bestOrdered(strict bool) int {
+// group returns the end of the run of events with the time of event g and
+// puts the run in processing order in a.order: by the lowest step each
+// event matches, then by the other steps it matches, then arrival. The
+// order of same-time events is therefore the funnel's, not the store's,
+// and the result does not depend on it. It reports whether every event of
+// the run matches the same steps.
+func (a *FunnelAccumulator) group(g int) (end int, same bool) {
+	t := a.times[g]
+	end, same = g+1, true
+	for end < len(a.times) && a.times[end].Equal(t) {
+		same = same && a.masks[end] == a.masks[g]
+		end++
+	}
+	a.order = a.order[:0]
+	for i := g; i < end; i++ {
+		a.order = append(a.order, int32(i))
+	}
+	if !same {
+		slices.SortStableFunc(a.order, func(x, y int32) int {
+			mx, my := a.masks[x], a.masks[y]
+			if c := cmp.Compare(bits.TrailingZeros64(mx), bits.TrailingZeros64(my)); c != 0 {
+				return c
+			}
+			return cmp.Compare(mx, my)
+		})
+	}
+	return end, same
+}
+
+// runOrdered is PostHog's ordered and strict funnel (funnel-udf steps.rs)
+// in one pass. For each step k it keeps one chain: the latest attempt that
+// reached k, with the events that took it there. An event matching step k
+// extends the chain of step k-1 when it lies within the window of that
+// chain's start, unless the chain of step k already has the same start (so
+// each step keeps the first event that reached it); a step-1 event starts
+// a new chain. Events are taken a same-time group at a time: when the
+// group's events all match the same steps, one by one, each trying its
+// steps from the last to the first (so one event fills one step of a
+// chain); otherwise step by step, each event of the group in turn, an event
+// never filling two steps of one chain, and Strict does not break chains
+// inside the group. Strict drops the chain of every step the event does not
+// match. The lead's best attempt is the first chain to reach the furthest
+// step. runOrdered leaves its step times in a.best and returns the number
+// of steps it reached.
+func (a *FunnelAccumulator) runOrdered(strict bool) int {
 	n := len(a.counts)
+	a.live = 0
 	bestK := 0
-	for s := range a.times {
-		if a.masks[s]&1 == 0 {
-			continue
-		}
-		a.cur[0] = a.times[s]
-		deadline := a.times[s].Add(a.f.window)
-		k := 1
-		for j := s + 1; j < len(a.times) && k < n; j++ {
-			if a.times[j].After(deadline) {
-				break
+	for g := 0; g < len(a.times) && bestK < n; {
+		end, same := a.group(g)
+		t := a.times[g]
+		if same {
+			for _, i := range a.order {
+				m := a.masks[i]
+				for rest := m; rest != 0; {
+					s := 63 - bits.LeadingZeros64(rest)
+					rest &^= 1 << uint(s)
+					bestK = a.extend(i, s, t, false, bestK)
+				}
+				if strict {
+					a.live &= m
+				}
 			}
-			if a.masks[j]&(1<<uint(k)) != 0 {
-				a.cur[k] = a.times[j]
-				k++
-			} else if strict {
-				break
+		} else {
+			var union uint64
+			for _, i := range a.order {
+				union |= a.masks[i]
+			}
+			for rest := union; rest != 0; rest &= rest - 1 {
+				s := bits.TrailingZeros64(rest)
+				for _, i := range a.order {
+					if a.masks[i]&(1<<uint(s)) != 0 {
+						bestK = a.extend(i, s, t, true, bestK)
+					}
+				}
 			}
 		}
-		if k > bestK {
-			bestK = k
-			copy(a.best, a.cur[:k])
-			if k == n {
-				break
-			}
-		}
+		g = end
 	}
 	return bestK
 }
 
-// bestUnordered anchors an attempt at every step event and counts the
-// distinct steps done from it within the window; it keeps the first attempt
-// with the most steps, with the time each further step was first done.
-func (a *FunnelAccumulator) bestUnordered() int {
+// extend lets event i (at time t) fill step s (0-based) of the current
+// chains; see runOrdered. It returns the new best step count.
+func (a *FunnelAccumulator) extend(i int32, s int, t time.Time, inGroup bool, bestK int) int {
 	n := len(a.counts)
-	full := uint64(1)<<uint(n) - 1
-	if n == 64 {
-		full = ^uint64(0)
+	row := a.rows[s*n : s*n+s+1]
+	if s == 0 {
+		// A new attempt, unless one already started at this very time.
+		if a.live&1 != 0 && a.times[row[0]].Equal(t) {
+			return bestK
+		}
+		row[0] = i
+		a.live |= 1
+	} else {
+		if a.live&(1<<uint(s-1)) == 0 {
+			return bestK
+		}
+		prev := a.rows[(s-1)*n : (s-1)*n+s]
+		start := a.times[prev[0]]
+		if t.After(start.Add(a.f.window)) {
+			return bestK
+		}
+		if a.live&(1<<uint(s)) != 0 && a.times[row[0]].Equal(start) {
+			return bestK // this attempt already reached step s
+		}
+		if inGroup {
+			// The chain's events at time t are the group's: do not use
+			// one event for two steps of the chain.
+			for j := s - 1; j >= 0 && a.times[prev[j]].Equal(t); j-- {
+				if prev[j] == i {
+					return bestK
+				}
+			}
+		}
+		copy(row, prev)
+		row[s] = i
+		a.live |= 1 << uint(s)
 	}
-	bestK := 0
-	for s := range a.times {
-		deadline := a.times[s].Add(a.f.window)
-		var done uint64
-		k := 0
-		for j := s; j < len(a.times) && done != full; j++ {
-			if a.times[j].After(deadline) {
-				break
-			}
-			for nw := a.masks[j] &^ done; nw != 0; nw &= nw - 1 {
-				a.cur[k] = a.times[j]
-				k++
-			}
-			done |= a.masks[j]
+	if s+1 > bestK {
+		for j, e := range row {
+			a.best[j] = a.times[e]
 		}
-		if k > bestK {
-			bestK = k
-			copy(a.best, a.cur[:k])
-			if k == n {
-				break
+		return s + 1
+	}
+	return bestK
+}
+
+// runUnordered is PostHog's unordered funnel (funnel-udf
+// unordered_steps.rs) in one pass. Every step keeps a queue of the events
+// assigned to it. An event first drops, oldest first, the queued events
+// more than the window before it; then it joins the queue of one of the
+// steps it matches: an empty one if it can (the lowest such step), else
+// the one whose newest event is oldest (the lowest step on a tie). The
+// number of non-empty queues is the number of steps done within the
+// window; the best attempt is the first moment that number is highest, and
+// its step times are the oldest queued event of each step, sorted.
+// Same-time events are taken in the order of [FunnelAccumulator.group].
+func (a *FunnelAccumulator) runUnordered() int {
+	n := len(a.counts)
+	for s := range n {
+		a.head[s], a.tail[s] = -1, -1
+	}
+	if cap(a.next) < len(a.times) {
+		a.next = make([]int32, len(a.times))
+	}
+	a.next = a.next[:len(a.times)]
+	done, bestK := 0, 0
+	for g := 0; g < len(a.times) && bestK < n; {
+		end, _ := a.group(g)
+		for _, i := range a.order {
+			t := a.times[i]
+			for {
+				old := -1
+				for s := range n {
+					if h := a.head[s]; h >= 0 && (old < 0 || a.times[h].Before(a.times[a.head[old]])) {
+						old = s
+					}
+				}
+				if old < 0 || !t.After(a.times[a.head[old]].Add(a.f.window)) {
+					break
+				}
+				h := a.head[old]
+				a.head[old] = a.next[h]
+				if a.head[old] < 0 {
+					a.tail[old] = -1
+					done--
+				}
+			}
+			pick := -1
+			for rest := a.masks[i]; rest != 0; rest &= rest - 1 {
+				s := bits.TrailingZeros64(rest)
+				if a.tail[s] < 0 {
+					pick = s
+					break
+				}
+				if pick < 0 || a.times[a.tail[s]].Before(a.times[a.tail[pick]]) {
+					pick = s
+				}
+			}
+			a.next[i] = -1
+			if a.tail[pick] < 0 {
+				a.head[pick] = i
+				done++
+			} else {
+				a.next[a.tail[pick]] = i
+			}
+			a.tail[pick] = i
+			if done > bestK {
+				bestK = done
+				a.fronts = a.fronts[:0]
+				for s := range n {
+					if h := a.head[s]; h >= 0 {
+						a.fronts = append(a.fronts, a.times[h])
+					}
+				}
+				slices.SortFunc(a.fronts, time.Time.Compare)
+				copy(a.best, a.fronts)
+				if bestK == n {
+					break
+				}
 			}
 		}
+		g = end
 	}
 	return bestK
 }

@@ -1,11 +1,11 @@
 package journey
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
-	"math/bits"
 	"math/rand/v2"
-	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -82,8 +82,10 @@ func TestFunnelWindow(t *testing.T) {
 		// The attempt at d0 times out; the one at d10 converts: a lead
 		// counts once, at its best attempt, with that attempt's times.
 		{"later attempt converts", 0, tl("l", "a@0", "a@10", "b@20"), []int{1, 1}, days(10)},
-		// Both attempts convert: the earliest is kept (gap 1d, not 8d).
-		{"tie keeps earliest attempt", 0, tl("l", "a@0", "b@1", "a@2", "b@10"), []int{1, 1}, days(1)},
+		// Both attempts convert: the first to convert is kept (1d, not 8d).
+		{"first to convert is kept", 0, tl("l", "a@0", "b@1", "a@2", "b@10"), []int{1, 1}, days(1)},
+		// The newest step-1 event restarts the attempt (PostHog).
+		{"newest start", 0, tl("l", "a@0", "a@5", "b@6"), []int{1, 1}, days(1)},
 		// Greedy: b is matched at its first occurrence after a.
 		{"first b after a", 0, tl("l", "a@0", "b@3", "b@5"), []int{1, 1}, days(3)},
 		{"same time counts", 0, tl("l", "a@1", "b@1"), []int{1, 1}, 0},
@@ -111,14 +113,19 @@ func TestFunnelOrders(t *testing.T) {
 		{"strict breaks on other event", Strict, tl("l", "a@0", "x@1", "b@2", "c@3"), []int{1, 0, 0}},
 		{"strict consecutive", Strict, tl("l", "a@0", "b@1", "c@2"), []int{1, 1, 1}},
 		{"strict retries at next a", Strict, tl("l", "a@0", "x@1", "a@2", "b@3", "x@4", "c@5"), []int{1, 1, 0}},
-		{"strict repeated step event breaks", Strict, tl("l", "a@0", "a@1", "b@2"), []int{1, 1, 0}},
+		// a@1 restarts the attempt at step 1; b@2 extends it; no c.
+		{"strict repeated step-1 event restarts", Strict, tl("l", "a@0", "a@1", "b@2"), []int{1, 1, 0}},
+		// PostHog drops the attempts waiting at the steps an event does
+		// not match: b@2 matches step 2, so the attempt at step 2 stays.
+		{"strict repeat of the current step", Strict, tl("l", "a@0", "b@1", "b@2", "c@3"), []int{1, 1, 1}},
+		{"strict other event after step 2", Strict, tl("l", "a@0", "b@1", "x@2", "c@3"), []int{1, 1, 0}},
 		{"ordered needs order", Ordered, tl("l", "c@0", "b@1", "a@2"), []int{1, 0, 0}},
 		{"unordered any order", Unordered, tl("l", "c@0", "b@1", "a@2"), []int{1, 1, 1}},
 		{"unordered counts distinct steps", Unordered, tl("l", "b@0", "b@1", "x@2"), []int{1, 0, 0}},
 		// The window runs from the attempt's first step event and is inclusive.
 		{"unordered window inclusive", Unordered, tl("l", "b@0", "c@10", "a@14"), []int{1, 1, 1}},
-		// From b@0 the a comes 1s too late; from c@10 it is in time but b@0
-		// lies before the anchor: every attempt has 2 distinct steps.
+		// a comes 1s after b@0 leaves the window: at most b and c, or c
+		// and a, are inside it at once.
 		{"unordered window exceeded", Unordered, Timeline{LeadID: "l", Events: []leadkit.Event{
 			{ID: "1", Type: "b", Time: day(0)}, {ID: "2", Type: "c", Time: day(10)},
 			{ID: "3", Type: "a", Time: day(14).Add(time.Second)}}}, []int{1, 1, 0}},
@@ -200,9 +207,10 @@ func TestFunnelBadEventsSkippedNotFatal(t *testing.T) {
 	r, err := Funnel(spec, tls)
 	require.Error(t, err)
 	assert.ErrorIs(t, err, leadkit.ErrInvalid)
-	assert.Contains(t, err.Error(), `event "no-time": invalid input: missing time`[len(`event "no-time": `):])
-	assert.Contains(t, err.Error(), `"no-time"`)
-	assert.Contains(t, err.Error(), `event "b-bad": step "b": when`)
+	lines := strings.Split(err.Error(), "\n")
+	require.Len(t, lines, 2, "one line per bad event")
+	assert.Equal(t, `journey: lead "l1": event "no-time": leadkit: invalid input: missing time`, lines[0])
+	assert.True(t, strings.HasPrefix(lines[1], `journey: lead "l1": event "b-bad": step "b": when: leadkit: invalid input: `), lines[1])
 	// The result still counts every good event: l1 reaches b at b-ok.
 	assert.Equal(t, []int{2, 1}, counts(r))
 	assert.Equal(t, days(2), r.Steps[1].MedianTime)
@@ -281,146 +289,6 @@ func TestCompileFunnelStepErrorPosition(t *testing.T) {
 	assert.Equal(t, 1, errs[1].Line)
 }
 
-// bruteFunnel is an independent reference: for every lead it enumerates
-// every tuple of event indexes i1 < i2 < ... < ik where event ij matches
-// step j, i_k is within the window of i1 (and, for Strict, the indexes are
-// consecutive), keeps the longest, then the earliest start, then the
-// lexicographically smallest tuple. For Unordered it takes, for every
-// anchor, the first time each step was done in the window and sorts them.
-// It returns per lead the best step times.
-func bruteFunnel(spec FunnelSpec, mask func(leadkit.Event) uint64, events []leadkit.Event) []time.Time {
-	window := spec.Window
-	if window == 0 {
-		window = DefaultWindow
-	}
-	n := len(spec.Steps)
-	if spec.Order == Unordered {
-		var best []time.Time
-		for s := range events {
-			if mask(events[s]) == 0 {
-				continue
-			}
-			first := make([]time.Time, n)
-			for j := s; j < len(events); j++ {
-				if events[j].Time.Sub(events[s].Time) > window {
-					break
-				}
-				for k := range n {
-					if mask(events[j])&(1<<k) != 0 && first[k].IsZero() {
-						first[k] = events[j].Time
-					}
-				}
-			}
-			var ts []time.Time
-			for _, f := range first {
-				if !f.IsZero() {
-					ts = append(ts, f)
-				}
-			}
-			slices.SortFunc(ts, time.Time.Compare)
-			if len(ts) > len(best) {
-				best = ts
-			}
-		}
-		return best
-	}
-	var best []int
-	var rec func(tuple []int)
-	rec = func(tuple []int) {
-		if len(tuple) > len(best) {
-			best = slices.Clone(tuple)
-		}
-		k := len(tuple)
-		if k == n {
-			return
-		}
-		last := tuple[k-1]
-		for j := last + 1; j < len(events); j++ {
-			if spec.Order == Strict && j != last+1 {
-				break
-			}
-			if events[j].Time.Sub(events[tuple[0]].Time) > window {
-				break
-			}
-			if mask(events[j])&(1<<k) != 0 {
-				rec(append(tuple, j))
-			}
-		}
-	}
-	// Starting points in index order and children in index order: the
-	// first tuple found of each length is the earliest-start, then
-	// lexicographically smallest one, and only a longer tuple replaces it.
-	for s := range events {
-		if mask(events[s])&1 != 0 {
-			rec([]int{s})
-		}
-	}
-	out := make([]time.Time, len(best))
-	for i, j := range best {
-		out[i] = events[j].Time
-	}
-	return out
-}
-
-func TestFunnelMatchesBruteForce(t *testing.T) {
-	rng := rand.New(rand.NewPCG(7, 11))
-	types := []string{"a", "b", "c", "x"}
-	for iter := range 300 {
-		order := []Order{Ordered, Strict, Unordered}[iter%3]
-		nSteps := 1 + rng.IntN(4)
-		var st []Step
-		for i := range nSteps {
-			st = append(st, Step{Name: fmt.Sprint(i), Types: []string{types[rng.IntN(3)]}})
-			if rng.IntN(4) == 0 { // a second type for some steps
-				st[i].Types = append(st[i].Types, types[rng.IntN(4)])
-			}
-		}
-		spec := FunnelSpec{Steps: st, Order: order, Window: days(float64(1 + rng.IntN(6)))}
-		mask := func(e leadkit.Event) uint64 {
-			var m uint64
-			for k, s := range spec.Steps {
-				if slices.Contains(s.Types, e.Type) {
-					m |= 1 << k
-				}
-			}
-			return m
-		}
-		var tls []Timeline
-		wantCounts := make([]int, nSteps)
-		wantGaps := make([][]time.Duration, nSteps)
-		var wantConvert []time.Duration
-		for l := range 1 + rng.IntN(8) {
-			var specs []string
-			for range rng.IntN(9) {
-				specs = append(specs, fmt.Sprintf("%s@%d", types[rng.IntN(4)], rng.IntN(10)))
-			}
-			lead := tl(fmt.Sprint(l), specs...)
-			SortEvents(lead.Events)
-			tls = append(tls, lead)
-			best := bruteFunnel(spec, mask, lead.Events)
-			for k := range best {
-				wantCounts[k]++
-				if k > 0 {
-					wantGaps[k] = append(wantGaps[k], best[k].Sub(best[k-1]))
-				}
-			}
-			if len(best) == nSteps {
-				wantConvert = append(wantConvert, best[nSteps-1].Sub(best[0]))
-			}
-		}
-		r, err := Funnel(spec, tls)
-		require.NoError(t, err)
-		require.Equal(t, wantCounts, counts(r), "iter %d spec %+v", iter, spec)
-		for k := 1; k < nSteps; k++ {
-			st := Summarize(wantGaps[k], 1)
-			require.Equal(t, st.Median, r.Steps[k].MedianTime, "iter %d step %d", iter, k)
-			require.Equal(t, st.Mean, r.Steps[k].AverageTime, "iter %d step %d", iter, k)
-		}
-		require.Equal(t, len(wantConvert), r.TimeToConvert.N)
-		require.Equal(t, Summarize(wantConvert, 0).Median, r.TimeToConvert.Median)
-	}
-}
-
 func TestFunnelAccumulatorMergeEqualsSinglePass(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	tls := randomTimelines(rng, 400, 30)
@@ -478,13 +346,87 @@ func randomTimelines(rng *rand.Rand, n, maxEvents int) []Timeline {
 	return out
 }
 
-func TestUnorderedMaskPopcount(t *testing.T) {
-	// One event can satisfy two unordered steps (both listed types match).
+func TestFunnelUnorderedOneEventOneStep(t *testing.T) {
+	// Steps {pv}, {pv or dl}, {c}. PostHog (unordered_steps.rs) puts each
+	// event in one step: pv@0 takes step 1 (the lowest empty step it
+	// matches), c@1 step 3: 2 steps, not 3.
 	spec := FunnelSpec{Order: Unordered, Steps: []Step{
-		{Name: "a", Types: []string{"a"}}, {Name: "a or b", Types: []string{"a", "b"}},
+		{Name: "pv", Types: []string{"pv"}}, {Name: "pv or dl", Types: []string{"pv", "dl"}}, {Name: "c", Types: []string{"c"}},
 	}}
-	r, err := Funnel(spec, []Timeline{tl("l", "a@0")})
+	cases := []struct {
+		name string
+		tl   Timeline
+		want []int
+	}{
+		{"one event, one step", tl("l", "pv@0", "c@1"), []int{1, 1, 0}},
+		// The second pv finds step 1 taken and step 2 empty.
+		{"two page views fill two steps", tl("l", "pv@0", "pv@1", "c@2"), []int{1, 1, 1}},
+		{"download fills step 2", tl("l", "dl@0", "pv@1", "c@2"), []int{1, 1, 1}},
+		// Same time: pv and dl at day 0 are taken in step order (pv's
+		// lowest step is 1, dl's is 2), whatever their arrival order.
+		{"same time, dl first", tl("l", "dl@0", "pv@0", "c@0"), []int{1, 1, 1}},
+		{"same time, pv first", tl("l", "pv@0", "dl@0", "c@0"), []int{1, 1, 1}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r, err := Funnel(spec, []Timeline{c.tl})
+			require.NoError(t, err)
+			assert.Equal(t, c.want, counts(r))
+		})
+	}
+	// PostHog's assignment is greedy, not a best matching: with steps
+	// {a or b}, {a}, a@0 takes step 1 (lowest empty) and b@1 can only
+	// join step 1, so 1 step although a->2, b->1 would give 2.
+	r, err := Funnel(FunnelSpec{Order: Unordered, Steps: []Step{
+		{Name: "a or b", Types: []string{"a", "b"}}, {Name: "a", Types: []string{"a"}},
+	}}, []Timeline{tl("l", "a@0", "b@1")})
 	require.NoError(t, err)
-	assert.Equal(t, []int{1, 1}, counts(r))
-	assert.Equal(t, 2, bits.OnesCount64(3))
+	assert.Equal(t, []int{1, 0}, counts(r))
+}
+
+func TestFunnelSpecJSONWindow(t *testing.T) {
+	cases := []struct {
+		in   string
+		want time.Duration
+		err  string
+	}{
+		{`"336h"`, 14 * 24 * time.Hour, ""},
+		{`"14d"`, 14 * 24 * time.Hour, ""},
+		{`"2w"`, 14 * 24 * time.Hour, ""},
+		{`"1d12h"`, 36 * time.Hour, ""},
+		{`"90m"`, 90 * time.Minute, ""},
+		{`3600000000000`, time.Hour, ""}, // nanoseconds, as before
+		{`null`, 0, ""},
+		{`"fortnight"`, 0, `invalid duration "fortnight"`},
+		{`"1d-2h"`, 0, "invalid duration"},
+		{`1.5`, 0, "want a duration string"},
+		{`"9999999999d"`, 0, "invalid duration"},
+	}
+	for _, c := range cases {
+		t.Run(c.in, func(t *testing.T) {
+			var spec FunnelSpec
+			err := json.Unmarshal([]byte(`{"steps":[{"name":"a","types":["a"]}],"window":`+c.in+`,"order":"strict"}`), &spec)
+			if c.err != "" {
+				require.Error(t, err)
+				assert.ErrorIs(t, err, leadkit.ErrInvalid)
+				assert.ErrorContains(t, err, c.err)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, c.want, spec.Window)
+			assert.Equal(t, Strict, spec.Order)
+			assert.Equal(t, []Step{{Name: "a", Types: []string{"a"}}}, spec.Steps)
+		})
+	}
+	// Written as text, read back the same.
+	for _, w := range []time.Duration{0, 14 * 24 * time.Hour, 3 * 24 * time.Hour, 36 * time.Hour, 90 * time.Minute} {
+		in := FunnelSpec{Steps: steps("a", "b"), Window: w, Order: Unordered, Bins: 3}
+		b, err := json.Marshal(in)
+		require.NoError(t, err)
+		var out FunnelSpec
+		require.NoError(t, json.Unmarshal(b, &out), "%s", b)
+		assert.Equal(t, in, out, "%s", b)
+	}
+	b, _ := json.Marshal(FunnelSpec{Steps: steps("a"), Window: 14 * 24 * time.Hour})
+	assert.JSONEq(t, `{"steps":[{"name":"1:a","types":["a"]}],"window":"2w"}`, string(b))
 }

@@ -3,6 +3,7 @@ package journey
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/leadkit/leadkit"
@@ -10,14 +11,17 @@ import (
 
 // FuzzCompileFunnel feeds arbitrary JSON funnel specs to the compiler and
 // runs every spec that compiles over a fixed set of timelines. It checks
-// that nothing panics, that every compile error wraps leadkit.ErrInvalid,
-// and the funnel invariants: counts never grow along the steps and never
-// exceed the number of leads.
+// that nothing panics, that every compile error wraps leadkit.ErrInvalid
+// and is a join of problems where each step problem is a *StepError naming
+// its step, that run errors wrap leadkit.ErrInvalid, and the funnel
+// invariants: counts never grow along the steps and never exceed the number
+// of leads.
 func FuzzCompileFunnel(f *testing.F) {
 	f.Add([]byte(`{"steps":[{"name":"a","types":["page_view"]},{"name":"b","types":["download"],"when":"Channel == \"web\""}]}`))
 	f.Add([]byte(`{"steps":[{"name":"x","when":"Attrs[\"n\"] > 3"}],"order":"unordered","window":3600000000000}`))
 	f.Add([]byte(`{"steps":[{"name":"s","types":["a"],"when":"Chanel =="}],"order":"strict"}`))
 	f.Add([]byte(`{"steps":[]}`))
+	f.Add([]byte(`{"steps":[{"name":"a","types":["a"]},{"name":"a","types":[""],"when":"Type =="}],"window":"14d","order":"strict"}`))
 	tls := []Timeline{
 		tl("l1", "page_view@0", "download@1", "a@2", "x@2"),
 		tl("l2", "download@0", "page_view@0.5", "a@20"),
@@ -36,9 +40,39 @@ func FuzzCompileFunnel(f *testing.F) {
 			if !errors.Is(err, leadkit.ErrInvalid) {
 				t.Fatalf("compile error does not wrap ErrInvalid: %v", err)
 			}
+			// Every problem is one joined error; a step's problem is a
+			// *StepError naming that very step.
+			joined, ok := err.(interface{ Unwrap() []error })
+			if !ok {
+				t.Fatalf("compile error is not a join: %T", err)
+			}
+			for _, e := range joined.Unwrap() {
+				if !errors.Is(e, leadkit.ErrInvalid) {
+					t.Fatalf("problem does not wrap ErrInvalid: %v", e)
+				}
+				var se *StepError
+				if !errors.As(e, &se) {
+					if !strings.HasPrefix(e.Error(), "journey: funnel: ") {
+						t.Fatalf("funnel-wide problem without its prefix: %v", e)
+					}
+					continue
+				}
+				if se.Index < 1 || se.Index > len(spec.Steps) || spec.Steps[se.Index-1].Name != se.Step {
+					t.Fatalf("step error %+v does not match step %d of %d", se, se.Index, len(spec.Steps))
+				}
+				if se.Field != "name" && se.Field != "types" && se.Field != "when" {
+					t.Fatalf("step error field %q", se.Field)
+				}
+				if (se.Line > 0 && se.Field != "when") || se.Line < 0 || se.Column < 0 {
+					t.Fatalf("step error position %d:%d in field %s", se.Line, se.Column, se.Field)
+				}
+			}
 			return
 		}
-		r, _ := cf.Run(tls)
+		r, runErr := cf.Run(tls)
+		if runErr != nil && !errors.Is(runErr, leadkit.ErrInvalid) {
+			t.Fatalf("run error does not wrap ErrInvalid: %v", runErr)
+		}
 		if r.Leads != len(tls) || len(r.Steps) != len(spec.Steps) {
 			t.Fatalf("leads %d steps %d", r.Leads, len(r.Steps))
 		}

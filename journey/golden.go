@@ -242,7 +242,9 @@ func TimedSequence(tl Timeline, key Key) []TimedItem {
 // [GoldenPaths]: a lead with an entry into stage is a converter, and its
 // path is cut after its first entry (touches at the entry's time count);
 // the others' paths are whole. Leads with entries but no timeline count as
-// converters with an empty path (they weigh in the base rate). Paths are
+// converters with an empty path (they weigh in the base rate). Only entries
+// into stage count; pass [ReachEntries] to treat leads that skipped the
+// stage as converters. Paths are
 // in lead ID order. Bad entries are skipped and named in the error.
 func ConversionPaths(timelines []Timeline, entries []StageEntry, stage string, key Key) (converted, other [][]string, err error) {
 	if stage == "" || !key.valid() {

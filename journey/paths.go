@@ -2,9 +2,12 @@ package journey
 
 import (
 	"cmp"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/leadkit/leadkit"
 )
 
 // Pseudo-items that mark where a path starts and ends in [Transition]s.
@@ -81,9 +84,14 @@ func (a *PathAccumulator) addN(p []string, n int) {
 	a.trans[[2]string{prev, PathEnd}] += n
 }
 
-// Merge adds other's counts into a (other's paths were already truncated
-// and collapsed by its own settings).
-func (a *PathAccumulator) Merge(other *PathAccumulator) {
+// Merge adds other's counts into a. Both must have the same MaxLength and
+// CollapseRepeats (paths were cut and collapsed as they were added), else
+// Merge changes nothing and returns an error wrapping leadkit.ErrInvalid.
+func (a *PathAccumulator) Merge(other *PathAccumulator) error {
+	if a.MaxLength != other.MaxLength || a.CollapseRepeats != other.CollapseRepeats {
+		return fmt.Errorf("journey: paths: %w: cannot merge accumulators with different settings (max length %d and %d, collapse repeats %t and %t)",
+			leadkit.ErrInvalid, a.MaxLength, other.MaxLength, a.CollapseRepeats, other.CollapseRepeats)
+	}
 	for _, c := range other.paths {
 		var sb strings.Builder
 		writeKey(&sb, c.Items)
@@ -98,6 +106,7 @@ func (a *PathAccumulator) Merge(other *PathAccumulator) {
 		a.trans[k] += n
 	}
 	a.n += other.n
+	return nil
 }
 
 // Len returns the number of paths added.

@@ -20,7 +20,10 @@ type PatternOptions struct {
 	// MaxLength caps the pattern length (0: no cap).
 	MaxLength int `json:"max_length,omitempty"`
 	// CollapseRepeats merges runs of the same item in the input before
-	// mining (web, web, email -> web, email).
+	// mining (web, web, email -> web, email). With MaxGap, a merged run
+	// spans from its first to its last item: the gap into it is measured to
+	// its first time and the gap out of it from its last (web at 0h, web at
+	// 5h, email at 6h: web -> email has a 1h gap).
 	CollapseRepeats bool `json:"collapse_repeats,omitempty"`
 	// Contiguous requires a pattern's items to be adjacent in a sequence
 	// (no gaps).
@@ -128,6 +131,7 @@ type seqDB struct {
 	start  []int32     // sequence s is data[start[s]:start[s+1]]
 	weight []int       // how many input sequences s stands for
 	times  []time.Time // parallel to data; nil for untimed databases
+	ends   []time.Time // last time of each (collapsed) item; nil untimed
 	total  int         // sum of weights
 }
 
@@ -141,6 +145,7 @@ type dbBuilder struct {
 	data  []int32
 	start []int32
 	times []time.Time
+	ends  []time.Time
 	w     []int
 	index map[string]int // untimed: sequence key -> index
 	key   []byte
@@ -154,6 +159,9 @@ func (b *dbBuilder) add(items []string, times []time.Time, w int, collapse bool)
 	mark := len(b.data)
 	for i, it := range items {
 		if collapse && i > 0 && it == items[i-1] {
+			if b.timed {
+				b.ends[len(b.ends)-1] = times[i] // the run now ends here
+			}
 			continue
 		}
 		id, ok := b.ids[it]
@@ -165,6 +173,7 @@ func (b *dbBuilder) add(items []string, times []time.Time, w int, collapse bool)
 		b.data = append(b.data, id)
 		if b.timed {
 			b.times = append(b.times, times[i])
+			b.ends = append(b.ends, times[i])
 		}
 	}
 	if !b.timed {
@@ -202,7 +211,7 @@ func (b *dbBuilder) build() *seqDB {
 	for i, id := range b.data {
 		b.data[i] = remap[id]
 	}
-	db := &seqDB{items: sorted, data: b.data, start: append(b.start, int32(len(b.data))), weight: b.w, times: b.times}
+	db := &seqDB{items: sorted, data: b.data, start: append(b.start, int32(len(b.data))), weight: b.w, times: b.times, ends: b.ends}
 	for _, w := range b.w {
 		db.total += w
 	}
@@ -345,9 +354,11 @@ func (mn *miner) span(e entry, depth int) (lo, hi int32) {
 	return lo, hi
 }
 
-// gapOK reports whether position j may follow the last matched item of e.
+// gapOK reports whether position j may follow the last matched item of e:
+// from the end of that item (of its run, when repeats are collapsed) to the
+// start of j.
 func (mn *miner) gapOK(e entry, j int32, depth int) bool {
-	return depth == 0 || mn.maxGap == 0 || mn.db.times[j].Sub(mn.db.times[e.pos-1]) <= mn.maxGap
+	return depth == 0 || mn.maxGap == 0 || mn.db.times[j].Sub(mn.db.ends[e.pos-1]) <= mn.maxGap
 }
 
 // grow counts the items that extend the current prefix in proj (entries

@@ -22,14 +22,24 @@ func brutePatterns(seqs [][]TimedItem, opts PatternOptions) []Pattern {
 	support := map[string]int{}
 	items := map[string][]string{}
 	for _, s := range seqs {
+		// A collapsed run of an item spans from its first to its last
+		// time: gaps are measured into its start and out of its end.
+		ends := make([]time.Time, len(s))
+		for i, it := range s {
+			ends[i] = it.Time
+		}
 		if opts.CollapseRepeats {
 			var c []TimedItem
+			var ce []time.Time
 			for i, it := range s {
 				if i == 0 || it.Item != s[i-1].Item {
 					c = append(c, it)
+					ce = append(ce, it.Time)
+				} else {
+					ce[len(ce)-1] = it.Time
 				}
 			}
-			s = c
+			s, ends = c, ce
 		}
 		seen := map[string]bool{}
 		var rec func(idx []int)
@@ -59,7 +69,7 @@ func brutePatterns(seqs [][]TimedItem, opts PatternOptions) []Pattern {
 					if opts.Contiguous && j != last+1 {
 						break
 					}
-					if opts.MaxGap > 0 && s[j].Time.Sub(s[last].Time) > opts.MaxGap {
+					if opts.MaxGap > 0 && s[j].Time.Sub(ends[last]) > opts.MaxGap {
 						continue
 					}
 				}
@@ -330,4 +340,21 @@ func TestSequenceHelpers(t *testing.T) {
 	require.Len(t, ts, 3)
 	assert.Equal(t, TimedItem{Item: "a", Time: day(1)}, ts[0])
 	assert.Equal(t, "", Key("nope").Of(l.Events[0]))
+}
+
+func TestCollapseRepeatsMaxGapSpansRuns(t *testing.T) {
+	h := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Hour) }
+	opts := PatternOptions{MinSupport: 1, CollapseRepeats: true, MaxGap: 2 * time.Hour}
+	// web@0, web@5h, email@6h: the web run ends at 5h, 1h before email.
+	got, err := MineTimedPatterns([][]TimedItem{{{"web", h(0)}, {"web", h(5)}, {"email", h(6)}}}, opts)
+	require.NoError(t, err)
+	assert.Contains(t, got, Pattern{Items: []string{"web", "email"}, Support: 1})
+	// email@0, web@1h, web@6h: the web run starts at 1h, 1h after email.
+	got, err = MineTimedPatterns([][]TimedItem{{{"email", h(0)}, {"web", h(1)}, {"web", h(6)}}}, opts)
+	require.NoError(t, err)
+	assert.Contains(t, got, Pattern{Items: []string{"email", "web"}, Support: 1})
+	// web@0, email@3h: 3h apart, over the 2h bound.
+	got, err = MineTimedPatterns([][]TimedItem{{{"web", h(0)}, {"web", h(0)}, {"email", h(3)}}}, opts)
+	require.NoError(t, err)
+	assert.NotContains(t, got, Pattern{Items: []string{"web", "email"}, Support: 1})
 }

@@ -13,10 +13,66 @@ import (
 // StageEntry is one entry of a lead into a lifecycle stage: the neutral form
 // of a stage history that journey's analyses read (journey does not depend
 // on the stage package; convert its history records to StageEntry).
+//
+// "Reached a stage" has one meaning across the package: the lead entered
+// the stage, or a later stage of the funnel order (it skipped this one on
+// the way). [StageFunnel] applies it when StageFunnelSpec.Order is set; the
+// other analyses ([CycleTimes], [SourceAge], [TouchMix], [NurturePower],
+// [ConversionPaths]) read the entries they are given, so pass them
+// [ReachEntries] to count skipped stages too, or the raw entries to count
+// direct entries only.
 type StageEntry struct {
 	LeadID string    `json:"lead_id"`
 	Stage  string    `json:"stage"`
 	At     time.Time `json:"at"`
+	// Implied marks an entry the lead did not make itself: it reached the
+	// stage by entering a later one (see [ReachEntries]). Analyses treat
+	// it as an entry; the stage funnel counts it in Reached, not Entered.
+	Implied bool `json:"implied,omitempty"`
+}
+
+// ReachEntries returns entries followed by the entries they imply: an entry
+// into the stage at position p of order (a funnel order such as the stage
+// definition's, stage.Machine.FunnelStages) implies an entry, at the same
+// time, into every stage before p. The first entry of a lead into a stage
+// in the result is then the time it reached the stage, as the stage funnel
+// defines it (the earliest entry into the stage or a later one). Entries
+// into stages outside order are kept as they are; entries keep their index
+// (bad ones too, for the analyses to report). order must hold distinct,
+// non-empty names.
+func ReachEntries(entries []StageEntry, order []string) ([]StageEntry, error) {
+	pos, err := orderIndex(order)
+	if err != nil {
+		return nil, err
+	}
+	out := slices.Clone(entries)
+	for i, e := range entries {
+		p, ok := pos[e.Stage]
+		if !ok || e.validate(i) != nil {
+			continue
+		}
+		for _, st := range order[:p] {
+			out = append(out, StageEntry{LeadID: e.LeadID, Stage: st, At: e.At, Implied: true})
+		}
+	}
+	return out, nil
+}
+
+// orderIndex maps each stage of a funnel order to its position.
+func orderIndex(order []string) (map[string]int, error) {
+	pos := make(map[string]int, len(order))
+	var errs errorList
+	for i, st := range order {
+		switch _, dup := pos[st]; {
+		case st == "":
+			errs.add(fmt.Errorf("journey: stage order: %w: stage %d: empty name", leadkit.ErrInvalid, i+1))
+		case dup:
+			errs.add(fmt.Errorf("journey: stage order: %w: stage %q listed twice", leadkit.ErrInvalid, st))
+		default:
+			pos[st] = i
+		}
+	}
+	return pos, errs.err()
 }
 
 func (e StageEntry) validate(i int) error {
@@ -63,12 +119,22 @@ func groupEntries(entries []StageEntry, errs *errorList) (leads []string, byLead
 //     with the time between the two reach times;
 //   - the cohort is the leads whose reach time of the first stage lies in
 //     [From, To) (a zero bound is open), split into calendar cohorts by the
-//     same reach time when Cohort is set.
+//     same reach time when Cohort is set;
+//   - with Order set, an entry into a stage of Order left out of Stages
+//     counts as reaching the last listed stage before it (a funnel of MQL
+//     and SQL, and a lead that entered SAL: it reached MQL then), exactly
+//     as stage.Machine.Funnel and Machine.NewFunnel count it.
 type StageFunnelSpec struct {
 	// Stages in funnel order: at least two, unique, non-empty.
-	Stages []string  `json:"stages"`
-	From   time.Time `json:"from,omitempty"`
-	To     time.Time `json:"to,omitempty"`
+	Stages []string `json:"stages"`
+	// Order is the full funnel order the Stages are taken from: pass the
+	// stage definition's (stage.Machine.FunnelStages) so that a funnel of
+	// some of its stages agrees with stage.Machine.Funnel. Optional; when
+	// set, every stage of Stages must be in it, in the same order. Stages
+	// that are in neither (recycled, closed) are ignored.
+	Order []string  `json:"order,omitempty"`
+	From  time.Time `json:"from,omitempty"`
+	To    time.Time `json:"to,omitempty"`
 	// Cohort splits the funnel by the period in which leads reached the
 	// first stage; PeriodNone (the default) makes no cohorts.
 	Cohort Period `json:"cohort,omitempty"`
@@ -121,6 +187,7 @@ type StageFunnelAccumulator struct {
 	all     *stagefunnel.Accumulator
 	cohorts map[string]*cohortFunnel
 	index   map[string]bool
+	imply   map[string]string // stage of Order not listed -> listed stage it implies
 	visits  []stagefunnel.Visit
 }
 
@@ -139,16 +206,58 @@ func NewStageFunnel(spec StageFunnelSpec) (*StageFunnelAccumulator, error) {
 	if !spec.Cohort.valid() {
 		errs.add(fmt.Errorf("journey: stage funnel: %w: unknown cohort period %q", leadkit.ErrInvalid, spec.Cohort))
 	}
+	imply, err := implied(spec.Stages, spec.Order)
+	errs.add(err)
 	if err := errs.err(); err != nil {
 		return nil, err
 	}
 	all, _ := stagefunnel.New(inner)
-	a := &StageFunnelAccumulator{spec: spec, inner: inner, all: all, cohorts: map[string]*cohortFunnel{}, index: map[string]bool{}}
+	a := &StageFunnelAccumulator{spec: spec, inner: inner, all: all, cohorts: map[string]*cohortFunnel{}, index: map[string]bool{}, imply: imply}
 	a.spec.Stages = inner.Stages
+	a.spec.Order = slices.Clone(spec.Order)
 	for _, s := range spec.Stages {
 		a.index[s] = true
 	}
 	return a, nil
+}
+
+// implied maps each stage of order that stages leaves out to the last
+// listed stage before it in order, which a lead entering it has passed
+// (the rule of stage.Machine.NewFunnel).
+func implied(stages, order []string) (map[string]string, error) {
+	if order == nil {
+		return nil, nil
+	}
+	pos, err := orderIndex(order)
+	var errs errorList
+	errs.add(err)
+	prev := -1
+	listed := map[string]bool{}
+	for _, st := range stages {
+		listed[st] = true
+		p, ok := pos[st]
+		switch {
+		case !ok:
+			errs.add(fmt.Errorf("journey: stage funnel: %w: stage %q is not in the order", leadkit.ErrInvalid, st))
+		case p <= prev:
+			errs.add(fmt.Errorf("journey: stage funnel: %w: stage %q is listed out of order", leadkit.ErrInvalid, st))
+		default:
+			prev = p
+		}
+	}
+	if err := errs.err(); err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	last := ""
+	for _, st := range order {
+		if listed[st] {
+			last = st
+		} else if last != "" {
+			out[st] = last
+		}
+	}
+	return out, nil
 }
 
 // Add counts one lead's stage entries (entries of other leads must not be
@@ -161,9 +270,13 @@ func (a *StageFunnelAccumulator) Add(entries []StageEntry) bool {
 		if e.At.IsZero() {
 			continue
 		}
-		a.visits = append(a.visits, stagefunnel.Visit{Stage: e.Stage, At: e.At})
-		if a.index[e.Stage] && (first.IsZero() || e.At.Before(first)) {
-			first = e.At
+		v := stagefunnel.Visit{Stage: e.Stage, At: e.At, Implied: e.Implied}
+		if st, ok := a.imply[e.Stage]; ok {
+			v = stagefunnel.Visit{Stage: st, At: e.At, Implied: true}
+		}
+		a.visits = append(a.visits, v)
+		if a.index[v.Stage] && (first.IsZero() || v.At.Before(first)) {
+			first = v.At
 		}
 	}
 	if !a.all.Add(a.visits) {
@@ -184,8 +297,8 @@ func (a *StageFunnelAccumulator) Add(entries []StageEntry) bool {
 
 // Merge adds other's counts into a; both must have equal specs.
 func (a *StageFunnelAccumulator) Merge(other *StageFunnelAccumulator) error {
-	if a.spec.Cohort != other.spec.Cohort {
-		return fmt.Errorf("journey: %w: cannot merge stage funnels with different cohorts", leadkit.ErrInvalid)
+	if a.spec.Cohort != other.spec.Cohort || !maps.Equal(a.imply, other.imply) {
+		return fmt.Errorf("journey: %w: cannot merge stage funnels with different cohorts or orders", leadkit.ErrInvalid)
 	}
 	if err := a.all.Merge(other.all); err != nil {
 		return fmt.Errorf("journey: %w: %w", leadkit.ErrInvalid, err)

@@ -20,8 +20,11 @@ type DurationStats struct {
 	// N is the sample size; every other field is zero when it is zero.
 	N    int           `json:"n"`
 	Mean time.Duration `json:"mean"`
-	// Median and P90 interpolate linearly between order statistics, so the
-	// median of an even sample is the mean of the two middle values.
+	// Median is the middle value, or of an even sample the mean of the two
+	// middle values. Mean and Median are computed exactly as the stage
+	// package's funnel computes them (nanoseconds truncated), so durations
+	// agree to the nanosecond. P90 interpolates linearly between order
+	// statistics.
 	Median time.Duration `json:"median"`
 	P90    time.Duration `json:"p90"`
 	Min    time.Duration `json:"min"`
@@ -41,7 +44,7 @@ func Summarize(ds []time.Duration, bins int) DurationStats {
 	return DurationStats{
 		N:         len(s),
 		Mean:      meanSorted(s),
-		Median:    quantileSorted(s, 0.5),
+		Median:    medianSorted(s),
 		P90:       quantileSorted(s, 0.9),
 		Min:       s[0],
 		Max:       s[len(s)-1],
@@ -50,7 +53,8 @@ func Summarize(ds []time.Duration, bins int) DurationStats {
 }
 
 // meanSorted sums in sorted order, so the result does not depend on the
-// order the sample was collected in (shards merged in any order agree).
+// order the sample was collected in (shards merged in any order agree). It
+// truncates like stagefunnel.MeanMedian.
 func meanSorted(s []time.Duration) time.Duration {
 	if len(s) == 0 {
 		return 0
@@ -59,7 +63,20 @@ func meanSorted(s []time.Duration) time.Duration {
 	for _, d := range s {
 		sum += float64(d)
 	}
-	return time.Duration(math.Round(sum / float64(len(s))))
+	return time.Duration(sum / float64(len(s)))
+}
+
+// medianSorted is the median of a sorted sample, computed as
+// stagefunnel.MeanMedian does.
+func medianSorted(s []time.Duration) time.Duration {
+	if len(s) == 0 {
+		return 0
+	}
+	m := len(s) / 2
+	if len(s)%2 == 1 {
+		return s[m]
+	}
+	return s[m-1] + (s[m]-s[m-1])/2
 }
 
 // quantileSorted is the R-7 (linear interpolation) quantile of a sorted

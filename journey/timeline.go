@@ -7,8 +7,10 @@ import (
 )
 
 // Timeline is one lead's events in time order: sorted by Event.Time, stable
-// for equal times (events with the same time keep their arrival order, and
-// stores break remaining ties by event ID so that reads are repeatable).
+// for equal times (events with the same time keep the order they were
+// appended in; a [Store] returns them in that order on every read). Funnels
+// do not depend on the order of same-time events (they take them in step
+// order); touches and paths keep it (FirstTouch takes the first listed).
 //
 // Timeline is the unit every calculator of this package (and of the
 // attribution package) consumes. Calculators do not modify it; they assume

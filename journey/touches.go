@@ -193,7 +193,8 @@ func (m *touchMix) shares() []TypeShare {
 // with an entry into stage, the share that had each touch type at or before
 // their first entry (a touch at the very time of the entry, such as the
 // form that made the lead an MQL, counts). Leads with entries but no
-// timeline count in Leads with no touches.
+// timeline count in Leads with no touches. Only entries into stage count;
+// pass [ReachEntries] to include the leads that skipped it.
 func TouchMix(timelines []Timeline, entries []StageEntry, stage string) (TouchMixResult, error) {
 	if stage == "" {
 		return TouchMixResult{}, fmt.Errorf("journey: touch mix: %w: empty stage", leadkit.ErrInvalid)

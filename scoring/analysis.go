@@ -3,6 +3,7 @@ package scoring
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"time"
 
@@ -28,9 +29,30 @@ type Comparison struct {
 	Up, Down int
 	// MeanAbsDelta is the mean of |B - A| over Leads.
 	MeanAbsDelta float64
-	// Errors holds the leads either model failed to score (*RuleError).
+	// Errors holds the leads either model failed to score, one
+	// *CompareError per failing model and lead.
 	Errors []error
 }
+
+// CompareError is a lead that one of the compared models failed to score.
+type CompareError struct {
+	// Index is the lead's position in the input, LeadID its ID.
+	Index  int
+	LeadID string
+	// Model is "a" or "b"; Name and Version identify that model.
+	Model         string
+	Name, Version string
+	// Err is the scoring error (usually a *RuleError).
+	Err error
+}
+
+// Error names the input, the model and the cause.
+func (e *CompareError) Error() string {
+	return fmt.Sprintf("scoring: compare: input %d (lead %q): model %s (%s %s): %v", e.Index, e.LeadID, e.Model, e.Name, e.Version, e.Err)
+}
+
+// Unwrap returns the scoring error.
+func (e *CompareError) Unwrap() error { return e.Err }
 
 // LeadDiff is one lead's score on the threshold's dimension under both
 // models.
@@ -61,9 +83,11 @@ func Compare(a, b *Model, in []Input, thresholdName string) (Comparison, error) 
 		errA := a.ScoreInto(&ra, in[i])
 		errB := b.ScoreInto(&rb, in[i])
 		if errA != nil || errB != nil {
-			for _, e := range []error{errA, errB} {
+			for k, e := range []error{errA, errB} {
 				if e != nil {
-					cmp.Errors = append(cmp.Errors, e)
+					mod := [2]*Model{a, b}[k]
+					cmp.Errors = append(cmp.Errors, &CompareError{Index: i, LeadID: in[i].Lead.ID, Model: [2]string{"a", "b"}[k],
+						Name: mod.spec.Name, Version: mod.spec.Version, Err: e})
 				}
 			}
 			continue
@@ -99,41 +123,54 @@ type Crossing struct {
 
 // Crossings replays a lead's events up to in.AsOf and lists every time its
 // score crossed the named threshold, including crossings caused by decay
-// or expiring windows between events (located to within a millisecond).
+// or expiring windows between events (located to within a millisecond;
+// see [Model.NextCrossing] for the resolution of continuous decay).
 func (m *Model) Crossings(in Input, thresholdName string) ([]Crossing, error) {
 	th, err := m.threshold(thresholdName)
 	if err != nil {
 		return nil, err
 	}
-	asOf := asOfOf(&in)
+	if err := m.incremental(); err != nil {
+		return nil, err
+	}
+	asOf, err := m.asOf(&in)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := scan(in.Lead.ID, in.Events); err != nil {
+		return nil, err
+	}
 	order := make([]int, len(in.Events))
 	for i := range order {
 		order[i] = i
 	}
 	sortStable(order, in.Events)
 	st := m.NewState()
-	var res Result
+	sc := m.get()
+	defer m.put(sc)
+	sc.lead = in.Lead
+	cr := &crosser{m: m, sc: sc, st: &st, th: th}
 	var out []Crossing
 	var prev bool
 	started := false
 	var last time.Time
 	for k, i := range order {
-		ev := in.Events[i]
+		ev := &in.Events[i]
 		if ev.Time.After(asOf) {
 			break
 		}
 		if !started {
 			// The status just before the first event: fit only.
-			if err := m.ReadState(&res, &st, in.Lead, ev.Time); err != nil {
+			if prev, _, err = cr.status(ev.Time.UnixNano()); err != nil {
 				return nil, err
 			}
-			prev, started = res.Dimensions[th.dim].Score >= th.value, true
+			started = true
 		} else if ev.Time.After(last) {
-			if out, prev, err = m.decayCrossings(out, &st, in.Lead, th, last, ev.Time.Add(-time.Nanosecond), prev); err != nil {
+			if out, prev, err = cr.all(out, last.UnixNano(), ev.Time.UnixNano()-1, prev); err != nil {
 				return nil, err
 			}
 		}
-		if err := m.Apply(&st, ev); err != nil {
+		if err := m.apply(sc, &st, ev); err != nil {
 			return nil, err
 		}
 		last = ev.Time.UTC()
@@ -141,104 +178,163 @@ func (m *Model) Crossings(in Input, thresholdName string) ([]Crossing, error) {
 		if k+1 < len(order) && in.Events[order[k+1]].Time.Equal(ev.Time) {
 			continue
 		}
-		if err := m.ReadState(&res, &st, in.Lead, ev.Time); err != nil {
+		now, v, err := cr.status(ev.Time.UnixNano())
+		if err != nil {
 			return nil, err
 		}
-		v := res.Dimensions[th.dim].Score
-		if now := v >= th.value; now != prev {
+		if now != prev {
 			out = append(out, Crossing{Threshold: th.name, Time: last, Up: now, Score: v})
 			prev = now
 		}
 	}
 	if started && asOf.After(last) {
-		if out, _, err = m.decayCrossings(out, &st, in.Lead, th, last, asOf, prev); err != nil {
+		if out, _, err = cr.all(out, last.UnixNano(), asOf.UnixNano(), prev); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
 }
 
-func (m *Model) decayCrossings(out []Crossing, st *State, lead leadkit.Lead, th threshold, from, until time.Time, prev bool) ([]Crossing, bool, error) {
-	for {
-		c, ok, err := m.nextCrossing(st, lead, th, from, until, prev)
-		if err != nil || !ok {
-			return out, prev, err
-		}
-		out = append(out, c)
-		prev, from = c.Up, c.Time
-	}
-}
-
 // NextCrossing returns when, without new events, the lead's score on the
 // named threshold's dimension first changes side of the threshold in
 // (from, until]: the time a decaying score drops below MQL, or a window
 // expiry of negative points lifts it. ok is false when it does not cross.
-// from must not be before st.Updated. Crossings are located to within a
-// millisecond; oscillations shorter than horizon/256 between decay
-// breakpoints may be missed.
+// from must not be before st.Updated.
+//
+// Jumps (window, recency and step expiries) are found exactly; continuous
+// change (half-life decay, fit rules on lead.age_days or daysSince) is
+// sampled on a grid of at most 256 steps between jumps, no coarser than
+// 1/16 of the shortest active half-life when only decay is continuous, so
+// two crossings closer than one step may be missed. Crossings are located
+// to within a millisecond.
 func (m *Model) NextCrossing(st *State, lead leadkit.Lead, thresholdName string, from, until time.Time) (c Crossing, ok bool, err error) {
 	th, err := m.threshold(thresholdName)
 	if err != nil {
 		return Crossing{}, false, err
 	}
-	var res Result
-	if err := m.ReadState(&res, st, lead, from); err != nil {
+	if err := m.checkState(st); err != nil {
 		return Crossing{}, false, err
 	}
-	return m.nextCrossing(st, lead, th, from.UTC(), until.UTC(), res.Dimensions[th.dim].Score >= th.value)
+	if !validTime(from) || !validTime(until) {
+		return Crossing{}, false, fmt.Errorf("scoring: next crossing: from and until must fall in %s: %w", timeRange, leadkit.ErrInvalid)
+	}
+	sc := m.get()
+	defer m.put(sc)
+	sc.lead = lead
+	cr := &crosser{m: m, sc: sc, st: st, th: th}
+	prev, _, err := cr.status(from.UnixNano())
+	if err != nil {
+		return Crossing{}, false, err
+	}
+	return cr.next(from.UnixNano(), until.UnixNano(), prev)
 }
 
-func (m *Model) nextCrossing(st *State, lead leadkit.Lead, th threshold, from, until time.Time, prev bool) (Crossing, bool, error) {
-	if !until.After(from) {
+// crosser reads one state at many times with one scratch: fit rules are
+// evaluated once unless they depend on time, and candidate times live in
+// a reused buffer.
+type crosser struct {
+	m      *Model
+	sc     *scratch
+	st     *State
+	th     threshold
+	res    Result
+	fitted bool
+	cand   []int64
+}
+
+// status is whether the score is at or above the threshold at t (ns).
+func (cr *crosser) status(t int64) (bool, float64, error) {
+	fit := !cr.fitted || cr.m.timeFit
+	if err := cr.m.readState(cr.sc, &cr.res, cr.st, time.Unix(0, t), fit); err != nil {
+		return false, 0, err
+	}
+	cr.fitted = true
+	v := cr.res.Dimensions[cr.th.dim].Score
+	return v >= cr.th.value, v, nil
+}
+
+// all appends every crossing in (from, until] without events.
+func (cr *crosser) all(out []Crossing, from, until int64, prev bool) ([]Crossing, bool, error) {
+	for {
+		c, ok, err := cr.next(from, until, prev)
+		if err != nil || !ok {
+			return out, prev, err
+		}
+		out = append(out, c)
+		prev, from = c.Up, c.Time.UnixNano()
+	}
+}
+
+// next finds the first crossing in (from, until] (ns) without events.
+func (cr *crosser) next(from, until int64, prev bool) (Crossing, bool, error) {
+	if until <= from {
 		return Crossing{}, false, nil
 	}
-	var res Result
-	status := func(t time.Time) (bool, float64, error) {
-		if err := m.ReadState(&res, st, lead, t); err != nil {
-			return false, 0, err
+	m, st := cr.m, cr.st
+	// Continuous change (half-life decay, fit rules on time) needs a grid,
+	// and the instant before each jump: a decaying score may cross and a
+	// jump cross back.
+	minHalf := math.Inf(1)
+	for i := range m.beh {
+		if m.beh[i].dk == decayHalfLife && st.Rules[i].N > 0 {
+			minHalf = math.Min(minHalf, m.beh[i].halfLife)
 		}
-		v := res.Dimensions[th.dim].Score
-		return v >= th.value, v, nil
 	}
-	// Candidate times: every instant a rule's share jumps (window and
-	// recency expiries, decay steps) plus a uniform grid for continuous
-	// decay and fit rules on lead.age_days.
-	var cand []time.Time
-	add := func(t time.Time) {
-		if t.After(from) && !t.After(until) {
+	continuous := m.timeFit || !math.IsInf(minHalf, 1)
+	cand := cr.cand[:0]
+	add := func(t int64) {
+		if t > from && t <= until {
 			cand = append(cand, t)
 		}
 	}
+	jump := func(t int64) {
+		add(t)
+		if continuous {
+			add(t - 1)
+		}
+	}
+	// Jumps: window and recency expiries, decay steps.
 	for i := range m.beh {
 		r, s := &m.beh[i], &st.Rules[i]
 		if s.N == 0 {
 			continue
 		}
 		if r.recencyWithin > 0 {
-			add(time.Unix(0, s.Last+r.recencyWithin).UTC())
+			jump(s.Last + r.recencyWithin)
 		}
-		times := append([]int64{s.First}, s.Times...)
-		for _, x := range times {
-			switch r.dk {
-			case decayWindow:
-				add(time.Unix(0, x+r.window).UTC())
-			case decaySteps:
-				for _, stp := range r.steps {
-					add(time.Unix(0, x).UTC().AddDate(0, stp.months, 0))
+		switch r.dk {
+		case decayWindow:
+			jump(s.First + r.window)
+			for _, x := range s.Times {
+				jump(x + r.window)
+			}
+		case decaySteps:
+			for _, stp := range r.steps {
+				jump(time.Unix(0, s.First).UTC().AddDate(0, stp.months, 0).UnixNano())
+				for _, x := range s.Times {
+					jump(time.Unix(0, x).UTC().AddDate(0, stp.months, 0).UnixNano())
 				}
 			}
 		}
 	}
-	const grid = 256
-	span := until.Sub(from)
-	for k := 1; k <= grid; k++ {
-		add(from.Add(time.Duration(float64(span) * float64(k) / grid)))
+	span := float64(until - from)
+	steps := 0.0
+	switch {
+	case m.timeFit:
+		steps = 256
+	case continuous:
+		steps = math.Min(256, math.Ceil(span/(minHalf/16)))
+	}
+	for k := 1.0; k < steps; k++ {
+		add(from + int64(span*k/steps))
 	}
 	add(until)
-	sort.Slice(cand, func(i, j int) bool { return cand[i].Before(cand[j]) })
+	slices.Sort(cand)
+	cand = slices.Compact(cand)
+	cr.cand = cand
 	lo := from
 	for _, t := range cand {
-		now, v, err := status(t)
+		now, _, err := cr.status(t)
 		if err != nil {
 			return Crossing{}, false, err
 		}
@@ -247,9 +343,9 @@ func (m *Model) nextCrossing(st *State, lead leadkit.Lead, th threshold, from, u
 			continue
 		}
 		hi := t
-		for hi.Sub(lo) > time.Millisecond {
-			mid := lo.Add(hi.Sub(lo) / 2)
-			s, _, err := status(mid)
+		for hi-lo > int64(time.Millisecond) {
+			mid := lo + (hi-lo)/2
+			s, _, err := cr.status(mid)
 			if err != nil {
 				return Crossing{}, false, err
 			}
@@ -259,17 +355,17 @@ func (m *Model) nextCrossing(st *State, lead leadkit.Lead, th threshold, from, u
 				hi = mid
 			}
 		}
-		// Prefer an exact breakpoint inside the final bracket.
-		for _, b := range cand {
-			if b.After(lo) && !b.After(hi) {
-				if s, _, _ := status(b); s != prev {
-					hi = b
-				}
-				break
+		// Prefer an exact jump inside the final bracket.
+		if k, found := slices.BinarySearch(cand, lo+1); k < len(cand) && (found || cand[k] <= hi) {
+			if s, _, err := cr.status(cand[k]); err == nil && s != prev {
+				hi = cand[k]
 			}
 		}
-		_, v, _ = status(hi)
-		return Crossing{Threshold: th.name, Time: hi, Up: !prev, Score: v}, true, nil
+		_, v, err := cr.status(hi)
+		if err != nil {
+			return Crossing{}, false, err
+		}
+		return Crossing{Threshold: cr.th.name, Time: time.Unix(0, hi).UTC(), Up: !prev, Score: v}, true, nil
 	}
 	return Crossing{}, false, nil
 }
@@ -318,6 +414,10 @@ func (m *Model) WhyNot(in Input, target Target) (Gap, error) {
 	var dim int
 	var needed float64
 	switch {
+	case target.Threshold != "" && (target.Dimension != "" || target.Band != ""):
+		return Gap{}, fmt.Errorf("scoring: why not: set either a threshold or a dimension and band, not both: %w", leadkit.ErrInvalid)
+	case target.Threshold == "" && (target.Dimension == "" || target.Band == ""):
+		return Gap{}, fmt.Errorf("scoring: why not: set a threshold, or a dimension and a band: %w", leadkit.ErrInvalid)
 	case target.Threshold != "":
 		th, err := m.threshold(target.Threshold)
 		if err != nil {
@@ -342,10 +442,13 @@ func (m *Model) WhyNot(in Input, target Target) (Gap, error) {
 	}
 	sc := m.get()
 	defer m.put(sc)
-	asOfT := asOfOf(&in)
-	asOf := nanos(asOfT)
 	sc.lead = in.Lead
-	sc.c = ectx{lead: &sc.lead, ageDays: daysBetween(sc.lead.CreatedAt, asOfT)}
+	asOfT, err := m.asOf(&in)
+	if err != nil {
+		return Gap{}, err
+	}
+	asOf := asOfT.UnixNano()
+	sc.c = m.ctx(&sc.lead, asOfT)
 	if err := m.fitPass(sc); err != nil {
 		return Gap{}, err
 	}
@@ -353,7 +456,22 @@ func (m *Model) WhyNot(in Input, target Target) (Gap, error) {
 		return Gap{}, err
 	}
 	var res Result
-	m.sums(sc, &res, asOfT)
+	if err := m.sums(sc, &res, asOfT); err != nil {
+		return Gap{}, err
+	}
+	// Only rules of dimensions that reach the target can help.
+	reach := make([]bool, len(m.dims))
+	reach[dim] = true
+	for stack := []int{dim}; len(stack) > 0; {
+		i := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		for _, j := range m.dims[i].deps {
+			if !reach[j] {
+				reach[j] = true
+				stack = append(stack, j)
+			}
+		}
+	}
 	raw := append([]float64(nil), sc.fresh...)
 	vals := append([]float64(nil), raw...)
 	if err := m.derive(sc, vals); err != nil {
@@ -372,7 +490,7 @@ func (m *Model) WhyNot(in Input, target Target) (Gap, error) {
 	}
 	for i := range m.fit {
 		f := &m.fit[i]
-		if sc.fitOn[i] || f.points <= 0 {
+		if sc.fitOn[i] || f.points <= 0 || !reach[f.dim] {
 			continue
 		}
 		v, err := gain(f.dim, f.points)
@@ -389,7 +507,7 @@ func (m *Model) WhyNot(in Input, target Target) (Gap, error) {
 		if a.n == 0 {
 			pts += r.bonus
 		}
-		if pts <= 0 || r.reset {
+		if pts <= 0 || r.reset || !reach[r.dim] {
 			continue
 		}
 		s := Suggestion{Dimension: m.dims[r.dim].name, Rule: r.name, Kind: KindBehavior}

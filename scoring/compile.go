@@ -13,7 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/expr-lang/expr/ast"
 	"github.com/leadkit/leadkit"
 	"github.com/leadkit/leadkit/internal/exprenv"
 )
@@ -25,9 +24,38 @@ type Options struct {
 	// MemoryBudget caps what one evaluation of an expression that runs on
 	// the expr VM may allocate (default 100000 units).
 	MemoryBudget uint
+	// MaxStringBytes and MaxListItems cap the values rules read (defaults
+	// DefaultMaxStringBytes and DefaultMaxListItems): a rule that reads a
+	// longer string or list fails for that lead with a *RuleError naming
+	// the field. Lower limits let more expensive rules compile (MaxCost is
+	// estimated at these sizes).
+	MaxStringBytes int
+	MaxListItems   int
+	// MaxCost bounds the estimated worst-case work of each fit rule and
+	// derived dimension, and of all of them together (one lead's fit
+	// pass), on inputs at the size limits (default DefaultMaxCost). One
+	// unit is about one expression VM step; string work costs one unit per
+	// 32 bytes. A rule over the limit is a compile error: typically one
+	// that compares two lists element by element or nests predicates over
+	// lists.
+	MaxCost int
+	// MaxEventCost bounds, in the same units, each behavior predicate and
+	// all the predicates one event runs (default DefaultMaxEventCost):
+	// predicates run once per event, so their budget is smaller.
+	MaxEventCost int
+	// Now is the clock used when an input's as-of time is zero (nil:
+	// time.Now). Pass Input.AsOf to score deterministically; Now only
+	// serves callers who mean "as of now".
+	Now func() time.Time
 
 	forceVM bool // tests: evaluate every expression on the expr VM
 }
+
+// Default cost limits; see [Options].
+const (
+	DefaultMaxCost      = 1_000_000
+	DefaultMaxEventCost = 20_000
+)
 
 // MaxPoints bounds the magnitude of every points value, cap, threshold and
 // band of a model, so that sums stay finite.
@@ -81,6 +109,14 @@ type Model struct {
 	spec        ModelSpec
 	fingerprint string
 	lim         exprenv.Limits
+	caps        caps
+	now         func() time.Time
+	// timeFit reports that some fit rule or derived dimension reads the
+	// as-of time (lead.age_days, daysSince), so fit points change with
+	// time alone; asOfPred names a predicate rule that does, which makes
+	// the incremental path unavailable ("" when none).
+	timeFit  bool
+	asOfPred string
 
 	dims   []dimension
 	order  []int // dimension evaluation order (rule dimensions, then derived in dependency order)
@@ -89,14 +125,16 @@ type Model struct {
 	fit   []fitRule
 	beh   []behRule
 	preds []*program
-	// predRule names the first rule of each predicate, for errors.
-	predRule []int
+	// predRules lists the rules of each predicate, for errors.
+	predRules [][]int
 
 	types    typeTable
 	byType   [][]int32 // per type id: behavior rules (including any-type rules)
 	predsBy  [][]int32 // per type id: distinct predicates of those rules
+	resetBy  []bool    // per type id: whether any of those rules resets
 	anyRules []int32
 	anyPreds []int32
+	anyReset bool
 
 	thresholds []threshold
 	matrix     *matrixDef
@@ -209,6 +247,59 @@ type compiler struct {
 	errs    []error
 	opts    Options
 	predIdx map[string]int32 // predicate source -> index, shared model-wide
+
+	maxCost, maxEventCost float64
+}
+
+// maxLimit is the largest LimitSpec.Max.
+const maxLimit = 1 << 30
+
+// cfg is how the compiler compiles one expression of m.
+func (c *compiler) cfg(m *Model, want kind, event, derived bool) exprCfg {
+	cfg := exprCfg{lim: m.lim, want: want, forceVM: c.opts.forceVM, derived: derived, caps: m.caps,
+		budget: c.maxCost, what: "Options.MaxCost"}
+	if event {
+		cfg.budget, cfg.what = c.maxEventCost, "Options.MaxEventCost"
+	}
+	return cfg
+}
+
+// totals bounds the work of one lead's fit pass (fit rules, and derived
+// dimensions twice: fresh and lifetime) and of one event's predicates.
+func (c *compiler) totals(m *Model) {
+	var fit float64
+	for i := range m.fit {
+		fit += m.fit[i].prog.cost
+		if m.fit[i].prog.asOf {
+			m.timeFit = true
+		}
+	}
+	for i := range m.dims {
+		if p := m.dims[i].derived; p != nil {
+			fit += 2 * p.cost
+		}
+	}
+	if fit > c.maxCost {
+		c.add("", "", "rules", "the fit rules and derived dimensions together may do about %.3g units of work per lead on inputs at the size limits; the limit (Options.MaxCost) is %.3g", fit, c.maxCost)
+	}
+	check := func(what string, preds []int32) {
+		var sum float64
+		for _, p := range preds {
+			sum += m.preds[p].cost
+		}
+		if sum > c.maxEventCost {
+			c.add("", "", "rules", "the predicates of %s events together may do about %.3g units of work per event; the limit (Options.MaxEventCost) is %.3g", what, sum, c.maxEventCost)
+		}
+	}
+	for id, preds := range m.predsBy {
+		check(fmt.Sprintf("%q", m.types.byID[id]), preds)
+	}
+	check("other", m.anyPreds)
+	for i, p := range m.preds {
+		if p.asOf && m.asOfPred == "" {
+			m.asOfPred = m.beh[m.predRules[i][0]].name
+		}
+	}
 }
 
 func (c *compiler) add(dim, rule, part, format string, args ...any) {
@@ -226,7 +317,21 @@ func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) && math
 // [leadkit.ErrInvalid]) or a Model safe for concurrent use.
 func Compile(spec ModelSpec, opts Options) (*Model, error) {
 	c := &compiler{opts: opts, predIdx: map[string]int32{}}
-	m := &Model{lim: exprenv.Limits{MaxNodes: opts.MaxNodes, MemoryBudget: opts.MemoryBudget}.WithDefaults(), byName: map[string]int{}}
+	m := &Model{lim: exprenv.Limits{MaxNodes: opts.MaxNodes, MemoryBudget: opts.MemoryBudget}.WithDefaults(), byName: map[string]int{},
+		caps: caps{str: opts.MaxStringBytes, list: opts.MaxListItems}.withDefaults(), now: opts.Now}
+	if m.now == nil {
+		m.now = time.Now
+	}
+	if opts.MaxCost < 0 || opts.MaxEventCost < 0 || opts.MaxStringBytes < 0 || opts.MaxListItems < 0 {
+		c.add("", "", "options", "limits must not be negative")
+	}
+	c.maxCost, c.maxEventCost = float64(opts.MaxCost), float64(opts.MaxEventCost)
+	if c.maxCost == 0 {
+		c.maxCost = DefaultMaxCost
+	}
+	if c.maxEventCost == 0 {
+		c.maxEventCost = DefaultMaxEventCost
+	}
 	b, err := json.Marshal(spec)
 	if err != nil {
 		return nil, fmt.Errorf("scoring: model: %v: %w", err, leadkit.ErrInvalid)
@@ -260,6 +365,7 @@ func Compile(spec ModelSpec, opts Options) (*Model, error) {
 	c.thresholds(m, spec)
 	c.matrix(m, spec)
 	c.index(m)
+	c.totals(m)
 	if len(c.errs) > 0 {
 		return nil, errors.Join(c.errs...)
 	}
@@ -301,8 +407,10 @@ func (c *compiler) schemas(fields []FieldSpec) (fit, ev *schema) {
 			k = kBool
 		case TypeStrings:
 			k = kStrs
+		case TypeTime:
+			k = kTime
 		default:
-			c.add("", "", loc, "type %q is not number, string, bool or strings", fs.Type)
+			c.add("", "", loc, "type %q is not number, string, bool, strings or time", fs.Type)
 			continue
 		}
 		seen[fs.Name] = true
@@ -419,7 +527,7 @@ func (c *compiler) dimension(m *Model, di int, ds DimensionSpec, fitSch, evSch *
 		if !finite(fr.Points) {
 			c.add(ds.Name, fr.Name, "points", "must be a finite number of magnitude <= %g", MaxPoints)
 		}
-		p, err := compileExpr(fr.When, fitSch, m.lim, kBool, c.opts.forceVM)
+		p, err := compileExpr(fr.When, fitSch, c.cfg(m, kBool, false, false))
 		if err != nil {
 			c.exprErr(ds.Name, fr.Name, "when", err)
 			continue
@@ -444,8 +552,8 @@ func (c *compiler) dimension(m *Model, di int, ds DimensionSpec, fitSch, evSch *
 			}
 		}
 		if br.Limit != nil {
-			if br.Limit.Max < 1 || br.Limit.Max > 1<<30 {
-				c.add(ds.Name, br.Name, "limit", "max must be >= 1")
+			if br.Limit.Max < 1 || br.Limit.Max > maxLimit {
+				c.add(ds.Name, br.Name, "limit", "max must be in [1, %d], not %d", maxLimit, br.Limit.Max)
 			}
 			r.limitMax = int32(br.Limit.Max)
 			switch br.Limit.Per {
@@ -477,13 +585,16 @@ func (c *compiler) dimension(m *Model, di int, ds DimensionSpec, fitSch, evSch *
 			key := strings.TrimSpace(br.When)
 			if pi, ok := predIdx[key]; ok {
 				r.pred = pi
-			} else if p, err := compileExpr(br.When, evSch, m.lim, kBool, c.opts.forceVM); err != nil {
+			} else if p, err := compileExpr(br.When, evSch, c.cfg(m, kBool, true, false)); err != nil {
 				c.exprErr(ds.Name, br.Name, "when", err)
 			} else {
 				r.pred = int32(len(m.preds))
 				predIdx[key] = r.pred
 				m.preds = append(m.preds, p)
-				m.predRule = append(m.predRule, len(m.beh))
+				m.predRules = append(m.predRules, nil)
+			}
+			if r.pred >= 0 {
+				m.predRules[r.pred] = append(m.predRules[r.pred], len(m.beh))
 			}
 		}
 		d.beh = append(d.beh, len(m.beh))
@@ -506,32 +617,15 @@ func (c *compiler) derived(m *Model, spec ModelSpec) {
 			m.order = append(m.order, i)
 			continue
 		}
-		p, err := compileExpr(ds.Expr, sch, m.lim, kNum, c.opts.forceVM)
+		p, err := compileExpr(ds.Expr, sch, c.cfg(m, kNum, false, true))
 		if err != nil {
 			c.exprErr(ds.Name, "", "expr", err)
 			continue
 		}
 		m.dims[i].derived = p
-		seen := map[int]bool{}
-		ast.Find(p.vm.Node(), func(n ast.Node) bool {
-			var name string
-			switch n := n.(type) {
-			case *ast.IdentifierNode:
-				name = n.Value
-			case *ast.MemberNode:
-				if id, ok := n.Node.(*ast.IdentifierNode); ok && id.Value == "$env" {
-					if s, ok := n.Property.(*ast.StringNode); ok {
-						name = s.Value
-					}
-				}
-			}
-			if j, ok := m.byName[name]; ok && !seen[j] {
-				seen[j] = true
-				m.dims[i].deps = append(m.dims[i].deps, j)
-			}
-			return false
-		})
-		sort.Ints(m.dims[i].deps)
+		// The dimensions it reads: names and $env["name"] ($env with a
+		// computed name is refused, so nothing is hidden).
+		m.dims[i].deps = p.used
 		derived = append(derived, i)
 	}
 	// Depth-first topological order; a back edge is a cycle.
@@ -655,13 +749,24 @@ func (c *compiler) index(m *Model) {
 	m.types = newTypeTable(names)
 	m.byType = make([][]int32, len(names))
 	m.predsBy = make([][]int32, len(names))
+	m.resetBy = make([]bool, len(names))
+	hasReset := func(rules []int32) bool {
+		for _, ri := range rules {
+			if m.beh[ri].reset {
+				return true
+			}
+		}
+		return false
+	}
 	for id := range names {
 		rules := append(perType[int32(id)], m.anyRules...)
 		sort.Slice(rules, func(i, j int) bool { return rules[i] < rules[j] })
 		m.byType[id] = rules
 		m.predsBy[id] = m.distinctPreds(rules)
+		m.resetBy[id] = hasReset(rules)
 	}
 	m.anyPreds = m.distinctPreds(m.anyRules)
+	m.anyReset = hasReset(m.anyRules)
 }
 
 func (m *Model) distinctPreds(rules []int32) []int32 {
@@ -682,6 +787,7 @@ type typeTable struct {
 	mask  uint32
 	names []string
 	ids   []int32
+	byID  []string
 }
 
 func typeHash(s string) uint32 {
@@ -698,7 +804,7 @@ func newTypeTable(names []string) typeTable {
 	for size < 4*len(names) {
 		size *= 2
 	}
-	t := typeTable{mask: uint32(size - 1), names: make([]string, size), ids: make([]int32, size)}
+	t := typeTable{mask: uint32(size - 1), names: make([]string, size), ids: make([]int32, size), byID: names}
 	for i := range t.ids {
 		t.ids[i] = -1
 	}

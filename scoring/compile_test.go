@@ -42,7 +42,9 @@ func TestCompileErrors(t *testing.T) {
 			{Name: "b", Behavior: []BehaviorRule{{Name: "y", Points: 1, Cap: -1, Limit: &LimitSpec{Max: 0, Per: "year"},
 				Decay: &DecaySpec{WindowDays: 3, HalfLifeDays: 2}}}},
 		}},
-			[]string{`dimension "a": rule "x": name: duplicate rule`, `dimension "a": name: duplicate dimension`, `rule "y": cap`, `max must be >= 1`, `per must be ever, day, week or month`, `set only one of`}, 0, 0},
+			[]string{`dimension "a": rule "x": name: duplicate rule`, `dimension "a": name: duplicate dimension`, `rule "y": cap`, `max must be in [1, 1073741824], not 0`, `per must be ever, day, week or month`, `set only one of`}, 0, 0},
+		{"limit too large", one(DimensionSpec{Name: "a", Behavior: []BehaviorRule{{Name: "y", Points: 1, Limit: &LimitSpec{Max: 1<<30 + 1, Per: PerDay}}}}),
+			[]string{`rule "y": limit: max must be in [1, 1073741824], not 1073741825`}, 0, 0},
 		{"bad numbers", one(DimensionSpec{Name: "a", Min: f64(5), Max: f64(1), Behavior: []BehaviorRule{{Name: "y", Points: 2e9, Recency: &RecencySpec{WithinDays: -1}}}}),
 			[]string{`min 5 is above max 1`, `rule "y": points`, `rule "y": recency`}, 0, 0},
 		{"bad steps", one(DimensionSpec{Name: "a", Decay: &DecaySpec{Steps: []DecayStep{{AfterMonths: 6, KeepPercent: 50}, {AfterMonths: 3, KeepPercent: 120}}}}),
@@ -58,12 +60,35 @@ func TestCompileErrors(t *testing.T) {
 		{"self cycle", ModelSpec{Name: "m", Dimensions: []DimensionSpec{{Name: "x", Expr: "x + 1"}}},
 			[]string{`dependency cycle: x -> x`}, 0, 0},
 		{"fields", ModelSpec{Name: "m", Fields: []FieldSpec{{Name: "person.title", Type: TypeString}, {Name: "account.x", Type: TypeNumber}, {Name: "person.a-b", Type: TypeNumber}, {Name: "company.tier", Type: "int"}}, Dimensions: []DimensionSpec{{Name: "a"}}},
-			[]string{`field "person.title": duplicate or built-in`, `field "account.x": name must be`, `key "a-b" is not an identifier`, `type "int"`}, 0, 0},
+			[]string{`field "person.title": duplicate or built-in`, `field "account.x": name must be`, `key "a-b" is not an identifier`, `type "int" is not number, string, bool, strings or time`}, 0, 0},
+		{"split", one(DimensionSpec{Name: "fit", Fit: []FitRule{{Name: "r", When: `"a" in split(person.title, " ")`, Points: 1}}}),
+			[]string{`rule "r": when: line 1, column 8: split is not available`}, 1, 8},
+		{"derived with a computed $env name", ModelSpec{Name: "m", Dimensions: []DimensionSpec{
+			{Name: "a", Fit: []FitRule{{Name: "r", When: "true", Points: 1}}}, {Name: "x", Expr: `$env[string(a)] + 1`}, {Name: "1", Expr: `x * 10`}}},
+			[]string{`dimension "x": expr: line 1, column 5: $env must be indexed by a constant dimension name`}, 1, 5},
+		{"derived with bare $env", ModelSpec{Name: "m", Dimensions: []DimensionSpec{{Name: "a"}, {Name: "x", Expr: `len($env) * 1.0`}}},
+			[]string{`dimension "x": expr: line 1, column 5: $env may only be used as $env["dimension name"]`}, 1, 5},
+		{"expensive rule", one(DimensionSpec{Name: "fit", Fit: []FitRule{{Name: "r", When: `count(company.tech_stack, count(company.tech_stack, # == "a") > 0) > 0`, Points: 1}}}),
+			[]string{`rule "r": when: line 1, column 7: the expression may do about 5.04e+06 units of work on inputs at the size limits (1000 items per list, 4096 bytes per string); the limit (Options.MaxCost) is 1e+06`}, 1, 7},
+		{"expensive predicates together", ModelSpec{Name: "m", Fields: []FieldSpec{{Name: "event.tags", Type: TypeStrings}}, Dimensions: []DimensionSpec{{Name: "e", Behavior: []BehaviorRule{
+			{Name: "a", Types: []string{"x"}, When: `any(event.tags, # startsWith "a")`, Points: 1},
+			{Name: "b", Types: []string{"x"}, When: `any(event.tags, # startsWith "b")`, Points: 1},
+			{Name: "c", Types: []string{"x"}, When: `any(event.tags, # startsWith "c")`, Points: 1},
+			{Name: "d", Types: []string{"x"}, When: `any(event.tags, # startsWith "d")`, Points: 1},
+			{Name: "e", Types: []string{"x"}, When: `any(event.tags, # startsWith "e")`, Points: 1}}}}},
+			[]string{`rules: the predicates of "x" events together may do about 2.52e+04 units of work per event; the limit (Options.MaxEventCost) is 2e+04`}, 0, 0},
 		{"thresholds and matrix", ModelSpec{Name: "m", Dimensions: []DimensionSpec{{Name: "a"}},
 			Thresholds: []ThresholdSpec{{Name: "mql", Dimension: "nope", Value: 1}, {Name: "mql", Dimension: "a"}},
 			Matrix:     &MatrixSpec{Rows: "a", Columns: "a"}},
 			[]string{`threshold "mql": unknown dimension "nope"`, `threshold "mql": thresholds need unique`, `both need bands`}, 0, 0},
 	}
+	// Costs above are computed by hand from cost.go's rules: # == "a" is
+	// 1 (#) + 1 ("a") + 1 (==) + 1/32 (1 byte compared) = 3.03; a predicate
+	// adds 2 per element, so the inner count over 1000 items is
+	// 2 + 1000*5.03 = 5032, "> 0" makes it 5034 and the outer count
+	// 2 + 1000*5036 = 5.04e6; the error points at the start of the outer
+	// count's text that expr locates (its list, column 7). # startsWith "a" is 3.03 as well: each
+	// any() is 1 (list) + 1 + 1000*5.03 = 5032, five of them 2.52e4.
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			m, err := Compile(c.spec, Options{})

@@ -14,8 +14,8 @@ import (
 // a tree of typed Go closures. It covers what scoring rules are made of
 // (fields, literals, comparisons, boolean and arithmetic operators, in,
 // contains/startsWith/endsWith/matches, the string and number builtins,
-// domain/hasAny/has); anything else (predicates over lists, ranges, let,
-// ?? ...) runs on the expr VM instead. Closures neither box values nor
+// domain/hasAny/has/daysSince); anything else (predicates over lists,
+// ranges, ??, branches of mixed kinds ...) runs on the expr VM instead. Closures neither box values nor
 // allocate, which keeps scoring at zero allocations per lead.
 
 type unsupported struct{}
@@ -497,13 +497,11 @@ func compileCond(n *ast.ConditionalNode, s *schema) cnode {
 		bail()
 	}
 	cf := cond.b
-	if isNum(a.k) && isNum(b.k) && a.k != b.k {
-		// An int and a float branch: expr types the result as any and
-		// promotes where it is used (comparisons, arithmetic, the float
-		// result); % is not compiled for floats, so it goes to the VM.
-		a, b = cnode{k: kNum, n: a.num()}, cnode{k: kNum, n: b.num()}
-	}
 	if a.k != b.k {
+		// Branches of different kinds (e.g. an int and a float): expr
+		// types the result as any and each use decides at run time (an int
+		// compared with an int stays exact, with a float it is converted),
+		// which one static kind cannot mirror. The VM runs it.
 		bail()
 	}
 	switch a.k {
@@ -679,6 +677,13 @@ func compileCall(n *ast.CallNode, s *schema) cnode {
 		}
 		x, y := a[0].ss, a[1].s
 		return cnode{k: kBool, b: func(c *ectx) bool { return hasFold(x(c), y(c)) }}
+	case "daysSince":
+		// daysSince(t, __asof) after asOfPatch.
+		if len(a) != 2 || a[0].k != kTime || a[1].k != kTime {
+			bail()
+		}
+		x, y := a[0].t, a[1].t
+		return cnode{k: kNum, n: func(c *ectx) float64 { return daysSince(x(c), y(c)) }}
 	}
 	bail()
 	return cnode{}

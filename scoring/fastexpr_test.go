@@ -2,6 +2,7 @@ package scoring
 
 import (
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,7 +14,10 @@ import (
 )
 
 // The closure compiler is checked against expr's own VM: the same
-// type-checked program evaluated both ways on generated leads must agree.
+// type-checked program evaluated both ways must agree, on the value and on
+// whether it fails, for generated leads and for edge cases (wrong-typed
+// custom fields, huge integers, non-ASCII text, values over the size
+// limits), for fit rules, event predicates and derived dimensions.
 
 var fitCorpus = []string{
 	`person.seniority in ["vp", "c_level", "director"]`,
@@ -25,9 +29,12 @@ var fitCorpus = []string{
 	`lower(person.title) endsWith "officer"`,
 	`lower(person.title) == "cto"`,
 	`lower(person.title) != "cto"`,
+	`lower(person.title) contains "ing"`,
 	`upper(person.country) == "US"`,
+	`upper(person.title) startsWith "HEAD"`,
 	`trim(person.title) != ""`,
 	`person.title contains "VP" && len(person.title) > 3`,
+	`len(person.title) == 17`,
 	`person.title matches "(?i)^head of"`,
 	`domain(person.email) in ["gmail.com", "yahoo.com"]`,
 	`domain(person.email) == company.domain`,
@@ -41,25 +48,35 @@ var fitCorpus = []string{
 	`company.employees in [5, 50, 200]`,
 	`company.employees % 3 == 0`,
 	`company.employees * 2 + 1 > 400`,
+	`company.employees + 1 > 100`,
 	`company.employees / 7 > 10.5`,
 	`-company.employees < -100`,
+	`company.employees == 200.0`,
+	`float(company.employees) > 100`,
 	`abs(company.revenue - 5e7) < 1e7`,
 	`company.revenue > 1e7 || company.employees > 1000`,
 	`company.revenue ** 0.5 > 3000`,
+	`company.revenue * 10 > 1e8`,
 	`ceil(company.revenue / 1e6) == floor(company.revenue / 1e6)`,
-	`float(company.employees) > 100`,
-	`max(company.revenue, 1.5) > 2.5`,
+	`max(company.revenue, 1.5e7) > 2.5e7`,
 	`(company.employees > 100 ? "big" : "small") == "big"`,
 	`company.employees > 100 ? person.seniority == "vp" : person.seniority == "manager"`,
+	// Branches of mixed kinds (int and float) run on the VM.
+	`(person.newsletter ? company.employees : 0.5) + 1 > 100`,
+	`(person.newsletter ? company.employees : 0.5) * 2 > 100`,
+	`(company.revenue > 5e7 ? company.employees : 2.5) >= 200`,
 	`person.budget >= 50000`,
 	`person.budget / 1000 > person.score_unused ?? 0`,
 	`person.newsletter`,
 	`person.newsletter == false`,
+	`person.newsletter || person.budget > 40000`,
 	`company.plan in ["pro", "enterprise"]`,
 	`"emea" in company.regions`,
 	`hasAny(company.regions, ["APAC"])`,
 	`lead.source == "webinar" && lead.age_days < 100`,
-	`person.first_name + person.last_name != ""`,
+	`daysSince(lead.created_at) < 100`,
+	`daysSince(person.last_login) > 30`,
+	`person.first_name + person.title == "AdaCTO"`,
 	`person.title < "M"`,
 	`person.age_band >= "35"`,
 	`any(company.tech_stack, # startsWith "s")`,
@@ -67,48 +84,102 @@ var fitCorpus = []string{
 	`company.employees in 100..1000`,
 }
 
+// refused are rules that must not compile, with the reason.
+var refused = map[string]string{
+	`let x = company.employees; x > 100`:                                             "variables (let) are not allowed",
+	`"a" in split(person.title, " ")`:                                                "split is not available",
+	`any(person.interests, any(company.tech_stack, any(company.regions, # == "a")))`: "predicates nested 3 deep",
+	`hasAny(person.interests, company.tech_stack)`:                                   "Options.MaxCost",
+	`any(company.tech_stack, # in company.regions)`:                                  "Options.MaxCost",
+	`count(company.tech_stack, count(company.tech_stack, # == "zz") > 0) > 0`:        "Options.MaxCost",
+}
+
 func testFields() []FieldSpec {
 	return []FieldSpec{
 		{Name: "person.budget", Type: TypeNumber},
 		{Name: "person.newsletter", Type: TypeBool},
+		{Name: "person.last_login", Type: TypeTime},
 		{Name: "company.plan", Type: TypeString},
 		{Name: "company.regions", Type: TypeStrings},
+		{Name: "event.amount", Type: TypeNumber},
+		{Name: "event.tags", Type: TypeStrings},
 	}
 }
 
-// bothWays compiles src as a fit rule on the closure path and the VM path.
-func bothWays(t testing.TB, src string) (fast, slow *program, err *exprenv.Error) {
+// testCfg is the default compile configuration of one expression.
+func testCfg(want kind, forceVM bool) exprCfg {
+	return exprCfg{lim: exprenv.Limits{}.WithDefaults(), want: want, forceVM: forceVM, caps: caps{}.withDefaults(), budget: DefaultMaxCost, what: "Options.MaxCost"}
+}
+
+// bothWaysIn compiles src as a boolean rule of the fit (event false) or
+// event schema, on the closure path and the VM path.
+func bothWaysIn(t testing.TB, src string, event bool) (fast, slow *program, err *exprenv.Error) {
 	c := &compiler{predIdx: map[string]int32{}}
-	fitSch, _ := c.schemas(testFields())
+	fitSch, evSch := c.schemas(testFields())
 	require.Empty(t, c.errs)
-	lim := exprenv.Limits{}.WithDefaults()
-	fast, err = compileExpr(src, fitSch, lim, kBool, false)
+	sch := fitSch
+	if event {
+		sch = evSch
+	}
+	fast, err = compileExpr(src, sch, testCfg(kBool, false))
 	if err != nil {
 		return nil, nil, err
 	}
-	slow, err = compileExpr(src, fitSch, lim, kBool, true)
+	slow, err = compileExpr(src, sch, testCfg(kBool, true))
 	require.Nil(t, err)
 	return fast, slow, nil
 }
 
-func evalBoth(fast, slow *program, l *leadkit.Lead) (a, b bool, errA, errB error) {
+func bothWays(t testing.TB, src string) (fast, slow *program, err *exprenv.Error) {
+	return bothWaysIn(t, src, false)
+}
+
+var fastAsOf = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func evalBoth(fast, slow *program, l *leadkit.Lead, ev *leadkit.Event) (a, b bool, errA, errB error) {
 	r := exprenv.NewRunner(exprenv.Limits{})
-	c := &ectx{lead: l, ageDays: 42.5}
-	a, errA = fast.bool(c, r)
-	c2 := &ectx{lead: l, ageDays: 42.5}
-	b, errB = slow.bool(c2, r)
+	mk := func() *ectx {
+		return &ectx{lead: l, ev: ev, asOf: fastAsOf, ageDays: daysBetween(l.CreatedAt, fastAsOf), caps: caps{}.withDefaults()}
+	}
+	a, errA = fast.bool(mk(), r)
+	b, errB = slow.bool(mk(), r)
 	return
+}
+
+// edgeLeads are leads with hostile or unusual values.
+func edgeLeads() []leadkit.Lead {
+	long := strings.Repeat("x", DefaultMaxStringBytes+1)
+	many := make([]string, DefaultMaxListItems+1)
+	return []leadkit.Lead{
+		{},
+		{Person: leadkit.Person{Title: "ÉLÈVE Marketing", Email: "X@ÉXAMPLE.com"}},
+		{Person: leadkit.Person{Title: "\u212aelvin CTO", Email: "a@B.com", Custom: map[string]any{"newsletter": true}},
+			Company: leadkit.Company{Employees: math.MaxInt64, Revenue: 1e300}},
+		{Person: leadkit.Person{Title: "İstanbul Head", Custom: map[string]any{"newsletter": true}},
+			Company: leadkit.Company{Employees: 9007199254740993, Custom: map[string]any{"regions": []any{"emea", "x"}}}},
+		{Person: leadkit.Person{Title: "x", Custom: map[string]any{"newsletter": false}}, Company: leadkit.Company{Employees: -7, Revenue: -2.5}},
+		// Wrong-typed custom fields: a rule fails only if it mentions them.
+		{Person: leadkit.Person{Custom: map[string]any{"budget": "lots", "newsletter": "yes", "last_login": 5}}},
+		{Company: leadkit.Company{Custom: map[string]any{"plan": 7, "regions": []any{"emea", 3}}}},
+		{Person: leadkit.Person{Custom: map[string]any{"last_login": "2024-12-01T00:00:00Z", "budget": int64(1) << 60}}},
+		{Person: leadkit.Person{Custom: map[string]any{"last_login": "yesterday"}}},
+		// Over the size limits.
+		{Person: leadkit.Person{Title: long}, Company: leadkit.Company{TechStack: many}},
+		{Company: leadkit.Company{Custom: map[string]any{"regions": []string{long}}}},
+	}
 }
 
 func TestFastMatchesVM(t *testing.T) {
 	g := leadgen.New(11)
-	asOf := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	leads := make([]leadkit.Lead, 300)
 	for i := range leads {
-		leads[i] = g.Lead(i, asOf)
+		leads[i] = g.Lead(i, fastAsOf)
+		if i%3 == 0 {
+			leads[i].Person.Custom["last_login"] = fastAsOf.Add(-time.Duration(i) * 6 * time.Hour)
+		}
 	}
-	// Edge values.
-	leads = append(leads, leadkit.Lead{}, leadkit.Lead{Person: leadkit.Person{Title: "ÉLÈVE Marketing", Email: "X@ÉXAMPLE.com"}})
+	generated := len(leads)
+	leads = append(leads, edgeLeads()...)
 	fastCount := 0
 	for _, src := range fitCorpus {
 		fast, slow, cerr := bothWays(t, src)
@@ -122,19 +193,134 @@ func TestFastMatchesVM(t *testing.T) {
 		}
 		trues := 0
 		for i := range leads {
-			a, b, ea, eb := evalBoth(fast, slow, &leads[i])
-			require.Equal(t, ea == nil, eb == nil, "%s on %s: %v / %v", src, leads[i].ID, ea, eb)
-			require.Equal(t, b, a, "%s on lead %s", src, leads[i].ID)
-			if a {
+			a, b, ea, eb := evalBoth(fast, slow, &leads[i], nil)
+			require.Equal(t, ea == nil, eb == nil, "%s on lead %d: %v / %v", src, i, ea, eb)
+			require.Equal(t, b, a, "%s on lead %d", src, i)
+			if a && i < generated {
 				trues++
 			}
 		}
 		// The corpus is meant to discriminate: each rule is true for some
-		// leads and false for others (else the comparison proves little).
-		assert.True(t, trues > 0 && trues < len(leads), "%s true for %d of %d", src, trues, len(leads))
+		// generated leads and false for others.
+		assert.True(t, trues > 0 && trues < generated, "%s true for %d of %d", src, trues, generated)
 	}
-	// Everything but the list predicates, let and ranges takes the fast path.
-	assert.GreaterOrEqual(t, fastCount, len(fitCorpus)-6)
+	// Everything but list predicates, ranges, ?? and mixed-kind branches
+	// takes the fast path.
+	assert.GreaterOrEqual(t, fastCount, len(fitCorpus)-9)
+}
+
+// TestFieldErrorsFollowMentions: a rule fails when a field it mentions
+// holds a bad value, on both paths, even when evaluation short-circuits
+// past the field; a rule that does not mention the field never fails
+// (before the fix the VM path filled every field and failed on any).
+func TestFieldErrorsFollowMentions(t *testing.T) {
+	bad := leadkit.Lead{ID: "b", Person: leadkit.Person{Seniority: "vp", Custom: map[string]any{"budget": "lots", "newsletter": true}}}
+	for _, c := range []struct {
+		src  string
+		fail bool
+	}{
+		{`person.seniority == "vp"`, false},
+		{`any(person.interests, # == "ai") || person.seniority == "vp"`, false}, // VM path
+		{`person.newsletter || person.budget > 5`, true},
+		{`person.seniority == "vp" || person.budget > 5`, true},
+		{`any(person.interests, # == "ai") || person.budget > 5`, true},
+	} {
+		fast, slow, err := bothWays(t, c.src)
+		require.Nil(t, err, c.src)
+		_, _, ea, eb := evalBoth(fast, slow, &bad, nil)
+		assert.Equal(t, c.fail, ea != nil, "closures: %s: %v", c.src, ea)
+		assert.Equal(t, c.fail, eb != nil, "VM: %s: %v", c.src, eb)
+		if c.fail {
+			assert.ErrorContains(t, ea, "person.budget: want number, got string")
+		}
+	}
+
+	// Through Score: the VM-only rule "ai" names no budget and scores; the
+	// error names the rule that reads the field.
+	m := mustCompile(t, ModelSpec{Name: "m", Fields: []FieldSpec{{Name: "person.budget", Type: TypeNumber}},
+		Dimensions: []DimensionSpec{{Name: "fit", Fit: []FitRule{
+			{Name: "ai", When: `any(person.interests, # == "ai")`, Points: 5},
+			{Name: "budget", When: `person.budget > 5`, Points: 1},
+		}}}})
+	bad.Person.Interests = []string{"ai"}
+	_, err := m.Score(Input{Lead: bad, AsOf: asOf0})
+	var re *RuleError
+	require.ErrorAs(t, err, &re)
+	assert.Equal(t, "budget", re.Rule)
+	m = mustCompile(t, ModelSpec{Name: "m", Fields: []FieldSpec{{Name: "person.budget", Type: TypeNumber}},
+		Dimensions: []DimensionSpec{{Name: "fit", Fit: []FitRule{{Name: "ai", When: `any(person.interests, # == "ai")`, Points: 5}}}}})
+	r, err := m.Score(Input{Lead: bad, AsOf: asOf0})
+	require.NoError(t, err)
+	assert.Equal(t, 5.0, r.Dimensions[0].Score)
+}
+
+var eventCorpus = []string{
+	`event.content startsWith "/pricing"`,
+	`lower(event.content) contains "pricing"`,
+	`event.channel == "email" && event.amount > 200`,
+	`event.amount > 200`,
+	`event.amount * 2 > 300.5`,
+	`"vip" in event.tags`,
+	`any(event.tags, # startsWith "v")`,
+	`event.age_days < 20`,
+	`daysSince(event.time) >= 30`,
+	`event.age_days < 20 ? event.channel == "web" : event.amount > 100`,
+	`(event.channel == "web" ? 1 : 0.5) < 1`,
+	`event.campaign + event.channel == "c1web"`,
+	`event.type in ["download", "meeting"] || event.id endsWith "7"`,
+}
+
+func TestFastMatchesVMEvents(t *testing.T) {
+	g := leadgen.New(12)
+	lead := g.Lead(1, fastAsOf)
+	evs := g.Events(lead.ID, 400, fastAsOf, 60*day)
+	for i := range evs {
+		if i%5 == 0 {
+			evs[i].Attrs = map[string]any{"tags": []string{"vip", "x"}, "amount": float64(i)}
+		}
+	}
+	generated := len(evs)
+	evs = append(evs,
+		leadkit.Event{},
+		leadkit.Event{Content: "/PRICİNG", Attrs: map[string]any{"amount": "12"}},
+		leadkit.Event{Attrs: map[string]any{"amount": math.Inf(1), "tags": []any{"vip", 1}}},
+		leadkit.Event{Content: strings.Repeat("p", DefaultMaxStringBytes+1), Attrs: map[string]any{"amount": 1e308}},
+		leadkit.Event{Time: fastAsOf.Add(-400 * day), Attrs: map[string]any{"amount": int64(math.MaxInt64)}},
+	)
+	for _, src := range eventCorpus {
+		fast, slow, cerr := bothWaysIn(t, src, true)
+		require.Nil(t, cerr, src)
+		trues := 0
+		for i := range evs {
+			a, b, ea, eb := evalBoth(fast, slow, &lead, &evs[i])
+			require.Equal(t, ea == nil, eb == nil, "%s on event %d: %v / %v", src, i, ea, eb)
+			require.Equal(t, b, a, "%s on event %d", src, i)
+			if a && i < generated {
+				trues++
+			}
+		}
+		assert.True(t, trues > 0 && trues < generated, "%s true for %d of %d", src, trues, generated)
+	}
+}
+
+func TestRefusedExpressions(t *testing.T) {
+	for src, want := range refused {
+		_, _, err := bothWays(t, src)
+		require.NotNil(t, err, src)
+		assert.Contains(t, err.Message, want, src)
+		assert.Equal(t, 1, err.Line, src)
+		assert.Positive(t, err.Column, src)
+	}
+	// The cost limit points at the expensive part and follows the size
+	// limits: with lists of at most 50 items the same rule compiles.
+	_, _, err := bothWays(t, `person.seniority == "vp" && hasAny(person.interests, company.tech_stack)`)
+	require.NotNil(t, err)
+	assert.Equal(t, 29, err.Column)
+	m, cerr := Compile(ModelSpec{Name: "m", Dimensions: []DimensionSpec{{Name: "f", Fit: []FitRule{{Name: "r", When: `hasAny(person.interests, company.tech_stack)`, Points: 1}}}}},
+		Options{MaxListItems: 50})
+	require.NoError(t, cerr)
+	_, serr := m.Score(Input{Lead: leadkit.Lead{ID: "x", Company: leadkit.Company{TechStack: make([]string, 51)}}, AsOf: asOf0})
+	assert.ErrorContains(t, serr, "company.tech_stack: list has 51 items, the limit is 50")
 }
 
 func TestFastPathCoverage(t *testing.T) {
@@ -142,13 +328,13 @@ func TestFastPathCoverage(t *testing.T) {
 		`person.seniority in ["vp", "c_level"]`, `lower(person.title) contains "marketing"`,
 		`domain(person.email) in ["gmail.com"]`, `hasAny(company.tech_stack, ["a"])`,
 		`company.employees >= 200 && company.revenue > 1e7`, `person.budget >= 5`,
-		`"emea" in company.regions`, `person.title matches "x+"`,
+		`"emea" in company.regions`, `person.title matches "x+"`, `daysSince(person.last_login) > 3`,
 	} {
 		fast, _, err := bothWays(t, src)
 		require.Nil(t, err, src)
 		assert.True(t, fast.ok, "%s should compile to closures", src)
 	}
-	for _, src := range []string{`any(company.tech_stack, # == "a")`} {
+	for _, src := range []string{`any(company.tech_stack, # == "a")`, `(person.newsletter ? 1 : 0.5) > 0`} {
 		fast, _, err := bothWays(t, src)
 		require.Nil(t, err, src)
 		assert.False(t, fast.ok, "%s runs on the VM", src)
@@ -165,17 +351,25 @@ func TestDerivedFastMatchesVM(t *testing.T) {
 	lim := exprenv.Limits{}.WithDefaults()
 	g := leadgen.New(3).Rand()
 	for _, src := range []string{
-		`fit * 0.4 + engagement * 0.6`, `fit > 50 ? engagement : 0`, `$env["interest:ai"] * 2 - fit`,
+		`fit * 0.4 + engagement * 0.6`, `fit > 50 ? engagement : 0`, `fit > 50 ? engagement : 0.0`, `$env["interest:ai"] * 2 - fit`,
 		`max(fit, engagement, 3.0)`, `abs(fit - engagement) / 2`, `fit ** 2`, `-fit + 1`, `fit / engagement`,
+		`fit > 0 ? 1 : 2`, `fit > 0 ? 1 : 2.5`,
 	} {
-		fast, err := compileExpr(src, sch, lim, kNum, false)
+		fast, err := compileExpr(src, sch, testCfg(kNum, false))
 		require.Nil(t, err, src)
-		assert.True(t, fast.ok, src)
-		slow, err := compileExpr(src, sch, lim, kNum, true)
+		slow, err := compileExpr(src, sch, testCfg(kNum, true))
 		require.Nil(t, err, src)
 		r := exprenv.NewRunner(lim)
-		for i := 0; i < 200; i++ {
+		for i := 0; i < 300; i++ {
 			dims := []float64{float64(g.Intn(100) - 20), float64(g.Intn(5)), g.Float64() * 10}
+			switch i {
+			case 0:
+				dims = []float64{0, 0, 0}
+			case 1:
+				dims = []float64{1e308, -1e308, 1e308}
+			case 2:
+				dims = []float64{9007199254740993, 0.5, -0}
+			}
 			a, ea := fast.float(&ectx{dims: dims}, r)
 			b, eb := slow.float(&ectx{dims: dims}, r)
 			require.Equal(t, ea == nil, eb == nil, "%s %v: %v / %v", src, dims, ea, eb)
@@ -187,30 +381,45 @@ func TestDerivedFastMatchesVM(t *testing.T) {
 	}
 }
 
-// FuzzFastExpr compiles arbitrary rule text both ways; whenever it
-// compiles to closures, they must agree with the VM on sample leads.
+// FuzzFastExpr compiles arbitrary rule text both ways, as a fit rule and as
+// an event predicate; whenever it compiles, closures (or the VM fallback)
+// and the VM must agree on sample leads and events, edge cases included.
 func FuzzFastExpr(f *testing.F) {
 	for _, s := range fitCorpus {
 		f.Add(s)
 	}
-	g := leadgen.New(5)
-	asOf := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	leads := []leadkit.Lead{{}}
-	for i := 0; i < 20; i++ {
-		leads = append(leads, g.Lead(i, asOf))
+	for _, s := range eventCorpus {
+		f.Add(s)
 	}
+	g := leadgen.New(5)
+	leads := edgeLeads()
+	for i := 0; i < 20; i++ {
+		leads = append(leads, g.Lead(i, fastAsOf))
+	}
+	evs := g.Events("l", 20, fastAsOf, 40*day)
+	evs = append(evs, leadkit.Event{}, leadkit.Event{Content: "ÉVÉNEMENT", Attrs: map[string]any{"amount": "x", "tags": []any{1}}},
+		leadkit.Event{Attrs: map[string]any{"amount": float64(1 << 62), "tags": []string{"vip"}}})
 	f.Fuzz(func(t *testing.T, src string) {
-		fast, slow, err := bothWays(t, src)
-		if err != nil || !fast.ok {
-			return
-		}
-		for i := range leads {
-			a, b, ea, eb := evalBoth(fast, slow, &leads[i])
-			if (ea == nil) != (eb == nil) {
-				t.Fatalf("%q on lead %d: fast err %v, vm err %v", src, i, ea, eb)
+		if fast, slow, err := bothWaysIn(t, src, false); err == nil {
+			for i := range leads {
+				a, b, ea, eb := evalBoth(fast, slow, &leads[i], nil)
+				if (ea == nil) != (eb == nil) {
+					t.Fatalf("%q on lead %d: fast err %v, vm err %v", src, i, ea, eb)
+				}
+				if ea == nil && a != b {
+					t.Fatalf("%q on lead %d: fast %v, vm %v", src, i, a, b)
+				}
 			}
-			if ea == nil && a != b {
-				t.Fatalf("%q on lead %d: fast %v, vm %v", src, i, a, b)
+		}
+		if fast, slow, err := bothWaysIn(t, src, true); err == nil {
+			for i := range evs {
+				a, b, ea, eb := evalBoth(fast, slow, &leads[1], &evs[i])
+				if (ea == nil) != (eb == nil) {
+					t.Fatalf("%q on event %d: fast err %v, vm err %v", src, i, ea, eb)
+				}
+				if ea == nil && a != b {
+					t.Fatalf("%q on event %d: fast %v, vm %v", src, i, a, b)
+				}
 			}
 		}
 	})

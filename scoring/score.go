@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/leadkit/leadkit"
@@ -14,11 +15,16 @@ import (
 // pure function of (model, lead, events, as-of time), so replaying a past
 // date is scoring with an earlier AsOf. Events after AsOf are ignored;
 // events need not be sorted (equal times keep their order).
+//
+// Event times and AsOf must fall in the years 1900 to 2149 (a zero time is
+// an error): decay arithmetic stays exact in that range, and a missing
+// time fails the lead instead of counting as an occurrence 2,000 years
+// old.
 type Input struct {
 	Lead   leadkit.Lead
 	Events []leadkit.Event
-	// AsOf is the time the score is computed at; zero means the latest
-	// event time (or the lead's creation time when there are no events).
+	// AsOf is the time the score is computed at; zero means now, read from
+	// Options.Now (time.Now by default). Set it to score deterministically.
 	AsOf time.Time
 }
 
@@ -35,7 +41,10 @@ type Result struct {
 	Cell string
 	// Thresholds holds every threshold of the model in model order.
 	Thresholds []ThresholdStatus
-	// Hits lists each rule that fired, fit rules first, in model order.
+	// Hits lists each rule that contributes points to the fresh score, fit
+	// rules first, in model order. A behavior rule whose occurrences all
+	// decayed or expired (or whose points are 0) is left out; its lifetime
+	// points still count in DimensionScore.Lifetime.
 	Hits []Hit
 }
 
@@ -158,27 +167,53 @@ func (m *Model) ScoreInto(dst *Result, in Input) error {
 	return m.scoreInto(sc, dst, &in)
 }
 
-func asOfOf(in *Input) time.Time {
-	if !in.AsOf.IsZero() {
-		return in.AsOf.UTC()
-	}
-	var t time.Time
-	for i := range in.Events {
-		if in.Events[i].Time.After(t) {
-			t = in.Events[i].Time
-		}
-	}
+// Times outside [1900-01-01, 2150-01-01) UTC are refused: the difference
+// of two times in the range fits in int64 nanoseconds (under 292 years).
+const (
+	minUnix = -2208988800 // 1900-01-01
+	maxUnix = 5680281600  // 2150-01-01
+)
+
+func validTime(t time.Time) bool {
+	u := t.Unix()
+	return u >= minUnix && u < maxUnix
+}
+
+const timeRange = "years 1900 to 2149"
+
+// asOf resolves an input's as-of time: zero means m.now().
+func (m *Model) asOf(in *Input) (time.Time, error) {
+	t := in.AsOf
 	if t.IsZero() {
-		t = in.Lead.CreatedAt
+		t = m.now()
 	}
-	return t.UTC()
+	if !validTime(t) {
+		return time.Time{}, &RuleError{LeadID: in.Lead.ID, Part: "as-of time", Msg: fmt.Sprintf("%s is outside %s", t.UTC().Format(time.RFC3339), timeRange)}
+	}
+	return t.UTC(), nil
+}
+
+// eventTimeErr is the error of an event whose time is zero or implausible.
+func eventTimeErr(leadID string, ev *leadkit.Event) error {
+	msg := "time is zero"
+	if !ev.Time.IsZero() {
+		msg = fmt.Sprintf("time %s is outside %s", ev.Time.UTC().Format(time.RFC3339), timeRange)
+	}
+	return &RuleError{LeadID: leadID, Part: fmt.Sprintf("event %q", ev.ID), Msg: msg}
+}
+
+// ctx is the expression context of a lead at asOf.
+func (m *Model) ctx(lead *leadkit.Lead, asOf time.Time) ectx {
+	return ectx{lead: lead, asOf: asOf, ageDays: daysBetween(lead.CreatedAt, asOf), caps: m.caps}
 }
 
 func (m *Model) scoreInto(sc *scratch, dst *Result, in *Input) error {
-	asOf := asOfOf(in)
 	sc.lead = in.Lead
-	c := &sc.c
-	*c = ectx{lead: &sc.lead, ageDays: daysBetween(sc.lead.CreatedAt, asOf)}
+	asOf, err := m.asOf(in)
+	if err != nil {
+		return err
+	}
+	sc.c = m.ctx(&sc.lead, asOf)
 
 	if err := m.fitPass(sc); err != nil {
 		return err
@@ -255,25 +290,31 @@ func floorDiv(a, b int64) int64 {
 	return q
 }
 
-// sorted reports whether events are in non-decreasing time order.
-func sorted(evs []leadkit.Event) bool {
-	for i := 1; i < len(evs); i++ {
-		if evs[i].Time.Before(evs[i-1].Time) {
-			return false
+// scan checks every event's time and reports whether the events are in
+// non-decreasing time order.
+func scan(leadID string, evs []leadkit.Event) (sorted bool, err error) {
+	sorted = true
+	for i := range evs {
+		if !validTime(evs[i].Time) {
+			return false, eventTimeErr(leadID, &evs[i])
+		}
+		if i > 0 && evs[i].Time.Before(evs[i-1].Time) {
+			sorted = false
 		}
 	}
-	return true
+	return sorted, nil
 }
 
 // eventPass is the fused pass: each event is dispatched by type to the
 // rules that name it; each distinct predicate is evaluated once per event.
 func (m *Model) eventPass(sc *scratch, evs []leadkit.Event, asOfT time.Time) error {
 	clear(sc.acc)
-	if len(m.beh) == 0 {
-		return nil
+	sorted, err := scan(sc.lead.ID, evs)
+	if err != nil || len(m.beh) == 0 {
+		return err
 	}
-	asOf := nanos(asOfT)
-	if sorted(evs) {
+	asOf := asOfT.UnixNano()
+	if sorted {
 		for i := range evs {
 			if err := m.event(sc, &evs[i], asOf, asOfT); err != nil {
 				return err
@@ -295,41 +336,82 @@ func (m *Model) eventPass(sc *scratch, evs []leadkit.Event, asOfT time.Time) err
 	return nil
 }
 
+// dispatch returns the rules an event of type typ goes to, their distinct
+// predicates, and whether one of the rules resets its dimension.
+func (m *Model) dispatch(typ string) (rules, preds []int32, reset bool) {
+	if len(m.byType) > 0 {
+		if id := m.types.lookup(typ); id >= 0 {
+			return m.byType[id], m.predsBy[id], m.resetBy[id]
+		}
+	}
+	return m.anyRules, m.anyPreds, m.anyReset
+}
+
+// evalPreds evaluates the predicates of one event into sc.pred.
+func (m *Model) evalPreds(sc *scratch, ev *leadkit.Event, rules, preds []int32) error {
+	sc.c.ev = ev
+	defer func() { sc.c.ev = nil }()
+	for _, p := range preds {
+		ok, err := m.preds[p].bool(&sc.c, sc.runner)
+		if err != nil {
+			return m.predErr(sc, ev, p, rules, err)
+		}
+		sc.pred[p] = ok
+	}
+	return nil
+}
+
+// predErr reports a predicate failing on an event: it names the first rule
+// the event was dispatched to that uses the predicate, and the others.
+func (m *Model) predErr(sc *scratch, ev *leadkit.Event, p int32, rules []int32, err error) error {
+	var names []string
+	first := -1
+	for _, ri := range rules {
+		if m.beh[ri].pred == p {
+			if first < 0 {
+				first = int(ri)
+			} else {
+				names = append(names, fmt.Sprintf("%q", m.beh[ri].name))
+			}
+		}
+	}
+	r := &m.beh[first]
+	re := m.runErr(sc, r.dim, r.name, fmt.Sprintf("when (event %q)", ev.ID), err).(*RuleError)
+	if len(names) > 0 {
+		re.Msg += fmt.Sprintf(" (the same predicate serves rules %s)", strings.Join(names, ", "))
+	}
+	return re
+}
+
 func (m *Model) event(sc *scratch, ev *leadkit.Event, asOf int64, asOfT time.Time) error {
-	t := nanos(ev.Time)
+	t := ev.Time.UnixNano()
 	if t > asOf {
 		return nil
 	}
-	rules, preds := m.anyRules, m.anyPreds
-	if len(m.byType) > 0 {
-		if id := m.types.lookup(ev.Type); id >= 0 {
-			rules, preds = m.byType[id], m.predsBy[id]
-		}
-	}
+	rules, preds, reset := m.dispatch(ev.Type)
 	if len(rules) == 0 {
 		return nil
 	}
 	if len(preds) > 0 {
-		sc.c.ev = ev
-		for _, p := range preds {
-			ok, err := m.preds[p].bool(&sc.c, sc.runner)
-			if err != nil {
-				r := &m.beh[m.predRule[p]]
-				return m.runErr(sc, r.dim, r.name, fmt.Sprintf("when (event %q)", ev.ID), err)
-			}
-			sc.pred[p] = ok
+		if err := m.evalPreds(sc, ev, rules, preds); err != nil {
+			return err
 		}
-		sc.c.ev = nil
+	}
+	if reset {
+		// Resets first, so the event counts for the other rules of the
+		// dimension whatever the rule order.
+		for _, ri := range rules {
+			if r := &m.beh[ri]; r.reset && (r.pred < 0 || sc.pred[r.pred]) {
+				for _, j := range m.dims[r.dim].beh {
+					sc.acc[j] = ruleAcc{}
+				}
+			}
+		}
 	}
 	for _, ri := range rules {
 		r := &m.beh[ri]
 		if r.pred >= 0 && !sc.pred[r.pred] {
 			continue
-		}
-		if r.reset {
-			for _, j := range m.dims[r.dim].beh {
-				sc.acc[j] = ruleAcc{}
-			}
 		}
 		a := &sc.acc[ri]
 		if r.limitMax > 0 {
@@ -389,14 +471,20 @@ func (r *behRule) values(n int32, fresh, life float64, last, asOf int64) (float6
 // finish sums rule values into dimensions, evaluates derived dimensions,
 // and writes the result.
 func (m *Model) finish(sc *scratch, dst *Result, asOfT time.Time) error {
-	m.sums(sc, dst, asOfT)
+	if err := m.sums(sc, dst, asOfT); err != nil {
+		return err
+	}
 	return m.finishDims(sc, dst, asOfT)
 }
 
+func finiteF(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
 // sums adds the fit points and capped behavior rule values into the raw
-// (unclamped) dimension sums sc.fresh and sc.life, and lists the hits.
-func (m *Model) sums(sc *scratch, dst *Result, asOfT time.Time) {
-	asOf := nanos(asOfT)
+// (unclamped) dimension sums sc.fresh and sc.life, and lists the hits. A
+// rule value that is not finite is an error naming the rule (it cannot
+// happen with validated times and points; the check keeps it so).
+func (m *Model) sums(sc *scratch, dst *Result, asOfT time.Time) error {
+	asOf := asOfT.UnixNano()
 	clear(sc.fresh)
 	clear(sc.life)
 	dst.Hits = dst.Hits[:0]
@@ -405,7 +493,9 @@ func (m *Model) sums(sc *scratch, dst *Result, asOfT time.Time) {
 			f := &m.fit[i]
 			sc.fresh[f.dim] += f.points
 			sc.life[f.dim] += f.points
-			dst.Hits = append(dst.Hits, Hit{Dimension: m.dims[f.dim].name, Rule: f.name, Kind: KindFit, Points: f.points, Lifetime: f.points, Count: 1})
+			if f.points != 0 {
+				dst.Hits = append(dst.Hits, Hit{Dimension: m.dims[f.dim].name, Rule: f.name, Kind: KindFit, Points: f.points, Lifetime: f.points, Count: 1})
+			}
 		}
 	}
 	for i := range m.beh {
@@ -415,10 +505,16 @@ func (m *Model) sums(sc *scratch, dst *Result, asOfT time.Time) {
 		}
 		r := &m.beh[i]
 		fresh, life := r.values(a.n, a.fresh, a.life, a.last, asOf)
+		if !finiteF(fresh) || !finiteF(life) {
+			return &RuleError{LeadID: sc.lead.ID, Dimension: m.dims[r.dim].name, Rule: r.name, Msg: fmt.Sprintf("rule value is not finite (%v, lifetime %v)", fresh, life)}
+		}
 		sc.fresh[r.dim] += fresh
 		sc.life[r.dim] += life
-		dst.Hits = append(dst.Hits, Hit{Dimension: m.dims[r.dim].name, Rule: r.name, Kind: KindBehavior, Points: fresh, Lifetime: life, Count: int(a.n)})
+		if fresh != 0 {
+			dst.Hits = append(dst.Hits, Hit{Dimension: m.dims[r.dim].name, Rule: r.name, Kind: KindBehavior, Points: fresh, Lifetime: life, Count: int(a.n)})
+		}
 	}
+	return nil
 }
 
 // finishDims clamps and derives dimensions from sc.fresh/sc.life and fills
@@ -479,24 +575,6 @@ func (d *dimension) band(v float64) string {
 		return d.bands[i].name
 	}
 	return ""
-}
-
-// Times outside [1700, 2200] are clamped so that nanosecond arithmetic
-// cannot overflow.
-const (
-	minUnix = -8520336000 // 1700-01-01
-	maxUnix = 7258118400  // 2200-01-01
-)
-
-func nanos(t time.Time) int64 {
-	u := t.Unix()
-	if u < minUnix {
-		return minUnix * 1e9
-	}
-	if u > maxUnix {
-		return maxUnix * 1e9
-	}
-	return t.UnixNano()
 }
 
 // sortStable orders event indices by time, keeping equal times in order.

@@ -331,10 +331,34 @@ func TestUnsortedEventsAndDefaultAsOf(t *testing.T) {
 	a := score(t, m, leadkit.Lead{}, evs...)
 	b := score(t, m, leadkit.Lead{}, sortedEvs...)
 	assert.Equal(t, a, b)
-	// A zero AsOf means the latest event time (asOf0 - 1h).
-	r, err := m.Score(Input{Events: evs})
+}
+
+// TestZeroAsOfIsNow: a zero AsOf means now, read from Options.Now (before
+// the fix it meant the latest event time, so a lead never decayed).
+func TestZeroAsOfIsNow(t *testing.T) {
+	spec := behSpec(BehaviorRule{Name: "r", Types: []string{"meeting"}, Points: 40, Decay: &DecaySpec{HalfLifeDays: 10}})
+	now := asOf0.Add(20 * day)
+	m, err := Compile(spec, Options{Now: func() time.Time { return now }})
 	require.NoError(t, err)
-	assert.Equal(t, asOf0.Add(-time.Hour), r.AsOf)
+	in := Input{Lead: leadkit.Lead{ID: "l"}, Events: []leadkit.Event{ev("meeting", 0)}}
+	r, err := m.Score(in)
+	require.NoError(t, err)
+	assert.Equal(t, now, r.AsOf)
+	// 40 points two half-lives ago: 10.
+	assert.InDelta(t, 10.0, r.Dimensions[0].Score, 1e-9)
+	st, err := m.StateOf(in)
+	require.NoError(t, err)
+	var rs Result
+	require.NoError(t, m.ReadState(&rs, &st, in.Lead, time.Time{}))
+	assert.InDelta(t, 10.0, rs.Dimensions[0].Score, 1e-9)
+	// The default clock is the wall clock: an event at the real now is
+	// fresh.
+	m = mustCompile(t, spec)
+	before := time.Now()
+	r, err = m.Score(Input{Events: []leadkit.Event{{ID: "e", Type: "meeting", Time: before}}})
+	require.NoError(t, err)
+	assert.False(t, r.AsOf.Before(before))
+	assert.InDelta(t, 40.0, r.Dimensions[0].Score, 0.01)
 }
 
 func TestScoreIntoZeroAllocs(t *testing.T) {
@@ -356,32 +380,44 @@ func TestScoreIntoZeroAllocs(t *testing.T) {
 func TestBatch(t *testing.T) {
 	m := mustCompile(t, fitSpec())
 	in := make([]Input, 300)
+	bad := 0
 	for i := range in {
-		in[i] = Input{Lead: vpLead()}
+		in[i] = Input{Lead: vpLead(), AsOf: asOf0}
 		in[i].Lead.ID = fmt.Sprint(i)
 		if i%7 == 3 {
 			in[i].Lead.Person.Custom = map[string]any{"budget": true} // wrong type
+			bad++
 		}
 	}
 	for _, workers := range []int{0, 1, 2, 4} {
 		out := make([]Result, len(in))
-		errs, err := m.ScoreBatch(out, in, workers)
-		require.NoError(t, err)
-		require.Len(t, errs, len(in))
+		err := m.ScoreBatch(out, in, workers)
+		var be *BatchError
+		require.ErrorAs(t, err, &be)
+		require.Len(t, be.Errs, len(in))
+		assert.Equal(t, bad, be.Failed)
+		assert.ErrorIs(t, err, leadkit.ErrInvalid)
+		assert.Contains(t, err.Error(), fmt.Sprintf("scoring: batch: %d of 300 leads failed; input 3: ", bad))
+		var re *RuleError
+		require.ErrorAs(t, err, &re)
+		assert.Equal(t, "3", re.LeadID, "the first failure")
 		for i := range in {
 			if i%7 == 3 {
-				var re *RuleError
-				require.ErrorAs(t, errs[i], &re, "lead %d", i)
+				require.ErrorAs(t, be.Errs[i], &re, "lead %d", i)
 				assert.Equal(t, fmt.Sprint(i), re.LeadID)
+				assert.Empty(t, out[i].Dimensions)
 				continue
 			}
-			require.NoError(t, errs[i])
+			require.NoError(t, be.Errs[i])
 			want, err := m.Score(in[i])
 			require.NoError(t, err)
 			assert.Equal(t, want, out[i])
 		}
 	}
-	_, err := m.ScoreBatch(make([]Result, 1), in, 2)
+	// Every lead scored: nil.
+	good := in[:3]
+	require.NoError(t, m.ScoreBatch(make([]Result, 3), good, 2))
+	err := m.ScoreBatch(make([]Result, 1), in, 2)
 	assert.True(t, errors.Is(err, leadkit.ErrInvalid))
 }
 
@@ -392,9 +428,11 @@ func TestBatchZeroAllocsPerLead(t *testing.T) {
 	m := benchModel(t)
 	in := benchInputs(64, 6)
 	out := make([]Result, len(in))
-	_, err := m.ScoreBatch(out, in, 1)
-	require.NoError(t, err)
-	allocs := testing.AllocsPerRun(20, func() { _, _ = m.ScoreBatch(out, in, 1) })
-	// A batch may allocate a few closures, never one per lead.
-	assert.Less(t, allocs, 8.0)
+	for _, workers := range []int{1, 2} {
+		require.NoError(t, m.ScoreBatch(out, in, workers))
+		allocs := testing.AllocsPerRun(20, func() { _ = m.ScoreBatch(out, in, workers) })
+		// A batch may allocate its goroutines and closures (a few per
+		// worker), never one per lead: 64 leads per run.
+		assert.Less(t, allocs, 4.0+4*float64(workers), "workers=%d", workers)
+	}
 }

@@ -31,13 +31,15 @@ const (
 	TypeString  = "string"  // string
 	TypeBool    = "bool"    // bool
 	TypeStrings = "strings" // []string (or []any of strings)
+	TypeTime    = "time"    // time.Time or an RFC 3339 string; read with daysSince(t)
 )
 
 // FieldSpec declares a custom field: Name is "person.<key>" or
 // "company.<key>" (read from Person.Custom / Company.Custom) or
 // "event.<key>" (read from Event.Attrs). Rules then use it by that name, e.g.
 // person.budget > 10000. A missing value reads as the type's zero value; a
-// value of another type is a run-time error for that lead.
+// value of another type is a run-time error for that lead, raised only by
+// the rules that read the field.
 type FieldSpec struct {
 	Name string `json:"name"`
 	Type string `json:"type"`

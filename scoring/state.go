@@ -21,6 +21,10 @@ var ErrOutOfOrder = fmt.Errorf("scoring: event out of order: %w", leadkit.ErrInv
 // A State is updated by [Model.Apply] one event at a time in O(rules
 // matching the event) and read with [Model.ReadState]; the result equals a
 // full [Model.Score] over the same events within float rounding.
+//
+// Apply updates a State in place, reusing its slices: a plain copy
+// (saved := st) shares them and changes with st. Keep a snapshot with
+// [State.Clone].
 type State struct {
 	// Model is the fingerprint of the model that built the state.
 	Model string `json:"model"`
@@ -51,26 +55,60 @@ type RuleState struct {
 	Times []int64 `json:"times,omitempty"`
 }
 
+// Clone returns a deep copy of s that later changes to s do not affect.
+func (s State) Clone() State {
+	c := s
+	c.Rules = make([]RuleState, len(s.Rules))
+	copy(c.Rules, s.Rules)
+	for i := range c.Rules {
+		if t := c.Rules[i].Times; t != nil {
+			c.Rules[i].Times = append([]int64(nil), t...)
+		}
+	}
+	return c
+}
+
 // NewState returns the empty state of a lead without events.
 func (m *Model) NewState() State {
 	return State{Model: m.fingerprint, Rules: make([]RuleState, len(m.beh))}
 }
 
-// StateOf builds the state of in's events up to in.AsOf (zero: all events).
+// incremental reports whether the model can keep states: not when a
+// predicate reads the as-of time, since Apply evaluates predicates once,
+// before the time a state is read at is known.
+func (m *Model) incremental() error {
+	if m.asOfPred != "" {
+		return fmt.Errorf("scoring: model %q: rule %q: its predicate reads the as-of time (event.age_days or daysSince), so the model has no incremental state; use Score: %w", m.spec.Name, m.asOfPred, leadkit.ErrInvalid)
+	}
+	return nil
+}
+
+// StateOf builds the state of in's events up to in.AsOf (zero: now, see
+// [Options].Now).
 func (m *Model) StateOf(in Input) (State, error) {
+	if err := m.incremental(); err != nil {
+		return State{}, err
+	}
 	st := m.NewState()
-	asOf := asOfOf(&in)
+	asOf, err := m.asOf(&in)
+	if err != nil {
+		return State{}, err
+	}
+	sorted, err := scan(in.Lead.ID, in.Events)
+	if err != nil {
+		return State{}, err
+	}
 	order := make([]int, 0, len(in.Events))
 	for i := range in.Events {
 		order = append(order, i)
 	}
-	if !sorted(in.Events) {
+	if !sorted {
 		sortStable(order, in.Events)
 	}
 	sc := m.get()
 	defer m.put(sc)
 	sc.lead = in.Lead
-	sc.c = ectx{lead: &sc.lead}
+	sc.c = m.ctx(&sc.lead, asOf)
 	for _, i := range order {
 		ev := &in.Events[i]
 		if ev.Time.After(asOf) {
@@ -87,21 +125,28 @@ func (m *Model) checkState(st *State) error {
 	if st.Model != m.fingerprint || len(st.Rules) != len(m.beh) {
 		return fmt.Errorf("scoring: state was built by another model (%q, this is %q): %w", st.Model, m.fingerprint, leadkit.ErrInvalid)
 	}
-	return nil
+	if !st.Updated.IsZero() && !validTime(st.Updated) {
+		return fmt.Errorf("scoring: state updated at %s, outside %s: %w", st.Updated.Format(time.RFC3339), timeRange, leadkit.ErrInvalid)
+	}
+	return m.incremental()
 }
 
 // Apply adds one event to st. Events must come in time order (equal times
 // are fine); an older event returns an error wrapping [ErrOutOfOrder] and
-// leaves st unchanged. Behavior predicates read only the event, so Apply
+// leaves st unchanged, as does an event whose time is zero or outside the
+// years 1900 to 2149. Behavior predicates read only the event, so Apply
 // needs nothing else.
 func (m *Model) Apply(st *State, ev leadkit.Event) error {
 	if err := m.checkState(st); err != nil {
 		return err
 	}
+	if !validTime(ev.Time) {
+		return eventTimeErr("", &ev)
+	}
 	sc := m.get()
 	defer m.put(sc)
-	sc.c = ectx{lead: &sc.lead}
 	sc.ev = ev
+	sc.c = m.ctx(&sc.lead, ev.Time)
 	return m.apply(sc, st, &sc.ev)
 }
 
@@ -109,37 +154,29 @@ func (m *Model) apply(sc *scratch, st *State, ev *leadkit.Event) error {
 	if ev.Time.Before(st.Updated) {
 		return fmt.Errorf("%w: event %q at %s is before %s", ErrOutOfOrder, ev.ID, ev.Time.UTC().Format(time.RFC3339Nano), st.Updated.Format(time.RFC3339Nano))
 	}
-	rules, preds := m.anyRules, m.anyPreds
-	if len(m.byType) > 0 {
-		if id := m.types.lookup(ev.Type); id >= 0 {
-			rules, preds = m.byType[id], m.predsBy[id]
-		}
-	}
+	rules, preds, reset := m.dispatch(ev.Type)
 	// Evaluate every predicate first so an error leaves st unchanged.
 	if len(preds) > 0 {
-		sc.c.ev = ev
-		for _, p := range preds {
-			ok, err := m.preds[p].bool(&sc.c, sc.runner)
-			if err != nil {
-				sc.c.ev = nil
-				r := &m.beh[m.predRule[p]]
-				return m.runErr(sc, r.dim, r.name, fmt.Sprintf("when (event %q)", ev.ID), err)
-			}
-			sc.pred[p] = ok
+		if err := m.evalPreds(sc, ev, rules, preds); err != nil {
+			return err
 		}
-		sc.c.ev = nil
 	}
 	st.Updated = ev.Time.UTC()
-	t := nanos(ev.Time)
+	t := ev.Time.UnixNano()
+	if reset {
+		// Resets first, as in the full pass.
+		for _, ri := range rules {
+			if r := &m.beh[ri]; r.reset && (r.pred < 0 || sc.pred[r.pred]) {
+				for _, j := range m.dims[r.dim].beh {
+					st.Rules[j] = RuleState{Times: st.Rules[j].Times[:0]}
+				}
+			}
+		}
+	}
 	for _, ri := range rules {
 		r := &m.beh[ri]
 		if r.pred >= 0 && !sc.pred[r.pred] {
 			continue
-		}
-		if r.reset {
-			for _, j := range m.dims[r.dim].beh {
-				st.Rules[j] = RuleState{Times: st.Rules[j].Times[:0]}
-			}
 		}
 		s := &st.Rules[ri]
 		if r.limitMax > 0 {
@@ -166,9 +203,12 @@ func (m *Model) apply(sc *scratch, st *State, ev *leadkit.Event) error {
 			s.Value += pts
 		case decayHalfLife:
 			if s.N == 1 {
-				s.Value = 0
+				// No decay from an unset At (0 is 1970: before it, the
+				// factor would overflow to +Inf and 0*Inf is NaN).
+				s.Value = pts
+			} else {
+				s.Value = s.Value*math.Exp2(-float64(t-s.At)/r.halfLife) + pts
 			}
-			s.Value = s.Value*math.Exp2(-float64(t-s.At)/r.halfLife) + pts
 			s.At = t
 		default:
 			s.Times = append(s.Times, t)
@@ -246,30 +286,39 @@ func (r *behRule) freshAt(s *RuleState, asOf int64, asOfT time.Time) float64 {
 }
 
 // ReadState writes into dst the score of lead with the behavior in st at
-// asOf (zero: st.Updated), which must not be before st.Updated. Fit rules
-// are evaluated against lead. It allocates nothing with a reused dst.
+// asOf (zero: now, see [Options].Now), which must not be before
+// st.Updated. Fit rules are evaluated against lead. It allocates nothing
+// with a reused dst.
 func (m *Model) ReadState(dst *Result, st *State, lead leadkit.Lead, asOf time.Time) error {
 	if err := m.checkState(st); err != nil {
 		return err
 	}
+	sc := m.get()
+	defer m.put(sc)
+	sc.lead = lead
+	return m.readState(sc, dst, st, asOf, true)
+}
+
+// readState is ReadState with the lead in sc.lead; fit re-evaluates the
+// fit rules (else sc.fitOn is reused).
+func (m *Model) readState(sc *scratch, dst *Result, st *State, asOf time.Time, fit bool) error {
 	if asOf.IsZero() {
-		asOf = st.Updated
-		if asOf.IsZero() {
-			asOf = lead.CreatedAt
-		}
+		asOf = m.now()
+	}
+	if !validTime(asOf) {
+		return &RuleError{LeadID: sc.lead.ID, Part: "as-of time", Msg: fmt.Sprintf("%s is outside %s", asOf.UTC().Format(time.RFC3339), timeRange)}
 	}
 	asOf = asOf.UTC()
 	if asOf.Before(st.Updated) {
 		return fmt.Errorf("%w: read at %s is before the state's last event at %s", ErrOutOfOrder, asOf.Format(time.RFC3339Nano), st.Updated.Format(time.RFC3339Nano))
 	}
-	sc := m.get()
-	defer m.put(sc)
-	sc.lead = lead
-	sc.c = ectx{lead: &sc.lead, ageDays: daysBetween(lead.CreatedAt, asOf)}
-	if err := m.fitPass(sc); err != nil {
-		return err
+	sc.c = m.ctx(&sc.lead, asOf)
+	if fit {
+		if err := m.fitPass(sc); err != nil {
+			return err
+		}
 	}
-	at := nanos(asOf)
+	at := asOf.UnixNano()
 	for i := range m.beh {
 		s := &st.Rules[i]
 		if s.N == 0 {

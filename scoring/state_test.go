@@ -62,6 +62,16 @@ func randomModel(r *rand.Rand) ModelSpec {
 			}
 			dims[d].Behavior = append(dims[d].Behavior, br)
 		}
+		// Often a reset rule on the type of another rule of the
+		// dimension, at a random position: order must not matter.
+		if r.Intn(2) == 0 {
+			rules := dims[d].Behavior
+			typ := types[r.Intn(len(types))]
+			rules[r.Intn(len(rules))].Types = []string{typ}
+			rs := BehaviorRule{Name: "reset", Types: []string{typ}, Points: float64(r.Intn(5) - 2), Reset: true}
+			k := r.Intn(len(rules) + 1)
+			dims[d].Behavior = append(rules[:k], append([]BehaviorRule{rs}, rules[k:]...)...)
+		}
 	}
 	dims = append(dims, DimensionSpec{Name: "total", Expr: `engagement * 0.5 + $env["interest:x"]`})
 	return ModelSpec{Name: "random", Fields: []FieldSpec{{Name: "event.amount", Type: TypeNumber}}, Dimensions: dims}
@@ -90,8 +100,14 @@ func assertSameScores(t *testing.T, want, got Result, msg string) {
 func TestIncrementalEqualsFullRescore(t *testing.T) {
 	r := rand.New(rand.NewSource(42))
 	g := leadgen.New(42)
-	base := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
-	for iter := 0; iter < 150; iter++ {
+	// Ordinary times, and the edges of the accepted range (1900 to 2149),
+	// where decay differences span 250 years.
+	bases := []time.Time{time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(1900, 9, 1, 0, 0, 0, 0, time.UTC), time.Date(2149, 11, 1, 0, 0, 0, 0, time.UTC)}
+	for iter := 0; iter < 200; iter++ {
+		base := bases[0]
+		if iter%4 == 3 {
+			base = bases[1+iter/4%2]
+		}
 		m := mustCompile(t, randomModel(r))
 		lead := g.Lead(iter, base)
 		n := r.Intn(80)
@@ -101,6 +117,10 @@ func TestIncrementalEqualsFullRescore(t *testing.T) {
 			if r.Intn(8) == 0 {
 				evs[i].Time = evs[i-1].Time
 			}
+		}
+		if base.Year() == 1900 && len(evs) > 0 {
+			// An occurrence in 1900 read in 2149.
+			evs[0].Time = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
 		}
 		asOf := base.Add(time.Duration(r.Int63n(int64(40 * day))))
 		msg := fmt.Sprintf("iter %d", iter)
@@ -120,8 +140,9 @@ func TestIncrementalEqualsFullRescore(t *testing.T) {
 			}
 			require.NoError(t, m.Apply(&st, evs[i]), msg)
 		}
-		for _, at := range []time.Time{base, asOf, asOf.Add(45 * day), asOf.Add(400 * day)} {
-			if len(evs) > 0 && at.Before(evs[len(evs)-1].Time) {
+		reads := []time.Time{base, asOf, asOf.Add(45 * day), asOf.Add(400 * day), time.Date(2149, 12, 31, 0, 0, 0, 0, time.UTC)}
+		for _, at := range reads {
+			if len(evs) > 0 && at.Before(evs[len(evs)-1].Time) || !validTime(at) {
 				continue
 			}
 			want, err := m.Score(Input{Lead: lead, Events: evs, AsOf: at})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -140,8 +141,14 @@ func Journey[F Factory[journey.Store]](t *testing.T, factory F) {
 		require.Error(t, err)
 		assert.Equal(t, 2, n, "the two valid events are stored")
 		assert.ErrorIs(t, err, leadkit.ErrInvalid)
-		assert.Contains(t, err.Error(), `"no-time"`)
-		assert.Contains(t, err.Error(), `"no-lead"`)
+		// Each bad event is named by its index in the call and its ID, on
+		// a line of its own.
+		lines := strings.Split(err.Error(), "\n")
+		require.Len(t, lines, 2, "one error per bad event: %v", err)
+		assert.Contains(t, lines[0], "event 1:")
+		assert.Contains(t, lines[0], `"no-time"`)
+		assert.Contains(t, lines[1], "event 3:")
+		assert.Contains(t, lines[1], `"no-lead"`)
 		assert.NotContains(t, err.Error(), `"ok1"`)
 		got, err := s.Events(ctx, "l1", time.Time{}, time.Time{})
 		require.NoError(t, err)
@@ -205,6 +212,167 @@ func Journey[F Factory[journey.Store]](t *testing.T, factory F) {
 			return err
 		})
 		require.NoError(t, err)
+	})
+
+	t.Run("AppendFromForEach", func(t *testing.T) {
+		s := newStore(t)
+		_, err := s.Append(ctx, ev("a1", "la", 1), ev("b1", "lb", 1))
+		require.NoError(t, err)
+		// fn may write to the store: each visit appends an event to its own
+		// lead and one to a new lead. Run with a deadline so that a store
+		// that holds a lock across fn fails instead of hanging.
+		done := make(chan error, 1)
+		var visited []string
+		go func() {
+			done <- s.ForEach(ctx, func(tl journey.Timeline) error {
+				visited = append(visited, tl.LeadID)
+				if len(visited) > 10 {
+					return errors.New("ForEach does not end while fn appends")
+				}
+				if strings.HasPrefix(tl.LeadID, "z-") {
+					return nil // a lead added during the walk may or may not be visited
+				}
+				_, err := s.Append(ctx, ev(tl.LeadID+"-more", tl.LeadID, 2), ev("new-"+tl.LeadID, "z-"+tl.LeadID, 3))
+				return err
+			})
+		}()
+		select {
+		case err := <-done:
+			require.NoError(t, err)
+		case <-time.After(20 * time.Second):
+			t.Fatal("ForEach deadlocked when fn called Append")
+		}
+		assert.Subset(t, visited, []string{"la", "lb"}, "every lead present at the start is visited")
+		got, err := s.Events(ctx, "la", time.Time{}, time.Time{})
+		require.NoError(t, err)
+		assert.Equal(t, []string{"a1", "la-more"}, ids(got), "the appends made inside fn are stored")
+		got, err = s.Events(ctx, "z-lb", time.Time{}, time.Time{})
+		require.NoError(t, err)
+		assert.Equal(t, []string{"new-lb"}, ids(got))
+	})
+
+	t.Run("IDReusedByAnotherLead", func(t *testing.T) {
+		s := newStore(t)
+		n, err := s.Append(ctx, ev("same", "l1", 1))
+		require.NoError(t, err)
+		assert.Equal(t, 1, n)
+		// The ID is the idempotency key across leads: a second write under
+		// another lead is a duplicate, not a new event.
+		n, err = s.Append(ctx, ev("same", "l2", 5))
+		require.NoError(t, err)
+		assert.Zero(t, n)
+		got, err := s.Events(ctx, "l2", time.Time{}, time.Time{})
+		require.NoError(t, err)
+		assert.Empty(t, got)
+		got, err = s.Events(ctx, "l1", time.Time{}, time.Time{})
+		require.NoError(t, err)
+		assert.Equal(t, []string{"same"}, ids(got))
+		// Within one call too: the first wins.
+		n, err = s.Append(ctx, ev("twin", "l3", 1), ev("twin", "l4", 1))
+		require.NoError(t, err)
+		assert.Equal(t, 1, n)
+		got, err = s.Events(ctx, "l4", time.Time{}, time.Time{})
+		require.NoError(t, err)
+		assert.Empty(t, got)
+	})
+
+	t.Run("ReadersDuringConcurrentAppends", func(t *testing.T) {
+		s := newStore(t)
+		const writers, perWriter = 4, 60
+		var wg sync.WaitGroup
+		stop := make(chan struct{})
+		writeErrs := make([]error, writers)
+		for w := range writers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range perWriter {
+					_, err := s.Append(ctx, ev(fmt.Sprintf("r%d-%d", w, i), fmt.Sprintf("lead%d", i%3), (i*7919+w)%500))
+					if err != nil {
+						writeErrs[w] = err
+						return
+					}
+				}
+			}()
+		}
+		// Readers check every snapshot they see: sorted, no ID twice, and
+		// never fewer events than an earlier read of the same lead (a
+		// stored event does not disappear).
+		readErrs := make(chan error, 2)
+		var rg sync.WaitGroup
+		check := func(evs []leadkit.Event) error {
+			seen := map[string]bool{}
+			for i, e := range evs {
+				if seen[e.ID] {
+					return fmt.Errorf("event %s read twice", e.ID)
+				}
+				seen[e.ID] = true
+				if i > 0 && e.Time.Before(evs[i-1].Time) {
+					return fmt.Errorf("events not sorted at %d", i)
+				}
+			}
+			return nil
+		}
+		rg.Add(2)
+		go func() {
+			defer rg.Done()
+			last := map[string]int{}
+			for {
+				select {
+				case <-stop:
+					readErrs <- nil
+					return
+				default:
+				}
+				for l := range 3 {
+					lead := fmt.Sprintf("lead%d", l)
+					evs, err := s.Events(ctx, lead, time.Time{}, time.Time{})
+					if err == nil {
+						err = check(evs)
+					}
+					if err == nil && len(evs) < last[lead] {
+						err = fmt.Errorf("lead %s: %d events after %d", lead, len(evs), last[lead])
+					}
+					if err != nil {
+						readErrs <- err
+						return
+					}
+					last[lead] = len(evs)
+				}
+			}
+		}()
+		go func() {
+			defer rg.Done()
+			for {
+				select {
+				case <-stop:
+					readErrs <- nil
+					return
+				default:
+				}
+				err := s.ForEach(ctx, func(tl journey.Timeline) error { return check(tl.Events) })
+				if err != nil {
+					readErrs <- err
+					return
+				}
+			}
+		}()
+		wg.Wait()
+		close(stop)
+		rg.Wait()
+		for range 2 {
+			require.NoError(t, <-readErrs)
+		}
+		for _, err := range writeErrs {
+			require.NoError(t, err)
+		}
+		total := 0
+		for l := range 3 {
+			evs, err := s.Events(ctx, fmt.Sprintf("lead%d", l), time.Time{}, time.Time{})
+			require.NoError(t, err)
+			total += len(evs)
+		}
+		assert.Equal(t, writers*perWriter, total, "every append is stored")
 	})
 
 	t.Run("ConcurrentAppendersLoseNothing", func(t *testing.T) {

@@ -33,7 +33,10 @@ type Case struct {
 	Name   string
 	Lead   leadkit.Lead
 	Events []leadkit.Event
-	AsOf   time.Time
+	// AsOf is the scoring time; set it; zero means the model's
+	// Options.Now (the wall clock by default), which makes a case with
+	// decaying rules change from day to day.
+	AsOf time.Time
 	// Scores maps dimension names to expected fresh scores; Lifetime to
 	// expected lifetime scores. Compared within Tolerance (default 1e-9).
 	Scores    map[string]float64
@@ -45,7 +48,8 @@ type Case struct {
 	Cell string
 	// Reached and NotReached list thresholds.
 	Reached, NotReached []string
-	// Fired and NotFired list rules as "dimension/rule" or "rule".
+	// Fired and NotFired list rules as "dimension/rule" or "rule": a rule
+	// fired when it contributes points to the fresh score (scoring.Hit).
 	Fired, NotFired []string
 	// Err, when set, expects scoring to fail with an error containing it.
 	Err string
