@@ -343,6 +343,45 @@ func BenchmarkScore(b *testing.B) {
 	})
 }
 
+// BenchmarkRatio measures the engine and the hand-written baseline
+// interleaved, in blocks of 32 leads, so that load changes on a shared
+// machine hit both alike; it reports the time per lead of each and their
+// ratio. (The naive approach is left out: its garbage would cool the caches
+// of the others; see BenchmarkScore/naive-expr.)
+func BenchmarkRatio(b *testing.B) {
+	m := benchModel(b)
+	in := benchInputs(256, 1)
+	sc := m.get()
+	defer m.put(sc)
+	var res Result
+	var eng, hand time.Duration
+	var sink float64
+	const block = 32
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		lo := i * block % len(in)
+		t0 := time.Now()
+		for k := lo; k < lo+block; k++ {
+			if err := m.scoreInto(sc, &res, &in[k]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		t1 := time.Now()
+		for k := lo; k < lo+block; k++ {
+			_, _, t := handScore(&in[k].Lead, in[k].Events, in[k].AsOf)
+			sink += t
+		}
+		t2 := time.Now()
+		eng += t1.Sub(t0)
+		hand += t2.Sub(t1)
+	}
+	leads := float64(b.N * block)
+	b.ReportMetric(float64(eng.Nanoseconds())/leads, "engine-ns/lead")
+	b.ReportMetric(float64(hand.Nanoseconds())/leads, "hand-ns/lead")
+	b.ReportMetric(float64(eng)/float64(hand), "engine/hand")
+	_ = sink
+}
+
 // BenchmarkScoreBatch scores 256 leads per op with reused results.
 func BenchmarkScoreBatch(b *testing.B) {
 	m := benchModel(b)

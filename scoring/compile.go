@@ -129,12 +129,8 @@ type Model struct {
 	predRules [][]int
 
 	types    typeTable
-	byType   [][]int32 // per type id: behavior rules (including any-type rules)
-	predsBy  [][]int32 // per type id: distinct predicates of those rules
-	resetBy  []bool    // per type id: whether any of those rules resets
-	anyRules []int32
-	anyPreds []int32
-	anyReset bool
+	routes   []route // per type id
+	anyRoute route   // events of types no rule names
 
 	thresholds []threshold
 	matrix     *matrixDef
@@ -291,10 +287,10 @@ func (c *compiler) totals(m *Model) {
 			c.add("", "", "rules", "the predicates of %s events together may do about %.3g units of work per event; the limit (Options.MaxEventCost) is %.3g", what, sum, c.maxEventCost)
 		}
 	}
-	for id, preds := range m.predsBy {
-		check(fmt.Sprintf("%q", m.types.byID[id]), preds)
+	for id := range m.routes {
+		check(fmt.Sprintf("%q", m.types.byID[id]), m.routes[id].preds)
 	}
-	check("other", m.anyPreds)
+	check("other", m.anyRoute.preds)
 	for i, p := range m.preds {
 		if p.asOf && m.asOfPred == "" {
 			m.asOfPred = m.beh[m.predRules[i][0]].name
@@ -713,6 +709,14 @@ func (c *compiler) matrix(m *Model, spec ModelSpec) {
 	m.matrix = md
 }
 
+// route is where events of one type go: the behavior rules naming the type
+// (and the any-type rules) in model order, their distinct predicates, and
+// whether one of the rules resets its dimension.
+type route struct {
+	rules, preds []int32
+	reset        bool
+}
+
 // index builds the event-type dispatch tables of the fused pass.
 func (c *compiler) index(m *Model) {
 	var names []string
@@ -727,7 +731,7 @@ func (c *compiler) index(m *Model) {
 				break
 			}
 			if len(br.Types) == 0 {
-				m.anyRules = append(m.anyRules, int32(ruleIdx))
+				m.anyRoute.rules = append(m.anyRoute.rules, int32(ruleIdx))
 			}
 			seen := map[string]bool{}
 			for _, t := range br.Types {
@@ -747,9 +751,7 @@ func (c *compiler) index(m *Model) {
 		}
 	}
 	m.types = newTypeTable(names)
-	m.byType = make([][]int32, len(names))
-	m.predsBy = make([][]int32, len(names))
-	m.resetBy = make([]bool, len(names))
+	m.routes = make([]route, len(names))
 	hasReset := func(rules []int32) bool {
 		for _, ri := range rules {
 			if m.beh[ri].reset {
@@ -759,14 +761,12 @@ func (c *compiler) index(m *Model) {
 		return false
 	}
 	for id := range names {
-		rules := append(perType[int32(id)], m.anyRules...)
+		rules := append(perType[int32(id)], m.anyRoute.rules...)
 		sort.Slice(rules, func(i, j int) bool { return rules[i] < rules[j] })
-		m.byType[id] = rules
-		m.predsBy[id] = m.distinctPreds(rules)
-		m.resetBy[id] = hasReset(rules)
+		m.routes[id] = route{rules: rules, preds: m.distinctPreds(rules), reset: hasReset(rules)}
 	}
-	m.anyPreds = m.distinctPreds(m.anyRules)
-	m.anyReset = hasReset(m.anyRules)
+	m.anyRoute.preds = m.distinctPreds(m.anyRoute.rules)
+	m.anyRoute.reset = hasReset(m.anyRoute.rules)
 }
 
 func (m *Model) distinctPreds(rules []int32) []int32 {

@@ -336,28 +336,29 @@ func (m *Model) eventPass(sc *scratch, evs []leadkit.Event, asOfT time.Time) err
 	return nil
 }
 
-// dispatch returns the rules an event of type typ goes to, their distinct
-// predicates, and whether one of the rules resets its dimension.
-func (m *Model) dispatch(typ string) (rules, preds []int32, reset bool) {
-	if len(m.byType) > 0 {
+// dispatch returns the route of events of type typ.
+func (m *Model) dispatch(typ string) *route {
+	if len(m.routes) > 0 {
 		if id := m.types.lookup(typ); id >= 0 {
-			return m.byType[id], m.predsBy[id], m.resetBy[id]
+			return &m.routes[id]
 		}
 	}
-	return m.anyRules, m.anyPreds, m.anyReset
+	return &m.anyRoute
 }
 
 // evalPreds evaluates the predicates of one event into sc.pred.
 func (m *Model) evalPreds(sc *scratch, ev *leadkit.Event, rules, preds []int32) error {
 	sc.c.ev = ev
-	defer func() { sc.c.ev = nil }()
 	for _, p := range preds {
 		ok, err := m.preds[p].bool(&sc.c, sc.runner)
 		if err != nil {
-			return m.predErr(sc, ev, p, rules, err)
+			err = m.predErr(sc, ev, p, rules, err)
+			sc.c.ev = nil
+			return err
 		}
 		sc.pred[p] = ok
 	}
+	sc.c.ev = nil
 	return nil
 }
 
@@ -388,16 +389,17 @@ func (m *Model) event(sc *scratch, ev *leadkit.Event, asOf int64, asOfT time.Tim
 	if t > asOf {
 		return nil
 	}
-	rules, preds, reset := m.dispatch(ev.Type)
+	rt := m.dispatch(ev.Type)
+	rules := rt.rules
 	if len(rules) == 0 {
 		return nil
 	}
-	if len(preds) > 0 {
-		if err := m.evalPreds(sc, ev, rules, preds); err != nil {
+	if len(rt.preds) > 0 {
+		if err := m.evalPreds(sc, ev, rules, rt.preds); err != nil {
 			return err
 		}
 	}
-	if reset {
+	if rt.reset {
 		// Resets first, so the event counts for the other rules of the
 		// dimension whatever the rule order.
 		for _, ri := range rules {
@@ -431,7 +433,16 @@ func (m *Model) event(sc *scratch, ev *leadkit.Event, asOf int64, asOfT time.Tim
 			pts += r.bonus
 		}
 		a.life += pts
-		a.fresh += pts * r.factor(t, ev.Time, asOf, asOfT)
+		switch r.dk {
+		case decayNone:
+			a.fresh += pts
+		case decayWindow:
+			if asOf-t < r.window {
+				a.fresh += pts
+			}
+		default:
+			a.fresh += pts * r.factor(t, ev.Time, asOf, asOfT)
+		}
 		a.last = t
 	}
 	return nil

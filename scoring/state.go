@@ -141,7 +141,7 @@ func (m *Model) Apply(st *State, ev leadkit.Event) error {
 		return err
 	}
 	if !validTime(ev.Time) {
-		return eventTimeErr("", &ev)
+		return eventTimeErr(ev.LeadID, &ev)
 	}
 	sc := m.get()
 	defer m.put(sc)
@@ -154,16 +154,17 @@ func (m *Model) apply(sc *scratch, st *State, ev *leadkit.Event) error {
 	if ev.Time.Before(st.Updated) {
 		return fmt.Errorf("%w: event %q at %s is before %s", ErrOutOfOrder, ev.ID, ev.Time.UTC().Format(time.RFC3339Nano), st.Updated.Format(time.RFC3339Nano))
 	}
-	rules, preds, reset := m.dispatch(ev.Type)
+	rt := m.dispatch(ev.Type)
+	rules := rt.rules
 	// Evaluate every predicate first so an error leaves st unchanged.
-	if len(preds) > 0 {
-		if err := m.evalPreds(sc, ev, rules, preds); err != nil {
+	if len(rt.preds) > 0 {
+		if err := m.evalPreds(sc, ev, rules, rt.preds); err != nil {
 			return err
 		}
 	}
 	st.Updated = ev.Time.UTC()
 	t := ev.Time.UnixNano()
-	if reset {
+	if rt.reset {
 		// Resets first, as in the full pass.
 		for _, ri := range rules {
 			if r := &m.beh[ri]; r.reset && (r.pred < 0 || sc.pred[r.pred]) {
