@@ -1,8 +1,12 @@
 package leadkit
 
 import (
+	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Common event types. Event.Type is free text, so tenants may use their own
@@ -40,22 +44,155 @@ type Event struct {
 	Attrs    map[string]any `json:"attrs,omitempty"`
 }
 
-// Validate reports whether e can be stored: it needs an ID, a LeadID, a Type
-// and a non-zero Time. The error wraps [ErrInvalid] and names the event and
-// the field.
+// Validate reports whether e can be stored. It needs an ID, a LeadID, a
+// Type and a Time in [MinTime, MaxTime); every string must be valid UTF-8
+// without NUL bytes and within its cap (IDs [MaxIDBytes]; Type, Channel and
+// Campaign [MaxNameBytes]; Content [MaxStringBytes]); Attrs must hold at
+// most [MaxAttrs] keys whose values are nil, bools, strings, finite numbers
+// (see [Number]), times in range, or lists and maps of those nested at most
+// [MaxAttrDepth] deep with at most [MaxListItems] items each. The error
+// wraps [ErrInvalid] and names the event and the field.
 func (e Event) Validate() error {
-	var field string
-	switch {
-	case e.ID == "":
-		field = "id"
-	case e.LeadID == "":
-		field = "lead_id"
-	case e.Type == "":
-		field = "type"
-	case e.Time.IsZero():
-		field = "time"
-	default:
-		return nil
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: event %q: %s", ErrInvalid, clip(e.ID, 64), fmt.Sprintf(format, args...))
 	}
-	return fmt.Errorf("%w: event %q: missing %s", ErrInvalid, e.ID, field)
+	for _, f := range []struct {
+		name, v  string
+		max      int
+		required bool
+	}{
+		{"id", e.ID, MaxIDBytes, true},
+		{"lead_id", e.LeadID, MaxIDBytes, true},
+		{"type", e.Type, MaxNameBytes, true},
+		{"channel", e.Channel, MaxNameBytes, false},
+		{"campaign", e.Campaign, MaxNameBytes, false},
+		{"content", e.Content, MaxStringBytes, false},
+	} {
+		if f.v == "" {
+			if f.required {
+				return bad("missing %s", f.name)
+			}
+			continue
+		}
+		if msg := CheckText(f.v, f.max); msg != "" {
+			return bad("%s %s", f.name, msg)
+		}
+	}
+	if e.Time.IsZero() {
+		return bad("missing time")
+	}
+	if !ValidTime(e.Time) {
+		return bad("time %s is outside %s", e.Time.UTC().Format(time.RFC3339), TimeRange)
+	}
+	if len(e.Attrs) > MaxAttrs {
+		return bad("%d attributes, the limit is %d", len(e.Attrs), MaxAttrs)
+	}
+	for k, v := range e.Attrs {
+		if k == "" {
+			return bad("attribute with an empty name")
+		}
+		if msg := CheckText(k, MaxNameBytes); msg != "" {
+			return bad("attribute name %s", msg)
+		}
+		if msg := checkValue(v, 1); msg != "" {
+			return bad("attribute %q: %s", clip(k, 64), msg)
+		}
+	}
+	return nil
+}
+
+// CheckText returns "" when s is valid UTF-8 without NUL bytes and at most
+// max bytes long, else what is wrong with it ("is 5000 bytes, the limit is
+// 4096"). Every package checks user strings with it, so every backend
+// accepts the same ones.
+func CheckText(s string, max int) string {
+	if len(s) > max {
+		return fmt.Sprintf("is %d bytes, the limit is %d", len(s), max)
+	}
+	if !utf8.ValidString(s) {
+		return "is not valid UTF-8"
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		return "contains a NUL byte"
+	}
+	return ""
+}
+
+// checkValue checks one attribute value at nesting depth d.
+func checkValue(v any, d int) string {
+	if d > MaxAttrDepth {
+		return fmt.Sprintf("nested more than %d deep", MaxAttrDepth)
+	}
+	switch x := v.(type) {
+	case nil, bool:
+		return ""
+	case string:
+		return CheckText(x, MaxStringBytes)
+	case time.Time:
+		if !ValidTime(x) {
+			return fmt.Sprintf("time outside %s", TimeRange)
+		}
+		return ""
+	case []string:
+		if len(x) > MaxListItems {
+			return fmt.Sprintf("list has %d items, the limit is %d", len(x), MaxListItems)
+		}
+		for i, s := range x {
+			if msg := CheckText(s, MaxStringBytes); msg != "" {
+				return fmt.Sprintf("item %d %s", i+1, msg)
+			}
+		}
+		return ""
+	case []any:
+		if len(x) > MaxListItems {
+			return fmt.Sprintf("list has %d items, the limit is %d", len(x), MaxListItems)
+		}
+		for i, y := range x {
+			if msg := checkValue(y, d+1); msg != "" {
+				return fmt.Sprintf("item %d: %s", i+1, msg)
+			}
+		}
+		return ""
+	case map[string]any:
+		if len(x) > MaxListItems {
+			return fmt.Sprintf("map has %d keys, the limit is %d", len(x), MaxListItems)
+		}
+		for k, y := range x {
+			if msg := CheckText(k, MaxNameBytes); msg != "" {
+				return fmt.Sprintf("key %s", msg)
+			}
+			if msg := checkValue(y, d+1); msg != "" {
+				return fmt.Sprintf("key %q: %s", clip(k, 64), msg)
+			}
+		}
+		return ""
+	}
+	if IsNumber(v) {
+		if _, err := Number(v); err != nil {
+			return fmt.Sprintf("%v is not a finite number", v)
+		}
+		return ""
+	}
+	return fmt.Sprintf("unsupported value of type %T (want a string, number, bool, time, list or map)", v)
+}
+
+// ValidateEvents validates every event (see [Event.Validate]) and joins the
+// errors, each prefixed with the event's index, so one call reports every
+// bad event of a batch.
+func ValidateEvents(events []Event) error {
+	var errs []error
+	for i, e := range events {
+		if err := e.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("event %d: %w", i, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// SortEvents sorts events stably by time: the order of a lead's timeline,
+// in which events with the same time keep their order.
+func SortEvents(events []Event) {
+	slices.SortStableFunc(events, func(a, b Event) int {
+		return a.Time.Compare(b.Time)
+	})
 }

@@ -36,3 +36,11 @@ func ExampleEvent_Validate() {
 	// true
 	// leadkit: invalid input: event "evt-1": missing time
 }
+
+func TestValidTimeBounds(t *testing.T) {
+	assert.True(t, leadkit.ValidTime(leadkit.MinTime))
+	assert.False(t, leadkit.ValidTime(leadkit.MinTime.Add(-time.Nanosecond)))
+	assert.True(t, leadkit.ValidTime(leadkit.MaxTime.Add(-time.Nanosecond)))
+	assert.False(t, leadkit.ValidTime(leadkit.MaxTime))
+	assert.False(t, leadkit.ValidTime(time.Time{}))
+}

@@ -137,17 +137,13 @@ func (m *Model) Crossings(in Input, thresholdName string) ([]Crossing, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := scan(in.Lead.ID, in.Events); err != nil {
-		return nil, err
-	}
-	order := make([]int, len(in.Events))
-	for i := range order {
-		order[i] = i
-	}
-	sortStable(order, in.Events)
 	st := m.NewState()
 	sc := m.get()
 	defer m.put(sc)
+	order, err := m.eventOrder(sc, &in)
+	if err != nil {
+		return nil, err
+	}
 	sc.lead = in.Lead
 	cr := &crosser{m: m, sc: sc, st: &st, th: th}
 	var out []Crossing
@@ -213,6 +209,9 @@ func (m *Model) NextCrossing(st *State, lead leadkit.Lead, thresholdName string,
 		return Crossing{}, false, err
 	}
 	if err := m.checkState(st); err != nil {
+		return Crossing{}, false, err
+	}
+	if err := m.checkLead(&lead); err != nil {
 		return Crossing{}, false, err
 	}
 	if !validTime(from) || !validTime(until) {
@@ -548,9 +547,9 @@ func (m *Model) derive(sc *scratch, vals []float64) error {
 	for _, di := range m.order {
 		d := &m.dims[di]
 		if d.derived != nil {
-			sc.c.dims = vals
-			v, err := d.derived.float(&sc.c, sc.runner)
-			sc.c.dims = nil
+			sc.c.Nums = vals
+			v, err := float(d.derived, &sc.c, sc.runner)
+			sc.c.Nums = nil
 			if err != nil {
 				return m.runErr(sc, di, "", "expr", err)
 			}

@@ -44,9 +44,9 @@ func TestCompare(t *testing.T) {
 func crossingModel(t *testing.T) *Model {
 	return mustCompile(t, ModelSpec{Name: "x",
 		Dimensions: []DimensionSpec{{Name: "engagement", Behavior: []BehaviorRule{
-			{Name: "dl", Types: []string{"download"}, Points: 15, Decay: &DecaySpec{WindowDays: 7}},
-			{Name: "unsub", Types: []string{"unsubscribed"}, Points: -20, Decay: &DecaySpec{WindowDays: 3}},
-			{Name: "meeting", Types: []string{"meeting"}, Points: 40, Decay: &DecaySpec{HalfLifeDays: 10}},
+			{Name: "dl", Types: []string{"download"}, Points: 15, Decay: &DecaySpec{Window: 7 * day}},
+			{Name: "unsub", Types: []string{"unsubscribed"}, Points: -20, Decay: &DecaySpec{Window: 3 * day}},
+			{Name: "meeting", Types: []string{"meeting"}, Points: 40, Decay: &DecaySpec{HalfLife: 10 * day}},
 		}}},
 		Thresholds: []ThresholdSpec{{Name: "mql", Dimension: "engagement", Value: 10}},
 	})
@@ -59,7 +59,7 @@ func TestCrossings(t *testing.T) {
 		{ID: "1", Type: "download", Time: d0},
 		{ID: "2", Type: "unsubscribed", Time: d0.Add(day)},
 	}
-	got, err := m.Crossings(Input{Events: evs, AsOf: d0.Add(10 * day)}, "mql")
+	got, err := m.Crossings(Input{Lead: leadkit.Lead{ID: "l1"}, Events: evs, AsOf: d0.Add(10 * day)}, "mql")
 	require.NoError(t, err)
 	// d0: 15 (up). d1: 15-20 = -5 (down). d4: the unsubscribe leaves its
 	// 3-day window: 15 (up). d7: the download leaves its 7-day window: 0
@@ -76,7 +76,7 @@ func TestCrossings(t *testing.T) {
 		assert.Equal(t, w.v, got[i].Score, i)
 	}
 	// Replaying before the last crossing drops it.
-	got, err = m.Crossings(Input{Events: evs, AsOf: d0.Add(5 * day)}, "mql")
+	got, err = m.Crossings(Input{Lead: leadkit.Lead{ID: "l1"}, Events: evs, AsOf: d0.Add(5 * day)}, "mql")
 	require.NoError(t, err)
 	assert.Len(t, got, 3)
 }
@@ -84,16 +84,16 @@ func TestCrossings(t *testing.T) {
 func TestNextCrossingDecay(t *testing.T) {
 	m := crossingModel(t)
 	d0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	st, err := m.StateOf(Input{Events: []leadkit.Event{{ID: "m", Type: "meeting", Time: d0}}})
+	st, err := m.StateOf(Input{Lead: leadkit.Lead{ID: "l1"}, Events: []leadkit.Event{{ID: "m", Type: "meeting", Time: d0}}})
 	require.NoError(t, err)
 	// 40 * 2^(-t/10d) = 10 at t = 20 days.
-	c, ok, err := m.NextCrossing(&st, leadkit.Lead{}, "mql", d0, d0.Add(60*day))
+	c, ok, err := m.NextCrossing(&st, leadkit.Lead{ID: "l1"}, "mql", d0, d0.Add(60*day))
 	require.NoError(t, err)
 	require.True(t, ok)
 	assert.False(t, c.Up)
 	assert.WithinDuration(t, d0.Add(20*day), c.Time, time.Millisecond)
 	// Not within 10 days.
-	_, ok, err = m.NextCrossing(&st, leadkit.Lead{}, "mql", d0, d0.Add(10*day))
+	_, ok, err = m.NextCrossing(&st, leadkit.Lead{ID: "l1"}, "mql", d0, d0.Add(10*day))
 	require.NoError(t, err)
 	assert.False(t, ok)
 }

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/leadkit/leadkit"
-	"github.com/leadkit/leadkit/internal/exprenv"
+	"github.com/leadkit/leadkit/internal/lang"
 )
 
 // Options tunes Compile. The zero value is the default.
@@ -58,7 +58,9 @@ const (
 )
 
 // MaxPoints bounds the magnitude of every points value, cap, threshold and
-// band of a model, so that sums stay finite.
+// band of a model, and of every score: a dimension (or a derived
+// expression) beyond it is a run-time error for the lead, so sums stay
+// finite and exact.
 const MaxPoints = 1e9
 
 // RuleError is a problem with one part of a model, or a run-time failure of
@@ -108,8 +110,7 @@ func (e *RuleError) Unwrap() error { return leadkit.ErrInvalid }
 type Model struct {
 	spec        ModelSpec
 	fingerprint string
-	lim         exprenv.Limits
-	caps        caps
+	lim         lang.Limits
 	now         func() time.Time
 	// timeFit reports that some fit rule or derived dimension reads the
 	// as-of time (lead.age_days, daysSince), so fit points change with
@@ -124,7 +125,7 @@ type Model struct {
 
 	fit   []fitRule
 	beh   []behRule
-	preds []*program
+	preds []*lang.Program
 	// predRules lists the rules of each predicate, for errors.
 	predRules [][]int
 
@@ -140,7 +141,7 @@ type Model struct {
 
 type dimension struct {
 	name     string
-	derived  *program
+	derived  *lang.Program
 	deps     []int
 	min, max float64
 	bands    []band // by Min descending
@@ -157,7 +158,7 @@ type fitRule struct {
 	name   string
 	dim    int
 	points float64
-	prog   *program
+	prog   *lang.Program
 }
 
 type decayKind uint8
@@ -250,29 +251,19 @@ type compiler struct {
 // maxLimit is the largest LimitSpec.Max.
 const maxLimit = 1 << 30
 
-// cfg is how the compiler compiles one expression of m.
-func (c *compiler) cfg(m *Model, want kind, event, derived bool) exprCfg {
-	cfg := exprCfg{lim: m.lim, want: want, forceVM: c.opts.forceVM, derived: derived, caps: m.caps,
-		budget: c.maxCost, what: "Options.MaxCost"}
-	if event {
-		cfg.budget, cfg.what = c.maxEventCost, "Options.MaxEventCost"
-	}
-	return cfg
-}
-
 // totals bounds the work of one lead's fit pass (fit rules, and derived
 // dimensions twice: fresh and lifetime) and of one event's predicates.
 func (c *compiler) totals(m *Model) {
 	var fit float64
 	for i := range m.fit {
-		fit += m.fit[i].prog.cost
-		if m.fit[i].prog.asOf {
+		fit += m.fit[i].prog.Cost()
+		if m.fit[i].prog.AsOf() {
 			m.timeFit = true
 		}
 	}
 	for i := range m.dims {
 		if p := m.dims[i].derived; p != nil {
-			fit += 2 * p.cost
+			fit += 2 * p.Cost()
 		}
 	}
 	if fit > c.maxCost {
@@ -281,7 +272,7 @@ func (c *compiler) totals(m *Model) {
 	check := func(what string, preds []int32) {
 		var sum float64
 		for _, p := range preds {
-			sum += m.preds[p].cost
+			sum += m.preds[p].Cost()
 		}
 		if sum > c.maxEventCost {
 			c.add("", "", "rules", "the predicates of %s events together may do about %.3g units of work per event; the limit (Options.MaxEventCost) is %.3g", what, sum, c.maxEventCost)
@@ -292,9 +283,57 @@ func (c *compiler) totals(m *Model) {
 	}
 	check("other", m.anyRoute.preds)
 	for i, p := range m.preds {
-		if p.asOf && m.asOfPred == "" {
+		if p.AsOf() && m.asOfPred == "" {
 			m.asOfPred = m.beh[m.predRules[i][0]].name
 		}
+	}
+}
+
+// caps checks the model against the documented caps (see MaxDimensions).
+func (c *compiler) caps(spec ModelSpec) {
+	name := func(dim, rule, what, v string) {
+		if v != "" {
+			if msg := leadkit.CheckText(v, leadkit.MaxNameBytes); msg != "" {
+				c.add(clip(dim), clip(rule), what, "name %s", msg)
+			}
+		}
+	}
+	name("", "", "name", spec.Name)
+	name("", "", "version", spec.Version)
+	if n := len(spec.Dimensions); n > MaxDimensions {
+		c.add("", "", "dimensions", "%d dimensions, the limit is %d", n, MaxDimensions)
+	}
+	if n := len(spec.Thresholds); n > MaxThresholds {
+		c.add("", "", "thresholds", "%d thresholds, the limit is %d", n, MaxThresholds)
+	}
+	rules := 0
+	for _, d := range spec.Dimensions {
+		name(d.Name, "", "name", d.Name)
+		rules += len(d.Fit) + len(d.Behavior)
+		if len(d.Bands) > MaxBands {
+			c.add(clip(d.Name), "", "bands", "%d bands, the limit is %d", len(d.Bands), MaxBands)
+		}
+		for _, b := range d.Bands {
+			name(d.Name, "", "bands", b.Name)
+		}
+		for _, r := range d.Fit {
+			name(d.Name, r.Name, "name", r.Name)
+		}
+		for _, r := range d.Behavior {
+			name(d.Name, r.Name, "name", r.Name)
+			if len(r.Types) > MaxTypesPerRule {
+				c.add(clip(d.Name), clip(r.Name), "types", "%d types, the limit is %d", len(r.Types), MaxTypesPerRule)
+			}
+			for _, t := range r.Types {
+				name(d.Name, r.Name, "types", t)
+			}
+		}
+	}
+	if rules > MaxRules {
+		c.add("", "", "rules", "%d rules, the limit is %d", rules, MaxRules)
+	}
+	for _, t := range spec.Thresholds {
+		name("", "", "thresholds", t.Name)
 	}
 }
 
@@ -302,7 +341,7 @@ func (c *compiler) add(dim, rule, part, format string, args ...any) {
 	c.errs = append(c.errs, &RuleError{Dimension: dim, Rule: rule, Part: part, Msg: fmt.Sprintf(format, args...)})
 }
 
-func (c *compiler) exprErr(dim, rule, part string, e *exprenv.Error) {
+func (c *compiler) exprErr(dim, rule, part string, e *lang.Error) {
 	c.errs = append(c.errs, &RuleError{Dimension: dim, Rule: rule, Part: part, Line: e.Line, Column: e.Column, Msg: e.Message})
 }
 
@@ -313,8 +352,8 @@ func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) && math
 // [leadkit.ErrInvalid]) or a Model safe for concurrent use.
 func Compile(spec ModelSpec, opts Options) (*Model, error) {
 	c := &compiler{opts: opts, predIdx: map[string]int32{}}
-	m := &Model{lim: exprenv.Limits{MaxNodes: opts.MaxNodes, MemoryBudget: opts.MemoryBudget}.WithDefaults(), byName: map[string]int{},
-		caps: caps{str: opts.MaxStringBytes, list: opts.MaxListItems}.withDefaults(), now: opts.Now}
+	m := &Model{lim: lang.Limits{MaxNodes: opts.MaxNodes, MemoryBudget: opts.MemoryBudget,
+		MaxStringBytes: opts.MaxStringBytes, MaxListItems: opts.MaxListItems}.WithDefaults(), byName: map[string]int{}, now: opts.Now}
 	if m.now == nil {
 		m.now = time.Now
 	}
@@ -344,6 +383,10 @@ func Compile(spec ModelSpec, opts Options) (*Model, error) {
 	if len(spec.Dimensions) == 0 {
 		c.add("", "", "dimensions", "model needs at least one dimension")
 	}
+	c.caps(spec)
+	if len(c.errs) > 0 && (len(spec.Dimensions) > MaxDimensions || len(spec.Fields) > MaxFields) {
+		return nil, errors.Join(c.errs...) // too big to look further
+	}
 	fitSch, evSch := c.schemas(spec.Fields)
 
 	for i, ds := range spec.Dimensions {
@@ -369,75 +412,27 @@ func Compile(spec ModelSpec, opts Options) (*Model, error) {
 	return m, nil
 }
 
-// schemas builds the fit and event environments with the custom fields.
-func (c *compiler) schemas(fields []FieldSpec) (fit, ev *schema) {
-	ff, ef := profileFields(), eventFields()
-	seen := map[string]bool{}
-	for _, f := range ff {
-		seen[f.scope+"."+f.name] = true
-	}
-	for _, f := range ef {
-		seen[f.scope+"."+f.name] = true
-	}
-	for _, fs := range fields {
-		scope, key, ok := strings.Cut(fs.Name, ".")
-		loc := fmt.Sprintf("field %q", fs.Name)
-		switch {
-		case !ok || (scope != "person" && scope != "company" && scope != "event"):
-			c.add("", "", loc, `name must be "person.<key>", "company.<key>" or "event.<key>"`)
-			continue
-		case !keyRe.MatchString(key):
-			c.add("", "", loc, "key %q is not an identifier", key)
-			continue
-		case seen[fs.Name]:
-			c.add("", "", loc, "duplicate or built-in field")
-			continue
-		}
-		var k kind
-		switch fs.Type {
-		case TypeNumber:
-			k = kNum
-		case TypeString:
-			k = kStr
-		case TypeBool:
-			k = kBool
-		case TypeStrings:
-			k = kStrs
-		case TypeTime:
-			k = kTime
-		default:
-			c.add("", "", loc, "type %q is not number, string, bool, strings or time", fs.Type)
-			continue
-		}
-		seen[fs.Name] = true
-		f := field{scope: scope, name: key, get: customField(scope, key, k)}
-		if scope == "event" {
-			ef = append(ef, f)
-		} else {
-			ff = append(ff, f)
-		}
-	}
-	return newSchema(ff), newSchema(ef)
-}
-
 func (c *compiler) decay(dim, rule string, d *DecaySpec) (k decayKind, window int64, half float64, steps []step) {
 	if d == nil {
 		return
 	}
 	n := 0
-	if d.WindowDays != 0 {
+	if d.Window != 0 {
 		n++
-		if !(d.WindowDays > 0 && d.WindowDays <= 36500) {
-			c.add(dim, rule, "decay", "window_days must be in (0, 36500]")
+		if d.Window < 0 || d.Window > leadkit.MaxDuration {
+			c.add(dim, rule, "decay", "window must be positive and at most 100000d, not %s", leadkit.FormatDuration(d.Window))
 		}
-		k, window = decayWindow, int64(d.WindowDays*float64(24*time.Hour))
+		k, window = decayWindow, int64(d.Window)
 	}
-	if d.HalfLifeDays != 0 {
+	if d.HalfLife != 0 {
 		n++
-		if !(d.HalfLifeDays > 0 && d.HalfLifeDays <= 36500) {
-			c.add(dim, rule, "decay", "half_life_days must be in (0, 36500]")
+		if d.HalfLife < 0 || d.HalfLife > leadkit.MaxDuration {
+			c.add(dim, rule, "decay", "half_life must be positive and at most 100000d, not %s", leadkit.FormatDuration(d.HalfLife))
 		}
-		k, half = decayHalfLife, d.HalfLifeDays*float64(24*time.Hour)
+		k, half = decayHalfLife, float64(d.HalfLife)
+	}
+	if len(d.Steps) > MaxDecaySteps {
+		c.add(dim, rule, "decay", "%d steps, the limit is %d", len(d.Steps), MaxDecaySteps)
 	}
 	if len(d.Steps) > 0 {
 		n++
@@ -455,12 +450,12 @@ func (c *compiler) decay(dim, rule string, d *DecaySpec) (k decayKind, window in
 		}
 	}
 	if n > 1 {
-		c.add(dim, rule, "decay", "set only one of window_days, half_life_days and steps")
+		c.add(dim, rule, "decay", "set only one of window, half_life and steps")
 	}
 	return
 }
 
-func (c *compiler) dimension(m *Model, di int, ds DimensionSpec, fitSch, evSch *schema) dimension {
+func (c *compiler) dimension(m *Model, di int, ds DimensionSpec, fitSch, evSch *lang.Schema) dimension {
 	d := dimension{name: ds.Name, min: math.Inf(-1), max: math.Inf(1)}
 	if ds.Min != nil {
 		if !finite(*ds.Min) {
@@ -523,7 +518,7 @@ func (c *compiler) dimension(m *Model, di int, ds DimensionSpec, fitSch, evSch *
 		if !finite(fr.Points) {
 			c.add(ds.Name, fr.Name, "points", "must be a finite number of magnitude <= %g", MaxPoints)
 		}
-		p, err := compileExpr(fr.When, fitSch, c.cfg(m, kBool, false, false))
+		p, err := c.compile(m, fr.When, fitSch, lang.Bool, false)
 		if err != nil {
 			c.exprErr(ds.Name, fr.Name, "when", err)
 			continue
@@ -571,17 +566,17 @@ func (c *compiler) dimension(m *Model, di int, ds DimensionSpec, fitSch, evSch *
 			r.dk, r.window, r.halfLife, r.steps = dk, dw, dh, dsteps
 		}
 		if br.Recency != nil {
-			if !(br.Recency.WithinDays > 0 && br.Recency.WithinDays <= 36500) || !finite(br.Recency.Points) {
-				c.add(ds.Name, br.Name, "recency", "within_days must be in (0, 36500] and points finite")
+			if br.Recency.Within <= 0 || br.Recency.Within > leadkit.MaxDuration || !finite(br.Recency.Points) {
+				c.add(ds.Name, br.Name, "recency", "within must be positive and at most 100000d, and points finite")
 			}
-			r.recencyWithin = int64(br.Recency.WithinDays * float64(24*time.Hour))
+			r.recencyWithin = int64(br.Recency.Within)
 			r.recencyPts = br.Recency.Points
 		}
 		if strings.TrimSpace(br.When) != "" {
 			key := strings.TrimSpace(br.When)
 			if pi, ok := predIdx[key]; ok {
 				r.pred = pi
-			} else if p, err := compileExpr(br.When, evSch, c.cfg(m, kBool, true, false)); err != nil {
+			} else if p, err := c.compile(m, br.When, evSch, lang.Bool, true); err != nil {
 				c.exprErr(ds.Name, br.Name, "when", err)
 			} else {
 				r.pred = int32(len(m.preds))
@@ -601,19 +596,14 @@ func (c *compiler) dimension(m *Model, di int, ds DimensionSpec, fitSch, evSch *
 
 // derived compiles derived dimensions and orders them by dependency.
 func (c *compiler) derived(m *Model, spec ModelSpec) {
-	fields := make([]field, len(m.dims))
-	for i, d := range m.dims {
-		i := i
-		fields[i] = field{name: d.name, get: cnode{k: kNum, n: func(c *ectx) float64 { return c.dims[i] }}}
-	}
-	sch := newSchema(fields)
+	sch := derivedSchema(m.dims)
 	var derived []int
 	for i, ds := range spec.Dimensions {
 		if ds.Expr == "" {
 			m.order = append(m.order, i)
 			continue
 		}
-		p, err := compileExpr(ds.Expr, sch, c.cfg(m, kNum, false, true))
+		p, err := c.compile(m, ds.Expr, sch, lang.Num, false)
 		if err != nil {
 			c.exprErr(ds.Name, "", "expr", err)
 			continue
@@ -621,7 +611,9 @@ func (c *compiler) derived(m *Model, spec ModelSpec) {
 		m.dims[i].derived = p
 		// The dimensions it reads: names and $env["name"] ($env with a
 		// computed name is refused, so nothing is hidden).
-		m.dims[i].deps = p.used
+		for _, f := range p.Used() {
+			m.dims[i].deps = append(m.dims[i].deps, m.byName[f.Name])
+		}
 		derived = append(derived, i)
 	}
 	// Depth-first topological order; a back edge is a cycle.

@@ -21,7 +21,7 @@ dimensions:
       - {name: budget, when: 'person.budget >= 50000', points: 15}
       - {name: freemail, when: 'domain(person.email) in ["gmail.com"]', points: -20}
   - name: engagement
-    decay: {half_life_days: 30}
+    decay: {half_life: 30d}
     bands: [{name: "1", min: 30}, {name: "2", min: 10}, {name: "3"}]
     behavior:
       - {name: pricing, types: [page_view], when: 'event.content startsWith "/pricing"', points: 5, cap: 15}
@@ -89,7 +89,7 @@ func ExampleCompile_errors() {
 		Fit:  []scoring.FitRule{{Name: "size", When: `company.employes > 100`, Points: 5}},
 	}}}, scoring.Options{})
 	fmt.Println(err)
-	// Output: scoring: dimension "fit": rule "size": when: line 1, column 9: type company has no field employes
+	// Output: scoring: dimension "fit": rule "size": when: line 1, column 9: company has no field employes: did you mean company.employees?
 }
 
 func ExampleModel_Apply() {

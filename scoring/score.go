@@ -2,13 +2,14 @@ package scoring
 
 import (
 	"fmt"
+	"hash/maphash"
 	"math"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/leadkit/leadkit"
-	"github.com/leadkit/leadkit/internal/exprenv"
+	"github.com/leadkit/leadkit/internal/lang"
 )
 
 // Input is everything a score depends on besides the model: a score is a
@@ -118,11 +119,13 @@ type ruleAcc struct {
 // scratch is the per-goroutine working memory of scoring; pooled in the
 // model so the steady state allocates nothing.
 type scratch struct {
-	c      ectx
+	c      lang.Ctx
 	lead   leadkit.Lead
 	ev     leadkit.Event
-	runner *exprenv.Runner
+	runner *lang.Runner
 	order  []int32
+	ids    []idSlot // open-addressing table of the repeated-ID check
+	dup    []bool
 	acc    []ruleAcc
 	pred   []bool
 	fresh  []float64
@@ -132,7 +135,7 @@ type scratch struct {
 
 func (m *Model) newScratch() *scratch {
 	return &scratch{
-		runner: exprenv.NewRunner(m.lim),
+		runner: lang.NewRunner(m.lim),
 		acc:    make([]ruleAcc, len(m.beh)),
 		pred:   make([]bool, len(m.preds)),
 		fresh:  make([]float64, len(m.dims)),
@@ -146,7 +149,7 @@ func (m *Model) get() *scratch { return m.pool.Get().(*scratch) }
 func (m *Model) put(sc *scratch) {
 	sc.lead = leadkit.Lead{}
 	sc.ev = leadkit.Event{}
-	sc.c = ectx{}
+	sc.c = lang.Ctx{}
 	m.pool.Put(sc)
 }
 
@@ -167,19 +170,9 @@ func (m *Model) ScoreInto(dst *Result, in Input) error {
 	return m.scoreInto(sc, dst, &in)
 }
 
-// Times outside [1900-01-01, 2150-01-01) UTC are refused: the difference
-// of two times in the range fits in int64 nanoseconds (under 292 years).
-const (
-	minUnix = -2208988800 // 1900-01-01
-	maxUnix = 5680281600  // 2150-01-01
-)
+func validTime(t time.Time) bool { return leadkit.ValidTime(t) }
 
-func validTime(t time.Time) bool {
-	u := t.Unix()
-	return u >= minUnix && u < maxUnix
-}
-
-const timeRange = "years 1900 to 2149"
+const timeRange = leadkit.TimeRange
 
 // asOf resolves an input's as-of time: zero means m.now().
 func (m *Model) asOf(in *Input) (time.Time, error) {
@@ -203,11 +196,14 @@ func eventTimeErr(leadID string, ev *leadkit.Event) error {
 }
 
 // ctx is the expression context of a lead at asOf.
-func (m *Model) ctx(lead *leadkit.Lead, asOf time.Time) ectx {
-	return ectx{lead: lead, asOf: asOf, ageDays: daysBetween(lead.CreatedAt, asOf), caps: m.caps}
+func (m *Model) ctx(lead *leadkit.Lead, asOf time.Time) lang.Ctx {
+	return lang.Ctx{Lead: lead, AsOf: asOf, Caps: m.lim.Caps()}
 }
 
 func (m *Model) scoreInto(sc *scratch, dst *Result, in *Input) error {
+	if err := m.checkLead(&in.Lead); err != nil {
+		return err
+	}
 	sc.lead = in.Lead
 	asOf, err := m.asOf(in)
 	if err != nil {
@@ -228,7 +224,7 @@ func (m *Model) scoreInto(sc *scratch, dst *Result, in *Input) error {
 func (m *Model) fitPass(sc *scratch) error {
 	for i := range m.fit {
 		f := &m.fit[i]
-		ok, err := f.prog.bool(&sc.c, sc.runner)
+		ok, err := f.prog.Bool(&sc.c, sc.runner)
 		if err != nil {
 			return m.runErr(sc, f.dim, f.name, "when", err)
 		}
@@ -238,11 +234,7 @@ func (m *Model) fitPass(sc *scratch) error {
 }
 
 func (m *Model) runErr(sc *scratch, dim int, rule, part string, err error) error {
-	re := &RuleError{LeadID: sc.lead.ID, Dimension: m.dims[dim].name, Rule: rule, Part: part, Msg: err.Error()}
-	if ee, ok := err.(*exprenv.Error); ok {
-		re.Line, re.Column, re.Msg = ee.Line, ee.Column, ee.Message
-	}
-	return re
+	return exprError(&RuleError{LeadID: sc.lead.ID, Dimension: m.dims[dim].name, Rule: rule, Part: part}, err)
 }
 
 // factor is the share of an occurrence at t (ns; tt as a time) that
@@ -290,31 +282,176 @@ func floorDiv(a, b int64) int64 {
 	return q
 }
 
-// scan checks every event's time and reports whether the events are in
-// non-decreasing time order.
-func scan(leadID string, evs []leadkit.Event) (sorted bool, err error) {
-	sorted = true
+// idSeed seeds the hash of the repeated-ID check: random per process, so
+// colliding IDs cannot be prepared in advance.
+var idSeed = maphash.String(maphash.MakeSeed(), "leadkit") | 1
+
+// idSlot is a slot of the repeated-ID table.
+type idSlot struct {
+	idx int32  // index+1 of the event; 0: empty
+	fp  uint32 // high bits of the ID's hash
+}
+
+// idHash hashes an event ID 8 bytes at a time (faster than maphash for
+// short IDs, the common case; seeded per process).
+func idHash(s string) uint64 {
+	h := idSeed ^ uint64(len(s))*0x9E3779B97F4A7C15
+	for len(s) >= 8 {
+		v := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+			uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+		h = (h ^ v) * 0xff51afd7ed558ccd
+		h ^= h >> 32
+		s = s[8:]
+	}
+	var v uint64
+	for i := 0; i < len(s); i++ {
+		v |= uint64(s[i]) << (8 * i)
+	}
+	h = (h ^ v) * 0xc4ceb9fe1a85ec53
+	return h ^ h>>29
+}
+
+// checkEvents validates a lead's events (every time in range; every LeadID
+// empty or the lead's own) and reports whether they can be taken as given:
+// in time order, no ID repeated. When not, sc.order lists the indices to
+// take: sorted by time (stably), and only the first occurrence of each
+// event ID, as a store keeps one event per ID. It allocates nothing in the
+// steady state.
+func (m *Model) checkEvents(sc *scratch, leadID string, evs []leadkit.Event) (asGiven bool, err error) {
+	sorted, dups := true, false
+	ids := sc.idTable(len(evs))
+	mask := uint64(len(ids) - 1)
 	for i := range evs {
-		if !validTime(evs[i].Time) {
-			return false, eventTimeErr(leadID, &evs[i])
+		e := &evs[i]
+		if e.LeadID != leadID && e.LeadID != "" {
+			return false, &RuleError{LeadID: leadID, Part: fmt.Sprintf("event %q", clip(e.ID)), Msg: fmt.Sprintf("belongs to lead %q, not to this lead", clip(e.LeadID))}
 		}
-		if i > 0 && evs[i].Time.Before(evs[i-1].Time) {
+		if i == 0 {
+			continue
+		}
+		if e.Time.Before(evs[i-1].Time) {
 			sorted = false
 		}
+		if e.ID == "" {
+			continue
+		}
+		if i == 1 && evs[0].ID != "" {
+			h := idHash(evs[0].ID)
+			ids[h&mask] = idSlot{idx: 1, fp: uint32(h >> 32)}
+		}
+		// Open addressing: a slot holds index+1 of the first event with an
+		// ID and the hash's high bits, so most mismatches skip the string
+		// comparison.
+		hash := idHash(e.ID)
+		fp := uint32(hash >> 32)
+		for h := hash & mask; ; h = (h + 1) & mask {
+			slot := ids[h]
+			if slot.idx == 0 {
+				ids[h] = idSlot{idx: int32(i + 1), fp: fp}
+				break
+			}
+			if slot.fp == fp && evs[slot.idx-1].ID == e.ID {
+				if !dups {
+					dups = true
+					sc.dup = resetBools(sc.dup, len(evs))
+				}
+				sc.dup[i] = true
+				break
+			}
+		}
 	}
-	return sorted, nil
+	// Times in range: in sorted events the first and last bound the rest.
+	if n := len(evs); n > 0 && (!sorted || !validTime(evs[0].Time) || !validTime(evs[n-1].Time)) {
+		for i := range evs {
+			if !validTime(evs[i].Time) {
+				return false, eventTimeErr(leadID, &evs[i])
+			}
+		}
+	}
+	if sorted && !dups {
+		return true, nil
+	}
+	sc.order = sc.order[:0]
+	for i := range evs {
+		if !dups || !sc.dup[i] {
+			sc.order = append(sc.order, int32(i))
+		}
+	}
+	if !sorted {
+		slices.SortStableFunc(sc.order, func(a, b int32) int { return evs[a].Time.Compare(evs[b].Time) })
+	}
+	return false, nil
+}
+
+// idTable returns the cleared open-addressing table of the repeated-ID
+// check for n events (at least 2n slots, a power of two).
+func (sc *scratch) idTable(n int) []idSlot {
+	size := 16
+	for size < 2*n {
+		size <<= 1
+	}
+	if cap(sc.ids) < size {
+		sc.ids = make([]idSlot, size)
+	} else {
+		sc.ids = sc.ids[:size]
+		clear(sc.ids)
+	}
+	return sc.ids
+}
+
+func resetBools(b []bool, n int) []bool {
+	if cap(b) < n {
+		return make([]bool, n)
+	}
+	b = b[:n]
+	clear(b)
+	return b
+}
+
+// eventOrder is checkEvents returning the indices to take, in a new slice.
+func (m *Model) eventOrder(sc *scratch, in *Input) ([]int, error) {
+	if err := m.checkLead(&in.Lead); err != nil {
+		return nil, err
+	}
+	asGiven, err := m.checkEvents(sc, in.Lead.ID, in.Events)
+	if err != nil {
+		return nil, err
+	}
+	order := make([]int, 0, len(in.Events))
+	if asGiven {
+		for i := range in.Events {
+			order = append(order, i)
+		}
+		return order, nil
+	}
+	for _, i := range sc.order {
+		order = append(order, int(i))
+	}
+	return order, nil
+}
+
+// checkLead refuses a lead without an ID or with an ID over
+// leadkit.MaxIDBytes: results and errors name the lead by it.
+func (m *Model) checkLead(l *leadkit.Lead) error {
+	if l.ID == "" {
+		return &RuleError{Part: "lead", Msg: "lead has no ID"}
+	}
+	if msg := leadkit.CheckText(l.ID, leadkit.MaxIDBytes); msg != "" {
+		return &RuleError{LeadID: clip(l.ID), Part: "lead", Msg: "ID " + msg}
+	}
+	return nil
 }
 
 // eventPass is the fused pass: each event is dispatched by type to the
 // rules that name it; each distinct predicate is evaluated once per event.
 func (m *Model) eventPass(sc *scratch, evs []leadkit.Event, asOfT time.Time) error {
 	clear(sc.acc)
-	sorted, err := scan(sc.lead.ID, evs)
+	asGiven, err := m.checkEvents(sc, sc.lead.ID, evs)
 	if err != nil || len(m.beh) == 0 {
 		return err
 	}
 	asOf := asOfT.UnixNano()
-	if sorted {
+	if asGiven {
 		for i := range evs {
 			if err := m.event(sc, &evs[i], asOf, asOfT); err != nil {
 				return err
@@ -322,11 +459,6 @@ func (m *Model) eventPass(sc *scratch, evs []leadkit.Event, asOfT time.Time) err
 		}
 		return nil
 	}
-	sc.order = sc.order[:0]
-	for i := range evs {
-		sc.order = append(sc.order, int32(i))
-	}
-	slices.SortStableFunc(sc.order, func(a, b int32) int { return evs[a].Time.Compare(evs[b].Time) })
 
 	for _, i := range sc.order {
 		if err := m.event(sc, &evs[i], asOf, asOfT); err != nil {
@@ -348,17 +480,17 @@ func (m *Model) dispatch(typ string) *route {
 
 // evalPreds evaluates the predicates of one event into sc.pred.
 func (m *Model) evalPreds(sc *scratch, ev *leadkit.Event, rules, preds []int32) error {
-	sc.c.ev = ev
+	sc.c.Event = ev
 	for _, p := range preds {
-		ok, err := m.preds[p].bool(&sc.c, sc.runner)
+		ok, err := m.preds[p].Bool(&sc.c, sc.runner)
 		if err != nil {
 			err = m.predErr(sc, ev, p, rules, err)
-			sc.c.ev = nil
+			sc.c.Event = nil
 			return err
 		}
 		sc.pred[p] = ok
 	}
-	sc.c.ev = nil
+	sc.c.Event = nil
 	return nil
 }
 
@@ -535,9 +667,9 @@ func (m *Model) finishDims(sc *scratch, dst *Result, asOfT time.Time) error {
 		d := &m.dims[di]
 		if d.derived != nil {
 			for pass, vals := range [2][]float64{sc.fresh, sc.life} {
-				sc.c.dims = vals
-				v, err := d.derived.float(&sc.c, sc.runner)
-				sc.c.dims = nil
+				sc.c.Nums = vals
+				v, err := float(d.derived, &sc.c, sc.runner)
+				sc.c.Nums = nil
 				if err != nil {
 					part := "expr"
 					if pass == 1 {
@@ -550,8 +682,8 @@ func (m *Model) finishDims(sc *scratch, dst *Result, asOfT time.Time) error {
 		}
 		sc.fresh[di] = clamp(sc.fresh[di], d.min, d.max)
 		sc.life[di] = clamp(sc.life[di], d.min, d.max)
-		if math.IsNaN(sc.fresh[di]) || math.IsInf(sc.fresh[di], 0) || math.IsNaN(sc.life[di]) || math.IsInf(sc.life[di], 0) {
-			return &RuleError{LeadID: sc.lead.ID, Dimension: d.name, Msg: "score is not a finite number"}
+		if !(math.Abs(sc.fresh[di]) <= MaxPoints) || !(math.Abs(sc.life[di]) <= MaxPoints) {
+			return &RuleError{LeadID: sc.lead.ID, Dimension: d.name, Msg: fmt.Sprintf("score %g (lifetime %g) is beyond ±%g (MaxPoints): lower the points or set the dimension's min and max", sc.fresh[di], sc.life[di], float64(MaxPoints))}
 		}
 	}
 	dst.LeadID, dst.AccountID, dst.AsOf = sc.lead.ID, sc.lead.AccountID, asOfT
@@ -586,9 +718,4 @@ func (d *dimension) band(v float64) string {
 		return d.bands[i].name
 	}
 	return ""
-}
-
-// sortStable orders event indices by time, keeping equal times in order.
-func sortStable(order []int, evs []leadkit.Event) {
-	slices.SortStableFunc(order, func(a, b int) int { return evs[a].Time.Compare(evs[b].Time) })
 }

@@ -27,11 +27,14 @@ func mustCompile(t testing.TB, spec ModelSpec) *Model {
 
 // ev makes an event of type typ at asOf0 minus ago.
 func ev(typ string, ago time.Duration) leadkit.Event {
-	return leadkit.Event{ID: fmt.Sprintf("%s-%d", typ, ago), LeadID: "l1", Type: typ, Time: asOf0.Add(-ago)}
+	return leadkit.Event{ID: fmt.Sprintf("%s-%d", typ, ago), Type: typ, Time: asOf0.Add(-ago)}
 }
 
 func score(t *testing.T, m *Model, l leadkit.Lead, evs ...leadkit.Event) Result {
 	t.Helper()
+	if l.ID == "" {
+		l.ID = "l1"
+	}
 	r, err := m.Score(Input{Lead: l, Events: evs, AsOf: asOf0})
 	require.NoError(t, err)
 	return r
@@ -47,7 +50,7 @@ func dim(t *testing.T, r Result, name string) DimensionScore {
 func fitSpec() ModelSpec {
 	return ModelSpec{
 		Name:   "fit",
-		Fields: []FieldSpec{{Name: "person.budget", Type: TypeNumber}},
+		Fields: []leadkit.FieldSpec{{Name: "person.budget", Type: leadkit.TypeNumber}},
 		Dimensions: []DimensionSpec{{
 			Name:  "fit",
 			Bands: []BandSpec{{Name: "A", Min: f64(50)}, {Name: "B", Min: f64(30)}, {Name: "C", Min: f64(10)}, {Name: "D"}},
@@ -117,7 +120,7 @@ func TestBehaviorRules(t *testing.T) {
 			// 29 days ago counts, 31 days ago is outside the window, the
 			// future event is ignored: fresh 8, lifetime 16.
 			name:   "window",
-			rule:   BehaviorRule{Name: "r", Types: []string{"download"}, Points: 8, Decay: &DecaySpec{WindowDays: 30}},
+			rule:   BehaviorRule{Name: "r", Types: []string{"download"}, Points: 8, Decay: &DecaySpec{Window: 30 * day}},
 			events: []leadkit.Event{ev("download", days(29)), ev("download", days(31)), ev("download", -days(1))},
 			fresh:  8, lifetime: 16, count: 2,
 		},
@@ -151,7 +154,7 @@ func TestBehaviorRules(t *testing.T) {
 			// The first form (40 days ago, with the +5 bonus) left the
 			// window: fresh 10; lifetime 10+5+10 = 25.
 			name:   "first bonus decays with its occurrence",
-			rule:   BehaviorRule{Name: "r", Types: []string{"form_submitted"}, Points: 10, FirstBonus: 5, Decay: &DecaySpec{WindowDays: 30}},
+			rule:   BehaviorRule{Name: "r", Types: []string{"form_submitted"}, Points: 10, FirstBonus: 5, Decay: &DecaySpec{Window: 30 * day}},
 			events: []leadkit.Event{ev("form_submitted", days(40)), ev("form_submitted", days(10))},
 			fresh:  10, lifetime: 25, count: 2,
 		},
@@ -186,7 +189,7 @@ func TestBehaviorRules(t *testing.T) {
 		{
 			// Half-life 10 days: 20 points 10 days ago -> 10, 20 days ago -> 5.
 			name:   "half-life",
-			rule:   BehaviorRule{Name: "r", Types: []string{"meeting"}, Points: 20, Decay: &DecaySpec{HalfLifeDays: 10}},
+			rule:   BehaviorRule{Name: "r", Types: []string{"meeting"}, Points: 20, Decay: &DecaySpec{HalfLife: 10 * day}},
 			events: []leadkit.Event{ev("meeting", days(20)), ev("meeting", days(10))},
 			fresh:  15, lifetime: 40, count: 2,
 		},
@@ -209,13 +212,13 @@ func TestBehaviorRules(t *testing.T) {
 			// Recency +5 while the last occurrence is within 7 days: 2 + 5;
 			// lifetime has no recency.
 			name:   "recency",
-			rule:   BehaviorRule{Name: "r", Types: []string{"page_view"}, Points: 2, Recency: &RecencySpec{WithinDays: 7, Points: 5}},
+			rule:   BehaviorRule{Name: "r", Types: []string{"page_view"}, Points: 2, Recency: &RecencySpec{Within: 7 * day, Points: 5}},
 			events: []leadkit.Event{ev("page_view", days(3))},
 			fresh:  7, lifetime: 2, count: 1,
 		},
 		{
 			name:   "recency expired",
-			rule:   BehaviorRule{Name: "r", Types: []string{"page_view"}, Points: 2, Recency: &RecencySpec{WithinDays: 7, Points: 5}},
+			rule:   BehaviorRule{Name: "r", Types: []string{"page_view"}, Points: 2, Recency: &RecencySpec{Within: 7 * day, Points: 5}},
 			events: []leadkit.Event{ev("page_view", days(8))},
 			fresh:  2, lifetime: 2, count: 1,
 		},
@@ -230,7 +233,7 @@ func TestBehaviorRules(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			spec := behSpec(c.rule)
-			spec.Fields = []FieldSpec{{Name: "event.amount", Type: TypeNumber}}
+			spec.Fields = []leadkit.FieldSpec{{Name: "event.amount", Type: leadkit.TypeNumber}}
 			m := mustCompile(t, spec)
 			r := score(t, m, leadkit.Lead{ID: "l1"}, c.events...)
 			d := dim(t, r, "engagement")
@@ -292,7 +295,9 @@ func TestDerivedThresholdsMatrix(t *testing.T) {
 	assert.Equal(t, "A2", r.Cell)
 	assert.False(t, r.Reached("mql"))
 	// A second download: engagement 16 (1), ai 8: total = 15 + 16 + 8 = 39.
-	r = score(t, m, leadkit.Lead{Person: leadkit.Person{Seniority: "vp"}}, e, e)
+	e2 := e
+	e2.ID = "second-download"
+	r = score(t, m, leadkit.Lead{Person: leadkit.Person{Seniority: "vp"}}, e, e2)
 	assert.Equal(t, 39.0, dim(t, r, "total").Score)
 	assert.Equal(t, "A1", r.Cell)
 	assert.True(t, r.Reached("mql"))
@@ -310,7 +315,7 @@ func TestRunTimeErrors(t *testing.T) {
 	assert.Equal(t, "l1", re.LeadID)
 	assert.Equal(t, "budget", re.Rule)
 	assert.ErrorIs(t, err, leadkit.ErrInvalid)
-	assert.Contains(t, err.Error(), `scoring: lead "l1": dimension "fit": rule "budget": when: person.budget: want number, got string`)
+	assert.Contains(t, err.Error(), `scoring: lead "l1": dimension "fit": rule "budget": when: person.budget: want a number, got the string "lots"`)
 
 	// A derived dimension dividing by zero yields NaN: an error naming it.
 	m = mustCompile(t, ModelSpec{Name: "n", Dimensions: []DimensionSpec{
@@ -324,7 +329,7 @@ func TestRunTimeErrors(t *testing.T) {
 
 func TestUnsortedEventsAndDefaultAsOf(t *testing.T) {
 	m := mustCompile(t, behSpec(
-		BehaviorRule{Name: "r", Types: []string{"page_view"}, Points: 1, FirstBonus: 10, Limit: &LimitSpec{Max: 2, Per: PerDay}, Decay: &DecaySpec{HalfLifeDays: 3}},
+		BehaviorRule{Name: "r", Types: []string{"page_view"}, Points: 1, FirstBonus: 10, Limit: &LimitSpec{Max: 2, Per: PerDay}, Decay: &DecaySpec{HalfLife: 3 * day}},
 	))
 	evs := []leadkit.Event{ev("page_view", 3*time.Hour), ev("page_view", 30*time.Hour), ev("page_view", 2*time.Hour), ev("page_view", time.Hour), ev("page_view", 50*time.Hour)}
 	sortedEvs := []leadkit.Event{evs[4], evs[1], evs[0], evs[2], evs[3]}
@@ -336,7 +341,7 @@ func TestUnsortedEventsAndDefaultAsOf(t *testing.T) {
 // TestZeroAsOfIsNow: a zero AsOf means now, read from Options.Now (before
 // the fix it meant the latest event time, so a lead never decayed).
 func TestZeroAsOfIsNow(t *testing.T) {
-	spec := behSpec(BehaviorRule{Name: "r", Types: []string{"meeting"}, Points: 40, Decay: &DecaySpec{HalfLifeDays: 10}})
+	spec := behSpec(BehaviorRule{Name: "r", Types: []string{"meeting"}, Points: 40, Decay: &DecaySpec{HalfLife: 10 * day}})
 	now := asOf0.Add(20 * day)
 	m, err := Compile(spec, Options{Now: func() time.Time { return now }})
 	require.NoError(t, err)
@@ -355,7 +360,7 @@ func TestZeroAsOfIsNow(t *testing.T) {
 	// fresh.
 	m = mustCompile(t, spec)
 	before := time.Now()
-	r, err = m.Score(Input{Events: []leadkit.Event{{ID: "e", Type: "meeting", Time: before}}})
+	r, err = m.Score(Input{Lead: leadkit.Lead{ID: "l1"}, Events: []leadkit.Event{{ID: "e", Type: "meeting", Time: before}}})
 	require.NoError(t, err)
 	assert.False(t, r.AsOf.Before(before))
 	assert.InDelta(t, 40.0, r.Dimensions[0].Score, 0.01)

@@ -1,10 +1,12 @@
 package scoring
 
 import (
+	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/leadkit/leadkit"
-	"sigs.k8s.io/yaml"
+	"github.com/leadkit/leadkit/internal/spec"
 )
 
 // ModelSpec is a scoring model as data: what tenants store as JSON or YAML
@@ -13,8 +15,9 @@ type ModelSpec struct {
 	// Name and Version identify the model in results and comparisons.
 	Name    string `json:"name"`
 	Version string `json:"version,omitempty"`
-	// Fields declares the custom fields rules may read, with their types.
-	Fields []FieldSpec `json:"fields,omitempty"`
+	// Fields declares the custom fields rules may read, with their types
+	// ({name: person.budget, type: number}; see [leadkit.FieldSpec]).
+	Fields []leadkit.FieldSpec `json:"fields,omitempty"`
 	// Dimensions are the named scores, e.g. fit, engagement, interest:analytics
 	// and derived ones such as total.
 	Dimensions []DimensionSpec `json:"dimensions"`
@@ -23,26 +26,6 @@ type ModelSpec struct {
 	// Matrix, when set, combines the bands of two dimensions into a cell
 	// such as "A1".
 	Matrix *MatrixSpec `json:"matrix,omitempty"`
-}
-
-// Custom field types accepted in FieldSpec.Type.
-const (
-	TypeNumber  = "number"  // float64 (JSON numbers, Go ints and floats)
-	TypeString  = "string"  // string
-	TypeBool    = "bool"    // bool
-	TypeStrings = "strings" // []string (or []any of strings)
-	TypeTime    = "time"    // time.Time or an RFC 3339 string; read with daysSince(t)
-)
-
-// FieldSpec declares a custom field: Name is "person.<key>" or
-// "company.<key>" (read from Person.Custom / Company.Custom) or
-// "event.<key>" (read from Event.Attrs). Rules then use it by that name, e.g.
-// person.budget > 10000. A missing value reads as the type's zero value; a
-// value of another type is a run-time error for that lead, raised only by
-// the rules that read the field.
-type FieldSpec struct {
-	Name string `json:"name"`
-	Type string `json:"type"`
 }
 
 // DimensionSpec is one named score. A dimension either has rules (Fit and
@@ -124,16 +107,45 @@ type LimitSpec struct {
 }
 
 // DecaySpec chooses how an occurrence's points fade with its age at the
-// as-of time. Set at most one of WindowDays, HalfLifeDays and Steps; an
-// empty DecaySpec means no decay. The lifetime score ignores decay.
+// as-of time. Set at most one of Window, HalfLife and Steps; an empty
+// DecaySpec means no decay. The lifetime score ignores decay. Durations
+// are written in JSON and YAML as "30d", "2w", "36h" (see
+// [leadkit.ParseDuration]).
 type DecaySpec struct {
-	// WindowDays counts only occurrences younger than this many days.
-	WindowDays float64 `json:"window_days,omitempty"`
-	// HalfLifeDays halves an occurrence's points every this many days.
-	HalfLifeDays float64 `json:"half_life_days,omitempty"`
+	// Window counts only occurrences younger than this.
+	Window time.Duration `json:"window,omitempty"`
+	// HalfLife halves an occurrence's points every HalfLife.
+	HalfLife time.Duration `json:"half_life,omitempty"`
 	// Steps keep a percentage of the points once an occurrence is at least
 	// AfterMonths calendar months old (as HubSpot does).
 	Steps []DecayStep `json:"steps,omitempty"`
+}
+
+// MarshalJSON writes the durations as text ("30d").
+func (d DecaySpec) MarshalJSON() ([]byte, error) {
+	type plain DecaySpec
+	return json.Marshal(struct {
+		plain
+		Window   leadkit.Duration `json:"window,omitempty"`
+		HalfLife leadkit.Duration `json:"half_life,omitempty"`
+	}{plain(d), leadkit.Duration(d.Window), leadkit.Duration(d.HalfLife)})
+}
+
+// UnmarshalJSON reads the durations as text ("30d", "2w"); a bare number
+// and an unknown key are errors.
+func (d *DecaySpec) UnmarshalJSON(b []byte) error {
+	type plain DecaySpec
+	var j struct {
+		*plain
+		Window   leadkit.Duration `json:"window,omitempty"`
+		HalfLife leadkit.Duration `json:"half_life,omitempty"`
+	}
+	j.plain = (*plain)(d)
+	if err := spec.DecodeStrict(b, &j); err != nil {
+		return err
+	}
+	d.Window, d.HalfLife = time.Duration(j.Window), time.Duration(j.HalfLife)
+	return nil
 }
 
 // DecayStep keeps KeepPercent of an occurrence's points once it is
@@ -144,10 +156,35 @@ type DecayStep struct {
 }
 
 // RecencySpec adds Points while the latest counted occurrence of the rule is
-// younger than WithinDays.
+// younger than Within (written "7d" in JSON and YAML).
 type RecencySpec struct {
-	WithinDays float64 `json:"within_days"`
-	Points     float64 `json:"points"`
+	Within time.Duration `json:"within"`
+	Points float64       `json:"points"`
+}
+
+// MarshalJSON writes Within as text ("7d").
+func (r RecencySpec) MarshalJSON() ([]byte, error) {
+	type plain RecencySpec
+	return json.Marshal(struct {
+		plain
+		Within leadkit.Duration `json:"within"`
+	}{plain(r), leadkit.Duration(r.Within)})
+}
+
+// UnmarshalJSON reads Within as text ("7d"); a bare number and an unknown
+// key are errors.
+func (r *RecencySpec) UnmarshalJSON(b []byte) error {
+	type plain RecencySpec
+	var j struct {
+		*plain
+		Within leadkit.Duration `json:"within"`
+	}
+	j.plain = (*plain)(r)
+	if err := spec.DecodeStrict(b, &j); err != nil {
+		return err
+	}
+	r.Within = time.Duration(j.Within)
+	return nil
 }
 
 // ThresholdSpec names a level of a dimension: a lead reaches it when the
@@ -165,19 +202,29 @@ type MatrixSpec struct {
 	Columns string `json:"columns"`
 }
 
-// MaxSpecBytes is the largest model document ParseModel accepts.
-const MaxSpecBytes = 1 << 20
+// Caps on a model, checked by [Compile]. Names (of dimensions, rules,
+// thresholds, bands, event types) are at most [leadkit.MaxNameBytes] and
+// expressions at most [leadkit.MaxExprBytes]; a model document read by
+// [ParseModel] is at most [leadkit.MaxDocumentBytes].
+const (
+	MaxDimensions   = 100
+	MaxRules        = 2000 // fit and behavior rules of all dimensions together
+	MaxFields       = 200
+	MaxThresholds   = 200
+	MaxBands        = 26
+	MaxTypesPerRule = 100
+	MaxDecaySteps   = 24
+)
+
+const maxFields = MaxFields
 
 // ParseModel decodes a model from JSON or YAML (YAML is a superset of JSON).
 // Unknown keys are errors, so a typo such as "pionts" does not silently
 // score zero. It does not validate the model: [Compile] does.
 func ParseModel(data []byte) (ModelSpec, error) {
 	var s ModelSpec
-	if len(data) > MaxSpecBytes {
-		return s, fmt.Errorf("scoring: model is %d bytes, the limit is %d: %w", len(data), MaxSpecBytes, leadkit.ErrInvalid)
-	}
-	if err := yaml.UnmarshalStrict(data, &s); err != nil {
-		return ModelSpec{}, fmt.Errorf("scoring: parse model: %v: %w", err, leadkit.ErrInvalid)
+	if err := spec.Parse(data, &s); err != nil {
+		return ModelSpec{}, fmt.Errorf("scoring: parse model: %w", err)
 	}
 	return s, nil
 }

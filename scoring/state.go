@@ -94,19 +94,12 @@ func (m *Model) StateOf(in Input) (State, error) {
 	if err != nil {
 		return State{}, err
 	}
-	sorted, err := scan(in.Lead.ID, in.Events)
+	sc := m.get()
+	defer m.put(sc)
+	order, err := m.eventOrder(sc, &in)
 	if err != nil {
 		return State{}, err
 	}
-	order := make([]int, 0, len(in.Events))
-	for i := range in.Events {
-		order = append(order, i)
-	}
-	if !sorted {
-		sortStable(order, in.Events)
-	}
-	sc := m.get()
-	defer m.put(sc)
 	sc.lead = in.Lead
 	sc.c = m.ctx(&sc.lead, asOf)
 	for _, i := range order {
@@ -292,6 +285,9 @@ func (r *behRule) freshAt(s *RuleState, asOf int64, asOfT time.Time) float64 {
 // with a reused dst.
 func (m *Model) ReadState(dst *Result, st *State, lead leadkit.Lead, asOf time.Time) error {
 	if err := m.checkState(st); err != nil {
+		return err
+	}
+	if err := m.checkLead(&lead); err != nil {
 		return err
 	}
 	sc := m.get()

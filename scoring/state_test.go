@@ -28,7 +28,7 @@ func randomModel(r *rand.Rand) ModelSpec {
 		return out
 	}
 	decays := []*DecaySpec{
-		nil, {}, {WindowDays: float64(1 + r.Intn(60))}, {HalfLifeDays: float64(1 + r.Intn(40))},
+		nil, {}, {Window: time.Duration(1+r.Intn(60)) * day}, {HalfLife: time.Duration(1+r.Intn(40)) * day},
 		{Steps: []DecayStep{{AfterMonths: 1, KeepPercent: 50}, {AfterMonths: 2, KeepPercent: float64(r.Intn(2) * 25)}}},
 	}
 	pers := []string{PerEver, PerDay, PerWeek, PerMonth}
@@ -52,7 +52,7 @@ func randomModel(r *rand.Rand) ModelSpec {
 				br.Decay = decays[r.Intn(len(decays))]
 			}
 			if r.Intn(4) == 0 {
-				br.Recency = &RecencySpec{WithinDays: float64(1 + r.Intn(10)), Points: float64(r.Intn(5))}
+				br.Recency = &RecencySpec{Within: time.Duration(1+r.Intn(10)) * day, Points: float64(r.Intn(5))}
 			}
 			if r.Intn(4) == 0 {
 				br.When = []string{`event.channel == "email"`, `event.content startsWith "/pricing"`, `event.amount > 200`}[r.Intn(3)]
@@ -74,7 +74,7 @@ func randomModel(r *rand.Rand) ModelSpec {
 		}
 	}
 	dims = append(dims, DimensionSpec{Name: "total", Expr: `engagement * 0.5 + $env["interest:x"]`})
-	return ModelSpec{Name: "random", Fields: []FieldSpec{{Name: "event.amount", Type: TypeNumber}}, Dimensions: dims}
+	return ModelSpec{Name: "random", Fields: []leadkit.FieldSpec{{Name: "event.amount", Type: leadkit.TypeNumber}}, Dimensions: dims}
 }
 
 func assertSameScores(t *testing.T, want, got Result, msg string) {
@@ -164,14 +164,14 @@ func TestStateErrors(t *testing.T) {
 	require.ErrorIs(t, err, leadkit.ErrInvalid)
 	assert.Equal(t, before, fmt.Sprint(st), "state unchanged")
 	var res Result
-	require.ErrorIs(t, m.ReadState(&res, &st, leadkit.Lead{}, asOf0.Add(-3*day)), ErrOutOfOrder)
+	require.ErrorIs(t, m.ReadState(&res, &st, leadkit.Lead{ID: "l1"}, asOf0.Add(-3*day)), ErrOutOfOrder)
 
 	other := mustCompile(t, behSpec(BehaviorRule{Name: "r", Points: 2}))
 	require.ErrorIs(t, other.Apply(&st, ev("x", 0)), leadkit.ErrInvalid)
-	require.Error(t, other.ReadState(&res, &st, leadkit.Lead{}, asOf0))
+	require.Error(t, other.ReadState(&res, &st, leadkit.Lead{ID: "l1"}, asOf0))
 
 	// A predicate failing at run time leaves the state unchanged.
-	m = mustCompile(t, ModelSpec{Name: "p", Fields: []FieldSpec{{Name: "event.n", Type: TypeNumber}},
+	m = mustCompile(t, ModelSpec{Name: "p", Fields: []leadkit.FieldSpec{{Name: "event.n", Type: leadkit.TypeNumber}},
 		Dimensions: []DimensionSpec{{Name: "e", Behavior: []BehaviorRule{{Name: "r", When: "event.n > 1", Points: 1}}}}})
 	st = m.NewState()
 	bad := ev("x", 0)

@@ -55,9 +55,16 @@ type Case struct {
 	Err string
 }
 
+// DefaultLeadID is the ID Check gives a case's lead that has none (a
+// scored lead needs an ID).
+const DefaultLeadID = "lead"
+
 // Check scores c with m and returns every unmet expectation (empty when
 // the case passes).
 func Check(m *scoring.Model, c Case) []string {
+	if c.Lead.ID == "" {
+		c.Lead.ID = DefaultLeadID
+	}
 	res, err := m.Score(scoring.Input{Lead: c.Lead, Events: c.Events, AsOf: c.AsOf})
 	var out []string
 	bad := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }

@@ -20,7 +20,7 @@ dimensions:
     fit:
       - {name: senior, when: 'person.seniority in ["vp", "c_level"]', points: 20}
   - name: engagement
-    decay: {window_days: 30}
+    decay: {window: 30d}
     bands: [{name: "1", min: 15}, {name: "2"}]
     behavior:
       - {name: download, types: [download], points: 8}

@@ -1,4 +1,4 @@
-package scoring
+package lang
 
 import (
 	"math"
@@ -7,7 +7,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/expr-lang/expr/ast"
-	"github.com/leadkit/leadkit/internal/exprenv"
 )
 
 // The closure compiler turns the type-checked, optimized AST of a rule into
@@ -22,13 +21,13 @@ type unsupported struct{}
 
 // fastCompile compiles n or reports false when some construct is not
 // supported (the caller then uses the VM).
-func fastCompile(n ast.Node, s *schema) (out cnode, ok bool) {
+func fastCompile(n ast.Node, s *Schema) (out Node, ok bool) {
 	defer func() {
 		if r := recover(); r != nil {
 			if _, is := r.(unsupported); !is {
 				panic(r)
 			}
-			out, ok = cnode{}, false
+			out, ok = Node{}, false
 		}
 	}()
 	return compileNode(n, s), true
@@ -36,25 +35,25 @@ func fastCompile(n ast.Node, s *schema) (out cnode, ok bool) {
 
 func bail() { panic(unsupported{}) }
 
-func compileNode(n ast.Node, s *schema) cnode {
+func compileNode(n ast.Node, s *Schema) Node {
 	switch n := n.(type) {
 	case *ast.BoolNode:
 		v := n.Value
-		return cnode{k: kBool, b: func(*ectx) bool { return v }}
+		return Node{Kind: Bool, B: func(*Ctx) bool { return v }}
 	case *ast.IntegerNode:
 		v := n.Value
-		return cnode{k: kInt, i: func(*ectx) int { return v }}
+		return Node{Kind: Int, I: func(*Ctx) int { return v }}
 	case *ast.FloatNode:
 		v := n.Value
-		return cnode{k: kNum, n: func(*ectx) float64 { return v }}
+		return Node{Kind: Num, N: func(*Ctx) float64 { return v }}
 	case *ast.StringNode:
 		v := n.Value
-		return cnode{k: kStr, s: func(*ectx) string { return v }}
+		return Node{Kind: Str, S: func(*Ctx) string { return v }}
 	case *ast.ConstantNode:
 		return compileConst(n.Value)
 	case *ast.IdentifierNode:
 		if i, ok := s.index[n.Value]; ok {
-			return s.fields[i].get
+			return s.fields[i].Get
 		}
 		bail()
 	case *ast.MemberNode:
@@ -73,21 +72,21 @@ func compileNode(n ast.Node, s *schema) cnode {
 		return compileArray(n, s)
 	}
 	bail()
-	return cnode{}
+	return Node{}
 }
 
-func compileConst(v any) cnode {
+func compileConst(v any) Node {
 	switch v := v.(type) {
 	case bool:
-		return cnode{k: kBool, b: func(*ectx) bool { return v }}
+		return Node{Kind: Bool, B: func(*Ctx) bool { return v }}
 	case int:
-		return cnode{k: kInt, i: func(*ectx) int { return v }}
+		return Node{Kind: Int, I: func(*Ctx) int { return v }}
 	case float64:
-		return cnode{k: kNum, n: func(*ectx) float64 { return v }}
+		return Node{Kind: Num, N: func(*Ctx) float64 { return v }}
 	case string:
-		return cnode{k: kStr, s: func(*ectx) string { return v }}
+		return Node{Kind: Str, S: func(*Ctx) string { return v }}
 	case []string:
-		return cnode{k: kStrs, ss: func(*ectx) []string { return v }}
+		return Node{Kind: List, L: func(*Ctx) []string { return v }}
 	case []any:
 		list := make([]string, len(v))
 		for i, x := range v {
@@ -97,10 +96,10 @@ func compileConst(v any) cnode {
 			}
 			list[i] = s
 		}
-		return cnode{k: kStrs, ss: func(*ectx) []string { return list }}
+		return Node{Kind: List, L: func(*Ctx) []string { return list }}
 	}
 	bail()
-	return cnode{}
+	return Node{}
 }
 
 // memberPath flattens person.title, person["title"] and $env.person.title.
@@ -131,7 +130,7 @@ func memberPath(n ast.Node) (string, bool) {
 	return "", false
 }
 
-func compileMember(n *ast.MemberNode, s *schema) cnode {
+func compileMember(n *ast.MemberNode, s *Schema) Node {
 	path, ok := memberPath(n)
 	if !ok {
 		bail()
@@ -140,51 +139,51 @@ func compileMember(n *ast.MemberNode, s *schema) cnode {
 	if !ok {
 		bail()
 	}
-	return s.fields[i].get
+	return s.fields[i].Get
 }
 
-func compileUnary(n *ast.UnaryNode, s *schema) cnode {
+func compileUnary(n *ast.UnaryNode, s *Schema) Node {
 	x := compileNode(n.Node, s)
 	switch n.Operator {
 	case "!", "not":
-		if x.k != kBool {
+		if x.Kind != Bool {
 			bail()
 		}
-		f := x.b
-		return cnode{k: kBool, b: func(c *ectx) bool { return !f(c) }}
+		f := x.B
+		return Node{Kind: Bool, B: func(c *Ctx) bool { return !f(c) }}
 	case "-":
-		switch x.k {
-		case kInt:
-			f := x.i
-			return cnode{k: kInt, i: func(c *ectx) int { return -f(c) }}
-		case kNum:
-			f := x.n
-			return cnode{k: kNum, n: func(c *ectx) float64 { return -f(c) }}
+		switch x.Kind {
+		case Int:
+			f := x.I
+			return Node{Kind: Int, I: func(c *Ctx) int { return -f(c) }}
+		case Num:
+			f := x.N
+			return Node{Kind: Num, N: func(c *Ctx) float64 { return -f(c) }}
 		}
 	case "+":
-		if x.k == kInt || x.k == kNum {
+		if x.Kind == Int || x.Kind == Num {
 			return x
 		}
 	}
 	bail()
-	return cnode{}
+	return Node{}
 }
 
-func isNum(k kind) bool { return k == kInt || k == kNum }
+func isNum(k Kind) bool { return k == Int || k == Num }
 
-func compileBinary(n *ast.BinaryNode, s *schema) cnode {
+func compileBinary(n *ast.BinaryNode, s *Schema) Node {
 	op := n.Operator
 	switch op {
 	case "and", "&&", "or", "||":
 		l, r := compileNode(n.Left, s), compileNode(n.Right, s)
-		if l.k != kBool || r.k != kBool {
+		if l.Kind != Bool || r.Kind != Bool {
 			bail()
 		}
-		lf, rf := l.b, r.b
+		lf, rf := l.B, r.B
 		if op == "and" || op == "&&" {
-			return cnode{k: kBool, b: func(c *ectx) bool { return lf(c) && rf(c) }}
+			return Node{Kind: Bool, B: func(c *Ctx) bool { return lf(c) && rf(c) }}
 		}
-		return cnode{k: kBool, b: func(c *ectx) bool { return lf(c) || rf(c) }}
+		return Node{Kind: Bool, B: func(c *Ctx) bool { return lf(c) || rf(c) }}
 	case "in":
 		return compileIn(n, s)
 	case "matches":
@@ -197,66 +196,66 @@ func compileBinary(n *ast.BinaryNode, s *schema) cnode {
 	l, r := compileNode(n.Left, s), compileNode(n.Right, s)
 	switch op {
 	case "==", "!=":
-		var eq func(*ectx) bool
+		var eq func(*Ctx) bool
 		switch {
-		case isNum(l.k) && isNum(r.k):
-			if l.k == kInt && r.k == kInt {
-				lf, rf := l.i, r.i
-				eq = func(c *ectx) bool { return lf(c) == rf(c) }
+		case isNum(l.Kind) && isNum(r.Kind):
+			if l.Kind == Int && r.Kind == Int {
+				lf, rf := l.I, r.I
+				eq = func(c *Ctx) bool { return lf(c) == rf(c) }
 			} else {
 				lf, rf := l.num(), r.num()
-				eq = func(c *ectx) bool { return lf(c) == rf(c) }
+				eq = func(c *Ctx) bool { return lf(c) == rf(c) }
 			}
-		case l.k == kStr && r.k == kStr:
-			lf, rf := l.s, r.s
-			eq = func(c *ectx) bool { return lf(c) == rf(c) }
-		case l.k == kBool && r.k == kBool:
-			lf, rf := l.b, r.b
-			eq = func(c *ectx) bool { return lf(c) == rf(c) }
+		case l.Kind == Str && r.Kind == Str:
+			lf, rf := l.S, r.S
+			eq = func(c *Ctx) bool { return lf(c) == rf(c) }
+		case l.Kind == Bool && r.Kind == Bool:
+			lf, rf := l.B, r.B
+			eq = func(c *Ctx) bool { return lf(c) == rf(c) }
 		default:
 			bail()
 		}
 		if op == "!=" {
-			return cnode{k: kBool, b: func(c *ectx) bool { return !eq(c) }}
+			return Node{Kind: Bool, B: func(c *Ctx) bool { return !eq(c) }}
 		}
-		return cnode{k: kBool, b: eq}
+		return Node{Kind: Bool, B: eq}
 	case "<", "<=", ">", ">=":
-		if l.k == kStr && r.k == kStr {
-			lf, rf := l.s, r.s
-			return cnode{k: kBool, b: cmpFunc(op, func(c *ectx) int { return strings.Compare(lf(c), rf(c)) })}
+		if l.Kind == Str && r.Kind == Str {
+			lf, rf := l.S, r.S
+			return Node{Kind: Bool, B: cmpFunc(op, func(c *Ctx) int { return strings.Compare(lf(c), rf(c)) })}
 		}
-		if !isNum(l.k) || !isNum(r.k) {
+		if !isNum(l.Kind) || !isNum(r.Kind) {
 			bail()
 		}
-		if l.k == kInt && r.k == kInt {
-			lf, rf := l.i, r.i
+		if l.Kind == Int && r.Kind == Int {
+			lf, rf := l.I, r.I
 			switch op {
 			case "<":
-				return cnode{k: kBool, b: func(c *ectx) bool { return lf(c) < rf(c) }}
+				return Node{Kind: Bool, B: func(c *Ctx) bool { return lf(c) < rf(c) }}
 			case "<=":
-				return cnode{k: kBool, b: func(c *ectx) bool { return lf(c) <= rf(c) }}
+				return Node{Kind: Bool, B: func(c *Ctx) bool { return lf(c) <= rf(c) }}
 			case ">":
-				return cnode{k: kBool, b: func(c *ectx) bool { return lf(c) > rf(c) }}
+				return Node{Kind: Bool, B: func(c *Ctx) bool { return lf(c) > rf(c) }}
 			default:
-				return cnode{k: kBool, b: func(c *ectx) bool { return lf(c) >= rf(c) }}
+				return Node{Kind: Bool, B: func(c *Ctx) bool { return lf(c) >= rf(c) }}
 			}
 		}
 		lf, rf := l.num(), r.num()
 		switch op {
 		case "<":
-			return cnode{k: kBool, b: func(c *ectx) bool { return lf(c) < rf(c) }}
+			return Node{Kind: Bool, B: func(c *Ctx) bool { return lf(c) < rf(c) }}
 		case "<=":
-			return cnode{k: kBool, b: func(c *ectx) bool { return lf(c) <= rf(c) }}
+			return Node{Kind: Bool, B: func(c *Ctx) bool { return lf(c) <= rf(c) }}
 		case ">":
-			return cnode{k: kBool, b: func(c *ectx) bool { return lf(c) > rf(c) }}
+			return Node{Kind: Bool, B: func(c *Ctx) bool { return lf(c) > rf(c) }}
 		default:
-			return cnode{k: kBool, b: func(c *ectx) bool { return lf(c) >= rf(c) }}
+			return Node{Kind: Bool, B: func(c *Ctx) bool { return lf(c) >= rf(c) }}
 		}
 	case "contains", "startsWith", "endsWith":
-		if l.k != kStr || r.k != kStr {
+		if l.Kind != Str || r.Kind != Str {
 			bail()
 		}
-		lf, rf := l.s, r.s
+		lf, rf := l.S, r.S
 		var f func(a, b string) bool
 		switch op {
 		case "contains":
@@ -266,50 +265,50 @@ func compileBinary(n *ast.BinaryNode, s *schema) cnode {
 		default:
 			f = strings.HasSuffix
 		}
-		return cnode{k: kBool, b: func(c *ectx) bool { return f(lf(c), rf(c)) }}
+		return Node{Kind: Bool, B: func(c *Ctx) bool { return f(lf(c), rf(c)) }}
 	case "+":
-		if l.k == kStr && r.k == kStr {
-			lf, rf := l.s, r.s
-			return cnode{k: kStr, s: func(c *ectx) string { return lf(c) + rf(c) }}
+		if l.Kind == Str && r.Kind == Str {
+			lf, rf := l.S, r.S
+			return Node{Kind: Str, S: func(c *Ctx) string { return lf(c) + rf(c) }}
 		}
 		return arith(op, l, r)
 	case "-", "*", "/", "%", "**", "^":
 		return arith(op, l, r)
 	}
 	bail()
-	return cnode{}
+	return Node{}
 }
 
-func cmpFunc(op string, cmp func(*ectx) int) func(*ectx) bool {
+func cmpFunc(op string, cmp func(*Ctx) int) func(*Ctx) bool {
 	switch op {
 	case "<":
-		return func(c *ectx) bool { return cmp(c) < 0 }
+		return func(c *Ctx) bool { return cmp(c) < 0 }
 	case "<=":
-		return func(c *ectx) bool { return cmp(c) <= 0 }
+		return func(c *Ctx) bool { return cmp(c) <= 0 }
 	case ">":
-		return func(c *ectx) bool { return cmp(c) > 0 }
+		return func(c *Ctx) bool { return cmp(c) > 0 }
 	}
-	return func(c *ectx) bool { return cmp(c) >= 0 }
+	return func(c *Ctx) bool { return cmp(c) >= 0 }
 }
 
-func arith(op string, l, r cnode) cnode {
-	if !isNum(l.k) || !isNum(r.k) {
+func arith(op string, l, r Node) Node {
+	if !isNum(l.Kind) || !isNum(r.Kind) {
 		bail()
 	}
-	if l.k == kInt && r.k == kInt {
-		lf, rf := l.i, r.i
+	if l.Kind == Int && r.Kind == Int {
+		lf, rf := l.I, r.I
 		switch op {
 		case "+":
-			return cnode{k: kInt, i: func(c *ectx) int { return lf(c) + rf(c) }}
+			return Node{Kind: Int, I: func(c *Ctx) int { return lf(c) + rf(c) }}
 		case "-":
-			return cnode{k: kInt, i: func(c *ectx) int { return lf(c) - rf(c) }}
+			return Node{Kind: Int, I: func(c *Ctx) int { return lf(c) - rf(c) }}
 		case "*":
-			return cnode{k: kInt, i: func(c *ectx) int { return lf(c) * rf(c) }}
+			return Node{Kind: Int, I: func(c *Ctx) int { return lf(c) * rf(c) }}
 		case "%":
-			return cnode{k: kInt, i: func(c *ectx) int {
+			return Node{Kind: Int, I: func(c *Ctx) int {
 				a, b := lf(c), rf(c)
 				if b == 0 {
-					c.fail("integer divide by zero")
+					c.Fail("integer divide by zero")
 					return 0
 				}
 				return a % b
@@ -322,53 +321,53 @@ func arith(op string, l, r cnode) cnode {
 	lf, rf := l.num(), r.num()
 	switch op {
 	case "+":
-		return cnode{k: kNum, n: func(c *ectx) float64 { return lf(c) + rf(c) }}
+		return Node{Kind: Num, N: func(c *Ctx) float64 { return lf(c) + rf(c) }}
 	case "-":
-		return cnode{k: kNum, n: func(c *ectx) float64 { return lf(c) - rf(c) }}
+		return Node{Kind: Num, N: func(c *Ctx) float64 { return lf(c) - rf(c) }}
 	case "*":
-		return cnode{k: kNum, n: func(c *ectx) float64 { return lf(c) * rf(c) }}
+		return Node{Kind: Num, N: func(c *Ctx) float64 { return lf(c) * rf(c) }}
 	case "/":
-		return cnode{k: kNum, n: func(c *ectx) float64 { return lf(c) / rf(c) }}
+		return Node{Kind: Num, N: func(c *Ctx) float64 { return lf(c) / rf(c) }}
 	case "**", "^":
-		return cnode{k: kNum, n: func(c *ectx) float64 { return math.Pow(lf(c), rf(c)) }}
+		return Node{Kind: Num, N: func(c *Ctx) float64 { return math.Pow(lf(c), rf(c)) }}
 	}
 	bail()
-	return cnode{}
+	return Node{}
 }
 
-func compileIn(n *ast.BinaryNode, s *schema) cnode {
+func compileIn(n *ast.BinaryNode, s *Schema) Node {
 	if m, ok := n.Right.(*ast.ConstantNode); ok {
 		switch set := m.Value.(type) {
 		case map[string]struct{}:
 			l := compileNode(n.Left, s)
-			if l.k != kStr {
+			if l.Kind != Str {
 				bail()
 			}
-			lf := l.s
+			lf := l.S
 			if len(set) <= 8 {
 				list := make([]string, 0, len(set))
 				for k := range set {
 					list = append(list, k)
 				}
-				return cnode{k: kBool, b: func(c *ectx) bool { return inList(lf(c), list) }}
+				return Node{Kind: Bool, B: func(c *Ctx) bool { return inList(lf(c), list) }}
 			}
-			return cnode{k: kBool, b: func(c *ectx) bool { _, ok := set[lf(c)]; return ok }}
+			return Node{Kind: Bool, B: func(c *Ctx) bool { _, ok := set[lf(c)]; return ok }}
 		case map[int]struct{}:
 			l := compileNode(n.Left, s)
-			if l.k != kInt {
+			if l.Kind != Int {
 				bail()
 			}
-			lf := l.i
-			return cnode{k: kBool, b: func(c *ectx) bool { _, ok := set[lf(c)]; return ok }}
+			lf := l.I
+			return Node{Kind: Bool, B: func(c *Ctx) bool { _, ok := set[lf(c)]; return ok }}
 		}
 		bail()
 	}
 	l, r := compileNode(n.Left, s), compileNode(n.Right, s)
-	if l.k != kStr || r.k != kStrs {
+	if l.Kind != Str || r.Kind != List {
 		bail()
 	}
-	lf, rf := l.s, r.ss
-	return cnode{k: kBool, b: func(c *ectx) bool { return inList(lf(c), rf(c)) }}
+	lf, rf := l.S, r.L
+	return Node{Kind: Bool, B: func(c *Ctx) bool { return inList(lf(c), rf(c)) }}
 }
 
 func inList(x string, list []string) bool {
@@ -380,7 +379,7 @@ func inList(x string, list []string) bool {
 	return false
 }
 
-func compileMatches(n *ast.BinaryNode, s *schema) cnode {
+func compileMatches(n *ast.BinaryNode, s *Schema) Node {
 	pat, ok := n.Right.(*ast.StringNode)
 	if !ok {
 		bail()
@@ -390,31 +389,31 @@ func compileMatches(n *ast.BinaryNode, s *schema) cnode {
 		bail()
 	}
 	l := compileNode(n.Left, s)
-	if l.k != kStr {
+	if l.Kind != Str {
 		bail()
 	}
-	lf := l.s
-	return cnode{k: kBool, b: func(c *ectx) bool { return re.MatchString(lf(c)) }}
+	lf := l.S
+	return Node{Kind: Bool, B: func(c *Ctx) bool { return re.MatchString(lf(c)) }}
 }
 
 // compileFoldCompare handles lower(x) OP "lit" (OP in ==, !=, contains,
 // startsWith, endsWith) where lit has no upper-case letters: x is compared
 // case-insensitively in place instead of being lower-cased into a new
 // string. Non-ASCII inputs take strings.ToLower to stay exact.
-func compileFoldCompare(n *ast.BinaryNode, s *schema) (cnode, bool) {
+func compileFoldCompare(n *ast.BinaryNode, s *Schema) (Node, bool) {
 	b, ok := n.Left.(*ast.BuiltinNode)
 	if !ok || b.Name != "lower" || len(b.Arguments) != 1 {
-		return cnode{}, false
+		return Node{}, false
 	}
 	lit, ok := n.Right.(*ast.StringNode)
 	if !ok || strings.ToLower(lit.Value) != lit.Value || !isASCII(lit.Value) {
-		return cnode{}, false
+		return Node{}, false
 	}
 	x := compileNode(b.Arguments[0], s)
-	if x.k != kStr {
+	if x.Kind != Str {
 		bail()
 	}
-	xf, want := x.s, lit.Value
+	xf, want := x.S, lit.Value
 	var f func(string) bool
 	switch n.Operator {
 	case "==":
@@ -428,10 +427,10 @@ func compileFoldCompare(n *ast.BinaryNode, s *schema) (cnode, bool) {
 	case "contains":
 		f = func(v string) bool { return asciiContainsFold(v, want) }
 	default:
-		return cnode{}, false
+		return Node{}, false
 	}
 	op := n.Operator
-	return cnode{k: kBool, b: func(c *ectx) bool {
+	return Node{Kind: Bool, B: func(c *Ctx) bool {
 		v := xf(c)
 		if !isASCII(v) {
 			lv := strings.ToLower(v)
@@ -490,48 +489,48 @@ func asciiContainsFold(v, want string) bool {
 	return false
 }
 
-func compileCond(n *ast.ConditionalNode, s *schema) cnode {
+func compileCond(n *ast.ConditionalNode, s *Schema) Node {
 	cond := compileNode(n.Cond, s)
 	a, b := compileNode(n.Exp1, s), compileNode(n.Exp2, s)
-	if cond.k != kBool {
+	if cond.Kind != Bool {
 		bail()
 	}
-	cf := cond.b
-	if a.k != b.k {
+	cf := cond.B
+	if a.Kind != b.Kind {
 		// Branches of different kinds (e.g. an int and a float): expr
 		// types the result as any and each use decides at run time (an int
 		// compared with an int stays exact, with a float it is converted),
-		// which one static kind cannot mirror. The VM runs it.
+		// which one static Kind cannot mirror. The VM runs it.
 		bail()
 	}
-	switch a.k {
-	case kBool:
-		af, bf := a.b, b.b
-		return cnode{k: kBool, b: func(c *ectx) bool {
+	switch a.Kind {
+	case Bool:
+		af, bf := a.B, b.B
+		return Node{Kind: Bool, B: func(c *Ctx) bool {
 			if cf(c) {
 				return af(c)
 			}
 			return bf(c)
 		}}
-	case kInt:
-		af, bf := a.i, b.i
-		return cnode{k: kInt, i: func(c *ectx) int {
+	case Int:
+		af, bf := a.I, b.I
+		return Node{Kind: Int, I: func(c *Ctx) int {
 			if cf(c) {
 				return af(c)
 			}
 			return bf(c)
 		}}
-	case kNum:
-		af, bf := a.n, b.n
-		return cnode{k: kNum, n: func(c *ectx) float64 {
+	case Num:
+		af, bf := a.N, b.N
+		return Node{Kind: Num, N: func(c *Ctx) float64 {
 			if cf(c) {
 				return af(c)
 			}
 			return bf(c)
 		}}
-	case kStr:
-		af, bf := a.s, b.s
-		return cnode{k: kStr, s: func(c *ectx) string {
+	case Str:
+		af, bf := a.S, b.S
+		return Node{Kind: Str, S: func(c *Ctx) string {
 			if cf(c) {
 				return af(c)
 			}
@@ -539,45 +538,45 @@ func compileCond(n *ast.ConditionalNode, s *schema) cnode {
 		}}
 	}
 	bail()
-	return cnode{}
+	return Node{}
 }
 
-func args(ns []ast.Node, s *schema) []cnode {
-	out := make([]cnode, len(ns))
+func args(ns []ast.Node, s *Schema) []Node {
+	out := make([]Node, len(ns))
 	for i, a := range ns {
 		out[i] = compileNode(a, s)
 	}
 	return out
 }
 
-func compileBuiltin(n *ast.BuiltinNode, s *schema) cnode {
+func compileBuiltin(n *ast.BuiltinNode, s *Schema) Node {
 	if n.Map != nil || n.Threshold != nil {
 		bail()
 	}
 	a := args(n.Arguments, s)
-	one := func(k ...kind) cnode {
+	one := func(k ...Kind) Node {
 		if len(a) != 1 {
 			bail()
 		}
 		for _, kk := range k {
-			if a[0].k == kk {
+			if a[0].Kind == kk {
 				return a[0]
 			}
 		}
 		bail()
-		return cnode{}
+		return Node{}
 	}
 	switch n.Name {
 	case "len":
-		x := one(kStr, kStrs)
-		if x.k == kStr {
-			f := x.s
-			return cnode{k: kInt, i: func(c *ectx) int { return utf8.RuneCountInString(f(c)) }}
+		x := one(Str, List)
+		if x.Kind == Str {
+			f := x.S
+			return Node{Kind: Int, I: func(c *Ctx) int { return utf8.RuneCountInString(f(c)) }}
 		}
-		f := x.ss
-		return cnode{k: kInt, i: func(c *ectx) int { return len(f(c)) }}
+		f := x.L
+		return Node{Kind: Int, I: func(c *Ctx) int { return len(f(c)) }}
 	case "lower", "upper", "trim":
-		f := one(kStr).s
+		f := one(Str).S
 		var g func(string) string
 		switch n.Name {
 		case "lower":
@@ -587,12 +586,12 @@ func compileBuiltin(n *ast.BuiltinNode, s *schema) cnode {
 		default:
 			g = strings.TrimSpace
 		}
-		return cnode{k: kStr, s: func(c *ectx) string { return g(f(c)) }}
+		return Node{Kind: Str, S: func(c *Ctx) string { return g(f(c)) }}
 	case "abs":
-		x := one(kInt, kNum)
-		if x.k == kInt {
-			f := x.i
-			return cnode{k: kInt, i: func(c *ectx) int {
+		x := one(Int, Num)
+		if x.Kind == Int {
+			f := x.I
+			return Node{Kind: Int, I: func(c *Ctx) int {
 				v := f(c)
 				if v < 0 {
 					return -v
@@ -600,44 +599,44 @@ func compileBuiltin(n *ast.BuiltinNode, s *schema) cnode {
 				return v
 			}}
 		}
-		f := x.n
-		return cnode{k: kNum, n: func(c *ectx) float64 { return math.Abs(f(c)) }}
+		f := x.N
+		return Node{Kind: Num, N: func(c *Ctx) float64 { return math.Abs(f(c)) }}
 	case "ceil", "floor":
-		f := one(kInt, kNum).num()
+		f := one(Int, Num).num()
 		g := math.Ceil
 		if n.Name == "floor" {
 			g = math.Floor
 		}
-		return cnode{k: kNum, n: func(c *ectx) float64 { return g(f(c)) }}
+		return Node{Kind: Num, N: func(c *Ctx) float64 { return g(f(c)) }}
 	case "float":
-		f := one(kInt, kNum).num()
-		return cnode{k: kNum, n: f}
+		f := one(Int, Num).num()
+		return Node{Kind: Num, N: f}
 	case "hasPrefix", "hasSuffix":
-		if len(a) != 2 || a[0].k != kStr || a[1].k != kStr {
+		if len(a) != 2 || a[0].Kind != Str || a[1].Kind != Str {
 			bail()
 		}
-		x, y := a[0].s, a[1].s
+		x, y := a[0].S, a[1].S
 		g := strings.HasPrefix
 		if n.Name == "hasSuffix" {
 			g = strings.HasSuffix
 		}
-		return cnode{k: kBool, b: func(c *ectx) bool { return g(x(c), y(c)) }}
+		return Node{Kind: Bool, B: func(c *Ctx) bool { return g(x(c), y(c)) }}
 	case "max", "min":
 		if len(a) < 2 {
 			bail()
 		}
 		for _, x := range a {
-			if x.k != kNum {
+			if x.Kind != Num {
 				// expr keeps ints as ints and mixes kinds: leave it to the VM.
 				bail()
 			}
 		}
-		fs := make([]func(*ectx) float64, len(a))
+		fs := make([]func(*Ctx) float64, len(a))
 		for i, x := range a {
-			fs[i] = x.n
+			fs[i] = x.N
 		}
 		isMax := n.Name == "max"
-		return cnode{k: kNum, n: func(c *ectx) float64 {
+		return Node{Kind: Num, N: func(c *Ctx) float64 {
 			v := fs[0](c)
 			for _, f := range fs[1:] {
 				w := f(c)
@@ -649,10 +648,10 @@ func compileBuiltin(n *ast.BuiltinNode, s *schema) cnode {
 		}}
 	}
 	bail()
-	return cnode{}
+	return Node{}
 }
 
-func compileCall(n *ast.CallNode, s *schema) cnode {
+func compileCall(n *ast.CallNode, s *Schema) Node {
 	id, ok := n.Callee.(*ast.IdentifierNode)
 	if !ok {
 		bail()
@@ -660,36 +659,59 @@ func compileCall(n *ast.CallNode, s *schema) cnode {
 	a := args(n.Arguments, s)
 	switch id.Value {
 	case "domain":
-		if len(a) != 1 || a[0].k != kStr {
+		if len(a) != 1 || a[0].Kind != Str {
 			bail()
 		}
-		f := a[0].s
-		return cnode{k: kStr, s: func(c *ectx) string { return exprenv.Domain(f(c)) }}
+		f := a[0].S
+		return Node{Kind: Str, S: func(c *Ctx) string { return Domain(f(c)) }}
 	case "hasAny":
-		if len(a) != 2 || a[0].k != kStrs || a[1].k != kStrs {
+		if len(a) != 2 || a[0].Kind != List || a[1].Kind != List {
 			bail()
 		}
-		x, y := a[0].ss, a[1].ss
-		return cnode{k: kBool, b: func(c *ectx) bool { return exprenv.HasAny(x(c), y(c)) }}
+		x, y := a[0].L, a[1].L
+		return Node{Kind: Bool, B: func(c *Ctx) bool { return HasAny(x(c), y(c)) }}
 	case "has":
-		if len(a) != 2 || a[0].k != kStrs || a[1].k != kStr {
+		if len(a) != 2 || a[0].Kind != List || a[1].Kind != Str {
 			bail()
 		}
-		x, y := a[0].ss, a[1].s
-		return cnode{k: kBool, b: func(c *ectx) bool { return hasFold(x(c), y(c)) }}
+		x, y := a[0].L, a[1].S
+		return Node{Kind: Bool, B: func(c *Ctx) bool { return hasFold(x(c), y(c)) }}
+	case "float":
+		if len(a) != 1 || (a[0].Kind != Int && a[0].Kind != Num) {
+			bail()
+		}
+		return Node{Kind: Num, N: a[0].num()}
+	case "int":
+		if len(a) != 1 {
+			bail()
+		}
+		switch a[0].Kind {
+		case Int:
+			return a[0]
+		case Num:
+			f := a[0].N
+			return Node{Kind: Int, I: func(c *Ctx) int {
+				v, err := toInt(f(c))
+				if err != nil {
+					c.Fail("%v", err)
+				}
+				return v
+			}}
+		}
+		bail()
 	case "daysSince":
 		// daysSince(t, __asof) after asOfPatch.
-		if len(a) != 2 || a[0].k != kTime || a[1].k != kTime {
+		if len(a) != 2 || a[0].Kind != Time || a[1].Kind != Time {
 			bail()
 		}
-		x, y := a[0].t, a[1].t
-		return cnode{k: kNum, n: func(c *ectx) float64 { return daysSince(x(c), y(c)) }}
+		x, y := a[0].T, a[1].T
+		return Node{Kind: Num, N: func(c *Ctx) float64 { return daysSince(x(c), y(c)) }}
 	}
 	bail()
-	return cnode{}
+	return Node{}
 }
 
-func compileArray(n *ast.ArrayNode, s *schema) cnode {
+func compileArray(n *ast.ArrayNode, s *Schema) Node {
 	list := make([]string, len(n.Nodes))
 	for i, e := range n.Nodes {
 		sn, ok := e.(*ast.StringNode)
@@ -698,15 +720,5 @@ func compileArray(n *ast.ArrayNode, s *schema) cnode {
 		}
 		list[i] = sn.Value
 	}
-	return cnode{k: kStrs, ss: func(*ectx) []string { return list }}
-}
-
-// hasFold reports whether list holds s, ignoring case.
-func hasFold(list []string, s string) bool {
-	for _, x := range list {
-		if strings.EqualFold(x, s) {
-			return true
-		}
-	}
-	return false
+	return Node{Kind: List, L: func(*Ctx) []string { return list }}
 }

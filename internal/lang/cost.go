@@ -1,4 +1,4 @@
-package scoring
+package lang
 
 import (
 	"math"
@@ -11,9 +11,9 @@ import (
 // walks, so a rule such as count(a, count(a, # in b) > 0) over three lists
 // of 1,000 items does 10^9 comparisons. Compile therefore estimates the
 // worst-case work of every expression on inputs at the size limits (every
-// string field Options.MaxStringBytes long, every list Options.MaxListItems
-// long) and refuses rules above Options.MaxCost (fit rules and derived
-// dimensions) or Options.MaxEventCost (event predicates).
+// string field the string cap long, every list the list cap
+// long) and refuses expressions above the caller's cost limit
+// (Config.MaxCost).
 //
 // One unit is about one expr VM step (a comparison, a field read, one list
 // element visited by a predicate or by in); string work costs one unit per
@@ -31,8 +31,8 @@ func maxSize(a, b size) size {
 }
 
 type costModel struct {
-	sch       *schema
-	caps      caps
+	sch       *Schema
+	caps      Caps
 	memBudget float64 // bounds ranges, which the VM charges to its memory budget
 	scope     []size  // element sizes of the enclosing predicates, innermost last
 	// worst is the node whose subtree costs the most relative to its
@@ -70,16 +70,16 @@ func (cm *costModel) note(n ast.Node, c float64) float64 {
 }
 
 func (cm *costModel) unknown() size {
-	s, l := float64(cm.caps.str), float64(cm.caps.list)
+	s, l := float64(cm.caps.Str), float64(cm.caps.List)
 	return size{str: s, list: l, elem: s}
 }
 
 func (cm *costModel) field(i int) size {
-	switch cm.sch.fields[i].get.k {
-	case kStr:
-		return size{str: float64(cm.caps.str)}
-	case kStrs:
-		return size{list: float64(cm.caps.list), elem: float64(cm.caps.str)}
+	switch cm.sch.fields[i].Get.Kind {
+	case Str:
+		return size{str: float64(cm.caps.Str)}
+	case List:
+		return size{list: float64(cm.caps.List), elem: float64(cm.caps.Str)}
 	}
 	return size{}
 }
@@ -360,6 +360,8 @@ func (cm *costModel) call(n *ast.CallNode) (float64, size) {
 		return cm.note(n, c+s[0].list*(1+2*strUnits(s[0].elem))), size{list: s[0].list, elem: 1.5 * s[0].elem}
 	case name == "daysSince":
 		return c, size{}
+	case (name == "int" || name == "float") && len(s) == 1:
+		return c + strUnits(s[0].str), size{}
 	}
 	// Unknown functions (none are registered): every argument walked.
 	for _, sa := range s {

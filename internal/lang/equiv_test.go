@@ -1,4 +1,4 @@
-package scoring
+package lang
 
 import (
 	"math"
@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/leadkit/leadkit"
-	"github.com/leadkit/leadkit/internal/exprenv"
 	"github.com/leadkit/leadkit/internal/leadgen"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -17,7 +16,9 @@ import (
 // type-checked program evaluated both ways must agree, on the value and on
 // whether it fails, for generated leads and for edge cases (wrong-typed
 // custom fields, huge integers, non-ASCII text, values over the size
-// limits), for fit rules, event predicates and derived dimensions.
+// limits), for lead expressions, event predicates and bare-name slots.
+
+const day = 24 * time.Hour
 
 var fitCorpus = []string{
 	`person.seniority in ["vp", "c_level", "director"]`,
@@ -53,6 +54,9 @@ var fitCorpus = []string{
 	`-company.employees < -100`,
 	`company.employees == 200.0`,
 	`float(company.employees) > 100`,
+	`int(company.revenue / 1e6) > 20`,
+	`int("7") + company.employees > 300`,
+	`float("2.5") * company.employees > 300`,
 	`abs(company.revenue - 5e7) < 1e7`,
 	`company.revenue > 1e7 || company.employees > 1000`,
 	`company.revenue ** 0.5 > 3000`,
@@ -76,15 +80,17 @@ var fitCorpus = []string{
 	`lead.source == "webinar" && lead.age_days < 100`,
 	`daysSince(lead.created_at) < 100`,
 	`daysSince(person.last_login) > 30`,
+	`lead.created_at < person.last_login`,
 	`person.first_name + person.title == "AdaCTO"`,
 	`person.title < "M"`,
 	`person.age_band >= "35"`,
 	`any(company.tech_stack, # startsWith "s")`,
 	`count(person.interests, # in ["ai", "crm"]) >= 1`,
 	`company.employees in 100..1000`,
+	`$env["person"].seniority == "vp"`,
 }
 
-// refused are rules that must not compile, with the reason.
+// refused are expressions that must not compile, with the reason.
 var refused = map[string]string{
 	`let x = company.employees; x > 100`:                                             "variables (let) are not allowed",
 	`"a" in split(person.title, " ")`:                                                "split is not available",
@@ -92,64 +98,88 @@ var refused = map[string]string{
 	`hasAny(person.interests, company.tech_stack)`:                                   "Options.MaxCost",
 	`any(company.tech_stack, # in company.regions)`:                                  "Options.MaxCost",
 	`count(company.tech_stack, count(company.tech_stack, # == "zz") > 0) > 0`:        "Options.MaxCost",
+	`lead.created_at.Local().Format("MST") == "JST"`:                                 "method calls are not allowed",
+	`person.last_login.Year() > 2000`:                                                "method calls are not allowed",
+	`now() > lead.created_at`:                                                        "now is not available",
+	`person[person.title] == "x"`:                                                    "undefined",
+	`len($env) > 0`:                                                                  `$env may only be used as $env["name"]`,
+	`replace(person.title, "a", "bb") != ""`:                                         "replace is not available",
+	`len(keys({"a": 1})) > 0`:                                                        "keys is not available",
 }
 
-func testFields() []FieldSpec {
-	return []FieldSpec{
-		{Name: "person.budget", Type: TypeNumber},
-		{Name: "person.newsletter", Type: TypeBool},
-		{Name: "person.last_login", Type: TypeTime},
-		{Name: "company.plan", Type: TypeString},
-		{Name: "company.regions", Type: TypeStrings},
-		{Name: "event.amount", Type: TypeNumber},
-		{Name: "event.tags", Type: TypeStrings},
+func testDecls() []leadkit.FieldSpec {
+	return []leadkit.FieldSpec{
+		{Name: "person.budget", Type: leadkit.TypeNumber},
+		{Name: "person.newsletter", Type: leadkit.TypeBool},
+		{Name: "person.last_login", Type: leadkit.TypeTime},
+		{Name: "company.plan", Type: leadkit.TypeString},
+		{Name: "company.regions", Type: leadkit.TypeStrings},
+		{Name: "event.amount", Type: leadkit.TypeNumber},
+		{Name: "event.tags", Type: leadkit.TypeStrings},
 	}
 }
 
-// testCfg is the default compile configuration of one expression.
-func testCfg(want kind, forceVM bool) exprCfg {
-	return exprCfg{lim: exprenv.Limits{}.WithDefaults(), want: want, forceVM: forceVM, caps: caps{}.withDefaults(), budget: DefaultMaxCost, what: "Options.MaxCost"}
-}
+var declareHint = `declare it in fields: {"name": "{name}", "type": "{type}"}`
 
-// bothWaysIn compiles src as a boolean rule of the fit (event false) or
-// event schema, on the closure path and the VM path.
-func bothWaysIn(t testing.TB, src string, event bool) (fast, slow *program, err *exprenv.Error) {
-	c := &compiler{predIdx: map[string]int32{}}
-	fitSch, evSch := c.schemas(testFields())
-	require.Empty(t, c.errs)
-	sch := fitSch
+// testSchema is the lead (event false) or lead+event schema with the test
+// declarations.
+func testSchema(t testing.TB, event bool) *Schema {
+	fields := LeadFields()
+	scopes := []string{"person", "company"}
 	if event {
-		sch = evSch
+		fields = append(fields, EventFields()...)
+		scopes = append(scopes, "event")
 	}
-	fast, err = compileExpr(src, sch, testCfg(kBool, false))
+	var decls []leadkit.FieldSpec
+	for _, d := range testDecls() {
+		if event || !strings.HasPrefix(d.Name, "event.") {
+			decls = append(decls, d)
+		}
+	}
+	declared, problems := DeclaredFields(decls, fields, scopes...)
+	require.Empty(t, problems)
+	return NewSchema(append(fields, declared...), SchemaOptions{Declare: declareHint, DeclareScopes: scopes})
+}
+
+func testCfg(want Kind, forceVM bool, event bool) Config {
+	c := Config{Want: want, ForceVM: forceVM, MaxCost: DefaultMaxCost, CostName: "Options.MaxCost"}
+	if event {
+		c.MaxCost, c.CostName = DefaultMaxEventCost, "Options.MaxEventCost"
+	}
+	return c
+}
+
+// bothWaysIn compiles src as a boolean expression of the lead (event
+// false) or event schema, on the closure path and the VM path.
+func bothWaysIn(t testing.TB, src string, event bool) (fast, slow *Program, err *Error) {
+	sch := testSchema(t, event)
+	fast, err = Compile(src, sch, testCfg(Bool, false, event))
 	if err != nil {
 		return nil, nil, err
 	}
-	slow, err = compileExpr(src, sch, testCfg(kBool, true))
+	slow, err = Compile(src, sch, testCfg(Bool, true, event))
 	require.Nil(t, err)
 	return fast, slow, nil
 }
 
-func bothWays(t testing.TB, src string) (fast, slow *program, err *exprenv.Error) {
+func bothWays(t testing.TB, src string) (fast, slow *Program, err *Error) {
 	return bothWaysIn(t, src, false)
 }
 
 var fastAsOf = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 
-func evalBoth(fast, slow *program, l *leadkit.Lead, ev *leadkit.Event) (a, b bool, errA, errB error) {
-	r := exprenv.NewRunner(exprenv.Limits{})
-	mk := func() *ectx {
-		return &ectx{lead: l, ev: ev, asOf: fastAsOf, ageDays: daysBetween(l.CreatedAt, fastAsOf), caps: caps{}.withDefaults()}
-	}
-	a, errA = fast.bool(mk(), r)
-	b, errB = slow.bool(mk(), r)
+func evalBoth(fast, slow *Program, l *leadkit.Lead, ev *leadkit.Event) (a, b bool, errA, errB error) {
+	r := NewRunner(Limits{})
+	mk := func() *Ctx { return &Ctx{Lead: l, Event: ev, AsOf: fastAsOf} }
+	a, errA = fast.Bool(mk(), r)
+	b, errB = slow.Bool(mk(), r)
 	return
 }
 
 // edgeLeads are leads with hostile or unusual values.
 func edgeLeads() []leadkit.Lead {
-	long := strings.Repeat("x", DefaultMaxStringBytes+1)
-	many := make([]string, DefaultMaxListItems+1)
+	long := strings.Repeat("x", leadkit.MaxStringBytes+1)
+	many := make([]string, leadkit.MaxListItems+1)
 	return []leadkit.Lead{
 		{},
 		{Person: leadkit.Person{Title: "ÉLÈVE Marketing", Email: "X@ÉXAMPLE.com"}},
@@ -162,7 +192,8 @@ func edgeLeads() []leadkit.Lead {
 		{Person: leadkit.Person{Custom: map[string]any{"budget": "lots", "newsletter": "yes", "last_login": 5}}},
 		{Company: leadkit.Company{Custom: map[string]any{"plan": 7, "regions": []any{"emea", 3}}}},
 		{Person: leadkit.Person{Custom: map[string]any{"last_login": "2024-12-01T00:00:00Z", "budget": int64(1) << 60}}},
-		{Person: leadkit.Person{Custom: map[string]any{"last_login": "yesterday"}}},
+		{Person: leadkit.Person{Custom: map[string]any{"last_login": "yesterday", "budget": math.NaN()}}},
+		{Person: leadkit.Person{Custom: map[string]any{"budget": math.Inf(1)}}, CreatedAt: time.Date(2024, 6, 1, 9, 0, 0, 0, time.FixedZone("JST", 9*3600))},
 		// Over the size limits.
 		{Person: leadkit.Person{Title: long}, Company: leadkit.Company{TechStack: many}},
 		{Company: leadkit.Company{Custom: map[string]any{"regions": []string{long}}}},
@@ -188,7 +219,7 @@ func TestFastMatchesVM(t *testing.T) {
 			assert.Contains(t, src, "_unused", "%s: %v", src, cerr)
 			continue
 		}
-		if fast.ok {
+		if fast.Fast() {
 			fastCount++
 		}
 		trues := 0
@@ -206,13 +237,13 @@ func TestFastMatchesVM(t *testing.T) {
 	}
 	// Everything but list predicates, ranges, ?? and mixed-kind branches
 	// takes the fast path.
-	assert.GreaterOrEqual(t, fastCount, len(fitCorpus)-9)
+	assert.GreaterOrEqual(t, fastCount, len(fitCorpus)-11)
 }
 
-// TestFieldErrorsFollowMentions: a rule fails when a field it mentions
-// holds a bad value, on both paths, even when evaluation short-circuits
-// past the field; a rule that does not mention the field never fails
-// (before the fix the VM path filled every field and failed on any).
+// TestFieldErrorsFollowMentions: an expression fails when a field it
+// mentions holds a bad value, on both paths, even when evaluation
+// short-circuits past the field; one that does not mention the field never
+// fails.
 func TestFieldErrorsFollowMentions(t *testing.T) {
 	bad := leadkit.Lead{ID: "b", Person: leadkit.Person{Seniority: "vp", Custom: map[string]any{"budget": "lots", "newsletter": true}}}
 	for _, c := range []struct {
@@ -231,27 +262,9 @@ func TestFieldErrorsFollowMentions(t *testing.T) {
 		assert.Equal(t, c.fail, ea != nil, "closures: %s: %v", c.src, ea)
 		assert.Equal(t, c.fail, eb != nil, "VM: %s: %v", c.src, eb)
 		if c.fail {
-			assert.ErrorContains(t, ea, "person.budget: want number, got string")
+			assert.ErrorContains(t, ea, `person.budget: want a number, got the string "lots"`)
 		}
 	}
-
-	// Through Score: the VM-only rule "ai" names no budget and scores; the
-	// error names the rule that reads the field.
-	m := mustCompile(t, ModelSpec{Name: "m", Fields: []FieldSpec{{Name: "person.budget", Type: TypeNumber}},
-		Dimensions: []DimensionSpec{{Name: "fit", Fit: []FitRule{
-			{Name: "ai", When: `any(person.interests, # == "ai")`, Points: 5},
-			{Name: "budget", When: `person.budget > 5`, Points: 1},
-		}}}})
-	bad.Person.Interests = []string{"ai"}
-	_, err := m.Score(Input{Lead: bad, AsOf: asOf0})
-	var re *RuleError
-	require.ErrorAs(t, err, &re)
-	assert.Equal(t, "budget", re.Rule)
-	m = mustCompile(t, ModelSpec{Name: "m", Fields: []FieldSpec{{Name: "person.budget", Type: TypeNumber}},
-		Dimensions: []DimensionSpec{{Name: "fit", Fit: []FitRule{{Name: "ai", When: `any(person.interests, # == "ai")`, Points: 5}}}}})
-	r, err := m.Score(Input{Lead: bad, AsOf: asOf0})
-	require.NoError(t, err)
-	assert.Equal(t, 5.0, r.Dimensions[0].Score)
 }
 
 var eventCorpus = []string{
@@ -268,6 +281,8 @@ var eventCorpus = []string{
 	`(event.channel == "web" ? 1 : 0.5) < 1`,
 	`event.campaign + event.channel == "c1web"`,
 	`event.type in ["download", "meeting"] || event.id endsWith "7"`,
+	`event.time > lead.created_at + duration_unused`,
+	`string(event.time) contains "2024-12"`,
 }
 
 func TestFastMatchesVMEvents(t *testing.T) {
@@ -284,12 +299,16 @@ func TestFastMatchesVMEvents(t *testing.T) {
 		leadkit.Event{},
 		leadkit.Event{Content: "/PRICİNG", Attrs: map[string]any{"amount": "12"}},
 		leadkit.Event{Attrs: map[string]any{"amount": math.Inf(1), "tags": []any{"vip", 1}}},
-		leadkit.Event{Content: strings.Repeat("p", DefaultMaxStringBytes+1), Attrs: map[string]any{"amount": 1e308}},
+		leadkit.Event{Content: strings.Repeat("p", leadkit.MaxStringBytes+1), Attrs: map[string]any{"amount": 1e308}},
 		leadkit.Event{Time: fastAsOf.Add(-400 * day), Attrs: map[string]any{"amount": int64(math.MaxInt64)}},
+		leadkit.Event{Time: fastAsOf.Add(-40 * day).In(time.FixedZone("JST", 9*3600))},
 	)
 	for _, src := range eventCorpus {
 		fast, slow, cerr := bothWaysIn(t, src, true)
-		require.Nil(t, cerr, src)
+		if cerr != nil {
+			assert.Contains(t, src, "_unused", "%s: %v", src, cerr)
+			continue
+		}
 		trues := 0
 		for i := range evs {
 			a, b, ea, eb := evalBoth(fast, slow, &lead, &evs[i])
@@ -312,15 +331,17 @@ func TestRefusedExpressions(t *testing.T) {
 		assert.Positive(t, err.Column, src)
 	}
 	// The cost limit points at the expensive part and follows the size
-	// limits: with lists of at most 50 items the same rule compiles.
+	// limits: with lists of at most 50 items the same rule compiles, and a
+	// longer list fails at run time naming the field.
 	_, _, err := bothWays(t, `person.seniority == "vp" && hasAny(person.interests, company.tech_stack)`)
 	require.NotNil(t, err)
 	assert.Equal(t, 29, err.Column)
-	m, cerr := Compile(ModelSpec{Name: "m", Dimensions: []DimensionSpec{{Name: "f", Fit: []FitRule{{Name: "r", When: `hasAny(person.interests, company.tech_stack)`, Points: 1}}}}},
-		Options{MaxListItems: 50})
-	require.NoError(t, cerr)
-	_, serr := m.Score(Input{Lead: leadkit.Lead{ID: "x", Company: leadkit.Company{TechStack: make([]string, 51)}}, AsOf: asOf0})
-	assert.ErrorContains(t, serr, "company.tech_stack: list has 51 items, the limit is 50")
+	sch := testSchema(t, false)
+	p, err := Compile(`hasAny(person.interests, company.tech_stack)`, sch, Config{Want: Bool, Limits: Limits{MaxListItems: 50}})
+	require.Nil(t, err)
+	l := leadkit.Lead{Company: leadkit.Company{TechStack: make([]string, 51)}}
+	_, rerr := p.Bool(&Ctx{Lead: &l, Caps: Limits{MaxListItems: 50}.Caps()}, NewRunner(Limits{}))
+	assert.ErrorContains(t, rerr, "company.tech_stack: list has 51 items, the limit is 50")
 }
 
 func TestFastPathCoverage(t *testing.T) {
@@ -329,37 +350,43 @@ func TestFastPathCoverage(t *testing.T) {
 		`domain(person.email) in ["gmail.com"]`, `hasAny(company.tech_stack, ["a"])`,
 		`company.employees >= 200 && company.revenue > 1e7`, `person.budget >= 5`,
 		`"emea" in company.regions`, `person.title matches "x+"`, `daysSince(person.last_login) > 3`,
+		`int(company.revenue) > 5`, `float(company.employees) > 5`,
 	} {
 		fast, _, err := bothWays(t, src)
 		require.Nil(t, err, src)
-		assert.True(t, fast.ok, "%s should compile to closures", src)
+		assert.True(t, fast.Fast(), "%s should compile to closures", src)
 	}
 	for _, src := range []string{`any(company.tech_stack, # == "a")`, `(person.newsletter ? 1 : 0.5) > 0`} {
 		fast, _, err := bothWays(t, src)
 		require.Nil(t, err, src)
-		assert.False(t, fast.ok, "%s runs on the VM", src)
+		assert.False(t, fast.Fast(), "%s runs on the VM", src)
 	}
 }
 
-func TestDerivedFastMatchesVM(t *testing.T) {
-	fields := []field{
-		{name: "fit", get: cnode{k: kNum, n: func(c *ectx) float64 { return c.dims[0] }}},
-		{name: "engagement", get: cnode{k: kNum, n: func(c *ectx) float64 { return c.dims[1] }}},
-		{name: "interest:ai", get: cnode{k: kNum, n: func(c *ectx) float64 { return c.dims[2] }}},
-	}
-	sch := newSchema(fields)
-	lim := exprenv.Limits{}.WithDefaults()
+// slotSchema is a schema of bare names read from Ctx slots, like scoring's
+// dimensions and stage facts; "interest:ai" is only reachable through
+// $env.
+func slotSchema() *Schema {
+	return NewSchema([]Field{
+		{Name: "fit", Get: Node{Kind: Num, N: func(c *Ctx) float64 { return c.Nums[0] }}},
+		{Name: "engagement", Get: Node{Kind: Num, N: func(c *Ctx) float64 { return c.Nums[1] }}},
+		{Name: "interest:ai", Get: Node{Kind: Num, N: func(c *Ctx) float64 { return c.Nums[2] }}},
+	}, SchemaOptions{})
+}
+
+func TestSlotsFastMatchesVM(t *testing.T) {
+	sch := slotSchema()
 	g := leadgen.New(3).Rand()
 	for _, src := range []string{
 		`fit * 0.4 + engagement * 0.6`, `fit > 50 ? engagement : 0`, `fit > 50 ? engagement : 0.0`, `$env["interest:ai"] * 2 - fit`,
 		`max(fit, engagement, 3.0)`, `abs(fit - engagement) / 2`, `fit ** 2`, `-fit + 1`, `fit / engagement`,
-		`fit > 0 ? 1 : 2`, `fit > 0 ? 1 : 2.5`,
+		`fit > 0 ? 1 : 2`, `fit > 0 ? 1 : 2.5`, `int(fit * 1e30)`, `float(int(fit))`,
 	} {
-		fast, err := compileExpr(src, sch, testCfg(kNum, false))
+		fast, err := Compile(src, sch, Config{Want: Num})
 		require.Nil(t, err, src)
-		slow, err := compileExpr(src, sch, testCfg(kNum, true))
+		slow, err := Compile(src, sch, Config{Want: Num, ForceVM: true})
 		require.Nil(t, err, src)
-		r := exprenv.NewRunner(lim)
+		r := NewRunner(Limits{})
 		for i := 0; i < 300; i++ {
 			dims := []float64{float64(g.Intn(100) - 20), float64(g.Intn(5)), g.Float64() * 10}
 			switch i {
@@ -370,8 +397,8 @@ func TestDerivedFastMatchesVM(t *testing.T) {
 			case 2:
 				dims = []float64{9007199254740993, 0.5, -0}
 			}
-			a, ea := fast.float(&ectx{dims: dims}, r)
-			b, eb := slow.float(&ectx{dims: dims}, r)
+			a, ea := fast.Float(&Ctx{Nums: dims}, r)
+			b, eb := slow.Float(&Ctx{Nums: dims}, r)
 			require.Equal(t, ea == nil, eb == nil, "%s %v: %v / %v", src, dims, ea, eb)
 			if ea == nil {
 				require.False(t, math.IsNaN(a))
@@ -379,48 +406,4 @@ func TestDerivedFastMatchesVM(t *testing.T) {
 			}
 		}
 	}
-}
-
-// FuzzFastExpr compiles arbitrary rule text both ways, as a fit rule and as
-// an event predicate; whenever it compiles, closures (or the VM fallback)
-// and the VM must agree on sample leads and events, edge cases included.
-func FuzzFastExpr(f *testing.F) {
-	for _, s := range fitCorpus {
-		f.Add(s)
-	}
-	for _, s := range eventCorpus {
-		f.Add(s)
-	}
-	g := leadgen.New(5)
-	leads := edgeLeads()
-	for i := 0; i < 20; i++ {
-		leads = append(leads, g.Lead(i, fastAsOf))
-	}
-	evs := g.Events("l", 20, fastAsOf, 40*day)
-	evs = append(evs, leadkit.Event{}, leadkit.Event{Content: "ÉVÉNEMENT", Attrs: map[string]any{"amount": "x", "tags": []any{1}}},
-		leadkit.Event{Attrs: map[string]any{"amount": float64(1 << 62), "tags": []string{"vip"}}})
-	f.Fuzz(func(t *testing.T, src string) {
-		if fast, slow, err := bothWaysIn(t, src, false); err == nil {
-			for i := range leads {
-				a, b, ea, eb := evalBoth(fast, slow, &leads[i], nil)
-				if (ea == nil) != (eb == nil) {
-					t.Fatalf("%q on lead %d: fast err %v, vm err %v", src, i, ea, eb)
-				}
-				if ea == nil && a != b {
-					t.Fatalf("%q on lead %d: fast %v, vm %v", src, i, a, b)
-				}
-			}
-		}
-		if fast, slow, err := bothWaysIn(t, src, true); err == nil {
-			for i := range evs {
-				a, b, ea, eb := evalBoth(fast, slow, &leads[1], &evs[i])
-				if (ea == nil) != (eb == nil) {
-					t.Fatalf("%q on event %d: fast err %v, vm err %v", src, i, ea, eb)
-				}
-				if ea == nil && a != b {
-					t.Fatalf("%q on event %d: fast %v, vm %v", src, i, a, b)
-				}
-			}
-		}
-	})
 }

@@ -1,0 +1,58 @@
+package leadkit
+
+import "time"
+
+// Caps on user-supplied input. Tenant rules and documents are untrusted:
+// every package and every store backend enforces these same caps, and input
+// over a cap is refused with an error wrapping [ErrInvalid] that names the
+// field, never truncated. Packages document further caps of their own
+// (stages per definition, steps per funnel, channels per attribution) next
+// to the types they bound.
+const (
+	// MaxIDBytes caps an ID: event, lead, subject, account.
+	MaxIDBytes = 256
+	// MaxNameBytes caps a name: an event type, channel or campaign, a
+	// stage, transition, rule, dimension, step or field name.
+	MaxNameBytes = 256
+	// MaxStringBytes caps any other string value: event content, an
+	// attribute or custom field value, a profile field, a note.
+	// Expressions read no longer string.
+	MaxStringBytes = 4096
+	// MaxListItems caps a list value: a list attribute or fact, interests,
+	// a tech stack. Expressions read no longer list.
+	MaxListItems = 1000
+	// MaxAttrs caps the attributes of one event.
+	MaxAttrs = 100
+	// MaxAttrDepth caps how deeply attribute values nest (a list in a map
+	// in a map is depth 3).
+	MaxAttrDepth = 4
+	// MaxExprBytes caps one expression's source.
+	MaxExprBytes = 4096
+	// MaxDocumentBytes caps one spec document (a stage definition, a
+	// scoring model, a funnel) read by a Parse function.
+	MaxDocumentBytes = 1 << 20
+)
+
+// The time range every package accepts: event times, as-of times and
+// stored times fall in [MinTime, MaxTime). Inside it the difference of two
+// times fits a time.Duration (under 292 years), so decay and window
+// arithmetic stay exact, and a zero or garbled time is refused instead of
+// counting as an event 2,000 years old.
+var (
+	MinTime = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
+	MaxTime = time.Date(2150, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// TimeRange describes [MinTime, MaxTime) for error messages.
+const TimeRange = "years 1900 to 2149"
+
+// ValidTime reports whether t falls in [MinTime, MaxTime).
+func ValidTime(t time.Time) bool {
+	u := t.Unix()
+	return u >= minUnix && u < maxUnix
+}
+
+const (
+	minUnix = -2208988800 // 1900-01-01T00:00:00Z
+	maxUnix = 5680281600  // 2150-01-01T00:00:00Z
+)

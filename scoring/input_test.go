@@ -1,0 +1,152 @@
+package scoring
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/leadkit/leadkit"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// A score is a lead's: the lead needs an ID, events of another lead are
+// refused, and an event ID counts once however often it is given (as a
+// store keeps one event per ID).
+func TestInputBelongsToOneLead(t *testing.T) {
+	m := mustCompile(t, behSpec(BehaviorRule{Name: "dl", Types: []string{"download"}, Points: 10}))
+	e1, e2 := ev("download", 2*day), ev("download", day)
+
+	_, err := m.Score(Input{Events: []leadkit.Event{e1}, AsOf: asOf0})
+	assert.ErrorIs(t, err, leadkit.ErrInvalid)
+	assert.ErrorContains(t, err, "lead has no ID")
+
+	other := e2
+	other.LeadID = "someone-else"
+	_, err = m.Score(Input{Lead: leadkit.Lead{ID: "l1"}, Events: []leadkit.Event{e1, other}, AsOf: asOf0})
+	assert.ErrorIs(t, err, leadkit.ErrInvalid)
+	assert.ErrorContains(t, err, `event "download-86400000000000": belongs to lead "someone-else"`)
+
+	mine := e2
+	mine.LeadID = "l1"
+	once := score(t, m, leadkit.Lead{ID: "l1"}, e1, mine)
+	assert.Equal(t, 20.0, dim(t, once, "engagement").Score)
+	for name, evs := range map[string][]leadkit.Event{
+		"replayed":             {e1, mine, e1, mine},
+		"replayed unsorted":    {mine, e1, mine},
+		"same ID, later time":  {e1, mine, func() leadkit.Event { x := e1; x.Time = asOf0; return x }()},
+		"same ID, other types": {e1, mine, func() leadkit.Event { x := e1; x.Type = "download"; return x }()},
+	} {
+		r := score(t, m, leadkit.Lead{ID: "l1"}, evs...)
+		assert.Equal(t, 20.0, dim(t, r, "engagement").Score, name)
+		// The incremental path agrees.
+		st, err := m.StateOf(Input{Lead: leadkit.Lead{ID: "l1"}, Events: evs, AsOf: asOf0})
+		require.NoError(t, err, name)
+		var rs Result
+		require.NoError(t, m.ReadState(&rs, &st, leadkit.Lead{ID: "l1"}, asOf0), name)
+		assert.Equal(t, 20.0, dim(t, rs, "engagement").Score, name)
+	}
+	// Many events, one repeated far apart: the open-addressing table
+	// finds it.
+	var many []leadkit.Event
+	for i := 0; i < 500; i++ {
+		e := ev("download", time.Duration(i+1)*time.Minute)
+		e.ID = fmt.Sprintf("id-%d", i)
+		many = append(many, e)
+	}
+	many = append(many, many[3])
+	r := score(t, m, leadkit.Lead{ID: "l1"}, many...)
+	assert.Equal(t, 5000.0, dim(t, r, "engagement").Score)
+}
+
+// Scores stay within MaxPoints: a derived dimension of 2e10 or an int()
+// overflow is an error naming the dimension, not a number.
+func TestScoresBounded(t *testing.T) {
+	spec := ModelSpec{Name: "m", Dimensions: []DimensionSpec{
+		{Name: "fit", Fit: []FitRule{{Name: "all", When: "true", Points: 1e9}}},
+		{Name: "big", Expr: "fit * 20"},
+	}}
+	m := mustCompile(t, spec)
+	_, err := m.Score(Input{Lead: leadkit.Lead{ID: "l1"}, AsOf: asOf0})
+	var re *RuleError
+	require.ErrorAs(t, err, &re)
+	assert.Equal(t, "big", re.Dimension)
+	assert.Contains(t, re.Msg, "beyond ±1e+09 (MaxPoints)")
+
+	spec.Dimensions[1].Expr = "int(fit * 1e30)"
+	m = mustCompile(t, spec)
+	_, err = m.Score(Input{Lead: leadkit.Lead{ID: "l1"}, AsOf: asOf0})
+	require.ErrorAs(t, err, &re)
+	assert.Equal(t, "big", re.Dimension)
+	assert.Contains(t, re.Msg, "out of range")
+
+	// Many events of a big rule: the sum, not a single rule, passes the
+	// bound.
+	m = mustCompile(t, behSpec(BehaviorRule{Name: "dl", Types: []string{"download"}, Points: 6e8}))
+	_, err = m.Score(Input{Lead: leadkit.Lead{ID: "l1"}, Events: []leadkit.Event{ev("download", 2*day), ev("download", day)}, AsOf: asOf0})
+	assert.ErrorContains(t, err, "beyond ±1e+09")
+}
+
+// Results never depend on the host: method calls on times are refused.
+func TestRulesCannotReadTheHost(t *testing.T) {
+	for _, src := range []string{`lead.created_at.Local().Hour() > 3`, `string(lead.created_at.Local()) contains "JST"`, `now() > lead.created_at`} {
+		_, err := Compile(ModelSpec{Name: "m", Dimensions: []DimensionSpec{{Name: "f", Fit: []FitRule{{Name: "r", When: src, Points: 1}}}}}, Options{})
+		require.Error(t, err, src)
+		assert.ErrorIs(t, err, leadkit.ErrInvalid)
+	}
+}
+
+func TestDurationsInModels(t *testing.T) {
+	doc := `
+name: m
+dimensions:
+  - name: e
+    decay: {half_life: 2w}
+    behavior:
+      - {name: dl, types: [download], points: 10, decay: {window: 30d}, recency: {within: 1d12h, points: 2}}
+`
+	spec, err := ParseModel([]byte(doc))
+	require.NoError(t, err)
+	assert.Equal(t, 14*day, spec.Dimensions[0].Decay.HalfLife)
+	assert.Equal(t, 30*day, spec.Dimensions[0].Behavior[0].Decay.Window)
+	assert.Equal(t, 36*time.Hour, spec.Dimensions[0].Behavior[0].Recency.Within)
+
+	b, err := json.Marshal(spec)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `"half_life":"2w"`)
+	assert.Contains(t, string(b), `"within":"1d12h"`)
+	back, err := ParseModel(b)
+	require.NoError(t, err)
+	assert.Equal(t, spec, back)
+
+	for _, bad := range []string{
+		strings.Replace(doc, "window: 30d", "window: 30", 1),
+		strings.Replace(doc, "window: 30d", "window_days: 30", 1),
+		strings.Replace(doc, "within: 1d12h", "within: 1.5", 1),
+		strings.Replace(doc, "half_life: 2w", "half_life: 2 weeks", 1),
+	} {
+		_, err := ParseModel([]byte(bad))
+		assert.ErrorIs(t, err, leadkit.ErrInvalid, bad)
+	}
+	_, err = Compile(ModelSpec{Name: "m", Dimensions: []DimensionSpec{{Name: "e", Decay: &DecaySpec{Window: -day}}}}, Options{})
+	assert.ErrorContains(t, err, "window must be positive")
+}
+
+func TestModelCaps(t *testing.T) {
+	spec := ModelSpec{Name: "m"}
+	for i := 0; i <= MaxDimensions; i++ {
+		spec.Dimensions = append(spec.Dimensions, DimensionSpec{Name: fmt.Sprintf("d%d", i)})
+	}
+	_, err := Compile(spec, Options{})
+	assert.ErrorContains(t, err, "101 dimensions, the limit is 100")
+
+	spec = ModelSpec{Name: strings.Repeat("n", leadkit.MaxNameBytes+1), Dimensions: []DimensionSpec{{Name: "a\x00b"}}}
+	_, err = Compile(spec, Options{})
+	assert.ErrorContains(t, err, "name is 257 bytes, the limit is 256")
+	assert.ErrorContains(t, err, "contains a NUL byte")
+
+	_, err = ParseModel([]byte(strings.Repeat(" ", leadkit.MaxDocumentBytes+1)))
+	assert.ErrorContains(t, err, "the limit is 1048576")
+}
