@@ -189,6 +189,22 @@ func ValidateEvents(events []Event) error {
 	return errors.Join(errs...)
 }
 
+// ValidEvents returns the events that pass [Event.Validate], in order, and
+// the errors of the others as [ValidateEvents] reports them: stores keep the
+// good events of a batch and report the bad ones. events is not modified.
+func ValidEvents(events []Event) ([]Event, error) {
+	var errs []error
+	valid := make([]Event, 0, len(events))
+	for i, e := range events {
+		if err := e.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("event %d: %w", i, err))
+			continue
+		}
+		valid = append(valid, e)
+	}
+	return valid, errors.Join(errs...)
+}
+
 // SortEvents sorts events stably by time: the order of a lead's timeline,
 // in which events with the same time keep their order.
 func SortEvents(events []Event) {

@@ -3,11 +3,14 @@ package leadkit_test
 import (
 	"errors"
 	"fmt"
+	"math"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/leadkit/leadkit"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestEventValidate(t *testing.T) {
@@ -43,4 +46,54 @@ func TestValidTimeBounds(t *testing.T) {
 	assert.True(t, leadkit.ValidTime(leadkit.MaxTime.Add(-time.Nanosecond)))
 	assert.False(t, leadkit.ValidTime(leadkit.MaxTime))
 	assert.False(t, leadkit.ValidTime(time.Time{}))
+}
+
+func TestEventCaps(t *testing.T) {
+	ok := leadkit.Event{ID: "e1", LeadID: "L1", Type: "download", Time: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC),
+		Attrs: map[string]any{"n": 3, "tags": []any{"a", 1.5, map[string]any{"x": true}}, "at": time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}}
+	require.NoError(t, ok.Validate())
+	nested := map[string]any{"a": map[string]any{"b": map[string]any{"c": map[string]any{"d": []any{1}}}}}
+	for msg, mutate := range map[string]func(*leadkit.Event){
+		"id is 257 bytes, the limit is 256":         func(e *leadkit.Event) { e.ID = strings.Repeat("i", 257) },
+		"lead_id contains a NUL byte":               func(e *leadkit.Event) { e.LeadID = "a\x00" },
+		"type is not valid UTF-8":                   func(e *leadkit.Event) { e.Type = "\xff" },
+		"content is 4097 bytes":                     func(e *leadkit.Event) { e.Content = strings.Repeat("c", 4097) },
+		"time -5000-01-01T00:00:00Z is outside":     func(e *leadkit.Event) { e.Time = time.Date(-5000, 1, 1, 0, 0, 0, 0, time.UTC) },
+		"time 300000-01-01":                         func(e *leadkit.Event) { e.Time = time.Date(300000, 1, 1, 0, 0, 0, 0, time.UTC) },
+		`attribute "n": NaN is not a finite number`: func(e *leadkit.Event) { e.Attrs = map[string]any{"n": math.NaN()} },
+		"101 attributes, the limit is 100": func(e *leadkit.Event) {
+			e.Attrs = map[string]any{}
+			for i := 0; i <= leadkit.MaxAttrs; i++ {
+				e.Attrs[fmt.Sprint(i)] = i
+			}
+		},
+		"list has 1001 items":                 func(e *leadkit.Event) { e.Attrs = map[string]any{"l": make([]string, 1001)} },
+		"nested more than 4 deep":             func(e *leadkit.Event) { e.Attrs = nested },
+		"unsupported value of type struct {}": func(e *leadkit.Event) { e.Attrs = map[string]any{"s": struct{}{}} },
+		"attribute with an empty name":        func(e *leadkit.Event) { e.Attrs = map[string]any{"": 1} },
+		`attribute "s": is 4097 bytes`:        func(e *leadkit.Event) { e.Attrs = map[string]any{"s": strings.Repeat("s", 4097)} },
+	} {
+		e := ok
+		mutate(&e)
+		err := e.Validate()
+		assert.ErrorIs(t, err, leadkit.ErrInvalid, msg)
+		assert.ErrorContains(t, err, msg)
+	}
+}
+
+func TestValidEvents(t *testing.T) {
+	at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	in := []leadkit.Event{{ID: "a", LeadID: "L", Type: "x", Time: at}, {ID: "b", LeadID: "L", Type: "x"}, {ID: "c", LeadID: "L", Type: "x", Time: at}}
+	valid, err := leadkit.ValidEvents(in)
+	assert.Equal(t, []leadkit.Event{in[0], in[2]}, valid)
+	assert.ErrorIs(t, err, leadkit.ErrInvalid)
+	assert.EqualError(t, err, `event 1: leadkit: invalid input: event "b": missing time`)
+	assert.EqualError(t, leadkit.ValidateEvents(in), `event 1: leadkit: invalid input: event "b": missing time`)
+}
+
+func TestSortEventsStable(t *testing.T) {
+	at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	evs := []leadkit.Event{{ID: "late", Time: at.Add(time.Hour)}, {ID: "a", Time: at}, {ID: "b", Time: at}}
+	leadkit.SortEvents(evs)
+	assert.Equal(t, []string{"a", "b", "late"}, []string{evs[0].ID, evs[1].ID, evs[2].ID})
 }

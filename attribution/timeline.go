@@ -149,7 +149,7 @@ func (c Conversion) cut(tl journey.Timeline, buf []touch) (journeyCut, error) {
 	}
 	if !slices.IsSortedFunc(evs, func(a, b leadkit.Event) int { return a.Time.Compare(b.Time) }) {
 		evs = slices.Clone(evs)
-		journey.SortEvents(evs)
+		leadkit.SortEvents(evs)
 	}
 	if !c.AsOf.IsZero() {
 		n := 0

@@ -159,5 +159,5 @@ func ExampleNewMemoryStore() {
 	// 2 <nil>
 	// e1 download
 	// e2 meeting
-	// journey: event 0: leadkit: invalid input: event "e3": missing time
+	// journey: append: event 0: leadkit: invalid input: event "e3": missing time
 }

@@ -412,7 +412,7 @@ func (a *FunnelAccumulator) attempt(tl Timeline, errs *errorList) int {
 	if !a.scan(tl, tl.Events, errs) {
 		// Out of order: sort a copy and scan again (errors only once).
 		events := slices.Clone(tl.Events)
-		SortEvents(events)
+		leadkit.SortEvents(events)
 		a.scan(tl, events, errs)
 	}
 	if a.f.order == Unordered {

@@ -287,7 +287,7 @@ func TestFunnelMatchesBruteForce(t *testing.T) {
 				specs = append(specs, fmt.Sprintf("%s@%g", types[rng.IntN(4)], float64(h)/2))
 			}
 			lead := tl(fmt.Sprint(l), specs...)
-			SortEvents(lead.Events)
+			leadkit.SortEvents(lead.Events)
 			tls = append(tls, lead)
 			want := bruteOrdered(len(spec.Steps), spec.Window, refEvents(lead.Events, stepMaskOf(spec), false))
 			require.Equal(t, want, bestAttempt(t, f, lead), "iter %d lead %v spec %+v", iter, specs, spec)
@@ -319,7 +319,7 @@ func TestFunnelMatchesPostHogPort(t *testing.T) {
 				specs = append(specs, fmt.Sprintf("%s@%d", types[rng.IntN(4)], rng.IntN(8)))
 			}
 			lead := tl(fmt.Sprint(l), specs...)
-			SortEvents(lead.Events)
+			leadkit.SortEvents(lead.Events)
 			want := postHogFunnel(order, len(spec.Steps), spec.Window, refEvents(lead.Events, stepMaskOf(spec), order == Strict))
 			got := bestAttempt(t, f, lead)
 			if len(want) == 0 {
@@ -350,11 +350,11 @@ func TestFunnelSameTimeArrivalOrderIrrelevant(t *testing.T) {
 			specs = append(specs, fmt.Sprintf("%s@%d", types[rng.IntN(4)], rng.IntN(4)))
 		}
 		lead := tl("l", specs...)
-		SortEvents(lead.Events)
+		leadkit.SortEvents(lead.Events)
 		want := bestAttempt(t, f, lead)
 		for range 5 {
 			rng.Shuffle(len(lead.Events), func(i, j int) { lead.Events[i], lead.Events[j] = lead.Events[j], lead.Events[i] })
-			SortEvents(lead.Events)
+			leadkit.SortEvents(lead.Events)
 			require.Equal(t, want, bestAttempt(t, f, lead), "iter %d %s %v", iter, spec.Order, specs)
 		}
 	}
@@ -424,7 +424,7 @@ func TestFunnelSameTimeInStepOrder(t *testing.T) {
 				l := Timeline{LeadID: c.tl.LeadID, Events: slices.Clone(c.tl.Events)}
 				if rev {
 					slices.Reverse(l.Events)
-					SortEvents(l.Events)
+					leadkit.SortEvents(l.Events)
 				}
 				r, err := Funnel(c.spec, []Timeline{l})
 				require.NoError(t, err)

@@ -340,7 +340,7 @@ func randomTimelines(rng *rand.Rand, n, maxEvents int) []Timeline {
 				Time:    t0.Add(time.Duration(rng.Int64N(int64(60 * 24 * time.Hour)))).Truncate(time.Minute),
 			}
 		}
-		SortEvents(evs)
+		leadkit.SortEvents(evs)
 		out[i] = Timeline{LeadID: lead, Events: evs}
 	}
 	return out

@@ -211,7 +211,7 @@ func sequenceUntil(tl Timeline, key Key, until time.Time) []string {
 	events := tl.Events
 	if !slices.IsSortedFunc(events, func(x, y leadkit.Event) int { return x.Time.Compare(y.Time) }) {
 		events = slices.Clone(events)
-		SortEvents(events)
+		leadkit.SortEvents(events)
 	}
 	out := make([]string, 0, len(events))
 	for _, e := range events {
@@ -228,7 +228,7 @@ func sequenceUntil(tl Timeline, key Key, until time.Time) []string {
 // [MineTimedPatterns].
 func TimedSequence(tl Timeline, key Key) []TimedItem {
 	events := slices.Clone(tl.Events)
-	SortEvents(events)
+	leadkit.SortEvents(events)
 	out := make([]TimedItem, 0, len(events))
 	for _, e := range events {
 		if v := key.Of(e); v != "" && !e.Time.IsZero() {

@@ -2,7 +2,6 @@ package journey
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -51,32 +50,19 @@ func NewMemoryStore() *MemoryStore {
 	return &MemoryStore{ids: map[string]struct{}{}, leads: map[string][]leadkit.Event{}}
 }
 
-// ValidateEvents checks every event with [leadkit.Event.Validate] and
-// returns nil or an error joining one error per bad event, each naming the
-// event's index in events. Stores use it to report the events they skip.
-func ValidateEvents(events []leadkit.Event) error {
-	var errs []error
-	for i, e := range events {
-		if err := e.Validate(); err != nil {
-			errs = append(errs, fmt.Errorf("journey: event %d: %w", i, err))
-		}
-	}
-	return errors.Join(errs...)
-}
-
 // Append stores events; see [Store] for the contract.
 func (s *MemoryStore) Append(ctx context.Context, events ...leadkit.Event) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	bad := ValidateEvents(events)
+	valid, bad := leadkit.ValidEvents(events)
+	if bad != nil {
+		bad = fmt.Errorf("journey: append: %w", bad)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	added := 0
-	for _, e := range events {
-		if e.Validate() != nil {
-			continue // reported in bad
-		}
+	for _, e := range valid {
 		if _, dup := s.ids[e.ID]; dup {
 			continue
 		}

@@ -1,7 +1,6 @@
 package journey
 
 import (
-	"slices"
 
 	"github.com/leadkit/leadkit"
 )
@@ -32,13 +31,7 @@ func NewTimeline(leadID string, events []leadkit.Event) Timeline {
 			out = append(out, e)
 		}
 	}
-	SortEvents(out)
+	leadkit.SortEvents(out)
 	return Timeline{LeadID: leadID, Events: out}
 }
 
-// SortEvents sorts events stably by time, the order of a [Timeline].
-func SortEvents(events []leadkit.Event) {
-	slices.SortStableFunc(events, func(a, b leadkit.Event) int {
-		return a.Time.Compare(b.Time)
-	})
-}

@@ -65,12 +65,9 @@ const appendChunk = 1000
 // Append implements journey.Store: the valid events are inserted in one
 // transaction with ON CONFLICT (id) DO NOTHING; invalid ones are reported.
 func (s *JourneyStore) Append(ctx context.Context, events ...leadkit.Event) (int, error) {
-	bad := journey.ValidateEvents(events)
-	valid := make([]leadkit.Event, 0, len(events))
-	for _, e := range events {
-		if e.Validate() == nil {
-			valid = append(valid, e)
-		}
+	valid, bad := leadkit.ValidEvents(events)
+	if bad != nil {
+		bad = fmt.Errorf("postgres: append: %w", bad)
 	}
 	if len(valid) == 0 {
 		return 0, bad

@@ -47,4 +47,3 @@ func TestCostBoundsWork(t *testing.T) {
 		}
 	}
 }
-
