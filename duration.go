@@ -123,10 +123,10 @@ func ParseDuration(s string) (time.Duration, error) {
 	return time.Duration(total), nil
 }
 
-// FormatDuration writes d in the grammar [ParseDuration] reads, in its
-// shortest canonical form: weeks, days, hours, minutes and seconds with a
-// decimal fraction ("2w", "3d", "1d12h", "1h30m", "1.5s"), or Go's form
-// below a second ("500ms"); "0s" for zero. ParseDuration(FormatDuration(d))
+// FormatDuration writes d in the grammar [ParseDuration] reads, in a
+// canonical form people read easily: whole weeks ("2w"), else days, hours,
+// minutes and seconds with a decimal fraction ("24d", "1d12h", "1h30m",
+// "1.5s"), or Go's form below a second ("500ms"); "0s" for zero. ParseDuration(FormatDuration(d))
 // == d for every d within [MaxDuration].
 func FormatDuration(d time.Duration) string {
 	if d == 0 {
@@ -141,10 +141,13 @@ func FormatDuration(d time.Duration) string {
 	if u < uint64(time.Second) {
 		return b.String() + time.Duration(u).String()
 	}
+	if u%uint64(Week) == 0 {
+		return b.String() + strconv.FormatUint(u/uint64(Week), 10) + "w"
+	}
 	for _, p := range []struct {
 		unit uint64
 		name string
-	}{{uint64(Week), "w"}, {uint64(Day), "d"}, {uint64(time.Hour), "h"}, {uint64(time.Minute), "m"}} {
+	}{{uint64(Day), "d"}, {uint64(time.Hour), "h"}, {uint64(time.Minute), "m"}} {
 		if u >= p.unit {
 			b.WriteString(strconv.FormatUint(u/p.unit, 10))
 			b.WriteString(p.name)

@@ -59,7 +59,7 @@ func TestFormatDuration(t *testing.T) {
 	for d, want := range map[time.Duration]string{
 		0:                             "0s",
 		14 * leadkit.Day:              "2w",
-		15 * leadkit.Day:              "2w1d",
+		15 * leadkit.Day:              "15d",
 		36 * time.Hour:                "1d12h",
 		90 * time.Minute:              "1h30m",
 		1500 * time.Millisecond:       "1.5s",

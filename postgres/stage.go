@@ -120,8 +120,10 @@ func (s *StageStore) Get(ctx context.Context, key stage.Key) (stage.Record, erro
 // (version 1) or update (stored version = rec.Version-1) of the record, and
 // the history row.
 func (s *StageStore) Commit(ctx context.Context, rec stage.Record, e stage.Entry) (err error) {
-	if rec.Version < 1 || e.Version != rec.Version || e.Key != rec.Key {
-		return fmt.Errorf("postgres: commit %s: %w: record version %d, entry version %d", rec.Subject, leadkit.ErrInvalid, rec.Version, e.Version)
+	// The same checks as every backend: bad input is ErrInvalid, never a
+	// driver error.
+	if err := stage.ValidateCommit(rec, e); err != nil {
+		return fmt.Errorf("postgres: %w", err)
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {

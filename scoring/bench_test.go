@@ -11,7 +11,7 @@ import (
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/vm"
 	"github.com/leadkit/leadkit"
-	"github.com/leadkit/leadkit/internal/exprenv"
+	"github.com/leadkit/leadkit/internal/lang"
 	"github.com/leadkit/leadkit/internal/leadgen"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -220,13 +220,13 @@ type naiveModel struct {
 func compileNaive(tb testing.TB) *naiveModel {
 	tb.Helper()
 	opts := []expr.Option{expr.Env(naiveEnv{}), expr.AsFloat64(),
-		expr.Function("domain", func(p ...any) (any, error) { return exprenv.Domain(p[0].(string)), nil }, new(func(string) string)),
+		expr.Function("domain", func(p ...any) (any, error) { return lang.Domain(p[0].(string)), nil }, new(func(string) string)),
 		expr.Function("hasAny", func(p ...any) (any, error) {
 			var items []string
 			for _, x := range p[1].([]any) {
 				items = append(items, x.(string))
 			}
-			return exprenv.HasAny(p[0].([]string), items), nil
+			return lang.HasAny(p[0].([]string), items), nil
 		}, new(func([]string, []any) bool)),
 	}
 	nm := &naiveModel{}

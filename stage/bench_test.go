@@ -3,6 +3,7 @@ package stage_test
 import (
 	"context"
 	"fmt"
+	"github.com/leadkit/leadkit"
 	"sync"
 	"testing"
 	"time"
@@ -21,7 +22,7 @@ const benchLeads = 1024
 func pingPong() stage.Definition {
 	return stage.Definition{
 		Name: "bench", Initial: "A",
-		Facts:  map[string]stage.FactType{"score": stage.Number, "grade": stage.String},
+		Facts:  map[string]leadkit.FieldType{"score": leadkit.TypeNumber, "grade": leadkit.TypeString},
 		Stages: []stage.Stage{{Name: "A"}, {Name: "B"}},
 		Transitions: []stage.Transition{
 			{Name: "next", From: []string{"A"}, To: "B"},
@@ -184,7 +185,7 @@ func BenchmarkAdvance(b *testing.B) {
 func BenchmarkExplain(b *testing.B) {
 	def := stage.Classic()
 	def.Transitions[0].Guard = `score >= 100 && grade in ["A","B"] && (fit > 50 || engaged)`
-	def.Facts["fit"], def.Facts["engaged"] = stage.Number, stage.Bool
+	def.Facts["fit"], def.Facts["engaged"] = leadkit.TypeNumber, leadkit.TypeBool
 	m, err := stage.New(def, stage.Options{})
 	if err != nil {
 		b.Fatal(err)

@@ -1,17 +1,14 @@
 package stage
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/leadkit/leadkit"
-	"sigs.k8s.io/yaml"
+	"github.com/leadkit/leadkit/internal/spec"
 )
 
 // Category groups stages by who works the lead and what it means for the
@@ -49,7 +46,9 @@ type Stage struct {
 	// Terminal stages have no outgoing transitions (Won, Disqualified).
 	Terminal bool `json:"terminal,omitempty"`
 	// SLA is the longest a lead should stay in this stage; zero means none.
-	SLA Duration `json:"sla,omitempty"`
+	// In JSON and YAML it is a duration such as "48h", "3d" or "2w" (see
+	// [leadkit.ParseDuration]).
+	SLA time.Duration `json:"sla,omitempty"`
 	// SubStatuses are the allowed sub-statuses within the stage, e.g. SAL:
 	// "contacted", "meeting_set". Empty means the stage has none.
 	SubStatuses []string `json:"sub_statuses,omitempty"`
@@ -85,17 +84,6 @@ type Transition struct {
 	ForwardOnly bool `json:"forward_only,omitempty"`
 }
 
-// FactType is the declared type of a fact that guards read.
-type FactType string
-
-// The fact types.
-const (
-	Number  FactType = "number"  // float64; ints are converted
-	String  FactType = "string"  // string
-	Bool    FactType = "bool"    // bool
-	Strings FactType = "strings" // []string
-)
-
 // Definition is a stage model: plain data, loadable from JSON or YAML and
 // storable per tenant. New validates and compiles it.
 type Definition struct {
@@ -108,9 +96,77 @@ type Definition struct {
 	Stages []Stage `json:"stages"`
 	// Transitions between the stages.
 	Transitions []Transition `json:"transitions"`
-	// Facts declares the facts guards may read, with their types. Guards that
-	// read an undeclared fact fail to compile.
-	Facts map[string]FactType `json:"facts,omitempty"`
+	// Facts declares the facts guards may read, with their types (number,
+	// string, bool, strings or time; see [leadkit.FieldType]), e.g.
+	// {"score": "number", "grade": "string"}. Guards read them by bare
+	// name; a guard that reads an undeclared fact fails to compile.
+	Facts map[string]leadkit.FieldType `json:"facts,omitempty"`
+}
+
+// Caps on a definition, checked by [New] (a definition document read by
+// [ParseDefinition] is at most [leadkit.MaxDocumentBytes]). Names (of the
+// pipeline, stages, teams, transitions, reason codes, sub-statuses and
+// facts) and labels are at most [leadkit.MaxNameBytes] of valid UTF-8
+// without NUL bytes; guards are at most [leadkit.MaxExprBytes]. The work of
+// New grows with stages times transitions, so these caps bound it (a
+// definition at every cap compiles in well under a second).
+const (
+	MaxStages      = 256
+	MaxTransitions = 1024
+	MaxFacts       = 256
+	MaxSubStatuses = 64
+	MaxReasons     = 64
+)
+
+// checkCaps reports every size and text problem of d through bad, and
+// whether d is too big to look at further.
+func checkCaps(d Definition, bad func(where, format string, args ...any)) (tooBig bool) {
+	text := func(where, what, v string) {
+		if msg := leadkit.CheckText(v, leadkit.MaxNameBytes); msg != "" {
+			bad(where, "%s %s", what, msg)
+		}
+	}
+	count := func(where, what string, n, max int) {
+		if n > max {
+			bad(where, "%d %s, the limit is %d", n, what, max)
+			tooBig = true
+		}
+	}
+	count("stages", "stages", len(d.Stages), MaxStages)
+	count("transitions", "transitions", len(d.Transitions), MaxTransitions)
+	count("facts", "facts", len(d.Facts), MaxFacts)
+	if tooBig {
+		return true
+	}
+	text("name", "pipeline name", d.Name)
+	text("initial", "initial stage", d.Initial)
+	for i, s := range d.Stages {
+		where := fmt.Sprintf("stages[%d]", i)
+		text(where, "name", s.Name)
+		text(where, "label", s.Label)
+		text(where, "team", s.Team)
+		count(where, "sub-statuses", len(s.SubStatuses), MaxSubStatuses)
+		for _, ss := range s.SubStatuses {
+			text(where, "sub-status", ss)
+		}
+	}
+	for i, t := range d.Transitions {
+		where := fmt.Sprintf("transitions[%d]", i)
+		text(where, "name", t.Name)
+		text(where, "target", t.To)
+		count(where, "source stages", len(t.From), MaxStages)
+		count(where, "reason codes", len(t.Reasons), MaxReasons)
+		for _, f := range t.From {
+			text(where, "source stage", f)
+		}
+		for _, r := range t.Reasons {
+			text(where, "reason code", r)
+		}
+	}
+	for name := range d.Facts {
+		text("facts", "fact name", name)
+	}
+	return tooBig
 }
 
 // forwardRanks returns each stage's funnel rank, by stage index: its index,
@@ -126,21 +182,41 @@ func (d Definition) forwardRanks() []int {
 	return out
 }
 
-// ParseDefinition reads a Definition from JSON or YAML. Unknown fields are
-// errors, so a typo in a key does not pass silently. The result is not yet
-// validated: pass it to New.
+// ParseDefinition reads a Definition from JSON or YAML (at most
+// [leadkit.MaxDocumentBytes]). Unknown and duplicate keys are errors, so a
+// typo in a key does not pass silently. The result is not yet validated:
+// pass it to New.
 func ParseDefinition(data []byte) (Definition, error) {
 	var d Definition
-	js, err := yaml.YAMLToJSON(data)
-	if err != nil {
-		return d, fmt.Errorf("stage: parse definition: %w: %s", leadkit.ErrInvalid, err)
-	}
-	dec := json.NewDecoder(bytes.NewReader(js))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&d); err != nil {
-		return Definition{}, fmt.Errorf("stage: parse definition: %w: %s", leadkit.ErrInvalid, err)
+	if err := spec.Parse(data, &d); err != nil {
+		return Definition{}, fmt.Errorf("stage: parse definition: %w", err)
 	}
 	return d, nil
+}
+
+// MarshalJSON writes the SLA as a duration string ("3d").
+func (s Stage) MarshalJSON() ([]byte, error) {
+	type plain Stage
+	return json.Marshal(struct {
+		plain
+		SLA leadkit.Duration `json:"sla,omitempty"`
+	}{plain(s), leadkit.Duration(s.SLA)})
+}
+
+// UnmarshalJSON reads the SLA as a duration string ("48h", "3d"); a bare
+// number ("sla": 3 would be 3 ns) and unknown keys are errors.
+func (s *Stage) UnmarshalJSON(b []byte) error {
+	type plain Stage
+	var j struct {
+		*plain
+		SLA leadkit.Duration `json:"sla,omitempty"`
+	}
+	j.plain = (*plain)(s)
+	if err := spec.DecodeStrict(b, &j); err != nil {
+		return err
+	}
+	s.SLA = time.Duration(j.SLA)
+	return nil
 }
 
 // Stage returns the stage named name and whether it exists.
@@ -168,7 +244,7 @@ func (d Definition) Clone() Definition {
 		c.Transitions[i] = t
 	}
 	if d.Facts != nil {
-		c.Facts = make(map[string]FactType, len(d.Facts))
+		c.Facts = make(map[string]leadkit.FieldType, len(d.Facts))
 		for k, v := range d.Facts {
 			c.Facts[k] = v
 		}
@@ -252,68 +328,4 @@ func (d Definition) InsertBetween(s Stage, from, to string) (Definition, error) 
 		seen[t.Name] = true
 	}
 	return c, nil
-}
-
-// Duration is a time.Duration that reads and writes as text in JSON: Go
-// duration syntax ("36h", "90m") plus whole days and weeks ("3d", "2w").
-type Duration time.Duration
-
-// ParseDuration parses Go duration syntax ("36h", "1h30m") or a decimal
-// number of days ("3d", "1.5d") or weeks ("2w"). Negative durations and
-// durations over 100,000 days are refused. Errors wrap leadkit.ErrInvalid.
-func ParseDuration(s string) (Duration, error) {
-	s = strings.TrimSpace(s)
-	bad := func() (Duration, error) {
-		return 0, fmt.Errorf("stage: %w: invalid duration %q (want e.g. \"72h\", \"3d\" or \"2w\")", leadkit.ErrInvalid, s)
-	}
-	const maxDays = 100_000
-	if m := dayWeekRE.FindStringSubmatch(s); m != nil {
-		v, err := strconv.ParseFloat(m[1], 64)
-		unit := 24 * time.Hour
-		if m[2] == "w" {
-			unit *= 7
-		}
-		if err != nil || v*float64(unit) > maxDays*24*float64(time.Hour) {
-			return bad()
-		}
-		return Duration(v * float64(unit)), nil
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil || v < 0 || v > maxDays*24*time.Hour {
-		return bad()
-	}
-	return Duration(v), nil
-}
-
-var dayWeekRE = regexp.MustCompile(`^([0-9]+(?:\.[0-9]+)?)([dw])$`)
-
-// String formats d as whole days ("2d") or hours ("36h") when it is one,
-// else in Go duration syntax ("90m0s"). ParseDuration reads all of them.
-func (d Duration) String() string {
-	const day = Duration(24 * time.Hour)
-	switch {
-	case d != 0 && d%day == 0:
-		return strconv.FormatInt(int64(d/day), 10) + "d"
-	case d != 0 && d%Duration(time.Hour) == 0:
-		return strconv.FormatInt(int64(d/Duration(time.Hour)), 10) + "h"
-	}
-	return time.Duration(d).String()
-}
-
-// MarshalJSON writes d as a duration string (see String).
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
-
-// UnmarshalJSON reads a duration string (see ParseDuration). A bare
-// number is refused: "sla: 3" would otherwise mean 3 nanoseconds.
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("stage: %w: duration must be a string such as \"72h\" or \"3d\", got %s", leadkit.ErrInvalid, b)
-	}
-	v, err := ParseDuration(s)
-	if err != nil {
-		return err
-	}
-	*d = v
-	return nil
 }

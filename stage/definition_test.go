@@ -1,6 +1,7 @@
 package stage_test
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"os"
@@ -21,7 +22,7 @@ func TestValidationReportsEverythingAtOnce(t *testing.T) {
 	def := stage.Definition{
 		Name:    "broken",
 		Initial: "Nowhere",
-		Facts:   map[string]stage.FactType{"score": stage.Number, "mood": "feeling"},
+		Facts:   map[string]leadkit.FieldType{"score": leadkit.TypeNumber, "mood": "feeling"},
 		Stages: []stage.Stage{
 			{Name: "A"},
 			{Name: "B", Category: "limbo"},
@@ -121,7 +122,7 @@ transitions:
 	b, err := stage.ParseDefinition([]byte(yml))
 	require.NoError(t, err)
 	assert.Equal(t, a, b)
-	assert.Equal(t, stage.Duration(48*time.Hour), a.Stages[1].SLA)
+	assert.Equal(t, 48*time.Hour, a.Stages[1].SLA)
 	_, err = stage.New(a, stage.Options{})
 	require.NoError(t, err)
 
@@ -130,31 +131,35 @@ transitions:
 	assert.Contains(t, err.Error(), "stagez")
 	_, err = stage.ParseDefinition([]byte(`{"stages":[{"name":"A","sla":"soon"}]}`))
 	require.ErrorIs(t, err, leadkit.ErrInvalid)
-	assert.Contains(t, err.Error(), `invalid duration "soon"`)
+	assert.Contains(t, err.Error(), `duration "soon"`)
 	_, err = stage.ParseDefinition([]byte("name: [unclosed"))
 	require.ErrorIs(t, err, leadkit.ErrInvalid)
 }
 
-func TestDurationJSON(t *testing.T) {
-	for in, want := range map[string]time.Duration{"3d": 72 * time.Hour, "2w": 14 * 24 * time.Hour, "90m": 90 * time.Minute, "1.5d": 36 * time.Hour} {
-		d, err := stage.ParseDuration(in)
+// SLAs read and write leadkit's one duration grammar; a bare number is
+// refused (it would be 3 ns), as is a negative SLA.
+func TestSLAJSON(t *testing.T) {
+	for in, want := range map[string]time.Duration{`"3d"`: 72 * time.Hour, `"2w"`: 14 * 24 * time.Hour, `"90m"`: 90 * time.Minute, `"1d12h"`: 36 * time.Hour} {
+		d, err := stage.ParseDefinition([]byte(`{"stages":[{"name":"A","sla":` + in + `}]}`))
 		require.NoError(t, err, in)
-		assert.Equal(t, want, time.Duration(d), in)
+		assert.Equal(t, want, d.Stages[0].SLA, in)
+		b, err := json.Marshal(d.Stages[0])
+		require.NoError(t, err)
+		var back stage.Stage
+		require.NoError(t, json.Unmarshal(b, &back))
+		assert.Equal(t, d.Stages[0], back, string(b))
 	}
-	for _, in := range []string{"", "d", "-1d", "x3d", "1e9w", "NaNd", "Infd", "0x10d", "-5h", "3", "200000d"} {
-		_, err := stage.ParseDuration(in)
+	for _, in := range []string{`3`, `"3"`, `""`, `"1e9w"`, `"200000d"`, `true`} {
+		_, err := stage.ParseDefinition([]byte(`{"stages":[{"name":"A","sla":` + in + `}]}`))
 		assert.ErrorIs(t, err, leadkit.ErrInvalid, in)
 	}
-	var d stage.Duration
-	assert.ErrorIs(t, d.UnmarshalJSON([]byte("3")), leadkit.ErrInvalid, "a bare number is not a duration")
-	for d, want := range map[time.Duration]string{36 * time.Hour: `"36h"`, 48 * time.Hour: `"2d"`, 90 * time.Minute: `"1h30m0s"`, 0: `"0s"`} {
-		b, err := stage.Duration(d).MarshalJSON()
-		require.NoError(t, err)
-		assert.Equal(t, want, string(b))
-		var back stage.Duration
-		require.NoError(t, back.UnmarshalJSON(b))
-		assert.Equal(t, stage.Duration(d), back, "round trip of %s", want)
-	}
+	b, err := json.Marshal(stage.Stage{Name: "A", SLA: 48 * time.Hour})
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"name":"A","sla":"2d"}`, string(b))
+	def := stage.Classic()
+	def.Stages[1].SLA = -time.Hour
+	_, err = stage.New(def, stage.Options{})
+	assert.ErrorContains(t, err, "negative SLA")
 }
 
 func TestInsertBetweenTAL(t *testing.T) {
@@ -249,7 +254,7 @@ func TestDiagramsGolden(t *testing.T) {
 func TestDiagramEscaping(t *testing.T) {
 	def := stage.Definition{
 		Name: `we"ird`, Initial: "a b",
-		Facts:       map[string]stage.FactType{"s": stage.String},
+		Facts:       map[string]leadkit.FieldType{"s": leadkit.TypeString},
 		Stages:      []stage.Stage{{Name: "a b", Label: `say "hi": now`}, {Name: "c", Terminal: true}},
 		Transitions: []stage.Transition{{Name: "go", From: []string{"a b"}, To: "c", Auto: true, Guard: `s == "x:y"`}},
 	}

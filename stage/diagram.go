@@ -2,6 +2,7 @@ package stage
 
 import (
 	"fmt"
+	"github.com/leadkit/leadkit"
 	"strings"
 )
 
@@ -55,7 +56,7 @@ func (d Definition) DOT() string {
 			label = dotEscape(label)
 		}
 		if s.SLA > 0 {
-			label += `\nSLA ` + s.SLA.String()
+			label += `\nSLA ` + leadkit.FormatDuration(s.SLA)
 		}
 		attrs := fmt.Sprintf("label=\"%s\"", label)
 		if s.Terminal {

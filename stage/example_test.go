@@ -80,7 +80,7 @@ func ExampleNew_errors() {
 	fmt.Println(err)
 	// Output:
 	// true
-	// stage: transition "qualify" guard: line 1, column 17: unknown name grde
+	// stage: transition "qualify" guard: line 1, column 17: unknown name grde: did you mean grade?
 	// stage: transition "teleport": unknown target stage "Mars"
 }
 

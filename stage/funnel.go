@@ -276,7 +276,7 @@ func (m *Machine) Stays(history []Entry, now time.Time) []Stay {
 		}
 		out[i].Duration = max(end.Sub(out[i].Entered), 0) // now may precede the entry
 		if s, ok := m.def.Stage(out[i].Stage); ok && s.SLA > 0 {
-			out[i].SLA = time.Duration(s.SLA)
+			out[i].SLA = s.SLA
 			out[i].Breached = out[i].Duration > out[i].SLA
 		}
 	}
@@ -310,7 +310,7 @@ func (m *Machine) Overdue(ctx context.Context, now time.Time) ([]Overdue, error)
 		if !ok {
 			return nil
 		}
-		sla := time.Duration(m.def.Stages[rank].SLA)
+		sla := m.def.Stages[rank].SLA
 		if in := now.Sub(r.EnteredAt); sla > 0 && in > sla {
 			out = append(out, Overdue{Record: r, SLA: sla, InStage: in, Over: in - sla})
 		}

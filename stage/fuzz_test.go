@@ -77,7 +77,7 @@ func FuzzGuard(f *testing.F) {
 	f.Fuzz(func(t *testing.T, guard string, score float64, grade string, vip bool) {
 		def := stage.Definition{
 			Name: "fz", Initial: "A",
-			Facts:  map[string]stage.FactType{"score": stage.Number, "grade": stage.String, "vip": stage.Bool, "tags": stage.Strings, "email": stage.String},
+			Facts:  map[string]leadkit.FieldType{"score": leadkit.TypeNumber, "grade": leadkit.TypeString, "vip": leadkit.TypeBool, "tags": leadkit.TypeStrings, "email": leadkit.TypeString},
 			Stages: []stage.Stage{{Name: "A"}, {Name: "B", Terminal: true}},
 			Transitions: []stage.Transition{
 				{Name: "go", From: []string{"A"}, To: "B", Auto: true, Guard: guard},

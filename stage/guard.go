@@ -1,249 +1,205 @@
 package stage
 
 import (
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
-	"github.com/expr-lang/expr"
-	"github.com/expr-lang/expr/ast"
-	"github.com/expr-lang/expr/parser"
-	"github.com/expr-lang/expr/vm"
 	"github.com/leadkit/leadkit"
-	"github.com/leadkit/leadkit/internal/exprenv"
+	"github.com/leadkit/leadkit/internal/lang"
 )
 
 // Facts are the caller-supplied values guards read, e.g. {"score": 120,
 // "grade": "A"}. Only facts declared in Definition.Facts are visible to
-// guards; undeclared keys are ignored, missing ones read as the zero value of
-// their type, and a value of the wrong type is an error, as is a list fact
-// longer than MaxListFact.
+// guards; undeclared keys are ignored and missing ones read as the zero
+// value of their type. Values are converted by leadkit's one rule (numbers
+// by [leadkit.Number], so NaN, infinities and the string "5" are refused);
+// a value of the wrong type, a list over [leadkit.MaxListItems] items or a
+// string over [leadkit.MaxStringBytes] is an error.
 type Facts map[string]any
 
-// MaxListFact caps the length of a strings fact. With predicates nested at
-// most two deep, it bounds the work of one guard evaluation.
-const MaxListFact = 1000
-
-// guard is a compiled guard expression plus its and/or decomposition, used
-// to explain which part blocks a transition.
+// guard is a compiled guard expression; its clause tree explains which
+// part blocks a transition.
 type guard struct {
 	src  string
-	prog *vm.Program
-	root *clause
+	prog *lang.Program
 }
 
-// clause is a node of a guard's and/or tree. Leaves carry a program.
-type clause struct {
-	op       string // "and", "or" or "" for a leaf
-	children []*clause
-	src      string
-	prog     *vm.Program
-	idents   []string
-}
-
+// factEnv is the compiled fact declaration: each declared fact, sorted by
+// name, reads a typed slot of the evaluation context.
 type factEnv struct {
-	types map[string]FactType
-	zero  map[string]any
-	pool  sync.Pool // of map[string]any
+	names []string
+	kinds []lang.Kind
+	slots []int // index into the slot array of the fact's kind
+	count [lang.Time + 1]int
+	sch   *lang.Schema
+	pool  sync.Pool // *evalCtx
+	lim   lang.Limits
 }
 
-func newFactEnv(types map[string]FactType) *factEnv {
-	fe := &factEnv{types: types, zero: make(map[string]any, len(types))}
-	for name, t := range types {
-		fe.zero[name] = zeroOf(t)
+// evalCtx is the per-goroutine state of a guard evaluation.
+type evalCtx struct {
+	c lang.Ctx
+	r *lang.Runner
+}
+
+func newFactEnv(types map[string]leadkit.FieldType, lim lang.Limits) *factEnv {
+	fe := &factEnv{lim: lim}
+	for name := range types {
+		fe.names = append(fe.names, name)
 	}
-	fe.pool.New = func() any { return make(map[string]any, len(types)) }
+	sort.Strings(fe.names)
+	fields := make([]lang.Field, 0, len(fe.names))
+	for _, name := range fe.names {
+		k := lang.KindOf(types[name])
+		slot := fe.count[k]
+		fe.count[k]++
+		fe.kinds = append(fe.kinds, k)
+		fe.slots = append(fe.slots, slot)
+		f := lang.Field{Name: name, Get: lang.Node{Kind: k}}
+		switch k {
+		case lang.Num:
+			f.Get.N = func(c *lang.Ctx) float64 { return c.Nums[slot] }
+		case lang.Str:
+			f.Get.S = func(c *lang.Ctx) string { return c.Texts[slot] }
+		case lang.Bool:
+			f.Get.B = func(c *lang.Ctx) bool { return c.Bools[slot] }
+		case lang.List:
+			f.Get.L = func(c *lang.Ctx) []string { return c.Lists[slot] }
+		case lang.Time:
+			f.Get.T = func(c *lang.Ctx) time.Time { return c.Times[slot] }
+		default:
+			continue // an unknown type: reported by New
+		}
+		fields = append(fields, f)
+	}
+	fe.sch = lang.NewSchema(fields, lang.SchemaOptions{
+		DeclareBare: `undeclared fact: declare it in the definition's facts, e.g. "facts": {"{key}": "number"}`,
+	})
+	fe.pool.New = func() any {
+		return &evalCtx{
+			r: lang.NewRunner(lim),
+			c: lang.Ctx{
+				Nums: make([]float64, fe.count[lang.Num]), Texts: make([]string, fe.count[lang.Str]),
+				Lists: make([][]string, fe.count[lang.List]), Bools: make([]bool, fe.count[lang.Bool]),
+				Times: make([]time.Time, fe.count[lang.Time]),
+			},
+		}
+	}
 	return fe
 }
 
-func zeroOf(t FactType) any {
-	switch t {
-	case Number:
-		return float64(0)
-	case String:
-		return ""
-	case Bool:
-		return false
-	case Strings:
-		return []string{}
-	}
-	return nil
-}
-
-// env fills a pooled map with the declared facts, converted to their types.
-// Release it with put.
-func (fe *factEnv) env(facts Facts) (map[string]any, error) {
-	m := fe.pool.Get().(map[string]any)
-	for name, t := range fe.types {
+// env converts the declared facts into a pooled evaluation context at the
+// as-of time at (for daysSince). Release it with put.
+func (fe *factEnv) env(facts Facts, at time.Time) (*evalCtx, error) {
+	ec := fe.pool.Get().(*evalCtx)
+	c := &ec.c
+	c.AsOf, c.Err = at, nil
+	for i, name := range fe.names {
 		v, ok := facts[name]
-		if !ok || v == nil {
-			m[name] = fe.zero[name]
-			continue
+		if ok && v == nil {
+			ok = false
 		}
-		cv, ok := convertFact(t, v)
-		if !ok {
-			fe.put(m)
-			return nil, fmt.Errorf("fact %q: %w: want %s, got %T", name, leadkit.ErrInvalid, t, v)
+		slot := fe.slots[i]
+		var msg string
+		switch fe.kinds[i] {
+		case lang.Num:
+			c.Nums[slot] = 0
+			if ok {
+				f, err := leadkit.Number(v)
+				if err != nil {
+					fe.put(ec)
+					return nil, fmt.Errorf("fact %q: %w", name, err)
+				}
+				c.Nums[slot] = f
+			}
+		case lang.Str:
+			c.Texts[slot] = ""
+			if ok {
+				s, isStr := v.(string)
+				switch {
+				case !isStr:
+					msg = fmt.Sprintf("want string, got %T", v)
+				case len(s) > leadkit.MaxStringBytes:
+					msg = fmt.Sprintf("value is %d bytes, the limit is %d", len(s), leadkit.MaxStringBytes)
+				}
+				c.Texts[slot] = s
+			}
+		case lang.Bool:
+			c.Bools[slot] = false
+			if ok {
+				b, isBool := v.(bool)
+				if !isBool {
+					msg = fmt.Sprintf("want bool, got %T", v)
+				}
+				c.Bools[slot] = b
+			}
+		case lang.List:
+			c.Lists[slot] = nil
+			if ok {
+				c.Lists[slot], msg = lang.ToList(v)
+			}
+		case lang.Time:
+			c.Times[slot] = time.Time{}
+			if ok {
+				c.Times[slot], msg = lang.ToTime(v)
+			}
 		}
-		if l, isList := cv.([]string); isList && len(l) > MaxListFact {
-			fe.put(m)
-			return nil, fmt.Errorf("fact %q: %w: %d items, the limit is %d", name, leadkit.ErrInvalid, len(l), MaxListFact)
+		if msg != "" {
+			fe.put(ec)
+			return nil, fmt.Errorf("fact %q: %w: %s", name, leadkit.ErrInvalid, msg)
 		}
-		m[name] = cv
 	}
-	return m, nil
+	return ec, nil
 }
 
-func (fe *factEnv) put(m map[string]any) { fe.pool.Put(m) }
+func (fe *factEnv) put(ec *evalCtx) {
+	clear(ec.c.Lists)
+	clear(ec.c.Texts)
+	ec.c.Err = nil
+	fe.pool.Put(ec)
+}
 
-func convertFact(t FactType, v any) (any, bool) {
-	switch t {
-	case Number:
-		switch n := v.(type) {
-		case float64:
-			return n, true
-		case float32:
-			return float64(n), true
-		case int:
-			return float64(n), true
-		case int8:
-			return float64(n), true
-		case int16:
-			return float64(n), true
-		case int32:
-			return float64(n), true
-		case int64:
-			return float64(n), true
-		case uint:
-			return float64(n), true
-		case uint8:
-			return float64(n), true
-		case uint16:
-			return float64(n), true
-		case uint32:
-			return float64(n), true
-		case uint64:
-			return float64(n), true
-		case json.Number:
-			f, err := n.Float64()
-			return f, err == nil
-		}
-	case String:
-		s, ok := v.(string)
-		return s, ok
-	case Bool:
-		b, ok := v.(bool)
-		return b, ok
-	case Strings:
-		switch l := v.(type) {
-		case []string:
+// value returns a declared fact's converted value, for explanations.
+func (fe *factEnv) value(ec *evalCtx, name string) (any, bool) {
+	i := sort.SearchStrings(fe.names, name)
+	if i == len(fe.names) || fe.names[i] != name {
+		return nil, false
+	}
+	slot := fe.slots[i]
+	switch fe.kinds[i] {
+	case lang.Num:
+		return ec.c.Nums[slot], true
+	case lang.Str:
+		return ec.c.Texts[slot], true
+	case lang.Bool:
+		return ec.c.Bools[slot], true
+	case lang.List:
+		if l := ec.c.Lists[slot]; l != nil {
 			return l, true
-		case []any:
-			out := make([]string, len(l))
-			for i, x := range l {
-				s, ok := x.(string)
-				if !ok {
-					return nil, false
-				}
-				out[i] = s
-			}
-			return out, true
 		}
+		return []string{}, true
+	case lang.Time:
+		return ec.c.Times[slot], true
 	}
 	return nil, false
 }
 
-// compileGuard compiles src as a bool expression over the facts and splits
-// it into and/or clauses for explanations.
-func compileGuard(src string, fe *factEnv, lim exprenv.Limits) (*guard, error) {
-	prog, err := exprenv.Compile(src, fe.zero, lim, expr.AsBool())
+// compileGuard compiles src as a bool expression over the facts, with its
+// clause tree for explanations (built from the same compilation: a guard of
+// 240 "or" leaves is compiled once, not 241 times).
+func compileGuard(src string, fe *factEnv, maxCost float64) (*guard, *lang.Error) {
+	p, err := lang.Compile(src, fe.sch, lang.Config{Want: lang.Bool, Limits: fe.lim, MaxCost: maxCost, CostName: "Options.MaxGuardCost", Clauses: true})
 	if err != nil {
 		return nil, err
 	}
-	g := &guard{src: src, prog: prog}
-	if tree, err := parser.Parse(src); err == nil {
-		g.root = buildClause(tree.Node, fe, lim)
-	}
-	if g.root == nil {
-		g.root = &clause{src: src, prog: prog, idents: identsOf(src)}
-	}
-	return g, nil
+	return &guard{src: src, prog: p}, nil
 }
 
-func boolOp(n ast.Node) (string, ast.Node, ast.Node) {
-	b, ok := n.(*ast.BinaryNode)
-	if !ok {
-		return "", nil, nil
-	}
-	switch b.Operator {
-	case "&&", "and":
-		return "and", b.Left, b.Right
-	case "||", "or":
-		return "or", b.Left, b.Right
-	}
-	return "", nil, nil
-}
-
-// buildClause flattens nested and/or nodes into n-ary clauses. It returns
-// nil if a leaf fails to compile on its own, and the caller then treats the
-// whole guard as one clause.
-func buildClause(n ast.Node, fe *factEnv, lim exprenv.Limits) *clause {
-	op, _, _ := boolOp(n)
-	if op == "" {
-		src := n.String()
-		prog, err := exprenv.Compile(src, fe.zero, lim, expr.AsBool())
-		if err != nil {
-			return nil
-		}
-		return &clause{src: src, prog: prog, idents: identsOfNode(n)}
-	}
-	c := &clause{op: op, src: n.String()}
-	var flatten func(ast.Node)
-	flatten = func(x ast.Node) {
-		if xop, l, r := boolOp(x); xop == op {
-			flatten(l)
-			flatten(r)
-			return
-		}
-		c.children = append(c.children, buildClause(x, fe, lim))
-	}
-	flatten(n)
-	for _, ch := range c.children {
-		if ch == nil {
-			return nil
-		}
-	}
-	return c
-}
-
-type identVisitor struct{ seen map[string]bool }
-
-func (v *identVisitor) Visit(n *ast.Node) {
-	if id, ok := (*n).(*ast.IdentifierNode); ok {
-		v.seen[id.Value] = true
-	}
-}
-
-func identsOfNode(n ast.Node) []string {
-	v := &identVisitor{seen: map[string]bool{}}
-	ast.Walk(&n, v)
-	out := make([]string, 0, len(v.seen))
-	for k := range v.seen {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-func identsOf(src string) []string {
-	tree, err := parser.Parse(src)
-	if err != nil {
-		return nil
-	}
-	return identsOfNode(tree.Node)
-}
+// holds evaluates the guard.
+func (g *guard) holds(ec *evalCtx) (bool, error) { return g.prog.Bool(&ec.c, ec.r) }
 
 // Clause is one part of a guard and its value on the facts given.
 type Clause struct {
@@ -264,46 +220,59 @@ type Clause struct {
 // an earlier false part of its "and" is left out, since the guard itself
 // never evaluates it (short-circuit). When the guard fails to evaluate, the
 // one blocking clause is the whole guard with the error.
-func (g *guard) explain(r *exprenv.Runner, env map[string]any) (bool, []Clause) {
-	holds, err := r.RunBool(g.prog, env)
+func (g *guard) explain(fe *factEnv, ec *evalCtx) (bool, []Clause) {
+	facts := func(names []string) map[string]any {
+		m := map[string]any{}
+		for _, n := range names {
+			if v, ok := fe.value(ec, n); ok {
+				m[n] = v
+			}
+		}
+		return m
+	}
+	var used []string
+	for _, f := range g.prog.Used() {
+		used = append(used, f.Path())
+	}
+	holds, err := g.holds(ec)
 	if err != nil {
-		return false, []Clause{{Expr: g.String(), Facts: factsOf(identsOf(g.src), env), Error: err.Error()}}
+		return false, []Clause{{Expr: g.String(), Facts: facts(used), Error: err.Error()}}
 	}
 	if holds {
 		return true, nil
 	}
 	var out []Clause
 	// walk returns the clause's value and whether it evaluated.
-	var walk func(c *clause) (bool, bool)
-	walk = func(c *clause) (bool, bool) {
-		if c.op == "" {
-			ok, err := r.RunBool(c.prog, env)
+	var walk func(c *lang.Clause) (bool, bool)
+	walk = func(c *lang.Clause) (bool, bool) {
+		if c.Op == "" {
+			ok, err := c.Eval(&ec.c, ec.r)
 			if err != nil {
 				return false, false
 			}
 			if !ok {
-				out = append(out, Clause{Expr: c.src, Facts: factsOf(c.idents, env)})
+				out = append(out, Clause{Expr: c.Src, Facts: facts(c.Fields)})
 			}
 			return ok, true
 		}
 		mark := len(out)
 		all, anyTrue, decided := true, false, false
-		for _, ch := range c.children {
+		for _, ch := range c.Children {
 			ok, evaluated := walk(ch)
 			if !evaluated {
 				if decided {
 					continue // short-circuited in the real guard
 				}
-				out = append(out, Clause{Expr: ch.src, Facts: factsOf(identsOf(ch.src), env), Error: "failed to evaluate"})
+				out = append(out, Clause{Expr: ch.Src, Facts: facts(ch.Fields), Error: "failed to evaluate"})
 				ok = false
 			}
 			all = all && ok
 			anyTrue = anyTrue || ok
-			if (c.op == "and" && !ok) || (c.op == "or" && ok) {
+			if (c.Op == "and" && !ok) || (c.Op == "or" && ok) {
 				decided = true
 			}
 		}
-		if c.op == "or" {
+		if c.Op == "or" {
 			if anyTrue {
 				out = out[:mark] // a true "or" blocks nothing
 			}
@@ -311,23 +280,15 @@ func (g *guard) explain(r *exprenv.Runner, env map[string]any) (bool, []Clause) 
 		}
 		return all, true
 	}
-	walk(g.root)
+	if root := g.prog.Clauses(); root != nil {
+		walk(root)
+	}
 	if len(out) == 0 {
 		// The parts disagree with the whole (it cannot happen for pure
 		// and/or trees, but never report a false guard as unblocked).
-		out = []Clause{{Expr: g.String(), Facts: factsOf(identsOf(g.src), env)}}
+		out = []Clause{{Expr: g.String(), Facts: facts(used)}}
 	}
 	return false, out
-}
-
-func factsOf(idents []string, env map[string]any) map[string]any {
-	m := map[string]any{}
-	for _, id := range idents {
-		if v, ok := env[id]; ok {
-			m[id] = v
-		}
-	}
-	return m
 }
 
 // String returns the guard's source.

@@ -7,11 +7,10 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/leadkit/leadkit"
-	"github.com/leadkit/leadkit/internal/exprenv"
+	"github.com/leadkit/leadkit/internal/lang"
 )
 
 // HookFunc is an entry or exit hook. Returning an error vetoes the change:
@@ -52,9 +51,15 @@ type Options struct {
 	OnCommit func(ctx context.Context, c Change)
 	// MaxGuardNodes caps a guard's size (default 1000 expression nodes).
 	MaxGuardNodes uint
-	// GuardMemoryBudget caps what one guard evaluation may allocate
-	// (default 100,000 expr VM units).
+	// GuardMemoryBudget caps what one guard evaluation on the expr VM may
+	// allocate (default 100,000 VM units).
 	GuardMemoryBudget uint
+	// MaxGuardCost bounds the estimated worst-case work of one guard
+	// evaluation on facts at the size caps (default 10^6 units, about
+	// 15-25 ms): New refuses a guard above it, typically one that
+	// compares list facts with each other or nests predicates over them.
+	// It is the same cost model and unit as scoring's Options.MaxCost.
+	MaxGuardCost int
 	// MaxAutoSteps caps how many automatic transitions one Advance may chain
 	// (default: the number of stages).
 	MaxAutoSteps int
@@ -74,8 +79,7 @@ type Machine struct {
 	auto     [][]*compiledTransition // automatic subset of outgoing
 	fwd      []int                   // forward rank by stage rank, see Definition.forwardRanks
 	facts    *factEnv
-	limits   exprenv.Limits
-	runners  sync.Pool
+	limits   lang.Limits
 	maxSteps int
 }
 
@@ -105,7 +109,7 @@ func New(def Definition, opts Options) (*Machine, error) {
 		now:   opts.Now,
 		rank:  make(map[string]int, len(def.Stages)),
 		trans: make(map[string]*compiledTransition, len(def.Transitions)),
-		limits: exprenv.Limits{
+		limits: lang.Limits{
 			MaxNodes:     opts.MaxGuardNodes,
 			MemoryBudget: opts.GuardMemoryBudget,
 		}.WithDefaults(),
@@ -120,23 +124,33 @@ func New(def Definition, opts Options) (*Machine, error) {
 	if m.maxSteps <= 0 {
 		m.maxSteps = len(def.Stages)
 	}
-	m.runners.New = func() any { return exprenv.NewRunner(m.limits) }
 
 	var errs []error
 	bad := func(where, format string, args ...any) {
 		errs = append(errs, &DefinitionError{Where: where, Msg: fmt.Sprintf(format, args...)})
 	}
 
+	// Sizes first: a definition over the caps is refused before any work
+	// that grows with its size.
+	if checkCaps(def, bad) {
+		sortDefinitionErrors(errs)
+		return nil, errors.Join(errs...)
+	}
+
 	// Facts.
 	for name, t := range def.Facts {
-		if zeroOf(t) == nil {
-			bad(fmt.Sprintf("facts %q", name), "unknown type %q (want number, string, bool or strings)", t)
+		if !t.Valid() {
+			bad(fmt.Sprintf("facts %q", name), "unknown type %q (want number, string, bool, strings or time)", t)
 		}
-		if !isIdent(name) {
+		if !lang.IsIdent(name) {
 			bad(fmt.Sprintf("facts %q", name), "a fact name must be an identifier (letters, digits, _)")
 		}
 	}
-	m.facts = newFactEnv(def.Facts)
+	m.facts = newFactEnv(def.Facts, m.limits)
+	maxCost := float64(opts.MaxGuardCost)
+	if opts.MaxGuardCost < 0 {
+		bad("options", "MaxGuardCost must not be negative")
+	}
 
 	// Stages.
 	if len(def.Stages) == 0 {
@@ -259,14 +273,9 @@ func New(def Definition, opts Options) (*Machine, error) {
 			ok = false
 		}
 		if t.Guard != "" {
-			g, err := compileGuard(t.Guard, m.facts, m.limits)
+			g, err := compileGuard(t.Guard, m.facts, maxCost)
 			if err != nil {
-				de := &DefinitionError{Where: where + " guard", Msg: err.Error()}
-				var ee *exprenv.Error
-				if errors.As(err, &ee) {
-					de.Line, de.Column, de.Msg = ee.Line, ee.Column, ee.Message
-				}
-				errs = append(errs, de)
+				errs = append(errs, &DefinitionError{Where: where + " guard", Line: err.Line, Column: err.Column, Msg: err.Message})
 				ok = false
 			}
 			ct.guard = g
@@ -348,19 +357,6 @@ func sortDefinitionErrors(errs []error) {
 	})
 }
 
-func isIdent(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i, r := range s {
-		if r == '_' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (i > 0 && r >= '0' && r <= '9') {
-			continue
-		}
-		return false
-	}
-	return true
-}
-
 // Definition returns a copy of the machine's definition.
 func (m *Machine) Definition() Definition { return m.def.Clone() }
 
@@ -415,8 +411,8 @@ type StartOptions struct {
 // leadkit.ErrConflict if the subject is already in it.
 func (m *Machine) Start(ctx context.Context, s Subject, o StartOptions) (Record, error) {
 	key := m.key(s)
-	if s.ID == "" || s.Kind == "" {
-		return Record{}, &TransitionError{Key: key, Msg: "subject needs a kind and an ID", Err: ErrNotAllowed}
+	if err := key.validate(); err != nil {
+		return Record{}, &TransitionError{Key: key, Msg: err.Error(), Err: ErrNotAllowed}
 	}
 	st := o.Stage
 	if st == "" {
@@ -456,6 +452,12 @@ func (m *Machine) History(ctx context.Context, s Subject) ([]Entry, error) {
 }
 
 func (m *Machine) load(ctx context.Context, key Key, name string, want int64) (Record, error) {
+	if want < 0 {
+		return Record{}, &TransitionError{Key: key, Transition: name, Msg: fmt.Sprintf("version %d is negative (0 means the current version)", want), Err: leadkit.ErrInvalid}
+	}
+	if err := key.validate(); err != nil {
+		return Record{}, &TransitionError{Key: key, Transition: name, Msg: err.Error(), Err: leadkit.ErrInvalid}
+	}
 	rec, err := m.store.Get(ctx, key)
 	if err != nil {
 		if errors.Is(err, leadkit.ErrNotFound) {
@@ -525,8 +527,9 @@ func (m *Machine) take(ctx context.Context, rec Record, t *compiledTransition, r
 	if req.SubStatus != "" && !slices.Contains(m.def.Stages[t.to].SubStatuses, req.SubStatus) {
 		return Record{}, terr(fmt.Sprintf("unknown sub-status %q", req.SubStatus), ErrNotAllowed, nil)
 	}
+	at := m.stamp()
 	if t.guard != nil && trig != TriggerAuto {
-		holds, err := m.evalGuard(t, req.Facts)
+		holds, err := m.evalGuard(t, req.Facts, at)
 		if err != nil {
 			return Record{}, terr("guard failed", ErrGuardFailed, err)
 		}
@@ -534,7 +537,6 @@ func (m *Machine) take(ctx context.Context, rec Record, t *compiledTransition, r
 			return Record{}, terr(fmt.Sprintf("guard %q is false", t.guard), ErrGuardFailed, nil)
 		}
 	}
-	at := m.stamp()
 	e := Entry{
 		Key: rec.Key, Version: rec.Version + 1, Transition: t.Name, From: rec.Stage, To: t.To,
 		SubStatus: req.SubStatus, At: at, Actor: req.Actor, Reason: req.Reason, Note: req.Note, Trigger: trig,
@@ -582,15 +584,13 @@ func (m *Machine) committed(ctx context.Context, c Change) {
 	}
 }
 
-func (m *Machine) evalGuard(t *compiledTransition, facts Facts) (bool, error) {
-	env, err := m.facts.env(facts)
+func (m *Machine) evalGuard(t *compiledTransition, facts Facts, at time.Time) (bool, error) {
+	ec, err := m.facts.env(facts, at)
 	if err != nil {
 		return false, err
 	}
-	defer m.facts.put(env)
-	r := m.runners.Get().(*exprenv.Runner)
-	defer m.runners.Put(r)
-	return r.RunBool(t.guard.prog, env)
+	defer m.facts.put(ec)
+	return t.guard.holds(ec)
 }
 
 // Advance evaluates the automatic transitions that leave the subject's
@@ -615,16 +615,14 @@ func (m *Machine) Advance(ctx context.Context, s Subject, facts Facts, req Reque
 	}
 	req.Facts = facts
 	req.Reason, req.SubStatus = "", ""
-	env, err := m.facts.env(facts)
+	ec, err := m.facts.env(facts, m.stamp())
 	if err != nil {
 		return rec, 0, &TransitionError{Key: rec.Key, From: rec.Stage, Msg: "bad facts", Err: ErrGuardFailed, Cause: err}
 	}
-	defer m.facts.put(env)
-	r := m.runners.Get().(*exprenv.Runner)
-	defer m.runners.Put(r)
+	defer m.facts.put(ec)
 	var visited []string
 	for steps := 0; ; steps++ {
-		t, err := m.nextAuto(rec, env, r)
+		t, err := m.nextAuto(rec, ec)
 		if err != nil || t == nil {
 			return rec, steps, err
 		}
@@ -647,13 +645,13 @@ func (m *Machine) Advance(ctx context.Context, s Subject, facts Facts, req Reque
 
 // nextAuto returns the first automatic transition from rec's stage whose
 // guard holds on env, or nil.
-func (m *Machine) nextAuto(rec Record, env map[string]any, r *exprenv.Runner) (*compiledTransition, error) {
+func (m *Machine) nextAuto(rec Record, ec *evalCtx) (*compiledTransition, error) {
 	from, err := m.current(rec, "")
 	if err != nil {
 		return nil, err
 	}
 	for _, t := range m.auto[from] {
-		ok, err := r.RunBool(t.guard.prog, env)
+		ok, err := t.guard.holds(ec)
 		if err != nil {
 			return nil, &TransitionError{Key: rec.Key, Transition: t.Name, From: rec.Stage, To: t.To, Msg: "guard failed", Err: ErrGuardFailed, Cause: err}
 		}
@@ -719,17 +717,15 @@ func (m *Machine) Explain(stage string, facts Facts) ([]Explanation, error) {
 	if !ok {
 		return nil, fmt.Errorf("stage: explain: %w: unknown stage %q", leadkit.ErrInvalid, stage)
 	}
-	env, err := m.facts.env(facts)
+	ec, err := m.facts.env(facts, m.stamp())
 	if err != nil {
 		return nil, fmt.Errorf("stage: explain: %w", err)
 	}
-	defer m.facts.put(env)
-	r := m.runners.Get().(*exprenv.Runner)
-	defer m.runners.Put(r)
+	defer m.facts.put(ec)
 	var out []Explanation
 	for _, t := range m.auto[from] {
 		ex := Explanation{Transition: t.Name, To: t.To}
-		ex.Ready, ex.Blocked = t.guard.explain(r, env)
+		ex.Ready, ex.Blocked = t.guard.explain(m.facts, ec)
 		out = append(out, ex)
 	}
 	return out, nil

@@ -260,7 +260,7 @@ func TestAdvanceChainsAndForwardOnly(t *testing.T) {
 	def := stage.Definition{
 		Name:    "chain",
 		Initial: "A",
-		Facts:   map[string]stage.FactType{"score": stage.Number, "tags": stage.Strings, "vip": stage.Bool},
+		Facts:   map[string]leadkit.FieldType{"score": leadkit.TypeNumber, "tags": leadkit.TypeStrings, "vip": leadkit.TypeBool},
 		Stages:  []stage.Stage{{Name: "A"}, {Name: "B"}, {Name: "C"}, {Name: "D", Terminal: true}},
 		Transitions: []stage.Transition{
 			{Name: "ab", From: []string{"A"}, To: "B", Auto: true, Guard: "score >= 10"},
@@ -312,7 +312,7 @@ func TestAdvanceChainsAndForwardOnly(t *testing.T) {
 func TestAdvanceRefusesAutomaticLoops(t *testing.T) {
 	def := stage.Definition{
 		Name: "loop", Initial: "A",
-		Facts:  map[string]stage.FactType{"on": stage.Bool},
+		Facts:  map[string]leadkit.FieldType{"on": leadkit.TypeBool},
 		Stages: []stage.Stage{{Name: "A"}, {Name: "B"}, {Name: "End", Terminal: true}},
 		Transitions: []stage.Transition{
 			{Name: "ab", From: []string{"A"}, To: "B", Auto: true, Guard: "on"},
@@ -336,8 +336,8 @@ func TestAdvanceRefusesAutomaticLoops(t *testing.T) {
 func TestExplainWhyNotYet(t *testing.T) {
 	def := stage.Classic()
 	def.Transitions[0].Guard = `score >= 100 && grade in ["A","B"] && (fit > 50 || engaged)`
-	def.Facts["fit"] = stage.Number
-	def.Facts["engaged"] = stage.Bool
+	def.Facts["fit"] = leadkit.TypeNumber
+	def.Facts["engaged"] = leadkit.TypeBool
 	m, _ := newMachine(t, def, stage.Options{})
 
 	ex, err := m.Explain("Raw", stage.Facts{"score": 120, "grade": "C", "fit": 10, "engaged": false})
@@ -380,7 +380,7 @@ func TestExplainWhyNotYet(t *testing.T) {
 func TestRuntimeGuardErrorNamesTransition(t *testing.T) {
 	def := stage.Definition{
 		Name: "p", Initial: "A",
-		Facts:  map[string]stage.FactType{"n": stage.Number},
+		Facts:  map[string]leadkit.FieldType{"n": leadkit.TypeNumber},
 		Stages: []stage.Stage{{Name: "A"}, {Name: "B", Terminal: true}},
 		Transitions: []stage.Transition{
 			// Builds a list far over the memory budget: a runtime error.

@@ -1,8 +1,12 @@
 package stage
 
-import "time"
+import (
+	"time"
 
-func days(n int) Duration { return Duration(time.Duration(n) * 24 * time.Hour) }
+	"github.com/leadkit/leadkit"
+)
+
+func days(n int) time.Duration { return time.Duration(n) * leadkit.Day }
 
 // Classic returns the classic lead lifecycle: Raw -> MQL -> SAL -> SQL ->
 // Opportunity -> Won, with Lost, Disqualified and Recycled.
@@ -21,7 +25,7 @@ func Classic() Definition {
 	return Definition{
 		Name:    "classic",
 		Initial: "Raw",
-		Facts:   map[string]FactType{"score": Number, "grade": String},
+		Facts:   map[string]leadkit.FieldType{"score": leadkit.TypeNumber, "grade": leadkit.TypeString},
 		Stages: []Stage{
 			{Name: "Raw", Label: "Raw lead", Category: Marketing, Team: "marketing"},
 			{Name: "MQL", Label: "Marketing Qualified Lead", Category: Marketing, Team: "marketing", SLA: days(2)},
@@ -67,7 +71,7 @@ func Waterfall() Definition {
 	return Definition{
 		Name:    "waterfall",
 		Initial: "MAL",
-		Facts:   map[string]FactType{"score": Number, "grade": String},
+		Facts:   map[string]leadkit.FieldType{"score": leadkit.TypeNumber, "grade": leadkit.TypeString},
 		Stages: []Stage{
 			{Name: "MAL", Label: "Marketing Accepted Lead", Category: Marketing, Team: "marketing"},
 			{Name: "MQL", Label: "Marketing Qualified Lead", Category: Marketing, Team: "marketing", SLA: days(2)},

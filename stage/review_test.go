@@ -16,7 +16,7 @@ import (
 func TestNewReportsGraphProblemsBesideGuardErrors(t *testing.T) {
 	def := stage.Definition{
 		Name: "g", Initial: "A",
-		Facts:  map[string]stage.FactType{"score": stage.Number},
+		Facts:  map[string]leadkit.FieldType{"score": leadkit.TypeNumber},
 		Stages: []stage.Stage{{Name: "A"}, {Name: "B"}, {Name: "Island"}, {Name: "End", Terminal: true}},
 		Transitions: []stage.Transition{
 			{Name: "ab", From: []string{"A"}, To: "B", Auto: true, Guard: "scor > 1"},
@@ -38,7 +38,7 @@ func TestNewReportsGraphProblemsBesideGuardErrors(t *testing.T) {
 func TestExplainAgreesWithGuard(t *testing.T) {
 	def := stage.Definition{
 		Name: "x", Initial: "A",
-		Facts:  map[string]stage.FactType{"tags": stage.Strings, "s": stage.Number},
+		Facts:  map[string]leadkit.FieldType{"tags": leadkit.TypeStrings, "s": leadkit.TypeNumber},
 		Stages: []stage.Stage{{Name: "A"}, {Name: "B"}, {Name: "C", Terminal: true}},
 		Transitions: []stage.Transition{
 			{Name: "ab", From: []string{"A"}, To: "B", Auto: true, Guard: `len(tags) > 0 && tags[0] == "x"`},
@@ -137,7 +137,7 @@ func TestHooksValidatedCopiedAndVetoing(t *testing.T) {
 func TestVetoMidAdvanceKeepsStepsTaken(t *testing.T) {
 	def := stage.Definition{
 		Name: "v", Initial: "A",
-		Facts:  map[string]stage.FactType{"ok": stage.Bool},
+		Facts:  map[string]leadkit.FieldType{"ok": leadkit.TypeBool},
 		Stages: []stage.Stage{{Name: "A"}, {Name: "B"}, {Name: "C", Terminal: true}},
 		Transitions: []stage.Transition{
 			{Name: "ab", From: []string{"A"}, To: "B", Auto: true, Guard: "ok"},
@@ -214,9 +214,9 @@ func TestSubStatusClearAndNoop(t *testing.T) {
 
 func TestListFactCap(t *testing.T) {
 	def := stage.Classic()
-	def.Facts["tags"] = stage.Strings
+	def.Facts["tags"] = leadkit.TypeStrings
 	m, _ := newMachine(t, def, stage.Options{})
-	_, err := m.Explain("Raw", stage.Facts{"tags": make([]string, stage.MaxListFact+1)})
+	_, err := m.Explain("Raw", stage.Facts{"tags": make([]string, leadkit.MaxListItems+1)})
 	require.ErrorIs(t, err, leadkit.ErrInvalid)
 	assert.Contains(t, err.Error(), "the limit is 1000")
 }

@@ -109,6 +109,75 @@ type HistoryScanner interface {
 	ScanHistories(ctx context.Context, pipeline string, fn func(Key, []Entry) error) error
 }
 
+// validate checks a key against the caps: a pipeline name and a subject
+// kind of at most leadkit.MaxNameBytes, a subject ID of at most
+// leadkit.MaxIDBytes, none empty, all valid text.
+func (k Key) validate() error {
+	for _, f := range []struct {
+		what, v string
+		max     int
+	}{{"pipeline", k.Pipeline, leadkit.MaxNameBytes}, {"subject kind", k.Kind, leadkit.MaxNameBytes}, {"subject ID", k.ID, leadkit.MaxIDBytes}} {
+		if f.v == "" {
+			return fmt.Errorf("%s is empty", f.what)
+		}
+		if msg := leadkit.CheckText(f.v, f.max); msg != "" {
+			return fmt.Errorf("%s %s", f.what, msg)
+		}
+	}
+	return nil
+}
+
+// ValidateCommit checks what a Store is asked to commit, so that every
+// backend accepts and refuses the same input: a valid key (see Key); the
+// record's version at least 1 and equal to the entry's, with the same key;
+// a stage name (the record's, which the entry moves to) that is not empty;
+// names (stages, transition, sub-status, reason, trigger) of at most
+// leadkit.MaxNameBytes, the actor at most leadkit.MaxIDBytes and the note at
+// most leadkit.MaxStringBytes, all valid UTF-8 without NUL bytes; and times
+// in leadkit's range. The error wraps leadkit.ErrInvalid.
+func ValidateCommit(rec Record, e Entry) error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("stage: commit: %w: %s", leadkit.ErrInvalid, fmt.Sprintf(format, args...))
+	}
+	if err := rec.Key.validate(); err != nil {
+		return bad("%v", err)
+	}
+	if e.Key != rec.Key {
+		return bad("the entry's key differs from the record's")
+	}
+	if rec.Version < 1 || e.Version != rec.Version {
+		return bad("record version %d, entry version %d (both must be the same, at least 1)", rec.Version, e.Version)
+	}
+	if rec.Stage == "" {
+		return bad("the record has no stage")
+	}
+	if e.To != rec.Stage || e.SubStatus != rec.SubStatus {
+		return bad("the entry moves to %q/%q but the record is in %q/%q", e.To, e.SubStatus, rec.Stage, rec.SubStatus)
+	}
+	for _, f := range []struct {
+		what, v string
+		max     int
+	}{
+		{"stage", rec.Stage, leadkit.MaxNameBytes}, {"sub-status", rec.SubStatus, leadkit.MaxNameBytes},
+		{"from stage", e.From, leadkit.MaxNameBytes}, {"transition", e.Transition, leadkit.MaxNameBytes},
+		{"reason", e.Reason, leadkit.MaxNameBytes}, {"trigger", string(e.Trigger), leadkit.MaxNameBytes},
+		{"actor", e.Actor, leadkit.MaxIDBytes}, {"note", e.Note, leadkit.MaxStringBytes},
+	} {
+		if msg := leadkit.CheckText(f.v, f.max); msg != "" {
+			return bad("%s %s", f.what, msg)
+		}
+	}
+	for _, t := range []struct {
+		what string
+		v    time.Time
+	}{{"entered_at", rec.EnteredAt}, {"updated_at", rec.UpdatedAt}, {"entry time", e.At}} {
+		if !leadkit.ValidTime(t.v) {
+			return bad("%s %s is outside %s", t.what, t.v.UTC().Format(time.RFC3339), leadkit.TimeRange)
+		}
+	}
+	return nil
+}
+
 // MemoryStore is the in-memory Store used when Options.Store is nil. It is
 // safe for concurrent use. Records are sharded by key to keep writers to
 // different subjects from contending.
@@ -174,8 +243,8 @@ func (s *MemoryStore) Commit(ctx context.Context, rec Record, e Entry) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if rec.Version < 1 || e.Version != rec.Version || e.Key != rec.Key {
-		return fmt.Errorf("stage: commit %s: %w: record version %d, entry version %d", rec.Subject, leadkit.ErrInvalid, rec.Version, e.Version)
+	if err := ValidateCommit(rec, e); err != nil {
+		return err
 	}
 	sh := s.shard(rec.Key)
 	sh.mu.Lock()

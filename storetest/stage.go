@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -31,6 +32,7 @@ func Stage[F Factory[stage.Store]](t *testing.T, newStore F) {
 	t.Run("MachineRaceUnpinned", func(t *testing.T) { stageMachineRaceUnpinned(t, mk(t)) })
 	t.Run("ScanCallbackMayUseStore", func(t *testing.T) { stageScanReentrant(t, mk(t)) })
 	t.Run("CanceledContext", func(t *testing.T) { stageCanceled(t, mk(t)) })
+	t.Run("BadInputRefusedAlike", func(t *testing.T) { stageBadInput(t, mk(t)) })
 }
 
 var base = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
@@ -376,4 +378,58 @@ func stageCanceled(t *testing.T, s stage.Store) {
 	assert.ErrorIs(t, err, context.Canceled)
 	err = s.Scan(ctx, "p", func(stage.Record) error { return nil })
 	assert.ErrorIs(t, err, context.Canceled)
+}
+
+// stageBadInput: every backend refuses the same bad commits with
+// leadkit.ErrInvalid (never a raw driver error), writes nothing, and keeps
+// working; text at the caps is stored and read back verbatim.
+func stageBadInput(t *testing.T, s stage.Store) {
+	ctx := context.Background()
+	k := key("p", "L1")
+	cases := map[string]func(r *stage.Record, e *stage.Entry){
+		"empty stage":          func(r *stage.Record, e *stage.Entry) { r.Stage, e.To = "", "" },
+		"entry to other stage": func(r *stage.Record, e *stage.Entry) { e.To = "MQL" },
+		"empty subject ID":     func(r *stage.Record, e *stage.Entry) { r.ID, e.ID = "", "" },
+		"empty pipeline":       func(r *stage.Record, e *stage.Entry) { r.Pipeline, e.Pipeline = "", "" },
+		"long subject ID": func(r *stage.Record, e *stage.Entry) {
+			r.ID = strings.Repeat("x", leadkit.MaxIDBytes+1)
+			e.ID = r.ID
+		},
+		"NUL in stage":      func(r *stage.Record, e *stage.Entry) { r.Stage, e.To = "Ra\x00w", "Ra\x00w" },
+		"bad UTF-8 in note": func(r *stage.Record, e *stage.Entry) { e.Note = "\xff\xfe" },
+		"long note":         func(r *stage.Record, e *stage.Entry) { e.Note = strings.Repeat("n", leadkit.MaxStringBytes+1) },
+		"year -5000": func(r *stage.Record, e *stage.Entry) {
+			e.At = time.Date(-5000, 1, 1, 0, 0, 0, 0, time.UTC)
+		},
+		"year 300000": func(r *stage.Record, e *stage.Entry) {
+			r.EnteredAt = time.Date(300000, 1, 1, 0, 0, 0, 0, time.UTC)
+		},
+		"version 0":        func(r *stage.Record, e *stage.Entry) { r.Version, e.Version = 0, 0 },
+		"versions differ":  func(r *stage.Record, e *stage.Entry) { e.Version = 2 },
+		"negative version": func(r *stage.Record, e *stage.Entry) { r.Version, e.Version = -1, -1 },
+	}
+	for name, mutate := range cases {
+		r, e := change(k, 1, "", "Raw")
+		mutate(&r, &e)
+		err := s.Commit(ctx, r, e)
+		assert.ErrorIs(t, err, leadkit.ErrInvalid, name)
+	}
+	_, err := s.Get(ctx, k)
+	assert.ErrorIs(t, err, leadkit.ErrNotFound, "a refused commit writes nothing")
+
+	// At the caps: stored and read back verbatim.
+	big := key("p", strings.Repeat("é", leadkit.MaxIDBytes/2))
+	r, e := change(big, 1, "", strings.Repeat("S", leadkit.MaxNameBytes))
+	e.Note = strings.Repeat("ü", leadkit.MaxStringBytes/2)
+	e.At, r.EnteredAt, r.UpdatedAt = leadkit.MinTime, leadkit.MaxTime.Add(-time.Second), leadkit.MaxTime.Add(-time.Second)
+	require.NoError(t, s.Commit(ctx, r, e))
+	got, err := s.Get(ctx, big)
+	require.NoError(t, err)
+	assert.Equal(t, r.Stage, got.Stage)
+	assert.True(t, got.EnteredAt.Equal(r.EnteredAt))
+	h, err := s.History(ctx, big)
+	require.NoError(t, err)
+	require.Len(t, h, 1)
+	assert.Equal(t, e.Note, h[0].Note)
+	assert.True(t, h[0].At.Equal(leadkit.MinTime))
 }

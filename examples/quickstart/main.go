@@ -9,6 +9,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/leadkit/leadkit"
 	"io"
 	"os"
 	"strings"
@@ -40,7 +41,7 @@ func run(w io.Writer) error {
 	// MQL -> TAL conversion measures the SDR team, and a stricter
 	// qualification guard.
 	def, err := stage.Classic().InsertBetween(stage.Stage{
-		Name: "TAL", Label: "Teleprospecting Accepted Lead", Category: stage.Sales, Team: "sdr", SLA: stage.Duration(clk.day(3)),
+		Name: "TAL", Label: "Teleprospecting Accepted Lead", Category: stage.Sales, Team: "sdr", SLA: clk.day(3),
 	}, "MQL", "SAL")
 	if err != nil {
 		return err
@@ -141,7 +142,7 @@ func run(w io.Writer) error {
 		next := ""
 		if i+1 < len(f.Stages) {
 			c, _ := f.Conversion(s.Stage, f.Stages[i+1].Stage)
-			next = fmt.Sprintf("%d/%d (%.0f%%)\t%s", c.Converted, c.Base, c.Rate*100, stage.Duration(c.Median))
+			next = fmt.Sprintf("%d/%d (%.0f%%)\t%s", c.Converted, c.Base, c.Rate*100, leadkit.FormatDuration(c.Median))
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", s.Stage, s.Entered, s.Reached, next)
 	}
@@ -166,7 +167,7 @@ func run(w io.Writer) error {
 		return err
 	}
 	for _, o := range od {
-		fmt.Fprintf(w, "%s in %s for %s (SLA %s)\n", o.Record.ID, o.Record.Stage, stage.Duration(o.InStage), stage.Duration(o.SLA))
+		fmt.Fprintf(w, "%s in %s for %s (SLA %s)\n", o.Record.ID, o.Record.Stage, leadkit.FormatDuration(o.InStage), leadkit.FormatDuration(o.SLA))
 	}
 	return nil
 }

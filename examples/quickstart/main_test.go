@@ -23,7 +23,7 @@ func TestQuickstart(t *testing.T) {
 		"Mar 05: notify sales, ada is an MQL",
 		// 5 leads; ada, bo, dee reached MQL; ada and bo TAL.
 		"Raw          5        5        3/5 (60%)   4d",
-		"MQL          3        3        2/3 (67%)   60h",
+		"MQL          3        3        2/3 (67%)   2d12h",
 		"blocked by `grade in [\"A\", \"B\"]` (facts map[grade:C])",
 		// dee has been an MQL since Mar 08 (SLA 2 days).
 		"dee in MQL for 24d (SLA 2d)",

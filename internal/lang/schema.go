@@ -32,6 +32,9 @@ type SchemaOptions struct {
 	Declare string
 	// DeclareScopes lists the scopes where fields can be declared.
 	DeclareScopes []string
+	// DeclareBare tells how a new bare name (a stage fact) is declared, with
+	// the placeholder {key}; used when an unknown bare name is no near miss.
+	DeclareBare string
 	// NoAsOf marks a context without an as-of time: daysSince and the
 	// age_days fields are refused, with NoAsOfHint as the reason.
 	NoAsOf     bool
@@ -186,6 +189,9 @@ func (s *Schema) hintName(name string) string {
 	}
 	if s.hasScope(strings.ToLower(name)) {
 		return fmt.Sprintf("did you mean %s?", strings.ToLower(name))
+	}
+	if s.opts.DeclareBare != "" {
+		return strings.ReplaceAll(s.opts.DeclareBare, "{key}", name)
 	}
 	return ""
 }

@@ -479,9 +479,45 @@ func ValueNode(name string, k Kind, lookup func(*Ctx) (any, bool)) Node {
 	}
 }
 
+// ToList converts a strings value ([]string, or []any holding strings; the
+// latter is copied) within the caps, or says what is wrong with it.
+func ToList(v any) ([]string, string) {
+	var out []string
+	switch l := v.(type) {
+	case []string:
+		out = l
+	case []any:
+		if len(l) > leadkit.MaxListItems {
+			return nil, fmt.Sprintf("list has %d items, the limit is %d", len(l), leadkit.MaxListItems)
+		}
+		out = make([]string, len(l))
+		for i, x := range l {
+			s, ok := x.(string)
+			if !ok {
+				return nil, fmt.Sprintf("want strings, got %T element", x)
+			}
+			out[i] = s
+		}
+	default:
+		return nil, fmt.Sprintf("want strings, got %T", v)
+	}
+	if len(out) > leadkit.MaxListItems {
+		return nil, fmt.Sprintf("list has %d items, the limit is %d", len(out), leadkit.MaxListItems)
+	}
+	for i, s := range out {
+		if len(s) > leadkit.MaxStringBytes {
+			return nil, fmt.Sprintf("item %d is %d bytes, the limit is %d", i+1, len(s), leadkit.MaxStringBytes)
+		}
+	}
+	return out, ""
+}
+
+// ToTime converts a time value (time.Time or RFC 3339 text) to UTC, or
+// says what is wrong with it.
+func ToTime(v any) (time.Time, string) { return toTime(v) }
+
 // Convert converts a dynamically typed value to kind k by the rule of
 // [ValueNode], returning the converted value or what is wrong with it.
-// Stage facts use it once per evaluation.
 func Convert(v any, k Kind) (any, string) {
 	switch k {
 	case Num:
@@ -512,29 +548,9 @@ func Convert(v any, k Kind) (any, string) {
 		}
 		return t, ""
 	case List:
-		var out []string
-		switch l := v.(type) {
-		case []string:
-			out = l
-		case []any:
-			out = make([]string, len(l))
-			for i, x := range l {
-				s, ok := x.(string)
-				if !ok {
-					return nil, fmt.Sprintf("want strings, got %T element", x)
-				}
-				out[i] = s
-			}
-		default:
-			return nil, fmt.Sprintf("want strings, got %T", v)
-		}
-		if len(out) > leadkit.MaxListItems {
-			return nil, fmt.Sprintf("list has %d items, the limit is %d", len(out), leadkit.MaxListItems)
-		}
-		for i, s := range out {
-			if len(s) > leadkit.MaxStringBytes {
-				return nil, fmt.Sprintf("item %d is %d bytes, the limit is %d", i+1, len(s), leadkit.MaxStringBytes)
-			}
+		out, msg := ToList(v)
+		if msg != "" {
+			return nil, msg
 		}
 		return out, ""
 	}
