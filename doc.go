@@ -11,6 +11,15 @@
 //   - [ErrNotFound], [ErrConflict] and [ErrInvalid]: sentinels that every
 //     package and store wraps, so callers test conditions with [errors.Is]
 //     whatever the backend.
+//   - The value rules every package shares: one duration grammar
+//     ([ParseDuration]: "90m", "36h", "14d", "2w", "1d12h"; a bare number is
+//     refused) used by every spec's durations in JSON and YAML through
+//     [Duration]; one number rule ([Number]) for facts, attributes and
+//     custom fields; declared field types ([FieldType], [FieldSpec]); the
+//     caps on user input ([MaxIDBytes], [MaxNameBytes], [MaxStringBytes],
+//     [MaxListItems], [MaxAttrs], [MaxExprBytes], [MaxDocumentBytes]) and the
+//     time range ([ValidTime]), the same on every backend; [SortEvents] and
+//     [ValidateEvents].
 //
 // The work is done by small packages that can be used alone or together:
 //
@@ -31,7 +40,15 @@
 //
 // Configuration is data: stage definitions and scoring models are plain
 // structs with JSON tags, validated and compiled once by a constructor into
-// immutable values that are safe for concurrent use. Expressions written by
-// tenants are sandboxed: only whitelisted functions, a node limit, a memory
-// budget and a typed result.
+// immutable values that are safe for concurrent use.
+//
+// Expressions written by tenants (stage guards, scoring rules, funnel steps)
+// are one language, compiled by one compiler: an event is event.type,
+// event.channel, event.campaign, event.content, event.id, event.time,
+// event.age_days and event.<declared attribute>; the lead is person.*,
+// company.* and lead.*; stage guards read their declared facts by bare
+// name. The compiler is a sandbox: whitelisted pure functions, no clock and
+// no methods (results never depend on the host), a node limit, a memory
+// budget, a compile-time bound on worst-case work, typed results, and
+// errors with line and column.
 package leadkit

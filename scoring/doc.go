@@ -11,8 +11,10 @@
 //
 // # Rules
 //
-// Fit rules are boolean expressions (github.com/expr-lang/expr syntax, in a
-// sandbox) over the lead with points, negative allowed:
+// Fit rules are boolean expressions in leadkit's one expression language
+// (github.com/expr-lang/expr syntax, in a sandbox, compiled by the same
+// compiler as stage guards and journey funnel steps) over the lead, with
+// points, negative allowed:
 //
 //	person.seniority in ["vp", "c_level"]          person.email, title, seniority,
 //	lower(person.title) contains "marketing"       department, country, region, city,
@@ -23,26 +25,31 @@
 //	daysSince(person.last_login) <= 30             created_at
 //
 // Custom fields are declared with a type (number, string, bool, strings or
-// time) in ModelSpec.Fields ({name: person.budget, type: number}) and then
-// read like built-in ones (person.budget > 10000); an unknown field or a
-// type mismatch is a compile error. A custom value of the wrong type fails
+// time) in ModelSpec.Fields ({name: person.budget, type: number}, a
+// [leadkit.FieldSpec]) and then read like built-in ones (person.budget >
+// 10000); an unknown field (the error says how to declare it, or names the
+// field meant) or a type mismatch is a compile error. Values are converted
+// by leadkit's one rule ([leadkit.Number]: Go numbers and json.Number, not
+// strings, never NaN or infinities). A custom value of the wrong type fails
 // the lead with a *RuleError naming the field, but only in the rules that
 // mention the field.
 //
-// Functions (a whitelist with typed signatures): the exprenv builtins
-// (lower, upper, trim, len, abs, ceil, floor, min, max, count, any, all,
-// filter, ...; not split), domain(s), hasAny(list, items) and has(list, s),
-// which ignore case, and daysSince(t): the days from a time value
-// (lead.created_at, event.time, a custom time field) to the scoring as-of
-// time, never the wall clock, so scores replay exactly; 0 for a missing
-// time.
+// Functions (a whitelist with typed signatures): the safe builtins (lower,
+// upper, trim, len, abs, ceil, floor, min, max, count, any, all, filter,
+// ...; not split, not now), int and float (which refuse what does not fit),
+// domain(s), hasAny(list, items) and has(list, s), which ignore case, and
+// daysSince(t): the days from a time value (lead.created_at, event.time, a
+// custom time field) to the scoring as-of time, never the wall clock, so
+// scores replay exactly; 0 for a missing time. Method calls (such as a
+// time's Local()) are refused: results never depend on the host.
 //
 // Behavior rules are declarative: event types, an optional predicate over
 // the event (event.type, channel, campaign, content, id, time, age_days and
 // declared event.<attr> fields), points per occurrence, a first-occurrence
 // bonus, a cap, a frequency limit (at most N per day, week, month or
-// ever), a decay (a hard window of N days, a half-life, or HubSpot-style
-// steps keeping a percentage after N months), a recency bonus, and resets
+// ever), a decay (a hard window such as "30d", a half-life such as "2w",
+// or HubSpot-style steps keeping a percentage after N months; durations in
+// leadkit's grammar, see [leadkit.ParseDuration]), a recency bonus, and resets
 // (a matching reset clears its dimension before the event counts, whatever
 // the rule order). Each lead keeps a fresh score (with decay) and a
 // lifetime score (without). A predicate that reads event.age_days or
@@ -62,10 +69,20 @@
 // and as-of times must fall in the years 1900 to 2149: a zero or
 // implausible event time is an error for that lead, naming the event.
 //
+// A score is one lead's: the lead needs an ID (at most
+// leadkit.MaxIDBytes), an event whose LeadID names another lead is an error
+// (an empty LeadID belongs to the input's lead), and an event ID counts
+// once however often it is given, as a store keeps one event per ID (the
+// first occurrence in input order counts).
+//
 // # Limits
 //
-// Rules come from tenants, so their cost is bounded. Each expression has a
-// node limit and, on the expr VM, a memory budget. Values a rule reads are
+// Rules come from tenants, so their cost is bounded. A model is capped
+// ([MaxDimensions], [MaxRules], [MaxFields], [MaxThresholds], [MaxBands],
+// [MaxTypesPerRule], [MaxDecaySteps]; names at most leadkit.MaxNameBytes;
+// documents at most leadkit.MaxDocumentBytes), and every score stays within
+// ±[MaxPoints]. Each expression has a node limit and, on the expr VM, a
+// memory budget. Values a rule reads are
 // capped (Options.MaxStringBytes, default 4096 bytes; Options.MaxListItems,
 // default 1000 items): a longer value fails the lead, naming the field.
 // Compile estimates each expression's worst-case work on inputs at those

@@ -21,13 +21,34 @@
 //
 // # Guards
 //
-// Guards are expr expressions over the facts declared in Definition.Facts,
-// such as `score >= 100 && grade in ["A","B"]`. They are typed to bool at
-// compile time (an unknown fact or a type error is a *DefinitionError with
-// line and column), run with a node limit and a memory budget, and may call
-// only side-effect-free builtins. A guard that fails at run time is a
-// *TransitionError naming the transition, never a panic. [Machine.Explain]
-// and [Machine.WhyNotYet] say which parts of a guard block a lead.
+// Guards are expressions in leadkit's one expression language (the same
+// compiler, builtins, limits and error shape as scoring rules and journey
+// funnel steps) over the facts declared in Definition.Facts, read by bare
+// name: `score >= 100 && grade in ["A","B"]`. Facts are typed (number,
+// string, bool, strings, time; see [leadkit.FieldType]) and converted by the
+// one rule of [leadkit.Number], so NaN, infinities and the string "5" are
+// refused. Guards are typed to bool at compile time: an unknown fact (with
+// a "did you mean" or how to declare it) or a type error is a
+// *DefinitionError with line and column. They run in a sandbox: pure
+// builtins only (no clock, no methods on times, so results never depend on
+// the host), a node limit, a memory budget, and a compile-time bound on
+// their worst-case work on facts at the size caps (Options.MaxGuardCost).
+// daysSince(t) measures to the machine's clock. A guard that fails at run
+// time is a *TransitionError naming the transition, never a panic.
+// [Machine.Explain] and [Machine.WhyNotYet] say which parts of a guard block
+// a lead, from the same compilation.
+//
+// # Limits
+//
+// Definitions are tenant data: [New] refuses more than [MaxStages] stages,
+// [MaxTransitions] transitions, [MaxFacts] facts, [MaxSubStatuses]
+// sub-statuses per stage and [MaxReasons] reason codes per transition;
+// names and labels over leadkit.MaxNameBytes or not valid text; guards over
+// leadkit.MaxExprBytes. [ParseDefinition] reads at most
+// leadkit.MaxDocumentBytes and refuses unknown keys. SLAs are durations in
+// leadkit's grammar ("48h", "3d", "2w"; a bare number is refused). Stores
+// check what they commit with [ValidateCommit], so every backend accepts
+// and refuses the same input.
 //
 // # Changes, versions and history
 //
