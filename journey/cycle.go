@@ -139,7 +139,9 @@ type SourceAgeOptions struct {
 	From time.Time `json:"from"`
 	To   time.Time `json:"to,omitempty"`
 	// Buckets are the upper bounds of the age buckets, ascending; a last
-	// open bucket holds older leads. Nil means DefaultAgeBuckets.
+	// open bucket holds older leads. Nil means DefaultAgeBuckets. In JSON
+	// and YAML they are text such as "30d" or "13w" (see
+	// [leadkit.ParseDuration]).
 	Buckets []time.Duration `json:"buckets,omitempty"`
 }
 
@@ -264,7 +266,8 @@ type NurtureOptions struct {
 	To   time.Time `json:"to,omitempty"`
 	// Window, when positive, credits a touch only if the lead's first
 	// entry into the stage came within Window after it (inclusive). Zero
-	// means no limit; negative is an error.
+	// means no limit; negative is an error. In JSON and YAML it is text
+	// such as "30d" (see [leadkit.ParseDuration]).
 	Window time.Duration `json:"window,omitempty"`
 }
 

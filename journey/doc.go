@@ -16,10 +16,35 @@
 // [Funnel] follows PostHog's semantics so that numbers are comparable: it
 // is a port of PostHog's funnel UDF (one pass per lead, linear in its
 // events). A [FunnelSpec] lists [Step]s (event types plus an optional When
-// predicate, compiled once in the leadkit expression sandbox), a conversion
-// window measured from step 1 and inclusive (14 days by default) and an
-// [Order] (Ordered, Strict or Unordered). A lead counts once, at its best
-// attempt; same-time events are taken in step order.
+// predicate), a conversion window measured from step 1 and inclusive (14
+// days by default) and an [Order] (Ordered, Strict or Unordered). A lead
+// counts once, at its best attempt; same-time events are taken in step
+// order.
+//
+// A When predicate is written in leadkit's one expression language, the
+// language of stage guards, scoring rules and pool policies, over the event
+// being tested: event.type, event.channel, event.campaign, event.content,
+// event.id, event.time, and the attributes the funnel declares in
+// FunnelSpec.Fields, read as event.<key>:
+//
+//	steps:
+//	  - {name: webinar, types: [webinar_attended], when: 'event.minutes > 30'}
+//	  - {name: meeting, types: [meeting], when: 'event.channel != "paid"'}
+//	fields:
+//	  - {name: event.minutes, type: number}
+//	window: 2w
+//
+// [CompileFunnel] compiles every predicate once, with the same names,
+// builtins, sandbox, error positions and cost bound as everywhere in
+// leadkit: the predicates one event runs may do at most [MaxEventCost] of
+// work on inputs at the size caps. A funnel has no as-of time, so
+// event.age_days and daysSince are refused. At run time, an event whose
+// attribute has the wrong type or exceeds a size cap is skipped and
+// reported; the other events still count. [ParseFunnelSpec] reads a funnel
+// from JSON or YAML, refusing unknown keys; durations of specs and options
+// (FunnelSpec.Window, PatternOptions.MaxGap, SourceAgeOptions.Buckets,
+// NurtureOptions.Window) are written in leadkit's duration grammar ("90m",
+// "36h", "14d", "2w"; see [leadkit.ParseDuration]).
 // [StageFunnel] is the funnel over stage histories ([StageEntry]); it runs
 // the same code as the stage package's funnel, and with
 // StageFunnelSpec.Order set to the definition's funnel order it agrees with

@@ -29,7 +29,7 @@ func ExampleFunnel() {
 		}},
 	}
 	r, err := journey.Funnel(journey.FunnelSpec{Steps: []journey.Step{
-		{Name: "whitepaper", Types: []string{"download"}, When: `Content == "whitepaper"`},
+		{Name: "whitepaper", Types: []string{"download"}, When: `event.content == "whitepaper"`},
 		{Name: "webinar", Types: []string{"webinar_attended"}},
 		{Name: "meeting", Types: []string{"meeting"}},
 	}}, timelines)
@@ -44,6 +44,57 @@ func ExampleFunnel() {
 	// whitepaper 2 leads  100% of first  median 0s
 	// webinar    2 leads  100% of first  median 72h0m0s
 	// meeting    1 leads   50% of first  median 72h0m0s
+}
+
+func ExampleParseFunnelSpec() {
+	spec, err := journey.ParseFunnelSpec([]byte(`
+steps:
+  - name: long webinar
+    types: [webinar_attended]
+    when: event.channel == "webinar" && event.minutes > 30
+  - name: meeting
+    types: [meeting]
+fields:
+  - {name: event.minutes, type: number}
+window: 2w
+`))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	timelines := []journey.Timeline{
+		{LeadID: "ada", Events: []leadkit.Event{
+			{ID: "1", Type: "webinar_attended", Channel: "webinar", Time: at(0), Attrs: map[string]any{"minutes": 45}},
+			{ID: "2", Type: "meeting", Time: at(3)},
+		}},
+		{LeadID: "bob", Events: []leadkit.Event{
+			{ID: "3", Type: "webinar_attended", Channel: "webinar", Time: at(0), Attrs: map[string]any{"minutes": 5}},
+			{ID: "4", Type: "meeting", Time: at(1)},
+		}},
+	}
+	r, err := journey.Funnel(spec, timelines)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("window", leadkit.FormatDuration(spec.Window))
+	for _, s := range r.Steps {
+		fmt.Printf("%-12s %d\n", s.Name, s.Count)
+	}
+
+	// The old names and undeclared attributes fail when the funnel is
+	// compiled, saying what to write instead.
+	_, err = journey.CompileFunnel(journey.FunnelSpec{Steps: []journey.Step{
+		{Name: "webinar", Types: []string{"webinar_attended"}, When: `Channel == "webinar"`},
+		{Name: "topic", Types: []string{"download"}, When: `event.topic == "ai"`},
+	}})
+	fmt.Println(err)
+	// Output:
+	// window 2w
+	// long webinar 1
+	// meeting      1
+	// journey: step 1 "webinar": when: line 1, column 1: unknown name Channel: the name is now event.channel
+	// journey: step 2 "topic": when: line 1, column 7: event has no field topic: undeclared field: declare it in the funnel's fields: {"name": "event.topic", "type": "string"}
 }
 
 func ExampleMinePatterns() {

@@ -10,11 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/expr-lang/expr"
-	"github.com/expr-lang/expr/vm"
-
 	"github.com/leadkit/leadkit"
-	"github.com/leadkit/leadkit/internal/exprenv"
+	"github.com/leadkit/leadkit/internal/lang"
 )
 
 // Order says how a funnel's steps must follow each other.
@@ -38,42 +35,66 @@ const (
 // DefaultWindow is the conversion window of a funnel whose Window is zero.
 const DefaultWindow = 14 * 24 * time.Hour
 
-// MaxSteps is the most steps a funnel may have.
-const MaxSteps = 64
+// Caps on a funnel, checked by [CompileFunnel] and the same on every
+// backend. Step names and event types are at most [leadkit.MaxNameBytes]
+// of valid UTF-8 without NUL bytes; a When expression is at most
+// [leadkit.MaxExprBytes]; a funnel document read by [ParseFunnelSpec] is at
+// most [leadkit.MaxDocumentBytes].
+const (
+	// MaxSteps is the most steps a funnel may have.
+	MaxSteps = 64
+	// MaxTypesPerStep is the most event types one step may list.
+	MaxTypesPerStep = 100
+	// MaxFields is the most attributes a funnel may declare: as many as
+	// one event may hold ([leadkit.MaxAttrs]).
+	MaxFields = leadkit.MaxAttrs
+	// MaxEventCost bounds the estimated worst-case work of the When
+	// predicates one event runs, on inputs at the size caps (lists of
+	// [leadkit.MaxListItems] items, strings of [leadkit.MaxStringBytes]
+	// bytes): each step's predicate, and all the predicates of the steps
+	// one event type can match together. It is the cost bound of every
+	// per-event expression of leadkit (about 0.3-0.5 ms of worst case).
+	MaxEventCost = lang.DefaultMaxEventCost
+)
 
 // Step is one funnel step: it matches events whose Type is one of Types
 // (any type when Types is empty) and, when When is set, for which the
-// predicate When holds. When is an expression over [StepEnv] that must be
-// boolean, e.g. `Channel == "webinar" && Attrs["duration"] > 30`.
+// predicate When holds.
+//
+// When is a boolean expression in leadkit's one expression language, the
+// language of stage guards and scoring rules, over the event being tested:
+// event.id, event.type, event.channel, event.campaign, event.content and
+// event.time, and the attributes the funnel declares in FunnelSpec.Fields,
+// read as event.<key>; for example
+//
+//	event.channel == "webinar" && event.duration > 30
+//
+// with {"name": "event.duration", "type": "number"} declared. Unknown
+// names, undeclared attributes and expressions that could do too much
+// work (see [MaxEventCost]) fail when the funnel is compiled. A funnel has
+// no as-of time, so event.age_days and daysSince are not available: the
+// window bounds the time between steps.
 type Step struct {
 	Name  string   `json:"name"`
 	Types []string `json:"types,omitempty"`
 	When  string   `json:"when,omitempty"`
 }
 
-// StepEnv is what a Step's When predicate sees: the fields of the event
-// being tested. Unknown names fail when the funnel is compiled.
-type StepEnv struct {
-	ID       string
-	LeadID   string
-	Type     string
-	Channel  string
-	Campaign string
-	Content  string
-	Time     time.Time
-	Attrs    map[string]any
-}
-
-// FunnelSpec defines a funnel. It is data: load it from JSON or YAML.
+// FunnelSpec defines a funnel. It is data: load it from JSON or YAML with
+// [ParseFunnelSpec]; unknown keys are errors.
 type FunnelSpec struct {
 	// Steps in funnel order: at least one, at most MaxSteps, unique names.
 	Steps []Step `json:"steps"`
+	// Fields declares the event attributes the steps' When predicates
+	// read, with their types, e.g. {"name": "event.topic", "type":
+	// "string"} (see [leadkit.FieldSpec]); at most MaxFields.
+	Fields []leadkit.FieldSpec `json:"fields,omitempty"`
 	// Window is the conversion window, measured from the step-1 event
 	// (for Unordered: from the oldest step event of the attempt) and
 	// inclusive: a step exactly Window later still counts. Zero means
-	// DefaultWindow (14 days); negative windows are rejected. In JSON it
-	// is a string such as "336h", "14d" or "2w" (a bare number is read
-	// as nanoseconds).
+	// DefaultWindow (14 days); negative windows are rejected. In JSON and
+	// YAML it is text in leadkit's duration grammar such as "336h", "14d"
+	// or "2w" (see [leadkit.ParseDuration]); a bare number is an error.
 	Window time.Duration `json:"window,omitempty"`
 	// Order is Ordered (the default), Strict or Unordered.
 	Order Order `json:"order,omitempty"`
@@ -84,7 +105,7 @@ type FunnelSpec struct {
 
 // StepError reports a step that cannot be compiled. It wraps
 // [leadkit.ErrInvalid]; Line and Column locate the problem in When (1-based,
-// zero when it is not in the expression).
+// columns counted in runes; zero when it is not in the expression).
 type StepError struct {
 	Step   string // the step's name
 	Index  int    // 1-based position in FunnelSpec.Steps
@@ -99,7 +120,7 @@ func (e *StepError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "journey: step %d", e.Index)
 	if e.Step != "" {
-		fmt.Fprintf(&b, " %q", e.Step)
+		fmt.Fprintf(&b, " %q", clip(e.Step, 64))
 	}
 	fmt.Fprintf(&b, ": %s: %v", e.Field, e.Err)
 	return b.String()
@@ -120,9 +141,29 @@ type CompiledFunnel struct {
 	// For few types a linear scan beats hashing: typeNames[i] -> typeMasks[i].
 	typeNames []string
 	typeMasks []uint64
-	anyType   uint64        // steps with no Types
-	progs     []*vm.Program // nil when a step has no When
+	anyType   uint64          // steps with no Types
+	progs     []*lang.Program // nil when a step has no When
 	whenMask  uint64
+}
+
+// declareHint tells a step author how to declare an event attribute.
+const declareHint = `declare it in the funnel's fields: {"name": "{name}", "type": "{type}"}`
+
+// noAsOfHint explains why a step cannot read event.age_days or daysSince.
+const noAsOfHint = "funnel steps have no as-of time (a step matches an event whenever the funnel is computed); the funnel's window bounds the time between steps"
+
+// stepSchema is what a step's When reads: the event fields and the
+// attributes the funnel declares. Problems with the declarations come back
+// as messages.
+func stepSchema(fields []leadkit.FieldSpec) (*lang.Schema, []string) {
+	builtin := lang.EventFields()
+	declared, problems := lang.DeclaredFields(fields, builtin, "event")
+	return lang.NewSchema(append(builtin, declared...), lang.SchemaOptions{
+		Declare:       declareHint,
+		DeclareScopes: []string{"event"},
+		NoAsOf:        true,
+		NoAsOfHint:    noAsOfHint,
+	}), problems
 }
 
 // CompileFunnel validates spec and compiles its predicates. The error joins
@@ -139,38 +180,48 @@ func CompileFunnel(spec FunnelSpec) (*CompiledFunnel, error) {
 	if len(spec.Steps) > MaxSteps {
 		fail("%d steps, at most %d allowed", len(spec.Steps), MaxSteps)
 	}
+	if len(spec.Fields) > MaxFields {
+		fail("fields: %d declared, at most %d allowed", len(spec.Fields), MaxFields)
+	}
 	if spec.Window < 0 {
-		fail("window %v is negative", spec.Window)
+		fail("window %s is negative", leadkit.FormatDuration(spec.Window))
 	}
 	order := spec.Order
 	if order == "" {
 		order = Ordered
 	}
 	if order != Ordered && order != Strict && order != Unordered {
-		fail("unknown order %q (want %q, %q or %q)", spec.Order, Ordered, Strict, Unordered)
+		fail("unknown order %q (want %q, %q or %q)", clip(string(spec.Order), 64), Ordered, Strict, Unordered)
 	}
 	if spec.Bins < 0 || spec.Bins > MaxBins {
 		fail("bins %d out of range [0, %d]", spec.Bins, MaxBins)
 	}
-	if len(errs) > 0 && len(spec.Steps) > MaxSteps {
+	if len(errs) > 0 && (len(spec.Steps) > MaxSteps || len(spec.Fields) > MaxFields) {
 		return nil, errors.Join(errs...)
+	}
+	sch, problems := stepSchema(spec.Fields)
+	for _, p := range problems {
+		fail("fields: %s", p)
 	}
 	f := &CompiledFunnel{
 		spec:   cloneSpec(spec),
 		window: spec.Window,
 		order:  order,
 		byType: map[string]uint64{},
-		progs:  make([]*vm.Program, len(spec.Steps)),
+		progs:  make([]*lang.Program, len(spec.Steps)),
 	}
 	if f.window == 0 {
 		f.window = DefaultWindow
 	}
+	costs := make([]float64, len(spec.Steps))
 	seen := map[string]int{}
 	for i, st := range spec.Steps {
 		stepErr := func(field string, err error) {
 			errs = append(errs, &StepError{Step: st.Name, Index: i + 1, Field: field, Err: err})
 		}
-		switch {
+		switch msg := leadkit.CheckText(st.Name, leadkit.MaxNameBytes); {
+		case msg != "":
+			stepErr("name", fmt.Errorf("name %s", msg))
 		case strings.TrimSpace(st.Name) == "":
 			stepErr("name", errors.New("empty name"))
 		case seen[st.Name] > 0:
@@ -186,26 +237,35 @@ func CompileFunnel(spec FunnelSpec) (*CompiledFunnel, error) {
 			}
 			f.anyType |= bit
 		}
-		for _, typ := range st.Types {
-			if typ == "" {
-				stepErr("types", errors.New("empty event type"))
-				continue
+		if len(st.Types) > MaxTypesPerStep {
+			stepErr("types", fmt.Errorf("%d types, at most %d allowed", len(st.Types), MaxTypesPerStep))
+		} else {
+			for j, typ := range st.Types {
+				if typ == "" {
+					stepErr("types", fmt.Errorf("type %d: empty event type", j+1))
+					continue
+				}
+				if msg := leadkit.CheckText(typ, leadkit.MaxNameBytes); msg != "" {
+					stepErr("types", fmt.Errorf("type %d %q: %s", j+1, clip(typ, 64), msg))
+					continue
+				}
+				f.byType[typ] |= bit
 			}
-			f.byType[typ] |= bit
 		}
 		if strings.TrimSpace(st.When) != "" {
-			p, err := exprenv.Compile(st.When, StepEnv{}, exprenv.Limits{}, expr.AsBool())
+			p, err := lang.Compile(st.When, sch, lang.Config{Want: lang.Bool, MaxCost: MaxEventCost, CostName: "journey.MaxEventCost, per step"})
 			if err != nil {
-				se := &StepError{Step: st.Name, Index: i + 1, Field: "when", Err: err}
-				var xe *exprenv.Error
-				if errors.As(err, &xe) {
-					se.Line, se.Column = xe.Line, xe.Column
-				}
-				errs = append(errs, se)
+				errs = append(errs, &StepError{Step: st.Name, Index: i + 1, Field: "when", Line: err.Line, Column: err.Column, Err: err})
 				continue
 			}
 			f.progs[i] = p
 			f.whenMask |= bit
+			costs[i] = p.Cost()
+		}
+	}
+	if len(errs) == 0 {
+		if err := f.checkEventCost(costs); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if len(errs) > 0 {
@@ -218,6 +278,40 @@ func CompileFunnel(spec FunnelSpec) (*CompiledFunnel, error) {
 		}
 	}
 	return f, nil
+}
+
+// checkEventCost bounds the predicates one event runs: those of the steps
+// its type can match (the steps listing it and the steps with no types),
+// together at most MaxEventCost.
+func (f *CompiledFunnel) checkEventCost(costs []float64) error {
+	sum := func(mask uint64) float64 {
+		total := 0.0
+		for m := mask & f.whenMask; m != 0; m &= m - 1 {
+			total += costs[bits.TrailingZeros64(m)]
+		}
+		return total
+	}
+	worstMask, worstType := f.anyType, ""
+	worst := sum(worstMask)
+	for _, typ := range slices.Sorted(maps.Keys(f.byType)) {
+		if c := sum(f.byType[typ] | f.anyType); c > worst {
+			worst, worstMask, worstType = c, f.byType[typ]|f.anyType, typ
+		}
+	}
+	if worst <= MaxEventCost {
+		return nil
+	}
+	var steps []string
+	for m := worstMask & f.whenMask; m != 0; m &= m - 1 {
+		k := bits.TrailingZeros64(m)
+		steps = append(steps, fmt.Sprintf("%d %q", k+1, clip(f.names[k], 64)))
+	}
+	event := "an event of any type"
+	if worstType != "" {
+		event = fmt.Sprintf("an event of type %q", clip(worstType, 64))
+	}
+	return fmt.Errorf("journey: funnel: %w: the when predicates %s runs (steps %s) may do about %.3g units of work together on inputs at the size limits; the limit (journey.MaxEventCost, per event) is %d: split the funnel or simplify the predicates",
+		leadkit.ErrInvalid, event, strings.Join(steps, ", "), worst, MaxEventCost)
 }
 
 // stepMask returns the steps whose Types admit typ.
@@ -235,6 +329,7 @@ func (f *CompiledFunnel) stepMask(typ string) uint64 {
 
 func cloneSpec(s FunnelSpec) FunnelSpec {
 	s.Steps = slices.Clone(s.Steps)
+	s.Fields = slices.Clone(s.Fields)
 	for i := range s.Steps {
 		s.Steps[i].Types = slices.Clone(s.Steps[i].Types)
 	}
@@ -341,7 +436,7 @@ type StepResult struct {
 // steps): one pass, as PostHog's funnel does, not one pass per attempt.
 type FunnelAccumulator struct {
 	f       *CompiledFunnel
-	runner  *exprenv.Runner
+	runner  *lang.Runner
 	leads   int
 	counts  []int
 	gaps    [][]time.Duration // gaps[k]: time from step k-1 to step k
@@ -352,7 +447,7 @@ type FunnelAccumulator struct {
 	masks []uint64    // steps each of them matches
 	order []int32     // a same-time group in processing order
 	best  []time.Time // step times of the lead's best attempt
-	env   StepEnv
+	ctx   lang.Ctx    // the event a When predicate tests
 	// Ordered and Strict: the chain that reached step k+1 is
 	// rows[k*n : k*n+k+1], indexes into times; live has bit k set when
 	// there is one.
@@ -369,7 +464,7 @@ func (f *CompiledFunnel) NewAccumulator() *FunnelAccumulator {
 	n := len(f.names)
 	return &FunnelAccumulator{
 		f:      f,
-		runner: exprenv.NewRunner(exprenv.Limits{}),
+		runner: lang.NewRunner(lang.Limits{}),
 		counts: make([]int, n),
 		gaps:   make([][]time.Duration, n),
 		best:   make([]time.Time, n),
@@ -441,30 +536,40 @@ func (a *FunnelAccumulator) scan(tl Timeline, events []leadkit.Event, errs *erro
 	for i := range events {
 		e := &events[i]
 		if e.Time.IsZero() {
-			errs.add(fmt.Errorf("journey: lead %q: event %q: %w: missing time", tl.LeadID, e.ID, leadkit.ErrInvalid))
+			errs.add(fmt.Errorf("journey: lead %q: event %q: %w: missing time", clip(tl.LeadID, 64), clip(e.ID, 64), leadkit.ErrInvalid))
 			continue
 		}
 		m := f.stepMask(e.Type)
-		if w := m & f.whenMask; w != 0 {
-			a.env = StepEnv{ID: e.ID, LeadID: e.LeadID, Type: e.Type, Channel: e.Channel,
-				Campaign: e.Campaign, Content: e.Content, Time: e.Time, Attrs: e.Attrs}
-			for w != 0 {
-				k := bits.TrailingZeros64(w)
-				w &^= 1 << uint(k)
-				ok, err := a.runner.RunBool(f.progs[k], &a.env)
-				if err != nil {
-					errs.add(fmt.Errorf("journey: lead %q: event %q: step %q: when: %w: %w", tl.LeadID, e.ID, f.names[k], leadkit.ErrInvalid, err))
-				}
-				if !ok {
-					m &^= 1 << uint(k)
-				}
-			}
+		if w := m & f.whenMask; w != 0 && !a.when(tl, e, &m, w, errs) {
+			continue // a bad event: skipped, reported
 		}
 		if m == 0 && f.order != Strict {
 			continue // Strict needs every event: a non-step event breaks a run
 		}
 		a.times = append(a.times, e.Time)
 		a.masks = append(a.masks, m)
+	}
+	a.ctx.Event = nil
+	return true
+}
+
+// when runs the When predicates of the steps in w on event e and clears
+// the bits of the steps it fails from *m. A predicate failing at run time
+// (an attribute of the wrong type or over the size caps) makes e a bad
+// event: when reports it and returns false.
+func (a *FunnelAccumulator) when(tl Timeline, e *leadkit.Event, m *uint64, w uint64, errs *errorList) bool {
+	f := a.f
+	a.ctx.Event = e
+	for ; w != 0; w &= w - 1 {
+		k := bits.TrailingZeros64(w)
+		ok, err := f.progs[k].Bool(&a.ctx, a.runner)
+		if err != nil {
+			errs.add(fmt.Errorf("journey: lead %q: event %q: step %q: when: %w: %w", clip(tl.LeadID, 64), clip(e.ID, 64), clip(f.names[k], 64), leadkit.ErrInvalid, err))
+			return false
+		}
+		if !ok {
+			*m &^= 1 << uint(k)
+		}
 	}
 	return true
 }
@@ -694,6 +799,7 @@ func (a *FunnelAccumulator) Merge(other *FunnelAccumulator) error {
 
 func specsEqual(x, y FunnelSpec) bool {
 	return x.Window == y.Window && x.Order == y.Order && x.Bins == y.Bins &&
+		slices.Equal(x.Fields, y.Fields) &&
 		slices.EqualFunc(x.Steps, y.Steps, func(a, b Step) bool {
 			return a.Name == b.Name && a.When == b.When && slices.Equal(a.Types, b.Types)
 		})
@@ -750,4 +856,17 @@ func (l *errorList) err() error {
 		return errors.Join(append(slices.Clone(l.errs), fmt.Errorf("journey: and %d more errors", l.more))...)
 	}
 	return errors.Join(l.errs...)
+}
+
+// clip shortens s to at most n bytes (on a rune boundary) for an error
+// message.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && s[cut]&0xC0 == 0x80 {
+		cut--
+	}
+	return s[:cut] + "..."
 }

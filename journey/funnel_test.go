@@ -1,7 +1,6 @@
 package journey
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -165,9 +164,9 @@ func TestFunnelRepeatedStepType(t *testing.T) {
 func TestFunnelWhen(t *testing.T) {
 	spec := FunnelSpec{Steps: []Step{
 		{Name: "webinar", Types: []string{"webinar_attended"}},
-		{Name: "whitepaper", Types: []string{"download"}, When: `Content == "whitepaper" && Attrs["pages"] > 10`},
-		{Name: "any meeting", When: `hasPrefix(Type, "meeting")`},
-	}}
+		{Name: "whitepaper", Types: []string{"download"}, When: `event.content == "whitepaper" && event.pages > 10`},
+		{Name: "any meeting", When: `hasPrefix(event.type, "meeting")`},
+	}, Fields: []leadkit.FieldSpec{{Name: "event.pages", Type: leadkit.TypeNumber}}}
 	ev := func(id, typ, content string, d float64, attrs map[string]any) leadkit.Event {
 		return leadkit.Event{ID: id, LeadID: "l", Type: typ, Content: content, Time: day(d), Attrs: attrs}
 	}
@@ -193,8 +192,8 @@ func TestFunnelWhen(t *testing.T) {
 func TestFunnelBadEventsSkippedNotFatal(t *testing.T) {
 	spec := FunnelSpec{Steps: []Step{
 		{Name: "a", Types: []string{"a"}},
-		{Name: "b", Types: []string{"b"}, When: `Attrs["n"] + 1 > 2`},
-	}}
+		{Name: "b", Types: []string{"b"}, When: `event.n + 1 > 2`},
+	}, Fields: []leadkit.FieldSpec{{Name: "event.n", Type: leadkit.TypeNumber}}}
 	tls := []Timeline{
 		{LeadID: "l1", Events: []leadkit.Event{
 			{ID: "no-time", Type: "a"},
@@ -237,18 +236,19 @@ func TestCompileFunnelErrors(t *testing.T) {
 		want []string
 	}{
 		{"empty funnel", FunnelSpec{}, []string{"journey: funnel:", "no steps"}},
-		{"negative window", FunnelSpec{Steps: steps("a"), Window: -time.Hour}, []string{"window -1h0m0s is negative"}},
+		{"negative window", FunnelSpec{Steps: steps("a"), Window: -time.Hour}, []string{"window -1h is negative"}},
 		{"unknown order", FunnelSpec{Steps: steps("a"), Order: "random"}, []string{`unknown order "random"`}},
 		{"bins", FunnelSpec{Steps: steps("a"), Bins: -1}, []string{"bins -1 out of range"}},
 		{"too many steps", FunnelSpec{Steps: many}, []string{"65 steps, at most 64"}},
 		{"names", FunnelSpec{Steps: []Step{{Name: "x", Types: []string{"a"}}, {Name: " ", Types: []string{"a"}}, {Name: "x", Types: []string{"b"}}}},
 			[]string{`step 2 " ": name: empty name`, `step 3 "x": name: name already used by step 1`}},
 		{"matches everything", FunnelSpec{Steps: []Step{{Name: "all"}}}, []string{`step 1 "all": types: no types and no when`}},
-		{"empty type", FunnelSpec{Steps: []Step{{Name: "e", Types: []string{""}}}}, []string{`step 1 "e": types: empty event type`}},
-		{"unknown field", FunnelSpec{Steps: []Step{{Name: "mql", Types: []string{"a"}, When: `Chanel == "web"`}}},
-			[]string{`step 1 "mql": when: line 1, column 1: unknown name Chanel`}},
-		{"not boolean", FunnelSpec{Steps: []Step{{Name: "s", Types: []string{"a"}, When: `Channel`}}}, []string{`step 1 "s": when:`, "expected bool"}},
-		{"disabled builtin", FunnelSpec{Steps: []Step{{Name: "s", Types: []string{"a"}, When: `now() > Time`}}}, []string{"unknown name now"}},
+		{"empty type", FunnelSpec{Steps: []Step{{Name: "e", Types: []string{""}}}}, []string{`step 1 "e": types: type 1: empty event type`}},
+		{"unknown field", FunnelSpec{Steps: []Step{{Name: "mql", Types: []string{"a"}, When: `chanel == "web"`}}},
+			[]string{`step 1 "mql": when: line 1, column 1: unknown name chanel: did you mean event.channel?`}},
+		{"not boolean", FunnelSpec{Steps: []Step{{Name: "s", Types: []string{"a"}, When: `event.channel`}}}, []string{`step 1 "s": when:`, "expected bool"}},
+		{"disabled builtin", FunnelSpec{Steps: []Step{{Name: "s", Types: []string{"a"}, When: `now() > event.time`}}},
+			[]string{"now is not available: expressions must not read the clock"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -269,8 +269,8 @@ func TestCompileFunnelStepErrorPosition(t *testing.T) {
 	// Two bad steps are both reported, each with its name and position.
 	_, err := CompileFunnel(FunnelSpec{Steps: []Step{
 		{Name: "ok", Types: []string{"a"}},
-		{Name: "second", Types: []string{"a"}, When: "Channel == \"web\" &&\n  Campain == \"q1\""},
-		{Name: "third", Types: []string{"a"}, When: `Type ==`},
+		{Name: "second", Types: []string{"a"}, When: "event.channel == \"web\" &&\n  campain == \"q1\""},
+		{Name: "third", Types: []string{"a"}, When: `event.type ==`},
 	}})
 	require.Error(t, err)
 	var errs []*StepError
@@ -295,7 +295,7 @@ func TestFunnelAccumulatorMergeEqualsSinglePass(t *testing.T) {
 	for _, order := range []Order{Ordered, Strict, Unordered} {
 		f, err := CompileFunnel(FunnelSpec{Steps: []Step{
 			{Name: "visit", Types: []string{"page_view"}},
-			{Name: "download", Types: []string{"download"}, When: `Channel != "paid"`},
+			{Name: "download", Types: []string{"download"}, When: `event.channel != "paid"`},
 			{Name: "webinar", Types: []string{"webinar_attended"}},
 			{Name: "meeting", Types: []string{"meeting"}},
 		}, Order: order, Window: days(10)})
@@ -382,51 +382,4 @@ func TestFunnelUnorderedOneEventOneStep(t *testing.T) {
 	}}, []Timeline{tl("l", "a@0", "b@1")})
 	require.NoError(t, err)
 	assert.Equal(t, []int{1, 0}, counts(r))
-}
-
-func TestFunnelSpecJSONWindow(t *testing.T) {
-	cases := []struct {
-		in   string
-		want time.Duration
-		err  string
-	}{
-		{`"336h"`, 14 * 24 * time.Hour, ""},
-		{`"14d"`, 14 * 24 * time.Hour, ""},
-		{`"2w"`, 14 * 24 * time.Hour, ""},
-		{`"1d12h"`, 36 * time.Hour, ""},
-		{`"90m"`, 90 * time.Minute, ""},
-		{`3600000000000`, time.Hour, ""}, // nanoseconds, as before
-		{`null`, 0, ""},
-		{`"fortnight"`, 0, `invalid duration "fortnight"`},
-		{`"1d-2h"`, 0, "invalid duration"},
-		{`1.5`, 0, "want a duration string"},
-		{`"9999999999d"`, 0, "invalid duration"},
-	}
-	for _, c := range cases {
-		t.Run(c.in, func(t *testing.T) {
-			var spec FunnelSpec
-			err := json.Unmarshal([]byte(`{"steps":[{"name":"a","types":["a"]}],"window":`+c.in+`,"order":"strict"}`), &spec)
-			if c.err != "" {
-				require.Error(t, err)
-				assert.ErrorIs(t, err, leadkit.ErrInvalid)
-				assert.ErrorContains(t, err, c.err)
-				return
-			}
-			require.NoError(t, err)
-			assert.Equal(t, c.want, spec.Window)
-			assert.Equal(t, Strict, spec.Order)
-			assert.Equal(t, []Step{{Name: "a", Types: []string{"a"}}}, spec.Steps)
-		})
-	}
-	// Written as text, read back the same.
-	for _, w := range []time.Duration{0, 14 * 24 * time.Hour, 3 * 24 * time.Hour, 36 * time.Hour, 90 * time.Minute} {
-		in := FunnelSpec{Steps: steps("a", "b"), Window: w, Order: Unordered, Bins: 3}
-		b, err := json.Marshal(in)
-		require.NoError(t, err)
-		var out FunnelSpec
-		require.NoError(t, json.Unmarshal(b, &out), "%s", b)
-		assert.Equal(t, in, out, "%s", b)
-	}
-	b, _ := json.Marshal(FunnelSpec{Steps: steps("a"), Window: 14 * 24 * time.Hour})
-	assert.JSONEq(t, `{"steps":[{"name":"1:a","types":["a"]}],"window":"2w"}`, string(b))
 }

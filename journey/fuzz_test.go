@@ -1,7 +1,6 @@
 package journey
 
 import (
-	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -9,30 +8,37 @@ import (
 	"github.com/leadkit/leadkit"
 )
 
-// FuzzCompileFunnel feeds arbitrary JSON funnel specs to the compiler and
-// runs every spec that compiles over a fixed set of timelines. It checks
-// that nothing panics, that every compile error wraps leadkit.ErrInvalid
-// and is a join of problems where each step problem is a *StepError naming
-// its step, that run errors wrap leadkit.ErrInvalid, and the funnel
-// invariants: counts never grow along the steps and never exceed the number
-// of leads.
+// FuzzCompileFunnel feeds arbitrary funnel documents (JSON or YAML) to
+// ParseFunnelSpec and the compiler and runs every spec that compiles over a
+// fixed set of timelines, one of them holding an attribute list over
+// leadkit.MaxListItems. It checks that nothing panics, that parse and
+// compile errors wrap leadkit.ErrInvalid, that a compile error is a join of
+// problems where each step problem is a *StepError naming its step, that
+// run errors wrap leadkit.ErrInvalid, and the funnel invariants: counts
+// never grow along the steps and never exceed the number of leads.
 func FuzzCompileFunnel(f *testing.F) {
-	f.Add([]byte(`{"steps":[{"name":"a","types":["page_view"]},{"name":"b","types":["download"],"when":"Channel == \"web\""}]}`))
-	f.Add([]byte(`{"steps":[{"name":"x","when":"Attrs[\"n\"] > 3"}],"order":"unordered","window":3600000000000}`))
-	f.Add([]byte(`{"steps":[{"name":"s","types":["a"],"when":"Chanel =="}],"order":"strict"}`))
+	f.Add([]byte(`{"steps":[{"name":"a","types":["page_view"]},{"name":"b","types":["download"],"when":"event.channel == \"web\""}]}`))
+	f.Add([]byte(`{"steps":[{"name":"x","when":"event.n > 3"}],"fields":[{"name":"event.n","type":"number"}],"order":"unordered","window":"1h"}`))
+	f.Add([]byte(`{"steps":[{"name":"s","types":["a"],"when":"event.chanel =="}],"order":"strict"}`))
 	f.Add([]byte(`{"steps":[]}`))
-	f.Add([]byte(`{"steps":[{"name":"a","types":["a"]},{"name":"a","types":[""],"when":"Type =="}],"window":"14d","order":"strict"}`))
+	f.Add([]byte("steps:\n  - name: a\n    types: [a]\n    when: event.list[0] == \"x\"\nfields:\n  - {name: event.list, type: strings}\nwindow: 2w\n"))
 	tls := []Timeline{
 		tl("l1", "page_view@0", "download@1", "a@2", "x@2"),
 		tl("l2", "download@0", "page_view@0.5", "a@20"),
 		tl("l3"),
+		tl("l4", "a@0", "a@1", "download@2"),
 	}
 	tls[0].Events[1].Channel = "web"
-	tls[1].Events[0].Attrs = map[string]any{"n": 5}
+	tls[1].Events[0].Attrs = map[string]any{"n": 5, "list": []string{"x", "y"}}
 	tls[1].Events[2].Attrs = map[string]any{"n": "five"}
+	tls[3].Events[0].Attrs = map[string]any{"list": make([]string, leadkit.MaxListItems+1)}
+	tls[3].Events[1].Attrs = map[string]any{"list": []any{"x"}, "n": 1.5}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		var spec FunnelSpec
-		if json.Unmarshal(data, &spec) != nil {
+		spec, err := ParseFunnelSpec(data)
+		if err != nil {
+			if !errors.Is(err, leadkit.ErrInvalid) {
+				t.Fatalf("parse error does not wrap ErrInvalid: %v", err)
+			}
 			return
 		}
 		cf, err := CompileFunnel(spec)
@@ -65,6 +71,12 @@ func FuzzCompileFunnel(f *testing.F) {
 				}
 				if (se.Line > 0 && se.Field != "when") || se.Line < 0 || se.Column < 0 {
 					t.Fatalf("step error position %d:%d in field %s", se.Line, se.Column, se.Field)
+				}
+				if se.Line > 0 {
+					lines := strings.Split(spec.Steps[se.Index-1].When, "\n")
+					if se.Line > len(lines) || se.Column > len([]rune(lines[se.Line-1]))+1 {
+						t.Fatalf("step error position %d:%d outside %q", se.Line, se.Column, spec.Steps[se.Index-1].When)
+					}
 				}
 			}
 			return

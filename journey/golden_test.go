@@ -38,7 +38,7 @@ func TestGoldenReport(t *testing.T) {
 	}
 	funnel, err := Funnel(FunnelSpec{Steps: []Step{
 		{Name: "visit", Types: []string{"page_view"}},
-		{Name: "download", Types: []string{"download"}, When: `Content in ["c1", "c2"]`},
+		{Name: "download", Types: []string{"download"}, When: `event.content in ["c1", "c2"]`},
 		{Name: "meeting", Types: []string{"meeting"}},
 	}, Window: 7 * 24 * time.Hour, Bins: 5}, tls)
 	require.NoError(t, err)

@@ -29,7 +29,9 @@ type PatternOptions struct {
 	// (no gaps).
 	Contiguous bool `json:"contiguous,omitempty"`
 	// MaxGap bounds the time between consecutive items of a pattern
-	// occurrence (inclusive). It needs times: use [MineTimedPatterns].
+	// occurrence (inclusive). It needs times: use [MineTimedPatterns]. In
+	// JSON and YAML it is text such as "36h" or "2d" (see
+	// [leadkit.ParseDuration]).
 	MaxGap time.Duration `json:"max_gap,omitempty"`
 	// MaxPatterns stops mining with an error when more patterns than this
 	// are found, a guard against a MinSupport set too low

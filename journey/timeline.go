@@ -1,7 +1,6 @@
 package journey
 
 import (
-
 	"github.com/leadkit/leadkit"
 )
 
@@ -34,4 +33,3 @@ func NewTimeline(leadID string, events []leadkit.Event) Timeline {
 	leadkit.SortEvents(out)
 	return Timeline{LeadID: leadID, Events: out}
 }
-

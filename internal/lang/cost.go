@@ -194,7 +194,7 @@ func (cm *costModel) node(n ast.Node) (float64, size) {
 		return c, s
 	case *ast.PredicateNode:
 		return cm.node(n.Node)
-	case *ast.VariableDeclaratorNode: // refused by exprenv; kept for safety
+	case *ast.VariableDeclaratorNode: // refused by checkShape; kept for safety
 		c1, _ := cm.node(n.Value)
 		c2, s := cm.node(n.Expr)
 		return c1 + c2, s

@@ -1,0 +1,163 @@
+package journey
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/internal/spec"
+)
+
+// Specs and options are data: they read and write JSON and YAML with their
+// durations as text in leadkit's one duration grammar ("90m", "36h", "14d",
+// "2w"; see [leadkit.ParseDuration]), while their Go fields stay plain
+// time.Duration values. A bare number such as "window": 3 is an error (it
+// would otherwise be 3 ns), and so is an unknown key (a typo such as
+// "stepz" would otherwise yield an empty funnel).
+
+// ParseFunnelSpec decodes a funnel from JSON or YAML (YAML is a superset of
+// JSON) of at most [leadkit.MaxDocumentBytes]. Unknown and duplicate keys
+// and bare-number durations are errors wrapping [leadkit.ErrInvalid]. It
+// does not validate the funnel: [CompileFunnel] does.
+func ParseFunnelSpec(data []byte) (FunnelSpec, error) {
+	var s FunnelSpec
+	if err := spec.Parse(data, &s); err != nil {
+		return FunnelSpec{}, prefixed("journey: funnel: ", err)
+	}
+	return s, nil
+}
+
+// prefixed adds prefix to err unless its message already names the
+// package (an error of a nested UnmarshalJSON).
+func prefixed(prefix string, err error) error {
+	if strings.HasPrefix(err.Error(), "journey: ") {
+		return err
+	}
+	return fmt.Errorf("%s%w", prefix, err)
+}
+
+// readDuration decodes raw (absent: unchanged) into *d through
+// leadkit.Duration, naming the field what in the error.
+func readDuration(what string, raw json.RawMessage, d *time.Duration) error {
+	if raw == nil {
+		return nil
+	}
+	v := leadkit.Duration(*d)
+	if err := v.UnmarshalJSON(raw); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	*d = time.Duration(v)
+	return nil
+}
+
+// MarshalJSON writes the window as text ("2w", "36h").
+func (s FunnelSpec) MarshalJSON() ([]byte, error) {
+	type plain FunnelSpec
+	return json.Marshal(struct {
+		plain
+		Window leadkit.Duration `json:"window,omitempty"`
+	}{plain(s), leadkit.Duration(s.Window)})
+}
+
+// UnmarshalJSON reads the window as text ("14d", "336h"); a bare number and
+// an unknown key are errors wrapping [leadkit.ErrInvalid].
+func (s *FunnelSpec) UnmarshalJSON(b []byte) error {
+	type plain FunnelSpec
+	var j struct {
+		*plain
+		Window json.RawMessage `json:"window,omitempty"`
+	}
+	j.plain = (*plain)(s)
+	if err := spec.DecodeStrict(b, &j); err != nil {
+		return prefixed("journey: funnel: ", err)
+	}
+	return readDuration("journey: funnel: window", j.Window, &s.Window)
+}
+
+// MarshalJSON writes MaxGap as text ("36h").
+func (o PatternOptions) MarshalJSON() ([]byte, error) {
+	type plain PatternOptions
+	return json.Marshal(struct {
+		plain
+		MaxGap leadkit.Duration `json:"max_gap,omitempty"`
+	}{plain(o), leadkit.Duration(o.MaxGap)})
+}
+
+// UnmarshalJSON reads MaxGap as text ("36h", "2d"); a bare number and an
+// unknown key are errors wrapping [leadkit.ErrInvalid].
+func (o *PatternOptions) UnmarshalJSON(b []byte) error {
+	type plain PatternOptions
+	var j struct {
+		*plain
+		MaxGap json.RawMessage `json:"max_gap,omitempty"`
+	}
+	j.plain = (*plain)(o)
+	if err := spec.DecodeStrict(b, &j); err != nil {
+		return prefixed("journey: pattern options: ", err)
+	}
+	return readDuration("journey: pattern options: max_gap", j.MaxGap, &o.MaxGap)
+}
+
+// MarshalJSON writes the bucket bounds as text ("30d", "13w").
+func (o SourceAgeOptions) MarshalJSON() ([]byte, error) {
+	type plain SourceAgeOptions
+	var buckets []leadkit.Duration
+	for _, d := range o.Buckets {
+		buckets = append(buckets, leadkit.Duration(d))
+	}
+	return json.Marshal(struct {
+		plain
+		Buckets []leadkit.Duration `json:"buckets,omitempty"`
+	}{plain(o), buckets})
+}
+
+// UnmarshalJSON reads the bucket bounds as text ("30d", "13w"); a bare
+// number and an unknown key are errors wrapping [leadkit.ErrInvalid].
+func (o *SourceAgeOptions) UnmarshalJSON(b []byte) error {
+	type plain SourceAgeOptions
+	var j struct {
+		*plain
+		Buckets *[]json.RawMessage `json:"buckets,omitempty"`
+	}
+	j.plain = (*plain)(o)
+	if err := spec.DecodeStrict(b, &j); err != nil {
+		return prefixed("journey: source age options: ", err)
+	}
+	if j.Buckets == nil {
+		return nil // absent or null: unchanged
+	}
+	buckets := make([]time.Duration, len(*j.Buckets))
+	for i, raw := range *j.Buckets {
+		if err := readDuration(fmt.Sprintf("journey: source age options: buckets[%d]", i), raw, &buckets[i]); err != nil {
+			return err
+		}
+	}
+	o.Buckets = buckets
+	return nil
+}
+
+// MarshalJSON writes the window as text ("30d").
+func (o NurtureOptions) MarshalJSON() ([]byte, error) {
+	type plain NurtureOptions
+	return json.Marshal(struct {
+		plain
+		Window leadkit.Duration `json:"window,omitempty"`
+	}{plain(o), leadkit.Duration(o.Window)})
+}
+
+// UnmarshalJSON reads the window as text ("30d", "4w"); a bare number and
+// an unknown key are errors wrapping [leadkit.ErrInvalid].
+func (o *NurtureOptions) UnmarshalJSON(b []byte) error {
+	type plain NurtureOptions
+	var j struct {
+		*plain
+		Window json.RawMessage `json:"window,omitempty"`
+	}
+	j.plain = (*plain)(o)
+	if err := spec.DecodeStrict(b, &j); err != nil {
+		return prefixed("journey: nurture options: ", err)
+	}
+	return readDuration("journey: nurture options: window", j.Window, &o.Window)
+}
