@@ -80,6 +80,19 @@ func (e *CSVError) Unwrap() error { return leadkit.ErrInvalid }
 // maxCSVErrors bounds how many row errors ReadPaths reports one by one.
 const maxCSVErrors = 20
 
+// MaxRowBytes caps one row of a path table (a record: a quoted field may
+// spread it over several lines), the header included. Every valid path
+// fits: [MaxPathTouches] names of [leadkit.MaxNameBytes] joined by a
+// separator of [MaxSeparatorBytes] take 2.7 MB. A longer row is skipped
+// unread, without holding it in memory, and reported.
+const MaxRowBytes = 4 << 20
+
+// MaxSeparatorBytes caps [CSVOptions.Separator].
+const MaxSeparatorBytes = 16
+
+// maxRowBytes is MaxRowBytes; tests lower it.
+var maxRowBytes = MaxRowBytes
+
 func (o CSVOptions) withDefaults() (CSVOptions, error) {
 	if o.Delimiter == 0 {
 		o.Delimiter = DefaultDelimiter
@@ -114,6 +127,13 @@ func (o CSVOptions) withDefaults() (CSVOptions, error) {
 	}
 	if strings.TrimSpace(o.Separator) == "" || strings.ContainsAny(o.Separator, "\"\r\n") {
 		bad("separator %q is not usable", o.Separator)
+	} else if msg := leadkit.CheckText(o.Separator, MaxSeparatorBytes); msg != "" {
+		bad("separator %q %s", clip(o.Separator, 32), msg)
+	}
+	for _, name := range []string{o.PathColumn, o.ConversionsColumn, o.ValueColumn, o.NullsColumn} {
+		if msg := leadkit.CheckText(name, leadkit.MaxNameBytes); msg != "" {
+			bad("column name %q %s", clip(name, 32), msg)
+		}
 	}
 	names := []string{o.PathColumn, o.ConversionsColumn, o.ValueColumn, o.NullsColumn}
 	for i, a := range names {
@@ -132,23 +152,44 @@ func (o CSVOptions) withDefaults() (CSVOptions, error) {
 // Rows need not be unique. Header names are matched case-insensitively and
 // extra columns are ignored.
 //
-// Every row is checked: a row with the wrong number of fields, a path with no
-// channel, a count that is not a number, negative, NaN or infinite, or a
-// value on a row without conversions is an error naming the line and column
-// (*[CSVError]). ReadPaths reads to the end and returns the rows it could
-// read together with an errors.Join of the problems (the first 20, then a
-// count), so nothing is silently dropped.
+// Every row is checked: a row with the wrong number of fields or longer
+// than [MaxRowBytes], a path with no channel or more than
+// [MaxPathTouches], a channel name that is not valid UTF-8, holds a NUL
+// byte or is longer than [leadkit.MaxNameBytes], a count that is not a
+// decimal number, negative, NaN, infinite or over [MaxPathCount], or a
+// value on a row without conversions is an error naming the line and
+// column (*[CSVError]). ReadPaths reads to the end and returns the rows it
+// could read together with an errors.Join of the problems (the first 20,
+// then a count), so nothing is silently dropped. Two problems stop it
+// early, with the rows read so far: an I/O error, and a table of more than
+// [MaxPaths] rows.
 func ReadPaths(r io.Reader, opts CSVOptions) ([]Path, error) {
 	o, err := opts.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	cr := csv.NewReader(r)
+	lim := newRowLimiter(r, o.Delimiter, maxRowBytes)
+	cr := csv.NewReader(lim)
 	cr.Comma = o.Delimiter
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
+	tooLong := func(line int) *CSVError {
+		return &CSVError{Line: line, Reason: fmt.Sprintf("row longer than %d bytes (MaxRowBytes)", maxRowBytes)}
+	}
 
 	header, err := cr.Read()
+	headerLine := math.MaxInt // where the header starts (after any rows dropped)
+	var pe *csv.ParseError
+	switch {
+	case err == nil:
+		headerLine, _ = cr.FieldPos(0)
+	case errors.As(err, &pe):
+		headerLine = pe.StartLine
+	}
+	if len(lim.long) > 0 && lim.long[0] < headerLine {
+		// The header, or a row csv would have taken for it, is too long.
+		return nil, tooLong(lim.long[0])
+	}
 	if err == io.EOF {
 		return nil, &CSVError{Line: 1, Reason: "empty input: no header"}
 	}
@@ -176,7 +217,7 @@ func ReadPaths(r io.Reader, opts CSVOptions) ([]Path, error) {
 		if !required {
 			return -1, nil
 		}
-		reason := fmt.Sprintf("missing column %q in header %q", name, strings.Join(header, string(o.Delimiter)))
+		reason := fmt.Sprintf("missing column %q in header %q", name, clip(strings.Join(header, string(o.Delimiter)), 200))
 		if len(header) == 1 {
 			reason += fmt.Sprintf(" (one column only: is the delimiter %q right?)", o.Delimiter)
 		}
@@ -195,7 +236,8 @@ func ReadPaths(r io.Reader, opts CSVOptions) ([]Path, error) {
 		paths  []Path
 		errs   []error
 		more   int
-		names  = map[string]string{} // interned channel names
+		rows   int
+		names  = map[string]string{} // interned channel names, all valid
 		tokens []string
 	)
 	report := func(e *CSVError) {
@@ -203,6 +245,14 @@ func ReadPaths(r io.Reader, opts CSVOptions) ([]Path, error) {
 			errs = append(errs, e)
 		} else {
 			more++
+		}
+	}
+	// reportLong reports the rows the limiter dropped before line (all
+	// of them when line < 0), keeping the errors in line order.
+	reportLong := func(line int) {
+		for len(lim.long) > 0 && (line < 0 || lim.long[0] < line) {
+			report(tooLong(lim.long[0]))
+			lim.long = lim.long[1:]
 		}
 	}
 	line := 1
@@ -217,20 +267,28 @@ func ReadPaths(r io.Reader, opts CSVOptions) ([]Path, error) {
 			var pe *csv.ParseError
 			if !errors.As(err, &pe) {
 				// An I/O error: reading on would repeat it.
+				reportLong(-1)
 				return paths, errors.Join(append(errs, fmt.Errorf("attribution: csv line %d: %w", line+1, err))...)
 			}
 			e := csvReadError(err, line+1)
+			reportLong(e.Line)
 			report(e)
 			line = max(line, pe.Line)
 			continue
 		}
 		line, _ = cr.FieldPos(0)
+		reportLong(line)
+		if rows++; rows > maxPaths {
+			report(&CSVError{Line: line, Reason: fmt.Sprintf("more than %d rows (MaxPaths): split the table", maxPaths)})
+			reportLong(-1)
+			break
+		}
 		if len(rec) != nfields {
 			report(&CSVError{Line: line, Reason: fmt.Sprintf("%d fields, header has %d", len(rec), nfields)})
 			continue
 		}
 		rowOK := true
-		num := func(i int, name string) float64 {
+		num := func(i int) float64 {
 			if i < 0 {
 				return 0
 			}
@@ -241,14 +299,20 @@ func ReadPaths(r io.Reader, opts CSVOptions) ([]Path, error) {
 			case err != nil || strings.ContainsAny(s, "xX_"):
 				// ParseFloat also reads Go's hexadecimal floats
 				// (0x1p3) and digit separators (1_0); a table
-				// holds decimal numbers only.
-				reason = fmt.Sprintf("%q is not a number", s)
+				// holds decimal numbers only. Out of range ("1e400")
+				// is an error of ParseFloat too.
+				reason = fmt.Sprintf("%q is not a number", clip(s, 64))
+				if errors.Is(err, strconv.ErrRange) {
+					reason = fmt.Sprintf("%q is out of range (the cap is %g)", clip(s, 64), float64(MaxPathCount))
+				}
 			case math.IsNaN(v):
 				reason = "NaN"
 			case math.IsInf(v, 0):
 				reason = "infinite"
 			case v < 0:
-				reason = fmt.Sprintf("negative count %s", s)
+				reason = fmt.Sprintf("negative count %s", clip(s, 64))
+			case v > MaxPathCount:
+				reason = fmt.Sprintf("count %s is over the cap of %g (MaxPathCount)", clip(s, 64), float64(MaxPathCount))
 			}
 			if reason != "" {
 				report(&CSVError{Line: line, Column: i + 1, Field: header[i], Reason: reason})
@@ -256,28 +320,43 @@ func ReadPaths(r io.Reader, opts CSVOptions) ([]Path, error) {
 			}
 			return v
 		}
-		conv := num(convCol, o.ConversionsColumn)
-		val := num(valCol, o.ValueColumn)
-		nulls := num(nullCol, o.NullsColumn)
+		conv := num(convCol)
+		val := num(valCol)
+		nulls := num(nullCol)
 		if rowOK && val != 0 && conv == 0 {
 			report(&CSVError{Line: line, Column: valCol + 1, Field: header[valCol], Reason: "value on a row without conversions"})
 			rowOK = false
 		}
 		tokens = tokens[:0]
-		for _, t := range strings.Split(rec[pathCol], o.Separator) {
+		badPath := ""
+		for rest, cut := rec[pathCol], true; cut; {
+			var t string
+			t, rest, cut = strings.Cut(rest, o.Separator)
 			t = strings.TrimSpace(t)
 			if t == "" {
 				continue
 			}
+			if len(tokens) == MaxPathTouches {
+				badPath = fmt.Sprintf("more than %d touches (MaxPathTouches)", MaxPathTouches)
+				break
+			}
 			n, ok := names[t]
 			if !ok {
+				if !channelOK(t) {
+					badPath = fmt.Sprintf("touch %d: %s", len(tokens)+1, badChannel(t))
+					break
+				}
 				n = strings.Clone(t)
 				names[n] = n
 			}
 			tokens = append(tokens, n)
 		}
-		if len(tokens) == 0 {
-			report(&CSVError{Line: line, Column: pathCol + 1, Field: header[pathCol], Reason: fmt.Sprintf("empty path %q", rec[pathCol])})
+		switch {
+		case badPath != "":
+			report(&CSVError{Line: line, Column: pathCol + 1, Field: header[pathCol], Reason: badPath})
+			rowOK = false
+		case len(tokens) == 0:
+			report(&CSVError{Line: line, Column: pathCol + 1, Field: header[pathCol], Reason: fmt.Sprintf("empty path %q", clip(rec[pathCol], 64))})
 			rowOK = false
 		}
 		if !rowOK {
@@ -290,6 +369,7 @@ func ReadPaths(r io.Reader, opts CSVOptions) ([]Path, error) {
 			Nulls:       nulls,
 		})
 	}
+	reportLong(-1)
 	if more > 0 {
 		errs = append(errs, fmt.Errorf("attribution: csv: %d more row errors: %w", more, leadkit.ErrInvalid))
 	}

@@ -21,7 +21,7 @@
 //
 //   - Rules: [FirstTouch], [LastTouch], [LastNonDirect], [Linear] (per
 //     touch), [PositionBased] (40/20/40 by default).
-//   - [Markov]: removal effects of Anderl et al. of any order, computed by
+//   - [Markov]: removal effects of Anderl et al. of order 1 to [MaxMarkovOrder], computed by
 //     solving the absorbing chain (no simulation): directly for small
 //     chains, beyond that iteratively to a proven error bound of 1e-14
 //     relative (or the float64 rounding level); counting is a
@@ -42,14 +42,30 @@
 // [NewROIReport] joins credit with spend per channel or campaign: cost per
 // MQL or SQL, return on spend.
 //
-// # Bad input
+// # Bad input and caps
 //
-// Models validate every path before computing ([ValidatePaths]): an empty
-// path, a negative, NaN or infinite count is an error naming the path's
-// index (*[PathError]). [ReadPaths] names the line and column
-// (*[CSVError]). Timelines that cannot be used are reported per lead
-// (*[TimelineError]) while the others are still credited. Every such error
-// wraps [leadkit.ErrInvalid].
+// Models validate every path ([ValidatePaths]) and compute nothing for a
+// table with a bad one: an empty path, a bad channel name, a negative,
+// NaN or infinite count is an error naming the path's index
+// (*[PathError]). [ReadPaths] names the line and column (*[CSVError]) and
+// still returns the good rows. Timelines that cannot be used are reported
+// per lead (*[TimelineError]) while the others are still credited. Every
+// such error wraps [leadkit.ErrInvalid]. Numbers follow leadkit's one
+// number rule ([leadkit.Number]: a conversion value stored as the string
+// "5" is an error, as in every package), and durations its one grammar
+// ("14d", "2w"; see [Conversion] and [TimeDecay] in JSON and YAML).
+//
+// Input is untrusted, so everything is capped, and input over a cap is
+// refused, never truncated: a table holds at most [MaxPaths] paths of at
+// most [MaxPathTouches] touches, each a channel name of at most
+// [leadkit.MaxNameBytes] of valid UTF-8 without NUL bytes; a count or
+// value is at most [MaxPathCount], so that every total stays finite and
+// every model checks that it does (an error, never +Inf or an empty
+// result); a CSV row is at most [MaxRowBytes]. The Markov solve costs more
+// than linear time, so a chain has at most [MaxChannels] channels and
+// [MaxMarkovStates] states, an order of at most [MaxMarkovOrder] and a
+// budget of [MaxMarkovWork] solver steps: about half a second at worst on
+// one core. The other models are linear in their input.
 //
 // # Concurrency and scale
 //
@@ -57,6 +73,7 @@
 // no goroutines. A [MarkovCounts] belongs to one goroutine: build one per
 // shard (or per worker) and Merge them, then call [Markov.AttributeCounts].
 // Rule-based models are linear in the paths, so per-shard Results can be
-// summed key by key. Order-1 Markov attributes a million paths over 20
-// channels well under a second on one core.
+// summed key by key (and tables over [MaxPaths] must be split so). Order-1
+// Markov attributes a million paths over 20 channels well under a second
+// on one core.
 package attribution

@@ -2,6 +2,8 @@ package attribution_test
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -42,14 +44,19 @@ seo > ads > ads;1;120;0
 	// webinar  0.667 conversions, value 100.00
 }
 
+// Every bad row is reported with its line and column; the good rows are
+// still returned.
 func ExampleReadPaths_errors() {
-	table := "path;total_conversions\nseo;-1\n > ;2\nads;x\n"
-	_, err := attribution.ReadPaths(strings.NewReader(table), attribution.CSVOptions{})
+	table := "path;total_conversions\nseo;-1\n > ;2\nads;x\nemail;1e308\nseo > ads;3\n"
+	paths, err := attribution.ReadPaths(strings.NewReader(table), attribution.CSVOptions{})
 	fmt.Println(err)
+	fmt.Println(paths)
 	// Output:
 	// attribution: csv line 2, column 2 (total_conversions): negative count -1
 	// attribution: csv line 3, column 1 (path): empty path " > "
 	// attribution: csv line 4, column 2 (total_conversions): "x" is not a number
+	// attribution: csv line 5, column 2 (total_conversions): count 1e308 is over the cap of 1e+15 (MaxPathCount)
+	// [seo > ads]
 }
 
 func ExampleMarkov() {
@@ -196,6 +203,26 @@ func ExampleTimeDecay() {
 	// sdr      0.394 conversions, value 0.00
 	// seo      0.120 conversions, value 0.00
 	// webinar  0.324 conversions, value 0.00
+}
+
+// Conversions and timeline models are data: in JSON and YAML their
+// durations are text in leadkit's duration grammar, and a bare number or an
+// unknown key is an error.
+func ExampleConversion_json() {
+	var conv attribution.Conversion
+	err := json.Unmarshal([]byte(`{"types": ["mql"], "lookback": "2w", "value_attr": "pipeline"}`), &conv)
+	fmt.Println(conv.Types, conv.Lookback, conv.ValueAttr, err)
+
+	decay := attribution.TimeDecay{HalfLife: 36 * time.Hour}
+	out, _ := json.Marshal(decay)
+	fmt.Println(string(out))
+
+	err = json.Unmarshal([]byte(`{"half_life": 7}`), &decay)
+	fmt.Println(errors.Is(err, leadkit.ErrInvalid), err)
+	// Output:
+	// [mql] 336h0m0s pipeline <nil>
+	// {"half_life":"1d12h"}
+	// true attribution: time decay: half_life: leadkit: invalid input: duration 7: want a string such as "14d", "36h" or "90m"
 }
 
 func ExampleNewROIReport() {

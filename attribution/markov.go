@@ -44,10 +44,10 @@ import (
 //
 // Solving. There is no Monte Carlo simulation: the absorption probabilities
 // are solutions of the chain's linear system over the transient states.
-// Order 1 (up to 2,500 channels) needs one LU factorisation: removing
-// channel s leaves P = x_0 - h(s) x_s, h(s) the probability of ever reaching
-// s, read off the fundamental matrix. Higher orders, where a channel is many
-// states, solve once per channel: by Gaussian elimination with partial
+// Order 1 needs one LU factorisation: removing channel s leaves
+// P = x_0 - h(s) x_s, h(s) the probability of ever reaching s, read off the
+// fundamental matrix. Higher orders, where a channel is many states, solve
+// once per channel: by Gaussian elimination with partial
 // pivoting (a direct method, exact up to rounding) up to 300 states, beyond
 // that by restarted GMRES preconditioned with a Gauss-Seidel sweep and
 // started from the solution without removal. The iteration is not exact:
@@ -70,8 +70,19 @@ import (
 //
 // Counting is done by a [MarkovCounts] accumulator that can be filled per
 // shard and merged; Attribute is NewCounts + AddPaths + AttributeCounts.
+//
+// Caps. The cost of the solve grows faster than the input: order 1 is one
+// factorisation, cubic in the channels; higher orders solve once per
+// channel over the whole chain. So a chain is refused, with an error
+// wrapping [leadkit.ErrInvalid] that gives its size and the cap, when it
+// has more than [MaxChannels] channels or [MaxMarkovStates] states, and
+// at orders above 1 when its solves need more than [MaxMarkovWork] steps
+// (checked before solving from the chain's size, and while solving, since
+// the iterations a chain needs depend on its data). Order is at most
+// [MaxMarkovOrder].
 type Markov struct {
-	// Order is the number of channels in a state (k >= 1); 0 means 1.
+	// Order is the number of channels in a state (1 to MaxMarkovOrder); 0
+	// means 1.
 	Order int `json:"order,omitempty"`
 	// KeepRepeats keeps consecutive repeated states as separate steps
 	// (self-loops) instead of merging them.
@@ -89,10 +100,44 @@ func (m Markov) order() int {
 	return m.Order
 }
 
+// Caps on one Markov chain (see [Markov]). The times are CPU times of
+// timing runs on a 2-core AMD EPYC shared with other work (one core used:
+// the solve is sequential), on chains built to be slow: stars, dense
+// random chains, long cycling paths, rare conversions, orders 1 to 10.
+const (
+	// MaxMarkovOrder caps Markov.Order. A state is a window of Order
+	// channels, so counting costs Order per touch; beyond order 4 or 5
+	// nearly every path has states of its own.
+	MaxMarkovOrder = 10
+	// MaxChannels caps the distinct channels of one chain, at any order
+	// (channels that appear only on paths of zero weight do not count).
+	// Order 1 solves once, by one LU factorisation and the diagonal of
+	// its inverse, cubic in the channels: 1,000 channels took 0.25 to
+	// 0.45 s for the densest chains (0.15 s for a star). Before this cap,
+	// 20,000 channels took 16.7 s and 2,400 channels 5.4 s; now more
+	// than 1,000 fail at once.
+	MaxChannels = 1000
+	// MaxMarkovStates caps the channel states of one chain (the windows
+	// of Order channels seen; Start excluded). Counting stops creating
+	// states past it, so a [MarkovCounts] stays small whatever it is fed;
+	// the order-3 chain of 20 channels over a million paths has 8,364.
+	MaxMarkovStates = 100_000
+	// MaxMarkovWork caps the steps the solves of a chain of order above 1
+	// may take: one solve per channel, each iteration one pass over the
+	// chain's transitions and about 16 over its states. A step takes
+	// about 1 ns: chains that reach the cap stop after 0.4 to 0.65 s.
+	// The order-3 chain of 20 channels over a million paths (8,364
+	// states, 133,650 transitions) takes 2.4e8 steps, 0.25 to 0.35 s.
+	MaxMarkovWork = 500_000_000
+)
+
+// maxMarkovWork is MaxMarkovWork; tests lower it.
+var maxMarkovWork = MaxMarkovWork
+
 // Validate reports whether the options are usable.
 func (m Markov) Validate() error {
-	if m.Order < 0 {
-		return fmt.Errorf("attribution: markov: order %d, want >= 1: %w", m.Order, leadkit.ErrInvalid)
+	if m.Order < 0 || m.Order > MaxMarkovOrder {
+		return fmt.Errorf("attribution: markov: order %d, want 1 to %d: %w", m.Order, MaxMarkovOrder, leadkit.ErrInvalid)
 	}
 	if m.KeepRepeats && m.CollapseChannels {
 		return fmt.Errorf("attribution: markov: keep_repeats and collapse_channels both set: %w", leadkit.ErrInvalid)
@@ -117,9 +162,21 @@ func (m Markov) Attribute(paths []Path) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	if err := c.AddPaths(paths); err != nil {
+	if err := checkPathCount(len(paths)); err != nil {
 		return Result{}, err
 	}
+	// AddPaths in one pass: the counts are discarded if a path is bad,
+	// so they need not be left untouched.
+	var pc pathChecker
+	for i := range paths {
+		if p := &paths[i]; pc.check(i, p) && !pc.failed() {
+			c.add(p)
+		}
+	}
+	if err := pc.err(); err != nil {
+		return Result{}, err
+	}
+	c.added += len(paths)
 	return m.AttributeCounts(c)
 }
 
@@ -205,6 +262,10 @@ type MarkovCounts struct {
 	added      int
 	conv, val  float64
 	nulls      float64
+	// full is set once the chain has more than MaxMarkovStates states:
+	// from then on paths add to the totals and the channel names only,
+	// and AttributeCounts refuses the counts.
+	full bool
 
 	ids []int32 // scratch
 	key []byte  // scratch
@@ -213,16 +274,23 @@ type MarkovCounts struct {
 // Order returns the chain order the counts were built for.
 func (c *MarkovCounts) Order() int { return c.order }
 
-// States returns the number of channel states seen so far (Start excluded).
+// States returns the number of channel states seen so far (Start
+// excluded). Once it passes [MaxMarkovStates] no further states are made
+// (the counts can no longer be solved), so it stays near the cap.
 func (c *MarkovCounts) States() int { return len(c.rows) - 1 }
+
+// Channels returns the number of distinct channels seen so far on paths
+// of non-zero weight (see [MaxChannels]).
+func (c *MarkovCounts) Channels() int { return len(c.in.names) }
 
 // Totals returns the conversions, value and nulls added so far.
 func (c *MarkovCounts) Totals() (conversions, value, nulls float64) {
 	return c.conv, c.val, c.nulls
 }
 
-// AddPaths validates every path (see [ValidatePaths]) and, if all are
-// valid, adds them; otherwise it adds nothing and returns the errors.
+// AddPaths validates every path (see [ValidatePaths]: at most [MaxPaths] a
+// call) and, if all are valid, adds them; otherwise it adds nothing and
+// returns the errors. Any number of calls may add to the same counts.
 func (c *MarkovCounts) AddPaths(paths []Path) error {
 	if err := ValidatePaths(paths); err != nil {
 		return err
@@ -261,6 +329,12 @@ func (c *MarkovCounts) add(p *Path) {
 	c.conv += p.Conversions
 	c.val += p.Value
 	c.nulls += p.Nulls
+	if c.full {
+		for _, ch := range p.Channels {
+			c.in.id(ch) // the channel count stays exact for the error
+		}
+		return
+	}
 	ids := c.ids[:0]
 	for _, ch := range p.Channels {
 		id := c.in.id(ch)
@@ -324,6 +398,9 @@ func (c *MarkovCounts) newState(win []int32) int32 {
 	c.rows = append(c.rows, edgeRow{})
 	c.stateChans = append(c.stateChans, win)
 	c.convValue = append(c.convValue, 0)
+	if int(s) > MaxMarkovStates {
+		c.full = true // the path being added still finishes
+	}
 	return s
 }
 
@@ -340,6 +417,14 @@ func (c *MarkovCounts) Merge(o *MarkovCounts) error {
 	chanMap := make([]int32, len(o.in.names))
 	for i, name := range o.in.names {
 		chanMap[i] = c.in.id(name)
+	}
+	if c.full || o.full {
+		c.full = true
+		c.conv += o.conv
+		c.val += o.val
+		c.nulls += o.nulls
+		c.added += o.added
+		return nil
 	}
 	stateMap := make([]int32, len(o.rows))
 	win := make([]int32, 0, c.order)
@@ -402,6 +487,11 @@ type chain struct {
 	// counts (total conversions and value divided by the journeys); they
 	// scale the iterative solver's tolerance.
 	p0, v0 float64
+
+	// work counts the steps of the solves (orders above 1), at most
+	// maxWork (MaxMarkovWork); order, channels: for the error.
+	work, maxWork   int
+	order, channels int
 }
 
 func (c *MarkovCounts) chain() *chain {
@@ -414,6 +504,9 @@ func (c *MarkovCounts) chain() *chain {
 		meanVal:  make([]float64, n),
 		byChan:   make([][]int32, len(c.in.names)),
 		visits:   make([]float64, n),
+		maxWork:  maxMarkovWork,
+		order:    c.order,
+		channels: len(c.in.names),
 	}
 	var journeys float64
 	for s := range c.rows {
@@ -466,6 +559,21 @@ func (c *MarkovCounts) chain() *chain {
 	return ch
 }
 
+// charge adds n steps to the work of the solves and fails once it passes
+// the budget.
+func (ch *chain) charge(n int) error {
+	ch.work += n
+	if ch.work > ch.maxWork {
+		return ch.workError()
+	}
+	return nil
+}
+
+func (ch *chain) workError() error {
+	return fmt.Errorf("attribution: markov: solving the chain (order %d, %d channels, %d states, %d transitions) takes more than %d steps (MaxMarkovWork): use a lower order or fewer channels: %w",
+		ch.order, ch.channels, ch.n-1, len(ch.col), ch.maxWork, leadkit.ErrInvalid)
+}
+
 func (ch *chain) solveDense(removed []bool) (float64, float64, error) {
 	// Kept states get dense indices; the system is (I - Q) [x y] = [b bv].
 	idx := make([]int, ch.n)
@@ -495,8 +603,10 @@ func (ch *chain) solveDense(removed []bool) (float64, float64, error) {
 		row[m] = ch.pConv[s]
 		row[m+1] = ch.pConv[s] * ch.meanVal[s]
 	}
-	// Gaussian elimination with partial pivoting.
+	// Gaussian elimination with partial pivoting, charged per column: the
+	// pivot search and the rows it updates.
 	for col := 0; col < m; col++ {
+		steps := m - col
 		piv := col
 		for r := col + 1; r < m; r++ {
 			if math.Abs(a[r*w+col]) > math.Abs(a[piv*w+col]) {
@@ -521,7 +631,14 @@ func (ch *chain) solveDense(removed []bool) (float64, float64, error) {
 			for k := col; k < w; k++ {
 				rr[k] -= f * pr[k]
 			}
+			steps += w - col
 		}
+		if err := ch.charge(steps); err != nil {
+			return 0, 0, err
+		}
+	}
+	if err := ch.charge(m * m); err != nil { // back substitution
+		return 0, 0, err
 	}
 	// Back substitution; only Start (index 0) is needed, but every unknown
 	// above it must be solved first.
@@ -554,6 +671,9 @@ func (m Markov) AttributeCounts(c *MarkovCounts) (Result, error) {
 		return Result{}, fmt.Errorf("attribution: markov: counts of order %d (%s) given to a model of order %d (%s): %w",
 			c.order, repeatsName(c.keepRepeats, c.collapseChannels), m.order(), repeatsName(m.KeepRepeats, m.CollapseChannels), leadkit.ErrInvalid)
 	}
+	if err := c.checkSize(); err != nil {
+		return Result{}, err
+	}
 	names := c.in.names
 	res := Result{
 		Conversions:         make(map[string]float64, len(names)),
@@ -565,6 +685,14 @@ func (m Markov) AttributeCounts(c *MarkovCounts) (Result, error) {
 		return res, nil
 	}
 	ch := c.chain()
+	if c.order > 1 {
+		// Every solve reads the whole chain at least once for its first
+		// residual: a chain whose solves cannot fit in the budget is
+		// refused before any work.
+		if least := 2 * (len(names) + 1) * 3 * (len(ch.col) + ch.n); least > ch.maxWork {
+			return Result{}, ch.workError()
+		}
+	}
 	re := make([]float64, len(names))
 	rev := make([]float64, len(names))
 	var sumRE, sumREV float64
@@ -576,7 +704,7 @@ func (m Markov) AttributeCounts(c *MarkovCounts) (Result, error) {
 			sumREV += rev[id]
 		}
 	}
-	if c.order == 1 && ch.n <= order1Limit {
+	if c.order == 1 { // n <= MaxChannels + 1: one factorisation
 		p0, v0, pw, vw, err := ch.removalsOrder1()
 		if err != nil {
 			return Result{}, err
@@ -612,6 +740,9 @@ func (m Markov) AttributeCounts(c *MarkovCounts) (Result, error) {
 			effects(id, p, v, p0, v0)
 		}
 	}
+	if !finite(sumRE) || !finite(sumREV) {
+		return Result{}, fmt.Errorf("attribution: markov: removal effects are not finite: %w", leadkit.ErrInvalid)
+	}
 	for id, name := range names {
 		if len(ch.byChan[id]) == 0 {
 			continue
@@ -627,6 +758,25 @@ func (m Markov) AttributeCounts(c *MarkovCounts) (Result, error) {
 	}
 	return res, nil
 }
+
+// checkSize refuses counts over the caps of [Markov] or with totals that
+// are not finite.
+func (c *MarkovCounts) checkSize() error {
+	if n := len(c.in.names); n > MaxChannels {
+		return fmt.Errorf("attribution: markov: %d channels, at most %d (MaxChannels): %w", n, MaxChannels, leadkit.ErrInvalid)
+	}
+	if c.full {
+		return fmt.Errorf("attribution: markov: more than %d states (MaxMarkovStates) at order %d over %d channels: use a lower order or fewer channels: %w",
+			MaxMarkovStates, c.order, len(c.in.names), leadkit.ErrInvalid)
+	}
+	if !finite(c.conv) || !finite(c.val) || !finite(c.nulls) {
+		return fmt.Errorf("attribution: markov: totals are not finite (conversions %g, value %g, nulls %g): %w", c.conv, c.val, c.nulls, leadkit.ErrInvalid)
+	}
+	return nil
+}
+
+// finite reports whether x is neither NaN nor infinite.
+func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
 
 // clamp01 removes rounding noise that would push a removal effect out of
 // [0, 1].

@@ -1,6 +1,7 @@
 package attribution
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -547,15 +548,25 @@ func TestMarkovSolversAgree(t *testing.T) {
 // FuzzMarkov builds small path tables from bytes and checks the chain's
 // invariants: no error or panic on valid paths, credit conserved, P(convert)
 // equal to conversions / (conversions + nulls), removal effects in [0, 1].
+// The first byte picks the order (bits 0-1), KeepRepeats (bit 3),
+// CollapseChannels (bit 4), up to 64 channels instead of 4 (bit 5; more
+// than rowIndexAt successors, fast enough to fuzz), and counts scaled by
+// 1e300, which must be refused (bit 6).
 func FuzzMarkov(f *testing.F) {
 	f.Add([]byte{0, 1, 2, 3, 4, 5, 6, 7, 8})
 	f.Add([]byte{5, 0xff, 0x1b, 4, 0x3, 0x10, 2})
+	f.Add([]byte{0x40, 1, 2, 3})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) < 1 {
 			return
 		}
 		m := Markov{Order: 1 + int(data[0]%3), KeepRepeats: data[0]&8 != 0}
 		m.CollapseChannels = !m.KeepRepeats && data[0]&16 != 0
+		wide, huge := data[0]&32 != 0, data[0]&64 != 0
+		scale := 1.0
+		if huge {
+			scale = 1e300
+		}
 		data = data[1:]
 		var paths []Path
 		for len(data) >= 3 {
@@ -563,17 +574,27 @@ func FuzzMarkov(f *testing.F) {
 			data = data[3:]
 			ch := make([]string, 1+b0%4)
 			for i := range ch {
-				ch[i] = fmt.Sprint("c", (b1>>(2*i))&3)
+				if wide {
+					ch[i] = fmt.Sprint("w", (int(b1)*7+i*int(b0|1))%64)
+				} else {
+					ch[i] = fmt.Sprint("c", (b1>>(2*i))&3)
+				}
 			}
 			conv := float64(b2 % 3)
-			paths = append(paths, Path{Channels: ch, Conversions: conv, Nulls: float64((b2 / 3) % 3), Value: conv * float64(b2%7)})
+			paths = append(paths, Path{Channels: ch, Conversions: scale * conv, Nulls: scale * float64((b2/3)%3), Value: scale * conv * float64(b2%7)})
 		}
 		r, err := m.Attribute(paths)
+		conv, val, nulls := Totals(paths)
+		if huge && conv+nulls > 0 {
+			if !errors.Is(err, leadkit.ErrInvalid) || !strings.Contains(err.Error(), "over the cap") {
+				t.Fatalf("counts over MaxPathCount: got %v", err)
+			}
+			return
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
-		conv, val, nulls := Totals(paths)
-		if math.Abs(r.TotalConversions()-conv) > 1e-9 || math.Abs(r.TotalValue()-val) > 1e-9 {
+		if math.Abs(r.TotalConversions()-conv) > 1e-9*max(1, conv) || math.Abs(r.TotalValue()-val) > 1e-9*max(1, val) {
 			t.Fatalf("credit not conserved: %v/%v vs %v/%v", r.TotalConversions(), r.TotalValue(), conv, val)
 		}
 		if conv > 0 && math.Abs(r.ConversionProbability-conv/(conv+nulls)) > 1e-12 {
@@ -585,4 +606,336 @@ func FuzzMarkov(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestMarkovStateCollapseOrder2 pins the default repeat handling at order 2:
+// windows are built over the touches as they are, then consecutive
+// identical windows (states) are merged; repeated channels are not removed
+// first.
+//
+// Paths: "C > A > A > A > B" 1 conversion; "D > A > A > E" 1 null.
+// Windows: (C),(C,A),(A,A),(A,A),(A,B) -> merged (C),(C,A),(A,A),(A,B);
+// (D),(D,A),(A,A),(A,E). The state (A,A) is shared by both paths:
+// (A,A) -> (A,B) 1/2, (A,E) 1/2; (A,B) converts, (A,E) does not.
+// P(convert) = 1/2 (1 of 2 journeys).
+// Removing C: only the D branch is left, P = 1/2 * 1/2 = 1/4, RE = 1/2.
+// Removing D: likewise RE = 1/2. Removing A or B: P = 0, RE = 1.
+// Removing E: (A,E) already ends in null, RE = 0.
+// Credit (sum of RE = 3): C 1/6, D 1/6, A 1/3, B 1/3, E 0.
+// Collapsing repeated channels first would give "C > A > B" and
+// "D > A > E", two disjoint chains, and D would get nothing.
+func TestMarkovStateCollapseOrder2(t *testing.T) {
+	paths := []Path{
+		{Channels: []string{"C", "A", "A", "A", "B"}, Conversions: 1},
+		{Channels: []string{"D", "A", "A", "E"}, Nulls: 1},
+	}
+	r, err := Markov{Order: 2}.Attribute(paths)
+	require.NoError(t, err)
+	const eps = 1e-12
+	assert.InDelta(t, 0.5, r.ConversionProbability, eps)
+	want := map[string][2]float64{ // removal effect, credit
+		"C": {0.5, 1.0 / 6}, "D": {0.5, 1.0 / 6}, "A": {1, 1.0 / 3}, "B": {1, 1.0 / 3}, "E": {0, 0},
+	}
+	for ch, w := range want {
+		assert.InDelta(t, w[0], r.RemovalEffects[ch], eps, ch)
+		assert.InDelta(t, w[1], r.Conversions[ch], eps, ch)
+	}
+	c, err := Markov{Order: 2}.NewCounts()
+	require.NoError(t, err)
+	require.NoError(t, c.AddPaths(paths))
+	assert.Equal(t, 7, c.States(), "(C),(C,A),(A,A),(A,B),(D),(D,A),(A,E)")
+}
+
+// TestMarkovDefaultEqualsKeepRepeats checks the default against KeepRepeats
+// at orders 1 to 3: both build the same windows, and a kept repeat is only
+// a self-loop, which scales a state's other transitions by the same factor
+// and so leaves every absorption probability, hence every removal effect,
+// unchanged.
+func TestMarkovDefaultEqualsKeepRepeats(t *testing.T) {
+	paths := randomPaths(61, 1500, 5, 9)
+	for order := 1; order <= 3; order++ {
+		a, err := Markov{Order: order}.Attribute(paths)
+		require.NoError(t, err)
+		b, err := Markov{Order: order, KeepRepeats: true}.Attribute(paths)
+		require.NoError(t, err)
+		require.Len(t, a.RemovalEffects, len(b.RemovalEffects))
+		for ch, v := range b.RemovalEffects {
+			assert.InDelta(t, v, a.RemovalEffects[ch], 1e-12, "order %d %s", order, ch)
+			assert.InDelta(t, b.ValueRemovalEffects[ch], a.ValueRemovalEffects[ch], 1e-12, "order %d %s", order, ch)
+		}
+	}
+}
+
+// TestMarkovCollapseChannels: the table of TestMarkovStateCollapseOrder2
+// with repeated channels merged first becomes "C > A > B" (1 conversion)
+// and "D > A > E" (1 null): two disjoint chains (C),(C,A),(A,B) and
+// (D),(D,A),(A,E), 6 states. P(convert) = 1/2; removing C, A or B leaves
+// no route to conversion (RE 1); removing D or E changes nothing (RE 0).
+// Credit: C, A, B 1/3 each.
+func TestMarkovCollapseChannels(t *testing.T) {
+	paths := []Path{
+		{Channels: []string{"C", "A", "A", "A", "B"}, Conversions: 1},
+		{Channels: []string{"D", "A", "A", "E"}, Nulls: 1},
+	}
+	m := Markov{Order: 2, CollapseChannels: true}
+	r, err := m.Attribute(paths)
+	require.NoError(t, err)
+	assert.InDelta(t, 0.5, r.ConversionProbability, 1e-12)
+	for ch, want := range map[string]float64{"C": 1.0 / 3, "A": 1.0 / 3, "B": 1.0 / 3, "D": 0, "E": 0} {
+		assert.InDelta(t, want, r.Conversions[ch], 1e-12, ch)
+	}
+	c, err := m.NewCounts()
+	require.NoError(t, err)
+	require.NoError(t, c.AddPaths(paths))
+	assert.Equal(t, 6, c.States())
+
+	_, err = Markov{KeepRepeats: true, CollapseChannels: true}.Attribute(paths)
+	require.ErrorIs(t, err, leadkit.ErrInvalid)
+	other, err := Markov{Order: 2}.NewCounts()
+	require.NoError(t, err)
+	err = c.Merge(other)
+	require.ErrorIs(t, err, leadkit.ErrInvalid)
+	assert.Contains(t, err.Error(), "merge counts of order 2 (merge repeated states) into order 2 (collapse repeated channels)")
+	_, err = Markov{Order: 2}.AttributeCounts(c)
+	require.ErrorIs(t, err, leadkit.ErrInvalid)
+}
+
+// TestMarkovManyChannels runs order 1 and 2 over 70 channels, so that the
+// rows out of Start (and of busy order-1 states) have more successors than
+// rowIndexAt and switch to their index map, and checks the removal effects
+// against refMarkov (brute force; order 2, about 1,600 states, goes through
+// the iterative solver).
+func TestMarkovManyChannels(t *testing.T) {
+	paths := randomPaths(81, 1500, 70, 3)
+	for _, order := range []int{1, 2} {
+		m := Markov{Order: order}
+		c, err := m.NewCounts()
+		require.NoError(t, err)
+		require.NoError(t, c.AddPaths(paths))
+		require.NotNil(t, c.rows[stateStart].index, "order %d: Start row not indexed", order)
+		require.Greater(t, len(c.rows[stateStart].to), 60)
+		if order == 2 {
+			require.Greater(t, c.States()+1, denseLimit, "order 2 should use the iterative solver")
+		}
+
+		r, err := m.AttributeCounts(c)
+		require.NoError(t, err)
+		p0, _, re, rev := refMarkov(paths, refOptions{order: order})
+		assert.InDelta(t, p0, r.ConversionProbability, 1e-12)
+		require.Len(t, r.RemovalEffects, 70)
+		for ch, want := range re {
+			assert.InDelta(t, want, r.RemovalEffects[ch], 1e-10, ch)
+			assert.InDelta(t, rev[ch], r.ValueRemovalEffects[ch], 1e-10, ch)
+		}
+	}
+}
+
+// starPaths makes n one-touch paths over n channels c0..c(n-1), one
+// conversion and one null each: the cheapest table with n channels.
+func starPaths(n int) []Path {
+	out := make([]Path, n)
+	for i := range out {
+		out[i] = Path{Channels: []string{"c" + strconv.Itoa(i)}, Conversions: 1, Nulls: 1}
+	}
+	return out
+}
+
+// TestMarkovChannelCap: more than MaxChannels channels is refused before
+// any solving, at every order, by Attribute and by AttributeCounts, with
+// the count and the cap in the message. The 20,000-channel table took
+// 16.7 s before the cap; now it fails at once.
+func TestMarkovChannelCap(t *testing.T) {
+	for _, order := range []int{1, 2, MaxMarkovOrder} {
+		m := Markov{Order: order}
+		_, err := m.Attribute(starPaths(MaxChannels + 1))
+		require.ErrorIs(t, err, leadkit.ErrInvalid)
+		assert.Contains(t, err.Error(), "attribution: markov: 1001 channels, at most 1000 (MaxChannels)")
+
+		c, err := m.NewCounts()
+		require.NoError(t, err)
+		require.NoError(t, c.AddPaths(starPaths(20_000)))
+		assert.Equal(t, 20_000, c.Channels())
+		_, err = m.AttributeCounts(c)
+		require.ErrorIs(t, err, leadkit.ErrInvalid)
+		assert.Contains(t, err.Error(), "20000 channels, at most 1000")
+	}
+	// Channels on paths of zero weight are not counted.
+	paths := append(starPaths(10), Path{Channels: []string{"ghost"}})
+	r, err := Markov{}.Attribute(paths)
+	require.NoError(t, err)
+	assert.Len(t, r.RemovalEffects, 10)
+}
+
+// TestMarkovAtChannelCap solves an order-1 chain of MaxChannels channels
+// (one factorisation; the dense worst case takes about 0.3 s, so the
+// test uses the star, about 0.1 s).
+func TestMarkovAtChannelCap(t *testing.T) {
+	if testing.Short() {
+		t.Skip("solves a chain of 1,000 channels")
+	}
+	r, err := Markov{}.Attribute(starPaths(MaxChannels))
+	require.NoError(t, err)
+	assert.Len(t, r.RemovalEffects, MaxChannels)
+	assert.InDelta(t, float64(MaxChannels), r.TotalConversions(), 1e-9)
+	assert.InDelta(t, 1.0/MaxChannels, r.RemovalEffects["c7"], 1e-12)
+}
+
+// TestMarkovStateCap: an order-3 chain of 60 channels over long random
+// paths has far more than MaxMarkovStates windows. Counting stops making
+// states past the cap (the counts stay small), the totals and the channel
+// count stay exact, and solving is refused. Merging such counts keeps
+// them refused.
+func TestMarkovStateCap(t *testing.T) {
+	paths := longPaths(3, 200, 60, 1000)
+	m := Markov{Order: 3}
+	c, err := m.NewCounts()
+	require.NoError(t, err)
+	require.NoError(t, c.AddPaths(paths))
+	assert.LessOrEqual(t, c.States(), MaxMarkovStates+MaxPathTouches)
+	assert.Greater(t, c.States(), MaxMarkovStates)
+	assert.Equal(t, 60, c.Channels())
+	conv, val, nulls := c.Totals()
+	wc, wv, wn := Totals(paths)
+	assert.Equal(t, []float64{wc, wv, wn}, []float64{conv, val, nulls})
+	_, err = m.AttributeCounts(c)
+	require.ErrorIs(t, err, leadkit.ErrInvalid)
+	assert.Contains(t, err.Error(), "more than 100000 states (MaxMarkovStates) at order 3 over 60 channels")
+
+	other, err := m.NewCounts()
+	require.NoError(t, err)
+	require.NoError(t, other.Add(Path{Channels: []string{"a", "b"}, Conversions: 1}))
+	require.NoError(t, other.Merge(c))
+	_, err = m.AttributeCounts(other)
+	require.ErrorIs(t, err, leadkit.ErrInvalid)
+	assert.Contains(t, err.Error(), "MaxMarkovStates")
+
+	_, err = m.Attribute(paths)
+	require.ErrorIs(t, err, leadkit.ErrInvalid)
+}
+
+// TestMarkovWorkCap lowers the work budget: a chain whose solves cannot
+// fit is refused before solving, one that runs out while iterating (or
+// in the dense solver) stops with the same error, naming its size.
+func TestMarkovWorkCap(t *testing.T) {
+	defer func(w int) { maxMarkovWork = w }(maxMarkovWork)
+	paths := randomPaths(7, 3000, 25, 6) // order 2: iterative, about 650 states
+	small := randomPaths(3, 300, 5, 7)   // order 3: dense, 152 states
+	for _, tc := range []struct {
+		name  string
+		paths []Path
+		work  int
+	}{
+		{"before solving", paths, 1000},
+		{"while iterating", paths, 5_000_000},
+		{"dense", small, 100_000},
+	} {
+		maxMarkovWork = tc.work
+		order := 2
+		if tc.name == "dense" {
+			order = 3
+		}
+		_, err := Markov{Order: order}.Attribute(tc.paths)
+		require.ErrorIs(t, err, leadkit.ErrInvalid, tc.name)
+		assert.Regexp(t, `attribution: markov: solving the chain \(order \d, \d+ channels, \d+ states, \d+ transitions\) takes more than \d+ steps \(MaxMarkovWork\)`, err.Error())
+	}
+	maxMarkovWork = MaxMarkovWork
+	_, err := Markov{Order: 2}.Attribute(paths)
+	require.NoError(t, err)
+	// Order 1 is one factorisation, bounded by MaxChannels: not metered.
+	maxMarkovWork = 1
+	_, err = Markov{Order: 1}.Attribute(paths)
+	require.NoError(t, err)
+}
+
+// TestMarkovOrderCap: Order runs from 1 to MaxMarkovOrder.
+func TestMarkovOrderCap(t *testing.T) {
+	paths := randomPaths(5, 50, 4, 12)
+	_, err := Markov{Order: MaxMarkovOrder}.Attribute(paths)
+	require.NoError(t, err)
+	for _, order := range []int{-1, MaxMarkovOrder + 1, 1 << 30} {
+		_, err := Markov{Order: order}.Attribute(paths)
+		require.ErrorIs(t, err, leadkit.ErrInvalid)
+		assert.Contains(t, err.Error(), "want 1 to 10")
+	}
+}
+
+// TestMarkovAcyclicIterative: chains without backward edges above
+// denseLimit, where the preconditioner is exact and GMRES breaks down
+// after one step (the Krylov space is invariant at once). A star of 1,000
+// channels at order 2 and random paths at order 4 (nearly every window
+// new) used to orthogonalise rounding noise and fail ("solver stopped
+// with an error bound of 0.5 on a value of 0.5").
+func TestMarkovAcyclicIterative(t *testing.T) {
+	star := starPaths(MaxChannels)
+	star[3].Value, star[5].Value = 10, 4
+	r := rand.New(rand.NewPCG(5, 5))
+	short := make([]Path, 150)
+	for i := range short {
+		ch := make([]string, 20)
+		for j := range ch {
+			ch[j] = "c" + strconv.Itoa(r.IntN(40))
+		}
+		conv := float64(r.IntN(2))
+		short[i] = Path{Channels: ch, Conversions: conv, Value: 3 * conv, Nulls: float64(r.IntN(2))}
+	}
+	for _, tc := range []struct {
+		name  string
+		paths []Path
+		m     Markov
+	}{
+		{"star order 2", star, Markov{Order: 2}},
+		{"short paths order 4", short, Markov{Order: 4}},
+	} {
+		c, err := tc.m.NewCounts()
+		require.NoError(t, err)
+		require.NoError(t, c.AddPaths(tc.paths))
+		require.Greater(t, c.States()+1, denseLimit, tc.name)
+		got, err := tc.m.AttributeCounts(c)
+		require.NoError(t, err, tc.name)
+		p0, _, re, rev := refMarkov(tc.paths, refOptions{order: tc.m.Order})
+		assert.InDelta(t, p0, got.ConversionProbability, 1e-12, tc.name)
+		for ch, want := range re {
+			assert.InDelta(t, want, got.RemovalEffects[ch], 1e-10, "%s %s", tc.name, ch)
+			assert.InDelta(t, rev[ch], got.ValueRemovalEffects[ch], 1e-10, "%s %s", tc.name, ch)
+		}
+	}
+}
+
+// TestMarkovCountCap: counts of 1e308 used to sum to +Inf, and Markov
+// returned no credit and a total of 0 without an error. Counts over
+// MaxPathCount are refused, by Attribute and by the accumulator.
+func TestMarkovCountCap(t *testing.T) {
+	paths := []Path{
+		{Channels: []string{"a"}, Conversions: 1e308, Nulls: 1},
+		{Channels: []string{"b"}, Conversions: 1e308, Nulls: 1},
+	}
+	_, err := Markov{}.Attribute(paths)
+	require.ErrorIs(t, err, leadkit.ErrInvalid)
+	assert.Contains(t, err.Error(), "path 0: conversions: 1e+308 is over the cap of 1e+15")
+	c, err := Markov{}.NewCounts()
+	require.NoError(t, err)
+	require.ErrorIs(t, c.Add(paths[0]), leadkit.ErrInvalid)
+	require.ErrorIs(t, c.AddPaths(paths), leadkit.ErrInvalid)
+
+	// At the cap every count is exact and every total finite.
+	paths = []Path{
+		{Channels: []string{"a", "b"}, Conversions: MaxPathCount, Value: MaxPathCount, Nulls: MaxPathCount},
+		{Channels: []string{"b"}, Conversions: MaxPathCount, Value: MaxPathCount},
+	}
+	for _, m := range []Model{Markov{}, Markov{Order: 2}, Shapley{}, Linear{}, FirstTouch{}} {
+		r, err := m.Attribute(paths)
+		require.NoError(t, err, "%T", m)
+		assert.InDelta(t, 2*MaxPathCount, r.TotalConversions(), 1, "%T", m)
+		assert.InDelta(t, 2*MaxPathCount, r.TotalValue(), 1, "%T", m)
+	}
+
+	// Totals that are not finite (out of reach through validated paths)
+	// are an error, never an empty result.
+	c, err = Markov{}.NewCounts()
+	require.NoError(t, err)
+	require.NoError(t, c.Add(Path{Channels: []string{"a"}, Conversions: 1}))
+	c.conv = math.Inf(1)
+	_, err = Markov{}.AttributeCounts(c)
+	require.ErrorIs(t, err, leadkit.ErrInvalid)
+	assert.Contains(t, err.Error(), "totals are not finite")
 }

@@ -6,6 +6,8 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"unicode/utf8"
+	"unsafe"
 
 	"github.com/leadkit/leadkit"
 )
@@ -94,9 +96,10 @@ func sumMap(m map[string]float64) float64 {
 }
 
 // Model is a path-based attribution model. Attribute validates every path
-// first and returns an error listing every bad one (wrapping
-// [leadkit.ErrInvalid]) without computing anything; otherwise the result
-// conserves credit. Models are plain values, safe for concurrent use.
+// (see [ValidatePaths]); if one is bad it returns an error listing every
+// bad one (wrapping [leadkit.ErrInvalid]) and no result; otherwise the
+// result conserves credit. Models are plain values, safe for concurrent
+// use.
 type Model interface {
 	Attribute(paths []Path) (Result, error)
 }
@@ -134,46 +137,136 @@ func (e *PathError) Unwrap() error { return leadkit.ErrInvalid }
 // maxPathErrors bounds how many path errors one call reports.
 const maxPathErrors = 20
 
+// Caps on a path table, the same for [ReadPaths], [ValidatePaths] and so
+// every [Model]. Input over a cap is refused with an error wrapping
+// [leadkit.ErrInvalid], never truncated. Channel names are at most
+// [leadkit.MaxNameBytes] of valid UTF-8 without NUL bytes, as event
+// channels are.
+const (
+	// MaxPaths caps the paths of one table: the rows ReadPaths reads and
+	// the paths one call of a model, of ValidatePaths or of
+	// [MarkovCounts.AddPaths] takes. Bigger inputs are split into shards:
+	// rule-based results add up key by key and a [MarkovCounts]
+	// accumulates any number of AddPaths calls.
+	MaxPaths = 10_000_000
+	// MaxPathTouches caps the touches of one path. The longest path of
+	// ChannelAttribution's demo table has 89; journeys cut from timelines
+	// without a lookback can be much longer.
+	MaxPathTouches = 10_000
+	// MaxPathCount caps a path's Conversions, Value and Nulls. Below it
+	// every integer count is exact in float64 (2^53 is about 9.007e15),
+	// and the totals of [MaxPaths] paths at the cap (1e22) stay finite by
+	// far, with a relative rounding error of at most MaxPaths * 2^-53
+	// (about 1e-9) however they are summed. A conversion value of a
+	// timeline ([Conversion.ValueAttr]) has the same cap.
+	MaxPathCount = 1e15
+)
+
 // ValidatePaths checks every path and returns an errors.Join of one
 // *[PathError] per problem (at most 20, then a count of the rest), or nil.
-// A path needs at least one non-empty channel name; its counts must be
-// finite and non-negative; Value must be zero when Conversions is zero (a
-// value without a conversion cannot be credited).
+// A table holds at most [MaxPaths] paths. A path needs 1 to
+// [MaxPathTouches] touches, each a channel name of 1 to
+// [leadkit.MaxNameBytes] bytes of valid UTF-8 without NUL bytes; its counts
+// must be finite, non-negative and at most [MaxPathCount]; Value must be
+// zero when Conversions is zero (a value without a conversion cannot be
+// credited).
 func ValidatePaths(paths []Path) error {
-	var errs []error
-	more := 0
-	add := func(i int, field, reason string) {
-		if len(errs) < maxPathErrors {
-			errs = append(errs, &PathError{Index: i, Field: field, Reason: reason})
-		} else {
-			more++
-		}
+	if err := checkPathCount(len(paths)); err != nil {
+		return err
 	}
+	var pc pathChecker
 	for i := range paths {
-		p := &paths[i]
-		if len(p.Channels) == 0 {
-			add(i, "channels", "empty path")
-		} else if slices.Contains(p.Channels, "") {
-			add(i, "channels", "empty channel name")
-		}
-		if r := badCount(p.Conversions); r != "" {
-			add(i, "conversions", r)
-		}
-		if r := badCount(p.Value); r != "" {
-			add(i, "value", r)
-		} else if p.Value != 0 && p.Conversions == 0 {
-			add(i, "value", "value without conversions")
-		}
-		if r := badCount(p.Nulls); r != "" {
-			add(i, "nulls", r)
-		}
+		pc.check(i, &paths[i])
 	}
-	if more > 0 {
-		errs = append(errs, fmt.Errorf("attribution: %d more path errors: %w", more, leadkit.ErrInvalid))
-	}
-	return errors.Join(errs...)
+	return pc.err()
 }
 
+// maxPaths is MaxPaths; tests lower it.
+var maxPaths = MaxPaths
+
+// checkPathCount refuses tables of more than MaxPaths paths.
+func checkPathCount(n int) error {
+	if n > maxPaths {
+		return fmt.Errorf("attribution: %d paths, at most %d (MaxPaths): split the table into shards: %w", n, maxPaths, leadkit.ErrInvalid)
+	}
+	return nil
+}
+
+// pathChecker checks paths one by one (the rules of ValidatePaths) and
+// collects the problems.
+type pathChecker struct {
+	errs  []error
+	more  int
+	names nameCache
+}
+
+func (pc *pathChecker) add(i int, field, reason string) {
+	if len(pc.errs) < maxPathErrors {
+		pc.errs = append(pc.errs, &PathError{Index: i, Field: field, Reason: reason})
+	} else {
+		pc.more++
+	}
+}
+
+// failed reports whether a problem was found.
+func (pc *pathChecker) failed() bool { return len(pc.errs) > 0 }
+
+// check checks path i and reports whether it is valid.
+func (pc *pathChecker) check(i int, p *Path) bool {
+	ok := true
+	switch n := len(p.Channels); {
+	case n == 0:
+		pc.add(i, "channels", "empty path")
+		ok = false
+	case n > MaxPathTouches:
+		pc.add(i, "channels", fmt.Sprintf("%d touches, at most %d (MaxPathTouches)", n, MaxPathTouches))
+		ok = false
+	default:
+		for j, c := range p.Channels {
+			if !pc.names.valid(c) {
+				if c == "" {
+					pc.add(i, "channels", badChannel(c))
+				} else {
+					pc.add(i, "channels", fmt.Sprintf("touch %d: %s", j+1, badChannel(c)))
+				}
+				ok = false
+				break
+			}
+		}
+	}
+	if !countOK(p.Conversions) {
+		pc.add(i, "conversions", badCount(p.Conversions))
+		ok = false
+	}
+	if !countOK(p.Value) {
+		pc.add(i, "value", badCount(p.Value))
+		ok = false
+	} else if p.Value != 0 && p.Conversions == 0 {
+		pc.add(i, "value", "value without conversions")
+		ok = false
+	}
+	if !countOK(p.Nulls) {
+		pc.add(i, "nulls", badCount(p.Nulls))
+		ok = false
+	}
+	return ok
+}
+
+// err returns the problems found, an errors.Join of *PathErrors and a count
+// of the rest, or nil.
+func (pc *pathChecker) err() error {
+	if pc.more > 0 {
+		pc.errs = append(pc.errs, fmt.Errorf("attribution: %d more path errors: %w", pc.more, leadkit.ErrInvalid))
+		pc.more = 0
+	}
+	return errors.Join(pc.errs...)
+}
+
+// countOK reports whether v is a usable count: in [0, MaxPathCount] (NaN
+// fails both comparisons).
+func countOK(v float64) bool { return v >= 0 && v <= MaxPathCount }
+
+// badCount says what is wrong with a count that is not countOK.
 func badCount(v float64) string {
 	switch {
 	case math.IsNaN(v):
@@ -182,8 +275,56 @@ func badCount(v float64) string {
 		return "infinite"
 	case v < 0:
 		return fmt.Sprintf("negative (%g)", v)
+	case v > MaxPathCount:
+		return fmt.Sprintf("%g is over the cap of %g", v, float64(MaxPathCount))
 	}
 	return ""
+}
+
+// badChannel says what is wrong with a channel name c that is not
+// channelOK.
+func badChannel(c string) string {
+	if c == "" {
+		return "empty channel name"
+	}
+	return "channel name " + leadkit.CheckText(c, leadkit.MaxNameBytes)
+}
+
+// channelOK reports whether c is a usable channel name: non-empty and
+// passing [leadkit.CheckText] with [leadkit.MaxNameBytes].
+func channelOK(c string) bool {
+	if len(c) == 0 || len(c) > leadkit.MaxNameBytes {
+		return false
+	}
+	for i := 0; i < len(c); i++ {
+		if b := c[i]; b == 0 || b >= utf8.RuneSelf {
+			return leadkit.CheckText(c, leadkit.MaxNameBytes) == ""
+		}
+	}
+	return true
+}
+
+// nameCache remembers a few channel names already found valid, so that a
+// table whose paths share their name strings (as ReadPaths's do) checks
+// each name once rather than once per touch. A hit compares the whole
+// string (equal pointers make that immediate), so a collision only costs
+// a check.
+type nameCache [64]string
+
+func (nc *nameCache) valid(c string) bool {
+	if len(c) == 0 {
+		return false
+	}
+	p := unsafe.StringData(c)
+	h := (int(uintptr(unsafe.Pointer(p))>>3) ^ len(c)) & (len(nc) - 1)
+	if e := nc[h]; len(e) == len(c) && (unsafe.StringData(e) == p || e == c) {
+		return true
+	}
+	if !channelOK(c) {
+		return false
+	}
+	nc[h] = c
+	return true
 }
 
 // Totals returns the total conversions, value and nulls of paths.
@@ -256,6 +397,21 @@ func (s *creditSheet) give(id int32, share float64, p *Path) {
 	s.val[id] += share * p.Value
 }
 
+// finalResult is result, or an error if the credit does not sum to finite
+// totals. Validated paths cannot get there (see [MaxPathCount]); the
+// check makes sure no model ever returns infinite credit.
+func (s *creditSheet) finalResult() (Result, error) {
+	var conv, val float64
+	for id := range s.in.names {
+		conv += s.conv[id]
+		val += s.val[id]
+	}
+	if !finite(conv) || !finite(val) {
+		return Result{}, fmt.Errorf("attribution: credit totals are not finite (conversions %g, value %g): %w", conv, val, leadkit.ErrInvalid)
+	}
+	return s.result(), nil
+}
+
 func (s *creditSheet) result() Result {
 	r := Result{
 		Conversions: make(map[string]float64, len(s.in.names)),
@@ -268,4 +424,17 @@ func (s *creditSheet) result() Result {
 		}
 	}
 	return r
+}
+
+// clip shortens s to at most n bytes (on a rune boundary) for an error
+// message.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && s[cut]&0xC0 == 0x80 {
+		cut--
+	}
+	return s[:cut] + "..."
 }

@@ -66,7 +66,8 @@ type StageROI struct {
 // NewROIReport joins costs (spend per key) with the credits. A key with
 // spend but no credit has zero conversions; a key with credit but no spend
 // has cost 0. Costs must be finite and non-negative, stage labels distinct
-// and non-empty, credit finite: every problem is reported at once.
+// and non-empty, credit finite, and so must their sums: every problem is
+// reported at once.
 func NewROIReport(costs map[string]float64, credits []Credit, opts ROIOptions) (ROIReport, error) {
 	var errs []error
 	bad := func(format string, args ...any) {
@@ -81,8 +82,8 @@ func NewROIReport(costs map[string]float64, credits []Credit, opts ROIOptions) (
 	cost := map[string]float64{}
 	keys := map[string]bool{}
 	for _, k := range sortedKeys(costs) {
-		if r := badCount(costs[k]); r != "" {
-			bad("cost of %q: %s", k, r)
+		if x := costs[k]; !finite(x) || x < 0 {
+			bad("cost of %q: %s", k, badCount(x))
 		}
 		cost[group(k)] += costs[k]
 		keys[group(k)] = true
@@ -118,6 +119,20 @@ func NewROIReport(costs map[string]float64, credits []Credit, opts ROIOptions) (
 	if len(errs) > 0 {
 		return ROIReport{}, errors.Join(errs...)
 	}
+	// Finite amounts can still overflow when summed by group.
+	for _, k := range sortedKeys(keys) {
+		if !finite(cost[k]) {
+			bad("costs of %q sum to %g", k, cost[k])
+		}
+		for i := range credits {
+			if !finite(conv[i][k]) || !finite(val[i][k]) {
+				bad("stage %q: credit of %q sums to %g conversions, %g value", rep.Stages[i], k, conv[i][k], val[i][k])
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return ROIReport{}, errors.Join(errs...)
+	}
 	rep.Total = ROIRow{Key: "(total)", Stages: make([]StageROI, len(credits))}
 	for _, k := range sortedKeys(keys) {
 		row := ROIRow{Key: k, Cost: cost[k], Stages: make([]StageROI, len(credits))}
@@ -133,6 +148,15 @@ func NewROIReport(costs map[string]float64, credits []Credit, opts ROIOptions) (
 	for i := range credits {
 		rep.Total.Stages[i].Stage = rep.Stages[i]
 		rep.Total.Stages[i].ratios(rep.Total.Cost)
+		if !finite(rep.Total.Stages[i].Conversions) || !finite(rep.Total.Stages[i].Value) {
+			bad("stage %q: credit sums to %g conversions, %g value", rep.Stages[i], rep.Total.Stages[i].Conversions, rep.Total.Stages[i].Value)
+		}
+	}
+	if !finite(rep.Total.Cost) {
+		bad("costs sum to %g", rep.Total.Cost)
+	}
+	if len(errs) > 0 {
+		return ROIReport{}, errors.Join(errs...)
 	}
 	return rep, nil
 }

@@ -108,6 +108,17 @@ func TestROIReportErrors(t *testing.T) {
 	for _, w := range []string{`cost of "a": negative`, `cost of "b": NaN`, "credit 0 has no stage label", `stage "x": conversions of "a": +Inf`, `stage "x" given twice`} {
 		assert.Contains(t, err.Error(), w)
 	}
+
+	// Finite amounts whose sums overflow, by group or in the total.
+	mql := Result{Conversions: map[string]float64{"a": 1e308, "b": 1e308}, Value: map[string]float64{"a": 1}}
+	_, err = NewROIReport(map[string]float64{"a": 1e308, "b": 1e308}, []Credit{{Stage: "mql", Result: mql}}, ROIOptions{GroupBy: map[string]string{"a": "g", "b": "g"}})
+	require.ErrorIs(t, err, leadkit.ErrInvalid)
+	assert.Contains(t, err.Error(), `attribution: roi report: costs of "g" sum to +Inf`)
+	assert.Contains(t, err.Error(), `stage "mql": credit of "g" sums to +Inf conversions, 1 value`)
+	_, err = NewROIReport(map[string]float64{"a": 1e308, "b": 1e308}, []Credit{{Stage: "mql", Result: mql}}, ROIOptions{})
+	require.ErrorIs(t, err, leadkit.ErrInvalid)
+	assert.Contains(t, err.Error(), "costs sum to +Inf")
+	assert.Contains(t, err.Error(), `stage "mql": credit sums to +Inf conversions`)
 }
 
 // golden compares got with testdata/name, rewriting it under -update.

@@ -165,18 +165,25 @@ func (m PositionBased) Attribute(paths []Path) (Result, error) {
 }
 
 // ruleBased validates paths and runs rule for every path that carries
-// conversions or value, with the path's interned channel ids.
+// conversions or value, with the path's interned channel ids. Validation
+// and credit share one pass over the paths (they are read once); after
+// the first bad path only validation goes on, and any bad path means an
+// error and no result, as if the paths had been validated first.
 func ruleBased(paths []Path, rule func(s *creditSheet, ids []int32, p *Path)) (Result, error) {
-	if err := ValidatePaths(paths); err != nil {
+	if err := checkPathCount(len(paths)); err != nil {
 		return Result{}, err
 	}
+	var pc pathChecker
 	s := newCreditSheet()
 	for i := range paths {
 		p := &paths[i]
-		if p.Conversions == 0 && p.Value == 0 {
+		if !pc.check(i, p) || pc.failed() || (p.Conversions == 0 && p.Value == 0) {
 			continue
 		}
 		rule(s, s.intern(p.Channels), p)
 	}
-	return s.result(), nil
+	if err := pc.err(); err != nil {
+		return Result{}, err
+	}
+	return s.finalResult()
 }

@@ -2,6 +2,8 @@ package attribution
 
 import (
 	"math"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/leadkit/leadkit"
@@ -125,6 +127,12 @@ func TestValidatePaths(t *testing.T) {
 		{Path{Channels: []string{"a"}, Conversions: 1, Value: math.NaN()}, "path 0: value: NaN"},
 		{Path{Channels: []string{"a"}, Value: 3}, "path 0: value: value without conversions"},
 		{Path{Channels: []string{"a"}, Nulls: -2}, "path 0: nulls: negative (-2)"},
+		{Path{Channels: []string{"a"}, Conversions: 1e308}, "path 0: conversions: 1e+308 is over the cap of 1e+15"},
+		{Path{Channels: []string{"a"}, Conversions: 1, Value: MaxPathCount * 2}, "path 0: value: 2e+15 is over the cap of 1e+15"},
+		{Path{Channels: []string{"a", strings.Repeat("x", leadkit.MaxNameBytes+1)}, Conversions: 1}, "path 0: channels: touch 2: channel name is 257 bytes, the limit is 256"},
+		{Path{Channels: []string{"a\xffb"}, Conversions: 1}, "path 0: channels: touch 1: channel name is not valid UTF-8"},
+		{Path{Channels: []string{"a", "b", "\x00"}, Conversions: 1}, "path 0: channels: touch 3: channel name contains a NUL byte"},
+		{Path{Channels: make([]string, MaxPathTouches+1), Conversions: 1}, "path 0: channels: 10001 touches, at most 10000 (MaxPathTouches)"},
 	}
 	for _, tc := range tests {
 		err := ValidatePaths([]Path{tc.path})
@@ -143,6 +151,40 @@ func TestValidatePaths(t *testing.T) {
 	assert.NotContains(t, err.Error(), "path 20:")
 	assert.Contains(t, err.Error(), "5 more path errors")
 	require.NoError(t, ValidatePaths(handTable()))
+
+	// The name cache: valid names shared by many paths, and a bad name
+	// that looks like a cached one (same length, same bytes around).
+	p := Path{Channels: []string{"seo", "ads", "seo"}, Conversions: 1}
+	paths := []Path{p, p, {Channels: []string{"s\x00o"}, Conversions: 1}, p}
+	err = ValidatePaths(paths)
+	assert.EqualError(t, err, "attribution: path 2: channels: touch 1: channel name contains a NUL byte")
+	at := make([]string, MaxPathTouches)
+	for i := range at {
+		at[i] = strings.Repeat("é", leadkit.MaxNameBytes/2)
+	}
+	require.NoError(t, ValidatePaths([]Path{{Channels: at, Nulls: MaxPathCount}}))
+}
+
+// TestRuleModelsFinite: credit that does not sum to finite totals is an
+// error, never +Inf (validated paths cannot get there: see MaxPathCount).
+func TestRuleModelsFinite(t *testing.T) {
+	s := newCreditSheet()
+	p := Path{Conversions: 1e308, Value: 1}
+	s.give(s.id("a"), 1, &p)
+	s.give(s.id("b"), 1, &p)
+	_, err := s.finalResult()
+	require.ErrorIs(t, err, leadkit.ErrInvalid)
+	assert.Contains(t, err.Error(), "attribution: credit totals are not finite (conversions +Inf, value 2)")
+
+	// A bad path among good ones: an error and no result, whatever the
+	// model, even when the bad path comes after paths already credited.
+	paths := append(handTable(), Path{Channels: []string{"x"}, Conversions: math.Inf(1)})
+	for _, m := range []Model{FirstTouch{}, LastTouch{}, LastNonDirect{}, Linear{}, PositionBased{}, Shapley{}, Markov{}} {
+		r, err := m.Attribute(paths)
+		require.ErrorIs(t, err, leadkit.ErrInvalid, "%T", m)
+		assert.Equal(t, "attribution: path "+strconv.Itoa(len(paths)-1)+": conversions: infinite", err.Error())
+		assert.Empty(t, r.Conversions, "%T", m)
+	}
 }
 
 func TestResultHelpers(t *testing.T) {
@@ -151,4 +193,36 @@ func TestResultHelpers(t *testing.T) {
 	assert.Equal(t, 3.0, r.TotalConversions())
 	assert.Equal(t, 4.0, r.TotalValue())
 	assert.Equal(t, "a > b", Path{Channels: []string{"a", "b"}}.String())
+}
+
+// TestPositionBasedClamp: First+Last may exceed 1 by rounding (1e-12
+// passes validation); the shares are then scaled to sum to 1 so that credit
+// is conserved: a 3-touch path credits exactly its 1 conversion.
+func TestPositionBasedClamp(t *testing.T) {
+	r, err := PositionBased{First: 0.6, Last: 0.4 + 1e-12}.Attribute([]Path{{Channels: []string{"X", "Y", "Z"}, Conversions: 1}})
+	require.NoError(t, err)
+	assert.InDelta(t, 1, r.TotalConversions(), 1e-15)
+	assert.Zero(t, r.Conversions["Y"])
+}
+
+// TestPositionBasedExplicit: with Explicit, First = Last = 0 is taken as
+// written: a 4-touch path gives its conversion to the two middle touches,
+// 1/2 each; a 2-touch path has no middle and splits 0:0 as half each; a
+// single touch takes everything. Without Explicit the zero value is
+// 0.4/0.4 (middle touches 0.1 each).
+func TestPositionBasedExplicit(t *testing.T) {
+	m := PositionBased{Explicit: true}
+	r, err := m.Attribute([]Path{{Channels: []string{"W", "X", "Y", "Z"}, Conversions: 1, Value: 8}})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]float64{"X": 0.5, "Y": 0.5}, r.Conversions)
+	assert.Equal(t, map[string]float64{"X": 4, "Y": 4}, r.Value)
+
+	r, err = m.Attribute([]Path{{Channels: []string{"X", "Y"}, Conversions: 1}, {Channels: []string{"Z"}, Conversions: 2}})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]float64{"X": 0.5, "Y": 0.5, "Z": 2}, r.Conversions)
+
+	r, err = PositionBased{}.Attribute([]Path{{Channels: []string{"W", "X", "Y", "Z"}, Conversions: 1}})
+	require.NoError(t, err)
+	assert.InDelta(t, 0.1, r.Conversions["X"], 1e-15)
+	assert.InDelta(t, 0.4, r.Conversions["W"], 1e-15)
 }

@@ -56,16 +56,21 @@ const MaxShapleyPlayers = 20
 // between calls, so v must not keep it. The values are efficient: they sum
 // to v(players) - v(empty). ctx is checked between calls. players must be
 // distinct, non-empty and at most [MaxShapleyPlayers]; a NaN or infinite
-// value is an error naming the coalition.
+// value is an error naming the coalition, and so is a Shapley value that
+// overflows. Players are names like channels: valid UTF-8 without NUL
+// bytes, at most [leadkit.MaxNameBytes].
 func ExactShapley(ctx context.Context, players []string, v func(coalition []string) float64) (map[string]float64, error) {
 	n := len(players)
 	if n > MaxShapleyPlayers {
 		return nil, fmt.Errorf("attribution: exact shapley: %d players, at most %d: %w", n, MaxShapleyPlayers, leadkit.ErrInvalid)
 	}
 	seen := make(map[string]bool, n)
-	for _, p := range players {
-		if p == "" || seen[p] {
-			return nil, fmt.Errorf("attribution: exact shapley: player %q empty or repeated: %w", p, leadkit.ErrInvalid)
+	for i, p := range players {
+		if !channelOK(p) {
+			return nil, fmt.Errorf("attribution: exact shapley: player %d: %s: %w", i, badChannel(p), leadkit.ErrInvalid)
+		}
+		if seen[p] {
+			return nil, fmt.Errorf("attribution: exact shapley: player %q repeated: %w", p, leadkit.ErrInvalid)
 		}
 		seen[p] = true
 	}
@@ -110,6 +115,11 @@ func ExactShapley(ctx context.Context, players []string, v func(coalition []stri
 	}
 	out := make(map[string]float64, n)
 	for i, p := range players {
+		if !finite(phi[i]) {
+			// Finite values can still overflow in the differences and
+			// sums (values near the float64 limit).
+			return nil, fmt.Errorf("attribution: exact shapley: the value of player %q is %g: %w", p, phi[i], leadkit.ErrInvalid)
+		}
 		out[p] = phi[i]
 	}
 	return out, nil
@@ -150,13 +160,12 @@ func NewCoalitions(paths []Path) (*Coalitions, error) {
 			id, ok := c.index[ch]
 			if !ok {
 				id = len(c.channels)
-				if id >= MaxShapleyPlayers {
-					return nil, fmt.Errorf("attribution: coalitions: more than %d channels: %w", MaxShapleyPlayers, leadkit.ErrInvalid)
-				}
 				c.index[ch] = id
 				c.channels = append(c.channels, ch)
 			}
-			mask |= 1 << id
+			if id < MaxShapleyPlayers {
+				mask |= 1 << id
+			}
 		}
 		k, ok := byMask[mask]
 		if !ok {
@@ -168,6 +177,9 @@ func NewCoalitions(paths []Path) (*Coalitions, error) {
 		}
 		c.conv[k] += paths[i].Conversions
 		c.val[k] += paths[i].Value
+	}
+	if n := len(c.channels); n > MaxShapleyPlayers {
+		return nil, fmt.Errorf("attribution: coalitions: %d channels, at most %d (MaxShapleyPlayers): %w", n, MaxShapleyPlayers, leadkit.ErrInvalid)
 	}
 	return c, nil
 }

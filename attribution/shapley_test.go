@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/leadkit/leadkit"
@@ -67,12 +68,15 @@ func TestCoalitions(t *testing.T) {
 	assert.Equal(t, 46.0, c.Value([]string{"C", "B", "A", "unknown"}))
 	assert.Equal(t, 0.0, c.Conversions(nil))
 
-	many := make([]Path, MaxShapleyPlayers+1)
+	many := make([]Path, 1000)
 	for i := range many {
 		many[i] = Path{Channels: []string{fmt.Sprint("c", i)}, Conversions: 1}
 	}
+	_, err = NewCoalitions(many[:MaxShapleyPlayers])
+	require.NoError(t, err)
 	_, err = NewCoalitions(many)
 	require.ErrorIs(t, err, leadkit.ErrInvalid)
+	assert.EqualError(t, err, "attribution: coalitions: 1000 channels, at most 20 (MaxShapleyPlayers): leadkit: invalid input")
 	_, err = NewCoalitions([]Path{{}})
 	require.ErrorIs(t, err, leadkit.ErrInvalid)
 }
@@ -99,6 +103,21 @@ func TestExactShapleyErrors(t *testing.T) {
 	cancel()
 	_, err = ExactShapley(cctx, []string{"a"}, zero)
 	require.ErrorIs(t, err, context.Canceled)
+
+	for _, p := range []string{"", "a\x00", "\xff", strings.Repeat("x", leadkit.MaxNameBytes+1)} {
+		_, err = ExactShapley(ctx, []string{"ok", p}, zero)
+		require.ErrorIs(t, err, leadkit.ErrInvalid, p)
+		assert.Contains(t, err.Error(), "attribution: exact shapley: player 1: ")
+	}
+	// Finite values whose differences overflow.
+	_, err = ExactShapley(ctx, []string{"a", "b"}, func(s []string) float64 {
+		if len(s) == 1 {
+			return -math.MaxFloat64
+		}
+		return math.MaxFloat64
+	})
+	require.ErrorIs(t, err, leadkit.ErrInvalid)
+	assert.Contains(t, err.Error(), `attribution: exact shapley: the value of player "a" is `)
 
 	phi, err := ExactShapley(ctx, nil, func([]string) float64 { return 5 })
 	require.NoError(t, err)

@@ -22,6 +22,14 @@ import (
 // (A = I - Q), the error of x at Start is (N r)_Start with N = A^-1, and
 // N[Start][i] is the expected number of visits to state i (chain.visits, an
 // upper bound once states are removed), so |error| <= sum_i visits_i |r_i|.
+//
+// Work per iteration: one backward sweep over the upper part of Q (the
+// preconditioner) and, for the product with A, one pass over its lower
+// part only: with M = D - U, A M^-1 v = v - L M^-1 v. States removed by a
+// solve are outside its system: every vector is zero there (x is zeroed
+// there before the solve), so the sweeps read successors without checking
+// whether they were removed. The work is charged to the chain's budget
+// ([MaxMarkovWork]).
 
 const (
 	// gmresRestart is the Krylov subspace size before a restart.
@@ -31,6 +39,9 @@ const (
 	gmresTol = 1e-14
 	// gmresMaxCycles bounds the restarts.
 	gmresMaxCycles = 2000
+	// breakdown: a new Krylov vector shorter than this, relative to the
+	// operator's image it was taken from, is rounding noise.
+	breakdown = 1e-12
 )
 
 // solver solves the chain without removal and with removals, reusing its
@@ -46,6 +57,12 @@ type solver struct {
 	cs, sn, g  []float64
 	y          []float64
 	visitNorm  float64 // Euclidean norm of ch.visits
+
+	// Q split into its strictly upper part (read by precondition) and
+	// strictly lower part (read by applyPreconditioned), compressed rows.
+	upStart, loStart []int32
+	upCol, loCol     []int32
+	upProb, loProb   []float64
 }
 
 func newSolver(ch *chain) *solver { return &solver{ch: ch} }
@@ -85,6 +102,22 @@ func (sv *solver) init() {
 		sv.visitNorm += v * v
 	}
 	sv.visitNorm = math.Sqrt(sv.visitNorm)
+	ch := sv.ch
+	sv.upStart = make([]int32, n+1)
+	sv.loStart = make([]int32, n+1)
+	for s := range n {
+		sv.upStart[s], sv.loStart[s] = int32(len(sv.upCol)), int32(len(sv.loCol))
+		for k := ch.rowStart[s]; k < ch.rowStart[s+1]; k++ {
+			if t := ch.col[k]; int(t) > s {
+				sv.upCol = append(sv.upCol, t)
+				sv.upProb = append(sv.upProb, ch.prob[k])
+			} else {
+				sv.loCol = append(sv.loCol, t)
+				sv.loProb = append(sv.loProb, ch.prob[k])
+			}
+		}
+	}
+	sv.upStart[n], sv.loStart[n] = int32(len(sv.upCol)), int32(len(sv.loCol))
 }
 
 func (sv *solver) solveIterative(removed []bool) (float64, float64, error) {
@@ -140,7 +173,11 @@ func (sv *solver) gmres(removed []bool, value bool, x []float64) (float64, error
 	tol := gmresTol * scale
 	best := math.Inf(1)
 	stalls, iters := 0, 0
+	e, n := len(ch.col), ch.n
 	for cycle := 0; ; cycle++ {
+		if err := ch.charge(3 * (e + n)); err != nil { // residual (double-double)
+			return 0, err
+		}
 		bound, floor := sv.residual(removed, x)
 		if bound <= tol || bound <= floor {
 			return x[0], nil
@@ -164,14 +201,28 @@ func (sv *solver) gmres(removed []bool, value bool, x []float64) (float64, error
 		k := 0
 		for j := range gmresRestart {
 			iters++
+			// One sweep over the transitions (both halves of Q) and
+			// 2(j+1) + 5 passes over the states (Gram-Schmidt, norm,
+			// scaling, the two triangular passes).
+			if err := ch.charge(e + (2*j+7)*n); err != nil {
+				return 0, err
+			}
 			sv.precondition(sv.z, sv.v[j], removed)
-			sv.apply(sv.w, sv.z, removed)
+			sv.applyPreconditioned(sv.w, sv.v[j], sv.z, removed)
+			wn := norm2(sv.w)
 			for i := 0; i <= j; i++ { // modified Gram-Schmidt
 				hij := dot(sv.w, sv.v[i])
 				sv.h[i][j] = hij
 				axpy(sv.w, -hij, sv.v[i])
 			}
 			hn := norm2(sv.w)
+			if hn <= breakdown*wn {
+				// What is left of w is rounding noise: the basis spans an
+				// invariant subspace (a "happy breakdown"; a chain without
+				// backward edges gets there at once, the preconditioner
+				// then being exact). Going on would orthogonalise noise.
+				hn = 0
+			}
 			sv.h[j+1][j] = hn
 			for i := range j { // previous Givens rotations
 				a, b := sv.h[i][j], sv.h[i+1][j]
@@ -200,6 +251,9 @@ func (sv *solver) gmres(removed []bool, value bool, x []float64) (float64, error
 				s -= sv.h[i][l] * sv.y[l]
 			}
 			sv.y[i] = s / sv.h[i][i]
+		}
+		if err := ch.charge(e + (k+3)*n); err != nil { // the update of x
+			return 0, err
 		}
 		clear(sv.w)
 		for i := range k {
@@ -254,50 +308,61 @@ func twoSum(a, b float64) (s, e float64) {
 	return s, (a - (s - bb)) + (b - bb)
 }
 
-// apply sets dst = A v, A = I - Q over the kept states (identity rows for
-// removed states, whose entries stay zero).
-func (sv *solver) apply(dst, v []float64, removed []bool) {
-	ch := sv.ch
-	for s := range ch.n {
+// applyPreconditioned sets dst = A z for z = M^-1 v (see precondition).
+// A = D - L - U, D the diagonal, L and U the strictly lower and upper parts
+// of Q, and M = D - U, so A z = M z - L z = v - L z: only the lower part is
+// read (the backward edges, few because states are numbered in order of
+// first appearance), not the whole of A. Removed states are outside the
+// system: their entries of dst are zero.
+func (sv *solver) applyPreconditioned(dst, v, z []float64, removed []bool) {
+	for s := range sv.ch.n {
 		if removed != nil && removed[s] {
-			dst[s] = v[s]
+			dst[s] = 0
 			continue
 		}
-		acc := (1 - ch.self[s]) * v[s]
-		for k := ch.rowStart[s]; k < ch.rowStart[s+1]; k++ {
-			if t := ch.col[k]; removed == nil || !removed[t] {
-				acc -= ch.prob[k] * v[t]
-			}
+		acc := v[s]
+		for k := sv.loStart[s]; k < sv.loStart[s+1]; k++ {
+			acc -= sv.loProb[k] * z[sv.loCol[k]]
 		}
 		dst[s] = acc
 	}
 }
 
 // precondition sets z = M^-1 v, M = D - U the diagonal and upper part of A
-// (one backward Gauss-Seidel sweep from zero).
+// (one backward Gauss-Seidel sweep from zero). Removed states are outside
+// the system: their entries of z are zero, so the sweep reads z of any
+// successor without checking whether it was removed.
 func (sv *solver) precondition(z, v []float64, removed []bool) {
 	ch := sv.ch
 	for s := ch.n - 1; s >= 0; s-- {
 		if removed != nil && removed[s] {
-			z[s] = v[s]
+			z[s] = 0
 			continue
 		}
 		acc := v[s]
-		for k := ch.rowStart[s]; k < ch.rowStart[s+1]; k++ {
-			if t := ch.col[k]; int(t) > s && (removed == nil || !removed[t]) {
-				acc += ch.prob[k] * z[t]
-			}
+		for k := sv.upStart[s]; k < sv.upStart[s+1]; k++ {
+			acc += sv.upProb[k] * z[sv.upCol[k]]
 		}
 		z[s] = acc / (1 - ch.self[s])
 	}
 }
 
+// dot returns the dot product of a and b (len(b) >= len(a)), summed in four
+// interleaved parts: a single running sum waits on each addition.
 func dot(a, b []float64) float64 {
-	var s float64
-	for i := range a {
-		s += a[i] * b[i]
+	b = b[:len(a)]
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(a); i += 4 {
+		s0 += a[i] * b[i]
+		s1 += a[i+1] * b[i+1]
+		s2 += a[i+2] * b[i+2]
+		s3 += a[i+3] * b[i+3]
 	}
-	return s
+	for ; i < len(a); i++ {
+		s0 += a[i] * b[i]
+	}
+	return (s0 + s1) + (s2 + s3)
 }
 
 func norm2(a []float64) float64 { return math.Sqrt(dot(a, a)) }

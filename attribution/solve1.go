@@ -7,11 +7,6 @@ import (
 	"github.com/leadkit/leadkit"
 )
 
-// order1Limit is the largest order-1 chain (transient states, Start
-// included) solved by the single-factorisation method below; bigger chains
-// fall back to one solve per removed channel.
-const order1Limit = 2500
-
 // removalsOrder1 computes, for an order-1 chain, the conversion probability
 // and expected value from Start with each channel state removed, from one LU
 // factorisation of A = I - Q. In an order-1 chain removing a channel removes
@@ -23,7 +18,8 @@ const order1Limit = 2500
 // fundamental matrix and h(s) the probability of ever reaching s from Start
 // (N[0][s] counts the expected visits to s, each first visit followed by
 // N[s][s] of them). The same holds for the expected value y = N bv. The
-// cost is O(n^3) once instead of once per channel.
+// cost is O(n^3) once instead of once per channel; n is at most
+// MaxChannels + 1.
 func (ch *chain) removalsOrder1() (p0, v0 float64, pWithout, vWithout []float64, err error) {
 	n := ch.n
 	a := make([]float64, n*n)
@@ -153,20 +149,11 @@ func (f *luFactors) inverseDiag(s int, tmp []float64) float64 {
 	clear(tmp)
 	tmp[i0] = 1
 	for i := i0 + 1; i < n; i++ {
-		v := 0.0
-		row := a[i*n : i*n+i]
-		for k := i0; k < i; k++ {
-			v -= row[k] * tmp[k]
-		}
-		tmp[i] = v
+		tmp[i] = -dot(a[i*n+i0:i*n+i], tmp[i0:i])
 	}
 	for i := n - 1; i >= s; i-- {
-		v := tmp[i]
 		row := a[i*n : (i+1)*n]
-		for k := i + 1; k < n; k++ {
-			v -= row[k] * tmp[k]
-		}
-		tmp[i] = v / row[i]
+		tmp[i] = (tmp[i] - dot(row[i+1:], tmp[i+1:n])) / row[i]
 	}
 	return tmp[s]
 }

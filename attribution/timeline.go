@@ -1,12 +1,10 @@
 package attribution
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -57,9 +55,22 @@ const (
 //   - A lead with no touch left gets the single touch NoTouch, so that every
 //     lead is counted: nothing is silently dropped.
 //   - The conversion value is the number in the conversion event's Attrs
-//     under ValueAttr (float, integer, json.Number or numeric string); with no
-//     ValueAttr the value is 0. A missing, non-numeric, negative or NaN value
-//     is an error for that lead.
+//     under ValueAttr, read by the number rule of every leadkit package
+//     ([leadkit.Number]: any Go integer or float, or a json.Number; a string
+//     such as "5" is not a number); with no ValueAttr the value is 0. A
+//     missing, non-numeric, negative or infinite value, or one over
+//     [MaxPathCount], is an error for that lead.
+//   - A lead whose timeline cannot be used is reported
+//     (*[TimelineError]) and left out: an event without a time or with a
+//     time outside [leadkit.MinTime, leadkit.MaxTime), a touch key (the
+//     channel, campaign or content) that is not valid UTF-8, holds a NUL
+//     byte or is longer than [leadkit.MaxNameBytes], or more than
+//     [MaxPathTouches] touches in the window (set a Lookback or
+//     TouchTypes).
+//
+// In JSON and YAML the lookback is text in leadkit's duration grammar
+// ("14d", "2w", "36h"; see [leadkit.ParseDuration]); a bare number and an
+// unknown key are errors.
 type Conversion struct {
 	// Types are the event types that mark the conversion. Required.
 	Types []string `json:"types"`
@@ -68,7 +79,8 @@ type Conversion struct {
 	TouchTypes []string `json:"touch_types,omitempty"`
 	// Key is the event field touches are credited to; "" means channel.
 	Key TouchKey `json:"key,omitempty"`
-	// Lookback bounds how old a touch may be; 0 means no bound.
+	// Lookback bounds how old a touch may be; 0 means no bound. At most
+	// [leadkit.MaxDuration].
 	Lookback time.Duration `json:"lookback,omitempty"`
 	// AsOf ignores events after it; zero means no bound.
 	AsOf time.Time `json:"as_of,omitempty"`
@@ -91,13 +103,35 @@ func (c Conversion) Validate() error {
 	if slices.Contains(c.Types, "") {
 		bad("empty conversion event type")
 	}
+	for _, l := range []struct {
+		name  string
+		types []string
+	}{{"types", c.Types}, {"touch_types", c.TouchTypes}} {
+		if len(l.types) > leadkit.MaxListItems {
+			bad("%d %s, at most %d", len(l.types), l.name, leadkit.MaxListItems)
+			continue
+		}
+		for _, t := range l.types {
+			if msg := leadkit.CheckText(t, leadkit.MaxNameBytes); msg != "" {
+				bad("%s: event type %q %s", l.name, clip(t, 32), msg)
+			}
+		}
+	}
+	for _, f := range []struct{ name, v string }{{"value_attr", c.ValueAttr}, {"no_touch", c.NoTouch}} {
+		if msg := leadkit.CheckText(f.v, leadkit.MaxNameBytes); msg != "" {
+			bad("%s %q %s", f.name, clip(f.v, 32), msg)
+		}
+	}
 	switch c.Key {
 	case "", ByChannel, ByCampaign, ByContent:
 	default:
 		bad("unknown key %q (want channel, campaign or content)", c.Key)
 	}
-	if c.Lookback < 0 {
-		bad("negative lookback %v", c.Lookback)
+	if c.Lookback < 0 || c.Lookback > leadkit.MaxDuration {
+		bad("lookback %s, want 0 to %s", leadkit.FormatDuration(c.Lookback), leadkit.FormatDuration(leadkit.MaxDuration))
+	}
+	if !c.AsOf.IsZero() && !leadkit.ValidTime(c.AsOf) {
+		bad("as_of %s is outside %s", c.AsOf.UTC().Format(time.RFC3339), leadkit.TimeRange)
 	}
 	return errors.Join(errs...)
 }
@@ -146,6 +180,10 @@ func (c Conversion) cut(tl journey.Timeline, buf []touch) (journeyCut, error) {
 		if e.Time.IsZero() {
 			return journeyCut{}, &TimelineError{LeadID: tl.LeadID, Event: e.ID, Reason: fmt.Sprintf("event %d has no time", i)}
 		}
+		if !leadkit.ValidTime(e.Time) {
+			return journeyCut{}, &TimelineError{LeadID: tl.LeadID, Event: e.ID,
+				Reason: fmt.Sprintf("event %d: time %s is outside %s", i, e.Time.UTC().Format(time.RFC3339), leadkit.TimeRange)}
+		}
 	}
 	if !slices.IsSortedFunc(evs, func(a, b leadkit.Event) int { return a.Time.Compare(b.Time) }) {
 		evs = slices.Clone(evs)
@@ -192,6 +230,13 @@ func (c Conversion) cut(tl journey.Timeline, buf []touch) (journeyCut, error) {
 		if c.Lookback > 0 && j.end.Sub(e.Time) > c.Lookback {
 			continue
 		}
+		if !channelOK(k) {
+			return journeyCut{}, &TimelineError{LeadID: tl.LeadID, Event: e.ID, Reason: fmt.Sprintf("%s %s", c.keyName(), strings.TrimPrefix(badChannel(k), "channel "))}
+		}
+		if len(touches) == MaxPathTouches {
+			return journeyCut{}, &TimelineError{LeadID: tl.LeadID,
+				Reason: fmt.Sprintf("more than %d touches (MaxPathTouches): set a lookback or touch types", MaxPathTouches)}
+		}
 		touches = append(touches, touch{key: k, time: e.Time, event: i})
 	}
 	j.touches = touches
@@ -208,6 +253,14 @@ func (c Conversion) keyOf(e leadkit.Event) string {
 	return e.Channel
 }
 
+// keyName names the key field for error messages.
+func (c Conversion) keyName() string {
+	if c.Key == "" {
+		return string(ByChannel)
+	}
+	return string(c.Key)
+}
+
 func (c Conversion) noTouch() string {
 	if c.NoTouch == "" {
 		return DefaultNoTouch
@@ -215,46 +268,18 @@ func (c Conversion) noTouch() string {
 	return c.NoTouch
 }
 
+// numericAttr reads the conversion value under name by [leadkit.Number].
 func numericAttr(attrs map[string]any, name string) (float64, error) {
 	raw, ok := attrs[name]
 	if !ok {
 		return 0, fmt.Errorf("value attribute %q missing", name)
 	}
-	var v float64
-	switch x := raw.(type) {
-	case float64:
-		v = x
-	case float32:
-		v = float64(x)
-	case int:
-		v = float64(x)
-	case int32:
-		v = float64(x)
-	case int64:
-		v = float64(x)
-	case uint:
-		v = float64(x)
-	case uint32:
-		v = float64(x)
-	case uint64:
-		v = float64(x)
-	case json.Number:
-		f, err := x.Float64()
-		if err != nil {
-			return 0, fmt.Errorf("value attribute %q: %q is not a number", name, x)
-		}
-		v = f
-	case string:
-		f, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
-		if err != nil {
-			return 0, fmt.Errorf("value attribute %q: %q is not a number", name, x)
-		}
-		v = f
-	default:
-		return 0, fmt.Errorf("value attribute %q: %T is not a number", name, raw)
+	v, err := leadkit.Number(raw)
+	if err != nil {
+		return 0, fmt.Errorf("value attribute %q: %s", name, strings.TrimPrefix(err.Error(), leadkit.ErrInvalid.Error()+": "))
 	}
-	if r := badCount(v); r != "" {
-		return 0, fmt.Errorf("value attribute %q: %s", name, r)
+	if !countOK(v) {
+		return 0, fmt.Errorf("value attribute %q: %s", name, badCount(v))
 	}
 	return v, nil
 }
@@ -265,9 +290,11 @@ func numericAttr(attrs map[string]any, name string) (float64, error) {
 // of first appearance). A converted lead adds 1 conversion and its value, a
 // lead that did not convert adds 1 null.
 //
-// A timeline that cannot be used (an event without time, a bad value) is
-// reported in the error, an errors.Join of *[TimelineError]s (the first 20,
-// then a count); the paths of the other timelines are still returned.
+// A timeline that cannot be used (see [Conversion]) is reported in the
+// error, an errors.Join of *[TimelineError]s (the first 20, then a count);
+// the paths of the other timelines are still returned. A path whose leads
+// sum to more than [MaxPathCount] (values near the cap on many leads) is
+// reported and left out, so that every path returned is valid.
 func PathsFromTimelines(timelines []journey.Timeline, conv Conversion) ([]Path, error) {
 	if err := conv.Validate(); err != nil {
 		return nil, err
@@ -315,7 +342,19 @@ func PathsFromTimelines(timelines []journey.Timeline, conv Conversion) ([]Path, 
 			paths[i].Nulls++
 		}
 	}
-	return paths, errs.err()
+	// A path sums the values of its leads: each is at most MaxPathCount,
+	// their sum may not be. Such a path is reported and left out, so that
+	// every path returned is valid.
+	kept := paths[:0]
+	for _, p := range paths {
+		if !countOK(p.Value) || !countOK(p.Conversions) || !countOK(p.Nulls) {
+			errs.add(fmt.Errorf("attribution: the leads of path %q sum to %g conversions, %g value and %g nulls, over the cap of %g (MaxPathCount): %w",
+				clip(p.String(), 64), p.Conversions, p.Value, p.Nulls, float64(MaxPathCount), leadkit.ErrInvalid))
+			continue
+		}
+		kept = append(kept, p)
+	}
+	return kept, errs.err()
 }
 
 // timelineErrors collects per-lead errors, at most 20 one by one.
@@ -368,16 +407,20 @@ const DefaultHalfLife = 7 * 24 * time.Hour
 // 2^(-(t_latest - t_i)/HalfLife), which cannot underflow for every touch
 // at once: touches years old with a half-life of a day still split by their
 // ages, not equally.
+//
+// In JSON and YAML the half-life is text ("7d", "36h"; see
+// [leadkit.ParseDuration]); a bare number and an unknown key are errors.
 type TimeDecay struct {
 	// HalfLife is the age at which a touch weighs half as much as one at
-	// the conversion; 0 means 7 days.
+	// the conversion; 0 means 7 days. At most [leadkit.MaxDuration].
 	HalfLife time.Duration `json:"half_life,omitempty"`
 }
 
 // AttributeTimelines implements [TimelineModel].
 func (m TimeDecay) AttributeTimelines(timelines []journey.Timeline, conv Conversion) (Result, error) {
-	if m.HalfLife < 0 {
-		return Result{}, fmt.Errorf("attribution: time decay: negative half-life %v: %w", m.HalfLife, leadkit.ErrInvalid)
+	if m.HalfLife < 0 || m.HalfLife > leadkit.MaxDuration {
+		return Result{}, fmt.Errorf("attribution: time decay: half-life %s, want 0 to %s: %w",
+			leadkit.FormatDuration(m.HalfLife), leadkit.FormatDuration(leadkit.MaxDuration), leadkit.ErrInvalid)
 	}
 	h := m.HalfLife
 	if h == 0 {
@@ -448,5 +491,9 @@ func attributeTimelines(timelines []journey.Timeline, conv Conversion, weigh fun
 			s.give(s.id(t.key), w[i]/total, &one)
 		}
 	}
-	return s.result(), errs.err()
+	r, err := s.finalResult()
+	if err != nil {
+		return Result{}, errors.Join(err, errs.err())
+	}
+	return r, errs.err()
 }

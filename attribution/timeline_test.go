@@ -4,10 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/internal/spec"
 	"github.com/leadkit/leadkit/journey"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -42,7 +45,7 @@ func fixture() []journey.Timeline {
 		),
 		tl("l2", ev("l2", "f1", "page_view", "ads", 1, nil)),
 		tl("l3"),
-		tl("l4", ev("l4", "g1", "mql", "", 3, map[string]any{"value": "50"})),
+		tl("l4", ev("l4", "g1", "mql", "", 3, map[string]any{"value": json.Number("50")})),
 	}
 }
 
@@ -96,8 +99,12 @@ func TestTimelineErrors(t *testing.T) {
 		tl("bad-time", leadkit.Event{ID: "z", LeadID: "bad-time", Type: "page_view", Channel: "seo"}),
 		tl("bad-value", ev("bad-value", "v", "mql", "seo", 1, map[string]any{"value": -3})),
 		tl("no-value", ev("no-value", "w", "mql", "seo", 1, nil)),
-		tl("nan-value", ev("nan-value", "x", "mql", "seo", 1, map[string]any{"value": "NaN"})),
+		tl("nan-value", ev("nan-value", "x", "mql", "seo", 1, map[string]any{"value": math.NaN()})),
 		tl("type-value", ev("type-value", "y", "mql", "seo", 1, map[string]any{"value": true})),
+		tl("string-value", ev("string-value", "s", "mql", "seo", 1, map[string]any{"value": "50"})),
+		tl("huge-value", ev("huge-value", "h", "mql", "seo", 1, map[string]any{"value": 1e308})),
+		tl("bad-key", ev("bad-key", "k", "page_view", "se\x00o", 0, nil), ev("bad-key", "k2", "mql", "", 1, map[string]any{"value": 1})),
+		tl("far-time", ev("far-time", "f", "page_view", "seo", 100000, nil)),
 	)
 	conv := Conversion{Types: []string{"mql"}, ValueAttr: "value"}
 	paths, err := PathsFromTimelines(tls, conv)
@@ -106,8 +113,12 @@ func TestTimelineErrors(t *testing.T) {
 		`lead "bad-time": event "z": event 0 has no time`,
 		`lead "bad-value": event "v": value attribute "value": negative (-3)`,
 		`lead "no-value": event "w": value attribute "value" missing`,
-		`lead "nan-value": event "x": value attribute "value": NaN`,
-		`lead "type-value": event "y": value attribute "value": bool is not a number`,
+		`lead "nan-value": event "x": value attribute "value": NaN is not a finite number`,
+		`lead "type-value": event "y": value attribute "value": want a number, got bool`,
+		`lead "string-value": event "s": value attribute "value": want a number, got the string "50"`,
+		`lead "huge-value": event "h": value attribute "value": 1e+308 is over the cap of 1e+15`,
+		`lead "bad-key": event "k": channel name contains a NUL byte`,
+		`lead "far-time": event "f": event 0: time 2297-10-16T00:00:00Z is outside years 1900 to 2149`,
 	} {
 		assert.Contains(t, err.Error(), want)
 	}
@@ -134,8 +145,10 @@ func TestTimelineErrors(t *testing.T) {
 	assert.ErrorIs(t, err, leadkit.ErrInvalid)
 }
 
+// TestNumericAttr: the conversion value follows leadkit's one number rule
+// (leadkit.Number): Go numbers and json.Number, never strings.
 func TestNumericAttr(t *testing.T) {
-	for _, v := range []any{2.5, float32(2.5), json.Number("2.5"), " 2.5 "} {
+	for _, v := range []any{2.5, float32(2.5), json.Number("2.5")} {
 		got, err := numericAttr(map[string]any{"v": v}, "v")
 		require.NoError(t, err, "%T", v)
 		assert.Equal(t, 2.5, got)
@@ -145,10 +158,10 @@ func TestNumericAttr(t *testing.T) {
 		require.NoError(t, err, "%T", v)
 		assert.Equal(t, 3.0, got)
 	}
-	_, err := numericAttr(map[string]any{"v": json.Number("x")}, "v")
-	assert.Error(t, err)
-	_, err = numericAttr(map[string]any{"v": math.Inf(1)}, "v")
-	assert.Error(t, err)
+	for _, v := range []any{json.Number("x"), math.Inf(1), math.NaN(), "5", " 2.5 ", "NaN", true, nil, -1, 2e15} {
+		_, err := numericAttr(map[string]any{"v": v}, "v")
+		assert.Error(t, err, "%T %v", v, v)
+	}
 }
 
 func TestTimeDecay(t *testing.T) {
@@ -178,7 +191,7 @@ func TestTimeDecay(t *testing.T) {
 	// weights underflow, but seo is 1 day (86,400 half-lives) older than
 	// ads, so its relative weight 2^-86400 is 0 and ads takes everything.
 	c := tl("c", ev("c", "1", "page_view", "seo", 0, nil), ev("c", "2", "page_view", "ads", 1, nil),
-		ev("c", "3", "won", "", 100000, map[string]any{"amount": 1}))
+		ev("c", "3", "won", "", 40000, map[string]any{"amount": 1}))
 	r, err = TimeDecay{HalfLife: time.Second}.AttributeTimelines([]journey.Timeline{c}, conv)
 	require.NoError(t, err)
 	assert.Zero(t, r.Conversions["seo"])
@@ -338,4 +351,139 @@ func TestTimelineModelsConserve(t *testing.T) {
 	require.NoError(t, err)
 	c, v, n := Totals(paths)
 	assert.Equal(t, []float64{converted, value, 200 - converted}, []float64{c, v, n})
+}
+
+// TestTimeDecayUnderflow: touches 1200 and 1170 days before the conversion
+// with a half-life of 1 day weigh 2^-1200 and 2^-1170, both below the
+// smallest float64. Their ratio is 2^-30, so the shares are
+// 2^-30/(1+2^-30) and 1/(1+2^-30) (weights taken relative to the latest
+// touch), not an equal split.
+func TestTimeDecayUnderflow(t *testing.T) {
+	conv := Conversion{Types: []string{"won"}}
+	c := tl("c", ev("c", "1", "page_view", "seo", 0, nil), ev("c", "2", "page_view", "ads", 30, nil),
+		ev("c", "3", "won", "", 1200, nil))
+	r, err := TimeDecay{HalfLife: day}.AttributeTimelines([]journey.Timeline{c}, conv)
+	require.NoError(t, err)
+	small := math.Exp2(-30)
+	assert.InDelta(t, small/(1+small), r.Conversions["seo"], 1e-15)
+	assert.InDelta(t, 1/(1+small), r.Conversions["ads"], 1e-15)
+}
+
+// TestTimelineCaps: a lead with more than MaxPathTouches touches in its
+// window is reported (a lookback or touch types would keep it); the
+// others are still reduced and credited. Conversion values of leads on the
+// same path that sum over MaxPathCount make that path an error; a
+// conversion with names or times out of their caps is refused.
+func TestTimelineCaps(t *testing.T) {
+	evs := make([]leadkit.Event, 0, MaxPathTouches+2)
+	for i := range MaxPathTouches + 1 {
+		typ := "page_view"
+		if i%2 == 1 {
+			typ = "email_opened"
+		}
+		evs = append(evs, ev("busy", strconv.Itoa(i), typ, "seo", float64(i)/1e5, nil))
+	}
+	evs = append(evs, ev("busy", "won", "mql", "", 2, nil))
+	tls := []journey.Timeline{{LeadID: "busy", Events: evs}, fixture()[0]}
+	conv := Conversion{Types: []string{"mql"}}
+	paths, err := PathsFromTimelines(tls, conv)
+	require.ErrorIs(t, err, leadkit.ErrInvalid)
+	assert.EqualError(t, err, `attribution: lead "busy": more than 10000 touches (MaxPathTouches): set a lookback or touch types`)
+	assert.Equal(t, []Path{{Channels: []string{"seo", "email", "webinar"}, Conversions: 1}}, paths)
+	r, err := UShaped{}.AttributeTimelines(tls, conv)
+	require.ErrorIs(t, err, leadkit.ErrInvalid)
+	assert.InDelta(t, 1, r.TotalConversions(), 1e-12)
+	conv.TouchTypes = []string{"page_view", "form_submitted"}
+	paths, err = PathsFromTimelines(tls, conv)
+	require.NoError(t, err)
+	assert.Len(t, paths[0].Channels, MaxPathTouches/2+1)
+
+	// Two leads at 6e14 each: the path sums to 1.2e15.
+	big := func(lead string) journey.Timeline {
+		return tl(lead, ev(lead, "1", "page_view", "seo", 0, nil), ev(lead, "2", "mql", "", 1, map[string]any{"value": 6e14}))
+	}
+	conv = Conversion{Types: []string{"mql"}, ValueAttr: "value"}
+	paths, err = PathsFromTimelines([]journey.Timeline{big("a"), big("b"), fixture()[1]}, conv)
+	require.ErrorIs(t, err, leadkit.ErrInvalid)
+	assert.Contains(t, err.Error(), `the leads of path "seo" sum to 2 conversions, 1.2e+15 value and 0 nulls, over the cap of 1e+15`)
+	assert.Equal(t, []Path{{Channels: []string{"ads"}, Nulls: 1}}, paths)
+	r, err = TimeDecay{}.AttributeTimelines([]journey.Timeline{big("a"), big("b")}, conv)
+	require.NoError(t, err)
+	assert.InDelta(t, 1.2e15, r.TotalValue(), 1)
+
+	long := strings.Repeat("x", leadkit.MaxNameBytes+1)
+	for _, c := range []Conversion{
+		{Types: []string{long}},
+		{Types: []string{"mql"}, TouchTypes: []string{"a\x00"}},
+		{Types: []string{"mql"}, ValueAttr: long},
+		{Types: []string{"mql"}, NoTouch: "\xff"},
+		{Types: []string{"mql"}, AsOf: time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{Types: []string{"mql"}, Lookback: leadkit.MaxDuration + 1},
+		{Types: make([]string, leadkit.MaxListItems+1)},
+	} {
+		_, err := PathsFromTimelines(nil, c)
+		assert.ErrorIs(t, err, leadkit.ErrInvalid, "%+v", c)
+	}
+	_, err = TimeDecay{HalfLife: leadkit.MaxDuration + 1}.AttributeTimelines(nil, conv)
+	assert.ErrorIs(t, err, leadkit.ErrInvalid)
+}
+
+// TestConversionJSON: the lookback reads and writes leadkit's duration
+// grammar; a bare number and an unknown key are errors wrapping
+// ErrInvalid; JSON and YAML round-trip.
+func TestConversionJSON(t *testing.T) {
+	want := Conversion{Types: []string{"mql"}, TouchTypes: []string{"page_view"}, Key: ByCampaign, Lookback: 14 * day,
+		AsOf: t0, ValueAttr: "pipeline", NoTouch: "none"}
+	b, err := json.Marshal(want)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `"lookback":"2w"`)
+	var got Conversion
+	require.NoError(t, json.Unmarshal(b, &got))
+	assert.Equal(t, want, got)
+
+	for in, d := range map[string]time.Duration{`"14d"`: 14 * day, `"336h"`: 14 * day, `"1d12h"`: 36 * time.Hour, `"90m"`: 90 * time.Minute} {
+		var c Conversion
+		require.NoError(t, json.Unmarshal([]byte(`{"types":["mql"],"lookback":`+in+`}`), &c), in)
+		assert.Equal(t, d, c.Lookback, in)
+	}
+	var c Conversion
+	require.NoError(t, spec.Parse([]byte("types: [mql]\nlookback: 2w\nvalue_attr: pipeline\n"), &c))
+	assert.Equal(t, Conversion{Types: []string{"mql"}, Lookback: 14 * day, ValueAttr: "pipeline"}, c)
+	b, err = json.Marshal(Conversion{Types: []string{"mql"}})
+	require.NoError(t, err)
+	assert.NotContains(t, string(b), "lookback")
+
+	for in, msg := range map[string]string{
+		`{"types":["mql"],"lookback":14}`:   `attribution: conversion: lookback: leadkit: invalid input: duration 14: want a string`,
+		`{"types":["mql"],"lookback":"14"}`: `a bare number has no unit`,
+		`{"types":["mql"],"lookbak":"14d"}`: `attribution: conversion: leadkit: invalid input: json: unknown field "lookbak"`,
+	} {
+		var c Conversion
+		err := json.Unmarshal([]byte(in), &c)
+		require.ErrorIs(t, err, leadkit.ErrInvalid, in)
+		assert.Contains(t, err.Error(), msg, in)
+	}
+}
+
+// TestTimeDecayJSON: the half-life reads and writes leadkit's duration
+// grammar, strictly.
+func TestTimeDecayJSON(t *testing.T) {
+	b, err := json.Marshal(TimeDecay{HalfLife: 36 * time.Hour})
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"half_life":"1d12h"}`, string(b))
+	var m TimeDecay
+	require.NoError(t, json.Unmarshal(b, &m))
+	assert.Equal(t, 36*time.Hour, m.HalfLife)
+	b, err = json.Marshal(TimeDecay{})
+	require.NoError(t, err)
+	assert.JSONEq(t, `{}`, string(b))
+	require.NoError(t, spec.Parse([]byte("half_life: 7d"), &m))
+	assert.Equal(t, 7*day, m.HalfLife)
+
+	for _, in := range []string{`{"half_life":7}`, `{"half_life":"7"}`, `{"halflife":"7d"}`, `{"half_life":"7 days"}`} {
+		var m TimeDecay
+		err := json.Unmarshal([]byte(in), &m)
+		require.ErrorIs(t, err, leadkit.ErrInvalid, in)
+		assert.Contains(t, err.Error(), "attribution: time decay: ", in)
+	}
 }

@@ -329,6 +329,31 @@ func BenchmarkScore(b *testing.B) {
 		reportLeads(b, 1)
 		_ = sink
 	})
+	// The hand-written scorer with the repeated-event-ID check the engine
+	// makes (an ID counts once), written the usual way: a map reused per
+	// lead.
+	b.Run("handwritten-dedup", func(b *testing.B) {
+		var sink float64
+		seen := map[string]struct{}{}
+		var uniq []leadkit.Event
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			x := &in[i%len(in)]
+			clear(seen)
+			uniq = uniq[:0]
+			for _, e := range x.Events {
+				if _, dup := seen[e.ID]; !dup {
+					seen[e.ID] = struct{}{}
+					uniq = append(uniq, e)
+				}
+			}
+			_, _, t := handScore(&x.Lead, uniq, x.AsOf)
+			sink += t
+		}
+		reportLeads(b, 1)
+		_ = sink
+	})
 	b.Run("naive-expr", func(b *testing.B) {
 		nm := compileNaive(b)
 		var v vm.VM
