@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"github.com/leadkit/leadkit"
+	specdoc "github.com/leadkit/leadkit/internal/spec"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"sigs.k8s.io/yaml"
 )
 
 func TestParseDuration(t *testing.T) {
@@ -84,14 +84,14 @@ func TestDurationJSONAndYAML(t *testing.T) {
 	b, err := json.Marshal(s)
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"window":"2w"}`, string(b))
-	require.NoError(t, yaml.Unmarshal([]byte("window: 1d12h\n"), &s))
+	require.NoError(t, specdoc.Parse([]byte("window: 1d12h\n"), &s))
 	assert.Equal(t, leadkit.Duration(36*time.Hour), s.Window)
 
 	for _, bad := range []string{`{"window":3}`, `{"window":"3"}`, `{"window":true}`, `{"window":"2 weeks"}`} {
 		err := json.Unmarshal([]byte(bad), &s)
 		assert.ErrorIs(t, err, leadkit.ErrInvalid, bad)
 	}
-	err = yaml.Unmarshal([]byte("window: 3\n"), &s)
+	err = specdoc.Parse([]byte("window: 3\n"), &s)
 	assert.ErrorIs(t, err, leadkit.ErrInvalid)
 }
 

@@ -5,10 +5,5 @@ go 1.23
 require (
 	github.com/expr-lang/expr v1.17.8
 	github.com/stretchr/testify v1.12.1
-	sigs.k8s.io/yaml v1.6.0
-)
-
-require (
-	go.yaml.in/yaml/v2 v2.4.2 // indirect
-	go.yaml.in/yaml/v3 v3.0.5 // indirect
+	go.yaml.in/yaml/v3 v3.0.5
 )

@@ -109,6 +109,8 @@ order: strict
 		{"unknown field key", `{"steps": [{"name": "a", "types": ["a"]}], "fields": [{"name": "event.x", "kind": "string"}]}`, `unknown field "kind"`},
 		{"unknown yaml key", "steps:\n  - name: a\n    types: [a]\nwindw: 2w\n", `unknown field "windw"`},
 		{"duplicate key", `{"steps": [], "steps": [{"name": "a", "types": ["a"]}]}`, `key "steps" already set`},
+		{"miscased key", `{"Steps": [{"name": "a", "types": ["a"]}]}`, `key "Steps": did you mean "steps"?`},
+		{"miscased step key", `{"steps": [{"name": "a", "TYPES": ["a"]}]}`, `key "TYPES" in steps[0]: did you mean "types"?`},
 		{"bare number", "steps: [{name: a, types: [a]}]\nwindow: 3\n", "journey: funnel: window: leadkit: invalid input: duration 3"},
 		{"too long", `{"steps": [], "order": "` + string(make([]byte, leadkit.MaxDocumentBytes)) + `"}`, "the limit is"},
 	} {
