@@ -282,3 +282,25 @@ func TestDiagramEscaping(t *testing.T) {
 	assert.Contains(t, mm, `as a__x22__b`)
 	assert.Contains(t, mm, `as a__22__b`)
 }
+
+func TestNewReportsGraphProblemsBesideGuardErrors(t *testing.T) {
+	def := stage.Definition{
+		Name: "g", Initial: "A",
+		Facts:  map[string]leadkit.FieldType{"score": leadkit.TypeNumber},
+		Stages: []stage.Stage{{Name: "A"}, {Name: "B"}, {Name: "Island"}, {Name: "End", Terminal: true}},
+		Transitions: []stage.Transition{
+			{Name: "ab", From: []string{"A"}, To: "B", Auto: true, Guard: "scor > 1"},
+			{Name: "island_end", From: []string{"Island"}, To: "End"},
+			{Name: "a_end", From: []string{"A"}, To: "End", Auto: true, Guard: "score > 1", Reasons: []string{"x"}},
+		},
+	}
+	_, err := stage.New(def, stage.Options{})
+	require.Error(t, err)
+	msg := err.Error()
+	assert.Contains(t, msg, `transition "ab" guard: line 1, column 1: unknown name scor`)
+	assert.Contains(t, msg, `stage "Island": unreachable`)
+	assert.Contains(t, msg, `stage "B": is a dead end`)
+	assert.Contains(t, msg, `transition "a_end": an automatic transition cannot require a reason code`)
+	// B is reachable through ab even though ab's guard is broken.
+	assert.NotContains(t, msg, `stage "B": unreachable`)
+}

@@ -179,3 +179,45 @@ func BenchmarkNewAtCaps(b *testing.B) {
 		}
 	}
 }
+
+func TestExplainAgreesWithGuard(t *testing.T) {
+	def := stage.Definition{
+		Name: "x", Initial: "A",
+		Facts:  map[string]leadkit.FieldType{"tags": leadkit.TypeStrings, "s": leadkit.TypeNumber},
+		Stages: []stage.Stage{{Name: "A"}, {Name: "B"}, {Name: "C", Terminal: true}},
+		Transitions: []stage.Transition{
+			{Name: "ab", From: []string{"A"}, To: "B", Auto: true, Guard: `len(tags) > 0 && tags[0] == "x"`},
+			{Name: "heavy", From: []string{"A"}, To: "C", Auto: true, Guard: `len(map(1..int(s), #)) > 0 && len(map(1..int(s), #)) > 0`},
+			{Name: "bc", From: []string{"B"}, To: "C"},
+		},
+	}
+	m, _ := newMachine(t, def, stage.Options{GuardMemoryBudget: 1000})
+	ex, err := m.Explain("A", stage.Facts{"tags": []string{}, "s": 0})
+	require.NoError(t, err)
+	require.Len(t, ex, 2)
+	// tags[0] is never evaluated by the guard: no spurious error.
+	require.Len(t, ex[0].Blocked, 1)
+	assert.Equal(t, "len(tags) > 0", ex[0].Blocked[0].Expr)
+	assert.Empty(t, ex[0].Blocked[0].Error)
+
+	// Each part fits the budget, the whole does not: Explain must say what
+	// Advance does.
+	ex, err = m.Explain("A", stage.Facts{"tags": []string{}, "s": 600})
+	require.NoError(t, err)
+	assert.False(t, ex[1].Ready)
+	require.Len(t, ex[1].Blocked, 1)
+	assert.Contains(t, ex[1].Blocked[0].Error, "memory budget")
+	_, err = m.Start(ctx, stage.Lead("L"), stage.StartOptions{})
+	require.NoError(t, err)
+	_, _, err = m.Advance(ctx, stage.Lead("L"), stage.Facts{"tags": []string{}, "s": 600}, stage.Request{})
+	require.ErrorIs(t, err, stage.ErrGuardFailed)
+}
+
+func TestListFactCap(t *testing.T) {
+	def := stage.Classic()
+	def.Facts["tags"] = leadkit.TypeStrings
+	m, _ := newMachine(t, def, stage.Options{})
+	_, err := m.Explain("Raw", stage.Facts{"tags": make([]string, leadkit.MaxListItems+1)})
+	require.ErrorIs(t, err, leadkit.ErrInvalid)
+	assert.Contains(t, err.Error(), "the limit is 1000")
+}
