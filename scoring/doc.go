@@ -87,7 +87,7 @@
 // default 1000 items): a longer value fails the lead, naming the field.
 // Compile estimates each expression's worst-case work on inputs at those
 // caps and refuses rules over Options.MaxCost (fit rules and derived
-// dimensions, alone and together; default 10^6 units, about 15-25 ms) or
+// dimensions, alone and together; default 10^6 units) or
 // Options.MaxEventCost (behavior predicates, alone and per event; default
 // 2*10^4): in practice rules that compare two lists element by element or
 // nest predicates over lists. Lower caps admit more expensive rules.
@@ -101,14 +101,9 @@
 // as one fused pass over the lead's events: each event is dispatched by
 // type to the rules naming it, and each distinct predicate is evaluated
 // once per event. Scoring allocates nothing per lead in the steady state
-// ([Model.ScoreInto], [Model.ScoreBatch] with reused results). On the
-// benchmark model (20 rules, 50 events per lead; bench_test.go, shared
-// 2-core machine) the engine takes 2.3-3.0 µs per lead, 1.7-1.8x the time
-// of careful hand-written Go doing the same scoring one loop per rule
-// (measured interleaved by BenchmarkRatio), and is 50-60x faster than
-// writing each rule as an expr count() over the events. Applying one event
-// to a [State] takes about 0.1 µs; applying it and reading the full result
-// about 1 µs.
+// ([Model.ScoreInto], [Model.ScoreBatch] with reused results). The
+// README's speed table gives the measured figures against hand-written Go
+// (BenchmarkRatio in bench_test.go).
 //
 // # Incremental scoring, replay and analysis
 //
