@@ -270,6 +270,9 @@ func Compile(src string, s *Schema, cfg Config) (p *Program, err *Error) {
 	cm := &costModel{sch: s, caps: caps, memBudget: float64(lim.MemoryBudget)}
 	var worst ast.Node
 	p.cost, worst = cm.expensive(tree.Node)
+	if cm.refused != nil {
+		return nil, posError(src, cm.refused.Location().From, "%s", cm.refusedMsg)
+	}
 	if p.cost > maxCost {
 		name := cfg.CostName
 		if name == "" {

@@ -26,6 +26,10 @@ const strBytesPerUnit = 32
 // string, the most items of a list and the most bytes of one item.
 type size struct{ str, list, elem float64 }
 
+// isList reports a value known to be a list or map (an unknown value has
+// a string size too and is costed as either).
+func isList(s size) bool { return s.list > 0 && s.str == 0 }
+
 func maxSize(a, b size) size {
 	return size{math.Max(a.str, b.str), math.Max(a.list, b.list), math.Max(a.elem, b.elem)}
 }
@@ -39,7 +43,22 @@ type costModel struct {
 	// depth: reported as the position of a refused rule.
 	worst     ast.Node
 	worstCost float64
+	// refused is the first value the model cannot size (a list of lists,
+	// the text of a list): Compile refuses the expression at that node.
+	refused    ast.Node
+	refusedMsg string
 }
+
+// refuse records the first value the cost model cannot bound.
+func (cm *costModel) refuse(n ast.Node, msg string) {
+	if cm.refused == nil {
+		cm.refused, cm.refusedMsg = n, msg
+	}
+}
+
+// listsOfLists is the refusal of a list whose items are lists or maps: the
+// model sizes an item as one string, and tenant rules have no use for them.
+const listsOfLists = "lists of lists are not allowed: test each list on its own, e.g. any(a, ...) || any(b, ...)"
 
 func strUnits(b float64) float64 { return b / strBytesPerUnit }
 
@@ -165,6 +184,9 @@ func (cm *costModel) node(n ast.Node) (float64, size) {
 			ce, se := cm.node(e)
 			c += ce
 			s.elem = math.Max(s.elem, se.str)
+			if isList(se) {
+				cm.refuse(e, listsOfLists)
+			}
 		}
 		return c, s
 	case *ast.MapNode:
@@ -277,6 +299,12 @@ func (cm *costModel) builtin(n *ast.BuiltinNode) (float64, size) {
 		}
 		cm.scope = cm.scope[:len(cm.scope)-1]
 		c := cm.note(n, cl+1+sl.list*(cb+cmap+2))
+		if n.Name == "map" && isList(sb) {
+			cm.refuse(pred, listsOfLists)
+		}
+		if n.Map != nil && isList(smap) {
+			cm.refuse(n.Map, listsOfLists)
+		}
 		switch n.Name {
 		case "filter":
 			if n.Map != nil {
@@ -322,6 +350,9 @@ func (cm *costModel) builtin(n *ast.BuiltinNode) (float64, size) {
 	case "int", "float":
 		return c + strUnits(a0.str), size{}
 	case "string":
+		if isList(a0) {
+			cm.refuse(n, "string() of a list or map is not allowed: it builds large text; test the items with any(list, ...) or in")
+		}
 		out := math.Max(a0.str, 32) + a0.list*(a0.elem+4)
 		return cm.note(n, c+strUnits(out)+a0.list), size{str: out}
 	case "first", "last":

@@ -105,6 +105,15 @@ var refused = map[string]string{
 	`len($env) > 0`:                                                                  `$env may only be used as $env["name"]`,
 	`replace(person.title, "a", "bb") != ""`:                                         "replace is not available",
 	`len(keys({"a": 1})) > 0`:                                                        "keys is not available",
+	// Values the cost model cannot size (found by the outside review: each
+	// passed the cost check and then ran for seconds on lists at the caps).
+	`len(string(map(company.tech_stack, company.tech_stack))) > 0`:       "lists of lists are not allowed",
+	`any([company.tech_stack, company.tech_stack], any(#, # == "x"))`:    "lists of lists are not allowed",
+	`len(string([company.tech_stack, company.tech_stack])) > 0`:          "lists of lists are not allowed",
+	`any(map(company.tech_stack, company.tech_stack), any(#, # == "x"))`: "lists of lists are not allowed",
+	`len(string(company.tech_stack)) > 0`:                                "string() of a list or map is not allowed",
+	`string({"a": company.tech_stack}) != ""`:                            "string() of a list or map is not allowed",
+	`len(string([{"a": 1}])) > 0`:                                        "lists of lists are not allowed",
 }
 
 func testDecls() []leadkit.FieldSpec {

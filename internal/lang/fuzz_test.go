@@ -1,7 +1,9 @@
 package lang
 
 import (
+	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/leadkit/leadkit"
@@ -97,6 +99,62 @@ func FuzzCompile(f *testing.F) {
 		}
 		if p, err := Compile(src, journey, Config{Want: Bool}); err == nil && p.AsOf() {
 			t.Fatalf("%q reads the as-of time in a context without one", src)
+		}
+	})
+}
+
+// FuzzCostBound: whatever compiles within the default cost limits runs, on
+// a lead and an event with every string and list at the size caps, within
+// its estimated cost at a generous 1 µs per unit (measured: 15-25 ns) plus
+// a fixed allowance. The cost model is an upper bound of the work, not a
+// guess: a counterexample is a sandbox escape.
+func FuzzCostBound(f *testing.F) {
+	for _, s := range []string{
+		`len(string(map(company.tech_stack, company.tech_stack))) > 0`,
+		`any([company.tech_stack, company.tech_stack], any(#, trimSuffix(#, "a") + "b" in company.tech_stack))`,
+		`any(map(event.tags, event.tags), any(#, # == "x"))`,
+		`any(company.tech_stack, lower(person.title) contains #)`,
+		`count(event.tags, # in company.regions) > 0`,
+		`len(upper(person.title + person.title)) > 0`,
+	} {
+		f.Add(s)
+	}
+	for _, s := range fitCorpus {
+		f.Add(s)
+	}
+	long := strings.Repeat("aB", leadkit.MaxStringBytes/2)
+	list := make([]string, leadkit.MaxListItems)
+	anyList := make([]any, leadkit.MaxListItems)
+	for i := range list {
+		list[i] = long[:len(long)-i%7]
+		anyList[i] = list[i]
+	}
+	lead := leadkit.Lead{
+		Person:  leadkit.Person{Title: long, Email: long, Interests: list, Custom: map[string]any{"budget": 1e9}},
+		Company: leadkit.Company{Name: long, Domain: long, Industry: long, TechStack: list, Custom: map[string]any{"plan": long, "regions": anyList}},
+	}
+	event := leadkit.Event{ID: "e", LeadID: "l", Type: long, Channel: long, Campaign: long, Content: long,
+		Time: fastAsOf.Add(-time.Hour), Attrs: map[string]any{"tags": anyList, "amount": 5.0}}
+	sch, esch := testSchema(f, false), testSchema(f, true)
+	r := NewRunner(Limits{})
+	f.Fuzz(func(t *testing.T, src string) {
+		if raceEnabled {
+			t.Skip("timing bound")
+		}
+		for _, c := range []struct {
+			sch *Schema
+			cfg Config
+		}{{sch, testCfg(Bool, false, false)}, {esch, testCfg(Bool, false, true)}, {esch, testCfg(Bool, true, true)}} {
+			p, err := Compile(src, c.sch, c.cfg)
+			if err != nil {
+				continue
+			}
+			start := time.Now()
+			_, _ = p.Bool(&Ctx{Lead: &lead, Event: &event, AsOf: fastAsOf}, r)
+			el := time.Since(start)
+			if bound := time.Duration(p.Cost()*1000) + 50*time.Millisecond; el > bound {
+				t.Fatalf("%q: estimated %.0f units, ran %v (bound %v)", src, p.Cost(), el, bound)
+			}
 		}
 	})
 }
