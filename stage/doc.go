@@ -32,7 +32,9 @@
 // *DefinitionError with line and column. They run in a sandbox: pure
 // builtins only (no clock, no methods on times, so results never depend on
 // the host), a node limit, a memory budget, and a compile-time bound on
-// their worst-case work on facts at the size caps (Options.MaxGuardCost).
+// their worst-case work on facts at the size caps, one by one
+// (Options.MaxGuardCost) and for all the automatic guards leaving a stage
+// together (Options.MaxDecisionCost).
 // daysSince(t) measures to the machine's clock. A guard that fails at run
 // time is a *TransitionError naming the transition, never a panic.
 // [Machine.Explain] and [Machine.WhyNotYet] say which parts of a guard block

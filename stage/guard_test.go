@@ -31,7 +31,8 @@ func TestGuardSandbox(t *testing.T) {
 		// noticed; now split is not in the language, and the same shape
 		// without it is refused by the cost bound.
 		`len(map(1..300, map(1..300, split("` + long + `" + string(#), "")))) > 0`: "split is not available",
-		`len(map(1..300, map(1..300, string(#) + "` + long + `"))) > 0`:            "Options.MaxGuardCost",
+		`len(map(1..300, map(1..300, string(#) + "` + long + `"))) > 0`:            "lists of lists are not allowed",
+		`any(1..100000, string(#) + "` + long + `" == s)`:                          "Options.MaxGuardCost",
 		`all(tags, all(tags, # != "x"))`:                                           "Options.MaxGuardCost",
 		`seen.Local().Format("MST") == "JST"`:                                      "method calls are not allowed (Local)",
 		`now() > seen`:                                                             "now is not available",
@@ -47,9 +48,38 @@ func TestGuardSandbox(t *testing.T) {
 		require.ErrorAs(t, err, &de)
 		assert.Equal(t, 1, de.Line, guard)
 	}
-	// With lists capped lower the nested walk fits a raised bound.
+	// A raised bound admits the nested walk.
 	_, err := stage.New(guarded(`all(tags, all(tags, # != "x"))`, facts), stage.Options{MaxGuardCost: 10_000_000})
 	require.NoError(t, err)
+}
+
+// The guards one stage may evaluate are bounded together, not only one by
+// one: 1,024 automatic transitions from "*", each guard just under
+// MaxGuardCost, took Advance 25 s and Explain 50 s on facts at the caps.
+func TestDecisionCost(t *testing.T) {
+	facts := map[string]leadkit.FieldType{"tags": leadkit.TypeStrings, "s": leadkit.TypeString}
+	const guard = `any(tags, # contains s) || any(tags, # endsWith s) || any(tags, # startsWith s)`
+	def := func(n int) stage.Definition {
+		d := stage.Definition{Name: "wide", Initial: "A", Facts: facts, Stages: []stage.Stage{{Name: "A"}}}
+		for i := range min(n, 8) {
+			d.Stages = append(d.Stages, stage.Stage{Name: fmt.Sprintf("S%d", i), Terminal: true})
+		}
+		for i := range n {
+			d.Transitions = append(d.Transitions, stage.Transition{Name: fmt.Sprintf("t%d", i), From: []string{"*"}, To: fmt.Sprintf("S%d", i%8), Auto: true, Guard: guard})
+		}
+		return d
+	}
+	_, err := stage.New(def(1), stage.Options{})
+	require.NoError(t, err, "one guard is within both bounds")
+	_, err = stage.New(def(1024), stage.Options{})
+	require.Error(t, err)
+	assert.ErrorIs(t, err, leadkit.ErrInvalid)
+	assert.ErrorContains(t, err, `stage "A": its 1024 automatic guards together may do about`)
+	assert.ErrorContains(t, err, "Options.MaxDecisionCost")
+	_, err = stage.New(def(1024), stage.Options{MaxDecisionCost: 1e12})
+	require.NoError(t, err, "a raised bound admits it")
+	_, err = stage.New(def(1), stage.Options{MaxDecisionCost: -1})
+	assert.ErrorContains(t, err, "MaxDecisionCost must not be negative")
 }
 
 // Facts follow leadkit's one number rule: NaN and infinities are refused

@@ -60,6 +60,12 @@ type Options struct {
 	// compares list facts with each other or nests predicates over them.
 	// It is the same cost model and unit as scoring's Options.MaxCost.
 	MaxGuardCost int
+	// MaxDecisionCost bounds the summed worst-case cost of the automatic
+	// guards leaving one stage (transitions from "*" included): what one
+	// Advance step may evaluate, and half of what Explain evaluates (it
+	// reads every clause too). Default 10^6 units (like scoring's bound on
+	// a model's fit rules together) or MaxGuardCost if that is higher.
+	MaxDecisionCost int
 	// MaxAutoSteps caps how many automatic transitions one Advance may chain
 	// (default: the number of stages).
 	MaxAutoSteps int
@@ -150,6 +156,13 @@ func New(def Definition, opts Options) (*Machine, error) {
 	maxCost := float64(opts.MaxGuardCost)
 	if opts.MaxGuardCost < 0 {
 		bad("options", "MaxGuardCost must not be negative")
+	}
+	maxDecision := float64(opts.MaxDecisionCost)
+	switch {
+	case opts.MaxDecisionCost < 0:
+		bad("options", "MaxDecisionCost must not be negative")
+	case opts.MaxDecisionCost == 0:
+		maxDecision = max(lang.DefaultMaxCost, maxCost)
 	}
 
 	// Stages.
@@ -291,6 +304,19 @@ func New(def Definition, opts Options) (*Machine, error) {
 					m.auto[r] = append(m.auto[r], ct)
 				}
 			}
+		}
+	}
+
+	// The automatic guards one stage evaluates, together.
+	for r, ts := range m.auto {
+		var cost float64
+		for _, t := range ts {
+			cost += t.guard.prog.Cost()
+		}
+		if cost > maxDecision {
+			bad(fmt.Sprintf("stage %q", def.Stages[r].Name),
+				"its %d automatic guards together may do about %.3g units of work per Advance step on facts at the size caps; the limit (Options.MaxDecisionCost) is %.3g: fewer or cheaper guards, or fewer transitions from \"*\"",
+				len(ts), cost, maxDecision)
 		}
 	}
 
