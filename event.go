@@ -50,8 +50,9 @@ type Event struct {
 // Campaign [MaxNameBytes]; Content [MaxStringBytes]); Attrs must hold at
 // most [MaxAttrs] keys whose values are nil, bools, strings, finite numbers
 // (see [Number]), times in range, or lists and maps of those nested at most
-// [MaxAttrDepth] deep with at most [MaxListItems] items each. The error
-// wraps [ErrInvalid] and names the event and the field.
+// [MaxAttrDepth] deep with at most [MaxListItems] items each; and the
+// whole event must be at most [MaxEventBytes] (see there how it is
+// counted). The error wraps [ErrInvalid] and names the event and the field.
 func (e Event) Validate() error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: event %q: %s", ErrInvalid, clip(e.ID, 64), fmt.Sprintf(format, args...))
@@ -87,16 +88,40 @@ func (e Event) Validate() error {
 	if len(e.Attrs) > MaxAttrs {
 		return bad("%d attributes, the limit is %d", len(e.Attrs), MaxAttrs)
 	}
+	left := MaxEventBytes - len(e.ID) - len(e.LeadID) - len(e.Type) - len(e.Channel) - len(e.Campaign) - len(e.Content) - valueBytes
 	for k, v := range e.Attrs {
+		left -= len(k)
 		if k == "" {
 			return bad("attribute with an empty name")
 		}
 		if msg := CheckText(k, MaxNameBytes); msg != "" {
 			return bad("attribute name %s", msg)
 		}
-		if msg := checkValue(v, 1); msg != "" {
+		if msg := checkValue(v, 1, &left); msg != "" {
 			return bad("attribute %q: %s", clip(k, 64), msg)
 		}
+		if left < 0 {
+			return bad("the event is over %d bytes (strings, plus %d per other value) at attribute %q", MaxEventBytes, valueBytes, clip(k, 64))
+		}
+	}
+	return nil
+}
+
+// valueBytes is what a value other than a string counts toward
+// MaxEventBytes.
+const valueBytes = 8
+
+// ValidateID checks an ID a caller asks for (a lead ID to read, a subject
+// ID): not empty, at most [MaxIDBytes], valid UTF-8 without NUL bytes. The
+// error wraps [ErrInvalid] and names what (e.g. "lead ID"). Stores call it
+// on reads so that every backend refuses the same IDs it could never have
+// stored.
+func ValidateID(what, id string) error {
+	if id == "" {
+		return fmt.Errorf("%w: %s is empty", ErrInvalid, what)
+	}
+	if msg := CheckText(id, MaxIDBytes); msg != "" {
+		return fmt.Errorf("%w: %s %s", ErrInvalid, what, msg)
 	}
 	return nil
 }
@@ -118,17 +143,25 @@ func CheckText(s string, max int) string {
 	return ""
 }
 
-// checkValue checks one attribute value at nesting depth d.
-func checkValue(v any, d int) string {
+// checkValue checks one attribute value at nesting depth d, counting its
+// size against left (the event's remaining MaxEventBytes). It stops early
+// once left is negative; the caller reports that.
+func checkValue(v any, d int, left *int) string {
 	if d > MaxAttrDepth {
 		return fmt.Sprintf("nested more than %d deep", MaxAttrDepth)
 	}
+	if *left < 0 {
+		return ""
+	}
 	switch x := v.(type) {
 	case nil, bool:
+		*left -= valueBytes
 		return ""
 	case string:
+		*left -= len(x)
 		return CheckText(x, MaxStringBytes)
 	case time.Time:
+		*left -= valueBytes
 		if !ValidTime(x) {
 			return fmt.Sprintf("time outside %s", TimeRange)
 		}
@@ -138,6 +171,7 @@ func checkValue(v any, d int) string {
 			return fmt.Sprintf("list has %d items, the limit is %d", len(x), MaxListItems)
 		}
 		for i, s := range x {
+			*left -= len(s)
 			if msg := CheckText(s, MaxStringBytes); msg != "" {
 				return fmt.Sprintf("item %d %s", i+1, msg)
 			}
@@ -148,7 +182,7 @@ func checkValue(v any, d int) string {
 			return fmt.Sprintf("list has %d items, the limit is %d", len(x), MaxListItems)
 		}
 		for i, y := range x {
-			if msg := checkValue(y, d+1); msg != "" {
+			if msg := checkValue(y, d+1, left); msg != "" {
 				return fmt.Sprintf("item %d: %s", i+1, msg)
 			}
 		}
@@ -158,16 +192,18 @@ func checkValue(v any, d int) string {
 			return fmt.Sprintf("map has %d keys, the limit is %d", len(x), MaxListItems)
 		}
 		for k, y := range x {
+			*left -= len(k)
 			if msg := CheckText(k, MaxNameBytes); msg != "" {
 				return fmt.Sprintf("key %s", msg)
 			}
-			if msg := checkValue(y, d+1); msg != "" {
+			if msg := checkValue(y, d+1, left); msg != "" {
 				return fmt.Sprintf("key %q: %s", clip(k, 64), msg)
 			}
 		}
 		return ""
 	}
 	if IsNumber(v) {
+		*left -= valueBytes
 		if _, err := Number(v); err != nil {
 			return fmt.Sprintf("%v is not a finite number", v)
 		}

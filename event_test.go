@@ -97,3 +97,36 @@ func TestSortEventsStable(t *testing.T) {
 	leadkit.SortEvents(evs)
 	assert.Equal(t, []string{"a", "b", "late"}, []string{evs[0].ID, evs[1].ID, evs[2].ID})
 }
+
+// Every field within its cap still made events of gigabytes (70 attributes
+// of 1,000 strings of 4 KiB stored 287 MB in memory and failed PostgreSQL
+// with a raw jsonb error): the whole event is capped too.
+func TestEventBytesCap(t *testing.T) {
+	long := strings.Repeat("x", leadkit.MaxStringBytes)
+	list := make([]string, leadkit.MaxListItems)
+	for i := range list {
+		list[i] = long
+	}
+	e := leadkit.Event{ID: "e", LeadID: "l", Type: "t", Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Attrs: map[string]any{}}
+	for i := range 70 {
+		e.Attrs[fmt.Sprintf("a%d", i)] = list
+	}
+	err := e.Validate()
+	require.ErrorIs(t, err, leadkit.ErrInvalid)
+	assert.ErrorContains(t, err, "the event is over 1048576 bytes")
+
+	// Exactly at the cap passes; one byte more fails, however it is spread.
+	// Strings count their bytes; the time and the number count 8 each.
+	fill := leadkit.MaxEventBytes - len("e") - len("l") - len("t") - 8 - len("n") - 8 - len("big")
+	items := []any{}
+	for fill > 0 {
+		n := min(fill, leadkit.MaxStringBytes)
+		items = append(items, strings.Repeat("y", n))
+		fill -= n
+	}
+	require.LessOrEqual(t, len(items), leadkit.MaxListItems)
+	e.Attrs = map[string]any{"n": 1, "big": items}
+	require.NoError(t, e.Validate())
+	e.Attrs["big"] = append(items, "z")
+	assert.ErrorContains(t, e.Validate(), "the event is over")
+}

@@ -26,6 +26,11 @@ const (
 	// MaxAttrDepth caps how deeply attribute values nest (a list in a map
 	// in a map is depth 3).
 	MaxAttrDepth = 4
+	// MaxEventBytes caps one event's total size, counted as the bytes of
+	// its strings (fields, attribute names, map keys and string values)
+	// plus 8 for every other value: the per-field caps alone admit events
+	// of gigabytes (100 attributes of nested lists of long strings).
+	MaxEventBytes = 1 << 20
 	// MaxExprBytes caps one expression's source.
 	MaxExprBytes = 4096
 	// MaxDocumentBytes caps one spec document (a stage definition, a

@@ -25,7 +25,9 @@ import (
 //   - Events returns a lead's events with from <= Time < to, sorted by time;
 //     events with equal times come back in the order they were appended. A
 //     zero from or to leaves that side open. An unknown lead has no events
-//     (an empty result, not an error).
+//     (an empty result, not an error); a lead ID that no event could
+//     carry (empty, over [leadkit.MaxIDBytes], not valid text) is an
+//     error wrapping [leadkit.ErrInvalid] (see [leadkit.ValidateID]).
 //   - ForEach calls fn with the full [Timeline] of every lead that has
 //     events, in ascending lead ID order, once per lead. It stops at the
 //     first error of fn or of ctx and returns it. fn may call the store.
@@ -85,6 +87,9 @@ func (s *MemoryStore) Append(ctx context.Context, events ...leadkit.Event) (int,
 // Events returns a lead's events in [from, to); see [Store].
 func (s *MemoryStore) Events(ctx context.Context, leadID string, from, to time.Time) ([]leadkit.Event, error) {
 	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := leadkit.ValidateID("lead ID", leadID); err != nil {
 		return nil, err
 	}
 	s.mu.RLock()

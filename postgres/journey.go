@@ -147,6 +147,9 @@ func nullTime(t time.Time) any {
 
 // Events implements journey.Store.
 func (s *JourneyStore) Events(ctx context.Context, leadID string, from, to time.Time) ([]leadkit.Event, error) {
+	if err := leadkit.ValidateID("lead ID", leadID); err != nil {
+		return nil, err
+	}
 	rows, err := s.db.QueryContext(ctx, `SELECT `+eventCols+` FROM `+s.events+`
 		WHERE lead_id = $1 AND ($2::timestamptz IS NULL OR time >= $2) AND ($3::timestamptz IS NULL OR time < $3)
 		ORDER BY time, seq`, leadID, nullTime(from), nullTime(to))

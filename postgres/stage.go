@@ -102,6 +102,9 @@ func NewStageStore(ctx context.Context, db *sql.DB, o Options) (*StageStore, err
 
 // Get implements stage.Store.
 func (s *StageStore) Get(ctx context.Context, key stage.Key) (stage.Record, error) {
+	if err := key.Validate(); err != nil {
+		return stage.Record{}, err
+	}
 	r := stage.Record{Key: key}
 	err := s.db.QueryRowContext(ctx,
 		`SELECT stage, sub_status, entered_at, updated_at, version FROM `+s.records+` WHERE pipeline = $1 AND kind = $2 AND id = $3`,
@@ -177,6 +180,9 @@ func scanEntry(rows *sql.Rows, key stage.Key) (stage.Entry, error) {
 
 // History implements stage.Store.
 func (s *StageStore) History(ctx context.Context, key stage.Key) ([]stage.Entry, error) {
+	if err := key.Validate(); err != nil {
+		return nil, err
+	}
 	rows, err := s.db.QueryContext(ctx, `SELECT `+historyCols+` FROM `+s.history+`
 		WHERE pipeline = $1 AND kind = $2 AND id = $3 ORDER BY version`, key.Pipeline, key.Kind, key.ID)
 	if err != nil {
@@ -197,6 +203,9 @@ func (s *StageStore) History(ctx context.Context, key stage.Key) ([]stage.Entry,
 // Scan implements stage.Store. Records are read in pages of 1,000 in key
 // order, so fn may call the store and no long transaction is held.
 func (s *StageStore) Scan(ctx context.Context, pipeline string, fn func(stage.Record) error) error {
+	if err := stage.ValidatePipeline(pipeline); err != nil {
+		return err
+	}
 	var lastKind, lastID string
 	for {
 		rows, err := s.db.QueryContext(ctx, `SELECT kind, id, stage, sub_status, entered_at, updated_at, version FROM `+s.records+`
@@ -233,6 +242,9 @@ func (s *StageStore) Scan(ctx context.Context, pipeline string, fn func(stage.Re
 // ScanHistories implements stage.HistoryScanner: histories in pages of
 // subjects, one query per page.
 func (s *StageStore) ScanHistories(ctx context.Context, pipeline string, fn func(stage.Key, []stage.Entry) error) error {
+	if err := stage.ValidatePipeline(pipeline); err != nil {
+		return err
+	}
 	var lastKind, lastID string
 	const page = 500
 	for {

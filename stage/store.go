@@ -85,7 +85,9 @@ type Entry struct {
 // safe for concurrent use and pass storetest.Stage.
 type Store interface {
 	// Get returns the record for key, or an error wrapping
-	// leadkit.ErrNotFound.
+	// leadkit.ErrNotFound. A key that fails Key.Validate is an error
+	// wrapping leadkit.ErrInvalid, in Get, History and Scan alike (for
+	// Scan, ValidatePipeline).
 	Get(ctx context.Context, key Key) (Record, error)
 	// Commit atomically writes rec and appends e to its history, where
 	// rec.Version == e.Version. Version 1 creates the record and fails with
@@ -109,9 +111,30 @@ type HistoryScanner interface {
 	ScanHistories(ctx context.Context, pipeline string, fn func(Key, []Entry) error) error
 }
 
-// validate checks a key against the caps: a pipeline name and a subject
+// Validate checks a key against the caps: a pipeline name and a subject
 // kind of at most leadkit.MaxNameBytes, a subject ID of at most
-// leadkit.MaxIDBytes, none empty, all valid text.
+// leadkit.MaxIDBytes, none empty, all valid UTF-8 without NUL bytes. The
+// error wraps leadkit.ErrInvalid. Every Store refuses such a key on reads
+// as on writes, so backends answer alike.
+func (k Key) Validate() error {
+	if err := k.validate(); err != nil {
+		return fmt.Errorf("stage: key: %w: %v", leadkit.ErrInvalid, err)
+	}
+	return nil
+}
+
+// ValidatePipeline checks a pipeline name as [Key.Validate] does; Stores
+// call it in Scan.
+func ValidatePipeline(name string) error {
+	if name == "" {
+		return fmt.Errorf("stage: %w: pipeline is empty", leadkit.ErrInvalid)
+	}
+	if msg := leadkit.CheckText(name, leadkit.MaxNameBytes); msg != "" {
+		return fmt.Errorf("stage: %w: pipeline %s", leadkit.ErrInvalid, msg)
+	}
+	return nil
+}
+
 func (k Key) validate() error {
 	for _, f := range []struct {
 		what, v string
@@ -228,6 +251,9 @@ func (s *MemoryStore) Get(ctx context.Context, key Key) (Record, error) {
 	if err := ctx.Err(); err != nil {
 		return Record{}, err
 	}
+	if err := key.Validate(); err != nil {
+		return Record{}, err
+	}
 	sh := s.shard(key)
 	sh.mu.RLock()
 	defer sh.mu.RUnlock()
@@ -271,6 +297,9 @@ func (s *MemoryStore) History(ctx context.Context, key Key) ([]Entry, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if err := key.Validate(); err != nil {
+		return nil, err
+	}
 	sh := s.shard(key)
 	sh.mu.RLock()
 	defer sh.mu.RUnlock()
@@ -292,6 +321,9 @@ func (s *MemoryStore) ScanHistories(ctx context.Context, pipeline string, fn fun
 
 func (s *MemoryStore) scan(ctx context.Context, pipeline string, fn func(*memItem) error) error {
 	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := ValidatePipeline(pipeline); err != nil {
 		return err
 	}
 	for i := range s.shards {

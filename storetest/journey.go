@@ -129,6 +129,53 @@ func Journey[F Factory[journey.Store]](t *testing.T, factory F) {
 		}
 	})
 
+	t.Run("BadInputRefusedAlike", func(t *testing.T) {
+		s := newStore(t)
+		// An event at MaxEventBytes is stored and read back verbatim; one
+		// byte more is refused with ErrInvalid (PostgreSQL failed with a
+		// raw jsonb error on events the per-field caps admitted).
+		atCap := ev("big", "l1", 1)
+		fill := leadkit.MaxEventBytes - len("big") - len("l1") - len(atCap.Type) - 8 - len("items")
+		var items []any
+		for fill > 0 {
+			n := min(fill, leadkit.MaxStringBytes)
+			items = append(items, strings.Repeat("é", n/2)+strings.Repeat("y", n%2))
+			fill -= n
+		}
+		atCap.Attrs = map[string]any{"items": items}
+		require.NoError(t, atCap.Validate())
+		over := ev("over", "l1", 2)
+		over.Attrs = map[string]any{"items": append(append([]any{}, items...), "z")}
+		n, err := s.Append(ctx, atCap, over)
+		assert.Equal(t, 1, n)
+		assert.ErrorIs(t, err, leadkit.ErrInvalid)
+		assert.ErrorContains(t, err, `"over"`)
+		got, err := s.Events(ctx, "l1", time.Time{}, time.Time{})
+		require.NoError(t, err)
+		require.Len(t, got, 1)
+		assert.Equal(t, items, got[0].Attrs["items"])
+
+		// Lead IDs no event could carry are refused on reads alike.
+		for _, id := range []string{"", "l\x00", "\xff", strings.Repeat("x", leadkit.MaxIDBytes+1)} {
+			_, err := s.Events(ctx, id, time.Time{}, time.Time{})
+			assert.ErrorIs(t, err, leadkit.ErrInvalid, "%q", id)
+		}
+		// Caps on names and text hold on every backend.
+		for name, e := range map[string]leadkit.Event{
+			"long ID":        {ID: strings.Repeat("x", leadkit.MaxIDBytes+1), LeadID: "l2", Type: "t", Time: at(1)},
+			"NUL in type":    {ID: "a", LeadID: "l2", Type: "t\x00", Time: at(1)},
+			"bad UTF-8 attr": {ID: "b", LeadID: "l2", Type: "t", Time: at(1), Attrs: map[string]any{"k": "\xff"}},
+			"year 300000":    {ID: "c", LeadID: "l2", Type: "t", Time: time.Date(300000, 1, 1, 0, 0, 0, 0, time.UTC)},
+		} {
+			n, err := s.Append(ctx, e)
+			assert.Zero(t, n, name)
+			assert.ErrorIs(t, err, leadkit.ErrInvalid, name)
+		}
+		got, err = s.Events(ctx, "l2", time.Time{}, time.Time{})
+		require.NoError(t, err)
+		assert.Empty(t, got)
+	})
+
 	t.Run("InvalidEventsSkippedValidOnesStored", func(t *testing.T) {
 		s := newStore(t)
 		bad := []leadkit.Event{

@@ -432,4 +432,27 @@ func stageBadInput(t *testing.T, s stage.Store) {
 	require.Len(t, h, 1)
 	assert.Equal(t, e.Note, h[0].Note)
 	assert.True(t, h[0].At.Equal(leadkit.MinTime))
+
+	// Reads of keys no commit could have written are refused alike (the
+	// PostgreSQL store returned raw SQLSTATE 22021 for a NUL byte).
+	for name, k := range map[string]stage.Key{
+		"NUL in ID":       key("p", "L\x00"),
+		"bad UTF-8 in ID": key("p", "\xff"),
+		"long ID":         key("p", strings.Repeat("x", leadkit.MaxIDBytes+1)),
+		"empty pipeline":  key("", "L1"),
+		"NUL in pipeline": key("p\x00", "L1"),
+	} {
+		_, err := s.Get(ctx, k)
+		assert.ErrorIs(t, err, leadkit.ErrInvalid, "Get: "+name)
+		_, err = s.History(ctx, k)
+		assert.ErrorIs(t, err, leadkit.ErrInvalid, "History: "+name)
+	}
+	for _, p := range []string{"", "p\x00", "\xff", strings.Repeat("p", leadkit.MaxNameBytes+1)} {
+		err := s.Scan(ctx, p, func(stage.Record) error { return nil })
+		assert.ErrorIs(t, err, leadkit.ErrInvalid, "Scan %q", p)
+		if hs, ok := s.(stage.HistoryScanner); ok {
+			err := hs.ScanHistories(ctx, p, func(stage.Key, []stage.Entry) error { return nil })
+			assert.ErrorIs(t, err, leadkit.ErrInvalid, "ScanHistories %q", p)
+		}
+	}
 }
