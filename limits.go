@@ -33,6 +33,19 @@ const (
 	MaxEventBytes = 1 << 20
 	// MaxExprBytes caps one expression's source.
 	MaxExprBytes = 4096
+	// MaxDocumentExprBytes caps the expressions of one document together
+	// (a stage definition's guards, a scoring model's rules, a funnel's
+	// steps), whether it is parsed or built in Go: compiling costs
+	// about 2 s per MB of expressions.
+	MaxDocumentExprBytes = 256 << 10
+	// MaxPatternInsts caps the compiled program of the patterns of one
+	// expression (the right side of matches, which must be a literal):
+	// "[^x]{1000}" is ten bytes of source and a thousand instructions, and
+	// matching costs text length times program size.
+	MaxPatternInsts = 1000
+	// MaxDocumentPatternInsts caps the compiled patterns of one document
+	// together.
+	MaxDocumentPatternInsts = 10000
 	// MaxDocumentBytes caps one spec document (a stage definition, a
 	// scoring model, a funnel) read by a Parse function.
 	MaxDocumentBytes = 1 << 20

@@ -215,6 +215,7 @@ func CompileFunnel(spec FunnelSpec) (*CompiledFunnel, error) {
 	}
 	costs := make([]float64, len(spec.Steps))
 	seen := map[string]int{}
+	var budget lang.Budget // the steps together
 	for i, st := range spec.Steps {
 		stepErr := func(field string, err error) {
 			errs = append(errs, &StepError{Step: st.Name, Index: i + 1, Field: field, Err: err})
@@ -252,8 +253,8 @@ func CompileFunnel(spec FunnelSpec) (*CompiledFunnel, error) {
 				f.byType[typ] |= bit
 			}
 		}
-		if strings.TrimSpace(st.When) != "" {
-			p, err := lang.Compile(st.When, sch, lang.Config{Want: lang.Bool, MaxCost: MaxEventCost, CostName: "journey.MaxEventCost, per step"})
+		if strings.TrimSpace(st.When) != "" && !budget.Exceeded() {
+			p, err := lang.Compile(st.When, sch, lang.Config{Want: lang.Bool, MaxCost: MaxEventCost, CostName: "journey.MaxEventCost, per step", Budget: &budget})
 			if err != nil {
 				errs = append(errs, &StepError{Step: st.Name, Index: i + 1, Field: "when", Line: err.Line, Column: err.Column, Err: err})
 				continue

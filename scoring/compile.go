@@ -246,6 +246,7 @@ type compiler struct {
 	predIdx map[string]int32 // predicate source -> index, shared model-wide
 
 	maxCost, maxEventCost float64
+	budget                lang.Budget // the model's expressions together
 }
 
 // maxLimit is the largest LimitSpec.Max.
@@ -342,6 +343,9 @@ func (c *compiler) add(dim, rule, part, format string, args ...any) {
 }
 
 func (c *compiler) exprErr(dim, rule, part string, e *lang.Error) {
+	if e == errSkipped {
+		return
+	}
 	c.errs = append(c.errs, &RuleError{Dimension: dim, Rule: rule, Part: part, Line: e.Line, Column: e.Column, Msg: e.Message})
 }
 

@@ -56,9 +56,16 @@ func derivedSchema(dims []dimension) *lang.Schema {
 	return lang.NewSchema(fields, lang.SchemaOptions{})
 }
 
+// errSkipped stands for an expression not compiled because the model's
+// expressions already went over their budget (reported once).
+var errSkipped = &lang.Error{Message: "not compiled: the model is over its expression budget"}
+
 // compile compiles one expression of m.
 func (c *compiler) compile(m *Model, src string, sch *lang.Schema, want lang.Kind, event bool) (*lang.Program, *lang.Error) {
-	cfg := lang.Config{Want: want, Limits: m.lim, ForceVM: c.opts.forceVM, MaxCost: c.maxCost, CostName: "Options.MaxCost"}
+	if c.budget.Exceeded() {
+		return nil, errSkipped
+	}
+	cfg := lang.Config{Want: want, Limits: m.lim, ForceVM: c.opts.forceVM, MaxCost: c.maxCost, CostName: "Options.MaxCost", Budget: &c.budget}
 	if event {
 		cfg.MaxCost, cfg.CostName = c.maxEventCost, "Options.MaxEventCost"
 	}

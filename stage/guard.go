@@ -190,8 +190,8 @@ func (fe *factEnv) value(ec *evalCtx, name string) (any, bool) {
 // compileGuard compiles src as a bool expression over the facts, with its
 // clause tree for explanations (built from the same compilation: a guard of
 // 240 "or" leaves is compiled once, not 241 times).
-func compileGuard(src string, fe *factEnv, maxCost float64) (*guard, *lang.Error) {
-	p, err := lang.Compile(src, fe.sch, lang.Config{Want: lang.Bool, Limits: fe.lim, MaxCost: maxCost, CostName: "Options.MaxGuardCost", Clauses: true})
+func compileGuard(src string, fe *factEnv, maxCost float64, b *lang.Budget) (*guard, *lang.Error) {
+	p, err := lang.Compile(src, fe.sch, lang.Config{Want: lang.Bool, Limits: fe.lim, MaxCost: maxCost, CostName: "Options.MaxGuardCost", Clauses: true, Budget: b})
 	if err != nil {
 		return nil, err
 	}

@@ -82,6 +82,26 @@ func TestDecisionCost(t *testing.T) {
 	assert.ErrorContains(t, err, "MaxDecisionCost must not be negative")
 }
 
+// Compiled patterns are bounded per guard and per definition: 26 guards
+// of "[^A]{1000}" leaves (a 104 KB document) kept 2.2 GB of compiled
+// programs; the error is reported once, not once per remaining guard.
+func TestGuardPatternsBounded(t *testing.T) {
+	facts := map[string]leadkit.FieldType{"title": leadkit.TypeString}
+	_, err := stage.New(guarded(`title matches "[^A]{1000}"`, facts), stage.Options{})
+	assert.ErrorContains(t, err, "the pattern compiles to 1002 instructions, the limit is 1000")
+
+	def := stage.Definition{Name: "rx", Initial: "New", Facts: facts, Stages: []stage.Stage{{Name: "New"}, {Name: "Won", Terminal: true}}}
+	for i := range 26 {
+		def.Transitions = append(def.Transitions, stage.Transition{Name: fmt.Sprintf("t%d", i), From: []string{"New"}, To: "Won",
+			Guard: `title matches "[^A]{300}" || title matches "[^B]{300}" || title matches "[^C]{300}"`})
+	}
+	_, err = stage.New(def, stage.Options{})
+	require.Error(t, err)
+	assert.ErrorIs(t, err, leadkit.ErrInvalid)
+	assert.ErrorContains(t, err, `transition "t11" guard: the document's patterns compile to over 10000 instructions together`)
+	assert.Equal(t, 1, strings.Count(err.Error(), "instructions together"), "reported once")
+}
+
 // Facts follow leadkit's one number rule: NaN and infinities are refused
 // (+Inf passed `score >= 100`), as are numeric strings; every Go number
 // type is a number.
@@ -174,6 +194,7 @@ func maxDefinition() stage.Definition {
 		leaves = append(leaves, fmt.Sprintf("score == %d", i))
 	}
 	guard := strings.Join(leaves, " || ")
+	guards := 0
 	for i := 0; i < stage.MaxTransitions; i++ {
 		t := stage.Transition{Name: fmt.Sprintf("t%d", i), To: fmt.Sprintf("S%d", (i+1)%stage.MaxStages)}
 		if i%4 == 0 {
@@ -181,8 +202,9 @@ func maxDefinition() stage.Definition {
 		} else {
 			t.From = []string{fmt.Sprintf("S%d", i%(stage.MaxStages-1))}
 		}
-		if i%8 == 0 {
+		if i%8 == 0 && (guards+1)*len(guard) <= leadkit.MaxDocumentExprBytes {
 			t.Auto, t.Guard = true, guard
+			guards++
 		}
 		def.Transitions = append(def.Transitions, t)
 	}

@@ -204,6 +204,7 @@ func New(def Definition, opts Options) (*Machine, error) {
 	}
 
 	// Transitions.
+	var budget lang.Budget // the guards together
 	stagesSound := len(errs) == 0
 	n := len(def.Stages)
 	edges := make([][]int, n) // structurally valid transitions, for graph checks
@@ -285,8 +286,8 @@ func New(def Definition, opts Options) (*Machine, error) {
 			bad(where, "an automatic transition needs a guard")
 			ok = false
 		}
-		if t.Guard != "" {
-			g, err := compileGuard(t.Guard, m.facts, maxCost)
+		if t.Guard != "" && !budget.Exceeded() {
+			g, err := compileGuard(t.Guard, m.facts, maxCost, &budget)
 			if err != nil {
 				errs = append(errs, &DefinitionError{Where: where + " guard", Line: err.Line, Column: err.Column, Msg: err.Message})
 				ok = false

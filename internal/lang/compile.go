@@ -95,6 +95,9 @@ type Config struct {
 	// ForceVM evaluates on the expr VM even when closures cover the
 	// expression (tests compare both).
 	ForceVM bool
+	// Budget, when set, is charged with the expression's source bytes and
+	// compiled patterns, shared by every expression of one document.
+	Budget *Budget
 }
 
 // Error is a compile or run-time error of one expression. Line and Column
@@ -222,6 +225,9 @@ func Compile(src string, s *Schema, cfg Config) (p *Program, err *Error) {
 	}
 	if msg := leadkit.CheckText(src, leadkit.MaxExprBytes); msg != "" {
 		return nil, &Error{Message: "expression " + msg}
+	}
+	if e := prescan(src, cfg.Budget); e != nil {
+		return nil, e
 	}
 	lim := cfg.Limits.WithDefaults()
 	config := newConfig(s, cfg.Want, lim)

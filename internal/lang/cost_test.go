@@ -28,7 +28,7 @@ func TestCostBoundsWork(t *testing.T) {
 		`any(company.tech_stack, lower(#) contains "zz")`,
 		`any(company.tech_stack, lower(person.title) contains #)`,
 		`count(person.interests, # in ["a", "b", "c"]) > 0`,
-		`any(company.tech_stack, # matches "z+q")`,
+		`person.title matches "z+q" || lower(person.email) matches "(vp|director).*(sales|marketing)"`,
 		`has(company.tech_stack, person.title)`,
 		`domain(person.email) == company.domain`,
 		`len(filter(company.tech_stack, # endsWith "zz")) > 0`,

@@ -111,9 +111,13 @@ var refused = map[string]string{
 	`any([company.tech_stack, company.tech_stack], any(#, # == "x"))`:    "lists of lists are not allowed",
 	`len(string([company.tech_stack, company.tech_stack])) > 0`:          "lists of lists are not allowed",
 	`any(map(company.tech_stack, company.tech_stack), any(#, # == "x"))`: "lists of lists are not allowed",
-	`len(string(company.tech_stack)) > 0`:                                "string() of a list or map is not allowed",
-	`string({"a": company.tech_stack}) != ""`:                            "string() of a list or map is not allowed",
-	`len(string([{"a": 1}])) > 0`:                                        "lists of lists are not allowed",
+	`person.title matches person.email`:                                  "the pattern of matches must be a literal string",
+	`person.title matches "[^x]{1000}z"`:                                 "the pattern compiles to 1003 instructions, the limit is 1000",
+	`person.title matches "[^x]{300}" || person.email matches "[^y]{300}" || company.name matches "[^z]{300}" || company.domain matches "[^w]{300}"`: "patterns compile to",
+	`any(person.interests, # matches "(?:[^A]{10}|[^B]{10})z")`:                                                                                      "Options.MaxCost",
+	`len(string(company.tech_stack)) > 0`:                                                                                                            "string() of a list or map is not allowed",
+	`string({"a": company.tech_stack}) != ""`:                                                                                                        "string() of a list or map is not allowed",
+	`len(string([{"a": 1}])) > 0`:                                                                                                                    "lists of lists are not allowed",
 }
 
 func testDecls() []leadkit.FieldSpec {
