@@ -212,6 +212,55 @@ func checkValue(v any, d int, left *int) string {
 	return fmt.Sprintf("unsupported value of type %T (want a string, number, bool, time, list or map)", v)
 }
 
+// NormalizeAttrs returns a deep copy of attrs in the shapes a JSON store
+// gives back, so every store backend returns the same values: numbers
+// (any Go number type or json.Number) as float64, times as RFC 3339 text in
+// UTC, lists as []any and maps as map[string]any; strings, bools and nil as
+// they are. Integers beyond 2^53 lose precision, as in JSON. Stores
+// normalize on write and copy on read, so no caller shares a stored value.
+// attrs should have passed [Event.Validate]; nil and empty attrs are nil.
+func NormalizeAttrs(attrs map[string]any) map[string]any {
+	if len(attrs) == 0 {
+		return nil
+	}
+	out := make(map[string]any, len(attrs))
+	for k, v := range attrs {
+		out[k] = normalizeValue(v)
+	}
+	return out
+}
+
+func normalizeValue(v any) any {
+	switch x := v.(type) {
+	case nil, bool, string:
+		return x
+	case time.Time:
+		return x.UTC().Format(time.RFC3339Nano)
+	case []string:
+		out := make([]any, len(x))
+		for i, s := range x {
+			out[i] = s
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, y := range x {
+			out[i] = normalizeValue(y)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, y := range x {
+			out[k] = normalizeValue(y)
+		}
+		return out
+	}
+	if f, err := Number(v); err == nil {
+		return f
+	}
+	return v
+}
+
 // ValidateEvents validates every event (see [Event.Validate]) and joins the
 // errors, each prefixed with the event's index, so one call reports every
 // bad event of a batch.

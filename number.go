@@ -46,7 +46,12 @@ func Number(v any) (float64, error) {
 	case uint64:
 		return float64(n), nil
 	case json.Number:
+		// Only JSON's number syntax: strconv also reads "0x1p4", "+5",
+		// ".5" and "Inf", which no JSON store can hold.
 		var err error
+		if !isJSONNumber(string(n)) {
+			return 0, fmt.Errorf("%w: %q is not a JSON number", ErrInvalid, clip(string(n), 64))
+		}
 		if f, err = n.Float64(); err != nil {
 			return 0, fmt.Errorf("%w: %q is not a number", ErrInvalid, clip(string(n), 64))
 		}
@@ -61,6 +66,11 @@ func Number(v any) (float64, error) {
 		return 0, fmt.Errorf("%w: %v is not a finite number", ErrInvalid, f)
 	}
 	return f, nil
+}
+
+// isJSONNumber reports whether s is a number in JSON's grammar.
+func isJSONNumber(s string) bool {
+	return s != "" && (s[0] == '-' || (s[0] >= '0' && s[0] <= '9')) && json.Valid([]byte(s))
 }
 
 // IsNumber reports whether [Number] accepts v's type (finite or not).

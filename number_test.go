@@ -26,7 +26,17 @@ func TestNumber(t *testing.T) {
 		math.Inf(1):           "+Inf is not a finite number",
 		float32(math.Inf(-1)): "-Inf is not a finite number",
 		json.Number("1e999"):  `"1e999" is not a number`,
-		json.Number("x"):      `"x" is not a number`,
+		json.Number("x"):      `"x" is not a JSON number`,
+		// strconv reads these; JSON (and so PostgreSQL's jsonb) does not:
+		// an event carrying one was stored in memory and failed the
+		// whole batch in PostgreSQL.
+		json.Number("0x1p4"): `"0x1p4" is not a JSON number`,
+		json.Number("+5"):    `"+5" is not a JSON number`,
+		json.Number(".5"):    `".5" is not a JSON number`,
+		json.Number("5."):    `"5." is not a JSON number`,
+		json.Number("05"):    `"05" is not a JSON number`,
+		json.Number("Inf"):   `"Inf" is not a JSON number`,
+		json.Number(`"5"`):   `is not a JSON number`,
 	} {
 		_, err := leadkit.Number(v)
 		assert.ErrorIs(t, err, leadkit.ErrInvalid, "%T %v", v, v)

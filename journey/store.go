@@ -21,7 +21,10 @@ import (
 //     stored and added counts them, and the error wraps [leadkit.ErrInvalid]
 //     and names every bad event (its index in the call and its ID), which
 //     is not stored. An ID already stored (or repeated within the call) is
-//     kept once, the first write wins. Times are stored in UTC.
+//     kept once, the first write wins. Times are stored in UTC; attributes
+//     in the shapes JSON gives back ([leadkit.NormalizeAttrs]: numbers as
+//     float64, times as RFC 3339 text, lists as []any), deep-copied, so
+//     every backend returns the same values and no caller shares them.
 //   - Events returns a lead's events with from <= Time < to, sorted by time;
 //     events with equal times come back in the order they were appended. A
 //     zero from or to leaves that side open. An unknown lead has no events
@@ -70,7 +73,7 @@ func (s *MemoryStore) Append(ctx context.Context, events ...leadkit.Event) (int,
 		}
 		s.ids[e.ID] = struct{}{}
 		e.Time = e.Time.UTC()
-		e.Attrs = maps.Clone(e.Attrs)
+		e.Attrs = leadkit.NormalizeAttrs(e.Attrs)
 		list := s.leads[e.LeadID]
 		// Insert after every event with Time <= e.Time: arrival order for
 		// equal times, and O(1) for the usual in-order arrival.
@@ -117,7 +120,7 @@ func (s *MemoryStore) ForEach(ctx context.Context, fn func(Timeline) error) erro
 }
 
 // copyRange copies the events of a sorted list with from <= Time < to,
-// cloning attribute maps so callers cannot change the store's state.
+// deep-copying attributes so callers cannot change the store's state.
 func copyRange(list []leadkit.Event, from, to time.Time) []leadkit.Event {
 	lo, hi := 0, len(list)
 	if !from.IsZero() {
@@ -132,7 +135,7 @@ func copyRange(list []leadkit.Event, from, to time.Time) []leadkit.Event {
 	out := make([]leadkit.Event, hi-lo)
 	copy(out, list[lo:hi])
 	for i := range out {
-		out[i].Attrs = maps.Clone(out[i].Attrs)
+		out[i].Attrs = leadkit.NormalizeAttrs(out[i].Attrs)
 	}
 	return out
 }

@@ -91,7 +91,7 @@ func (s *JourneyStore) Append(ctx context.Context, events ...leadkit.Event) (int
 			fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8)
 			var attrs any
 			if len(e.Attrs) > 0 {
-				b, err := json.Marshal(e.Attrs)
+				b, err := json.Marshal(leadkit.NormalizeAttrs(e.Attrs))
 				if err != nil {
 					return 0, fmt.Errorf("postgres: append event %q: %w: attrs: %v", e.ID, leadkit.ErrInvalid, err)
 				}

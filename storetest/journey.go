@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -127,6 +128,38 @@ func Journey[F Factory[journey.Store]](t *testing.T, factory F) {
 			require.NoError(t, err)
 			assert.Equal(t, c.want, ids(got), "from %v to %v", c.from, c.to)
 		}
+	})
+
+	t.Run("AttrsComeBackAlikeAndUnshared", func(t *testing.T) {
+		s := newStore(t)
+		tags := []any{"vip"}
+		nested := map[string]any{"k": "v"}
+		e := ev("a1", "l1", 1)
+		e.Attrs = map[string]any{
+			"tags": tags, "names": []string{"x", "y"}, "m": nested,
+			"n": int64(1<<62 + 1), "f": float32(2.5), "j": json.Number("7"), "ok": true, "none": nil,
+			"when": time.Date(2025, 1, 1, 9, 0, 0, 0, time.FixedZone("JST", 9*3600)),
+		}
+		_, err := s.Append(ctx, e, ev("a2", "l1", 2))
+		require.NoError(t, err)
+		// Changing what was appended changes nothing stored.
+		tags[0], nested["k"] = "\x00changed", "changed"
+		got, err := s.Events(ctx, "l1", time.Time{}, time.Time{})
+		require.NoError(t, err)
+		require.Len(t, got, 2)
+		want := map[string]any{
+			"tags": []any{"vip"}, "names": []any{"x", "y"}, "m": map[string]any{"k": "v"},
+			"n": float64(1<<62 + 1), "f": 2.5, "j": 7.0, "ok": true, "none": nil,
+			"when": "2025-01-01T00:00:00Z",
+		}
+		assert.Equal(t, want, got[0].Attrs)
+		assert.Nil(t, got[1].Attrs, "no attributes read back as nil")
+		// Changing what was read changes nothing stored either.
+		got[0].Attrs["m"].(map[string]any)["k"] = "changed by a reader"
+		got[0].Attrs["tags"].([]any)[0] = "changed by a reader"
+		again, err := s.Events(ctx, "l1", time.Time{}, time.Time{})
+		require.NoError(t, err)
+		assert.Equal(t, want, again[0].Attrs)
 	})
 
 	t.Run("BadInputRefusedAlike", func(t *testing.T) {
