@@ -73,7 +73,10 @@
 // leadkit.MaxIDBytes), an event whose LeadID names another lead is an error
 // (an empty LeadID belongs to the input's lead), and an event ID counts
 // once however often it is given, as a store keeps one event per ID (the
-// first occurrence in input order counts).
+// first occurrence in input order counts; events without an ID cannot be
+// recognized and count each time). A [State] holds the same: it records
+// its lead, refuses another lead's events, and [Model.Apply] skips a
+// redelivered event.
 //
 // # Limits
 //

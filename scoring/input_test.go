@@ -12,6 +12,60 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// A State is one lead's too, and Apply is idempotent by event ID like
+// Score: a redelivered event counted twice and another lead's event
+// counted in (30 points where Score gave 10).
+func TestStateBelongsToOneLead(t *testing.T) {
+	m := mustCompile(t, behSpec(BehaviorRule{Name: "dl", Types: []string{"download"}, Points: 10}))
+	lead := leadkit.Lead{ID: "l1"}
+	e := ev("download", 2*day)
+	e.LeadID = "l1"
+	want := score(t, m, lead, e, e)
+
+	st := m.NewState()
+	require.NoError(t, m.Apply(&st, e))
+	require.NoError(t, m.Apply(&st, e), "a redelivery at the latest time is skipped")
+	later := ev("download", day)
+	later.LeadID = "l1"
+	require.NoError(t, m.Apply(&st, later))
+	err := m.Apply(&st, e)
+	assert.ErrorIs(t, err, ErrOutOfOrder, "an older redelivery is refused and counts nothing")
+	other := later
+	other.ID, other.LeadID = "e2", "someone-else"
+	err = m.Apply(&st, other)
+	assert.ErrorIs(t, err, leadkit.ErrInvalid)
+	assert.ErrorContains(t, err, `belongs to lead "someone-else"`)
+	long := later
+	long.ID = strings.Repeat("x", leadkit.MaxIDBytes+1)
+	assert.ErrorContains(t, m.Apply(&st, long), "the limit is 256")
+	_, err = m.Score(Input{Lead: lead, Events: []leadkit.Event{later, long}, AsOf: asOf0})
+	assert.ErrorContains(t, err, "event 2: ID is 257 bytes, the limit is 256")
+
+	var r Result
+	require.NoError(t, m.ReadState(&r, &st, lead, asOf0))
+	assert.Equal(t, dim(t, want, "engagement").Score+10, dim(t, r, "engagement").Score, "e once, later once")
+	err = m.ReadState(&r, &st, leadkit.Lead{ID: "l2"}, asOf0)
+	assert.ErrorContains(t, err, `counts lead "l1", not this lead`)
+
+	// Events at one time: each ID once, in any order of redelivery.
+	st = m.NewState()
+	a, b := e, e
+	b.ID = "other-id"
+	for _, x := range []leadkit.Event{a, b, a, b, a} {
+		require.NoError(t, m.Apply(&st, x))
+	}
+	require.NoError(t, m.ReadState(&r, &st, lead, asOf0))
+	assert.Equal(t, 20.0, dim(t, r, "engagement").Score)
+	// The state survives JSON with its lead and IDs.
+	js, err := json.Marshal(st)
+	require.NoError(t, err)
+	var back State
+	require.NoError(t, json.Unmarshal(js, &back))
+	require.NoError(t, m.Apply(&back, a))
+	require.NoError(t, m.ReadState(&r, &back, lead, asOf0))
+	assert.Equal(t, 20.0, dim(t, r, "engagement").Score)
+}
+
 // A score is a lead's: the lead needs an ID, events of another lead are
 // refused, and an event ID counts once however often it is given (as a
 // store keeps one event per ID).

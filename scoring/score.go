@@ -326,6 +326,9 @@ func (m *Model) checkEvents(sc *scratch, leadID string, evs []leadkit.Event) (as
 		if e.LeadID != leadID && e.LeadID != "" {
 			return false, &RuleError{LeadID: leadID, Part: fmt.Sprintf("event %q", clip(e.ID)), Msg: fmt.Sprintf("belongs to lead %q, not to this lead", clip(e.LeadID))}
 		}
+		if len(e.ID) > leadkit.MaxIDBytes {
+			return false, &RuleError{LeadID: leadID, Part: fmt.Sprintf("event %d", i+1), Msg: fmt.Sprintf("ID is %d bytes, the limit is %d", len(e.ID), leadkit.MaxIDBytes)}
+		}
 		if i == 0 {
 			continue
 		}

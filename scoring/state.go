@@ -3,6 +3,7 @@ package scoring
 import (
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/leadkit/leadkit"
@@ -28,8 +29,18 @@ var ErrOutOfOrder = fmt.Errorf("scoring: event out of order: %w", leadkit.ErrInv
 type State struct {
 	// Model is the fingerprint of the model that built the state.
 	Model string `json:"model"`
+	// LeadID is the lead the state counts: set by [Model.StateOf] or by
+	// the first event applied with a lead ID. Events of another lead are
+	// refused, and ReadState refuses another lead.
+	LeadID string `json:"lead_id,omitempty"`
 	// Updated is the time of the latest applied event.
 	Updated time.Time `json:"updated"`
+	// LastIDs are the IDs of the events applied at time Updated. Apply
+	// is idempotent by event ID: a redelivered event at that time is
+	// skipped, and an older one is refused with ErrOutOfOrder, so either
+	// way it counts once. (Events without an ID cannot be recognized and
+	// count each time.)
+	LastIDs []string `json:"last_ids,omitempty"`
 	// Rules holds one entry per behavior rule, in model order.
 	Rules []RuleState `json:"rules"`
 }
@@ -58,6 +69,7 @@ type RuleState struct {
 // Clone returns a deep copy of s that later changes to s do not affect.
 func (s State) Clone() State {
 	c := s
+	c.LastIDs = append([]string(nil), s.LastIDs...)
 	c.Rules = make([]RuleState, len(s.Rules))
 	copy(c.Rules, s.Rules)
 	for i := range c.Rules {
@@ -101,6 +113,7 @@ func (m *Model) StateOf(in Input) (State, error) {
 		return State{}, err
 	}
 	sc.lead = in.Lead
+	st.LeadID = in.Lead.ID
 	sc.c = m.ctx(&sc.lead, asOf)
 	for _, i := range order {
 		ev := &in.Events[i]
@@ -144,8 +157,18 @@ func (m *Model) Apply(st *State, ev leadkit.Event) error {
 }
 
 func (m *Model) apply(sc *scratch, st *State, ev *leadkit.Event) error {
+	if ev.LeadID != "" && st.LeadID != "" && ev.LeadID != st.LeadID {
+		return &RuleError{LeadID: st.LeadID, Part: fmt.Sprintf("event %q", clip(ev.ID)), Msg: fmt.Sprintf("belongs to lead %q, not to this state's lead", clip(ev.LeadID))}
+	}
+	if len(ev.ID) > leadkit.MaxIDBytes {
+		return &RuleError{LeadID: st.LeadID, Part: "event", Msg: fmt.Sprintf("ID is %d bytes, the limit is %d", len(ev.ID), leadkit.MaxIDBytes)}
+	}
 	if ev.Time.Before(st.Updated) {
 		return fmt.Errorf("%w: event %q at %s is before %s", ErrOutOfOrder, ev.ID, ev.Time.UTC().Format(time.RFC3339Nano), st.Updated.Format(time.RFC3339Nano))
+	}
+	same := ev.Time.Equal(st.Updated)
+	if same && ev.ID != "" && slices.Contains(st.LastIDs, ev.ID) {
+		return nil // a redelivery: counted once
 	}
 	rt := m.dispatch(ev.Type)
 	rules := rt.rules
@@ -156,6 +179,15 @@ func (m *Model) apply(sc *scratch, st *State, ev *leadkit.Event) error {
 		}
 	}
 	st.Updated = ev.Time.UTC()
+	if st.LeadID == "" {
+		st.LeadID = ev.LeadID
+	}
+	if !same {
+		st.LastIDs = st.LastIDs[:0]
+	}
+	if ev.ID != "" {
+		st.LastIDs = append(st.LastIDs, ev.ID)
+	}
 	t := ev.Time.UnixNano()
 	if rt.reset {
 		// Resets first, as in the full pass.
@@ -289,6 +321,9 @@ func (m *Model) ReadState(dst *Result, st *State, lead leadkit.Lead, asOf time.T
 	}
 	if err := m.checkLead(&lead); err != nil {
 		return err
+	}
+	if st.LeadID != "" && lead.ID != st.LeadID {
+		return &RuleError{LeadID: lead.ID, Part: "state", Msg: fmt.Sprintf("counts lead %q, not this lead", clip(st.LeadID))}
 	}
 	sc := m.get()
 	defer m.put(sc)
