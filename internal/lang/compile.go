@@ -313,6 +313,8 @@ func newConfig(s *Schema, want Kind, lim Limits) *conf.Config {
 		opts = append(opts, expr.EnableBuiltin(b))
 	}
 	opts = append(opts, functionOptions()...)
+	opts = append(opts, intFunctions()...)
+	opts = append(opts, expr.Patch(intPatch{}))
 	switch want {
 	case Bool:
 		opts = append(opts, expr.AsBool())

@@ -396,7 +396,7 @@ func (cm *costModel) call(n *ast.CallNode) (float64, size) {
 		return cm.note(n, c+s[0].list*(1+strUnits(math.Min(s[0].elem, s[1].str)))), size{}
 	case name == "lowerAll" && len(s) == 1:
 		return cm.note(n, c+s[0].list*(1+2*strUnits(s[0].elem))), size{list: s[0].list, elem: 1.5 * s[0].elem}
-	case name == "daysSince":
+	case name == "daysSince", name == addName, name == subName, name == mulName, name == negName:
 		return c, size{}
 	case (name == "int" || name == "float") && len(s) == 1:
 		return c + strUnits(s[0].str), size{}

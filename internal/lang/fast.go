@@ -657,6 +657,9 @@ func compileCall(n *ast.CallNode, s *Schema) Node {
 		bail()
 	}
 	a := args(n.Arguments, s)
+	if n, ok := compileChecked(id.Value, a); ok {
+		return n
+	}
 	switch id.Value {
 	case "domain":
 		if len(a) != 1 || a[0].Kind != Str {

@@ -132,6 +132,44 @@ func TestIntFloatChecked(t *testing.T) {
 	}
 }
 
+// Integer arithmetic fails on overflow instead of wrapping, on closures and
+// on the VM alike: with 2 employees, employees * 2^62 < 0 held and scored.
+func TestIntArithmeticChecked(t *testing.T) {
+	sch := testSchema(t, false)
+	lead := leadkit.Lead{Company: leadkit.Company{Employees: 2}}
+	r := NewRunner(Limits{})
+	for src, want := range map[string]string{
+		`company.employees * 4611686018427387904 < 0`:     "integer overflow: 2 * 4611686018427387904",
+		`int("9223372036854775807") + 1 < 0`:              "integer overflow: 9223372036854775807 + 1",
+		`-(-9223372036854775807 - 1) < 0`:                 "integer overflow: -(-9223372036854775808)",
+		`company.employees - 9223372036854775807 - 9 < 0`: "integer overflow",
+		`any(person.interests, len(#) * 9223372036854775807 > 0) || company.employees * 9223372036854775807 > 0`: "integer overflow",
+	} {
+		for _, force := range []bool{false, true} {
+			p, err := Compile(src, sch, Config{Want: Bool, ForceVM: force})
+			require.Nil(t, err, src)
+			ok, rerr := p.Bool(&Ctx{Lead: &lead}, r)
+			require.Error(t, rerr, "%s (VM %v) gave %v", src, force, ok)
+			assert.ErrorContains(t, rerr, want, src)
+		}
+	}
+	// In range, integers stay integers and closures still cover them.
+	for src, want := range map[string]bool{
+		`company.employees * 3 + 1 == 7`:              true,
+		`-company.employees - 1 == -3`:                true,
+		`company.employees % 2 == 0`:                  true,
+		`company.employees * 1000000000 > 1e9`:        true,
+		`9223372036854775807 - company.employees > 0`: true,
+	} {
+		p, err := Compile(src, sch, Config{Want: Bool})
+		require.Nil(t, err, src)
+		assert.True(t, p.Fast(), "%s on closures", src)
+		got, rerr := p.Bool(&Ctx{Lead: &lead}, r)
+		require.NoError(t, rerr, src)
+		assert.Equal(t, want, got, src)
+	}
+}
+
 // Results never depend on the host's time zone: times are read in UTC,
 // methods are refused, and string(t) formats the UTC time.
 func TestNoHostTimeZone(t *testing.T) {
