@@ -115,9 +115,12 @@ var refused = map[string]string{
 	`person.title matches "[^x]{1000}z"`:                                 "the pattern compiles to 1003 instructions, the limit is 1000",
 	`person.title matches "[^x]{300}" || person.email matches "[^y]{300}" || company.name matches "[^z]{300}" || company.domain matches "[^w]{300}"`: "patterns compile to",
 	`any(person.interests, # matches "(?:[^A]{10}|[^B]{10})z")`:                                                                                      "Options.MaxCost",
-	`len(string(company.tech_stack)) > 0`:                                                                                                            "string() of a list or map is not allowed",
-	`string({"a": company.tech_stack}) != ""`:                                                                                                        "string() of a list or map is not allowed",
-	`len(string([{"a": 1}])) > 0`:                                                                                                                    "lists of lists are not allowed",
+	`$env["__asof"] > lead.created_at`:        "names starting with __ are reserved",
+	`__asof > lead.created_at`:                "names starting with __ are reserved",
+	`__add(1, 2) > 0`:                         "names starting with __ are reserved",
+	`len(string(company.tech_stack)) > 0`:     "string() of a list or map is not allowed",
+	`string({"a": company.tech_stack}) != ""`: "string() of a list or map is not allowed",
+	`len(string([{"a": 1}])) > 0`:             "lists of lists are not allowed",
 }
 
 func testDecls() []leadkit.FieldSpec {

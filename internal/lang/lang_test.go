@@ -302,3 +302,16 @@ func TestDeclaredFieldsProblems(t *testing.T) {
 	assert.Contains(t, problems[4], `name must be "event.<key>"`)
 	assert.Contains(t, problems[5], "declared twice")
 }
+
+// Time values (facts, declared attributes, custom fields) follow the time
+// range of events: year 300000 was accepted and daysSince saturated.
+func TestTimeValuesInRange(t *testing.T) {
+	for _, v := range []any{time.Date(300000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(1, 1, 2, 0, 0, 0, 0, time.UTC), "2999-01-01T00:00:00Z", "1899-12-31T23:59:59Z"} {
+		_, msg := Convert(v, Time)
+		assert.Contains(t, msg, "is outside years 1900 to 2149", "%v", v)
+	}
+	for _, v := range []any{time.Time{}, leadkit.MinTime, "2149-12-31T23:59:59Z"} {
+		_, msg := Convert(v, Time)
+		assert.Empty(t, msg, "%v", v)
+	}
+}

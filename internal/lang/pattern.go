@@ -3,6 +3,7 @@ package lang
 import (
 	"fmt"
 	"regexp/syntax"
+	"strings"
 
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/parser"
@@ -57,6 +58,18 @@ func prescan(src string, b *Budget) *Error {
 	}
 	var total int
 	for _, n := range collect(tree.Node) {
+		// Names starting with __ are the compiler's own (the as-of time,
+		// checked arithmetic): reading them would bypass what they enforce.
+		if id, ok := n.(*ast.IdentifierNode); ok && strings.HasPrefix(id.Value, "__") {
+			return posError(src, n.Location().From, "names starting with __ are reserved")
+		}
+		if m, ok := n.(*ast.MemberNode); ok {
+			if id, ok := m.Node.(*ast.IdentifierNode); ok && id.Value == "$env" {
+				if p, ok := m.Property.(*ast.StringNode); ok && strings.HasPrefix(p.Value, "__") {
+					return posError(src, n.Location().From, "names starting with __ are reserved")
+				}
+			}
+		}
 		bin, ok := n.(*ast.BinaryNode)
 		if !ok || bin.Operator != "matches" {
 			continue

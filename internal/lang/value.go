@@ -560,11 +560,17 @@ func Convert(v any, k Kind) (any, string) {
 func toTime(v any) (time.Time, string) {
 	switch v := v.(type) {
 	case time.Time:
+		if !v.IsZero() && !leadkit.ValidTime(v) {
+			return time.Time{}, fmt.Sprintf("time %s is outside %s", v.UTC().Format(time.RFC3339), leadkit.TimeRange)
+		}
 		return v.UTC(), ""
 	case string:
 		t, err := time.Parse(time.RFC3339Nano, v)
 		if err != nil {
 			return time.Time{}, fmt.Sprintf("want an RFC 3339 time, got %q", clip(v, 64))
+		}
+		if !leadkit.ValidTime(t) {
+			return time.Time{}, fmt.Sprintf("time %s is outside %s", t.UTC().Format(time.RFC3339), leadkit.TimeRange)
 		}
 		return t.UTC(), ""
 	}
