@@ -373,7 +373,7 @@ func (s *Schema) explain(src string, err error) *Error {
 			e.Message = fmt.Sprintf("%s is not available: %s", name, why)
 		} else if name == "daysSince" && s.opts.NoAsOf {
 			e.Message = "daysSince is not available: " + s.opts.NoAsOfHint
-		} else if h := s.hintName(name); h != "" {
+		} else if h := s.hintName(name, memberAfter(src, name)); h != "" {
 			e.Message = fmt.Sprintf("unknown name %s: %s", name, h)
 		}
 		return e
@@ -386,6 +386,27 @@ func (s *Schema) explain(src string, err error) *Error {
 		return e
 	}
 	return e
+}
+
+// memberAfter returns the member read after name in src (pages in
+// Attrs.pages), or "".
+func memberAfter(src, name string) string {
+	if i := strings.Index(src, name+`["`); i >= 0 {
+		rest := src[i+len(name)+2:]
+		if j := strings.IndexByte(rest, '"'); j > 0 && IsIdent(rest[:j]) {
+			return rest[:j]
+		}
+	}
+	i := strings.Index(src, name+".")
+	if i < 0 {
+		return ""
+	}
+	rest := src[i+len(name)+1:]
+	j := 0
+	for j < len(rest) && (rest[j] == '_' || rest[j] >= 'a' && rest[j] <= 'z' || rest[j] >= 'A' && rest[j] <= 'Z' || j > 0 && rest[j] >= '0' && rest[j] <= '9') {
+		j++
+	}
+	return rest[:j]
 }
 
 var timeType = reflect.TypeOf(time.Time{})

@@ -28,7 +28,11 @@ func TestHints(t *testing.T) {
 	for _, c := range []struct{ src, want string }{
 		{`Channel == "webinar"`, "unknown name Channel: the name is now event.channel"},
 		{`Type == "download"`, "the name is now event.type"},
-		{`Attrs["pages"] > 10`, `event attributes are read as event.<name> after declaring them: declare it in fields: {"name": "event.<name>"`},
+		{`Attrs["pages"] > 10`, `event attributes are read as event.pages after declaring them: declare it in fields: {"name": "event.pages"`},
+		{`Attrs.topic == "ai"`, `event attributes are read as event.topic after declaring them: declare it in fields: {"name": "event.topic"`},
+		{`LeadID == "x"`, "the name is now lead.id, which this expression cannot read: it reads event.*"},
+		{`person.title == "x"`, "person.* is not available here: it reads event.*"},
+		{`titel == "x"`, "unknown name titel"},
 		{`event.topic == "ai"`, `event has no field topic: undeclared field: declare it in fields: {"name": "event.topic", "type": "string"}`},
 		{`event.chanel == "web"`, "event has no field chanel: did you mean event.channel?"},
 		{`event.Channel == "web"`, "did you mean event.channel?"},
@@ -48,6 +52,25 @@ func TestHints(t *testing.T) {
 			assert.Equal(t, 1, err.Column, c.src)
 		}
 	}
+	// Names of another context say so, and short names are not matched
+	// to unrelated fields (title is not event.time).
+	for _, c := range []struct {
+		sch       *Schema
+		src, want string
+	}{
+		{testSchema(t, false), `Channel == "x"`, "the name is now event.channel, which this expression cannot read: it reads company.*, lead.*, person.*"},
+		{testSchema(t, false), `event.channel == "x"`, "event.* is not available here: it reads company.*, lead.*, person.*"},
+		{slotSchema(), `Channel > 1`, "the name is now event.channel, which this expression cannot read: it reads its declared facts by bare name"},
+		{slotSchema(), `engagment > 1`, "did you mean engagement?"},
+	} {
+		_, err := Compile(c.src, c.sch, Config{Want: Bool})
+		require.NotNil(t, err, c.src)
+		assert.Contains(t, err.Message, c.want, c.src)
+	}
+	_, err := Compile(`title == "x"`, testSchema(t, true), Config{Want: Bool, MaxCost: DefaultMaxEventCost})
+	require.NotNil(t, err)
+	assert.NotContains(t, err.Message, "event.time")
+
 	// The new names compile and read the event.
 	p, err := Compile(`event.channel == "webinar" && event.pages > 10`, sch, Config{Want: Bool})
 	require.Nil(t, err)

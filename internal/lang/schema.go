@@ -159,16 +159,46 @@ var legacy = map[string]string{
 	"Event":    "event",
 }
 
+// dialectScopes are the scopes of the one dialect, in some context or
+// other.
+var dialectScopes = []string{"event", "person", "company", "lead"}
+
+// reads describes what an expression of this schema can read, for hints
+// about names that belong to another context.
+func (s *Schema) reads() string {
+	var scopes []string
+	for _, sc := range s.scopes {
+		scopes = append(scopes, sc+".*")
+	}
+	if len(scopes) == 0 {
+		return "it reads its declared facts by bare name"
+	}
+	sort.Strings(scopes)
+	return "it reads " + strings.Join(scopes, ", ")
+}
+
 // hintName explains an unknown bare name: an old-style name names its
-// replacement, a near miss names the field meant.
-func (s *Schema) hintName(name string) string {
+// replacement (and says so when the replacement belongs to another
+// context), a near miss names the field meant. attr is the member read
+// after the name (Attrs.pages), if any.
+func (s *Schema) hintName(name, attr string) string {
 	if to, ok := legacy[name]; ok {
-		if to == "event.<attribute>" && s.hasScope("event") {
-			return "event attributes are read as event.<name> after declaring them" + s.declareHint("event", "<name>", "string")
+		if to == "event.<attribute>" {
+			if attr == "" {
+				attr = "<name>"
+			}
+			to = "event." + attr
+			if s.hasScope("event") {
+				return fmt.Sprintf("event attributes are read as %s after declaring them", to) + s.declareHint("event", attr, "string")
+			}
 		}
 		if _, ok := s.index[to]; ok || s.hasScope(to) {
 			return fmt.Sprintf("the name is now %s", to)
 		}
+		return fmt.Sprintf("the name is now %s, which this expression cannot read: %s", to, s.reads())
+	}
+	if contains(dialectScopes, name) && !s.hasScope(name) {
+		return fmt.Sprintf("%s.* is not available here: %s", name, s.reads())
 	}
 	// A near miss of a bare name, of a full path, or of a field name
 	// written without its scope (chanel -> event.channel).
@@ -234,13 +264,13 @@ func (s *Schema) hasScope(name string) bool {
 
 // nearest returns the display form of the key equal to name ignoring case
 // and underscores, or else of the nearest key within edit distance 2 (1 for
-// names of up to 4 letters), or "".
+// names of up to 5 letters), or "".
 func nearest(name string, keys, display []string) string {
 	norm := func(x string) string { return strings.ToLower(strings.ReplaceAll(x, "_", "")) }
 	n := norm(name)
 	best, bestD := "", 3
-	if len(n) <= 4 {
-		bestD = 2
+	if len(n) <= 5 {
+		bestD = 2 // title is not time
 	}
 	for i, k := range keys {
 		if norm(k) == n {
@@ -253,12 +283,14 @@ func nearest(name string, keys, display []string) string {
 	return best
 }
 
-// editDistance is the Levenshtein distance of a and b, or limit when it is
-// at least limit.
+// editDistance is the edit distance of a and b counting a swap of two
+// adjacent letters as one edit (scroe -> score), or limit when it is at
+// least limit.
 func editDistance(a, b string, limit int) int {
 	if d := len(a) - len(b); d >= limit || -d >= limit {
 		return limit
 	}
+	prev2 := make([]int, len(b)+1)
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {
@@ -266,19 +298,17 @@ func editDistance(a, b string, limit int) int {
 	}
 	for i := 1; i <= len(a); i++ {
 		cur[0] = i
-		rowMin := cur[0]
 		for j := 1; j <= len(b); j++ {
 			cost := 1
 			if a[i-1] == b[j-1] {
 				cost = 0
 			}
 			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			rowMin = min(rowMin, cur[j])
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
 		}
-		if rowMin >= limit {
-			return limit
-		}
-		prev, cur = cur, prev
+		prev2, prev, cur = prev, cur, prev2
 	}
 	return min(prev[len(b)], limit)
 }
