@@ -54,7 +54,7 @@ func TestStepWhenDialect(t *testing.T) {
 		want       string
 	}{
 		{"old name", `Channel == "webinar"`, 1, "unknown name Channel: the name is now event.channel"},
-		{"old attributes", `Attrs["pages"] > 10`, 1, `event attributes are read as event.<name> after declaring them: declare it in the funnel's fields: {"name": "event.<name>"`},
+		{"old attributes", `Attrs["pages"] > 10`, 1, `event attributes are read as event.pages after declaring them: declare it in the funnel's fields: {"name": "event.pages"`},
 		{"undeclared attribute", `event.topic == "ai"`, 7, `event has no field topic: undeclared field: declare it in the funnel's fields: {"name": "event.topic", "type": "string"}`},
 		{"no as-of time: age", `event.age_days < 3`, 7, "event.age_days is not available: funnel steps have no as-of time"},
 		{"no as-of time: daysSince", `daysSince(event.time) < 3`, 1, "daysSince is not available: funnel steps have no as-of time"},
