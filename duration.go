@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/leadkit/leadkit/internal/text"
 )
 
 // MaxDuration is the longest duration [ParseDuration] accepts and a spec may
@@ -42,7 +44,7 @@ var durationUnits = map[string]uint64{
 func ParseDuration(s string) (time.Duration, error) {
 	orig := s
 	bad := func(why string) (time.Duration, error) {
-		return 0, fmt.Errorf("%w: duration %q: %s", ErrInvalid, clip(orig, 64), why)
+		return 0, fmt.Errorf("%w: duration %q: %s", ErrInvalid, text.Clip(orig, 64), why)
 	}
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -54,7 +56,7 @@ func ParseDuration(s string) (time.Duration, error) {
 		s = s[1:]
 	}
 	if _, err := strconv.ParseFloat(s, 64); err == nil {
-		return bad(fmt.Sprintf(`a bare number has no unit (write e.g. "%sd", "%sh" or "%sm")`, clip(s, 16), clip(s, 16), clip(s, 16)))
+		return bad(fmt.Sprintf(`a bare number has no unit (write e.g. "%sd", "%sh" or "%sm")`, text.Clip(s, 16), text.Clip(s, 16), text.Clip(s, 16)))
 	}
 	var total uint64
 	limit := uint64(MaxDuration)
@@ -86,7 +88,7 @@ func ParseDuration(s string) (time.Duration, error) {
 			if unitName == "" {
 				return bad(`missing unit (ns, us, ms, s, m, h, d or w)`)
 			}
-			return bad(fmt.Sprintf("unknown unit %q (want ns, us, ms, s, m, h, d or w)", clip(unitName, 16)))
+			return bad(fmt.Sprintf("unknown unit %q (want ns, us, ms, s, m, h, d or w)", text.Clip(unitName, 16)))
 		}
 		s = s[j:]
 		var v uint64
@@ -200,19 +202,7 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	}
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("%w: duration %s: want a string such as \"14d\", \"36h\" or \"90m\"", ErrInvalid, clip(string(b), 64))
+		return fmt.Errorf("%w: duration %s: want a string such as \"14d\", \"36h\" or \"90m\"", ErrInvalid, text.Clip(string(b), 64))
 	}
 	return d.UnmarshalText([]byte(s))
-}
-
-// clip shortens s for an error message.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := n
-	for cut > 0 && cut < len(s) && s[cut]&0xC0 == 0x80 {
-		cut--
-	}
-	return s[:cut] + "..."
 }

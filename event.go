@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/leadkit/leadkit/internal/text"
 )
 
 // Common event types. Event.Type is free text, so tenants may use their own
@@ -55,7 +57,7 @@ type Event struct {
 // counted). The error wraps [ErrInvalid] and names the event and the field.
 func (e Event) Validate() error {
 	bad := func(format string, args ...any) error {
-		return fmt.Errorf("%w: event %q: %s", ErrInvalid, clip(e.ID, 64), fmt.Sprintf(format, args...))
+		return fmt.Errorf("%w: event %q: %s", ErrInvalid, text.Clip(e.ID, 64), fmt.Sprintf(format, args...))
 	}
 	for _, f := range []struct {
 		name, v  string
@@ -98,10 +100,10 @@ func (e Event) Validate() error {
 			return bad("attribute name %s", msg)
 		}
 		if msg := checkValue(v, 1, &left); msg != "" {
-			return bad("attribute %q: %s", clip(k, 64), msg)
+			return bad("attribute %q: %s", text.Clip(k, 64), msg)
 		}
 		if left < 0 {
-			return bad("the event is over %d bytes (strings, plus %d per other value) at attribute %q", MaxEventBytes, valueBytes, clip(k, 64))
+			return bad("the event is over %d bytes (strings, plus %d per other value) at attribute %q", MaxEventBytes, valueBytes, text.Clip(k, 64))
 		}
 	}
 	return nil
@@ -197,7 +199,7 @@ func checkValue(v any, d int, left *int) string {
 				return fmt.Sprintf("key %s", msg)
 			}
 			if msg := checkValue(y, d+1, left); msg != "" {
-				return fmt.Sprintf("key %q: %s", clip(k, 64), msg)
+				return fmt.Sprintf("key %q: %s", text.Clip(k, 64), msg)
 			}
 		}
 		return ""

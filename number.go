@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+
+	"github.com/leadkit/leadkit/internal/text"
 )
 
 // Number converts a value read from stage facts, event attributes or custom
@@ -50,13 +52,13 @@ func Number(v any) (float64, error) {
 		// ".5" and "Inf", which no JSON store can hold.
 		var err error
 		if !isJSONNumber(string(n)) {
-			return 0, fmt.Errorf("%w: %q is not a JSON number", ErrInvalid, clip(string(n), 64))
+			return 0, fmt.Errorf("%w: %q is not a JSON number", ErrInvalid, text.Clip(string(n), 64))
 		}
 		if f, err = n.Float64(); err != nil {
-			return 0, fmt.Errorf("%w: %q is not a number", ErrInvalid, clip(string(n), 64))
+			return 0, fmt.Errorf("%w: %q is not a number", ErrInvalid, text.Clip(string(n), 64))
 		}
 	case string:
-		return 0, fmt.Errorf("%w: want a number, got the string %q", ErrInvalid, clip(n, 64))
+		return 0, fmt.Errorf("%w: want a number, got the string %q", ErrInvalid, text.Clip(n, 64))
 	case nil:
 		return 0, fmt.Errorf("%w: want a number, got nothing", ErrInvalid)
 	default:

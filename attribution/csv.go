@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/internal/text"
 )
 
 // Default column names and separators of the ChannelAttribution table
@@ -128,11 +129,11 @@ func (o CSVOptions) withDefaults() (CSVOptions, error) {
 	if strings.TrimSpace(o.Separator) == "" || strings.ContainsAny(o.Separator, "\"\r\n") {
 		bad("separator %q is not usable", o.Separator)
 	} else if msg := leadkit.CheckText(o.Separator, MaxSeparatorBytes); msg != "" {
-		bad("separator %q %s", clip(o.Separator, 32), msg)
+		bad("separator %q %s", text.Clip(o.Separator, 32), msg)
 	}
 	for _, name := range []string{o.PathColumn, o.ConversionsColumn, o.ValueColumn, o.NullsColumn} {
 		if msg := leadkit.CheckText(name, leadkit.MaxNameBytes); msg != "" {
-			bad("column name %q %s", clip(name, 32), msg)
+			bad("column name %q %s", text.Clip(name, 32), msg)
 		}
 	}
 	names := []string{o.PathColumn, o.ConversionsColumn, o.ValueColumn, o.NullsColumn}
@@ -217,7 +218,7 @@ func ReadPaths(r io.Reader, opts CSVOptions) ([]Path, error) {
 		if !required {
 			return -1, nil
 		}
-		reason := fmt.Sprintf("missing column %q in header %q", name, clip(strings.Join(header, string(o.Delimiter)), 200))
+		reason := fmt.Sprintf("missing column %q in header %q", name, text.Clip(strings.Join(header, string(o.Delimiter)), 200))
 		if len(header) == 1 {
 			reason += fmt.Sprintf(" (one column only: is the delimiter %q right?)", o.Delimiter)
 		}
@@ -301,18 +302,18 @@ func ReadPaths(r io.Reader, opts CSVOptions) ([]Path, error) {
 				// (0x1p3) and digit separators (1_0); a table
 				// holds decimal numbers only. Out of range ("1e400")
 				// is an error of ParseFloat too.
-				reason = fmt.Sprintf("%q is not a number", clip(s, 64))
+				reason = fmt.Sprintf("%q is not a number", text.Clip(s, 64))
 				if errors.Is(err, strconv.ErrRange) {
-					reason = fmt.Sprintf("%q is out of range (the cap is %g)", clip(s, 64), float64(MaxPathCount))
+					reason = fmt.Sprintf("%q is out of range (the cap is %g)", text.Clip(s, 64), float64(MaxPathCount))
 				}
 			case math.IsNaN(v):
 				reason = "NaN"
 			case math.IsInf(v, 0):
 				reason = "infinite"
 			case v < 0:
-				reason = fmt.Sprintf("negative count %s", clip(s, 64))
+				reason = fmt.Sprintf("negative count %s", text.Clip(s, 64))
 			case v > MaxPathCount:
-				reason = fmt.Sprintf("count %s is over the cap of %g (MaxPathCount)", clip(s, 64), float64(MaxPathCount))
+				reason = fmt.Sprintf("count %s is over the cap of %g (MaxPathCount)", text.Clip(s, 64), float64(MaxPathCount))
 			}
 			if reason != "" {
 				report(&CSVError{Line: line, Column: i + 1, Field: header[i], Reason: reason})
@@ -356,7 +357,7 @@ func ReadPaths(r io.Reader, opts CSVOptions) ([]Path, error) {
 			report(&CSVError{Line: line, Column: pathCol + 1, Field: header[pathCol], Reason: badPath})
 			rowOK = false
 		case len(tokens) == 0:
-			report(&CSVError{Line: line, Column: pathCol + 1, Field: header[pathCol], Reason: fmt.Sprintf("empty path %q", clip(rec[pathCol], 64))})
+			report(&CSVError{Line: line, Column: pathCol + 1, Field: header[pathCol], Reason: fmt.Sprintf("empty path %q", text.Clip(rec[pathCol], 64))})
 			rowOK = false
 		}
 		if !rowOK {

@@ -425,16 +425,3 @@ func (s *creditSheet) result() Result {
 	}
 	return r
 }
-
-// clip shortens s to at most n bytes (on a rune boundary) for an error
-// message.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := n
-	for cut > 0 && s[cut]&0xC0 == 0x80 {
-		cut--
-	}
-	return s[:cut] + "..."
-}

@@ -2,9 +2,6 @@ package attribution
 
 import (
 	"encoding/json"
-	"fmt"
-	"strings"
-	"time"
 
 	"github.com/leadkit/leadkit"
 	"github.com/leadkit/leadkit/internal/spec"
@@ -37,9 +34,9 @@ func (c *Conversion) UnmarshalJSON(b []byte) error {
 	}
 	j.plain = (*plain)(c)
 	if err := spec.DecodeStrict(b, &j); err != nil {
-		return prefixed("attribution: conversion: ", err)
+		return spec.Prefixed("attribution: conversion: ", err)
 	}
-	return readDuration("attribution: conversion: lookback", j.Lookback, &c.Lookback)
+	return spec.ReadDuration("attribution: conversion: lookback", j.Lookback, &c.Lookback)
 }
 
 // MarshalJSON writes the half-life as text ("7d").
@@ -61,30 +58,7 @@ func (m *TimeDecay) UnmarshalJSON(b []byte) error {
 	}
 	j.plain = (*plain)(m)
 	if err := spec.DecodeStrict(b, &j); err != nil {
-		return prefixed("attribution: time decay: ", err)
+		return spec.Prefixed("attribution: time decay: ", err)
 	}
-	return readDuration("attribution: time decay: half_life", j.HalfLife, &m.HalfLife)
-}
-
-// readDuration decodes raw (absent: unchanged) into *d through
-// leadkit.Duration, naming the field what in the error.
-func readDuration(what string, raw json.RawMessage, d *time.Duration) error {
-	if raw == nil {
-		return nil
-	}
-	v := leadkit.Duration(*d)
-	if err := v.UnmarshalJSON(raw); err != nil {
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	*d = time.Duration(v)
-	return nil
-}
-
-// prefixed adds prefix to err unless its message already names the
-// package (an error of a nested UnmarshalJSON).
-func prefixed(prefix string, err error) error {
-	if strings.HasPrefix(err.Error(), "attribution: ") {
-		return err
-	}
-	return fmt.Errorf("%s%w", prefix, err)
+	return spec.ReadDuration("attribution: time decay: half_life", j.HalfLife, &m.HalfLife)
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/internal/text"
 	"github.com/leadkit/leadkit/journey"
 )
 
@@ -113,13 +114,13 @@ func (c Conversion) Validate() error {
 		}
 		for _, t := range l.types {
 			if msg := leadkit.CheckText(t, leadkit.MaxNameBytes); msg != "" {
-				bad("%s: event type %q %s", l.name, clip(t, 32), msg)
+				bad("%s: event type %q %s", l.name, text.Clip(t, 32), msg)
 			}
 		}
 	}
 	for _, f := range []struct{ name, v string }{{"value_attr", c.ValueAttr}, {"no_touch", c.NoTouch}} {
 		if msg := leadkit.CheckText(f.v, leadkit.MaxNameBytes); msg != "" {
-			bad("%s %q %s", f.name, clip(f.v, 32), msg)
+			bad("%s %q %s", f.name, text.Clip(f.v, 32), msg)
 		}
 	}
 	switch c.Key {
@@ -349,7 +350,7 @@ func PathsFromTimelines(timelines []journey.Timeline, conv Conversion) ([]Path, 
 	for _, p := range paths {
 		if !countOK(p.Value) || !countOK(p.Conversions) || !countOK(p.Nulls) {
 			errs.add(fmt.Errorf("attribution: the leads of path %q sum to %g conversions, %g value and %g nulls, over the cap of %g (MaxPathCount): %w",
-				clip(p.String(), 64), p.Conversions, p.Value, p.Nulls, float64(MaxPathCount), leadkit.ErrInvalid))
+				text.Clip(p.String(), 64), p.Conversions, p.Value, p.Nulls, float64(MaxPathCount), leadkit.ErrInvalid))
 			continue
 		}
 		kept = append(kept, p)

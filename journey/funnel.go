@@ -12,6 +12,7 @@ import (
 
 	"github.com/leadkit/leadkit"
 	"github.com/leadkit/leadkit/internal/lang"
+	"github.com/leadkit/leadkit/internal/text"
 )
 
 // Order says how a funnel's steps must follow each other.
@@ -120,7 +121,7 @@ func (e *StepError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "journey: step %d", e.Index)
 	if e.Step != "" {
-		fmt.Fprintf(&b, " %q", clip(e.Step, 64))
+		fmt.Fprintf(&b, " %q", text.Clip(e.Step, 64))
 	}
 	fmt.Fprintf(&b, ": %s: %v", e.Field, e.Err)
 	return b.String()
@@ -191,7 +192,7 @@ func CompileFunnel(spec FunnelSpec) (*CompiledFunnel, error) {
 		order = Ordered
 	}
 	if order != Ordered && order != Strict && order != Unordered {
-		fail("unknown order %q (want %q, %q or %q)", clip(string(spec.Order), 64), Ordered, Strict, Unordered)
+		fail("unknown order %q (want %q, %q or %q)", text.Clip(string(spec.Order), 64), Ordered, Strict, Unordered)
 	}
 	if spec.Bins < 0 || spec.Bins > MaxBins {
 		fail("bins %d out of range [0, %d]", spec.Bins, MaxBins)
@@ -247,7 +248,7 @@ func CompileFunnel(spec FunnelSpec) (*CompiledFunnel, error) {
 					continue
 				}
 				if msg := leadkit.CheckText(typ, leadkit.MaxNameBytes); msg != "" {
-					stepErr("types", fmt.Errorf("type %d %q: %s", j+1, clip(typ, 64), msg))
+					stepErr("types", fmt.Errorf("type %d %q: %s", j+1, text.Clip(typ, 64), msg))
 					continue
 				}
 				f.byType[typ] |= bit
@@ -305,11 +306,11 @@ func (f *CompiledFunnel) checkEventCost(costs []float64) error {
 	var steps []string
 	for m := worstMask & f.whenMask; m != 0; m &= m - 1 {
 		k := bits.TrailingZeros64(m)
-		steps = append(steps, fmt.Sprintf("%d %q", k+1, clip(f.names[k], 64)))
+		steps = append(steps, fmt.Sprintf("%d %q", k+1, text.Clip(f.names[k], 64)))
 	}
 	event := "an event of any type"
 	if worstType != "" {
-		event = fmt.Sprintf("an event of type %q", clip(worstType, 64))
+		event = fmt.Sprintf("an event of type %q", text.Clip(worstType, 64))
 	}
 	return fmt.Errorf("journey: funnel: %w: the when predicates %s runs (steps %s) may do about %.3g units of work together on inputs at the size limits; the limit (journey.MaxEventCost, per event) is %d: split the funnel or simplify the predicates",
 		leadkit.ErrInvalid, event, strings.Join(steps, ", "), worst, MaxEventCost)
@@ -537,7 +538,7 @@ func (a *FunnelAccumulator) scan(tl Timeline, events []leadkit.Event, errs *erro
 	for i := range events {
 		e := &events[i]
 		if e.Time.IsZero() {
-			errs.add(fmt.Errorf("journey: lead %q: event %q: %w: missing time", clip(tl.LeadID, 64), clip(e.ID, 64), leadkit.ErrInvalid))
+			errs.add(fmt.Errorf("journey: lead %q: event %q: %w: missing time", text.Clip(tl.LeadID, 64), text.Clip(e.ID, 64), leadkit.ErrInvalid))
 			continue
 		}
 		m := f.stepMask(e.Type)
@@ -565,7 +566,7 @@ func (a *FunnelAccumulator) when(tl Timeline, e *leadkit.Event, m *uint64, w uin
 		k := bits.TrailingZeros64(w)
 		ok, err := f.progs[k].Bool(&a.ctx, a.runner)
 		if err != nil {
-			errs.add(fmt.Errorf("journey: lead %q: event %q: step %q: when: %w: %w", clip(tl.LeadID, 64), clip(e.ID, 64), clip(f.names[k], 64), leadkit.ErrInvalid, err))
+			errs.add(fmt.Errorf("journey: lead %q: event %q: step %q: when: %w: %w", text.Clip(tl.LeadID, 64), text.Clip(e.ID, 64), text.Clip(f.names[k], 64), leadkit.ErrInvalid, err))
 			return false
 		}
 		if !ok {
@@ -857,17 +858,4 @@ func (l *errorList) err() error {
 		return errors.Join(append(slices.Clone(l.errs), fmt.Errorf("journey: and %d more errors", l.more))...)
 	}
 	return errors.Join(l.errs...)
-}
-
-// clip shortens s to at most n bytes (on a rune boundary) for an error
-// message.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := n
-	for cut > 0 && s[cut]&0xC0 == 0x80 {
-		cut--
-	}
-	return s[:cut] + "..."
 }

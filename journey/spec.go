@@ -3,7 +3,6 @@ package journey
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/leadkit/leadkit"
@@ -24,32 +23,9 @@ import (
 func ParseFunnelSpec(data []byte) (FunnelSpec, error) {
 	var s FunnelSpec
 	if err := spec.Parse(data, &s); err != nil {
-		return FunnelSpec{}, prefixed("journey: funnel: ", err)
+		return FunnelSpec{}, spec.Prefixed("journey: funnel: ", err)
 	}
 	return s, nil
-}
-
-// prefixed adds prefix to err unless its message already names the
-// package (an error of a nested UnmarshalJSON).
-func prefixed(prefix string, err error) error {
-	if strings.HasPrefix(err.Error(), "journey: ") {
-		return err
-	}
-	return fmt.Errorf("%s%w", prefix, err)
-}
-
-// readDuration decodes raw (absent: unchanged) into *d through
-// leadkit.Duration, naming the field what in the error.
-func readDuration(what string, raw json.RawMessage, d *time.Duration) error {
-	if raw == nil {
-		return nil
-	}
-	v := leadkit.Duration(*d)
-	if err := v.UnmarshalJSON(raw); err != nil {
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	*d = time.Duration(v)
-	return nil
 }
 
 // MarshalJSON writes the window as text ("2w", "36h").
@@ -71,9 +47,9 @@ func (s *FunnelSpec) UnmarshalJSON(b []byte) error {
 	}
 	j.plain = (*plain)(s)
 	if err := spec.DecodeStrict(b, &j); err != nil {
-		return prefixed("journey: funnel: ", err)
+		return spec.Prefixed("journey: funnel: ", err)
 	}
-	return readDuration("journey: funnel: window", j.Window, &s.Window)
+	return spec.ReadDuration("journey: funnel: window", j.Window, &s.Window)
 }
 
 // MarshalJSON writes MaxGap as text ("36h").
@@ -95,9 +71,9 @@ func (o *PatternOptions) UnmarshalJSON(b []byte) error {
 	}
 	j.plain = (*plain)(o)
 	if err := spec.DecodeStrict(b, &j); err != nil {
-		return prefixed("journey: pattern options: ", err)
+		return spec.Prefixed("journey: pattern options: ", err)
 	}
-	return readDuration("journey: pattern options: max_gap", j.MaxGap, &o.MaxGap)
+	return spec.ReadDuration("journey: pattern options: max_gap", j.MaxGap, &o.MaxGap)
 }
 
 // MarshalJSON writes the bucket bounds as text ("30d", "13w").
@@ -123,14 +99,14 @@ func (o *SourceAgeOptions) UnmarshalJSON(b []byte) error {
 	}
 	j.plain = (*plain)(o)
 	if err := spec.DecodeStrict(b, &j); err != nil {
-		return prefixed("journey: source age options: ", err)
+		return spec.Prefixed("journey: source age options: ", err)
 	}
 	if j.Buckets == nil {
 		return nil // absent or null: unchanged
 	}
 	buckets := make([]time.Duration, len(*j.Buckets))
 	for i, raw := range *j.Buckets {
-		if err := readDuration(fmt.Sprintf("journey: source age options: buckets[%d]", i), raw, &buckets[i]); err != nil {
+		if err := spec.ReadDuration(fmt.Sprintf("journey: source age options: buckets[%d]", i), raw, &buckets[i]); err != nil {
 			return err
 		}
 	}
@@ -157,7 +133,7 @@ func (o *NurtureOptions) UnmarshalJSON(b []byte) error {
 	}
 	j.plain = (*plain)(o)
 	if err := spec.DecodeStrict(b, &j); err != nil {
-		return prefixed("journey: nurture options: ", err)
+		return spec.Prefixed("journey: nurture options: ", err)
 	}
-	return readDuration("journey: nurture options: window", j.Window, &o.Window)
+	return spec.ReadDuration("journey: nurture options: window", j.Window, &o.Window)
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/leadkit/leadkit"
 	"github.com/leadkit/leadkit/internal/lang"
+	"github.com/leadkit/leadkit/internal/text"
 )
 
 // Options tunes Compile. The zero value is the default.
@@ -295,7 +296,7 @@ func (c *compiler) caps(spec ModelSpec) {
 	name := func(dim, rule, what, v string) {
 		if v != "" {
 			if msg := leadkit.CheckText(v, leadkit.MaxNameBytes); msg != "" {
-				c.add(clip(dim), clip(rule), what, "name %s", msg)
+				c.add(text.Clip(dim, 64), text.Clip(rule, 64), what, "name %s", msg)
 			}
 		}
 	}
@@ -312,7 +313,7 @@ func (c *compiler) caps(spec ModelSpec) {
 		name(d.Name, "", "name", d.Name)
 		rules += len(d.Fit) + len(d.Behavior)
 		if len(d.Bands) > MaxBands {
-			c.add(clip(d.Name), "", "bands", "%d bands, the limit is %d", len(d.Bands), MaxBands)
+			c.add(text.Clip(d.Name, 64), "", "bands", "%d bands, the limit is %d", len(d.Bands), MaxBands)
 		}
 		for _, b := range d.Bands {
 			name(d.Name, "", "bands", b.Name)
@@ -323,7 +324,7 @@ func (c *compiler) caps(spec ModelSpec) {
 		for _, r := range d.Behavior {
 			name(d.Name, r.Name, "name", r.Name)
 			if len(r.Types) > MaxTypesPerRule {
-				c.add(clip(d.Name), clip(r.Name), "types", "%d types, the limit is %d", len(r.Types), MaxTypesPerRule)
+				c.add(text.Clip(d.Name, 64), text.Clip(r.Name, 64), "types", "%d types, the limit is %d", len(r.Types), MaxTypesPerRule)
 			}
 			for _, t := range r.Types {
 				name(d.Name, r.Name, "types", t)

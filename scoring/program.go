@@ -8,6 +8,7 @@ import (
 
 	"github.com/leadkit/leadkit"
 	"github.com/leadkit/leadkit/internal/lang"
+	"github.com/leadkit/leadkit/internal/text"
 )
 
 // Rules are compiled by the one expression compiler of leadkit
@@ -29,7 +30,7 @@ func (c *compiler) schemas(fields []leadkit.FieldSpec) (fit, ev *lang.Schema) {
 		case strings.HasPrefix(f.Name, "person."), strings.HasPrefix(f.Name, "company."):
 			fitDecls = append(fitDecls, f)
 		default:
-			c.add("", "", "fields", "field %d %q: name must be \"person.<key>\", \"company.<key>\" or \"event.<key>\"", i+1, clip(f.Name))
+			c.add("", "", "fields", "field %d %q: name must be \"person.<key>\", \"company.<key>\" or \"event.<key>\"", i+1, text.Clip(f.Name, 64))
 		}
 	}
 	if len(fields) > maxFields {
@@ -91,11 +92,4 @@ func exprError(re *RuleError, err error) *RuleError {
 		re.Msg = err.Error()
 	}
 	return re
-}
-
-func clip(s string) string {
-	if len(s) > 64 {
-		return s[:64] + "..."
-	}
-	return s
 }

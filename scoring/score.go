@@ -10,6 +10,7 @@ import (
 
 	"github.com/leadkit/leadkit"
 	"github.com/leadkit/leadkit/internal/lang"
+	"github.com/leadkit/leadkit/internal/text"
 )
 
 // Input is everything a score depends on besides the model: a score is a
@@ -324,7 +325,7 @@ func (m *Model) checkEvents(sc *scratch, leadID string, evs []leadkit.Event) (as
 	for i := range evs {
 		e := &evs[i]
 		if e.LeadID != leadID && e.LeadID != "" {
-			return false, &RuleError{LeadID: leadID, Part: fmt.Sprintf("event %q", clip(e.ID)), Msg: fmt.Sprintf("belongs to lead %q, not to this lead", clip(e.LeadID))}
+			return false, &RuleError{LeadID: leadID, Part: fmt.Sprintf("event %q", text.Clip(e.ID, 64)), Msg: fmt.Sprintf("belongs to lead %q, not to this lead", text.Clip(e.LeadID, 64))}
 		}
 		if len(e.ID) > leadkit.MaxIDBytes {
 			return false, &RuleError{LeadID: leadID, Part: fmt.Sprintf("event %d", i+1), Msg: fmt.Sprintf("ID is %d bytes, the limit is %d", len(e.ID), leadkit.MaxIDBytes)}
@@ -440,7 +441,7 @@ func (m *Model) checkLead(l *leadkit.Lead) error {
 		return &RuleError{Part: "lead", Msg: "lead has no ID"}
 	}
 	if msg := leadkit.CheckText(l.ID, leadkit.MaxIDBytes); msg != "" {
-		return &RuleError{LeadID: clip(l.ID), Part: "lead", Msg: "ID " + msg}
+		return &RuleError{LeadID: text.Clip(l.ID, 64), Part: "lead", Msg: "ID " + msg}
 	}
 	return nil
 }

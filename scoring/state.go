@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/internal/text"
 )
 
 // ErrOutOfOrder reports an event older than the latest event applied to a
@@ -158,7 +159,7 @@ func (m *Model) Apply(st *State, ev leadkit.Event) error {
 
 func (m *Model) apply(sc *scratch, st *State, ev *leadkit.Event) error {
 	if ev.LeadID != "" && st.LeadID != "" && ev.LeadID != st.LeadID {
-		return &RuleError{LeadID: st.LeadID, Part: fmt.Sprintf("event %q", clip(ev.ID)), Msg: fmt.Sprintf("belongs to lead %q, not to this state's lead", clip(ev.LeadID))}
+		return &RuleError{LeadID: st.LeadID, Part: fmt.Sprintf("event %q", text.Clip(ev.ID, 64)), Msg: fmt.Sprintf("belongs to lead %q, not to this state's lead", text.Clip(ev.LeadID, 64))}
 	}
 	if len(ev.ID) > leadkit.MaxIDBytes {
 		return &RuleError{LeadID: st.LeadID, Part: "event", Msg: fmt.Sprintf("ID is %d bytes, the limit is %d", len(ev.ID), leadkit.MaxIDBytes)}
@@ -323,7 +324,7 @@ func (m *Model) ReadState(dst *Result, st *State, lead leadkit.Lead, asOf time.T
 		return err
 	}
 	if st.LeadID != "" && lead.ID != st.LeadID {
-		return &RuleError{LeadID: lead.ID, Part: "state", Msg: fmt.Sprintf("counts lead %q, not this lead", clip(st.LeadID))}
+		return &RuleError{LeadID: lead.ID, Part: "state", Msg: fmt.Sprintf("counts lead %q, not this lead", text.Clip(st.LeadID, 64))}
 	}
 	sc := m.get()
 	defer m.put(sc)

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/expr-lang/expr"
+
+	"github.com/leadkit/leadkit/internal/text"
 )
 
 // SafeBuiltins lists the expr builtins left enabled: pure, deterministic
@@ -132,7 +134,7 @@ func toInt(f float64) (int, error) {
 func parseInt(s string) (int, error) {
 	v, err := strconv.Atoi(strings.TrimSpace(s))
 	if err != nil {
-		return 0, fmt.Errorf("int(%q): not an integer", clip(s, 64))
+		return 0, fmt.Errorf("int(%q): not an integer", text.Clip(s, 64))
 	}
 	return v, nil
 }
@@ -140,7 +142,7 @@ func parseInt(s string) (int, error) {
 func parseFloat(s string) (float64, error) {
 	v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
 	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
-		return 0, fmt.Errorf("float(%q): not a finite number", clip(s, 64))
+		return 0, fmt.Errorf("float(%q): not a finite number", text.Clip(s, 64))
 	}
 	return v, nil
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/internal/text"
 )
 
 // Kind is the static type of a value.
@@ -318,7 +319,7 @@ func DeclaredFields(specs []leadkit.FieldSpec, builtin []Field, scopes ...string
 	var problems []string
 	for i, fs := range specs {
 		bad := func(format string, args ...any) {
-			problems = append(problems, fmt.Sprintf("field %d %q: %s", i+1, clip(fs.Name, 64), fmt.Sprintf(format, args...)))
+			problems = append(problems, fmt.Sprintf("field %d %q: %s", i+1, text.Clip(fs.Name, 64), fmt.Sprintf(format, args...)))
 		}
 		scope, key, ok := strings.Cut(fs.Name, ".")
 		if !ok || !contains(scopes, scope) {
@@ -330,7 +331,7 @@ func DeclaredFields(specs []leadkit.FieldSpec, builtin []Field, scopes ...string
 			continue
 		}
 		if !IsIdent(key) || len(key) > leadkit.MaxNameBytes {
-			bad("key %q is not an identifier (letters, digits and _, not starting with a digit)", clip(key, 64))
+			bad("key %q is not an identifier (letters, digits and _, not starting with a digit)", text.Clip(key, 64))
 			continue
 		}
 		if seen[fs.Name] {
@@ -339,7 +340,7 @@ func DeclaredFields(specs []leadkit.FieldSpec, builtin []Field, scopes ...string
 		}
 		k := KindOf(fs.Type)
 		if k == 0 {
-			bad("type %q is not number, string, bool, strings or time", clip(string(fs.Type), 64))
+			bad("type %q is not number, string, bool, strings or time", text.Clip(string(fs.Type), 64))
 			continue
 		}
 		seen[fs.Name] = true
@@ -567,7 +568,7 @@ func toTime(v any) (time.Time, string) {
 	case string:
 		t, err := time.Parse(time.RFC3339Nano, v)
 		if err != nil {
-			return time.Time{}, fmt.Sprintf("want an RFC 3339 time, got %q", clip(v, 64))
+			return time.Time{}, fmt.Sprintf("want an RFC 3339 time, got %q", text.Clip(v, 64))
 		}
 		if !leadkit.ValidTime(t) {
 			return time.Time{}, fmt.Sprintf("time %s is outside %s", t.UTC().Format(time.RFC3339), leadkit.TimeRange)
@@ -589,10 +590,3 @@ func daysSince(t, asOf time.Time) float64 {
 
 // DaysSince is daysSince for the packages that need the same arithmetic.
 func DaysSince(t, asOf time.Time) float64 { return daysSince(t, asOf) }
-
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
-}

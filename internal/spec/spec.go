@@ -21,6 +21,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"time"
 	"unicode"
 
 	"github.com/leadkit/leadkit"
@@ -164,6 +165,34 @@ func scalar(out *bytes.Buffer, n *yaml.Node) error {
 		return nil
 	}
 	return fmt.Errorf("line %d: unsupported YAML tag %s", n.Line, n.ShortTag())
+}
+
+// ReadDuration decodes raw (absent: unchanged) into *d through
+// leadkit.Duration, naming the field what in the error. Spec types with
+// durations call it from their UnmarshalJSON.
+func ReadDuration(what string, raw json.RawMessage, d *time.Duration) error {
+	if raw == nil {
+		return nil
+	}
+	v := leadkit.Duration(*d)
+	if err := v.UnmarshalJSON(raw); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	*d = time.Duration(v)
+	return nil
+}
+
+// Prefixed adds prefix ("journey: funnel: ") to err unless its message
+// already names the package ("journey: ", from a nested UnmarshalJSON).
+func Prefixed(prefix string, err error) error {
+	pkg := prefix
+	if i := strings.Index(prefix, ": "); i >= 0 {
+		pkg = prefix[:i+2]
+	}
+	if strings.HasPrefix(err.Error(), pkg) {
+		return err
+	}
+	return fmt.Errorf("%s%w", prefix, err)
 }
 
 // DecodeStrict decodes one JSON value into v, refusing unknown keys, keys
