@@ -108,33 +108,17 @@ func (fe *factEnv) env(facts Facts, at time.Time) (*evalCtx, error) {
 		case lang.Num:
 			c.Nums[slot] = 0
 			if ok {
-				f, err := leadkit.Number(v)
-				if err != nil {
-					fe.put(ec)
-					return nil, fmt.Errorf("fact %q: %w", name, err)
-				}
-				c.Nums[slot] = f
+				c.Nums[slot], msg = lang.ToNum(v)
 			}
 		case lang.Str:
 			c.Texts[slot] = ""
 			if ok {
-				s, isStr := v.(string)
-				switch {
-				case !isStr:
-					msg = fmt.Sprintf("want string, got %T", v)
-				case len(s) > leadkit.MaxStringBytes:
-					msg = fmt.Sprintf("value is %d bytes, the limit is %d", len(s), leadkit.MaxStringBytes)
-				}
-				c.Texts[slot] = s
+				c.Texts[slot], msg = lang.ToStr(v)
 			}
 		case lang.Bool:
 			c.Bools[slot] = false
 			if ok {
-				b, isBool := v.(bool)
-				if !isBool {
-					msg = fmt.Sprintf("want bool, got %T", v)
-				}
-				c.Bools[slot] = b
+				c.Bools[slot], msg = lang.ToBool(v)
 			}
 		case lang.List:
 			c.Lists[slot] = nil

@@ -517,29 +517,58 @@ func ToList(v any) ([]string, string) {
 // says what is wrong with it.
 func ToTime(v any) (time.Time, string) { return toTime(v) }
 
+// ToNum converts a value to a number by leadkit's one rule
+// ([leadkit.Number]), returning what is wrong with it otherwise.
+func ToNum(v any) (float64, string) {
+	f, err := leadkit.Number(v)
+	if err != nil {
+		return 0, strings.TrimPrefix(err.Error(), leadkit.ErrInvalid.Error()+": ")
+	}
+	return f, ""
+}
+
+// ToStr converts a value to a string of at most leadkit.MaxStringBytes.
+func ToStr(v any) (string, string) {
+	s, ok := v.(string)
+	if !ok {
+		return "", fmt.Sprintf("want string, got %T", v)
+	}
+	if len(s) > leadkit.MaxStringBytes {
+		return "", fmt.Sprintf("value is %d bytes, the limit is %d", len(s), leadkit.MaxStringBytes)
+	}
+	return s, ""
+}
+
+// ToBool converts a value to a bool: only a bool is one.
+func ToBool(v any) (bool, string) {
+	b, ok := v.(bool)
+	if !ok {
+		return false, fmt.Sprintf("want bool, got %T", v)
+	}
+	return b, ""
+}
+
 // Convert converts a dynamically typed value to kind k by the rule of
-// [ValueNode], returning the converted value or what is wrong with it.
+// [ValueNode] (ToNum, ToStr, ToBool, ToTime, ToList), returning the
+// converted value or what is wrong with it.
 func Convert(v any, k Kind) (any, string) {
 	switch k {
 	case Num:
-		f, err := leadkit.Number(v)
-		if err != nil {
-			return nil, strings.TrimPrefix(err.Error(), leadkit.ErrInvalid.Error()+": ")
+		f, msg := ToNum(v)
+		if msg != "" {
+			return nil, msg
 		}
 		return f, ""
 	case Str:
-		s, ok := v.(string)
-		if !ok {
-			return nil, fmt.Sprintf("want string, got %T", v)
-		}
-		if len(s) > leadkit.MaxStringBytes {
-			return nil, fmt.Sprintf("value is %d bytes, the limit is %d", len(s), leadkit.MaxStringBytes)
+		s, msg := ToStr(v)
+		if msg != "" {
+			return nil, msg
 		}
 		return s, ""
 	case Bool:
-		b, ok := v.(bool)
-		if !ok {
-			return nil, fmt.Sprintf("want bool, got %T", v)
+		b, msg := ToBool(v)
+		if msg != "" {
+			return nil, msg
 		}
 		return b, ""
 	case Time:
