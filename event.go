@@ -136,11 +136,21 @@ func CheckText(s string, max int) string {
 	if len(s) > max {
 		return fmt.Sprintf("is %d bytes, the limit is %d", len(s), max)
 	}
-	if !utf8.ValidString(s) {
-		return "is not valid UTF-8"
-	}
-	if strings.IndexByte(s, 0) >= 0 {
-		return "contains a NUL byte"
+	// One pass for the usual short ASCII names and IDs; the rest of a
+	// string with other characters is checked by the standard library.
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == 0:
+			return "contains a NUL byte"
+		case c >= utf8.RuneSelf:
+			if !utf8.ValidString(s[i:]) {
+				return "is not valid UTF-8"
+			}
+			if strings.IndexByte(s[i:], 0) >= 0 {
+				return "contains a NUL byte"
+			}
+			return ""
+		}
 	}
 	return ""
 }
