@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/expr-lang/expr"
@@ -207,9 +208,14 @@ func (p *Program) Used() []Field {
 // set, or nil.
 func (p *Program) Clauses() *Clause { return p.clauses }
 
+// compiles counts Compile calls: tests check that an explained guard is
+// compiled once, not once per clause.
+var compiles atomic.Int64
+
 // Compile compiles src against the schema s. Errors are *Error values with
 // a position (when the problem has one) and a hint.
 func Compile(src string, s *Schema, cfg Config) (p *Program, err *Error) {
+	compiles.Add(1)
 	defer func() {
 		if r := recover(); r != nil {
 			// A panic in the expr compiler is a bug on hostile input: never

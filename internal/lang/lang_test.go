@@ -202,12 +202,23 @@ func TestNoHostTimeZone(t *testing.T) {
 	require.Nil(t, err)
 	l := leadkit.Lead{CreatedAt: time.Date(2024, 6, 1, 9, 0, 0, 0, jst)}
 	e := leadkit.Event{Time: time.Date(2024, 6, 2, 9, 0, 0, 0, jst)}
-	for _, force := range []bool{false, true} {
-		p, err := Compile(p.Source(), sch, Config{Want: Bool, ForceVM: force})
-		require.Nil(t, err)
-		ok, rerr := p.Bool(&Ctx{Lead: &l, Event: &e}, NewRunner(Limits{}))
-		require.NoError(t, rerr)
-		assert.True(t, ok, "force VM %v", force)
+	// The host's zone (time.Local, what TZ sets) changes nothing.
+	saved := time.Local
+	defer func() { time.Local = saved }()
+	for _, local := range []*time.Location{time.UTC, jst, time.FixedZone("HST", -10*3600)} {
+		time.Local = local
+		for _, force := range []bool{false, true} {
+			p, err := Compile(p.Source(), sch, Config{Want: Bool, ForceVM: force})
+			require.Nil(t, err)
+			ok, rerr := p.Bool(&Ctx{Lead: &l, Event: &e}, NewRunner(Limits{}))
+			require.NoError(t, rerr)
+			assert.True(t, ok, "force VM %v, host zone %s", force, local)
+			q, err := Compile(`daysSince(lead.created_at) == 1.5`, sch, Config{Want: Bool, ForceVM: force})
+			require.Nil(t, err)
+			ok, rerr = q.Bool(&Ctx{Lead: &l, Event: &e, AsOf: l.CreatedAt.Add(36 * time.Hour).In(jst)}, NewRunner(Limits{}))
+			require.NoError(t, rerr)
+			assert.True(t, ok, "daysSince, force VM %v, host zone %s", force, local)
+		}
 	}
 }
 
@@ -246,12 +257,16 @@ func TestClauses(t *testing.T) {
 	for i := 0; i < 240; i++ {
 		parts = append(parts, fmt.Sprintf("score == %d", i))
 	}
+	before := compiles.Load()
 	big, err := Compile(strings.Join(parts, " || "), facts, Config{Want: Bool, Clauses: true})
 	require.Nil(t, err)
 	require.Len(t, big.Clauses().Children, 240)
 	for _, ch := range big.Clauses().Children {
 		assert.True(t, ch.ok, ch.Src)
+		_, err := ch.Eval(ctx, r)
+		require.NoError(t, err)
 	}
+	assert.Equal(t, int64(1), compiles.Load()-before, "one compilation for the guard and all its clauses, evaluated or not")
 }
 
 func TestCompileErrors(t *testing.T) {
