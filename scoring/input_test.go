@@ -40,6 +40,9 @@ func TestStateBelongsToOneLead(t *testing.T) {
 	assert.ErrorContains(t, m.Apply(&st, long), "the limit is 256")
 	_, err = m.Score(Input{Lead: lead, Events: []leadkit.Event{later, long}, AsOf: asOf0})
 	assert.ErrorContains(t, err, "event 2: ID is 257 bytes, the limit is 256")
+	_, err = m.Score(Input{Lead: lead, Events: make([]leadkit.Event, MaxEvents+1), AsOf: asOf0})
+	assert.ErrorIs(t, err, leadkit.ErrInvalid)
+	assert.ErrorContains(t, err, "100001 events, the limit is 100000")
 
 	var r Result
 	require.NoError(t, m.ReadState(&r, &st, lead, asOf0))

@@ -319,6 +319,9 @@ func idHash(s string) uint64 {
 // event ID, as a store keeps one event per ID. It allocates nothing in the
 // steady state.
 func (m *Model) checkEvents(sc *scratch, leadID string, evs []leadkit.Event) (asGiven bool, err error) {
+	if len(evs) > MaxEvents {
+		return false, &RuleError{LeadID: leadID, Part: "events", Msg: fmt.Sprintf("%d events, the limit is %d", len(evs), MaxEvents)}
+	}
 	sorted, dups := true, false
 	ids := sc.idTable(len(evs))
 	mask := uint64(len(ids) - 1)

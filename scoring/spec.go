@@ -216,6 +216,11 @@ const (
 	MaxDecaySteps   = 24
 )
 
+// MaxEvents caps the events of one [Input] (one lead): more is an error
+// for that lead, not a slow call. A lead's timeline of a few years holds
+// thousands; score longer histories incrementally with a [State].
+const MaxEvents = 100_000
+
 const maxFields = MaxFields
 
 // ParseModel decodes a model from JSON or YAML (YAML is a superset of JSON).
