@@ -42,6 +42,33 @@
 // structs with JSON tags, validated and compiled once by a constructor into
 // immutable values that are safe for concurrent use.
 //
+// # Specs, results and accumulators
+//
+// Every spec a user writes (a stage definition, a scoring model, a funnel,
+// analysis and attribution options) is a struct with snake_case JSON tags
+// and a Parse function (stage.ParseDefinition, scoring.ParseModel,
+// journey.ParseFunnelSpec, ...) that reads JSON or YAML and refuses unknown,
+// miscased and duplicate keys. Every result type has snake_case JSON tags,
+// durations written in the duration grammar ("36h", "2w") and zero times
+// omitted, so a result is data that round-trips.
+//
+// Every mergeable analytic (stage funnels, journey funnels, paths,
+// patterns, Markov counts) is an accumulator with one contract, so work can
+// be split by shard, by tenant or by day and combined:
+//
+//   - a constructor New...(spec) validates the spec once;
+//   - Add(x) error adds one unit of input (a lead's history, a timeline, a
+//     path); input it refuses returns an error wrapping [ErrInvalid] and
+//     leaves the accumulator as it was;
+//   - Merge(other) error adds everything other holds; accumulators of
+//     different specs refuse to merge (an error wrapping [ErrInvalid]) and
+//     nothing changes; other is not modified;
+//   - Result() returns the analysis of everything added so far, and equals
+//     the result of one pass over the same input, however it was sharded.
+//
+// Accumulators are not safe for concurrent use: give each goroutine its own
+// and merge them.
+//
 // Expressions written by tenants (stage guards, scoring rules, funnel steps)
 // are one language, compiled by one compiler: an event is event.type,
 // event.channel, event.campaign, event.content, event.id, event.time,
