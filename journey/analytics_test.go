@@ -424,14 +424,14 @@ func TestReachEntriesOneMeaningOfReached(t *testing.T) {
 	}
 	reached, err := ReachEntries(entries, order)
 	require.NoError(t, err)
-	// By hand: skip's SQL entry implies Raw, MQL and SAL at day 5; direct's
-	// MQL entry implies Raw at day 2.
+	// By hand: skip's SQL entry implies MQL and SAL at day 5, the stages it
+	// skipped; not Raw, which it entered at day 0. direct's MQL entry
+	// implies nothing: it entered Raw itself. (An implied entry for every
+	// earlier stage made an October MQL a November one again.)
 	assert.Equal(t, entries, reached[:len(entries)], "the given entries keep their index")
 	assert.ElementsMatch(t, []StageEntry{
-		{LeadID: "skip", Stage: "Raw", At: day(5), Implied: true},
 		{LeadID: "skip", Stage: "MQL", At: day(5), Implied: true},
 		{LeadID: "skip", Stage: "SAL", At: day(5), Implied: true},
-		{LeadID: "direct", Stage: "Raw", At: day(2), Implied: true},
 	}, reached[len(entries):])
 
 	// Direct entries only: the lead that skipped MQL is not an MQL.
@@ -537,4 +537,49 @@ func TestPathAccumulatorMergeChecksSettings(t *testing.T) {
 	assert.Equal(t, 1, a.Len(), "a failed merge changes nothing")
 	b.MaxLength, b.CollapseRepeats = 2, true
 	assert.ErrorContains(t, a.Merge(b), "collapse repeats false and true")
+}
+
+// The user's report: fed with ReachEntries, SourceAge counted 608
+// "November MQLs" where 410 leads entered MQL in November, because a lead
+// that entered MQL in October and SAL in November was counted as a
+// November MQL through an implied entry. An implied entry stands only for
+// a stage the lead skipped.
+func TestNovemberMQLs(t *testing.T) {
+	at := func(m time.Month, d int) time.Time { return time.Date(2026, m, d, 10, 0, 0, 0, time.UTC) }
+	order := []string{"Raw", "MQL", "SAL", "SQL"}
+	entries := []StageEntry{
+		// A: MQL Oct 5, SAL Nov 3: an October MQL, not a November one.
+		{LeadID: "A", Stage: "Raw", At: at(9, 20)}, {LeadID: "A", Stage: "MQL", At: at(10, 5)}, {LeadID: "A", Stage: "SAL", At: at(11, 3)},
+		// B: Raw Oct 1, SAL Nov 3, skipping MQL: a November MQL, first time.
+		{LeadID: "B", Stage: "Raw", At: at(10, 1)}, {LeadID: "B", Stage: "SAL", At: at(11, 3)},
+		// C: MQL in August, recycled in September, MQL again Nov 10: a
+		// November MQL, a repeat one.
+		{LeadID: "C", Stage: "MQL", At: at(8, 12)}, {LeadID: "C", Stage: "MRL", At: at(9, 2)}, {LeadID: "C", Stage: "MQL", At: at(11, 10)},
+		// D: MQL Oct 5, then SQL Nov 20 (skipping SAL): not a November MQL.
+		{LeadID: "D", Stage: "MQL", At: at(10, 5)}, {LeadID: "D", Stage: "SQL", At: at(11, 20)},
+		// E: entered MQL itself in November: a November MQL.
+		{LeadID: "E", Stage: "Raw", At: at(11, 1)}, {LeadID: "E", Stage: "MQL", At: at(11, 2)},
+	}
+	reached, err := ReachEntries(entries, order)
+	require.NoError(t, err)
+	created := map[string]time.Time{"A": at(9, 20), "B": at(10, 1), "C": at(8, 1), "D": at(10, 5), "E": at(11, 1)}
+	r, err := SourceAge(nil, reached, created, "MQL", SourceAgeOptions{From: at(11, 1).Truncate(24 * time.Hour), To: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)})
+	require.NoError(t, err)
+	assert.Equal(t, 3, r.Leads, "B, C and E")
+	assert.Equal(t, 2, r.FirstTime, "B and E")
+	assert.Equal(t, 1, r.Repeat, "C")
+	assert.Equal(t, 1, r.New, "E was created in November")
+	assert.Equal(t, 2, r.Earlier)
+
+	// Every analysis reading the same entries agrees on who reached MQL in
+	// November: the touch mix and the cycle times count the same leads.
+	novEntries := []StageEntry{}
+	for _, e := range reached {
+		if !e.At.Before(at(11, 1).Truncate(24*time.Hour)) && e.Stage == "MQL" {
+			novEntries = append(novEntries, e)
+		}
+	}
+	mix, err := TouchMix(nil, novEntries, "MQL")
+	require.NoError(t, err)
+	assert.Equal(t, 3, mix.Leads)
 }

@@ -164,7 +164,11 @@ type SourceAgeResult struct {
 	// Leads reached the stage in the period: New of them were created in
 	// the period (at or after From), Earlier before it, and Unknown have
 	// no creation time.
-	Leads   int `json:"leads"`
+	Leads int `json:"leads"`
+	// FirstTime of the Leads reached the stage for the first time in the
+	// period; Repeat had reached it before (a recycled lead back in MQL).
+	FirstTime int `json:"first_time"`
+	Repeat    int `json:"repeat"`
 	New     int `json:"new"`
 	Earlier int `json:"earlier"`
 	Unknown int `json:"unknown"`
@@ -181,9 +185,10 @@ type SourceAgeResult struct {
 // were created: in the period or earlier, and bucketed by age at the time
 // they reached it, with the touch types each group received before
 // converting. A lead that entered the stage several times in the period
-// counts once, at its first entry in the period; pass [ReachEntries] to
-// count leads that skipped the stage. created maps lead IDs to creation
-// times.
+// counts once, at its first entry in the period, as a first-time reach or
+// a repeat one (it had entered the stage before From); pass
+// [ReachEntries] to count leads that skipped the stage. created maps lead
+// IDs to creation times.
 func SourceAge(timelines []Timeline, entries []StageEntry, created map[string]time.Time, stage string, opts SourceAgeOptions) (SourceAgeResult, error) {
 	var errs errorList
 	if stage == "" {
@@ -209,7 +214,7 @@ func SourceAge(timelines []Timeline, entries []StageEntry, created map[string]ti
 		return SourceAgeResult{}, err
 	}
 	r := SourceAgeResult{Stage: stage, From: opts.From, To: opts.To}
-	reached := firstEntries(entries, stage, opts.From, opts.To, &errs)
+	reached, before := periodReaches(entries, stage, opts.From, opts.To, &errs)
 	idx := indexTimelines(timelines)
 	mixes := make([]*touchMix, len(bounds)+1)
 	for i := range mixes {
@@ -219,6 +224,11 @@ func SourceAge(timelines []Timeline, entries []StageEntry, created map[string]ti
 	for _, lead := range slices.Sorted(maps.Keys(reached)) {
 		at := reached[lead]
 		r.Leads++
+		if before[lead] {
+			r.Repeat++
+		} else {
+			r.FirstTime++
+		}
 		c, ok := created[lead]
 		if !ok || c.IsZero() {
 			r.Unknown++
@@ -251,6 +261,30 @@ func SourceAge(timelines []Timeline, entries []StageEntry, created map[string]ti
 	}
 	r.NewTouches, r.EarlierTouches = newMix.shares(), oldMix.shares()
 	return r, errs.err()
+}
+
+// periodReaches returns, for each lead with an entry into stage in
+// [from, to), the time of its first such entry, and which of those leads
+// had an entry into stage before from (a repeat reach).
+func periodReaches(entries []StageEntry, stage string, from, to time.Time, errs *errorList) (first map[string]time.Time, before map[string]bool) {
+	first, before = map[string]time.Time{}, map[string]bool{}
+	for i, e := range entries {
+		if err := e.validate(i); err != nil {
+			errs.add(err)
+			continue
+		}
+		switch {
+		case e.Stage != stage:
+		case e.At.Before(from):
+			before[e.LeadID] = true
+		case !to.IsZero() && !e.At.Before(to):
+		default:
+			if t, ok := first[e.LeadID]; !ok || e.At.Before(t) {
+				first[e.LeadID] = e.At
+			}
+		}
+	}
+	return first, before
 }
 
 // NurtureOptions tunes [NurturePower].

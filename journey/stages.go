@@ -34,25 +34,50 @@ type StageEntry struct {
 // ReachEntries returns entries followed by the entries they imply: an entry
 // into the stage at position p of order (a funnel order such as the stage
 // definition's, stage.Machine.FunnelStages) implies an entry, at the same
-// time, into every stage before p. The first entry of a lead into a stage
-// in the result is then the time it reached the stage, as the stage funnel
-// defines it (the earliest entry into the stage or a later one). Entries
-// into stages outside order are kept as they are; entries keep their index
-// (bad ones too, for the analyses to report). order must hold distinct,
-// non-empty names.
+// time, into each stage before p that the lead skipped: one it had not
+// reached before (by an entry of its own or an implied one). So a lead
+// that entered MQL in October and SAL in November did not reach MQL again
+// in November, while a lead that went from Raw to SAL in November reached
+// MQL then. Direct entries are all kept, repeats too (a recycled lead that
+// enters MQL again reached it again). The first entry of a lead into a
+// stage in the result is then the time it reached the stage, as the stage
+// funnel defines it (the earliest entry into the stage or a later one).
+// Entries into stages outside order are kept as they are; entries keep
+// their index (bad ones too, for the analyses to report). order must hold
+// distinct, non-empty names.
 func ReachEntries(entries []StageEntry, order []string) ([]StageEntry, error) {
 	pos, err := orderIndex(order)
 	if err != nil {
 		return nil, err
 	}
 	out := slices.Clone(entries)
+	// Each lead's valid entries into order's stages, in time order (stable).
+	byLead := map[string][]int{}
+	var leads []string
 	for i, e := range entries {
-		p, ok := pos[e.Stage]
-		if !ok || e.validate(i) != nil {
+		if _, ok := pos[e.Stage]; !ok || e.validate(i) != nil {
 			continue
 		}
-		for _, st := range order[:p] {
-			out = append(out, StageEntry{LeadID: e.LeadID, Stage: st, At: e.At, Implied: true})
+		if _, ok := byLead[e.LeadID]; !ok {
+			leads = append(leads, e.LeadID)
+		}
+		byLead[e.LeadID] = append(byLead[e.LeadID], i)
+	}
+	reached := make([]bool, len(order))
+	for _, lead := range leads {
+		idx := byLead[lead]
+		slices.SortStableFunc(idx, func(a, b int) int { return entries[a].At.Compare(entries[b].At) })
+		clear(reached)
+		for _, i := range idx {
+			e := entries[i]
+			p := pos[e.Stage]
+			for q, st := range order[:p] {
+				if !reached[q] {
+					reached[q] = true
+					out = append(out, StageEntry{LeadID: e.LeadID, Stage: st, At: e.At, Implied: true})
+				}
+			}
+			reached[p] = true
 		}
 	}
 	return out, nil
