@@ -169,9 +169,9 @@ type SourceAgeResult struct {
 	// period; Repeat had reached it before (a recycled lead back in MQL).
 	FirstTime int `json:"first_time"`
 	Repeat    int `json:"repeat"`
-	New     int `json:"new"`
-	Earlier int `json:"earlier"`
-	Unknown int `json:"unknown"`
+	New       int `json:"new"`
+	Earlier   int `json:"earlier"`
+	Unknown   int `json:"unknown"`
 	// EarlierShare is Earlier / (New + Earlier).
 	EarlierShare float64     `json:"earlier_share"`
 	Buckets      []AgeBucket `json:"buckets"`
