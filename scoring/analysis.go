@@ -396,16 +396,28 @@ type Gap struct {
 type Suggestion struct {
 	Dimension string
 	Rule      string
-	Kind      string
+	Kind      RuleKind
 	// Gain is how much the target dimension would rise (after caps,
 	// clamps and derived expressions).
 	Gain float64
 	// Closes reports whether Gain alone reaches the target.
 	Closes bool
-	// Blocked explains why the rule cannot supply points now ("limit",
-	// "cap"); empty when it can.
-	Blocked string
+	// Blocked explains why the rule cannot supply points now
+	// (BlockedLimit, BlockedCap); empty when it can.
+	Blocked Blocker
 }
+
+// Blocker is why a [Suggestion]'s rule cannot supply points now.
+type Blocker string
+
+// Blockers.
+const (
+	// BlockedLimit: the rule's frequency limit is used up in the current
+	// period.
+	BlockedLimit Blocker = "limit"
+	// BlockedCap: the rule is at its cap.
+	BlockedCap Blocker = "cap"
+)
 
 // WhyNot explains how many points the lead in lacks for target at in.AsOf
 // and which rules could supply them.
@@ -511,14 +523,14 @@ func (m *Model) WhyNot(in Input, target Target) (Gap, error) {
 		}
 		s := Suggestion{Dimension: m.dims[r.dim].name, Rule: r.name, Kind: KindBehavior}
 		if r.limitMax > 0 && a.bucketN >= r.limitMax && bucketKey(r.per, asOf, asOfT) == a.bucket {
-			s.Blocked = "limit"
+			s.Blocked = BlockedLimit
 			g.Suggestions = append(g.Suggestions, s)
 			continue
 		}
 		oldF, _ := r.values(a.n, a.fresh, a.life, a.last, asOf)
 		newF, _ := r.values(a.n+1, a.fresh+pts, a.life+pts, asOf, asOf)
 		if newF-oldF <= 0 {
-			s.Blocked = "cap"
+			s.Blocked = BlockedCap
 			g.Suggestions = append(g.Suggestions, s)
 			continue
 		}
@@ -560,17 +572,20 @@ func (m *Model) derive(sc *scratch, vals []float64) error {
 	return nil
 }
 
-// Roll-up methods for [Aggregate].
+// RollMethod is how [RollUp] combines an account's contact scores.
+type RollMethod string
+
+// Roll-up methods for [Aggregate]. RollUp refuses any other value.
 const (
-	RollSum  = "sum"
-	RollMax  = "max"
-	RollTopN = "avg_top" // the mean of the N best contacts
+	RollSum    RollMethod = "sum"
+	RollMax    RollMethod = "max"
+	RollAvgTop RollMethod = "avg_top" // the mean of the N best contacts
 )
 
 // Aggregate chooses how an account's score is built from its contacts'.
 type Aggregate struct {
-	Method string `json:"method"`
-	// N is the number of contacts averaged by RollTopN.
+	Method RollMethod `json:"method"`
+	// N is the number of contacts averaged by RollAvgTop.
 	N int `json:"n,omitempty"`
 }
 
@@ -588,7 +603,7 @@ type AccountScore struct {
 func RollUp(results []Result, dimension string, agg Aggregate) ([]AccountScore, error) {
 	switch agg.Method {
 	case RollSum, RollMax:
-	case RollTopN:
+	case RollAvgTop:
 		if agg.N < 1 {
 			return nil, fmt.Errorf("scoring: roll-up %s: n must be >= 1: %w", agg.Method, leadkit.ErrInvalid)
 		}
@@ -620,7 +635,7 @@ func RollUp(results []Result, dimension string, agg Aggregate) ([]AccountScore, 
 			for _, s := range scores[1:] {
 				a.Score = math.Max(a.Score, s)
 			}
-		case RollTopN:
+		case RollAvgTop:
 			sort.Sort(sort.Reverse(sort.Float64Slice(scores)))
 			n := min(agg.N, len(scores))
 			for _, s := range scores[:n] {

@@ -122,7 +122,7 @@ func TestWhyNot(t *testing.T) {
 		rule    string
 		gain    float64
 		closes  bool
-		blocked string
+		blocked Blocker
 	}
 	var got []sug
 	for _, s := range g.Suggestions {
@@ -134,7 +134,7 @@ func TestWhyNot(t *testing.T) {
 	assert.Equal(t, []sug{
 		{"size", 15, true, ""}, {"webinar", 15, true, ""},
 		{"marketing", 10, false, ""}, {"budget", 10, false, ""},
-		{"download", 0, false, "cap"}, {"meeting", 0, false, "limit"},
+		{"download", 0, false, BlockedCap}, {"meeting", 0, false, BlockedLimit},
 	}, got)
 
 	// Band target: fit band A needs 50, the lead has 20.
@@ -159,7 +159,7 @@ func TestRollUp(t *testing.T) {
 	}{
 		{Aggregate{Method: RollSum}, 60, 5},
 		{Aggregate{Method: RollMax}, 30, 5},
-		{Aggregate{Method: RollTopN, N: 2}, 25, 5}, // (30+20)/2; a2 has one contact
+		{Aggregate{Method: RollAvgTop, N: 2}, 25, 5}, // (30+20)/2; a2 has one contact
 	}
 	for _, c := range cases {
 		got, err := RollUp(res, "fit", c.agg)
@@ -168,7 +168,7 @@ func TestRollUp(t *testing.T) {
 	}
 	_, err := RollUp(res, "fit", Aggregate{Method: "median"})
 	assert.ErrorIs(t, err, leadkit.ErrInvalid)
-	_, err = RollUp(res, "fit", Aggregate{Method: RollTopN})
+	_, err = RollUp(res, "fit", Aggregate{Method: RollAvgTop})
 	assert.ErrorIs(t, err, leadkit.ErrInvalid)
 	_, err = RollUp(res, "nope", Aggregate{Method: RollSum})
 	assert.ErrorIs(t, err, leadkit.ErrNotFound)

@@ -144,7 +144,7 @@ func ExampleRollUp() {
 		r, _ := m.Score(scoring.Input{Lead: l, AsOf: asOf})
 		results = append(results, r)
 	}
-	acc, _ := scoring.RollUp(results, "fit", scoring.Aggregate{Method: scoring.RollTopN, N: 2})
+	acc, _ := scoring.RollUp(results, "fit", scoring.Aggregate{Method: scoring.RollAvgTop, N: 2})
 	fmt.Println(acc[0].AccountID, acc[0].Score, acc[0].Contacts)
 	// Output: acme 25 3
 }

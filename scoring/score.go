@@ -68,17 +68,21 @@ type ThresholdStatus struct {
 	Reached   bool
 }
 
-// Rule kinds in Hit.Kind.
+// RuleKind tells a fit rule from a behavior rule in [Hit] and
+// [Suggestion].
+type RuleKind string
+
+// Rule kinds.
 const (
-	KindFit      = "fit"
-	KindBehavior = "behavior"
+	KindFit      RuleKind = "fit"
+	KindBehavior RuleKind = "behavior"
 )
 
 // Hit is one rule that fired and what it contributed (after its cap).
 type Hit struct {
 	Dimension string
 	Rule      string
-	Kind      string
+	Kind      RuleKind
 	// Points is the contribution to the fresh score, Lifetime to the
 	// lifetime score.
 	Points   float64

@@ -91,19 +91,22 @@ type BehaviorRule struct {
 	Reset bool `json:"reset,omitempty"`
 }
 
-// Limit periods.
+// Period is the calendar period of a frequency limit ([LimitSpec].Per).
+type Period string
+
+// Limit periods. [Compile] refuses any other value; an empty Per is PerEver.
 const (
-	PerEver  = "ever"
-	PerDay   = "day"   // UTC calendar day
-	PerWeek  = "week"  // ISO week (Monday to Sunday, UTC)
-	PerMonth = "month" // UTC calendar month
+	PerEver  Period = "ever"
+	PerDay   Period = "day"   // UTC calendar day
+	PerWeek  Period = "week"  // ISO week (Monday to Sunday, UTC)
+	PerMonth Period = "month" // UTC calendar month
 )
 
 // LimitSpec lets at most Max occurrences count per period (PerEver, PerDay,
 // PerWeek, PerMonth). {max: 1, per: ever} is "once".
 type LimitSpec struct {
 	Max int    `json:"max"`
-	Per string `json:"per"`
+	Per Period `json:"per"`
 }
 
 // DecaySpec chooses how an occurrence's points fade with its age at the

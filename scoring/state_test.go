@@ -31,7 +31,7 @@ func randomModel(r *rand.Rand) ModelSpec {
 		nil, {}, {Window: time.Duration(1+r.Intn(60)) * day}, {HalfLife: time.Duration(1+r.Intn(40)) * day},
 		{Steps: []DecayStep{{AfterMonths: 1, KeepPercent: 50}, {AfterMonths: 2, KeepPercent: float64(r.Intn(2) * 25)}}},
 	}
-	pers := []string{PerEver, PerDay, PerWeek, PerMonth}
+	pers := []Period{PerEver, PerDay, PerWeek, PerMonth}
 	dims := []DimensionSpec{
 		{Name: "engagement", Decay: decays[r.Intn(len(decays))], Max: f64(200)},
 		{Name: "interest:x"},
