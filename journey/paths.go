@@ -31,6 +31,26 @@ type Transition struct {
 	Count int    `json:"count"`
 }
 
+// PathOptions says how a [PathAccumulator] cuts paths before counting
+// them. The zero value counts whole paths as they are. It is data: load it
+// from JSON or YAML with [ParsePathOptions]; unknown keys are errors.
+type PathOptions struct {
+	// MaxLength truncates paths to their first MaxLength items (0: whole;
+	// negative is an error).
+	MaxLength int `json:"max_length,omitempty"`
+	// CollapseRepeats merges runs of the same item before counting (web,
+	// web, email -> web, email), before MaxLength cuts.
+	CollapseRepeats bool `json:"collapse_repeats,omitempty"`
+}
+
+// validate checks o; errors wrap leadkit.ErrInvalid.
+func (o PathOptions) validate() error {
+	if o.MaxLength < 0 {
+		return fmt.Errorf("journey: path options: %w: max length %d is negative", leadkit.ErrInvalid, o.MaxLength)
+	}
+	return nil
+}
+
 // PathAccumulator counts whole paths (e.g. the channel sequences of leads)
 // and their first-order transitions. Counts are additive, so shards merge
 // by addition and the result equals one pass. Not safe for concurrent use.

@@ -28,6 +28,31 @@ func ParseFunnelSpec(data []byte) (FunnelSpec, error) {
 	return s, nil
 }
 
+// ParsePatternOptions decodes the options of [MinePatterns],
+// [MineTimedPatterns], [GoldenPaths] and [NewPatternAccumulator] from JSON
+// or YAML, under the rules of [ParseFunnelSpec]: unknown, miscased and
+// duplicate keys and bare-number durations (max_gap) are errors wrapping
+// [leadkit.ErrInvalid]. It does not validate the values: the miner does.
+func ParsePatternOptions(data []byte) (PatternOptions, error) {
+	var o PatternOptions
+	if err := spec.Parse(data, &o); err != nil {
+		return PatternOptions{}, spec.Prefixed("journey: pattern options: ", err)
+	}
+	return o, nil
+}
+
+// ParsePathOptions decodes the options of [NewPathAccumulator] from JSON or
+// YAML, under the rules of [ParseFunnelSpec]: unknown, miscased and
+// duplicate keys are errors wrapping [leadkit.ErrInvalid]. It does not
+// validate the values: [NewPathAccumulator] does.
+func ParsePathOptions(data []byte) (PathOptions, error) {
+	var o PathOptions
+	if err := spec.Parse(data, &o); err != nil {
+		return PathOptions{}, spec.Prefixed("journey: path options: ", err)
+	}
+	return o, nil
+}
+
 // MarshalJSON writes the window as text ("2w", "36h").
 func (s FunnelSpec) MarshalJSON() ([]byte, error) {
 	type plain FunnelSpec

@@ -188,3 +188,59 @@ func deref(v any) any {
 	}
 	return v
 }
+
+// ParsePatternOptions and ParsePathOptions read JSON and YAML with
+// durations as text and refuse unknown, miscased and duplicate keys.
+func TestParseOptions(t *testing.T) {
+	pat, err := ParsePatternOptions([]byte("min_support: 3\nmax_length: 4\ncollapse_repeats: true\nmax_gap: 1d12h\nmax_patterns: 10\n"))
+	require.NoError(t, err)
+	assert.Equal(t, PatternOptions{MinSupport: 3, MaxLength: 4, CollapseRepeats: true, MaxGap: 36 * time.Hour, MaxPatterns: 10}, pat)
+	pat, err = ParsePatternOptions([]byte(`{"min_support": 2, "contiguous": true, "max_gap": "2w"}`))
+	require.NoError(t, err)
+	assert.Equal(t, PatternOptions{MinSupport: 2, Contiguous: true, MaxGap: 14 * 24 * time.Hour}, pat)
+
+	path, err := ParsePathOptions([]byte("max_length: 5\ncollapse_repeats: true\n"))
+	require.NoError(t, err)
+	assert.Equal(t, PathOptions{MaxLength: 5, CollapseRepeats: true}, path)
+	path, err = ParsePathOptions([]byte(`{}`))
+	require.NoError(t, err)
+	assert.Equal(t, PathOptions{}, path)
+
+	for _, c := range []struct {
+		name  string
+		parse func([]byte) error
+		doc   string
+		want  string
+	}{
+		{"pattern unknown key", parsePattern, `{"min_suport": 1}`, `journey: pattern options: leadkit: invalid input: json: unknown field "min_suport"`},
+		{"pattern unknown yaml key", parsePattern, "min_support: 1\nmaxgap: 2d\n", `unknown field "maxgap"`},
+		{"pattern miscased key", parsePattern, `{"Min_Support": 1}`, `journey: pattern options: leadkit: invalid input: key "Min_Support": did you mean "min_support"?`},
+		{"pattern duplicate key", parsePattern, "min_support: 1\nmin_support: 2\n", `key "min_support" already set`},
+		{"pattern bare number", parsePattern, "max_gap: 3600\n", "journey: pattern options: max_gap: leadkit: invalid input: duration 3600"},
+		{"pattern bad duration", parsePattern, `{"max_gap": "a while"}`, `journey: pattern options: max_gap: leadkit: invalid input: duration "a while"`},
+		{"path unknown key", parsePath, `{"max_len": 3}`, `journey: path options: leadkit: invalid input: json: unknown field "max_len"`},
+		{"path miscased key", parsePath, "MAX_LENGTH: 3\n", `journey: path options: leadkit: invalid input: key "MAX_LENGTH": did you mean "max_length"?`},
+		{"path wrong type", parsePath, `{"collapse_repeats": "yes"}`, `journey: path options: leadkit: invalid input: json: cannot unmarshal string`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			err := c.parse([]byte(c.doc))
+			require.Error(t, err)
+			assert.ErrorIs(t, err, leadkit.ErrInvalid)
+			assert.ErrorContains(t, err, c.want)
+		})
+	}
+}
+
+func parsePattern(b []byte) error { _, err := ParsePatternOptions(b); return err }
+func parsePath(b []byte) error    { _, err := ParsePathOptions(b); return err }
+
+// PathOptions round-trips through JSON.
+func TestPathOptionsJSONRoundTrip(t *testing.T) {
+	in := PathOptions{MaxLength: 3, CollapseRepeats: true}
+	b, err := json.Marshal(in)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"max_length":3,"collapse_repeats":true}`, string(b))
+	out, err := ParsePathOptions(b)
+	require.NoError(t, err)
+	assert.Equal(t, in, out)
+}
