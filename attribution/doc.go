@@ -53,7 +53,14 @@
 // such error wraps [leadkit.ErrInvalid]. Numbers follow leadkit's one
 // number rule ([leadkit.Number]: a conversion value stored as the string
 // "5" is an error, as in every package), and durations its one grammar
-// ("14d", "2w"; see [Conversion] and [TimeDecay] in JSON and YAML).
+// ("14d", "2w").
+//
+// # Specs are data
+//
+// Every spec a user writes (the options of a model, a [Conversion], the
+// options of [ReadPaths] and [NewROIReport]: see [Spec]) reads from JSON
+// or YAML with [Parse], which refuses unknown, miscased and duplicate keys
+// and durations written as bare numbers.
 //
 // Input is untrusted, so everything is capped, and input over a cap is
 // refused, never truncated: a table holds at most [MaxPaths] paths of at

@@ -225,6 +225,23 @@ func ExampleConversion_json() {
 	// true attribution: time decay: half_life: leadkit: invalid input: duration 7: want a string such as "14d", "36h" or "90m"
 }
 
+// Specs are data a tenant can store: Parse reads each from JSON or YAML,
+// strictly.
+func ExampleParse() {
+	m, err := attribution.Parse[attribution.Markov]([]byte("order: 2\ncollapse_channels: true\n"))
+	fmt.Printf("%+v %v\n", m, err)
+
+	conv, err := attribution.Parse[attribution.Conversion]([]byte(`{"types": ["mql"], "lookback": "2w"}`))
+	fmt.Println(conv.Types, conv.Lookback, err)
+
+	_, err = attribution.Parse[attribution.Markov]([]byte("order: 2\nkeep_repeat: true\n"))
+	fmt.Println(err)
+	// Output:
+	// {Order:2 KeepRepeats:false CollapseChannels:true} <nil>
+	// [mql] 336h0m0s <nil>
+	// attribution: markov: leadkit: invalid input: json: unknown field "keep_repeat"
+}
+
 func ExampleNewROIReport() {
 	mql := attribution.Result{Conversions: map[string]float64{"seo": 40, "ads": 10}}
 	won := attribution.Result{Conversions: map[string]float64{"seo": 2, "ads": 1}, Value: map[string]float64{"seo": 30000, "ads": 9000}}

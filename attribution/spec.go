@@ -2,18 +2,76 @@ package attribution
 
 import (
 	"encoding/json"
+	"fmt"
+	"unicode/utf8"
 
 	"github.com/leadkit/leadkit"
 	"github.com/leadkit/leadkit/internal/spec"
 )
 
-// Options and conversions are data: they read and write JSON and YAML with
-// their durations as text in leadkit's one duration grammar ("90m", "36h",
-// "14d", "2w"; see [leadkit.ParseDuration]), while their Go fields stay
-// plain time.Duration values. A bare number such as "half_life": 7 is an
-// error (it would otherwise be 7 ns), and so is an unknown key (a typo such
-// as "lookbak" would otherwise drop the window silently). Errors wrap
-// [leadkit.ErrInvalid].
+// Spec is every attribution spec a user writes: the options of the models
+// that have any, the [Conversion] that cuts timelines, and the options of
+// [ReadPaths] and [NewROIReport]. [FirstTouch], [LastTouch], [Linear] and
+// [Shapley] have no options. It is a constraint for [Parse].
+type Spec interface {
+	Conversion | Markov | PositionBased | LastNonDirect | TimeDecay |
+		UShaped | WShaped | FullPath | CustomRoles | CSVOptions | ROIOptions
+}
+
+// Parse decodes one spec from JSON or YAML (YAML is a superset of JSON) of
+// at most [leadkit.MaxDocumentBytes], for example
+// Parse[Markov]([]byte("order: 2")) or
+// Parse[Conversion]([]byte(`{"types": ["mql"], "lookback": "2w"}`)).
+//
+// Unknown, miscased and duplicate keys are errors (a typo such as
+// "lookbak" would otherwise drop the window silently), and so is a
+// duration written as a bare number ("half_life": 7 would otherwise be 7
+// ns): durations are text in leadkit's one grammar ("90m", "36h", "14d",
+// "2w"; see [leadkit.ParseDuration]). The delimiter of [CSVOptions] is a
+// one-character string (";", "\t"). Errors wrap [leadkit.ErrInvalid] and
+// name the spec ("attribution: markov: ...").
+//
+// Parse does not validate the values: the model (or [ReadPaths],
+// [NewROIReport]) does when it runs, and Validate methods
+// ([Conversion.Validate], [Markov.Validate], [PositionBased.Validate],
+// [RoleWeights.Validate]) check them beforehand.
+func Parse[T Spec](data []byte) (T, error) {
+	var v T
+	if err := spec.Parse(data, &v); err != nil {
+		var zero T
+		return zero, spec.Prefixed("attribution: "+specName(any(zero))+": ", err)
+	}
+	return v, nil
+}
+
+// specName names a spec in errors, as its own errors do.
+func specName(v any) string {
+	switch v.(type) {
+	case Conversion:
+		return "conversion"
+	case Markov:
+		return "markov"
+	case PositionBased:
+		return "position-based"
+	case LastNonDirect:
+		return "last non-direct"
+	case TimeDecay:
+		return "time decay"
+	case UShaped:
+		return "u-shaped"
+	case WShaped:
+		return "w-shaped"
+	case FullPath:
+		return "full path"
+	case CustomRoles:
+		return "custom roles"
+	case CSVOptions:
+		return "csv options"
+	case ROIOptions:
+		return "roi options"
+	}
+	return fmt.Sprintf("%T", v)
+}
 
 // MarshalJSON writes the lookback as text ("14d").
 func (c Conversion) MarshalJSON() ([]byte, error) {
@@ -61,4 +119,41 @@ func (m *TimeDecay) UnmarshalJSON(b []byte) error {
 		return spec.Prefixed("attribution: time decay: ", err)
 	}
 	return spec.ReadDuration("attribution: time decay: half_life", j.HalfLife, &m.HalfLife)
+}
+
+// MarshalJSON writes the delimiter as a one-character string (";").
+func (o CSVOptions) MarshalJSON() ([]byte, error) {
+	type plain CSVOptions
+	var delim string
+	if o.Delimiter != 0 {
+		delim = string(o.Delimiter)
+	}
+	return json.Marshal(struct {
+		plain
+		Delimiter string `json:"delimiter,omitempty"`
+	}{plain(o), delim})
+}
+
+// UnmarshalJSON reads the delimiter as a one-character string (";",
+// "\t"); a number, a longer string and an unknown key are errors wrapping
+// [leadkit.ErrInvalid].
+func (o *CSVOptions) UnmarshalJSON(b []byte) error {
+	type plain CSVOptions
+	var j struct {
+		*plain
+		Delimiter *string `json:"delimiter,omitempty"`
+	}
+	j.plain = (*plain)(o)
+	if err := spec.DecodeStrict(b, &j); err != nil {
+		return spec.Prefixed("attribution: csv options: ", err)
+	}
+	if j.Delimiter == nil {
+		return nil // absent or null: unchanged
+	}
+	r, n := utf8.DecodeRuneInString(*j.Delimiter)
+	if n == 0 || n != len(*j.Delimiter) || r == utf8.RuneError {
+		return fmt.Errorf("attribution: csv options: delimiter %q: want one character: %w", *j.Delimiter, leadkit.ErrInvalid)
+	}
+	o.Delimiter = r
+	return nil
 }

@@ -84,7 +84,7 @@ type Conversion struct {
 	// [leadkit.MaxDuration].
 	Lookback time.Duration `json:"lookback,omitempty"`
 	// AsOf ignores events after it; zero means no bound.
-	AsOf time.Time `json:"as_of,omitempty"`
+	AsOf time.Time `json:"as_of,omitzero"`
 	// ValueAttr names the conversion event attribute holding its value.
 	ValueAttr string `json:"value_attr,omitempty"`
 	// NoTouch names the touch of a lead without touches; "" means

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/leadkit/leadkit"
-	"github.com/leadkit/leadkit/internal/spec"
 	"github.com/leadkit/leadkit/journey"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -426,64 +425,4 @@ func TestTimelineCaps(t *testing.T) {
 	}
 	_, err = TimeDecay{HalfLife: leadkit.MaxDuration + 1}.AttributeTimelines(nil, conv)
 	assert.ErrorIs(t, err, leadkit.ErrInvalid)
-}
-
-// TestConversionJSON: the lookback reads and writes leadkit's duration
-// grammar; a bare number and an unknown key are errors wrapping
-// ErrInvalid; JSON and YAML round-trip.
-func TestConversionJSON(t *testing.T) {
-	want := Conversion{Types: []string{"mql"}, TouchTypes: []string{"page_view"}, Key: ByCampaign, Lookback: 14 * day,
-		AsOf: t0, ValueAttr: "pipeline", NoTouch: "none"}
-	b, err := json.Marshal(want)
-	require.NoError(t, err)
-	assert.Contains(t, string(b), `"lookback":"2w"`)
-	var got Conversion
-	require.NoError(t, json.Unmarshal(b, &got))
-	assert.Equal(t, want, got)
-
-	for in, d := range map[string]time.Duration{`"14d"`: 14 * day, `"336h"`: 14 * day, `"1d12h"`: 36 * time.Hour, `"90m"`: 90 * time.Minute} {
-		var c Conversion
-		require.NoError(t, json.Unmarshal([]byte(`{"types":["mql"],"lookback":`+in+`}`), &c), in)
-		assert.Equal(t, d, c.Lookback, in)
-	}
-	var c Conversion
-	require.NoError(t, spec.Parse([]byte("types: [mql]\nlookback: 2w\nvalue_attr: pipeline\n"), &c))
-	assert.Equal(t, Conversion{Types: []string{"mql"}, Lookback: 14 * day, ValueAttr: "pipeline"}, c)
-	b, err = json.Marshal(Conversion{Types: []string{"mql"}})
-	require.NoError(t, err)
-	assert.NotContains(t, string(b), "lookback")
-
-	for in, msg := range map[string]string{
-		`{"types":["mql"],"lookback":14}`:   `attribution: conversion: lookback: leadkit: invalid input: duration 14: want a string`,
-		`{"types":["mql"],"lookback":"14"}`: `a bare number has no unit`,
-		`{"types":["mql"],"lookbak":"14d"}`: `attribution: conversion: leadkit: invalid input: json: unknown field "lookbak"`,
-	} {
-		var c Conversion
-		err := json.Unmarshal([]byte(in), &c)
-		require.ErrorIs(t, err, leadkit.ErrInvalid, in)
-		assert.Contains(t, err.Error(), msg, in)
-	}
-}
-
-// TestTimeDecayJSON: the half-life reads and writes leadkit's duration
-// grammar, strictly.
-func TestTimeDecayJSON(t *testing.T) {
-	b, err := json.Marshal(TimeDecay{HalfLife: 36 * time.Hour})
-	require.NoError(t, err)
-	assert.JSONEq(t, `{"half_life":"1d12h"}`, string(b))
-	var m TimeDecay
-	require.NoError(t, json.Unmarshal(b, &m))
-	assert.Equal(t, 36*time.Hour, m.HalfLife)
-	b, err = json.Marshal(TimeDecay{})
-	require.NoError(t, err)
-	assert.JSONEq(t, `{}`, string(b))
-	require.NoError(t, spec.Parse([]byte("half_life: 7d"), &m))
-	assert.Equal(t, 7*day, m.HalfLife)
-
-	for _, in := range []string{`{"half_life":7}`, `{"half_life":"7"}`, `{"halflife":"7d"}`, `{"half_life":"7 days"}`} {
-		var m TimeDecay
-		err := json.Unmarshal([]byte(in), &m)
-		require.ErrorIs(t, err, leadkit.ErrInvalid, in)
-		assert.Contains(t, err.Error(), "attribution: time decay: ", in)
-	}
 }
