@@ -1,6 +1,8 @@
 package scoring
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -21,29 +23,67 @@ func (m *Model) threshold(name string) (threshold, error) {
 
 // Comparison is the outcome of scoring the same leads with two models.
 type Comparison struct {
-	Threshold string
+	Threshold string `json:"threshold"`
 	// Leads holds one entry per lead scored by both models, in input order.
-	Leads []LeadDiff
+	Leads []LeadDiff `json:"leads"`
 	// Up counts leads below the threshold under model a that reach it
 	// under b; Down counts the reverse.
-	Up, Down int
+	Up   int `json:"up"`
+	Down int `json:"down"`
 	// MeanAbsDelta is the mean of |B - A| over Leads.
-	MeanAbsDelta float64
-	// Errors holds the leads either model failed to score, one
-	// *CompareError per failing model and lead.
-	Errors []error
+	MeanAbsDelta float64 `json:"mean_abs_delta"`
+	// Errors holds the leads either model failed to score, one per
+	// failing model and lead.
+	Errors []*CompareError `json:"errors"`
 }
 
 // CompareError is a lead that one of the compared models failed to score.
+//
+// In JSON it is an object whose "error" holds Err's message; decoding
+// restores Err as an error with that message only (not its type).
 type CompareError struct {
 	// Index is the lead's position in the input, LeadID its ID.
-	Index  int
-	LeadID string
+	Index  int    `json:"index"`
+	LeadID string `json:"lead_id"`
 	// Model is "a" or "b"; Name and Version identify that model.
-	Model         string
-	Name, Version string
+	Model   string `json:"model"`
+	Name    string `json:"name"`
+	Version string `json:"version,omitempty"`
 	// Err is the scoring error (usually a *RuleError).
-	Err error
+	Err error `json:"-"`
+}
+
+// compareErrorJSON is CompareError with Err as its message.
+type compareErrorJSON struct {
+	Index   int    `json:"index"`
+	LeadID  string `json:"lead_id"`
+	Model   string `json:"model"`
+	Name    string `json:"name"`
+	Version string `json:"version,omitempty"`
+	Error   string `json:"error"`
+}
+
+// MarshalJSON writes Err as its message.
+func (e CompareError) MarshalJSON() ([]byte, error) {
+	j := compareErrorJSON{Index: e.Index, LeadID: e.LeadID, Model: e.Model, Name: e.Name, Version: e.Version}
+	if e.Err != nil {
+		j.Error = e.Err.Error()
+	}
+	return json.Marshal(j)
+}
+
+// UnmarshalJSON reads what MarshalJSON writes; Err becomes an error with
+// the message written.
+func (e *CompareError) UnmarshalJSON(b []byte) error {
+	var j compareErrorJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*e = CompareError{Index: j.Index, LeadID: j.LeadID, Model: j.Model, Name: j.Name, Version: j.Version}
+	if j.Error != "" {
+		e.Err = errors.New(j.Error)
+	}
+	return nil
 }
 
 // Error names the input, the model and the cause.
@@ -57,9 +97,12 @@ func (e *CompareError) Unwrap() error { return e.Err }
 // LeadDiff is one lead's score on the threshold's dimension under both
 // models.
 type LeadDiff struct {
-	LeadID             string
-	A, B, Delta        float64
-	ReachedA, ReachedB bool
+	LeadID   string  `json:"lead_id"`
+	A        float64 `json:"a"`
+	B        float64 `json:"b"`
+	Delta    float64 `json:"delta"`
+	ReachedA bool    `json:"reached_a"`
+	ReachedB bool    `json:"reached_b"`
 }
 
 // Compare scores in with models a and b (e.g. the current and the next
@@ -114,11 +157,11 @@ func Compare(a, b *Model, in []Input, thresholdName string) (Comparison, error) 
 // reached it, !Up when it fell below (after a negative event, or by decay
 // without any event).
 type Crossing struct {
-	Threshold string
-	Time      time.Time
-	Up        bool
+	Threshold string    `json:"threshold"`
+	Time      time.Time `json:"time,omitzero"`
+	Up        bool      `json:"up"`
 	// Score is the threshold dimension's score right after the crossing.
-	Score float64
+	Score float64 `json:"score"`
 }
 
 // Crossings replays a lead's events up to in.AsOf and lists every time its
@@ -372,39 +415,40 @@ func (cr *crosser) next(from, until int64, prev bool) (Crossing, bool, error) {
 // Target is what "why not yet" measures against: a threshold by name, or a
 // band of a dimension.
 type Target struct {
-	Threshold string
-	Dimension string
-	Band      string
+	Threshold string `json:"threshold,omitempty"`
+	Dimension string `json:"dimension,omitempty"`
+	Band      string `json:"band,omitempty"`
 }
 
 // Gap tells how far a lead is from a target and which rules could close
 // the distance.
 type Gap struct {
-	Dimension string
-	Score     float64
+	Dimension string  `json:"dimension"`
+	Score     float64 `json:"score"`
 	// Needed is the score the target requires; Missing = Needed - Score
 	// (<= 0 when Reached).
-	Needed, Missing float64
-	Reached         bool
+	Needed  float64 `json:"needed"`
+	Missing float64 `json:"missing"`
+	Reached bool    `json:"reached"`
 	// Suggestions are the rules that would raise the target dimension if
 	// they fired now (a fit rule becoming true, one more occurrence of a
 	// behavior rule), best first; Blocked ones are listed with the reason.
-	Suggestions []Suggestion
+	Suggestions []Suggestion `json:"suggestions"`
 }
 
 // Suggestion is one rule that could supply points.
 type Suggestion struct {
-	Dimension string
-	Rule      string
-	Kind      RuleKind
+	Dimension string   `json:"dimension"`
+	Rule      string   `json:"rule"`
+	Kind      RuleKind `json:"kind"`
 	// Gain is how much the target dimension would rise (after caps,
 	// clamps and derived expressions).
-	Gain float64
+	Gain float64 `json:"gain"`
 	// Closes reports whether Gain alone reaches the target.
-	Closes bool
+	Closes bool `json:"closes"`
 	// Blocked explains why the rule cannot supply points now
 	// (BlockedLimit, BlockedCap); empty when it can.
-	Blocked Blocker
+	Blocked Blocker `json:"blocked,omitempty"`
 }
 
 // Blocker is why a [Suggestion]'s rule cannot supply points now.
@@ -591,10 +635,10 @@ type Aggregate struct {
 
 // AccountScore is an account's rolled-up score.
 type AccountScore struct {
-	AccountID string
-	Score     float64
+	AccountID string  `json:"account_id"`
+	Score     float64 `json:"score"`
 	// Contacts is the number of scored contacts of the account.
-	Contacts int
+	Contacts int `json:"contacts"`
 }
 
 // RollUp groups results by AccountID (results without one are skipped) and

@@ -33,39 +33,39 @@ type Input struct {
 // Result is a lead's score: one entry per dimension in model order, the
 // matrix cell, the thresholds and the rules that fired.
 type Result struct {
-	LeadID    string
-	AccountID string
-	AsOf      time.Time
+	LeadID    string    `json:"lead_id"`
+	AccountID string    `json:"account_id,omitempty"`
+	AsOf      time.Time `json:"as_of,omitzero"`
 	// Dimensions holds every dimension in model order.
-	Dimensions []DimensionScore
+	Dimensions []DimensionScore `json:"dimensions"`
 	// Cell is the matrix cell such as "A1" ("" without a matrix or when a
 	// dimension has no band).
-	Cell string
+	Cell string `json:"cell,omitempty"`
 	// Thresholds holds every threshold of the model in model order.
-	Thresholds []ThresholdStatus
+	Thresholds []ThresholdStatus `json:"thresholds"`
 	// Hits lists each rule that contributes points to the fresh score, fit
 	// rules first, in model order. A behavior rule whose occurrences all
 	// decayed or expired (or whose points are 0) is left out; its lifetime
 	// points still count in DimensionScore.Lifetime.
-	Hits []Hit
+	Hits []Hit `json:"hits"`
 }
 
 // DimensionScore is the score of one dimension. Score is the fresh score
 // (with decay and windows); Lifetime ignores decay, windows and recency.
 type DimensionScore struct {
-	Name     string
-	Score    float64
-	Lifetime float64
+	Name     string  `json:"name"`
+	Score    float64 `json:"score"`
+	Lifetime float64 `json:"lifetime"`
 	// Band is the grade of Score ("" when the dimension has no bands).
-	Band string
+	Band string `json:"band,omitempty"`
 }
 
 // ThresholdStatus tells whether a lead reached a threshold.
 type ThresholdStatus struct {
-	Name      string
-	Dimension string
-	Value     float64
-	Reached   bool
+	Name      string  `json:"name"`
+	Dimension string  `json:"dimension"`
+	Value     float64 `json:"value"`
+	Reached   bool    `json:"reached"`
 }
 
 // RuleKind tells a fit rule from a behavior rule in [Hit] and
@@ -80,15 +80,15 @@ const (
 
 // Hit is one rule that fired and what it contributed (after its cap).
 type Hit struct {
-	Dimension string
-	Rule      string
-	Kind      RuleKind
+	Dimension string   `json:"dimension"`
+	Rule      string   `json:"rule"`
+	Kind      RuleKind `json:"kind"`
 	// Points is the contribution to the fresh score, Lifetime to the
 	// lifetime score.
-	Points   float64
-	Lifetime float64
+	Points   float64 `json:"points"`
+	Lifetime float64 `json:"lifetime"`
 	// Count is the number of counted occurrences (1 for fit rules).
-	Count int
+	Count int `json:"count"`
 }
 
 // Dimension returns the score of the named dimension.
