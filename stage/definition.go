@@ -252,6 +252,60 @@ func (d Definition) Clone() Definition {
 	return c
 }
 
+// InsertBefore returns a copy of d with stage s placed right before the
+// stage before, the way a team puts Prospect or Inquiry ahead of the first
+// stage. When before is the initial stage, s becomes the initial stage, a
+// manual transition named "<s>_to_<before>" (lower case) leads from s to
+// before, and s leaves the way before leaves for recycled and closed
+// stages (wildcard transitions such as disqualify apply to s
+// automatically). Otherwise it is InsertBetween(s, p, before) for the last
+// stage p before it in the stage order with a transition into before. When
+// s has no Category it takes before's. It fails if before is unknown, s's
+// name is empty or taken, or a generated transition name is taken.
+func (d Definition) InsertBefore(s Stage, before string) (Definition, error) {
+	at := slices.IndexFunc(d.Stages, func(x Stage) bool { return x.Name == before })
+	if at < 0 {
+		return d, fmt.Errorf("stage: insert %q: %w: unknown stage %q", s.Name, leadkit.ErrInvalid, before)
+	}
+	if _, ok := d.Stage(s.Name); ok || s.Name == "" {
+		return d, fmt.Errorf("stage: insert %q: %w: stage name empty or already used", s.Name, leadkit.ErrInvalid)
+	}
+	if before != d.Initial {
+		for p := at - 1; p >= 0; p-- {
+			from := d.Stages[p].Name
+			for _, t := range d.Transitions {
+				if t.To == before && slices.Contains(t.From, from) {
+					return d.InsertBetween(s, from, before)
+				}
+			}
+		}
+		return d, fmt.Errorf("stage: insert %q: %w: no stage before %q leads to it", s.Name, leadkit.ErrInvalid, before)
+	}
+	c := d.Clone()
+	if s.Category == "" {
+		s.Category = d.Stages[at].Category
+	}
+	c.Stages = slices.Insert(c.Stages, at, s)
+	c.Initial = s.Name
+	for i := range c.Transitions {
+		t := &c.Transitions[i]
+		if !slices.Contains(t.From, before) || t.To == before {
+			continue
+		}
+		if st, ok := d.Stage(t.To); ok && (st.Category == Recycled || st.Category == Closed) {
+			t.From = append(slices.Clone(t.From), s.Name)
+		}
+	}
+	name := strings.ToLower(s.Name) + "_to_" + strings.ToLower(before)
+	for _, t := range c.Transitions {
+		if t.Name == name {
+			return d, fmt.Errorf("stage: insert %q: %w: transition name %q would be used twice", s.Name, leadkit.ErrInvalid, name)
+		}
+	}
+	c.Transitions = append(c.Transitions, Transition{Name: name, From: []string{s.Name}, To: before})
+	return c, nil
+}
+
 // InsertBetween returns a copy of d with stage s placed between the stages
 // from and to, the way a team adds TAL (Teleprospecting Accepted Lead)
 // between MQL and SAL to measure its SDRs:
@@ -262,7 +316,10 @@ func (d Definition) Clone() Definition {
 //     copy when it also leaves from other stages;
 //   - a manual transition named "<s>_to_<to>" (lower case) leads from s to to;
 //   - every transition that leaves from both `from` and `to` (such as
-//     recycle from MQL and SAL) leaves from s too.
+//     recycle from MQL and SAL) leaves from s too, and so does every
+//     transition that leaves `from` for a recycled or closed stage (such as
+//     the waterfall's reject from MQL to MRL): s can send a lead back the
+//     way `from` can.
 //
 // Wildcard transitions ("*", such as disqualify) apply to s automatically.
 // When s has no Category it takes to's, so a stage inserted before a
@@ -288,9 +345,13 @@ func (d Definition) InsertBetween(s Stage, from, to string) (Definition, error) 
 	c.Stages = slices.Insert(c.Stages, at+1, s)
 	redirected := false
 	var extra []Transition
+	back := func(target string) bool {
+		st, ok := d.Stage(target)
+		return ok && (st.Category == Recycled || st.Category == Closed)
+	}
 	for i := range c.Transitions {
 		t := &c.Transitions[i]
-		if slices.Contains(t.From, from) && slices.Contains(t.From, to) {
+		if slices.Contains(t.From, from) && (slices.Contains(t.From, to) || (t.To != to && back(t.To))) {
 			t.From = append(t.From, s.Name)
 		}
 		if t.To != to || !slices.Contains(t.From, from) {

@@ -304,3 +304,86 @@ func TestNewReportsGraphProblemsBesideGuardErrors(t *testing.T) {
 	// B is reachable through ab even though ab's guard is broken.
 	assert.NotContains(t, msg, `stage "B": unreachable`)
 }
+
+// A stage inserted between two others leaves the way `from` leaves for
+// recycled and closed stages: TAL between MQL and SAL in the waterfall can
+// reject to MRL like MQL, not only disqualify.
+func TestInsertBetweenLeavesLikeFrom(t *testing.T) {
+	def, err := stage.Waterfall().InsertBetween(stage.Stage{Name: "TAL", Team: "sdr"}, "MQL", "SAL")
+	require.NoError(t, err)
+	reject, ok := findTransition(def, "reject")
+	require.True(t, ok)
+	assert.Equal(t, []string{"MQL", "TAL"}, reject.From)
+	accept, _ := findTransition(def, "accept")
+	assert.Equal(t, "TAL", accept.To, "MQL -> SAL now leads to TAL")
+	orig, _ := findTransition(stage.Waterfall(), "reject")
+	assert.Equal(t, []string{"MQL"}, orig.From, "the original definition is unchanged")
+
+	m, err := stage.New(def, stage.Options{})
+	require.NoError(t, err)
+	lead := stage.Lead("L")
+	_, err = m.Start(ctx, lead, stage.StartOptions{Stage: "MQL"})
+	require.NoError(t, err)
+	_, err = m.Fire(ctx, lead, "accept", stage.Request{})
+	require.NoError(t, err)
+	rec, err := m.Fire(ctx, lead, "reject", stage.Request{Reason: "bad_fit"})
+	require.NoError(t, err)
+	assert.Equal(t, "MRL", rec.Stage)
+}
+
+// InsertBefore puts a stage ahead of the first one (Prospect before Raw),
+// or between a stage and the one before it.
+func TestInsertBefore(t *testing.T) {
+	def, err := stage.Classic().InsertBefore(stage.Stage{Name: "Prospect", Category: stage.Pool}, "Raw")
+	require.NoError(t, err)
+	assert.Equal(t, "Prospect", def.Initial)
+	assert.Equal(t, "Prospect", def.Stages[0].Name)
+	tr, ok := findTransition(def, "prospect_to_raw")
+	require.True(t, ok)
+	assert.Equal(t, []string{"Prospect"}, tr.From)
+	assert.Equal(t, "Raw", tr.To)
+	m, err := stage.New(def, stage.Options{})
+	require.NoError(t, err)
+	rec, err := m.Start(ctx, stage.Lead("P"), stage.StartOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "Prospect", rec.Stage)
+	_, err = m.Fire(ctx, stage.Lead("P"), "disqualify", stage.Request{Reason: "spam"})
+	require.NoError(t, err, "wildcard transitions apply")
+	_, err = m.Start(ctx, stage.Lead("Q"), stage.StartOptions{})
+	require.NoError(t, err)
+	rec, err = m.Fire(ctx, stage.Lead("Q"), "prospect_to_raw", stage.Request{})
+	require.NoError(t, err)
+	assert.Equal(t, "Raw", rec.Stage)
+	assert.Equal(t, stage.Pool, def.Stages[0].Category)
+	noCat, err := stage.Classic().InsertBefore(stage.Stage{Name: "Inquiry"}, "Raw")
+	require.NoError(t, err)
+	assert.Equal(t, stage.Marketing, noCat.Stages[0].Category, "takes the category of the stage it precedes")
+
+	// Before a later stage it is InsertBetween with the stage leading to it.
+	a, err := stage.Classic().InsertBefore(stage.Stage{Name: "TAL"}, "SAL")
+	require.NoError(t, err)
+	b, err := stage.Classic().InsertBetween(stage.Stage{Name: "TAL"}, "MQL", "SAL")
+	require.NoError(t, err)
+	assert.Equal(t, b, a)
+
+	for name, c := range map[string]struct {
+		s      stage.Stage
+		before string
+	}{
+		"unknown stage": {stage.Stage{Name: "X"}, "Nope"},
+		"name taken":    {stage.Stage{Name: "MQL"}, "Raw"},
+		"empty name":    {stage.Stage{}, "Raw"},
+	} {
+		_, err := stage.Classic().InsertBefore(c.s, c.before)
+		assert.ErrorIs(t, err, leadkit.ErrInvalid, name)
+	}
+}
+
+func findTransition(d stage.Definition, name string) (stage.Transition, bool) {
+	for _, t := range d.Transitions {
+		if t.Name == name {
+			return t, true
+		}
+	}
+	return stage.Transition{}, false
+}

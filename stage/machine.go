@@ -404,6 +404,24 @@ func (m *Machine) key(s Subject) Key { return Key{Pipeline: m.def.Name, Subject:
 
 func (m *Machine) stamp() time.Time { return m.now().UTC() }
 
+// when is the time of a change to rec requested by req: req.At or now.
+func (m *Machine) when(rec Record, req Request, transition, to string) (time.Time, error) {
+	if req.At.IsZero() {
+		return m.stamp(), nil
+	}
+	at := req.At.UTC()
+	terr := func(msg string) error {
+		return &TransitionError{Key: rec.Key, Transition: transition, From: rec.Stage, To: to, Msg: msg, Err: leadkit.ErrInvalid}
+	}
+	if !leadkit.ValidTime(at) {
+		return time.Time{}, terr(fmt.Sprintf("time %s is outside %s", at.Format(time.RFC3339), leadkit.TimeRange))
+	}
+	if at.Before(rec.UpdatedAt) {
+		return time.Time{}, terr(fmt.Sprintf("time %s is before the record's latest change at %s", at.Format(time.RFC3339Nano), rec.UpdatedAt.Format(time.RFC3339Nano)))
+	}
+	return at, nil
+}
+
 // Request carries the optional details of a change.
 type Request struct {
 	// Actor is who made the change (a user ID, "system", "scoring").
@@ -421,6 +439,13 @@ type Request struct {
 	// SubStatus sets the sub-status in the target stage (must be one of the
 	// stage's SubStatuses).
 	SubStatus string
+	// At, when set, is when the change happened: imports, replays and
+	// back-dated calls record it instead of now (guards' daysSince measure
+	// to it too). It may not precede the record's latest change
+	// (Record.UpdatedAt), so a history stays in time order: that is an
+	// error wrapping leadkit.ErrInvalid, as is a time outside leadkit's
+	// range.
+	At time.Time
 }
 
 // StartOptions configures Start.
@@ -554,7 +579,10 @@ func (m *Machine) take(ctx context.Context, rec Record, t *compiledTransition, r
 	if req.SubStatus != "" && !slices.Contains(m.def.Stages[t.to].SubStatuses, req.SubStatus) {
 		return Record{}, terr(fmt.Sprintf("unknown sub-status %q", req.SubStatus), ErrNotAllowed, nil)
 	}
-	at := m.stamp()
+	at, err := m.when(rec, req, t.Name, t.To)
+	if err != nil {
+		return Record{}, err
+	}
 	if t.guard != nil && trig != TriggerAuto {
 		holds, err := m.evalGuard(t, req.Facts, at)
 		if err != nil {
@@ -642,7 +670,11 @@ func (m *Machine) Advance(ctx context.Context, s Subject, facts Facts, req Reque
 	}
 	req.Facts = facts
 	req.Reason, req.SubStatus = "", ""
-	ec, err := m.facts.env(facts, m.stamp())
+	at, err := m.when(rec, req, "", "")
+	if err != nil {
+		return rec, 0, err
+	}
+	ec, err := m.facts.env(facts, at)
 	if err != nil {
 		return rec, 0, &TransitionError{Key: rec.Key, From: rec.Stage, Msg: "bad facts", Err: ErrGuardFailed, Cause: err}
 	}
@@ -710,7 +742,10 @@ func (m *Machine) SetSubStatus(ctx context.Context, s Subject, status string, re
 	if status == rec.SubStatus {
 		return rec, nil // nothing changes, nothing is written
 	}
-	at := m.stamp()
+	at, err := m.when(rec, req, "", rec.Stage)
+	if err != nil {
+		return Record{}, err
+	}
 	e := Entry{Key: key, Version: rec.Version + 1, From: rec.Stage, To: rec.Stage, SubStatus: status, At: at,
 		Actor: req.Actor, Reason: req.Reason, Note: req.Note, Trigger: TriggerSubStatus}
 	next := rec

@@ -609,3 +609,43 @@ func TestSubStatusClearAndNoop(t *testing.T) {
 	assert.Equal(t, stage.TriggerSubStatus, h[2].Trigger)
 	assert.Empty(t, h[2].SubStatus)
 }
+
+// Request.At records a change at the time it happened (imports, replays):
+// the history keeps it, guards measure daysSince to it, and a time before
+// the record's latest change is refused without writing anything.
+func TestRequestAt(t *testing.T) {
+	m, clk := newMachine(t, stage.Classic(), stage.Options{})
+	start := clk.Now().Add(-30 * 24 * time.Hour)
+	_, err := m.Start(ctx, stage.Lead("imp"), stage.StartOptions{At: start})
+	require.NoError(t, err)
+
+	mql := start.Add(5 * 24 * time.Hour)
+	rec, n, err := m.Advance(ctx, stage.Lead("imp"), stage.Facts{"score": 150, "grade": "A"}, stage.Request{At: mql})
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	assert.Equal(t, "MQL", rec.Stage)
+	assert.True(t, rec.EnteredAt.Equal(mql), "entered at the requested time, not now (%v)", rec.EnteredAt)
+
+	// Back before the latest change: refused, nothing written.
+	_, err = m.Fire(ctx, stage.Lead("imp"), "accept", stage.Request{At: mql.Add(-time.Hour), Actor: "import"})
+	require.Error(t, err)
+	assert.ErrorIs(t, err, leadkit.ErrInvalid)
+	assert.ErrorContains(t, err, "before the record's latest change")
+	_, err = m.Fire(ctx, stage.Lead("imp"), "accept", stage.Request{At: time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC)})
+	assert.ErrorIs(t, err, leadkit.ErrInvalid)
+	h, err := m.History(ctx, stage.Lead("imp"))
+	require.NoError(t, err)
+	require.Len(t, h, 2)
+
+	// At the same time as the latest change, and later: recorded as given.
+	sal := mql.Add(2 * 24 * time.Hour)
+	rec, err = m.Fire(ctx, stage.Lead("imp"), "accept", stage.Request{At: sal, Actor: "import"})
+	require.NoError(t, err)
+	h, err = m.History(ctx, stage.Lead("imp"))
+	require.NoError(t, err)
+	require.Len(t, h, 3)
+	assert.True(t, h[2].At.Equal(sal))
+	assert.True(t, rec.UpdatedAt.Equal(sal))
+	_, err = m.SetSubStatus(ctx, stage.Lead("imp"), rec.SubStatus, stage.Request{At: sal.Add(-time.Minute)})
+	require.NoError(t, err, "no change, nothing checked or written")
+}

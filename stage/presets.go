@@ -58,14 +58,18 @@ func disqualifyReasons() []string {
 // Waterfall returns the 12-stage Forrester/SiriusDecisions demand waterfall:
 // MAL -> MQL -> SAL -> SQL -> TSM -> SAO -> LSO -> Account, with the recycle
 // loops through SRL (sales recycled lead) and MRL (marketing recycled lead),
-// Churned and Disqualified.
+// Churned and Disqualified. Labels follow the model: MAL is the Marketing
+// Acquired Lead (a name acquired by enrichment, prospecting or a list
+// purchase, not yet engaged), TSM the Tele-Sales Meeting (a meeting set by
+// tele-sales or SDRs), SAO the Sales Accepted Opportunity and LSO the Late
+// Stage Opportunity.
 //
 // MAL and MRL leads qualify as MQL automatically when `score` reaches 100.
 // Sales can send any sales-stage lead to SRL (sales_recycle, with a reason),
 // then rework it (SRL -> SAL) or hand it back to marketing (SRL -> MRL,
 // nurture). MQLs that sales rejects go to MRL. Customers can churn, and
 // churned accounts go back to nurturing (renurture: Churned -> MRL).
-// Labels are editable: companies read TSM and LSO differently.
+// Labels are editable.
 func Waterfall() Definition {
 	sales := []string{"SAL", "SQL", "TSM", "SAO", "LSO"}
 	return Definition{
@@ -73,11 +77,11 @@ func Waterfall() Definition {
 		Initial: "MAL",
 		Facts:   map[string]leadkit.FieldType{"score": leadkit.TypeNumber, "grade": leadkit.TypeString},
 		Stages: []Stage{
-			{Name: "MAL", Label: "Marketing Accepted Lead", Category: Marketing, Team: "marketing"},
+			{Name: "MAL", Label: "Marketing Acquired Lead", Category: Marketing, Team: "marketing"},
 			{Name: "MQL", Label: "Marketing Qualified Lead", Category: Marketing, Team: "marketing", SLA: days(2)},
 			{Name: "SAL", Label: "Sales Accepted Lead", Category: Sales, Team: "sdr", SLA: days(7), SubStatuses: []string{"contacted", "meeting_set"}},
 			{Name: "SQL", Label: "Sales Qualified Lead", Category: Sales, Team: "sales"},
-			{Name: "TSM", Label: "Target Sales Meeting", Category: Sales, Team: "sales"},
+			{Name: "TSM", Label: "Tele-Sales Meeting", Category: Sales, Team: "sales"},
 			{Name: "SAO", Label: "Sales Accepted Opportunity", Category: Sales, Team: "sales"},
 			{Name: "LSO", Label: "Late Stage Opportunity", Category: Sales, Team: "sales"},
 			{Name: "Account", Label: "Account (won)", Category: Customer, Team: "customer_success"},
