@@ -28,7 +28,6 @@
 //     automatic transitions, hooks, history, SLAs and stage funnels.
 //   - scoring: multi-dimensional scoring models (fit, engagement, interest)
 //     compiled from rule expressions into one fused pass over a lead's events.
-//   - pool: the prospect pool of known contacts that are not leads yet.
 //   - journey: timelines of touches and their analytics: funnels, cycle
 //     times, source age and golden conversion paths.
 //   - attribution: rule-based, Markov and Shapley credit for conversions.

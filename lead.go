@@ -23,6 +23,7 @@ type Person struct {
 	Email      string   `json:"email,omitempty"`
 	FirstName  string   `json:"first_name,omitempty"`
 	LastName   string   `json:"last_name,omitempty"`
+	Phone      string   `json:"phone,omitempty"` // E.164 preferred, e.g. "+14155550123"
 	Title      string   `json:"title,omitempty"`
 	Seniority  string   `json:"seniority,omitempty"`  // e.g. "c_level", "vp", "director", "manager", "individual"
 	Department string   `json:"department,omitempty"` // e.g. "marketing", "it"
@@ -31,8 +32,9 @@ type Person struct {
 	City       string   `json:"city,omitempty"`
 	AgeBand    string   `json:"age_band,omitempty"` // e.g. "25-34"
 	Interests  []string `json:"interests,omitempty"`
-	// Custom holds tenant-defined fields; scoring rules read them as
-	// person.Custom["field"] after declaring their types in the model.
+	// Custom holds tenant-defined fields; rules read them as person.<key>
+	// (person.budget) once the model or funnel declares the field and its
+	// type (see FieldSpec).
 	Custom map[string]any `json:"custom,omitempty"`
 }
 

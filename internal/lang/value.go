@@ -263,6 +263,7 @@ func LeadFields() []Field {
 		p("email", func(x *leadkit.Person) string { return x.Email }),
 		p("first_name", func(x *leadkit.Person) string { return x.FirstName }),
 		p("last_name", func(x *leadkit.Person) string { return x.LastName }),
+		p("phone", func(x *leadkit.Person) string { return x.Phone }),
 		p("title", func(x *leadkit.Person) string { return x.Title }),
 		p("seniority", func(x *leadkit.Person) string { return x.Seniority }),
 		p("department", func(x *leadkit.Person) string { return x.Department }),
