@@ -82,6 +82,8 @@ func TestParse(t *testing.T) {
 		{"delimiter number", `{"delimiter":59}`, parseAs[CSVOptions](), nil, `attribution: csv options: `},
 		{"delimiter two characters", `{"delimiter":";;"}`, parseAs[CSVOptions](), nil, `attribution: csv options: delimiter ";;": want one character`},
 		{"delimiter empty", `{"delimiter":""}`, parseAs[CSVOptions](), nil, `want one character`},
+		{"unknown touch key", `{"types":["mql"],"key":"campain"}`, parseAs[Conversion](), nil, `attribution: touch key "campain": want channel, campaign or content`},
+		{"miscased touch key", "types: [mql]\nkey: Channel\n", parseAs[Conversion](), nil, `attribution: touch key "Channel"`},
 		{"two documents", "order: 1\n---\norder: 2\n", parseAs[Markov](), nil, `attribution: markov: `},
 	}
 	for _, c := range bad {

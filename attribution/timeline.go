@@ -23,6 +23,26 @@ const (
 	ByContent  TouchKey = "content"
 )
 
+// Validate reports whether k is one of the touch keys ("" means channel).
+func (k TouchKey) Validate() error {
+	switch k {
+	case "", ByChannel, ByCampaign, ByContent:
+		return nil
+	}
+	return fmt.Errorf("attribution: touch key %q: want channel, campaign or content: %w", text.Clip(string(k), 32), leadkit.ErrInvalid)
+}
+
+// UnmarshalText reads a touch key, refusing any other value (a typo such
+// as "campain" would otherwise fail only when the conversion is used).
+func (k *TouchKey) UnmarshalText(b []byte) error {
+	v := TouchKey(b)
+	if err := v.Validate(); err != nil {
+		return err
+	}
+	*k = v
+	return nil
+}
+
 // DefaultNoTouch is the channel name given to leads without any touch in
 // their window (see [Conversion.NoTouch]).
 const DefaultNoTouch = "(none)"
@@ -123,10 +143,8 @@ func (c Conversion) Validate() error {
 			bad("%s %q %s", f.name, text.Clip(f.v, 32), msg)
 		}
 	}
-	switch c.Key {
-	case "", ByChannel, ByCampaign, ByContent:
-	default:
-		bad("unknown key %q (want channel, campaign or content)", c.Key)
+	if c.Key.Validate() != nil {
+		bad("unknown key %q (want channel, campaign or content)", text.Clip(string(c.Key), 32))
 	}
 	if c.Lookback < 0 || c.Lookback > leadkit.MaxDuration {
 		bad("lookback %s, want 0 to %s", leadkit.FormatDuration(c.Lookback), leadkit.FormatDuration(leadkit.MaxDuration))
