@@ -22,25 +22,25 @@ func TestSummarize(t *testing.T) {
 	}
 	s := Summarize(ds, 3)
 	assert.Equal(t, 10, s.N)
-	assert.Equal(t, 5*time.Hour+30*time.Minute, s.Mean)
-	assert.Equal(t, 5*time.Hour+30*time.Minute, s.Median)
-	assert.Equal(t, 9*time.Hour+6*time.Minute, s.P90)
-	assert.Equal(t, time.Hour, s.Min)
-	assert.Equal(t, 10*time.Hour, s.Max)
+	assert.Equal(t, leadkit.Duration(5*time.Hour+30*time.Minute), s.Mean)
+	assert.Equal(t, leadkit.Duration(5*time.Hour+30*time.Minute), s.Median)
+	assert.Equal(t, leadkit.Duration(9*time.Hour+6*time.Minute), s.P90)
+	assert.Equal(t, leadkit.Duration(time.Hour), s.Min)
+	assert.Equal(t, leadkit.Duration(10*time.Hour), s.Max)
 	// Range 9h over 3 bins: width 3h: [1h,4h) 1,2,3 / [4h,7h) 4,5,6 / [7h,10h] 7..10.
 	assert.Equal(t, []Bin{
-		{From: time.Hour, To: 4 * time.Hour, Count: 3},
-		{From: 4 * time.Hour, To: 7 * time.Hour, Count: 3},
-		{From: 7 * time.Hour, To: 10 * time.Hour, Count: 4},
+		{From: leadkit.Duration(time.Hour), To: leadkit.Duration(4 * time.Hour), Count: 3},
+		{From: leadkit.Duration(4 * time.Hour), To: leadkit.Duration(7 * time.Hour), Count: 3},
+		{From: leadkit.Duration(7 * time.Hour), To: leadkit.Duration(10 * time.Hour), Count: 4},
 	}, s.Histogram)
 	assert.Equal(t, time.Duration(10), ds[0]/time.Hour, "input not modified")
 	assert.Equal(t, DurationStats{}, Summarize(nil, 0))
 
 	// Auto bins: ceil(cbrt(10)) = 3; identical values: one 1s-wide bin.
 	assert.Len(t, Histogram(ds, 0), 3)
-	assert.Equal(t, []Bin{{From: 0, To: time.Second, Count: 2}}, Histogram([]time.Duration{0, 0}, 1))
+	assert.Equal(t, []Bin{{From: 0, To: leadkit.Duration(time.Second), Count: 2}}, Histogram([]time.Duration{0, 0}, 1))
 	odd := Summarize([]time.Duration{3, 1, 2}, 1)
-	assert.Equal(t, time.Duration(2), odd.Median)
+	assert.Equal(t, leadkit.Duration(2), odd.Median)
 }
 
 func TestPeriodCohort(t *testing.T) {
@@ -146,21 +146,21 @@ func TestCycleTimes(t *testing.T) {
 	assert.Equal(t, 2, r.Skipped)
 	// Sample 2,4,10,10 days: mean 6.5d, median 7d, p90 h=2.7 -> 10d.
 	assert.Equal(t, 4, r.Overall.N)
-	assert.Equal(t, days(6.5), r.Overall.Mean)
-	assert.Equal(t, days(7), r.Overall.Median)
-	assert.Equal(t, days(10), r.Overall.P90)
+	assert.Equal(t, ldays(6.5), r.Overall.Mean)
+	assert.Equal(t, ldays(7), r.Overall.Median)
+	assert.Equal(t, ldays(10), r.Overall.P90)
 	require.Len(t, r.Cohorts, 2)
 	assert.Equal(t, "2026-01", r.Cohorts[0].Cohort)
-	assert.Equal(t, days(7), r.Cohorts[0].Stats.Mean) // 10d and 4d
+	assert.Equal(t, ldays(7), r.Cohorts[0].Stats.Mean) // 10d and 4d
 	assert.Equal(t, "2026-02", r.Cohorts[1].Cohort)
-	assert.Equal(t, days(6), r.Cohorts[1].Stats.Median) // 10d and 2d
+	assert.Equal(t, ldays(6), r.Cohorts[1].Stats.Median) // 10d and 2d
 
 	created := map[string]time.Time{"l1": day(-5), "l2": day(1), "l6": day(0)}
 	r, err = CycleTimes(tls, entries, "MQL", CycleOptions{Start: FromCreation, Created: created})
 	require.NoError(t, err)
 	// l1 15d, l2 5d, l6 1d; l3, l4, l5 have no creation time.
 	assert.Equal(t, 3, r.Overall.N)
-	assert.Equal(t, days(5), r.Overall.Median)
+	assert.Equal(t, ldays(5), r.Overall.Median)
 	assert.Equal(t, 3, r.Skipped)
 
 	_, err = CycleTimes(tls, entries, "", CycleOptions{Start: "nope", Cohort: "decade"})
@@ -450,7 +450,7 @@ func TestReachEntriesOneMeaningOfReached(t *testing.T) {
 	cyc, err := CycleTimes(tls, reached, "MQL", CycleOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, 2, cyc.Overall.N)
-	assert.Equal(t, days(3.5), cyc.Overall.Mean) // 2d and 5d
+	assert.Equal(t, ldays(3.5), cyc.Overall.Mean) // 2d and 5d
 	conv, other, err := ConversionPaths(tls, reached, "MQL", KeyType)
 	require.NoError(t, err)
 	assert.Equal(t, [][]string{{"web", "form"}, {"web", "webinar"}}, conv) // direct, skip
@@ -502,8 +502,8 @@ func TestReachEntriesAgreeWithStageFunnelTimes(t *testing.T) {
 		}
 		require.Greater(t, c.Converted, 100)
 		assert.Equal(t, c.Converted, cyc.Overall.N, target)
-		assert.Equal(t, c.Mean, cyc.Overall.Mean, target)
-		assert.Equal(t, c.Median, cyc.Overall.Median, target)
+		assert.Equal(t, leadkit.Duration(c.Mean), cyc.Overall.Mean, target)
+		assert.Equal(t, leadkit.Duration(c.Median), cyc.Overall.Median, target)
 	}
 }
 
@@ -511,8 +511,8 @@ func TestSummarizeRoundsLikeStageFunnel(t *testing.T) {
 	// {1ns, 2ns}: the mean 1.5ns and the median (1+2)/2 truncate to 1ns in
 	// stagefunnel.MeanMedian; Summarize must say the same.
 	s := Summarize([]time.Duration{2, 1}, 1)
-	assert.Equal(t, time.Duration(1), s.Mean)
-	assert.Equal(t, time.Duration(1), s.Median)
+	assert.Equal(t, leadkit.Duration(1), s.Mean)
+	assert.Equal(t, leadkit.Duration(1), s.Median)
 	rng := rand.New(rand.NewPCG(3, 3))
 	for range 200 {
 		ds := make([]time.Duration, 1+rng.IntN(9))
@@ -521,8 +521,8 @@ func TestSummarizeRoundsLikeStageFunnel(t *testing.T) {
 		}
 		mean, median := stagefunnel.MeanMedian(ds)
 		got := Summarize(ds, 1)
-		require.Equal(t, mean, got.Mean, "%v", ds)
-		require.Equal(t, median, got.Median, "%v", ds)
+		require.Equal(t, leadkit.Duration(mean), got.Mean, "%v", ds)
+		require.Equal(t, leadkit.Duration(median), got.Median, "%v", ds)
 	}
 }
 

@@ -42,8 +42,8 @@ func ExampleFunnel() {
 	}
 	// Output:
 	// whitepaper 2 leads  100% of first  median 0s
-	// webinar    2 leads  100% of first  median 72h0m0s
-	// meeting    1 leads   50% of first  median 72h0m0s
+	// webinar    2 leads  100% of first  median 3d
+	// meeting    1 leads   50% of first  median 3d
 }
 
 func ExampleParseFunnelSpec() {

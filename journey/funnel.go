@@ -393,10 +393,14 @@ func Funnel(spec FunnelSpec, timelines []Timeline) (FunnelResult, error) {
 	return f.Run(timelines)
 }
 
-// FunnelResult is a computed funnel.
+// FunnelResult is a computed funnel. It is data: in JSON its durations are
+// text in leadkit's duration grammar ("2w", "3d4h"; see [leadkit.Duration]).
 type FunnelResult struct {
-	Order  Order         `json:"order"`
-	Window time.Duration `json:"window"`
+	// Order is the funnel's order, Ordered when the spec left it empty.
+	Order Order `json:"order"`
+	// Window is the conversion window, DefaultWindow when the spec left it
+	// zero.
+	Window leadkit.Duration `json:"window"`
 	// Leads is the number of timelines added, converted or not.
 	Leads int          `json:"leads"`
 	Steps []StepResult `json:"steps"`
@@ -422,8 +426,8 @@ type StepResult struct {
 	// AverageTime and MedianTime are the time from the previous step over
 	// the leads that reached this step (0 for step 1). The median of an
 	// even sample is the mean of the two middle values.
-	AverageTime time.Duration `json:"average_time"`
-	MedianTime  time.Duration `json:"median_time"`
+	AverageTime leadkit.Duration `json:"average_time"`
+	MedianTime  leadkit.Duration `json:"median_time"`
 }
 
 // FunnelAccumulator counts leads into a funnel one timeline at a time. It
@@ -812,7 +816,7 @@ func specsEqual(x, y FunnelSpec) bool {
 func (a *FunnelAccumulator) Result() FunnelResult {
 	r := FunnelResult{
 		Order:         a.f.order,
-		Window:        a.f.window,
+		Window:        leadkit.Duration(a.f.window),
 		Leads:         a.leads,
 		Steps:         make([]StepResult, len(a.counts)),
 		TimeToConvert: Summarize(a.convert, a.f.spec.Bins),

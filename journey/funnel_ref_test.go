@@ -388,9 +388,9 @@ func TestFunnelPostHogAttempts(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, c.want, counts(r))
 			for i, g := range c.gaps {
-				assert.Equal(t, g, r.Steps[i+1].MedianTime, "step %d", i+2)
+				assert.Equal(t, leadkit.Duration(g), r.Steps[i+1].MedianTime, "step %d", i+2)
 			}
-			assert.Equal(t, c.convert, r.TimeToConvert.Median)
+			assert.Equal(t, leadkit.Duration(c.convert), r.TimeToConvert.Median)
 		})
 	}
 }

@@ -28,7 +28,7 @@ func TestFunnelOrderedHandCounted(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 7, r.Leads)
 	assert.Equal(t, []int{5, 4, 2}, counts(r))
-	assert.Equal(t, DefaultWindow, r.Window)
+	assert.Equal(t, leadkit.Duration(DefaultWindow), r.Window)
 	assert.Equal(t, Ordered, r.Order)
 
 	s1, s2, s3 := r.Steps[0], r.Steps[1], r.Steps[2]
@@ -43,22 +43,22 @@ func TestFunnelOrderedHandCounted(t *testing.T) {
 	assert.Equal(t, 1, s2.DropOff)
 	assert.InDelta(t, 1.0/5, s2.DropOffRate, 1e-12)
 	// Gaps a->b: 1d, 2d, 2d, 4d: mean 9/4 d, median (2d+2d)/2.
-	assert.Equal(t, days(9.0/4), s2.AverageTime)
-	assert.Equal(t, days(2), s2.MedianTime)
+	assert.Equal(t, ldays(9.0/4), s2.AverageTime)
+	assert.Equal(t, ldays(2), s2.MedianTime)
 
 	assert.InDelta(t, 2.0/5, s3.ConversionFromFirst, 1e-12)
 	assert.InDelta(t, 2.0/4, s3.ConversionFromPrevious, 1e-12)
 	assert.Equal(t, 2, s3.DropOff)
 	// Gaps b->c: 2d (l1), 1d (l7): even sample, median is their mean 1.5d.
-	assert.Equal(t, days(1.5), s3.AverageTime)
-	assert.Equal(t, days(1.5), s3.MedianTime)
+	assert.Equal(t, ldays(1.5), s3.AverageTime)
+	assert.Equal(t, ldays(1.5), s3.MedianTime)
 
 	// Time to convert a->c: l1 3d, l7 5d.
 	assert.Equal(t, 2, r.TimeToConvert.N)
-	assert.Equal(t, days(4), r.TimeToConvert.Mean)
-	assert.Equal(t, days(4), r.TimeToConvert.Median)
-	assert.Equal(t, days(3), r.TimeToConvert.Min)
-	assert.Equal(t, days(5), r.TimeToConvert.Max)
+	assert.Equal(t, ldays(4), r.TimeToConvert.Mean)
+	assert.Equal(t, ldays(4), r.TimeToConvert.Median)
+	assert.Equal(t, ldays(3), r.TimeToConvert.Min)
+	assert.Equal(t, ldays(5), r.TimeToConvert.Max)
 	total := 0
 	for _, b := range r.TimeToConvert.Histogram {
 		total += b.Count
@@ -95,7 +95,7 @@ func TestFunnelWindow(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, c.want, counts(r))
 			if c.want[1] == 1 {
-				assert.Equal(t, c.gap, r.Steps[1].MedianTime)
+				assert.Equal(t, leadkit.Duration(c.gap), r.Steps[1].MedianTime)
 			}
 		})
 	}
@@ -145,9 +145,9 @@ func TestFunnelUnorderedTimes(t *testing.T) {
 		[]Timeline{tl("l", "b@0", "c@1", "b@2", "a@4")})
 	require.NoError(t, err)
 	assert.Equal(t, []int{1, 1, 1}, counts(r))
-	assert.Equal(t, days(1), r.Steps[1].MedianTime)
-	assert.Equal(t, days(3), r.Steps[2].MedianTime)
-	assert.Equal(t, days(4), r.TimeToConvert.Median)
+	assert.Equal(t, ldays(1), r.Steps[1].MedianTime)
+	assert.Equal(t, ldays(3), r.Steps[2].MedianTime)
+	assert.Equal(t, ldays(4), r.TimeToConvert.Median)
 }
 
 func TestFunnelRepeatedStepType(t *testing.T) {
@@ -186,7 +186,7 @@ func TestFunnelWhen(t *testing.T) {
 	r, err := Funnel(spec, tls)
 	require.NoError(t, err)
 	assert.Equal(t, []int{2, 2, 1}, counts(r))
-	assert.Equal(t, days(2), r.Steps[1].AverageTime) // l1 3d, l2 1d
+	assert.Equal(t, ldays(2), r.Steps[1].AverageTime) // l1 3d, l2 1d
 }
 
 func TestFunnelBadEventsSkippedNotFatal(t *testing.T) {
@@ -212,7 +212,7 @@ func TestFunnelBadEventsSkippedNotFatal(t *testing.T) {
 	assert.True(t, strings.HasPrefix(lines[1], `journey: lead "l1": event "b-bad": step "b": when: leadkit: invalid input: `), lines[1])
 	// The result still counts every good event: l1 reaches b at b-ok.
 	assert.Equal(t, []int{2, 1}, counts(r))
-	assert.Equal(t, days(2), r.Steps[1].MedianTime)
+	assert.Equal(t, ldays(2), r.Steps[1].MedianTime)
 }
 
 func TestFunnelErrorCap(t *testing.T) {

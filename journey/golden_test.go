@@ -82,7 +82,7 @@ func TestGoldenReport(t *testing.T) {
 	assert.Equal(t, wantCounts, counts(funnel))
 	slices.Sort(wantConvert)
 	require.Len(t, wantConvert, 14)
-	assert.Equal(t, wantConvert[6]+(wantConvert[7]-wantConvert[6])/2, funnel.TimeToConvert.Median, "median of 14: mean of the 7th and 8th")
+	assert.Equal(t, leadkit.Duration(wantConvert[6]+(wantConvert[7]-wantConvert[6])/2), funnel.TimeToConvert.Median, "median of 14: mean of the 7th and 8th")
 	// Stage funnel: MQL is reached by every lead with an MQL or SQL entry
 	// (SQL comes later), entered by those with an MQL entry.
 	mql, sql, either := map[string]bool{}, map[string]bool{}, map[string]bool{}

@@ -13,6 +13,9 @@ func day(n float64) time.Time { return t0.Add(time.Duration(n * float64(24*time.
 
 func days(n float64) time.Duration { return time.Duration(n * float64(24*time.Hour)) }
 
+// ldays is days as the result types hold durations.
+func ldays(n float64) leadkit.Duration { return leadkit.Duration(days(n)) }
+
 // tl builds a timeline from "type@day" pairs, e.g. tl("l1", "a@0", "b@1.5").
 func tl(lead string, specs ...string) Timeline {
 	t := Timeline{LeadID: lead}

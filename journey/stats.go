@@ -5,30 +5,33 @@ import (
 	"math"
 	"slices"
 	"time"
+
+	"github.com/leadkit/leadkit"
 )
 
 // Bin is one bar of a duration histogram: Count values d with
 // From <= d < To (the last bin also holds d == To).
 type Bin struct {
-	From  time.Duration `json:"from"`
-	To    time.Duration `json:"to"`
-	Count int           `json:"count"`
+	From  leadkit.Duration `json:"from"`
+	To    leadkit.Duration `json:"to"`
+	Count int              `json:"count"`
 }
 
-// DurationStats summarises a sample of durations.
+// DurationStats summarises a sample of durations. In JSON its durations
+// are text in leadkit's duration grammar ("3d4h", see [leadkit.Duration]).
 type DurationStats struct {
 	// N is the sample size; every other field is zero when it is zero.
-	N    int           `json:"n"`
-	Mean time.Duration `json:"mean"`
+	N    int              `json:"n"`
+	Mean leadkit.Duration `json:"mean"`
 	// Median is the middle value, or of an even sample the mean of the two
 	// middle values. Mean and Median are computed exactly as the stage
 	// package's funnel computes them (nanoseconds truncated), so durations
 	// agree to the nanosecond. P90 interpolates linearly between order
 	// statistics.
-	Median time.Duration `json:"median"`
-	P90    time.Duration `json:"p90"`
-	Min    time.Duration `json:"min"`
-	Max    time.Duration `json:"max"`
+	Median leadkit.Duration `json:"median"`
+	P90    leadkit.Duration `json:"p90"`
+	Min    leadkit.Duration `json:"min"`
+	Max    leadkit.Duration `json:"max"`
 	// Histogram is the distribution (see [Histogram]).
 	Histogram []Bin `json:"histogram,omitempty"`
 }
@@ -43,11 +46,11 @@ func Summarize(ds []time.Duration, bins int) DurationStats {
 	slices.Sort(s)
 	return DurationStats{
 		N:         len(s),
-		Mean:      meanSorted(s),
-		Median:    medianSorted(s),
-		P90:       quantileSorted(s, 0.9),
-		Min:       s[0],
-		Max:       s[len(s)-1],
+		Mean:      leadkit.Duration(meanSorted(s)),
+		Median:    leadkit.Duration(medianSorted(s)),
+		P90:       leadkit.Duration(quantileSorted(s, 0.9)),
+		Min:       leadkit.Duration(s[0]),
+		Max:       leadkit.Duration(s[len(s)-1]),
 		Histogram: histogramSorted(s, bins),
 	}
 }
@@ -122,7 +125,7 @@ func histogramSorted(s []time.Duration, bins int) []Bin {
 	}
 	out := make([]Bin, bins)
 	for i := range out {
-		out[i] = Bin{From: lo + time.Duration(i)*width, To: lo + time.Duration(i+1)*width}
+		out[i] = Bin{From: leadkit.Duration(lo + time.Duration(i)*width), To: leadkit.Duration(lo + time.Duration(i+1)*width)}
 	}
 	for _, d := range s {
 		i := int((d - lo) / width)

@@ -155,7 +155,7 @@ func TestStepWhenLimits(t *testing.T) {
 		}
 		// l1 still converts through its good event, from day 1.
 		assert.Equal(t, []int{1, 1}, counts(r))
-		assert.Equal(t, days(1), r.Steps[1].MedianTime)
+		assert.Equal(t, ldays(1), r.Steps[1].MedianTime)
 	})
 }
 
@@ -176,7 +176,7 @@ func TestStepWhenBadEventSkipped(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `event "bad": step "b and big": when: leadkit: invalid input: event.n:`)
 	assert.Equal(t, []int{1, 1, 1}, counts(r))
-	assert.Equal(t, days(2), r.Steps[1].MedianTime, "b at day 2, not the bad event at day 1")
+	assert.Equal(t, ldays(2), r.Steps[1].MedianTime, "b at day 2, not the bad event at day 1")
 }
 
 // The caps of a funnel, with what and where in the error.

@@ -51,7 +51,7 @@ type Touch struct {
 	Channel  string    `json:"channel,omitempty"`
 	Campaign string    `json:"campaign,omitempty"`
 	Content  string    `json:"content,omitempty"`
-	Time     time.Time `json:"time"`
+	Time     time.Time `json:"time,omitzero"`
 }
 
 func touchOf(e leadkit.Event) Touch {
@@ -87,8 +87,8 @@ func LastTouch(tl Timeline, until time.Time) (t Touch, ok bool) {
 // TouchCounts summarises a lead's touches.
 type TouchCounts struct {
 	Total      int            `json:"total"`
-	First      Touch          `json:"first"`
-	Last       Touch          `json:"last"`
+	First      Touch          `json:"first,omitzero"` // zero when Total is 0
+	Last       Touch          `json:"last,omitzero"`  // zero when Total is 0
 	ByType     map[string]int `json:"by_type"`
 	ByChannel  map[string]int `json:"by_channel"`
 	ByCampaign map[string]int `json:"by_campaign"`

@@ -1,0 +1,86 @@
+package journey
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// roundTrip marshals v, unmarshals it into a new value of its type and
+// requires the two to be equal; it returns the JSON.
+func roundTrip[T any](t *testing.T, v T) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	var back T
+	require.NoError(t, json.Unmarshal(b, &back), "%s", b)
+	require.Equal(t, v, back, "%s", b)
+	return string(b)
+}
+
+// Every result type is data: snake_case keys, durations as text in the
+// duration grammar, zero times omitted, and it round-trips through JSON.
+func TestResultsJSONRoundTrip(t *testing.T) {
+	spec := FunnelSpec{Steps: steps("a", "b", "c"), Window: 14 * 24 * time.Hour}
+	fr, err := Funnel(spec, []Timeline{
+		tl("l1", "a@0", "b@1.5", "c@3"),
+		tl("l2", "a@0", "b@2"),
+		tl("l3", "a@0", "b@0.25", "c@4"),
+		tl("l4", "b@0"),
+	})
+	require.NoError(t, err)
+	require.Equal(t, []int{3, 3, 2}, counts(fr))
+	js := roundTrip(t, fr)
+	assert.Contains(t, js, `"window":"2w"`)
+	assert.Contains(t, js, `"order":"ordered"`)
+	assert.Contains(t, js, `"median_time":"1d12h"`, "step b: 1.5d, 2d and 0.25d")
+	assert.Contains(t, js, `"time_to_convert":{"n":2,"mean":"3d12h","median":"3d12h"`)
+	roundTrip(t, FunnelResult{}) // an empty result too
+
+	st := roundTrip(t, Summarize([]time.Duration{90 * time.Minute, 3 * time.Hour, 1500 * time.Millisecond, 7}, 2))
+	assert.Contains(t, st, `"min":"7ns"`)
+	assert.Contains(t, st, `"histogram":[{"from":"7ns","to":"1h30m`)
+	roundTrip(t, DurationStats{})
+
+	roundTrip(t, []Pattern{{Items: []string{"web", "email"}, Support: 3}, {Items: []string{}, Support: 1}})
+	golden, err := GoldenPaths([][]string{{"web", "email"}, {"web"}}, [][]string{{"email"}}, PatternOptions{})
+	require.NoError(t, err)
+	require.NotEmpty(t, golden)
+	roundTrip(t, golden)
+
+	tls := []Timeline{tl("l1", "web@0", "email@1", "web@2"), tl("l2", "call@0")}
+	tc := CountTouches(tls[0], time.Time{})
+	js = roundTrip(t, tc)
+	assert.Contains(t, js, `"by_type":{"email":1,"web":2}`)
+	empty := roundTrip(t, CountTouches(Timeline{LeadID: "none"}, time.Time{}))
+	assert.NotContains(t, empty, `"first"`, "no touches: no first touch, not a year-1 one")
+	assert.NotContains(t, empty, `"time"`)
+	js = roundTrip(t, Touch{EventID: "e1", Type: "web"})
+	assert.JSONEq(t, `{"event_id":"e1","type":"web"}`, js, "a zero time is omitted")
+
+	mix, err := TouchMix(tls, []StageEntry{{LeadID: "l1", Stage: "MQL", At: day(1)}, {LeadID: "l2", Stage: "MQL", At: day(0)}}, "MQL")
+	require.NoError(t, err)
+	require.Len(t, mix.Types, 3)
+	roundTrip(t, mix)
+}
+
+// Result structs carry every duration as leadkit.Duration, so that their
+// JSON is text; a time.Duration field would write nanoseconds.
+func TestResultsHaveNoRawDurations(t *testing.T) {
+	for _, v := range []any{FunnelResult{}, StepResult{}, DurationStats{}, Bin{}, PathCount{}, Transition{},
+		Pattern{}, GoldenPath{}, Touch{}, TouchCounts{}, TypeShare{}, TouchMixResult{}} {
+		typ := reflect.TypeOf(v)
+		for i := range typ.NumField() {
+			f := typ.Field(i)
+			assert.NotEqual(t, reflect.TypeFor[time.Duration](), f.Type, "%s.%s", typ.Name(), f.Name)
+			assert.Regexp(t, `^[a-z0-9_]+(,omitempty|,omitzero)?$`, f.Tag.Get("json"), "%s.%s", typ.Name(), f.Name)
+			if f.Type == reflect.TypeFor[time.Time]() {
+				assert.Contains(t, f.Tag.Get("json"), ",omitzero", "%s.%s", typ.Name(), f.Name)
+			}
+		}
+	}
+}
