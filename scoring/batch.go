@@ -8,37 +8,6 @@ import (
 	"github.com/leadkit/leadkit"
 )
 
-// BatchError reports the leads of a batch that failed to score; every
-// other lead was scored. errors.As finds the per-lead *RuleError values
-// and errors.Is matches [leadkit.ErrInvalid].
-type BatchError struct {
-	// Errs has one entry per input: nil where the lead scored.
-	Errs []error
-	// Failed is the number of non-nil entries.
-	Failed int
-}
-
-// Error summarizes the failures and shows the first.
-func (e *BatchError) Error() string {
-	for i, err := range e.Errs {
-		if err != nil {
-			return fmt.Sprintf("scoring: batch: %d of %d leads failed; input %d: %v", e.Failed, len(e.Errs), i, err)
-		}
-	}
-	return fmt.Sprintf("scoring: batch: %d of %d leads failed", e.Failed, len(e.Errs))
-}
-
-// Unwrap returns the per-lead errors (the non-nil entries, in input order).
-func (e *BatchError) Unwrap() []error {
-	out := make([]error, 0, e.Failed)
-	for _, err := range e.Errs {
-		if err != nil {
-			out = append(out, err)
-		}
-	}
-	return out
-}
-
 // ScoreBatch scores in[i] into out[i] using up to workers goroutines (<= 1:
 // the calling goroutine only), reusing out's slices so that a batch
 // allocates nothing per lead in the steady state. A lead whose rules fail

@@ -48,8 +48,6 @@ type Options struct {
 	// time.Now). Pass Input.AsOf to score deterministically; Now only
 	// serves callers who mean "as of now".
 	Now func() time.Time
-
-	forceVM bool // tests: evaluate every expression on the expr VM
 }
 
 // Default cost limits; see [Options].
@@ -63,48 +61,6 @@ const (
 // expression) beyond it is a run-time error for the lead, so sums stay
 // finite and exact.
 const MaxPoints = 1e9
-
-// RuleError is a problem with one part of a model, or a run-time failure of
-// one rule for one lead. It wraps [leadkit.ErrInvalid].
-type RuleError struct {
-	// LeadID is set for run-time errors.
-	LeadID string
-	// Dimension, Rule and Part locate the problem: Part is the field of the
-	// rule, e.g. "when", "points", "decay".
-	Dimension string
-	Rule      string
-	Part      string
-	// Line and Column locate an expression error (1-based, 0 if unknown).
-	Line, Column int
-	Msg          string
-}
-
-// Error formats the problem with its lead, dimension, rule, part and
-// position.
-func (e *RuleError) Error() string {
-	var b strings.Builder
-	b.WriteString("scoring: ")
-	if e.LeadID != "" {
-		fmt.Fprintf(&b, "lead %q: ", e.LeadID)
-	}
-	if e.Dimension != "" {
-		fmt.Fprintf(&b, "dimension %q: ", e.Dimension)
-	}
-	if e.Rule != "" {
-		fmt.Fprintf(&b, "rule %q: ", e.Rule)
-	}
-	if e.Part != "" {
-		b.WriteString(e.Part + ": ")
-	}
-	if e.Line > 0 {
-		fmt.Fprintf(&b, "line %d, column %d: ", e.Line, e.Column)
-	}
-	b.WriteString(e.Msg)
-	return b.String()
-}
-
-// Unwrap returns [leadkit.ErrInvalid].
-func (e *RuleError) Unwrap() error { return leadkit.ErrInvalid }
 
 // Model is a compiled scoring model. It is immutable and safe for
 // concurrent use.
@@ -238,6 +194,16 @@ func (m *Model) Dimensions() []string {
 	return out
 }
 
+// threshold returns the model's threshold of that name.
+func (m *Model) threshold(name string) (threshold, error) {
+	for _, t := range m.thresholds {
+		if t.name == name {
+			return t, nil
+		}
+	}
+	return threshold{}, fmt.Errorf("scoring: model %q: threshold %q: %w", m.spec.Name, name, leadkit.ErrNotFound)
+}
+
 var keyRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // compiler collects every problem of a model.
@@ -248,6 +214,9 @@ type compiler struct {
 
 	maxCost, maxEventCost float64
 	budget                lang.Budget // the model's expressions together
+	// forceVM evaluates every expression on the expr VM (tests, through
+	// export_test.go).
+	forceVM bool
 }
 
 // maxLimit is the largest LimitSpec.Max.
@@ -356,7 +325,12 @@ func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) && math
 // joining every problem found (each a *RuleError wrapping
 // [leadkit.ErrInvalid]) or a Model safe for concurrent use.
 func Compile(spec ModelSpec, opts Options) (*Model, error) {
-	c := &compiler{opts: opts, predIdx: map[string]int32{}}
+	return compile(spec, opts, false)
+}
+
+// compile is Compile; forceVM puts every expression on the expr VM.
+func compile(spec ModelSpec, opts Options, forceVM bool) (*Model, error) {
+	c := &compiler{opts: opts, predIdx: map[string]int32{}, forceVM: forceVM}
 	m := &Model{lim: lang.Limits{MaxNodes: opts.MaxNodes, MemoryBudget: opts.MemoryBudget,
 		MaxStringBytes: opts.MaxStringBytes, MaxListItems: opts.MaxListItems}.WithDefaults(), byName: map[string]int{}, now: opts.Now}
 	if m.now == nil {

@@ -164,3 +164,22 @@ func TestTypeTable(t *testing.T) {
 		assert.Equal(t, int32(-1), tt.lookup(n))
 	}
 }
+
+// The closure compiler and the expr VM score the benchmark model alike.
+func TestVMAgreesWithClosures(t *testing.T) {
+	b, err := os.ReadFile("testdata/bench_model.yaml")
+	require.NoError(t, err)
+	spec, err := ParseModel(b)
+	require.NoError(t, err)
+	fast, err := Compile(spec, Options{})
+	require.NoError(t, err)
+	vm, err := compileOnVM(spec, Options{})
+	require.NoError(t, err)
+	for _, in := range benchInputs(40, 3) {
+		want, err := fast.Score(in)
+		require.NoError(t, err)
+		got, err := vm.Score(in)
+		require.NoError(t, err)
+		assert.Equal(t, want, got, in.Lead.ID)
+	}
+}

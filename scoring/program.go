@@ -66,7 +66,7 @@ func (c *compiler) compile(m *Model, src string, sch *lang.Schema, want lang.Kin
 	if c.budget.Exceeded() {
 		return nil, errSkipped
 	}
-	cfg := lang.Config{Want: want, Limits: m.lim, ForceVM: c.opts.forceVM, MaxCost: c.maxCost, CostName: "Options.MaxCost", Budget: &c.budget}
+	cfg := lang.Config{Want: want, Limits: m.lim, ForceVM: c.forceVM, MaxCost: c.maxCost, CostName: "Options.MaxCost", Budget: &c.budget}
 	if event {
 		cfg.MaxCost, cfg.CostName = c.maxEventCost, "Options.MaxEventCost"
 	}

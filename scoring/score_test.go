@@ -441,3 +441,114 @@ func TestBatchZeroAllocsPerLead(t *testing.T) {
 		assert.Less(t, allocs, 4.0+4*float64(workers), "workers=%d", workers)
 	}
 }
+
+// A reset and another rule on the same event give the same
+// score in either rule order: each demo event resets, then counts.
+func TestResetOrder(t *testing.T) {
+	for _, resetFirst := range []bool{false, true} {
+		demo := BehaviorRule{Name: "demo", Types: []string{"demo"}, Points: 10, FirstBonus: 5}
+		restart := BehaviorRule{Name: "restart", Types: []string{"demo"}, Points: 0, Reset: true}
+		rules := []BehaviorRule{demo, restart}
+		if resetFirst {
+			rules = []BehaviorRule{restart, demo}
+		}
+		m := mustCompile(t, ModelSpec{Name: "r", Dimensions: []DimensionSpec{{Name: "e", Behavior: rules}}})
+		in := Input{Lead: leadkit.Lead{ID: "l1"}, Events: []leadkit.Event{ev("demo", 2*day), ev("demo", day)}, AsOf: asOf0}
+		r, err := m.Score(in)
+		require.NoError(t, err)
+		// Only the last demo survives its own reset: 10 + 5 first bonus.
+		assert.Equal(t, 15.0, r.Dimensions[0].Score, "reset first %v", resetFirst)
+		assert.Equal(t, 15.0, r.Dimensions[0].Lifetime, "reset first %v", resetFirst)
+		st, err := m.StateOf(in)
+		require.NoError(t, err)
+		var rs Result
+		require.NoError(t, m.ReadState(&rs, &st, leadkit.Lead{ID: "l1"}, asOf0))
+		assert.Equal(t, 15.0, rs.Dimensions[0].Score, "incremental, reset first %v", resetFirst)
+	}
+}
+
+// Rules worth 0 fresh points are not hits.
+func TestHitsSkipZero(t *testing.T) {
+	m := mustCompile(t, ModelSpec{Name: "h", Dimensions: []DimensionSpec{
+		{Name: "fit", Fit: []FitRule{{Name: "zero", When: "true", Points: 0}, {Name: "one", When: "true", Points: 1}}},
+		{Name: "e", Behavior: []BehaviorRule{
+			{Name: "old", Types: []string{"x"}, Points: 5, Decay: &DecaySpec{Window: 10 * day}},
+			{Name: "new", Types: []string{"y"}, Points: 2},
+			{Name: "marker", Types: []string{"y"}, Points: 0},
+		}}}})
+	r, err := m.Score(Input{Lead: leadkit.Lead{ID: "l1"}, Events: []leadkit.Event{ev("x", 20*day), ev("y", day)}, AsOf: asOf0})
+	require.NoError(t, err)
+	var got []string
+	for _, h := range r.Hits {
+		got = append(got, h.Rule)
+	}
+	assert.Equal(t, []string{"one", "new"}, got)
+	// The expired rule still counts in the lifetime score: 5 + 2.
+	assert.Equal(t, 7.0, r.Dimensions[1].Lifetime)
+	assert.Equal(t, 2.0, r.Dimensions[1].Score)
+}
+
+// A failing shared predicate names a rule the event was dispatched to,
+// and the others sharing it.
+func TestSharedPredicateError(t *testing.T) {
+	var re *RuleError
+	m := mustCompile(t, ModelSpec{Name: "p", Fields: []leadkit.FieldSpec{{Name: "event.n", Type: leadkit.TypeNumber}}, Dimensions: []DimensionSpec{
+		{Name: "d1", Behavior: []BehaviorRule{{Name: "dl", Types: []string{"download"}, When: "event.n > 1", Points: 1}}},
+		{Name: "d2", Behavior: []BehaviorRule{
+			{Name: "pv", Types: []string{"page_view"}, When: "event.n > 1", Points: 1},
+			{Name: "any", When: "event.n > 1", Points: 1},
+		}},
+	}})
+	bad := ev("page_view", day)
+	bad.Attrs = map[string]any{"n": "two"}
+	_, err := m.Score(Input{Lead: leadkit.Lead{ID: "l1"}, Events: []leadkit.Event{bad}, AsOf: asOf0})
+	require.ErrorAs(t, err, &re)
+	assert.Equal(t, "d2", re.Dimension)
+	assert.Equal(t, "pv", re.Rule)
+	assert.Contains(t, re.Msg, `(the same predicate serves rules "any")`)
+}
+
+// DaysSince and event.age_days read the scoring as-of time.
+func TestDaysSince(t *testing.T) {
+	spec := ModelSpec{Name: "t", Fields: []leadkit.FieldSpec{{Name: "person.last_login", Type: leadkit.TypeTime}},
+		Dimensions: []DimensionSpec{
+			{Name: "fit", Fit: []FitRule{
+				{Name: "active", When: `daysSince(person.last_login) <= 30`, Points: 10},
+				{Name: "new", When: `daysSince(lead.created_at) < 7`, Points: 5},
+			}},
+			{Name: "e", Behavior: []BehaviorRule{{Name: "recent", Types: []string{"x"}, When: `event.age_days < 10`, Points: 1}}},
+		}}
+	m := mustCompile(t, spec)
+	lead := leadkit.Lead{ID: "l", CreatedAt: asOf0.Add(-3 * day), Person: leadkit.Person{Custom: map[string]any{"last_login": "2025-05-01T00:00:00Z"}}}
+	evs := []leadkit.Event{ev("x", 12*day), ev("x", 9*day), ev("x", 0)}
+	// At asOf0 (June 1): last login 31 days ago (no), created 3 days ago
+	// (yes), two events younger than 10 days.
+	r, err := m.Score(Input{Lead: lead, Events: evs, AsOf: asOf0})
+	require.NoError(t, err)
+	assert.Equal(t, 5.0, r.Dimensions[0].Score)
+	assert.Equal(t, 2.0, r.Dimensions[1].Score)
+	// Replayed at May 25: login 24 days ago (yes), the lead did not exist
+	// yet (created in the future: -4 days < 7, yes); two events are
+	// before the as-of time, 5 and 2 days old.
+	r, err = m.Score(Input{Lead: lead, Events: evs, AsOf: asOf0.Add(-7 * day)})
+	require.NoError(t, err)
+	assert.Equal(t, 15.0, r.Dimensions[0].Score)
+	assert.Equal(t, 2.0, r.Dimensions[1].Score)
+	// A predicate on event age cannot be kept incrementally.
+	_, err = m.StateOf(Input{Lead: lead, Events: evs, AsOf: asOf0})
+	assert.ErrorContains(t, err, `rule "recent": its predicate reads the as-of time`)
+	st := State{Model: m.Fingerprint(), Rules: make([]RuleState, 1)}
+	assert.ErrorIs(t, m.Apply(&st, evs[0]), leadkit.ErrInvalid)
+	// Without it, fit rules on time are fine incrementally: read at a time,
+	// they see that time.
+	spec.Dimensions[1].Behavior[0].When = ""
+	m = mustCompile(t, spec)
+	st, err = m.StateOf(Input{Lead: lead, AsOf: asOf0})
+	require.NoError(t, err)
+	require.NoError(t, m.ReadState(&r, &st, lead, asOf0.Add(-7*day)))
+	assert.Equal(t, 15.0, r.Dimensions[0].Score)
+	// A wrong value names the field.
+	lead.Person.Custom["last_login"] = "last week"
+	_, err = m.Score(Input{Lead: lead, AsOf: asOf0})
+	assert.ErrorContains(t, err, `rule "active": when: person.last_login: want an RFC 3339 time, got "last week"`)
+}

@@ -10,11 +10,6 @@ import (
 	"github.com/leadkit/leadkit/internal/text"
 )
 
-// ErrOutOfOrder reports an event older than the latest event applied to a
-// State (or a read before it): rebuild the state with [Model.StateOf]. It
-// wraps [leadkit.ErrInvalid].
-var ErrOutOfOrder = fmt.Errorf("scoring: event out of order: %w", leadkit.ErrInvalid)
-
 // State is a lead's incremental behavior score: compact per-rule counters
 // with their last-update times, decayed lazily when read. It is plain data
 // (JSON-serializable) so it can be stored with the lead. Fit rules are not

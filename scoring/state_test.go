@@ -203,3 +203,20 @@ func TestIncrementalZeroAllocs(t *testing.T) {
 	})
 	assert.Zero(t, allocs)
 }
+
+// Clone keeps a snapshot that later Apply calls do not touch.
+func TestStateClone(t *testing.T) {
+	m := mustCompile(t, ModelSpec{Name: "w", Dimensions: []DimensionSpec{{Name: "e", Decay: &DecaySpec{Window: 1 * day},
+		Behavior: []BehaviorRule{{Name: "r", Types: []string{"x"}, Points: 1}}}}})
+	st := m.NewState()
+	for i := 0; i < 4; i++ {
+		require.NoError(t, m.Apply(&st, leadkit.Event{Type: "x", Time: asOf0.Add(time.Duration(i) * time.Hour)}))
+	}
+	saved := st.Clone()
+	require.NoError(t, m.Apply(&st, leadkit.Event{Type: "x", Time: asOf0.Add(3 * day)}))
+	var r Result
+	require.NoError(t, m.ReadState(&r, &saved, leadkit.Lead{ID: "l1"}, asOf0.Add(4*time.Hour)))
+	assert.Equal(t, 4.0, r.Dimensions[0].Score) // the four events within the day
+	require.NoError(t, m.ReadState(&r, &st, leadkit.Lead{ID: "l1"}, asOf0.Add(3*day)))
+	assert.Equal(t, 1.0, r.Dimensions[0].Score)
+}
