@@ -164,7 +164,7 @@ func BenchmarkMarkovSolve(b *testing.B) {
 	for _, order := range []int{1, 2, 3} {
 		b.Run("Order"+strconv.Itoa(order), func(b *testing.B) {
 			m := Markov{Order: order}
-			c, err := m.NewCounts()
+			c, err := NewMarkovCounts(m)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -174,7 +174,7 @@ func BenchmarkMarkovSolve(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for range b.N {
-				r, err := m.AttributeCounts(c)
+				r, err := c.Result()
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -77,8 +77,10 @@
 // # Concurrency and scale
 //
 // Models are plain values and safe for concurrent use; the package starts
-// no goroutines. A [MarkovCounts] belongs to one goroutine: build one per
-// shard (or per worker) and Merge them, then call [Markov.AttributeCounts].
+// no goroutines. A [MarkovCounts] is an accumulator (the contract of the
+// package leadkit documentation, "Specs, results and accumulators"): build
+// one per shard (or per worker) with [NewMarkovCounts], Merge them, then
+// call its Result.
 // Rule-based models are linear in the paths, so per-shard Results can be
 // summed key by key (and tables over [MaxPaths] must be split so). Order-1
 // Markov attributes a million paths over 20 channels well under a second

@@ -84,15 +84,15 @@ func ExampleMarkov() {
 // before solving.
 func ExampleMarkovCounts_Merge() {
 	m := attribution.Markov{Order: 2}
-	shard1, _ := m.NewCounts()
-	shard2, _ := m.NewCounts()
+	shard1, _ := attribution.NewMarkovCounts(m)
+	shard2, _ := attribution.NewMarkovCounts(m)
 	_ = shard1.Add(attribution.Path{Channels: []string{"seo", "email"}, Conversions: 1, Nulls: 3})
 	_ = shard2.Add(attribution.Path{Channels: []string{"ads"}, Conversions: 1, Nulls: 1})
 	if err := shard1.Merge(shard2); err != nil {
 		fmt.Println(err)
 		return
 	}
-	r, err := m.AttributeCounts(shard1)
+	r, err := shard1.Result()
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -69,7 +69,7 @@ import (
 // conversion value when c is removed.
 //
 // Counting is done by a [MarkovCounts] accumulator that can be filled per
-// shard and merged; Attribute is NewCounts + AddPaths + AttributeCounts.
+// shard and merged; Attribute is [NewMarkovCounts], AddPaths and Result.
 //
 // Caps. The cost of the solve grows faster than the input: order 1 is one
 // factorisation, cubic in the channels; higher orders solve once per
@@ -158,7 +158,7 @@ func repeatsName(keep, collapse bool) string {
 
 // Attribute implements [Model].
 func (m Markov) Attribute(paths []Path) (Result, error) {
-	c, err := m.NewCounts()
+	c, err := NewMarkovCounts(m)
 	if err != nil {
 		return Result{}, err
 	}
@@ -180,9 +180,9 @@ func (m Markov) Attribute(paths []Path) (Result, error) {
 	return m.AttributeCounts(c)
 }
 
-// NewCounts returns an empty accumulator for this model's order and repeat
-// handling.
-func (m Markov) NewCounts() (*MarkovCounts, error) {
+// NewMarkovCounts returns an empty [MarkovCounts] accumulator for the chain
+// of m (its order and repeat handling), or the error of [Markov.Validate].
+func NewMarkovCounts(m Markov) (*MarkovCounts, error) {
 	if err := m.Validate(); err != nil {
 		return nil, err
 	}
@@ -243,11 +243,19 @@ func (r *edgeRow) add(to int32, w float64) {
 	}
 }
 
-// MarkovCounts accumulates the transition counts of a [Markov] chain.
-// Fill one per shard with Add or AddPaths and combine them with Merge; the
+// MarkovCounts accumulates the transition counts of a [Markov] chain: the
+// accumulator of the model, with the contract every leadkit accumulator
+// follows (see the package leadkit documentation, "Specs, results and
+// accumulators"). Make one per shard with [NewMarkovCounts], fill it with
+// Add or AddPaths, combine shards with Merge and solve with Result; the
 // result does not depend on how the paths were split or in which order they
-// were added (up to floating-point rounding of the sums). A MarkovCounts is
-// not safe for concurrent use; give each goroutine its own.
+// were added (up to floating-point rounding of the solve).
+//
+// Result returns an error besides the result, unlike the counting
+// accumulators of other packages: solving the chain can fail (too many
+// channels or states, a solve over its work budget), and those limits are
+// checked on the whole chain, not per path. A MarkovCounts is not safe for
+// concurrent use; give each goroutine its own.
 type MarkovCounts struct {
 	order            int
 	keepRepeats      bool
@@ -273,6 +281,19 @@ type MarkovCounts struct {
 
 // Order returns the chain order the counts were built for.
 func (c *MarkovCounts) Order() int { return c.order }
+
+// Spec returns the model the counts were made for (its Order is at least
+// 1).
+func (c *MarkovCounts) Spec() Markov {
+	return Markov{Order: c.order, KeepRepeats: c.keepRepeats, CollapseChannels: c.collapseChannels}
+}
+
+// Result solves the chain of everything added so far and credits its
+// channels, as [Markov.Attribute] does over the same paths in one pass.
+// Counts over the caps of [Markov] are refused with an error wrapping
+// [leadkit.ErrInvalid]; the counts are not changed, by this or by a
+// failure.
+func (c *MarkovCounts) Result() (Result, error) { return c.Spec().AttributeCounts(c) }
 
 // States returns the number of channel states seen so far (Start
 // excluded). Once it passes [MaxMarkovStates] no further states are made
@@ -404,9 +425,14 @@ func (c *MarkovCounts) newState(win []int32) int32 {
 	return s
 }
 
-// Merge adds the counts of o (built with the same order and repeat
-// handling) to c. o is not modified.
+// Merge adds the counts of o (built for the same order and repeat
+// handling) to c. o is not modified. Counts of another spec, nil and c
+// itself are refused with an error wrapping [leadkit.ErrInvalid], and c
+// is left as it was.
 func (c *MarkovCounts) Merge(o *MarkovCounts) error {
+	if o == nil {
+		return fmt.Errorf("attribution: markov: merge nil counts: %w", leadkit.ErrInvalid)
+	}
 	if o == c {
 		return fmt.Errorf("attribution: markov: merge counts into themselves: %w", leadkit.ErrInvalid)
 	}
@@ -660,9 +686,9 @@ func (ch *chain) solveDense(removed []bool) (float64, float64, error) {
 	return x[idx[0]], y[idx[0]], nil
 }
 
-// AttributeCounts solves the chain of c and credits its channels. c must
-// have been made by a Markov with the same Order, KeepRepeats and
-// CollapseChannels.
+// AttributeCounts solves the chain of c and credits its channels: c.Result(),
+// after checking that c was made for a Markov with the same Order,
+// KeepRepeats and CollapseChannels as m.
 func (m Markov) AttributeCounts(c *MarkovCounts) (Result, error) {
 	if err := m.Validate(); err != nil {
 		return Result{}, err

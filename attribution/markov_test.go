@@ -74,7 +74,7 @@ func TestMarkovHandSolvedOrder2(t *testing.T) {
 	assert.InDelta(t, 0.5, r.Conversions["A"], 1e-12)
 	assert.InDelta(t, 0.5, r.Conversions["B"], 1e-12)
 
-	c, err := Markov{Order: 2}.NewCounts()
+	c, err := NewMarkovCounts(Markov{Order: 2})
 	require.NoError(t, err)
 	require.NoError(t, c.AddPaths(paths))
 	assert.Equal(t, 5, c.States())
@@ -298,7 +298,7 @@ func TestMarkovAgainstBruteForce(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			paths := tc.paths
 			m := tc.m
-			c, err := m.NewCounts()
+			c, err := NewMarkovCounts(m)
 			require.NoError(t, err)
 			require.NoError(t, c.AddPaths(paths))
 			assert.Equal(t, tc.iterative, c.States()+1 > denseLimit, "states %d", c.States())
@@ -443,32 +443,99 @@ func TestMarkovRepeatsOrder1(t *testing.T) {
 	}
 }
 
+// TestMarkovMergeEqualsWhole: counts filled per shard (random sharding,
+// several seeds, shards merged in random order) give the result of one
+// pass, and Merge leaves the merged-in counts as they were.
 func TestMarkovMergeEqualsWhole(t *testing.T) {
-	paths := randomPaths(41, 3000, 10, 8)
-	for _, m := range []Markov{{Order: 1}, {Order: 3, KeepRepeats: true}} {
-		whole, err := m.Attribute(paths)
-		require.NoError(t, err)
-
-		shards := make([]*MarkovCounts, 3)
-		for i := range shards {
-			shards[i], err = m.NewCounts()
+	models := []Markov{{Order: 1}, {Order: 2}, {Order: 3, KeepRepeats: true}, {Order: 2, CollapseChannels: true}}
+	for seed := uint64(1); seed <= 5; seed++ {
+		r := rand.New(rand.NewPCG(seed, 99))
+		paths := randomPaths(40+seed, 1500, 10, 8)
+		paths = append(paths, Path{Channels: []string{"only-weightless"}}) // weighs nothing
+		for _, m := range models {
+			whole, err := m.Attribute(paths)
 			require.NoError(t, err)
+
+			shards := make([]*MarkovCounts, 1+r.IntN(6))
+			for i := range shards {
+				shards[i], err = NewMarkovCounts(m)
+				require.NoError(t, err)
+			}
+			for _, p := range paths {
+				require.NoError(t, shards[r.IntN(len(shards))].Add(p))
+			}
+			for len(shards) > 1 {
+				i, j := r.IntN(len(shards)), r.IntN(len(shards)-1)
+				if j >= i {
+					j++
+				}
+				before, errBefore := shards[j].Result()
+				states, channels := shards[j].States(), shards[j].Channels()
+				require.NoError(t, shards[i].Merge(shards[j]))
+				after, errAfter := shards[j].Result()
+				assert.Equal(t, before, after, "merge modified other")
+				assert.Equal(t, errBefore, errAfter)
+				assert.Equal(t, []int{states, channels}, []int{shards[j].States(), shards[j].Channels()})
+				shards = append(shards[:j], shards[j+1:]...)
+			}
+			got, err := shards[0].Result()
+			require.NoError(t, err)
+			name := fmt.Sprintf("seed %d %+v", seed, m)
+			assert.InDelta(t, whole.ConversionProbability, got.ConversionProbability, 1e-12, name)
+			require.Equal(t, whole.Channels(), got.Channels(), name)
+			for ch, v := range whole.Conversions {
+				assert.InDelta(t, v, got.Conversions[ch], 1e-9, name)
+				assert.InDelta(t, whole.Value[ch], got.Value[ch], 1e-9, name)
+				assert.InDelta(t, whole.RemovalEffects[ch], got.RemovalEffects[ch], 1e-12, name)
+				assert.InDelta(t, whole.ValueRemovalEffects[ch], got.ValueRemovalEffects[ch], 1e-12, name)
+			}
+			c1, v1, n1 := shards[0].Totals()
+			c2, v2, n2 := Totals(paths)
+			assert.Equal(t, []float64{c2, v2, n2}, []float64{c1, v1, n1}, name)
+			one, err := NewMarkovCounts(m)
+			require.NoError(t, err)
+			require.NoError(t, one.AddPaths(paths))
+			assert.Equal(t, []int{one.States(), one.Channels()}, []int{shards[0].States(), shards[0].Channels()}, name)
 		}
-		for i, p := range paths {
-			require.NoError(t, shards[(i*7)%3].Add(p))
-		}
-		require.NoError(t, shards[1].Merge(shards[2]))
-		require.NoError(t, shards[0].Merge(shards[1]))
-		got, err := m.AttributeCounts(shards[0])
-		require.NoError(t, err)
-		for ch, v := range whole.Conversions {
-			assert.InDelta(t, v, got.Conversions[ch], 1e-9)
-			assert.InDelta(t, whole.Value[ch], got.Value[ch], 1e-9)
-		}
-		c1, v1, n1 := shards[0].Totals()
-		c2, v2, n2 := Totals(paths)
-		assert.Equal(t, []float64{c2, v2, n2}, []float64{c1, v1, n1})
 	}
+}
+
+// TestMarkovCountsRefusalChangesNothing: a refused Add, AddPaths or Merge
+// leaves the counts as they were.
+func TestMarkovCountsRefusalChangesNothing(t *testing.T) {
+	m := Markov{Order: 2}
+	c, err := NewMarkovCounts(m)
+	require.NoError(t, err)
+	require.NoError(t, c.AddPaths(randomPaths(7, 300, 6, 5)))
+	want, err := c.Result()
+	require.NoError(t, err)
+	states, channels := c.States(), c.Channels()
+	conv, val, nulls := c.Totals()
+
+	other1, _ := NewMarkovCounts(Markov{Order: 1})
+	require.NoError(t, other1.Add(Path{Channels: []string{"new"}, Conversions: 1}))
+	otherCollapse, _ := NewMarkovCounts(Markov{Order: 2, CollapseChannels: true})
+	require.NoError(t, otherCollapse.Add(Path{Channels: []string{"new2"}, Conversions: 1}))
+	for name, refused := range map[string]error{
+		"add bad path":        c.Add(Path{Channels: []string{"new", ""}, Conversions: 1}),
+		"add negative":        c.Add(Path{Channels: []string{"new"}, Conversions: -1}),
+		"add paths, one bad":  c.AddPaths([]Path{{Channels: []string{"new"}, Conversions: 1}, {Channels: []string{"x"}, Nulls: math.Inf(1)}}),
+		"merge other order":   c.Merge(other1),
+		"merge other repeats": c.Merge(otherCollapse),
+		"merge itself":        c.Merge(c),
+		"merge nil":           c.Merge(nil),
+	} {
+		require.ErrorIs(t, refused, leadkit.ErrInvalid, name)
+	}
+	got, err := c.Result()
+	require.NoError(t, err)
+	assert.Equal(t, want, got)
+	assert.Equal(t, []int{states, channels}, []int{c.States(), c.Channels()})
+	c2, v2, n2 := c.Totals()
+	assert.Equal(t, []float64{conv, val, nulls}, []float64{c2, v2, n2})
+	assert.Equal(t, Markov{Order: 2}, c.Spec())
+	d, _ := NewMarkovCounts(Markov{})
+	assert.Equal(t, Markov{Order: 1}, d.Spec())
 }
 
 func TestMarkovErrors(t *testing.T) {
@@ -480,8 +547,8 @@ func TestMarkovErrors(t *testing.T) {
 	assert.Contains(t, err.Error(), "path 1: channels: empty path")
 	assert.Contains(t, err.Error(), "path 2: nulls: NaN")
 
-	c1, _ := Markov{Order: 1}.NewCounts()
-	c2, _ := Markov{Order: 2}.NewCounts()
+	c1, _ := NewMarkovCounts(Markov{Order: 1})
+	c2, _ := NewMarkovCounts(Markov{Order: 2})
 	require.ErrorIs(t, c1.Merge(c2), leadkit.ErrInvalid)
 	require.ErrorIs(t, c1.Merge(c1), leadkit.ErrInvalid)
 	_, err = Markov{Order: 2}.AttributeCounts(c1)
@@ -514,7 +581,7 @@ func TestMarkovNoConversions(t *testing.T) {
 func TestMarkovSolversAgree(t *testing.T) {
 	paths := randomPaths(51, 2000, 30, 8)
 	for _, keep := range []bool{false, true} {
-		c, err := Markov{KeepRepeats: keep}.NewCounts()
+		c, err := NewMarkovCounts(Markov{KeepRepeats: keep})
 		require.NoError(t, err)
 		require.NoError(t, c.AddPaths(paths))
 		ch := c.chain()
@@ -640,7 +707,7 @@ func TestMarkovStateCollapseOrder2(t *testing.T) {
 		assert.InDelta(t, w[0], r.RemovalEffects[ch], eps, ch)
 		assert.InDelta(t, w[1], r.Conversions[ch], eps, ch)
 	}
-	c, err := Markov{Order: 2}.NewCounts()
+	c, err := NewMarkovCounts(Markov{Order: 2})
 	require.NoError(t, err)
 	require.NoError(t, c.AddPaths(paths))
 	assert.Equal(t, 7, c.States(), "(C),(C,A),(A,A),(A,B),(D),(D,A),(A,E)")
@@ -684,14 +751,14 @@ func TestMarkovCollapseChannels(t *testing.T) {
 	for ch, want := range map[string]float64{"C": 1.0 / 3, "A": 1.0 / 3, "B": 1.0 / 3, "D": 0, "E": 0} {
 		assert.InDelta(t, want, r.Conversions[ch], 1e-12, ch)
 	}
-	c, err := m.NewCounts()
+	c, err := NewMarkovCounts(m)
 	require.NoError(t, err)
 	require.NoError(t, c.AddPaths(paths))
 	assert.Equal(t, 6, c.States())
 
 	_, err = Markov{KeepRepeats: true, CollapseChannels: true}.Attribute(paths)
 	require.ErrorIs(t, err, leadkit.ErrInvalid)
-	other, err := Markov{Order: 2}.NewCounts()
+	other, err := NewMarkovCounts(Markov{Order: 2})
 	require.NoError(t, err)
 	err = c.Merge(other)
 	require.ErrorIs(t, err, leadkit.ErrInvalid)
@@ -709,7 +776,7 @@ func TestMarkovManyChannels(t *testing.T) {
 	paths := randomPaths(81, 1500, 70, 3)
 	for _, order := range []int{1, 2} {
 		m := Markov{Order: order}
-		c, err := m.NewCounts()
+		c, err := NewMarkovCounts(m)
 		require.NoError(t, err)
 		require.NoError(t, c.AddPaths(paths))
 		require.NotNil(t, c.rows[stateStart].index, "order %d: Start row not indexed", order)
@@ -751,7 +818,7 @@ func TestMarkovChannelCap(t *testing.T) {
 		require.ErrorIs(t, err, leadkit.ErrInvalid)
 		assert.Contains(t, err.Error(), "attribution: markov: 1001 channels, at most 1000 (MaxChannels)")
 
-		c, err := m.NewCounts()
+		c, err := NewMarkovCounts(m)
 		require.NoError(t, err)
 		require.NoError(t, c.AddPaths(starPaths(20_000)))
 		assert.Equal(t, 20_000, c.Channels())
@@ -788,7 +855,7 @@ func TestMarkovAtChannelCap(t *testing.T) {
 func TestMarkovStateCap(t *testing.T) {
 	paths := longPaths(3, 200, 60, 1000)
 	m := Markov{Order: 3}
-	c, err := m.NewCounts()
+	c, err := NewMarkovCounts(m)
 	require.NoError(t, err)
 	require.NoError(t, c.AddPaths(paths))
 	assert.LessOrEqual(t, c.States(), MaxMarkovStates+MaxPathTouches)
@@ -801,7 +868,7 @@ func TestMarkovStateCap(t *testing.T) {
 	require.ErrorIs(t, err, leadkit.ErrInvalid)
 	assert.Contains(t, err.Error(), "more than 100000 states (MaxMarkovStates) at order 3 over 60 channels")
 
-	other, err := m.NewCounts()
+	other, err := NewMarkovCounts(m)
 	require.NoError(t, err)
 	require.NoError(t, other.Add(Path{Channels: []string{"a", "b"}, Conversions: 1}))
 	require.NoError(t, other.Merge(c))
@@ -886,7 +953,7 @@ func TestMarkovAcyclicIterative(t *testing.T) {
 		{"star order 2", star, Markov{Order: 2}},
 		{"short paths order 4", short, Markov{Order: 4}},
 	} {
-		c, err := tc.m.NewCounts()
+		c, err := NewMarkovCounts(tc.m)
 		require.NoError(t, err)
 		require.NoError(t, c.AddPaths(tc.paths))
 		require.Greater(t, c.States()+1, denseLimit, tc.name)
@@ -912,7 +979,7 @@ func TestMarkovCountCap(t *testing.T) {
 	_, err := Markov{}.Attribute(paths)
 	require.ErrorIs(t, err, leadkit.ErrInvalid)
 	assert.Contains(t, err.Error(), "path 0: conversions: 1e+308 is over the cap of 1e+15")
-	c, err := Markov{}.NewCounts()
+	c, err := NewMarkovCounts(Markov{})
 	require.NoError(t, err)
 	require.ErrorIs(t, c.Add(paths[0]), leadkit.ErrInvalid)
 	require.ErrorIs(t, c.AddPaths(paths), leadkit.ErrInvalid)
@@ -931,7 +998,7 @@ func TestMarkovCountCap(t *testing.T) {
 
 	// Totals that are not finite (out of reach through validated paths)
 	// are an error, never an empty result.
-	c, err = Markov{}.NewCounts()
+	c, err = NewMarkovCounts(Markov{})
 	require.NoError(t, err)
 	require.NoError(t, c.Add(Path{Channels: []string{"a"}, Conversions: 1}))
 	c.conv = math.Inf(1)
