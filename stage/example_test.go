@@ -123,7 +123,7 @@ func ExampleDefinition_InsertBetween() {
 	f, _ := m.Funnel(ctx, stage.FunnelOptions{Stages: []string{"MQL", "TAL", "SAL"}})
 	c, _ := f.Conversion("MQL", "TAL")
 	fmt.Printf("MQL->TAL %d/%d = %.0f%%, median %s\n", c.Converted, c.Base, c.Rate*100, c.Median)
-	// Output: MQL->TAL 2/4 = 50%, median 36h0m0s
+	// Output: MQL->TAL 2/4 = 50%, median 1d12h
 }
 
 // Leads that stay in a stage longer than its SLA.

@@ -2,33 +2,70 @@ package stage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"sort"
 	"time"
 
 	"github.com/leadkit/leadkit"
-	"github.com/leadkit/leadkit/internal/stagefunnel"
+	"github.com/leadkit/leadkit/internal/spec"
 )
 
-// FunnelOptions selects a funnel's stages and cohort.
-type FunnelOptions struct {
-	// Stages in funnel order. Default: the definition's stages of category
-	// pool, marketing, sales and customer (or no category), in order; so
-	// recycled and closed stages are left out.
-	Stages []string
-	// From and To pick the cohort: leads that reached the first funnel stage
-	// at From <= t < To. Zero values leave that side open.
-	From, To time.Time
+// The stage funnel has one home, this file: the stage package owns stage
+// histories, the definition's funnel order and the stores, and journey's
+// analyses read the same [Visit]s. Semantics:
+//
+//   - a subject entered a stage if it has a direct visit to it; it reached a
+//     stage if it entered it or any later funnel stage (a lead that went
+//     from Raw to SQL reached MQL and SAL on its way, when it entered SQL);
+//   - the reach time of a stage is the earliest visit to it or any later
+//     funnel stage, so reach times never decrease along the funnel;
+//     re-entries after recycling do not count twice;
+//   - conversion i -> j counts the subjects that reached i and then j, with
+//     the time between the two reach times;
+//   - the cohort is the subjects whose reach time of the first funnel stage
+//     lies in [From, To), split into calendar cohorts by the same time when
+//     Cohort is set;
+//   - with Order set, a visit to a stage of Order left out of Stages counts
+//     as reaching the last listed stage before it (a funnel of MQL and SQL,
+//     and a lead that entered SAL: it reached MQL then).
+
+// FunnelSpec defines a stage funnel (MQL -> SAL -> SQL ...).
+type FunnelSpec struct {
+	// Stages in funnel order: at least two, unique, non-empty.
+	Stages []string `json:"stages"`
+	// Order is the full funnel order the Stages are taken from (for a
+	// machine, [Machine.FunnelStages]); nil means only the listed stages
+	// count. Stages must appear in it, in the same order.
+	Order []string `json:"order,omitempty"`
+	// From and To bound the cohort by the time a subject reached the first
+	// stage: From <= t < To. Zero values leave that side open.
+	From time.Time `json:"from,omitzero"`
+	To   time.Time `json:"to,omitzero"`
+	// Cohort, when set, splits the result into calendar cohorts by the same
+	// time.
+	Cohort leadkit.Period `json:"cohort,omitempty"`
+}
+
+// ParseFunnelSpec reads a FunnelSpec from JSON or YAML, refusing unknown,
+// miscased and duplicate keys.
+func ParseFunnelSpec(data []byte) (FunnelSpec, error) {
+	var s FunnelSpec
+	if err := spec.Parse(data, &s); err != nil {
+		return FunnelSpec{}, fmt.Errorf("stage: funnel: %w", err)
+	}
+	return s, nil
 }
 
 // FunnelStage is one stage's counts in a funnel.
 type FunnelStage struct {
 	Stage string `json:"stage"`
-	// Entered counts the leads with an entry into this stage.
+	// Entered counts the subjects with a visit to this stage.
 	Entered int `json:"entered"`
-	// Reached counts the leads that entered this stage or a later one: a
-	// lead that skipped it (Raw -> SQL) passed it on the way.
+	// Reached counts the subjects that entered this stage or a later one: a
+	// subject that skipped it (Raw -> SQL) passed it on the way.
 	Reached int `json:"reached"`
 	// Skipped is Reached - Entered.
 	Skipped int `json:"skipped"`
@@ -39,23 +76,33 @@ type FunnelStage struct {
 type Conversion struct {
 	From string `json:"from"`
 	To   string `json:"to"`
-	// Base is the number of leads that reached From; Converted of those
+	// Base is the number of subjects that reached From; Converted of those
 	// reached To; Rate is Converted/Base (0 when Base is 0).
 	Base      int     `json:"base"`
 	Converted int     `json:"converted"`
 	Rate      float64 `json:"rate"`
 	// Mean and Median time from reaching From to reaching To, over the
-	// converted leads; the median of an even sample is the mean of the two
-	// middle values.
-	Mean   time.Duration `json:"mean"`
-	Median time.Duration `json:"median"`
+	// converted subjects; the median of an even sample is the mean of the
+	// two middle values.
+	Mean   leadkit.Duration `json:"mean"`
+	Median leadkit.Duration `json:"median"`
+}
+
+// FunnelCohort is the funnel of one calendar cohort.
+type FunnelCohort struct {
+	Cohort      string        `json:"cohort"` // e.g. "2026-03"
+	Start       time.Time     `json:"start"`
+	Stages      []FunnelStage `json:"stages"`
+	Conversions []Conversion  `json:"conversions"`
 }
 
 // FunnelResult is a stage funnel: per-stage counts and the conversion of
-// every stage to every later stage.
+// every stage to every later stage (ordered by From, then To), overall and
+// per cohort (sorted by start) when FunnelSpec.Cohort is set.
 type FunnelResult struct {
-	Stages      []FunnelStage `json:"stages"`
-	Conversions []Conversion  `json:"conversions"`
+	Stages      []FunnelStage  `json:"stages"`
+	Conversions []Conversion   `json:"conversions"`
+	Cohorts     []FunnelCohort `json:"cohorts,omitempty"`
 }
 
 // Conversion returns the conversion from one stage to another, and whether
@@ -69,76 +116,371 @@ func (r FunnelResult) Conversion(from, to string) (Conversion, bool) {
 	return Conversion{}, false
 }
 
-// FunnelAccumulator builds a funnel from histories one subject at a time.
-// Fill one per shard or goroutine and Merge them; the result is the same as
-// one pass. It is not safe for concurrent use.
-//
-// Semantics: a subject reaches a stage when it enters it or any later funnel
-// stage, at the earliest such entry; conversion From -> To counts the
-// subjects that reached both among those that reached From; re-entries
-// (after recycling) do not count twice.
+// FunnelAccumulator builds a stage funnel one subject at a time, under the
+// accumulator contract of package leadkit (Add, Merge, Result): fill one
+// per shard or goroutine and Merge them; the result is the same as one
+// pass. It is not safe for concurrent use.
 type FunnelAccumulator struct {
-	acc    *stagefunnel.Accumulator
-	visits []stagefunnel.Visit
-	// imply maps a stage outside the funnel to the last funnel stage before
-	// it, which a subject entering it has passed (set by Machine.Funnel).
-	imply map[string]string
+	spec    FunnelSpec
+	index   map[string]int
+	imply   map[string]string // stage of Order not listed -> listed stage it implies
+	all     *counts
+	cohorts map[string]*cohortCounts
+	// scratch for Add
+	visits []Visit
+	first  []time.Time
+	direct []bool
+	reach  []time.Time
 }
 
-// NewFunnel returns an empty accumulator for the given stages (at least two)
-// and cohort bounds.
-func NewFunnel(stages []string, from, to time.Time) (*FunnelAccumulator, error) {
-	acc, err := stagefunnel.New(stagefunnel.Spec{Stages: stages, From: from, To: to})
-	if err != nil {
-		return nil, fmt.Errorf("stage: funnel: %w: %w", leadkit.ErrInvalid, err)
-	}
-	return &FunnelAccumulator{acc: acc}, nil
+type cohortCounts struct {
+	start time.Time
+	c     *counts
 }
 
-// Add counts one subject's history (sub-status entries are ignored). It
-// reports whether the subject fell in the cohort.
-func (f *FunnelAccumulator) Add(history []Entry) bool {
-	f.visits = f.visits[:0]
-	for _, e := range history {
-		if e.Trigger == TriggerSubStatus {
-			continue
-		}
-		if st, ok := f.imply[e.To]; ok {
-			f.visits = append(f.visits, stagefunnel.Visit{Stage: st, At: e.At, Implied: true})
-			continue
-		}
-		f.visits = append(f.visits, stagefunnel.Visit{Stage: e.To, At: e.At})
-	}
-	return f.acc.Add(f.visits)
+// counts are the funnel counts of one cohort (or all subjects).
+type counts struct {
+	entered, reached []int
+	// pair (i, j), i < j, lives at pairIndex(n, i, j).
+	converted []int
+	durations [][]time.Duration
 }
 
-// Merge adds other's counts; both must have the same stages and cohort,
-// and come from the same constructor (NewFunnel or Machine.NewFunnel).
-func (f *FunnelAccumulator) Merge(other *FunnelAccumulator) error {
-	if !maps.Equal(f.imply, other.imply) {
-		return fmt.Errorf("stage: funnel: %w: cannot merge accumulators made for different definitions", leadkit.ErrInvalid)
-	}
-	if err := f.acc.Merge(other.acc); err != nil {
-		return fmt.Errorf("stage: funnel: %w", err)
-	}
-	return nil
+func newCounts(n int) *counts {
+	return &counts{entered: make([]int, n), reached: make([]int, n),
+		converted: make([]int, n*(n-1)/2), durations: make([][]time.Duration, n*(n-1)/2)}
 }
 
-// Result computes the funnel.
-func (f *FunnelAccumulator) Result() FunnelResult {
-	r := f.acc.Result()
-	out := FunnelResult{Stages: make([]FunnelStage, len(r.Stages)), Conversions: make([]Conversion, len(r.Conversions))}
-	for i, s := range r.Stages {
-		out.Stages[i] = FunnelStage{Stage: s.Stage, Entered: s.Entered, Reached: s.Reached, Skipped: s.Skipped}
+func (c *counts) merge(o *counts) {
+	for i := range c.entered {
+		c.entered[i] += o.entered[i]
+		c.reached[i] += o.reached[i]
 	}
-	for i, c := range r.Conversions {
-		out.Conversions[i] = Conversion{From: c.From, To: c.To, Base: c.Base, Converted: c.Converted, Rate: c.Rate, Mean: c.Mean, Median: c.Median}
+	for p := range c.converted {
+		c.converted[p] += o.converted[p]
+		c.durations[p] = append(c.durations[p], o.durations[p]...)
+	}
+}
+
+func (c *counts) clone() *counts {
+	out := &counts{entered: slices.Clone(c.entered), reached: slices.Clone(c.reached), converted: slices.Clone(c.converted),
+		durations: make([][]time.Duration, len(c.durations))}
+	for p, d := range c.durations {
+		out.durations[p] = slices.Clone(d)
 	}
 	return out
 }
 
+func pairIndex(n, i, j int) int {
+	// rows 0..i-1 hold (n-1) + (n-2) + ... + (n-i) pairs
+	return i*(2*n-i-1)/2 + (j - i - 1)
+}
+
+// NewFunnel returns an empty funnel accumulator for spec. The errors (all
+// of them, joined) wrap leadkit.ErrInvalid.
+func NewFunnel(s FunnelSpec) (*FunnelAccumulator, error) {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("stage: funnel: %w: %s", leadkit.ErrInvalid, fmt.Sprintf(format, args...)))
+	}
+	if len(s.Stages) < 2 {
+		bad("a funnel needs at least two stages, got %d", len(s.Stages))
+	}
+	if len(s.Stages) > MaxStages || len(s.Order) > MaxStages {
+		bad("more than %d stages", MaxStages)
+	}
+	index := make(map[string]int, len(s.Stages))
+	for i, st := range s.Stages {
+		switch _, dup := index[st]; {
+		case st == "":
+			bad("stage %d: empty name", i+1)
+		case dup:
+			bad("stage %q listed twice", st)
+		default:
+			index[st] = i
+		}
+	}
+	if !s.From.IsZero() && !s.To.IsZero() && s.To.Before(s.From) {
+		bad("cohort ends (%s) before it starts (%s)", s.To.Format(time.RFC3339), s.From.Format(time.RFC3339))
+	}
+	if !s.Cohort.Valid() {
+		bad("unknown cohort period %q", s.Cohort)
+	}
+	imply, err := impliedBy(s.Stages, s.Order)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	n := len(s.Stages)
+	return &FunnelAccumulator{
+		spec:  FunnelSpec{Stages: slices.Clone(s.Stages), Order: slices.Clone(s.Order), From: s.From, To: s.To, Cohort: s.Cohort},
+		index: index, imply: imply, all: newCounts(n), cohorts: map[string]*cohortCounts{},
+		first: make([]time.Time, n), direct: make([]bool, n), reach: make([]time.Time, n),
+	}, nil
+}
+
+// impliedBy maps each stage of order left out of stages to the last listed
+// stage before it: visiting it means the subject passed that stage.
+func impliedBy(stages, order []string) (map[string]string, error) {
+	if order == nil {
+		return nil, nil
+	}
+	pos, err := orderIndex(order)
+	if err != nil {
+		return nil, err
+	}
+	var errs []error
+	prev := -1
+	listed := map[string]bool{}
+	for _, st := range stages {
+		listed[st] = true
+		p, ok := pos[st]
+		switch {
+		case !ok:
+			errs = append(errs, fmt.Errorf("stage: funnel: %w: stage %q is not in the order", leadkit.ErrInvalid, st))
+		case p <= prev:
+			errs = append(errs, fmt.Errorf("stage: funnel: %w: stage %q is listed out of order", leadkit.ErrInvalid, st))
+		default:
+			prev = p
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	out := map[string]string{}
+	last := ""
+	for _, st := range order {
+		if listed[st] {
+			last = st
+		} else if last != "" {
+			out[st] = last
+		}
+	}
+	return out, nil
+}
+
+// Add counts one subject's visits (see [Visits] for a history); they need
+// not be sorted, and visits to stages outside the funnel are ignored. A
+// subject outside the cohort is not counted, and that is not an error.
+// Visits of several subjects, or a visit failing [Visit.Validate], are
+// refused with an error wrapping leadkit.ErrInvalid, and nothing is
+// counted.
+func (f *FunnelAccumulator) Add(visits []Visit) error {
+	for i, v := range visits {
+		if err := v.Validate(); err != nil {
+			return fmt.Errorf("stage: funnel: visit %d: %w", i, err)
+		}
+		if v.LeadID != visits[0].LeadID {
+			return fmt.Errorf("stage: funnel: %w: visits of %q and %q in one Add: add one subject at a time", leadkit.ErrInvalid, visits[0].LeadID, v.LeadID)
+		}
+	}
+	f.visits = f.visits[:0]
+	for _, v := range visits {
+		if st, ok := f.imply[v.Stage]; ok {
+			v = Visit{LeadID: v.LeadID, Stage: st, At: v.At, Implied: true}
+		}
+		f.visits = append(f.visits, v)
+	}
+	start, ok := f.reachTimes()
+	if !ok {
+		return nil
+	}
+	if (!f.spec.From.IsZero() && start.Before(f.spec.From)) || (!f.spec.To.IsZero() && !start.Before(f.spec.To)) {
+		return nil
+	}
+	f.count(f.all)
+	if f.spec.Cohort != leadkit.PeriodNone {
+		cstart, label := f.spec.Cohort.Cohort(start)
+		c := f.cohorts[label]
+		if c == nil {
+			c = &cohortCounts{start: cstart, c: newCounts(len(f.spec.Stages))}
+			f.cohorts[label] = c
+		}
+		f.count(c.c)
+	}
+	return nil
+}
+
+// AddHistory counts one subject's history: Add(Visits(history)).
+func (f *FunnelAccumulator) AddHistory(history []Entry) error {
+	return f.Add(Visits(history))
+}
+
+// reachTimes fills first, direct and reach from f.visits and returns the
+// reach time of the first stage, or false when no funnel stage was visited.
+func (f *FunnelAccumulator) reachTimes() (time.Time, bool) {
+	clear(f.first)
+	clear(f.direct)
+	seen := false
+	for _, v := range f.visits {
+		k, ok := f.index[v.Stage]
+		if !ok {
+			continue
+		}
+		if f.first[k].IsZero() || v.At.Before(f.first[k]) {
+			f.first[k] = v.At
+		}
+		f.direct[k] = f.direct[k] || !v.Implied
+		seen = true
+	}
+	if !seen {
+		return time.Time{}, false
+	}
+	var running time.Time
+	for k := len(f.first) - 1; k >= 0; k-- {
+		if !f.first[k].IsZero() && (running.IsZero() || f.first[k].Before(running)) {
+			running = f.first[k]
+		}
+		f.reach[k] = running
+	}
+	return f.reach[0], true
+}
+
+// count adds the subject in f's scratch to c.
+func (f *FunnelAccumulator) count(c *counts) {
+	n := len(f.spec.Stages)
+	for i := 0; i < n; i++ {
+		if f.direct[i] {
+			c.entered[i]++
+		}
+		if f.reach[i].IsZero() {
+			continue
+		}
+		c.reached[i]++
+		for j := i + 1; j < n; j++ {
+			if f.reach[j].IsZero() {
+				break // reach is filled from the back: nothing later was reached
+			}
+			p := pairIndex(n, i, j)
+			c.converted[p]++
+			c.durations[p] = append(c.durations[p], f.reach[j].Sub(f.reach[i]))
+		}
+	}
+}
+
+// Merge adds everything other holds; accumulators of different specs
+// refuse to merge (an error wrapping leadkit.ErrInvalid) and nothing
+// changes. other is not modified.
+func (f *FunnelAccumulator) Merge(other *FunnelAccumulator) error {
+	a, b := f.spec, other.spec
+	if !slices.Equal(a.Stages, b.Stages) || !slices.Equal(a.Order, b.Order) || !a.From.Equal(b.From) || !a.To.Equal(b.To) || a.Cohort != b.Cohort {
+		return fmt.Errorf("stage: funnel: %w: cannot merge funnels of different specs", leadkit.ErrInvalid)
+	}
+	f.all.merge(other.all)
+	for label, oc := range other.cohorts {
+		if c := f.cohorts[label]; c != nil {
+			c.c.merge(oc.c)
+		} else {
+			f.cohorts[label] = &cohortCounts{start: oc.start, c: oc.c.clone()}
+		}
+	}
+	return nil
+}
+
+// Result computes the funnel from everything added so far.
+func (f *FunnelAccumulator) Result() FunnelResult {
+	r := FunnelResult{}
+	r.Stages, r.Conversions = f.result(f.all)
+	for _, label := range slices.Sorted(maps.Keys(f.cohorts)) {
+		c := f.cohorts[label]
+		st, conv := f.result(c.c)
+		r.Cohorts = append(r.Cohorts, FunnelCohort{Cohort: label, Start: c.start, Stages: st, Conversions: conv})
+	}
+	sort.SliceStable(r.Cohorts, func(i, j int) bool { return r.Cohorts[i].Start.Before(r.Cohorts[j].Start) })
+	return r
+}
+
+func (f *FunnelAccumulator) result(c *counts) ([]FunnelStage, []Conversion) {
+	n := len(f.spec.Stages)
+	stages := make([]FunnelStage, n)
+	for i, s := range f.spec.Stages {
+		stages[i] = FunnelStage{Stage: s, Entered: c.entered[i], Reached: c.reached[i], Skipped: c.reached[i] - c.entered[i]}
+	}
+	var convs []Conversion
+	for i := 0; i < n; i++ {
+		for j := i + 1; j < n; j++ {
+			p := pairIndex(n, i, j)
+			cv := Conversion{From: f.spec.Stages[i], To: f.spec.Stages[j], Base: c.reached[i], Converted: c.converted[p]}
+			if cv.Base > 0 {
+				cv.Rate = float64(cv.Converted) / float64(cv.Base)
+			}
+			mean, median := meanMedian(c.durations[p])
+			cv.Mean, cv.Median = leadkit.Duration(mean), leadkit.Duration(median)
+			convs = append(convs, cv)
+		}
+	}
+	return stages, convs
+}
+
+// meanMedian returns the mean and median of ds (zero for none); the median
+// of an even sample is the mean of the two middle values. ds is not changed.
+func meanMedian(ds []time.Duration) (mean, median time.Duration) {
+	if len(ds) == 0 {
+		return 0, 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	var sum float64
+	for _, d := range s {
+		sum += float64(d)
+	}
+	mean = time.Duration(sum / float64(len(s)))
+	m := len(s) / 2
+	if len(s)%2 == 1 {
+		median = s[m]
+	} else {
+		median = s[m-1] + (s[m]-s[m-1])/2
+	}
+	return mean, median
+}
+
+// Funnel computes a stage funnel over the visits of many subjects (grouped
+// by LeadID): one pass of a [FunnelAccumulator]. Bad visits are skipped and
+// reported together (each error wraps leadkit.ErrInvalid); the good ones
+// are counted.
+func Funnel(s FunnelSpec, visits []Visit) (FunnelResult, error) {
+	f, err := NewFunnel(s)
+	if err != nil {
+		return FunnelResult{}, err
+	}
+	var errs []error
+	var leads []string
+	byLead := map[string][]Visit{}
+	for i, v := range visits {
+		if err := v.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("stage: funnel: visit %d: %w", i, err))
+			continue
+		}
+		if _, ok := byLead[v.LeadID]; !ok {
+			leads = append(leads, v.LeadID)
+		}
+		byLead[v.LeadID] = append(byLead[v.LeadID], v)
+	}
+	for _, lead := range leads {
+		if err := f.Add(byLead[lead]); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return f.Result(), errors.Join(errs...)
+}
+
+// FunnelOptions selects a machine's funnel stages and cohort.
+type FunnelOptions struct {
+	// Stages in funnel order. Default: [Machine.FunnelStages].
+	Stages []string `json:"stages,omitempty"`
+	// From and To pick the cohort: subjects that reached the first funnel
+	// stage at From <= t < To. Zero values leave that side open.
+	From time.Time `json:"from,omitzero"`
+	To   time.Time `json:"to,omitzero"`
+	// Cohort, when set, splits the result into calendar cohorts.
+	Cohort leadkit.Period `json:"cohort,omitempty"`
+}
+
 // FunnelStages returns the default funnel stages of the machine: those of
-// category pool, marketing, sales, customer or none, in definition order.
+// category pool, marketing, sales, customer or none, in definition order
+// (recycled and closed stages are left out).
 func (m *Machine) FunnelStages() []string {
 	var out []string
 	for _, s := range m.def.Stages {
@@ -151,38 +493,31 @@ func (m *Machine) FunnelStages() []string {
 	return out
 }
 
-// NewFunnel returns an empty funnel accumulator for this machine's
-// definition: unlike the package-level NewFunnel it knows the stage order,
-// so a subject that entered a stage left out of o.Stages counts as having
-// reached the funnel stages before it. Fill one per shard with Add and
-// Merge them to get what Funnel computes in one pass.
-//
-// o.Stages (default FunnelStages) must be known stages of the funnel order
-// (not recycled or closed), listed in definition order.
-func (m *Machine) NewFunnel(o FunnelOptions) (*FunnelAccumulator, error) {
+// FunnelSpec returns the FunnelSpec of o for this machine: its stages
+// (default FunnelStages) with the machine's funnel order, so a subject that
+// entered a stage left out of o.Stages counts as having reached the funnel
+// stages before it.
+func (m *Machine) FunnelSpec(o FunnelOptions) FunnelSpec {
 	stages := o.Stages
 	if len(stages) == 0 {
 		stages = m.FunnelStages()
 	}
-	prev := -1
-	for _, s := range stages {
-		r, ok := m.rank[s]
-		switch {
-		case !ok:
-			return nil, fmt.Errorf("stage: funnel: %w: unknown stage %q", leadkit.ErrInvalid, s)
-		case m.fwd[r] < 0:
+	return FunnelSpec{Stages: stages, Order: m.FunnelStages(), From: o.From, To: o.To, Cohort: o.Cohort}
+}
+
+// NewFunnel returns an empty funnel accumulator for this machine (see
+// [Machine.FunnelSpec]): fill one per shard with AddHistory and Merge them
+// to get what Funnel computes in one pass. o.Stages must be funnel stages
+// of the definition (not recycled or closed), listed in definition order.
+func (m *Machine) NewFunnel(o FunnelOptions) (*FunnelAccumulator, error) {
+	for _, s := range o.Stages {
+		if r, ok := m.rank[s]; ok && m.fwd[r] < 0 {
 			return nil, fmt.Errorf("stage: funnel: %w: stage %q is %s, not a funnel stage", leadkit.ErrInvalid, s, m.def.Stages[r].Category)
-		case m.fwd[r] <= prev:
-			return nil, fmt.Errorf("stage: funnel: %w: stage %q is listed out of definition order", leadkit.ErrInvalid, s)
+		} else if !ok {
+			return nil, fmt.Errorf("stage: funnel: %w: unknown stage %q", leadkit.ErrInvalid, s)
 		}
-		prev = m.fwd[r]
 	}
-	f, err := NewFunnel(stages, o.From, o.To)
-	if err != nil {
-		return nil, err
-	}
-	f.imply = m.implied(stages)
-	return f, nil
+	return NewFunnel(m.FunnelSpec(o))
 }
 
 // Funnel computes the stage funnel over every history in the pipeline.
@@ -192,39 +527,12 @@ func (m *Machine) Funnel(ctx context.Context, o FunnelOptions) (FunnelResult, er
 		return FunnelResult{}, err
 	}
 	err = ScanHistories(ctx, m.store, m.def.Name, func(_ Key, h []Entry) error {
-		f.Add(h)
-		return nil
+		return f.AddHistory(h)
 	})
 	if err != nil {
 		return FunnelResult{}, err
 	}
 	return f.Result(), nil
-}
-
-// implied maps each funnel-ranked stage left out of stages to the last
-// listed stage that comes before it in funnel order: entering it means the
-// subject passed that stage.
-func (m *Machine) implied(stages []string) map[string]string {
-	listed := map[string]bool{}
-	for _, s := range stages {
-		listed[s] = true
-	}
-	out := map[string]string{}
-	for r, s := range m.def.Stages {
-		if listed[s.Name] || m.fwd[r] < 0 {
-			continue
-		}
-		best, bestRank := "", -1
-		for _, l := range stages {
-			if lr := m.fwd[m.rank[l]]; lr >= 0 && lr < m.fwd[r] && lr > bestRank {
-				best, bestRank = l, lr
-			}
-		}
-		if best != "" {
-			out[s.Name] = best
-		}
-	}
-	return out
 }
 
 // ScanHistories calls fn with every history of a pipeline, using the
@@ -239,95 +547,5 @@ func ScanHistories(ctx context.Context, s Store, pipeline string, fn func(Key, [
 			return err
 		}
 		return fn(r.Key, h)
-	})
-}
-
-// Stay is one uninterrupted period a subject spent in a stage.
-type Stay struct {
-	Stage   string    `json:"stage"`
-	Entered time.Time `json:"entered"`
-	// Left is when the subject moved on; zero while it is still there.
-	Left time.Time `json:"left,omitempty"`
-	// Duration is Left - Entered, or now - Entered for the current stay.
-	Duration time.Duration `json:"duration"`
-	// SLA is the stage's SLA (0 if none); Breached is Duration > SLA > 0.
-	SLA      time.Duration `json:"sla,omitempty"`
-	Breached bool          `json:"breached,omitempty"`
-}
-
-// Stays turns a history into stays, measuring the last one up to now, and
-// flags the stays that broke their stage's SLA. Sub-status changes do not
-// end a stay.
-func (m *Machine) Stays(history []Entry, now time.Time) []Stay {
-	var out []Stay
-	for _, e := range history {
-		if e.Trigger == TriggerSubStatus {
-			continue
-		}
-		if n := len(out); n > 0 {
-			out[n-1].Left = e.At
-		}
-		out = append(out, Stay{Stage: e.To, Entered: e.At})
-	}
-	for i := range out {
-		end := out[i].Left
-		if end.IsZero() {
-			end = now
-		}
-		out[i].Duration = max(end.Sub(out[i].Entered), 0) // now may precede the entry
-		if s, ok := m.def.Stage(out[i].Stage); ok && s.SLA > 0 {
-			out[i].SLA = s.SLA
-			out[i].Breached = out[i].Duration > out[i].SLA
-		}
-	}
-	return out
-}
-
-// TimeInStage sums a history's stays per stage, the current one up to now.
-func (m *Machine) TimeInStage(history []Entry, now time.Time) map[string]time.Duration {
-	out := map[string]time.Duration{}
-	for _, s := range m.Stays(history, now) {
-		out[s.Stage] += s.Duration
-	}
-	return out
-}
-
-// Overdue is a subject that has stayed in its stage longer than the SLA.
-type Overdue struct {
-	Record Record        `json:"record"`
-	SLA    time.Duration `json:"sla"`
-	// InStage is how long it has been in the stage; Over = InStage - SLA.
-	InStage time.Duration `json:"in_stage"`
-	Over    time.Duration `json:"over"`
-}
-
-// Overdue lists the subjects of the pipeline whose time in their current
-// stage exceeds the stage's SLA at now, most overdue first.
-func (m *Machine) Overdue(ctx context.Context, now time.Time) ([]Overdue, error) {
-	var out []Overdue
-	err := m.store.Scan(ctx, m.def.Name, func(r Record) error {
-		rank, ok := m.rank[r.Stage]
-		if !ok {
-			return nil
-		}
-		sla := m.def.Stages[rank].SLA
-		if in := now.Sub(r.EnteredAt); sla > 0 && in > sla {
-			out = append(out, Overdue{Record: r, SLA: sla, InStage: in, Over: in - sla})
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	sortOverdue(out)
-	return out, nil
-}
-
-func sortOverdue(o []Overdue) {
-	sort.Slice(o, func(i, j int) bool {
-		if o[i].Over != o[j].Over {
-			return o[i].Over > o[j].Over
-		}
-		return lessKey(o[i].Record.Key, o[j].Record.Key)
 	})
 }

@@ -1,6 +1,9 @@
 package stage_test
 
 import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -61,12 +64,12 @@ func TestMachineFunnel(t *testing.T) {
 	assert.Equal(t, 3, c.Base)
 	assert.Equal(t, 2, c.Converted)
 	assert.InDelta(t, 2.0/3, c.Rate, 1e-12)
-	assert.Equal(t, day, c.Median, "L1 took 2 days, L3 0: median 1 day")
-	assert.Equal(t, day, c.Mean)
+	assert.Equal(t, leadkit.Duration(day), c.Median, "L1 took 2 days, L3 0: median 1 day")
+	assert.Equal(t, leadkit.Duration(day), c.Mean)
 	c, _ = r.Conversion("Raw", "MQL")
 	assert.Equal(t, 4, c.Base)
 	assert.Equal(t, 3, c.Converted)
-	assert.Equal(t, day, c.Median, "durations 1, 2 and 0 days")
+	assert.Equal(t, leadkit.Duration(day), c.Median, "durations 1, 2 and 0 days")
 	c, _ = r.Conversion("SQL", "Won")
 	assert.Equal(t, 0, c.Converted)
 	assert.Zero(t, c.Rate)
@@ -88,7 +91,7 @@ func TestMachineFunnel(t *testing.T) {
 	_, err = m.Funnel(ctx, stage.FunnelOptions{Stages: []string{"MQL", "TAL"}})
 	assert.ErrorIs(t, err, leadkit.ErrInvalid)
 	_, err = m.Funnel(ctx, stage.FunnelOptions{Stages: []string{"SAL", "MQL"}})
-	assert.ErrorContains(t, err, "out of definition order")
+	assert.ErrorContains(t, err, "listed out of order")
 	_, err = m.Funnel(ctx, stage.FunnelOptions{Stages: []string{"MQL", "Recycled"}})
 	assert.ErrorContains(t, err, "not a funnel stage")
 
@@ -102,43 +105,103 @@ func TestMachineFunnel(t *testing.T) {
 	for i, id := range []string{"L1", "L2", "L3", "L4"} {
 		h, _ := m.History(ctx, stage.Lead(id))
 		if i%2 == 0 {
-			a.Add(h)
+			require.NoError(t, a.AddHistory(h))
 		} else {
-			b.Add(h)
+			require.NoError(t, b.AddHistory(h))
 		}
 	}
 	require.NoError(t, a.Merge(b))
 	assert.Equal(t, want, a.Result())
-	plain, _ := stage.NewFunnel([]string{"MQL", "SAL"}, time.Time{}, time.Time{})
+	plain, _ := stage.NewFunnel(stage.FunnelSpec{Stages: []string{"MQL", "SAL"}})
 	assert.Error(t, a.Merge(plain), "a plain accumulator does not know the definition")
 	_, err = m.Funnel(ctx, stage.FunnelOptions{Stages: []string{"MQL"}})
 	assert.ErrorIs(t, err, leadkit.ErrInvalid)
 }
 
+// The accumulator contract: random shards merged equal one pass, cohorts
+// included; a different spec refuses to merge and changes nothing.
 func TestFunnelAccumulatorMerge(t *testing.T) {
-	h := func(id string, stages ...string) []stage.Entry {
-		var out []stage.Entry
-		for i, s := range stages {
-			out = append(out, stage.Entry{Key: stage.Key{Pipeline: "p", Subject: stage.Lead(id)}, Version: int64(i + 1), To: s, At: time.Unix(int64(i)*3600, 0).UTC()})
+	order := []string{"Raw", "MQL", "SAL", "SQL", "Won"}
+	spec := stage.FunnelSpec{Stages: []string{"MQL", "SQL", "Won"}, Order: order, Cohort: leadkit.PeriodWeek}
+	for seed := range uint64(5) {
+		rng := rand.New(rand.NewPCG(seed, 7))
+		var subjects [][]stage.Visit
+		for l := range 300 {
+			at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(rng.IntN(90*24)) * time.Hour)
+			var vs []stage.Visit
+			for range 1 + rng.IntN(5) {
+				at = at.Add(time.Duration(1+rng.IntN(200)) * time.Hour)
+				vs = append(vs, stage.Visit{LeadID: fmt.Sprintf("L%d", l), Stage: order[rng.IntN(len(order))], At: at})
+			}
+			subjects = append(subjects, vs)
 		}
-		return out
+		one, err := stage.NewFunnel(spec)
+		require.NoError(t, err)
+		shards := make([]*stage.FunnelAccumulator, 1+rng.IntN(6))
+		for i := range shards {
+			shards[i], _ = stage.NewFunnel(spec)
+		}
+		for _, vs := range subjects {
+			require.NoError(t, one.Add(vs))
+			require.NoError(t, shards[rng.IntN(len(shards))].Add(vs))
+		}
+		for _, sh := range shards[1:] {
+			require.NoError(t, shards[0].Merge(sh))
+		}
+		want := one.Result()
+		require.NotEmpty(t, want.Cohorts)
+		assert.Equal(t, want, shards[0].Result(), "seed %d", seed)
+
+		other, _ := stage.NewFunnel(stage.FunnelSpec{Stages: []string{"MQL", "SQL", "Won"}, Order: order})
+		assert.ErrorIs(t, shards[0].Merge(other), leadkit.ErrInvalid)
+		assert.Equal(t, want, shards[0].Result(), "a refused merge changes nothing")
 	}
-	hs := [][]stage.Entry{h("a", "Raw", "MQL"), h("b", "Raw"), h("c", "Raw", "MQL", "SAL"), h("d", "MQL")}
-	stages := []string{"Raw", "MQL", "SAL"}
-	one, err := stage.NewFunnel(stages, time.Time{}, time.Time{})
+	// Refused input changes nothing either.
+	f, _ := stage.NewFunnel(spec)
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	require.NoError(t, f.Add([]stage.Visit{{LeadID: "a", Stage: "MQL", At: at}}))
+	before := f.Result()
+	for name, bad := range map[string][]stage.Visit{
+		"two subjects": {{LeadID: "a", Stage: "MQL", At: at}, {LeadID: "b", Stage: "SQL", At: at}},
+		"no time":      {{LeadID: "a", Stage: "MQL", At: at}, {LeadID: "a", Stage: "SQL"}},
+		"no stage":     {{LeadID: "a", At: at}},
+		"bad text":     {{LeadID: "a\x00", Stage: "MQL", At: at}},
+	} {
+		err := f.Add(bad)
+		assert.ErrorIs(t, err, leadkit.ErrInvalid, name)
+	}
+	assert.Equal(t, before, f.Result())
+}
+
+// Specs and results are data: the spec parses strictly, the result
+// round-trips with durations as text and zero times omitted.
+func TestFunnelSpecAndResultJSON(t *testing.T) {
+	s, err := stage.ParseFunnelSpec([]byte("stages: [MQL, SAL]\norder: [Raw, MQL, SAL, SQL]\ncohort: month\nfrom: 2026-01-01T00:00:00Z\n"))
 	require.NoError(t, err)
-	x, _ := stage.NewFunnel(stages, time.Time{}, time.Time{})
-	y, _ := stage.NewFunnel(stages, time.Time{}, time.Time{})
-	for i, hh := range hs {
-		one.Add(hh)
-		if i%2 == 0 {
-			x.Add(hh)
-		} else {
-			y.Add(hh)
-		}
+	assert.Equal(t, stage.FunnelSpec{Stages: []string{"MQL", "SAL"}, Order: []string{"Raw", "MQL", "SAL", "SQL"}, Cohort: leadkit.PeriodMonth,
+		From: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}, s)
+	for _, bad := range []string{`{"stagez": ["a", "b"]}`, `{"Stages": ["a", "b"]}`, `{"stages": ["a", "b"], "cohort": 3}`} {
+		_, err := stage.ParseFunnelSpec([]byte(bad))
+		assert.ErrorIs(t, err, leadkit.ErrInvalid, bad)
 	}
-	require.NoError(t, x.Merge(y))
-	assert.Equal(t, one.Result(), x.Result())
-	z, _ := stage.NewFunnel([]string{"Raw", "SAL"}, time.Time{}, time.Time{})
-	assert.Error(t, x.Merge(z))
+	_, err = stage.NewFunnel(stage.FunnelSpec{Stages: []string{"MQL", "SAL"}, Cohort: "fortnight"})
+	assert.ErrorContains(t, err, `unknown cohort period "fortnight"`)
+
+	at := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+	r, err := stage.Funnel(s, []stage.Visit{
+		{LeadID: "a", Stage: "MQL", At: at}, {LeadID: "a", Stage: "SAL", At: at.Add(36 * time.Hour)},
+		{LeadID: "b", Stage: "SQL", At: at},
+	})
+	require.NoError(t, err)
+	js, err := json.Marshal(r)
+	require.NoError(t, err)
+	// a took 36h; b entered SQL, so it reached MQL and SAL at once: mean 18h.
+	assert.Contains(t, string(js), `"mean":"18h"`)
+	assert.Contains(t, string(js), `"cohort":"2026-01"`)
+	var back stage.FunnelResult
+	require.NoError(t, json.Unmarshal(js, &back))
+	assert.Equal(t, r, back)
+	js, err = json.Marshal(stage.FunnelSpec{Stages: []string{"a", "b"}})
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"stages": ["a", "b"]}`, string(js), "zero times and empty fields omitted")
 }

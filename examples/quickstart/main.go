@@ -142,7 +142,7 @@ func run(w io.Writer) error {
 		next := ""
 		if i+1 < len(f.Stages) {
 			c, _ := f.Conversion(s.Stage, f.Stages[i+1].Stage)
-			next = fmt.Sprintf("%d/%d (%.0f%%)\t%s", c.Converted, c.Base, c.Rate*100, leadkit.FormatDuration(c.Median))
+			next = fmt.Sprintf("%d/%d (%.0f%%)\t%s", c.Converted, c.Base, c.Rate*100, c.Median)
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", s.Stage, s.Entered, s.Reached, next)
 	}

@@ -1,0 +1,132 @@
+package stage
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/internal/text"
+)
+
+// Visit is one entry of a subject into a stage: the neutral form of a stage
+// history that analyses read (stage funnels here; cycle times, source age,
+// touch mix and nurture power in package journey). Convert a history with
+// [Visits]; histories kept elsewhere (a CRM export) convert field by field.
+type Visit struct {
+	LeadID string    `json:"lead_id"`
+	Stage  string    `json:"stage"`
+	At     time.Time `json:"at"`
+	// Implied marks a visit the subject did not make itself: it reached the
+	// stage by entering a later one (see [Reach]). Analyses treat it as an
+	// entry; the stage funnel counts it in Reached, not Entered.
+	Implied bool `json:"implied,omitempty"`
+}
+
+// Validate reports a visit without a lead ID, a stage or a time, or with
+// text over leadkit's caps. The error wraps leadkit.ErrInvalid.
+func (v Visit) Validate() error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("stage: visit (lead %q, stage %q): %w: %s", text.Clip(v.LeadID, 64), text.Clip(v.Stage, 64), leadkit.ErrInvalid, fmt.Sprintf(format, args...))
+	}
+	switch {
+	case v.LeadID == "":
+		return bad("missing lead_id")
+	case v.Stage == "":
+		return bad("missing stage")
+	case v.At.IsZero():
+		return bad("missing at")
+	case !leadkit.ValidTime(v.At):
+		return bad("time outside %s", leadkit.TimeRange)
+	}
+	if msg := leadkit.CheckText(v.LeadID, leadkit.MaxIDBytes); msg != "" {
+		return bad("lead_id %s", msg)
+	}
+	if msg := leadkit.CheckText(v.Stage, leadkit.MaxNameBytes); msg != "" {
+		return bad("stage %s", msg)
+	}
+	return nil
+}
+
+// Visits converts one subject's history into visits, in order, leaving
+// out sub-status changes (they do not enter a stage).
+func Visits(history []Entry) []Visit {
+	out := make([]Visit, 0, len(history))
+	for _, e := range history {
+		if e.Trigger == TriggerSubStatus {
+			continue
+		}
+		out = append(out, Visit{LeadID: e.ID, Stage: e.To, At: e.At})
+	}
+	return out
+}
+
+// Reach returns visits followed by the visits they imply, the one meaning
+// of "reached a stage" in leadkit: a visit to the stage at position p of
+// order (a funnel order such as [Machine.FunnelStages]) implies a visit, at
+// the same time, to each stage before p that the lead skipped, one it had
+// not reached before (by a visit of its own or an implied one). So a lead
+// that entered MQL in October and SAL in November did not reach MQL again
+// in November, while a lead that went from Raw to SAL in November reached
+// MQL then. Direct visits are all kept, repeats too (a recycled lead that
+// enters MQL again reached it again). The first visit of a lead to a stage
+// in the result is then the time it reached the stage, as the stage funnel
+// defines it (the earliest entry into the stage or a later one). Visits to
+// stages outside order are kept as they are; visits keep their index (bad
+// ones too, for the analyses to report). order must hold distinct,
+// non-empty names.
+func Reach(visits []Visit, order []string) ([]Visit, error) {
+	pos, err := orderIndex(order)
+	if err != nil {
+		return nil, err
+	}
+	out := slices.Clone(visits)
+	byLead := map[string][]int{}
+	var leads []string
+	for i, v := range visits {
+		if _, ok := pos[v.Stage]; !ok || v.Validate() != nil {
+			continue
+		}
+		if _, ok := byLead[v.LeadID]; !ok {
+			leads = append(leads, v.LeadID)
+		}
+		byLead[v.LeadID] = append(byLead[v.LeadID], i)
+	}
+	reached := make([]bool, len(order))
+	for _, lead := range leads {
+		idx := byLead[lead]
+		slices.SortStableFunc(idx, func(a, b int) int { return visits[a].At.Compare(visits[b].At) })
+		clear(reached)
+		for _, i := range idx {
+			v := visits[i]
+			p := pos[v.Stage]
+			for q, st := range order[:p] {
+				if !reached[q] {
+					reached[q] = true
+					out = append(out, Visit{LeadID: v.LeadID, Stage: st, At: v.At, Implied: true})
+				}
+			}
+			reached[p] = true
+		}
+	}
+	return out, nil
+}
+
+// orderIndex maps each stage of a funnel order to its position, refusing
+// empty and repeated names.
+func orderIndex(order []string) (map[string]int, error) {
+	pos := make(map[string]int, len(order))
+	var errs []error
+	for i, st := range order {
+		switch _, dup := pos[st]; {
+		case st == "":
+			errs = append(errs, fmt.Errorf("stage: order: %w: stage %d: empty name", leadkit.ErrInvalid, i+1))
+		case dup:
+			errs = append(errs, fmt.Errorf("stage: order: %w: stage %q listed twice", leadkit.ErrInvalid, st))
+		default:
+			pos[st] = i
+		}
+	}
+	return pos, errors.Join(errs...)
+}
