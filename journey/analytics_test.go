@@ -347,41 +347,6 @@ func TestStageFunnelMerge(t *testing.T) {
 	assert.Error(t, s2.Merge(other))
 }
 
-func TestPathAccumulator(t *testing.T) {
-	paths := [][]string{{"web", "web", "email"}, {"web", "email"}, {"call"}, {}, {"web", "email", "call", "meeting"}}
-	a := NewPathAccumulator()
-	a.CollapseRepeats, a.MaxLength = true, 2
-	for _, p := range paths {
-		a.Add(p)
-	}
-	assert.Equal(t, 5, a.Len())
-	// Collapsed and cut to 2: web,email x3; call; empty.
-	assert.Equal(t, []PathCount{{Items: []string{"web", "email"}, Count: 3}, {Items: []string{}, Count: 1}, {Items: []string{"call"}, Count: 1}}, a.Top(0))
-	assert.Len(t, a.Top(1), 1)
-	assert.Equal(t, []Transition{
-		{From: PathStart, To: PathEnd, Count: 1},
-		{From: PathStart, To: "call", Count: 1},
-		{From: PathStart, To: "web", Count: 3},
-		{From: "call", To: PathEnd, Count: 1},
-		{From: "email", To: PathEnd, Count: 3},
-		{From: "web", To: "email", Count: 3},
-	}, a.Transitions())
-
-	// Sharded and merged equals one pass.
-	x, y := NewPathAccumulator(), NewPathAccumulator()
-	x.CollapseRepeats, x.MaxLength, y.CollapseRepeats, y.MaxLength = true, 2, true, 2
-	for i, p := range paths {
-		if i%2 == 0 {
-			x.Add(p)
-		} else {
-			y.Add(p)
-		}
-	}
-	require.NoError(t, x.Merge(y))
-	assert.Equal(t, a.Top(0), x.Top(0))
-	assert.Equal(t, a.Transitions(), x.Transitions())
-}
-
 func TestNurturePowerFirstEntryOnly(t *testing.T) {
 	// The lead became an MQL on day 0, then got the guide on day 10, was
 	// recycled and became an MQL again a year later: the guide did not
@@ -524,19 +489,6 @@ func TestSummarizeRoundsLikeStageFunnel(t *testing.T) {
 		require.Equal(t, leadkit.Duration(mean), got.Mean, "%v", ds)
 		require.Equal(t, leadkit.Duration(median), got.Median, "%v", ds)
 	}
-}
-
-func TestPathAccumulatorMergeChecksSettings(t *testing.T) {
-	a, b := NewPathAccumulator(), NewPathAccumulator()
-	a.MaxLength = 2
-	a.Add([]string{"web", "email", "call"})
-	b.Add([]string{"web", "email", "call"})
-	err := a.Merge(b)
-	assert.ErrorIs(t, err, leadkit.ErrInvalid)
-	assert.ErrorContains(t, err, "max length 2 and 0")
-	assert.Equal(t, 1, a.Len(), "a failed merge changes nothing")
-	b.MaxLength, b.CollapseRepeats = 2, true
-	assert.ErrorContains(t, a.Merge(b), "collapse repeats false and true")
 }
 
 // The user's report: fed with ReachEntries, SourceAge counted 608

@@ -104,32 +104,6 @@ type FunnelSpec struct {
 	Bins int `json:"bins,omitempty"`
 }
 
-// StepError reports a step that cannot be compiled. It wraps
-// [leadkit.ErrInvalid]; Line and Column locate the problem in When (1-based,
-// columns counted in runes; zero when it is not in the expression).
-type StepError struct {
-	Step   string // the step's name
-	Index  int    // 1-based position in FunnelSpec.Steps
-	Field  string // "name", "types" or "when"
-	Line   int
-	Column int
-	Err    error
-}
-
-// Error formats the problem as "journey: step N \"name\": field: message".
-func (e *StepError) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "journey: step %d", e.Index)
-	if e.Step != "" {
-		fmt.Fprintf(&b, " %q", text.Clip(e.Step, 64))
-	}
-	fmt.Fprintf(&b, ": %s: %v", e.Field, e.Err)
-	return b.String()
-}
-
-// Unwrap returns leadkit.ErrInvalid and the underlying error.
-func (e *StepError) Unwrap() []error { return []error{leadkit.ErrInvalid, e.Err} }
-
 // CompiledFunnel is a validated funnel with its predicates compiled. It is
 // immutable and safe for concurrent use; each goroutine fills its own
 // [FunnelAccumulator].
@@ -381,10 +355,12 @@ func (f *CompiledFunnel) Run(timelines []Timeline) (FunnelResult, error) {
 // convert in 1 day (the attempt that started at day 5).
 //
 // Timelines need not be sorted (an unsorted one is sorted in a copy). Each
-// lead should appear in one timeline only. Bad events (no time, a When
-// failing at run time) are skipped: the result covers every other event and
-// the returned error, if any, names them (at most 10, then a count). A bad
-// spec returns a zero result and the compile error (see [CompileFunnel]).
+// lead should appear in one timeline only. A lead with a bad event (no
+// time, a When failing at run time) is left out, as
+// [FunnelAccumulator.Add] refuses it: the result covers every other lead
+// and the returned error, if any, names the bad events (at most 10, then a
+// count). A bad spec returns a zero result and the compile error (see
+// [CompileFunnel]).
 func Funnel(spec FunnelSpec, timelines []Timeline) (FunnelResult, error) {
 	f, err := CompileFunnel(spec)
 	if err != nil {
@@ -430,11 +406,13 @@ type StepResult struct {
 	MedianTime  leadkit.Duration `json:"median_time"`
 }
 
-// FunnelAccumulator counts leads into a funnel one timeline at a time. It
-// is how a funnel runs over data that does not fit in one pass or one
-// machine: shard the leads (every event of a lead in the same shard, e.g. by
-// hashing LeadID), fill one accumulator per shard, Merge them, and take the
-// Result: it equals a single pass over all leads. An accumulator holds the
+// FunnelAccumulator counts leads into a funnel one timeline at a time,
+// under the accumulator contract of the leadkit module (see "Specs, results
+// and accumulators" in the root package documentation). It is how a funnel
+// runs over data that does not fit in one pass or one machine: shard the
+// leads (every event of a lead in the same shard, e.g. by hashing LeadID),
+// fill one accumulator per shard, Merge them, and take the Result: it
+// equals a single pass over all leads. An accumulator holds the
 // per-lead durations (8 bytes per converting lead and step) so that medians
 // stay exact. It is not safe for concurrent use.
 //
@@ -481,17 +459,35 @@ func (f *CompiledFunnel) NewAccumulator() *FunnelAccumulator {
 	}
 }
 
-// Add counts one lead's timeline. Bad events are skipped and reported in
-// the error (wrapping leadkit.ErrInvalid); the rest of the timeline is
-// still counted.
+// NewFunnelAccumulator compiles spec (see [CompileFunnel]) and returns an
+// empty accumulator for it. To fill several accumulators of one funnel,
+// compile it once and call [CompiledFunnel.NewAccumulator].
+func NewFunnelAccumulator(spec FunnelSpec) (*FunnelAccumulator, error) {
+	f, err := CompileFunnel(spec)
+	if err != nil {
+		return nil, err
+	}
+	return f.NewAccumulator(), nil
+}
+
+// Add counts one lead's timeline. A timeline with a bad event (no time, a
+// When predicate failing on it at run time: an attribute of the wrong type
+// or over the size caps) is refused: nothing is counted and the error,
+// wrapping [leadkit.ErrInvalid], names every bad event (at most 10, then a
+// count).
 func (a *FunnelAccumulator) Add(tl Timeline) error {
 	var errs errorList
 	a.add(tl, &errs)
 	return errs.err()
 }
 
+// add counts tl unless it has bad events, which it reports in errs.
 func (a *FunnelAccumulator) add(tl Timeline, errs *errorList) {
+	before := len(errs.errs) + errs.more
 	k := a.attempt(tl, errs)
+	if len(errs.errs)+errs.more > before {
+		return // refused: only scratch space was touched
+	}
 	a.leads++
 	if k == 0 {
 		return
@@ -788,11 +784,13 @@ func (a *FunnelAccumulator) runUnordered() int {
 	return bestK
 }
 
-// Merge adds other's counts into a. Both must come from the same
-// CompiledFunnel (or equal specs); other is left unchanged.
+// Merge adds other's counts into a; other is not modified. Accumulators of
+// different funnels (not the same CompiledFunnel nor equal specs) refuse to
+// merge: Merge changes nothing and returns an error wrapping
+// [leadkit.ErrInvalid].
 func (a *FunnelAccumulator) Merge(other *FunnelAccumulator) error {
 	if a.f != other.f && !specsEqual(a.f.spec, other.f.spec) {
-		return fmt.Errorf("journey: %w: cannot merge accumulators of different funnels", leadkit.ErrInvalid)
+		return fmt.Errorf("journey: funnel: %w: cannot merge accumulators of different funnels", leadkit.ErrInvalid)
 	}
 	a.leads += other.leads
 	for i := range a.counts {
@@ -837,29 +835,4 @@ func (a *FunnelAccumulator) Result() FunnelResult {
 		r.Steps[i] = sr
 	}
 	return r
-}
-
-// errorList collects errors up to a cap and counts the rest.
-type errorList struct {
-	errs []error
-	more int
-}
-
-const maxErrors = 10
-
-func (l *errorList) add(err error) {
-	switch {
-	case err == nil:
-	case len(l.errs) < maxErrors:
-		l.errs = append(l.errs, err)
-	default:
-		l.more++
-	}
-}
-
-func (l *errorList) err() error {
-	if l.more > 0 {
-		return errors.Join(append(slices.Clone(l.errs), fmt.Errorf("journey: and %d more errors", l.more))...)
-	}
-	return errors.Join(l.errs...)
 }

@@ -189,7 +189,10 @@ func TestFunnelWhen(t *testing.T) {
 	assert.Equal(t, ldays(2), r.Steps[1].AverageTime) // l1 3d, l2 1d
 }
 
-func TestFunnelBadEventsSkippedNotFatal(t *testing.T) {
+// A lead with a bad event is refused whole, by the accumulator (which
+// changes nothing) and by Funnel (which counts the other leads); the error
+// names every bad event.
+func TestFunnelLeadsWithBadEventsRefused(t *testing.T) {
 	spec := FunnelSpec{Steps: []Step{
 		{Name: "a", Types: []string{"a"}},
 		{Name: "b", Types: []string{"b"}, When: `event.n + 1 > 2`},
@@ -210,9 +213,19 @@ func TestFunnelBadEventsSkippedNotFatal(t *testing.T) {
 	require.Len(t, lines, 2, "one line per bad event")
 	assert.Equal(t, `journey: lead "l1": event "no-time": leadkit: invalid input: missing time`, lines[0])
 	assert.True(t, strings.HasPrefix(lines[1], `journey: lead "l1": event "b-bad": step "b": when: leadkit: invalid input: `), lines[1])
-	// The result still counts every good event: l1 reaches b at b-ok.
-	assert.Equal(t, []int{2, 1}, counts(r))
-	assert.Equal(t, ldays(2), r.Steps[1].MedianTime)
+	// l1 is not counted, not even through its good events.
+	assert.Equal(t, 1, r.Leads)
+	assert.Equal(t, []int{1, 0}, counts(r))
+
+	acc, err := NewFunnelAccumulator(spec)
+	require.NoError(t, err)
+	require.NoError(t, acc.Add(tls[1]))
+	want := acc.Result()
+	addErr := acc.Add(tls[0])
+	assert.ErrorIs(t, addErr, leadkit.ErrInvalid)
+	assert.Equal(t, strings.Join(lines, "\n"), addErr.Error(), "Add names the same bad events")
+	assert.Equal(t, want, acc.Result(), "a refused timeline changes nothing")
+	assert.Equal(t, r, acc.Result())
 }
 
 func TestFunnelErrorCap(t *testing.T) {
@@ -289,35 +302,80 @@ func TestCompileFunnelStepErrorPosition(t *testing.T) {
 	assert.Equal(t, 1, errs[1].Line)
 }
 
-func TestFunnelAccumulatorMergeEqualsSinglePass(t *testing.T) {
-	rng := rand.New(rand.NewPCG(3, 4))
-	tls := randomTimelines(rng, 400, 30)
-	for _, order := range []Order{Ordered, Strict, Unordered} {
-		f, err := CompileFunnel(FunnelSpec{Steps: []Step{
-			{Name: "visit", Types: []string{"page_view"}},
-			{Name: "download", Types: []string{"download"}, When: `event.channel != "paid"`},
-			{Name: "webinar", Types: []string{"webinar_attended"}},
-			{Name: "meeting", Types: []string{"meeting"}},
-		}, Order: order, Window: days(10)})
-		require.NoError(t, err)
-		one := f.NewAccumulator()
-		shards := []*FunnelAccumulator{f.NewAccumulator(), f.NewAccumulator(), f.NewAccumulator()}
-		for i, l := range tls {
-			require.NoError(t, one.Add(l))
-			require.NoError(t, shards[(i*7)%3].Add(l))
+// Random shards merged in a random order equal one pass and Run, for every
+// order and several seeds, refused timelines included (refused by all).
+func TestFunnelAccumulatorShardsEqualOnePass(t *testing.T) {
+	for seed := range uint64(4) {
+		rng := rand.New(rand.NewPCG(3, seed))
+		tls := randomTimelines(rng, 400, 30)
+		for i := range tls {
+			if rng.IntN(15) == 0 && len(tls[i].Events) > 0 {
+				tls[i].Events[rng.IntN(len(tls[i].Events))].Time = time.Time{} // a bad event
+			}
 		}
-		// Merge in a different order than the shards were filled.
-		require.NoError(t, shards[2].Merge(shards[0]))
-		require.NoError(t, shards[2].Merge(shards[1]))
-		want := one.Result()
-		assert.Equal(t, want, shards[2].Result(), "order %s", order)
-		assert.Greater(t, want.Steps[len(want.Steps)-1].Count, 0, "the data must exercise every step")
+		for _, order := range []Order{Ordered, Strict, Unordered} {
+			t.Run(fmt.Sprintf("seed %d %s", seed, order), func(t *testing.T) {
+				f, err := CompileFunnel(FunnelSpec{Steps: []Step{
+					{Name: "visit", Types: []string{"page_view"}},
+					{Name: "download", Types: []string{"download"}, When: `event.channel != "paid"`},
+					{Name: "webinar", Types: []string{"webinar_attended"}},
+					{Name: "meeting", Types: []string{"meeting"}},
+				}, Order: order, Window: days(10)})
+				require.NoError(t, err)
+				one := f.NewAccumulator()
+				refused := 0
+				for _, l := range tls {
+					if one.Add(l) != nil {
+						refused++
+					}
+				}
+				require.Positive(t, refused, "the data must hold refused timelines")
+				shard, k := shardInto(rng, len(tls))
+				shards := make([]*FunnelAccumulator, k)
+				for i := range shards {
+					shards[i] = f.NewAccumulator()
+				}
+				for i, l := range tls {
+					_ = shards[shard[i]].Add(l)
+				}
+				perm := rng.Perm(k)
+				for _, i := range perm[1:] {
+					require.NoError(t, shards[perm[0]].Merge(shards[i]))
+				}
+				want := one.Result()
+				assert.Equal(t, want, shards[perm[0]].Result())
+				run, err := f.Run(tls)
+				assert.ErrorIs(t, err, leadkit.ErrInvalid)
+				assert.Equal(t, want, run)
+				assert.Equal(t, len(tls)-refused, want.Leads)
+				assert.Greater(t, want.Steps[len(want.Steps)-1].Count, 0, "the data must exercise every step")
+			})
+		}
 	}
-	f1, _ := CompileFunnel(FunnelSpec{Steps: steps("a")})
-	f2, _ := CompileFunnel(FunnelSpec{Steps: steps("b")})
-	f3, _ := CompileFunnel(FunnelSpec{Steps: steps("a")})
-	assert.ErrorIs(t, f1.NewAccumulator().Merge(f2.NewAccumulator()), leadkit.ErrInvalid)
-	assert.NoError(t, f1.NewAccumulator().Merge(f3.NewAccumulator()), "equal specs merge")
+}
+
+// Accumulators of different funnels refuse to merge and change nothing.
+func TestFunnelAccumulatorMergeChecksSpec(t *testing.T) {
+	a, err := NewFunnelAccumulator(FunnelSpec{Steps: steps("a")})
+	require.NoError(t, err)
+	b, err := NewFunnelAccumulator(FunnelSpec{Steps: steps("b")})
+	require.NoError(t, err)
+	c, err := NewFunnelAccumulator(FunnelSpec{Steps: steps("a")})
+	require.NoError(t, err)
+	require.NoError(t, a.Add(tl("l1", "a@0")))
+	require.NoError(t, b.Add(tl("l2", "b@0")))
+	wantA, wantB := a.Result(), b.Result()
+	err = a.Merge(b)
+	assert.ErrorIs(t, err, leadkit.ErrInvalid)
+	assert.EqualError(t, err, "journey: funnel: leadkit: invalid input: cannot merge accumulators of different funnels")
+	assert.Equal(t, wantA, a.Result())
+	assert.Equal(t, wantB, b.Result())
+	assert.NoError(t, a.Merge(c), "equal specs merge")
+	require.NoError(t, a.Merge(a), "merging into itself doubles")
+	assert.Equal(t, 2, a.Result().Leads)
+
+	_, err = NewFunnelAccumulator(FunnelSpec{})
+	assert.ErrorIs(t, err, leadkit.ErrInvalid)
 }
 
 var channelTypes = []string{"page_view", "download", "webinar_attended", "email_clicked", "meeting", "form_submitted"}

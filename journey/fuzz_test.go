@@ -85,7 +85,8 @@ func FuzzCompileFunnel(f *testing.F) {
 		if runErr != nil && !errors.Is(runErr, leadkit.ErrInvalid) {
 			t.Fatalf("run error does not wrap ErrInvalid: %v", runErr)
 		}
-		if r.Leads != len(tls) || len(r.Steps) != len(spec.Steps) {
+		// A lead with a bad event is refused, and named in the error.
+		if (runErr == nil && r.Leads != len(tls)) || (runErr != nil && r.Leads >= len(tls)) || len(r.Steps) != len(spec.Steps) {
 			t.Fatalf("leads %d steps %d", r.Leads, len(r.Steps))
 		}
 		for i, s := range r.Steps {

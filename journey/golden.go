@@ -30,21 +30,38 @@ type GoldenPath struct {
 // least opts.MinSupport support among the converted sequences (mined with
 // [MinePatterns] and the same options), each with its support among the
 // other sequences, its confidence and its lift. The result is ranked by
-// lift, then converted support (descending), then items.
+// lift, then converted support (descending), then items. Sequences with an
+// item [MinePatterns] refuses are left out (of the base rate too) and named
+// in the error.
 func GoldenPaths(converted, other [][]string, opts PatternOptions) ([]GoldenPath, error) {
 	if err := opts.validate(false); err != nil {
 		return nil, err
 	}
+	var errs errorList
 	conv := newDBBuilder(false)
-	for _, s := range converted {
+	n := 0
+	for i, s := range converted {
+		if err := checkPath(fmt.Sprintf("converted sequence %d", i+1), s, false); err != nil {
+			errs.add(err)
+			continue
+		}
 		conv.add(s, nil, 1, opts.CollapseRepeats)
+		n++
+	}
+	good := make([][]string, 0, len(other))
+	for i, s := range other {
+		if err := checkPath(fmt.Sprintf("other sequence %d", i+1), s, false); err != nil {
+			errs.add(err)
+			continue
+		}
+		good = append(good, s)
 	}
 	cdb := conv.build()
 	pats, err := cdb.mine(opts)
 	if err != nil {
-		return nil, err
+		return mined[GoldenPath](nil, err)(&errs)
 	}
-	return golden(pats, cdb.items, len(converted), other, opts)
+	return mined(golden(pats, cdb.items, n, good, opts))(&errs)
 }
 
 func golden(pats []Pattern, dict []string, nConverted int, other [][]string, opts PatternOptions) ([]GoldenPath, error) {
@@ -112,16 +129,21 @@ func golden(pats []Pattern, dict []string, nConverted int, other [][]string, opt
 }
 
 // PatternAccumulator collects sequences for pattern mining so that shards
-// can be filled separately and merged. Pattern support is not additive
-// across shards (a pattern frequent overall may be rare in every shard), so
-// the accumulator keeps the distinct sequences with their counts, which
-// merge by addition; Mine then runs PrefixSpan once over the merged
-// multiset, with the same result as one pass. Its memory is the distinct
+// can be filled separately and merged. It follows the accumulator contract
+// of the leadkit module (see "Specs, results and accumulators" in the root
+// package documentation). Pattern support is not additive across shards (a
+// pattern frequent overall may be rare in every shard), so the accumulator
+// keeps the distinct sequences with their counts, which merge by addition;
+// Result then runs PrefixSpan once over the merged multiset, with the same
+// result as [MinePatterns] over every sequence. Its memory is the distinct
 // sequences, typically far fewer than the leads. Not safe for concurrent
 // use.
 type PatternAccumulator struct {
+	opts PatternOptions
 	seqs map[string]*countedSeq
 	n    int
+	key  strings.Builder
+	buf  []string
 }
 
 type countedSeq struct {
@@ -129,22 +151,47 @@ type countedSeq struct {
 	count int
 }
 
-// NewPatternAccumulator returns an empty accumulator.
-func NewPatternAccumulator() *PatternAccumulator {
-	return &PatternAccumulator{seqs: map[string]*countedSeq{}}
+// NewPatternAccumulator returns an empty accumulator that mines with opts.
+// Invalid options, and MaxGap (it needs timed sequences: use
+// [MineTimedPatterns]), are an error wrapping [leadkit.ErrInvalid].
+func NewPatternAccumulator(opts PatternOptions) (*PatternAccumulator, error) {
+	if err := opts.validate(false); err != nil {
+		return nil, err
+	}
+	return &PatternAccumulator{opts: opts, seqs: map[string]*countedSeq{}}, nil
 }
 
-// Add counts one sequence (copied).
-func (a *PatternAccumulator) Add(seq []string) { a.addN(seq, 1) }
+// Options returns the options a was made with.
+func (a *PatternAccumulator) Options() PatternOptions { return a.opts }
+
+// Add counts one sequence (copied, with its repeats collapsed when
+// CollapseRepeats is set). A sequence with an empty item, or one that is
+// not valid text or is over [leadkit.MaxStringBytes], is refused with a
+// [*PathError] and nothing is counted.
+func (a *PatternAccumulator) Add(seq []string) error {
+	if err := checkPath("sequence", seq, false); err != nil {
+		return err
+	}
+	if a.opts.CollapseRepeats {
+		p := a.buf[:0]
+		for i, it := range seq {
+			if i == 0 || it != seq[i-1] {
+				p = append(p, it)
+			}
+		}
+		seq, a.buf = p, p[:0]
+	}
+	a.addN(seq, 1)
+	return nil
+}
 
 func (a *PatternAccumulator) addN(seq []string, n int) {
-	var sb strings.Builder
-	writeKey(&sb, seq)
-	k := sb.String()
-	c := a.seqs[k]
+	a.key.Reset()
+	writeKey(&a.key, seq)
+	c := a.seqs[a.key.String()]
 	if c == nil {
 		c = &countedSeq{items: slices.Clone(seq)}
-		a.seqs[k] = c
+		a.seqs[a.key.String()] = c
 	}
 	c.count += n
 	a.n += n
@@ -153,40 +200,52 @@ func (a *PatternAccumulator) addN(seq []string, n int) {
 // Len returns the number of sequences added (with repeats).
 func (a *PatternAccumulator) Len() int { return a.n }
 
-// Merge adds other's sequences into a; other is unchanged.
-func (a *PatternAccumulator) Merge(other *PatternAccumulator) {
+// Merge adds other's sequences into a; other is not modified.
+// Accumulators with different options refuse to merge: Merge changes
+// nothing and returns an error wrapping [leadkit.ErrInvalid].
+func (a *PatternAccumulator) Merge(other *PatternAccumulator) error {
+	if err := a.sameOptions(other); err != nil {
+		return err
+	}
 	for _, c := range other.seqs {
 		a.addN(c.items, c.count)
 	}
+	return nil
+}
+
+func (a *PatternAccumulator) sameOptions(other *PatternAccumulator) error {
+	if a.opts != other.opts {
+		return fmt.Errorf("journey: patterns: %w: cannot combine accumulators with different options (%+v and %+v)", leadkit.ErrInvalid, a.opts, other.opts)
+	}
+	return nil
 }
 
 // db builds the weighted database, in key order so the result does not
-// depend on map order.
-func (a *PatternAccumulator) db(collapse bool) *seqDB {
+// depend on map order. Sequences were collapsed as they were added.
+func (a *PatternAccumulator) db() *seqDB {
 	b := newDBBuilder(false)
 	for _, k := range slices.Sorted(maps.Keys(a.seqs)) {
 		c := a.seqs[k]
-		b.add(c.items, nil, c.count, collapse)
+		b.add(c.items, nil, c.count, false)
 	}
 	return b.build()
 }
 
-// Mine runs [MinePatterns] over every sequence added or merged.
-func (a *PatternAccumulator) Mine(opts PatternOptions) ([]Pattern, error) {
-	if err := opts.validate(false); err != nil {
-		return nil, err
-	}
-	return a.db(opts.CollapseRepeats).mine(opts)
+// Result runs [MinePatterns] over every sequence added or merged. Its
+// error is MaxPatterns being exceeded.
+func (a *PatternAccumulator) Result() ([]Pattern, error) {
+	return a.db().mine(a.opts)
 }
 
 // GoldenPaths runs [GoldenPaths] with a's sequences as the converted ones
-// and other's as the rest.
-func (a *PatternAccumulator) GoldenPaths(other *PatternAccumulator, opts PatternOptions) ([]GoldenPath, error) {
-	if err := opts.validate(false); err != nil {
+// and other's as the rest. Accumulators with different options are an
+// error wrapping [leadkit.ErrInvalid].
+func (a *PatternAccumulator) GoldenPaths(other *PatternAccumulator) ([]GoldenPath, error) {
+	if err := a.sameOptions(other); err != nil {
 		return nil, err
 	}
-	cdb := a.db(opts.CollapseRepeats)
-	pats, err := cdb.mine(opts)
+	cdb := a.db()
+	pats, err := cdb.mine(a.opts)
 	if err != nil {
 		return nil, err
 	}
@@ -197,7 +256,7 @@ func (a *PatternAccumulator) GoldenPaths(other *PatternAccumulator, opts Pattern
 			others = append(others, c.items)
 		}
 	}
-	return golden(pats, cdb.items, a.n, others, opts)
+	return golden(pats, cdb.items, a.n, others, a.opts)
 }
 
 // Sequence returns the lead's path: the value of key for each event in time

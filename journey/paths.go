@@ -51,48 +51,83 @@ func (o PathOptions) validate() error {
 	return nil
 }
 
-// PathAccumulator counts whole paths (e.g. the channel sequences of leads)
-// and their first-order transitions. Counts are additive, so shards merge
-// by addition and the result equals one pass. Not safe for concurrent use.
-type PathAccumulator struct {
-	// MaxLength truncates paths to their first MaxLength items (0: whole).
-	MaxLength int
-	// CollapseRepeats merges runs of the same item before counting.
-	CollapseRepeats bool
+// PathResult is what a [PathAccumulator] counted.
+type PathResult struct {
+	// Total is the number of paths added.
+	Total int `json:"total"`
+	// Paths are the distinct paths (after CollapseRepeats and MaxLength)
+	// with their counts, by count (descending) then items.
+	Paths []PathCount `json:"paths"`
+	// Transitions are the first-order transitions, by From then To.
+	Transitions []Transition `json:"transitions"`
+}
 
+// Top returns the n most common paths of r (all when n <= 0 or n exceeds
+// them); it shares r's slice.
+func (r PathResult) Top(n int) []PathCount {
+	if n > 0 && n < len(r.Paths) {
+		return r.Paths[:n]
+	}
+	return r.Paths
+}
+
+// PathAccumulator counts whole paths (e.g. the channel sequences of leads,
+// see [Sequence]) and their first-order transitions. It follows the
+// accumulator contract of the leadkit module (see "Specs, results and
+// accumulators" in the root package documentation): counts are additive,
+// so shards merge by addition and the result equals one pass. Not safe for
+// concurrent use.
+type PathAccumulator struct {
+	opts  PathOptions
 	paths map[string]*PathCount
 	trans map[[2]string]int
 	n     int
+	key   strings.Builder
+	buf   []string
 }
 
-// NewPathAccumulator returns an empty accumulator; set its MaxLength and
-// CollapseRepeats before adding paths.
-func NewPathAccumulator() *PathAccumulator {
-	return &PathAccumulator{paths: map[string]*PathCount{}, trans: map[[2]string]int{}}
+// NewPathAccumulator returns an empty accumulator that cuts paths as opts
+// says. Invalid options are an error wrapping [leadkit.ErrInvalid].
+func NewPathAccumulator(opts PathOptions) (*PathAccumulator, error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	return &PathAccumulator{opts: opts, paths: map[string]*PathCount{}, trans: map[[2]string]int{}}, nil
 }
 
-// Add counts one path.
-func (a *PathAccumulator) Add(path []string) {
-	p := make([]string, 0, len(path))
+// Options returns the options a was made with.
+func (a *PathAccumulator) Options() PathOptions { return a.opts }
+
+// Add counts one path (not retained). A path with an item that is empty,
+// not valid text, over [leadkit.MaxStringBytes] or one of the markers
+// [PathStart] and [PathEnd] is refused with a [*PathError] and nothing is
+// counted.
+func (a *PathAccumulator) Add(path []string) error {
+	if err := checkPath("path", path, true); err != nil {
+		return err
+	}
+	p := a.buf[:0]
 	for i, it := range path {
-		if a.CollapseRepeats && i > 0 && it == path[i-1] {
+		if a.opts.CollapseRepeats && i > 0 && it == path[i-1] {
 			continue
 		}
 		p = append(p, it)
 	}
-	if a.MaxLength > 0 && len(p) > a.MaxLength {
-		p = p[:a.MaxLength]
+	if a.opts.MaxLength > 0 && len(p) > a.opts.MaxLength {
+		p = p[:a.opts.MaxLength]
 	}
 	a.addN(p, 1)
+	a.buf = p[:0]
+	return nil
 }
 
 func (a *PathAccumulator) addN(p []string, n int) {
-	var sb strings.Builder
-	writeKey(&sb, p)
-	c := a.paths[sb.String()]
+	a.key.Reset()
+	writeKey(&a.key, p)
+	c := a.paths[a.key.String()]
 	if c == nil {
-		c = &PathCount{Items: slices.Clone(p)}
-		a.paths[sb.String()] = c
+		c = &PathCount{Items: cloneItems(p)}
+		a.paths[a.key.String()] = c
 	}
 	c.Count += n
 	a.n += n
@@ -104,21 +139,22 @@ func (a *PathAccumulator) addN(p []string, n int) {
 	a.trans[[2]string{prev, PathEnd}] += n
 }
 
-// Merge adds other's counts into a. Both must have the same MaxLength and
-// CollapseRepeats (paths were cut and collapsed as they were added), else
-// Merge changes nothing and returns an error wrapping leadkit.ErrInvalid.
+// Merge adds other's counts into a; other is not modified. Accumulators
+// with different options (paths were cut and collapsed as they were added)
+// refuse to merge: Merge changes nothing and returns an error wrapping
+// [leadkit.ErrInvalid].
 func (a *PathAccumulator) Merge(other *PathAccumulator) error {
-	if a.MaxLength != other.MaxLength || a.CollapseRepeats != other.CollapseRepeats {
-		return fmt.Errorf("journey: paths: %w: cannot merge accumulators with different settings (max length %d and %d, collapse repeats %t and %t)",
-			leadkit.ErrInvalid, a.MaxLength, other.MaxLength, a.CollapseRepeats, other.CollapseRepeats)
+	if a.opts != other.opts {
+		return fmt.Errorf("journey: paths: %w: cannot merge accumulators with different options (max length %d and %d, collapse repeats %t and %t)",
+			leadkit.ErrInvalid, a.opts.MaxLength, other.opts.MaxLength, a.opts.CollapseRepeats, other.opts.CollapseRepeats)
 	}
 	for _, c := range other.paths {
-		var sb strings.Builder
-		writeKey(&sb, c.Items)
-		d := a.paths[sb.String()]
+		a.key.Reset()
+		writeKey(&a.key, c.Items)
+		d := a.paths[a.key.String()]
 		if d == nil {
-			d = &PathCount{Items: slices.Clone(c.Items)}
-			a.paths[sb.String()] = d
+			d = &PathCount{Items: cloneItems(c.Items)}
+			a.paths[a.key.String()] = d
 		}
 		d.Count += c.Count
 	}
@@ -132,12 +168,11 @@ func (a *PathAccumulator) Merge(other *PathAccumulator) error {
 // Len returns the number of paths added.
 func (a *PathAccumulator) Len() int { return a.n }
 
-// Top returns the n most common paths (all when n <= 0), by count
-// (descending) then items.
-func (a *PathAccumulator) Top(n int) []PathCount {
+// Result returns every distinct path with its count and every transition.
+func (a *PathAccumulator) Result() PathResult {
 	out := make([]PathCount, 0, len(a.paths))
 	for _, c := range a.paths {
-		out = append(out, PathCount{Items: slices.Clone(c.Items), Count: c.Count})
+		out = append(out, PathCount{Items: cloneItems(c.Items), Count: c.Count})
 	}
 	slices.SortFunc(out, func(x, y PathCount) int {
 		if c := cmp.Compare(y.Count, x.Count); c != 0 {
@@ -145,23 +180,39 @@ func (a *PathAccumulator) Top(n int) []PathCount {
 		}
 		return slices.Compare(x.Items, y.Items)
 	})
-	if n > 0 && len(out) > n {
-		out = out[:n]
-	}
-	return out
-}
-
-// Transitions returns every transition, sorted by From then To.
-func (a *PathAccumulator) Transitions() []Transition {
 	keys := slices.SortedFunc(maps.Keys(a.trans), func(x, y [2]string) int {
 		if c := cmp.Compare(x[0], y[0]); c != 0 {
 			return c
 		}
 		return cmp.Compare(x[1], y[1])
 	})
-	out := make([]Transition, len(keys))
+	trans := make([]Transition, len(keys))
 	for i, k := range keys {
-		out[i] = Transition{From: k[0], To: k[1], Count: a.trans[k]}
+		trans[i] = Transition{From: k[0], To: k[1], Count: a.trans[k]}
 	}
-	return out
+	return PathResult{Total: a.n, Paths: out, Transitions: trans}
+}
+
+// cloneItems copies p; an empty path is an empty list, never nil (null
+// in JSON).
+func cloneItems(p []string) []string { return append(make([]string, 0, len(p)), p...) }
+
+// checkPath checks the items of a path or sequence (where names it in
+// the error); markers says whether PathStart and PathEnd are refused.
+func checkPath(where string, items []string, markers bool) error {
+	for i, it := range items {
+		msg := ""
+		switch {
+		case it == "":
+			msg = "is empty"
+		case markers && (it == PathStart || it == PathEnd):
+			msg = "is a marker, not an item"
+		default:
+			msg = leadkit.CheckText(it, leadkit.MaxStringBytes)
+		}
+		if msg != "" {
+			return &PathError{Where: where, Item: i + 1, Value: it, Msg: msg}
+		}
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package journey
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -64,6 +65,12 @@ type TimedItem struct {
 // with support >= MinSupport and length <= MaxLength, sorted by support
 // (descending) then lexicographically by items.
 //
+// A sequence with an empty item, or one that is not valid text or is over
+// [leadkit.MaxStringBytes], is left out and named in the error (a
+// [*PathError], at most 10, then a count), as [PatternAccumulator.Add]
+// refuses it; the patterns are those of the other sequences. When mining
+// fails (more than MaxPatterns patterns) the result is nil.
+//
 // The miner interns items to integers and grows patterns over
 // pseudo-projected databases (sequence index + offset, no copies); identical
 // sequences are mined once with a weight.
@@ -71,16 +78,34 @@ func MinePatterns(sequences [][]string, opts PatternOptions) ([]Pattern, error) 
 	if err := opts.validate(false); err != nil {
 		return nil, err
 	}
+	var errs errorList
 	b := newDBBuilder(false)
-	for _, s := range sequences {
+	for i, s := range sequences {
+		if err := checkPath(fmt.Sprintf("sequence %d", i+1), s, false); err != nil {
+			errs.add(err)
+			continue
+		}
 		b.add(s, nil, 1, opts.CollapseRepeats)
 	}
-	return b.build().mine(opts)
+	return mined(b.build().mine(opts))(&errs)
+}
+
+// mined returns the patterns with the refused input's errors, or only the
+// mining error when there is one.
+func mined[T any](pats []T, err error) func(*errorList) ([]T, error) {
+	return func(errs *errorList) ([]T, error) {
+		if err != nil {
+			return nil, errors.Join(err, errs.err())
+		}
+		return pats, errs.err()
+	}
 }
 
 // MineTimedPatterns is [MinePatterns] over timed sequences, which also
 // honours opts.MaxGap. Items of a sequence are sorted by time (stably) if
-// they are not already.
+// they are not already. A sequence with an item MinePatterns refuses, or
+// with a time outside [leadkit.MinTime, leadkit.MaxTime), is left out and
+// named in the error.
 func MineTimedPatterns(sequences [][]TimedItem, opts PatternOptions) ([]Pattern, error) {
 	if err := opts.validate(true); err != nil {
 		return nil, err
@@ -88,7 +113,12 @@ func MineTimedPatterns(sequences [][]TimedItem, opts PatternOptions) ([]Pattern,
 	b := newDBBuilder(true)
 	var items []string
 	var times []time.Time
-	for _, s := range sequences {
+	var errs errorList
+	for i, s := range sequences {
+		if err := checkTimed(i, s); err != nil {
+			errs.add(err)
+			continue
+		}
 		if !slices.IsSortedFunc(s, func(x, y TimedItem) int { return x.Time.Compare(y.Time) }) {
 			s = slices.Clone(s)
 			slices.SortStableFunc(s, func(x, y TimedItem) int { return x.Time.Compare(y.Time) })
@@ -100,7 +130,27 @@ func MineTimedPatterns(sequences [][]TimedItem, opts PatternOptions) ([]Pattern,
 		}
 		b.add(items, times, 1, opts.CollapseRepeats)
 	}
-	return b.build().mine(opts)
+	return mined(b.build().mine(opts))(&errs)
+}
+
+// checkTimed checks the items of timed sequence i (0-based) as checkPath
+// does, and that each has a time in [leadkit.MinTime, leadkit.MaxTime).
+func checkTimed(i int, s []TimedItem) error {
+	for j, it := range s {
+		msg := ""
+		switch {
+		case it.Item == "":
+			msg = "is empty"
+		case !leadkit.ValidTime(it.Time):
+			msg = "time " + it.Time.Format(time.RFC3339) + " is outside " + leadkit.TimeRange
+		default:
+			msg = leadkit.CheckText(it.Item, leadkit.MaxStringBytes)
+		}
+		if msg != "" {
+			return &PathError{Where: fmt.Sprintf("sequence %d", i+1), Item: j + 1, Value: it.Item, Msg: msg}
+		}
+	}
+	return nil
 }
 
 func (o PatternOptions) validate(timed bool) error {

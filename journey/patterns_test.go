@@ -2,6 +2,7 @@ package journey
 
 import (
 	"cmp"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -275,40 +276,149 @@ func timedOf(seqs [][]string) [][]TimedItem {
 	return out
 }
 
-func TestPatternAccumulatorMergeEqualsSinglePass(t *testing.T) {
-	rng := rand.New(rand.NewPCG(9, 9))
-	seqs := untimed(randomTimedSeqs(rng, 600, 8, []string{"web", "email", "event", "call", "ad", "ppc"}))
-	opts := PatternOptions{MinSupport: 30, MaxLength: 4}
-	want, err := MinePatterns(seqs, opts)
+func newPatterns(t *testing.T, opts PatternOptions) *PatternAccumulator {
+	t.Helper()
+	a, err := NewPatternAccumulator(opts)
 	require.NoError(t, err)
-	require.NotEmpty(t, want)
-	shards := []*PatternAccumulator{NewPatternAccumulator(), NewPatternAccumulator(), NewPatternAccumulator()}
-	for i, s := range seqs {
-		shards[i%3].Add(s)
-	}
-	shards[1].Merge(shards[2])
-	shards[1].Merge(shards[0])
-	assert.Equal(t, len(seqs), shards[1].Len())
-	got, err := shards[1].Mine(opts)
-	require.NoError(t, err)
-	assert.Equal(t, want, got)
-
-	// Golden paths from accumulators equal the slice version.
-	half := len(seqs) / 2
-	ca, oa := NewPatternAccumulator(), NewPatternAccumulator()
-	for _, s := range seqs[:half] {
-		ca.Add(s)
-	}
-	for _, s := range seqs[half:] {
-		oa.Add(s)
-	}
-	g1, err := GoldenPaths(seqs[:half], seqs[half:], opts)
-	require.NoError(t, err)
-	g2, err := ca.GoldenPaths(oa, opts)
-	require.NoError(t, err)
-	assert.Equal(t, g1, g2)
+	return a
 }
 
+// Random shards merged in a random order equal MinePatterns over every
+// sequence, refused sequences included (refused by both); golden paths from
+// accumulators equal the slice version.
+func TestPatternAccumulatorShardsEqualOnePass(t *testing.T) {
+	for seed := range uint64(5) {
+		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(9, seed))
+			seqs := randomPaths(rng, 600, 8, 25, []string{"web", "email", "event", "call", "ad", "ppc"})
+			opts := PatternOptions{MinSupport: 20 + rng.IntN(20), MaxLength: rng.IntN(5), CollapseRepeats: rng.IntN(2) == 0, Contiguous: rng.IntN(3) == 0}
+			want, err := MinePatterns(seqs, opts)
+			require.Error(t, err, "the data must hold refused sequences")
+			assert.ErrorIs(t, err, leadkit.ErrInvalid)
+			require.NotEmpty(t, want)
+
+			one := newPatterns(t, opts)
+			refused := 0
+			for _, s := range seqs {
+				if one.Add(s) != nil {
+					refused++
+				}
+			}
+			shard, k := shardInto(rng, len(seqs))
+			shards := make([]*PatternAccumulator, k)
+			for i := range shards {
+				shards[i] = newPatterns(t, opts)
+			}
+			for i, s := range seqs {
+				_ = shards[shard[i]].Add(s)
+			}
+			perm := rng.Perm(k)
+			for _, i := range perm[1:] {
+				require.NoError(t, shards[perm[0]].Merge(shards[i]))
+			}
+			merged := shards[perm[0]]
+			assert.Equal(t, len(seqs)-refused, merged.Len())
+			got, err := merged.Result()
+			require.NoError(t, err)
+			assert.Equal(t, want, got)
+			got, err = one.Result()
+			require.NoError(t, err)
+			assert.Equal(t, want, got)
+
+			half := len(seqs) / 2
+			ca, oa := newPatterns(t, opts), newPatterns(t, opts)
+			for _, s := range seqs[:half] {
+				_ = ca.Add(s)
+			}
+			for _, s := range seqs[half:] {
+				_ = oa.Add(s)
+			}
+			g1, err := GoldenPaths(seqs[:half], seqs[half:], opts)
+			require.Error(t, err)
+			g2, err := ca.GoldenPaths(oa)
+			require.NoError(t, err)
+			assert.Equal(t, g1, g2)
+		})
+	}
+}
+
+// A refused sequence leaves the accumulator as it was; accumulators with
+// different options neither merge nor compare, and change nothing.
+func TestPatternAccumulatorRefusals(t *testing.T) {
+	a := newPatterns(t, PatternOptions{MinSupport: 1})
+	require.NoError(t, a.Add([]string{"web", "email"}))
+	want, err := a.Result()
+	require.NoError(t, err)
+	for _, seq := range [][]string{{"web", ""}, {"\xff"}, {"a\x00"}, {strings.Repeat("x", leadkit.MaxStringBytes+1)}} {
+		err := a.Add(seq)
+		require.Error(t, err)
+		assert.ErrorIs(t, err, leadkit.ErrInvalid)
+		var pe *PathError
+		require.ErrorAs(t, err, &pe)
+		assert.Regexp(t, `^journey: sequence: item \d `, err.Error())
+		got, err := a.Result()
+		require.NoError(t, err)
+		assert.Equal(t, want, got)
+		assert.Equal(t, 1, a.Len())
+	}
+	// The markers are ordinary items in a sequence.
+	require.NoError(t, newPatterns(t, PatternOptions{}).Add([]string{PathStart}))
+
+	b := newPatterns(t, PatternOptions{MinSupport: 2})
+	require.NoError(t, b.Add([]string{"web"}))
+	err = a.Merge(b)
+	assert.ErrorIs(t, err, leadkit.ErrInvalid)
+	assert.ErrorContains(t, err, "different options")
+	_, err = a.GoldenPaths(b)
+	assert.ErrorIs(t, err, leadkit.ErrInvalid)
+	got, err := a.Result()
+	require.NoError(t, err)
+	assert.Equal(t, want, got, "a failed merge changes nothing")
+	assert.Equal(t, 1, b.Len(), "nor other")
+
+	require.NoError(t, a.Merge(a), "merging into itself doubles")
+	got, err = a.Result()
+	require.NoError(t, err)
+	assert.Equal(t, 2, got[0].Support)
+
+	_, err = NewPatternAccumulator(PatternOptions{MaxGap: time.Hour})
+	assert.ErrorIs(t, err, leadkit.ErrInvalid)
+	assert.ErrorContains(t, err, "max gap needs timed sequences")
+	_, err = NewPatternAccumulator(PatternOptions{MinSupport: -1})
+	assert.ErrorIs(t, err, leadkit.ErrInvalid)
+}
+
+// MinePatterns, MineTimedPatterns and GoldenPaths leave out the sequences
+// PatternAccumulator.Add refuses and name them.
+func TestMinePatternsRefusedSequences(t *testing.T) {
+	pats, err := MinePatterns([][]string{{"web", "email"}, {"web", ""}, {"web"}}, PatternOptions{MinSupport: 2})
+	require.Error(t, err)
+	assert.ErrorIs(t, err, leadkit.ErrInvalid)
+	assert.EqualError(t, err, `journey: sequence 2: item 2 "": is empty`)
+	assert.Equal(t, []Pattern{{Items: []string{"web"}, Support: 2}}, pats)
+
+	timed := [][]TimedItem{
+		{{Item: "web", Time: day(0)}, {Item: "email", Time: day(1)}},
+		{{Item: "web"}},
+		{{Item: "web", Time: day(0)}},
+	}
+	pats, err = MineTimedPatterns(timed, PatternOptions{MinSupport: 2, MaxGap: days(2)})
+	assert.ErrorContains(t, err, `journey: sequence 2: item 1 "web": time 0001-01-01T00:00:00Z is outside years 1900 to 2149`)
+	assert.Equal(t, []Pattern{{Items: []string{"web"}, Support: 2}}, pats)
+
+	golden, err := GoldenPaths([][]string{{"web"}, {"\xff"}}, [][]string{{"email"}, {""}}, PatternOptions{})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `journey: converted sequence 2: item 1 "\xff": is not valid UTF-8`)
+	assert.Contains(t, err.Error(), `journey: other sequence 2: item 1 "": is empty`)
+	require.Len(t, golden, 1)
+	assert.Equal(t, GoldenPath{Items: []string{"web"}, Converted: 1, Confidence: 1, Lift: 2}, golden[0], "base rate 1 of 2 good sequences")
+
+	// A mining error wins: no patterns.
+	pats, err = MinePatterns([][]string{{"a", "b", "c"}, {""}}, PatternOptions{MaxPatterns: 2})
+	assert.Nil(t, pats)
+	assert.ErrorContains(t, err, "more than 2 patterns")
+	assert.ErrorContains(t, err, "is empty")
+}
 func TestConversionPaths(t *testing.T) {
 	tls := []Timeline{
 		tl("l1", "web@0", "email@1", "form@2", "call@5"),

@@ -144,6 +144,10 @@ func TestStepWhenLimits(t *testing.T) {
 				{ID: "long", Type: "a", Time: day(0), Attrs: map[string]any{"list": long}},
 				{ID: "b", Type: "b", Time: day(2)},
 			}},
+			{LeadID: "l3", Events: []leadkit.Event{
+				{ID: "ok", Type: "a", Time: day(0), Attrs: map[string]any{"list": []string{"x"}}},
+				{ID: "b", Type: "b", Time: day(3)},
+			}},
 		}
 		r, err := Funnel(spec, tls)
 		require.Error(t, err)
@@ -153,15 +157,18 @@ func TestStepWhenLimits(t *testing.T) {
 		for i, lead := range []string{"l1", "l2"} {
 			assert.Contains(t, lines[i], fmt.Sprintf(`journey: lead %q: event "long": step "a": when: leadkit: invalid input: event.list: list has 1001 items, the limit is 1000`, lead))
 		}
-		// l1 still converts through its good event, from day 1.
+		// l1 and l2 are refused whole (l1 not even through its good
+		// event); l3 counts.
+		assert.Equal(t, 1, r.Leads)
 		assert.Equal(t, []int{1, 1}, counts(r))
-		assert.Equal(t, ldays(1), r.Steps[1].MedianTime)
+		assert.Equal(t, ldays(3), r.Steps[1].MedianTime)
 	})
 }
 
-// A bad event is skipped as a whole: a When failing on it does not leave
-// it matching the steps without a When, nor breaking a Strict run.
-func TestStepWhenBadEventSkipped(t *testing.T) {
+// A When failing on an event refuses the lead's timeline as a whole: the
+// event does not count for the steps without a When either, and the lead's
+// other events do not count.
+func TestStepWhenBadEventRefusesLead(t *testing.T) {
 	spec := FunnelSpec{Order: Strict, Fields: []leadkit.FieldSpec{{Name: "event.n", Type: leadkit.TypeNumber}}, Steps: []Step{
 		{Name: "a", Types: []string{"a"}},
 		{Name: "b", Types: []string{"b"}},
@@ -172,11 +179,15 @@ func TestStepWhenBadEventSkipped(t *testing.T) {
 		{ID: "bad", Type: "b", Time: day(1), Attrs: map[string]any{"n": "many"}},
 		{ID: "b", Type: "b", Time: day(2), Attrs: map[string]any{"n": 1}},
 		{ID: "big", Type: "b", Time: day(3), Attrs: map[string]any{"n": 5}},
+	}}, {LeadID: "m", Events: []leadkit.Event{
+		{ID: "a", Type: "a", Time: day(0)},
+		{ID: "b", Type: "b", Time: day(2), Attrs: map[string]any{"n": 1}},
 	}}})
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), `event "bad": step "b and big": when: leadkit: invalid input: event.n:`)
-	assert.Equal(t, []int{1, 1, 1}, counts(r))
-	assert.Equal(t, ldays(2), r.Steps[1].MedianTime, "b at day 2, not the bad event at day 1")
+	assert.Contains(t, err.Error(), `journey: lead "l": event "bad": step "b and big": when: leadkit: invalid input: event.n:`)
+	assert.Equal(t, 1, r.Leads, "l refused, m counted")
+	assert.Equal(t, []int{1, 1, 0}, counts(r))
+	assert.Equal(t, ldays(2), r.Steps[1].MedianTime)
 }
 
 // The caps of a funnel, with what and where in the error.

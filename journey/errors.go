@@ -1,0 +1,95 @@
+package journey
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/internal/text"
+)
+
+// The errors of this package wrap the leadkit sentinels, so callers test
+// conditions with errors.Is(err, leadkit.ErrInvalid) whatever the
+// calculator; the typed errors below carry the location of a problem for
+// programs. Messages start with "journey: ", name what and where, and put
+// the cause last.
+
+// StepError reports a step that cannot be compiled. It wraps
+// [leadkit.ErrInvalid]; Line and Column locate the problem in When (1-based,
+// columns counted in runes; zero when it is not in the expression).
+type StepError struct {
+	Step   string // the step's name
+	Index  int    // 1-based position in FunnelSpec.Steps
+	Field  string // "name", "types" or "when"
+	Line   int
+	Column int
+	Err    error
+}
+
+// Error formats the problem as "journey: step N \"name\": field: message".
+func (e *StepError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "journey: step %d", e.Index)
+	if e.Step != "" {
+		fmt.Fprintf(&b, " %q", text.Clip(e.Step, 64))
+	}
+	fmt.Fprintf(&b, ": %s: %v", e.Field, e.Err)
+	return b.String()
+}
+
+// Unwrap returns leadkit.ErrInvalid and the underlying error.
+func (e *StepError) Unwrap() []error { return []error{leadkit.ErrInvalid, e.Err} }
+
+// PathError reports an item that a path or pattern calculator refuses
+// ([PathAccumulator.Add], [PatternAccumulator.Add], [MinePatterns],
+// [MineTimedPatterns], [GoldenPaths]): an empty item, one that is not
+// valid text or is over [leadkit.MaxStringBytes], or, in a path, one of the
+// markers [PathStart] and [PathEnd]. It wraps [leadkit.ErrInvalid].
+type PathError struct {
+	// Where names the path: "path", "sequence 3", "other sequence 2"
+	// (1-based positions in the input).
+	Where string
+	// Item is the 1-based position of the item in the path and Value the
+	// item.
+	Item  int
+	Value string
+	// Msg is what is wrong with it.
+	Msg string
+}
+
+// Error formats the problem as "journey: where: item N \"value\": message".
+func (e *PathError) Error() string {
+	return fmt.Sprintf("journey: %s: item %d %q: %s", e.Where, e.Item, text.Clip(e.Value, 64), e.Msg)
+}
+
+// Unwrap returns leadkit.ErrInvalid.
+func (e *PathError) Unwrap() error { return leadkit.ErrInvalid }
+
+// errorList collects errors up to a cap and counts the rest.
+type errorList struct {
+	errs []error
+	more int
+}
+
+// maxErrors is the most errors a calculator reports one by one; the rest
+// are counted.
+const maxErrors = 10
+
+func (l *errorList) add(err error) {
+	switch {
+	case err == nil:
+	case len(l.errs) < maxErrors:
+		l.errs = append(l.errs, err)
+	default:
+		l.more++
+	}
+}
+
+func (l *errorList) err() error {
+	if l.more > 0 {
+		return errors.Join(append(slices.Clone(l.errs), fmt.Errorf("journey: and %d more errors", l.more))...)
+	}
+	return errors.Join(l.errs...)
+}
