@@ -78,7 +78,7 @@ func TestStageFunnelAgreesWithStageMachine(t *testing.T) {
 					}
 					require.Len(t, got.Conversions, len(want.Conversions))
 					for i, c := range want.Conversions {
-						assert.Equal(t, journey.StageConversion{From: c.From, To: c.To, Base: c.Base, Converted: c.Converted, Rate: c.Rate, Mean: c.Mean, Median: c.Median},
+						assert.Equal(t, journey.StageConversion{From: c.From, To: c.To, Base: c.Base, Converted: c.Converted, Rate: c.Rate, Mean: time.Duration(c.Mean), Median: time.Duration(c.Median)},
 							got.Conversions[i], "%v %v", sub, cohort)
 					}
 					// Without the order journey counts direct entries only:

@@ -235,7 +235,7 @@ func (s *StageStore) Scan(ctx context.Context, pipeline string, fn func(stage.Re
 		if len(page) < 1000 {
 			return nil
 		}
-		lastKind, lastID = page[len(page)-1].Kind, page[len(page)-1].ID
+		lastKind, lastID = string(page[len(page)-1].Kind), page[len(page)-1].ID
 	}
 }
 
@@ -268,7 +268,7 @@ func (s *StageStore) ScanHistories(ctx context.Context, pipeline string, fn func
 				rows.Close()
 				return fmt.Errorf("postgres: scan histories %q: %w", pipeline, err)
 			}
-			key := stage.Key{Pipeline: pipeline, Subject: stage.Subject{Kind: kind, ID: id}}
+			key := stage.Key{Pipeline: pipeline, Subject: stage.Subject{Kind: stage.Kind(kind), ID: id}}
 			e.Key, e.Trigger, e.At = key, stage.Trigger(trig), e.At.UTC()
 			if n := len(hs); n == 0 || hs[n-1].key != key {
 				hs = append(hs, hist{key: key})
@@ -287,7 +287,7 @@ func (s *StageStore) ScanHistories(ctx context.Context, pipeline string, fn func
 		if len(hs) < page {
 			return nil
 		}
-		lastKind, lastID = hs[len(hs)-1].key.Kind, hs[len(hs)-1].key.ID
+		lastKind, lastID = string(hs[len(hs)-1].key.Kind), hs[len(hs)-1].key.ID
 	}
 }
 

@@ -11,16 +11,21 @@ import (
 	"github.com/leadkit/leadkit"
 )
 
+// Kind is the kind of subject a pipeline tracks. The three below are
+// leadkit's; a tenant may name others (any text within
+// leadkit.MaxNameBytes).
+type Kind string
+
 // Subject kinds. A pipeline can track leads, contacts or accounts.
 const (
-	KindLead    = "lead"
-	KindContact = "contact"
-	KindAccount = "account"
+	KindLead    Kind = "lead"
+	KindContact Kind = "contact"
+	KindAccount Kind = "account"
 )
 
 // Subject is what moves through a pipeline: a lead, contact or account.
 type Subject struct {
-	Kind string `json:"kind"`
+	Kind Kind   `json:"kind"`
 	ID   string `json:"id"`
 }
 
@@ -34,7 +39,7 @@ func Account(id string) Subject { return Subject{Kind: KindAccount, ID: id} }
 func Contact(id string) Subject { return Subject{Kind: KindContact, ID: id} }
 
 // String formats the subject as `lead "L1"`.
-func (s Subject) String() string { return s.Kind + " " + fmt.Sprintf("%q", s.ID) }
+func (s Subject) String() string { return string(s.Kind) + " " + fmt.Sprintf("%q", s.ID) }
 
 // Key identifies one subject in one pipeline: a subject can run in several
 // pipelines (new business, expansion) side by side.
@@ -139,7 +144,7 @@ func (k Key) validate() error {
 	for _, f := range []struct {
 		what, v string
 		max     int
-	}{{"pipeline", k.Pipeline, leadkit.MaxNameBytes}, {"subject kind", k.Kind, leadkit.MaxNameBytes}, {"subject ID", k.ID, leadkit.MaxIDBytes}} {
+	}{{"pipeline", k.Pipeline, leadkit.MaxNameBytes}, {"subject kind", string(k.Kind), leadkit.MaxNameBytes}, {"subject ID", k.ID, leadkit.MaxIDBytes}} {
 		if f.v == "" {
 			return fmt.Errorf("%s is empty", f.what)
 		}
@@ -235,7 +240,7 @@ func NewMemoryStore() *MemoryStore {
 func (s *MemoryStore) shard(k Key) *memShard {
 	// FNV-1a over the key's strings.
 	h := uint32(2166136261)
-	for _, str := range [...]string{k.Pipeline, k.Kind, k.ID} {
+	for _, str := range [...]string{k.Pipeline, string(k.Kind), k.ID} {
 		for i := 0; i < len(str); i++ {
 			h ^= uint32(str[i])
 			h *= 16777619
