@@ -49,38 +49,6 @@ type CSVOptions struct {
 	NullsColumn string `json:"nulls_column,omitempty"`
 }
 
-// CSVError is a problem at one place of a path table. Line is 1-based and
-// counts the header; Column is the 1-based field number (0 when the problem
-// is the whole row or the header); Field is the column's name when known.
-// It wraps [leadkit.ErrInvalid].
-type CSVError struct {
-	Line   int
-	Column int
-	Field  string
-	Reason string
-}
-
-// Error implements the error interface.
-func (e *CSVError) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "attribution: csv line %d", e.Line)
-	if e.Column > 0 {
-		fmt.Fprintf(&b, ", column %d", e.Column)
-	}
-	if e.Field != "" {
-		fmt.Fprintf(&b, " (%s)", e.Field)
-	}
-	b.WriteString(": ")
-	b.WriteString(e.Reason)
-	return b.String()
-}
-
-// Unwrap returns [leadkit.ErrInvalid].
-func (e *CSVError) Unwrap() error { return leadkit.ErrInvalid }
-
-// maxCSVErrors bounds how many row errors ReadPaths reports one by one.
-const maxCSVErrors = 20
-
 // MaxRowBytes caps one row of a path table (a record: a quoted field may
 // spread it over several lines), the header included. Every valid path
 // fits: [MaxPathTouches] names of [leadkit.MaxNameBytes] joined by a
@@ -235,19 +203,12 @@ func ReadPaths(r io.Reader, opts CSVOptions) ([]Path, error) {
 
 	var (
 		paths  []Path
-		errs   []error
-		more   int
+		errs   errorList
 		rows   int
 		names  = map[string]string{} // interned channel names, all valid
 		tokens []string
 	)
-	report := func(e *CSVError) {
-		if len(errs) < maxCSVErrors {
-			errs = append(errs, e)
-		} else {
-			more++
-		}
-	}
+	report := func(e *CSVError) { errs.add(e) }
 	// reportLong reports the rows the limiter dropped before line (all
 	// of them when line < 0), keeping the errors in line order.
 	reportLong := func(line int) {
@@ -269,7 +230,8 @@ func ReadPaths(r io.Reader, opts CSVOptions) ([]Path, error) {
 			if !errors.As(err, &pe) {
 				// An I/O error: reading on would repeat it.
 				reportLong(-1)
-				return paths, errors.Join(append(errs, fmt.Errorf("attribution: csv line %d: %w", line+1, err))...)
+				errs.errs = append(errs.errs, fmt.Errorf("attribution: csv line %d: %w", line+1, err))
+				return paths, errs.err("csv row errors")
 			}
 			e := csvReadError(err, line+1)
 			reportLong(e.Line)
@@ -371,10 +333,7 @@ func ReadPaths(r io.Reader, opts CSVOptions) ([]Path, error) {
 		})
 	}
 	reportLong(-1)
-	if more > 0 {
-		errs = append(errs, fmt.Errorf("attribution: csv: %d more row errors: %w", more, leadkit.ErrInvalid))
-	}
-	return paths, errors.Join(errs...)
+	return paths, errs.err("csv row errors")
 }
 
 func or(a, b string) string {

@@ -118,7 +118,7 @@ func TestReadPathsManyErrors(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "csv line 21,")
 	assert.NotContains(t, err.Error(), "csv line 22,")
-	assert.Contains(t, err.Error(), "10 more row errors")
+	assert.Contains(t, err.Error(), "attribution: 10 more csv row errors")
 }
 
 type failingReader struct{ n int }

@@ -71,8 +71,8 @@
 // result); a CSV row is at most [MaxRowBytes]. The Markov solve costs more
 // than linear time, so a chain has at most [MaxChannels] channels and
 // [MaxMarkovStates] states, an order of at most [MaxMarkovOrder] and a
-// budget of [MaxMarkovWork] solver steps: about half a second at worst on
-// one core. The other models are linear in their input.
+// budget of [MaxMarkovWork] solver steps. The other models are linear in
+// their input.
 //
 // # Concurrency and scale
 //
@@ -80,9 +80,7 @@
 // no goroutines. A [MarkovCounts] is an accumulator (the contract of the
 // package leadkit documentation, "Specs, results and accumulators"): build
 // one per shard (or per worker) with [NewMarkovCounts], Merge them, then
-// call its Result.
-// Rule-based models are linear in the paths, so per-shard Results can be
-// summed key by key (and tables over [MaxPaths] must be split so). Order-1
-// Markov attributes a million paths over 20 channels well under a second
-// on one core.
+// call its Result. Rule-based models are linear in the paths, so per-shard
+// Results can be summed key by key (and tables over [MaxPaths] must be
+// split so).
 package attribution

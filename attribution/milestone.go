@@ -10,6 +10,13 @@ import (
 	"github.com/leadkit/leadkit/journey"
 )
 
+// Milestone event types used when [Milestones] leaves a list empty.
+const (
+	EventLeadCreated        = "lead_created"
+	EventOpportunityCreated = "opportunity_created"
+	EventClosedWon          = "closed_won"
+)
+
 // Milestones names the event types that mark the B2B milestones of a
 // timeline. An empty list takes its default.
 //
