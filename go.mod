@@ -1,6 +1,6 @@
 module github.com/leadkit/leadkit
 
-go 1.23
+go 1.24
 
 require (
 	github.com/expr-lang/expr v1.17.8

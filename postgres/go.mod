@@ -1,6 +1,6 @@
 module github.com/leadkit/leadkit/postgres
 
-go 1.23.0
+go 1.24
 
 replace github.com/leadkit/leadkit => ../
 
