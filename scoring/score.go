@@ -111,16 +111,6 @@ func (r *Result) Reached(threshold string) bool {
 	return false
 }
 
-// ruleAcc accumulates one behavior rule during a full pass.
-type ruleAcc struct {
-	n       int32 // counted occurrences
-	bucketN int32
-	bucket  int64
-	last    int64 // ns of the latest counted occurrence
-	life    float64
-	fresh   float64
-}
-
 // scratch is the per-goroutine working memory of scoring; pooled in the
 // model so the steady state allocates nothing.
 type scratch struct {
@@ -131,7 +121,7 @@ type scratch struct {
 	order  []int32
 	ids    []idSlot // open-addressing table of the repeated-ID check
 	dup    []bool
-	acc    []ruleAcc
+	rules  []RuleState // the full pass's rule states
 	pred   []bool
 	fresh  []float64
 	life   []float64
@@ -141,7 +131,7 @@ type scratch struct {
 func (m *Model) newScratch() *scratch {
 	return &scratch{
 		runner: lang.NewRunner(m.lim),
-		acc:    make([]ruleAcc, len(m.beh)),
+		rules:  make([]RuleState, len(m.beh)),
 		pred:   make([]bool, len(m.preds)),
 		fresh:  make([]float64, len(m.dims)),
 		life:   make([]float64, len(m.dims)),
@@ -222,7 +212,7 @@ func (m *Model) scoreInto(sc *scratch, dst *Result, in *Input) error {
 	if err := m.eventPass(sc, in.Events, asOf); err != nil {
 		return err
 	}
-	return m.finish(sc, dst, asOf)
+	return m.finish(sc, sc.rules, dst, asOf)
 }
 
 // fitPass evaluates the fit rules into sc.fitOn.
@@ -240,51 +230,6 @@ func (m *Model) fitPass(sc *scratch) error {
 
 func (m *Model) runErr(sc *scratch, dim int, rule, part string, err error) error {
 	return exprError(&RuleError{LeadID: sc.lead.ID, Dimension: m.dims[dim].name, Rule: rule, Part: part}, err)
-}
-
-// factor is the share of an occurrence at t (ns; tt as a time) that
-// remains at asOf. Step decay compares calendar months: an occurrence is N
-// months old once t + N months <= asOf, which never reverts as asOf grows.
-func (r *behRule) factor(t int64, tt time.Time, asOf int64, asOfT time.Time) float64 {
-	switch r.dk {
-	case decayWindow:
-		if asOf-t < r.window {
-			return 1
-		}
-		return 0
-	case decayHalfLife:
-		return math.Exp2(-float64(asOf-t) / r.halfLife)
-	case decaySteps:
-		for k := len(r.steps) - 1; k >= 0; k-- {
-			if !tt.UTC().AddDate(0, r.steps[k].months, 0).After(asOfT) {
-				return r.steps[k].keep
-			}
-		}
-	}
-	return 1
-}
-
-// bucketKey is the calendar period of t (ns) for a frequency limit.
-func bucketKey(per uint8, t int64, tt time.Time) int64 {
-	switch per {
-	case perDay:
-		return floorDiv(t, int64(24*time.Hour))
-	case perWeek:
-		// 1970-01-05 was a Monday: shift so weeks start on Monday.
-		return floorDiv(t-4*int64(24*time.Hour), 7*int64(24*time.Hour))
-	case perMonth:
-		y, mo, _ := tt.UTC().Date()
-		return int64(y)*12 + int64(mo)
-	}
-	return 0
-}
-
-func floorDiv(a, b int64) int64 {
-	q := a / b
-	if (a%b != 0) && ((a < 0) != (b < 0)) {
-		q--
-	}
-	return q
 }
 
 // idSeed seeds the hash of the repeated-ID check: random per process, so
@@ -456,7 +401,7 @@ func (m *Model) checkLead(l *leadkit.Lead) error {
 // eventPass is the fused pass: each event is dispatched by type to the
 // rules that name it; each distinct predicate is evaluated once per event.
 func (m *Model) eventPass(sc *scratch, evs []leadkit.Event, asOfT time.Time) error {
-	clear(sc.acc)
+	resetRules(sc.rules)
 	asGiven, err := m.checkEvents(sc, sc.lead.ID, evs)
 	if err != nil || len(m.beh) == 0 {
 		return err
@@ -464,7 +409,7 @@ func (m *Model) eventPass(sc *scratch, evs []leadkit.Event, asOfT time.Time) err
 	asOf := asOfT.UnixNano()
 	if asGiven {
 		for i := range evs {
-			if err := m.event(sc, &evs[i], asOf, asOfT); err != nil {
+			if err := m.event(sc, &evs[i], asOf); err != nil {
 				return err
 			}
 		}
@@ -472,7 +417,7 @@ func (m *Model) eventPass(sc *scratch, evs []leadkit.Event, asOfT time.Time) err
 	}
 
 	for _, i := range sc.order {
-		if err := m.event(sc, &evs[i], asOf, asOfT); err != nil {
+		if err := m.event(sc, &evs[i], asOf); err != nil {
 			return err
 		}
 	}
@@ -527,7 +472,7 @@ func (m *Model) predErr(sc *scratch, ev *leadkit.Event, p int32, rules []int32, 
 	return re
 }
 
-func (m *Model) event(sc *scratch, ev *leadkit.Event, asOf int64, asOfT time.Time) error {
+func (m *Model) event(sc *scratch, ev *leadkit.Event, asOf int64) error {
 	t := ev.Time.UnixNano()
 	if t > asOf {
 		return nil
@@ -542,65 +487,8 @@ func (m *Model) event(sc *scratch, ev *leadkit.Event, asOf int64, asOfT time.Tim
 			return err
 		}
 	}
-	if rt.reset {
-		// Resets first, so the event counts for the other rules of the
-		// dimension whatever the rule order.
-		for _, ri := range rules {
-			if r := &m.beh[ri]; r.reset && (r.pred < 0 || sc.pred[r.pred]) {
-				for _, j := range m.dims[r.dim].beh {
-					sc.acc[j] = ruleAcc{}
-				}
-			}
-		}
-	}
-	for _, ri := range rules {
-		r := &m.beh[ri]
-		if r.pred >= 0 && !sc.pred[r.pred] {
-			continue
-		}
-		a := &sc.acc[ri]
-		if r.limitMax > 0 {
-			key := bucketKey(r.per, t, ev.Time)
-			if a.bucketN > 0 && key == a.bucket {
-				if a.bucketN >= r.limitMax {
-					continue
-				}
-				a.bucketN++
-			} else {
-				a.bucket, a.bucketN = key, 1
-			}
-		}
-		a.n++
-		pts := r.points
-		if a.n == 1 {
-			pts += r.bonus
-		}
-		a.life += pts
-		switch r.dk {
-		case decayNone:
-			a.fresh += pts
-		case decayWindow:
-			if asOf-t < r.window {
-				a.fresh += pts
-			}
-		default:
-			a.fresh += pts * r.factor(t, ev.Time, asOf, asOfT)
-		}
-		a.last = t
-	}
+	m.count(sc, sc.rules, rt, t, asOf)
 	return nil
-}
-
-func capTo(v, c float64) float64 {
-	if c > 0 {
-		if v > c {
-			return c
-		}
-		if v < -c {
-			return -c
-		}
-	}
-	return v
 }
 
 func clamp(v, lo, hi float64) float64 {
@@ -613,19 +501,11 @@ func clamp(v, lo, hi float64) float64 {
 	return v
 }
 
-// ruleValues turns an accumulator into the rule's capped fresh and
-// lifetime scores at asOf.
-func (r *behRule) values(n int32, fresh, life float64, last, asOf int64) (float64, float64) {
-	if n > 0 && r.recencyWithin > 0 && asOf-last < r.recencyWithin {
-		fresh += r.recencyPts
-	}
-	return capTo(fresh, r.cap), capTo(life, r.cap)
-}
-
-// finish sums rule values into dimensions, evaluates derived dimensions,
+// finish sums the fit rules and the behavior rule states rs into
+// dimensions, evaluates derived dimensions,
 // and writes the result.
-func (m *Model) finish(sc *scratch, dst *Result, asOfT time.Time) error {
-	if err := m.sums(sc, dst, asOfT); err != nil {
+func (m *Model) finish(sc *scratch, rs []RuleState, dst *Result, asOfT time.Time) error {
+	if err := m.sums(sc, rs, dst, asOfT); err != nil {
 		return err
 	}
 	return m.finishDims(sc, dst, asOfT)
@@ -633,11 +513,12 @@ func (m *Model) finish(sc *scratch, dst *Result, asOfT time.Time) error {
 
 func finiteF(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
-// sums adds the fit points and capped behavior rule values into the raw
+// sums adds the fit points and the capped values of the rule states rs
+// at asOfT into the raw
 // (unclamped) dimension sums sc.fresh and sc.life, and lists the hits. A
 // rule value that is not finite is an error naming the rule (it cannot
 // happen with validated times and points; the check keeps it so).
-func (m *Model) sums(sc *scratch, dst *Result, asOfT time.Time) error {
+func (m *Model) sums(sc *scratch, rs []RuleState, dst *Result, asOfT time.Time) error {
 	asOf := asOfT.UnixNano()
 	clear(sc.fresh)
 	clear(sc.life)
@@ -653,19 +534,19 @@ func (m *Model) sums(sc *scratch, dst *Result, asOfT time.Time) error {
 		}
 	}
 	for i := range m.beh {
-		a := &sc.acc[i]
-		if a.n == 0 {
+		s := &rs[i]
+		if s.N == 0 {
 			continue
 		}
 		r := &m.beh[i]
-		fresh, life := r.values(a.n, a.fresh, a.life, a.last, asOf)
+		fresh, life := r.value(s, asOf)
 		if !finiteF(fresh) || !finiteF(life) {
 			return &RuleError{LeadID: sc.lead.ID, Dimension: m.dims[r.dim].name, Rule: r.name, Msg: fmt.Sprintf("rule value is not finite (%v, lifetime %v)", fresh, life)}
 		}
 		sc.fresh[r.dim] += fresh
 		sc.life[r.dim] += life
 		if fresh != 0 {
-			dst.Hits = append(dst.Hits, Hit{Dimension: m.dims[r.dim].name, Rule: r.name, Kind: KindBehavior, Points: fresh, Lifetime: life, Count: int(a.n)})
+			dst.Hits = append(dst.Hits, Hit{Dimension: m.dims[r.dim].name, Rule: r.name, Kind: KindBehavior, Points: fresh, Lifetime: life, Count: int(s.N)})
 		}
 	}
 	return nil

@@ -2,7 +2,6 @@ package scoring
 
 import (
 	"fmt"
-	"math"
 	"slices"
 	"time"
 
@@ -184,127 +183,8 @@ func (m *Model) apply(sc *scratch, st *State, ev *leadkit.Event) error {
 	if ev.ID != "" {
 		st.LastIDs = append(st.LastIDs, ev.ID)
 	}
-	t := ev.Time.UnixNano()
-	if rt.reset {
-		// Resets first, as in the full pass.
-		for _, ri := range rules {
-			if r := &m.beh[ri]; r.reset && (r.pred < 0 || sc.pred[r.pred]) {
-				for _, j := range m.dims[r.dim].beh {
-					st.Rules[j] = RuleState{Times: st.Rules[j].Times[:0]}
-				}
-			}
-		}
-	}
-	for _, ri := range rules {
-		r := &m.beh[ri]
-		if r.pred >= 0 && !sc.pred[r.pred] {
-			continue
-		}
-		s := &st.Rules[ri]
-		if r.limitMax > 0 {
-			key := bucketKey(r.per, t, ev.Time)
-			if s.BucketN > 0 && key == s.Bucket {
-				if s.BucketN >= r.limitMax {
-					continue
-				}
-				s.BucketN++
-			} else {
-				s.Bucket, s.BucketN = key, 1
-			}
-		}
-		s.N++
-		pts := r.points
-		if s.N == 1 {
-			pts += r.bonus
-			s.First = t
-		}
-		s.Lifetime += pts
-		s.Last = t
-		switch r.dk {
-		case decayNone:
-			s.Value += pts
-		case decayHalfLife:
-			if s.N == 1 {
-				// No decay from an unset At (0 is 1970: before it, the
-				// factor would overflow to +Inf and 0*Inf is NaN).
-				s.Value = pts
-			} else {
-				s.Value = s.Value*math.Exp2(-float64(t-s.At)/r.halfLife) + pts
-			}
-			s.At = t
-		default:
-			s.Times = append(s.Times, t)
-			r.prune(s, t, ev.Time)
-		}
-	}
+	m.count(sc, st.Rules, rt, ev.Time.UnixNano(), anyTime)
 	return nil
-}
-
-// prune drops the oldest occurrence times whose share can no longer change
-// after now: outside the window, or past the last decay step (whose
-// remaining share moves into Value). Times are ascending, so only a prefix
-// is dropped; an entry left behind still reads correctly.
-func (r *behRule) prune(s *RuleState, now int64, nowT time.Time) {
-	if r.dk == decayWindow {
-		// Binary search the first time inside the window; compact only
-		// when the expired prefix is at least half, so pruning is
-		// amortized O(log n). Expired entries left in front are excluded
-		// by freshAt's own search.
-		k := firstInWindow(s.Times, now, r.window)
-		if k > 0 && 2*k >= len(s.Times) {
-			s.Times = s.Times[:copy(s.Times, s.Times[k:])]
-		}
-		return
-	}
-	k := 0
-	for k < len(s.Times) {
-		last := r.steps[len(r.steps)-1]
-		if time.Unix(0, s.Times[k]).UTC().AddDate(0, last.months, 0).After(nowT) {
-			break
-		}
-		s.Value += r.points * last.keep
-		k++
-	}
-	if k > 0 {
-		s.Times = s.Times[:copy(s.Times, s.Times[k:])]
-	}
-}
-
-// firstInWindow is the index of the first ascending time x with
-// asOf - x < window.
-func firstInWindow(times []int64, asOf, window int64) int {
-	lo, hi := 0, len(times)
-	for lo < hi {
-		mid := int(uint(lo+hi) >> 1)
-		if asOf-times[mid] < window {
-			hi = mid
-		} else {
-			lo = mid + 1
-		}
-	}
-	return lo
-}
-
-// freshAt is the rule's decayed sum at asOf (before recency and cap).
-func (r *behRule) freshAt(s *RuleState, asOf int64, asOfT time.Time) float64 {
-	var v float64
-	switch r.dk {
-	case decayNone:
-		return s.Value
-	case decayHalfLife:
-		return s.Value * math.Exp2(-float64(asOf-s.At)/r.halfLife)
-	case decayWindow:
-		v = float64(len(s.Times)-firstInWindow(s.Times, asOf, r.window)) * r.points
-	default:
-		v = s.Value
-		for _, x := range s.Times {
-			v += r.points * r.factor(x, time.Unix(0, x).UTC(), asOf, asOfT)
-		}
-	}
-	if r.bonus != 0 {
-		v += r.bonus * r.factor(s.First, time.Unix(0, s.First).UTC(), asOf, asOfT)
-	}
-	return v
 }
 
 // ReadState writes into dst the score of lead with the behavior in st at
@@ -346,14 +226,5 @@ func (m *Model) readState(sc *scratch, dst *Result, st *State, asOf time.Time, f
 			return err
 		}
 	}
-	at := asOf.UnixNano()
-	for i := range m.beh {
-		s := &st.Rules[i]
-		if s.N == 0 {
-			sc.acc[i] = ruleAcc{}
-			continue
-		}
-		sc.acc[i] = ruleAcc{n: s.N, last: s.Last, life: s.Lifetime, fresh: m.beh[i].freshAt(s, at, asOf)}
-	}
-	return m.finish(sc, dst, asOf)
+	return m.finish(sc, st.Rules, dst, asOf)
 }

@@ -106,7 +106,7 @@ func (m *Model) WhyNot(in Input, target Target) (Gap, error) {
 		return Gap{}, err
 	}
 	var res Result
-	if err := m.sums(sc, &res, asOfT); err != nil {
+	if err := m.sums(sc, sc.rules, &res, asOfT); err != nil {
 		return Gap{}, err
 	}
 	// Only rules of dimensions that reach the target can help.
@@ -152,22 +152,21 @@ func (m *Model) WhyNot(in Input, target Target) (Gap, error) {
 		}
 	}
 	for i := range m.beh {
-		r, a := &m.beh[i], &sc.acc[i]
-		pts := r.points
-		if a.n == 0 {
-			pts += r.bonus
-		}
-		if pts <= 0 || r.reset || !reach[r.dim] {
+		r, cur := &m.beh[i], &sc.rules[i]
+		if r.nextPoints(cur) <= 0 || r.reset || !reach[r.dim] {
 			continue
 		}
 		s := Suggestion{Dimension: m.dims[r.dim].name, Rule: r.name, Kind: KindBehavior}
-		if r.limitMax > 0 && a.bucketN >= r.limitMax && bucketKey(r.per, asOf, asOfT) == a.bucket {
+		// One more occurrence now, counted like any other.
+		next := *cur // read at asOf only, count leaves next.Times alone
+		r.count(&next, asOf, asOf)
+		if next.N == cur.N {
 			s.Blocked = BlockedLimit
 			g.Suggestions = append(g.Suggestions, s)
 			continue
 		}
-		oldF, _ := r.values(a.n, a.fresh, a.life, a.last, asOf)
-		newF, _ := r.values(a.n+1, a.fresh+pts, a.life+pts, asOf, asOf)
+		oldF, _ := r.value(cur, asOf)
+		newF, _ := r.value(&next, asOf)
 		if newF-oldF <= 0 {
 			s.Blocked = BlockedCap
 			g.Suggestions = append(g.Suggestions, s)

@@ -1,0 +1,257 @@
+package scoring
+
+import (
+	"math"
+	"time"
+)
+
+// The semantics of behavior rules, written once: how an occurrence counts
+// into a rule's [RuleState] (limits, resets, first bonus, decay
+// bookkeeping) and what a state is worth at an as-of time. The full pass
+// ([Model.Score]) and the incremental path ([Model.Apply],
+// [Model.ReadState]) both count through [Model.count] and read through
+// [behRule.freshAt] and [behRule.values], so they agree by construction.
+
+// anyTime is the as-of time of a rule state that may be read at any time
+// from its latest event on (an incremental [State]); a full pass passes
+// its as-of time instead, so that window and step shares settle as they
+// are counted.
+const anyTime = math.MinInt64
+
+// count counts an event at t (ns), whose predicates are
+// evaluated in sc.pred and whose route is rt, into the rule states rs:
+// resets first, so the event counts for the other rules of the dimension
+// whatever the rule order, then each matching rule.
+func (m *Model) count(sc *scratch, rs []RuleState, rt *route, t, asOf int64) {
+	if rt.reset {
+		for _, ri := range rt.rules {
+			if r := &m.beh[ri]; r.reset && (r.pred < 0 || sc.pred[r.pred]) {
+				resetRules(rs, m.dims[r.dim].beh...)
+			}
+		}
+	}
+	for _, ri := range rt.rules {
+		r := &m.beh[ri]
+		if r.pred >= 0 && !sc.pred[r.pred] {
+			continue
+		}
+		r.count(&rs[ri], t, asOf)
+	}
+}
+
+// resetRules clears the states rs[i] of the rules listed (all when none
+// is), keeping the capacity of their Times.
+func resetRules(rs []RuleState, rules ...int) {
+	if len(rules) == 0 {
+		for i := range rs {
+			rs[i] = RuleState{Times: rs[i].Times[:0]}
+		}
+		return
+	}
+	for _, i := range rules {
+		rs[i] = RuleState{Times: rs[i].Times[:0]}
+	}
+}
+
+// nextPoints is what the next counted occurrence adds to s: the points,
+// and the first bonus if it is the first since the last reset.
+func (r *behRule) nextPoints(s *RuleState) float64 {
+	if s.N == 0 {
+		return r.points + r.bonus
+	}
+	return r.points
+}
+
+// count counts one occurrence at t (ns) into s, unless the rule's
+// frequency limit is used up in t's period. The state will be read at
+// asOf, or at any time from t on when asOf is anyTime.
+func (r *behRule) count(s *RuleState, t, asOf int64) {
+	if r.limitMax > 0 {
+		key := bucketKey(r.per, t)
+		if s.BucketN > 0 && key == s.Bucket {
+			if s.BucketN >= r.limitMax {
+				return
+			}
+			s.BucketN++
+		} else {
+			s.Bucket, s.BucketN = key, 1
+		}
+	}
+	pts := r.nextPoints(s)
+	s.N++
+	if s.N == 1 {
+		s.First = t
+	}
+	s.Lifetime += pts
+	s.Last = t
+	switch r.dk {
+	case decayNone:
+		s.Value += pts
+	case decayHalfLife:
+		if s.N == 1 {
+			// No decay from an unset At (0 is 1970: before it, the
+			// factor would overflow to +Inf and 0*Inf is NaN).
+			s.Value = pts
+		} else {
+			s.Value = s.Value*math.Exp2(-float64(t-s.At)/r.halfLife) + pts
+		}
+		s.At = t
+	default:
+		if asOf != anyTime {
+			// Read at asOf only: the occurrence's share is final now.
+			s.Value += r.points * r.factor(t, asOf)
+			return
+		}
+		s.Times = append(s.Times, t)
+		// Prune when the length reaches a power of two: amortized O(1),
+		// and at most about twice the entries that still matter.
+		if n := len(s.Times); n&(n-1) == 0 {
+			r.prune(s, t)
+		}
+	}
+}
+
+// prune drops the oldest occurrence times whose share can no longer change
+// after now: outside the window, or past the last decay step (whose
+// remaining share moves into Value). Times are ascending, so only a prefix
+// is dropped; an entry left behind still reads correctly.
+func (r *behRule) prune(s *RuleState, now int64) {
+	if r.dk == decayWindow {
+		// Binary search the first time inside the window; compact only
+		// when the expired prefix is at least half, so pruning is
+		// amortized O(log n). Expired entries left in front are excluded
+		// by freshAt's own search.
+		k := firstInWindow(s.Times, now, r.window)
+		if k > 0 && 2*k >= len(s.Times) {
+			s.Times = s.Times[:copy(s.Times, s.Times[k:])]
+		}
+		return
+	}
+	nowT := time.Unix(0, now).UTC()
+	k := 0
+	for k < len(s.Times) {
+		last := r.steps[len(r.steps)-1]
+		if time.Unix(0, s.Times[k]).UTC().AddDate(0, last.months, 0).After(nowT) {
+			break
+		}
+		s.Value += r.points * last.keep
+		k++
+	}
+	if k > 0 {
+		s.Times = s.Times[:copy(s.Times, s.Times[k:])]
+	}
+}
+
+// firstInWindow is the index of the first ascending time x with
+// asOf - x < window.
+func firstInWindow(times []int64, asOf, window int64) int {
+	lo, hi := 0, len(times)
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if asOf-times[mid] < window {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo
+}
+
+// freshAt is the rule's decayed sum at asOf (before recency and cap).
+func (r *behRule) freshAt(s *RuleState, asOf int64) float64 {
+	var v float64
+	switch r.dk {
+	case decayNone:
+		return s.Value
+	case decayHalfLife:
+		return s.Value * math.Exp2(-float64(asOf-s.At)/r.halfLife)
+	case decayWindow:
+		v = s.Value + float64(len(s.Times)-firstInWindow(s.Times, asOf, r.window))*r.points
+	default:
+		v = s.Value
+		for _, x := range s.Times {
+			v += r.points * r.factor(x, asOf)
+		}
+	}
+	if r.bonus != 0 {
+		v += r.bonus * r.factor(s.First, asOf)
+	}
+	return v
+}
+
+// factor is the share of an occurrence at t (ns; tt as a time) that
+// remains at asOf. Step decay compares calendar months: an occurrence is N
+// months old once t + N months <= asOf, which never reverts as asOf grows.
+func (r *behRule) factor(t, asOf int64) float64 {
+	switch r.dk {
+	case decayWindow:
+		if asOf-t < r.window {
+			return 1
+		}
+		return 0
+	case decayHalfLife:
+		return math.Exp2(-float64(asOf-t) / r.halfLife)
+	case decaySteps:
+		return r.stepFactor(t, asOf)
+	}
+	return 1
+}
+
+// stepFactor is factor for step decay.
+func (r *behRule) stepFactor(t, asOf int64) float64 {
+	tt, asOfT := time.Unix(0, t).UTC(), time.Unix(0, asOf).UTC()
+	for k := len(r.steps) - 1; k >= 0; k-- {
+		if !tt.AddDate(0, r.steps[k].months, 0).After(asOfT) {
+			return r.steps[k].keep
+		}
+	}
+	return 1
+}
+
+// bucketKey is the calendar period of t (ns) for a frequency limit.
+func bucketKey(per uint8, t int64) int64 {
+	switch per {
+	case perDay:
+		return floorDiv(t, int64(24*time.Hour))
+	case perWeek:
+		// 1970-01-05 was a Monday: shift so weeks start on Monday.
+		return floorDiv(t-4*int64(24*time.Hour), 7*int64(24*time.Hour))
+	case perMonth:
+		y, mo, _ := time.Unix(0, t).UTC().Date()
+		return int64(y)*12 + int64(mo)
+	}
+	return 0
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if (a%b != 0) && ((a < 0) != (b < 0)) {
+		q--
+	}
+	return q
+}
+
+func capTo(v, c float64) float64 {
+	if c > 0 {
+		if v > c {
+			return c
+		}
+		if v < -c {
+			return -c
+		}
+	}
+	return v
+}
+
+// value is the rule's capped fresh and lifetime score with state s at
+// asOf (ns): the fresh score with the recency bonus.
+func (r *behRule) value(s *RuleState, asOf int64) (fresh, life float64) {
+	if s.N == 0 {
+		return 0, 0
+	}
+	fresh = r.freshAt(s, asOf)
+	if r.recencyWithin > 0 && asOf-s.Last < r.recencyWithin {
+		fresh += r.recencyPts
+	}
+	return capTo(fresh, r.cap), capTo(s.Lifetime, r.cap)
+}
