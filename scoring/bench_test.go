@@ -25,13 +25,19 @@ import (
 
 var benchAsOf = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 
-func benchModel(tb testing.TB) *Model {
+// benchSpec reads the benchmark model.
+func benchSpec(tb testing.TB) ModelSpec {
 	tb.Helper()
 	b, err := os.ReadFile("testdata/bench_model.yaml")
 	require.NoError(tb, err)
 	spec, err := ParseModel(b)
 	require.NoError(tb, err)
-	m, err := Compile(spec, Options{})
+	return spec
+}
+
+func benchModel(tb testing.TB) *Model {
+	tb.Helper()
+	m, err := Compile(benchSpec(tb), Options{})
 	require.NoError(tb, err)
 	return m
 }

@@ -167,13 +167,8 @@ func TestTypeTable(t *testing.T) {
 
 // The closure compiler and the expr VM score the benchmark model alike.
 func TestVMAgreesWithClosures(t *testing.T) {
-	b, err := os.ReadFile("testdata/bench_model.yaml")
-	require.NoError(t, err)
-	spec, err := ParseModel(b)
-	require.NoError(t, err)
-	fast, err := Compile(spec, Options{})
-	require.NoError(t, err)
-	vm, err := compileOnVM(spec, Options{})
+	fast := benchModel(t)
+	vm, err := compileOnVM(benchSpec(t), Options{})
 	require.NoError(t, err)
 	for _, in := range benchInputs(40, 3) {
 		want, err := fast.Score(in)
