@@ -10,7 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/leadkit/leadkit"
-	"github.com/leadkit/leadkit/internal/stagefunnel"
+	"github.com/leadkit/leadkit/internal/stats"
+	"github.com/leadkit/leadkit/stage"
 )
 
 func TestSummarize(t *testing.T) {
@@ -41,31 +42,6 @@ func TestSummarize(t *testing.T) {
 	assert.Equal(t, []Bin{{From: 0, To: leadkit.Duration(time.Second), Count: 2}}, Histogram([]time.Duration{0, 0}, 1))
 	odd := Summarize([]time.Duration{3, 1, 2}, 1)
 	assert.Equal(t, leadkit.Duration(2), odd.Median)
-}
-
-func TestPeriodCohort(t *testing.T) {
-	at := time.Date(2026, 3, 4, 15, 0, 0, 0, time.FixedZone("X", -10*3600)) // 2026-03-05 01:00 UTC, a Thursday
-	cases := []struct {
-		p     Period
-		start time.Time
-		label string
-	}{
-		{PeriodDay, time.Date(2026, 3, 5, 0, 0, 0, 0, time.UTC), "2026-03-05"},
-		{PeriodWeek, time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC), "2026-W10"},
-		{PeriodMonth, time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), "2026-03"},
-		{PeriodQuarter, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), "2026-Q1"},
-		{PeriodYear, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), "2026"},
-		{PeriodNone, time.Time{}, ""},
-	}
-	for _, c := range cases {
-		s, l := c.p.Cohort(at)
-		assert.Equal(t, c.start, s, c.p)
-		assert.Equal(t, c.label, l, c.p)
-	}
-	// ISO week of a Sunday belongs to the week starting the Monday before.
-	s, l := PeriodWeek.Cohort(time.Date(2026, 1, 4, 23, 0, 0, 0, time.UTC))
-	assert.Equal(t, time.Date(2025, 12, 29, 0, 0, 0, 0, time.UTC), s)
-	assert.Equal(t, "2026-W01", l)
 }
 
 func TestTouches(t *testing.T) {
@@ -103,7 +79,7 @@ func TestTouchMix(t *testing.T) {
 		tl("l2", "download@0", "form@1"),
 		tl("l3", "webinar@0"), // never an MQL
 	}
-	entries := []StageEntry{
+	entries := []stage.Visit{
 		{LeadID: "l1", Stage: "MQL", At: day(3)}, // form@3 counts (same time)
 		{LeadID: "l2", Stage: "MQL", At: day(5)},
 		{LeadID: "l2", Stage: "MQL", At: day(0.5)}, // first entry: only download@0 before
@@ -132,7 +108,7 @@ func TestCycleTimes(t *testing.T) {
 		tl("l4", "web@31"),
 		tl("l5", "web@9"),
 	}
-	entries := []StageEntry{
+	entries := []stage.Visit{
 		{LeadID: "l1", Stage: "MQL", At: day(10)}, // 10d from first touch, Jan cohort
 		{LeadID: "l2", Stage: "MQL", At: day(6)},  // 4d
 		{LeadID: "l3", Stage: "MQL", At: day(50)}, // 10d, Feb cohort (day 40 = Feb 14)
@@ -140,7 +116,7 @@ func TestCycleTimes(t *testing.T) {
 		{LeadID: "l5", Stage: "MQL", At: day(1)},  // first touch after entry: skipped
 		{LeadID: "l6", Stage: "MQL", At: day(1)},  // no timeline: skipped
 	}
-	r, err := CycleTimes(tls, entries, "MQL", CycleOptions{Cohort: PeriodMonth})
+	r, err := CycleTimes(tls, entries, "MQL", CycleOptions{Cohort: leadkit.PeriodMonth})
 	require.NoError(t, err)
 	assert.Equal(t, FromFirstTouch, r.Start)
 	assert.Equal(t, 2, r.Skipped)
@@ -181,7 +157,7 @@ func TestSourceAge(t *testing.T) {
 	}
 	tls[0].Events = []leadkit.Event{{ID: "a", Type: "form", Time: d(2)}}
 	tls[1].Events = []leadkit.Event{{ID: "b", Type: "webinar", Time: d(-100)}, {ID: "c", Type: "email", Time: d(10)}, {ID: "z", Type: "call", Time: d(20)}}
-	entries := []StageEntry{
+	entries := []stage.Visit{
 		{LeadID: "new1", Stage: "MQL", At: d(3)},     // created d1: new, age 2d
 		{LeadID: "old1", Stage: "MQL", At: d(10)},    // created d-200: earlier, age 210d
 		{LeadID: "old2", Stage: "MQL", At: d(5)},     // created d-40: earlier, age 45d
@@ -229,7 +205,7 @@ func TestNurturePower(t *testing.T) {
 		{LeadID: "l2", Events: []leadkit.Event{ev("4", "l2", "email_opened", "guide", 1), ev("5", "l2", "page_view", "case", 2)}},
 		{LeadID: "l3", Events: []leadkit.Event{ev("6", "l3", "email_opened", "case", 1), ev("7", "l3", "email_opened", "old", -10)}},
 	}
-	entries := []StageEntry{
+	entries := []stage.Visit{
 		{LeadID: "l1", Stage: "MQL", At: day(2.5)}, // after guide, before case
 		{LeadID: "l2", Stage: "MQL", At: day(0.5)}, // before every touch
 		{LeadID: "l3", Stage: "SQL", At: day(9)},
@@ -251,102 +227,6 @@ func TestNurturePower(t *testing.T) {
 	assert.ErrorContains(t, err, `unknown key "colour"`)
 }
 
-func TestStageFunnelAgreesWithStagefunnel(t *testing.T) {
-	stages := []string{"Raw", "MQL", "SAL", "SQL"}
-	rng := rand.New(rand.NewPCG(8, 8))
-	var entries []StageEntry
-	byLead := map[string][]stagefunnel.Visit{}
-	for l := range 300 {
-		lead := "lead" + string(rune('A'+l%26)) + time.Duration(l).String()
-		for range rng.IntN(5) {
-			st := append(stages, "Recycled")[rng.IntN(5)]
-			at := day(float64(rng.IntN(120)))
-			entries = append(entries, StageEntry{LeadID: lead, Stage: st, At: at})
-			byLead[lead] = append(byLead[lead], stagefunnel.Visit{Stage: st, At: at})
-		}
-	}
-	rng.Shuffle(len(entries), func(i, j int) { entries[i], entries[j] = entries[j], entries[i] })
-	spec := StageFunnelSpec{Stages: stages, From: day(10), To: day(100), Cohort: PeriodMonth}
-	r, err := StageFunnel(spec, entries)
-	require.NoError(t, err)
-
-	// Independent check: feed the same leads to stagefunnel directly.
-	ref, err := stagefunnel.New(stagefunnel.Spec{Stages: stages, From: spec.From, To: spec.To})
-	require.NoError(t, err)
-	for _, v := range byLead {
-		ref.Add(v)
-	}
-	want := ref.Result()
-	for i, s := range want.Stages {
-		assert.Equal(t, StageCount{Stage: s.Stage, Entered: s.Entered, Reached: s.Reached, Skipped: s.Skipped}, r.Stages[i])
-	}
-	for i, c := range want.Conversions {
-		assert.Equal(t, StageConversion{From: c.From, To: c.To, Base: c.Base, Converted: c.Converted, Rate: c.Rate, Mean: c.Mean, Median: c.Median}, r.Conversions[i])
-	}
-	// Cohorts partition the leads of the cohort.
-	sum := 0
-	for i, c := range r.Cohorts {
-		sum += c.Stages[0].Reached
-		if i > 0 {
-			assert.True(t, c.Start.After(r.Cohorts[i-1].Start))
-		}
-	}
-	assert.Equal(t, r.Stages[0].Reached, sum)
-	assert.Len(t, r.Cohorts, 4) // reach times in [day 10, day 100): Jan..Apr 2026
-}
-
-func TestStageFunnelHandCounted(t *testing.T) {
-	entries := []StageEntry{
-		{LeadID: "a", Stage: "MQL", At: day(0)}, {LeadID: "a", Stage: "SQL", At: day(10)},
-		{LeadID: "b", Stage: "SQL", At: day(40)}, // skipped MQL: reached it on day 40 (February)
-		{LeadID: "c", Stage: "MQL", At: day(2)},
-		{LeadID: "", Stage: "MQL", At: day(2)}, // bad: no lead
-	}
-	r, err := StageFunnel(StageFunnelSpec{Stages: []string{"MQL", "SQL"}, Cohort: PeriodMonth}, entries)
-	require.Error(t, err)
-	assert.ErrorContains(t, err, "stage entry 4")
-	assert.Equal(t, []StageCount{{"MQL", 2, 3, 1}, {"SQL", 2, 2, 0}}, r.Stages)
-	require.Len(t, r.Conversions, 1)
-	c := r.Conversions[0]
-	assert.Equal(t, 3, c.Base)
-	assert.Equal(t, 2, c.Converted)
-	assert.Equal(t, days(5), c.Median) // a: 10d, b: 0d
-	require.Len(t, r.Cohorts, 2)
-	assert.Equal(t, "2026-01", r.Cohorts[0].Cohort)
-	assert.Equal(t, 2, r.Cohorts[0].Stages[0].Reached)
-	assert.Equal(t, 1, r.Cohorts[1].Stages[1].Entered)
-
-	_, err = StageFunnel(StageFunnelSpec{Stages: []string{"MQL"}, Cohort: "fortnight"}, nil)
-	assert.ErrorContains(t, err, "at least two")
-	assert.ErrorContains(t, err, `unknown cohort period "fortnight"`)
-	assert.ErrorIs(t, err, leadkit.ErrInvalid)
-}
-
-func TestStageFunnelMerge(t *testing.T) {
-	spec := StageFunnelSpec{Stages: []string{"MQL", "SAL", "SQL"}, Cohort: PeriodWeek}
-	rng := rand.New(rand.NewPCG(1, 5))
-	one, err := NewStageFunnel(spec)
-	require.NoError(t, err)
-	s1, _ := NewStageFunnel(spec)
-	s2, _ := NewStageFunnel(spec)
-	for l := range 200 {
-		var es []StageEntry
-		for range 1 + rng.IntN(3) {
-			es = append(es, StageEntry{LeadID: "x", Stage: spec.Stages[rng.IntN(3)], At: day(float64(rng.IntN(60)))})
-		}
-		one.Add(es)
-		if l%2 == 0 {
-			s1.Add(es)
-		} else {
-			s2.Add(es)
-		}
-	}
-	require.NoError(t, s2.Merge(s1))
-	assert.Equal(t, one.Result(), s2.Result())
-	other, _ := NewStageFunnel(StageFunnelSpec{Stages: spec.Stages})
-	assert.Error(t, s2.Merge(other))
-}
-
 func TestNurturePowerFirstEntryOnly(t *testing.T) {
 	// The lead became an MQL on day 0, then got the guide on day 10, was
 	// recycled and became an MQL again a year later: the guide did not
@@ -355,7 +235,7 @@ func TestNurturePowerFirstEntryOnly(t *testing.T) {
 		{LeadID: "late", Events: []leadkit.Event{{ID: "1", LeadID: "late", Type: "email_opened", Content: "guide", Time: day(10)}}},
 		{LeadID: "fresh", Events: []leadkit.Event{{ID: "2", LeadID: "fresh", Type: "email_opened", Content: "guide", Time: day(10)}}},
 	}
-	entries := []StageEntry{
+	entries := []stage.Visit{
 		{LeadID: "late", Stage: "MQL", At: day(0)},
 		{LeadID: "late", Stage: "Recycled", At: day(20)},
 		{LeadID: "late", Stage: "MQL", At: day(375)},
@@ -378,23 +258,23 @@ func TestNurturePowerFirstEntryOnly(t *testing.T) {
 	assert.ErrorIs(t, err, leadkit.ErrInvalid)
 }
 
-func TestReachEntriesOneMeaningOfReached(t *testing.T) {
+func TestReachOneMeaningOfReached(t *testing.T) {
 	order := []string{"Raw", "MQL", "SAL", "SQL"}
 	// skip: Raw d0 -> SQL d5 (skipped MQL and SAL); direct: Raw d0 -> MQL d2.
 	tls := []Timeline{tl("skip", "web@0", "webinar@4", "call@9"), tl("direct", "web@0", "form@2")}
-	entries := []StageEntry{
+	entries := []stage.Visit{
 		{LeadID: "skip", Stage: "Raw", At: day(0)}, {LeadID: "skip", Stage: "SQL", At: day(5)},
 		{LeadID: "direct", Stage: "Raw", At: day(0)}, {LeadID: "direct", Stage: "MQL", At: day(2)},
 		{LeadID: "direct", Stage: "Recycled", At: day(3)}, // outside the order: kept as is
 	}
-	reached, err := ReachEntries(entries, order)
+	reached, err := stage.Reach(entries, order)
 	require.NoError(t, err)
 	// By hand: skip's SQL entry implies MQL and SAL at day 5, the stages it
 	// skipped; not Raw, which it entered at day 0. direct's MQL entry
 	// implies nothing: it entered Raw itself. (An implied entry for every
 	// earlier stage made an October MQL a November one again.)
 	assert.Equal(t, entries, reached[:len(entries)], "the given entries keep their index")
-	assert.ElementsMatch(t, []StageEntry{
+	assert.ElementsMatch(t, []stage.Visit{
 		{LeadID: "skip", Stage: "MQL", At: day(5), Implied: true},
 		{LeadID: "skip", Stage: "SAL", At: day(5), Implied: true},
 	}, reached[len(entries):])
@@ -403,7 +283,7 @@ func TestReachEntriesOneMeaningOfReached(t *testing.T) {
 	mix, err := TouchMix(tls, entries, "MQL")
 	require.NoError(t, err)
 	assert.Equal(t, 1, mix.Leads)
-	// With ReachEntries it is, at day 5: its web and webinar touches count.
+	// With stage.Reach it is, at day 5: its web and webinar touches count.
 	mix, err = TouchMix(tls, reached, "MQL")
 	require.NoError(t, err)
 	assert.Equal(t, 2, mix.Leads)
@@ -421,45 +301,45 @@ func TestReachEntriesOneMeaningOfReached(t *testing.T) {
 	assert.Equal(t, [][]string{{"web", "form"}, {"web", "webinar"}}, conv) // direct, skip
 	assert.Empty(t, other)
 	// The stage funnel with the same order agrees: MQL reached by 2.
-	sf, err := StageFunnel(StageFunnelSpec{Stages: order}, entries)
+	sf, err := stage.Funnel(stage.FunnelSpec{Stages: order}, entries)
 	require.NoError(t, err)
-	assert.Equal(t, StageCount{Stage: "MQL", Entered: 1, Reached: 2, Skipped: 1}, sf.Stages[1])
+	assert.Equal(t, stage.FunnelStage{Stage: "MQL", Entered: 1, Reached: 2, Skipped: 1}, sf.Stages[1])
 
-	_, err = ReachEntries(entries, []string{"Raw", "Raw", ""})
+	_, err = stage.Reach(entries, []string{"Raw", "Raw", ""})
 	require.Error(t, err)
 	assert.ErrorContains(t, err, `stage "Raw" listed twice`)
 	assert.ErrorContains(t, err, "stage 3: empty name")
 }
 
-func TestReachEntriesAgreeWithStageFunnelTimes(t *testing.T) {
-	// CycleTimes over ReachEntries, measured from each lead's reach time
+func TestReachAgreeWithStageFunnelTimes(t *testing.T) {
+	// CycleTimes over stage.Reach, measured from each lead's reach time
 	// of the first stage (computed here as its earliest entry into any
 	// stage of the order), must give the stage funnel's conversion times
 	// from the first stage to the nanosecond: same sample, same mean and
 	// median rules.
 	order := []string{"Raw", "MQL", "SAL", "SQL"}
 	rng := rand.New(rand.NewPCG(4, 2))
-	var entries []StageEntry
+	var entries []stage.Visit
 	start := map[string]time.Time{}
 	for l := range 400 {
 		lead := fmt.Sprintf("l%03d", l)
 		for range 1 + rng.IntN(4) {
 			st := append(order, "Recycled")[rng.IntN(5)]
 			at := t0.Add(time.Duration(rng.Int64N(int64(90 * 24 * time.Hour))))
-			entries = append(entries, StageEntry{LeadID: lead, Stage: st, At: at})
+			entries = append(entries, stage.Visit{LeadID: lead, Stage: st, At: at})
 			if st != "Recycled" && (start[lead].IsZero() || at.Before(start[lead])) {
 				start[lead] = at
 			}
 		}
 	}
-	reached, err := ReachEntries(entries, order)
+	reached, err := stage.Reach(entries, order)
 	require.NoError(t, err)
-	sf, err := StageFunnel(StageFunnelSpec{Stages: order}, entries)
+	sf, err := stage.Funnel(stage.FunnelSpec{Stages: order}, entries)
 	require.NoError(t, err)
 	for _, target := range order[1:] {
 		cyc, err := CycleTimes(nil, reached, target, CycleOptions{Start: FromCreation, Created: start})
 		require.NoError(t, err)
-		var c StageConversion
+		var c stage.Conversion
 		for _, x := range sf.Conversions {
 			if x.From == "Raw" && x.To == target {
 				c = x
@@ -467,14 +347,14 @@ func TestReachEntriesAgreeWithStageFunnelTimes(t *testing.T) {
 		}
 		require.Greater(t, c.Converted, 100)
 		assert.Equal(t, c.Converted, cyc.Overall.N, target)
-		assert.Equal(t, leadkit.Duration(c.Mean), cyc.Overall.Mean, target)
-		assert.Equal(t, leadkit.Duration(c.Median), cyc.Overall.Median, target)
+		assert.Equal(t, c.Mean, cyc.Overall.Mean, target)
+		assert.Equal(t, c.Median, cyc.Overall.Median, target)
 	}
 }
 
 func TestSummarizeRoundsLikeStageFunnel(t *testing.T) {
 	// {1ns, 2ns}: the mean 1.5ns and the median (1+2)/2 truncate to 1ns in
-	// stagefunnel.MeanMedian; Summarize must say the same.
+	// stats.MeanMedian; Summarize must say the same.
 	s := Summarize([]time.Duration{2, 1}, 1)
 	assert.Equal(t, leadkit.Duration(1), s.Mean)
 	assert.Equal(t, leadkit.Duration(1), s.Median)
@@ -484,14 +364,14 @@ func TestSummarizeRoundsLikeStageFunnel(t *testing.T) {
 		for i := range ds {
 			ds[i] = time.Duration(rng.Int64N(1e6))
 		}
-		mean, median := stagefunnel.MeanMedian(ds)
+		mean, median := stats.MeanMedian(ds)
 		got := Summarize(ds, 1)
 		require.Equal(t, leadkit.Duration(mean), got.Mean, "%v", ds)
 		require.Equal(t, leadkit.Duration(median), got.Median, "%v", ds)
 	}
 }
 
-// The user's report: fed with ReachEntries, SourceAge counted 608
+// The user's report: fed with stage.Reach, SourceAge counted 608
 // "November MQLs" where 410 leads entered MQL in November, because a lead
 // that entered MQL in October and SAL in November was counted as a
 // November MQL through an implied entry. An implied entry stands only for
@@ -499,7 +379,7 @@ func TestSummarizeRoundsLikeStageFunnel(t *testing.T) {
 func TestNovemberMQLs(t *testing.T) {
 	at := func(m time.Month, d int) time.Time { return time.Date(2026, m, d, 10, 0, 0, 0, time.UTC) }
 	order := []string{"Raw", "MQL", "SAL", "SQL"}
-	entries := []StageEntry{
+	entries := []stage.Visit{
 		// A: MQL Oct 5, SAL Nov 3: an October MQL, not a November one.
 		{LeadID: "A", Stage: "Raw", At: at(9, 20)}, {LeadID: "A", Stage: "MQL", At: at(10, 5)}, {LeadID: "A", Stage: "SAL", At: at(11, 3)},
 		// B: Raw Oct 1, SAL Nov 3, skipping MQL: a November MQL, first time.
@@ -512,7 +392,7 @@ func TestNovemberMQLs(t *testing.T) {
 		// E: entered MQL itself in November: a November MQL.
 		{LeadID: "E", Stage: "Raw", At: at(11, 1)}, {LeadID: "E", Stage: "MQL", At: at(11, 2)},
 	}
-	reached, err := ReachEntries(entries, order)
+	reached, err := stage.Reach(entries, order)
 	require.NoError(t, err)
 	created := map[string]time.Time{"A": at(9, 20), "B": at(10, 1), "C": at(8, 1), "D": at(10, 5), "E": at(11, 1)}
 	r, err := SourceAge(nil, reached, created, "MQL", SourceAgeOptions{From: at(11, 1).Truncate(24 * time.Hour), To: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)})
@@ -525,7 +405,7 @@ func TestNovemberMQLs(t *testing.T) {
 
 	// Every analysis reading the same entries agrees on who reached MQL in
 	// November: the touch mix and the cycle times count the same leads.
-	novEntries := []StageEntry{}
+	novEntries := []stage.Visit{}
 	for _, e := range reached {
 		if !e.At.Before(at(11, 1).Truncate(24*time.Hour)) && e.Stage == "MQL" {
 			novEntries = append(novEntries, e)

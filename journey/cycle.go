@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/stage"
 )
 
 // Start is where a cycle time is measured from.
@@ -30,7 +31,7 @@ type CycleOptions struct {
 	// required when Start is FromCreation.
 	Created map[string]time.Time `json:"-"`
 	// Cohort groups leads by the period their start time falls in.
-	Cohort Period `json:"cohort,omitempty"`
+	Cohort leadkit.Period `json:"cohort,omitempty"`
 	// Bins of the histograms (0: automatic, see [Histogram]).
 	Bins int `json:"bins,omitempty"`
 }
@@ -57,11 +58,11 @@ type CycleCohort struct {
 // CycleTimes measures, for every lead with an entry into stage, the time
 // from its first touch (or creation) to its first entry into the stage:
 // mean, median, p90 and histogram, overall and per cohort of start time.
-// Only entries into stage count; pass [ReachEntries] to count the leads
+// Only entries into stage count; pass [stage.Reach] to count the leads
 // that skipped it, at the time they reached it (then CycleTimes from the
 // reach time of a first stage agrees with the stage funnel's conversion
 // times). Bad entries are skipped and named in the error.
-func CycleTimes(timelines []Timeline, entries []StageEntry, stage string, opts CycleOptions) (CycleResult, error) {
+func CycleTimes(timelines []Timeline, entries []stage.Visit, stage string, opts CycleOptions) (CycleResult, error) {
 	start := opts.Start
 	if start == "" {
 		start = FromFirstTouch
@@ -76,7 +77,7 @@ func CycleTimes(timelines []Timeline, entries []StageEntry, stage string, opts C
 	if start == FromCreation && opts.Created == nil {
 		errs.add(fmt.Errorf("journey: cycle times: %w: start %q needs creation times", leadkit.ErrInvalid, start))
 	}
-	if !opts.Cohort.valid() {
+	if !opts.Cohort.Valid() {
 		errs.add(fmt.Errorf("journey: cycle times: %w: unknown cohort period %q", leadkit.ErrInvalid, opts.Cohort))
 	}
 	if err := errs.err(); err != nil {
@@ -109,7 +110,7 @@ func CycleTimes(timelines []Timeline, entries []StageEntry, stage string, opts C
 		}
 		d := entered.Sub(from)
 		all = append(all, d)
-		if opts.Cohort != PeriodNone {
+		if opts.Cohort != leadkit.PeriodNone {
 			cs, label := opts.Cohort.Cohort(from)
 			c := cohorts[label]
 			if c == nil {
@@ -187,9 +188,9 @@ type SourceAgeResult struct {
 // converting. A lead that entered the stage several times in the period
 // counts once, at its first entry in the period, as a first-time reach or
 // a repeat one (it had entered the stage before From); pass
-// [ReachEntries] to count leads that skipped the stage. created maps lead
+// [stage.Reach] to count leads that skipped the stage. created maps lead
 // IDs to creation times.
-func SourceAge(timelines []Timeline, entries []StageEntry, created map[string]time.Time, stage string, opts SourceAgeOptions) (SourceAgeResult, error) {
+func SourceAge(timelines []Timeline, entries []stage.Visit, created map[string]time.Time, stage string, opts SourceAgeOptions) (SourceAgeResult, error) {
 	var errs errorList
 	if stage == "" {
 		errs.add(fmt.Errorf("journey: source age: %w: empty stage", leadkit.ErrInvalid))
@@ -266,10 +267,10 @@ func SourceAge(timelines []Timeline, entries []StageEntry, created map[string]ti
 // periodReaches returns, for each lead with an entry into stage in
 // [from, to), the time of its first such entry, and which of those leads
 // had an entry into stage before from (a repeat reach).
-func periodReaches(entries []StageEntry, stage string, from, to time.Time, errs *errorList) (first map[string]time.Time, before map[string]bool) {
+func periodReaches(entries []stage.Visit, stage string, from, to time.Time, errs *errorList) (first map[string]time.Time, before map[string]bool) {
 	first, before = map[string]time.Time{}, map[string]bool{}
 	for i, e := range entries {
-		if err := e.validate(i); err != nil {
+		if err := validVisit(i, e); err != nil {
 			errs.add(err)
 			continue
 		}
@@ -327,9 +328,9 @@ type ContentPower struct {
 // campaign) sent in a period, how many of the leads that reached stage had
 // that touch before converting (see ContentPower.Converted), divided by the
 // number of times it was sent. A lead converts at its first entry into the
-// stage; pass [ReachEntries] to count leads that skipped it. The result is
+// stage; pass [stage.Reach] to count leads that skipped it. The result is
 // sorted by Power, then Converted, descending, then Key.
-func NurturePower(timelines []Timeline, entries []StageEntry, stage string, opts NurtureOptions) ([]ContentPower, error) {
+func NurturePower(timelines []Timeline, entries []stage.Visit, stage string, opts NurtureOptions) ([]ContentPower, error) {
 	by := opts.By
 	if by == "" {
 		by = KeyContent

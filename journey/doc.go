@@ -1,6 +1,7 @@
-// Package journey stores lead timelines and analyses them: funnels, stage
-// funnels, cycle times, source age, nurture power of content and golden
-// conversion paths.
+// Package journey stores lead timelines and analyses them: funnels, cycle
+// times, source age, nurture power of content and golden conversion paths.
+// The stage funnel lives in package stage (stage.Funnel), beside the
+// histories it reads; the analyses here read the same stage.Visit values.
 //
 // # Timelines and the Store
 //
@@ -38,21 +39,26 @@
 // builtins, sandbox, error positions and cost bound as everywhere in
 // leadkit: the predicates one event runs may do at most [MaxEventCost] of
 // work on inputs at the size caps. A funnel has no as-of time, so
-// event.age_days and daysSince are refused. At run time, an event whose
-// attribute has the wrong type or exceeds a size cap is skipped and
-// reported; the other events still count. [ParseFunnelSpec] reads a funnel
-// from JSON or YAML, refusing unknown keys; durations of specs and options
-// (FunnelSpec.Window, PatternOptions.MaxGap, SourceAgeOptions.Buckets,
-// NurtureOptions.Window) are written in leadkit's duration grammar ("90m",
-// "36h", "14d", "2w"; see [leadkit.ParseDuration]).
-// [StageFunnel] is the funnel over stage histories ([StageEntry]); it runs
-// the same code as the stage package's funnel, and with
-// StageFunnelSpec.Order set to the definition's funnel order it agrees with
-// stage.Machine.Funnel for any subset of stages.
+// event.age_days and daysSince are refused. At run time, a lead with an
+// event that fails validation, whose attribute has the wrong type or
+// exceeds a size cap, is left out whole and reported; the other leads
+// still count. [ParseFunnelSpec], [ParsePatternOptions] and
+// [ParsePathOptions] read specs from JSON or YAML, refusing unknown keys;
+// durations of specs and options (FunnelSpec.Window, PatternOptions.MaxGap,
+// SourceAgeOptions.Buckets, NurtureOptions.Window) are written in leadkit's
+// duration grammar ("90m", "36h", "14d", "2w"; see
+// [leadkit.ParseDuration]), and results write theirs the same way.
 //
-// A lead reached a stage when it entered it or a later stage of the funnel
-// order. The stage funnel counts it so; the other analyses read the entries
-// they are given: pass them [ReachEntries] for the same meaning.
+// # Stage entries
+//
+// The analyses that ask about a stage ([TouchMix], [CycleTimes],
+// [SourceAge], [NurturePower], [ConversionPaths]) read stage.Visit values:
+// one per stage change (stage.Visits converts a history). A lead reached a
+// stage when it entered it or skipped it on the way to a later stage of the
+// funnel order; pass the visits through stage.Reach for that meaning, which
+// adds an implied visit only for a stage the lead skipped, and the stage
+// funnel, the touch mix, cycle times and source age then agree on who
+// reached a stage and when.
 //
 // # Nurture analytics
 //
@@ -70,9 +76,9 @@
 //
 // # Scale
 //
-// The calculators are pure (no context, no goroutines). Funnels, stage
-// funnels, paths and patterns are also accumulators ([FunnelAccumulator],
-// [StageFunnelAccumulator], [PathAccumulator], [PatternAccumulator]): shard
+// The calculators are pure (no context, no goroutines). Funnels, paths and
+// patterns are also accumulators under the contract of package leadkit
+// ([FunnelAccumulator], [PathAccumulator], [PatternAccumulator]): shard
 // the leads (all events of a lead in one shard, e.g. by a hash of LeadID),
 // fill one accumulator per shard or goroutine, Merge them, and read the
 // result, which equals a single pass. Funnel accumulators keep the per-lead

@@ -8,6 +8,7 @@ import (
 
 	"github.com/leadkit/leadkit"
 	"github.com/leadkit/leadkit/internal/text"
+	"github.com/leadkit/leadkit/stage"
 )
 
 // The errors of this package wrap the leadkit sentinels, so callers test
@@ -92,4 +93,12 @@ func (l *errorList) err() error {
 		return errors.Join(append(slices.Clone(l.errs), fmt.Errorf("journey: and %d more errors", l.more))...)
 	}
 	return errors.Join(l.errs...)
+}
+
+// validVisit checks the i-th stage visit an analysis reads.
+func validVisit(i int, v stage.Visit) error {
+	if err := v.Validate(); err != nil {
+		return fmt.Errorf("journey: stage entry %d: %w", i, err)
+	}
+	return nil
 }

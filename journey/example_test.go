@@ -7,6 +7,7 @@ import (
 
 	"github.com/leadkit/leadkit"
 	"github.com/leadkit/leadkit/journey"
+	"github.com/leadkit/leadkit/stage"
 )
 
 var start = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
@@ -136,7 +137,7 @@ func ExampleGoldenPaths() {
 
 func ExampleSourceAge() {
 	march := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	entries := []journey.StageEntry{
+	entries := []stage.Visit{
 		{LeadID: "new", Stage: "MQL", At: march.AddDate(0, 0, 10)},
 		{LeadID: "old", Stage: "MQL", At: march.AddDate(0, 0, 12)},
 		{LeadID: "older", Stage: "MQL", At: march.AddDate(0, 0, 20)},
@@ -167,28 +168,6 @@ func ExampleSourceAge() {
 	// age from 4320h0m0s: 0
 	// age from 8760h0m0s: 1
 	// old leads did: webinar_attended
-}
-
-func ExampleStageFunnel() {
-	entries := []journey.StageEntry{
-		{LeadID: "a", Stage: "MQL", At: at(0)}, {LeadID: "a", Stage: "SQL", At: at(4)},
-		{LeadID: "b", Stage: "MQL", At: at(1)},
-		{LeadID: "c", Stage: "SQL", At: at(3)}, // skipped MQL: reached it at day 3
-	}
-	r, err := journey.StageFunnel(journey.StageFunnelSpec{Stages: []string{"MQL", "SQL"}}, entries)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	for _, s := range r.Stages {
-		fmt.Printf("%s reached %d entered %d\n", s.Stage, s.Reached, s.Entered)
-	}
-	c := r.Conversions[0]
-	fmt.Printf("%s->%s %.0f%% median %v\n", c.From, c.To, 100*c.Rate, c.Median)
-	// Output:
-	// MQL reached 3 entered 2
-	// SQL reached 2 entered 2
-	// MQL->SQL 67% median 48h0m0s
 }
 
 func ExampleNewMemoryStore() {

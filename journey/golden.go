@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/stage"
 )
 
 // GoldenPath is a pattern compared between converters and the rest.
@@ -302,10 +303,10 @@ func TimedSequence(tl Timeline, key Key) []TimedItem {
 // path is cut after its first entry (touches at the entry's time count);
 // the others' paths are whole. Leads with entries but no timeline count as
 // converters with an empty path (they weigh in the base rate). Only entries
-// into stage count; pass [ReachEntries] to treat leads that skipped the
+// into stage count; pass [stage.Reach] to treat leads that skipped the
 // stage as converters. Paths are
 // in lead ID order. Bad entries are skipped and named in the error.
-func ConversionPaths(timelines []Timeline, entries []StageEntry, stage string, key Key) (converted, other [][]string, err error) {
+func ConversionPaths(timelines []Timeline, entries []stage.Visit, stage string, key Key) (converted, other [][]string, err error) {
 	if stage == "" || !key.valid() {
 		return nil, nil, fmt.Errorf("journey: conversion paths: %w: need a stage and a key (stage %q, key %q)", leadkit.ErrInvalid, stage, key)
 	}

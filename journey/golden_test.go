@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/stage"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -25,14 +26,14 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 func TestGoldenReport(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
 	tls := randomTimelines(rng, 300, 25)
-	var entries []StageEntry
+	var entries []stage.Visit
 	for _, l := range tls {
 		for _, e := range l.Events {
 			if e.Type == "form_submitted" {
-				entries = append(entries, StageEntry{LeadID: l.LeadID, Stage: "MQL", At: e.Time})
+				entries = append(entries, stage.Visit{LeadID: l.LeadID, Stage: "MQL", At: e.Time})
 			}
 			if e.Type == "meeting" {
-				entries = append(entries, StageEntry{LeadID: l.LeadID, Stage: "SQL", At: e.Time})
+				entries = append(entries, stage.Visit{LeadID: l.LeadID, Stage: "SQL", At: e.Time})
 			}
 		}
 	}
@@ -42,7 +43,7 @@ func TestGoldenReport(t *testing.T) {
 		{Name: "meeting", Types: []string{"meeting"}},
 	}, Window: 7 * 24 * time.Hour, Bins: 5}, tls)
 	require.NoError(t, err)
-	stages, err := StageFunnel(StageFunnelSpec{Stages: []string{"MQL", "SQL"}, Cohort: PeriodMonth}, entries)
+	stages, err := stage.Funnel(stage.FunnelSpec{Stages: []string{"MQL", "SQL"}, Cohort: leadkit.PeriodMonth}, entries)
 	require.NoError(t, err)
 	conv, other, err := ConversionPaths(tls, entries, "SQL", KeyChannel)
 	require.NoError(t, err)
@@ -94,7 +95,7 @@ func TestGoldenReport(t *testing.T) {
 			sql[e.LeadID] = true
 		}
 	}
-	assert.Equal(t, StageCount{Stage: "MQL", Entered: len(mql), Reached: len(either), Skipped: len(either) - len(mql)}, stages.Stages[0])
+	assert.Equal(t, stage.FunnelStage{Stage: "MQL", Entered: len(mql), Reached: len(either), Skipped: len(either) - len(mql)}, stages.Stages[0])
 	assert.Equal(t, len(sql), stages.Conversions[0].Converted)
 	// Golden paths: the top pattern's supports by a subsequence scan of
 	// the collapsed paths.

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/stage"
 )
 
 // brutePatterns is the reference miner: it enumerates every index tuple
@@ -425,7 +426,7 @@ func TestConversionPaths(t *testing.T) {
 		tl("l2", "web@0", "web@3"),
 		tl("l3", "form@0"),
 	}
-	entries := []StageEntry{
+	entries := []stage.Visit{
 		{LeadID: "l1", Stage: "MQL", At: day(2)}, // the form at day 2 counts
 		{LeadID: "l1", Stage: "MQL", At: day(9)}, // later re-entry ignored
 		{LeadID: "l4", Stage: "MQL", At: day(1)}, // no timeline: empty path
@@ -437,7 +438,7 @@ func TestConversionPaths(t *testing.T) {
 	assert.Equal(t, [][]string{{"web", "web"}, {"form"}}, other)
 	_, _, err = ConversionPaths(tls, entries, "", KeyType)
 	assert.ErrorIs(t, err, leadkit.ErrInvalid)
-	_, _, err = ConversionPaths(tls, append(entries, StageEntry{Stage: "MQL", At: day(1)}), "MQL", KeyType)
+	_, _, err = ConversionPaths(tls, append(entries, stage.Visit{Stage: "MQL", At: day(1)}), "MQL", KeyType)
 	assert.ErrorContains(t, err, "stage entry 4")
 }
 

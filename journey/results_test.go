@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/leadkit/leadkit/stage"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -62,7 +63,7 @@ func TestResultsJSONRoundTrip(t *testing.T) {
 	js = roundTrip(t, Touch{EventID: "e1", Type: "web"})
 	assert.JSONEq(t, `{"event_id":"e1","type":"web"}`, js, "a zero time is omitted")
 
-	mix, err := TouchMix(tls, []StageEntry{{LeadID: "l1", Stage: "MQL", At: day(1)}, {LeadID: "l2", Stage: "MQL", At: day(0)}}, "MQL")
+	mix, err := TouchMix(tls, []stage.Visit{{LeadID: "l1", Stage: "MQL", At: day(1)}, {LeadID: "l2", Stage: "MQL", At: day(0)}}, "MQL")
 	require.NoError(t, err)
 	require.Len(t, mix.Types, 3)
 	roundTrip(t, mix)

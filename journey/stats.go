@@ -1,12 +1,12 @@
 package journey
 
 import (
-	"fmt"
 	"math"
 	"slices"
 	"time"
 
 	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/internal/stats"
 )
 
 // Bin is one bar of a duration histogram: Count values d with
@@ -46,40 +46,13 @@ func Summarize(ds []time.Duration, bins int) DurationStats {
 	slices.Sort(s)
 	return DurationStats{
 		N:         len(s),
-		Mean:      leadkit.Duration(meanSorted(s)),
-		Median:    leadkit.Duration(medianSorted(s)),
+		Mean:      leadkit.Duration(stats.MeanSorted(s)),
+		Median:    leadkit.Duration(stats.MedianSorted(s)),
 		P90:       leadkit.Duration(quantileSorted(s, 0.9)),
 		Min:       leadkit.Duration(s[0]),
 		Max:       leadkit.Duration(s[len(s)-1]),
 		Histogram: histogramSorted(s, bins),
 	}
-}
-
-// meanSorted sums in sorted order, so the result does not depend on the
-// order the sample was collected in (shards merged in any order agree). It
-// truncates like stagefunnel.MeanMedian.
-func meanSorted(s []time.Duration) time.Duration {
-	if len(s) == 0 {
-		return 0
-	}
-	var sum float64
-	for _, d := range s {
-		sum += float64(d)
-	}
-	return time.Duration(sum / float64(len(s)))
-}
-
-// medianSorted is the median of a sorted sample, computed as
-// stagefunnel.MeanMedian does.
-func medianSorted(s []time.Duration) time.Duration {
-	if len(s) == 0 {
-		return 0
-	}
-	m := len(s) / 2
-	if len(s)%2 == 1 {
-		return s[m]
-	}
-	return s[m-1] + (s[m]-s[m-1])/2
 }
 
 // quantileSorted is the R-7 (linear interpolation) quantile of a sorted
@@ -135,57 +108,6 @@ func histogramSorted(s []time.Duration, bins int) []Bin {
 		out[i].Count++
 	}
 	return out
-}
-
-// Period is the length of a cohort: leads are grouped by the calendar
-// period (in UTC) their start time falls in.
-type Period string
-
-// Cohort periods. PeriodNone (the zero value) makes no cohorts.
-const (
-	PeriodNone    Period = ""
-	PeriodDay     Period = "day"
-	PeriodWeek    Period = "week" // ISO weeks, starting on Monday
-	PeriodMonth   Period = "month"
-	PeriodQuarter Period = "quarter"
-	PeriodYear    Period = "year"
-)
-
-func (p Period) valid() bool {
-	switch p {
-	case PeriodNone, PeriodDay, PeriodWeek, PeriodMonth, PeriodQuarter, PeriodYear:
-		return true
-	}
-	return false
-}
-
-// Cohort returns the start (UTC) and label of the period t falls in:
-// "2026-03-01" for a day, "2026-W09" for a week, "2026-03" for a month,
-// "2026-Q1" for a quarter, "2026" for a year, and "" for PeriodNone.
-func (p Period) Cohort(t time.Time) (start time.Time, label string) {
-	t = t.UTC()
-	y, m, d := t.Date()
-	switch p {
-	case PeriodDay:
-		s := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
-		return s, s.Format("2006-01-02")
-	case PeriodWeek:
-		wd := (int(t.Weekday()) + 6) % 7 // Monday = 0
-		s := time.Date(y, m, d-wd, 0, 0, 0, 0, time.UTC)
-		iy, iw := s.ISOWeek()
-		return s, fmt.Sprintf("%04d-W%02d", iy, iw)
-	case PeriodMonth:
-		s := time.Date(y, m, 1, 0, 0, 0, 0, time.UTC)
-		return s, s.Format("2006-01")
-	case PeriodQuarter:
-		q := (int(m) - 1) / 3
-		s := time.Date(y, time.Month(q*3+1), 1, 0, 0, 0, 0, time.UTC)
-		return s, fmt.Sprintf("%04d-Q%d", y, q+1)
-	case PeriodYear:
-		s := time.Date(y, 1, 1, 0, 0, 0, 0, time.UTC)
-		return s, fmt.Sprintf("%04d", y)
-	}
-	return time.Time{}, ""
 }
 
 func ratio(a, b int) float64 {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/stage"
 )
 
 // Key names the event field an analysis groups by.
@@ -194,8 +195,8 @@ func (m *touchMix) shares() []TypeShare {
 // their first entry (a touch at the very time of the entry, such as the
 // form that made the lead an MQL, counts). Leads with entries but no
 // timeline count in Leads with no touches. Only entries into stage count;
-// pass [ReachEntries] to include the leads that skipped it.
-func TouchMix(timelines []Timeline, entries []StageEntry, stage string) (TouchMixResult, error) {
+// pass [stage.Reach] to include the leads that skipped it.
+func TouchMix(timelines []Timeline, entries []stage.Visit, stage string) (TouchMixResult, error) {
 	if stage == "" {
 		return TouchMixResult{}, fmt.Errorf("journey: touch mix: %w: empty stage", leadkit.ErrInvalid)
 	}
@@ -211,10 +212,10 @@ func TouchMix(timelines []Timeline, entries []StageEntry, stage string) (TouchMi
 
 // firstEntries maps each lead to its first entry into stage with
 // from <= At < to (zero bounds are open).
-func firstEntries(entries []StageEntry, stage string, from, to time.Time, errs *errorList) map[string]time.Time {
+func firstEntries(entries []stage.Visit, stage string, from, to time.Time, errs *errorList) map[string]time.Time {
 	out := map[string]time.Time{}
 	for i, e := range entries {
-		if err := e.validate(i); err != nil {
+		if err := validVisit(i, e); err != nil {
 			errs.add(err)
 			continue
 		}

@@ -156,3 +156,28 @@ func ExampleDefinition_Mermaid() {
 	//     New --> Won: win
 	//     Won --> [*]
 }
+
+// A stage funnel over visits exported from elsewhere (a CRM): lead c
+// skipped MQL and reached it when it entered SQL.
+func ExampleFunnel() {
+	at := func(d int) time.Time { return time.Date(2026, 3, 2+d, 9, 0, 0, 0, time.UTC) }
+	entries := []stage.Visit{
+		{LeadID: "a", Stage: "MQL", At: at(0)}, {LeadID: "a", Stage: "SQL", At: at(4)},
+		{LeadID: "b", Stage: "MQL", At: at(1)},
+		{LeadID: "c", Stage: "SQL", At: at(3)}, // skipped MQL: reached it at day 3
+	}
+	r, err := stage.Funnel(stage.FunnelSpec{Stages: []string{"MQL", "SQL"}}, entries)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, s := range r.Stages {
+		fmt.Printf("%s reached %d entered %d\n", s.Stage, s.Reached, s.Entered)
+	}
+	c := r.Conversions[0]
+	fmt.Printf("%s->%s %.0f%% median %v\n", c.From, c.To, 100*c.Rate, c.Median)
+	// Output:
+	// MQL reached 3 entered 2
+	// SQL reached 2 entered 2
+	// MQL->SQL 67% median 2d
+}

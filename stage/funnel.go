@@ -11,6 +11,7 @@ import (
 
 	"github.com/leadkit/leadkit"
 	"github.com/leadkit/leadkit/internal/spec"
+	"github.com/leadkit/leadkit/internal/stats"
 )
 
 // The stage funnel has one home, this file: the stage package owns stage
@@ -228,10 +229,10 @@ func impliedBy(stages, order []string) (map[string]string, error) {
 		return nil, nil
 	}
 	pos, err := orderIndex(order)
-	if err != nil {
-		return nil, err
-	}
 	var errs []error
+	if err != nil {
+		errs = append(errs, err) // and go on: report every problem at once
+	}
 	prev := -1
 	listed := map[string]bool{}
 	for _, st := range stages {
@@ -406,34 +407,12 @@ func (f *FunnelAccumulator) result(c *counts) ([]FunnelStage, []Conversion) {
 			if cv.Base > 0 {
 				cv.Rate = float64(cv.Converted) / float64(cv.Base)
 			}
-			mean, median := meanMedian(c.durations[p])
+			mean, median := stats.MeanMedian(c.durations[p])
 			cv.Mean, cv.Median = leadkit.Duration(mean), leadkit.Duration(median)
 			convs = append(convs, cv)
 		}
 	}
 	return stages, convs
-}
-
-// meanMedian returns the mean and median of ds (zero for none); the median
-// of an even sample is the mean of the two middle values. ds is not changed.
-func meanMedian(ds []time.Duration) (mean, median time.Duration) {
-	if len(ds) == 0 {
-		return 0, 0
-	}
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	var sum float64
-	for _, d := range s {
-		sum += float64(d)
-	}
-	mean = time.Duration(sum / float64(len(s)))
-	m := len(s) / 2
-	if len(s)%2 == 1 {
-		median = s[m]
-	} else {
-		median = s[m-1] + (s[m]-s[m-1])/2
-	}
-	return mean, median
 }
 
 // Funnel computes a stage funnel over the visits of many subjects (grouped

@@ -205,3 +205,59 @@ func TestFunnelSpecAndResultJSON(t *testing.T) {
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"stages": ["a", "b"]}`, string(js), "zero times and empty fields omitted")
 }
+
+// Counted by hand: reach, entry, skipped stages, cohorts, and a bad visit
+// reported while the good ones count.
+func TestFunnelHandCounted(t *testing.T) {
+	day := func(n int) time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, n) }
+	visits := []stage.Visit{
+		{LeadID: "a", Stage: "MQL", At: day(0)}, {LeadID: "a", Stage: "SQL", At: day(10)},
+		{LeadID: "b", Stage: "SQL", At: day(40)}, // skipped MQL: reached it on day 40 (February)
+		{LeadID: "c", Stage: "MQL", At: day(2)},
+		{LeadID: "", Stage: "MQL", At: day(2)}, // bad: no lead
+	}
+	r, err := stage.Funnel(stage.FunnelSpec{Stages: []string{"MQL", "SQL"}, Cohort: leadkit.PeriodMonth}, visits)
+	require.Error(t, err)
+	assert.ErrorContains(t, err, "visit 4")
+	assert.ErrorIs(t, err, leadkit.ErrInvalid)
+	assert.Equal(t, []stage.FunnelStage{{"MQL", 2, 3, 1}, {"SQL", 2, 2, 0}}, r.Stages)
+	require.Len(t, r.Conversions, 1)
+	c := r.Conversions[0]
+	assert.Equal(t, 3, c.Base)
+	assert.Equal(t, 2, c.Converted)
+	assert.Equal(t, leadkit.Duration(5*24*time.Hour), c.Median) // a: 10d, b: 0d
+	require.Len(t, r.Cohorts, 2)
+	assert.Equal(t, "2026-01", r.Cohorts[0].Cohort)
+	assert.Equal(t, 2, r.Cohorts[0].Stages[0].Reached)
+	assert.Equal(t, 1, r.Cohorts[1].Stages[1].Entered)
+
+	_, err = stage.Funnel(stage.FunnelSpec{Stages: []string{"MQL"}, Cohort: "fortnight"}, nil)
+	assert.ErrorContains(t, err, "at least two")
+	assert.ErrorContains(t, err, `unknown cohort period "fortnight"`)
+}
+
+// Reach adds an implied visit only for a stage the lead skipped.
+func TestReach(t *testing.T) {
+	at := func(m time.Month, d int) time.Time { return time.Date(2026, m, d, 10, 0, 0, 0, time.UTC) }
+	order := []string{"Raw", "MQL", "SAL", "SQL"}
+	visits := []stage.Visit{
+		{LeadID: "A", Stage: "MQL", At: at(10, 5)}, {LeadID: "A", Stage: "SAL", At: at(11, 3)}, // nothing skipped after Raw
+		{LeadID: "B", Stage: "SAL", At: at(11, 3)}, {LeadID: "B", Stage: "Raw", At: at(10, 1)}, // out of order: Raw first in time
+		{LeadID: "C", Stage: "MQL", At: at(8, 12)}, {LeadID: "C", Stage: "MRL", At: at(9, 2)}, {LeadID: "C", Stage: "MQL", At: at(11, 10)},
+		{LeadID: "D", Stage: "SQL", At: at(11, 20)},
+		{LeadID: "", Stage: "SQL", At: at(11, 20)}, // bad: kept, implies nothing
+	}
+	got, err := stage.Reach(visits, order)
+	require.NoError(t, err)
+	assert.Equal(t, visits, got[:len(visits)], "the given visits keep their index")
+	assert.ElementsMatch(t, []stage.Visit{
+		{LeadID: "A", Stage: "Raw", At: at(10, 5), Implied: true},
+		{LeadID: "B", Stage: "MQL", At: at(11, 3), Implied: true},
+		{LeadID: "C", Stage: "Raw", At: at(8, 12), Implied: true}, // once, not again in November
+		{LeadID: "D", Stage: "Raw", At: at(11, 20), Implied: true},
+		{LeadID: "D", Stage: "MQL", At: at(11, 20), Implied: true},
+		{LeadID: "D", Stage: "SAL", At: at(11, 20), Implied: true},
+	}, got[len(visits):])
+	_, err = stage.Reach(visits, []string{"Raw", "Raw", ""})
+	assert.ErrorIs(t, err, leadkit.ErrInvalid)
+}
