@@ -180,7 +180,7 @@ func TestSourceAge(t *testing.T) {
 	}
 	// <30d: new1; 30-90d: old2, edge; 90-180d: none; 180-365d: old1; >365d: none.
 	assert.Equal(t, []int{1, 2, 0, 1, 0}, got)
-	assert.Equal(t, days(365), r.Buckets[4].From)
+	assert.Equal(t, leadkit.Duration(days(365)), r.Buckets[4].From)
 	assert.Zero(t, r.Buckets[4].To)
 	// old1 had a webinar and an email at or before d10 (not the call at d20).
 	assert.Equal(t, []TypeShare{

@@ -155,18 +155,18 @@ func ExampleSourceAge() {
 		fmt.Println(err)
 		return
 	}
-	fmt.Printf("MQLs %d: new %d, earlier %d (%.0f%%)\n", r.Leads, r.New, r.Earlier, 100*r.EarlierShare)
+	fmt.Printf("MQLs %d: new %d, earlier %d (%.0f%%); first time %d, repeat %d\n", r.Leads, r.New, r.Earlier, 100*r.EarlierShare, r.FirstTime, r.Repeat)
 	for _, b := range r.Buckets {
 		fmt.Printf("age from %v: %d\n", b.From, b.Leads)
 	}
 	fmt.Println("old leads did:", r.EarlierTouches[0].Type)
 	// Output:
-	// MQLs 3: new 1, earlier 2 (67%)
+	// MQLs 3: new 1, earlier 2 (67%); first time 3, repeat 0
 	// age from 0s: 1
-	// age from 720h0m0s: 1
-	// age from 2160h0m0s: 0
-	// age from 4320h0m0s: 0
-	// age from 8760h0m0s: 1
+	// age from 30d: 1
+	// age from 90d: 0
+	// age from 180d: 0
+	// age from 365d: 1
 	// old leads did: webinar_attended
 }
 

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/leadkit/leadkit"
 	"github.com/leadkit/leadkit/stage"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -73,7 +74,8 @@ func TestResultsJSONRoundTrip(t *testing.T) {
 // JSON is text; a time.Duration field would write nanoseconds.
 func TestResultsHaveNoRawDurations(t *testing.T) {
 	for _, v := range []any{FunnelResult{}, StepResult{}, DurationStats{}, Bin{}, PathCount{}, Transition{},
-		Pattern{}, GoldenPath{}, Touch{}, TouchCounts{}, TypeShare{}, TouchMixResult{}} {
+		Pattern{}, GoldenPath{}, Touch{}, TouchCounts{}, TypeShare{}, TouchMixResult{},
+		CycleResult{}, CycleCohort{}, SourceAgeResult{}, AgeBucket{}, ContentPower{}} {
 		typ := reflect.TypeOf(v)
 		for i := range typ.NumField() {
 			f := typ.Field(i)
@@ -84,4 +86,22 @@ func TestResultsHaveNoRawDurations(t *testing.T) {
 			}
 		}
 	}
+}
+
+// The stage analyses' results round-trip too.
+func TestStageAnalysisResultsRoundTrip(t *testing.T) {
+	tls := []Timeline{tl("a", "web@0", "form@2"), tl("b", "web@1")}
+	entries := []stage.Visit{{LeadID: "a", Stage: "MQL", At: day(3)}, {LeadID: "b", Stage: "MQL", At: day(40)}}
+	cyc, err := CycleTimes(tls, entries, "MQL", CycleOptions{Cohort: leadkit.PeriodMonth})
+	require.NoError(t, err)
+	js := roundTrip(t, cyc)
+	assert.Contains(t, js, `"mean":"`)
+	sa, err := SourceAge(tls, entries, map[string]time.Time{"a": day(0), "b": day(-400)}, "MQL", SourceAgeOptions{From: day(0)})
+	require.NoError(t, err)
+	js = roundTrip(t, sa)
+	assert.NotContains(t, js, `"to":"0001`, "an open period has no end in JSON")
+	assert.Contains(t, js, `"from":"30d"`)
+	np, err := NurturePower(tls, entries, "MQL", NurtureOptions{})
+	require.NoError(t, err)
+	roundTrip(t, np)
 }

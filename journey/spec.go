@@ -41,6 +41,38 @@ func ParsePatternOptions(data []byte) (PatternOptions, error) {
 	return o, nil
 }
 
+// ParseSourceAgeOptions decodes the options of [SourceAge] from JSON or
+// YAML, under the rules of [ParseFunnelSpec] (buckets are durations such
+// as "30d" or "13w").
+func ParseSourceAgeOptions(data []byte) (SourceAgeOptions, error) {
+	var o SourceAgeOptions
+	if err := spec.Parse(data, &o); err != nil {
+		return SourceAgeOptions{}, spec.Prefixed("journey: source age options: ", err)
+	}
+	return o, nil
+}
+
+// ParseNurtureOptions decodes the options of [NurturePower] from JSON or
+// YAML, under the rules of [ParseFunnelSpec].
+func ParseNurtureOptions(data []byte) (NurtureOptions, error) {
+	var o NurtureOptions
+	if err := spec.Parse(data, &o); err != nil {
+		return NurtureOptions{}, spec.Prefixed("journey: nurture options: ", err)
+	}
+	return o, nil
+}
+
+// ParseCycleOptions decodes the options of [CycleTimes] from JSON or YAML,
+// under the rules of [ParseFunnelSpec]. Created (creation times by lead)
+// is data, not a spec: set it in Go.
+func ParseCycleOptions(data []byte) (CycleOptions, error) {
+	var o CycleOptions
+	if err := spec.Parse(data, &o); err != nil {
+		return CycleOptions{}, spec.Prefixed("journey: cycle options: ", err)
+	}
+	return o, nil
+}
+
 // ParsePathOptions decodes the options of [NewPathAccumulator] from JSON or
 // YAML, under the rules of [ParseFunnelSpec]: unknown, miscased and
 // duplicate keys are errors wrapping [leadkit.ErrInvalid]. It does not

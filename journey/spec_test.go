@@ -145,7 +145,7 @@ func TestOptionsJSON(t *testing.T) {
 	}{
 		{"pattern", pattern, &PatternOptions{}, `{"min_support":3,"max_length":4,"collapse_repeats":true,"max_gap":"1d12h","max_patterns":10}`},
 		{"source age", source, &SourceAgeOptions{}, `{"from":"2026-01-05T00:00:00Z","to":"2026-02-05T00:00:00Z","buckets":["` + month + `","13w"]}`},
-		{"nurture", nurture, &NurtureOptions{}, `{"by":"campaign","types":["email_opened"],"from":"2026-01-05T00:00:00Z","to":"0001-01-01T00:00:00Z","window":"` + month + `"}`},
+		{"nurture", nurture, &NurtureOptions{}, `{"by":"campaign","types":["email_opened"],"from":"2026-01-05T00:00:00Z","window":"` + month + `"}`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			b, err := json.Marshal(c.in)
@@ -243,4 +243,33 @@ func TestPathOptionsJSONRoundTrip(t *testing.T) {
 	out, err := ParsePathOptions(b)
 	require.NoError(t, err)
 	assert.Equal(t, in, out)
+}
+
+// Every options struct a user writes has a strict Parse function.
+func TestParseAnalysisOptions(t *testing.T) {
+	sa, err := ParseSourceAgeOptions([]byte("from: 2026-11-01T00:00:00Z\nto: 2026-12-01T00:00:00Z\nbuckets: [30d, 13w, 1y]\n"))
+	if err == nil {
+		t.Fatalf("1y is not in the grammar, got %v", sa)
+	}
+	sa, err = ParseSourceAgeOptions([]byte("from: 2026-11-01T00:00:00Z\nbuckets: [30d, 13w]\n"))
+	require.NoError(t, err)
+	assert.Equal(t, SourceAgeOptions{From: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), Buckets: []time.Duration{30 * 24 * time.Hour, 13 * 7 * 24 * time.Hour}}, sa)
+	no, err := ParseNurtureOptions([]byte(`{"by": "campaign", "window": "2w", "types": ["email_opened"]}`))
+	require.NoError(t, err)
+	assert.Equal(t, NurtureOptions{By: KeyCampaign, Window: 14 * 24 * time.Hour, Types: []string{"email_opened"}}, no)
+	co, err := ParseCycleOptions([]byte("start: created\ncohort: month\nbins: 5\n"))
+	require.NoError(t, err)
+	assert.Equal(t, CycleOptions{Start: FromCreation, Cohort: leadkit.PeriodMonth, Bins: 5}, co)
+	for name, bad := range map[string]func() error{
+		"source unknown key":  func() error { _, err := ParseSourceAgeOptions([]byte(`{"form": "2026-11-01T00:00:00Z"}`)); return err },
+		"source bare number":  func() error { _, err := ParseSourceAgeOptions([]byte(`{"buckets": [30]}`)); return err },
+		"nurture miscased":    func() error { _, err := ParseNurtureOptions([]byte(`{"Window": "2w"}`)); return err },
+		"cycle unknown key":   func() error { _, err := ParseCycleOptions([]byte(`{"created": {}}`)); return err },
+		"cycle duplicate key": func() error { _, err := ParseCycleOptions([]byte("bins: 1\nbins: 2\n")); return err },
+	} {
+		err := bad()
+		require.Error(t, err, name)
+		assert.ErrorIs(t, err, leadkit.ErrInvalid, name)
+		assert.Regexp(t, `^journey: `, err.Error(), name)
+	}
 }

@@ -136,7 +136,7 @@ func ExampleMachine_Overdue() {
 	for _, o := range od {
 		fmt.Println(o.Record.ID, o.Record.Stage, "over by", o.Over)
 	}
-	// Output: L1 MQL over by 24h0m0s
+	// Output: L1 MQL over by 1d
 }
 
 // Draw a definition with Mermaid (or Graphviz with DOT).

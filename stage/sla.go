@@ -4,6 +4,8 @@ import (
 	"context"
 	"sort"
 	"time"
+
+	"github.com/leadkit/leadkit"
 )
 
 // Stay is one uninterrupted period a subject spent in a stage.
@@ -11,12 +13,12 @@ type Stay struct {
 	Stage   string    `json:"stage"`
 	Entered time.Time `json:"entered"`
 	// Left is when the subject moved on; zero while it is still there.
-	Left time.Time `json:"left,omitempty"`
+	Left time.Time `json:"left,omitzero"`
 	// Duration is Left - Entered, or now - Entered for the current stay.
-	Duration time.Duration `json:"duration"`
+	Duration leadkit.Duration `json:"duration"`
 	// SLA is the stage's SLA (0 if none); Breached is Duration > SLA > 0.
-	SLA      time.Duration `json:"sla,omitempty"`
-	Breached bool          `json:"breached,omitempty"`
+	SLA      leadkit.Duration `json:"sla,omitempty"`
+	Breached bool             `json:"breached,omitempty"`
 }
 
 // Stays turns a history into stays, measuring the last one up to now, and
@@ -38,9 +40,9 @@ func (m *Machine) Stays(history []Entry, now time.Time) []Stay {
 		if end.IsZero() {
 			end = now
 		}
-		out[i].Duration = max(end.Sub(out[i].Entered), 0) // now may precede the entry
+		out[i].Duration = leadkit.Duration(max(end.Sub(out[i].Entered), 0)) // now may precede the entry
 		if s, ok := m.def.Stage(out[i].Stage); ok && s.SLA > 0 {
-			out[i].SLA = s.SLA
+			out[i].SLA = leadkit.Duration(s.SLA)
 			out[i].Breached = out[i].Duration > out[i].SLA
 		}
 	}
@@ -51,18 +53,18 @@ func (m *Machine) Stays(history []Entry, now time.Time) []Stay {
 func (m *Machine) TimeInStage(history []Entry, now time.Time) map[string]time.Duration {
 	out := map[string]time.Duration{}
 	for _, s := range m.Stays(history, now) {
-		out[s.Stage] += s.Duration
+		out[s.Stage] += time.Duration(s.Duration)
 	}
 	return out
 }
 
 // Overdue is a subject that has stayed in its stage longer than the SLA.
 type Overdue struct {
-	Record Record        `json:"record"`
-	SLA    time.Duration `json:"sla"`
+	Record Record           `json:"record"`
+	SLA    leadkit.Duration `json:"sla"`
 	// InStage is how long it has been in the stage; Over = InStage - SLA.
-	InStage time.Duration `json:"in_stage"`
-	Over    time.Duration `json:"over"`
+	InStage leadkit.Duration `json:"in_stage"`
+	Over    leadkit.Duration `json:"over"`
 }
 
 // Overdue lists the subjects of the pipeline whose time in their current
@@ -76,7 +78,7 @@ func (m *Machine) Overdue(ctx context.Context, now time.Time) ([]Overdue, error)
 		}
 		sla := m.def.Stages[rank].SLA
 		if in := now.Sub(r.EnteredAt); sla > 0 && in > sla {
-			out = append(out, Overdue{Record: r, SLA: sla, InStage: in, Over: in - sla})
+			out = append(out, Overdue{Record: r, SLA: leadkit.Duration(sla), InStage: leadkit.Duration(in), Over: leadkit.Duration(in - sla)})
 		}
 		return nil
 	})

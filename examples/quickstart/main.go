@@ -9,7 +9,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/leadkit/leadkit"
 	"io"
 	"os"
 	"strings"
@@ -167,7 +166,7 @@ func run(w io.Writer) error {
 		return err
 	}
 	for _, o := range od {
-		fmt.Fprintf(w, "%s in %s for %s (SLA %s)\n", o.Record.ID, o.Record.Stage, leadkit.FormatDuration(o.InStage), leadkit.FormatDuration(o.SLA))
+		fmt.Fprintf(w, "%s in %s for %s (SLA %s)\n", o.Record.ID, o.Record.Stage, o.InStage, o.SLA)
 	}
 	return nil
 }
