@@ -1,7 +1,8 @@
 // Command quickstart is leadkit's in-memory demo: it defines a lead
 // lifecycle (the classic stages plus TAL between MQL and SAL), moves a few
 // leads through it over a simulated month, and prints their histories, the
-// stage funnel, why a lead has not qualified yet, and who is overdue.
+// stage funnel, why a lead has not qualified yet, who is overdue, and how
+// many of the month's MQLs were old leads.
 //
 //	go run ./examples/quickstart
 package main
@@ -15,6 +16,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/leadkit/leadkit/journey"
 	"github.com/leadkit/leadkit/stage"
 )
 
@@ -168,5 +170,49 @@ func run(w io.Writer) error {
 	for _, o := range od {
 		fmt.Fprintf(w, "%s in %s for %s (SLA %s)\n", o.Record.ID, o.Record.Stage, o.InStage, o.SLA)
 	}
+
+	// 7. Old leads. fay was imported a year ago and qualified in March;
+	// gus was an MQL in January, was recycled, and qualified again in
+	// March. Imports and replays record changes at the time they happened
+	// (StartOptions.At, Request.At).
+	at := func(y int, mo time.Month, d int) time.Time { return time.Date(y, mo, d, 9, 0, 0, 0, time.UTC) }
+	hot := stage.Facts{"score": 140, "grade": "A"}
+	if _, err := m.Start(ctx, stage.Lead("fay"), stage.StartOptions{At: at(2025, 3, 10), Actor: "import"}); err != nil {
+		return err
+	}
+	if _, _, err := m.Advance(ctx, stage.Lead("fay"), hot, stage.Request{At: at(2026, 3, 18), Actor: "scoring"}); err != nil {
+		return err
+	}
+	if _, err := m.Start(ctx, stage.Lead("gus"), stage.StartOptions{At: at(2026, 1, 10), Stage: "MQL", Actor: "import"}); err != nil {
+		return err
+	}
+	if _, err := m.Fire(ctx, stage.Lead("gus"), "recycle", stage.Request{At: at(2026, 2, 2), Reason: "timing", Actor: "import"}); err != nil {
+		return err
+	}
+	if _, _, err := m.Advance(ctx, stage.Lead("gus"), hot, stage.Request{At: at(2026, 3, 20), Actor: "scoring"}); err != nil {
+		return err
+	}
+	// Every history as visits; Reach adds the stages a lead skipped (only
+	// those: gus's January MQL does not make him a March one again).
+	var visits []stage.Visit
+	created := map[string]time.Time{}
+	err = stage.ScanHistories(ctx, m.Store(), m.Pipeline(), func(k stage.Key, h []stage.Entry) error {
+		visits = append(visits, stage.Visits(h)...)
+		created[k.ID] = h[0].At
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if visits, err = stage.Reach(visits, m.FunnelStages()); err != nil {
+		return err
+	}
+	sa, err := journey.SourceAge(nil, visits, created, "MQL", journey.SourceAgeOptions{From: at(2026, 3, 1).Truncate(24 * time.Hour), To: at(2026, 4, 1).Truncate(24 * time.Hour)})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "\n== March MQLs and old leads")
+	fmt.Fprintf(w, "%d MQLs: %d created before March (%.0f%%); %d first-time, %d back again\n",
+		sa.Leads, sa.Earlier, 100*sa.EarlierShare, sa.FirstTime, sa.Repeat)
 	return nil
 }

@@ -27,6 +27,10 @@ func TestQuickstart(t *testing.T) {
 		"blocked by `grade in [\"A\", \"B\"]` (facts map[grade:C])",
 		// dee has been an MQL since Mar 08 (SLA 2 days).
 		"dee in MQL for 24d (SLA 2d)",
+		// March MQLs: ada, bo, dee (new), fay (imported 2025, first time)
+		// and gus (MQL in January, recycled, back in March): 5, of which
+		// fay and gus were created before March; gus is the repeat.
+		"5 MQLs: 2 created before March (40%); 4 first-time, 1 back again",
 	} {
 		assert.Contains(t, s, want)
 	}
