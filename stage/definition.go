@@ -282,6 +282,7 @@ func (d Definition) InsertBefore(s Stage, before string) (Definition, error) {
 		return d, fmt.Errorf("stage: insert %q: %w: no stage before %q leads to it", s.Name, leadkit.ErrInvalid, before)
 	}
 	c := d.Clone()
+	s.SubStatuses = slices.Clone(s.SubStatuses)
 	if s.Category == "" {
 		s.Category = d.Stages[at].Category
 	}
@@ -310,7 +311,9 @@ func (d Definition) InsertBefore(s Stage, before string) (Definition, error) {
 // from and to, the way a team adds TAL (Teleprospecting Accepted Lead)
 // between MQL and SAL to measure its SDRs:
 //
-//   - s is placed right after from in the stage order;
+//   - s is placed right after from in the stage order (right before to
+//     when from is a recycled or closed stage, so that the funnel order
+//     stays right);
 //   - every transition that leads from `from` straight to `to` now leads to s
 //     instead (keeping its name, guard and flags), and is split off into a
 //     copy when it also leaves from other stages;
@@ -337,12 +340,20 @@ func (d Definition) InsertBetween(s Stage, from, to string) (Definition, error) 
 		return d, fmt.Errorf("stage: insert %q: %w: stage name empty or already used", s.Name, leadkit.ErrInvalid)
 	}
 	c := d.Clone()
+	s.SubStatuses = slices.Clone(s.SubStatuses)
+	toStage, _ := d.Stage(to)
 	if s.Category == "" {
-		toStage, _ := d.Stage(to)
 		s.Category = toStage.Category
 	}
-	at := slices.IndexFunc(c.Stages, func(x Stage) bool { return x.Name == from })
-	c.Stages = slices.Insert(c.Stages, at+1, s)
+	// The new stage comes right after `from` in the stage order, which is
+	// the funnel order; when `from` is outside the funnel (Recycled ->
+	// MQL), right before `to`, or a requalifying lead would rank after Won.
+	fromStage, _ := d.Stage(from)
+	at := slices.IndexFunc(c.Stages, func(x Stage) bool { return x.Name == from }) + 1
+	if fromStage.Category == Recycled || fromStage.Category == Closed {
+		at = slices.IndexFunc(c.Stages, func(x Stage) bool { return x.Name == to })
+	}
+	c.Stages = slices.Insert(c.Stages, at, s)
 	redirected := false
 	var extra []Transition
 	back := func(target string) bool {

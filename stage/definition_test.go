@@ -387,3 +387,38 @@ func findTransition(d stage.Definition, name string) (stage.Transition, bool) {
 	}
 	return stage.Transition{}, false
 }
+
+// A stage inserted after a recycled stage (Requalify between Recycled and
+// MQL) joins the funnel before MQL, not after Won: a requalifying lead
+// counted as having reached Won.
+func TestInsertAfterRecycledStage(t *testing.T) {
+	def, err := stage.Classic().InsertBetween(stage.Stage{Name: "Requalify", SubStatuses: []string{"checking"}}, "Recycled", "MQL")
+	require.NoError(t, err)
+	m, err := stage.New(def, stage.Options{})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"Raw", "Requalify", "MQL", "SAL", "SQL", "Opportunity", "Won"}, m.FunnelStages())
+	lead := stage.Lead("L")
+	_, err = m.Start(ctx, lead, stage.StartOptions{})
+	require.NoError(t, err)
+	_, _, err = m.Advance(ctx, lead, stage.Facts{"score": 150}, stage.Request{})
+	require.NoError(t, err)
+	_, err = m.Fire(ctx, lead, "recycle", stage.Request{Reason: "timing"})
+	require.NoError(t, err)
+	rec, _, err := m.Advance(ctx, lead, stage.Facts{"score": 150}, stage.Request{})
+	require.NoError(t, err)
+	assert.Equal(t, "Requalify", rec.Stage)
+	f, err := m.Funnel(ctx, stage.FunnelOptions{})
+	require.NoError(t, err)
+	for _, s := range f.Stages {
+		if s.Stage == "SAL" || s.Stage == "Won" {
+			assert.Zero(t, s.Reached, s.Stage)
+		}
+	}
+	// The caller's slices are not shared with the new definition.
+	sub := []string{"a"}
+	d2, err := stage.Classic().InsertBetween(stage.Stage{Name: "TAL", SubStatuses: sub}, "MQL", "SAL")
+	require.NoError(t, err)
+	sub[0] = "changed"
+	tal, _ := d2.Stage("TAL")
+	assert.Equal(t, []string{"a"}, tal.SubStatuses)
+}

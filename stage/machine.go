@@ -108,10 +108,22 @@ func (m *Machine) key(s Subject) Key { return Key{Pipeline: m.def.Name, Subject:
 
 func (m *Machine) stamp() time.Time { return m.now().UTC() }
 
-// when is the time of a change to rec requested by req: req.At or now.
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// when is the time of a change to rec requested by req: req.At, or now.
+// A history stays in time order: req.At may not precede the record's latest
+// change nor lie in the future, and now, if the clock is behind the latest
+// change (back-dated imports, clock skew between hosts), is taken as that
+// change's time.
 func (m *Machine) when(rec Record, req Request, transition, to string) (time.Time, error) {
+	now := m.stamp()
 	if req.At.IsZero() {
-		return m.stamp(), nil
+		return maxTime(now, rec.UpdatedAt), nil
 	}
 	at := req.At.UTC()
 	terr := func(msg string) error {
@@ -119,6 +131,9 @@ func (m *Machine) when(rec Record, req Request, transition, to string) (time.Tim
 	}
 	if !leadkit.ValidTime(at) {
 		return time.Time{}, terr(fmt.Sprintf("time %s is outside %s", at.Format(time.RFC3339), leadkit.TimeRange))
+	}
+	if at.After(now) {
+		return time.Time{}, terr(fmt.Sprintf("time %s is in the future (now is %s)", at.Format(time.RFC3339Nano), now.Format(time.RFC3339Nano)))
 	}
 	if at.Before(rec.UpdatedAt) {
 		return time.Time{}, terr(fmt.Sprintf("time %s is before the record's latest change at %s", at.Format(time.RFC3339Nano), rec.UpdatedAt.Format(time.RFC3339Nano)))
@@ -146,9 +161,10 @@ type Request struct {
 	// At, when set, is when the change happened: imports, replays and
 	// back-dated calls record it instead of now (guards' daysSince measure
 	// to it too). It may not precede the record's latest change
-	// (Record.UpdatedAt), so a history stays in time order: that is an
-	// error wrapping leadkit.ErrInvalid, as is a time outside leadkit's
-	// range.
+	// (Record.UpdatedAt) nor lie in the future, so a history stays in time
+	// order: either is an error wrapping leadkit.ErrInvalid, as is a time
+	// outside leadkit's range. Without At, a change is recorded now, or at
+	// the latest change if the clock is behind it.
 	At time.Time
 }
 
@@ -157,7 +173,10 @@ type StartOptions struct {
 	// Stage to start in; default Definition.Initial. Use it to import
 	// subjects that are already further down the pipeline.
 	Stage string
-	// At is the start time; default now. Importers set it to keep history.
+	// At is the start time; default now. Importers set it to keep history;
+	// like Request.At it may not lie in the future or outside leadkit's
+	// time range (an error wrapping leadkit.ErrInvalid, before any hook
+	// runs).
 	At    time.Time
 	Actor string
 	Note  string
@@ -177,9 +196,9 @@ func (m *Machine) Start(ctx context.Context, s Subject, o StartOptions) (Record,
 	if _, ok := m.rank[st]; !ok {
 		return Record{}, &TransitionError{Key: key, To: st, Msg: "unknown stage", Err: ErrNotAllowed}
 	}
-	at := o.At.UTC()
-	if o.At.IsZero() {
-		at = m.stamp()
+	at, err := m.when(Record{Key: key}, Request{At: o.At}, "", st)
+	if err != nil {
+		return Record{}, err
 	}
 	rec := Record{Key: key, Stage: st, EnteredAt: at, UpdatedAt: at, Version: 1}
 	e := Entry{Key: key, Version: 1, To: st, At: at, Actor: o.Actor, Note: o.Note, Trigger: TriggerStart}

@@ -649,3 +649,34 @@ func TestRequestAt(t *testing.T) {
 	_, err = m.SetSubStatus(ctx, stage.Lead("imp"), rec.SubStatus, stage.Request{At: sal.Add(-time.Minute)})
 	require.NoError(t, err, "no change, nothing checked or written")
 }
+
+// A history never goes out of time order: a future Request.At or
+// StartOptions.At is refused (before hooks run), and a machine whose clock
+// is behind the record's latest change (another host's clock) records the
+// change at that time, not before it.
+func TestHistoryStaysInTimeOrder(t *testing.T) {
+	store := stage.NewMemoryStore()
+	ahead, _ := newMachine(t, stage.Classic(), stage.Options{Store: store})
+	behind, clk := newMachine(t, stage.Classic(), stage.Options{Store: store})
+	clk.Advance(-2 * time.Hour)
+	lead := stage.Lead("L")
+
+	hooked := 0
+	hooks, _ := newMachine(t, stage.Classic(), stage.Options{Hooks: stage.Hooks{Enter: map[string][]stage.HookFunc{"*": {func(context.Context, stage.Change) error { hooked++; return nil }}}}})
+	_, err := hooks.Start(ctx, lead, stage.StartOptions{At: time.Now().Add(365 * 24 * time.Hour)})
+	assert.ErrorIs(t, err, leadkit.ErrInvalid)
+	assert.ErrorContains(t, err, "in the future")
+	assert.Zero(t, hooked, "refused before any hook runs")
+
+	_, err = ahead.Start(ctx, lead, stage.StartOptions{})
+	require.NoError(t, err)
+	_, _, err = ahead.Advance(ctx, lead, stage.Facts{"score": 120}, stage.Request{At: newClock().Now().Add(time.Minute)})
+	assert.ErrorContains(t, err, "in the future")
+	rec, err := behind.Fire(ctx, lead, "disqualify", stage.Request{Reason: "spam"})
+	require.NoError(t, err)
+	h, err := behind.History(ctx, lead)
+	require.NoError(t, err)
+	require.Len(t, h, 2)
+	assert.False(t, h[1].At.Before(h[0].At), "entry 2 at %v, entry 1 at %v", h[1].At, h[0].At)
+	assert.Equal(t, h[0].At, rec.UpdatedAt)
+}
