@@ -391,17 +391,20 @@ func TestNovemberMQLs(t *testing.T) {
 		{LeadID: "D", Stage: "MQL", At: at(10, 5)}, {LeadID: "D", Stage: "SQL", At: at(11, 20)},
 		// E: entered MQL itself in November: a November MQL.
 		{LeadID: "E", Stage: "Raw", At: at(11, 1)}, {LeadID: "E", Stage: "MQL", At: at(11, 2)},
+		// F: MQL in August, recycled, then straight to SAL on Nov 12: it
+		// skipped MQL on its way back, a repeat November MQL like C.
+		{LeadID: "F", Stage: "MQL", At: at(8, 12)}, {LeadID: "F", Stage: "MRL", At: at(9, 2)}, {LeadID: "F", Stage: "SAL", At: at(11, 12)},
 	}
 	reached, err := stage.Reach(entries, order)
 	require.NoError(t, err)
-	created := map[string]time.Time{"A": at(9, 20), "B": at(10, 1), "C": at(8, 1), "D": at(10, 5), "E": at(11, 1)}
+	created := map[string]time.Time{"A": at(9, 20), "B": at(10, 1), "C": at(8, 1), "D": at(10, 5), "E": at(11, 1), "F": at(8, 1)}
 	r, err := SourceAge(nil, reached, created, "MQL", SourceAgeOptions{From: at(11, 1).Truncate(24 * time.Hour), To: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)})
 	require.NoError(t, err)
-	assert.Equal(t, 3, r.Leads, "B, C and E")
+	assert.Equal(t, 4, r.Leads, "B, C, E and F")
 	assert.Equal(t, 2, r.FirstTime, "B and E")
-	assert.Equal(t, 1, r.Repeat, "C")
+	assert.Equal(t, 2, r.Repeat, "C and F")
 	assert.Equal(t, 1, r.New, "E was created in November")
-	assert.Equal(t, 2, r.Earlier)
+	assert.Equal(t, 3, r.Earlier)
 
 	// Every analysis reading the same entries agrees on who reached MQL in
 	// November: the touch mix and the cycle times count the same leads.
@@ -413,5 +416,5 @@ func TestNovemberMQLs(t *testing.T) {
 	}
 	mix, err := TouchMix(nil, novEntries, "MQL")
 	require.NoError(t, err)
-	assert.Equal(t, 3, mix.Leads)
+	assert.Equal(t, 4, mix.Leads)
 }

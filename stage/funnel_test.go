@@ -253,11 +253,45 @@ func TestReach(t *testing.T) {
 	assert.ElementsMatch(t, []stage.Visit{
 		{LeadID: "A", Stage: "Raw", At: at(10, 5), Implied: true},
 		{LeadID: "B", Stage: "MQL", At: at(11, 3), Implied: true},
-		{LeadID: "C", Stage: "Raw", At: at(8, 12), Implied: true}, // once, not again in November
+		{LeadID: "C", Stage: "Raw", At: at(8, 12), Implied: true},
+		{LeadID: "C", Stage: "Raw", At: at(11, 10), Implied: true}, // recycled: a new cycle
 		{LeadID: "D", Stage: "Raw", At: at(11, 20), Implied: true},
 		{LeadID: "D", Stage: "MQL", At: at(11, 20), Implied: true},
 		{LeadID: "D", Stage: "SAL", At: at(11, 20), Implied: true},
 	}, got[len(visits):])
 	_, err = stage.Reach(visits, []string{"Raw", "Raw", ""})
 	assert.ErrorIs(t, err, leadkit.ErrInvalid)
+
+	// F: MQL in August, recycled, then straight to SAL in November: it
+	// skipped MQL on its way back, so it reached MQL again in November.
+	f := []stage.Visit{
+		{LeadID: "F", Stage: "Raw", At: at(8, 1)}, {LeadID: "F", Stage: "MQL", At: at(8, 12)},
+		{LeadID: "F", Stage: "MRL", At: at(9, 2)}, {LeadID: "F", Stage: "SAL", At: at(11, 10)},
+	}
+	got, err = stage.Reach(f, order)
+	require.NoError(t, err)
+	assert.Equal(t, []stage.Visit{
+		{LeadID: "F", Stage: "Raw", At: at(11, 10), Implied: true},
+		{LeadID: "F", Stage: "MQL", At: at(11, 10), Implied: true},
+	}, got[len(f):])
+	// Moving back within the order reopens the later stages only.
+	g := []stage.Visit{
+		{LeadID: "G", Stage: "Raw", At: at(1, 1)}, {LeadID: "G", Stage: "MQL", At: at(1, 2)}, {LeadID: "G", Stage: "SAL", At: at(1, 3)},
+		{LeadID: "G", Stage: "MQL", At: at(1, 4)}, {LeadID: "G", Stage: "SQL", At: at(1, 5)},
+	}
+	got, err = stage.Reach(g, order)
+	require.NoError(t, err)
+	assert.Equal(t, []stage.Visit{{LeadID: "G", Stage: "SAL", At: at(1, 5), Implied: true}}, got[len(g):])
+	// Same-time visits are taken in funnel order (a day-granular export):
+	// Raw and MQL on one day imply nothing.
+	same := []stage.Visit{{LeadID: "H", Stage: "MQL", At: at(2, 1)}, {LeadID: "H", Stage: "Raw", At: at(2, 1)}}
+	got, err = stage.Reach(same, order)
+	require.NoError(t, err)
+	assert.Equal(t, same, got)
+	// Reach is idempotent.
+	once, err := stage.Reach(visits, order)
+	require.NoError(t, err)
+	twice, err := stage.Reach(once, order)
+	require.NoError(t, err)
+	assert.Equal(t, once, twice)
 }

@@ -65,17 +65,24 @@ func Visits(history []Entry) []Visit {
 // Reach returns visits followed by the visits they imply, the one meaning
 // of "reached a stage" in leadkit: a visit to the stage at position p of
 // order (a funnel order such as [Machine.FunnelStages]) implies a visit, at
-// the same time, to each stage before p that the lead skipped, one it had
-// not reached before (by a visit of its own or an implied one). So a lead
-// that entered MQL in October and SAL in November did not reach MQL again
-// in November, while a lead that went from Raw to SAL in November reached
-// MQL then. Direct visits are all kept, repeats too (a recycled lead that
-// enters MQL again reached it again). The first visit of a lead to a stage
-// in the result is then the time it reached the stage, as the stage funnel
-// defines it (the earliest entry into the stage or a later one). Visits to
-// stages outside order are kept as they are; visits keep their index (bad
-// ones too, for the analyses to report). order must hold distinct,
-// non-empty names.
+// the same time, to each stage before p that the lead skipped: one it had
+// not reached in its current cycle through the funnel (by a visit of its
+// own or an implied one). So a lead that entered MQL in October and SAL in
+// November did not reach MQL again in November, while a lead that went
+// from Raw to SAL in November reached MQL then.
+//
+// A cycle ends when the lead leaves the funnel order (a visit to a stage
+// outside it, such as Recycled or MRL): a recycled lead that comes back,
+// to MQL itself or straight to SAL, reached MQL again, a repeat reach. A
+// move back within the order (SQL to MQL) reopens the stages after the one
+// it moves to. Direct visits are all kept, repeats too. Visits at the same
+// time are taken in funnel order, and visits already marked Implied mark
+// their stage reached without implying more, so Reach(Reach(v)) adds
+// nothing. The first visit of a lead to a stage in the result is the time
+// it reached the stage, as the stage funnel defines it (the earliest entry
+// into the stage or a later one). Visits to stages outside order are kept
+// as they are; visits keep their index (bad ones too, for the analyses to
+// report). order must hold distinct, non-empty names.
 func Reach(visits []Visit, order []string) ([]Visit, error) {
 	pos, err := orderIndex(order)
 	if err != nil {
@@ -85,7 +92,7 @@ func Reach(visits []Visit, order []string) ([]Visit, error) {
 	byLead := map[string][]int{}
 	var leads []string
 	for i, v := range visits {
-		if _, ok := pos[v.Stage]; !ok || v.Validate() != nil {
+		if v.Validate() != nil {
 			continue
 		}
 		if _, ok := byLead[v.LeadID]; !ok {
@@ -93,21 +100,46 @@ func Reach(visits []Visit, order []string) ([]Visit, error) {
 		}
 		byLead[v.LeadID] = append(byLead[v.LeadID], i)
 	}
+	// rank orders stages outside the funnel after those in it, so that at
+	// one time a lead passes the funnel stages before leaving it.
+	rank := func(st string) int {
+		if p, ok := pos[st]; ok {
+			return p
+		}
+		return len(order)
+	}
 	reached := make([]bool, len(order))
 	for _, lead := range leads {
 		idx := byLead[lead]
-		slices.SortStableFunc(idx, func(a, b int) int { return visits[a].At.Compare(visits[b].At) })
+		slices.SortStableFunc(idx, func(a, b int) int {
+			if c := visits[a].At.Compare(visits[b].At); c != 0 {
+				return c
+			}
+			return rank(visits[a].Stage) - rank(visits[b].Stage)
+		})
 		clear(reached)
+		top := -1 // the furthest position reached in this cycle
 		for _, i := range idx {
 			v := visits[i]
-			p := pos[v.Stage]
-			for q, st := range order[:p] {
-				if !reached[q] {
-					reached[q] = true
-					out = append(out, Visit{LeadID: v.LeadID, Stage: st, At: v.At, Implied: true})
+			p, in := pos[v.Stage]
+			switch {
+			case !in:
+				clear(reached) // the lead left the funnel: a new cycle
+				top = -1
+				continue
+			case p < top:
+				clear(reached[p+1:]) // moved back: later stages reopen
+			}
+			if !v.Implied {
+				for q, st := range order[:p] {
+					if !reached[q] {
+						reached[q] = true
+						out = append(out, Visit{LeadID: v.LeadID, Stage: st, At: v.At, Implied: true})
+					}
 				}
 			}
 			reached[p] = true
+			top = p
 		}
 	}
 	return out, nil
