@@ -61,7 +61,8 @@
 //     leaves the accumulator as it was;
 //   - Merge(other) error adds everything other holds; accumulators of
 //     different specs refuse to merge (an error wrapping [ErrInvalid]) and
-//     nothing changes; other is not modified;
+//     nothing changes; other is not modified; nil and the accumulator
+//     itself are refused the same way (a self-merge would double it);
 //   - Result() returns the analysis of everything added so far, and equals
 //     the result of one pass over the same input, however it was sharded.
 //

@@ -789,6 +789,9 @@ func (a *FunnelAccumulator) runUnordered() int {
 // merge: Merge changes nothing and returns an error wrapping
 // [leadkit.ErrInvalid].
 func (a *FunnelAccumulator) Merge(other *FunnelAccumulator) error {
+	if other == nil || other == a {
+		return fmt.Errorf("journey: funnel: %w: merge needs another accumulator (not nil, not itself)", leadkit.ErrInvalid)
+	}
 	if a.f != other.f && !specsEqual(a.f.spec, other.f.spec) {
 		return fmt.Errorf("journey: funnel: %w: cannot merge accumulators of different funnels", leadkit.ErrInvalid)
 	}

@@ -371,8 +371,8 @@ func TestFunnelAccumulatorMergeChecksSpec(t *testing.T) {
 	assert.Equal(t, wantA, a.Result())
 	assert.Equal(t, wantB, b.Result())
 	assert.NoError(t, a.Merge(c), "equal specs merge")
-	require.NoError(t, a.Merge(a), "merging into itself doubles")
-	assert.Equal(t, 2, a.Result().Leads)
+	assert.ErrorIs(t, a.Merge(a), leadkit.ErrInvalid, "merging into itself is refused (it would double)")
+	assert.Equal(t, 1, a.Result().Leads, "unchanged: l1 only (c was empty)")
 
 	_, err = NewFunnelAccumulator(FunnelSpec{})
 	assert.ErrorIs(t, err, leadkit.ErrInvalid)

@@ -205,6 +205,9 @@ func (a *PatternAccumulator) Len() int { return a.n }
 // Accumulators with different options refuse to merge: Merge changes
 // nothing and returns an error wrapping [leadkit.ErrInvalid].
 func (a *PatternAccumulator) Merge(other *PatternAccumulator) error {
+	if other == nil || other == a {
+		return fmt.Errorf("journey: patterns: %w: merge needs another accumulator (not nil, not itself)", leadkit.ErrInvalid)
+	}
 	if err := a.sameOptions(other); err != nil {
 		return err
 	}

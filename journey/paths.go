@@ -144,6 +144,9 @@ func (a *PathAccumulator) addN(p []string, n int) {
 // refuse to merge: Merge changes nothing and returns an error wrapping
 // [leadkit.ErrInvalid].
 func (a *PathAccumulator) Merge(other *PathAccumulator) error {
+	if other == nil || other == a {
+		return fmt.Errorf("journey: paths: %w: merge needs another accumulator (not nil, not itself)", leadkit.ErrInvalid)
+	}
 	if a.opts != other.opts {
 		return fmt.Errorf("journey: paths: %w: cannot merge accumulators with different options (max length %d and %d, collapse repeats %t and %t)",
 			leadkit.ErrInvalid, a.opts.MaxLength, other.opts.MaxLength, a.opts.CollapseRepeats, other.opts.CollapseRepeats)

@@ -96,10 +96,10 @@ func TestPathAccumulatorMergeChecksOptions(t *testing.T) {
 	c := newPaths(t, PathOptions{MaxLength: 2, CollapseRepeats: true})
 	assert.ErrorContains(t, a.Merge(c), "collapse repeats false and true")
 
-	// Merging an accumulator into itself doubles it.
-	require.NoError(t, a.Merge(a))
-	assert.Equal(t, []PathCount{{Items: []string{"web", "email"}, Count: 2}}, a.Result().Paths)
-	assert.Equal(t, 2, a.Result().Total)
+	// Merging an accumulator into itself is refused (it would double it).
+	assert.ErrorIs(t, a.Merge(a), leadkit.ErrInvalid)
+	assert.Equal(t, []PathCount{{Items: []string{"web", "email"}, Count: 1}}, a.Result().Paths)
+	assert.Equal(t, 1, a.Result().Total)
 }
 
 // randomPaths makes n paths of up to maxLen items over alphabet, about one

@@ -377,10 +377,10 @@ func TestPatternAccumulatorRefusals(t *testing.T) {
 	assert.Equal(t, want, got, "a failed merge changes nothing")
 	assert.Equal(t, 1, b.Len(), "nor other")
 
-	require.NoError(t, a.Merge(a), "merging into itself doubles")
+	assert.ErrorIs(t, a.Merge(a), leadkit.ErrInvalid, "merging into itself is refused (it would double)")
 	got, err = a.Result()
 	require.NoError(t, err)
-	assert.Equal(t, 2, got[0].Support)
+	assert.Equal(t, want, got)
 
 	_, err = NewPatternAccumulator(PatternOptions{MaxGap: time.Hour})
 	assert.ErrorIs(t, err, leadkit.ErrInvalid)

@@ -105,3 +105,37 @@ func TestStageAnalysisResultsRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	roundTrip(t, np)
 }
+
+// Every accumulator refuses to merge nil or itself (a self-merge doubled
+// the counts) and stays as it was.
+func TestMergeRefusesNilAndSelf(t *testing.T) {
+	f, err := NewFunnelAccumulator(FunnelSpec{Steps: []Step{{Name: "a", Types: []string{"web"}}, {Name: "b", Types: []string{"form"}}}})
+	require.NoError(t, err)
+	require.NoError(t, f.Add(tl("l1", "web@0", "form@1")))
+	before := f.Result()
+	for _, err := range []error{f.Merge(nil), f.Merge(f)} {
+		assert.ErrorIs(t, err, leadkit.ErrInvalid)
+	}
+	assert.Equal(t, before, f.Result())
+
+	p, err := NewPathAccumulator(PathOptions{})
+	require.NoError(t, err)
+	require.NoError(t, p.Add([]string{"web", "form"}))
+	pb := p.Result()
+	for _, err := range []error{p.Merge(nil), p.Merge(p)} {
+		assert.ErrorIs(t, err, leadkit.ErrInvalid)
+	}
+	assert.Equal(t, pb, p.Result())
+
+	g, err := NewPatternAccumulator(PatternOptions{MinSupport: 1})
+	require.NoError(t, err)
+	require.NoError(t, g.Add([]string{"web", "form"}))
+	gb, err := g.Result()
+	require.NoError(t, err)
+	for _, err := range []error{g.Merge(nil), g.Merge(g)} {
+		assert.ErrorIs(t, err, leadkit.ErrInvalid)
+	}
+	ga, err := g.Result()
+	require.NoError(t, err)
+	assert.Equal(t, gb, ga)
+}

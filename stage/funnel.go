@@ -365,6 +365,9 @@ func (f *FunnelAccumulator) count(c *counts) {
 // refuse to merge (an error wrapping leadkit.ErrInvalid) and nothing
 // changes. other is not modified.
 func (f *FunnelAccumulator) Merge(other *FunnelAccumulator) error {
+	if other == nil || other == f {
+		return fmt.Errorf("stage: funnel: %w: merge needs another accumulator (not nil, not itself)", leadkit.ErrInvalid)
+	}
 	a, b := f.spec, other.spec
 	if !slices.Equal(a.Stages, b.Stages) || !slices.Equal(a.Order, b.Order) || !a.From.Equal(b.From) || !a.To.Equal(b.To) || a.Cohort != b.Cohort {
 		return fmt.Errorf("stage: funnel: %w: cannot merge funnels of different specs", leadkit.ErrInvalid)

@@ -154,6 +154,8 @@ func TestFunnelAccumulatorMerge(t *testing.T) {
 
 		other, _ := stage.NewFunnel(stage.FunnelSpec{Stages: []string{"MQL", "SQL", "Won"}, Order: order})
 		assert.ErrorIs(t, shards[0].Merge(other), leadkit.ErrInvalid)
+		assert.ErrorIs(t, shards[0].Merge(nil), leadkit.ErrInvalid)
+		assert.ErrorIs(t, shards[0].Merge(shards[0]), leadkit.ErrInvalid, "a self-merge would double the counts")
 		assert.Equal(t, want, shards[0].Result(), "a refused merge changes nothing")
 	}
 	// Refused input changes nothing either.
