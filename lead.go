@@ -11,7 +11,7 @@ type Lead struct {
 	// AccountID groups contacts of one company for account-based roll-ups.
 	AccountID string `json:"account_id,omitempty"`
 	// CreatedAt is when the lead was created (left the prospect pool).
-	CreatedAt time.Time `json:"created_at"`
+	CreatedAt time.Time `json:"created_at,omitzero"`
 	// Source is the lead source (e.g. "webinar", "list import").
 	Source  string  `json:"source,omitempty"`
 	Person  Person  `json:"person"`

@@ -132,7 +132,7 @@ func TestCycleTimes(t *testing.T) {
 	assert.Equal(t, ldays(6), r.Cohorts[1].Stats.Median) // 10d and 2d
 
 	created := map[string]time.Time{"l1": day(-5), "l2": day(1), "l6": day(0)}
-	r, err = CycleTimes(tls, entries, "MQL", CycleOptions{Start: FromCreation, Created: created})
+	r, err = CycleTimes(tls, entries, "MQL", CycleOptions{Start: FromCreated, Created: created})
 	require.NoError(t, err)
 	// l1 15d, l2 5d, l6 1d; l3, l4, l5 have no creation time.
 	assert.Equal(t, 3, r.Overall.N)
@@ -144,7 +144,7 @@ func TestCycleTimes(t *testing.T) {
 	for _, w := range []string{"empty stage", `unknown start "nope"`, `unknown cohort period "decade"`} {
 		assert.ErrorContains(t, err, w)
 	}
-	_, err = CycleTimes(tls, entries, "MQL", CycleOptions{Start: FromCreation})
+	_, err = CycleTimes(tls, entries, "MQL", CycleOptions{Start: FromCreated})
 	assert.ErrorContains(t, err, "needs creation times")
 }
 
@@ -337,7 +337,7 @@ func TestReachAgreeWithStageFunnelTimes(t *testing.T) {
 	sf, err := stage.Funnel(stage.FunnelSpec{Stages: order}, entries)
 	require.NoError(t, err)
 	for _, target := range order[1:] {
-		cyc, err := CycleTimes(nil, reached, target, CycleOptions{Start: FromCreation, Created: start})
+		cyc, err := CycleTimes(nil, reached, target, CycleOptions{Start: FromCreated, Created: start})
 		require.NoError(t, err)
 		var c stage.Conversion
 		for _, x := range sf.Conversions {

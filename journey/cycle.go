@@ -17,9 +17,9 @@ type Start string
 const (
 	// FromFirstTouch (the default, "") measures from the lead's first event.
 	FromFirstTouch Start = "first_touch"
-	// FromCreation measures from the lead's creation time
+	// FromCreated measures from the lead's creation time
 	// (CycleOptions.Created).
-	FromCreation Start = "created"
+	FromCreated Start = "created"
 )
 
 // CycleOptions tunes [CycleTimes]. The zero value measures from the first
@@ -27,7 +27,7 @@ const (
 type CycleOptions struct {
 	Start Start `json:"start,omitempty"`
 	// Created maps lead IDs to creation times (leadkit.Lead.CreatedAt);
-	// required when Start is FromCreation.
+	// required when Start is FromCreated.
 	Created map[string]time.Time `json:"-"`
 	// Cohort groups leads by the period their start time falls in.
 	Cohort leadkit.Period `json:"cohort,omitempty"`
@@ -70,10 +70,10 @@ func CycleTimes(timelines []Timeline, entries []stage.Visit, stage string, opts 
 	if stage == "" {
 		errs.add(fmt.Errorf("journey: cycle times: %w: empty stage", leadkit.ErrInvalid))
 	}
-	if start != FromFirstTouch && start != FromCreation {
+	if start != FromFirstTouch && start != FromCreated {
 		errs.add(fmt.Errorf("journey: cycle times: %w: unknown start %q", leadkit.ErrInvalid, opts.Start))
 	}
-	if start == FromCreation && opts.Created == nil {
+	if start == FromCreated && opts.Created == nil {
 		errs.add(fmt.Errorf("journey: cycle times: %w: start %q needs creation times", leadkit.ErrInvalid, start))
 	}
 	if !opts.Cohort.Valid() {
@@ -94,7 +94,7 @@ func CycleTimes(timelines []Timeline, entries []stage.Visit, stage string, opts 
 	for _, lead := range slices.Sorted(maps.Keys(first)) {
 		var from time.Time
 		var ok bool
-		if start == FromCreation {
+		if start == FromCreated {
 			from, ok = opts.Created[lead]
 			ok = ok && !from.IsZero()
 		} else if tl := idx[lead]; tl != nil {

@@ -53,7 +53,7 @@ type Pattern struct {
 // TimedItem is one item of a timed sequence.
 type TimedItem struct {
 	Item string    `json:"item"`
-	Time time.Time `json:"time"`
+	Time time.Time `json:"time,omitzero"`
 }
 
 // MinePatterns finds the sequential patterns of sequences with PrefixSpan:

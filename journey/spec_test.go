@@ -259,7 +259,7 @@ func TestParseAnalysisOptions(t *testing.T) {
 	assert.Equal(t, NurtureOptions{By: KeyCampaign, Window: 14 * 24 * time.Hour, Types: []string{"email_opened"}}, no)
 	co, err := ParseCycleOptions([]byte("start: created\ncohort: month\nbins: 5\n"))
 	require.NoError(t, err)
-	assert.Equal(t, CycleOptions{Start: FromCreation, Cohort: leadkit.PeriodMonth, Bins: 5}, co)
+	assert.Equal(t, CycleOptions{Start: FromCreated, Cohort: leadkit.PeriodMonth, Bins: 5}, co)
 	for name, bad := range map[string]func() error{
 		"source unknown key":  func() error { _, err := ParseSourceAgeOptions([]byte(`{"form": "2026-11-01T00:00:00Z"}`)); return err },
 		"source bare number":  func() error { _, err := ParseSourceAgeOptions([]byte(`{"buckets": [30]}`)); return err },

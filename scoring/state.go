@@ -29,7 +29,7 @@ type State struct {
 	// refused, and ReadState refuses another lead.
 	LeadID string `json:"lead_id,omitempty"`
 	// Updated is the time of the latest applied event.
-	Updated time.Time `json:"updated"`
+	Updated time.Time `json:"updated,omitzero"`
 	// LastIDs are the IDs of the events applied at time Updated. Apply
 	// is idempotent by event ID: a redelivered event at that time is
 	// skipped, and an older one is refused with ErrOutOfOrder, so either

@@ -353,3 +353,19 @@ func TestTimeValuesInRange(t *testing.T) {
 		assert.Empty(t, msg, "%v", v)
 	}
 }
+
+// person.phone reads Person.Phone (new in the one dialect); a model that
+// declared a custom person.phone now reads the built-in field.
+func TestPersonPhone(t *testing.T) {
+	sch := testSchema(t, false)
+	lead := leadkit.Lead{Person: leadkit.Person{Phone: "+14155550123"}}
+	for _, force := range []bool{false, true} {
+		p, err := Compile(`hasPrefix(person.phone, "+1")`, sch, Config{Want: Bool, ForceVM: force})
+		require.Nil(t, err)
+		ok, rerr := p.Bool(&Ctx{Lead: &lead}, NewRunner(Limits{}))
+		require.NoError(t, rerr)
+		assert.True(t, ok)
+	}
+	_, problems := DeclaredFields([]leadkit.FieldSpec{{Name: "person.phone", Type: leadkit.TypeString}}, LeadFields(), "person")
+	assert.NotEmpty(t, problems, "a built-in field cannot be declared again")
+}
