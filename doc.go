@@ -64,7 +64,9 @@
 //     nothing changes; other is not modified; nil and the accumulator
 //     itself are refused the same way (a self-merge would double it);
 //   - Result() returns the analysis of everything added so far, and equals
-//     the result of one pass over the same input, however it was sharded.
+//     the result of one pass over the same input, however it was sharded;
+//     where computing it can fail on a cap (solving a Markov chain, mining
+//     patterns) it also returns an error.
 //
 // Accumulators are not safe for concurrent use: give each goroutine its own
 // and merge them.

@@ -6,8 +6,9 @@ import (
 )
 
 // Period is a calendar period in UTC: the length of a cohort (leads
-// grouped by the period their start time falls in) or of a frequency
-// limit.
+// grouped by the period their start time falls in), in stage funnels and
+// journey's cycle times. (Scoring's frequency limits have their own
+// scoring.Period, which adds "ever".)
 type Period string
 
 // Calendar periods. PeriodNone (the zero value) is no period: no cohorts.
