@@ -10,7 +10,11 @@
 //   - [Lead], [Person] and [Company]: who a lead is, the input of fit scoring.
 //   - [ErrNotFound], [ErrConflict] and [ErrInvalid]: sentinels that every
 //     package and store wraps, so callers test conditions with [errors.Is]
-//     whatever the backend.
+//     whatever the backend. Messages read the same way everywhere: the
+//     package, what was being done, the sentinel, then what is wrong, as in
+//     "attribution: markov: leadkit: invalid input: 1001 channels, at most
+//     1000 (MaxChannels)"; not found and conflict are the cause itself and
+//     come last ("stage: lead \"L\" in pipeline \"p\": leadkit: not found").
 //   - The value rules every package shares: one duration grammar
 //     ([ParseDuration]: "90m", "36h", "14d", "2w", "1d12h"; a bare number is
 //     refused) used by every spec's durations in JSON and YAML through

@@ -124,8 +124,8 @@ func (ch *chain) charge(n int) error {
 }
 
 func (ch *chain) workError() error {
-	return fmt.Errorf("attribution: markov: solving the chain (order %d, %d channels, %d states, %d transitions) takes more than %d steps (MaxMarkovWork): use a lower order or fewer channels: %w",
-		ch.order, ch.channels, ch.n-1, len(ch.col), ch.maxWork, leadkit.ErrInvalid)
+	return fmt.Errorf("attribution: markov: %w: solving the chain (order %d, %d channels, %d states, %d transitions) takes more than %d steps (MaxMarkovWork): use a lower order or fewer channels", leadkit.ErrInvalid,
+		ch.order, ch.channels, ch.n-1, len(ch.col), ch.maxWork)
 }
 
 func (ch *chain) solveDense(removed []bool) (float64, float64, error) {
@@ -168,7 +168,7 @@ func (ch *chain) solveDense(removed []bool) (float64, float64, error) {
 			}
 		}
 		if math.Abs(a[piv*w+col]) < 1e-300 {
-			return 0, 0, fmt.Errorf("attribution: markov: singular chain (a state never leaves): %w", leadkit.ErrInvalid)
+			return 0, 0, fmt.Errorf("attribution: markov: %w: singular chain (a state never leaves)", leadkit.ErrInvalid)
 		}
 		if piv != col {
 			for k := 0; k < w; k++ {

@@ -28,7 +28,7 @@ func (k TouchKey) Validate() error {
 	case "", ByChannel, ByCampaign, ByContent:
 		return nil
 	}
-	return fmt.Errorf("attribution: touch key %q: want channel, campaign or content: %w", text.Clip(string(k), 32), leadkit.ErrInvalid)
+	return fmt.Errorf("attribution: %w: touch key %q: want channel, campaign or content", leadkit.ErrInvalid, text.Clip(string(k), 32))
 }
 
 // UnmarshalText reads a touch key, refusing any other value (a typo such
@@ -108,7 +108,7 @@ type Conversion struct {
 func (c Conversion) Validate() error {
 	var errs []error
 	bad := func(format string, args ...any) {
-		errs = append(errs, fmt.Errorf("attribution: conversion: "+format+": %w", append(args, leadkit.ErrInvalid)...))
+		errs = append(errs, fmt.Errorf("attribution: conversion: %w: "+format, append([]any{leadkit.ErrInvalid}, args...)...))
 	}
 	if len(c.Types) == 0 {
 		bad("no conversion event types")
@@ -339,8 +339,8 @@ func PathsFromTimelines(timelines []journey.Timeline, conv Conversion) ([]Path, 
 	kept := paths[:0]
 	for _, p := range paths {
 		if !countOK(p.Value) || !countOK(p.Conversions) || !countOK(p.Nulls) {
-			errs.add(fmt.Errorf("attribution: the leads of path %q sum to %g conversions, %g value and %g nulls, over the cap of %g (MaxPathCount): %w",
-				text.Clip(p.String(), 64), p.Conversions, p.Value, p.Nulls, float64(MaxPathCount), leadkit.ErrInvalid))
+			errs.add(fmt.Errorf("attribution: %w: the leads of path %q sum to %g conversions, %g value and %g nulls, over the cap of %g (MaxPathCount)", leadkit.ErrInvalid,
+				text.Clip(p.String(), 64), p.Conversions, p.Value, p.Nulls, float64(MaxPathCount)))
 			continue
 		}
 		kept = append(kept, p)

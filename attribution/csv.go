@@ -77,7 +77,7 @@ func (o CSVOptions) withDefaults() (CSVOptions, error) {
 	}
 	var errs []error
 	bad := func(format string, args ...any) {
-		errs = append(errs, fmt.Errorf("attribution: csv options: "+format+": %w", append(args, leadkit.ErrInvalid)...))
+		errs = append(errs, fmt.Errorf("attribution: csv options: %w: "+format, append([]any{leadkit.ErrInvalid}, args...)...))
 	}
 	// Header cells are trimmed, so are the names looked up in them.
 	for _, name := range []*string{&o.PathColumn, &o.ConversionsColumn, &o.ValueColumn, &o.NullsColumn} {

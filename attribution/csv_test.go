@@ -118,7 +118,7 @@ func TestReadPathsManyErrors(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "csv line 21,")
 	assert.NotContains(t, err.Error(), "csv line 22,")
-	assert.Contains(t, err.Error(), "attribution: 10 more csv row errors")
+	assert.Contains(t, err.Error(), "attribution: leadkit: invalid input: 10 more csv row errors")
 }
 
 type failingReader struct{ n int }
@@ -265,7 +265,7 @@ func TestReadPathsPaddedColumnNames(t *testing.T) {
 	assert.Equal(t, []Path{{Channels: []string{"a"}, Conversions: 1}}, paths)
 	_, err = ReadPaths(strings.NewReader("path;total_conversions\na;1\n"), CSVOptions{NullsColumn: "  "})
 	require.ErrorIs(t, err, leadkit.ErrInvalid)
-	assert.Contains(t, err.Error(), `attribution: csv options: column name "  " is blank`)
+	assert.Contains(t, err.Error(), `attribution: csv options: leadkit: invalid input: column name "  " is blank`)
 }
 
 // TestReadPathsCaps: every number read is finite and at most MaxPathCount
@@ -371,7 +371,7 @@ func TestReadPathsMaxPaths(t *testing.T) {
 	assert.Len(t, paths, 2)
 	err = ValidatePaths(make([]Path, 4))
 	require.ErrorIs(t, err, leadkit.ErrInvalid)
-	assert.EqualError(t, err, "attribution: 4 paths, at most 3 (MaxPaths): split the table into shards: leadkit: invalid input")
+	assert.EqualError(t, err, "attribution: leadkit: invalid input: 4 paths, at most 3 (MaxPaths): split the table into shards")
 	_, err = Linear{}.Attribute(make([]Path, 4))
 	require.ErrorIs(t, err, leadkit.ErrInvalid)
 	_, err = Markov{}.Attribute(make([]Path, 4))

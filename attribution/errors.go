@@ -115,5 +115,5 @@ func (l *errorList) err(what string) error {
 	if l.more == 0 {
 		return errors.Join(l.errs...)
 	}
-	return errors.Join(append(slices.Clip(l.errs), fmt.Errorf("attribution: %d more %s: %w", l.more, what, leadkit.ErrInvalid))...)
+	return errors.Join(append(slices.Clip(l.errs), fmt.Errorf("attribution: %w: %d more %s", leadkit.ErrInvalid, l.more, what))...)
 }

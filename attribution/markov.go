@@ -131,10 +131,10 @@ var maxMarkovWork = MaxMarkovWork
 // Validate reports whether the options are usable.
 func (m Markov) Validate() error {
 	if m.Order < 0 || m.Order > MaxMarkovOrder {
-		return fmt.Errorf("attribution: markov: order %d, want 1 to %d: %w", m.Order, MaxMarkovOrder, leadkit.ErrInvalid)
+		return fmt.Errorf("attribution: markov: %w: order %d, want 1 to %d", leadkit.ErrInvalid, m.Order, MaxMarkovOrder)
 	}
 	if m.KeepRepeats && m.CollapseChannels {
-		return fmt.Errorf("attribution: markov: keep_repeats and collapse_channels both set: %w", leadkit.ErrInvalid)
+		return fmt.Errorf("attribution: markov: %w: keep_repeats and collapse_channels both set", leadkit.ErrInvalid)
 	}
 	return nil
 }
@@ -182,8 +182,8 @@ func (m Markov) AttributeCounts(c *MarkovCounts) (Result, error) {
 		return Result{}, err
 	}
 	if c.order != m.order() || c.keepRepeats != m.KeepRepeats || c.collapseChannels != m.CollapseChannels {
-		return Result{}, fmt.Errorf("attribution: markov: counts of order %d (%s) given to a model of order %d (%s): %w",
-			c.order, repeatsName(c.keepRepeats, c.collapseChannels), m.order(), repeatsName(m.KeepRepeats, m.CollapseChannels), leadkit.ErrInvalid)
+		return Result{}, fmt.Errorf("attribution: markov: %w: counts of order %d (%s) given to a model of order %d (%s)", leadkit.ErrInvalid,
+			c.order, repeatsName(c.keepRepeats, c.collapseChannels), m.order(), repeatsName(m.KeepRepeats, m.CollapseChannels))
 	}
 	if err := c.checkSize(); err != nil {
 		return Result{}, err
@@ -255,7 +255,7 @@ func (m Markov) AttributeCounts(c *MarkovCounts) (Result, error) {
 		}
 	}
 	if !finite(sumRE) || !finite(sumREV) {
-		return Result{}, fmt.Errorf("attribution: markov: removal effects are not finite: %w", leadkit.ErrInvalid)
+		return Result{}, fmt.Errorf("attribution: markov: %w: removal effects are not finite", leadkit.ErrInvalid)
 	}
 	for id, name := range names {
 		if len(ch.byChan[id]) == 0 {

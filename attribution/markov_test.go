@@ -816,7 +816,7 @@ func TestMarkovChannelCap(t *testing.T) {
 		m := Markov{Order: order}
 		_, err := m.Attribute(starPaths(MaxChannels + 1))
 		require.ErrorIs(t, err, leadkit.ErrInvalid)
-		assert.Contains(t, err.Error(), "attribution: markov: 1001 channels, at most 1000 (MaxChannels)")
+		assert.Contains(t, err.Error(), "attribution: markov: leadkit: invalid input: 1001 channels, at most 1000 (MaxChannels)")
 
 		c, err := NewMarkovCounts(m)
 		require.NoError(t, err)
@@ -903,7 +903,7 @@ func TestMarkovWorkCap(t *testing.T) {
 		}
 		_, err := Markov{Order: order}.Attribute(tc.paths)
 		require.ErrorIs(t, err, leadkit.ErrInvalid, tc.name)
-		assert.Regexp(t, `attribution: markov: solving the chain \(order \d, \d+ channels, \d+ states, \d+ transitions\) takes more than \d+ steps \(MaxMarkovWork\)`, err.Error())
+		assert.Regexp(t, `attribution: markov: leadkit: invalid input: solving the chain \(order \d, \d+ channels, \d+ states, \d+ transitions\) takes more than \d+ steps \(MaxMarkovWork\)`, err.Error())
 	}
 	maxMarkovWork = MaxMarkovWork
 	_, err := Markov{Order: 2}.Attribute(paths)

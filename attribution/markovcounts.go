@@ -259,14 +259,14 @@ func (c *MarkovCounts) newState(win []int32) int32 {
 // is left as it was.
 func (c *MarkovCounts) Merge(o *MarkovCounts) error {
 	if o == nil {
-		return fmt.Errorf("attribution: markov: merge nil counts: %w", leadkit.ErrInvalid)
+		return fmt.Errorf("attribution: markov: %w: merge nil counts", leadkit.ErrInvalid)
 	}
 	if o == c {
-		return fmt.Errorf("attribution: markov: merge counts into themselves: %w", leadkit.ErrInvalid)
+		return fmt.Errorf("attribution: markov: %w: merge counts into themselves", leadkit.ErrInvalid)
 	}
 	if o.order != c.order || o.keepRepeats != c.keepRepeats || o.collapseChannels != c.collapseChannels {
-		return fmt.Errorf("attribution: markov: merge counts of order %d (%s) into order %d (%s): %w",
-			o.order, repeatsName(o.keepRepeats, o.collapseChannels), c.order, repeatsName(c.keepRepeats, c.collapseChannels), leadkit.ErrInvalid)
+		return fmt.Errorf("attribution: markov: %w: merge counts of order %d (%s) into order %d (%s)", leadkit.ErrInvalid,
+			o.order, repeatsName(o.keepRepeats, o.collapseChannels), c.order, repeatsName(c.keepRepeats, c.collapseChannels))
 	}
 	chanMap := make([]int32, len(o.in.names))
 	for i, name := range o.in.names {
@@ -315,14 +315,14 @@ func (c *MarkovCounts) Merge(o *MarkovCounts) error {
 // are not finite.
 func (c *MarkovCounts) checkSize() error {
 	if n := len(c.in.names); n > MaxChannels {
-		return fmt.Errorf("attribution: markov: %d channels, at most %d (MaxChannels): %w", n, MaxChannels, leadkit.ErrInvalid)
+		return fmt.Errorf("attribution: markov: %w: %d channels, at most %d (MaxChannels)", leadkit.ErrInvalid, n, MaxChannels)
 	}
 	if c.full {
-		return fmt.Errorf("attribution: markov: more than %d states (MaxMarkovStates) at order %d over %d channels: use a lower order or fewer channels: %w",
-			MaxMarkovStates, c.order, len(c.in.names), leadkit.ErrInvalid)
+		return fmt.Errorf("attribution: markov: %w: more than %d states (MaxMarkovStates) at order %d over %d channels: use a lower order or fewer channels", leadkit.ErrInvalid,
+			MaxMarkovStates, c.order, len(c.in.names))
 	}
 	if !finite(c.conv) || !finite(c.val) || !finite(c.nulls) {
-		return fmt.Errorf("attribution: markov: totals are not finite (conversions %g, value %g, nulls %g): %w", c.conv, c.val, c.nulls, leadkit.ErrInvalid)
+		return fmt.Errorf("attribution: markov: %w: totals are not finite (conversions %g, value %g, nulls %g)", leadkit.ErrInvalid, c.conv, c.val, c.nulls)
 	}
 	return nil
 }

@@ -77,12 +77,12 @@ func (w RoleWeights) Validate() error {
 		v    float64
 	}{{"first_touch", w.FirstTouch}, {"lead_creation", w.LeadCreation}, {"opportunity_creation", w.OpportunityCreation}, {"closed_won", w.ClosedWon}, {"other", w.Other}} {
 		if math.IsNaN(f.v) || math.IsInf(f.v, 0) || f.v < 0 {
-			errs = append(errs, fmt.Errorf("attribution: role weights: %s = %g, want finite and >= 0: %w", f.name, f.v, leadkit.ErrInvalid))
+			errs = append(errs, fmt.Errorf("attribution: role weights: %w: %s = %g, want finite and >= 0", leadkit.ErrInvalid, f.name, f.v))
 		}
 		sum += f.v
 	}
 	if len(errs) == 0 && sum == 0 {
-		errs = append(errs, fmt.Errorf("attribution: role weights: all zero: %w", leadkit.ErrInvalid))
+		errs = append(errs, fmt.Errorf("attribution: role weights: %w: all zero", leadkit.ErrInvalid))
 	}
 	return errors.Join(errs...)
 }

@@ -102,7 +102,7 @@ var maxPaths = MaxPaths
 // checkPathCount refuses tables of more than MaxPaths paths.
 func checkPathCount(n int) error {
 	if n > maxPaths {
-		return fmt.Errorf("attribution: %d paths, at most %d (MaxPaths): split the table into shards: %w", n, maxPaths, leadkit.ErrInvalid)
+		return fmt.Errorf("attribution: %w: %d paths, at most %d (MaxPaths): split the table into shards", leadkit.ErrInvalid, n, maxPaths)
 	}
 	return nil
 }

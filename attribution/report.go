@@ -71,7 +71,7 @@ type StageROI struct {
 func NewROIReport(costs map[string]float64, credits []Credit, opts ROIOptions) (ROIReport, error) {
 	var errs []error
 	bad := func(format string, args ...any) {
-		errs = append(errs, fmt.Errorf("attribution: roi report: "+format+": %w", append(args, leadkit.ErrInvalid)...))
+		errs = append(errs, fmt.Errorf("attribution: roi report: %w: "+format, append([]any{leadkit.ErrInvalid}, args...)...))
 	}
 	group := func(k string) string {
 		if g, ok := opts.GroupBy[k]; ok {

@@ -113,7 +113,7 @@ func TestROIReportErrors(t *testing.T) {
 	mql := Result{Conversions: map[string]float64{"a": 1e308, "b": 1e308}, Value: map[string]float64{"a": 1}}
 	_, err = NewROIReport(map[string]float64{"a": 1e308, "b": 1e308}, []Credit{{Stage: "mql", Result: mql}}, ROIOptions{GroupBy: map[string]string{"a": "g", "b": "g"}})
 	require.ErrorIs(t, err, leadkit.ErrInvalid)
-	assert.Contains(t, err.Error(), `attribution: roi report: costs of "g" sum to +Inf`)
+	assert.Contains(t, err.Error(), `attribution: roi report: leadkit: invalid input: costs of "g" sum to +Inf`)
 	assert.Contains(t, err.Error(), `stage "mql": credit of "g" sums to +Inf conversions, 1 value`)
 	_, err = NewROIReport(map[string]float64{"a": 1e308, "b": 1e308}, []Credit{{Stage: "mql", Result: mql}}, ROIOptions{})
 	require.ErrorIs(t, err, leadkit.ErrInvalid)

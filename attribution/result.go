@@ -117,7 +117,7 @@ func (s *creditSheet) finalResult() (Result, error) {
 		val += s.val[id]
 	}
 	if !finite(conv) || !finite(val) {
-		return Result{}, fmt.Errorf("attribution: credit totals are not finite (conversions %g, value %g): %w", conv, val, leadkit.ErrInvalid)
+		return Result{}, fmt.Errorf("attribution: %w: credit totals are not finite (conversions %g, value %g)", leadkit.ErrInvalid, conv, val)
 	}
 	return s.result(), nil
 }

@@ -108,7 +108,7 @@ type PositionBased struct {
 func (m PositionBased) Validate() error {
 	f, l := m.rawShares()
 	if math.IsNaN(f) || math.IsNaN(l) || f < 0 || l < 0 || f+l > 1+1e-12 {
-		return fmt.Errorf("attribution: position-based: shares first=%g last=%g must be in [0, 1] and sum to at most 1: %w", f, l, leadkit.ErrInvalid)
+		return fmt.Errorf("attribution: position-based: %w: shares first=%g last=%g must be in [0, 1] and sum to at most 1", leadkit.ErrInvalid, f, l)
 	}
 	return nil
 }

@@ -174,7 +174,7 @@ func TestRuleModelsFinite(t *testing.T) {
 	s.give(s.id("b"), 1, &p)
 	_, err := s.finalResult()
 	require.ErrorIs(t, err, leadkit.ErrInvalid)
-	assert.Contains(t, err.Error(), "attribution: credit totals are not finite (conversions +Inf, value 2)")
+	assert.Contains(t, err.Error(), "attribution: leadkit: invalid input: credit totals are not finite (conversions +Inf, value 2)")
 
 	// A bad path among good ones: an error and no result, whatever the
 	// model, even when the bad path comes after paths already credited.

@@ -62,15 +62,15 @@ const MaxShapleyPlayers = 20
 func ExactShapley(ctx context.Context, players []string, v func(coalition []string) float64) (map[string]float64, error) {
 	n := len(players)
 	if n > MaxShapleyPlayers {
-		return nil, fmt.Errorf("attribution: exact shapley: %d players, at most %d: %w", n, MaxShapleyPlayers, leadkit.ErrInvalid)
+		return nil, fmt.Errorf("attribution: exact shapley: %w: %d players, at most %d", leadkit.ErrInvalid, n, MaxShapleyPlayers)
 	}
 	seen := make(map[string]bool, n)
 	for i, p := range players {
 		if !channelOK(p) {
-			return nil, fmt.Errorf("attribution: exact shapley: player %d: %s: %w", i, badChannel(p), leadkit.ErrInvalid)
+			return nil, fmt.Errorf("attribution: exact shapley: %w: player %d: %s", leadkit.ErrInvalid, i, badChannel(p))
 		}
 		if seen[p] {
-			return nil, fmt.Errorf("attribution: exact shapley: player %q repeated: %w", p, leadkit.ErrInvalid)
+			return nil, fmt.Errorf("attribution: exact shapley: %w: player %q repeated", leadkit.ErrInvalid, p)
 		}
 		seen[p] = true
 	}
@@ -90,7 +90,7 @@ func ExactShapley(ctx context.Context, players []string, v func(coalition []stri
 		}
 		x := v(buf)
 		if math.IsNaN(x) || math.IsInf(x, 0) {
-			return nil, fmt.Errorf("attribution: exact shapley: value of coalition %q is %g: %w", buf, x, leadkit.ErrInvalid)
+			return nil, fmt.Errorf("attribution: exact shapley: %w: value of coalition %q is %g", leadkit.ErrInvalid, buf, x)
 		}
 		vals[mask] = x
 	}
@@ -118,7 +118,7 @@ func ExactShapley(ctx context.Context, players []string, v func(coalition []stri
 		if !finite(phi[i]) {
 			// Finite values can still overflow in the differences and
 			// sums (values near the float64 limit).
-			return nil, fmt.Errorf("attribution: exact shapley: the value of player %q is %g: %w", p, phi[i], leadkit.ErrInvalid)
+			return nil, fmt.Errorf("attribution: exact shapley: %w: the value of player %q is %g", leadkit.ErrInvalid, p, phi[i])
 		}
 		out[p] = phi[i]
 	}
@@ -179,7 +179,7 @@ func NewCoalitions(paths []Path) (*Coalitions, error) {
 		c.val[k] += paths[i].Value
 	}
 	if n := len(c.channels); n > MaxShapleyPlayers {
-		return nil, fmt.Errorf("attribution: coalitions: %d channels, at most %d (MaxShapleyPlayers): %w", n, MaxShapleyPlayers, leadkit.ErrInvalid)
+		return nil, fmt.Errorf("attribution: coalitions: %w: %d channels, at most %d (MaxShapleyPlayers)", leadkit.ErrInvalid, n, MaxShapleyPlayers)
 	}
 	return c, nil
 }

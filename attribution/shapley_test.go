@@ -76,7 +76,7 @@ func TestCoalitions(t *testing.T) {
 	require.NoError(t, err)
 	_, err = NewCoalitions(many)
 	require.ErrorIs(t, err, leadkit.ErrInvalid)
-	assert.EqualError(t, err, "attribution: coalitions: 1000 channels, at most 20 (MaxShapleyPlayers): leadkit: invalid input")
+	assert.EqualError(t, err, "attribution: coalitions: leadkit: invalid input: 1000 channels, at most 20 (MaxShapleyPlayers)")
 	_, err = NewCoalitions([]Path{{}})
 	require.ErrorIs(t, err, leadkit.ErrInvalid)
 }
@@ -107,7 +107,7 @@ func TestExactShapleyErrors(t *testing.T) {
 	for _, p := range []string{"", "a\x00", "\xff", strings.Repeat("x", leadkit.MaxNameBytes+1)} {
 		_, err = ExactShapley(ctx, []string{"ok", p}, zero)
 		require.ErrorIs(t, err, leadkit.ErrInvalid, p)
-		assert.Contains(t, err.Error(), "attribution: exact shapley: player 1: ")
+		assert.Contains(t, err.Error(), "attribution: exact shapley: leadkit: invalid input: player 1: ")
 	}
 	// Finite values whose differences overflow.
 	_, err = ExactShapley(ctx, []string{"a", "b"}, func(s []string) float64 {
@@ -117,7 +117,7 @@ func TestExactShapleyErrors(t *testing.T) {
 		return math.MaxFloat64
 	})
 	require.ErrorIs(t, err, leadkit.ErrInvalid)
-	assert.Contains(t, err.Error(), `attribution: exact shapley: the value of player "a" is `)
+	assert.Contains(t, err.Error(), `attribution: exact shapley: leadkit: invalid input: the value of player "a" is `)
 
 	phi, err := ExactShapley(ctx, nil, func([]string) float64 { return 5 })
 	require.NoError(t, err)

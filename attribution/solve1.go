@@ -84,7 +84,7 @@ func factorLU(a []float64, n int) (*luFactors, error) {
 			}
 		}
 		if math.Abs(a[piv*n+col]) < 1e-300 {
-			return nil, fmt.Errorf("attribution: markov: singular chain (a state never leaves): %w", leadkit.ErrInvalid)
+			return nil, fmt.Errorf("attribution: markov: %w: singular chain (a state never leaves)", leadkit.ErrInvalid)
 		}
 		if piv != col {
 			for k := 0; k < n; k++ {

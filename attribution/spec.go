@@ -152,7 +152,7 @@ func (o *CSVOptions) UnmarshalJSON(b []byte) error {
 	}
 	r, n := utf8.DecodeRuneInString(*j.Delimiter)
 	if n == 0 || n != len(*j.Delimiter) || r == utf8.RuneError {
-		return fmt.Errorf("attribution: csv options: delimiter %q: want one character: %w", *j.Delimiter, leadkit.ErrInvalid)
+		return fmt.Errorf("attribution: csv options: %w: delimiter %q: want one character", leadkit.ErrInvalid, *j.Delimiter)
 	}
 	o.Delimiter = r
 	return nil

@@ -55,15 +55,15 @@ func TestParse(t *testing.T) {
 	bad := []parseCase{
 		// unknown keys, at the top and nested
 		{"conversion unknown", `{"types":["mql"],"lookbak":"14d"}`, parseAs[Conversion](), nil, `attribution: conversion: leadkit: invalid input: json: unknown field "lookbak"`},
-		{"markov unknown", "order: 2\nkeep_repeat: true\n", parseAs[Markov](), nil, `attribution: markov: `},
-		{"position-based unknown", `{"frist":0.5}`, parseAs[PositionBased](), nil, `attribution: position-based: `},
+		{"markov unknown", "order: 2\nkeep_repeat: true\n", parseAs[Markov](), nil, `attribution: markov: leadkit: invalid input: `},
+		{"position-based unknown", `{"frist":0.5}`, parseAs[PositionBased](), nil, `attribution: position-based: leadkit: invalid input: `},
 		{"last non-direct unknown", `{"directs":["x"]}`, parseAs[LastNonDirect](), nil, `attribution: last non-direct: `},
 		{"time decay unknown", `{"halflife":"7d"}`, parseAs[TimeDecay](), nil, `attribution: time decay: `},
 		{"u-shaped nested unknown", "milestones: {lead_create: [x]}", parseAs[UShaped](), nil, `attribution: u-shaped: `},
 		{"w-shaped unknown", `{"weights":{"other":1}}`, parseAs[WShaped](), nil, `attribution: w-shaped: `},
 		{"full path unknown", `{"milestone":{}}`, parseAs[FullPath](), nil, `attribution: full path: `},
 		{"custom roles nested unknown", "weights: {first: 1}", parseAs[CustomRoles](), nil, `attribution: custom roles: `},
-		{"csv options unknown", `{"delimter":";"}`, parseAs[CSVOptions](), nil, `attribution: csv options: `},
+		{"csv options unknown", `{"delimter":";"}`, parseAs[CSVOptions](), nil, `attribution: csv options: leadkit: invalid input: `},
 		{"roi options unknown", `{"groupby":{}}`, parseAs[ROIOptions](), nil, `attribution: roi options: `},
 		// miscased keys
 		{"conversion miscased", `{"Types":["mql"]}`, parseAs[Conversion](), nil, `did you mean "types"?`},
@@ -78,13 +78,13 @@ func TestParse(t *testing.T) {
 		{"half-life bare number yaml", "half_life: 7", parseAs[TimeDecay](), nil, `attribution: time decay: half_life: `},
 		{"half-life prose", `{"half_life":"7 days"}`, parseAs[TimeDecay](), nil, `attribution: time decay: half_life: `},
 		// other refusals
-		{"duplicate key", "order: 2\norder: 3\n", parseAs[Markov](), nil, `attribution: markov: `},
-		{"delimiter number", `{"delimiter":59}`, parseAs[CSVOptions](), nil, `attribution: csv options: `},
-		{"delimiter two characters", `{"delimiter":";;"}`, parseAs[CSVOptions](), nil, `attribution: csv options: delimiter ";;": want one character`},
+		{"duplicate key", "order: 2\norder: 3\n", parseAs[Markov](), nil, `attribution: markov: leadkit: invalid input: `},
+		{"delimiter number", `{"delimiter":59}`, parseAs[CSVOptions](), nil, `attribution: csv options: leadkit: invalid input: `},
+		{"delimiter two characters", `{"delimiter":";;"}`, parseAs[CSVOptions](), nil, `attribution: csv options: leadkit: invalid input: delimiter ";;": want one character`},
 		{"delimiter empty", `{"delimiter":""}`, parseAs[CSVOptions](), nil, `want one character`},
-		{"unknown touch key", `{"types":["mql"],"key":"campain"}`, parseAs[Conversion](), nil, `attribution: touch key "campain": want channel, campaign or content`},
-		{"miscased touch key", "types: [mql]\nkey: Channel\n", parseAs[Conversion](), nil, `attribution: touch key "Channel"`},
-		{"two documents", "order: 1\n---\norder: 2\n", parseAs[Markov](), nil, `attribution: markov: `},
+		{"unknown touch key", `{"types":["mql"],"key":"campain"}`, parseAs[Conversion](), nil, `attribution: leadkit: invalid input: touch key "campain": want channel, campaign or content`},
+		{"miscased touch key", "types: [mql]\nkey: Channel\n", parseAs[Conversion](), nil, `attribution: leadkit: invalid input: touch key "Channel"`},
+		{"two documents", "order: 1\n---\norder: 2\n", parseAs[Markov](), nil, `attribution: markov: leadkit: invalid input: `},
 	}
 	for _, c := range bad {
 		_, err := c.parse([]byte(c.doc))
@@ -156,6 +156,6 @@ func TestUnmarshalJSONStrict(t *testing.T) {
 		var o CSVOptions
 		err := json.Unmarshal([]byte(in), &o)
 		require.ErrorIs(t, err, leadkit.ErrInvalid, in)
-		assert.Contains(t, err.Error(), "attribution: csv options: ", in)
+		assert.Contains(t, err.Error(), "attribution: csv options: leadkit: invalid input: ", in)
 	}
 }

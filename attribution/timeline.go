@@ -52,8 +52,8 @@ type TimeDecay struct {
 // AttributeTimelines implements [TimelineModel].
 func (m TimeDecay) AttributeTimelines(timelines []journey.Timeline, conv Conversion) (Result, error) {
 	if m.HalfLife < 0 || m.HalfLife > leadkit.MaxDuration {
-		return Result{}, fmt.Errorf("attribution: time decay: half-life %s, want 0 to %s: %w",
-			leadkit.FormatDuration(m.HalfLife), leadkit.FormatDuration(leadkit.MaxDuration), leadkit.ErrInvalid)
+		return Result{}, fmt.Errorf("attribution: time decay: %w: half-life %s, want 0 to %s", leadkit.ErrInvalid,
+			leadkit.FormatDuration(m.HalfLife), leadkit.FormatDuration(leadkit.MaxDuration))
 	}
 	h := m.HalfLife
 	if h == 0 {

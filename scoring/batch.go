@@ -16,7 +16,7 @@ import (
 // nil when every lead scored. len(out) must equal len(in).
 func (m *Model) ScoreBatch(out []Result, in []Input, workers int) error {
 	if len(out) != len(in) {
-		return fmt.Errorf("scoring: batch: %d results for %d inputs: %w", len(out), len(in), leadkit.ErrInvalid)
+		return fmt.Errorf("scoring: batch: %w: %d results for %d inputs", leadkit.ErrInvalid, len(out), len(in))
 	}
 	var (
 		be   *BatchError

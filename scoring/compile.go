@@ -348,10 +348,10 @@ func compile(spec ModelSpec, opts Options, forceVM bool) (*Model, error) {
 	}
 	b, err := json.Marshal(spec)
 	if err != nil {
-		return nil, fmt.Errorf("scoring: model: %v: %w", err, leadkit.ErrInvalid)
+		return nil, fmt.Errorf("scoring: model: %w: %v", leadkit.ErrInvalid, err)
 	}
 	if err := json.Unmarshal(b, &m.spec); err != nil {
-		return nil, fmt.Errorf("scoring: model: %v: %w", err, leadkit.ErrInvalid)
+		return nil, fmt.Errorf("scoring: model: %w: %v", leadkit.ErrInvalid, err)
 	}
 	sum := sha256.Sum256(b)
 	m.fingerprint = hex.EncodeToString(sum[:8])

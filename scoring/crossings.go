@@ -114,7 +114,7 @@ func (m *Model) NextCrossing(st *State, lead leadkit.Lead, thresholdName string,
 		return Crossing{}, false, err
 	}
 	if !validTime(from) || !validTime(until) {
-		return Crossing{}, false, fmt.Errorf("scoring: next crossing: from and until must fall in %s: %w", timeRange, leadkit.ErrInvalid)
+		return Crossing{}, false, fmt.Errorf("scoring: next crossing: %w: from and until must fall in %s", leadkit.ErrInvalid, timeRange)
 	}
 	sc := m.get()
 	defer m.put(sc)

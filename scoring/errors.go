@@ -15,7 +15,7 @@ import (
 // ErrOutOfOrder reports an event older than the latest event applied to a
 // State (or a read before it): rebuild the state with [Model.StateOf]. It
 // wraps [leadkit.ErrInvalid].
-var ErrOutOfOrder = fmt.Errorf("scoring: event out of order: %w", leadkit.ErrInvalid)
+var ErrOutOfOrder = fmt.Errorf("scoring: %w: event out of order", leadkit.ErrInvalid)
 
 // RuleError is a problem with one part of a model, or a run-time failure of
 // one rule for one lead. It wraps [leadkit.ErrInvalid].

@@ -41,10 +41,10 @@ func RollUp(results []Result, dimension string, agg Aggregate) ([]AccountScore, 
 	case RollSum, RollMax:
 	case RollAvgTop:
 		if agg.N < 1 {
-			return nil, fmt.Errorf("scoring: roll-up %s: n must be >= 1: %w", agg.Method, leadkit.ErrInvalid)
+			return nil, fmt.Errorf("scoring: %w: roll-up %s: n must be >= 1", leadkit.ErrInvalid, agg.Method)
 		}
 	default:
-		return nil, fmt.Errorf("scoring: roll-up method %q is not sum, max or avg_top: %w", agg.Method, leadkit.ErrInvalid)
+		return nil, fmt.Errorf("scoring: %w: roll-up method %q is not sum, max or avg_top", leadkit.ErrInvalid, agg.Method)
 	}
 	by := map[string][]float64{}
 	for i := range results {

@@ -85,7 +85,7 @@ func (m *Model) NewState() State {
 // before the time a state is read at is known.
 func (m *Model) incremental() error {
 	if m.asOfPred != "" {
-		return fmt.Errorf("scoring: model %q: rule %q: its predicate reads the as-of time (event.age_days or daysSince), so the model has no incremental state; use Score: %w", m.spec.Name, m.asOfPred, leadkit.ErrInvalid)
+		return fmt.Errorf("scoring: %w: model %q: rule %q: its predicate reads the as-of time (event.age_days or daysSince), so the model has no incremental state; use Score", leadkit.ErrInvalid, m.spec.Name, m.asOfPred)
 	}
 	return nil
 }
@@ -124,10 +124,10 @@ func (m *Model) StateOf(in Input) (State, error) {
 
 func (m *Model) checkState(st *State) error {
 	if st.Model != m.fingerprint || len(st.Rules) != len(m.beh) {
-		return fmt.Errorf("scoring: state was built by another model (%q, this is %q): %w", st.Model, m.fingerprint, leadkit.ErrInvalid)
+		return fmt.Errorf("scoring: %w: state was built by another model (%q, this is %q)", leadkit.ErrInvalid, st.Model, m.fingerprint)
 	}
 	if !st.Updated.IsZero() && !validTime(st.Updated) {
-		return fmt.Errorf("scoring: state updated at %s, outside %s: %w", st.Updated.Format(time.RFC3339), timeRange, leadkit.ErrInvalid)
+		return fmt.Errorf("scoring: %w: state updated at %s, outside %s", leadkit.ErrInvalid, st.Updated.Format(time.RFC3339), timeRange)
 	}
 	return m.incremental()
 }

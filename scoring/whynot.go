@@ -65,9 +65,9 @@ func (m *Model) WhyNot(in Input, target Target) (Gap, error) {
 	var needed float64
 	switch {
 	case target.Threshold != "" && (target.Dimension != "" || target.Band != ""):
-		return Gap{}, fmt.Errorf("scoring: why not: set either a threshold or a dimension and band, not both: %w", leadkit.ErrInvalid)
+		return Gap{}, fmt.Errorf("scoring: why not: %w: set either a threshold or a dimension and band, not both", leadkit.ErrInvalid)
 	case target.Threshold == "" && (target.Dimension == "" || target.Band == ""):
-		return Gap{}, fmt.Errorf("scoring: why not: set a threshold, or a dimension and a band: %w", leadkit.ErrInvalid)
+		return Gap{}, fmt.Errorf("scoring: why not: %w: set a threshold, or a dimension and a band", leadkit.ErrInvalid)
 	case target.Threshold != "":
 		th, err := m.threshold(target.Threshold)
 		if err != nil {
