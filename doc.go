@@ -14,7 +14,7 @@
 //     package, what was being done, the sentinel, then what is wrong, as in
 //     "attribution: markov: leadkit: invalid input: 1001 channels, at most
 //     1000 (MaxChannels)"; not found and conflict are the cause itself and
-//     come last ("stage: lead \"L\" in pipeline \"p\": leadkit: not found").
+//     come last (stage: lead "L" in pipeline "p": leadkit: not found).
 //   - The value rules every package shares: one duration grammar
 //     ([ParseDuration]: "90m", "36h", "14d", "2w", "1d12h"; a bare number is
 //     refused) used by every spec's durations in JSON and YAML through
