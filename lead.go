@@ -1,6 +1,11 @@
 package leadkit
 
-import "time"
+import (
+	"fmt"
+	"time"
+
+	"github.com/leadkit/leadkit/internal/text"
+)
 
 // Lead is a known person that marketing and sales work: who they are (the
 // [Person] profile) and where they work (the [Company]). It is the input of
@@ -50,4 +55,68 @@ type Company struct {
 	TechStack []string `json:"tech_stack,omitempty"`
 	// Custom holds tenant-defined fields, like Person.Custom.
 	Custom map[string]any `json:"custom,omitempty"`
+}
+
+// Validate reports a profile that no store should keep: a field over
+// [MaxStringBytes] or not valid text, more than [MaxListItems] interests,
+// custom fields that [Event.Validate] would refuse as attributes. The error
+// wraps [ErrInvalid] and names the field.
+func (p Person) Validate() error {
+	for _, f := range []struct{ name, v string }{
+		{"email", p.Email}, {"first_name", p.FirstName}, {"last_name", p.LastName}, {"phone", p.Phone}, {"title", p.Title},
+		{"seniority", p.Seniority}, {"department", p.Department}, {"country", p.Country}, {"region", p.Region},
+		{"city", p.City}, {"age_band", p.AgeBand},
+	} {
+		if msg := CheckText(f.v, MaxStringBytes); msg != "" {
+			return fmt.Errorf("%w: person.%s %s", ErrInvalid, f.name, msg)
+		}
+	}
+	return checkProfile("person", p.Interests, "interests", p.Custom)
+}
+
+// Validate reports a company profile that no store should keep, like
+// [Person.Validate]; employees must not be negative and revenue must be a
+// finite number.
+func (c Company) Validate() error {
+	for _, f := range []struct{ name, v string }{
+		{"name", c.Name}, {"domain", c.Domain}, {"industry", c.Industry}, {"country", c.Country},
+	} {
+		if msg := CheckText(f.v, MaxStringBytes); msg != "" {
+			return fmt.Errorf("%w: company.%s %s", ErrInvalid, f.name, msg)
+		}
+	}
+	if c.Employees < 0 {
+		return fmt.Errorf("%w: company.employees is negative (%d)", ErrInvalid, c.Employees)
+	}
+	if _, err := Number(c.Revenue); err != nil {
+		return fmt.Errorf("company.revenue: %w", err)
+	}
+	return checkProfile("company", c.TechStack, "tech_stack", c.Custom)
+}
+
+func checkProfile(scope string, list []string, listName string, custom map[string]any) error {
+	if len(list) > MaxListItems {
+		return fmt.Errorf("%w: %s.%s has %d items, the limit is %d", ErrInvalid, scope, listName, len(list), MaxListItems)
+	}
+	for i, s := range list {
+		if msg := CheckText(s, MaxStringBytes); msg != "" {
+			return fmt.Errorf("%w: %s.%s item %d %s", ErrInvalid, scope, listName, i+1, msg)
+		}
+	}
+	if len(custom) > MaxAttrs {
+		return fmt.Errorf("%w: %s has %d custom fields, the limit is %d", ErrInvalid, scope, len(custom), MaxAttrs)
+	}
+	left := MaxEventBytes
+	for k, v := range custom {
+		if msg := CheckText(k, MaxNameBytes); k == "" || msg != "" {
+			return fmt.Errorf("%w: %s custom field name %q %s", ErrInvalid, scope, text.Clip(k, 64), msg)
+		}
+		if msg := checkValue(v, 1, &left); msg != "" {
+			return fmt.Errorf("%w: %s.%s: %s", ErrInvalid, scope, text.Clip(k, 64), msg)
+		}
+	}
+	if left < 0 {
+		return fmt.Errorf("%w: %s custom fields are over %d bytes", ErrInvalid, scope, MaxEventBytes)
+	}
+	return nil
 }

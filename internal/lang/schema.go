@@ -220,6 +220,9 @@ func (s *Schema) hintName(name, attr string) string {
 	if s.hasScope(strings.ToLower(name)) {
 		return fmt.Sprintf("did you mean %s?", strings.ToLower(name))
 	}
+	if best := nearest(name, s.scopes, s.scopes); best != "" {
+		return fmt.Sprintf("did you mean %s?", best) // compnay.name
+	}
 	if s.opts.DeclareBare != "" {
 		return strings.ReplaceAll(s.opts.DeclareBare, "{key}", name)
 	}

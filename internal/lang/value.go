@@ -124,6 +124,31 @@ type Node struct {
 	Fails bool
 }
 
+// Value reads the node's value as a Go value (bool, int, float64, string,
+// []string or time.Time), for explanations that show what a rule read; a
+// failed read sets c.Err and gives nil.
+func (n Node) Value(c *Ctx) any {
+	var v any
+	switch n.Kind {
+	case Bool:
+		v = n.B(c)
+	case Int:
+		v = n.I(c)
+	case Num:
+		v = n.N(c)
+	case Str:
+		v = n.S(c)
+	case List:
+		v = n.L(c)
+	case Time:
+		v = n.T(c)
+	}
+	if c.Err != nil {
+		return nil
+	}
+	return v
+}
+
 // touch reads the node's value for its side effect: a failed read sets
 // c.Err.
 func (n Node) touch(c *Ctx) {

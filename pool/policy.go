@@ -1,0 +1,364 @@
+package pool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/internal/lang"
+	"github.com/leadkit/leadkit/internal/spec"
+)
+
+// Policy is the lead definition: the named conditions a prospect must all
+// meet to graduate, written in leadkit's one expression language. Besides
+// person.*, company.* and lead.* (the prospect as a lead: lead.id is the
+// prospect ID, lead.created_at its join time, lead.source its channel), a
+// condition reads:
+//
+//	prospect.tags            strings  the prospect's tags
+//	prospect.channel         string   source channel
+//	prospect.campaign        string   source campaign
+//	prospect.score           number   the interest score given to the pool
+//	prospect.has_email       bool     a valid email identity
+//	prospect.has_phone       bool     a valid phone identity
+//	prospect.business_email  bool     an email whose domain is not free mail
+//	prospect.email_domain    string   the first valid email's domain
+//	prospect.opted_in        bool     consent given
+//	prospect.touches_7d, prospect.touches_30d, prospect.touches_90d
+//	                         number   touches in the last 7, 30, 90 days
+//	prospect.days_inactive   number   days since the last touch
+//
+// For example:
+//
+//	conditions:
+//	  - {name: company, when: 'company.name != ""'}
+//	  - {name: reachable, when: 'prospect.has_email || prospect.has_phone'}
+//	  - {name: business email, when: 'prospect.business_email'}
+//	  - {name: engaged, when: 'prospect.touches_90d >= 3 || prospect.score >= 50'}
+//	free_mail_domains: [example-mail.com]
+type Policy struct {
+	Conditions []Condition `json:"conditions"`
+	// Fields declares custom person.* and company.* fields (see
+	// leadkit.FieldSpec).
+	Fields []leadkit.FieldSpec `json:"fields,omitempty"`
+	// FreeMailDomains extends [FreeMailDomains] for prospect.business_email.
+	FreeMailDomains []string `json:"free_mail_domains,omitempty"`
+}
+
+// Condition is one named condition of a Policy.
+type Condition struct {
+	Name string `json:"name"`
+	When string `json:"when"`
+}
+
+// Caps on a policy.
+const (
+	MaxConditions      = 100
+	MaxFreeMailDomains = 10000
+)
+
+// ParsePolicy reads a Policy from JSON or YAML, refusing unknown, miscased
+// and duplicate keys. It does not compile the conditions: New does.
+func ParsePolicy(data []byte) (Policy, error) {
+	var p Policy
+	if err := spec.Parse(data, &p); err != nil {
+		return Policy{}, fmt.Errorf("pool: policy: %w", err)
+	}
+	return p, nil
+}
+
+// ConditionError reports a condition that does not compile. It wraps
+// leadkit.ErrInvalid; Line and Column locate the problem in When.
+type ConditionError struct {
+	Condition    string
+	Line, Column int
+	Msg          string
+}
+
+// Error formats the problem as `pool: policy: condition "name": line L,
+// column C: message`.
+func (e *ConditionError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "pool: policy: condition %q: ", clip(e.Condition))
+	if e.Line > 0 {
+		fmt.Fprintf(&b, "line %d, column %d: ", e.Line, e.Column)
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// Unwrap returns leadkit.ErrInvalid.
+func (e *ConditionError) Unwrap() error { return leadkit.ErrInvalid }
+
+type compiledPolicy struct {
+	names []string
+	whens []string
+	progs []*lang.Program
+	free  map[string]bool
+	lim   lang.Limits
+}
+
+// pctx is what prospect fields read.
+type pctx struct {
+	p    *Prospect
+	free map[string]bool
+}
+
+func pr(c *lang.Ctx) *pctx { return c.Ext.(*pctx) }
+
+func prospectFields() []lang.Field {
+	days := func(name string, d int) lang.Field {
+		f := lang.NumField("prospect", name, func(c *lang.Ctx) float64 {
+			return float64(pr(c).p.TouchesSince(c.AsOf.AddDate(0, 0, -d)))
+		})
+		f.AsOf = true
+		return f
+	}
+	inactive := lang.NumField("prospect", "days_inactive", func(c *lang.Ctx) float64 {
+		if pr(c).p.LastActivityAt.IsZero() {
+			return 0
+		}
+		return c.AsOf.Sub(pr(c).p.LastActivityAt).Hours() / 24
+	})
+	inactive.AsOf = true
+	boolF := func(name string, f func(*pctx) bool) lang.Field {
+		return lang.Field{Scope: "prospect", Name: name, Get: lang.Node{Kind: lang.Bool, B: func(c *lang.Ctx) bool { return f(pr(c)) }}}
+	}
+	email := func(x *pctx) string {
+		if id, ok := x.p.First(Email); ok {
+			return id.Value
+		}
+		return ""
+	}
+	return []lang.Field{
+		lang.ListField("prospect", "tags", func(c *lang.Ctx) []string { return pr(c).p.Tags }),
+		lang.StrField("prospect", "channel", func(c *lang.Ctx) string { return pr(c).p.Source.Channel }),
+		lang.StrField("prospect", "campaign", func(c *lang.Ctx) string { return pr(c).p.Source.Campaign }),
+		lang.NumField("prospect", "score", func(c *lang.Ctx) float64 { return pr(c).p.Score }),
+		boolF("has_email", func(x *pctx) bool { return x.p.Has(Email) }),
+		boolF("has_phone", func(x *pctx) bool { return x.p.Has(Phone) }),
+		boolF("business_email", func(x *pctx) bool {
+			e := email(x)
+			return e != "" && !x.free[EmailDomain(e)] && !IsFreeMail(e, nil)
+		}),
+		lang.StrField("prospect", "email_domain", func(c *lang.Ctx) string { return EmailDomain(email(pr(c))) }),
+		boolF("opted_in", func(x *pctx) bool { return x.p.Consent.OptedIn && !x.p.Consent.OptedOut }),
+		days("touches_7d", 7), days("touches_30d", 30), days("touches_90d", 90),
+		inactive,
+	}
+}
+
+const declareHint = `declare it in the policy's fields: {"name": "{name}", "type": "{type}"}`
+
+func compilePolicy(p Policy) (*compiledPolicy, error) {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("pool: policy: %w: %s", leadkit.ErrInvalid, fmt.Sprintf(format, args...)))
+	}
+	if len(p.Conditions) > MaxConditions {
+		bad("%d conditions, the limit is %d", len(p.Conditions), MaxConditions)
+		return nil, errors.Join(errs...)
+	}
+	if len(p.FreeMailDomains) > MaxFreeMailDomains {
+		bad("%d free mail domains, the limit is %d", len(p.FreeMailDomains), MaxFreeMailDomains)
+	}
+	cp := &compiledPolicy{free: map[string]bool{}, lim: lang.Limits{}.WithDefaults()}
+	for _, d := range p.FreeMailDomains {
+		if msg := leadkit.CheckText(d, leadkit.MaxNameBytes); msg != "" || d == "" {
+			bad("free mail domain %q %s", clip(d), msg)
+			continue
+		}
+		cp.free[strings.ToLower(strings.TrimSpace(d))] = true
+	}
+	builtin := append(lang.LeadFields(), prospectFields()...)
+	declared, problems := lang.DeclaredFields(p.Fields, builtin, "person", "company")
+	for _, pr := range problems {
+		bad("fields: %s", pr)
+	}
+	sch := lang.NewSchema(append(builtin, declared...), lang.SchemaOptions{Declare: declareHint, DeclareScopes: []string{"person", "company"}})
+	var budget lang.Budget
+	seen := map[string]bool{}
+	for i, c := range p.Conditions {
+		name := c.Name
+		switch {
+		case name == "":
+			bad("condition %d: empty name", i+1)
+			continue
+		case leadkit.CheckText(name, leadkit.MaxNameBytes) != "":
+			bad("condition %d: name %s", i+1, leadkit.CheckText(name, leadkit.MaxNameBytes))
+			continue
+		case seen[name]:
+			bad("condition %q defined twice", clip(name))
+			continue
+		}
+		seen[name] = true
+		if budget.Exceeded() {
+			continue
+		}
+		prog, err := lang.Compile(c.When, sch, lang.Config{Want: lang.Bool, Limits: cp.lim, CostName: "the condition cost limit", Budget: &budget})
+		if err != nil {
+			errs = append(errs, &ConditionError{Condition: name, Line: err.Line, Column: err.Column, Msg: err.Message})
+			continue
+		}
+		cp.names = append(cp.names, name)
+		cp.whens = append(cp.whens, c.When)
+		cp.progs = append(cp.progs, prog)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return cp, nil
+}
+
+// Check is one condition's verdict on a prospect.
+type Check struct {
+	Condition string `json:"condition"`
+	When      string `json:"when"`
+	Holds     bool   `json:"holds"`
+	// Values are the fields the condition read, with the values it saw.
+	Values map[string]any `json:"values,omitempty"`
+	// Error is why the condition could not be evaluated (it then does not
+	// hold).
+	Error string `json:"error,omitempty"`
+}
+
+// evaluate runs every condition on pr at asOf.
+func (cp *compiledPolicy) evaluate(p *Prospect, asOf time.Time) []Check {
+	lead := p.Lead(p.ID, p.JoinedAt)
+	c := &lang.Ctx{Lead: &lead, AsOf: asOf.UTC(), Ext: &pctx{p: p, free: cp.free}}
+	r := lang.NewRunner(cp.lim)
+	out := make([]Check, len(cp.progs))
+	for i, prog := range cp.progs {
+		ch := Check{Condition: cp.names[i], When: cp.whens[i]}
+		ok, err := prog.Bool(c, r)
+		if err != nil {
+			ch.Error = err.Error()
+		}
+		ch.Holds = ok && err == nil
+		if !ch.Holds {
+			ch.Values = map[string]any{}
+			for _, f := range prog.Used() {
+				c.Err = nil
+				if v := f.Get.Value(c); v != nil {
+					ch.Values[f.Path()] = v
+				}
+			}
+			c.Err = nil
+		}
+		out[i] = ch
+	}
+	return out
+}
+
+// WhyNotYet evaluates the lead definition on a prospect at asOf (zero:
+// now) and returns the conditions that fail, with the values they read.
+// An empty result means the prospect qualifies (or has left the pool: see
+// its Status).
+func (p *Pool) WhyNotYet(ctx context.Context, id string, asOf time.Time) ([]Check, error) {
+	pr, err := p.store.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if asOf.IsZero() {
+		asOf = p.now()
+	}
+	var out []Check
+	for _, ch := range p.policy.evaluate(&pr, asOf) {
+		if !ch.Holds {
+			out = append(out, ch)
+		}
+	}
+	return out, nil
+}
+
+// Graduation is the record of a prospect becoming a lead: the caller
+// creates the lead from it (or hands it to the stage machine).
+type Graduation struct {
+	ProspectID string    `json:"prospect_id"`
+	LeadID     string    `json:"lead_id"`
+	At         time.Time `json:"at"`
+	// Conditions are the names of the conditions it met.
+	Conditions []string `json:"conditions"`
+	// Lead is the new lead: ID, creation time, source channel, person and
+	// company.
+	Lead leadkit.Lead `json:"lead"`
+}
+
+// Qualify evaluates the lead definition on a prospect at at (zero: now)
+// and graduates it when every condition holds: it marks the prospect
+// graduated and returns the graduation record, exactly once even when
+// several callers qualify the same prospect at the same time (the others
+// get false). A prospect that is not active (graduated, merged, opted out)
+// never graduates.
+func (p *Pool) Qualify(ctx context.Context, id string, at time.Time) (Graduation, bool, error) {
+	if at.IsZero() {
+		at = p.now()
+	}
+	at = at.UTC()
+	if !leadkit.ValidTime(at) {
+		return Graduation{}, false, fmt.Errorf("pool: qualify: %w: time outside %s", leadkit.ErrInvalid, leadkit.TimeRange)
+	}
+	for range maxRetries {
+		pr, err := p.store.Get(ctx, id)
+		if err != nil {
+			return Graduation{}, false, err
+		}
+		if pr.Status != StatusActive {
+			return Graduation{}, false, nil
+		}
+		g, ok := p.graduate(&pr, at)
+		if !ok {
+			return Graduation{}, false, nil
+		}
+		err = p.store.Apply(ctx, "", pr)
+		switch {
+		case err == nil:
+			return g, true, nil
+		case errors.Is(err, leadkit.ErrConflict):
+			continue // changed meanwhile: look again
+		default:
+			return Graduation{}, false, err
+		}
+	}
+	return Graduation{}, false, fmt.Errorf("pool: qualify %q: %w: still conflicting after %d attempts", clip(id), leadkit.ErrConflict, maxRetries)
+}
+
+// graduate marks pr graduated if the policy holds and returns the record.
+func (p *Pool) graduate(pr *Prospect, at time.Time) (Graduation, bool) {
+	checks := p.policy.evaluate(pr, at)
+	g := Graduation{ProspectID: pr.ID, At: at, Conditions: []string{}}
+	for _, ch := range checks {
+		if !ch.Holds {
+			return Graduation{}, false
+		}
+		g.Conditions = append(g.Conditions, ch.Condition)
+	}
+	g.LeadID = p.leadID(*pr)
+	g.Lead = pr.Lead(g.LeadID, at)
+	pr.Status, pr.LeadID, pr.GraduatedAt = StatusGraduated, g.LeadID, at
+	pr.Version++
+	return g, true
+}
+
+// QualifyAll qualifies every active prospect of the store at at (zero:
+// now) and returns the graduations, in prospect ID order.
+func (p *Pool) QualifyAll(ctx context.Context, at time.Time) ([]Graduation, error) {
+	var out []Graduation
+	err := p.store.Scan(ctx, func(pr Prospect) error {
+		if pr.Status != StatusActive {
+			return nil
+		}
+		g, ok, err := p.Qualify(ctx, pr.ID, at)
+		if err != nil {
+			return err
+		}
+		if ok {
+			out = append(out, g)
+		}
+		return nil
+	})
+	return out, err
+}

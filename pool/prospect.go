@@ -1,0 +1,156 @@
+package pool
+
+import (
+	"slices"
+	"time"
+
+	"github.com/leadkit/leadkit"
+)
+
+// Status is where a prospect stands in the pool.
+type Status string
+
+// Prospect statuses.
+const (
+	// StatusActive is a prospect in the pool: it can be nurtured, segmented
+	// and qualified.
+	StatusActive Status = "active"
+	// StatusGraduated is a prospect that met the lead definition and became
+	// a lead (see [Graduation]).
+	StatusGraduated Status = "graduated"
+	// StatusMerged is a prospect absorbed into another (MergedInto) when an
+	// observation showed both were one person.
+	StatusMerged Status = "merged"
+	// StatusOptedOut is a prospect that withdrew consent: never selected
+	// for nurture and never graduated.
+	StatusOptedOut Status = "opted_out"
+)
+
+// Source is where a prospect entered the pool.
+type Source struct {
+	Channel  string `json:"channel,omitempty"`
+	Campaign string `json:"campaign,omitempty"`
+}
+
+// Consent is a prospect's latest consent decision.
+type Consent struct {
+	// OptedIn and OptedOut record the decision; OptedOut wins.
+	OptedIn  bool `json:"opted_in,omitempty"`
+	OptedOut bool `json:"opted_out,omitempty"`
+	// At is when it was given and How through what (a form, an email
+	// link, a call).
+	At  time.Time `json:"at,omitzero"`
+	How string    `json:"how,omitempty"`
+}
+
+// MaxTouches caps the recent touch times a prospect keeps (for
+// "touches in the last N days" conditions); older ones are dropped first.
+const MaxTouches = 256
+
+// MaxIdentities caps the identities of one prospect, and MaxTags its tags.
+const (
+	MaxIdentities = 64
+	MaxTags       = 256
+)
+
+// Prospect is someone in the pool: known identities, what is known of the
+// person and the company (partial), where they came from, consent, activity
+// and status. It is plain data (JSON) owned by the [Store]; change it with
+// [Pool.Upsert], [Pool.Qualify] and the other Pool methods.
+type Prospect struct {
+	ID string `json:"id"`
+	// Identities are every way the prospect was seen, normalised; invalid
+	// ones are kept (flagged) but never matched.
+	Identities []Identity       `json:"identities"`
+	Person     leadkit.Person  `json:"person"`
+	Company    leadkit.Company `json:"company"`
+	Source     Source          `json:"source"`
+	Tags       []string        `json:"tags,omitempty"`
+	Consent    Consent         `json:"consent"`
+	// Score is an interest score the caller supplies (for example from a
+	// scoring model), readable by the lead definition as prospect.score.
+	Score float64 `json:"score,omitempty"`
+	// JoinedAt is the first observation, LastActivityAt the latest touch.
+	JoinedAt       time.Time `json:"joined_at,omitzero"`
+	LastActivityAt time.Time `json:"last_activity_at,omitzero"`
+	// Touches are the times of recent touches, ascending, at most
+	// MaxTouches.
+	Touches []time.Time `json:"touches,omitempty"`
+	Status  Status      `json:"status"`
+	// MergedInto is the surviving prospect of a merge (Status merged);
+	// Absorbed lists the prospects merged into this one.
+	MergedInto string   `json:"merged_into,omitempty"`
+	Absorbed   []string `json:"absorbed,omitempty"`
+	// LeadID and GraduatedAt are set when the prospect graduated.
+	LeadID      string    `json:"lead_id,omitempty"`
+	GraduatedAt time.Time `json:"graduated_at,omitzero"`
+	// Version is the optimistic version: 1 when created, +1 per change.
+	Version int64 `json:"version"`
+}
+
+// Clone returns a deep copy of p.
+func (p Prospect) Clone() Prospect {
+	c := p
+	c.Identities = slices.Clone(p.Identities)
+	c.Tags = slices.Clone(p.Tags)
+	c.Touches = slices.Clone(p.Touches)
+	c.Absorbed = slices.Clone(p.Absorbed)
+	c.Person = clonePerson(p.Person)
+	c.Company = cloneCompany(p.Company)
+	return c
+}
+
+func clonePerson(p leadkit.Person) leadkit.Person {
+	p.Interests = slices.Clone(p.Interests)
+	p.Custom = leadkit.NormalizeAttrs(p.Custom)
+	return p
+}
+
+func cloneCompany(c leadkit.Company) leadkit.Company {
+	c.TechStack = slices.Clone(c.TechStack)
+	c.Custom = leadkit.NormalizeAttrs(c.Custom)
+	return c
+}
+
+// Keys returns the resolution keys of p's valid identities.
+func (p Prospect) Keys() []string {
+	var out []string
+	for _, id := range p.Identities {
+		if k, ok := id.Key(); ok {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// Has reports whether p has a valid identity of the kind.
+func (p Prospect) Has(kind IdentityKind) bool {
+	for _, id := range p.Identities {
+		if id.Kind == kind && id.Invalid == "" {
+			return true
+		}
+	}
+	return false
+}
+
+// First returns p's first valid identity of the kind.
+func (p Prospect) First(kind IdentityKind) (Identity, bool) {
+	for _, id := range p.Identities {
+		if id.Kind == kind && id.Invalid == "" {
+			return id, true
+		}
+	}
+	return Identity{}, false
+}
+
+// TouchesSince counts p's touches at or after t.
+func (p Prospect) TouchesSince(t time.Time) int {
+	i, _ := slices.BinarySearchFunc(p.Touches, t, func(a, b time.Time) int { return a.Compare(b) })
+	return len(p.Touches) - i
+}
+
+// Lead returns the leadkit.Lead a graduated prospect becomes (or would
+// become): its lead ID, person, company, creation time and source channel.
+func (p Prospect) Lead(leadID string, at time.Time) leadkit.Lead {
+	return leadkit.Lead{ID: leadID, CreatedAt: at, Source: p.Source.Channel, Person: clonePerson(p.Person), Company: cloneCompany(p.Company)}
+}

@@ -1,0 +1,216 @@
+package pool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+
+	"github.com/leadkit/leadkit"
+)
+
+// ErrSeen reports an observation ID that was already applied: replaying an
+// observation changes nothing. It is not an error for [Pool.Upsert], which
+// returns the prospect as it is.
+var ErrSeen = errors.New("pool: observation already applied")
+
+// Store keeps prospects, their identity index and the IDs of applied
+// observations. Implementations must be safe for concurrent use.
+//
+// Contract:
+//   - Get returns a prospect by ID, or an error wrapping leadkit.ErrNotFound.
+//   - Find returns the prospects, merged ones excepted, that hold any of
+//     the identity keys (see [Identity.Key]), each once, in ID order.
+//   - Apply writes prospects atomically, all or nothing. A prospect of
+//     Version 1 is created (leadkit.ErrConflict if the ID exists); any other
+//     must find the stored version one lower (else leadkit.ErrConflict).
+//     Every identity key of a written prospect that is not merged must be
+//     free or held by a prospect of the same write (else
+//     leadkit.ErrConflict: another writer claimed it first); a merged
+//     prospect releases its keys. A non-empty observation ID is recorded
+//     with the write; an ID already recorded fails with ErrSeen and writes
+//     nothing.
+//   - Scan calls fn with every prospect in ID order; fn may call the store.
+type Store interface {
+	Get(ctx context.Context, id string) (Prospect, error)
+	Find(ctx context.Context, keys []string) ([]Prospect, error)
+	Apply(ctx context.Context, observation string, ps ...Prospect) error
+	Scan(ctx context.Context, fn func(Prospect) error) error
+}
+
+// MemoryStore is the in-memory [Store], the default. Its zero value is not
+// usable; call [NewMemoryStore].
+type MemoryStore struct {
+	mu    sync.RWMutex
+	byID  map[string]Prospect
+	keys  map[string]string // identity key -> prospect ID
+	seen  map[string]struct{}
+	order []string // IDs, kept sorted lazily
+	dirty bool
+}
+
+var _ Store = (*MemoryStore)(nil)
+
+// NewMemoryStore returns an empty in-memory store.
+func NewMemoryStore() *MemoryStore {
+	return &MemoryStore{byID: map[string]Prospect{}, keys: map[string]string{}, seen: map[string]struct{}{}}
+}
+
+// Get implements [Store].
+func (s *MemoryStore) Get(ctx context.Context, id string) (Prospect, error) {
+	if err := ctx.Err(); err != nil {
+		return Prospect{}, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	p, ok := s.byID[id]
+	if !ok {
+		return Prospect{}, fmt.Errorf("pool: prospect %q: %w", clip(id), leadkit.ErrNotFound)
+	}
+	return p.Clone(), nil
+}
+
+// Find implements [Store].
+func (s *MemoryStore) Find(ctx context.Context, keys []string) ([]Prospect, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	ids := map[string]bool{}
+	for _, k := range keys {
+		if id, ok := s.keys[k]; ok {
+			ids[id] = true
+		}
+	}
+	var out []Prospect
+	for _, id := range slices.Sorted(maps.Keys(ids)) {
+		out = append(out, s.byID[id].Clone())
+	}
+	return out, nil
+}
+
+// Apply implements [Store].
+func (s *MemoryStore) Apply(ctx context.Context, observation string, ps ...Prospect) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	for _, p := range ps {
+		if err := validateStored(p); err != nil {
+			return err
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if observation != "" {
+		if _, dup := s.seen[observation]; dup {
+			return fmt.Errorf("pool: observation %q: %w", clip(observation), ErrSeen)
+		}
+	}
+	writing := map[string]bool{}
+	for _, p := range ps {
+		writing[p.ID] = true
+	}
+	for _, p := range ps {
+		have, exists := s.byID[p.ID]
+		switch {
+		case p.Version == 1 && exists:
+			return fmt.Errorf("pool: prospect %q exists: %w", clip(p.ID), leadkit.ErrConflict)
+		case p.Version > 1 && (!exists || have.Version != p.Version-1):
+			return fmt.Errorf("pool: prospect %q version %d: stored version is %d: %w", clip(p.ID), p.Version, have.Version, leadkit.ErrConflict)
+		}
+		if p.Status == StatusMerged {
+			continue
+		}
+		for _, k := range p.Keys() {
+			if owner, ok := s.keys[k]; ok && owner != p.ID && !writing[owner] {
+				return fmt.Errorf("pool: identity %q is held by prospect %q: %w", clip(k), clip(owner), leadkit.ErrConflict)
+			}
+		}
+	}
+	for _, p := range ps {
+		if old, ok := s.byID[p.ID]; ok {
+			for _, k := range old.Keys() {
+				if s.keys[k] == p.ID {
+					delete(s.keys, k)
+				}
+			}
+		} else {
+			s.order = append(s.order, p.ID)
+			s.dirty = true
+		}
+		s.byID[p.ID] = p.Clone()
+	}
+	for _, p := range ps {
+		if p.Status != StatusMerged {
+			for _, k := range p.Keys() {
+				s.keys[k] = p.ID
+			}
+		}
+	}
+	if observation != "" {
+		s.seen[observation] = struct{}{}
+	}
+	return nil
+}
+
+// Scan implements [Store]. It works on a snapshot of the IDs, so fn may
+// call the store.
+func (s *MemoryStore) Scan(ctx context.Context, fn func(Prospect) error) error {
+	s.mu.Lock()
+	if s.dirty {
+		slices.Sort(s.order)
+		s.dirty = false
+	}
+	ids := slices.Clone(s.order)
+	s.mu.Unlock()
+	for _, id := range ids {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		s.mu.RLock()
+		p, ok := s.byID[id]
+		s.mu.RUnlock()
+		if !ok {
+			continue
+		}
+		if err := fn(p.Clone()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validateStored checks what a Store is asked to write, so that every
+// backend accepts the same prospects: an ID, a version of at least 1, a
+// known status, identities and tags within their caps, valid text.
+func validateStored(p Prospect) error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("pool: prospect %q: %w: %s", clip(p.ID), leadkit.ErrInvalid, fmt.Sprintf(format, args...))
+	}
+	if err := leadkit.ValidateID("prospect ID", p.ID); err != nil {
+		return fmt.Errorf("pool: %w", err)
+	}
+	if p.Version < 1 {
+		return bad("version %d, want at least 1", p.Version)
+	}
+	switch p.Status {
+	case StatusActive, StatusGraduated, StatusMerged, StatusOptedOut:
+	default:
+		return bad("unknown status %q", p.Status)
+	}
+	if len(p.Identities) > MaxIdentities {
+		return bad("%d identities, the limit is %d", len(p.Identities), MaxIdentities)
+	}
+	if len(p.Tags) > MaxTags {
+		return bad("%d tags, the limit is %d", len(p.Tags), MaxTags)
+	}
+	for _, t := range p.Tags {
+		if msg := leadkit.CheckText(t, leadkit.MaxNameBytes); msg != "" {
+			return bad("tag %s", msg)
+		}
+	}
+	return nil
+}
