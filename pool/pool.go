@@ -395,7 +395,10 @@ func mergeTouches(a, b []time.Time) []time.Time {
 // setPerson overwrites p's fields with the set fields of o (the latest
 // observation wins).
 func setPerson(p *leadkit.Person, o leadkit.Person) {
-	for _, f := range []struct{ dst *string; v string }{
+	for _, f := range []struct {
+		dst *string
+		v   string
+	}{
 		{&p.Email, o.Email}, {&p.FirstName, o.FirstName}, {&p.LastName, o.LastName}, {&p.Phone, o.Phone}, {&p.Title, o.Title},
 		{&p.Seniority, o.Seniority}, {&p.Department, o.Department}, {&p.Country, o.Country}, {&p.Region, o.Region},
 		{&p.City, o.City}, {&p.AgeBand, o.AgeBand},
@@ -421,7 +424,10 @@ func fillPerson(p *leadkit.Person, o leadkit.Person) {
 }
 
 func setCompany(c *leadkit.Company, o leadkit.Company) {
-	for _, f := range []struct{ dst *string; v string }{
+	for _, f := range []struct {
+		dst *string
+		v   string
+	}{
 		{&c.Name, o.Name}, {&c.Domain, o.Domain}, {&c.Industry, o.Industry}, {&c.Country, o.Country},
 	} {
 		if f.v != "" {

@@ -61,7 +61,7 @@ type Prospect struct {
 	ID string `json:"id"`
 	// Identities are every way the prospect was seen, normalised; invalid
 	// ones are kept (flagged) but never matched.
-	Identities []Identity       `json:"identities"`
+	Identities []Identity      `json:"identities"`
 	Person     leadkit.Person  `json:"person"`
 	Company    leadkit.Company `json:"company"`
 	Source     Source          `json:"source"`
