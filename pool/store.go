@@ -98,7 +98,7 @@ func (s *MemoryStore) Apply(ctx context.Context, observation string, ps ...Prosp
 		return err
 	}
 	for _, p := range ps {
-		if err := validateStored(p); err != nil {
+		if err := ValidateProspect(p); err != nil {
 			return err
 		}
 	}
@@ -183,10 +183,11 @@ func (s *MemoryStore) Scan(ctx context.Context, fn func(Prospect) error) error {
 	return nil
 }
 
-// validateStored checks what a Store is asked to write, so that every
+// ValidateProspect checks what a Store is asked to write, so that every
 // backend accepts the same prospects: an ID, a version of at least 1, a
-// known status, identities and tags within their caps, valid text.
-func validateStored(p Prospect) error {
+// known status, identities and tags within their caps, valid text. Store
+// implementations call it in Apply; the error wraps leadkit.ErrInvalid.
+func ValidateProspect(p Prospect) error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("pool: prospect %q: %w: %s", clip(p.ID), leadkit.ErrInvalid, fmt.Sprintf(format, args...))
 	}
