@@ -338,7 +338,7 @@ func (p *Pool) graduate(pr *Prospect, at time.Time) (Graduation, bool) {
 	}
 	g.LeadID = p.leadID(*pr)
 	g.Lead = pr.Lead(g.LeadID, at)
-	pr.Status, pr.LeadID, pr.GraduatedAt = StatusGraduated, g.LeadID, at
+	pr.Status, pr.LeadID, pr.GraduatedAt, pr.LeftAt = StatusGraduated, g.LeadID, at, at
 	pr.Version++
 	return g, true
 }

@@ -178,7 +178,7 @@ func (p *Pool) Upsert(ctx context.Context, obs Observation) (Prospect, UpsertRes
 		surv.Version++
 		writes := []Prospect{surv}
 		for _, a := range absorbed {
-			a.Status, a.MergedInto = StatusMerged, surv.ID
+			a.Status, a.MergedInto, a.LeftAt = StatusMerged, surv.ID, at
 			a.Version++
 			writes = append(writes, a)
 		}
@@ -316,7 +316,7 @@ func mergeInto(surv *Prospect, a Prospect) {
 		surv.Consent = a.Consent
 	}
 	if surv.Consent.OptedOut && surv.Status == StatusActive {
-		surv.Status = StatusOptedOut
+		surv.Status, surv.LeftAt = StatusOptedOut, surv.Consent.At
 	}
 	surv.Score = max(surv.Score, a.Score)
 	surv.Absorbed = append(surv.Absorbed, a.ID)
@@ -345,7 +345,7 @@ func observe(pr *Prospect, obs Observation, ids []Identity, at time.Time) {
 		c.At = c.At.UTC()
 		pr.Consent = c
 		if c.OptedOut && pr.Status == StatusActive {
-			pr.Status = StatusOptedOut
+			pr.Status, pr.LeftAt = StatusOptedOut, at
 		}
 	}
 	if obs.Score != nil {

@@ -24,7 +24,24 @@ const (
 	// StatusOptedOut is a prospect that withdrew consent: never selected
 	// for nurture and never graduated.
 	StatusOptedOut Status = "opted_out"
+	// StatusErased is a prospect whose personal data was erased on request:
+	// only anonymous facts remain (source, times, status), for metrics.
+	StatusErased Status = "erased"
 )
+
+// Valid reports whether s is one of the statuses above.
+func (s Status) Valid() bool {
+	switch s {
+	case StatusActive, StatusGraduated, StatusMerged, StatusOptedOut, StatusErased:
+		return true
+	}
+	return false
+}
+
+// Indexed reports whether a prospect of status s holds its identities in
+// the store's index: merged and erased prospects release theirs (an
+// identity of an erased prospect seen again is a new prospect).
+func (s Status) Indexed() bool { return s != StatusMerged && s != StatusErased }
 
 // Source is where a prospect entered the pool.
 type Source struct {
@@ -84,6 +101,11 @@ type Prospect struct {
 	// LeadID and GraduatedAt are set when the prospect graduated.
 	LeadID      string    `json:"lead_id,omitempty"`
 	GraduatedAt time.Time `json:"graduated_at,omitzero"`
+	// LeftAt is when the prospect left the pool (graduated, merged, opted
+	// out or erased); zero while it is active. PastLeads are the leads it
+	// graduated into before re-entering the pool (see [Pool.Reenter]).
+	LeftAt    time.Time `json:"left_at,omitzero"`
+	PastLeads []string  `json:"past_leads,omitempty"`
 	// Version is the optimistic version: 1 when created, +1 per change.
 	Version int64 `json:"version"`
 }
@@ -95,6 +117,7 @@ func (p Prospect) Clone() Prospect {
 	c.Tags = slices.Clone(p.Tags)
 	c.Touches = slices.Clone(p.Touches)
 	c.Absorbed = slices.Clone(p.Absorbed)
+	c.PastLeads = slices.Clone(p.PastLeads)
 	c.Person = clonePerson(p.Person)
 	c.Company = cloneCompany(p.Company)
 	return c

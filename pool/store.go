@@ -21,15 +21,16 @@ var ErrSeen = errors.New("pool: observation already applied")
 //
 // Contract:
 //   - Get returns a prospect by ID, or an error wrapping leadkit.ErrNotFound.
-//   - Find returns the prospects, merged ones excepted, that hold any of
-//     the identity keys (see [Identity.Key]), each once, in ID order.
+//   - Find returns the prospects that hold any of the identity keys (see
+//     [Identity.Key]), each once, in ID order; merged and erased prospects
+//     hold none (see [Status.Indexed]).
 //   - Apply writes prospects atomically, all or nothing. A prospect of
 //     Version 1 is created (leadkit.ErrConflict if the ID exists); any other
 //     must find the stored version one lower (else leadkit.ErrConflict).
 //     Every identity key of a written prospect that is not merged must be
 //     free or held by a prospect of the same write (else
-//     leadkit.ErrConflict: another writer claimed it first); a merged
-//     prospect releases its keys. A non-empty observation ID is recorded
+//     leadkit.ErrConflict: another writer claimed it first); a merged or
+//     erased prospect releases its keys. A non-empty observation ID is recorded
 //     with the write; an ID already recorded fails with ErrSeen and writes
 //     nothing.
 //   - Scan calls fn with every prospect in ID order; fn may call the store.
@@ -121,7 +122,7 @@ func (s *MemoryStore) Apply(ctx context.Context, observation string, ps ...Prosp
 		case p.Version > 1 && (!exists || have.Version != p.Version-1):
 			return fmt.Errorf("pool: prospect %q version %d: stored version is %d: %w", clip(p.ID), p.Version, have.Version, leadkit.ErrConflict)
 		}
-		if p.Status == StatusMerged {
+		if !p.Status.Indexed() {
 			continue
 		}
 		for _, k := range p.Keys() {
@@ -144,7 +145,7 @@ func (s *MemoryStore) Apply(ctx context.Context, observation string, ps ...Prosp
 		s.byID[p.ID] = p.Clone()
 	}
 	for _, p := range ps {
-		if p.Status != StatusMerged {
+		if p.Status.Indexed() {
 			for _, k := range p.Keys() {
 				s.keys[k] = p.ID
 			}
@@ -197,9 +198,7 @@ func ValidateProspect(p Prospect) error {
 	if p.Version < 1 {
 		return bad("version %d, want at least 1", p.Version)
 	}
-	switch p.Status {
-	case StatusActive, StatusGraduated, StatusMerged, StatusOptedOut:
-	default:
+	if !p.Status.Valid() {
 		return bad("unknown status %q", p.Status)
 	}
 	if len(p.Identities) > MaxIdentities {
