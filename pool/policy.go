@@ -41,6 +41,10 @@ import (
 //	free_mail_domains: [example-mail.com]
 type Policy struct {
 	Conditions []Condition `json:"conditions"`
+	// Segments are named conditions over prospects in the same language,
+	// to target nurture content (see [Pool.Segment]); they do not gate
+	// graduation.
+	Segments []Condition `json:"segments,omitempty"`
 	// Fields declares custom person.* and company.* fields (see
 	// leadkit.FieldSpec).
 	Fields []leadkit.FieldSpec `json:"fields,omitempty"`
@@ -73,7 +77,9 @@ func ParsePolicy(data []byte) (Policy, error) {
 // ConditionError reports a condition that does not compile. It wraps
 // leadkit.ErrInvalid; Line and Column locate the problem in When.
 type ConditionError struct {
-	Condition    string
+	Condition string
+	// Segment is true for a segment's condition.
+	Segment      bool
 	Line, Column int
 	Msg          string
 }
@@ -82,7 +88,11 @@ type ConditionError struct {
 // column C: message`.
 func (e *ConditionError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "pool: policy: condition %q: ", clip(e.Condition))
+	what := "condition"
+	if e.Segment {
+		what = "segment"
+	}
+	fmt.Fprintf(&b, "pool: policy: %s %q: ", what, clip(e.Condition))
 	if e.Line > 0 {
 		fmt.Fprintf(&b, "line %d, column %d: ", e.Line, e.Column)
 	}
@@ -99,6 +109,9 @@ type compiledPolicy struct {
 	progs []*lang.Program
 	free  map[string]bool
 	lim   lang.Limits
+	// segments, by name
+	segments map[string]*lang.Program
+	segNames []string
 }
 
 // pctx is what prospect fields read.
@@ -158,8 +171,8 @@ func compilePolicy(p Policy) (*compiledPolicy, error) {
 	bad := func(format string, args ...any) {
 		errs = append(errs, fmt.Errorf("pool: policy: %w: %s", leadkit.ErrInvalid, fmt.Sprintf(format, args...)))
 	}
-	if len(p.Conditions) > MaxConditions {
-		bad("%d conditions, the limit is %d", len(p.Conditions), MaxConditions)
+	if len(p.Conditions) > MaxConditions || len(p.Segments) > MaxConditions {
+		bad("%d conditions and %d segments, the limit is %d of each", len(p.Conditions), len(p.Segments), MaxConditions)
 		return nil, errors.Join(errs...)
 	}
 	if len(p.FreeMailDomains) > MaxFreeMailDomains {
@@ -180,33 +193,43 @@ func compilePolicy(p Policy) (*compiledPolicy, error) {
 	}
 	sch := lang.NewSchema(append(builtin, declared...), lang.SchemaOptions{Declare: declareHint, DeclareScopes: []string{"person", "company"}})
 	var budget lang.Budget
-	seen := map[string]bool{}
-	for i, c := range p.Conditions {
-		name := c.Name
-		switch {
-		case name == "":
-			bad("condition %d: empty name", i+1)
-			continue
-		case leadkit.CheckText(name, leadkit.MaxNameBytes) != "":
-			bad("condition %d: name %s", i+1, leadkit.CheckText(name, leadkit.MaxNameBytes))
-			continue
-		case seen[name]:
-			bad("condition %q defined twice", clip(name))
-			continue
+	compile := func(what string, list []Condition, add func(name, when string, prog *lang.Program)) {
+		seen := map[string]bool{}
+		for i, c := range list {
+			name := c.Name
+			switch {
+			case name == "":
+				bad("%s %d: empty name", what, i+1)
+				continue
+			case leadkit.CheckText(name, leadkit.MaxNameBytes) != "":
+				bad("%s %d: name %s", what, i+1, leadkit.CheckText(name, leadkit.MaxNameBytes))
+				continue
+			case seen[name]:
+				bad("%s %q defined twice", what, clip(name))
+				continue
+			}
+			seen[name] = true
+			if budget.Exceeded() {
+				continue
+			}
+			prog, err := lang.Compile(c.When, sch, lang.Config{Want: lang.Bool, Limits: cp.lim, CostName: "the condition cost limit", Budget: &budget})
+			if err != nil {
+				errs = append(errs, &ConditionError{Condition: name, Segment: what == "segment", Line: err.Line, Column: err.Column, Msg: err.Message})
+				continue
+			}
+			add(name, c.When, prog)
 		}
-		seen[name] = true
-		if budget.Exceeded() {
-			continue
-		}
-		prog, err := lang.Compile(c.When, sch, lang.Config{Want: lang.Bool, Limits: cp.lim, CostName: "the condition cost limit", Budget: &budget})
-		if err != nil {
-			errs = append(errs, &ConditionError{Condition: name, Line: err.Line, Column: err.Column, Msg: err.Message})
-			continue
-		}
-		cp.names = append(cp.names, name)
-		cp.whens = append(cp.whens, c.When)
-		cp.progs = append(cp.progs, prog)
 	}
+	compile("condition", p.Conditions, func(name, when string, prog *lang.Program) {
+		cp.names = append(cp.names, name)
+		cp.whens = append(cp.whens, when)
+		cp.progs = append(cp.progs, prog)
+	})
+	cp.segments = map[string]*lang.Program{}
+	compile("segment", p.Segments, func(name, _ string, prog *lang.Program) {
+		cp.segments[name] = prog
+		cp.segNames = append(cp.segNames, name)
+	})
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
