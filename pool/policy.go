@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/leadkit/leadkit"
@@ -248,6 +249,37 @@ type Check struct {
 	Error string `json:"error,omitempty"`
 }
 
+// evalState is the reusable state of one evaluation.
+type evalState struct {
+	lead leadkit.Lead
+	c    lang.Ctx
+	x    pctx
+	r    *lang.Runner
+}
+
+var evalPool = sync.Pool{New: func() any { return &evalState{} }}
+
+// holds reports whether every condition holds on p at asOf, stopping at
+// the first that does not (no explanation is built), and returns the
+// names of the conditions met when all are.
+func (cp *compiledPolicy) holds(p *Prospect, asOf time.Time) bool {
+	st := evalPool.Get().(*evalState)
+	defer evalPool.Put(st)
+	if st.r == nil {
+		st.r = lang.NewRunner(cp.lim)
+	}
+	st.lead = leadkit.Lead{ID: p.ID, CreatedAt: p.JoinedAt, Source: p.Source.Channel, Person: p.Person, Company: p.Company}
+	st.x = pctx{p: p, free: cp.free}
+	st.c = lang.Ctx{Lead: &st.lead, AsOf: asOf.UTC(), Ext: &st.x}
+	for _, prog := range cp.progs {
+		ok, err := prog.Bool(&st.c, st.r)
+		if err != nil || !ok {
+			return false
+		}
+	}
+	return true
+}
+
 // evaluate runs every condition on pr at asOf.
 func (cp *compiledPolicy) evaluate(p *Prospect, asOf time.Time) []Check {
 	lead := p.Lead(p.ID, p.JoinedAt)
@@ -351,14 +383,10 @@ func (p *Pool) Qualify(ctx context.Context, id string, at time.Time) (Graduation
 
 // graduate marks pr graduated if the policy holds and returns the record.
 func (p *Pool) graduate(pr *Prospect, at time.Time) (Graduation, bool) {
-	checks := p.policy.evaluate(pr, at)
-	g := Graduation{ProspectID: pr.ID, At: at, Conditions: []string{}}
-	for _, ch := range checks {
-		if !ch.Holds {
-			return Graduation{}, false
-		}
-		g.Conditions = append(g.Conditions, ch.Condition)
+	if !p.policy.holds(pr, at) {
+		return Graduation{}, false
 	}
+	g := Graduation{ProspectID: pr.ID, At: at, Conditions: append([]string{}, p.policy.names...)}
 	g.LeadID = p.leadID(*pr)
 	g.Lead = pr.Lead(g.LeadID, at)
 	pr.Status, pr.LeadID, pr.GraduatedAt, pr.LeftAt = StatusGraduated, g.LeadID, at, at
