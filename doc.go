@@ -27,6 +27,8 @@
 //
 // The work is done by small packages that can be used alone or together:
 //
+//   - pool: the prospect pool: identities, merges, the lead definition and
+//     graduation.
 //   - stage: a configurable stage state machine (Raw -> MQL -> SAL -> SQL ...,
 //     the SiriusDecisions waterfall, or any custom model) with guarded
 //     automatic transitions, hooks, history, SLAs and stage funnels.
