@@ -74,10 +74,15 @@ func IsFreeMail(email string, extra []string) bool {
 		}
 	}
 	for _, f := range extra {
-		f = strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(f), "@"), ".")
-		if strings.EqualFold(d, f) {
+		if d == NormalizeDomain(f) {
 			return true
 		}
 	}
 	return false
+}
+
+// NormalizeDomain reads a listed domain the way [IsFreeMail] compares
+// them: trimmed, lower-cased, without a leading "@" or a trailing dot.
+func NormalizeDomain(d string) string {
+	return strings.ToLower(strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(d), "@"), "."))
 }

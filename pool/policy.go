@@ -29,8 +29,8 @@ import (
 //	prospect.email_domain    string   the first valid email's domain
 //	prospect.opted_in        bool     consent given
 //	prospect.touches_7d, prospect.touches_30d, prospect.touches_90d
-//	                         number   touches in the last 7, 30, 90 days
-//	prospect.days_inactive   number   days since the last touch
+//	                         number   touches in the 7, 30, 90 days up to the as-of time
+//	prospect.days_inactive   number   days from the last touch (or joining) to the as-of time
 //
 // For example:
 //
@@ -126,16 +126,17 @@ func pr(c *lang.Ctx) *pctx { return c.Ext.(*pctx) }
 func prospectFields() []lang.Field {
 	days := func(name string, d int) lang.Field {
 		f := lang.NumField("prospect", name, func(c *lang.Ctx) float64 {
-			return float64(pr(c).p.TouchesSince(c.AsOf.AddDate(0, 0, -d)))
+			return float64(pr(c).p.TouchesBetween(c.AsOf.AddDate(0, 0, -d), c.AsOf))
 		})
 		f.AsOf = true
 		return f
 	}
 	inactive := lang.NumField("prospect", "days_inactive", func(c *lang.Ctx) float64 {
-		if pr(c).p.LastActivityAt.IsZero() {
+		last, ok := pr(c).p.LastActivity(c.AsOf)
+		if !ok {
 			return 0
 		}
-		return c.AsOf.Sub(pr(c).p.LastActivityAt).Hours() / 24
+		return c.AsOf.Sub(last).Hours() / 24
 	})
 	inactive.AsOf = true
 	boolF := func(name string, f func(*pctx) bool) lang.Field {
@@ -156,7 +157,7 @@ func prospectFields() []lang.Field {
 		boolF("has_phone", func(x *pctx) bool { return x.p.Has(Phone) }),
 		boolF("business_email", func(x *pctx) bool {
 			e := email(x)
-			return e != "" && !x.free[EmailDomain(e)] && !IsFreeMail(e, nil)
+			return e != "" && !x.free[strings.TrimSuffix(EmailDomain(e), ".")] && !IsFreeMail(e, nil)
 		}),
 		lang.StrField("prospect", "email_domain", func(c *lang.Ctx) string { return EmailDomain(email(pr(c))) }),
 		boolF("opted_in", func(x *pctx) bool { return x.p.Consent.OptedIn && !x.p.Consent.OptedOut }),
@@ -185,7 +186,7 @@ func compilePolicy(p Policy) (*compiledPolicy, error) {
 			bad("free mail domain %q %s", clip(d), msg)
 			continue
 		}
-		cp.free[strings.ToLower(strings.TrimSpace(d))] = true
+		cp.free[NormalizeDomain(d)] = true
 	}
 	builtin := append(lang.LeadFields(), prospectFields()...)
 	declared, problems := lang.DeclaredFields(p.Fields, builtin, "person", "company")
@@ -361,14 +362,14 @@ func (p *Pool) Qualify(ctx context.Context, id string, at time.Time) (Graduation
 		if err != nil {
 			return Graduation{}, false, err
 		}
-		if pr.Status != StatusActive {
+		if pr.Status != StatusActive || pr.OptedOut() {
 			return Graduation{}, false, nil
 		}
-		g, ok := p.graduate(&pr, at)
+		g, ok := p.graduate(&pr, laterOf(at, pr.JoinedAt))
 		if !ok {
 			return Graduation{}, false, nil
 		}
-		err = p.store.Apply(ctx, "", pr)
+		err = p.store.Apply(ctx, Mark{}, pr)
 		switch {
 		case err == nil:
 			return g, true, nil

@@ -3,7 +3,9 @@ package pool
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -143,6 +145,7 @@ func (p *Pool) Upsert(ctx context.Context, obs Observation) (Prospect, UpsertRes
 	if err != nil {
 		return Prospect{}, UpsertResult{}, err
 	}
+	mark := Mark{ID: obs.ID, Hash: fingerprint(obs)}
 	var keys []string
 	for _, id := range ids {
 		if k, ok := id.Key(); ok {
@@ -175,21 +178,27 @@ func (p *Pool) Upsert(ctx context.Context, obs Observation) (Prospect, UpsertRes
 			}
 		}
 		observe(&surv, obs, ids, at)
+		if err := checkProspect(&surv); err != nil {
+			return Prospect{}, UpsertResult{}, fmt.Errorf("pool: observation %q: %w", clip(obs.ID), err)
+		}
 		surv.Version++
 		writes := []Prospect{surv}
 		for _, a := range absorbed {
-			a.Status, a.MergedInto, a.LeftAt = StatusMerged, surv.ID, at
+			a.Status, a.MergedInto, a.LeftAt = StatusMerged, surv.ID, laterOf(at, a.JoinedAt)
 			a.Version++
 			writes = append(writes, a)
 		}
-		err = p.store.Apply(ctx, obs.ID, writes...)
+		err = p.store.Apply(ctx, mark, writes...)
 		switch {
 		case err == nil:
 			return surv, res, nil
 		case errors.Is(err, ErrSeen):
 			cur, err := p.store.Find(ctx, keys)
-			if err != nil || len(cur) == 0 {
+			if err != nil {
 				return Prospect{}, UpsertResult{Replayed: true}, err
+			}
+			if len(cur) == 0 {
+				return Prospect{}, UpsertResult{Replayed: true}, fmt.Errorf("pool: observation %q: %w: applied before, and its prospect was erased or merged away", clip(obs.ID), leadkit.ErrNotFound)
 			}
 			return cur[0], UpsertResult{Replayed: true}, nil
 		case errors.Is(err, leadkit.ErrConflict):
@@ -248,7 +257,21 @@ func (p *Pool) checkObservation(obs Observation) (time.Time, []Identity, error) 
 		if !id.Kind.Valid() {
 			return bad("identity kind %q: want email, phone, social, device or crm", clip(string(id.Kind)))
 		}
-		ids = append(ids, Normalize(id.Kind, id.Value, p.region))
+		n := Normalize(id.Kind, id.Value, p.region)
+		if n.Invalid != "" {
+			// Kept for the record, never matched: as valid text within the
+			// ID cap, so every store can keep it.
+			n.Value = text.Clip(strings.ReplaceAll(strings.ToValidUTF8(n.Value, "\uFFFD"), "\x00", ""), leadkit.MaxIDBytes-len("..."))
+		}
+		ids = append(ids, n)
+	}
+	if c := obs.Consent; c != nil {
+		if msg := leadkit.CheckText(c.How, leadkit.MaxNameBytes); msg != "" {
+			return bad("consent how %s", msg)
+		}
+		if !c.At.IsZero() && !leadkit.ValidTime(c.At) {
+			return bad("consent time outside %s", leadkit.TimeRange)
+		}
 	}
 	return at, ids, nil
 }
@@ -273,30 +296,54 @@ func chooseSurvivor(found []Prospect) (Prospect, []Prospect, error) {
 		if surv.Status == StatusGraduated && other.Status == StatusGraduated {
 			return Prospect{}, nil, fmt.Errorf("%w: prospects %q and %q are both graduated (leads %q and %q): not merged", leadkit.ErrInvalid, clip(surv.ID), clip(other.ID), clip(surv.LeadID), clip(other.LeadID))
 		}
-		if a, b, clash := crmClash(surv, other); clash {
-			return Prospect{}, nil, fmt.Errorf("%w: prospects %q and %q have different CRM IDs (%s, %s): not merged", leadkit.ErrInvalid, clip(surv.ID), clip(other.ID), clip(a), clip(b))
-		}
 	}
 	return surv, found[1:], nil
 }
 
-// crmClash reports two CRM identities of one system with different IDs.
-func crmClash(a, b Prospect) (string, string, bool) {
-	for _, x := range a.Identities {
-		if x.Kind != CRM || x.Invalid != "" {
+// checkProspect refuses a prospect an observation or a merge would make
+// but that cannot be right or kept: two CRM IDs of one system (two
+// records in the CRM are two people until someone merges them there), or
+// more identities, tags or custom fields than the caps (dropping some
+// would leave an identity held by nobody).
+func checkProspect(p *Prospect) error {
+	crm := map[string]string{}
+	for _, id := range p.Identities {
+		if id.Kind != CRM || id.Invalid != "" {
 			continue
 		}
-		sys, _, _ := strings.Cut(x.Value, ":")
-		for _, y := range b.Identities {
-			if y.Kind != CRM || y.Invalid != "" {
-				continue
-			}
-			if s2, _, _ := strings.Cut(y.Value, ":"); s2 == sys && y.Value != x.Value {
-				return x.Value, y.Value, true
-			}
+		sys, _, _ := strings.Cut(id.Value, ":")
+		if other, ok := crm[sys]; ok && other != id.Value {
+			return fmt.Errorf("%w: different CRM IDs of one system (%s, %s): not merged", leadkit.ErrInvalid, clip(other), clip(id.Value))
 		}
+		crm[sys] = id.Value
 	}
-	return "", "", false
+	if len(p.Identities) > MaxIdentities {
+		return fmt.Errorf("%w: the prospect would have %d identities, the limit is %d", leadkit.ErrInvalid, len(p.Identities), MaxIdentities)
+	}
+	if len(p.Tags) > MaxTags {
+		return fmt.Errorf("%w: the prospect would have %d tags, the limit is %d", leadkit.ErrInvalid, len(p.Tags), MaxTags)
+	}
+	if err := p.Person.Validate(); err != nil {
+		return fmt.Errorf("the prospect would be: %w", err)
+	}
+	if err := p.Company.Validate(); err != nil {
+		return fmt.Errorf("the prospect would be: %w", err)
+	}
+	return nil
+}
+
+// fingerprint is a hash of an observation's content, recorded with its ID.
+func fingerprint(obs Observation) string {
+	b, _ := json.Marshal(obs)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
+}
+
+func laterOf(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // mergeInto folds absorbed into surv by the merge rules of Upsert.
@@ -312,8 +359,9 @@ func mergeInto(surv *Prospect, a Prospect) {
 	if surv.Source == (Source{}) {
 		surv.Source = a.Source
 	}
-	if a.Consent.OptedOut && !surv.Consent.OptedOut {
+	if a.OptedOut() && !surv.Consent.OptedOut {
 		surv.Consent = a.Consent
+		surv.Consent.OptedOut, surv.Consent.OptedIn = true, false
 	}
 	if surv.Consent.OptedOut && surv.Status == StatusActive {
 		surv.Status, surv.LeftAt = StatusOptedOut, surv.Consent.At
@@ -343,6 +391,9 @@ func observe(pr *Prospect, obs Observation, ids []Identity, at time.Time) {
 			c.At = at
 		}
 		c.At = c.At.UTC()
+		if pr.OptedOut() {
+			c.OptedOut, c.OptedIn = true, false // an opt-out is for good
+		}
 		pr.Consent = c
 		if c.OptedOut && pr.Status == StatusActive {
 			pr.Status, pr.LeftAt = StatusOptedOut, at
@@ -360,9 +411,6 @@ func observe(pr *Prospect, obs Observation, ids []Identity, at time.Time) {
 // kind and value), up to MaxIdentities.
 func addIdentities(have, more []Identity) []Identity {
 	for _, id := range more {
-		if len(have) >= MaxIdentities {
-			break
-		}
 		if !slices.ContainsFunc(have, func(x Identity) bool { return x.Kind == id.Kind && x.Value == id.Value }) {
 			have = append(have, id)
 		}
@@ -372,9 +420,6 @@ func addIdentities(have, more []Identity) []Identity {
 
 func union(a, b []string) []string {
 	for _, x := range b {
-		if len(a) >= MaxTags {
-			break
-		}
 		if !slices.Contains(a, x) {
 			a = append(a, x)
 		}

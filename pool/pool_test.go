@@ -40,8 +40,9 @@ func TestUpsertFindsByNormalisedIdentity(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, res.Created)
 	assert.Equal(t, "ada@example.com", a.Identities[0].Value)
-	b, res, err := p.Upsert(ctx, pool.Observation{ID: "o2", At: t0.Add(time.Hour), Identities: []pool.Identity{email("ada@example.com"), phone("(415) 555-0123")},
-		Person: leadkit.Person{Title: "CTO"}, Source: pool.Source{Channel: "ads"}, Touch: true})
+	o2 := pool.Observation{ID: "o2", At: t0.Add(time.Hour), Identities: []pool.Identity{email("ada@example.com"), phone("(415) 555-0123")},
+		Person: leadkit.Person{Title: "CTO"}, Source: pool.Source{Channel: "ads"}, Touch: true}
+	b, res, err := p.Upsert(ctx, o2)
 	require.NoError(t, err)
 	assert.False(t, res.Created)
 	assert.Equal(t, a.ID, b.ID)
@@ -56,11 +57,15 @@ func TestUpsertFindsByNormalisedIdentity(t *testing.T) {
 	assert.Equal(t, a.ID, c.ID)
 
 	// Replaying an observation changes nothing.
-	again, res, err := p.Upsert(ctx, pool.Observation{ID: "o2", At: t0.Add(time.Hour), Identities: []pool.Identity{email("ada@example.com")}, Touch: true})
+	again, res, err := p.Upsert(ctx, o2)
 	require.NoError(t, err)
 	assert.True(t, res.Replayed)
 	assert.Equal(t, c.Version, again.Version)
 	assert.Len(t, again.Touches, 2)
+	// Its ID with other content is refused: an ID names one observation.
+	o2.Touch = false
+	_, _, err = p.Upsert(ctx, o2)
+	assert.ErrorIs(t, err, pool.ErrReused)
 }
 
 func TestUpsertMergesIntoTheOlder(t *testing.T) {

@@ -172,6 +172,36 @@ func (p Prospect) TouchesSince(t time.Time) int {
 	return len(p.Touches) - i
 }
 
+// TouchesBetween counts p's touches in [from, to].
+func (p Prospect) TouchesBetween(from, to time.Time) int {
+	cmp := func(a, b time.Time) int { return a.Compare(b) }
+	i, _ := slices.BinarySearchFunc(p.Touches, from, cmp)
+	j, found := slices.BinarySearchFunc(p.Touches, to, cmp)
+	for found && j < len(p.Touches) && p.Touches[j].Equal(to) {
+		j++
+	}
+	return max(j-i, 0)
+}
+
+// LastActivity returns p's latest touch at or before asOf, or its joining
+// time when it has none; false when it had not joined by asOf.
+func (p Prospect) LastActivity(asOf time.Time) (time.Time, bool) {
+	for i := len(p.Touches) - 1; i >= 0; i-- {
+		if !p.Touches[i].After(asOf) {
+			return p.Touches[i], true
+		}
+	}
+	if p.JoinedAt.IsZero() || p.JoinedAt.After(asOf) {
+		return time.Time{}, false
+	}
+	return p.JoinedAt, true
+}
+
+// OptedOut reports whether p withdrew consent (its status, or its consent
+// record): such a prospect is never selected for nurture and never
+// graduates.
+func (p Prospect) OptedOut() bool { return p.Status == StatusOptedOut || p.Consent.OptedOut }
+
 // Lead returns the leadkit.Lead a graduated prospect becomes (or would
 // become): its lead ID, person, company, creation time and source channel.
 func (p Prospect) Lead(leadID string, at time.Time) leadkit.Lead {

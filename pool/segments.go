@@ -85,7 +85,7 @@ func (p *Pool) page(ctx context.Context, after string, limit int, asOf time.Time
 	var out []Prospect
 	more := false
 	err := p.store.Scan(ctx, func(pr Prospect) error {
-		if pr.ID <= after || pr.Status != StatusActive || !match(&pr, asOf) {
+		if pr.ID <= after || pr.Status != StatusActive || pr.OptedOut() || !match(&pr, asOf) {
 			return nil
 		}
 		if len(out) == limit {
@@ -129,32 +129,48 @@ func (p *Pool) SegmentCounts(ctx context.Context, asOf time.Time) (map[string]in
 }
 
 // Erase removes a prospect's personal data on request: identities,
-// person and company fields, tags, consent details and touch times go;
-// the ID, source, join and leave times and the status (erased) remain, for
-// anonymous metrics. The identities are released: seen again, they make a
-// new prospect. Erasing is irreversible and idempotent (erasing an erased
-// prospect changes nothing).
+// person and company fields, tags, consent details, touch times and the
+// source campaign go; the ID, source channel, join and leave times and the
+// status (erased) remain, for anonymous metrics. The prospects merged into
+// it, and the one it was merged into with that one's other absorbed
+// prospects, are one person and are erased with it, in one write. The
+// identities are released: seen again, they make a new prospect. Erasing
+// is irreversible and idempotent.
 func (p *Pool) Erase(ctx context.Context, id string, at time.Time) (Prospect, error) {
 	if at.IsZero() {
 		at = p.now()
 	}
+	if !leadkit.ValidTime(at) {
+		return Prospect{}, fmt.Errorf("pool: erase: %w: time outside %s", leadkit.ErrInvalid, leadkit.TimeRange)
+	}
 	for range maxRetries {
-		pr, err := p.store.Get(ctx, id)
+		family, err := p.family(ctx, id)
 		if err != nil {
 			return Prospect{}, err
 		}
-		if pr.Status == StatusErased {
-			return pr, nil
+		var writes []Prospect
+		var self Prospect
+		for _, pr := range family {
+			e := pr
+			if pr.Status != StatusErased {
+				e = Prospect{ID: pr.ID, Source: Source{Channel: pr.Source.Channel}, JoinedAt: pr.JoinedAt,
+					GraduatedAt: pr.GraduatedAt, Status: StatusErased, LeftAt: laterOf(at.UTC(), pr.JoinedAt), Version: pr.Version + 1}
+				if !pr.LeftAt.IsZero() {
+					e.LeftAt = pr.LeftAt // it had left the pool already
+				}
+				writes = append(writes, e)
+			}
+			if pr.ID == id {
+				self = e
+			}
 		}
-		erased := Prospect{ID: pr.ID, Source: pr.Source, JoinedAt: pr.JoinedAt, LastActivityAt: pr.LastActivityAt,
-			GraduatedAt: pr.GraduatedAt, Status: StatusErased, LeftAt: at.UTC(), Version: pr.Version + 1}
-		if !pr.LeftAt.IsZero() {
-			erased.LeftAt = pr.LeftAt // it had left the pool already
+		if len(writes) == 0 {
+			return self, nil
 		}
-		err = p.store.Apply(ctx, "", erased)
+		err = p.store.Apply(ctx, Mark{}, writes...)
 		switch {
 		case err == nil:
-			return erased, nil
+			return self, nil
 		case errors.Is(err, leadkit.ErrConflict):
 			continue
 		default:
@@ -162,6 +178,37 @@ func (p *Pool) Erase(ctx context.Context, id string, at time.Time) (Prospect, er
 		}
 	}
 	return Prospect{}, fmt.Errorf("pool: erase %q: %w: still conflicting after %d attempts", clip(id), leadkit.ErrConflict, maxRetries)
+}
+
+// family returns the prospects that are one person with id: up the
+// MergedInto chain to the survivor, then every prospect absorbed into it,
+// recursively.
+func (p *Pool) family(ctx context.Context, id string) ([]Prospect, error) {
+	root, err := p.store.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	for hops := 0; root.MergedInto != "" && hops < MaxIdentities*4; hops++ {
+		if root, err = p.store.Get(ctx, root.MergedInto); err != nil {
+			return nil, err
+		}
+	}
+	seen := map[string]bool{root.ID: true}
+	out := []Prospect{root}
+	for i := 0; i < len(out); i++ {
+		for _, a := range out[i].Absorbed {
+			if seen[a] {
+				continue
+			}
+			seen[a] = true
+			pr, err := p.store.Get(ctx, a)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, pr)
+		}
+	}
+	return out, nil
 }
 
 // Reenter brings a graduated prospect back into the pool, for a lead that
@@ -173,6 +220,9 @@ func (p *Pool) Reenter(ctx context.Context, id string, at time.Time) (Prospect, 
 	if at.IsZero() {
 		at = p.now()
 	}
+	if !leadkit.ValidTime(at) {
+		return Prospect{}, fmt.Errorf("pool: reenter: %w: time outside %s", leadkit.ErrInvalid, leadkit.TimeRange)
+	}
 	for range maxRetries {
 		pr, err := p.store.Get(ctx, id)
 		if err != nil {
@@ -183,12 +233,15 @@ func (p *Pool) Reenter(ctx context.Context, id string, at time.Time) (Prospect, 
 		}
 		pr.PastLeads = append(slices.Clone(pr.PastLeads), pr.LeadID)
 		pr.Status, pr.LeadID, pr.GraduatedAt, pr.LeftAt = StatusActive, "", time.Time{}, time.Time{}
+		if pr.OptedOut() {
+			pr.Status, pr.LeftAt = StatusOptedOut, laterOf(at.UTC(), pr.JoinedAt) // back, but not for nurture
+		}
 		pr.Touches = mergeTouches(pr.Touches, []time.Time{at.UTC()})
 		if at.After(pr.LastActivityAt) {
 			pr.LastActivityAt = at.UTC()
 		}
 		pr.Version++
-		err = p.store.Apply(ctx, "", pr)
+		err = p.store.Apply(ctx, Mark{}, pr)
 		switch {
 		case err == nil:
 			return pr, nil

@@ -7,14 +7,26 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/leadkit/leadkit"
 )
 
-// ErrSeen reports an observation ID that was already applied: replaying an
+// ErrSeen reports an observation that was already applied: replaying an
 // observation changes nothing. It is not an error for [Pool.Upsert], which
 // returns the prospect as it is.
 var ErrSeen = errors.New("pool: observation already applied")
+
+// ErrReused reports an observation ID applied before with other content:
+// an ID names one observation. It wraps leadkit.ErrInvalid.
+var ErrReused = fmt.Errorf("pool: observation ID used before for other content: %w", leadkit.ErrInvalid)
+
+// Mark identifies an observation in a write: its ID and a fingerprint of
+// its content. The zero Mark is a write without an observation.
+type Mark struct {
+	ID   string `json:"id"`
+	Hash string `json:"hash"`
+}
 
 // Store keeps prospects, their identity index and the IDs of applied
 // observations. Implementations must be safe for concurrent use.
@@ -29,15 +41,16 @@ var ErrSeen = errors.New("pool: observation already applied")
 //     must find the stored version one lower (else leadkit.ErrConflict).
 //     Every identity key of a written prospect that is not merged must be
 //     free or held by a prospect of the same write (else
-//     leadkit.ErrConflict: another writer claimed it first); a merged or
-//     erased prospect releases its keys. A non-empty observation ID is recorded
-//     with the write; an ID already recorded fails with ErrSeen and writes
-//     nothing.
+//     leadkit.ErrConflict: another writer claimed it first), and no key
+//     may be held by two prospects of the write; a merged or erased
+//     prospect releases its keys. A non-zero Mark is recorded with the
+//     write; a Mark already recorded fails with ErrSeen, an ID recorded
+//     with another Hash with ErrReused, and neither writes anything.
 //   - Scan calls fn with every prospect in ID order; fn may call the store.
 type Store interface {
 	Get(ctx context.Context, id string) (Prospect, error)
 	Find(ctx context.Context, keys []string) ([]Prospect, error)
-	Apply(ctx context.Context, observation string, ps ...Prospect) error
+	Apply(ctx context.Context, obs Mark, ps ...Prospect) error
 	Scan(ctx context.Context, fn func(Prospect) error) error
 }
 
@@ -47,8 +60,8 @@ type MemoryStore struct {
 	mu    sync.RWMutex
 	byID  map[string]Prospect
 	keys  map[string]string // identity key -> prospect ID
-	seen  map[string]struct{}
-	order []string // IDs, kept sorted lazily
+	seen  map[string]string // observation ID -> hash
+	order []string          // IDs, kept sorted lazily
 	dirty bool
 }
 
@@ -56,7 +69,7 @@ var _ Store = (*MemoryStore)(nil)
 
 // NewMemoryStore returns an empty in-memory store.
 func NewMemoryStore() *MemoryStore {
-	return &MemoryStore{byID: map[string]Prospect{}, keys: map[string]string{}, seen: map[string]struct{}{}}
+	return &MemoryStore{byID: map[string]Prospect{}, keys: map[string]string{}, seen: map[string]string{}}
 }
 
 // Get implements [Store].
@@ -94,7 +107,7 @@ func (s *MemoryStore) Find(ctx context.Context, keys []string) ([]Prospect, erro
 }
 
 // Apply implements [Store].
-func (s *MemoryStore) Apply(ctx context.Context, observation string, ps ...Prospect) error {
+func (s *MemoryStore) Apply(ctx context.Context, obs Mark, ps ...Prospect) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -105,12 +118,27 @@ func (s *MemoryStore) Apply(ctx context.Context, observation string, ps ...Prosp
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if observation != "" {
-		if _, dup := s.seen[observation]; dup {
-			return fmt.Errorf("pool: observation %q: %w", clip(observation), ErrSeen)
+	if obs.ID != "" {
+		if h, dup := s.seen[obs.ID]; dup {
+			if h != obs.Hash {
+				return fmt.Errorf("pool: observation %q: %w", clip(obs.ID), ErrReused)
+			}
+			return fmt.Errorf("pool: observation %q: %w", clip(obs.ID), ErrSeen)
 		}
 	}
 	writing := map[string]bool{}
+	claimed := map[string]string{}
+	for _, p := range ps {
+		if !p.Status.Indexed() {
+			continue
+		}
+		for _, k := range p.Keys() {
+			if other, ok := claimed[k]; ok && other != p.ID {
+				return fmt.Errorf("pool: identity %q is given to prospects %q and %q in one write: %w", clip(k), clip(other), clip(p.ID), leadkit.ErrConflict)
+			}
+			claimed[k] = p.ID
+		}
+	}
 	for _, p := range ps {
 		writing[p.ID] = true
 	}
@@ -151,8 +179,8 @@ func (s *MemoryStore) Apply(ctx context.Context, observation string, ps ...Prosp
 			}
 		}
 	}
-	if observation != "" {
-		s.seen[observation] = struct{}{}
+	if obs.ID != "" {
+		s.seen[obs.ID] = obs.Hash
 	}
 	return nil
 }
@@ -203,6 +231,34 @@ func ValidateProspect(p Prospect) error {
 	}
 	if len(p.Identities) > MaxIdentities {
 		return bad("%d identities, the limit is %d", len(p.Identities), MaxIdentities)
+	}
+	for i, id := range p.Identities {
+		if !id.Kind.Valid() {
+			return bad("identity %d: unknown kind %q", i+1, clip(string(id.Kind)))
+		}
+		if msg := leadkit.CheckText(id.Value, leadkit.MaxIDBytes); msg != "" {
+			return bad("identity %d value %s", i+1, msg)
+		}
+		if msg := leadkit.CheckText(id.Invalid, leadkit.MaxStringBytes); msg != "" {
+			return bad("identity %d note %s", i+1, msg)
+		}
+	}
+	if err := p.Person.Validate(); err != nil {
+		return fmt.Errorf("pool: prospect %q: %w", clip(p.ID), err)
+	}
+	if err := p.Company.Validate(); err != nil {
+		return fmt.Errorf("pool: prospect %q: %w", clip(p.ID), err)
+	}
+	if msg := leadkit.CheckText(p.Consent.How, leadkit.MaxNameBytes); msg != "" {
+		return bad("consent how %s", msg)
+	}
+	for _, t := range []time.Time{p.JoinedAt, p.LastActivityAt, p.GraduatedAt, p.LeftAt, p.Consent.At} {
+		if !t.IsZero() && !leadkit.ValidTime(t) {
+			return bad("time %s outside %s", t.UTC().Format(time.RFC3339), leadkit.TimeRange)
+		}
+	}
+	if len(p.Touches) > MaxTouches {
+		return bad("%d touches, the limit is %d", len(p.Touches), MaxTouches)
 	}
 	if len(p.Tags) > MaxTags {
 		return bad("%d tags, the limit is %d", len(p.Tags), MaxTags)

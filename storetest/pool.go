@@ -36,10 +36,10 @@ func Pool[F Factory[pool.Store]](t *testing.T, factory F) {
 		s := newStore(t)
 		_, err := s.Get(ctx, "p1")
 		assert.ErrorIs(t, err, leadkit.ErrNotFound)
-		require.NoError(t, s.Apply(ctx, "o1", prospect("p1", 1, "a@x.co")))
-		assert.ErrorIs(t, s.Apply(ctx, "", prospect("p1", 1, "a@x.co")), leadkit.ErrConflict, "create twice")
-		assert.ErrorIs(t, s.Apply(ctx, "", prospect("p1", 3, "a@x.co")), leadkit.ErrConflict, "skipped version")
-		require.NoError(t, s.Apply(ctx, "", prospect("p1", 2, "a@x.co", "b@x.co")))
+		require.NoError(t, s.Apply(ctx, pool.Mark{ID: "o1", Hash: "h1"}, prospect("p1", 1, "a@x.co")))
+		assert.ErrorIs(t, s.Apply(ctx, pool.Mark{}, prospect("p1", 1, "a@x.co")), leadkit.ErrConflict, "create twice")
+		assert.ErrorIs(t, s.Apply(ctx, pool.Mark{}, prospect("p1", 3, "a@x.co")), leadkit.ErrConflict, "skipped version")
+		require.NoError(t, s.Apply(ctx, pool.Mark{}, prospect("p1", 2, "a@x.co", "b@x.co")))
 		got, err := s.Get(ctx, "p1")
 		require.NoError(t, err)
 		assert.Equal(t, int64(2), got.Version)
@@ -51,15 +51,17 @@ func Pool[F Factory[pool.Store]](t *testing.T, factory F) {
 
 	t.Run("IdentityHeldOnce", func(t *testing.T) {
 		s := newStore(t)
-		require.NoError(t, s.Apply(ctx, "", prospect("p1", 1, "a@x.co")))
-		err := s.Apply(ctx, "", prospect("p2", 1, "a@x.co"))
+		require.NoError(t, s.Apply(ctx, pool.Mark{}, prospect("p1", 1, "a@x.co")))
+		err := s.Apply(ctx, pool.Mark{}, prospect("p2", 1, "a@x.co"))
 		assert.ErrorIs(t, err, leadkit.ErrConflict)
 		_, err = s.Get(ctx, "p2")
 		assert.ErrorIs(t, err, leadkit.ErrNotFound, "a refused write writes nothing")
+		err = s.Apply(ctx, pool.Mark{}, prospect("p3", 1, "d@x.co"), prospect("p4", 1, "d@x.co"))
+		assert.ErrorIs(t, err, leadkit.ErrConflict, "one key for two prospects of one write")
 		// A merge in one write: p1 absorbed into p2, its identity moves.
 		absorbed := prospect("p1", 2, "a@x.co")
 		absorbed.Status, absorbed.MergedInto = pool.StatusMerged, "p2"
-		require.NoError(t, s.Apply(ctx, "", prospect("p2", 1, "a@x.co", "c@x.co"), absorbed))
+		require.NoError(t, s.Apply(ctx, pool.Mark{}, prospect("p2", 1, "a@x.co", "c@x.co"), absorbed))
 		found, err := s.Find(ctx, []string{"email:a@x.co"})
 		require.NoError(t, err)
 		require.Len(t, found, 1)
@@ -68,9 +70,12 @@ func Pool[F Factory[pool.Store]](t *testing.T, factory F) {
 
 	t.Run("ObservationsOnce", func(t *testing.T) {
 		s := newStore(t)
-		require.NoError(t, s.Apply(ctx, "o1", prospect("p1", 1, "a@x.co")))
-		err := s.Apply(ctx, "o1", prospect("p2", 1, "b@x.co"))
+		require.NoError(t, s.Apply(ctx, pool.Mark{ID: "o1", Hash: "h1"}, prospect("p1", 1, "a@x.co")))
+		err := s.Apply(ctx, pool.Mark{ID: "o1", Hash: "h1"}, prospect("p2", 1, "b@x.co"))
 		assert.ErrorIs(t, err, pool.ErrSeen)
+		err = s.Apply(ctx, pool.Mark{ID: "o1", Hash: "other"}, prospect("p2", 1, "b@x.co"))
+		assert.ErrorIs(t, err, pool.ErrReused)
+		assert.ErrorIs(t, err, leadkit.ErrInvalid)
 		_, err = s.Get(ctx, "p2")
 		assert.ErrorIs(t, err, leadkit.ErrNotFound)
 	})
@@ -87,7 +92,7 @@ func Pool[F Factory[pool.Store]](t *testing.T, factory F) {
 			"long tag":   long,
 			"identities": prospect("p1", 1, make([]string, pool.MaxIdentities+1)...),
 		} {
-			assert.ErrorIs(t, s.Apply(ctx, "", p), leadkit.ErrInvalid, name)
+			assert.ErrorIs(t, s.Apply(ctx, pool.Mark{}, p), leadkit.ErrInvalid, name)
 		}
 		n := 0
 		require.NoError(t, s.Scan(ctx, func(pool.Prospect) error { n++; return nil }))
@@ -103,7 +108,7 @@ func Pool[F Factory[pool.Store]](t *testing.T, factory F) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if err := s.Apply(ctx, fmt.Sprintf("o%d", i), prospect(fmt.Sprintf("p%02d", i), 1, "same@x.co")); err == nil {
+				if err := s.Apply(ctx, pool.Mark{ID: fmt.Sprintf("o%d", i), Hash: "h"}, prospect(fmt.Sprintf("p%02d", i), 1, "same@x.co")); err == nil {
 					mu.Lock()
 					wins++
 					mu.Unlock()
