@@ -2,6 +2,7 @@ package pool_test
 
 import (
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -17,13 +18,23 @@ const benchProspects = 1_000_000
 var (
 	benchOnce sync.Once
 	benchPool *pool.Pool
+	// bytesPerProspect is the live heap the filled pool took, per prospect.
+	bytesPerProspect float64
 )
+
+func liveHeap() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
 
 // filledPool is a pool of benchProspects prospects, one email each, a
 // third with a company, built once per test binary.
 func filledPool(b *testing.B) *pool.Pool {
 	b.Helper()
 	benchOnce.Do(func() {
+		before := liveHeap()
 		n := 0
 		p, err := pool.New(pool.Options{Policy: policy, Now: func() time.Time { return t0.Add(24 * time.Hour) },
 			NewID: func() string { n++; return fmt.Sprintf("p%07d", n) }})
@@ -40,6 +51,7 @@ func filledPool(b *testing.B) *pool.Pool {
 			}
 		}
 		benchPool = p
+		bytesPerProspect = float64(liveHeap()-before) / benchProspects
 	})
 	return benchPool
 }
@@ -105,6 +117,7 @@ func BenchmarkUpsert(b *testing.B) {
 			}
 		}
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "upserts/s")
+		b.ReportMetric(bytesPerProspect, "heap-bytes/prospect")
 	})
 	b.Run("map-baseline", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {

@@ -395,6 +395,28 @@ func (p *Pool) graduate(pr *Prospect, at time.Time) (Graduation, bool) {
 	return g, true
 }
 
+// QualifyEach qualifies the listed prospects (at most MaxPage) at at (zero:
+// now) and returns the graduations, in the order of ids; an unknown ID is
+// an error wrapping leadkit.ErrNotFound, after the others were qualified.
+func (p *Pool) QualifyEach(ctx context.Context, ids []string, at time.Time) ([]Graduation, error) {
+	if len(ids) > MaxPage {
+		return nil, fmt.Errorf("pool: qualify: %w: %d prospects, at most %d per call", leadkit.ErrInvalid, len(ids), MaxPage)
+	}
+	var out []Graduation
+	var errs []error
+	for _, id := range ids {
+		g, ok, err := p.Qualify(ctx, id, at)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if ok {
+			out = append(out, g)
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
 // QualifyAll qualifies every active prospect of the store at at (zero:
 // now) and returns the graduations, in prospect ID order.
 func (p *Pool) QualifyAll(ctx context.Context, at time.Time) ([]Graduation, error) {

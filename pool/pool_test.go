@@ -265,3 +265,17 @@ func TestParsePolicy(t *testing.T) {
 	_, err = pool.New(pool.Options{DefaultRegion: "XX"})
 	assert.ErrorIs(t, err, leadkit.ErrInvalid)
 }
+
+func TestQualifyEach(t *testing.T) {
+	p := newPool(t, pool.Policy{Conditions: []pool.Condition{{Name: "company", When: `company.name != ""`}}})
+	a, _, err := p.Upsert(ctx, pool.Observation{ID: "o1", Identities: []pool.Identity{email("a@acme.com")}, Company: leadkit.Company{Name: "Acme"}})
+	require.NoError(t, err)
+	b, _, err := p.Upsert(ctx, pool.Observation{ID: "o2", Identities: []pool.Identity{email("b@acme.com")}})
+	require.NoError(t, err)
+	gs, err := p.QualifyEach(ctx, []string{b.ID, "nobody", a.ID}, time.Time{})
+	assert.ErrorIs(t, err, leadkit.ErrNotFound)
+	require.Len(t, gs, 1)
+	assert.Equal(t, a.ID, gs[0].ProspectID)
+	_, err = p.QualifyEach(ctx, make([]string, pool.MaxPage+1), time.Time{})
+	assert.ErrorIs(t, err, leadkit.ErrInvalid)
+}

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -123,4 +124,79 @@ func Pool[F Factory[pool.Store]](t *testing.T, factory F) {
 		require.NoError(t, s.Scan(ctx, func(p pool.Prospect) error { ids = append(ids, p.ID); return nil }))
 		assert.Len(t, ids, 1)
 	})
+
+	// Through the pool: what the issue promises of any backend.
+	t.Run("ConcurrentUpsertsOneProspect", func(t *testing.T) {
+		p, err := pool.New(pool.Options{Store: newStore(t)})
+		require.NoError(t, err)
+		var wg sync.WaitGroup
+		for i := range 24 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, _, err := p.Upsert(ctx, pool.Observation{ID: fmt.Sprintf("o%d", i), At: at,
+					Identities: []pool.Identity{{Kind: pool.Email, Value: "same@x.co"}, {Kind: pool.Email, Value: fmt.Sprintf("alias%d@x.co", i)}}})
+				assert.NoError(t, err)
+			}()
+		}
+		wg.Wait()
+		var live []pool.Prospect
+		require.NoError(t, p.Store().Scan(ctx, func(pr pool.Prospect) error {
+			if pr.Status.Indexed() {
+				live = append(live, pr)
+			}
+			return nil
+		}))
+		require.Len(t, live, 1)
+		assert.Len(t, live[0].Keys(), 25, "merges under concurrency lose no identity")
+	})
+
+	t.Run("GraduationOnce", func(t *testing.T) {
+		p, err := pool.New(pool.Options{Store: newStore(t)})
+		require.NoError(t, err)
+		pr, _, err := p.Upsert(ctx, pool.Observation{ID: "o1", At: at, Identities: []pool.Identity{{Kind: pool.Email, Value: "g@x.co"}}})
+		require.NoError(t, err)
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		wins := 0
+		for range 16 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, ok, err := p.Qualify(ctx, pr.ID, at.Add(time.Hour))
+				assert.NoError(t, err)
+				if ok {
+					mu.Lock()
+					wins++
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		assert.Equal(t, 1, wins)
+	})
+
+	t.Run("ErasureLeavesNoPersonalField", func(t *testing.T) {
+		p, err := pool.New(pool.Options{Store: newStore(t)})
+		require.NoError(t, err)
+		a, _, err := p.Upsert(ctx, pool.Observation{ID: "o1", At: at, Identities: []pool.Identity{{Kind: pool.Email, Value: "ann@x.co"}},
+			Person: leadkit.Person{FirstName: "Ann", Custom: map[string]any{"nick": "annie"}}, Tags: []string{"vip"}, Source: pool.Source{Channel: "ads", Campaign: "ann-referral"}})
+		require.NoError(t, err)
+		_, _, err = p.Upsert(ctx, pool.Observation{ID: "o2", At: at.Add(time.Hour), Identities: []pool.Identity{{Kind: pool.Phone, Value: "+14155550100"}},
+			Person: leadkit.Person{LastName: "Lee"}})
+		require.NoError(t, err)
+		_, _, err = p.Upsert(ctx, pool.Observation{ID: "o3", At: at.Add(2 * time.Hour), Identities: []pool.Identity{{Kind: pool.Email, Value: "ann@x.co"}, {Kind: pool.Phone, Value: "+14155550100"}}})
+		require.NoError(t, err)
+		_, err = p.Erase(ctx, a.ID, at.Add(3*time.Hour))
+		require.NoError(t, err)
+		require.NoError(t, p.Store().Scan(ctx, func(pr pool.Prospect) error {
+			b, err := json.Marshal(pr)
+			require.NoError(t, err)
+			for _, personal := range []string{"ann@x.co", "Ann", "annie", "Lee", "4155550100", "vip", "ann-referral"} {
+				assert.NotContains(t, string(b), personal, "prospect %s", pr.ID)
+			}
+			return nil
+		}))
+	})
+
 }
