@@ -2,7 +2,6 @@ package scoring
 
 import (
 	"fmt"
-	"hash/maphash"
 	"math"
 	"slices"
 	"strings"
@@ -126,6 +125,8 @@ type scratch struct {
 	fresh  []float64
 	life   []float64
 	fitOn  []bool
+	// idProbes counts the table probes of the last repeated-ID check.
+	idProbes int
 }
 
 func (m *Model) newScratch() *scratch {
@@ -232,35 +233,6 @@ func (m *Model) runErr(sc *scratch, dim int, rule, part string, err error) error
 	return exprError(&RuleError{LeadID: sc.lead.ID, Dimension: m.dims[dim].name, Rule: rule, Part: part}, err)
 }
 
-// idSeed seeds the hash of the repeated-ID check: random per process, so
-// colliding IDs cannot be prepared in advance.
-var idSeed = maphash.String(maphash.MakeSeed(), "leadkit") | 1
-
-// idSlot is a slot of the repeated-ID table.
-type idSlot struct {
-	idx int32  // index+1 of the event; 0: empty
-	fp  uint32 // high bits of the ID's hash
-}
-
-// idHash hashes an event ID 8 bytes at a time (faster than maphash for
-// short IDs, the common case; seeded per process).
-func idHash(s string) uint64 {
-	h := idSeed ^ uint64(len(s))*0x9E3779B97F4A7C15
-	for len(s) >= 8 {
-		v := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
-			uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
-		h = (h ^ v) * 0xff51afd7ed558ccd
-		h ^= h >> 32
-		s = s[8:]
-	}
-	var v uint64
-	for i := 0; i < len(s); i++ {
-		v |= uint64(s[i]) << (8 * i)
-	}
-	h = (h ^ v) * 0xc4ceb9fe1a85ec53
-	return h ^ h>>29
-}
-
 // checkEvents validates a lead's events (every time in range; every LeadID
 // empty or the lead's own) and reports whether they can be taken as given:
 // in time order, no ID repeated. When not, sc.order lists the indices to
@@ -272,8 +244,13 @@ func (m *Model) checkEvents(sc *scratch, leadID string, evs []leadkit.Event) (as
 		return false, &RuleError{LeadID: leadID, Part: "events", Msg: fmt.Sprintf("%d events, the limit is %d", len(evs), MaxEvents)}
 	}
 	sorted, dups := true, false
+	// The repeated-ID check, fused into the validation loop: the quick
+	// hash into an open-addressing table (see ids.go). A slot holds
+	// index+1 of the first event with an ID and the hash's high bits, so
+	// most mismatches skip the string comparison.
 	ids := sc.idTable(len(evs))
 	mask := uint64(len(ids) - 1)
+	budget := idBudget(len(evs))
 	for i := range evs {
 		e := &evs[i]
 		if e.LeadID != leadID && e.LeadID != "" {
@@ -282,39 +259,32 @@ func (m *Model) checkEvents(sc *scratch, leadID string, evs []leadkit.Event) (as
 		if len(e.ID) > leadkit.MaxIDBytes {
 			return false, &RuleError{LeadID: leadID, Part: fmt.Sprintf("event %d", i+1), Msg: fmt.Sprintf("ID is %d bytes, the limit is %d", len(e.ID), leadkit.MaxIDBytes)}
 		}
-		if i == 0 {
-			continue
-		}
-		if e.Time.Before(evs[i-1].Time) {
+		if i > 0 && e.Time.Before(evs[i-1].Time) {
 			sorted = false
 		}
-		if e.ID == "" {
+		if e.ID == "" || budget <= 0 {
 			continue
 		}
-		if i == 1 && evs[0].ID != "" {
-			h := idHash(evs[0].ID)
-			ids[h&mask] = idSlot{idx: 1, fp: uint32(h >> 32)}
-		}
-		// Open addressing: a slot holds index+1 of the first event with an
-		// ID and the hash's high bits, so most mismatches skip the string
-		// comparison.
-		hash := idHash(e.ID)
+		hash := quickHash(e.ID)
 		fp := uint32(hash >> 32)
-		for h := hash & mask; ; h = (h + 1) & mask {
+		for h := hash & mask; budget > 0; h = (h + 1) & mask {
+			budget--
 			slot := ids[h]
 			if slot.idx == 0 {
 				ids[h] = idSlot{idx: int32(i + 1), fp: fp}
 				break
 			}
 			if slot.fp == fp && evs[slot.idx-1].ID == e.ID {
-				if !dups {
-					dups = true
-					sc.dup = resetBools(sc.dup, len(evs))
-				}
-				sc.dup[i] = true
+				sc.markRepeat(i, len(evs), &dups)
 				break
 			}
 		}
+	}
+	sc.idProbes = idBudget(len(evs)) - budget
+	if budget <= 0 {
+		// IDs collide under the quick hash: start over with the full one
+		// (the marks found so far are found again).
+		dups = sc.repeatsFull(evs)
 	}
 	// Times in range: in sorted events the first and last bound the rest.
 	if n := len(evs); n > 0 && (!sorted || !validTime(evs[0].Time) || !validTime(evs[n-1].Time)) {
@@ -337,22 +307,6 @@ func (m *Model) checkEvents(sc *scratch, leadID string, evs []leadkit.Event) (as
 		slices.SortStableFunc(sc.order, func(a, b int32) int { return evs[a].Time.Compare(evs[b].Time) })
 	}
 	return false, nil
-}
-
-// idTable returns the cleared open-addressing table of the repeated-ID
-// check for n events (at least 2n slots, a power of two).
-func (sc *scratch) idTable(n int) []idSlot {
-	size := 16
-	for size < 2*n {
-		size <<= 1
-	}
-	if cap(sc.ids) < size {
-		sc.ids = make([]idSlot, size)
-	} else {
-		sc.ids = sc.ids[:size]
-		clear(sc.ids)
-	}
-	return sc.ids
 }
 
 func resetBools(b []bool, n int) []bool {
