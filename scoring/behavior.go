@@ -66,22 +66,15 @@ func (r *behRule) nextPoints(s *RuleState) float64 {
 // frequency limit is used up in t's period. The state will be read at
 // asOf, or at any time from t on when asOf is anyTime.
 func (r *behRule) count(s *RuleState, t, asOf int64) {
-	if r.limitMax > 0 {
-		key := bucketKey(r.per, t)
-		if s.BucketN > 0 && key == s.Bucket {
-			if s.BucketN >= r.limitMax {
-				return
-			}
-			s.BucketN++
-		} else {
-			s.Bucket, s.BucketN = key, 1
-		}
+	if r.limitMax > 0 && !r.takeLimit(s, t) {
+		return
 	}
-	pts := r.nextPoints(s)
-	s.N++
-	if s.N == 1 {
+	pts := r.points
+	if s.N == 0 {
+		pts += r.bonus // as nextPoints
 		s.First = t
 	}
+	s.N++
 	s.Lifetime += pts
 	s.Last = t
 	switch r.dk {
@@ -92,22 +85,54 @@ func (r *behRule) count(s *RuleState, t, asOf int64) {
 			// No decay from an unset At (0 is 1970: before it, the
 			// factor would overflow to +Inf and 0*Inf is NaN).
 			s.Value = pts
+		} else if t == s.At {
+			s.Value += pts // no time passed: the factor is exactly 1
 		} else {
 			s.Value = s.Value*math.Exp2(-float64(t-s.At)/r.halfLife) + pts
 		}
 		s.At = t
-	default:
+	case decayWindow:
 		if asOf != anyTime {
-			// Read at asOf only: the occurrence's share is final now.
-			s.Value += r.points * r.factor(t, asOf)
+			// Read at asOf only: the occurrence's share is final now
+			// (factor: 1 inside the window, else 0).
+			if asOf-t < r.window {
+				s.Value += r.points
+			}
 			return
 		}
-		s.Times = append(s.Times, t)
-		// Prune when the length reaches a power of two: amortized O(1),
-		// and at most about twice the entries that still matter.
-		if n := len(s.Times); n&(n-1) == 0 {
-			r.prune(s, t)
+		r.keepTime(s, t)
+	default:
+		if asOf != anyTime {
+			s.Value += r.points * r.stepFactor(t, asOf)
+			return
 		}
+		r.keepTime(s, t)
+	}
+}
+
+// takeLimit reports whether an occurrence at t is within the rule's
+// frequency limit, and takes it from the limit when it is.
+func (r *behRule) takeLimit(s *RuleState, t int64) bool {
+	key := bucketKey(r.per, t)
+	if s.BucketN > 0 && key == s.Bucket {
+		if s.BucketN >= r.limitMax {
+			return false
+		}
+		s.BucketN++
+	} else {
+		s.Bucket, s.BucketN = key, 1
+	}
+	return true
+}
+
+// keepTime appends an occurrence time to s.Times for a state read at any
+// time.
+func (r *behRule) keepTime(s *RuleState, t int64) {
+	s.Times = append(s.Times, t)
+	// Prune when the length reaches a power of two: amortized O(1),
+	// and at most about twice the entries that still matter.
+	if n := len(s.Times); n&(n-1) == 0 {
+		r.prune(s, t)
 	}
 }
 
