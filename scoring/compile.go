@@ -793,9 +793,29 @@ func (t *typeTable) lookup(s string) int32 {
 	h := typeHash(s) & t.mask
 	for {
 		id := t.ids[h]
-		if id < 0 || t.names[h] == s {
+		if id < 0 {
+			return id
+		}
+		if name := t.names[h]; len(name) == len(s) && sameBytes(name, s) {
 			return id
 		}
 		h = (h + 1) & t.mask
 	}
+}
+
+// sameBytes reports whether strings a and b of the same length are equal,
+// comparing up to 32 bytes in 8-byte words (event types are short), longer
+// ones with ==.
+func sameBytes(a, b string) bool {
+	n := len(a)
+	switch {
+	case n >= 8 && n <= 16:
+		return le64(a) == le64(b) && le64(a[n-8:]) == le64(b[n-8:])
+	case n > 16 && n <= 32:
+		return le64(a) == le64(b) && le64(a[8:]) == le64(b[8:]) &&
+			le64(a[n-16:]) == le64(b[n-16:]) && le64(a[n-8:]) == le64(b[n-8:])
+	case n >= 4 && n < 8:
+		return le32(a) == le32(b) && le32(a[n-4:]) == le32(b[n-4:])
+	}
+	return a == b
 }

@@ -108,3 +108,17 @@ func BenchmarkCollidingIDs(b *testing.B) {
 		})
 	}
 }
+
+// sameBytes (the event-type lookup's comparison) agrees with == for
+// every length and every differing position.
+func TestSameBytes(t *testing.T) {
+	for n := 0; n <= 40; n++ {
+		a := []byte("abcdefghijklmnopqrstuvwxyz0123456789ABCDEF"[:n])
+		assert.True(t, sameBytes(string(a), string(a)), "length %d", n)
+		for i := range a {
+			b := append([]byte(nil), a...)
+			b[i] ^= 0x20
+			assert.False(t, sameBytes(string(a), string(b)), "length %d, byte %d", n, i)
+		}
+	}
+}
