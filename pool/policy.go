@@ -365,9 +365,9 @@ func (p *Pool) Qualify(ctx context.Context, id string, at time.Time) (Graduation
 		if pr.Status != StatusActive || pr.OptedOut() {
 			return Graduation{}, false, nil
 		}
-		g, ok := p.graduate(&pr, laterOf(at, pr.JoinedAt))
-		if !ok {
-			return Graduation{}, false, nil
+		g, ok, err := p.graduate(&pr, laterOf(laterOf(at, pr.JoinedAt), pr.ReenteredAt))
+		if err != nil || !ok {
+			return Graduation{}, false, err
 		}
 		err = p.store.Apply(ctx, Mark{}, pr)
 		switch {
@@ -383,16 +383,19 @@ func (p *Pool) Qualify(ctx context.Context, id string, at time.Time) (Graduation
 }
 
 // graduate marks pr graduated if the policy holds and returns the record.
-func (p *Pool) graduate(pr *Prospect, at time.Time) (Graduation, bool) {
+func (p *Pool) graduate(pr *Prospect, at time.Time) (Graduation, bool, error) {
 	if !p.policy.holds(pr, at) {
-		return Graduation{}, false
+		return Graduation{}, false, nil
 	}
 	g := Graduation{ProspectID: pr.ID, At: at, Conditions: append([]string{}, p.policy.names...)}
 	g.LeadID = p.leadID(*pr)
+	if err := leadkit.ValidateID("lead ID", g.LeadID); err != nil {
+		return Graduation{}, false, fmt.Errorf("pool: qualify %q: Options.LeadID gave a bad lead ID: %w", clip(pr.ID), err)
+	}
 	g.Lead = pr.Lead(g.LeadID, at)
 	pr.Status, pr.LeadID, pr.GraduatedAt, pr.LeftAt = StatusGraduated, g.LeadID, at, at
 	pr.Version++
-	return g, true
+	return g, true, nil
 }
 
 // QualifyEach qualifies the listed prospects (at most MaxPage) at at (zero:

@@ -68,7 +68,12 @@ func New(o Options) (*Pool, error) {
 		p.newID = randomID
 	}
 	if p.leadID == nil {
-		p.leadID = func(pr Prospect) string { return "L-" + pr.ID }
+		p.leadID = func(pr Prospect) string {
+			if n := len(pr.PastLeads); n > 0 {
+				return fmt.Sprintf("L-%s-%d", pr.ID, n+1) // a new lead after re-entry
+			}
+			return "L-" + pr.ID
+		}
 	}
 	return p, nil
 }
@@ -173,7 +178,7 @@ func (p *Pool) Upsert(ctx context.Context, obs Observation) (Prospect, UpsertRes
 				return Prospect{}, UpsertResult{}, fmt.Errorf("pool: observation %q: %w", clip(obs.ID), err)
 			}
 			for _, a := range absorbed {
-				mergeInto(&surv, a)
+				mergeInto(&surv, a, at)
 				res.Merged = append(res.Merged, a.ID)
 			}
 		}
@@ -334,6 +339,21 @@ func checkProspect(p *Prospect) error {
 
 // fingerprint is a hash of an observation's content, recorded with its ID.
 func fingerprint(obs Observation) string {
+	// Canonical form: the same observation read back from another store or
+	// transport (times in another zone, custom values of another Go type)
+	// is the same content.
+	if !obs.At.IsZero() {
+		obs.At = obs.At.UTC()
+	}
+	if obs.Consent != nil {
+		c := *obs.Consent
+		if !c.At.IsZero() {
+			c.At = c.At.UTC()
+		}
+		obs.Consent = &c
+	}
+	obs.Person.Custom = leadkit.NormalizeAttrs(obs.Person.Custom)
+	obs.Company.Custom = leadkit.NormalizeAttrs(obs.Company.Custom)
 	b, _ := json.Marshal(obs)
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:16])
@@ -347,7 +367,7 @@ func laterOf(a, b time.Time) time.Time {
 }
 
 // mergeInto folds absorbed into surv by the merge rules of Upsert.
-func mergeInto(surv *Prospect, a Prospect) {
+func mergeInto(surv *Prospect, a Prospect, at time.Time) {
 	surv.Identities = addIdentities(surv.Identities, a.Identities)
 	fillPerson(&surv.Person, a.Person)
 	fillCompany(&surv.Company, a.Company)
@@ -364,7 +384,7 @@ func mergeInto(surv *Prospect, a Prospect) {
 		surv.Consent.OptedOut, surv.Consent.OptedIn = true, false
 	}
 	if surv.Consent.OptedOut && surv.Status == StatusActive {
-		surv.Status, surv.LeftAt = StatusOptedOut, surv.Consent.At
+		surv.Status, surv.LeftAt = StatusOptedOut, laterOf(at, surv.JoinedAt)
 	}
 	surv.Score = max(surv.Score, a.Score)
 	surv.Absorbed = append(surv.Absorbed, a.ID)

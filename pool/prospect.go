@@ -68,6 +68,10 @@ const MaxTouches = 256
 const (
 	MaxIdentities = 64
 	MaxTags       = 256
+	// MaxPastLeads caps how often a prospect can graduate and re-enter,
+	// and MaxAbsorbed how many prospects can be merged into one.
+	MaxPastLeads = 100
+	MaxAbsorbed  = 1000
 )
 
 // Prospect is someone in the pool: known identities, what is known of the
@@ -106,6 +110,9 @@ type Prospect struct {
 	// graduated into before re-entering the pool (see [Pool.Reenter]).
 	LeftAt    time.Time `json:"left_at,omitzero"`
 	PastLeads []string  `json:"past_leads,omitempty"`
+	// ReenteredAt is when it last re-entered the pool; it cannot graduate
+	// again before then.
+	ReenteredAt time.Time `json:"reentered_at,omitzero"`
 	// Version is the optimistic version: 1 when created, +1 per change.
 	Version int64 `json:"version"`
 }

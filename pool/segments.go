@@ -58,11 +58,8 @@ func (p *Pool) Dormant(ctx context.Context, segment string, idle time.Duration, 
 		}
 	}
 	return p.page(ctx, after, limit, asOf, func(pr *Prospect, at time.Time) bool {
-		last := pr.LastActivityAt
-		if last.IsZero() {
-			last = pr.JoinedAt
-		}
-		if at.Sub(last) < idle {
+		last, ok := pr.LastActivity(at) // as of at: later touches do not count
+		if !ok || at.Sub(last) < idle {
 			return false
 		}
 		if prog == nil {
@@ -231,6 +228,10 @@ func (p *Pool) Reenter(ctx context.Context, id string, at time.Time) (Prospect, 
 		if pr.Status != StatusGraduated {
 			return Prospect{}, fmt.Errorf("pool: reenter %q: %w: status %s, want graduated", clip(id), leadkit.ErrInvalid, pr.Status)
 		}
+		if len(pr.PastLeads) >= MaxPastLeads {
+			return Prospect{}, fmt.Errorf("pool: reenter %q: %w: it graduated %d times, the limit is %d", clip(id), leadkit.ErrInvalid, len(pr.PastLeads)+1, MaxPastLeads)
+		}
+		pr.ReenteredAt = laterOf(at.UTC(), laterOf(pr.JoinedAt, pr.GraduatedAt))
 		pr.PastLeads = append(slices.Clone(pr.PastLeads), pr.LeadID)
 		pr.Status, pr.LeadID, pr.GraduatedAt, pr.LeftAt = StatusActive, "", time.Time{}, time.Time{}
 		if pr.OptedOut() {

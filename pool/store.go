@@ -260,6 +260,26 @@ func ValidateProspect(p Prospect) error {
 	if len(p.Touches) > MaxTouches {
 		return bad("%d touches, the limit is %d", len(p.Touches), MaxTouches)
 	}
+	if len(p.PastLeads) > MaxPastLeads || len(p.Absorbed) > MaxAbsorbed {
+		return bad("%d past leads and %d absorbed prospects, the limits are %d and %d", len(p.PastLeads), len(p.Absorbed), MaxPastLeads, MaxAbsorbed)
+	}
+	for _, f := range []struct{ what, v string }{{"lead ID", p.LeadID}, {"merged_into", p.MergedInto}} {
+		if f.v != "" {
+			if err := leadkit.ValidateID(f.what, f.v); err != nil {
+				return fmt.Errorf("pool: prospect %q: %w", clip(p.ID), err)
+			}
+		}
+	}
+	for _, ids := range [][]string{p.PastLeads, p.Absorbed} {
+		for _, v := range ids {
+			if err := leadkit.ValidateID("listed ID", v); err != nil {
+				return fmt.Errorf("pool: prospect %q: %w", clip(p.ID), err)
+			}
+		}
+	}
+	if (p.Status == StatusGraduated) != (p.LeadID != "") {
+		return bad("status %s with lead ID %q", p.Status, clip(p.LeadID))
+	}
 	if len(p.Tags) > MaxTags {
 		return bad("%d tags, the limit is %d", len(p.Tags), MaxTags)
 	}
