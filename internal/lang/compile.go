@@ -345,6 +345,7 @@ func newConfig(s *Schema, want Kind, lim Limits) *conf.Config {
 // clock) and the closure compiler and the VM agree.
 type asOfPatch struct{}
 
+// Visit rewrites one node (ast.Visitor).
 func (asOfPatch) Visit(n *ast.Node) {
 	call, ok := (*n).(*ast.CallNode)
 	if !ok || len(call.Arguments) != 1 {
@@ -554,6 +555,7 @@ func collect(root ast.Node) []ast.Node {
 
 type collector struct{ nodes []ast.Node }
 
+// Visit collects one node (ast.Visitor).
 func (c *collector) Visit(n *ast.Node) { c.nodes = append(c.nodes, *n) }
 
 // usedFields lists the schema fields an expression reads: member paths that

@@ -25,6 +25,7 @@ var intType = reflect.TypeFor[int]()
 
 type intPatch struct{}
 
+// Visit rewrites one node (ast.Visitor).
 func (intPatch) Visit(n *ast.Node) {
 	switch x := (*n).(type) {
 	case *ast.BinaryNode:
