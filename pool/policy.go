@@ -424,8 +424,13 @@ func (p *Pool) QualifyEach(ctx context.Context, ids []string, at time.Time) ([]G
 // now) and returns the graduations, in prospect ID order.
 func (p *Pool) QualifyAll(ctx context.Context, at time.Time) ([]Graduation, error) {
 	var out []Graduation
+	if at.IsZero() {
+		at = p.now()
+	}
 	err := p.store.Scan(ctx, func(pr Prospect) error {
-		if pr.Status != StatusActive {
+		// The scanned copy answers for most prospects; Qualify reads
+		// again, under the version check, only those that qualify.
+		if pr.Status != StatusActive || pr.OptedOut() || !p.policy.holds(&pr, laterOf(laterOf(at.UTC(), pr.JoinedAt), pr.ReenteredAt)) {
 			return nil
 		}
 		g, ok, err := p.Qualify(ctx, pr.ID, at)
