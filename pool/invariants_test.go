@@ -219,3 +219,23 @@ func TestObservationIDReuse(t *testing.T) {
 	pr, res, err := p.Upsert(rctx, pool.Observation{ID: "o1", At: rt0, Identities: []pool.Identity{rem("zzz@x.co")}})
 	assert.Error(t, err, "different content under a used ID: got %+v %v", res, pr.Keys())
 }
+
+// Erasure keeps why a prospect had left: an opt-out erased later still
+// counts as an opt-out in the metrics of its period.
+func TestErasureKeepsLeaveReason(t *testing.T) {
+	p := rpool(t, pool.Policy{})
+	pr, _, err := p.Upsert(rctx, pool.Observation{ID: "o1", At: rt0, Identities: []pool.Identity{rem("a@x.co")}, Consent: &pool.Consent{OptedOut: true}})
+	require.NoError(t, err)
+	_, err = p.Erase(rctx, pr.ID, rt0.Add(60*24*time.Hour))
+	require.NoError(t, err)
+	got, err := p.Store().Get(rctx, pr.ID)
+	require.NoError(t, err)
+	assert.Equal(t, pool.StatusErased, got.Status)
+	assert.Equal(t, pool.StatusOptedOut, got.LeftAs)
+	m, err := pool.NewMetrics(pool.MetricsSpec{From: rt0.AddDate(0, 0, -1), To: rt0.AddDate(0, 1, 0), Bucket: leadkit.PeriodMonth})
+	require.NoError(t, err)
+	require.NoError(t, m.Add(got))
+	r := m.Result()
+	assert.Equal(t, 1, r.Totals.Outflow.OptedOut)
+	assert.Zero(t, r.Totals.Outflow.Erased)
+}

@@ -288,7 +288,10 @@ func (m *Metrics) Add(p Prospect) error {
 	left := int64(math.MaxInt64) // never
 	var grad time.Duration
 	reason := p.Status
-	if reason == StatusErased && !p.GraduatedAt.IsZero() {
+	switch {
+	case reason == StatusErased && p.LeftAs != "" && p.LeftAs != StatusErased:
+		reason = p.LeftAs // it had left for another reason before erasure
+	case reason == StatusErased && !p.GraduatedAt.IsZero():
 		reason = StatusGraduated // erased after graduating: Erase keeps LeftAt
 	}
 	if reason == StatusActive {

@@ -393,7 +393,7 @@ func (p *Pool) graduate(pr *Prospect, at time.Time) (Graduation, bool, error) {
 		return Graduation{}, false, fmt.Errorf("pool: qualify %q: Options.LeadID gave a bad lead ID: %w", clip(pr.ID), err)
 	}
 	g.Lead = pr.Lead(g.LeadID, at)
-	pr.Status, pr.LeadID, pr.GraduatedAt, pr.LeftAt = StatusGraduated, g.LeadID, at, at
+	pr.Status, pr.LeadID, pr.GraduatedAt, pr.LeftAt, pr.LeftAs = StatusGraduated, g.LeadID, at, at, StatusGraduated
 	pr.Version++
 	return g, true, nil
 }

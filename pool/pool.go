@@ -189,7 +189,7 @@ func (p *Pool) Upsert(ctx context.Context, obs Observation) (Prospect, UpsertRes
 		surv.Version++
 		writes := []Prospect{surv}
 		for _, a := range absorbed {
-			a.Status, a.MergedInto, a.LeftAt = StatusMerged, surv.ID, laterOf(at, a.JoinedAt)
+			a.Status, a.MergedInto, a.LeftAt, a.LeftAs = StatusMerged, surv.ID, laterOf(at, a.JoinedAt), StatusMerged
 			a.Version++
 			writes = append(writes, a)
 		}
@@ -384,7 +384,7 @@ func mergeInto(surv *Prospect, a Prospect, at time.Time) {
 		surv.Consent.OptedOut, surv.Consent.OptedIn = true, false
 	}
 	if surv.Consent.OptedOut && surv.Status == StatusActive {
-		surv.Status, surv.LeftAt = StatusOptedOut, laterOf(at, surv.JoinedAt)
+		surv.Status, surv.LeftAt, surv.LeftAs = StatusOptedOut, laterOf(at, surv.JoinedAt), StatusOptedOut
 	}
 	surv.Score = max(surv.Score, a.Score)
 	surv.Absorbed = append(surv.Absorbed, a.ID)
@@ -416,7 +416,7 @@ func observe(pr *Prospect, obs Observation, ids []Identity, at time.Time) {
 		}
 		pr.Consent = c
 		if c.OptedOut && pr.Status == StatusActive {
-			pr.Status, pr.LeftAt = StatusOptedOut, at
+			pr.Status, pr.LeftAt, pr.LeftAs = StatusOptedOut, at, StatusOptedOut
 		}
 	}
 	if obs.Score != nil {

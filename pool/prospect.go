@@ -110,6 +110,9 @@ type Prospect struct {
 	// graduated into before re-entering the pool (see [Pool.Reenter]).
 	LeftAt    time.Time `json:"left_at,omitzero"`
 	PastLeads []string  `json:"past_leads,omitempty"`
+	// LeftAs is why it left (the status it left with), kept through an
+	// erasure so metrics still count an opt-out or a merge as such.
+	LeftAs Status `json:"left_as,omitempty"`
 	// ReenteredAt is when it last re-entered the pool; it cannot graduate
 	// again before then.
 	ReenteredAt time.Time `json:"reentered_at,omitzero"`

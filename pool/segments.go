@@ -151,9 +151,9 @@ func (p *Pool) Erase(ctx context.Context, id string, at time.Time) (Prospect, er
 			e := pr
 			if pr.Status != StatusErased {
 				e = Prospect{ID: pr.ID, Source: Source{Channel: pr.Source.Channel}, JoinedAt: pr.JoinedAt,
-					GraduatedAt: pr.GraduatedAt, Status: StatusErased, LeftAt: laterOf(at.UTC(), pr.JoinedAt), Version: pr.Version + 1}
+					GraduatedAt: pr.GraduatedAt, Status: StatusErased, LeftAt: laterOf(at.UTC(), pr.JoinedAt), LeftAs: StatusErased, Version: pr.Version + 1}
 				if !pr.LeftAt.IsZero() {
-					e.LeftAt = pr.LeftAt // it had left the pool already
+					e.LeftAt, e.LeftAs = pr.LeftAt, pr.LeftAs // it had left the pool already
 				}
 				writes = append(writes, e)
 			}
@@ -233,9 +233,9 @@ func (p *Pool) Reenter(ctx context.Context, id string, at time.Time) (Prospect, 
 		}
 		pr.ReenteredAt = laterOf(at.UTC(), laterOf(pr.JoinedAt, pr.GraduatedAt))
 		pr.PastLeads = append(slices.Clone(pr.PastLeads), pr.LeadID)
-		pr.Status, pr.LeadID, pr.GraduatedAt, pr.LeftAt = StatusActive, "", time.Time{}, time.Time{}
+		pr.Status, pr.LeadID, pr.GraduatedAt, pr.LeftAt, pr.LeftAs = StatusActive, "", time.Time{}, time.Time{}, ""
 		if pr.OptedOut() {
-			pr.Status, pr.LeftAt = StatusOptedOut, laterOf(at.UTC(), pr.JoinedAt) // back, but not for nurture
+			pr.Status, pr.LeftAt, pr.LeftAs = StatusOptedOut, laterOf(at.UTC(), pr.JoinedAt), StatusOptedOut // back, but not for nurture
 		}
 		pr.Touches = mergeTouches(pr.Touches, []time.Time{at.UTC()})
 		if at.After(pr.LastActivityAt) {
