@@ -73,52 +73,24 @@ func specName(v any) string {
 	return fmt.Sprintf("%T", v)
 }
 
-// MarshalJSON writes the lookback as text ("14d").
-func (c Conversion) MarshalJSON() ([]byte, error) {
-	type plain Conversion
-	return json.Marshal(struct {
-		plain
-		Lookback leadkit.Duration `json:"lookback,omitempty"`
-	}{plain(c), leadkit.Duration(c.Lookback)})
-}
+// MarshalJSON writes the lookback as text ("14d", "36h"; see
+// leadkit.FormatDuration).
+func (c Conversion) MarshalJSON() ([]byte, error) { return spec.EncodeDurations(c) }
 
-// UnmarshalJSON reads the lookback as text ("14d", "336h"); a bare number
-// and an unknown key are errors wrapping [leadkit.ErrInvalid].
+// UnmarshalJSON reads the lookback as text ("14d", "36h"); a bare number and
+// an unknown key are errors wrapping [leadkit.ErrInvalid].
 func (c *Conversion) UnmarshalJSON(b []byte) error {
-	type plain Conversion
-	var j struct {
-		*plain
-		Lookback json.RawMessage `json:"lookback,omitempty"`
-	}
-	j.plain = (*plain)(c)
-	if err := spec.DecodeStrict(b, &j); err != nil {
-		return spec.Prefixed("attribution: conversion: ", err)
-	}
-	return spec.ReadDuration("attribution: conversion: lookback", j.Lookback, &c.Lookback)
+	return spec.DecodeDurations(b, c, "attribution: conversion: ")
 }
 
-// MarshalJSON writes the half-life as text ("7d").
-func (m TimeDecay) MarshalJSON() ([]byte, error) {
-	type plain TimeDecay
-	return json.Marshal(struct {
-		plain
-		HalfLife leadkit.Duration `json:"half_life,omitempty"`
-	}{plain(m), leadkit.Duration(m.HalfLife)})
-}
+// MarshalJSON writes the half-life as text ("14d", "36h"; see
+// leadkit.FormatDuration).
+func (m TimeDecay) MarshalJSON() ([]byte, error) { return spec.EncodeDurations(m) }
 
-// UnmarshalJSON reads the half-life as text ("7d", "36h"); a bare number
-// and an unknown key are errors wrapping [leadkit.ErrInvalid].
+// UnmarshalJSON reads the half-life as text ("14d", "36h"); a bare number and
+// an unknown key are errors wrapping [leadkit.ErrInvalid].
 func (m *TimeDecay) UnmarshalJSON(b []byte) error {
-	type plain TimeDecay
-	var j struct {
-		*plain
-		HalfLife json.RawMessage `json:"half_life,omitempty"`
-	}
-	j.plain = (*plain)(m)
-	if err := spec.DecodeStrict(b, &j); err != nil {
-		return spec.Prefixed("attribution: time decay: ", err)
-	}
-	return spec.ReadDuration("attribution: time decay: half_life", j.HalfLife, &m.HalfLife)
+	return spec.DecodeDurations(b, m, "attribution: time decay: ")
 }
 
 // MarshalJSON writes the delimiter as a one-character string (";").

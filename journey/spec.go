@@ -1,11 +1,6 @@
 package journey
 
 import (
-	"encoding/json"
-	"fmt"
-	"time"
-
-	"github.com/leadkit/leadkit"
 	"github.com/leadkit/leadkit/internal/spec"
 )
 
@@ -85,112 +80,42 @@ func ParsePathOptions(data []byte) (PathOptions, error) {
 	return o, nil
 }
 
-// MarshalJSON writes the window as text ("2w", "36h").
-func (s FunnelSpec) MarshalJSON() ([]byte, error) {
-	type plain FunnelSpec
-	return json.Marshal(struct {
-		plain
-		Window leadkit.Duration `json:"window,omitempty"`
-	}{plain(s), leadkit.Duration(s.Window)})
-}
+// MarshalJSON writes the window as text ("14d", "36h"; see
+// leadkit.FormatDuration).
+func (s FunnelSpec) MarshalJSON() ([]byte, error) { return spec.EncodeDurations(s) }
 
-// UnmarshalJSON reads the window as text ("14d", "336h"); a bare number and
+// UnmarshalJSON reads the window as text ("14d", "36h"); a bare number and
 // an unknown key are errors wrapping [leadkit.ErrInvalid].
 func (s *FunnelSpec) UnmarshalJSON(b []byte) error {
-	type plain FunnelSpec
-	var j struct {
-		*plain
-		Window json.RawMessage `json:"window,omitempty"`
-	}
-	j.plain = (*plain)(s)
-	if err := spec.DecodeStrict(b, &j); err != nil {
-		return spec.Prefixed("journey: funnel: ", err)
-	}
-	return spec.ReadDuration("journey: funnel: window", j.Window, &s.Window)
+	return spec.DecodeDurations(b, s, "journey: funnel: ")
 }
 
-// MarshalJSON writes MaxGap as text ("36h").
-func (o PatternOptions) MarshalJSON() ([]byte, error) {
-	type plain PatternOptions
-	return json.Marshal(struct {
-		plain
-		MaxGap leadkit.Duration `json:"max_gap,omitempty"`
-	}{plain(o), leadkit.Duration(o.MaxGap)})
-}
+// MarshalJSON writes max_gap as text ("14d", "36h"; see
+// leadkit.FormatDuration).
+func (o PatternOptions) MarshalJSON() ([]byte, error) { return spec.EncodeDurations(o) }
 
-// UnmarshalJSON reads MaxGap as text ("36h", "2d"); a bare number and an
-// unknown key are errors wrapping [leadkit.ErrInvalid].
+// UnmarshalJSON reads max_gap as text ("14d", "36h"); a bare number and
+// an unknown key are errors wrapping [leadkit.ErrInvalid].
 func (o *PatternOptions) UnmarshalJSON(b []byte) error {
-	type plain PatternOptions
-	var j struct {
-		*plain
-		MaxGap json.RawMessage `json:"max_gap,omitempty"`
-	}
-	j.plain = (*plain)(o)
-	if err := spec.DecodeStrict(b, &j); err != nil {
-		return spec.Prefixed("journey: pattern options: ", err)
-	}
-	return spec.ReadDuration("journey: pattern options: max_gap", j.MaxGap, &o.MaxGap)
+	return spec.DecodeDurations(b, o, "journey: pattern options: ")
 }
 
-// MarshalJSON writes the bucket bounds as text ("30d", "13w").
-func (o SourceAgeOptions) MarshalJSON() ([]byte, error) {
-	type plain SourceAgeOptions
-	var buckets []leadkit.Duration
-	for _, d := range o.Buckets {
-		buckets = append(buckets, leadkit.Duration(d))
-	}
-	return json.Marshal(struct {
-		plain
-		Buckets []leadkit.Duration `json:"buckets,omitempty"`
-	}{plain(o), buckets})
-}
+// MarshalJSON writes the bucket bounds as text ("14d", "36h"; see
+// leadkit.FormatDuration).
+func (o SourceAgeOptions) MarshalJSON() ([]byte, error) { return spec.EncodeDurations(o) }
 
-// UnmarshalJSON reads the bucket bounds as text ("30d", "13w"); a bare
-// number and an unknown key are errors wrapping [leadkit.ErrInvalid].
+// UnmarshalJSON reads the bucket bounds as text ("14d", "36h"); a bare number and
+// an unknown key are errors wrapping [leadkit.ErrInvalid].
 func (o *SourceAgeOptions) UnmarshalJSON(b []byte) error {
-	type plain SourceAgeOptions
-	var j struct {
-		*plain
-		Buckets *[]json.RawMessage `json:"buckets,omitempty"`
-	}
-	j.plain = (*plain)(o)
-	if err := spec.DecodeStrict(b, &j); err != nil {
-		return spec.Prefixed("journey: source age options: ", err)
-	}
-	if j.Buckets == nil {
-		return nil // absent or null: unchanged
-	}
-	buckets := make([]time.Duration, len(*j.Buckets))
-	for i, raw := range *j.Buckets {
-		if err := spec.ReadDuration(fmt.Sprintf("journey: source age options: buckets[%d]", i), raw, &buckets[i]); err != nil {
-			return err
-		}
-	}
-	o.Buckets = buckets
-	return nil
+	return spec.DecodeDurations(b, o, "journey: source age options: ")
 }
 
-// MarshalJSON writes the window as text ("30d").
-func (o NurtureOptions) MarshalJSON() ([]byte, error) {
-	type plain NurtureOptions
-	return json.Marshal(struct {
-		plain
-		Window leadkit.Duration `json:"window,omitempty"`
-	}{plain(o), leadkit.Duration(o.Window)})
-}
+// MarshalJSON writes the window as text ("14d", "36h"; see
+// leadkit.FormatDuration).
+func (o NurtureOptions) MarshalJSON() ([]byte, error) { return spec.EncodeDurations(o) }
 
-// UnmarshalJSON reads the window as text ("30d", "4w"); a bare number and
+// UnmarshalJSON reads the window as text ("14d", "36h"); a bare number and
 // an unknown key are errors wrapping [leadkit.ErrInvalid].
 func (o *NurtureOptions) UnmarshalJSON(b []byte) error {
-	type plain NurtureOptions
-	var j struct {
-		*plain
-		Window json.RawMessage `json:"window,omitempty"`
-	}
-	j.plain = (*plain)(o)
-	if err := spec.DecodeStrict(b, &j); err != nil {
-		return spec.Prefixed("journey: nurture options: ", err)
-	}
-	return spec.ReadDuration("journey: nurture options: window", j.Window, &o.Window)
+	return spec.DecodeDurations(b, o, "journey: nurture options: ")
 }

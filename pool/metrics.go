@@ -1,7 +1,6 @@
 package pool
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -53,28 +52,14 @@ func ParseMetricsSpec(data []byte) (MetricsSpec, error) {
 	return s, nil
 }
 
-// MarshalJSON writes Dormant as text ("90d").
-func (s MetricsSpec) MarshalJSON() ([]byte, error) {
-	type plain MetricsSpec
-	return json.Marshal(struct {
-		plain
-		Dormant leadkit.Duration `json:"dormant,omitempty"`
-	}{plain(s), leadkit.Duration(s.Dormant)})
-}
+// MarshalJSON writes dormant as text ("14d", "36h"; see
+// leadkit.FormatDuration).
+func (s MetricsSpec) MarshalJSON() ([]byte, error) { return spec.EncodeDurations(s) }
 
-// UnmarshalJSON reads Dormant as text ("90d", "12w"); a bare number and an
-// unknown key are errors wrapping [leadkit.ErrInvalid].
+// UnmarshalJSON reads dormant as text ("14d", "36h"); a bare number and
+// an unknown key are errors wrapping [leadkit.ErrInvalid].
 func (s *MetricsSpec) UnmarshalJSON(b []byte) error {
-	type plain MetricsSpec
-	var j struct {
-		*plain
-		Dormant json.RawMessage `json:"dormant,omitempty"`
-	}
-	j.plain = (*plain)(s)
-	if err := spec.DecodeStrict(b, &j); err != nil {
-		return spec.Prefixed("pool: metrics: ", err)
-	}
-	return spec.ReadDuration("pool: metrics: dormant", j.Dormant, &s.Dormant)
+	return spec.DecodeDurations(b, s, "pool: metrics: ")
 }
 
 // MetricsResult is the pool's flow over a [MetricsSpec]'s period. It is

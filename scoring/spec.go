@@ -1,7 +1,6 @@
 package scoring
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -124,31 +123,14 @@ type DecaySpec struct {
 	Steps []DecayStep `json:"steps,omitempty"`
 }
 
-// MarshalJSON writes the durations as text ("30d").
-func (d DecaySpec) MarshalJSON() ([]byte, error) {
-	type plain DecaySpec
-	return json.Marshal(struct {
-		plain
-		Window   leadkit.Duration `json:"window,omitempty"`
-		HalfLife leadkit.Duration `json:"half_life,omitempty"`
-	}{plain(d), leadkit.Duration(d.Window), leadkit.Duration(d.HalfLife)})
-}
+// MarshalJSON writes the window and half-life as text ("14d", "36h"; see
+// leadkit.FormatDuration).
+func (d DecaySpec) MarshalJSON() ([]byte, error) { return spec.EncodeDurations(d) }
 
-// UnmarshalJSON reads the durations as text ("30d", "2w"); a bare number
-// and an unknown key are errors.
+// UnmarshalJSON reads the window and half-life as text ("14d", "36h"); a bare number and
+// an unknown key are errors wrapping [leadkit.ErrInvalid].
 func (d *DecaySpec) UnmarshalJSON(b []byte) error {
-	type plain DecaySpec
-	var j struct {
-		*plain
-		Window   leadkit.Duration `json:"window,omitempty"`
-		HalfLife leadkit.Duration `json:"half_life,omitempty"`
-	}
-	j.plain = (*plain)(d)
-	if err := spec.DecodeStrict(b, &j); err != nil {
-		return err
-	}
-	d.Window, d.HalfLife = time.Duration(j.Window), time.Duration(j.HalfLife)
-	return nil
+	return spec.DecodeDurations(b, d, "decay: ")
 }
 
 // DecayStep keeps KeepPercent of an occurrence's points once it is
@@ -165,29 +147,14 @@ type RecencySpec struct {
 	Points float64       `json:"points"`
 }
 
-// MarshalJSON writes Within as text ("7d").
-func (r RecencySpec) MarshalJSON() ([]byte, error) {
-	type plain RecencySpec
-	return json.Marshal(struct {
-		plain
-		Within leadkit.Duration `json:"within"`
-	}{plain(r), leadkit.Duration(r.Within)})
-}
+// MarshalJSON writes within as text ("14d", "36h"; see
+// leadkit.FormatDuration).
+func (r RecencySpec) MarshalJSON() ([]byte, error) { return spec.EncodeDurations(r) }
 
-// UnmarshalJSON reads Within as text ("7d"); a bare number and an unknown
-// key are errors.
+// UnmarshalJSON reads within as text ("14d", "36h"); a bare number and
+// an unknown key are errors wrapping [leadkit.ErrInvalid].
 func (r *RecencySpec) UnmarshalJSON(b []byte) error {
-	type plain RecencySpec
-	var j struct {
-		*plain
-		Within leadkit.Duration `json:"within"`
-	}
-	j.plain = (*plain)(r)
-	if err := spec.DecodeStrict(b, &j); err != nil {
-		return err
-	}
-	r.Within = time.Duration(j.Within)
-	return nil
+	return spec.DecodeDurations(b, r, "recency: ")
 }
 
 // ThresholdSpec names a level of a dimension: a lead reaches it when the

@@ -1,7 +1,6 @@
 package stage
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -194,29 +193,14 @@ func ParseDefinition(data []byte) (Definition, error) {
 	return d, nil
 }
 
-// MarshalJSON writes the SLA as a duration string ("3d").
-func (s Stage) MarshalJSON() ([]byte, error) {
-	type plain Stage
-	return json.Marshal(struct {
-		plain
-		SLA leadkit.Duration `json:"sla,omitempty"`
-	}{plain(s), leadkit.Duration(s.SLA)})
-}
+// MarshalJSON writes the SLA as text ("14d", "36h"; see
+// leadkit.FormatDuration).
+func (s Stage) MarshalJSON() ([]byte, error) { return spec.EncodeDurations(s) }
 
-// UnmarshalJSON reads the SLA as a duration string ("48h", "3d"); a bare
-// number ("sla": 3 would be 3 ns) and unknown keys are errors.
+// UnmarshalJSON reads the SLA as text ("14d", "36h"); a bare number and
+// an unknown key are errors wrapping [leadkit.ErrInvalid].
 func (s *Stage) UnmarshalJSON(b []byte) error {
-	type plain Stage
-	var j struct {
-		*plain
-		SLA leadkit.Duration `json:"sla,omitempty"`
-	}
-	j.plain = (*plain)(s)
-	if err := spec.DecodeStrict(b, &j); err != nil {
-		return err
-	}
-	s.SLA = time.Duration(j.SLA)
-	return nil
+	return spec.DecodeDurations(b, s, "")
 }
 
 // Stage returns the stage named name and whether it exists.
