@@ -35,6 +35,25 @@
 // exactly once even when several callers qualify the same prospect at the
 // same time. Opted-out prospects never graduate.
 //
+// # Nurture, consent and erasure
+//
+// Segments are named conditions of the Policy in the same language
+// ([Pool.Segment] lists members a page at a time, [Pool.SegmentCounts]
+// counts them); [Pool.Dormant] lists prospects idle for a duration, per
+// segment, for reactivation. An opt-out is for good: an opted-out prospect
+// is never selected and never graduates. [Pool.Erase] removes a prospect's
+// personal data, and that of the prospects merged with it, keeping only
+// anonymous facts (source channel, times, why it left) for metrics; seen
+// again, its identities make a new prospect. [Pool.Reenter] brings a
+// recycled lead back into the pool with its history.
+//
+// # Metrics
+//
+// [Metrics] is an accumulator (the contract of package leadkit): per
+// calendar bucket, pool size, inflow by source, outflow by reason
+// (graduated, opted out, erased, merged), graduation rate and median time
+// to graduate per source, and the dormant share; shards merge exactly.
+//
 // # Storage
 //
 // A [Store] keeps prospects, the identity index and the applied
