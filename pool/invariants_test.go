@@ -123,7 +123,6 @@ func TestEraseLeavesAbsorbedData(t *testing.T) {
 func TestInvalidIdentityStoredVerbatim(t *testing.T) {
 	p := rpool(t, pool.Policy{})
 	big := strings.Repeat("x", 200<<10)
-	_ = big
 	_, _, err := p.Upsert(rctx, pool.Observation{ID: "o0", At: rt0, Identities: []pool.Identity{rem("a@x.co")},
 		Consent: &pool.Consent{OptedIn: true, How: strings.Repeat("h", 1<<20) + "\x00"}})
 	assert.ErrorIs(t, err, leadkit.ErrInvalid, "consent how is checked")

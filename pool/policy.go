@@ -250,6 +250,20 @@ type Check struct {
 	Error string `json:"error,omitempty"`
 }
 
+// state returns a pooled evaluation state reading p at asOf (the prospect as
+// a lead: its ID, join time, source channel, person and company, read in
+// place, not copied); Put it back when done.
+func (cp *compiledPolicy) state(p *Prospect, asOf time.Time) *evalState {
+	st := evalPool.Get().(*evalState)
+	if st.r == nil {
+		st.r = lang.NewRunner(cp.lim)
+	}
+	st.lead = leadkit.Lead{ID: p.ID, CreatedAt: p.JoinedAt, Source: p.Source.Channel, Person: p.Person, Company: p.Company}
+	st.x = pctx{p: p, free: cp.free}
+	st.c = lang.Ctx{Lead: &st.lead, AsOf: asOf.UTC(), Ext: &st.x}
+	return st
+}
+
 // evalState is the reusable state of one evaluation.
 type evalState struct {
 	lead leadkit.Lead
@@ -264,14 +278,8 @@ var evalPool = sync.Pool{New: func() any { return &evalState{} }}
 // the first that does not (no explanation is built), and returns the
 // names of the conditions met when all are.
 func (cp *compiledPolicy) holds(p *Prospect, asOf time.Time) bool {
-	st := evalPool.Get().(*evalState)
+	st := cp.state(p, asOf)
 	defer evalPool.Put(st)
-	if st.r == nil {
-		st.r = lang.NewRunner(cp.lim)
-	}
-	st.lead = leadkit.Lead{ID: p.ID, CreatedAt: p.JoinedAt, Source: p.Source.Channel, Person: p.Person, Company: p.Company}
-	st.x = pctx{p: p, free: cp.free}
-	st.c = lang.Ctx{Lead: &st.lead, AsOf: asOf.UTC(), Ext: &st.x}
 	for _, prog := range cp.progs {
 		ok, err := prog.Bool(&st.c, st.r)
 		if err != nil || !ok {
@@ -283,9 +291,9 @@ func (cp *compiledPolicy) holds(p *Prospect, asOf time.Time) bool {
 
 // evaluate runs every condition on pr at asOf.
 func (cp *compiledPolicy) evaluate(p *Prospect, asOf time.Time) []Check {
-	lead := p.Lead(p.ID, p.JoinedAt)
-	c := &lang.Ctx{Lead: &lead, AsOf: asOf.UTC(), Ext: &pctx{p: p, free: cp.free}}
-	r := lang.NewRunner(cp.lim)
+	st := cp.state(p, asOf)
+	defer evalPool.Put(st)
+	c, r := &st.c, st.r
 	out := make([]Check, len(cp.progs))
 	for i, prog := range cp.progs {
 		ch := Check{Condition: cp.names[i], When: cp.whens[i]}

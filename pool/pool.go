@@ -473,12 +473,19 @@ func setPerson(p *leadkit.Person, o leadkit.Person) {
 		}
 	}
 	p.Interests = union(p.Interests, o.Interests)
-	for k, v := range leadkit.NormalizeAttrs(o.Custom) {
-		if p.Custom == nil {
-			p.Custom = map[string]any{}
+	p.Custom = setCustom(p.Custom, o.Custom)
+}
+
+// setCustom writes the custom fields of more over have (normalised, the
+// newer value winning) and returns the map, nil while both are empty.
+func setCustom(have, more map[string]any) map[string]any {
+	for k, v := range leadkit.NormalizeAttrs(more) {
+		if have == nil {
+			have = map[string]any{}
 		}
-		p.Custom[k] = v
+		have[k] = v
 	}
+	return have
 }
 
 // fillPerson sets p's empty fields from o (the survivor's own values win).
@@ -506,12 +513,7 @@ func setCompany(c *leadkit.Company, o leadkit.Company) {
 		c.Revenue = o.Revenue
 	}
 	c.TechStack = union(c.TechStack, o.TechStack)
-	for k, v := range leadkit.NormalizeAttrs(o.Custom) {
-		if c.Custom == nil {
-			c.Custom = map[string]any{}
-		}
-		c.Custom[k] = v
-	}
+	c.Custom = setCustom(c.Custom, o.Custom)
 }
 
 func fillCompany(c *leadkit.Company, o leadkit.Company) {

@@ -20,9 +20,9 @@ var errStop = errors.New("pool: page full")
 
 // inSegment evaluates a segment on an active prospect at asOf.
 func (cp *compiledPolicy) inSegment(prog *lang.Program, p *Prospect, asOf time.Time) (bool, error) {
-	lead := p.Lead(p.ID, p.JoinedAt)
-	c := &lang.Ctx{Lead: &lead, AsOf: asOf.UTC(), Ext: &pctx{p: p, free: cp.free}}
-	return prog.Bool(c, lang.NewRunner(cp.lim))
+	st := cp.state(p, asOf)
+	defer evalPool.Put(st)
+	return prog.Bool(&st.c, st.r)
 }
 
 // Segment lists the members of a segment at asOf (zero: now): active
