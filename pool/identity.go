@@ -32,12 +32,19 @@ const (
 	// ("salesforce:00Q5e000001AbCdEAK"): the system lower-cased, the id
 	// kept as is.
 	CRM IdentityKind = "crm"
+	// Subject is the ID under which a system sends the person's events
+	// (leadkit.Event.LeadID; the subject of package lifecycle), kept
+	// exactly as given: it is an ID, not text to clean. A prospect has at
+	// most one, and graduates into a lead of that ID by default (see
+	// Options.LeadID), so events name one person the same way before and
+	// after it becomes a lead.
+	Subject IdentityKind = "subject"
 )
 
 // Valid reports whether k is one of the identity kinds.
 func (k IdentityKind) Valid() bool {
 	switch k {
-	case Email, Phone, Social, Device, CRM:
+	case Email, Phone, Social, Device, CRM, Subject:
 		return true
 	}
 	return false
@@ -88,6 +95,8 @@ func ValidRegion(region string) bool {
 //   - [Social] and [CRM]: "provider:id" split at the first ':', both parts
 //     trimmed and required, the provider lower-cased.
 //   - [Device]: trimmed.
+//   - [Subject]: kept exactly (an ID with surrounding white space is
+//     flagged invalid, not trimmed into another ID).
 //
 // Every value must be valid UTF-8 without NUL bytes and at most
 // [leadkit.MaxIDBytes] long. A value that fails is returned trimmed, with
@@ -95,6 +104,10 @@ func ValidRegion(region string) bool {
 // never panics, and a valid result normalises to itself.
 func Normalize(kind IdentityKind, value string, defaultRegion string) Identity {
 	id := Identity{Kind: kind, Value: strings.TrimSpace(value)}
+	if kind == Subject && id.Value != value && id.Value != "" {
+		id.Invalid = "subject: has surrounding white space"
+		return id
+	}
 	if !kind.Valid() {
 		id.Invalid = fmt.Sprintf("unknown identity kind %q", text.Clip(string(kind), 64))
 		return id
@@ -117,7 +130,7 @@ func Normalize(kind IdentityKind, value string, defaultRegion string) Identity {
 		out, msg = normPair(id.Value, "provider")
 	case CRM:
 		out, msg = normPair(id.Value, "system")
-	case Device:
+	case Device, Subject:
 		out = id.Value
 	}
 	if msg == "" {

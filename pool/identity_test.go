@@ -248,6 +248,8 @@ func FuzzNormalize(f *testing.F) {
 		{"social", "wechat:o6_bmjrPTlm6_2sgVt7hMZOPfL2M", ""},
 		{"crm", "Salesforce:00Q5e000001AbCdEAK", ""},
 		{"device", "GA1.2.3", ""},
+		{"subject", "visitor-42", ""},
+		{"subject", " visitor-42", ""},
 	} {
 		f.Add(s.kind, s.value, s.region)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/leadkit/leadkit"
 	"github.com/leadkit/leadkit/pool"
 )
 
@@ -22,4 +23,38 @@ func TestLeadIDUnchecked(t *testing.T) {
 	pr, _, _ = p2.Upsert(rctx, pool.Observation{ID: "o", At: rt0, Identities: []pool.Identity{rem("a@x.co")}})
 	_, ok, err = p2.Qualify(rctx, pr.ID, rt0.Add(time.Hour))
 	assert.False(t, ok, "1 MiB invalid UTF-8 lead ID stored (err %v)", err)
+}
+
+func TestSubjectIdentity(t *testing.T) {
+	id := pool.Normalize(pool.Subject, "Visitor-42", "")
+	assert.Equal(t, pool.Identity{Kind: pool.Subject, Value: "Visitor-42"}, id, "a subject ID is kept exactly, case included")
+	for _, v := range []string{" v1", "v1\t", ""} {
+		assert.NotEmpty(t, pool.Normalize(pool.Subject, v, "").Invalid, "%q: a subject ID is never trimmed into another", v)
+	}
+
+	p, err := pool.New(pool.Options{NewID: func() string { return "p1" }})
+	require.NoError(t, err)
+	pr, _, err := p.Upsert(rctx, pool.Observation{ID: "o1", At: rt0, Identities: []pool.Identity{{Kind: pool.Subject, Value: "S-7"}, rem("a@x.co")}})
+	require.NoError(t, err)
+	assert.Equal(t, "S-7", p.LeadID(pr), "the default lead ID of a subject is the subject")
+	g, ok, err := p.Qualify(rctx, pr.ID, rt0)
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, "S-7", g.LeadID)
+	assert.Equal(t, "S-7", g.Lead.ID)
+
+	// A second subject with the same e-mail is another lead to be: the
+	// observation that would merge them is refused and changes nothing.
+	_, _, err = p.Upsert(rctx, pool.Observation{ID: "o2", At: rt0, Identities: []pool.Identity{{Kind: pool.Subject, Value: "S-8"}, rem("a@x.co")}})
+	require.ErrorIs(t, err, leadkit.ErrInvalid)
+	assert.Contains(t, err.Error(), "different subject IDs")
+	got, err := p.Store().Get(rctx, "p1")
+	require.NoError(t, err)
+	assert.Equal(t, pr.Identities, got.Identities)
+
+	q, err := pool.New(pool.Options{NewID: func() string { return "p2" }})
+	require.NoError(t, err)
+	pr, _, err = q.Upsert(rctx, pool.Observation{ID: "o", At: rt0, Identities: []pool.Identity{rem("b@x.co")}})
+	require.NoError(t, err)
+	assert.Equal(t, "L-p2", q.LeadID(pr), "without a subject the lead ID is L- and the prospect ID")
 }

@@ -30,8 +30,9 @@ type Options struct {
 	Now func() time.Time
 	// NewID makes prospect IDs; nil means 16 random hex characters.
 	NewID func() string
-	// LeadID names the lead a prospect graduates into; nil means "L-" and
-	// the prospect's ID.
+	// LeadID names the lead a prospect graduates into; nil means the
+	// prospect's Subject identity if it has one (so a subject keeps its ID
+	// as a lead), else "L-" and the prospect's ID.
 	LeadID func(Prospect) string
 }
 
@@ -68,15 +69,29 @@ func New(o Options) (*Pool, error) {
 		p.newID = randomID
 	}
 	if p.leadID == nil {
-		p.leadID = func(pr Prospect) string {
-			if n := len(pr.PastLeads); n > 0 {
-				return fmt.Sprintf("L-%s-%d", pr.ID, n+1) // a new lead after re-entry
-			}
-			return "L-" + pr.ID
-		}
+		p.leadID = defaultLeadID
 	}
 	return p, nil
 }
+
+// defaultLeadID names a prospect's lead: its Subject identity if it has
+// one, else "L-" and its ID; after a re-entry "-2", "-3"... is appended.
+func defaultLeadID(pr Prospect) string {
+	base := "L-" + pr.ID
+	if s, ok := pr.First(Subject); ok && s.Invalid == "" {
+		base = s.Value
+	}
+	if n := len(pr.PastLeads); n > 0 {
+		return fmt.Sprintf("%s-%d", base, n+1) // a new lead after re-entry
+	}
+	return base
+}
+
+// LeadID returns the ID the prospect would graduate into now, by
+// Options.LeadID (or the default: its Subject identity, else "L-" and its
+// ID). Engines that route events by subject check with it that a pool
+// names leads the way they need.
+func (p *Pool) LeadID(pr Prospect) string { return p.leadID(pr) }
 
 func randomID() string {
 	var b [8]byte
@@ -260,7 +275,7 @@ func (p *Pool) checkObservation(obs Observation) (time.Time, []Identity, error) 
 	ids := make([]Identity, 0, len(obs.Identities))
 	for _, id := range obs.Identities {
 		if !id.Kind.Valid() {
-			return bad("identity kind %q: want email, phone, social, device or crm", clip(string(id.Kind)))
+			return bad("identity kind %q: want email, phone, social, device, crm or subject", clip(string(id.Kind)))
 		}
 		n := Normalize(id.Kind, id.Value, p.region)
 		if n.Invalid != "" {
@@ -307,12 +322,20 @@ func chooseSurvivor(found []Prospect) (Prospect, []Prospect, error) {
 
 // checkProspect refuses a prospect an observation or a merge would make
 // but that cannot be right or kept: two CRM IDs of one system (two
-// records in the CRM are two people until someone merges them there), or
+// records in the CRM are two people until someone merges them there), two
+// subject IDs (two leads to be), or
 // more identities, tags or custom fields than the caps (dropping some
 // would leave an identity held by nobody).
 func checkProspect(p *Prospect) error {
 	crm := map[string]string{}
+	subject := ""
 	for _, id := range p.Identities {
+		if id.Kind == Subject && id.Invalid == "" {
+			if subject != "" && subject != id.Value {
+				return fmt.Errorf("%w: different subject IDs (%s, %s): not merged", leadkit.ErrInvalid, clip(subject), clip(id.Value))
+			}
+			subject = id.Value
+		}
 		if id.Kind != CRM || id.Invalid != "" {
 			continue
 		}
