@@ -2,6 +2,7 @@ package leadkit
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/leadkit/leadkit/internal/text"
@@ -119,4 +120,27 @@ func checkProfile(scope string, list []string, listName string, custom map[strin
 		return fmt.Errorf("%w: %s custom fields are over %d bytes", ErrInvalid, scope, MaxEventBytes)
 	}
 	return nil
+}
+
+// Clone returns a deep copy of p: its lists copied and its custom fields
+// in the shapes a store gives back (see [NormalizeAttrs]), so that neither
+// copy shares anything with the other.
+func (p Person) Clone() Person {
+	p.Interests = slices.Clone(p.Interests)
+	p.Custom = NormalizeAttrs(p.Custom)
+	return p
+}
+
+// Clone returns a deep copy of c, like [Person.Clone].
+func (c Company) Clone() Company {
+	c.TechStack = slices.Clone(c.TechStack)
+	c.Custom = NormalizeAttrs(c.Custom)
+	return c
+}
+
+// Clone returns a deep copy of l, like [Person.Clone].
+func (l Lead) Clone() Lead {
+	l.Person = l.Person.Clone()
+	l.Company = l.Company.Clone()
+	return l
 }

@@ -513,8 +513,8 @@ func setCustom(have, more map[string]any) map[string]any {
 
 // fillPerson sets p's empty fields from o (the survivor's own values win).
 func fillPerson(p *leadkit.Person, o leadkit.Person) {
-	keep := clonePerson(*p)
-	*p = clonePerson(o)
+	keep := p.Clone()
+	*p = o.Clone()
 	setPerson(p, keep)
 }
 
@@ -540,8 +540,8 @@ func setCompany(c *leadkit.Company, o leadkit.Company) {
 }
 
 func fillCompany(c *leadkit.Company, o leadkit.Company) {
-	keep := cloneCompany(*c)
-	*c = cloneCompany(o)
+	keep := c.Clone()
+	*c = o.Clone()
 	setCompany(c, keep)
 }
 

@@ -128,20 +128,8 @@ func (p Prospect) Clone() Prospect {
 	c.Touches = slices.Clone(p.Touches)
 	c.Absorbed = slices.Clone(p.Absorbed)
 	c.PastLeads = slices.Clone(p.PastLeads)
-	c.Person = clonePerson(p.Person)
-	c.Company = cloneCompany(p.Company)
-	return c
-}
-
-func clonePerson(p leadkit.Person) leadkit.Person {
-	p.Interests = slices.Clone(p.Interests)
-	p.Custom = leadkit.NormalizeAttrs(p.Custom)
-	return p
-}
-
-func cloneCompany(c leadkit.Company) leadkit.Company {
-	c.TechStack = slices.Clone(c.TechStack)
-	c.Custom = leadkit.NormalizeAttrs(c.Custom)
+	c.Person = p.Person.Clone()
+	c.Company = p.Company.Clone()
 	return c
 }
 
@@ -215,5 +203,5 @@ func (p Prospect) OptedOut() bool { return p.Status == StatusOptedOut || p.Conse
 // Lead returns the leadkit.Lead a graduated prospect becomes (or would
 // become): its lead ID, person, company, creation time and source channel.
 func (p Prospect) Lead(leadID string, at time.Time) leadkit.Lead {
-	return leadkit.Lead{ID: leadID, CreatedAt: at, Source: p.Source.Channel, Person: clonePerson(p.Person), Company: cloneCompany(p.Company)}
+	return leadkit.Lead{ID: leadID, CreatedAt: at, Source: p.Source.Channel, Person: p.Person.Clone(), Company: p.Company.Clone()}
 }

@@ -315,3 +315,9 @@ func editDistance(a, b string, limit int) int {
 	}
 	return min(prev[len(b)], limit)
 }
+
+// Nearest returns the name among names that name was probably meant to
+// be (equal ignoring case and underscores, or within a small edit
+// distance), or "": the one "did you mean" rule for every name a user
+// writes, in expressions and outside them.
+func Nearest(name string, names []string) string { return nearest(name, names, names) }

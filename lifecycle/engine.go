@@ -1,0 +1,241 @@
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/internal/lang"
+	"github.com/leadkit/leadkit/internal/text"
+	"github.com/leadkit/leadkit/journey"
+	"github.com/leadkit/leadkit/pool"
+	"github.com/leadkit/leadkit/scoring"
+	"github.com/leadkit/leadkit/stage"
+)
+
+// Unknown says what Ingest does with an event whose subject is neither a
+// lead of the engine nor a prospect of its pool.
+type Unknown string
+
+const (
+	// UnknownCreate (the default) creates a prospect for the subject in
+	// the pool (or, without a pool, a lead starting at the event's time).
+	UnknownCreate Unknown = "create"
+	// UnknownRefuse refuses the event with an error wrapping
+	// leadkit.ErrInvalid; it is not stored.
+	UnknownRefuse Unknown = "refuse"
+)
+
+// DefaultActor is the actor recorded on the stage changes the engine makes.
+const DefaultActor = "lifecycle"
+
+// MaxEventsPerCall caps the events of one Ingest call.
+const MaxEventsPerCall = 100_000
+
+// maxRetries bounds the optimistic retries of one lead's processing.
+const maxRetries = 32
+
+// Options configures an Engine. The zero value is a working default.
+type Options struct {
+	// States keeps each lead's score state; nil means a new MemoryStore.
+	States Store
+	// Now returns the current time; nil means time.Now. Stage changes are
+	// recorded at the time of the event that caused them, but never after
+	// Now.
+	Now func() time.Time
+	// Unknown says what an event for an unknown subject does (default
+	// UnknownCreate).
+	Unknown Unknown
+	// Observe, if set, completes the pool observation the engine makes of
+	// a prospect's event (ID, time, the subject identity, a touch, the
+	// event's channel and campaign as source): add the identities, person
+	// and company fields, tags or consent the event carries (a form fill's
+	// e-mail and title). An error refuses the event (it is not stored).
+	Observe func(ev leadkit.Event, obs *pool.Observation) error
+	// Facts maps stage facts to the scoring facts that feed them, for
+	// definitions whose guards use other names: {"score": "total",
+	// "grade": "fit_band"}. A stage fact without an entry is read under
+	// its own name. See scoring.Facts for the facts a model gives.
+	Facts map[string]string
+	// Requalify is the policy for leads in recycled stages.
+	Requalify Requalify
+	// Actor is recorded on the engine's stage changes (default DefaultActor).
+	Actor string
+	// OnChange, if set, is called with every change Ingest returns, in the
+	// calling goroutine, as it happens.
+	OnChange func(ctx context.Context, c Change)
+}
+
+// Engine ties a prospect pool, a scoring model, a stage machine and a
+// journey store together. It is safe for concurrent use, and several
+// engines (several processes) may share the same stores: each lead's
+// changes are serialised by the stores' optimistic versions and retried.
+type Engine struct {
+	pool    *pool.Pool
+	model   *scoring.Model
+	machine *stage.Machine
+	events  journey.Store
+	states  Store
+	now     func() time.Time
+	unknown Unknown
+	observe func(leadkit.Event, *pool.Observation) error
+	facts   map[string]string // stage fact -> scoring fact
+	requal  requalify
+	matrix  *scoring.MatrixSpec
+	actor   string
+	notify  func(context.Context, Change)
+}
+
+// New checks that the parts fit together and returns the engine. The pool
+// may be nil (every subject is then a lead from its first event); the
+// model, the machine and the journey store are required. The stage facts
+// the definition declares must be facts the model gives (see
+// scoring.Model.FactTypes), under their own names or through
+// Options.Facts, with the same types; every mismatch is reported, with
+// the names the model does give.
+func New(p *pool.Pool, model *scoring.Model, machine *stage.Machine, events journey.Store, o Options) (*Engine, error) {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("lifecycle: %w: %s", leadkit.ErrInvalid, fmt.Sprintf(format, args...)))
+	}
+	if model == nil {
+		bad("no scoring model")
+	}
+	if machine == nil {
+		bad("no stage machine")
+	}
+	if events == nil {
+		bad("no journey store")
+	}
+	switch o.Unknown {
+	case "", UnknownCreate, UnknownRefuse:
+	default:
+		bad("unknown-subject option %q: want %q or %q", clip(string(o.Unknown)), UnknownCreate, UnknownRefuse)
+	}
+	if o.Actor != "" {
+		if err := leadkit.ValidateID("actor", o.Actor); err != nil {
+			bad("%v", err)
+		}
+	}
+	if p != nil {
+		const probe = "lifecycle-probe"
+		pr := pool.Prospect{ID: "p", Identities: []pool.Identity{{Kind: pool.Subject, Value: probe}}}
+		if got := p.LeadID(pr); got != probe {
+			bad("the pool names the lead of subject %q %q: the engine needs leads named by their subject, so that events name a person the same way before and after graduation (leave pool.Options.LeadID nil)", probe, clip(got))
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	e := &Engine{pool: p, model: model, machine: machine, events: events, states: o.States, now: o.Now,
+		unknown: o.Unknown, observe: o.Observe, actor: o.Actor, notify: o.OnChange}
+	if e.states == nil {
+		e.states = NewMemoryStore()
+	}
+	if e.now == nil {
+		e.now = time.Now
+	}
+	if e.unknown == "" {
+		e.unknown = UnknownCreate
+	}
+	if e.actor == "" {
+		e.actor = DefaultActor
+	}
+	if m := model.Spec().Matrix; m != nil {
+		e.matrix = m
+	}
+	var err error
+	if e.facts, err = checkFacts(model, machine.Definition(), o.Facts); err != nil {
+		errs = append(errs, err)
+	}
+	if e.requal, err = o.Requalify.compile(model, machine.Definition()); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return e, nil
+}
+
+// checkFacts matches the stage definition's facts with the model's and
+// returns the mapping stage fact -> scoring fact.
+func checkFacts(model *scoring.Model, def stage.Definition, alias map[string]string) (map[string]string, error) {
+	gives := model.FactTypes()
+	names := make([]string, 0, len(gives))
+	for n := range gives {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("lifecycle: facts: %w: %s", leadkit.ErrInvalid, fmt.Sprintf(format, args...)))
+	}
+	for _, f := range slices.Sorted(mapsKeys(alias)) {
+		if _, ok := def.Facts[f]; !ok {
+			bad("Options.Facts maps %q, which the stage definition %q does not declare", clip(f), clip(def.Name))
+		}
+	}
+	out := map[string]string{}
+	for _, f := range slices.Sorted(mapsKeys(def.Facts)) {
+		want := def.Facts[f]
+		src, mapped := alias[f]
+		if !mapped {
+			src = f
+		}
+		typ, ok := gives[src]
+		switch {
+		case !ok && mapped:
+			bad("stage fact %q is mapped to %q, which model %q does not give%s; it gives %s", clip(f), clip(src), clip(model.Name()), hint(src, names), strings.Join(names, ", "))
+		case !ok:
+			bad("stage fact %q is not a fact of model %q%s (map it in Options.Facts); the model gives %s", clip(f), clip(model.Name()), hint(src, names), strings.Join(names, ", "))
+		case typ != want:
+			bad("stage fact %q is declared %s but model %q gives %q as %s", clip(f), want, clip(model.Name()), src, typ)
+		default:
+			out[f] = src
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return out, nil
+}
+
+// hint suggests the name meant, if one is close.
+func hint(name string, names []string) string {
+	if best := lang.Nearest(name, names); best != "" {
+		return fmt.Sprintf(" (did you mean %q?)", best)
+	}
+	return ""
+}
+
+func mapsKeys[V any](m map[string]V) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+// Model returns the engine's scoring model.
+func (e *Engine) Model() *scoring.Model { return e.model }
+
+// Machine returns the engine's stage machine.
+func (e *Engine) Machine() *stage.Machine { return e.machine }
+
+// Pool returns the engine's prospect pool (nil without one).
+func (e *Engine) Pool() *pool.Pool { return e.pool }
+
+// Events returns the engine's journey store.
+func (e *Engine) Events() journey.Store { return e.events }
+
+// States returns the engine's store of lead states.
+func (e *Engine) States() Store { return e.states }
+
+func clip(s string) string { return text.Clip(s, 64) }

@@ -1,0 +1,176 @@
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/scoring"
+	"github.com/leadkit/leadkit/stage"
+)
+
+// evaluator walks one lead's events in time order: it adds them to the
+// score states and, at each evaluation point, reads the score, reports
+// threshold crossings and advances the stage.
+type evaluator struct {
+	e   *Engine
+	st  *LeadState
+	rec stage.Record
+	log *changeLog
+	// prev are the thresholds reached at the previous evaluation;
+	// crossings are reported at evaluation points at or after reportFrom
+	// (earlier points were reported when they were first processed).
+	prev       []string
+	reportFrom time.Time
+	full       scoring.Result
+	since      scoring.Result
+	mixed      scoring.Result
+	errs       []error // events and evaluations that failed without stopping the lead
+}
+
+// add applies one event to the lead's score states. An event the model
+// cannot score (an attribute of the wrong type for a rule) is reported
+// and skipped: it never blocks the lead's other events.
+func (v *evaluator) add(ev *leadkit.Event) error {
+	if err := v.e.model.Apply(&v.st.Score, *ev); err != nil {
+		if errors.Is(err, scoring.ErrOutOfOrder) {
+			return err // a defect of the engine: events come in time order
+		}
+		v.errs = append(v.errs, fmt.Errorf("event %q not scored: %w", clip(ev.ID), err))
+		return nil
+	}
+	if !v.st.SinceFrom.IsZero() && ev.Time.After(v.st.SinceFrom) {
+		if err := v.e.model.Apply(&v.st.Since, *ev); err == nil && v.e.requal.touch(ev) {
+			v.st.SinceTouches++
+		}
+	}
+	return nil
+}
+
+// evaluate reads the score at t and advances the stage with its facts.
+func (v *evaluator) evaluate(ctx context.Context, t time.Time, cause string) error {
+	e := v.e
+	if err := e.model.ReadState(&v.full, &v.st.Score, v.st.Lead, t); err != nil {
+		v.errs = append(v.errs, fmt.Errorf("score at %s: %w", t.Format(time.RFC3339Nano), err))
+		return nil
+	}
+	res := &v.full
+	policy := e.requal.active(v.rec.Stage)
+	if policy && len(e.requal.reset) > 0 {
+		if err := e.model.ReadState(&v.since, &v.st.Since, v.st.Lead, t); err != nil {
+			v.errs = append(v.errs, fmt.Errorf("score since the recycle at %s: %w", t.Format(time.RFC3339Nano), err))
+			return nil
+		}
+		res = v.mix()
+	}
+	v.crossings(res, t, cause)
+	if policy && e.requal.blocks(v.st.SinceFrom, v.st.SinceTouches, t) {
+		return nil
+	}
+	if t.Before(v.rec.UpdatedAt) {
+		return nil // a stage change after t is recorded: history is not rewritten
+	}
+	at := e.notAfterNow(t)
+	if at.Before(v.rec.UpdatedAt) {
+		at = v.rec.UpdatedAt
+	}
+	facts := stage.Facts{}
+	all := res.Facts(e.model)
+	for f, src := range e.facts {
+		facts[f] = all[src]
+	}
+	rec, n, err := e.machine.Advance(ctx, stage.Lead(v.st.LeadID), facts, stage.Request{Actor: e.actor, At: at, Version: v.rec.Version})
+	switch {
+	case errors.Is(err, leadkit.ErrConflict):
+		return err // another writer moved the lead: the attempt starts again
+	case err != nil && n == 0:
+		v.errs = append(v.errs, fmt.Errorf("advance at %s: %w", at.Format(time.RFC3339Nano), err))
+		return nil
+	}
+	if n > 0 {
+		h, herr := e.machine.History(ctx, stage.Lead(v.st.LeadID))
+		if herr != nil {
+			return herr
+		}
+		for i := range h {
+			if h[i].Version > v.rec.Version && h[i].Version <= rec.Version {
+				v.log.commit(Change{Kind: Staged, LeadID: v.st.LeadID, At: h[i].At, Cause: cause, Stage: &h[i]})
+			}
+		}
+		v.entered(rec)
+	}
+	if err != nil {
+		v.errs = append(v.errs, fmt.Errorf("advance at %s: %w", at.Format(time.RFC3339Nano), err))
+	}
+	v.rec = rec
+	return nil
+}
+
+// entered starts or ends the score since a recycle when the lead moved.
+func (v *evaluator) entered(rec stage.Record) {
+	if v.e.requal.active(rec.Stage) {
+		v.st.Since, v.st.SinceFrom, v.st.SinceTouches = v.e.model.NewState(), rec.EnteredAt, 0
+		return
+	}
+	v.st.Since, v.st.SinceFrom, v.st.SinceTouches = scoring.State{}, time.Time{}, 0
+}
+
+// mix returns the full score with the policy's reset dimensions (and the
+// thresholds and matrix cell that read them) taken from the score since
+// the recycle.
+func (v *evaluator) mix() *scoring.Result {
+	m := &v.mixed
+	m.LeadID, m.AccountID, m.AsOf, m.Cell, m.Hits = v.full.LeadID, v.full.AccountID, v.full.AsOf, v.full.Cell, nil
+	m.Dimensions = append(m.Dimensions[:0], v.full.Dimensions...)
+	m.Thresholds = append(m.Thresholds[:0], v.full.Thresholds...)
+	reset := map[string]bool{}
+	for _, i := range v.e.requal.reset {
+		m.Dimensions[i] = v.since.Dimensions[i]
+		reset[m.Dimensions[i].Name] = true
+	}
+	for i, th := range m.Thresholds {
+		if reset[th.Dimension] {
+			m.Thresholds[i] = v.since.Thresholds[i]
+		}
+	}
+	if mx := v.e.matrix; mx != nil && (reset[mx.Rows] || reset[mx.Columns]) {
+		m.Cell = v.since.Cell
+	}
+	return m
+}
+
+// crossings reports the thresholds reached or left since the previous
+// evaluation.
+func (v *evaluator) crossings(res *scoring.Result, t time.Time, cause string) {
+	var now []string
+	for _, th := range res.Thresholds {
+		if th.Reached {
+			now = append(now, th.Name)
+		}
+	}
+	if !t.Before(v.reportFrom) {
+		for _, th := range res.Thresholds {
+			if th.Reached == slices.Contains(v.prev, th.Name) {
+				continue
+			}
+			d, _ := res.Dimension(th.Dimension)
+			c := scoring.Crossing{Threshold: th.Name, Time: t, Up: th.Reached, Score: d.Score}
+			v.log.tentative(Change{Kind: Crossed, LeadID: v.st.LeadID, At: t, Cause: cause, Crossing: &c})
+		}
+	}
+	v.prev = now
+}
+
+// save writes the lead's state; the errors of events and evaluations that
+// were skipped come back with the store's.
+func (v *evaluator) save(ctx context.Context) error {
+	v.st.Reached = v.prev
+	v.st.Version++
+	if err := v.e.states.Put(ctx, *v.st); err != nil {
+		return err
+	}
+	return errors.Join(v.errs...)
+}

@@ -1,0 +1,487 @@
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/pool"
+	"github.com/leadkit/leadkit/scoring"
+	"github.com/leadkit/leadkit/stage"
+)
+
+// item is one accepted event of a call.
+type item struct {
+	index int
+	ev    leadkit.Event
+	obs   *pool.Observation // for prospects' events
+}
+
+// subject is the events of one subject in a call.
+type subject struct {
+	id    string
+	items []item
+	state *LeadState // read when resolving; nil when it has none
+	known bool       // a lead or a prospect
+}
+
+// Ingest stores events and moves their subjects along: see the package
+// documentation for the flow. It returns what changed, in the order it
+// happened per lead (leads in the order of their first event in the
+// call). Refused events (invalid, unknown subject under UnknownRefuse,
+// refused by Options.Observe) are *EventErrors; the others are processed
+// whatever happens to them. A lead whose processing failed (a store
+// down, a guard failing at run time) is a *LeadError; its events are
+// stored first, so ingesting them again completes it. Changes are
+// reported at least once: a call repeated after a failure may report a
+// threshold crossing again, never a stage change or a graduation.
+func (e *Engine) Ingest(ctx context.Context, events ...leadkit.Event) ([]Change, error) {
+	if len(events) > MaxEventsPerCall {
+		return nil, fmt.Errorf("lifecycle: ingest: %w: %d events, at most %d per call", leadkit.ErrInvalid, len(events), MaxEventsPerCall)
+	}
+	var errs []error
+	seen := make(map[string]bool, len(events))
+	subs := map[string]*subject{}
+	var order []*subject
+	for i, ev := range events {
+		if err := ev.Validate(); err != nil {
+			errs = append(errs, &EventError{Index: i, ID: ev.ID, Err: err})
+			continue
+		}
+		if seen[ev.ID] {
+			continue // repeated within the call: kept once, like a store does
+		}
+		seen[ev.ID] = true
+		ev.Time = ev.Time.UTC()
+		s := subs[ev.LeadID]
+		if s == nil {
+			s = &subject{id: ev.LeadID}
+			subs[ev.LeadID] = s
+			order = append(order, s)
+		}
+		s.items = append(s.items, item{index: i, ev: ev})
+	}
+	var accepted []leadkit.Event
+	for _, s := range order {
+		if err := e.resolve(ctx, s); err != nil {
+			for _, it := range s.items {
+				errs = append(errs, &EventError{Index: it.index, ID: it.ev.ID, Err: err})
+			}
+			s.items = nil
+			continue
+		}
+		kept := s.items[:0]
+		for _, it := range s.items {
+			if s.state == nil && e.pool != nil {
+				obs, err := e.observation(it.ev)
+				if err != nil {
+					errs = append(errs, &EventError{Index: it.index, ID: it.ev.ID, Err: err})
+					continue
+				}
+				it.obs = obs
+			}
+			kept = append(kept, it)
+			accepted = append(accepted, it.ev)
+		}
+		s.items = kept
+	}
+	if err := e.store(ctx, accepted, &errs); err != nil {
+		return nil, errors.Join(append(errs, err)...)
+	}
+	var changes []Change
+	for _, s := range order {
+		if len(s.items) == 0 {
+			continue
+		}
+		slices.SortStableFunc(s.items, func(a, b item) int { return a.ev.Time.Compare(b.ev.Time) })
+		cs, err := e.process(ctx, s)
+		changes = append(changes, cs...)
+		if err != nil {
+			errs = append(errs, &LeadError{LeadID: s.id, Err: err})
+		}
+	}
+	return changes, errors.Join(errs...)
+}
+
+// resolve reads what the engine knows of a subject and applies the
+// unknown-subject option.
+func (e *Engine) resolve(ctx context.Context, s *subject) error {
+	st, err := e.states.Get(ctx, s.id)
+	switch {
+	case err == nil:
+		s.state, s.known = &st, true
+		return nil
+	case !errors.Is(err, leadkit.ErrNotFound):
+		return err
+	}
+	if e.pool != nil {
+		found, err := e.pool.Store().Find(ctx, []string{subjectKey(s.id)})
+		if err != nil {
+			return err
+		}
+		s.known = len(found) > 0
+	}
+	if !s.known && e.unknown == UnknownRefuse {
+		return fmt.Errorf("%w: unknown subject %q (Options.Unknown is %q)", leadkit.ErrInvalid, clip(s.id), UnknownRefuse)
+	}
+	return nil
+}
+
+// subjectKey is the pool identity key of a subject.
+func subjectKey(id string) string {
+	k, _ := pool.Identity{Kind: pool.Subject, Value: id}.Key()
+	return k
+}
+
+// observation is the pool observation of a prospect's event.
+func (e *Engine) observation(ev leadkit.Event) (*pool.Observation, error) {
+	obs := &pool.Observation{
+		ID: ev.ID, At: ev.Time, Touch: true,
+		Identities: []pool.Identity{{Kind: pool.Subject, Value: ev.LeadID}},
+		Source:     pool.Source{Channel: ev.Channel, Campaign: ev.Campaign},
+	}
+	if e.observe != nil {
+		if err := e.observe(ev, obs); err != nil {
+			return nil, fmt.Errorf("%w: Options.Observe: %w", leadkit.ErrInvalid, err)
+		}
+		if obs.ID != ev.ID || len(obs.Identities) == 0 || obs.Identities[0] != (pool.Identity{Kind: pool.Subject, Value: ev.LeadID}) {
+			return nil, fmt.Errorf("%w: Options.Observe changed the observation's ID or its subject identity", leadkit.ErrInvalid)
+		}
+	}
+	return obs, nil
+}
+
+// store appends the accepted events; a bad one (which the store refuses
+// though it passed validation) is found by appending one at a time, so it
+// costs none of the others.
+func (e *Engine) store(ctx context.Context, evs []leadkit.Event, errs *[]error) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	_, err := e.events.Append(ctx, evs...)
+	if err == nil || !errors.Is(err, leadkit.ErrInvalid) {
+		return err
+	}
+	for _, ev := range evs {
+		if _, err := e.events.Append(ctx, ev); err != nil {
+			if !errors.Is(err, leadkit.ErrInvalid) {
+				return err
+			}
+			*errs = append(*errs, &EventError{Index: -1, ID: ev.ID, Err: err})
+		}
+	}
+	return nil
+}
+
+// process applies one subject's events, retrying on conflicts with other
+// writers. Changes reported by a failed attempt that did commit (a stage
+// change, a graduation) are kept.
+func (e *Engine) process(ctx context.Context, s *subject) ([]Change, error) {
+	var out changeLog
+	for attempt := range maxRetries {
+		if attempt > 0 {
+			s.state = nil
+			st, err := e.states.Get(ctx, s.id)
+			switch {
+			case err == nil:
+				s.state = &st
+			case !errors.Is(err, leadkit.ErrNotFound):
+				return out.final(), err
+			}
+		}
+		out.startAttempt()
+		err := e.processOnce(ctx, s, &out)
+		if errors.Is(err, leadkit.ErrConflict) {
+			continue
+		}
+		res := out.final()
+		if e.notify != nil {
+			for _, c := range res {
+				e.notify(ctx, c)
+			}
+		}
+		return res, err
+	}
+	return out.final(), fmt.Errorf("%w: still conflicting after %d attempts", leadkit.ErrConflict, maxRetries)
+}
+
+// changeLog collects a lead's changes over attempts, in the order they
+// happened: committed ones (graduations, stage changes) stay, the others
+// belong to the attempt that found them.
+type changeLog struct {
+	changes   []Change
+	committed []bool
+}
+
+// startAttempt drops the changes of the previous attempt that were not
+// committed.
+func (l *changeLog) startAttempt() {
+	keep, kc := l.changes[:0], l.committed[:0]
+	for i, c := range l.changes {
+		if l.committed[i] {
+			keep, kc = append(keep, c), append(kc, true)
+		}
+	}
+	l.changes, l.committed = keep, kc
+}
+
+func (l *changeLog) commit(c Change) { l.changes, l.committed = append(l.changes, c), append(l.committed, true) }
+func (l *changeLog) tentative(c Change) {
+	l.changes, l.committed = append(l.changes, c), append(l.committed, false)
+}
+
+// final is every change, in time order and, at one time, in the order
+// found.
+func (l *changeLog) final() []Change {
+	out := slices.Clone(l.changes)
+	slices.SortStableFunc(out, func(a, b Change) int { return a.At.Compare(b.At) })
+	return out
+}
+
+// processOnce is one attempt at a subject's events.
+func (e *Engine) processOnce(ctx context.Context, s *subject, log *changeLog) error {
+	if s.state == nil {
+		return e.admit(ctx, s, log)
+	}
+	st := s.state
+	rec, err := e.machine.Get(ctx, stage.Lead(s.id))
+	if errors.Is(err, leadkit.ErrNotFound) {
+		// The lead's state exists but its stage record does not (removed
+		// from the stage store): start it again at its creation.
+		rec, err = e.start(ctx, st.Lead, st.Lead.CreatedAt, nil, "", log)
+	}
+	if err != nil {
+		return err
+	}
+	cursor := st.Score.Updated
+	rebuild := st.Score.Model != e.model.Fingerprint() || e.requal.active(rec.Stage) != !st.SinceFrom.IsZero() ||
+		(e.requal.active(rec.Stage) && !st.SinceFrom.Equal(rec.EnteredAt))
+	from := s.items[0].ev.Time
+	if from.Before(cursor) {
+		rebuild = true
+	}
+	if rebuild {
+		return e.replay(ctx, st, rec, from, s.items, log)
+	}
+	return e.apply(ctx, st, rec, s.items, log)
+}
+
+// admit handles a subject that is not a lead yet: its events update its
+// prospect, which may graduate; a graduated prospect becomes a lead,
+// started in the stage machine at the graduation time and scored on its
+// whole history.
+func (e *Engine) admit(ctx context.Context, s *subject, log *changeLog) error {
+	var g pool.Graduation
+	if e.pool == nil {
+		at := s.items[0].ev.Time
+		g = pool.Graduation{LeadID: s.id, At: at, Lead: leadkit.Lead{ID: s.id, CreatedAt: at, Source: s.items[0].ev.Channel}}
+	} else {
+		var ok bool
+		var err error
+		if g, ok, err = e.graduate(ctx, s); err != nil || !ok {
+			return err
+		}
+	}
+	rec, err := e.start(ctx, g.Lead, g.At, &g, causeAt(s.items, g.At), log)
+	if err != nil {
+		return err
+	}
+	st := &LeadState{LeadID: s.id, Lead: g.Lead, Score: e.model.NewState()}
+	return e.replay(ctx, st, rec, g.At, s.items, log)
+}
+
+// causeAt is the ID of the last event at or before t, else the first.
+func causeAt(items []item, t time.Time) string {
+	id := items[0].ev.ID
+	for _, it := range items {
+		if it.ev.Time.After(t) {
+			break
+		}
+		id = it.ev.ID
+	}
+	return id
+}
+
+// graduate records a prospect's events in the pool and qualifies it at
+// the time of each of its events from the earliest of the call on, in
+// time order, so that it graduates at the first event after which the
+// lead definition holds, whatever the order the events came in.
+func (e *Engine) graduate(ctx context.Context, s *subject) (pool.Graduation, bool, error) {
+	var pr pool.Prospect
+	var errs []error
+	for _, it := range s.items {
+		p, _, err := e.pool.Upsert(ctx, *it.obs)
+		if err != nil {
+			if errors.Is(err, leadkit.ErrConflict) {
+				return pool.Graduation{}, false, err
+			}
+			errs = append(errs, fmt.Errorf("event %q: %w", clip(it.ev.ID), err))
+			continue
+		}
+		pr = p
+	}
+	if pr.ID == "" {
+		found, err := e.pool.Store().Find(ctx, []string{subjectKey(s.id)})
+		if err != nil || len(found) == 0 {
+			return pool.Graduation{}, false, errors.Join(append(errs, err)...)
+		}
+		pr = found[0]
+	}
+	if pr.Status == pool.StatusGraduated {
+		// Graduated before (by another engine, by a crashed call, by
+		// QualifyAll): take it from the prospect.
+		at := pr.GraduatedAt
+		return pool.Graduation{ProspectID: pr.ID, LeadID: pr.LeadID, At: at, Lead: pr.Lead(pr.LeadID, at)}, true, errors.Join(errs...)
+	}
+	times, err := e.eventTimes(ctx, s.id, s.items[0].ev.Time)
+	if err != nil {
+		return pool.Graduation{}, false, errors.Join(append(errs, err)...)
+	}
+	for _, t := range times {
+		g, ok, err := e.pool.Qualify(ctx, pr.ID, t)
+		if err != nil {
+			return pool.Graduation{}, false, errors.Join(append(errs, err)...)
+		}
+		if ok {
+			if g.LeadID != s.id {
+				return pool.Graduation{}, false, fmt.Errorf("%w: the pool graduated subject %q into lead %q", leadkit.ErrInvalid, clip(s.id), clip(g.LeadID))
+			}
+			return g, true, errors.Join(errs...)
+		}
+	}
+	return pool.Graduation{}, false, errors.Join(errs...)
+}
+
+// eventTimes lists the distinct times of a subject's stored events at or
+// after from, ascending.
+func (e *Engine) eventTimes(ctx context.Context, id string, from time.Time) ([]time.Time, error) {
+	evs, err := e.events.Events(ctx, id, from, time.Time{})
+	if err != nil {
+		return nil, err
+	}
+	var out []time.Time
+	for _, ev := range evs {
+		if n := len(out); n == 0 || !out[n-1].Equal(ev.Time) {
+			out = append(out, ev.Time)
+		}
+	}
+	return out, nil
+}
+
+// start puts a new lead in the stage machine at at (not after now); a
+// lead already started (by another engine, or before a crash) is read.
+// The start is reported as a graduation when g is set.
+func (e *Engine) start(ctx context.Context, lead leadkit.Lead, at time.Time, g *pool.Graduation, cause string, log *changeLog) (stage.Record, error) {
+	at = e.notAfterNow(at)
+	rec, err := e.machine.Start(ctx, stage.Lead(lead.ID), stage.StartOptions{At: at, Actor: e.actor})
+	switch {
+	case err == nil:
+		if g != nil {
+			h, herr := e.machine.History(ctx, stage.Lead(lead.ID))
+			c := Change{Kind: Graduated, LeadID: lead.ID, At: at, Cause: cause, Graduation: g}
+			if herr == nil && len(h) > 0 {
+				c.Stage = &h[0]
+			}
+			log.commit(c)
+		}
+		return rec, nil
+	case errors.Is(err, leadkit.ErrConflict):
+		return e.machine.Get(ctx, stage.Lead(lead.ID))
+	}
+	return stage.Record{}, err
+}
+
+func (e *Engine) notAfterNow(t time.Time) time.Time {
+	if now := e.now().UTC(); t.After(now) {
+		return now
+	}
+	return t
+}
+
+// apply is the fast path: every event is at or after the lead's last
+// applied one. They are added to the score state, and the stage is
+// advanced at each of their times.
+func (e *Engine) apply(ctx context.Context, st *LeadState, rec stage.Record, items []item, log *changeLog) error {
+	ev := evaluator{e: e, st: st, rec: rec, log: log, prev: st.Reached, reportFrom: st.Score.Updated}
+	for i := 0; i < len(items); {
+		t := items[i].ev.Time
+		cause := ""
+		for ; i < len(items) && items[i].ev.Time.Equal(t); i++ {
+			if err := ev.add(&items[i].ev); err != nil {
+				return err
+			}
+			cause = items[i].ev.ID
+		}
+		if err := ev.evaluate(ctx, t, cause); err != nil {
+			return err
+		}
+	}
+	return ev.save(ctx)
+}
+
+// replay rebuilds the lead's score state from its stored history and
+// advances the stage at the time of each stored event from `from` on
+// (but not before the latest stage change, which is never rewritten).
+func (e *Engine) replay(ctx context.Context, st *LeadState, rec stage.Record, from time.Time, items []item, log *changeLog) error {
+	evs, err := e.events.Events(ctx, st.LeadID, time.Time{}, time.Time{})
+	if err != nil {
+		return err
+	}
+	old := st.Score
+	oldCursor := old.Updated
+	fresh := *st
+	fresh.Score = e.model.NewState()
+	fresh.Since, fresh.SinceFrom, fresh.SinceTouches = scoring.State{}, time.Time{}, 0
+	if e.requal.active(rec.Stage) {
+		fresh.SinceFrom = rec.EnteredAt
+		fresh.Since = e.model.NewState()
+	}
+	ev := evaluator{e: e, st: &fresh, rec: rec, log: log, prev: st.Reached, reportFrom: oldCursor}
+	evalFrom := from
+	if evalFrom.Before(rec.UpdatedAt) {
+		evalFrom = rec.UpdatedAt
+	}
+	for i := 0; i < len(evs); {
+		t := evs[i].Time
+		cause := ""
+		for ; i < len(evs) && evs[i].Time.Equal(t); i++ {
+			if err := ev.add(&evs[i]); err != nil {
+				return err
+			}
+			cause = evs[i].ID
+		}
+		if !t.Before(evalFrom) {
+			if err := ev.evaluate(ctx, t, cause); err != nil {
+				return err
+			}
+		}
+	}
+	if !oldCursor.IsZero() && from.Before(rec.UpdatedAt) && !sameRules(old, fresh.Score) {
+		// A late event changed a score the latest stage change was
+		// decided on.
+		for _, it := range items {
+			if it.ev.Time.Before(rec.UpdatedAt) {
+				log.tentative(Change{Kind: Late, LeadID: st.LeadID, At: it.ev.Time, Cause: it.ev.ID})
+			}
+		}
+	}
+	return ev.save(ctx)
+}
+
+// sameRules reports whether two states count the same (a replay).
+func sameRules(a, b scoring.State) bool {
+	if !a.Updated.Equal(b.Updated) || len(a.Rules) != len(b.Rules) {
+		return false
+	}
+	for i := range a.Rules {
+		x, y := a.Rules[i], b.Rules[i]
+		if !slices.Equal(x.Times, y.Times) || x.N != y.N || x.BucketN != y.BucketN || x.Bucket != y.Bucket ||
+			x.First != y.First || x.Last != y.Last || x.Lifetime != y.Lifetime || x.Value != y.Value || x.At != y.At {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,187 @@
+package lifecycle_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/lifecycle"
+	"github.com/leadkit/leadkit/pool"
+	"github.com/leadkit/leadkit/scoring"
+	"github.com/leadkit/leadkit/stage"
+)
+
+func TestIngestFromProspectToMQL(t *testing.T) {
+	p := newParts(t)
+	e := p.engine(t, lifecycle.Options{})
+
+	// One touch: a prospect, not a lead yet.
+	cs, err := e.Ingest(ctx, ev("e1", "v1", "page_view", t0))
+	require.NoError(t, err)
+	assert.Empty(t, cs)
+	found, err := p.pstore.Find(ctx, []string{"subject:v1"})
+	require.NoError(t, err)
+	require.Len(t, found, 1)
+	assert.Equal(t, pool.StatusActive, found[0].Status)
+	_, err = p.machine.Get(ctx, stage.Lead("v1"))
+	require.ErrorIs(t, err, leadkit.ErrNotFound)
+
+	// The second touch graduates it, at that touch's time, into Raw; the
+	// score counts both touches.
+	cs, err = e.Ingest(ctx, ev("e2", "v1", "webinar_attended", t0.Add(hours(1))))
+	require.NoError(t, err)
+	require.Equal(t, []string{"graduated"}, kinds(cs))
+	g := cs[0]
+	assert.Equal(t, "v1", g.LeadID)
+	assert.Equal(t, t0.Add(hours(1)), g.At)
+	assert.Equal(t, "e2", g.Cause)
+	require.NotNil(t, g.Graduation)
+	assert.Equal(t, t0.Add(hours(1)), g.Graduation.Lead.CreatedAt)
+	require.NotNil(t, g.Stage)
+	assert.Equal(t, "Raw", g.Stage.To)
+	rec, err := p.machine.Get(ctx, stage.Lead("v1"))
+	require.NoError(t, err)
+	assert.Equal(t, "Raw", rec.Stage)
+	assert.Equal(t, t0.Add(hours(1)), rec.EnteredAt)
+	st, err := p.states.Get(ctx, "v1")
+	require.NoError(t, err)
+	assert.Equal(t, t0.Add(hours(1)), st.Lead.CreatedAt)
+	assert.Equal(t, t0.Add(hours(1)), st.Score.Updated)
+
+	// A download crosses the MQL threshold (5 + 40 + 30 decayed a little
+	// is below 100; a second download is not): the crossing and the stage
+	// change come at the event's time, caused by it.
+	cs, err = e.Ingest(ctx, ev("e3", "v1", "download", t0.Add(hours(2))), ev("e4", "v1", "download", t0.Add(hours(3))))
+	require.NoError(t, err)
+	require.Equal(t, []string{"crossed:mql", "staged:MQL"}, kinds(cs))
+	for _, c := range cs {
+		assert.Equal(t, t0.Add(hours(3)), c.At)
+		assert.Equal(t, "e4", c.Cause)
+	}
+	assert.Equal(t, "Raw", cs[1].Stage.From)
+	assert.Equal(t, "qualify", cs[1].Stage.Transition)
+	assert.Equal(t, lifecycle.DefaultActor, cs[1].Stage.Actor)
+
+	// The engine's score equals a full rescore of the stored events.
+	evs, err := p.events.Events(ctx, "v1", t0.Add(-hours(1)), now)
+	require.NoError(t, err)
+	require.Len(t, evs, 4)
+	want, err := p.model.Score(scoring.Input{Lead: st.Lead, Events: evs, AsOf: t0.Add(hours(3))})
+	require.NoError(t, err)
+	st, err = p.states.Get(ctx, "v1")
+	require.NoError(t, err)
+	var got scoring.Result
+	require.NoError(t, p.model.ReadState(&got, &st.Score, st.Lead, t0.Add(hours(3))))
+	d, _ := got.Dimension("total")
+	w, _ := want.Dimension("total")
+	assert.InDelta(t, w.Score, d.Score, 1e-9)
+	assert.Equal(t, []string{"mql"}, st.Reached)
+}
+
+func TestIngestReplayChangesNothing(t *testing.T) {
+	p := newParts(t)
+	e := p.engine(t, lifecycle.Options{})
+	batch := []leadkit.Event{
+		ev("e1", "v1", "page_view", t0), ev("e2", "v1", "webinar_attended", t0.Add(hours(1))),
+		ev("e3", "v1", "download", t0.Add(hours(2))), ev("e4", "v1", "download", t0.Add(hours(3))),
+		ev("e5", "v1", "page_view", t0.Add(hours(4))),
+	}
+	cs, err := e.Ingest(ctx, batch...)
+	require.NoError(t, err)
+	require.Equal(t, []string{"graduated", "crossed:mql", "staged:MQL"}, kinds(cs))
+	before, err := p.states.Get(ctx, "v1")
+	require.NoError(t, err)
+	hist, err := p.machine.History(ctx, stage.Lead("v1"))
+	require.NoError(t, err)
+
+	// The whole batch, one old event, the latest event: nothing changes
+	// and nothing is reported.
+	for _, again := range [][]leadkit.Event{batch, batch[1:2], batch[4:]} {
+		cs, err = e.Ingest(ctx, again...)
+		require.NoError(t, err)
+		assert.Empty(t, cs)
+		after, err := p.states.Get(ctx, "v1")
+		require.NoError(t, err)
+		assert.Equal(t, before.Score, after.Score)
+		assert.Equal(t, before.Reached, after.Reached)
+		h, err := p.machine.History(ctx, stage.Lead("v1"))
+		require.NoError(t, err)
+		assert.Equal(t, hist, h)
+	}
+}
+
+func TestIngestBadEventsNeverBlockGoodOnes(t *testing.T) {
+	p := newParts(t)
+	e := p.engine(t, lifecycle.Options{})
+	cs, err := e.Ingest(ctx,
+		ev("e1", "v1", "page_view", t0),
+		leadkit.Event{ID: "bad-time", LeadID: "v1", Type: "page_view"},
+		ev("e2", "v1", "webinar_attended", t0.Add(hours(1))),
+		leadkit.Event{ID: "", LeadID: "v2", Type: "page_view", Time: t0},
+	)
+	require.Error(t, err)
+	require.ErrorIs(t, err, leadkit.ErrInvalid)
+	var ee *lifecycle.EventError
+	require.ErrorAs(t, err, &ee)
+	assert.Contains(t, err.Error(), `event 1 ("bad-time")`)
+	assert.Contains(t, err.Error(), `event 3 ("")`)
+	require.Equal(t, []string{"graduated"}, kinds(cs), "the good events of the call still graduate v1")
+	evs, err := p.events.Events(ctx, "v1", t0.Add(-hours(1)), now)
+	require.NoError(t, err)
+	assert.Len(t, evs, 2)
+}
+
+func TestIngestUnknownSubjects(t *testing.T) {
+	p := newParts(t)
+	e := p.engine(t, lifecycle.Options{Unknown: lifecycle.UnknownRefuse})
+	_, err := e.Ingest(ctx, ev("e1", "stranger", "page_view", t0))
+	require.ErrorIs(t, err, leadkit.ErrInvalid)
+	assert.Contains(t, err.Error(), "unknown subject")
+	evs, err := p.events.Events(ctx, "stranger", t0.Add(-hours(1)), now)
+	require.NoError(t, err)
+	assert.Empty(t, evs, "a refused event is not stored")
+
+	// A subject the pool knows is not unknown.
+	_, _, err = p.pool.Upsert(ctx, pool.Observation{ID: "import-1", At: t0, Identities: []pool.Identity{{Kind: pool.Subject, Value: "known"}}})
+	require.NoError(t, err)
+	_, err = e.Ingest(ctx, ev("e2", "known", "page_view", t0))
+	require.NoError(t, err)
+}
+
+func TestNewChecksThatThePartsFit(t *testing.T) {
+	p := newParts(t)
+	_ = p.engine(t, lifecycle.Options{})
+	// Classic declares score and grade: the model gives neither name.
+	_, err := lifecycle.New(p.pool, p.model, p.machine, p.events, lifecycle.Options{})
+	require.ErrorIs(t, err, leadkit.ErrInvalid)
+	assert.Contains(t, err.Error(), `stage fact "score" is not a fact of model "b2b"`)
+	assert.Contains(t, err.Error(), `stage fact "grade"`)
+	assert.Contains(t, err.Error(), "fit_band")
+
+	_, err = lifecycle.New(p.pool, p.model, p.machine, p.events, lifecycle.Options{Facts: map[string]string{"score": "totl", "grade": "fit", "budget": "x"}})
+	require.ErrorIs(t, err, leadkit.ErrInvalid)
+	assert.Contains(t, err.Error(), `mapped to "totl", which model "b2b" does not give (did you mean "total"?)`)
+	assert.Contains(t, err.Error(), `stage fact "grade" is declared string but model "b2b" gives "fit" as number`)
+	assert.Contains(t, err.Error(), `Options.Facts maps "budget", which the stage definition "classic" does not declare`)
+
+	_, err = lifecycle.New(p.pool, p.model, p.machine, p.events, lifecycle.Options{Facts: map[string]string{"score": "total", "grade": "fit_band"},
+		Requalify: lifecycle.Requalify{Stages: []string{"Recyled"}, Reset: []string{"engagment"}, MinTouches: -1}})
+	require.ErrorIs(t, err, leadkit.ErrInvalid)
+	assert.Contains(t, err.Error(), `stage "Recyled" is not a stage of "classic" (did you mean "Recycled"?)`)
+	assert.Contains(t, err.Error(), `reset dimension "engagment" is not a dimension of model "b2b" (did you mean "engagement"?)`)
+	assert.Contains(t, err.Error(), "min_touches -1")
+
+	named, err := pool.New(pool.Options{LeadID: func(pr pool.Prospect) string { return "L-" + pr.ID }})
+	require.NoError(t, err)
+	_, err = lifecycle.New(named, p.model, p.machine, p.events, lifecycle.Options{Facts: map[string]string{"score": "total", "grade": "fit_band"}})
+	require.ErrorIs(t, err, leadkit.ErrInvalid)
+	assert.Contains(t, err.Error(), "leave pool.Options.LeadID nil")
+
+	_, err = lifecycle.New(nil, nil, nil, nil, lifecycle.Options{Unknown: "maybe"})
+	require.ErrorIs(t, err, leadkit.ErrInvalid)
+	for _, s := range []string{"no scoring model", "no stage machine", "no journey store", `unknown-subject option "maybe"`} {
+		assert.Contains(t, err.Error(), s)
+	}
+}

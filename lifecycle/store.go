@@ -1,0 +1,199 @@
+package lifecycle
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/scoring"
+)
+
+// LeadState is what the engine keeps per lead besides the stage record and
+// the events: the lead's profile, its incremental score and the
+// bookkeeping of the requalification policy. It is plain data (JSON).
+type LeadState struct {
+	// LeadID is the lead, which is also the subject its events name.
+	LeadID string `json:"lead_id"`
+	// Lead is the profile fit rules read (from the pool's graduation; its
+	// CreatedAt is the graduation time).
+	Lead leadkit.Lead `json:"lead"`
+	// Score counts every applied event of the lead.
+	Score scoring.State `json:"score"`
+	// Since counts the events after SinceFrom, the time the lead entered
+	// the requalification stage it is in (zero when it is in none): what
+	// Requalify.Reset dimensions are read from. SinceTouches counts those
+	// of them that are touches (Requalify.TouchTypes).
+	Since        scoring.State `json:"since,omitzero"`
+	SinceFrom    time.Time     `json:"since_from,omitzero"`
+	SinceTouches int           `json:"since_touches,omitempty"`
+	// Reached are the score thresholds reached at the latest evaluation,
+	// in model order: threshold crossings are reported against them.
+	Reached []string `json:"reached,omitempty"`
+	// Version is the optimistic version: 1 when created, +1 per write.
+	Version int64 `json:"version"`
+}
+
+// Clone returns a deep copy of s.
+func (s LeadState) Clone() LeadState {
+	s.Lead = s.Lead.Clone()
+	s.Score = s.Score.Clone()
+	s.Since = s.Since.Clone()
+	s.Reached = slices.Clone(s.Reached)
+	return s
+}
+
+// Store keeps the engine's LeadStates. Implementations must be safe for
+// concurrent use and pass storetest.Lifecycle.
+//
+// Contract:
+//   - Get returns a lead's state, or an error wrapping leadkit.ErrNotFound;
+//     a lead ID no write could store is an error wrapping
+//     leadkit.ErrInvalid (see leadkit.ValidateID).
+//   - Put writes a state checked with ValidateState (else an error wrapping
+//     leadkit.ErrInvalid and nothing written). Version 1 creates it and
+//     fails with leadkit.ErrConflict if the lead exists; a later version
+//     succeeds only if the stored one is Version-1, else leadkit.ErrConflict
+//     and nothing is written. Stored states are copies: neither the caller
+//     nor a reader shares them.
+//   - Scan calls fn with every state in lead ID order; fn may call the store.
+type Store interface {
+	Get(ctx context.Context, leadID string) (LeadState, error)
+	Put(ctx context.Context, s LeadState) error
+	Scan(ctx context.Context, fn func(LeadState) error) error
+}
+
+// ValidateState checks what a Store may keep, the same on every backend:
+// the lead ID, the lead's profile, times in leadkit's range and the
+// caps on the lists.
+func ValidateState(s LeadState) error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("lifecycle: state of %q: %w: %s", clip(s.LeadID), leadkit.ErrInvalid, fmt.Sprintf(format, args...))
+	}
+	if err := leadkit.ValidateID("lead ID", s.LeadID); err != nil {
+		return fmt.Errorf("lifecycle: state: %w", err)
+	}
+	if s.Version < 1 {
+		return bad("version %d, want at least 1", s.Version)
+	}
+	if s.Lead.ID != s.LeadID {
+		return bad("the lead's ID is %q", clip(s.Lead.ID))
+	}
+	if err := s.Lead.Person.Validate(); err != nil {
+		return bad("%v", err)
+	}
+	if err := s.Lead.Company.Validate(); err != nil {
+		return bad("%v", err)
+	}
+	for _, f := range []struct {
+		what string
+		v    string
+		max  int
+	}{{"account ID", s.Lead.AccountID, leadkit.MaxIDBytes}, {"source", s.Lead.Source, leadkit.MaxNameBytes}} {
+		if msg := leadkit.CheckText(f.v, f.max); msg != "" {
+			return bad("%s %s", f.what, msg)
+		}
+	}
+	for _, t := range []struct {
+		what string
+		v    time.Time
+	}{{"created at", s.Lead.CreatedAt}, {"since", s.SinceFrom}, {"score updated", s.Score.Updated}, {"since updated", s.Since.Updated}} {
+		if !t.v.IsZero() && !leadkit.ValidTime(t.v) {
+			return bad("%s time outside %s", t.what, leadkit.TimeRange)
+		}
+	}
+	if s.SinceTouches < 0 {
+		return bad("negative touch count")
+	}
+	if len(s.Reached) > scoring.MaxThresholds {
+		return bad("%d thresholds reached, at most %d", len(s.Reached), scoring.MaxThresholds)
+	}
+	for _, st := range []scoring.State{s.Score, s.Since} {
+		if st.LeadID != "" && st.LeadID != s.LeadID {
+			return bad("a score state of lead %q", clip(st.LeadID))
+		}
+		if len(st.Rules) > scoring.MaxRules || len(st.LastIDs) > scoring.MaxEvents {
+			return bad("a score state over the caps (%d rules, %d IDs)", len(st.Rules), len(st.LastIDs))
+		}
+	}
+	return nil
+}
+
+// MemoryStore is the in-memory Store.
+type MemoryStore struct {
+	mu sync.RWMutex
+	m  map[string]LeadState
+}
+
+var _ Store = (*MemoryStore)(nil)
+
+// NewMemoryStore returns an empty in-memory Store.
+func NewMemoryStore() *MemoryStore { return &MemoryStore{m: map[string]LeadState{}} }
+
+// Get implements Store.
+func (s *MemoryStore) Get(ctx context.Context, leadID string) (LeadState, error) {
+	if err := ctx.Err(); err != nil {
+		return LeadState{}, err
+	}
+	if err := leadkit.ValidateID("lead ID", leadID); err != nil {
+		return LeadState{}, fmt.Errorf("lifecycle: get: %w", err)
+	}
+	s.mu.RLock()
+	st, ok := s.m[leadID]
+	s.mu.RUnlock()
+	if !ok {
+		return LeadState{}, fmt.Errorf("lifecycle: lead %q: %w", clip(leadID), leadkit.ErrNotFound)
+	}
+	return st.Clone(), nil
+}
+
+// Put implements Store.
+func (s *MemoryStore) Put(ctx context.Context, st LeadState) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := ValidateState(st); err != nil {
+		return err
+	}
+	st = st.Clone()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur, ok := s.m[st.LeadID]
+	switch {
+	case st.Version == 1 && ok:
+		return fmt.Errorf("lifecycle: lead %q exists: %w", clip(st.LeadID), leadkit.ErrConflict)
+	case st.Version > 1 && (!ok || cur.Version != st.Version-1):
+		return fmt.Errorf("lifecycle: lead %q at version %d, not %d: %w", clip(st.LeadID), cur.Version, st.Version-1, leadkit.ErrConflict)
+	}
+	s.m[st.LeadID] = st
+	return nil
+}
+
+// Scan implements Store.
+func (s *MemoryStore) Scan(ctx context.Context, fn func(LeadState) error) error {
+	s.mu.RLock()
+	ids := make([]string, 0, len(s.m))
+	for id := range s.m {
+		ids = append(ids, id)
+	}
+	s.mu.RUnlock()
+	sort.Strings(ids)
+	for _, id := range ids {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		s.mu.RLock()
+		st, ok := s.m[id]
+		s.mu.RUnlock()
+		if !ok {
+			continue
+		}
+		if err := fn(st.Clone()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
