@@ -228,7 +228,9 @@ func (l *changeLog) startAttempt() {
 	l.changes, l.committed = keep, kc
 }
 
-func (l *changeLog) commit(c Change) { l.changes, l.committed = append(l.changes, c), append(l.committed, true) }
+func (l *changeLog) commit(c Change) {
+	l.changes, l.committed = append(l.changes, c), append(l.committed, true)
+}
 func (l *changeLog) tentative(c Change) {
 	l.changes, l.committed = append(l.changes, c), append(l.committed, false)
 }
