@@ -22,11 +22,13 @@ const (
 	Crossed ChangeKind = "crossed"
 	// Staged: the lead moved to another stage (Change.Stage).
 	Staged ChangeKind = "staged"
-	// Late: an event older than the lead's latest stage change changed
-	// its score. Recorded changes are never rewritten (the CRM may have
-	// acted on them), so its effect on stages counts from that change on;
-	// processing the events in time order might have moved the lead
-	// earlier. Change.At is the event's time.
+	// Late: an event older than the lead's latest stage change (its
+	// graduation included) came, and had not been applied. Recorded
+	// changes are never rewritten (the CRM may have acted on them), so
+	// its effect on stages counts from that change on: processing the
+	// events in time order might have moved the lead differently before
+	// it. Change.At and Cause are those of the earliest such event of the
+	// call; one Late is reported per lead and call.
 	Late ChangeKind = "late"
 )
 

@@ -35,6 +35,10 @@ type evaluator struct {
 // cannot score (an attribute of the wrong type for a rule) is reported
 // and skipped: it never blocks the lead's other events.
 func (v *evaluator) add(ev *leadkit.Event) error {
+	if ev.Time.Equal(v.st.Score.Updated) && slices.Contains(v.st.Score.LastIDs, ev.ID) {
+		return nil // applied before
+	}
+	v.st.Events++
 	if err := v.e.model.Apply(&v.st.Score, *ev); err != nil {
 		if errors.Is(err, scoring.ErrOutOfOrder) {
 			return err // a defect of the engine: events come in time order
@@ -66,7 +70,7 @@ func (v *evaluator) evaluate(ctx context.Context, t time.Time, cause string) err
 		}
 		res = v.mix()
 	}
-	v.crossings(res, t, cause)
+	v.crossings(&v.full, t, cause) // the lead's score, whatever the policy reads
 	if policy && e.requal.blocks(v.st.SinceFrom, v.st.SinceTouches, t) {
 		return nil
 	}
@@ -83,17 +87,10 @@ func (v *evaluator) evaluate(ctx context.Context, t time.Time, cause string) err
 		facts[f] = all[src]
 	}
 	rec, n, err := e.machine.Advance(ctx, stage.Lead(v.st.LeadID), facts, stage.Request{Actor: e.actor, At: at, Version: v.rec.Version})
-	switch {
-	case errors.Is(err, leadkit.ErrConflict):
-		return err // another writer moved the lead: the attempt starts again
-	case err != nil && n == 0:
-		v.errs = append(v.errs, fmt.Errorf("advance at %s: %w", at.Format(time.RFC3339Nano), err))
-		return nil
-	}
 	if n > 0 {
 		h, herr := e.machine.History(ctx, stage.Lead(v.st.LeadID))
 		if herr != nil {
-			return herr
+			return errors.Join(err, herr)
 		}
 		for i := range h {
 			if h[i].Version > v.rec.Version && h[i].Version <= rec.Version {
@@ -102,7 +99,18 @@ func (v *evaluator) evaluate(ctx context.Context, t time.Time, cause string) err
 		}
 		v.entered(rec)
 	}
-	if err != nil {
+	var te *stage.TransitionError
+	switch {
+	case err == nil:
+	case errors.Is(err, leadkit.ErrConflict):
+		return err // another writer moved the lead: the attempt starts again
+	case !errors.As(err, &te) || errors.Is(err, leadkit.ErrNotFound):
+		// The store failed: stop before the state moves past this point,
+		// so that ingesting the events again decides it again.
+		return err
+	default:
+		// A guard that failed at run time or a hook's veto: the lead stays
+		// (or stops where the chain stopped) and its other events count.
 		v.errs = append(v.errs, fmt.Errorf("advance at %s: %w", at.Format(time.RFC3339Nano), err))
 	}
 	v.rec = rec

@@ -317,7 +317,9 @@ func (e *Engine) graduate(ctx context.Context, s *subject) (pool.Graduation, boo
 	for _, it := range s.items {
 		p, _, err := e.pool.Upsert(ctx, *it.obs)
 		if err != nil {
-			if errors.Is(err, leadkit.ErrConflict) {
+			if !errors.Is(err, leadkit.ErrInvalid) {
+				// The pool is unavailable: qualifying without this touch
+				// could graduate the prospect at the wrong time.
 				return pool.Graduation{}, false, err
 			}
 			errs = append(errs, fmt.Errorf("event %q: %w", clip(it.ev.ID), err))
@@ -432,10 +434,9 @@ func (e *Engine) replay(ctx context.Context, st *LeadState, rec stage.Record, fr
 	if err != nil {
 		return err
 	}
-	old := st.Score
-	oldCursor := old.Updated
+	oldCursor := st.Score.Updated
 	fresh := *st
-	fresh.Score = e.model.NewState()
+	fresh.Score, fresh.Events = e.model.NewState(), 0
 	fresh.Since, fresh.SinceFrom, fresh.SinceTouches = scoring.State{}, time.Time{}, 0
 	if e.requal.active(rec.Stage) {
 		fresh.SinceFrom = rec.EnteredAt
@@ -461,29 +462,15 @@ func (e *Engine) replay(ctx context.Context, st *LeadState, rec stage.Record, fr
 			}
 		}
 	}
-	if !oldCursor.IsZero() && from.Before(rec.UpdatedAt) && !sameRules(old, fresh.Score) {
-		// A late event changed a score the latest stage change was
-		// decided on.
+	if known := st.Events; st.Version > 0 && fresh.Events > known && from.Before(rec.UpdatedAt) {
+		// Events the state had not counted came, older than the latest
+		// stage change: report the earliest of the call.
 		for _, it := range items {
 			if it.ev.Time.Before(rec.UpdatedAt) {
 				log.tentative(Change{Kind: Late, LeadID: st.LeadID, At: it.ev.Time, Cause: it.ev.ID})
+				break
 			}
 		}
 	}
 	return ev.save(ctx)
-}
-
-// sameRules reports whether two states count the same (a replay).
-func sameRules(a, b scoring.State) bool {
-	if !a.Updated.Equal(b.Updated) || len(a.Rules) != len(b.Rules) {
-		return false
-	}
-	for i := range a.Rules {
-		x, y := a.Rules[i], b.Rules[i]
-		if !slices.Equal(x.Times, y.Times) || x.N != y.N || x.BucketN != y.BucketN || x.Bucket != y.Bucket ||
-			x.First != y.First || x.Last != y.Last || x.Lifetime != y.Lifetime || x.Value != y.Value || x.At != y.At {
-			return false
-		}
-	}
-	return true
 }

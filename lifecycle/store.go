@@ -23,6 +23,9 @@ type LeadState struct {
 	Lead leadkit.Lead `json:"lead"`
 	// Score counts every applied event of the lead.
 	Score scoring.State `json:"score"`
+	// Events is the number of the lead's stored events applied to Score
+	// (scored or not): a rebuild that finds more knows late events came.
+	Events int `json:"events"`
 	// Since counts the events after SinceFrom, the time the lead entered
 	// the requalification stage it is in (zero when it is in none): what
 	// Requalify.Reset dimensions are read from. SinceTouches counts those
@@ -105,8 +108,8 @@ func ValidateState(s LeadState) error {
 			return bad("%s time outside %s", t.what, leadkit.TimeRange)
 		}
 	}
-	if s.SinceTouches < 0 {
-		return bad("negative touch count")
+	if s.SinceTouches < 0 || s.Events < 0 {
+		return bad("negative count")
 	}
 	if len(s.Reached) > scoring.MaxThresholds {
 		return bad("%d thresholds reached, at most %d", len(s.Reached), scoring.MaxThresholds)

@@ -1,0 +1,284 @@
+package lifecycle_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/journey"
+	"github.com/leadkit/leadkit/lifecycle"
+	"github.com/leadkit/leadkit/pool"
+	"github.com/leadkit/leadkit/stage"
+)
+
+// faults fails one store call: the n-th counted one, before it happens or
+// (after) once it has happened, as a crash or a lost reply would.
+type faults struct {
+	calls atomic.Int64
+	at    int64
+	after bool
+	fired atomic.Bool
+}
+
+var errInjected = errors.New("injected fault")
+
+// step counts a call and reports whether it fails before (true, false)
+// or after (false, true) doing its work.
+func (f *faults) step() (before, after bool) {
+	if f == nil || f.fired.Load() {
+		return false, false
+	}
+	if f.calls.Add(1) != f.at {
+		return false, false
+	}
+	f.fired.Store(true)
+	return !f.after, f.after
+}
+
+func (f *faults) wrap(err error, after bool) error {
+	if after && err == nil {
+		return errInjected
+	}
+	return err
+}
+
+type faultyJourney struct {
+	journey.Store
+	f *faults
+}
+
+func (s faultyJourney) Append(ctx context.Context, evs ...leadkit.Event) (int, error) {
+	b, a := s.f.step()
+	if b {
+		return 0, errInjected
+	}
+	n, err := s.Store.Append(ctx, evs...)
+	return n, s.f.wrap(err, a)
+}
+
+func (s faultyJourney) Events(ctx context.Context, id string, from, to time.Time) ([]leadkit.Event, error) {
+	if b, a := s.f.step(); b || a {
+		return nil, errInjected
+	}
+	return s.Store.Events(ctx, id, from, to)
+}
+
+type faultyStages struct {
+	stage.Store
+	f *faults
+}
+
+func (s faultyStages) Commit(ctx context.Context, rec stage.Record, e stage.Entry) error {
+	b, a := s.f.step()
+	if b {
+		return errInjected
+	}
+	return s.f.wrap(s.Store.Commit(ctx, rec, e), a)
+}
+
+func (s faultyStages) Get(ctx context.Context, k stage.Key) (stage.Record, error) {
+	if b, a := s.f.step(); b || a {
+		return stage.Record{}, errInjected
+	}
+	return s.Store.Get(ctx, k)
+}
+
+type faultyPool struct {
+	pool.Store
+	f *faults
+}
+
+func (s faultyPool) Apply(ctx context.Context, m pool.Mark, ps ...pool.Prospect) error {
+	b, a := s.f.step()
+	if b {
+		return errInjected
+	}
+	return s.f.wrap(s.Store.Apply(ctx, m, ps...), a)
+}
+
+func (s faultyPool) Find(ctx context.Context, keys []string) ([]pool.Prospect, error) {
+	if b, a := s.f.step(); b || a {
+		return nil, errInjected
+	}
+	return s.Store.Find(ctx, keys)
+}
+
+type faultyStates struct {
+	lifecycle.Store
+	f *faults
+}
+
+func (s faultyStates) Put(ctx context.Context, st lifecycle.LeadState) error {
+	b, a := s.f.step()
+	if b {
+		return errInjected
+	}
+	return s.f.wrap(s.Store.Put(ctx, st), a)
+}
+
+func (s faultyStates) Get(ctx context.Context, id string) (lifecycle.LeadState, error) {
+	if b, a := s.f.step(); b || a {
+		return lifecycle.LeadState{}, errInjected
+	}
+	return s.Store.Get(ctx, id)
+}
+
+// faultyParts are parts whose stores fail as f says.
+func faultyParts(t *testing.T, f *faults) (*parts, *lifecycle.Engine) {
+	t.Helper()
+	p := newParts(t)
+	clean := *p
+	p.events = faultyJourney{clean.events, f}
+	p.stages = faultyStages{clean.stages, f}
+	p.pstore = faultyPool{clean.pstore, f}
+	p.states = faultyStates{clean.states, f}
+	e := p.engine(t, lifecycle.Options{})
+	// Read back through the clean stores.
+	p.events, p.stages, p.pstore, p.states = clean.events, clean.stages, clean.pstore, clean.states
+	return p, e
+}
+
+// snapshot is everything a run leaves, per subject.
+func snapshot(t *testing.T, p *parts, subjects []string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, id := range subjects {
+		evs, err := p.events.Events(ctx, id, time.Time{}, time.Time{})
+		require.NoError(t, err)
+		h, err := p.stages.History(ctx, stage.Key{Pipeline: "classic", Subject: stage.Lead(id)})
+		require.NoError(t, err)
+		st, err := p.states.Get(ctx, id)
+		if err == nil {
+			st.Version = 0 // retries after failed writes may cost versions
+		}
+		prs, err2 := p.pstore.Find(ctx, []string{"subject:" + id})
+		require.NoError(t, err2)
+		var pr []string
+		for _, x := range prs {
+			pr = append(pr, fmt.Sprintf("%s %s %v %v", x.Status, x.LeadID, x.GraduatedAt, x.Touches))
+		}
+		js := func(v any) string { b, _ := json.Marshal(v); return string(b) }
+		out[id] = fmt.Sprintf("events %s\nhistory %s\nstate %s (%v)\npool %v", js(evs), js(h), js(st), err, pr)
+	}
+	return out
+}
+
+// A failure at any store call of an ingest, before or after the call did
+// its work, converges to the clean run's state once the same events are
+// ingested again.
+func TestCrashAtAnyStepConverges(t *testing.T) {
+	evs := simulate(3, 12)
+	batches := batchesOf(evs, 25)
+	var subjects []string
+	seen := map[string]bool{}
+	for _, x := range evs {
+		if !seen[x.LeadID] {
+			seen[x.LeadID] = true
+			subjects = append(subjects, x.LeadID)
+		}
+	}
+	// The clean run, counting the store calls.
+	count := &faults{at: -1}
+	p, e := faultyParts(t, count)
+	for _, b := range batches {
+		_, err := e.Ingest(ctx, b...)
+		require.NoError(t, err)
+	}
+	want := snapshot(t, p, subjects)
+	total := count.calls.Load()
+	require.Greater(t, total, int64(100))
+
+	for _, after := range []bool{false, true} {
+		step := max(total/150, 1)
+		for at := int64(1); at <= total; at += step {
+			f := &faults{at: at, after: after}
+			p, e := faultyParts(t, f)
+			failed := 0
+			for _, b := range batches {
+				_, err := e.Ingest(ctx, b...)
+				if err != nil {
+					require.ErrorIs(t, err, errInjected)
+					failed++
+					// The caller retries the batch, as a queue redelivers.
+					_, err = e.Ingest(ctx, b...)
+					require.NoError(t, err, "fault at call %d (after=%v)", at, after)
+				}
+			}
+			got := snapshot(t, p, subjects)
+			for _, id := range subjects {
+				require.Equal(t, want[id], got[id], "fault at call %d (after=%v), subject %s", at, after, id)
+			}
+		}
+	}
+}
+
+// Several engines (processes) over the same stores, fed overlapping
+// deliveries of the same events concurrently, end with every event stored
+// once, one graduation per lead, gap-free stage histories and the scores
+// of one engine fed in time order.
+func TestEnginesShareStores(t *testing.T) {
+	evs := simulate(5, 60)
+	want, _ := runIngest(t, batchesOf(evs, 30))
+
+	p := newParts(t)
+	engines := make([]*lifecycle.Engine, 4)
+	for i := range engines {
+		engines[i] = p.engine(t, lifecycle.Options{})
+	}
+	var mu sync.Mutex
+	graduations := map[string]int{}
+	var wg sync.WaitGroup
+	for i, e := range engines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Each engine gets every event, in batches cut differently.
+			for _, b := range batchesOf(evs, 7+i*5) {
+				cs, err := e.Ingest(ctx, b...)
+				assert.NoError(t, err)
+				mu.Lock()
+				for _, c := range cs {
+					if c.Kind == lifecycle.Graduated {
+						graduations[c.LeadID]++
+					}
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	for id, w := range want {
+		evs, err := p.events.Events(ctx, id, time.Time{}, time.Time{})
+		require.NoError(t, err)
+		assert.Equal(t, w.events, evs, id)
+		h, err := p.machine.History(ctx, stage.Lead(id))
+		require.NoError(t, err)
+		for i, e := range h {
+			assert.Equal(t, int64(i+1), e.Version, "%s: versions without gaps", id)
+			if i > 0 {
+				assert.False(t, e.At.Before(h[i-1].At), "%s: history in time order", id)
+			}
+		}
+		if len(w.history) > 0 {
+			assert.Equal(t, 1, graduations[id], "%s graduated once", id)
+			st, err := p.states.Get(ctx, id)
+			require.NoError(t, err)
+			full, err := p.model.Score(scoringInput(st, evs))
+			require.NoError(t, err)
+			for i, d := range full.Dimensions {
+				assert.InDelta(t, w.scores[i].Score, d.Score, 1e-9, id)
+			}
+		} else {
+			assert.Zero(t, graduations[id], id)
+		}
+	}
+}
