@@ -1,0 +1,208 @@
+package lifecycle_test
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/attribution"
+	"github.com/leadkit/leadkit/lifecycle"
+	"github.com/leadkit/leadkit/stage"
+)
+
+func chEv(id, lead, typ, channel, campaign, content string, at time.Time) leadkit.Event {
+	return leadkit.Event{ID: id, LeadID: lead, Type: typ, Channel: channel, Campaign: campaign, Content: content, Time: at}
+}
+
+// A small business with answers worked out by hand: in March, "old" (a
+// lead since January) and "new" (a lead since March) become MQLs; "cold"
+// graduates but does not; "done" was an MQL in February.
+func verifyFixture(t *testing.T) (*parts, *lifecycle.Engine) {
+	p := newParts(t)
+	e := p.engine(t, lifecycle.Options{})
+	jan := time.Date(2026, 1, 10, 9, 0, 0, 0, time.UTC)
+	feb := time.Date(2026, 2, 10, 9, 0, 0, 0, time.UTC)
+	mar := time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)
+	_, err := e.Ingest(ctx,
+		// old: two page views in January (graduates, 10 points), then in
+		// March a webinar and two downloads: MQL at the second download.
+		chEv("o1", "old", "page_view", "web", "", "/home", jan),
+		chEv("o2", "old", "page_view", "web", "", "/pricing", jan.Add(hours(1))),
+		chEv("o3", "old", "webinar_attended", "webinar", "spring", "", mar),
+		chEv("o4", "old", "download", "content", "spring", "guide", mar.Add(hours(1))),
+		chEv("o5", "old", "download", "content", "spring", "guide", mar.Add(hours(2))),
+		// new: all in March (graduates at the webinar); MQL at the paid
+		// webinar.
+		chEv("n1", "new", "page_view", "paid", "search", "/pricing", mar.Add(hours(3))),
+		chEv("n2", "new", "webinar_attended", "webinar", "spring", "", mar.Add(hours(4))),
+		chEv("n3", "new", "download", "content", "spring", "guide", mar.Add(hours(5))),
+		chEv("n4", "new", "webinar_attended", "paid", "search", "", mar.Add(hours(6))),
+		// cold: two page views in March, no MQL.
+		chEv("c1", "cold", "page_view", "paid", "search", "/home", mar.Add(hours(7))),
+		chEv("c2", "cold", "page_view", "web", "", "/home", mar.Add(hours(8))),
+		// done: an MQL in February.
+		chEv("d1", "done", "webinar_attended", "webinar", "winter", "", feb),
+		chEv("d2", "done", "download", "content", "winter", "guide", feb.Add(hours(1))),
+		chEv("d3", "done", "download", "content", "winter", "guide", feb.Add(hours(2))),
+		chEv("d4", "done", "page_view", "web", "", "/pricing", feb.Add(hours(3))),
+		// anon: one page view, a prospect only.
+		chEv("a1", "anon", "page_view", "paid", "search", "/home", mar.Add(hours(9))),
+	)
+	require.NoError(t, err)
+	for id, want := range map[string]string{"old": "MQL", "new": "MQL", "cold": "Raw", "done": "MQL"} {
+		rec, err := p.machine.Get(ctx, stage.Lead(id))
+		require.NoError(t, err)
+		require.Equal(t, want, rec.Stage, id)
+	}
+	return p, e
+}
+
+func TestVerifyByHand(t *testing.T) {
+	_, e := verifyFixture(t)
+	march := lifecycle.Period{From: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC),
+		Costs: map[string]float64{"webinar": 1000, "content": 400, "paid": 600}}
+	v, err := e.Verify(ctx, march, lifecycle.VerifyOptions{Stages: []string{"MQL"}, Functions: map[string]string{"webinar": "events", "content": "content", "paid": "paid", "web": "organic"}})
+	require.NoError(t, err)
+	assert.Equal(t, 4, v.Leads)
+	assert.Equal(t, 5, v.Timelines, "the prospect's timeline counts too")
+	require.Len(t, v.Stages, 1)
+	mql := v.Stages[0]
+	assert.Equal(t, "MQL", mql.Stage)
+	// Two MQLs in March: one new, one from a January lead; both first-time.
+	assert.Equal(t, 2, mql.Age.Leads)
+	assert.Equal(t, 1, mql.Age.New)
+	assert.Equal(t, 1, mql.Age.Earlier)
+	assert.Equal(t, 2, mql.Age.FirstTime)
+	assert.InDelta(t, 0.5, mql.Age.EarlierShare, 1e-12)
+	// Cycle from creation: old was created at its second touch (January
+	// 10, 10:00), new at its second (March 10, 13:00).
+	assert.Equal(t, 2, mql.Cycle.Overall.N)
+	assert.Equal(t, leadkit.Duration(2*time.Hour), mql.Cycle.Overall.Min, "new: created at 13:00, MQL at 15:00")
+	assert.Equal(t, leadkit.Duration(59*24*time.Hour+time.Hour), mql.Cycle.Overall.Max, "old: January 10 10:00 to March 10 11:00")
+
+	// Last touch: old's last touch before its MQL is the content download
+	// at the MQL's time, new's is the paid webinar: content 1, paid 1.
+	lt, ok := mql.Credit(attribution.ByChannel, "last_touch")
+	require.True(t, ok)
+	assert.Equal(t, map[string]float64{"content": 1, "paid": 1}, nonZero(lt.Conversions))
+	mk, ok := mql.Credit(attribution.ByChannel, "markov")
+	require.True(t, ok)
+	assert.InDelta(t, 2, mk.TotalConversions(), 1e-9, "Markov conserves the period's two MQLs")
+	camp, ok := mql.Credit(attribution.ByCampaign, "last_touch")
+	require.True(t, ok)
+	assert.Equal(t, map[string]float64{"spring": 1, "search": 1}, nonZero(camp.Conversions))
+
+	// Nurture: the guide was downloaded 3 times by 2 leads in March, and
+	// both became MQLs at or after a download.
+	var guide *struct{ sent, leads, converted int }
+	for _, c := range mql.Nurture {
+		if c.Key == "guide" {
+			guide = &struct{ sent, leads, converted int }{c.Sent, c.Leads, c.Converted}
+		}
+	}
+	require.NotNil(t, guide)
+	assert.Equal(t, struct{ sent, leads, converted int }{3, 2, 2}, *guide)
+
+	// ROI by channel: cost per MQL (last touch) of content 400/1, paid
+	// 600/1; webinar has cost and no last-touch MQL.
+	row := func(r attribution.ROIReport, key string) attribution.ROIRow {
+		for _, x := range r.Rows {
+			if x.Key == key {
+				return x
+			}
+		}
+		t.Fatalf("no row %q", key)
+		return attribution.ROIRow{}
+	}
+	require.Equal(t, []string{"MQL/last_touch", "MQL/markov"}, v.ROI.Stages)
+	c := row(v.ROI, "content")
+	assert.Equal(t, 400.0, c.Cost)
+	require.NotNil(t, c.Stages[0].CostPer)
+	assert.Equal(t, 400.0, *c.Stages[0].CostPer)
+	w := row(v.ROI, "webinar")
+	assert.Nil(t, w.Stages[0].CostPer, "no MQL by last touch: no cost per MQL")
+	require.NotNil(t, v.ROIByFunction)
+	assert.Equal(t, 1000.0, row(*v.ROIByFunction, "events").Cost)
+
+	// The stage funnel of the leads that entered Raw in March: new and
+	// cold; one of the two reached MQL.
+	conv, ok := v.Funnel.Conversion("Raw", "MQL")
+	require.True(t, ok)
+	assert.Equal(t, 2, conv.Base)
+	assert.Equal(t, 1, conv.Converted)
+
+	// The result is data: it round-trips through JSON.
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	var back lifecycle.Verification
+	require.NoError(t, json.Unmarshal(b, &back))
+	b2, err := json.Marshal(back)
+	require.NoError(t, err)
+	assert.JSONEq(t, string(b), string(b2))
+}
+
+func nonZero(m map[string]float64) map[string]float64 {
+	out := map[string]float64{}
+	for k, v := range m {
+		if v != 0 {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func TestVerifyRefusesBadInput(t *testing.T) {
+	_, e := verifyFixture(t)
+	from := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	for name, c := range map[string]struct {
+		p    lifecycle.Period
+		o    lifecycle.VerifyOptions
+		want string
+	}{
+		"empty period":   {lifecycle.Period{From: from, To: from}, lifecycle.VerifyOptions{}, "want From before To"},
+		"negative cost":  {lifecycle.Period{From: from, To: from.AddDate(0, 1, 0), Costs: map[string]float64{"paid": -1}}, lifecycle.VerifyOptions{}, `cost of "paid"`},
+		"unknown stage":  {lifecycle.Period{From: from, To: from.AddDate(0, 1, 0)}, lifecycle.VerifyOptions{Stages: []string{"MLQ"}}, `stage "MLQ" is not a stage of "classic" (did you mean "MQL"?)`},
+		"bad key":        {lifecycle.Period{From: from, To: from.AddDate(0, 1, 0)}, lifecycle.VerifyOptions{Keys: []attribution.TouchKey{"chanel"}}, `key "chanel"`},
+		"bad value spec": {lifecycle.Period{From: from, To: from.AddDate(0, 1, 0)}, lifecycle.VerifyOptions{Values: map[string]lifecycle.Value{"Won": {}}}, `values of "Won"`},
+	} {
+		_, err := e.Verify(ctx, c.p, c.o)
+		require.ErrorIs(t, err, leadkit.ErrInvalid, name)
+		assert.Contains(t, err.Error(), c.want, name)
+	}
+	o, err := lifecycle.ParseVerifyOptions([]byte("stages: [MQL]\nlookback: 90d\nkeys: [channel]\n"))
+	require.NoError(t, err)
+	assert.Equal(t, 90*24*time.Hour, o.Lookback)
+	_, err = lifecycle.ParseVerifyOptions([]byte("lookback: 90\n"))
+	require.ErrorIs(t, err, leadkit.ErrInvalid)
+}
+
+func TestVerifyValuesAndROI(t *testing.T) {
+	p, e := verifyFixture(t)
+	at := time.Date(2026, 3, 20, 9, 0, 0, 0, time.UTC)
+	for i, tr := range []string{"accept", "qualify_sql", "create_opportunity", "win"} {
+		_, err := p.machine.Fire(ctx, stage.Lead("new"), tr, stage.Request{Actor: "ana", At: at.Add(time.Duration(i) * time.Minute)})
+		require.NoError(t, err)
+	}
+	deal := leadkit.Event{ID: "deal-1", LeadID: "new", Type: "deal_won", Time: at.Add(3 * time.Minute), Attrs: map[string]any{"amount": 5000}}
+	_, err := e.Ingest(ctx, deal)
+	require.NoError(t, err)
+	march := lifecycle.Period{From: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC),
+		Costs: map[string]float64{"paid": 600}}
+	v, err := e.Verify(ctx, march, lifecycle.VerifyOptions{Stages: []string{"Won"}, Keys: []attribution.TouchKey{attribution.ByChannel},
+		Values: map[string]lifecycle.Value{"Won": {Types: []string{"deal_won"}, Attr: "amount"}}})
+	require.NoError(t, err)
+	won, ok := v.Stages[0].Credit(attribution.ByChannel, "last_touch")
+	require.True(t, ok)
+	assert.Equal(t, map[string]float64{"paid": 1}, nonZero(won.Conversions), "the deal's last touch was the paid webinar")
+	assert.Equal(t, map[string]float64{"paid": 5000}, nonZero(won.Value))
+	for _, r := range v.ROI.Rows {
+		if r.Key == "paid" {
+			require.NotNil(t, r.Stages[0].ROAS)
+			assert.InDelta(t, 5000.0/600, *r.Stages[0].ROAS, 1e-12)
+		}
+	}
+}
