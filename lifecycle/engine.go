@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/leadkit/leadkit"
@@ -84,7 +85,9 @@ type Engine struct {
 	now     func() time.Time
 	unknown Unknown
 	observe func(leadkit.Event, *pool.Observation) error
-	facts   map[string]string // stage fact -> scoring fact
+	facts   []fact // the stage facts and where they come from
+	scratch sync.Pool // *scratch
+	calls   sync.Pool // *call
 	requal  requalify
 	matrix  *scoring.MatrixSpec
 	actor   string
@@ -146,6 +149,7 @@ func New(p *pool.Pool, model *scoring.Model, machine *stage.Machine, events jour
 	if e.actor == "" {
 		e.actor = DefaultActor
 	}
+
 	if m := model.Spec().Matrix; m != nil {
 		e.matrix = m
 	}
@@ -162,9 +166,15 @@ func New(p *pool.Pool, model *scoring.Model, machine *stage.Machine, events jour
 	return e, nil
 }
 
+// fact is a stage fact read from the score.
+type fact struct {
+	name string
+	ref  scoring.FactRef
+}
+
 // checkFacts matches the stage definition's facts with the model's and
-// returns the mapping stage fact -> scoring fact.
-func checkFacts(model *scoring.Model, def stage.Definition, alias map[string]string) (map[string]string, error) {
+// returns where each stage fact comes from.
+func checkFacts(model *scoring.Model, def stage.Definition, alias map[string]string) ([]fact, error) {
 	gives := model.FactTypes()
 	names := make([]string, 0, len(gives))
 	for n := range gives {
@@ -180,7 +190,7 @@ func checkFacts(model *scoring.Model, def stage.Definition, alias map[string]str
 			bad("Options.Facts maps %q, which the stage definition %q does not declare", clip(f), clip(def.Name))
 		}
 	}
-	out := map[string]string{}
+	var out []fact
 	for _, f := range slices.Sorted(mapsKeys(def.Facts)) {
 		want := def.Facts[f]
 		src, mapped := alias[f]
@@ -196,7 +206,8 @@ func checkFacts(model *scoring.Model, def stage.Definition, alias map[string]str
 		case typ != want:
 			bad("stage fact %q is declared %s but model %q gives %q as %s", clip(f), want, clip(model.Name()), src, typ)
 		default:
-			out[f] = src
+			ref, _ := model.Fact(src)
+			out = append(out, fact{name: f, ref: ref})
 		}
 	}
 	if len(errs) > 0 {

@@ -25,10 +25,36 @@ type evaluator struct {
 	// (earlier points were reported when they were first processed).
 	prev       []string
 	reportFrom time.Time
-	full       scoring.Result
-	since      scoring.Result
-	mixed      scoring.Result
+	*scratch
 	errs       []error // events and evaluations that failed without stopping the lead
+	// unchecked is set while rec, taken from the lead's state, has not
+	// been checked against the stage store by an Advance.
+	unchecked bool
+}
+
+// scratch is the reusable memory of an evaluation: reading a score into a
+// used Result allocates nothing.
+type scratch struct {
+	full, since, mixed scoring.Result
+	ev                 evaluator
+	reached            [2][]string
+}
+
+// newEvaluator returns an evaluator with scratch memory from the engine's
+// pool; release returns it.
+func (e *Engine) newEvaluator(st *LeadState, rec stage.Record, unchecked bool, log *changeLog, reportFrom time.Time) *evaluator {
+	sc, _ := e.scratch.Get().(*scratch)
+	if sc == nil {
+		sc = &scratch{}
+	}
+	sc.ev = evaluator{e: e, st: st, rec: rec, log: log, prev: st.Reached, reportFrom: reportFrom, unchecked: unchecked, scratch: sc}
+	return &sc.ev
+}
+
+func (v *evaluator) release() {
+	sc, e := v.scratch, v.e
+	sc.ev = evaluator{}
+	e.scratch.Put(sc)
 }
 
 // add applies one event to the lead's score states. An event the model
@@ -81,12 +107,12 @@ func (v *evaluator) evaluate(ctx context.Context, t time.Time, cause string) err
 	if at.Before(v.rec.UpdatedAt) {
 		at = v.rec.UpdatedAt
 	}
-	facts := stage.Facts{}
-	all := res.Facts(e.model)
-	for f, src := range e.facts {
-		facts[f] = all[src]
+	facts := make(stage.Facts, len(e.facts))
+	for _, f := range e.facts {
+		facts[f.name] = res.Fact(f.ref)
 	}
 	rec, n, err := e.machine.Advance(ctx, stage.Lead(v.st.LeadID), facts, stage.Request{Actor: e.actor, At: at, Version: v.rec.Version})
+	v.unchecked = false
 	if n > 0 {
 		h, herr := e.machine.History(ctx, stage.Lead(v.st.LeadID))
 		if herr != nil {
@@ -99,12 +125,11 @@ func (v *evaluator) evaluate(ctx context.Context, t time.Time, cause string) err
 		}
 		v.entered(rec)
 	}
-	var te *stage.TransitionError
 	switch {
 	case err == nil:
 	case errors.Is(err, leadkit.ErrConflict):
 		return err // another writer moved the lead: the attempt starts again
-	case !errors.As(err, &te) || errors.Is(err, leadkit.ErrNotFound):
+	case !isTransitionError(err) || errors.Is(err, leadkit.ErrNotFound):
 		// The store failed: stop before the state moves past this point,
 		// so that ingesting the events again decides it again.
 		return err
@@ -153,12 +178,15 @@ func (v *evaluator) mix() *scoring.Result {
 // crossings reports the thresholds reached or left since the previous
 // evaluation.
 func (v *evaluator) crossings(res *scoring.Result, t time.Time, cause string) {
-	var now []string
+	// Two buffers take turns holding the thresholds reached now and at
+	// the previous evaluation.
+	now := v.reached[0][:0]
 	for _, th := range res.Thresholds {
 		if th.Reached {
 			now = append(now, th.Name)
 		}
 	}
+	v.reached[0], v.reached[1] = v.reached[1], now
 	if !t.Before(v.reportFrom) {
 		for _, th := range res.Thresholds {
 			if th.Reached == slices.Contains(v.prev, th.Name) {
@@ -175,10 +203,32 @@ func (v *evaluator) crossings(res *scoring.Result, t time.Time, cause string) {
 // save writes the lead's state; the errors of events and evaluations that
 // were skipped come back with the store's.
 func (v *evaluator) save(ctx context.Context) error {
-	v.st.Reached = v.prev
+	if v.unchecked {
+		// No Advance checked the stage record the lead was decided on (the
+		// policy held it, or every event came before its latest change).
+		rec, err := v.e.machine.Get(ctx, stage.Lead(v.st.LeadID))
+		if err != nil {
+			return err
+		}
+		if rec.Version != v.rec.Version {
+			return fmt.Errorf("stage record moved from version %d to %d: %w", v.rec.Version, rec.Version, leadkit.ErrConflict)
+		}
+	}
+	v.st.Stage = v.rec
+	v.st.Reached = nil
+	if len(v.prev) > 0 {
+		v.st.Reached = slices.Clone(v.prev)
+	}
 	v.st.Version++
 	if err := v.e.states.Put(ctx, *v.st); err != nil {
 		return err
 	}
 	return errors.Join(v.errs...)
+}
+
+// isTransitionError reports whether err is a refused stage change (not a
+// store failure).
+func isTransitionError(err error) bool {
+	var te *stage.TransitionError
+	return errors.As(err, &te)
 }

@@ -16,7 +16,7 @@ import (
 // item is one accepted event of a call.
 type item struct {
 	index int
-	ev    leadkit.Event
+	ev    *leadkit.Event // in call.norm
 	obs   *pool.Observation // for prospects' events
 }
 
@@ -24,8 +24,13 @@ type item struct {
 type subject struct {
 	id    string
 	items []item
-	state *LeadState // read when resolving; nil when it has none
-	known bool       // a lead or a prospect
+	state *LeadState    // read when resolving; nil when it has none
+	buf   LeadState     // holds the state read
+	known bool          // a lead or a prospect
+	// reread makes the stage record be read from the stage store, not
+	// taken from the state (after a conflict).
+	reread bool
+	log   changeLog
 }
 
 // Ingest stores events and moves their subjects along: see the package
@@ -42,29 +47,31 @@ func (e *Engine) Ingest(ctx context.Context, events ...leadkit.Event) ([]Change,
 	if len(events) > MaxEventsPerCall {
 		return nil, fmt.Errorf("lifecycle: ingest: %w: %d events, at most %d per call", leadkit.ErrInvalid, len(events), MaxEventsPerCall)
 	}
+	c := e.newCall()
+	defer e.calls.Put(c)
+	if cap(c.norm) < len(events) {
+		c.norm = make([]leadkit.Event, 0, len(events)) // never grows below: items point into it
+	}
 	var errs []error
-	seen := make(map[string]bool, len(events))
-	subs := map[string]*subject{}
-	var order []*subject
 	for i, ev := range events {
 		if err := ev.Validate(); err != nil {
 			errs = append(errs, &EventError{Index: i, ID: ev.ID, Err: err})
 			continue
 		}
-		if seen[ev.ID] {
+		if _, dup := c.seen[ev.ID]; dup {
 			continue // repeated within the call: kept once, like a store does
 		}
-		seen[ev.ID] = true
+		c.seen[ev.ID] = struct{}{}
 		ev.Time = ev.Time.UTC()
-		s := subs[ev.LeadID]
+		c.norm = append(c.norm, ev)
+		s := c.subs[ev.LeadID]
 		if s == nil {
-			s = &subject{id: ev.LeadID}
-			subs[ev.LeadID] = s
-			order = append(order, s)
+			s = c.subject(ev.LeadID)
 		}
-		s.items = append(s.items, item{index: i, ev: ev})
+		s.items = append(s.items, item{index: i, ev: &c.norm[len(c.norm)-1]})
 	}
-	var accepted []leadkit.Event
+	order := c.order
+	refused := len(errs)
 	for _, s := range order {
 		if err := e.resolve(ctx, s); err != nil {
 			for _, it := range s.items {
@@ -76,7 +83,7 @@ func (e *Engine) Ingest(ctx context.Context, events ...leadkit.Event) ([]Change,
 		kept := s.items[:0]
 		for _, it := range s.items {
 			if s.state == nil && e.pool != nil {
-				obs, err := e.observation(it.ev)
+				obs, err := e.observation(*it.ev)
 				if err != nil {
 					errs = append(errs, &EventError{Index: it.index, ID: it.ev.ID, Err: err})
 					continue
@@ -84,9 +91,19 @@ func (e *Engine) Ingest(ctx context.Context, events ...leadkit.Event) ([]Change,
 				it.obs = obs
 			}
 			kept = append(kept, it)
-			accepted = append(accepted, it.ev)
 		}
 		s.items = kept
+	}
+	accepted := c.norm
+	if len(errs) > refused {
+		// Some subjects or observations were refused: store the others.
+		accepted = c.accepted[:0]
+		for _, s := range order {
+			for _, it := range s.items {
+				accepted = append(accepted, *it.ev)
+			}
+		}
+		c.accepted = accepted
 	}
 	if err := e.store(ctx, accepted, &errs); err != nil {
 		return nil, errors.Join(append(errs, err)...)
@@ -106,13 +123,58 @@ func (e *Engine) Ingest(ctx context.Context, events ...leadkit.Event) ([]Change,
 	return changes, errors.Join(errs...)
 }
 
+// call is the reusable memory of an Ingest call.
+type call struct {
+	seen     map[string]struct{}
+	subs     map[string]*subject
+	order    []*subject
+	free     []*subject
+	norm     []leadkit.Event // the call's valid events, UTC, each ID once
+	accepted []leadkit.Event
+}
+
+// newCall returns an empty call from the engine's pool.
+func (e *Engine) newCall() *call {
+	c, _ := e.calls.Get().(*call)
+	if c == nil {
+		return &call{seen: map[string]struct{}{}, subs: map[string]*subject{}}
+	}
+	clear(c.seen)
+	clear(c.subs)
+	for _, s := range c.order {
+		// Drop what the last call read; the slices' old elements are
+		// overwritten by this call.
+		*s = subject{items: s.items[:0], log: changeLog{changes: s.log.changes[:0], committed: s.log.committed[:0]}}
+		c.free = append(c.free, s)
+	}
+	c.order = c.order[:0]
+	c.accepted = c.accepted[:0]
+	c.norm = c.norm[:0]
+	return c
+}
+
+// subject returns a new subject of the call.
+func (c *call) subject(id string) *subject {
+	var s *subject
+	if n := len(c.free); n > 0 {
+		s, c.free = c.free[n-1], c.free[:n-1]
+	} else {
+		s = &subject{}
+	}
+	s.id = id
+	c.subs[id] = s
+	c.order = append(c.order, s)
+	return s
+}
+
 // resolve reads what the engine knows of a subject and applies the
 // unknown-subject option.
 func (e *Engine) resolve(ctx context.Context, s *subject) error {
-	st, err := e.states.Get(ctx, s.id)
+	var err error
+	s.buf, err = e.states.Get(ctx, s.id)
 	switch {
 	case err == nil:
-		s.state, s.known = &st, true
+		s.state, s.known = &s.buf, true
 		return nil
 	case !errors.Is(err, leadkit.ErrNotFound):
 		return err
@@ -180,20 +242,21 @@ func (e *Engine) store(ctx context.Context, evs []leadkit.Event, errs *[]error) 
 // writers. Changes reported by a failed attempt that did commit (a stage
 // change, a graduation) are kept.
 func (e *Engine) process(ctx context.Context, s *subject) ([]Change, error) {
-	var out changeLog
+	out := &s.log
 	for attempt := range maxRetries {
 		if attempt > 0 {
-			s.state = nil
-			st, err := e.states.Get(ctx, s.id)
+			s.state, s.reread = nil, true
+			var err error
+			s.buf, err = e.states.Get(ctx, s.id)
 			switch {
 			case err == nil:
-				s.state = &st
+				s.state = &s.buf
 			case !errors.Is(err, leadkit.ErrNotFound):
 				return out.final(), err
 			}
 		}
 		out.startAttempt()
-		err := e.processOnce(ctx, s, &out)
+		err := e.processOnce(ctx, s, out)
 		if errors.Is(err, leadkit.ErrConflict) {
 			continue
 		}
@@ -249,7 +312,14 @@ func (e *Engine) processOnce(ctx context.Context, s *subject, log *changeLog) er
 		return e.admit(ctx, s, log)
 	}
 	st := s.state
-	rec, err := e.machine.Get(ctx, stage.Lead(s.id))
+	var rec stage.Record
+	var err error
+	known := st.Stage.Version > 0 && !s.reread
+	if known {
+		rec = st.Stage // checked by Advance's version, or in save
+	} else {
+		rec, err = e.machine.Get(ctx, stage.Lead(s.id))
+	}
 	if errors.Is(err, leadkit.ErrNotFound) {
 		// The lead's state exists but its stage record does not (removed
 		// from the stage store): start it again at its creation.
@@ -266,9 +336,9 @@ func (e *Engine) processOnce(ctx context.Context, s *subject, log *changeLog) er
 		rebuild = true
 	}
 	if rebuild {
-		return e.replay(ctx, st, rec, from, s.items, log)
+		return e.replay(ctx, st, rec, known, from, s.items, log)
 	}
-	return e.apply(ctx, st, rec, s.items, log)
+	return e.apply(ctx, st, rec, known, s.items, log)
 }
 
 // admit handles a subject that is not a lead yet: its events update its
@@ -292,7 +362,7 @@ func (e *Engine) admit(ctx context.Context, s *subject, log *changeLog) error {
 		return err
 	}
 	st := &LeadState{LeadID: s.id, Lead: g.Lead, Score: e.model.NewState()}
-	return e.replay(ctx, st, rec, g.At, s.items, log)
+	return e.replay(ctx, st, rec, false, g.At, s.items, log)
 }
 
 // causeAt is the ID of the last event at or before t, else the first.
@@ -340,7 +410,7 @@ func (e *Engine) graduate(ctx context.Context, s *subject) (pool.Graduation, boo
 		at := pr.GraduatedAt
 		return pool.Graduation{ProspectID: pr.ID, LeadID: pr.LeadID, At: at, Lead: pr.Lead(pr.LeadID, at)}, true, errors.Join(errs...)
 	}
-	times, err := e.eventTimes(ctx, s.id, s.items[0].ev.Time)
+	times, err := e.candidates(ctx, s.id, pr, s.items[0].ev.Time)
 	if err != nil {
 		return pool.Graduation{}, false, errors.Join(append(errs, err)...)
 	}
@@ -359,9 +429,22 @@ func (e *Engine) graduate(ctx context.Context, s *subject) (pool.Graduation, boo
 	return pool.Graduation{}, false, errors.Join(errs...)
 }
 
-// eventTimes lists the distinct times of a subject's stored events at or
-// after from, ascending.
-func (e *Engine) eventTimes(ctx context.Context, id string, from time.Time) ([]time.Time, error) {
+// candidates lists the times a prospect may graduate at from `from` on:
+// the distinct times of its events, ascending. Every event of a prospect
+// is a touch of the pool, so they are the prospect's touch times, unless
+// the pool's cap on kept touches cut some: then they are read from the
+// journey store.
+func (e *Engine) candidates(ctx context.Context, id string, pr pool.Prospect, from time.Time) ([]time.Time, error) {
+	i, _ := slices.BinarySearchFunc(pr.Touches, from, func(a, b time.Time) int { return a.Compare(b) })
+	if len(pr.Touches) < pool.MaxTouches || i > 0 {
+		var out []time.Time
+		for _, t := range pr.Touches[i:] {
+			if n := len(out); n == 0 || !out[n-1].Equal(t) {
+				out = append(out, t)
+			}
+		}
+		return out, nil
+	}
 	evs, err := e.events.Events(ctx, id, from, time.Time{})
 	if err != nil {
 		return nil, err
@@ -408,13 +491,14 @@ func (e *Engine) notAfterNow(t time.Time) time.Time {
 // apply is the fast path: every event is at or after the lead's last
 // applied one. They are added to the score state, and the stage is
 // advanced at each of their times.
-func (e *Engine) apply(ctx context.Context, st *LeadState, rec stage.Record, items []item, log *changeLog) error {
-	ev := evaluator{e: e, st: st, rec: rec, log: log, prev: st.Reached, reportFrom: st.Score.Updated}
+func (e *Engine) apply(ctx context.Context, st *LeadState, rec stage.Record, unchecked bool, items []item, log *changeLog) error {
+	ev := e.newEvaluator(st, rec, unchecked, log, st.Score.Updated)
+	defer ev.release()
 	for i := 0; i < len(items); {
 		t := items[i].ev.Time
 		cause := ""
 		for ; i < len(items) && items[i].ev.Time.Equal(t); i++ {
-			if err := ev.add(&items[i].ev); err != nil {
+			if err := ev.add(items[i].ev); err != nil {
 				return err
 			}
 			cause = items[i].ev.ID
@@ -429,7 +513,7 @@ func (e *Engine) apply(ctx context.Context, st *LeadState, rec stage.Record, ite
 // replay rebuilds the lead's score state from its stored history and
 // advances the stage at the time of each stored event from `from` on
 // (but not before the latest stage change, which is never rewritten).
-func (e *Engine) replay(ctx context.Context, st *LeadState, rec stage.Record, from time.Time, items []item, log *changeLog) error {
+func (e *Engine) replay(ctx context.Context, st *LeadState, rec stage.Record, unchecked bool, from time.Time, items []item, log *changeLog) error {
 	evs, err := e.events.Events(ctx, st.LeadID, time.Time{}, time.Time{})
 	if err != nil {
 		return err
@@ -442,7 +526,8 @@ func (e *Engine) replay(ctx context.Context, st *LeadState, rec stage.Record, fr
 		fresh.SinceFrom = rec.EnteredAt
 		fresh.Since = e.model.NewState()
 	}
-	ev := evaluator{e: e, st: &fresh, rec: rec, log: log, prev: st.Reached, reportFrom: oldCursor}
+	ev := e.newEvaluator(&fresh, rec, unchecked, log, oldCursor)
+	defer ev.release()
 	evalFrom := from
 	if evalFrom.Before(rec.UpdatedAt) {
 		evalFrom = rec.UpdatedAt

@@ -10,6 +10,7 @@ import (
 
 	"github.com/leadkit/leadkit"
 	"github.com/leadkit/leadkit/scoring"
+	"github.com/leadkit/leadkit/stage"
 )
 
 // LeadState is what the engine keeps per lead besides the stage record and
@@ -33,6 +34,11 @@ type LeadState struct {
 	Since        scoring.State `json:"since,omitzero"`
 	SinceFrom    time.Time     `json:"since_from,omitzero"`
 	SinceTouches int           `json:"since_touches,omitempty"`
+	// Stage is the lead's stage record as of the state's last write: the
+	// engine decides on it and Advance's version check catches a change
+	// made meanwhile (a manual transition), so the stage store is read
+	// only then.
+	Stage stage.Record `json:"stage"`
 	// Reached are the score thresholds reached at the latest evaluation,
 	// in model order: threshold crossings are reported against them.
 	Reached []string `json:"reached,omitempty"`
@@ -108,6 +114,21 @@ func ValidateState(s LeadState) error {
 			return bad("%s time outside %s", t.what, leadkit.TimeRange)
 		}
 	}
+	if s.Stage.Version > 0 {
+		if err := s.Stage.Key.Validate(); err != nil || s.Stage.ID != s.LeadID || s.Stage.Kind != stage.KindLead {
+			return bad("stage record of another subject (%v)", err)
+		}
+		for _, x := range []string{s.Stage.Stage, s.Stage.SubStatus} {
+			if msg := leadkit.CheckText(x, leadkit.MaxNameBytes); msg != "" {
+				return bad("stage record: %s", msg)
+			}
+		}
+		if !leadkit.ValidTime(s.Stage.EnteredAt) || !leadkit.ValidTime(s.Stage.UpdatedAt) {
+			return bad("stage record time outside %s", leadkit.TimeRange)
+		}
+	} else if s.Stage != (stage.Record{}) {
+		return bad("stage record without a version")
+	}
 	if s.SinceTouches < 0 || s.Events < 0 {
 		return bad("negative count")
 	}
@@ -128,13 +149,13 @@ func ValidateState(s LeadState) error {
 // MemoryStore is the in-memory Store.
 type MemoryStore struct {
 	mu sync.RWMutex
-	m  map[string]LeadState
+	m  map[string]*LeadState // never changed once stored: Put replaces it
 }
 
 var _ Store = (*MemoryStore)(nil)
 
 // NewMemoryStore returns an empty in-memory Store.
-func NewMemoryStore() *MemoryStore { return &MemoryStore{m: map[string]LeadState{}} }
+func NewMemoryStore() *MemoryStore { return &MemoryStore{m: map[string]*LeadState{}} }
 
 // Get implements Store.
 func (s *MemoryStore) Get(ctx context.Context, leadID string) (LeadState, error) {
@@ -164,14 +185,14 @@ func (s *MemoryStore) Put(ctx context.Context, st LeadState) error {
 	st = st.Clone()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	cur, ok := s.m[st.LeadID]
-	switch {
-	case st.Version == 1 && ok:
-		return fmt.Errorf("lifecycle: lead %q exists: %w", clip(st.LeadID), leadkit.ErrConflict)
-	case st.Version > 1 && (!ok || cur.Version != st.Version-1):
-		return fmt.Errorf("lifecycle: lead %q at version %d, not %d: %w", clip(st.LeadID), cur.Version, st.Version-1, leadkit.ErrConflict)
+	var have int64
+	if cur, ok := s.m[st.LeadID]; ok {
+		have = cur.Version
 	}
-	s.m[st.LeadID] = st
+	if have != st.Version-1 {
+		return fmt.Errorf("lifecycle: lead %q at version %d, not %d: %w", clip(st.LeadID), have, st.Version-1, leadkit.ErrConflict)
+	}
+	s.m[st.LeadID] = &st
 	return nil
 }
 

@@ -94,6 +94,8 @@ type Model struct {
 	matrix     *matrixDef
 
 	pool sync.Pool // *scratch
+
+	facts []namedFact // every fact Result.Facts gives, in name order
 }
 
 type dimension struct {
@@ -388,6 +390,7 @@ func compile(spec ModelSpec, opts Options, forceVM bool) (*Model, error) {
 		return nil, errors.Join(c.errs...)
 	}
 	m.pool.New = func() any { return m.newScratch() }
+	m.facts = m.factList()
 	return m, nil
 }
 

@@ -1,6 +1,8 @@
 package scoring
 
 import (
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/leadkit/leadkit"
@@ -65,25 +67,94 @@ func (m *Model) FactTypes() map[string]leadkit.FieldType {
 // Facts turns the result into stage facts (see [Facts]). Dimensions with
 // bands always give their band fact, "" when the score has no band.
 func (r Result) Facts(m *Model) Facts {
-	out := Facts{}
-	for i, d := range r.Dimensions {
-		name := FactName(d.Name)
-		out[name] = d.Score
-		if i < len(m.dims) && len(m.dims[i].bands) > 0 {
-			out[name+"_band"] = d.Band
+	out := make(Facts, len(m.facts))
+	for _, f := range m.facts {
+		out[f.name] = r.Fact(f.ref)
+	}
+	return out
+}
+
+// namedFact is a fact of the model with its name.
+type namedFact struct {
+	name string
+	ref  FactRef
+}
+
+// factList lists the model's facts, found once at compile time.
+func (m *Model) factList() []namedFact {
+	var out []namedFact
+	for _, name := range slices.Sorted(maps.Keys(m.FactTypes())) {
+		ref, _ := m.Fact(name)
+		out = append(out, namedFact{name, ref})
+	}
+	return out
+}
+
+// FactRef names one fact of a model's results: look it up once with
+// [Model.Fact] and read it from each result with [Result.Fact], the
+// allocation-free form of [Result.Facts] for engines that read a few facts
+// per event.
+type FactRef struct {
+	kind factKind
+	dim  int
+}
+
+type factKind uint8
+
+const (
+	factNone factKind = iota
+	factScore
+	factBand
+	factCell
+	factReached
+)
+
+// Fact finds the fact of that name (see [Facts] for the names), false if
+// the model gives no such fact.
+func (m *Model) Fact(name string) (FactRef, bool) {
+	switch {
+	case name == "reached" && len(m.thresholds) > 0:
+		return FactRef{kind: factReached}, true
+	case name == "cell" && m.matrix != nil:
+		return FactRef{kind: factCell}, true
+	}
+	for i := len(m.dims) - 1; i >= 0; i-- { // a later dimension's fact wins
+		d := m.dims[i]
+		n := FactName(d.name)
+		switch {
+		case name == n:
+			return FactRef{kind: factScore, dim: i}, true
+		case len(d.bands) > 0 && name == n+"_band":
+			return FactRef{kind: factBand, dim: i}, true
 		}
 	}
-	if m.matrix != nil {
-		out["cell"] = r.Cell
-	}
-	if len(m.thresholds) > 0 {
+	return FactRef{}, false
+}
+
+// Fact returns the value of a fact found with [Model.Fact] on the same
+// model, as [Result.Facts] gives it: a float64, a string, or for
+// "reached" a fresh []string; nil for a zero FactRef or a result of
+// another model.
+func (r *Result) Fact(ref FactRef) any {
+	switch ref.kind {
+	case factScore, factBand:
+		if ref.dim >= len(r.Dimensions) {
+			return nil
+		}
+		if ref.kind == factScore {
+			return r.Dimensions[ref.dim].Score
+		}
+		return r.Dimensions[ref.dim].Band
+	case factCell:
+		return r.Cell
+	case factReached:
 		reached := []string{}
 		for _, t := range r.Thresholds {
 			if t.Reached {
 				reached = append(reached, t.Name)
 			}
 		}
-		out["reached"] = reached
+		return reached
 	}
-	return out
+	return nil
 }

@@ -1,0 +1,169 @@
+package lifecycle_test
+
+import (
+	"flag"
+	"fmt"
+	"math/rand"
+	"runtime"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/journey"
+	"github.com/leadkit/leadkit/lifecycle"
+	"github.com/leadkit/leadkit/pool"
+	"github.com/leadkit/leadkit/scoring"
+	"github.com/leadkit/leadkit/stage"
+)
+
+var benchLeads = flag.Int("lifecycle.leads", 10_000, "leads in BenchmarkIngest (the README's figures use 100000: 2M events)")
+
+// benchEvents is a business of n subjects with 20 events each on average
+// over five months, in time order.
+func benchEvents(n int) []leadkit.Event {
+	r := rand.New(rand.NewSource(11))
+	types := []string{"page_view", "page_view", "page_view", "email_opened", "email_opened", "download", "webinar_attended"}
+	channels := []string{"web", "email", "paid", "social", "webinar", "content"}
+	out := make([]leadkit.Event, 0, n*20)
+	for i := range n {
+		id := fmt.Sprintf("s%07d", i)
+		start := t0.Add(time.Duration(r.Int63n(int64(120 * 24 * time.Hour))))
+		for j := range 1 + r.Intn(39) {
+			out = append(out, leadkit.Event{ID: fmt.Sprintf("%s-%d", id, j), LeadID: id, Type: types[r.Intn(len(types))],
+				Channel: channels[r.Intn(len(channels))], Time: start.Add(time.Duration(r.Int63n(int64(30 * 24 * time.Hour))))})
+		}
+	}
+	slices.SortStableFunc(out, func(a, b leadkit.Event) int { return a.Time.Compare(b.Time) })
+	return out
+}
+
+var benchBatchFlag = flag.Int("lifecycle.batch", 1000, "events per Ingest call in BenchmarkIngest")
+
+// BenchmarkIngest measures events/s through Engine.Ingest against the sum
+// of its parts called directly in the same run (pool upsert and
+// qualification of prospects' events, journey append, scoring Apply and
+// ReadState, stage Start and Advance, with the lead's state in a map),
+// and the heap kept per lead.
+func BenchmarkIngest(b *testing.B) {
+	evs := benchEvents(*benchLeads)
+	b.Logf("%d leads, %d events", *benchLeads, len(evs))
+	perLead := func(b *testing.B, before runtime.MemStats, keep ...any) {
+		var after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-min(before.HeapAlloc, after.HeapAlloc))/float64(*benchLeads), "B/lead")
+		runtime.KeepAlive(keep)
+	}
+	b.Run("engine", func(b *testing.B) {
+		for b.Loop() {
+			b.StopTimer()
+			var before runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			p := newParts(b)
+			e := p.engine(b, lifecycle.Options{})
+			b.StartTimer()
+			for i := 0; i < len(evs); i += *benchBatchFlag {
+				if _, err := e.Ingest(ctx, evs[i:min(i+*benchBatchFlag, len(evs))]...); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			perLead(b, before, p, e)
+			b.StartTimer()
+		}
+		b.ReportMetric(float64(len(evs))*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	})
+	b.Run("parts", func(b *testing.B) {
+		for b.Loop() {
+			b.StopTimer()
+			var before runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			p := newParts(b)
+			_ = p.engine(b, lifecycle.Options{}) // the pool and the machine
+			sp := &sumOfParts{p: p, states: map[string]*leadState{}}
+			sp.score, _ = p.model.Fact("total")
+			sp.grade, _ = p.model.Fact("fit_band")
+			b.StartTimer()
+			for i := 0; i < len(evs); i += *benchBatchFlag {
+				if err := sp.ingest(evs[i:min(i+*benchBatchFlag, len(evs))]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			perLead(b, before, p, sp)
+			b.StartTimer()
+		}
+		b.ReportMetric(float64(len(evs))*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	})
+}
+
+type leadState struct {
+	lead leadkit.Lead
+	st   scoring.State
+}
+
+// sumOfParts is the engine's work written directly against the parts,
+// without its store of states, retries, reports or checks.
+type sumOfParts struct {
+	p      *parts
+	states map[string]*leadState
+	res    scoring.Result
+	score  scoring.FactRef
+	grade  scoring.FactRef
+}
+
+func (s *sumOfParts) ingest(batch []leadkit.Event) error {
+	p := s.p
+	if _, err := p.events.Append(ctx, batch...); err != nil {
+		return err
+	}
+	for _, ev := range batch {
+		ls := s.states[ev.LeadID]
+		if ls == nil {
+			pr, _, err := p.pool.Upsert(ctx, pool.Observation{ID: ev.ID, At: ev.Time, Touch: true,
+				Identities: []pool.Identity{{Kind: pool.Subject, Value: ev.LeadID}}, Source: pool.Source{Channel: ev.Channel}})
+			if err != nil {
+				return err
+			}
+			g, ok, err := p.pool.Qualify(ctx, pr.ID, ev.Time)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				continue
+			}
+			if _, err := p.machine.Start(ctx, stage.Lead(ev.LeadID), stage.StartOptions{At: g.At}); err != nil {
+				return err
+			}
+			ls = &leadState{lead: g.Lead, st: p.model.NewState()}
+			s.states[ev.LeadID] = ls
+			past, err := p.events.Events(ctx, ev.LeadID, time.Time{}, time.Time{})
+			if err != nil {
+				return err
+			}
+			for _, x := range past {
+				if x.Time.After(ev.Time) {
+					break // later events of the batch come in the loop
+				}
+				if err := p.model.Apply(&ls.st, x); err != nil {
+					return err
+				}
+			}
+		} else if err := p.model.Apply(&ls.st, ev); err != nil {
+			return err
+		}
+		if err := p.model.ReadState(&s.res, &ls.st, ls.lead, ev.Time); err != nil {
+			return err
+		}
+		facts := stage.Facts{"score": s.res.Fact(s.score), "grade": s.res.Fact(s.grade)}
+		if _, _, err := p.machine.Advance(ctx, stage.Lead(ev.LeadID), facts, stage.Request{At: ev.Time}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var _ journey.Store = (*journey.MemoryStore)(nil)

@@ -1,0 +1,34 @@
+package scoring_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/leadkit/leadkit/scoring"
+)
+
+// Model.Fact and Result.Fact read every fact exactly as Result.Facts
+// gives it.
+func TestFactRefMatchesFacts(t *testing.T) {
+	m := compileExample()
+	for _, in := range []scoring.Input{{Lead: lead(), Events: events(), AsOf: asOf}, {Lead: lead(), AsOf: asOf}} {
+		res, err := m.Score(in)
+		require.NoError(t, err)
+		all := res.Facts(m)
+		require.NotEmpty(t, all)
+		for name, typ := range m.FactTypes() {
+			ref, ok := m.Fact(name)
+			require.True(t, ok, name)
+			assert.Equal(t, all[name], res.Fact(ref), "%s (%s)", name, typ)
+		}
+	}
+	_, ok := m.Fact("nope")
+	assert.False(t, ok)
+	_, ok = m.Fact("total_band")
+	assert.False(t, ok, "total has no bands")
+	var none scoring.FactRef
+	var r scoring.Result
+	assert.Nil(t, r.Fact(none))
+}
