@@ -85,7 +85,7 @@ type Engine struct {
 	now     func() time.Time
 	unknown Unknown
 	observe func(leadkit.Event, *pool.Observation) error
-	facts   []fact // the stage facts and where they come from
+	facts   []fact    // the stage facts and where they come from
 	scratch sync.Pool // *scratch
 	calls   sync.Pool // *call
 	requal  requalify

@@ -26,7 +26,7 @@ type evaluator struct {
 	prev       []string
 	reportFrom time.Time
 	*scratch
-	errs       []error // events and evaluations that failed without stopping the lead
+	errs []error // events and evaluations that failed without stopping the lead
 	// unchecked is set while rec, taken from the lead's state, has not
 	// been checked against the stage store by an Advance.
 	unchecked bool

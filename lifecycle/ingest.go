@@ -16,7 +16,7 @@ import (
 // item is one accepted event of a call.
 type item struct {
 	index int
-	ev    *leadkit.Event // in call.norm
+	ev    *leadkit.Event    // in call.norm
 	obs   *pool.Observation // for prospects' events
 }
 
@@ -24,13 +24,13 @@ type item struct {
 type subject struct {
 	id    string
 	items []item
-	state *LeadState    // read when resolving; nil when it has none
-	buf   LeadState     // holds the state read
-	known bool          // a lead or a prospect
+	state *LeadState // read when resolving; nil when it has none
+	buf   LeadState  // holds the state read
+	known bool       // a lead or a prospect
 	// reread makes the stage record be read from the stage store, not
 	// taken from the state (after a conflict).
 	reread bool
-	log   changeLog
+	log    changeLog
 }
 
 // Ingest stores events and moves their subjects along: see the package

@@ -33,7 +33,7 @@ func Lifecycle[F Factory[lifecycle.Store]](t *testing.T, factory F) {
 			Score: scoring.State{Model: "m1", LeadID: id, Updated: at, LastIDs: []string{"e3"},
 				Rules: []scoring.RuleState{{N: 2, Lifetime: 10, Value: 9.5, At: at.UnixNano(), Times: []int64{at.UnixNano()}}}},
 			SinceFrom: at.Add(-time.Hour), SinceTouches: 1,
-			Stage:     stage.Record{Key: stage.Key{Pipeline: "classic", Subject: stage.Lead(id)}, Stage: "MQL", EnteredAt: at, UpdatedAt: at, Version: 2},
+			Stage: stage.Record{Key: stage.Key{Pipeline: "classic", Subject: stage.Lead(id)}, Stage: "MQL", EnteredAt: at, UpdatedAt: at, Version: 2},
 			Since: scoring.State{Model: "m1", LeadID: id, Updated: at, Rules: []scoring.RuleState{{N: 1}}},
 		}
 	}
@@ -74,8 +74,11 @@ func Lifecycle[F Factory[lifecycle.Store]](t *testing.T, factory F) {
 	t.Run("RefusedInput", func(t *testing.T) {
 		s := newStore(t)
 		for name, bad := range map[string]func(*lifecycle.LeadState){
-			"empty ID":         func(x *lifecycle.LeadState) { x.LeadID, x.Lead.ID = "", "" },
-			"long ID":          func(x *lifecycle.LeadState) { x.LeadID = strings.Repeat("x", leadkit.MaxIDBytes+1); x.Lead.ID = x.LeadID },
+			"empty ID": func(x *lifecycle.LeadState) { x.LeadID, x.Lead.ID = "", "" },
+			"long ID": func(x *lifecycle.LeadState) {
+				x.LeadID = strings.Repeat("x", leadkit.MaxIDBytes+1)
+				x.Lead.ID = x.LeadID
+			},
 			"NUL in ID":        func(x *lifecycle.LeadState) { x.LeadID, x.Lead.ID = "a\x00b", "a\x00b" },
 			"bad UTF-8 title":  func(x *lifecycle.LeadState) { x.Lead.Person.Title = "\xff" },
 			"lead ID differs":  func(x *lifecycle.LeadState) { x.Lead.ID = "other" },
