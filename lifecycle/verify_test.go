@@ -21,7 +21,7 @@ func chEv(id, lead, typ, channel, campaign, content string, at time.Time) leadki
 // A small business with answers worked out by hand: in March, "old" (a
 // lead since January) and "new" (a lead since March) become MQLs; "cold"
 // graduates but does not; "done" was an MQL in February.
-func verifyFixture(t *testing.T) (*parts, *lifecycle.Engine) {
+func verifyFixture(t testing.TB) (*parts, *lifecycle.Engine) {
 	p := newParts(t)
 	e := p.engine(t, lifecycle.Options{})
 	jan := time.Date(2026, 1, 10, 9, 0, 0, 0, time.UTC)

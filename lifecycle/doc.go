@@ -1,0 +1,133 @@
+// Package lifecycle is the engine that ties leadkit's packages together:
+// events in; graduations, scores, threshold crossings, stage changes and
+// verified marketing results out. It owns the wiring a CRM would otherwise
+// write by hand: scores mapped to stage facts, prospects started as leads
+// at their graduation time, stage changes recorded at the time of the
+// event that caused them, stage entries attributed as conversions, and
+// the rule that keeps a rejected MQL from bouncing back.
+//
+// # The flow
+//
+//	events ──> Ingest ──> journey.Store (every event, once per ID)
+//	             │
+//	             ├─ a prospect's event ──> pool.Upsert ──> pool.Qualify at each event time
+//	             │                                           │ graduates
+//	             │                        stage.Start at the graduation time <┘
+//	             │                        (lead created then; its whole history scored)
+//	             │
+//	             └─ a lead's event ──> scoring.Model.Apply (incremental state, or a
+//	                                   rebuild from the stored history for a late event)
+//	                                     │ score at the event's time
+//	                                     ├─> threshold crossings
+//	                                     └─> Requalify policy ─> stage.Machine.Advance
+//	                                         (facts from the score, Request.At = the event's time)
+//	Changes: Graduated, Crossed, Staged, Late  ──> the CRM (notify sales, create a task)
+//
+//	Verify(period) ──> stage histories + timelines + lead states ──> new vs old leads,
+//	                   first-time vs repeat, cycle times, nurture power, last-touch and
+//	                   Markov credit per stage, stage funnel, ROI per channel and function
+//
+// New takes the compiled parts: a *pool.Pool (or nil: every subject is a
+// lead from its first event), a *scoring.Model, a *stage.Machine and a
+// journey.Store, and checks that they fit: every fact the stage definition
+// declares must be a fact the model gives (scoring.Facts: <dimension>,
+// <dimension>_band, cell, reached), under its own name or mapped in
+// Options.Facts, with the same type; the pool must name leads after their
+// subject. Every mismatch is reported at once, with the names the model
+// does give.
+//
+// # Subjects
+//
+// Event.LeadID names the subject: the ID the sending system knows the
+// person by, the same before and after it becomes a lead. The engine finds
+// its prospect by the pool identity {pool.Subject, ID}; the pool's default
+// lead naming gives the lead that ID. An event for a subject that is
+// neither a lead nor a prospect creates a prospect, or with
+// Options.Unknown = UnknownRefuse is refused (leadkit.ErrInvalid) and not
+// stored. Options.Observe adds what an event tells about a prospect
+// (identities, person and company fields, consent) to its pool
+// observation.
+//
+// # Order of arrival, replays and failures
+//
+// Ingest is idempotent by event ID: a replayed event changes nothing and
+// reports nothing. Scores and timelines never depend on the order events
+// arrive in: an event older than the lead's latest applied one rebuilds
+// the lead's score state from its stored history (its cost is the
+// history's length), and the result equals a full rescore. A prospect
+// graduates at the first of its event times at which the lead definition
+// holds, whatever order they came in.
+//
+// Stage changes are recorded at the time of the event that caused them
+// and are never rewritten: the CRM may already have acted on them. So
+// stages and stage histories equal those of processing in time order for
+// every lead for which Ingest reported no Late change: a Late change says
+// an event older than the lead's latest stage change (its graduation
+// included) came, whose effect before that change could not be recorded;
+// it counts in the score, and in the stages from that change on. The
+// package's tests deliver simulated events late, shuffled and reversed,
+// and hold every lead without a Late change to the time-order history
+// (the README gives how many leads that is).
+//
+// Events with equal times count in the order they arrived (a store keeps
+// that order).
+//
+// Ingest stores a call's events before it processes them, then works lead
+// by lead; a bad event never costs the good ones (each is an *EventError
+// with its index and ID), and a lead whose processing fails (a store
+// down) is a *LeadError while the others go on. Each lead's state is
+// written last, so ingesting the same events again after a failure at any
+// step (or a crash) converges to the state of a run without it; the tests
+// inject a fault at every store call, before and after it acts. Changes
+// are reported at least once: a call repeated after a failure may report
+// a threshold crossing again; stage changes and graduations are reported
+// by the call that made them.
+//
+// # Several engines
+//
+// Engines in several processes may share the stores: each lead's state,
+// stage record and prospect carry optimistic versions, and a lead whose
+// state another engine moved is processed again from the stores (up to 32
+// times). Scores, timelines and graduations stay exact. When two engines
+// process events of the same lead at the same moment, a stage decision is
+// made on the events the deciding engine had applied; route a lead's
+// events to one engine at a time (partition a queue by lead ID) when
+// stage decisions must follow the exact order.
+//
+// # Recycling without ping-pong
+//
+// A Requalify policy decides when a lead in a recycled stage (by default
+// every stage of category recycled) may move on automatically again: after
+// MinTouches new touches, after a Cooldown, and with the Reset dimensions
+// (engagement, and a total built on it) read from the events after the
+// recycle only, so the points that made it an MQL the first time cannot
+// make it one again at its next page view. Manual transitions are not
+// affected.
+//
+// # Verification
+//
+// Engine.Verify computes, from the stores, the marketing result
+// verification of a period: per stage, the leads that reached it split
+// into new and old leads with age buckets and the touch mix before
+// converting, first-time and repeat reaches, cycle times from creation,
+// the nurture power of each content, last-touch and Markov credit per
+// channel and campaign (stage entries are the conversions; see
+// attribution.WithStageEntries); the stage funnel of the period's cohort;
+// and ROI per channel and per function from a cost table, with deal
+// values from events. The result is JSON.
+//
+// # Storage and limits
+//
+// The engine keeps each lead's LeadState (profile, score state, policy
+// bookkeeping, the stage record it decided on) in a Store; NewMemoryStore
+// is the default, and other backends pass storetest.Lifecycle. A call
+// takes at most MaxEventsPerCall events; events follow leadkit's caps
+// (leadkit.Event.Validate), the same on every backend.
+//
+// # Speed
+//
+// BenchmarkIngest measures events per second through Ingest against the
+// sum of its parts called directly in the same run (pool, journey append,
+// scoring Apply and read, stage Advance, with states in a map): see the
+// README for the figures.
+package lifecycle
