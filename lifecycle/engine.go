@@ -65,6 +65,8 @@ type Options struct {
 	Facts map[string]string
 	// Requalify is the policy for leads in recycled stages.
 	Requalify Requalify
+	// Verify configures Engine.Verify.
+	Verify VerifyOptions
 	// Actor is recorded on the engine's stage changes (default DefaultActor).
 	Actor string
 	// OnChange, if set, is called with every change Ingest returns, in the
@@ -90,8 +92,11 @@ type Engine struct {
 	calls   sync.Pool // *call
 	requal  requalify
 	matrix  *scoring.MatrixSpec
-	actor   string
-	notify  func(context.Context, Change)
+	// verify holds the checked Options.Verify and the stages it verifies.
+	verify       VerifyOptions
+	verifyStages []string
+	actor        string
+	notify       func(context.Context, Change)
 }
 
 // New checks that the parts fit together and returns the engine. The pool
@@ -158,6 +163,9 @@ func New(p *pool.Pool, model *scoring.Model, machine *stage.Machine, events jour
 		errs = append(errs, err)
 	}
 	if e.requal, err = o.Requalify.compile(model, machine.Definition()); err != nil {
+		errs = append(errs, err)
+	}
+	if e.verify, e.verifyStages, err = checkVerify(machine, o.Verify); err != nil {
 		errs = append(errs, err)
 	}
 	if len(errs) > 0 {

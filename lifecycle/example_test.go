@@ -16,7 +16,7 @@ import (
 // exampleEngine builds an engine: a pool that graduates prospects after
 // two touches, a model whose "total" feeds the Classic stage model's
 // "score", and in-memory stores.
-func exampleEngine(now time.Time) *lifecycle.Engine {
+func exampleEngine(now time.Time, verify lifecycle.VerifyOptions) *lifecycle.Engine {
 	pol, err := pool.ParsePolicy([]byte(`conditions: [{name: engaged, when: 'prospect.touches_90d >= 2'}]`))
 	if err != nil {
 		panic(err)
@@ -56,6 +56,7 @@ thresholds: [{name: mql, dimension: total, value: 100}]
 		Now:       clock,
 		Facts:     map[string]string{"score": "total", "grade": "fit_band"},
 		Requalify: lifecycle.Requalify{Reset: []string{"engagement", "total"}},
+		Verify:    verify,
 	})
 	if err != nil {
 		panic(err)
@@ -68,7 +69,7 @@ thresholds: [{name: mql, dimension: total, value: 100}]
 func Example() {
 	ctx := context.Background()
 	at := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
-	e := exampleEngine(at.AddDate(0, 1, 0))
+	e := exampleEngine(at.AddDate(0, 1, 0), lifecycle.VerifyOptions{})
 	events := []leadkit.Event{
 		{ID: "e1", LeadID: "ana", Type: "page_view", Channel: "paid", Time: at},
 		{ID: "e2", LeadID: "ana", Type: "webinar_attended", Channel: "webinar", Time: at.Add(24 * time.Hour)},
@@ -98,7 +99,7 @@ func ExampleEngine_Verify() {
 	ctx := context.Background()
 	jan := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
 	mar := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
-	e := exampleEngine(mar.AddDate(0, 1, 0))
+	e := exampleEngine(mar.AddDate(0, 1, 0), lifecycle.VerifyOptions{Stages: []string{"MQL"}})
 	_, err := e.Ingest(ctx,
 		// An old lead: two visits in January, nurtured into an MQL in March.
 		leadkit.Event{ID: "o1", LeadID: "old", Type: "page_view", Channel: "organic", Time: jan},
@@ -115,8 +116,7 @@ func ExampleEngine_Verify() {
 		panic(err)
 	}
 	v, err := e.Verify(ctx, lifecycle.Period{From: mar.AddDate(0, 0, -1), To: mar.AddDate(0, 1, -1),
-		Costs: map[string]float64{"paid": 500, "webinar": 1200, "content": 300}},
-		lifecycle.VerifyOptions{Stages: []string{"MQL"}})
+		Costs: map[string]float64{"paid": 500, "webinar": 1200, "content": 300}})
 	if err != nil {
 		panic(err)
 	}

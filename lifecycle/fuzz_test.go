@@ -38,8 +38,7 @@ func FuzzParseRequalify(f *testing.F) {
 func FuzzParseVerifyOptions(f *testing.F) {
 	f.Add([]byte("stages: [MQL, SQL]\nlookback: 90d\nkeys: [channel, campaign]\nmarkov_order: 2\n"))
 	f.Add([]byte(`{"values": {"Won": {"types": ["deal_won"], "attr": "amount"}}, "functions": {"paid": "ads"}, "buckets": ["30d", "1w"]}`))
-	p, e := verifyFixture(f)
-	_ = p
+	p, _ := verifyFixture(f)
 	period := lifecycle.Period{From: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		o, err := lifecycle.ParseVerifyOptions(data)
@@ -49,7 +48,14 @@ func FuzzParseVerifyOptions(f *testing.F) {
 			}
 			return
 		}
-		if _, err := e.Verify(ctx, period, o); err != nil && !errors.Is(err, leadkit.ErrInvalid) {
+		e, err := lifecycle.New(p.pool, p.model, p.machine, p.events, lifecycle.Options{Facts: map[string]string{"score": "total", "grade": "fit_band"}, Verify: o})
+		if err != nil {
+			if !errors.Is(err, leadkit.ErrInvalid) {
+				t.Fatalf("New error without ErrInvalid: %v", err)
+			}
+			return
+		}
+		if _, err := e.Verify(ctx, period); err != nil && !errors.Is(err, leadkit.ErrInvalid) {
 			t.Fatalf("verify error without ErrInvalid: %v", err)
 		}
 	})

@@ -29,8 +29,9 @@ type Period struct {
 // MaxCostRows caps Period.Costs and VerifyOptions.Functions.
 const MaxCostRows = 10_000
 
-// VerifyOptions configures Verify; the zero value is a working default.
-// ParseVerifyOptions reads it from JSON or YAML.
+// VerifyOptions configures Verify (Options.Verify, checked by New); the
+// zero value is a working default. ParseVerifyOptions reads it from JSON
+// or YAML.
 type VerifyOptions struct {
 	// Stages to verify; nil means the machine's funnel stages after the
 	// first (Classic: MQL, SAL, SQL, Opportunity, Won).
@@ -145,22 +146,15 @@ func (r StageResult) Credit(key attribution.TouchKey, model string) (attribution
 }
 
 // Verify computes the Verification of a period from the engine's stores
-// (stage histories, timelines and lead states), with opts. It reads every
-// timeline into memory; for data beyond one machine, run the same
-// accumulators partitioned.
-func (e *Engine) Verify(ctx context.Context, p Period, opts VerifyOptions) (Verification, error) {
+// (stage histories, timelines and lead states), as Options.Verify says.
+// It reads every timeline into memory; for data beyond one machine, run
+// the same accumulators partitioned.
+func (e *Engine) Verify(ctx context.Context, p Period) (Verification, error) {
 	if err := p.validate(); err != nil {
 		return Verification{}, err
 	}
-	stages, err := e.verifyStages(opts)
-	if err != nil {
-		return Verification{}, err
-	}
-	keys := opts.Keys
-	if len(keys) == 0 {
-		keys = []attribution.TouchKey{attribution.ByChannel, attribution.ByCampaign}
-	}
-	opts.Keys = keys
+	opts, stages, keys := e.verify, e.verifyStages, e.verify.Keys
+	var err error
 	out := Verification{From: p.From.UTC(), To: p.To.UTC()}
 	created := map[string]time.Time{}
 	if err := e.states.Scan(ctx, func(s LeadState) error {
@@ -251,53 +245,65 @@ func (p Period) validate() error {
 	return nil
 }
 
-// verifyStages checks opts against the machine and returns the stages.
-func (e *Engine) verifyStages(opts VerifyOptions) ([]string, error) {
-	bad := func(format string, args ...any) error {
-		return fmt.Errorf("lifecycle: verify: %w: %s", leadkit.ErrInvalid, fmt.Sprintf(format, args...))
+// checkVerify checks opts against the machine and returns them with their
+// defaults, and the stages to verify.
+func checkVerify(machine *stage.Machine, opts VerifyOptions) (VerifyOptions, []string, error) {
+	bad := func(format string, args ...any) (VerifyOptions, []string, error) {
+		return VerifyOptions{}, nil, fmt.Errorf("lifecycle: verify options: %w: %s", leadkit.ErrInvalid, fmt.Sprintf(format, args...))
 	}
-	def := e.machine.Definition()
+	def := machine.Definition()
 	var names []string
 	for _, s := range def.Stages {
 		names = append(names, s.Name)
 	}
 	stages := opts.Stages
 	if stages == nil {
-		if fs := e.machine.FunnelStages(); len(fs) > 1 {
+		if fs := machine.FunnelStages(); len(fs) > 1 {
 			stages = fs[1:]
 		}
 	}
 	if len(stages) > stage.MaxStages {
-		return nil, bad("%d stages, at most %d", len(stages), stage.MaxStages)
+		return bad("%d stages, at most %d", len(stages), stage.MaxStages)
 	}
 	for _, s := range stages {
 		if _, ok := def.Stage(s); !ok {
-			return nil, bad("stage %q is not a stage of %q%s", clip(s), clip(def.Name), hint(s, names))
+			return bad("stage %q is not a stage of %q%s", clip(s), clip(def.Name), hint(s, names))
 		}
 	}
 	for s, v := range opts.Values {
 		if _, ok := def.Stage(s); !ok {
-			return nil, bad("values: stage %q is not a stage of %q%s", clip(s), clip(def.Name), hint(s, names))
+			return bad("values: stage %q is not a stage of %q%s", clip(s), clip(def.Name), hint(s, names))
 		}
 		if len(v.Types) == 0 || len(v.Types) > MaxTouchTypes || v.Attr == "" || leadkit.CheckText(v.Attr, leadkit.MaxNameBytes) != "" {
-			return nil, bad("values of %q: want 1 to %d event types and an attribute name", clip(s), MaxTouchTypes)
+			return bad("values of %q: want 1 to %d event types and an attribute name", clip(s), MaxTouchTypes)
 		}
 	}
 	if len(opts.Functions) > MaxCostRows {
-		return nil, bad("%d functions, at most %d", len(opts.Functions), MaxCostRows)
+		return bad("%d functions, at most %d", len(opts.Functions), MaxCostRows)
 	}
 	if len(opts.Keys) > 4 {
-		return nil, bad("%d keys, at most 4", len(opts.Keys))
+		return bad("%d keys, at most 4", len(opts.Keys))
 	}
 	for _, k := range opts.Keys {
 		if err := k.Validate(); err != nil {
-			return nil, bad("key %q: %v", clip(string(k)), err)
+			return bad("key %q: %v", clip(string(k)), err)
 		}
 	}
 	if opts.MarkovOrder < 0 || opts.MarkovOrder > attribution.MaxMarkovOrder {
-		return nil, bad("markov order %d, want 0 to %d", opts.MarkovOrder, attribution.MaxMarkovOrder)
+		return bad("markov order %d, want 0 to %d", opts.MarkovOrder, attribution.MaxMarkovOrder)
 	}
-	return stages, nil
+	for _, b := range opts.Buckets {
+		if b <= 0 || b > leadkit.MaxDuration {
+			return bad("age bucket %s, want above 0 and at most %s", leadkit.FormatDuration(b), leadkit.FormatDuration(leadkit.MaxDuration))
+		}
+	}
+	if opts.Lookback < 0 || opts.Lookback > leadkit.MaxDuration {
+		return bad("lookback %s, want 0 to %s", leadkit.FormatDuration(opts.Lookback), leadkit.FormatDuration(leadkit.MaxDuration))
+	}
+	if len(opts.Keys) == 0 {
+		opts.Keys = []attribution.TouchKey{attribution.ByChannel, attribution.ByCampaign}
+	}
+	return opts, stages, nil
 }
 
 // verifyStage computes one stage's result.

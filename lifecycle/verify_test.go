@@ -2,6 +2,7 @@ package lifecycle_test
 
 import (
 	"encoding/json"
+	"math"
 	"testing"
 	"time"
 
@@ -62,10 +63,11 @@ func verifyFixture(t testing.TB) (*parts, *lifecycle.Engine) {
 }
 
 func TestVerifyByHand(t *testing.T) {
-	_, e := verifyFixture(t)
+	p, _ := verifyFixture(t)
+	e := p.engine(t, lifecycle.Options{Verify: lifecycle.VerifyOptions{Stages: []string{"MQL"}, Functions: map[string]string{"webinar": "events", "content": "content", "paid": "paid", "web": "organic"}}})
 	march := lifecycle.Period{From: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC),
 		Costs: map[string]float64{"webinar": 1000, "content": 400, "paid": 600}}
-	v, err := e.Verify(ctx, march, lifecycle.VerifyOptions{Stages: []string{"MQL"}, Functions: map[string]string{"webinar": "events", "content": "content", "paid": "paid", "web": "organic"}})
+	v, err := e.Verify(ctx, march)
 	require.NoError(t, err)
 	assert.Equal(t, 4, v.Leads)
 	assert.Equal(t, 5, v.Timelines, "the prospect's timeline counts too")
@@ -156,20 +158,32 @@ func nonZero(m map[string]float64) map[string]float64 {
 }
 
 func TestVerifyRefusesBadInput(t *testing.T) {
-	_, e := verifyFixture(t)
+	p, e := verifyFixture(t)
 	from := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	for name, c := range map[string]struct {
 		p    lifecycle.Period
+		want string
+	}{
+		"empty period":  {lifecycle.Period{From: from, To: from}, "want From before To"},
+		"no period":     {lifecycle.Period{}, "want From before To"},
+		"negative cost": {lifecycle.Period{From: from, To: from.AddDate(0, 1, 0), Costs: map[string]float64{"paid": -1}}, `cost of "paid"`},
+		"NaN cost":      {lifecycle.Period{From: from, To: from.AddDate(0, 1, 0), Costs: map[string]float64{"paid": math.NaN()}}, `cost of "paid"`},
+	} {
+		_, err := e.Verify(ctx, c.p)
+		require.ErrorIs(t, err, leadkit.ErrInvalid, name)
+		assert.Contains(t, err.Error(), c.want, name)
+	}
+	for name, c := range map[string]struct {
 		o    lifecycle.VerifyOptions
 		want string
 	}{
-		"empty period":   {lifecycle.Period{From: from, To: from}, lifecycle.VerifyOptions{}, "want From before To"},
-		"negative cost":  {lifecycle.Period{From: from, To: from.AddDate(0, 1, 0), Costs: map[string]float64{"paid": -1}}, lifecycle.VerifyOptions{}, `cost of "paid"`},
-		"unknown stage":  {lifecycle.Period{From: from, To: from.AddDate(0, 1, 0)}, lifecycle.VerifyOptions{Stages: []string{"MLQ"}}, `stage "MLQ" is not a stage of "classic" (did you mean "MQL"?)`},
-		"bad key":        {lifecycle.Period{From: from, To: from.AddDate(0, 1, 0)}, lifecycle.VerifyOptions{Keys: []attribution.TouchKey{"chanel"}}, `key "chanel"`},
-		"bad value spec": {lifecycle.Period{From: from, To: from.AddDate(0, 1, 0)}, lifecycle.VerifyOptions{Values: map[string]lifecycle.Value{"Won": {}}}, `values of "Won"`},
+		"unknown stage":  {lifecycle.VerifyOptions{Stages: []string{"MLQ"}}, `stage "MLQ" is not a stage of "classic" (did you mean "MQL"?)`},
+		"bad key":        {lifecycle.VerifyOptions{Keys: []attribution.TouchKey{"chanel"}}, `key "chanel"`},
+		"bad value spec": {lifecycle.VerifyOptions{Values: map[string]lifecycle.Value{"Won": {}}}, `values of "Won"`},
+		"markov order":   {lifecycle.VerifyOptions{MarkovOrder: 99}, "markov order 99"},
+		"bucket":         {lifecycle.VerifyOptions{Buckets: []time.Duration{-time.Hour}}, "age bucket -1h"},
 	} {
-		_, err := e.Verify(ctx, c.p, c.o)
+		_, err := lifecycle.New(p.pool, p.model, p.machine, p.events, lifecycle.Options{Facts: map[string]string{"score": "total", "grade": "fit_band"}, Verify: c.o})
 		require.ErrorIs(t, err, leadkit.ErrInvalid, name)
 		assert.Contains(t, err.Error(), c.want, name)
 	}
@@ -192,8 +206,9 @@ func TestVerifyValuesAndROI(t *testing.T) {
 	require.NoError(t, err)
 	march := lifecycle.Period{From: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC),
 		Costs: map[string]float64{"paid": 600}}
-	v, err := e.Verify(ctx, march, lifecycle.VerifyOptions{Stages: []string{"Won"}, Keys: []attribution.TouchKey{attribution.ByChannel},
-		Values: map[string]lifecycle.Value{"Won": {Types: []string{"deal_won"}, Attr: "amount"}}})
+	e = p.engine(t, lifecycle.Options{Verify: lifecycle.VerifyOptions{Stages: []string{"Won"}, Keys: []attribution.TouchKey{attribution.ByChannel},
+		Values: map[string]lifecycle.Value{"Won": {Types: []string{"deal_won"}, Attr: "amount"}}}})
+	v, err := e.Verify(ctx, march)
 	require.NoError(t, err)
 	won, ok := v.Stages[0].Credit(attribution.ByChannel, "last_touch")
 	require.True(t, ok)
