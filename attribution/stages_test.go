@@ -59,3 +59,35 @@ func TestWithStageEntries(t *testing.T) {
 	_, err = attribution.WithStageEntries(tls, visits, "")
 	assert.ErrorIs(t, err, leadkit.ErrInvalid)
 }
+
+// Every entry is a conversion: a, recycled and back in MQL, converts
+// twice, each time to the touches since its previous entry; its touch
+// after the second entry is a journey that did not convert.
+func TestSplitAtStageEntries(t *testing.T) {
+	day := func(n int) time.Time { return time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, n) }
+	ev := func(lead, id, ch string, d int) leadkit.Event {
+		return leadkit.Event{ID: id, LeadID: lead, Type: "page_view", Channel: ch, Time: day(d)}
+	}
+	tls := []journey.Timeline{
+		{LeadID: "a", Events: []leadkit.Event{ev("a", "a1", "ads", 0), ev("a", "a2", "email", 5), ev("a", "a3", "webinar", 9), ev("a", "a4", "ads", 30)}},
+		{LeadID: "c", Events: []leadkit.Event{ev("c", "c1", "ads", 1)}},
+	}
+	visits := []stage.Visit{{LeadID: "a", Stage: "MQL", At: day(20)}, {LeadID: "a", Stage: "MQL", At: day(5)}, {LeadID: "b", Stage: "MQL", At: day(3)}}
+	out, err := attribution.SplitAtStageEntries(tls, visits, "MQL")
+	require.NoError(t, err)
+	paths, err := attribution.PathsFromTimelines(out, attribution.Conversion{Types: []string{attribution.StageEventType("MQL")}})
+	require.NoError(t, err)
+	got := map[string][2]float64{}
+	for _, p := range paths {
+		got[p.String()] = [2]float64{p.Conversions, p.Nulls}
+	}
+	assert.Equal(t, map[string][2]float64{
+		"ads > email":              {1, 0}, // a's first entry (the email at the entry's time counts)
+		"webinar":                  {1, 0}, // a's second entry, after the recycle
+		"ads":                      {0, 2}, // a after its last entry, and c
+		attribution.DefaultNoTouch: {1, 0}, // b, without a timeline
+	}, got)
+	assert.Len(t, tls[0].Events, 4, "the given timelines are not modified")
+	_, err = attribution.SplitAtStageEntries(tls, []stage.Visit{{Stage: "MQL", At: day(1)}}, "MQL")
+	assert.ErrorIs(t, err, leadkit.ErrInvalid)
+}

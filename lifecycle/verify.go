@@ -54,6 +54,11 @@ type VerifyOptions struct {
 	// content by default; every event type unless Types is set). Its
 	// period is the verified one.
 	Nurture journey.NurtureOptions `json:"nurture,omitzero"`
+	// EveryEntry credits every entry into a stage in the period (a
+	// recycled lead's repeat MQL too), each to the touches since the
+	// previous entry; by default each lead's first entry, if it falls in
+	// the period.
+	EveryEntry bool `json:"every_entry,omitempty"`
 	// Values gives a stage's conversions a value for ROI: the attribute
 	// Attr of the lead's latest event of one of Types up to To (a won
 	// deal's amount).
@@ -340,16 +345,7 @@ func (e *Engine) verifyStage(timelines []journey.Timeline, visits []stage.Visit,
 	if r.Nurture, err = journey.NurturePower(timelines, visits, st, nurture); err != nil {
 		return r, wrap("nurture power", err)
 	}
-	// Attribution: the period's converters, and the leads that had not
-	// converted by To; those that converted before From are done.
-	var journeys []journey.Timeline
-	for _, tl := range timelines {
-		if f, ok := first[tl.LeadID]; ok && f.Before(p.From) {
-			continue
-		}
-		journeys = append(journeys, tl)
-	}
-	marked, err := attribution.WithStageEntries(journeys, inPeriod, st)
+	marked, err := attributionJourneys(timelines, visits, first, inPeriod, st, p, opts.EveryEntry)
 	if err != nil {
 		return r, wrap("attribution", err)
 	}
@@ -377,6 +373,44 @@ func (e *Engine) verifyStage(timelines []journey.Timeline, visits []stage.Visit,
 		}
 	}
 	return r, nil
+}
+
+// attributionJourneys cuts the timelines into the journeys credited for
+// the stage: by default the period's first-time converters and the leads
+// that had not converted by To (those that converted before From are
+// done); with every set, each entry in the period, after the touches
+// since the previous entry, and the leads' journeys not ending in an
+// entry by To.
+func attributionJourneys(timelines []journey.Timeline, visits []stage.Visit, first map[string]time.Time, inPeriod []stage.Visit, st string, p Period, every bool) ([]journey.Timeline, error) {
+	if !every {
+		var journeys []journey.Timeline
+		for _, tl := range timelines {
+			if f, ok := first[tl.LeadID]; ok && f.Before(p.From) {
+				continue
+			}
+			journeys = append(journeys, tl)
+		}
+		return attribution.WithStageEntries(journeys, inPeriod, st)
+	}
+	var upTo []stage.Visit
+	for _, v := range visits {
+		if v.Stage == st && v.At.Before(p.To) {
+			upTo = append(upTo, v)
+		}
+	}
+	pieces, err := attribution.SplitAtStageEntries(timelines, upTo, st)
+	if err != nil {
+		return nil, err
+	}
+	typ := attribution.StageEventType(st)
+	kept := pieces[:0]
+	for _, tl := range pieces {
+		if n := len(tl.Events); n > 0 && tl.Events[n-1].Type == typ && tl.Events[n-1].Time.Before(p.From) {
+			continue // an entry before the period
+		}
+		kept = append(kept, tl)
+	}
+	return kept, nil
 }
 
 // valueAttr is the attribute of the stage markers holding the value.

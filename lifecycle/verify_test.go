@@ -221,3 +221,35 @@ func TestVerifyValuesAndROI(t *testing.T) {
 		}
 	}
 }
+
+// With EveryEntry a recycled lead's repeat MQL in the period is credited
+// to the touches since its recycle; by default only first-time MQLs are.
+func TestVerifyEveryEntry(t *testing.T) {
+	p, e := verifyFixture(t)
+	// "done" (an MQL in February) is recycled, then re-qualifies in March
+	// after a paid webinar and two downloads.
+	_, err := p.machine.Fire(ctx, stage.Lead("done"), "recycle", stage.Request{Actor: "sdr", Reason: "not_ready", At: time.Date(2026, 2, 20, 0, 0, 0, 0, time.UTC)})
+	require.NoError(t, err)
+	mar := time.Date(2026, 3, 15, 9, 0, 0, 0, time.UTC)
+	_, err = e.Ingest(ctx,
+		chEv("d5", "done", "webinar_attended", "paid", "search", "", mar),
+		chEv("d6", "done", "download", "social", "spring", "guide", mar.Add(time.Hour)),
+	)
+	require.NoError(t, err)
+	rec, err := p.machine.Get(ctx, stage.Lead("done"))
+	require.NoError(t, err)
+	require.Equal(t, "MQL", rec.Stage, "back in MQL in March")
+	march := lifecycle.Period{From: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)}
+	for every, want := range map[bool]map[string]float64{
+		false: {"content": 1, "paid": 1},
+		true:  {"content": 1, "paid": 1, "social": 1},
+	} {
+		e := p.engine(t, lifecycle.Options{Verify: lifecycle.VerifyOptions{Stages: []string{"MQL"}, EveryEntry: every}})
+		v, err := e.Verify(ctx, march)
+		require.NoError(t, err)
+		assert.Equal(t, 1, v.Stages[0].Age.Repeat, "done is a repeat MQL")
+		lt, ok := v.Stages[0].Credit(attribution.ByChannel, "last_touch")
+		require.True(t, ok)
+		assert.Equal(t, want, nonZero(lt.Conversions), "every entry: %v", every)
+	}
+}
