@@ -19,23 +19,32 @@ const MaxTouchTypes = 100
 // bouncing back at its next page view. While a lead is in one of the
 // policy's Stages (entered at time R), the engine tries no automatic
 // transition out of it until MinTouches touches came after R and Cooldown
-// has passed since R; and the dimensions listed in Reset are read from a
-// score of only the events after R (fit rules count in full, decay and
-// windows apply as usual), so the points that qualified the lead the
-// first time cannot qualify it again. Manual transitions (Fire) are not
-// affected. The zero value applies no restriction, so a lead in a recycled
-// stage re-qualifies as soon as its guard holds.
+// has passed since R; and the reset dimensions are read from a score of
+// only the events after R (fit rules count in full, decay and windows
+// apply as usual), so the points that qualified the lead the first time
+// cannot qualify it again. Manual transitions (Fire) are not affected.
+//
+// The zero value is the default policy: in every stage of category
+// recycled, every dimension with behavior rules, and every derived
+// dimension that reads one (a total of fit and engagement), is reset: a
+// recycled lead re-qualifies on what it does after the recycle. Off turns
+// the policy off: a lead in a recycled stage re-qualifies as soon as its
+// guard holds on its whole score.
 //
 // In JSON and YAML (ParseRequalify) the cooldown is text in leadkit's
 // duration grammar ("30d", "2w").
 type Requalify struct {
-	// Stages the policy applies to; nil means every stage of category
+	// Off turns the policy off.
+	Off bool `json:"off,omitempty"`
+	// Stages the policy applies to; empty means every stage of category
 	// recycled (stage.Recycled).
 	Stages []string `json:"stages,omitempty"`
 	// Reset lists the dimensions read from the events after the recycle
-	// only: the engagement dimension, and the derived dimensions the
-	// qualification guard reads (a "total" of fit and engagement).
-	Reset []string `json:"reset,omitempty"`
+	// only (with the derived dimensions that read them, added by New);
+	// empty means every dimension with behavior rules. NoReset reads the
+	// whole score: only MinTouches and Cooldown hold the lead.
+	Reset   []string `json:"reset,omitempty"`
+	NoReset bool     `json:"no_reset,omitempty"`
 	// MinTouches is the number of touches after the recycle before an
 	// automatic transition is tried again. At most scoring.MaxEvents.
 	MinTouches int `json:"min_touches,omitempty"`
@@ -85,7 +94,10 @@ func (r Requalify) compile(model *scoring.Model, def stage.Definition) (requalif
 	for _, s := range def.Stages {
 		names = append(names, s.Name)
 	}
-	if r.Stages == nil {
+	if r.NoReset && len(r.Reset) > 0 {
+		bad("reset and no_reset together")
+	}
+	if len(r.Stages) == 0 {
 		for _, s := range def.Stages {
 			if s.Category == stage.Recycled {
 				out.stages[s.Name] = true
@@ -104,18 +116,23 @@ func (r Requalify) compile(model *scoring.Model, def stage.Definition) (requalif
 		}
 	}
 	dims := model.Dimensions()
-	if len(r.Reset) > len(dims) {
-		bad("%d reset dimensions, the model has %d", len(r.Reset), len(dims))
-	} else {
-		for _, d := range r.Reset {
-			i := slices.Index(dims, d)
-			if i < 0 {
-				bad("reset dimension %q is not a dimension of model %q%s", clip(d), clip(model.Name()), hint(d, dims))
-				continue
-			}
-			if !slices.Contains(out.reset, i) {
-				out.reset = append(out.reset, i)
-			}
+	reset := r.Reset
+	switch {
+	case len(reset) > len(dims):
+		bad("%d reset dimensions, the model has %d", len(reset), len(dims))
+		reset = nil
+	case r.NoReset:
+	case len(reset) == 0:
+		reset = model.BehaviorDimensions()
+	}
+	for _, d := range reset {
+		if !slices.Contains(dims, d) {
+			bad("reset dimension %q is not a dimension of model %q%s", clip(d), clip(model.Name()), hint(d, dims))
+		}
+	}
+	if !r.NoReset {
+		for _, d := range model.Dependents(reset...) {
+			out.reset = append(out.reset, slices.Index(dims, d))
 		}
 	}
 	if r.MinTouches < 0 || r.MinTouches > scoring.MaxEvents {
@@ -138,6 +155,9 @@ func (r Requalify) compile(model *scoring.Model, def stage.Definition) (requalif
 	}
 	if len(errs) > 0 {
 		return requalify{}, errors.Join(errs...)
+	}
+	if r.Off {
+		return requalify{stages: map[string]bool{}}, nil
 	}
 	return out, nil
 }

@@ -27,7 +27,7 @@ func mqlThenRecycled(t *testing.T, e *lifecycle.Engine, p *parts) {
 
 func TestRequalifyWithoutPolicyPingPongs(t *testing.T) {
 	p := newParts(t)
-	e := p.engine(t, lifecycle.Options{Requalify: lifecycle.Requalify{Stages: []string{}}})
+	e := p.engine(t, lifecycle.Options{Requalify: lifecycle.Requalify{Off: true}})
 	mqlThenRecycled(t, e, p)
 	cs, err := e.Ingest(ctx, ev("e5", "v1", "page_view", t0.Add(hours(6))))
 	require.NoError(t, err)
@@ -66,7 +66,7 @@ func TestRequalifyResetAndTouches(t *testing.T) {
 
 func TestRequalifyTouchesAndCooldown(t *testing.T) {
 	p := newParts(t)
-	e := p.engine(t, lifecycle.Options{Requalify: lifecycle.Requalify{MinTouches: 2, TouchTypes: []string{"webinar_attended"}, Cooldown: 7 * 24 * time.Hour}})
+	e := p.engine(t, lifecycle.Options{Requalify: lifecycle.Requalify{NoReset: true, MinTouches: 2, TouchTypes: []string{"webinar_attended"}, Cooldown: 7 * 24 * time.Hour}})
 	mqlThenRecycled(t, e, p)
 	// Page views are not touches of the policy; one webinar is not two.
 	cs, err := e.Ingest(ctx, ev("e5", "v1", "page_view", t0.Add(hours(6))), ev("e6", "v1", "webinar_attended", t0.Add(hours(7))))
@@ -82,6 +82,25 @@ func TestRequalifyTouchesAndCooldown(t *testing.T) {
 	assert.Equal(t, []string{"staged:MQL"}, kinds(cs))
 }
 
+// The default policy and a policy that names only the engagement
+// dimension both keep the recycled lead from bouncing back: total reads
+// engagement, so it is reset too.
+func TestRequalifyDefaultsStopPingPong(t *testing.T) {
+	for name, r := range map[string]lifecycle.Requalify{"default": {}, "engagement only": {Reset: []string{"engagement"}}} {
+		t.Run(name, func(t *testing.T) {
+			p := newParts(t)
+			e := p.engine(t, lifecycle.Options{Requalify: r})
+			mqlThenRecycled(t, e, p)
+			cs, err := e.Ingest(ctx, ev("e5", "v1", "page_view", t0.Add(hours(6))))
+			require.NoError(t, err)
+			assert.Empty(t, kinds(cs))
+			rec, err := p.machine.Get(ctx, stage.Lead("v1"))
+			require.NoError(t, err)
+			assert.Equal(t, "Recycled", rec.Stage)
+		})
+	}
+}
+
 func TestParseRequalify(t *testing.T) {
 	r, err := lifecycle.ParseRequalify([]byte("reset: [engagement]\nmin_touches: 3\ncooldown: 2w\n"))
 	require.NoError(t, err)
@@ -89,6 +108,13 @@ func TestParseRequalify(t *testing.T) {
 	b, err := r.MarshalJSON()
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"reset":["engagement"],"min_touches":3,"cooldown":"2w"}`, string(b))
+	off, err := lifecycle.ParseRequalify([]byte("off: true\n"))
+	require.NoError(t, err)
+	b, err = off.MarshalJSON()
+	require.NoError(t, err)
+	back, err := lifecycle.ParseRequalify(b)
+	require.NoError(t, err)
+	assert.Equal(t, off, back, "a policy turned off stays off through JSON")
 	for _, bad := range []string{"cooldown: 14\n", "min_touch: 3\n", "Reset: [x]\n"} {
 		_, err := lifecycle.ParseRequalify([]byte(bad))
 		assert.ErrorIs(t, err, leadkit.ErrInvalid, bad)

@@ -227,13 +227,15 @@ func TestVerifyValuesAndROI(t *testing.T) {
 func TestVerifyEveryEntry(t *testing.T) {
 	p, e := verifyFixture(t)
 	// "done" (an MQL in February) is recycled, then re-qualifies in March
-	// after a paid webinar and two downloads.
+	// on new engagement (the default policy resets the old points).
 	_, err := p.machine.Fire(ctx, stage.Lead("done"), "recycle", stage.Request{Actor: "sdr", Reason: "not_ready", At: time.Date(2026, 2, 20, 0, 0, 0, 0, time.UTC)})
 	require.NoError(t, err)
 	mar := time.Date(2026, 3, 15, 9, 0, 0, 0, time.UTC)
 	_, err = e.Ingest(ctx,
 		chEv("d5", "done", "webinar_attended", "paid", "search", "", mar),
 		chEv("d6", "done", "download", "social", "spring", "guide", mar.Add(time.Hour)),
+		chEv("d7", "done", "download", "social", "spring", "guide", mar.Add(2*time.Hour)),
+		chEv("d8", "done", "page_view", "social", "spring", "/pricing", mar.Add(3*time.Hour)),
 	)
 	require.NoError(t, err)
 	rec, err := p.machine.Get(ctx, stage.Lead("done"))

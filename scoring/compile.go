@@ -196,6 +196,45 @@ func (m *Model) Dimensions() []string {
 	return out
 }
 
+// BehaviorDimensions lists, in model order, the dimensions with behavior
+// rules: the scores a lead's events move.
+func (m *Model) BehaviorDimensions() []string {
+	var out []string
+	for _, d := range m.dims {
+		if len(d.beh) > 0 {
+			out = append(out, d.name)
+		}
+	}
+	return out
+}
+
+// Dependents lists, in model order, the named dimensions and every
+// derived dimension that reads one of them, directly or through other
+// derived dimensions ("engagement" -> engagement and a total of fit and
+// engagement). Unknown names are left out.
+func (m *Model) Dependents(names ...string) []string {
+	in := make([]bool, len(m.dims))
+	for _, n := range names {
+		if i, ok := m.byName[n]; ok {
+			in[i] = true
+		}
+	}
+	for _, i := range m.order { // dependencies come before the dimensions that read them
+		for _, d := range m.dims[i].deps {
+			if in[d] {
+				in[i] = true
+			}
+		}
+	}
+	var out []string
+	for i, d := range m.dims {
+		if in[i] {
+			out = append(out, d.name)
+		}
+	}
+	return out
+}
+
 // threshold returns the model's threshold of that name.
 func (m *Model) threshold(name string) (threshold, error) {
 	for _, t := range m.thresholds {

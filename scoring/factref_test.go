@@ -32,3 +32,12 @@ func TestFactRefMatchesFacts(t *testing.T) {
 	var r scoring.Result
 	assert.Nil(t, r.Fact(none))
 }
+
+func TestDependents(t *testing.T) {
+	m := compileExample() // total = fit * 0.5 + engagement
+	assert.Equal(t, []string{"engagement"}, m.BehaviorDimensions())
+	assert.Equal(t, []string{"engagement", "total"}, m.Dependents("engagement"))
+	assert.Equal(t, []string{"fit", "total"}, m.Dependents("fit", "nope"))
+	assert.Equal(t, []string{"total"}, m.Dependents("total"))
+	assert.Empty(t, m.Dependents())
+}
