@@ -144,3 +144,70 @@ func (l Lead) Clone() Lead {
 	l.Company = l.Company.Clone()
 	return l
 }
+
+// Update sets every field of p that o has: its non-empty text fields
+// replace p's, its interests are added to p's, and its custom fields are
+// written over p's (normalised, see [NormalizeAttrs]). Empty fields of o
+// change nothing, so an update from a form that asked only for a title
+// keeps the rest.
+func (p *Person) Update(o Person) {
+	for _, f := range []struct {
+		dst *string
+		v   string
+	}{
+		{&p.Email, o.Email}, {&p.FirstName, o.FirstName}, {&p.LastName, o.LastName}, {&p.Phone, o.Phone}, {&p.Title, o.Title},
+		{&p.Seniority, o.Seniority}, {&p.Department, o.Department}, {&p.Country, o.Country}, {&p.Region, o.Region},
+		{&p.City, o.City}, {&p.AgeBand, o.AgeBand},
+	} {
+		if f.v != "" {
+			*f.dst = f.v
+		}
+	}
+	p.Interests = union(p.Interests, o.Interests)
+	p.Custom = setCustom(p.Custom, o.Custom)
+}
+
+// Update sets every field of c that o has, like [Person.Update]; a zero
+// Employees or Revenue is not set.
+func (c *Company) Update(o Company) {
+	for _, f := range []struct {
+		dst *string
+		v   string
+	}{
+		{&c.Name, o.Name}, {&c.Domain, o.Domain}, {&c.Industry, o.Industry}, {&c.Country, o.Country},
+	} {
+		if f.v != "" {
+			*f.dst = f.v
+		}
+	}
+	if o.Employees != 0 {
+		c.Employees = o.Employees
+	}
+	if o.Revenue != 0 {
+		c.Revenue = o.Revenue
+	}
+	c.TechStack = union(c.TechStack, o.TechStack)
+	c.Custom = setCustom(c.Custom, o.Custom)
+}
+
+// union adds the items of b that a lacks, in order.
+func union(a, b []string) []string {
+	for _, x := range b {
+		if !slices.Contains(a, x) {
+			a = append(a, x)
+		}
+	}
+	return a
+}
+
+// setCustom writes the custom fields of more over have (normalised, the
+// newer value winning) and returns the map, nil while both are empty.
+func setCustom(have, more map[string]any) map[string]any {
+	for k, v := range NormalizeAttrs(more) {
+		if have == nil {
+			have = map[string]any{}
+		}
+		have[k] = v
+	}
+	return have
+}

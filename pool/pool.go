@@ -416,11 +416,11 @@ func mergeInto(surv *Prospect, a Prospect, at time.Time) {
 // observe records an observation's data on the prospect.
 func observe(pr *Prospect, obs Observation, ids []Identity, at time.Time) {
 	pr.Identities = addIdentities(pr.Identities, ids)
-	setPerson(&pr.Person, obs.Person)
-	setCompany(&pr.Company, obs.Company)
+	pr.Person.Update(obs.Person)
+	pr.Company.Update(obs.Company)
 	pr.Tags = union(pr.Tags, obs.Tags)
-	if pr.Source == (Source{}) {
-		pr.Source = obs.Source
+	if obs.Source != (Source{}) && (pr.Source == (Source{}) || at.Before(pr.JoinedAt)) {
+		pr.Source = obs.Source // the earliest observation's, whatever the order they come in
 	}
 	if obs.Touch {
 		pr.Touches = mergeTouches(pr.Touches, []time.Time{at})
@@ -480,69 +480,17 @@ func mergeTouches(a, b []time.Time) []time.Time {
 	return out
 }
 
-// setPerson overwrites p's fields with the set fields of o (the latest
-// observation wins).
-func setPerson(p *leadkit.Person, o leadkit.Person) {
-	for _, f := range []struct {
-		dst *string
-		v   string
-	}{
-		{&p.Email, o.Email}, {&p.FirstName, o.FirstName}, {&p.LastName, o.LastName}, {&p.Phone, o.Phone}, {&p.Title, o.Title},
-		{&p.Seniority, o.Seniority}, {&p.Department, o.Department}, {&p.Country, o.Country}, {&p.Region, o.Region},
-		{&p.City, o.City}, {&p.AgeBand, o.AgeBand},
-	} {
-		if f.v != "" {
-			*f.dst = f.v
-		}
-	}
-	p.Interests = union(p.Interests, o.Interests)
-	p.Custom = setCustom(p.Custom, o.Custom)
-}
-
-// setCustom writes the custom fields of more over have (normalised, the
-// newer value winning) and returns the map, nil while both are empty.
-func setCustom(have, more map[string]any) map[string]any {
-	for k, v := range leadkit.NormalizeAttrs(more) {
-		if have == nil {
-			have = map[string]any{}
-		}
-		have[k] = v
-	}
-	return have
-}
-
 // fillPerson sets p's empty fields from o (the survivor's own values win).
 func fillPerson(p *leadkit.Person, o leadkit.Person) {
 	keep := p.Clone()
 	*p = o.Clone()
-	setPerson(p, keep)
-}
-
-func setCompany(c *leadkit.Company, o leadkit.Company) {
-	for _, f := range []struct {
-		dst *string
-		v   string
-	}{
-		{&c.Name, o.Name}, {&c.Domain, o.Domain}, {&c.Industry, o.Industry}, {&c.Country, o.Country},
-	} {
-		if f.v != "" {
-			*f.dst = f.v
-		}
-	}
-	if o.Employees != 0 {
-		c.Employees = o.Employees
-	}
-	if o.Revenue != 0 {
-		c.Revenue = o.Revenue
-	}
-	c.TechStack = union(c.TechStack, o.TechStack)
-	c.Custom = setCustom(c.Custom, o.Custom)
+	p.Update(keep)
 }
 
 func fillCompany(c *leadkit.Company, o leadkit.Company) {
 	keep := c.Clone()
 	*c = o.Clone()
-	setCompany(c, keep)
+	c.Update(keep)
 }
 
 func clip(s string) string { return text.Clip(s, 64) }
