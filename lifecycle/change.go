@@ -2,6 +2,7 @@ package lifecycle
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/leadkit/leadkit/pool"
@@ -69,30 +70,52 @@ func (c Change) String() string {
 	return fmt.Sprintf("%s %s: %s (event %s)", at, c.LeadID, c.Kind, c.Cause)
 }
 
-// EventError is a refused event of an Ingest call: its index in the call,
-// its ID and why.
+// EventError is an event of an Ingest call that does not count, or does
+// not count in full: refused, or stored but not scored.
 type EventError struct {
+	// Index is the event's position in the call's events.
 	Index int
-	ID    string
-	Err   error
+	// ID is the event's ID.
+	ID string
+	// Err says why; it wraps leadkit.ErrInvalid.
+	Err error
 }
 
+// Error names the event by index and ID.
 func (e *EventError) Error() string {
 	return fmt.Sprintf("lifecycle: event %d (%q): %v", e.Index, clip(e.ID), e.Err)
 }
 
+// Unwrap returns Err.
 func (e *EventError) Unwrap() error { return e.Err }
 
-// LeadError is a lead whose processing failed in an Ingest call: its
-// events are stored (unless the error says otherwise) and ingesting them
-// again resumes where it stopped.
+// LeadError is a problem with a lead's processing in an Ingest call.
 type LeadError struct {
+	// LeadID is the lead (empty when the whole call's events could not be
+	// stored).
 	LeadID string
-	Err    error
+	// Err says what went wrong.
+	Err error
+	// Retry is set when ingesting the same events again can complete the
+	// lead: a store failed, or other writers kept winning. Without it the
+	// problem lasts (a guard that fails at run time, a hook's veto, a
+	// subject the engine cannot make a lead of) and the lead's processing
+	// went on without that step.
+	Retry bool
 }
 
+// Error says which lead, what went wrong and whether to retry.
 func (e *LeadError) Error() string {
-	return fmt.Sprintf("lifecycle: lead %q: %v", clip(e.LeadID), e.Err)
+	msg := strings.TrimPrefix(e.Err.Error(), "lifecycle: ")
+	retry := ""
+	if e.Retry {
+		retry = " (retry)"
+	}
+	if e.LeadID == "" {
+		return "lifecycle: " + msg + retry
+	}
+	return fmt.Sprintf("lifecycle: lead %q: %s%s", clip(e.LeadID), msg, retry)
 }
 
+// Unwrap returns Err.
 func (e *LeadError) Unwrap() error { return e.Err }

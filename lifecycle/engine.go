@@ -52,12 +52,16 @@ type Options struct {
 	// Unknown says what an event for an unknown subject does (default
 	// UnknownCreate).
 	Unknown Unknown
-	// Observe, if set, completes the pool observation the engine makes of
-	// a prospect's event (ID, time, the subject identity, a touch, the
-	// event's channel and campaign as source): add the identities, person
-	// and company fields, tags or consent the event carries (a form fill's
-	// e-mail and title). An error refuses the event (it is not stored).
-	Observe func(ev leadkit.Event, obs *pool.Observation) error
+	// Observe, if set, reads what an event tells about the person: it
+	// completes the pool observation the engine makes of a prospect's
+	// event (ID, time, the subject identity, a touch, the event's channel
+	// and campaign as source) with the identities, person and company
+	// fields, tags or consent the event carries (a form fill's e-mail and
+	// title). For a lead's event, the person and company fields it sets
+	// update the lead's profile (see leadkit.Person.Update), which fit
+	// rules read from that call on. An error refuses the event (it is not
+	// stored).
+	Observe func(ctx context.Context, ev leadkit.Event, obs *pool.Observation) error
 	// Facts maps stage facts to the scoring facts that feed them, for
 	// definitions whose guards use other names: {"score": "total",
 	// "grade": "fit_band"}. A stage fact without an entry is read under
@@ -86,7 +90,7 @@ type Engine struct {
 	states  Store
 	now     func() time.Time
 	unknown Unknown
-	observe func(leadkit.Event, *pool.Observation) error
+	observe func(context.Context, leadkit.Event, *pool.Observation) error
 	facts   []fact    // the stage facts and where they come from
 	scratch sync.Pool // *scratch
 	calls   sync.Pool // *call

@@ -26,7 +26,9 @@ type evaluator struct {
 	prev       []string
 	reportFrom time.Time
 	*scratch
-	errs []error // events and evaluations that failed without stopping the lead
+	// subject receives the problems that do not stop the lead: events
+	// the model cannot score, guards failing at run time, vetoes.
+	subject *subject
 	// unchecked is set while rec, taken from the lead's state, has not
 	// been checked against the stage store by an Advance.
 	unchecked bool
@@ -61,17 +63,26 @@ func (v *evaluator) release() {
 // cannot score (an attribute of the wrong type for a rule) is reported
 // and skipped: it never blocks the lead's other events.
 func (v *evaluator) add(ev *leadkit.Event) error {
-	if ev.Time.Equal(v.st.Score.Updated) && slices.Contains(v.st.Score.LastIDs, ev.ID) {
-		return nil // applied before
+	sc := &v.st.Score
+	same := ev.Time.Equal(sc.Updated)
+	if same && len(sc.LastIDs) >= scoring.MaxEvents {
+		v.st.Events++
+		v.problem(ev.ID, fmt.Errorf("%w: more than %d events of the lead at one instant: not scored", leadkit.ErrInvalid, scoring.MaxEvents))
+		return nil
 	}
-	v.st.Events++
-	if err := v.e.model.Apply(&v.st.Score, *ev); err != nil {
+	before := len(sc.LastIDs)
+	if err := v.e.model.Apply(sc, *ev); err != nil {
 		if errors.Is(err, scoring.ErrOutOfOrder) {
 			return err // a defect of the engine: events come in time order
 		}
-		v.errs = append(v.errs, fmt.Errorf("event %q not scored: %w", clip(ev.ID), err))
+		v.st.Events++
+		v.problem(ev.ID, fmt.Errorf("not scored: %w", err))
 		return nil
 	}
+	if same && len(sc.LastIDs) == before {
+		return nil // applied before (Apply skips a redelivered event)
+	}
+	v.st.Events++
 	if !v.st.SinceFrom.IsZero() && ev.Time.After(v.st.SinceFrom) {
 		if err := v.e.model.Apply(&v.st.Since, *ev); err == nil && v.e.requal.touch(ev) {
 			v.st.SinceTouches++
@@ -80,18 +91,32 @@ func (v *evaluator) add(ev *leadkit.Event) error {
 	return nil
 }
 
+// problem records an event's problem that does not stop the lead.
+func (v *evaluator) problem(id string, err error) {
+	if v.subject != nil {
+		v.subject.eventErr(id, err)
+	}
+}
+
+// lasting records a problem of the lead that does not stop it.
+func (v *evaluator) lasting(err error) {
+	if v.subject != nil {
+		v.subject.errs = append(v.subject.errs, &LeadError{LeadID: v.st.LeadID, Err: err})
+	}
+}
+
 // evaluate reads the score at t and advances the stage with its facts.
 func (v *evaluator) evaluate(ctx context.Context, t time.Time, cause string) error {
 	e := v.e
 	if err := e.model.ReadState(&v.full, &v.st.Score, v.st.Lead, t); err != nil {
-		v.errs = append(v.errs, fmt.Errorf("score at %s: %w", t.Format(time.RFC3339Nano), err))
+		v.lasting(fmt.Errorf("score at %s: %w", t.Format(time.RFC3339Nano), err))
 		return nil
 	}
 	res := &v.full
 	policy := e.requal.active(v.rec.Stage)
 	if policy && len(e.requal.reset) > 0 {
 		if err := e.model.ReadState(&v.since, &v.st.Since, v.st.Lead, t); err != nil {
-			v.errs = append(v.errs, fmt.Errorf("score since the recycle at %s: %w", t.Format(time.RFC3339Nano), err))
+			v.lasting(fmt.Errorf("score since the recycle at %s: %w", t.Format(time.RFC3339Nano), err))
 			return nil
 		}
 		res = v.mix()
@@ -116,27 +141,31 @@ func (v *evaluator) evaluate(ctx context.Context, t time.Time, cause string) err
 	if n > 0 {
 		h, herr := e.machine.History(ctx, stage.Lead(v.st.LeadID))
 		if herr != nil {
-			return errors.Join(err, herr)
+			// Report the change from the records, so it is not lost.
+			h = []stage.Entry{{Key: rec.Key, Version: rec.Version, From: v.rec.Stage, To: rec.Stage, SubStatus: rec.SubStatus, At: rec.UpdatedAt, Actor: e.actor, Trigger: stage.TriggerAuto}}
 		}
 		for i := range h {
 			if h[i].Version > v.rec.Version && h[i].Version <= rec.Version {
 				v.log.commit(Change{Kind: Staged, LeadID: v.st.LeadID, At: h[i].At, Cause: cause, Stage: &h[i]})
 			}
 		}
+		if herr != nil {
+			return herr
+		}
 		v.entered(rec)
 	}
 	switch {
 	case err == nil:
-	case errors.Is(err, leadkit.ErrConflict):
-		return err // another writer moved the lead: the attempt starts again
-	case !isTransitionError(err) || errors.Is(err, leadkit.ErrNotFound):
-		// The store failed: stop before the state moves past this point,
-		// so that ingesting the events again decides it again.
-		return err
-	default:
+	case errors.Is(err, stage.ErrGuardFailed) || errors.Is(err, stage.ErrVetoed):
 		// A guard that failed at run time or a hook's veto: the lead stays
 		// (or stops where the chain stopped) and its other events count.
-		v.errs = append(v.errs, fmt.Errorf("advance at %s: %w", at.Format(time.RFC3339Nano), err))
+		v.lasting(fmt.Errorf("advance at %s: %w", at.Format(time.RFC3339Nano), err))
+	default:
+		// A conflict (another writer moved the lead: the attempt starts
+		// again) or a failure (a store, a clock): stop before the state
+		// moves past this point, so that ingesting the events again
+		// decides it again.
+		return err
 	}
 	v.rec = rec
 	return nil
@@ -178,6 +207,9 @@ func (v *evaluator) mix() *scoring.Result {
 // crossings reports the thresholds reached or left since the previous
 // evaluation.
 func (v *evaluator) crossings(res *scoring.Result, t time.Time, cause string) {
+	if t.Before(v.reportFrom) {
+		return // reported when first processed; prev stays the stored one
+	}
 	// Two buffers take turns holding the thresholds reached now and at
 	// the previous evaluation.
 	now := v.reached[0][:0]
@@ -187,15 +219,13 @@ func (v *evaluator) crossings(res *scoring.Result, t time.Time, cause string) {
 		}
 	}
 	v.reached[0], v.reached[1] = v.reached[1], now
-	if !t.Before(v.reportFrom) {
-		for _, th := range res.Thresholds {
-			if th.Reached == slices.Contains(v.prev, th.Name) {
-				continue
-			}
-			d, _ := res.Dimension(th.Dimension)
-			c := scoring.Crossing{Threshold: th.Name, Time: t, Up: th.Reached, Score: d.Score}
-			v.log.tentative(Change{Kind: Crossed, LeadID: v.st.LeadID, At: t, Cause: cause, Crossing: &c})
+	for _, th := range res.Thresholds {
+		if th.Reached == slices.Contains(v.prev, th.Name) {
+			continue
 		}
+		d, _ := res.Dimension(th.Dimension)
+		c := scoring.Crossing{Threshold: th.Name, Time: t, Up: th.Reached, Score: d.Score}
+		v.log.tentative(Change{Kind: Crossed, LeadID: v.st.LeadID, At: t, Cause: cause, Crossing: &c})
 	}
 	v.prev = now
 }
@@ -220,15 +250,5 @@ func (v *evaluator) save(ctx context.Context) error {
 		v.st.Reached = slices.Clone(v.prev)
 	}
 	v.st.Version++
-	if err := v.e.states.Put(ctx, *v.st); err != nil {
-		return err
-	}
-	return errors.Join(v.errs...)
-}
-
-// isTransitionError reports whether err is a refused stage change (not a
-// store failure).
-func isTransitionError(err error) bool {
-	var te *stage.TransitionError
-	return errors.As(err, &te)
+	return v.e.states.Put(ctx, *v.st)
 }

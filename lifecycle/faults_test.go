@@ -223,8 +223,9 @@ func TestCrashAtAnyStepConverges(t *testing.T) {
 
 // Several engines (processes) over the same stores, fed overlapping
 // deliveries of the same events concurrently, end with every event stored
-// once, one graduation per lead, gap-free stage histories and the scores
-// of one engine fed in time order.
+// once, one start per lead (its graduation reported at least once),
+// gap-free stage histories and the scores of one engine fed in time
+// order.
 func TestEnginesShareStores(t *testing.T) {
 	evs := simulate(5, 60)
 	want, _ := runIngest(t, batchesOf(evs, 30))
@@ -269,7 +270,16 @@ func TestEnginesShareStores(t *testing.T) {
 			}
 		}
 		if len(w.history) > 0 {
-			assert.Equal(t, 1, graduations[id], "%s graduated once", id)
+			// Reported at least once (two engines may both see a start
+			// without a state); started once.
+			assert.GreaterOrEqual(t, graduations[id], 1, "%s graduation reported", id)
+			starts := 0
+			for _, e := range h {
+				if e.Trigger == stage.TriggerStart {
+					starts++
+				}
+			}
+			assert.Equal(t, 1, starts, "%s started once", id)
 			st, err := p.states.Get(ctx, id)
 			require.NoError(t, err)
 			full, err := p.model.Score(scoringInput(st, evs))

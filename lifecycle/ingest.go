@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"time"
 
@@ -30,19 +31,40 @@ type subject struct {
 	// reread makes the stage record be read from the stage store, not
 	// taken from the state (after a conflict).
 	reread bool
+	// verify makes the events be checked against the journey store before
+	// they count (the call's append kept fewer than it was given).
+	verify bool
 	log    changeLog
+	// errs are the problems of single events and the lasting problems of
+	// the lead found while processing it; they do not stop it.
+	errs []error
+}
+
+// eventErr records a problem of one event: an *EventError with its index
+// when the event is one of the call's, else a lasting problem of the lead.
+func (s *subject) eventErr(id string, err error) {
+	for _, it := range s.items {
+		if it.ev.ID == id {
+			s.errs = append(s.errs, &EventError{Index: it.index, ID: id, Err: err})
+			return
+		}
+	}
+	s.errs = append(s.errs, &LeadError{LeadID: s.id, Err: fmt.Errorf("stored event %q: %w", clip(id), err)})
 }
 
 // Ingest stores events and moves their subjects along: see the package
-// documentation for the flow. It returns what changed, in the order it
-// happened per lead (leads in the order of their first event in the
-// call). Refused events (invalid, unknown subject under UnknownRefuse,
-// refused by Options.Observe) are *EventErrors; the others are processed
-// whatever happens to them. A lead whose processing failed (a store
-// down, a guard failing at run time) is a *LeadError; its events are
-// stored first, so ingesting them again completes it. Changes are
-// reported at least once: a call repeated after a failure may report a
-// threshold crossing again, never a stage change or a graduation.
+// documentation for the flow. It returns what changed, in time order per
+// lead (leads in the order of their first event in the call).
+//
+// Errors: an event that cannot count (invalid, for an unknown subject
+// under UnknownRefuse, refused by Options.Observe or by the pool, an ID
+// already used with other content, one the model cannot score) is an
+// *EventError with its index and ID; the call's other events count
+// whatever happens to it. A lead whose processing stopped is a
+// *LeadError: with Retry set (a store failed, or other writers kept
+// winning) its events are stored and ingesting them again completes it;
+// without, the problem lasts (a guard failing at run time, a hook's veto)
+// and the lead went on without that step. The errors come joined.
 func (e *Engine) Ingest(ctx context.Context, events ...leadkit.Event) ([]Change, error) {
 	if len(events) > MaxEventsPerCall {
 		return nil, fmt.Errorf("lifecycle: ingest: %w: %d events, at most %d per call", leadkit.ErrInvalid, len(events), MaxEventsPerCall)
@@ -58,11 +80,16 @@ func (e *Engine) Ingest(ctx context.Context, events ...leadkit.Event) ([]Change,
 			errs = append(errs, &EventError{Index: i, ID: ev.ID, Err: err})
 			continue
 		}
-		if _, dup := c.seen[ev.ID]; dup {
-			continue // repeated within the call: kept once, like a store does
-		}
-		c.seen[ev.ID] = struct{}{}
 		ev.Time = ev.Time.UTC()
+		if j, dup := c.seen[ev.ID]; dup {
+			// Repeated within the call: kept once, like a store does; a
+			// repeat with other content cannot be the same event.
+			if !sameEvent(c.norm[j], ev) {
+				errs = append(errs, &EventError{Index: i, ID: ev.ID, Err: fmt.Errorf("%w: event ID used earlier in the call for other content", leadkit.ErrInvalid)})
+			}
+			continue
+		}
+		c.seen[ev.ID] = len(c.norm)
 		c.norm = append(c.norm, ev)
 		s := c.subs[ev.LeadID]
 		if s == nil {
@@ -74,16 +101,23 @@ func (e *Engine) Ingest(ctx context.Context, events ...leadkit.Event) ([]Change,
 	refused := len(errs)
 	for _, s := range order {
 		if err := e.resolve(ctx, s); err != nil {
-			for _, it := range s.items {
-				errs = append(errs, &EventError{Index: it.index, ID: it.ev.ID, Err: err})
+			if errors.Is(err, leadkit.ErrInvalid) {
+				for _, it := range s.items {
+					errs = append(errs, &EventError{Index: it.index, ID: it.ev.ID, Err: err})
+				}
+			} else {
+				errs = append(errs, &LeadError{LeadID: s.id, Err: fmt.Errorf("not stored: %w", err), Retry: true})
 			}
 			s.items = nil
 			continue
 		}
+		if e.pool == nil && s.state == nil && e.observe == nil {
+			continue
+		}
 		kept := s.items[:0]
 		for _, it := range s.items {
-			if s.state == nil && e.pool != nil {
-				obs, err := e.observation(*it.ev)
+			if s.state == nil && e.pool != nil || e.observe != nil {
+				obs, err := e.observation(ctx, *it.ev)
 				if err != nil {
 					errs = append(errs, &EventError{Index: it.index, ID: it.ev.ID, Err: err})
 					continue
@@ -105,27 +139,37 @@ func (e *Engine) Ingest(ctx context.Context, events ...leadkit.Event) ([]Change,
 		}
 		c.accepted = accepted
 	}
-	if err := e.store(ctx, accepted, &errs); err != nil {
-		return nil, errors.Join(append(errs, err)...)
+	added, err := e.store(ctx, c, accepted, &errs)
+	if err != nil {
+		return nil, errors.Join(append(errs, &LeadError{Err: fmt.Errorf("events not stored: %w", err), Retry: true})...)
 	}
+	verify := added < len(accepted) // replays, refused events or IDs taken: the store says what counts
 	var changes []Change
 	for _, s := range order {
 		if len(s.items) == 0 {
 			continue
 		}
+		s.verify = verify
 		slices.SortStableFunc(s.items, func(a, b item) int { return a.ev.Time.Compare(b.ev.Time) })
 		cs, err := e.process(ctx, s)
 		changes = append(changes, cs...)
+		errs = append(errs, s.errs...)
 		if err != nil {
-			errs = append(errs, &LeadError{LeadID: s.id, Err: err})
+			errs = append(errs, &LeadError{LeadID: s.id, Err: err, Retry: true})
 		}
 	}
 	return changes, errors.Join(errs...)
 }
 
+// sameEvent reports whether two events with one ID have the same content.
+func sameEvent(a, b leadkit.Event) bool {
+	return a.LeadID == b.LeadID && a.Type == b.Type && a.Channel == b.Channel && a.Campaign == b.Campaign &&
+		a.Content == b.Content && a.Time.Equal(b.Time) && reflect.DeepEqual(leadkit.NormalizeAttrs(a.Attrs), leadkit.NormalizeAttrs(b.Attrs))
+}
+
 // call is the reusable memory of an Ingest call.
 type call struct {
-	seen     map[string]struct{}
+	seen     map[string]int // event ID -> index in norm
 	subs     map[string]*subject
 	order    []*subject
 	free     []*subject
@@ -137,14 +181,14 @@ type call struct {
 func (e *Engine) newCall() *call {
 	c, _ := e.calls.Get().(*call)
 	if c == nil {
-		return &call{seen: map[string]struct{}{}, subs: map[string]*subject{}}
+		return &call{seen: map[string]int{}, subs: map[string]*subject{}}
 	}
 	clear(c.seen)
 	clear(c.subs)
 	for _, s := range c.order {
 		// Drop what the last call read; the slices' old elements are
 		// overwritten by this call.
-		*s = subject{items: s.items[:0], log: changeLog{changes: s.log.changes[:0], committed: s.log.committed[:0]}}
+		*s = subject{items: s.items[:0], log: changeLog{changes: s.log.changes[:0], committed: s.log.committed[:0]}, errs: s.errs[:0]}
 		c.free = append(c.free, s)
 	}
 	c.order = c.order[:0]
@@ -199,14 +243,14 @@ func subjectKey(id string) string {
 }
 
 // observation is the pool observation of a prospect's event.
-func (e *Engine) observation(ev leadkit.Event) (*pool.Observation, error) {
+func (e *Engine) observation(ctx context.Context, ev leadkit.Event) (*pool.Observation, error) {
 	obs := &pool.Observation{
 		ID: ev.ID, At: ev.Time, Touch: true,
 		Identities: []pool.Identity{{Kind: pool.Subject, Value: ev.LeadID}},
 		Source:     pool.Source{Channel: ev.Channel, Campaign: ev.Campaign},
 	}
 	if e.observe != nil {
-		if err := e.observe(ev, obs); err != nil {
+		if err := e.observe(ctx, ev, obs); err != nil {
 			return nil, fmt.Errorf("%w: Options.Observe: %w", leadkit.ErrInvalid, err)
 		}
 		if obs.ID != ev.ID || len(obs.Identities) == 0 || obs.Identities[0] != (pool.Identity{Kind: pool.Subject, Value: ev.LeadID}) {
@@ -216,34 +260,100 @@ func (e *Engine) observation(ev leadkit.Event) (*pool.Observation, error) {
 	return obs, nil
 }
 
-// store appends the accepted events; a bad one (which the store refuses
-// though it passed validation) is found by appending one at a time, so it
-// costs none of the others.
-func (e *Engine) store(ctx context.Context, evs []leadkit.Event, errs *[]error) error {
+// store appends the accepted events and returns how many were new. A bad
+// one (which the store refuses though it passed validation) is found by
+// appending one at a time, so it costs none of the others; it is dropped
+// from its subject.
+func (e *Engine) store(ctx context.Context, c *call, evs []leadkit.Event, errs *[]error) (int, error) {
 	if len(evs) == 0 {
-		return nil
+		return 0, nil
 	}
-	_, err := e.events.Append(ctx, evs...)
+	added, err := e.events.Append(ctx, evs...)
 	if err == nil || !errors.Is(err, leadkit.ErrInvalid) {
-		return err
+		return added, err
 	}
+	added = 0
+	bad := map[string]error{}
 	for _, ev := range evs {
-		if _, err := e.events.Append(ctx, ev); err != nil {
-			if !errors.Is(err, leadkit.ErrInvalid) {
-				return err
-			}
-			*errs = append(*errs, &EventError{Index: -1, ID: ev.ID, Err: err})
+		n, err := e.events.Append(ctx, ev)
+		switch {
+		case err == nil:
+			added += n
+		case errors.Is(err, leadkit.ErrInvalid):
+			bad[ev.ID] = err
+		default:
+			return added, err
 		}
 	}
+	for _, s := range c.order {
+		kept := s.items[:0]
+		for _, it := range s.items {
+			if err, ok := bad[it.ev.ID]; ok {
+				*errs = append(*errs, &EventError{Index: it.index, ID: it.ev.ID, Err: err})
+				continue
+			}
+			kept = append(kept, it)
+		}
+		s.items = kept
+	}
+	return added, nil
+}
+
+// verifyItems checks the subject's events against the journey store:
+// one whose ID the store holds for another subject, or with other
+// content, or not at all, does not count (an *EventError); the stored
+// event is the one that counts.
+func (e *Engine) verifyItems(ctx context.Context, s *subject) error {
+	stored, err := e.events.Events(ctx, s.id, time.Time{}, time.Time{})
+	if err != nil {
+		return err
+	}
+	byID := make(map[string]*leadkit.Event, len(stored))
+	for i := range stored {
+		byID[stored[i].ID] = &stored[i]
+	}
+	kept := s.items[:0]
+	for _, it := range s.items {
+		x, ok := byID[it.ev.ID]
+		switch {
+		case !ok:
+			s.errs = append(s.errs, &EventError{Index: it.index, ID: it.ev.ID, Err: fmt.Errorf("%w: event ID stored before for another subject: not counted", leadkit.ErrInvalid)})
+			continue
+		case !sameEvent(*x, *it.ev):
+			s.errs = append(s.errs, &EventError{Index: it.index, ID: it.ev.ID, Err: fmt.Errorf("%w: event ID stored before with other content: the stored event counts", leadkit.ErrInvalid)})
+			it.ev = x
+		}
+		kept = append(kept, it)
+	}
+	s.items = kept
+	slices.SortStableFunc(s.items, func(a, b item) int { return a.ev.Time.Compare(b.ev.Time) })
 	return nil
 }
 
 // process applies one subject's events, retrying on conflicts with other
 // writers. Changes reported by a failed attempt that did commit (a stage
 // change, a graduation) are kept.
-func (e *Engine) process(ctx context.Context, s *subject) ([]Change, error) {
+func (e *Engine) process(ctx context.Context, s *subject) (res []Change, err error) {
 	out := &s.log
+	defer func() {
+		res = out.final()
+		if e.notify != nil {
+			for _, c := range res {
+				e.notify(ctx, c)
+			}
+		}
+	}()
+	if s.verify {
+		if err := e.verifyItems(ctx, s); err != nil {
+			return nil, err
+		}
+		if len(s.items) == 0 {
+			return nil, nil
+		}
+	}
+	base := len(s.errs) // the problems found before the attempts
 	for attempt := range maxRetries {
+		s.errs = s.errs[:base]
 		if attempt > 0 {
 			s.state, s.reread = nil, true
 			var err error
@@ -252,7 +362,7 @@ func (e *Engine) process(ctx context.Context, s *subject) ([]Change, error) {
 			case err == nil:
 				s.state = &s.buf
 			case !errors.Is(err, leadkit.ErrNotFound):
-				return out.final(), err
+				return nil, err
 			}
 		}
 		out.startAttempt()
@@ -260,15 +370,9 @@ func (e *Engine) process(ctx context.Context, s *subject) ([]Change, error) {
 		if errors.Is(err, leadkit.ErrConflict) {
 			continue
 		}
-		res := out.final()
-		if e.notify != nil {
-			for _, c := range res {
-				e.notify(ctx, c)
-			}
-		}
-		return res, err
+		return nil, err
 	}
-	return out.final(), fmt.Errorf("%w: still conflicting after %d attempts", leadkit.ErrConflict, maxRetries)
+	return nil, fmt.Errorf("%w: still conflicting after %d attempts", leadkit.ErrConflict, maxRetries)
 }
 
 // changeLog collects a lead's changes over attempts, in the order they
@@ -328,28 +432,39 @@ func (e *Engine) processOnce(ctx context.Context, s *subject, log *changeLog) er
 	if err != nil {
 		return err
 	}
+	if !known && st.Stage.Version > 0 && rec.Version > st.Stage.Version {
+		// Changes the engine made after the state was last written (by a
+		// call that failed before writing it) were perhaps never reported.
+		if err := e.recover(ctx, s.id, st.Stage.Version, rec.Version, log); err != nil {
+			return err
+		}
+	}
 	cursor := st.Score.Updated
 	rebuild := st.Score.Model != e.model.Fingerprint() || e.requal.active(rec.Stage) != !st.SinceFrom.IsZero() ||
 		(e.requal.active(rec.Stage) && !st.SinceFrom.Equal(rec.EnteredAt))
 	from := s.items[0].ev.Time
-	if from.Before(cursor) {
-		rebuild = true
+	late := from.Before(cursor)
+	if rebuild || late {
+		return e.replay(ctx, st, rec, known, from, !rebuild, s, log)
 	}
-	if rebuild {
-		return e.replay(ctx, st, rec, known, from, s.items, log)
-	}
-	return e.apply(ctx, st, rec, known, s.items, log)
+	return e.apply(ctx, st, rec, known, s, log)
 }
 
 // admit handles a subject that is not a lead yet: its events update its
 // prospect, which may graduate; a graduated prospect becomes a lead,
-// started in the stage machine at the graduation time and scored on its
-// whole history.
+// started in the stage machine at the graduation time (not after now)
+// and scored on its whole history.
 func (e *Engine) admit(ctx context.Context, s *subject, log *changeLog) error {
 	var g pool.Graduation
 	if e.pool == nil {
 		at := s.items[0].ev.Time
 		g = pool.Graduation{LeadID: s.id, At: at, Lead: leadkit.Lead{ID: s.id, CreatedAt: at, Source: s.items[0].ev.Channel}}
+		for _, it := range s.items {
+			if it.obs != nil {
+				g.Lead.Person.Update(it.obs.Person)
+				g.Lead.Company.Update(it.obs.Company)
+			}
+		}
 	} else {
 		var ok bool
 		var err error
@@ -357,12 +472,20 @@ func (e *Engine) admit(ctx context.Context, s *subject, log *changeLog) error {
 			return err
 		}
 	}
+	return e.create(ctx, s, g, log)
+}
+
+// create starts a lead in the stage machine and writes its first state,
+// its history scored and the stage advanced from its creation on.
+func (e *Engine) create(ctx context.Context, s *subject, g pool.Graduation, log *changeLog) error {
+	g.At = e.notAfterNow(g.At)
+	g.Lead.CreatedAt = g.At
 	rec, err := e.start(ctx, g.Lead, g.At, &g, causeAt(s.items, g.At), log)
 	if err != nil {
 		return err
 	}
 	st := &LeadState{LeadID: s.id, Lead: g.Lead, Score: e.model.NewState()}
-	return e.replay(ctx, st, rec, false, g.At, s.items, log)
+	return e.replay(ctx, st, rec, false, g.At, false, s, log)
 }
 
 // causeAt is the ID of the last event at or before t, else the first.
@@ -377,75 +500,101 @@ func causeAt(items []item, t time.Time) string {
 	return id
 }
 
-// graduate records a prospect's events in the pool and qualifies it at
-// the time of each of its events from the earliest of the call on, in
-// time order, so that it graduates at the first event after which the
-// lead definition holds, whatever the order the events came in.
+// graduate records a prospect's events in the pool, in time order, and
+// after each one qualifies the prospect at the times of its touches up to
+// the next one (touches of earlier calls included): so it graduates at the
+// first touch after which the lead definition holds, on what the pool
+// knew then, however the events were split into calls. An observation the
+// pool refuses is that event's *EventError; the event still counts in
+// the score.
 func (e *Engine) graduate(ctx context.Context, s *subject) (pool.Graduation, bool, error) {
 	var pr pool.Prospect
-	var errs []error
-	for _, it := range s.items {
+	for k, it := range s.items {
 		p, _, err := e.pool.Upsert(ctx, *it.obs)
-		if err != nil {
-			if !errors.Is(err, leadkit.ErrInvalid) {
-				// The pool is unavailable: qualifying without this touch
-				// could graduate the prospect at the wrong time.
+		switch {
+		case err == nil:
+			pr = p
+		case errors.Is(err, leadkit.ErrInvalid):
+			s.eventErr(it.ev.ID, err)
+		default:
+			// The pool is unavailable: qualifying without this touch
+			// could graduate the prospect at the wrong time.
+			return pool.Graduation{}, false, err
+		}
+		if pr.ID == "" {
+			found, err := e.pool.Store().Find(ctx, []string{subjectKey(s.id)})
+			if err != nil {
 				return pool.Graduation{}, false, err
 			}
-			errs = append(errs, fmt.Errorf("event %q: %w", clip(it.ev.ID), err))
+			if len(found) == 0 {
+				continue
+			}
+			pr = found[0]
+		}
+		if pr.Status == pool.StatusGraduated {
+			// Graduated before (by another engine, by a failed call, by
+			// QualifyAll): take it from the prospect.
+			if pr.LeadID != s.id {
+				return pool.Graduation{}, false, e.elsewhere(s, pr)
+			}
+			at := pr.GraduatedAt
+			return pool.Graduation{ProspectID: pr.ID, LeadID: pr.LeadID, At: at, Lead: pr.Lead(pr.LeadID, at)}, true, nil
+		}
+		if pr.Status != pool.StatusActive {
 			continue
 		}
-		pr = p
-	}
-	if pr.ID == "" {
-		found, err := e.pool.Store().Find(ctx, []string{subjectKey(s.id)})
-		if err != nil || len(found) == 0 {
-			return pool.Graduation{}, false, errors.Join(append(errs, err)...)
+		until := time.Time{}
+		if k+1 < len(s.items) {
+			until = s.items[k+1].ev.Time
 		}
-		pr = found[0]
-	}
-	if pr.Status == pool.StatusGraduated {
-		// Graduated before (by another engine, by a crashed call, by
-		// QualifyAll): take it from the prospect.
-		at := pr.GraduatedAt
-		return pool.Graduation{ProspectID: pr.ID, LeadID: pr.LeadID, At: at, Lead: pr.Lead(pr.LeadID, at)}, true, errors.Join(errs...)
-	}
-	times, err := e.candidates(ctx, s.id, pr, s.items[0].ev.Time)
-	if err != nil {
-		return pool.Graduation{}, false, errors.Join(append(errs, err)...)
-	}
-	for _, t := range times {
-		g, ok, err := e.pool.Qualify(ctx, pr.ID, t)
+		times, err := e.candidates(ctx, s.id, pr, it.ev.Time, until)
 		if err != nil {
-			return pool.Graduation{}, false, errors.Join(append(errs, err)...)
+			return pool.Graduation{}, false, err
 		}
-		if ok {
-			if g.LeadID != s.id {
-				return pool.Graduation{}, false, fmt.Errorf("%w: the pool graduated subject %q into lead %q", leadkit.ErrInvalid, clip(s.id), clip(g.LeadID))
+		for _, t := range times {
+			g, ok, err := e.pool.Qualify(ctx, pr.ID, t)
+			if err != nil {
+				return pool.Graduation{}, false, err
 			}
-			return g, true, errors.Join(errs...)
+			if ok {
+				if g.LeadID != s.id {
+					return pool.Graduation{}, false, fmt.Errorf("%w: the pool graduated subject %q into lead %q", leadkit.ErrInvalid, clip(s.id), clip(g.LeadID))
+				}
+				return g, true, nil
+			}
 		}
 	}
-	return pool.Graduation{}, false, errors.Join(errs...)
+	return pool.Graduation{}, false, nil
 }
 
-// candidates lists the times a prospect may graduate at from `from` on:
-// the distinct times of its events, ascending. Every event of a prospect
-// is a touch of the pool, so they are the prospect's touch times, unless
-// the pool's cap on kept touches cut some: then they are read from the
-// journey store.
-func (e *Engine) candidates(ctx context.Context, id string, pr pool.Prospect, from time.Time) ([]time.Time, error) {
+// elsewhere is the lasting error of a subject whose prospect became a lead
+// under another ID (merged into a prospect graduated outside the engine).
+func (e *Engine) elsewhere(s *subject, pr pool.Prospect) error {
+	s.errs = append(s.errs, &LeadError{LeadID: s.id, Err: fmt.Errorf("%w: its prospect %q became lead %q outside this engine (merged with a prospect graduated by another system): its events are stored, not scored",
+		leadkit.ErrInvalid, clip(pr.ID), clip(pr.LeadID))})
+	return nil
+}
+
+// candidates lists the times a prospect may graduate at, from `from` up
+// to until (zero: no bound): the distinct times of its events, ascending.
+// Every event of a prospect is a touch of the pool, so they are the
+// prospect's touch times, unless the pool's cap on kept touches cut some:
+// then they are read from the journey store.
+func (e *Engine) candidates(ctx context.Context, id string, pr pool.Prospect, from, until time.Time) ([]time.Time, error) {
 	i, _ := slices.BinarySearchFunc(pr.Touches, from, func(a, b time.Time) int { return a.Compare(b) })
 	if len(pr.Touches) < pool.MaxTouches || i > 0 {
 		var out []time.Time
 		for _, t := range pr.Touches[i:] {
+			if !until.IsZero() && !t.Before(until) {
+				break
+			}
 			if n := len(out); n == 0 || !out[n-1].Equal(t) {
 				out = append(out, t)
 			}
 		}
 		return out, nil
 	}
-	evs, err := e.events.Events(ctx, id, from, time.Time{})
+	evs, err := e.events.Events(ctx, id, from, until)
 	if err != nil {
 		return nil, err
 	}
@@ -458,27 +607,48 @@ func (e *Engine) candidates(ctx context.Context, id string, pr pool.Prospect, fr
 	return out, nil
 }
 
-// start puts a new lead in the stage machine at at (not after now); a
-// lead already started (by another engine, or before a crash) is read.
-// The start is reported as a graduation when g is set.
+// start puts a new lead in the stage machine at at; a lead already
+// started (by another engine, or by a call that failed before writing the
+// lead's state) is read. The start is reported as a graduation when g is
+// set: by the call that made it, or, when the lead has no state yet, by
+// the next one (at least once).
 func (e *Engine) start(ctx context.Context, lead leadkit.Lead, at time.Time, g *pool.Graduation, cause string, log *changeLog) (stage.Record, error) {
-	at = e.notAfterNow(at)
 	rec, err := e.machine.Start(ctx, stage.Lead(lead.ID), stage.StartOptions{At: at, Actor: e.actor})
 	switch {
 	case err == nil:
-		if g != nil {
-			h, herr := e.machine.History(ctx, stage.Lead(lead.ID))
-			c := Change{Kind: Graduated, LeadID: lead.ID, At: at, Cause: cause, Graduation: g}
-			if herr == nil && len(h) > 0 {
-				c.Stage = &h[0]
-			}
-			log.commit(c)
-		}
-		return rec, nil
 	case errors.Is(err, leadkit.ErrConflict):
-		return e.machine.Get(ctx, stage.Lead(lead.ID))
+		if rec, err = e.machine.Get(ctx, stage.Lead(lead.ID)); err != nil {
+			return rec, err
+		}
+	default:
+		return stage.Record{}, err
 	}
-	return stage.Record{}, err
+	if g == nil {
+		return rec, nil
+	}
+	h, err := e.machine.History(ctx, stage.Lead(lead.ID))
+	if err != nil {
+		return rec, err
+	}
+	if len(h) > 0 && h[0].Actor == e.actor {
+		log.commit(Change{Kind: Graduated, LeadID: lead.ID, At: h[0].At, Cause: cause, Graduation: g, Stage: &h[0]})
+	}
+	return rec, nil
+}
+
+// recover reports the automatic stage changes the engine made from
+// version after+1 to upTo, which a failed call may not have reported.
+func (e *Engine) recover(ctx context.Context, id string, after, upTo int64, log *changeLog) error {
+	h, err := e.machine.History(ctx, stage.Lead(id))
+	if err != nil {
+		return err
+	}
+	for i := range h {
+		if h[i].Version > after && h[i].Version <= upTo && h[i].Actor == e.actor && h[i].Trigger == stage.TriggerAuto {
+			log.commit(Change{Kind: Staged, LeadID: id, At: h[i].At, Stage: &h[i]})
+		}
+	}
+	return nil
 }
 
 func (e *Engine) notAfterNow(t time.Time) time.Time {
@@ -491,8 +661,11 @@ func (e *Engine) notAfterNow(t time.Time) time.Time {
 // apply is the fast path: every event is at or after the lead's last
 // applied one. They are added to the score state, and the stage is
 // advanced at each of their times.
-func (e *Engine) apply(ctx context.Context, st *LeadState, rec stage.Record, unchecked bool, items []item, log *changeLog) error {
+func (e *Engine) apply(ctx context.Context, st *LeadState, rec stage.Record, unchecked bool, s *subject, log *changeLog) error {
+	items := s.items
+	updateProfile(st, items)
 	ev := e.newEvaluator(st, rec, unchecked, log, st.Score.Updated)
+	ev.subject = s
 	defer ev.release()
 	for i := 0; i < len(items); {
 		t := items[i].ev.Time
@@ -510,16 +683,34 @@ func (e *Engine) apply(ctx context.Context, st *LeadState, rec stage.Record, unc
 	return ev.save(ctx)
 }
 
+// updateProfile applies the profile fields the call's events carry
+// (Options.Observe) to the lead, in time order.
+func updateProfile(st *LeadState, items []item) {
+	for _, it := range items {
+		if it.obs != nil {
+			st.Lead.Person.Update(it.obs.Person)
+			st.Lead.Company.Update(it.obs.Company)
+		}
+	}
+}
+
 // replay rebuilds the lead's score state from its stored history and
 // advances the stage at the time of each stored event from `from` on
 // (but not before the latest stage change, which is never rewritten).
-func (e *Engine) replay(ctx context.Context, st *LeadState, rec stage.Record, unchecked bool, from time.Time, items []item, log *changeLog) error {
+// With onlyLate set (the rebuild is due to events older than the lead's
+// latest one and nothing else), a history that holds no event the state
+// has not counted is a replay: nothing changes.
+func (e *Engine) replay(ctx context.Context, st *LeadState, rec stage.Record, unchecked bool, from time.Time, onlyLate bool, s *subject, log *changeLog) error {
 	evs, err := e.events.Events(ctx, st.LeadID, time.Time{}, time.Time{})
 	if err != nil {
 		return err
 	}
+	if onlyLate && len(evs) == st.Events && !hasProfile(s.items) {
+		return nil
+	}
 	oldCursor := st.Score.Updated
 	fresh := *st
+	updateProfile(&fresh, s.items)
 	fresh.Score, fresh.Events = e.model.NewState(), 0
 	fresh.Since, fresh.SinceFrom, fresh.SinceTouches = scoring.State{}, time.Time{}, 0
 	if e.requal.active(rec.Stage) {
@@ -527,6 +718,7 @@ func (e *Engine) replay(ctx context.Context, st *LeadState, rec stage.Record, un
 		fresh.Since = e.model.NewState()
 	}
 	ev := e.newEvaluator(&fresh, rec, unchecked, log, oldCursor)
+	ev.subject = s
 	defer ev.release()
 	evalFrom := from
 	if evalFrom.Before(rec.UpdatedAt) {
@@ -547,10 +739,10 @@ func (e *Engine) replay(ctx context.Context, st *LeadState, rec stage.Record, un
 			}
 		}
 	}
-	if known := st.Events; st.Version > 0 && fresh.Events > known && from.Before(rec.UpdatedAt) {
+	if st.Version > 0 && fresh.Events > st.Events && from.Before(rec.UpdatedAt) {
 		// Events the state had not counted came, older than the latest
 		// stage change: report the earliest of the call.
-		for _, it := range items {
+		for _, it := range s.items {
 			if it.ev.Time.Before(rec.UpdatedAt) {
 				log.tentative(Change{Kind: Late, LeadID: st.LeadID, At: it.ev.Time, Cause: it.ev.ID})
 				break
@@ -558,4 +750,14 @@ func (e *Engine) replay(ctx context.Context, st *LeadState, rec stage.Record, un
 		}
 	}
 	return ev.save(ctx)
+}
+
+// hasProfile reports whether a call's events update the lead's profile.
+func hasProfile(items []item) bool {
+	for _, it := range items {
+		if it.obs != nil && (!reflect.DeepEqual(it.obs.Person, leadkit.Person{}) || !reflect.DeepEqual(it.obs.Company, leadkit.Company{})) {
+			return true
+		}
+	}
+	return false
 }

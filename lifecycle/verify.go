@@ -29,6 +29,9 @@ type Period struct {
 // MaxCostRows caps Period.Costs and VerifyOptions.Functions.
 const MaxCostRows = 10_000
 
+// MaxAgeBuckets caps VerifyOptions.Buckets.
+const MaxAgeBuckets = 100
+
 // VerifyOptions configures Verify (Options.Verify, checked by New); the
 // zero value is a working default. ParseVerifyOptions reads it from JSON
 // or YAML.
@@ -54,21 +57,22 @@ type VerifyOptions struct {
 	// content by default; every event type unless Types is set). Its
 	// period is the verified one.
 	Nurture journey.NurtureOptions `json:"nurture,omitzero"`
-	// EveryEntry credits every entry into a stage in the period (a
-	// recycled lead's repeat MQL too), each to the touches since the
-	// previous entry; by default each lead's first entry, if it falls in
-	// the period.
-	EveryEntry bool `json:"every_entry,omitempty"`
-	// Values gives a stage's conversions a value for ROI: the attribute
-	// Attr of the lead's latest event of one of Types up to To (a won
-	// deal's amount).
+	// Values gives a stage's conversions a value for ROI (a won deal's
+	// amount): see Value.
 	Values map[string]Value `json:"values,omitempty"`
 }
 
-// Value says where a stage conversion's value comes from.
+// Value says where the value of a conversion into a stage comes from: the
+// attribute Attr of the lead's latest event of one of Types after its
+// previous entry into the stage and before its next one (or To), so a
+// deal_won event a little after the Won entry counts. Its value must be a
+// number (leadkit.Number), not negative.
 type Value struct {
+	// Types are the event types that carry the value (at most
+	// MaxTouchTypes).
 	Types []string `json:"types"`
-	Attr  string   `json:"attr"`
+	// Attr is the attribute that holds it.
+	Attr string `json:"attr"`
 }
 
 // ParseVerifyOptions reads VerifyOptions from JSON or YAML, refusing
@@ -96,6 +100,7 @@ func (o *VerifyOptions) UnmarshalJSON(b []byte) error {
 // channels earn the credit; the stage funnel; and ROI per channel and per
 // function.
 type Verification struct {
+	// From and To are the period verified.
 	From time.Time `json:"from"`
 	To   time.Time `json:"to"`
 	// Leads counts the engine's leads; Timelines the subjects with events
@@ -105,7 +110,8 @@ type Verification struct {
 	// Funnel is the stage funnel of the leads that reached its first
 	// stage in the period: stage-to-stage conversion and times.
 	Funnel stage.FunnelResult `json:"funnel"`
-	Stages []StageResult      `json:"stages"`
+	// Stages verifies each stage of VerifyOptions.Stages, in that order.
+	Stages []StageResult `json:"stages"`
 	// ROI joins the credit (last touch and Markov, per stage) with the
 	// cost table per key; ROIByFunction rolls it up by
 	// VerifyOptions.Functions (absent without them).
@@ -115,32 +121,50 @@ type Verification struct {
 
 // StageResult verifies one stage over the period.
 type StageResult struct {
+	// Stage is the stage verified.
 	Stage string `json:"stage"`
 	// Age splits the leads that reached the stage in the period into new
 	// and old leads (created before From), by age buckets, first time or
 	// repeat, with the touch mix of each group before converting.
 	Age journey.SourceAgeResult `json:"age"`
-	// Cycle is the time from creation to the stage, for those leads.
+	// Cycle is the time from creation to the stage, for the same leads
+	// (to their first entry in the period).
 	Cycle journey.CycleResult `json:"cycle"`
 	// Nurture is the nurture power of each content touched in the period.
 	Nurture []journey.ContentPower `json:"nurture"`
-	// Attribution credits the period's conversions into the stage to
-	// each touch key, by last touch and by Markov; leads that had not
-	// reached the stage by To are the non-converting journeys.
-	Attribution []Attribution `json:"attribution"`
+	// Attribution credits the period's entries into the stage to each
+	// touch key, by last touch and by Markov: every entry (a recycled
+	// lead's repeat MQL too) is a conversion, credited to the touches
+	// since the lead's previous entry; the journeys of the period that
+	// did not end in an entry (leads with an event in the period) are the
+	// non-converting ones.
+	Attribution []StageCredit `json:"attribution"`
+	// Skipped counts the journeys left out of the attribution, and
+	// SkipReasons says why (at most MaxSkipReasons of them): a journey
+	// over attribution.MaxPathTouches touches (set a Lookback), a value
+	// that is not a number.
+	Skipped     int      `json:"skipped,omitempty"`
+	SkipReasons []string `json:"skip_reasons,omitempty"`
 }
 
-// Attribution is one model's credit for one touch key.
-type Attribution struct {
-	Key    attribution.TouchKey `json:"key"`
-	Model  string               `json:"model"` // "last_touch" or "markov"
-	Result attribution.Result   `json:"result"`
+// MaxSkipReasons caps StageResult.SkipReasons.
+const MaxSkipReasons = 10
+
+// StageCredit is one model's credit for one touch key.
+type StageCredit struct {
+	// Key is the touch field credited (channel, campaign...).
+	Key attribution.TouchKey `json:"key"`
+	// Model is "last_touch" or "markov".
+	Model string `json:"model"`
+	// Result is the credit per key value.
+	Result attribution.Result `json:"result"`
 	// Error says why the model could not be solved (a cap of the Markov
 	// model), if so; Result is then empty.
 	Error string `json:"error,omitempty"`
 }
 
-// Credit returns the result of a model for a key, if computed.
+// Credit returns the result of a model ("last_touch" or "markov") for a
+// key, if computed.
 func (r StageResult) Credit(key attribution.TouchKey, model string) (attribution.Result, bool) {
 	for _, a := range r.Attribution {
 		if a.Key == key && a.Model == model && a.Error == "" {
@@ -239,6 +263,7 @@ func (p Period) validate() error {
 	if len(p.Costs) > MaxCostRows {
 		return bad("%d cost rows, at most %d", len(p.Costs), MaxCostRows)
 	}
+	sum := 0.0
 	for k, v := range p.Costs {
 		if msg := leadkit.CheckText(k, leadkit.MaxNameBytes); msg != "" {
 			return bad("cost key %q %s", clip(k), msg)
@@ -246,6 +271,10 @@ func (p Period) validate() error {
 		if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
 			return bad("cost of %q is %v: want a finite amount, not negative", clip(k), v)
 		}
+		sum += v
+	}
+	if math.IsInf(sum, 0) {
+		return bad("the costs add up to more than a float64 holds")
 	}
 	return nil
 }
@@ -270,9 +299,12 @@ func checkVerify(machine *stage.Machine, opts VerifyOptions) (VerifyOptions, []s
 	if len(stages) > stage.MaxStages {
 		return bad("%d stages, at most %d", len(stages), stage.MaxStages)
 	}
-	for _, s := range stages {
+	for i, s := range stages {
 		if _, ok := def.Stage(s); !ok {
 			return bad("stage %q is not a stage of %q%s", clip(s), clip(def.Name), hint(s, names))
+		}
+		if slices.Contains(stages[:i], s) {
+			return bad("stage %q listed twice", clip(s))
 		}
 	}
 	for s, v := range opts.Values {
@@ -282,16 +314,50 @@ func checkVerify(machine *stage.Machine, opts VerifyOptions) (VerifyOptions, []s
 		if len(v.Types) == 0 || len(v.Types) > MaxTouchTypes || v.Attr == "" || leadkit.CheckText(v.Attr, leadkit.MaxNameBytes) != "" {
 			return bad("values of %q: want 1 to %d event types and an attribute name", clip(s), MaxTouchTypes)
 		}
+		for _, t := range v.Types {
+			if msg := leadkit.CheckText(t, leadkit.MaxNameBytes); t == "" || msg != "" {
+				return bad("values of %q: event type %q %s", clip(s), clip(t), msg)
+			}
+		}
 	}
 	if len(opts.Functions) > MaxCostRows {
 		return bad("%d functions, at most %d", len(opts.Functions), MaxCostRows)
 	}
+	for k, v := range opts.Functions {
+		for _, x := range []string{k, v} {
+			if msg := leadkit.CheckText(x, leadkit.MaxNameBytes); x == "" || msg != "" {
+				return bad("functions: %q %s", clip(x), msg)
+			}
+		}
+	}
+	if len(opts.Nurture.Types) > MaxTouchTypes {
+		return bad("nurture: %d event types, at most %d", len(opts.Nurture.Types), MaxTouchTypes)
+	}
+	for _, t := range opts.Nurture.Types {
+		if msg := leadkit.CheckText(t, leadkit.MaxNameBytes); t == "" || msg != "" {
+			return bad("nurture: event type %q %s", clip(t), msg)
+		}
+	}
+	if opts.Nurture.By != "" {
+		if err := attribution.TouchKey(opts.Nurture.By).Validate(); err != nil {
+			return bad("nurture: by %q: %v", clip(string(opts.Nurture.By)), err)
+		}
+	}
+	if opts.Nurture.Window < 0 || opts.Nurture.Window > leadkit.MaxDuration {
+		return bad("nurture: window %s, want 0 to %s", leadkit.FormatDuration(opts.Nurture.Window), leadkit.FormatDuration(leadkit.MaxDuration))
+	}
+	if len(opts.Buckets) > MaxAgeBuckets {
+		return bad("%d age buckets, at most %d", len(opts.Buckets), MaxAgeBuckets)
+	}
 	if len(opts.Keys) > 4 {
 		return bad("%d keys, at most 4", len(opts.Keys))
 	}
-	for _, k := range opts.Keys {
+	for i, k := range opts.Keys {
 		if err := k.Validate(); err != nil {
 			return bad("key %q: %v", clip(string(k)), err)
+		}
+		if slices.Contains(opts.Keys[:i], k) {
+			return bad("key %q listed twice", clip(string(k)))
 		}
 	}
 	if opts.MarkovOrder < 0 || opts.MarkovOrder > attribution.MaxMarkovOrder {
@@ -314,27 +380,20 @@ func checkVerify(machine *stage.Machine, opts VerifyOptions) (VerifyOptions, []s
 // verifyStage computes one stage's result.
 func (e *Engine) verifyStage(timelines []journey.Timeline, visits []stage.Visit, created map[string]time.Time, st string, p Period, opts VerifyOptions) (StageResult, error) {
 	r := StageResult{Stage: st}
-	wrap := func(what string, err error) error {
-		return fmt.Errorf("lifecycle: verify %s: %s: %w", clip(st), what, err)
-	}
+	wrap := func(what string, err error) error { return fmt.Errorf("lifecycle: verify %s: %s: %w", clip(st), what, err) }
 	var err error
 	if r.Age, err = journey.SourceAge(timelines, visits, created, st, journey.SourceAgeOptions{From: p.From, To: p.To, Buckets: opts.Buckets}); err != nil {
 		return r, wrap("source age", err)
 	}
-	// The leads whose first visit to the stage falls in the period.
-	first := map[string]time.Time{}
+	// The entries into the stage up to To; those in the period are the
+	// conversions.
+	var upTo, inPeriod []stage.Visit
 	for _, v := range visits {
-		if v.Stage != st {
-			continue
-		}
-		if f, ok := first[v.LeadID]; !ok || v.At.Before(f) {
-			first[v.LeadID] = v.At
-		}
-	}
-	var inPeriod []stage.Visit
-	for _, v := range visits {
-		if f, ok := first[v.LeadID]; ok && v.Stage == st && !f.Before(p.From) && f.Before(p.To) {
-			inPeriod = append(inPeriod, v)
+		if v.Stage == st && v.At.Before(p.To) {
+			upTo = append(upTo, v)
+			if !v.At.Before(p.From) {
+				inPeriod = append(inPeriod, v)
+			}
 		}
 	}
 	if r.Cycle, err = journey.CycleTimes(timelines, inPeriod, st, journey.CycleOptions{Start: journey.FromCreated, Created: created}); err != nil {
@@ -345,27 +404,28 @@ func (e *Engine) verifyStage(timelines []journey.Timeline, visits []stage.Visit,
 	if r.Nurture, err = journey.NurturePower(timelines, visits, st, nurture); err != nil {
 		return r, wrap("nurture power", err)
 	}
-	marked, err := attributionJourneys(timelines, visits, first, inPeriod, st, p, opts.EveryEntry)
+	journeys, err := attributionJourneys(timelines, upTo, st, p, opts.Values)
 	if err != nil {
 		return r, wrap("attribution", err)
-	}
-	if v, ok := opts.Values[st]; ok {
-		marked = withValues(marked, st, v)
 	}
 	for _, key := range opts.Keys {
 		conv := attribution.Conversion{Types: []string{attribution.StageEventType(st)}, Key: key, Lookback: opts.Lookback, AsOf: p.To}
 		if _, ok := opts.Values[st]; ok {
 			conv.ValueAttr = valueAttr
 		}
-		paths, err := attribution.PathsFromTimelines(marked, conv)
-		if err != nil && paths == nil {
-			return r, wrap("attribution", err)
+		paths, err := attribution.PathsFromTimelines(journeys, conv)
+		if err != nil {
+			var te *attribution.TimelineError
+			if !errors.As(err, &te) {
+				return r, wrap("attribution", err)
+			}
+			r.skipped(err)
 		}
 		for _, m := range []struct {
 			name  string
 			model attribution.Model
 		}{{"last_touch", attribution.LastTouch{}}, {"markov", attribution.Markov{Order: opts.MarkovOrder}}} {
-			a := Attribution{Key: key, Model: m.name}
+			a := StageCredit{Key: key, Model: m.name}
 			if a.Result, err = m.model.Attribute(paths); err != nil {
 				a.Result, a.Error = attribution.Result{}, err.Error()
 			}
@@ -375,68 +435,98 @@ func (e *Engine) verifyStage(timelines []journey.Timeline, visits []stage.Visit,
 	return r, nil
 }
 
+// skipped counts the journeys PathsFromTimelines left out (one error each,
+// joined) and keeps the first reasons.
+func (r *StageResult) skipped(err error) {
+	var errs []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	} else {
+		errs = []error{err}
+	}
+	r.Skipped += len(errs)
+	for _, e := range errs {
+		if len(r.SkipReasons) < MaxSkipReasons {
+			r.SkipReasons = append(r.SkipReasons, e.Error())
+		}
+	}
+}
+
 // attributionJourneys cuts the timelines into the journeys credited for
-// the stage: by default the period's first-time converters and the leads
-// that had not converted by To (those that converted before From are
-// done); with every set, each entry in the period, after the touches
-// since the previous entry, and the leads' journeys not ending in an
-// entry by To.
-func attributionJourneys(timelines []journey.Timeline, visits []stage.Visit, first map[string]time.Time, inPeriod []stage.Visit, st string, p Period, every bool) ([]journey.Timeline, error) {
-	if !every {
-		var journeys []journey.Timeline
-		for _, tl := range timelines {
-			if f, ok := first[tl.LeadID]; ok && f.Before(p.From) {
-				continue
-			}
-			journeys = append(journeys, tl)
-		}
-		return attribution.WithStageEntries(journeys, inPeriod, st)
-	}
-	var upTo []stage.Visit
-	for _, v := range visits {
-		if v.Stage == st && v.At.Before(p.To) {
-			upTo = append(upTo, v)
-		}
-	}
+// the stage: each entry in the period, after the touches since the lead's
+// previous entry, marked as a conversion (with its value); and the
+// journeys that did not end in an entry by To, if the lead had an event
+// in the period.
+func attributionJourneys(timelines []journey.Timeline, upTo []stage.Visit, st string, p Period, values map[string]Value) ([]journey.Timeline, error) {
 	pieces, err := attribution.SplitAtStageEntries(timelines, upTo, st)
 	if err != nil {
 		return nil, err
 	}
 	typ := attribution.StageEventType(st)
-	kept := pieces[:0]
-	for _, tl := range pieces {
-		if n := len(tl.Events); n > 0 && tl.Events[n-1].Type == typ && tl.Events[n-1].Time.Before(p.From) {
+	v, valued := values[st]
+	byLead := map[string][]leadkit.Event{}
+	if valued {
+		for _, tl := range timelines {
+			byLead[tl.LeadID] = tl.Events
+		}
+	}
+	var out []journey.Timeline
+	for i, tl := range pieces {
+		n := len(tl.Events)
+		if n == 0 {
+			continue
+		}
+		last := &tl.Events[n-1]
+		if last.Type != typ {
+			// Not converted by To: a journey of the period if it has an
+			// event in it.
+			if slices.ContainsFunc(tl.Events, func(ev leadkit.Event) bool { return !ev.Time.Before(p.From) && ev.Time.Before(p.To) }) {
+				out = append(out, tl)
+			}
+			continue
+		}
+		if last.Time.Before(p.From) {
 			continue // an entry before the period
 		}
-		kept = append(kept, tl)
+		if valued {
+			prev := time.Time{}
+			if i > 0 && pieces[i-1].LeadID == tl.LeadID {
+				if pn := len(pieces[i-1].Events); pn > 0 && pieces[i-1].Events[pn-1].Type == typ {
+					prev = pieces[i-1].Events[pn-1].Time
+				}
+			}
+			next := p.To
+			if i+1 < len(pieces) && pieces[i+1].LeadID == tl.LeadID {
+				if nn := len(pieces[i+1].Events); nn > 0 && pieces[i+1].Events[nn-1].Type == typ {
+					next = pieces[i+1].Events[nn-1].Time
+				}
+			}
+			if val, ok := valueBetween(byLead[tl.LeadID], v, prev, next); ok {
+				last.Attrs = map[string]any{valueAttr: val}
+			}
+		}
+		out = append(out, tl)
 	}
-	return kept, nil
+	return out, nil
 }
 
 // valueAttr is the attribute of the stage markers holding the value.
 const valueAttr = "lifecycle_value"
 
-// withValues sets each stage marker's value: the attribute of the lead's
-// latest event of the value types at or before the marker.
-func withValues(tls []journey.Timeline, st string, v Value) []journey.Timeline {
-	typ := attribution.StageEventType(st)
-	for i, tl := range tls {
-		val, ok := 0.0, false
-		for j, ev := range tl.Events {
-			if ev.Type == typ {
-				if ok {
-					evs := slices.Clone(tl.Events)
-					evs[j].Attrs = map[string]any{valueAttr: val}
-					tls[i].Events = evs
-				}
-				break
-			}
-			if slices.Contains(v.Types, ev.Type) {
-				if n, err := leadkit.Number(ev.Attrs[v.Attr]); err == nil && n >= 0 {
-					val, ok = n, true
-				}
+// valueBetween is the value of the latest event of v.Types after `after`
+// and before `before`.
+func valueBetween(evs []leadkit.Event, v Value, after, before time.Time) (any, bool) {
+	var val any
+	ok := false
+	for _, ev := range evs {
+		if !ev.Time.After(after) && !after.IsZero() || !ev.Time.Before(before) {
+			continue
+		}
+		if slices.Contains(v.Types, ev.Type) {
+			if x, has := ev.Attrs[v.Attr]; has {
+				val, ok = x, true
 			}
 		}
 	}
-	return tls
+	return val, ok
 }

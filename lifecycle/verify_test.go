@@ -222,9 +222,10 @@ func TestVerifyValuesAndROI(t *testing.T) {
 	}
 }
 
-// With EveryEntry a recycled lead's repeat MQL in the period is credited
-// to the touches since its recycle; by default only first-time MQLs are.
-func TestVerifyEveryEntry(t *testing.T) {
+// A recycled lead's repeat MQL in the period is a conversion, credited to
+// the touches since its previous entry, and counted alike in the age
+// split, the cycle times and the credit.
+func TestVerifyRepeatEntries(t *testing.T) {
 	p, e := verifyFixture(t)
 	// "done" (an MQL in February) is recycled, then re-qualifies in March
 	// on new engagement (the default policy resets the old points).
@@ -242,16 +243,18 @@ func TestVerifyEveryEntry(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "MQL", rec.Stage, "back in MQL in March")
 	march := lifecycle.Period{From: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)}
-	for every, want := range map[bool]map[string]float64{
-		false: {"content": 1, "paid": 1},
-		true:  {"content": 1, "paid": 1, "social": 1},
-	} {
-		e := p.engine(t, lifecycle.Options{Verify: lifecycle.VerifyOptions{Stages: []string{"MQL"}, EveryEntry: every}})
-		v, err := e.Verify(ctx, march)
-		require.NoError(t, err)
-		assert.Equal(t, 1, v.Stages[0].Age.Repeat, "done is a repeat MQL")
-		lt, ok := v.Stages[0].Credit(attribution.ByChannel, "last_touch")
-		require.True(t, ok)
-		assert.Equal(t, want, nonZero(lt.Conversions), "every entry: %v", every)
-	}
+	e = p.engine(t, lifecycle.Options{Verify: lifecycle.VerifyOptions{Stages: []string{"MQL"}}})
+	v, err := e.Verify(ctx, march)
+	require.NoError(t, err)
+	mql := v.Stages[0]
+	assert.Equal(t, 3, mql.Age.Leads)
+	assert.Equal(t, 1, mql.Age.Repeat, "done is a repeat MQL")
+	assert.Equal(t, 3, mql.Cycle.Overall.N)
+	lt, ok := mql.Credit(attribution.ByChannel, "last_touch")
+	require.True(t, ok)
+	assert.Equal(t, map[string]float64{"content": 1, "paid": 1, "social": 1}, nonZero(lt.Conversions),
+		"done's repeat MQL goes to its last touch since the recycle, social")
+	mk, ok := mql.Credit(attribution.ByChannel, "markov")
+	require.True(t, ok)
+	assert.InDelta(t, 3, mk.TotalConversions(), 1e-9)
 }
