@@ -380,7 +380,9 @@ func checkVerify(machine *stage.Machine, opts VerifyOptions) (VerifyOptions, []s
 // verifyStage computes one stage's result.
 func (e *Engine) verifyStage(timelines []journey.Timeline, visits []stage.Visit, created map[string]time.Time, st string, p Period, opts VerifyOptions) (StageResult, error) {
 	r := StageResult{Stage: st}
-	wrap := func(what string, err error) error { return fmt.Errorf("lifecycle: verify %s: %s: %w", clip(st), what, err) }
+	wrap := func(what string, err error) error {
+		return fmt.Errorf("lifecycle: verify %s: %s: %w", clip(st), what, err)
+	}
 	var err error
 	if r.Age, err = journey.SourceAge(timelines, visits, created, st, journey.SourceAgeOptions{From: p.From, To: p.To, Buckets: opts.Buckets}); err != nil {
 		return r, wrap("source age", err)
