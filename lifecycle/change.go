@@ -36,8 +36,10 @@ const (
 // Change is one thing Ingest changed, for the CRM to act on: notify sales
 // of a new MQL, create a task, log a late event.
 type Change struct {
-	Kind   ChangeKind `json:"kind"`
-	LeadID string     `json:"lead_id"`
+	// Kind says what changed.
+	Kind ChangeKind `json:"kind"`
+	// LeadID is the lead (the subject of the events).
+	LeadID string `json:"lead_id"`
 	// At is when it happened (the time it is recorded at).
 	At time.Time `json:"at"`
 	// Cause is the ID of the event that caused it: the event at whose

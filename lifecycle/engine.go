@@ -60,7 +60,9 @@ type Options struct {
 	// title). For a lead's event, the person and company fields it sets
 	// update the lead's profile (see leadkit.Person.Update), which fit
 	// rules read from that call on. An error refuses the event (it is not
-	// stored).
+	// stored). An observation the pool then refuses (an identity it cannot
+	// read, a merge it will not make) is that event's *EventError; the
+	// event is stored and still counts in the score.
 	Observe func(ctx context.Context, ev leadkit.Event, obs *pool.Observation) error
 	// Facts maps stage facts to the scoring facts that feed them, for
 	// definitions whose guards use other names: {"score": "total",
@@ -74,7 +76,8 @@ type Options struct {
 	// Actor is recorded on the engine's stage changes (default DefaultActor).
 	Actor string
 	// OnChange, if set, is called with every change Ingest returns, in the
-	// calling goroutine, as it happens.
+	// calling goroutine, when the lead it belongs to is done (before the
+	// next lead of the call).
 	OnChange func(ctx context.Context, c Change)
 }
 
@@ -138,7 +141,7 @@ func New(p *pool.Pool, model *scoring.Model, machine *stage.Machine, events jour
 		const probe = "lifecycle-probe"
 		pr := pool.Prospect{ID: "p", Identities: []pool.Identity{{Kind: pool.Subject, Value: probe}}}
 		if got := p.LeadID(pr); got != probe {
-			bad("the pool names the lead of subject %q %q: the engine needs leads named by their subject, so that events name a person the same way before and after graduation (leave pool.Options.LeadID nil)", probe, clip(got))
+			bad("the pool would make subject %q lead %q: the engine needs a subject's lead to have the subject's ID, so that events name a person the same way before and after graduation (leave pool.Options.LeadID nil)", probe, clip(got))
 		}
 	}
 	if len(errs) > 0 {
@@ -255,8 +258,8 @@ func (e *Engine) Machine() *stage.Machine { return e.machine }
 // Pool returns the engine's prospect pool (nil without one).
 func (e *Engine) Pool() *pool.Pool { return e.pool }
 
-// Events returns the engine's journey store.
-func (e *Engine) Events() journey.Store { return e.events }
+// Journey returns the engine's journey store (the events).
+func (e *Engine) Journey() journey.Store { return e.events }
 
 // States returns the engine's store of lead states.
 func (e *Engine) States() Store { return e.states }

@@ -85,6 +85,13 @@ func (s faultyStages) Commit(ctx context.Context, rec stage.Record, e stage.Entr
 	return s.f.wrap(s.Store.Commit(ctx, rec, e), a)
 }
 
+func (s faultyStages) History(ctx context.Context, k stage.Key) ([]stage.Entry, error) {
+	if b, a := s.f.step(); b || a {
+		return nil, errInjected
+	}
+	return s.Store.History(ctx, k)
+}
+
 func (s faultyStages) Get(ctx context.Context, k stage.Key) (stage.Record, error) {
 	if b, a := s.f.step(); b || a {
 		return stage.Record{}, errInjected
@@ -103,6 +110,13 @@ func (s faultyPool) Apply(ctx context.Context, m pool.Mark, ps ...pool.Prospect)
 		return errInjected
 	}
 	return s.f.wrap(s.Store.Apply(ctx, m, ps...), a)
+}
+
+func (s faultyPool) Get(ctx context.Context, id string) (pool.Prospect, error) {
+	if b, a := s.f.step(); b || a {
+		return pool.Prospect{}, errInjected
+	}
+	return s.Store.Get(ctx, id)
 }
 
 func (s faultyPool) Find(ctx context.Context, keys []string) ([]pool.Prospect, error) {
@@ -135,7 +149,13 @@ func (s faultyStates) Get(ctx context.Context, id string) (lifecycle.LeadState, 
 // faultyParts are parts whose stores fail as f says.
 func faultyParts(t *testing.T, f *faults) (*parts, *lifecycle.Engine) {
 	t.Helper()
-	p := newParts(t)
+	return faultyOver(t, newParts(t), f)
+}
+
+// faultyOver builds an engine (a new process) over p's stores, failing as
+// f says.
+func faultyOver(t *testing.T, p *parts, f *faults) (*parts, *lifecycle.Engine) {
+	t.Helper()
 	clean := *p
 	p.events = faultyJourney{clean.events, f}
 	p.stages = faultyStages{clean.stages, f}
@@ -145,6 +165,17 @@ func faultyParts(t *testing.T, f *faults) (*parts, *lifecycle.Engine) {
 	// Read back through the clean stores.
 	p.events, p.stages, p.pstore, p.states = clean.events, clean.stages, clean.pstore, clean.states
 	return p, e
+}
+
+// reports collects the stage entries reported as changes ("lead vN").
+type reports map[string]bool
+
+func (r reports) note(cs []lifecycle.Change) {
+	for _, c := range cs {
+		if (c.Kind == lifecycle.Staged || c.Kind == lifecycle.Graduated) && c.Stage != nil {
+			r[fmt.Sprintf("%s v%d", c.LeadID, c.Stage.Version)] = true
+		}
+	}
 }
 
 // snapshot is everything a run leaves, per subject.
@@ -172,9 +203,11 @@ func snapshot(t *testing.T, p *parts, subjects []string) map[string]string {
 	return out
 }
 
-// A failure at any store call of an ingest, before or after the call did
-// its work, converges to the clean run's state once the same events are
-// ingested again.
+// A failure at any store call of an ingest (every call of every store:
+// reads, writes, histories), before or after the call did its work,
+// converges to the clean run's state once the same events are ingested
+// again by a new process, and every stage change and graduation the
+// stores hold was reported by some call.
 func TestCrashAtAnyStepConverges(t *testing.T) {
 	evs := simulate(3, 12)
 	batches := batchesOf(evs, 25)
@@ -198,24 +231,34 @@ func TestCrashAtAnyStepConverges(t *testing.T) {
 	require.Greater(t, total, int64(100))
 
 	for _, after := range []bool{false, true} {
-		step := max(total/150, 1)
-		for at := int64(1); at <= total; at += step {
+		for at := int64(1); at <= total; at++ {
 			f := &faults{at: at, after: after}
 			p, e := faultyParts(t, f)
-			failed := 0
+			got := reports{}
 			for _, b := range batches {
-				_, err := e.Ingest(ctx, b...)
+				cs, err := e.Ingest(ctx, b...)
+				got.note(cs)
 				if err != nil {
 					require.ErrorIs(t, err, errInjected)
-					failed++
-					// The caller retries the batch, as a queue redelivers.
-					_, err = e.Ingest(ctx, b...)
+					var le *lifecycle.LeadError
+					require.ErrorAs(t, err, &le)
+					assert.True(t, le.Retry, "a store failure says retry: %v", err)
+					// The caller retries the batch in a new process, as a
+					// queue redelivers after a crash.
+					_, again := faultyOver(t, p, nil)
+					cs, err = again.Ingest(ctx, b...)
+					got.note(cs)
 					require.NoError(t, err, "fault at call %d (after=%v)", at, after)
 				}
 			}
-			got := snapshot(t, p, subjects)
+			snap := snapshot(t, p, subjects)
 			for _, id := range subjects {
-				require.Equal(t, want[id], got[id], "fault at call %d (after=%v), subject %s", at, after, id)
+				require.Equal(t, want[id], snap[id], "fault at call %d (after=%v), subject %s", at, after, id)
+				h, err := p.machine.History(ctx, stage.Lead(id))
+				require.NoError(t, err)
+				for _, en := range h {
+					assert.True(t, got[fmt.Sprintf("%s v%d", id, en.Version)], "fault at call %d (after=%v): %s v%d (%s -> %s) never reported", at, after, id, en.Version, en.From, en.To)
+				}
 			}
 		}
 	}

@@ -614,9 +614,11 @@ func (e *Engine) candidates(ctx context.Context, id string, pr pool.Prospect, fr
 // the next one (at least once).
 func (e *Engine) start(ctx context.Context, lead leadkit.Lead, at time.Time, g *pool.Graduation, cause string, log *changeLog) (stage.Record, error) {
 	rec, err := e.machine.Start(ctx, stage.Lead(lead.ID), stage.StartOptions{At: at, Actor: e.actor})
+	existed := false
 	switch {
 	case err == nil:
 	case errors.Is(err, leadkit.ErrConflict):
+		existed = true
 		if rec, err = e.machine.Get(ctx, stage.Lead(lead.ID)); err != nil {
 			return rec, err
 		}
@@ -632,6 +634,11 @@ func (e *Engine) start(ctx context.Context, lead leadkit.Lead, at time.Time, g *
 	}
 	if len(h) > 0 && h[0].Actor == e.actor {
 		log.commit(Change{Kind: Graduated, LeadID: lead.ID, At: h[0].At, Cause: cause, Graduation: g, Stage: &h[0]})
+	}
+	if existed {
+		// A call that failed before writing the lead's first state may
+		// have moved it further.
+		return rec, e.recover(ctx, lead.ID, 1, rec.Version, log)
 	}
 	return rec, nil
 }

@@ -175,3 +175,7 @@ func TestOrderOfArrival(t *testing.T) {
 func scoringInput(st lifecycle.LeadState, evs []leadkit.Event) scoring.Input {
 	return scoring.Input{Lead: st.Lead, Events: evs, AsOf: t0.AddDate(0, 6, 0)}
 }
+
+func scoringInputAt(st lifecycle.LeadState, asOf time.Time) scoring.Input {
+	return scoring.Input{Lead: st.Lead, AsOf: asOf}
+}

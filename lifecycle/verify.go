@@ -103,19 +103,20 @@ type Verification struct {
 	// From and To are the period verified.
 	From time.Time `json:"from"`
 	To   time.Time `json:"to"`
-	// Leads counts the engine's leads; Timelines the subjects with events
-	// (prospects included).
-	Leads     int `json:"leads"`
+	// Leads counts the engine's leads.
+	Leads int `json:"leads"`
+	// Timelines counts the subjects with events (prospects included).
 	Timelines int `json:"timelines"`
 	// Funnel is the stage funnel of the leads that reached its first
 	// stage in the period: stage-to-stage conversion and times.
 	Funnel stage.FunnelResult `json:"funnel"`
 	// Stages verifies each stage of VerifyOptions.Stages, in that order.
 	Stages []StageResult `json:"stages"`
-	// ROI joins the credit (last touch and Markov, per stage) with the
-	// cost table per key; ROIByFunction rolls it up by
-	// VerifyOptions.Functions (absent without them).
-	ROI           attribution.ROIReport  `json:"roi"`
+	// ROI joins the credit (last touch and Markov, per stage, for the
+	// first touch key) with the cost table per key.
+	ROI attribution.ROIReport `json:"roi"`
+	// ROIByFunction rolls ROI up by VerifyOptions.Functions (absent
+	// without them).
 	ROIByFunction *attribution.ROIReport `json:"roi_by_function,omitempty"`
 }
 
