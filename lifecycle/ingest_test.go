@@ -1,6 +1,8 @@
 package lifecycle_test
 
 import (
+	"time"
+
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -184,4 +186,72 @@ func TestNewChecksThatThePartsFit(t *testing.T) {
 	for _, s := range []string{"no scoring model", "no stage machine", "no journey store", `unknown-subject option "maybe"`} {
 		assert.Contains(t, err.Error(), s)
 	}
+}
+
+// An event ID counts once, as the journey store keeps it: a redelivery
+// re-stamped by the sender, or the same ID for another subject, is
+// reported and does not change the score.
+func TestEventIDsCountAsStored(t *testing.T) {
+	p := newParts(t)
+	e := p.engine(t, lifecycle.Options{})
+	_, err := e.Ingest(ctx, ev("e1", "v1", "page_view", t0), ev("e2", "v1", "webinar_attended", t0.Add(hours(1))), ev("e3", "v1", "download", t0.Add(hours(2))))
+	require.NoError(t, err)
+	before, err := p.states.Get(ctx, "v1")
+	require.NoError(t, err)
+	for _, again := range []leadkit.Event{ev("e3", "v1", "download", t0.Add(hours(3))), ev("e2", "v2", "webinar_attended", t0.Add(hours(1)))} {
+		cs, err := e.Ingest(ctx, again)
+		var ee *lifecycle.EventError
+		require.ErrorAs(t, err, &ee, again.ID)
+		assert.Equal(t, 0, ee.Index)
+		assert.ErrorIs(t, err, leadkit.ErrInvalid)
+		assert.Empty(t, kinds(cs))
+	}
+	after, err := p.states.Get(ctx, "v1")
+	require.NoError(t, err)
+	assert.Equal(t, before.Score, after.Score)
+	_, err = p.states.Get(ctx, "v2")
+	assert.ErrorIs(t, err, leadkit.ErrNotFound, "v2 has no event of its own")
+
+	// In one call: the same ID twice with the same content counts once;
+	// with other content the second is refused, by its index.
+	cs, err := e.Ingest(ctx, ev("x", "v3", "page_view", t0), ev("x", "v3", "page_view", t0), ev("x", "v4", "page_view", t0))
+	var ee *lifecycle.EventError
+	require.ErrorAs(t, err, &ee)
+	assert.Equal(t, 2, ee.Index)
+	assert.Empty(t, cs)
+	evs, err := p.events.Events(ctx, "v3", time.Time{}, time.Time{})
+	require.NoError(t, err)
+	assert.Len(t, evs, 1)
+}
+
+// Threshold crossings are reported once: not again by a replay, and a
+// crossing a late event causes is reported when the late event comes.
+func TestCrossingsReportedOnce(t *testing.T) {
+	p := newParts(t)
+	e := p.engine(t, lifecycle.Options{})
+	batch := []leadkit.Event{
+		ev("e1", "v1", "page_view", t0), ev("e2", "v1", "webinar_attended", t0.Add(hours(1))),
+		ev("e3", "v1", "download", t0.Add(hours(2))), ev("e4", "v1", "download", t0.Add(hours(3))),
+		ev("e5", "v1", "unsubscribe", t0.Add(hours(4))),
+	}
+	cs, err := e.Ingest(ctx, batch...)
+	require.NoError(t, err)
+	require.Equal(t, []string{"graduated", "crossed:mql", "staged:MQL", "crossed:mql-down"}, kinds(cs))
+	for _, again := range [][]leadkit.Event{batch[4:], batch[2:3], batch} {
+		cs, err = e.Ingest(ctx, again...)
+		require.NoError(t, err)
+		assert.Empty(t, kinds(cs), "a replay reports nothing")
+	}
+
+	// w: two page views and a webinar; a late download between them puts
+	// it over the threshold at its latest event.
+	_, err = e.Ingest(ctx, ev("w1", "w", "page_view", t0), ev("w2", "w", "webinar_attended", t0.Add(hours(1))),
+		ev("w3", "w", "download", t0.Add(hours(3))), ev("w4", "w", "page_view", t0.Add(hours(4))))
+	require.NoError(t, err)
+	cs, err = e.Ingest(ctx, ev("w5", "w", "download", t0.Add(hours(2))))
+	require.NoError(t, err)
+	assert.Contains(t, kinds(cs), "crossed:mql")
+	st, err := p.states.Get(ctx, "w")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"mql"}, st.Reached)
 }

@@ -1,6 +1,9 @@
 package lifecycle_test
 
 import (
+	"fmt"
+	"strings"
+
 	"encoding/json"
 	"math"
 	"testing"
@@ -11,6 +14,7 @@ import (
 
 	"github.com/leadkit/leadkit"
 	"github.com/leadkit/leadkit/attribution"
+	"github.com/leadkit/leadkit/journey"
 	"github.com/leadkit/leadkit/lifecycle"
 	"github.com/leadkit/leadkit/stage"
 )
@@ -257,4 +261,101 @@ func TestVerifyRepeatEntries(t *testing.T) {
 	mk, ok := mql.Credit(attribution.ByChannel, "markov")
 	require.True(t, ok)
 	assert.InDelta(t, 3, mk.TotalConversions(), 1e-9)
+}
+
+// The journeys Verify credits, built by hand: MQL in March, by channel.
+// old converts after content (its touches before its January creation
+// count: no lookback); new after paid, webinar, content, paid; cold and
+// anon (active in March) do not convert; done converted in February and
+// has no March event, so it is not a March journey at all. Markov on
+// Verify's paths equals Markov on these.
+func TestVerifyPathsByHand(t *testing.T) {
+	p, _ := verifyFixture(t)
+	// A visitor active only in 2025 is no March journey either.
+	_, err := p.engine(t, lifecycle.Options{}).Ingest(ctx, chEv("j1", "jan25", "page_view", "paid", "search", "/", time.Date(2025, 1, 5, 0, 0, 0, 0, time.UTC)))
+	require.NoError(t, err)
+	e := p.engine(t, lifecycle.Options{Verify: lifecycle.VerifyOptions{Stages: []string{"MQL"}, Keys: []attribution.TouchKey{attribution.ByChannel}}})
+	v, err := e.Verify(ctx, lifecycle.Period{From: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)})
+	require.NoError(t, err)
+	want, err := attribution.Markov{}.Attribute([]attribution.Path{
+		{Channels: []string{"web", "web", "webinar", "content", "content"}, Conversions: 1},
+		{Channels: []string{"paid", "webinar", "content", "paid"}, Conversions: 1},
+		{Channels: []string{"paid", "web"}, Nulls: 1},
+		{Channels: []string{"paid"}, Nulls: 1},
+	})
+	require.NoError(t, err)
+	got, ok := v.Stages[0].Credit(attribution.ByChannel, "markov")
+	require.True(t, ok)
+	for ch, c := range want.Conversions {
+		assert.InDelta(t, c, got.Conversions[ch], 1e-9, ch)
+	}
+	assert.InDelta(t, want.ConversionProbability, got.ConversionProbability, 1e-12)
+	assert.Zero(t, v.Stages[0].Skipped)
+}
+
+// A journey Verify cannot use is counted and explained, not dropped in
+// silence.
+func TestVerifySkippedJourneys(t *testing.T) {
+	p, e := verifyFixture(t)
+	mar := time.Date(2026, 3, 20, 0, 0, 0, 0, time.UTC)
+	var evs []leadkit.Event
+	for i := range 10_001 {
+		evs = append(evs, chEv(fmt.Sprintf("r%d", i), "reader", "email_opened", "email", "news", "", mar.Add(time.Duration(i)*time.Second)))
+	}
+	_, err := e.Ingest(ctx, evs...)
+	require.NoError(t, err)
+	e = p.engine(t, lifecycle.Options{Verify: lifecycle.VerifyOptions{Stages: []string{"MQL"}, Keys: []attribution.TouchKey{attribution.ByChannel}}})
+	v, err := e.Verify(ctx, lifecycle.Period{From: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)})
+	require.NoError(t, err)
+	assert.Equal(t, 1, v.Stages[0].Skipped)
+	require.Len(t, v.Stages[0].SkipReasons, 1)
+	assert.Contains(t, v.Stages[0].SkipReasons[0], "reader")
+}
+
+// A deal's value counts when its event comes after the Won entry too.
+func TestVerifyValueAfterTheEntry(t *testing.T) {
+	p, e := verifyFixture(t)
+	at := time.Date(2026, 3, 20, 9, 0, 0, 0, time.UTC)
+	for i, tr := range []string{"accept", "qualify_sql", "create_opportunity", "win"} {
+		_, err := p.machine.Fire(ctx, stage.Lead("new"), tr, stage.Request{Actor: "ana", At: at.Add(time.Duration(i) * time.Minute)})
+		require.NoError(t, err)
+	}
+	_, err := e.Ingest(ctx, leadkit.Event{ID: "deal", LeadID: "new", Type: "deal_won", Time: at.Add(time.Hour), Attrs: map[string]any{"amount": 7000}})
+	require.NoError(t, err)
+	e = p.engine(t, lifecycle.Options{Verify: lifecycle.VerifyOptions{Stages: []string{"Won"}, Keys: []attribution.TouchKey{attribution.ByChannel},
+		Values: map[string]lifecycle.Value{"Won": {Types: []string{"deal_won"}, Attr: "amount"}}}})
+	v, err := e.Verify(ctx, lifecycle.Period{From: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)})
+	require.NoError(t, err)
+	won, _ := v.Stages[0].Credit(attribution.ByChannel, "last_touch")
+	assert.Equal(t, map[string]float64{"paid": 7000}, nonZero(won.Value))
+}
+
+// Every list and string of VerifyOptions has a cap, checked by New.
+func TestVerifyOptionCaps(t *testing.T) {
+	p, _ := verifyFixture(t)
+	many := make([]time.Duration, lifecycle.MaxAgeBuckets+1)
+	for i := range many {
+		many[i] = time.Duration(i+1) * time.Hour
+	}
+	types := make([]string, lifecycle.MaxTouchTypes+1)
+	for i := range types {
+		types[i] = fmt.Sprint(i)
+	}
+	for name, o := range map[string]lifecycle.VerifyOptions{
+		"buckets":        {Buckets: many},
+		"nurture types":  {Nurture: journey.NurtureOptions{Types: types}},
+		"function NUL":   {Functions: map[string]string{"paid": "a\x00b"}},
+		"function long":  {Functions: map[string]string{"paid": strings.Repeat("x", leadkit.MaxNameBytes+1)}},
+		"value type":     {Values: map[string]lifecycle.Value{"Won": {Types: []string{"\xff"}, Attr: "amount"}}},
+		"stage twice":    {Stages: []string{"MQL", "MQL"}},
+		"key twice":      {Keys: []attribution.TouchKey{"channel", "channel"}},
+		"nurture window": {Nurture: journey.NurtureOptions{Window: -time.Hour}},
+	} {
+		_, err := lifecycle.New(p.pool, p.model, p.machine, p.events, lifecycle.Options{Facts: map[string]string{"score": "total", "grade": "fit_band"}, Verify: o})
+		assert.ErrorIs(t, err, leadkit.ErrInvalid, name)
+	}
+	e := p.engine(t, lifecycle.Options{})
+	_, err := e.Verify(ctx, lifecycle.Period{From: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC),
+		Costs: map[string]float64{"a": math.MaxFloat64, "b": math.MaxFloat64}})
+	assert.ErrorIs(t, err, leadkit.ErrInvalid, "costs that add up to infinity")
 }
