@@ -78,7 +78,13 @@ func FuzzIngest(f *testing.F) {
 		for round := range 2 {
 			_, err := e.Ingest(ctx, evs...)
 			var le *lifecycle.LeadError
-			if err != nil && !errors.Is(err, leadkit.ErrInvalid) && !errors.As(err, &le) {
+			switch {
+			case err == nil:
+			case errors.Is(err, scoring.ErrOutOfOrder):
+				t.Fatalf("round %d: the engine fed the model out of order: %v", round, err)
+			case errors.As(err, &le) && le.Retry:
+				t.Fatalf("round %d: a retryable failure with memory stores: %v", round, err)
+			case !errors.Is(err, leadkit.ErrInvalid):
 				t.Fatalf("round %d: %v", round, err)
 			}
 		}

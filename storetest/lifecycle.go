@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -110,9 +111,20 @@ func Lifecycle[F Factory[lifecycle.Store]](t *testing.T, factory F) {
 		var ids []string
 		require.NoError(t, s.Scan(ctx, func(st lifecycle.LeadState) error {
 			ids = append(ids, st.LeadID)
-			return nil
+			// fn may call the store.
+			got, err := s.Get(ctx, st.LeadID)
+			if err != nil {
+				return err
+			}
+			got.Version++
+			return s.Put(ctx, got)
 		}))
 		assert.Equal(t, []string{"a", "b", "c"}, ids)
+		got, err := s.Get(ctx, "b")
+		require.NoError(t, err)
+		assert.Equal(t, int64(2), got.Version)
+		stop := errors.New("stop")
+		assert.ErrorIs(t, s.Scan(ctx, func(lifecycle.LeadState) error { return stop }), stop, "fn's error stops the scan")
 	})
 
 	t.Run("RacingWriters", func(t *testing.T) {
