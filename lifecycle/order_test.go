@@ -139,9 +139,9 @@ func TestOrderOfArrival(t *testing.T) {
 	slices.Reverse(reversed)
 
 	for name, run := range map[string][][]leadkit.Event{
-		"delayed up to a day": batchesOf(delayed, 40),
-		"shuffled":            batchesOf(shuffled, 40),
-		"reversed one by one": batchesOf(reversed, 1),
+		"delayed up to a day":   batchesOf(delayed, 40),
+		"shuffled":              batchesOf(shuffled, 40),
+		"reversed one by one":   batchesOf(reversed, 1),
 		"one call in any order": {shuffled},
 	} {
 		t.Run(name, func(t *testing.T) {
