@@ -427,7 +427,7 @@ func (e *Engine) processOnce(ctx context.Context, s *subject, log *changeLog) er
 	if errors.Is(err, leadkit.ErrNotFound) {
 		// The lead's state exists but its stage record does not (removed
 		// from the stage store): start it again at its creation.
-		rec, err = e.start(ctx, st.Lead, st.Lead.CreatedAt, nil, "", log)
+		rec, err = e.start(ctx, st.Lead, st.Lead.CreatedAt, "", nil, "", log)
 	}
 	if err != nil {
 		return err
@@ -472,15 +472,16 @@ func (e *Engine) admit(ctx context.Context, s *subject, log *changeLog) error {
 			return err
 		}
 	}
-	return e.create(ctx, s, g, log)
+	return e.create(ctx, s, g, "", log)
 }
 
-// create starts a lead in the stage machine and writes its first state,
-// its history scored and the stage advanced from its creation on.
-func (e *Engine) create(ctx context.Context, s *subject, g pool.Graduation, log *changeLog) error {
+// create starts a lead in the stage machine (in its initial stage, or
+// in startIn) and writes its first state, its history scored and the
+// stage advanced from its creation on.
+func (e *Engine) create(ctx context.Context, s *subject, g pool.Graduation, startIn string, log *changeLog) error {
 	g.At = e.notAfterNow(g.At)
 	g.Lead.CreatedAt = g.At
-	rec, err := e.start(ctx, g.Lead, g.At, &g, causeAt(s.items, g.At), log)
+	rec, err := e.start(ctx, g.Lead, g.At, startIn, &g, causeAt(s.items, g.At), log)
 	if err != nil {
 		return err
 	}
@@ -488,8 +489,12 @@ func (e *Engine) create(ctx context.Context, s *subject, g pool.Graduation, log 
 	return e.replay(ctx, st, rec, false, g.At, false, s, log)
 }
 
-// causeAt is the ID of the last event at or before t, else the first.
+// causeAt is the ID of the last event at or before t, else the first
+// ("" without events).
 func causeAt(items []item, t time.Time) string {
+	if len(items) == 0 {
+		return ""
+	}
 	id := items[0].ev.ID
 	for _, it := range items {
 		if it.ev.Time.After(t) {
@@ -612,8 +617,8 @@ func (e *Engine) candidates(ctx context.Context, id string, pr pool.Prospect, fr
 // lead's state) is read. The start is reported as a graduation when g is
 // set: by the call that made it, or, when the lead has no state yet, by
 // the next one (at least once).
-func (e *Engine) start(ctx context.Context, lead leadkit.Lead, at time.Time, g *pool.Graduation, cause string, log *changeLog) (stage.Record, error) {
-	rec, err := e.machine.Start(ctx, stage.Lead(lead.ID), stage.StartOptions{At: at, Actor: e.actor})
+func (e *Engine) start(ctx context.Context, lead leadkit.Lead, at time.Time, startIn string, g *pool.Graduation, cause string, log *changeLog) (stage.Record, error) {
+	rec, err := e.machine.Start(ctx, stage.Lead(lead.ID), stage.StartOptions{Stage: startIn, At: at, Actor: e.actor})
 	existed := false
 	switch {
 	case err == nil:
@@ -762,9 +767,14 @@ func (e *Engine) replay(ctx context.Context, st *LeadState, rec stage.Record, un
 // hasProfile reports whether a call's events update the lead's profile.
 func hasProfile(items []item) bool {
 	for _, it := range items {
-		if it.obs != nil && (!reflect.DeepEqual(it.obs.Person, leadkit.Person{}) || !reflect.DeepEqual(it.obs.Company, leadkit.Company{})) {
+		if it.obs != nil && !emptyProfile(it.obs.Person, it.obs.Company) {
 			return true
 		}
 	}
 	return false
+}
+
+// emptyProfile reports whether a person and a company hold nothing.
+func emptyProfile(p leadkit.Person, c leadkit.Company) bool {
+	return reflect.DeepEqual(p, leadkit.Person{}) && reflect.DeepEqual(c, leadkit.Company{})
 }
