@@ -44,9 +44,16 @@
 // lead naming gives the lead that ID. An event for a subject that is
 // neither a lead nor a prospect creates a prospect, or with
 // Options.Unknown = UnknownRefuse is refused (leadkit.ErrInvalid) and not
-// stored. Options.Observe adds what an event tells about a prospect
-// (identities, person and company fields, consent) to its pool
-// observation.
+// stored. Options.Observe reads what an event tells about the person:
+// identities, person and company fields and consent go into a prospect's
+// pool observation, and a lead's person and company fields update its
+// profile. Engine.AddLead imports a lead the engine did not see graduate
+// (from a CRM, into any stage); Engine.Erase removes a lead's personal
+// data from the engine's stores and the pool.
+//
+// An event counts once, as the journey store keeps it: an ID the store
+// already holds for another subject or with other content is reported
+// and the stored event is the one that counts.
 //
 // # Order of arrival, replays and failures
 //
@@ -56,7 +63,9 @@
 // the lead's score state from its stored history (its cost is the
 // history's length), and the result equals a full rescore. A prospect
 // graduates at the first of its event times at which the lead definition
-// holds, whatever order they came in.
+// holds on what the pool knew then (an e-mail given later does not count
+// earlier), however the events were split into calls; its lead is created
+// then (not after now) and its whole history scored.
 //
 // Stage changes are recorded at the time of the event that caused them
 // and are never rewritten: the CRM may already have acted on them. So
@@ -73,15 +82,22 @@
 // that order).
 //
 // Ingest stores a call's events before it processes them, then works lead
-// by lead; a bad event never costs the good ones (each is an *EventError
-// with its index and ID), and a lead whose processing fails (a store
-// down) is a *LeadError while the others go on. Each lead's state is
-// written last, so ingesting the same events again after a failure at any
-// step (or a crash) converges to the state of a run without it; the tests
-// inject a fault at every store call, before and after it acts. Changes
-// are reported at least once: a call repeated after a failure may report
-// a threshold crossing again; stage changes and graduations are reported
-// by the call that made them.
+// by lead. A bad event never costs the good ones: each is an *EventError
+// with its index and ID (refused, or stored but not scored). A lead whose
+// processing stopped is a *LeadError while the others go on: with Retry
+// set (a store failed) ingesting the same events again completes it;
+// without, the problem lasts (a guard failing at run time, a hook's veto)
+// and the lead went on without that step. Each lead's state is written
+// last, so ingesting the same events again after a failure at any step (or
+// a crash) converges to the state of a run without it; the tests inject a
+// fault at every call of every store, before and after it acts.
+//
+// Changes are reported at least once: the lead's state records the stage
+// version it has reported up to, so the changes a failed call committed
+// but could not return are reported by the next call for that lead, and
+// two engines may both report a graduation they raced on. Deduplicate by
+// lead, kind and stage version if a duplicate costs (a task created
+// twice).
 //
 // # Several engines
 //
@@ -92,17 +108,19 @@
 // process events of the same lead at the same moment, a stage decision is
 // made on the events the deciding engine had applied; route a lead's
 // events to one engine at a time (partition a queue by lead ID) when
-// stage decisions must follow the exact order.
+// stage decisions must follow the exact order. Reports are at least once
+// (see above).
 //
 // # Recycling without ping-pong
 //
 // A Requalify policy decides when a lead in a recycled stage (by default
 // every stage of category recycled) may move on automatically again: after
-// MinTouches new touches, after a Cooldown, and with the Reset dimensions
-// (engagement, and a total built on it) read from the events after the
-// recycle only, so the points that made it an MQL the first time cannot
-// make it one again at its next page view. Manual transitions are not
-// affected.
+// MinTouches new touches, after a Cooldown, and with the reset dimensions
+// read from the events after the recycle only, so the points that made it
+// an MQL the first time cannot make it one again at its next page view.
+// By default every dimension with behavior rules is reset, with the
+// derived dimensions that read it (a total of fit and engagement); Off
+// turns the policy off. Manual transitions are not affected.
 //
 // # Verification
 //
@@ -111,10 +129,13 @@
 // into new and old leads with age buckets and the touch mix before
 // converting, first-time and repeat reaches, cycle times from creation,
 // the nurture power of each content, last-touch and Markov credit per
-// channel and campaign (stage entries are the conversions; see
-// attribution.WithStageEntries); the stage funnel of the period's cohort;
-// and ROI per channel and per function from a cost table, with deal
-// values from events. The result is JSON.
+// channel and campaign (every entry into the stage in the period is a
+// conversion, credited to the touches since the lead's previous entry;
+// see attribution.SplitAtStageEntries), with the journeys it could not
+// use counted and explained; the stage funnel of the period's cohort; and
+// ROI per channel and per function from a cost table, with deal values
+// from events. Options.Verify chooses the stages, keys, lookback, Markov
+// order and values; the result is JSON.
 //
 // # Storage and limits
 //
