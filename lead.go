@@ -150,44 +150,97 @@ func (l Lead) Clone() Lead {
 // written over p's (normalised, see [NormalizeAttrs]). Empty fields of o
 // change nothing, so an update from a form that asked only for a title
 // keeps the rest.
-func (p *Person) Update(o Person) {
+func (p *Person) Update(o Person) { p.UpdateAt(o, time.Time{}, nil) }
+
+// Stamps records when each profile field was last set ("title",
+// "custom.budget"), so that updates that arrive out of order end as if
+// they had come in time order: see [Person.UpdateAt].
+type Stamps map[string]time.Time
+
+// MaxStamps caps a Stamps: the profile's fields and custom fields.
+const MaxStamps = MaxAttrs + 16
+
+// Validate checks stamps against the caps every store keeps: at most
+// MaxStamps fields, names of profile fields ("title", "custom.<name>"),
+// times in leadkit's range.
+func (s Stamps) Validate() error {
+	if len(s) > MaxStamps {
+		return fmt.Errorf("%w: %d profile stamps, at most %d", ErrInvalid, len(s), MaxStamps)
+	}
+	for k, t := range s {
+		if msg := CheckText(k, MaxNameBytes+len("custom.")); k == "" || msg != "" {
+			return fmt.Errorf("%w: profile stamp %q %s", ErrInvalid, text.Clip(k, 64), msg)
+		}
+		if !ValidTime(t) {
+			return fmt.Errorf("%w: profile stamp %q at a time outside %s", ErrInvalid, text.Clip(k, 64), TimeRange)
+		}
+	}
+	return nil
+}
+
+// set reports whether a value of field from at may be written, and
+// records at: stamps nil always writes.
+func (s Stamps) set(field string, at time.Time) bool {
+	if s == nil {
+		return true
+	}
+	if prev, ok := s[field]; ok && at.Before(prev) {
+		return false
+	}
+	s[field] = at
+	return true
+}
+
+// UpdateAt is Update for a value observed at time at: a field is written
+// only if at is not before the time it was last set (recorded in stamps,
+// which UpdateAt keeps), so the latest observation of each field wins
+// whatever order the updates come in; interests are added whatever their
+// time. With nil stamps it is Update.
+func (p *Person) UpdateAt(o Person, at time.Time, stamps Stamps) {
 	for _, f := range []struct {
-		dst *string
-		v   string
+		name string
+		dst  *string
+		v    string
 	}{
-		{&p.Email, o.Email}, {&p.FirstName, o.FirstName}, {&p.LastName, o.LastName}, {&p.Phone, o.Phone}, {&p.Title, o.Title},
-		{&p.Seniority, o.Seniority}, {&p.Department, o.Department}, {&p.Country, o.Country}, {&p.Region, o.Region},
-		{&p.City, o.City}, {&p.AgeBand, o.AgeBand},
+		{"email", &p.Email, o.Email}, {"first_name", &p.FirstName, o.FirstName}, {"last_name", &p.LastName, o.LastName},
+		{"phone", &p.Phone, o.Phone}, {"title", &p.Title, o.Title}, {"seniority", &p.Seniority, o.Seniority},
+		{"department", &p.Department, o.Department}, {"country", &p.Country, o.Country}, {"region", &p.Region, o.Region},
+		{"city", &p.City, o.City}, {"age_band", &p.AgeBand, o.AgeBand},
 	} {
-		if f.v != "" {
+		if f.v != "" && stamps.set(f.name, at) {
 			*f.dst = f.v
 		}
 	}
 	p.Interests = union(p.Interests, o.Interests)
-	p.Custom = setCustom(p.Custom, o.Custom)
+	p.Custom = setCustom(p.Custom, o.Custom, at, stamps)
 }
 
 // Update sets every field of c that o has, like [Person.Update]; a zero
 // Employees or Revenue is not set.
-func (c *Company) Update(o Company) {
+func (c *Company) Update(o Company) { c.UpdateAt(o, time.Time{}, nil) }
+
+// UpdateAt is Update for a value observed at time at, like
+// [Person.UpdateAt] (use separate stamps for a person and a company).
+func (c *Company) UpdateAt(o Company, at time.Time, stamps Stamps) {
 	for _, f := range []struct {
-		dst *string
-		v   string
+		name string
+		dst  *string
+		v    string
 	}{
-		{&c.Name, o.Name}, {&c.Domain, o.Domain}, {&c.Industry, o.Industry}, {&c.Country, o.Country},
+		{"name", &c.Name, o.Name}, {"domain", &c.Domain, o.Domain}, {"industry", &c.Industry, o.Industry}, {"country", &c.Country, o.Country},
 	} {
-		if f.v != "" {
+		if f.v != "" && stamps.set(f.name, at) {
 			*f.dst = f.v
 		}
 	}
-	if o.Employees != 0 {
+	if o.Employees != 0 && stamps.set("employees", at) {
 		c.Employees = o.Employees
 	}
-	if o.Revenue != 0 {
+	if o.Revenue != 0 && stamps.set("revenue", at) {
 		c.Revenue = o.Revenue
 	}
 	c.TechStack = union(c.TechStack, o.TechStack)
-	c.Custom = setCustom(c.Custom, o.Custom)
+	c.Custom = setCustom(c.Custom, o.Custom, at, stamps)
 }
 
 // union adds the items of b that a lacks, in order.
@@ -201,9 +254,13 @@ func union(a, b []string) []string {
 }
 
 // setCustom writes the custom fields of more over have (normalised, the
-// newer value winning) and returns the map, nil while both are empty.
-func setCustom(have, more map[string]any) map[string]any {
+// newer value winning, see Stamps) and returns the map, nil while both
+// are empty.
+func setCustom(have, more map[string]any, at time.Time, stamps Stamps) map[string]any {
 	for k, v := range NormalizeAttrs(more) {
+		if !stamps.set("custom."+k, at) {
+			continue
+		}
 		if have == nil {
 			have = map[string]any{}
 		}

@@ -32,6 +32,8 @@ type evaluator struct {
 	// unchecked is set while rec, taken from the lead's state, has not
 	// been checked against the stage store by an Advance.
 	unchecked bool
+	// pre follows the thresholds through the evaluations before reportFrom.
+	pre []preStatus
 }
 
 // scratch is the reusable memory of an evaluation: reading a score into a
@@ -141,24 +143,24 @@ func (v *evaluator) evaluate(ctx context.Context, t time.Time, cause string) err
 	if n > 0 {
 		h, herr := e.machine.History(ctx, stage.Lead(v.st.LeadID))
 		if herr != nil {
-			// Report the change from the records, so it is not lost.
-			h = []stage.Entry{{Key: rec.Key, Version: rec.Version, From: v.rec.Stage, To: rec.Stage, SubStatus: rec.SubStatus, At: rec.UpdatedAt, Actor: e.actor, Trigger: stage.TriggerAuto}}
+			// The lead's state is not written: the next call reads the
+			// history and reports these changes (see recover).
+			return herr
 		}
 		for i := range h {
 			if h[i].Version > v.rec.Version && h[i].Version <= rec.Version {
 				v.log.commit(Change{Kind: Staged, LeadID: v.st.LeadID, At: h[i].At, Cause: cause, Stage: &h[i]})
 			}
 		}
-		if herr != nil {
-			return herr
-		}
 		v.entered(rec)
 	}
 	switch {
 	case err == nil:
-	case errors.Is(err, stage.ErrGuardFailed) || errors.Is(err, stage.ErrVetoed):
-		// A guard that failed at run time or a hook's veto: the lead stays
-		// (or stops where the chain stopped) and its other events count.
+	case errors.Is(err, stage.ErrVetoed) || errors.Is(err, stage.ErrGuardFailed) || errors.Is(err, leadkit.ErrInvalid) && !errors.Is(err, leadkit.ErrConflict):
+		// A guard that failed at run time, a hook's veto, a definition
+		// whose automatic transitions loop, a clock behind the events: the
+		// problem lasts, so the lead stays (or stops where the chain
+		// stopped) and its other events count.
 		v.lasting(fmt.Errorf("advance at %s: %w", at.Format(time.RFC3339Nano), err))
 	default:
 		// A conflict (another writer moved the lead: the attempt starts
@@ -208,7 +210,20 @@ func (v *evaluator) mix() *scoring.Result {
 // evaluation.
 func (v *evaluator) crossings(res *scoring.Result, t time.Time, cause string) {
 	if t.Before(v.reportFrom) {
-		return // reported when first processed; prev stays the stored one
+		// Reported when first processed, so prev stays the stored status;
+		// but note when each threshold's status last changed here, so a
+		// change a late event made is reported at its time.
+		if v.pre == nil {
+			v.pre = make([]preStatus, len(res.Thresholds))
+		}
+		for i, th := range res.Thresholds {
+			before := v.pre[i].known && v.pre[i].reached || !v.pre[i].known && slices.Contains(v.prev, th.Name)
+			if th.Reached != before {
+				v.pre[i].changed, v.pre[i].cause = t, cause
+			}
+			v.pre[i].known, v.pre[i].reached = true, th.Reached
+		}
+		return
 	}
 	// Two buffers take turns holding the thresholds reached now and at
 	// the previous evaluation.
@@ -219,15 +234,28 @@ func (v *evaluator) crossings(res *scoring.Result, t time.Time, cause string) {
 		}
 	}
 	v.reached[0], v.reached[1] = v.reached[1], now
-	for _, th := range res.Thresholds {
+	for i, th := range res.Thresholds {
 		if th.Reached == slices.Contains(v.prev, th.Name) {
 			continue
 		}
+		at, why := t, cause
+		if i < len(v.pre) && v.pre[i].known && v.pre[i].reached == th.Reached && !v.pre[i].changed.IsZero() {
+			at, why = v.pre[i].changed, v.pre[i].cause // a late event's doing
+		}
 		d, _ := res.Dimension(th.Dimension)
-		c := scoring.Crossing{Threshold: th.Name, Time: t, Up: th.Reached, Score: d.Score}
-		v.log.tentative(Change{Kind: Crossed, LeadID: v.st.LeadID, At: t, Cause: cause, Crossing: &c})
+		c := scoring.Crossing{Threshold: th.Name, Time: at, Up: th.Reached, Score: d.Score}
+		v.log.tentative(Change{Kind: Crossed, LeadID: v.st.LeadID, At: at, Cause: why, Crossing: &c})
 	}
+	v.pre = nil
 	v.prev = now
+}
+
+// preStatus is a threshold's status at the evaluations before the ones
+// that report (a rebuild's), and when it last changed there.
+type preStatus struct {
+	known, reached bool
+	changed        time.Time
+	cause          string
 }
 
 // save writes the lead's state; the errors of events and evaluations that

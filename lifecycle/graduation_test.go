@@ -3,6 +3,7 @@ package lifecycle_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -185,4 +186,69 @@ func TestLeadProfileUpdates(t *testing.T) {
 	require.NoError(t, err)
 	d, _ := res.Dimension("fit")
 	assert.Equal(t, 25.0, d.Score, "the senior rule counts")
+}
+
+// Profile updates follow event time, not arrival: a redelivered or late
+// event does not overwrite what a newer one set, and an erasure holds
+// against redeliveries.
+func TestProfileUpdatesFollowEventTime(t *testing.T) {
+	p, e := engineWithPolicy(t, emailPolicy, lifecycle.Options{Observe: observeEmail})
+	old := ev("old", "v1", "form_submit", t0)
+	old.Attrs = map[string]any{"email": "ana@acme.com", "title": "Analyst", "seniority": "staff"}
+	upd := ev("upd", "v1", "form_submit", t0.Add(hours(5)))
+	upd.Attrs = map[string]any{"title": "VP Marketing", "seniority": "vp"}
+	for _, b := range [][]leadkit.Event{{old}, {upd}, {old}} {
+		_, err := e.Ingest(ctx, b...)
+		require.NoError(t, err)
+	}
+	st, err := p.states.Get(ctx, "v1")
+	require.NoError(t, err)
+	assert.Equal(t, "vp", st.Lead.Person.Seniority, "the redelivered older form changes nothing")
+
+	q, e2 := engineWithPolicy(t, emailPolicy, lifecycle.Options{Observe: observeEmail})
+	for _, b := range [][]leadkit.Event{{upd}, {old}} {
+		_, err := e2.Ingest(ctx, b...)
+		require.NoError(t, err)
+	}
+	st2, err := q.states.Get(ctx, "v1")
+	require.NoError(t, err)
+	assert.Equal(t, st.Lead.Person, st2.Lead.Person, "the same profile in any order")
+
+	require.NoError(t, e.Erase(ctx, "v1"))
+	_, err = e.Ingest(ctx, upd, old)
+	require.NoError(t, err)
+	st, err = p.states.Get(ctx, "v1")
+	require.NoError(t, err)
+	assert.Equal(t, leadkit.Person{}, st.Lead.Person, "redeliveries do not bring erased data back")
+
+	// A profile over the caps is its event's error; the lead goes on.
+	big := ev("big", "v1", "page_view", now.Add(-time.Hour))
+	big.Attrs = map[string]any{"title": strings.Repeat("x", leadkit.MaxStringBytes+1)}
+	_, err = e.Ingest(ctx, big)
+	var ee *lifecycle.EventError
+	require.ErrorAs(t, err, &ee)
+	assert.Equal(t, "big", ee.ID)
+	st, err = p.states.Get(ctx, "v1")
+	require.NoError(t, err)
+	evs, err := p.events.Events(ctx, "v1", time.Time{}, time.Time{})
+	require.NoError(t, err)
+	assert.Equal(t, len(evs), st.Events, "the event counts in the score")
+}
+
+// A redelivered observation of a prospect since erased is no failure.
+func TestRedeliveryToAnErasedProspect(t *testing.T) {
+	p, e := engineWithPolicy(t, emailPolicy, lifecycle.Options{})
+	_, err := e.Ingest(ctx, ev("e1", "v1", "page_view", t0))
+	require.NoError(t, err)
+	found, err := p.pstore.Find(ctx, []string{"subject:v1"})
+	require.NoError(t, err)
+	require.Len(t, found, 1)
+	_, err = p.pool.Erase(ctx, found[0].ID, time.Time{})
+	require.NoError(t, err)
+	_, err = e.Ingest(ctx, ev("e1", "v1", "page_view", t0), ev("e2", "v1", "page_view", t0.Add(hours(1))))
+	require.NoError(t, err)
+	found, err = p.pstore.Find(ctx, []string{"subject:v1"})
+	require.NoError(t, err)
+	require.Len(t, found, 1, "seen again after the erasure: a new prospect")
+	assert.Len(t, found[0].Touches, 1)
 }

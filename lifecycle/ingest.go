@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"time"
@@ -155,7 +156,7 @@ func (e *Engine) Ingest(ctx context.Context, events ...leadkit.Event) ([]Change,
 		changes = append(changes, cs...)
 		errs = append(errs, s.errs...)
 		if err != nil {
-			errs = append(errs, &LeadError{LeadID: s.id, Err: err, Retry: true})
+			errs = append(errs, &LeadError{LeadID: s.id, Err: err, Retry: !errors.Is(err, leadkit.ErrInvalid)})
 		}
 	}
 	return changes, errors.Join(errs...)
@@ -402,12 +403,31 @@ func (l *changeLog) tentative(c Change) {
 	l.changes, l.committed = append(l.changes, c), append(l.committed, false)
 }
 
-// final is every change, in time order and, at one time, in the order
-// found.
+// final is every change, in time order; at one time a graduation comes
+// first, then crossings, then the stage changes they led to, then late
+// events, each kind in the order found.
 func (l *changeLog) final() []Change {
 	out := slices.Clone(l.changes)
-	slices.SortStableFunc(out, func(a, b Change) int { return a.At.Compare(b.At) })
+	slices.SortStableFunc(out, func(a, b Change) int {
+		if c := a.At.Compare(b.At); c != 0 {
+			return c
+		}
+		return a.Kind.rank() - b.Kind.rank()
+	})
 	return out
+}
+
+// rank orders the kinds of changes that happen at one time.
+func (k ChangeKind) rank() int {
+	switch k {
+	case Graduated:
+		return 0
+	case Crossed:
+		return 1
+	case Staged:
+		return 2
+	}
+	return 3
 }
 
 // processOnce is one attempt at a subject's events.
@@ -456,36 +476,31 @@ func (e *Engine) processOnce(ctx context.Context, s *subject, log *changeLog) er
 // and scored on its whole history.
 func (e *Engine) admit(ctx context.Context, s *subject, log *changeLog) error {
 	var g pool.Graduation
+	var pr pool.Prospect
 	if e.pool == nil {
 		at := s.items[0].ev.Time
 		g = pool.Graduation{LeadID: s.id, At: at, Lead: leadkit.Lead{ID: s.id, CreatedAt: at, Source: s.items[0].ev.Channel}}
-		for _, it := range s.items {
-			if it.obs != nil {
-				g.Lead.Person.Update(it.obs.Person)
-				g.Lead.Company.Update(it.obs.Company)
-			}
-		}
 	} else {
 		var ok bool
 		var err error
-		if g, ok, err = e.graduate(ctx, s); err != nil || !ok {
+		if g, pr, ok, err = e.graduate(ctx, s); err != nil || !ok {
 			return err
 		}
 	}
-	return e.create(ctx, s, g, "", log)
+	return e.create(ctx, s, g, pr, "", log)
 }
 
 // create starts a lead in the stage machine (in its initial stage, or
 // in startIn) and writes its first state, its history scored and the
 // stage advanced from its creation on.
-func (e *Engine) create(ctx context.Context, s *subject, g pool.Graduation, startIn string, log *changeLog) error {
+func (e *Engine) create(ctx context.Context, s *subject, g pool.Graduation, pr pool.Prospect, startIn string, log *changeLog) error {
 	g.At = e.notAfterNow(g.At)
 	g.Lead.CreatedAt = g.At
 	rec, err := e.start(ctx, g.Lead, g.At, startIn, &g, causeAt(s.items, g.At), log)
 	if err != nil {
 		return err
 	}
-	st := &LeadState{LeadID: s.id, Lead: g.Lead, Score: e.model.NewState()}
+	st := &LeadState{LeadID: s.id, Lead: g.Lead, Score: e.model.NewState(), PersonStamps: maps.Clone(pr.PersonStamps), CompanyStamps: maps.Clone(pr.CompanyStamps)}
 	return e.replay(ctx, st, rec, false, g.At, false, s, log)
 }
 
@@ -512,7 +527,7 @@ func causeAt(items []item, t time.Time) string {
 // knew then, however the events were split into calls. An observation the
 // pool refuses is that event's *EventError; the event still counts in
 // the score.
-func (e *Engine) graduate(ctx context.Context, s *subject) (pool.Graduation, bool, error) {
+func (e *Engine) graduate(ctx context.Context, s *subject) (pool.Graduation, pool.Prospect, bool, error) {
 	var pr pool.Prospect
 	for k, it := range s.items {
 		p, _, err := e.pool.Upsert(ctx, *it.obs)
@@ -521,15 +536,18 @@ func (e *Engine) graduate(ctx context.Context, s *subject) (pool.Graduation, boo
 			pr = p
 		case errors.Is(err, leadkit.ErrInvalid):
 			s.eventErr(it.ev.ID, err)
+		case errors.Is(err, leadkit.ErrNotFound):
+			// Applied before, to a prospect since erased or merged away:
+			// nothing to do.
 		default:
 			// The pool is unavailable: qualifying without this touch
 			// could graduate the prospect at the wrong time.
-			return pool.Graduation{}, false, err
+			return pool.Graduation{}, pr, false, err
 		}
 		if pr.ID == "" {
 			found, err := e.pool.Store().Find(ctx, []string{subjectKey(s.id)})
 			if err != nil {
-				return pool.Graduation{}, false, err
+				return pool.Graduation{}, pr, false, err
 			}
 			if len(found) == 0 {
 				continue
@@ -540,10 +558,10 @@ func (e *Engine) graduate(ctx context.Context, s *subject) (pool.Graduation, boo
 			// Graduated before (by another engine, by a failed call, by
 			// QualifyAll): take it from the prospect.
 			if pr.LeadID != s.id {
-				return pool.Graduation{}, false, e.elsewhere(s, pr)
+				return pool.Graduation{}, pr, false, e.elsewhere(s, pr)
 			}
 			at := pr.GraduatedAt
-			return pool.Graduation{ProspectID: pr.ID, LeadID: pr.LeadID, At: at, Lead: pr.Lead(pr.LeadID, at)}, true, nil
+			return pool.Graduation{ProspectID: pr.ID, LeadID: pr.LeadID, At: at, Lead: pr.Lead(pr.LeadID, at)}, pr, true, nil
 		}
 		if pr.Status != pool.StatusActive {
 			continue
@@ -554,22 +572,22 @@ func (e *Engine) graduate(ctx context.Context, s *subject) (pool.Graduation, boo
 		}
 		times, err := e.candidates(ctx, s.id, pr, it.ev.Time, until)
 		if err != nil {
-			return pool.Graduation{}, false, err
+			return pool.Graduation{}, pr, false, err
 		}
 		for _, t := range times {
 			g, ok, err := e.pool.Qualify(ctx, pr.ID, t)
 			if err != nil {
-				return pool.Graduation{}, false, err
+				return pool.Graduation{}, pr, false, err
 			}
 			if ok {
 				if g.LeadID != s.id {
-					return pool.Graduation{}, false, fmt.Errorf("%w: the pool graduated subject %q into lead %q", leadkit.ErrInvalid, clip(s.id), clip(g.LeadID))
+					return pool.Graduation{}, pr, false, fmt.Errorf("%w: the pool graduated subject %q into lead %q", leadkit.ErrInvalid, clip(s.id), clip(g.LeadID))
 				}
-				return g, true, nil
+				return g, pr, true, nil
 			}
 		}
 	}
-	return pool.Graduation{}, false, nil
+	return pool.Graduation{}, pr, false, nil
 }
 
 // elsewhere is the lasting error of a subject whose prospect became a lead
@@ -675,7 +693,7 @@ func (e *Engine) notAfterNow(t time.Time) time.Time {
 // advanced at each of their times.
 func (e *Engine) apply(ctx context.Context, st *LeadState, rec stage.Record, unchecked bool, s *subject, log *changeLog) error {
 	items := s.items
-	updateProfile(st, items)
+	updateProfile(st, s)
 	ev := e.newEvaluator(st, rec, unchecked, log, st.Score.Updated)
 	ev.subject = s
 	defer ev.release()
@@ -696,13 +714,34 @@ func (e *Engine) apply(ctx context.Context, st *LeadState, rec stage.Record, unc
 }
 
 // updateProfile applies the profile fields the call's events carry
-// (Options.Observe) to the lead, in time order.
-func updateProfile(st *LeadState, items []item) {
-	for _, it := range items {
-		if it.obs != nil {
-			st.Lead.Person.Update(it.obs.Person)
-			st.Lead.Company.Update(it.obs.Company)
+// (Options.Observe) to the lead: each field takes the value of its latest
+// observation by event time (replays and late events change nothing a
+// newer one set), and events up to an erasure set nothing. An update that
+// would break a cap is its event's error and is left out.
+func updateProfile(st *LeadState, s *subject) {
+	for _, it := range s.items {
+		if it.obs == nil || emptyProfile(it.obs.Person, it.obs.Company) || !it.ev.Time.After(st.ErasedAt) && !st.ErasedAt.IsZero() {
+			continue
 		}
+		p, c := st.Lead.Person.Clone(), st.Lead.Company.Clone()
+		ps, cs := maps.Clone(st.PersonStamps), maps.Clone(st.CompanyStamps)
+		if ps == nil {
+			ps = leadkit.Stamps{}
+		}
+		if cs == nil {
+			cs = leadkit.Stamps{}
+		}
+		p.UpdateAt(it.obs.Person, it.ev.Time, ps)
+		c.UpdateAt(it.obs.Company, it.ev.Time, cs)
+		err := p.Validate()
+		if err == nil {
+			err = c.Validate()
+		}
+		if err != nil {
+			s.errs = append(s.errs, &EventError{Index: it.index, ID: it.ev.ID, Err: fmt.Errorf("profile not updated: %w", err)})
+			continue
+		}
+		st.Lead.Person, st.Lead.Company, st.PersonStamps, st.CompanyStamps = p, c, ps, cs
 	}
 }
 
@@ -722,7 +761,7 @@ func (e *Engine) replay(ctx context.Context, st *LeadState, rec stage.Record, un
 	}
 	oldCursor := st.Score.Updated
 	fresh := *st
-	updateProfile(&fresh, s.items)
+	updateProfile(&fresh, s)
 	fresh.Score, fresh.Events = e.model.NewState(), 0
 	fresh.Since, fresh.SinceFrom, fresh.SinceTouches = scoring.State{}, time.Time{}, 0
 	if e.requal.active(rec.Stage) {

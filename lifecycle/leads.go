@@ -8,6 +8,7 @@ import (
 
 	"github.com/leadkit/leadkit"
 	"github.com/leadkit/leadkit/pool"
+	"github.com/leadkit/leadkit/stage"
 )
 
 // AddLead makes a lead of a subject the engine did not see graduate: a
@@ -18,8 +19,9 @@ import (
 // further down). Its events already stored are scored, and its stage is
 // advanced from its creation on, as for a graduation; the start is
 // reported as Graduated with a Graduation that names no prospect. A
-// prospect of the subject in the pool is left as it is. A lead that
-// exists is an error wrapping leadkit.ErrConflict.
+// prospect of the subject in the pool is left as it is. A lead the engine
+// has, or one with a stage record already, is an error wrapping
+// leadkit.ErrConflict.
 func (e *Engine) AddLead(ctx context.Context, lead leadkit.Lead, startIn string) ([]Change, error) {
 	if err := leadkit.ValidateID("lead ID", lead.ID); err != nil {
 		return nil, fmt.Errorf("lifecycle: add lead: %w", err)
@@ -40,9 +42,14 @@ func (e *Engine) AddLead(ctx context.Context, lead leadkit.Lead, startIn string)
 	} else if !errors.Is(err, leadkit.ErrNotFound) {
 		return nil, err
 	}
+	if _, err := e.machine.Get(ctx, stage.Lead(lead.ID)); err == nil {
+		return nil, fmt.Errorf("lifecycle: add lead %q: it has a stage record already (ingest its events to make the engine take it up): %w", clip(lead.ID), leadkit.ErrConflict)
+	} else if !errors.Is(err, leadkit.ErrNotFound) {
+		return nil, err
+	}
 	s := &subject{id: lead.ID}
 	g := pool.Graduation{LeadID: lead.ID, At: lead.CreatedAt, Lead: lead}
-	err := e.create(ctx, s, g, startIn, &s.log)
+	err := e.create(ctx, s, g, pool.Prospect{}, startIn, &s.log)
 	cs := s.log.final()
 	if e.notify != nil {
 		for _, c := range cs {
@@ -71,10 +78,12 @@ func checkLead(l leadkit.Lead) error {
 // Erase removes a lead's personal data from the engine's stores: the
 // person and company of its state (its ID, creation time, source and
 // score stay, for the funnels), and its prospect in the pool with the
-// prospects merged into it (see pool.Pool.Erase). The events in the
-// journey store and the stage history are not touched: remove the events'
-// personal attributes in the journey store yourself. Erasing an erased or
-// unknown lead does nothing.
+// prospects merged into it (see pool.Pool.Erase). Events up to the
+// erasure never set the profile again, even redelivered. The events in
+// the journey store and the stage history are not touched, and leadkit's
+// journey stores cannot delete events yet: keep personal data out of
+// event attributes (put it in the profile through Options.Observe).
+// Erasing an erased or unknown lead does nothing.
 func (e *Engine) Erase(ctx context.Context, leadID string) error {
 	if err := leadkit.ValidateID("lead ID", leadID); err != nil {
 		return fmt.Errorf("lifecycle: erase: %w", err)
@@ -98,10 +107,11 @@ func (e *Engine) Erase(ctx context.Context, leadID string) error {
 		case err != nil:
 			return err
 		}
-		if emptyProfile(st.Lead.Person, st.Lead.Company) {
+		if emptyProfile(st.Lead.Person, st.Lead.Company) && !st.ErasedAt.IsZero() {
 			return nil
 		}
 		st.Lead.Person, st.Lead.Company = leadkit.Person{}, leadkit.Company{}
+		st.PersonStamps, st.CompanyStamps, st.ErasedAt = nil, nil, e.now().UTC()
 		st.Version++
 		err = e.states.Put(ctx, st)
 		if !errors.Is(err, leadkit.ErrConflict) {

@@ -3,6 +3,7 @@ package lifecycle
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"sync"
@@ -22,6 +23,14 @@ type LeadState struct {
 	// Lead is the profile fit rules read (from the pool's graduation; its
 	// CreatedAt is the graduation time).
 	Lead leadkit.Lead `json:"lead"`
+	// PersonStamps and CompanyStamps record when each profile field was
+	// last set by an event, so the latest observation wins whatever the
+	// order events come in.
+	PersonStamps  leadkit.Stamps `json:"person_stamps,omitempty"`
+	CompanyStamps leadkit.Stamps `json:"company_stamps,omitempty"`
+	// ErasedAt is when the lead's personal data was erased (Engine.Erase):
+	// events up to then never set its profile again.
+	ErasedAt time.Time `json:"erased_at,omitzero"`
 	// Score counts every applied event of the lead.
 	Score scoring.State `json:"score"`
 	// Events is the number of the lead's stored events applied to Score
@@ -29,11 +38,12 @@ type LeadState struct {
 	Events int `json:"events"`
 	// Since counts the events after SinceFrom, the time the lead entered
 	// the requalification stage it is in (zero when it is in none): what
-	// Requalify.Reset dimensions are read from. SinceTouches counts those
-	// of them that are touches (Requalify.TouchTypes).
-	Since        scoring.State `json:"since,omitzero"`
-	SinceFrom    time.Time     `json:"since_from,omitzero"`
-	SinceTouches int           `json:"since_touches,omitempty"`
+	// the policy's reset dimensions are read from.
+	Since     scoring.State `json:"since,omitzero"`
+	SinceFrom time.Time     `json:"since_from,omitzero"`
+	// SinceTouches counts the events after SinceFrom that are touches of
+	// the policy (Requalify.TouchTypes).
+	SinceTouches int `json:"since_touches,omitempty"`
 	// Stage is the lead's stage record as of the state's last write: the
 	// engine decides on it and Advance's version check catches a change
 	// made meanwhile (a manual transition), so the stage store is read
@@ -52,8 +62,11 @@ func (s LeadState) Clone() LeadState {
 	s.Score = s.Score.Clone()
 	s.Since = s.Since.Clone()
 	s.Reached = slices.Clone(s.Reached)
+	s.PersonStamps = maps.Clone(s.PersonStamps)
+	s.CompanyStamps = maps.Clone(s.CompanyStamps)
 	return s
 }
+
 
 // Store keeps the engine's LeadStates. Implementations must be safe for
 // concurrent use and pass storetest.Lifecycle.
@@ -128,6 +141,14 @@ func ValidateState(s LeadState) error {
 		}
 	} else if s.Stage != (stage.Record{}) {
 		return bad("stage record without a version")
+	}
+	for _, st := range []leadkit.Stamps{s.PersonStamps, s.CompanyStamps} {
+		if err := st.Validate(); err != nil {
+			return fmt.Errorf("lifecycle: state of %q: %w", clip(s.LeadID), err)
+		}
+	}
+	if !s.ErasedAt.IsZero() && !leadkit.ValidTime(s.ErasedAt) {
+		return bad("erased at outside %s", leadkit.TimeRange)
 	}
 	if s.SinceTouches < 0 || s.Events < 0 {
 		return bad("negative count")

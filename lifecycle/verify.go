@@ -407,7 +407,7 @@ func (e *Engine) verifyStage(timelines []journey.Timeline, visits []stage.Visit,
 	if r.Nurture, err = journey.NurturePower(timelines, visits, st, nurture); err != nil {
 		return r, wrap("nurture power", err)
 	}
-	journeys, err := attributionJourneys(timelines, upTo, st, p, opts.Values)
+	journeys, err := attributionJourneys(timelines, upTo, exits(visits, e.machine.FunnelStages(), p.To), st, p, opts.Values)
 	if err != nil {
 		return r, wrap("attribution", err)
 	}
@@ -422,7 +422,9 @@ func (e *Engine) verifyStage(timelines []journey.Timeline, visits []stage.Visit,
 			if !errors.As(err, &te) {
 				return r, wrap("attribution", err)
 			}
-			r.skipped(err)
+			if key == opts.Keys[0] { // one journey, counted once
+				r.skipped(err)
+			}
 		}
 		for _, m := range []struct {
 			name  string
@@ -455,12 +457,30 @@ func (r *StageResult) skipped(err error) {
 	}
 }
 
+// exits gives, per lead, the times (before to, ascending) it left the
+// funnel: visits to stages outside the funnel order (recycled, closed).
+func exits(visits []stage.Visit, order []string, to time.Time) map[string][]time.Time {
+	out := map[string][]time.Time{}
+	for _, v := range visits {
+		if v.At.Before(to) && !slices.Contains(order, v.Stage) {
+			out[v.LeadID] = append(out[v.LeadID], v.At)
+		}
+	}
+	for _, ts := range out {
+		slices.SortFunc(ts, func(a, b time.Time) int { return a.Compare(b) })
+	}
+	return out
+}
+
 // attributionJourneys cuts the timelines into the journeys credited for
 // the stage: each entry in the period, after the touches since the lead's
 // previous entry, marked as a conversion (with its value); and the
-// journeys that did not end in an entry by To, if the lead had an event
-// in the period.
-func attributionJourneys(timelines []journey.Timeline, upTo []stage.Visit, st string, p Period, values map[string]Value) ([]journey.Timeline, error) {
+// journeys that could have ended in an entry by To and did not, if they
+// have an event in the period: a lead that never entered the stage, or
+// one that left the funnel (recycled, lost) after its last entry, from
+// then on. A lead still in or past the stage cannot convert into it, so
+// its events after the entry are no journey.
+func attributionJourneys(timelines []journey.Timeline, upTo []stage.Visit, exits map[string][]time.Time, st string, p Period, values map[string]Value) ([]journey.Timeline, error) {
 	pieces, err := attribution.SplitAtStageEntries(timelines, upTo, st)
 	if err != nil {
 		return nil, err
@@ -481,8 +501,25 @@ func attributionJourneys(timelines []journey.Timeline, upTo []stage.Visit, st st
 		}
 		last := &tl.Events[n-1]
 		if last.Type != typ {
-			// Not converted by To: a journey of the period if it has an
-			// event in it.
+			// Not converted by To. After an entry (the piece follows one
+			// of the lead's), only what came after the lead left the
+			// funnel could have converted.
+			if i > 0 && pieces[i-1].LeadID == tl.LeadID {
+				entry := pieces[i-1].Events[len(pieces[i-1].Events)-1].Time
+				x := exits[tl.LeadID]
+				j, _ := slices.BinarySearchFunc(x, entry, func(a, b time.Time) int { return a.Compare(b) })
+				for j < len(x) && !x[j].After(entry) {
+					j++
+				}
+				if j == len(x) {
+					continue // still in or past the stage
+				}
+				k := 0
+				for k < n && !tl.Events[k].Time.After(x[j]) {
+					k++
+				}
+				tl = journey.Timeline{LeadID: tl.LeadID, Events: tl.Events[k:]}
+			}
 			if slices.ContainsFunc(tl.Events, func(ev leadkit.Event) bool { return !ev.Time.Before(p.From) && ev.Time.Before(p.To) }) {
 				out = append(out, tl)
 			}

@@ -58,3 +58,18 @@ func TestSubjectIdentity(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "L-p2", q.LeadID(pr), "without a subject the lead ID is L- and the prospect ID")
 }
+
+// Profile fields keep their latest observation by time, whatever order the
+// observations come in.
+func TestProfileByObservationTime(t *testing.T) {
+	p, err := pool.New(pool.Options{})
+	require.NoError(t, err)
+	id := []pool.Identity{rem("a@x.co")}
+	_, _, err = p.Upsert(rctx, pool.Observation{ID: "new", At: rt0.Add(time.Hour), Identities: id, Person: leadkit.Person{Title: "VP"}})
+	require.NoError(t, err)
+	pr, _, err := p.Upsert(rctx, pool.Observation{ID: "old", At: rt0, Identities: id, Person: leadkit.Person{Title: "Analyst", City: "Lyon"}})
+	require.NoError(t, err)
+	assert.Equal(t, "VP", pr.Person.Title, "the older form does not overwrite the newer title")
+	assert.Equal(t, "Lyon", pr.Person.City, "but fills what nothing newer set")
+	assert.Equal(t, rt0.Add(time.Hour), pr.PersonStamps["title"])
+}

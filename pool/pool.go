@@ -394,6 +394,8 @@ func mergeInto(surv *Prospect, a Prospect, at time.Time) {
 	surv.Identities = addIdentities(surv.Identities, a.Identities)
 	fillPerson(&surv.Person, a.Person)
 	fillCompany(&surv.Company, a.Company)
+	surv.PersonStamps = mergeStamps(surv.PersonStamps, a.PersonStamps)
+	surv.CompanyStamps = mergeStamps(surv.CompanyStamps, a.CompanyStamps)
 	surv.Tags = union(surv.Tags, a.Tags)
 	surv.Touches = mergeTouches(surv.Touches, a.Touches)
 	if a.LastActivityAt.After(surv.LastActivityAt) {
@@ -416,8 +418,20 @@ func mergeInto(surv *Prospect, a Prospect, at time.Time) {
 // observe records an observation's data on the prospect.
 func observe(pr *Prospect, obs Observation, ids []Identity, at time.Time) {
 	pr.Identities = addIdentities(pr.Identities, ids)
-	pr.Person.Update(obs.Person)
-	pr.Company.Update(obs.Company)
+	if pr.PersonStamps == nil {
+		pr.PersonStamps = leadkit.Stamps{}
+	}
+	if pr.CompanyStamps == nil {
+		pr.CompanyStamps = leadkit.Stamps{}
+	}
+	pr.Person.UpdateAt(obs.Person, at, pr.PersonStamps)
+	pr.Company.UpdateAt(obs.Company, at, pr.CompanyStamps)
+	if len(pr.PersonStamps) == 0 {
+		pr.PersonStamps = nil
+	}
+	if len(pr.CompanyStamps) == 0 {
+		pr.CompanyStamps = nil
+	}
 	pr.Tags = union(pr.Tags, obs.Tags)
 	if obs.Source != (Source{}) && (pr.Source == (Source{}) || at.Before(pr.JoinedAt)) {
 		pr.Source = obs.Source // the earliest observation's, whatever the order they come in
@@ -478,6 +492,20 @@ func mergeTouches(a, b []time.Time) []time.Time {
 		out = out[len(out)-MaxTouches:]
 	}
 	return out
+}
+
+// mergeStamps adds the stamps of b that a lacks (the survivor's fields
+// keep their own times; those it takes from the absorbed one, theirs).
+func mergeStamps(a, b leadkit.Stamps) leadkit.Stamps {
+	for k, t := range b {
+		if _, ok := a[k]; !ok {
+			if a == nil {
+				a = leadkit.Stamps{}
+			}
+			a[k] = t
+		}
+	}
+	return a
 }
 
 // fillPerson sets p's empty fields from o (the survivor's own values win).

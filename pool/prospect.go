@@ -1,6 +1,7 @@
 package pool
 
 import (
+	"maps"
 	"slices"
 	"time"
 
@@ -85,6 +86,11 @@ type Prospect struct {
 	Identities []Identity      `json:"identities"`
 	Person     leadkit.Person  `json:"person"`
 	Company    leadkit.Company `json:"company"`
+	// PersonStamps and CompanyStamps record when each profile field was
+	// last set, so the latest observation of a field wins whatever order
+	// observations come in (see leadkit.Person.UpdateAt).
+	PersonStamps  leadkit.Stamps `json:"person_stamps,omitempty"`
+	CompanyStamps leadkit.Stamps `json:"company_stamps,omitempty"`
 	Source     Source          `json:"source"`
 	Tags       []string        `json:"tags,omitempty"`
 	Consent    Consent         `json:"consent"`
@@ -130,6 +136,8 @@ func (p Prospect) Clone() Prospect {
 	c.PastLeads = slices.Clone(p.PastLeads)
 	c.Person = p.Person.Clone()
 	c.Company = p.Company.Clone()
+	c.PersonStamps = maps.Clone(p.PersonStamps)
+	c.CompanyStamps = maps.Clone(p.CompanyStamps)
 	return c
 }
 

@@ -257,6 +257,11 @@ func ValidateProspect(p Prospect) error {
 			return bad("time %s outside %s", t.UTC().Format(time.RFC3339), leadkit.TimeRange)
 		}
 	}
+	for _, st := range []leadkit.Stamps{p.PersonStamps, p.CompanyStamps} {
+		if err := st.Validate(); err != nil {
+			return fmt.Errorf("pool: prospect %q: %w", clip(p.ID), err)
+		}
+	}
 	if len(p.Touches) > MaxTouches {
 		return bad("%d touches, the limit is %d", len(p.Touches), MaxTouches)
 	}
