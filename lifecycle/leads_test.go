@@ -69,3 +69,37 @@ func TestErase(t *testing.T) {
 	_, err = p.machine.Get(ctx, stage.Lead("v1"))
 	require.NoError(t, err, "the stage record stays")
 }
+
+// A lead the CRM started in the stage machine already is not added over.
+func TestAddLeadOverAStageRecord(t *testing.T) {
+	p := newParts(t)
+	e := p.engine(t, lifecycle.Options{})
+	_, err := p.machine.Start(ctx, stage.Lead("crm-9"), stage.StartOptions{At: t0})
+	require.NoError(t, err)
+	_, err = e.AddLead(ctx, leadkit.Lead{ID: "crm-9", CreatedAt: t0.Add(-hours(100))}, "SQL")
+	require.ErrorIs(t, err, leadkit.ErrConflict)
+	assert.Contains(t, err.Error(), "stage record")
+}
+
+// A definition whose automatic transitions loop is a lasting problem: the
+// error does not say retry, and the lead's events still count.
+func TestLastingStageProblems(t *testing.T) {
+	p := newParts(t)
+	def := stage.Classic()
+	def.Stages = append(def.Stages, stage.Stage{Name: "Hot", Category: stage.Marketing})
+	def.Transitions = append(def.Transitions,
+		stage.Transition{Name: "heat", From: []string{"MQL"}, To: "Hot", Auto: true, Guard: "score >= 100"},
+		stage.Transition{Name: "cool", From: []string{"Hot"}, To: "MQL", Auto: true, Guard: "score >= 100"})
+	m, err := stage.New(def, stage.Options{Store: p.stages, Now: func() time.Time { return now }})
+	require.NoError(t, err)
+	e, err := lifecycle.New(nil, p.model, m, p.events, lifecycle.Options{States: p.states, Now: func() time.Time { return now },
+		Facts: map[string]string{"score": "total", "grade": "fit_band"}})
+	require.NoError(t, err)
+	_, err = e.Ingest(ctx, ev("e1", "v1", "webinar_attended", t0), ev("e2", "v1", "webinar_attended", t0.Add(hours(1))), ev("e3", "v1", "download", t0.Add(hours(2))))
+	var le *lifecycle.LeadError
+	require.ErrorAs(t, err, &le)
+	assert.False(t, le.Retry, "%v", err)
+	st, err := p.states.Get(ctx, "v1")
+	require.NoError(t, err)
+	assert.Equal(t, 3, st.Events)
+}

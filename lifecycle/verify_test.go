@@ -359,3 +359,47 @@ func TestVerifyOptionCaps(t *testing.T) {
 		Costs: map[string]float64{"a": math.MaxFloat64, "b": math.MaxFloat64}})
 	assert.ErrorIs(t, err, leadkit.ErrInvalid, "costs that add up to infinity")
 }
+
+// A lead still in the stage cannot convert into it: its events after the
+// entry are no non-converting journey; a recycled lead's are, from the
+// recycle on.
+func TestVerifyNonConvertersCouldConvert(t *testing.T) {
+	p, e := verifyFixture(t)
+	march := lifecycle.Period{From: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)}
+	e = p.engine(t, lifecycle.Options{Verify: lifecycle.VerifyOptions{Stages: []string{"MQL"}, Keys: []attribution.TouchKey{attribution.ByChannel}}})
+	base, err := e.Verify(ctx, march)
+	require.NoError(t, err)
+	// done (an MQL since February) reads a page in March: no new journey.
+	_, err = e.Ingest(ctx, chEv("d9", "done", "page_view", "social", "", "/blog", time.Date(2026, 3, 25, 0, 0, 0, 0, time.UTC)))
+	require.NoError(t, err)
+	v, err := e.Verify(ctx, march)
+	require.NoError(t, err)
+	b, _ := base.Stages[0].Credit(attribution.ByChannel, "markov")
+	g, _ := v.Stages[0].Credit(attribution.ByChannel, "markov")
+	assert.InDelta(t, b.ConversionProbability, g.ConversionProbability, 1e-12, "an MQL reading a page is not a failed MQL journey")
+	// Recycled, its later reading is a journey that did not convert.
+	_, err = p.machine.Fire(ctx, stage.Lead("done"), "recycle", stage.Request{Actor: "sdr", Reason: "not_ready", At: time.Date(2026, 3, 26, 0, 0, 0, 0, time.UTC)})
+	require.NoError(t, err)
+	_, err = e.Ingest(ctx, chEv("d10", "done", "page_view", "social", "", "/blog", time.Date(2026, 3, 27, 0, 0, 0, 0, time.UTC)))
+	require.NoError(t, err)
+	v, err = e.Verify(ctx, march)
+	require.NoError(t, err)
+	g, _ = v.Stages[0].Credit(attribution.ByChannel, "markov")
+	assert.Less(t, g.ConversionProbability, b.ConversionProbability, "one more journey that did not convert")
+	assert.InDelta(t, b.TotalConversions(), g.TotalConversions(), 1e-12)
+}
+
+// One journey Verify cannot use counts once, whatever the number of keys.
+func TestVerifySkippedOncePerJourney(t *testing.T) {
+	p, e := verifyFixture(t)
+	var evs []leadkit.Event
+	for i := range 10_001 {
+		evs = append(evs, chEv(fmt.Sprintf("r%d", i), "reader", "email_opened", "email", "news", "", time.Date(2026, 3, 20, 0, 0, i, 0, time.UTC)))
+	}
+	_, err := e.Ingest(ctx, evs...)
+	require.NoError(t, err)
+	e = p.engine(t, lifecycle.Options{Verify: lifecycle.VerifyOptions{Stages: []string{"MQL"}}}) // channel and campaign
+	v, err := e.Verify(ctx, lifecycle.Period{From: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)})
+	require.NoError(t, err)
+	assert.Equal(t, 1, v.Stages[0].Skipped)
+}
