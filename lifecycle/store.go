@@ -67,7 +67,6 @@ func (s LeadState) Clone() LeadState {
 	return s
 }
 
-
 // Store keeps the engine's LeadStates. Implementations must be safe for
 // concurrent use and pass storetest.Lifecycle.
 //

@@ -91,9 +91,9 @@ type Prospect struct {
 	// observations come in (see leadkit.Person.UpdateAt).
 	PersonStamps  leadkit.Stamps `json:"person_stamps,omitempty"`
 	CompanyStamps leadkit.Stamps `json:"company_stamps,omitempty"`
-	Source     Source          `json:"source"`
-	Tags       []string        `json:"tags,omitempty"`
-	Consent    Consent         `json:"consent"`
+	Source        Source         `json:"source"`
+	Tags          []string       `json:"tags,omitempty"`
+	Consent       Consent        `json:"consent"`
 	// Score is an interest score the caller supplies (for example from a
 	// scoring model), readable by the lead definition as prospect.score.
 	Score float64 `json:"score,omitempty"`
