@@ -78,6 +78,8 @@
 // and hold every lead without a Late change to the time-order history
 // (the README gives how many leads that is).
 //
+// A prospect that graduated on the events that had come is not
+// un-graduated by an earlier event that comes later: that event is Late.
 // Events with equal times count in the order they arrived (a store keeps
 // that order).
 //
@@ -93,11 +95,11 @@
 // fault at every call of every store, before and after it acts.
 //
 // Changes are reported at least once: the lead's state records the stage
-// version it has reported up to, so the changes a failed call committed
-// but could not return are reported by the next call for that lead, and
-// two engines may both report a graduation they raced on. Deduplicate by
-// lead, kind and stage version if a duplicate costs (a task created
-// twice).
+// version it has reported up to, so the changes a call committed but could
+// not finish are reported by the next call for that lead (again, if the
+// failed call returned them; recovered ones have no Cause), and two
+// engines may both report a graduation they raced on. Deduplicate by lead,
+// kind and stage version if a duplicate costs (a task created twice).
 //
 // # Several engines
 //

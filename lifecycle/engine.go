@@ -73,7 +73,10 @@ type Options struct {
 	Requalify Requalify
 	// Verify configures Engine.Verify.
 	Verify VerifyOptions
-	// Actor is recorded on the engine's stage changes (default DefaultActor).
+	// Actor is recorded on the engine's stage changes (default
+	// DefaultActor). Engines that share stores must use the same Actor:
+	// a change one made but could not report is reported by the next call
+	// for that lead, whichever engine takes it, by its actor.
 	Actor string
 	// OnChange, if set, is called with every change Ingest returns, in the
 	// calling goroutine, when the lead it belongs to is done (before the

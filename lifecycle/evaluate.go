@@ -67,8 +67,9 @@ func (v *evaluator) release() {
 func (v *evaluator) add(ev *leadkit.Event) error {
 	sc := &v.st.Score
 	same := ev.Time.Equal(sc.Updated)
+	// An event that is not scored is not counted in Events either, so a
+	// redelivery of it is never counted twice.
 	if same && len(sc.LastIDs) >= scoring.MaxEvents {
-		v.st.Events++
 		v.problem(ev.ID, fmt.Errorf("%w: more than %d events of the lead at one instant: not scored", leadkit.ErrInvalid, scoring.MaxEvents))
 		return nil
 	}
@@ -77,7 +78,6 @@ func (v *evaluator) add(ev *leadkit.Event) error {
 		if errors.Is(err, scoring.ErrOutOfOrder) {
 			return err // a defect of the engine: events come in time order
 		}
-		v.st.Events++
 		v.problem(ev.ID, fmt.Errorf("not scored: %w", err))
 		return nil
 	}

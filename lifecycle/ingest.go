@@ -757,7 +757,7 @@ func (e *Engine) replay(ctx context.Context, st *LeadState, rec stage.Record, un
 		return err
 	}
 	if onlyLate && len(evs) == st.Events && !hasProfile(s.items) {
-		return nil
+		return nil // replays: every stored event is counted already
 	}
 	oldCursor := st.Score.Updated
 	fresh := *st
@@ -775,8 +775,18 @@ func (e *Engine) replay(ctx context.Context, st *LeadState, rec stage.Record, un
 	if evalFrom.Before(rec.UpdatedAt) {
 		evalFrom = rec.UpdatedAt
 	}
+	// A new lead is evaluated at its creation too, so a history that
+	// already qualifies it moves it then (an import, a creation clamped
+	// to now).
+	atFrom := st.Version == 0
 	for i := 0; i < len(evs); {
 		t := evs[i].Time
+		if atFrom && t.After(from) {
+			if err := ev.evaluate(ctx, from, ""); err != nil {
+				return err
+			}
+			atFrom = false
+		}
 		cause := ""
 		for ; i < len(evs) && evs[i].Time.Equal(t); i++ {
 			if err := ev.add(&evs[i]); err != nil {
@@ -785,12 +795,20 @@ func (e *Engine) replay(ctx context.Context, st *LeadState, rec stage.Record, un
 			cause = evs[i].ID
 		}
 		if !t.Before(evalFrom) {
+			if t.Equal(from) {
+				atFrom = false
+			}
 			if err := ev.evaluate(ctx, t, cause); err != nil {
 				return err
 			}
 		}
 	}
-	if st.Version > 0 && fresh.Events > st.Events && from.Before(rec.UpdatedAt) {
+	if atFrom {
+		if err := ev.evaluate(ctx, from, ""); err != nil {
+			return err
+		}
+	}
+	if st.Version > 0 && from.Before(rec.UpdatedAt) && fresh.Events > st.Events {
 		// Events the state had not counted came, older than the latest
 		// stage change: report the earliest of the call.
 		for _, it := range s.items {

@@ -257,3 +257,46 @@ func TestCrossingsReportedOnce(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{"mql"}, st.Reached)
 }
+
+// An event the model cannot score is reported each time it comes, and a
+// redelivery of it never hides a later late event: the score stays a
+// full rescore of what the store keeps.
+func TestUnscorableEvents(t *testing.T) {
+	p := newParts(t)
+	spec, err := scoring.ParseModel([]byte(testModel + `
+fields:
+  - {name: event.amount, type: number}
+`))
+	require.NoError(t, err)
+	spec.Dimensions[1].Behavior = append(spec.Dimensions[1].Behavior, scoring.BehaviorRule{Name: "deal", Types: []string{"quote"}, When: "event.amount > 1", Points: 50})
+	p.model, err = scoring.Compile(spec, scoring.Options{})
+	require.NoError(t, err)
+	e := p.engine(t, lifecycle.Options{})
+	_, err = e.Ingest(ctx, ev("e1", "v1", "page_view", t0), ev("e2", "v1", "page_view", t0.Add(hours(1))), ev("e3", "v1", "page_view", t0.Add(hours(2))))
+	require.NoError(t, err)
+	bad := ev("bad", "v1", "quote", t0.Add(hours(5)))
+	bad.Attrs = map[string]any{"amount": "lots"}
+	for range 2 {
+		_, err := e.Ingest(ctx, bad)
+		var ee *lifecycle.EventError
+		require.ErrorAs(t, err, &ee)
+		assert.Equal(t, "bad", ee.ID)
+	}
+	_, err = e.Ingest(ctx, ev("late", "v1", "webinar_attended", t0.Add(hours(1)+time.Minute)))
+	require.Error(t, err, "the unscorable event is reported again in the rebuild")
+	st, err := p.states.Get(ctx, "v1")
+	require.NoError(t, err)
+	evs, err := p.events.Events(ctx, "v1", time.Time{}, time.Time{})
+	require.NoError(t, err)
+	var got scoring.Result
+	require.NoError(t, p.model.ReadState(&got, &st.Score, st.Lead, now))
+	var clean []leadkit.Event
+	for _, x := range evs {
+		if x.ID != "bad" {
+			clean = append(clean, x)
+		}
+	}
+	want, err := p.model.Score(scoring.Input{Lead: st.Lead, Events: clean, AsOf: now})
+	require.NoError(t, err)
+	assert.InDelta(t, want.Dimensions[1].Score, got.Dimensions[1].Score, 1e-9, "the late webinar counts")
+}

@@ -83,7 +83,10 @@ func checkLead(l leadkit.Lead) error {
 // the journey store and the stage history are not touched, and leadkit's
 // journey stores cannot delete events yet: keep personal data out of
 // event attributes (put it in the profile through Options.Observe).
-// Erasing an erased or unknown lead does nothing.
+// Erasing an erased or unknown lead does nothing; a subject still a
+// prospect (no lead state yet) is erased from the pool only. Erase a lead
+// while none of its events are being ingested (a graduation in flight
+// writes the profile it read before), or call it again after.
 func (e *Engine) Erase(ctx context.Context, leadID string) error {
 	if err := leadkit.ValidateID("lead ID", leadID); err != nil {
 		return fmt.Errorf("lifecycle: erase: %w", err)

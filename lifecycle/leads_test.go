@@ -103,3 +103,17 @@ func TestLastingStageProblems(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 3, st.Events)
 }
+
+// A lead imported after its events were stored is evaluated at its
+// creation: a history that already qualifies it makes it an MQL then.
+func TestAddLeadEvaluatesAtCreation(t *testing.T) {
+	p := newParts(t)
+	e := p.engine(t, lifecycle.Options{Unknown: lifecycle.UnknownRefuse})
+	_, err := p.events.Append(ctx, ev("w", "crm-8", "webinar_attended", t0), ev("d1", "crm-8", "download", t0.Add(time.Minute)),
+		ev("d2", "crm-8", "download", t0.Add(2*time.Minute)), ev("d3", "crm-8", "download", t0.Add(3*time.Minute)))
+	require.NoError(t, err)
+	cs, err := e.AddLead(ctx, leadkit.Lead{ID: "crm-8", CreatedAt: t0.Add(time.Hour)}, "")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"graduated", "crossed:mql", "staged:MQL"}, kinds(cs))
+	assert.Equal(t, t0.Add(time.Hour), cs[2].At)
+}

@@ -41,10 +41,11 @@ type Requalify struct {
 	Stages []string `json:"stages,omitempty"`
 	// Reset lists the dimensions read from the events after the recycle
 	// only (with the derived dimensions that read them, added by New);
-	// empty means every dimension with behavior rules. NoReset reads the
-	// whole score: only MinTouches and Cooldown hold the lead.
-	Reset   []string `json:"reset,omitempty"`
-	NoReset bool     `json:"no_reset,omitempty"`
+	// empty means every dimension with behavior rules.
+	Reset []string `json:"reset,omitempty"`
+	// NoReset reads the whole score: only MinTouches and Cooldown hold
+	// the lead.
+	NoReset bool `json:"no_reset,omitempty"`
 	// MinTouches is the number of touches after the recycle before an
 	// automatic transition is tried again. At most scoring.MaxEvents.
 	MinTouches int `json:"min_touches,omitempty"`

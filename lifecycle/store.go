@@ -33,8 +33,9 @@ type LeadState struct {
 	ErasedAt time.Time `json:"erased_at,omitzero"`
 	// Score counts every applied event of the lead.
 	Score scoring.State `json:"score"`
-	// Events is the number of the lead's stored events applied to Score
-	// (scored or not): a rebuild that finds more knows late events came.
+	// Events is the number of the lead's stored events Score counts (an
+	// event the model cannot score is not one): a rebuild that finds more
+	// knows new events came.
 	Events int `json:"events"`
 	// Since counts the events after SinceFrom, the time the lead entered
 	// the requalification stage it is in (zero when it is in none): what

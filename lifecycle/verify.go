@@ -18,8 +18,10 @@ import (
 // Period is what Verify reports on: the leads that reached a stage at
 // From <= t < To, and what the period cost.
 type Period struct {
+	// From is the first instant of the period.
 	From time.Time `json:"from"`
-	To   time.Time `json:"to"`
+	// To is the end of the period (not in it).
+	To time.Time `json:"to"`
 	// Costs is the cost table: spend per touch key (channel, or the first
 	// of VerifyOptions.Keys) in the period. At most MaxCostRows rows,
 	// each finite and not negative.
@@ -63,9 +65,10 @@ type VerifyOptions struct {
 }
 
 // Value says where the value of a conversion into a stage comes from: the
-// attribute Attr of the lead's latest event of one of Types after its
-// previous entry into the stage and before its next one (or To), so a
-// deal_won event a little after the Won entry counts. Its value must be a
+// attribute Attr of the latest of the lead's events of one of Types that
+// belong to the entry. An event belongs to the latest entry at or before
+// it (the first entry also takes those before it), so a deal_won event a
+// little after the Won entry counts, and counts once. Its value must be a
 // number (leadkit.Number), not negative.
 type Value struct {
 	// Types are the event types that carry the value (at most
@@ -100,9 +103,10 @@ func (o *VerifyOptions) UnmarshalJSON(b []byte) error {
 // channels earn the credit; the stage funnel; and ROI per channel and per
 // function.
 type Verification struct {
-	// From and To are the period verified.
+	// From is the period's first instant.
 	From time.Time `json:"from"`
-	To   time.Time `json:"to"`
+	// To is the period's end (not in it).
+	To time.Time `json:"to"`
 	// Leads counts the engine's leads.
 	Leads int `json:"leads"`
 	// Timelines counts the subjects with events (prospects included).
@@ -140,11 +144,11 @@ type StageResult struct {
 	// did not end in an entry (leads with an event in the period) are the
 	// non-converting ones.
 	Attribution []StageCredit `json:"attribution"`
-	// Skipped counts the journeys left out of the attribution, and
-	// SkipReasons says why (at most MaxSkipReasons of them): a journey
-	// over attribution.MaxPathTouches touches (set a Lookback), a value
-	// that is not a number.
-	Skipped     int      `json:"skipped,omitempty"`
+	// Skipped counts the journeys left out of the attribution: one over
+	// attribution.MaxPathTouches touches (set a Lookback), a value that is
+	// not a number.
+	Skipped int `json:"skipped,omitempty"`
+	// SkipReasons says why, for the first MaxSkipReasons of them.
 	SkipReasons []string `json:"skip_reasons,omitempty"`
 }
 
@@ -529,21 +533,29 @@ func attributionJourneys(timelines []journey.Timeline, upTo []stage.Visit, exits
 			continue // an entry before the period
 		}
 		if valued {
-			prev := time.Time{}
+			// Each value event belongs to the latest entry at or before
+			// it (the first entry takes those before it): so a deal won a
+			// little after its Won entry counts, once.
+			prev, next := time.Time{}, p.To
 			if i > 0 && pieces[i-1].LeadID == tl.LeadID {
 				if pn := len(pieces[i-1].Events); pn > 0 && pieces[i-1].Events[pn-1].Type == typ {
 					prev = pieces[i-1].Events[pn-1].Time
 				}
 			}
-			next := p.To
 			if i+1 < len(pieces) && pieces[i+1].LeadID == tl.LeadID {
 				if nn := len(pieces[i+1].Events); nn > 0 && pieces[i+1].Events[nn-1].Type == typ {
 					next = pieces[i+1].Events[nn-1].Time
 				}
 			}
-			if val, ok := valueBetween(byLead[tl.LeadID], v, prev, next); ok {
-				last.Attrs = map[string]any{valueAttr: val}
+			from := last.Time
+			if prev.IsZero() {
+				from = time.Time{} // the first entry: from the lead's start
 			}
+			val, ok := valueBetween(byLead[tl.LeadID], v, from, next)
+			if !ok {
+				val = 0.0 // a conversion with no value event of its own
+			}
+			last.Attrs = map[string]any{valueAttr: val}
 		}
 		out = append(out, tl)
 	}
@@ -553,13 +565,13 @@ func attributionJourneys(timelines []journey.Timeline, upTo []stage.Visit, exits
 // valueAttr is the attribute of the stage markers holding the value.
 const valueAttr = "lifecycle_value"
 
-// valueBetween is the value of the latest event of v.Types after `after`
-// and before `before`.
-func valueBetween(evs []leadkit.Event, v Value, after, before time.Time) (any, bool) {
+// valueBetween is the value of the latest event of v.Types at or after
+// from (zero: any) and before `before`.
+func valueBetween(evs []leadkit.Event, v Value, from, before time.Time) (any, bool) {
 	var val any
 	ok := false
 	for _, ev := range evs {
-		if !ev.Time.After(after) && !after.IsZero() || !ev.Time.Before(before) {
+		if ev.Time.Before(from) || !ev.Time.Before(before) {
 			continue
 		}
 		if slices.Contains(v.Types, ev.Type) {

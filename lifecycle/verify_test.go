@@ -403,3 +403,30 @@ func TestVerifySkippedOncePerJourney(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1, v.Stages[0].Skipped)
 }
+
+// A value event belongs to one entry: a lead that enters SQL twice with
+// one quote in between counts the quote once.
+func TestVerifyValueCountsOnce(t *testing.T) {
+	p, e := verifyFixture(t)
+	day := func(d int) time.Time { return time.Date(2026, 3, d, 9, 0, 0, 0, time.UTC) }
+	fire := func(tr string, at time.Time, reason string) {
+		t.Helper()
+		_, err := p.machine.Fire(ctx, stage.Lead("new"), tr, stage.Request{Actor: "ana", At: at, Reason: reason, Facts: stage.Facts{"score": 200.0, "grade": "A"}})
+		require.NoError(t, err)
+	}
+	fire("accept", day(13), "")
+	fire("qualify_sql", day(13).Add(time.Minute), "")
+	_, err := e.Ingest(ctx, leadkit.Event{ID: "q", LeadID: "new", Type: "quote", Time: day(14), Attrs: map[string]any{"amount": 100}})
+	require.NoError(t, err)
+	fire("recycle", day(15), "timing")
+	fire("qualify", day(16), "")
+	fire("accept", day(20), "")
+	fire("qualify_sql", day(20).Add(time.Minute), "")
+	e = p.engine(t, lifecycle.Options{Requalify: lifecycle.Requalify{Off: true}, Verify: lifecycle.VerifyOptions{Stages: []string{"SQL"}, Keys: []attribution.TouchKey{attribution.ByChannel},
+		Values: map[string]lifecycle.Value{"SQL": {Types: []string{"quote"}, Attr: "amount"}}}})
+	v, err := e.Verify(ctx, lifecycle.Period{From: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)})
+	require.NoError(t, err)
+	lt, _ := v.Stages[0].Credit(attribution.ByChannel, "last_touch")
+	assert.InDelta(t, 2, lt.TotalConversions(), 1e-12, "two SQL entries")
+	assert.InDelta(t, 100, lt.TotalValue(), 1e-12, "one quote")
+}

@@ -38,6 +38,30 @@ type State struct {
 	LastIDs []string `json:"last_ids,omitempty"`
 	// Rules holds one entry per behavior rule, in model order.
 	Rules []RuleState `json:"rules"`
+
+	// ids finds an ID in LastIDs when many events share one instant (a
+	// date-only import): ID -> position, checked against LastIDs itself,
+	// so a copy that shares it never trusts a stale entry.
+	ids map[string]int
+}
+
+// idsIndexFrom is the number of same-instant IDs from which Apply looks
+// them up in an index instead of scanning.
+const idsIndexFrom = 64
+
+// seen reports whether id is among st.LastIDs.
+func (st *State) seen(id string) bool {
+	if len(st.LastIDs) < idsIndexFrom {
+		return slices.Contains(st.LastIDs, id)
+	}
+	if st.ids == nil {
+		st.ids = make(map[string]int, len(st.LastIDs))
+		for i, x := range st.LastIDs {
+			st.ids[x] = i
+		}
+	}
+	i, ok := st.ids[id]
+	return ok && i < len(st.LastIDs) && st.LastIDs[i] == id
 }
 
 // RuleState is the counter of one behavior rule. Times are Unix
@@ -65,6 +89,7 @@ type RuleState struct {
 func (s State) Clone() State {
 	c := s
 	c.LastIDs = append([]string(nil), s.LastIDs...)
+	c.ids = nil
 	c.Rules = make([]RuleState, len(s.Rules))
 	copy(c.Rules, s.Rules)
 	for i := range c.Rules {
@@ -162,7 +187,7 @@ func (m *Model) apply(sc *scratch, st *State, ev *leadkit.Event) error {
 		return fmt.Errorf("%w: event %q at %s is before %s", ErrOutOfOrder, ev.ID, ev.Time.UTC().Format(time.RFC3339Nano), st.Updated.Format(time.RFC3339Nano))
 	}
 	same := ev.Time.Equal(st.Updated)
-	if same && ev.ID != "" && slices.Contains(st.LastIDs, ev.ID) {
+	if same && ev.ID != "" && st.seen(ev.ID) {
 		return nil // a redelivery: counted once
 	}
 	rt := m.dispatch(ev.Type)
@@ -179,8 +204,12 @@ func (m *Model) apply(sc *scratch, st *State, ev *leadkit.Event) error {
 	}
 	if !same {
 		st.LastIDs = st.LastIDs[:0]
+		st.ids = nil
 	}
 	if ev.ID != "" {
+		if st.ids != nil {
+			st.ids[ev.ID] = len(st.LastIDs)
+		}
 		st.LastIDs = append(st.LastIDs, ev.ID)
 	}
 	m.count(sc, st.Rules, rt, ev.Time.UnixNano(), anyTime)
