@@ -1,6 +1,7 @@
 package lifecycle_test
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"math/rand"
@@ -75,7 +76,22 @@ func BenchmarkIngest(b *testing.B) {
 		}
 		b.ReportMetric(float64(len(evs))*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 	})
-	b.Run("parts", func(b *testing.B) {
+	for _, persist := range []bool{false, true} {
+		name := "parts"
+		if persist {
+			name = "parts-with-state-store"
+		}
+		b.Run(name, func(b *testing.B) {
+			benchParts(b, evs, persist, perLead)
+		})
+	}
+}
+
+// benchParts runs the sum of the parts; with persist the lead's score
+// state is read from and written to a lifecycle.MemoryStore at each event,
+// as glue code that survives a restart would.
+func benchParts(b *testing.B, evs []leadkit.Event, persist bool, perLead func(*testing.B, runtime.MemStats, ...any)) {
+	{
 		for b.Loop() {
 			b.StopTimer()
 			var before runtime.MemStats
@@ -83,7 +99,7 @@ func BenchmarkIngest(b *testing.B) {
 			runtime.ReadMemStats(&before)
 			p := newParts(b)
 			_ = p.engine(b, lifecycle.Options{}) // the pool and the machine
-			sp := &sumOfParts{p: p, states: map[string]*leadState{}}
+			sp := &sumOfParts{p: p, states: map[string]*leadState{}, persist: persist}
 			sp.score, _ = p.model.Fact("total")
 			sp.grade, _ = p.model.Fact("fit_band")
 			b.StartTimer()
@@ -97,7 +113,7 @@ func BenchmarkIngest(b *testing.B) {
 			b.StartTimer()
 		}
 		b.ReportMetric(float64(len(evs))*float64(b.N)/b.Elapsed().Seconds(), "events/s")
-	})
+	}
 }
 
 type leadState struct {
@@ -113,6 +129,8 @@ type sumOfParts struct {
 	res    scoring.Result
 	score  scoring.FactRef
 	grade  scoring.FactRef
+	// persist keeps each lead's state in p.states too.
+	persist bool
 }
 
 func (s *sumOfParts) ingest(batch []leadkit.Event) error {
@@ -154,6 +172,18 @@ func (s *sumOfParts) ingest(batch []leadkit.Event) error {
 			}
 		} else if err := p.model.Apply(&ls.st, ev); err != nil {
 			return err
+		}
+		if s.persist {
+			// Read and write the state as a lifecycle.LeadState.
+			stored, err := p.states.Get(ctx, ev.LeadID)
+			if err != nil && !errors.Is(err, leadkit.ErrNotFound) {
+				return err
+			}
+			stored.LeadID, stored.Lead, stored.Score = ev.LeadID, ls.lead, ls.st
+			stored.Version++
+			if err := p.states.Put(ctx, stored); err != nil {
+				return err
+			}
 		}
 		if err := p.model.ReadState(&s.res, &ls.st, ls.lead, ev.Time); err != nil {
 			return err

@@ -2,6 +2,7 @@ package lifecycle
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -167,16 +168,19 @@ func ValidateState(s LeadState) error {
 	return nil
 }
 
-// MemoryStore is the in-memory Store.
+// MemoryStore is the in-memory Store. It keeps the states in one slice
+// and writes a new version over the old one, reusing its memory, so a
+// write allocates nothing in the steady state.
 type MemoryStore struct {
-	mu sync.RWMutex
-	m  map[string]*LeadState // never changed once stored: Put replaces it
+	mu     sync.RWMutex
+	idx    map[string]int // lead ID -> position in states
+	states []LeadState
 }
 
 var _ Store = (*MemoryStore)(nil)
 
 // NewMemoryStore returns an empty in-memory Store.
-func NewMemoryStore() *MemoryStore { return &MemoryStore{m: map[string]*LeadState{}} }
+func NewMemoryStore() *MemoryStore { return &MemoryStore{idx: map[string]int{}} }
 
 // Get implements Store.
 func (s *MemoryStore) Get(ctx context.Context, leadID string) (LeadState, error) {
@@ -187,12 +191,12 @@ func (s *MemoryStore) Get(ctx context.Context, leadID string) (LeadState, error)
 		return LeadState{}, fmt.Errorf("lifecycle: get: %w", err)
 	}
 	s.mu.RLock()
-	st, ok := s.m[leadID]
-	s.mu.RUnlock()
+	defer s.mu.RUnlock()
+	i, ok := s.idx[leadID]
 	if !ok {
 		return LeadState{}, fmt.Errorf("lifecycle: lead %q: %w", clip(leadID), leadkit.ErrNotFound)
 	}
-	return st.Clone(), nil
+	return s.states[i].Clone(), nil
 }
 
 // Put implements Store.
@@ -203,25 +207,46 @@ func (s *MemoryStore) Put(ctx context.Context, st LeadState) error {
 	if err := ValidateState(st); err != nil {
 		return err
 	}
-	st = st.Clone()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var have int64
-	if cur, ok := s.m[st.LeadID]; ok {
-		have = cur.Version
+	i, ok := s.idx[st.LeadID]
+	if ok {
+		have = s.states[i].Version
 	}
 	if have != st.Version-1 {
 		return fmt.Errorf("lifecycle: lead %q at version %d, not %d: %w", clip(st.LeadID), have, st.Version-1, leadkit.ErrConflict)
 	}
-	s.m[st.LeadID] = &st
+	if !ok {
+		i = len(s.states)
+		s.idx[st.LeadID] = i
+		s.states = append(s.states, LeadState{})
+	}
+	st.copyInto(&s.states[i])
 	return nil
+}
+
+// copyInto writes a deep copy of s into dst, reusing dst's memory.
+func (s *LeadState) copyInto(dst *LeadState) {
+	score, since, reached := dst.Score, dst.Since, dst.Reached
+	*dst = *s
+	dst.Lead = s.Lead.Clone()
+	dst.Score, dst.Since = score, since
+	s.Score.CopyTo(&dst.Score)
+	s.Since.CopyTo(&dst.Since)
+	dst.Reached = nil
+	if s.Reached != nil {
+		dst.Reached = append(reached[:0], s.Reached...)
+	}
+	dst.PersonStamps = maps.Clone(s.PersonStamps)
+	dst.CompanyStamps = maps.Clone(s.CompanyStamps)
 }
 
 // Scan implements Store.
 func (s *MemoryStore) Scan(ctx context.Context, fn func(LeadState) error) error {
 	s.mu.RLock()
-	ids := make([]string, 0, len(s.m))
-	for id := range s.m {
+	ids := make([]string, 0, len(s.idx))
+	for id := range s.idx {
 		ids = append(ids, id)
 	}
 	s.mu.RUnlock()
@@ -230,13 +255,14 @@ func (s *MemoryStore) Scan(ctx context.Context, fn func(LeadState) error) error 
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		s.mu.RLock()
-		st, ok := s.m[id]
-		s.mu.RUnlock()
-		if !ok {
+		st, err := s.Get(ctx, id)
+		if errors.Is(err, leadkit.ErrNotFound) {
 			continue
 		}
-		if err := fn(st.Clone()); err != nil {
+		if err != nil {
+			return err
+		}
+		if err := fn(st); err != nil {
 			return err
 		}
 	}

@@ -41,3 +41,20 @@ func TestDependents(t *testing.T) {
 	assert.Equal(t, []string{"total"}, m.Dependents("total"))
 	assert.Empty(t, m.Dependents())
 }
+
+func TestStateCopyTo(t *testing.T) {
+	m := compileExample()
+	st, err := m.StateOf(scoring.Input{Lead: lead(), Events: events(), AsOf: asOf})
+	require.NoError(t, err)
+	var dst scoring.State
+	st.CopyTo(&dst)
+	assert.Equal(t, st.Clone(), dst)
+	dst.Rules[0].N = 99
+	if len(dst.LastIDs) > 0 {
+		dst.LastIDs[0] = "changed"
+	}
+	assert.NotEqual(t, dst.Rules[0].N, st.Rules[0].N, "the copy shares nothing")
+	var empty scoring.State
+	empty.CopyTo(&dst)
+	assert.Equal(t, scoring.State{}, dst)
+}

@@ -85,6 +85,33 @@ type RuleState struct {
 	Times []int64 `json:"times,omitempty"`
 }
 
+// CopyTo writes a deep copy of s into dst, reusing dst's slices: the
+// allocation-free Clone for stores that keep a state and overwrite it.
+func (s State) CopyTo(dst *State) {
+	ids, rules := dst.LastIDs, dst.Rules
+	*dst = s
+	dst.ids = nil
+	dst.LastIDs = nil
+	if s.LastIDs != nil {
+		dst.LastIDs = append(ids[:0], s.LastIDs...)
+	}
+	dst.Rules = nil
+	if s.Rules != nil {
+		if cap(rules) < len(s.Rules) {
+			rules = make([]RuleState, len(s.Rules))
+		}
+		rules = rules[:len(s.Rules)]
+		for i, r := range s.Rules {
+			times := rules[i].Times
+			rules[i] = r
+			if r.Times != nil {
+				rules[i].Times = append(times[:0], r.Times...)
+			}
+		}
+		dst.Rules = rules
+	}
+}
+
 // Clone returns a deep copy of s that later changes to s do not affect.
 func (s State) Clone() State {
 	c := s
