@@ -1,6 +1,7 @@
 package lifecycle_test
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -119,4 +120,39 @@ func TestParseRequalify(t *testing.T) {
 		_, err := lifecycle.ParseRequalify([]byte(bad))
 		assert.ErrorIs(t, err, leadkit.ErrInvalid, bad)
 	}
+}
+
+// Changes, verification options and lead states are data: they
+// round-trip through JSON.
+func TestJSONRoundTrips(t *testing.T) {
+	p := newParts(t)
+	e := p.engine(t, lifecycle.Options{})
+	cs, err := e.Ingest(ctx, ev("e1", "v1", "page_view", t0), ev("e2", "v1", "webinar_attended", t0.Add(hours(1))),
+		ev("e3", "v1", "download", t0.Add(hours(2))), ev("e4", "v1", "download", t0.Add(hours(3))))
+	require.NoError(t, err)
+	require.Len(t, cs, 3)
+	b, err := json.Marshal(cs)
+	require.NoError(t, err)
+	var back []lifecycle.Change
+	require.NoError(t, json.Unmarshal(b, &back))
+	assert.Equal(t, cs, back)
+
+	o, err := lifecycle.ParseVerifyOptions([]byte("stages: [MQL]\nlookback: 90d\nbuckets: [30d, 1w]\nnurture: {by: campaign, window: 2w}\nvalues: {Won: {types: [deal_won], attr: amount}}\n"))
+	require.NoError(t, err)
+	b, err = json.Marshal(o)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `"lookback":"90d"`)
+	o2, err := lifecycle.ParseVerifyOptions(b)
+	require.NoError(t, err)
+	assert.Equal(t, o, o2)
+
+	st, err := p.states.Get(ctx, "v1")
+	require.NoError(t, err)
+	b, err = json.Marshal(st)
+	require.NoError(t, err)
+	var st2 lifecycle.LeadState
+	require.NoError(t, json.Unmarshal(b, &st2))
+	assert.Equal(t, st.Score.Rules, st2.Score.Rules)
+	assert.True(t, st.Score.Updated.Equal(st2.Score.Updated))
+	assert.Equal(t, st.Stage.Version, st2.Stage.Version)
 }
