@@ -34,6 +34,8 @@ type evaluator struct {
 	unchecked bool
 	// pre follows the thresholds through the evaluations before reportFrom.
 	pre []preStatus
+	// rebuild is set when the evaluator reads the lead's whole history.
+	rebuild bool
 }
 
 // scratch is the reusable memory of an evaluation: reading a score into a
@@ -70,6 +72,7 @@ func (v *evaluator) add(ev *leadkit.Event) error {
 	// An event that is not scored is not counted in Events either, so a
 	// redelivery of it is never counted twice.
 	if same && len(sc.LastIDs) >= scoring.MaxEvents {
+		v.unscored()
 		v.problem(ev.ID, fmt.Errorf("%w: more than %d events of the lead at one instant: not scored", leadkit.ErrInvalid, scoring.MaxEvents))
 		return nil
 	}
@@ -78,6 +81,7 @@ func (v *evaluator) add(ev *leadkit.Event) error {
 		if errors.Is(err, scoring.ErrOutOfOrder) {
 			return err // a defect of the engine: events come in time order
 		}
+		v.unscored()
 		v.problem(ev.ID, fmt.Errorf("not scored: %w", err))
 		return nil
 	}
@@ -91,6 +95,15 @@ func (v *evaluator) add(ev *leadkit.Event) error {
 		}
 	}
 	return nil
+}
+
+// unscored counts an event the model cannot score, in a rebuild only: it
+// reads every stored event once, where the fast path may see a
+// redelivery of it again.
+func (v *evaluator) unscored() {
+	if v.rebuild {
+		v.st.Unscored++
+	}
 }
 
 // problem records an event's problem that does not stop the lead.
@@ -216,10 +229,12 @@ func (v *evaluator) crossings(res *scoring.Result, t time.Time, cause string) {
 		if v.pre == nil {
 			v.pre = make([]preStatus, len(res.Thresholds))
 		}
+		// The first of these evaluations is the baseline: what came before
+		// it is not known here.
 		for i, th := range res.Thresholds {
-			before := v.pre[i].known && v.pre[i].reached || !v.pre[i].known && slices.Contains(v.prev, th.Name)
-			if th.Reached != before {
-				v.pre[i].changed, v.pre[i].cause = t, cause
+			if v.pre[i].known && th.Reached != v.pre[i].reached {
+				d, _ := res.Dimension(th.Dimension)
+				v.pre[i].changed, v.pre[i].cause, v.pre[i].score = t, cause, d.Score
 			}
 			v.pre[i].known, v.pre[i].reached = true, th.Reached
 		}
@@ -238,12 +253,12 @@ func (v *evaluator) crossings(res *scoring.Result, t time.Time, cause string) {
 		if th.Reached == slices.Contains(v.prev, th.Name) {
 			continue
 		}
-		at, why := t, cause
-		if i < len(v.pre) && v.pre[i].known && v.pre[i].reached == th.Reached && !v.pre[i].changed.IsZero() {
-			at, why = v.pre[i].changed, v.pre[i].cause // a late event's doing
-		}
 		d, _ := res.Dimension(th.Dimension)
-		c := scoring.Crossing{Threshold: th.Name, Time: at, Up: th.Reached, Score: d.Score}
+		at, why, score := t, cause, d.Score
+		if i < len(v.pre) && v.pre[i].known && v.pre[i].reached == th.Reached && !v.pre[i].changed.IsZero() {
+			at, why, score = v.pre[i].changed, v.pre[i].cause, v.pre[i].score // a late event's doing
+		}
+		c := scoring.Crossing{Threshold: th.Name, Time: at, Up: th.Reached, Score: score}
 		v.log.tentative(Change{Kind: Crossed, LeadID: v.st.LeadID, At: at, Cause: why, Crossing: &c})
 	}
 	v.pre = nil
@@ -256,6 +271,7 @@ type preStatus struct {
 	known, reached bool
 	changed        time.Time
 	cause          string
+	score          float64
 }
 
 // save writes the lead's state; the errors of events and evaluations that

@@ -252,3 +252,29 @@ func TestRedeliveryToAnErasedProspect(t *testing.T) {
 	require.Len(t, found, 1, "seen again after the erasure: a new prospect")
 	assert.Len(t, found[0].Touches, 1)
 }
+
+// An erasure holds against events a sender dated after the engine's
+// clock; an imported lead's profile holds against older events.
+func TestErasureAndImportsAgainstEventTimes(t *testing.T) {
+	p, e := engineWithPolicy(t, emailPolicy, lifecycle.Options{Observe: observeEmail})
+	f := ev("f", "v1", "form_submit", now.Add(time.Minute))
+	f.Attrs = map[string]any{"email": "ana@acme.com", "title": "CTO", "seniority": "c_level"}
+	_, err := e.Ingest(ctx, f)
+	require.NoError(t, err)
+	require.NoError(t, e.Erase(ctx, "v1"))
+	_, err = e.Ingest(ctx, f)
+	require.NoError(t, err)
+	st, err := p.states.Get(ctx, "v1")
+	require.NoError(t, err)
+	assert.Equal(t, leadkit.Person{}, st.Lead.Person)
+
+	_, err = e.AddLead(ctx, leadkit.Lead{ID: "crm-1", CreatedAt: t0.Add(hours(48)), Person: leadkit.Person{Title: "CTO", Seniority: "c_level"}}, "")
+	require.NoError(t, err)
+	old := ev("old", "crm-1", "form_submit", t0)
+	old.Attrs = map[string]any{"title": "Intern", "seniority": "staff"}
+	_, err = e.Ingest(ctx, old)
+	require.NoError(t, err)
+	st, err = p.states.Get(ctx, "crm-1")
+	require.NoError(t, err)
+	assert.Equal(t, "CTO", st.Lead.Person.Title, "an event older than the import does not overwrite it")
+}

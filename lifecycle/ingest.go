@@ -756,20 +756,20 @@ func (e *Engine) replay(ctx context.Context, st *LeadState, rec stage.Record, un
 	if err != nil {
 		return err
 	}
-	if onlyLate && len(evs) == st.Events && !hasProfile(s.items) {
-		return nil // replays: every stored event is counted already
+	if onlyLate && len(evs) == st.Events+st.Unscored && !hasProfile(s.items) {
+		return nil // replays: every stored event was seen already
 	}
 	oldCursor := st.Score.Updated
 	fresh := *st
 	updateProfile(&fresh, s)
-	fresh.Score, fresh.Events = e.model.NewState(), 0
+	fresh.Score, fresh.Events, fresh.Unscored = e.model.NewState(), 0, 0
 	fresh.Since, fresh.SinceFrom, fresh.SinceTouches = scoring.State{}, time.Time{}, 0
 	if e.requal.active(rec.Stage) {
 		fresh.SinceFrom = rec.EnteredAt
 		fresh.Since = e.model.NewState()
 	}
 	ev := e.newEvaluator(&fresh, rec, unchecked, log, oldCursor)
-	ev.subject = s
+	ev.subject, ev.rebuild = s, true
 	defer ev.release()
 	evalFrom := from
 	if evalFrom.Before(rec.UpdatedAt) {

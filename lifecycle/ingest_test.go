@@ -300,3 +300,65 @@ fields:
 	require.NoError(t, err)
 	assert.InDelta(t, want.Dimensions[1].Score, got.Dimensions[1].Score, 1e-9, "the late webinar counts")
 }
+
+// Redeliveries to a lead with an event the model cannot score are replays
+// like any other: nothing to report, nothing written.
+func TestRedeliveryNextToAnUnscorableEvent(t *testing.T) {
+	p := newParts(t)
+	spec, err := scoring.ParseModel([]byte(testModel + `
+fields:
+  - {name: event.amount, type: number}
+`))
+	require.NoError(t, err)
+	spec.Dimensions[1].Behavior = append(spec.Dimensions[1].Behavior, scoring.BehaviorRule{Name: "deal", Types: []string{"quote"}, When: "event.amount > 1", Points: 50})
+	p.model, err = scoring.Compile(spec, scoring.Options{})
+	require.NoError(t, err)
+	e := p.engine(t, lifecycle.Options{})
+	first := ev("e1", "v1", "page_view", t0)
+	bad := ev("bad", "v1", "quote", t0.Add(hours(3)))
+	bad.Attrs = map[string]any{"amount": "lots"}
+	_, err = e.Ingest(ctx, first, ev("e2", "v1", "page_view", t0.Add(hours(1))), ev("e3", "v1", "page_view", t0.Add(hours(2))), bad)
+	require.Error(t, err)
+	// The graduation scored the whole history, counting the unscorable
+	// event once.
+	before, err := p.states.Get(ctx, "v1")
+	require.NoError(t, err)
+	for range 3 {
+		cs, err := e.Ingest(ctx, first)
+		require.NoError(t, err)
+		assert.Empty(t, cs)
+	}
+	after, err := p.states.Get(ctx, "v1")
+	require.NoError(t, err)
+	assert.Equal(t, before.Version, after.Version, "replays write nothing")
+}
+
+// A late event that undoes a reported crossing reports the fall no
+// earlier than the crossing it undoes, so the reports read in time order
+// end where the state is.
+func TestLateEventUndoesACrossing(t *testing.T) {
+	p := newParts(t)
+	spec, err := scoring.ParseModel([]byte(testModel))
+	require.NoError(t, err)
+	spec.Thresholds = append(spec.Thresholds, scoring.ThresholdSpec{Name: "warm", Dimension: "total", Value: 60})
+	p.model, err = scoring.Compile(spec, scoring.Options{})
+	require.NoError(t, err)
+	e := p.engine(t, lifecycle.Options{})
+	cs, err := e.Ingest(ctx, ev("w", "v1", "webinar_attended", t0), ev("p1", "v1", "page_view", t0.Add(hours(1))),
+		ev("d", "v1", "download", t0.Add(hours(3))), ev("p2", "v1", "page_view", t0.Add(hours(9))))
+	require.NoError(t, err)
+	var up time.Time
+	for _, c := range cs {
+		if c.Kind == lifecycle.Crossed && c.Crossing.Threshold == "warm" && c.Crossing.Up {
+			up = c.At
+		}
+	}
+	require.False(t, up.IsZero())
+	cs, err = e.Ingest(ctx, ev("u", "v1", "unsubscribe", t0.Add(hours(2))))
+	require.NoError(t, err)
+	require.Equal(t, []string{"crossed:warm-down"}, kinds(cs), "not late: no stage change came after it")
+	assert.False(t, cs[0].At.Before(up), "the fall is reported after the rise it undoes")
+	st, err := p.states.Get(ctx, "v1")
+	require.NoError(t, err)
+	assert.Empty(t, st.Reached)
+}

@@ -49,7 +49,14 @@ func (e *Engine) AddLead(ctx context.Context, lead leadkit.Lead, startIn string)
 	}
 	s := &subject{id: lead.ID}
 	g := pool.Graduation{LeadID: lead.ID, At: lead.CreatedAt, Lead: lead}
-	err := e.create(ctx, s, g, pool.Prospect{}, startIn, &s.log)
+	// The imported profile is as of the creation: older events do not
+	// overwrite it.
+	stamps := pool.Prospect{PersonStamps: leadkit.Stamps{}, CompanyStamps: leadkit.Stamps{}}
+	var p leadkit.Person
+	var c leadkit.Company
+	p.UpdateAt(lead.Person, lead.CreatedAt, stamps.PersonStamps)
+	c.UpdateAt(lead.Company, lead.CreatedAt, stamps.CompanyStamps)
+	err := e.create(ctx, s, g, stamps, startIn, &s.log)
 	cs := s.log.final()
 	if e.notify != nil {
 		for _, c := range cs {
@@ -113,8 +120,23 @@ func (e *Engine) Erase(ctx context.Context, leadID string) error {
 		if emptyProfile(st.Lead.Person, st.Lead.Company) && !st.ErasedAt.IsZero() {
 			return nil
 		}
+		// Erased as of now, or as of the latest event or profile update
+		// if a sender's clock ran ahead: nothing seen so far comes back.
+		at := e.now().UTC()
+		for _, t := range []time.Time{st.Score.Updated, st.ErasedAt} {
+			if t.After(at) {
+				at = t
+			}
+		}
+		for _, stamps := range []leadkit.Stamps{st.PersonStamps, st.CompanyStamps} {
+			for _, t := range stamps {
+				if t.After(at) {
+					at = t
+				}
+			}
+		}
 		st.Lead.Person, st.Lead.Company = leadkit.Person{}, leadkit.Company{}
-		st.PersonStamps, st.CompanyStamps, st.ErasedAt = nil, nil, e.now().UTC()
+		st.PersonStamps, st.CompanyStamps, st.ErasedAt = nil, nil, at
 		st.Version++
 		err = e.states.Put(ctx, st)
 		if !errors.Is(err, leadkit.ErrConflict) {

@@ -36,8 +36,9 @@ type LeadState struct {
 	Score scoring.State `json:"score"`
 	// Events is the number of the lead's stored events Score counts (an
 	// event the model cannot score is not one): a rebuild that finds more
-	// knows new events came.
-	Events int `json:"events"`
+	// knows new events came. Unscored counts the others.
+	Events   int `json:"events"`
+	Unscored int `json:"unscored,omitempty"`
 	// Since counts the events after SinceFrom, the time the lead entered
 	// the requalification stage it is in (zero when it is in none): what
 	// the policy's reset dimensions are read from.
@@ -151,7 +152,7 @@ func ValidateState(s LeadState) error {
 	if !s.ErasedAt.IsZero() && !leadkit.ValidTime(s.ErasedAt) {
 		return bad("erased at outside %s", leadkit.TimeRange)
 	}
-	if s.SinceTouches < 0 || s.Events < 0 {
+	if s.SinceTouches < 0 || s.Events < 0 || s.Unscored < 0 {
 		return bad("negative count")
 	}
 	if len(s.Reached) > scoring.MaxThresholds {

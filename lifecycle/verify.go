@@ -411,7 +411,7 @@ func (e *Engine) verifyStage(timelines []journey.Timeline, visits []stage.Visit,
 	if r.Nurture, err = journey.NurturePower(timelines, visits, st, nurture); err != nil {
 		return r, wrap("nurture power", err)
 	}
-	journeys, err := attributionJourneys(timelines, upTo, exits(visits, e.machine.FunnelStages(), p.To), st, p, opts.Values)
+	journeys, err := attributionJourneys(timelines, upTo, exits(visits, e.machine.Definition(), e.machine.FunnelStages(), p.To), st, p, opts.Values)
 	if err != nil {
 		return r, wrap("attribution", err)
 	}
@@ -462,10 +462,15 @@ func (r *StageResult) skipped(err error) {
 }
 
 // exits gives, per lead, the times (before to, ascending) it left the
-// funnel: visits to stages outside the funnel order (recycled, closed).
-func exits(visits []stage.Visit, order []string, to time.Time) map[string][]time.Time {
+// funnel for a stage it can come back from: visits to non-terminal stages
+// outside the funnel order (recycled, lost). A disqualified lead cannot
+// convert again.
+func exits(visits []stage.Visit, def stage.Definition, order []string, to time.Time) map[string][]time.Time {
 	out := map[string][]time.Time{}
 	for _, v := range visits {
+		if st, ok := def.Stage(v.Stage); ok && st.Terminal {
+			continue
+		}
 		if v.At.Before(to) && !slices.Contains(order, v.Stage) {
 			out[v.LeadID] = append(out[v.LeadID], v.At)
 		}

@@ -430,3 +430,22 @@ func TestVerifyValueCountsOnce(t *testing.T) {
 	assert.InDelta(t, 2, lt.TotalConversions(), 1e-12, "two SQL entries")
 	assert.InDelta(t, 100, lt.TotalValue(), 1e-12, "one quote")
 }
+
+// A disqualified lead cannot convert again: its later events are no
+// journey that failed to.
+func TestVerifyDisqualifiedLeadsAreNoJourneys(t *testing.T) {
+	p, e := verifyFixture(t)
+	march := lifecycle.Period{From: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)}
+	e = p.engine(t, lifecycle.Options{Verify: lifecycle.VerifyOptions{Stages: []string{"MQL"}, Keys: []attribution.TouchKey{attribution.ByChannel}}})
+	base, err := e.Verify(ctx, march)
+	require.NoError(t, err)
+	_, err = p.machine.Fire(ctx, stage.Lead("done"), "disqualify", stage.Request{Actor: "sdr", Reason: "not_icp", At: time.Date(2026, 2, 20, 0, 0, 0, 0, time.UTC)})
+	require.NoError(t, err)
+	_, err = e.Ingest(ctx, chEv("d9", "done", "page_view", "social", "", "/blog", time.Date(2026, 3, 25, 0, 0, 0, 0, time.UTC)))
+	require.NoError(t, err)
+	v, err := e.Verify(ctx, march)
+	require.NoError(t, err)
+	b, _ := base.Stages[0].Credit(attribution.ByChannel, "markov")
+	g, _ := v.Stages[0].Credit(attribution.ByChannel, "markov")
+	assert.InDelta(t, b.ConversionProbability, g.ConversionProbability, 1e-12)
+}

@@ -40,25 +40,44 @@ type State struct {
 	Rules []RuleState `json:"rules"`
 
 	// ids finds an ID in LastIDs when many events share one instant (a
-	// date-only import): ID -> position, checked against LastIDs itself,
-	// so a copy that shares it never trusts a stale entry.
-	ids map[string]int
+	// date-only import): ID -> position, for the LastIDs whose first
+	// element idsBase points to and whose length it has; a copy or a
+	// decoded state whose LastIDs differ builds its own.
+	ids     map[string]int
+	idsBase *string
 }
 
 // idsIndexFrom is the number of same-instant IDs from which Apply looks
 // them up in an index instead of scanning.
 const idsIndexFrom = 64
 
+// indexed reports whether st.ids was built for st.LastIDs: the same
+// array, the same length, and its first, middle and last IDs where the
+// index says (a decoded state reusing the array holds other IDs there).
+func (st *State) indexed() bool {
+	n := len(st.LastIDs)
+	if st.ids == nil || n == 0 || st.idsBase != &st.LastIDs[0] || len(st.ids) != n {
+		return false
+	}
+	for _, i := range [3]int{0, n / 2, n - 1} {
+		if j, ok := st.ids[st.LastIDs[i]]; !ok || j != i {
+			return false
+		}
+	}
+	return true
+}
+
 // seen reports whether id is among st.LastIDs.
 func (st *State) seen(id string) bool {
 	if len(st.LastIDs) < idsIndexFrom {
 		return slices.Contains(st.LastIDs, id)
 	}
-	if st.ids == nil {
+	if !st.indexed() {
 		st.ids = make(map[string]int, len(st.LastIDs))
 		for i, x := range st.LastIDs {
 			st.ids[x] = i
 		}
+		st.idsBase = &st.LastIDs[0]
 	}
 	i, ok := st.ids[id]
 	return ok && i < len(st.LastIDs) && st.LastIDs[i] == id
@@ -90,7 +109,7 @@ type RuleState struct {
 func (s State) CopyTo(dst *State) {
 	ids, rules := dst.LastIDs, dst.Rules
 	*dst = s
-	dst.ids = nil
+	dst.ids, dst.idsBase = nil, nil
 	dst.LastIDs = nil
 	if s.LastIDs != nil {
 		dst.LastIDs = append(ids[:0], s.LastIDs...)
@@ -116,7 +135,7 @@ func (s State) CopyTo(dst *State) {
 func (s State) Clone() State {
 	c := s
 	c.LastIDs = append([]string(nil), s.LastIDs...)
-	c.ids = nil
+	c.ids, c.idsBase = nil, nil
 	c.Rules = make([]RuleState, len(s.Rules))
 	copy(c.Rules, s.Rules)
 	for i := range c.Rules {
@@ -231,13 +250,17 @@ func (m *Model) apply(sc *scratch, st *State, ev *leadkit.Event) error {
 	}
 	if !same {
 		st.LastIDs = st.LastIDs[:0]
-		st.ids = nil
+		st.ids, st.idsBase = nil, nil
 	}
 	if ev.ID != "" {
-		if st.ids != nil {
-			st.ids[ev.ID] = len(st.LastIDs)
-		}
+		indexed := st.indexed()
 		st.LastIDs = append(st.LastIDs, ev.ID)
+		if indexed {
+			st.ids[ev.ID] = len(st.LastIDs) - 1
+			st.idsBase = &st.LastIDs[0]
+		} else {
+			st.ids, st.idsBase = nil, nil
+		}
 	}
 	m.count(sc, st.Rules, rt, ev.Time.UnixNano(), anyTime)
 	return nil
