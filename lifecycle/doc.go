@@ -53,7 +53,11 @@
 //
 // An event counts once, as the journey store keeps it: an ID the store
 // already holds for another subject or with other content is reported
-// and the stored event is the one that counts.
+// and the stored event is the one that counts. Profile fields keep their
+// latest observation by event time (leadkit.Stamps), in the pool and in
+// the lead's state, so redeliveries and late events do not overwrite
+// newer data; when the pool merges two prospects, the survivor's values
+// win where both have one, whatever their times.
 //
 // # Order of arrival, replays and failures
 //
@@ -80,6 +84,9 @@
 //
 // A prospect that graduated on the events that had come is not
 // un-graduated by an earlier event that comes later: that event is Late.
+// (A call that mixes a redelivered old event with new ones may report a
+// Late it did not need to: the engine cannot tell a new old event from a
+// redelivered one within a call.)
 // Events with equal times count in the order they arrived (a store keeps
 // that order).
 //
