@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/leadkit/leadkit"
-	"github.com/leadkit/leadkit/journey"
 	"github.com/leadkit/leadkit/lifecycle"
 	"github.com/leadkit/leadkit/pool"
 	"github.com/leadkit/leadkit/scoring"
@@ -91,29 +90,27 @@ func BenchmarkIngest(b *testing.B) {
 // state is read from and written to a lifecycle.MemoryStore at each event,
 // as glue code that survives a restart would.
 func benchParts(b *testing.B, evs []leadkit.Event, persist bool, perLead func(*testing.B, runtime.MemStats, ...any)) {
-	{
-		for b.Loop() {
-			b.StopTimer()
-			var before runtime.MemStats
-			runtime.GC()
-			runtime.ReadMemStats(&before)
-			p := newParts(b)
-			_ = p.engine(b, lifecycle.Options{}) // the pool and the machine
-			sp := &sumOfParts{p: p, states: map[string]*leadState{}, persist: persist}
-			sp.score, _ = p.model.Fact("total")
-			sp.grade, _ = p.model.Fact("fit_band")
-			b.StartTimer()
-			for i := 0; i < len(evs); i += *benchBatchFlag {
-				if err := sp.ingest(evs[i:min(i+*benchBatchFlag, len(evs))]); err != nil {
-					b.Fatal(err)
-				}
+	for b.Loop() {
+		b.StopTimer()
+		var before runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		p := newParts(b)
+		_ = p.engine(b, lifecycle.Options{}) // the pool and the machine
+		sp := &sumOfParts{p: p, states: map[string]*leadState{}, persist: persist}
+		sp.score, _ = p.model.Fact("total")
+		sp.grade, _ = p.model.Fact("fit_band")
+		b.StartTimer()
+		for i := 0; i < len(evs); i += *benchBatchFlag {
+			if err := sp.ingest(evs[i:min(i+*benchBatchFlag, len(evs))]); err != nil {
+				b.Fatal(err)
 			}
-			b.StopTimer()
-			perLead(b, before, p, sp)
-			b.StartTimer()
 		}
-		b.ReportMetric(float64(len(evs))*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+		b.StopTimer()
+		perLead(b, before, p, sp)
+		b.StartTimer()
 	}
+	b.ReportMetric(float64(len(evs))*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
 
 type leadState struct {
@@ -195,5 +192,3 @@ func (s *sumOfParts) ingest(batch []leadkit.Event) error {
 	}
 	return nil
 }
-
-var _ journey.Store = (*journey.MemoryStore)(nil)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -203,13 +204,13 @@ func checkFacts(model *scoring.Model, def stage.Definition, alias map[string]str
 	bad := func(format string, args ...any) {
 		errs = append(errs, fmt.Errorf("lifecycle: facts: %w: %s", leadkit.ErrInvalid, fmt.Sprintf(format, args...)))
 	}
-	for _, f := range slices.Sorted(mapsKeys(alias)) {
+	for _, f := range slices.Sorted(maps.Keys(alias)) {
 		if _, ok := def.Facts[f]; !ok {
 			bad("Options.Facts maps %q, which the stage definition %q does not declare", clip(f), clip(def.Name))
 		}
 	}
 	var out []fact
-	for _, f := range slices.Sorted(mapsKeys(def.Facts)) {
+	for _, f := range slices.Sorted(maps.Keys(def.Facts)) {
 		want := def.Facts[f]
 		src, mapped := alias[f]
 		if !mapped {
@@ -240,16 +241,6 @@ func hint(name string, names []string) string {
 		return fmt.Sprintf(" (did you mean %q?)", best)
 	}
 	return ""
-}
-
-func mapsKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // Model returns the engine's scoring model.

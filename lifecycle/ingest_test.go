@@ -263,16 +263,9 @@ func TestCrossingsReportedOnce(t *testing.T) {
 // full rescore of what the store keeps.
 func TestUnscorableEvents(t *testing.T) {
 	p := newParts(t)
-	spec, err := scoring.ParseModel([]byte(testModel + `
-fields:
-  - {name: event.amount, type: number}
-`))
-	require.NoError(t, err)
-	spec.Dimensions[1].Behavior = append(spec.Dimensions[1].Behavior, scoring.BehaviorRule{Name: "deal", Types: []string{"quote"}, When: "event.amount > 1", Points: 50})
-	p.model, err = scoring.Compile(spec, scoring.Options{})
-	require.NoError(t, err)
+	p.model = quoteModel(t)
 	e := p.engine(t, lifecycle.Options{})
-	_, err = e.Ingest(ctx, ev("e1", "v1", "page_view", t0), ev("e2", "v1", "page_view", t0.Add(hours(1))), ev("e3", "v1", "page_view", t0.Add(hours(2))))
+	_, err := e.Ingest(ctx, ev("e1", "v1", "page_view", t0), ev("e2", "v1", "page_view", t0.Add(hours(1))), ev("e3", "v1", "page_view", t0.Add(hours(2))))
 	require.NoError(t, err)
 	bad := ev("bad", "v1", "quote", t0.Add(hours(5)))
 	bad.Attrs = map[string]any{"amount": "lots"}
@@ -305,19 +298,12 @@ fields:
 // like any other: nothing to report, nothing written.
 func TestRedeliveryNextToAnUnscorableEvent(t *testing.T) {
 	p := newParts(t)
-	spec, err := scoring.ParseModel([]byte(testModel + `
-fields:
-  - {name: event.amount, type: number}
-`))
-	require.NoError(t, err)
-	spec.Dimensions[1].Behavior = append(spec.Dimensions[1].Behavior, scoring.BehaviorRule{Name: "deal", Types: []string{"quote"}, When: "event.amount > 1", Points: 50})
-	p.model, err = scoring.Compile(spec, scoring.Options{})
-	require.NoError(t, err)
+	p.model = quoteModel(t)
 	e := p.engine(t, lifecycle.Options{})
 	first := ev("e1", "v1", "page_view", t0)
 	bad := ev("bad", "v1", "quote", t0.Add(hours(3)))
 	bad.Attrs = map[string]any{"amount": "lots"}
-	_, err = e.Ingest(ctx, first, ev("e2", "v1", "page_view", t0.Add(hours(1))), ev("e3", "v1", "page_view", t0.Add(hours(2))), bad)
+	_, err := e.Ingest(ctx, first, ev("e2", "v1", "page_view", t0.Add(hours(1))), ev("e3", "v1", "page_view", t0.Add(hours(2))), bad)
 	require.Error(t, err)
 	// The graduation scored the whole history, counting the unscorable
 	// event once.
@@ -361,4 +347,19 @@ func TestLateEventUndoesACrossing(t *testing.T) {
 	st, err := p.states.Get(ctx, "v1")
 	require.NoError(t, err)
 	assert.Empty(t, st.Reached)
+}
+
+// quoteModel is the test model with a rule on a declared number
+// attribute, so a quote whose amount is text cannot be scored.
+func quoteModel(t *testing.T) *scoring.Model {
+	t.Helper()
+	spec, err := scoring.ParseModel([]byte(testModel + `
+fields:
+  - {name: event.amount, type: number}
+`))
+	require.NoError(t, err)
+	spec.Dimensions[1].Behavior = append(spec.Dimensions[1].Behavior, scoring.BehaviorRule{Name: "deal", Types: []string{"quote"}, When: "event.amount > 1", Points: 50})
+	m, err := scoring.Compile(spec, scoring.Options{})
+	require.NoError(t, err)
+	return m
 }

@@ -19,6 +19,9 @@ import (
 	"github.com/leadkit/leadkit/stage"
 )
 
+// marchPeriod is March 2026, the period most verification tests read.
+var marchPeriod = lifecycle.Period{From: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)}
+
 func chEv(id, lead, typ, channel, campaign, content string, at time.Time) leadkit.Event {
 	return leadkit.Event{ID: id, LeadID: lead, Type: typ, Channel: channel, Campaign: campaign, Content: content, Time: at}
 }
@@ -246,9 +249,8 @@ func TestVerifyRepeatEntries(t *testing.T) {
 	rec, err := p.machine.Get(ctx, stage.Lead("done"))
 	require.NoError(t, err)
 	require.Equal(t, "MQL", rec.Stage, "back in MQL in March")
-	march := lifecycle.Period{From: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)}
 	e = p.engine(t, lifecycle.Options{Verify: lifecycle.VerifyOptions{Stages: []string{"MQL"}}})
-	v, err := e.Verify(ctx, march)
+	v, err := e.Verify(ctx, marchPeriod)
 	require.NoError(t, err)
 	mql := v.Stages[0]
 	assert.Equal(t, 3, mql.Age.Leads)
@@ -275,7 +277,7 @@ func TestVerifyPathsByHand(t *testing.T) {
 	_, err := p.engine(t, lifecycle.Options{}).Ingest(ctx, chEv("j1", "jan25", "page_view", "paid", "search", "/", time.Date(2025, 1, 5, 0, 0, 0, 0, time.UTC)))
 	require.NoError(t, err)
 	e := p.engine(t, lifecycle.Options{Verify: lifecycle.VerifyOptions{Stages: []string{"MQL"}, Keys: []attribution.TouchKey{attribution.ByChannel}}})
-	v, err := e.Verify(ctx, lifecycle.Period{From: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)})
+	v, err := e.Verify(ctx, marchPeriod)
 	require.NoError(t, err)
 	want, err := attribution.Markov{}.Attribute([]attribution.Path{
 		{Channels: []string{"web", "web", "webinar", "content", "content"}, Conversions: 1},
@@ -305,7 +307,7 @@ func TestVerifySkippedJourneys(t *testing.T) {
 	_, err := e.Ingest(ctx, evs...)
 	require.NoError(t, err)
 	e = p.engine(t, lifecycle.Options{Verify: lifecycle.VerifyOptions{Stages: []string{"MQL"}, Keys: []attribution.TouchKey{attribution.ByChannel}}})
-	v, err := e.Verify(ctx, lifecycle.Period{From: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)})
+	v, err := e.Verify(ctx, marchPeriod)
 	require.NoError(t, err)
 	assert.Equal(t, 1, v.Stages[0].Skipped)
 	require.Len(t, v.Stages[0].SkipReasons, 1)
@@ -324,7 +326,7 @@ func TestVerifyValueAfterTheEntry(t *testing.T) {
 	require.NoError(t, err)
 	e = p.engine(t, lifecycle.Options{Verify: lifecycle.VerifyOptions{Stages: []string{"Won"}, Keys: []attribution.TouchKey{attribution.ByChannel},
 		Values: map[string]lifecycle.Value{"Won": {Types: []string{"deal_won"}, Attr: "amount"}}}})
-	v, err := e.Verify(ctx, lifecycle.Period{From: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)})
+	v, err := e.Verify(ctx, marchPeriod)
 	require.NoError(t, err)
 	won, _ := v.Stages[0].Credit(attribution.ByChannel, "last_touch")
 	assert.Equal(t, map[string]float64{"paid": 7000}, nonZero(won.Value))
@@ -365,14 +367,13 @@ func TestVerifyOptionCaps(t *testing.T) {
 // recycle on.
 func TestVerifyNonConvertersCouldConvert(t *testing.T) {
 	p, e := verifyFixture(t)
-	march := lifecycle.Period{From: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)}
 	e = p.engine(t, lifecycle.Options{Verify: lifecycle.VerifyOptions{Stages: []string{"MQL"}, Keys: []attribution.TouchKey{attribution.ByChannel}}})
-	base, err := e.Verify(ctx, march)
+	base, err := e.Verify(ctx, marchPeriod)
 	require.NoError(t, err)
 	// done (an MQL since February) reads a page in March: no new journey.
 	_, err = e.Ingest(ctx, chEv("d9", "done", "page_view", "social", "", "/blog", time.Date(2026, 3, 25, 0, 0, 0, 0, time.UTC)))
 	require.NoError(t, err)
-	v, err := e.Verify(ctx, march)
+	v, err := e.Verify(ctx, marchPeriod)
 	require.NoError(t, err)
 	b, _ := base.Stages[0].Credit(attribution.ByChannel, "markov")
 	g, _ := v.Stages[0].Credit(attribution.ByChannel, "markov")
@@ -382,7 +383,7 @@ func TestVerifyNonConvertersCouldConvert(t *testing.T) {
 	require.NoError(t, err)
 	_, err = e.Ingest(ctx, chEv("d10", "done", "page_view", "social", "", "/blog", time.Date(2026, 3, 27, 0, 0, 0, 0, time.UTC)))
 	require.NoError(t, err)
-	v, err = e.Verify(ctx, march)
+	v, err = e.Verify(ctx, marchPeriod)
 	require.NoError(t, err)
 	g, _ = v.Stages[0].Credit(attribution.ByChannel, "markov")
 	assert.Less(t, g.ConversionProbability, b.ConversionProbability, "one more journey that did not convert")
@@ -399,7 +400,7 @@ func TestVerifySkippedOncePerJourney(t *testing.T) {
 	_, err := e.Ingest(ctx, evs...)
 	require.NoError(t, err)
 	e = p.engine(t, lifecycle.Options{Verify: lifecycle.VerifyOptions{Stages: []string{"MQL"}}}) // channel and campaign
-	v, err := e.Verify(ctx, lifecycle.Period{From: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)})
+	v, err := e.Verify(ctx, marchPeriod)
 	require.NoError(t, err)
 	assert.Equal(t, 1, v.Stages[0].Skipped)
 }
@@ -424,7 +425,7 @@ func TestVerifyValueCountsOnce(t *testing.T) {
 	fire("qualify_sql", day(20).Add(time.Minute), "")
 	e = p.engine(t, lifecycle.Options{Requalify: lifecycle.Requalify{Off: true}, Verify: lifecycle.VerifyOptions{Stages: []string{"SQL"}, Keys: []attribution.TouchKey{attribution.ByChannel},
 		Values: map[string]lifecycle.Value{"SQL": {Types: []string{"quote"}, Attr: "amount"}}}})
-	v, err := e.Verify(ctx, lifecycle.Period{From: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)})
+	v, err := e.Verify(ctx, marchPeriod)
 	require.NoError(t, err)
 	lt, _ := v.Stages[0].Credit(attribution.ByChannel, "last_touch")
 	assert.InDelta(t, 2, lt.TotalConversions(), 1e-12, "two SQL entries")
@@ -435,15 +436,14 @@ func TestVerifyValueCountsOnce(t *testing.T) {
 // journey that failed to.
 func TestVerifyDisqualifiedLeadsAreNoJourneys(t *testing.T) {
 	p, e := verifyFixture(t)
-	march := lifecycle.Period{From: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)}
 	e = p.engine(t, lifecycle.Options{Verify: lifecycle.VerifyOptions{Stages: []string{"MQL"}, Keys: []attribution.TouchKey{attribution.ByChannel}}})
-	base, err := e.Verify(ctx, march)
+	base, err := e.Verify(ctx, marchPeriod)
 	require.NoError(t, err)
 	_, err = p.machine.Fire(ctx, stage.Lead("done"), "disqualify", stage.Request{Actor: "sdr", Reason: "not_icp", At: time.Date(2026, 2, 20, 0, 0, 0, 0, time.UTC)})
 	require.NoError(t, err)
 	_, err = e.Ingest(ctx, chEv("d9", "done", "page_view", "social", "", "/blog", time.Date(2026, 3, 25, 0, 0, 0, 0, time.UTC)))
 	require.NoError(t, err)
-	v, err := e.Verify(ctx, march)
+	v, err := e.Verify(ctx, marchPeriod)
 	require.NoError(t, err)
 	b, _ := base.Stages[0].Credit(attribution.ByChannel, "markov")
 	g, _ := v.Stages[0].Credit(attribution.ByChannel, "markov")
