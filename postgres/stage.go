@@ -167,6 +167,50 @@ func (s *StageStore) Commit(ctx context.Context, rec stage.Record, e stage.Entry
 	return nil
 }
 
+// Rewind implements stage.Store: in one transaction, a conditional update
+// (stored version = from) or delete of the record, and the delete of the
+// history rows after rec.Version.
+func (s *StageStore) Rewind(ctx context.Context, rec stage.Record, from int64) (err error) {
+	if err := stage.ValidateRewind(rec, from); err != nil {
+		return fmt.Errorf("postgres: %w", err)
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("postgres: rewind %s: %w", rec.Subject, err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	var res sql.Result
+	if rec.Version == 0 {
+		res, err = tx.ExecContext(ctx, `DELETE FROM `+s.records+` WHERE pipeline = $1 AND kind = $2 AND id = $3 AND version = $4`,
+			rec.Pipeline, rec.Kind, rec.ID, from)
+	} else {
+		res, err = tx.ExecContext(ctx, `UPDATE `+s.records+` SET stage = $4, sub_status = $5, entered_at = $6, updated_at = $7, version = $8
+			WHERE pipeline = $1 AND kind = $2 AND id = $3 AND version = $9`,
+			rec.Pipeline, rec.Kind, rec.ID, rec.Stage, rec.SubStatus, rec.EnteredAt.UTC(), rec.UpdatedAt.UTC(), rec.Version, from)
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: rewind %s: %w", rec.Subject, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("postgres: rewind %s: %w", rec.Subject, err)
+	} else if n == 0 {
+		return fmt.Errorf("postgres: rewind %s from version %d: %w", rec.Subject, from, leadkit.ErrConflict)
+	}
+	_, err = tx.ExecContext(ctx, `DELETE FROM `+s.history+` WHERE pipeline = $1 AND kind = $2 AND id = $3 AND version > $4`,
+		rec.Pipeline, rec.Kind, rec.ID, rec.Version)
+	if err != nil {
+		return fmt.Errorf("postgres: rewind %s history: %w", rec.Subject, err)
+	}
+	if err = tx.Commit(); err != nil {
+		return fmt.Errorf("postgres: rewind %s: %w", rec.Subject, err)
+	}
+	return nil
+}
+
 const historyCols = `version, transition, from_stage, to_stage, sub_status, at, actor, reason, note, trigger`
 
 func scanEntry(rows *sql.Rows, key stage.Key) (stage.Entry, error) {

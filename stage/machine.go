@@ -1,6 +1,7 @@
 package stage
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -523,4 +524,62 @@ func (m *Machine) WhyNotYet(ctx context.Context, s Subject, facts Facts) ([]Expl
 		return nil, err
 	}
 	return m.Explain(rec.Stage, facts)
+}
+
+// Rewind takes back the changes of subject s after version keep: the
+// record returns to what it was after that entry, the later entries leave
+// the history, and they are returned (oldest first). version is the
+// version the caller last read: if the record moved on since, the result
+// is an error wrapping leadkit.ErrConflict and nothing changes. keep 0
+// removes the subject from the pipeline (Start may enter it again).
+//
+// Rewind is for systems that derive stage changes from data and must
+// correct them when older data arrives (lifecycle's engine does, for the
+// changes it made itself); a history is otherwise append-only. No hooks run
+// and OnCommit is not called: the changes happened once and are taken
+// back, and the caller reports that. Versions are reused: the next change
+// after a rewind to keep has version keep+1, so that a corrected history
+// reads exactly as if it had been recorded in order.
+func (m *Machine) Rewind(ctx context.Context, s Subject, keep, version int64) (Record, []Entry, error) {
+	key := m.key(s)
+	if err := key.validate(); err != nil {
+		return Record{}, nil, &TransitionError{Key: key, Msg: err.Error(), Err: leadkit.ErrInvalid}
+	}
+	if keep < 0 || keep >= version {
+		return Record{}, nil, &TransitionError{Key: key, Msg: fmt.Sprintf("rewind to version %d from version %d (want 0 <= to < from)", keep, version), Err: leadkit.ErrInvalid}
+	}
+	h, err := m.store.History(ctx, key)
+	if err != nil {
+		return Record{}, nil, err
+	}
+	if n := len(h); n == 0 || h[n-1].Version != version {
+		have := int64(0)
+		if n > 0 {
+			have = h[n-1].Version
+		}
+		return Record{}, nil, &TransitionError{Key: key, Msg: fmt.Sprintf("rewind: stale version %d, current is %d", version, have), Err: leadkit.ErrConflict}
+	}
+	rec := recordAfter(key, h, keep)
+	if err := m.store.Rewind(ctx, rec, version); err != nil {
+		return Record{}, nil, m.commitError(key, "", "", "", err)
+	}
+	i, _ := slices.BinarySearchFunc(h, keep+1, func(e Entry, v int64) int { return cmp.Compare(e.Version, v) })
+	return rec, h[i:], nil
+}
+
+// recordAfter is the record of key as it stood after the entry with version
+// keep (the zero record with key for keep 0): a sub-status change keeps the
+// time the stage was entered, every other entry enters its stage.
+func recordAfter(key Key, h []Entry, keep int64) Record {
+	rec := Record{Key: key}
+	for _, e := range h {
+		if e.Version > keep {
+			break
+		}
+		if e.Trigger != TriggerSubStatus {
+			rec.Stage, rec.EnteredAt = e.To, e.At
+		}
+		rec.SubStatus, rec.UpdatedAt, rec.Version = e.SubStatus, e.At, e.Version
+	}
+	return rec
 }

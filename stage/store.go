@@ -107,6 +107,13 @@ type Store interface {
 	// error from fn stops the scan and is returned. fn may call the store.
 	// A canceled context stops the scan with ctx.Err().
 	Scan(ctx context.Context, pipeline string, fn func(Record) error) error
+	// Rewind atomically removes the entries of rec.Key after version
+	// rec.Version and writes rec, the record as it stood after that entry,
+	// provided the stored version is from; otherwise it fails with
+	// leadkit.ErrConflict and writes nothing. rec.Version 0 removes the
+	// record and its whole history. Only Machine.Rewind calls it (see
+	// there); ValidateRewind gives the checks every backend makes.
+	Rewind(ctx context.Context, rec Record, from int64) error
 }
 
 // HistoryScanner is an optional Store feature: stream every history of a
@@ -164,8 +171,13 @@ func (k Key) validate() error {
 // most leadkit.MaxStringBytes, all valid UTF-8 without NUL bytes; and times
 // in leadkit's range. The error wraps leadkit.ErrInvalid.
 func ValidateCommit(rec Record, e Entry) error {
+	return checkCommit("commit", rec, e)
+}
+
+// checkCommit is ValidateCommit for the operation op.
+func checkCommit(op string, rec Record, e Entry) error {
 	bad := func(format string, args ...any) error {
-		return fmt.Errorf("stage: commit: %w: %s", leadkit.ErrInvalid, fmt.Sprintf(format, args...))
+		return fmt.Errorf("stage: %s: %w: %s", op, leadkit.ErrInvalid, fmt.Sprintf(format, args...))
 	}
 	if err := rec.Key.validate(); err != nil {
 		return bad("%v", err)
@@ -204,6 +216,24 @@ func ValidateCommit(rec Record, e Entry) error {
 		}
 	}
 	return nil
+}
+
+// ValidateRewind checks what a Store is asked to rewind, so that every
+// backend accepts and refuses the same input: a valid key; 0 <= rec.Version
+// < from; and for rec.Version > 0 a record ValidateCommit would accept. The
+// error wraps leadkit.ErrInvalid.
+func ValidateRewind(rec Record, from int64) error {
+	if err := rec.Key.validate(); err != nil {
+		return fmt.Errorf("stage: rewind: %w: %v", leadkit.ErrInvalid, err)
+	}
+	if rec.Version < 0 || rec.Version >= from {
+		return fmt.Errorf("stage: rewind: %w: to version %d from version %d (want 0 <= to < from)", leadkit.ErrInvalid, rec.Version, from)
+	}
+	if rec.Version == 0 {
+		return nil
+	}
+	e := Entry{Key: rec.Key, Version: rec.Version, To: rec.Stage, SubStatus: rec.SubStatus, At: rec.UpdatedAt}
+	return checkCommit("rewind", rec, e)
 }
 
 // MemoryStore is the in-memory Store used when Options.Store is nil. It is
@@ -294,6 +324,34 @@ func (s *MemoryStore) Commit(ctx context.Context, rec Record, e Entry) error {
 	}
 	it.rec = rec
 	it.history = append(it.history, e)
+	return nil
+}
+
+// Rewind implements Store.
+func (s *MemoryStore) Rewind(ctx context.Context, rec Record, from int64) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := ValidateRewind(rec, from); err != nil {
+		return err
+	}
+	sh := s.shard(rec.Key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	it, ok := sh.data[rec.Key]
+	if !ok || it.rec.Version != from {
+		var have int64
+		if ok {
+			have = it.rec.Version
+		}
+		return fmt.Errorf("stage: rewind %s from version %d: stored version is %d: %w", rec.Subject, from, have, leadkit.ErrConflict)
+	}
+	if rec.Version == 0 {
+		delete(sh.data, rec.Key)
+		return nil
+	}
+	it.rec = rec
+	it.history = slices.Clip(it.history[:rec.Version]) // a later append must not write over a copy handed out
 	return nil
 }
 

@@ -33,6 +33,96 @@ func Stage[F Factory[stage.Store]](t *testing.T, newStore F) {
 	t.Run("ScanCallbackMayUseStore", func(t *testing.T) { stageScanReentrant(t, mk(t)) })
 	t.Run("CanceledContext", func(t *testing.T) { stageCanceled(t, mk(t)) })
 	t.Run("BadInputRefusedAlike", func(t *testing.T) { stageBadInput(t, mk(t)) })
+	t.Run("Rewind", func(t *testing.T) { stageRewind(t, mk(t)) })
+	t.Run("RewindRacesCommit", func(t *testing.T) { stageRewindRace(t, mk(t)) })
+}
+
+// Rewind keeps the entries up to the record's version, writes the record,
+// and needs the stored version; version 0 removes the subject; bad input
+// is refused alike; the freed versions are committed again.
+func stageRewind(t *testing.T, s stage.Store) {
+	ctx := context.Background()
+	k := key("p", "L1")
+	r1, e1 := change(k, 1, "", "Raw")
+	r2, e2 := change(k, 2, "Raw", "MQL")
+	r3, e3 := change(k, 3, "MQL", "SAL")
+	for _, c := range []struct {
+		r stage.Record
+		e stage.Entry
+	}{{r1, e1}, {r2, e2}, {r3, e3}} {
+		require.NoError(t, s.Commit(ctx, c.r, c.e))
+	}
+	history := func() []stage.Entry {
+		h, err := s.History(ctx, k)
+		require.NoError(t, err)
+		return h
+	}
+	assert.ErrorIs(t, s.Rewind(ctx, r1, 2), leadkit.ErrConflict, "the stored version is 3")
+	for _, bad := range []struct {
+		rec  stage.Record
+		from int64
+	}{
+		{r3, 3}, {r1, 1}, {stage.Record{Key: k, Version: -1}, 3},
+		{stage.Record{Key: key("p", ""), Version: 0}, 3},
+		{stage.Record{Key: k, Stage: "", Version: 1, EnteredAt: r1.EnteredAt, UpdatedAt: r1.UpdatedAt}, 3},
+		{stage.Record{Key: k, Stage: "Raw\x00", Version: 1, EnteredAt: r1.EnteredAt, UpdatedAt: r1.UpdatedAt}, 3},
+		{stage.Record{Key: k, Stage: "Raw", Version: 1, EnteredAt: time.Date(-5000, 1, 1, 0, 0, 0, 0, time.UTC), UpdatedAt: r1.UpdatedAt}, 3},
+	} {
+		assert.ErrorIs(t, s.Rewind(ctx, bad.rec, bad.from), leadkit.ErrInvalid, "%+v from %d", bad.rec, bad.from)
+	}
+	require.Len(t, history(), 3, "refused rewinds write nothing")
+
+	require.NoError(t, s.Rewind(ctx, r1, 3))
+	got, err := s.Get(ctx, k)
+	require.NoError(t, err)
+	assert.Equal(t, r1.Stage, got.Stage)
+	assert.Equal(t, int64(1), got.Version)
+	assert.True(t, got.UpdatedAt.Equal(r1.UpdatedAt))
+	h := history()
+	require.Len(t, h, 1)
+	assert.Equal(t, "Raw", h[0].To)
+
+	r2b, e2b := change(k, 2, "Raw", "Disqualified")
+	require.NoError(t, s.Commit(ctx, r2b, e2b), "the freed version is committed again")
+	h = history()
+	require.Len(t, h, 2)
+	assert.Equal(t, "Disqualified", h[1].To)
+
+	require.NoError(t, s.Rewind(ctx, stage.Record{Key: k}, 2))
+	_, err = s.Get(ctx, k)
+	assert.ErrorIs(t, err, leadkit.ErrNotFound)
+	assert.Empty(t, history())
+	assert.ErrorIs(t, s.Rewind(ctx, stage.Record{Key: k}, 1), leadkit.ErrConflict, "nothing to rewind")
+	require.NoError(t, s.Commit(ctx, r1, e1), "the subject starts again")
+}
+
+// A rewind and a commit of the next version race: exactly one wins, and
+// the record and history agree afterwards.
+func stageRewindRace(t *testing.T, s stage.Store) {
+	ctx := context.Background()
+	for i := range 20 {
+		k := key("p", fmt.Sprintf("race-%d", i))
+		r1, e1 := change(k, 1, "", "Raw")
+		r2, e2 := change(k, 2, "Raw", "MQL")
+		require.NoError(t, s.Commit(ctx, r1, e1))
+		require.NoError(t, s.Commit(ctx, r2, e2))
+		r3, e3 := change(k, 3, "MQL", "SAL")
+		var wg sync.WaitGroup
+		var rewound, committed error
+		wg.Add(2)
+		go func() { defer wg.Done(); rewound = s.Rewind(ctx, r1, 2) }()
+		go func() { defer wg.Done(); committed = s.Commit(ctx, r3, e3) }()
+		wg.Wait()
+		require.True(t, (rewound == nil) != (committed == nil), "one wins: rewind %v, commit %v", rewound, committed)
+		rec, err := s.Get(ctx, k)
+		require.NoError(t, err)
+		h, err := s.History(ctx, k)
+		require.NoError(t, err)
+		require.NotEmpty(t, h)
+		assert.Equal(t, rec.Version, h[len(h)-1].Version)
+		assert.Equal(t, rec.Stage, h[len(h)-1].To)
+		assert.Len(t, h, int(rec.Version))
+	}
 }
 
 var base = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
