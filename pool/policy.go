@@ -390,6 +390,43 @@ func (p *Pool) Qualify(ctx context.Context, id string, at time.Time) (Graduation
 	return Graduation{}, false, fmt.Errorf("pool: qualify %q: %w: still conflicting after %d attempts", clip(id), leadkit.ErrConflict, maxRetries)
 }
 
+// Backdate moves a graduated prospect's graduation back to at when the
+// lead definition held then, on what the pool knows now of the time up to
+// at: an observation that happened before the graduation but arrived
+// after it (a late webhook) can show that the prospect qualified earlier.
+// It returns the corrected graduation record and true; false when the
+// prospect is not graduated, graduated at or before at (or at its joining),
+// or the definition did not hold at at. lifecycle's engine calls it for
+// late events; the lead's later changes are the caller's to correct.
+func (p *Pool) Backdate(ctx context.Context, id string, at time.Time) (Graduation, bool, error) {
+	at = at.UTC()
+	if !leadkit.ValidTime(at) {
+		return Graduation{}, false, fmt.Errorf("pool: backdate: %w: time outside %s", leadkit.ErrInvalid, leadkit.TimeRange)
+	}
+	for range maxRetries {
+		pr, err := p.store.Get(ctx, id)
+		if err != nil {
+			return Graduation{}, false, err
+		}
+		t := laterOf(laterOf(at, pr.JoinedAt), pr.ReenteredAt)
+		if pr.Status != StatusGraduated || !t.Before(pr.GraduatedAt) || !p.policy.holds(&pr, t) {
+			return Graduation{}, false, nil
+		}
+		pr.GraduatedAt, pr.LeftAt = t, t
+		pr.Version++
+		err = p.store.Apply(ctx, Mark{}, pr)
+		switch {
+		case err == nil:
+			return Graduation{ProspectID: pr.ID, LeadID: pr.LeadID, At: t, Conditions: append([]string{}, p.policy.names...), Lead: pr.Lead(pr.LeadID, t)}, true, nil
+		case errors.Is(err, leadkit.ErrConflict):
+			continue
+		default:
+			return Graduation{}, false, err
+		}
+	}
+	return Graduation{}, false, fmt.Errorf("pool: backdate %q: %w: still conflicting after %d attempts", clip(id), leadkit.ErrConflict, maxRetries)
+}
+
 // graduate marks pr graduated if the policy holds and returns the record.
 func (p *Pool) graduate(pr *Prospect, at time.Time) (Graduation, bool, error) {
 	if !p.policy.holds(pr, at) {
