@@ -197,22 +197,74 @@ func (s Stamps) set(field string, at time.Time) bool {
 // whatever order the updates come in; interests are added whatever their
 // time. With nil stamps it is Update.
 func (p *Person) UpdateAt(o Person, at time.Time, stamps Stamps) {
-	for _, f := range []struct {
-		name string
-		dst  *string
-		v    string
-	}{
-		{"email", &p.Email, o.Email}, {"first_name", &p.FirstName, o.FirstName}, {"last_name", &p.LastName, o.LastName},
-		{"phone", &p.Phone, o.Phone}, {"title", &p.Title, o.Title}, {"seniority", &p.Seniority, o.Seniority},
-		{"department", &p.Department, o.Department}, {"country", &p.Country, o.Country}, {"region", &p.Region, o.Region},
-		{"city", &p.City, o.City}, {"age_band", &p.AgeBand, o.AgeBand},
-	} {
-		if f.v != "" && stamps.set(f.name, at) {
-			*f.dst = f.v
+	src := o.fields()
+	for i, f := range p.fields() {
+		if v := *src[i].v; v != "" && stamps.set(f.name, at) {
+			*f.v = v
 		}
 	}
 	p.Interests = union(p.Interests, o.Interests)
 	p.Custom = setCustom(p.Custom, o.Custom, at, stamps)
+}
+
+// field is a named text field of a profile.
+type field struct {
+	name string
+	v    *string
+}
+
+// fields are p's text fields by stamp name.
+func (p *Person) fields() [11]field {
+	return [...]field{
+		{"email", &p.Email}, {"first_name", &p.FirstName}, {"last_name", &p.LastName},
+		{"phone", &p.Phone}, {"title", &p.Title}, {"seniority", &p.Seniority},
+		{"department", &p.Department}, {"country", &p.Country}, {"region", &p.Region},
+		{"city", &p.City}, {"age_band", &p.AgeBand},
+	}
+}
+
+// AsOf returns the person as known at t by its stamps: a copy without
+// the fields last set after t, with the stamps up to t. The values those
+// fields had before are not kept; replay the updates up to t over the
+// result (UpdateAt) to bring them back. Interests, which have no stamps,
+// are kept.
+func (p Person) AsOf(stamps Stamps, t time.Time) (Person, Stamps) {
+	q, kept := p.Clone(), Stamps{}
+	for _, f := range q.fields() {
+		forget(stamps, kept, f.name, t, f.v)
+	}
+	q.Custom = forgetCustom(q.Custom, stamps, kept, t)
+	return q, kept
+}
+
+// forget zeroes *v if the field was last set after t, else keeps its
+// stamp in kept.
+func forget(stamps, kept Stamps, name string, t time.Time, v *string) {
+	if at, ok := stamps[name]; ok {
+		if at.After(t) {
+			*v = ""
+		} else {
+			kept[name] = at
+		}
+	}
+}
+
+// forgetCustom drops the custom fields set after t, keeping the stamps of
+// the others in kept.
+func forgetCustom(custom map[string]any, stamps, kept Stamps, t time.Time) map[string]any {
+	for k := range custom {
+		if at, ok := stamps["custom."+k]; ok {
+			if at.After(t) {
+				delete(custom, k)
+			} else {
+				kept["custom."+k] = at
+			}
+		}
+	}
+	if len(custom) == 0 {
+		return nil
+	}
+	return custom
 }
 
 // Update sets every field of c that o has, like [Person.Update]; a zero
@@ -222,15 +274,10 @@ func (c *Company) Update(o Company) { c.UpdateAt(o, time.Time{}, nil) }
 // UpdateAt is Update for a value observed at time at, like
 // [Person.UpdateAt] (use separate stamps for a person and a company).
 func (c *Company) UpdateAt(o Company, at time.Time, stamps Stamps) {
-	for _, f := range []struct {
-		name string
-		dst  *string
-		v    string
-	}{
-		{"name", &c.Name, o.Name}, {"domain", &c.Domain, o.Domain}, {"industry", &c.Industry, o.Industry}, {"country", &c.Country, o.Country},
-	} {
-		if f.v != "" && stamps.set(f.name, at) {
-			*f.dst = f.v
+	src := o.fields()
+	for i, f := range c.fields() {
+		if v := *src[i].v; v != "" && stamps.set(f.name, at) {
+			*f.v = v
 		}
 	}
 	if o.Employees != 0 && stamps.set("employees", at) {
@@ -241,6 +288,36 @@ func (c *Company) UpdateAt(o Company, at time.Time, stamps Stamps) {
 	}
 	c.TechStack = union(c.TechStack, o.TechStack)
 	c.Custom = setCustom(c.Custom, o.Custom, at, stamps)
+}
+
+// fields are c's text fields by stamp name.
+func (c *Company) fields() [4]field {
+	return [...]field{{"name", &c.Name}, {"domain", &c.Domain}, {"industry", &c.Industry}, {"country", &c.Country}}
+}
+
+// AsOf returns the company as known at t by its stamps, like
+// [Person.AsOf]; the tech stack, which has no stamps, is kept.
+func (c Company) AsOf(stamps Stamps, t time.Time) (Company, Stamps) {
+	q, kept := c.Clone(), Stamps{}
+	for _, f := range q.fields() {
+		forget(stamps, kept, f.name, t, f.v)
+	}
+	if at, ok := stamps["employees"]; ok {
+		if at.After(t) {
+			q.Employees = 0
+		} else {
+			kept["employees"] = at
+		}
+	}
+	if at, ok := stamps["revenue"]; ok {
+		if at.After(t) {
+			q.Revenue = 0
+		} else {
+			kept["revenue"] = at
+		}
+	}
+	q.Custom = forgetCustom(q.Custom, stamps, kept, t)
+	return q, kept
 }
 
 // union adds the items of b that a lacks, in order.

@@ -1,11 +1,12 @@
 package leadkit_test
 
 import (
+	"math/rand"
+	"testing"
 	"time"
 
-	"testing"
-
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/leadkit/leadkit"
 )
@@ -39,4 +40,55 @@ func TestProfileUpdateAt(t *testing.T) {
 	assert.Equal(t, leadkit.Person{Title: "VP", Seniority: "staff", Custom: map[string]any{"budget": 2.0}}, inOrder)
 	assert.Equal(t, inOrder, reversed)
 	assert.Equal(t, s1, s2)
+}
+
+// A profile known as of t (AsOf) with the updates up to t replayed over it
+// is the profile those updates alone give, whatever order every update
+// came in: what the engine evaluates fit rules on when it replays a
+// lead's history.
+func TestProfileAsOfThenReplayEqualsUpdatesUpToT(t *testing.T) {
+	r := rand.New(rand.NewSource(3))
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	titles := []string{"", "CTO", "VP Sales", "Engineer"}
+	type upd struct {
+		at time.Time
+		p  leadkit.Person
+		c  leadkit.Company
+	}
+	for trial := range 300 {
+		var ups []upd
+		for i := range 1 + r.Intn(8) {
+			u := upd{at: base.Add(time.Duration(r.Intn(10)) * time.Hour).Add(time.Duration(i) * time.Nanosecond)}
+			u.p.Title, u.p.Seniority = titles[r.Intn(4)], titles[r.Intn(4)]
+			if r.Intn(2) == 0 {
+				u.p.Custom = map[string]any{"budget": float64(r.Intn(5))}
+			}
+			u.c.Employees, u.c.Revenue, u.c.Industry = r.Intn(3)*100, float64(r.Intn(3)), titles[r.Intn(4)]
+			ups = append(ups, u)
+		}
+		var all leadkit.Person
+		var allC leadkit.Company
+		ps, cs := leadkit.Stamps{}, leadkit.Stamps{}
+		for _, i := range r.Perm(len(ups)) {
+			all.UpdateAt(ups[i].p, ups[i].at, ps)
+			allC.UpdateAt(ups[i].c, ups[i].at, cs)
+		}
+		cut := base.Add(time.Duration(r.Intn(11)) * time.Hour)
+		p, pst := all.AsOf(ps, cut)
+		c, cst := allC.AsOf(cs, cut)
+		var want leadkit.Person
+		var wantC leadkit.Company
+		wps, wcs := leadkit.Stamps{}, leadkit.Stamps{}
+		for _, i := range r.Perm(len(ups)) {
+			if u := ups[i]; !u.at.After(cut) {
+				p.UpdateAt(u.p, u.at, pst)
+				c.UpdateAt(u.c, u.at, cst)
+				want.UpdateAt(u.p, u.at, wps)
+				wantC.UpdateAt(u.c, u.at, wcs)
+			}
+		}
+		require.Equal(t, want, p, "trial %d", trial)
+		require.Equal(t, wantC, c, "trial %d", trial)
+		require.Equal(t, wps, pst, "trial %d", trial)
+	}
 }

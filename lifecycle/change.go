@@ -23,13 +23,21 @@ const (
 	Crossed ChangeKind = "crossed"
 	// Staged: the lead moved to another stage (Change.Stage).
 	Staged ChangeKind = "staged"
-	// Late: an event older than the lead's latest stage change (its
-	// graduation included) came, and had not been applied. Recorded
-	// changes are never rewritten (the CRM may have acted on them), so
-	// its effect on stages counts from that change on: processing the
-	// events in time order might have moved the lead differently before
-	// it. Change.At and Cause are those of the earliest such event of the
-	// call; one Late is reported per lead and call.
+	// Revoked: a stage change the engine had recorded was taken back,
+	// because an event older than it came (Change.Stage is the removed
+	// entry, Change.At its time, Cause the late event). The changes decided
+	// again with that event counted follow as Graduated and Staged; a
+	// change decided again exactly as before is reported neither way.
+	// Revocations come first in a call's changes for the lead.
+	Revoked ChangeKind = "revoked"
+	// Late: an event older than the lead's latest stage change came, and
+	// had not been applied, and that change is one the engine does not
+	// take back: a manual transition, a sub-status, an import's start (see
+	// the package documentation). Its effect on stages counts from that
+	// change on: processing the events in time order might have moved the
+	// lead differently before it. Change.At and Cause are those of the
+	// earliest such event of the call; one Late is reported per lead and
+	// call.
 	Late ChangeKind = "late"
 )
 
@@ -50,7 +58,7 @@ type Change struct {
 	// Crossing is set for Crossed.
 	Crossing *scoring.Crossing `json:"crossing,omitempty"`
 	// Stage is the stage history entry of Graduated (the start) and
-	// Staged.
+	// Staged, and the removed entry of Revoked.
 	Stage *stage.Entry `json:"stage,omitempty"`
 }
 
@@ -60,6 +68,8 @@ func (c Change) String() string {
 	switch {
 	case c.Kind == Staged && c.Stage != nil:
 		return fmt.Sprintf("%s %s: %s -> %s (%s)", at, c.LeadID, c.Stage.From, c.Stage.To, c.Stage.Transition)
+	case c.Kind == Revoked && c.Stage != nil:
+		return fmt.Sprintf("%s %s: revoked %s -> %s (event %s came late)", at, c.LeadID, c.Stage.From, c.Stage.To, c.Cause)
 	case c.Kind == Graduated && c.Stage != nil:
 		return fmt.Sprintf("%s %s: graduated into %s", at, c.LeadID, c.Stage.To)
 	case c.Kind == Crossed && c.Crossing != nil:

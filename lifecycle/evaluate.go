@@ -36,6 +36,9 @@ type evaluator struct {
 	pre []preStatus
 	// rebuild is set when the evaluator reads the lead's whole history.
 	rebuild bool
+	// profile, when set, is the lead's profile as known at the time being
+	// evaluated (a replay of events that update it); else st.Lead is.
+	profile *profile
 }
 
 // scratch is the reusable memory of an evaluation: reading a score into a
@@ -123,14 +126,18 @@ func (v *evaluator) lasting(err error) {
 // evaluate reads the score at t and advances the stage with its facts.
 func (v *evaluator) evaluate(ctx context.Context, t time.Time, cause string) error {
 	e := v.e
-	if err := e.model.ReadState(&v.full, &v.st.Score, v.st.Lead, t); err != nil {
+	lead := &v.st.Lead
+	if v.profile != nil {
+		lead = &v.profile.lead
+	}
+	if err := e.model.ReadState(&v.full, &v.st.Score, *lead, t); err != nil {
 		v.lasting(fmt.Errorf("score at %s: %w", t.Format(time.RFC3339Nano), err))
 		return nil
 	}
 	res := &v.full
 	policy := e.requal.active(v.rec.Stage)
 	if policy && len(e.requal.reset) > 0 {
-		if err := e.model.ReadState(&v.since, &v.st.Since, v.st.Lead, t); err != nil {
+		if err := e.model.ReadState(&v.since, &v.st.Since, *lead, t); err != nil {
 			v.lasting(fmt.Errorf("score since the recycle at %s: %w", t.Format(time.RFC3339Nano), err))
 			return nil
 		}

@@ -403,18 +403,50 @@ func (l *changeLog) tentative(c Change) {
 	l.changes, l.committed = append(l.changes, c), append(l.committed, false)
 }
 
-// final is every change, in time order; at one time a graduation comes
-// first, then crossings, then the stage changes they led to, then late
-// events, each kind in the order found.
+// final is every change: revocations first (latest first, the order
+// they are undone in), then the others in time order; at one time a graduation comes first, then crossings, then the
+// stage changes they led to, then late events, each kind in the order
+// found. A revoked entry that was committed again as it was (the late
+// event changed nothing about it) is reported neither way.
 func (l *changeLog) final() []Change {
 	out := slices.Clone(l.changes)
+	for i := range out {
+		if out[i].Kind != Revoked {
+			continue
+		}
+		for j := range out {
+			if (out[j].Kind == Staged || out[j].Kind == Graduated) && sameEntry(out[i].Stage, out[j].Stage) {
+				out[i].Kind, out[j].Kind = "", ""
+				break
+			}
+		}
+	}
+	out = slices.DeleteFunc(out, func(c Change) bool { return c.Kind == "" })
 	slices.SortStableFunc(out, func(a, b Change) int {
+		if ra, rb := a.Kind == Revoked, b.Kind == Revoked; ra != rb {
+			if ra {
+				return -1
+			}
+			return 1
+		} else if ra {
+			return int(b.Stage.Version - a.Stage.Version) // latest first, as undone
+		}
 		if c := a.At.Compare(b.At); c != 0 {
 			return c
 		}
 		return a.Kind.rank() - b.Kind.rank()
 	})
 	return out
+}
+
+// sameEntry reports whether two history entries record the same change.
+func sameEntry(a, b *stage.Entry) bool {
+	if a == nil || b == nil {
+		return false
+	}
+	x, y := *a, *b
+	x.At, y.At = time.Time{}, time.Time{}
+	return x == y && a.At.Equal(b.At)
 }
 
 // rank orders the kinds of changes that happen at one time.
@@ -447,15 +479,20 @@ func (e *Engine) processOnce(ctx context.Context, s *subject, log *changeLog) er
 	if errors.Is(err, leadkit.ErrNotFound) {
 		// The lead's state exists but its stage record does not (removed
 		// from the stage store): start it again at its creation.
-		rec, err = e.start(ctx, st.Lead, st.Lead.CreatedAt, "", nil, "", log)
+		var g *pool.Graduation
+		if !st.Imported {
+			g = &pool.Graduation{LeadID: st.LeadID, At: st.Lead.CreatedAt, Lead: st.Lead}
+		}
+		rec, err = e.start(ctx, st.Lead, st.Lead.CreatedAt, "", g, "", log)
 	}
 	if err != nil {
 		return err
 	}
-	if !known && st.Stage.Version > 0 && rec.Version > st.Stage.Version {
+	if !known && rec.Version > st.Stage.Version {
 		// Changes the engine made after the state was last written (by a
-		// call that failed before writing it) were perhaps never reported.
-		if err := e.recover(ctx, s.id, st.Stage.Version, rec.Version, log); err != nil {
+		// call that failed before writing it) were perhaps never reported;
+		// from version 0 (a start taken back, see rewind), the start too.
+		if err := e.recover(ctx, s.id, st, st.Stage.Version, rec.Version, log); err != nil {
 			return err
 		}
 	}
@@ -483,24 +520,24 @@ func (e *Engine) admit(ctx context.Context, s *subject, log *changeLog) error {
 	} else {
 		var ok bool
 		var err error
-		if g, pr, ok, err = e.graduate(ctx, s); err != nil || !ok {
+		if g, pr, ok, err = e.graduate(ctx, e.pool, s); err != nil || !ok {
 			return err
 		}
 	}
-	return e.create(ctx, s, g, pr, "", log)
+	return e.create(ctx, s, g, pr, "", false, log)
 }
 
 // create starts a lead in the stage machine (in its initial stage, or
 // in startIn) and writes its first state, its history scored and the
 // stage advanced from its creation on.
-func (e *Engine) create(ctx context.Context, s *subject, g pool.Graduation, pr pool.Prospect, startIn string, log *changeLog) error {
+func (e *Engine) create(ctx context.Context, s *subject, g pool.Graduation, pr pool.Prospect, startIn string, imported bool, log *changeLog) error {
 	g.At = e.notAfterNow(g.At)
 	g.Lead.CreatedAt = g.At
 	rec, err := e.start(ctx, g.Lead, g.At, startIn, &g, causeAt(s.items, g.At), log)
 	if err != nil {
 		return err
 	}
-	st := &LeadState{LeadID: s.id, Lead: g.Lead, Score: e.model.NewState(), PersonStamps: maps.Clone(pr.PersonStamps), CompanyStamps: maps.Clone(pr.CompanyStamps)}
+	st := &LeadState{LeadID: s.id, Lead: g.Lead, Imported: imported, Score: e.model.NewState(), PersonStamps: maps.Clone(pr.PersonStamps), CompanyStamps: maps.Clone(pr.CompanyStamps)}
 	return e.replay(ctx, st, rec, false, g.At, false, s, log)
 }
 
@@ -524,13 +561,14 @@ func causeAt(items []item, t time.Time) string {
 // after each one qualifies the prospect at the times of its touches up to
 // the next one (touches of earlier calls included): so it graduates at the
 // first touch after which the lead definition holds, on what the pool
-// knew then, however the events were split into calls. An observation the
+// knew then, however the events were split into calls. pl is the engine's
+// pool, or a what-if copy of it (see regraduation). An observation the
 // pool refuses is that event's *EventError; the event still counts in
 // the score.
-func (e *Engine) graduate(ctx context.Context, s *subject) (pool.Graduation, pool.Prospect, bool, error) {
+func (e *Engine) graduate(ctx context.Context, pl *pool.Pool, s *subject) (pool.Graduation, pool.Prospect, bool, error) {
 	var pr pool.Prospect
 	for k, it := range s.items {
-		p, _, err := e.pool.Upsert(ctx, *it.obs)
+		p, _, err := pl.Upsert(ctx, *it.obs)
 		switch {
 		case err == nil:
 			pr = p
@@ -545,7 +583,7 @@ func (e *Engine) graduate(ctx context.Context, s *subject) (pool.Graduation, poo
 			return pool.Graduation{}, pr, false, err
 		}
 		if pr.ID == "" {
-			found, err := e.pool.Store().Find(ctx, []string{subjectKey(s.id)})
+			found, err := pl.Store().Find(ctx, []string{subjectKey(s.id)})
 			if err != nil {
 				return pool.Graduation{}, pr, false, err
 			}
@@ -575,7 +613,7 @@ func (e *Engine) graduate(ctx context.Context, s *subject) (pool.Graduation, poo
 			return pool.Graduation{}, pr, false, err
 		}
 		for _, t := range times {
-			g, ok, err := e.pool.Qualify(ctx, pr.ID, t)
+			g, ok, err := pl.Qualify(ctx, pr.ID, t)
 			if err != nil {
 				return pool.Graduation{}, pr, false, err
 			}
@@ -661,21 +699,30 @@ func (e *Engine) start(ctx context.Context, lead leadkit.Lead, at time.Time, sta
 	if existed {
 		// A call that failed before writing the lead's first state may
 		// have moved it further.
-		return rec, e.recover(ctx, lead.ID, 1, rec.Version, log)
+		return rec, e.recover(ctx, lead.ID, nil, 1, rec.Version, log)
 	}
 	return rec, nil
 }
 
 // recover reports the automatic stage changes the engine made from
-// version after+1 to upTo, which a failed call may not have reported.
-func (e *Engine) recover(ctx context.Context, id string, after, upTo int64, log *changeLog) error {
+// version after+1 to upTo, which a failed call may not have reported, and
+// the engine's start of the lead (version 1) as its graduation when st is
+// given.
+func (e *Engine) recover(ctx context.Context, id string, st *LeadState, after, upTo int64, log *changeLog) error {
 	h, err := e.machine.History(ctx, stage.Lead(id))
 	if err != nil {
 		return err
 	}
 	for i := range h {
-		if h[i].Version > after && h[i].Version <= upTo && h[i].Actor == e.actor && h[i].Trigger == stage.TriggerAuto {
+		if h[i].Version <= after || h[i].Version > upTo || h[i].Actor != e.actor {
+			continue
+		}
+		switch {
+		case h[i].Trigger == stage.TriggerAuto:
 			log.commit(Change{Kind: Staged, LeadID: id, At: h[i].At, Stage: &h[i]})
+		case h[i].Trigger == stage.TriggerStart && st != nil && !st.Imported:
+			g := &pool.Graduation{LeadID: id, At: h[i].At, Lead: st.Lead}
+			log.commit(Change{Kind: Graduated, LeadID: id, At: h[i].At, Graduation: g, Stage: &h[i]})
 		}
 	}
 	return nil
@@ -693,19 +740,21 @@ func (e *Engine) notAfterNow(t time.Time) time.Time {
 // advanced at each of their times.
 func (e *Engine) apply(ctx context.Context, st *LeadState, rec stage.Record, unchecked bool, s *subject, log *changeLog) error {
 	items := s.items
-	updateProfile(st, s)
 	ev := e.newEvaluator(st, rec, unchecked, log, st.Score.Updated)
 	ev.subject = s
 	defer ev.release()
 	for i := 0; i < len(items); {
 		t := items[i].ev.Time
 		cause := ""
+		first := i
 		for ; i < len(items) && items[i].ev.Time.Equal(t); i++ {
 			if err := ev.add(items[i].ev); err != nil {
 				return err
 			}
 			cause = items[i].ev.ID
 		}
+		// The profile as known at t: fit rules read no later update.
+		updateProfile(st, s, items[first:i])
 		if err := ev.evaluate(ctx, t, cause); err != nil {
 			return err
 		}
@@ -713,41 +762,10 @@ func (e *Engine) apply(ctx context.Context, st *LeadState, rec stage.Record, unc
 	return ev.save(ctx)
 }
 
-// updateProfile applies the profile fields the call's events carry
-// (Options.Observe) to the lead: each field takes the value of its latest
-// observation by event time (replays and late events change nothing a
-// newer one set), and events up to an erasure set nothing. An update that
-// would break a cap is its event's error and is left out.
-func updateProfile(st *LeadState, s *subject) {
-	for _, it := range s.items {
-		if it.obs == nil || emptyProfile(it.obs.Person, it.obs.Company) || !it.ev.Time.After(st.ErasedAt) && !st.ErasedAt.IsZero() {
-			continue
-		}
-		p, c := st.Lead.Person.Clone(), st.Lead.Company.Clone()
-		ps, cs := maps.Clone(st.PersonStamps), maps.Clone(st.CompanyStamps)
-		if ps == nil {
-			ps = leadkit.Stamps{}
-		}
-		if cs == nil {
-			cs = leadkit.Stamps{}
-		}
-		p.UpdateAt(it.obs.Person, it.ev.Time, ps)
-		c.UpdateAt(it.obs.Company, it.ev.Time, cs)
-		err := p.Validate()
-		if err == nil {
-			err = c.Validate()
-		}
-		if err != nil {
-			s.errs = append(s.errs, &EventError{Index: it.index, ID: it.ev.ID, Err: fmt.Errorf("profile not updated: %w", err)})
-			continue
-		}
-		st.Lead.Person, st.Lead.Company, st.PersonStamps, st.CompanyStamps = p, c, ps, cs
-	}
-}
-
 // replay rebuilds the lead's score state from its stored history and
-// advances the stage at the time of each stored event from `from` on
-// (but not before the latest stage change, which is never rewritten).
+// advances the stage at the time of each stored event from `from` on.
+// The engine's own stage changes at or after from are taken back first
+// (see rewind); evaluation starts after the latest change that stands.
 // With onlyLate set (the rebuild is due to events older than the lead's
 // latest one and nothing else), a history that holds no event the state
 // has not counted is a replay: nothing changes.
@@ -759,9 +777,22 @@ func (e *Engine) replay(ctx context.Context, st *LeadState, rec stage.Record, un
 	if onlyLate && len(evs) == st.Events+st.Unscored && !hasProfile(s.items) {
 		return nil // replays: every stored event was seen already
 	}
+	var rw rewound
+	if st.Version > 0 && from.Before(rec.UpdatedAt) {
+		if rw, err = e.rewind(ctx, st, rec, from, evs, s, log); err != nil {
+			return err
+		}
+		rec = rw.rec
+		if rw.changed {
+			unchecked = false
+		}
+		if rw.restarted {
+			from = st.Lead.CreatedAt
+		}
+	}
 	oldCursor := st.Score.Updated
 	fresh := *st
-	updateProfile(&fresh, s)
+	updateProfile(&fresh, s, s.items)
 	fresh.Score, fresh.Events, fresh.Unscored = e.model.NewState(), 0, 0
 	fresh.Since, fresh.SinceFrom, fresh.SinceTouches = scoring.State{}, time.Time{}, 0
 	if e.requal.active(rec.Stage) {
@@ -775,10 +806,15 @@ func (e *Engine) replay(ctx context.Context, st *LeadState, rec stage.Record, un
 	if evalFrom.Before(rec.UpdatedAt) {
 		evalFrom = rec.UpdatedAt
 	}
+	if e.observe != nil && fresh.ErasedAt.IsZero() {
+		// Events update the profile: evaluate each time on the profile as
+		// known then, not on what later events set.
+		ev.profile = profileAsOf(&fresh, evalFrom)
+	}
 	// A new lead is evaluated at its creation too, so a history that
 	// already qualifies it moves it then (an import, a creation clamped
 	// to now).
-	atFrom := st.Version == 0
+	atFrom := st.Version == 0 || rw.restarted
 	for i := 0; i < len(evs); {
 		t := evs[i].Time
 		if atFrom && t.After(from) {
@@ -791,6 +827,9 @@ func (e *Engine) replay(ctx context.Context, st *LeadState, rec stage.Record, un
 		for ; i < len(evs) && evs[i].Time.Equal(t); i++ {
 			if err := ev.add(&evs[i]); err != nil {
 				return err
+			}
+			if ev.profile != nil {
+				ev.profile.observe(ctx, e, &evs[i])
 			}
 			cause = evs[i].ID
 		}
@@ -808,9 +847,9 @@ func (e *Engine) replay(ctx context.Context, st *LeadState, rec stage.Record, un
 			return err
 		}
 	}
-	if st.Version > 0 && from.Before(rec.UpdatedAt) && fresh.Events > st.Events {
-		// Events the state had not counted came, older than the latest
-		// stage change: report the earliest of the call.
+	if rw.blocked && fresh.Events > st.Events {
+		// Events the state had not counted came, older than a stage change
+		// that stands: report the earliest of the call.
 		for _, it := range s.items {
 			if it.ev.Time.Before(rec.UpdatedAt) {
 				log.tentative(Change{Kind: Late, LeadID: st.LeadID, At: it.ev.Time, Cause: it.ev.ID})
@@ -819,19 +858,4 @@ func (e *Engine) replay(ctx context.Context, st *LeadState, rec stage.Record, un
 		}
 	}
 	return ev.save(ctx)
-}
-
-// hasProfile reports whether a call's events update the lead's profile.
-func hasProfile(items []item) bool {
-	for _, it := range items {
-		if it.obs != nil && !emptyProfile(it.obs.Person, it.obs.Company) {
-			return true
-		}
-	}
-	return false
-}
-
-// emptyProfile reports whether a person and a company hold nothing.
-func emptyProfile(p leadkit.Person, c leadkit.Company) bool {
-	return reflect.DeepEqual(p, leadkit.Person{}) && reflect.DeepEqual(c, leadkit.Company{})
 }

@@ -56,7 +56,7 @@ func (e *Engine) AddLead(ctx context.Context, lead leadkit.Lead, startIn string)
 	var c leadkit.Company
 	p.UpdateAt(lead.Person, lead.CreatedAt, stamps.PersonStamps)
 	c.UpdateAt(lead.Company, lead.CreatedAt, stamps.CompanyStamps)
-	err := e.create(ctx, s, g, stamps, startIn, &s.log)
+	err := e.create(ctx, s, g, stamps, startIn, true, &s.log)
 	cs := s.log.final()
 	if e.notify != nil {
 		for _, c := range cs {

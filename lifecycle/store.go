@@ -32,6 +32,9 @@ type LeadState struct {
 	// ErasedAt is when the lead's personal data was erased (Engine.Erase):
 	// events up to then never set its profile again.
 	ErasedAt time.Time `json:"erased_at,omitzero"`
+	// Imported is set for a lead made by Engine.AddLead: its creation is
+	// the caller's, so late events never move it.
+	Imported bool `json:"imported,omitempty"`
 	// Score counts every applied event of the lead.
 	Score scoring.State `json:"score"`
 	// Events is the number of the lead's stored events Score counts (an

@@ -10,57 +10,72 @@ import (
 	"github.com/leadkit/leadkit/pool"
 )
 
-// A touch that happened before the graduation but arrived after it moves
-// the graduation back to the first time the definition held; it never
-// moves it forward, nor to a time the definition did not hold.
-func TestBackdateMovesGraduationToWhenTheDefinitionHeld(t *testing.T) {
-	p := newPool(t, pool.Policy{Conditions: []pool.Condition{{Name: "engaged", When: "prospect.touches_90d >= 3"}}})
-	touch := func(id string, at time.Time) pool.Prospect {
-		pr, _, err := p.Upsert(ctx, pool.Observation{ID: id, At: at, Touch: true, Identities: []pool.Identity{email("a@x.co")}})
-		require.NoError(t, err)
-		return pr
-	}
+// Observations that come out of order: the pool graduates on what it has
+// when asked; a what-if pool fed them in time order shows the earlier
+// time, and Backdate moves the graduation there. It never moves one
+// forward, nor a prospect that is not graduated.
+func TestBackdateAfterAWhatIfReplay(t *testing.T) {
+	pol := pool.Policy{Conditions: []pool.Condition{{Name: "reachable", When: "prospect.has_email"}, {Name: "engaged", When: "prospect.touches_90d >= 2"}}}
+	p := newPool(t, pol)
 	day := 24 * time.Hour
-	touch("o1", t0)
-	touch("o3", t0.Add(3*day))
-	pr := touch("o9", t0.Add(9*day))
-	g, ok, err := p.Qualify(ctx, pr.ID, t0.Add(9*day))
+	subj := pool.Identity{Kind: pool.Subject, Value: "v1"}
+	obs := []pool.Observation{
+		{ID: "pv", At: t0, Touch: true, Identities: []pool.Identity{subj}},
+		{ID: "form", At: t0.Add(2 * day), Touch: true, Identities: []pool.Identity{subj, email("a@x.co")}},
+		{ID: "pv2", At: t0.Add(5 * day), Touch: true, Identities: []pool.Identity{subj}},
+	}
+	// Arrival order: pv2, form (the pool graduates it at day 5, the first
+	// time it is asked with two touches), then pv.
+	var pr pool.Prospect
+	for _, i := range []int{2, 1} {
+		var err error
+		pr, _, err = p.Upsert(ctx, obs[i])
+		require.NoError(t, err)
+	}
+	g, ok, err := p.Qualify(ctx, pr.ID, t0.Add(5*day))
 	require.NoError(t, err)
 	require.True(t, ok)
-
-	// Not graduated earlier on what the pool knew: two touches by day 3.
-	_, ok, err = p.Backdate(ctx, pr.ID, t0.Add(3*day))
+	_, _, err = p.Upsert(ctx, obs[0])
 	require.NoError(t, err)
-	assert.False(t, ok)
 
-	// The day-2 touch arrives late: three touches by day 3.
-	touch("o2", t0.Add(2*day))
-	_, ok, err = p.Backdate(ctx, pr.ID, t0.Add(2*day))
+	// What-if: in time order, the prospect qualifies at the form (day 2).
+	w := p.WithStore(pool.NewMemoryStore())
+	var when time.Time
+	for _, o := range obs {
+		wp, _, err := w.Upsert(ctx, o)
+		require.NoError(t, err)
+		if _, ok, err := w.Qualify(ctx, wp.ID, o.At); err != nil {
+			require.NoError(t, err)
+		} else if ok {
+			when = o.At
+			break
+		}
+	}
+	require.Equal(t, t0.Add(2*day), when)
+	live, err := p.Store().Get(ctx, pr.ID)
 	require.NoError(t, err)
-	assert.False(t, ok, "two touches by day 2")
-	back, ok, err := p.Backdate(ctx, pr.ID, t0.Add(3*day))
+	assert.Equal(t, g.At, live.GraduatedAt, "the what-if pool writes nothing to the live one")
+
+	back, ok, err := p.Backdate(ctx, pr.ID, when)
 	require.NoError(t, err)
 	require.True(t, ok)
-	assert.Equal(t, t0.Add(3*day), back.At)
+	assert.Equal(t, when, back.At)
 	assert.Equal(t, g.LeadID, back.LeadID)
-	assert.Equal(t, t0.Add(3*day), back.Lead.CreatedAt)
-	got, err := p.Store().Get(ctx, pr.ID)
+	assert.Equal(t, when, back.Lead.CreatedAt)
+	live, err = p.Store().Get(ctx, pr.ID)
 	require.NoError(t, err)
-	assert.Equal(t, t0.Add(3*day), got.GraduatedAt)
-	assert.Equal(t, pool.StatusGraduated, got.Status)
+	assert.Equal(t, when, live.GraduatedAt)
+	assert.Equal(t, pool.StatusGraduated, live.Status)
 
-	_, ok, err = p.Backdate(ctx, pr.ID, t0.Add(5*day))
+	_, ok, err = p.Backdate(ctx, pr.ID, t0.Add(3*day))
 	require.NoError(t, err)
 	assert.False(t, ok, "never forward")
 
-	var active pool.Prospect
-	for i, d := range []time.Duration{0, day, 2 * day, 3 * day} {
-		active, _, err = p.Upsert(ctx, pool.Observation{ID: "b" + string(rune('0'+i)), At: t0.Add(d), Touch: true, Identities: []pool.Identity{email("b@x.co")}})
-		require.NoError(t, err)
-	}
-	require.NotEqual(t, pr.ID, active.ID)
-	require.Equal(t, pool.StatusActive, active.Status)
-	_, ok, err = p.Backdate(ctx, active.ID, t0.Add(3*day))
+	other, _, err := p.Upsert(ctx, pool.Observation{ID: "b", At: t0, Identities: []pool.Identity{email("b@x.co")}})
+	require.NoError(t, err)
+	_, ok, err = p.Backdate(ctx, other.ID, t0)
 	require.NoError(t, err)
 	assert.False(t, ok, "a prospect that is not graduated")
+	_, _, err = p.Backdate(ctx, other.ID, time.Date(-5000, 1, 1, 0, 0, 0, 0, time.UTC))
+	assert.Error(t, err)
 }

@@ -390,14 +390,15 @@ func (p *Pool) Qualify(ctx context.Context, id string, at time.Time) (Graduation
 	return Graduation{}, false, fmt.Errorf("pool: qualify %q: %w: still conflicting after %d attempts", clip(id), leadkit.ErrConflict, maxRetries)
 }
 
-// Backdate moves a graduated prospect's graduation back to at when the
-// lead definition held then, on what the pool knows now of the time up to
-// at: an observation that happened before the graduation but arrived
-// after it (a late webhook) can show that the prospect qualified earlier.
-// It returns the corrected graduation record and true; false when the
-// prospect is not graduated, graduated at or before at (or at its joining),
-// or the definition did not hold at at. lifecycle's engine calls it for
-// late events; the lead's later changes are the caller's to correct.
+// Backdate moves a graduated prospect's graduation back to at: for a
+// caller that found, by replaying what the pool knew at each time (a
+// what-if pool from WithStore, fed the prospect's observations in time
+// order), that the lead definition held earlier than it graduated, because
+// observations arrived out of order. The pool cannot tell that itself: it
+// keeps a prospect's current data, not what it was at each time. It
+// returns the corrected graduation record and true; false when the
+// prospect is not graduated or graduated at or before at. A time before
+// the prospect joined (or re-entered) is taken as that time.
 func (p *Pool) Backdate(ctx context.Context, id string, at time.Time) (Graduation, bool, error) {
 	at = at.UTC()
 	if !leadkit.ValidTime(at) {
@@ -409,7 +410,7 @@ func (p *Pool) Backdate(ctx context.Context, id string, at time.Time) (Graduatio
 			return Graduation{}, false, err
 		}
 		t := laterOf(laterOf(at, pr.JoinedAt), pr.ReenteredAt)
-		if pr.Status != StatusGraduated || !t.Before(pr.GraduatedAt) || !p.policy.holds(&pr, t) {
+		if pr.Status != StatusGraduated || !t.Before(pr.GraduatedAt) {
 			return Graduation{}, false, nil
 		}
 		pr.GraduatedAt, pr.LeftAt = t, t

@@ -87,6 +87,16 @@ func defaultLeadID(pr Prospect) string {
 	return base
 }
 
+// WithStore returns a pool with the same policy and options over another
+// store: a what-if pool. Fed a prospect's observations in time order (into
+// a new MemoryStore) and qualified after each, it shows when the prospect
+// would have graduated had they come in that order (see Backdate).
+func (p *Pool) WithStore(s Store) *Pool {
+	q := *p
+	q.store = s
+	return &q
+}
+
 // LeadID returns the ID the prospect would graduate into now, by
 // Options.LeadID (or the default: its Subject identity, else "L-" and its
 // ID). Engines that route events by subject check with it that a pool

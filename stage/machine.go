@@ -559,7 +559,8 @@ func (m *Machine) Rewind(ctx context.Context, s Subject, keep, version int64) (R
 		}
 		return Record{}, nil, &TransitionError{Key: key, Msg: fmt.Sprintf("rewind: stale version %d, current is %d", version, have), Err: leadkit.ErrConflict}
 	}
-	rec := recordAfter(key, h, keep)
+	rec := RecordAt(h, keep)
+	rec.Key = key
 	if err := m.store.Rewind(ctx, rec, version); err != nil {
 		return Record{}, nil, m.commitError(key, "", "", "", err)
 	}
@@ -568,8 +569,7 @@ func (m *Machine) Rewind(ctx context.Context, s Subject, keep, version int64) (R
 }
 
 // recordAfter is the record of key as it stood after the entry with version
-// keep (the zero record with key for keep 0): a sub-status change keeps the
-// time the stage was entered, every other entry enters its stage.
+// keep (the zero record with key for keep 0).
 func recordAfter(key Key, h []Entry, keep int64) Record {
 	rec := Record{Key: key}
 	for _, e := range h {
@@ -582,4 +582,15 @@ func recordAfter(key Key, h []Entry, keep int64) Record {
 		rec.SubStatus, rec.UpdatedAt, rec.Version = e.SubStatus, e.At, e.Version
 	}
 	return rec
+}
+
+// RecordAt is the record a history describes as of version (the zero
+// Record for version 0 or an empty history): what Get returned right
+// after that change. A sub-status change keeps the time the stage was
+// entered; every other entry enters its stage.
+func RecordAt(history []Entry, version int64) Record {
+	if len(history) == 0 || version == 0 {
+		return Record{}
+	}
+	return recordAfter(history[0].Key, history, version)
 }
