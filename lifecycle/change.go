@@ -28,7 +28,8 @@ const (
 	// entry, Change.At its time, Cause the late event). The changes decided
 	// again with that event counted follow as Graduated and Staged; a
 	// change decided again exactly as before is reported neither way.
-	// Revocations come first in a call's changes for the lead.
+	// Revocations come first in a call's changes for the lead, latest
+	// first (the order they are undone in).
 	Revoked ChangeKind = "revoked"
 	// Late: an event older than the lead's latest stage change came, and
 	// had not been applied, and that change is one the engine does not

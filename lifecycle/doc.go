@@ -21,7 +21,7 @@
 //	                                     ├─> threshold crossings
 //	                                     └─> Requalify policy ─> stage.Machine.Advance
 //	                                         (facts from the score, Request.At = the event's time)
-//	Changes: Graduated, Crossed, Staged, Late  ──> the CRM (notify sales, create a task)
+//	Changes: Graduated, Crossed, Staged, Revoked, Late  ──> the CRM (notify sales, create a task)
 //
 //	Verify(period) ──> stage histories + timelines + lead states ──> new vs old leads,
 //	                   first-time vs repeat, cycle times, nurture power, last-touch and
@@ -71,22 +71,46 @@
 // earlier), however the events were split into calls; its lead is created
 // then (not after now) and its whole history scored.
 //
-// Stage changes are recorded at the time of the event that caused them
-// and are never rewritten: the CRM may already have acted on them. So
-// stages and stage histories equal those of processing in time order for
-// every lead for which Ingest reported no Late change: a Late change says
-// an event older than the lead's latest stage change (its graduation
-// included) came, whose effect before that change could not be recorded;
-// it counts in the score, and in the stages from that change on. The
-// package's tests deliver simulated events late, shuffled and reversed,
-// and hold every lead without a Late change to the time-order history
-// (the README gives how many leads that is).
+// Stage histories do not depend on it either. Stage changes are recorded
+// at the time of the event that caused them; an event older than stage
+// changes the engine made takes them back (stage.Machine.Rewind) and the
+// engine decides them again with that event counted, so the history reads
+// as if the events had come in time order. That includes the start: a
+// lead without a pool is created at its earliest event, and with a pool
+// at the first time at which its events, fed to a what-if copy of the pool
+// in time order (pool.Pool.WithStore), meet the lead definition; the live
+// pool is told (pool.Pool.Backdate). Fit rules read the profile as it was
+// known at each evaluated time (leadkit.Person.AsOf), so profile updates
+// carried by events (Options.Observe, which must give the same
+// observation for the same event every time) count from their time on.
 //
-// A prospect that graduated on the events that had come is not
-// un-graduated by an earlier event that comes later: that event is Late.
-// (A call that mixes a redelivered old event with new ones may report a
-// Late it did not need to: the engine cannot tell a new old event from a
-// redelivered one within a call.)
+// Ingest reports a taken-back change as Revoked (the removed entry), first
+// among the lead's changes, then the changes decided again as Graduated
+// and Staged; an entry decided again exactly as it was is reported neither
+// way. A CRM that keeps each lead's history by version deletes the
+// version a Revoked names and sets the versions the others name (versions
+// are used again: the corrected history numbers its entries as the
+// time-order one does). Stage hooks do not run for a taken-back change;
+// they run again for the change decided anew.
+//
+// Changes made by others stand: manual transitions and sub-status
+// changes. An event older than one of them is reported as a Late change:
+// it counts in
+// the score, and in the stages from that change on, where processing in
+// time order might have moved the lead differently before it. An imported
+// lead's start (AddLead) and an erased lead's start stay where they are;
+// events before a start count from it. The
+// package's tests deliver simulated events late, shuffled, reversed and
+// in one call, with a pool whose lead definition reads touches or an
+// e-mail and profile fields, and hold every lead to the stage history,
+// score, thresholds and timeline of time-order processing.
+//
+// A call that mixes a redelivered old event with new ones takes back the
+// engine's changes since the old event and records them again unchanged
+// (nothing is reported; the writes are the cost), or reports a Late it
+// did not need when a change by someone else stands: the engine cannot
+// tell a new old event from a redelivered one within a call.
+//
 // Events with equal times count in the order they arrived (a store keeps
 // that order).
 //

@@ -148,7 +148,7 @@ func (v *evaluator) evaluate(ctx context.Context, t time.Time, cause string) err
 		return nil
 	}
 	if t.Before(v.rec.UpdatedAt) {
-		return nil // a stage change after t is recorded: history is not rewritten
+		return nil // a stage change after t stands (made by someone else): the event is Late
 	}
 	at := e.notAfterNow(t)
 	if at.Before(v.rec.UpdatedAt) {
