@@ -99,17 +99,26 @@
 // the score, and in the stages from that change on, where processing in
 // time order might have moved the lead differently before it. An imported
 // lead's start (AddLead) and an erased lead's start stay where they are;
-// events before a start count from it. The
-// package's tests deliver simulated events late, shuffled, reversed and
-// in one call, with a pool whose lead definition reads touches or an
-// e-mail and profile fields, and hold every lead to the stage history,
-// score, thresholds and timeline of time-order processing.
+// events before a start count from it. Changes recorded before an erasure
+// stand too (they were decided on a profile that is gone): an event older
+// than the erasure is Late.
 //
-// A call that mixes a redelivered old event with new ones takes back the
-// engine's changes since the old event and records them again unchanged
-// (nothing is reported; the writes are the cost), or reports a Late it
-// did not need when a change by someone else stands: the engine cannot
-// tell a new old event from a redelivered one within a call.
+// The package's tests deliver simulated events late, shuffled, reversed
+// and in one call, with a pool whose lead definition reads touches or an
+// e-mail and profile fields, and with other stage definitions (automatic
+// moves up and down, the waterfall), and hold every lead to the stage
+// history, score, thresholds and timeline of time-order processing.
+//
+// The cost of order independence falls on late events only: the
+// lead's stored history is read and scored again, and the engine's stage
+// changes since the late event are taken back and recorded again (an
+// unchanged one is not reported). An event at the same instant as a stage
+// change counts as late (an instant is decided on all its events), as
+// does an event after the engine's clock when changes were recorded at
+// the clock's time. A call that mixes redeliveries with new events older
+// than the lead's latest one cannot tell which of its events are new, so
+// it decides the lead again from its first event; when a change by
+// someone else stands, such a call may report a Late it did not need.
 //
 // Events with equal times count in the order they arrived (a store keeps
 // that order).
@@ -130,19 +139,24 @@
 // not finish are reported by the next call for that lead (again, if the
 // failed call returned them; recovered ones have no Cause), and two
 // engines may both report a graduation they raced on. Deduplicate by lead,
-// kind and stage version if a duplicate costs (a task created twice).
+// kind, stage version and time if a duplicate costs (a task created
+// twice); a version taken back is used again by the change decided anew.
 //
 // # Several engines
 //
 // Engines in several processes may share the stores: each lead's state,
 // stage record and prospect carry optimistic versions, and a lead whose
 // state another engine moved is processed again from the stores (up to 32
-// times). Scores, timelines and graduations stay exact. When two engines
-// process events of the same lead at the same moment, a stage decision is
-// made on the events the deciding engine had applied; route a lead's
-// events to one engine at a time (partition a queue by lead ID) when
-// stage decisions must follow the exact order. Reports are at least once
-// (see above).
+// times). An engine that finds stored events its lead's state has not
+// counted and its call does not bring (another engine's, not processed
+// yet; a failed call's) decides the lead again from its first event (the
+// state keeps a digest of the event IDs it counts, LeadState.Digest); one
+// that finds a lead whose stage changes another engine took back and has
+// not decided again (LeadState.Pending) decides them first. So once every
+// call has returned, scores, timelines, graduations and stage histories
+// are those of time order whatever the engines and the order; the tests
+// run four engines on differently shuffled deliveries of the same events
+// concurrently. Reports are at least once (see above).
 //
 // # Recycling without ping-pong
 //

@@ -75,7 +75,7 @@ func (v *evaluator) add(ev *leadkit.Event) error {
 	// An event that is not scored is not counted in Events either, so a
 	// redelivery of it is never counted twice.
 	if same && len(sc.LastIDs) >= scoring.MaxEvents {
-		v.unscored()
+		v.unscored(ev.ID)
 		v.problem(ev.ID, fmt.Errorf("%w: more than %d events of the lead at one instant: not scored", leadkit.ErrInvalid, scoring.MaxEvents))
 		return nil
 	}
@@ -84,7 +84,7 @@ func (v *evaluator) add(ev *leadkit.Event) error {
 		if errors.Is(err, scoring.ErrOutOfOrder) {
 			return err // a defect of the engine: events come in time order
 		}
-		v.unscored()
+		v.unscored(ev.ID)
 		v.problem(ev.ID, fmt.Errorf("not scored: %w", err))
 		return nil
 	}
@@ -92,6 +92,7 @@ func (v *evaluator) add(ev *leadkit.Event) error {
 		return nil // applied before (Apply skips a redelivered event)
 	}
 	v.st.Events++
+	v.st.Digest += idHash(ev.ID)
 	if !v.st.SinceFrom.IsZero() && ev.Time.After(v.st.SinceFrom) {
 		if err := v.e.model.Apply(&v.st.Since, *ev); err == nil && v.e.requal.touch(ev) {
 			v.st.SinceTouches++
@@ -103,10 +104,21 @@ func (v *evaluator) add(ev *leadkit.Event) error {
 // unscored counts an event the model cannot score, in a rebuild only: it
 // reads every stored event once, where the fast path may see a
 // redelivery of it again.
-func (v *evaluator) unscored() {
+func (v *evaluator) unscored(id string) {
 	if v.rebuild {
 		v.st.Unscored++
+		v.st.Digest += idHash(id)
 	}
+}
+
+// idHash is an event ID's term in LeadState.Digest (64-bit FNV-1a).
+func idHash(id string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(id); i++ {
+		h ^= uint64(id[i])
+		h *= 1099511628211
+	}
+	return h
 }
 
 // problem records an event's problem that does not stop the lead.
@@ -176,6 +188,10 @@ func (v *evaluator) evaluate(ctx context.Context, t time.Time, cause string) err
 	}
 	switch {
 	case err == nil:
+	case errors.Is(err, leadkit.ErrNotFound):
+		// Another engine took the lead's start back and is starting it
+		// again: decide again on what it leaves.
+		return fmt.Errorf("stage record gone: %w", leadkit.ErrConflict)
 	case errors.Is(err, stage.ErrVetoed) || errors.Is(err, stage.ErrGuardFailed) || errors.Is(err, leadkit.ErrInvalid) && !errors.Is(err, leadkit.ErrConflict):
 		// A guard that failed at run time, a hook's veto, a definition
 		// whose automatic transitions loop, a clock behind the events: the

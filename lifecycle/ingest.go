@@ -35,7 +35,12 @@ type subject struct {
 	// verify makes the events be checked against the journey store before
 	// they count (the call's append kept fewer than it was given).
 	verify bool
-	log    changeLog
+	// prospect is the prospect a new lead graduated from, as the pool
+	// held it then; adopted is set when another call or engine graduated
+	// it, on what the pool knew then.
+	prospect *pool.Prospect
+	adopted  bool
+	log      changeLog
 	// errs are the problems of single events and the lasting problems of
 	// the lead found while processing it; they do not stop it.
 	errs []error
@@ -476,9 +481,15 @@ func (e *Engine) processOnce(ctx context.Context, s *subject, log *changeLog) er
 	} else {
 		rec, err = e.machine.Get(ctx, stage.Lead(s.id))
 	}
+	if errors.Is(err, leadkit.ErrNotFound) && st.Stage.Version > 0 && !s.reread {
+		// Another engine may be starting the lead again at an earlier time
+		// (see rewind), which its state, read again, says.
+		return fmt.Errorf("stage record gone: %w", leadkit.ErrConflict)
+	}
 	if errors.Is(err, leadkit.ErrNotFound) {
-		// The lead's state exists but its stage record does not (removed
-		// from the stage store): start it again at its creation.
+		// The lead's state exists but its stage record does not (a start
+		// taken back, or removed from the stage store): start it again at
+		// its creation.
 		var g *pool.Graduation
 		if !st.Imported {
 			g = &pool.Graduation{LeadID: st.LeadID, At: st.Lead.CreatedAt, Lead: st.Lead}
@@ -500,7 +511,9 @@ func (e *Engine) processOnce(ctx context.Context, s *subject, log *changeLog) er
 	rebuild := st.Score.Model != e.model.Fingerprint() || e.requal.active(rec.Stage) != !st.SinceFrom.IsZero() ||
 		(e.requal.active(rec.Stage) && !st.SinceFrom.Equal(rec.EnteredAt))
 	from := s.items[0].ev.Time
-	late := from.Before(cursor)
+	// Late: older than the lead's latest applied event, or at (or, clamped
+	// to the clock, before) its latest stage change.
+	late := from.Before(cursor) || !e.notAfterNow(from).After(rec.UpdatedAt) || !st.Pending.IsZero()
 	if rebuild || late {
 		return e.replay(ctx, st, rec, known, from, !rebuild, s, log)
 	}
@@ -538,6 +551,14 @@ func (e *Engine) create(ctx context.Context, s *subject, g pool.Graduation, pr p
 		return err
 	}
 	st := &LeadState{LeadID: s.id, Lead: g.Lead, Imported: imported, Score: e.model.NewState(), PersonStamps: maps.Clone(pr.PersonStamps), CompanyStamps: maps.Clone(pr.CompanyStamps)}
+	if e.observe != nil {
+		// Events update the profile: keep the one it started with, for
+		// replays to read the profile as of earlier times.
+		st.Origin = &Profile{Person: st.Lead.Person.Clone(), Company: st.Lead.Company.Clone(), PersonStamps: maps.Clone(st.PersonStamps), CompanyStamps: maps.Clone(st.CompanyStamps)}
+	}
+	if e.pool != nil && !imported && pr.ID != "" {
+		s.prospect = &pr
+	}
 	return e.replay(ctx, st, rec, false, g.At, false, s, log)
 }
 
@@ -599,6 +620,7 @@ func (e *Engine) graduate(ctx context.Context, pl *pool.Pool, s *subject) (pool.
 				return pool.Graduation{}, pr, false, e.elsewhere(s, pr)
 			}
 			at := pr.GraduatedAt
+			s.adopted = true
 			return pool.Graduation{ProspectID: pr.ID, LeadID: pr.LeadID, At: at, Lead: pr.Lead(pr.LeadID, at)}, pr, true, nil
 		}
 		if pr.Status != pool.StatusActive {
@@ -774,12 +796,36 @@ func (e *Engine) replay(ctx context.Context, st *LeadState, rec stage.Record, un
 	if err != nil {
 		return err
 	}
-	if onlyLate && len(evs) == st.Events+st.Unscored && !hasProfile(s.items) {
+	if onlyLate && len(evs) == st.Events+st.Unscored && !hasProfile(s.items) && st.Pending.IsZero() {
 		return nil // replays: every stored event was seen already
 	}
+	isNew := st.Version == 0
+	switch {
+	case !isNew && !onlyCallsEvents(st, evs, s.items):
+		// Stored events that the state has not counted and the call may not
+		// bring (stored by a call that failed after its append, or by
+		// another engine not done with them): they count from their time,
+		// whichever it is, so evaluate from the first event.
+		from = evs[0].Time
+	case isNew && s.prospect != nil && (s.adopted && s.items[0].ev.Time.Before(from) || missedByPool(s.prospect, evs, from)):
+		// Events from before the graduation that it was not decided on:
+		// the call's own, when another call or engine graduated the
+		// prospect meanwhile, or stored ones the pool never saw (the same
+		// causes). They may have graduated it earlier.
+		from = evs[0].Time
+	}
+	if !st.Pending.IsZero() && st.Pending.Before(from) {
+		// Changes taken back by a call that did not finish deciding them
+		// again.
+		from = st.Pending
+	}
+	// A stage change recorded at or after the first event to count again
+	// (at the same instant too: an instant is decided on all its events;
+	// clamped like the changes, for events after the clock) is decided
+	// again; a new lead's start only if such an event came before it.
 	var rw rewound
-	if st.Version > 0 && from.Before(rec.UpdatedAt) {
-		if rw, err = e.rewind(ctx, st, rec, from, evs, s, log); err != nil {
+	if at := e.notAfterNow(from); at.Before(rec.UpdatedAt) || !isNew && at.Equal(rec.UpdatedAt) {
+		if rw, err = e.rewind(ctx, st, rec, at, evs, s, log); err != nil {
 			return err
 		}
 		rec = rw.rec
@@ -790,10 +836,14 @@ func (e *Engine) replay(ctx context.Context, st *LeadState, rec stage.Record, un
 			from = st.Lead.CreatedAt
 		}
 	}
+	// Evaluations before an erasure read a profile that is gone: an event
+	// before it counts in the score and, in stages, from the erasure on.
+	erasedLate := !st.ErasedAt.IsZero() && from.Before(st.ErasedAt)
 	oldCursor := st.Score.Updated
 	fresh := *st
+	fresh.Pending = time.Time{} // decided below
 	updateProfile(&fresh, s, s.items)
-	fresh.Score, fresh.Events, fresh.Unscored = e.model.NewState(), 0, 0
+	fresh.Score, fresh.Events, fresh.Unscored, fresh.Digest = e.model.NewState(), 0, 0, 0
 	fresh.Since, fresh.SinceFrom, fresh.SinceTouches = scoring.State{}, time.Time{}, 0
 	if e.requal.active(rec.Stage) {
 		fresh.SinceFrom = rec.EnteredAt
@@ -806,6 +856,9 @@ func (e *Engine) replay(ctx context.Context, st *LeadState, rec stage.Record, un
 	if evalFrom.Before(rec.UpdatedAt) {
 		evalFrom = rec.UpdatedAt
 	}
+	if erasedLate && evalFrom.Before(st.ErasedAt) {
+		evalFrom = st.ErasedAt
+	}
 	if e.observe != nil && fresh.ErasedAt.IsZero() {
 		// Events update the profile: evaluate each time on the profile as
 		// known then, not on what later events set.
@@ -814,7 +867,7 @@ func (e *Engine) replay(ctx context.Context, st *LeadState, rec stage.Record, un
 	// A new lead is evaluated at its creation too, so a history that
 	// already qualifies it moves it then (an import, a creation clamped
 	// to now).
-	atFrom := st.Version == 0 || rw.restarted
+	atFrom := isNew || rw.restarted
 	for i := 0; i < len(evs); {
 		t := evs[i].Time
 		if atFrom && t.After(from) {
@@ -847,7 +900,7 @@ func (e *Engine) replay(ctx context.Context, st *LeadState, rec stage.Record, un
 			return err
 		}
 	}
-	if rw.blocked && fresh.Events > st.Events {
+	if (rw.blocked || erasedLate) && fresh.Events > st.Events {
 		// Events the state had not counted came, older than a stage change
 		// that stands: report the earliest of the call.
 		for _, it := range s.items {
@@ -858,4 +911,22 @@ func (e *Engine) replay(ctx context.Context, st *LeadState, rec stage.Record, un
 		}
 	}
 	return ev.save(ctx)
+}
+
+// onlyCallsEvents reports whether the stored events the state has not
+// counted are exactly the call's events (by count and digest). When the
+// call mixes redeliveries with new events this cannot be told and it
+// reports false.
+func onlyCallsEvents(st *LeadState, evs []leadkit.Event, items []item) bool {
+	if len(evs)-(st.Events+st.Unscored) != len(items) {
+		return false
+	}
+	var all, call uint64
+	for i := range evs {
+		all += idHash(evs[i].ID)
+	}
+	for _, it := range items {
+		call += idHash(it.ev.ID)
+	}
+	return all-st.Digest == call
 }

@@ -136,7 +136,7 @@ func (e *Engine) Erase(ctx context.Context, leadID string) error {
 			}
 		}
 		st.Lead.Person, st.Lead.Company = leadkit.Person{}, leadkit.Company{}
-		st.PersonStamps, st.CompanyStamps, st.ErasedAt = nil, nil, at
+		st.PersonStamps, st.CompanyStamps, st.Origin, st.ErasedAt = nil, nil, nil, at
 		st.Version++
 		err = e.states.Put(ctx, st)
 		if !errors.Is(err, leadkit.ErrConflict) {

@@ -83,6 +83,20 @@ func runIngest(t *testing.T, build setup, batches [][]leadkit.Event) (map[string
 	// told is the stage history as the CRM knows it from the changes.
 	told := map[string]map[int64]stage.Entry{}
 	for _, b := range batches {
+		// What the stages held before (imports by the setup) is known.
+		for _, x := range b {
+			if told[x.LeadID] != nil {
+				continue
+			}
+			told[x.LeadID] = map[int64]stage.Entry{}
+			h, err := p.machine.History(ctx, stage.Lead(x.LeadID))
+			require.NoError(t, err)
+			for _, en := range h {
+				told[x.LeadID][en.Version] = en
+			}
+		}
+	}
+	for _, b := range batches {
 		cs, err := e.Ingest(ctx, b...)
 		require.NoError(t, err)
 		for _, c := range cs {
@@ -97,9 +111,6 @@ func runIngest(t *testing.T, build setup, batches [][]leadkit.Event) (map[string
 				require.Equal(t, *c.Stage, told[c.LeadID][v], c.LeadID)
 				delete(told[c.LeadID], v)
 			case lifecycle.Graduated, lifecycle.Staged:
-				if told[c.LeadID] == nil {
-					told[c.LeadID] = map[int64]stage.Entry{}
-				}
 				told[c.LeadID][c.Stage.Version] = *c.Stage
 			}
 		}

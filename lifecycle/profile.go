@@ -51,12 +51,48 @@ type profile struct {
 	ps, cs leadkit.Stamps
 }
 
-// profileAsOf is st's profile as known at t.
+// profileAsOf is st's profile as known at t: its origin (the profile it
+// started with), or its current profile, without the fields set after t.
+// The stored events' updates up to t are the caller's to replay.
 func profileAsOf(st *LeadState, t time.Time) *profile {
 	p := &profile{lead: st.Lead}
-	p.lead.Person, p.ps = st.Lead.Person.AsOf(st.PersonStamps, t)
-	p.lead.Company, p.cs = st.Lead.Company.AsOf(st.CompanyStamps, t)
+	from := Profile{Person: st.Lead.Person, Company: st.Lead.Company, PersonStamps: st.PersonStamps, CompanyStamps: st.CompanyStamps}
+	if st.Origin != nil {
+		from = *st.Origin
+	}
+	p.lead.Person, p.ps = from.Person.AsOf(from.PersonStamps, t)
+	p.lead.Company, p.cs = from.Company.AsOf(from.CompanyStamps, t)
 	return p
+}
+
+// Profile is a person and a company with the times their fields were set
+// (see leadkit.Stamps).
+type Profile struct {
+	Person        leadkit.Person  `json:"person"`
+	Company       leadkit.Company `json:"company"`
+	PersonStamps  leadkit.Stamps  `json:"person_stamps,omitempty"`
+	CompanyStamps leadkit.Stamps  `json:"company_stamps,omitempty"`
+}
+
+// Clone returns a deep copy of p (nil for nil).
+func (p *Profile) Clone() *Profile {
+	if p == nil {
+		return nil
+	}
+	return &Profile{Person: p.Person.Clone(), Company: p.Company.Clone(), PersonStamps: maps.Clone(p.PersonStamps), CompanyStamps: maps.Clone(p.CompanyStamps)}
+}
+
+// validate checks a profile against leadkit's caps.
+func (p *Profile) validate() error {
+	if p == nil {
+		return nil
+	}
+	for _, err := range []error{p.Person.Validate(), p.Company.Validate(), p.PersonStamps.Validate(), p.CompanyStamps.Validate()} {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // observe applies a stored event's profile fields (Options.Observe, which

@@ -24,9 +24,11 @@ import (
 // earlier (the live pool is told, pool.Pool.Backdate). An imported or
 // erased lead keeps its start.
 //
-// The lead's state is written first, as of the rewound record, so that a
-// failure at any later step leaves a state the next call corrects from
-// (its stage snapshot is never newer than the stage store).
+// The lead's state is written first, as of the rewound record and with
+// Pending set, so that whoever processes the lead next (this call again
+// after a failure, another call, another engine) decides the taken-back
+// changes again, and its stage snapshot is never newer than the stage
+// store.
 func (e *Engine) rewind(ctx context.Context, st *LeadState, rec stage.Record, from time.Time, evs []leadkit.Event, s *subject, log *changeLog) (rewound, error) {
 	r := rewound{rec: rec}
 	key := stage.Lead(st.LeadID)
@@ -47,6 +49,18 @@ func (e *Engine) rewind(ctx context.Context, st *LeadState, rec stage.Record, fr
 			cut = 1
 		}
 	}
+	if !st.ErasedAt.IsZero() {
+		// The changes up to an erasure were decided on a profile that is
+		// gone: they stand.
+		if i, _ := slices.BinarySearchFunc(h, st.ErasedAt, func(x stage.Entry, t time.Time) int {
+			if x.At.After(t) {
+				return 1
+			}
+			return -1
+		}); i > cut {
+			cut, g = i, nil
+		}
+	}
 	for i := len(h) - 1; i >= cut; i-- {
 		if h[i].Actor != e.actor || (h[i].Trigger != stage.TriggerAuto && (i > 0 || g == nil)) {
 			// A start that stays is no obstacle: events before it count
@@ -65,6 +79,7 @@ func (e *Engine) rewind(ctx context.Context, st *LeadState, rec stage.Record, fr
 	}
 	pre := *st
 	pre.Stage = stage.RecordAt(h, keep)
+	pre.Pending = from
 	if g != nil {
 		pre.Lead.CreatedAt, pre.Lead.Source = g.At, g.Lead.Source
 	}
@@ -72,7 +87,7 @@ func (e *Engine) rewind(ctx context.Context, st *LeadState, rec stage.Record, fr
 	if err := e.states.Put(ctx, pre); err != nil {
 		return r, err
 	}
-	st.Version, st.Stage, st.Lead = pre.Version, pre.Stage, pre.Lead
+	st.Version, st.Stage, st.Lead, st.Pending = pre.Version, pre.Stage, pre.Lead, pre.Pending
 	next, removed, err := e.machine.Rewind(ctx, key, keep, rec.Version)
 	if err != nil {
 		return r, err
@@ -134,23 +149,16 @@ func (e *Engine) regraduation(ctx context.Context, st *LeadState, start stage.En
 		return nil, err
 	}
 	// Tell the live pool the events it would have seen before the
-	// graduation, and when it was.
-	for _, it := range s.items {
+	// graduation (all stored ones: some may have been stored by a call
+	// that failed, or by another engine not done with them), and when it
+	// was. An observation the pool refuses was refused when it came.
+	for _, it := range w.items {
 		if !it.ev.Time.Before(start.At) {
 			break
 		}
-		obs := it.obs
-		if obs == nil {
-			if obs, err = e.observation(ctx, *it.ev); err != nil {
-				s.eventErr(it.ev.ID, err)
-				continue
-			}
-		}
-		_, _, err := e.pool.Upsert(ctx, *obs)
+		_, _, err := e.pool.Upsert(ctx, *it.obs)
 		switch {
-		case err == nil, errors.Is(err, leadkit.ErrNotFound):
-		case errors.Is(err, leadkit.ErrInvalid):
-			s.eventErr(it.ev.ID, err)
+		case err == nil, errors.Is(err, leadkit.ErrNotFound), errors.Is(err, leadkit.ErrInvalid):
 		default:
 			return nil, err
 		}
@@ -179,4 +187,23 @@ func (e *Engine) graduatedProspect(ctx context.Context, id string) (pool.Prospec
 	}
 	pr := found[0]
 	return pr, pr.Status == pool.StatusGraduated && pr.LeadID == id, nil
+}
+
+// missedByPool reports whether a stored event from before t is missing
+// from the prospect's touches: the pool never saw it. Below the pool's
+// cap on kept touches only the kept span is checked.
+func missedByPool(pr *pool.Prospect, evs []leadkit.Event, t time.Time) bool {
+	touches := pr.Touches
+	for _, ev := range evs {
+		if !ev.Time.Before(t) {
+			break
+		}
+		if len(touches) >= pool.MaxTouches && ev.Time.Before(touches[0]) {
+			continue
+		}
+		if _, ok := slices.BinarySearchFunc(touches, ev.Time, func(a, b time.Time) int { return a.Compare(b) }); !ok {
+			return true
+		}
+	}
+	return false
 }

@@ -35,6 +35,11 @@ type LeadState struct {
 	// Imported is set for a lead made by Engine.AddLead: its creation is
 	// the caller's, so late events never move it.
 	Imported bool `json:"imported,omitempty"`
+	// Origin is the profile the lead started with (from the pool or the
+	// import), kept when events update the profile (Options.Observe):
+	// replays read the profile as known at earlier times from it and the
+	// stored events.
+	Origin *Profile `json:"origin,omitempty"`
 	// Score counts every applied event of the lead.
 	Score scoring.State `json:"score"`
 	// Events is the number of the lead's stored events Score counts (an
@@ -42,6 +47,11 @@ type LeadState struct {
 	// knows new events came. Unscored counts the others.
 	Events   int `json:"events"`
 	Unscored int `json:"unscored,omitempty"`
+	// Digest is the sum (mod 2^64) of a hash of each event ID that Events
+	// and Unscored count: a replay that finds stored events the state has
+	// not counted tells those its call brings from others (stored by a
+	// call that failed, or by another engine) without keeping every ID.
+	Digest uint64 `json:"digest,omitempty"`
 	// Since counts the events after SinceFrom, the time the lead entered
 	// the requalification stage it is in (zero when it is in none): what
 	// the policy's reset dimensions are read from.
@@ -50,6 +60,11 @@ type LeadState struct {
 	// SinceTouches counts the events after SinceFrom that are touches of
 	// the policy (Requalify.TouchTypes).
 	SinceTouches int `json:"since_touches,omitempty"`
+	// Pending is set while stage changes are being decided again (see the
+	// package documentation on late events): the engine's changes from
+	// this time on were taken back, and whichever engine next processes
+	// the lead decides them again before anything else. Zero otherwise.
+	Pending time.Time `json:"pending,omitzero"`
 	// Stage is the lead's stage record as of the state's last write: the
 	// engine decides on it and Advance's version check catches a change
 	// made meanwhile (a manual transition), so the stage store is read
@@ -65,6 +80,7 @@ type LeadState struct {
 // Clone returns a deep copy of s.
 func (s LeadState) Clone() LeadState {
 	s.Lead = s.Lead.Clone()
+	s.Origin = s.Origin.Clone()
 	s.Score = s.Score.Clone()
 	s.Since = s.Since.Clone()
 	s.Reached = slices.Clone(s.Reached)
@@ -115,6 +131,9 @@ func ValidateState(s LeadState) error {
 	if err := s.Lead.Company.Validate(); err != nil {
 		return bad("%v", err)
 	}
+	if err := s.Origin.validate(); err != nil {
+		return bad("origin: %v", err)
+	}
 	for _, f := range []struct {
 		what string
 		v    string
@@ -127,7 +146,7 @@ func ValidateState(s LeadState) error {
 	for _, t := range []struct {
 		what string
 		v    time.Time
-	}{{"created at", s.Lead.CreatedAt}, {"since", s.SinceFrom}, {"score updated", s.Score.Updated}, {"since updated", s.Since.Updated}} {
+	}{{"created at", s.Lead.CreatedAt}, {"pending", s.Pending}, {"since", s.SinceFrom}, {"score updated", s.Score.Updated}, {"since updated", s.Since.Updated}} {
 		if !t.v.IsZero() && !leadkit.ValidTime(t.v) {
 			return bad("%s time outside %s", t.what, leadkit.TimeRange)
 		}
@@ -235,6 +254,7 @@ func (s *LeadState) copyInto(dst *LeadState) {
 	score, since, reached := dst.Score, dst.Since, dst.Reached
 	*dst = *s
 	dst.Lead = s.Lead.Clone()
+	dst.Origin = s.Origin.Clone()
 	dst.Score, dst.Since = score, since
 	s.Score.CopyTo(&dst.Score)
 	s.Since.CopyTo(&dst.Since)
