@@ -34,6 +34,10 @@ func Lifecycle[F Factory[lifecycle.Store]](t *testing.T, factory F) {
 			Score: scoring.State{Model: "m1", LeadID: id, Updated: at, LastIDs: []string{"e3"},
 				Rules: []scoring.RuleState{{N: 2, Lifetime: 10, Value: 9.5, At: at.UnixNano(), Times: []int64{at.UnixNano()}}}},
 			SinceFrom: at.Add(-time.Hour), SinceTouches: 1,
+			Digest: 1<<63 + 7, Unscored: 1, Imported: true, Pending: at.Add(-2 * time.Hour), ErasedAt: at.Add(-3 * time.Hour),
+			PersonStamps: leadkit.Stamps{"email": at}, CompanyStamps: leadkit.Stamps{"name": at.Add(-time.Minute)},
+			Origin: &lifecycle.Profile{Person: leadkit.Person{Title: "CTO"}, Company: leadkit.Company{Employees: 50},
+				PersonStamps: leadkit.Stamps{"title": at}, CompanyStamps: leadkit.Stamps{"employees": at}},
 			Stage: stage.Record{Key: stage.Key{Pipeline: "classic", Subject: stage.Lead(id)}, Stage: "MQL", EnteredAt: at, UpdatedAt: at, Version: 2},
 			Since: scoring.State{Model: "m1", LeadID: id, Updated: at, Rules: []scoring.RuleState{{N: 1}}},
 		}
@@ -63,10 +67,12 @@ func Lifecycle[F Factory[lifecycle.Store]](t *testing.T, factory F) {
 		require.NoError(t, s.Put(ctx, st))
 		st.Score.Rules[0].Times[0] = 1
 		st.Lead.Person.Interests[0] = "changed"
+		st.Origin.PersonStamps["title"] = time.Time{}
 		got, err := s.Get(ctx, "L1")
 		require.NoError(t, err)
 		got.Reached[0] = "changed"
 		got.Lead.Person.Custom["budget"] = 1.0
+		got.Origin.Person.Title = "changed"
 		again, err := s.Get(ctx, "L1")
 		require.NoError(t, err)
 		assert.Equal(t, state("L1", 1), again, "neither the writer nor a reader shares the stored state")
@@ -80,15 +86,17 @@ func Lifecycle[F Factory[lifecycle.Store]](t *testing.T, factory F) {
 				x.LeadID = strings.Repeat("x", leadkit.MaxIDBytes+1)
 				x.Lead.ID = x.LeadID
 			},
-			"NUL in ID":        func(x *lifecycle.LeadState) { x.LeadID, x.Lead.ID = "a\x00b", "a\x00b" },
-			"bad UTF-8 title":  func(x *lifecycle.LeadState) { x.Lead.Person.Title = "\xff" },
-			"lead ID differs":  func(x *lifecycle.LeadState) { x.Lead.ID = "other" },
-			"year 3000":        func(x *lifecycle.LeadState) { x.Lead.CreatedAt = time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC) },
-			"version 0":        func(x *lifecycle.LeadState) { x.Version = 0 },
-			"negative count":   func(x *lifecycle.LeadState) { x.Events = -1 },
-			"other lead state": func(x *lifecycle.LeadState) { x.Score.LeadID = "other" },
-			"other stage":      func(x *lifecycle.LeadState) { x.Stage.ID = "other" },
-			"stage no version": func(x *lifecycle.LeadState) { x.Stage.Version = 0 },
+			"NUL in ID":         func(x *lifecycle.LeadState) { x.LeadID, x.Lead.ID = "a\x00b", "a\x00b" },
+			"bad UTF-8 title":   func(x *lifecycle.LeadState) { x.Lead.Person.Title = "\xff" },
+			"lead ID differs":   func(x *lifecycle.LeadState) { x.Lead.ID = "other" },
+			"year 3000":         func(x *lifecycle.LeadState) { x.Lead.CreatedAt = time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC) },
+			"version 0":         func(x *lifecycle.LeadState) { x.Version = 0 },
+			"negative count":    func(x *lifecycle.LeadState) { x.Events = -1 },
+			"other lead state":  func(x *lifecycle.LeadState) { x.Score.LeadID = "other" },
+			"other stage":       func(x *lifecycle.LeadState) { x.Stage.ID = "other" },
+			"stage no version":  func(x *lifecycle.LeadState) { x.Stage.Version = 0 },
+			"bad origin":        func(x *lifecycle.LeadState) { x.Origin.Person.Title = "a\x00b" },
+			"pending year 3000": func(x *lifecycle.LeadState) { x.Pending = time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC) },
 		} {
 			st := state("L1", 1)
 			bad(&st)
