@@ -136,9 +136,19 @@ func CheckText(s string, max int) string {
 	if len(s) > max {
 		return fmt.Sprintf("is %d bytes, the limit is %d", len(s), max)
 	}
-	// One pass for the usual short ASCII names and IDs; the rest of a
-	// string with other characters is checked by the standard library.
-	for i := 0; i < len(s); i++ {
+	// One pass for the usual short ASCII names and IDs, eight bytes at a
+	// time; the rest of a string with other characters is checked by the
+	// standard library.
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		const lo, hi = 0x0101010101010101, 0x8080808080808080
+		if x&hi != 0 || (x-lo)&^x&hi != 0 {
+			break // a byte >= 0x80 or a zero byte: the loop below says which
+		}
+	}
+	for ; i < len(s); i++ {
 		switch c := s[i]; {
 		case c == 0:
 			return "contains a NUL byte"

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/leadkit/leadkit"
 	"github.com/stretchr/testify/assert"
@@ -129,4 +130,42 @@ func TestEventBytesCap(t *testing.T) {
 	require.NoError(t, e.Validate())
 	e.Attrs["big"] = append(items, "z")
 	assert.ErrorContains(t, e.Validate(), "the event is over")
+}
+
+// CheckText's word-at-a-time pass answers as a byte-at-a-time check does,
+// wherever in a string a NUL byte or a non-ASCII byte sits.
+func TestCheckTextAgreesWithBytewise(t *testing.T) {
+	bytewise := func(s string) string {
+		if !utf8.ValidString(s) {
+			return "is not valid UTF-8"
+		}
+		if strings.IndexByte(s, 0) >= 0 {
+			return "contains a NUL byte"
+		}
+		return ""
+	}
+	base := "abcdefghijklmnopqrstuvwxyz0123456789"
+	for n := 0; n <= len(base); n++ {
+		for pos := 0; pos < n; pos++ {
+			for _, bad := range []string{"\x00", "\xff", "é", "\x80", "\x01"} {
+				s := base[:pos] + bad + base[pos:n]
+				if s == "" {
+					continue
+				}
+				assert.Equal(t, bytewise(s), leadkit.CheckText(s, 1000), "%q", s)
+			}
+		}
+		assert.Equal(t, "", leadkit.CheckText(base[:n], 1000))
+	}
+}
+
+func BenchmarkCheckText(b *testing.B) {
+	ids := []string{"s0001234-17", "page_view", "webinar", "lead-0000000001234567", "a"}
+	for b.Loop() {
+		for _, s := range ids {
+			if leadkit.CheckText(s, 256) != "" {
+				b.Fatal(s)
+			}
+		}
+	}
 }

@@ -84,6 +84,62 @@ func BenchmarkIngest(b *testing.B) {
 			benchParts(b, evs, persist, perLead)
 		})
 	}
+	// The overhead: engine and parts timed in alternating rounds (which
+	// goes first alternates too), the median of the rounds' ratios, so
+	// that the machine's drift during a run lands on both sides.
+	b.Run("overhead", func(b *testing.B) {
+		for b.Loop() {
+			var ratios []float64
+			for r := range *benchRounds {
+				var engine, parts time.Duration
+				for k := range 2 {
+					if (r+k)%2 == 0 {
+						engine = timeEngine(b, evs)
+					} else {
+						parts = timeParts(b, evs)
+					}
+				}
+				ratios = append(ratios, engine.Seconds()/parts.Seconds())
+			}
+			slices.Sort(ratios)
+			b.ReportMetric(ratios[len(ratios)/2], "engine/parts")
+			b.ReportMetric(ratios[0], "min-engine/parts")
+			b.ReportMetric(ratios[len(ratios)-1], "max-engine/parts")
+		}
+	})
+}
+
+var benchRounds = flag.Int("lifecycle.rounds", 5, "alternating rounds of BenchmarkIngest/overhead")
+
+// timeEngine is the wall time of one pass of evs through a new engine.
+func timeEngine(b *testing.B, evs []leadkit.Event) time.Duration {
+	p := newParts(b)
+	e := p.engine(b, lifecycle.Options{})
+	runtime.GC()
+	start := time.Now()
+	for i := 0; i < len(evs); i += *benchBatchFlag {
+		if _, err := e.Ingest(ctx, evs[i:min(i+*benchBatchFlag, len(evs))]...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return time.Since(start)
+}
+
+// timeParts is the wall time of one pass of evs through the parts.
+func timeParts(b *testing.B, evs []leadkit.Event) time.Duration {
+	p := newParts(b)
+	_ = p.engine(b, lifecycle.Options{}) // the pool and the machine
+	sp := &sumOfParts{p: p, states: map[string]*leadState{}}
+	sp.score, _ = p.model.Fact("total")
+	sp.grade, _ = p.model.Fact("fit_band")
+	runtime.GC()
+	start := time.Now()
+	for i := 0; i < len(evs); i += *benchBatchFlag {
+		if err := sp.ingest(evs[i:min(i+*benchBatchFlag, len(evs))]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return time.Since(start)
 }
 
 // benchParts runs the sum of the parts; with persist the lead's score

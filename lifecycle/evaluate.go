@@ -39,6 +39,9 @@ type evaluator struct {
 	// profile, when set, is the lead's profile as known at the time being
 	// evaluated (a replay of events that update it); else st.Lead is.
 	profile *profile
+	// owned is set when st is the subject's buffer, which nothing else
+	// refers to: a MemoryStore then keeps its memory instead of a copy.
+	owned bool
 }
 
 // scratch is the reusable memory of an evaluation: reading a score into a
@@ -47,6 +50,9 @@ type scratch struct {
 	full, since, mixed scoring.Result
 	ev                 evaluator
 	reached            [2][]string
+	// facts is the stage facts map of the last Advance, reused while no
+	// transition (nor its hooks) can have kept it; nil otherwise.
+	facts stage.Facts
 }
 
 // newEvaluator returns an evaluator with scratch memory from the engine's
@@ -166,11 +172,20 @@ func (v *evaluator) evaluate(ctx context.Context, t time.Time, cause string) err
 	if at.Before(v.rec.UpdatedAt) {
 		at = v.rec.UpdatedAt
 	}
-	facts := make(stage.Facts, len(e.facts))
+	facts := v.facts
+	if facts == nil {
+		facts = make(stage.Facts, len(e.facts))
+	}
 	for _, f := range e.facts {
-		facts[f.name] = res.Fact(f.ref)
+		facts[f.name] = res.Fact(f.ref) // every key, so nothing of the last use is left
 	}
 	rec, n, err := e.machine.Advance(ctx, stage.Lead(v.st.LeadID), facts, stage.Request{Actor: e.actor, At: at, Version: v.rec.Version})
+	v.facts = nil
+	if n == 0 && err == nil {
+		// No transition was tried, so no hook saw the map: Advance read
+		// it and kept nothing.
+		v.facts = facts
+	}
 	v.unchecked = false
 	if n > 0 {
 		h, herr := e.machine.History(ctx, stage.Lead(v.st.LeadID))
@@ -317,5 +332,11 @@ func (v *evaluator) save(ctx context.Context) error {
 		v.st.Reached = slices.Clone(v.prev)
 	}
 	v.st.Version++
+	if ms, ok := v.e.states.(*MemoryStore); ok && v.owned {
+		// The store keeps the buffer's memory and hands back the replaced
+		// version's, which nothing reads before the next state read into
+		// the buffer overwrites it: the state is not copied.
+		return ms.put(ctx, v.st, true)
+	}
 	return v.e.states.Put(ctx, *v.st)
 }

@@ -27,8 +27,10 @@ type subject struct {
 	id    string
 	items []item
 	state *LeadState // read when resolving; nil when it has none
-	buf   LeadState  // holds the state read
-	known bool       // a lead or a prospect
+	// buf holds the state read; allocated once per subject of the
+	// call's pool, it keeps its memory from call to call.
+	buf   *LeadState
+	known bool // a lead or a prospect (looked up under UnknownRefuse only)
 	// reread makes the stage record be read from the stage store, not
 	// taken from the state (after a conflict).
 	reread bool
@@ -193,8 +195,9 @@ func (e *Engine) newCall() *call {
 	clear(c.subs)
 	for _, s := range c.order {
 		// Drop what the last call read; the slices' old elements are
-		// overwritten by this call.
-		*s = subject{items: s.items[:0], log: changeLog{changes: s.log.changes[:0], committed: s.log.committed[:0]}, errs: s.errs[:0]}
+		// overwritten by this call, and buf's memory by the next state
+		// read into it.
+		*s = subject{items: s.items[:0], buf: s.buf, log: changeLog{changes: s.log.changes[:0], committed: s.log.committed[:0]}, errs: s.errs[:0]}
 		c.free = append(c.free, s)
 	}
 	c.order = c.order[:0]
@@ -220,14 +223,16 @@ func (c *call) subject(id string) *subject {
 // resolve reads what the engine knows of a subject and applies the
 // unknown-subject option.
 func (e *Engine) resolve(ctx context.Context, s *subject) error {
-	var err error
-	s.buf, err = e.states.Get(ctx, s.id)
+	ok, err := e.readState(ctx, s)
 	switch {
-	case err == nil:
-		s.state, s.known = &s.buf, true
-		return nil
-	case !errors.Is(err, leadkit.ErrNotFound):
+	case err != nil:
 		return err
+	case ok:
+		s.state, s.known = s.buf, true
+		return nil
+	}
+	if e.unknown != UnknownRefuse {
+		return nil // a prospect, or one made of its events
 	}
 	if e.pool != nil {
 		found, err := e.pool.Store().Find(ctx, []string{subjectKey(s.id)})
@@ -236,10 +241,31 @@ func (e *Engine) resolve(ctx context.Context, s *subject) error {
 		}
 		s.known = len(found) > 0
 	}
-	if !s.known && e.unknown == UnknownRefuse {
+	if !s.known {
 		return fmt.Errorf("%w: unknown subject %q (Options.Unknown is %q)", leadkit.ErrInvalid, clip(s.id), UnknownRefuse)
 	}
 	return nil
+}
+
+// readState reads the subject's state into s.buf and reports whether it
+// has one. A MemoryStore copies it into the buffer's memory, which the
+// call's subjects keep from call to call; other stores' Get allocates.
+func (e *Engine) readState(ctx context.Context, s *subject) (bool, error) {
+	if s.buf == nil {
+		s.buf = &LeadState{}
+	}
+	if ms, ok := e.states.(*MemoryStore); ok {
+		return ms.getInto(ctx, s.id, s.buf)
+	}
+	st, err := e.states.Get(ctx, s.id)
+	switch {
+	case err == nil:
+		*s.buf = st
+		return true, nil
+	case errors.Is(err, leadkit.ErrNotFound):
+		return false, nil
+	}
+	return false, err
 }
 
 // subjectKey is the pool identity key of a subject.
@@ -362,13 +388,12 @@ func (e *Engine) process(ctx context.Context, s *subject) (res []Change, err err
 		s.errs = s.errs[:base]
 		if attempt > 0 {
 			s.state, s.reread = nil, true
-			var err error
-			s.buf, err = e.states.Get(ctx, s.id)
-			switch {
-			case err == nil:
-				s.state = &s.buf
-			case !errors.Is(err, leadkit.ErrNotFound):
+			ok, err := e.readState(ctx, s)
+			if err != nil {
 				return nil, err
+			}
+			if ok {
+				s.state = s.buf
 			}
 		}
 		out.startAttempt()
@@ -492,7 +517,7 @@ func (e *Engine) processOnce(ctx context.Context, s *subject, log *changeLog) er
 		// its creation.
 		var g *pool.Graduation
 		if !st.Imported {
-			g = &pool.Graduation{LeadID: st.LeadID, At: st.Lead.CreatedAt, Lead: st.Lead}
+			g = &pool.Graduation{LeadID: st.LeadID, At: st.Lead.CreatedAt, Lead: st.Lead.Clone()}
 		}
 		rec, err = e.start(ctx, st.Lead, st.Lead.CreatedAt, "", g, "", log)
 	}
@@ -711,6 +736,12 @@ func (e *Engine) start(ctx context.Context, lead leadkit.Lead, at time.Time, sta
 	if g == nil {
 		return rec, nil
 	}
+	if !existed {
+		// The start entry, as Start wrote it.
+		en := &stage.Entry{Key: rec.Key, Version: 1, To: rec.Stage, At: rec.EnteredAt, Actor: e.actor, Trigger: stage.TriggerStart}
+		log.commit(Change{Kind: Graduated, LeadID: lead.ID, At: en.At, Cause: cause, Graduation: g, Stage: en})
+		return rec, nil
+	}
 	h, err := e.machine.History(ctx, stage.Lead(lead.ID))
 	if err != nil {
 		return rec, err
@@ -718,12 +749,9 @@ func (e *Engine) start(ctx context.Context, lead leadkit.Lead, at time.Time, sta
 	if len(h) > 0 && h[0].Actor == e.actor {
 		log.commit(Change{Kind: Graduated, LeadID: lead.ID, At: h[0].At, Cause: cause, Graduation: g, Stage: &h[0]})
 	}
-	if existed {
-		// A call that failed before writing the lead's first state may
-		// have moved it further.
-		return rec, e.recover(ctx, lead.ID, nil, 1, rec.Version, log)
-	}
-	return rec, nil
+	// A call that failed before writing the lead's first state may have
+	// moved it further.
+	return rec, e.recover(ctx, lead.ID, nil, 1, rec.Version, log)
 }
 
 // recover reports the automatic stage changes the engine made from
@@ -743,7 +771,7 @@ func (e *Engine) recover(ctx context.Context, id string, st *LeadState, after, u
 		case h[i].Trigger == stage.TriggerAuto:
 			log.commit(Change{Kind: Staged, LeadID: id, At: h[i].At, Stage: &h[i]})
 		case h[i].Trigger == stage.TriggerStart && st != nil && !st.Imported:
-			g := &pool.Graduation{LeadID: id, At: h[i].At, Lead: st.Lead}
+			g := &pool.Graduation{LeadID: id, At: h[i].At, Lead: st.Lead.Clone()}
 			log.commit(Change{Kind: Graduated, LeadID: id, At: h[i].At, Graduation: g, Stage: &h[i]})
 		}
 	}
@@ -763,7 +791,7 @@ func (e *Engine) notAfterNow(t time.Time) time.Time {
 func (e *Engine) apply(ctx context.Context, st *LeadState, rec stage.Record, unchecked bool, s *subject, log *changeLog) error {
 	items := s.items
 	ev := e.newEvaluator(st, rec, unchecked, log, st.Score.Updated)
-	ev.subject = s
+	ev.subject, ev.owned = s, st == s.buf
 	defer ev.release()
 	for i := 0; i < len(items); {
 		t := items[i].ev.Time

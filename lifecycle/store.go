@@ -191,19 +191,19 @@ func ValidateState(s LeadState) error {
 	return nil
 }
 
-// MemoryStore is the in-memory Store. It keeps the states in one slice
-// and writes a new version over the old one, reusing its memory, so a
-// write allocates nothing in the steady state.
+// MemoryStore is the in-memory Store. It keeps each state in its own
+// allocation (a new lead never copies the others, as the growth of one
+// slice of states would) and writes a new version over the old one,
+// reusing its memory, so a write allocates nothing in the steady state.
 type MemoryStore struct {
 	mu     sync.RWMutex
-	idx    map[string]int // lead ID -> position in states
-	states []LeadState
+	states map[string]*LeadState // lead ID -> its state
 }
 
 var _ Store = (*MemoryStore)(nil)
 
 // NewMemoryStore returns an empty in-memory Store.
-func NewMemoryStore() *MemoryStore { return &MemoryStore{idx: map[string]int{}} }
+func NewMemoryStore() *MemoryStore { return &MemoryStore{states: map[string]*LeadState{}} }
 
 // Get implements Store.
 func (s *MemoryStore) Get(ctx context.Context, leadID string) (LeadState, error) {
@@ -215,37 +215,70 @@ func (s *MemoryStore) Get(ctx context.Context, leadID string) (LeadState, error)
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	i, ok := s.idx[leadID]
+	st, ok := s.states[leadID]
 	if !ok {
 		return LeadState{}, fmt.Errorf("lifecycle: lead %q: %w", clip(leadID), leadkit.ErrNotFound)
 	}
-	return s.states[i].Clone(), nil
+	return st.Clone(), nil
+}
+
+// getInto is Get into dst, reusing dst's memory (the engine reads each
+// lead's state into a buffer it keeps): it reports whether the lead has a
+// state, and allocates nothing in the steady state. dst must not share
+// memory with anything its caller still uses. The engine's lead IDs are
+// those of valid events, so the ID is not checked again.
+func (s *MemoryStore) getInto(ctx context.Context, leadID string, dst *LeadState) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	st, ok := s.states[leadID]
+	if ok {
+		st.copyInto(dst)
+	}
+	return ok, nil
 }
 
 // Put implements Store.
-func (s *MemoryStore) Put(ctx context.Context, st LeadState) error {
+func (s *MemoryStore) Put(ctx context.Context, st LeadState) error { return s.put(ctx, &st, false) }
+
+// put writes st: a copy of it, or with own set, st's own memory, which
+// the caller hands over (nothing else may refer to it): *st then receives
+// the memory of the version it replaced (the zero LeadState for a new
+// lead), for the caller to reuse, and nothing is copied. On an error
+// *st is left as it was.
+func (s *MemoryStore) put(ctx context.Context, st *LeadState, own bool) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := ValidateState(st); err != nil {
-		return err
+	if !own {
+		// The engine's own writes are of states it read from the store
+		// and changed with checked events and profiles: Put, which
+		// anyone may call, checks.
+		if err := ValidateState(*st); err != nil {
+			return err
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var have int64
-	i, ok := s.idx[st.LeadID]
+	dst, ok := s.states[st.LeadID]
 	if ok {
-		have = s.states[i].Version
+		have = dst.Version
 	}
 	if have != st.Version-1 {
 		return fmt.Errorf("lifecycle: lead %q at version %d, not %d: %w", clip(st.LeadID), have, st.Version-1, leadkit.ErrConflict)
 	}
 	if !ok {
-		i = len(s.states)
-		s.idx[st.LeadID] = i
-		s.states = append(s.states, LeadState{})
+		dst = &LeadState{}
+		s.states[st.LeadID] = dst
 	}
-	st.copyInto(&s.states[i])
+	if own {
+		*dst, *st = *st, *dst
+		return nil
+	}
+	st.copyInto(dst)
 	return nil
 }
 
@@ -269,8 +302,8 @@ func (s *LeadState) copyInto(dst *LeadState) {
 // Scan implements Store.
 func (s *MemoryStore) Scan(ctx context.Context, fn func(LeadState) error) error {
 	s.mu.RLock()
-	ids := make([]string, 0, len(s.idx))
-	for id := range s.idx {
+	ids := make([]string, 0, len(s.states))
+	for id := range s.states {
 		ids = append(ids, id)
 	}
 	s.mu.RUnlock()
