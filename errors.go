@@ -12,4 +12,8 @@ var (
 	ErrConflict = errors.New("leadkit: version conflict")
 	// ErrInvalid reports bad input: a malformed definition, rule, event or row.
 	ErrInvalid = errors.New("leadkit: invalid input")
+	// ErrUnavailable reports that a store could not be reached (a
+	// database server down, a connection lost): nothing is known to have
+	// been written, and the same call may be retried.
+	ErrUnavailable = errors.New("leadkit: store unavailable")
 )

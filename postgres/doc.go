@@ -11,10 +11,19 @@
 //
 // NewStageStore creates its tables if they do not exist (set
 // Options.SkipMigrate to manage the schema yourself; Schema returns the
-// DDL). Tables are prefixed with Options.TablePrefix (default "leadkit_").
+// DDL), in a transaction holding an advisory lock, so processes that open
+// their stores at once on a fresh database do not race. Tables are
+// prefixed with Options.TablePrefix (default "leadkit_").
 //
 // Concurrency: every write is one transaction; optimistic versions are
 // enforced by the database (a conditional UPDATE), so many application
 // instances can share one database. Times are stored as timestamptz and read
 // back in UTC.
+//
+// Errors: a deadlock or serialization failure wraps leadkit.ErrConflict,
+// and a server that cannot be reached or a connection lost mid-call wraps
+// leadkit.ErrUnavailable; in both cases the call may be repeated (every
+// write is one transaction, and appends are idempotent by event ID).
+// Appends insert in event ID order, so concurrent overlapping batches do
+// not deadlock.
 package postgres

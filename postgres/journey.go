@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -51,19 +52,26 @@ func NewJourneyStore(ctx context.Context, db *sql.DB, o Options) (*JourneyStore,
 	}
 	s := &JourneyStore{db: db, events: p + "events"}
 	if !o.SkipMigrate {
-		if _, err := db.ExecContext(ctx, JourneySchema(p)); err != nil {
+		if err := migrate(ctx, db, JourneySchema(p)); err != nil {
 			return nil, fmt.Errorf("postgres: create event table: %w", err)
 		}
 	}
 	return s, nil
 }
 
-// appendChunk bounds the rows of one INSERT (8 parameters a row, under
+// appendChunk bounds the rows of one INSERT (9 parameters a row, under
 // PostgreSQL's 65,535).
 const appendChunk = 1000
 
 // Append implements journey.Store: the valid events are inserted in one
 // transaction with ON CONFLICT (id) DO NOTHING; invalid ones are reported.
+// Rows are inserted in event ID order, so concurrent batches of the same
+// IDs lock them in one order and never deadlock; each row's seq, which
+// orders a lead's events at one instant, is taken from the sequence in
+// the batch's own order, so that order is kept. A deadlock or
+// serialization failure that still happens wraps leadkit.ErrConflict, a
+// lost server leadkit.ErrUnavailable: nothing was written, and the call
+// may be repeated.
 func (s *JourneyStore) Append(ctx context.Context, events ...leadkit.Event) (int, error) {
 	valid, bad := leadkit.ValidEvents(events)
 	if bad != nil {
@@ -72,23 +80,53 @@ func (s *JourneyStore) Append(ctx context.Context, events ...leadkit.Event) (int
 	if len(valid) == 0 {
 		return 0, bad
 	}
+	type row struct {
+		e   *leadkit.Event
+		seq int64
+	}
+	rows := make([]row, len(valid))
+	for i := range valid {
+		rows[i].e = &valid[i]
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return 0, fmt.Errorf("postgres: append: %w", err)
+		return 0, fmt.Errorf("postgres: append: %w", dbErr(err))
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	seqs, err := tx.QueryContext(ctx, `SELECT nextval(pg_get_serial_sequence($1, 'seq')) FROM generate_series(1, $2)`, s.events, len(rows))
+	if err != nil {
+		return 0, fmt.Errorf("postgres: append: %w", dbErr(err))
+	}
+	got := make([]int64, 0, len(rows))
+	for seqs.Next() {
+		var v int64
+		if err := seqs.Scan(&v); err != nil {
+			seqs.Close()
+			return 0, fmt.Errorf("postgres: append: %w", dbErr(err))
+		}
+		got = append(got, v)
+	}
+	if err := seqs.Err(); err != nil || len(got) != len(rows) {
+		return 0, fmt.Errorf("postgres: append: sequence: %w (%d of %d values)", dbErr(err), len(got), len(rows))
+	}
+	slices.Sort(got)
+	for i := range rows {
+		rows[i].seq = got[i]
+	}
+	slices.SortStableFunc(rows, func(a, b row) int { return strings.Compare(a.e.ID, b.e.ID) })
 	added := 0
-	for start := 0; start < len(valid); start += appendChunk {
-		chunk := valid[start:min(start+appendChunk, len(valid))]
+	for start := 0; start < len(rows); start += appendChunk {
+		chunk := rows[start:min(start+appendChunk, len(rows))]
 		var q strings.Builder
-		q.WriteString(`INSERT INTO ` + s.events + ` (id, lead_id, type, channel, campaign, content, time, attrs) VALUES `)
-		args := make([]any, 0, 8*len(chunk))
-		for i, e := range chunk {
+		q.WriteString(`INSERT INTO ` + s.events + ` (id, lead_id, type, channel, campaign, content, time, attrs, seq) VALUES `)
+		args := make([]any, 0, 9*len(chunk))
+		for i, r := range chunk {
+			e := r.e
 			if i > 0 {
 				q.WriteString(", ")
 			}
 			n := len(args)
-			fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8)
+			fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9)
 			var attrs any
 			if len(e.Attrs) > 0 {
 				b, err := json.Marshal(leadkit.NormalizeAttrs(e.Attrs))
@@ -97,21 +135,21 @@ func (s *JourneyStore) Append(ctx context.Context, events ...leadkit.Event) (int
 				}
 				attrs = string(b)
 			}
-			args = append(args, e.ID, e.LeadID, e.Type, e.Channel, e.Campaign, e.Content, e.Time.UTC(), attrs)
+			args = append(args, e.ID, e.LeadID, e.Type, e.Channel, e.Campaign, e.Content, e.Time.UTC(), attrs, r.seq)
 		}
 		q.WriteString(" ON CONFLICT (id) DO NOTHING")
 		res, err := tx.ExecContext(ctx, q.String(), args...)
 		if err != nil {
-			return 0, fmt.Errorf("postgres: append: %w", err)
+			return 0, fmt.Errorf("postgres: append: %w", dbErr(err))
 		}
 		n, err := res.RowsAffected()
 		if err != nil {
-			return 0, fmt.Errorf("postgres: append: %w", err)
+			return 0, fmt.Errorf("postgres: append: %w", dbErr(err))
 		}
 		added += int(n)
 	}
 	if err := tx.Commit(); err != nil {
-		return 0, fmt.Errorf("postgres: append: %w", err)
+		return 0, fmt.Errorf("postgres: append: %w", dbErr(err))
 	}
 	return added, bad
 }
@@ -154,11 +192,11 @@ func (s *JourneyStore) Events(ctx context.Context, leadID string, from, to time.
 		WHERE lead_id = $1 AND ($2::timestamptz IS NULL OR time >= $2) AND ($3::timestamptz IS NULL OR time < $3)
 		ORDER BY time, seq`, leadID, nullTime(from), nullTime(to))
 	if err != nil {
-		return nil, fmt.Errorf("postgres: events of %q: %w", leadID, err)
+		return nil, fmt.Errorf("postgres: events of %q: %w", leadID, dbErr(err))
 	}
 	evs, err := scanEvents(rows)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: events of %q: %w", leadID, err)
+		return nil, fmt.Errorf("postgres: events of %q: %w", leadID, dbErr(err))
 	}
 	return evs, nil
 }
@@ -173,11 +211,11 @@ func (s *JourneyStore) ForEach(ctx context.Context, fn func(journey.Timeline) er
 				SELECT DISTINCT lead_id FROM `+s.events+` WHERE $1 OR lead_id > $2 ORDER BY lead_id LIMIT $3)
 			SELECT `+eventCols+` FROM `+s.events+` JOIN leads USING (lead_id) ORDER BY lead_id, time, seq`, first, last, page)
 		if err != nil {
-			return fmt.Errorf("postgres: scan timelines: %w", err)
+			return fmt.Errorf("postgres: scan timelines: %w", dbErr(err))
 		}
 		evs, err := scanEvents(rows)
 		if err != nil {
-			return fmt.Errorf("postgres: scan timelines: %w", err)
+			return fmt.Errorf("postgres: scan timelines: %w", dbErr(err))
 		}
 		leads := 0
 		for i := 0; i < len(evs); {

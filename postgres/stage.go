@@ -93,7 +93,7 @@ func NewStageStore(ctx context.Context, db *sql.DB, o Options) (*StageStore, err
 	}
 	s := &StageStore{db: db, records: p + "stage_records", history: p + "stage_history"}
 	if !o.SkipMigrate {
-		if _, err := db.ExecContext(ctx, StageSchema(p)); err != nil {
+		if err := migrate(ctx, db, StageSchema(p)); err != nil {
 			return nil, fmt.Errorf("postgres: create stage tables: %w", err)
 		}
 	}
@@ -113,7 +113,7 @@ func (s *StageStore) Get(ctx context.Context, key stage.Key) (stage.Record, erro
 		return stage.Record{}, fmt.Errorf("postgres: %s in pipeline %q: %w", key.Subject, key.Pipeline, leadkit.ErrNotFound)
 	}
 	if err != nil {
-		return stage.Record{}, fmt.Errorf("postgres: get %s: %w", key.Subject, err)
+		return stage.Record{}, fmt.Errorf("postgres: get %s: %w", key.Subject, dbErr(err))
 	}
 	r.EnteredAt, r.UpdatedAt = r.EnteredAt.UTC(), r.UpdatedAt.UTC()
 	return r, nil
@@ -126,11 +126,11 @@ func (s *StageStore) Commit(ctx context.Context, rec stage.Record, e stage.Entry
 	// The same checks as every backend: bad input is ErrInvalid, never a
 	// driver error.
 	if err := stage.ValidateCommit(rec, e); err != nil {
-		return fmt.Errorf("postgres: %w", err)
+		return fmt.Errorf("postgres: %w", dbErr(err))
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("postgres: commit %s: %w", rec.Subject, err)
+		return fmt.Errorf("postgres: commit %s: %w", rec.Subject, dbErr(err))
 	}
 	defer func() {
 		if err != nil {
@@ -148,10 +148,10 @@ func (s *StageStore) Commit(ctx context.Context, rec stage.Record, e stage.Entry
 			rec.Pipeline, rec.Kind, rec.ID, rec.Stage, rec.SubStatus, rec.EnteredAt.UTC(), rec.UpdatedAt.UTC(), rec.Version)
 	}
 	if err != nil {
-		return fmt.Errorf("postgres: commit %s: %w", rec.Subject, err)
+		return fmt.Errorf("postgres: commit %s: %w", rec.Subject, dbErr(err))
 	}
 	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("postgres: commit %s: %w", rec.Subject, err)
+		return fmt.Errorf("postgres: commit %s: %w", rec.Subject, dbErr(err))
 	} else if n == 0 {
 		return fmt.Errorf("postgres: commit %s version %d: %w", rec.Subject, rec.Version, leadkit.ErrConflict)
 	}
@@ -159,10 +159,10 @@ func (s *StageStore) Commit(ctx context.Context, rec stage.Record, e stage.Entry
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		e.Pipeline, e.Kind, e.ID, e.Version, e.Transition, e.From, e.To, e.SubStatus, e.At.UTC(), e.Actor, e.Reason, e.Note, string(e.Trigger))
 	if err != nil {
-		return fmt.Errorf("postgres: commit %s history: %w", rec.Subject, err)
+		return fmt.Errorf("postgres: commit %s history: %w", rec.Subject, dbErr(err))
 	}
 	if err = tx.Commit(); err != nil {
-		return fmt.Errorf("postgres: commit %s: %w", rec.Subject, err)
+		return fmt.Errorf("postgres: commit %s: %w", rec.Subject, dbErr(err))
 	}
 	return nil
 }
@@ -172,11 +172,11 @@ func (s *StageStore) Commit(ctx context.Context, rec stage.Record, e stage.Entry
 // history rows after rec.Version.
 func (s *StageStore) Rewind(ctx context.Context, rec stage.Record, from int64) (err error) {
 	if err := stage.ValidateRewind(rec, from); err != nil {
-		return fmt.Errorf("postgres: %w", err)
+		return fmt.Errorf("postgres: %w", dbErr(err))
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("postgres: rewind %s: %w", rec.Subject, err)
+		return fmt.Errorf("postgres: rewind %s: %w", rec.Subject, dbErr(err))
 	}
 	defer func() {
 		if err != nil {
@@ -193,20 +193,20 @@ func (s *StageStore) Rewind(ctx context.Context, rec stage.Record, from int64) (
 			rec.Pipeline, rec.Kind, rec.ID, rec.Stage, rec.SubStatus, rec.EnteredAt.UTC(), rec.UpdatedAt.UTC(), rec.Version, from)
 	}
 	if err != nil {
-		return fmt.Errorf("postgres: rewind %s: %w", rec.Subject, err)
+		return fmt.Errorf("postgres: rewind %s: %w", rec.Subject, dbErr(err))
 	}
 	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("postgres: rewind %s: %w", rec.Subject, err)
+		return fmt.Errorf("postgres: rewind %s: %w", rec.Subject, dbErr(err))
 	} else if n == 0 {
 		return fmt.Errorf("postgres: rewind %s from version %d: %w", rec.Subject, from, leadkit.ErrConflict)
 	}
 	_, err = tx.ExecContext(ctx, `DELETE FROM `+s.history+` WHERE pipeline = $1 AND kind = $2 AND id = $3 AND version > $4`,
 		rec.Pipeline, rec.Kind, rec.ID, rec.Version)
 	if err != nil {
-		return fmt.Errorf("postgres: rewind %s history: %w", rec.Subject, err)
+		return fmt.Errorf("postgres: rewind %s history: %w", rec.Subject, dbErr(err))
 	}
 	if err = tx.Commit(); err != nil {
-		return fmt.Errorf("postgres: rewind %s: %w", rec.Subject, err)
+		return fmt.Errorf("postgres: rewind %s: %w", rec.Subject, dbErr(err))
 	}
 	return nil
 }
@@ -230,14 +230,14 @@ func (s *StageStore) History(ctx context.Context, key stage.Key) ([]stage.Entry,
 	rows, err := s.db.QueryContext(ctx, `SELECT `+historyCols+` FROM `+s.history+`
 		WHERE pipeline = $1 AND kind = $2 AND id = $3 ORDER BY version`, key.Pipeline, key.Kind, key.ID)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: history %s: %w", key.Subject, err)
+		return nil, fmt.Errorf("postgres: history %s: %w", key.Subject, dbErr(err))
 	}
 	defer rows.Close()
 	out := []stage.Entry{}
 	for rows.Next() {
 		e, err := scanEntry(rows, key)
 		if err != nil {
-			return nil, fmt.Errorf("postgres: history %s: %w", key.Subject, err)
+			return nil, fmt.Errorf("postgres: history %s: %w", key.Subject, dbErr(err))
 		}
 		out = append(out, e)
 	}
@@ -255,21 +255,21 @@ func (s *StageStore) Scan(ctx context.Context, pipeline string, fn func(stage.Re
 		rows, err := s.db.QueryContext(ctx, `SELECT kind, id, stage, sub_status, entered_at, updated_at, version FROM `+s.records+`
 			WHERE pipeline = $1 AND (kind, id) > ($2, $3) ORDER BY kind, id LIMIT 1000`, pipeline, lastKind, lastID)
 		if err != nil {
-			return fmt.Errorf("postgres: scan %q: %w", pipeline, err)
+			return fmt.Errorf("postgres: scan %q: %w", pipeline, dbErr(err))
 		}
 		var page []stage.Record
 		for rows.Next() {
 			r := stage.Record{Key: stage.Key{Pipeline: pipeline}}
 			if err := rows.Scan(&r.Kind, &r.ID, &r.Stage, &r.SubStatus, &r.EnteredAt, &r.UpdatedAt, &r.Version); err != nil {
 				rows.Close()
-				return fmt.Errorf("postgres: scan %q: %w", pipeline, err)
+				return fmt.Errorf("postgres: scan %q: %w", pipeline, dbErr(err))
 			}
 			r.EnteredAt, r.UpdatedAt = r.EnteredAt.UTC(), r.UpdatedAt.UTC()
 			page = append(page, r)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return fmt.Errorf("postgres: scan %q: %w", pipeline, err)
+			return fmt.Errorf("postgres: scan %q: %w", pipeline, dbErr(err))
 		}
 		for _, r := range page {
 			if err := fn(r); err != nil {
@@ -297,7 +297,7 @@ func (s *StageStore) ScanHistories(ctx context.Context, pipeline string, fn func
 			SELECT h.kind, h.id, `+prefixed("h.", historyCols)+` FROM `+s.history+` h JOIN subjects USING (kind, id)
 			WHERE h.pipeline = $1 ORDER BY h.kind, h.id, h.version`, pipeline, lastKind, lastID, page)
 		if err != nil {
-			return fmt.Errorf("postgres: scan histories %q: %w", pipeline, err)
+			return fmt.Errorf("postgres: scan histories %q: %w", pipeline, dbErr(err))
 		}
 		type hist struct {
 			key stage.Key
@@ -310,7 +310,7 @@ func (s *StageStore) ScanHistories(ctx context.Context, pipeline string, fn func
 			var trig string
 			if err := rows.Scan(&kind, &id, &e.Version, &e.Transition, &e.From, &e.To, &e.SubStatus, &e.At, &e.Actor, &e.Reason, &e.Note, &trig); err != nil {
 				rows.Close()
-				return fmt.Errorf("postgres: scan histories %q: %w", pipeline, err)
+				return fmt.Errorf("postgres: scan histories %q: %w", pipeline, dbErr(err))
 			}
 			key := stage.Key{Pipeline: pipeline, Subject: stage.Subject{Kind: stage.Kind(kind), ID: id}}
 			e.Key, e.Trigger, e.At = key, stage.Trigger(trig), e.At.UTC()
@@ -321,7 +321,7 @@ func (s *StageStore) ScanHistories(ctx context.Context, pipeline string, fn func
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return fmt.Errorf("postgres: scan histories %q: %w", pipeline, err)
+			return fmt.Errorf("postgres: scan histories %q: %w", pipeline, dbErr(err))
 		}
 		for _, h := range hs {
 			if err := fn(h.key, h.es); err != nil {
