@@ -81,6 +81,9 @@ func (v *evaluator) add(ev *leadkit.Event) error {
 	// An event that is not scored is not counted in Events either, so a
 	// redelivery of it is never counted twice.
 	if same && len(sc.LastIDs) >= scoring.MaxEvents {
+		if !v.rebuild {
+			return errRebuild
+		}
 		v.unscored(ev.ID)
 		v.problem(ev.ID, fmt.Errorf("%w: more than %d events of the lead at one instant: not scored", leadkit.ErrInvalid, scoring.MaxEvents))
 		return nil
@@ -89,6 +92,9 @@ func (v *evaluator) add(ev *leadkit.Event) error {
 	if err := v.e.model.Apply(sc, *ev); err != nil {
 		if errors.Is(err, scoring.ErrOutOfOrder) {
 			return err // a defect of the engine: events come in time order
+		}
+		if !v.rebuild {
+			return errRebuild
 		}
 		v.unscored(ev.ID)
 		v.problem(ev.ID, fmt.Errorf("not scored: %w", err))
@@ -107,9 +113,14 @@ func (v *evaluator) add(ev *leadkit.Event) error {
 	return nil
 }
 
-// unscored counts an event the model cannot score, in a rebuild only: it
-// reads every stored event once, where the fast path may see a
-// redelivery of it again.
+// errRebuild stops the fast path at an event the model cannot score:
+// such an event is counted (Unscored, Digest) by a rebuild only, which
+// reads every stored event once, where the fast path could not tell a
+// redelivery of it from a new one.
+var errRebuild = errors.New("lifecycle: an unscorable event: rebuild")
+
+// unscored counts an event the model cannot score, in a rebuild only (see
+// errRebuild).
 func (v *evaluator) unscored(id string) {
 	if v.rebuild {
 		v.st.Unscored++

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"reflect"
 	"slices"
 	"time"
@@ -37,6 +38,10 @@ type subject struct {
 	// verify makes the events be checked against the journey store before
 	// they count (the call's append kept fewer than it was given).
 	verify bool
+	// rebuild sends the subject's next attempt through a rebuild (the
+	// fast path met an event the model cannot score); full makes it
+	// decide the lead again from its first event.
+	rebuild, full bool
 	// prospect is the prospect a new lead graduated from, as the pool
 	// held it then; adopted is set when another call or engine graduated
 	// it, on what the pool knew then.
@@ -387,6 +392,9 @@ func (e *Engine) process(ctx context.Context, s *subject) (res []Change, err err
 	for attempt := range maxRetries {
 		s.errs = s.errs[:base]
 		if attempt > 0 {
+			if err := backoff(ctx, attempt); err != nil {
+				return nil, err
+			}
 			s.state, s.reread = nil, true
 			ok, err := e.readState(ctx, s)
 			if err != nil {
@@ -397,13 +405,49 @@ func (e *Engine) process(ctx context.Context, s *subject) (res []Change, err err
 			}
 		}
 		out.startAttempt()
+		wrote := len(out.changes)
 		err := e.processOnce(ctx, s, out)
-		if errors.Is(err, leadkit.ErrConflict) {
+		if errors.Is(err, errRebuild) {
+			// Stage changes the fast path committed before are kept and
+			// read again.
+			s.rebuild = true
+			continue
+		}
+		if errors.Is(err, leadkit.ErrConflict) || errors.Is(err, leadkit.ErrNotFound) {
+			// Another writer moved the lead, or took its start back while
+			// this attempt read it (see rewind): read the stores again.
+			// An attempt that changed stages on what it had read, and lost
+			// the race to write the lead's state, may have acted on a view
+			// another engine had changed meanwhile (a start taken back and
+			// made again has the same version): the next attempt decides
+			// the lead again from its first event.
+			if len(out.changes) > wrote {
+				s.full = true
+			}
 			continue
 		}
 		return nil, err
 	}
 	return nil, fmt.Errorf("%w: still conflicting after %d attempts", leadkit.ErrConflict, maxRetries)
+}
+
+// backoff waits before attempt (the second on), a random time up to
+// 50µs x 2^attempt (at most about 50ms), so that engines that keep moving
+// the same lead do not keep colliding in step. The first retry does not
+// wait.
+func backoff(ctx context.Context, attempt int) error {
+	if attempt < 2 {
+		return nil
+	}
+	d := time.Duration(rand.Int64N(int64(50*time.Microsecond) << min(attempt, 10)))
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // changeLog collects a lead's changes over attempts, in the order they
@@ -539,8 +583,8 @@ func (e *Engine) processOnce(ctx context.Context, s *subject, log *changeLog) er
 	// Late: older than the lead's latest applied event, or at (or, clamped
 	// to the clock, before) its latest stage change.
 	late := from.Before(cursor) || !e.notAfterNow(from).After(rec.UpdatedAt) || !st.Pending.IsZero()
-	if rebuild || late {
-		return e.replay(ctx, st, rec, known, from, !rebuild, s, log)
+	if rebuild || late || s.rebuild || s.full {
+		return e.replay(ctx, st, rec, known, from, !rebuild && !s.rebuild && !s.full, s, log)
 	}
 	return e.apply(ctx, st, rec, known, s, log)
 }
@@ -746,6 +790,12 @@ func (e *Engine) start(ctx context.Context, lead leadkit.Lead, at time.Time, sta
 	if err != nil {
 		return rec, err
 	}
+	if len(h) > 0 && h[0].Actor == e.actor && !h[0].At.Equal(at) {
+		// Another call or engine started the lead at another time (on
+		// what it knew then, or while this one was moving the start):
+		// decide again on the stores as they are now.
+		return rec, fmt.Errorf("lead started at %s by another call, not %s: %w", h[0].At.Format(time.RFC3339Nano), at.Format(time.RFC3339Nano), leadkit.ErrConflict)
+	}
 	if len(h) > 0 && h[0].Actor == e.actor {
 		log.commit(Change{Kind: Graduated, LeadID: lead.ID, At: h[0].At, Cause: cause, Graduation: g, Stage: &h[0]})
 	}
@@ -829,6 +879,8 @@ func (e *Engine) replay(ctx context.Context, st *LeadState, rec stage.Record, un
 	}
 	isNew := st.Version == 0
 	switch {
+	case s.full && len(evs) > 0:
+		from = evs[0].Time
 	case !isNew && !onlyCallsEvents(st, evs, s.items):
 		// Stored events that the state has not counted and the call may not
 		// bring (stored by a call that failed after its append, or by
@@ -852,6 +904,7 @@ func (e *Engine) replay(ctx context.Context, st *LeadState, rec stage.Record, un
 	// clamped like the changes, for events after the clock) is decided
 	// again; a new lead's start only if such an event came before it.
 	var rw rewound
+	evalFrom := from
 	if at := e.notAfterNow(from); at.Before(rec.UpdatedAt) || !isNew && at.Equal(rec.UpdatedAt) {
 		if rw, err = e.rewind(ctx, st, rec, at, evs, s, log); err != nil {
 			return err
@@ -859,9 +912,13 @@ func (e *Engine) replay(ctx context.Context, st *LeadState, rec stage.Record, un
 		rec = rw.rec
 		if rw.changed {
 			unchecked = false
+			// The changes taken back were recorded at or after at (events
+			// after the clock are recorded at its time): every event from
+			// there on is evaluated again.
+			evalFrom = at
 		}
 		if rw.restarted {
-			from = st.Lead.CreatedAt
+			from, evalFrom = st.Lead.CreatedAt, st.Lead.CreatedAt
 		}
 	}
 	// Evaluations before an erasure read a profile that is gone: an event
@@ -880,7 +937,6 @@ func (e *Engine) replay(ctx context.Context, st *LeadState, rec stage.Record, un
 	ev := e.newEvaluator(&fresh, rec, unchecked, log, oldCursor)
 	ev.subject, ev.rebuild = s, true
 	defer ev.release()
-	evalFrom := from
 	if evalFrom.Before(rec.UpdatedAt) {
 		evalFrom = rec.UpdatedAt
 	}
