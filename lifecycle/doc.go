@@ -90,14 +90,21 @@
 // way. A CRM that keeps each lead's history by version deletes the
 // version a Revoked names and sets the versions the others name (versions
 // are used again: the corrected history numbers its entries as the
-// time-order one does). Stage hooks do not run for a taken-back change;
-// they run again for the change decided anew.
+// time-order one does).
+//
+// Stage hooks and stage.Options.OnCommit see the machine's commits, not
+// the engine's reports: they do not run for a taken-back change, and they
+// run again when a change is decided anew, even one decided exactly as
+// before (which Ingest does not report). With late events, hooks must be
+// idempotent (key them by subject, version, time and stage), and a hook
+// that vetoes a change decided anew keeps it out of the history; act on
+// Ingest's changes instead where a duplicate costs.
 //
 // Changes made by others stand: manual transitions and sub-status
 // changes. An event older than one of them is reported as a Late change:
-// it counts in
-// the score, and in the stages from that change on, where processing in
-// time order might have moved the lead differently before it. An imported
+// it counts in the score, and in the stages from that change on, where
+// processing in time order might have moved the lead differently before
+// it. An imported
 // lead's start (AddLead) and an erased lead's start stay where they are;
 // events before a start count from it. Changes recorded before an erasure
 // stand too (they were decided on a profile that is gone): an event older

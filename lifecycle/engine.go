@@ -148,9 +148,10 @@ func New(p *pool.Pool, model *scoring.Model, machine *stage.Machine, events jour
 			bad("the pool would make subject %q lead %q: the engine needs a subject's lead to have the subject's ID, so that events name a person the same way before and after graduation (leave pool.Options.LeadID nil)", probe, clip(got))
 		}
 	}
-	if len(errs) > 0 {
+	if model == nil || machine == nil || events == nil {
 		return nil, errors.Join(errs...)
 	}
+	// The other problems are reported with every fact mismatch.
 	e := &Engine{pool: p, model: model, machine: machine, events: events, states: o.States, now: o.Now,
 		unknown: o.Unknown, observe: o.Observe, actor: o.Actor, notify: o.OnChange}
 	if e.states == nil {

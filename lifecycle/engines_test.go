@@ -55,13 +55,10 @@ func subjectsOf(evs []leadkit.Event) []string {
 	return out
 }
 
-// The clock behind the events: every stage change is clamped to Now. An
-// event after the clock, even in time order, counts as late when changes
-// were recorded at the clock's time: it takes back every change at Now
-// (all of them), but the replay evaluates only from the event's own time,
-// so the changes earlier evaluations made (MQL, then Recycled) are lost.
-// One call with all the events keeps them: the split into calls decides
-// the history.
+// The clock behind the events: every stage change is recorded at the
+// clock's time. Events after it end the same whether they come in one call
+// or one by one: a change taken back at the clock's time is decided again
+// on every event from there (MQL, then Recycled).
 func TestClockBehindEventsSplitIntoCalls(t *testing.T) {
 	build := buildWith(upDown, true, lifecycle.Options{Now: func() time.Time { return t0 }})
 	evs := []leadkit.Event{
@@ -90,10 +87,8 @@ func TestClockBehindEventsSplitIntoCalls(t *testing.T) {
 }
 
 // An unscorable event that comes on the fast path (the lead exists, the
-// event is its newest) is not counted in the state's Events/Unscored/Digest.
-// A later redelivery of an old event then looks like a new stored event:
-// the lead is decided again from its first event, written, and a manual
-// change standing after the redelivered event makes it Late.
+// event is its newest) is counted by a rebuild, so a later redelivery of an
+// old event is one: it reports nothing and writes nothing.
 func TestRedeliveryAfterAnUnscorableEvent(t *testing.T) {
 	p := newParts(t)
 	p.model = quoteModel(t)

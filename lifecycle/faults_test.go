@@ -19,6 +19,7 @@ import (
 	"github.com/leadkit/leadkit/journey"
 	"github.com/leadkit/leadkit/lifecycle"
 	"github.com/leadkit/leadkit/pool"
+	"github.com/leadkit/leadkit/scoring"
 	"github.com/leadkit/leadkit/stage"
 )
 
@@ -357,11 +358,15 @@ func TestEnginesShareStores(t *testing.T) {
 			assert.Equal(t, 1, starts, "%s started once", id)
 			st, err := p.states.Get(ctx, id)
 			require.NoError(t, err)
-			full, err := p.model.Score(scoringInput(st, evs))
-			require.NoError(t, err)
-			for i, d := range full.Dimensions {
+			// The engines' incremental state, not a rescore: the score,
+			// the thresholds reached and the history of time order.
+			var res scoring.Result
+			require.NoError(t, p.model.ReadState(&res, &st.Score, st.Lead, t0.AddDate(0, 6, 0)))
+			for i, d := range res.Dimensions {
 				assert.InDelta(t, w.scores[i].Score, d.Score, 1e-9, id)
 			}
+			assert.Equal(t, w.reached, st.Reached, id)
+			assert.Equal(t, w.history, h, id)
 		} else {
 			assert.Zero(t, graduations[id], id)
 		}

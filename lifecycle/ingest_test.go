@@ -177,9 +177,11 @@ func TestNewChecksThatThePartsFit(t *testing.T) {
 
 	named, err := pool.New(pool.Options{LeadID: func(pr pool.Prospect) string { return "L-" + pr.ID }})
 	require.NoError(t, err)
-	_, err = lifecycle.New(named, p.model, p.machine, p.events, lifecycle.Options{Facts: map[string]string{"score": "total", "grade": "fit_band"}})
+	_, err = lifecycle.New(named, p.model, p.machine, p.events, lifecycle.Options{Facts: map[string]string{"score": "totl", "grade": "fit_band"}, Actor: "a\x00"})
 	require.ErrorIs(t, err, leadkit.ErrInvalid)
 	assert.Contains(t, err.Error(), "leave pool.Options.LeadID nil")
+	assert.Contains(t, err.Error(), "actor", "every problem at once")
+	assert.Contains(t, err.Error(), `mapped to "totl"`, "every problem at once")
 
 	_, err = lifecycle.New(nil, nil, nil, nil, lifecycle.Options{Unknown: "maybe"})
 	require.ErrorIs(t, err, leadkit.ErrInvalid)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/pool"
 )
 
 // updateProfile applies the profile fields the events of items carry
@@ -17,29 +18,40 @@ import (
 // would break a cap is its event's error and is left out.
 func updateProfile(st *LeadState, s *subject, items []item) {
 	for _, it := range items {
-		if it.obs == nil || emptyProfile(it.obs.Person, it.obs.Company) || !it.ev.Time.After(st.ErasedAt) && !st.ErasedAt.IsZero() {
+		if it.obs == nil || !it.ev.Time.After(st.ErasedAt) && !st.ErasedAt.IsZero() {
 			continue
 		}
-		p, c := st.Lead.Person.Clone(), st.Lead.Company.Clone()
-		ps, cs := maps.Clone(st.PersonStamps), maps.Clone(st.CompanyStamps)
-		if ps == nil {
-			ps = leadkit.Stamps{}
-		}
-		if cs == nil {
-			cs = leadkit.Stamps{}
-		}
-		p.UpdateAt(it.obs.Person, it.ev.Time, ps)
-		c.UpdateAt(it.obs.Company, it.ev.Time, cs)
-		err := p.Validate()
-		if err == nil {
-			err = c.Validate()
-		}
-		if err != nil {
+		if err := updateAt(&st.Lead, &st.PersonStamps, &st.CompanyStamps, it.obs, it.ev.Time); err != nil {
 			s.errs = append(s.errs, &EventError{Index: it.index, ID: it.ev.ID, Err: fmt.Errorf("profile not updated: %w", err)})
-			continue
 		}
-		st.Lead.Person, st.Lead.Company, st.PersonStamps, st.CompanyStamps = p, c, ps, cs
 	}
+}
+
+// updateAt applies an observation's person and company fields, observed
+// at t, to a profile and its stamps, or, if the result would break a cap,
+// changes nothing and says why.
+func updateAt(l *leadkit.Lead, pstamps, cstamps *leadkit.Stamps, obs *pool.Observation, t time.Time) error {
+	if emptyProfile(obs.Person, obs.Company) {
+		return nil
+	}
+	p, c := l.Person.Clone(), l.Company.Clone()
+	ps, cs := maps.Clone(*pstamps), maps.Clone(*cstamps)
+	if ps == nil {
+		ps = leadkit.Stamps{}
+	}
+	if cs == nil {
+		cs = leadkit.Stamps{}
+	}
+	p.UpdateAt(obs.Person, t, ps)
+	c.UpdateAt(obs.Company, t, cs)
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	l.Person, l.Company, *pstamps, *cstamps = p, c, ps, cs
+	return nil
 }
 
 // profile is a lead's profile as known at each time of a replay: the
@@ -99,18 +111,9 @@ func (p *Profile) validate() error {
 // must give the same observation for the same event every time). An
 // update that would break a cap was refused when it came and is skipped.
 func (p *profile) observe(ctx context.Context, e *Engine, ev *leadkit.Event) {
-	obs, err := e.observation(ctx, *ev)
-	if err != nil || emptyProfile(obs.Person, obs.Company) {
-		return
+	if obs, err := e.observation(ctx, *ev); err == nil {
+		_ = updateAt(&p.lead, &p.ps, &p.cs, obs, ev.Time) // refused when it came, too
 	}
-	per, com := p.lead.Person.Clone(), p.lead.Company.Clone()
-	ps, cs := maps.Clone(p.ps), maps.Clone(p.cs)
-	per.UpdateAt(obs.Person, ev.Time, ps)
-	com.UpdateAt(obs.Company, ev.Time, cs)
-	if per.Validate() != nil || com.Validate() != nil {
-		return
-	}
-	p.lead.Person, p.lead.Company, p.ps, p.cs = per, com, ps, cs
 }
 
 // hasProfile reports whether a call's events update the lead's profile.

@@ -51,6 +51,9 @@ type LeadState struct {
 	// and Unscored count: a replay that finds stored events the state has
 	// not counted tells those its call brings from others (stored by a
 	// call that failed, or by another engine) without keeping every ID.
+	// It is not proof against IDs crafted to collide; a collision only
+	// makes a late event count from its own time instead of the lead's
+	// first event.
 	Digest uint64 `json:"digest,omitempty"`
 	// Since counts the events after SinceFrom, the time the lead entered
 	// the requalification stage it is in (zero when it is in none): what
@@ -252,13 +255,8 @@ func (s *MemoryStore) put(ctx context.Context, st *LeadState, own bool) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if !own {
-		// The engine's own writes are of states it read from the store
-		// and changed with checked events and profiles: Put, which
-		// anyone may call, checks.
-		if err := ValidateState(*st); err != nil {
-			return err
-		}
+	if err := ValidateState(*st); err != nil {
+		return err // the same check as every backend's, the engine's writes included
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -61,6 +61,14 @@
 // leadkit.ErrConflict, and nothing is half-written. Entry and exit hooks run
 // before the commit and can veto it; Options.OnCommit runs after.
 //
+// A history is append-only except for [Machine.Rewind], which takes back
+// the changes after a version (no hooks run) so that a system deriving
+// stages from data can decide them again when older data arrives: the
+// lifecycle engine does, for the automatic changes it made itself. The
+// versions taken back are used again by the next changes, so hooks and
+// OnCommit may see a version twice, with other content; key what they do
+// by subject, version, time and stage.
+//
 // Refused changes return a [*TransitionError] that wraps a condition
 // ([ErrUnknownTransition], [ErrNotAllowed], [ErrGuardFailed], [ErrVetoed])
 // and the leadkit sentinel it implies (ErrNotFound for an unknown subject,
