@@ -128,13 +128,22 @@ func (v *evaluator) unscored(id string) {
 	}
 }
 
-// idHash is an event ID's term in LeadState.Digest (64-bit FNV-1a).
+// idHash is an event ID's term in LeadState.Digest: 64-bit FNV-1a,
+// finished with MurmurHash3's mixer. FNV-1a alone ends with a XOR and a
+// multiplication by the last byte, so the sums of the hashes of IDs that
+// differ in their last character cancel out ("e-4" + "e-2" can equal
+// "e-7" + "e-3"); the mixer spreads every bit over the word.
 func idHash(id string) uint64 {
 	h := uint64(14695981039346656037)
 	for i := 0; i < len(id); i++ {
 		h ^= uint64(id[i])
 		h *= 1099511628211
 	}
+	h ^= h >> 33
+	h *= 0xff51afd7ed558ccd
+	h ^= h >> 33
+	h *= 0xc4ceb9fe1a85ec53
+	h ^= h >> 33
 	return h
 }
 
