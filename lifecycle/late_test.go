@@ -316,6 +316,7 @@ func TestImportedLeadsAnyOrder(t *testing.T) {
 		compareRuns(t, imported, evs, arrivals(evs, 9))
 	}
 }
+
 // Four engines ingest differently shuffled deliveries of the same events
 // at once: once every call returned, the stores hold the time-order
 // histories, timelines, scores and thresholds.
