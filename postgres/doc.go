@@ -9,11 +9,14 @@
 //	stages, err := postgres.NewStageStore(ctx, db, postgres.Options{})
 //	m, err := stage.New(stage.Classic(), stage.Options{Store: stages})
 //
-// NewStageStore creates its tables if they do not exist (set
-// Options.SkipMigrate to manage the schema yourself; Schema returns the
-// DDL), in a transaction holding an advisory lock, so processes that open
-// their stores at once on a fresh database do not race. Tables are
-// prefixed with Options.TablePrefix (default "leadkit_").
+// The schema is a list of versioned migrations (Migrations gives the SQL
+// files, MigrationsFor and Schema the SQL for a table prefix). The stores
+// apply the missing ones at construction (Migrate): in one transaction
+// holding an advisory lock, so processes that open their stores at once
+// on a fresh database do not race, and recorded in the prefix's
+// schema_migrations table. Set Options.SkipMigrate to run them with your
+// own tool instead. Tables are prefixed with Options.TablePrefix (default
+// "leadkit_").
 //
 // Concurrency: every write is one transaction; optimistic versions are
 // enforced by the database (a conditional UPDATE), so many application

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
@@ -42,31 +41,4 @@ func dbErr(err error) error {
 		return fmt.Errorf("%w: %w", leadkit.ErrUnavailable, err)
 	}
 	return err
-}
-
-// migrationLock is the key of the advisory lock migrations take (any
-// fixed number; this one spells "leadkit").
-const migrationLock = 0x6c6561646b6974
-
-// migrate runs DDL in a transaction that holds a database-wide advisory
-// lock, so processes that open their stores at once on a fresh database
-// do not race to create the same tables (CREATE ... IF NOT EXISTS is not
-// safe run concurrently).
-func migrate(ctx context.Context, db *sql.DB, ddl string) (err error) {
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return dbErr(err)
-	}
-	defer func() {
-		if err != nil {
-			_ = tx.Rollback()
-		}
-	}()
-	if _, err = tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrationLock)); err != nil {
-		return dbErr(err)
-	}
-	if _, err = tx.ExecContext(ctx, ddl); err != nil {
-		return dbErr(err)
-	}
-	return dbErr(tx.Commit())
 }

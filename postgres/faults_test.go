@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"sync"
@@ -141,4 +142,36 @@ func TestUnreachableServerIsUnavailable(t *testing.T) {
 	require.NoError(t, err)
 	_, err = j.Append(ctx, leadkit.Event{ID: "e1", LeadID: "L1", Type: "page_view", Time: time.Now()})
 	assert.True(t, errors.Is(err, leadkit.ErrUnavailable), "%v", err)
+}
+
+// The schema is versioned: Migrate records each migration once, applies
+// nothing twice, and Migrations gives the files for other tools in order.
+func TestMigrationsAreVersioned(t *testing.T) {
+	ctx := context.Background()
+	db, prefix := openDB(t)
+	require.NoError(t, postgres.Migrate(ctx, db, postgres.Options{TablePrefix: prefix}))
+	require.NoError(t, postgres.Migrate(ctx, db, postgres.Options{TablePrefix: prefix}))
+	rows, err := db.QueryContext(ctx, `SELECT version, name FROM `+prefix+`schema_migrations ORDER BY version`)
+	require.NoError(t, err)
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var v int
+		var name string
+		require.NoError(t, rows.Scan(&v, &name))
+		got = append(got, fmt.Sprint(v, " ", name))
+	}
+	require.NoError(t, rows.Err())
+	ms, err := postgres.MigrationsFor(prefix)
+	require.NoError(t, err)
+	require.NotEmpty(t, ms)
+	var want []string
+	for i, m := range ms {
+		assert.Equal(t, i+1, m.Version, "versions without gaps")
+		want = append(want, fmt.Sprint(m.Version, " ", m.Name))
+	}
+	assert.Equal(t, want, got)
+	names, err := fs.Glob(postgres.Migrations(), "*.sql")
+	require.NoError(t, err)
+	assert.Len(t, names, len(ms))
 }

@@ -24,25 +24,6 @@ type JourneyStore struct {
 
 var _ journey.Store = (*JourneyStore)(nil)
 
-// JourneySchema returns the DDL of the event table for a table prefix.
-func JourneySchema(prefix string) string {
-	bare := prefix[strings.LastIndexByte(prefix, '.')+1:]
-	return strings.NewReplacer("{events}", prefix+"events", "{index}", bare+"events_lead_time").Replace(`
-CREATE TABLE IF NOT EXISTS {events} (
-	id       text        PRIMARY KEY,
-	lead_id  text        NOT NULL,
-	type     text        NOT NULL,
-	channel  text        NOT NULL DEFAULT '',
-	campaign text        NOT NULL DEFAULT '',
-	content  text        NOT NULL DEFAULT '',
-	time     timestamptz NOT NULL,
-	attrs    jsonb,
-	seq      bigserial   NOT NULL
-);
-CREATE INDEX IF NOT EXISTS {index} ON {events} (lead_id, time, seq);
-`)
-}
-
 // NewJourneyStore returns a JourneyStore on db, creating its table unless
 // o.SkipMigrate is set.
 func NewJourneyStore(ctx context.Context, db *sql.DB, o Options) (*JourneyStore, error) {
@@ -52,8 +33,8 @@ func NewJourneyStore(ctx context.Context, db *sql.DB, o Options) (*JourneyStore,
 	}
 	s := &JourneyStore{db: db, events: p + "events"}
 	if !o.SkipMigrate {
-		if err := migrate(ctx, db, JourneySchema(p)); err != nil {
-			return nil, fmt.Errorf("postgres: create event table: %w", err)
+		if err := Migrate(ctx, db, o); err != nil {
+			return nil, err
 		}
 	}
 	return s, nil

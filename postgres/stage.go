@@ -18,7 +18,8 @@ type Options struct {
 	// TablePrefix is prepended to every table name; default "leadkit_". It
 	// may hold a schema ("crm.leadkit_"); letters, digits, _ and one dot.
 	TablePrefix string
-	// SkipMigrate skips creating the tables at construction.
+	// SkipMigrate skips applying the migrations at construction (see
+	// Migrate, Migrations).
 	SkipMigrate bool
 }
 
@@ -48,42 +49,6 @@ var (
 	_ stage.HistoryScanner = (*StageStore)(nil)
 )
 
-// StageSchema returns the DDL of the stage tables for a table prefix.
-func StageSchema(prefix string) string {
-	// Index names take no schema: they live in their table's.
-	bare := prefix[strings.LastIndexByte(prefix, '.')+1:]
-	return strings.NewReplacer("{records}", prefix+"stage_records", "{history}", prefix+"stage_history", "{index}", bare+"stage_records_stage").Replace(`
-CREATE TABLE IF NOT EXISTS {records} (
-	pipeline   text        NOT NULL,
-	kind       text        NOT NULL,
-	id         text        NOT NULL,
-	stage      text        NOT NULL,
-	sub_status text        NOT NULL DEFAULT '',
-	entered_at timestamptz NOT NULL,
-	updated_at timestamptz NOT NULL,
-	version    bigint      NOT NULL CHECK (version >= 1),
-	PRIMARY KEY (pipeline, kind, id)
-);
-CREATE TABLE IF NOT EXISTS {history} (
-	pipeline   text        NOT NULL,
-	kind       text        NOT NULL,
-	id         text        NOT NULL,
-	version    bigint      NOT NULL,
-	transition text        NOT NULL DEFAULT '',
-	from_stage text        NOT NULL DEFAULT '',
-	to_stage   text        NOT NULL,
-	sub_status text        NOT NULL DEFAULT '',
-	at         timestamptz NOT NULL,
-	actor      text        NOT NULL DEFAULT '',
-	reason     text        NOT NULL DEFAULT '',
-	note       text        NOT NULL DEFAULT '',
-	trigger    text        NOT NULL,
-	PRIMARY KEY (pipeline, kind, id, version)
-);
-CREATE INDEX IF NOT EXISTS {index} ON {records} (pipeline, stage);
-`)
-}
-
 // NewStageStore returns a StageStore on db, creating its tables unless
 // o.SkipMigrate is set.
 func NewStageStore(ctx context.Context, db *sql.DB, o Options) (*StageStore, error) {
@@ -93,8 +58,8 @@ func NewStageStore(ctx context.Context, db *sql.DB, o Options) (*StageStore, err
 	}
 	s := &StageStore{db: db, records: p + "stage_records", history: p + "stage_history"}
 	if !o.SkipMigrate {
-		if err := migrate(ctx, db, StageSchema(p)); err != nil {
-			return nil, fmt.Errorf("postgres: create stage tables: %w", err)
+		if err := Migrate(ctx, db, o); err != nil {
+			return nil, err
 		}
 	}
 	return s, nil

@@ -101,15 +101,22 @@ func TestBadPrefix(t *testing.T) {
 	require.ErrorIs(t, err, leadkit.ErrInvalid)
 }
 
-func ExampleStageSchema() {
-	ddl := postgres.StageSchema("crm.leadkit_")
+func ExampleSchema() {
+	ddl, err := postgres.Schema("crm.leadkit_")
+	if err != nil {
+		panic(err)
+	}
 	for _, line := range strings.Split(ddl, "\n") {
-		if strings.HasPrefix(line, "CREATE") {
+		if strings.HasPrefix(line, "CREATE") || strings.HasPrefix(line, "-- 0") {
 			fmt.Println(line)
 		}
 	}
 	// Output:
+	// -- 0001_stage.sql
 	// CREATE TABLE IF NOT EXISTS crm.leadkit_stage_records (
 	// CREATE TABLE IF NOT EXISTS crm.leadkit_stage_history (
 	// CREATE INDEX IF NOT EXISTS leadkit_stage_records_stage ON crm.leadkit_stage_records (pipeline, stage);
+	// -- 0002_journey.sql
+	// CREATE TABLE IF NOT EXISTS crm.leadkit_events (
+	// CREATE INDEX IF NOT EXISTS leadkit_events_lead_time ON crm.leadkit_events (lead_id, time, seq);
 }
