@@ -716,6 +716,21 @@ func (e *Engine) graduate(ctx context.Context, pl *pool.Pool, s *subject) (pool.
 			}
 		}
 	}
+	if pr.ID != "" && pr.Status == pool.StatusActive {
+		// Another call or engine may have graduated the prospect while
+		// this one qualified it, on touches without this call's: take
+		// the lead up (adopted, so this call's earlier events are
+		// checked against its graduation time).
+		cur, err := pl.Store().Get(ctx, pr.ID)
+		switch {
+		case errors.Is(err, leadkit.ErrNotFound):
+		case err != nil:
+			return pool.Graduation{}, pr, false, err
+		case cur.Status == pool.StatusGraduated && cur.LeadID == s.id:
+			s.adopted = true
+			return pool.Graduation{ProspectID: cur.ID, LeadID: cur.LeadID, At: cur.GraduatedAt, Lead: cur.Lead(cur.LeadID, cur.GraduatedAt)}, cur, true, nil
+		}
+	}
 	return pool.Graduation{}, pr, false, nil
 }
 
