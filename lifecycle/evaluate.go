@@ -227,6 +227,11 @@ func (v *evaluator) evaluate(ctx context.Context, t time.Time, cause string) err
 		// Another engine took the lead's start back and is starting it
 		// again: decide again on what it leaves.
 		return fmt.Errorf("stage record gone: %w", leadkit.ErrConflict)
+	case errors.Is(err, leadkit.ErrInvalid) && n == 0 && v.moved(ctx):
+		// Refused for the record as it is now, not as this attempt read
+		// it (another engine started it again at another time, with the
+		// same version): decide again on what it holds.
+		return fmt.Errorf("stage record moved: %w", leadkit.ErrConflict)
 	case errors.Is(err, stage.ErrVetoed) || errors.Is(err, stage.ErrGuardFailed) || errors.Is(err, leadkit.ErrInvalid) && !errors.Is(err, leadkit.ErrConflict):
 		// A guard that failed at run time, a hook's veto, a definition
 		// whose automatic transitions loop, a clock behind the events: the
@@ -242,6 +247,14 @@ func (v *evaluator) evaluate(ctx context.Context, t time.Time, cause string) err
 	}
 	v.rec = rec
 	return nil
+}
+
+// moved reports whether the lead's stored stage record differs from the
+// one this attempt decides on (a failed read counts as moved: the attempt
+// starts again).
+func (v *evaluator) moved(ctx context.Context) bool {
+	cur, err := v.e.machine.Get(ctx, stage.Lead(v.st.LeadID))
+	return err != nil || cur != v.rec
 }
 
 // entered starts or ends the score since a recycle when the lead moved.
