@@ -366,10 +366,10 @@ func (v *evaluator) save(ctx context.Context) error {
 	}
 	v.st.Version++
 	if ms, ok := v.e.states.(*MemoryStore); ok && v.owned {
-		// The store keeps the buffer's memory and hands back the replaced
-		// version's, which nothing reads before the next state read into
-		// the buffer overwrites it: the state is not copied.
-		return ms.put(ctx, v.st, true)
+		// The store keeps the buffer and hands back the replaced
+		// version's memory as the subject's buffer, which nothing reads
+		// before the next state read into it: the state is not copied.
+		return ms.putOwned(ctx, v.subject.slot, &v.subject.buf)
 	}
 	return v.e.states.Put(ctx, *v.st)
 }

@@ -29,8 +29,10 @@ type subject struct {
 	items []item
 	state *LeadState // read when resolving; nil when it has none
 	// buf holds the state read; allocated once per subject of the
-	// call's pool, it keeps its memory from call to call.
+	// call's pool, it keeps its memory from call to call. slot is where a
+	// MemoryStore keeps the lead's state (nil: none, or another store).
 	buf   *LeadState
+	slot  *memSlot
 	known bool // a lead or a prospect (looked up under UnknownRefuse only)
 	// reread makes the stage record be read from the stage store, not
 	// taken from the state (after a conflict).
@@ -260,7 +262,9 @@ func (e *Engine) readState(ctx context.Context, s *subject) (bool, error) {
 		s.buf = &LeadState{}
 	}
 	if ms, ok := e.states.(*MemoryStore); ok {
-		return ms.getInto(ctx, s.id, s.buf)
+		sl, err := ms.getInto(ctx, s.id, s.buf)
+		s.slot = sl
+		return sl != nil, err
 	}
 	st, err := e.states.Get(ctx, s.id)
 	switch {

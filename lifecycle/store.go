@@ -200,13 +200,19 @@ func ValidateState(s LeadState) error {
 // reusing its memory, so a write allocates nothing in the steady state.
 type MemoryStore struct {
 	mu     sync.RWMutex
-	states map[string]*LeadState // lead ID -> its state
+	states map[string]*memSlot // lead ID -> its state
 }
+
+// memSlot holds a lead's state. The engine's own writes hand the store
+// their buffer and take the replaced state's memory back, by swapping the
+// pointer: the slot stays, so the engine that read it writes without a
+// second lookup.
+type memSlot struct{ st *LeadState }
 
 var _ Store = (*MemoryStore)(nil)
 
 // NewMemoryStore returns an empty in-memory Store.
-func NewMemoryStore() *MemoryStore { return &MemoryStore{states: map[string]*LeadState{}} }
+func NewMemoryStore() *MemoryStore { return &MemoryStore{states: map[string]*memSlot{}} }
 
 // Get implements Store.
 func (s *MemoryStore) Get(ctx context.Context, leadID string) (LeadState, error) {
@@ -218,66 +224,94 @@ func (s *MemoryStore) Get(ctx context.Context, leadID string) (LeadState, error)
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	st, ok := s.states[leadID]
+	sl, ok := s.states[leadID]
 	if !ok {
 		return LeadState{}, fmt.Errorf("lifecycle: lead %q: %w", clip(leadID), leadkit.ErrNotFound)
 	}
-	return st.Clone(), nil
+	return sl.st.Clone(), nil
 }
 
 // getInto is Get into dst, reusing dst's memory (the engine reads each
-// lead's state into a buffer it keeps): it reports whether the lead has a
-// state, and allocates nothing in the steady state. dst must not share
-// memory with anything its caller still uses. The engine's lead IDs are
-// those of valid events, so the ID is not checked again.
-func (s *MemoryStore) getInto(ctx context.Context, leadID string, dst *LeadState) (bool, error) {
+// lead's state into a buffer it keeps): it returns the lead's slot (nil
+// when it has no state) for putOwned, and allocates nothing in the steady
+// state. dst must not share memory with anything its caller still uses.
+// The engine's lead IDs are those of valid events, so the ID is not
+// checked again.
+func (s *MemoryStore) getInto(ctx context.Context, leadID string, dst *LeadState) (*memSlot, error) {
 	if err := ctx.Err(); err != nil {
-		return false, err
+		return nil, err
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	st, ok := s.states[leadID]
-	if ok {
-		st.copyInto(dst)
+	sl, ok := s.states[leadID]
+	if !ok {
+		return nil, nil
 	}
-	return ok, nil
+	sl.st.copyInto(dst)
+	return sl, nil
 }
 
 // Put implements Store.
-func (s *MemoryStore) Put(ctx context.Context, st LeadState) error { return s.put(ctx, &st, false) }
-
-// put writes st: a copy of it, or with own set, st's own memory, which
-// the caller hands over (nothing else may refer to it): *st then receives
-// the memory of the version it replaced (the zero LeadState for a new
-// lead), for the caller to reuse, and nothing is copied. On an error
-// *st is left as it was.
-func (s *MemoryStore) put(ctx context.Context, st *LeadState, own bool) error {
+func (s *MemoryStore) Put(ctx context.Context, st LeadState) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := ValidateState(*st); err != nil {
-		return err // the same check as every backend's, the engine's writes included
+	if err := ValidateState(st); err != nil {
+		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var have int64
-	dst, ok := s.states[st.LeadID]
-	if ok {
-		have = dst.Version
+	sl, err := s.slot(&st)
+	if err != nil {
+		return err
 	}
-	if have != st.Version-1 {
+	st.copyInto(sl.st)
+	return nil
+}
+
+// putOwned writes *buf, which the caller hands over (nothing else may
+// refer to it), with the checks of Put: the store keeps the buffer, and
+// *buf becomes the replaced version's memory (a new LeadState for a new
+// lead), for the caller to reuse; nothing is copied. sl, when set, is the
+// slot getInto returned. On an error *buf is left as it was.
+func (s *MemoryStore) putOwned(ctx context.Context, sl *memSlot, buf **LeadState) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	st := *buf
+	if err := ValidateState(*st); err != nil {
+		return err // the same check as every backend's
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sl == nil || sl.st.LeadID != st.LeadID {
+		var err error
+		if sl, err = s.slot(st); err != nil {
+			return err
+		}
+	} else if have := sl.st.Version; have != st.Version-1 {
 		return fmt.Errorf("lifecycle: lead %q at version %d, not %d: %w", clip(st.LeadID), have, st.Version-1, leadkit.ErrConflict)
 	}
-	if !ok {
-		dst = &LeadState{}
-		s.states[st.LeadID] = dst
-	}
-	if own {
-		*dst, *st = *st, *dst
-		return nil
-	}
-	st.copyInto(dst)
+	sl.st, *buf = st, sl.st
 	return nil
+}
+
+// slot returns the slot st is written to, after the version check (a new
+// lead's is created, holding an empty state); the caller holds s.mu.
+func (s *MemoryStore) slot(st *LeadState) (*memSlot, error) {
+	var have int64
+	sl, ok := s.states[st.LeadID]
+	if ok {
+		have = sl.st.Version
+	}
+	if have != st.Version-1 {
+		return nil, fmt.Errorf("lifecycle: lead %q at version %d, not %d: %w", clip(st.LeadID), have, st.Version-1, leadkit.ErrConflict)
+	}
+	if !ok {
+		sl = &memSlot{st: &LeadState{}}
+		s.states[st.LeadID] = sl
+	}
+	return sl, nil
 }
 
 // copyInto writes a deep copy of s into dst, reusing dst's memory.
