@@ -2,12 +2,21 @@
 // stores, for production. It is a separate module, so importing the core
 // never pulls a database driver into a user's module graph.
 //
-// Stores take a *sql.DB. Open one with the pgx driver this package
-// registers (name "pgx"):
+// Stores take a DB: a *sql.DB, a *sql.Conn or a *sql.Tx. Open one with
+// the pgx driver this package registers (name "pgx"):
 //
 //	db, err := sql.Open("pgx", "postgres://user:pass@localhost:5432/crm")
 //	stages, err := postgres.NewStageStore(ctx, db, postgres.Options{})
 //	m, err := stage.New(stage.Classic(), stage.Options{Store: stages})
+//
+// To make a stage change (or an event) part of the application's own
+// transaction, bind the store to it for the unit of work; it commits or
+// rolls back with the application's rows:
+//
+//	tx, err := db.BeginTx(ctx, nil)
+//	_, err = m.WithStore(stages.With(tx)).Fire(ctx, lead, "accept", stage.Request{Actor: "ana"})
+//	_, err = tx.ExecContext(ctx, `INSERT INTO crm_tasks ...`)
+//	err = tx.Commit()
 //
 // The schema is a list of versioned migrations (Migrations gives the SQL
 // files, MigrationsFor and Schema the SQL for a table prefix). The stores

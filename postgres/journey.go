@@ -18,15 +18,24 @@ import (
 // stored as jsonb (numbers read back as float64) and times as timestamptz
 // (microsecond precision, read back in UTC).
 type JourneyStore struct {
-	db     *sql.DB
+	db     DB
 	events string
 }
 
 var _ journey.Store = (*JourneyStore)(nil)
 
+// With returns the store on db instead, sharing its tables: typically a
+// *sql.Tx of the caller's, for one unit of work (see DB). Nothing is
+// migrated.
+func (s *JourneyStore) With(db DB) *JourneyStore {
+	c := *s
+	c.db = db
+	return &c
+}
+
 // NewJourneyStore returns a JourneyStore on db, creating its table unless
 // o.SkipMigrate is set.
-func NewJourneyStore(ctx context.Context, db *sql.DB, o Options) (*JourneyStore, error) {
+func NewJourneyStore(ctx context.Context, db DB, o Options) (*JourneyStore, error) {
 	p, err := o.prefix()
 	if err != nil {
 		return nil, err
@@ -69,11 +78,11 @@ func (s *JourneyStore) Append(ctx context.Context, events ...leadkit.Event) (int
 	for i := range valid {
 		rows[i].e = &valid[i]
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := begin(ctx, s.db)
 	if err != nil {
 		return 0, fmt.Errorf("postgres: append: %w", dbErr(err))
 	}
-	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	defer tx.rollback()
 	seqs, err := tx.QueryContext(ctx, `SELECT nextval(pg_get_serial_sequence($1, 'seq')) FROM generate_series(1, $2)`, s.events, len(rows))
 	if err != nil {
 		return 0, fmt.Errorf("postgres: append: %w", dbErr(err))
@@ -129,7 +138,7 @@ func (s *JourneyStore) Append(ctx context.Context, events ...leadkit.Event) (int
 		}
 		added += int(n)
 	}
-	if err := tx.Commit(); err != nil {
+	if err := tx.commit(); err != nil {
 		return 0, fmt.Errorf("postgres: append: %w", dbErr(err))
 	}
 	return added, bad

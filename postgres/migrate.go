@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"database/sql"
 	"embed"
 	"fmt"
 	"io/fs"
@@ -103,7 +102,7 @@ const migrationLock = 0x6c6561646b6974
 // the migrations not yet recorded in the prefix's schema_migrations table
 // and records them. It is idempotent; the stores call it at construction
 // unless Options.SkipMigrate is set.
-func Migrate(ctx context.Context, db *sql.DB, o Options) (err error) {
+func Migrate(ctx context.Context, db DB, o Options) (err error) {
 	p, err := o.prefix()
 	if err != nil {
 		return err
@@ -112,13 +111,13 @@ func Migrate(ctx context.Context, db *sql.DB, o Options) (err error) {
 	if err != nil {
 		return err
 	}
-	tx, err := db.BeginTx(ctx, nil)
+	tx, err := begin(ctx, db)
 	if err != nil {
 		return fmt.Errorf("postgres: migrate: %w", dbErr(err))
 	}
 	defer func() {
 		if err != nil {
-			_ = tx.Rollback()
+			tx.rollback()
 		}
 	}()
 	if _, err = tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrationLock)); err != nil {
@@ -159,7 +158,7 @@ func Migrate(ctx context.Context, db *sql.DB, o Options) (err error) {
 			return fmt.Errorf("postgres: migrate %s: %w", m.Name, dbErr(err))
 		}
 	}
-	if err = tx.Commit(); err != nil {
+	if err = tx.commit(); err != nil {
 		return fmt.Errorf("postgres: migrate: %w", dbErr(err))
 	}
 	return nil

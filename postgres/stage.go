@@ -39,7 +39,7 @@ func (o Options) prefix() (string, error) {
 // StageStore is a stage.Store in PostgreSQL: one row per subject and
 // pipeline, and an append-only history table keyed by version.
 type StageStore struct {
-	db      *sql.DB
+	db      DB
 	records string
 	history string
 }
@@ -49,9 +49,18 @@ var (
 	_ stage.HistoryScanner = (*StageStore)(nil)
 )
 
+// With returns the store on db instead, sharing its tables: typically a
+// *sql.Tx of the caller's, for one unit of work (see DB). Nothing is
+// migrated.
+func (s *StageStore) With(db DB) *StageStore {
+	c := *s
+	c.db = db
+	return &c
+}
+
 // NewStageStore returns a StageStore on db, creating its tables unless
 // o.SkipMigrate is set.
-func NewStageStore(ctx context.Context, db *sql.DB, o Options) (*StageStore, error) {
+func NewStageStore(ctx context.Context, db DB, o Options) (*StageStore, error) {
 	p, err := o.prefix()
 	if err != nil {
 		return nil, err
@@ -93,13 +102,13 @@ func (s *StageStore) Commit(ctx context.Context, rec stage.Record, e stage.Entry
 	if err := stage.ValidateCommit(rec, e); err != nil {
 		return fmt.Errorf("postgres: %w", dbErr(err))
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := begin(ctx, s.db)
 	if err != nil {
 		return fmt.Errorf("postgres: commit %s: %w", rec.Subject, dbErr(err))
 	}
 	defer func() {
 		if err != nil {
-			_ = tx.Rollback()
+			tx.rollback()
 		}
 	}()
 	var res sql.Result
@@ -126,7 +135,7 @@ func (s *StageStore) Commit(ctx context.Context, rec stage.Record, e stage.Entry
 	if err != nil {
 		return fmt.Errorf("postgres: commit %s history: %w", rec.Subject, dbErr(err))
 	}
-	if err = tx.Commit(); err != nil {
+	if err = tx.commit(); err != nil {
 		return fmt.Errorf("postgres: commit %s: %w", rec.Subject, dbErr(err))
 	}
 	return nil
@@ -139,13 +148,13 @@ func (s *StageStore) Rewind(ctx context.Context, rec stage.Record, from int64) (
 	if err := stage.ValidateRewind(rec, from); err != nil {
 		return fmt.Errorf("postgres: %w", dbErr(err))
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := begin(ctx, s.db)
 	if err != nil {
 		return fmt.Errorf("postgres: rewind %s: %w", rec.Subject, dbErr(err))
 	}
 	defer func() {
 		if err != nil {
-			_ = tx.Rollback()
+			tx.rollback()
 		}
 	}()
 	var res sql.Result
@@ -170,7 +179,7 @@ func (s *StageStore) Rewind(ctx context.Context, rec stage.Record, from int64) (
 	if err != nil {
 		return fmt.Errorf("postgres: rewind %s history: %w", rec.Subject, dbErr(err))
 	}
-	if err = tx.Commit(); err != nil {
+	if err = tx.commit(); err != nil {
 		return fmt.Errorf("postgres: rewind %s: %w", rec.Subject, dbErr(err))
 	}
 	return nil

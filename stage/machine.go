@@ -98,6 +98,17 @@ func (m *Machine) Pipeline() string { return m.def.Name }
 // Store returns the machine's store.
 func (m *Machine) Store() Store { return m.store }
 
+// WithStore returns a machine like m (the same compiled definition,
+// hooks and clock) over another store: for example a store bound to the
+// caller's database transaction for one request, so that a transition and
+// the application's own rows commit together. It costs a copy of a small
+// struct; m is unchanged.
+func (m *Machine) WithStore(s Store) *Machine {
+	c := *m
+	c.store = s
+	return &c
+}
+
 // Rank returns a stage's position in the definition (its funnel order) and
 // whether the stage exists.
 func (m *Machine) Rank(stage string) (int, bool) {

@@ -95,3 +95,19 @@ func TestRewindRefusesStaleVersionsAndBadRanges(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, h, 2)
 }
+
+// WithStore gives the same machine over another store; the original keeps
+// its own.
+func TestWithStore(t *testing.T) {
+	m, _ := newMachine(t, stage.Classic(), stage.Options{})
+	other := stage.NewMemoryStore()
+	w := m.WithStore(other)
+	_, err := w.Start(ctx, stage.Lead("W"), stage.StartOptions{})
+	require.NoError(t, err)
+	_, err = m.Get(ctx, stage.Lead("W"))
+	assert.ErrorIs(t, err, leadkit.ErrNotFound)
+	rec, err := other.Get(ctx, stage.Key{Pipeline: "classic", Subject: stage.Lead("W")})
+	require.NoError(t, err)
+	assert.Equal(t, "Raw", rec.Stage)
+	assert.Same(t, other, w.Store())
+}
