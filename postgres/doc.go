@@ -1,5 +1,7 @@
 // Package postgres provides PostgreSQL implementations of leadkit's
-// stores, for production. It is a separate module, so importing the core
+// stores, for production: StageStore (stage.Store), JourneyStore
+// (journey.Store) and LifecycleStore (lifecycle.Store, the engine's lead
+// states). It is a separate module, so importing the core
 // never pulls a database driver into a user's module graph.
 //
 // Stores take a DB: a *sql.DB, a *sql.Conn or a *sql.Tx. Open one with

@@ -119,4 +119,6 @@ func ExampleSchema() {
 	// -- 0002_journey.sql
 	// CREATE TABLE IF NOT EXISTS crm.leadkit_events (
 	// CREATE INDEX IF NOT EXISTS leadkit_events_lead_time ON crm.leadkit_events (lead_id, time, seq);
+	// -- 0003_lead_states.sql
+	// CREATE TABLE IF NOT EXISTS crm.leadkit_lead_states (
 }

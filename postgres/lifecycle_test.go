@@ -1,0 +1,126 @@
+package postgres_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/journey"
+	"github.com/leadkit/leadkit/lifecycle"
+	"github.com/leadkit/leadkit/postgres"
+	"github.com/leadkit/leadkit/scoring"
+	"github.com/leadkit/leadkit/stage"
+	"github.com/leadkit/leadkit/storetest"
+)
+
+func TestLifecycleStoreConformance(t *testing.T) {
+	storetest.Lifecycle(t, func(t *testing.T) lifecycle.Store {
+		db, prefix := openDB(t)
+		s, err := postgres.NewLifecycleStore(context.Background(), db, postgres.Options{TablePrefix: prefix})
+		require.NoError(t, err)
+		return s
+	})
+}
+
+// Two engines, each on its own connection pool (as two processes have),
+// over the PostgreSQL stage, journey and lead-state stores, ingest
+// differently shuffled deliveries of the same events at once; the stage
+// histories and scores end as one engine's in memory, fed in time order.
+func TestEnginesOverPostgres(t *testing.T) {
+	ctx := context.Background()
+	db, prefix := openDB(t)
+	o := postgres.Options{TablePrefix: prefix}
+	model, err := scoring.Compile(scoring.ModelSpec{Name: "m", Dimensions: []scoring.DimensionSpec{{Name: "engagement",
+		Behavior: []scoring.BehaviorRule{{Name: "visit", Types: []string{"page_view"}, Points: 10}, {Name: "webinar", Types: []string{"webinar_attended"}, Points: 45}}}},
+		Thresholds: []scoring.ThresholdSpec{{Name: "mql", Dimension: "engagement", Value: 100}}}, scoring.Options{})
+	require.NoError(t, err)
+	facts := map[string]string{"score": "engagement", "grade": "engagement_band"}
+	def := stage.Classic()
+	def.Facts = map[string]leadkit.FieldType{"score": leadkit.TypeNumber}
+	for i := range def.Transitions {
+		if def.Transitions[i].Name == "qualify" {
+			def.Transitions[i].Guard = "score >= 100"
+		}
+	}
+	base := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	r := rand.New(rand.NewPCG(1, 2))
+	var evs []leadkit.Event
+	for l := range 20 {
+		for j := range 4 + r.IntN(10) {
+			typ := "page_view"
+			if r.IntN(4) == 0 {
+				typ = "webinar_attended"
+			}
+			evs = append(evs, leadkit.Event{ID: fmt.Sprintf("L%02d-%d", l, j), LeadID: fmt.Sprintf("L%02d", l), Type: typ,
+				Time: base.Add(time.Duration(r.IntN(30*24)) * time.Hour).Add(time.Duration(j) * time.Second)})
+		}
+	}
+	slices.SortFunc(evs, func(a, b leadkit.Event) int { return a.Time.Compare(b.Time) })
+	engine := func(stages stage.Store, events journey.Store, states lifecycle.Store) (*stage.Machine, *lifecycle.Engine) {
+		m, err := stage.New(def, stage.Options{Store: stages})
+		require.NoError(t, err)
+		e, err := lifecycle.New(nil, model, m, events, lifecycle.Options{States: states, Facts: map[string]string{"score": facts["score"]}})
+		require.NoError(t, err)
+		return m, e
+	}
+	wantM, want := engine(stage.NewMemoryStore(), journey.NewMemoryStore(), lifecycle.NewMemoryStore())
+	for _, ev := range evs {
+		_, err := want.Ingest(ctx, ev)
+		require.NoError(t, err)
+	}
+
+	var machine *stage.Machine
+	var wg sync.WaitGroup
+	for i := range 2 {
+		pdb, err := sql.Open("pgx", os.Getenv("LEADKIT_PG_DSN"))
+		require.NoError(t, err)
+		t.Cleanup(func() { pdb.Close() })
+		stages, err := postgres.NewStageStore(ctx, pdb, o)
+		require.NoError(t, err)
+		events, err := postgres.NewJourneyStore(ctx, pdb, o)
+		require.NoError(t, err)
+		states, err := postgres.NewLifecycleStore(ctx, pdb, o)
+		require.NoError(t, err)
+		m, e := engine(stages, events, states)
+		machine = m
+		sh := slices.Clone(evs)
+		rand.New(rand.NewPCG(uint64(i), 9)).Shuffle(len(sh), func(a, b int) { sh[a], sh[b] = sh[b], sh[a] })
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := 0; k < len(sh); k += 3 + i {
+				_, err := e.Ingest(ctx, sh[k:min(k+3+i, len(sh))]...)
+				assert.NoError(t, err)
+			}
+		}()
+	}
+	wg.Wait()
+	_ = db
+	mqls := 0
+	for l := range 20 {
+		id := fmt.Sprintf("L%02d", l)
+		w, err := wantM.History(ctx, stage.Lead(id))
+		require.NoError(t, err)
+		g, err := machine.History(ctx, stage.Lead(id))
+		require.NoError(t, err)
+		require.Equal(t, len(w), len(g), id)
+		for i := range w {
+			assert.Equal(t, w[i].To, g[i].To, id)
+			assert.True(t, w[i].At.Equal(g[i].At), "%s: %v vs %v", id, w[i].At, g[i].At)
+			if w[i].To == "MQL" {
+				mqls++
+			}
+		}
+	}
+	assert.Greater(t, mqls, 3, "leads reach MQL, so the comparison means something")
+}
