@@ -152,9 +152,8 @@
 // # Several engines
 //
 // Several engines may share the stores (in one process with the memory
-// stores; across processes with stores every process reaches: the
-// postgres module has the stage, journey and lead-state stores, the
-// pool's is to come): each lead's state,
+// stores; across processes with stores every process reaches, such as the
+// postgres module's): each lead's state,
 // stage record and prospect carry optimistic versions, and a lead whose
 // state another engine moved is processed again from the stores (up to 32
 // times). An engine that finds stored events its lead's state has not

@@ -1,7 +1,9 @@
 // Package postgres provides PostgreSQL implementations of leadkit's
 // stores, for production: StageStore (stage.Store), JourneyStore
-// (journey.Store) and LifecycleStore (lifecycle.Store, the engine's lead
-// states). It is a separate module, so importing the core
+// (journey.Store), PoolStore (pool.Store: an identity is held by one
+// prospect across processes, a prospect graduates once) and
+// LifecycleStore (lifecycle.Store, the engine's lead states): engines in
+// several processes can share them. It is a separate module, so importing the core
 // never pulls a database driver into a user's module graph.
 //
 // Stores take a DB: a *sql.DB, a *sql.Conn or a *sql.Tx. Open one with

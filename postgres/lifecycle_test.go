@@ -17,6 +17,7 @@ import (
 	"github.com/leadkit/leadkit"
 	"github.com/leadkit/leadkit/journey"
 	"github.com/leadkit/leadkit/lifecycle"
+	"github.com/leadkit/leadkit/pool"
 	"github.com/leadkit/leadkit/postgres"
 	"github.com/leadkit/leadkit/scoring"
 	"github.com/leadkit/leadkit/stage"
@@ -33,7 +34,7 @@ func TestLifecycleStoreConformance(t *testing.T) {
 }
 
 // Two engines, each on its own connection pool (as two processes have),
-// over the PostgreSQL stage, journey and lead-state stores, ingest
+// over the PostgreSQL pool, stage, journey and lead-state stores, ingest
 // differently shuffled deliveries of the same events at once; the stage
 // histories and scores end as one engine's in memory, fed in time order.
 func TestEnginesOverPostgres(t *testing.T) {
@@ -66,14 +67,17 @@ func TestEnginesOverPostgres(t *testing.T) {
 		}
 	}
 	slices.SortFunc(evs, func(a, b leadkit.Event) int { return a.Time.Compare(b.Time) })
-	engine := func(stages stage.Store, events journey.Store, states lifecycle.Store) (*stage.Machine, *lifecycle.Engine) {
+	policy := pool.Policy{Conditions: []pool.Condition{{Name: "engaged", When: "prospect.touches_90d >= 2"}}}
+	engine := func(prospects pool.Store, stages stage.Store, events journey.Store, states lifecycle.Store) (*stage.Machine, *lifecycle.Engine) {
 		m, err := stage.New(def, stage.Options{Store: stages})
 		require.NoError(t, err)
-		e, err := lifecycle.New(nil, model, m, events, lifecycle.Options{States: states, Facts: map[string]string{"score": facts["score"]}})
+		pl, err := pool.New(pool.Options{Store: prospects, Policy: policy})
+		require.NoError(t, err)
+		e, err := lifecycle.New(pl, model, m, events, lifecycle.Options{States: states, Facts: map[string]string{"score": facts["score"]}})
 		require.NoError(t, err)
 		return m, e
 	}
-	wantM, want := engine(stage.NewMemoryStore(), journey.NewMemoryStore(), lifecycle.NewMemoryStore())
+	wantM, want := engine(pool.NewMemoryStore(), stage.NewMemoryStore(), journey.NewMemoryStore(), lifecycle.NewMemoryStore())
 	for _, ev := range evs {
 		_, err := want.Ingest(ctx, ev)
 		require.NoError(t, err)
@@ -91,7 +95,9 @@ func TestEnginesOverPostgres(t *testing.T) {
 		require.NoError(t, err)
 		states, err := postgres.NewLifecycleStore(ctx, pdb, o)
 		require.NoError(t, err)
-		m, e := engine(stages, events, states)
+		prospects, err := postgres.NewPoolStore(ctx, pdb, o)
+		require.NoError(t, err)
+		m, e := engine(prospects, stages, events, states)
 		machine = m
 		sh := slices.Clone(evs)
 		rand.New(rand.NewPCG(uint64(i), 9)).Shuffle(len(sh), func(a, b int) { sh[a], sh[b] = sh[b], sh[a] })

@@ -121,4 +121,9 @@ func ExampleSchema() {
 	// CREATE INDEX IF NOT EXISTS leadkit_events_lead_time ON crm.leadkit_events (lead_id, time, seq);
 	// -- 0003_lead_states.sql
 	// CREATE TABLE IF NOT EXISTS crm.leadkit_lead_states (
+	// -- 0004_pool.sql
+	// CREATE TABLE IF NOT EXISTS crm.leadkit_prospects (
+	// CREATE TABLE IF NOT EXISTS crm.leadkit_prospect_keys (
+	// CREATE INDEX IF NOT EXISTS leadkit_prospect_keys_prospect ON crm.leadkit_prospect_keys (prospect_id);
+	// CREATE TABLE IF NOT EXISTS crm.leadkit_pool_marks (
 }

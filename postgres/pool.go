@@ -1,0 +1,259 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/pool"
+)
+
+// PoolStore is a pool.Store in PostgreSQL: prospects as jsonb beside
+// their version, an identity key table whose primary key makes each
+// identity held by one prospect across processes, and the applied
+// observations' marks. Apply writes in one transaction, rows in ID and
+// key order (no deadlocks between writers of the same prospects).
+type PoolStore struct {
+	db              DB
+	prospects, keys string
+	marks           string
+}
+
+var _ pool.Store = (*PoolStore)(nil)
+
+// NewPoolStore returns a PoolStore on db, applying the migrations unless
+// o.SkipMigrate is set.
+func NewPoolStore(ctx context.Context, db DB, o Options) (*PoolStore, error) {
+	p, err := o.prefix()
+	if err != nil {
+		return nil, err
+	}
+	s := &PoolStore{db: db, prospects: p + "prospects", keys: p + "prospect_keys", marks: p + "pool_marks"}
+	if !o.SkipMigrate {
+		if err := Migrate(ctx, db, o); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// With returns the store on db instead, sharing its tables (see DB).
+func (s *PoolStore) With(db DB) *PoolStore {
+	c := *s
+	c.db = db
+	return &c
+}
+
+// Get implements pool.Store.
+func (s *PoolStore) Get(ctx context.Context, id string) (pool.Prospect, error) {
+	notFound := fmt.Errorf("postgres: prospect %q: %w", id, leadkit.ErrNotFound)
+	if leadkit.CheckText(id, leadkit.MaxIDBytes) != "" {
+		return pool.Prospect{}, notFound // nothing can be stored under it, as in memory
+	}
+	var b []byte
+	err := s.db.QueryRowContext(ctx, `SELECT prospect FROM `+s.prospects+` WHERE id = $1`, id).Scan(&b)
+	if errors.Is(err, sql.ErrNoRows) {
+		return pool.Prospect{}, notFound
+	}
+	if err != nil {
+		return pool.Prospect{}, fmt.Errorf("postgres: prospect %q: %w", id, dbErr(err))
+	}
+	return decodeProspect(b)
+}
+
+func decodeProspect(b []byte) (pool.Prospect, error) {
+	var p pool.Prospect
+	if err := json.Unmarshal(b, &p); err != nil {
+		return pool.Prospect{}, fmt.Errorf("postgres: prospect: %w", err)
+	}
+	return p, nil
+}
+
+// Find implements pool.Store.
+func (s *PoolStore) Find(ctx context.Context, keys []string) ([]pool.Prospect, error) {
+	valid := make([]string, 0, len(keys))
+	for _, k := range keys {
+		if leadkit.CheckText(k, 1<<16) == "" {
+			valid = append(valid, k)
+		}
+	}
+	if len(valid) == 0 {
+		return nil, nil
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT p.prospect FROM `+s.prospects+` p
+		WHERE p.id IN (SELECT prospect_id FROM `+s.keys+` WHERE key = ANY($1)) ORDER BY p.id`, valid)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: find prospects: %w", dbErr(err))
+	}
+	defer rows.Close()
+	var out []pool.Prospect
+	for rows.Next() {
+		var b []byte
+		if err := rows.Scan(&b); err != nil {
+			return nil, fmt.Errorf("postgres: find prospects: %w", dbErr(err))
+		}
+		p, err := decodeProspect(b)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: find prospects: %w", dbErr(err))
+	}
+	return out, nil
+}
+
+// Apply implements pool.Store.
+func (s *PoolStore) Apply(ctx context.Context, obs pool.Mark, ps ...pool.Prospect) (err error) {
+	for _, p := range ps {
+		if err := pool.ValidateProspect(p); err != nil {
+			return fmt.Errorf("postgres: %w", err)
+		}
+	}
+	// Keys given to two prospects of the write: refused before any I/O.
+	claimed := map[string]string{}
+	var ids []string
+	for _, p := range ps {
+		ids = append(ids, p.ID)
+		if !p.Status.Indexed() {
+			continue
+		}
+		for _, k := range p.Keys() {
+			if other, ok := claimed[k]; ok && other != p.ID {
+				return fmt.Errorf("postgres: identity %q is given to prospects %q and %q in one write: %w", k, other, p.ID, leadkit.ErrConflict)
+			}
+			claimed[k] = p.ID
+		}
+	}
+	tx, err := begin(ctx, s.db)
+	if err != nil {
+		return fmt.Errorf("postgres: apply: %w", dbErr(err))
+	}
+	defer func() {
+		if err != nil {
+			tx.rollback()
+		}
+	}()
+	if obs.ID != "" {
+		res, err := tx.ExecContext(ctx, `INSERT INTO `+s.marks+` (id, hash) VALUES ($1, $2) ON CONFLICT DO NOTHING`, []byte(obs.ID), obs.Hash)
+		if err != nil {
+			return fmt.Errorf("postgres: apply: %w", dbErr(err))
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("postgres: apply: %w", dbErr(err))
+		} else if n == 0 {
+			var hash string
+			if err := tx.QueryRowContext(ctx, `SELECT hash FROM `+s.marks+` WHERE id = $1`, []byte(obs.ID)).Scan(&hash); err != nil {
+				return fmt.Errorf("postgres: apply: %w", dbErr(err))
+			}
+			if hash != obs.Hash {
+				return fmt.Errorf("postgres: observation %q: %w", obs.ID, pool.ErrReused)
+			}
+			return fmt.Errorf("postgres: observation %q: %w", obs.ID, pool.ErrSeen)
+		}
+	}
+	order := slices.Clone(ps)
+	slices.SortFunc(order, func(a, b pool.Prospect) int {
+		switch {
+		case a.ID < b.ID:
+			return -1
+		case a.ID > b.ID:
+			return 1
+		}
+		return 0
+	})
+	for _, p := range order {
+		b, err := json.Marshal(p)
+		if err != nil {
+			return fmt.Errorf("postgres: prospect %q: %w: %v", p.ID, leadkit.ErrInvalid, err)
+		}
+		var res sql.Result
+		if p.Version == 1 {
+			res, err = tx.ExecContext(ctx, `INSERT INTO `+s.prospects+` (id, version, status, prospect) VALUES ($1, 1, $2, $3) ON CONFLICT DO NOTHING`, p.ID, string(p.Status), string(b))
+		} else {
+			res, err = tx.ExecContext(ctx, `UPDATE `+s.prospects+` SET version = $2, status = $3, prospect = $4 WHERE id = $1 AND version = $2 - 1`, p.ID, p.Version, string(p.Status), string(b))
+		}
+		if err != nil {
+			return fmt.Errorf("postgres: apply prospect %q: %w", p.ID, dbErr(err))
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("postgres: apply prospect %q: %w", p.ID, dbErr(err))
+		} else if n == 0 {
+			return fmt.Errorf("postgres: prospect %q version %d: %w", p.ID, p.Version, leadkit.ErrConflict)
+		}
+	}
+	// The written prospects' keys are theirs alone now: drop their old
+	// ones, then claim the new ones (a key another prospect holds is a
+	// conflict: another writer claimed it first).
+	slices.Sort(ids)
+	if _, err = tx.ExecContext(ctx, `DELETE FROM `+s.keys+` WHERE prospect_id = ANY($1)`, ids); err != nil {
+		return fmt.Errorf("postgres: apply keys: %w", dbErr(err))
+	}
+	keys := make([]string, 0, len(claimed))
+	for k := range claimed {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		res, err := tx.ExecContext(ctx, `INSERT INTO `+s.keys+` (key, prospect_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, k, claimed[k])
+		if err != nil {
+			return fmt.Errorf("postgres: apply keys: %w", dbErr(err))
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("postgres: apply keys: %w", dbErr(err))
+		} else if n == 0 {
+			return fmt.Errorf("postgres: identity %q is held by another prospect: %w", k, leadkit.ErrConflict)
+		}
+	}
+	if err = tx.commit(); err != nil {
+		return fmt.Errorf("postgres: apply: %w", dbErr(err))
+	}
+	return nil
+}
+
+// Scan implements pool.Store: the prospects in ID order, read a page of
+// 500 at a time, so fn may call the store.
+func (s *PoolStore) Scan(ctx context.Context, fn func(pool.Prospect) error) error {
+	const page = 500
+	last, first := "", true
+	for {
+		rows, err := s.db.QueryContext(ctx, `SELECT prospect FROM `+s.prospects+` WHERE $1 OR id > $2 ORDER BY id LIMIT $3`, first, last, page)
+		if err != nil {
+			return fmt.Errorf("postgres: scan prospects: %w", dbErr(err))
+		}
+		var ps []pool.Prospect
+		for rows.Next() {
+			var b []byte
+			if err := rows.Scan(&b); err != nil {
+				rows.Close()
+				return fmt.Errorf("postgres: scan prospects: %w", dbErr(err))
+			}
+			p, err := decodeProspect(b)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			ps = append(ps, p)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("postgres: scan prospects: %w", dbErr(err))
+		}
+		for _, p := range ps {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if err := fn(p); err != nil {
+				return err
+			}
+		}
+		if len(ps) < page {
+			return nil
+		}
+		last, first = ps[len(ps)-1].ID, false
+	}
+}
