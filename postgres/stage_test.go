@@ -19,11 +19,15 @@ import (
 
 // openDB connects to LEADKIT_PG_DSN (see scripts/pg.sh) and gives the test
 // its own schema, dropped at the end. Without the variable the test is
-// skipped; CI sets it.
+// skipped, unless LEADKIT_PG_REQUIRED is set (CI sets both); a server that
+// cannot be reached fails the test.
 func openDB(t *testing.T) (*sql.DB, string) {
 	t.Helper()
 	dsn := os.Getenv("LEADKIT_PG_DSN")
 	if dsn == "" {
+		if os.Getenv("LEADKIT_PG_REQUIRED") != "" {
+			t.Fatal("LEADKIT_PG_REQUIRED is set but LEADKIT_PG_DSN is not: the server-backed tests must run")
+		}
 		t.Skip("LEADKIT_PG_DSN not set: run eval \"$(./scripts/pg.sh)\" first")
 	}
 	db, err := sql.Open("pgx", dsn)
