@@ -74,3 +74,48 @@ func TestStoresJoinTheCallersTransaction(t *testing.T) {
 	var one int
 	require.NoError(t, tx.QueryRowContext(ctx, `SELECT 1`).Scan(&one))
 }
+
+// A backend terminated in the middle of a unit of work leaves nothing of
+// it; the error says the call may be retried, and the retry succeeds.
+func TestBackendKilledMidTransaction(t *testing.T) {
+	ctx := context.Background()
+	db, prefix := openDB(t)
+	stages, err := postgres.NewStageStore(ctx, db, postgres.Options{TablePrefix: prefix})
+	require.NoError(t, err)
+	events, err := postgres.NewJourneyStore(ctx, db, postgres.Options{TablePrefix: prefix})
+	require.NoError(t, err)
+	m, err := stage.New(stage.Classic(), stage.Options{Store: stages})
+	require.NoError(t, err)
+	unit := func(kill bool) error {
+		conn, err := db.Conn(ctx) // one connection, so its backend can be found
+		require.NoError(t, err)
+		defer conn.Close()
+		tx, err := conn.BeginTx(ctx, nil)
+		require.NoError(t, err)
+		defer tx.Rollback() //nolint:errcheck
+		if _, err := m.WithStore(stages.With(tx)).Start(ctx, stage.Lead("K"), stage.StartOptions{}); err != nil {
+			return err
+		}
+		if kill {
+			var pid int
+			require.NoError(t, tx.QueryRowContext(ctx, `SELECT pg_backend_pid()`).Scan(&pid))
+			_, err := db.ExecContext(ctx, `SELECT pg_terminate_backend($1)`, pid)
+			require.NoError(t, err)
+		}
+		if _, err := events.With(tx).Append(ctx, leadkit.Event{ID: "k1", LeadID: "K", Type: "page_view", Time: time.Now()}); err != nil {
+			return err
+		}
+		return tx.Commit()
+	}
+	err = unit(true)
+	require.Error(t, err)
+	assert.ErrorIs(t, err, leadkit.ErrUnavailable, "%v", err)
+	_, err = m.Get(ctx, stage.Lead("K"))
+	assert.ErrorIs(t, err, leadkit.ErrNotFound, "no partial write")
+	evs, err := events.Events(ctx, "K", time.Time{}, time.Time{})
+	require.NoError(t, err)
+	assert.Empty(t, evs, "no partial write")
+	require.NoError(t, unit(false), "the retry succeeds")
+	_, err = m.Get(ctx, stage.Lead("K"))
+	assert.NoError(t, err)
+}
