@@ -74,6 +74,14 @@ func (s *JourneyStore) Append(ctx context.Context, events ...leadkit.Event) (int
 		e   *leadkit.Event
 		seq int64
 	}
+	if len(valid) >= copyFrom {
+		if n, ok, err := s.appendCopy(ctx, valid); ok {
+			if err != nil {
+				return 0, err
+			}
+			return n, bad
+		}
+	}
 	rows := make([]row, len(valid))
 	for i := range valid {
 		rows[i].e = &valid[i]

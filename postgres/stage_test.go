@@ -21,7 +21,7 @@ import (
 // its own schema, dropped at the end. Without the variable the test is
 // skipped, unless LEADKIT_PG_REQUIRED is set (CI sets both); a server that
 // cannot be reached fails the test.
-func openDB(t *testing.T) (*sql.DB, string) {
+func openDB(t testing.TB) (*sql.DB, string) {
 	t.Helper()
 	dsn := os.Getenv("LEADKIT_PG_DSN")
 	if dsn == "" {
