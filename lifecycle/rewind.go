@@ -42,7 +42,7 @@ func (e *Engine) rewind(ctx context.Context, st *LeadState, rec stage.Record, fr
 	cut, _ := slices.BinarySearchFunc(h, from, func(x stage.Entry, t time.Time) int { return x.At.Compare(t) })
 	var g *pool.Graduation
 	if cut == 0 {
-		if g, err = e.regraduation(ctx, st, h[0], from, evs, s); err != nil {
+		if g, err = e.regraduation(ctx, st, h[0], evs); err != nil {
 			return r, err
 		}
 		if g == nil {
@@ -119,7 +119,7 @@ type rewound struct {
 
 // regraduation is the earlier graduation a lead's late events give it, or
 // nil: see rewind.
-func (e *Engine) regraduation(ctx context.Context, st *LeadState, start stage.Entry, from time.Time, evs []leadkit.Event, s *subject) (*pool.Graduation, error) {
+func (e *Engine) regraduation(ctx context.Context, st *LeadState, start stage.Entry, evs []leadkit.Event) (*pool.Graduation, error) {
 	if st.Imported || !st.ErasedAt.IsZero() || start.Actor != e.actor || start.Trigger != stage.TriggerStart || len(evs) == 0 {
 		return nil, nil
 	}
