@@ -138,6 +138,29 @@ func (c Company) Clone() Company {
 	return c
 }
 
+// Validate checks a lead's profile against leadkit's caps, the same for
+// every package and store: the person and the company (see
+// [Person.Validate]), an account ID of at most MaxIDBytes and a source of
+// at most MaxNameBytes, valid text. The ID and the creation time are the
+// caller's to check. The error wraps ErrInvalid.
+func (l Lead) Validate() error {
+	if err := l.Person.Validate(); err != nil {
+		return err
+	}
+	if err := l.Company.Validate(); err != nil {
+		return err
+	}
+	for _, f := range []struct {
+		what, v string
+		max     int
+	}{{"account ID", l.AccountID, MaxIDBytes}, {"source", l.Source, MaxNameBytes}} {
+		if msg := CheckText(f.v, f.max); msg != "" {
+			return fmt.Errorf("%w: lead %s %s", ErrInvalid, f.what, msg)
+		}
+	}
+	return nil
+}
+
 // Clone returns a deep copy of l, like [Person.Clone].
 func (l Lead) Clone() Lead {
 	l.Person = l.Person.Clone()

@@ -2,6 +2,7 @@ package leadkit_test
 
 import (
 	"math/rand"
+	"strings"
 	"testing"
 	"time"
 
@@ -90,5 +91,20 @@ func TestProfileAsOfThenReplayEqualsUpdatesUpToT(t *testing.T) {
 		require.Equal(t, want, p, "trial %d", trial)
 		require.Equal(t, wantC, c, "trial %d", trial)
 		require.Equal(t, wps, pst, "trial %d", trial)
+	}
+}
+
+// Lead.Validate holds a profile to the caps every package and store use.
+func TestLeadValidate(t *testing.T) {
+	ok := leadkit.Lead{ID: "L1", AccountID: "A1", Source: "webinar", Person: leadkit.Person{Title: "CTO"}}
+	require.NoError(t, ok.Validate())
+	for name, l := range map[string]leadkit.Lead{
+		"long source":     {Source: strings.Repeat("s", leadkit.MaxNameBytes+1)},
+		"NUL account":     {AccountID: "a\x00"},
+		"bad UTF-8 title": {Person: leadkit.Person{Title: "\xff"}},
+		"bad company":     {Company: leadkit.Company{Employees: -1}},
+	} {
+		err := l.Validate()
+		assert.ErrorIs(t, err, leadkit.ErrInvalid, name)
 	}
 }

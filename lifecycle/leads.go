@@ -68,16 +68,8 @@ func (e *Engine) AddLead(ctx context.Context, lead leadkit.Lead, startIn string)
 
 // checkLead checks a lead's profile against leadkit's caps.
 func checkLead(l leadkit.Lead) error {
-	if err := l.Person.Validate(); err != nil {
+	if err := l.Validate(); err != nil {
 		return fmt.Errorf("lifecycle: lead %q: %w", clip(l.ID), err)
-	}
-	if err := l.Company.Validate(); err != nil {
-		return fmt.Errorf("lifecycle: lead %q: %w", clip(l.ID), err)
-	}
-	for _, f := range []struct{ what, v string }{{"account ID", l.AccountID}, {"source", l.Source}} {
-		if msg := leadkit.CheckText(f.v, leadkit.MaxIDBytes); msg != "" {
-			return fmt.Errorf("lifecycle: lead %q: %w: %s %s", clip(l.ID), leadkit.ErrInvalid, f.what, msg)
-		}
 	}
 	return nil
 }

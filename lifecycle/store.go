@@ -128,24 +128,13 @@ func ValidateState(s LeadState) error {
 	if s.Lead.ID != s.LeadID {
 		return bad("the lead's ID is %q", clip(s.Lead.ID))
 	}
-	if err := s.Lead.Person.Validate(); err != nil {
-		return bad("%v", err)
-	}
-	if err := s.Lead.Company.Validate(); err != nil {
+	if err := s.Lead.Validate(); err != nil {
 		return bad("%v", err)
 	}
 	if err := s.Origin.validate(); err != nil {
 		return bad("origin: %v", err)
 	}
-	for _, f := range []struct {
-		what string
-		v    string
-		max  int
-	}{{"account ID", s.Lead.AccountID, leadkit.MaxIDBytes}, {"source", s.Lead.Source, leadkit.MaxNameBytes}} {
-		if msg := leadkit.CheckText(f.v, f.max); msg != "" {
-			return bad("%s %s", f.what, msg)
-		}
-	}
+
 	for _, t := range []struct {
 		what string
 		v    time.Time
