@@ -61,6 +61,12 @@ var (
 	MaxTime = time.Date(2150, 1, 1, 0, 0, 0, 0, time.UTC)
 )
 
+// TimePrecision is the resolution every store keeps times at: PostgreSQL's
+// timestamptz keeps microseconds, and the memory stores (and the engines)
+// truncate to it alike, so that the same events give the same order and
+// the same answers on every backend.
+const TimePrecision = time.Microsecond
+
 // TimeRange describes [MinTime, MaxTime) for error messages.
 const TimeRange = "years 1900 to 2149"
 

@@ -72,7 +72,7 @@ func (s *MemoryStore) Append(ctx context.Context, events ...leadkit.Event) (int,
 			continue
 		}
 		s.ids[e.ID] = struct{}{}
-		e.Time = e.Time.UTC()
+		e.Time = e.Time.UTC().Truncate(leadkit.TimePrecision)
 		e.Attrs = leadkit.NormalizeAttrs(e.Attrs)
 		list := s.leads[e.LeadID]
 		// Insert after every event with Time <= e.Time: arrival order for
@@ -97,7 +97,7 @@ func (s *MemoryStore) Events(ctx context.Context, leadID string, from, to time.T
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return copyRange(s.leads[leadID], from, to), nil
+	return copyRange(s.leads[leadID], from.Truncate(leadkit.TimePrecision), to.Truncate(leadkit.TimePrecision)), nil
 }
 
 // ForEach calls fn with every lead's timeline; see [Store].

@@ -95,7 +95,7 @@ func (e *Engine) Ingest(ctx context.Context, events ...leadkit.Event) ([]Change,
 			errs = append(errs, &EventError{Index: i, ID: ev.ID, Err: err})
 			continue
 		}
-		ev.Time = ev.Time.UTC()
+		ev.Time = ev.Time.UTC().Truncate(leadkit.TimePrecision) // as every store keeps it
 		if j, dup := c.seen[ev.ID]; dup {
 			// Repeated within the call: kept once, like a store does; a
 			// repeat with other content cannot be the same event.
@@ -848,7 +848,7 @@ func (e *Engine) recover(ctx context.Context, id string, st *LeadState, after, u
 }
 
 func (e *Engine) notAfterNow(t time.Time) time.Time {
-	if now := e.now().UTC(); t.After(now) {
+	if now := e.now().UTC().Truncate(leadkit.TimePrecision); t.After(now) {
 		return now
 	}
 	return t

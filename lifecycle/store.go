@@ -172,12 +172,32 @@ func ValidateState(s LeadState) error {
 	if len(s.Reached) > scoring.MaxThresholds {
 		return bad("%d thresholds reached, at most %d", len(s.Reached), scoring.MaxThresholds)
 	}
+	for _, r := range s.Reached {
+		if msg := leadkit.CheckText(r, leadkit.MaxNameBytes); msg != "" || r == "" {
+			return bad("threshold reached %q %s", clip(r), msg)
+		}
+	}
 	for _, st := range []scoring.State{s.Score, s.Since} {
 		if st.LeadID != "" && st.LeadID != s.LeadID {
 			return bad("a score state of lead %q", clip(st.LeadID))
 		}
 		if len(st.Rules) > scoring.MaxRules || len(st.LastIDs) > scoring.MaxEvents {
 			return bad("a score state over the caps (%d rules, %d IDs)", len(st.Rules), len(st.LastIDs))
+		}
+		if msg := leadkit.CheckText(st.Model, leadkit.MaxStringBytes); msg != "" {
+			return bad("score state model %s", msg)
+		}
+		for _, id := range st.LastIDs {
+			if msg := leadkit.CheckText(id, leadkit.MaxIDBytes); msg != "" {
+				return bad("score state event ID %s", msg)
+			}
+		}
+		for _, r := range st.Rules {
+			for _, v := range []float64{r.Lifetime, r.Value} {
+				if _, err := leadkit.Number(v); err != nil {
+					return bad("score state: %v", err)
+				}
+			}
 		}
 	}
 	return nil

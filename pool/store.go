@@ -111,10 +111,8 @@ func (s *MemoryStore) Apply(ctx context.Context, obs Mark, ps ...Prospect) error
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	for _, p := range ps {
-		if err := ValidateProspect(p); err != nil {
-			return err
-		}
+	if err := ValidateWrite(ps); err != nil {
+		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -212,6 +210,23 @@ func (s *MemoryStore) Scan(ctx context.Context, fn func(Prospect) error) error {
 	return nil
 }
 
+// ValidateWrite checks the prospects of one Apply with ValidateProspect
+// and refuses the same prospect twice in one write, so every backend
+// accepts and refuses the same writes; the error wraps leadkit.ErrInvalid.
+func ValidateWrite(ps []Prospect) error {
+	seen := make(map[string]bool, len(ps))
+	for _, p := range ps {
+		if err := ValidateProspect(p); err != nil {
+			return err
+		}
+		if seen[p.ID] {
+			return fmt.Errorf("pool: prospect %q: %w: twice in one write", clip(p.ID), leadkit.ErrInvalid)
+		}
+		seen[p.ID] = true
+	}
+	return nil
+}
+
 // ValidateProspect checks what a Store is asked to write, so that every
 // backend accepts the same prospects: an ID, a version of at least 1, a
 // known status, identities and tags within their caps, valid text. Store
@@ -249,8 +264,17 @@ func ValidateProspect(p Prospect) error {
 	if err := p.Company.Validate(); err != nil {
 		return fmt.Errorf("pool: prospect %q: %w", clip(p.ID), err)
 	}
-	if msg := leadkit.CheckText(p.Consent.How, leadkit.MaxNameBytes); msg != "" {
-		return bad("consent how %s", msg)
+	for _, f := range []struct {
+		what, v string
+		max     int
+	}{{"consent how", p.Consent.How, leadkit.MaxNameBytes}, {"source channel", p.Source.Channel, leadkit.MaxNameBytes},
+		{"source campaign", p.Source.Campaign, leadkit.MaxNameBytes}, {"left as", string(p.LeftAs), leadkit.MaxNameBytes}} {
+		if msg := leadkit.CheckText(f.v, f.max); msg != "" {
+			return bad("%s %s", f.what, msg)
+		}
+	}
+	if _, err := leadkit.Number(p.Score); err != nil {
+		return bad("score: %v", err)
 	}
 	for _, t := range []time.Time{p.JoinedAt, p.LastActivityAt, p.GraduatedAt, p.LeftAt, p.Consent.At} {
 		if !t.IsZero() && !leadkit.ValidTime(t) {

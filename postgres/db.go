@@ -10,9 +10,10 @@ import (
 // connection), or a *sql.Tx: the caller's transaction, so that a stage
 // change or an event and the application's own rows (a CRM's task, an
 // audit row) commit or roll back together. On a *sql.Tx the store never
-// commits nor rolls back; after an error that wraps leadkit.ErrConflict
-// or leadkit.ErrUnavailable (a deadlock, a lost connection) PostgreSQL has
-// aborted that transaction: roll it back and run the unit of work again.
+// commits nor rolls back the transaction: each call writes under a
+// savepoint, so a call that fails (a version conflict, bad input, even a
+// deadlock) writes nothing and leaves the transaction usable; only a lost
+// connection (leadkit.ErrUnavailable) ends it.
 // With pgx, stdlib.OpenDBFromPool gives a *sql.DB over a pgxpool.Pool.
 type DB interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
@@ -31,38 +32,53 @@ type beginner interface {
 	BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
 }
 
-// unit is the transaction one store call writes in: its own, or the
-// caller's.
+// unit is the transaction one store call writes in: its own, or a
+// savepoint in the caller's.
 type unit struct {
 	DB
 	own *sql.Tx // nil in the caller's transaction
+	ctx context.Context
 }
 
-// begin starts the unit of work of one store call on db.
+// begin starts the unit of work of one store call on db: a transaction of
+// its own, or a savepoint in the caller's transaction, so that a call
+// that fails writes nothing there either and leaves it usable.
 func begin(ctx context.Context, db DB) (*unit, error) {
 	if b, ok := db.(beginner); ok {
 		tx, err := b.BeginTx(ctx, nil)
 		if err != nil {
 			return nil, err
 		}
-		return &unit{DB: tx, own: tx}, nil
+		return &unit{DB: tx, own: tx, ctx: ctx}, nil
 	}
-	return &unit{DB: db}, nil
+	if _, err := db.ExecContext(ctx, `SAVEPOINT leadkit_unit`); err != nil {
+		return nil, err
+	}
+	return &unit{DB: db, ctx: ctx}, nil
 }
 
-// rollback ends a transaction of the store's own without its writes (a
-// no-op after commit, and in the caller's transaction).
+// rollback undoes the unit's writes: its transaction, or back to its
+// savepoint (a no-op after commit).
 func (u *unit) rollback() {
 	if u.own != nil {
 		_ = u.own.Rollback()
+		return
+	}
+	if u.DB != nil {
+		_, _ = u.DB.ExecContext(context.WithoutCancel(u.ctx), `ROLLBACK TO SAVEPOINT leadkit_unit`)
+		_, _ = u.DB.ExecContext(context.WithoutCancel(u.ctx), `RELEASE SAVEPOINT leadkit_unit`)
 	}
 }
 
-// commit ends a transaction of the store's own with its writes; in the
-// caller's transaction the caller commits.
+// commit keeps the unit's writes: it commits its own transaction, or
+// releases its savepoint (the caller commits).
 func (u *unit) commit() error {
 	if u.own != nil {
 		return u.own.Commit()
 	}
-	return nil
+	_, err := u.DB.ExecContext(u.ctx, `RELEASE SAVEPOINT leadkit_unit`)
+	if err == nil {
+		u.DB = nil // done: a later rollback does nothing
+	}
+	return err
 }

@@ -16,7 +16,8 @@ import (
 
 // dbErr classifies an error of the database: a deadlock or a
 // serialization failure wraps leadkit.ErrConflict, a server that cannot be
-// reached or a lost connection wraps leadkit.ErrUnavailable (both say:
+// reached, refuses connections (too many, out of resources) or a lost
+// connection wraps leadkit.ErrUnavailable (both say:
 // the call may be retried); other errors, and nil, are returned as they
 // are.
 func dbErr(err error) error {
@@ -29,7 +30,7 @@ func dbErr(err error) error {
 		switch {
 		case pe.Code == "40P01" || pe.Code == "40001":
 			return fmt.Errorf("%w: %w", leadkit.ErrConflict, err)
-		case strings.HasPrefix(pe.Code, "08") || pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03":
+		case strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "53") || pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03":
 			return fmt.Errorf("%w: %w", leadkit.ErrUnavailable, err)
 		}
 		return err

@@ -110,10 +110,8 @@ func (s *PoolStore) Find(ctx context.Context, keys []string) ([]pool.Prospect, e
 
 // Apply implements pool.Store.
 func (s *PoolStore) Apply(ctx context.Context, obs pool.Mark, ps ...pool.Prospect) (err error) {
-	for _, p := range ps {
-		if err := pool.ValidateProspect(p); err != nil {
-			return fmt.Errorf("postgres: %w", err)
-		}
+	if err := pool.ValidateWrite(ps); err != nil {
+		return fmt.Errorf("postgres: %w", err)
 	}
 	// Keys given to two prospects of the write: refused before any I/O.
 	claimed := map[string]string{}
@@ -140,23 +138,43 @@ func (s *PoolStore) Apply(ctx context.Context, obs pool.Mark, ps ...pool.Prospec
 		}
 	}()
 	if obs.ID != "" {
-		res, err := tx.ExecContext(ctx, `INSERT INTO `+s.marks+` (id, hash) VALUES ($1, $2) ON CONFLICT DO NOTHING`, []byte(obs.ID), obs.Hash)
+		res, err := tx.ExecContext(ctx, `INSERT INTO `+s.marks+` (id, hash) VALUES ($1, $2) ON CONFLICT DO NOTHING`, []byte(obs.ID), []byte(obs.Hash))
 		if err != nil {
 			return fmt.Errorf("postgres: apply: %w", dbErr(err))
 		}
 		if n, err := res.RowsAffected(); err != nil {
 			return fmt.Errorf("postgres: apply: %w", dbErr(err))
 		} else if n == 0 {
-			var hash string
+			var hash []byte
 			if err := tx.QueryRowContext(ctx, `SELECT hash FROM `+s.marks+` WHERE id = $1`, []byte(obs.ID)).Scan(&hash); err != nil {
 				return fmt.Errorf("postgres: apply: %w", dbErr(err))
 			}
-			if hash != obs.Hash {
+			if string(hash) != obs.Hash {
 				return fmt.Errorf("postgres: observation %q: %w", obs.ID, pool.ErrReused)
 			}
 			return fmt.Errorf("postgres: observation %q: %w", obs.ID, pool.ErrSeen)
 		}
 	}
+	// Lock the key rows this write touches (those it claims and those its
+	// prospects hold) in one order before writing anything, so that two
+	// writes handing keys over to each other wait instead of deadlocking.
+	keys := make([]string, 0, len(claimed))
+	for k := range claimed {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	slices.Sort(ids)
+	lock, err := tx.QueryContext(ctx, `SELECT key FROM `+s.keys+` WHERE key = ANY($1) OR prospect_id = ANY($2) ORDER BY key FOR UPDATE`, keys, ids)
+	if err != nil {
+		return fmt.Errorf("postgres: apply keys: %w", dbErr(err))
+	}
+	for lock.Next() {
+	}
+	if err = lock.Err(); err != nil {
+		lock.Close()
+		return fmt.Errorf("postgres: apply keys: %w", dbErr(err))
+	}
+	lock.Close()
 	order := slices.Clone(ps)
 	slices.SortFunc(order, func(a, b pool.Prospect) int {
 		switch {
@@ -190,15 +208,9 @@ func (s *PoolStore) Apply(ctx context.Context, obs pool.Mark, ps ...pool.Prospec
 	// The written prospects' keys are theirs alone now: drop their old
 	// ones, then claim the new ones (a key another prospect holds is a
 	// conflict: another writer claimed it first).
-	slices.Sort(ids)
 	if _, err = tx.ExecContext(ctx, `DELETE FROM `+s.keys+` WHERE prospect_id = ANY($1)`, ids); err != nil {
 		return fmt.Errorf("postgres: apply keys: %w", dbErr(err))
 	}
-	keys := make([]string, 0, len(claimed))
-	for k := range claimed {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
 	for _, k := range keys {
 		res, err := tx.ExecContext(ctx, `INSERT INTO `+s.keys+` (key, prospect_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, k, claimed[k])
 		if err != nil {

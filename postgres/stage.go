@@ -16,12 +16,17 @@ import (
 // Options configures the stores. The zero value is the default.
 type Options struct {
 	// TablePrefix is prepended to every table name; default "leadkit_". It
-	// may hold a schema ("crm.leadkit_"); letters, digits, _ and one dot.
+	// may hold a schema ("crm.leadkit_"); letters, digits, _ and one dot,
+	// and at most 41 bytes after the dot.
 	TablePrefix string
 	// SkipMigrate skips applying the migrations at construction (see
 	// Migrate, Migrations).
 	SkipMigrate bool
 }
+
+// maxPrefix caps the table part of a prefix so that the longest name it
+// makes ("prospect_keys_prospect", 22 bytes) fits PostgreSQL's 63.
+const maxPrefix = 63 - len("prospect_keys_prospect")
 
 var prefixRE = regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_]*\.)?[A-Za-z_][A-Za-z0-9_]*$`)
 
@@ -32,6 +37,9 @@ func (o Options) prefix() (string, error) {
 	}
 	if !prefixRE.MatchString(p) {
 		return "", fmt.Errorf("postgres: %w: table prefix %q: use letters, digits, _ and at most one dot", leadkit.ErrInvalid, p)
+	}
+	if _, table, _ := strings.Cut(p, "."); len(table) > maxPrefix || !strings.Contains(p, ".") && len(p) > maxPrefix {
+		return "", fmt.Errorf("postgres: %w: table prefix %q: at most %d bytes before the table names (PostgreSQL cuts names at 63)", leadkit.ErrInvalid, p, maxPrefix)
 	}
 	return p, nil
 }

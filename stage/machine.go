@@ -118,7 +118,7 @@ func (m *Machine) Rank(stage string) (int, bool) {
 
 func (m *Machine) key(s Subject) Key { return Key{Pipeline: m.def.Name, Subject: s} }
 
-func (m *Machine) stamp() time.Time { return m.now().UTC() }
+func (m *Machine) stamp() time.Time { return m.now().UTC().Truncate(leadkit.TimePrecision) }
 
 func maxTime(a, b time.Time) time.Time {
 	if b.After(a) {
@@ -137,7 +137,7 @@ func (m *Machine) when(rec Record, req Request, transition, to string) (time.Tim
 	if req.At.IsZero() {
 		return maxTime(now, rec.UpdatedAt), nil
 	}
-	at := req.At.UTC()
+	at := req.At.UTC().Truncate(leadkit.TimePrecision) // as every store keeps it
 	terr := func(msg string) error {
 		return &TransitionError{Key: rec.Key, Transition: transition, From: rec.Stage, To: to, Msg: msg, Err: leadkit.ErrInvalid}
 	}

@@ -307,6 +307,8 @@ func (s *MemoryStore) Commit(ctx context.Context, rec Record, e Entry) error {
 	if err := ValidateCommit(rec, e); err != nil {
 		return err
 	}
+	// Times as every store keeps them.
+	rec.EnteredAt, rec.UpdatedAt, e.At = rec.EnteredAt.Truncate(leadkit.TimePrecision), rec.UpdatedAt.Truncate(leadkit.TimePrecision), e.At.Truncate(leadkit.TimePrecision)
 	sh := s.shard(rec.Key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()

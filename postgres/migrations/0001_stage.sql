@@ -1,9 +1,9 @@
 -- Stage records (one row per subject and pipeline) and their history
 -- (one row per change, keyed by version).
 CREATE TABLE IF NOT EXISTS leadkit_stage_records (
-	pipeline   text        NOT NULL,
-	kind       text        NOT NULL,
-	id         text        NOT NULL,
+	pipeline   text        COLLATE "C" NOT NULL,
+	kind       text        COLLATE "C" NOT NULL,
+	id         text        COLLATE "C" NOT NULL,
 	stage      text        NOT NULL,
 	sub_status text        NOT NULL DEFAULT '',
 	entered_at timestamptz NOT NULL,
@@ -12,9 +12,9 @@ CREATE TABLE IF NOT EXISTS leadkit_stage_records (
 	PRIMARY KEY (pipeline, kind, id)
 );
 CREATE TABLE IF NOT EXISTS leadkit_stage_history (
-	pipeline   text        NOT NULL,
-	kind       text        NOT NULL,
-	id         text        NOT NULL,
+	pipeline   text        COLLATE "C" NOT NULL,
+	kind       text        COLLATE "C" NOT NULL,
+	id         text        COLLATE "C" NOT NULL,
 	version    bigint      NOT NULL,
 	transition text        NOT NULL DEFAULT '',
 	from_stage text        NOT NULL DEFAULT '',

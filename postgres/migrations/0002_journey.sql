@@ -1,8 +1,8 @@
 -- Events, one row per event ID (appends are idempotent by ID); seq orders a
 -- lead's events at one instant as they arrived.
 CREATE TABLE IF NOT EXISTS leadkit_events (
-	id       text        PRIMARY KEY,
-	lead_id  text        NOT NULL,
+	id       text        COLLATE "C" PRIMARY KEY,
+	lead_id  text        COLLATE "C" NOT NULL,
 	type     text        NOT NULL,
 	channel  text        NOT NULL DEFAULT '',
 	campaign text        NOT NULL DEFAULT '',
