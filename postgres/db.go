@@ -3,6 +3,8 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
+	"fmt"
 )
 
 // DB is what a store runs its SQL on: a *sql.DB (each write is a
@@ -81,4 +83,46 @@ func (u *unit) commit() error {
 		u.DB = nil // done: a later rollback does nothing
 	}
 	return err
+}
+
+// scanPages calls fn with every row of table decoded from its JSON column
+// col, in byte order of its key column, reading pages of 500 rows so that
+// fn may call the store and no long transaction is held.
+func scanPages[T any](ctx context.Context, db DB, table, key, col string, keyOf func(*T) string, fn func(T) error) error {
+	const page = 500
+	last, first := "", true
+	for {
+		rows, err := db.QueryContext(ctx, `SELECT `+col+` FROM `+table+` WHERE $1 OR `+key+` > $2 ORDER BY `+key+` LIMIT $3`, first, last, page)
+		if err != nil {
+			return fmt.Errorf("postgres: scan %s: %w", table, dbErr(err))
+		}
+		var vs []T
+		for rows.Next() {
+			var b []byte
+			var v T
+			if err = rows.Scan(&b); err == nil {
+				err = json.Unmarshal(b, &v)
+			}
+			if err != nil {
+				rows.Close()
+				return fmt.Errorf("postgres: scan %s: %w", table, dbErr(err))
+			}
+			vs = append(vs, v)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("postgres: scan %s: %w", table, dbErr(err))
+		}
+		for _, v := range vs {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if err := fn(v); err != nil {
+				return err
+			}
+		}
+		if len(vs) < page {
+			return nil
+		}
+		last, first = keyOf(&vs[len(vs)-1]), false
+	}
 }

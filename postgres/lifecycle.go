@@ -95,41 +95,5 @@ func (s *LifecycleStore) Put(ctx context.Context, st lifecycle.LeadState) error 
 // page of 500 at a time, so fn may call the store and no long
 // transaction is held.
 func (s *LifecycleStore) Scan(ctx context.Context, fn func(lifecycle.LeadState) error) error {
-	const page = 500
-	last, first := "", true
-	for {
-		rows, err := s.db.QueryContext(ctx, `SELECT state FROM `+s.states+` WHERE $1 OR lead_id > $2 ORDER BY lead_id LIMIT $3`, first, last, page)
-		if err != nil {
-			return fmt.Errorf("postgres: scan lead states: %w", dbErr(err))
-		}
-		var states []lifecycle.LeadState
-		for rows.Next() {
-			var b []byte
-			if err := rows.Scan(&b); err != nil {
-				rows.Close()
-				return fmt.Errorf("postgres: scan lead states: %w", dbErr(err))
-			}
-			var st lifecycle.LeadState
-			if err := json.Unmarshal(b, &st); err != nil {
-				rows.Close()
-				return fmt.Errorf("postgres: scan lead states: %w", err)
-			}
-			states = append(states, st)
-		}
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("postgres: scan lead states: %w", dbErr(err))
-		}
-		for _, st := range states {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			if err := fn(st); err != nil {
-				return err
-			}
-		}
-		if len(states) < page {
-			return nil
-		}
-		last, first = states[len(states)-1].LeadID, false
-	}
+	return scanPages(ctx, s.db, s.states, "lead_id", "state", func(st *lifecycle.LeadState) string { return st.LeadID }, fn)
 }

@@ -231,41 +231,5 @@ func (s *PoolStore) Apply(ctx context.Context, obs pool.Mark, ps ...pool.Prospec
 // Scan implements pool.Store: the prospects in ID order, read a page of
 // 500 at a time, so fn may call the store.
 func (s *PoolStore) Scan(ctx context.Context, fn func(pool.Prospect) error) error {
-	const page = 500
-	last, first := "", true
-	for {
-		rows, err := s.db.QueryContext(ctx, `SELECT prospect FROM `+s.prospects+` WHERE $1 OR id > $2 ORDER BY id LIMIT $3`, first, last, page)
-		if err != nil {
-			return fmt.Errorf("postgres: scan prospects: %w", dbErr(err))
-		}
-		var ps []pool.Prospect
-		for rows.Next() {
-			var b []byte
-			if err := rows.Scan(&b); err != nil {
-				rows.Close()
-				return fmt.Errorf("postgres: scan prospects: %w", dbErr(err))
-			}
-			p, err := decodeProspect(b)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			ps = append(ps, p)
-		}
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("postgres: scan prospects: %w", dbErr(err))
-		}
-		for _, p := range ps {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			if err := fn(p); err != nil {
-				return err
-			}
-		}
-		if len(ps) < page {
-			return nil
-		}
-		last, first = ps[len(ps)-1].ID, false
-	}
+	return scanPages(ctx, s.db, s.prospects, "id", "prospect", func(p *pool.Prospect) string { return p.ID }, fn)
 }
