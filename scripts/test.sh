@@ -18,6 +18,9 @@ fi
 (cd postgres && go vet ./... && go test -race -count=1 ./...)
 
 echo "== fuzz smoke ($FUZZTIME per target)"
+# A fresh fuzz cache: inputs a long local run gathered would take the whole
+# smoke run to load as the baseline (the seed corpus in testdata/ stays).
+go clean -fuzzcache
 # go test -list prints each package's matching names, then "ok <pkg> ...".
 go test -list '^Fuzz' ./... | awk '/^Fuzz/ {names = names " " $1} /^ok/ {if (names != "") print $2 names; names = ""}' |
 while read -r pkg targets; do
