@@ -41,41 +41,9 @@ func TestEnginesOverPostgres(t *testing.T) {
 	ctx := context.Background()
 	db, prefix := openDB(t)
 	o := postgres.Options{TablePrefix: prefix}
-	model, err := scoring.Compile(scoring.ModelSpec{Name: "m", Dimensions: []scoring.DimensionSpec{{Name: "engagement",
-		Behavior: []scoring.BehaviorRule{{Name: "visit", Types: []string{"page_view"}, Points: 10}, {Name: "webinar", Types: []string{"webinar_attended"}, Points: 45}}}},
-		Thresholds: []scoring.ThresholdSpec{{Name: "mql", Dimension: "engagement", Value: 100}}}, scoring.Options{})
-	require.NoError(t, err)
-	facts := map[string]string{"score": "engagement", "grade": "engagement_band"}
-	def := stage.Classic()
-	def.Facts = map[string]leadkit.FieldType{"score": leadkit.TypeNumber}
-	for i := range def.Transitions {
-		if def.Transitions[i].Name == "qualify" {
-			def.Transitions[i].Guard = "score >= 100"
-		}
-	}
-	base := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	r := rand.New(rand.NewPCG(1, 2))
-	var evs []leadkit.Event
-	for l := range 20 {
-		for j := range 4 + r.IntN(10) {
-			typ := "page_view"
-			if r.IntN(4) == 0 {
-				typ = "webinar_attended"
-			}
-			evs = append(evs, leadkit.Event{ID: fmt.Sprintf("L%02d-%d", l, j), LeadID: fmt.Sprintf("L%02d", l), Type: typ,
-				Time: base.Add(time.Duration(r.IntN(30*24)) * time.Hour).Add(time.Duration(j) * time.Second)})
-		}
-	}
-	slices.SortFunc(evs, func(a, b leadkit.Event) int { return a.Time.Compare(b.Time) })
-	policy := pool.Policy{Conditions: []pool.Condition{{Name: "engaged", When: "prospect.touches_90d >= 2"}}}
+	evs := engineEvents(0)
 	engine := func(prospects pool.Store, stages stage.Store, events journey.Store, states lifecycle.Store) (*stage.Machine, *lifecycle.Engine) {
-		m, err := stage.New(def, stage.Options{Store: stages})
-		require.NoError(t, err)
-		pl, err := pool.New(pool.Options{Store: prospects, Policy: policy})
-		require.NoError(t, err)
-		e, err := lifecycle.New(pl, model, m, events, lifecycle.Options{States: states, Facts: map[string]string{"score": facts["score"]}})
-		require.NoError(t, err)
-		return m, e
+		return newEngine(t, prospects, stages, events, states)
 	}
 	wantM, want := engine(pool.NewMemoryStore(), stage.NewMemoryStore(), journey.NewMemoryStore(), lifecycle.NewMemoryStore())
 	for _, ev := range evs {
@@ -129,4 +97,51 @@ func TestEnginesOverPostgres(t *testing.T) {
 		}
 	}
 	assert.Greater(t, mqls, 3, "leads reach MQL, so the comparison means something")
+}
+
+// engineEvents are 20 leads' page views and webinars over a month, in
+// time order, each time offset by up to 999 times jitter (0: none).
+func engineEvents(jitter time.Duration) []leadkit.Event {
+	base := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	r := rand.New(rand.NewPCG(1, 2))
+	var evs []leadkit.Event
+	for l := range 20 {
+		for j := range 4 + r.IntN(10) {
+			typ := "page_view"
+			if r.IntN(4) == 0 {
+				typ = "webinar_attended"
+			}
+			at := base.Add(time.Duration(r.IntN(30*24))*time.Hour + time.Duration(j)*time.Second)
+			if jitter > 0 {
+				at = at.Add(time.Duration(r.IntN(1000)) * jitter)
+			}
+			evs = append(evs, leadkit.Event{ID: fmt.Sprintf("L%02d-%d", l, j), LeadID: fmt.Sprintf("L%02d", l), Type: typ, Time: at})
+		}
+	}
+	slices.SortFunc(evs, func(a, b leadkit.Event) int { return a.Time.Compare(b.Time) })
+	return evs
+}
+
+// newEngine is an engine over the given stores: a pool graduating after two
+// touches, an engagement model (MQL at 100) and the classic stages.
+func newEngine(t *testing.T, prospects pool.Store, stages stage.Store, events journey.Store, states lifecycle.Store) (*stage.Machine, *lifecycle.Engine) {
+	t.Helper()
+	model, err := scoring.Compile(scoring.ModelSpec{Name: "m", Dimensions: []scoring.DimensionSpec{{Name: "engagement",
+		Behavior: []scoring.BehaviorRule{{Name: "visit", Types: []string{"page_view"}, Points: 10}, {Name: "webinar", Types: []string{"webinar_attended"}, Points: 45}}}},
+		Thresholds: []scoring.ThresholdSpec{{Name: "mql", Dimension: "engagement", Value: 100}}}, scoring.Options{})
+	require.NoError(t, err)
+	def := stage.Classic()
+	def.Facts = map[string]leadkit.FieldType{"score": leadkit.TypeNumber}
+	for i := range def.Transitions {
+		if def.Transitions[i].Name == "qualify" {
+			def.Transitions[i].Guard = "score >= 100"
+		}
+	}
+	m, err := stage.New(def, stage.Options{Store: stages})
+	require.NoError(t, err)
+	pl, err := pool.New(pool.Options{Store: prospects, Policy: pool.Policy{Conditions: []pool.Condition{{Name: "engaged", When: "prospect.touches_90d >= 2"}}}})
+	require.NoError(t, err)
+	e, err := lifecycle.New(pl, model, m, events, lifecycle.Options{States: states, Facts: map[string]string{"score": "engagement"}})
+	require.NoError(t, err)
+	return m, e
 }

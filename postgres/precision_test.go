@@ -4,19 +4,16 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"slices"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/leadkit/leadkit"
 	"github.com/leadkit/leadkit/journey"
 	"github.com/leadkit/leadkit/lifecycle"
 	"github.com/leadkit/leadkit/pool"
 	"github.com/leadkit/leadkit/postgres"
-	"github.com/leadkit/leadkit/scoring"
 	"github.com/leadkit/leadkit/stage"
 )
 
@@ -27,41 +24,11 @@ func TestEngineNanosecondTimes(t *testing.T) {
 	ctx := context.Background()
 	db, prefix := openDB(t)
 	o := postgres.Options{TablePrefix: prefix}
-	model, err := scoring.Compile(scoring.ModelSpec{Name: "m", Dimensions: []scoring.DimensionSpec{{Name: "engagement",
-		Behavior: []scoring.BehaviorRule{{Name: "visit", Types: []string{"page_view"}, Points: 10}, {Name: "webinar", Types: []string{"webinar_attended"}, Points: 45}}}},
-		Thresholds: []scoring.ThresholdSpec{{Name: "mql", Dimension: "engagement", Value: 100}}}, scoring.Options{})
-	require.NoError(t, err)
-	def := stage.Classic()
-	def.Facts = map[string]leadkit.FieldType{"score": leadkit.TypeNumber}
-	for i := range def.Transitions {
-		if def.Transitions[i].Name == "qualify" {
-			def.Transitions[i].Guard = "score >= 100"
-		}
-	}
-	base := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	r := rand.New(rand.NewPCG(1, 2))
-	var evs []leadkit.Event
-	for l := range 20 {
-		for j := range 4 + r.IntN(10) {
-			typ := "page_view"
-			if r.IntN(4) == 0 {
-				typ = "webinar_attended"
-			}
-			evs = append(evs, leadkit.Event{ID: fmt.Sprintf("L%02d-%d", l, j), LeadID: fmt.Sprintf("L%02d", l), Type: typ,
-				Time: base.Add(time.Duration(r.IntN(30*24))*time.Hour + time.Duration(j)*time.Second + time.Duration(r.IntN(1000))*regNS)})
-		}
-	}
-	slices.SortFunc(evs, func(a, b leadkit.Event) int { return a.Time.Compare(b.Time) })
+	evs := engineEvents(regNS)
 	// late ones
-	r.Shuffle(len(evs), func(a, b int) { evs[a], evs[b] = evs[b], evs[a] })
-	policy := pool.Policy{Conditions: []pool.Condition{{Name: "engaged", When: "prospect.touches_90d >= 2"}}}
+	rand.New(rand.NewPCG(3, 4)).Shuffle(len(evs), func(a, b int) { evs[a], evs[b] = evs[b], evs[a] })
 	engine := func(prospects pool.Store, stages stage.Store, events journey.Store, states lifecycle.Store) (*stage.Machine, *lifecycle.Engine, lifecycle.Store) {
-		m, err := stage.New(def, stage.Options{Store: stages})
-		require.NoError(t, err)
-		pl, err := pool.New(pool.Options{Store: prospects, Policy: policy})
-		require.NoError(t, err)
-		e, err := lifecycle.New(pl, model, m, events, lifecycle.Options{States: states, Facts: map[string]string{"score": "engagement"}})
-		require.NoError(t, err)
+		m, e := newEngine(t, prospects, stages, events, states)
 		return m, e, states
 	}
 	wantM, want, wantS := engine(pool.NewMemoryStore(), stage.NewMemoryStore(), journey.NewMemoryStore(), lifecycle.NewMemoryStore())
