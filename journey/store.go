@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/internal/tenants"
 )
 
 // Store keeps the events of every lead. Implementations must be safe for
@@ -42,17 +43,47 @@ type Store interface {
 
 // MemoryStore is the in-memory [Store]: the default of this package, safe
 // for concurrent use. Its zero value is not usable; call [NewMemoryStore].
+// A MemoryStore is bound to one tenant ([leadkit.DefaultTenant] from
+// NewMemoryStore); ForTenant gives views of the same storage bound to
+// others, which never see each other's events, even under the same IDs.
 type MemoryStore struct {
+	*memData // the tenant's events
+	tenant   string
+	all      *tenants.Set[memData]
+}
+
+type memData struct {
 	mu    sync.RWMutex
 	ids   map[string]struct{}
 	leads map[string][]leadkit.Event
 }
 
-var _ Store = (*MemoryStore)(nil)
+var (
+	_ Store                       = (*MemoryStore)(nil)
+	_ leadkit.TenantScoped[Store] = (*MemoryStore)(nil)
+)
 
-// NewMemoryStore returns an empty in-memory store.
+// NewMemoryStore returns an empty in-memory store bound to
+// [leadkit.DefaultTenant].
 func NewMemoryStore() *MemoryStore {
-	return &MemoryStore{ids: map[string]struct{}{}, leads: map[string][]leadkit.Event{}}
+	all := tenants.New(func() *memData {
+		return &memData{ids: map[string]struct{}{}, leads: map[string][]leadkit.Event{}}
+	})
+	d, _ := all.Get(leadkit.DefaultTenant)
+	return &MemoryStore{memData: d, tenant: leadkit.DefaultTenant, all: all}
+}
+
+// Tenant returns the tenant the store is bound to.
+func (s *MemoryStore) Tenant() string { return s.tenant }
+
+// ForTenant returns the same storage bound to tenant (see
+// leadkit.TenantScoped); the result is a *MemoryStore.
+func (s *MemoryStore) ForTenant(tenant string) (Store, error) {
+	d, err := s.all.Get(tenant)
+	if err != nil {
+		return nil, fmt.Errorf("journey: %w", err)
+	}
+	return &MemoryStore{memData: d, tenant: tenant, all: s.all}, nil
 }
 
 // Append stores events; see [Store] for the contract.

@@ -94,6 +94,7 @@ type Engine struct {
 	model   *scoring.Model
 	machine *stage.Machine
 	events  journey.Store
+	tenant  string // the tenant of every store
 	states  Store
 	now     func() time.Time
 	unknown Unknown
@@ -151,12 +152,20 @@ func New(p *pool.Pool, model *scoring.Model, machine *stage.Machine, events jour
 	if model == nil || machine == nil || events == nil {
 		return nil, errors.Join(errs...)
 	}
+	tenant, err := partsTenant(p, machine, events, o.States)
+	if err != nil {
+		errs = append(errs, err)
+	}
 	// The other problems are reported with every fact mismatch.
 	e := &Engine{pool: p, model: model, machine: machine, events: events, states: o.States, now: o.Now,
 		unknown: o.Unknown, observe: o.Observe, actor: o.Actor, notify: o.OnChange}
 	if e.states == nil {
 		e.states = NewMemoryStore()
+		if tenant != leadkit.DefaultTenant {
+			e.states, _ = NewMemoryStore().ForTenant(tenant) // checked by partsTenant
+		}
 	}
+	e.tenant = tenant
 	if e.now == nil {
 		e.now = time.Now
 	}
@@ -170,7 +179,6 @@ func New(p *pool.Pool, model *scoring.Model, machine *stage.Machine, events jour
 	if m := model.Spec().Matrix; m != nil {
 		e.matrix = m
 	}
-	var err error
 	if e.facts, err = checkFacts(model, machine.Definition(), o.Facts); err != nil {
 		errs = append(errs, err)
 	}
@@ -260,3 +268,41 @@ func (e *Engine) Journey() journey.Store { return e.events }
 func (e *Engine) States() Store { return e.states }
 
 func clip(s string) string { return text.Clip(s, 64) }
+
+// Tenant returns the tenant the engine's stores are bound to
+// (leadkit.DefaultTenant when none says otherwise).
+func (e *Engine) Tenant() string { return e.tenant }
+
+// partsTenant returns the tenant the engine's stores are bound to: every
+// store that says its tenant (leadkit stores do) must say the same, or
+// one tenant's events would be scored into another's states and stages.
+func partsTenant(p *pool.Pool, machine *stage.Machine, events journey.Store, states Store) (string, error) {
+	type scoped interface{ Tenant() string }
+	parts := []struct {
+		name  string
+		store any
+	}{{"stage store", machine.Store()}, {"journey store", events}, {"lead-state store", states}}
+	if p != nil {
+		parts = append(parts, struct {
+			name  string
+			store any
+		}{"pool store", p.Store()})
+	}
+	tenant, from := "", ""
+	for _, part := range parts {
+		s, ok := part.store.(scoped)
+		if !ok {
+			continue
+		}
+		switch t := s.Tenant(); {
+		case tenant == "":
+			tenant, from = t, part.name
+		case t != tenant:
+			return "", fmt.Errorf("lifecycle: %w: the %s is bound to tenant %q and the %s to tenant %q: an engine's stores serve one tenant", leadkit.ErrInvalid, from, tenant, part.name, t)
+		}
+	}
+	if tenant == "" {
+		return leadkit.DefaultTenant, nil
+	}
+	return tenant, leadkit.ValidateTenant(tenant)
+}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/internal/tenants"
 	"github.com/leadkit/leadkit/scoring"
 	"github.com/leadkit/leadkit/stage"
 )
@@ -207,7 +208,17 @@ func ValidateState(s LeadState) error {
 // allocation (a new lead never copies the others, as the growth of one
 // slice of states would) and writes a new version over the old one,
 // reusing its memory, so a write allocates nothing in the steady state.
+//
+// A MemoryStore is bound to one tenant (leadkit.DefaultTenant from
+// NewMemoryStore); ForTenant gives views of the same storage bound to
+// others, which never see each other's states.
 type MemoryStore struct {
+	*memData // the tenant's states
+	tenant   string
+	all      *tenants.Set[memData]
+}
+
+type memData struct {
 	mu     sync.RWMutex
 	states map[string]*memSlot // lead ID -> its state
 }
@@ -218,10 +229,31 @@ type MemoryStore struct {
 // second lookup.
 type memSlot struct{ st *LeadState }
 
-var _ Store = (*MemoryStore)(nil)
+var (
+	_ Store                       = (*MemoryStore)(nil)
+	_ leadkit.TenantScoped[Store] = (*MemoryStore)(nil)
+)
 
-// NewMemoryStore returns an empty in-memory Store.
-func NewMemoryStore() *MemoryStore { return &MemoryStore{states: map[string]*memSlot{}} }
+// NewMemoryStore returns an empty in-memory Store bound to
+// leadkit.DefaultTenant.
+func NewMemoryStore() *MemoryStore {
+	all := tenants.New(func() *memData { return &memData{states: map[string]*memSlot{}} })
+	d, _ := all.Get(leadkit.DefaultTenant)
+	return &MemoryStore{memData: d, tenant: leadkit.DefaultTenant, all: all}
+}
+
+// Tenant returns the tenant the store is bound to.
+func (s *MemoryStore) Tenant() string { return s.tenant }
+
+// ForTenant returns the same storage bound to tenant (see
+// leadkit.TenantScoped); the result is a *MemoryStore.
+func (s *MemoryStore) ForTenant(tenant string) (Store, error) {
+	d, err := s.all.Get(tenant)
+	if err != nil {
+		return nil, fmt.Errorf("lifecycle: %w", err)
+	}
+	return &MemoryStore{memData: d, tenant: tenant, all: s.all}, nil
+}
 
 // Get implements Store.
 func (s *MemoryStore) Get(ctx context.Context, leadID string) (LeadState, error) {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/internal/tenants"
 )
 
 // ErrSeen reports an observation that was already applied: replaying an
@@ -55,8 +56,17 @@ type Store interface {
 }
 
 // MemoryStore is the in-memory [Store], the default. Its zero value is not
-// usable; call [NewMemoryStore].
+// usable; call [NewMemoryStore]. A MemoryStore is bound to one tenant
+// ([leadkit.DefaultTenant] from NewMemoryStore); ForTenant gives views of
+// the same storage bound to others: prospects, identities and observations
+// of one tenant are never seen by another, even under the same IDs.
 type MemoryStore struct {
+	*memData // the tenant's prospects
+	tenant   string
+	all      *tenants.Set[memData]
+}
+
+type memData struct {
 	mu    sync.RWMutex
 	byID  map[string]Prospect
 	keys  map[string]string // identity key -> prospect ID
@@ -65,11 +75,32 @@ type MemoryStore struct {
 	dirty bool
 }
 
-var _ Store = (*MemoryStore)(nil)
+var (
+	_ Store                       = (*MemoryStore)(nil)
+	_ leadkit.TenantScoped[Store] = (*MemoryStore)(nil)
+)
 
-// NewMemoryStore returns an empty in-memory store.
+// NewMemoryStore returns an empty in-memory store bound to
+// [leadkit.DefaultTenant].
 func NewMemoryStore() *MemoryStore {
-	return &MemoryStore{byID: map[string]Prospect{}, keys: map[string]string{}, seen: map[string]string{}}
+	all := tenants.New(func() *memData {
+		return &memData{byID: map[string]Prospect{}, keys: map[string]string{}, seen: map[string]string{}}
+	})
+	d, _ := all.Get(leadkit.DefaultTenant)
+	return &MemoryStore{memData: d, tenant: leadkit.DefaultTenant, all: all}
+}
+
+// Tenant returns the tenant the store is bound to.
+func (s *MemoryStore) Tenant() string { return s.tenant }
+
+// ForTenant returns the same storage bound to tenant (see
+// leadkit.TenantScoped); the result is a *MemoryStore.
+func (s *MemoryStore) ForTenant(tenant string) (Store, error) {
+	d, err := s.all.Get(tenant)
+	if err != nil {
+		return nil, fmt.Errorf("pool: %w", err)
+	}
+	return &MemoryStore{memData: d, tenant: tenant, all: s.all}, nil
 }
 
 // Get implements [Store].

@@ -181,3 +181,30 @@ func ExampleFunnel() {
 	// SQL reached 2 entered 2
 	// MQL->SQL 67% median 2d
 }
+
+// One storage, two tenants: each tenant's machine sees its own leads only,
+// even under the same IDs.
+func ExampleMemoryStore_ForTenant() {
+	ctx := context.Background()
+	storage := stage.NewMemoryStore()
+	for _, tenant := range []string{"acme", "globex"} {
+		s, err := storage.ForTenant(tenant)
+		if err != nil {
+			panic(err)
+		}
+		m, err := stage.New(stage.Classic(), stage.Options{Store: s})
+		if err != nil {
+			panic(err)
+		}
+		if tenant == "acme" {
+			if _, err := m.Start(ctx, stage.Lead("L1"), stage.StartOptions{}); err != nil {
+				panic(err)
+			}
+		}
+		_, err = m.Get(ctx, stage.Lead("L1"))
+		fmt.Printf("%s: L1 found: %v\n", tenant, err == nil)
+	}
+	// Output:
+	// acme: L1 found: true
+	// globex: L1 found: false
+}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/internal/tenants"
 )
 
 // Kind is the kind of subject a pipeline tracks. The three below are
@@ -238,8 +239,16 @@ func ValidateRewind(rec Record, from int64) error {
 
 // MemoryStore is the in-memory Store used when Options.Store is nil. It is
 // safe for concurrent use. Records are sharded by key to keep writers to
-// different subjects from contending.
+// different subjects from contending. A MemoryStore is bound to one tenant
+// (leadkit.DefaultTenant from NewMemoryStore); ForTenant gives views of
+// the same storage bound to others, which never see each other's records.
 type MemoryStore struct {
+	*memData // the tenant's records
+	tenant   string
+	all      *tenants.Set[memData]
+}
+
+type memData struct {
 	shards [32]memShard
 }
 
@@ -254,20 +263,39 @@ type memItem struct {
 }
 
 var (
-	_ Store          = (*MemoryStore)(nil)
-	_ HistoryScanner = (*MemoryStore)(nil)
+	_ Store                       = (*MemoryStore)(nil)
+	_ HistoryScanner              = (*MemoryStore)(nil)
+	_ leadkit.TenantScoped[Store] = (*MemoryStore)(nil)
 )
 
-// NewMemoryStore returns an empty in-memory store.
+// NewMemoryStore returns an empty in-memory store bound to
+// leadkit.DefaultTenant.
 func NewMemoryStore() *MemoryStore {
-	s := &MemoryStore{}
-	for i := range s.shards {
-		s.shards[i].data = map[Key]*memItem{}
-	}
-	return s
+	all := tenants.New(func() *memData {
+		d := &memData{}
+		for i := range d.shards {
+			d.shards[i].data = map[Key]*memItem{}
+		}
+		return d
+	})
+	d, _ := all.Get(leadkit.DefaultTenant)
+	return &MemoryStore{memData: d, tenant: leadkit.DefaultTenant, all: all}
 }
 
-func (s *MemoryStore) shard(k Key) *memShard {
+// Tenant returns the tenant the store is bound to.
+func (s *MemoryStore) Tenant() string { return s.tenant }
+
+// ForTenant returns the same storage bound to tenant (see
+// leadkit.TenantScoped); the result is a *MemoryStore.
+func (s *MemoryStore) ForTenant(tenant string) (Store, error) {
+	d, err := s.all.Get(tenant)
+	if err != nil {
+		return nil, fmt.Errorf("stage: %w", err)
+	}
+	return &MemoryStore{memData: d, tenant: tenant, all: s.all}, nil
+}
+
+func (s *memData) shard(k Key) *memShard {
 	// FNV-1a over the key's strings.
 	h := uint32(2166136261)
 	for _, str := range [...]string{k.Pipeline, string(k.Kind), k.ID} {

@@ -38,6 +38,8 @@ func Journey[F Factory[journey.Store]](t *testing.T, factory F) {
 		return out
 	}
 
+	t.Run("Tenants", func(t *testing.T) { journeyTenants(t, newStore(t)) })
+
 	t.Run("AppendAndRead", func(t *testing.T) {
 		s := newStore(t)
 		in := leadkit.Event{

@@ -43,6 +43,8 @@ func Lifecycle[F Factory[lifecycle.Store]](t *testing.T, factory F) {
 		}
 	}
 
+	t.Run("Tenants", func(t *testing.T) { lifecycleTenants(t, newStore(t), state) })
+
 	t.Run("VersionsAndRoundTrip", func(t *testing.T) {
 		s := newStore(t)
 		_, err := s.Get(ctx, "L1")

@@ -33,6 +33,8 @@ func Pool[F Factory[pool.Store]](t *testing.T, factory F) {
 		return p
 	}
 
+	t.Run("Tenants", func(t *testing.T) { poolTenants(t, newStore(t)) })
+
 	t.Run("VersionsAndFind", func(t *testing.T) {
 		s := newStore(t)
 		_, err := s.Get(ctx, "p1")

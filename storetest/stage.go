@@ -35,6 +35,7 @@ func Stage[F Factory[stage.Store]](t *testing.T, newStore F) {
 	t.Run("BadInputRefusedAlike", func(t *testing.T) { stageBadInput(t, mk(t)) })
 	t.Run("Rewind", func(t *testing.T) { stageRewind(t, mk(t)) })
 	t.Run("RewindRacesCommit", func(t *testing.T) { stageRewindRace(t, mk(t)) })
+	t.Run("Tenants", func(t *testing.T) { stageTenants(t, mk(t)) })
 }
 
 // Rewind keeps the entries up to the record's version, writes the record,

@@ -1,0 +1,52 @@
+package leadkit
+
+import "fmt"
+
+// Tenants: one program may keep the leads of many companies (a martech
+// product, a CRM with many customers). Every store is bound to one tenant:
+// what one tenant's store writes, no other tenant's store reads, lists or
+// overwrites, even under the same IDs. Single-tenant programs never name
+// one: stores made without a tenant are bound to [DefaultTenant].
+//
+// A tenant ID is 1 to [MaxTenantBytes] bytes of ASCII letters, digits and
+// the characters - _ . : (a slug, a number or a UUID): it travels into
+// database session settings, file and metric names, where it needs no
+// quoting.
+
+// DefaultTenant is the tenant of stores made without one.
+const DefaultTenant = "default"
+
+// MaxTenantBytes caps a tenant ID.
+const MaxTenantBytes = 64
+
+// ValidateTenant checks a tenant ID (see the rules above). The error wraps
+// [ErrInvalid] and shows the ID.
+func ValidateTenant(id string) error {
+	if id == "" {
+		return fmt.Errorf("%w: tenant ID is empty", ErrInvalid)
+	}
+	if len(id) > MaxTenantBytes {
+		return fmt.Errorf("%w: tenant ID is %d bytes, the limit is %d", ErrInvalid, len(id), MaxTenantBytes)
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == ':' {
+			continue
+		}
+		return fmt.Errorf("%w: tenant ID %q: byte %d (%q) is not a letter, digit or one of - _ . :", ErrInvalid, id, i, c)
+	}
+	return nil
+}
+
+// TenantScoped is a store bound to one tenant that gives views of the same
+// storage bound to other tenants. S is the store's interface type
+// (stage.Store, journey.Store, ...). Every store of leadkit implements it,
+// and the conformance suites of package storetest check the isolation.
+type TenantScoped[S any] interface {
+	// Tenant returns the tenant the store is bound to.
+	Tenant() string
+	// ForTenant returns the same storage bound to tenant: a cheap view,
+	// safe for concurrent use beside the store. A tenant ID that fails
+	// ValidateTenant is an error wrapping ErrInvalid.
+	ForTenant(tenant string) (S, error)
+}
