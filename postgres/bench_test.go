@@ -41,7 +41,7 @@ func BenchmarkAppend(b *testing.B) {
 	var table pgx.Identifier
 	fresh := func(b *testing.B) (*sql.DB, *postgres.JourneyStore) {
 		db, prefix := openDB(b)
-		s, err := postgres.NewJourneyStore(ctx, db, postgres.Options{TablePrefix: prefix})
+		s, err := postgres.NewJourneyStore(ctx, postgres.SQL(db), postgres.Options{TablePrefix: prefix})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -126,7 +126,7 @@ func BenchmarkWriters(b *testing.B) {
 	for _, writers := range []int{1, 8} {
 		b.Run(fmt.Sprintf("transitions-%d", writers), func(b *testing.B) {
 			db, prefix := openDB(b)
-			stages, err := postgres.NewStageStore(ctx, db, postgres.Options{TablePrefix: prefix})
+			stages, err := postgres.NewStageStore(ctx, postgres.SQL(db), postgres.Options{TablePrefix: prefix})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -159,7 +159,7 @@ func BenchmarkWriters(b *testing.B) {
 		})
 		b.Run(fmt.Sprintf("graduations-%d", writers), func(b *testing.B) {
 			db, prefix := openDB(b)
-			store, err := postgres.NewPoolStore(ctx, db, postgres.Options{TablePrefix: prefix})
+			store, err := postgres.NewPoolStore(ctx, postgres.SQL(db), postgres.Options{TablePrefix: prefix})
 			if err != nil {
 				b.Fatal(err)
 			}

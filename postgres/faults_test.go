@@ -108,10 +108,10 @@ func TestConcurrentMigrations(t *testing.T) {
 				return
 			}
 			defer db.Close()
-			if _, err := postgres.NewStageStore(ctx, db, postgres.Options{TablePrefix: prefix}); err != nil {
+			if _, err := postgres.NewStageStore(ctx, postgres.SQL(db), postgres.Options{TablePrefix: prefix}); err != nil {
 				errs <- err
 			}
-			if _, err := postgres.NewJourneyStore(ctx, db, postgres.Options{TablePrefix: prefix}); err != nil {
+			if _, err := postgres.NewJourneyStore(ctx, postgres.SQL(db), postgres.Options{TablePrefix: prefix}); err != nil {
 				errs <- err
 			}
 		}()
@@ -131,14 +131,14 @@ func TestUnreachableServerIsUnavailable(t *testing.T) {
 	db, err := sql.Open("pgx", "postgres://postgres@127.0.0.1:1/postgres?sslmode=disable&connect_timeout=2")
 	require.NoError(t, err)
 	defer db.Close()
-	_, err = postgres.NewStageStore(ctx, db, postgres.Options{})
+	_, err = postgres.NewStageStore(ctx, postgres.SQL(db), postgres.Options{})
 	require.Error(t, err)
 	assert.True(t, errors.Is(err, leadkit.ErrUnavailable), "%v", err)
-	s, err := postgres.NewStageStore(ctx, db, postgres.Options{SkipMigrate: true})
+	s, err := postgres.NewStageStore(ctx, postgres.SQL(db), postgres.Options{SkipMigrate: true})
 	require.NoError(t, err)
 	_, err = s.Get(ctx, stage.Key{Pipeline: "p", Subject: stage.Lead("L1")})
 	assert.True(t, errors.Is(err, leadkit.ErrUnavailable), "%v", err)
-	j, err := postgres.NewJourneyStore(ctx, db, postgres.Options{SkipMigrate: true})
+	j, err := postgres.NewJourneyStore(ctx, postgres.SQL(db), postgres.Options{SkipMigrate: true})
 	require.NoError(t, err)
 	_, err = j.Append(ctx, leadkit.Event{ID: "e1", LeadID: "L1", Type: "page_view", Time: time.Now()})
 	assert.True(t, errors.Is(err, leadkit.ErrUnavailable), "%v", err)
@@ -149,8 +149,8 @@ func TestUnreachableServerIsUnavailable(t *testing.T) {
 func TestMigrationsAreVersioned(t *testing.T) {
 	ctx := context.Background()
 	db, prefix := openDB(t)
-	require.NoError(t, postgres.Migrate(ctx, db, postgres.Options{TablePrefix: prefix}))
-	require.NoError(t, postgres.Migrate(ctx, db, postgres.Options{TablePrefix: prefix}))
+	require.NoError(t, postgres.Migrate(ctx, postgres.SQL(db), postgres.Options{TablePrefix: prefix}))
+	require.NoError(t, postgres.Migrate(ctx, postgres.SQL(db), postgres.Options{TablePrefix: prefix}))
 	rows, err := db.QueryContext(ctx, `SELECT version, name FROM `+prefix+`schema_migrations ORDER BY version`)
 	require.NoError(t, err)
 	defer rows.Close()

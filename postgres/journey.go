@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -14,39 +13,48 @@ import (
 )
 
 // JourneyStore is a journey.Store in PostgreSQL: one row per event, keyed
-// by event ID, so appends are idempotent across processes. Attributes are
-// stored as jsonb (numbers read back as float64) and times as timestamptz
-// (microsecond precision, read back in UTC).
+// by tenant and event ID, so appends are idempotent across processes.
+// Attributes are stored as jsonb (numbers read back as float64) and times
+// as timestamptz (microsecond precision, read back in UTC).
 type JourneyStore struct {
-	db     DB
+	binding
 	events string
 }
 
-var _ journey.Store = (*JourneyStore)(nil)
+var (
+	_ journey.Store                       = (*JourneyStore)(nil)
+	_ leadkit.TenantScoped[journey.Store] = (*JourneyStore)(nil)
+)
 
-// With returns the store on db instead, sharing its tables: typically a
-// *sql.Tx of the caller's, for one unit of work (see DB). Nothing is
-// migrated.
+// With returns the store on db instead, sharing its table and tenant:
+// typically the caller's transaction, for one unit of work (see DB).
+// Nothing is migrated.
 func (s *JourneyStore) With(db DB) *JourneyStore {
 	c := *s
 	c.db = db
 	return &c
 }
 
-// NewJourneyStore returns a JourneyStore on db, creating its table unless
-// o.SkipMigrate is set.
-func NewJourneyStore(ctx context.Context, db DB, o Options) (*JourneyStore, error) {
-	p, err := o.prefix()
+// ForTenant returns the store bound to tenant (see leadkit.TenantScoped);
+// the result is a *JourneyStore.
+func (s *JourneyStore) ForTenant(tenant string) (journey.Store, error) {
+	b, err := s.forTenant(tenant)
 	if err != nil {
 		return nil, err
 	}
-	s := &JourneyStore{db: db, events: p + "events"}
-	if !o.SkipMigrate {
-		if err := Migrate(ctx, db, o); err != nil {
-			return nil, err
-		}
+	c := *s
+	c.binding = b
+	return &c, nil
+}
+
+// NewJourneyStore returns a JourneyStore on db, bound to o.Tenant,
+// applying the migrations unless o.SkipMigrate is set.
+func NewJourneyStore(ctx context.Context, db DB, o Options) (*JourneyStore, error) {
+	b, p, err := open(ctx, db, o)
+	if err != nil {
+		return nil, err
 	}
-	return s, nil
+	return &JourneyStore{binding: b, events: p + "events"}, nil
 }
 
 // appendChunk bounds the rows of one INSERT (9 parameters a row, under
@@ -54,7 +62,8 @@ func NewJourneyStore(ctx context.Context, db DB, o Options) (*JourneyStore, erro
 const appendChunk = 1000
 
 // Append implements journey.Store: the valid events are inserted in one
-// transaction with ON CONFLICT (id) DO NOTHING; invalid ones are reported.
+// transaction with ON CONFLICT (tenant, id) DO NOTHING; invalid ones are
+// reported.
 // Rows are inserted in event ID order, so concurrent batches of the same
 // IDs lock them in one order and never deadlock; each row's seq, which
 // orders a lead's events at one instant, is taken from the sequence in
@@ -86,81 +95,96 @@ func (s *JourneyStore) Append(ctx context.Context, events ...leadkit.Event) (int
 	for i := range valid {
 		rows[i].e = &valid[i]
 	}
-	tx, err := begin(ctx, s.db)
-	if err != nil {
-		return 0, fmt.Errorf("postgres: append: %w", dbErr(err))
-	}
-	defer tx.rollback()
-	seqs, err := tx.QueryContext(ctx, `SELECT nextval(pg_get_serial_sequence($1, 'seq')) FROM generate_series(1, $2)`, s.events, len(rows))
-	if err != nil {
-		return 0, fmt.Errorf("postgres: append: %w", dbErr(err))
-	}
-	got := make([]int64, 0, len(rows))
-	for seqs.Next() {
-		var v int64
-		if err := seqs.Scan(&v); err != nil {
-			seqs.Close()
-			return 0, fmt.Errorf("postgres: append: %w", dbErr(err))
-		}
-		got = append(got, v)
-	}
-	if err := seqs.Err(); err != nil || len(got) != len(rows) {
-		return 0, fmt.Errorf("postgres: append: sequence: %w (%d of %d values)", dbErr(err), len(got), len(rows))
-	}
-	slices.Sort(got)
-	for i := range rows {
-		rows[i].seq = got[i]
-	}
-	slices.SortStableFunc(rows, func(a, b row) int { return strings.Compare(a.e.ID, b.e.ID) })
 	added := 0
-	for start := 0; start < len(rows); start += appendChunk {
-		chunk := rows[start:min(start+appendChunk, len(rows))]
-		var q strings.Builder
-		q.WriteString(`INSERT INTO ` + s.events + ` (id, lead_id, type, channel, campaign, content, time, attrs, seq) VALUES `)
-		args := make([]any, 0, 9*len(chunk))
-		for i, r := range chunk {
-			e := r.e
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			n := len(args)
-			fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9)
-			var attrs any
-			if len(e.Attrs) > 0 {
-				b, err := json.Marshal(leadkit.NormalizeAttrs(e.Attrs))
-				if err != nil {
-					return 0, fmt.Errorf("postgres: append event %q: %w: attrs: %v", e.ID, leadkit.ErrInvalid, err)
+	err := s.run(ctx, func(u unit) error {
+		got, err := nextSeqs(ctx, u, s.events, len(rows))
+		if err != nil {
+			return err
+		}
+		for i := range rows {
+			rows[i].seq = got[i]
+		}
+		slices.SortStableFunc(rows, func(a, b row) int { return strings.Compare(a.e.ID, b.e.ID) })
+		for start := 0; start < len(rows); start += appendChunk {
+			chunk := rows[start:min(start+appendChunk, len(rows))]
+			var q strings.Builder
+			q.WriteString(`INSERT INTO ` + s.events + ` (id, lead_id, type, channel, campaign, content, time, attrs, seq) VALUES `)
+			args := make([]any, 0, 9*len(chunk))
+			for i, r := range chunk {
+				e := r.e
+				if i > 0 {
+					q.WriteString(", ")
 				}
-				attrs = string(b)
+				n := len(args)
+				fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9)
+				attrs, err := attrsJSON(e)
+				if err != nil {
+					return err
+				}
+				args = append(args, e.ID, e.LeadID, e.Type, e.Channel, e.Campaign, e.Content, e.Time.UTC(), attrs, r.seq)
 			}
-			args = append(args, e.ID, e.LeadID, e.Type, e.Channel, e.Campaign, e.Content, e.Time.UTC(), attrs, r.seq)
+			q.WriteString(" ON CONFLICT (tenant, id) DO NOTHING")
+			n, err := u.exec(ctx, q.String(), args...)
+			if err != nil {
+				return err
+			}
+			added += int(n)
 		}
-		q.WriteString(" ON CONFLICT (id) DO NOTHING")
-		res, err := tx.ExecContext(ctx, q.String(), args...)
-		if err != nil {
-			return 0, fmt.Errorf("postgres: append: %w", dbErr(err))
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return 0, fmt.Errorf("postgres: append: %w", dbErr(err))
-		}
-		added += int(n)
-	}
-	if err := tx.commit(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return 0, fmt.Errorf("postgres: append: %w", dbErr(err))
 	}
 	return added, bad
 }
 
+// attrsJSON is an event's attributes as the jsonb text stored (nil for
+// none).
+func attrsJSON(e *leadkit.Event) (any, error) {
+	if len(e.Attrs) == 0 {
+		return nil, nil
+	}
+	b, err := json.Marshal(leadkit.NormalizeAttrs(e.Attrs))
+	if err != nil {
+		return nil, fmt.Errorf("event %q: %w: attrs: %v", e.ID, leadkit.ErrInvalid, err)
+	}
+	return string(b), nil
+}
+
+// nextSeqs takes n values of the events table's seq sequence, ascending.
+func nextSeqs(ctx context.Context, u unit, table string, n int) ([]int64, error) {
+	rs, err := u.query(ctx, `SELECT nextval(pg_get_serial_sequence($1, 'seq')) FROM generate_series(1, $2)`, table, n)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	got := make([]int64, 0, n)
+	for rs.Next() {
+		var v int64
+		if err := rs.Scan(&v); err != nil {
+			return nil, err
+		}
+		got = append(got, v)
+	}
+	if err := rs.Err(); err != nil {
+		return nil, err
+	}
+	if len(got) != n {
+		return nil, fmt.Errorf("sequence: %d of %d values", len(got), n)
+	}
+	slices.Sort(got)
+	return got, nil
+}
+
 const eventCols = `id, lead_id, type, channel, campaign, content, time, attrs`
 
-func scanEvents(rows *sql.Rows) ([]leadkit.Event, error) {
-	defer rows.Close()
+func scanEvents(rs rows) ([]leadkit.Event, error) {
+	defer rs.Close()
 	out := []leadkit.Event{}
-	for rows.Next() {
+	for rs.Next() {
 		var e leadkit.Event
 		var attrs []byte
-		if err := rows.Scan(&e.ID, &e.LeadID, &e.Type, &e.Channel, &e.Campaign, &e.Content, &e.Time, &attrs); err != nil {
+		if err := rs.Scan(&e.ID, &e.LeadID, &e.Type, &e.Channel, &e.Campaign, &e.Content, &e.Time, &attrs); err != nil {
 			return nil, err
 		}
 		e.Time = e.Time.UTC()
@@ -171,7 +195,7 @@ func scanEvents(rows *sql.Rows) ([]leadkit.Event, error) {
 		}
 		out = append(out, e)
 	}
-	return out, rows.Err()
+	return out, rs.Err()
 }
 
 func nullTime(t time.Time) any {
@@ -186,13 +210,17 @@ func (s *JourneyStore) Events(ctx context.Context, leadID string, from, to time.
 	if err := leadkit.ValidateID("lead ID", leadID); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+eventCols+` FROM `+s.events+`
-		WHERE lead_id = $1 AND ($2::timestamptz IS NULL OR time >= $2) AND ($3::timestamptz IS NULL OR time < $3)
-		ORDER BY time, seq`, leadID, nullTime(from), nullTime(to))
-	if err != nil {
-		return nil, fmt.Errorf("postgres: events of %q: %w", leadID, dbErr(err))
-	}
-	evs, err := scanEvents(rows)
+	var evs []leadkit.Event
+	err := s.run(ctx, func(u unit) error {
+		rs, err := u.query(ctx, `SELECT `+eventCols+` FROM `+s.events+`
+			WHERE `+tenantIs+` AND lead_id = $1 AND ($2::timestamptz IS NULL OR time >= $2) AND ($3::timestamptz IS NULL OR time < $3)
+			ORDER BY time, seq`, leadID, nullTime(from), nullTime(to))
+		if err != nil {
+			return err
+		}
+		evs, err = scanEvents(rs)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("postgres: events of %q: %w", leadID, dbErr(err))
 	}
@@ -205,13 +233,17 @@ func (s *JourneyStore) ForEach(ctx context.Context, fn func(journey.Timeline) er
 	const page = 500
 	last, first := "", true
 	for {
-		rows, err := s.db.QueryContext(ctx, `WITH leads AS (
-				SELECT DISTINCT lead_id FROM `+s.events+` WHERE $1 OR lead_id > $2 ORDER BY lead_id LIMIT $3)
-			SELECT `+eventCols+` FROM `+s.events+` JOIN leads USING (lead_id) ORDER BY lead_id, time, seq`, first, last, page)
-		if err != nil {
-			return fmt.Errorf("postgres: scan timelines: %w", dbErr(err))
-		}
-		evs, err := scanEvents(rows)
+		var evs []leadkit.Event
+		err := s.run(ctx, func(u unit) error {
+			rs, err := u.query(ctx, `WITH leads AS (
+					SELECT DISTINCT tenant, lead_id FROM `+s.events+` WHERE `+tenantIs+` AND ($1 OR lead_id > $2) ORDER BY lead_id LIMIT $3)
+				SELECT `+eventCols+` FROM `+s.events+` JOIN leads USING (tenant, lead_id) WHERE `+tenantIs+` ORDER BY lead_id, time, seq`, first, last, page)
+			if err != nil {
+				return err
+			}
+			evs, err = scanEvents(rs)
+			return err
+		})
 		if err != nil {
 			return fmt.Errorf("postgres: scan timelines: %w", dbErr(err))
 		}

@@ -17,7 +17,7 @@ import (
 
 func newJourneyStore(t *testing.T) *postgres.JourneyStore {
 	db, prefix := openDB(t)
-	s, err := postgres.NewJourneyStore(context.Background(), db, postgres.Options{TablePrefix: prefix})
+	s, err := postgres.NewJourneyStore(context.Background(), postgres.SQL(db), postgres.Options{TablePrefix: prefix})
 	require.NoError(t, err)
 	return s
 }

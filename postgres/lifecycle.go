@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,33 +14,43 @@ import (
 // state as jsonb beside its version, so engines in several processes share
 // the leads' states under the same optimistic versions as in memory.
 type LifecycleStore struct {
-	db     DB
+	binding
 	states string
 }
 
-var _ lifecycle.Store = (*LifecycleStore)(nil)
+var (
+	_ lifecycle.Store                       = (*LifecycleStore)(nil)
+	_ leadkit.TenantScoped[lifecycle.Store] = (*LifecycleStore)(nil)
+)
 
-// NewLifecycleStore returns a LifecycleStore on db, applying the
-// migrations unless o.SkipMigrate is set.
+// NewLifecycleStore returns a LifecycleStore on db, bound to o.Tenant,
+// applying the migrations unless o.SkipMigrate is set.
 func NewLifecycleStore(ctx context.Context, db DB, o Options) (*LifecycleStore, error) {
-	p, err := o.prefix()
+	b, p, err := open(ctx, db, o)
 	if err != nil {
 		return nil, err
 	}
-	s := &LifecycleStore{db: db, states: p + "lead_states"}
-	if !o.SkipMigrate {
-		if err := Migrate(ctx, db, o); err != nil {
-			return nil, err
-		}
-	}
-	return s, nil
+	return &LifecycleStore{binding: b, states: p + "lead_states"}, nil
 }
 
-// With returns the store on db instead, sharing its table (see DB).
+// With returns the store on db instead, sharing its table and tenant (see
+// DB).
 func (s *LifecycleStore) With(db DB) *LifecycleStore {
 	c := *s
 	c.db = db
 	return &c
+}
+
+// ForTenant returns the store bound to tenant (see leadkit.TenantScoped);
+// the result is a *LifecycleStore.
+func (s *LifecycleStore) ForTenant(tenant string) (lifecycle.Store, error) {
+	b, err := s.forTenant(tenant)
+	if err != nil {
+		return nil, err
+	}
+	c := *s
+	c.binding = b
+	return &c, nil
 }
 
 // Get implements lifecycle.Store.
@@ -50,8 +59,10 @@ func (s *LifecycleStore) Get(ctx context.Context, leadID string) (lifecycle.Lead
 		return lifecycle.LeadState{}, fmt.Errorf("postgres: lead state: %w", err)
 	}
 	var b []byte
-	err := s.db.QueryRowContext(ctx, `SELECT state FROM `+s.states+` WHERE lead_id = $1`, leadID).Scan(&b)
-	if errors.Is(err, sql.ErrNoRows) {
+	err := s.run(ctx, func(u unit) error {
+		return u.queryRow(ctx, `SELECT state FROM `+s.states+` WHERE `+tenantIs+` AND lead_id = $1`, leadID).Scan(&b)
+	})
+	if errors.Is(err, errNoRows) {
 		return lifecycle.LeadState{}, fmt.Errorf("postgres: lead %q: %w", leadID, leadkit.ErrNotFound)
 	}
 	if err != nil {
@@ -74,19 +85,24 @@ func (s *LifecycleStore) Put(ctx context.Context, st lifecycle.LeadState) error 
 	if err != nil {
 		return fmt.Errorf("postgres: lead state %q: %w: %v", st.LeadID, leadkit.ErrInvalid, err)
 	}
-	var res sql.Result
-	if st.Version == 1 {
-		res, err = s.db.ExecContext(ctx, `INSERT INTO `+s.states+` (lead_id, version, state) VALUES ($1, 1, $2) ON CONFLICT DO NOTHING`, st.LeadID, string(b))
-	} else {
-		res, err = s.db.ExecContext(ctx, `UPDATE `+s.states+` SET version = $2, state = $3 WHERE lead_id = $1 AND version = $2 - 1`, st.LeadID, st.Version, string(b))
+	err = s.run(ctx, func(u unit) error {
+		var n int64
+		var err error
+		if st.Version == 1 {
+			n, err = u.exec(ctx, `INSERT INTO `+s.states+` (lead_id, version, state) VALUES ($1, 1, $2) ON CONFLICT DO NOTHING`, st.LeadID, string(b))
+		} else {
+			n, err = u.exec(ctx, `UPDATE `+s.states+` SET version = $2, state = $3 WHERE `+tenantIs+` AND lead_id = $1 AND version = $2 - 1`, st.LeadID, st.Version, string(b))
+		}
+		if err == nil && n == 0 {
+			err = errStale
+		}
+		return err
+	})
+	if errors.Is(err, errStale) {
+		return fmt.Errorf("postgres: lead state %q version %d: %w", st.LeadID, st.Version, leadkit.ErrConflict)
 	}
 	if err != nil {
 		return fmt.Errorf("postgres: put lead state %q: %w", st.LeadID, dbErr(err))
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("postgres: put lead state %q: %w", st.LeadID, dbErr(err))
-	} else if n == 0 {
-		return fmt.Errorf("postgres: lead state %q version %d: %w", st.LeadID, st.Version, leadkit.ErrConflict)
 	}
 	return nil
 }
@@ -95,5 +111,5 @@ func (s *LifecycleStore) Put(ctx context.Context, st lifecycle.LeadState) error 
 // page of 500 at a time, so fn may call the store and no long
 // transaction is held.
 func (s *LifecycleStore) Scan(ctx context.Context, fn func(lifecycle.LeadState) error) error {
-	return scanPages(ctx, s.db, s.states, "lead_id", "state", func(st *lifecycle.LeadState) string { return st.LeadID }, fn)
+	return scanPages(ctx, s.db, s.tenant, s.states, "lead_id", "state", func(st *lifecycle.LeadState) string { return st.LeadID }, fn)
 }

@@ -27,7 +27,7 @@ import (
 func TestLifecycleStoreConformance(t *testing.T) {
 	storetest.Lifecycle(t, func(t *testing.T) lifecycle.Store {
 		db, prefix := openDB(t)
-		s, err := postgres.NewLifecycleStore(context.Background(), db, postgres.Options{TablePrefix: prefix})
+		s, err := postgres.NewLifecycleStore(context.Background(), postgres.SQL(db), postgres.Options{TablePrefix: prefix})
 		require.NoError(t, err)
 		return s
 	})
@@ -57,13 +57,13 @@ func TestEnginesOverPostgres(t *testing.T) {
 		pdb, err := sql.Open("pgx", os.Getenv("LEADKIT_PG_DSN"))
 		require.NoError(t, err)
 		t.Cleanup(func() { pdb.Close() })
-		stages, err := postgres.NewStageStore(ctx, pdb, o)
+		stages, err := postgres.NewStageStore(ctx, postgres.SQL(pdb), o)
 		require.NoError(t, err)
-		events, err := postgres.NewJourneyStore(ctx, pdb, o)
+		events, err := postgres.NewJourneyStore(ctx, postgres.SQL(pdb), o)
 		require.NoError(t, err)
-		states, err := postgres.NewLifecycleStore(ctx, pdb, o)
+		states, err := postgres.NewLifecycleStore(ctx, postgres.SQL(pdb), o)
 		require.NoError(t, err)
-		prospects, err := postgres.NewPoolStore(ctx, pdb, o)
+		prospects, err := postgres.NewPoolStore(ctx, postgres.SQL(pdb), o)
 		require.NoError(t, err)
 		m, e := engine(prospects, stages, events, states)
 		machine = m

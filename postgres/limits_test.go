@@ -29,7 +29,7 @@ func TestLongPrefixCollides(t *testing.T) {
 	db, prefix := openDB(t)
 	schema := prefix[:strings.IndexByte(prefix, '.')+1]
 	long := schema + strings.Repeat("x", 57)
-	s, err := postgres.NewStageStore(ctx, db, postgres.Options{TablePrefix: long})
+	s, err := postgres.NewStageStore(ctx, postgres.SQL(db), postgres.Options{TablePrefix: long})
 	if err != nil {
 		assert.ErrorIs(t, err, leadkit.ErrInvalid, "a prefix PostgreSQL cannot hold is bad input, refused before any SQL: %v", err)
 		return
@@ -50,13 +50,13 @@ func TestPrefixIndexSilentlySkipped(t *testing.T) {
 	ctx := context.Background()
 	db, prefix := openDB(t)
 	schema := prefix[:strings.IndexByte(prefix, '.')+1]
-	_, err := postgres.NewPoolStore(ctx, db, postgres.Options{TablePrefix: schema + strings.Repeat("y", 50)})
+	_, err := postgres.NewPoolStore(ctx, postgres.SQL(db), postgres.Options{TablePrefix: schema + strings.Repeat("y", 50)})
 	require.ErrorIs(t, err, leadkit.ErrInvalid, "a prefix whose names PostgreSQL would cut is refused")
 	long := schema + strings.Repeat("y", 41)
-	_, err = postgres.NewPoolStore(ctx, db, postgres.Options{TablePrefix: long})
+	_, err = postgres.NewPoolStore(ctx, postgres.SQL(db), postgres.Options{TablePrefix: long})
 	require.NoError(t, err)
 	var n int
-	require.NoError(t, db.QueryRowContext(ctx, `SELECT count(*) FROM pg_indexes WHERE schemaname = $1 AND indexdef LIKE '%(prospect_id)%'`, strings.TrimSuffix(schema, ".")).Scan(&n))
+	require.NoError(t, db.QueryRowContext(ctx, `SELECT count(*) FROM pg_indexes WHERE schemaname = $1 AND indexdef LIKE '%(tenant, prospect_id)%'`, strings.TrimSuffix(schema, ".")).Scan(&n))
 	assert.Equal(t, 1, n, "the index on prospect_keys(prospect_id) exists")
 }
 
@@ -73,7 +73,7 @@ func TestTooManyConnectionsIsUnavailable(t *testing.T) {
 	db2, err := sql.Open("pgx", dsn)
 	require.NoError(t, err)
 	defer db2.Close()
-	_, err = postgres.NewJourneyStore(ctx, db2, postgres.Options{})
+	_, err = postgres.NewJourneyStore(ctx, postgres.SQL(db2), postgres.Options{})
 	require.Error(t, err)
 	assert.ErrorIs(t, err, leadkit.ErrUnavailable, "%v", err)
 }
@@ -122,7 +122,7 @@ func TestNonCCollationOrder(t *testing.T) {
 	ids := []string{"b", "B", "a-c", "ab", "a", "Z", "_x"}
 	want := slices.Sorted(slices.Values(ids))
 
-	ps, err := postgres.NewPoolStore(ctx, db, postgres.Options{})
+	ps, err := postgres.NewPoolStore(ctx, postgres.SQL(db), postgres.Options{})
 	require.NoError(t, err)
 	for _, id := range ids {
 		require.NoError(t, ps.Apply(ctx, pool.Mark{}, regProspect(id, 1, id+"@x.co")))
@@ -131,7 +131,7 @@ func TestNonCCollationOrder(t *testing.T) {
 	require.NoError(t, ps.Scan(ctx, func(p pool.Prospect) error { got = append(got, p.ID); return nil }))
 	assert.Equal(t, want, got, "pool Scan order")
 
-	ls, err := postgres.NewLifecycleStore(ctx, db, postgres.Options{})
+	ls, err := postgres.NewLifecycleStore(ctx, postgres.SQL(db), postgres.Options{})
 	require.NoError(t, err)
 	for _, id := range ids {
 		require.NoError(t, ls.Put(ctx, lifecycle.LeadState{LeadID: id, Lead: leadkit.Lead{ID: id}, Version: 1}))

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/leadkit/leadkit"
 )
 
 //go:embed migrations/*.sql
@@ -67,13 +69,14 @@ func MigrationsFor(prefix string) ([]Migration, error) {
 	return out, nil
 }
 
-var indexName = regexp.MustCompile(`INDEX IF NOT EXISTS leadkit_`)
+var bareName = regexp.MustCompile(`(INDEX IF NOT EXISTS|CONSTRAINT IF EXISTS|ADD CONSTRAINT) leadkit_`)
 
-// withPrefix writes the default prefix of sql's tables as p; index names
-// take p without its schema (an index lives in its table's schema).
+// withPrefix writes the default prefix of sql's tables as p; the names of
+// indexes and constraints being made take p without its schema (they live
+// in their table's schema).
 func withPrefix(sql, p string) string {
 	bare := p[strings.LastIndexByte(p, '.')+1:]
-	sql = indexName.ReplaceAllLiteralString(sql, "INDEX IF NOT EXISTS \x00")
+	sql = bareName.ReplaceAllString(sql, "$1 \x00")
 	sql = strings.ReplaceAll(sql, "leadkit_", p)
 	return strings.ReplaceAll(sql, "\x00", bare)
 }
@@ -102,7 +105,7 @@ const migrationLock = 0x6c6561646b6974
 // the migrations not yet recorded in the prefix's schema_migrations table
 // and records them. It is idempotent; the stores call it at construction
 // unless Options.SkipMigrate is set.
-func Migrate(ctx context.Context, db DB, o Options) (err error) {
+func Migrate(ctx context.Context, db DB, o Options) error {
 	p, err := o.prefix()
 	if err != nil {
 		return err
@@ -111,54 +114,49 @@ func Migrate(ctx context.Context, db DB, o Options) (err error) {
 	if err != nil {
 		return err
 	}
-	tx, err := begin(ctx, db)
-	if err != nil {
-		return fmt.Errorf("postgres: migrate: %w", dbErr(err))
-	}
-	defer func() {
+	err = run(ctx, db, leadkit.DefaultTenant, func(u unit) error {
+		if _, err := u.exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrationLock)); err != nil {
+			return err
+		}
+		table := p + "schema_migrations"
+		if _, err := u.exec(ctx, `CREATE TABLE IF NOT EXISTS `+table+` (
+			version    integer     PRIMARY KEY,
+			name       text        NOT NULL,
+			applied_at timestamptz NOT NULL DEFAULT now()
+		)`); err != nil {
+			return err
+		}
+		applied := map[int]bool{}
+		rs, err := u.query(ctx, `SELECT version FROM `+table)
 		if err != nil {
-			tx.rollback()
+			return err
 		}
-	}()
-	if _, err = tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrationLock)); err != nil {
-		return fmt.Errorf("postgres: migrate: %w", dbErr(err))
-	}
-	table := p + "schema_migrations"
-	if _, err = tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS `+table+` (
-		version    integer     PRIMARY KEY,
-		name       text        NOT NULL,
-		applied_at timestamptz NOT NULL DEFAULT now()
-	)`); err != nil {
-		return fmt.Errorf("postgres: migrate: %w", dbErr(err))
-	}
-	applied := map[int]bool{}
-	rows, err := tx.QueryContext(ctx, `SELECT version FROM `+table)
+		for rs.Next() {
+			var v int
+			if err := rs.Scan(&v); err != nil {
+				rs.Close()
+				return err
+			}
+			applied[v] = true
+		}
+		rs.Close()
+		if err := rs.Err(); err != nil {
+			return err
+		}
+		for _, m := range ms {
+			if applied[m.Version] {
+				continue
+			}
+			if _, err := u.exec(ctx, m.SQL); err != nil {
+				return fmt.Errorf("%s: %w", m.Name, dbErr(err))
+			}
+			if _, err := u.exec(ctx, `INSERT INTO `+table+` (version, name) VALUES ($1, $2)`, m.Version, m.Name); err != nil {
+				return fmt.Errorf("%s: %w", m.Name, dbErr(err))
+			}
+		}
+		return nil
+	})
 	if err != nil {
-		return fmt.Errorf("postgres: migrate: %w", dbErr(err))
-	}
-	for rows.Next() {
-		var v int
-		if err = rows.Scan(&v); err != nil {
-			rows.Close()
-			return fmt.Errorf("postgres: migrate: %w", dbErr(err))
-		}
-		applied[v] = true
-	}
-	if err = rows.Err(); err != nil {
-		return fmt.Errorf("postgres: migrate: %w", dbErr(err))
-	}
-	for _, m := range ms {
-		if applied[m.Version] {
-			continue
-		}
-		if _, err = tx.ExecContext(ctx, m.SQL); err != nil {
-			return fmt.Errorf("postgres: migrate %s: %w", m.Name, dbErr(err))
-		}
-		if _, err = tx.ExecContext(ctx, `INSERT INTO `+table+` (version, name) VALUES ($1, $2)`, m.Version, m.Name); err != nil {
-			return fmt.Errorf("postgres: migrate %s: %w", m.Name, dbErr(err))
-		}
-	}
-	if err = tx.commit(); err != nil {
 		return fmt.Errorf("postgres: migrate: %w", dbErr(err))
 	}
 	return nil

@@ -31,7 +31,7 @@ func regProspect(id string, v int64, emails ...string) pool.Prospect {
 
 func newPool(t *testing.T) (*postgres.PoolStore, *sql.DB, string) {
 	db, prefix := openDB(t)
-	s, err := postgres.NewPoolStore(context.Background(), db, postgres.Options{TablePrefix: prefix})
+	s, err := postgres.NewPoolStore(context.Background(), postgres.SQL(db), postgres.Options{TablePrefix: prefix})
 	require.NoError(t, err)
 	return s, db, prefix
 }
@@ -56,13 +56,13 @@ func TestPoolApplyInCallersTxLeavesPartialWriteOnConflict(t *testing.T) {
 	tx, err := db.BeginTx(ctx, nil)
 	require.NoError(t, err)
 	defer tx.Rollback() //nolint:errcheck
-	err = s.With(tx).Apply(ctx, pool.Mark{ID: "o1", Hash: "h"}, regProspect("a", 2, "a@x.co"), regProspect("b", 5, "b@x.co"))
+	err = s.With(postgres.SQL(tx)).Apply(ctx, pool.Mark{ID: "o1", Hash: "h"}, regProspect("a", 2, "a@x.co"), regProspect("b", 5, "b@x.co"))
 	require.ErrorIs(t, err, leadkit.ErrConflict)
 	// The same retry as on memory, in the still-usable transaction.
-	err = s.With(tx).Apply(ctx, pool.Mark{ID: "o1", Hash: "h"}, regProspect("a", 2, "a@x.co"), regProspect("b", 2, "b@x.co"))
+	err = s.With(postgres.SQL(tx)).Apply(ctx, pool.Mark{ID: "o1", Hash: "h"}, regProspect("a", 2, "a@x.co"), regProspect("b", 2, "b@x.co"))
 	assert.NoError(t, err, "the failed Apply must have written nothing in the caller's transaction")
 	for _, id := range []string{"a", "b"} {
-		got, err := s.With(tx).Get(ctx, id)
+		got, err := s.With(postgres.SQL(tx)).Get(ctx, id)
 		require.NoError(t, err)
 		assert.Equal(t, int64(2), got.Version, "%s: written once, by the retry", id)
 	}
@@ -111,7 +111,7 @@ func TestPoolProspectFieldsParity(t *testing.T) {
 func TestLeadStateFieldsParity(t *testing.T) {
 	ctx := context.Background()
 	db, prefix := openDB(t)
-	s, err := postgres.NewLifecycleStore(ctx, db, postgres.Options{TablePrefix: prefix})
+	s, err := postgres.NewLifecycleStore(ctx, postgres.SQL(db), postgres.Options{TablePrefix: prefix})
 	require.NoError(t, err)
 	cases := map[string]func(st *lifecycle.LeadState){
 		"reached NUL":     func(st *lifecycle.LeadState) { st.Reached = []string{"mql\x00"} },

@@ -2,11 +2,11 @@ package postgres
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/leadkit/leadkit"
 	"github.com/leadkit/leadkit/pool"
@@ -18,34 +18,44 @@ import (
 // observations' marks. Apply writes in one transaction, rows in ID and
 // key order (no deadlocks between writers of the same prospects).
 type PoolStore struct {
-	db              DB
+	binding
 	prospects, keys string
 	marks           string
 }
 
-var _ pool.Store = (*PoolStore)(nil)
+var (
+	_ pool.Store                       = (*PoolStore)(nil)
+	_ leadkit.TenantScoped[pool.Store] = (*PoolStore)(nil)
+)
 
-// NewPoolStore returns a PoolStore on db, applying the migrations unless
-// o.SkipMigrate is set.
+// NewPoolStore returns a PoolStore on db, bound to o.Tenant, applying the
+// migrations unless o.SkipMigrate is set.
 func NewPoolStore(ctx context.Context, db DB, o Options) (*PoolStore, error) {
-	p, err := o.prefix()
+	b, p, err := open(ctx, db, o)
 	if err != nil {
 		return nil, err
 	}
-	s := &PoolStore{db: db, prospects: p + "prospects", keys: p + "prospect_keys", marks: p + "pool_marks"}
-	if !o.SkipMigrate {
-		if err := Migrate(ctx, db, o); err != nil {
-			return nil, err
-		}
-	}
-	return s, nil
+	return &PoolStore{binding: b, prospects: p + "prospects", keys: p + "prospect_keys", marks: p + "pool_marks"}, nil
 }
 
-// With returns the store on db instead, sharing its tables (see DB).
+// With returns the store on db instead, sharing its tables and tenant
+// (see DB).
 func (s *PoolStore) With(db DB) *PoolStore {
 	c := *s
 	c.db = db
 	return &c
+}
+
+// ForTenant returns the store bound to tenant (see leadkit.TenantScoped);
+// the result is a *PoolStore.
+func (s *PoolStore) ForTenant(tenant string) (pool.Store, error) {
+	b, err := s.forTenant(tenant)
+	if err != nil {
+		return nil, err
+	}
+	c := *s
+	c.binding = b
+	return &c, nil
 }
 
 // Get implements pool.Store.
@@ -55,8 +65,10 @@ func (s *PoolStore) Get(ctx context.Context, id string) (pool.Prospect, error) {
 		return pool.Prospect{}, notFound // nothing can be stored under it, as in memory
 	}
 	var b []byte
-	err := s.db.QueryRowContext(ctx, `SELECT prospect FROM `+s.prospects+` WHERE id = $1`, id).Scan(&b)
-	if errors.Is(err, sql.ErrNoRows) {
+	err := s.run(ctx, func(u unit) error {
+		return u.queryRow(ctx, `SELECT prospect FROM `+s.prospects+` WHERE `+tenantIs+` AND id = $1`, id).Scan(&b)
+	})
+	if errors.Is(err, errNoRows) {
 		return pool.Prospect{}, notFound
 	}
 	if err != nil {
@@ -84,32 +96,35 @@ func (s *PoolStore) Find(ctx context.Context, keys []string) ([]pool.Prospect, e
 	if len(valid) == 0 {
 		return nil, nil
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT p.prospect FROM `+s.prospects+` p
-		WHERE p.id IN (SELECT prospect_id FROM `+s.keys+` WHERE key = ANY($1)) ORDER BY p.id`, valid)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: find prospects: %w", dbErr(err))
-	}
-	defer rows.Close()
 	var out []pool.Prospect
-	for rows.Next() {
-		var b []byte
-		if err := rows.Scan(&b); err != nil {
-			return nil, fmt.Errorf("postgres: find prospects: %w", dbErr(err))
-		}
-		p, err := decodeProspect(b)
+	err := s.run(ctx, func(u unit) error {
+		rs, err := u.query(ctx, `SELECT p.prospect FROM `+s.prospects+` p
+			WHERE p.`+tenantIs+` AND p.id IN (SELECT prospect_id FROM `+s.keys+` WHERE `+tenantIs+` AND key = ANY($1)) ORDER BY p.id`, valid)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
+		defer rs.Close()
+		for rs.Next() {
+			var b []byte
+			if err := rs.Scan(&b); err != nil {
+				return err
+			}
+			p, err := decodeProspect(b)
+			if err != nil {
+				return err
+			}
+			out = append(out, p)
+		}
+		return rs.Err()
+	})
+	if err != nil {
 		return nil, fmt.Errorf("postgres: find prospects: %w", dbErr(err))
 	}
 	return out, nil
 }
 
 // Apply implements pool.Store.
-func (s *PoolStore) Apply(ctx context.Context, obs pool.Mark, ps ...pool.Prospect) (err error) {
+func (s *PoolStore) Apply(ctx context.Context, obs pool.Mark, ps ...pool.Prospect) error {
 	if err := pool.ValidateWrite(ps); err != nil {
 		return fmt.Errorf("postgres: %w", err)
 	}
@@ -128,102 +143,82 @@ func (s *PoolStore) Apply(ctx context.Context, obs pool.Mark, ps ...pool.Prospec
 			claimed[k] = p.ID
 		}
 	}
-	tx, err := begin(ctx, s.db)
-	if err != nil {
-		return fmt.Errorf("postgres: apply: %w", dbErr(err))
-	}
-	defer func() {
-		if err != nil {
-			tx.rollback()
-		}
-	}()
-	if obs.ID != "" {
-		res, err := tx.ExecContext(ctx, `INSERT INTO `+s.marks+` (id, hash) VALUES ($1, $2) ON CONFLICT DO NOTHING`, []byte(obs.ID), []byte(obs.Hash))
-		if err != nil {
-			return fmt.Errorf("postgres: apply: %w", dbErr(err))
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return fmt.Errorf("postgres: apply: %w", dbErr(err))
-		} else if n == 0 {
-			var hash []byte
-			if err := tx.QueryRowContext(ctx, `SELECT hash FROM `+s.marks+` WHERE id = $1`, []byte(obs.ID)).Scan(&hash); err != nil {
-				return fmt.Errorf("postgres: apply: %w", dbErr(err))
+	err := s.run(ctx, func(u unit) error {
+		if obs.ID != "" {
+			n, err := u.exec(ctx, `INSERT INTO `+s.marks+` (id, hash) VALUES ($1, $2) ON CONFLICT DO NOTHING`, []byte(obs.ID), []byte(obs.Hash))
+			if err != nil {
+				return err
 			}
-			if string(hash) != obs.Hash {
-				return fmt.Errorf("postgres: observation %q: %w", obs.ID, pool.ErrReused)
+			if n == 0 {
+				var hash []byte
+				if err := u.queryRow(ctx, `SELECT hash FROM `+s.marks+` WHERE `+tenantIs+` AND id = $1`, []byte(obs.ID)).Scan(&hash); err != nil {
+					return err
+				}
+				if string(hash) != obs.Hash {
+					return fmt.Errorf("observation %q: %w", obs.ID, pool.ErrReused)
+				}
+				return fmt.Errorf("observation %q: %w", obs.ID, pool.ErrSeen)
 			}
-			return fmt.Errorf("postgres: observation %q: %w", obs.ID, pool.ErrSeen)
 		}
-	}
-	// Lock the key rows this write touches (those it claims and those its
-	// prospects hold) in one order before writing anything, so that two
-	// writes handing keys over to each other wait instead of deadlocking.
-	keys := make([]string, 0, len(claimed))
-	for k := range claimed {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	slices.Sort(ids)
-	lock, err := tx.QueryContext(ctx, `SELECT key FROM `+s.keys+` WHERE key = ANY($1) OR prospect_id = ANY($2) ORDER BY key FOR UPDATE`, keys, ids)
-	if err != nil {
-		return fmt.Errorf("postgres: apply keys: %w", dbErr(err))
-	}
-	for lock.Next() {
-	}
-	if err = lock.Err(); err != nil {
+		// Lock the key rows this write touches (those it claims and those
+		// its prospects hold) in one order before writing anything, so
+		// that two writes handing keys over to each other wait instead of
+		// deadlocking.
+		keys := make([]string, 0, len(claimed))
+		for k := range claimed {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		slices.Sort(ids)
+		lock, err := u.query(ctx, `SELECT key FROM `+s.keys+` WHERE `+tenantIs+` AND (key = ANY($1) OR prospect_id = ANY($2)) ORDER BY key FOR UPDATE`, keys, ids)
+		if err != nil {
+			return err
+		}
+		for lock.Next() {
+		}
 		lock.Close()
-		return fmt.Errorf("postgres: apply keys: %w", dbErr(err))
-	}
-	lock.Close()
-	order := slices.Clone(ps)
-	slices.SortFunc(order, func(a, b pool.Prospect) int {
-		switch {
-		case a.ID < b.ID:
-			return -1
-		case a.ID > b.ID:
-			return 1
+		if err = lock.Err(); err != nil {
+			return err
 		}
-		return 0
+		order := slices.Clone(ps)
+		slices.SortFunc(order, func(a, b pool.Prospect) int { return strings.Compare(a.ID, b.ID) })
+		for _, p := range order {
+			b, err := json.Marshal(p)
+			if err != nil {
+				return fmt.Errorf("prospect %q: %w: %v", p.ID, leadkit.ErrInvalid, err)
+			}
+			var n int64
+			if p.Version == 1 {
+				n, err = u.exec(ctx, `INSERT INTO `+s.prospects+` (id, version, status, prospect) VALUES ($1, 1, $2, $3) ON CONFLICT DO NOTHING`, p.ID, string(p.Status), string(b))
+			} else {
+				n, err = u.exec(ctx, `UPDATE `+s.prospects+` SET version = $2, status = $3, prospect = $4 WHERE `+tenantIs+` AND id = $1 AND version = $2 - 1`, p.ID, p.Version, string(p.Status), string(b))
+			}
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				return fmt.Errorf("prospect %q version %d: %w", p.ID, p.Version, leadkit.ErrConflict)
+			}
+		}
+		// The written prospects' keys are theirs alone now: drop their old
+		// ones, then claim the new ones (a key another prospect holds is a
+		// conflict: another writer claimed it first).
+		if _, err = u.exec(ctx, `DELETE FROM `+s.keys+` WHERE `+tenantIs+` AND prospect_id = ANY($1)`, ids); err != nil {
+			return err
+		}
+		for _, k := range keys {
+			n, err := u.exec(ctx, `INSERT INTO `+s.keys+` (key, prospect_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, k, claimed[k])
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				return fmt.Errorf("identity %q is held by another prospect: %w", k, leadkit.ErrConflict)
+			}
+		}
+		return nil
 	})
-	for _, p := range order {
-		b, err := json.Marshal(p)
-		if err != nil {
-			return fmt.Errorf("postgres: prospect %q: %w: %v", p.ID, leadkit.ErrInvalid, err)
-		}
-		var res sql.Result
-		if p.Version == 1 {
-			res, err = tx.ExecContext(ctx, `INSERT INTO `+s.prospects+` (id, version, status, prospect) VALUES ($1, 1, $2, $3) ON CONFLICT DO NOTHING`, p.ID, string(p.Status), string(b))
-		} else {
-			res, err = tx.ExecContext(ctx, `UPDATE `+s.prospects+` SET version = $2, status = $3, prospect = $4 WHERE id = $1 AND version = $2 - 1`, p.ID, p.Version, string(p.Status), string(b))
-		}
-		if err != nil {
-			return fmt.Errorf("postgres: apply prospect %q: %w", p.ID, dbErr(err))
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return fmt.Errorf("postgres: apply prospect %q: %w", p.ID, dbErr(err))
-		} else if n == 0 {
-			return fmt.Errorf("postgres: prospect %q version %d: %w", p.ID, p.Version, leadkit.ErrConflict)
-		}
-	}
-	// The written prospects' keys are theirs alone now: drop their old
-	// ones, then claim the new ones (a key another prospect holds is a
-	// conflict: another writer claimed it first).
-	if _, err = tx.ExecContext(ctx, `DELETE FROM `+s.keys+` WHERE prospect_id = ANY($1)`, ids); err != nil {
-		return fmt.Errorf("postgres: apply keys: %w", dbErr(err))
-	}
-	for _, k := range keys {
-		res, err := tx.ExecContext(ctx, `INSERT INTO `+s.keys+` (key, prospect_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, k, claimed[k])
-		if err != nil {
-			return fmt.Errorf("postgres: apply keys: %w", dbErr(err))
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return fmt.Errorf("postgres: apply keys: %w", dbErr(err))
-		} else if n == 0 {
-			return fmt.Errorf("postgres: identity %q is held by another prospect: %w", k, leadkit.ErrConflict)
-		}
-	}
-	if err = tx.commit(); err != nil {
-		return fmt.Errorf("postgres: apply: %w", dbErr(err))
+	if err != nil {
+		return fmt.Errorf("apply: %w", dbErr(err))
 	}
 	return nil
 }
@@ -231,5 +226,5 @@ func (s *PoolStore) Apply(ctx context.Context, obs pool.Mark, ps ...pool.Prospec
 // Scan implements pool.Store: the prospects in ID order, read a page of
 // 500 at a time, so fn may call the store.
 func (s *PoolStore) Scan(ctx context.Context, fn func(pool.Prospect) error) error {
-	return scanPages(ctx, s.db, s.prospects, "id", "prospect", func(p *pool.Prospect) string { return p.ID }, fn)
+	return scanPages(ctx, s.db, s.tenant, s.prospects, "id", "prospect", func(p *pool.Prospect) string { return p.ID }, fn)
 }

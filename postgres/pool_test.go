@@ -17,7 +17,7 @@ import (
 func TestPoolStoreConformance(t *testing.T) {
 	storetest.Pool(t, func(t *testing.T) pool.Store {
 		db, prefix := openDB(t)
-		s, err := postgres.NewPoolStore(context.Background(), db, postgres.Options{TablePrefix: prefix})
+		s, err := postgres.NewPoolStore(context.Background(), postgres.SQL(db), postgres.Options{TablePrefix: prefix})
 		require.NoError(t, err)
 		return s
 	})
@@ -28,7 +28,7 @@ func TestPoolStoreConformance(t *testing.T) {
 func TestPoolStoreScanPages(t *testing.T) {
 	ctx := context.Background()
 	db, prefix := openDB(t)
-	s, err := postgres.NewPoolStore(ctx, db, postgres.Options{TablePrefix: prefix})
+	s, err := postgres.NewPoolStore(ctx, postgres.SQL(db), postgres.Options{TablePrefix: prefix})
 	require.NoError(t, err)
 	var ps []pool.Prospect
 	for i := range 1001 {

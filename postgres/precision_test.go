@@ -32,13 +32,13 @@ func TestEngineNanosecondTimes(t *testing.T) {
 		return m, e, states
 	}
 	wantM, want, wantS := engine(pool.NewMemoryStore(), stage.NewMemoryStore(), journey.NewMemoryStore(), lifecycle.NewMemoryStore())
-	stages, err := postgres.NewStageStore(ctx, db, o)
+	stages, err := postgres.NewStageStore(ctx, postgres.SQL(db), o)
 	require.NoError(t, err)
-	events, err := postgres.NewJourneyStore(ctx, db, o)
+	events, err := postgres.NewJourneyStore(ctx, postgres.SQL(db), o)
 	require.NoError(t, err)
-	states, err := postgres.NewLifecycleStore(ctx, db, o)
+	states, err := postgres.NewLifecycleStore(ctx, postgres.SQL(db), o)
 	require.NoError(t, err)
-	prospects, err := postgres.NewPoolStore(ctx, db, o)
+	prospects, err := postgres.NewPoolStore(ctx, postgres.SQL(db), o)
 	require.NoError(t, err)
 	var js journey.Store = events
 	var ss stage.Store = stages

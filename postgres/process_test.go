@@ -45,7 +45,7 @@ func procEvent(i int) leadkit.Event {
 func TestSeveralProcesses(t *testing.T) {
 	ctx := context.Background()
 	db, prefix := openDB(t)
-	require.NoError(t, postgres.Migrate(ctx, db, postgres.Options{TablePrefix: prefix}))
+	require.NoError(t, postgres.Migrate(ctx, postgres.SQL(db), postgres.Options{TablePrefix: prefix}))
 	var out bytes.Buffer
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -72,7 +72,7 @@ func TestSeveralProcesses(t *testing.T) {
 			grads[f[1]]++
 		}
 	}
-	prospects, err := postgres.NewPoolStore(ctx, db, postgres.Options{TablePrefix: prefix, SkipMigrate: true})
+	prospects, err := postgres.NewPoolStore(ctx, postgres.SQL(db), postgres.Options{TablePrefix: prefix, SkipMigrate: true})
 	require.NoError(t, err)
 	graduated := 0
 	require.NoError(t, prospects.Scan(ctx, func(p pool.Prospect) error {
@@ -86,7 +86,7 @@ func TestSeveralProcesses(t *testing.T) {
 	assert.Len(t, grads, procProspects)
 
 	// Events: every ID once, none lost.
-	events, err := postgres.NewJourneyStore(ctx, db, postgres.Options{TablePrefix: prefix, SkipMigrate: true})
+	events, err := postgres.NewJourneyStore(ctx, postgres.SQL(db), postgres.Options{TablePrefix: prefix, SkipMigrate: true})
 	require.NoError(t, err)
 	seen := map[string]bool{}
 	for l := range 97 {
@@ -100,7 +100,7 @@ func TestSeveralProcesses(t *testing.T) {
 	assert.Len(t, seen, procEvents, "every event the processes appended is stored")
 
 	// Stages: versions without gaps, the record agreeing with its history.
-	stages, err := postgres.NewStageStore(ctx, db, postgres.Options{TablePrefix: prefix, SkipMigrate: true})
+	stages, err := postgres.NewStageStore(ctx, postgres.SQL(db), postgres.Options{TablePrefix: prefix, SkipMigrate: true})
 	require.NoError(t, err)
 	moved := 0
 	for l := range procLeads {
@@ -133,11 +133,11 @@ func TestSeveralProcessesChild(t *testing.T) {
 	require.NoError(t, err)
 	defer db.Close()
 	o := postgres.Options{TablePrefix: prefix}
-	events, err := postgres.NewJourneyStore(ctx, db, o)
+	events, err := postgres.NewJourneyStore(ctx, postgres.SQL(db), o)
 	require.NoError(t, err)
-	stages, err := postgres.NewStageStore(ctx, db, o)
+	stages, err := postgres.NewStageStore(ctx, postgres.SQL(db), o)
 	require.NoError(t, err)
-	prospects, err := postgres.NewPoolStore(ctx, db, o)
+	prospects, err := postgres.NewPoolStore(ctx, postgres.SQL(db), o)
 	require.NoError(t, err)
 	m, err := stage.New(stage.Classic(), stage.Options{Store: stages})
 	require.NoError(t, err)

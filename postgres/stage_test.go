@@ -46,7 +46,7 @@ func openDB(t testing.TB) (*sql.DB, string) {
 func TestStageStoreConformance(t *testing.T) {
 	storetest.Stage(t, func(t *testing.T) stage.Store {
 		db, prefix := openDB(t)
-		s, err := postgres.NewStageStore(context.Background(), db, postgres.Options{TablePrefix: prefix})
+		s, err := postgres.NewStageStore(context.Background(), postgres.SQL(db), postgres.Options{TablePrefix: prefix})
 		require.NoError(t, err)
 		return s
 	})
@@ -55,10 +55,10 @@ func TestStageStoreConformance(t *testing.T) {
 func TestStageStoreWithMachine(t *testing.T) {
 	ctx := context.Background()
 	db, prefix := openDB(t)
-	s, err := postgres.NewStageStore(ctx, db, postgres.Options{TablePrefix: prefix})
+	s, err := postgres.NewStageStore(ctx, postgres.SQL(db), postgres.Options{TablePrefix: prefix})
 	require.NoError(t, err)
 	// Migrating twice is harmless.
-	_, err = postgres.NewStageStore(ctx, db, postgres.Options{TablePrefix: prefix})
+	_, err = postgres.NewStageStore(ctx, postgres.SQL(db), postgres.Options{TablePrefix: prefix})
 	require.NoError(t, err)
 
 	m, err := stage.New(stage.Classic(), stage.Options{Store: s})
@@ -111,7 +111,7 @@ func ExampleSchema() {
 		panic(err)
 	}
 	for _, line := range strings.Split(ddl, "\n") {
-		if strings.HasPrefix(line, "CREATE") || strings.HasPrefix(line, "-- 0") {
+		if strings.HasPrefix(line, "CREATE TABLE") || strings.HasPrefix(line, "CREATE INDEX") || strings.HasPrefix(line, "-- 0") {
 			fmt.Println(line)
 		}
 	}
@@ -130,4 +130,8 @@ func ExampleSchema() {
 	// CREATE TABLE IF NOT EXISTS crm.leadkit_prospect_keys (
 	// CREATE INDEX IF NOT EXISTS leadkit_prospect_keys_prospect ON crm.leadkit_prospect_keys (prospect_id);
 	// CREATE TABLE IF NOT EXISTS crm.leadkit_pool_marks (
+	// -- 0005_tenants.sql
+	// CREATE INDEX IF NOT EXISTS leadkit_stage_records_stage ON crm.leadkit_stage_records (tenant, pipeline, stage);
+	// CREATE INDEX IF NOT EXISTS leadkit_events_lead_time ON crm.leadkit_events (tenant, lead_id, time, seq);
+	// CREATE INDEX IF NOT EXISTS leadkit_prospect_keys_prospect ON crm.leadkit_prospect_keys (tenant, prospect_id);
 }

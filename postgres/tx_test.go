@@ -18,9 +18,9 @@ import (
 func TestStoresJoinTheCallersTransaction(t *testing.T) {
 	ctx := context.Background()
 	db, prefix := openDB(t)
-	stages, err := postgres.NewStageStore(ctx, db, postgres.Options{TablePrefix: prefix})
+	stages, err := postgres.NewStageStore(ctx, postgres.SQL(db), postgres.Options{TablePrefix: prefix})
 	require.NoError(t, err)
-	events, err := postgres.NewJourneyStore(ctx, db, postgres.Options{TablePrefix: prefix})
+	events, err := postgres.NewJourneyStore(ctx, postgres.SQL(db), postgres.Options{TablePrefix: prefix})
 	require.NoError(t, err)
 	m, err := stage.New(stage.Classic(), stage.Options{Store: stages})
 	require.NoError(t, err)
@@ -31,9 +31,9 @@ func TestStoresJoinTheCallersTransaction(t *testing.T) {
 	work := func(lead string, commit bool) {
 		tx, err := db.BeginTx(ctx, nil)
 		require.NoError(t, err)
-		_, err = m.WithStore(stages.With(tx)).Start(ctx, stage.Lead(lead), stage.StartOptions{})
+		_, err = m.WithStore(stages.With(postgres.SQL(tx))).Start(ctx, stage.Lead(lead), stage.StartOptions{})
 		require.NoError(t, err)
-		n, err := events.With(tx).Append(ctx, leadkit.Event{ID: "e-" + lead, LeadID: lead, Type: "page_view", Time: time.Now()})
+		n, err := events.With(postgres.SQL(tx)).Append(ctx, leadkit.Event{ID: "e-" + lead, LeadID: lead, Type: "page_view", Time: time.Now()})
 		require.NoError(t, err)
 		require.Equal(t, 1, n)
 		_, err = tx.ExecContext(ctx, `INSERT INTO `+tasks+` (lead) VALUES ($1)`, lead)
@@ -69,7 +69,7 @@ func TestStoresJoinTheCallersTransaction(t *testing.T) {
 	tx, err := db.BeginTx(ctx, nil)
 	require.NoError(t, err)
 	defer tx.Rollback() //nolint:errcheck
-	_, err = m.WithStore(stages.With(tx)).Start(ctx, stage.Lead("kept"), stage.StartOptions{})
+	_, err = m.WithStore(stages.With(postgres.SQL(tx))).Start(ctx, stage.Lead("kept"), stage.StartOptions{})
 	assert.ErrorIs(t, err, leadkit.ErrConflict)
 	var one int
 	require.NoError(t, tx.QueryRowContext(ctx, `SELECT 1`).Scan(&one))
@@ -80,9 +80,9 @@ func TestStoresJoinTheCallersTransaction(t *testing.T) {
 func TestBackendKilledMidTransaction(t *testing.T) {
 	ctx := context.Background()
 	db, prefix := openDB(t)
-	stages, err := postgres.NewStageStore(ctx, db, postgres.Options{TablePrefix: prefix})
+	stages, err := postgres.NewStageStore(ctx, postgres.SQL(db), postgres.Options{TablePrefix: prefix})
 	require.NoError(t, err)
-	events, err := postgres.NewJourneyStore(ctx, db, postgres.Options{TablePrefix: prefix})
+	events, err := postgres.NewJourneyStore(ctx, postgres.SQL(db), postgres.Options{TablePrefix: prefix})
 	require.NoError(t, err)
 	m, err := stage.New(stage.Classic(), stage.Options{Store: stages})
 	require.NoError(t, err)
@@ -93,7 +93,7 @@ func TestBackendKilledMidTransaction(t *testing.T) {
 		tx, err := conn.BeginTx(ctx, nil)
 		require.NoError(t, err)
 		defer tx.Rollback() //nolint:errcheck
-		if _, err := m.WithStore(stages.With(tx)).Start(ctx, stage.Lead("K"), stage.StartOptions{}); err != nil {
+		if _, err := m.WithStore(stages.With(postgres.SQL(tx))).Start(ctx, stage.Lead("K"), stage.StartOptions{}); err != nil {
 			return err
 		}
 		if kill {
@@ -102,7 +102,7 @@ func TestBackendKilledMidTransaction(t *testing.T) {
 			_, err := db.ExecContext(ctx, `SELECT pg_terminate_backend($1)`, pid)
 			require.NoError(t, err)
 		}
-		if _, err := events.With(tx).Append(ctx, leadkit.Event{ID: "k1", LeadID: "K", Type: "page_view", Time: time.Now()}); err != nil {
+		if _, err := events.With(postgres.SQL(tx)).Append(ctx, leadkit.Event{ID: "k1", LeadID: "K", Type: "page_view", Time: time.Now()}); err != nil {
 			return err
 		}
 		return tx.Commit()

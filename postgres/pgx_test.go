@@ -1,0 +1,139 @@
+package postgres_test
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/journey"
+	"github.com/leadkit/leadkit/lifecycle"
+	"github.com/leadkit/leadkit/pool"
+	"github.com/leadkit/leadkit/postgres"
+	"github.com/leadkit/leadkit/stage"
+	"github.com/leadkit/leadkit/storetest"
+)
+
+// openPgx is openDB's schema with a pgx pool on it (closed at the end).
+func openPgx(t testing.TB) (*pgxpool.Pool, string) {
+	t.Helper()
+	_, prefix := openDB(t)
+	p, err := pgxpool.New(context.Background(), os.Getenv("LEADKIT_PG_DSN"))
+	require.NoError(t, err)
+	t.Cleanup(p.Close)
+	return p, prefix
+}
+
+// Every store passes its conformance suite on a pgx pool too.
+func TestPgxConformance(t *testing.T) {
+	ctx := context.Background()
+	t.Run("Stage", func(t *testing.T) {
+		storetest.Stage(t, func(t *testing.T) stage.Store {
+			p, prefix := openPgx(t)
+			s, err := postgres.NewStageStore(ctx, postgres.Pgx(p), postgres.Options{TablePrefix: prefix})
+			require.NoError(t, err)
+			return s
+		})
+	})
+	t.Run("Journey", func(t *testing.T) {
+		storetest.Journey(t, func(t *testing.T) journey.Store {
+			p, prefix := openPgx(t)
+			s, err := postgres.NewJourneyStore(ctx, postgres.Pgx(p), postgres.Options{TablePrefix: prefix})
+			require.NoError(t, err)
+			return s
+		})
+	})
+	t.Run("Pool", func(t *testing.T) {
+		storetest.Pool(t, func(t *testing.T) pool.Store {
+			p, prefix := openPgx(t)
+			s, err := postgres.NewPoolStore(ctx, postgres.Pgx(p), postgres.Options{TablePrefix: prefix})
+			require.NoError(t, err)
+			return s
+		})
+	})
+	t.Run("Lifecycle", func(t *testing.T) {
+		storetest.Lifecycle(t, func(t *testing.T) lifecycle.Store {
+			p, prefix := openPgx(t)
+			s, err := postgres.NewLifecycleStore(ctx, postgres.Pgx(p), postgres.Options{TablePrefix: prefix})
+			require.NoError(t, err)
+			return s
+		})
+	})
+}
+
+// A stage change and events in the caller's pgx transaction commit with
+// the application's own row or roll back with it; a failed call (a version
+// conflict) leaves the transaction usable; a bulk append (COPY) runs in it
+// too.
+func TestPgxCallersTransaction(t *testing.T) {
+	ctx := context.Background()
+	p, prefix := openPgx(t)
+	o := postgres.Options{TablePrefix: prefix, Tenant: "acme"}
+	stages, err := postgres.NewStageStore(ctx, postgres.Pgx(p), o)
+	require.NoError(t, err)
+	events, err := postgres.NewJourneyStore(ctx, postgres.Pgx(p), o)
+	require.NoError(t, err)
+	m, err := stage.New(stage.Classic(), stage.Options{Store: stages})
+	require.NoError(t, err)
+	tasks := prefix + "crm_tasks"
+	_, err = p.Exec(ctx, `CREATE TABLE `+tasks+` (lead text PRIMARY KEY)`)
+	require.NoError(t, err)
+	at := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	batch := func(lead string, n int) []leadkit.Event {
+		evs := make([]leadkit.Event, n)
+		for i := range evs {
+			evs[i] = leadkit.Event{ID: lead + "-" + time.Duration(i).String(), LeadID: lead, Type: "page_view", Time: at.Add(time.Duration(i) * time.Second)}
+		}
+		return evs
+	}
+
+	work := func(lead string, commit bool) {
+		tx, err := p.Begin(ctx)
+		require.NoError(t, err)
+		defer tx.Rollback(ctx) //nolint:errcheck
+		in := postgres.Pgx(tx)
+		_, err = m.WithStore(stages.With(in)).Start(ctx, stage.Lead(lead), stage.StartOptions{})
+		require.NoError(t, err)
+		_, err = m.WithStore(stages.With(in)).Start(ctx, stage.Lead(lead), stage.StartOptions{})
+		require.ErrorIs(t, err, leadkit.ErrConflict, "a failed call in the transaction")
+		for _, size := range []int{1, 2500, 2500} { // one row, then the bulk path twice in one transaction
+			_, err := events.With(in).Append(ctx, batch(lead, size)...)
+			require.NoError(t, err)
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO `+tasks+` (lead) VALUES ($1)`, lead)
+		require.NoError(t, err, "the transaction is usable after the failed call")
+		if commit {
+			require.NoError(t, tx.Commit(ctx))
+		} else {
+			require.NoError(t, tx.Rollback(ctx))
+		}
+	}
+	work("kept", true)
+	work("dropped", false)
+	count := func(lead string) [3]int {
+		var out [3]int
+		if _, err := m.Get(ctx, stage.Lead(lead)); err == nil {
+			out[0] = 1
+		}
+		evs, err := events.Events(ctx, lead, time.Time{}, time.Time{})
+		require.NoError(t, err)
+		out[1] = len(evs)
+		require.NoError(t, p.QueryRow(ctx, `SELECT count(*) FROM `+tasks+` WHERE lead = $1`, lead).Scan(&out[2]))
+		return out
+	}
+	assert.Equal(t, [3]int{1, 2500, 1}, count("kept"), "committed together")
+	assert.Equal(t, [3]int{0, 0, 0}, count("dropped"), "rolled back together")
+
+	// On a single pgx connection too.
+	c, err := pgx.Connect(ctx, os.Getenv("LEADKIT_PG_DSN"))
+	require.NoError(t, err)
+	defer c.Close(ctx)
+	_, err = stages.With(postgres.Pgx(c)).Get(ctx, stage.Key{Pipeline: m.Pipeline(), Subject: stage.Lead("kept")})
+	require.NoError(t, err)
+}
