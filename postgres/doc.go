@@ -6,21 +6,38 @@
 // several processes can share them. It is a separate module, so importing the core
 // never pulls a database driver into a user's module graph.
 //
-// Stores take a DB: a *sql.DB, a *sql.Conn or a *sql.Tx. Open one with
-// the pgx driver this package registers (name "pgx"):
+// Stores take a DB: postgres.SQL over database/sql's *sql.DB, *sql.Conn or
+// *sql.Tx (open it with the pgx driver this package registers, name
+// "pgx"), or postgres.Pgx over pgx's *pgxpool.Pool, *pgx.Conn or pgx.Tx:
 //
-//	db, err := sql.Open("pgx", "postgres://user:pass@localhost:5432/crm")
-//	stages, err := postgres.NewStageStore(ctx, db, postgres.Options{})
+//	db, err := sql.Open("pgx", "postgres://app@localhost:5432/crm")
+//	stages, err := postgres.NewStageStore(ctx, postgres.SQL(db), postgres.Options{Tenant: "acme"})
 //	m, err := stage.New(stage.Classic(), stage.Options{Store: stages})
 //
 // To make a stage change (or an event) part of the application's own
 // transaction, bind the store to it for the unit of work; it commits or
 // rolls back with the application's rows:
 //
-//	tx, err := db.BeginTx(ctx, nil)
-//	_, err = m.WithStore(stages.With(tx)).Fire(ctx, lead, "accept", stage.Request{Actor: "ana"})
-//	_, err = tx.ExecContext(ctx, `INSERT INTO crm_tasks ...`)
-//	err = tx.Commit()
+//	tx, err := pool.Begin(ctx) // a pgxpool.Pool; db.BeginTx alike
+//	_, err = m.WithStore(stages.With(postgres.Pgx(tx))).Fire(ctx, lead, "accept", stage.Request{Actor: "ana"})
+//	_, err = tx.Exec(ctx, `INSERT INTO crm_tasks ...`)
+//	err = tx.Commit(ctx)
+//
+// # Tenants
+//
+// Every row carries its tenant and every key starts with it: the same
+// event, lead or prospect ID in two tenants is two rows. A store is bound
+// to one tenant (Options.Tenant, default leadkit.DefaultTenant; ForTenant
+// gives the same store bound to another, cheaply, for one request of a
+// multi-tenant product). Isolation is enforced by the database: each store
+// call sets the session setting leadkit.tenant, local to its transaction,
+// and row-level security policies on every table (FORCE ROW LEVEL
+// SECURITY: the tables' owner is held to them too) admit only the rows of
+// that tenant, for reads and writes alike. Connect the application as a
+// role that neither owns the tables nor is a superuser or has BYPASSRLS
+// (those pass every policy): Grant gives such a role what the stores
+// need. The stores also filter by tenant themselves, so they stay correct
+// on a connection that bypasses the policies.
 //
 // The schema is a list of versioned migrations (Migrations gives the SQL
 // files, MigrationsFor and Schema the SQL for a table prefix). The stores
@@ -41,7 +58,7 @@
 // leadkit.ErrUnavailable; in both cases the call may be repeated (every
 // write is one transaction, and appends are idempotent by event ID).
 // Appends insert in event ID order, so concurrent overlapping batches do
-// not deadlock; a batch of 2,000 events or more on a *sql.DB or *sql.Conn
-// of the pgx driver goes through COPY into a staging table, then one
+// not deadlock; a batch of 2,000 events or more on a pgx connection (any
+// DB but a *sql.Tx) goes through COPY into a staging table, then one
 // idempotent insert.
 package postgres

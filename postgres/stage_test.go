@@ -135,3 +135,18 @@ func ExampleSchema() {
 	// CREATE INDEX IF NOT EXISTS leadkit_events_lead_time ON crm.leadkit_events (tenant, lead_id, time, seq);
 	// CREATE INDEX IF NOT EXISTS leadkit_prospect_keys_prospect ON crm.leadkit_prospect_keys (tenant, prospect_id);
 }
+
+// The grants an application role needs, for a team that runs its own
+// migration tool.
+func ExampleGrants() {
+	sql, err := postgres.Grants("crm.leadkit_", "crm_app")
+	if err != nil {
+		panic(err)
+	}
+	fmt.Print(sql)
+	// Output:
+	// GRANT USAGE ON SCHEMA crm TO "crm_app";
+	// GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE crm.leadkit_stage_records, crm.leadkit_stage_history, crm.leadkit_events, crm.leadkit_lead_states, crm.leadkit_prospects, crm.leadkit_prospect_keys, crm.leadkit_pool_marks TO "crm_app";
+	// GRANT USAGE, SELECT ON SEQUENCE crm.leadkit_events_seq_seq TO "crm_app";
+	// GRANT SELECT ON TABLE crm.leadkit_schema_migrations TO "crm_app";
+}
