@@ -120,76 +120,89 @@ func BenchmarkAppend(b *testing.B) {
 
 // BenchmarkWriters measures transitions/s (Start then Fire on distinct
 // leads) and graduations/s (Upsert then Qualify of distinct prospects)
-// with 1 and 8 concurrent writers.
+// with 1 and 8 concurrent writers, through database/sql and through a pgx
+// pool.
 func BenchmarkWriters(b *testing.B) {
 	ctx := context.Background()
-	for _, writers := range []int{1, 8} {
-		b.Run(fmt.Sprintf("transitions-%d", writers), func(b *testing.B) {
-			db, prefix := openDB(b)
-			stages, err := postgres.NewStageStore(ctx, postgres.SQL(db), postgres.Options{TablePrefix: prefix})
-			if err != nil {
-				b.Fatal(err)
-			}
-			m, err := stage.New(stage.Classic(), stage.Options{Store: stages})
-			if err != nil {
-				b.Fatal(err)
-			}
-			const each = 200
-			start := time.Now()
-			var wg sync.WaitGroup
-			for w := range writers {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for i := range each * b.N {
-						l := stage.Lead(fmt.Sprintf("w%d-%d", w, i))
-						if _, err := m.Start(ctx, l, stage.StartOptions{}); err != nil {
-							b.Error(err)
-							return
+	for _, drv := range []string{"sql", "pgx"} {
+		for _, writers := range []int{1, 8} {
+			b.Run(fmt.Sprintf("%s/transitions-%d", drv, writers), func(b *testing.B) {
+				db, prefix := benchDB(b, drv)
+				stages, err := postgres.NewStageStore(ctx, db, postgres.Options{TablePrefix: prefix})
+				if err != nil {
+					b.Fatal(err)
+				}
+				m, err := stage.New(stage.Classic(), stage.Options{Store: stages})
+				if err != nil {
+					b.Fatal(err)
+				}
+				const each = 200
+				start := time.Now()
+				var wg sync.WaitGroup
+				for w := range writers {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for i := range each * b.N {
+							l := stage.Lead(fmt.Sprintf("w%d-%d", w, i))
+							if _, err := m.Start(ctx, l, stage.StartOptions{}); err != nil {
+								b.Error(err)
+								return
+							}
+							if _, _, err := m.Advance(ctx, l, stage.Facts{"score": 150, "grade": "A"}, stage.Request{}); err != nil {
+								b.Error(err)
+								return
+							}
 						}
-						if _, _, err := m.Advance(ctx, l, stage.Facts{"score": 150, "grade": "A"}, stage.Request{}); err != nil {
-							b.Error(err)
-							return
+					}()
+				}
+				wg.Wait()
+				b.ReportMetric(float64(2*each*writers*b.N)/time.Since(start).Seconds(), "changes/s")
+			})
+			b.Run(fmt.Sprintf("%s/graduations-%d", drv, writers), func(b *testing.B) {
+				db, prefix := benchDB(b, drv)
+				store, err := postgres.NewPoolStore(ctx, db, postgres.Options{TablePrefix: prefix})
+				if err != nil {
+					b.Fatal(err)
+				}
+				pl, err := pool.New(pool.Options{Store: store})
+				if err != nil {
+					b.Fatal(err)
+				}
+				const each = 100
+				start := time.Now()
+				var wg sync.WaitGroup
+				for w := range writers {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for i := range each * b.N {
+							id := fmt.Sprintf("w%d-%d", w, i)
+							pr, _, err := pl.Upsert(ctx, pool.Observation{ID: "o-" + id, At: time.Now(), Touch: true, Identities: []pool.Identity{{Kind: pool.Subject, Value: id}}})
+							if err != nil {
+								b.Error(err)
+								return
+							}
+							if _, _, err := pl.Qualify(ctx, pr.ID, time.Time{}); err != nil {
+								b.Error(err)
+								return
+							}
 						}
-					}
-				}()
-			}
-			wg.Wait()
-			b.ReportMetric(float64(2*each*writers*b.N)/time.Since(start).Seconds(), "changes/s")
-		})
-		b.Run(fmt.Sprintf("graduations-%d", writers), func(b *testing.B) {
-			db, prefix := openDB(b)
-			store, err := postgres.NewPoolStore(ctx, postgres.SQL(db), postgres.Options{TablePrefix: prefix})
-			if err != nil {
-				b.Fatal(err)
-			}
-			pl, err := pool.New(pool.Options{Store: store})
-			if err != nil {
-				b.Fatal(err)
-			}
-			const each = 100
-			start := time.Now()
-			var wg sync.WaitGroup
-			for w := range writers {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for i := range each * b.N {
-						id := fmt.Sprintf("w%d-%d", w, i)
-						pr, _, err := pl.Upsert(ctx, pool.Observation{ID: "o-" + id, At: time.Now(), Touch: true, Identities: []pool.Identity{{Kind: pool.Subject, Value: id}}})
-						if err != nil {
-							b.Error(err)
-							return
-						}
-						if _, _, err := pl.Qualify(ctx, pr.ID, time.Time{}); err != nil {
-							b.Error(err)
-							return
-						}
-					}
-				}()
-			}
-			wg.Wait()
-			b.ReportMetric(float64(each*writers*b.N)/time.Since(start).Seconds(), "graduations/s")
-		})
+					}()
+				}
+				wg.Wait()
+				b.ReportMetric(float64(each*writers*b.N)/time.Since(start).Seconds(), "graduations/s")
+			})
+		}
 	}
+}
+
+// benchDB is a fresh schema on database/sql ("sql") or a pgx pool ("pgx").
+func benchDB(b *testing.B, drv string) (postgres.DB, string) {
+	if drv == "pgx" {
+		p, prefix := openPgx(b)
+		return postgres.Pgx(p), prefix
+	}
+	db, prefix := openDB(b)
+	return postgres.SQL(db), prefix
 }

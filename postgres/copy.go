@@ -22,7 +22,12 @@ const copyFrom = 2000
 // driver); ok is false when there is none (a *sql.Tx: Append then
 // inserts in chunks).
 func (s *JourneyStore) appendCopy(ctx context.Context, valid []leadkit.Event) (added int, ok bool, err error) {
-	ok, err = s.db.bulk(ctx, s.tenant, func(tx pgx.Tx) error {
+	err = s.run(ctx, func(u unit) error {
+		tx := u.pgx()
+		if tx == nil {
+			return nil
+		}
+		ok = true
 		added, err = s.copyOn(ctx, tx, valid)
 		return err
 	})

@@ -31,11 +31,13 @@ import (
 // transaction the setting stays for the rest of it, so the application's
 // own policies may read it too.
 type DB interface {
-	// begin starts the unit of work of one store call, bound to tenant.
-	begin(ctx context.Context, tenant string) (unit, error)
-	// bulk runs fn in a unit of work on a pgx connection, for COPY; ok
-	// is false when there is none (the caller's *sql.Tx).
-	bulk(ctx context.Context, tenant string, fn func(pgx.Tx) error) (ok bool, err error)
+	// run runs fn in the unit of work of one store call, bound to tenant,
+	// and commits it, or rolls it back when fn fails.
+	run(ctx context.Context, tenant string, fn func(unit) error) error
+	// read runs one query bound to tenant and calls fn with its rows: on
+	// a pool or connection the tenant and the query go in one round trip
+	// (a pipeline, which runs as one implicit transaction).
+	read(ctx context.Context, tenant, q string, args []any, fn func(rows) error) error
 }
 
 // SQLDB is what database/sql's *sql.DB, *sql.Conn and *sql.Tx have in
@@ -60,6 +62,7 @@ type PgxDB interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 	Begin(ctx context.Context) (pgx.Tx, error)
 	CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, rows pgx.CopyFromSource) (int64, error)
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
 var (
@@ -81,9 +84,9 @@ type unit interface {
 	exec(ctx context.Context, q string, args ...any) (int64, error)
 	query(ctx context.Context, q string, args ...any) (rows, error)
 	queryRow(ctx context.Context, q string, args ...any) row
-	commit(ctx context.Context) error
-	// rollback undoes the unit's writes (a no-op after commit).
-	rollback(ctx context.Context)
+	// pgx returns the unit's pgx transaction, for COPY; nil when it has
+	// none (the caller's *sql.Tx).
+	pgx() pgx.Tx
 }
 
 // rows and row are what the stores read results through: pgx's and
@@ -120,65 +123,122 @@ const savepoint = `leadkit_unit`
 
 type sqlDB struct{ db SQLDB }
 
+// sqlUnit is a unit of work through database/sql: a transaction of its
+// own (own set) or a savepoint in the caller's.
 type sqlUnit struct {
 	q   SQLDB
-	own *sql.Tx // nil in the caller's transaction
-	ctx context.Context
+	own *sql.Tx
 }
 
-func (d sqlDB) begin(ctx context.Context, tenant string) (unit, error) {
+func (d sqlDB) run(ctx context.Context, tenant string, fn func(unit) error) error {
 	set, err := setTenant(tenant)
 	if err != nil {
-		return nil, err
+		return err
+	}
+	// A pool or connection of the pgx driver takes pgx's path on its
+	// connection: BEGIN and the tenant in one round trip, and COPY.
+	var conn *sql.Conn
+	switch db := d.db.(type) {
+	case *sql.DB:
+		if conn, err = db.Conn(ctx); err != nil {
+			return err
+		}
+		defer conn.Close()
+	case *sql.Conn:
+		conn = db
+	}
+	if conn != nil {
+		done := false
+		err := conn.Raw(func(dc any) error {
+			sc, isPgx := dc.(*stdlib.Conn)
+			if !isPgx {
+				return nil
+			}
+			done = true
+			return pgxDB{sc.Conn()}.run(ctx, tenant, fn)
+		})
+		if done {
+			return err
+		}
+		d = sqlDB{conn} // another driver's connection
+	}
+	u := &sqlUnit{q: d.db}
+	if tx, isTx := d.db.(*sql.Tx); isTx {
+		// In the caller's transaction: a savepoint (statements without
+		// arguments go in one round trip).
+		if _, err := tx.ExecContext(ctx, `SAVEPOINT `+savepoint+`; `+set); err != nil {
+			return err
+		}
+		if err := fn(u); err != nil {
+			_, _ = tx.ExecContext(context.WithoutCancel(ctx), `ROLLBACK TO SAVEPOINT `+savepoint+`; RELEASE SAVEPOINT `+savepoint)
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT `+savepoint)
+		return err
 	}
 	type beginner interface {
 		BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
 	}
-	if b, ok := d.db.(beginner); ok {
-		tx, err := b.BeginTx(ctx, nil)
-		if err != nil {
-			return nil, err
-		}
-		u := &sqlUnit{q: tx, own: tx, ctx: ctx}
-		if _, err := tx.ExecContext(ctx, set); err != nil {
-			u.rollback(ctx)
-			return nil, err
-		}
-		return u, nil
+	b, ok := d.db.(beginner)
+	if !ok {
+		return fmt.Errorf("postgres: %w: %T is neither a *sql.Tx nor can begin transactions", leadkit.ErrInvalid, d.db)
 	}
-	// Without arguments the statements go in one round trip.
-	if _, err := d.db.ExecContext(ctx, `SAVEPOINT `+savepoint+`; `+set); err != nil {
-		return nil, err
+	if u.own, err = b.BeginTx(ctx, nil); err != nil {
+		return err
 	}
-	return &sqlUnit{q: d.db, ctx: ctx}, nil
+	u.q = u.own
+	defer u.own.Rollback() //nolint:errcheck // a no-op after Commit
+	if _, err := u.own.ExecContext(ctx, set); err != nil {
+		return err
+	}
+	if err := fn(u); err != nil {
+		return err
+	}
+	return u.own.Commit()
 }
 
-func (d sqlDB) bulk(ctx context.Context, tenant string, fn func(pgx.Tx) error) (bool, error) {
+func (d sqlDB) read(ctx context.Context, tenant, q string, args []any, fn func(rows) error) error {
 	var conn *sql.Conn
 	switch db := d.db.(type) {
 	case *sql.DB:
 		c, err := db.Conn(ctx)
 		if err != nil {
-			return true, err
+			return err
 		}
 		defer c.Close()
 		conn = c
 	case *sql.Conn:
 		conn = db
-	default:
-		return false, nil
 	}
-	ok := true
-	err := conn.Raw(func(dc any) error {
-		sc, isPgx := dc.(*stdlib.Conn)
-		if !isPgx {
-			ok = false
-			return nil
+	if conn != nil {
+		done := false
+		err := conn.Raw(func(dc any) error {
+			sc, isPgx := dc.(*stdlib.Conn)
+			if !isPgx {
+				return nil
+			}
+			done = true
+			return pgxDB{sc.Conn()}.read(ctx, tenant, q, args, fn)
+		})
+		if done {
+			return err
 		}
-		_, err := pgxDB{sc.Conn()}.bulk(ctx, tenant, fn)
+		d = sqlDB{conn}
+	}
+	return d.run(ctx, tenant, func(u unit) error { return readIn(ctx, u, q, args, fn) })
+}
+
+// readIn is read in a unit of work.
+func readIn(ctx context.Context, u unit, q string, args []any, fn func(rows) error) error {
+	rs, err := u.query(ctx, q, args...)
+	if err != nil {
 		return err
-	})
-	return ok, err
+	}
+	defer rs.Close()
+	if err := fn(rs); err != nil {
+		return err
+	}
+	return rs.Err()
 }
 
 func (u *sqlUnit) exec(ctx context.Context, q string, args ...any) (int64, error) {
@@ -201,27 +261,7 @@ func (u *sqlUnit) queryRow(ctx context.Context, q string, args ...any) row {
 	return u.q.QueryRowContext(ctx, q, args...)
 }
 
-func (u *sqlUnit) commit(ctx context.Context) error {
-	if u.own != nil {
-		return u.own.Commit()
-	}
-	if _, err := u.q.ExecContext(ctx, `RELEASE SAVEPOINT `+savepoint); err != nil {
-		return err
-	}
-	u.q = nil // done: a later rollback does nothing
-	return nil
-}
-
-func (u *sqlUnit) rollback(ctx context.Context) {
-	if u.own != nil {
-		_ = u.own.Rollback()
-		return
-	}
-	if u.q != nil {
-		_, _ = u.q.ExecContext(context.WithoutCancel(ctx), `ROLLBACK TO SAVEPOINT `+savepoint+`; RELEASE SAVEPOINT `+savepoint)
-		u.q = nil
-	}
-}
+func (u *sqlUnit) pgx() pgx.Tx { return nil }
 
 // sqlRows gives *sql.Rows pgx's Close.
 type sqlRows struct{ *sql.Rows }
@@ -232,50 +272,70 @@ type pgxDB struct{ db PgxDB }
 
 type pgxUnit struct{ tx pgx.Tx }
 
-func (d pgxDB) begin(ctx context.Context, tenant string) (unit, error) {
-	tx, err := d.beginTx(ctx, tenant)
-	if err != nil {
-		return nil, err
-	}
-	return pgxUnit{tx}, nil
-}
-
-// beginTx starts a pgx transaction (a savepoint in the caller's) with the
-// tenant set: on a pool or connection in one round trip with BEGIN.
-func (d pgxDB) beginTx(ctx context.Context, tenant string) (pgx.Tx, error) {
+// run starts a pgx transaction (a savepoint in the caller's) with the
+// tenant set, on a pool or connection in one round trip with BEGIN.
+func (d pgxDB) run(ctx context.Context, tenant string, fn func(unit) error) error {
 	set, err := setTenant(tenant)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	type txBeginner interface {
 		BeginTx(ctx context.Context, opts pgx.TxOptions) (pgx.Tx, error)
 	}
-	if _, inTx := d.db.(pgx.Tx); !inTx {
-		if b, ok := d.db.(txBeginner); ok {
-			return b.BeginTx(ctx, pgx.TxOptions{BeginQuery: `BEGIN; ` + set})
+	var tx pgx.Tx
+	b, canBegin := d.db.(txBeginner)
+	if _, inTx := d.db.(pgx.Tx); !inTx && canBegin {
+		tx, err = b.BeginTx(ctx, pgx.TxOptions{BeginQuery: `BEGIN; ` + set})
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // a no-op after Commit
+	} else {
+		if tx, err = d.db.Begin(ctx); err != nil { // in the caller's transaction: a savepoint
+			return err
+		}
+		defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // a no-op after Commit
+		if _, err := tx.Exec(ctx, set); err != nil {
+			return err
 		}
 	}
-	tx, err := d.db.Begin(ctx) // in the caller's transaction: a savepoint
-	if err != nil {
-		return nil, err
+	if err := fn(pgxUnit{tx}); err != nil {
+		return err
 	}
-	if _, err := tx.Exec(ctx, set); err != nil {
-		_ = tx.Rollback(context.WithoutCancel(ctx))
-		return nil, err
-	}
-	return tx, nil
+	return tx.Commit(ctx)
 }
 
-func (d pgxDB) bulk(ctx context.Context, tenant string, fn func(pgx.Tx) error) (bool, error) {
-	tx, err := d.beginTx(ctx, tenant)
+func (d pgxDB) read(ctx context.Context, tenant, q string, args []any, fn func(rows) error) error {
+	if _, inTx := d.db.(pgx.Tx); inTx {
+		// In the caller's transaction: under a savepoint, so that a read
+		// that fails leaves the transaction usable.
+		return d.run(ctx, tenant, func(u unit) error { return readIn(ctx, u, q, args, fn) })
+	}
+	set, err := setTenant(tenant)
 	if err != nil {
-		return true, err
+		return err
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // a no-op after Commit
-	if err := fn(tx); err != nil {
-		return true, err
+	var b pgx.Batch
+	b.Queue(set)
+	b.Queue(q, args...)
+	br := d.db.SendBatch(ctx, &b)
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return err
 	}
-	return true, tx.Commit(ctx)
+	rs, err := br.Query()
+	if err != nil {
+		return err
+	}
+	defer rs.Close()
+	if err := fn(rs); err != nil {
+		return err
+	}
+	rs.Close()
+	if err := rs.Err(); err != nil {
+		return err
+	}
+	return br.Close()
 }
 
 func (u pgxUnit) exec(ctx context.Context, q string, args ...any) (int64, error) {
@@ -291,9 +351,7 @@ func (u pgxUnit) queryRow(ctx context.Context, q string, args ...any) row {
 	return u.tx.QueryRow(ctx, q, args...)
 }
 
-func (u pgxUnit) commit(ctx context.Context) error { return u.tx.Commit(ctx) }
-
-func (u pgxUnit) rollback(ctx context.Context) { _ = u.tx.Rollback(context.WithoutCancel(ctx)) }
+func (u pgxUnit) pgx() pgx.Tx { return u.tx }
 
 // errNoRows is what a row's Scan returns when there is none, for both
 // drivers (pgx.ErrNoRows wraps sql.ErrNoRows).
@@ -303,15 +361,7 @@ var errNoRows = sql.ErrNoRows
 // must be set for the policies to admit rows) and commits it, or rolls it
 // back when fn fails.
 func run(ctx context.Context, db DB, tenant string, fn func(u unit) error) error {
-	u, err := db.begin(ctx, tenant)
-	if err != nil {
-		return err
-	}
-	if err := fn(u); err != nil {
-		u.rollback(ctx)
-		return err
-	}
-	return u.commit(ctx)
+	return db.run(ctx, tenant, fn)
 }
 
 // scanPages calls fn with every row of the tenant's rows of table decoded
@@ -323,16 +373,12 @@ func scanPages[T any](ctx context.Context, db DB, tenant, table, key, col string
 	last, first := "", true
 	for {
 		var vs []T
-		err := run(ctx, db, tenant, func(u unit) error {
-			rs, err := u.query(ctx, `SELECT `+col+` FROM `+table+` WHERE `+tenantIs+` AND ($1 OR `+key+` > $2) ORDER BY `+key+` LIMIT $3`, first, last, page)
-			if err != nil {
-				return err
-			}
-			defer rs.Close()
+		err := db.read(ctx, tenant, `SELECT `+col+` FROM `+table+` WHERE `+tenantIs+` AND ($1 OR `+key+` > $2) ORDER BY `+key+` LIMIT $3`, []any{first, last, page}, func(rs rows) error {
 			for rs.Next() {
 				var b []byte
 				var v T
-				if err = rs.Scan(&b); err == nil {
+				err := rs.Scan(&b)
+				if err == nil {
 					err = json.Unmarshal(b, &v)
 				}
 				if err != nil {

@@ -211,13 +211,9 @@ func (s *JourneyStore) Events(ctx context.Context, leadID string, from, to time.
 		return nil, err
 	}
 	var evs []leadkit.Event
-	err := s.run(ctx, func(u unit) error {
-		rs, err := u.query(ctx, `SELECT `+eventCols+` FROM `+s.events+`
-			WHERE `+tenantIs+` AND lead_id = $1 AND ($2::timestamptz IS NULL OR time >= $2) AND ($3::timestamptz IS NULL OR time < $3)
-			ORDER BY time, seq`, leadID, nullTime(from), nullTime(to))
-		if err != nil {
-			return err
-		}
+	err := s.read(ctx, `SELECT `+eventCols+` FROM `+s.events+`
+		WHERE `+tenantIs+` AND lead_id = $1 AND ($2::timestamptz IS NULL OR time >= $2) AND ($3::timestamptz IS NULL OR time < $3)
+		ORDER BY time, seq`, []any{leadID, nullTime(from), nullTime(to)}, func(rs rows) (err error) {
 		evs, err = scanEvents(rs)
 		return err
 	})
@@ -234,13 +230,9 @@ func (s *JourneyStore) ForEach(ctx context.Context, fn func(journey.Timeline) er
 	last, first := "", true
 	for {
 		var evs []leadkit.Event
-		err := s.run(ctx, func(u unit) error {
-			rs, err := u.query(ctx, `WITH leads AS (
-					SELECT DISTINCT tenant, lead_id FROM `+s.events+` WHERE `+tenantIs+` AND ($1 OR lead_id > $2) ORDER BY lead_id LIMIT $3)
-				SELECT `+eventCols+` FROM `+s.events+` JOIN leads USING (tenant, lead_id) WHERE `+tenantIs+` ORDER BY lead_id, time, seq`, first, last, page)
-			if err != nil {
-				return err
-			}
+		err := s.read(ctx, `WITH leads AS (
+				SELECT DISTINCT tenant, lead_id FROM `+s.events+` WHERE `+tenantIs+` AND ($1 OR lead_id > $2) ORDER BY lead_id LIMIT $3)
+			SELECT `+eventCols+` FROM `+s.events+` JOIN leads USING (tenant, lead_id) WHERE `+tenantIs+` ORDER BY lead_id, time, seq`, []any{first, last, page}, func(rs rows) (err error) {
 			evs, err = scanEvents(rs)
 			return err
 		})

@@ -59,9 +59,7 @@ func (s *LifecycleStore) Get(ctx context.Context, leadID string) (lifecycle.Lead
 		return lifecycle.LeadState{}, fmt.Errorf("postgres: lead state: %w", err)
 	}
 	var b []byte
-	err := s.run(ctx, func(u unit) error {
-		return u.queryRow(ctx, `SELECT state FROM `+s.states+` WHERE `+tenantIs+` AND lead_id = $1`, leadID).Scan(&b)
-	})
+	err := s.readRow(ctx, `SELECT state FROM `+s.states+` WHERE `+tenantIs+` AND lead_id = $1`, []any{leadID}, &b)
 	if errors.Is(err, errNoRows) {
 		return lifecycle.LeadState{}, fmt.Errorf("postgres: lead %q: %w", leadID, leadkit.ErrNotFound)
 	}

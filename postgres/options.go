@@ -62,6 +62,25 @@ func (b binding) run(ctx context.Context, fn func(u unit) error) error {
 	return run(ctx, b.db, b.tenant, fn)
 }
 
+// read runs one query of the store's tenant and calls fn with its rows
+// (see DB).
+func (b binding) read(ctx context.Context, q string, args []any, fn func(rows) error) error {
+	return b.db.read(ctx, b.tenant, q, args, fn)
+}
+
+// readRow reads the one row of a query into dest; no row is errNoRows.
+func (b binding) readRow(ctx context.Context, q string, args []any, dest ...any) error {
+	return b.read(ctx, q, args, func(rs rows) error {
+		if !rs.Next() {
+			if err := rs.Err(); err != nil {
+				return err
+			}
+			return errNoRows
+		}
+		return rs.Scan(dest...)
+	})
+}
+
 // open checks the options, applies the migrations unless told not to, and
 // returns the store's binding and table prefix.
 func open(ctx context.Context, db DB, o Options) (binding, string, error) {

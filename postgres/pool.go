@@ -65,9 +65,7 @@ func (s *PoolStore) Get(ctx context.Context, id string) (pool.Prospect, error) {
 		return pool.Prospect{}, notFound // nothing can be stored under it, as in memory
 	}
 	var b []byte
-	err := s.run(ctx, func(u unit) error {
-		return u.queryRow(ctx, `SELECT prospect FROM `+s.prospects+` WHERE `+tenantIs+` AND id = $1`, id).Scan(&b)
-	})
+	err := s.readRow(ctx, `SELECT prospect FROM `+s.prospects+` WHERE `+tenantIs+` AND id = $1`, []any{id}, &b)
 	if errors.Is(err, errNoRows) {
 		return pool.Prospect{}, notFound
 	}
@@ -97,13 +95,8 @@ func (s *PoolStore) Find(ctx context.Context, keys []string) ([]pool.Prospect, e
 		return nil, nil
 	}
 	var out []pool.Prospect
-	err := s.run(ctx, func(u unit) error {
-		rs, err := u.query(ctx, `SELECT p.prospect FROM `+s.prospects+` p
-			WHERE p.`+tenantIs+` AND p.id IN (SELECT prospect_id FROM `+s.keys+` WHERE `+tenantIs+` AND key = ANY($1)) ORDER BY p.id`, valid)
-		if err != nil {
-			return err
-		}
-		defer rs.Close()
+	err := s.read(ctx, `SELECT p.prospect FROM `+s.prospects+` p
+		WHERE p.`+tenantIs+` AND p.id IN (SELECT prospect_id FROM `+s.keys+` WHERE `+tenantIs+` AND key = ANY($1)) ORDER BY p.id`, []any{valid}, func(rs rows) error {
 		for rs.Next() {
 			var b []byte
 			if err := rs.Scan(&b); err != nil {

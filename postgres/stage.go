@@ -62,11 +62,9 @@ func (s *StageStore) Get(ctx context.Context, key stage.Key) (stage.Record, erro
 		return stage.Record{}, err
 	}
 	r := stage.Record{Key: key}
-	err := s.run(ctx, func(u unit) error {
-		return u.queryRow(ctx, `SELECT stage, sub_status, entered_at, updated_at, version FROM `+s.records+`
-			WHERE `+tenantIs+` AND pipeline = $1 AND kind = $2 AND id = $3`,
-			key.Pipeline, string(key.Kind), key.ID).Scan(&r.Stage, &r.SubStatus, &r.EnteredAt, &r.UpdatedAt, &r.Version)
-	})
+	err := s.readRow(ctx, `SELECT stage, sub_status, entered_at, updated_at, version FROM `+s.records+`
+		WHERE `+tenantIs+` AND pipeline = $1 AND kind = $2 AND id = $3`,
+		[]any{key.Pipeline, string(key.Kind), key.ID}, &r.Stage, &r.SubStatus, &r.EnteredAt, &r.UpdatedAt, &r.Version)
 	if errors.Is(err, errNoRows) {
 		return stage.Record{}, fmt.Errorf("postgres: %s in pipeline %q: %w", key.Subject, key.Pipeline, leadkit.ErrNotFound)
 	}
@@ -176,13 +174,8 @@ func (s *StageStore) History(ctx context.Context, key stage.Key) ([]stage.Entry,
 		return nil, err
 	}
 	out := []stage.Entry{}
-	err := s.run(ctx, func(u unit) error {
-		rs, err := u.query(ctx, `SELECT `+historyCols+` FROM `+s.history+`
-			WHERE `+tenantIs+` AND pipeline = $1 AND kind = $2 AND id = $3 ORDER BY version`, key.Pipeline, string(key.Kind), key.ID)
-		if err != nil {
-			return err
-		}
-		defer rs.Close()
+	err := s.read(ctx, `SELECT `+historyCols+` FROM `+s.history+`
+		WHERE `+tenantIs+` AND pipeline = $1 AND kind = $2 AND id = $3 ORDER BY version`, []any{key.Pipeline, string(key.Kind), key.ID}, func(rs rows) error {
 		for rs.Next() {
 			e, err := scanEntry(rs, key)
 			if err != nil {
@@ -207,13 +200,8 @@ func (s *StageStore) Scan(ctx context.Context, pipeline string, fn func(stage.Re
 	var lastKind, lastID string
 	for {
 		var page []stage.Record
-		err := s.run(ctx, func(u unit) error {
-			rs, err := u.query(ctx, `SELECT kind, id, stage, sub_status, entered_at, updated_at, version FROM `+s.records+`
-				WHERE `+tenantIs+` AND pipeline = $1 AND (kind, id) > ($2, $3) ORDER BY kind, id LIMIT 1000`, pipeline, lastKind, lastID)
-			if err != nil {
-				return err
-			}
-			defer rs.Close()
+		err := s.read(ctx, `SELECT kind, id, stage, sub_status, entered_at, updated_at, version FROM `+s.records+`
+			WHERE `+tenantIs+` AND pipeline = $1 AND (kind, id) > ($2, $3) ORDER BY kind, id LIMIT 1000`, []any{pipeline, lastKind, lastID}, func(rs rows) error {
 			for rs.Next() {
 				r := stage.Record{Key: stage.Key{Pipeline: pipeline}}
 				var kind string
@@ -255,15 +243,10 @@ func (s *StageStore) ScanHistories(ctx context.Context, pipeline string, fn func
 	}
 	for {
 		var hs []hist
-		err := s.run(ctx, func(u unit) error {
-			rs, err := u.query(ctx, `WITH subjects AS (
-					SELECT tenant, kind, id FROM `+s.records+` WHERE `+tenantIs+` AND pipeline = $1 AND (kind, id) > ($2, $3) ORDER BY kind, id LIMIT $4)
-				SELECT h.kind, h.id, `+prefixed("h.", historyCols)+` FROM `+s.history+` h JOIN subjects USING (tenant, kind, id)
-				WHERE h.`+tenantIs+` AND h.pipeline = $1 ORDER BY h.kind, h.id, h.version`, pipeline, lastKind, lastID, page)
-			if err != nil {
-				return err
-			}
-			defer rs.Close()
+		err := s.read(ctx, `WITH subjects AS (
+				SELECT tenant, kind, id FROM `+s.records+` WHERE `+tenantIs+` AND pipeline = $1 AND (kind, id) > ($2, $3) ORDER BY kind, id LIMIT $4)
+			SELECT h.kind, h.id, `+prefixed("h.", historyCols)+` FROM `+s.history+` h JOIN subjects USING (tenant, kind, id)
+			WHERE h.`+tenantIs+` AND h.pipeline = $1 ORDER BY h.kind, h.id, h.version`, []any{pipeline, lastKind, lastID, page}, func(rs rows) error {
 			for rs.Next() {
 				var kind, id string
 				e, err := scanEntry(rs, stage.Key{}, &kind, &id)
