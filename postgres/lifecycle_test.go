@@ -33,15 +33,16 @@ func TestLifecycleStoreConformance(t *testing.T) {
 	})
 }
 
-// Two engines, each on its own connection pool (as two processes have),
-// over the PostgreSQL pool, stage, journey and lead-state stores, ingest
-// differently shuffled deliveries of the same events at once; the stage
-// histories and scores end as one engine's in memory, fed in time order.
+// Four engines, each on its own connection pool (as four processes have),
+// over the PostgreSQL pool, stage, journey and lead-state stores, two for
+// each of two tenants, ingest differently shuffled deliveries of the same
+// events (same IDs in both tenants) at once; each tenant's stage histories
+// end as one engine's in memory, fed in time order.
 func TestEnginesOverPostgres(t *testing.T) {
 	ctx := context.Background()
 	db, prefix := openDB(t)
-	o := postgres.Options{TablePrefix: prefix}
 	evs := engineEvents(0)
+	tenants := []string{"acme", "globex"}
 	engine := func(prospects pool.Store, stages stage.Store, events journey.Store, states lifecycle.Store) (*stage.Machine, *lifecycle.Engine) {
 		return newEngine(t, prospects, stages, events, states)
 	}
@@ -51,9 +52,10 @@ func TestEnginesOverPostgres(t *testing.T) {
 		require.NoError(t, err)
 	}
 
-	var machine *stage.Machine
+	machines := map[string]*stage.Machine{}
 	var wg sync.WaitGroup
-	for i := range 2 {
+	for i := range 4 {
+		o := postgres.Options{TablePrefix: prefix, Tenant: tenants[i%2]}
 		pdb, err := sql.Open("pgx", os.Getenv("LEADKIT_PG_DSN"))
 		require.NoError(t, err)
 		t.Cleanup(func() { pdb.Close() })
@@ -66,7 +68,8 @@ func TestEnginesOverPostgres(t *testing.T) {
 		prospects, err := postgres.NewPoolStore(ctx, postgres.SQL(pdb), o)
 		require.NoError(t, err)
 		m, e := engine(prospects, stages, events, states)
-		machine = m
+		require.Equal(t, o.Tenant, e.Tenant())
+		machines[o.Tenant] = m
 		sh := slices.Clone(evs)
 		rand.New(rand.NewPCG(uint64(i), 9)).Shuffle(len(sh), func(a, b int) { sh[a], sh[b] = sh[b], sh[a] })
 		wg.Add(1)
@@ -80,23 +83,25 @@ func TestEnginesOverPostgres(t *testing.T) {
 	}
 	wg.Wait()
 	_ = db
-	mqls := 0
-	for l := range 20 {
-		id := fmt.Sprintf("L%02d", l)
-		w, err := wantM.History(ctx, stage.Lead(id))
-		require.NoError(t, err)
-		g, err := machine.History(ctx, stage.Lead(id))
-		require.NoError(t, err)
-		require.Equal(t, len(w), len(g), id)
-		for i := range w {
-			assert.Equal(t, w[i].To, g[i].To, id)
-			assert.True(t, w[i].At.Equal(g[i].At), "%s: %v vs %v", id, w[i].At, g[i].At)
-			if w[i].To == "MQL" {
-				mqls++
+	for _, tenant := range tenants {
+		mqls := 0
+		for l := range 20 {
+			id := fmt.Sprintf("L%02d", l)
+			w, err := wantM.History(ctx, stage.Lead(id))
+			require.NoError(t, err)
+			g, err := machines[tenant].History(ctx, stage.Lead(id))
+			require.NoError(t, err)
+			require.Equal(t, len(w), len(g), "%s %s", tenant, id)
+			for i := range w {
+				assert.Equal(t, w[i].To, g[i].To, id)
+				assert.True(t, w[i].At.Equal(g[i].At), "%s %s: %v vs %v", tenant, id, w[i].At, g[i].At)
+				if w[i].To == "MQL" {
+					mqls++
+				}
 			}
 		}
+		assert.Greater(t, mqls, 3, "leads reach MQL, so the comparison means something")
 	}
-	assert.Greater(t, mqls, 3, "leads reach MQL, so the comparison means something")
 }
 
 // engineEvents are 20 leads' page views and webinars over a month, in
