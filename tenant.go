@@ -39,9 +39,11 @@ func ValidateTenant(id string) error {
 }
 
 // TenantScoped is a store bound to one tenant that gives views of the same
-// storage bound to other tenants. S is the store's interface type
-// (stage.Store, journey.Store, ...). Every store of leadkit implements it,
-// and the conformance suites of package storetest check the isolation.
+// storage bound to other tenants. S is the store's own type
+// (*stage.MemoryStore, *postgres.StageStore, ...), so a view keeps the
+// store's other methods. Every store of leadkit implements it, and the
+// conformance suites of package storetest check the isolation of any
+// store with these two methods.
 type TenantScoped[S any] interface {
 	// Tenant returns the tenant the store is bound to.
 	Tenant() string

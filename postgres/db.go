@@ -19,17 +19,24 @@ import (
 // store call is a transaction of its own; on a transaction, the caller's:
 // a stage change or an event and the application's own rows (a CRM's
 // task, an audit row) commit or roll back together. There each call
-// writes under a savepoint, so a call that fails (a version conflict, bad
-// input, even a deadlock) writes nothing and leaves the transaction
+// writes under a savepoint, so a call that fails with bad input, a
+// version conflict or not-found writes nothing and leaves the transaction
 // usable; the store never commits nor rolls back the caller's
-// transaction, and only a lost connection (leadkit.ErrUnavailable) ends
-// it.
+// transaction. A deadlock or serialization failure (ErrConflict wrapping
+// SQLSTATE 40P01 or 40001) in the caller's transaction is different:
+// retry the caller's whole transaction, not the call, which would meet
+// the same locks or snapshot; and a lost connection (ErrUnavailable) ends
+// the transaction.
 //
 // Every call first sets the session setting leadkit.tenant, local to its
 // transaction, to the store's tenant: the tables' row-level security
 // policies admit that tenant's rows only (see Grant). In the caller's
-// transaction the setting stays for the rest of it, so the application's
-// own policies may read it too.
+// transaction the setting stays after a call that succeeds, so the
+// application's own policies may read it too (a call that fails rolls it
+// back with its savepoint).
+//
+// A *pgx.Conn is one connection and not safe for concurrent use; a pool
+// of either driver is.
 type DB interface {
 	// run runs fn in the unit of work of one store call, bound to tenant,
 	// and commits it, or rolls it back when fn fails.
@@ -56,6 +63,8 @@ var (
 )
 
 // PgxDB is what pgx's *pgxpool.Pool, *pgx.Conn and pgx.Tx have in common.
+// It names pgx's types, as an adapter for pgx must; nothing else of this
+// package's API does.
 type PgxDB interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
@@ -72,11 +81,21 @@ var (
 
 // SQL returns the DB for a database/sql *sql.DB, *sql.Conn or *sql.Tx (a
 // *sql.Tx is the caller's transaction: see DB).
-func SQL(db SQLDB) DB { return sqlDB{db} }
+func SQL(db SQLDB) DB {
+	if db == nil {
+		return nil
+	}
+	return sqlDB{db}
+}
 
 // Pgx returns the DB for a pgx *pgxpool.Pool, *pgx.Conn or pgx.Tx (a
 // pgx.Tx is the caller's transaction: see DB).
-func Pgx(db PgxDB) DB { return pgxDB{db} }
+func Pgx(db PgxDB) DB {
+	if db == nil {
+		return nil
+	}
+	return pgxDB{db}
+}
 
 // unit is the transaction one store call runs in: its own, or a savepoint
 // in the caller's, with the tenant set.
@@ -311,12 +330,13 @@ func (d pgxDB) read(ctx context.Context, tenant, q string, args []any, fn func(r
 		// that fails leaves the transaction usable.
 		return d.run(ctx, tenant, func(u unit) error { return readIn(ctx, u, q, args, fn) })
 	}
-	set, err := setTenant(tenant)
-	if err != nil {
-		return err
+	if err := leadkit.ValidateTenant(tenant); err != nil {
+		return fmt.Errorf("postgres: %w", err)
 	}
+	// The tenant as an argument: pgx prepares and caches the batch's
+	// statements per connection, one text for every tenant.
 	var b pgx.Batch
-	b.Queue(set)
+	b.Queue(`SELECT set_config('leadkit.tenant', $1, true)`, tenant)
 	b.Queue(q, args...)
 	br := d.db.SendBatch(ctx, &b)
 	defer br.Close()

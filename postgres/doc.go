@@ -10,7 +10,9 @@
 // *sql.Tx (open it with the pgx driver this package registers, name
 // "pgx"), or postgres.Pgx over pgx's *pgxpool.Pool, *pgx.Conn or pgx.Tx:
 //
-//	db, err := sql.Open("pgx", "postgres://app@localhost:5432/crm")
+//	err = postgres.Migrate(ctx, postgres.SQL(ownerDB), postgres.Options{})      // as the tables' owner, at deploy
+//	err = postgres.Grant(ctx, postgres.SQL(ownerDB), "crm_app", postgres.Options{})
+//	db, err := sql.Open("pgx", "postgres://crm_app@localhost:5432/crm")         // the application
 //	stages, err := postgres.NewStageStore(ctx, postgres.SQL(db), postgres.Options{Tenant: "acme"})
 //	m, err := stage.New(stage.Classic(), stage.Options{Store: stages})
 //
@@ -44,9 +46,21 @@
 // apply the missing ones at construction (Migrate): in one transaction
 // holding an advisory lock, so processes that open their stores at once
 // on a fresh database do not race, and recorded in the prefix's
-// schema_migrations table. Set Options.SkipMigrate to run them with your
-// own tool instead. Tables are prefixed with Options.TablePrefix (default
-// "leadkit_").
+// schema_migrations table. A store opened when every migration is applied
+// changes nothing (so the application role, which may not change the
+// schema, opens its stores without SkipMigrate); with migrations pending,
+// such a role gets an error wrapping leadkit.ErrInvalid that says to run
+// Migrate as the owner. Set Options.SkipMigrate to run them with your own
+// tool instead.
+//
+// Upgrading to a version with new migrations: stop the instances of the
+// old version before the first new one migrates. Migration 0005 (tenants)
+// in particular rewrites every key and turns on row-level security: old
+// instances, which set no tenant, would read empty tables and fail to
+// write. It locks the tables while it runs and keeps existing rows in the
+// tenant leadkit.DefaultTenant.
+//
+// Tables are prefixed with Options.TablePrefix (default "leadkit_").
 //
 // Concurrency: every write is one transaction; optimistic versions are
 // enforced by the database (a conditional UPDATE), so many application
@@ -56,7 +70,8 @@
 // Errors: a deadlock or serialization failure wraps leadkit.ErrConflict,
 // and a server that cannot be reached or a connection lost mid-call wraps
 // leadkit.ErrUnavailable; in both cases the call may be repeated (every
-// write is one transaction, and appends are idempotent by event ID).
+// write is one transaction, and appends are idempotent by event ID); in
+// the caller's transaction, repeat the whole transaction (see DB).
 // Appends insert in event ID order, so concurrent overlapping batches do
 // not deadlock; a batch of 2,000 events or more on a pgx connection (any
 // DB but a *sql.Tx) goes through COPY into a staging table, then one

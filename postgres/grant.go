@@ -16,7 +16,9 @@ var tables = []string{"stage_records", "stage_history", "events", "lead_states",
 // Grants returns the SQL that lets role use the stores of a table prefix
 // and nothing more: read and write their rows (as the tables' row-level
 // security admits: the rows of the tenant its calls set), take event
-// sequence numbers, and read the applied migrations. The application
+// sequence numbers, make the temporary table of bulk appends, and read
+// the applied migrations (so that stores opened without SkipMigrate find
+// nothing to do). Run it again after an upgrade adds tables. The application
 // should connect as such a role, not as the tables' owner; the tables
 // FORCE row-level security, so even the owner is held to the policies,
 // but an owner may drop them. Superusers and roles with BYPASSRLS pass
@@ -26,8 +28,8 @@ func Grants(prefix, role string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if role == "" || len(role) > 63 || strings.IndexByte(role, 0) >= 0 {
-		return "", fmt.Errorf("postgres: %w: role name %q: 1 to 63 bytes, no NUL", leadkit.ErrInvalid, role)
+	if role == "" || len(role) > 63 || strings.ContainsAny(role, "\x00$") {
+		return "", fmt.Errorf("postgres: %w: role name %q: 1 to 63 bytes, no NUL or $", leadkit.ErrInvalid, role)
 	}
 	r := pgx.Identifier{role}.Sanitize()
 	var b strings.Builder
@@ -41,6 +43,8 @@ func Grants(prefix, role string) (string, error) {
 	fmt.Fprintf(&b, "GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE %s TO %s;\n", strings.Join(names, ", "), r)
 	fmt.Fprintf(&b, "GRANT USAGE, SELECT ON SEQUENCE %sevents_seq_seq TO %s;\n", p, r)
 	fmt.Fprintf(&b, "GRANT SELECT ON TABLE %sschema_migrations TO %s;\n", p, r)
+	fmt.Fprintf(&b, "DO $$BEGIN EXECUTE format('GRANT TEMPORARY ON DATABASE %%I TO %%s', current_database(), '%s');\n"+
+		"EXCEPTION WHEN insufficient_privilege THEN RAISE NOTICE 'leadkit: TEMPORARY not granted (the database owner may grant it)'; END$$;\n", strings.ReplaceAll(r, "'", "''"))
 	return b.String(), nil
 }
 

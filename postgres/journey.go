@@ -23,7 +23,7 @@ type JourneyStore struct {
 
 var (
 	_ journey.Store                       = (*JourneyStore)(nil)
-	_ leadkit.TenantScoped[journey.Store] = (*JourneyStore)(nil)
+	_ leadkit.TenantScoped[*JourneyStore] = (*JourneyStore)(nil)
 )
 
 // With returns the store on db instead, sharing its table and tenant:
@@ -37,7 +37,7 @@ func (s *JourneyStore) With(db DB) *JourneyStore {
 
 // ForTenant returns the store bound to tenant (see leadkit.TenantScoped);
 // the result is a *JourneyStore.
-func (s *JourneyStore) ForTenant(tenant string) (journey.Store, error) {
+func (s *JourneyStore) ForTenant(tenant string) (*JourneyStore, error) {
 	b, err := s.forTenant(tenant)
 	if err != nil {
 		return nil, err

@@ -20,7 +20,7 @@ type LifecycleStore struct {
 
 var (
 	_ lifecycle.Store                       = (*LifecycleStore)(nil)
-	_ leadkit.TenantScoped[lifecycle.Store] = (*LifecycleStore)(nil)
+	_ leadkit.TenantScoped[*LifecycleStore] = (*LifecycleStore)(nil)
 )
 
 // NewLifecycleStore returns a LifecycleStore on db, bound to o.Tenant,
@@ -43,7 +43,7 @@ func (s *LifecycleStore) With(db DB) *LifecycleStore {
 
 // ForTenant returns the store bound to tenant (see leadkit.TenantScoped);
 // the result is a *LifecycleStore.
-func (s *LifecycleStore) ForTenant(tenant string) (lifecycle.Store, error) {
+func (s *LifecycleStore) ForTenant(tenant string) (*LifecycleStore, error) {
 	b, err := s.forTenant(tenant)
 	if err != nil {
 		return nil, err

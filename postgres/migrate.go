@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -10,6 +11,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/leadkit/leadkit"
 )
@@ -114,11 +117,14 @@ func Migrate(ctx context.Context, db DB, o Options) error {
 	if err != nil {
 		return err
 	}
+	table := p + "schema_migrations"
+	if current(ctx, db, table, ms) {
+		return nil // nothing to do: no lock, no DDL, so a role that may only use the tables opens its stores
+	}
 	err = run(ctx, db, leadkit.DefaultTenant, func(u unit) error {
 		if _, err := u.exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrationLock)); err != nil {
 			return err
 		}
-		table := p + "schema_migrations"
 		if _, err := u.exec(ctx, `CREATE TABLE IF NOT EXISTS `+table+` (
 			version    integer     PRIMARY KEY,
 			name       text        NOT NULL,
@@ -156,8 +162,37 @@ func Migrate(ctx context.Context, db DB, o Options) error {
 		}
 		return nil
 	})
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "42501" {
+		return fmt.Errorf("postgres: migrate: %w: the role may not change the schema (%v): run Migrate as the tables' owner, then Grant, and open the stores with SkipMigrate or after the migrations are applied", leadkit.ErrInvalid, err)
+	}
 	if err != nil {
 		return fmt.Errorf("postgres: migrate: %w", dbErr(err))
 	}
 	return nil
+}
+
+// current reports whether every migration is recorded as applied in
+// table; any error (no table yet) says no.
+func current(ctx context.Context, db DB, table string, ms []Migration) bool {
+	applied := map[int]bool{}
+	err := db.read(ctx, leadkit.DefaultTenant, `SELECT version FROM `+table, nil, func(rs rows) error {
+		for rs.Next() {
+			var v int
+			if err := rs.Scan(&v); err != nil {
+				return err
+			}
+			applied[v] = true
+		}
+		return nil
+	})
+	if err != nil {
+		return false
+	}
+	for _, m := range ms {
+		if !applied[m.Version] {
+			return false
+		}
+	}
+	return true
 }

@@ -84,9 +84,6 @@ func (b binding) readRow(ctx context.Context, q string, args []any, dest ...any)
 // open checks the options, applies the migrations unless told not to, and
 // returns the store's binding and table prefix.
 func open(ctx context.Context, db DB, o Options) (binding, string, error) {
-	if db == nil {
-		return binding{}, "", fmt.Errorf("postgres: %w: no database (use postgres.SQL or postgres.Pgx)", leadkit.ErrInvalid)
-	}
 	p, err := o.prefix()
 	if err != nil {
 		return binding{}, "", err
@@ -97,6 +94,9 @@ func open(ctx context.Context, db DB, o Options) (binding, string, error) {
 	}
 	if err := leadkit.ValidateTenant(tenant); err != nil {
 		return binding{}, "", fmt.Errorf("postgres: %w", err)
+	}
+	if db == nil {
+		return binding{}, "", fmt.Errorf("postgres: %w: no database (use postgres.SQL or postgres.Pgx)", leadkit.ErrInvalid)
 	}
 	if !o.SkipMigrate {
 		if err := Migrate(ctx, db, o); err != nil {

@@ -25,7 +25,7 @@ type PoolStore struct {
 
 var (
 	_ pool.Store                       = (*PoolStore)(nil)
-	_ leadkit.TenantScoped[pool.Store] = (*PoolStore)(nil)
+	_ leadkit.TenantScoped[*PoolStore] = (*PoolStore)(nil)
 )
 
 // NewPoolStore returns a PoolStore on db, bound to o.Tenant, applying the
@@ -48,7 +48,7 @@ func (s *PoolStore) With(db DB) *PoolStore {
 
 // ForTenant returns the store bound to tenant (see leadkit.TenantScoped);
 // the result is a *PoolStore.
-func (s *PoolStore) ForTenant(tenant string) (pool.Store, error) {
+func (s *PoolStore) ForTenant(tenant string) (*PoolStore, error) {
 	b, err := s.forTenant(tenant)
 	if err != nil {
 		return nil, err
@@ -211,7 +211,7 @@ func (s *PoolStore) Apply(ctx context.Context, obs pool.Mark, ps ...pool.Prospec
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("apply: %w", dbErr(err))
+		return fmt.Errorf("postgres: apply: %w", dbErr(err))
 	}
 	return nil
 }

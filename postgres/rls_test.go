@@ -16,10 +16,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/journey"
 	"github.com/leadkit/leadkit/lifecycle"
 	"github.com/leadkit/leadkit/pool"
 	"github.com/leadkit/leadkit/postgres"
 	"github.com/leadkit/leadkit/stage"
+	"github.com/leadkit/leadkit/storetest"
 )
 
 // appRole makes a login role that is neither superuser nor owner of the
@@ -146,4 +148,102 @@ func TestRowLevelSecurityKeepsTenantsApart(t *testing.T) {
 		strings.TrimSuffix(prefix, ".leadkit_"), role).Scan(&forced, &owned))
 	assert.Equal(t, len(tables), forced)
 	assert.Zero(t, owned)
+}
+
+// asApp is a factory for the conformance suites: a fresh schema migrated
+// by the owner, granted to a new application role, and the store opened
+// through that role's connection without SkipMigrate (Migrate finds
+// nothing to do). So the stores' own SQL is checked against the
+// row-level security policies, which the owner in the other tests
+// bypasses as a superuser.
+func asApp[S any](open func(ctx context.Context, db postgres.DB, o postgres.Options) (S, error)) func(*testing.T) S {
+	return func(t *testing.T) S {
+		ctx := context.Background()
+		owner, prefix := openDB(t)
+		require.NoError(t, postgres.Migrate(ctx, postgres.SQL(owner), postgres.Options{TablePrefix: prefix}))
+		app, _ := appRole(t, owner, prefix)
+		s, err := open(ctx, postgres.SQL(app), postgres.Options{TablePrefix: prefix, Tenant: "acme"})
+		require.NoError(t, err)
+		return s
+	}
+}
+
+// Every store passes its conformance suite through an application role
+// held to the row-level security policies.
+func TestAppRoleConformance(t *testing.T) {
+	t.Run("Stage", func(t *testing.T) {
+		storetest.Stage(t, asApp(func(ctx context.Context, db postgres.DB, o postgres.Options) (stage.Store, error) {
+			return postgres.NewStageStore(ctx, db, o)
+		}))
+	})
+	t.Run("Journey", func(t *testing.T) {
+		storetest.Journey(t, asApp(func(ctx context.Context, db postgres.DB, o postgres.Options) (journey.Store, error) {
+			return postgres.NewJourneyStore(ctx, db, o)
+		}))
+	})
+	t.Run("Pool", func(t *testing.T) {
+		storetest.Pool(t, asApp(func(ctx context.Context, db postgres.DB, o postgres.Options) (pool.Store, error) {
+			return postgres.NewPoolStore(ctx, db, o)
+		}))
+	})
+	t.Run("Lifecycle", func(t *testing.T) {
+		storetest.Lifecycle(t, asApp(func(ctx context.Context, db postgres.DB, o postgres.Options) (lifecycle.Store, error) {
+			return postgres.NewLifecycleStore(ctx, db, o)
+		}))
+	})
+	t.Run("BulkAppend", func(t *testing.T) {
+		s := asApp(func(ctx context.Context, db postgres.DB, o postgres.Options) (journey.Store, error) {
+			return postgres.NewJourneyStore(ctx, db, o)
+		})(t)
+		evs := make([]leadkit.Event, 2500)
+		at := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+		for i := range evs {
+			evs[i] = leadkit.Event{ID: fmt.Sprintf("e%05d", i), LeadID: fmt.Sprintf("L%d", i%50), Type: "page_view", Time: at.Add(time.Duration(i) * time.Second)}
+		}
+		n, err := s.Append(context.Background(), evs...)
+		require.NoError(t, err)
+		assert.Equal(t, len(evs), n)
+		n, err = s.Append(context.Background(), evs...)
+		require.NoError(t, err)
+		assert.Zero(t, n, "idempotent")
+	})
+}
+
+// A role that may only use the tables cannot migrate: it is told to run
+// Migrate as the owner, with an error wrapping ErrInvalid, not a raw
+// permission error.
+func TestAppRoleCannotMigrate(t *testing.T) {
+	ctx := context.Background()
+	owner, prefix := openDB(t)
+	require.NoError(t, postgres.Migrate(ctx, postgres.SQL(owner), postgres.Options{TablePrefix: prefix}))
+	app, _ := appRole(t, owner, prefix)
+	other := strings.TrimSuffix(prefix, "leadkit_") + "other_"
+	_, err := postgres.NewStageStore(ctx, postgres.SQL(app), postgres.Options{TablePrefix: other})
+	require.ErrorIs(t, err, leadkit.ErrInvalid)
+	assert.Contains(t, err.Error(), "run Migrate as the tables' owner")
+}
+
+// Grants names every table the migrations make, so a new table is never
+// left out of the application role's grants.
+func TestGrantsCoverEveryTable(t *testing.T) {
+	ctx := context.Background()
+	owner, prefix := openDB(t)
+	require.NoError(t, postgres.Migrate(ctx, postgres.SQL(owner), postgres.Options{TablePrefix: prefix}))
+	grants, err := postgres.Grants(prefix, "x")
+	require.NoError(t, err)
+	rows, err := owner.QueryContext(ctx, `SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind IN ('r', 'S')`, strings.TrimSuffix(prefix, ".leadkit_"))
+	require.NoError(t, err)
+	defer rows.Close()
+	named := map[string]bool{}
+	for _, f := range strings.FieldsFunc(grants, func(r rune) bool { return r == ' ' || r == ',' || r == ';' || r == '\n' }) {
+		named[f] = true
+	}
+	n := 0
+	for rows.Next() {
+		var name string
+		require.NoError(t, rows.Scan(&name))
+		assert.True(t, named[strings.TrimSuffix(prefix, "leadkit_")+name], "table or sequence %s is granted", name)
+		n++
+	}
+	assert.Greater(t, n, 7)
 }

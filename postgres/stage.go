@@ -22,7 +22,7 @@ type StageStore struct {
 var (
 	_ stage.Store                       = (*StageStore)(nil)
 	_ stage.HistoryScanner              = (*StageStore)(nil)
-	_ leadkit.TenantScoped[stage.Store] = (*StageStore)(nil)
+	_ leadkit.TenantScoped[*StageStore] = (*StageStore)(nil)
 )
 
 // NewStageStore returns a StageStore on db, bound to o.Tenant, applying
@@ -46,7 +46,7 @@ func (s *StageStore) With(db DB) *StageStore {
 
 // ForTenant returns the store bound to tenant (see leadkit.TenantScoped);
 // the result is a *StageStore.
-func (s *StageStore) ForTenant(tenant string) (stage.Store, error) {
+func (s *StageStore) ForTenant(tenant string) (*StageStore, error) {
 	b, err := s.forTenant(tenant)
 	if err != nil {
 		return nil, err

@@ -265,7 +265,7 @@ type memItem struct {
 var (
 	_ Store                       = (*MemoryStore)(nil)
 	_ HistoryScanner              = (*MemoryStore)(nil)
-	_ leadkit.TenantScoped[Store] = (*MemoryStore)(nil)
+	_ leadkit.TenantScoped[*MemoryStore] = (*MemoryStore)(nil)
 )
 
 // NewMemoryStore returns an empty in-memory store bound to
@@ -286,8 +286,8 @@ func NewMemoryStore() *MemoryStore {
 func (s *MemoryStore) Tenant() string { return s.tenant }
 
 // ForTenant returns the same storage bound to tenant (see
-// leadkit.TenantScoped); the result is a *MemoryStore.
-func (s *MemoryStore) ForTenant(tenant string) (Store, error) {
+// leadkit.TenantScoped).
+func (s *MemoryStore) ForTenant(tenant string) (*MemoryStore, error) {
 	d, err := s.all.Get(tenant)
 	if err != nil {
 		return nil, fmt.Errorf("stage: %w", err)

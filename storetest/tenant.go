@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -18,35 +19,61 @@ import (
 
 // tenantsOf returns two views of one store's storage bound to different
 // tenants (the store's own and another), after checking that the store is
-// tenant-scoped and refuses bad tenant IDs. Every backend must keep
-// tenants apart: the suites fail for a store that does not implement
-// leadkit.TenantScoped.
+// tenant-scoped (leadkit.TenantScoped of its own type) and refuses bad
+// tenant IDs. Every backend must keep tenants apart: the suites fail for a
+// store without Tenant and ForTenant.
 func tenantsOf[S any](t *testing.T, s S) (a, b S) {
 	t.Helper()
-	ts, ok := any(s).(leadkit.TenantScoped[S])
-	require.Truef(t, ok, "%T does not implement leadkit.TenantScoped: every store is bound to a tenant", s)
-	require.NoError(t, leadkit.ValidateTenant(ts.Tenant()), "the store's own tenant")
+	tenant, _ := tenantOf(t, s)
+	require.NoError(t, leadkit.ValidateTenant(tenant), "the store's own tenant")
 	other := "storetest-other"
-	if ts.Tenant() == other {
+	if tenant == other {
 		other = "storetest-second"
 	}
 	for _, bad := range []string{"", "a b", "x'; --", strings.Repeat("t", leadkit.MaxTenantBytes+1), "é"} {
-		_, err := ts.ForTenant(bad)
+		_, err := forTenant(t, s, bad)
 		assert.ErrorIsf(t, err, leadkit.ErrInvalid, "tenant %q", bad)
 	}
-	b, err := ts.ForTenant(other)
+	b, err := forTenant(t, s, other)
 	require.NoError(t, err)
-	tb, ok := any(b).(leadkit.TenantScoped[S])
-	require.True(t, ok, "a view is tenant-scoped too")
-	assert.Equal(t, other, tb.Tenant())
+	got, _ := tenantOf(t, b)
+	assert.Equal(t, other, got)
 	return s, b
+}
+
+// tenantOf calls s.Tenant().
+func tenantOf[S any](t *testing.T, s S) (string, bool) {
+	t.Helper()
+	ts, ok := any(s).(interface{ Tenant() string })
+	require.Truef(t, ok, "%T has no Tenant method: every store is bound to a tenant (see leadkit.TenantScoped)", s)
+	return ts.Tenant(), ok
+}
+
+// forTenant calls s.ForTenant(tenant), whose result is of the store's own
+// type (see leadkit.TenantScoped), and returns it as an S.
+func forTenant[S any](t *testing.T, s S, tenant string) (S, error) {
+	t.Helper()
+	var zero S
+	m := reflect.ValueOf(s).MethodByName("ForTenant")
+	require.Truef(t, m.IsValid(), "%T has no ForTenant method (see leadkit.TenantScoped)", s)
+	mt := m.Type()
+	require.Truef(t, mt.NumIn() == 1 && mt.In(0).Kind() == reflect.String && mt.NumOut() == 2 &&
+		mt.Out(1) == reflect.TypeFor[error](), "%T.ForTenant is %v, want func(string) (%T, error)", s, mt, s)
+	out := m.Call([]reflect.Value{reflect.ValueOf(tenant)})
+	if err, _ := out[1].Interface().(error); err != nil {
+		return zero, err
+	}
+	v, ok := out[0].Interface().(S)
+	require.Truef(t, ok, "%T.ForTenant returns %v, which is not a %T", s, mt.Out(0), s)
+	return v, nil
 }
 
 // back returns the view of b's storage bound to a's tenant again: it must
 // see what a wrote (a view is the same storage, not a copy).
 func back[S any](t *testing.T, a, b S) S {
 	t.Helper()
-	again, err := any(b).(leadkit.TenantScoped[S]).ForTenant(any(a).(leadkit.TenantScoped[S]).Tenant())
+	tenant, _ := tenantOf(t, a)
+	again, err := forTenant(t, b, tenant)
 	require.NoError(t, err)
 	return again
 }
