@@ -156,31 +156,45 @@ func (d sqlDB) run(ctx context.Context, tenant string, fn func(unit) error) erro
 	}
 	// A pool or connection of the pgx driver takes pgx's path on its
 	// connection: BEGIN and the tenant in one round trip, and COPY.
+	return d.viaPgx(ctx, func(p pgxDB) error { return p.run(ctx, tenant, fn) },
+		func(d sqlDB) error { return d.runSQL(ctx, set, fn) })
+}
+
+// viaPgx runs onPgx on the pgx connection of a pool or connection of the
+// pgx driver (a connection taken from the pool for the call), and
+// otherwise (a *sql.Tx, another driver) runs other.
+func (d sqlDB) viaPgx(ctx context.Context, onPgx func(pgxDB) error, other func(sqlDB) error) error {
 	var conn *sql.Conn
 	switch db := d.db.(type) {
 	case *sql.DB:
-		if conn, err = db.Conn(ctx); err != nil {
+		c, err := db.Conn(ctx)
+		if err != nil {
 			return err
 		}
-		defer conn.Close()
+		defer c.Close()
+		conn = c
 	case *sql.Conn:
 		conn = db
+	default:
+		return other(d)
 	}
-	if conn != nil {
-		done := false
-		err := conn.Raw(func(dc any) error {
-			sc, isPgx := dc.(*stdlib.Conn)
-			if !isPgx {
-				return nil
-			}
-			done = true
-			return pgxDB{sc.Conn()}.run(ctx, tenant, fn)
-		})
-		if done {
-			return err
+	done := false
+	err := conn.Raw(func(dc any) error {
+		sc, isPgx := dc.(*stdlib.Conn)
+		if !isPgx {
+			return nil
 		}
-		d = sqlDB{conn} // another driver's connection
+		done = true
+		return onPgx(pgxDB{sc.Conn()})
+	})
+	if done {
+		return err
 	}
+	return other(sqlDB{conn}) // another driver's connection
+}
+
+// runSQL is run through database/sql alone.
+func (d sqlDB) runSQL(ctx context.Context, set string, fn func(unit) error) error {
 	u := &sqlUnit{q: d.db}
 	if tx, isTx := d.db.(*sql.Tx); isTx {
 		// In the caller's transaction: a savepoint (statements without
@@ -202,10 +216,11 @@ func (d sqlDB) run(ctx context.Context, tenant string, fn func(unit) error) erro
 	if !ok {
 		return fmt.Errorf("postgres: %w: %T is neither a *sql.Tx nor can begin transactions", leadkit.ErrInvalid, d.db)
 	}
-	if u.own, err = b.BeginTx(ctx, nil); err != nil {
+	own, err := b.BeginTx(ctx, nil)
+	if err != nil {
 		return err
 	}
-	u.q = u.own
+	u.own, u.q = own, own
 	defer u.own.Rollback() //nolint:errcheck // a no-op after Commit
 	if _, err := u.own.ExecContext(ctx, set); err != nil {
 		return err
@@ -217,34 +232,14 @@ func (d sqlDB) run(ctx context.Context, tenant string, fn func(unit) error) erro
 }
 
 func (d sqlDB) read(ctx context.Context, tenant, q string, args []any, fn func(rows) error) error {
-	var conn *sql.Conn
-	switch db := d.db.(type) {
-	case *sql.DB:
-		c, err := db.Conn(ctx)
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		conn = c
-	case *sql.Conn:
-		conn = db
-	}
-	if conn != nil {
-		done := false
-		err := conn.Raw(func(dc any) error {
-			sc, isPgx := dc.(*stdlib.Conn)
-			if !isPgx {
-				return nil
+	return d.viaPgx(ctx, func(p pgxDB) error { return p.read(ctx, tenant, q, args, fn) },
+		func(d sqlDB) error {
+			set, err := setTenant(tenant)
+			if err != nil {
+				return err
 			}
-			done = true
-			return pgxDB{sc.Conn()}.read(ctx, tenant, q, args, fn)
+			return d.runSQL(ctx, set, func(u unit) error { return readIn(ctx, u, q, args, fn) })
 		})
-		if done {
-			return err
-		}
-		d = sqlDB{conn}
-	}
-	return d.run(ctx, tenant, func(u unit) error { return readIn(ctx, u, q, args, fn) })
 }
 
 // readIn is read in a unit of work.

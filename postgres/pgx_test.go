@@ -2,12 +2,15 @@ package postgres_test
 
 import (
 	"context"
+	"database/sql"
+	"database/sql/driver"
 	"os"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -136,4 +139,65 @@ func TestPgxCallersTransaction(t *testing.T) {
 	defer c.Close(ctx)
 	_, err = stages.With(postgres.Pgx(c)).Get(ctx, stage.Key{Pipeline: m.Pipeline(), Subject: stage.Lead("kept")})
 	require.NoError(t, err)
+}
+
+// otherConn is a connection of a database/sql driver other than pgx's
+// (it wraps pgx's, but the stores cannot see through it): the stores take
+// database/sql's own path, transactions through BeginTx and no COPY.
+type otherConn struct{ *stdlib.Conn }
+
+type otherConnector struct{ driver.Connector }
+
+func (c otherConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	dc, err := c.Connector.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return otherConn{dc.(*stdlib.Conn)}, nil
+}
+
+// Every store passes its conformance suite on a database/sql pool of
+// another driver too.
+func TestOtherDriverConformance(t *testing.T) {
+	ctx := context.Background()
+	open := func(t *testing.T) (postgres.DB, string) {
+		_, prefix := openDB(t)
+		cfg, err := pgx.ParseConfig(os.Getenv("LEADKIT_PG_DSN"))
+		require.NoError(t, err)
+		db := sql.OpenDB(otherConnector{stdlib.GetConnector(*cfg)})
+		t.Cleanup(func() { db.Close() })
+		return postgres.SQL(db), prefix
+	}
+	t.Run("Stage", func(t *testing.T) {
+		storetest.Stage(t, func(t *testing.T) stage.Store {
+			db, prefix := open(t)
+			s, err := postgres.NewStageStore(ctx, db, postgres.Options{TablePrefix: prefix})
+			require.NoError(t, err)
+			return s
+		})
+	})
+	t.Run("Journey", func(t *testing.T) {
+		storetest.Journey(t, func(t *testing.T) journey.Store {
+			db, prefix := open(t)
+			s, err := postgres.NewJourneyStore(ctx, db, postgres.Options{TablePrefix: prefix})
+			require.NoError(t, err)
+			return s
+		})
+	})
+	t.Run("Pool", func(t *testing.T) {
+		storetest.Pool(t, func(t *testing.T) pool.Store {
+			db, prefix := open(t)
+			s, err := postgres.NewPoolStore(ctx, db, postgres.Options{TablePrefix: prefix})
+			require.NoError(t, err)
+			return s
+		})
+	})
+	t.Run("Lifecycle", func(t *testing.T) {
+		storetest.Lifecycle(t, func(t *testing.T) lifecycle.Store {
+			db, prefix := open(t)
+			s, err := postgres.NewLifecycleStore(ctx, db, postgres.Options{TablePrefix: prefix})
+			require.NoError(t, err)
+			return s
+		})
+	})
 }
