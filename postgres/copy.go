@@ -41,7 +41,7 @@ var eventColumns = []string{"id", "lead_id", "type", "channel", "campaign", "con
 
 // copyOn runs the bulk path in tx.
 func (s *JourneyStore) copyOn(ctx context.Context, tx pgx.Tx, valid []leadkit.Event) (int, error) {
-	seqs, err := nextSeqs(ctx, pgxUnit{tx}, s.events, len(valid))
+	seqs, err := nextSeqs(ctx, pgxUnit{tx, s.tenant}, s.events, len(valid))
 	if err != nil {
 		return 0, err
 	}

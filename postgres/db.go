@@ -2,6 +2,8 @@ package postgres
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -130,11 +132,27 @@ func setTenant(tenant string) (string, error) {
 	return `SELECT set_config('leadkit.tenant', '` + tenant + `', true)`, nil
 }
 
-// tenantIs is the condition every query of the stores carries: the rows
-// of the unit's tenant. The row-level security policies say the same,
-// but a superuser or the tables' owner without FORCE ROW LEVEL SECURITY
-// bypasses them; the stores stay correct for those connections too.
-const tenantIs = `tenant = current_setting('leadkit.tenant')`
+// tenantArg stands for the unit's tenant in the stores' SQL: bindTenant
+// makes it a parameter of the query. Every query names its tenant itself
+// (tenantIs in conditions, the tenant column in inserts) rather than read
+// the session setting: the setting is what the row-level security
+// policies check, so a unit whose setting is not its tenant (two
+// goroutines interleaving calls on one transaction, which the stores do
+// not support) fails instead of touching another tenant's rows, and a
+// connection that bypasses the policies (a superuser) still reads and
+// writes the store's tenant only.
+const tenantArg = "$tenant"
+
+// tenantIs is the condition every query of the stores carries.
+const tenantIs = `tenant = ` + tenantArg
+
+// bindTenant writes tenantArg in q as its next parameter, tenant.
+func bindTenant(q string, args []any, tenant string) (string, []any) {
+	if !strings.Contains(q, tenantArg) {
+		return q, args
+	}
+	return strings.ReplaceAll(q, tenantArg, "$"+strconv.Itoa(len(args)+1)), append(args[:len(args):len(args)], tenant)
+}
 
 // savepoint is the name of the savepoint of a call in the caller's
 // database/sql transaction.
@@ -145,8 +163,9 @@ type sqlDB struct{ db SQLDB }
 // sqlUnit is a unit of work through database/sql: a transaction of its
 // own (own set) or a savepoint in the caller's.
 type sqlUnit struct {
-	q   SQLDB
-	own *sql.Tx
+	q      SQLDB
+	own    *sql.Tx
+	tenant string
 }
 
 func (d sqlDB) run(ctx context.Context, tenant string, fn func(unit) error) error {
@@ -157,7 +176,7 @@ func (d sqlDB) run(ctx context.Context, tenant string, fn func(unit) error) erro
 	// A pool or connection of the pgx driver takes pgx's path on its
 	// connection: BEGIN and the tenant in one round trip, and COPY.
 	return d.viaPgx(ctx, func(p pgxDB) error { return p.run(ctx, tenant, fn) },
-		func(d sqlDB) error { return d.runSQL(ctx, set, fn) })
+		func(d sqlDB) error { return d.runSQL(ctx, tenant, set, fn) })
 }
 
 // viaPgx runs onPgx on the pgx connection of a pool or connection of the
@@ -194,8 +213,8 @@ func (d sqlDB) viaPgx(ctx context.Context, onPgx func(pgxDB) error, other func(s
 }
 
 // runSQL is run through database/sql alone.
-func (d sqlDB) runSQL(ctx context.Context, set string, fn func(unit) error) error {
-	u := &sqlUnit{q: d.db}
+func (d sqlDB) runSQL(ctx context.Context, tenant, set string, fn func(unit) error) error {
+	u := &sqlUnit{q: d.db, tenant: tenant}
 	if tx, isTx := d.db.(*sql.Tx); isTx {
 		// In the caller's transaction: a savepoint (statements without
 		// arguments go in one round trip).
@@ -238,7 +257,7 @@ func (d sqlDB) read(ctx context.Context, tenant, q string, args []any, fn func(r
 			if err != nil {
 				return err
 			}
-			return d.runSQL(ctx, set, func(u unit) error { return readIn(ctx, u, q, args, fn) })
+			return d.runSQL(ctx, tenant, set, func(u unit) error { return readIn(ctx, u, q, args, fn) })
 		})
 }
 
@@ -256,6 +275,7 @@ func readIn(ctx context.Context, u unit, q string, args []any, fn func(rows) err
 }
 
 func (u *sqlUnit) exec(ctx context.Context, q string, args ...any) (int64, error) {
+	q, args = bindTenant(q, args, u.tenant)
 	res, err := u.q.ExecContext(ctx, q, args...)
 	if err != nil {
 		return 0, err
@@ -264,6 +284,7 @@ func (u *sqlUnit) exec(ctx context.Context, q string, args ...any) (int64, error
 }
 
 func (u *sqlUnit) query(ctx context.Context, q string, args ...any) (rows, error) {
+	q, args = bindTenant(q, args, u.tenant)
 	rs, err := u.q.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
@@ -272,6 +293,7 @@ func (u *sqlUnit) query(ctx context.Context, q string, args ...any) (rows, error
 }
 
 func (u *sqlUnit) queryRow(ctx context.Context, q string, args ...any) row {
+	q, args = bindTenant(q, args, u.tenant)
 	return u.q.QueryRowContext(ctx, q, args...)
 }
 
@@ -284,7 +306,10 @@ func (r sqlRows) Close() { _ = r.Rows.Close() }
 
 type pgxDB struct{ db PgxDB }
 
-type pgxUnit struct{ tx pgx.Tx }
+type pgxUnit struct {
+	tx     pgx.Tx
+	tenant string
+}
 
 // run starts a pgx transaction (a savepoint in the caller's) with the
 // tenant set, on a pool or connection in one round trip with BEGIN.
@@ -313,7 +338,7 @@ func (d pgxDB) run(ctx context.Context, tenant string, fn func(unit) error) erro
 			return err
 		}
 	}
-	if err := fn(pgxUnit{tx}); err != nil {
+	if err := fn(pgxUnit{tx, tenant}); err != nil {
 		return err
 	}
 	return tx.Commit(ctx)
@@ -332,6 +357,7 @@ func (d pgxDB) read(ctx context.Context, tenant, q string, args []any, fn func(r
 	// statements per connection, one text for every tenant.
 	var b pgx.Batch
 	b.Queue(`SELECT set_config('leadkit.tenant', $1, true)`, tenant)
+	q, args = bindTenant(q, args, tenant)
 	b.Queue(q, args...)
 	br := d.db.SendBatch(ctx, &b)
 	defer br.Close()
@@ -354,15 +380,18 @@ func (d pgxDB) read(ctx context.Context, tenant, q string, args []any, fn func(r
 }
 
 func (u pgxUnit) exec(ctx context.Context, q string, args ...any) (int64, error) {
+	q, args = bindTenant(q, args, u.tenant)
 	tag, err := u.tx.Exec(ctx, q, args...)
 	return tag.RowsAffected(), err
 }
 
 func (u pgxUnit) query(ctx context.Context, q string, args ...any) (rows, error) {
+	q, args = bindTenant(q, args, u.tenant)
 	return u.tx.Query(ctx, q, args...)
 }
 
 func (u pgxUnit) queryRow(ctx context.Context, q string, args ...any) row {
+	q, args = bindTenant(q, args, u.tenant)
 	return u.tx.QueryRow(ctx, q, args...)
 }
 

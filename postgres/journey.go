@@ -108,7 +108,7 @@ func (s *JourneyStore) Append(ctx context.Context, events ...leadkit.Event) (int
 		for start := 0; start < len(rows); start += appendChunk {
 			chunk := rows[start:min(start+appendChunk, len(rows))]
 			var q strings.Builder
-			q.WriteString(`INSERT INTO ` + s.events + ` (id, lead_id, type, channel, campaign, content, time, attrs, seq) VALUES `)
+			q.WriteString(`INSERT INTO ` + s.events + ` (tenant, id, lead_id, type, channel, campaign, content, time, attrs, seq) VALUES `)
 			args := make([]any, 0, 9*len(chunk))
 			for i, r := range chunk {
 				e := r.e
@@ -116,7 +116,7 @@ func (s *JourneyStore) Append(ctx context.Context, events ...leadkit.Event) (int
 					q.WriteString(", ")
 				}
 				n := len(args)
-				fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9)
+				fmt.Fprintf(&q, "("+tenantArg+", $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9)
 				attrs, err := attrsJSON(e)
 				if err != nil {
 					return err

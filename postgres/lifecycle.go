@@ -87,7 +87,7 @@ func (s *LifecycleStore) Put(ctx context.Context, st lifecycle.LeadState) error 
 		var n int64
 		var err error
 		if st.Version == 1 {
-			n, err = u.exec(ctx, `INSERT INTO `+s.states+` (lead_id, version, state) VALUES ($1, 1, $2) ON CONFLICT DO NOTHING`, st.LeadID, string(b))
+			n, err = u.exec(ctx, `INSERT INTO `+s.states+` (tenant, lead_id, version, state) VALUES ($tenant, $1, 1, $2) ON CONFLICT DO NOTHING`, st.LeadID, string(b))
 		} else {
 			n, err = u.exec(ctx, `UPDATE `+s.states+` SET version = $2, state = $3 WHERE `+tenantIs+` AND lead_id = $1 AND version = $2 - 1`, st.LeadID, st.Version, string(b))
 		}

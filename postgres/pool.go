@@ -138,7 +138,7 @@ func (s *PoolStore) Apply(ctx context.Context, obs pool.Mark, ps ...pool.Prospec
 	}
 	err := s.run(ctx, func(u unit) error {
 		if obs.ID != "" {
-			n, err := u.exec(ctx, `INSERT INTO `+s.marks+` (id, hash) VALUES ($1, $2) ON CONFLICT DO NOTHING`, []byte(obs.ID), []byte(obs.Hash))
+			n, err := u.exec(ctx, `INSERT INTO `+s.marks+` (tenant, id, hash) VALUES ($tenant, $1, $2) ON CONFLICT DO NOTHING`, []byte(obs.ID), []byte(obs.Hash))
 			if err != nil {
 				return err
 			}
@@ -182,7 +182,7 @@ func (s *PoolStore) Apply(ctx context.Context, obs pool.Mark, ps ...pool.Prospec
 			}
 			var n int64
 			if p.Version == 1 {
-				n, err = u.exec(ctx, `INSERT INTO `+s.prospects+` (id, version, status, prospect) VALUES ($1, 1, $2, $3) ON CONFLICT DO NOTHING`, p.ID, string(p.Status), string(b))
+				n, err = u.exec(ctx, `INSERT INTO `+s.prospects+` (tenant, id, version, status, prospect) VALUES ($tenant, $1, 1, $2, $3) ON CONFLICT DO NOTHING`, p.ID, string(p.Status), string(b))
 			} else {
 				n, err = u.exec(ctx, `UPDATE `+s.prospects+` SET version = $2, status = $3, prospect = $4 WHERE `+tenantIs+` AND id = $1 AND version = $2 - 1`, p.ID, p.Version, string(p.Status), string(b))
 			}
@@ -200,7 +200,7 @@ func (s *PoolStore) Apply(ctx context.Context, obs pool.Mark, ps ...pool.Prospec
 			return err
 		}
 		for _, k := range keys {
-			n, err := u.exec(ctx, `INSERT INTO `+s.keys+` (key, prospect_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, k, claimed[k])
+			n, err := u.exec(ctx, `INSERT INTO `+s.keys+` (tenant, key, prospect_id) VALUES ($tenant, $1, $2) ON CONFLICT DO NOTHING`, k, claimed[k])
 			if err != nil {
 				return err
 			}

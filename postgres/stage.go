@@ -91,8 +91,8 @@ func (s *StageStore) Commit(ctx context.Context, rec stage.Record, e stage.Entry
 		var n int64
 		var err error
 		if rec.Version == 1 {
-			n, err = u.exec(ctx, `INSERT INTO `+s.records+` (pipeline, kind, id, stage, sub_status, entered_at, updated_at, version)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, 1) ON CONFLICT DO NOTHING`,
+			n, err = u.exec(ctx, `INSERT INTO `+s.records+` (tenant, pipeline, kind, id, stage, sub_status, entered_at, updated_at, version)
+				VALUES ($tenant, $1, $2, $3, $4, $5, $6, $7, 1) ON CONFLICT DO NOTHING`,
 				rec.Pipeline, string(rec.Kind), rec.ID, rec.Stage, rec.SubStatus, rec.EnteredAt.UTC(), rec.UpdatedAt.UTC())
 		} else {
 			n, err = u.exec(ctx, `UPDATE `+s.records+` SET stage = $4, sub_status = $5, entered_at = $6, updated_at = $7, version = $8
@@ -105,8 +105,8 @@ func (s *StageStore) Commit(ctx context.Context, rec stage.Record, e stage.Entry
 		if n == 0 {
 			return errStale
 		}
-		_, err = u.exec(ctx, `INSERT INTO `+s.history+` (pipeline, kind, id, version, transition, from_stage, to_stage, sub_status, at, actor, reason, note, trigger)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		_, err = u.exec(ctx, `INSERT INTO `+s.history+` (tenant, pipeline, kind, id, version, transition, from_stage, to_stage, sub_status, at, actor, reason, note, trigger)
+			VALUES ($tenant, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 			e.Pipeline, string(e.Kind), e.ID, e.Version, e.Transition, e.From, e.To, e.SubStatus, e.At.UTC(), e.Actor, e.Reason, e.Note, string(e.Trigger))
 		return err
 	})
