@@ -47,6 +47,9 @@ type DB interface {
 	// a pool or connection the tenant and the query go in one round trip
 	// (a pipeline, which runs as one implicit transaction).
 	read(ctx context.Context, tenant, q string, args []any, fn func(rows) error) error
+	// write runs one statement bound to tenant and returns the rows it
+	// affected, in one round trip like read.
+	write(ctx context.Context, tenant, q string, args []any) (int64, error)
 }
 
 // SQLDB is what database/sql's *sql.DB, *sql.Conn and *sql.Tx have in
@@ -261,6 +264,18 @@ func (d sqlDB) read(ctx context.Context, tenant, q string, args []any, fn func(r
 		})
 }
 
+func (d sqlDB) write(ctx context.Context, tenant, q string, args []any) (n int64, err error) {
+	err = d.viaPgx(ctx, func(p pgxDB) (err error) { n, err = p.write(ctx, tenant, q, args); return err },
+		func(d sqlDB) error {
+			set, err := setTenant(tenant)
+			if err != nil {
+				return err
+			}
+			return d.runSQL(ctx, tenant, set, func(u unit) (err error) { n, err = u.exec(ctx, q, args...); return err })
+		})
+	return n, err
+}
+
 // readIn is read in a unit of work.
 func readIn(ctx context.Context, u unit, q string, args []any, fn func(rows) error) error {
 	rs, err := u.query(ctx, q, args...)
@@ -377,6 +392,30 @@ func (d pgxDB) read(ctx context.Context, tenant, q string, args []any, fn func(r
 		return err
 	}
 	return br.Close()
+}
+
+func (d pgxDB) write(ctx context.Context, tenant, q string, args []any) (n int64, err error) {
+	if _, inTx := d.db.(pgx.Tx); inTx {
+		err = d.run(ctx, tenant, func(u unit) (err error) { n, err = u.exec(ctx, q, args...); return err })
+		return n, err
+	}
+	if err := leadkit.ValidateTenant(tenant); err != nil {
+		return 0, fmt.Errorf("postgres: %w", err)
+	}
+	var b pgx.Batch
+	b.Queue(`SELECT set_config('leadkit.tenant', $1, true)`, tenant)
+	q, args = bindTenant(q, args, tenant)
+	b.Queue(q, args...)
+	br := d.db.SendBatch(ctx, &b)
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return 0, err
+	}
+	tag, err := br.Exec()
+	if err != nil {
+		return 0, err
+	}
+	return tag.RowsAffected(), br.Close()
 }
 
 func (u pgxUnit) exec(ctx context.Context, q string, args ...any) (int64, error) {

@@ -83,19 +83,15 @@ func (s *LifecycleStore) Put(ctx context.Context, st lifecycle.LeadState) error 
 	if err != nil {
 		return fmt.Errorf("postgres: lead state %q: %w: %v", st.LeadID, leadkit.ErrInvalid, err)
 	}
-	err = s.run(ctx, func(u unit) error {
-		var n int64
-		var err error
-		if st.Version == 1 {
-			n, err = u.exec(ctx, `INSERT INTO `+s.states+` (tenant, lead_id, version, state) VALUES ($tenant, $1, 1, $2) ON CONFLICT DO NOTHING`, st.LeadID, string(b))
-		} else {
-			n, err = u.exec(ctx, `UPDATE `+s.states+` SET version = $2, state = $3 WHERE `+tenantIs+` AND lead_id = $1 AND version = $2 - 1`, st.LeadID, st.Version, string(b))
-		}
-		if err == nil && n == 0 {
-			err = errStale
-		}
-		return err
-	})
+	var n int64
+	if st.Version == 1 {
+		n, err = s.write(ctx, `INSERT INTO `+s.states+` (tenant, lead_id, version, state) VALUES ($tenant, $1, 1, $2) ON CONFLICT DO NOTHING`, st.LeadID, string(b))
+	} else {
+		n, err = s.write(ctx, `UPDATE `+s.states+` SET version = $2, state = $3 WHERE `+tenantIs+` AND lead_id = $1 AND version = $2 - 1`, st.LeadID, st.Version, string(b))
+	}
+	if err == nil && n == 0 {
+		err = errStale
+	}
 	if errors.Is(err, errStale) {
 		return fmt.Errorf("postgres: lead state %q version %d: %w", st.LeadID, st.Version, leadkit.ErrConflict)
 	}

@@ -68,6 +68,11 @@ func (b binding) read(ctx context.Context, q string, args []any, fn func(rows) e
 	return b.db.read(ctx, b.tenant, q, args, fn)
 }
 
+// write runs one statement of the store's tenant (see DB).
+func (b binding) write(ctx context.Context, q string, args ...any) (int64, error) {
+	return b.db.write(ctx, b.tenant, q, args)
+}
+
 // readRow reads the one row of a query into dest; no row is errNoRows.
 func (b binding) readRow(ctx context.Context, q string, args []any, dest ...any) error {
 	return b.read(ctx, q, args, func(rs rows) error {

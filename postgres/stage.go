@@ -78,38 +78,33 @@ func (s *StageStore) Get(ctx context.Context, key stage.Key) (stage.Record, erro
 // errStale is a conditional write that matched no row.
 var errStale = errors.New("stale version")
 
-// Commit implements stage.Store: in one transaction, a conditional insert
+// Commit implements stage.Store: in one statement, a conditional insert
 // (version 1) or update (stored version = rec.Version-1) of the record, and
-// the history row.
+// the history row when it wrote.
 func (s *StageStore) Commit(ctx context.Context, rec stage.Record, e stage.Entry) error {
 	// The same checks as every backend: bad input is ErrInvalid, never a
 	// driver error.
 	if err := stage.ValidateCommit(rec, e); err != nil {
 		return fmt.Errorf("postgres: %w", dbErr(err))
 	}
-	err := s.run(ctx, func(u unit) error {
-		var n int64
-		var err error
-		if rec.Version == 1 {
-			n, err = u.exec(ctx, `INSERT INTO `+s.records+` (tenant, pipeline, kind, id, stage, sub_status, entered_at, updated_at, version)
-				VALUES ($tenant, $1, $2, $3, $4, $5, $6, $7, 1) ON CONFLICT DO NOTHING`,
-				rec.Pipeline, string(rec.Kind), rec.ID, rec.Stage, rec.SubStatus, rec.EnteredAt.UTC(), rec.UpdatedAt.UTC())
-		} else {
-			n, err = u.exec(ctx, `UPDATE `+s.records+` SET stage = $4, sub_status = $5, entered_at = $6, updated_at = $7, version = $8
-				WHERE `+tenantIs+` AND pipeline = $1 AND kind = $2 AND id = $3 AND version = $8 - 1`,
-				rec.Pipeline, string(rec.Kind), rec.ID, rec.Stage, rec.SubStatus, rec.EnteredAt.UTC(), rec.UpdatedAt.UTC(), rec.Version)
-		}
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return errStale
-		}
-		_, err = u.exec(ctx, `INSERT INTO `+s.history+` (tenant, pipeline, kind, id, version, transition, from_stage, to_stage, sub_status, at, actor, reason, note, trigger)
-			VALUES ($tenant, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-			e.Pipeline, string(e.Kind), e.ID, e.Version, e.Transition, e.From, e.To, e.SubStatus, e.At.UTC(), e.Actor, e.Reason, e.Note, string(e.Trigger))
-		return err
-	})
+	// One statement: the record's conditional write, and the history row
+	// only when it wrote.
+	var write string
+	if rec.Version == 1 {
+		write = `INSERT INTO ` + s.records + ` (tenant, pipeline, kind, id, stage, sub_status, entered_at, updated_at, version)
+			VALUES ($tenant, $1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING 1`
+	} else {
+		write = `UPDATE ` + s.records + ` SET stage = $4, sub_status = $5, entered_at = $6, updated_at = $7, version = $8
+			WHERE ` + tenantIs + ` AND pipeline = $1 AND kind = $2 AND id = $3 AND version = $8 - 1 RETURNING 1`
+	}
+	n, err := s.write(ctx, `WITH rec AS (`+write+`)
+		INSERT INTO `+s.history+` (tenant, pipeline, kind, id, version, transition, from_stage, to_stage, sub_status, at, actor, reason, note, trigger)
+		SELECT $tenant, $1::text, $2::text, $3::text, $9::bigint, $10::text, $11::text, $12::text, $13::text, $14::timestamptz, $15::text, $16::text, $17::text, $18::text FROM rec`,
+		rec.Pipeline, string(rec.Kind), rec.ID, rec.Stage, rec.SubStatus, rec.EnteredAt.UTC(), rec.UpdatedAt.UTC(), rec.Version,
+		e.Version, e.Transition, e.From, e.To, e.SubStatus, e.At.UTC(), e.Actor, e.Reason, e.Note, string(e.Trigger))
+	if err == nil && n == 0 {
+		err = errStale
+	}
 	if errors.Is(err, errStale) {
 		return fmt.Errorf("postgres: commit %s version %d: %w", rec.Subject, rec.Version, leadkit.ErrConflict)
 	}
