@@ -9,9 +9,11 @@ import "fmt"
 // one: stores made without a tenant are bound to [DefaultTenant].
 //
 // A tenant ID is 1 to [MaxTenantBytes] bytes of ASCII letters, digits and
-// the characters - _ . : (a slug, a number or a UUID): it travels into
-// database session settings, file and metric names, where it needs no
-// quoting.
+// the characters - _ . :, starting with a letter or digit (a slug, a
+// number or a UUID): it travels into SQL session settings, URLs and log
+// lines, where it needs no quoting. It is case-sensitive ("Acme" and
+// "acme" are two tenants); a program that makes file or metric names of
+// it should map it to their rules.
 
 // DefaultTenant is the tenant of stores made without one.
 const DefaultTenant = "default"
@@ -30,8 +32,11 @@ func ValidateTenant(id string) error {
 	}
 	for i := 0; i < len(id); i++ {
 		c := id[i]
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == ':' {
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || i > 0 && (c == '-' || c == '_' || c == '.' || c == ':') {
 			continue
+		}
+		if i == 0 && (c == '-' || c == '_' || c == '.' || c == ':') {
+			return fmt.Errorf("%w: tenant ID %q: starts with %q, not a letter or digit", ErrInvalid, id, c)
 		}
 		return fmt.Errorf("%w: tenant ID %q: byte %d (%q) is not a letter, digit or one of - _ . :", ErrInvalid, id, i, c)
 	}

@@ -14,7 +14,7 @@ func TestValidateTenant(t *testing.T) {
 	for _, ok := range []string{leadkit.DefaultTenant, "acme", "ACME-2", "t_1.eu:prod", "7", "3f2b8c1e-9d4a-4b7e-8f00-1a2b3c4d5e6f", strings.Repeat("x", leadkit.MaxTenantBytes)} {
 		assert.NoError(t, leadkit.ValidateTenant(ok), ok)
 	}
-	for _, bad := range []string{"", " ", "a b", "acme'", `a"b`, "a\x00", "é", "a/b", "a;b", strings.Repeat("x", leadkit.MaxTenantBytes+1)} {
+	for _, bad := range []string{"", " ", "a b", "acme'", `a"b`, "a\x00", "é", "a/b", "a;b", ".", "..", "-x", "_x", ":x", strings.Repeat("x", leadkit.MaxTenantBytes+1)} {
 		err := leadkit.ValidateTenant(bad)
 		assert.ErrorIs(t, err, leadkit.ErrInvalid, "%q", bad)
 	}

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"reflect"
 	"strconv"
 	"strings"
 	"database/sql"
@@ -27,8 +28,16 @@ import (
 // transaction. A deadlock or serialization failure (ErrConflict wrapping
 // SQLSTATE 40P01 or 40001) in the caller's transaction is different:
 // retry the caller's whole transaction, not the call, which would meet
-// the same locks or snapshot; and a lost connection (ErrUnavailable) ends
-// the transaction.
+// the same locks or snapshot; a lost connection (ErrUnavailable) ends the
+// transaction, and so does a context canceled or past its deadline during
+// a call (the drivers close the connection then).
+//
+// A transaction, and a *pgx.Conn, is one session: use it from one
+// goroutine at a time (pgx's are not safe for concurrent use at all).
+// The stores do not serialize calls on it; calls interleaved on one
+// transaction may fail, or undo each other's savepoints, but never touch
+// another tenant's rows (every statement names its tenant). Pools of
+// either driver are safe for concurrent use.
 //
 // Every call first sets the session setting leadkit.tenant, local to its
 // transaction, to the store's tenant: the tables' row-level security
@@ -36,9 +45,6 @@ import (
 // transaction the setting stays after a call that succeeds, so the
 // application's own policies may read it too (a call that fails rolls it
 // back with its savepoint).
-//
-// A *pgx.Conn is one connection and not safe for concurrent use; a pool
-// of either driver is.
 type DB interface {
 	// run runs fn in the unit of work of one store call, bound to tenant,
 	// and commits it, or rolls it back when fn fails.
@@ -87,7 +93,7 @@ var (
 // SQL returns the DB for a database/sql *sql.DB, *sql.Conn or *sql.Tx (a
 // *sql.Tx is the caller's transaction: see DB).
 func SQL(db SQLDB) DB {
-	if db == nil {
+	if isNil(db) {
 		return nil
 	}
 	return sqlDB{db}
@@ -96,10 +102,20 @@ func SQL(db SQLDB) DB {
 // Pgx returns the DB for a pgx *pgxpool.Pool, *pgx.Conn or pgx.Tx (a
 // pgx.Tx is the caller's transaction: see DB).
 func Pgx(db PgxDB) DB {
-	if db == nil {
+	if isNil(db) {
 		return nil
 	}
 	return pgxDB{db}
+}
+
+// isNil reports whether v is nil or a nil pointer (a *sql.DB never
+// opened): SQL and Pgx make no DB of it, and the stores refuse that.
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	r := reflect.ValueOf(v)
+	return r.Kind() == reflect.Pointer && r.IsNil()
 }
 
 // unit is the transaction one store call runs in: its own, or a savepoint
@@ -333,19 +349,30 @@ func (d pgxDB) run(ctx context.Context, tenant string, fn func(unit) error) erro
 	if err != nil {
 		return err
 	}
+	if tx, inTx := d.db.(pgx.Tx); inTx {
+		// In the caller's transaction: a savepoint of our own, released
+		// after a failure too (pgx's nested transactions leave it).
+		if _, err := tx.Exec(ctx, `SAVEPOINT `+savepoint+`; `+set); err != nil {
+			return err
+		}
+		if err := fn(pgxUnit{tx, tenant}); err != nil {
+			_, _ = tx.Exec(context.WithoutCancel(ctx), `ROLLBACK TO SAVEPOINT `+savepoint+`; RELEASE SAVEPOINT `+savepoint)
+			return err
+		}
+		_, err := tx.Exec(ctx, `RELEASE SAVEPOINT `+savepoint)
+		return err
+	}
 	type txBeginner interface {
 		BeginTx(ctx context.Context, opts pgx.TxOptions) (pgx.Tx, error)
 	}
 	var tx pgx.Tx
-	b, canBegin := d.db.(txBeginner)
-	if _, inTx := d.db.(pgx.Tx); !inTx && canBegin {
-		tx, err = b.BeginTx(ctx, pgx.TxOptions{BeginQuery: `BEGIN; ` + set})
-		if err != nil {
+	if b, ok := d.db.(txBeginner); ok {
+		if tx, err = b.BeginTx(ctx, pgx.TxOptions{BeginQuery: `BEGIN; ` + set}); err != nil {
 			return err
 		}
 		defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // a no-op after Commit
 	} else {
-		if tx, err = d.db.Begin(ctx); err != nil { // in the caller's transaction: a savepoint
+		if tx, err = d.db.Begin(ctx); err != nil {
 			return err
 		}
 		defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // a no-op after Commit

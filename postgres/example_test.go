@@ -34,7 +34,6 @@ func ExampleSchema() {
 	// CREATE INDEX IF NOT EXISTS leadkit_prospect_keys_prospect ON crm.leadkit_prospect_keys (prospect_id);
 	// CREATE TABLE IF NOT EXISTS crm.leadkit_pool_marks (
 	// -- 0005_tenants.sql
-	// CREATE INDEX IF NOT EXISTS leadkit_stage_records_stage ON crm.leadkit_stage_records (tenant, pipeline, stage);
 	// CREATE INDEX IF NOT EXISTS leadkit_events_lead_time ON crm.leadkit_events (tenant, lead_id, time, seq);
 	// CREATE INDEX IF NOT EXISTS leadkit_prospect_keys_prospect ON crm.leadkit_prospect_keys (tenant, prospect_id);
 }

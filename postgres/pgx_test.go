@@ -133,6 +133,25 @@ func TestPgxCallersTransaction(t *testing.T) {
 	assert.Equal(t, [3]int{1, 2500, 1}, count("kept"), "committed together")
 	assert.Equal(t, [3]int{0, 0, 0}, count("dropped"), "rolled back together")
 
+	// A store call that fails inside its unit of work in the caller's
+	// transaction leaves no savepoint open (neither ours nor one of pgx's
+	// nested transactions): releasing one fails.
+	prospects, err := postgres.NewPoolStore(ctx, postgres.Pgx(p), o)
+	require.NoError(t, err)
+	tx, err := p.Begin(ctx)
+	require.NoError(t, err)
+	defer tx.Rollback(ctx) //nolint:errcheck
+	err = prospects.With(postgres.Pgx(tx)).Apply(ctx, pool.Mark{}, pool.Prospect{ID: "nobody", Version: 3, Status: pool.StatusActive, JoinedAt: at})
+	require.ErrorIs(t, err, leadkit.ErrConflict)
+	for _, name := range []string{"leadkit_unit", "sp_1", "sp_2"} {
+		_, err = tx.Exec(ctx, `SAVEPOINT probe`)
+		require.NoError(t, err)
+		_, err = tx.Exec(ctx, `RELEASE SAVEPOINT `+name)
+		assert.Error(t, err, "savepoint %s left by a failed call", name)
+		_, err = tx.Exec(ctx, `ROLLBACK TO SAVEPOINT probe`)
+		require.NoError(t, err)
+	}
+
 	// On a single pgx connection too.
 	c, err := pgx.Connect(ctx, os.Getenv("LEADKIT_PG_DSN"))
 	require.NoError(t, err)

@@ -2,9 +2,12 @@ package postgres_test
 
 import (
 	"context"
+	"database/sql"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -64,5 +67,20 @@ func TestBadTenantRefused(t *testing.T) {
 	for _, bad := range []string{"a b", "x'; DROP TABLE y; --", "é"} {
 		_, err := postgres.NewStageStore(context.Background(), postgres.SQL(nil), postgres.Options{Tenant: bad, SkipMigrate: true})
 		assert.ErrorIs(t, err, leadkit.ErrInvalid, bad)
+	}
+}
+
+// A nil database, or a nil pointer to one, is refused with ErrInvalid, not
+// a panic at the first call.
+func TestNilDatabaseRefused(t *testing.T) {
+	for name, db := range map[string]postgres.DB{
+		"nil *sql.DB":       postgres.SQL((*sql.DB)(nil)),
+		"nil *sql.Tx":       postgres.SQL((*sql.Tx)(nil)),
+		"nil pgx":           postgres.Pgx(nil),
+		"nil *pgxpool.Pool": postgres.Pgx((*pgxpool.Pool)(nil)),
+		"nil *pgx.Conn":     postgres.Pgx((*pgx.Conn)(nil)),
+	} {
+		_, err := postgres.NewStageStore(context.Background(), db, postgres.Options{})
+		assert.ErrorIs(t, err, leadkit.ErrInvalid, name)
 	}
 }

@@ -31,8 +31,9 @@ ALTER TABLE leadkit_prospects     DROP CONSTRAINT IF EXISTS leadkit_prospects_pk
 ALTER TABLE leadkit_prospect_keys DROP CONSTRAINT IF EXISTS leadkit_prospect_keys_pkey, ADD CONSTRAINT leadkit_prospect_keys_pkey PRIMARY KEY (tenant, key);
 ALTER TABLE leadkit_pool_marks    DROP CONSTRAINT IF EXISTS leadkit_pool_marks_pkey,    ADD CONSTRAINT leadkit_pool_marks_pkey    PRIMARY KEY (tenant, id);
 
+-- No store reads records by stage, and on a table without statistics the
+-- planner took this index over the key for one subject's record.
 DROP INDEX IF EXISTS leadkit_stage_records_stage;
-CREATE INDEX IF NOT EXISTS leadkit_stage_records_stage ON leadkit_stage_records (tenant, pipeline, stage);
 DROP INDEX IF EXISTS leadkit_events_lead_time;
 CREATE INDEX IF NOT EXISTS leadkit_events_lead_time ON leadkit_events (tenant, lead_id, time, seq);
 DROP INDEX IF EXISTS leadkit_prospect_keys_prospect;
