@@ -1085,8 +1085,9 @@ func pgBinDir() string {
 }
 
 // ackProxy forwards connections to a server. While swallow is set, a
-// connection's answer to COMMIT (CommandComplete "COMMIT") and all that
-// follows it are withheld: the server committed, the client waits, and
+// connection's answer to a committing write (CommandComplete "COMMIT", or
+// of a write outside an explicit transaction) and all that follows it are
+// withheld: the server committed, the client waits, and
 // when the server goes away the connection is closed without the answer,
 // as when it is lost on the network. With cutAfter set, a connection is
 // closed when the server sends its cutAfter+1st row. Clients must not ask
@@ -1155,6 +1156,17 @@ func (p *ackProxy) closeAll() {
 	p.conns = nil
 }
 
+// committed reports whether a CommandComplete tag ends a write the server
+// commits: COMMIT, or a write outside an explicit transaction (a pipeline
+// of the tenant setting and one statement, which commits at its Sync).
+func committed(tag string, inTx bool) bool {
+	tag = strings.TrimSuffix(tag, "\x00")
+	if tag == "COMMIT" {
+		return true
+	}
+	return !inTx && (strings.HasPrefix(tag, "INSERT ") || strings.HasPrefix(tag, "UPDATE ") || strings.HasPrefix(tag, "DELETE "))
+}
+
 func (p *ackProxy) serve(client net.Conn) {
 	defer client.Close()
 	server, err := net.DialTimeout("tcp", p.upstream, 3*time.Second)
@@ -1172,7 +1184,7 @@ func (p *ackProxy) serve(client net.Conn) {
 	// Server to client, message by message: a type byte, a length that
 	// counts itself, the body.
 	in := bufio.NewReader(server)
-	withheld, rows := false, 0
+	withheld, rows, inTx := false, 0, false
 	for {
 		head := make([]byte, 5)
 		if _, err := io.ReadFull(in, head); err != nil {
@@ -1187,7 +1199,10 @@ func (p *ackProxy) serve(client net.Conn) {
 		if _, err := io.ReadFull(in, msg[5:]); err != nil {
 			return
 		}
-		if !withheld && p.swallow.Load() && msg[0] == 'C' && string(msg[5:]) == "COMMIT\x00" {
+		if msg[0] == 'Z' && len(msg) > 5 {
+			inTx = msg[5] != 'I'
+		}
+		if !withheld && p.swallow.Load() && msg[0] == 'C' && committed(string(msg[5:]), inTx) {
 			withheld = true
 			p.swallowed.Add(1)
 		}
