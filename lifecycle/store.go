@@ -230,7 +230,7 @@ type memData struct {
 type memSlot struct{ st *LeadState }
 
 var (
-	_ Store                       = (*MemoryStore)(nil)
+	_ Store                              = (*MemoryStore)(nil)
 	_ leadkit.TenantScoped[*MemoryStore] = (*MemoryStore)(nil)
 )
 

@@ -76,7 +76,7 @@ type memData struct {
 }
 
 var (
-	_ Store                       = (*MemoryStore)(nil)
+	_ Store                              = (*MemoryStore)(nil)
 	_ leadkit.TenantScoped[*MemoryStore] = (*MemoryStore)(nil)
 )
 

@@ -101,11 +101,13 @@ func BenchmarkAppend(b *testing.B) {
 		defer conn.Close()
 		rows := make([][]any, len(evs))
 		for i, e := range evs {
-			rows[i] = []any{e.ID, e.LeadID, e.Type, e.Channel, e.Campaign, e.Content, e.Time, []byte(`{"page":"/pricing"}`), int64(i + 1)}
+			rows[i] = []any{leadkit.DefaultTenant, e.ID, e.LeadID, e.Type, e.Channel, e.Campaign, e.Content, e.Time, []byte(`{"page":"/pricing"}`), int64(i + 1)}
 		}
 		start := time.Now()
 		err = conn.Raw(func(dc any) error {
-			_, err := dc.(*stdlib.Conn).Conn().CopyFrom(ctx, table, []string{"id", "lead_id", "type", "channel", "campaign", "content", "time", "attrs", "seq"}, pgx.CopyFromRows(rows))
+			// The tenant is written, not left to its default (the session
+			// setting, which no unit of work sets here).
+			_, err := dc.(*stdlib.Conn).Conn().CopyFrom(ctx, table, []string{"tenant", "id", "lead_id", "type", "channel", "campaign", "content", "time", "attrs", "seq"}, pgx.CopyFromRows(rows))
 			return err
 		})
 		if err != nil {

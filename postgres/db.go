@@ -2,12 +2,12 @@ package postgres
 
 import (
 	"context"
-	"reflect"
-	"strconv"
-	"strings"
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"

@@ -75,5 +75,6 @@
 // Appends insert in event ID order, so concurrent overlapping batches do
 // not deadlock; a batch of 2,000 events or more on a pgx connection (any
 // DB but a *sql.Tx) goes through COPY into a staging table, then one
-// idempotent insert.
+// insert of the events not stored yet (idempotent too: IDs a concurrent
+// writer stores meanwhile are skipped).
 package postgres

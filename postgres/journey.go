@@ -152,8 +152,12 @@ func attrsJSON(e *leadkit.Event) (any, error) {
 }
 
 // nextSeqs takes n values of the events table's seq sequence, ascending.
+// The sequence is looked up once, in a materialized CTE: as nextval's
+// argument, pg_get_serial_sequence ran for every row, at six times the
+// cost of the rest (52 ms for 20,000 values, against 8).
 func nextSeqs(ctx context.Context, u unit, table string, n int) ([]int64, error) {
-	rs, err := u.query(ctx, `SELECT nextval(pg_get_serial_sequence($1, 'seq')) FROM generate_series(1, $2)`, table, n)
+	rs, err := u.query(ctx, `WITH s AS MATERIALIZED (SELECT pg_get_serial_sequence($1, 'seq')::regclass AS seq)
+		SELECT nextval(s.seq) FROM s, generate_series(1, $2)`, table, n)
 	if err != nil {
 		return nil, err
 	}

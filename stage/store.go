@@ -263,8 +263,8 @@ type memItem struct {
 }
 
 var (
-	_ Store                       = (*MemoryStore)(nil)
-	_ HistoryScanner              = (*MemoryStore)(nil)
+	_ Store                              = (*MemoryStore)(nil)
+	_ HistoryScanner                     = (*MemoryStore)(nil)
 	_ leadkit.TenantScoped[*MemoryStore] = (*MemoryStore)(nil)
 )
 
