@@ -1,6 +1,7 @@
 package leadkit_test
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -26,4 +27,33 @@ func ExampleValidateTenant() {
 	// Output:
 	// <nil>
 	// leadkit: invalid input: tenant ID "acme eu": byte 4 (' ') is not a letter, digit or one of - _ . :
+}
+
+// FuzzValidateTenant: an accepted tenant ID is 1 to MaxTenantBytes bytes
+// of letters, digits and - _ . :, starting with a letter or digit. The
+// PostgreSQL stores write accepted IDs into SQL text unquoted, so no
+// quote, backslash, space or semicolon may ever pass.
+func FuzzValidateTenant(f *testing.F) {
+	for _, s := range []string{"acme", "default", "a-b_c.d:e", "", "'; DROP TABLE x; --", "a\\b", ".", "é", strings.Repeat("z", 65)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, id string) {
+		err := leadkit.ValidateTenant(id)
+		if err != nil {
+			if !errors.Is(err, leadkit.ErrInvalid) {
+				t.Fatalf("%q: error %v does not wrap ErrInvalid", id, err)
+			}
+			return
+		}
+		if id == "" || len(id) > leadkit.MaxTenantBytes {
+			t.Fatalf("%q accepted: length %d", id, len(id))
+		}
+		for i := 0; i < len(id); i++ {
+			c := id[i]
+			alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+			if !alnum && (i == 0 || !strings.ContainsRune("-_.:", rune(c))) {
+				t.Fatalf("%q accepted: byte %d is %q", id, i, c)
+			}
+		}
+	})
 }
