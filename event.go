@@ -92,7 +92,7 @@ func (e Event) Validate() error {
 	}
 	left := MaxEventBytes - len(e.ID) - len(e.LeadID) - len(e.Type) - len(e.Channel) - len(e.Campaign) - len(e.Content) - valueBytes
 	for k, v := range e.Attrs {
-		left -= len(k)
+		left -= jsonLen(k)
 		if k == "" {
 			return bad("attribute with an empty name")
 		}
@@ -103,15 +103,35 @@ func (e Event) Validate() error {
 			return bad("attribute %q: %s", text.Clip(k, 64), msg)
 		}
 		if left < 0 {
-			return bad("the event is over %d bytes (strings, plus %d per other value) at attribute %q", MaxEventBytes, valueBytes, text.Clip(k, 64))
+			return bad("the event is over %d bytes (strings as JSON writes them, plus %d per other value, list and map) at attribute %q", MaxEventBytes, valueBytes, text.Clip(k, 64))
 		}
 	}
 	return nil
 }
 
 // valueBytes is what a value other than a string counts toward
-// MaxEventBytes.
+// MaxEventBytes, and what a list or map counts besides its items.
 const valueBytes = 8
+
+// jsonLen is the length of s as encoding/json writes it: quoted, with
+// control characters, quotes, backslashes, <, >, & and U+2028/U+2029
+// escaped. Attribute strings count this toward MaxEventBytes, so that the
+// cap bounds what a JSON store keeps (a string of control bytes is six
+// times longer there).
+func jsonLen(s string) int {
+	n := 2 + len(s)
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\n' || c == '\r' || c == '\t' || c == '\b' || c == '\f' || c == '"' || c == '\\':
+			n++
+		case c < 0x20 || c == '<' || c == '>' || c == '&':
+			n += 5
+		case c == 0xe2 && i+2 < len(s) && s[i+1] == 0x80 && (s[i+2] == 0xa8 || s[i+2] == 0xa9):
+			n += 3 // \u2028 is 6 bytes for 3
+		}
+	}
+	return n
+}
 
 // ValidateID checks an ID a caller asks for (a lead ID to read, a subject
 // ID): not empty, at most [MaxIDBytes], valid UTF-8 without NUL bytes. The
@@ -180,7 +200,7 @@ func checkValue(v any, d int, left *int) string {
 		*left -= valueBytes
 		return ""
 	case string:
-		*left -= len(x)
+		*left -= jsonLen(x)
 		return CheckText(x, MaxStringBytes)
 	case time.Time:
 		*left -= valueBytes
@@ -192,8 +212,9 @@ func checkValue(v any, d int, left *int) string {
 		if len(x) > MaxListItems {
 			return fmt.Sprintf("list has %d items, the limit is %d", len(x), MaxListItems)
 		}
+		*left -= valueBytes
 		for i, s := range x {
-			*left -= len(s)
+			*left -= jsonLen(s)
 			if msg := CheckText(s, MaxStringBytes); msg != "" {
 				return fmt.Sprintf("item %d %s", i+1, msg)
 			}
@@ -203,6 +224,7 @@ func checkValue(v any, d int, left *int) string {
 		if len(x) > MaxListItems {
 			return fmt.Sprintf("list has %d items, the limit is %d", len(x), MaxListItems)
 		}
+		*left -= valueBytes
 		for i, y := range x {
 			if msg := checkValue(y, d+1, left); msg != "" {
 				return fmt.Sprintf("item %d: %s", i+1, msg)
@@ -213,8 +235,9 @@ func checkValue(v any, d int, left *int) string {
 		if len(x) > MaxListItems {
 			return fmt.Sprintf("map has %d keys, the limit is %d", len(x), MaxListItems)
 		}
+		*left -= valueBytes
 		for k, y := range x {
-			*left -= len(k)
+			*left -= jsonLen(k)
 			if msg := CheckText(k, MaxNameBytes); msg != "" {
 				return fmt.Sprintf("key %s", msg)
 			}

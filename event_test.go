@@ -117,19 +117,57 @@ func TestEventBytesCap(t *testing.T) {
 	assert.ErrorContains(t, err, "the event is over 1048576 bytes")
 
 	// Exactly at the cap passes; one byte more fails, however it is spread.
-	// Strings count their bytes; the time and the number count 8 each.
-	fill := leadkit.MaxEventBytes - len("e") - len("l") - len("t") - 8 - len("n") - 8 - len("big")
-	items := []any{}
+	// Fields count their bytes and the time 8; attribute names and strings
+	// count as JSON writes them (quoted), the number and the list 8 each.
+	fill := leadkit.MaxEventBytes - len("e") - len("l") - len("t") - 8 - (len("n") + 2) - 8 - (len("big") + 2) - 8
+	var sizes []int
 	for fill > 0 {
-		n := min(fill, leadkit.MaxStringBytes)
-		items = append(items, strings.Repeat("y", n))
-		fill -= n
+		n := min(fill-2, leadkit.MaxStringBytes)
+		sizes = append(sizes, n)
+		fill -= n + 2
 	}
-	require.LessOrEqual(t, len(items), leadkit.MaxListItems)
+	if last := len(sizes) - 1; sizes[last] < 0 { // a remainder of one byte: move it to the first item
+		sizes[0]--
+		sizes[last] = 0
+	}
+	items := []any{}
+	for _, n := range sizes {
+		items = append(items, strings.Repeat("y", n))
+	}
 	e.Attrs = map[string]any{"n": 1, "big": items}
 	require.NoError(t, e.Validate())
 	e.Attrs["big"] = append(items, "z")
 	assert.ErrorContains(t, e.Validate(), "the event is over")
+}
+
+// The cap counts attributes as a JSON store keeps them: lists of a
+// thousand empty strings (shared, so tiny in memory) and strings of
+// characters JSON escapes count what they take there, so an event under
+// the cap is never gigabytes of JSON.
+func TestEventBytesCountJSON(t *testing.T) {
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	empties := make([]any, leadkit.MaxListItems)
+	for i := range empties {
+		empties[i] = ""
+	}
+	nested := make([]any, leadkit.MaxListItems)
+	for i := range nested {
+		nested[i] = empties // one list, a thousand times: 2 MB of JSON
+	}
+	e := leadkit.Event{ID: "e", LeadID: "l", Type: "t", Time: at, Attrs: map[string]any{"a": nested}}
+	assert.ErrorContains(t, e.Validate(), "the event is over")
+
+	ctl := strings.Repeat("\x01", leadkit.MaxStringBytes) // 6 bytes each in JSON
+	e.Attrs = map[string]any{}
+	for i := range 50 {
+		e.Attrs[fmt.Sprintf("a%d", i)] = ctl
+	}
+	assert.ErrorContains(t, e.Validate(), "the event is over", "50 x 4096 control bytes are 1.2 MB of JSON")
+	e.Attrs = map[string]any{"a": strings.Repeat("y", leadkit.MaxStringBytes)}
+	for i := range 50 {
+		e.Attrs[fmt.Sprintf("a%d", i)] = strings.Repeat("y", leadkit.MaxStringBytes)
+	}
+	assert.NoError(t, e.Validate(), "51 x 4096 plain bytes are 210 kB")
 }
 
 // CheckText's word-at-a-time pass answers as a byte-at-a-time check does,

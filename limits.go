@@ -27,9 +27,11 @@ const (
 	// in a map is depth 3).
 	MaxAttrDepth = 4
 	// MaxEventBytes caps one event's total size, counted as the bytes of
-	// its strings (fields, attribute names, map keys and string values)
-	// plus 8 for every other value: the per-field caps alone admit events
-	// of gigabytes (100 attributes of nested lists of long strings).
+	// its fields plus its attributes as JSON writes them: names, map keys
+	// and string values with their quotes and escapes, and 8 for every
+	// other value, list and map. The per-field caps alone admit events of
+	// gigabytes (100 attributes of nested lists of long strings, or of
+	// lists of a thousand empty strings), and a JSON store keeps escapes.
 	MaxEventBytes = 1 << 20
 	// MaxExprBytes caps one expression's source.
 	MaxExprBytes = 4096

@@ -32,7 +32,9 @@ import (
 // transaction, and so does a context canceled or past its deadline during
 // a call (the drivers close the connection then).
 //
-// A transaction, and a *pgx.Conn, is one session: use it from one
+// Give the stores the transaction itself, not the connection it runs on:
+// on a *pgx.Conn or *sql.Conn a store begins and commits transactions of
+// its own. A transaction, and a *pgx.Conn, is one session: use it from one
 // goroutine at a time (pgx's are not safe for concurrent use at all).
 // The stores do not serialize calls on it; calls interleaved on one
 // transaction may fail, or undo each other's savepoints, but never touch
@@ -478,12 +480,12 @@ func run(ctx context.Context, db DB, tenant string, fn func(u unit) error) error
 // from its JSON column col, in byte order of its key column, reading
 // pages of 500 rows so that fn may call the store and no long transaction
 // is held.
-func scanPages[T any](ctx context.Context, db DB, tenant, table, key, col string, keyOf func(*T) string, fn func(T) error) error {
+func scanPages[T any](ctx context.Context, b binding, table, key, col string, keyOf func(*T) string, fn func(T) error) error {
 	const page = 500
 	last, first := "", true
 	for {
 		var vs []T
-		err := db.read(ctx, tenant, `SELECT `+col+` FROM `+table+` WHERE `+tenantIs+` AND ($1 OR `+key+` > $2) ORDER BY `+key+` LIMIT $3`, []any{first, last, page}, func(rs rows) error {
+		err := b.read(ctx, `SELECT `+col+` FROM `+table+` WHERE `+tenantIs+` AND ($1 OR `+key+` > $2) ORDER BY `+key+` LIMIT $3`, []any{first, last, page}, func(rs rows) error {
 			for rs.Next() {
 				var b []byte
 				var v T

@@ -121,7 +121,7 @@ func (s *JourneyStore) Append(ctx context.Context, events ...leadkit.Event) (int
 				if err != nil {
 					return err
 				}
-				args = append(args, e.ID, e.LeadID, e.Type, e.Channel, e.Campaign, e.Content, e.Time.UTC(), attrs, r.seq)
+				args = append(args, e.ID, e.LeadID, e.Type, e.Channel, e.Campaign, e.Content, e.Time.UTC().Truncate(leadkit.TimePrecision), attrs, r.seq)
 			}
 			q.WriteString(" ON CONFLICT (tenant, id) DO NOTHING")
 			n, err := u.exec(ctx, q.String(), args...)
@@ -206,7 +206,7 @@ func nullTime(t time.Time) any {
 	if t.IsZero() {
 		return nil
 	}
-	return t.UTC()
+	return t.UTC().Truncate(leadkit.TimePrecision)
 }
 
 // Events implements journey.Store.

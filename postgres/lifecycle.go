@@ -105,5 +105,5 @@ func (s *LifecycleStore) Put(ctx context.Context, st lifecycle.LeadState) error 
 // page of 500 at a time, so fn may call the store and no long
 // transaction is held.
 func (s *LifecycleStore) Scan(ctx context.Context, fn func(lifecycle.LeadState) error) error {
-	return scanPages(ctx, s.db, s.tenant, s.states, "lead_id", "state", func(st *lifecycle.LeadState) string { return st.LeadID }, fn)
+	return scanPages(ctx, s.binding, s.states, "lead_id", "state", func(st *lifecycle.LeadState) string { return st.LeadID }, fn)
 }

@@ -57,19 +57,32 @@ type binding struct {
 // Tenant returns the tenant the store is bound to.
 func (b binding) Tenant() string { return b.tenant }
 
+// errNoDB is the error of a store call without a database: With(nil),
+// or With of a nil transaction (one whose BeginTx failed).
+var errNoDB = fmt.Errorf("postgres: %w: no database (With was given a nil one)", leadkit.ErrInvalid)
+
 // run runs fn in a unit of work of the store's tenant (see run).
 func (b binding) run(ctx context.Context, fn func(u unit) error) error {
+	if b.db == nil {
+		return errNoDB
+	}
 	return run(ctx, b.db, b.tenant, fn)
 }
 
 // read runs one query of the store's tenant and calls fn with its rows
 // (see DB).
 func (b binding) read(ctx context.Context, q string, args []any, fn func(rows) error) error {
+	if b.db == nil {
+		return errNoDB
+	}
 	return b.db.read(ctx, b.tenant, q, args, fn)
 }
 
 // write runs one statement of the store's tenant (see DB).
 func (b binding) write(ctx context.Context, q string, args ...any) (int64, error) {
+	if b.db == nil {
+		return 0, errNoDB
+	}
 	return b.db.write(ctx, b.tenant, q, args)
 }
 

@@ -219,5 +219,5 @@ func (s *PoolStore) Apply(ctx context.Context, obs pool.Mark, ps ...pool.Prospec
 // Scan implements pool.Store: the prospects in ID order, read a page of
 // 500 at a time, so fn may call the store.
 func (s *PoolStore) Scan(ctx context.Context, fn func(pool.Prospect) error) error {
-	return scanPages(ctx, s.db, s.tenant, s.prospects, "id", "prospect", func(p *pool.Prospect) string { return p.ID }, fn)
+	return scanPages(ctx, s.binding, s.prospects, "id", "prospect", func(p *pool.Prospect) string { return p.ID }, fn)
 }

@@ -100,8 +100,8 @@ func (s *StageStore) Commit(ctx context.Context, rec stage.Record, e stage.Entry
 	n, err := s.write(ctx, `WITH rec AS (`+write+`)
 		INSERT INTO `+s.history+` (tenant, pipeline, kind, id, version, transition, from_stage, to_stage, sub_status, at, actor, reason, note, trigger)
 		SELECT $tenant, $1::text, $2::text, $3::text, $9::bigint, $10::text, $11::text, $12::text, $13::text, $14::timestamptz, $15::text, $16::text, $17::text, $18::text FROM rec`,
-		rec.Pipeline, string(rec.Kind), rec.ID, rec.Stage, rec.SubStatus, rec.EnteredAt.UTC(), rec.UpdatedAt.UTC(), rec.Version,
-		e.Version, e.Transition, e.From, e.To, e.SubStatus, e.At.UTC(), e.Actor, e.Reason, e.Note, string(e.Trigger))
+		rec.Pipeline, string(rec.Kind), rec.ID, rec.Stage, rec.SubStatus, rec.EnteredAt.UTC().Truncate(leadkit.TimePrecision), rec.UpdatedAt.UTC().Truncate(leadkit.TimePrecision), rec.Version,
+		e.Version, e.Transition, e.From, e.To, e.SubStatus, e.At.UTC().Truncate(leadkit.TimePrecision), e.Actor, e.Reason, e.Note, string(e.Trigger))
 	if err == nil && n == 0 {
 		err = errStale
 	}
@@ -130,7 +130,7 @@ func (s *StageStore) Rewind(ctx context.Context, rec stage.Record, from int64) e
 		} else {
 			n, err = u.exec(ctx, `UPDATE `+s.records+` SET stage = $4, sub_status = $5, entered_at = $6, updated_at = $7, version = $8
 				WHERE `+tenantIs+` AND pipeline = $1 AND kind = $2 AND id = $3 AND version = $9`,
-				rec.Pipeline, string(rec.Kind), rec.ID, rec.Stage, rec.SubStatus, rec.EnteredAt.UTC(), rec.UpdatedAt.UTC(), rec.Version, from)
+				rec.Pipeline, string(rec.Kind), rec.ID, rec.Stage, rec.SubStatus, rec.EnteredAt.UTC().Truncate(leadkit.TimePrecision), rec.UpdatedAt.UTC().Truncate(leadkit.TimePrecision), rec.Version, from)
 		}
 		if err != nil {
 			return err

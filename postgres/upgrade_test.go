@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/pool"
 	"github.com/leadkit/leadkit/postgres"
 	"github.com/leadkit/leadkit/stage"
 )
@@ -83,4 +84,28 @@ func TestNilDatabaseRefused(t *testing.T) {
 		_, err := postgres.NewStageStore(context.Background(), db, postgres.Options{})
 		assert.ErrorIs(t, err, leadkit.ErrInvalid, name)
 	}
+}
+
+// A store given a nil database by With (a transaction whose BeginTx
+// failed, unchecked) fails every call with ErrInvalid instead of
+// panicking.
+func TestWithNilDatabase(t *testing.T) {
+	ctx := context.Background()
+	db, prefix := openDB(t)
+	o := postgres.Options{TablePrefix: prefix}
+	stages, err := postgres.NewStageStore(ctx, postgres.SQL(db), o)
+	require.NoError(t, err)
+	events, err := postgres.NewJourneyStore(ctx, postgres.SQL(db), o)
+	require.NoError(t, err)
+	prospects, err := postgres.NewPoolStore(ctx, postgres.SQL(db), o)
+	require.NoError(t, err)
+	states, err := postgres.NewLifecycleStore(ctx, postgres.SQL(db), o)
+	require.NoError(t, err)
+	nilTx := postgres.SQL((*sql.Tx)(nil))
+	_, err = stages.With(nilTx).Get(ctx, stage.Key{Pipeline: "p", Subject: stage.Lead("L1")})
+	assert.ErrorIs(t, err, leadkit.ErrInvalid)
+	_, err = events.With(nilTx).Append(ctx, leadkit.Event{ID: "e1", LeadID: "L1", Type: "t", Time: time.Now()})
+	assert.ErrorIs(t, err, leadkit.ErrInvalid)
+	assert.ErrorIs(t, prospects.With(nilTx).Scan(ctx, func(pool.Prospect) error { return nil }), leadkit.ErrInvalid)
+	assert.ErrorIs(t, states.With(nilTx).Put(ctx, leadState("L1", "x", 1)), leadkit.ErrInvalid)
 }

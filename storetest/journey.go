@@ -170,12 +170,22 @@ func Journey[F Factory[journey.Store]](t *testing.T, factory F) {
 		// byte more is refused with ErrInvalid (PostgreSQL failed with a
 		// raw jsonb error on events the per-field caps admitted).
 		atCap := ev("big", "l1", 1)
-		fill := leadkit.MaxEventBytes - len("big") - len("l1") - len(atCap.Type) - 8 - len("items")
-		var items []any
+		// Fields count their bytes and the time 8; the attribute's name and
+		// strings count as JSON writes them (quoted), the list 8.
+		fill := leadkit.MaxEventBytes - len("big") - len("l1") - len(atCap.Type) - 8 - (len("items") + 2) - 8
+		var sizes []int
 		for fill > 0 {
-			n := min(fill, leadkit.MaxStringBytes)
+			n := min(fill-2, leadkit.MaxStringBytes)
+			sizes = append(sizes, n)
+			fill -= n + 2
+		}
+		if last := len(sizes) - 1; sizes[last] < 0 { // a remainder of one byte: move it to the first item
+			sizes[0]--
+			sizes[last] = 0
+		}
+		var items []any
+		for _, n := range sizes {
 			items = append(items, strings.Repeat("é", n/2)+strings.Repeat("y", n%2))
-			fill -= n
 		}
 		atCap.Attrs = map[string]any{"items": items}
 		require.NoError(t, atCap.Validate())

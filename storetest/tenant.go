@@ -30,7 +30,7 @@ func tenantsOf[S any](t *testing.T, s S) (a, b S) {
 	if tenant == other {
 		other = "storetest-second"
 	}
-	for _, bad := range []string{"", "a b", "x'; --", strings.Repeat("t", leadkit.MaxTenantBytes+1), "é"} {
+	for _, bad := range []string{"", "a b", "x'; --", strings.Repeat("t", leadkit.MaxTenantBytes+1), "é", ".", "..", "-x"} {
 		_, err := forTenant(t, s, bad)
 		assert.ErrorIsf(t, err, leadkit.ErrInvalid, "tenant %q", bad)
 	}
