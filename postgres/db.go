@@ -394,20 +394,11 @@ func (d pgxDB) read(ctx context.Context, tenant, q string, args []any, fn func(r
 		// that fails leaves the transaction usable.
 		return d.run(ctx, tenant, func(u unit) error { return readIn(ctx, u, q, args, fn) })
 	}
-	if err := leadkit.ValidateTenant(tenant); err != nil {
-		return fmt.Errorf("postgres: %w", err)
-	}
-	// The tenant as an argument: pgx prepares and caches the batch's
-	// statements per connection, one text for every tenant.
-	var b pgx.Batch
-	b.Queue(`SELECT set_config('leadkit.tenant', $1, true)`, tenant)
-	q, args = bindTenant(q, args, tenant)
-	b.Queue(q, args...)
-	br := d.db.SendBatch(ctx, &b)
-	defer br.Close()
-	if _, err := br.Exec(); err != nil {
+	br, err := d.pipeline(ctx, tenant, q, args)
+	if err != nil {
 		return err
 	}
+	defer br.Close()
 	rs, err := br.Query()
 	if err != nil {
 		return err
@@ -423,23 +414,37 @@ func (d pgxDB) read(ctx context.Context, tenant, q string, args []any, fn func(r
 	return br.Close()
 }
 
-func (d pgxDB) write(ctx context.Context, tenant, q string, args []any) (n int64, err error) {
-	if _, inTx := d.db.(pgx.Tx); inTx {
-		err = d.run(ctx, tenant, func(u unit) (err error) { n, err = u.exec(ctx, q, args...); return err })
-		return n, err
-	}
+// pipeline sends the tenant setting and one statement as one batch (one
+// round trip, run as one implicit transaction) and reads the setting's
+// result; the caller reads the statement's and closes the results.
+func (d pgxDB) pipeline(ctx context.Context, tenant, q string, args []any) (pgx.BatchResults, error) {
 	if err := leadkit.ValidateTenant(tenant); err != nil {
-		return 0, fmt.Errorf("postgres: %w", err)
+		return nil, fmt.Errorf("postgres: %w", err)
 	}
+	// The tenant as an argument: pgx prepares and caches the batch's
+	// statements per connection, one text for every tenant otherwise.
 	var b pgx.Batch
 	b.Queue(`SELECT set_config('leadkit.tenant', $1, true)`, tenant)
 	q, args = bindTenant(q, args, tenant)
 	b.Queue(q, args...)
 	br := d.db.SendBatch(ctx, &b)
-	defer br.Close()
 	if _, err := br.Exec(); err != nil {
+		br.Close()
+		return nil, err
+	}
+	return br, nil
+}
+
+func (d pgxDB) write(ctx context.Context, tenant, q string, args []any) (n int64, err error) {
+	if _, inTx := d.db.(pgx.Tx); inTx {
+		err = d.run(ctx, tenant, func(u unit) (err error) { n, err = u.exec(ctx, q, args...); return err })
+		return n, err
+	}
+	br, err := d.pipeline(ctx, tenant, q, args)
+	if err != nil {
 		return 0, err
 	}
+	defer br.Close()
 	tag, err := br.Exec()
 	if err != nil {
 		return 0, err
