@@ -55,6 +55,9 @@ func Grant(ctx context.Context, db DB, role string, o Options) error {
 	if err != nil {
 		return err
 	}
+	if db == nil {
+		return fmt.Errorf("postgres: grant: %w: no database", leadkit.ErrInvalid)
+	}
 	err = run(ctx, db, leadkit.DefaultTenant, func(u unit) error {
 		_, err := u.exec(ctx, sql)
 		return err

@@ -117,6 +117,9 @@ func Migrate(ctx context.Context, db DB, o Options) error {
 	if err != nil {
 		return err
 	}
+	if db == nil {
+		return fmt.Errorf("postgres: migrate: %w: no database", leadkit.ErrInvalid)
+	}
 	table := p + "schema_migrations"
 	if current(ctx, db, table, ms) {
 		return nil // nothing to do: no lock, no DDL, so a role that may only use the tables opens its stores

@@ -83,6 +83,8 @@ func TestNilDatabaseRefused(t *testing.T) {
 	} {
 		_, err := postgres.NewStageStore(context.Background(), db, postgres.Options{})
 		assert.ErrorIs(t, err, leadkit.ErrInvalid, name)
+		assert.ErrorIs(t, postgres.Migrate(context.Background(), db, postgres.Options{}), leadkit.ErrInvalid, name)
+		assert.ErrorIs(t, postgres.Grant(context.Background(), db, "app", postgres.Options{}), leadkit.ErrInvalid, name)
 	}
 }
 
