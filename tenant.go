@@ -2,19 +2,6 @@ package leadkit
 
 import "fmt"
 
-// Tenants: one program may keep the leads of many companies (a martech
-// product, a CRM with many customers). Every store is bound to one tenant:
-// what one tenant's store writes, no other tenant's store reads, lists or
-// overwrites, even under the same IDs. Single-tenant programs never name
-// one: stores made without a tenant are bound to [DefaultTenant].
-//
-// A tenant ID is 1 to [MaxTenantBytes] bytes of ASCII letters, digits and
-// the characters - _ . :, starting with a letter or digit (a slug, a
-// number or a UUID): it travels into SQL session settings, URLs and log
-// lines, where it needs no quoting. It is case-sensitive ("Acme" and
-// "acme" are two tenants); a program that makes file or metric names of
-// it should map it to their rules.
-
 // DefaultTenant is the tenant of stores made without one.
 const DefaultTenant = "default"
 
