@@ -8,7 +8,7 @@ const DefaultTenant = "default"
 // MaxTenantBytes caps a tenant ID.
 const MaxTenantBytes = 64
 
-// ValidateTenant checks a tenant ID (see the rules above). The error wraps
+// ValidateTenant checks a tenant ID (see Tenants in the package doc). The error wraps
 // [ErrInvalid] and shows the ID.
 func ValidateTenant(id string) error {
 	if id == "" {
