@@ -1,8 +1,8 @@
-// Command quickstart is leadkit's in-memory demo: it defines a lead
-// lifecycle (the classic stages plus TAL between MQL and SAL), moves a few
-// leads through it over a simulated month, and prints their histories, the
-// stage funnel, why a lead has not qualified yet, who is overdue, and how
-// many of the month's MQLs were old leads.
+// Command quickstart is the shortest useful leadkit program. A handful of
+// events go into the lifecycle engine: a visitor gives a business e-mail
+// and graduates from the prospect pool into a lead, her score crosses the
+// MQL threshold and she becomes an MQL, and an SDR accepts her into TAL by
+// hand. A second visitor stays in the pool. Everything is in memory.
 //
 //	go run ./examples/quickstart
 package main
@@ -12,11 +12,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
-	"text/tabwriter"
 	"time"
 
+	"github.com/leadkit/leadkit"
 	"github.com/leadkit/leadkit/journey"
+	"github.com/leadkit/leadkit/lifecycle"
+	"github.com/leadkit/leadkit/pool"
+	"github.com/leadkit/leadkit/scoring"
 	"github.com/leadkit/leadkit/stage"
 )
 
@@ -27,192 +29,155 @@ func main() {
 	}
 }
 
-// clock is the simulated time the demo moves forward.
-type clock struct{ t time.Time }
+// The lead definition: a prospect becomes a lead once it has given a
+// business e-mail and touched us twice.
+const policy = `
+conditions:
+  - {name: business email, when: 'prospect.business_email'}
+  - {name: engaged, when: 'prospect.touches_90d >= 2'}
+`
 
-func (c *clock) now() time.Time          { return c.t }
-func (c *clock) wait(d time.Duration)    { c.t = c.t.Add(d) }
-func (c *clock) day(n int) time.Duration { return time.Duration(n) * 24 * time.Hour }
+// The scoring model: who they are (fit) plus what they did (engagement).
+// The mql threshold reports the crossing; the stage guard (below) moves
+// the lead, so both say 100.
+const model = `
+name: quickstart
+dimensions:
+  - name: fit
+    bands: [{name: A, min: 30}, {name: B}]
+    fit: [{name: senior, when: 'person.seniority in ["vp", "c_level"]', points: 30}]
+  - name: engagement
+    behavior:
+      - {name: page view, types: [page_view], points: 5}
+      - {name: whitepaper, types: [whitepaper_download], points: 25}
+      - {name: webinar, types: [webinar_attended], points: 40}
+  - name: total
+    expr: fit + engagement
+thresholds: [{name: mql, dimension: total, value: 100}]
+`
+
+// at is a fixed time in March 2026 (UTC): the demo never reads the wall clock.
+func at(day, hour int) time.Time { return time.Date(2026, 3, day, hour, 0, 0, 0, time.UTC) }
 
 func run(w io.Writer) error {
 	ctx := context.Background()
-	clk := &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+	now := at(2, 9)
+	clock := func() time.Time { return now }
 
-	// 1. The model: the classic lifecycle, with TAL inserted so the
-	// MQL -> TAL conversion measures the SDR team, and a stricter
-	// qualification guard.
-	def, err := stage.Classic().InsertBetween(stage.Stage{
-		Name: "TAL", Label: "Teleprospecting Accepted Lead", Category: stage.Sales, Team: "sdr", SLA: clk.day(3),
-	}, "MQL", "SAL")
+	pol, err := pool.ParsePolicy([]byte(policy))
 	if err != nil {
 		return err
 	}
-	def.Transitions[0].Guard = `score >= 100 && grade in ["A", "B"]`
-
-	var notices []string
-	m, err := stage.New(def, stage.Options{
-		Now: clk.now,
-		OnCommit: func(_ context.Context, c stage.Change) {
-			if c.To == "MQL" {
-				notices = append(notices, fmt.Sprintf("%s: notify sales, %s is an MQL", c.At.Format("Jan 02"), c.ID))
+	prospects, err := pool.New(pool.Options{Policy: pol, Now: clock})
+	if err != nil {
+		return err
+	}
+	spec, err := scoring.ParseModel([]byte(model))
+	if err != nil {
+		return err
+	}
+	scores, err := scoring.Compile(spec, scoring.Options{Now: clock})
+	if err != nil {
+		return err
+	}
+	// The classic stages, with TAL between MQL and SAL: the "accept"
+	// transition out of MQL now leads to TAL, and "tal_to_sal" on to SAL.
+	def, err := stage.Classic().InsertBetween(stage.Stage{Name: "TAL", Label: "Teleprospecting Accepted Lead", Team: "sdr"}, "MQL", "SAL")
+	if err != nil {
+		return err
+	}
+	machine, err := stage.New(def, stage.Options{Now: clock})
+	if err != nil {
+		return err
+	}
+	engine, err := lifecycle.New(prospects, scores, machine, journey.NewMemoryStore(), lifecycle.Options{
+		Now: clock,
+		// The Classic stages declare the facts `score` and `grade` (qualify
+		// is `score >= 100`): feed them from the model's total and fit band.
+		Facts: map[string]string{"score": "total", "grade": "fit_band"},
+		// A form fill tells who the visitor is.
+		Observe: func(_ context.Context, ev leadkit.Event, obs *pool.Observation) error {
+			if email, ok := ev.Attrs["email"].(string); ok {
+				obs.Identities = append(obs.Identities, pool.Identity{Kind: pool.Email, Value: email})
 			}
+			if s, ok := ev.Attrs["seniority"].(string); ok {
+				obs.Person.Seniority = s
+			}
+			return nil
 		},
 	})
 	if err != nil {
 		return err
 	}
 
-	// 2. Leads arrive and move. Scoring feeds facts to Advance; people fire
-	// manual transitions by name.
-	type step struct {
-		day    int
-		lead   string
-		action string // "start", "score:<n>:<grade>", or a transition name
-		reason string
-	}
-	script := []step{
-		{0, "ada", "start", ""}, {0, "bo", "start", ""}, {0, "cy", "start", ""}, {1, "dee", "start", ""}, {2, "eli", "start", ""},
-		{3, "ada", "score:120:A", ""}, {4, "bo", "score:150:B", ""}, {5, "cy", "score:130:C", ""}, {6, "dee", "score:110:A", ""},
-		{5, "ada", "accept", ""}, {6, "ada", "tal_to_sal", ""}, {9, "ada", "qualify_sql", ""},
-		{7, "bo", "accept", ""}, {12, "bo", "recycle", "not_ready"},
-		{14, "ada", "create_opportunity", ""}, {24, "ada", "win", ""},
-		{20, "eli", "disqualify", "student"},
-	}
-	// Run the script in time order.
-	for d := 0; d <= 30; d++ {
-		for _, s := range script {
-			if s.day != d {
-				continue
-			}
-			clk.t = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC).Add(clk.day(d))
-			lead := stage.Lead(s.lead)
-			switch {
-			case s.action == "start":
-				_, err = m.Start(ctx, lead, stage.StartOptions{Actor: "web-form"})
-			case strings.HasPrefix(s.action, "score:"):
-				var score float64
-				var grade string
-				fmt.Sscanf(strings.ReplaceAll(s.action[len("score:"):], ":", " "), "%g %s", &score, &grade)
-				_, _, err = m.Advance(ctx, lead, stage.Facts{"score": score, "grade": grade}, stage.Request{Actor: "scoring"})
-			default:
-				_, err = m.Fire(ctx, lead, s.action, stage.Request{Actor: "team", Reason: s.reason})
-			}
-			if err != nil {
-				return fmt.Errorf("day %d, %s %s: %w", d, s.lead, s.action, err)
-			}
-		}
-	}
-	clk.t = time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)
-
-	// A manual transition the model does not allow is refused, and nothing
-	// changes.
-	if _, err := m.Fire(ctx, stage.Lead("cy"), "win", stage.Request{}); err != nil {
-		fmt.Fprintf(w, "refused: %v\n\n", err)
-	}
-
-	// 3. Histories.
-	fmt.Fprintln(w, "== Histories")
-	for _, id := range []string{"ada", "bo", "cy", "dee", "eli"} {
-		h, err := m.History(ctx, stage.Lead(id))
+	// Events in, changes out. Each event arrives at its own time; the form
+	// fills carry an e-mail (and ana's seniority) in their attributes.
+	fmt.Fprintln(w, "== Events in, changes out")
+	for _, ev := range []leadkit.Event{
+		{ID: "e1", LeadID: "ana", Type: "page_view", Channel: "organic", Time: at(2, 9)},
+		{ID: "e2", LeadID: "bo", Type: "page_view", Channel: "paid", Time: at(2, 11)},
+		{ID: "e3", LeadID: "ana", Type: "whitepaper_download", Channel: "paid", Content: "scoring-guide", Time: at(3, 14), Attrs: map[string]any{"email": "ana@acme.com", "seniority": "vp"}},
+		{ID: "e4", LeadID: "ana", Type: "page_view", Channel: "email", Time: at(4, 10)},
+		{ID: "e5", LeadID: "bo", Type: "webinar_attended", Channel: "webinar", Time: at(4, 15), Attrs: map[string]any{"email": "bo@gmail.com"}},
+		{ID: "e6", LeadID: "ana", Type: "webinar_attended", Channel: "webinar", Time: at(5, 16)},
+	} {
+		now = ev.Time
+		fmt.Fprintf(w, "%s  %-4s %s\n", ev.Time.Format("Jan 02 15:04"), ev.LeadID, ev.Type)
+		changes, err := engine.Ingest(ctx, ev)
 		if err != nil {
 			return err
 		}
-		var parts []string
-		for _, e := range h {
-			p := e.At.Format("Jan 02") + " " + e.To
-			if e.Reason != "" {
-				p += " (" + e.Reason + ")"
-			}
-			parts = append(parts, p)
-		}
-		fmt.Fprintf(w, "%-4s %s\n", id, strings.Join(parts, " -> "))
-	}
-	for _, n := range notices {
-		fmt.Fprintln(w, n)
-	}
-
-	// 4. The funnel.
-	f, err := m.Funnel(ctx, stage.FunnelOptions{})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(w, "\n== Funnel (reached = entered the stage or a later one)")
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "stage\tentered\treached\tto next\tmedian time")
-	for i, s := range f.Stages {
-		next := ""
-		if i+1 < len(f.Stages) {
-			c, _ := f.Conversion(s.Stage, f.Stages[i+1].Stage)
-			next = fmt.Sprintf("%d/%d (%.0f%%)\t%s", c.Converted, c.Base, c.Rate*100, c.Median)
-		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", s.Stage, s.Entered, s.Reached, next)
-	}
-	tw.Flush()
-
-	// 5. Why has cy not qualified?
-	fmt.Fprintln(w, "\n== Why is cy not an MQL yet?")
-	ex, err := m.WhyNotYet(ctx, stage.Lead("cy"), stage.Facts{"score": 130, "grade": "C"})
-	if err != nil {
-		return err
-	}
-	for _, e := range ex {
-		for _, c := range e.Blocked {
-			fmt.Fprintf(w, "%s -> %s blocked by `%s` (facts %v)\n", e.Transition, e.To, c.Expr, c.Facts)
+		for _, c := range changes {
+			fmt.Fprintln(w, "    ->", c)
 		}
 	}
 
-	// 6. SLA breaches now.
-	fmt.Fprintln(w, "\n== Overdue on", clk.now().Format("Jan 02"))
-	od, err := m.Overdue(ctx, clk.now())
+	// An SDR accepts ana into TAL by hand: a manual transition, fired on
+	// the engine's stage machine with who did it.
+	now = at(6, 10)
+	rec, err := engine.Machine().Fire(ctx, stage.Lead("ana"), "accept", stage.Request{Actor: "sam (SDR)"})
 	if err != nil {
 		return err
 	}
-	for _, o := range od {
-		fmt.Fprintf(w, "%s in %s for %s (SLA %s)\n", o.Record.ID, o.Record.Stage, o.InStage, o.SLA)
+	fmt.Fprintf(w, "%s  sam (SDR) accepts ana: now in %s\n", now.Format("Jan 02 15:04"), rec.Stage)
+
+	// bo gave a free-mail address, so he is still a prospect: the pool
+	// says why (it knows him by his prospect ID, found by his subject ID).
+	key, _ := pool.Normalize(pool.Subject, "bo", "").Key()
+	found, err := engine.Pool().Store().Find(ctx, []string{key})
+	if err != nil || len(found) != 1 {
+		return fmt.Errorf("prospect bo: found %d: %v", len(found), err)
+	}
+	checks, err := engine.Pool().WhyNotYet(ctx, found[0].ID, now)
+	if err != nil {
+		return err
+	}
+	for _, c := range checks {
+		fmt.Fprintf(w, "\nbo stays a prospect: condition %q fails on %v\n", c.Condition, c.Values)
 	}
 
-	// 7. Old leads. fay was imported a year ago and qualified in March;
-	// gus was an MQL in January, was recycled, and qualified again in
-	// March. Imports and replays record changes at the time they happened
-	// (StartOptions.At, Request.At).
-	at := func(y int, mo time.Month, d int) time.Time { return time.Date(y, mo, d, 9, 0, 0, 0, time.UTC) }
-	hot := stage.Facts{"score": 140, "grade": "A"}
-	if _, err := m.Start(ctx, stage.Lead("fay"), stage.StartOptions{At: at(2025, 3, 10), Actor: "import"}); err != nil {
-		return err
-	}
-	if _, _, err := m.Advance(ctx, stage.Lead("fay"), hot, stage.Request{At: at(2026, 3, 18), Actor: "scoring"}); err != nil {
-		return err
-	}
-	if _, err := m.Start(ctx, stage.Lead("gus"), stage.StartOptions{At: at(2026, 1, 10), Stage: "MQL", Actor: "import"}); err != nil {
-		return err
-	}
-	if _, err := m.Fire(ctx, stage.Lead("gus"), "recycle", stage.Request{At: at(2026, 2, 2), Reason: "timing", Actor: "import"}); err != nil {
-		return err
-	}
-	if _, _, err := m.Advance(ctx, stage.Lead("gus"), hot, stage.Request{At: at(2026, 3, 20), Actor: "scoring"}); err != nil {
-		return err
-	}
-	// Every history as visits; Reach adds the stages a lead skipped (only
-	// those: gus's January MQL does not make him a March one again).
-	var visits []stage.Visit
-	created := map[string]time.Time{}
-	err = stage.ScanHistories(ctx, m.Store(), m.Pipeline(), func(k stage.Key, h []stage.Entry) error {
-		visits = append(visits, stage.Visits(h)...)
-		created[k.ID] = h[0].At
-		return nil
-	})
+	// ana's timeline: her stage history and her score, explained.
+	fmt.Fprintln(w, "\n== ana's stages")
+	history, err := engine.Machine().History(ctx, stage.Lead("ana"))
 	if err != nil {
 		return err
 	}
-	if visits, err = stage.Reach(visits, m.FunnelStages()); err != nil {
-		return err
+	for _, e := range history {
+		fmt.Fprintf(w, "%s  %-3s by %s (%s)\n", e.At.Format("Jan 02 15:04"), e.To, e.Actor, e.Trigger)
 	}
-	sa, err := journey.SourceAge(nil, visits, created, "MQL", journey.SourceAgeOptions{From: at(2026, 3, 1).Truncate(24 * time.Hour), To: at(2026, 4, 1).Truncate(24 * time.Hour)})
+	state, err := engine.States().Get(ctx, "ana")
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(w, "\n== March MQLs and old leads")
-	fmt.Fprintf(w, "%d MQLs: %d created before March (%.0f%%); %d first-time, %d back again\n",
-		sa.Leads, sa.Earlier, 100*sa.EarlierShare, sa.FirstTime, sa.Repeat)
+	var score scoring.Result
+	if err := engine.Model().ReadState(&score, &state.Score, state.Lead, now); err != nil {
+		return err
+	}
+	total, _ := score.Dimension("total")
+	fit, _ := score.Dimension("fit")
+	fmt.Fprintf(w, "\n== ana's score on %s: %g (fit band %s, mql reached: %t)\n", now.Format("Jan 02"), total.Score, fit.Band, score.Reached("mql"))
+	for _, h := range score.Hits {
+		fmt.Fprintf(w, "%-10s %-10s %d x = %g\n", h.Dimension, h.Rule, h.Count, h.Points)
+	}
 	return nil
 }
