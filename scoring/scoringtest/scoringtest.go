@@ -19,8 +19,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/leadkit/leadkit"
@@ -65,9 +65,40 @@ func Check(m *scoring.Model, c Case) []string {
 	if c.Lead.ID == "" {
 		c.Lead.ID = DefaultLeadID
 	}
-	res, err := m.Score(scoring.Input{Lead: c.Lead, Events: c.Events, AsOf: c.AsOf})
 	var out []string
 	bad := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
+	// What a case names must be in the model: a negative check with a
+	// typo would pass silently.
+	thresholds, rules, dims := names(m)
+	for _, th := range append(slices.Clone(c.Reached), c.NotReached...) {
+		if !slices.Contains(thresholds, th) {
+			bad("threshold %q: not in the model (thresholds: %s)", th, strings.Join(thresholds, ", "))
+		}
+	}
+	for _, r := range append(slices.Clone(c.Fired), c.NotFired...) {
+		if !slices.ContainsFunc(rules, func(q string) bool { return r == q || strings.HasSuffix(q, "/"+r) }) {
+			bad("rule %q: not in the model (rules: %s)", r, strings.Join(rules, ", "))
+		}
+	}
+	for _, d := range sortedKeys(c.Bands) {
+		if !slices.Contains(dims, d) {
+			bad("dimension %q: not in the model", d)
+		}
+	}
+	// Events sharing an ID would count once (the rest are redeliveries).
+	seen := map[string]int{}
+	for _, e := range c.Events {
+		seen[e.ID]++
+	}
+	for _, id := range sortedKeys(seen) {
+		if seen[id] > 1 {
+			bad("event ID %q is given to %d events: all but one would be dropped as redeliveries", id, seen[id])
+		}
+	}
+	if len(out) > 0 {
+		return out
+	}
+	res, err := m.Score(scoring.Input{Lead: c.Lead, Events: c.Events, AsOf: c.AsOf})
 	if c.Err != "" {
 		if err == nil || !strings.Contains(err.Error(), c.Err) {
 			bad("error: got %v, want one containing %q", err, c.Err)
@@ -101,7 +132,7 @@ func Check(m *scoring.Model, c Case) []string {
 		}
 	}
 	for _, name := range sortedKeys(c.Bands) {
-		if d, _ := res.Dimension(name); d.Band != c.Bands[name] {
+		if d, ok := res.Dimension(name); ok && d.Band != c.Bands[name] {
 			bad("dimension %q: band %q, want %q", name, d.Band, c.Bands[name])
 		}
 	}
@@ -137,6 +168,25 @@ func Check(m *scoring.Model, c Case) []string {
 		}
 	}
 	return out
+}
+
+// names returns the model's thresholds, rules ("dimension/rule") and
+// dimensions, in model order.
+func names(m *scoring.Model) (thresholds, rules, dims []string) {
+	spec := m.Spec()
+	for _, th := range spec.Thresholds {
+		thresholds = append(thresholds, th.Name)
+	}
+	for _, d := range spec.Dimensions {
+		dims = append(dims, d.Name)
+		for _, r := range d.Fit {
+			rules = append(rules, d.Name+"/"+r.Name)
+		}
+		for _, r := range d.Behavior {
+			rules = append(rules, d.Name+"/"+r.Name)
+		}
+	}
+	return thresholds, rules, dims
 }
 
 func hits(res scoring.Result) string {
@@ -178,29 +228,33 @@ func Run(t TB, m *scoring.Model, cases ...Case) {
 }
 
 // Events builds events from short specs "type@offset" relative to asOf,
-// where offset is a Go duration or a number of days with a "d" suffix
-// ("download@-2d", "meeting@-90m"); "type" alone is at asOf. Each event gets
-// an ID from its position. A malformed spec panics: it is test code.
+// where offset is a duration in the library's one grammar
+// (leadkit.ParseDuration: "download@-2d", "meeting@-90m", "download@-2w",
+// "call@-1d12h"; a leading + or - sets the direction); "type" alone is at
+// asOf. Each event gets an ID unique in the process, so the events of
+// several calls can be combined. A malformed spec panics: it is test code.
 func Events(asOf time.Time, specs ...string) []leadkit.Event {
 	out := make([]leadkit.Event, 0, len(specs))
-	for i, s := range specs {
+	for _, s := range specs {
 		typ, off, _ := strings.Cut(s, "@")
 		var d time.Duration
 		if off != "" {
-			if days, ok := strings.CutSuffix(off, "d"); ok {
-				f, err := strconv.ParseFloat(days, 64)
-				if err != nil {
-					panic(fmt.Sprintf("scoringtest: event %q: %v", s, err))
-				}
-				d = time.Duration(f * float64(24*time.Hour))
-			} else {
-				var err error
-				if d, err = time.ParseDuration(off); err != nil {
-					panic(fmt.Sprintf("scoringtest: event %q: %v", s, err))
-				}
+			sign := time.Duration(1)
+			if rest, ok := strings.CutPrefix(off, "+"); ok {
+				off = rest
+			} else if rest, ok := strings.CutPrefix(off, "-"); ok {
+				off, sign = rest, -1
 			}
+			v, err := leadkit.ParseDuration(off)
+			if err != nil {
+				panic(fmt.Sprintf("scoringtest: event %q: %v", s, err))
+			}
+			d = sign * v
 		}
-		out = append(out, leadkit.Event{ID: fmt.Sprintf("e%d", i+1), Type: typ, Time: asOf.Add(d)})
+		out = append(out, leadkit.Event{ID: fmt.Sprintf("e%d", eventIDs.Add(1)), Type: typ, Time: asOf.Add(d)})
 	}
 	return out
 }
+
+// eventIDs numbers the events Events makes.
+var eventIDs atomic.Int64

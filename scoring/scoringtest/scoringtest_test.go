@@ -105,3 +105,45 @@ func Example() {
 	fmt.Println("problems:", len(problems))
 	// Output: problems: 0
 }
+
+// Events built by separate calls are separate events: combined, they all
+// count (the second call's used to reuse the first's IDs and be dropped
+// as redeliveries).
+func TestEventsFromSeparateCallsAllCount(t *testing.T) {
+	m := compile(t)
+	evs := append(scoringtest.Events(asOf, "download@-1d"), scoringtest.Events(asOf, "download@-2d")...)
+	assert.Empty(t, scoringtest.Check(m, scoringtest.Case{Events: evs, AsOf: asOf, Scores: map[string]float64{"engagement": 16}}))
+	// Hand-built events that share an ID are reported, not silently dropped.
+	dup := []leadkit.Event{{ID: "x", Type: "download", Time: asOf.Add(-time.Hour)}, {ID: "x", Type: "download", Time: asOf.Add(-2 * time.Hour)}}
+	got := scoringtest.Check(m, scoringtest.Case{Events: dup, AsOf: asOf})
+	require.Len(t, got, 1)
+	assert.Contains(t, got[0], `event ID "x" is given to 2 events`)
+}
+
+// Names the model does not have are reported wherever a case names them,
+// so a negative check with a typo cannot pass silently.
+func TestUnknownNamesReported(t *testing.T) {
+	m := compile(t)
+	got := scoringtest.Check(m, scoringtest.Case{AsOf: asOf,
+		Reached: []string{"sql"}, NotReached: []string{"MQL"}, Fired: []string{"engagement/downlod"}, NotFired: []string{"senoir"},
+		Bands: map[string]string{"fitt": "A"}})
+	assert.ElementsMatch(t, []string{
+		`threshold "sql": not in the model (thresholds: mql)`,
+		`threshold "MQL": not in the model (thresholds: mql)`,
+		`rule "engagement/downlod": not in the model (rules: fit/senior, engagement/download)`,
+		`rule "senoir": not in the model (rules: fit/senior, engagement/download)`,
+		`dimension "fitt": not in the model`,
+	}, got)
+}
+
+// Offsets use the library's one duration grammar: weeks and compound
+// units as in model specs.
+func TestEventsOffsetsUseTheDurationGrammar(t *testing.T) {
+	evs := scoringtest.Events(asOf, "download@-2w", "download@-1d12h", "meeting@-90m", "download@+1d")
+	require.Len(t, evs, 4)
+	assert.Equal(t, asOf.Add(-14*24*time.Hour), evs[0].Time)
+	assert.Equal(t, asOf.Add(-36*time.Hour), evs[1].Time)
+	assert.Equal(t, asOf.Add(-90*time.Minute), evs[2].Time)
+	assert.Equal(t, asOf.Add(24*time.Hour), evs[3].Time)
+	assert.Panics(t, func() { scoringtest.Events(asOf, "download@-3") }, "a bare number has no unit")
+}
