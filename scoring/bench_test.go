@@ -12,7 +12,7 @@ import (
 	"github.com/expr-lang/expr/vm"
 	"github.com/leadkit/leadkit"
 	"github.com/leadkit/leadkit/internal/lang"
-	"github.com/leadkit/leadkit/internal/leadgen"
+	"github.com/leadkit/leadkit/sim"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -42,15 +42,92 @@ func benchModel(tb testing.TB) *Model {
 	return m
 }
 
-// benchInputs returns n leads with 50 events each over the last 60 days.
-func benchInputs(n int, seed int64) []Input {
-	g := leadgen.New(seed)
-	in := make([]Input, n)
-	for i := range in {
-		l := g.Lead(i, benchAsOf)
-		in[i] = Input{Lead: l, Events: g.Events(l.ID, 50, benchAsOf, 60*24*time.Hour), AsOf: benchAsOf}
+// benchEventTypes are the event types of the benchmark data, in equal
+// shares: the nine the bench model scores and sdr_call, which it does not.
+var benchEventTypes = []string{
+	leadkit.EventPageView, leadkit.EventFormSubmitted, leadkit.EventDownload,
+	leadkit.EventWebinarRegistered, leadkit.EventWebinarAttended, leadkit.EventEmailOpened,
+	leadkit.EventEmailClicked, leadkit.EventMeeting, leadkit.EventSDRCall, leadkit.EventUnsubscribed,
+}
+
+// benchSim is the simulated business of the scoring tests and benchmarks:
+// leads created over a year, each touched touchesPerLead times on average
+// (Poisson) with every type of benchEventTypes equally likely, the touches
+// spread over the 40 to 80 days after its creation (60 on average). The
+// conversion rate is tiny and no golden path is planted, so nearly every
+// event is a touch; sales events (sdr_call, meeting, deals) are rare.
+func benchSim(tb testing.TB, leads int, seed uint64, touchesPerLead float64) *sim.Sim {
+	tb.Helper()
+	k := touchesPerLead / float64(len(benchEventTypes))
+	oldShare := 1.0
+	s, err := sim.New(sim.Config{
+		Seed:  seed,
+		Leads: leads,
+		Channels: []sim.Channel{
+			{Name: sim.ChannelWebsite, Touches: 2 * k, Types: []string{leadkit.EventPageView, leadkit.EventFormSubmitted}},
+			{Name: sim.ChannelEmail, Touches: 3 * k, Types: []string{leadkit.EventEmailOpened, leadkit.EventEmailClicked, leadkit.EventUnsubscribed}},
+			{Name: sim.ChannelContent, Touches: k, Types: []string{leadkit.EventDownload}},
+			{Name: sim.ChannelWebinar, Touches: 2 * k, Types: []string{leadkit.EventWebinarRegistered, leadkit.EventWebinarAttended}},
+			{Name: "sdr", Touches: 2 * k, Types: []string{leadkit.EventMeeting, leadkit.EventSDRCall}},
+		},
+		Golden:       &sim.GoldenPath{},
+		BaseRate:     0.001,
+		OldLeadShare: &oldShare,
+		OldLeadAge:   leadkit.Duration(40 * day),
+	})
+	require.NoError(tb, err)
+	return s
+}
+
+// simInputs returns the first n leads of s (their profiles and all their
+// events, from s.Records), each scored as of its last event. The run must
+// create enough leads after the n-th that the n-th's journey is over.
+func simInputs(s *sim.Sim, n int) []Input {
+	in := make([]Input, 0, n)
+	idx := map[string]int{}
+	for r := range s.Records() {
+		switch r.Kind {
+		case sim.KindLead:
+			if len(in) < n {
+				idx[r.Lead.ID] = len(in)
+				in = append(in, Input{Lead: *r.Lead})
+			}
+		case sim.KindEvent:
+			if i, ok := idx[r.Event.LeadID]; ok {
+				in[i].Events = append(in[i].Events, r.Event)
+				in[i].AsOf = r.Event.Time
+			}
+		}
 	}
 	return in
+}
+
+// benchInputs returns n leads with about 50 events each over about the
+// last 60 days before their AsOf (half of them in the bench model's 30-day
+// window). Profiles come from sim; sim has no custom fields, so three
+// leads in four get a person.budget (0 to 99,000) for the budget rule.
+func benchInputs(tb testing.TB, n int, seed uint64) []Input {
+	tb.Helper()
+	in := simInputs(benchSim(tb, 2*n, seed, 50), n)
+	require.Len(tb, in, n)
+	for i := range in {
+		if i%4 != 0 {
+			in[i].Lead.Person.Custom = map[string]any{"budget": float64(i*37%100) * 1000}
+		}
+	}
+	return in
+}
+
+// benchLead is a lead profile from sim for the incremental benchmarks.
+func benchLead(tb testing.TB, seed uint64) leadkit.Lead {
+	tb.Helper()
+	for r := range benchSim(tb, 1, seed, 50).Records() {
+		if r.Kind == sim.KindLead {
+			return *r.Lead
+		}
+	}
+	tb.Fatal("sim made no lead")
+	return leadkit.Lead{}
 }
 
 const day = 24 * time.Hour
@@ -272,7 +349,7 @@ func TestBenchBaselinesAgree(t *testing.T) {
 	m := benchModel(t)
 	nm := compileNaive(t)
 	var v vm.VM
-	for _, in := range benchInputs(300, 7) {
+	for _, in := range benchInputs(t, 300, 7) {
 		res, err := m.Score(in)
 		require.NoError(t, err)
 		fit, _ := res.Dimension("fit")
@@ -298,7 +375,7 @@ func reportLeads(b *testing.B, leadsPerOp int) {
 // leads (20 rules, 50 events each), one lead per op.
 func BenchmarkScore(b *testing.B) {
 	m := benchModel(b)
-	in := benchInputs(256, 1)
+	in := benchInputs(b, 256, 1)
 	b.Run("engine", func(b *testing.B) {
 		var res Result
 		sc := m.get()
@@ -381,7 +458,7 @@ func BenchmarkScore(b *testing.B) {
 // of the others; see BenchmarkScore/naive-expr.)
 func BenchmarkRatio(b *testing.B) {
 	m := benchModel(b)
-	in := benchInputs(256, 1)
+	in := benchInputs(b, 256, 1)
 	sc := m.get()
 	defer m.put(sc)
 	var res Result
@@ -416,7 +493,7 @@ func BenchmarkRatio(b *testing.B) {
 // BenchmarkScoreBatch scores 256 leads per op with reused results.
 func BenchmarkScoreBatch(b *testing.B) {
 	m := benchModel(b)
-	in := benchInputs(256, 2)
+	in := benchInputs(b, 256, 2)
 	out := make([]Result, len(in))
 	for _, workers := range []int{1, 2} {
 		b.Run(map[int]string{1: "workers=1", 2: "workers=2"}[workers], func(b *testing.B) {
@@ -441,8 +518,8 @@ func BenchmarkScoreBatch(b *testing.B) {
 // them.
 func BenchmarkIncremental(b *testing.B) {
 	m := benchModel(b)
-	l := leadgen.New(3).Lead(1, benchAsOf)
-	types := leadgen.EventTypes
+	l := benchLead(b, 3)
+	types := benchEventTypes
 	mk := func(i int) leadkit.Event {
 		return leadkit.Event{ID: "e", LeadID: l.ID, Type: types[i%len(types)], Content: "/pricing",
 			Time: benchAsOf.Add(time.Duration(i) * 17 * time.Second)}

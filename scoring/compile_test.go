@@ -170,7 +170,7 @@ func TestVMAgreesWithClosures(t *testing.T) {
 	fast := benchModel(t)
 	vm, err := compileOnVM(benchSpec(t), Options{})
 	require.NoError(t, err)
-	for _, in := range benchInputs(40, 3) {
+	for _, in := range benchInputs(t, 40, 3) {
 		want, err := fast.Score(in)
 		require.NoError(t, err)
 		got, err := vm.Score(in)

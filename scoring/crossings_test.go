@@ -73,7 +73,7 @@ func TestCrossingsMatchBruteForce(t *testing.T) {
 		t.Skip("slow")
 	}
 	m := benchModel(t)
-	in := benchInputs(crossLeads, 11)
+	in := benchInputs(t, crossLeads, 11)
 	for _, x := range in {
 		x.Events = x.Events[:crossEvents]
 		x.AsOf = x.Events[len(x.Events)-1].Time.Add(20 * day)
@@ -106,7 +106,7 @@ var crossLeads, crossEvents = 6, 20
 
 func BenchmarkCrossings(b *testing.B) {
 	m := benchModel(b)
-	in := benchInputs(16, 4)
+	in := benchInputs(b, 16, 4)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

@@ -56,7 +56,7 @@ func TestQuickIDHashSuffices(t *testing.T) {
 	m := benchModel(t)
 	sc := m.get()
 	defer m.put(sc)
-	for _, in := range benchInputs(200, 3) {
+	for _, in := range benchInputs(t, 200, 3) {
 		_, err := m.checkEvents(sc, in.Lead.ID, in.Events)
 		require.NoError(t, err)
 		assert.Less(t, sc.idProbes, idBudget(len(in.Events)), in.Lead.ID)

@@ -371,7 +371,7 @@ func TestScoreIntoZeroAllocs(t *testing.T) {
 		t.Skip("allocation counts are not meaningful under -race")
 	}
 	m := benchModel(t)
-	in := benchInputs(8, 5)
+	in := benchInputs(t, 8, 5)
 	var res Result
 	require.NoError(t, m.ScoreInto(&res, in[0]))
 	i := 0
@@ -431,7 +431,7 @@ func TestBatchZeroAllocsPerLead(t *testing.T) {
 		t.Skip("allocation counts are not meaningful under -race")
 	}
 	m := benchModel(t)
-	in := benchInputs(64, 6)
+	in := benchInputs(t, 64, 6)
 	out := make([]Result, len(in))
 	for _, workers := range []int{1, 2} {
 		require.NoError(t, m.ScoreBatch(out, in, workers))

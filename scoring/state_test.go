@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/leadkit/leadkit"
-	"github.com/leadkit/leadkit/internal/leadgen"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -99,7 +99,9 @@ func assertSameScores(t *testing.T, want, got Result, msg string) {
 // of the state) and reading it at several times equals a full rescore.
 func TestIncrementalEqualsFullRescore(t *testing.T) {
 	r := rand.New(rand.NewSource(42))
-	g := leadgen.New(42)
+	// Profiles and event streams from sim (about 100 touches per lead, so
+	// that every count up to 80 is available), moved to the base time.
+	sims := simInputs(benchSim(t, 400, 42, 100), 200)
 	// Ordinary times, and the edges of the accepted range (1900 to 2149),
 	// where decay differences span 250 years.
 	bases := []time.Time{time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(1900, 9, 1, 0, 0, 0, 0, time.UTC), time.Date(2149, 11, 1, 0, 0, 0, 0, time.UTC)}
@@ -109,9 +111,15 @@ func TestIncrementalEqualsFullRescore(t *testing.T) {
 			base = bases[1+iter/4%2]
 		}
 		m := mustCompile(t, randomModel(r))
-		lead := g.Lead(iter, base)
-		n := r.Intn(80)
-		evs := g.Events(lead.ID, n, base, time.Duration(1+r.Intn(200))*day)
+		lead := sims[iter].Lead
+		n := min(r.Intn(80), len(sims[iter].Events))
+		evs := retime(sims[iter].Events[:n], base, time.Duration(1+r.Intn(200))*day)
+		// An amount on a quarter of the events, for event.amount rules.
+		for i := range evs {
+			if r.Intn(4) == 0 {
+				evs[i].Attrs = map[string]any{"amount": float64(r.Intn(500))}
+			}
+		}
 		// Some same-instant events.
 		for i := 1; i < len(evs); i++ {
 			if r.Intn(8) == 0 {
@@ -154,6 +162,26 @@ func TestIncrementalEqualsFullRescore(t *testing.T) {
 	}
 }
 
+// retime returns a copy of evs (in time order) moved and stretched to
+// span the time before base: the first at base-span, the last at base, the
+// gaps in proportion, to the second. sim's runs cannot reach the edges of
+// the time range (a run needs a year of valid time after its end).
+func retime(evs []leadkit.Event, base time.Time, span time.Duration) []leadkit.Event {
+	out := slices.Clone(evs)
+	if len(out) == 0 {
+		return out
+	}
+	t0, t1 := out[0].Time, out[len(out)-1].Time
+	for i := range out {
+		f := 1.0
+		if t1.After(t0) {
+			f = float64(out[i].Time.Sub(t0)) / float64(t1.Sub(t0))
+		}
+		out[i].Time = base.Add(-span + time.Duration(f*float64(span))).Truncate(time.Second)
+	}
+	return out
+}
+
 func TestStateErrors(t *testing.T) {
 	m := mustCompile(t, behSpec(BehaviorRule{Name: "r", Points: 1}))
 	st := m.NewState()
@@ -188,10 +216,10 @@ func TestIncrementalZeroAllocs(t *testing.T) {
 		t.Skip("allocation counts are not meaningful under -race")
 	}
 	m := benchModel(t)
-	l := leadgen.New(1).Lead(1, benchAsOf)
+	l := benchLead(t, 1)
 	st := m.NewState()
 	for i := 0; i < 500; i++ {
-		require.NoError(t, m.Apply(&st, leadkit.Event{Type: leadgen.EventTypes[i%len(leadgen.EventTypes)], Time: benchAsOf.Add(time.Duration(i) * time.Hour)}))
+		require.NoError(t, m.Apply(&st, leadkit.Event{Type: benchEventTypes[i%len(benchEventTypes)], Time: benchAsOf.Add(time.Duration(i) * time.Hour)}))
 	}
 	i := 500
 	var res Result

@@ -7,7 +7,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/leadkit/leadkit"
-	"github.com/leadkit/leadkit/internal/leadgen"
 )
 
 // FuzzCompile compiles arbitrary text in every kind of context the
@@ -26,12 +25,12 @@ func FuzzCompile(f *testing.F) {
 	for s := range refused {
 		f.Add(s)
 	}
-	g := leadgen.New(5)
+	g := newTestGen(5)
 	leads := edgeLeads()
 	for i := 0; i < 20; i++ {
-		leads = append(leads, g.Lead(i, fastAsOf))
+		leads = append(leads, g.lead(i, fastAsOf))
 	}
-	evs := g.Events("l", 20, fastAsOf, 40*day)
+	evs := g.events("l", 20, fastAsOf, 40*day)
 	evs = append(evs, leadkit.Event{}, leadkit.Event{Content: "ÉVÉNEMENT", Attrs: map[string]any{"amount": "x", "tags": []any{1}}},
 		leadkit.Event{Attrs: map[string]any{"amount": float64(1 << 62), "tags": []string{"vip"}}})
 	lead, event, slots, journey := testSchema(f, false), testSchema(f, true), slotSchema(), journeySchema(f)
