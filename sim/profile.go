@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strconv"
@@ -83,7 +84,7 @@ func (s *Sim) makeLead(l *lead) *leadkit.Lead {
 	}
 	l.hasPhone = r.Float64() >= *c.NoPhoneShare
 	if l.hasPhone {
-		p.Phone = "+1212" + strconv.Itoa(200+r.IntN(800)) + strconv.Itoa(1000+r.IntN(9000))
+		p.Phone = phone(l.idx)
 	}
 	l.dup = r.Float64() < *c.DuplicateShare
 	source := ""
@@ -182,4 +183,17 @@ func splitmix(x uint64) uint64 {
 	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
 	x = (x ^ x>>27) * 0x94d049bb133111eb
 	return x ^ x>>31
+}
+
+// phoneAreas are real US area codes; with 800 exchanges and 10,000 lines
+// each, they number 80M people apart, over MaxLeads.
+var phoneAreas = [...]string{"212", "312", "415", "617", "646", "718", "202", "305", "404", "206"}
+
+// phone is person idx's phone number: one per person (two people sharing
+// one would be one identity in the pool, which then refuses to merge two
+// leads), valid in the North American numbering plan.
+func phone(idx int) string {
+	const perArea = 800 * 10000
+	rest := idx % perArea
+	return "+1" + phoneAreas[idx/perArea%len(phoneAreas)] + strconv.Itoa(200+rest/10000) + fmt.Sprintf("%04d", rest%10000)
 }

@@ -241,3 +241,21 @@ func TestErrorsWrap(t *testing.T) {
 	_, err := sim.New(sim.Config{Months: 1000})
 	assert.True(t, errors.Is(err, leadkit.ErrInvalid))
 }
+
+// Every person has a phone of their own: two people sharing one would be
+// one identity in the pool, which then refuses to merge their leads.
+func TestPhonesUnique(t *testing.T) {
+	s, err := sim.New(sim.Config{Seed: 5, Leads: 20000})
+	require.NoError(t, err)
+	owner := map[string]string{}
+	for r := range s.Records() {
+		if r.Lead == nil || r.Lead.Person.Phone == "" {
+			continue
+		}
+		if other, dup := owner[r.Lead.Person.Phone]; dup && other != r.Lead.ID {
+			t.Fatalf("phone %s given to %s and %s", r.Lead.Person.Phone, other, r.Lead.ID)
+		}
+		owner[r.Lead.Person.Phone] = r.Lead.ID
+	}
+	assert.Greater(t, len(owner), 10000)
+}

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/leadkit/leadkit/lifecycle"
+	"github.com/leadkit/leadkit/sim"
+)
+
+// TestReport runs a small business through the engine and checks that the
+// report prints what the verification found: the funnel's stage-to-stage
+// conversions, the old and new MQLs next to the simulator's truth, the
+// attribution and the ROI tables.
+func TestReport(t *testing.T) {
+	r, err := simulate(context.Background(), sim.Config{Seed: 3, Leads: 2000}, nil)
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	r.print(&buf)
+	out := buf.String()
+
+	// Every simulated event went through the engine, and every lead the
+	// engine has graduated out of the pool.
+	assert.Equal(t, r.truth.Events, r.ingest.Events)
+	assert.Equal(t, r.v.Leads, r.ingest.Changes[lifecycle.Graduated])
+	assert.Greater(t, r.ingest.Agreed, 0, "the score makes some of the simulated MQLs")
+	assert.Greater(t, r.ingest.Sales, 0, "sales decisions reach the engine's stages")
+
+	// The funnel: each stage to the next, with a rate between 0 and 100%
+	// that is converted / base.
+	conv := regexp.MustCompile(`(?m)^(\w+) -> (\w+) +(\d+) +(\d+) +([\d.]+)%`)
+	var pairs []string
+	for _, m := range conv.FindAllStringSubmatch(out, -1) {
+		pairs = append(pairs, m[1]+">"+m[2])
+		base, _ := strconv.Atoi(m[3])
+		converted, _ := strconv.Atoi(m[4])
+		rate, _ := strconv.ParseFloat(m[5], 64)
+		assert.GreaterOrEqual(t, rate, 0.0, m[0])
+		assert.LessOrEqual(t, rate, 100.0, m[0])
+		assert.LessOrEqual(t, converted, base, m[0])
+		if base > 0 {
+			assert.InDelta(t, 100*float64(converted)/float64(base), rate, 0.051, m[0])
+		}
+		c, ok := r.v.Funnel.Conversion(m[1], m[2])
+		require.True(t, ok, m[0])
+		assert.Equal(t, c.Base, base, m[0])
+		assert.Equal(t, c.Converted, converted, m[0])
+	}
+	assert.Equal(t, []string{"Raw>MQL", "MQL>SAL", "SAL>SQL", "SQL>Opportunity", "Opportunity>Won"}, pairs)
+	assert.Greater(t, r.v.Funnel.Stages[0].Entered, 0, "leads entered the funnel in the month")
+
+	// This month's MQLs, old vs new: the engine's own numbers.
+	mql, ok := r.stageResult(sim.StageMQL)
+	require.True(t, ok)
+	a := mql.Age
+	require.Greater(t, a.Leads, 0, "MQLs in the verified month")
+	assert.Equal(t, a.Leads, a.New+a.Earlier+a.Unknown)
+	assert.Contains(t, out, fmt.Sprintf("engine: %d MQLs: %d new leads (created this month), %d old leads (created before; %.1f%%), %d first time, %d repeat\n",
+		a.Leads, a.New, a.Earlier, 100*a.EarlierShare, a.FirstTime, a.Repeat))
+	old, all := oldShare(a, 90*24*time.Hour)
+	assert.Equal(t, a.Leads, all, "every MQL has an age")
+	assert.Regexp(t, fmt.Sprintf(`found \(engine Verify\) +%d +%d +%d +%d +%s`, a.Leads, a.FirstTime, a.Repeat, old, regexp.QuoteMeta(percent(old, all))), out)
+	// ... next to the simulator's truth for the month.
+	m := r.month
+	assert.Regexp(t, fmt.Sprintf(`realised \(sim truth\) +%d +%d +%d +%d +%.1f%% +%.1f%%`, m.MQLs, m.FirstTime, m.Repeat, m.Old, 100*m.OldShare, 100*m.FirstTimeOldShare), out)
+	assert.Regexp(t, `planted \(sim\) +40\.0%`, out)
+
+	// Attribution of MQLs and deals, by channel: the MQL columns credit
+	// every entry of the month.
+	assert.Contains(t, out, "-- Attribution by channel of the month's MQLs and deals won")
+	assert.Regexp(t, `channel +MQL last_touch +MQL markov +Won last_touch +Won markov +won value markov`, out)
+	lt, ok := mql.Credit("channel", "last_touch")
+	require.True(t, ok)
+	assert.Regexp(t, fmt.Sprintf(`(?m)^total +%.1f +`, lt.TotalConversions()), out)
+	assert.Greater(t, lt.TotalConversions(), 0.0)
+
+	// ROI per channel: every simulated channel with its cost.
+	assert.Contains(t, out, "-- ROI per channel")
+	for _, c := range r.month.Costs {
+		assert.Regexp(t, fmt.Sprintf(`(?m)^%s +%.0f +`, c.Channel, c.Cost), out)
+	}
+	assert.Contains(t, out, "-- ROI per function")
+	assert.Contains(t, out, "-- Nurture power of content towards MQL")
+}
+
+// TestRun runs the command: flags, exit codes, no progress line when the
+// output is not a terminal, and the same report for the same seed.
+func TestRun(t *testing.T) {
+	runs := func(args ...string) (string, string, int) {
+		var out, errb bytes.Buffer
+		code := run(args, &out, &errb)
+		return out.String(), errb.String(), code
+	}
+	out, errs, code := runs("-leads", "1500", "-seed", "2", "-months", "9")
+	require.Equal(t, 0, code, errs)
+	assert.Empty(t, errs)
+	assert.NotContains(t, out, "\r", "no progress line off a terminal")
+	assert.Contains(t, out, "1,500 leads over 9 months")
+	assert.Contains(t, out, "== Verification of September 2025")
+
+	again, _, code := runs("-leads", "1500", "-seed", "2", "-months", "9")
+	require.Equal(t, 0, code)
+	assert.Equal(t, withoutTimes(out), withoutTimes(again))
+
+	_, errs, code = runs("-leads", "nope")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errs, "invalid value")
+	_, errs, code = runs("-leads", "-5")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errs, "lifecycle: ")
+}
+
+// withoutTimes drops the lines that report wall-clock times.
+func withoutTimes(s string) string {
+	var keep []string
+	for _, l := range strings.Split(s, "\n") {
+		if !strings.Contains(l, "generated in") && !strings.Contains(l, "events/s") {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, "\n")
+}
+
+func TestProgressLine(t *testing.T) {
+	assert.Equal(t, "500 / 1,000 events (50.0%)  500 events/s  ETA 1s", progressLine(500, 1000, time.Second))
+	assert.Equal(t, "0 / 1,234,567 events (0.0%)  0 events/s  ETA ?", progressLine(0, 1234567, 0))
+	assert.Equal(t, "999", thousands(999))
+	assert.Equal(t, "-1,000", thousands(-1000))
+
+	// Off a terminal it writes nothing.
+	var buf bytes.Buffer
+	p := newProgress(&buf)
+	p.start(10)
+	p.note("working")
+	p.update(5)
+	p.done()
+	assert.Empty(t, buf.String())
+	// On one, a line rewritten in place and cleared at the end.
+	p = &progress{w: &buf, on: true}
+	p.start(10)
+	p.update(5)
+	p.done()
+	assert.True(t, strings.HasPrefix(buf.String(), "\r5 / 10 events (50.0%)"), buf.String())
+	assert.True(t, strings.HasSuffix(buf.String(), "\r"))
+}
