@@ -277,28 +277,25 @@ func (e *Engine) Tenant() string { return e.tenant }
 // store that says its tenant (leadkit stores do) must say the same, or
 // one tenant's events would be scored into another's states and stages.
 func partsTenant(p *pool.Pool, machine *stage.Machine, events journey.Store, states Store) (string, error) {
-	type scoped interface{ Tenant() string }
-	parts := []struct {
+	type part struct {
 		name  string
 		store any
-	}{{"stage store", machine.Store()}, {"journey store", events}, {"lead-state store", states}}
+	}
+	parts := []part{{"stage store", machine.Store()}, {"journey store", events}, {"lead-state store", states}}
 	if p != nil {
-		parts = append(parts, struct {
-			name  string
-			store any
-		}{"pool store", p.Store()})
+		parts = append(parts, part{"pool store", p.Store()})
 	}
 	tenant, from := "", ""
-	for _, part := range parts {
-		s, ok := part.store.(scoped)
+	for _, pt := range parts {
+		s, ok := pt.store.(interface{ Tenant() string })
 		if !ok {
 			continue
 		}
 		switch t := s.Tenant(); {
 		case tenant == "":
-			tenant, from = t, part.name
+			tenant, from = t, pt.name
 		case t != tenant:
-			return "", fmt.Errorf("lifecycle: %w: the %s is bound to tenant %q and the %s to tenant %q: an engine's stores serve one tenant", leadkit.ErrInvalid, from, tenant, part.name, t)
+			return "", fmt.Errorf("lifecycle: %w: the %s is bound to tenant %q and the %s to tenant %q: an engine's stores serve one tenant", leadkit.ErrInvalid, from, tenant, pt.name, t)
 		}
 	}
 	if tenant == "" {
