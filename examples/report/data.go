@@ -1,0 +1,288 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/leadkit/leadkit/attribution"
+	"github.com/leadkit/leadkit/journey"
+	"github.com/leadkit/leadkit/lifecycle"
+	"github.com/leadkit/leadkit/scoring"
+	"github.com/leadkit/leadkit/sim"
+	"github.com/leadkit/leadkit/stage"
+)
+
+// data is what the report is drawn from: the verification of the last
+// month of the run and a few figures over the whole run, computed from
+// the engine's stores.
+type data struct {
+	Config sim.Config
+	// Period is the verified month.
+	Period lifecycle.Period
+	V      lifecycle.Verification
+	// Months are the MQLs of every month of the run, from new leads
+	// (created in the month) and old ones (created before).
+	Months []monthMQLs
+	// Channels are the channels credited for the month's MQLs, sorted;
+	// LastTouch and Markov their credit (conversions).
+	Channels          []string
+	LastTouch, Markov map[string]float64
+	// Golden are the top golden paths (by channel) to MQL over the run.
+	Golden []journey.GoldenPath
+	// TimeToMQL counts the leads by days from creation to first MQL.
+	TimeToMQL []bucket
+	// Grades is the score distribution by fit grade, over the leads at the
+	// end of the run, with the share of each score band that reached SQL.
+	Grades []string
+	Bands  []scoreBand
+}
+
+type monthMQLs struct {
+	Month    time.Time
+	New, Old int
+}
+
+type bucket struct {
+	Label string
+	Leads int
+}
+
+type scoreBand struct {
+	Label string
+	// Leads per grade (index of data.Grades); SQL of them reached SQL.
+	Leads, SQL []int
+}
+
+// timeBuckets are the time-to-MQL histogram's bounds in days.
+var timeBuckets = []int{0, 7, 14, 30, 60, 90, 180, 365}
+
+// scoreBounds are the lower bounds of the score bands.
+var scoreBounds = []float64{0, 25, 50, 75, 100, 150}
+
+// build simulates the business, streams it through the engine and
+// computes the report's data.
+func build(ctx context.Context, cfg sim.Config) (*data, error) {
+	s, err := sim.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	cfg = s.Config()
+	var now time.Time
+	f, err := newFeeder(ctx, func() time.Time { return now })
+	if err != nil {
+		return nil, err
+	}
+	for rec := range s.Records() {
+		now = rec.Time
+		if err := f.record(ctx, rec); err != nil {
+			return nil, err
+		}
+	}
+	if err := f.flush(ctx); err != nil {
+		return nil, err
+	}
+	truth := s.Truth()
+	last := truth.Months[len(truth.Months)-1]
+	d := &data{Config: cfg}
+	d.Period = lifecycle.Period{From: last.Month, To: last.Month.AddDate(0, 1, 0), Costs: map[string]float64{}}
+	for _, c := range last.Costs {
+		d.Period.Costs[c.Channel] = c.Cost
+	}
+	e := f.engine
+	if d.V, err = e.Verify(ctx, d.Period); err != nil {
+		return nil, err
+	}
+	if mql, ok := stageResult(d.V, sim.StageMQL); ok {
+		d.LastTouch, _ = creditOf(mql, "last_touch")
+		d.Markov, _ = creditOf(mql, "markov")
+		d.Channels = slices.Sorted(maps.Keys(union(d.LastTouch, d.Markov)))
+	}
+	if err := d.runFigures(ctx, e); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+func stageResult(v lifecycle.Verification, name string) (lifecycle.StageResult, bool) {
+	for _, s := range v.Stages {
+		if s.Stage == name {
+			return s, true
+		}
+	}
+	return lifecycle.StageResult{}, false
+}
+
+func creditOf(s lifecycle.StageResult, model string) (map[string]float64, bool) {
+	r, ok := s.Credit(attribution.ByChannel, model)
+	if r.Conversions == nil {
+		r.Conversions = map[string]float64{}
+	}
+	return r.Conversions, ok
+}
+
+func union(a, b map[string]float64) map[string]float64 {
+	out := maps.Clone(a)
+	maps.Copy(out, b)
+	return out
+}
+
+// runFigures computes the figures over the whole run: MQLs by month, time
+// to MQL, golden paths and the score distribution.
+func (d *data) runFigures(ctx context.Context, e *lifecycle.Engine) error {
+	created := map[string]time.Time{}
+	states := map[string]lifecycle.LeadState{}
+	if err := e.States().Scan(ctx, func(s lifecycle.LeadState) error {
+		created[s.LeadID] = s.Lead.CreatedAt
+		states[s.LeadID] = s
+		return nil
+	}); err != nil {
+		return err
+	}
+	m := e.Machine()
+	var visits []stage.Visit
+	if err := stage.ScanHistories(ctx, m.Store(), m.Pipeline(), func(_ stage.Key, h []stage.Entry) error {
+		visits = append(visits, stage.Visits(h)...)
+		return nil
+	}); err != nil {
+		return err
+	}
+	visits, err := stage.Reach(visits, m.FunnelStages())
+	if err != nil {
+		return err
+	}
+
+	// MQLs by month: each lead once a month, new when created in it.
+	start := d.Config.Start
+	d.Months = make([]monthMQLs, d.Config.Months)
+	for i := range d.Months {
+		d.Months[i].Month = start.AddDate(0, i, 0)
+	}
+	seen := map[string]bool{}
+	firstMQL := map[string]time.Time{}
+	reachedSQL := map[string]bool{}
+	for _, v := range visits {
+		switch v.Stage {
+		case sim.StageSQL:
+			reachedSQL[v.LeadID] = true
+		case sim.StageMQL:
+			if t, ok := firstMQL[v.LeadID]; !ok || v.At.Before(t) {
+				firstMQL[v.LeadID] = v.At
+			}
+			i := monthIndex(start, v.At)
+			if i < 0 || i >= len(d.Months) {
+				continue
+			}
+			key := fmt.Sprintf("%d/%s", i, v.LeadID)
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+			if c, ok := created[v.LeadID]; ok && c.Before(d.Months[i].Month) {
+				d.Months[i].Old++
+			} else {
+				d.Months[i].New++
+			}
+		}
+	}
+
+	// Time to MQL, from creation to the first MQL entry.
+	for i, lo := range timeBuckets {
+		label := fmt.Sprintf("%d+ d", lo)
+		if i+1 < len(timeBuckets) {
+			label = fmt.Sprintf("%d-%d d", lo, timeBuckets[i+1])
+		}
+		d.TimeToMQL = append(d.TimeToMQL, bucket{Label: label})
+	}
+	for id, at := range firstMQL {
+		c, ok := created[id]
+		if !ok || at.Before(c) {
+			continue
+		}
+		days := int(at.Sub(c).Hours() / 24)
+		i := len(timeBuckets) - 1
+		for i > 0 && days < timeBuckets[i] {
+			i--
+		}
+		d.TimeToMQL[i].Leads++
+	}
+
+	// Golden paths by channel to MQL.
+	timelines, err := journey.Timelines(ctx, e.Journey())
+	if err != nil {
+		return err
+	}
+	conv, other, err := journey.ConversionPaths(timelines, visits, sim.StageMQL, journey.KeyChannel)
+	if err != nil {
+		return err
+	}
+	gp, err := journey.GoldenPaths(conv, other, journey.PatternOptions{
+		MinSupport: max(2, len(conv)/20), MaxLength: 3, CollapseRepeats: true,
+	})
+	if err != nil {
+		return err
+	}
+	slices.SortStableFunc(gp, func(a, b journey.GoldenPath) int {
+		return cmp.Or(cmp.Compare(b.Lift, a.Lift), cmp.Compare(b.Converted, a.Converted))
+	})
+	d.Golden = gp[:min(10, len(gp))]
+
+	// Score distribution by grade at the end of the run.
+	end := start.AddDate(0, d.Config.Months, 0)
+	grades := map[string]bool{}
+	type scored struct {
+		grade string
+		band  int
+		sql   bool
+	}
+	var all []scored
+	var res scoring.Result
+	for id, st := range states {
+		sc := st.Score
+		if err := e.Model().ReadState(&res, &sc, st.Lead, end); err != nil {
+			return err
+		}
+		grade, total := "", 0.0
+		for _, dim := range res.Dimensions {
+			switch dim.Name {
+			case "fit":
+				grade = dim.Band
+			case "total":
+				total = dim.Score
+			}
+		}
+		if grade == "" {
+			grade = "-"
+		}
+		grades[grade] = true
+		b := len(scoreBounds) - 1
+		for b > 0 && total < scoreBounds[b] {
+			b--
+		}
+		all = append(all, scored{grade, b, reachedSQL[id]})
+	}
+	d.Grades = slices.Sorted(maps.Keys(grades))
+	for i, lo := range scoreBounds {
+		label := fmt.Sprintf("%g+", lo)
+		if i+1 < len(scoreBounds) {
+			label = fmt.Sprintf("%g-%g", lo, scoreBounds[i+1])
+		}
+		d.Bands = append(d.Bands, scoreBand{Label: label, Leads: make([]int, len(d.Grades)), SQL: make([]int, len(d.Grades))})
+	}
+	for _, s := range all {
+		g := slices.Index(d.Grades, s.grade)
+		d.Bands[s.band].Leads[g]++
+		if s.sql {
+			d.Bands[s.band].SQL[g]++
+		}
+	}
+	return nil
+}
+
+func monthIndex(start, t time.Time) int {
+	t = t.UTC()
+	return (t.Year()-start.Year())*12 + int(t.Month()) - int(start.Month())
+}

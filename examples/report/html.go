@@ -1,0 +1,333 @@
+package main
+
+import (
+	"fmt"
+	"html"
+	"io"
+	"math"
+	"strings"
+	"time"
+)
+
+// chart is a vertical bar chart, grouped (or stacked) by series, drawn
+// as inline SVG next to the table of its numbers.
+type chart struct {
+	ID, Title, XLabel, YLabel string
+	Note                      string
+	Series                    []string
+	Cats                      []string
+	// Vals holds, per category, one value per series.
+	Vals    [][]float64
+	Stacked bool
+	Table   table
+}
+
+// table is an HTML table of text cells.
+type table struct {
+	Head []string
+	Rows [][]string
+}
+
+// bars is the number of bars the chart draws: one per category and
+// series (a zero is a bar of no height).
+func (c chart) bars() int { return len(c.Cats) * len(c.Series) }
+
+var palette = []string{"#3b6ea8", "#e08a2c", "#4f9a5a", "#b8495b", "#7a5ea8", "#6b6b6b"}
+
+const (
+	svgW, svgH             = 640, 340
+	padL, padR, padT, padB = 64, 16, 36, 78
+	plotW, plotH           = svgW - padL - padR, svgH - padT - padB
+	legendY                = 14
+)
+
+// niceMax rounds a maximum up to 1, 2 or 5 times a power of ten.
+func niceMax(x float64) float64 {
+	if x <= 0 {
+		return 1
+	}
+	p := math.Pow(10, math.Floor(math.Log10(x)))
+	for _, m := range []float64{1, 2, 5, 10} {
+		if m*p >= x {
+			return m * p
+		}
+	}
+	return 10 * p
+}
+
+func num(x float64) string {
+	if x == math.Trunc(x) && math.Abs(x) < 1e15 {
+		return fmt.Sprintf("%.0f", x)
+	}
+	return fmt.Sprintf("%.1f", x)
+}
+
+func (c chart) svg(w *strings.Builder) {
+	max := 0.0
+	for _, row := range c.Vals {
+		sum := 0.0
+		for _, v := range row {
+			if c.Stacked {
+				sum += v
+			} else {
+				sum = math.Max(sum, v)
+			}
+		}
+		max = math.Max(max, sum)
+	}
+	top := niceMax(max)
+	e := html.EscapeString
+	fmt.Fprintf(w, `<svg id="%s" xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-labelledby="%s-title">`,
+		e(c.ID), svgW, svgH, svgW, svgH, e(c.ID))
+	fmt.Fprintf(w, `<title id="%s-title">%s</title>`, e(c.ID), e(c.Title))
+	// Grid and y axis ticks.
+	for i := 0; i <= 5; i++ {
+		v := top * float64(i) / 5
+		y := float64(padT+plotH) - float64(plotH)*float64(i)/5
+		fmt.Fprintf(w, `<line class="grid" x1="%d" y1="%.1f" x2="%d" y2="%.1f"/>`, padL, y, padL+plotW, y)
+		fmt.Fprintf(w, `<text class="tick" x="%d" y="%.1f" text-anchor="end">%s</text>`, padL-6, y+4, num(v))
+	}
+	fmt.Fprintf(w, `<line class="axis" x1="%d" y1="%d" x2="%d" y2="%d"/>`, padL, padT, padL, padT+plotH)
+	fmt.Fprintf(w, `<line class="axis" x1="%d" y1="%d" x2="%d" y2="%d"/>`, padL, padT+plotH, padL+plotW, padT+plotH)
+	// Bars.
+	n := max1(len(c.Cats))
+	slot := float64(plotW) / float64(n)
+	groups := len(c.Series)
+	if c.Stacked {
+		groups = 1
+	}
+	bw := slot * 0.8 / float64(max1(groups))
+	rotate := len(c.Cats) > 6
+	for i, cat := range c.Cats {
+		x0 := float64(padL) + slot*float64(i) + slot*0.1
+		base := 0.0
+		for j, s := range c.Series {
+			v := 0.0
+			if j < len(c.Vals[i]) {
+				v = c.Vals[i][j]
+			}
+			h := float64(plotH) * v / top
+			x, y := x0+bw*float64(j), float64(padT+plotH)-h
+			if c.Stacked {
+				x, y = x0, float64(padT+plotH)-float64(plotH)*(base+v)/top
+				base += v
+			}
+			fmt.Fprintf(w, `<rect class="bar" x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"><title>%s, %s: %s</title></rect>`,
+				x, y, math.Max(bw-1, 1), h, palette[j%len(palette)], e(cat), e(s), num(v))
+		}
+		cx := float64(padL) + slot*(float64(i)+0.5)
+		if rotate {
+			fmt.Fprintf(w, `<text class="tick" x="%.1f" y="%d" text-anchor="end" transform="rotate(-40 %.1f %d)">%s</text>`, cx, padT+plotH+14, cx, padT+plotH+14, e(cat))
+		} else {
+			fmt.Fprintf(w, `<text class="tick" x="%.1f" y="%d" text-anchor="middle">%s</text>`, cx, padT+plotH+16, e(cat))
+		}
+	}
+	// Axis labels.
+	fmt.Fprintf(w, `<text class="label" x="%d" y="%d" text-anchor="middle">%s</text>`, padL+plotW/2, svgH-8, e(c.XLabel))
+	fmt.Fprintf(w, `<text class="label" x="14" y="%d" text-anchor="middle" transform="rotate(-90 14 %d)">%s</text>`, padT+plotH/2, padT+plotH/2, e(c.YLabel))
+	// Legend.
+	if len(c.Series) > 1 {
+		x := padL
+		for j, s := range c.Series {
+			fmt.Fprintf(w, `<rect class="legend" x="%d" y="%d" width="12" height="12" fill="%s"/><text class="tick" x="%d" y="%d">%s</text>`,
+				x, legendY-10, palette[j%len(palette)], x+16, legendY, e(s))
+			x += 24 + 8*len(s)
+		}
+	}
+	w.WriteString(`</svg>`)
+}
+
+func (t table) html(w *strings.Builder) {
+	e := html.EscapeString
+	w.WriteString("<table><thead><tr>")
+	for _, h := range t.Head {
+		fmt.Fprintf(w, "<th>%s</th>", e(h))
+	}
+	w.WriteString("</tr></thead><tbody>")
+	for _, r := range t.Rows {
+		w.WriteString("<tr>")
+		for i, c := range r {
+			class := ""
+			if i > 0 {
+				class = ` class="n"`
+			}
+			fmt.Fprintf(w, "<td%s>%s</td>", class, e(c))
+		}
+		w.WriteString("</tr>")
+	}
+	w.WriteString("</tbody></table>")
+}
+
+func max1(n int) int { return max(n, 1) }
+
+func pct(n, of int) string {
+	if of == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f%%", 100*float64(n)/float64(of))
+}
+
+func days(d time.Duration) string {
+	if d == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1fd", d.Hours()/24)
+}
+
+// charts lays the data out as the report's charts, in order.
+func (d *data) charts() []chart {
+	var out []chart
+	v := d.V
+	month := v.From.Format("January 2006")
+
+	funnel := chart{ID: "funnel", Title: "Stage funnel of " + month + "'s cohort",
+		XLabel: "stage", YLabel: "leads", Series: []string{"reached"},
+		Note:  "Leads that entered the first stage in the month, by the furthest stage they reached (skipping counts as passing).",
+		Table: table{Head: []string{"stage", "entered", "reached", "skipped"}}}
+	for _, s := range v.Funnel.Stages {
+		funnel.Cats = append(funnel.Cats, s.Stage)
+		funnel.Vals = append(funnel.Vals, []float64{float64(s.Reached)})
+		funnel.Table.Rows = append(funnel.Table.Rows, []string{s.Stage, fmt.Sprint(s.Entered), fmt.Sprint(s.Reached), fmt.Sprint(s.Skipped)})
+	}
+	out = append(out, funnel)
+
+	mqls := chart{ID: "mqls-by-month", Title: "MQLs by month: new vs old leads",
+		XLabel: "month", YLabel: "MQLs (leads)", Series: []string{"new", "old"}, Stacked: true,
+		Note:  "New leads were created in the month they became MQLs, old ones before it; each lead counts once a month.",
+		Table: table{Head: []string{"month", "new", "old", "total", "old share"}}}
+	for _, m := range d.Months {
+		label := m.Month.Format("2006-01")
+		mqls.Cats = append(mqls.Cats, label)
+		mqls.Vals = append(mqls.Vals, []float64{float64(m.New), float64(m.Old)})
+		mqls.Table.Rows = append(mqls.Table.Rows, []string{label, fmt.Sprint(m.New), fmt.Sprint(m.Old), fmt.Sprint(m.New + m.Old), pct(m.Old, m.New+m.Old)})
+	}
+	out = append(out, mqls)
+
+	attr := chart{ID: "attribution", Title: "Attribution of " + month + "'s MQLs by channel",
+		XLabel: "channel", YLabel: "MQLs credited", Series: []string{"last touch", "Markov"},
+		Table: table{Head: []string{"channel", "last touch", "Markov"}}}
+	var lt, mk float64
+	for _, ch := range d.Channels {
+		attr.Cats = append(attr.Cats, ch)
+		attr.Vals = append(attr.Vals, []float64{d.LastTouch[ch], d.Markov[ch]})
+		attr.Table.Rows = append(attr.Table.Rows, []string{ch, fmt.Sprintf("%.1f", d.LastTouch[ch]), fmt.Sprintf("%.1f", d.Markov[ch])})
+		lt, mk = lt+d.LastTouch[ch], mk+d.Markov[ch]
+	}
+	attr.Table.Rows = append(attr.Table.Rows, []string{"total", fmt.Sprintf("%.1f", lt), fmt.Sprintf("%.1f", mk)})
+	out = append(out, attr)
+
+	ttm := chart{ID: "time-to-mql", Title: "Time to MQL (whole run)",
+		XLabel: "days from creation to first MQL", YLabel: "leads", Series: []string{"leads"},
+		Table: table{Head: []string{"days", "leads", "share"}}}
+	total := 0
+	for _, b := range d.TimeToMQL {
+		total += b.Leads
+	}
+	for _, b := range d.TimeToMQL {
+		ttm.Cats = append(ttm.Cats, b.Label)
+		ttm.Vals = append(ttm.Vals, []float64{float64(b.Leads)})
+		ttm.Table.Rows = append(ttm.Table.Rows, []string{b.Label, fmt.Sprint(b.Leads), pct(b.Leads, total)})
+	}
+	out = append(out, ttm)
+
+	score := chart{ID: "score-by-grade", Title: "Score distribution by fit grade (end of run)",
+		XLabel: "total score band", YLabel: "leads", Series: d.Grades,
+		Note: "Leads by total score at the end of the run, per fit grade; conversion is the share of the band's leads that reached SQL."}
+	score.Table.Head = []string{"score"}
+	for _, g := range d.Grades {
+		score.Table.Head = append(score.Table.Head, "grade "+g, "to SQL")
+	}
+	for _, b := range d.Bands {
+		score.Cats = append(score.Cats, b.Label)
+		row := []string{b.Label}
+		vals := make([]float64, len(d.Grades))
+		for g := range d.Grades {
+			vals[g] = float64(b.Leads[g])
+			row = append(row, fmt.Sprint(b.Leads[g]), pct(b.SQL[g], b.Leads[g]))
+		}
+		score.Vals = append(score.Vals, vals)
+		score.Table.Rows = append(score.Table.Rows, row)
+	}
+	out = append(out, score)
+	return out
+}
+
+// conversionTable is the stage-to-stage conversion of the funnel.
+func (d *data) conversionTable() table {
+	t := table{Head: []string{"from", "to", "base", "converted", "rate", "median time", "mean time"}}
+	f := d.V.Funnel
+	for i := 1; i < len(f.Stages); i++ {
+		c, ok := f.Conversion(f.Stages[i-1].Stage, f.Stages[i].Stage)
+		if !ok {
+			continue
+		}
+		t.Rows = append(t.Rows, []string{c.From, c.To, fmt.Sprint(c.Base), fmt.Sprint(c.Converted),
+			fmt.Sprintf("%.1f%%", 100*c.Rate), days(time.Duration(c.Median)), days(time.Duration(c.Mean))})
+	}
+	return t
+}
+
+// goldenTable is the top golden paths.
+func (d *data) goldenTable() table {
+	t := table{Head: []string{"path (channels)", "MQLs with it", "others with it", "confidence", "lift"}}
+	for _, g := range d.Golden {
+		t.Rows = append(t.Rows, []string{strings.Join(g.Items, " → "), fmt.Sprint(g.Converted), fmt.Sprint(g.Other),
+			fmt.Sprintf("%.1f%%", 100*g.Confidence), fmt.Sprintf("%.2f", g.Lift)})
+	}
+	return t
+}
+
+const style = `
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;margin:24px;color:#222;background:#fff;max-width:1240px}
+h1{font-size:24px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 6px}p{margin:4px 0;color:#555;font-size:13px}
+section{border-top:1px solid #ddd;padding-top:4px}
+.row{display:flex;flex-wrap:wrap;gap:24px;align-items:flex-start}
+svg{background:#fafafa;border:1px solid #e4e4e4;flex:none}
+svg .grid{stroke:#e2e2e2;stroke-width:1}svg .axis{stroke:#444;stroke-width:1}
+svg text{font-size:11px;fill:#333}svg .label{font-size:12px;font-weight:600}
+table{border-collapse:collapse;font-size:12px}th,td{border:1px solid #ddd;padding:3px 8px}th{background:#f0f0f0;text-align:left}td.n{text-align:right;font-variant-numeric:tabular-nums}
+`
+
+// write writes the report as one self-contained HTML page.
+func (d *data) write(w io.Writer) error {
+	var b strings.Builder
+	e := html.EscapeString
+	v := d.V
+	b.WriteString("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>leadkit lifecycle report</title><style>")
+	b.WriteString(style)
+	b.WriteString("</style></head><body>\n")
+	fmt.Fprintf(&b, "<h1>Lifecycle verification of %s</h1>\n", e(v.From.Format("January 2006")))
+	fmt.Fprintf(&b, "<p>Simulated business (package sim, seed %d): %d leads over %d months from %s; %d engine leads, %d timelines. Verified period %s to %s.</p>\n",
+		d.Config.Seed, d.Config.Leads, d.Config.Months, d.Config.Start.Format("2006-01-02"), v.Leads, v.Timelines,
+		v.From.Format("2006-01-02"), v.To.Format("2006-01-02"))
+	section := func(title, note string, body func()) {
+		fmt.Fprintf(&b, "<section><h2>%s</h2>", e(title))
+		if note != "" {
+			fmt.Fprintf(&b, "<p>%s</p>", e(note))
+		}
+		body()
+		b.WriteString("</section>\n")
+	}
+	charts := d.charts()
+	for i, c := range charts {
+		section(c.Title, c.Note, func() {
+			b.WriteString(`<div class="row">`)
+			c.svg(&b)
+			c.Table.html(&b)
+			b.WriteString(`</div>`)
+		})
+		if i == 0 {
+			section("Stage conversion", "Stage-to-stage conversion of the month's cohort, with the time it took.", func() {
+				d.conversionTable().html(&b)
+			})
+		}
+		if i == 2 {
+			section("Top golden paths to MQL (whole run)", "Channel patterns (in order, gaps allowed) among the leads that became MQLs, ranked by lift over the base rate.", func() {
+				d.goldenTable().html(&b)
+			})
+		}
+	}
+	b.WriteString("</body></html>\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
