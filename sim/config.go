@@ -69,8 +69,11 @@ type Config struct {
 	// 0.35).
 	NoPhoneShare *float64 `json:"no_phone_share,omitempty"`
 	// DuplicateShare is the share of people who use a second, free-mail
-	// address in the webinar and content channels, so that the pool sees
-	// them as two prospects until something links them (nil: 0.15).
+	// address in the webinar and content channels: the pool sees two
+	// prospects until something links them (a form filled in on the
+	// website carries the browser's device ID with the address, so the
+	// second address joins the person's visits; the main address joins
+	// them only through a form of its own) (nil: 0.15).
 	DuplicateShare *float64 `json:"duplicate_share,omitempty"`
 
 	// SDRs is the size of the SDR team that calls every MQL (default: enough

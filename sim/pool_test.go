@@ -56,31 +56,23 @@ func (u unionFind) union(a, b string) bool {
 // TestPoolMergesPeople feeds the simulated observations to a real pool and
 // holds the pool to what the identities allow.
 //
-// A person's observations carry identities of three disjoint groups:
-// "web" (website, social, paid search: a device ID and the subject),
-// "main" (their main address, in content and webinar unless they are a
-// duplicate, and with their phone in offline events and purchased lists)
-// and "dup" (a duplicate person's second address in content and webinar).
-// The simulator emits no observation that carries identities of two
-// groups, so the pool can unite a person's sightings within a group (a
-// webinar and a trade show under one address; three web channels under
-// one device) but not across groups: the exact expectation is one
-// prospect per connected group, where groups connect only through an
-// identity two people share (a phone number drawn twice). So:
+// A person's observations carry identities of three kinds of sighting:
+// "web" (website, social, paid search: a device ID and the subject, and
+// the forms of content downloads and webinars, which carry the device with
+// the address typed in), "main" (the main address with the phone, at
+// offline events and from purchased lists) and "dup" (a duplicate
+// person's second address). The exact expectation is one prospect per
+// connected component of the identities seen together: a form fill links
+// a person's anonymous visits to their address (and a duplicate's second
+// address to them), while a person only ever seen at a trade show and on
+// the website stays two prospects until something links them. So:
 //
 //   - active prospects = connected components of the (lead, group) graph;
 //   - each prospect holds the identities of exactly one component;
 //   - the pool's merges are exactly the observations that joined two
-//     components seen before (never within a person: no observation
-//     bridges groups);
-//   - people are counted by the Truth's lead IDs; prospects exceed them by
-//     the people seen in more than one group.
-//
-// One prospect per person would need the simulator to emit a bridging
-// observation (a website form fill carrying the device, the subject and
-// the main address; a duplicate's registration carrying both addresses):
-// Config.DuplicateShare says duplicates stay two prospects "until
-// something links them", and nothing in the stream does yet.
+//     components seen before;
+//   - per person (away from identities two people share), one prospect per
+//     component of their sightings.
 func TestPoolMergesPeople(t *testing.T) {
 	ctx := context.Background()
 	s, err := sim.New(sim.Config{Seed: 31, Leads: 4000})
@@ -253,7 +245,7 @@ func TestPoolMergesPeople(t *testing.T) {
 	// Per person, away from shared phones: one prospect per group the
 	// person was seen in, never fewer, never more; and a person seen in
 	// one group only is one prospect however many channels saw them.
-	multi := 0
+	multi, linked := 0, 0
 	for lead, gs := range groupsOf {
 		prs := map[string]bool{}
 		alone := true
@@ -264,12 +256,20 @@ func TestPoolMergesPeople(t *testing.T) {
 		if !alone {
 			continue
 		}
-		assert.Len(t, prs, len(gs), "lead %s seen in groups %v", lead, gs)
+		roots := map[string]bool{}
+		for g := range gs {
+			roots[uf.find(lead+"/"+g)] = true
+		}
+		assert.Len(t, prs, len(roots), "lead %s seen in groups %v", lead, gs)
+		if len(gs) > 1 && len(roots) == 1 {
+			linked++
+		}
 		if len(gs) == 1 && leadObs[lead] > 1 {
 			multi++
 		}
 	}
-	t.Logf("%d people seen by several channels of one group, each one prospect", multi)
+	t.Logf("%d people seen by several channels of one group, each one prospect; %d seen in several groups that a form fill linked into one prospect", multi, linked)
 	assert.Positive(t, multi)
+	assert.Positive(t, linked, "form fills link a person's sightings")
 	assert.Positive(t, split, "some people are seen in several groups")
 }

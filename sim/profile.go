@@ -157,16 +157,20 @@ func (s *Sim) observe(l *lead, ch int, at int64) *Observation {
 		Person:   p.Person.Clone(),
 	}
 	email := p.Person.Email
+	device := Identity{"device", "dev-" + strconv.FormatUint(splitmix(s.cfg.Seed^uint64(l.idx)), 16)}
 	switch s.chans[ch].identity {
 	case idDevice:
-		o.Identities = []Identity{{"device", "dev-" + strconv.FormatUint(splitmix(s.cfg.Seed^uint64(l.idx)), 16)}, {"subject", l.id}}
+		o.Identities = []Identity{device, {"subject", l.id}}
 		o.Person.Email, o.Person.Phone = "", ""
 	case idEmail:
 		if l.dup {
 			email = strings.ToLower(p.Person.FirstName+p.Person.LastName) + strconv.Itoa(l.idx) + "@gmail.com"
 			o.Person.Email = email
 		}
-		o.Identities = []Identity{{"email", email}}
+		// The form is filled in on the website: the browser's cookie comes
+		// with the address, which links the person's anonymous visits to
+		// it (and a duplicate's second address to them).
+		o.Identities = []Identity{{"email", email}, device}
 		o.Person.Phone = ""
 	case idContact:
 		o.Identities = []Identity{{"email", email}}
