@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/leadkit/leadkit"
@@ -27,7 +28,8 @@ type Config struct {
 	// Leads/4, at least 1).
 	Accounts int `json:"accounts,omitempty"`
 	// Start is the first instant of the run (default 2025-01-01 UTC); it
-	// is truncated to a day in UTC.
+	// is moved to the first day of its month in UTC (the run's months are
+	// calendar months, which costs and campaigns follow).
 	Start time.Time `json:"start,omitzero"`
 	// Months is the length of the run (default 12, at most MaxMonths).
 	// Nothing is emitted at or after Start + Months.
@@ -151,7 +153,10 @@ type GoldenPath struct {
 // Caps on a Config.
 const (
 	// MaxLeads caps Config.Leads.
-	MaxLeads = 50_000_000
+	// MaxChannelNameBytes caps a channel's name: its campaigns are the
+	// name and "-YYYY-MM", within leadkit.MaxNameBytes.
+	MaxChannelNameBytes = leadkit.MaxNameBytes - len("-2006-01")
+	MaxLeads            = 50_000_000
 	// MaxMonths caps Config.Months.
 	MaxMonths = 120
 	// MaxChannels caps Config.Channels.
@@ -242,7 +247,8 @@ func (c Config) withDefaults() Config {
 	if c.Start.IsZero() {
 		c.Start = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	}
-	c.Start = c.Start.UTC().Truncate(24 * time.Hour)
+	y, mo, _ := c.Start.UTC().Date()
+	c.Start = time.Date(y, mo, 1, 0, 0, 0, 0, time.UTC)
 	if c.Months == 0 {
 		c.Months = 12
 	}
@@ -357,8 +363,10 @@ func (c Config) validate() error {
 		where := fmt.Sprintf("channel %d (%q)", i+1, ch.Name)
 		if ch.Name == "" {
 			bad("channel %d has no name", i+1)
-		} else if msg := leadkit.CheckText(ch.Name, leadkit.MaxNameBytes); msg != "" {
+		} else if msg := leadkit.CheckText(ch.Name, MaxChannelNameBytes); msg != "" {
 			bad("channel %d name %s", i+1, msg)
+		} else if strings.ContainsAny(ch.Name, ">;\"\r\n\t") || strings.TrimSpace(ch.Name) != ch.Name {
+			bad("%s: a channel name has no >, ;, quote, line break or tab, and no space at either end (the path table writes paths as \"a > b\" in ;-separated columns)", where)
 		} else if seen[ch.Name] {
 			bad("%s named twice", where)
 		}

@@ -154,7 +154,7 @@ type gen struct {
 }
 
 func newGen(s *Sim, t *tally) *gen {
-	g := &gen{s: s, t: t, create: rand.New(rand.NewPCG(s.cfg.Seed, streamCreate)), nextAt: float64(s.start)}
+	g := &gen{s: s, t: t, create: rand.New(rand.NewPCG(s.cfg.Seed, streamCreate)), nextAt: float64(s.start), cursor: math.MinInt64}
 	g.advanceCreate()
 	return g
 }
@@ -392,8 +392,8 @@ func (g *gen) finish(l *lead) {
 // free slot. MQLs come in time order, so the team's calendar is one
 // cursor. It returns the call time and the working days waited.
 func (g *gen) book(at int64) (int64, int) {
-	day := at / 86400
-	if at%86400 >= 16*3600 {
+	day := floorDiv(at, 86400)
+	if at-day*86400 >= 16*3600 {
 		day++
 	}
 	for weekend(day) {
@@ -411,12 +411,21 @@ func (g *gen) book(at int64) (int64, int) {
 	g.used++
 	call = max(call, at+300)
 	wait := 0
-	for d := at / 86400; d < g.cursor; d++ {
+	for d := floorDiv(at, 86400); d < g.cursor; d++ {
 		if !weekend(d) {
 			wait++
 		}
 	}
 	return call, wait
+}
+
+// floorDiv is a/b rounded down (days before 1970 are negative).
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
 }
 
 // weekend reports whether day (days since 1970-01-01, a Thursday) is a

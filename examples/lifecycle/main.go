@@ -61,6 +61,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "lifecycle: unexpected arguments %q\n", fs.Args())
 		return 2
 	}
+	if *leads < 1 || *months < 1 {
+		fmt.Fprintf(stderr, "lifecycle: -leads and -months must be at least 1 (0 would silently mean the simulator's default)\n")
+		return 2
+	}
 	r, err := simulate(context.Background(), sim.Config{Seed: *seed, Leads: *leads, Months: *months}, newProgress(stdout))
 	if err != nil {
 		fmt.Fprintln(stderr, "lifecycle:", err)

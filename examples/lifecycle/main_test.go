@@ -115,7 +115,7 @@ func TestRun(t *testing.T) {
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errs, "invalid value")
 	_, errs, code = runs("-leads", "-5")
-	assert.Equal(t, 1, code)
+	assert.Equal(t, 2, code, "a size below 1 is a usage error")
 	assert.Contains(t, errs, "lifecycle: ")
 }
 
@@ -151,4 +151,14 @@ func TestProgressLine(t *testing.T) {
 	p.done()
 	assert.True(t, strings.HasPrefix(buf.String(), "\r5 / 10 events (50.0%)"), buf.String())
 	assert.True(t, strings.HasSuffix(buf.String(), "\r"))
+}
+
+// -leads 0 and -months 0 are refused, not silently the simulator's
+// defaults.
+func TestZeroSizesRefused(t *testing.T) {
+	for _, args := range [][]string{{"-leads", "0"}, {"-months", "0"}, {"-leads", "-5"}} {
+		var out, errs bytes.Buffer
+		assert.Equal(t, 2, run(args, &out, &errs), "%v", args)
+		assert.Contains(t, errs.String(), "must be at least 1")
+	}
 }

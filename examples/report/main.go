@@ -40,6 +40,10 @@ func run(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "report: unexpected arguments %q\n", fs.Args())
 		return 2
 	}
+	if *leads < 1 || *months < 1 {
+		fmt.Fprintf(stderr, "report: -leads and -months must be at least 1 (0 would silently mean the simulator's default)\n")
+		return 2
+	}
 	if err := generate(context.Background(), sim.Config{Seed: *seed, Leads: *leads, Months: *months}, *out); err != nil {
 		fmt.Fprintln(stderr, "report:", err)
 		return 1

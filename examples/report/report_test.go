@@ -220,3 +220,13 @@ func TestReportInBrowser(t *testing.T) {
 		require.NoError(t, os.WriteFile(filepath.Join(docs, "report.png"), b, 0o644))
 	}
 }
+
+// -leads 0 and -months 0 are refused, not silently the simulator's
+// defaults.
+func TestZeroSizesRefused(t *testing.T) {
+	for _, args := range [][]string{{"-leads", "0"}, {"-months", "0"}, {"-leads", "-5"}} {
+		var errs bytes.Buffer
+		assert.Equal(t, 2, run(append(args, "-o", t.TempDir()+"/r.html"), &errs), "%v", args)
+		assert.Contains(t, errs.String(), "must be at least 1")
+	}
+}

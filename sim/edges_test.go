@@ -1,0 +1,104 @@
+package sim_test
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/attribution"
+	"github.com/leadkit/leadkit/sim"
+)
+
+// checkStream drains s, requiring time order, valid unique events, valid leads.
+func checkStream(t *testing.T, s *sim.Sim) (n int) {
+	t.Helper()
+	ids := map[string]bool{}
+	var last time.Time
+	end := s.Config().Start.AddDate(0, s.Config().Months, 0)
+	for r := range s.Records() {
+		n++
+		require.False(t, r.Time.Before(last), "time order")
+		require.True(t, r.Time.Before(end), "inside the run")
+		last = r.Time
+		switch r.Kind {
+		case sim.KindEvent:
+			require.NoError(t, r.Event.Validate())
+			require.False(t, ids[r.Event.ID], "dup id %s", r.Event.ID)
+			ids[r.Event.ID] = true
+		case sim.KindLead:
+			require.NoError(t, r.Lead.Validate())
+		}
+	}
+	return n
+}
+
+func runNoPanic(t *testing.T, cfg sim.Config) {
+	t.Helper()
+	s, err := sim.New(cfg)
+	if err != nil {
+		return // refusing is fine
+	}
+	func() {
+		defer func() {
+			if p := recover(); p != nil {
+				t.Fatalf("New accepted %+v but Records panicked: %v", cfg.Start, p)
+			}
+		}()
+		checkStream(t, s)
+		s.Truth()
+	}()
+}
+
+// A Start on any day of a month runs the month from its first day: the
+// run's months are calendar months (a mid-month start once indexed past
+// the last month's campaigns and panicked).
+func TestStartAnyDayOfTheMonth(t *testing.T) {
+	for _, start := range []time.Time{time.Date(2025, 1, 15, 0, 0, 0, 0, time.UTC), time.Date(2025, 1, 31, 13, 0, 0, 0, time.FixedZone("x", 3600))} {
+		s, err := sim.New(sim.Config{Seed: 1, Leads: 300, Months: 3, Start: start})
+		require.NoError(t, err)
+		assert.Equal(t, time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), s.Config().Start)
+		runNoPanic(t, sim.Config{Seed: 1, Leads: 300, Months: 3, Start: start})
+	}
+}
+
+// A run before 1970 books its SDR calls like any other (days before the
+// epoch are negative: the calendar once started at day 0 and never
+// reached them).
+func TestSDRCallsBefore1970(t *testing.T) {
+	s, err := sim.New(sim.Config{Seed: 1, Leads: 2000, Start: time.Date(1960, 1, 1, 0, 0, 0, 0, time.UTC)})
+	require.NoError(t, err)
+	checkStream(t, s)
+	tr := s.Truth()
+	mqls := 0
+	for _, m := range tr.Months {
+		mqls += m.MQLs
+	}
+	require.Greater(t, mqls, 20)
+	assert.Greater(t, tr.SDR.Calls, mqls/2, "the MQLs of a 1960 run are called")
+}
+
+// Channel names the path table could not carry are refused, naming the
+// channel; the longest allowed name still makes valid events (its
+// campaigns add "-YYYY-MM").
+func TestChannelNamesFitThePathTable(t *testing.T) {
+	for _, name := range []string{"a;b", `say "hi"`, "x > y", "line\nbreak", " padded ", strings.Repeat("c", sim.MaxChannelNameBytes+1)} {
+		chs := sim.DefaultChannels()
+		chs[0].Name = name
+		_, err := sim.New(sim.Config{Seed: 3, Leads: 300, Channels: chs})
+		assert.ErrorIs(t, err, leadkit.ErrInvalid, "%q", name)
+	}
+	chs := sim.DefaultChannels()
+	chs[1].Name = strings.Repeat("c", sim.MaxChannelNameBytes)
+	s, err := sim.New(sim.Config{Seed: 1, Leads: 200, Channels: chs})
+	require.NoError(t, err)
+	checkStream(t, s)
+	var buf bytes.Buffer
+	require.NoError(t, s.WritePaths(&buf))
+	_, err = attribution.ReadPaths(&buf, attribution.CSVOptions{})
+	require.NoError(t, err)
+}
