@@ -26,20 +26,15 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"time"
 
-	"github.com/leadkit/leadkit"
-	"github.com/leadkit/leadkit/journey"
+	"github.com/leadkit/leadkit/examples/internal/business"
 	"github.com/leadkit/leadkit/lifecycle"
-	"github.com/leadkit/leadkit/pool"
-	"github.com/leadkit/leadkit/scoring"
 	"github.com/leadkit/leadkit/sim"
-	"github.com/leadkit/leadkit/stage"
 )
 
 func main() {
@@ -74,73 +69,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// The lead definition: a prospect becomes a lead once the pool knows a
-// business e-mail for it (a webinar sign-up, a download form, a badge
-// scan), or after two touches.
-const policy = `
-conditions:
-  - {name: known or engaged, when: 'prospect.business_email || prospect.touches_90d >= 2'}
-`
-
-// The scoring model, written for the simulator's channels and event
-// types: fit from seniority and company size (the profile the pool
-// learnt), engagement from the marketing touches. Sales activity (SDR
-// calls, follow-ups, meetings, deals) scores nothing: it follows the MQL.
-const model = `
-name: sim-b2b
-dimensions:
-  - name: fit
-    bands: [{name: A, min: 40}, {name: B, min: 20}, {name: C}]
-    fit:
-      - {name: executive, when: 'person.seniority in ["vp", "c_level"]', points: 30}
-      - {name: director, when: 'person.seniority == "director"', points: 20}
-      - {name: manager, when: 'person.seniority == "manager"', points: 10}
-      - {name: enterprise, when: 'company.employees >= 1000', points: 25}
-      - {name: mid-market, when: 'company.employees >= 250 && company.employees < 1000', points: 15}
-      - {name: smb, when: 'company.employees >= 50 && company.employees < 250', points: 5}
-  - name: engagement
-    behavior:
-      - {name: page view, types: [page_view], points: 4, cap: 40}
-      - {name: form, types: [form_submitted], points: 20}
-      - {name: email open, types: [email_opened], points: 2, cap: 10}
-      - {name: email click, types: [email_clicked], points: 8}
-      - {name: download, types: [download], points: 20}
-      - {name: webinar sign-up, types: [webinar_registered], points: 10}
-      - {name: webinar, types: [webinar_attended], points: 30}
-      - {name: offline event, types: [offline_event], points: 35}
-  - name: total
-    expr: fit + engagement
-thresholds: [{name: mql, dimension: total, value: 100}]
-`
-
-// touchTypes are the marketing touches: what requalifies a recycled lead
-// and what nurture power is measured on.
-var touchTypes = []string{
-	leadkit.EventPageView, leadkit.EventFormSubmitted, leadkit.EventEmailOpened, leadkit.EventEmailClicked,
-	leadkit.EventDownload, leadkit.EventWebinarRegistered, leadkit.EventWebinarAttended, leadkit.EventOfflineEvent,
-}
-
-// functions rolls the simulator's channels up into marketing functions.
-var functions = map[string]string{
-	sim.ChannelWebsite: "owned", sim.ChannelEmail: "owned", sim.ChannelContent: "owned",
-	sim.ChannelSocial: "paid", sim.ChannelPaidSearch: "paid", sim.ChannelPurchasedList: "paid",
-	sim.ChannelWebinar: "events", sim.ChannelOfflineEvent: "events",
-}
-
-// salesMoves maps the simulator's sales stage changes to the Classic
-// transitions that make them.
-var salesMoves = map[string]string{
-	sim.StageSAL:         "accept",
-	sim.StageSQL:         "qualify_sql",
-	sim.StageOpportunity: "create_opportunity",
-	sim.StageWon:         "win",
-	sim.StageLost:        "lose",
-	sim.StageRecycled:    "recycle",
-}
-
-// batchSize is the number of events per Ingest call.
-const batchSize = 1000
-
 // report is what the demo found: the simulation's truth, the ingest
 // figures and the verification.
 type report struct {
@@ -148,30 +76,10 @@ type report struct {
 	truth  sim.Truth
 	genDur time.Duration
 
-	ingest ingestStats
+	ingest business.Stats
 	period lifecycle.Period
 	month  sim.MonthTruth
 	v      lifecycle.Verification
-}
-
-// ingestStats counts what the stream did to the engine.
-type ingestStats struct {
-	Events  int
-	Calls   int
-	Dur     time.Duration
-	Changes map[lifecycle.ChangeKind]int
-	// Sales counts the simulated sales decisions fired on the engine's
-	// machine; SalesSkipped those the engine's lead could not take (it
-	// was not in the stage they start from: the engine had not made it
-	// an MQL).
-	Sales, SalesSkipped int
-	// SimMQLs are the simulator's MQL entries; Agreed of them found the
-	// engine's lead in MQL too.
-	SimMQLs, Agreed int
-	// EventErrors counts the events the engine reported a problem with
-	// (stored and scored all the same); FirstEventError is the first.
-	EventErrors     int
-	FirstEventError string
 }
 
 // simulate builds the simulation and the engine, streams the one through
@@ -191,7 +99,7 @@ func simulate(ctx context.Context, cfg sim.Config, prog *progress) (*report, err
 
 	var now time.Time
 	clock := func() time.Time { return now }
-	f, err := newFeeder(ctx, clock)
+	f, err := business.New(ctx, clock)
 	if err != nil {
 		return nil, err
 	}
@@ -199,16 +107,16 @@ func simulate(ctx context.Context, cfg sim.Config, prog *progress) (*report, err
 	t0 = time.Now()
 	for rec := range s.Records() {
 		now = rec.Time
-		if err := f.record(ctx, rec); err != nil {
+		if err := f.Record(ctx, rec); err != nil {
 			return nil, err
 		}
-		prog.update(f.stats.Events)
+		prog.update(f.Stats().Events)
 	}
-	if err := f.flush(ctx); err != nil {
+	if err := f.Flush(ctx); err != nil {
 		return nil, err
 	}
 	prog.done()
-	r.ingest = f.stats
+	r.ingest = f.Stats()
 	r.ingest.Dur = time.Since(t0)
 
 	// Verify the last month of the run, with what each channel cost in it.
@@ -219,228 +127,9 @@ func simulate(ctx context.Context, cfg sim.Config, prog *progress) (*report, err
 		r.period.Costs[c.Channel] = c.Cost
 	}
 	prog.note("verifying...")
-	if r.v, err = f.engine.Verify(ctx, r.period); err != nil {
+	if r.v, err = f.Engine().Verify(ctx, r.period); err != nil {
 		return nil, err
 	}
 	prog.note("")
 	return r, nil
-}
-
-// feeder turns the simulated records into engine calls: events in
-// batches, observations through Options.Observe, sales decisions as
-// manual transitions.
-type feeder struct {
-	engine *lifecycle.Engine
-	// pending holds the batch's events by subject, in time order; n
-	// counts them.
-	pending map[string][]leadkit.Event
-	order   []string
-	n       int
-	// seen is the observation a channel made at a subject's touch that
-	// has not come as an event yet; observed the observation of an event
-	// of the batch, by event ID (what Options.Observe reads).
-	seen     map[string]*sim.Observation
-	observed map[string]*sim.Observation
-	stats    ingestStats
-}
-
-func newFeeder(ctx context.Context, clock func() time.Time) (*feeder, error) {
-	f := &feeder{
-		pending:  map[string][]leadkit.Event{},
-		seen:     map[string]*sim.Observation{},
-		observed: map[string]*sim.Observation{},
-		stats:    ingestStats{Changes: map[lifecycle.ChangeKind]int{}},
-	}
-	pol, err := pool.ParsePolicy([]byte(policy))
-	if err != nil {
-		return nil, err
-	}
-	prospects, err := pool.New(pool.Options{Policy: pol, Now: clock})
-	if err != nil {
-		return nil, err
-	}
-	spec, err := scoring.ParseModel([]byte(model))
-	if err != nil {
-		return nil, err
-	}
-	scores, err := scoring.Compile(spec, scoring.Options{Now: clock})
-	if err != nil {
-		return nil, err
-	}
-	machine, err := stage.New(stage.Classic(), stage.Options{Now: clock})
-	if err != nil {
-		return nil, err
-	}
-	f.engine, err = lifecycle.New(prospects, scores, machine, journey.NewMemoryStore(), lifecycle.Options{
-		Now: clock,
-		// The Classic stages read `score` (qualify: score >= 100) and
-		// `grade`: the model's total and fit band.
-		Facts: map[string]string{"score": "total", "grade": "fit_band"},
-		// A lead recycled by sales qualifies again on its score as it
-		// stands, after a new marketing touch (the simulator nurtures
-		// recycled leads by e-mail).
-		Requalify: lifecycle.Requalify{NoReset: true, MinTouches: 1, TouchTypes: touchTypes},
-		Observe:   f.observe,
-		Verify: lifecycle.VerifyOptions{
-			Functions: functions,
-			Nurture:   journey.NurtureOptions{Types: touchTypes},
-			Values:    map[string]lifecycle.Value{sim.StageWon: {Types: []string{sim.EventDealWon}, Attr: "amount"}},
-		},
-	})
-	if err != nil {
-		return nil, err
-	}
-	return f, nil
-}
-
-// observe completes the engine's observation of an event with what the
-// channel saw of the person at that touch, if it saw anything new: the
-// simulator's observation, converted field by field.
-func (f *feeder) observe(_ context.Context, ev leadkit.Event, obs *pool.Observation) error {
-	o := f.observed[ev.ID]
-	if o == nil {
-		return nil
-	}
-	for _, id := range o.Identities {
-		obs.Identities = append(obs.Identities, pool.Identity{Kind: pool.IdentityKind(id.Kind), Value: id.Value})
-	}
-	obs.Person, obs.Company = o.Person, o.Company
-	return nil
-}
-
-// record takes one simulated record.
-func (f *feeder) record(ctx context.Context, rec sim.Record) error {
-	switch rec.Kind {
-	case sim.KindObservation:
-		// It comes just before the event of the same touch.
-		f.seen[rec.Observation.Lead] = rec.Observation
-	case sim.KindEvent:
-		ev := rec.Event
-		if o := f.seen[ev.LeadID]; o != nil {
-			delete(f.seen, ev.LeadID)
-			f.observed[ev.ID] = o
-		}
-		if _, ok := f.pending[ev.LeadID]; !ok {
-			f.order = append(f.order, ev.LeadID)
-		}
-		f.pending[ev.LeadID] = append(f.pending[ev.LeadID], ev)
-		if f.n++; f.n >= batchSize {
-			return f.flush(ctx)
-		}
-	case sim.KindStage:
-		return f.stage(ctx, rec.Stage)
-	}
-	return nil
-}
-
-// flush ingests the batch.
-func (f *feeder) flush(ctx context.Context) error {
-	if f.n == 0 {
-		return nil
-	}
-	batch := make([]leadkit.Event, 0, f.n)
-	for _, id := range f.order {
-		batch = append(batch, f.pending[id]...)
-	}
-	clear(f.pending)
-	f.order, f.n = f.order[:0], 0
-	return f.ingest(ctx, batch)
-}
-
-// flushLead ingests the batch's events of one subject, so that a stage
-// change made at its time sees them (the other subjects' events wait:
-// leads do not depend on each other).
-func (f *feeder) flushLead(ctx context.Context, id string) error {
-	evs, ok := f.pending[id]
-	if !ok {
-		return nil
-	}
-	delete(f.pending, id)
-	for i, o := range f.order {
-		if o == id {
-			f.order = append(f.order[:i], f.order[i+1:]...)
-			break
-		}
-	}
-	f.n -= len(evs)
-	return f.ingest(ctx, evs)
-}
-
-func (f *feeder) ingest(ctx context.Context, evs []leadkit.Event) error {
-	changes, err := f.engine.Ingest(ctx, evs...)
-	if err := f.eventErrors(err); err != nil {
-		return err
-	}
-	f.stats.Calls++
-	f.stats.Events += len(evs)
-	for _, c := range changes {
-		f.stats.Changes[c.Kind]++
-	}
-	for _, ev := range evs {
-		delete(f.observed, ev.ID)
-	}
-	return nil
-}
-
-// eventErrors counts the problems of single events among err (a pool that
-// refuses an observation: the event is stored and counts in the score all
-// the same) and returns what else err holds.
-func (f *feeder) eventErrors(err error) error {
-	if err == nil {
-		return nil
-	}
-	errs := []error{err}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		errs = j.Unwrap()
-	}
-	var rest []error
-	for _, e := range errs {
-		var ee *lifecycle.EventError
-		if !errors.As(e, &ee) {
-			rest = append(rest, e)
-			continue
-		}
-		if f.stats.EventErrors++; f.stats.FirstEventError == "" {
-			f.stats.FirstEventError = ee.Error()
-		}
-	}
-	return errors.Join(rest...)
-}
-
-// stage applies a simulated stage change: an MQL is the engine's to make
-// (it is only compared); a sales decision is fired as the manual
-// transition it is, if the engine's lead is where it starts from.
-func (f *feeder) stage(ctx context.Context, ch sim.StageChange) error {
-	if err := f.flushLead(ctx, ch.LeadID); err != nil {
-		return err
-	}
-	m := f.engine.Machine()
-	if ch.To == sim.StageMQL {
-		f.stats.SimMQLs++
-		if rec, err := m.Get(ctx, stage.Lead(ch.LeadID)); err == nil && rec.Stage == sim.StageMQL {
-			f.stats.Agreed++
-		} else if err != nil && !errors.Is(err, leadkit.ErrNotFound) {
-			return err
-		}
-		return nil
-	}
-	name, ok := salesMoves[ch.To]
-	if !ok {
-		return fmt.Errorf("simulated stage change to %q: no transition for it", ch.To)
-	}
-	reason := ch.Reason
-	if name == "lose" && reason == "" {
-		reason = "other"
-	}
-	_, err := m.Fire(ctx, stage.Lead(ch.LeadID), name, stage.Request{Actor: "sales", Reason: reason, At: ch.At})
-	var terr *stage.TransitionError
-	switch {
-	case err == nil:
-		f.stats.Sales++
-	case errors.Is(err, leadkit.ErrNotFound), errors.As(err, &terr) && errors.Is(err, stage.ErrNotAllowed):
-		f.stats.SalesSkipped++
-	default:
-		return err
-	}
-	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/leadkit/leadkit/attribution"
+	"github.com/leadkit/leadkit/examples/internal/business"
 	"github.com/leadkit/leadkit/journey"
 	"github.com/leadkit/leadkit/lifecycle"
 	"github.com/leadkit/leadkit/scoring"
@@ -72,17 +73,17 @@ func build(ctx context.Context, cfg sim.Config) (*data, error) {
 	}
 	cfg = s.Config()
 	var now time.Time
-	f, err := newFeeder(ctx, func() time.Time { return now })
+	f, err := business.New(ctx, func() time.Time { return now })
 	if err != nil {
 		return nil, err
 	}
 	for rec := range s.Records() {
 		now = rec.Time
-		if err := f.record(ctx, rec); err != nil {
+		if err := f.Record(ctx, rec); err != nil {
 			return nil, err
 		}
 	}
-	if err := f.flush(ctx); err != nil {
+	if err := f.Flush(ctx); err != nil {
 		return nil, err
 	}
 	truth := s.Truth()
@@ -92,7 +93,7 @@ func build(ctx context.Context, cfg sim.Config) (*data, error) {
 	for _, c := range last.Costs {
 		d.Period.Costs[c.Channel] = c.Cost
 	}
-	e := f.engine
+	e := f.Engine()
 	if d.V, err = e.Verify(ctx, d.Period); err != nil {
 		return nil, err
 	}

@@ -6,7 +6,7 @@
 //	go run ./examples/report -leads 50000 -o /tmp/r.html
 //
 // The business and its wiring through the lifecycle engine are those of
-// examples/lifecycle; the report covers the stage funnel and conversion of
+// examples/lifecycle (package examples/internal/business); the report covers the stage funnel and conversion of
 // the last month, its MQLs from new and old leads month by month, the
 // attribution of its MQLs by last touch and Markov, the golden paths to
 // MQL, the time to MQL and the score distribution by fit grade.

@@ -1,7 +1,8 @@
-package main
-
-// The wiring of the simulated business through the lifecycle engine,
-// copied from examples/lifecycle (a package main, so not importable).
+// Package business wires the simulated business of package sim through
+// the lifecycle engine, for the examples that show it (lifecycle, report):
+// one home for the lead definition, the scoring model, the stages and the
+// feeding of simulated records into the engine.
+package business
 
 import (
 	"context"
@@ -85,8 +86,8 @@ var salesMoves = map[string]string{
 // batchSize is the number of events per Ingest call.
 const batchSize = 1000
 
-// ingestStats counts what the stream did to the engine.
-type ingestStats struct {
+// Stats counts what the stream did to the engine.
+type Stats struct {
 	Events  int
 	Calls   int
 	Dur     time.Duration
@@ -105,10 +106,10 @@ type ingestStats struct {
 	FirstEventError string
 }
 
-// feeder turns the simulated records into engine calls: events in
+// Feeder turns the simulated records into engine calls: events in
 // batches, observations through Options.Observe, sales decisions as
 // manual transitions.
-type feeder struct {
+type Feeder struct {
 	engine *lifecycle.Engine
 	// pending holds the batch's events by subject, in time order; n
 	// counts them.
@@ -120,15 +121,17 @@ type feeder struct {
 	// of the batch, by event ID (what Options.Observe reads).
 	seen     map[string]*sim.Observation
 	observed map[string]*sim.Observation
-	stats    ingestStats
+	stats    Stats
 }
 
-func newFeeder(ctx context.Context, clock func() time.Time) (*feeder, error) {
-	f := &feeder{
+// New builds the engine (pool, scoring model, Classic stages) with clock
+// as every part's clock, and a Feeder for it.
+func New(ctx context.Context, clock func() time.Time) (*Feeder, error) {
+	f := &Feeder{
 		pending:  map[string][]leadkit.Event{},
 		seen:     map[string]*sim.Observation{},
 		observed: map[string]*sim.Observation{},
-		stats:    ingestStats{Changes: map[lifecycle.ChangeKind]int{}},
+		stats:    Stats{Changes: map[lifecycle.ChangeKind]int{}},
 	}
 	pol, err := pool.ParsePolicy([]byte(policy))
 	if err != nil {
@@ -175,7 +178,7 @@ func newFeeder(ctx context.Context, clock func() time.Time) (*feeder, error) {
 // observe completes the engine's observation of an event with what the
 // channel saw of the person at that touch, if it saw anything new: the
 // simulator's observation, converted field by field.
-func (f *feeder) observe(_ context.Context, ev leadkit.Event, obs *pool.Observation) error {
+func (f *Feeder) observe(_ context.Context, ev leadkit.Event, obs *pool.Observation) error {
 	o := f.observed[ev.ID]
 	if o == nil {
 		return nil
@@ -187,8 +190,8 @@ func (f *feeder) observe(_ context.Context, ev leadkit.Event, obs *pool.Observat
 	return nil
 }
 
-// record takes one simulated record.
-func (f *feeder) record(ctx context.Context, rec sim.Record) error {
+// Record takes one simulated record.
+func (f *Feeder) Record(ctx context.Context, rec sim.Record) error {
 	switch rec.Kind {
 	case sim.KindObservation:
 		// It comes just before the event of the same touch.
@@ -204,7 +207,7 @@ func (f *feeder) record(ctx context.Context, rec sim.Record) error {
 		}
 		f.pending[ev.LeadID] = append(f.pending[ev.LeadID], ev)
 		if f.n++; f.n >= batchSize {
-			return f.flush(ctx)
+			return f.Flush(ctx)
 		}
 	case sim.KindStage:
 		return f.stage(ctx, rec.Stage)
@@ -212,8 +215,8 @@ func (f *feeder) record(ctx context.Context, rec sim.Record) error {
 	return nil
 }
 
-// flush ingests the batch.
-func (f *feeder) flush(ctx context.Context) error {
+// Flush ingests the batch.
+func (f *Feeder) Flush(ctx context.Context) error {
 	if f.n == 0 {
 		return nil
 	}
@@ -229,7 +232,7 @@ func (f *feeder) flush(ctx context.Context) error {
 // flushLead ingests the batch's events of one subject, so that a stage
 // change made at its time sees them (the other subjects' events wait:
 // leads do not depend on each other).
-func (f *feeder) flushLead(ctx context.Context, id string) error {
+func (f *Feeder) flushLead(ctx context.Context, id string) error {
 	evs, ok := f.pending[id]
 	if !ok {
 		return nil
@@ -245,7 +248,7 @@ func (f *feeder) flushLead(ctx context.Context, id string) error {
 	return f.ingest(ctx, evs)
 }
 
-func (f *feeder) ingest(ctx context.Context, evs []leadkit.Event) error {
+func (f *Feeder) ingest(ctx context.Context, evs []leadkit.Event) error {
 	changes, err := f.engine.Ingest(ctx, evs...)
 	if err := f.eventErrors(err); err != nil {
 		return err
@@ -264,7 +267,7 @@ func (f *feeder) ingest(ctx context.Context, evs []leadkit.Event) error {
 // eventErrors counts the problems of single events among err (a pool that
 // refuses an observation: the event is stored and counts in the score all
 // the same) and returns what else err holds.
-func (f *feeder) eventErrors(err error) error {
+func (f *Feeder) eventErrors(err error) error {
 	if err == nil {
 		return nil
 	}
@@ -289,7 +292,7 @@ func (f *feeder) eventErrors(err error) error {
 // stage applies a simulated stage change: an MQL is the engine's to make
 // (it is only compared); a sales decision is fired as the manual
 // transition it is, if the engine's lead is where it starts from.
-func (f *feeder) stage(ctx context.Context, ch sim.StageChange) error {
+func (f *Feeder) stage(ctx context.Context, ch sim.StageChange) error {
 	if err := f.flushLead(ctx, ch.LeadID); err != nil {
 		return err
 	}
@@ -323,3 +326,9 @@ func (f *feeder) stage(ctx context.Context, ch sim.StageChange) error {
 	}
 	return nil
 }
+
+// Engine returns the engine the Feeder feeds.
+func (f *Feeder) Engine() *lifecycle.Engine { return f.engine }
+
+// Stats returns what the stream did to the engine so far.
+func (f *Feeder) Stats() Stats { return f.stats }
