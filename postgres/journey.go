@@ -30,21 +30,16 @@ var (
 // typically the caller's transaction, for one unit of work (see DB).
 // Nothing is migrated.
 func (s *JourneyStore) With(db DB) *JourneyStore {
-	c := *s
-	c.db = db
-	return &c
+	return rebind(s, binding{db: db, tenant: s.tenant})
 }
 
-// ForTenant returns the store bound to tenant (see leadkit.TenantScoped);
-// the result is a *JourneyStore.
+// ForTenant returns the store bound to tenant (see leadkit.TenantScoped).
 func (s *JourneyStore) ForTenant(tenant string) (*JourneyStore, error) {
 	b, err := s.forTenant(tenant)
 	if err != nil {
 		return nil, err
 	}
-	c := *s
-	c.binding = b
-	return &c, nil
+	return rebind(s, b), nil
 }
 
 // NewJourneyStore returns a JourneyStore on db, bound to o.Tenant,

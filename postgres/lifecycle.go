@@ -36,21 +36,16 @@ func NewLifecycleStore(ctx context.Context, db DB, o Options) (*LifecycleStore, 
 // With returns the store on db instead, sharing its table and tenant (see
 // DB).
 func (s *LifecycleStore) With(db DB) *LifecycleStore {
-	c := *s
-	c.db = db
-	return &c
+	return rebind(s, binding{db: db, tenant: s.tenant})
 }
 
-// ForTenant returns the store bound to tenant (see leadkit.TenantScoped);
-// the result is a *LifecycleStore.
+// ForTenant returns the store bound to tenant (see leadkit.TenantScoped).
 func (s *LifecycleStore) ForTenant(tenant string) (*LifecycleStore, error) {
 	b, err := s.forTenant(tenant)
 	if err != nil {
 		return nil, err
 	}
-	c := *s
-	c.binding = b
-	return &c, nil
+	return rebind(s, b), nil
 }
 
 // Get implements lifecycle.Store.

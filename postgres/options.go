@@ -124,6 +124,19 @@ func open(ctx context.Context, db DB, o Options) (binding, string, error) {
 	return binding{db: db, tenant: tenant}, p, nil
 }
 
+// rebind returns a copy of store s bound as b: every store's With and
+// ForTenant.
+func rebind[S any, P interface {
+	*S
+	setBinding(binding)
+}](s *S, b binding) *S {
+	c := *s
+	P(&c).setBinding(b)
+	return &c
+}
+
+func (b *binding) setBinding(n binding) { *b = n }
+
 // forTenant returns b bound to tenant.
 func (b binding) forTenant(tenant string) (binding, error) {
 	if err := leadkit.ValidateTenant(tenant); err != nil {

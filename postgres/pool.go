@@ -41,21 +41,16 @@ func NewPoolStore(ctx context.Context, db DB, o Options) (*PoolStore, error) {
 // With returns the store on db instead, sharing its tables and tenant
 // (see DB).
 func (s *PoolStore) With(db DB) *PoolStore {
-	c := *s
-	c.db = db
-	return &c
+	return rebind(s, binding{db: db, tenant: s.tenant})
 }
 
-// ForTenant returns the store bound to tenant (see leadkit.TenantScoped);
-// the result is a *PoolStore.
+// ForTenant returns the store bound to tenant (see leadkit.TenantScoped).
 func (s *PoolStore) ForTenant(tenant string) (*PoolStore, error) {
 	b, err := s.forTenant(tenant)
 	if err != nil {
 		return nil, err
 	}
-	c := *s
-	c.binding = b
-	return &c, nil
+	return rebind(s, b), nil
 }
 
 // Get implements pool.Store.

@@ -39,21 +39,16 @@ func NewStageStore(ctx context.Context, db DB, o Options) (*StageStore, error) {
 // typically the caller's transaction, for one unit of work (see DB).
 // Nothing is migrated.
 func (s *StageStore) With(db DB) *StageStore {
-	c := *s
-	c.db = db
-	return &c
+	return rebind(s, binding{db: db, tenant: s.tenant})
 }
 
-// ForTenant returns the store bound to tenant (see leadkit.TenantScoped);
-// the result is a *StageStore.
+// ForTenant returns the store bound to tenant (see leadkit.TenantScoped).
 func (s *StageStore) ForTenant(tenant string) (*StageStore, error) {
 	b, err := s.forTenant(tenant)
 	if err != nil {
 		return nil, err
 	}
-	c := *s
-	c.binding = b
-	return &c, nil
+	return rebind(s, b), nil
 }
 
 // Get implements stage.Store.
