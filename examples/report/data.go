@@ -25,8 +25,11 @@ type data struct {
 	// Period is the verified month.
 	Period lifecycle.Period
 	V      lifecycle.Verification
+	// Funnel is the stage funnel of every lead of the run.
+	Funnel stage.FunnelResult
 	// Months are the MQLs of every month of the run, from new leads
-	// (created in the month) and old ones (created before).
+	// (created in the month), earlier ones (created before it, less than
+	// oldAge before the MQL) and old ones (at least oldAge before).
 	Months []monthMQLs
 	// Channels are the channels credited for the month's MQLs, sorted;
 	// LastTouch and Markov their credit (conversions).
@@ -43,9 +46,13 @@ type data struct {
 }
 
 type monthMQLs struct {
-	Month    time.Time
-	New, Old int
+	Month             time.Time
+	New, Earlier, Old int
 }
+
+// oldAge is the age at MQL from which a lead counts as old: the
+// simulator's planted OldLeadAge and the lifecycle example's threshold.
+const oldAge = 90 * 24 * time.Hour
 
 type bucket struct {
 	Label string
@@ -133,7 +140,7 @@ func union(a, b map[string]float64) map[string]float64 {
 
 // runFigures computes the figures over the whole run: MQLs by month, time
 // to MQL, golden paths and the score distribution.
-func (d *data) runFigures(ctx context.Context, e *lifecycle.Engine) error {
+func (d *data) runFigures(ctx context.Context, e *lifecycle.Engine) (err error) {
 	created := map[string]time.Time{}
 	states := map[string]lifecycle.LeadState{}
 	if err := e.States().Scan(ctx, func(s lifecycle.LeadState) error {
@@ -144,6 +151,9 @@ func (d *data) runFigures(ctx context.Context, e *lifecycle.Engine) error {
 		return err
 	}
 	m := e.Machine()
+	if d.Funnel, err = m.Funnel(ctx, stage.FunnelOptions{}); err != nil {
+		return err
+	}
 	var visits []stage.Visit
 	if err := stage.ScanHistories(ctx, m.Store(), m.Pipeline(), func(_ stage.Key, h []stage.Entry) error {
 		visits = append(visits, stage.Visits(h)...)
@@ -151,7 +161,7 @@ func (d *data) runFigures(ctx context.Context, e *lifecycle.Engine) error {
 	}); err != nil {
 		return err
 	}
-	visits, err := stage.Reach(visits, m.FunnelStages())
+	visits, err = stage.Reach(visits, m.FunnelStages())
 	if err != nil {
 		return err
 	}
@@ -182,10 +192,13 @@ func (d *data) runFigures(ctx context.Context, e *lifecycle.Engine) error {
 				continue
 			}
 			seen[key] = true
-			if c, ok := created[v.LeadID]; ok && c.Before(d.Months[i].Month) {
-				d.Months[i].Old++
-			} else {
+			switch c, ok := created[v.LeadID]; {
+			case !ok || !c.Before(d.Months[i].Month):
 				d.Months[i].New++
+			case v.At.Sub(c) >= oldAge:
+				d.Months[i].Old++
+			default:
+				d.Months[i].Earlier++
 			}
 		}
 	}

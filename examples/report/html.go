@@ -180,11 +180,11 @@ func (d *data) charts() []chart {
 	v := d.V
 	month := v.From.Format("January 2006")
 
-	funnel := chart{ID: "funnel", Title: "Stage funnel of " + month + "'s cohort",
+	funnel := chart{ID: "funnel", Title: "Stage funnel (whole run)",
 		XLabel: "stage", YLabel: "leads", Series: []string{"reached"},
-		Note:  "Leads that entered the first stage in the month, by the furthest stage they reached (skipping counts as passing).",
+		Note:  "Every lead of the run by the stages it reached (skipping a stage counts as passing it); leads created late in the run have had less time.",
 		Table: table{Head: []string{"stage", "entered", "reached", "skipped"}}}
-	for _, s := range v.Funnel.Stages {
+	for _, s := range d.Funnel.Stages {
 		funnel.Cats = append(funnel.Cats, s.Stage)
 		funnel.Vals = append(funnel.Vals, []float64{float64(s.Reached)})
 		funnel.Table.Rows = append(funnel.Table.Rows, []string{s.Stage, fmt.Sprint(s.Entered), fmt.Sprint(s.Reached), fmt.Sprint(s.Skipped)})
@@ -192,14 +192,15 @@ func (d *data) charts() []chart {
 	out = append(out, funnel)
 
 	mqls := chart{ID: "mqls-by-month", Title: "MQLs by month: new vs old leads",
-		XLabel: "month", YLabel: "MQLs (leads)", Series: []string{"new", "old"}, Stacked: true,
-		Note:  "New leads were created in the month they became MQLs, old ones before it; each lead counts once a month.",
-		Table: table{Head: []string{"month", "new", "old", "total", "old share"}}}
+		XLabel: "month", YLabel: "MQLs (leads)", Series: []string{"new", "earlier", "old (90 d+)"}, Stacked: true,
+		Note:  "New leads were created in the month they became MQLs, earlier ones before it but less than 90 days before the MQL, old ones at least 90 days before; each lead counts once a month.",
+		Table: table{Head: []string{"month", "new", "earlier", "old", "total", "old share"}}}
 	for _, m := range d.Months {
 		label := m.Month.Format("2006-01")
+		total := m.New + m.Earlier + m.Old
 		mqls.Cats = append(mqls.Cats, label)
-		mqls.Vals = append(mqls.Vals, []float64{float64(m.New), float64(m.Old)})
-		mqls.Table.Rows = append(mqls.Table.Rows, []string{label, fmt.Sprint(m.New), fmt.Sprint(m.Old), fmt.Sprint(m.New + m.Old), pct(m.Old, m.New+m.Old)})
+		mqls.Vals = append(mqls.Vals, []float64{float64(m.New), float64(m.Earlier), float64(m.Old)})
+		mqls.Table.Rows = append(mqls.Table.Rows, []string{label, fmt.Sprint(m.New), fmt.Sprint(m.Earlier), fmt.Sprint(m.Old), fmt.Sprint(total), pct(m.Old, total)})
 	}
 	out = append(out, mqls)
 
@@ -255,7 +256,7 @@ func (d *data) charts() []chart {
 // conversionTable is the stage-to-stage conversion of the funnel.
 func (d *data) conversionTable() table {
 	t := table{Head: []string{"from", "to", "base", "converted", "rate", "median time", "mean time"}}
-	f := d.V.Funnel
+	f := d.Funnel
 	for i := 1; i < len(f.Stages); i++ {
 		c, ok := f.Conversion(f.Stages[i-1].Stage, f.Stages[i].Stage)
 		if !ok {
@@ -317,7 +318,7 @@ func (d *data) write(w io.Writer) error {
 			b.WriteString(`</div>`)
 		})
 		if i == 0 {
-			section("Stage conversion", "Stage-to-stage conversion of the month's cohort, with the time it took.", func() {
+			section("Stage conversion", "Stage-to-stage conversion of every lead of the run, with the time it took.", func() {
 				d.conversionTable().html(&b)
 			})
 		}
