@@ -188,6 +188,11 @@ const (
 	EventDealWon = "deal_won"
 	// EventDealLost closes a lost deal; "amount" is what it would have been.
 	EventDealLost = "deal_lost"
+	// EventHandRaise is the lead asking for sales (a demo or contact-sales
+	// request) at the instant it becomes an MQL, first time or again after
+	// nurture. It has no channel: it is the conversion, not a touch, so
+	// attribution and channel paths pass over it.
+	EventHandRaise = "demo_requested"
 )
 
 // DefaultChannels is the default channel mix: seven channels that raise

@@ -37,6 +37,10 @@
 // mirror of pool.Observation: sim imports only the root package, so
 // callers convert it field by field), leadkit.Events (every one valid,
 // with a unique ID) and [StageChange]s in the names of stage.Classic.
+// Every entry into MQL (first time or after nurture) comes with the
+// lead's hand-raise, an [EventHandRaise] event at the same instant and
+// without a channel, so a scoring model can see what qualified the lead;
+// touch paths and attribution pass over it.
 // [Sim.Events] streams the events alone. [Sim.WritePaths] writes the
 // journeys as a path table in ChannelAttribution's format, which
 // attribution.ReadPaths reads.

@@ -293,6 +293,7 @@ func (g *gen) step(l *lead) {
 		}
 		l.mqlMonth = m
 		l.mqlAt = at
+		g.event(l, EventHandRaise, "", "", "", at, nil)
 		g.move(l, StageMQL, "", at)
 		if first {
 			l.firstDone = true

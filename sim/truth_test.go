@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/leadkit/leadkit"
 	"github.com/leadkit/leadkit/attribution"
 	"github.com/leadkit/leadkit/journey"
 	"github.com/leadkit/leadkit/sim"
@@ -50,6 +51,10 @@ func TestGoldenPath(t *testing.T) {
 	require.NoError(t, err)
 	tr := s.Truth()
 	tls, visits, _ := collect(s)
+	// The hand-raise is the conversion itself, not a touch on the way.
+	for i := range tls {
+		tls[i].Events = slices.DeleteFunc(tls[i].Events, func(e leadkit.Event) bool { return e.Type == sim.EventHandRaise })
+	}
 	conv, other, err := journey.ConversionPaths(tls, visits, sim.StageMQL, journey.KeyType)
 	require.NoError(t, err)
 	require.Equal(t, tr.Converted.Converted, len(conv))

@@ -6,14 +6,17 @@
 // the MQLs and sales moves them on. The engine plays the CRM's brain: the
 // prospect pool graduates people into leads by its lead definition, the
 // scoring model scores them, and the Classic stages make a lead an MQL
-// when its score reaches 100. Sales decisions (accept, qualify, open an
+// when its score reaches 100, which fit and engagement alone cannot: the
+// lead's hand-raise (the simulator's demo request) takes it there, so the
+// engine's MQLs are the simulator's. Sales decisions (accept, qualify, open an
 // opportunity, win, lose, recycle) come from the simulated sales team and
 // are fired on the engine's stage machine as the manual transitions they
 // are, when the engine's lead is in the stage they start from.
 //
 // Events go into Engine.Ingest in calls of about 1,000, in time order;
-// then Engine.Verify reports on the last month of the run: the funnel
-// with stage-to-stage conversion and cycle times, this month's MQLs from
+// then the stage funnel of the whole run with stage-to-stage conversion
+// and cycle times, and Engine.Verify's report on the last month of the
+// run: the stages reached in it with cycle times, this month's MQLs from
 // old and new leads, the nurture power of content, attribution of MQLs
 // and deals, and ROI per channel, next to what the simulator planted.
 //
@@ -35,6 +38,7 @@ import (
 	"github.com/leadkit/leadkit/examples/internal/business"
 	"github.com/leadkit/leadkit/lifecycle"
 	"github.com/leadkit/leadkit/sim"
+	"github.com/leadkit/leadkit/stage"
 )
 
 func main() {
@@ -80,6 +84,8 @@ type report struct {
 	period lifecycle.Period
 	month  sim.MonthTruth
 	v      lifecycle.Verification
+	// funnel is the stage funnel of every lead of the run.
+	funnel stage.FunnelResult
 }
 
 // simulate builds the simulation and the engine, streams the one through
@@ -128,6 +134,9 @@ func simulate(ctx context.Context, cfg sim.Config, prog *progress) (*report, err
 	}
 	prog.note("verifying...")
 	if r.v, err = f.Engine().Verify(ctx, r.period); err != nil {
+		return nil, err
+	}
+	if r.funnel, err = f.Engine().Machine().Funnel(ctx, stage.FunnelOptions{}); err != nil {
 		return nil, err
 	}
 	prog.note("")

@@ -38,13 +38,14 @@ func (r *report) print(w io.Writer) {
 	}
 	fmt.Fprintf(w, "sales decisions fired: %s; not applicable (the engine's lead was not in their from-stage): %s\n",
 		thousands(in.Sales), thousands(in.SalesSkipped))
-	fmt.Fprintf(w, "simulated MQLs the engine's score had also made MQLs by then: %s of %s (%s)\n",
+	fmt.Fprintf(w, "simulated MQLs the engine had also made MQLs by then: %s of %s (%s)\n",
 		thousands(in.Agreed), thousands(in.SimMQLs), percent(in.Agreed, in.SimMQLs))
+
+	r.printFunnel(w)
 
 	v := r.v
 	fmt.Fprintf(w, "\n== Verification of %s (%s to %s)\n", v.From.Format("January 2006"), v.From.Format("2006-01-02"), v.To.Format("2006-01-02"))
 	fmt.Fprintf(w, "%s leads, %s timelines (prospects included)\n", thousands(v.Leads), thousands(v.Timelines))
-	r.printFunnel(w)
 	r.printStages(w)
 	r.printOldNew(w)
 	r.printNurture(w)
@@ -53,8 +54,8 @@ func (r *report) print(w io.Writer) {
 }
 
 func (r *report) printFunnel(w io.Writer) {
-	f := r.v.Funnel
-	fmt.Fprintln(w, "\n-- Funnel of the month's cohort (leads that entered the first stage in the month)")
+	f := r.funnel
+	fmt.Fprintln(w, "\n== Stage funnel of the whole run (every lead, by the stages it reached; skipping one counts as passing it)")
 	tw := table(w)
 	fmt.Fprintln(tw, "stage\tentered\treached\t")
 	for _, s := range f.Stages {
@@ -116,7 +117,7 @@ func (r *report) printOldNew(w io.Writer) {
 	a, m, e := mql.Age, r.month, r.truth.Effects
 	age := time.Duration(e.OldLeadAge)
 	fmt.Fprintf(w, "\n-- This month's MQLs: old vs new leads\n")
-	fmt.Fprintf(w, "engine: %d MQLs: %d new leads (created this month), %d old leads (created before; %.1f%%), %d first time, %d repeat\n",
+	fmt.Fprintf(w, "engine: %d MQLs: %d new leads (created this month), %d earlier leads (created before it; %.1f%%), %d first time, %d repeat\n",
 		a.Leads, a.New, a.Earlier, 100*a.EarlierShare, a.FirstTime, a.Repeat)
 	tw := table(w)
 	fmt.Fprintln(tw, "age at MQL\tleads\tshare\t")
@@ -140,8 +141,8 @@ func (r *report) printOldNew(w io.Writer) {
 	fmt.Fprintf(tw, "realised (sim truth)\t%d\t%d\t%d\t%d\t%.1f%%\t%.1f%%\t\n", m.MQLs, m.FirstTime, m.Repeat, m.Old, 100*m.OldShare, 100*m.FirstTimeOldShare)
 	fmt.Fprintf(tw, "found (engine Verify)\t%d\t%d\t%d\t%d\t%s\t\t\n", a.Leads, a.FirstTime, a.Repeat, old, percent(old, all))
 	tw.Flush()
-	fmt.Fprintln(w, "(the simulator ages a lead from its first touch and qualifies it on its planted odds; the engine ages it from")
-	fmt.Fprintln(w, " its graduation out of the pool and qualifies it when its score reaches 100, so the two need not agree)")
+	fmt.Fprintln(w, "(the engine's MQLs are the simulator's; the simulator ages a lead from its first touch, the engine from its")
+	fmt.Fprintln(w, " graduation out of the pool, which comes at or after it: the engine's leads are younger by that much)")
 }
 
 func (r *report) printNurture(w io.Writer) {

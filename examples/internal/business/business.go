@@ -21,16 +21,21 @@ import (
 
 // The lead definition: a prospect becomes a lead once the pool knows a
 // business e-mail for it (a webinar sign-up, a download form, a badge
-// scan), or after two touches.
+// scan), after two touches in 90 days, or when it asks for sales (the
+// observation of a hand-raise tags it; see observe).
 const policy = `
 conditions:
-  - {name: known or engaged, when: 'prospect.business_email || prospect.touches_90d >= 2'}
+  - {name: known or engaged or asking, when: 'prospect.business_email || prospect.touches_90d >= 2 || "hand_raiser" in prospect.tags'}
 `
 
 // The scoring model, written for the simulator's channels and event
 // types: fit from seniority and company size (the profile the pool
-// learnt), engagement from the marketing touches. Sales activity (SDR
-// calls, follow-ups, meetings, deals) scores nothing: it follows the MQL.
+// learnt), engagement from the marketing touches, intent from the
+// hand-raise (a demo request). A lead is an MQL at 100: fit and
+// engagement alone stay below it (at most 55 + 40), so marketing passes
+// on hand-raisers, as most B2B teams do, and the score ranks them. Sales
+// activity (SDR calls, follow-ups, meetings, deals) scores nothing: it
+// follows the MQL.
 const model = `
 name: sim-b2b
 dimensions:
@@ -44,17 +49,21 @@ dimensions:
       - {name: mid-market, when: 'company.employees >= 250 && company.employees < 1000', points: 15}
       - {name: smb, when: 'company.employees >= 50 && company.employees < 250', points: 5}
   - name: engagement
+    max: 40
     behavior:
-      - {name: page view, types: [page_view], points: 4, cap: 40}
-      - {name: form, types: [form_submitted], points: 20}
-      - {name: email open, types: [email_opened], points: 2, cap: 10}
-      - {name: email click, types: [email_clicked], points: 8}
-      - {name: download, types: [download], points: 20}
-      - {name: webinar sign-up, types: [webinar_registered], points: 10}
-      - {name: webinar, types: [webinar_attended], points: 30}
-      - {name: offline event, types: [offline_event], points: 35}
+      - {name: page view, types: [page_view], points: 2, cap: 10}
+      - {name: form, types: [form_submitted], points: 5}
+      - {name: email open, types: [email_opened], points: 1, cap: 5}
+      - {name: email click, types: [email_clicked], points: 3}
+      - {name: download, types: [download], points: 8}
+      - {name: webinar sign-up, types: [webinar_registered], points: 4}
+      - {name: webinar, types: [webinar_attended], points: 10}
+      - {name: offline event, types: [offline_event], points: 12}
+  - name: intent
+    behavior:
+      - {name: demo request, types: [demo_requested], points: 100, cap: 100}
   - name: total
-    expr: fit + engagement
+    expr: fit + engagement + intent
 thresholds: [{name: mql, dimension: total, value: 100}]
 `
 
@@ -158,10 +167,11 @@ func New(ctx context.Context, clock func() time.Time) (*Feeder, error) {
 		// The Classic stages read `score` (qualify: score >= 100) and
 		// `grade`: the model's total and fit band.
 		Facts: map[string]string{"score": "total", "grade": "fit_band"},
-		// A lead recycled by sales qualifies again on its score as it
-		// stands, after a new marketing touch (the simulator nurtures
-		// recycled leads by e-mail).
-		Requalify: lifecycle.Requalify{NoReset: true, MinTouches: 1, TouchTypes: touchTypes},
+		// A lead recycled by sales qualifies again when it raises its
+		// hand again after a new marketing touch (the simulator nurtures
+		// recycled leads by e-mail): its intent is reset at the recycle,
+		// fit and engagement stand.
+		Requalify: lifecycle.Requalify{Reset: []string{"intent"}, MinTouches: 1, TouchTypes: touchTypes},
 		Observe:   f.observe,
 		Verify: lifecycle.VerifyOptions{
 			Functions: functions,
@@ -177,8 +187,12 @@ func New(ctx context.Context, clock func() time.Time) (*Feeder, error) {
 
 // observe completes the engine's observation of an event with what the
 // channel saw of the person at that touch, if it saw anything new: the
-// simulator's observation, converted field by field.
+// simulator's observation, converted field by field; a hand-raise tags
+// the prospect.
 func (f *Feeder) observe(_ context.Context, ev leadkit.Event, obs *pool.Observation) error {
+	if ev.Type == sim.EventHandRaise {
+		obs.Tags = append(obs.Tags, "hand_raiser")
+	}
 	o := f.observed[ev.ID]
 	if o == nil {
 		return nil
