@@ -1,42 +1,161 @@
 package lifecycle_test
 
 import (
+	"context"
 	"errors"
 	"flag"
-	"fmt"
 	"math/rand"
 	"runtime"
 	"slices"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/journey"
 	"github.com/leadkit/leadkit/lifecycle"
 	"github.com/leadkit/leadkit/pool"
 	"github.com/leadkit/leadkit/scoring"
+	"github.com/leadkit/leadkit/sim"
 	"github.com/leadkit/leadkit/stage"
 )
 
-var benchLeads = flag.Int("lifecycle.leads", 10_000, "leads in BenchmarkIngest (the README's figures use 100000: 2M events)")
+var benchLeads = flag.Int("lifecycle.leads", 10_000, "simulated leads in BenchmarkIngest, about 20 events each (the README's figures use 100000: 2.0M events)")
 
-// benchEvents is a business of n subjects with 20 events each on average
-// over five months, in time order.
-func benchEvents(n int) []leadkit.Event {
-	r := rand.New(rand.NewSource(11))
-	types := []string{"page_view", "page_view", "page_view", "email_opened", "email_opened", "download", "webinar_attended"}
-	channels := []string{"web", "email", "paid", "social", "webinar", "content"}
-	out := make([]leadkit.Event, 0, n*20)
-	for i := range n {
-		id := fmt.Sprintf("s%07d", i)
-		start := t0.Add(time.Duration(r.Int63n(int64(120 * 24 * time.Hour))))
-		for j := range 1 + r.Intn(39) {
-			out = append(out, leadkit.Event{ID: fmt.Sprintf("%s-%d", id, j), LeadID: id, Type: types[r.Intn(len(types))],
-				Channel: channels[r.Intn(len(channels))], Time: start.Add(time.Duration(r.Int63n(int64(30 * 24 * time.Hour))))})
+// benchPolicy is the lead definition of the simulated business (as in
+// examples/internal/business): a business e-mail known, two touches in 90
+// days, or a hand-raise (which the observation tags).
+const benchPolicy = `
+conditions:
+  - {name: known or engaged or asking, when: 'prospect.business_email || prospect.touches_90d >= 2 || "hand_raiser" in prospect.tags'}
+`
+
+// benchModel is the simulated business's scoring model (as in
+// examples/internal/business), written for sim's event types: fit from
+// the seniority and company size the pool learnt from the channels'
+// observations, engagement from the marketing touches (page views, forms,
+// e-mails, downloads, webinars, offline events), intent from the
+// hand-raise that comes with each MQL. Sales activity (SDR calls,
+// follow-ups, meetings, deals) scores nothing but is stored and read like
+// every event.
+const benchModel = `
+name: sim-b2b
+dimensions:
+  - name: fit
+    bands: [{name: A, min: 40}, {name: B, min: 20}, {name: C}]
+    fit:
+      - {name: executive, when: 'person.seniority in ["vp", "c_level"]', points: 30}
+      - {name: director, when: 'person.seniority == "director"', points: 20}
+      - {name: manager, when: 'person.seniority == "manager"', points: 10}
+      - {name: enterprise, when: 'company.employees >= 1000', points: 25}
+      - {name: mid-market, when: 'company.employees >= 250 && company.employees < 1000', points: 15}
+      - {name: smb, when: 'company.employees >= 50 && company.employees < 250', points: 5}
+  - name: engagement
+    max: 40
+    behavior:
+      - {name: page view, types: [page_view], points: 2, cap: 10}
+      - {name: form, types: [form_submitted], points: 5}
+      - {name: email open, types: [email_opened], points: 1, cap: 5}
+      - {name: email click, types: [email_clicked], points: 3}
+      - {name: download, types: [download], points: 8}
+      - {name: webinar sign-up, types: [webinar_registered], points: 4}
+      - {name: webinar, types: [webinar_attended], points: 10}
+      - {name: offline event, types: [offline_event], points: 12}
+  - name: intent
+    behavior:
+      - {name: demo request, types: [demo_requested], points: 100, cap: 100}
+  - name: total
+    expr: fit + engagement + intent
+thresholds: [{name: mql, dimension: total, value: 100}]
+`
+
+// business is the simulated business of BenchmarkIngest: sim's default
+// business over 12 months, with every marketing channel touching three
+// times as often (about 20 events per lead, sales activity included).
+type business struct {
+	events []leadkit.Event
+	// seen is what a channel saw of the person at a touch (sim's
+	// observation, converted to the pool's), by the ID of the touch's
+	// event: what Options.Observe adds to the engine's observation.
+	seen   map[string]*pool.Observation
+	model  *scoring.Model
+	policy pool.Policy
+}
+
+func newBusiness(b *testing.B, leads int) *business {
+	b.Helper()
+	chans := sim.DefaultChannels()
+	for i := range chans {
+		chans[i].Touches *= 3
+	}
+	s, err := sim.New(sim.Config{Seed: 11, Leads: leads, Channels: chans})
+	require.NoError(b, err)
+	d := &business{seen: map[string]*pool.Observation{}}
+	// A channel's observation comes just before the event of the same
+	// touch, the lead's next event.
+	next := map[string]*pool.Observation{}
+	for r := range s.Records() {
+		switch r.Kind {
+		case sim.KindObservation:
+			o := r.Observation
+			obs := &pool.Observation{Person: o.Person, Company: o.Company}
+			for _, id := range o.Identities {
+				obs.Identities = append(obs.Identities, pool.Identity{Kind: pool.IdentityKind(id.Kind), Value: id.Value})
+			}
+			next[o.Lead] = obs
+		case sim.KindEvent:
+			if o := next[r.Event.LeadID]; o != nil {
+				delete(next, r.Event.LeadID)
+				d.seen[r.Event.ID] = o
+			}
+			d.events = append(d.events, r.Event)
 		}
 	}
-	slices.SortStableFunc(out, func(a, b leadkit.Event) int { return a.Time.Compare(b.Time) })
-	return out
+	spec, err := scoring.ParseModel([]byte(benchModel))
+	require.NoError(b, err)
+	d.model, err = scoring.Compile(spec, scoring.Options{Now: func() time.Time { return now }})
+	require.NoError(b, err)
+	d.policy, err = pool.ParsePolicy([]byte(benchPolicy))
+	require.NoError(b, err)
+	return d
+}
+
+// observe completes the engine's observation of an event with what the
+// channel saw at that touch, and tags a hand-raise.
+func (d *business) observe(_ context.Context, ev leadkit.Event, obs *pool.Observation) error {
+	d.complete(ev, obs)
+	return nil
+}
+
+func (d *business) complete(ev leadkit.Event, obs *pool.Observation) {
+	if ev.Type == sim.EventHandRaise {
+		obs.Tags = append(obs.Tags, "hand_raiser")
+	}
+	if o := d.seen[ev.ID]; o != nil {
+		obs.Identities = append(obs.Identities, o.Identities...)
+		obs.Person, obs.Company = o.Person, o.Company
+	}
+}
+
+// parts builds the business's parts over new stores, and the engine over
+// them.
+func (d *business) parts(b testing.TB) (*parts, *lifecycle.Engine) {
+	b.Helper()
+	p := &parts{events: journey.NewMemoryStore(), states: lifecycle.NewMemoryStore(), stages: stage.NewMemoryStore(), pstore: pool.NewMemoryStore(), model: d.model}
+	clock := func() time.Time { return now }
+	n := 0
+	var err error
+	p.pool, err = pool.New(pool.Options{Store: p.pstore, Policy: d.policy, Now: clock, NewID: func() string { n++; return "p" + strconv.Itoa(n) }})
+	require.NoError(b, err)
+	p.machine, err = stage.New(stage.Classic(), stage.Options{Store: p.stages, Now: clock})
+	require.NoError(b, err)
+	e, err := lifecycle.New(p.pool, d.model, p.machine, p.events, lifecycle.Options{States: p.states, Now: clock,
+		Facts: map[string]string{"score": "total", "grade": "fit_band"}, Observe: d.observe})
+	require.NoError(b, err)
+	return p, e
 }
 
 // delayed returns evs in the order they arrive when each is delivered up
@@ -61,14 +180,18 @@ func delayed(evs []leadkit.Event, d time.Duration) []leadkit.Event {
 
 var benchBatchFlag = flag.Int("lifecycle.batch", 1000, "events per Ingest call in BenchmarkIngest")
 
-// BenchmarkIngest measures events/s through Engine.Ingest against the sum
-// of its parts called directly in the same run (pool upsert and
-// qualification of prospects' events, journey append, scoring Apply and
-// ReadState, stage Start and Advance, with the lead's state in a map),
-// and the heap kept per lead.
+// BenchmarkIngest measures events/s of the simulated business through
+// Engine.Ingest (the channels' observations added by Options.Observe, as
+// a real feed would) against the sum of its parts called directly in the
+// same run (pool upsert and qualification of prospects' events with the
+// same observations, profile updates of leads' events, journey append,
+// scoring Apply and ReadState, stage Start and Advance, with the lead's
+// state in a map), and the heap kept per lead. The simulated sales
+// decisions are not fired: the engine's work is its events.
 func BenchmarkIngest(b *testing.B) {
-	evs := benchEvents(*benchLeads)
-	b.Logf("%d leads, %d events", *benchLeads, len(evs))
+	d := newBusiness(b, *benchLeads)
+	evs := d.events
+	b.Logf("%d simulated leads, %d events (%.1f per lead), %d observations", *benchLeads, len(evs), float64(len(evs))/float64(*benchLeads), len(d.seen))
 	perLead := func(b *testing.B, before runtime.MemStats, keep ...any) {
 		var after runtime.MemStats
 		runtime.GC()
@@ -83,8 +206,7 @@ func BenchmarkIngest(b *testing.B) {
 				var before runtime.MemStats
 				runtime.GC()
 				runtime.ReadMemStats(&before)
-				p := newParts(b)
-				e := p.engine(b, lifecycle.Options{})
+				p, e := d.parts(b)
 				b.StartTimer()
 				for i := 0; i < len(evs); i += *benchBatchFlag {
 					if _, err := e.Ingest(ctx, evs[i:min(i+*benchBatchFlag, len(evs))]...); err != nil {
@@ -109,7 +231,7 @@ func BenchmarkIngest(b *testing.B) {
 			name = "parts-with-state-store"
 		}
 		b.Run(name, func(b *testing.B) {
-			benchParts(b, evs, persist, perLead)
+			benchParts(b, d, persist, perLead)
 		})
 	}
 	// The overhead: engine and parts timed in alternating rounds (which
@@ -124,9 +246,9 @@ func BenchmarkIngest(b *testing.B) {
 				var engine, parts time.Duration
 				for k := range 2 {
 					if (r+k)%2 == 0 {
-						engine = timeEngine(b, evs)
+						engine = timeEngine(b, d)
 					} else {
-						parts = timeParts(b, evs)
+						parts = timeParts(b, d)
 					}
 				}
 				ratios = append(ratios, engine.Seconds()/parts.Seconds())
@@ -150,14 +272,14 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// timeEngine is the CPU time of one pass of evs through a new engine.
-func timeEngine(b *testing.B, evs []leadkit.Event) time.Duration {
-	p := newParts(b)
-	e := p.engine(b, lifecycle.Options{})
+// timeEngine is the CPU time of one pass of the business's events
+// through a new engine.
+func timeEngine(b *testing.B, d *business) time.Duration {
+	_, e := d.parts(b)
 	runtime.GC()
 	start := cpuTime()
-	for i := 0; i < len(evs); i += *benchBatchFlag {
-		if _, err := e.Ingest(ctx, evs[i:min(i+*benchBatchFlag, len(evs))]...); err != nil {
+	for i := 0; i < len(d.events); i += *benchBatchFlag {
+		if _, err := e.Ingest(ctx, d.events[i:min(i+*benchBatchFlag, len(d.events))]...); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -165,17 +287,14 @@ func timeEngine(b *testing.B, evs []leadkit.Event) time.Duration {
 	return cpuTime() - start
 }
 
-// timeParts is the CPU time of one pass of evs through the parts.
-func timeParts(b *testing.B, evs []leadkit.Event) time.Duration {
-	p := newParts(b)
-	_ = p.engine(b, lifecycle.Options{}) // the pool and the machine
-	sp := &sumOfParts{p: p, states: map[string]*leadState{}}
-	sp.score, _ = p.model.Fact("total")
-	sp.grade, _ = p.model.Fact("fit_band")
+// timeParts is the CPU time of one pass of the business's events through
+// the parts.
+func timeParts(b *testing.B, d *business) time.Duration {
+	sp := newSumOfParts(b, d, false)
 	runtime.GC()
 	start := cpuTime()
-	for i := 0; i < len(evs); i += *benchBatchFlag {
-		if err := sp.ingest(evs[i:min(i+*benchBatchFlag, len(evs))]); err != nil {
+	for i := 0; i < len(d.events); i += *benchBatchFlag {
+		if err := sp.ingest(d.events[i:min(i+*benchBatchFlag, len(d.events))]); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -186,38 +305,36 @@ func timeParts(b *testing.B, evs []leadkit.Event) time.Duration {
 // benchParts runs the sum of the parts; with persist the lead's score
 // state is read from and written to a lifecycle.MemoryStore at each event,
 // as glue code that survives a restart would.
-func benchParts(b *testing.B, evs []leadkit.Event, persist bool, perLead func(*testing.B, runtime.MemStats, ...any)) {
+func benchParts(b *testing.B, d *business, persist bool, perLead func(*testing.B, runtime.MemStats, ...any)) {
 	for b.Loop() {
 		b.StopTimer()
 		var before runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&before)
-		p := newParts(b)
-		_ = p.engine(b, lifecycle.Options{}) // the pool and the machine
-		sp := &sumOfParts{p: p, states: map[string]*leadState{}, persist: persist}
-		sp.score, _ = p.model.Fact("total")
-		sp.grade, _ = p.model.Fact("fit_band")
+		sp := newSumOfParts(b, d, persist)
 		b.StartTimer()
-		for i := 0; i < len(evs); i += *benchBatchFlag {
-			if err := sp.ingest(evs[i:min(i+*benchBatchFlag, len(evs))]); err != nil {
+		for i := 0; i < len(d.events); i += *benchBatchFlag {
+			if err := sp.ingest(d.events[i:min(i+*benchBatchFlag, len(d.events))]); err != nil {
 				b.Fatal(err)
 			}
 		}
 		b.StopTimer()
-		perLead(b, before, p, sp)
+		perLead(b, before, sp)
 		b.StartTimer()
 	}
-	b.ReportMetric(float64(len(evs))*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(len(d.events))*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
 
 type leadState struct {
-	lead leadkit.Lead
-	st   scoring.State
+	lead             leadkit.Lead
+	pstamps, cstamps leadkit.Stamps
+	st               scoring.State
 }
 
 // sumOfParts is the engine's work written directly against the parts,
 // without its store of states, retries, reports or checks.
 type sumOfParts struct {
+	d      *business
 	p      *parts
 	states map[string]*leadState
 	res    scoring.Result
@@ -225,6 +342,16 @@ type sumOfParts struct {
 	grade  scoring.FactRef
 	// persist keeps each lead's state in p.states too.
 	persist bool
+}
+
+// newSumOfParts builds the parts over new stores (the engine built with
+// them is left unused).
+func newSumOfParts(b *testing.B, d *business, persist bool) *sumOfParts {
+	p, _ := d.parts(b)
+	sp := &sumOfParts{d: d, p: p, states: map[string]*leadState{}, persist: persist}
+	sp.score, _ = d.model.Fact("total")
+	sp.grade, _ = d.model.Fact("fit_band")
+	return sp
 }
 
 func (s *sumOfParts) ingest(batch []leadkit.Event) error {
@@ -235,8 +362,10 @@ func (s *sumOfParts) ingest(batch []leadkit.Event) error {
 	for _, ev := range batch {
 		ls := s.states[ev.LeadID]
 		if ls == nil {
-			pr, _, err := p.pool.Upsert(ctx, pool.Observation{ID: ev.ID, At: ev.Time, Touch: true,
-				Identities: []pool.Identity{{Kind: pool.Subject, Value: ev.LeadID}}, Source: pool.Source{Channel: ev.Channel}})
+			obs := pool.Observation{ID: ev.ID, At: ev.Time, Touch: true,
+				Identities: []pool.Identity{{Kind: pool.Subject, Value: ev.LeadID}}, Source: pool.Source{Channel: ev.Channel, Campaign: ev.Campaign}}
+			s.d.complete(ev, &obs)
+			pr, _, err := p.pool.Upsert(ctx, obs)
 			if err != nil {
 				return err
 			}
@@ -250,7 +379,7 @@ func (s *sumOfParts) ingest(batch []leadkit.Event) error {
 			if _, err := p.machine.Start(ctx, stage.Lead(ev.LeadID), stage.StartOptions{At: g.At}); err != nil {
 				return err
 			}
-			ls = &leadState{lead: g.Lead, st: p.model.NewState()}
+			ls = &leadState{lead: g.Lead, pstamps: pr.PersonStamps, cstamps: pr.CompanyStamps, st: p.model.NewState()}
 			s.states[ev.LeadID] = ls
 			past, err := p.events.Events(ctx, ev.LeadID, time.Time{}, time.Time{})
 			if err != nil {
@@ -264,8 +393,18 @@ func (s *sumOfParts) ingest(batch []leadkit.Event) error {
 					return err
 				}
 			}
-		} else if err := p.model.Apply(&ls.st, ev); err != nil {
-			return err
+		} else {
+			if o := s.d.seen[ev.ID]; o != nil {
+				// What the channel saw updates the lead's profile.
+				if ls.pstamps == nil {
+					ls.pstamps, ls.cstamps = leadkit.Stamps{}, leadkit.Stamps{}
+				}
+				ls.lead.Person.UpdateAt(o.Person, ev.Time, ls.pstamps)
+				ls.lead.Company.UpdateAt(o.Company, ev.Time, ls.cstamps)
+			}
+			if err := p.model.Apply(&ls.st, ev); err != nil {
+				return err
+			}
 		}
 		if s.persist {
 			// Read and write the state as a lifecycle.LeadState.
@@ -274,6 +413,7 @@ func (s *sumOfParts) ingest(batch []leadkit.Event) error {
 				return err
 			}
 			stored.LeadID, stored.Lead, stored.Score = ev.LeadID, ls.lead, ls.st
+			stored.PersonStamps, stored.CompanyStamps = ls.pstamps, ls.cstamps
 			stored.Version++
 			if err := p.states.Put(ctx, stored); err != nil {
 				return err

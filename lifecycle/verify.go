@@ -50,6 +50,11 @@ type VerifyOptions struct {
 	Keys []attribution.TouchKey `json:"keys,omitempty"`
 	// Lookback bounds how old a touch may be to get credit (0: none).
 	Lookback time.Duration `json:"lookback,omitempty"`
+	// TouchTypes are the event types that can earn credit (at most
+	// MaxTouchTypes; empty: every event with a value of the key). Leave
+	// out the events that follow a conversion rather than cause it, such
+	// as SDR calls and sales follow-ups when marketing's credit is asked.
+	TouchTypes []string `json:"touch_types,omitempty"`
 	// MarkovOrder is the order of the Markov model (default 1).
 	MarkovOrder int `json:"markov_order,omitempty"`
 	// Functions rolls keys up into marketing functions for a second ROI
@@ -335,6 +340,14 @@ func checkVerify(machine *stage.Machine, opts VerifyOptions) (VerifyOptions, []s
 			}
 		}
 	}
+	if len(opts.TouchTypes) > MaxTouchTypes {
+		return bad("touch types: %d event types, at most %d", len(opts.TouchTypes), MaxTouchTypes)
+	}
+	for _, t := range opts.TouchTypes {
+		if msg := leadkit.CheckText(t, leadkit.MaxNameBytes); t == "" || msg != "" {
+			return bad("touch types: event type %q %s", clip(t), msg)
+		}
+	}
 	if len(opts.Nurture.Types) > MaxTouchTypes {
 		return bad("nurture: %d event types, at most %d", len(opts.Nurture.Types), MaxTouchTypes)
 	}
@@ -416,7 +429,7 @@ func (e *Engine) verifyStage(timelines []journey.Timeline, visits []stage.Visit,
 		return r, wrap("attribution", err)
 	}
 	for _, key := range opts.Keys {
-		conv := attribution.Conversion{Types: []string{attribution.StageEventType(st)}, Key: key, Lookback: opts.Lookback, AsOf: p.To}
+		conv := attribution.Conversion{Types: []string{attribution.StageEventType(st)}, Key: key, Lookback: opts.Lookback, AsOf: p.To, TouchTypes: opts.TouchTypes}
 		if _, ok := opts.Values[st]; ok {
 			conv.ValueAttr = valueAttr
 		}

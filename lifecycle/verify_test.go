@@ -295,6 +295,31 @@ func TestVerifyPathsByHand(t *testing.T) {
 	assert.Zero(t, v.Stages[0].Skipped)
 }
 
+// TouchTypes keeps other events from credit: with only webinars and
+// downloads as touches, the paths are those events' channels alone.
+func TestVerifyTouchTypes(t *testing.T) {
+	p, _ := verifyFixture(t)
+	e := p.engine(t, lifecycle.Options{Verify: lifecycle.VerifyOptions{Stages: []string{"MQL"}, Keys: []attribution.TouchKey{attribution.ByChannel},
+		TouchTypes: []string{"webinar_attended", "download"}}})
+	v, err := e.Verify(ctx, marchPeriod)
+	require.NoError(t, err)
+	for model, m := range map[string]attribution.Model{"markov": attribution.Markov{}, "last_touch": attribution.LastTouch{}} {
+		want, err := m.Attribute([]attribution.Path{
+			{Channels: []string{"webinar", "content", "content"}, Conversions: 1},
+			{Channels: []string{"webinar", "content", "paid"}, Conversions: 1},
+		})
+		require.NoError(t, err)
+		got, ok := v.Stages[0].Credit(attribution.ByChannel, model)
+		require.True(t, ok, model)
+		// cold's journey has no touch of those types: a path of its own
+		// that earns nothing.
+		assert.Zero(t, got.Conversions["(none)"], model)
+		delete(got.Conversions, "(none)")
+		assert.InDeltaMapValues(t, want.Conversions, got.Conversions, 1e-9, "%s: %v %v", model, want.Conversions, got.Conversions)
+		assert.NotContains(t, got.Conversions, "web", model)
+	}
+}
+
 // A journey Verify cannot use is counted and explained, not dropped in
 // silence.
 func TestVerifySkippedJourneys(t *testing.T) {
@@ -346,6 +371,8 @@ func TestVerifyOptionCaps(t *testing.T) {
 	for name, o := range map[string]lifecycle.VerifyOptions{
 		"buckets":        {Buckets: many},
 		"nurture types":  {Nurture: journey.NurtureOptions{Types: types}},
+		"touch types":    {TouchTypes: types},
+		"touch type NUL": {TouchTypes: []string{"a\x00"}},
 		"function NUL":   {Functions: map[string]string{"paid": "a\x00b"}},
 		"function long":  {Functions: map[string]string{"paid": strings.Repeat("x", leadkit.MaxNameBytes+1)}},
 		"value type":     {Values: map[string]lifecycle.Value{"Won": {Types: []string{"\xff"}, Attr: "amount"}}},

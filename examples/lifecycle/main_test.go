@@ -89,7 +89,20 @@ func TestReport(t *testing.T) {
 	// Attribution of MQLs and deals, by channel: the MQL columns credit
 	// every entry of the month.
 	assert.Contains(t, out, "-- Attribution by channel of the month's MQLs and deals won")
-	assert.Regexp(t, `channel +MQL last_touch +MQL markov +Won last_touch +Won markov +won value markov`, out)
+	assert.Regexp(t, `channel +MQL last_touch +MQL markov +Won last_touch +Won markov +won value markov +planted log-odds +MQL rate touched +untouched`, out)
+	// Marketing's touches only: no SDR or sales row; each channel beside
+	// its planted effect, the noise channel marked.
+	assert.NotRegexp(t, `(?m)^(sdr|sales) +[0-9]`, out)
+	for _, c := range r.truth.Channels {
+		if c.Touched.Leads == 0 {
+			continue
+		}
+		noise := ""
+		if c.LogOdds == 0 {
+			noise = ` \(noise\)`
+		}
+		assert.Regexp(t, fmt.Sprintf(`(?m)^%s +.* %.2f%s +%.1f%% +%.1f%% *$`, c.Channel, c.LogOdds, noise, 100*c.Touched.Rate, 100*c.Untouched.Rate), out)
+	}
 	lt, ok := mql.Credit("channel", "last_touch")
 	require.True(t, ok)
 	assert.Regexp(t, fmt.Sprintf(`(?m)^total +%.1f +`, lt.TotalConversions()), out)

@@ -201,13 +201,17 @@ func (r *report) printAttribution(w io.Writer) {
 			channels[k] = true
 		}
 	}
-	fmt.Fprintln(w, "\n-- Attribution by channel of the month's MQLs and deals won (conversions credited; Won value by Markov)")
+	planted := map[string]sim.ChannelTruth{}
+	for _, c := range r.truth.Channels {
+		planted[c.Channel] = c
+	}
+	fmt.Fprintln(w, "\n-- Attribution by channel of the month's MQLs and deals won (marketing touches; conversions credited; Won value by Markov)")
 	tw := table(w)
 	fmt.Fprint(tw, "channel\t")
 	for _, c := range cols {
 		fmt.Fprintf(tw, "%s %s\t", c.stage, c.model)
 	}
-	fmt.Fprintln(tw, "won value markov\t")
+	fmt.Fprintln(tw, "won value markov\tplanted log-odds\tMQL rate touched\tuntouched\t")
 	total := make([]float64, len(cols))
 	for _, ch := range slices.Sorted(maps.Keys(channels)) {
 		fmt.Fprintf(tw, "%s\t", ch)
@@ -215,14 +219,27 @@ func (r *report) printAttribution(w io.Writer) {
 			fmt.Fprintf(tw, "%.1f\t", c.res.Conversions[ch])
 			total[i] += c.res.Conversions[ch]
 		}
-		fmt.Fprintf(tw, "%.0f\t\n", cols[len(cols)-1].res.Value[ch])
+		fmt.Fprintf(tw, "%.0f\t", cols[len(cols)-1].res.Value[ch])
+		if p, ok := planted[ch]; ok {
+			noise := ""
+			if p.LogOdds == 0 {
+				noise = " (noise)"
+			}
+			fmt.Fprintf(tw, "%.2f%s\t%.1f%%\t%.1f%%\t\n", p.LogOdds, noise, 100*p.Touched.Rate, 100*p.Untouched.Rate)
+		} else {
+			fmt.Fprint(tw, "\t\t\t\n")
+		}
 	}
 	fmt.Fprint(tw, "total\t")
 	for _, x := range total {
 		fmt.Fprintf(tw, "%.1f\t", x)
 	}
-	fmt.Fprintf(tw, "%.0f\t\n", cols[len(cols)-1].res.TotalValue())
+	fmt.Fprintf(tw, "%.0f\t\t\t\t\n", cols[len(cols)-1].res.TotalValue())
 	tw.Flush()
+	fmt.Fprintln(w, "(credit shares each conversion out among the channels on its path; it is not a channel's effect. The")
+	fmt.Fprintln(w, " simulator's truth beside it: each channel's planted log-odds of a first MQL, and over the run the MQL rate")
+	fmt.Fprintln(w, " of leads it touched vs those it did not. A frequent channel earns credit even when, like a noise channel,")
+	fmt.Fprintln(w, " it changes nothing.)")
 	fmt.Fprintf(w, "sim truth for the month: %d deals won, revenue %.0f\n", r.month.Won, r.month.Revenue)
 }
 
@@ -256,6 +273,8 @@ func (r *report) printROI(w io.Writer) {
 	if r.v.ROIByFunction != nil {
 		print("ROI per function", *r.v.ROIByFunction)
 	}
+	fmt.Fprintln(w, "(returns follow the credit above, so they carry its caveat: a channel's ROI is what its share of the")
+	fmt.Fprintln(w, " credit brought, not what the business would lose without it)")
 }
 
 func table(w io.Writer) *tabwriter.Writer {

@@ -174,9 +174,12 @@ func New(ctx context.Context, clock func() time.Time) (*Feeder, error) {
 		Requalify: lifecycle.Requalify{Reset: []string{"intent"}, MinTouches: 1, TouchTypes: touchTypes},
 		Observe:   f.observe,
 		Verify: lifecycle.VerifyOptions{
-			Functions: functions,
-			Nurture:   journey.NurtureOptions{Types: touchTypes},
-			Values:    map[string]lifecycle.Value{sim.StageWon: {Types: []string{sim.EventDealWon}, Attr: "amount"}},
+			// Marketing's credit: the touches, not the SDR calls and sales
+			// follow-ups that come after the MQL.
+			TouchTypes: touchTypes,
+			Functions:  functions,
+			Nurture:    journey.NurtureOptions{Types: touchTypes},
+			Values:     map[string]lifecycle.Value{sim.StageWon: {Types: []string{sim.EventDealWon}, Attr: "amount"}},
 		},
 	})
 	if err != nil {
