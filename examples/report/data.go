@@ -1,13 +1,13 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"maps"
 	"slices"
 	"time"
 
+	"github.com/leadkit/leadkit"
 	"github.com/leadkit/leadkit/attribution"
 	"github.com/leadkit/leadkit/examples/internal/business"
 	"github.com/leadkit/leadkit/journey"
@@ -35,12 +35,16 @@ type data struct {
 	// LastTouch and Markov their credit (conversions).
 	Channels          []string
 	LastTouch, Markov map[string]float64
-	// Golden are the top golden paths (by channel) to MQL over the run.
+	// Golden are the top golden paths (touch types) to MQL over the run;
+	// Planted is the simulator's planted path.
+	Planted []string
 	Golden []journey.GoldenPath
 	// TimeToMQL counts the leads by days from creation to first MQL.
 	TimeToMQL []bucket
-	// Grades is the score distribution by fit grade, over the leads at the
-	// end of the run, with the share of each score band that reached SQL.
+	// Grades is the distribution of fit + engagement by fit grade, over
+	// the leads at the end of the run, with the share of each band that
+	// became an MQL (the hand-raise, which takes a lead there, is left
+	// out of the score).
 	Grades []string
 	Bands  []scoreBand
 }
@@ -61,15 +65,15 @@ type bucket struct {
 
 type scoreBand struct {
 	Label string
-	// Leads per grade (index of data.Grades); SQL of them reached SQL.
-	Leads, SQL []int
+	// Leads per grade (index of data.Grades); MQL of them became MQLs.
+	Leads, MQL []int
 }
 
 // timeBuckets are the time-to-MQL histogram's bounds in days.
 var timeBuckets = []int{0, 7, 14, 30, 60, 90, 180, 365}
 
 // scoreBounds are the lower bounds of the score bands.
-var scoreBounds = []float64{0, 25, 50, 75, 100, 150}
+var scoreBounds = []float64{0, 10, 20, 30, 40, 50, 60, 70, 80}
 
 // build simulates the business, streams it through the engine and
 // computes the report's data.
@@ -174,11 +178,8 @@ func (d *data) runFigures(ctx context.Context, e *lifecycle.Engine) (err error) 
 	}
 	seen := map[string]bool{}
 	firstMQL := map[string]time.Time{}
-	reachedSQL := map[string]bool{}
 	for _, v := range visits {
 		switch v.Stage {
-		case sim.StageSQL:
-			reachedSQL[v.LeadID] = true
 		case sim.StageMQL:
 			if t, ok := firstMQL[v.LeadID]; !ok || v.At.Before(t) {
 				firstMQL[v.LeadID] = v.At
@@ -224,33 +225,35 @@ func (d *data) runFigures(ctx context.Context, e *lifecycle.Engine) (err error) 
 		d.TimeToMQL[i].Leads++
 	}
 
-	// Golden paths by channel to MQL.
+	// Golden paths to MQL: the touch types in order, the hand-raise (the
+	// conversion itself) left out.
 	timelines, err := journey.Timelines(ctx, e.Journey())
 	if err != nil {
 		return err
 	}
-	conv, other, err := journey.ConversionPaths(timelines, visits, sim.StageMQL, journey.KeyChannel)
+	for i := range timelines {
+		timelines[i].Events = slices.DeleteFunc(timelines[i].Events, func(ev leadkit.Event) bool { return ev.Type == sim.EventHandRaise })
+	}
+	conv, other, err := journey.ConversionPaths(timelines, visits, sim.StageMQL, journey.KeyType)
 	if err != nil {
 		return err
 	}
 	gp, err := journey.GoldenPaths(conv, other, journey.PatternOptions{
-		MinSupport: max(2, len(conv)/20), MaxLength: 3, CollapseRepeats: true,
+		MinSupport: max(2, len(conv)/50), MaxLength: 2,
 	})
 	if err != nil {
 		return err
 	}
-	slices.SortStableFunc(gp, func(a, b journey.GoldenPath) int {
-		return cmp.Or(cmp.Compare(b.Lift, a.Lift), cmp.Compare(b.Converted, a.Converted))
-	})
 	d.Golden = gp[:min(10, len(gp))]
+	d.Planted = d.Config.Golden.Items
 
-	// Score distribution by grade at the end of the run.
+	// Fit + engagement by grade at the end of the run.
 	end := start.AddDate(0, d.Config.Months, 0)
 	grades := map[string]bool{}
 	type scored struct {
 		grade string
 		band  int
-		sql   bool
+		mql   bool
 	}
 	var all []scored
 	var res scoring.Result
@@ -264,8 +267,9 @@ func (d *data) runFigures(ctx context.Context, e *lifecycle.Engine) (err error) 
 			switch dim.Name {
 			case "fit":
 				grade = dim.Band
-			case "total":
-				total = dim.Score
+				total += dim.Score
+			case "engagement":
+				total += dim.Score
 			}
 		}
 		if grade == "" {
@@ -276,7 +280,8 @@ func (d *data) runFigures(ctx context.Context, e *lifecycle.Engine) (err error) 
 		for b > 0 && total < scoreBounds[b] {
 			b--
 		}
-		all = append(all, scored{grade, b, reachedSQL[id]})
+		_, mql := firstMQL[id]
+		all = append(all, scored{grade, b, mql})
 	}
 	d.Grades = slices.Sorted(maps.Keys(grades))
 	for i, lo := range scoreBounds {
@@ -284,13 +289,13 @@ func (d *data) runFigures(ctx context.Context, e *lifecycle.Engine) (err error) 
 		if i+1 < len(scoreBounds) {
 			label = fmt.Sprintf("%g-%g", lo, scoreBounds[i+1])
 		}
-		d.Bands = append(d.Bands, scoreBand{Label: label, Leads: make([]int, len(d.Grades)), SQL: make([]int, len(d.Grades))})
+		d.Bands = append(d.Bands, scoreBand{Label: label, Leads: make([]int, len(d.Grades)), MQL: make([]int, len(d.Grades))})
 	}
 	for _, s := range all {
 		g := slices.Index(d.Grades, s.grade)
 		d.Bands[s.band].Leads[g]++
-		if s.sql {
-			d.Bands[s.band].SQL[g]++
+		if s.mql {
+			d.Bands[s.band].MQL[g]++
 		}
 	}
 	return nil

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"html"
 	"io"
 	"math"
@@ -193,7 +194,7 @@ func (d *data) charts() []chart {
 
 	mqls := chart{ID: "mqls-by-month", Title: "MQLs by month: new vs old leads",
 		XLabel: "month", YLabel: "MQLs (leads)", Series: []string{"new", "earlier", "old (90 d+)"}, Stacked: true,
-		Note:  "New leads were created in the month they became MQLs, earlier ones before it but less than 90 days before the MQL, old ones at least 90 days before; each lead counts once a month.",
+		Note:  "New leads were created in the month they became MQLs, earlier ones before it but less than 90 days before the MQL, old ones at least 90 days before; each lead counts once a month. The run starts empty, so its first months have no old leads yet.",
 		Table: table{Head: []string{"month", "new", "earlier", "old", "total", "old share"}}}
 	for _, m := range d.Months {
 		label := m.Month.Format("2006-01")
@@ -231,12 +232,12 @@ func (d *data) charts() []chart {
 	}
 	out = append(out, ttm)
 
-	score := chart{ID: "score-by-grade", Title: "Score distribution by fit grade (end of run)",
-		XLabel: "total score band", YLabel: "leads", Series: d.Grades,
-		Note: "Leads by total score at the end of the run, per fit grade; conversion is the share of the band's leads that reached SQL."}
+	score := chart{ID: "score-by-grade", Title: "Lead score by fit grade (end of run)",
+		XLabel: "fit + engagement score band", YLabel: "leads", Series: d.Grades,
+		Note: "Leads by fit + engagement at the end of the run (the hand-raise that makes a lead an MQL is left out), per fit grade; the MQL rate is the share of the band's leads that became MQLs."}
 	score.Table.Head = []string{"score"}
 	for _, g := range d.Grades {
-		score.Table.Head = append(score.Table.Head, "grade "+g, "to SQL")
+		score.Table.Head = append(score.Table.Head, "grade "+g, "MQL rate")
 	}
 	for _, b := range d.Bands {
 		score.Cats = append(score.Cats, b.Label)
@@ -244,7 +245,7 @@ func (d *data) charts() []chart {
 		vals := make([]float64, len(d.Grades))
 		for g := range d.Grades {
 			vals[g] = float64(b.Leads[g])
-			row = append(row, fmt.Sprint(b.Leads[g]), pct(b.SQL[g], b.Leads[g]))
+			row = append(row, fmt.Sprint(b.Leads[g]), pct(b.MQL[g], b.Leads[g]))
 		}
 		score.Vals = append(score.Vals, vals)
 		score.Table.Rows = append(score.Table.Rows, row)
@@ -270,10 +271,14 @@ func (d *data) conversionTable() table {
 
 // goldenTable is the top golden paths.
 func (d *data) goldenTable() table {
-	t := table{Head: []string{"path (channels)", "MQLs with it", "others with it", "confidence", "lift"}}
+	t := table{Head: []string{"path (touch types)", "MQLs with it", "others with it", "confidence", "lift", ""}}
 	for _, g := range d.Golden {
+		mark := ""
+		if slices.Equal(g.Items, d.Planted) {
+			mark = "planted by the simulator"
+		}
 		t.Rows = append(t.Rows, []string{strings.Join(g.Items, " → "), fmt.Sprint(g.Converted), fmt.Sprint(g.Other),
-			fmt.Sprintf("%.1f%%", 100*g.Confidence), fmt.Sprintf("%.2f", g.Lift)})
+			fmt.Sprintf("%.1f%%", 100*g.Confidence), fmt.Sprintf("%.2f", g.Lift), mark})
 	}
 	return t
 }
@@ -323,7 +328,7 @@ func (d *data) write(w io.Writer) error {
 			})
 		}
 		if i == 2 {
-			section("Top golden paths to MQL (whole run)", "Channel patterns (in order, gaps allowed) among the leads that became MQLs, ranked by lift over the base rate.", func() {
+			section("Top golden paths to MQL (whole run)", "Touch types in order (gaps allowed, up to two) before the first MQL, among the leads that became MQLs, ranked as journey.GoldenPaths ranks them; the simulator's planted path is marked.", func() {
 				d.goldenTable().html(&b)
 			})
 		}

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"html"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -119,6 +120,29 @@ func TestReportContent(t *testing.T) {
 	for _, g := range d.Golden {
 		assert.Contains(t, page, html.EscapeString(strings.Join(g.Items, " → ")))
 	}
+	// The engine's timelines rank the simulator's planted path first, and
+	// the table marks it.
+	assert.Equal(t, d.Config.Golden.Items, d.Golden[0].Items)
+	assert.Contains(t, page, html.EscapeString(strings.Join(d.Config.Golden.Items, " → "))+"</td>")
+	assert.Equal(t, 1, strings.Count(page, "planted by the simulator"))
+
+	// The score bands hold every lead once, and their MQLs are the leads
+	// that reached MQL.
+	leads, mqls := 0, 0
+	for _, b := range d.Bands {
+		for g := range d.Grades {
+			leads += b.Leads[g]
+			mqls += b.MQL[g]
+		}
+	}
+	assert.Equal(t, v.Leads, leads)
+	reached := -1
+	for _, s := range d.Funnel.Stages {
+		if s.Stage == sim.StageMQL {
+			reached = s.Reached
+		}
+	}
+	assert.Equal(t, reached, mqls)
 }
 
 // findBrowser returns a headless-capable browser on PATH, or "".
@@ -131,22 +155,29 @@ func findBrowser() string {
 	return ""
 }
 
-// probe records errors and, on load, writes what the browser laid out.
+// probe records errors and, on load, writes what the browser laid out:
+// each chart's box and the height of each of its bars, the page's height,
+// images that did not load and resources fetched.
 const probe = `<script>
 (function(){
   var errors = [];
   window.onerror = function(msg, src, line){ errors.push(String(msg) + " at " + src + ":" + line); };
+  window.addEventListener("error", function(e){ if (e.target && e.target !== window) errors.push("failed to load " + (e.target.src || e.target.href || e.target.tagName)); }, true);
   var ce = console.error;
   console.error = function(){ errors.push(Array.prototype.join.call(arguments, " ")); if (ce) ce.apply(console, arguments); };
   window.addEventListener("load", function(){
     var charts = {};
     document.querySelectorAll("svg[id]").forEach(function(s){
       var r = s.getBoundingClientRect();
-      charts[s.id] = {width: r.width, height: r.height, bars: s.querySelectorAll(".bar").length};
+      var heights = [];
+      s.querySelectorAll(".bar").forEach(function(b){ heights.push(b.getBBox().height); });
+      charts[s.id] = {width: r.width, height: r.height, bars: heights.length, heights: heights};
     });
+    document.querySelectorAll("img").forEach(function(i){ if (!i.complete || i.naturalWidth === 0) errors.push("image not loaded: " + i.src); });
     var pre = document.createElement("pre");
     pre.id = "leadkit-test-result";
-    pre.textContent = JSON.stringify({charts: charts, errors: errors});
+    pre.textContent = JSON.stringify({charts: charts, errors: errors, page_height: Math.ceil(document.body.getBoundingClientRect().bottom),
+      resources: performance.getEntriesByType("resource").map(function(e){ return e.name; })});
     document.body.appendChild(pre);
   });
 })();
@@ -156,8 +187,11 @@ type probeResult struct {
 	Charts map[string]struct {
 		Width, Height float64
 		Bars          int
+		Heights       []float64
 	} `json:"charts"`
-	Errors []string `json:"errors"`
+	Errors     []string `json:"errors"`
+	PageHeight int      `json:"page_height"`
+	Resources  []string `json:"resources"`
 }
 
 // TestReportInBrowser loads the report in a headless browser and checks
@@ -178,23 +212,30 @@ func TestReportInBrowser(t *testing.T) {
 	require.GreaterOrEqual(t, i, 0)
 	require.NoError(t, os.WriteFile(probed, []byte(page[:i]+probe+page[i:]), 0o644))
 
+	// run runs the browser, its console logged to stderr: any console
+	// message (a script error, a bad SVG attribute) is an error.
 	run := func(args ...string) []byte {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		args = append([]string{"--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir=" + filepath.Join(dir, "profile")}, args...)
+		args = append([]string{"--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr", "--v=0",
+			"--user-data-dir=" + filepath.Join(dir, "profile")}, args...)
 		cmd := exec.CommandContext(ctx, browser, args...)
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		require.NoError(t, cmd.Run(), "%s: %s", browser, stderr.String())
+		for _, line := range strings.Split(stderr.String(), "\n") {
+			assert.NotContains(t, line, ":CONSOLE", "browser console")
+		}
 		return stdout.Bytes()
 	}
-	dom := run("--dump-dom", "file://"+probed)
+	dom := run("--dump-dom", "--window-size=1280,1000", "file://"+probed)
 	m := regexp.MustCompile(`(?s)<pre id="leadkit-test-result">(.*?)</pre>`).FindSubmatch(dom)
 	require.NotNil(t, m, "no test result in the dumped DOM")
 	var res probeResult
 	require.NoError(t, json.Unmarshal([]byte(html.UnescapeString(string(m[1]))), &res))
 	assert.Empty(t, res.Errors)
+	assert.Empty(t, res.Resources, "the page fetches nothing")
 	charts := d.charts()
 	assert.Len(t, res.Charts, len(charts))
 	// The bars expected, from the data the report was built from.
@@ -214,10 +255,38 @@ func TestReportInBrowser(t *testing.T) {
 		assert.Positive(t, got.Height, c.ID)
 		assert.Equal(t, want[c.ID], got.Bars, c.ID)
 		assert.Positive(t, got.Bars, c.ID)
+		// Each bar is laid out as high as its value says: a positive
+		// height for every non-zero value, none for a zero, within the
+		// chart, in proportion to the value.
+		var values []float64
+		for _, row := range c.Vals {
+			values = append(values, row...)
+		}
+		require.Len(t, got.Heights, len(values), c.ID)
+		maxV, maxH := 0.0, 0.0
+		for i, v := range values {
+			maxV, maxH = max(maxV, v), max(maxH, got.Heights[i])
+		}
+		for i, v := range values {
+			h := got.Heights[i]
+			assert.False(t, math.IsNaN(h), c.ID)
+			assert.GreaterOrEqual(t, h, 0.0, c.ID)
+			assert.Less(t, h, got.Height, c.ID)
+			if v == 0 {
+				assert.Zero(t, h, "%s bar %d", c.ID, i)
+			} else {
+				assert.Positive(t, h, "%s bar %d", c.ID, i)
+			}
+			if maxV > 0 && maxH > 0 {
+				assert.InDelta(t, v/maxV, h/maxH, 0.01, "%s bar %d: height out of proportion", c.ID, i)
+			}
+		}
 	}
 
 	png := filepath.Join(dir, "report.png")
-	run("--screenshot="+png, "--window-size=1280,2400", "--hide-scrollbars", "file://"+path)
+	// The whole page, however long.
+	require.Positive(t, res.PageHeight)
+	run("--screenshot="+png, fmt.Sprintf("--window-size=1280,%d", res.PageHeight+40), "--hide-scrollbars", "file://"+path)
 	b, err := os.ReadFile(png)
 	require.NoError(t, err)
 	require.Greater(t, len(b), 1000)
