@@ -3,181 +3,153 @@ package stage_test
 import (
 	"context"
 	"fmt"
-	"github.com/leadkit/leadkit"
-	"sync"
+	"runtime"
 	"testing"
 	"time"
 
+	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/sim"
 	"github.com/leadkit/leadkit/stage"
 )
 
 // The benchmarks compare the Machine (validation, optimistic versions,
-// history, hooks) with the plain map-based state machine a developer would
-// write by hand, in the same run. Run with:
+// history, hooks) and the stage funnel with what a developer would write
+// by hand, in the same run, on the stage changes of the simulated business
+// of package sim (see benchdata_test.go). Run with:
 //
 //	go test ./stage -run XXX -bench . -benchmem
+//
+// (-stage.funnel.leads=100000 for a quicker BenchmarkFunnel).
 
-const benchLeads = 1024
+// replayLeads is the size of the simulated business whose stage changes
+// BenchmarkFire and BenchmarkAdvance replay: 10,000 leads make about 2,100
+// MQL entries (the subjects), 4,100 sales decisions and 2,100
+// qualifications per round.
+const replayLeads = 10_000
 
-func pingPong() stage.Definition {
-	return stage.Definition{
-		Name: "bench", Initial: "A",
-		Facts:  map[string]leadkit.FieldType{"score": leadkit.TypeNumber, "grade": leadkit.TypeString},
-		Stages: []stage.Stage{{Name: "A"}, {Name: "B"}},
-		Transitions: []stage.Transition{
-			{Name: "next", From: []string{"A"}, To: "B"},
-			{Name: "back", From: []string{"B"}, To: "A"},
-			{Name: "up", From: []string{"A"}, To: "B", Auto: true, Guard: `score >= 100 && grade in ["A", "B"]`},
-			{Name: "down", From: []string{"B"}, To: "A", Auto: true, Guard: `score < 100`},
-		},
-	}
+// replaySide is one side of a replay benchmark: reset puts every subject
+// back where it started (a fresh machine), op makes op k of the round.
+type replaySide struct {
+	reset func(b *testing.B)
+	op    func(k int) error
 }
 
-func benchMachine(b *testing.B) (*stage.Machine, []stage.Subject) {
-	m, err := stage.New(pingPong(), stage.Options{Now: func() time.Time { return time.Unix(1e9, 0) }})
-	if err != nil {
-		b.Fatal(err)
-	}
-	subs := make([]stage.Subject, benchLeads)
-	for i := range subs {
-		subs[i] = stage.Lead(fmt.Sprint("L", i))
-		if _, err := m.Start(context.Background(), subs[i], stage.StartOptions{}); err != nil {
-			b.Fatal(err)
+// benchReplay runs the rounds of a replay of ops transitions on the
+// Machine and on the map machine: "leadkit" and "map-baseline" each on its
+// own (transitions/s; ns/op is one transition), and "ratio" both in turn,
+// one round each per iteration, reporting their ns per transition and
+// leadkit/map (the figure to quote on a shared machine: load that changes
+// between the two sub-benchmarks does not skew it). Resets, and collecting
+// their garbage, are not timed.
+func benchReplay(b *testing.B, ops int, leadkit, baseline replaySide) {
+	loop := func(b *testing.B, s replaySide) {
+		s.reset(b)
+		runtime.GC()
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			k := i % ops
+			if i > 0 && k == 0 {
+				b.StopTimer()
+				s.reset(b)
+				runtime.GC() // the last round's garbage, not charged to the next
+				b.StartTimer()
+			}
+			if err := s.op(k); err != nil {
+				b.Fatal(err)
+			}
 		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "transitions/s")
 	}
-	return m, subs
+	b.Run("leadkit", func(b *testing.B) { loop(b, leadkit) })
+	b.Run("map-baseline", func(b *testing.B) { loop(b, baseline) })
+	b.Run("ratio", func(b *testing.B) {
+		var took [2]time.Duration
+		round := func(i int, s replaySide) {
+			b.StopTimer()
+			s.reset(b)
+			runtime.GC()
+			b.StartTimer()
+			t0 := time.Now()
+			for k := range ops {
+				if err := s.op(k); err != nil {
+					b.Fatal(err)
+				}
+			}
+			took[i] += time.Since(t0)
+		}
+		for i := 0; i < b.N; i++ {
+			round(0, leadkit)
+			round(1, baseline)
+		}
+		n := float64(ops * b.N)
+		b.ReportMetric(float64(took[0].Nanoseconds())/n, "leadkit-ns/transition")
+		b.ReportMetric(float64(took[1].Nanoseconds())/n, "map-ns/transition")
+		b.ReportMetric(float64(took[0])/float64(took[1]), "leadkit/map")
+	})
 }
 
-// mapMachine is the baseline: a mutex, a map of current stages and a
-// history slice per lead; transitions looked up in a nested map.
-type mapMachine struct {
-	mu      sync.Mutex
-	allowed map[string]map[string]string // from -> transition -> to
-	cur     map[string]string
-	ver     map[string]int64
-	hist    map[string][]stage.Entry
-}
-
-func newMapMachine() *mapMachine {
-	mm := &mapMachine{
-		allowed: map[string]map[string]string{"A": {"next": "B"}, "B": {"back": "A"}},
-		cur:     map[string]string{}, ver: map[string]int64{}, hist: map[string][]stage.Entry{},
-	}
-	for i := range benchLeads {
-		id := fmt.Sprint("L", i)
-		mm.cur[id], mm.ver[id] = "A", 1
-	}
-	return mm
-}
-
-func (mm *mapMachine) fire(id, tr string) error {
-	mm.mu.Lock()
-	defer mm.mu.Unlock()
-	from := mm.cur[id]
-	to, ok := mm.allowed[from][tr]
-	if !ok {
-		return fmt.Errorf("not allowed")
-	}
-	mm.cur[id] = to
-	mm.ver[id]++
-	mm.hist[id] = append(mm.hist[id], stage.Entry{From: from, To: to, Transition: tr, Version: mm.ver[id], At: time.Unix(1e9, 0)})
-	return nil
-}
-
+// BenchmarkFire replays the simulated sales decisions (accept,
+// qualify_sql, create_opportunity, win, lose, recycle, with their reason
+// codes and times) as manual transitions of stage.Classic on subjects
+// started in MQL when the leads qualified.
 func BenchmarkFire(b *testing.B) {
 	ctx := context.Background()
-	names := [2]string{"next", "back"}
-	b.Run("leadkit", func(b *testing.B) {
-		m, subs := benchMachine(b)
-		b.ReportAllocs()
-		b.ResetTimer()
-		for i := 0; i < b.N; i++ {
-			if i > 0 && i%(benchLeads*64) == 0 { // keep histories bounded
-				b.StopTimer()
-				m, subs = benchMachine(b)
-				b.StartTimer()
-			}
-			l := i % benchLeads
-			round := (i % (benchLeads * 64)) / benchLeads
-			if _, err := m.Fire(ctx, subs[l], names[round%2], stage.Request{Actor: "bench"}); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "transitions/s")
-	})
-	b.Run("map-baseline", func(b *testing.B) {
-		mm := newMapMachine()
-		ids := make([]string, benchLeads)
-		for i := range ids {
-			ids[i] = fmt.Sprint("L", i)
-		}
-		b.ReportAllocs()
-		b.ResetTimer()
-		for i := 0; i < b.N; i++ {
-			if i > 0 && i%(benchLeads*64) == 0 {
-				b.StopTimer()
-				mm = newMapMachine()
-				b.StartTimer()
-			}
-			round := (i % (benchLeads * 64)) / benchLeads
-			if err := mm.fire(ids[i%benchLeads], names[round%2]); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "transitions/s")
+	def := stage.Classic()
+	r := salesReplay(simStageData(b, replayLeads))
+	var m *stage.Machine
+	var subs []stage.Subject
+	var mm *mapMachine
+	benchReplay(b, len(r.Ops), replaySide{
+		reset: func(b *testing.B) { m, subs = r.start(b, def) },
+		op: func(k int) error {
+			op := &r.Ops[k]
+			_, err := m.Fire(ctx, subs[op.Subject], op.Transition, stage.Request{Actor: "sales", Reason: op.Reason, At: op.At})
+			return err
+		},
+	}, replaySide{
+		reset: func(*testing.B) { mm = newMapMachine(def, r) },
+		op: func(k int) error {
+			op := &r.Ops[k]
+			return mm.fire(r.Subjects[op.Subject].ID, op.Transition, op.Reason, op.At)
+		},
 	})
 }
 
-// BenchmarkAdvance: one guarded automatic transition per call; the facts
-// alternate so that every call moves the lead (A -> B, then B -> A).
+// BenchmarkAdvance: one guarded automatic transition per call, the
+// simulated leads' MQL entries (Raw -> MQL, Recycled -> MQL) at their
+// times, by Classic's qualify with the guard `score >= 100 && grade in
+// ["A", "B"]` on the facts; every call moves its subject.
 func BenchmarkAdvance(b *testing.B) {
 	ctx := context.Background()
-	facts := [2]stage.Facts{{"score": 120, "grade": "A"}, {"score": 40, "grade": "A"}}
-	b.Run("leadkit", func(b *testing.B) {
-		m, subs := benchMachine(b)
-		b.ReportAllocs()
-		b.ResetTimer()
-		for i := 0; i < b.N; i++ {
-			if i > 0 && i%(benchLeads*64) == 0 {
-				b.StopTimer()
-				m, subs = benchMachine(b)
-				b.StartTimer()
+	def := stage.Classic()
+	def.Transitions[0].Guard = `score >= 100 && grade in ["A", "B"]`
+	r := qualifyReplay(simStageData(b, replayLeads))
+	facts := stage.Facts{"score": 120, "grade": "A"}
+	var m *stage.Machine
+	var subs []stage.Subject
+	var mm *mapMachine
+	benchReplay(b, len(r.Ops), replaySide{
+		reset: func(b *testing.B) { m, subs = r.start(b, def) },
+		op: func(k int) error {
+			op := &r.Ops[k]
+			if _, n, err := m.Advance(ctx, subs[op.Subject], facts, stage.Request{At: op.At}); err != nil || n != 1 {
+				return fmt.Errorf("%d steps, %v", n, err)
 			}
-			round := (i % (benchLeads * 64)) / benchLeads
-			if _, n, err := m.Advance(ctx, subs[i%benchLeads], facts[round%2], stage.Request{}); err != nil || n != 1 {
-				b.Fatal(n, err)
-			}
-		}
-		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "transitions/s")
-	})
-	b.Run("map-baseline", func(b *testing.B) {
-		mm := newMapMachine()
-		ids := make([]string, benchLeads)
-		for i := range ids {
-			ids[i] = fmt.Sprint("L", i)
-		}
-		b.ReportAllocs()
-		b.ResetTimer()
-		for i := 0; i < b.N; i++ {
-			if i > 0 && i%(benchLeads*64) == 0 {
-				b.StopTimer()
-				mm = newMapMachine()
-				b.StartTimer()
-			}
-			round := (i % (benchLeads * 64)) / benchLeads
-			f := facts[round%2]
+			return nil
+		},
+	}, replaySide{
+		reset: func(*testing.B) { mm = newMapMachine(def, r) },
+		op: func(k int) error {
+			op := &r.Ops[k]
 			// The guard, hand-written.
-			score, _ := f["score"].(int)
-			grade, _ := f["grade"].(string)
-			tr := "back"
-			if score >= 100 && (grade == "A" || grade == "B") {
-				tr = "next"
+			score, _ := facts["score"].(int)
+			grade, _ := facts["grade"].(string)
+			if !(score >= 100 && (grade == "A" || grade == "B")) {
+				return fmt.Errorf("guard")
 			}
-			if err := mm.fire(ids[i%benchLeads], tr); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "transitions/s")
+			return mm.fire(r.Subjects[op.Subject].ID, op.Transition, "", op.At)
+		},
 	})
 }
 
@@ -197,4 +169,118 @@ func BenchmarkExplain(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// classicIndex numbers the stages of stage.Classic.
+func classicIndex() map[string]int {
+	idx := map[string]int{}
+	for i, s := range stage.Classic().Stages {
+		idx[s.Name] = i
+	}
+	return idx
+}
+
+// stageCounts is the hand-written baseline's result: visits per stage and
+// moves between consecutive stages of a lead.
+type stageCounts struct {
+	entered []int
+	moves   [][]int // from -> to
+}
+
+func newStageCounts(stages int) *stageCounts {
+	c := &stageCounts{entered: make([]int, stages), moves: make([][]int, stages)}
+	for i := range c.moves {
+		c.moves[i] = make([]int, stages)
+	}
+	return c
+}
+
+// add is the hand-written baseline of the funnel: one plain pass over a
+// lead's visits (in time order) that counts its visits to each stage and
+// the moves between its consecutive stages.
+func (c *stageCounts) add(visits []stage.Visit, idx map[string]int) {
+	prev := -1
+	for _, v := range visits {
+		k := idx[v.Stage]
+		c.entered[k]++
+		if prev >= 0 {
+			c.moves[prev][k]++
+		}
+		prev = k
+	}
+}
+
+// countStages is the baseline over every lead of d.
+func countStages(d *simStages, idx map[string]int) *stageCounts {
+	c := newStageCounts(len(idx))
+	for i := range d.Leads {
+		c.add(d.Lead(i), idx)
+	}
+	return c
+}
+
+// BenchmarkFunnel computes Classic's stage funnel (Raw -> MQL -> SAL ->
+// SQL -> Opportunity -> Won: entered, reached and skipped per stage, the
+// conversion of every stage to every later one with mean and median times)
+// over the stage histories of a simulated business of -stage.funnel.leads
+// leads (default 1M; generating them is not timed), against the plain
+// pass of stageCounts.add over the same visits. The two alternate by
+// blocks of leads, so that load on a shared machine hits both alike:
+// leads/s is a FunnelAccumulator fed one lead's visits at a time (its
+// Result included), baseline-leads/s the plain pass, x-baseline the
+// accumulator's time over the plain pass's; funnel-leads/s is the
+// one-call stage.Funnel over all the visits (which groups them by lead in
+// a map first), timed on its own.
+func BenchmarkFunnel(b *testing.B) {
+	d := simStageData(b, *funnelLeads)
+	m, err := stage.New(stage.Classic(), stage.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	spec := m.FunnelSpec(stage.FunnelOptions{})
+	idx := classicIndex()
+	const block = 4096
+	var acc, one, hand time.Duration
+	var res stage.FunnelResult
+	var counts *stageCounts
+	runtime.GC() // the generator's garbage, not charged to the first round
+	for b.Loop() {
+		f, err := stage.NewFunnel(spec)
+		if err != nil {
+			b.Fatal(err)
+		}
+		counts = newStageCounts(len(idx))
+		for lo := 0; lo < len(d.Leads); lo += block {
+			hi := min(lo+block, len(d.Leads))
+			t0 := time.Now()
+			for i := lo; i < hi; i++ {
+				if err := f.Add(d.Lead(i)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			t1 := time.Now()
+			for i := lo; i < hi; i++ {
+				counts.add(d.Lead(i), idx)
+			}
+			acc += t1.Sub(t0)
+			hand += time.Since(t1)
+		}
+		t0 := time.Now()
+		res = f.Result()
+		t1 := time.Now()
+		if _, err := stage.Funnel(spec, d.Visits); err != nil {
+			b.Fatal(err)
+		}
+		acc += t1.Sub(t0)
+		one += time.Since(t1)
+	}
+	if res.Stages[0].Entered != len(d.Leads) || counts.entered[idx[sim.StageRaw]] != len(d.Leads) ||
+		res.Stages[len(res.Stages)-1].Entered != counts.entered[idx[sim.StageWon]] {
+		b.Fatalf("funnel %+v and plain count %v disagree", res.Stages, counts.entered)
+	}
+	leads := float64(len(d.Leads) * b.N)
+	b.ReportMetric(leads/acc.Seconds(), "leads/s")
+	b.ReportMetric(leads/hand.Seconds(), "baseline-leads/s")
+	b.ReportMetric(float64(acc)/float64(hand), "x-baseline")
+	b.ReportMetric(leads/one.Seconds(), "funnel-leads/s")
 }
