@@ -78,8 +78,11 @@ type Config struct {
 	// them only through a form of its own) (nil: 0.15).
 	DuplicateShare *float64 `json:"duplicate_share,omitempty"`
 
-	// SDRs is the size of the SDR team that calls every MQL (default: enough
-	// for about 80% utilisation at the expected MQL rate).
+	// SDRs is the size of the SDR team that calls every MQL (default: the
+	// smallest team, at least one SDR, whose utilisation at the planned
+	// MQL rate is at most 80%; the run starts empty and cuts conversions
+	// past its end, so the realised utilisation, which Truth.SDR reports,
+	// is lower: about 60% on a 12-month run of 200,000 leads).
 	SDRs int `json:"sdrs,omitempty"`
 	// CallsPerSDRPerDay is each SDR's capacity on a working day (default
 	// 40). MQLs wait for the first free call slot; calls past the end of
@@ -92,7 +95,8 @@ type Config struct {
 	// an MQL waited for its call (nil: -0.15; speed to lead matters).
 	WaitLogOdds *float64 `json:"wait_log_odds,omitempty"`
 	// RecycleRate is the probability that a rejected MQL is nurtured
-	// (one to four emails over one to four months) and qualifies again,
+	// (one to four emails over one to four months, by the channel named
+	// ChannelEmail, or the first channel if none is) and qualifies again,
 	// once (nil: 0.3).
 	RecycleRate *float64 `json:"recycle_rate,omitempty"`
 	// SQLRate, OpportunityRate and WinRate are the stage conversion
@@ -111,7 +115,9 @@ type Channel struct {
 	// Name is the event channel ("webinar").
 	Name string `json:"name"`
 	// Touches is the mean number of touches per lead (Poisson); each
-	// channel's count is drawn independently.
+	// channel's count is drawn independently, and drawn again (every
+	// channel's) when a lead would have none, so the realised means are a
+	// little higher (Truth counts them).
 	Touches float64 `json:"touches"`
 	// Types are the event types of its touches, drawn uniformly (repeat a
 	// type to weigh it).
@@ -152,11 +158,15 @@ type GoldenPath struct {
 
 // Caps on a Config.
 const (
-	// MaxLeads caps Config.Leads.
 	// MaxChannelNameBytes caps a channel's name: its campaigns are the
 	// name and "-YYYY-MM", within leadkit.MaxNameBytes.
 	MaxChannelNameBytes = leadkit.MaxNameBytes - len("-2006-01")
-	MaxLeads            = 50_000_000
+	// MaxLeads caps Config.Leads.
+	MaxLeads = 50_000_000
+	// MinTouches is the least total of the channels' Touches: a lead has
+	// at least one touch (its draw is repeated until it has one), so a
+	// total near 0 would draw almost forever.
+	MinTouches = 0.05
 	// MaxMonths caps Config.Months.
 	MaxMonths = 120
 	// MaxChannels caps Config.Channels.
@@ -179,6 +189,13 @@ const (
 	ChannelWebinar       = "webinar"
 	ChannelOfflineEvent  = "offline_event"
 	ChannelPurchasedList = "purchased_list"
+)
+
+// Channels of the sales team's own events (SDR calls; sales follow-ups,
+// meetings and deals). No marketing channel may take these names.
+const (
+	ChannelSDR   = "sdr"
+	ChannelSales = "sales"
 )
 
 // Event types the simulator emits besides the leadkit constants.
@@ -374,6 +391,8 @@ func (c Config) validate() error {
 			bad("%s: a channel name has no >, ;, quote, line break or tab, and no space at either end (the path table writes paths as \"a > b\" in ;-separated columns)", where)
 		} else if seen[ch.Name] {
 			bad("%s named twice", where)
+		} else if ch.Name == ChannelSDR || ch.Name == ChannelSales {
+			bad("%s: the name is the sales team's own (its calls, follow-ups and deals)", where)
 		}
 		seen[ch.Name] = true
 		if !finite(ch.Touches) || ch.Touches < 0 || ch.Touches > 100 {
@@ -397,8 +416,8 @@ func (c Config) validate() error {
 			bad("%s: costs must be finite and not negative", where)
 		}
 	}
-	if len(c.Channels) > 0 && total == 0 {
-		bad("no channel touches anyone (every touches is 0)")
+	if len(c.Channels) > 0 && total < MinTouches {
+		bad("the channels' touches add up to %v, at least %v (every lead has a touch)", total, MinTouches)
 	}
 	if len(types) > MaxTypes {
 		bad("%d event types, at most %d", len(types), MaxTypes)

@@ -39,8 +39,10 @@
 // with a unique ID) and [StageChange]s in the names of stage.Classic.
 // Every entry into MQL (first time or after nurture) comes with the
 // lead's hand-raise, an [EventHandRaise] event at the same instant and
-// without a channel, so a scoring model can see what qualified the lead;
-// touch paths and attribution pass over it.
+// without a channel, so a scoring model can see what qualified the lead.
+// Channel paths (WritePaths, attribution by channel) pass over it; a path
+// of event types ends with it, so leave it out when asking which touches
+// lead to conversion.
 // [Sim.Events] streams the events alone. [Sim.WritePaths] writes the
 // journeys as a path table in ChannelAttribution's format, which
 // attribution.ReadPaths reads.
@@ -50,13 +52,18 @@
 // Randomness comes from seeded PCG streams of math/rand/v2 (one for lead
 // creation, one per lead, one per account), never from a global source or
 // map order, so the same Config gives the same records on every machine
-// and Go version that keeps math/rand/v2's PCG. Leads are generated
+// and Go version that keeps math/rand/v2's PCG. Every product is rounded
+// before it is added (an explicit conversion), so no fused multiply-add
+// changes a result on architectures that have one; the digest test holds
+// on amd64 (GOAMD64 v1 and v3) and 386. The math package's Exp, Pow and
+// Log are the one remaining dependency on the architecture. Leads are generated
 // lazily: the stream merges the leads in progress by the time of their
 // next step with a heap, so memory holds the journeys in progress, not the
 // run; a million leads stream without being held at once. A journey in
-// progress takes about 180 bytes, and on a 12-month run about half the
+// progress takes about 380 bytes, and on a 12-month run about half the
 // leads are in progress at once (journeys last up to six months): about
-// 180 MB at a million leads, several GB near MaxLeads. The SDR team's
+// 190 MB of live heap at a million leads (measured), several GB near
+// MaxLeads. The SDR team's
 // capacity is the one coupling between leads; it is a calendar cursor
 // advanced in time order.
 //

@@ -102,3 +102,38 @@ func TestChannelNamesFitThePathTable(t *testing.T) {
 	_, err = attribution.ReadPaths(&buf, attribution.CSVOptions{})
 	require.NoError(t, err)
 }
+
+// A channel mix that would rarely touch anyone is refused, not drawn
+// again and again (a total of 1e-12 touches per lead hung New).
+func TestTouchesTooFewRefused(t *testing.T) {
+	chs := sim.DefaultChannels()[:1]
+	chs[0].Touches = 1e-12
+	golden := &sim.GoldenPath{Items: []string{leadkit.EventPageView}, LogOdds: 1}
+	done := make(chan error, 1)
+	go func() {
+		_, err := sim.New(sim.Config{Seed: 1, Leads: 100, Channels: chs, Golden: golden})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		assert.ErrorIs(t, err, leadkit.ErrInvalid)
+		assert.ErrorContains(t, err, "at least 0.05")
+	case <-time.After(10 * time.Second):
+		t.Fatal("New did not return")
+	}
+	chs[0].Touches = sim.MinTouches
+	s, err := sim.New(sim.Config{Seed: 1, Leads: 100, Channels: chs, Golden: golden})
+	require.NoError(t, err)
+	checkStream(t, s)
+}
+
+// The sales team's channels are not marketing's to name.
+func TestSalesChannelNamesRefused(t *testing.T) {
+	for _, name := range []string{sim.ChannelSDR, sim.ChannelSales} {
+		chs := sim.DefaultChannels()
+		chs[2].Name = name
+		_, err := sim.New(sim.Config{Seed: 1, Leads: 100, Channels: chs})
+		assert.ErrorIs(t, err, leadkit.ErrInvalid, name)
+		assert.ErrorContains(t, err, "sales team's own", name)
+	}
+}

@@ -3,6 +3,7 @@ package sim_test
 import (
 	"bytes"
 	"fmt"
+	"strings"
 
 	"github.com/leadkit/leadkit/attribution"
 	"github.com/leadkit/leadkit/sim"
@@ -44,15 +45,36 @@ func ExampleSim_WritePaths() {
 	if err := s.WritePaths(&buf); err != nil {
 		panic(err)
 	}
+	// The table in ChannelAttribution's format: the header and a row.
+	lines := strings.SplitN(buf.String(), "\n", 3)
+	fmt.Println(lines[0])
+	fmt.Println(lines[1])
+
+	// attribution reads it as it is; Markov credits the channels.
 	paths, err := attribution.ReadPaths(&buf, attribution.CSVOptions{})
 	if err != nil {
 		panic(err)
 	}
-	conv := 0.0
-	for _, p := range paths {
-		conv += p.Conversions
+	res, err := attribution.Markov{}.Attribute(paths)
+	if err != nil {
+		panic(err)
 	}
-	fmt.Println(conv == float64(s.Truth().Converted.Converted))
+	fmt.Printf("%d paths, %.0f conversions (the Truth says %d)\n", len(paths), res.TotalConversions(), s.Truth().Converted.Converted)
+	fmt.Printf("least credit: %s\n", least(res.Conversions))
 	// Output:
-	// true
+	// path;total_conversions;total_null;total_conversion_value
+	// content;0;7;0
+	// 1811 paths, 390 conversions (the Truth says 390)
+	// least credit: purchased_list
+}
+
+// least returns the key with the smallest value.
+func least(m map[string]float64) string {
+	best := ""
+	for k, v := range m {
+		if best == "" || v < m[best] || (v == m[best] && k < best) {
+			best = k
+		}
+	}
+	return best
 }

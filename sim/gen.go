@@ -168,7 +168,7 @@ func (g *gen) advanceCreate() {
 		return
 	}
 	u := g.create.Float64()
-	g.nextAt += (float64(g.s.end) - g.nextAt) * (1 - math.Pow(1-u, 1/float64(left)))
+	g.nextAt += float64((float64(g.s.end) - g.nextAt) * (1 - math.Pow(1-u, 1/float64(left)))) // rounded: no fused multiply-add
 }
 
 func (g *gen) run(yield func(Record) bool) {
@@ -302,12 +302,12 @@ func (g *gen) step(l *lead) {
 		l.next, l.left = g.book(at)
 		l.phase = phCall
 	case phCall:
-		g.event(l, leadkit.EventSDRCall, "sdr", "", "", at, nil)
+		g.event(l, leadkit.EventSDRCall, ChannelSDR, "", "", at, nil)
 		wait := l.left
 		if g.t != nil {
 			g.t.call(wait, s.month(at))
 		}
-		eta := logit(c.AcceptRate) + *c.WaitLogOdds*float64(wait)
+		eta := logit(c.AcceptRate) + float64(*c.WaitLogOdds*float64(wait)) // rounded: no fused multiply-add
 		if r.Float64() < sigmoid(eta) {
 			g.move(l, StageSAL, "", at)
 			l.phase, l.left = phFollow, 1+r.IntN(3)
@@ -338,7 +338,7 @@ func (g *gen) step(l *lead) {
 		l.next = l.prev
 		l.phase, l.converts = phTouch, true
 	case phFollow:
-		g.event(l, leadkit.EventSalesFollowUp, "sales", "", "", at, nil)
+		g.event(l, leadkit.EventSalesFollowUp, ChannelSales, "", "", at, nil)
 		if l.left--; l.left > 0 {
 			l.next = at + days(r, 2, 7)
 			return
@@ -351,7 +351,7 @@ func (g *gen) step(l *lead) {
 		g.move(l, StageSQL, "", at)
 		l.phase, l.next = phMeeting, at+days(r, 3, 10)
 	case phMeeting:
-		g.event(l, leadkit.EventMeeting, "sales", "", "", at, nil)
+		g.event(l, leadkit.EventMeeting, ChannelSales, "", "", at, nil)
 		if r.Float64() >= c.OpportunityRate {
 			g.move(l, StageRecycled, "no_budget", at)
 			l.phase = phDone
@@ -367,14 +367,14 @@ func (g *gen) step(l *lead) {
 	case phClose:
 		attrs := map[string]any{"amount": l.amount}
 		if r.Float64() < c.WinRate {
-			g.event(l, EventDealWon, "sales", "", "", at, attrs)
+			g.event(l, EventDealWon, ChannelSales, "", "", at, attrs)
 			g.move(l, StageWon, "", at)
 			l.won = l.amount
 			if g.t != nil {
 				g.t.won(l.amount, s.month(at))
 			}
 		} else {
-			g.event(l, EventDealLost, "sales", "", "", at, attrs)
+			g.event(l, EventDealLost, ChannelSales, "", "", at, attrs)
 			g.move(l, StageLost, "", at)
 		}
 		l.phase = phDone

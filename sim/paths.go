@@ -8,15 +8,16 @@ import (
 	"strconv"
 )
 
-// Truth runs the simulation once (the first call; later calls return the
-// same value) and returns the planted effects and the realised rates.
+// Truth runs the simulation once (the first call; later calls return a
+// copy of the same value) and returns the planted effects and the
+// realised rates. The caller owns the returned slices.
 func (s *Sim) Truth() Truth {
 	s.truthOnce.Do(func() {
 		t := newTally(s, false)
 		s.run(t, func(Record) bool { return true })
 		s.truth = t.finish()
 	})
-	return s.truth
+	return s.truth.clone()
 }
 
 // WritePaths writes every lead's first journey as a path table in

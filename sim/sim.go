@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"fmt"
 	"iter"
 	"math"
 	"math/rand/v2"
@@ -39,6 +40,18 @@ func (k Kind) String() string {
 
 // MarshalText writes the kind's name.
 func (k Kind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// UnmarshalText reads a kind's name, as MarshalText writes it; any other
+// text is an error wrapping leadkit.ErrInvalid.
+func (k *Kind) UnmarshalText(b []byte) error {
+	for i, name := range kindNames {
+		if i > 0 && name == string(b) {
+			*k = Kind(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("sim: %w: record kind %q, want lead, observation, event or stage", leadkit.ErrInvalid, string(b[:min(len(b), 40)]))
+}
 
 // Record is one item of the simulated stream, in time order. Exactly the
 // field named by Kind is set.
@@ -200,7 +213,7 @@ func pick(r *rand.Rand, cum []float64) int {
 	return min(i, len(cum)-1)
 }
 
-// autoSDRs sizes the team for about 80% utilisation: it estimates the
+// autoSDRs sizes the team for at most 80% utilisation: it estimates the
 // MQL probability from 4000 sampled plans (a stream of its own, so the
 // data does not depend on it beyond the team size).
 func (s *Sim) autoSDRs() int {
@@ -215,7 +228,7 @@ func (s *Sim) autoSDRs() int {
 		conv += l.p
 	}
 	days := float64(s.end-s.start) / 86400 * 5 / 7
-	perDay := float64(s.cfg.Leads) * conv / n * (1 + *s.cfg.RecycleRate*(1-s.cfg.AcceptRate)) / days
+	perDay := float64(s.cfg.Leads) * conv / n * (1 + float64(*s.cfg.RecycleRate*(1-s.cfg.AcceptRate))) / days
 	return max(1, int(math.Ceil(perDay/0.8/float64(s.cfg.CallsPerSDRPerDay))))
 }
 

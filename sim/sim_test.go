@@ -49,9 +49,7 @@ func TestDeterminism(t *testing.T) {
 	assert.Equal(t, pa.String(), pb.String())
 }
 
-// TestStream checks every record: events valid with unique IDs, every
-// record in time order and inside the run, stage changes chained per lead,
-// and the counts the Truth reports.
+// update rewrites testdata/digest.txt.
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // TestGoldenDigest pins the data of one seed: the same records on every
@@ -71,6 +69,9 @@ func TestGoldenDigest(t *testing.T) {
 	assert.Equal(t, string(want), got)
 }
 
+// TestStream checks every record: events valid with unique IDs, every
+// record in time order and inside the run, stage changes chained per lead,
+// and the counts the Truth reports.
 func TestStream(t *testing.T) {
 	s, err := sim.New(sim.Config{Seed: 1, Leads: 1000})
 	require.NoError(t, err)
@@ -164,6 +165,24 @@ func TestJSONRoundTrip(t *testing.T) {
 	var tback sim.Truth
 	require.NoError(t, json.Unmarshal(b, &tback))
 	assert.Equal(t, tr, tback)
+
+	// Records too, every kind; an unknown kind is refused.
+	kinds := map[sim.Kind]bool{}
+	for r := range s.Records() {
+		if kinds[r.Kind] {
+			continue
+		}
+		kinds[r.Kind] = true
+		b, err := json.Marshal(r)
+		require.NoError(t, err)
+		var back sim.Record
+		require.NoError(t, json.Unmarshal(b, &back), "%s", b)
+		assert.Equal(t, r, back, "%s", b)
+	}
+	assert.Len(t, kinds, 4)
+	var k sim.Kind
+	assert.ErrorIs(t, json.Unmarshal([]byte(`"ghost"`), &k), leadkit.ErrInvalid)
+	assert.Error(t, json.Unmarshal([]byte(`""`), &k))
 }
 
 // TestNoiseChannel: the noise channel's touched and untouched leads
@@ -212,6 +231,33 @@ func TestSDRCapacity(t *testing.T) {
 		calls += n
 	}
 	assert.Equal(t, tr.SDR.Calls, calls)
+	// One call a day on every weekday of the run: fully used.
+	weekdays := 0
+	for d := s.Config().Start; d.Before(s.Config().Start.AddDate(0, s.Config().Months, 0)); d = d.AddDate(0, 0, 1) {
+		if d.Weekday() != time.Saturday && d.Weekday() != time.Sunday {
+			weekdays++
+		}
+	}
+	assert.Equal(t, float64(calls)/float64(weekdays), tr.SDR.Utilisation)
+	assert.Greater(t, tr.SDR.Utilisation, 0.85, "an overloaded team calls every working day once the first MQLs come")
+}
+
+// The default team is sized for at most 80% utilisation at the planned
+// MQL rate; the run starts empty and cuts the conversions past its end,
+// so the realised utilisation is lower. A small business's lone SDR is
+// under-used.
+func TestSDRTeamSize(t *testing.T) {
+	s, err := sim.New(sim.Config{Seed: 2, Leads: 200000})
+	require.NoError(t, err)
+	tr := s.Truth()
+	assert.Greater(t, tr.SDR.SDRs, 1)
+	assert.Greater(t, tr.SDR.Utilisation, 0.4, "%+v", tr.SDR)
+	assert.LessOrEqual(t, tr.SDR.Utilisation, 0.8, "%+v", tr.SDR)
+	s, err = sim.New(sim.Config{Seed: 2, Leads: 3000})
+	require.NoError(t, err)
+	tr = s.Truth()
+	assert.Equal(t, 1, tr.SDR.SDRs)
+	assert.Less(t, tr.SDR.Utilisation, 0.8, "%+v", tr.SDR)
 }
 
 func TestCosts(t *testing.T) {

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -31,6 +32,13 @@ type Truth struct {
 	Channels []ChannelTruth `json:"channels"`
 	// NoiseChannels are the channels with no effect (log-odds 0).
 	NoiseChannels []string `json:"noise_channels"`
+	// Seniority and Sizes compare the leads of each seniority level and
+	// company-size band (in the Config's order). Their rates rise with the
+	// planted log-odds, but the log-odds between the rates are smaller
+	// than planted: each rate averages over the other effects, and
+	// conversions that would fall after the end of the run are cut.
+	Seniority []LevelTruth `json:"seniority"`
+	Sizes     []SizeTruth  `json:"sizes"`
 	// Months are the run's months in order.
 	Months []MonthTruth `json:"months"`
 	// SDR is the call team's load.
@@ -85,7 +93,13 @@ type GoldenTruth struct {
 	// touches (as emitted) held the items in order.
 	With    Rate `json:"with"`
 	Without Rate `json:"without"`
-	// RateRatio is With.Rate / Without.Rate (0 if Without.Rate is 0).
+	// RateRatio is With.Rate / Without.Rate (0 if Without.Rate is 0):
+	// the realised rates, not the path's own effect. The leads that took
+	// the path were touched by its items' channels, which have effects of
+	// their own (with the default channels, a golden path of log-odds 0
+	// still shows a ratio near 1.7), and the planted odds multiplier is
+	// not a rate multiplier (odds x5 is about rate x3.7 at the default
+	// base rate).
 	RateRatio float64 `json:"rate_ratio"`
 }
 
@@ -97,6 +111,21 @@ type ChannelTruth struct {
 	Touched   Rate    `json:"touched"`
 	Untouched Rate    `json:"untouched"`
 	Cost      float64 `json:"cost"`
+}
+
+// LevelTruth is the realised conversion of one seniority level.
+type LevelTruth struct {
+	Value   string  `json:"value"`
+	LogOdds float64 `json:"log_odds"`
+	Rate
+}
+
+// SizeTruth is the realised conversion of one company-size band.
+type SizeTruth struct {
+	Min     int     `json:"min"`
+	Max     int     `json:"max"`
+	LogOdds float64 `json:"log_odds"`
+	Rate
 }
 
 // MonthTruth is one month of the run.
@@ -144,15 +173,19 @@ type SDRTruth struct {
 	// MeanWaitDays and MaxWaitDays are the working days from MQL to call.
 	MeanWaitDays float64 `json:"mean_wait_days"`
 	MaxWaitDays  int     `json:"max_wait_days"`
+	// Utilisation is Calls over the team's capacity on the run's working
+	// days (SDRs x CallsPerDay x weekdays).
+	Utilisation float64 `json:"utilisation"`
 }
 
 // tally accumulates the Truth during a pass.
 type tally struct {
-	t       Truth
-	waitSum int
-	cpt     []float64 // cost per touch by channel
-	paths   map[string]*pathCount
-	key     strings.Builder
+	t        Truth
+	waitSum  int
+	workdays int       // weekdays of the run
+	cpt      []float64 // cost per touch by channel
+	paths    map[string]*pathCount
+	key      strings.Builder
 }
 
 type pathCount struct {
@@ -187,7 +220,18 @@ func newTally(s *Sim, paths bool) *tally {
 		}
 		t.t.Months = append(t.t.Months, mt)
 	}
+	for _, l := range c.Seniority {
+		t.t.Seniority = append(t.t.Seniority, LevelTruth{Value: l.Value, LogOdds: l.LogOdds})
+	}
+	for _, b := range c.Sizes {
+		t.t.Sizes = append(t.t.Sizes, SizeTruth{Min: b.Min, Max: b.Max, LogOdds: b.LogOdds})
+	}
 	t.t.SDR = SDRTruth{SDRs: c.SDRs, CallsPerDay: c.CallsPerSDRPerDay}
+	for day := s.start / 86400; day*86400 < s.end; day++ {
+		if !weekend(day) {
+			t.workdays++
+		}
+	}
 	if paths {
 		t.paths = map[string]*pathCount{}
 	}
@@ -252,6 +296,8 @@ func (t *tally) won(amount float64, m int) {
 func (t *tally) lead(s *Sim, l *lead) {
 	conv := l.firstDone
 	t.t.Converted.add(conv)
+	t.t.Seniority[l.sen].add(conv)
+	t.t.Sizes[l.size].add(conv)
 	if len(s.golden) > 0 {
 		if l.gi == len(s.golden) {
 			t.t.Golden.With.add(conv)
@@ -301,6 +347,12 @@ func (t *tally) finish() Truth {
 		ch.Touched.finish()
 		ch.Untouched.finish()
 	}
+	for i := range tr.Seniority {
+		tr.Seniority[i].finish()
+	}
+	for i := range tr.Sizes {
+		tr.Sizes[i].finish()
+	}
 	for i := range tr.Months {
 		m := &tr.Months[i]
 		if m.MQLs > 0 {
@@ -311,12 +363,34 @@ func (t *tally) finish() Truth {
 		}
 		for j := range m.Costs {
 			c := &m.Costs[j]
-			c.Cost += float64(c.Touches) * t.cpt[j]
+			c.Cost += float64(float64(c.Touches) * t.cpt[j]) // rounded: no fused multiply-add
 			tr.Channels[j].Cost += c.Cost
 		}
 	}
 	if tr.SDR.Calls > 0 {
 		tr.SDR.MeanWaitDays = float64(t.waitSum) / float64(tr.SDR.Calls)
 	}
+	if capacity := tr.SDR.SDRs * tr.SDR.CallsPerDay * t.workdays; capacity > 0 {
+		tr.SDR.Utilisation = float64(tr.SDR.Calls) / float64(capacity)
+	}
 	return tr
+}
+
+// clone returns a copy of t that shares no slice with it.
+func (t Truth) clone() Truth {
+	e := &t.Effects
+	e.Seniority = slices.Clone(e.Seniority)
+	e.Sizes = slices.Clone(e.Sizes)
+	e.Channels = slices.Clone(e.Channels)
+	e.Golden.Items = slices.Clone(e.Golden.Items)
+	t.Golden.Items = slices.Clone(t.Golden.Items)
+	t.Channels = slices.Clone(t.Channels)
+	t.NoiseChannels = slices.Clone(t.NoiseChannels)
+	t.Seniority = slices.Clone(t.Seniority)
+	t.Sizes = slices.Clone(t.Sizes)
+	t.Months = slices.Clone(t.Months)
+	for i := range t.Months {
+		t.Months[i].Costs = slices.Clone(t.Months[i].Costs)
+	}
+	return t
 }
