@@ -137,8 +137,10 @@ func contentsOf(channel string) []string {
 		return []string{"webinar-scoring-101", "webinar-pipeline-review"}
 	case ChannelOfflineEvent:
 		return []string{"trade-show", "roundtable", "meetup"}
-	case ChannelEmail, ChannelPurchasedList:
+	case ChannelEmail:
 		return []string{"newsletter", "product-update", "case-study"}
+	case ChannelPurchasedList:
+		return []string{"list-intro", "list-offer", "list-case-study"}
 	}
 	return []string{""}
 }

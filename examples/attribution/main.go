@@ -3,8 +3,12 @@
 // the conversions each model credits to each channel, the same as shares,
 // then the Markov removal effects.
 //
-//	go run ./examples/attribution            # the embedded sample (sample.csv)
-//	go run ./examples/attribution paths.csv  # your own table
+//	go run ./examples/attribution                          # the embedded sample (sample.csv)
+//	go run ./examples/attribution paths.csv                # your own table
+//	go run ./examples/attribution -direct direct,seo paths.csv
+//
+// -direct names the channels the last non-direct model counts as direct
+// traffic (default "direct"; for the embedded sample "direct,website").
 //
 // The table is ';'-delimited with the header
 // "path;total_conversions;total_conversion_value;total_null" (the value
@@ -22,6 +26,8 @@ package main
 
 import (
 	_ "embed"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -41,10 +47,11 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-const usage = "usage: attribution [paths.csv]\n" +
+const usage = "usage: attribution [-direct a,b] [paths.csv]\n" +
 	"Prints every path-based attribution model side by side for a ChannelAttribution\n" +
 	"path table (';'-delimited: path;total_conversions;total_conversion_value;total_null),\n" +
-	"or for the embedded sample when no file is given.\n"
+	"or for the embedded sample when no file is given. -direct names the channels the\n" +
+	"last non-direct model counts as direct (default \"direct\"; the sample: \"direct,website\").\n"
 
 // A column is one model of the table.
 type column struct {
@@ -53,9 +60,9 @@ type column struct {
 	model attribution.Model
 }
 
-// directChannels count as direct traffic for the last non-direct model:
-// the library's default name, and the sample's own website visits.
-var directChannels = []string{attribution.DefaultDirect, "website"}
+// sampleDirect are the sample's direct channels: the library's default
+// name, and the sample's own website visits.
+var sampleDirect = []string{attribution.DefaultDirect, "website"}
 
 // columns lists every path model the package offers. Markov is shown at
 // orders 1 to 3: higher orders are offered (up to MaxMarkovOrder) but on a
@@ -63,8 +70,7 @@ var directChannels = []string{attribution.DefaultDirect, "website"}
 var columns = []column{
 	{"first", "first touch (FirstTouch)", attribution.FirstTouch{}},
 	{"last", "last touch (LastTouch)", attribution.LastTouch{}},
-	{"non_direct", "last non-direct touch (LastNonDirect; direct: " + strings.Join(directChannels, ", ") + ")",
-		attribution.LastNonDirect{Direct: directChannels[0], AlsoDirect: directChannels[1:]}},
+	{"non_direct", "last non-direct touch (LastNonDirect)", nil}, // set by run: the direct channels are an option
 	{"linear", "equal share per touch (Linear)", attribution.Linear{}},
 	{"position", "position-based / U-shaped, 40% first, 40% last, 20% between (PositionBased)", attribution.PositionBased{}},
 	{"markov1", "Markov chain of order 1, credit in proportion to removal effects (Markov)", attribution.Markov{Order: 1}},
@@ -76,11 +82,34 @@ var columns = []column{
 // run is the program: it returns the exit status (0 ok, 1 bad input or a
 // model error, 2 bad usage).
 func run(args []string, stdout, stderr io.Writer) int {
-	name, input := "sample.csv (embedded sample)", io.Reader(strings.NewReader(sample))
-	switch {
-	case len(args) == 1 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help"):
+	fs := flag.NewFlagSet("attribution", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	directFlag := fs.String("direct", "", "")
+	switch err := fs.Parse(args); {
+	case errors.Is(err, flag.ErrHelp):
 		fmt.Fprint(stdout, usage)
 		return 0
+	case err != nil:
+		fmt.Fprintf(stderr, "attribution: %v\n%s", err, usage)
+		return 2
+	}
+	args = fs.Args()
+	name, input := "sample.csv (embedded sample)", io.Reader(strings.NewReader(sample))
+	direct := sampleDirect
+	if len(args) == 1 {
+		direct = []string{attribution.DefaultDirect}
+	}
+	if *directFlag != "" {
+		direct = strings.Split(*directFlag, ",")
+	}
+	columns := slices.Clone(columns)
+	for i := range columns {
+		if columns[i].name == "non_direct" {
+			columns[i].about = "last non-direct touch (LastNonDirect; direct: " + strings.Join(direct, ", ") + ")"
+			columns[i].model = attribution.LastNonDirect{Direct: direct[0], AlsoDirect: direct[1:]}
+		}
+	}
+	switch {
 	case len(args) == 1:
 		f, err := os.Open(args[0])
 		if err != nil {
@@ -108,7 +137,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 	}
-	if err := report(stdout, name, paths, results); err != nil {
+	if err := report(stdout, name, columns, paths, results); err != nil {
 		fmt.Fprintln(stderr, "attribution:", err)
 		return 1
 	}
@@ -117,7 +146,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 // report prints the tables. Channels are every channel of the table,
 // sorted: a model leaves out the channels it gives no credit.
-func report(w io.Writer, name string, paths []attribution.Path, results []attribution.Result) error {
+func report(w io.Writer, name string, columns []column, paths []attribution.Path, results []attribution.Result) error {
 	conv, value, nulls := attribution.Totals(paths)
 	var channels []string
 	seen := map[string]bool{}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -164,11 +165,41 @@ func TestUsage(t *testing.T) {
 	out.Reset()
 	errOut.Reset()
 	assert.Equal(t, 2, run([]string{"a.csv", "b.csv"}, &out, &errOut))
-	assert.Contains(t, errOut.String(), "usage: attribution [paths.csv]")
+	assert.Contains(t, errOut.String(), "usage: attribution [-direct a,b] [paths.csv]")
 	assert.Empty(t, out.String())
 
 	out.Reset()
 	errOut.Reset()
+	assert.Equal(t, 2, run([]string{"-nope"}, &out, &errOut))
+	assert.Contains(t, errOut.String(), "-nope")
+
+	out.Reset()
+	errOut.Reset()
 	assert.Equal(t, 0, run([]string{"-h"}, &out, &errOut))
-	assert.Contains(t, out.String(), "usage: attribution [paths.csv]")
+	assert.Contains(t, out.String(), "usage: attribution [-direct a,b] [paths.csv]")
+}
+
+// A file's website is a channel like any other unless -direct names it:
+// the last non-direct model credits it, or passes over it to social.
+func TestDirectChannels(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "paths.csv")
+	require.NoError(t, os.WriteFile(file, []byte("path;total_conversions;total_null\nsocial > website;3;1\n"), 0o600))
+	row := func(args ...string) string {
+		var out, errOut bytes.Buffer
+		require.Equal(t, 0, run(append(args, file), &out, &errOut), errOut.String())
+		return out.String()
+	}
+	// The conversions table's columns: channel, then the models in order.
+	credit := func(out, channel string) string {
+		m := regexp.MustCompile(`(?m)^ +` + channel + ` +([\d.]+) +([\d.]+) +([\d.]+) `).FindStringSubmatch(out)
+		require.NotNil(t, m, out)
+		return m[3] // non_direct
+	}
+	out := row()
+	assert.Equal(t, "3.00", credit(out, "website"), out)
+	assert.Equal(t, "0.00", credit(out, "social"), out)
+	out = row("-direct", "direct,website")
+	assert.Equal(t, "0.00", credit(out, "website"), out)
+	assert.Equal(t, "3.00", credit(out, "social"), out)
+	assert.Contains(t, out, "direct: direct, website")
 }

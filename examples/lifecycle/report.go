@@ -165,6 +165,8 @@ func (r *report) printNurture(w io.Writer) {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.3f\t%.1f%%\t\n", key, c.Sent, c.Leads, c.Converted, c.Power, 100*c.Rate)
 	}
 	tw.Flush()
+	fmt.Fprintln(w, "(sent: touches with the content in the month; leads: the leads they reached; converted: those leads that")
+	fmt.Fprintln(w, " became MQLs after the touch; power = converted / sent, rate = converted / leads)")
 }
 
 func (r *report) printAttribution(w io.Writer) {

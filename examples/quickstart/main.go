@@ -11,7 +11,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/leadkit/leadkit"
@@ -153,7 +156,11 @@ func run(w io.Writer) error {
 		return err
 	}
 	for _, c := range checks {
-		fmt.Fprintf(w, "\nbo stays a prospect: condition %q fails on %v\n", c.Condition, c.Values)
+		var read []string
+		for _, k := range slices.Sorted(maps.Keys(c.Values)) {
+			read = append(read, fmt.Sprintf("%s = %v", k, c.Values[k]))
+		}
+		fmt.Fprintf(w, "\nbo stays a prospect: condition %q is false, having read %s\n", c.Condition, strings.Join(read, ", "))
 	}
 
 	// ana's timeline: her stage history and her score, explained.

@@ -27,7 +27,7 @@ func TestQuickstart(t *testing.T) {
 		"    -> 2026-03-05T16:00:00Z ana: reached mql (105)\n",
 		"    -> 2026-03-05T16:00:00Z ana: Raw -> MQL (qualify)\n",
 		"Mar 06 10:00  sam (SDR) accepts ana: now in TAL\n",
-		`bo stays a prospect: condition "business email" fails on map[prospect.business_email:false]`,
+		`bo stays a prospect: condition "business email" is false, having read prospect.business_email = false`,
 		"== ana's stages\n" +
 			"Mar 03 14:00  Raw by lifecycle (start)\n" +
 			"Mar 05 16:00  MQL by lifecycle (auto)\n" +

@@ -38,7 +38,7 @@ type data struct {
 	// Golden are the top golden paths (touch types) to MQL over the run;
 	// Planted is the simulator's planted path.
 	Planted []string
-	Golden []journey.GoldenPath
+	Golden  []journey.GoldenPath
 	// TimeToMQL counts the leads by days from creation to first MQL.
 	TimeToMQL []bucket
 	// Grades is the distribution of fit + engagement by fit grade, over

@@ -2,10 +2,10 @@ package main
 
 import (
 	"fmt"
-	"slices"
 	"html"
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"time"
 )
