@@ -4,10 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/internal/spec"
 )
 
 // Config describes the simulated business and the effects planted in it.
@@ -109,6 +111,18 @@ type Config struct {
 	DealSize float64 `json:"deal_size,omitempty"`
 }
 
+// ParseConfig reads a Config from JSON or YAML, refusing unknown keys (a
+// misspelt "leeds" is an error, not a silent default) with errors
+// wrapping leadkit.ErrInvalid; durations are text ("90d"). New validates
+// the values.
+func ParseConfig(data []byte) (Config, error) {
+	var c Config
+	if err := spec.Parse(data, &c); err != nil {
+		return Config{}, spec.Prefixed("sim: config: ", err)
+	}
+	return c, nil
+}
+
 // Channel is a marketing channel: how often it touches a lead, what its
 // touches are, what they do to conversion and what they cost.
 type Channel struct {
@@ -163,6 +177,10 @@ const (
 	MaxChannelNameBytes = leadkit.MaxNameBytes - len("-2006-01")
 	// MaxLeads caps Config.Leads.
 	MaxLeads = 50_000_000
+	// MaxDealAmount caps a simulated deal's amount (the median deal is at
+	// most 1e12: DealSize times the largest DealFactor), so that a deal
+	// and a path table's values stay within attribution's caps.
+	MaxDealAmount = 1e14
 	// MinTouches is the least total of the channels' Touches: a lead has
 	// at least one touch (its draw is repeated until it has one), so a
 	// total near 0 would draw almost forever.
@@ -190,6 +208,10 @@ const (
 	ChannelOfflineEvent  = "offline_event"
 	ChannelPurchasedList = "purchased_list"
 )
+
+// salesTypes are the event types the simulator emits itself, which no
+// channel may send as a marketing touch.
+var salesTypes = []string{leadkit.EventSDRCall, leadkit.EventSalesFollowUp, leadkit.EventMeeting, EventDealWon, EventDealLost, EventHandRaise}
 
 // Channels of the sales team's own events (SDR calls; sales follow-ups,
 // meetings and deals). No marketing channel may take these names.
@@ -372,7 +394,7 @@ func (c Config) validate() error {
 		bad("months %d, want 1 to %d", c.Months, MaxMonths)
 	}
 	if !leadkit.ValidTime(c.Start) || !leadkit.ValidTime(c.Start.AddDate(0, c.Months+12, 0)) {
-		bad("start %s: the run must fall in %s", c.Start.Format(time.RFC3339), leadkit.TimeRange)
+		bad("start %s: the run and the year after it (the simulator schedules sales steps up to a year ahead) must fall in %s", c.Start.Format(time.RFC3339), leadkit.TimeRange)
 	}
 	prob("base_rate", c.BaseRate, true, true)
 	if len(c.Channels) == 0 || len(c.Channels) > MaxChannels {
@@ -408,6 +430,8 @@ func (c Config) validate() error {
 				bad("%s: type %d is empty", where, j+1)
 			} else if msg := leadkit.CheckText(t, leadkit.MaxNameBytes); msg != "" {
 				bad("%s: type %d %s", where, j+1, msg)
+			} else if slices.Contains(salesTypes, t) {
+				bad("%s: type %q is the simulator's own (the sales team's steps and the hand-raise), not a marketing touch", where, t)
 			}
 			types[t] = true
 		}
@@ -477,8 +501,8 @@ func (c Config) validate() error {
 		effect("golden path", g.LogOdds)
 	}
 	prob("old_lead_share", *c.OldLeadShare, false, false)
-	if c.OldLeadAge < 0 || time.Duration(c.OldLeadAge) > 5*365*24*time.Hour {
-		bad("old_lead_age %s, want 0 to 5 years", c.OldLeadAge)
+	if c.OldLeadAge < 0 || time.Duration(c.OldLeadAge) > 5*365*24*time.Hour || (c.OldLeadAge > 0 && c.OldLeadAge < leadkit.Duration(time.Second)) {
+		bad("old_lead_age %s, want 1s to 5 years (0: the default)", c.OldLeadAge)
 	}
 	prob("free_mail_share", *c.FreeMailShare, false, false)
 	prob("no_phone_share", *c.NoPhoneShare, false, false)
@@ -499,6 +523,17 @@ func (c Config) validate() error {
 	prob("win_rate", c.WinRate, true, false)
 	if !finite(c.DealSize) || c.DealSize <= 0 || c.DealSize > 1e12 {
 		bad("deal_size %v, want a positive amount up to 1e12", c.DealSize)
+	} else if f := maxDealFactor(c.Sizes); c.DealSize*f > 1e12 {
+		bad("deal_size %v times the largest deal factor %v is over 1e12 (a deal is at most MaxDealAmount)", c.DealSize, f)
 	}
 	return errors.Join(errs...)
+}
+
+// maxDealFactor is the largest deal factor of the size bands (0 is 1).
+func maxDealFactor(sizes []SizeBand) float64 {
+	f := 1.0
+	for _, b := range sizes {
+		f = max(f, b.DealFactor)
+	}
+	return f
 }

@@ -34,7 +34,7 @@
 //
 // [Sim.Records] streams everything in time order as an iterator: leads as
 // they are created (leadkit.Lead), the prospect pool's [Observation]s (a
-// mirror of pool.Observation: sim imports only the root package, so
+// mirror of pool.Observation: sim imports no other leadkit package, so
 // callers convert it field by field), leadkit.Events (every one valid,
 // with a unique ID) and [StageChange]s in the names of stage.Classic.
 // Every entry into MQL (first time or after nurture) comes with the

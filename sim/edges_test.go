@@ -137,3 +137,54 @@ func TestSalesChannelNamesRefused(t *testing.T) {
 		assert.ErrorContains(t, err, "sales team's own", name)
 	}
 }
+
+// Deals big enough to pass a path row's cap when they add up still make a
+// table attribution.ReadPaths takes, with the same totals.
+func TestWritePathsSplitsBigValues(t *testing.T) {
+	one := 1.0
+	cfg := sim.Config{Seed: 1, Leads: 5000, DealSize: 2.5e11,
+		BaseRate: 0.9, AcceptRate: 0.9, SQLRate: 1, OpportunityRate: 1, WinRate: 1, RecycleRate: &one,
+		Channels: []sim.Channel{{Name: "web", Touches: sim.MinTouches, Types: []string{leadkit.EventPageView}}},
+		Golden:   &sim.GoldenPath{}}
+	s, err := sim.New(cfg)
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	require.NoError(t, s.WritePaths(&buf))
+	rows := strings.Count(buf.String(), "\n") - 1
+	paths, err := attribution.ReadPaths(&buf, attribution.CSVOptions{})
+	require.NoError(t, err)
+	conv, value, _ := attribution.Totals(paths)
+	assert.Equal(t, float64(s.Truth().Converted.Converted), conv)
+	won := 0.0
+	for r := range s.Records() {
+		if r.Kind == sim.KindEvent && r.Event.Type == sim.EventDealWon {
+			won += r.Event.Attrs["amount"].(float64)
+		}
+	}
+	assert.Greater(t, won, 1e15, "the deals pass one row's cap")
+	assert.InEpsilon(t, won, value, 1e-9)
+	assert.Greater(t, rows, len(paths)-1, "the path took several rows")
+
+	// A median deal over 1e12 with the largest band's factor is refused.
+	cfg.DealSize = 5e11
+	_, err = sim.New(cfg)
+	assert.ErrorIs(t, err, leadkit.ErrInvalid)
+	assert.ErrorContains(t, err, "largest deal factor")
+}
+
+// The simulator's own event types are no marketing touch; an old-lead age
+// under a second (truncated to 0, every lead old) is refused.
+func TestReservedTypesAndTinyAgesRefused(t *testing.T) {
+	for _, typ := range []string{sim.EventDealWon, sim.EventDealLost, sim.EventHandRaise, leadkit.EventSDRCall, leadkit.EventSalesFollowUp, leadkit.EventMeeting} {
+		chs := sim.DefaultChannels()
+		chs[0].Types = append(chs[0].Types, typ)
+		_, err := sim.New(sim.Config{Seed: 1, Leads: 100, Channels: chs})
+		assert.ErrorIs(t, err, leadkit.ErrInvalid, typ)
+		assert.ErrorContains(t, err, "simulator's own", typ)
+	}
+	_, err := sim.New(sim.Config{Seed: 1, Leads: 100, OldLeadAge: leadkit.Duration(500 * time.Millisecond)})
+	assert.ErrorIs(t, err, leadkit.ErrInvalid)
+	assert.ErrorContains(t, err, "old_lead_age")
+	_, err = sim.New(sim.Config{Seed: 1, Leads: 100, OldLeadAge: leadkit.Duration(time.Second)})
+	assert.NoError(t, err)
+}

@@ -176,7 +176,7 @@ func (g *gen) run(yield func(Record) bool) {
 	for {
 		var l *lead
 		g.out = g.out[:0]
-		if g.made < s.cfg.Leads && (len(g.heap) == 0 || int64(g.nextAt) <= g.heap[0].next) {
+		if g.made < s.cfg.Leads && (len(g.heap) == 0 || int64(g.nextAt) < g.heap[0].next) {
 			l = g.newLead()
 		} else if len(g.heap) > 0 {
 			l = g.heap.pop()
@@ -362,7 +362,7 @@ func (g *gen) step(l *lead) {
 		if factor == 0 {
 			factor = 1
 		}
-		l.amount = math.Round(c.DealSize * factor * math.Exp(0.6*r.NormFloat64()))
+		l.amount = min(math.Round(c.DealSize*factor*math.Exp(0.6*r.NormFloat64())), MaxDealAmount)
 		l.phase, l.next = phClose, at+days(r, 15, 60)
 	case phClose:
 		attrs := map[string]any{"amount": l.amount}
@@ -411,13 +411,24 @@ func (g *gen) book(at int64) (int64, int) {
 	call := g.cursor*86400 + 9*3600 + int64(g.used)*slot
 	g.used++
 	call = max(call, at+300)
-	wait := 0
-	for d := floorDiv(at, 86400); d < g.cursor; d++ {
+	return call, workdays(floorDiv(at, 86400), g.cursor)
+}
+
+// workdays counts the weekdays in [a, b) (days since 1970-01-01): whole
+// weeks at once, so a team booked years ahead costs no more than one
+// booked today.
+func workdays(a, b int64) int {
+	if b <= a {
+		return 0
+	}
+	weeks := (b - a) / 7
+	n := weeks * 5
+	for d := a + weeks*7; d < b; d++ {
 		if !weekend(d) {
-			wait++
+			n++
 		}
 	}
-	return call, wait
+	return int(n)
 }
 
 // floorDiv is a/b rounded down (days before 1970 are negative).

@@ -9,6 +9,8 @@ import (
 	"flag"
 	"math"
 	"os"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -67,6 +69,38 @@ func TestGoldenDigest(t *testing.T) {
 	want, err := os.ReadFile(file)
 	require.NoError(t, err)
 	assert.Equal(t, string(want), got)
+}
+
+// Records at the same second come by lead (its index), then as the lead
+// made them: a lead created at the second of another's step comes after it.
+func TestSameSecondByLead(t *testing.T) {
+	s, err := sim.New(sim.Config{Seed: 1, Leads: 200000, Months: 1})
+	require.NoError(t, err)
+	var last time.Time
+	lastLead, ties := -1, 0
+	for r := range s.Records() {
+		var id string
+		switch r.Kind {
+		case sim.KindLead:
+			id = r.Lead.ID
+		case sim.KindObservation:
+			id = r.Observation.Lead
+		case sim.KindEvent:
+			id = r.Event.LeadID
+		case sim.KindStage:
+			id = r.Stage.LeadID
+		}
+		l, err := strconv.Atoi(strings.TrimPrefix(id, "lead-"))
+		require.NoError(t, err, id)
+		if r.Time.Equal(last) {
+			if l != lastLead {
+				ties++
+			}
+			require.GreaterOrEqual(t, l, lastLead, "lead-%d after lead-%d at %s", l, lastLead, r.Time)
+		}
+		last, lastLead = r.Time, l
+	}
+	assert.Positive(t, ties, "the run has seconds shared by leads")
 }
 
 // TestStream checks every record: events valid with unique IDs, every
@@ -304,4 +338,26 @@ func TestPhonesUnique(t *testing.T) {
 		owner[r.Lead.Person.Phone] = r.Lead.ID
 	}
 	assert.Greater(t, len(owner), 10000)
+}
+
+// ParseConfig reads what a Config writes, YAML too, and refuses unknown
+// keys.
+func TestParseConfig(t *testing.T) {
+	s, err := sim.New(sim.Config{Seed: 3, Leads: 300})
+	require.NoError(t, err)
+	b, err := json.Marshal(s.Config())
+	require.NoError(t, err)
+	back, err := sim.ParseConfig(b)
+	require.NoError(t, err)
+	assert.Equal(t, s.Config(), back)
+
+	y, err := sim.ParseConfig([]byte("seed: 3\nleads: 300\nold_lead_age: 60d\n"))
+	require.NoError(t, err)
+	assert.Equal(t, sim.Config{Seed: 3, Leads: 300, OldLeadAge: leadkit.Duration(60 * 24 * time.Hour)}, y)
+
+	_, err = sim.ParseConfig([]byte(`{"leeds": 5}`))
+	assert.ErrorIs(t, err, leadkit.ErrInvalid)
+	assert.ErrorContains(t, err, "leeds")
+	_, err = sim.ParseConfig([]byte(`{"channels": [{"name": "web", "touchs": 1}]}`))
+	assert.ErrorContains(t, err, "touchs")
 }

@@ -227,11 +227,7 @@ func newTally(s *Sim, paths bool) *tally {
 		t.t.Sizes = append(t.t.Sizes, SizeTruth{Min: b.Min, Max: b.Max, LogOdds: b.LogOdds})
 	}
 	t.t.SDR = SDRTruth{SDRs: c.SDRs, CallsPerDay: c.CallsPerSDRPerDay}
-	for day := s.start / 86400; day*86400 < s.end; day++ {
-		if !weekend(day) {
-			t.workdays++
-		}
-	}
+	t.workdays = workdays(floorDiv(s.start, 86400), floorDiv(s.end+86399, 86400))
 	if paths {
 		t.paths = map[string]*pathCount{}
 	}
