@@ -36,6 +36,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"unicode"
 
 	"github.com/leadkit/leadkit/attribution"
 )
@@ -100,7 +101,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 		direct = []string{attribution.DefaultDirect}
 	}
 	if *directFlag != "" {
-		direct = strings.Split(*directFlag, ",")
+		direct = nil
+		for _, d := range strings.Split(*directFlag, ",") {
+			if d = strings.TrimSpace(d); d != "" {
+				direct = append(direct, d)
+			}
+		}
+		if len(direct) == 0 {
+			fmt.Fprintf(stderr, "attribution: -direct %q names no channel\n%s", *directFlag, usage)
+			return 2
+		}
 	}
 	columns := slices.Clone(columns)
 	for i := range columns {
@@ -159,11 +169,19 @@ func report(w io.Writer, name string, columns []column, paths []attribution.Path
 		}
 	}
 	slices.Sort(channels)
+	// A name with a tab, line break or other control character would
+	// break the table: it is shown quoted.
+	shown := func(ch string) string {
+		if strings.ContainsFunc(ch, func(r rune) bool { return !unicode.IsPrint(r) }) {
+			return strconv.Quote(ch)
+		}
+		return ch
+	}
 	width := len("channel")
 	for _, ch := range channels {
-		width = max(width, len([]rune(ch)))
+		width = max(width, len([]rune(shown(ch))))
 	}
-	label := func(s string) string { return fmt.Sprintf("%-*s", width, s) }
+	label := func(s string) string { return fmt.Sprintf("%-*s", width, shown(s)) }
 
 	fmt.Fprintf(w, "%s: %d paths, %d channels, %s conversions (value %s), %s non-converting journeys\n",
 		name, len(paths), len(channels), number(conv), number(value), number(nulls))

@@ -203,3 +203,37 @@ func TestDirectChannels(t *testing.T) {
 	assert.Equal(t, "3.00", credit(out, "social"), out)
 	assert.Contains(t, out, "direct: direct, website")
 }
+
+// -direct items are trimmed (the legend prints them with spaces) and an
+// empty list is refused; a channel name with a tab is shown quoted, so
+// every row keeps its columns.
+func TestDirectTrimmedAndNamesQuoted(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "paths.csv")
+	require.NoError(t, os.WriteFile(file, []byte("path;total_conversions;total_null\nsocial > website;3;1\n"), 0o600))
+	var out, errOut bytes.Buffer
+	require.Equal(t, 0, run([]string{"-direct", " direct, website ,", file}, &out, &errOut), errOut.String())
+	assert.Contains(t, out.String(), "direct: direct, website)")
+	assert.Regexp(t, `(?m)^ +website +0\.00 +3\.00 +0\.00 `, out.String())
+
+	for _, bad := range []string{",", " , "} {
+		out.Reset()
+		errOut.Reset()
+		assert.Equal(t, 2, run([]string{"-direct", bad, file}, &out, &errOut), bad)
+		assert.Contains(t, errOut.String(), "names no channel")
+	}
+
+	require.NoError(t, os.WriteFile(file, []byte("path;total_conversions;total_null\na\tb > c;3;1\nc;1;1\n"), 0o600))
+	out.Reset()
+	require.Equal(t, 0, run([]string{file}, &out, &errOut), errOut.String())
+	assert.Contains(t, out.String(), `"a\tb"`)
+	// The conversions table's rows all have the same columns.
+	table := out.String()[strings.Index(out.String(), "Conversions credited"):]
+	table = table[:strings.Index(table, "\n\n")]
+	var widths []int
+	for _, line := range strings.Split(table, "\n")[1:] {
+		widths = append(widths, len(strings.Fields(line)))
+	}
+	for _, w := range widths {
+		assert.Equal(t, widths[0], w, table)
+	}
+}

@@ -76,8 +76,28 @@ func Check(m *scoring.Model, c Case) []string {
 		}
 	}
 	for _, r := range append(slices.Clone(c.Fired), c.NotFired...) {
-		if !slices.ContainsFunc(rules, func(q string) bool { return r == q || strings.HasSuffix(q, "/"+r) }) {
-			bad("rule %q: not in the model (rules: %s)", r, strings.Join(rules, ", "))
+		// The same match as a hit's: "rule" or "dimension/rule".
+		if !slices.ContainsFunc(rules, func(q [2]string) bool { return r == q[1] || r == q[0]+"/"+q[1] }) {
+			var all []string
+			for _, q := range rules {
+				all = append(all, q[0]+"/"+q[1])
+			}
+			bad("rule %q: not in the model (rules: %s)", r, strings.Join(all, ", "))
+		}
+	}
+	// Expectations must be numbers a score can meet: NaN never differs
+	// from anything under a tolerance check, so the case could not fail.
+	if t := c.Tolerance; math.IsNaN(t) || math.IsInf(t, 0) || t < 0 {
+		bad("tolerance %v: want a finite number, not negative", t)
+	}
+	for _, want := range []struct {
+		what string
+		m    map[string]float64
+	}{{"score", c.Scores}, {"lifetime", c.Lifetime}} {
+		for _, name := range sortedKeys(want.m) {
+			if v := want.m[name]; math.IsNaN(v) || math.IsInf(v, 0) {
+				bad("dimension %q: %s %v expected: want a finite number", name, want.what, v)
+			}
 		}
 	}
 	for _, d := range sortedKeys(c.Bands) {
@@ -172,7 +192,7 @@ func Check(m *scoring.Model, c Case) []string {
 
 // names returns the model's thresholds, rules ("dimension/rule") and
 // dimensions, in model order.
-func names(m *scoring.Model) (thresholds, rules, dims []string) {
+func names(m *scoring.Model) (thresholds []string, rules [][2]string, dims []string) {
 	spec := m.Spec()
 	for _, th := range spec.Thresholds {
 		thresholds = append(thresholds, th.Name)
@@ -180,10 +200,10 @@ func names(m *scoring.Model) (thresholds, rules, dims []string) {
 	for _, d := range spec.Dimensions {
 		dims = append(dims, d.Name)
 		for _, r := range d.Fit {
-			rules = append(rules, d.Name+"/"+r.Name)
+			rules = append(rules, [2]string{d.Name, r.Name})
 		}
 		for _, r := range d.Behavior {
-			rules = append(rules, d.Name+"/"+r.Name)
+			rules = append(rules, [2]string{d.Name, r.Name})
 		}
 	}
 	return thresholds, rules, dims

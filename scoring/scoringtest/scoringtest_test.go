@@ -2,6 +2,7 @@ package scoringtest_test
 
 import (
 	"fmt"
+	"math"
 	"testing"
 	"time"
 
@@ -146,4 +147,34 @@ func TestEventsOffsetsUseTheDurationGrammar(t *testing.T) {
 	assert.Equal(t, asOf.Add(-90*time.Minute), evs[2].Time)
 	assert.Equal(t, asOf.Add(24*time.Hour), evs[3].Time)
 	assert.Panics(t, func() { scoringtest.Events(asOf, "download@-3") }, "a bare number has no unit")
+}
+
+// Expectations a score could never fail are refused: NaN scores and
+// tolerances, infinite or negative tolerances, and rule names that match
+// no hit (the part after a slash inside a rule's own name).
+func TestExpectationsThatCannotFail(t *testing.T) {
+	m := compile(t)
+	vp := leadkit.Lead{Person: leadkit.Person{Seniority: "vp"}}
+	for name, c := range map[string]scoringtest.Case{
+		"score NaN":          {Lead: vp, AsOf: asOf, Scores: map[string]float64{"fit": math.NaN()}},
+		"lifetime NaN":       {Lead: vp, AsOf: asOf, Lifetime: map[string]float64{"fit": math.NaN()}},
+		"score Inf":          {Lead: vp, AsOf: asOf, Scores: map[string]float64{"fit": math.Inf(1)}},
+		"tolerance NaN":      {Lead: vp, AsOf: asOf, Scores: map[string]float64{"fit": 999}, Tolerance: math.NaN()},
+		"tolerance Inf":      {Lead: vp, AsOf: asOf, Scores: map[string]float64{"fit": 999}, Tolerance: math.Inf(1)},
+		"tolerance negative": {Lead: vp, AsOf: asOf, Scores: map[string]float64{"fit": 20}, Tolerance: -1},
+	} {
+		assert.NotEmpty(t, scoringtest.Check(m, c), name)
+	}
+	// The same case with a finite expectation passes.
+	assert.Empty(t, scoringtest.Check(m, scoringtest.Case{Lead: vp, AsOf: asOf, Scores: map[string]float64{"fit": 20}, Tolerance: 0.5}))
+
+	spec, err := scoring.ParseModel([]byte("name: slash\ndimensions:\n  - name: a\n    fit:\n      - {name: b/c, when: 'true', points: 1}\n"))
+	require.NoError(t, err)
+	slash, err := scoring.Compile(spec, scoring.Options{})
+	require.NoError(t, err)
+	got := scoringtest.Check(slash, scoringtest.Case{AsOf: asOf, NotFired: []string{"c"}})
+	require.Len(t, got, 1)
+	assert.Contains(t, got[0], `rule "c": not in the model (rules: a/b/c)`)
+	assert.Empty(t, scoringtest.Check(slash, scoringtest.Case{AsOf: asOf, Fired: []string{"b/c"}}))
+	assert.Empty(t, scoringtest.Check(slash, scoringtest.Case{AsOf: asOf, Fired: []string{"a/b/c"}}))
 }
