@@ -20,7 +20,7 @@
 // old and new leads, the nurture power of content, attribution of MQLs
 // and deals, and ROI per channel, next to what the simulator planted.
 //
-//	go run ./examples/lifecycle                 # 100,000 leads
+//	go run ./examples/lifecycle                 # 100,000 leads: about 50 s and 2.5 GB
 //	go run ./examples/lifecycle -leads 20000 -seed 7 -months 12
 //
 // A progress line (events, rate, ETA) is rewritten on a terminal and left
@@ -50,7 +50,7 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("lifecycle", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	leads := fs.Int("leads", 100_000, "leads the simulated business creates over the run")
+	leads := fs.Int("leads", 100_000, "leads the simulated business creates over the run (everything is kept in memory: about 25 KB per lead, 2.5 GB at 100,000)")
 	seed := fs.Uint64("seed", 1, "seed of the simulation (the same seed gives the same business)")
 	months := fs.Int("months", 12, "months the run lasts; the last one is verified")
 	if err := fs.Parse(args); err != nil {
