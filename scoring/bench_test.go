@@ -68,7 +68,7 @@ func benchSim(tb testing.TB, leads int, seed uint64, touchesPerLead float64) *si
 			{Name: sim.ChannelEmail, Touches: 3 * k, Types: []string{leadkit.EventEmailOpened, leadkit.EventEmailClicked, leadkit.EventUnsubscribed}},
 			{Name: sim.ChannelContent, Touches: k, Types: []string{leadkit.EventDownload}},
 			{Name: sim.ChannelWebinar, Touches: 2 * k, Types: []string{leadkit.EventWebinarRegistered, leadkit.EventWebinarAttended}},
-			{Name: "sdr", Touches: 2 * k, Types: []string{leadkit.EventMeeting, leadkit.EventSDRCall}},
+			{Name: "outbound", Touches: 2 * k, Types: []string{leadkit.EventMeeting, leadkit.EventSDRCall}},
 		},
 		Golden:       &sim.GoldenPath{},
 		BaseRate:     0.001,

@@ -209,9 +209,11 @@ const (
 	ChannelPurchasedList = "purchased_list"
 )
 
-// salesTypes are the event types the simulator emits itself, which no
-// channel may send as a marketing touch.
-var salesTypes = []string{leadkit.EventSDRCall, leadkit.EventSalesFollowUp, leadkit.EventMeeting, EventDealWon, EventDealLost, EventHandRaise}
+// salesTypes are the event types whose meaning the simulator owns (deals
+// carry amounts, a hand-raise comes with an MQL), which no channel may
+// send as a marketing touch. Sales activity types (calls, meetings,
+// follow-ups) may: an outbound channel touches leads with them.
+var salesTypes = []string{EventDealWon, EventDealLost, EventHandRaise}
 
 // Channels of the sales team's own events (SDR calls; sales follow-ups,
 // meetings and deals). No marketing channel may take these names.
@@ -431,7 +433,7 @@ func (c Config) validate() error {
 			} else if msg := leadkit.CheckText(t, leadkit.MaxNameBytes); msg != "" {
 				bad("%s: type %d %s", where, j+1, msg)
 			} else if slices.Contains(salesTypes, t) {
-				bad("%s: type %q is the simulator's own (the sales team's steps and the hand-raise), not a marketing touch", where, t)
+				bad("%s: type %q is the simulator's own (deals and the hand-raise), not a marketing touch", where, t)
 			}
 			types[t] = true
 		}

@@ -172,17 +172,24 @@ func TestWritePathsSplitsBigValues(t *testing.T) {
 	assert.ErrorContains(t, err, "largest deal factor")
 }
 
-// The simulator's own event types are no marketing touch; an old-lead age
+// The simulator's own event types (deals, the hand-raise) are no
+// marketing touch, while sales activity types may be; an old-lead age
 // under a second (truncated to 0, every lead old) is refused.
 func TestReservedTypesAndTinyAgesRefused(t *testing.T) {
-	for _, typ := range []string{sim.EventDealWon, sim.EventDealLost, sim.EventHandRaise, leadkit.EventSDRCall, leadkit.EventSalesFollowUp, leadkit.EventMeeting} {
+	for _, typ := range []string{sim.EventDealWon, sim.EventDealLost, sim.EventHandRaise} {
 		chs := sim.DefaultChannels()
 		chs[0].Types = append(chs[0].Types, typ)
 		_, err := sim.New(sim.Config{Seed: 1, Leads: 100, Channels: chs})
 		assert.ErrorIs(t, err, leadkit.ErrInvalid, typ)
 		assert.ErrorContains(t, err, "simulator's own", typ)
 	}
-	_, err := sim.New(sim.Config{Seed: 1, Leads: 100, OldLeadAge: leadkit.Duration(500 * time.Millisecond)})
+	chs := sim.DefaultChannels()
+	chs = append(chs, sim.Channel{Name: "outbound", Touches: 1, Types: []string{leadkit.EventSDRCall, leadkit.EventMeeting, leadkit.EventSalesFollowUp}})
+	s, err := sim.New(sim.Config{Seed: 1, Leads: 300, Channels: chs})
+	require.NoError(t, err)
+	checkStream(t, s)
+
+	_, err = sim.New(sim.Config{Seed: 1, Leads: 100, OldLeadAge: leadkit.Duration(500 * time.Millisecond)})
 	assert.ErrorIs(t, err, leadkit.ErrInvalid)
 	assert.ErrorContains(t, err, "old_lead_age")
 	_, err = sim.New(sim.Config{Seed: 1, Leads: 100, OldLeadAge: leadkit.Duration(time.Second)})
