@@ -271,6 +271,15 @@ func capTo(v, c float64) float64 {
 // value is the rule's capped fresh and lifetime score with state s at
 // asOf (ns): the fresh score with the recency bonus.
 func (r *behRule) value(s *RuleState, asOf int64) (fresh, life float64) {
+	if r.isCount {
+		// Each occurrence counted 1: the fresh sum is the count in the
+		// window, the lifetime sum every occurrence since the last reset.
+		var n float64
+		if s.N > 0 {
+			n = r.freshAt(s, asOf)
+		}
+		return capTo(r.countValue(n), r.cap), capTo(r.countValue(s.Lifetime), r.cap)
+	}
 	if s.N == 0 {
 		return 0, 0
 	}
@@ -279,4 +288,12 @@ func (r *behRule) value(s *RuleState, asOf int64) (fresh, life float64) {
 		fresh += r.recencyPts
 	}
 	return capTo(fresh, r.cap), capTo(s.Lifetime, r.cap)
+}
+
+// countValue is a count rule's points for n occurrences.
+func (r *behRule) countValue(n float64) float64 {
+	if n >= float64(r.countMin) && (r.countMax < 0 || n <= float64(r.countMax)) {
+		return r.countPts
+	}
+	return 0
 }

@@ -149,6 +149,12 @@ type behRule struct {
 	recencyWithin int64   // ns, 0: none
 	recencyPts    float64
 	reset         bool
+	// A count rule (CountSpec) counts each occurrence as 1 (points is 1,
+	// the window its decay) and is worth countPts while the count is in
+	// [countMin, countMax] (countMax -1: no upper bound).
+	isCount            bool
+	countMin, countMax int32
+	countPts           float64
 }
 
 const (
@@ -586,7 +592,28 @@ func (c *compiler) dimension(m *Model, di int, ds DimensionSpec, fitSch, evSch *
 		} else {
 			r.dk, r.window, r.halfLife, r.steps = dk, dw, dh, dsteps
 		}
-		if br.Recency != nil {
+		if cs := br.Count; cs != nil {
+			if br.Decay != nil || br.Recency != nil || br.FirstBonus != 0 {
+				c.add(ds.Name, br.Name, "count", "a count rule has no decay, recency or first bonus of its own (its window is its time limit)")
+			}
+			maxCount := -1
+			if cs.Max != nil {
+				maxCount = *cs.Max
+			}
+			if cs.Min < 0 || cs.Min > MaxCount || (cs.Max != nil && (*cs.Max < cs.Min || *cs.Max > MaxCount)) {
+				c.add(ds.Name, br.Name, "count", "want 0 <= min <= max <= %d, not min %d, max %d", MaxCount, cs.Min, maxCount)
+			}
+			if cs.Window < 0 || cs.Window > leadkit.MaxDuration {
+				c.add(ds.Name, br.Name, "count", "window must be 0 (ever) to %s", leadkit.FormatDuration(leadkit.MaxDuration))
+			}
+			r.isCount, r.countMin, r.countMax, r.countPts = true, int32(cs.Min), int32(maxCount), br.Points
+			r.points, r.bonus = 1, 0
+			r.dk, r.window, r.halfLife, r.steps = decayNone, 0, 0, nil
+			if cs.Window > 0 {
+				r.dk, r.window = decayWindow, int64(cs.Window)
+			}
+		}
+		if br.Recency != nil && br.Count == nil {
 			if br.Recency.Within <= 0 || br.Recency.Within > leadkit.MaxDuration || !finite(br.Recency.Points) {
 				c.add(ds.Name, br.Name, "recency", "within must be positive and at most 100000d, and points finite")
 			}

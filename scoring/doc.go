@@ -51,7 +51,10 @@
 // or HubSpot-style steps keeping a percentage after N months; durations in
 // leadkit's grammar, see [leadkit.ParseDuration]), a recency bonus, and resets
 // (a matching reset clears its dimension before the event counts, whatever
-// the rule order). Each lead keeps a fresh score (with decay) and a
+// the rule order). A rule with a count ([CountSpec]) is an occurrence
+// threshold or range instead (HubSpot's "number of times": points once
+// when the lead did it at least N, or between N and M, times in a
+// window). Each lead keeps a fresh score (with decay) and a
 // lifetime score (without). A predicate that reads event.age_days or
 // daysSince depends on the as-of time, so its model has no incremental
 // state (Apply and Crossings refuse it; Score works).

@@ -489,10 +489,10 @@ func (m *Model) sums(sc *scratch, rs []RuleState, dst *Result, asOfT time.Time) 
 	}
 	for i := range m.beh {
 		s := &rs[i]
-		if s.N == 0 {
+		r := &m.beh[i]
+		if s.N == 0 && !(r.isCount && r.countMin == 0) {
 			continue
 		}
-		r := &m.beh[i]
 		fresh, life := r.value(s, asOf)
 		if !finiteF(fresh) || !finiteF(life) {
 			return &RuleError{LeadID: sc.lead.ID, Dimension: m.dims[r.dim].name, Rule: r.name, Msg: fmt.Sprintf("rule value is not finite (%v, lifetime %v)", fresh, life)}

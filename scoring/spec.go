@@ -88,6 +88,34 @@ type BehaviorRule struct {
 	// dimension first (points, limits and first bonus), as if the lead's
 	// history in the dimension began with this event.
 	Reset bool `json:"reset,omitempty"`
+	// Count makes the rule an occurrence threshold (HubSpot's "number of
+	// times"): Points once, not per occurrence, when the number of its
+	// counted occurrences is in the range. See [CountSpec].
+	Count *CountSpec `json:"count,omitempty"`
+}
+
+// CountSpec is an occurrence threshold or range: the rule gives its
+// Points, once per lead, when the number of its occurrences counted
+// (matching Types and When, within Limit, since the last Reset) in the
+// Window before the as-of time is at least Min and, if Max is set, at
+// most Max. Window 0 counts every occurrence. {min: 3, window: 30d} is
+// "at least 3 times in 30 days"; {min: 0, max: 0, window: 90d} is "not in
+// 90 days". A count rule has no decay, first bonus or recency of its own
+// (the window is its time limit); its lifetime score counts every
+// occurrence since the last reset.
+type CountSpec struct {
+	Min    int           `json:"min"`
+	Max    *int          `json:"max,omitempty"`
+	Window time.Duration `json:"window,omitempty"`
+}
+
+// MarshalJSON writes the window as text ("30d").
+func (c CountSpec) MarshalJSON() ([]byte, error) { return spec.EncodeDurations(c) }
+
+// UnmarshalJSON reads the window as text ("30d"); a bare number and an
+// unknown key are errors wrapping [leadkit.ErrInvalid].
+func (c *CountSpec) UnmarshalJSON(b []byte) error {
+	return spec.DecodeDurations(b, c, "count: ")
 }
 
 // Period is the calendar period of a frequency limit ([LimitSpec].Per).
@@ -184,6 +212,8 @@ const (
 	MaxBands        = 26
 	MaxTypesPerRule = 100
 	MaxDecaySteps   = 24
+	// MaxCount caps a CountSpec's Min and Max.
+	MaxCount = 1 << 30
 )
 
 // MaxEvents caps the events of one [Input] (one lead): more is an error

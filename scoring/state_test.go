@@ -15,7 +15,7 @@ import (
 )
 
 // randomModel draws a model exercising every behavior feature: decays,
-// limits, caps, bonuses, recency, resets and predicates.
+// limits, caps, bonuses, recency, resets, predicates and occurrence counts.
 func randomModel(r *rand.Rand) ModelSpec {
 	types := []string{"page_view", "download", "email_clicked", "meeting", "unsubscribed"}
 	pick := func() []string {
@@ -59,6 +59,18 @@ func randomModel(r *rand.Rand) ModelSpec {
 			}
 			if r.Intn(12) == 0 {
 				br.Reset = true
+			}
+			if r.Intn(5) == 0 {
+				// An occurrence threshold or range, in a window or ever.
+				cs := &CountSpec{Min: r.Intn(4)}
+				if r.Intn(2) == 0 {
+					hi := cs.Min + r.Intn(3)
+					cs.Max = &hi
+				}
+				if r.Intn(3) > 0 {
+					cs.Window = time.Duration(1+r.Intn(60)) * day
+				}
+				br.Count, br.Decay, br.Recency, br.FirstBonus = cs, nil, nil, 0
 			}
 			dims[d].Behavior = append(dims[d].Behavior, br)
 		}
