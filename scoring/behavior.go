@@ -25,14 +25,14 @@ const anyTime = math.MinInt64
 func (m *Model) count(sc *scratch, rs []RuleState, rt *route, t, asOf int64) {
 	if rt.reset {
 		for _, ri := range rt.rules {
-			if r := &m.beh[ri]; r.reset && (r.pred < 0 || sc.pred[r.pred]) {
+			if r := &m.beh[ri]; r.reset && (r.pred < 0 || sc.pred[r.pred]) && t >= r.from && t < r.to {
 				resetRules(rs, m.dims[r.dim].beh...)
 			}
 		}
 	}
 	for _, ri := range rt.rules {
 		r := &m.beh[ri]
-		if r.pred >= 0 && !sc.pred[r.pred] {
+		if (r.pred >= 0 && !sc.pred[r.pred]) || t < r.from || t >= r.to {
 			continue
 		}
 		r.count(&rs[ri], t, asOf)

@@ -155,6 +155,9 @@ type behRule struct {
 	isCount            bool
 	countMin, countMax int32
 	countPts           float64
+	// from and to bound the event times the rule takes ([from, to) in
+	// ns; MinInt64 and MaxInt64 when open).
+	from, to int64
 }
 
 const (
@@ -557,7 +560,23 @@ func (c *compiler) dimension(m *Model, di int, ds DimensionSpec, fitSch, evSch *
 	predIdx := c.predIdx
 	for _, br := range ds.Behavior {
 		ruleName(br.Name)
-		r := behRule{name: br.Name, dim: di, points: br.Points, bonus: br.FirstBonus, cap: br.Cap, pred: -1, reset: br.Reset}
+		r := behRule{name: br.Name, dim: di, points: br.Points, bonus: br.FirstBonus, cap: br.Cap, pred: -1, reset: br.Reset, from: math.MinInt64, to: math.MaxInt64}
+		if a := br.Active; a != nil {
+			for _, t := range []time.Time{a.From, a.To} {
+				if !t.IsZero() && !leadkit.ValidTime(t) {
+					c.add(ds.Name, br.Name, "active", "date %s is outside %s", t.UTC().Format(time.RFC3339), leadkit.TimeRange)
+				}
+			}
+			if !a.From.IsZero() {
+				r.from = a.From.UnixNano()
+			}
+			if !a.To.IsZero() {
+				r.to = a.To.UnixNano()
+			}
+			if r.from >= r.to {
+				c.add(ds.Name, br.Name, "active", "from must be before to")
+			}
+		}
 		if !finite(br.Points) || !finite(br.FirstBonus) {
 			c.add(ds.Name, br.Name, "points", "points and first_bonus must be finite numbers of magnitude <= %g", MaxPoints)
 		}

@@ -1,6 +1,7 @@
 package scoring
 
 import (
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -92,6 +93,59 @@ type BehaviorRule struct {
 	// times"): Points once, not per occurrence, when the number of its
 	// counted occurrences is in the range. See [CountSpec].
 	Count *CountSpec `json:"count,omitempty"`
+	// Active limits the rule to events in a date range (a campaign's
+	// dates, Mautic's active dates): events outside it do not match, as
+	// if the rule's types excluded them. See [ActiveSpec].
+	Active *ActiveSpec `json:"active,omitempty"`
+}
+
+// ActiveSpec is a rule's date range: events at or after From and before
+// To count (a zero From or To leaves that side open). Dates are written
+// "2025-01-01" (midnight UTC) or as RFC 3339 times (see
+// leadkit.ParseDate).
+type ActiveSpec struct {
+	From time.Time
+	To   time.Time
+}
+
+// MarshalJSON writes the dates as leadkit.FormatDate does, leaving out
+// open sides.
+func (a ActiveSpec) MarshalJSON() ([]byte, error) {
+	m := map[string]string{}
+	if !a.From.IsZero() {
+		m["from"] = leadkit.FormatDate(a.From)
+	}
+	if !a.To.IsZero() {
+		m["to"] = leadkit.FormatDate(a.To)
+	}
+	return json.Marshal(m)
+}
+
+// UnmarshalJSON reads {from, to} dates ("2025-01-01" or RFC 3339); an
+// unknown key or a bad date is an error wrapping [leadkit.ErrInvalid].
+func (a *ActiveSpec) UnmarshalJSON(b []byte) error {
+	var raw struct {
+		From string `json:"from"`
+		To   string `json:"to"`
+	}
+	if err := spec.DecodeStrict(b, &raw); err != nil {
+		return spec.Prefixed("active: ", err)
+	}
+	*a = ActiveSpec{}
+	for _, f := range []struct {
+		in  string
+		out *time.Time
+	}{{raw.From, &a.From}, {raw.To, &a.To}} {
+		if f.in == "" {
+			continue
+		}
+		t, err := leadkit.ParseDate(f.in)
+		if err != nil {
+			return fmt.Errorf("active: %w", err)
+		}
+		*f.out = t
+	}
+	return nil
 }
 
 // CountSpec is an occurrence threshold or range: the rule gives its

@@ -61,6 +61,19 @@ func randomModel(r *rand.Rand) ModelSpec {
 				br.Reset = true
 			}
 			if r.Intn(5) == 0 {
+				// Active dates around the events' times.
+				a := &ActiveSpec{}
+				if r.Intn(2) == 0 {
+					a.From = time.Date(2025, 1, 1+r.Intn(60), 0, 0, 0, 0, time.UTC)
+				}
+				if r.Intn(2) == 0 {
+					a.To = time.Date(2025, 3, 1+r.Intn(60), 0, 0, 0, 0, time.UTC)
+				}
+				if a.From.IsZero() || a.To.IsZero() || a.From.Before(a.To) {
+					br.Active = a
+				}
+			}
+			if r.Intn(5) == 0 {
 				// An occurrence threshold or range, in a window or ever.
 				cs := &CountSpec{Min: r.Intn(4)}
 				if r.Intn(2) == 0 {

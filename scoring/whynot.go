@@ -42,7 +42,7 @@ type Suggestion struct {
 	// Closes reports whether Gain alone reaches the target.
 	Closes bool `json:"closes"`
 	// Blocked explains why the rule cannot supply points now
-	// (BlockedLimit, BlockedCap); empty when it can.
+	// (BlockedLimit, BlockedCap, BlockedInactive); empty when it can.
 	Blocked Blocker `json:"blocked,omitempty"`
 }
 
@@ -56,6 +56,8 @@ const (
 	BlockedLimit Blocker = "limit"
 	// BlockedCap: the rule is at its cap.
 	BlockedCap Blocker = "cap"
+	// BlockedInactive: the as-of time is outside the rule's active dates.
+	BlockedInactive Blocker = "inactive"
 )
 
 // WhyNot explains how many points the lead in lacks for target at in.AsOf
@@ -157,6 +159,11 @@ func (m *Model) WhyNot(in Input, target Target) (Gap, error) {
 			continue
 		}
 		s := Suggestion{Dimension: m.dims[r.dim].name, Rule: r.name, Kind: KindBehavior}
+		if asOf < r.from || asOf >= r.to {
+			s.Blocked = BlockedInactive
+			g.Suggestions = append(g.Suggestions, s)
+			continue
+		}
 		// One more occurrence now, counted like any other.
 		next := *cur // read at asOf only, count leaves next.Times alone
 		r.count(&next, asOf, asOf)

@@ -1,0 +1,96 @@
+package scoring
+
+import (
+	"fmt"
+	"math/rand"
+	"testing"
+	"time"
+
+	"github.com/leadkit/leadkit"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// A rule with active dates scores what the same rule without them scores
+// on the events inside the dates alone: limits, decay, bonuses and counts
+// see only those events.
+func TestActiveDatesAreAFilter(t *testing.T) {
+	r := rand.New(rand.NewSource(3))
+	types := []string{"page_view", "download"}
+	base := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	for iter := range 300 {
+		spec := randomModel(r)
+		dim := spec.Dimensions[0]
+		br := dim.Behavior[r.Intn(len(dim.Behavior))]
+		br.Reset, br.Active = false, nil
+		from := base.Add(time.Duration(r.Intn(60)) * day)
+		to := from.Add(time.Duration(1+r.Intn(60)) * day)
+		plain := ModelSpec{Name: "p", Fields: spec.Fields, Dimensions: []DimensionSpec{{Name: "d", Decay: dim.Decay, Behavior: []BehaviorRule{br}}}}
+		br.Active = &ActiveSpec{From: from, To: to}
+		active := ModelSpec{Name: "a", Fields: spec.Fields, Dimensions: []DimensionSpec{{Name: "d", Decay: dim.Decay, Behavior: []BehaviorRule{br}}}}
+		mp, ma := mustCompile(t, plain), mustCompile(t, active)
+		var evs, inside []leadkit.Event
+		for i := range r.Intn(15) {
+			e := leadkit.Event{ID: string(rune('a' + i)), LeadID: "l", Type: types[r.Intn(2)], Channel: "email",
+				Time: base.Add(time.Duration(r.Int63n(int64(150 * day)))).Truncate(time.Hour)}
+			if i > 0 && r.Intn(6) == 0 {
+				e.Time = from // on the edge: counts
+			}
+			if i > 0 && r.Intn(6) == 0 {
+				e.Time = to // on the edge: does not
+			}
+			evs = append(evs, e)
+		}
+		leadkit.SortEvents(evs)
+		for _, e := range evs {
+			if !e.Time.Before(from) && e.Time.Before(to) {
+				inside = append(inside, e)
+			}
+		}
+		asOf := base.Add(160 * day)
+		want, err := mp.Score(Input{Lead: leadkit.Lead{ID: "l"}, Events: inside, AsOf: asOf})
+		require.NoError(t, err)
+		got, err := ma.Score(Input{Lead: leadkit.Lead{ID: "l"}, Events: evs, AsOf: asOf})
+		require.NoError(t, err)
+		assertSameScores(t, want, got, fmt.Sprintf("iter %d", iter))
+	}
+}
+
+// The dates are data: "2025-01-01" or RFC 3339, written back the same
+// way; bad dates and empty ranges are refused naming the rule.
+func TestActiveSpecText(t *testing.T) {
+	s, err := ParseModel([]byte("name: m\ndimensions:\n  - name: d\n    behavior:\n      - {name: spring webinar, types: [webinar_attended], points: 10, active: {from: 2025-03-01, to: '2025-06-01T12:00:00+02:00'}}\n"))
+	require.NoError(t, err)
+	a := s.Dimensions[0].Behavior[0].Active
+	require.NotNil(t, a)
+	assert.Equal(t, time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC), a.From)
+	assert.Equal(t, time.Date(2025, 6, 1, 10, 0, 0, 0, time.UTC), a.To)
+	b, err := s.Dimensions[0].Behavior[0].Active.MarshalJSON()
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"from":"2025-03-01","to":"2025-06-01T10:00:00Z"}`, string(b))
+
+	for _, bad := range []string{"{from: 2025-13-01}", "{from: yesterday}", "{start: 2025-01-01}", "{from: 1850-01-01}"} {
+		_, err := ParseModel([]byte("name: m\ndimensions:\n  - name: d\n    behavior:\n      - {name: r, points: 1, active: " + bad + "}\n"))
+		assert.ErrorIs(t, err, leadkit.ErrInvalid, bad)
+	}
+	_, err = Compile(ModelSpec{Name: "m", Dimensions: []DimensionSpec{{Name: "d", Behavior: []BehaviorRule{{Name: "r", Points: 1,
+		Active: &ActiveSpec{From: time.Date(2025, 2, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}}}}}}, Options{})
+	require.ErrorIs(t, err, leadkit.ErrInvalid)
+	assert.Contains(t, err.Error(), `rule "r"`)
+	assert.Contains(t, err.Error(), "from must be before to")
+}
+
+// WhyNot does not suggest a rule whose dates are over.
+func TestWhyNotSkipsInactiveRules(t *testing.T) {
+	m := mustCompile(t, ModelSpec{Name: "m", Dimensions: []DimensionSpec{{Name: "d", Behavior: []BehaviorRule{
+		{Name: "old campaign", Types: []string{"webinar_attended"}, Points: 50, Active: &ActiveSpec{To: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}},
+		{Name: "download", Types: []string{"download"}, Points: 10},
+	}}}, Thresholds: []ThresholdSpec{{Name: "mql", Dimension: "d", Value: 30}}})
+	g, err := m.WhyNot(Input{Lead: leadkit.Lead{ID: "l"}, AsOf: time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)}, Target{Threshold: "mql"})
+	require.NoError(t, err)
+	require.Len(t, g.Suggestions, 2)
+	assert.Equal(t, "download", g.Suggestions[0].Rule)
+	assert.Empty(t, g.Suggestions[0].Blocked)
+	assert.Equal(t, "old campaign", g.Suggestions[1].Rule)
+	assert.Equal(t, BlockedInactive, g.Suggestions[1].Blocked)
+}
