@@ -55,7 +55,8 @@
 // threshold or range instead (HubSpot's "number of times": points once
 // when the lead did it at least N, or between N and M, times in a
 // window). Active dates ([ActiveSpec], "2025-03-01" to "2025-06-01")
-// limit a rule to a campaign's events, as data. Each lead keeps a fresh score (with decay) and a
+// limit a rule to a campaign's events, as data; in expressions a date is
+// written date("2025-01-01"), a literal read when the model is compiled. Each lead keeps a fresh score (with decay) and a
 // lifetime score (without). A predicate that reads event.age_days or
 // daysSince depends on the as-of time, so its model has no incremental
 // state (Apply and Crossings refuse it; Score works).

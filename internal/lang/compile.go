@@ -320,7 +320,13 @@ func newConfig(s *Schema, want Kind, lim Limits) *conf.Config {
 	}
 	opts = append(opts, functionOptions()...)
 	opts = append(opts, intFunctions()...)
-	opts = append(opts, expr.Patch(intPatch{}))
+	opts = append(opts, expr.Patch(intPatch{}), expr.Patch(datePatch{}))
+	// date's signature, for the type checker; every call with a literal
+	// is replaced by its value before it could run (datePatch), and any
+	// other call is refused (checkShape).
+	opts = append(opts, expr.Function("date", func(p ...any) (any, error) {
+		return nil, fmt.Errorf("date takes a literal")
+	}, new(func(string) time.Time)))
 	switch want {
 	case Bool:
 		opts = append(opts, expr.AsBool())
@@ -338,6 +344,34 @@ func newConfig(s *Schema, want Kind, lim Limits) *conf.Config {
 	}
 	config.Check()
 	return config
+}
+
+// datePatch replaces date("2025-01-01") by the time it names, read by
+// leadkit.ParseDate when the expression is compiled. A call with anything
+// but a valid string literal is left for checkShape to refuse.
+type datePatch struct{}
+
+// Visit rewrites one node (ast.Visitor).
+func (datePatch) Visit(n *ast.Node) {
+	call, ok := (*n).(*ast.CallNode)
+	if !ok || len(call.Arguments) != 1 {
+		return
+	}
+	id, ok := call.Callee.(*ast.IdentifierNode)
+	if !ok || id.Value != "date" {
+		return
+	}
+	lit, ok := call.Arguments[0].(*ast.StringNode)
+	if !ok {
+		return
+	}
+	t, err := leadkit.ParseDate(lit.Value)
+	if err != nil {
+		return
+	}
+	c := &ast.ConstantNode{Value: t}
+	c.SetType(timeType)
+	ast.Patch(n, c)
 }
 
 // asOfPatch rewrites daysSince(t) into daysSince(t, __asof), so that the
@@ -479,6 +513,15 @@ func (v *shapeVisitor) Visit(n *ast.Node) {
 		}
 		if id, ok := node.Callee.(*ast.IdentifierNode); ok && id.Value == "daysSince" && v.s.opts.NoAsOf {
 			v.fail(node, "daysSince is not available: %s", v.s.opts.NoAsOfHint)
+		}
+		if id, ok := node.Callee.(*ast.IdentifierNode); ok && id.Value == "date" {
+			// datePatch replaced every valid literal: this one is not.
+			if lit, ok := node.Arguments[0].(*ast.StringNode); ok && len(node.Arguments) == 1 {
+				_, err := leadkit.ParseDate(lit.Value)
+				v.fail(node, "%s", strings.TrimPrefix(err.Error(), leadkit.ErrInvalid.Error()+": "))
+			} else {
+				v.fail(node, `date takes a date written out, as in date("2025-01-01"): expressions do not parse dates from data`)
+			}
 		}
 	case *ast.MemberNode:
 		base := node.Node

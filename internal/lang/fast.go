@@ -4,6 +4,7 @@ import (
 	"math"
 	"regexp"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/expr-lang/expr/ast"
@@ -85,6 +86,8 @@ func compileConst(v any) Node {
 		return Node{Kind: Num, N: func(*Ctx) float64 { return v }}
 	case string:
 		return Node{Kind: Str, S: func(*Ctx) string { return v }}
+	case time.Time:
+		return Node{Kind: Time, T: func(*Ctx) time.Time { return v }}
 	case []string:
 		return Node{Kind: List, L: func(*Ctx) []string { return v }}
 	case []any:

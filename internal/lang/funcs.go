@@ -37,6 +37,7 @@ var Functions = []string{
 	"has(list []string, s string) bool: whether list holds s, ignoring case",
 	"lowerAll(list []string) []string: every element lower-cased",
 	"daysSince(t time) number: days from t to the as-of time (0 for a missing time)",
+	`date("2025-01-01") time: a date literal (midnight UTC, or an RFC 3339 time; see leadkit.ParseDate), read when the expression is compiled: the argument must be written out`,
 	"int(x) int: x truncated to an integer; an error when x is not finite or out of range, or text that is not an integer",
 	"float(x) number: x as a number; an error for text that is not a finite number",
 }
@@ -44,7 +45,6 @@ var Functions = []string{
 // unavailable explains why a well-known function is not in the language.
 var unavailable = map[string]string{
 	"now":           "expressions must not read the clock: compare with daysSince(t), event.age_days or lead.age_days, which use the as-of time",
-	"date":          "expressions must not parse or read dates: declare the field with type time and use daysSince(t)",
 	"duration":      "durations are not values in expressions: use daysSince(t) and compare numbers of days",
 	"timezone":      "results must not depend on time zones",
 	"keys":          "map keys come in random order",
