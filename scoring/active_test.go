@@ -94,3 +94,27 @@ func TestWhyNotSkipsInactiveRules(t *testing.T) {
 	assert.Equal(t, "old campaign", g.Suggestions[1].Rule)
 	assert.Equal(t, BlockedInactive, g.Suggestions[1].Blocked)
 }
+
+// OnlyBehavior leaves out the fit rules: a rep cannot change a lead's
+// seniority.
+func TestWhyNotOnlyBehavior(t *testing.T) {
+	m := mustCompile(t, ModelSpec{Name: "m", Dimensions: []DimensionSpec{
+		{Name: "fit", Fit: []FitRule{{Name: "vp", When: `person.seniority == "vp"`, Points: 40}}},
+		{Name: "engagement", Behavior: []BehaviorRule{{Name: "download", Types: []string{"download"}, Points: 10}}},
+		{Name: "total", Expr: "fit + engagement"},
+	}, Thresholds: []ThresholdSpec{{Name: "mql", Dimension: "total", Value: 30}}})
+	in := Input{Lead: leadkit.Lead{ID: "l"}, AsOf: time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)}
+	all, err := m.WhyNot(in, Target{Threshold: "mql"})
+	require.NoError(t, err)
+	var rules []string
+	for _, s := range all.Suggestions {
+		rules = append(rules, s.Rule)
+	}
+	assert.Equal(t, []string{"vp", "download"}, rules)
+	acts, err := m.WhyNot(in, Target{Threshold: "mql", OnlyBehavior: true})
+	require.NoError(t, err)
+	require.Len(t, acts.Suggestions, 1)
+	assert.Equal(t, "download", acts.Suggestions[0].Rule)
+	assert.Equal(t, KindBehavior, acts.Suggestions[0].Kind)
+	assert.Equal(t, all.Missing, acts.Missing)
+}

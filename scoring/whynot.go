@@ -13,6 +13,10 @@ type Target struct {
 	Threshold string `json:"threshold,omitempty"`
 	Dimension string `json:"dimension,omitempty"`
 	Band      string `json:"band,omitempty"`
+	// OnlyBehavior limits the suggestions to behavior rules: what the lead
+	// can still do, for a sales rep, who cannot change a lead's seniority
+	// or company size.
+	OnlyBehavior bool `json:"only_behavior,omitempty"`
 }
 
 // Gap tells how far a lead is from a target and which rules could close
@@ -142,7 +146,7 @@ func (m *Model) WhyNot(in Input, target Target) (Gap, error) {
 	}
 	for i := range m.fit {
 		f := &m.fit[i]
-		if sc.fitOn[i] || f.points <= 0 || !reach[f.dim] {
+		if target.OnlyBehavior || sc.fitOn[i] || f.points <= 0 || !reach[f.dim] {
 			continue
 		}
 		v, err := gain(f.dim, f.points)
