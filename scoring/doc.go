@@ -123,7 +123,10 @@
 // the same leads with two model versions; [Model.Crossings] and
 // [Model.NextCrossing] find when a score crosses a threshold (also by decay
 // alone); [Model.WhyNot] tells how many points a lead lacks and which
-// rules of the dimensions feeding the target could supply them; [RollUp]
+// rules of the dimensions feeding the target could supply them (only the
+// behavior rules a lead can still act on, with Target.OnlyBehavior);
+// [Model.Explain] breaks a score into rule points, what decay took and
+// what the floor or cap changed, adding up to the score; [RollUp]
 // builds account scores from contacts.
 //
 // The scoringtest package lets users table-test their own models.

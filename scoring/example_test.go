@@ -148,3 +148,43 @@ func ExampleRollUp() {
 	fmt.Println(acc[0].AccountID, acc[0].Score, acc[0].Contacts)
 	// Output: acme 25 3
 }
+
+// Explain answers "why 72?": each rule's points, what decay took, and
+// what the dimension's cap changed, adding up to the score.
+func ExampleModel_Explain() {
+	spec, err := scoring.ParseModel([]byte(`
+name: explain
+dimensions:
+  - name: fit
+    max: 50
+    fit:
+      - {name: vp, when: 'person.seniority == "vp"', points: 30}
+      - {name: enterprise, when: 'company.employees >= 1000', points: 40}
+`))
+	if err != nil {
+		panic(err)
+	}
+	m, err := scoring.Compile(spec, scoring.Options{})
+	if err != nil {
+		panic(err)
+	}
+	res, err := m.Score(scoring.Input{Lead: leadkit.Lead{ID: "ana", Person: leadkit.Person{Seniority: "vp"}, Company: leadkit.Company{Employees: 5000}},
+		AsOf: time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)})
+	if err != nil {
+		panic(err)
+	}
+	e, err := m.Explain(res, "fit")
+	if err != nil {
+		panic(err)
+	}
+	for _, r := range e.Rules {
+		fmt.Printf("%-10s %+4.0f\n", r.Rule, r.Points)
+	}
+	fmt.Printf("%-10s %+4.0f\n", "cap", e.Clamp)
+	fmt.Printf("%-10s %4.0f\n", "fit", e.Score)
+	// Output:
+	// vp          +30
+	// enterprise  +40
+	// cap         -20
+	// fit          50
+}

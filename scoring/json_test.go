@@ -42,8 +42,8 @@ func TestResultJSON(t *testing.T) {
 	assert.Contains(t, s, `{"name":"mql","dimension":"fit","value":30,"reached":true}`)
 
 	// A zero time and an empty band, cell and account are left out.
-	s = roundTrip(t, Result{LeadID: "x", Dimensions: []DimensionScore{{Name: "d", Score: 1}}})
-	assert.Equal(t, `{"lead_id":"x","dimensions":[{"name":"d","score":1,"lifetime":0}],"thresholds":null,"hits":null}`, s)
+	s = roundTrip(t, Result{LeadID: "x", Dimensions: []DimensionScore{{Name: "d", Score: 1, Raw: 1.5}}})
+	assert.Equal(t, `{"lead_id":"x","dimensions":[{"name":"d","score":1,"lifetime":0,"raw":1.5,"raw_lifetime":0}],"thresholds":null,"hits":null}`, s)
 }
 
 func TestAnalysisResultsJSON(t *testing.T) {

@@ -57,6 +57,11 @@ type DimensionScore struct {
 	Lifetime float64 `json:"lifetime"`
 	// Band is the grade of Score ("" when the dimension has no bands).
 	Band string `json:"band,omitempty"`
+	// Raw and RawLifetime are the scores before the dimension's floor and
+	// cap (Min, Max): the sum of its rules' points, or its expression's
+	// value. Score - Raw is what the clamp took or added.
+	Raw         float64 `json:"raw"`
+	RawLifetime float64 `json:"raw_lifetime"`
 }
 
 // ThresholdStatus tells whether a lead reached a threshold.
@@ -124,7 +129,9 @@ type scratch struct {
 	pred   []bool
 	fresh  []float64
 	life   []float64
-	fitOn  []bool
+	// rawF and rawL are the dimensions' scores before the floor and cap.
+	rawF, rawL []float64
+	fitOn      []bool
 	// idProbes counts the table probes of the last repeated-ID check.
 	idProbes int
 }
@@ -136,6 +143,8 @@ func (m *Model) newScratch() *scratch {
 		pred:   make([]bool, len(m.preds)),
 		fresh:  make([]float64, len(m.dims)),
 		life:   make([]float64, len(m.dims)),
+		rawF:   make([]float64, len(m.dims)),
+		rawL:   make([]float64, len(m.dims)),
 		fitOn:  make([]bool, len(m.fit)),
 	}
 }
@@ -526,6 +535,7 @@ func (m *Model) finishDims(sc *scratch, dst *Result, asOfT time.Time) error {
 				vals[di] = v
 			}
 		}
+		sc.rawF[di], sc.rawL[di] = sc.fresh[di], sc.life[di]
 		sc.fresh[di] = clamp(sc.fresh[di], d.min, d.max)
 		sc.life[di] = clamp(sc.life[di], d.min, d.max)
 		if !(math.Abs(sc.fresh[di]) <= MaxPoints) || !(math.Abs(sc.life[di]) <= MaxPoints) {
@@ -536,7 +546,8 @@ func (m *Model) finishDims(sc *scratch, dst *Result, asOfT time.Time) error {
 	dst.Dimensions = dst.Dimensions[:0]
 	for i := range m.dims {
 		d := &m.dims[i]
-		dst.Dimensions = append(dst.Dimensions, DimensionScore{Name: d.name, Score: sc.fresh[i], Lifetime: sc.life[i], Band: d.band(sc.fresh[i])})
+		dst.Dimensions = append(dst.Dimensions, DimensionScore{Name: d.name, Score: sc.fresh[i], Lifetime: sc.life[i], Band: d.band(sc.fresh[i]),
+			Raw: sc.rawF[i], RawLifetime: sc.rawL[i]})
 	}
 	dst.Cell = ""
 	if mx := m.matrix; mx != nil {

@@ -110,6 +110,7 @@ func assertSameScores(t *testing.T, want, got Result, msg string) {
 		tol := 1e-9 * math.Max(1, math.Abs(w.Score))
 		require.InDelta(t, w.Score, g.Score, tol, "%s: %s fresh", msg, w.Name)
 		require.InDelta(t, w.Lifetime, g.Lifetime, 1e-9*math.Max(1, math.Abs(w.Lifetime)), "%s: %s lifetime", msg, w.Name)
+		require.InDelta(t, w.Raw, g.Raw, 1e-9*math.Max(1, math.Abs(w.Raw)), "%s: %s raw", msg, w.Name)
 	}
 	require.Equal(t, len(want.Hits), len(got.Hits), msg)
 	for i := range want.Hits {

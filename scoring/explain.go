@@ -1,0 +1,70 @@
+package scoring
+
+import (
+	"fmt"
+
+	"github.com/leadkit/leadkit"
+)
+
+// Explanation breaks one dimension's score into parts that add up to it,
+// the answer to a sales rep's "why 72?": the points of each rule (a rule
+// dimension) or the expression and the scores it read (a derived one),
+// then what the dimension's floor or cap changed.
+type Explanation struct {
+	Dimension string  `json:"dimension"`
+	Score     float64 `json:"score"`
+	// Rules are the rules that give points now, fit rules first, in model
+	// order (the result's Hits of the dimension).
+	Rules []RuleContribution `json:"rules,omitempty"`
+	// Expr is a derived dimension's expression and Inputs the scores it
+	// read.
+	Expr   string           `json:"expr,omitempty"`
+	Inputs []DimensionScore `json:"inputs,omitempty"`
+	// Raw is the sum of the rules' Points, or the expression's value;
+	// Clamp is Score - Raw, what the floor (Min) or cap (Max) took or
+	// added (0 within them). Raw + Clamp is Score.
+	Raw   float64 `json:"raw"`
+	Clamp float64 `json:"clamp"`
+}
+
+// RuleContribution is one rule's part of an [Explanation].
+type RuleContribution struct {
+	Rule  string   `json:"rule"`
+	Kind  RuleKind `json:"kind"`
+	Count int      `json:"count"`
+	// Points is the rule's part of the score now; Lifetime its points
+	// without decay, windows or recency; Decayed is Lifetime - Points,
+	// what time took away (negative when a recency bonus adds).
+	Points   float64 `json:"points"`
+	Lifetime float64 `json:"lifetime"`
+	Decayed  float64 `json:"decayed"`
+}
+
+// Explain breaks the named dimension of r, a result of m, into the parts
+// that add up to its score. A rule whose points all decayed is not among
+// the parts (it gives nothing now); its lifetime points are in the
+// dimension's Lifetime.
+func (m *Model) Explain(r Result, dimension string) (Explanation, error) {
+	di, ok := m.byName[dimension]
+	if !ok {
+		return Explanation{}, fmt.Errorf("scoring: explain: %w: dimension %q is not in model %q", leadkit.ErrInvalid, dimension, m.spec.Name)
+	}
+	if len(r.Dimensions) != len(m.dims) || r.Dimensions[di].Name != dimension {
+		return Explanation{}, fmt.Errorf("scoring: explain: %w: the result is not one of model %q", leadkit.ErrInvalid, m.spec.Name)
+	}
+	d := r.Dimensions[di]
+	e := Explanation{Dimension: dimension, Score: d.Score, Raw: d.Raw, Clamp: d.Score - d.Raw}
+	if dd := &m.dims[di]; dd.derived != nil {
+		e.Expr = m.spec.Dimensions[di].Expr
+		for _, j := range dd.deps {
+			e.Inputs = append(e.Inputs, r.Dimensions[j])
+		}
+		return e, nil
+	}
+	for _, h := range r.Hits {
+		if h.Dimension == dimension {
+			e.Rules = append(e.Rules, RuleContribution{Rule: h.Rule, Kind: h.Kind, Count: h.Count, Points: h.Points, Lifetime: h.Lifetime, Decayed: h.Lifetime - h.Points})
+		}
+	}
+	return e, nil
+}
