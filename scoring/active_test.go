@@ -1,8 +1,10 @@
 package scoring
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand"
+	"slices"
 	"testing"
 	"time"
 
@@ -117,4 +119,45 @@ func TestWhyNotOnlyBehavior(t *testing.T) {
 	assert.Equal(t, "download", acts.Suggestions[0].Rule)
 	assert.Equal(t, KindBehavior, acts.Suggestions[0].Kind)
 	assert.Equal(t, all.Missing, acts.Missing)
+}
+
+// A late event is refused by Apply, which leaves the state as it was;
+// StateOf over every event, the late one included and in any order, is
+// the exact rebuild: it equals a full rescore.
+func TestLateEventRebuild(t *testing.T) {
+	r := rand.New(rand.NewSource(11))
+	sims := simInputs(benchSim(t, 100, 11, 30), 50)
+	for iter := range 50 {
+		m := mustCompile(t, randomModel(r))
+		in := sims[iter]
+		evs := in.Events
+		if len(evs) < 3 {
+			continue
+		}
+		late := r.Intn(len(evs) - 1)
+		var rest []leadkit.Event
+		rest = append(rest, evs[:late]...)
+		rest = append(rest, evs[late+1:]...)
+		st, err := m.StateOf(Input{Lead: in.Lead, Events: rest, AsOf: rest[len(rest)-1].Time})
+		require.NoError(t, err)
+		before, err := json.Marshal(st)
+		require.NoError(t, err)
+		err = m.Apply(&st, evs[late])
+		if evs[late].Time.Before(rest[len(rest)-1].Time) {
+			require.ErrorIs(t, err, ErrOutOfOrder)
+			after, err := json.Marshal(st)
+			require.NoError(t, err)
+			assert.JSONEq(t, string(before), string(after), "a refused event leaves the state as it was")
+		}
+		shuffled := slices.Clone(evs)
+		r.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+		asOf := evs[len(evs)-1].Time.Add(time.Duration(r.Intn(30)) * day)
+		rebuilt, err := m.StateOf(Input{Lead: in.Lead, Events: shuffled, AsOf: evs[len(evs)-1].Time})
+		require.NoError(t, err)
+		var got Result
+		require.NoError(t, m.ReadState(&got, &rebuilt, in.Lead, asOf))
+		want, err := m.Score(Input{Lead: in.Lead, Events: evs, AsOf: asOf})
+		require.NoError(t, err)
+		assertSameScores(t, want, got, fmt.Sprintf("iter %d", iter))
+	}
 }

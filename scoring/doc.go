@@ -129,5 +129,17 @@
 // what the floor or cap changed, adding up to the score; [RollUp]
 // builds account scores from contacts.
 //
+// # Late events
+//
+// Webhooks arrive late. A State counts events in time order: frequency
+// limits, resets, first bonuses and decay depend on it, so an event older
+// than the latest one applied cannot be added exactly to the counters.
+// [Model.Apply] refuses it with [ErrOutOfOrder] and leaves the state as
+// it was; the exact rebuild is [Model.StateOf] over the lead's events,
+// the late one included, in any order (it sorts them): one pass over the
+// lead's history, about as costly as scoring it in full (see the package
+// benchmark: a few microseconds for 50 events), and equal to a full
+// rescore. The lifecycle engine does this for every late event.
+//
 // The scoringtest package lets users table-test their own models.
 package scoring
