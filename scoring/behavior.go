@@ -113,7 +113,22 @@ func (r *behRule) count(s *RuleState, t, asOf int64) {
 // takeLimit reports whether an occurrence at t is within the rule's
 // frequency limit, and takes it from the limit when it is.
 func (r *behRule) takeLimit(s *RuleState, t int64) bool {
-	key := bucketKey(r.per, t)
+	if r.every > 0 {
+		// Rolling: drop the counted times the span has left behind.
+		k := 0
+		for k < len(s.Recent) && t-s.Recent[k] >= r.every {
+			k++
+		}
+		if k > 0 {
+			s.Recent = s.Recent[k:]
+		}
+		if len(s.Recent) >= int(r.limitMax) {
+			return false
+		}
+		s.Recent = append(s.Recent, t)
+		return true
+	}
+	key := bucketKey(r.per, t+r.zone.offset(t))
 	if s.BucketN > 0 && key == s.Bucket {
 		if s.BucketN >= r.limitMax {
 			return false
@@ -233,7 +248,20 @@ func (r *behRule) stepFactor(t, asOf int64) float64 {
 	return 1
 }
 
-// bucketKey is the calendar period of t (ns) for a frequency limit.
+// zone is a model's time zone for calendar periods.
+type zone struct{ loc *time.Location }
+
+// offset is the zone's offset from UTC at t (ns), in ns; 0 for UTC (nil).
+func (z *zone) offset(t int64) int64 {
+	if z == nil {
+		return 0
+	}
+	_, off := time.Unix(0, t).In(z.loc).Zone()
+	return int64(off) * int64(time.Second)
+}
+
+// bucketKey is the calendar period of t (ns, shifted to the model's zone)
+// for a frequency limit.
 func bucketKey(per uint8, t int64) int64 {
 	switch per {
 	case perDay:

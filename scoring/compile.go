@@ -146,6 +146,8 @@ type behRule struct {
 	window        int64   // ns
 	halfLife      float64 // ns
 	steps         []step  // by months ascending
+	every         int64   // ns: a rolling limit's span, 0: calendar periods
+	zone          *zone   // the model's time zone for calendar periods; nil: UTC
 	recencyWithin int64   // ns, 0: none
 	recencyPts    float64
 	reset         bool
@@ -267,6 +269,8 @@ type compiler struct {
 	// forceVM evaluates every expression on the expr VM (tests, through
 	// export_test.go).
 	forceVM bool
+	// zone is the model's time zone (nil: UTC).
+	zone *zone
 }
 
 // maxLimit is the largest LimitSpec.Max.
@@ -411,6 +415,13 @@ func compile(spec ModelSpec, opts Options, forceVM bool) (*Model, error) {
 	}
 	if len(spec.Dimensions) == 0 {
 		c.add("", "", "dimensions", "model needs at least one dimension")
+	}
+	if tz := spec.TimeZone; tz != "" && tz != "UTC" {
+		if loc, err := time.LoadLocation(tz); err != nil || tz == "Local" || len(tz) > leadkit.MaxNameBytes {
+			c.add("", "", "time_zone", "%q is not an IANA time zone name (such as Europe/Berlin) in this program's tz database", text.Clip(tz, 64))
+		} else {
+			c.zone = &zone{loc: loc}
+		}
 	}
 	c.caps(spec)
 	if len(c.errs) > 0 && (len(spec.Dimensions) > MaxDimensions || len(spec.Fields) > MaxFields) {
@@ -593,6 +604,19 @@ func (c *compiler) dimension(m *Model, di int, ds DimensionSpec, fitSch, evSch *
 				c.add(ds.Name, br.Name, "limit", "max must be in [1, %d], not %d", maxLimit, br.Limit.Max)
 			}
 			r.limitMax = int32(br.Limit.Max)
+			r.zone = c.zone
+			if e := br.Limit.Every; e != 0 {
+				if e < 0 || e > leadkit.MaxDuration {
+					c.add(ds.Name, br.Name, "limit", "every must be positive and at most %s", leadkit.FormatDuration(leadkit.MaxDuration))
+				}
+				if br.Limit.Per != "" && br.Limit.Per != PerEver {
+					c.add(ds.Name, br.Name, "limit", "set per (a calendar period) or every (a rolling span), not both")
+				}
+				if br.Limit.Max > MaxRollingLimit {
+					c.add(ds.Name, br.Name, "limit", "a rolling limit counts at most %d occurrences per span, not %d", MaxRollingLimit, br.Limit.Max)
+				}
+				r.every = int64(e)
+			}
 			switch br.Limit.Per {
 			case PerEver, "":
 				r.per = perEver

@@ -47,7 +47,8 @@
 // the event (event.type, channel, campaign, content, id, time, age_days and
 // declared event.<attr> fields), points per occurrence, a first-occurrence
 // bonus, a cap, a frequency limit (at most N per day, week, month or
-// ever), a decay (a hard window such as "30d", a half-life such as "2w",
+// ever, in the model's TimeZone, or in any rolling span: "once every 7
+// days"), a decay (a hard window such as "30d", a half-life such as "2w",
 // or HubSpot-style steps keeping a percentage after N months; durations in
 // leadkit's grammar, see [leadkit.ParseDuration]), a recency bonus, and resets
 // (a matching reset clears its dimension before the event counts, whatever

@@ -26,6 +26,13 @@ type ModelSpec struct {
 	// Matrix, when set, combines the bands of two dimensions into a cell
 	// such as "A1".
 	Matrix *MatrixSpec `json:"matrix,omitempty"`
+	// TimeZone is the IANA name of the zone whose calendar days, weeks and
+	// months frequency limits count in ("Europe/Berlin"; empty: UTC).
+	// Zone rules come from the tz database the program loads (the host's,
+	// or the one embedded by importing time/tzdata): the same database
+	// gives the same results on every host. Decay steps and windows are
+	// durations and months in UTC, whatever the zone.
+	TimeZone string `json:"time_zone,omitempty"`
 }
 
 // DimensionSpec is one named score. A dimension either has rules (Fit and
@@ -178,16 +185,29 @@ type Period string
 // Limit periods. [Compile] refuses any other value; an empty Per is PerEver.
 const (
 	PerEver  Period = "ever"
-	PerDay   Period = "day"   // UTC calendar day
-	PerWeek  Period = "week"  // ISO week (Monday to Sunday, UTC)
-	PerMonth Period = "month" // UTC calendar month
+	PerDay   Period = "day"   // calendar day in the model's TimeZone (UTC by default)
+	PerWeek  Period = "week"  // ISO week, Monday to Sunday, in the model's TimeZone
+	PerMonth Period = "month" // calendar month in the model's TimeZone
 )
 
-// LimitSpec lets at most Max occurrences count per period (PerEver, PerDay,
-// PerWeek, PerMonth). {max: 1, per: ever} is "once".
+// LimitSpec lets at most Max occurrences count per calendar period
+// (PerEver, PerDay, PerWeek, PerMonth, in the model's TimeZone), or, with
+// Every set, in any rolling span of that length (Marketo's "once every 7
+// days": {max: 1, every: 7d}; at most MaxRollingLimit). {max: 1, per:
+// ever} is "once". Set Per or Every, not both.
 type LimitSpec struct {
-	Max int    `json:"max"`
-	Per Period `json:"per"`
+	Max   int           `json:"max"`
+	Per   Period        `json:"per,omitempty"`
+	Every time.Duration `json:"every,omitempty"`
+}
+
+// MarshalJSON writes every as text ("7d").
+func (l LimitSpec) MarshalJSON() ([]byte, error) { return spec.EncodeDurations(l) }
+
+// UnmarshalJSON reads every as text ("7d"); a bare number and an unknown
+// key are errors wrapping [leadkit.ErrInvalid].
+func (l *LimitSpec) UnmarshalJSON(b []byte) error {
+	return spec.DecodeDurations(b, l, "limit: ")
 }
 
 // DecaySpec chooses how an occurrence's points fade with its age at the
@@ -268,6 +288,9 @@ const (
 	MaxDecaySteps   = 24
 	// MaxCount caps a CountSpec's Min and Max.
 	MaxCount = 1 << 30
+	// MaxRollingLimit caps LimitSpec.Max with Every: a state keeps the
+	// times of the last Max counted occurrences.
+	MaxRollingLimit = 100
 )
 
 // MaxEvents caps the events of one [Input] (one lead): more is an error

@@ -102,6 +102,9 @@ type RuleState struct {
 	At    int64   `json:"at,omitempty"`
 	// Times are occurrences still inside a window or a decay step.
 	Times []int64 `json:"times,omitempty"`
+	// Recent are the counted occurrences inside a rolling limit's span
+	// (LimitSpec.Every), ascending.
+	Recent []int64 `json:"recent,omitempty"`
 }
 
 // CopyTo writes a deep copy of s into dst, reusing dst's slices: the
@@ -121,10 +124,13 @@ func (s State) CopyTo(dst *State) {
 		}
 		rules = rules[:len(s.Rules)]
 		for i, r := range s.Rules {
-			times := rules[i].Times
+			times, recent := rules[i].Times, rules[i].Recent
 			rules[i] = r
 			if r.Times != nil {
 				rules[i].Times = append(times[:0], r.Times...)
+			}
+			if r.Recent != nil {
+				rules[i].Recent = append(recent[:0], r.Recent...)
 			}
 		}
 		dst.Rules = rules
@@ -141,6 +147,9 @@ func (s State) Clone() State {
 	for i := range c.Rules {
 		if t := c.Rules[i].Times; t != nil {
 			c.Rules[i].Times = append([]int64(nil), t...)
+		}
+		if t := c.Rules[i].Recent; t != nil {
+			c.Rules[i].Recent = append([]int64(nil), t...)
 		}
 	}
 	return c

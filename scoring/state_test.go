@@ -47,6 +47,9 @@ func randomModel(r *rand.Rand) ModelSpec {
 			}
 			if r.Intn(3) == 0 {
 				br.Limit = &LimitSpec{Max: 1 + r.Intn(3), Per: pers[r.Intn(len(pers))]}
+				if r.Intn(3) == 0 {
+					br.Limit.Per, br.Limit.Every = "", time.Duration(1+r.Intn(10*24))*time.Hour
+				}
 			}
 			if r.Intn(2) == 0 {
 				br.Decay = decays[r.Intn(len(decays))]
@@ -99,7 +102,8 @@ func randomModel(r *rand.Rand) ModelSpec {
 		}
 	}
 	dims = append(dims, DimensionSpec{Name: "total", Expr: `engagement * 0.5 + $env["interest:x"]`})
-	return ModelSpec{Name: "random", Fields: []leadkit.FieldSpec{{Name: "event.amount", Type: leadkit.TypeNumber}}, Dimensions: dims}
+	zones := []string{"", "", "America/New_York", "Asia/Kolkata", "Europe/Berlin"}
+	return ModelSpec{Name: "random", Fields: []leadkit.FieldSpec{{Name: "event.amount", Type: leadkit.TypeNumber}}, Dimensions: dims, TimeZone: zones[r.Intn(len(zones))]}
 }
 
 func assertSameScores(t *testing.T, want, got Result, msg string) {
