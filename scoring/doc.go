@@ -142,5 +142,14 @@
 // benchmark: a few microseconds for 50 events), and equal to a full
 // rescore. The lifecycle engine does this for every late event.
 //
+// # A default model
+//
+// [Default] is a ready B2B model for teams that start from nothing (fit
+// from seniority, department, company size and e-mail domain; engagement
+// from page views, pricing pages, forms, downloads, webinars, events,
+// e-mail, meetings, research bursts, unsubscribes and inactivity; an MQL
+// threshold at 100). [DefaultModelYAML] is the same model as a commented
+// file, every rule with its reason: copy it and change the points.
+//
 // The scoringtest package lets users table-test their own models.
 package scoring

@@ -188,3 +188,28 @@ dimensions:
 	// cap         -20
 	// fit          50
 }
+
+// Default is a documented starting model; DefaultModelYAML is the file to
+// copy and edit.
+func ExampleDefault() {
+	m, err := scoring.Compile(scoring.Default(), scoring.Options{})
+	if err != nil {
+		panic(err)
+	}
+	asOf := time.Date(2025, 6, 2, 12, 0, 0, 0, time.UTC)
+	res, err := m.Score(scoring.Input{
+		Lead: leadkit.Lead{ID: "ana", Person: leadkit.Person{Seniority: "vp", Department: "marketing"}, Company: leadkit.Company{Employees: 5000}},
+		Events: []leadkit.Event{
+			{ID: "1", LeadID: "ana", Type: leadkit.EventWebinarAttended, Time: asOf.Add(-72 * time.Hour)},
+			{ID: "2", LeadID: "ana", Type: leadkit.EventMeeting, Time: asOf.Add(-time.Hour)},
+		},
+		AsOf: asOf,
+	})
+	if err != nil {
+		panic(err)
+	}
+	total, _ := res.Dimension("total")
+	fmt.Printf("total %.0f, cell %s, mql %v\n", total.Score, res.Cell, res.Reached("mql"))
+	// Output:
+	// total 114, cell A2, mql true
+}
