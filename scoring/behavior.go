@@ -35,7 +35,11 @@ func (m *Model) count(sc *scratch, rs []RuleState, rt *route, t, asOf int64) {
 		if (r.pred >= 0 && !sc.pred[r.pred]) || t < r.from || t >= r.to {
 			continue
 		}
-		r.count(&rs[ri], t, asOf)
+		pts := r.points
+		if r.pts != nil {
+			pts = sc.pts[ri]
+		}
+		r.count(&rs[ri], t, asOf, pts)
 	}
 }
 
@@ -62,14 +66,14 @@ func (r *behRule) nextPoints(s *RuleState) float64 {
 	return r.points
 }
 
-// count counts one occurrence at t (ns) into s, unless the rule's
-// frequency limit is used up in t's period. The state will be read at
-// asOf, or at any time from t on when asOf is anyTime.
-func (r *behRule) count(s *RuleState, t, asOf int64) {
+// count counts one occurrence at t (ns) worth pts (the rule's points, or
+// the event's with PointsExpr) into s, unless the rule's frequency limit
+// is used up in t's period. The state will be read at asOf, or at any
+// time from t on when asOf is anyTime.
+func (r *behRule) count(s *RuleState, t, asOf int64, pts float64) {
 	if r.limitMax > 0 && !r.takeLimit(s, t) {
 		return
 	}
-	pts := r.points
 	if s.N == 0 {
 		pts += r.bonus // as nextPoints
 		s.First = t

@@ -118,6 +118,9 @@ type fitRule struct {
 	dim    int
 	points float64
 	prog   *lang.Program
+	// pts gives the points from the lead (PointsExpr), capped to ±cap.
+	pts *lang.Program
+	cap float64
 }
 
 type decayKind uint8
@@ -160,6 +163,8 @@ type behRule struct {
 	// from and to bound the event times the rule takes ([from, to) in
 	// ns; MinInt64 and MaxInt64 when open).
 	from, to int64
+	// pts gives each occurrence's points from the event (PointsExpr).
+	pts *lang.Program
 }
 
 const (
@@ -564,8 +569,23 @@ func (c *compiler) dimension(m *Model, di int, ds DimensionSpec, fitSch, evSch *
 			c.exprErr(ds.Name, fr.Name, "when", err)
 			continue
 		}
+		fr2 := fitRule{name: fr.Name, dim: di, points: fr.Points, prog: p, cap: fr.Cap}
+		if !finite(fr.Cap) || fr.Cap < 0 {
+			c.add(ds.Name, fr.Name, "cap", "must be a finite number >= 0")
+		}
+		if strings.TrimSpace(fr.PointsExpr) != "" {
+			if fr.Points != 0 {
+				c.add(ds.Name, fr.Name, "points_expr", "set points or points_expr, not both")
+			}
+			pp, err := c.compile(m, fr.PointsExpr, fitSch, lang.Num, false)
+			if err != nil {
+				c.exprErr(ds.Name, fr.Name, "points_expr", err)
+				continue
+			}
+			fr2.pts = pp
+		}
 		d.fit = append(d.fit, len(m.fit))
-		m.fit = append(m.fit, fitRule{name: fr.Name, dim: di, points: fr.Points, prog: p})
+		m.fit = append(m.fit, fr2)
 	}
 	dk, dw, dh, dsteps := c.decay(ds.Name, "", ds.Decay)
 	predIdx := c.predIdx
@@ -662,6 +682,21 @@ func (c *compiler) dimension(m *Model, di int, ds DimensionSpec, fitSch, evSch *
 			}
 			r.recencyWithin = int64(br.Recency.Within)
 			r.recencyPts = br.Recency.Points
+		}
+		if strings.TrimSpace(br.PointsExpr) != "" {
+			switch {
+			case br.Points != 0:
+				c.add(ds.Name, br.Name, "points_expr", "set points or points_expr, not both")
+			case br.Count != nil:
+				c.add(ds.Name, br.Name, "points_expr", "a count rule gives its points once: use points")
+			case r.dk == decayWindow || r.dk == decaySteps:
+				c.add(ds.Name, br.Name, "points_expr", "points from an expression need no decay or a half-life (a window or steps keep occurrence times, not their points)")
+			}
+			if pp, err := c.compile(m, br.PointsExpr, evSch, lang.Num, true); err != nil {
+				c.exprErr(ds.Name, br.Name, "points_expr", err)
+			} else {
+				r.pts = pp
+			}
 		}
 		if strings.TrimSpace(br.When) != "" {
 			key := strings.TrimSpace(br.When)
@@ -798,6 +833,8 @@ func (c *compiler) matrix(m *Model, spec ModelSpec) {
 type route struct {
 	rules, preds []int32
 	reset        bool
+	// pts lists the rules whose points come from the event (PointsExpr).
+	pts []int32
 }
 
 // index builds the event-type dispatch tables of the fused pass.
@@ -843,13 +880,23 @@ func (c *compiler) index(m *Model) {
 		}
 		return false
 	}
+	withPts := func(rules []int32) []int32 {
+		var out []int32
+		for _, ri := range rules {
+			if m.beh[ri].pts != nil {
+				out = append(out, ri)
+			}
+		}
+		return out
+	}
 	for id := range names {
 		rules := append(perType[int32(id)], m.anyRoute.rules...)
 		sort.Slice(rules, func(i, j int) bool { return rules[i] < rules[j] })
-		m.routes[id] = route{rules: rules, preds: m.distinctPreds(rules), reset: hasReset(rules)}
+		m.routes[id] = route{rules: rules, preds: m.distinctPreds(rules), reset: hasReset(rules), pts: withPts(rules)}
 	}
 	m.anyRoute.preds = m.distinctPreds(m.anyRoute.rules)
 	m.anyRoute.reset = hasReset(m.anyRoute.rules)
+	m.anyRoute.pts = withPts(m.anyRoute.rules)
 }
 
 func (m *Model) distinctPreds(rules []int32) []int32 {

@@ -45,7 +45,8 @@
 //
 // Behavior rules are declarative: event types, an optional predicate over
 // the event (event.type, channel, campaign, content, id, time, age_days and
-// declared event.<attr> fields), points per occurrence, a first-occurrence
+// declared event.<attr> fields), points per occurrence (or points from
+// the event, PointsExpr: "event.amount / 1000"), a first-occurrence
 // bonus, a cap, a frequency limit (at most N per day, week, month or
 // ever, in the model's TimeZone, or in any rolling span: "once every 7
 // days"), a decay (a hard window such as "30d", a half-life such as "2w",

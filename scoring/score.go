@@ -132,6 +132,10 @@ type scratch struct {
 	// rawF and rawL are the dimensions' scores before the floor and cap.
 	rawF, rawL []float64
 	fitOn      []bool
+	// fitPts are the points of the fit rules that hold; pts the points
+	// of the current event for the rules with PointsExpr.
+	fitPts []float64
+	pts    []float64
 	// idProbes counts the table probes of the last repeated-ID check.
 	idProbes int
 }
@@ -146,6 +150,8 @@ func (m *Model) newScratch() *scratch {
 		rawF:   make([]float64, len(m.dims)),
 		rawL:   make([]float64, len(m.dims)),
 		fitOn:  make([]bool, len(m.fit)),
+		fitPts: make([]float64, len(m.fit)),
+		pts:    make([]float64, len(m.beh)),
 	}
 }
 
@@ -234,6 +240,16 @@ func (m *Model) fitPass(sc *scratch) error {
 			return m.runErr(sc, f.dim, f.name, "when", err)
 		}
 		sc.fitOn[i] = ok
+		sc.fitPts[i] = f.points
+		if ok && f.pts != nil {
+			v, err := float(f.pts, &sc.c, sc.runner)
+			if err != nil {
+				return m.runErr(sc, f.dim, f.name, "points_expr", err)
+			}
+			sc.fitPts[i] = capTo(v, f.cap)
+		} else if ok {
+			sc.fitPts[i] = capTo(f.points, f.cap)
+		}
 	}
 	return nil
 }
@@ -450,7 +466,35 @@ func (m *Model) event(sc *scratch, ev *leadkit.Event, asOf int64) error {
 			return err
 		}
 	}
+	if len(rt.pts) > 0 {
+		if err := m.evalPoints(sc, ev, rt); err != nil {
+			return err
+		}
+	}
 	m.count(sc, sc.rules, rt, t, asOf)
+	return nil
+}
+
+// evalPoints evaluates the points of one event for the rules of its route
+// with PointsExpr (those whose predicate holds) into sc.pts.
+func (m *Model) evalPoints(sc *scratch, ev *leadkit.Event, rt *route) error {
+	sc.c.Event = ev
+	defer func() { sc.c.Event = nil }()
+	for _, ri := range rt.pts {
+		r := &m.beh[ri]
+		if r.pred >= 0 && !sc.pred[r.pred] {
+			continue
+		}
+		v, err := float(r.pts, &sc.c, sc.runner)
+		if err != nil {
+			re := m.runErr(sc, r.dim, r.name, "points_expr", err)
+			if e, ok := re.(*RuleError); ok {
+				e.Msg = fmt.Sprintf("event %q: %s", text.Clip(ev.ID, 64), e.Msg)
+			}
+			return re
+		}
+		sc.pts[ri] = v
+	}
 	return nil
 }
 
@@ -488,11 +532,11 @@ func (m *Model) sums(sc *scratch, rs []RuleState, dst *Result, asOfT time.Time) 
 	dst.Hits = dst.Hits[:0]
 	for i := range m.fit {
 		if sc.fitOn[i] {
-			f := &m.fit[i]
-			sc.fresh[f.dim] += f.points
-			sc.life[f.dim] += f.points
-			if f.points != 0 {
-				dst.Hits = append(dst.Hits, Hit{Dimension: m.dims[f.dim].name, Rule: f.name, Kind: KindFit, Points: f.points, Lifetime: f.points, Count: 1})
+			f, pts := &m.fit[i], sc.fitPts[i]
+			sc.fresh[f.dim] += pts
+			sc.life[f.dim] += pts
+			if pts != 0 {
+				dst.Hits = append(dst.Hits, Hit{Dimension: m.dims[f.dim].name, Rule: f.name, Kind: KindFit, Points: pts, Lifetime: pts, Count: 1})
 			}
 		}
 	}

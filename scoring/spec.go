@@ -64,11 +64,17 @@ type BandSpec struct {
 }
 
 // FitRule awards Points (negative allowed) when When, a boolean expression
-// over person, company and lead, is true.
+// over person, company and lead, is true. With PointsExpr the points scale
+// with a value instead: a number expression over the same fields
+// ("company.employees / 100"), bounded to [-Cap, Cap] when Cap is set and
+// refused (an error for the lead) when not finite; Points must then be 0.
 type FitRule struct {
-	Name   string  `json:"name"`
-	When   string  `json:"when"`
-	Points float64 `json:"points"`
+	Name       string  `json:"name"`
+	When       string  `json:"when"`
+	Points     float64 `json:"points"`
+	PointsExpr string  `json:"points_expr,omitempty"`
+	// Cap bounds the rule's points to [-Cap, Cap]; 0 is no cap.
+	Cap float64 `json:"cap,omitempty"`
 }
 
 // BehaviorRule awards points for events. An event matches when its type is
@@ -81,6 +87,13 @@ type BehaviorRule struct {
 	When  string   `json:"when,omitempty"`
 	// Points per counted occurrence (negative allowed).
 	Points float64 `json:"points"`
+	// PointsExpr, when set, gives each occurrence's points from the event
+	// instead of Points (which must be 0): a number expression such as
+	// "event.amount / 1000" over a declared attribute. The rule's Cap
+	// still bounds its total, and a value that is not finite is an error
+	// for the lead. It works with no decay or a half-life (a window or
+	// steps keep occurrence times, not their points) and not with Count.
+	PointsExpr string `json:"points_expr,omitempty"`
 	// FirstBonus is added to the first counted occurrence (since the last
 	// reset); it decays with that occurrence.
 	FirstBonus float64 `json:"first_bonus,omitempty"`

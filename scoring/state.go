@@ -247,9 +247,15 @@ func (m *Model) apply(sc *scratch, st *State, ev *leadkit.Event) error {
 	}
 	rt := m.dispatch(ev.Type)
 	rules := rt.rules
-	// Evaluate every predicate first so an error leaves st unchanged.
+	// Evaluate every predicate and points expression first so an error
+	// leaves st unchanged.
 	if len(rt.preds) > 0 {
 		if err := m.evalPreds(sc, ev, rules, rt.preds); err != nil {
+			return err
+		}
+	}
+	if len(rt.pts) > 0 {
+		if err := m.evalPoints(sc, ev, rt); err != nil {
 			return err
 		}
 	}

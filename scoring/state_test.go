@@ -63,6 +63,16 @@ func randomModel(r *rand.Rand) ModelSpec {
 			if r.Intn(12) == 0 {
 				br.Reset = true
 			}
+			if r.Intn(6) == 0 {
+				// Points from the event, with no decay or a half-life.
+				dec := br.Decay
+				if dec == nil {
+					dec = dims[d].Decay
+				}
+				if dec == nil || (dec.Window == 0 && len(dec.Steps) == 0) {
+					br.PointsExpr, br.Points = `event.amount / 20 - 3`, 0
+				}
+			}
 			if r.Intn(5) == 0 {
 				// Active dates around the events' times.
 				a := &ActiveSpec{}
@@ -87,6 +97,9 @@ func randomModel(r *rand.Rand) ModelSpec {
 					cs.Window = time.Duration(1+r.Intn(60)) * day
 				}
 				br.Count, br.Decay, br.Recency, br.FirstBonus = cs, nil, nil, 0
+				if br.PointsExpr != "" {
+					br.PointsExpr, br.Points = "", 5
+				}
 			}
 			dims[d].Behavior = append(dims[d].Behavior, br)
 		}

@@ -146,7 +146,7 @@ func (m *Model) WhyNot(in Input, target Target) (Gap, error) {
 	}
 	for i := range m.fit {
 		f := &m.fit[i]
-		if target.OnlyBehavior || sc.fitOn[i] || f.points <= 0 || !reach[f.dim] {
+		if target.OnlyBehavior || sc.fitOn[i] || f.pts != nil || f.points <= 0 || !reach[f.dim] {
 			continue
 		}
 		v, err := gain(f.dim, f.points)
@@ -159,7 +159,9 @@ func (m *Model) WhyNot(in Input, target Target) (Gap, error) {
 	}
 	for i := range m.beh {
 		r, cur := &m.beh[i], &sc.rules[i]
-		if r.nextPoints(cur) <= 0 || r.reset || !reach[r.dim] {
+		// A rule whose points come from the event cannot say what one
+		// more would be worth.
+		if r.pts != nil || r.nextPoints(cur) <= 0 || r.reset || !reach[r.dim] {
 			continue
 		}
 		s := Suggestion{Dimension: m.dims[r.dim].name, Rule: r.name, Kind: KindBehavior}
@@ -170,7 +172,7 @@ func (m *Model) WhyNot(in Input, target Target) (Gap, error) {
 		}
 		// One more occurrence now, counted like any other.
 		next := *cur // read at asOf only, count leaves next.Times alone
-		r.count(&next, asOf, asOf)
+		r.count(&next, asOf, asOf, r.points)
 		if next.N == cur.N {
 			s.Blocked = BlockedLimit
 			g.Suggestions = append(g.Suggestions, s)
