@@ -35,6 +35,23 @@ func (m *Model) count(sc *scratch, rs []RuleState, rt *route, t, asOf int64) {
 		if (r.pred >= 0 && !sc.pred[r.pred]) || t < r.from || t >= r.to {
 			continue
 		}
+		if r.multiply {
+			if r.limitMax > 0 && !r.takeLimit(&rs[ri], t) {
+				continue
+			}
+			// Marketo's change score: what the dimension's other rules
+			// counted so far, times the factor (their kept sums are
+			// linear in their points: no decay or a half-life).
+			for _, j := range m.dims[r.dim].beh {
+				if o := &rs[j]; j != int(ri) && o.N > 0 && !m.beh[j].set {
+					o.Value *= r.multBy
+					o.Lifetime *= r.multBy
+				}
+			}
+			rs[ri].N++
+			rs[ri].Last = t
+			continue
+		}
 		pts := r.points
 		if r.pts != nil {
 			pts = sc.pts[ri]
@@ -324,8 +341,13 @@ func (r *behRule) value(s *RuleState, asOf int64) (fresh, life float64) {
 
 // countValue is a count rule's points for n occurrences.
 func (r *behRule) countValue(n float64) float64 {
-	if n >= float64(r.countMin) && (r.countMax < 0 || n <= float64(r.countMax)) {
+	if r.inRange(n) {
 		return r.countPts
 	}
 	return 0
+}
+
+// inRange reports whether n occurrences are in a count rule's range.
+func (r *behRule) inRange(n float64) bool {
+	return n >= float64(r.countMin) && (r.countMax < 0 || n <= float64(r.countMax))
 }

@@ -165,6 +165,12 @@ type behRule struct {
 	from, to int64
 	// pts gives each occurrence's points from the event (PointsExpr).
 	pts *lang.Program
+	// set: the rule (a count rule) sets its dimension while its count is
+	// in range; multiply: each occurrence multiplies what the dimension's
+	// other rules counted so far by multBy.
+	set      bool
+	multiply bool
+	multBy   float64
 }
 
 const (
@@ -589,6 +595,7 @@ func (c *compiler) dimension(m *Model, di int, ds DimensionSpec, fitSch, evSch *
 	}
 	dk, dw, dh, dsteps := c.decay(ds.Name, "", ds.Decay)
 	predIdx := c.predIdx
+	hasMult := false
 	for _, br := range ds.Behavior {
 		ruleName(br.Name)
 		r := behRule{name: br.Name, dim: di, points: br.Points, bonus: br.FirstBonus, cap: br.Cap, pred: -1, reset: br.Reset, from: math.MinInt64, to: math.MaxInt64}
@@ -683,6 +690,32 @@ func (c *compiler) dimension(m *Model, di int, ds DimensionSpec, fitSch, evSch *
 			r.recencyWithin = int64(br.Recency.Within)
 			r.recencyPts = br.Recency.Points
 		}
+		switch br.Op {
+		case "", OpAdd:
+			if br.Factor != 0 {
+				c.add(ds.Name, br.Name, "factor", "a factor is for op multiply")
+			}
+		case OpSet:
+			if br.Count != nil {
+				r.set = true
+			} else {
+				r.reset = true // from the occurrence on: a reset with the rule's points
+			}
+			if br.Factor != 0 || br.PointsExpr != "" {
+				c.add(ds.Name, br.Name, "op", "op set takes points, not a factor or points_expr")
+			}
+		case OpMultiply:
+			r.multiply, r.multBy = true, br.Factor
+			if !finite(br.Factor) || br.Factor < 0 {
+				c.add(ds.Name, br.Name, "factor", "must be a finite number >= 0")
+			}
+			if br.Points != 0 || br.PointsExpr != "" || br.Count != nil || br.Reset || br.FirstBonus != 0 || br.Recency != nil {
+				c.add(ds.Name, br.Name, "op", "op multiply takes a factor only (no points, count, reset, first bonus or recency)")
+			}
+			hasMult = true
+		default:
+			c.add(ds.Name, br.Name, "op", "must be add, set or multiply, not %q", br.Op)
+		}
 		if strings.TrimSpace(br.PointsExpr) != "" {
 			switch {
 			case br.Points != 0:
@@ -716,6 +749,15 @@ func (c *compiler) dimension(m *Model, di int, ds DimensionSpec, fitSch, evSch *
 		}
 		d.beh = append(d.beh, len(m.beh))
 		m.beh = append(m.beh, r)
+	}
+	if hasMult {
+		// A multiply scales the counted values of the other rules: only
+		// values kept as sums (no decay, a half-life) can be scaled.
+		for _, j := range d.beh {
+			if r := &m.beh[j]; !r.multiply && !r.set && (r.isCount || r.dk == decayWindow || r.dk == decaySteps) {
+				c.add(ds.Name, r.name, "op", "the dimension has a multiply rule, which scales its other rules' points: they need no decay or a half-life, and no count")
+			}
+		}
 	}
 	return d
 }

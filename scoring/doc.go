@@ -56,7 +56,19 @@
 // the rule order). A rule with a count ([CountSpec]) is an occurrence
 // threshold or range instead (HubSpot's "number of times": points once
 // when the lead did it at least N, or between N and M, times in a
-// window). Active dates ([ActiveSpec], "2025-03-01" to "2025-06-01")
+// window). Change-score operations (Marketo): a rule with [OpMultiply]
+// multiplies what its dimension's other rules counted so far by its
+// Factor at each occurrence ("unsubscribed: halve engagement"); a count
+// rule with [OpSet] sets the dimension to its points while its count is in
+// range ("no activity for 90 days: set to 0"; "subtract 10" is an ordinary
+// count rule with -10 points); [OpSet] without a count is a reset with
+// the rule's points. The order of application: events in time order,
+// each counted by every matching rule (resets first, then adds and
+// multiplies in model order, each within its limit); at the as-of time
+// each rule's decayed points, capped by the rule's cap, add up; then the
+// set rules in range replace the sum (the last in model order wins); then
+// the dimension's floor and cap (Min, Max); then derived dimensions.
+// Active dates ([ActiveSpec], "2025-03-01" to "2025-06-01")
 // limit a rule to a campaign's events, as data; in expressions a date is
 // written date("2025-01-01"), a literal read when the model is compiled. Each lead keeps a fresh score (with decay) and a
 // lifetime score (without). A predicate that reads event.age_days or

@@ -540,10 +540,15 @@ func (m *Model) sums(sc *scratch, rs []RuleState, dst *Result, asOfT time.Time) 
 			}
 		}
 	}
+	sets := false
 	for i := range m.beh {
 		s := &rs[i]
 		r := &m.beh[i]
-		if s.N == 0 && !(r.isCount && r.countMin == 0) {
+		if r.multiply || (s.N == 0 && !(r.isCount && r.countMin == 0)) {
+			continue
+		}
+		if r.set {
+			sets = true // applied after the sums
 			continue
 		}
 		fresh, life := r.value(s, asOf)
@@ -554,6 +559,31 @@ func (m *Model) sums(sc *scratch, rs []RuleState, dst *Result, asOfT time.Time) 
 		sc.life[r.dim] += life
 		if fresh != 0 {
 			dst.Hits = append(dst.Hits, Hit{Dimension: m.dims[r.dim].name, Rule: r.name, Kind: KindBehavior, Points: fresh, Lifetime: life, Count: int(s.N)})
+		}
+	}
+	if sets {
+		// Set rules last, in model order: while its count is in range, a
+		// set rule makes its dimension's score its points, whatever the
+		// other rules gave (the last such rule wins).
+		for i := range m.beh {
+			r := &m.beh[i]
+			if !r.set {
+				continue
+			}
+			s := &rs[i]
+			var n float64
+			if s.N > 0 {
+				n = r.freshAt(s, asOf)
+			}
+			if r.inRange(n) {
+				name := m.dims[r.dim].name
+				dst.Hits = slices.DeleteFunc(dst.Hits, func(h Hit) bool { return h.Dimension == name })
+				dst.Hits = append(dst.Hits, Hit{Dimension: name, Rule: r.name, Kind: KindBehavior, Points: r.countPts, Lifetime: r.countPts, Count: int(s.N)})
+				sc.fresh[r.dim] = r.countPts
+			}
+			if r.inRange(s.Lifetime) {
+				sc.life[r.dim] = r.countPts
+			}
 		}
 	}
 	return nil

@@ -113,11 +113,32 @@ type BehaviorRule struct {
 	// times"): Points once, not per occurrence, when the number of its
 	// counted occurrences is in the range. See [CountSpec].
 	Count *CountSpec `json:"count,omitempty"`
+	// Op changes what the rule does to its dimension (Marketo's change
+	// score): OpAdd (the default) adds Points per occurrence; OpSet sets
+	// the dimension to Points (with Count: while the count is in range,
+	// which makes "no activity for 90 days: set to 0" an inactivity rule;
+	// without: from the occurrence on, as a reset with Points); OpMultiply
+	// multiplies what the dimension's other rules have counted so far by
+	// Factor at each occurrence. See the package documentation for the
+	// order of application.
+	Op Op `json:"op,omitempty"`
+	// Factor is OpMultiply's factor (finite, >= 0).
+	Factor float64 `json:"factor,omitempty"`
 	// Active limits the rule to events in a date range (a campaign's
 	// dates, Mautic's active dates): events outside it do not match, as
 	// if the rule's types excluded them. See [ActiveSpec].
 	Active *ActiveSpec `json:"active,omitempty"`
 }
+
+// Op is what a behavior rule does to its dimension.
+type Op string
+
+// Ops of a behavior rule. [Compile] refuses any other value.
+const (
+	OpAdd      Op = "add"
+	OpSet      Op = "set"
+	OpMultiply Op = "multiply"
+)
 
 // ActiveSpec is a rule's date range: events at or after From and before
 // To count (a zero From or To leaves that side open). Dates are written
