@@ -571,9 +571,18 @@ func TestMetricsSpecJSON(t *testing.T) {
 // plain loop that only counts the pool size at each bucket's end and the
 // inflow per bucket.
 func BenchmarkMetrics(b *testing.B) {
-	const n = 1_000_000
-	s := pool.MetricsSpec{From: mday(2025, 1, 1), To: mday(2026, 1, 1), Bucket: leadkit.PeriodMonth}
-	ps := metricsProspects(rand.New(rand.NewPCG(1, 2)), s, n)
+	// The prospects of the simulated business's pool (see filledPool),
+	// by month over its run.
+	bp := filledPool(b)
+	var ps []pool.Prospect
+	if err := bp.pool.Store().Scan(ctx, func(p pool.Prospect) error {
+		ps = append(ps, p)
+		return nil
+	}); err != nil {
+		b.Fatal(err)
+	}
+	n := len(ps)
+	s := pool.MetricsSpec{From: bp.end.AddDate(-1, 0, 0), To: bp.end, Bucket: leadkit.PeriodMonth}
 	b.Run("metrics", func(b *testing.B) {
 		for b.Loop() {
 			m, err := pool.NewMetrics(s)
