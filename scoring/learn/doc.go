@@ -1,0 +1,112 @@
+// Package learn learns a lead scoring model from history and emits it as
+// rules: a [scoring.ModelSpec] that marketers can read, edit, store and
+// compile like one written by hand, with integer points on a scorecard
+// scale whose score maps to a probability of conversion.
+//
+// # Input
+//
+// [Fit] takes [Example]s: a lead as known at a cut-off (its profile and
+// its events up to then) and whether it converted to the stage of the
+// caller's choosing within the caller's horizon. Choosing the stage, the
+// horizon and the cut-offs is the caller's; so is giving the profile as
+// it was at the cut-off ([leadkit.Person.AsOf] helps). Events after a
+// cut-off are ignored. An event that is the conversion itself (a demo
+// request that makes the lead an MQL) must be left out, or its signal
+// will be dropped as a leak.
+//
+// # The model
+//
+// Every feature is binned, as in credit scorecards:
+//
+//   - a profile field ([Options].Fields, by default [DefaultFields]):
+//     texts and bools by value, the most frequent values with enough
+//     support as bins of their own, the rest in "other", the empty value
+//     in "missing"; numbers by quantiles, adjacent bins merged until each
+//     has [Options].MinSupport training examples and the conversion rate
+//     rises or falls monotonically (pool adjacent violators); a number 0
+//     is missing;
+//   - a signal ([Signal]: event types and an optional predicate, by
+//     default one per event type and one per channel seen) counted in
+//     each of [Options].Windows (by default ever and in the last 30 days:
+//     a short window is how recency is learnt), binned like numbers into
+//     count ranges (0, 1, 2-3, 4+).
+//
+// Each bin gets its weight of evidence (WoE: the log of its share of the
+// converted over its share of the others). An L2-regularised logistic
+// regression of the outcome on the features' WoE is fitted with gonum's
+// Newton method (gonum.org/v1/gonum/optimize, exact Hessians built with
+// gonum/mat); a feature whose coefficient comes out negative (against
+// its own evidence: collinear with others) is dropped and the model
+// refitted. A bin's points are round(Factor * coefficient * WoE), with
+// Factor = PDO / ln 2; the intercept goes into a "base" rule that every
+// lead gets. Each bin becomes one rule: a fit rule with a condition on
+// the field (company.employees >= 50 && company.employees < 250) or a
+// behavior rule with a count range ([scoring.CountSpec]: {min: 2, max:
+// 3, window: 30d}). Bins are exclusive, so a lead gets exactly one
+// rule's points per feature (none for a bin dropped for lack of data).
+//
+// # The scale
+//
+// The dimension's score S means log-odds ln(BaseOdds) + (S - BaseScore)
+// / Factor ([Scale]): by default 100 points is the training examples'
+// average odds and every 20 points (PDO) double the odds.
+// [Scale.Probability] maps a score to a probability. Points are rounded
+// to integers, so the mapping is exact to within the rounding of each
+// rule (half a point per feature).
+//
+// # Evidence and evaluation
+//
+// The [Result] holds, per feature, its coefficient with a 95% Wald
+// interval (from the inverse of the penalised Hessian) and its
+// information value, and per rule its support, conversions, rate, WoE,
+// points and effect on the log-odds with a 95% interval (delta method);
+// the bins and features dropped ([Dropped]: too little support,
+// constant, a leak of the outcome, a reversed sign) and the warnings
+// ([Warning]: constant fields, bins that separate the outcome, leaks).
+//
+// The evaluation compiles the emitted spec with [scoring.Compile] and
+// scores the held-out examples ([Options].HoldOut, split by lead and
+// stratified by outcome, see [Split]) at their cut-offs with
+// [scoring.Model.Score], so it measures exactly the rules a team would
+// ship: AUC ([AUC]: Mann-Whitney, ties counting half), lift and
+// calibration (predicted against observed conversion) by score decile,
+// and the Brier score. Given the team's current model
+// ([Options].Current), it measures that model on the same examples, its
+// score mapped to a probability by a logistic fit on the training
+// examples (Platt scaling), so the two can be compared before
+// switching.
+//
+// # Bad input
+//
+// Fit refuses, with errors wrapping [leadkit.ErrInvalid] that name the
+// example or option: fewer than [MinExamples] examples, examples without
+// both outcomes (also after the split), invalid cut-offs or profiles,
+// custom fields of the wrong type, signals that do not compile, and
+// options out of range (every problem at once). Data problems it can
+// work around are warnings: a constant field, a bin in which everyone
+// (or no one) converted (its WoE is smoothed by half an example, so its
+// points stay finite), a feature that predicts the outcome almost
+// perfectly on its own (AUC >= [LeakAUC]: dropped as a leak). Every
+// number in a Result is finite and every emitted spec compiles; the fuzz
+// test holds Fit to both on random small data sets.
+//
+// # Limits, determinism and speed
+//
+// Inputs are capped ([MaxExamples], [MaxFields], [MaxSignals],
+// [MaxWindows], [MaxSignalFeatures], [MaxBins], [MaxCategories]) so that
+// a model stays within scoring's rule limit. The same examples (in the
+// same order) and options give the same Result, byte for byte in JSON,
+// whatever Options.Workers: nothing depends on map order or timing.
+//
+// Signal counts come from one scoring pass over the examples with a
+// probe model (one counting rule per signal and window), so a count
+// means exactly what the emitted count rule will count. That pass
+// dominates the cost: the regression works on a few dozen columns. On
+// 100,000 leads with 50 events each, Fit takes about 1.4 times one
+// scoring pass over the same data with the learned model (the README's
+// speed table; BenchmarkFit).
+//
+// Fit is synchronous and safe for concurrent use. It starts goroutines
+// only for Options.Workers > 1 (scoring) and inside gonum's optimiser,
+// which runs its own for the duration of each call.
+package learn
