@@ -58,9 +58,14 @@ const maxListed = 10
 
 // Fit learns a scoring model from examples; see the package
 // documentation. It returns an error wrapping leadkit.ErrInvalid for bad
-// options (every problem at once), too few examples, examples without
-// both outcomes in the training and the held-out sets, and examples that
-// fail validation or scoring (naming the example's index).
+// options (every problem at once), fewer than MinExamples or more than
+// MaxExamples examples, examples without both outcomes in the training
+// and the held-out sets, and examples that fail validation or scoring
+// (naming the example's index and lead): a cut-off outside leadkit's
+// time range, a profile that leadkit.Lead.Validate refuses, a custom
+// field of the wrong type, more than scoring.MaxEvents events, an event
+// without a valid time or of another lead. An example without a lead ID
+// is scored as "example-<index>".
 func Fit(examples []Example, opts Options) (Result, error) {
 	c, err := resolve(opts)
 	if err != nil {
@@ -236,7 +241,7 @@ func (f *fitter) extract() error {
 	for k, ft := range counts {
 		byName[ft.name] = k
 	}
-	err = f.scoreAll(m, func(i int, r *scoring.Result) {
+	err = f.scoreRows(m, nil, func(i int, r *scoring.Result) {
 		for _, h := range r.Hits {
 			if k, ok := byName[h.Rule]; ok {
 				counts[k].nums[i] = h.Points
@@ -276,14 +281,10 @@ func (f *fitter) defaultSignals() []Signal {
 // scoreChunk is the number of examples scored at once.
 const scoreChunk = 1024
 
-// scoreAll scores the examples rows (nil: all) with m at their cut-offs
-// and hands each result to use. A failure is an error naming the
-// example, unless fail is set: then it is handed to fail and the rest go
-// on.
-func (f *fitter) scoreAll(m *scoring.Model, use func(i int, r *scoring.Result), rows []int) error {
-	return f.scoreRows(m, rows, use, nil)
-}
-
+// scoreRows scores the examples rows (nil: all) with m at their
+// cut-offs, scoreChunk at a time, and hands each result to use. A
+// failure is an error naming the example, unless fail is set: then it is
+// handed to fail and the rest go on.
 func (f *fitter) scoreRows(m *scoring.Model, rows []int, use func(i int, r *scoring.Result), fail func(i int, err error)) error {
 	n := len(f.ex)
 	if rows != nil {

@@ -45,8 +45,8 @@ type Options struct {
 	// one dimension's (default "score").
 	Name      string
 	Dimension string
-	// Fields are the profile fields to bin into fit rules (default
-	// DefaultFields). Built-in fields: person.title, seniority,
+	// Fields are the profile fields to bin into fit rules (nil:
+	// DefaultFields; empty: none). Built-in fields: person.title, seniority,
 	// department, country, region, city, age_band; company.industry,
 	// country, employees, revenue; lead.source. Custom fields are named
 	// once declared in Declare. Text and bool fields are binned by value,
@@ -59,10 +59,10 @@ type Options struct {
 	// string or bool; event.<key> of any type for predicates); the
 	// emitted model declares them too.
 	Declare []leadkit.FieldSpec
-	// Signals are the behaviours to learn from (default: one per event
-	// type and one per channel seen before the training examples'
-	// cut-offs, see TypeSignals and ChannelSignals; the most frequent
-	// when there are more than MaxSignalFeatures / len(Windows)).
+	// Signals are the behaviours to learn from (nil: one per event type
+	// and one per channel seen before the training examples' cut-offs,
+	// see TypeSignals and ChannelSignals, the most frequent when there
+	// are more than MaxSignalFeatures / len(Windows); empty: none).
 	Signals []Signal
 	// Windows are the count windows of every signal: 0 counts every
 	// occurrence, 30d those of the last 30 days before the cut-off
