@@ -37,7 +37,8 @@
 // Newton method (gonum.org/v1/gonum/optimize, exact Hessians built with
 // gonum/mat); a feature whose coefficient comes out negative (against
 // its own evidence: collinear with others) is dropped and the model
-// refitted. A bin's points are round(Factor * coefficient * WoE), with
+// refitted, as is a feature whose bins duplicate another's (a channel
+// with one event type and that type). A bin's points are round(Factor * coefficient * WoE), with
 // Factor = PDO / ln 2; the intercept goes into a "base" rule that every
 // lead gets. Each bin becomes one rule: a fit rule with a condition on
 // the field (company.employees >= 50 && company.employees < 250) or a
@@ -61,7 +62,8 @@
 // information value, and per rule its support, conversions, rate, WoE,
 // points and effect on the log-odds with a 95% interval (delta method);
 // the bins and features dropped ([Dropped]: too little support,
-// constant, a leak of the outcome, a reversed sign) and the warnings
+// constant, a leak of the outcome, a duplicate of another feature, a
+// reversed sign) and the warnings
 // ([Warning]: constant fields, bins that separate the outcome, leaks).
 //
 // The evaluation compiles the emitted spec with [scoring.Compile] and

@@ -93,6 +93,7 @@ func Fit(examples []Example, opts Options) (Result, error) {
 		return Result{}, err
 	}
 	f.bin()
+	f.dedupe()
 	f.regress()
 	f.emit()
 	if err := f.evaluate(); err != nil {
@@ -503,6 +504,51 @@ func (ft *feature) trainAUC(f *fitter) float64 {
 		i = j
 	}
 	return sum / (float64(f.pos) * float64(f.neg))
+}
+
+// dedupe drops a kept feature whose weights of evidence equal an
+// earlier kept feature's on every training example: the same bins under
+// another name (a channel whose events are all of one type and that
+// type's signal). Two equal columns would share one coefficient between
+// them, with intervals that say neither matters.
+func (f *fitter) dedupe() {
+	type col struct {
+		ft   *feature
+		hash uint64
+	}
+	var seen []col
+	for _, ft := range f.feats {
+		if ft.dropped {
+			continue
+		}
+		h := uint64(14695981039346656037) // FNV-1a over the column's bits
+		for _, i := range f.train {
+			h ^= math.Float64bits(ft.woeAt(i))
+			h *= 1099511628211
+		}
+		dup := -1
+		for k, c := range seen {
+			if c.hash == h && sameColumn(f.train, c.ft, ft) {
+				dup = k
+				break
+			}
+		}
+		if dup < 0 {
+			seen = append(seen, col{ft, h})
+			continue
+		}
+		ft.dropped = true
+		f.drop(ft, nil, DropDuplicate, fmt.Sprintf("the same bins, with the same weights of evidence, as %s on every training example", seen[dup].ft.name))
+	}
+}
+
+func sameColumn(rows []int, a, b *feature) bool {
+	for _, i := range rows {
+		if a.woeAt(i) != b.woeAt(i) {
+			return false
+		}
+	}
+	return true
 }
 
 // regress fits the logistic regression on the kept features' weights of

@@ -162,6 +162,10 @@ const (
 	// DropWeak: a feature whose information value is below
 	// Options.MinInformationValue.
 	DropWeak DropReason = "weak"
+	// DropDuplicate: a feature with the same bins and weights of
+	// evidence as an earlier one on every training example (a channel
+	// whose events are all of one type, and that type).
+	DropDuplicate DropReason = "duplicate"
 	// DropSign: a feature whose coefficient came out negative, against
 	// its own weights of evidence (it is collinear with other features).
 	DropSign DropReason = "sign"

@@ -209,7 +209,10 @@ func TestGoldenPathGap(t *testing.T) {
 	t.Logf("held-out AUC: learned %.4f, true model %.4f (gap %.4f), true model without the golden term %.4f", res.Evaluation.AUC, trueAUC, gap, additiveAUC)
 	assert.LessOrEqual(t, gap, 0.03)
 	assert.Greater(t, res.Evaluation.AUC, additiveAUC)
-	for _, name := range []string{"webinar_attended ever", "download ever"} {
+	assert.Contains(t, droppedFeatures(res, learn.DropDuplicate), "download ever")
+	// The path's items: webinar_attended, and download, which is the
+	// content channel's one type (dropped as its duplicate).
+	for _, name := range []string{"webinar_attended ever", "channel:content ever"} {
 		f, ok := featureOf(res, name)
 		require.True(t, ok, "%s was dropped", name)
 		assert.Positive(t, touchedGain(f), name)
