@@ -131,7 +131,7 @@ func (f *fitter) check() error {
 		}
 		var err error
 		if !leadkit.ValidTime(ex.CutOff) {
-			err = fmt.Errorf("cut-off %s is outside %s", ex.CutOff.UTC().Format(time.RFC3339), leadkit.TimeRange)
+			err = fmt.Errorf("%w: cut-off %s is outside %s", leadkit.ErrInvalid, ex.CutOff.UTC().Format(time.RFC3339), leadkit.TimeRange)
 		} else if verr := ex.Lead.Validate(); verr != nil {
 			err = verr
 		}

@@ -76,10 +76,15 @@ func TestOneOutcome(t *testing.T) {
 func TestBadExamples(t *testing.T) {
 	ex := history(100, 1)
 	ex[5].CutOff = time.Time{}
-	ex[9].Lead.Person.Title = "bad\x00title"
 	_, err := learn.Fit(ex, smallOpts())
+	require.ErrorIs(t, err, leadkit.ErrInvalid, "a bad cut-off alone")
+
+	ex = history(100, 1)
+	ex[5].CutOff = time.Time{}
+	ex[9].Lead.Person.Title = "bad\x00title"
+	_, err = learn.Fit(ex, smallOpts())
 	require.ErrorIs(t, err, leadkit.ErrInvalid)
-	assert.ErrorContains(t, err, `learn: example 5 (lead "lead-5"): cut-off 0001-01-01T00:00:00Z is outside`)
+	assert.ErrorContains(t, err, `learn: example 5 (lead "lead-5"): leadkit: invalid input: cut-off 0001-01-01T00:00:00Z is outside`)
 	assert.ErrorContains(t, err, `learn: example 9 (lead "lead-9"): `)
 	assert.ErrorContains(t, err, "NUL")
 
