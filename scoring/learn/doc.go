@@ -104,7 +104,7 @@
 // probe model (one counting rule per signal and window), so a count
 // means exactly what the emitted count rule will count. That pass
 // dominates the cost: the regression works on a few dozen columns. On
-// 100,000 leads with 50 events each, Fit takes about 1.4 times one
+// 100,000 leads with 50 events each, Fit takes 1.4 to 1.7 times one
 // scoring pass over the same data with the learned model (the README's
 // speed table; BenchmarkFit).
 //
