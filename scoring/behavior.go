@@ -42,10 +42,15 @@ func (m *Model) count(sc *scratch, rs []RuleState, rt *route, t, asOf int64) {
 			// Marketo's change score: what the dimension's other rules
 			// counted so far, times the factor (their kept sums are
 			// linear in their points: no decay or a half-life).
+			// A rule's cap bounds what it gives, so what is scaled is
+			// the capped sum ("halve engagement" halves a capped rule
+			// too); the result stays within ±MaxPoints, so repeated
+			// factors cannot overflow.
 			for _, j := range m.dims[r.dim].beh {
 				if o := &rs[j]; j != int(ri) && o.N > 0 && !m.beh[j].set {
-					o.Value *= r.multBy
-					o.Lifetime *= r.multBy
+					c := m.beh[j].cap
+					o.Value = clampPoints(capTo(o.Value, c) * r.multBy)
+					o.Lifetime = clampPoints(capTo(o.Lifetime, c) * r.multBy)
 				}
 			}
 			rs[ri].N++
@@ -141,7 +146,9 @@ func (r *behRule) takeLimit(s *RuleState, t int64) bool {
 			k++
 		}
 		if k > 0 {
-			s.Recent = s.Recent[k:]
+			// In place: reslicing from the front would shrink the
+			// capacity until every append allocates.
+			s.Recent = s.Recent[:copy(s.Recent, s.Recent[k:])]
 		}
 		if len(s.Recent) >= int(r.limitMax) {
 			return false
@@ -164,6 +171,11 @@ func (r *behRule) takeLimit(s *RuleState, t int64) bool {
 // keepTime appends an occurrence time to s.Times for a state read at any
 // time.
 func (r *behRule) keepTime(s *RuleState, t int64) {
+	if r.isCount && len(s.Times) >= r.keepN {
+		// A count rule decides on at most keepN occurrences in its
+		// window (min, or max + 1): older ones change nothing.
+		s.Times = s.Times[:copy(s.Times, s.Times[len(s.Times)-r.keepN+1:])]
+	}
 	s.Times = append(s.Times, t)
 	// Prune when the length reaches a power of two: amortized O(1),
 	// and at most about twice the entries that still matter.
@@ -350,4 +362,9 @@ func (r *behRule) countValue(n float64) float64 {
 // inRange reports whether n occurrences are in a count rule's range.
 func (r *behRule) inRange(n float64) bool {
 	return n >= float64(r.countMin) && (r.countMax < 0 || n <= float64(r.countMax))
+}
+
+// clampPoints bounds v to ±MaxPoints.
+func clampPoints(v float64) float64 {
+	return math.Max(-MaxPoints, math.Min(MaxPoints, v))
 }

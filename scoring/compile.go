@@ -85,6 +85,9 @@ type Model struct {
 	preds []*lang.Program
 	// predRules lists the rules of each predicate, for errors.
 	predRules [][]int
+	// predDated marks the predicates whose rules all have active dates
+	// (nil when none has).
+	predDated []bool
 
 	types    typeTable
 	routes   []route // per type id
@@ -160,6 +163,7 @@ type behRule struct {
 	isCount            bool
 	countMin, countMax int32
 	countPts           float64
+	keepN              int // the occurrence times a count rule keeps
 	// from and to bound the event times the rule takes ([from, to) in
 	// ns; MinInt64 and MaxInt64 when open).
 	from, to int64
@@ -296,6 +300,12 @@ func (c *compiler) totals(m *Model) {
 		if m.fit[i].prog.AsOf() {
 			m.timeFit = true
 		}
+		if p := m.fit[i].pts; p != nil {
+			fit += p.Cost()
+			if p.AsOf() {
+				m.timeFit = true
+			}
+		}
 	}
 	for i := range m.dims {
 		if p := m.dims[i].derived; p != nil {
@@ -305,22 +315,48 @@ func (c *compiler) totals(m *Model) {
 	if fit > c.maxCost {
 		c.add("", "", "rules", "the fit rules and derived dimensions together may do about %.3g units of work per lead on inputs at the size limits; the limit (Options.MaxCost) is %.3g", fit, c.maxCost)
 	}
-	check := func(what string, preds []int32) {
+	check := func(what string, preds []int32, pts []int32) {
 		var sum float64
 		for _, p := range preds {
 			sum += m.preds[p].Cost()
 		}
+		for _, ri := range pts {
+			sum += m.beh[ri].pts.Cost()
+		}
 		if sum > c.maxEventCost {
-			c.add("", "", "rules", "the predicates of %s events together may do about %.3g units of work per event; the limit (Options.MaxEventCost) is %.3g", what, sum, c.maxEventCost)
+			c.add("", "", "rules", "the predicates and points expressions of %s events together may do about %.3g units of work per event; the limit (Options.MaxEventCost) is %.3g", what, sum, c.maxEventCost)
 		}
 	}
 	for id := range m.routes {
-		check(fmt.Sprintf("%q", m.types.byID[id]), m.routes[id].preds)
+		check(fmt.Sprintf("%q", m.types.byID[id]), m.routes[id].preds, m.routes[id].pts)
 	}
-	check("other", m.anyRoute.preds)
+	check("other", m.anyRoute.preds, m.anyRoute.pts)
+	// Predicates whose rules all have active dates are skipped outside
+	// them (see evalPreds).
+	for p, rules := range m.predRules {
+		dated := len(rules) > 0
+		for _, ri := range rules {
+			if r := &m.beh[ri]; r.from == math.MinInt64 && r.to == math.MaxInt64 {
+				dated = false
+			}
+		}
+		if dated {
+			if m.predDated == nil {
+				m.predDated = make([]bool, len(m.preds))
+			}
+			m.predDated[p] = true
+		}
+	}
 	for i, p := range m.preds {
 		if p.AsOf() && m.asOfPred == "" {
 			m.asOfPred = m.beh[m.predRules[i][0]].name
+		}
+	}
+	// A points expression read at the event's time by Apply and at the
+	// as-of time by Score would differ if it read the as-of time.
+	for i := range m.beh {
+		if p := m.beh[i].pts; p != nil && p.AsOf() && m.asOfPred == "" {
+			m.asOfPred = m.beh[i].name
 		}
 	}
 }
@@ -626,6 +662,9 @@ func (c *compiler) dimension(m *Model, di int, ds DimensionSpec, fitSch, evSch *
 				c.add(ds.Name, br.Name, "types", "empty event type")
 			}
 		}
+		if br.Limit != nil && (br.Reset || br.Op == OpSet && br.Count == nil) {
+			c.add(ds.Name, br.Name, "limit", "a reset clears its own limit with the rest of the dimension, so a reset rule takes no limit")
+		}
 		if br.Limit != nil {
 			if br.Limit.Max < 1 || br.Limit.Max > maxLimit {
 				c.add(ds.Name, br.Name, "limit", "max must be in [1, %d], not %d", maxLimit, br.Limit.Max)
@@ -677,6 +716,7 @@ func (c *compiler) dimension(m *Model, di int, ds DimensionSpec, fitSch, evSch *
 				c.add(ds.Name, br.Name, "count", "window must be 0 (ever) to %s", leadkit.FormatDuration(leadkit.MaxDuration))
 			}
 			r.isCount, r.countMin, r.countMax, r.countPts = true, int32(cs.Min), int32(maxCount), br.Points
+			r.keepN = max(1, cs.Min, maxCount+1)
 			r.points, r.bonus = 1, 0
 			r.dk, r.window, r.halfLife, r.steps = decayNone, 0, 0, nil
 			if cs.Window > 0 {
@@ -700,6 +740,9 @@ func (c *compiler) dimension(m *Model, di int, ds DimensionSpec, fitSch, evSch *
 				r.set = true
 			} else {
 				r.reset = true // from the occurrence on: a reset with the rule's points
+				if len(ds.Fit) > 0 {
+					c.add(ds.Name, br.Name, "op", "op set without a count restarts the dimension's behavior rules, not its fit rules: keep fit and behavior in separate dimensions, or use a count")
+				}
 			}
 			if br.Factor != 0 || br.PointsExpr != "" {
 				c.add(ds.Name, br.Name, "op", "op set takes points, not a factor or points_expr")

@@ -76,7 +76,7 @@ func TestCompileErrors(t *testing.T) {
 			{Name: "c", Types: []string{"x"}, When: `any(event.tags, # startsWith "c")`, Points: 1},
 			{Name: "d", Types: []string{"x"}, When: `any(event.tags, # startsWith "d")`, Points: 1},
 			{Name: "e", Types: []string{"x"}, When: `any(event.tags, # startsWith "e")`, Points: 1}}}}},
-			[]string{`rules: the predicates of "x" events together may do about 2.52e+04 units of work per event; the limit (Options.MaxEventCost) is 2e+04`}, 0, 0},
+			[]string{`rules: the predicates and points expressions of "x" events together may do about 2.52e+04 units of work per event; the limit (Options.MaxEventCost) is 2e+04`}, 0, 0},
 		{"thresholds and matrix", ModelSpec{Name: "m", Dimensions: []DimensionSpec{{Name: "a"}},
 			Thresholds: []ThresholdSpec{{Name: "mql", Dimension: "nope", Value: 1}, {Name: "mql", Dimension: "a"}},
 			Matrix:     &MatrixSpec{Rows: "a", Columns: "a"}},

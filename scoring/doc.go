@@ -153,7 +153,10 @@
 // the late one included, in any order (it sorts them): one pass over the
 // lead's history, about as costly as scoring it in full (see the package
 // benchmark: a few microseconds for 50 events), and equal to a full
-// rescore. The lifecycle engine does this for every late event.
+// rescore. The lifecycle engine does this for every late event. Events
+// at the same instant count in the order given (as leadkit.SortEvents
+// keeps them: a store's order), which matters only to rules whose limit
+// takes one of them and whose points differ (PointsExpr).
 //
 // # A default model
 //

@@ -417,6 +417,12 @@ func (m *Model) dispatch(typ string) *route {
 func (m *Model) evalPreds(sc *scratch, ev *leadkit.Event, rules, preds []int32) error {
 	sc.c.Event = ev
 	for _, p := range preds {
+		if m.predDated != nil && m.predDated[p] && !m.predActive(p, ev.Time.UnixNano()) {
+			// Every rule reading it is outside its dates at this event:
+			// as if their types excluded it, the predicate is not run.
+			sc.pred[p] = false
+			continue
+		}
 		ok, err := m.preds[p].Bool(&sc.c, sc.runner)
 		if err != nil {
 			err = m.predErr(sc, ev, p, rules, err)
@@ -482,7 +488,7 @@ func (m *Model) evalPoints(sc *scratch, ev *leadkit.Event, rt *route) error {
 	defer func() { sc.c.Event = nil }()
 	for _, ri := range rt.pts {
 		r := &m.beh[ri]
-		if r.pred >= 0 && !sc.pred[r.pred] {
+		if t := ev.Time.UnixNano(); (r.pred >= 0 && !sc.pred[r.pred]) || t < r.from || t >= r.to {
 			continue
 		}
 		v, err := float(r.pts, &sc.c, sc.runner)
@@ -649,4 +655,15 @@ func (d *dimension) band(v float64) string {
 		return d.bands[i].name
 	}
 	return ""
+}
+
+// predActive reports whether a rule reading predicate p takes events at t
+// (its active dates).
+func (m *Model) predActive(p int32, t int64) bool {
+	for _, ri := range m.predRules[p] {
+		if r := &m.beh[ri]; t >= r.from && t < r.to {
+			return true
+		}
+	}
+	return false
 }

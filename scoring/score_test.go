@@ -536,7 +536,7 @@ func TestDaysSince(t *testing.T) {
 	assert.Equal(t, 2.0, r.Dimensions[1].Score)
 	// A predicate on event age cannot be kept incrementally.
 	_, err = m.StateOf(Input{Lead: lead, Events: evs, AsOf: asOf0})
-	assert.ErrorContains(t, err, `rule "recent": its predicate reads the as-of time`)
+	assert.ErrorContains(t, err, `rule "recent": its predicate or points expression reads the as-of time`)
 	st := State{Model: m.Fingerprint(), Rules: make([]RuleState, 1)}
 	assert.ErrorIs(t, m.Apply(&st, evs[0]), leadkit.ErrInvalid)
 	// Without it, fit rules on time are fine incrementally: read at a time,

@@ -165,7 +165,7 @@ func (m *Model) NewState() State {
 // before the time a state is read at is known.
 func (m *Model) incremental() error {
 	if m.asOfPred != "" {
-		return fmt.Errorf("scoring: %w: model %q: rule %q: its predicate reads the as-of time (event.age_days or daysSince), so the model has no incremental state; use Score", leadkit.ErrInvalid, m.spec.Name, m.asOfPred)
+		return fmt.Errorf("scoring: %w: model %q: rule %q: its predicate or points expression reads the as-of time (event.age_days or daysSince), so the model has no incremental state; use Score", leadkit.ErrInvalid, m.spec.Name, m.asOfPred)
 	}
 	return nil
 }

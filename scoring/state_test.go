@@ -61,7 +61,7 @@ func randomModel(r *rand.Rand) ModelSpec {
 				br.When = []string{`event.channel == "email"`, `event.content startsWith "/pricing"`, `event.amount > 200`}[r.Intn(3)]
 			}
 			if r.Intn(12) == 0 {
-				br.Reset = true
+				br.Reset, br.Limit = true, nil // a reset takes no limit
 			}
 			if r.Intn(6) == 0 {
 				// Points from the event, with no decay or a half-life.

@@ -46,7 +46,8 @@ type Suggestion struct {
 	// Closes reports whether Gain alone reaches the target.
 	Closes bool `json:"closes"`
 	// Blocked explains why the rule cannot supply points now
-	// (BlockedLimit, BlockedCap, BlockedInactive); empty when it can.
+	// (BlockedLimit, BlockedCap, BlockedInactive, BlockedSet,
+	// BlockedCount); empty when it can.
 	Blocked Blocker `json:"blocked,omitempty"`
 }
 
@@ -62,6 +63,12 @@ const (
 	BlockedCap Blocker = "cap"
 	// BlockedInactive: the as-of time is outside the rule's active dates.
 	BlockedInactive Blocker = "inactive"
+	// BlockedSet: a set rule holds the rule's dimension at its value
+	// (OpSet with a count in range), whatever the other rules give.
+	BlockedSet Blocker = "set"
+	// BlockedCount: the rule is a count rule one more occurrence does not
+	// bring into its range.
+	BlockedCount Blocker = "count"
 )
 
 // WhyNot explains how many points the lead in lacks for target at in.AsOf
@@ -144,9 +151,25 @@ func (m *Model) WhyNot(in Input, target Target) (Gap, error) {
 		}
 		return vals[dim] - g.Score, nil
 	}
+	// Dimensions a set rule holds: no other rule moves them.
+	held := make([]bool, len(m.dims))
+	for i := range m.beh {
+		if r := &m.beh[i]; r.set {
+			s := &sc.rules[i]
+			var n float64
+			if s.N > 0 {
+				n = r.freshAt(s, asOf)
+			}
+			held[r.dim] = held[r.dim] || r.inRange(n)
+		}
+	}
 	for i := range m.fit {
 		f := &m.fit[i]
 		if target.OnlyBehavior || sc.fitOn[i] || f.pts != nil || f.points <= 0 || !reach[f.dim] {
+			continue
+		}
+		if held[f.dim] {
+			g.Suggestions = append(g.Suggestions, Suggestion{Dimension: m.dims[f.dim].name, Rule: f.name, Kind: KindFit, Blocked: BlockedSet})
 			continue
 		}
 		v, err := gain(f.dim, f.points)
@@ -165,6 +188,11 @@ func (m *Model) WhyNot(in Input, target Target) (Gap, error) {
 			continue
 		}
 		s := Suggestion{Dimension: m.dims[r.dim].name, Rule: r.name, Kind: KindBehavior}
+		if held[r.dim] {
+			s.Blocked = BlockedSet
+			g.Suggestions = append(g.Suggestions, s)
+			continue
+		}
 		if asOf < r.from || asOf >= r.to {
 			s.Blocked = BlockedInactive
 			g.Suggestions = append(g.Suggestions, s)
@@ -182,6 +210,9 @@ func (m *Model) WhyNot(in Input, target Target) (Gap, error) {
 		newF, _ := r.value(&next, asOf)
 		if newF-oldF <= 0 {
 			s.Blocked = BlockedCap
+			if r.isCount {
+				s.Blocked = BlockedCount
+			}
 			g.Suggestions = append(g.Suggestions, s)
 			continue
 		}

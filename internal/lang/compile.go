@@ -466,9 +466,29 @@ func checkShape(src string, root ast.Node, s *Schema) *Error {
 		return v.bad
 	}
 	// $env alone (not indexed by a constant): refused.
-	for _, n := range collect(root) {
-		if id, ok := n.(*ast.IdentifierNode); ok && id.Value == "$env" && !v.envMember[id] {
+	nodes := collect(root)
+	callees := map[ast.Node]bool{}
+	for _, n := range nodes {
+		if c, ok := n.(*ast.CallNode); ok {
+			callees[c.Callee] = true
+		}
+	}
+	for _, n := range nodes {
+		id, ok := n.(*ast.IdentifierNode)
+		if !ok {
+			continue
+		}
+		if id.Value == "$env" && !v.envMember[id] {
 			return posError(src, n.Location().From, `$env may only be used as $env["name"]`)
+		}
+		// A name the checker let through as an argument of an
+		// overloaded function (hasAny(A, [])) would fail at run time.
+		if _, known := s.index[id.Value]; !known && !callees[id] && id.Value != "$env" && !s.hasScope(id.Value) {
+			msg := "unknown name " + id.Value
+			if h := s.hintName(id.Value, ""); h != "" {
+				msg += ": " + h
+			}
+			return posError(src, n.Location().From, "%s", msg)
 		}
 	}
 	return nil

@@ -60,3 +60,22 @@ func TestDateLiteralErrors(t *testing.T) {
 		assert.Contains(t, err.Error(), "column 14", src)
 	}
 }
+
+// A name the schema does not know is refused where it is written, also
+// as an argument of the overloaded functions (has, hasAny, lowerAll),
+// where expr's checker let it through to fail at run time.
+func TestUnknownNamesInFunctionArguments(t *testing.T) {
+	sch := testSchema(t, true)
+	for src, col := range map[string]string{
+		`hasAny(A, [])`:     "column 8",
+		`has(A, "x")`:       "column 5",
+		`lowerAll(A) == []`: "column 10",
+		`A == 1`:            "column 1",
+		`has(person.interests, "ai") && hasAny(tagz, ["x"])`: "unknown name tagz",
+	} {
+		_, err := Compile(src, sch, Config{Want: Bool})
+		require.NotNil(t, err, src)
+		assert.Contains(t, err.Error(), "unknown name", src)
+		assert.Contains(t, err.Error(), col, src)
+	}
+}
