@@ -249,7 +249,9 @@ func categoryBins(strs []string, y []bool, rows []int, categories, minSupport in
 		switch {
 		case v == "" && !isBool:
 			miss.n, miss.pos = c.n, c.pos
-		case isBool || (len(out) < categories && c.n >= minSupport && len(v) <= MaxValueBytes):
+		case isBool || (len(out) < categories && c.n >= minSupport && len(quote(v)) <= MaxValueBytes):
+			// The length as written in the rule (quoted, escaped): a
+			// value of soft hyphens is three times longer there.
 			out = append(out, bin{kind: binValue, value: v, n: c.n, pos: c.pos})
 		default:
 			other.n += c.n

@@ -1,6 +1,7 @@
 package learn
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -94,6 +95,7 @@ func Fit(examples []Example, opts Options) (Result, error) {
 	}
 	f.bin()
 	f.dedupe()
+	f.fitSize()
 	f.regress()
 	f.emit()
 	if err := f.evaluate(); err != nil {
@@ -266,6 +268,18 @@ func (f *fitter) defaultSignals() []Signal {
 	}
 	all := append(countSignals(trainEx, eventType, typeSignal), countSignals(trainEx, eventChannel, channelSignal)...)
 	sortCounted(all)
+	// An event type named like a channel signal ("channel:email", from
+	// a webhook) would give two signals one name: the more frequent
+	// stays.
+	seen := map[string]bool{}
+	all = slices.DeleteFunc(all, func(c counted) bool {
+		if seen[c.Signal.Name] {
+			f.warn(WarnSignals, "", "two signals are named %q (an event type and a channel); the less frequent is left out", c.Signal.Name)
+			return true
+		}
+		seen[c.Signal.Name] = true
+		return false
+	})
 	limit := MaxSignalFeatures / len(f.c.Windows)
 	if len(all) > limit {
 		f.warn(WarnSignals, "", "%d event types and channels seen, the %d most frequent kept as signals (at most %d count features in %d windows); name the signals in Options.Signals", len(all), limit, MaxSignalFeatures, len(f.c.Windows))
@@ -342,6 +356,54 @@ func (f *fitter) drop(ft *feature, b *bin, reason DropReason, detail string) {
 	f.res.Dropped = append(f.res.Dropped, d)
 }
 
+// fitSize drops the features of least information value while the rules'
+// expressions together would pass leadkit.MaxDocumentExprBytes (long
+// field names and values across many fields can), so that the emitted
+// model always compiles.
+func (f *fitter) fitSize() {
+	const budget = leadkit.MaxDocumentExprBytes - 4096 // the base rule and room
+	total := 0
+	var kept []*feature
+	for _, ft := range f.feats {
+		if !ft.dropped {
+			total += ft.exprBytes()
+			kept = append(kept, ft)
+		}
+	}
+	if total <= budget {
+		return
+	}
+	slices.SortStableFunc(kept, func(a, b *feature) int { return cmp.Compare(a.iv, b.iv) })
+	for _, ft := range kept {
+		if total <= budget {
+			break
+		}
+		n := ft.exprBytes()
+		ft.dropped = true
+		total -= n
+		detail := fmt.Sprintf("its rules' expressions (%d bytes) would take the model past %d bytes of expressions; it has the least information value (%.4f) of those left", n, leadkit.MaxDocumentExprBytes, ft.iv)
+		f.drop(ft, nil, DropSize, detail)
+		f.warn(WarnSize, ft.name, "%s: %s; shorter field names or fewer Categories keep it", ft.name, detail)
+	}
+}
+
+// exprBytes is the length of the expressions of a feature's kept rules.
+func (ft *feature) exprBytes() int {
+	n := 0
+	for k := range ft.bins {
+		b := &ft.bins[k]
+		if b.dropped != "" {
+			continue
+		}
+		if ft.kind == scoring.KindFit {
+			n += len(ft.fitExpr(b))
+		} else {
+			n += len(ft.signal.When)
+		}
+	}
+	return n
+}
+
 // bin bins every feature on the training examples, computes the weights
 // of evidence, places every example in its bin and drops the features
 // that are constant, leak the outcome or carry too little information.
@@ -381,6 +443,15 @@ func (f *fitter) bin() {
 			}
 			kept++
 		}
+		if len(ft.bins) >= 2 {
+			if auc := ft.trainAUC(f); auc >= LeakAUC {
+				ft.dropped = true
+				detail := fmt.Sprintf("on its own it separates the training examples that converted from the others almost perfectly (AUC %.4f): a value recorded after the outcome?", auc)
+				f.drop(ft, nil, DropLeak, detail)
+				f.warn(WarnLeak, ft.name, "%s %s; it is left out", ft.name, detail)
+				continue
+			}
+		}
 		if kept < 2 {
 			ft.dropped = true
 			detail := "fewer than two bins with enough training examples"
@@ -389,13 +460,6 @@ func (f *fitter) bin() {
 			if ft.explicit || (ft.kind == scoring.KindFit && !ft.allMissing()) {
 				f.warn(WarnConstant, ft.name, "%s: %s (minimum support %d); it is left out", ft.name, detail, f.minSupport)
 			}
-			continue
-		}
-		if auc := ft.trainAUC(f); auc >= LeakAUC {
-			ft.dropped = true
-			detail := fmt.Sprintf("on its own it separates the training examples that converted from the others almost perfectly (AUC %.4f): a value recorded after the outcome?", auc)
-			f.drop(ft, nil, DropLeak, detail)
-			f.warn(WarnLeak, ft.name, "%s %s; it is left out", ft.name, detail)
 			continue
 		}
 		for k := range ft.bins {
@@ -476,10 +540,9 @@ func (ft *feature) trainAUC(f *fitter) float64 {
 	}
 	var gs []g
 	for _, b := range ft.bins {
-		w := 0.0
-		if b.dropped == "" {
-			w = b.woe
-		}
+		// Every bin by its smoothed log-odds, those dropped for support
+		// too: a leak in a rare bin is still a leak.
+		w := math.Log((float64(b.pos) + 0.5) / (float64(b.n-b.pos) + 0.5))
 		gs = append(gs, g{w, b.pos, b.n - b.pos})
 	}
 	slices.SortStableFunc(gs, func(a, b g) int {

@@ -3,6 +3,7 @@ package learn_test
 import (
 	"math"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -32,7 +33,7 @@ func (r *fuzzReader) next() int {
 // options from their whole ranges.
 func fuzzData(data []byte) ([]learn.Example, learn.Options) {
 	r := &fuzzReader{b: data}
-	texts := []string{"", "vp", "it", "é", `a"b`, `\`, "x\ny", "ünïcode ✓"}
+	texts := []string{"", "vp", "it", "é", `a"b`, `\`, "x\ny", "ünïcode ✓", strings.Repeat("\u00ad", 90)}
 	nums := []float64{0, 1, -1, 0.5, 1e300, -1e300, 123456789, 7}
 	opts := learn.Options{
 		Fields:      []string{"person.seniority", "company.employees", "company.revenue", "company.industry", "person.score", "person.flag", "company.tier"},
@@ -90,7 +91,7 @@ func fuzzData(data []byte) ([]learn.Example, learn.Options) {
 		for k := range r.next() % 6 {
 			ev := leadkit.Event{
 				ID:      l.ID + "-" + strconv.Itoa(i) + "-" + strconv.Itoa(k),
-				Type:    []string{"a", "b", "page_view"}[r.next()%3],
+				Type:    []string{"a", "b", "page_view", "channel:x"}[r.next()%4],
 				Channel: []string{"", "x", "y"}[r.next()%3],
 				Time:    at.Add(-time.Duration(r.next()) * time.Hour),
 			}

@@ -120,7 +120,7 @@ func TestBadOptions(t *testing.T) {
 	for _, want := range []string{
 		"hold-out share 2 is outside [0.05, 0.9]",
 		"99 bins, want 2 to 16",
-		"PDO -1 is outside (0, 1000]",
+		"PDO -1 is outside [1, 1000]",
 		`field 2 "person.shoe_size": not a field Fit can bin`,
 		`field 3 "person.seniority" is named twice`,
 		"signal 1 has no name",

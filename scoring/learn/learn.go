@@ -103,7 +103,8 @@ type Options struct {
 	// (a touch with log-odds 0.3 that reaches 86% of the leads: about
 	// 0.006), so by default the regression decides.
 	MinInformationValue float64
-	// PDO is the points that double the odds of conversion (default 20);
+	// PDO is the points that double the odds of conversion (default 20;
+	// 1 to 1000: points are whole numbers);
 	// BaseScore the score at which the odds are BaseOdds (default 100);
 	// BaseOdds defaults to the training examples' odds, so that a lead of
 	// average odds scores BaseScore. See Scale.
@@ -139,8 +140,9 @@ const (
 	// MaxBins caps Options.Bins, MaxCategories Options.Categories.
 	MaxBins       = 16
 	MaxCategories = 16
-	// MaxValueBytes caps a text value kept as a bin of its own; longer
-	// values go to the field's "other" bin.
+	// MaxValueBytes caps a text value kept as a bin of its own, as the
+	// rule writes it (quoted and escaped); longer values go to the
+	// field's "other" bin.
 	MaxValueBytes = 200
 	// LeakAUC is the AUC of one feature alone on the training examples
 	// from which it is taken for a leak of the outcome and dropped.
@@ -153,6 +155,10 @@ const maxRules = (MaxFields+MaxSignalFeatures)*(max(MaxBins+1, MaxCategories+2))
 
 // A compile error if the caps could emit more rules than a model holds.
 const _ = uint(scoring.MaxRules - maxRules)
+
+// A compile error if a field's "other" bin, which lists every value kept
+// as a bin of its own, could pass the expression cap.
+const _ = uint(leadkit.MaxExprBytes - (MaxCategories*(MaxValueBytes+2) + leadkit.MaxNameBytes + 32))
 
 // Defaults of Options.
 const (
@@ -472,8 +478,8 @@ func resolve(opts Options) (config, error) {
 	if c.PDO == 0 {
 		c.PDO = DefaultPDO
 	}
-	if !(c.PDO > 0 && c.PDO <= 1000) {
-		bad("options: PDO %g is outside (0, 1000]", c.PDO)
+	if !(c.PDO >= 1 && c.PDO <= 1000) {
+		bad("options: PDO %g is outside [1, 1000] (below 1 point per doubling of the odds, rounding to whole points erases the rules)", c.PDO)
 	}
 	c.baseScore = DefaultBaseScore
 	if c.BaseScore != nil {

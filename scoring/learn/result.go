@@ -169,6 +169,9 @@ const (
 	// DropSign: a feature whose coefficient came out negative, against
 	// its own weights of evidence (it is collinear with other features).
 	DropSign DropReason = "sign"
+	// DropSize: a feature left out so that the rules' expressions stay
+	// within leadkit.MaxDocumentExprBytes (the least informative first).
+	DropSize DropReason = "size"
 )
 
 // Warning is a problem with the data that Fit worked around.
@@ -201,6 +204,9 @@ const (
 	// WarnMismatch: the compiled model scored a held-out example
 	// differently from the fitted bins (a bug: please report it).
 	WarnMismatch WarningKind = "mismatch"
+	// WarnSize: features left out to keep the model's expressions within
+	// leadkit.MaxDocumentExprBytes.
+	WarnSize WarningKind = "size"
 )
 
 // FitInfo describes the regression.
