@@ -11,6 +11,9 @@ go vet ./...
 echo "== go test -race"
 go test -race -count=1 ./...
 
+echo "== allocation tests (skipped under -race, where sync.Pool drops items)"
+go test -count=1 -run 'Alloc' ./...
+
 echo "== postgres module (go vet, go test -race)"
 if [ -z "${LEADKIT_PG_DSN:-}" ]; then
   echo "LEADKIT_PG_DSN is not set: the PostgreSQL store tests will skip (eval \"\$(./scripts/pg.sh)\" starts a server)"
