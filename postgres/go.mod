@@ -1,6 +1,6 @@
 module github.com/leadkit/leadkit/postgres
 
-go 1.24
+go 1.24.0
 
 replace github.com/leadkit/leadkit => ../
 
