@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/internal/simbiz"
 	"github.com/leadkit/leadkit/journey"
 	"github.com/leadkit/leadkit/lifecycle"
 	"github.com/leadkit/leadkit/pool"
@@ -24,53 +25,6 @@ import (
 )
 
 var benchLeads = flag.Int("lifecycle.leads", 10_000, "simulated leads in BenchmarkIngest, about 20 events each (the README's figures use 100000: 2.0M events)")
-
-// benchPolicy is the lead definition of the simulated business (as in
-// examples/internal/business): a business e-mail known, two touches in 90
-// days, or a hand-raise (which the observation tags).
-const benchPolicy = `
-conditions:
-  - {name: known or engaged or asking, when: 'prospect.business_email || prospect.touches_90d >= 2 || "hand_raiser" in prospect.tags'}
-`
-
-// benchModel is the simulated business's scoring model (as in
-// examples/internal/business), written for sim's event types: fit from
-// the seniority and company size the pool learnt from the channels'
-// observations, engagement from the marketing touches (page views, forms,
-// e-mails, downloads, webinars, offline events), intent from the
-// hand-raise that comes with each MQL. Sales activity (SDR calls,
-// follow-ups, meetings, deals) scores nothing but is stored and read like
-// every event.
-const benchModel = `
-name: sim-b2b
-dimensions:
-  - name: fit
-    bands: [{name: A, min: 40}, {name: B, min: 20}, {name: C}]
-    fit:
-      - {name: executive, when: 'person.seniority in ["vp", "c_level"]', points: 30}
-      - {name: director, when: 'person.seniority == "director"', points: 20}
-      - {name: manager, when: 'person.seniority == "manager"', points: 10}
-      - {name: enterprise, when: 'company.employees >= 1000', points: 25}
-      - {name: mid-market, when: 'company.employees >= 250 && company.employees < 1000', points: 15}
-      - {name: smb, when: 'company.employees >= 50 && company.employees < 250', points: 5}
-  - name: engagement
-    max: 40
-    behavior:
-      - {name: page view, types: [page_view], points: 2, cap: 10}
-      - {name: form, types: [form_submitted], points: 5}
-      - {name: email open, types: [email_opened], points: 1, cap: 5}
-      - {name: email click, types: [email_clicked], points: 3}
-      - {name: download, types: [download], points: 8}
-      - {name: webinar sign-up, types: [webinar_registered], points: 4}
-      - {name: webinar, types: [webinar_attended], points: 10}
-      - {name: offline event, types: [offline_event], points: 12}
-  - name: intent
-    behavior:
-      - {name: demo request, types: [demo_requested], points: 100, cap: 100}
-  - name: total
-    expr: fit + engagement + intent
-thresholds: [{name: mql, dimension: total, value: 100}]
-`
 
 // business is the simulated business of BenchmarkIngest: sim's default
 // business over 12 months, with every marketing channel touching three
@@ -114,11 +68,11 @@ func newBusiness(b *testing.B, leads int) *business {
 			d.events = append(d.events, r.Event)
 		}
 	}
-	spec, err := scoring.ParseModel([]byte(benchModel))
+	spec, err := scoring.ParseModel([]byte(simbiz.Model))
 	require.NoError(b, err)
 	d.model, err = scoring.Compile(spec, scoring.Options{Now: func() time.Time { return now }})
 	require.NoError(b, err)
-	d.policy, err = pool.ParsePolicy([]byte(benchPolicy))
+	d.policy, err = pool.ParsePolicy([]byte(simbiz.Policy))
 	require.NoError(b, err)
 	return d
 }
@@ -132,7 +86,7 @@ func (d *business) observe(_ context.Context, ev leadkit.Event, obs *pool.Observ
 
 func (d *business) complete(ev leadkit.Event, obs *pool.Observation) {
 	if ev.Type == sim.EventHandRaise {
-		obs.Tags = append(obs.Tags, "hand_raiser")
+		obs.Tags = append(obs.Tags, simbiz.HandRaiserTag)
 	}
 	if o := d.seen[ev.ID]; o != nil {
 		obs.Identities = append(obs.Identities, o.Identities...)

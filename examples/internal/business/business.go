@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/internal/simbiz"
 	"github.com/leadkit/leadkit/journey"
 	"github.com/leadkit/leadkit/lifecycle"
 	"github.com/leadkit/leadkit/pool"
@@ -18,54 +19,6 @@ import (
 	"github.com/leadkit/leadkit/sim"
 	"github.com/leadkit/leadkit/stage"
 )
-
-// The lead definition: a prospect becomes a lead once the pool knows a
-// business e-mail for it (a webinar sign-up, a download form, a badge
-// scan), after two touches in 90 days, or when it asks for sales (the
-// observation of a hand-raise tags it; see observe).
-const policy = `
-conditions:
-  - {name: known or engaged or asking, when: 'prospect.business_email || prospect.touches_90d >= 2 || "hand_raiser" in prospect.tags'}
-`
-
-// The scoring model, written for the simulator's channels and event
-// types: fit from seniority and company size (the profile the pool
-// learnt), engagement from the marketing touches, intent from the
-// hand-raise (a demo request). A lead is an MQL at 100: fit and
-// engagement alone stay below it (at most 55 + 40), so marketing passes
-// on hand-raisers, as most B2B teams do, and the score ranks them. Sales
-// activity (SDR calls, follow-ups, meetings, deals) scores nothing: it
-// follows the MQL.
-const model = `
-name: sim-b2b
-dimensions:
-  - name: fit
-    bands: [{name: A, min: 40}, {name: B, min: 20}, {name: C}]
-    fit:
-      - {name: executive, when: 'person.seniority in ["vp", "c_level"]', points: 30}
-      - {name: director, when: 'person.seniority == "director"', points: 20}
-      - {name: manager, when: 'person.seniority == "manager"', points: 10}
-      - {name: enterprise, when: 'company.employees >= 1000', points: 25}
-      - {name: mid-market, when: 'company.employees >= 250 && company.employees < 1000', points: 15}
-      - {name: smb, when: 'company.employees >= 50 && company.employees < 250', points: 5}
-  - name: engagement
-    max: 40
-    behavior:
-      - {name: page view, types: [page_view], points: 2, cap: 10}
-      - {name: form, types: [form_submitted], points: 5}
-      - {name: email open, types: [email_opened], points: 1, cap: 5}
-      - {name: email click, types: [email_clicked], points: 3}
-      - {name: download, types: [download], points: 8}
-      - {name: webinar sign-up, types: [webinar_registered], points: 4}
-      - {name: webinar, types: [webinar_attended], points: 10}
-      - {name: offline event, types: [offline_event], points: 12}
-  - name: intent
-    behavior:
-      - {name: demo request, types: [demo_requested], points: 100, cap: 100}
-  - name: total
-    expr: fit + engagement + intent
-thresholds: [{name: mql, dimension: total, value: 100}]
-`
 
 // touchTypes are the marketing touches: what requalifies a recycled lead
 // and what nurture power is measured on.
@@ -142,7 +95,7 @@ func New(ctx context.Context, clock func() time.Time) (*Feeder, error) {
 		observed: map[string]*sim.Observation{},
 		stats:    Stats{Changes: map[lifecycle.ChangeKind]int{}},
 	}
-	pol, err := pool.ParsePolicy([]byte(policy))
+	pol, err := pool.ParsePolicy([]byte(simbiz.Policy))
 	if err != nil {
 		return nil, err
 	}
@@ -150,7 +103,7 @@ func New(ctx context.Context, clock func() time.Time) (*Feeder, error) {
 	if err != nil {
 		return nil, err
 	}
-	spec, err := scoring.ParseModel([]byte(model))
+	spec, err := scoring.ParseModel([]byte(simbiz.Model))
 	if err != nil {
 		return nil, err
 	}
@@ -194,7 +147,7 @@ func New(ctx context.Context, clock func() time.Time) (*Feeder, error) {
 // the prospect.
 func (f *Feeder) observe(_ context.Context, ev leadkit.Event, obs *pool.Observation) error {
 	if ev.Type == sim.EventHandRaise {
-		obs.Tags = append(obs.Tags, "hand_raiser")
+		obs.Tags = append(obs.Tags, simbiz.HandRaiserTag)
 	}
 	o := f.observed[ev.ID]
 	if o == nil {
