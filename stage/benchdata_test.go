@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/leadkit/leadkit/internal/simbiz"
 	"github.com/leadkit/leadkit/sim"
 	"github.com/leadkit/leadkit/stage"
 )
@@ -100,16 +101,8 @@ func simStageData(tb testing.TB, leads int) *simStages {
 }
 
 // salesMoves maps the simulator's sales stage changes to the Classic
-// transitions that make them (as examples/internal/business does); a
-// change to MQL is the automatic transition qualify.
-var salesMoves = map[string]string{
-	sim.StageSAL:         "accept",
-	sim.StageSQL:         "qualify_sql",
-	sim.StageOpportunity: "create_opportunity",
-	sim.StageWon:         "win",
-	sim.StageLost:        "lose",
-	sim.StageRecycled:    "recycle",
-}
+// transitions that make them.
+var salesMoves = simbiz.SalesMoves
 
 // replaySubject is a subject of a replay: where and when it starts.
 type replaySubject struct {

@@ -1,8 +1,23 @@
 // Package simbiz holds the rules leadkit's own programs run the simulated
 // business of package sim with (the lifecycle and report examples, the
 // lifecycle benchmark): one home for its lead definition and scoring
-// model, as the text a user would keep in files. It imports nothing.
+// model, as the text a user would keep in files, and of the Classic
+// transitions its sales decisions are. It imports only package sim.
 package simbiz
+
+import "github.com/leadkit/leadkit/sim"
+
+// SalesMoves maps the simulator's sales stage changes to the
+// stage.Classic transitions that make them (a change to MQL is the
+// engine's, by the automatic transition qualify).
+var SalesMoves = map[string]string{
+	sim.StageSAL:         "accept",
+	sim.StageSQL:         "qualify_sql",
+	sim.StageOpportunity: "create_opportunity",
+	sim.StageWon:         "win",
+	sim.StageLost:        "lose",
+	sim.StageRecycled:    "recycle",
+}
 
 // Policy is the lead definition: a prospect becomes a lead once the pool
 // knows a business e-mail for it (a webinar sign-up, a download form, a

@@ -36,14 +36,7 @@ var functions = map[string]string{
 
 // salesMoves maps the simulator's sales stage changes to the Classic
 // transitions that make them.
-var salesMoves = map[string]string{
-	sim.StageSAL:         "accept",
-	sim.StageSQL:         "qualify_sql",
-	sim.StageOpportunity: "create_opportunity",
-	sim.StageWon:         "win",
-	sim.StageLost:        "lose",
-	sim.StageRecycled:    "recycle",
-}
+var salesMoves = simbiz.SalesMoves
 
 // batchSize is the number of events per Ingest call.
 const batchSize = 1000
