@@ -57,6 +57,17 @@ func (m *Model) count(sc *scratch, rs []RuleState, rt *route, t, asOf int64) {
 			rs[ri].Last = t
 			continue
 		}
+		if r.seq != nil {
+			// A path: the event takes the next step if it is of its
+			// type; the last step counts the rule's one occurrence.
+			if st := &rs[ri]; int(st.Step) < len(r.seq) && r.seq[st.Step] == rt.typ {
+				st.Step++
+				if int(st.Step) == len(r.seq) {
+					r.count(st, t, asOf, r.points)
+				}
+			}
+			continue
+		}
 		pts := r.points
 		if r.pts != nil {
 			pts = sc.pts[ri]

@@ -169,6 +169,8 @@ type behRule struct {
 	from, to int64
 	// pts gives each occurrence's points from the event (PointsExpr).
 	pts *lang.Program
+	// seq is a path rule's sequence of event types (Sequence).
+	seq []string
 	// set: the rule (a count rule) sets its dimension while its count is
 	// in range; multiply: each occurrence multiplies what the dimension's
 	// other rules counted so far by multBy.
@@ -730,6 +732,20 @@ func (c *compiler) dimension(m *Model, di int, ds DimensionSpec, fitSch, evSch *
 			r.recencyWithin = int64(br.Recency.Within)
 			r.recencyPts = br.Recency.Points
 		}
+		if len(br.Sequence) > 0 {
+			if len(br.Sequence) > MaxSequence {
+				c.add(ds.Name, br.Name, "sequence", "%d steps, at most %d", len(br.Sequence), MaxSequence)
+			}
+			for _, t := range br.Sequence {
+				if t == "" {
+					c.add(ds.Name, br.Name, "sequence", "empty event type")
+				}
+			}
+			if len(br.Types) > 0 || br.Count != nil || br.Limit != nil || br.FirstBonus != 0 || br.PointsExpr != "" || (br.Op != "" && br.Op != OpAdd) || br.Reset {
+				c.add(ds.Name, br.Name, "sequence", "a path rule names its types in the sequence and takes no types, count, limit, first bonus, points_expr, op or reset")
+			}
+			r.seq = br.Sequence
+		}
 		switch br.Op {
 		case "", OpAdd:
 			if br.Factor != 0 {
@@ -916,6 +932,8 @@ func (c *compiler) matrix(m *Model, spec ModelSpec) {
 // (and the any-type rules) in model order, their distinct predicates, and
 // whether one of the rules resets its dimension.
 type route struct {
+	// typ is the event type of the route ("" for the any-type route).
+	typ          string
 	rules, preds []int32
 	reset        bool
 	// pts lists the rules whose points come from the event (PointsExpr).
@@ -935,11 +953,15 @@ func (c *compiler) index(m *Model) {
 			if ruleIdx >= len(m.beh) {
 				break
 			}
-			if len(br.Types) == 0 {
+			types := br.Types
+			if len(br.Sequence) > 0 {
+				types = br.Sequence // a path rule takes its steps' types
+			}
+			if len(types) == 0 {
 				m.anyRoute.rules = append(m.anyRoute.rules, int32(ruleIdx))
 			}
 			seen := map[string]bool{}
-			for _, t := range br.Types {
+			for _, t := range types {
 				if seen[t] {
 					continue
 				}
@@ -977,7 +999,7 @@ func (c *compiler) index(m *Model) {
 	for id := range names {
 		rules := append(perType[int32(id)], m.anyRoute.rules...)
 		sort.Slice(rules, func(i, j int) bool { return rules[i] < rules[j] })
-		m.routes[id] = route{rules: rules, preds: m.distinctPreds(rules), reset: hasReset(rules), pts: withPts(rules)}
+		m.routes[id] = route{typ: names[id], rules: rules, preds: m.distinctPreds(rules), reset: hasReset(rules), pts: withPts(rules)}
 	}
 	m.anyRoute.preds = m.distinctPreds(m.anyRoute.rules)
 	m.anyRoute.reset = hasReset(m.anyRoute.rules)

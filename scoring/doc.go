@@ -56,7 +56,10 @@
 // the rule order). A rule with a count ([CountSpec]) is an occurrence
 // threshold or range instead (HubSpot's "number of times": points once
 // when the lead did it at least N, or between N and M, times in a
-// window). Change-score operations (Marketo): a rule with [OpMultiply]
+// window). A path rule (Sequence: webinar_attended, then download) gives
+// its points once when the lead's events hold the types in order, other
+// events between allowed: the golden path of journey.GoldenPaths, as a
+// scoring rule. Change-score operations (Marketo): a rule with [OpMultiply]
 // multiplies what its dimension's other rules counted so far by its
 // Factor at each occurrence ("unsubscribed: halve engagement"); a count
 // rule with [OpSet] sets the dimension to its points while its count is in

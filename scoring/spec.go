@@ -113,6 +113,14 @@ type BehaviorRule struct {
 	// times"): Points once, not per occurrence, when the number of its
 	// counted occurrences is in the range. See [CountSpec].
 	Count *CountSpec `json:"count,omitempty"`
+	// Sequence, instead of Types, makes the rule a path: it gives Points
+	// once, when the lead's events (matching When) hold these types in
+	// this order, other events between allowed ("webinar_attended, then
+	// download": a golden path); at most MaxSequence steps. The points
+	// count from the event that completes the path (decay, caps and
+	// active dates apply as to any occurrence); a reset starts the path
+	// again. It takes no Count, Limit, FirstBonus, PointsExpr or Op.
+	Sequence []string `json:"sequence,omitempty"`
 	// Op changes what the rule does to its dimension (Marketo's change
 	// score): OpAdd (the default) adds Points per occurrence; OpSet sets
 	// the dimension to Points (with Count: while the count is in range,
@@ -325,6 +333,8 @@ const (
 	// MaxRollingLimit caps LimitSpec.Max with Every: a state keeps the
 	// times of the last Max counted occurrences.
 	MaxRollingLimit = 100
+	// MaxSequence caps BehaviorRule.Sequence.
+	MaxSequence = 16
 )
 
 // MaxEvents caps the events of one [Input] (one lead): more is an error

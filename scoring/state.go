@@ -105,6 +105,8 @@ type RuleState struct {
 	// Recent are the counted occurrences inside a rolling limit's span
 	// (LimitSpec.Every), ascending.
 	Recent []int64 `json:"recent,omitempty"`
+	// Step is how far along its Sequence a path rule is.
+	Step int32 `json:"step,omitempty"`
 }
 
 // CopyTo writes a deep copy of s into dst, reusing dst's slices: the

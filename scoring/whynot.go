@@ -184,7 +184,7 @@ func (m *Model) WhyNot(in Input, target Target) (Gap, error) {
 		r, cur := &m.beh[i], &sc.rules[i]
 		// A rule whose points come from the event cannot say what one
 		// more would be worth.
-		if r.pts != nil || r.set || r.multiply || r.nextPoints(cur) <= 0 || r.reset || !reach[r.dim] {
+		if r.pts != nil || r.set || r.multiply || r.seq != nil || r.nextPoints(cur) <= 0 || r.reset || !reach[r.dim] {
 			continue
 		}
 		s := Suggestion{Dimension: m.dims[r.dim].name, Rule: r.name, Kind: KindBehavior}
