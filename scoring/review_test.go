@@ -177,3 +177,20 @@ func TestCountRuleStateBounded(t *testing.T) {
 	require.NoError(t, m.ReadState(&res, &st, leadkit.Lead{ID: "l"}, revT.Add(10*day)))
 	assert.Equal(t, 10.0, res.Dimensions[0].Score)
 }
+
+// A set rule's hit reports the lifetime it sets, and none when its
+// lifetime count is out of range (the lifetime is then the other rules').
+func TestSetRuleHitLifetime(t *testing.T) {
+	max0 := 0
+	m := opModel(t, nil,
+		BehaviorRule{Name: "view", Types: []string{"v"}, Points: 10},
+		BehaviorRule{Name: "quiet", Points: 5, Op: OpSet, Count: &CountSpec{Min: 0, Max: &max0, Window: 7 * day}})
+	res, err := m.Score(Input{Lead: leadkit.Lead{ID: "l"}, Events: []leadkit.Event{revEv("1", "v", 0)}, AsOf: revT.Add(30 * day)})
+	require.NoError(t, err)
+	require.Len(t, res.Hits, 1)
+	assert.Equal(t, "quiet", res.Hits[0].Rule)
+	assert.Equal(t, 5.0, res.Hits[0].Points)
+	assert.Equal(t, 5.0, res.Dimensions[0].Score)
+	assert.Zero(t, res.Hits[0].Lifetime)
+	assert.Equal(t, 10.0, res.Dimensions[0].Lifetime, "the lifetime count (1) is out of the set rule's range: the view's lifetime stands")
+}

@@ -91,7 +91,9 @@ type Hit struct {
 	// lifetime score.
 	Points   float64 `json:"points"`
 	Lifetime float64 `json:"lifetime"`
-	// Count is the number of counted occurrences (1 for fit rules).
+	// Count is the number of counted occurrences since the last reset (1
+	// for fit rules; for a count rule, all of them, not only those in its
+	// window).
 	Count int `json:"count"`
 }
 
@@ -584,7 +586,11 @@ func (m *Model) sums(sc *scratch, rs []RuleState, dst *Result, asOfT time.Time) 
 			if r.inRange(n) {
 				name := m.dims[r.dim].name
 				dst.Hits = slices.DeleteFunc(dst.Hits, func(h Hit) bool { return h.Dimension == name })
-				dst.Hits = append(dst.Hits, Hit{Dimension: name, Rule: r.name, Kind: KindBehavior, Points: r.countPts, Lifetime: r.countPts, Count: int(s.N)})
+				life := 0.0
+				if r.inRange(s.Lifetime) {
+					life = r.countPts
+				}
+				dst.Hits = append(dst.Hits, Hit{Dimension: name, Rule: r.name, Kind: KindBehavior, Points: r.countPts, Lifetime: life, Count: int(s.N)})
 				sc.fresh[r.dim] = r.countPts
 			}
 			if r.inRange(s.Lifetime) {
