@@ -129,3 +129,26 @@ func TestSequenceRuleResetsAndErrors(t *testing.T) {
 		assert.Contains(t, err.Error(), `rule "r"`, name)
 	}
 }
+
+// WhyNot names a path's next step: the last one closes it, an earlier one
+// is blocked (one event does not finish the path).
+func TestWhyNotPathRules(t *testing.T) {
+	m := mustCompile(t, ModelSpec{Name: "p", Dimensions: []DimensionSpec{{Name: "d", Behavior: []BehaviorRule{
+		{Name: "golden", Sequence: []string{"webinar_attended", "download"}, Points: 25},
+	}}}, Thresholds: []ThresholdSpec{{Name: "mql", Dimension: "d", Value: 20}}})
+	at := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
+	why := func(evs ...leadkit.Event) Suggestion {
+		g, err := m.WhyNot(Input{Lead: leadkit.Lead{ID: "l"}, Events: evs, AsOf: at.Add(day)}, Target{Threshold: "mql", OnlyBehavior: true})
+		require.NoError(t, err)
+		require.Len(t, g.Suggestions, 1)
+		return g.Suggestions[0]
+	}
+	s := why()
+	assert.Equal(t, BlockedPath, s.Blocked)
+	assert.Equal(t, "webinar_attended", s.Next)
+	s = why(leadkit.Event{ID: "1", LeadID: "l", Type: "webinar_attended", Time: at})
+	assert.Empty(t, s.Blocked)
+	assert.Equal(t, "download", s.Next)
+	assert.Equal(t, 25.0, s.Gain)
+	assert.True(t, s.Closes)
+}

@@ -47,8 +47,11 @@ type Suggestion struct {
 	Closes bool `json:"closes"`
 	// Blocked explains why the rule cannot supply points now
 	// (BlockedLimit, BlockedCap, BlockedInactive, BlockedSet,
-	// BlockedCount); empty when it can.
+	// BlockedCount, BlockedPath); empty when it can.
 	Blocked Blocker `json:"blocked,omitempty"`
+	// Next is, for a path rule (Sequence), the event type of the step the
+	// lead is at.
+	Next string `json:"next,omitempty"`
 }
 
 // Blocker is why a [Suggestion]'s rule cannot supply points now.
@@ -69,6 +72,9 @@ const (
 	// BlockedCount: the rule is a count rule one more occurrence does not
 	// bring into its range.
 	BlockedCount Blocker = "count"
+	// BlockedPath: the rule is a path more than one step from its end
+	// (Suggestion.Next is the step the lead is at).
+	BlockedPath Blocker = "path"
 )
 
 // WhyNot explains how many points the lead in lacks for target at in.AsOf
@@ -184,8 +190,11 @@ func (m *Model) WhyNot(in Input, target Target) (Gap, error) {
 		r, cur := &m.beh[i], &sc.rules[i]
 		// A rule whose points come from the event cannot say what one
 		// more would be worth.
-		if r.pts != nil || r.set || r.multiply || r.seq != nil || r.nextPoints(cur) <= 0 || r.reset || !reach[r.dim] {
+		if r.pts != nil || r.set || r.multiply || r.nextPoints(cur) <= 0 || r.reset || !reach[r.dim] {
 			continue
+		}
+		if r.seq != nil && int(cur.Step) >= len(r.seq) {
+			continue // the path is done: it gives its points once
 		}
 		s := Suggestion{Dimension: m.dims[r.dim].name, Rule: r.name, Kind: KindBehavior}
 		if held[r.dim] {
@@ -198,7 +207,18 @@ func (m *Model) WhyNot(in Input, target Target) (Gap, error) {
 			g.Suggestions = append(g.Suggestions, s)
 			continue
 		}
-		// One more occurrence now, counted like any other.
+		if r.seq != nil && int(cur.Step) < len(r.seq)-1 {
+			// More than one step from the end: one event does not do.
+			s.Blocked = BlockedPath
+			s.Next = r.seq[cur.Step]
+			g.Suggestions = append(g.Suggestions, s)
+			continue
+		}
+		if r.seq != nil {
+			s.Next = r.seq[cur.Step]
+		}
+		// One more occurrence now, counted like any other (a path's last
+		// step completes it).
 		next := *cur // read at asOf only, count leaves next.Times alone
 		r.count(&next, asOf, asOf, r.points)
 		if next.N == cur.N {
