@@ -25,9 +25,10 @@ type feature struct {
 	field    fieldDef // fit features
 	signal   Signal   // behaviour features
 	window   time.Duration
-	explicit bool // named in Options (not a default)
-	numeric  bool // a number or count (range bins)
-	count    bool // a count
+	path     []string // a path feature's event types in order (0/1 bins)
+	explicit bool     // named in Options (not a default)
+	numeric  bool     // a number or count (range bins)
+	count    bool     // a count
 	nums     []float64
 	strs     []string
 	bins     []bin
@@ -223,7 +224,8 @@ func (f *fitter) extract() error {
 		explicit = false
 		signals = f.defaultSignals()
 	}
-	if len(signals) == 0 {
+	paths := f.pathCandidates()
+	if len(signals) == 0 && len(paths) == 0 {
 		return nil
 	}
 	var counts []*feature
@@ -235,6 +237,12 @@ func (f *fitter) extract() error {
 			probe.Behavior = append(probe.Behavior, scoring.BehaviorRule{Name: ft.name, Types: s.Types, When: s.When, Points: 1, Decay: decay})
 			counts = append(counts, ft)
 		}
+	}
+	for _, p := range paths {
+		// Held or not: the probe's path rule gives 1 point once.
+		ft := &feature{name: pathPrefix + strings.Join(p, ">"), kind: scoring.KindBehavior, path: p, numeric: true, count: true, nums: make([]float64, len(f.ex))}
+		probe.Behavior = append(probe.Behavior, scoring.BehaviorRule{Name: ft.name, Sequence: p, Points: 1})
+		counts = append(counts, ft)
 	}
 	m, err := scoring.Compile(scoring.ModelSpec{Name: "learn-probe", Fields: f.c.Declare, Dimensions: []scoring.DimensionSpec{probe}}, scoring.Options{})
 	if err != nil {
@@ -290,6 +298,34 @@ func (f *fitter) defaultSignals() []Signal {
 		out[i] = c.Signal
 	}
 	slices.SortFunc(out, func(a, b Signal) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+// pathPrefix starts the names of path features.
+const pathPrefix = "path:"
+
+// pathCandidates are the ordered pairs (A, B), A != B, of the
+// Options.Paths (resolved) most frequent event types seen before the
+// training examples' cut-offs, in order of the types' frequency (ties by
+// name): at most MaxPathFeatures.
+func (f *fitter) pathCandidates() [][]string {
+	if f.c.Paths <= 0 {
+		return nil
+	}
+	trainEx := make([]Example, len(f.train))
+	for k, i := range f.train {
+		trainEx[k] = Example{Events: f.ex[i].Events, CutOff: f.ex[i].CutOff}
+	}
+	types := countSignals(trainEx, eventType, typeSignal)
+	types = types[:min(len(types), f.c.Paths)]
+	var out [][]string
+	for _, a := range types {
+		for _, b := range types {
+			if a.Name != b.Name {
+				out = append(out, []string{a.Name, b.Name})
+			}
+		}
+	}
 	return out
 }
 
@@ -349,7 +385,7 @@ func (f *fitter) warn(kind WarningKind, feature, format string, args ...any) {
 func (f *fitter) drop(ft *feature, b *bin, reason DropReason, detail string) {
 	d := Dropped{Feature: ft.name, Reason: reason, Detail: detail}
 	if b != nil {
-		d.Bin, d.Support, d.Converted = b.label(ft.count), b.n, b.pos
+		d.Bin, d.Support, d.Converted = ft.binLabel(b), b.n, b.pos
 	} else {
 		d.Support, d.Converted = len(f.train), f.pos
 	}
@@ -397,7 +433,7 @@ func (ft *feature) exprBytes() int {
 		}
 		if ft.kind == scoring.KindFit {
 			n += len(ft.fitExpr(b))
-		} else {
+		} else if ft.path == nil {
 			n += len(ft.signal.When)
 		}
 	}
@@ -414,7 +450,11 @@ func (f *fitter) bin() {
 			if !ft.count {
 				missing = func(v float64) bool { return v == 0 }
 			}
-			ft.bins = rangeBins(ft.nums, f.y, f.train, missing, f.c.Bins, f.minSupport, f.c.NonMonotone)
+			nBins := f.c.Bins
+			if ft.path != nil {
+				nBins = 2 // held or not
+			}
+			ft.bins = rangeBins(ft.nums, f.y, f.train, missing, nBins, f.minSupport, f.c.NonMonotone)
 			for _, b := range ft.bins {
 				if b.kind == binRange {
 					ft.nRanges++
@@ -469,7 +509,7 @@ func (f *fitter) bin() {
 				if b.pos == b.n {
 					what = "all"
 				}
-				f.warn(WarnSeparation, ft.name, "%s bin %s: %s of its %d training examples converted; its weight of evidence (%.2f) rests on the smoothing", ft.name, b.label(ft.count), what, b.n, b.woe)
+				f.warn(WarnSeparation, ft.name, "%s bin %s: %s of its %d training examples converted; its weight of evidence (%.2f) rests on the smoothing", ft.name, ft.binLabel(b), what, b.n, b.woe)
 			}
 		}
 		if ft.iv < f.c.MinInformationValue {
@@ -665,9 +705,23 @@ func (f *fitter) regress() {
 			}
 			return
 		}
-		ft := kept[worst]
-		ft.dropped = true
-		f.drop(ft, nil, DropSign, fmt.Sprintf("its coefficient came out negative (%.3f, z %.2f) against its own weights of evidence: it is collinear with other features", ft.coef, worstZ))
+		// Path candidates are many and mostly collinear with the counts:
+		// those that come out negative go at once (one refit, not one
+		// each); the other features one at a time.
+		paths := 0
+		for _, ft := range kept {
+			if ft.path != nil && ft.coef < 0 {
+				ft.dropped = true
+				z := ft.coef / math.Sqrt(ft.coefVar)
+				f.drop(ft, nil, DropSign, fmt.Sprintf("its coefficient came out negative (%.3f, z %.2f) against its own weights of evidence: it is collinear with other features", ft.coef, z))
+				paths++
+			}
+		}
+		if paths == 0 {
+			ft := kept[worst]
+			ft.dropped = true
+			f.drop(ft, nil, DropSign, fmt.Sprintf("its coefficient came out negative (%.3f, z %.2f) against its own weights of evidence: it is collinear with other features", ft.coef, worstZ))
+		}
 		info.Refits++
 	}
 }
@@ -700,6 +754,7 @@ func (f *fitter) emit() {
 		return out
 	}
 	kept := 0
+	inBase := 0.0 // the points of the paths' "not held" bins
 	for _, ft := range f.feats {
 		if ft.dropped {
 			continue
@@ -711,8 +766,21 @@ func (f *fitter) emit() {
 			Coefficient:      Interval{Value: ft.coef, Low: ft.coef - z95*se, High: ft.coef + z95*se},
 			InformationValue: ft.iv,
 		}
-		if ft.kind == scoring.KindBehavior {
+		if ft.path != nil {
+			out.Path = ft.path
+		} else if ft.kind == scoring.KindBehavior {
 			out.Signal, out.Window = ft.signal.Name, leadkit.Duration(ft.window)
+		}
+		// A path's bins: "0" (not held), which no rule can match, goes
+		// into the base rule, and the path rule gives the difference.
+		var notHeld float64
+		if ft.path != nil {
+			for k := range ft.bins {
+				if b := &ft.bins[k]; b.dropped == "" && math.IsInf(b.lo, -1) {
+					notHeld = round(scale.Factor * ft.coef * b.woe)
+				}
+			}
+			inBase += notHeld
 		}
 		for k := range ft.bins {
 			b := &ft.bins[k]
@@ -724,20 +792,35 @@ func (f *fitter) emit() {
 			seE := math.Sqrt(b.woe*b.woe*ft.coefVar + ft.coef*ft.coef*b.woeVar)
 			pts := round(scale.Factor * effect)
 			b.points = pts
-			name := unique(ft.name + " " + b.label(ft.count))
-			out.Rules = append(out.Rules, Rule{
-				Name: name, Bin: b.label(ft.count),
+			name := unique(ft.name + " " + ft.binLabel(b))
+			rule := Rule{
+				Name: name, Bin: ft.binLabel(b),
 				Support: b.n, Converted: b.pos, Rate: float64(b.pos) / float64(b.n),
 				WoE: b.woe, Effect: Interval{Value: effect, Low: effect - z95*seE, High: effect + z95*seE},
 				Points: pts,
-			})
-			if ft.kind == scoring.KindFit {
+			}
+			if ft.path != nil {
+				// b.points are what the emitted rule gives (internal).
+				b.points = pts - notHeld
+				rule.InBase = math.IsInf(b.lo, -1)
+			}
+			out.Rules = append(out.Rules, rule)
+			switch {
+			case ft.path != nil:
+				if !rule.InBase {
+					dim.Behavior = append(dim.Behavior, scoring.BehaviorRule{Name: name, Sequence: ft.path, Points: b.points})
+				}
+			case ft.kind == scoring.KindFit:
 				dim.Fit = append(dim.Fit, scoring.FitRule{Name: name, When: ft.fitExpr(b), Points: pts})
-			} else {
+			default:
 				dim.Behavior = append(dim.Behavior, scoring.BehaviorRule{Name: name, Types: ft.signal.Types, When: ft.signal.When, Points: pts, Count: ft.countSpec(b)})
 			}
 		}
 		f.res.Features = append(f.res.Features, out)
+	}
+	if inBase != 0 {
+		dim.Fit[0].Points += inBase
+		f.res.BasePoints += inBase
 	}
 	if kept == 0 {
 		f.warn(WarnNoRules, "", "no feature was kept: the model gives every lead the base points")
@@ -759,6 +842,18 @@ func sample(y []bool, rows []int) Sample {
 		s.Rate = float64(s.Converted) / float64(s.Examples)
 	}
 	return s
+}
+
+// binLabel describes a bin of the feature: a path's are "0" (not held)
+// and "1" (held).
+func (ft *feature) binLabel(b *bin) string {
+	if ft.path != nil && b.kind == binRange {
+		if math.IsInf(b.lo, -1) {
+			return "0"
+		}
+		return "1"
+	}
+	return b.label(ft.count)
 }
 
 // fitExpr is the condition of a field's bin.

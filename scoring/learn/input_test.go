@@ -115,9 +115,11 @@ func TestBadOptions(t *testing.T) {
 		Fields:  []string{"person.seniority", "person.shoe_size", "person.seniority"},
 		Signals: []learn.Signal{{Types: []string{"x"}}},
 		Windows: []time.Duration{-time.Hour},
+		Paths:   learn.MaxPathTypes + 1,
 	})
 	require.ErrorIs(t, err, leadkit.ErrInvalid)
 	for _, want := range []string{
+		"paths over the 13 most frequent event types, the limit is 12",
 		"hold-out share 2 is outside [0.05, 0.9]",
 		"99 bins, want 2 to 16",
 		"PDO -1 is outside [1, 1000]",
@@ -265,4 +267,43 @@ func droppedFeatures(res learn.Result, reason learn.DropReason) []string {
 		}
 	}
 	return out
+}
+
+// Options.Paths: the ordered pairs of the most frequent event types are
+// path candidates (kept or dropped, every one accounted for); with
+// given signals none unless asked, and a negative Paths turns them off.
+func TestPathOptions(t *testing.T) {
+	ex := history(2000, 3)
+	paths := func(res learn.Result) map[string]bool {
+		out := map[string]bool{}
+		for _, f := range res.Features {
+			if strings.HasPrefix(f.Name, "path:") {
+				require.Len(t, f.Path, 2, f.Name)
+				out[f.Name] = true
+			}
+		}
+		for _, d := range res.Dropped {
+			if strings.HasPrefix(d.Feature, "path:") {
+				out[d.Feature] = true
+			}
+		}
+		return out
+	}
+	opts := smallOpts()
+	res, err := learn.Fit(ex, opts)
+	require.NoError(t, err)
+	assert.Empty(t, paths(res), "given signals: no paths by default")
+	// The history has two event types: up to 3 types give their 2
+	// ordered pairs, 1 type none.
+	opts.Paths = 3
+	res, err = learn.Fit(ex, opts)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]bool{"path:email_opened>webinar_attended": true, "path:webinar_attended>email_opened": true}, paths(res))
+	opts.Paths = 1
+	res, err = learn.Fit(ex, opts)
+	require.NoError(t, err)
+	assert.Empty(t, paths(res))
+	res, err = learn.Fit(ex, learn.Options{Seed: 1, Paths: -1})
+	require.NoError(t, err)
+	assert.Empty(t, paths(res))
 }

@@ -64,6 +64,16 @@ type Options struct {
 	// see TypeSignals and ChannelSignals, the most frequent when there
 	// are more than MaxSignalFeatures / len(Windows); empty: none).
 	Signals []Signal
+	// Paths is the number of the most frequent event types (seen before
+	// the training examples' cut-offs) whose ordered pairs (A, B), A !=
+	// B, are path candidates: a binary feature "the lead's events hold A,
+	// then B" (other events between allowed), counted with a path rule
+	// (scoring.BehaviorRule.Sequence) and emitted as one when kept, so
+	// that a golden path ("webinar_attended, then download") can be
+	// learnt. 0: DefaultPathTypes when Signals is nil (the default
+	// signals), none when Signals are given; negative: none; at most
+	// MaxPathTypes (MaxPathTypes * (MaxPathTypes - 1) pairs).
+	Paths int
 	// Windows are the count windows of every signal: 0 counts every
 	// occurrence, 30d those of the last 30 days before the cut-off
 	// (default {0, 30d}). A short window is how recency is learnt.
@@ -135,6 +145,10 @@ const (
 	MaxSignals        = 64
 	MaxWindows        = 4
 	MaxSignalFeatures = 64
+	// MaxPathTypes caps Options.Paths: the event types whose ordered
+	// pairs are path features, at most MaxPathFeatures of them.
+	MaxPathTypes    = 12
+	MaxPathFeatures = MaxPathTypes * (MaxPathTypes - 1)
 	// MaxSignalNameBytes caps a signal's name.
 	MaxSignalNameBytes = 100
 	// MaxBins caps Options.Bins, MaxCategories Options.Categories.
@@ -151,7 +165,9 @@ const (
 
 // A feature has at most MaxCategories + 2 bins (other, missing), or
 // MaxBins + 1 (missing); the model has one more rule, the base points.
-const maxRules = (MaxFields+MaxSignalFeatures)*(max(MaxBins+1, MaxCategories+2)) + 1
+// A path feature has two bins and one rule (the "not held" bin's points
+// go into the base rule).
+const maxRules = (MaxFields+MaxSignalFeatures)*(max(MaxBins+1, MaxCategories+2)) + MaxPathFeatures + 1
 
 // A compile error if the caps could emit more rules than a model holds.
 const _ = uint(scoring.MaxRules - maxRules)
@@ -169,7 +185,10 @@ const (
 	DefaultBins       = 10
 	DefaultCategories = 10
 	DefaultPDO        = 20.0
-	DefaultBaseScore  = 100.0
+	// DefaultPathTypes is the default of Options.Paths with the default
+	// signals: the 8 most frequent event types, 56 ordered pairs.
+	DefaultPathTypes = 8
+	DefaultBaseScore = 100.0
 )
 
 // DefaultFields are the profile fields Fit bins by default: those that
@@ -444,6 +463,15 @@ func resolve(opts Options) (config, error) {
 		if len(s.Types) > scoring.MaxTypesPerRule {
 			bad("options: signal %d %q: %d types, the limit is %d", i+1, text.Clip(s.Name, 64), len(s.Types), scoring.MaxTypesPerRule)
 		}
+	}
+	if c.Paths > MaxPathTypes {
+		bad("options: paths over the %d most frequent event types, the limit is %d", c.Paths, MaxPathTypes)
+	}
+	switch {
+	case c.Paths < 0:
+		c.Paths = 0
+	case c.Paths == 0 && c.Signals == nil:
+		c.Paths = DefaultPathTypes
 	}
 	if c.HoldOut == 0 {
 		c.HoldOut = DefaultHoldOut

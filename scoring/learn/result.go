@@ -13,19 +13,21 @@ import (
 // and options give the same Result (byte for byte in JSON).
 type Result struct {
 	// Spec is the learned model: one dimension of fit rules (binned
-	// profile fields), behavior rules (binned event counts) and a base
-	// rule ("base", when true) holding the intercept, with integer
+	// profile fields), behavior rules (binned event counts, and paths
+	// held) and a base rule ("base", when true) holding the intercept
+	// and the points of the paths' "not held" bins, with integer
 	// points. It compiles with scoring.Compile.
 	Spec scoring.ModelSpec `json:"spec"`
 	// Scale maps the dimension's score to the probability of conversion.
 	Scale Scale `json:"scale"`
-	// BasePoints are the points of the base rule.
+	// BasePoints are the points of the base rule: the intercept's and
+	// those of every kept path's "0" (not held) bin.
 	BasePoints float64 `json:"base_points"`
 	// Training and HoldOut count the examples each side of the split.
 	Training Sample `json:"training"`
 	HoldOut  Sample `json:"hold_out"`
 	// Features are the kept features, in model order (fields as given,
-	// then signals by window), each with its rules.
+	// then signals by window, then paths), each with its rules.
 	Features []Feature `json:"features"`
 	// Dropped lists the bins and features left out of the model, with
 	// the reason.
@@ -90,9 +92,12 @@ type Feature struct {
 	Name string           `json:"name"`
 	Kind scoring.RuleKind `json:"kind"`
 	// Signal and Window name a behaviour feature's signal and window (0:
-	// ever).
+	// ever); Path a path feature's event types in order
+	// ("path:webinar_attended>download": webinar_attended, then
+	// download), whose bins are "0" (not held) and "1" (held).
 	Signal string           `json:"signal,omitempty"`
 	Window leadkit.Duration `json:"window,omitempty"`
+	Path   []string         `json:"path,omitempty"`
 	// Coefficient is the fitted weight of the feature's weights of
 	// evidence, with its 95% Wald interval.
 	Coefficient Interval `json:"coefficient"`
@@ -133,6 +138,12 @@ type Rule struct {
 	// Points are the rule's points: Effect.Value times Scale.Factor,
 	// rounded.
 	Points float64 `json:"points"`
+	// InBase is set on a path's "0" (not held) bin, which no rule can
+	// match: its Points are in the base rule (Name is the name it would
+	// have, and no rule in Spec has it), and the path rule, Name of the
+	// "1" bin, gives the difference (its Points minus these), so that a
+	// lead's score is the same.
+	InBase bool `json:"in_base,omitempty"`
 }
 
 // Dropped is a bin or a whole feature (Bin empty) left out of the model.
