@@ -230,18 +230,37 @@ func (f *fitter) extract() error {
 	}
 	var counts []*feature
 	probe := scoring.DimensionSpec{Name: f.c.Dimension}
+	// Signal probe rules carry their feature's name (errors name the
+	// user's signal); path probe rules are named by their index, since
+	// their names come from event types and could be alike ("a>b" then
+	// "c", and "a" then "b>c").
+	var probeNames []string
+	taken := map[string]bool{}
 	for _, s := range signals {
 		for _, w := range f.c.Windows {
 			ft := &feature{name: s.Name + " " + windowLabel(w), kind: scoring.KindBehavior, signal: s, window: w, explicit: explicit, numeric: true, count: true, nums: make([]float64, len(f.ex))}
 			decay := &scoring.DecaySpec{Window: w}
 			probe.Behavior = append(probe.Behavior, scoring.BehaviorRule{Name: ft.name, Types: s.Types, When: s.When, Points: 1, Decay: decay})
+			probeNames = append(probeNames, ft.name)
 			counts = append(counts, ft)
+			taken[ft.name] = true
 		}
 	}
 	for _, p := range paths {
+		name := pathPrefix + strings.Join(p, ">")
+		if taken[name] {
+			// Event types with ">" in them name two paths, or a path
+			// like a signal: the first keeps the name, the others are
+			// left out (a result lists features by name).
+			f.warn(WarnSignals, name, "path feature %q is named like another feature (event types with > in their names); it is left out", name)
+			continue
+		}
+		taken[name] = true
 		// Held or not: the probe's path rule gives 1 point once.
-		ft := &feature{name: pathPrefix + strings.Join(p, ">"), kind: scoring.KindBehavior, path: p, numeric: true, count: true, nums: make([]float64, len(f.ex))}
-		probe.Behavior = append(probe.Behavior, scoring.BehaviorRule{Name: ft.name, Sequence: p, Points: 1})
+		ft := &feature{name: name, kind: scoring.KindBehavior, path: p, numeric: true, count: true, nums: make([]float64, len(f.ex))}
+		pn := "#path " + strconv.Itoa(len(counts))
+		probe.Behavior = append(probe.Behavior, scoring.BehaviorRule{Name: pn, Sequence: p, Points: 1})
+		probeNames = append(probeNames, pn)
 		counts = append(counts, ft)
 	}
 	m, err := scoring.Compile(scoring.ModelSpec{Name: "learn-probe", Fields: f.c.Declare, Dimensions: []scoring.DimensionSpec{probe}}, scoring.Options{})
@@ -249,8 +268,8 @@ func (f *fitter) extract() error {
 		return fmt.Errorf("learn: signals: %w", err)
 	}
 	byName := make(map[string]int, len(counts))
-	for k, ft := range counts {
-		byName[ft.name] = k
+	for k, n := range probeNames {
+		byName[n] = k
 	}
 	err = f.scoreRows(m, nil, func(i int, r *scoring.Result) {
 		for _, h := range r.Hits {
