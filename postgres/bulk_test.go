@@ -4,8 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"math/rand/v2"
-	"sync"
 	"testing"
 	"time"
 
@@ -77,47 +75,7 @@ func TestAppendBulkRacedByAnotherWriter(t *testing.T) {
 // unique violation reaches a caller), every event is stored once and
 // counted once as added.
 func TestAppendOverlappingBulkBatches(t *testing.T) {
-	ctx := context.Background()
-	s := newJourneyStore(t)
-	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	pool := make([]leadkit.Event, 5000)
-	for i := range pool {
-		pool[i] = leadkit.Event{ID: fmt.Sprintf("e%04d", i), LeadID: fmt.Sprintf("L%03d", i%300), Type: "page_view", Time: base.Add(time.Duration(i%7) * time.Hour)}
-	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var errs []error
-	added := 0
-	for w := range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r := rand.New(rand.NewPCG(uint64(w), 2))
-			for range 3 {
-				batch := make([]leadkit.Event, 2500)
-				for i, j := range r.Perm(len(pool))[:len(batch)] {
-					batch[i] = pool[j]
-				}
-				n, err := s.Append(ctx, batch...)
-				mu.Lock()
-				added += n
-				if err != nil {
-					errs = append(errs, err)
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	require.Empty(t, errs)
-	stored := 0
-	for l := range 300 {
-		evs, err := s.Events(ctx, fmt.Sprintf("L%03d", l), time.Time{}, time.Time{})
-		require.NoError(t, err)
-		stored += len(evs)
-	}
-	assert.Equal(t, stored, added, "each stored event was counted once as added")
-	assert.LessOrEqual(t, stored, len(pool))
+	appendOverlapping(t, 5000, 4, 3, 2500, 2)
 }
 
 // Two tenants append bulk batches of the same event IDs, as the tables'

@@ -25,10 +25,18 @@ import (
 // stored once, and a lead's same-time events keep the order of the batch
 // that stored them.
 func TestAppendOverlappingBatchesDoesNotDeadlock(t *testing.T) {
+	appendOverlapping(t, 3000, 8, 4, 1500, 1)
+}
+
+// appendOverlapping has writers append rounds of batches drawn from one
+// pool of IDs in random orders (seeded by writer and salt) and checks
+// that every call succeeds and every stored event was counted once as
+// added.
+func appendOverlapping(t *testing.T, poolSize, writers, rounds, batchSize int, salt uint64) {
 	ctx := context.Background()
 	s := newJourneyStore(t)
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	pool := make([]leadkit.Event, 3000)
+	pool := make([]leadkit.Event, poolSize)
 	for i := range pool {
 		pool[i] = leadkit.Event{ID: fmt.Sprintf("e%04d", i), LeadID: fmt.Sprintf("L%03d", i%300), Type: "page_view", Time: base.Add(time.Duration(i%7) * time.Hour)}
 	}
@@ -36,14 +44,14 @@ func TestAppendOverlappingBatchesDoesNotDeadlock(t *testing.T) {
 	var mu sync.Mutex
 	var errs []error
 	added := 0
-	for w := range 8 {
+	for w := range writers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := rand.New(rand.NewPCG(uint64(w), 1))
-			for range 4 {
-				batch := make([]leadkit.Event, 1500)
-				for i, j := range r.Perm(len(pool))[:1500] {
+			r := rand.New(rand.NewPCG(uint64(w), salt))
+			for range rounds {
+				batch := make([]leadkit.Event, batchSize)
+				for i, j := range r.Perm(len(pool))[:batchSize] {
 					batch[i] = pool[j]
 				}
 				n, err := s.Append(ctx, batch...)
