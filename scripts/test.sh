@@ -29,8 +29,26 @@ go test -list '^Fuzz' ./... | awk '/^Fuzz/ {names = names " " $1} /^ok/ {if (nam
 while read -r pkg targets; do
   for target in $targets; do
     echo "-- $pkg $target"
-    go test "$pkg" -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" -fuzzminimizetime 3s >/tmp/fuzz.$$.log 2>&1 || { cat /tmp/fuzz.$$.log; exit 1; }
-    tail -n 1 /tmp/fuzz.$$.log
+    # Go 1.26's fuzz coordinator can report its own -fuzztime deadline as a
+    # failure ("context deadline exceeded", no failing input written;
+    # golang/go#75804, fixed in Go 1.27). That signature is retried; any
+    # other failure, or a failing input written, fails the run.
+    for attempt in 1 2 3; do
+      if go test "$pkg" -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" -fuzzminimizetime 3s >/tmp/fuzz.$$.log 2>&1; then
+        tail -n 1 /tmp/fuzz.$$.log
+        break
+      fi
+      if grep -q 'Failing input written to' /tmp/fuzz.$$.log ||
+        ! grep -q '^    context deadline exceeded$' /tmp/fuzz.$$.log ||
+        [ "$(grep -c '^--- FAIL' /tmp/fuzz.$$.log)" != 1 ]; then
+        cat /tmp/fuzz.$$.log
+        exit 1
+      fi
+      echo "   (the fuzz coordinator's deadline race, golang/go#75804, no failing input: attempt $attempt)"
+      if [ "$attempt" = 3 ]; then
+        echo "   three times in a row: counted as the coordinator's race, not as a failing input"
+      fi
+    done
   done
 done
 rm -f /tmp/fuzz.$$.log
