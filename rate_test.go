@@ -1,8 +1,8 @@
 package leadkit_test
 
 import (
-	"fmt"
 	"encoding/json"
+	"fmt"
 	"math"
 	"testing"
 
