@@ -82,6 +82,7 @@ func New(def Definition, opts Options) (*Machine, error) {
 	c.facts()
 	c.stages()
 	c.transitions()
+	c.targets()
 	c.decisionCost()
 	c.graph()
 	c.hooks()

@@ -100,6 +100,10 @@ type Definition struct {
 	// {"score": "number", "grade": "string"}. Guards read them by bare
 	// name; a guard that reads an undeclared fact fails to compile.
 	Facts map[string]leadkit.FieldType `json:"facts,omitempty"`
+	// Targets are the team's target conversion rates and cycle times per
+	// step (MQL -> TAL: 0.6 in 2d), between funnel stages in funnel order;
+	// [Machine.Gaps] compares a funnel with them.
+	Targets []Target `json:"targets,omitempty"`
 }
 
 // Caps on a definition, checked by [New] (a definition document read by
@@ -227,6 +231,7 @@ func (d Definition) Clone() Definition {
 		t.Reasons = slices.Clone(t.Reasons)
 		c.Transitions[i] = t
 	}
+	c.Targets = slices.Clone(d.Targets)
 	if d.Facts != nil {
 		c.Facts = make(map[string]leadkit.FieldType, len(d.Facts))
 		for k, v := range d.Facts {

@@ -48,6 +48,19 @@ type FunnelSpec struct {
 	// Cohort, when set, splits the result into calendar cohorts by the same
 	// time.
 	Cohort leadkit.Period `json:"cohort,omitempty"`
+	// ByOwner adds FunnelResult.Owners: each step between consecutive
+	// stages broken down by who owned the subject in the step's first
+	// stage (Visit.Owner; see [Machine.OwnedVisits]), with a confidence
+	// interval on every rate, cycle times and SLA breaches.
+	ByOwner bool `json:"by_owner,omitempty"`
+	// SLA is the longest a subject should stay in a stage, by stage name
+	// (for a machine, each stage's Stage.SLA). A funnel by owner counts,
+	// per owner, the stays in the step's first stage that exceeded it.
+	SLA map[string]leadkit.Duration `json:"sla,omitempty"`
+	// Now measures stays that have not ended (the subject is still in the
+	// stage) for SLA breaches; zero leaves them out: only stays that ended
+	// are judged.
+	Now time.Time `json:"now,omitzero"`
 }
 
 // ParseFunnelSpec reads a FunnelSpec from JSON or YAML, refusing unknown,
@@ -104,6 +117,10 @@ type FunnelResult struct {
 	Stages      []FunnelStage  `json:"stages"`
 	Conversions []Conversion   `json:"conversions"`
 	Cohorts     []FunnelCohort `json:"cohorts,omitempty"`
+	// Owners breaks each step between consecutive stages down by owner,
+	// when FunnelSpec.ByOwner is set (over the whole cohort, not per
+	// calendar cohort).
+	Owners []StepOwners `json:"owners,omitempty"`
 }
 
 // Conversion returns the conversion from one stage to another, and whether
@@ -127,11 +144,14 @@ type FunnelAccumulator struct {
 	imply   map[string]string // stage of Order not listed -> listed stage it implies
 	all     *counts
 	cohorts map[string]*cohortCounts
+	owners  *ownerCounts // nil unless spec.ByOwner
 	// scratch for Add
 	visits []Visit
 	first  []time.Time
 	direct []bool
 	reach  []time.Time
+	owner  []string // owner of the first visit to each stage, "" when implied
+	stay   []int    // index in visits of the first visit to each stage, -1 if none
 }
 
 type cohortCounts struct {
@@ -207,6 +227,17 @@ func NewFunnel(s FunnelSpec) (*FunnelAccumulator, error) {
 	if !s.Cohort.Valid() {
 		bad("unknown cohort period %q", s.Cohort)
 	}
+	if len(s.SLA) > MaxStages {
+		bad("SLAs of %d stages, at most %d", len(s.SLA), MaxStages)
+	}
+	for _, st := range slices.Sorted(maps.Keys(s.SLA)) {
+		if s.SLA[st] < 0 {
+			bad("stage %q: negative SLA %s", st, s.SLA[st])
+		}
+	}
+	if !s.Now.IsZero() && !leadkit.ValidTime(s.Now) {
+		bad("now outside %s", leadkit.TimeRange)
+	}
 	imply, err := impliedBy(s.Stages, s.Order)
 	if err != nil {
 		errs = append(errs, err)
@@ -215,11 +246,17 @@ func NewFunnel(s FunnelSpec) (*FunnelAccumulator, error) {
 		return nil, errors.Join(errs...)
 	}
 	n := len(s.Stages)
-	return &FunnelAccumulator{
-		spec:  FunnelSpec{Stages: slices.Clone(s.Stages), Order: slices.Clone(s.Order), From: s.From, To: s.To, Cohort: s.Cohort},
+	f := &FunnelAccumulator{
+		spec: FunnelSpec{Stages: slices.Clone(s.Stages), Order: slices.Clone(s.Order), From: s.From, To: s.To, Cohort: s.Cohort,
+			ByOwner: s.ByOwner, SLA: maps.Clone(s.SLA), Now: s.Now},
 		index: index, imply: imply, all: newCounts(n), cohorts: map[string]*cohortCounts{},
 		first: make([]time.Time, n), direct: make([]bool, n), reach: make([]time.Time, n),
-	}, nil
+	}
+	if s.ByOwner {
+		f.owners = newOwnerCounts()
+		f.owner, f.stay = make([]string, n), make([]int, n)
+	}
+	return f, nil
 }
 
 // impliedBy maps each stage of order left out of stages to the last listed
@@ -292,6 +329,9 @@ func (f *FunnelAccumulator) Add(visits []Visit) error {
 		return nil
 	}
 	f.count(f.all)
+	if f.owners != nil {
+		f.countOwners()
+	}
 	if f.spec.Cohort != leadkit.PeriodNone {
 		cstart, label := f.spec.Cohort.Cohort(start)
 		c := f.cohorts[label]
@@ -314,14 +354,23 @@ func (f *FunnelAccumulator) AddHistory(history []Entry) error {
 func (f *FunnelAccumulator) reachTimes() (time.Time, bool) {
 	clear(f.first)
 	clear(f.direct)
+	for k := range f.stay {
+		f.owner[k], f.stay[k] = "", -1
+	}
 	seen := false
-	for _, v := range f.visits {
+	for x, v := range f.visits {
 		k, ok := f.index[v.Stage]
 		if !ok {
 			continue
 		}
 		if f.first[k].IsZero() || v.At.Before(f.first[k]) {
 			f.first[k] = v.At
+			if f.stay != nil {
+				f.owner[k], f.stay[k] = "", -1
+				if !v.Implied {
+					f.owner[k], f.stay[k] = v.Owner, x
+				}
+			}
 		}
 		f.direct[k] = f.direct[k] || !v.Implied
 		seen = true
@@ -369,10 +418,14 @@ func (f *FunnelAccumulator) Merge(other *FunnelAccumulator) error {
 		return fmt.Errorf("stage: funnel: %w: merge needs another accumulator (not nil, not itself)", leadkit.ErrInvalid)
 	}
 	a, b := f.spec, other.spec
-	if !slices.Equal(a.Stages, b.Stages) || !slices.Equal(a.Order, b.Order) || !a.From.Equal(b.From) || !a.To.Equal(b.To) || a.Cohort != b.Cohort {
+	if !slices.Equal(a.Stages, b.Stages) || !slices.Equal(a.Order, b.Order) || !a.From.Equal(b.From) || !a.To.Equal(b.To) || a.Cohort != b.Cohort ||
+		a.ByOwner != b.ByOwner || !maps.Equal(a.SLA, b.SLA) || !a.Now.Equal(b.Now) {
 		return fmt.Errorf("stage: funnel: %w: cannot merge funnels of different specs", leadkit.ErrInvalid)
 	}
 	f.all.merge(other.all)
+	if f.owners != nil {
+		f.owners.merge(other.owners)
+	}
 	for label, oc := range other.cohorts {
 		if c := f.cohorts[label]; c != nil {
 			c.c.merge(oc.c)
@@ -393,6 +446,9 @@ func (f *FunnelAccumulator) Result() FunnelResult {
 		r.Cohorts = append(r.Cohorts, FunnelCohort{Cohort: label, Start: c.start, Stages: st, Conversions: conv})
 	}
 	sort.SliceStable(r.Cohorts, func(i, j int) bool { return r.Cohorts[i].Start.Before(r.Cohorts[j].Start) })
+	if f.owners != nil {
+		r.Owners = f.ownerResult(r.Conversions)
+	}
 	return r
 }
 
@@ -458,6 +514,14 @@ type FunnelOptions struct {
 	To   time.Time `json:"to,omitzero"`
 	// Cohort, when set, splits the result into calendar cohorts.
 	Cohort leadkit.Period `json:"cohort,omitempty"`
+	// ByOwner breaks each step down by owner (FunnelSpec.ByOwner), with
+	// the stages' SLAs; Owner says whose: Machine.Funnel reads the
+	// histories through [Machine.OwnedVisits] with it (default
+	// OwnerActor).
+	ByOwner bool        `json:"by_owner,omitempty"`
+	Owner   OwnerSource `json:"owner,omitempty"`
+	// Now measures open stays for SLA breaches (see FunnelSpec.Now).
+	Now time.Time `json:"now,omitzero"`
 }
 
 // FunnelStages returns the default funnel stages of the machine: those of
@@ -484,7 +548,18 @@ func (m *Machine) FunnelSpec(o FunnelOptions) FunnelSpec {
 	if len(stages) == 0 {
 		stages = m.FunnelStages()
 	}
-	return FunnelSpec{Stages: stages, Order: m.FunnelStages(), From: o.From, To: o.To, Cohort: o.Cohort}
+	s := FunnelSpec{Stages: stages, Order: m.FunnelStages(), From: o.From, To: o.To, Cohort: o.Cohort, ByOwner: o.ByOwner, Now: o.Now}
+	if o.ByOwner {
+		for _, st := range m.def.Stages {
+			if st.SLA > 0 && slices.Contains(stages, st.Name) {
+				if s.SLA == nil {
+					s.SLA = map[string]leadkit.Duration{}
+				}
+				s.SLA[st.Name] = leadkit.Duration(st.SLA)
+			}
+		}
+	}
+	return s
 }
 
 // NewFunnel returns an empty funnel accumulator for this machine (see
@@ -492,6 +567,9 @@ func (m *Machine) FunnelSpec(o FunnelOptions) FunnelSpec {
 // to get what Funnel computes in one pass. o.Stages must be funnel stages
 // of the definition (not recycled or closed), listed in definition order.
 func (m *Machine) NewFunnel(o FunnelOptions) (*FunnelAccumulator, error) {
+	if o.Owner != "" && o.Owner != OwnerActor && o.Owner != OwnerTeam {
+		return nil, fmt.Errorf("stage: funnel: %w: unknown owner source %q (want %q or %q)", leadkit.ErrInvalid, o.Owner, OwnerActor, OwnerTeam)
+	}
 	for _, s := range o.Stages {
 		if r, ok := m.rank[s]; ok && m.fwd[r] < 0 {
 			return nil, fmt.Errorf("stage: funnel: %w: stage %q is %s, not a funnel stage", leadkit.ErrInvalid, s, m.def.Stages[r].Category)
@@ -509,6 +587,13 @@ func (m *Machine) Funnel(ctx context.Context, o FunnelOptions) (FunnelResult, er
 		return FunnelResult{}, err
 	}
 	err = ScanHistories(ctx, m.store, m.def.Name, func(_ Key, h []Entry) error {
+		if o.ByOwner {
+			v, err := m.OwnedVisits(h, o.Owner)
+			if err != nil {
+				return err
+			}
+			return f.Add(v)
+		}
 		return f.AddHistory(h)
 	})
 	if err != nil {

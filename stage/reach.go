@@ -22,6 +22,12 @@ type Visit struct {
 	// stage by entering a later one (see [Reach]). Analyses treat it as an
 	// entry; the stage funnel counts it in Reached, not Entered.
 	Implied bool `json:"implied,omitempty"`
+	// Owner is who worked the subject during the visit (an SDR, a sales
+	// rep, a team), read by a funnel by owner (FunnelSpec.ByOwner). Fill it
+	// from an assignment field of your own, or let
+	// [Machine.OwnedVisits] take it from the history's actors or the
+	// stage's team. Empty means nobody (or nobody known).
+	Owner string `json:"owner,omitempty"`
 }
 
 // Validate reports a visit without a lead ID, a stage or a time, or with
@@ -45,6 +51,9 @@ func (v Visit) Validate() error {
 	}
 	if msg := leadkit.CheckText(v.Stage, leadkit.MaxNameBytes); msg != "" {
 		return bad("stage %s", msg)
+	}
+	if msg := leadkit.CheckText(v.Owner, leadkit.MaxIDBytes); msg != "" {
+		return bad("owner %s", msg)
 	}
 	return nil
 }
