@@ -96,6 +96,19 @@ type Config struct {
 	// WaitLogOdds is added to the log-odds of acceptance per working day
 	// an MQL waited for its call (nil: -0.15; speed to lead matters).
 	WaitLogOdds *float64 `json:"wait_log_odds,omitempty"`
+	// SDRSkill plants each SDR's effect on acceptance: SDRSkill[i] is
+	// added to the log-odds that an MQL the SDR named "sdr-<i+1>" calls is
+	// accepted (a weak screener: -1). Calls go to the SDRs in turn. Missing entries are 0; more entries than SDRs is an error (with
+	// SDRs automatic, the team has at least len(SDRSkill) SDRs).
+	SDRSkill []float64 `json:"sdr_skill,omitempty"`
+	// SalesReps is the number of account executives who work accepted
+	// leads, named "ae-1", "ae-2"... (default 4, at most 10000); leads go to
+	// them in turn by creation order.
+	SalesReps int `json:"sales_reps,omitempty"`
+	// SalesSkill[i] is added to the log-odds that an SAL of rep "ae-<i+1>"
+	// becomes an SQL. Missing entries are 0; more entries than reps is an
+	// error (with SalesReps 0, there are at least len(SalesSkill) reps).
+	SalesSkill []float64 `json:"sales_skill,omitempty"`
 	// RecycleRate is the probability that a rejected MQL is nurtured
 	// (one to four emails over one to four months, by the channel named
 	// ChannelEmail, or the first channel if none is) and qualifies again,
@@ -340,6 +353,11 @@ func (c Config) withDefaults() Config {
 	if c.CallsPerSDRPerDay == 0 {
 		c.CallsPerSDRPerDay = 40
 	}
+	c.SDRSkill = append([]float64(nil), c.SDRSkill...)
+	c.SalesSkill = append([]float64(nil), c.SalesSkill...)
+	if c.SalesReps == 0 {
+		c.SalesReps = max(4, len(c.SalesSkill))
+	}
 	if c.AcceptRate == 0 {
 		c.AcceptRate = 0.6
 	}
@@ -518,6 +536,22 @@ func (c Config) validate() error {
 	prob("accept_rate", c.AcceptRate, true, true)
 	if w := *c.WaitLogOdds; !finite(w) || math.Abs(w) > MaxLogOdds {
 		bad("wait_log_odds %v, want a finite number within ±%d", w, MaxLogOdds)
+	}
+	if len(c.SDRSkill) > 100_000 || (c.SDRs > 0 && len(c.SDRSkill) > c.SDRs) {
+		bad("sdr_skill has %d entries for %d SDRs", len(c.SDRSkill), c.SDRs)
+	} else {
+		for i, v := range c.SDRSkill {
+			effect(fmt.Sprintf("sdr_skill[%d]", i), v)
+		}
+	}
+	if c.SalesReps < 0 || c.SalesReps > 10_000 {
+		bad("sales_reps %d, want 0 (default 4) to 10000", c.SalesReps)
+	} else if len(c.SalesSkill) > c.SalesReps {
+		bad("sales_skill has %d entries for %d sales reps", len(c.SalesSkill), c.SalesReps)
+	} else {
+		for i, v := range c.SalesSkill {
+			effect(fmt.Sprintf("sales_skill[%d]", i), v)
+		}
 	}
 	prob("recycle_rate", *c.RecycleRate, false, false)
 	prob("sql_rate", c.SQLRate, true, false)

@@ -10,7 +10,10 @@
 // webinars, offline events, purchased lists), an SDR team with a daily
 // call capacity, and the sales stages after it (SAL, SQL, Opportunity, Won
 // or Lost, with rejections and recycling), deals with amounts and costs per
-// channel and month. [New] validates it, listing every problem, each
+// channel and month. The SDRs ("sdr-1"...) and sales reps ("ae-1"...) are
+// named in the stage changes they make (StageChange.Actor), each with a
+// planted skill (Config.SDRSkill, Config.SalesSkill) that Truth reports
+// beside the rates they realised, so a funnel by owner can be checked. [New] validates it, listing every problem, each
 // wrapping leadkit.ErrInvalid.
 //
 // # The planted truth

@@ -62,6 +62,7 @@ type lead struct {
 	left     int
 	amount   float64
 	stage    string
+	sdr      int // the SDR booked for the lead's call
 	hasPhone bool
 	dup      bool
 	won      float64
@@ -150,6 +151,7 @@ type gen struct {
 	nextAt  float64 // creation time of the next lead, unix seconds
 	cursor  int64   // the SDR team's current day (days since epoch)
 	used    int     // calls booked on cursor
+	booked  int     // calls booked in all
 	running bool
 }
 
@@ -239,8 +241,8 @@ func (g *gen) event(l *lead, typ, channel, campaign, content string, at int64, a
 	}}, at)
 }
 
-func (g *gen) move(l *lead, to, reason string, at int64) {
-	g.emit(Record{Kind: KindStage, Stage: StageChange{LeadID: l.id, From: l.stage, To: to, Reason: reason}}, at)
+func (g *gen) move(l *lead, to, reason, actor string, at int64) {
+	g.emit(Record{Kind: KindStage, Stage: StageChange{LeadID: l.id, From: l.stage, To: to, Reason: reason, Actor: actor}}, at)
 	l.stage = to
 }
 
@@ -294,12 +296,12 @@ func (g *gen) step(l *lead) {
 		l.mqlMonth = m
 		l.mqlAt = at
 		g.event(l, EventHandRaise, "", "", "", at, nil)
-		g.move(l, StageMQL, "", at)
+		g.move(l, StageMQL, "", "", at)
 		if first {
 			l.firstDone = true
 			l.profile = nil
 		}
-		l.next, l.left = g.book(at)
+		l.next, l.left, l.sdr = g.book(at)
 		l.phase = phCall
 	case phCall:
 		g.event(l, leadkit.EventSDRCall, ChannelSDR, "", "", at, nil)
@@ -308,8 +310,14 @@ func (g *gen) step(l *lead) {
 			g.t.call(wait, s.month(at))
 		}
 		eta := logit(c.AcceptRate) + float64(*c.WaitLogOdds*float64(wait)) // rounded: no fused multiply-add
-		if r.Float64() < sigmoid(eta) {
-			g.move(l, StageSAL, "", at)
+		eta += skill(c.SDRSkill, l.sdr)
+		sdr := s.sdrNames[l.sdr]
+		accepted := r.Float64() < sigmoid(eta)
+		if g.t != nil {
+			g.t.screen(l.sdr, accepted)
+		}
+		if accepted {
+			g.move(l, StageSAL, "", sdr, at)
 			l.phase, l.left = phFollow, 1+r.IntN(3)
 			l.next = at + days(r, 2, 7)
 			return
@@ -318,7 +326,7 @@ func (g *gen) step(l *lead) {
 		if r.IntN(2) == 0 {
 			reason = "not_ready"
 		}
-		g.move(l, StageRecycled, reason, at)
+		g.move(l, StageRecycled, reason, sdr, at)
 		if l.recycled || r.Float64() >= *c.RecycleRate {
 			l.phase = phDone
 			return
@@ -343,21 +351,30 @@ func (g *gen) step(l *lead) {
 			l.next = at + days(r, 2, 7)
 			return
 		}
-		if r.Float64() >= c.SQLRate {
-			g.move(l, StageRecycled, "not_ready", at)
+		rep := l.idx % len(s.repNames)
+		sqlRate := c.SQLRate
+		if k := skill(c.SalesSkill, rep); k != 0 {
+			sqlRate = sigmoid(logit(sqlRate) + k)
+		}
+		qualified := r.Float64() < sqlRate
+		if g.t != nil {
+			g.t.sale(rep, qualified)
+		}
+		if !qualified {
+			g.move(l, StageRecycled, "not_ready", s.repNames[rep], at)
 			l.phase = phDone
 			return
 		}
-		g.move(l, StageSQL, "", at)
+		g.move(l, StageSQL, "", s.repNames[rep], at)
 		l.phase, l.next = phMeeting, at+days(r, 3, 10)
 	case phMeeting:
 		g.event(l, leadkit.EventMeeting, ChannelSales, "", "", at, nil)
 		if r.Float64() >= c.OpportunityRate {
-			g.move(l, StageRecycled, "no_budget", at)
+			g.move(l, StageRecycled, "no_budget", s.repNames[l.idx%len(s.repNames)], at)
 			l.phase = phDone
 			return
 		}
-		g.move(l, StageOpportunity, "", at)
+		g.move(l, StageOpportunity, "", s.repNames[l.idx%len(s.repNames)], at)
 		factor := c.Sizes[l.size].DealFactor
 		if factor == 0 {
 			factor = 1
@@ -368,14 +385,14 @@ func (g *gen) step(l *lead) {
 		attrs := map[string]any{"amount": l.amount}
 		if r.Float64() < c.WinRate {
 			g.event(l, EventDealWon, ChannelSales, "", "", at, attrs)
-			g.move(l, StageWon, "", at)
+			g.move(l, StageWon, "", s.repNames[l.idx%len(s.repNames)], at)
 			l.won = l.amount
 			if g.t != nil {
 				g.t.won(l.amount, s.month(at))
 			}
 		} else {
 			g.event(l, EventDealLost, ChannelSales, "", "", at, attrs)
-			g.move(l, StageLost, "", at)
+			g.move(l, StageLost, "", s.repNames[l.idx%len(s.repNames)], at)
 		}
 		l.phase = phDone
 	}
@@ -391,8 +408,9 @@ func (g *gen) finish(l *lead) {
 // book finds the SDR call slot for an MQL at time at: the same working day
 // if it qualified before 16:00, else the next; then the first day with a
 // free slot. MQLs come in time order, so the team's calendar is one
-// cursor. It returns the call time and the working days waited.
-func (g *gen) book(at int64) (int64, int) {
+// cursor. It returns the call time, the working days waited and the SDR
+// who makes the call.
+func (g *gen) book(at int64) (int64, int, int) {
 	day := floorDiv(at, 86400)
 	if at-day*86400 >= 16*3600 {
 		day++
@@ -409,9 +427,11 @@ func (g *gen) book(at int64) (int64, int) {
 	}
 	slot := int64(8*3600) / int64(g.s.capacity)
 	call := g.cursor*86400 + 9*3600 + int64(g.used)*slot
+	sdr := g.booked % g.s.cfg.SDRs // calls go to the SDRs in turn
+	g.booked++
 	g.used++
 	call = max(call, at+300)
-	return call, workdays(floorDiv(at, 86400), g.cursor)
+	return call, workdays(floorDiv(at, 86400), g.cursor), sdr
 }
 
 // workdays counts the weekdays in [a, b) (days since 1970-01-01): whole

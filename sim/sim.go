@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -103,6 +104,11 @@ type StageChange struct {
 	To     string    `json:"to"`
 	At     time.Time `json:"at"`
 	Reason string    `json:"reason,omitempty"`
+	// Actor is who made the change: the SDR who called the MQL ("sdr-2")
+	// for its acceptance (SAL) or rejection, the lead's sales rep ("ae-1")
+	// for the moves after SAL; empty for the qualification to MQL, which
+	// the lead's own hand-raise makes.
+	Actor string `json:"actor,omitempty"`
 }
 
 // Stage names the simulator uses (those of stage.Classic).
@@ -131,6 +137,8 @@ type Sim struct {
 	senCum   []float64
 	sizeCum  []float64
 	capacity int // calls per working day
+	sdrNames []string
+	repNames []string
 
 	truthOnce sync.Once
 	truth     Truth
@@ -182,9 +190,10 @@ func New(cfg Config) (*Sim, error) {
 	s.senCum = cumulative(len(cfg.Seniority), func(i int) float64 { return cfg.Seniority[i].Share })
 	s.sizeCum = cumulative(len(cfg.Sizes), func(i int) float64 { return cfg.Sizes[i].Share })
 	if s.cfg.SDRs == 0 {
-		s.cfg.SDRs = s.autoSDRs()
+		s.cfg.SDRs = max(s.autoSDRs(), len(s.cfg.SDRSkill))
 	}
 	s.capacity = s.cfg.SDRs * s.cfg.CallsPerSDRPerDay
+	s.sdrNames, s.repNames = names("sdr-", s.cfg.SDRs), names("ae-", s.cfg.SalesReps)
 	return s, nil
 }
 
@@ -260,4 +269,21 @@ func (s *Sim) Events() iter.Seq[leadkit.Event] {
 func (s *Sim) run(t *tally, yield func(Record) bool) {
 	g := newGen(s, t)
 	g.run(yield)
+}
+
+// names returns prefix1, prefix2, ... prefixN.
+func names(prefix string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = prefix + strconv.Itoa(i+1)
+	}
+	return out
+}
+
+// skill returns list[i], or 0 past its end.
+func skill(list []float64, i int) float64 {
+	if i < len(list) {
+		return list[i]
+	}
+	return 0
 }

@@ -43,6 +43,9 @@ type Truth struct {
 	Months []MonthTruth `json:"months"`
 	// SDR is the call team's load.
 	SDR SDRTruth `json:"sdr"`
+	// Sales is each sales rep's planted skill and realised qualification:
+	// the SALs it worked (Leads) and qualified into SQL (Converted).
+	Sales []RepTruth `json:"sales"`
 }
 
 // Effects are the planted effects on a lead's conversion log-odds: the
@@ -176,6 +179,17 @@ type SDRTruth struct {
 	// Utilisation is Calls over the team's capacity on the run's working
 	// days (SDRs x CallsPerDay x weekdays).
 	Utilisation float64 `json:"utilisation"`
+	// Team is each SDR's planted skill and realised acceptance: the MQLs
+	// it called (Leads) and accepted into SAL (Converted).
+	Team []RepTruth `json:"team"`
+}
+
+// RepTruth is one SDR's or sales rep's planted effect and what it
+// realised.
+type RepTruth struct {
+	Name    string  `json:"name"`
+	LogOdds float64 `json:"log_odds"`
+	Rate
 }
 
 // tally accumulates the Truth during a pass.
@@ -227,6 +241,12 @@ func newTally(s *Sim, paths bool) *tally {
 		t.t.Sizes = append(t.t.Sizes, SizeTruth{Min: b.Min, Max: b.Max, LogOdds: b.LogOdds})
 	}
 	t.t.SDR = SDRTruth{SDRs: c.SDRs, CallsPerDay: c.CallsPerSDRPerDay}
+	for i, name := range s.sdrNames {
+		t.t.SDR.Team = append(t.t.SDR.Team, RepTruth{Name: name, LogOdds: skill(c.SDRSkill, i)})
+	}
+	for i, name := range s.repNames {
+		t.t.Sales = append(t.t.Sales, RepTruth{Name: name, LogOdds: skill(c.SalesSkill, i)})
+	}
 	t.workdays = workdays(floorDiv(s.start, 86400), floorDiv(s.end+86399, 86400))
 	if paths {
 		t.paths = map[string]*pathCount{}
@@ -283,6 +303,12 @@ func (t *tally) call(wait, m int) {
 	t.t.SDR.MaxWaitDays = max(t.t.SDR.MaxWaitDays, wait)
 }
 
+// screen counts an SDR's decision on an MQL it called.
+func (t *tally) screen(sdr int, accepted bool) { t.t.SDR.Team[sdr].add(accepted) }
+
+// sale counts a sales rep's decision on an SAL.
+func (t *tally) sale(rep int, qualified bool) { t.t.Sales[rep].add(qualified) }
+
 func (t *tally) won(amount float64, m int) {
 	t.t.Months[m].Won++
 	t.t.Months[m].Revenue += amount
@@ -333,6 +359,12 @@ func (t *tally) lead(s *Sim, l *lead) {
 func (t *tally) finish() Truth {
 	tr := t.t
 	tr.Converted.finish()
+	for i := range tr.SDR.Team {
+		tr.SDR.Team[i].finish()
+	}
+	for i := range tr.Sales {
+		tr.Sales[i].finish()
+	}
 	tr.Golden.With.finish()
 	tr.Golden.Without.finish()
 	if tr.Golden.Without.Rate > 0 {
@@ -384,6 +416,8 @@ func (t Truth) clone() Truth {
 	t.NoiseChannels = slices.Clone(t.NoiseChannels)
 	t.Seniority = slices.Clone(t.Seniority)
 	t.Sizes = slices.Clone(t.Sizes)
+	t.SDR.Team = slices.Clone(t.SDR.Team)
+	t.Sales = slices.Clone(t.Sales)
 	t.Months = slices.Clone(t.Months)
 	for i := range t.Months {
 		t.Months[i].Costs = slices.Clone(t.Months[i].Costs)
