@@ -284,3 +284,67 @@ func BenchmarkFunnel(b *testing.B) {
 	b.ReportMetric(float64(acc)/float64(hand), "x-baseline")
 	b.ReportMetric(leads/one.Seconds(), "funnel-leads/s")
 }
+
+// BenchmarkFunnelByOwner is the funnel by owner (each step per SDR and
+// sales rep, with the stages' SLAs) beside the plain funnel on the same
+// simulated leads in the same run: the price of the owner breakdown.
+func BenchmarkFunnelByOwner(b *testing.B) {
+	d := simStageData(b, *funnelLeads)
+	def := stage.Classic()
+	for i := range def.Stages {
+		switch def.Stages[i].Name {
+		case "MQL":
+			def.Stages[i].SLA = 2 * 24 * time.Hour
+		case "SAL":
+			def.Stages[i].SLA = 7 * 24 * time.Hour
+		}
+	}
+	m, err := stage.New(def, stage.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	plainSpec := m.FunnelSpec(stage.FunnelOptions{})
+	ownerSpec := m.FunnelSpec(stage.FunnelOptions{ByOwner: true, Now: benchNow()})
+	run := func(spec stage.FunnelSpec) (stage.FunnelResult, time.Duration) {
+		t0 := time.Now()
+		f, err := stage.NewFunnel(spec)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i := range d.Leads {
+			if err := f.Add(d.Lead(i)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		r := f.Result()
+		return r, time.Since(t0)
+	}
+	var owned, plain time.Duration
+	var res, base stage.FunnelResult
+	runtime.GC()
+	for b.Loop() {
+		var d1, d2 time.Duration
+		res, d1 = run(ownerSpec)
+		base, d2 = run(plainSpec)
+		owned += d1
+		plain += d2
+	}
+	// The owners partition every step of the plain funnel.
+	for _, step := range res.Owners {
+		c, _ := base.Conversion(step.From, step.To)
+		n := 0
+		for _, o := range step.Owners {
+			n += o.Rate.Base
+		}
+		if n != c.Base {
+			b.Fatalf("%s -> %s: owners' bases add up to %d, the funnel's base is %d", step.From, step.To, n, c.Base)
+		}
+	}
+	if len(res.Owners[1].Owners) < 2 {
+		b.Fatalf("MQL -> SAL has %d owners: the simulated SDRs are missing", len(res.Owners[1].Owners))
+	}
+	leads := float64(len(d.Leads) * b.N)
+	b.ReportMetric(leads/owned.Seconds(), "leads/s")
+	b.ReportMetric(leads/plain.Seconds(), "plain-leads/s")
+	b.ReportMetric(float64(owned)/float64(plain), "x-plain")
+}

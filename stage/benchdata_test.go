@@ -86,6 +86,9 @@ func simStageData(tb testing.TB, leads int) *simStages {
 				tb.Fatalf("stage change of lead %q before its creation", c.LeadID)
 			}
 			d.Changes = append(d.Changes, c)
+			// The person who moved the lead on worked it in the stage it
+			// left (Machine.OwnedVisits with OwnerActor).
+			byLead[i][len(byLead[i])-1].Owner = c.Actor
 			byLead[i] = append(byLead[i], stage.Visit{LeadID: d.Leads[i].ID, Stage: c.To, At: c.At})
 		}
 	}

@@ -5,6 +5,7 @@
 package business
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -277,7 +278,7 @@ func (f *Feeder) stage(ctx context.Context, ch sim.StageChange) error {
 	if name == "lose" && reason == "" {
 		reason = "other"
 	}
-	_, err := m.Fire(ctx, stage.Lead(ch.LeadID), name, stage.Request{Actor: "sales", Reason: reason, At: ch.At})
+	_, err := m.Fire(ctx, stage.Lead(ch.LeadID), name, stage.Request{Actor: cmp.Or(ch.Actor, "sales"), Reason: reason, At: ch.At})
 	var terr *stage.TransitionError
 	switch {
 	case err == nil:
