@@ -1,0 +1,206 @@
+package lifecycle
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/journey"
+	"github.com/leadkit/leadkit/stage"
+)
+
+// Diagnosis is the funnel diagnosis of the brief: each step's conversion
+// beside its target and its owning team's rate, broken down by who worked
+// the leads (SDRs on MQL -> TAL, sales reps on TAL -> SAL), with how they
+// worked them (calls per lead, time to the first call), so a low rate can
+// be read as screening (leads worked and not converted) or as follow-up
+// (leads not worked, or worked late).
+type Diagnosis struct {
+	From time.Time `json:"from,omitzero"`
+	To   time.Time `json:"to,omitzero"`
+	// Funnel is the stage funnel of the leads that reached its first
+	// stage in [From, To), by owner (FunnelResult.Owners).
+	Funnel stage.FunnelResult `json:"funnel"`
+	// Gaps compares the funnel with the definition's targets
+	// (stage.Definition.Targets): the gap of each step and the step whose
+	// gap costs the most won deals.
+	Gaps stage.GapReport `json:"gaps"`
+	// Work is how the stays in each stage (but the last) that began in
+	// [From, To) were worked, per owner (journey.Work over
+	// DiagnoseOptions.Work).
+	Work journey.WorkResult `json:"work"`
+	// Steps join the three per step and owner.
+	Steps []StepDiagnosis `json:"steps"`
+}
+
+// StepDiagnosis is one step (From -> To) with each owner's part.
+type StepDiagnosis struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+	// Team owns From (stage.Stage.Team); empty if the stage names none.
+	Team string `json:"team,omitempty"`
+	// Rate is the step's conversion over every owner; Target its target
+	// rate (nil: none); BelowTarget says Rate's interval lies wholly under
+	// the target.
+	Rate        leadkit.Rate `json:"rate"`
+	Target      *float64     `json:"target"`
+	BelowTarget bool         `json:"below_target,omitempty"`
+	// Work is how the team worked From's stays.
+	Work journey.OwnerWork `json:"work"`
+	// Owners in order of name.
+	Owners []OwnerDiagnosis `json:"owners"`
+}
+
+// OwnerDiagnosis is one owner's conversion of a step, how it worked its
+// leads in the step's first stage, and the reading.
+type OwnerDiagnosis struct {
+	stage.OwnerStep
+	// Work is the owner's work on its stays in From (zero Stays: none
+	// measured, e.g. stays that began before the period).
+	Work journey.OwnerWork `json:"work"`
+	// Reading says why a low rate is low, when the owner's rate lies
+	// wholly under the team's rate or the step's target (empty
+	// otherwise, or with a Small base).
+	Reading Reading `json:"reading,omitempty"`
+}
+
+// Reading is a diagnosis of a low conversion.
+type Reading string
+
+// The readings.
+const (
+	// ReadingFollowUp: the owner's leads were not worked like the team's:
+	// a share worked whose interval lies wholly under the team's share,
+	// or a median time to the first work touch more than twice the team's.
+	ReadingFollowUp Reading = "follow_up"
+	// ReadingScreening: the leads were worked like the team's and still
+	// converted less: the owner screens out, or digs for needs, worse.
+	ReadingScreening Reading = "screening"
+)
+
+// DiagnoseOptions configures Engine.Diagnose.
+type DiagnoseOptions struct {
+	// From and To pick the leads: those that reached the first funnel
+	// stage at From <= t < To (and, for Work, the stays that began then).
+	// Zero values leave that side open.
+	From time.Time `json:"from,omitzero"`
+	To   time.Time `json:"to,omitzero"`
+	// Stages of the funnel, in funnel order (default: the machine's
+	// funnel stages).
+	Stages []string `json:"stages,omitempty"`
+	// Owner says who worked a stay (default stage.OwnerActor: the person
+	// who acted on the lead in the stage).
+	Owner stage.OwnerSource `json:"owner,omitempty"`
+	// Work are the event types that count as working a lead (default:
+	// leadkit.EventSDRCall and leadkit.EventSalesFollowUp).
+	Work []string `json:"work,omitempty"`
+	// Now measures the stays still open for SLA breaches (default: the
+	// engine's clock).
+	Now time.Time `json:"now,omitzero"`
+}
+
+// Diagnose computes the Diagnosis from the engine's stage histories and
+// timelines, one lead at a time (memory grows with owners and stages, and
+// with the converted leads' cycle times, not with timelines).
+func (e *Engine) Diagnose(ctx context.Context, o DiagnoseOptions) (Diagnosis, error) {
+	now := o.Now
+	if now.IsZero() {
+		now = e.now()
+	}
+	work := o.Work
+	if len(work) == 0 {
+		work = []string{leadkit.EventSDRCall, leadkit.EventSalesFollowUp}
+	}
+	fo := stage.FunnelOptions{Stages: o.Stages, From: o.From, To: o.To, ByOwner: true, Owner: o.Owner, Now: now}
+	f, err := e.machine.NewFunnel(fo)
+	if err != nil {
+		return Diagnosis{}, fmt.Errorf("lifecycle: diagnose: %w", err)
+	}
+	stages := e.machine.FunnelSpec(fo).Stages
+	w, err := journey.NewWork(journey.WorkSpec{Stages: stages[:len(stages)-1], Types: work, From: o.From, To: o.To})
+	if err != nil {
+		return Diagnosis{}, fmt.Errorf("lifecycle: diagnose: %w", err)
+	}
+	measured := map[string]bool{}
+	for _, s := range stages[:len(stages)-1] {
+		measured[s] = true
+	}
+	err = stage.ScanHistories(ctx, e.machine.Store(), e.machine.Pipeline(), func(k stage.Key, h []stage.Entry) error {
+		visits, err := e.machine.OwnedVisits(h, o.Owner)
+		if err != nil {
+			return err
+		}
+		if err := f.Add(visits); err != nil {
+			return err
+		}
+		if !slices.ContainsFunc(visits, func(v stage.Visit) bool { return measured[v.Stage] }) {
+			return nil
+		}
+		events, err := e.events.Events(ctx, k.ID, time.Time{}, time.Time{})
+		if err != nil {
+			return err
+		}
+		return w.Add(visits, events)
+	})
+	if err != nil {
+		return Diagnosis{}, fmt.Errorf("lifecycle: diagnose: %w", err)
+	}
+	d := Diagnosis{From: o.From, To: o.To, Funnel: f.Result(), Work: w.Result()}
+	if d.Gaps, err = e.machine.Gaps(d.Funnel); err != nil {
+		return Diagnosis{}, fmt.Errorf("lifecycle: diagnose: %w", err)
+	}
+	d.Steps = diagnoseSteps(e.machine.Definition(), d)
+	return d, nil
+}
+
+// diagnoseSteps joins the funnel by owner, the gaps and the work.
+func diagnoseSteps(def stage.Definition, d Diagnosis) []StepDiagnosis {
+	var out []StepDiagnosis
+	for i, step := range d.Funnel.Owners {
+		sd := StepDiagnosis{From: step.From, To: step.To, Rate: step.Rate, Owners: []OwnerDiagnosis{}}
+		if st, ok := def.Stage(step.From); ok {
+			sd.Team = st.Team
+		}
+		for _, g := range d.Gaps.Steps {
+			if g.From == step.From && g.To == step.To {
+				sd.Target, sd.BelowTarget = g.Target, g.Below
+			}
+		}
+		var team journey.StageWork
+		if i < len(d.Work.Stages) && d.Work.Stages[i].Stage == step.From {
+			team = d.Work.Stages[i]
+		}
+		sd.Work = team.All
+		for _, o := range step.Owners {
+			od := OwnerDiagnosis{OwnerStep: o}
+			for _, ow := range team.Owners {
+				if ow.Owner == o.Owner {
+					od.Work = ow
+				}
+			}
+			low := o.Below || (sd.Target != nil && o.Rate.Below(*sd.Target))
+			if low && !o.Rate.Small {
+				od.Reading = ReadingScreening
+				teamWorked, slow := team.All.Worked.Value(), team.All.FirstMedian > 0 && od.Work.FirstMedian > 2*team.All.FirstMedian
+				if od.Work.Stays > 0 && (od.Work.Worked.Below(teamWorked) || slow) {
+					od.Reading = ReadingFollowUp
+				}
+			}
+			sd.Owners = append(sd.Owners, od)
+		}
+		out = append(out, sd)
+	}
+	return out
+}
+
+// Step returns the diagnosis of one step, and whether the funnel has it.
+func (d Diagnosis) Step(from, to string) (StepDiagnosis, bool) {
+	for _, s := range d.Steps {
+		if s.From == from && s.To == to {
+			return s, true
+		}
+	}
+	return StepDiagnosis{}, false
+}

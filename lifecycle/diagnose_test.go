@@ -1,0 +1,152 @@
+package lifecycle_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/lifecycle"
+	"github.com/leadkit/leadkit/pool"
+	"github.com/leadkit/leadkit/stage"
+)
+
+// talEngine is an engine over the classic stages with TAL between MQL
+// and SAL, the SDR team owning MQL, and a target of 0.4 for MQL -> TAL.
+func talEngine(t *testing.T) (*lifecycle.Engine, *stage.Machine) {
+	t.Helper()
+	def, err := stage.Classic().InsertBetween(stage.Stage{Name: "TAL", Team: "sales"}, "MQL", "SAL")
+	require.NoError(t, err)
+	for i := range def.Stages {
+		if def.Stages[i].Name == "MQL" {
+			def.Stages[i].Team = "sdr"
+			def.Stages[i].SLA = 3 * 24 * time.Hour
+		}
+	}
+	def.Targets = []stage.Target{{From: "MQL", To: "TAL", Rate: 0.4, CycleTime: leadkit.Duration(24 * time.Hour)}}
+	p := newParts(t)
+	m, err := stage.New(def, stage.Options{Store: p.stages, Now: func() time.Time { return now }})
+	require.NoError(t, err)
+	pol, err := pool.ParsePolicy([]byte(testPolicy))
+	require.NoError(t, err)
+	pl, err := pool.New(pool.Options{Store: p.pstore, Policy: pol, Now: func() time.Time { return now }})
+	require.NoError(t, err)
+	e, err := lifecycle.New(pl, p.model, m, p.events, lifecycle.Options{States: p.states, Now: func() time.Time { return now },
+		Facts: map[string]string{"score": "total", "grade": "fit_band"}})
+	require.NoError(t, err)
+	return e, m
+}
+
+// TestDiagnoseScreeningAndFollowUp plants three SDRs of 100 MQLs each:
+// ana calls every lead and accepts half; bo calls every lead and accepts
+// a tenth (screening); cy calls 30 and recycles the other 70 without a
+// call, accepting half of those it called (follow-up). Sales reps split
+// the TALs; dee moves 80% to SAL, eve 30%.
+func TestDiagnoseScreeningAndFollowUp(t *testing.T) {
+	e, m := talEngine(t)
+	type plan struct {
+		sdr            string
+		called, accept int
+	}
+	plans := []plan{{"ana", 100, 50}, {"bo", 100, 10}, {"cy", 30, 15}}
+	rep := 0
+	for _, p := range plans {
+		for i := range 100 {
+			id := fmt.Sprintf("%s-%03d", p.sdr, i)
+			at := t0.Add(time.Duration(i) * time.Hour)
+			_, err := e.AddLead(ctx, leadkit.Lead{ID: id, CreatedAt: at}, "MQL")
+			require.NoError(t, err)
+			lead := stage.Lead(id)
+			if i >= p.called {
+				_, err = m.Fire(ctx, lead, "recycle", stage.Request{Actor: p.sdr, Reason: "timing", At: at.Add(10 * 24 * time.Hour)})
+				require.NoError(t, err)
+				continue
+			}
+			callAt := at.Add(2 * time.Hour)
+			_, err = e.Ingest(ctx, leadkit.Event{ID: id + "-call", LeadID: id, Type: leadkit.EventSDRCall, Channel: "sdr", Time: callAt})
+			require.NoError(t, err)
+			if i >= p.accept {
+				_, err = m.Fire(ctx, lead, "recycle", stage.Request{Actor: p.sdr, Reason: "timing", At: callAt})
+				require.NoError(t, err)
+				continue
+			}
+			_, err = m.Fire(ctx, lead, "accept", stage.Request{Actor: p.sdr, At: callAt})
+			require.NoError(t, err)
+			owner, share := "dee", 8
+			if rep%2 == 1 {
+				owner, share = "eve", 3
+			}
+			next := "recycle"
+			if (rep/2)%10 < share {
+				next = "tal_to_sal"
+			}
+			rep++
+			req := stage.Request{Actor: owner, At: callAt.Add(24 * time.Hour)}
+			if next == "recycle" {
+				req.Reason = "timing"
+			}
+			_, err = m.Fire(ctx, lead, next, req)
+			require.NoError(t, err)
+		}
+	}
+
+	d, err := e.Diagnose(ctx, lifecycle.DiagnoseOptions{Stages: []string{"MQL", "TAL", "SAL"}})
+	require.NoError(t, err)
+	step, ok := d.Step("MQL", "TAL")
+	require.True(t, ok)
+	assert.Equal(t, "sdr", step.Team)
+	assert.Equal(t, 300, step.Rate.Base)
+	assert.Equal(t, 75, step.Rate.Count)
+	require.NotNil(t, step.Target)
+	assert.Equal(t, 0.4, *step.Target)
+	assert.True(t, step.BelowTarget, "0.25 of 300 is under 0.4")
+	assert.Equal(t, 230, step.Work.Worked.Count)
+	got := map[string]lifecycle.OwnerDiagnosis{}
+	for _, o := range step.Owners {
+		got[o.Owner] = o
+	}
+	require.Len(t, got, 3)
+	assert.True(t, got["ana"].Above)
+	assert.Empty(t, got["ana"].Reading)
+	assert.Equal(t, lifecycle.ReadingScreening, got["bo"].Reading)
+	assert.Equal(t, lifecycle.ReadingFollowUp, got["cy"].Reading)
+	assert.Equal(t, 30, got["cy"].Work.Worked.Count)
+	assert.Equal(t, leadkit.Duration(2*time.Hour), got["bo"].Work.FirstMedian)
+	assert.Equal(t, 1.0, *got["bo"].Work.PerStay)
+	// cy's 70 uncalled leads sat 10 days in MQL: breaches of the 3-day SLA.
+	assert.Equal(t, 70, got["cy"].Breaches.Count)
+	assert.Equal(t, 0, got["ana"].Breaches.Count)
+
+	sal, ok := d.Step("TAL", "SAL")
+	require.True(t, ok)
+	assert.Equal(t, "sales", sal.Team)
+	assert.Nil(t, sal.Target, "no target: no data")
+	reps := map[string]lifecycle.OwnerDiagnosis{}
+	for _, o := range sal.Owners {
+		reps[o.Owner] = o
+	}
+	assert.Equal(t, 38, reps["dee"].Rate.Base)
+	assert.Equal(t, 37, reps["eve"].Rate.Base)
+	assert.Greater(t, reps["dee"].Rate.Value(), reps["eve"].Rate.Value())
+	assert.Equal(t, 0, reps["dee"].Work.Touches, "no sales follow-ups were logged")
+	assert.Nil(t, reps["dee"].Work.PerWorked)
+
+	// The costliest gap is MQL -> TAL, the one step with a target.
+	require.NotNil(t, d.Gaps.Costliest)
+	assert.Equal(t, "TAL", d.Gaps.Costliest.To)
+
+	b, err := json.Marshal(d)
+	require.NoError(t, err)
+	var back lifecycle.Diagnosis
+	require.NoError(t, json.Unmarshal(b, &back))
+	assert.Equal(t, d, back)
+
+	_, err = e.Diagnose(ctx, lifecycle.DiagnoseOptions{Owner: "boss"})
+	require.ErrorIs(t, err, leadkit.ErrInvalid)
+	_, err = e.Diagnose(ctx, lifecycle.DiagnoseOptions{Stages: []string{"MQL", "Nope"}})
+	require.ErrorIs(t, err, leadkit.ErrInvalid)
+}
