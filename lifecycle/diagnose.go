@@ -60,9 +60,13 @@ type OwnerDiagnosis struct {
 	// Work is the owner's work on its stays in From (zero Stays: none
 	// measured, e.g. stays that began before the period).
 	Work journey.OwnerWork `json:"work"`
-	// Reading says why a low rate is low, when the owner's rate lies
-	// wholly under the team's rate or the step's target (empty
-	// otherwise, or with a Small base).
+	// Reading says why a low rate is low: when the owner's interval lies
+	// wholly under the step's target (or, for a step without a target,
+	// under the team's rate). It is empty otherwise, with a Small base,
+	// and for the stays nobody owned (owner ""): an owner compared with a
+	// team that includes a strong colleague is below the team without
+	// doing anything wrong, so a target, where there is one, is the
+	// measure.
 	Reading Reading `json:"reading,omitempty"`
 }
 
@@ -94,7 +98,8 @@ type DiagnoseOptions struct {
 	// who acted on the lead in the stage).
 	Owner stage.OwnerSource `json:"owner,omitempty"`
 	// Work are the event types that count as working a lead (default:
-	// leadkit.EventSDRCall and leadkit.EventSalesFollowUp).
+	// leadkit.EventSDRCall, leadkit.EventSalesFollowUp and
+	// leadkit.EventMeeting).
 	Work []string `json:"work,omitempty"`
 	// Now measures the stays still open for SLA breaches (default: the
 	// engine's clock).
@@ -111,7 +116,7 @@ func (e *Engine) Diagnose(ctx context.Context, o DiagnoseOptions) (Diagnosis, er
 	}
 	work := o.Work
 	if len(work) == 0 {
-		work = []string{leadkit.EventSDRCall, leadkit.EventSalesFollowUp}
+		work = []string{leadkit.EventSDRCall, leadkit.EventSalesFollowUp, leadkit.EventMeeting}
 	}
 	fo := stage.FunnelOptions{Stages: o.Stages, From: o.From, To: o.To, ByOwner: true, Owner: o.Owner, Now: now}
 	f, err := e.machine.NewFunnel(fo)
@@ -180,8 +185,11 @@ func diagnoseSteps(def stage.Definition, d Diagnosis) []StepDiagnosis {
 					od.Work = ow
 				}
 			}
-			low := o.Below || (sd.Target != nil && o.Rate.Below(*sd.Target))
-			if low && !o.Rate.Small {
+			low := o.Below // under the team, or under the target when there is one
+			if sd.Target != nil {
+				low = o.Rate.Below(*sd.Target)
+			}
+			if low && !o.Rate.Small && o.Owner != "" {
 				od.Reading = ReadingScreening
 				teamWorked, slow := team.All.Worked.Value(), team.All.FirstMedian > 0 && od.Work.FirstMedian > 2*team.All.FirstMedian
 				if od.Work.Stays > 0 && (od.Work.Worked.Below(teamWorked) || slow) {

@@ -64,13 +64,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "lifecycle: -leads and -months must be at least 1 (0 would silently mean the simulator's default)\n")
 		return 2
 	}
-	r, err := simulate(context.Background(), sim.Config{Seed: *seed, Leads: *leads, Months: *months}, newProgress(stdout))
+	r, err := simulate(context.Background(), Config(*seed, *leads, *months), newProgress(stdout))
 	if err != nil {
 		fmt.Fprintln(stderr, "lifecycle:", err)
 		return 1
 	}
 	r.print(stdout)
 	return 0
+}
+
+// Config is the simulated business of the demo: the simulator's default
+// business, with two people planted for the funnel diagnosis to find: the
+// SDR sdr-2 accepts fewer of the MQLs it calls (log-odds -1: it screens
+// out more), and the sales rep ae-3 qualifies more of its SALs (+0.8).
+func Config(seed uint64, leads, months int) sim.Config {
+	return sim.Config{Seed: seed, Leads: leads, Months: months, SDRSkill: []float64{0, -1}, SalesSkill: []float64{0, 0, 0.8}}
 }
 
 // report is what the demo found: the simulation's truth, the ingest
@@ -86,6 +94,10 @@ type report struct {
 	v      lifecycle.Verification
 	// funnel is the stage funnel of every lead of the run.
 	funnel stage.FunnelResult
+	// diag is the funnel diagnosis of the whole run: by owner, against
+	// the targets.
+	diag   lifecycle.Diagnosis
+	diagTo time.Time
 }
 
 // simulate builds the simulation and the engine, streams the one through
@@ -137,6 +149,13 @@ func simulate(ctx context.Context, cfg sim.Config, prog *progress) (*report, err
 		return nil, err
 	}
 	if r.funnel, err = f.Engine().Machine().Funnel(ctx, stage.FunnelOptions{}); err != nil {
+		return nil, err
+	}
+	// Diagnose the leads of the first half of the run: their journeys
+	// (up to six months) have had time to end, so a lead still open is
+	// not counted as lost.
+	r.diagTo = r.cfg.Start.AddDate(0, (r.cfg.Months+1)/2, 0)
+	if r.diag, err = f.Engine().Diagnose(ctx, lifecycle.DiagnoseOptions{From: r.cfg.Start, To: r.diagTo, Now: now}); err != nil {
 		return nil, err
 	}
 	prog.note("")

@@ -117,6 +117,44 @@ func TestReport(t *testing.T) {
 	assert.Contains(t, out, "-- Nurture power of content towards MQL")
 }
 
+// TestDiagnosisFindsThePlantedPeople: the demo plants a weak screener
+// (sdr-2) and a strong sales rep (ae-3); the diagnosis reads sdr-2's low
+// MQL -> SAL rate as screening (its MQLs were called like the others'),
+// puts ae-3 above the team and leaves the others without a reading, and
+// the report prints each row.
+func TestDiagnosisFindsThePlantedPeople(t *testing.T) {
+	r, err := simulate(context.Background(), Config(3, 6000, 12), nil)
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	r.print(&buf)
+	out := buf.String()
+	owners := func(from, to string) map[string]lifecycle.OwnerDiagnosis {
+		step, ok := r.diag.Step(from, to)
+		require.True(t, ok, "%s -> %s", from, to)
+		m := map[string]lifecycle.OwnerDiagnosis{}
+		for _, o := range step.Owners {
+			m[o.Owner] = o
+		}
+		return m
+	}
+	sdr := owners(sim.StageMQL, sim.StageSAL)
+	require.Contains(t, sdr, "sdr-1")
+	require.Contains(t, sdr, "sdr-2")
+	assert.Equal(t, lifecycle.ReadingScreening, sdr["sdr-2"].Reading)
+	assert.True(t, sdr["sdr-2"].Below)
+	assert.Empty(t, sdr["sdr-1"].Reading)
+	assert.Equal(t, 1.0, sdr["sdr-2"].Work.Worked.Value(), "the simulator calls every MQL")
+	ae := owners(sim.StageSAL, sim.StageSQL)
+	assert.True(t, ae["ae-3"].Above)
+	for _, name := range []string{"ae-1", "ae-2", "ae-4"} {
+		assert.Empty(t, ae[name].Reading, name)
+		assert.False(t, ae[name].Above, name)
+	}
+	// The report prints the rows with the planted skills beside them.
+	assert.Regexp(t, `(?m)^sdr-2 +[\d,]+ +[\d.]+% \[[\d.]+%, [\d.]+%\] +below +100% +1\.00 +[\d.]+d +\d+% +screening +-1\.0`, out)
+	assert.Regexp(t, `(?m)^ae-3 +[\d,]+ +[\d.]+% \[[\d.]+%, [\d.]+%\] +above .* \+0\.8`, out)
+}
+
 // TestRun runs the command: flags, exit codes, no progress line when the
 // output is not a terminal, and the same report for the same seed.
 func TestRun(t *testing.T) {

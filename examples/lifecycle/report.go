@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/leadkit/leadkit"
 	"github.com/leadkit/leadkit/attribution"
 	"github.com/leadkit/leadkit/journey"
 	"github.com/leadkit/leadkit/lifecycle"
@@ -42,6 +43,7 @@ func (r *report) print(w io.Writer) {
 		thousands(in.Agreed), thousands(in.SimMQLs), percent(in.Agreed, in.SimMQLs))
 
 	r.printFunnel(w)
+	r.printDiagnosis(w)
 
 	v := r.v
 	fmt.Fprintf(w, "\n== Verification of %s (%s to %s)\n", v.From.Format("January 2006"), v.From.Format("2006-01-02"), v.To.Format("2006-01-02"))
@@ -309,4 +311,67 @@ func ratio(p *float64) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.2f", *p)
+}
+
+// printDiagnosis prints each step of the run's funnel beside its target
+// and per owner (the SDRs on MQL -> SAL, the sales reps after), with the
+// skill the simulator planted in each.
+func (r *report) printDiagnosis(w io.Writer) {
+	d := r.diag
+	planted := map[string]float64{}
+	for _, p := range r.truth.SDR.Team {
+		planted[p.Name] = p.LogOdds
+	}
+	for _, p := range r.truth.Sales {
+		planted[p.Name] = p.LogOdds
+	}
+	fmt.Fprintf(w, "\n== Funnel diagnosis of the leads created before %s, whose journeys have had time to end (each step by who worked it; rates with 95%% intervals)\n",
+		r.diagTo.Format("2006-01-02"))
+	if c := d.Gaps.Costliest; c != nil {
+		fmt.Fprintf(w, "the costliest gap: %s -> %s, %.1f%% against a target of %.1f%%: %.1f won deals lost\n", c.From, c.To, 100*c.Rate.Value(), 100**c.Target, *c.Lost)
+	}
+	for _, step := range d.Steps {
+		if len(step.Owners) < 2 {
+			continue // worked by nobody in particular (Raw -> MQL: the model)
+		}
+		target := "none"
+		if step.Target != nil {
+			target = fmt.Sprintf("%.0f%%", 100**step.Target)
+		}
+		fmt.Fprintf(w, "\n%s -> %s (team %s): %s, target %s\n", step.From, step.To, cmp.Or(step.Team, "-"), interval(step.Rate), target)
+		tw := table(w)
+		fmt.Fprintln(tw, "owner\tleads\trate\tvs team\tworked\tcalls/lead\tfirst call\tSLA breaches\treading\tplanted\t")
+		for _, o := range step.Owners {
+			vs := ""
+			switch {
+			case o.Below:
+				vs = "below"
+			case o.Above:
+				vs = "above"
+			}
+			skill := ""
+			if p, ok := planted[o.Owner]; ok {
+				skill = fmt.Sprintf("%+.1f", p)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", cmp.Or(o.Owner, "(nobody)"), thousands(o.Rate.Base), interval(o.Rate), vs,
+				ratePercent(o.Work.Worked), ratio(o.Work.PerStay), days(time.Duration(o.Work.FirstMedian)), ratePercent(o.Breaches), cmp.Or(string(o.Reading), "-"), skill)
+		}
+		tw.Flush()
+	}
+}
+
+// interval writes a rate with its interval: "52.1% [49.0%, 55.2%]".
+func interval(r leadkit.Rate) string {
+	if r.Rate == nil {
+		return "no data"
+	}
+	return fmt.Sprintf("%.1f%% [%.1f%%, %.1f%%]", 100**r.Rate, 100**r.Low, 100**r.High)
+}
+
+// ratePercent writes a rate without its interval, "-" for no data.
+func ratePercent(r leadkit.Rate) string {
+	if r.Rate == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f%%", 100**r.Rate)
 }

@@ -105,7 +105,7 @@ func New(ctx context.Context, clock func() time.Time) (*Feeder, error) {
 	if err != nil {
 		return nil, err
 	}
-	machine, err := stage.New(stage.Classic(), stage.Options{Now: clock})
+	machine, err := stage.New(Definition(), stage.Options{Now: clock})
 	if err != nil {
 		return nil, err
 	}
@@ -296,3 +296,26 @@ func (f *Feeder) Engine() *lifecycle.Engine { return f.engine }
 
 // Stats returns what the stream did to the engine so far.
 func (f *Feeder) Stats() Stats { return f.stats }
+
+// Definition is the business's stage model: the Classic stages, with the
+// SDR team working MQLs (the simulator's SDRs call every MQL and accept
+// or recycle it) and the sales reps working SALs on, and the targets the
+// team holds each step to.
+func Definition() stage.Definition {
+	def := stage.Classic()
+	for i := range def.Stages {
+		switch def.Stages[i].Name {
+		case sim.StageMQL:
+			def.Stages[i].Team = "sdr"
+		case sim.StageSAL:
+			def.Stages[i].Team = "sales"
+		}
+	}
+	def.Targets = []stage.Target{
+		{From: sim.StageMQL, To: sim.StageSAL, Rate: 0.55, CycleTime: leadkit.Duration(24 * time.Hour)},
+		{From: sim.StageSAL, To: sim.StageSQL, Rate: 0.5},
+		{From: sim.StageSQL, To: sim.StageOpportunity, Rate: 0.6},
+		{From: sim.StageOpportunity, To: sim.StageWon, Rate: 0.3},
+	}
+	return def
+}
