@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/leadkit/leadkit"
 	"github.com/leadkit/leadkit/stage"
@@ -19,6 +20,7 @@ func FuzzDefinition(f *testing.F) {
 	}
 	f.Add([]byte("name: p\ninitial: A\nstages: [{name: A}, {name: B, terminal: true}]\ntransitions: [{name: ab, from: [A], to: B}]"))
 	f.Add([]byte(`{"initial":"A","stages":[{"name":"A","sla":"3d"}],"transitions":[{"name":"x","from":["*"],"to":"A"}]}`))
+	f.Add([]byte("name: p\ninitial: A\nstages: [{name: A, sla: 2d, team: sdr}, {name: B, terminal: true}]\ntransitions: [{name: ab, from: [A], to: B}]\ntargets: [{from: A, to: B, rate: 0.4, cycle_time: 1d}]"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		def, err := stage.ParseDefinition(data)
 		if err != nil {
@@ -51,6 +53,62 @@ func FuzzDefinition(f *testing.F) {
 		for i, e := range h {
 			if e.Version != int64(i+1) {
 				t.Fatalf("history entry %d has version %d", i, e.Version)
+			}
+		}
+		// Targets New accepted are targets Gaps accepts, on a funnel by
+		// owner of what the subject did.
+		if len(m.FunnelStages()) >= 2 {
+			r, err := m.Funnel(ctx, stage.FunnelOptions{ByOwner: true, Now: time.Now()})
+			if err != nil {
+				t.Fatalf("funnel: %v", err)
+			}
+			if _, err := m.Gaps(r); err != nil {
+				t.Fatalf("gaps of targets New accepted: %v", err)
+			}
+		}
+	})
+}
+
+// FuzzFunnelSpec reads funnel specs (by owner, with SLAs) as a tenant
+// would send them: a spec is refused with ErrInvalid or counts visits into
+// a result that encodes as JSON (no NaN or Inf anywhere).
+func FuzzFunnelSpec(f *testing.F) {
+	f.Add([]byte("stages: [MQL, SAL]\norder: [Raw, MQL, SAL, SQL]\ncohort: month\n"), "MQL", "ana", int64(3600))
+	f.Add([]byte(`{"stages":["MQL","SAL","SQL"],"by_owner":true,"sla":{"MQL":"2d"},"now":"2026-03-09T00:00:00Z"}`), "SAL", "", int64(-86400))
+	f.Add([]byte(`{"stages":["A","B"],"by_owner":true,"sla":{"A":"-1d"}}`), "A", "bo", int64(0))
+	f.Fuzz(func(t *testing.T, data []byte, st, owner string, dt int64) {
+		spec, err := stage.ParseFunnelSpec(data)
+		if err != nil {
+			if !errors.Is(err, leadkit.ErrInvalid) {
+				t.Fatalf("parse error does not wrap ErrInvalid: %v", err)
+			}
+			return
+		}
+		acc, err := stage.NewFunnel(spec)
+		if err != nil {
+			if !errors.Is(err, leadkit.ErrInvalid) {
+				t.Fatalf("NewFunnel error does not wrap ErrInvalid: %v", err)
+			}
+			return
+		}
+		t0 := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+		for i, s := range spec.Stages {
+			vs := []stage.Visit{{LeadID: "a", Stage: s, At: t0, Owner: owner}, {LeadID: "a", Stage: st, At: t0.Add(time.Duration(dt) * time.Second)}}
+			if err := acc.Add(vs[:1+i%2]); err != nil && !errors.Is(err, leadkit.ErrInvalid) {
+				t.Fatalf("add: %v", err)
+			}
+		}
+		r := acc.Result()
+		if _, err := json.Marshal(r); err != nil {
+			t.Fatalf("result does not encode: %v", err)
+		}
+		for _, step := range r.Owners {
+			base := 0
+			for _, o := range step.Owners {
+				base += o.Rate.Base
+			}
+			if base != step.Rate.Base {
+				t.Fatalf("%s -> %s: owners' bases %d, the step's %d", step.From, step.To, base, step.Rate.Base)
 			}
 		}
 	})
