@@ -2,6 +2,7 @@ package lifecycle
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -97,6 +98,13 @@ type DiagnoseOptions struct {
 	// Owner says who worked a stay (default stage.OwnerActor: the person
 	// who acted on the lead in the stage).
 	Owner stage.OwnerSource `json:"owner,omitempty"`
+	// Assigned names, per stage, the lead's assignment field: the custom
+	// person field (leadkit.Person.Custom) that holds who owns the lead in
+	// that stage, as a CRM keeps it ({"MQL": "sdr_owner", "SAL":
+	// "account_executive"}). Visits to those stages are owned by the
+	// field's current value (a string; anything else, or no value, is
+	// nobody); the other stages by Owner. At most stage.MaxStages entries.
+	Assigned map[string]string `json:"assigned,omitempty"`
 	// Work are the event types that count as working a lead (default:
 	// leadkit.EventSDRCall, leadkit.EventSalesFollowUp and
 	// leadkit.EventMeeting).
@@ -128,6 +136,17 @@ func (e *Engine) Diagnose(ctx context.Context, o DiagnoseOptions) (Diagnosis, er
 	if err != nil {
 		return Diagnosis{}, fmt.Errorf("lifecycle: diagnose: %w", err)
 	}
+	for st, field := range o.Assigned {
+		if _, ok := e.machine.Rank(st); !ok {
+			return Diagnosis{}, fmt.Errorf("lifecycle: diagnose: %w: assigned: unknown stage %q", leadkit.ErrInvalid, st)
+		}
+		if msg := leadkit.CheckText(field, leadkit.MaxNameBytes); msg != "" || field == "" {
+			return Diagnosis{}, fmt.Errorf("lifecycle: diagnose: %w: assigned[%q]: field name empty or %s", leadkit.ErrInvalid, st, msg)
+		}
+	}
+	if len(o.Assigned) > stage.MaxStages {
+		return Diagnosis{}, fmt.Errorf("lifecycle: diagnose: %w: %d assigned stages, at most %d", leadkit.ErrInvalid, len(o.Assigned), stage.MaxStages)
+	}
 	measured := map[string]bool{}
 	for _, s := range stages[:len(stages)-1] {
 		measured[s] = true
@@ -136,6 +155,11 @@ func (e *Engine) Diagnose(ctx context.Context, o DiagnoseOptions) (Diagnosis, er
 		visits, err := e.machine.OwnedVisits(h, o.Owner)
 		if err != nil {
 			return err
+		}
+		if len(o.Assigned) > 0 {
+			if err := e.assign(ctx, k.ID, visits, o.Assigned); err != nil {
+				return err
+			}
 		}
 		if err := f.Add(visits); err != nil {
 			return err
@@ -158,6 +182,30 @@ func (e *Engine) Diagnose(ctx context.Context, o DiagnoseOptions) (Diagnosis, er
 	}
 	d.Steps = diagnoseSteps(e.machine.Definition(), d)
 	return d, nil
+}
+
+// assign sets the owner of the visits to assigned stages from the lead's
+// assignment fields. A lead the engine has no state for (a subject
+// started in the machine by hand) has no assignments.
+func (e *Engine) assign(ctx context.Context, lead string, visits []stage.Visit, assigned map[string]string) error {
+	st, err := e.states.Get(ctx, lead)
+	if errors.Is(err, leadkit.ErrNotFound) {
+		st = LeadState{}
+	} else if err != nil {
+		return err
+	}
+	for i := range visits {
+		field, ok := assigned[visits[i].Stage]
+		if !ok {
+			continue
+		}
+		owner, _ := st.Lead.Person.Custom[field].(string)
+		if leadkit.CheckText(owner, leadkit.MaxIDBytes) != "" {
+			owner = "" // not a name a visit can carry
+		}
+		visits[i].Owner = owner
+	}
+	return nil
 }
 
 // diagnoseSteps joins the funnel by owner, the gaps and the work.

@@ -150,3 +150,39 @@ func TestDiagnoseScreeningAndFollowUp(t *testing.T) {
 	_, err = e.Diagnose(ctx, lifecycle.DiagnoseOptions{Stages: []string{"MQL", "Nope"}})
 	require.ErrorIs(t, err, leadkit.ErrInvalid)
 }
+
+// TestDiagnoseAssignedField: a CRM's assignment field owns the stays of
+// its stage, whoever fired the transitions; other stages keep the actor.
+func TestDiagnoseAssignedField(t *testing.T) {
+	e, m := talEngine(t)
+	for i := range 4 {
+		id := fmt.Sprintf("a%d", i)
+		at := t0.Add(time.Duration(i) * time.Hour)
+		custom := map[string]any{"sdr_owner": "zed"}
+		if i == 3 {
+			custom = map[string]any{"sdr_owner": 7} // not a name: nobody
+		}
+		_, err := e.AddLead(ctx, leadkit.Lead{ID: id, CreatedAt: at, Person: leadkit.Person{Custom: custom}}, "MQL")
+		require.NoError(t, err)
+		_, err = m.Fire(ctx, stage.Lead(id), "accept", stage.Request{Actor: "ana", At: at.Add(time.Hour)})
+		require.NoError(t, err)
+	}
+	d, err := e.Diagnose(ctx, lifecycle.DiagnoseOptions{Stages: []string{"MQL", "TAL", "SAL"}, Assigned: map[string]string{"MQL": "sdr_owner"}})
+	require.NoError(t, err)
+	step, _ := d.Step("MQL", "TAL")
+	require.Len(t, step.Owners, 2)
+	assert.Equal(t, "", step.Owners[0].Owner)
+	assert.Equal(t, 1, step.Owners[0].Rate.Base)
+	assert.Equal(t, "zed", step.Owners[1].Owner)
+	assert.Equal(t, 3, step.Owners[1].Rate.Base)
+	without, err := e.Diagnose(ctx, lifecycle.DiagnoseOptions{Stages: []string{"MQL", "TAL", "SAL"}})
+	require.NoError(t, err)
+	s2, _ := without.Step("MQL", "TAL")
+	require.Len(t, s2.Owners, 1)
+	assert.Equal(t, "ana", s2.Owners[0].Owner)
+
+	_, err = e.Diagnose(ctx, lifecycle.DiagnoseOptions{Assigned: map[string]string{"Nope": "x"}})
+	require.ErrorIs(t, err, leadkit.ErrInvalid)
+	_, err = e.Diagnose(ctx, lifecycle.DiagnoseOptions{Assigned: map[string]string{"MQL": ""}})
+	require.ErrorIs(t, err, leadkit.ErrInvalid)
+}
