@@ -146,6 +146,24 @@
 // what the floor or cap changed, adding up to the score; [RollUp]
 // builds account scores from contacts.
 //
+// # SDR capacity and the MQL threshold
+//
+// The MQL threshold should follow what the SDRs can work.
+// [RecommendThreshold] (or a [CapacityAccumulator], filled per shard and
+// merged) reads each lead's score trajectory ([Model.Trajectory]) and
+// outcome (worked, and when it reached SQL) over a history window, with
+// the team's [SDRCapacity], and returns the trade-off curve for every
+// candidate threshold (MQLs per working day, capacity used, expected SQLs
+// per day with capacity applied) and the threshold with the most expected
+// SQLs within a utilisation target. Leads under the threshold in force
+// were never worked, so their SQL rate is not observed: each score band
+// says whether its rate is observed or estimated (a logistic fit over the
+// observed bands, its slope held at zero or above), every curve point
+// that rests on an estimate is marked, and CapacitySpec.RequireObserved
+// recommends from observed rates alone. Missing data (no working days,
+// no capacity, no rate) is null or an explained "no recommendation",
+// never NaN.
+//
 // # Late events
 //
 // Webhooks arrive late. A State counts events in time order: frequency

@@ -147,6 +147,11 @@ type CapacitySpec struct {
 	// MinWorked is the least number of worked leads at which a band's SQL
 	// rate counts as observed (0: leadkit.MinRateBase).
 	MinWorked int `json:"min_worked,omitempty"`
+	// RequireObserved recommends only thresholds whose SQLs rest on
+	// observed rates alone (the curve still shows the others): for a
+	// history where the leads under the threshold in force may convert
+	// unlike the worked ones, which no fit can tell.
+	RequireObserved bool `json:"require_observed,omitempty"`
 	// MinCoverage is the least share of a band's leads that must have been
 	// worked for its rate to count as observed (nil: DefaultMinCoverage):
 	// a band where SDRs called a few hand-picked leads says little about
@@ -565,7 +570,7 @@ func (a *CapacityAccumulator) sameSpec(o *CapacityAccumulator) bool {
 	x, y := a.spec, o.spec
 	return x.From.Equal(y.From) && x.To.Equal(y.To) && a.days == o.days && x.Capacity == y.Capacity &&
 		a.target == o.target && slices.Equal(x.Thresholds, y.Thresholds) && a.step == o.step &&
-		a.minWorked == o.minWorked && a.minCoverage == o.minCoverage
+		a.minWorked == o.minWorked && a.minCoverage == o.minCoverage && x.RequireObserved == y.RequireObserved
 }
 
 // CapacityResult is a threshold recommendation: the bands of the history
@@ -907,7 +912,7 @@ func (a *CapacityAccumulator) recommend(curve []CapacityPoint) CapacityRecommend
 			continue
 		}
 		fits++
-		if p.SQLsPerDay == nil {
+		if p.SQLsPerDay == nil || a.spec.RequireObserved && p.Estimated {
 			continue
 		}
 		rated++
@@ -929,13 +934,17 @@ func (a *CapacityAccumulator) recommend(curve []CapacityPoint) CapacityRecommend
 			return CapacityRecommendation{Reason: fmt.Sprintf("no threshold keeps MQLs within %s of capacity: the fewest, %.4g/day at threshold %g, use %.4g%%",
 				pct, *l.MQLsPerDay, l.Threshold, *l.CapacityUsed*100)}
 		}
+		if a.spec.RequireObserved {
+			return CapacityRecommendation{Reason: fmt.Sprintf("no data: none of the %d thresholds within %s of capacity rests on observed rates alone (require_observed)", fits, pct)}
+		}
 		return CapacityRecommendation{Reason: fmt.Sprintf("no data: none of the %d thresholds within %s of capacity has an SQL estimate (fewer than two bands have an observed rate to estimate the others from)", fits, pct)}
 	}
 	p := curve[best]
 	rec := CapacityRecommendation{OK: true, Threshold: &p.Threshold, Point: &p, Estimated: p.Estimated}
 	for i := range curve {
 		q := &curve[i]
-		if i != best && q.SQLsPerDay != nil && *q.CapacityUsed <= a.target && tied(*q.SQLsPerDay, *p.SQLsPerDay) && q.MQLs != p.MQLs {
+		if i != best && q.SQLsPerDay != nil && !(a.spec.RequireObserved && q.Estimated) && *q.CapacityUsed <= a.target &&
+			tied(*q.SQLsPerDay, *p.SQLsPerDay) && q.MQLs != p.MQLs {
 			rec.Tied = append(rec.Tied, q.Threshold)
 		}
 	}

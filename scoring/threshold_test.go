@@ -149,12 +149,13 @@ func bruteForce(t *testing.T, s CapacitySpec, thresholds []float64, step float64
 	for k, th := range thresholds {
 		p := bfPoint{threshold: th}
 		var sum float64
-		ok := true
+		ok, estimated := true, false
 		for _, in := range infos {
 			if !in.cross[k] {
 				continue
 			}
 			p.mqls++
+			estimated = estimated || !observed[in.band]
 			if rate[in.band] == nil {
 				ok = false
 				continue
@@ -169,7 +170,7 @@ func bruteForce(t *testing.T, s CapacitySpec, thresholds []float64, step float64
 			p.sqlsPerDay = ptr(sum / capDays)
 		}
 		out[k] = p
-		if p.sqlsPerDay == nil || perDay/capacity > target {
+		if p.sqlsPerDay == nil || perDay/capacity > target || s.RequireObserved && estimated {
 			continue
 		}
 		if best < 0 {
@@ -284,6 +285,7 @@ func TestCapacityMatchesBruteForce(t *testing.T) {
 		}
 		minWorked, minCov := 1+r.IntN(3), r.Float64()*0.9
 		s.MinWorked, s.MinCoverage = minWorked, &minCov
+		s.RequireObserved = r.IntN(4) == 0
 		explicit := r.IntN(2) == 0
 		if explicit {
 			s.Thresholds = []float64{1, 3, 4, 6, 9}
@@ -393,6 +395,14 @@ func TestCapacityFindsAnalyticOptimum(t *testing.T) {
 				assert.InEpsilon(t, want, *p.SQLsPerDay, 0.04, "threshold %v", p.Threshold)
 				assert.Equal(t, p.Threshold < capLeft, p.Estimated, "threshold %v", p.Threshold)
 			}
+			// Requiring observed rates keeps the recommendation in the
+			// worked bands.
+			s.RequireObserved = true
+			obs, err := RecommendThreshold(s, leads)
+			require.NoError(t, err)
+			require.True(t, obs.Recommendation.OK, obs.Recommendation.Reason)
+			assert.Equal(t, max(c.want, capLeft), *obs.Recommendation.Threshold)
+			assert.False(t, obs.Recommendation.Estimated)
 			// The fit recovers the planted curve.
 			require.NotNil(t, res.Fit.Slope)
 			assert.InDelta(t, capB, *res.Fit.Slope, 0.01)
