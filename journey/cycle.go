@@ -23,7 +23,8 @@ const (
 )
 
 // CycleOptions tunes [CycleTimes]. The zero value measures from the first
-// touch with no cohorts.
+// touch with no cohorts, and sets apart the leads that converted within
+// DefaultInstant.
 type CycleOptions struct {
 	Start Start `json:"start,omitempty"`
 	// Created maps lead IDs to creation times (leadkit.Lead.CreatedAt);
@@ -33,7 +34,24 @@ type CycleOptions struct {
 	Cohort leadkit.Period `json:"cohort,omitempty"`
 	// Bins of the histograms (0: automatic, see [Histogram]).
 	Bins int `json:"bins,omitempty"`
+	// Instant is the longest cycle time of an instant converter: a lead
+	// that reached the stage at registration (a demo request form that
+	// created the lead and qualified it at once), whose cycle time says
+	// nothing about nurture. Such leads are counted in
+	// CycleResult.Instants and left out of CycleResult.WithoutInstant.
+	// Zero means [DefaultInstant]; a negative value turns the split off.
+	// In JSON and YAML it is text such as "1h" (see
+	// [leadkit.ParseDuration]).
+	Instant time.Duration `json:"instant,omitempty"`
 }
+
+// DefaultInstant is the default CycleOptions.Instant: one hour. A lead
+// that converts at registration does so in the same request, or within
+// the minutes a scoring run or a CRM sync takes (hourly at the slowest
+// common schedule); a lead that needed a second touch, even the same day
+// (a webinar, then a demo request), took longer than that. A day would
+// count same-day nurture as instant.
+const DefaultInstant = time.Hour
 
 // CycleResult is the time leads took to reach a stage.
 type CycleResult struct {
@@ -45,6 +63,20 @@ type CycleResult struct {
 	// (no timeline, no creation time) or whose start is after their first
 	// entry into the stage.
 	Skipped int `json:"skipped"`
+	// Instant is the threshold of instant converters
+	// (CycleOptions.Instant, DefaultInstant when zero); null when the
+	// split is off.
+	Instant *leadkit.Duration `json:"instant"`
+	// Instants counts the leads of Overall whose cycle time was at most
+	// Instant (they converted at registration), of Overall.N; with no
+	// leads it has no data (null rate), and with the split off its count
+	// is 0.
+	Instants leadkit.Rate `json:"instants"`
+	// WithoutInstant are the statistics of Overall without the instant
+	// converters: how long the leads that did not convert at registration
+	// took. Overall keeps every lead, so that it agrees with the stage
+	// funnel.
+	WithoutInstant DurationStats `json:"without_instant"`
 }
 
 // CycleCohort is the cycle time of one cohort.
@@ -52,6 +84,9 @@ type CycleCohort struct {
 	Cohort string        `json:"cohort"`
 	Start  time.Time     `json:"start,omitzero"`
 	Stats  DurationStats `json:"stats"`
+	// Instants and WithoutInstant split the cohort as CycleResult's.
+	Instants       leadkit.Rate  `json:"instants"`
+	WithoutInstant DurationStats `json:"without_instant"`
 }
 
 // CycleTimes measures, for every lead with an entry into stage, the time
@@ -60,7 +95,11 @@ type CycleCohort struct {
 // Only entries into stage count; pass [stage.Reach] to count the leads
 // that skipped it, at the time they reached it (then CycleTimes from the
 // reach time of a first stage agrees with the stage funnel's conversion
-// times). Bad entries are skipped and named in the error.
+// times). Leads that reached the stage within CycleOptions.Instant of
+// their start (at most; one hour by default) are instant converters: they
+// stay in Overall and each cohort's Stats, are counted in Instants, and
+// are left out of WithoutInstant. Bad entries are skipped and named in the
+// error.
 func CycleTimes(timelines []Timeline, entries []stage.Visit, stage string, opts CycleOptions) (CycleResult, error) {
 	start := opts.Start
 	if start == "" {
@@ -82,9 +121,17 @@ func CycleTimes(timelines []Timeline, entries []stage.Visit, stage string, opts 
 	if err := errs.err(); err != nil {
 		return CycleResult{}, err
 	}
+	instant := opts.Instant
+	if instant == 0 {
+		instant = DefaultInstant
+	}
 	first := firstEntries(entries, stage, time.Time{}, time.Time{}, &errs)
 	idx := indexTimelines(timelines)
 	r := CycleResult{Stage: stage, Start: start}
+	if instant > 0 {
+		d := leadkit.Duration(instant)
+		r.Instant = &d
+	}
 	var all []time.Duration
 	type cohort struct {
 		start time.Time
@@ -120,9 +167,24 @@ func CycleTimes(timelines []Timeline, entries []stage.Visit, stage string, opts 
 		}
 	}
 	r.Overall = Summarize(all, opts.Bins)
+	r.Instants, r.WithoutInstant = splitInstant(all, instant, opts.Bins)
 	for _, label := range slices.Sorted(maps.Keys(cohorts)) {
 		c := cohorts[label]
-		r.Cohorts = append(r.Cohorts, CycleCohort{Cohort: label, Start: c.start, Stats: Summarize(c.ds, opts.Bins)})
+		cc := CycleCohort{Cohort: label, Start: c.start, Stats: Summarize(c.ds, opts.Bins)}
+		cc.Instants, cc.WithoutInstant = splitInstant(c.ds, instant, opts.Bins)
+		r.Cohorts = append(r.Cohorts, cc)
 	}
 	return r, errs.err()
+}
+
+// splitInstant counts the cycle times of at most instant (none when
+// instant is negative) and summarises the others.
+func splitInstant(ds []time.Duration, instant time.Duration, bins int) (leadkit.Rate, DurationStats) {
+	rest := make([]time.Duration, 0, len(ds))
+	for _, d := range ds {
+		if instant < 0 || d > instant {
+			rest = append(rest, d)
+		}
+	}
+	return leadkit.NewRate(len(ds)-len(rest), len(ds)), Summarize(rest, bins)
 }

@@ -45,7 +45,8 @@
 // still count. [ParseFunnelSpec], [ParsePatternOptions] and
 // [ParsePathOptions] read specs from JSON or YAML, refusing unknown keys;
 // durations of specs and options (FunnelSpec.Window, PatternOptions.MaxGap,
-// SourceAgeOptions.Buckets, NurtureOptions.Window) are written in leadkit's
+// SourceAgeOptions.Buckets, NurtureOptions.Window, CycleOptions.Instant,
+// OldLeadNurtureOptions.Lookback) are written in leadkit's
 // duration grammar ("90m", "36h", "14d", "2w"; see
 // [leadkit.ParseDuration]), and results write theirs the same way.
 //
@@ -68,6 +69,40 @@
 // to a stage; [SourceAge] splits a period's converters into new and old
 // leads; [NurturePower] rates content by the conversions that followed it.
 //
+// Four small reports answer the questions a B2B team asks of these, with
+// the same definitions, so the same input gives the same answer:
+//
+//   - Which channels bring new leads and which revive old ones:
+//     SourceAgeResult.Channels credits each new lead (created in the
+//     period, SourceAge's New) to its source, the channel of its first
+//     touch with a channel, and each old one (Earlier) to the channel of
+//     its last touch with a channel before it converted, with each
+//     channel's new-lead share.
+//   - Cycle time without the leads that convert at registration:
+//     [CycleTimes] counts the leads that reached the stage within
+//     CycleOptions.Instant of their start ([DefaultInstant], one hour:
+//     the demo request that creates and qualifies a lead in one go, plus
+//     a sync's delay) in Instants and leaves them out of WithoutInstant;
+//     Overall keeps them, so that it still agrees with the stage funnel.
+//   - Content by the funnel phase it serves: [ContentPhases] places every
+//     touch by where its lead stood: at or before its creation,
+//     acquisition; before the conversion stage, or outside the funnel
+//     order (recycled), nurture; at it or after, sales enablement; with
+//     touches, leads and the conversions that followed, per content.
+//   - Old leads that converted against those that did not:
+//     [OldLeadNurture] compares them on the touches each received in the
+//     same-length window before its conversion (or the period's end):
+//     the share touched and touches per lead, overall, per type and per
+//     channel.
+//
+// Their rates are [leadkit.Rate] values (a Wilson interval, a Small flag)
+// and their ratios [leadkit.Ratio] pointers: a group without leads reads
+// as no data (JSON null), never NaN. [SourceAge], [ContentPhases] and
+// [OldLeadNurture] are also accumulators ([SourceAgeAccumulator],
+// [ContentPhaseAccumulator], [OldLeadNurtureAccumulator]) that add one
+// [LeadJourney] (a lead's events, stage visits and creation time) at a
+// time; [Journeys] groups the inputs of the function forms that way.
+//
 // # Golden paths
 //
 // [MinePatterns] is PrefixSpan sequential pattern mining over paths (see
@@ -76,9 +111,10 @@
 //
 // # Scale
 //
-// The calculators are pure (no context, no goroutines). Funnels, paths and
-// patterns are also accumulators under the contract of package leadkit
-// ([FunnelAccumulator], [PathAccumulator], [PatternAccumulator]): shard
+// The calculators are pure (no context, no goroutines). Funnels, paths,
+// patterns and the per-lead reports above are also accumulators under the
+// contract of package leadkit ([FunnelAccumulator], [PathAccumulator],
+// [PatternAccumulator], [SourceAgeAccumulator], ...): shard
 // the leads (all events of a lead in one shard, e.g. by a hash of LeadID),
 // fill one accumulator per shard or goroutine, Merge them, and read the
 // result, which equals a single pass. Funnel accumulators keep the per-lead

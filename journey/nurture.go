@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/internal/text"
 	"github.com/leadkit/leadkit/stage"
 )
 
@@ -122,4 +123,711 @@ func NurturePower(timelines []Timeline, entries []stage.Visit, stage string, opt
 		return cmp.Compare(a.Key, b.Key)
 	})
 	return out, errs.err()
+}
+
+// Phase is where in a lead's life a touch fell: the funnel stage a piece
+// of content serves.
+type Phase string
+
+// The phases of [ContentPhases].
+const (
+	// PhaseAcquisition: at or before the lead's start (its creation, or
+	// its first stage visit when the creation time is unknown): the touch
+	// that brought the lead in, or came before it.
+	PhaseAcquisition Phase = "acquisition"
+	// PhaseNurture: after the start, while the lead stood before the
+	// conversion stage in the funnel order or outside the order
+	// (Recycled, Lost: back in nurture).
+	PhaseNurture Phase = "nurture"
+	// PhaseSales: while the lead stood at the conversion stage or a later
+	// one of the funnel order (sales enablement).
+	PhaseSales Phase = "sales"
+)
+
+// ContentPhaseOptions tunes [ContentPhases].
+type ContentPhaseOptions struct {
+	// Order is the funnel order (e.g. stage.Machine.FunnelStages()); it
+	// must hold the stage. Required.
+	Order []string `json:"order"`
+	// Outcome is the stage that counts as the conversion following a
+	// sales-phase touch; it must come after the stage in Order. Empty
+	// means the last stage of Order; when that is the stage itself, the
+	// sales phase has no conversions (null rates).
+	Outcome string `json:"outcome,omitempty"`
+	// By is the field that names a piece of content: KeyContent (the
+	// default) or any Key. A touch without a value is grouped under its
+	// event type (ContentPhase.Type).
+	By Key `json:"by,omitempty"`
+	// Types are the event types that count as touches; empty means every
+	// type.
+	Types []string `json:"types,omitempty"`
+}
+
+// PhaseUse is how one piece of content (or all of them) was used in one
+// phase.
+type PhaseUse struct {
+	// Touches in the phase, and the distinct Leads they reached.
+	Touches int `json:"touches"`
+	Leads   int `json:"leads"`
+	// Converted counts the Leads that reached the conversion stage (for
+	// the sales phase: the Outcome stage) at or after one of these
+	// touches, of Leads. For the sales phase without an outcome (the
+	// stage is the last of the order) it has no data (null).
+	Converted leadkit.Rate `json:"converted"`
+}
+
+// ContentPhase is one piece of content with its use in each phase.
+type ContentPhase struct {
+	Key string `json:"key"`
+	// Type marks a Key that is an event type: touches without a value of
+	// ContentPhaseOptions.By.
+	Type bool `json:"type,omitempty"`
+	// Serves is the phase of most of its touches (on a tie, the earlier
+	// phase).
+	Serves      Phase    `json:"serves"`
+	Acquisition PhaseUse `json:"acquisition"`
+	Nurture     PhaseUse `json:"nurture"`
+	Sales       PhaseUse `json:"sales"`
+}
+
+// ContentPhasesResult groups content by the funnel phase it serves.
+type ContentPhasesResult struct {
+	Stage   string `json:"stage"`
+	Outcome string `json:"outcome,omitempty"`
+	// Acquisition, Nurture and Sales total the phases over all content.
+	Acquisition PhaseUse `json:"acquisition"`
+	Nurture     PhaseUse `json:"nurture"`
+	Sales       PhaseUse `json:"sales"`
+	// Content is sorted by the phase it serves (acquisition first), then
+	// by touches in that phase, descending, then by Key (keys before
+	// types on a tie).
+	Content []ContentPhase `json:"content"`
+	// Unplaced counts the touches of leads with neither a creation time
+	// nor a stage visit: there is no telling where they fell.
+	Unplaced int `json:"unplaced"`
+}
+
+// ContentPhases groups content by the funnel phase it serves: acquisition
+// (content that brings leads in), nurture (content that moves known leads
+// towards the conversion stage) and sales enablement (content used once
+// they reached it). Each touch is placed by where its lead stood when it
+// came:
+//
+//   - at or before the lead's start, its creation time or, when that is
+//     unknown, its first stage visit: acquisition (the download that
+//     created the lead is an acquisition touch);
+//   - after it, by the lead's stage just before the touch (its last visit
+//     strictly before it; at one instant the funnel stages come before
+//     those outside the order, as in [stage.Reach]): at the conversion
+//     stage or a later one of Order, sales; anywhere else, nurture,
+//     including no stage yet and stages outside the order (a recycled
+//     lead is nurtured again). A touch at the instant of a stage entry
+//     comes before it: the form that made the lead an MQL is nurture.
+//
+// Per piece of content and phase it counts the touches, the leads, and
+// the leads that converted after one of those touches (reached the stage,
+// or for sales touches the Outcome stage). The visits should come through
+// [stage.Reach], so that a lead that skipped the stage reached it. Bad
+// entries are skipped and named in the error.
+//
+// ContentPhases is one pass of a [ContentPhaseAccumulator] over
+// [Journeys] of its inputs.
+func ContentPhases(timelines []Timeline, entries []stage.Visit, created map[string]time.Time, stage string, opts ContentPhaseOptions) (ContentPhasesResult, error) {
+	a, err := NewContentPhaseAccumulator(stage, opts)
+	if err != nil {
+		return ContentPhasesResult{}, err
+	}
+	var errs errorList
+	for _, j := range journeys(timelines, entries, created, &errs) {
+		a.add(&j)
+	}
+	return a.Result(), errs.err()
+}
+
+// phaseCount accumulates a PhaseUse.
+type phaseCount struct{ touches, leads, converted int }
+
+func (c *phaseCount) merge(o phaseCount) {
+	c.touches += o.touches
+	c.leads += o.leads
+	c.converted += o.converted
+}
+
+func (c phaseCount) use(hasOutcome bool) PhaseUse {
+	u := PhaseUse{Touches: c.touches, Leads: c.leads, Converted: leadkit.NewRate(c.converted, c.leads)}
+	if !hasOutcome {
+		u.Converted = leadkit.Rate{}
+	}
+	return u
+}
+
+// contentKey names a piece of content: a value of By, or an event type.
+type contentKey struct {
+	key    string
+	isType bool
+}
+
+// ContentPhaseAccumulator computes [ContentPhases] one lead at a time,
+// under the accumulator contract of package leadkit (see
+// [SourceAgeAccumulator]).
+type ContentPhaseAccumulator struct {
+	stage   string
+	opts    ContentPhaseOptions // Order and Types cloned, By and Outcome filled in
+	pos     map[string]int
+	types   map[string]bool
+	content map[contentKey]*[3]phaseCount
+	total   [3]phaseCount
+	unplace int
+	// scratch, per lead
+	sorted []stage.Visit
+	seen   map[contentKey][3]int8 // per phase: 1 touched, 2 touched and converted
+	any    [3]int8
+}
+
+var phases = [3]Phase{PhaseAcquisition, PhaseNurture, PhaseSales}
+
+// NewContentPhaseAccumulator validates the options (see [ContentPhases])
+// and returns an empty accumulator. Errors wrap [leadkit.ErrInvalid].
+func NewContentPhaseAccumulator(stage string, opts ContentPhaseOptions) (*ContentPhaseAccumulator, error) {
+	var errs errorList
+	if stage == "" {
+		errs.add(fmt.Errorf("journey: content phases: %w: empty stage", leadkit.ErrInvalid))
+	}
+	pos, err := funnelOrder("content phases", opts.Order, stage)
+	errs.add(err)
+	if opts.By == "" {
+		opts.By = KeyContent
+	}
+	if !opts.By.valid() {
+		errs.add(fmt.Errorf("journey: content phases: %w: unknown key %q", leadkit.ErrInvalid, opts.By))
+	}
+	if opts.Outcome == "" && len(opts.Order) > 0 {
+		opts.Outcome = opts.Order[len(opts.Order)-1]
+	} else if p, ok := pos[opts.Outcome]; opts.Outcome != "" && (!ok || p <= pos[stage]) && err == nil {
+		errs.add(fmt.Errorf("journey: content phases: %w: outcome %q is not a stage after %q in the funnel order", leadkit.ErrInvalid, text.Clip(opts.Outcome, 64), text.Clip(stage, 64)))
+	}
+	if err := errs.err(); err != nil {
+		return nil, err
+	}
+	opts.Order, opts.Types = slices.Clone(opts.Order), slices.Clone(opts.Types)
+	a := &ContentPhaseAccumulator{stage: stage, opts: opts, pos: pos, content: map[contentKey]*[3]phaseCount{}, seen: map[contentKey][3]int8{}}
+	if len(opts.Types) > 0 {
+		a.types = map[string]bool{}
+		for _, t := range opts.Types {
+			a.types[t] = true
+		}
+	}
+	return a, nil
+}
+
+// hasOutcome reports whether sales touches can be followed by a
+// conversion: the Outcome stage is not the stage itself.
+func (a *ContentPhaseAccumulator) hasOutcome() bool { return a.opts.Outcome != a.stage }
+
+// Add counts one lead's touches. A journey without a lead ID, or with a
+// visit that fails [stage.Visit.Validate] or names another lead, is
+// refused with an error wrapping [leadkit.ErrInvalid] and nothing is
+// counted.
+func (a *ContentPhaseAccumulator) Add(j LeadJourney) error {
+	if err := j.validate("content phases"); err != nil {
+		return err
+	}
+	a.add(&j)
+	return nil
+}
+
+func (a *ContentPhaseAccumulator) add(j *LeadJourney) {
+	start := j.Created
+	for _, v := range j.Visits {
+		if j.Created.IsZero() && (start.IsZero() || v.At.Before(start)) {
+			start = v.At
+		}
+	}
+	a.sorted = standings(a.sorted, j.Visits, a.pos)
+	// The last entries into the stage and the outcome: a touch is
+	// followed by a conversion when one of them is at or after it.
+	var lastStage, lastOutcome time.Time
+	for _, v := range a.sorted {
+		if v.Stage == a.stage {
+			lastStage = v.At
+		}
+		if v.Stage == a.opts.Outcome {
+			lastOutcome = v.At
+		}
+	}
+	clear(a.seen)
+	a.any = [3]int8{}
+	stagePos := a.pos[a.stage]
+	for _, e := range j.Events {
+		if e.Time.IsZero() || (a.types != nil && !a.types[e.Type]) {
+			continue
+		}
+		if start.IsZero() {
+			a.unplace++
+			continue
+		}
+		k := contentKey{key: a.opts.By.Of(e)}
+		if k.key == "" {
+			k = contentKey{key: e.Type, isType: true}
+		}
+		ph, then := 1, lastStage
+		if !e.Time.After(start) {
+			ph = 0
+		} else if st, ok := standingAt(a.sorted, e.Time); ok {
+			if p, in := a.pos[st]; in && p >= stagePos {
+				ph, then = 2, lastOutcome
+			}
+		}
+		conv := int8(1)
+		if !then.IsZero() && !then.Before(e.Time) && (ph < 2 || a.hasOutcome()) {
+			conv = 2
+		}
+		c := a.content[k]
+		if c == nil {
+			c = &[3]phaseCount{}
+			a.content[k] = c
+		}
+		c[ph].touches++
+		a.total[ph].touches++
+		s := a.seen[k]
+		s[ph] = max(s[ph], conv)
+		a.seen[k] = s
+		a.any[ph] = max(a.any[ph], conv)
+	}
+	for k, s := range a.seen {
+		c := a.content[k]
+		for ph, v := range s {
+			if v > 0 {
+				c[ph].leads++
+			}
+			if v > 1 {
+				c[ph].converted++
+			}
+		}
+	}
+	for ph, v := range a.any {
+		if v > 0 {
+			a.total[ph].leads++
+		}
+		if v > 1 {
+			a.total[ph].converted++
+		}
+	}
+}
+
+// Merge adds everything other holds; other is not modified. Accumulators
+// of different stages or options, nil and a itself are refused with an
+// error wrapping [leadkit.ErrInvalid], and nothing changes.
+func (a *ContentPhaseAccumulator) Merge(other *ContentPhaseAccumulator) error {
+	if other == nil || other == a {
+		return fmt.Errorf("journey: content phases: %w: merge needs another accumulator (not nil, not itself)", leadkit.ErrInvalid)
+	}
+	x, y := a.opts, other.opts
+	if a.stage != other.stage || !slices.Equal(x.Order, y.Order) || x.Outcome != y.Outcome || x.By != y.By || !slices.Equal(x.Types, y.Types) {
+		return fmt.Errorf("journey: content phases: %w: cannot merge accumulators of different stages or options", leadkit.ErrInvalid)
+	}
+	for k, oc := range other.content {
+		c := a.content[k]
+		if c == nil {
+			c = &[3]phaseCount{}
+			a.content[k] = c
+		}
+		for ph := range c {
+			c[ph].merge(oc[ph])
+		}
+	}
+	for ph := range a.total {
+		a.total[ph].merge(other.total[ph])
+	}
+	a.unplace += other.unplace
+	return nil
+}
+
+// Result returns the analysis of everything added so far.
+func (a *ContentPhaseAccumulator) Result() ContentPhasesResult {
+	out := a.hasOutcome()
+	r := ContentPhasesResult{Stage: a.stage, Outcome: a.opts.Outcome, Unplaced: a.unplace,
+		Acquisition: a.total[0].use(true), Nurture: a.total[1].use(true), Sales: a.total[2].use(out)}
+	if !out {
+		r.Outcome = ""
+	}
+	r.Content = make([]ContentPhase, 0, len(a.content))
+	serves := map[contentKey]int{}
+	for k, c := range a.content {
+		best := 0
+		for ph := range c {
+			if c[ph].touches > c[best].touches {
+				best = ph
+			}
+		}
+		serves[k] = best
+		r.Content = append(r.Content, ContentPhase{Key: k.key, Type: k.isType, Serves: phases[best],
+			Acquisition: c[0].use(true), Nurture: c[1].use(true), Sales: c[2].use(out)})
+	}
+	touches := func(c ContentPhase, ph int) int {
+		return [3]int{c.Acquisition.Touches, c.Nurture.Touches, c.Sales.Touches}[ph]
+	}
+	slices.SortFunc(r.Content, func(x, y ContentPhase) int {
+		px, py := serves[contentKey{x.Key, x.Type}], serves[contentKey{y.Key, y.Type}]
+		if c := cmp.Compare(px, py); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(touches(y, py), touches(x, px)); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(x.Key, y.Key); c != 0 {
+			return c
+		}
+		if x.Type == y.Type {
+			return 0
+		}
+		if x.Type {
+			return 1
+		}
+		return -1
+	})
+	return r
+}
+
+// DefaultLookback is the default OldLeadNurtureOptions.Lookback: 90 days,
+// a quarter of nurture before each lead's reference time, long enough to
+// hold a nurture track of monthly sends.
+const DefaultLookback = 90 * leadkit.Day
+
+// OldLeadNurtureOptions selects the period and the touches of
+// [OldLeadNurture].
+type OldLeadNurtureOptions struct {
+	// From and To bound the period: conversions with From <= t < To. Both
+	// are required (To is where the lookback of the leads that did not
+	// convert ends).
+	From time.Time `json:"from"`
+	To   time.Time `json:"to"`
+	// OldAge: an old lead was created more than OldAge before From. Zero
+	// means created before From, the Earlier leads of [SourceAge].
+	// Negative is an error.
+	OldAge time.Duration `json:"old_age,omitempty"`
+	// Lookback is how far back from its reference time a lead's touches
+	// count: ref - Lookback <= t < ref (zero: DefaultLookback; negative is
+	// an error). In JSON and YAML, old_age and lookback are text such as
+	// "90d" (see [leadkit.ParseDuration]).
+	Lookback time.Duration `json:"lookback,omitempty"`
+	// Types are the event types that count as nurture touches (e.g.
+	// "email_opened", "webinar_attended"); empty means every type.
+	Types []string `json:"types,omitempty"`
+	// Order is the funnel order (e.g. stage.Machine.FunnelStages()); it
+	// must hold the stage. Required: old leads that stood at the stage or
+	// a later one at From are already converted, and left out.
+	Order []string `json:"order"`
+}
+
+// NurtureUse is the nurture one group of leads received.
+type NurtureUse struct {
+	// Touched counts the leads with at least one such touch in their
+	// lookback, of the leads in the group.
+	Touched leadkit.Rate `json:"touched"`
+	// Touches counts the touches; PerLead is Touches per lead of the
+	// group (null for an empty group).
+	Touches int      `json:"touches"`
+	PerLead *float64 `json:"per_lead"`
+}
+
+// NurtureComparison compares the old leads that converted with those
+// that did not on one kind of touch (a type, a channel, or all).
+type NurtureComparison struct {
+	// Key is the touch type or channel; empty for all touches.
+	Key          string     `json:"key,omitempty"`
+	Converted    NurtureUse `json:"converted"`
+	NotConverted NurtureUse `json:"not_converted"`
+	// PerLeadRatio is Converted.PerLead / NotConverted.PerLead: above 1
+	// the converters received more of it. Null when either group is
+	// empty or the leads that did not convert received none.
+	PerLeadRatio *float64 `json:"per_lead_ratio"`
+}
+
+// OldLeadNurtureResult compares the old leads that converted in a period
+// with those that did not, on the nurture they received.
+type OldLeadNurtureResult struct {
+	Stage    string           `json:"stage"`
+	From     time.Time        `json:"from,omitzero"`
+	To       time.Time        `json:"to,omitzero"`
+	OldAge   leadkit.Duration `json:"old_age"`
+	Lookback leadkit.Duration `json:"lookback"`
+	// OldLeads is the population: the leads created more than OldAge
+	// before From that did not stand at the stage or a later one of the
+	// order at From. Converted counts those that reached the stage in the
+	// period, of OldLeads.
+	OldLeads  int          `json:"old_leads"`
+	Converted leadkit.Rate `json:"converted"`
+	// Excluded counts the old leads left out because they stood at the
+	// stage or a later one at From (already converted); Unknown the leads
+	// that reached the stage in the period with no creation time.
+	Excluded int `json:"excluded"`
+	Unknown  int `json:"unknown"`
+	// All compares the two groups on every counted touch; Types and
+	// Channels per touch type and per channel (touches without a channel
+	// are in All and Types only), sorted by touches, descending, then Key.
+	All      NurtureComparison   `json:"all"`
+	Types    []NurtureComparison `json:"types"`
+	Channels []NurtureComparison `json:"channels"`
+}
+
+// OldLeadNurture answers "did the old leads that converted get more
+// nurture than those that did not": among the old leads of a period
+// (created more than OldAge before From, the Earlier leads of [SourceAge]
+// with OldAge 0) that had not already converted at From (they did not
+// stand at the stage or a later one of Order, by their last visit before
+// From), those that reached the stage in the period against those that
+// did not, on the touches each received within Lookback before its
+// reference time: a converter's first entry into the stage in the period,
+// To for the others. So every lead is looked at over a window of the same
+// length. A touch at the reference time itself is left out: the form that
+// converts a lead is the conversion, not nurture it received. Touches are
+// compared overall, per type and per channel: the share of leads touched
+// (a [leadkit.Rate] with its interval) and touches per lead.
+//
+// Pass the visits through [stage.Reach] to count leads that skipped the
+// stage. Bad entries are skipped and named in the error. OldLeadNurture is
+// one pass of an [OldLeadNurtureAccumulator] over [Journeys] of its
+// inputs.
+func OldLeadNurture(timelines []Timeline, entries []stage.Visit, created map[string]time.Time, stage string, opts OldLeadNurtureOptions) (OldLeadNurtureResult, error) {
+	a, err := NewOldLeadNurtureAccumulator(stage, opts)
+	if err != nil {
+		return OldLeadNurtureResult{}, err
+	}
+	var errs errorList
+	for _, j := range journeys(timelines, entries, created, &errs) {
+		a.add(&j)
+	}
+	return a.Result(), errs.err()
+}
+
+// nurtureCount is one group's touches of one kind: leads touched and
+// touches.
+type nurtureCount struct{ leads, touches int }
+
+// nurtureGroup accumulates one group of [OldLeadNurture].
+type nurtureGroup struct {
+	leads     int
+	all       nurtureCount
+	byType    map[string]*nurtureCount
+	byChannel map[string]*nurtureCount
+}
+
+func newNurtureGroup() *nurtureGroup {
+	return &nurtureGroup{byType: map[string]*nurtureCount{}, byChannel: map[string]*nurtureCount{}}
+}
+
+func addCount(m map[string]*nurtureCount, k string, leads, touches int) {
+	c := m[k]
+	if c == nil {
+		c = &nurtureCount{}
+		m[k] = c
+	}
+	c.leads += leads
+	c.touches += touches
+}
+
+func (g *nurtureGroup) merge(o *nurtureGroup) {
+	g.leads += o.leads
+	g.all.leads += o.all.leads
+	g.all.touches += o.all.touches
+	for k, c := range o.byType {
+		addCount(g.byType, k, c.leads, c.touches)
+	}
+	for k, c := range o.byChannel {
+		addCount(g.byChannel, k, c.leads, c.touches)
+	}
+}
+
+func (g *nurtureGroup) use(c nurtureCount) NurtureUse {
+	return NurtureUse{Touched: leadkit.NewRate(c.leads, g.leads), Touches: c.touches, PerLead: leadkit.Ratio(float64(c.touches), float64(g.leads))}
+}
+
+// OldLeadNurtureAccumulator computes [OldLeadNurture] one lead at a time,
+// under the accumulator contract of package leadkit (see
+// [SourceAgeAccumulator]).
+type OldLeadNurtureAccumulator struct {
+	stage    string
+	opts     OldLeadNurtureOptions // Order and Types cloned, Lookback filled in
+	pos      map[string]int
+	types    map[string]bool
+	conv     *nurtureGroup
+	other    *nurtureGroup
+	excluded int
+	unknown  int
+	// scratch, per lead
+	sorted []stage.Visit
+	byType map[string]int
+	byChan map[string]int
+}
+
+// NewOldLeadNurtureAccumulator validates the options (see
+// [OldLeadNurture]) and returns an empty accumulator. Errors wrap
+// [leadkit.ErrInvalid].
+func NewOldLeadNurtureAccumulator(stage string, opts OldLeadNurtureOptions) (*OldLeadNurtureAccumulator, error) {
+	var errs errorList
+	if stage == "" {
+		errs.add(fmt.Errorf("journey: old lead nurture: %w: empty stage", leadkit.ErrInvalid))
+	}
+	if opts.From.IsZero() || opts.To.IsZero() {
+		errs.add(fmt.Errorf("journey: old lead nurture: %w: the period needs a start and an end (From and To)", leadkit.ErrInvalid))
+	} else if !opts.To.After(opts.From) {
+		errs.add(fmt.Errorf("journey: old lead nurture: %w: period ends (%s) before it starts (%s)", leadkit.ErrInvalid,
+			opts.To.Format(time.RFC3339), opts.From.Format(time.RFC3339)))
+	}
+	if opts.OldAge < 0 {
+		errs.add(fmt.Errorf("journey: old lead nurture: %w: old age %v is negative", leadkit.ErrInvalid, opts.OldAge))
+	}
+	if opts.Lookback < 0 {
+		errs.add(fmt.Errorf("journey: old lead nurture: %w: lookback %v is negative", leadkit.ErrInvalid, opts.Lookback))
+	}
+	pos, err := funnelOrder("old lead nurture", opts.Order, stage)
+	errs.add(err)
+	if err := errs.err(); err != nil {
+		return nil, err
+	}
+	if opts.Lookback == 0 {
+		opts.Lookback = DefaultLookback
+	}
+	opts.Order, opts.Types = slices.Clone(opts.Order), slices.Clone(opts.Types)
+	a := &OldLeadNurtureAccumulator{stage: stage, opts: opts, pos: pos, conv: newNurtureGroup(), other: newNurtureGroup(),
+		byType: map[string]int{}, byChan: map[string]int{}}
+	if len(opts.Types) > 0 {
+		a.types = map[string]bool{}
+		for _, t := range opts.Types {
+			a.types[t] = true
+		}
+	}
+	return a, nil
+}
+
+// Add counts one lead. A journey without a lead ID, or with a visit that
+// fails [stage.Visit.Validate] or names another lead, is refused with an
+// error wrapping [leadkit.ErrInvalid] and nothing is counted. A lead that
+// is not an old lead is not counted, and that is not an error.
+func (a *OldLeadNurtureAccumulator) Add(j LeadJourney) error {
+	if err := j.validate("old lead nurture"); err != nil {
+		return err
+	}
+	a.add(&j)
+	return nil
+}
+
+func (a *OldLeadNurtureAccumulator) add(j *LeadJourney) {
+	from, to := a.opts.From, a.opts.To
+	var at time.Time
+	converted := false
+	for _, v := range j.Visits {
+		if v.Stage == a.stage && !v.At.Before(from) && v.At.Before(to) && (!converted || v.At.Before(at)) {
+			at, converted = v.At, true
+		}
+	}
+	if j.Created.IsZero() {
+		if converted {
+			a.unknown++
+		}
+		return
+	}
+	if !oldAt(j.Created, from, a.opts.OldAge) {
+		return
+	}
+	a.sorted = standings(a.sorted, j.Visits, a.pos)
+	if st, ok := standingAt(a.sorted, from); ok {
+		if p, in := a.pos[st]; in && p >= a.pos[a.stage] {
+			a.excluded++
+			return
+		}
+	}
+	g, ref := a.other, to
+	if converted {
+		g, ref = a.conv, at
+	}
+	lo := ref.Add(-a.opts.Lookback)
+	clear(a.byType)
+	clear(a.byChan)
+	n := 0
+	for _, e := range j.Events {
+		if e.Time.IsZero() || e.Time.Before(lo) || !e.Time.Before(ref) || (a.types != nil && !a.types[e.Type]) {
+			continue
+		}
+		n++
+		a.byType[e.Type]++
+		if e.Channel != "" {
+			a.byChan[e.Channel]++
+		}
+	}
+	g.leads++
+	if n > 0 {
+		g.all.leads++
+		g.all.touches += n
+	}
+	for k, c := range a.byType {
+		addCount(g.byType, k, 1, c)
+	}
+	for k, c := range a.byChan {
+		addCount(g.byChannel, k, 1, c)
+	}
+}
+
+// Merge adds everything other holds; other is not modified. Accumulators
+// of different stages or options, nil and a itself are refused with an
+// error wrapping [leadkit.ErrInvalid], and nothing changes.
+func (a *OldLeadNurtureAccumulator) Merge(other *OldLeadNurtureAccumulator) error {
+	if other == nil || other == a {
+		return fmt.Errorf("journey: old lead nurture: %w: merge needs another accumulator (not nil, not itself)", leadkit.ErrInvalid)
+	}
+	x, y := a.opts, other.opts
+	if a.stage != other.stage || !x.From.Equal(y.From) || !x.To.Equal(y.To) || x.OldAge != y.OldAge || x.Lookback != y.Lookback ||
+		!slices.Equal(x.Types, y.Types) || !slices.Equal(x.Order, y.Order) {
+		return fmt.Errorf("journey: old lead nurture: %w: cannot merge accumulators of different stages or options", leadkit.ErrInvalid)
+	}
+	a.conv.merge(other.conv)
+	a.other.merge(other.other)
+	a.excluded += other.excluded
+	a.unknown += other.unknown
+	return nil
+}
+
+// Result returns the analysis of everything added so far.
+func (a *OldLeadNurtureAccumulator) Result() OldLeadNurtureResult {
+	c, o := a.conv, a.other
+	r := OldLeadNurtureResult{Stage: a.stage, From: a.opts.From, To: a.opts.To, OldAge: leadkit.Duration(a.opts.OldAge), Lookback: leadkit.Duration(a.opts.Lookback),
+		OldLeads: c.leads + o.leads, Converted: leadkit.NewRate(c.leads, c.leads+o.leads), Excluded: a.excluded, Unknown: a.unknown}
+	compare := func(key string, cc, oc nurtureCount) NurtureComparison {
+		x := NurtureComparison{Key: key, Converted: c.use(cc), NotConverted: o.use(oc)}
+		if x.Converted.PerLead != nil && x.NotConverted.PerLead != nil {
+			x.PerLeadRatio = leadkit.Ratio(*x.Converted.PerLead, *x.NotConverted.PerLead)
+		}
+		return x
+	}
+	r.All = compare("", c.all, o.all)
+	list := func(cm, om map[string]*nurtureCount) []NurtureComparison {
+		keys := map[string]bool{}
+		for k := range cm {
+			keys[k] = true
+		}
+		for k := range om {
+			keys[k] = true
+		}
+		out := make([]NurtureComparison, 0, len(keys))
+		for k := range keys {
+			var cc, oc nurtureCount
+			if p := cm[k]; p != nil {
+				cc = *p
+			}
+			if p := om[k]; p != nil {
+				oc = *p
+			}
+			out = append(out, compare(k, cc, oc))
+		}
+		slices.SortFunc(out, func(x, y NurtureComparison) int {
+			if c := cmp.Compare(y.Converted.Touches+y.NotConverted.Touches, x.Converted.Touches+x.NotConverted.Touches); c != 0 {
+				return c
+			}
+			return cmp.Compare(x.Key, y.Key)
+		})
+		return out
+	}
+	r.Types, r.Channels = list(c.byType, o.byType), list(c.byChannel, o.byChannel)
+	return r
 }

@@ -75,7 +75,8 @@ func TestResultsJSONRoundTrip(t *testing.T) {
 func TestResultsHaveNoRawDurations(t *testing.T) {
 	for _, v := range []any{FunnelResult{}, StepResult{}, DurationStats{}, Bin{}, PathCount{}, Transition{},
 		Pattern{}, GoldenPath{}, Touch{}, TouchCounts{}, TypeShare{}, TouchMixResult{},
-		CycleResult{}, CycleCohort{}, SourceAgeResult{}, AgeBucket{}, ContentPower{}} {
+		CycleResult{}, CycleCohort{}, SourceAgeResult{}, AgeBucket{}, ContentPower{},
+		SourceChannel{}, ContentPhasesResult{}, ContentPhase{}, PhaseUse{}, OldLeadNurtureResult{}, NurtureComparison{}, NurtureUse{}} {
 		typ := reflect.TypeOf(v)
 		for i := range typ.NumField() {
 			f := typ.Field(i)

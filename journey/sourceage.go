@@ -1,8 +1,8 @@
 package journey
 
 import (
+	"cmp"
 	"fmt"
-	"maps"
 	"slices"
 	"time"
 
@@ -26,6 +26,10 @@ type SourceAgeOptions struct {
 	// and YAML they are text such as "30d" or "13w" (see
 	// [leadkit.ParseDuration]).
 	Buckets []time.Duration `json:"buckets,omitempty"`
+	// By is the field that names a converter's channel in
+	// SourceAgeResult.Channels: KeyChannel (the default), or KeyCampaign,
+	// KeyContent or KeyType.
+	By Key `json:"by,omitempty"`
 }
 
 // AgeBucket is one age bucket of a [SourceAgeResult]: leads whose age when
@@ -62,17 +66,84 @@ type SourceAgeResult struct {
 	// had at or before reaching the stage.
 	NewTouches     []TypeShare `json:"new_touches"`
 	EarlierTouches []TypeShare `json:"earlier_touches"`
+	// By is the field Channels are keyed by (SourceAgeOptions.By).
+	By Key `json:"by"`
+	// Channels tell which channels bring new leads and which revive old
+	// ones. A New lead is credited to its source: the channel of its
+	// first touch with a channel at or before it reached the stage. An
+	// Earlier lead is credited to what revived it: the channel of its
+	// last touch with a channel at or before it reached the stage.
+	// Touches without a channel (a hand-raise form, a sales note) are
+	// passed over; a lead with none is unattributed (NewUnattributed,
+	// EarlierUnattributed), and leads of unknown creation are in neither.
+	// So the New of all channels plus NewUnattributed is New, and the
+	// Revived plus EarlierUnattributed is Earlier. Sorted by New + Revived,
+	// descending, then by Key.
+	Channels            []SourceChannel `json:"channels"`
+	NewUnattributed     int             `json:"new_unattributed"`
+	EarlierUnattributed int             `json:"earlier_unattributed"`
+}
+
+// SourceChannel is one channel's part in a period's conversions: the new
+// leads it brought and the old ones it revived (see
+// SourceAgeResult.Channels).
+type SourceChannel struct {
+	// Key is the channel (or the value of SourceAgeOptions.By).
+	Key     string `json:"key"`
+	New     int    `json:"new"`
+	Revived int    `json:"revived"`
+	// NewShare is New of New + Revived: near 1 the channel brings new
+	// leads, near 0 it revives old ones.
+	NewShare leadkit.Rate `json:"new_share"`
+	// OfNew is New of all the attributed new leads, OfRevived is Revived
+	// of all the attributed earlier leads: the channel's share of each
+	// group. A group without leads has no data (null rates).
+	OfNew     leadkit.Rate `json:"of_new"`
+	OfRevived leadkit.Rate `json:"of_revived"`
 }
 
 // SourceAge splits the leads that reached stage in a period by when they
 // were created: in the period or earlier, and bucketed by age at the time
 // they reached it, with the touch types each group received before
-// converting. A lead that entered the stage several times in the period
-// counts once, at its first entry in the period, as a first-time reach or
-// a repeat one (it had entered the stage before From); pass
-// [stage.Reach] to count leads that skipped the stage. created maps lead
-// IDs to creation times.
+// converting, and per channel: the new leads each channel brought and the
+// old ones it revived (see SourceAgeResult.Channels). A lead that entered
+// the stage several times in the period counts once, at its first entry
+// in the period, as a first-time reach or a repeat one (it had entered
+// the stage before From); pass [stage.Reach] to count leads that skipped
+// the stage. created maps lead IDs to creation times. Bad entries are
+// skipped and named in the error; the result counts the rest.
+//
+// SourceAge is one pass of a [SourceAgeAccumulator] over [Journeys] of
+// its inputs.
 func SourceAge(timelines []Timeline, entries []stage.Visit, created map[string]time.Time, stage string, opts SourceAgeOptions) (SourceAgeResult, error) {
+	a, err := NewSourceAgeAccumulator(stage, opts)
+	if err != nil {
+		return SourceAgeResult{}, err
+	}
+	var errs errorList
+	for _, j := range journeys(timelines, entries, created, &errs) {
+		a.add(&j)
+	}
+	return a.Result(), errs.err()
+}
+
+// SourceAgeAccumulator computes [SourceAge] one lead at a time, under the
+// accumulator contract of package leadkit: Add a [LeadJourney] per lead
+// (all of a lead's records in one Add), Merge accumulators filled per
+// shard, and read the Result, which equals one pass.
+type SourceAgeAccumulator struct {
+	stage    string
+	opts     SourceAgeOptions // Buckets and By filled in
+	r        SourceAgeResult  // the counts
+	mixes    []*touchMix      // per age bucket
+	newMix   *touchMix
+	oldMix   *touchMix
+	channels map[string]*SourceChannel
+}
+
+// NewSourceAgeAccumulator validates the options (see [SourceAge]) and
+// returns an empty accumulator. Errors wrap [leadkit.ErrInvalid].
+func NewSourceAgeAccumulator(stage string, opts SourceAgeOptions) (*SourceAgeAccumulator, error) {
 	var errs errorList
 	if stage == "" {
 		errs.add(fmt.Errorf("journey: source age: %w: empty stage", leadkit.ErrInvalid))
@@ -84,57 +155,186 @@ func SourceAge(timelines []Timeline, entries []stage.Visit, created map[string]t
 		errs.add(fmt.Errorf("journey: source age: %w: period ends (%s) before it starts (%s)", leadkit.ErrInvalid,
 			opts.To.Format(time.RFC3339), opts.From.Format(time.RFC3339)))
 	}
-	bounds := opts.Buckets
-	if bounds == nil {
-		bounds = DefaultAgeBuckets
+	if opts.Buckets == nil {
+		opts.Buckets = DefaultAgeBuckets
 	}
-	for i, b := range bounds {
-		if b <= 0 || (i > 0 && b <= bounds[i-1]) {
+	opts.Buckets = slices.Clone(opts.Buckets)
+	for i, b := range opts.Buckets {
+		if b <= 0 || (i > 0 && b <= opts.Buckets[i-1]) {
 			errs.add(fmt.Errorf("journey: source age: %w: bucket %d (%v): bounds must be positive and ascending", leadkit.ErrInvalid, i+1, b))
 		}
 	}
+	if opts.By == "" {
+		opts.By = KeyChannel
+	}
+	if !opts.By.valid() {
+		errs.add(fmt.Errorf("journey: source age: %w: unknown key %q", leadkit.ErrInvalid, opts.By))
+	}
 	if err := errs.err(); err != nil {
-		return SourceAgeResult{}, err
+		return nil, err
 	}
-	r := SourceAgeResult{Stage: stage, From: opts.From, To: opts.To}
-	reached, before := periodReaches(entries, stage, opts.From, opts.To, &errs)
-	idx := indexTimelines(timelines)
-	mixes := make([]*touchMix, len(bounds)+1)
-	for i := range mixes {
-		mixes[i] = newTouchMix()
+	a := &SourceAgeAccumulator{stage: stage, opts: opts, newMix: newTouchMix(), oldMix: newTouchMix(), channels: map[string]*SourceChannel{}}
+	a.mixes = make([]*touchMix, len(opts.Buckets)+1)
+	for i := range a.mixes {
+		a.mixes[i] = newTouchMix()
 	}
-	newMix, oldMix := newTouchMix(), newTouchMix()
-	for _, lead := range slices.Sorted(maps.Keys(reached)) {
-		at := reached[lead]
-		r.Leads++
-		if before[lead] {
-			r.Repeat++
-		} else {
-			r.FirstTime++
+	return a, nil
+}
+
+// Add counts one lead. A journey without a lead ID, or with a visit that
+// fails [stage.Visit.Validate] or names another lead, is refused with an
+// error wrapping [leadkit.ErrInvalid] and nothing is counted. A lead that
+// did not reach the stage in the period is not counted, and that is not
+// an error.
+func (a *SourceAgeAccumulator) Add(j LeadJourney) error {
+	if err := j.validate("source age"); err != nil {
+		return err
+	}
+	a.add(&j)
+	return nil
+}
+
+func (a *SourceAgeAccumulator) add(j *LeadJourney) {
+	from, to := a.opts.From, a.opts.To
+	var at time.Time
+	reached, before := false, false
+	for _, v := range j.Visits {
+		switch {
+		case v.Stage != a.stage:
+		case v.At.Before(from):
+			before = true
+		case !to.IsZero() && !v.At.Before(to):
+		case !reached || v.At.Before(at):
+			at, reached = v.At, true
 		}
-		c, ok := created[lead]
-		if !ok || c.IsZero() {
-			r.Unknown++
+	}
+	if !reached {
+		return
+	}
+	r := &a.r
+	r.Leads++
+	if before {
+		r.Repeat++
+	} else {
+		r.FirstTime++
+	}
+	c := j.Created
+	if c.IsZero() {
+		r.Unknown++
+		return
+	}
+	tl := &j.Timeline
+	old := oldAt(c, from, 0)
+	if old {
+		r.Earlier++
+		a.oldMix.add(tl, at)
+	} else {
+		r.New++
+		a.newMix.add(tl, at)
+	}
+	age := max(at.Sub(c), 0)
+	bounds := a.opts.Buckets
+	b, _ := slices.BinarySearch(bounds, age)
+	if b < len(bounds) && bounds[b] == age {
+		b++ // bounds are exclusive upper limits
+	}
+	a.mixes[b].add(tl, at)
+
+	// New leads are credited to their source, earlier ones to what
+	// revived them.
+	key, ok := keyTouch(j.Events, a.opts.By, at, old)
+	switch {
+	case !ok && old:
+		r.EarlierUnattributed++
+	case !ok:
+		r.NewUnattributed++
+	default:
+		ch := a.channels[key]
+		if ch == nil {
+			ch = &SourceChannel{Key: key}
+			a.channels[key] = ch
+		}
+		if old {
+			ch.Revived++
+		} else {
+			ch.New++
+		}
+	}
+}
+
+// oldAt reports whether a lead created at created is an old lead at the
+// start of a period from: created more than minAge before it. With minAge
+// 0 it is created before from, SourceAge's Earlier lead; one created at
+// from or later is New.
+func oldAt(created, from time.Time, minAge time.Duration) bool {
+	return created.Before(from.Add(-minAge))
+}
+
+// keyTouch returns by's value of the first event with one at or before
+// until (the first listed on a tie, as [FirstTouch]), or with last of the
+// last such event (the last listed on a tie, as [LastTouch]).
+func keyTouch(events []leadkit.Event, by Key, until time.Time, last bool) (string, bool) {
+	var key string
+	var t time.Time
+	ok := false
+	for _, e := range events {
+		k := by.Of(e)
+		if k == "" || e.Time.IsZero() || e.Time.After(until) {
 			continue
 		}
-		if c.Before(opts.From) {
-			r.Earlier++
-			oldMix.add(idx[lead], at)
-		} else {
-			r.New++
-			newMix.add(idx[lead], at)
+		if !ok || (last && !e.Time.Before(t)) || (!last && e.Time.Before(t)) {
+			key, t, ok = k, e.Time, true
 		}
-		age := max(at.Sub(c), 0)
-		b, _ := slices.BinarySearch(bounds, age)
-		if b < len(bounds) && bounds[b] == age {
-			b++ // bounds are exclusive upper limits
-		}
-		mixes[b].add(idx[lead], at)
 	}
+	return key, ok
+}
+
+// Merge adds everything other holds; other is not modified. Accumulators
+// of different stages or options, nil and a itself are refused with an
+// error wrapping [leadkit.ErrInvalid], and nothing changes.
+func (a *SourceAgeAccumulator) Merge(other *SourceAgeAccumulator) error {
+	if other == nil || other == a {
+		return fmt.Errorf("journey: source age: %w: merge needs another accumulator (not nil, not itself)", leadkit.ErrInvalid)
+	}
+	x, y := a.opts, other.opts
+	if a.stage != other.stage || !x.From.Equal(y.From) || !x.To.Equal(y.To) || !slices.Equal(x.Buckets, y.Buckets) || x.By != y.By {
+		return fmt.Errorf("journey: source age: %w: cannot merge accumulators of different stages or options", leadkit.ErrInvalid)
+	}
+	r, o := &a.r, &other.r
+	r.Leads += o.Leads
+	r.FirstTime += o.FirstTime
+	r.Repeat += o.Repeat
+	r.New += o.New
+	r.Earlier += o.Earlier
+	r.Unknown += o.Unknown
+	r.NewUnattributed += o.NewUnattributed
+	r.EarlierUnattributed += o.EarlierUnattributed
+	for i, m := range other.mixes {
+		a.mixes[i].merge(m)
+	}
+	a.newMix.merge(other.newMix)
+	a.oldMix.merge(other.oldMix)
+	for key, oc := range other.channels {
+		ch := a.channels[key]
+		if ch == nil {
+			ch = &SourceChannel{Key: key}
+			a.channels[key] = ch
+		}
+		ch.New += oc.New
+		ch.Revived += oc.Revived
+	}
+	return nil
+}
+
+// Result returns the analysis of everything added so far.
+func (a *SourceAgeAccumulator) Result() SourceAgeResult {
+	r := a.r
+	r.Stage, r.From, r.To, r.By = a.stage, a.opts.From, a.opts.To, a.opts.By
 	known := r.New + r.Earlier
 	r.EarlierShare = ratio(r.Earlier, known)
+	bounds := a.opts.Buckets
 	var lo time.Duration
-	for i, m := range mixes {
+	for i, m := range a.mixes {
 		var hi time.Duration
 		if i < len(bounds) {
 			hi = bounds[i]
@@ -142,30 +342,21 @@ func SourceAge(timelines []Timeline, entries []stage.Visit, created map[string]t
 		r.Buckets = append(r.Buckets, AgeBucket{From: leadkit.Duration(lo), To: leadkit.Duration(hi), Leads: m.leads, Share: ratio(m.leads, known), Touches: m.shares()})
 		lo = hi
 	}
-	r.NewTouches, r.EarlierTouches = newMix.shares(), oldMix.shares()
-	return r, errs.err()
-}
-
-// periodReaches returns, for each lead with an entry into stage in
-// [from, to), the time of its first such entry, and which of those leads
-// had an entry into stage before from (a repeat reach).
-func periodReaches(entries []stage.Visit, stage string, from, to time.Time, errs *errorList) (first map[string]time.Time, before map[string]bool) {
-	first, before = map[string]time.Time{}, map[string]bool{}
-	for i, e := range entries {
-		if err := validVisit(i, e); err != nil {
-			errs.add(err)
-			continue
-		}
-		switch {
-		case e.Stage != stage:
-		case e.At.Before(from):
-			before[e.LeadID] = true
-		case !to.IsZero() && !e.At.Before(to):
-		default:
-			if t, ok := first[e.LeadID]; !ok || e.At.Before(t) {
-				first[e.LeadID] = e.At
-			}
-		}
+	r.NewTouches, r.EarlierTouches = a.newMix.shares(), a.oldMix.shares()
+	newLeads, revived := r.New-r.NewUnattributed, r.Earlier-r.EarlierUnattributed
+	r.Channels = make([]SourceChannel, 0, len(a.channels))
+	for _, ch := range a.channels {
+		c := *ch
+		c.NewShare = leadkit.NewRate(c.New, c.New+c.Revived)
+		c.OfNew = leadkit.NewRate(c.New, newLeads)
+		c.OfRevived = leadkit.NewRate(c.Revived, revived)
+		r.Channels = append(r.Channels, c)
 	}
-	return first, before
+	slices.SortFunc(r.Channels, func(x, y SourceChannel) int {
+		if c := cmp.Compare(y.New+y.Revived, x.New+x.Revived); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.Key, y.Key)
+	})
+	return r
 }

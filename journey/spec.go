@@ -119,3 +119,43 @@ func (o NurtureOptions) MarshalJSON() ([]byte, error) { return spec.EncodeDurati
 func (o *NurtureOptions) UnmarshalJSON(b []byte) error {
 	return spec.DecodeDurations(b, o, "journey: nurture options: ")
 }
+
+// ParseContentPhaseOptions decodes the options of [ContentPhases] from
+// JSON or YAML, under the rules of [ParseFunnelSpec].
+func ParseContentPhaseOptions(data []byte) (ContentPhaseOptions, error) {
+	var o ContentPhaseOptions
+	if err := spec.Parse(data, &o); err != nil {
+		return ContentPhaseOptions{}, spec.Prefixed("journey: content phase options: ", err)
+	}
+	return o, nil
+}
+
+// ParseOldLeadNurtureOptions decodes the options of [OldLeadNurture] from
+// JSON or YAML, under the rules of [ParseFunnelSpec] (old_age and
+// lookback are durations such as "90d").
+func ParseOldLeadNurtureOptions(data []byte) (OldLeadNurtureOptions, error) {
+	var o OldLeadNurtureOptions
+	if err := spec.Parse(data, &o); err != nil {
+		return OldLeadNurtureOptions{}, spec.Prefixed("journey: old lead nurture options: ", err)
+	}
+	return o, nil
+}
+
+// MarshalJSON writes instant as text ("1h"; see leadkit.FormatDuration).
+func (o CycleOptions) MarshalJSON() ([]byte, error) { return spec.EncodeDurations(o) }
+
+// UnmarshalJSON reads instant as text ("1h", "-1s"); a bare number and an
+// unknown key are errors wrapping [leadkit.ErrInvalid].
+func (o *CycleOptions) UnmarshalJSON(b []byte) error {
+	return spec.DecodeDurations(b, o, "journey: cycle options: ")
+}
+
+// MarshalJSON writes old_age and lookback as text ("90d"; see
+// leadkit.FormatDuration).
+func (o OldLeadNurtureOptions) MarshalJSON() ([]byte, error) { return spec.EncodeDurations(o) }
+
+// UnmarshalJSON reads old_age and lookback as text ("90d"); a bare number
+// and an unknown key are errors wrapping [leadkit.ErrInvalid].
+func (o *OldLeadNurtureOptions) UnmarshalJSON(b []byte) error {
+	return spec.DecodeDurations(b, o, "journey: old lead nurture options: ")
+}

@@ -173,6 +173,17 @@ func (m *touchMix) add(tl *Timeline, until time.Time) {
 	}
 }
 
+// merge adds o's counts to m.
+func (m *touchMix) merge(o *touchMix) {
+	m.leads += o.leads
+	for k, n := range o.leadsBy {
+		m.leadsBy[k] += n
+	}
+	for k, n := range o.touches {
+		m.touches[k] += n
+	}
+}
+
 func (m *touchMix) shares() []TypeShare {
 	out := make([]TypeShare, 0, len(m.touches))
 	for _, typ := range slices.Sorted(maps.Keys(m.touches)) {
