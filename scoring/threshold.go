@@ -289,6 +289,8 @@ func NewCapacityAccumulator(s CapacitySpec) (*CapacityAccumulator, error) {
 	}
 	if c.CallsPerMQL == 0 {
 		bad("capacity: calls_per_mql is 0: it takes at least some calls to work an MQL")
+	} else if v := c.SDRs * c.CallsPerSDRPerDay / c.CallsPerMQL; math.IsInf(v, 0) {
+		bad("capacity: sdrs x calls_per_sdr_per_day / calls_per_mql is not a finite number")
 	}
 	if !finite(s.UtilisationTarget) || s.UtilisationTarget < 0 || s.UtilisationTarget > 1 {
 		bad("utilisation_target is %v: it must be in (0, 1] (0: 1)", s.UtilisationTarget)
@@ -380,10 +382,11 @@ func (a *CapacityAccumulator) check(l *CapacityLead) error {
 		}
 		errs = append(errs, fmt.Errorf("scoring: threshold: %w: lead %q: %s", leadkit.ErrInvalid, id, fmt.Sprintf(format, args...)))
 	}
-	if l.ID == "" {
+	switch {
+	case l.ID == "":
 		bad("no ID")
-	} else if msg := leadkit.CheckText(l.ID, leadkit.MaxIDBytes); msg != "" {
-		bad("ID %s", msg)
+	case len(l.ID) > leadkit.MaxIDBytes:
+		bad("ID is %d bytes, the limit is %d", len(l.ID), leadkit.MaxIDBytes)
 	}
 	if len(l.Scores) > MaxTrajectoryPoints {
 		bad("%d score points: the limit is %d", len(l.Scores), MaxTrajectoryPoints)
@@ -419,19 +422,26 @@ func (a *CapacityAccumulator) check(l *CapacityLead) error {
 // infinite scores, times out of order or out of range, SQL without
 // work) leaves the accumulator as it was.
 func (a *CapacityAccumulator) Add(l CapacityLead) error {
-	if err := a.check(&l); err != nil {
-		return err
-	}
-	a.leads++
+	// One pass checks the lead and reads its trajectory; the full check,
+	// naming every problem, runs only when something is wrong.
+	ok := l.ID != "" && len(l.ID) <= leadkit.MaxIDBytes && len(l.Scores) <= MaxTrajectoryPoints &&
+		(l.SQLAt.IsZero() || l.Worked && leadkit.ValidTime(l.SQLAt))
 	cut := a.spec.To
 	if !l.SQLAt.IsZero() && l.SQLAt.Before(cut) {
 		cut = l.SQLAt
 	}
 	pre, peak := math.Inf(-1), math.Inf(-1)
 	seen := false
-	for _, p := range l.Scores {
-		if !p.Time.Before(cut) {
+	var last time.Time
+	for i := 0; ok && i < len(l.Scores); i++ {
+		p := &l.Scores[i]
+		if !leadkit.ValidTime(p.Time) || i > 0 && p.Time.Before(last) || !(math.Abs(p.Score) <= MaxPoints) {
+			ok = false
 			break
+		}
+		last = p.Time
+		if !p.Time.Before(cut) {
+			continue
 		}
 		if p.Time.Before(a.spec.From) {
 			pre = max(pre, p.Score)
@@ -439,6 +449,13 @@ func (a *CapacityAccumulator) Add(l CapacityLead) error {
 		peak = max(peak, p.Score)
 		seen = true
 	}
+	if !ok {
+		if err := a.check(&l); err != nil {
+			return err
+		}
+		return fmt.Errorf("scoring: threshold: %w: lead %q refused", leadkit.ErrInvalid, text.Clip(l.ID, 64)) // unreachable: check names every problem
+	}
+	a.leads++
 	if !seen {
 		a.unscored++
 		return nil

@@ -776,6 +776,7 @@ func TestCapacityRefusesBadSpec(t *testing.T) {
 		{"negative capacity", func(s *CapacitySpec) { s.Capacity.SDRs = -1; s.Capacity.CallsPerSDRPerDay = math.NaN() },
 			[]string{"capacity: sdrs is -1", "capacity: calls_per_sdr_per_day is NaN"}},
 		{"zero calls per MQL", func(s *CapacitySpec) { s.Capacity.CallsPerMQL = 0 }, []string{"calls_per_mql is 0"}},
+		{"infinite capacity", func(s *CapacitySpec) { s.Capacity.SDRs, s.Capacity.CallsPerMQL = 1e9, 1e-300 }, []string{"is not a finite number"}},
 		{"negative working days", func(s *CapacitySpec) { s.WorkingDays = -1 }, []string{"working_days is -1"}},
 		{"target over 1", func(s *CapacitySpec) { s.UtilisationTarget = 1.2 }, []string{"utilisation_target is 1.2"}},
 		{"unsorted thresholds", func(s *CapacitySpec) { s.Thresholds = []float64{1, 3, 2, math.Inf(1)} },
@@ -961,4 +962,74 @@ func TestCapacityErrorsWrap(t *testing.T) {
 	for _, e := range joined.Unwrap() {
 		assert.True(t, strings.HasPrefix(e.Error(), "scoring: capacity spec: "), e.Error())
 	}
+}
+
+// The one-pass check of Add refuses exactly the leads the full check
+// names a problem of.
+func TestCapacityCheckAgrees(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	a, err := NewCapacityAccumulator(capSpec(10))
+	require.NoError(t, err)
+	for c := range 3000 {
+		l := randomHistory(r, 1, 20, 10)[0]
+		switch r.IntN(8) {
+		case 0:
+			l.ID = ""
+		case 1:
+			l.ID = strings.Repeat("x", leadkit.MaxIDBytes+r.IntN(2))
+		case 2:
+			if len(l.Scores) > 0 {
+				l.Scores[r.IntN(len(l.Scores))].Score = []float64{math.NaN(), math.Inf(-1), 2e9, -MaxPoints}[r.IntN(4)]
+			}
+		case 3:
+			if len(l.Scores) > 1 {
+				i := 1 + r.IntN(len(l.Scores)-1)
+				l.Scores[i].Time = l.Scores[i-1].Time.Add(-time.Duration(r.IntN(2)) * time.Nanosecond)
+			}
+		case 4:
+			if len(l.Scores) > 0 {
+				l.Scores[r.IntN(len(l.Scores))].Time = []time.Time{{}, leadkit.MaxTime, leadkit.MinTime}[r.IntN(3)]
+			}
+		case 5:
+			l.SQLAt = []time.Time{capMonday, leadkit.MaxTime}[r.IntN(2)]
+			l.Worked = r.IntN(2) == 0
+		}
+		before := a.leads
+		addErr := a.Add(l)
+		checkErr := a.check(&l)
+		require.Equal(t, checkErr == nil, addErr == nil, "case %d: add %v, check %v", c, addErr, checkErr)
+		if addErr != nil {
+			require.Equal(t, checkErr.Error(), addErr.Error())
+			require.Equal(t, before, a.leads)
+		}
+	}
+}
+
+// FuzzRecommendThreshold: whatever the spec and the leads, the result is
+// an error wrapping leadkit.ErrInvalid or data that JSON can write (no
+// NaN, no infinity), and never a panic.
+func FuzzRecommendThreshold(f *testing.F) {
+	f.Add(`{"from":"2025-01-06T00:00:00Z","to":"2025-02-03T00:00:00Z","capacity":{"sdrs":1,"calls_per_sdr_per_day":2,"calls_per_mql":1}}`,
+		`[{"id":"a","scores":[{"time":"2025-01-07T00:00:00Z","score":5}],"worked":true,"sql_at":"2025-01-09T00:00:00Z"},{"id":"b","scores":[{"time":"2025-01-08T00:00:00Z","score":15}],"worked":true}]`)
+	f.Add(`{"from":"2025-01-04T00:00:00Z","to":"2025-01-06T00:00:00Z","capacity":{"sdrs":0,"calls_per_sdr_per_day":2,"calls_per_mql":1e-300},"thresholds":[1,2,3],"min_coverage":0}`,
+		`[{"id":"a","scores":[{"time":"2025-01-05T00:00:00Z","score":-1e9}]}]`)
+	f.Add(`{"from":"2025-01-06T00:00:00Z","to":"2025-02-03T00:00:00Z","capacity":{"sdrs":3,"calls_per_sdr_per_day":40,"calls_per_mql":3},"step":1e-6,"min_worked":1,"require_observed":true}`,
+		`[{"id":"a","scores":[{"time":"2025-01-07T00:00:00Z","score":1e9}],"worked":true},{"id":"b","scores":[{"time":"2025-01-07T00:00:00Z","score":-1e9}],"worked":true,"sql_at":"2025-01-08T00:00:00Z"}]`)
+	f.Fuzz(func(t *testing.T, specJSON, leadsJSON string) {
+		s, err := ParseCapacitySpec([]byte(specJSON))
+		if err != nil {
+			return
+		}
+		var leads []CapacityLead
+		if json.Unmarshal([]byte(leadsJSON), &leads) != nil || len(leads) > 200 {
+			return
+		}
+		res, err := RecommendThreshold(s, leads)
+		if err != nil {
+			require.ErrorIs(t, err, leadkit.ErrInvalid)
+			return
+		}
+		_, err = json.Marshal(res)
+		require.NoError(t, err, "a result JSON cannot write")
+	})
 }
