@@ -176,8 +176,8 @@ func ParseCapacitySpec(data []byte) (CapacitySpec, error) {
 // outcome.
 type CapacityLead struct {
 	ID string `json:"id"`
-	// Scores is the trajectory in time order (equal times allowed, the
-	// later point wins), at most MaxTrajectoryPoints.
+	// Scores is the trajectory in time order (equal times allowed: every
+	// point counts as reached), at most MaxTrajectoryPoints.
 	Scores []ScorePoint `json:"scores"`
 	// Worked reports that the lead was worked (handed to SDRs: it
 	// reached MQL), so its outcome was observed.
@@ -195,10 +195,10 @@ type CapacityLead struct {
 //
 //   - A lead's trajectory is read up to To and, if it reached SQL, up to
 //     SQLAt (the score after SQL is the outcome's consequence, not its
-//     cause). Its peak is the highest score so far, pre the highest score
-//     before From. The lead crosses t in the window when its score first
-//     reaches t inside it: pre < t <= peak. MQLs/day is the number of
-//     crossing leads over the working days.
+//     cause). Its peak is its highest score up to there, pre its highest
+//     score before From. The lead crosses t in the window when its score
+//     first reaches t inside it: pre < t <= peak. MQLs/day is the number
+//     of crossing leads over the working days.
 //   - Leads are banded by their peak: band j holds the peaks in
 //     [t_j, t_{j+1}). A band's SQL rate is observed when at least
 //     MinWorked of its leads were worked and they are at least
@@ -209,14 +209,14 @@ type CapacityLead struct {
 //     over the observed bands (each band at its midpoint, weighted by its
 //     worked leads; gonum's Newton method; a weak Gaussian prior, sd 3,
 //     on the slope per standard deviation of score keeps it finite when
-//     the bands separate), with
-//     the slope held at or above zero (a score is supposed to rank leads:
-//     were the fit to say lower scores convert better, the estimate is
-//     the observed bands' pooled rate instead): a monotone rule. With
-//     fewer than two observed bands nothing is estimated and the points
-//     that need an estimate have no SQLs (JSON null). Worked leads are
-//     taken as representative of their band (leads were picked for work
-//     by score, not by something else that predicts SQL).
+//     the bands separate), with the slope held at or above zero (a score
+//     is supposed to rank leads: were the fit to say lower scores convert
+//     better, the estimate is the observed bands' pooled rate instead): a
+//     monotone rule. With fewer than two observed bands nothing is
+//     estimated and the points that need an estimate have no SQLs (JSON
+//     null). Worked leads are taken as representative of their band
+//     (leads were picked for work by score, not by something else that
+//     predicts SQL); where that is doubtful, RequireObserved.
 //   - Expected SQLs at t are the sum over crossing leads of their band's
 //     rate. Capacity is SDRs x CallsPerSDRPerDay / CallsPerMQL MQLs per
 //     working day; over it, SDRs work only that many, in arrival order
@@ -226,8 +226,13 @@ type CapacityLead struct {
 //     lowers acceptance in practice, so the curve over capacity is an
 //     upper bound.
 //   - The recommendation is the candidate with the most expected SQLs/day
-//     among those whose capacity used is at most UtilisationTarget; ties
-//     go to the fewest MQLs/day, then the highest threshold.
+//     among those whose capacity used is at most UtilisationTarget (and,
+//     with RequireObserved, that rest on observed rates alone); ties go
+//     to the fewest MQLs/day, then the highest threshold.
+//
+// Bands should hold enough worked leads to be observed: with a fine grid
+// on a small history most bands are estimated; a wider Step, or explicit
+// Thresholds, pools them.
 type CapacityAccumulator struct {
 	spec        CapacitySpec
 	days        float64
