@@ -28,8 +28,9 @@ type Period struct {
 	Costs map[string]float64 `json:"costs,omitempty"`
 }
 
-// MaxCostRows caps Period.Costs and VerifyOptions.Functions.
-const MaxCostRows = 10_000
+// MaxCostRows caps Period.Costs, VerifyOptions.Functions and the cost
+// table of ROIOptions: attribution's cap.
+const MaxCostRows = attribution.MaxCostRows
 
 // MaxAgeBuckets caps VerifyOptions.Buckets.
 const MaxAgeBuckets = 100
@@ -195,43 +196,22 @@ func (e *Engine) Verify(ctx context.Context, p Period) (Verification, error) {
 	opts, stages, keys := e.verify, e.verifyStages, e.verify.Keys
 	var err error
 	out := Verification{From: p.From.UTC(), To: p.To.UTC()}
-	created := map[string]time.Time{}
-	if err := e.states.Scan(ctx, func(s LeadState) error {
-		created[s.LeadID] = s.Lead.CreatedAt
-		return nil
-	}); err != nil {
-		return Verification{}, err
-	}
-	out.Leads = len(created)
-
 	funnel, err := e.machine.NewFunnel(stage.FunnelOptions{From: p.From, To: p.To})
 	if err != nil {
 		return Verification{}, err
 	}
-	var visits []stage.Visit
-	if err := stage.ScanHistories(ctx, e.machine.Store(), e.machine.Pipeline(), func(k stage.Key, h []stage.Entry) error {
-		if err := funnel.AddHistory(h); err != nil {
-			return err
-		}
-		visits = append(visits, stage.Visits(h)...)
-		return nil
-	}); err != nil {
-		return Verification{}, err
-	}
-	out.Funnel = funnel.Result()
-	if visits, err = stage.Reach(visits, e.machine.FunnelStages()); err != nil {
-		return Verification{}, err
-	}
-	timelines, err := journey.Timelines(ctx, e.events)
+	snap, err := e.snapshot(ctx, funnel.AddHistory)
 	if err != nil {
 		return Verification{}, err
 	}
-	out.Timelines = len(timelines)
+	out.Leads = len(snap.created)
+	out.Funnel = funnel.Result()
+	out.Timelines = len(snap.timelines)
 
 	var credits []attribution.Credit
 	var errs []error
 	for _, s := range stages {
-		r, err := e.verifyStage(timelines, visits, created, s, p, opts)
+		r, err := e.verifyStage(snap, s, p, opts)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -295,50 +275,20 @@ func checkVerify(machine *stage.Machine, opts VerifyOptions) (VerifyOptions, []s
 	bad := func(format string, args ...any) (VerifyOptions, []string, error) {
 		return VerifyOptions{}, nil, fmt.Errorf("lifecycle: verify options: %w: %s", leadkit.ErrInvalid, fmt.Sprintf(format, args...))
 	}
-	def := machine.Definition()
-	var names []string
-	for _, s := range def.Stages {
-		names = append(names, s.Name)
-	}
 	stages := opts.Stages
 	if stages == nil {
 		if fs := machine.FunnelStages(); len(fs) > 1 {
 			stages = fs[1:]
 		}
 	}
-	if len(stages) > stage.MaxStages {
-		return bad("%d stages, at most %d", len(stages), stage.MaxStages)
+	if msg := checkStages(machine, stages); msg != "" {
+		return bad("%s", msg)
 	}
-	for i, s := range stages {
-		if _, ok := def.Stage(s); !ok {
-			return bad("stage %q is not a stage of %q%s", clip(s), clip(def.Name), hint(s, names))
-		}
-		if slices.Contains(stages[:i], s) {
-			return bad("stage %q listed twice", clip(s))
-		}
+	if msg := checkValues(machine, opts.Values); msg != "" {
+		return bad("%s", msg)
 	}
-	for s, v := range opts.Values {
-		if _, ok := def.Stage(s); !ok {
-			return bad("values: stage %q is not a stage of %q%s", clip(s), clip(def.Name), hint(s, names))
-		}
-		if len(v.Types) == 0 || len(v.Types) > MaxTouchTypes || v.Attr == "" || leadkit.CheckText(v.Attr, leadkit.MaxNameBytes) != "" {
-			return bad("values of %q: want 1 to %d event types and an attribute name", clip(s), MaxTouchTypes)
-		}
-		for _, t := range v.Types {
-			if msg := leadkit.CheckText(t, leadkit.MaxNameBytes); t == "" || msg != "" {
-				return bad("values of %q: event type %q %s", clip(s), clip(t), msg)
-			}
-		}
-	}
-	if len(opts.Functions) > MaxCostRows {
-		return bad("%d functions, at most %d", len(opts.Functions), MaxCostRows)
-	}
-	for k, v := range opts.Functions {
-		for _, x := range []string{k, v} {
-			if msg := leadkit.CheckText(x, leadkit.MaxNameBytes); x == "" || msg != "" {
-				return bad("functions: %q %s", clip(x), msg)
-			}
-		}
+	if msg := checkFunctions(opts.Functions); msg != "" {
+		return bad("%s", msg)
 	}
 	if len(opts.TouchTypes) > MaxTouchTypes {
 		return bad("touch types: %d event types, at most %d", len(opts.TouchTypes), MaxTouchTypes)
@@ -395,8 +345,114 @@ func checkVerify(machine *stage.Machine, opts VerifyOptions) (VerifyOptions, []s
 	return opts, stages, nil
 }
 
+// snapshot is what Verify and ROI read from the engine's stores: each
+// lead's creation time, the stage visits (stage.Reach added), and every
+// timeline.
+type snapshot struct {
+	created   map[string]time.Time
+	visits    []stage.Visit
+	timelines []journey.Timeline
+}
+
+// snapshot reads the stores once, passing each stage history to
+// onHistory (if not nil) as well.
+func (e *Engine) snapshot(ctx context.Context, onHistory func([]stage.Entry) error) (*snapshot, error) {
+	s := &snapshot{created: map[string]time.Time{}}
+	if err := e.states.Scan(ctx, func(st LeadState) error {
+		s.created[st.LeadID] = st.Lead.CreatedAt
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	if err := stage.ScanHistories(ctx, e.machine.Store(), e.machine.Pipeline(), func(k stage.Key, h []stage.Entry) error {
+		if onHistory != nil {
+			if err := onHistory(h); err != nil {
+				return err
+			}
+		}
+		s.visits = append(s.visits, stage.Visits(h)...)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	var err error
+	if s.visits, err = stage.Reach(s.visits, e.machine.FunnelStages()); err != nil {
+		return nil, err
+	}
+	if s.timelines, err = journey.Timelines(ctx, e.events); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// verifyModels are the models Verify credits each stage with, by name.
+var verifyModels = []string{"last_touch", "markov"}
+
+// checkStages says what is wrong with a list of stages to report on, ""
+// if nothing.
+func checkStages(machine *stage.Machine, stages []string) string {
+	def := machine.Definition()
+	if len(stages) > stage.MaxStages {
+		return fmt.Sprintf("%d stages, at most %d", len(stages), stage.MaxStages)
+	}
+	for i, s := range stages {
+		if _, ok := def.Stage(s); !ok {
+			return fmt.Sprintf("stage %q is not a stage of %q%s", clip(s), clip(def.Name), hint(s, stageNames(def)))
+		}
+		if slices.Contains(stages[:i], s) {
+			return fmt.Sprintf("stage %q listed twice", clip(s))
+		}
+	}
+	return ""
+}
+
+func stageNames(def stage.Definition) []string {
+	var names []string
+	for _, s := range def.Stages {
+		names = append(names, s.Name)
+	}
+	return names
+}
+
+// checkValues says what is wrong with the values of stage entries, ""
+// if nothing.
+func checkValues(machine *stage.Machine, values map[string]Value) string {
+	def := machine.Definition()
+	for s, v := range values {
+		if _, ok := def.Stage(s); !ok {
+			return fmt.Sprintf("values: stage %q is not a stage of %q%s", clip(s), clip(def.Name), hint(s, stageNames(def)))
+		}
+		if len(v.Types) == 0 || len(v.Types) > MaxTouchTypes || v.Attr == "" || leadkit.CheckText(v.Attr, leadkit.MaxNameBytes) != "" {
+			return fmt.Sprintf("values of %q: want 1 to %d event types and an attribute name", clip(s), MaxTouchTypes)
+		}
+		for _, t := range v.Types {
+			if msg := leadkit.CheckText(t, leadkit.MaxNameBytes); t == "" || msg != "" {
+				return fmt.Sprintf("values of %q: event type %q %s", clip(s), clip(t), msg)
+			}
+		}
+	}
+	return ""
+}
+
+// checkFunctions says what is wrong with a map of keys to functions, ""
+// if nothing.
+func checkFunctions(functions map[string]string) string {
+	if len(functions) > MaxCostRows {
+		return fmt.Sprintf("%d functions, at most %d", len(functions), MaxCostRows)
+	}
+	for k, v := range functions {
+		for _, x := range []string{k, v} {
+			if msg := leadkit.CheckText(x, leadkit.MaxNameBytes); x == "" || msg != "" {
+				return fmt.Sprintf("functions: %q %s", clip(x), msg)
+			}
+		}
+	}
+	return ""
+}
+
 // verifyStage computes one stage's result.
-func (e *Engine) verifyStage(timelines []journey.Timeline, visits []stage.Visit, created map[string]time.Time, st string, p Period, opts VerifyOptions) (StageResult, error) {
+func (e *Engine) verifyStage(snap *snapshot, st string, p Period, opts VerifyOptions) (StageResult, error) {
+	timelines, visits, created := snap.timelines, snap.visits, snap.created
 	r := StageResult{Stage: st}
 	wrap := func(what string, err error) error {
 		return fmt.Errorf("lifecycle: verify %s: %s: %w", clip(st), what, err)
@@ -405,15 +461,11 @@ func (e *Engine) verifyStage(timelines []journey.Timeline, visits []stage.Visit,
 	if r.Age, err = journey.SourceAge(timelines, visits, created, st, journey.SourceAgeOptions{From: p.From, To: p.To, Buckets: opts.Buckets}); err != nil {
 		return r, wrap("source age", err)
 	}
-	// The entries into the stage up to To; those in the period are the
-	// conversions.
-	var upTo, inPeriod []stage.Visit
+	// The entries into the stage in the period are the conversions.
+	var inPeriod []stage.Visit
 	for _, v := range visits {
-		if v.Stage == st && v.At.Before(p.To) {
-			upTo = append(upTo, v)
-			if !v.At.Before(p.From) {
-				inPeriod = append(inPeriod, v)
-			}
+		if v.Stage == st && v.At.Before(p.To) && !v.At.Before(p.From) {
+			inPeriod = append(inPeriod, v)
 		}
 	}
 	if r.Cycle, err = journey.CycleTimes(timelines, inPeriod, st, journey.CycleOptions{Start: journey.FromCreated, Created: created}); err != nil {
@@ -424,11 +476,28 @@ func (e *Engine) verifyStage(timelines []journey.Timeline, visits []stage.Visit,
 	if r.Nurture, err = journey.NurturePower(timelines, visits, st, nurture); err != nil {
 		return r, wrap("nurture power", err)
 	}
-	journeys, err := attributionJourneys(timelines, upTo, exits(visits, e.machine.Definition(), e.machine.FunnelStages(), p.To), st, p, opts.Values)
-	if err != nil {
+	if err := e.stageCredits(snap, st, p, opts.Keys, verifyModels, opts, &r); err != nil {
 		return r, wrap("attribution", err)
 	}
-	for _, key := range opts.Keys {
+	return r, nil
+}
+
+// stageCredits credits the period's entries into stage st to each of
+// keys by each of models ("last_touch", "markov"), appending the results
+// to r.Attribution and the journeys left out to r.Skipped: Verify's
+// attribution, which ROI reads per period as well.
+func (e *Engine) stageCredits(snap *snapshot, st string, p Period, keys []attribution.TouchKey, models []string, opts VerifyOptions, r *StageResult) error {
+	var upTo []stage.Visit
+	for _, v := range snap.visits {
+		if v.Stage == st && v.At.Before(p.To) {
+			upTo = append(upTo, v)
+		}
+	}
+	journeys, err := attributionJourneys(snap.timelines, upTo, exits(snap.visits, e.machine.Definition(), e.machine.FunnelStages(), p.To), st, p, opts.Values)
+	if err != nil {
+		return err
+	}
+	for _, key := range keys {
 		conv := attribution.Conversion{Types: []string{attribution.StageEventType(st)}, Key: key, Lookback: opts.Lookback, AsOf: p.To, TouchTypes: opts.TouchTypes}
 		if _, ok := opts.Values[st]; ok {
 			conv.ValueAttr = valueAttr
@@ -437,24 +506,25 @@ func (e *Engine) verifyStage(timelines []journey.Timeline, visits []stage.Visit,
 		if err != nil {
 			var te *attribution.TimelineError
 			if !errors.As(err, &te) {
-				return r, wrap("attribution", err)
+				return err
 			}
-			if key == opts.Keys[0] { // one journey, counted once
+			if key == keys[0] { // one journey, counted once
 				r.skipped(err)
 			}
 		}
-		for _, m := range []struct {
-			name  string
-			model attribution.Model
-		}{{"last_touch", attribution.LastTouch{}}, {"markov", attribution.Markov{Order: opts.MarkovOrder}}} {
-			a := StageCredit{Key: key, Model: m.name}
-			if a.Result, err = m.model.Attribute(paths); err != nil {
+		for _, name := range models {
+			var model attribution.Model = attribution.LastTouch{}
+			if name == "markov" {
+				model = attribution.Markov{Order: opts.MarkovOrder}
+			}
+			a := StageCredit{Key: key, Model: name}
+			if a.Result, err = model.Attribute(paths); err != nil {
 				a.Result, a.Error = attribution.Result{}, err.Error()
 			}
 			r.Attribution = append(r.Attribution, a)
 		}
 	}
-	return r, nil
+	return nil
 }
 
 // skipped counts the journeys PathsFromTimelines left out (one error each,

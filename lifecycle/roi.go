@@ -1,0 +1,201 @@
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/attribution"
+	"github.com/leadkit/leadkit/internal/spec"
+)
+
+// ROIOptions is what Engine.ROI reports on: a range cut into calendar
+// periods, the cost table, and what is credited. Stages, Models, Key and
+// Values default to Options.Verify's, so ROI credits each period as
+// Verify would credit it. ParseROIOptions reads it from JSON or YAML.
+type ROIOptions struct {
+	// From and To bound the report: the periods of [From, To), the first
+	// and last clipped (attribution.Spans). With cost rows, both must
+	// start periods of the cost table.
+	From time.Time `json:"from"`
+	To   time.Time `json:"to"`
+	// Period is the calendar period of the report (quarter); required.
+	// The cost table's periods must add up to it (months to quarters).
+	Period leadkit.Period `json:"period"`
+	// Costs is the cost table: spend and people per key (a channel, or a
+	// function when Functions is set) and period, at most MaxCostRows
+	// rows. A key or period without a row has an unknown cost, not 0.
+	Costs attribution.CostTable `json:"costs"`
+	// Functions rolls keys up into marketing functions ("webinar" ->
+	// "events", "paid_search" -> "paid"); nil reports per key. At most
+	// MaxCostRows entries.
+	Functions map[string]string `json:"functions,omitempty"`
+	// Stages whose entries are credited (nil: Options.Verify's: with
+	// Classic, MQL, SAL, SQL, Opportunity and Won).
+	Stages []string `json:"stages,omitempty"`
+	// Models credit each stage: "last_touch", "markov" (nil: both). The
+	// report's stage labels are "<stage>/<model>" ("MQL/markov"), as in
+	// Verification.ROI.
+	Models []string `json:"models,omitempty"`
+	// Key is the touch field credited ("": the first of
+	// Options.Verify.Keys, channel by default).
+	Key attribution.TouchKey `json:"key,omitempty"`
+	// Values gives a stage's conversions a value (nil:
+	// Options.Verify.Values): the Opportunity stage's is the pipeline
+	// value, the Won stage's the won value. A value event counts in the
+	// period of its entry if it comes before the period ends (see Value).
+	Values map[string]Value `json:"values,omitempty"`
+}
+
+// ParseROIOptions reads ROIOptions from JSON or YAML, refusing unknown
+// keys; times are RFC 3339 text, the cost table is as
+// attribution.ParseCosts reads it.
+func ParseROIOptions(data []byte) (ROIOptions, error) {
+	var o ROIOptions
+	if err := spec.Parse(data, &o); err != nil {
+		return ROIOptions{}, spec.Prefixed("lifecycle: roi options: ", err)
+	}
+	return o, nil
+}
+
+// ROIResult is the ROI per key or function and per period: cost (spend
+// and people), credited conversions and value per stage and model, cost
+// per conversion, ROI and output per head (attribution.ROIReport).
+type ROIResult struct {
+	// Key is the touch field credited.
+	Key attribution.TouchKey `json:"key"`
+	// Report holds the rows per key (or function) and period, the totals,
+	// and which costs are unknown.
+	Report attribution.ROIReport `json:"report"`
+	// Skipped counts the journeys left out of the attribution, once per
+	// stage and period (see StageResult.Skipped); SkipReasons says why for
+	// the first MaxSkipReasons.
+	Skipped     int      `json:"skipped,omitempty"`
+	SkipReasons []string `json:"skip_reasons,omitempty"`
+	// Unsolved names the stage, model and period whose model could not be
+	// solved (a cap of the Markov model), with the reason: the report has
+	// no credit for them, which is no data, not zero.
+	Unsolved []string `json:"unsolved,omitempty"`
+}
+
+// ROI computes the return on marketing per key (or function) and per
+// calendar period from the engine's stores: for each period, the entries
+// into each stage credited by last touch and Markov exactly as Verify
+// credits a period, joined with the cost table by
+// attribution.NewPeriodROIReport. Bad options are reported at once, each
+// wrapping leadkit.ErrInvalid, before the stores are read. Like Verify,
+// it reads every timeline into memory.
+func (e *Engine) ROI(ctx context.Context, o ROIOptions) (ROIResult, error) {
+	o, spans, err := e.checkROI(o)
+	if err != nil {
+		return ROIResult{}, err
+	}
+	vopts := e.verify
+	vopts.Values = o.Values
+	snap, err := e.snapshot(ctx, nil)
+	if err != nil {
+		return ROIResult{}, err
+	}
+	out := ROIResult{Key: o.Key}
+	var credits []attribution.Credit
+	for _, sp := range spans {
+		if err := ctx.Err(); err != nil {
+			return ROIResult{}, err
+		}
+		p := Period{From: sp.Start, To: sp.End}
+		for _, st := range o.Stages {
+			var r StageResult
+			if err := e.stageCredits(snap, st, p, []attribution.TouchKey{o.Key}, o.Models, vopts, &r); err != nil {
+				return ROIResult{}, fmt.Errorf("lifecycle: roi %s in %s: %w", clip(st), sp.Label, err)
+			}
+			out.Skipped += r.Skipped
+			for _, reason := range r.SkipReasons {
+				if len(out.SkipReasons) < MaxSkipReasons {
+					out.SkipReasons = append(out.SkipReasons, reason)
+				}
+			}
+			for _, a := range r.Attribution {
+				label := st + "/" + a.Model
+				if a.Error != "" {
+					out.Unsolved = append(out.Unsolved, fmt.Sprintf("%s in %s: %s", label, sp.Label, a.Error))
+					continue
+				}
+				credits = append(credits, attribution.Credit{Stage: label, Period: sp.Label, Result: a.Result})
+			}
+		}
+	}
+	out.Report, err = attribution.NewPeriodROIReport(o.Costs, credits, o.reportOptions())
+	if err != nil {
+		return ROIResult{}, fmt.Errorf("lifecycle: roi: %w", err)
+	}
+	return out, nil
+}
+
+func (o ROIOptions) reportOptions() attribution.ROIOptions {
+	return attribution.ROIOptions{GroupBy: o.Functions, Period: o.Period, From: o.From, To: o.To}
+}
+
+// checkROI checks o against the engine and returns it with its defaults
+// and its periods.
+func (e *Engine) checkROI(o ROIOptions) (ROIOptions, []attribution.Span, error) {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("lifecycle: roi options: %w: %s", leadkit.ErrInvalid, fmt.Sprintf(format, args...)))
+	}
+	if o.Period == leadkit.PeriodNone {
+		bad(`period is required ("day", "week", "month", "quarter" or "year")`)
+	}
+	spans, err := attribution.Spans(o.Period, o.From, o.To)
+	if err != nil && o.Period != leadkit.PeriodNone {
+		errs = append(errs, fmt.Errorf("lifecycle: roi options: %w", err))
+	}
+	if _, err := attribution.NewCosts(o.Costs); err != nil {
+		errs = append(errs, fmt.Errorf("lifecycle: roi options: %w", err))
+	} else if len(errs) == 0 {
+		// The cost table against the period and the range.
+		if _, err := attribution.NewPeriodROIReport(o.Costs, nil, o.reportOptions()); err != nil {
+			errs = append(errs, fmt.Errorf("lifecycle: roi options: %w", err))
+		}
+	}
+	if msg := checkFunctions(o.Functions); msg != "" {
+		bad("%s", msg)
+	}
+	if o.Stages == nil {
+		o.Stages = e.verifyStages
+	}
+	if msg := checkStages(e.machine, o.Stages); msg != "" {
+		bad("%s", msg)
+	}
+	if o.Values == nil {
+		o.Values = e.verify.Values
+	}
+	if msg := checkValues(e.machine, o.Values); msg != "" {
+		bad("%s", msg)
+	}
+	if o.Models == nil {
+		o.Models = verifyModels
+	}
+	if len(o.Models) == 0 {
+		bad("no models: want last_touch, markov or both")
+	}
+	for i, m := range o.Models {
+		if !slices.Contains(verifyModels, m) {
+			bad("model %q: want last_touch or markov%s", clip(m), hint(m, verifyModels))
+		} else if slices.Contains(o.Models[:i], m) {
+			bad("model %q listed twice", m)
+		}
+	}
+	if o.Key == "" {
+		o.Key = e.verify.Keys[0]
+	}
+	if err := o.Key.Validate(); err != nil {
+		bad("key %q: %v", clip(string(o.Key)), err)
+	}
+	if len(errs) > 0 {
+		return ROIOptions{}, nil, errors.Join(errs...)
+	}
+	return o, spans, nil
+}
