@@ -377,8 +377,14 @@ dimensions:
 	}
 	require.NotEmpty(t, costs.Rows)
 
+	started := time.Now()
 	r, err := e.ROI(ctx, lifecycle.ROIOptions{From: cfg.Start, To: end, Period: leadkit.PeriodQuarter, Costs: costs})
 	require.NoError(t, err)
+	took := time.Since(started)
+	v0 := time.Now()
+	_, err = e.Verify(ctx, lifecycle.Period{From: cfg.Start, To: cfg.Start.AddDate(0, 3, 0)})
+	require.NoError(t, err)
+	t.Logf("%d leads, %d events: ROI of %d quarters in %s, one quarter's Verify in %s", tr.Leads, tr.Events, len(quarters), took, time.Since(v0))
 	rep := r.Report
 	assert.Empty(t, r.Unsolved)
 	assert.Empty(t, rep.PeriodsWithoutCosts)
