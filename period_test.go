@@ -2,11 +2,13 @@ package leadkit_test
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"testing"
 	"time"
 
 	"github.com/leadkit/leadkit"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestPeriodCohort(t *testing.T) {
@@ -40,4 +42,37 @@ func ExamplePeriod_Cohort() {
 	start, label := leadkit.PeriodQuarter.Cohort(time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC))
 	fmt.Println(label, start.Format("2006-01-02"))
 	// Output: 2026-Q4 2026-10-01
+}
+// Every label Cohort writes parses back to its period and start.
+func TestParsePeriod(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	kinds := []leadkit.Period{leadkit.PeriodDay, leadkit.PeriodWeek, leadkit.PeriodMonth, leadkit.PeriodQuarter, leadkit.PeriodYear}
+	for range 5000 {
+		at := time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(r.Int64N(int64(100 * 365 * 24 * time.Hour))))
+		for _, k := range kinds {
+			start, label := k.Cohort(at)
+			p, s, err := leadkit.ParsePeriod(label, leadkit.PeriodNone)
+			require.NoError(t, err, label)
+			assert.Equal(t, k, p, label)
+			assert.Equal(t, start, s, label)
+			// The next period starts where this one's last instant is
+			// not.
+			next := k.Next(start)
+			ls, _ := k.Cohort(next.Add(-time.Nanosecond))
+			ns, _ := k.Cohort(next)
+			require.Equal(t, start, ls, label)
+			require.Equal(t, next, ns, label)
+			// Its first day reads as it in a table of that period.
+			if k != leadkit.PeriodDay {
+				p, s, err = leadkit.ParsePeriod(start.Format(time.DateOnly), k)
+				require.NoError(t, err)
+				assert.Equal(t, k, p)
+				assert.Equal(t, start, s)
+			}
+		}
+	}
+	for _, bad := range []string{"", "26", "2026-", "2026-Q0", "2026-Q", "2026-W00", "2026-W54", "2026-00", "2026-1", "2026-02-30", "2026/03", "２０２６", "2026-03-01T00:00:00Z", "1899", "2150-Q1", "+026"} {
+		_, _, err := leadkit.ParsePeriod(bad, leadkit.PeriodNone)
+		assert.ErrorIs(t, err, leadkit.ErrInvalid, bad)
+	}
 }

@@ -301,7 +301,7 @@ func buildROI(c *Costs, credits []Credit, opts ROIOptions, legacy bool, errs *er
 		}
 		if b.period == leadkit.PeriodNone {
 			for _, cr := range credits {
-				if p, _, err := parsePeriodLabel(cr.Period, leadkit.PeriodNone); err == nil {
+				if p, _, err := leadkit.ParsePeriod(cr.Period, leadkit.PeriodNone); err == nil {
 					b.period = p
 					break
 				}
@@ -371,7 +371,7 @@ func buildROI(c *Costs, credits []Credit, opts ROIOptions, legacy bool, errs *er
 			bad("credit %d: period %q: NewROIReport has one uncut period", i, text.Clip(cr.Period, 64))
 			good = false
 		case !legacy && b.period.Valid() && b.period != leadkit.PeriodNone:
-			_, start, err := parsePeriodLabel(cr.Period, b.period)
+			_, start, err := leadkit.ParsePeriod(cr.Period, b.period)
 			if err != nil {
 				bad("credit %d (%s): %v", i, where, err)
 				good = false
@@ -425,7 +425,7 @@ func buildROI(c *Costs, credits []Credit, opts ROIOptions, legacy bool, errs *er
 		starts := map[int64]time.Time{}
 		for _, p := range ok {
 			if p.stage >= 0 {
-				_, s, _ := parsePeriodLabel(p.label, b.period)
+				_, s, _ := leadkit.ParsePeriod(p.label, b.period)
 				starts[s.UnixNano()] = s
 			}
 		}
@@ -439,7 +439,7 @@ func buildROI(c *Costs, credits []Credit, opts ROIOptions, legacy bool, errs *er
 		}
 		for _, s := range starts {
 			_, label := b.period.Cohort(s)
-			b.spans = append(b.spans, Span{Label: label, Start: s, End: nextPeriod(b.period, s)})
+			b.spans = append(b.spans, Span{Label: label, Start: s, End: b.period.Next(s)})
 		}
 		slices.SortFunc(b.spans, func(x, y Span) int { return x.Start.Compare(y.Start) })
 	}
@@ -541,7 +541,7 @@ func buildROI(c *Costs, credits []Credit, opts ROIOptions, legacy bool, errs *er
 			for s := sp.Start; s.Before(sp.End); {
 				subs[si] = append(subs[si], s)
 				cs, _ := b.sub.Cohort(s)
-				s = nextPeriod(b.sub, cs)
+				s = b.sub.Next(cs)
 			}
 		}
 		b.nsub[si] = len(subs[si])

@@ -194,7 +194,7 @@ func (c *Costs) Cost(key string, start, end time.Time) (float64, bool) {
 		return 0, false
 	}
 	sum := 0.0
-	for s := start; s.Before(end); s = nextPeriod(c.period, s) {
+	for s := start; s.Before(end); s = c.period.Next(s) {
 		i, ok := rows[startKey(s)]
 		if !ok {
 			return 0, false
@@ -235,7 +235,7 @@ func checkCosts(t CostTable) (*Costs, []rowProblem) {
 	}
 	if period == leadkit.PeriodNone {
 		for _, r := range t.Rows {
-			if p, _, err := parsePeriodLabel(r.Period, leadkit.PeriodNone); err == nil {
+			if p, _, err := leadkit.ParsePeriod(r.Period, leadkit.PeriodNone); err == nil {
 				period = p // the first label that parses sets it
 				break
 			}
@@ -255,7 +255,7 @@ func checkCosts(t CostTable) (*Costs, []rowProblem) {
 		} else if msg := leadkit.CheckText(r.Key, leadkit.MaxNameBytes); msg != "" {
 			bad("key", "key %s", msg)
 		}
-		_, start, err := parsePeriodLabel(r.Period, period)
+		_, start, err := leadkit.ParsePeriod(r.Period, period)
 		if err != nil {
 			bad("period", "%v", err)
 		}

@@ -2,7 +2,6 @@ package attribution
 
 import (
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/leadkit/leadkit"
@@ -51,7 +50,7 @@ func spans(p leadkit.Period, from, to time.Time) ([]Span, string) {
 		if len(out) == MaxROIPeriods {
 			return nil, fmt.Sprintf("more than %d %s periods from %s to %s (MaxROIPeriods)", MaxROIPeriods, p, from.Format(time.RFC3339), to.Format(time.RFC3339))
 		}
-		next := nextPeriod(p, start)
+		next := p.Next(start)
 		out = append(out, Span{Label: label, Start: maxTime(start, from), End: minTime(next, to)})
 		start, label = p.Cohort(next)
 	}
@@ -72,21 +71,6 @@ func minTime(a, b time.Time) time.Time {
 	return b
 }
 
-// nextPeriod returns the start of the period after the one starting at s.
-func nextPeriod(p leadkit.Period, s time.Time) time.Time {
-	switch p {
-	case leadkit.PeriodDay:
-		return s.AddDate(0, 0, 1)
-	case leadkit.PeriodWeek:
-		return s.AddDate(0, 0, 7)
-	case leadkit.PeriodMonth:
-		return s.AddDate(0, 1, 0)
-	case leadkit.PeriodQuarter:
-		return s.AddDate(0, 3, 0)
-	}
-	return s.AddDate(1, 0, 0)
-}
-
 // nests reports whether every period of kind inner lies within one period
 // of kind outer (a month in a quarter; a week in no month).
 func nests(inner, outer leadkit.Period) bool {
@@ -100,92 +84,4 @@ func nests(inner, outer leadkit.Period) bool {
 		return outer == leadkit.PeriodYear
 	}
 	return false
-}
-
-// parsePeriodLabel reads s as the label of a calendar period, as
-// leadkit.Period.Cohort writes it: "2026" (year), "2026-Q1" (quarter),
-// "2026-03" (month), "2026-W09" (ISO week), "2026-03-02" (day). With want
-// set, s must be a label of that kind, or the first day of such a period
-// ("2026-01-01" for 2026-Q1). It returns the period's kind and start.
-func parsePeriodLabel(s string, want leadkit.Period) (leadkit.Period, time.Time, error) {
-	bad := func(format string, args ...any) (leadkit.Period, time.Time, error) {
-		return "", time.Time{}, fmt.Errorf("period %q: %s", text.Clip(s, 64), fmt.Sprintf(format, args...))
-	}
-	digits := func(t string) (int, bool) {
-		if t == "" {
-			return 0, false
-		}
-		for i := 0; i < len(t); i++ {
-			if t[i] < '0' || t[i] > '9' {
-				return 0, false
-			}
-		}
-		n, err := strconv.Atoi(t)
-		return n, err == nil
-	}
-	if s == "" {
-		return bad("no period")
-	}
-	var (
-		kind  leadkit.Period
-		start time.Time
-	)
-	y, ok := digits(s[:min(4, len(s))])
-	if !ok || len(s) < 4 {
-		return bad("want a label such as 2026, 2026-Q1, 2026-03, 2026-W09 or 2026-03-02")
-	}
-	rest := s[4:]
-	switch {
-	case rest == "":
-		kind, start = leadkit.PeriodYear, time.Date(y, 1, 1, 0, 0, 0, 0, time.UTC)
-	case len(rest) == 3 && rest[:2] == "-Q":
-		q, ok := digits(rest[2:])
-		if !ok || q < 1 || q > 4 {
-			return bad("no quarter %s", rest[2:])
-		}
-		kind, start = leadkit.PeriodQuarter, time.Date(y, time.Month(3*q-2), 1, 0, 0, 0, 0, time.UTC)
-	case len(rest) == 4 && rest[:2] == "-W":
-		w, ok := digits(rest[2:])
-		if !ok || w < 1 || w > 53 {
-			return bad("no week %s", rest[2:])
-		}
-		// ISO week 1 holds January 4th; weeks start on Monday.
-		jan4 := time.Date(y, 1, 4, 0, 0, 0, 0, time.UTC)
-		monday := jan4.AddDate(0, 0, -((int(jan4.Weekday()) + 6) % 7))
-		kind, start = leadkit.PeriodWeek, monday.AddDate(0, 0, 7*(w-1))
-	case len(rest) == 3 && rest[0] == '-':
-		m, ok := digits(rest[1:])
-		if !ok || m < 1 || m > 12 {
-			return bad("no month %s", rest[1:])
-		}
-		kind, start = leadkit.PeriodMonth, time.Date(y, time.Month(m), 1, 0, 0, 0, 0, time.UTC)
-	case len(rest) == 6 && rest[0] == '-' && rest[3] == '-':
-		t, err := time.Parse(time.DateOnly, s)
-		if err != nil {
-			return bad("not a date")
-		}
-		kind, start = leadkit.PeriodDay, t
-	default:
-		return bad("want a label such as 2026, 2026-Q1, 2026-03, 2026-W09 or 2026-03-02")
-	}
-	if !leadkit.ValidTime(start) {
-		return bad("outside %s", leadkit.TimeRange)
-	}
-	// A label must be the one Cohort writes (week 53 of a year with 52
-	// is not).
-	if _, label := kind.Cohort(start); label != s {
-		return bad("not a %s label (%s is %s)", kind, leadkit.FormatDate(start), label)
-	}
-	if want != leadkit.PeriodNone && kind != want {
-		if kind == leadkit.PeriodDay {
-			// The first day of a period of kind want.
-			if ws, _ := want.Cohort(start); ws.Equal(start) && leadkit.ValidTime(nextPeriod(want, start)) {
-				return want, start, nil
-			}
-			_, label := want.Cohort(start)
-			return bad("is not the first day of a %s (it falls in %s)", want, label)
-		}
-		return bad("is a %s, the table is by %s", kind, want)
-	}
-	return kind, start, nil
 }

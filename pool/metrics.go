@@ -207,28 +207,13 @@ func NewMetrics(s MetricsSpec) (*Metrics, error) {
 			return bad("more than %d %s buckets from %s to %s (MaxMetricsBuckets)", MaxMetricsBuckets, s.Bucket,
 				s.From.Format(time.RFC3339), s.To.Format(time.RFC3339))
 		}
-		next := nextPeriod(s.Bucket, start)
+		next := s.Bucket.Next(start)
 		m.ends = append(m.ends, min(next.UnixNano(), m.to))
 		m.labels = append(m.labels, label)
 		start, label = s.Bucket.Cohort(next)
 	}
 	m.nonDormant = make([]int, len(m.ends)+1)
 	return m, nil
-}
-
-// nextPeriod returns the start of the period after the one starting at s.
-func nextPeriod(p leadkit.Period, s time.Time) time.Time {
-	switch p {
-	case leadkit.PeriodDay:
-		return s.AddDate(0, 0, 1)
-	case leadkit.PeriodWeek:
-		return s.AddDate(0, 0, 7)
-	case leadkit.PeriodMonth:
-		return s.AddDate(0, 1, 0)
-	case leadkit.PeriodQuarter:
-		return s.AddDate(0, 3, 0)
-	}
-	return s.AddDate(1, 0, 0)
 }
 
 // Spec returns the accumulator's spec, with Dormant resolved.
