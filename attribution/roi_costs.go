@@ -111,13 +111,7 @@ type CostTable struct {
 //	rows:
 //	  - {key: events, period: 2026-Q1, spend: 30000, headcount: 2, loaded_cost: 36000}
 //	  - {key: paid, period: 2026-Q1, spend: 45000}
-func ParseCosts(data []byte) (CostTable, error) {
-	var t CostTable
-	if err := spec.Parse(data, &t); err != nil {
-		return CostTable{}, spec.Prefixed("attribution: costs: ", err)
-	}
-	return t, nil
-}
+func ParseCosts(data []byte) (CostTable, error) { return Parse[CostTable](data) }
 
 // Costs is a validated, indexed [CostTable]: every row's period resolved,
 // no key and period twice. It is immutable and safe for concurrent use.

@@ -15,7 +15,7 @@ import (
 // [Shapley] have no options. It is a constraint for [Parse].
 type Spec interface {
 	Conversion | Markov | PositionBased | LastNonDirect | TimeDecay |
-		UShaped | WShaped | FullPath | CustomRoles | CSVOptions | ROIOptions
+		UShaped | WShaped | FullPath | CustomRoles | CSVOptions | ROIOptions | CostTable
 }
 
 // Parse decodes one spec from JSON or YAML (YAML is a superset of JSON) of
@@ -69,6 +69,8 @@ func specName(v any) string {
 		return "csv options"
 	case ROIOptions:
 		return "roi options"
+	case CostTable:
+		return "costs"
 	}
 	return fmt.Sprintf("%T", v)
 }
