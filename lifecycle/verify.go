@@ -143,6 +143,16 @@ type StageResult struct {
 	Cycle journey.CycleResult `json:"cycle"`
 	// Nurture is the nurture power of each content touched in the period.
 	Nurture []journey.ContentPower `json:"nurture"`
+	// Phases groups content by the funnel phase it serves (acquisition,
+	// nurture, sales) over every lead's history, with the conversions that
+	// followed (journey.ContentPhases; touches of VerifyOptions.Nurture's
+	// types, else TouchTypes).
+	Phases journey.ContentPhasesResult `json:"phases"`
+	// OldLeads compares the old leads (created before From) that reached
+	// the stage in the period with those that did not, on the nurture
+	// touches each received in the 90 days before (journey.OldLeadNurture,
+	// the same touch types).
+	OldLeads journey.OldLeadNurtureResult `json:"old_leads"`
 	// Attribution credits the period's entries into the stage to each
 	// touch key, by last touch and by Markov: every entry (a recycled
 	// lead's repeat MQL too) is a conversion, credited to the touches
@@ -475,6 +485,17 @@ func (e *Engine) verifyStage(snap *snapshot, st string, p Period, opts VerifyOpt
 	nurture.From, nurture.To = p.From, p.To
 	if r.Nurture, err = journey.NurturePower(timelines, visits, st, nurture); err != nil {
 		return r, wrap("nurture power", err)
+	}
+	order := e.machine.FunnelStages()
+	touches := opts.Nurture.Types
+	if len(touches) == 0 {
+		touches = opts.TouchTypes
+	}
+	if r.Phases, err = journey.ContentPhases(timelines, visits, created, st, journey.ContentPhaseOptions{Order: order, Types: touches}); err != nil {
+		return r, wrap("content phases", err)
+	}
+	if r.OldLeads, err = journey.OldLeadNurture(timelines, visits, created, st, journey.OldLeadNurtureOptions{From: p.From, To: p.To, Order: order, Types: touches}); err != nil {
+		return r, wrap("old-lead nurture", err)
 	}
 	if err := e.stageCredits(snap, st, p, opts.Keys, verifyModels, opts, &r); err != nil {
 		return r, wrap("attribution", err)

@@ -476,3 +476,37 @@ func TestVerifyDisqualifiedLeadsAreNoJourneys(t *testing.T) {
 	g, _ := v.Stages[0].Credit(attribution.ByChannel, "markov")
 	assert.InDelta(t, b.ConversionProbability, g.ConversionProbability, 1e-12)
 }
+
+// TestVerifyPhasesAndOldLeads: the verification carries the content
+// phases and the old-lead nurture comparison, counted by hand on the
+// fixture.
+func TestVerifyPhasesAndOldLeads(t *testing.T) {
+	p, _ := verifyFixture(t)
+	e := p.engine(t, lifecycle.Options{Verify: lifecycle.VerifyOptions{Stages: []string{"MQL"}}})
+	v, err := e.Verify(ctx, lifecycle.Period{From: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)})
+	require.NoError(t, err)
+	mql := v.Stages[0]
+	// Each lead graduated at its second touch: 8 acquisition touches. After
+	// that, before or at the MQL: old o3-o5, new n3-n4, done d3-d4 (its
+	// engagement decays a little in the hour before d3, so it reaches 100
+	// only at d4's page view): 7 nurture touches, none in sales. anon
+	// never became a lead.
+	h, err := p.machine.History(ctx, stage.Lead("done"))
+	require.NoError(t, err)
+	assert.Equal(t, time.Date(2026, 2, 10, 12, 0, 0, 0, time.UTC), h[len(h)-1].At, "done's MQL at d4")
+	ph := mql.Phases
+	assert.Equal(t, 8, ph.Acquisition.Touches)
+	assert.Equal(t, 4, ph.Acquisition.Leads)
+	assert.Equal(t, 7, ph.Nurture.Touches)
+	assert.Equal(t, 3, ph.Nurture.Leads)
+	assert.Equal(t, 3, ph.Nurture.Converted.Count)
+	assert.Equal(t, 0, ph.Sales.Touches)
+	assert.Equal(t, 1, ph.Unplaced)
+	// Old leads: old (Raw on March 1) converted in March; done stood at
+	// MQL already and is left out; new and cold are not old.
+	ol := mql.OldLeads
+	assert.Equal(t, 1, ol.OldLeads)
+	assert.Equal(t, 1, ol.Converted.Count)
+	assert.Equal(t, 1, ol.Excluded)
+	assert.Nil(t, ol.All.PerLeadRatio, "no old lead failed to convert: nothing to compare with")
+}
