@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/internal/spec"
 	"github.com/leadkit/leadkit/journey"
 	"github.com/leadkit/leadkit/stage"
 )
@@ -112,6 +113,17 @@ type DiagnoseOptions struct {
 	// Now measures the stays still open for SLA breaches (default: the
 	// engine's clock).
 	Now time.Time `json:"now,omitzero"`
+}
+
+// ParseDiagnoseOptions reads DiagnoseOptions from JSON or YAML, refusing
+// unknown, miscased and duplicate keys (errors wrap leadkit.ErrInvalid);
+// Diagnose checks the values.
+func ParseDiagnoseOptions(data []byte) (DiagnoseOptions, error) {
+	var o DiagnoseOptions
+	if err := spec.Parse(data, &o); err != nil {
+		return DiagnoseOptions{}, spec.Prefixed("lifecycle: diagnose options: ", err)
+	}
+	return o, nil
 }
 
 // Diagnose computes the Diagnosis from the engine's stage histories and

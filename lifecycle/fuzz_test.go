@@ -1,6 +1,7 @@
 package lifecycle_test
 
 import (
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -57,6 +58,35 @@ func FuzzParseVerifyOptions(f *testing.F) {
 		}
 		if _, err := e.Verify(ctx, period); err != nil && !errors.Is(err, leadkit.ErrInvalid) {
 			t.Fatalf("verify error without ErrInvalid: %v", err)
+		}
+	})
+}
+
+// FuzzParseDiagnoseOptions: options as a tenant sends them are refused
+// with ErrInvalid, or diagnose the fixture's funnel into a result that
+// encodes as JSON (no NaN anywhere).
+func FuzzParseDiagnoseOptions(f *testing.F) {
+	f.Add([]byte("stages: [Raw, MQL, SAL]\nowner: team\nwork: [sdr_call]\nfrom: 2026-03-01T00:00:00Z\n"))
+	f.Add([]byte(`{"assigned": {"MQL": "sdr_owner"}, "now": "2026-05-01T00:00:00Z", "owner": "actor"}`))
+	f.Add([]byte(`{"stages": ["MQL", "Lost"], "work": ["", "x"], "to": "2025-01-01T00:00:00Z", "from": "2026-01-01T00:00:00Z"}`))
+	_, e := verifyFixture(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		o, err := lifecycle.ParseDiagnoseOptions(data)
+		if err != nil {
+			if !errors.Is(err, leadkit.ErrInvalid) {
+				t.Fatalf("parse error without ErrInvalid: %v", err)
+			}
+			return
+		}
+		d, err := e.Diagnose(ctx, o)
+		if err != nil {
+			if !errors.Is(err, leadkit.ErrInvalid) {
+				t.Fatalf("diagnose error without ErrInvalid: %v", err)
+			}
+			return
+		}
+		if _, err := json.Marshal(d); err != nil {
+			t.Fatalf("diagnosis does not encode: %v", err)
 		}
 	})
 }
