@@ -146,23 +146,15 @@
 // what the floor or cap changed, adding up to the score; [RollUp]
 // builds account scores from contacts.
 //
-// # SDR capacity and the MQL threshold
+// # Score trajectories
 //
-// The MQL threshold should follow what the SDRs can work.
-// [RecommendThreshold] (or a [CapacityAccumulator], filled per shard and
-// merged) reads each lead's score trajectory ([Model.Trajectory]) and
-// outcome (worked, and when it reached SQL) over a history window, with
-// the team's [SDRCapacity], and returns the trade-off curve for every
-// candidate threshold (MQLs per working day, capacity used, expected SQLs
-// per day with capacity applied) and the threshold with the most expected
-// SQLs within a utilisation target. Leads under the threshold in force
-// were never worked, so their SQL rate is not observed: each score band
-// says whether its rate is observed or estimated (a logistic fit over the
-// observed bands, its slope held at zero or above), every curve point
-// that rests on an estimate is marked, and CapacitySpec.RequireObserved
-// recommends from observed rates alone. Missing data (no working days,
-// no capacity, no rate) is null or an explained "no recommendation",
-// never NaN.
+// [Model.Trajectory] replays a lead's events and returns its score on one
+// dimension after each instant it had events ([ScorePoint]s, leaving out
+// unchanged scores): the input of the MQL threshold recommendation for
+// an SDR team's capacity, which lives with the other models learned from
+// history in package learn
+// ([github.com/leadkit/leadkit/scoring/learn.RecommendThreshold]), so
+// that this package links no numerical library.
 //
 // # Late events
 //

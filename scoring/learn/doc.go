@@ -3,6 +3,9 @@
 // compile like one written by hand, with integer points on a scorecard
 // scale whose score maps to a probability of conversion.
 //
+// From the same kind of history it also recommends the MQL threshold of
+// an existing model for the SDR team's capacity ([RecommendThreshold]).
+//
 // # Input
 //
 // [Fit] takes [Example]s: a lead as known at a cut-off (its profile and
@@ -105,6 +108,27 @@
 // perfectly on its own (AUC >= [LeakAUC]: dropped as a leak). Every
 // number in a Result is finite and every emitted spec compiles; the fuzz
 // test holds Fit to both on random small data sets.
+//
+// # SDR capacity and the MQL threshold
+//
+// The MQL threshold should follow what the SDRs can work.
+// [RecommendThreshold] (or a [CapacityAccumulator], filled per shard and
+// merged) reads each lead's score trajectory ([scoring.Model.Trajectory])
+// and outcome (worked, and when it reached SQL) over a history window,
+// with the team's [SDRCapacity], and returns the trade-off curve for
+// every candidate threshold (MQLs per working day, capacity used,
+// expected SQLs per day with capacity applied) and the threshold with the
+// most expected SQLs within a utilisation target. Leads under the
+// threshold in force were never worked, so their SQL rate is not
+// observed: each score band says whether its rate is observed or
+// estimated (a logistic fit over the observed bands with gonum's Newton
+// method, its slope held at zero or above), every curve point that rests
+// on an estimate is marked, and CapacitySpec.RequireObserved recommends
+// from observed rates alone. Missing data (no working days, no capacity,
+// no rate) is null or an explained "no recommendation", never NaN. Its
+// inputs are capped ([MaxThresholdCandidates], [MaxTrajectoryPoints],
+// [MaxScoreBins]), so memory stays bounded whatever the history; a
+// CapacityAccumulator is not safe for concurrent use.
 //
 // # Limits, determinism and speed
 //

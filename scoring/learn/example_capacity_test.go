@@ -1,11 +1,11 @@
-package scoring_test
+package learn_test
 
 import (
 	"fmt"
 	"time"
 
-	"github.com/leadkit/leadkit"
 	"github.com/leadkit/leadkit/scoring"
+	"github.com/leadkit/leadkit/scoring/learn"
 )
 
 // Four weeks of history under an MQL threshold of 60: the SDRs worked
@@ -21,23 +21,23 @@ import (
 // expected SQLs (12.6 + 18.3 + 60 + 100 over 20 days) are cut by 25/30.
 func ExampleRecommendThreshold() {
 	monday := time.Date(2025, 3, 3, 0, 0, 0, 0, time.UTC)
-	var leads []scoring.CapacityLead
+	var leads []learn.CapacityLead
 	for i := range 1000 {
 		score := float64(i % 100) // ten leads at each score from 0 to 99
 		at := monday.Add(time.Duration(i%27)*24*time.Hour + time.Hour)
-		l := scoring.CapacityLead{ID: fmt.Sprint("L", i), Scores: []scoring.ScorePoint{{Time: at, Score: score}}, Worked: score >= 60}
+		l := learn.CapacityLead{ID: fmt.Sprint("L", i), Scores: []scoring.ScorePoint{{Time: at, Score: score}}, Worked: score >= 60}
 		converts := (score >= 60 && i/100 < 3) || (score >= 80 && i/100 < 5)
 		if converts {
 			l.SQLAt = at.Add(48 * time.Hour)
 		}
 		leads = append(leads, l)
 	}
-	spec := scoring.CapacitySpec{
+	spec := learn.CapacitySpec{
 		From: monday, To: monday.AddDate(0, 0, 28), // 20 working days
-		Capacity:   scoring.SDRCapacity{SDRs: 2, CallsPerSDRPerDay: 50, CallsPerMQL: 4},
+		Capacity:   learn.SDRCapacity{SDRs: 2, CallsPerSDRPerDay: 50, CallsPerMQL: 4},
 		Thresholds: []float64{40, 50, 60, 80},
 	}
-	res, err := scoring.RecommendThreshold(spec, leads)
+	res, err := learn.RecommendThreshold(spec, leads)
 	if err != nil {
 		panic(err)
 	}
@@ -55,7 +55,7 @@ func ExampleRecommendThreshold() {
 	// Leads under 60 were never worked: to trust only what was seen,
 	// require observed rates.
 	spec.RequireObserved = true
-	res, _ = scoring.RecommendThreshold(spec, leads)
+	res, _ = learn.RecommendThreshold(spec, leads)
 	fmt.Printf("on observed rates only: %g, %.2f SQLs/day (95%%: %.2f to %.2f)\n", *res.Recommendation.Threshold,
 		*res.Recommendation.Point.SQLsPerDay, *res.Recommendation.Point.SQLsPerDayLow, *res.Recommendation.Point.SQLsPerDayHigh)
 	// Output:
@@ -71,36 +71,4 @@ func ExampleRecommendThreshold() {
 	//        80      10.0       40%      5.00  false
 	// recommended: 50 (estimated: true)
 	// on observed rates only: 60, 8.00 SQLs/day (95%: 6.72 to 9.35)
-}
-
-// A lead's score over time on the dimension an MQL threshold reads: the
-// input of a threshold recommendation.
-func ExampleModel_Trajectory() {
-	m, err := scoring.Compile(scoring.ModelSpec{Name: "demo", Dimensions: []scoring.DimensionSpec{
-		{Name: "engagement", Behavior: []scoring.BehaviorRule{
-			{Name: "download", Types: []string{"download"}, Points: 20},
-			{Name: "page view", Types: []string{"page_view"}, Points: 5, Cap: 10},
-		}},
-	}}, scoring.Options{})
-	if err != nil {
-		panic(err)
-	}
-	d := time.Date(2025, 3, 3, 9, 0, 0, 0, time.UTC)
-	events := []leadkit.Event{
-		{ID: "1", Type: "page_view", Time: d},
-		{ID: "2", Type: "page_view", Time: d.Add(time.Hour)},
-		{ID: "3", Type: "page_view", Time: d.Add(2 * time.Hour)}, // over the cap: no change, no point
-		{ID: "4", Type: "download", Time: d.Add(24 * time.Hour)},
-	}
-	traj, err := m.Trajectory(scoring.Input{Lead: leadkit.Lead{ID: "L1"}, Events: events, AsOf: d.AddDate(0, 1, 0)}, "engagement")
-	if err != nil {
-		panic(err)
-	}
-	for _, p := range traj {
-		fmt.Println(p.Time.Format(time.DateTime), p.Score)
-	}
-	// Output:
-	// 2025-03-03 09:00:00 5
-	// 2025-03-03 10:00:00 10
-	// 2025-03-04 09:00:00 30
 }

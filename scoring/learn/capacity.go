@@ -1,4 +1,4 @@
-package scoring
+package learn
 
 import (
 	"cmp"
@@ -15,6 +15,7 @@ import (
 	"github.com/leadkit/leadkit"
 	"github.com/leadkit/leadkit/internal/spec"
 	"github.com/leadkit/leadkit/internal/text"
+	"github.com/leadkit/leadkit/scoring"
 )
 
 // Caps and defaults of the threshold recommendation.
@@ -24,7 +25,7 @@ const (
 	// many points.
 	MaxThresholdCandidates = 500
 	// MaxTrajectoryPoints caps the score points of one CapacityLead.
-	MaxTrajectoryPoints = MaxEvents
+	MaxTrajectoryPoints = scoring.MaxEvents
 	// MaxScoreBins caps the distinct (score before the window, peak
 	// score) buckets a grid accumulator keeps: past it, the grid's
 	// buckets are merged two by two (the step doubles), so memory stays
@@ -39,70 +40,6 @@ const (
 
 // scoreBinCap is MaxScoreBins; tests lower it to exercise the coarsening.
 var scoreBinCap = MaxScoreBins
-
-// ScorePoint is one point of a lead's score trajectory: from Time on, the
-// score is Score (until the next point).
-type ScorePoint struct {
-	Time  time.Time `json:"time"`
-	Score float64   `json:"score"`
-}
-
-// Trajectory replays a lead's events up to in.AsOf (zero: now, see
-// [Options].Now) and returns the named dimension's score right after each
-// instant at which the lead had events (events at one instant count as one
-// step), leaving out the instants where the score did not change: the
-// trajectory [CapacityLead] reads. Changes between events (decay, an
-// expiring window) are not sampled: a score that only decays reaches its
-// highs at events, and [Model.Crossings] locates the crossings of one
-// threshold exactly. Like Crossings it needs an incremental model.
-func (m *Model) Trajectory(in Input, dimensionName string) ([]ScorePoint, error) {
-	di := slices.IndexFunc(m.dims, func(d dimension) bool { return d.name == dimensionName })
-	if di < 0 {
-		return nil, fmt.Errorf("scoring: model %q: dimension %q: %w", m.spec.Name, text.Clip(dimensionName, 64), leadkit.ErrNotFound)
-	}
-	if err := m.incremental(); err != nil {
-		return nil, err
-	}
-	asOf, err := m.asOf(&in)
-	if err != nil {
-		return nil, err
-	}
-	sc := m.get()
-	defer m.put(sc)
-	order, err := m.eventOrder(sc, &in)
-	if err != nil {
-		return nil, err
-	}
-	sc.lead = in.Lead
-	sc.c = m.ctx(&sc.lead, asOf)
-	st := m.NewState()
-	st.LeadID = in.Lead.ID
-	var res Result
-	var out []ScorePoint
-	fitted := false
-	for k, i := range order {
-		ev := &in.Events[i]
-		if ev.Time.After(asOf) {
-			break
-		}
-		if err := m.apply(sc, &st, ev); err != nil {
-			return nil, err
-		}
-		if k+1 < len(order) && in.Events[order[k+1]].Time.Equal(ev.Time) {
-			continue
-		}
-		if err := m.readState(sc, &res, &st, ev.Time, !fitted || m.timeFit); err != nil {
-			return nil, err
-		}
-		fitted = true
-		v := res.Dimensions[di].Score
-		if n := len(out); n > 0 && out[n-1].Score == v {
-			continue
-		}
-		out = append(out, ScorePoint{Time: ev.Time.UTC(), Score: v})
-	}
-	return out, nil
-}
 
 // SDRCapacity is what the SDR team can work: SDRs x CallsPerSDRPerDay /
 // CallsPerMQL MQLs per working day. Fractions are allowed (2.5 SDRs, 3.2
@@ -166,19 +103,19 @@ type CapacitySpec struct {
 func ParseCapacitySpec(data []byte) (CapacitySpec, error) {
 	var s CapacitySpec
 	if err := spec.Parse(data, &s); err != nil {
-		return CapacitySpec{}, spec.Prefixed("scoring: capacity spec: ", err)
+		return CapacitySpec{}, spec.Prefixed("learn: capacity spec: ", err)
 	}
 	return s, nil
 }
 
 // CapacityLead is one lead of the history: its score trajectory on the
-// dimension the MQL threshold reads (see [Model.Trajectory]) and its
-// outcome.
+// dimension the MQL threshold reads (see [scoring.Model.Trajectory]) and
+// its outcome.
 type CapacityLead struct {
 	ID string `json:"id"`
 	// Scores is the trajectory in time order (equal times allowed: every
 	// point counts as reached), at most MaxTrajectoryPoints.
-	Scores []ScorePoint `json:"scores"`
+	Scores []scoring.ScorePoint `json:"scores"`
 	// Worked reports that the lead was worked (handed to SDRs: it
 	// reached MQL), so its outcome was observed.
 	Worked bool `json:"worked"`
@@ -269,7 +206,7 @@ type cellCounts struct{ leads, worked, sqls int }
 func NewCapacityAccumulator(s CapacitySpec) (*CapacityAccumulator, error) {
 	var errs []error
 	bad := func(format string, args ...any) {
-		errs = append(errs, fmt.Errorf("scoring: capacity spec: %w: %s", leadkit.ErrInvalid, fmt.Sprintf(format, args...)))
+		errs = append(errs, fmt.Errorf("learn: capacity spec: %w: %s", leadkit.ErrInvalid, fmt.Sprintf(format, args...)))
 	}
 	finite := func(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
 	switch {
@@ -288,8 +225,8 @@ func NewCapacityAccumulator(s CapacitySpec) (*CapacityAccumulator, error) {
 		name string
 		v    float64
 	}{{"sdrs", c.SDRs}, {"calls_per_sdr_per_day", c.CallsPerSDRPerDay}, {"calls_per_mql", c.CallsPerMQL}} {
-		if !finite(f.v) || f.v < 0 || f.v > MaxPoints {
-			bad("capacity: %s is %v: it must be a finite number in [0, %g]", f.name, f.v, MaxPoints)
+		if !finite(f.v) || f.v < 0 || f.v > scoring.MaxPoints {
+			bad("capacity: %s is %v: it must be a finite number in [0, %g]", f.name, f.v, scoring.MaxPoints)
 		}
 	}
 	if c.CallsPerMQL == 0 {
@@ -305,8 +242,8 @@ func NewCapacityAccumulator(s CapacitySpec) (*CapacityAccumulator, error) {
 	} else {
 		for i, t := range s.Thresholds {
 			switch {
-			case !finite(t) || math.Abs(t) > MaxPoints:
-				bad("threshold %d is %v: it must be a finite number within ±%g", i, t, MaxPoints)
+			case !finite(t) || math.Abs(t) > scoring.MaxPoints:
+				bad("threshold %d is %v: it must be a finite number within ±%g", i, t, scoring.MaxPoints)
 			case i > 0 && !(t > s.Thresholds[i-1]):
 				bad("threshold %d (%v) is not above threshold %d (%v): thresholds must be strictly ascending", i, t, i-1, s.Thresholds[i-1])
 			}
@@ -315,8 +252,8 @@ func NewCapacityAccumulator(s CapacitySpec) (*CapacityAccumulator, error) {
 	if len(s.Thresholds) > 0 && s.Step != 0 {
 		bad("step is for the grid from the data: give thresholds or a step, not both")
 	}
-	if s.Step != 0 && (!finite(s.Step) || s.Step < MinThresholdStep || s.Step > MaxPoints) {
-		bad("step is %v: it must be in [%g, %g]", s.Step, MinThresholdStep, MaxPoints)
+	if s.Step != 0 && (!finite(s.Step) || s.Step < MinThresholdStep || s.Step > scoring.MaxPoints) {
+		bad("step is %v: it must be in [%g, %g]", s.Step, MinThresholdStep, scoring.MaxPoints)
 	}
 	if s.MinWorked < 0 {
 		bad("min_worked is %d: it must be >= 0", s.MinWorked)
@@ -385,7 +322,7 @@ func (a *CapacityAccumulator) check(l *CapacityLead) error {
 			more++
 			return
 		}
-		errs = append(errs, fmt.Errorf("scoring: threshold: %w: lead %q: %s", leadkit.ErrInvalid, id, fmt.Sprintf(format, args...)))
+		errs = append(errs, fmt.Errorf("learn: threshold: %w: lead %q: %s", leadkit.ErrInvalid, id, fmt.Sprintf(format, args...)))
 	}
 	switch {
 	case l.ID == "":
@@ -403,8 +340,8 @@ func (a *CapacityAccumulator) check(l *CapacityLead) error {
 				bad("scores[%d]: time %s is before scores[%d]'s %s: the trajectory must be in time order", i,
 					p.Time.UTC().Format(time.RFC3339Nano), i-1, l.Scores[i-1].Time.UTC().Format(time.RFC3339Nano))
 			}
-			if math.IsNaN(p.Score) || math.IsInf(p.Score, 0) || math.Abs(p.Score) > MaxPoints {
-				bad("scores[%d]: score is %v: it must be a finite number within ±%g", i, p.Score, MaxPoints)
+			if math.IsNaN(p.Score) || math.IsInf(p.Score, 0) || math.Abs(p.Score) > scoring.MaxPoints {
+				bad("scores[%d]: score is %v: it must be a finite number within ±%g", i, p.Score, scoring.MaxPoints)
 			}
 		}
 	}
@@ -417,7 +354,7 @@ func (a *CapacityAccumulator) check(l *CapacityLead) error {
 		}
 	}
 	if more > 0 {
-		errs = append(errs, fmt.Errorf("scoring: threshold: lead %q: and %d more problems", id, more))
+		errs = append(errs, fmt.Errorf("learn: threshold: lead %q: and %d more problems", id, more))
 	}
 	return errors.Join(errs...)
 }
@@ -440,7 +377,7 @@ func (a *CapacityAccumulator) Add(l CapacityLead) error {
 	var last time.Time
 	for i := 0; ok && i < len(l.Scores); i++ {
 		p := &l.Scores[i]
-		if !leadkit.ValidTime(p.Time) || i > 0 && p.Time.Before(last) || !(math.Abs(p.Score) <= MaxPoints) {
+		if !leadkit.ValidTime(p.Time) || i > 0 && p.Time.Before(last) || !(math.Abs(p.Score) <= scoring.MaxPoints) {
 			ok = false
 			break
 		}
@@ -458,7 +395,7 @@ func (a *CapacityAccumulator) Add(l CapacityLead) error {
 		if err := a.check(&l); err != nil {
 			return err
 		}
-		return fmt.Errorf("scoring: threshold: %w: lead %q refused", leadkit.ErrInvalid, text.Clip(l.ID, 64)) // unreachable: check names every problem
+		return fmt.Errorf("learn: threshold: %w: lead %q refused", leadkit.ErrInvalid, text.Clip(l.ID, 64)) // unreachable: check names every problem
 	}
 	a.leads++
 	if !seen {
@@ -527,6 +464,15 @@ func (a *CapacityAccumulator) bucket(s float64) int64 {
 	return k
 }
 
+// floorDiv is a / b rounded towards minus infinity.
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
+
 // coarsen merges the grid's buckets two by two.
 func (a *CapacityAccumulator) coarsen() {
 	next := make(map[cellKey]*cellCounts, len(a.cells))
@@ -553,10 +499,10 @@ func (a *CapacityAccumulator) coarsen() {
 // changes. other is not modified; nil and a itself are refused.
 func (a *CapacityAccumulator) Merge(other *CapacityAccumulator) error {
 	if other == nil || other == a {
-		return fmt.Errorf("scoring: threshold: %w: merge needs another accumulator (not nil, not itself)", leadkit.ErrInvalid)
+		return fmt.Errorf("learn: threshold: %w: merge needs another accumulator (not nil, not itself)", leadkit.ErrInvalid)
 	}
 	if !a.sameSpec(other) {
-		return fmt.Errorf("scoring: threshold: %w: cannot merge accumulators of different specs", leadkit.ErrInvalid)
+		return fmt.Errorf("learn: threshold: %w: cannot merge accumulators of different specs", leadkit.ErrInvalid)
 	}
 	for a.level < other.level {
 		a.coarsen()
@@ -998,6 +944,15 @@ const slopePriorSD = 3
 // fitRates fits logit(rate) = a + b x over the observed bands (x their
 // scores, k SQLs of w worked leads each) and returns the fit with the
 // estimate it gives (nil: none).
+//
+// It shares sigmoid and softplus with fitLogit (regress.go) but not the
+// fit: fitLogit fits one 0/1 outcome per row of a design matrix, without
+// weights, with a ridge on the raw coefficients, from zero, and calls a
+// stalled line search unconverged; here each band is a weighted count,
+// the prior is on the standardised slope, the start is the pooled
+// log-odds and a stall at the optimum (the Newton decrement) is accepted.
+// One function for both would need weights and another stopping rule in
+// fitLogit, which would move Fit's results.
 func fitRates(xs []float64, ks, ws []int) (CapacityFit, func(float64) float64) {
 	f := CapacityFit{Bands: len(xs)}
 	if len(xs) < 2 {
@@ -1104,22 +1059,6 @@ func finiteAll(xs []float64) bool {
 	return true
 }
 
-func sigmoid(x float64) float64 {
-	if x >= 0 {
-		return 1 / (1 + math.Exp(-x))
-	}
-	e := math.Exp(x)
-	return e / (1 + e)
-}
-
-// softplus is log(1 + e^x) without overflow.
-func softplus(x float64) float64 {
-	if x > 0 {
-		return x + math.Log1p(math.Exp(-x))
-	}
-	return math.Log1p(math.Exp(x))
-}
-
 // RecommendThreshold is the one-shot form of [CapacityAccumulator]: it
 // adds every lead and returns the result, or an error joining the
 // problems of every refused lead (the first ten, then a count).
@@ -1140,7 +1079,7 @@ func RecommendThreshold(s CapacitySpec, leads []CapacityLead) (CapacityResult, e
 		}
 	}
 	if more > 0 {
-		errs = append(errs, fmt.Errorf("scoring: threshold: and %d more refused leads", more))
+		errs = append(errs, fmt.Errorf("learn: threshold: and %d more refused leads", more))
 	}
 	if len(errs) > 0 {
 		return CapacityResult{}, errors.Join(errs...)

@@ -1,4 +1,4 @@
-package scoring_test
+package learn_test
 
 import (
 	"flag"
@@ -14,6 +14,7 @@ import (
 	"github.com/leadkit/leadkit"
 	"github.com/leadkit/leadkit/internal/simbiz"
 	"github.com/leadkit/leadkit/scoring"
+	"github.com/leadkit/leadkit/scoring/learn"
 	"github.com/leadkit/leadkit/sim"
 	"github.com/leadkit/leadkit/stage"
 )
@@ -32,8 +33,8 @@ const capacitySeed = 1
 // capacityData is a simulated history as the recommendation and the
 // stage funnel read it, lead by lead in creation order.
 type capacityData struct {
-	Spec   scoring.CapacitySpec
-	Leads  []scoring.CapacityLead
+	Spec   learn.CapacitySpec
+	Leads  []learn.CapacityLead
 	visits []stage.Visit
 	start  []int // lead i's visits are visits[start[i]:start[i+1]]
 }
@@ -126,9 +127,9 @@ func capacitySim(tb testing.TB, n int) *capacityData {
 	}
 	end := cfg.Start.AddDate(0, cfg.Months, 0)
 	d := &capacityData{
-		Spec: scoring.CapacitySpec{From: cfg.Start, To: end,
-			Capacity: scoring.SDRCapacity{SDRs: float64(cfg.SDRs), CallsPerSDRPerDay: float64(cfg.CallsPerSDRPerDay), CallsPerMQL: 1}},
-		Leads: make([]scoring.CapacityLead, len(infos)),
+		Spec: learn.CapacitySpec{From: cfg.Start, To: end,
+			Capacity: learn.SDRCapacity{SDRs: float64(cfg.SDRs), CallsPerSDRPerDay: float64(cfg.CallsPerSDRPerDay), CallsPerMQL: 1}},
+		Leads: make([]learn.CapacityLead, len(infos)),
 		start: make([]int, 0, len(infos)+1),
 	}
 	var evs []leadkit.Event
@@ -141,7 +142,7 @@ func capacitySim(tb testing.TB, n int) *capacityData {
 		lead := leadkit.Lead{ID: in.id, Person: leadkit.Person{Seniority: in.seniority}, Company: leadkit.Company{Employees: in.employees}}
 		traj, err := m.Trajectory(scoring.Input{Lead: lead, Events: evs, AsOf: end}, "total")
 		require.NoError(tb, err)
-		d.Leads[i] = scoring.CapacityLead{ID: in.id, Scores: traj, Worked: in.worked, SQLAt: in.sqlAt}
+		d.Leads[i] = learn.CapacityLead{ID: in.id, Scores: traj, Worked: in.worked, SQLAt: in.sqlAt}
 		d.start = append(d.start, len(d.visits))
 		d.visits = append(d.visits, in.visits...)
 		in.events, in.visits = nil, nil
@@ -157,7 +158,7 @@ func capacitySim(tb testing.TB, n int) *capacityData {
 // reached MQL, and every band at 100 and over was worked.
 func TestCapacityOnSim(t *testing.T) {
 	d := capacitySim(t, 3000)
-	res, err := scoring.RecommendThreshold(d.Spec, d.Leads)
+	res, err := learn.RecommendThreshold(d.Spec, d.Leads)
 	require.NoError(t, err)
 	worked := 0
 	for _, l := range d.Leads {
@@ -166,7 +167,7 @@ func TestCapacityOnSim(t *testing.T) {
 		}
 	}
 	require.Positive(t, worked)
-	k := slices.IndexFunc(res.Curve, func(p scoring.CapacityPoint) bool { return p.Threshold == 100 })
+	k := slices.IndexFunc(res.Curve, func(p learn.CapacityPoint) bool { return p.Threshold == 100 })
 	require.GreaterOrEqual(t, k, 0)
 	assert.Equal(t, worked, res.Curve[k].MQLs)
 	for _, b := range res.Bands {
@@ -194,11 +195,11 @@ func BenchmarkRecommendThreshold(b *testing.B) {
 	fspec := m.FunnelSpec(stage.FunnelOptions{})
 	const block = 4096
 	var rec, fun time.Duration
-	var res scoring.CapacityResult
+	var res learn.CapacityResult
 	var fres stage.FunnelResult
 	runtime.GC() // the generator's garbage, not charged to the first round
 	for b.Loop() {
-		a, err := scoring.NewCapacityAccumulator(d.Spec)
+		a, err := learn.NewCapacityAccumulator(d.Spec)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package scoring
+package learn
 
 import (
 	"encoding/json"
@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/scoring"
 )
 
 // capMonday is a Monday: the tests' windows start on it, so that four
@@ -22,6 +22,8 @@ import (
 var capMonday = time.Date(2025, 1, 6, 0, 0, 0, 0, time.UTC)
 
 const capDays = 20
+
+const day = 24 * time.Hour
 
 func capSpec(capacity float64) CapacitySpec {
 	return CapacitySpec{From: capMonday, To: capMonday.AddDate(0, 0, 28),
@@ -61,7 +63,7 @@ func bruteForce(t *testing.T, s CapacitySpec, thresholds []float64, step float64
 			cut = l.SQLAt
 		}
 		in := info{band: -1, cross: make([]bool, len(thresholds)), worked: l.Worked, sql: !l.SQLAt.IsZero()}
-		var pts []ScorePoint
+		var pts []scoring.ScorePoint
 		for _, p := range l.Scores {
 			if p.Time.Before(cut) {
 				pts = append(pts, p)
@@ -260,7 +262,7 @@ func randomHistory(r *rand.Rand, n, top, workFrom int) []CapacityLead {
 		at := capMonday.Add(time.Duration(r.IntN(40)-7) * day)
 		for range r.IntN(5) {
 			at = at.Add(time.Duration(r.IntN(3*24)) * time.Hour)
-			l.Scores = append(l.Scores, ScorePoint{Time: at, Score: float64(r.IntN(top))})
+			l.Scores = append(l.Scores, scoring.ScorePoint{Time: at, Score: float64(r.IntN(top))})
 		}
 		peak := -1.0
 		for _, p := range l.Scores {
@@ -339,7 +341,7 @@ func analyticHistory(r *rand.Rand, n int) []CapacityLead {
 		s := r.Float64() * 100
 		t1 := capMonday.Add(time.Duration(r.Float64() * float64(24*day)))
 		t2 := t1.Add(time.Duration(r.Float64() * float64(2*day)))
-		l := CapacityLead{ID: fmt.Sprint(i), Scores: []ScorePoint{{t1, s / 2}, {t2, s}}, Worked: s >= capLeft}
+		l := CapacityLead{ID: fmt.Sprint(i), Scores: []scoring.ScorePoint{{Time: t1, Score: s / 2}, {Time: t2, Score: s}}, Worked: s >= capLeft}
 		if l.Worked && r.Float64() < 1/(1+math.Exp(-(capA+capB*s))) {
 			l.SQLAt = t2.Add(day)
 		}
@@ -420,7 +422,7 @@ func TestCapacityBands(t *testing.T) {
 	var leads []CapacityLead
 	add := func(score float64, worked, sql bool, n int) {
 		for range n {
-			l := CapacityLead{ID: fmt.Sprint(len(leads)), Scores: []ScorePoint{{capMonday.Add(day), score}}, Worked: worked}
+			l := CapacityLead{ID: fmt.Sprint(len(leads)), Scores: []scoring.ScorePoint{{Time: capMonday.Add(day), Score: score}}, Worked: worked}
 			if sql {
 				l.SQLAt = capMonday.Add(2 * day)
 			}
@@ -475,7 +477,7 @@ func TestCapacityFitClampsNegativeSlope(t *testing.T) {
 	s.MinWorked = 1
 	var leads []CapacityLead
 	add := func(score float64, worked, sql bool) {
-		l := CapacityLead{ID: fmt.Sprint(len(leads)), Scores: []ScorePoint{{capMonday.Add(day), score}}, Worked: worked}
+		l := CapacityLead{ID: fmt.Sprint(len(leads)), Scores: []scoring.ScorePoint{{Time: capMonday.Add(day), Score: score}}, Worked: worked}
 		if sql {
 			l.SQLAt = capMonday.Add(2 * day)
 		}
@@ -500,8 +502,8 @@ func TestCapacityOneObservedBandEstimatesNothing(t *testing.T) {
 	s.Thresholds = []float64{0, 10}
 	s.MinWorked = 1
 	leads := []CapacityLead{
-		{ID: "a", Scores: []ScorePoint{{capMonday.Add(day), 5}}},
-		{ID: "b", Scores: []ScorePoint{{capMonday.Add(day), 15}}, Worked: true, SQLAt: capMonday.Add(2 * day)},
+		{ID: "a", Scores: []scoring.ScorePoint{{Time: capMonday.Add(day), Score: 5}}},
+		{ID: "b", Scores: []scoring.ScorePoint{{Time: capMonday.Add(day), Score: 15}}, Worked: true, SQLAt: capMonday.Add(2 * day)},
 	}
 	res, err := RecommendThreshold(s, leads)
 	require.NoError(t, err)
@@ -522,8 +524,8 @@ func TestCapacityTies(t *testing.T) {
 	s.Thresholds = []float64{0, 10}
 	s.MinWorked = 1
 	leads := []CapacityLead{
-		{ID: "a", Scores: []ScorePoint{{capMonday.Add(day), 5}}, Worked: true},
-		{ID: "b", Scores: []ScorePoint{{capMonday.Add(day), 15}}, Worked: true, SQLAt: capMonday.Add(2 * day)},
+		{ID: "a", Scores: []scoring.ScorePoint{{Time: capMonday.Add(day), Score: 5}}, Worked: true},
+		{ID: "b", Scores: []scoring.ScorePoint{{Time: capMonday.Add(day), Score: 15}}, Worked: true, SQLAt: capMonday.Add(2 * day)},
 	}
 	res, err := RecommendThreshold(s, leads)
 	require.NoError(t, err)
@@ -543,7 +545,7 @@ func TestCapacityOverCapacitySaturates(t *testing.T) {
 	s.MinCoverage = ptr(0.0)
 	var leads []CapacityLead
 	for i := range 40 {
-		l := CapacityLead{ID: fmt.Sprint(i), Scores: []ScorePoint{{capMonday.Add(day), float64(5 + 10*(i%2))}}, Worked: true}
+		l := CapacityLead{ID: fmt.Sprint(i), Scores: []scoring.ScorePoint{{Time: capMonday.Add(day), Score: float64(5 + 10*(i%2))}}, Worked: true}
 		if i%4 < 2 {
 			l.SQLAt = capMonday.Add(2 * day)
 		}
@@ -572,10 +574,10 @@ func TestCapacityCrossingsInTheWindow(t *testing.T) {
 	// window is left out.
 	s := capSpec(100)
 	s.Thresholds = []float64{10, 30, 40, 50, 60, 70}
-	l := CapacityLead{ID: "a", Worked: true, SQLAt: capMonday.Add(3 * day), Scores: []ScorePoint{
-		{capMonday.Add(-day), 30}, {capMonday.Add(day), 50}, {capMonday.Add(3 * day), 60},
+	l := CapacityLead{ID: "a", Worked: true, SQLAt: capMonday.Add(3 * day), Scores: []scoring.ScorePoint{
+		{Time: capMonday.Add(-day), Score: 30}, {Time: capMonday.Add(day), Score: 50}, {Time: capMonday.Add(3 * day), Score: 60},
 	}}
-	late := CapacityLead{ID: "b", Scores: []ScorePoint{{capMonday.Add(5 * day), 20}, {capMonday.Add(40 * day), 70}}}
+	late := CapacityLead{ID: "b", Scores: []scoring.ScorePoint{{Time: capMonday.Add(5 * day), Score: 20}, {Time: capMonday.Add(40 * day), Score: 70}}}
 	res, err := RecommendThreshold(s, []CapacityLead{l, late})
 	require.NoError(t, err)
 	var mqls []int
@@ -656,7 +658,7 @@ func TestCapacityMergeRefuses(t *testing.T) {
 	require.NoError(t, err)
 	b, err := NewCapacityAccumulator(capSpec(11))
 	require.NoError(t, err)
-	require.NoError(t, a.Add(CapacityLead{ID: "x", Scores: []ScorePoint{{capMonday, 1}}}))
+	require.NoError(t, a.Add(CapacityLead{ID: "x", Scores: []scoring.ScorePoint{{Time: capMonday, Score: 1}}}))
 	want := a.Result()
 	for _, o := range []*CapacityAccumulator{nil, a, b} {
 		err := a.Merge(o)
@@ -671,7 +673,7 @@ func TestCapacityGridWidensOverTheCandidateCap(t *testing.T) {
 	// each point counts the leads that reach it (checked by brute force).
 	var leads []CapacityLead
 	for i := range 2000 {
-		leads = append(leads, CapacityLead{ID: fmt.Sprint(i), Scores: []ScorePoint{{capMonday.Add(day), float64(i * 5)}}})
+		leads = append(leads, CapacityLead{ID: fmt.Sprint(i), Scores: []scoring.ScorePoint{{Time: capMonday.Add(day), Score: float64(i * 5)}}})
 	}
 	res, err := RecommendThreshold(capSpec(10), leads)
 	require.NoError(t, err)
@@ -714,7 +716,7 @@ func TestWorkingDays(t *testing.T) {
 }
 
 func TestCapacityNoData(t *testing.T) {
-	lead := CapacityLead{ID: "a", Scores: []ScorePoint{{capMonday.AddDate(0, 0, 5), 10}}, Worked: true}
+	lead := CapacityLead{ID: "a", Scores: []scoring.ScorePoint{{Time: capMonday.AddDate(0, 0, 5), Score: 10}}, Worked: true}
 	for _, c := range []struct {
 		name   string
 		spec   func(CapacitySpec) CapacitySpec
@@ -806,20 +808,20 @@ func TestCapacityRefusesBadLeads(t *testing.T) {
 		lead CapacityLead
 		want []string
 	}{
-		{"no ID", CapacityLead{Scores: []ScorePoint{{at, 1}}}, []string{"no ID"}},
-		{"NaN score", CapacityLead{ID: "a", Scores: []ScorePoint{{at, 1}, {at, math.NaN()}}}, []string{`lead "a": scores[1]: score is NaN`}},
-		{"score over MaxPoints", CapacityLead{ID: "a", Scores: []ScorePoint{{at, 2e9}}}, []string{"scores[0]: score is 2e+09"}},
-		{"unsorted trajectory", CapacityLead{ID: "a", Scores: []ScorePoint{{at, 1}, {at.Add(-time.Hour), 2}}},
+		{"no ID", CapacityLead{Scores: []scoring.ScorePoint{{Time: at, Score: 1}}}, []string{"no ID"}},
+		{"NaN score", CapacityLead{ID: "a", Scores: []scoring.ScorePoint{{Time: at, Score: 1}, {Time: at, Score: math.NaN()}}}, []string{`lead "a": scores[1]: score is NaN`}},
+		{"score over MaxPoints", CapacityLead{ID: "a", Scores: []scoring.ScorePoint{{Time: at, Score: 2e9}}}, []string{"scores[0]: score is 2e+09"}},
+		{"unsorted trajectory", CapacityLead{ID: "a", Scores: []scoring.ScorePoint{{Time: at, Score: 1}, {Time: at.Add(-time.Hour), Score: 2}}},
 			[]string{"scores[1]: time 2025-01-06T23:00:00Z is before scores[0]'s 2025-01-07T00:00:00Z"}},
-		{"zero time", CapacityLead{ID: "a", Scores: []ScorePoint{{time.Time{}, 1}}}, []string{"scores[0]: time 0001-01-01T00:00:00Z is outside"}},
-		{"SQL without work", CapacityLead{ID: "a", Scores: []ScorePoint{{at, 1}}, SQLAt: at}, []string{"reached SQL (sql_at is set) but was not worked"}},
-		{"every problem at once", CapacityLead{ID: "a", Scores: []ScorePoint{{at, math.Inf(1)}, {at.Add(-1), 1}}, SQLAt: at},
+		{"zero time", CapacityLead{ID: "a", Scores: []scoring.ScorePoint{{Time: time.Time{}, Score: 1}}}, []string{"scores[0]: time 0001-01-01T00:00:00Z is outside"}},
+		{"SQL without work", CapacityLead{ID: "a", Scores: []scoring.ScorePoint{{Time: at, Score: 1}}, SQLAt: at}, []string{"reached SQL (sql_at is set) but was not worked"}},
+		{"every problem at once", CapacityLead{ID: "a", Scores: []scoring.ScorePoint{{Time: at, Score: math.Inf(1)}, {Time: at.Add(-1), Score: 1}}, SQLAt: at},
 			[]string{"scores[0]: score is +Inf", "scores[1]: time", "not worked"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			a, err := NewCapacityAccumulator(capSpec(10))
 			require.NoError(t, err)
-			require.NoError(t, a.Add(CapacityLead{ID: "ok", Scores: []ScorePoint{{at, 5}}}))
+			require.NoError(t, a.Add(CapacityLead{ID: "ok", Scores: []scoring.ScorePoint{{Time: at, Score: 5}}}))
 			want := a.Result()
 			err = a.Add(c.lead)
 			require.ErrorIs(t, err, leadkit.ErrInvalid)
@@ -832,7 +834,7 @@ func TestCapacityRefusesBadLeads(t *testing.T) {
 	// Many problems: the first ten, then a count.
 	l := CapacityLead{ID: "a"}
 	for range 25 {
-		l.Scores = append(l.Scores, ScorePoint{at, math.NaN()})
+		l.Scores = append(l.Scores, scoring.ScorePoint{Time: at, Score: math.NaN()})
 	}
 	a, err := NewCapacityAccumulator(capSpec(10))
 	require.NoError(t, err)
@@ -840,9 +842,9 @@ func TestCapacityRefusesBadLeads(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "and 15 more problems")
 	// RecommendThreshold names each refused lead's index.
-	_, err = RecommendThreshold(capSpec(10), []CapacityLead{{ID: "ok"}, {ID: "bad", Scores: []ScorePoint{{at, math.NaN()}}}})
+	_, err = RecommendThreshold(capSpec(10), []CapacityLead{{ID: "ok"}, {ID: "bad", Scores: []scoring.ScorePoint{{Time: at, Score: math.NaN()}}}})
 	require.ErrorIs(t, err, leadkit.ErrInvalid)
-	assert.Contains(t, err.Error(), `leads[1]: scoring: threshold: leadkit: invalid input: lead "bad": scores[0]`)
+	assert.Contains(t, err.Error(), `leads[1]: learn: threshold: leadkit: invalid input: lead "bad": scores[0]`)
 }
 
 func TestCapacityJSONRoundTrip(t *testing.T) {
@@ -894,63 +896,7 @@ min_coverage: 0
 	assert.Equal(t, s, back)
 	_, err = ParseCapacitySpec([]byte(`{"capacity": {"sdr": 3}}`))
 	require.ErrorIs(t, err, leadkit.ErrInvalid)
-	assert.Contains(t, err.Error(), "scoring: capacity spec: ")
-}
-
-func TestTrajectory(t *testing.T) {
-	m := mustCompile(t, ModelSpec{Name: "t",
-		Dimensions: []DimensionSpec{
-			{Name: "fit", Fit: []FitRule{{Name: "vp", When: `person.seniority == "vp"`, Points: 20}}},
-			{Name: "engagement", Behavior: []BehaviorRule{
-				{Name: "dl", Types: []string{"download"}, Points: 15, Decay: &DecaySpec{HalfLife: 5 * day}},
-				{Name: "view", Types: []string{"page_view"}, Points: 2, Cap: 4},
-				{Name: "unsub", Types: []string{"unsubscribed"}, Points: -20, Decay: &DecaySpec{Window: 3 * day}},
-			}},
-			{Name: "total", Expr: "fit + engagement"},
-		},
-	})
-	d0 := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
-	r := rand.New(rand.NewPCG(9, 9))
-	types := []string{"download", "page_view", "unsubscribed"}
-	for c := range 50 {
-		var evs []leadkit.Event
-		for i := range r.IntN(12) {
-			evs = append(evs, leadkit.Event{ID: fmt.Sprint(i), Type: types[r.IntN(3)], Time: d0.Add(time.Duration(r.IntN(20)) * 12 * time.Hour)})
-		}
-		lead := leadkit.Lead{ID: "l", Person: leadkit.Person{Seniority: "vp"}}
-		asOf := d0.Add(8 * day)
-		got, err := m.Trajectory(Input{Lead: lead, Events: evs, AsOf: asOf}, "total")
-		require.NoError(t, err)
-		// By hand: a full score at each distinct event time up to asOf,
-		// leaving out unchanged scores.
-		var times []time.Time
-		for _, e := range evs {
-			if !e.Time.After(asOf) {
-				times = append(times, e.Time)
-			}
-		}
-		slices.SortFunc(times, func(a, b time.Time) int { return a.Compare(b) })
-		times = slices.Compact(times)
-		var want []ScorePoint
-		for _, at := range times {
-			res, err := m.Score(Input{Lead: lead, Events: evs, AsOf: at})
-			require.NoError(t, err)
-			v, _ := res.Dimension("total")
-			if len(want) > 0 && math.Abs(want[len(want)-1].Score-v.Score) < 1e-9 {
-				continue
-			}
-			want = append(want, ScorePoint{at, v.Score})
-		}
-		require.Len(t, got, len(want), "case %d", c)
-		for i := range want {
-			assert.Equal(t, want[i].Time, got[i].Time, "case %d", c)
-			assert.InDelta(t, want[i].Score, got[i].Score, 1e-9, "case %d", c)
-		}
-	}
-	_, err := m.Trajectory(Input{Lead: leadkit.Lead{ID: "l"}, AsOf: d0}, "nope")
-	require.ErrorIs(t, err, leadkit.ErrNotFound)
-	_, err = m.Trajectory(Input{Lead: leadkit.Lead{}, AsOf: d0}, "total")
-	require.ErrorIs(t, err, leadkit.ErrInvalid)
+	assert.Contains(t, err.Error(), "learn: capacity spec: ")
 }
 
 // Errors name the package and where: a reader can find the lead.
@@ -960,7 +906,7 @@ func TestCapacityErrorsWrap(t *testing.T) {
 	var joined interface{ Unwrap() []error }
 	require.True(t, errors.As(err, &joined))
 	for _, e := range joined.Unwrap() {
-		assert.True(t, strings.HasPrefix(e.Error(), "scoring: capacity spec: "), e.Error())
+		assert.True(t, strings.HasPrefix(e.Error(), "learn: capacity spec: "), e.Error())
 	}
 }
 
@@ -979,7 +925,7 @@ func TestCapacityCheckAgrees(t *testing.T) {
 			l.ID = strings.Repeat("x", leadkit.MaxIDBytes+r.IntN(2))
 		case 2:
 			if len(l.Scores) > 0 {
-				l.Scores[r.IntN(len(l.Scores))].Score = []float64{math.NaN(), math.Inf(-1), 2e9, -MaxPoints}[r.IntN(4)]
+				l.Scores[r.IntN(len(l.Scores))].Score = []float64{math.NaN(), math.Inf(-1), 2e9, -scoring.MaxPoints}[r.IntN(4)]
 			}
 		case 3:
 			if len(l.Scores) > 1 {
