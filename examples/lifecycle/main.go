@@ -13,12 +13,20 @@
 // are fired on the engine's stage machine as the manual transitions they
 // are, when the engine's lead is in the stage they start from.
 //
-// Events go into Engine.Ingest in calls of about 1,000, in time order;
-// then the stage funnel of the whole run with stage-to-stage conversion
-// and cycle times, and Engine.Verify's report on the last month of the
-// run: the stages reached in it with cycle times, this month's MQLs from
-// old and new leads, the nurture power of content, attribution of MQLs
-// and deals, and ROI per channel, next to what the simulator planted.
+// Events go into Engine.Ingest in calls of about 1,000, in time order.
+// Then, over the whole run: the stage funnel with stage-to-stage
+// conversion and cycle times; the funnel diagnosis (each step by the SDR
+// or sales rep who worked it, against its target); ROI per marketing
+// function and quarter (Engine.ROI: the simulator's spend plus people
+// costs the demo assumes and prints); and the pool's spend per new
+// prospect per source channel and quarter (pool.AcquisitionCost). And
+// Engine.Verify's report on the last month of the run: the stages reached
+// in it with cycle times, with and without instant converters; this
+// month's MQLs from old and new leads, and per channel the new leads it
+// brought and the old ones it revived; the old leads that converted
+// against those that did not, on the nurture touches they received; the
+// nurture power of content and content by funnel phase; attribution of
+// MQLs and deals; and ROI per channel, next to what the simulator planted.
 //
 //	go run ./examples/lifecycle                 # 100,000 leads: about 50 s and 2.5 GB
 //	go run ./examples/lifecycle -leads 20000 -seed 7 -months 12
@@ -35,8 +43,11 @@ import (
 	"os"
 	"time"
 
+	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/attribution"
 	"github.com/leadkit/leadkit/examples/internal/business"
 	"github.com/leadkit/leadkit/lifecycle"
+	"github.com/leadkit/leadkit/pool"
 	"github.com/leadkit/leadkit/sim"
 	"github.com/leadkit/leadkit/stage"
 )
@@ -98,6 +109,99 @@ type report struct {
 	// the targets.
 	diag   lifecycle.Diagnosis
 	diagTo time.Time
+	// staff are the demo's people per function, costs the cost table of
+	// the run (the simulator's monthly channel spend rolled up per
+	// function, and the staff's cost), roi the ROI per function and
+	// quarter of the whole run.
+	staff []staffing
+	costs attribution.CostTable
+	roi   lifecycle.ROIResult
+	// acquisition is the pool's cost per new prospect per source channel
+	// and quarter (spend only: the people work on functions).
+	acquisition pool.AcquisitionResult
+}
+
+// functions rolls the simulator's channels up into the marketing
+// functions the ROI is reported for: a copy of the map the business's
+// engine verifies with (examples/internal/business; TestReport checks
+// the two agree), which an ROI report can be given anew.
+var functions = map[string]string{
+	sim.ChannelWebsite: "owned", sim.ChannelEmail: "owned", sim.ChannelContent: "owned",
+	sim.ChannelSocial: "paid", sim.ChannelPaidSearch: "paid", sim.ChannelPurchasedList: "paid",
+	sim.ChannelWebinar: "events", sim.ChannelOfflineEvent: "events",
+}
+
+// sdrFunction is the SDR team's function: it has people and no spend,
+// and no credit (its calls follow the MQL; marketing's touches are
+// credited).
+const sdrFunction = "sdr"
+
+// staffing is the people on one function: heads (full-time equivalents)
+// at a loaded cost per head per quarter (salary, benefits, overhead).
+type staffing struct {
+	Function   string
+	Heads      float64
+	PerQuarter float64
+}
+
+// demoStaff is the demo's assumption of the people on each function: made
+// up (the simulator plays no marketers), stated in the report. The SDR
+// team is as large as the simulator's.
+func demoStaff(t sim.Truth) []staffing {
+	return []staffing{
+		{Function: "events", Heads: 1.5, PerQuarter: 24_000},
+		{Function: "owned", Heads: 2, PerQuarter: 24_000},
+		{Function: "paid", Heads: 1, PerQuarter: 27_000},
+		{Function: sdrFunction, Heads: float64(t.SDR.SDRs), PerQuarter: 18_000},
+	}
+}
+
+// channelCosts is the simulator's spend per channel and month.
+func channelCosts(t sim.Truth) attribution.CostTable {
+	table := attribution.CostTable{Period: leadkit.PeriodMonth}
+	for _, m := range t.Months {
+		_, label := leadkit.PeriodMonth.Cohort(m.Month)
+		for _, c := range m.Costs {
+			table.Rows = append(table.Rows, attribution.CostRow{Key: c.Channel, Period: label, Spend: c.Cost})
+		}
+	}
+	return table
+}
+
+// acquisitionCost is the pool's cost per new prospect per source channel
+// and quarter of the run, from the prospects in p's store.
+func acquisitionCost(ctx context.Context, p *pool.Pool, cfg sim.Config, t sim.Truth) (pool.AcquisitionResult, error) {
+	m, err := pool.NewMetrics(pool.MetricsSpec{From: cfg.Start, To: cfg.Start.AddDate(0, cfg.Months, 0), Bucket: leadkit.PeriodQuarter})
+	if err != nil {
+		return pool.AcquisitionResult{}, err
+	}
+	if err := p.Store().Scan(ctx, m.Add); err != nil {
+		return pool.AcquisitionResult{}, err
+	}
+	costs, err := attribution.NewCosts(channelCosts(t))
+	if err != nil {
+		return pool.AcquisitionResult{}, err
+	}
+	return pool.AcquisitionCost(m.Result(), costs)
+}
+
+// costTable is the cost of each function per month of the run: the
+// simulator's spend on its channels, and its staff at a third of the
+// quarterly cost per head.
+func costTable(t sim.Truth, staff []staffing) attribution.CostTable {
+	table := attribution.CostTable{Period: leadkit.PeriodMonth}
+	for _, m := range t.Months {
+		_, label := leadkit.PeriodMonth.Cohort(m.Month)
+		spend := map[string]float64{}
+		for _, c := range m.Costs {
+			spend[functions[c.Channel]] += c.Cost
+		}
+		for _, s := range staff {
+			table.Rows = append(table.Rows, attribution.CostRow{Key: s.Function, Period: label,
+				Spend: spend[s.Function], Headcount: s.Heads, LoadedCost: s.PerQuarter / 3})
+		}
+	}
+	return table
 }
 
 // simulate builds the simulation and the engine, streams the one through
@@ -156,6 +260,19 @@ func simulate(ctx context.Context, cfg sim.Config, prog *progress) (*report, err
 	// not counted as lost.
 	r.diagTo = r.cfg.Start.AddDate(0, (r.cfg.Months+1)/2, 0)
 	if r.diag, err = f.Engine().Diagnose(ctx, lifecycle.DiagnoseOptions{From: r.cfg.Start, To: r.diagTo, Now: now}); err != nil {
+		return nil, err
+	}
+	// ROI per function and quarter over the whole run.
+	prog.note("ROI per function and quarter...")
+	r.staff = demoStaff(r.truth)
+	r.costs = costTable(r.truth, r.staff)
+	if r.roi, err = f.Engine().ROI(ctx, lifecycle.ROIOptions{
+		From: r.cfg.Start, To: r.cfg.Start.AddDate(0, r.cfg.Months, 0), Period: leadkit.PeriodQuarter,
+		Costs: r.costs, Functions: functions, Stages: []string{sim.StageMQL, sim.StageWon}, Models: []string{"markov"},
+	}); err != nil {
+		return nil, err
+	}
+	if r.acquisition, err = acquisitionCost(ctx, f.Engine().Pool(), r.cfg, r.truth); err != nil {
 		return nil, err
 	}
 	prog.note("")

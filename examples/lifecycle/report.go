@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"slices"
 	"text/tabwriter"
 	"time"
@@ -44,13 +45,19 @@ func (r *report) print(w io.Writer) {
 
 	r.printFunnel(w)
 	r.printDiagnosis(w)
+	r.printROIByQuarter(w)
+	r.printAcquisition(w)
 
 	v := r.v
 	fmt.Fprintf(w, "\n== Verification of %s (%s to %s)\n", v.From.Format("January 2006"), v.From.Format("2006-01-02"), v.To.Format("2006-01-02"))
 	fmt.Fprintf(w, "%s leads, %s timelines (prospects included)\n", thousands(v.Leads), thousands(v.Timelines))
 	r.printStages(w)
+	r.printInstant(w)
 	r.printOldNew(w)
+	r.printChannelsNewOld(w)
+	r.printOldLeadNurture(w)
 	r.printNurture(w)
+	r.printPhases(w)
 	r.printAttribution(w)
 	r.printROI(w)
 }
@@ -374,4 +381,257 @@ func ratePercent(r leadkit.Rate) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.0f%%", 100**r.Rate)
+}
+
+// printROIByQuarter prints the ROI per function and quarter of the whole
+// run: cost (the simulator's spend plus the demo's assumed people),
+// credited MQLs and deals won by Markov, ROI and MQLs per head.
+func (r *report) printROIByQuarter(w io.Writer) {
+	rep := r.roi.Report
+	fmt.Fprintln(w, "\n== ROI per function and quarter (whole run; MQLs and deals won credited by Markov to marketing's touches)")
+	fmt.Fprintln(w, "cost = spend (the simulator's monthly channel costs, rolled up per function) + people; the people are the demo's")
+	fmt.Fprintln(w, "assumption (the simulator plays no marketers), at a loaded cost per head per quarter:")
+	for _, s := range r.staff {
+		fmt.Fprintf(w, "  %-7s %g x %s\n", s.Function, s.Heads, thousands(int(s.PerQuarter)))
+	}
+	tw := table(w)
+	fmt.Fprintln(tw, "function\tquarter\tspend\tpeople\theads\tcost\tMQLs\tcost/MQL\twon\twon value\tROI\tMQLs/head\t")
+	row := func(key, period string, x attribution.ROIRow) {
+		mql, won := stageROI(x, "MQL/markov"), stageROI(x, "Won/markov")
+		cost := thousands(int(math.Round(x.Cost)))
+		if x.CostUnknown {
+			cost = "unknown"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%g\t%s\t%.1f\t%s\t%.1f\t%s\t%s\t%s\t\n", key, period,
+			thousands(int(math.Round(x.Spend))), thousands(int(math.Round(x.PeopleCost))), x.Headcount, cost,
+			mql.Conversions, money(mql.CostPer), won.Conversions, thousands(int(math.Round(won.Value))), ratio(won.ROI), oneDecimal(mql.PerHead))
+	}
+	for _, p := range rep.Periods {
+		for _, x := range rep.Rows {
+			if x.Period == p.Period {
+				row(x.Key, x.Period, x)
+			}
+		}
+		row("all", p.Period, p)
+	}
+	for _, x := range rep.Keys {
+		row(x.Key, "run", x)
+	}
+	row("all", "run", rep.Total)
+	tw.Flush()
+	if len(rep.PeriodsWithoutCosts) > 0 || len(rep.Uncosted) > 0 {
+		fmt.Fprintf(w, "(costs unknown: quarters without cost rows %v, functions with credit and no cost %v)\n", rep.PeriodsWithoutCosts, rep.Uncosted)
+	}
+	for _, u := range r.roi.Unsolved {
+		fmt.Fprintf(w, "(no credit: %s)\n", u)
+	}
+	if r.roi.Skipped > 0 {
+		fmt.Fprintf(w, "(%d journeys left out of the credit, e.g. %s)\n", r.roi.Skipped, r.roi.SkipReasons[0])
+	}
+	fmt.Fprintln(w, "(ROI = (won value - cost) / cost, with the deals won in the quarter: the run starts empty, so its first")
+	fmt.Fprintln(w, " quarter pays for leads that close later. The SDR team's calls follow the MQL and are not marketing touches,")
+	fmt.Fprintln(w, " so sdr earns no credit: its row is its cost, which the totals carry. Credit is not effect: see the caveat")
+	fmt.Fprintln(w, " under the attribution below.)")
+}
+
+// printInstant prints the month's time to MQL with and without the leads
+// that became MQLs at once.
+func (r *report) printInstant(w io.Writer) {
+	mql, ok := r.stageResult(sim.StageMQL)
+	if !ok {
+		return
+	}
+	c := mql.Cycle
+	within := "-"
+	if c.Instant != nil {
+		within = c.Instant.String()
+	}
+	fmt.Fprintf(w, "\n-- Time from creation to MQL, this month's MQLs, with and without the instant converters (MQL within %s of creation)\n", within)
+	tw := table(w)
+	fmt.Fprintln(tw, "leads\tn\tmedian\tp90\tmean\t")
+	for _, x := range []struct {
+		name string
+		s    journey.DurationStats
+	}{{"all", c.Overall}, {"without instant converters", c.WithoutInstant}} {
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t\n", x.name, x.s.N, days(time.Duration(x.s.Median)), days(time.Duration(x.s.P90)), days(time.Duration(x.s.Mean)))
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "instant converters: %d of %d (%s)", c.Instants.Count, c.Instants.Base, ratePercent1(c.Instants))
+	if c.Skipped > 0 {
+		fmt.Fprintf(w, "; %d MQLs without a start left out", c.Skipped)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "(a lead is created when it graduates from the pool; one that graduates at the hand-raise that makes it an")
+	fmt.Fprintln(w, " MQL converts at registration, and would pull the others' cycle time towards zero. The simulator's leads")
+	fmt.Fprintln(w, " raise their hand days to weeks after their first touch, so instant converters are rare here)")
+}
+
+// printChannelsNewOld prints which channels brought the month's MQLs as
+// new leads and which revived old ones.
+func (r *report) printChannelsNewOld(w io.Writer) {
+	mql, ok := r.stageResult(sim.StageMQL)
+	if !ok {
+		return
+	}
+	a := mql.Age
+	fmt.Fprintln(w, "\n-- This month's MQLs by channel: new leads it brought (their first touch) vs earlier leads it revived (their last touch before the MQL)")
+	tw := table(w)
+	fmt.Fprintln(tw, "channel\tnew\trevived\tnew share\tof new\tof revived\t")
+	for _, c := range a.Channels {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t\n", c.Key, c.New, c.Revived, interval(c.NewShare), ratePercent1(c.OfNew), ratePercent1(c.OfRevived))
+	}
+	if a.NewUnattributed+a.EarlierUnattributed > 0 {
+		fmt.Fprintf(tw, "(no channel)\t%d\t%d\t\t\t\t\n", a.NewUnattributed, a.EarlierUnattributed)
+	}
+	fmt.Fprintf(tw, "total\t%d\t%d\t\t\t\t\n", a.New, a.Earlier)
+	tw.Flush()
+	fmt.Fprintf(w, "(the simulator nurtures rejected MQLs back by email: its %d repeat MQLs of the month are among email's revived)\n", r.month.Repeat)
+}
+
+// printOldLeadNurture compares the old leads that became MQLs in the
+// month with those that did not, on the nurture touches they received.
+func (r *report) printOldLeadNurture(w io.Writer) {
+	mql, ok := r.stageResult(sim.StageMQL)
+	if !ok {
+		return
+	}
+	o := mql.OldLeads
+	fmt.Fprintf(w, "\n-- Old leads (created before %s) that became MQLs in the month vs those that did not, on their touches in the %s before\n",
+		o.From.Format("2 January 2006"), o.Lookback)
+	fmt.Fprintf(w, "old leads %s (%s already MQL or further at the month's start left out): %s converted (%s)\n",
+		thousands(o.OldLeads), thousands(o.Excluded), thousands(o.Converted.Count), ratePercent1(o.Converted))
+	tw := table(w)
+	fmt.Fprintln(tw, "touches\tconverted: touched\tper lead\tnot converted: touched\tper lead\tratio per lead\t")
+	for _, c := range append([]journey.NurtureComparison{o.All}, o.Types...) {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", cmp.Or(c.Key, "all"), ratePercent1(c.Converted.Touched), ratio(c.Converted.PerLead),
+			ratePercent1(c.NotConverted.Touched), ratio(c.NotConverted.PerLead), ratio(c.PerLeadRatio))
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "(touched: the share of the group with at least one such touch; per lead: touches per lead of the group; the")
+	fmt.Fprintln(w, " lookback ends at the MQL, or at the month's end for the leads that did not convert)")
+}
+
+// phaseTop is how many contents per phase printPhases lists.
+const phaseTop = 3
+
+// phaseUses are the three phases, each with its total and a content's use
+// of it.
+func phaseUses(p journey.ContentPhasesResult) []phaseUse {
+	return []phaseUse{
+		{journey.PhaseAcquisition, p.Acquisition, func(c journey.ContentPhase) journey.PhaseUse { return c.Acquisition }},
+		{journey.PhaseNurture, p.Nurture, func(c journey.ContentPhase) journey.PhaseUse { return c.Nurture }},
+		{journey.PhaseSales, p.Sales, func(c journey.ContentPhase) journey.PhaseUse { return c.Sales }},
+	}
+}
+
+type phaseUse struct {
+	phase journey.Phase
+	total journey.PhaseUse
+	of    func(journey.ContentPhase) journey.PhaseUse
+}
+
+// top returns the n contents with the most touches in the phase (none
+// without touches in it), by touches, then as the result sorts them.
+func (u phaseUse) top(content []journey.ContentPhase, n int) []journey.ContentPhase {
+	var out []journey.ContentPhase
+	for _, c := range content {
+		if u.of(c).Touches > 0 {
+			out = append(out, c)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b journey.ContentPhase) int { return cmp.Compare(u.of(b).Touches, u.of(a).Touches) })
+	return out[:min(n, len(out))]
+}
+
+// contentName is a content's key, marked when it is an event type (touches
+// without a content).
+func contentName(c journey.ContentPhase) string {
+	if c.Type {
+		return c.Key + " (type)"
+	}
+	return c.Key
+}
+
+// printPhases prints content grouped by the funnel phase it serves.
+func (r *report) printPhases(w io.Writer) {
+	mql, ok := r.stageResult(sim.StageMQL)
+	if !ok {
+		return
+	}
+	p := mql.Phases
+	fmt.Fprintf(w, "\n-- Content by funnel phase (every lead's history; per phase all content, then the top %d by touches in it)\n", phaseTop)
+	tw := table(w)
+	fmt.Fprintln(tw, "phase\tcontent\ttouches\tleads\tconverted after\tserves mostly\t")
+	for _, u := range phaseUses(p) {
+		fmt.Fprintf(tw, "%s\tall\t%d\t%d\t%s\t\t\n", u.phase, u.total.Touches, u.total.Leads, converted(u.total.Converted))
+		for _, c := range u.top(p.Content, phaseTop) {
+			x := u.of(c)
+			fmt.Fprintf(tw, "\t%s\t%d\t%d\t%s\t%s\t\n", contentName(c), x.Touches, x.Leads, converted(x.Converted), c.Serves)
+		}
+	}
+	tw.Flush()
+	serves := map[journey.Phase]int{}
+	for _, c := range p.Content {
+		serves[c.Serves]++
+	}
+	fmt.Fprintf(w, "%d contents serve acquisition mostly, %d nurture, %d sales; %s touches of prospects that never became leads are in no phase\n",
+		serves[journey.PhaseAcquisition], serves[journey.PhaseNurture], serves[journey.PhaseSales], thousands(p.Unplaced))
+	fmt.Fprintln(w, "(acquisition: touches at or before the lead's creation; nurture: before its MQL, or while recycled; sales: at")
+	fmt.Fprintln(w, " the MQL or after. A content serves the phase of most of its touches. Converted after: the leads it reached")
+	fmt.Fprintf(w, " that became MQLs after it; after a sales touch, those that reached %s)\n", cmp.Or(p.Outcome, "-"))
+}
+
+// converted writes a count with its rate: "120 (8.1%)", "-" for no data.
+func converted(r leadkit.Rate) string {
+	if r.Rate == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%d (%.1f%%)", r.Count, 100**r.Rate)
+}
+
+// ratePercent1 writes a rate with one decimal, "-" for no data.
+func ratePercent1(r leadkit.Rate) string {
+	if r.Rate == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f%%", 100**r.Rate)
+}
+
+func oneDecimal(p *float64) string {
+	if p == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f", *p)
+}
+
+// printAcquisition prints the pool's cost per new prospect per source
+// channel and quarter.
+func (r *report) printAcquisition(w io.Writer) {
+	a := r.acquisition
+	fmt.Fprintln(w, "\n== The pool's acquisition cost: new prospects per source channel and quarter, and the spend per new prospect")
+	tw := table(w)
+	fmt.Fprint(tw, "channel\t")
+	for _, b := range a.Buckets {
+		fmt.Fprintf(tw, "%s new\tper new\t", b.Label)
+	}
+	fmt.Fprintln(tw, "run new\tper new\t")
+	buckets := append(slices.Clone(a.Buckets), a.Totals)
+	var channels []string
+	for _, s := range a.Totals.Sources {
+		channels = append(channels, s.Channel)
+	}
+	for _, ch := range append(channels, "all") {
+		fmt.Fprintf(tw, "%s\t", cmp.Or(ch, "(no source)"))
+		for _, b := range buckets {
+			s := b.All
+			if ch != "all" {
+				s, _ = b.Source(ch)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t", thousands(s.Inflow), oneDecimal(s.CostPerProspect))
+		}
+		fmt.Fprintln(tw)
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "(a prospect's source is the channel it was first seen on; the spend is the channel's, people are not in it;")
+	fmt.Fprintln(w, " per new: the channel's spend in the quarter over the prospects it brought into the pool)")
 }
