@@ -43,6 +43,7 @@ func ExamplePeriod_Cohort() {
 	fmt.Println(label, start.Format("2006-01-02"))
 	// Output: 2026-Q4 2026-10-01
 }
+
 // Every label Cohort writes parses back to its period and start.
 func TestParsePeriod(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))

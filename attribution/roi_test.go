@@ -356,7 +356,6 @@ rows:
 	}
 }
 
-
 // Spans against a walk day by day.
 func TestSpans(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
