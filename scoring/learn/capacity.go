@@ -31,6 +31,11 @@ const (
 	// buckets are merged two by two (the step doubles), so memory stays
 	// bounded whatever the scores.
 	MaxScoreBins = 1 << 16
+	// MinWorkingDays is the least non-zero CapacitySpec.WorkingDays (a
+	// minute), and MinCapacityPerDay the least non-zero capacity in MQLs
+	// per day: below them the per-day figures overflow.
+	MinWorkingDays    = 1.0 / (24 * 60)
+	MinCapacityPerDay = 1e-6
 	// MinThresholdStep is the least CapacitySpec.Step: every score
 	// divided by it stays an exact integer of a float64.
 	MinThresholdStep = 1e-6
@@ -217,8 +222,8 @@ func NewCapacityAccumulator(s CapacitySpec) (*CapacityAccumulator, error) {
 	case !s.From.Before(s.To):
 		bad("the window is empty: to (%s) is not after from (%s)", s.To.UTC().Format(time.RFC3339), s.From.UTC().Format(time.RFC3339))
 	}
-	if !finite(s.WorkingDays) || s.WorkingDays < 0 {
-		bad("working_days is %v: it must be a finite number >= 0", s.WorkingDays)
+	if !finite(s.WorkingDays) || s.WorkingDays < 0 || (s.WorkingDays > 0 && s.WorkingDays < MinWorkingDays) {
+		bad("working_days is %v: it must be 0 (from the window) or a finite number >= %g (a minute)", s.WorkingDays, MinWorkingDays)
 	}
 	c := s.Capacity
 	for _, f := range []struct {
@@ -231,8 +236,8 @@ func NewCapacityAccumulator(s CapacitySpec) (*CapacityAccumulator, error) {
 	}
 	if c.CallsPerMQL == 0 {
 		bad("capacity: calls_per_mql is 0: it takes at least some calls to work an MQL")
-	} else if v := c.SDRs * c.CallsPerSDRPerDay / c.CallsPerMQL; math.IsInf(v, 0) {
-		bad("capacity: sdrs x calls_per_sdr_per_day / calls_per_mql is not a finite number")
+	} else if v := c.SDRs * c.CallsPerSDRPerDay / c.CallsPerMQL; math.IsInf(v, 0) || (v > 0 && v < MinCapacityPerDay) {
+		bad("capacity: sdrs x calls_per_sdr_per_day / calls_per_mql is %v MQLs/day: it must be 0 or a finite number >= %g", v, MinCapacityPerDay)
 	}
 	if !finite(s.UtilisationTarget) || s.UtilisationTarget < 0 || s.UtilisationTarget > 1 {
 		bad("utilisation_target is %v: it must be in (0, 1] (0: 1)", s.UtilisationTarget)
@@ -827,7 +832,9 @@ func (a *CapacityAccumulator) Result() CapacityResult {
 		p.Observed = leadkit.NewRate(seen, worked)
 		if a.days > 0 {
 			p.MQLsPerDay = leadkit.Ratio(float64(p.MQLs), a.days)
-			p.CapacityUsed = leadkit.Ratio(*p.MQLsPerDay, a.capacity)
+			if p.MQLsPerDay != nil {
+				p.CapacityUsed = leadkit.Ratio(*p.MQLsPerDay, a.capacity)
+			}
 		}
 		if noRate {
 			continue
@@ -838,7 +845,7 @@ func (a *CapacityAccumulator) Result() CapacityResult {
 			zero := 0.0
 			p.EstimatedShare = &zero
 		}
-		if a.days == 0 {
+		if p.MQLsPerDay == nil {
 			continue
 		}
 		// The share of MQLs worked: all within capacity, capacity/MQLs
@@ -873,6 +880,9 @@ func (a *CapacityAccumulator) recommend(curve []CapacityPoint) CapacityRecommend
 	lowest := -1
 	for i := range curve {
 		p := &curve[i]
+		if p.CapacityUsed == nil {
+			continue // no capacity figure: nothing to judge it by
+		}
 		if lowest < 0 || *p.CapacityUsed < *curve[lowest].CapacityUsed {
 			lowest = i
 		}
@@ -897,6 +907,9 @@ func (a *CapacityAccumulator) recommend(curve []CapacityPoint) CapacityRecommend
 		}
 	}
 	if best < 0 {
+		if lowest < 0 {
+			return CapacityRecommendation{Reason: "no data: no threshold has a capacity figure"}
+		}
 		l := &curve[lowest]
 		if fits == 0 {
 			return CapacityRecommendation{Reason: fmt.Sprintf("no threshold keeps MQLs within %s of capacity: the fewest, %.4g/day at threshold %g, use %.4g%%",
@@ -911,7 +924,7 @@ func (a *CapacityAccumulator) recommend(curve []CapacityPoint) CapacityRecommend
 	rec := CapacityRecommendation{OK: true, Threshold: &p.Threshold, Point: &p, Estimated: p.Estimated}
 	for i := range curve {
 		q := &curve[i]
-		if i != best && q.SQLsPerDay != nil && !(a.spec.RequireObserved && q.Estimated) && *q.CapacityUsed <= a.target &&
+		if i != best && q.SQLsPerDay != nil && q.CapacityUsed != nil && !(a.spec.RequireObserved && q.Estimated) && *q.CapacityUsed <= a.target &&
 			tied(*q.SQLsPerDay, *p.SQLsPerDay) && q.MQLs != p.MQLs {
 			rec.Tied = append(rec.Tied, q.Threshold)
 		}

@@ -778,7 +778,7 @@ func TestCapacityRefusesBadSpec(t *testing.T) {
 		{"negative capacity", func(s *CapacitySpec) { s.Capacity.SDRs = -1; s.Capacity.CallsPerSDRPerDay = math.NaN() },
 			[]string{"capacity: sdrs is -1", "capacity: calls_per_sdr_per_day is NaN"}},
 		{"zero calls per MQL", func(s *CapacitySpec) { s.Capacity.CallsPerMQL = 0 }, []string{"calls_per_mql is 0"}},
-		{"infinite capacity", func(s *CapacitySpec) { s.Capacity.SDRs, s.Capacity.CallsPerMQL = 1e9, 1e-300 }, []string{"is not a finite number"}},
+		{"infinite capacity", func(s *CapacitySpec) { s.Capacity.SDRs, s.Capacity.CallsPerMQL = 1e9, 1e-300 }, []string{"MQLs/day: it must be 0 or a finite number"}},
 		{"negative working days", func(s *CapacitySpec) { s.WorkingDays = -1 }, []string{"working_days is -1"}},
 		{"target over 1", func(s *CapacitySpec) { s.UtilisationTarget = 1.2 }, []string{"utilisation_target is 1.2"}},
 		{"unsorted thresholds", func(s *CapacitySpec) { s.Thresholds = []float64{1, 3, 2, math.Inf(1)} },
@@ -977,5 +977,30 @@ func FuzzRecommendThreshold(f *testing.F) {
 		}
 		_, err = json.Marshal(res)
 		require.NoError(t, err, "a result JSON cannot write")
+	})
+}
+
+// A tiny capacity (a tenant's valid-looking number) is refused, never a
+// division that overflows into a panic.
+func TestCapacityTinyCapacity(t *testing.T) {
+	from := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC) // a Monday
+	spec := CapacitySpec{From: from, To: from.AddDate(0, 0, 7), Thresholds: []float64{10, 20},
+		Capacity: SDRCapacity{SDRs: 5e-324, CallsPerSDRPerDay: 1, CallsPerMQL: 1}}
+	leads := []CapacityLead{{ID: "a", Scores: []scoring.ScorePoint{{Time: from.Add(time.Hour), Score: 25}}}}
+	require.NotPanics(t, func() {
+		_, err := RecommendThreshold(spec, leads)
+		require.ErrorIs(t, err, leadkit.ErrInvalid)
+	})
+}
+
+// A tiny WorkingDays is refused the same way.
+func TestCapacityTinyWorkingDays(t *testing.T) {
+	from := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+	spec := CapacitySpec{From: from, To: from.AddDate(0, 0, 7), Thresholds: []float64{10, 20}, WorkingDays: 5e-324,
+		Capacity: SDRCapacity{SDRs: 2, CallsPerSDRPerDay: 40, CallsPerMQL: 4}}
+	leads := []CapacityLead{{ID: "a", Worked: true, Scores: []scoring.ScorePoint{{Time: from.Add(time.Hour), Score: 25}}}}
+	require.NotPanics(t, func() {
+		_, err := RecommendThreshold(spec, leads)
+		require.ErrorIs(t, err, leadkit.ErrInvalid)
 	})
 }
