@@ -23,10 +23,14 @@ import (
 //
 // The stay measured is the lead's first direct visit to the stage, the
 // one the stage funnel counts; it lasts until the lead's next visit (to
-// any stage) or, when it has not ended, without end. A touch belongs to it
-// when its time t has enter < t <= end: a touch at the instant the lead
-// entered a stage is the one that moved it there (the call that accepted
-// it) and belongs to the stay it ended.
+// any stage; stage.StayEnd) or, when it has not ended, without end. A
+// touch belongs to it when its time t has enter < t <= end: a touch at the
+// instant the lead entered a stage is the one that moved it there (the
+// call that accepted it) and belongs to the stay it ended. Its owner is
+// the visit's Owner, as in the funnel by owner: with WorkSpec.Order set, a
+// lead that reached the stage earlier by skipping it (Raw -> SAL, then
+// recycled and back to MQL) was owned there by nobody (""), whoever owns
+// the later visit.
 
 // WorkSpec selects the stages and the touches that are work.
 type WorkSpec struct {
@@ -35,6 +39,11 @@ type WorkSpec struct {
 	// Types are the event types that are work ("sdr_call",
 	// "sales_follow_up"), at least one, unique.
 	Types []string `json:"types"`
+	// Order is the funnel order the stages are taken from (for a
+	// machine, stage.Machine.FunnelStages), as in stage.FunnelSpec: a
+	// visit to a later stage of it reaches the stages before it. Nil
+	// means owners are never passed over for skipping.
+	Order []string `json:"order,omitempty"`
 	// From and To keep the stays that began at From <= t < To; zero
 	// values leave that side open.
 	From time.Time `json:"from,omitzero"`
@@ -83,6 +92,7 @@ type OwnerWork struct {
 type WorkAccumulator struct {
 	spec  WorkSpec
 	stage map[string]int
+	order map[string]int // position in spec.Order; nil without one
 	types map[string]bool
 	rows  []map[string]*workRow // per stage, per owner
 }
@@ -121,14 +131,23 @@ func NewWork(spec WorkSpec) (*WorkAccumulator, error) {
 	}
 	st := list("stages", spec.Stages, stage.MaxStages)
 	ty := list("types", spec.Types, MaxWorkTypes)
+	var pos map[string]int
+	if spec.Order != nil {
+		pos = list("order", spec.Order, stage.MaxStages)
+		for i, name := range spec.Stages {
+			if _, ok := pos[name]; !ok && pos != nil {
+				bad("stages[%d]: %q is not in the order", i, name)
+			}
+		}
+	}
 	if !spec.From.IsZero() && !spec.To.IsZero() && spec.To.Before(spec.From) {
 		bad("to (%s) before from (%s)", spec.To.Format(time.RFC3339), spec.From.Format(time.RFC3339))
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	w := &WorkAccumulator{spec: WorkSpec{Stages: slices.Clone(spec.Stages), Types: slices.Clone(spec.Types), From: spec.From, To: spec.To},
-		stage: st, types: map[string]bool{}, rows: make([]map[string]*workRow, len(spec.Stages))}
+	w := &WorkAccumulator{spec: WorkSpec{Stages: slices.Clone(spec.Stages), Types: slices.Clone(spec.Types), Order: slices.Clone(spec.Order), From: spec.From, To: spec.To},
+		stage: st, order: pos, types: map[string]bool{}, rows: make([]map[string]*workRow, len(spec.Stages))}
 	for t := range ty {
 		w.types[t] = true
 	}
@@ -184,19 +203,21 @@ func (w *WorkAccumulator) Add(visits []stage.Visit, events []leadkit.Event) erro
 		if (!w.spec.From.IsZero() && enter.Before(w.spec.From)) || (!w.spec.To.IsZero() && !enter.Before(w.spec.To)) {
 			continue
 		}
-		var end time.Time // the next visit's time; zero: open
-		for i, v := range visits {
-			if i == x || v.Implied || v.At.Before(enter) || (v.At.Equal(enter) && i < x) {
-				continue
-			}
-			if end.IsZero() || v.At.Before(end) {
-				end = v.At
+		end := stage.StayEnd(visits, x) // zero: open
+		owner := visits[x].Owner
+		if w.order != nil {
+			p := w.order[name]
+			for _, v := range visits {
+				if q, ok := w.order[v.Stage]; ok && q >= p && v.At.Before(enter) {
+					owner = "" // reached earlier by skipping the stage
+					break
+				}
 			}
 		}
-		r := w.rows[k][visits[x].Owner]
+		r := w.rows[k][owner]
 		if r == nil {
 			r = &workRow{}
-			w.rows[k][visits[x].Owner] = r
+			w.rows[k][owner] = r
 		}
 		r.stays++
 		n := 0
@@ -225,7 +246,7 @@ func (w *WorkAccumulator) Merge(other *WorkAccumulator) error {
 		return fmt.Errorf("journey: work: %w: merge needs another accumulator (not nil, not itself)", leadkit.ErrInvalid)
 	}
 	a, b := w.spec, other.spec
-	if !slices.Equal(a.Stages, b.Stages) || !slices.Equal(a.Types, b.Types) || !a.From.Equal(b.From) || !a.To.Equal(b.To) {
+	if !slices.Equal(a.Stages, b.Stages) || !slices.Equal(a.Types, b.Types) || !slices.Equal(a.Order, b.Order) || !a.From.Equal(b.From) || !a.To.Equal(b.To) {
 		return fmt.Errorf("journey: work: %w: cannot merge work of different specs", leadkit.ErrInvalid)
 	}
 	for k := range w.rows {

@@ -173,3 +173,31 @@ func TestWorkBadInput(t *testing.T) {
 	require.NoError(t, err)
 	require.ErrorIs(t, w.Merge(other), leadkit.ErrInvalid)
 }
+
+// TestWorkOwnerAsTheFunnelCounts: a lead that reached MQL by skipping it
+// (Raw -> SAL), was recycled and came back to MQL is nobody's MQL in the
+// funnel by owner; its work is nobody's too, not the later visit's owner.
+func TestWorkOwnerAsTheFunnelCounts(t *testing.T) {
+	visits := []stage.Visit{
+		{LeadID: "a", Stage: "SAL", At: wh(0), Owner: "ae-1"},
+		{LeadID: "a", Stage: "Recycled", At: wh(10)},
+		{LeadID: "a", Stage: "MQL", At: wh(20), Owner: "sdr-1"},
+		{LeadID: "a", Stage: "SAL", At: wh(30)},
+	}
+	f, err := stage.NewFunnel(stage.FunnelSpec{Stages: []string{"MQL", "SAL"}, ByOwner: true})
+	require.NoError(t, err)
+	require.NoError(t, f.Add(visits))
+	w, err := journey.NewWork(journey.WorkSpec{Stages: []string{"MQL"}, Types: []string{leadkit.EventSDRCall}, Order: []string{"Raw", "MQL", "SAL"}})
+	require.NoError(t, err)
+	require.NoError(t, w.Add(visits, []leadkit.Event{{ID: "c", LeadID: "a", Type: leadkit.EventSDRCall, Time: wh(21)}}))
+	funnelOwner := f.Result().Owners[0].Owners[0].Owner
+	assert.Equal(t, "", funnelOwner)
+	nobody, ok := w.Result().Owner("MQL", "")
+	require.True(t, ok, "one lead, one owner of its MQL stay: the funnel's")
+	assert.Equal(t, 1, nobody.Touches)
+	_, ok = w.Result().Owner("MQL", "sdr-1")
+	assert.False(t, ok)
+
+	_, err = journey.NewWork(journey.WorkSpec{Stages: []string{"TAL"}, Types: []string{leadkit.EventSDRCall}, Order: []string{"MQL", "SAL"}})
+	require.ErrorIs(t, err, leadkit.ErrInvalid)
+}

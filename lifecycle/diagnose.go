@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
 	"github.com/leadkit/leadkit"
 	"github.com/leadkit/leadkit/internal/spec"
+	"github.com/leadkit/leadkit/internal/text"
 	"github.com/leadkit/leadkit/journey"
 	"github.com/leadkit/leadkit/stage"
 )
@@ -29,9 +31,9 @@ type Diagnosis struct {
 	// (stage.Definition.Targets): the gap of each step and the step whose
 	// gap costs the most won deals.
 	Gaps stage.GapReport `json:"gaps"`
-	// Work is how the stays in each stage (but the last) that began in
-	// [From, To) were worked, per owner (journey.Work over
-	// DiagnoseOptions.Work).
+	// Work is how the funnel's leads were worked in each stage but the
+	// last, per owner (journey.Work over DiagnoseOptions.Work): the same
+	// leads and the same owners as the funnel's.
 	Work journey.WorkResult `json:"work"`
 	// Steps join the three per step and owner.
 	Steps []StepDiagnosis `json:"steps"`
@@ -49,6 +51,13 @@ type StepDiagnosis struct {
 	Rate        leadkit.Rate `json:"rate"`
 	Target      *float64     `json:"target"`
 	BelowTarget bool         `json:"below_target,omitempty"`
+	// Unowned counts the step's leads nobody owned in From (Count) of its
+	// Base. With owners from actors (the default), a lead nobody acted on
+	// is nobody's: an SDR who leaves MQLs untouched does not own them,
+	// and they show here (owner "" among the Owners, with its reading)
+	// rather than in the SDR's rate. When it is large, give owners from
+	// the CRM's assignment (DiagnoseOptions.Assigned).
+	Unowned leadkit.Rate `json:"unowned"`
 	// Work is how the team worked From's stays.
 	Work journey.OwnerWork `json:"work"`
 	// Owners in order of name.
@@ -65,10 +74,12 @@ type OwnerDiagnosis struct {
 	// Reading says why a low rate is low: when the owner's interval lies
 	// wholly under the step's target (or, for a step without a target,
 	// under the team's rate). It is empty otherwise, with a Small base,
-	// and for the stays nobody owned (owner ""): an owner compared with a
-	// team that includes a strong colleague is below the team without
-	// doing anything wrong, so a target, where there is one, is the
-	// measure.
+	// and when none of the owner's stays were measured (no work to read
+	// it by). An owner compared with a team that includes a strong
+	// colleague is below the team without doing anything wrong, so a
+	// target, where there is one, is the measure. The leads nobody owned
+	// (owner "") are read like an owner's: their follow-up reading says
+	// that leads were left unworked.
 	Reading Reading `json:"reading,omitempty"`
 }
 
@@ -104,7 +115,10 @@ type DiagnoseOptions struct {
 	// that stage, as a CRM keeps it ({"MQL": "sdr_owner", "SAL":
 	// "account_executive"}). Visits to those stages are owned by the
 	// field's current value (a string; anything else, or no value, is
-	// nobody); the other stages by Owner. At most stage.MaxStages entries.
+	// nobody); the other stages by Owner. The current value owns every
+	// past visit too: after a reassignment, the new owner is charged with
+	// the old owner's outcomes (the engine keeps a profile's history only
+	// as of scoring times). At most stage.MaxStages entries.
 	Assigned map[string]string `json:"assigned,omitempty"`
 	// Work are the event types that count as working a lead (default:
 	// leadkit.EventSDRCall, leadkit.EventSalesFollowUp and
@@ -138,26 +152,36 @@ func (e *Engine) Diagnose(ctx context.Context, o DiagnoseOptions) (Diagnosis, er
 	if len(work) == 0 {
 		work = []string{leadkit.EventSDRCall, leadkit.EventSalesFollowUp, leadkit.EventMeeting}
 	}
+	// Every problem of the options at once.
+	var errs []error
 	fo := stage.FunnelOptions{Stages: o.Stages, From: o.From, To: o.To, ByOwner: true, Owner: o.Owner, Now: now}
 	f, err := e.machine.NewFunnel(fo)
 	if err != nil {
-		return Diagnosis{}, fmt.Errorf("lifecycle: diagnose: %w", err)
+		errs = append(errs, err)
 	}
 	stages := e.machine.FunnelSpec(fo).Stages
-	w, err := journey.NewWork(journey.WorkSpec{Stages: stages[:len(stages)-1], Types: work, From: o.From, To: o.To})
-	if err != nil {
-		return Diagnosis{}, fmt.Errorf("lifecycle: diagnose: %w", err)
-	}
-	for st, field := range o.Assigned {
-		if _, ok := e.machine.Rank(st); !ok {
-			return Diagnosis{}, fmt.Errorf("lifecycle: diagnose: %w: assigned: unknown stage %q", leadkit.ErrInvalid, st)
-		}
-		if msg := leadkit.CheckText(field, leadkit.MaxNameBytes); msg != "" || field == "" {
-			return Diagnosis{}, fmt.Errorf("lifecycle: diagnose: %w: assigned[%q]: field name empty or %s", leadkit.ErrInvalid, st, msg)
+	var w *journey.WorkAccumulator
+	if len(stages) >= 2 {
+		if w, err = journey.NewWork(journey.WorkSpec{Stages: stages[:len(stages)-1], Types: work, Order: e.machine.FunnelStages()}); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if len(o.Assigned) > stage.MaxStages {
-		return Diagnosis{}, fmt.Errorf("lifecycle: diagnose: %w: %d assigned stages, at most %d", leadkit.ErrInvalid, len(o.Assigned), stage.MaxStages)
+		errs = append(errs, fmt.Errorf("%w: %d assigned stages, at most %d", leadkit.ErrInvalid, len(o.Assigned), stage.MaxStages))
+	} else {
+		for _, st := range slices.Sorted(maps.Keys(o.Assigned)) {
+			if _, ok := e.machine.Rank(st); !ok {
+				errs = append(errs, fmt.Errorf("%w: assigned: unknown stage %q", leadkit.ErrInvalid, text.Clip(st, 64)))
+			}
+			if field := o.Assigned[st]; field == "" {
+				errs = append(errs, fmt.Errorf("%w: assigned[%q]: no field name", leadkit.ErrInvalid, text.Clip(st, 64)))
+			} else if msg := leadkit.CheckText(field, leadkit.MaxNameBytes); msg != "" {
+				errs = append(errs, fmt.Errorf("%w: assigned[%q]: field name %s", leadkit.ErrInvalid, text.Clip(st, 64), msg))
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return Diagnosis{}, fmt.Errorf("lifecycle: diagnose: %w", errors.Join(errs...))
 	}
 	measured := map[string]bool{}
 	for _, s := range stages[:len(stages)-1] {
@@ -176,7 +200,9 @@ func (e *Engine) Diagnose(ctx context.Context, o DiagnoseOptions) (Diagnosis, er
 		if err := f.Add(visits); err != nil {
 			return err
 		}
-		if !slices.ContainsFunc(visits, func(v stage.Visit) bool { return measured[v.Stage] }) {
+		// The work of the funnel's leads only: an owner's rate and its
+		// work are measured over the same leads.
+		if !f.Counted() || !slices.ContainsFunc(visits, func(v stage.Visit) bool { return measured[v.Stage] }) {
 			return nil
 		}
 		events, err := e.events.Events(ctx, k.ID, time.Time{}, time.Time{})
@@ -238,6 +264,13 @@ func diagnoseSteps(def stage.Definition, d Diagnosis) []StepDiagnosis {
 			team = d.Work.Stages[i]
 		}
 		sd.Work = team.All
+		unowned := 0
+		for _, o := range step.Owners {
+			if o.Owner == "" {
+				unowned = o.Rate.Base
+			}
+		}
+		sd.Unowned = leadkit.NewRate(unowned, step.Rate.Base)
 		for _, o := range step.Owners {
 			od := OwnerDiagnosis{OwnerStep: o}
 			for _, ow := range team.Owners {
@@ -249,7 +282,7 @@ func diagnoseSteps(def stage.Definition, d Diagnosis) []StepDiagnosis {
 			if sd.Target != nil {
 				low = o.Rate.Below(*sd.Target)
 			}
-			if low && !o.Rate.Small && o.Owner != "" {
+			if low && !o.Rate.Small && od.Work.Stays > 0 {
 				od.Reading = ReadingScreening
 				teamWorked, slow := team.All.Worked.Value(), team.All.FirstMedian > 0 && od.Work.FirstMedian > 2*team.All.FirstMedian
 				if od.Work.Stays > 0 && (od.Work.Worked.Below(teamWorked) || slow) {

@@ -186,3 +186,117 @@ func TestDiagnoseAssignedField(t *testing.T) {
 	_, err = e.Diagnose(ctx, lifecycle.DiagnoseOptions{Assigned: map[string]string{"MQL": ""}})
 	require.ErrorIs(t, err, leadkit.ErrInvalid)
 }
+
+// TestDiagnoseWorkOfTheFunnelsLeads: an owner's work is measured over the
+// leads of its rate. eve's TAL stays begin after To, of leads that reached
+// MQL before it: they are in her rate, so their (missing) follow-ups are
+// her work, and she reads as not following up, not as screening.
+func TestDiagnoseWorkOfTheFunnelsLeads(t *testing.T) {
+	e, m := talEngine(t)
+	from, to := t0, t0.Add(200*time.Hour)
+	for i := range 120 {
+		id := fmt.Sprintf("l-%03d", i)
+		at := t0.Add(time.Duration(i) * time.Hour)
+		_, err := e.AddLead(ctx, leadkit.Lead{ID: id, CreatedAt: at}, "MQL")
+		require.NoError(t, err)
+		lead := stage.Lead(id)
+		owner, acceptAt, converts := "dee", at.Add(2*time.Hour), i%10 < 8
+		if i%2 == 1 {
+			owner, acceptAt, converts = "eve", at.Add(300*time.Hour), i%10 == 1 // after To
+		}
+		_, err = e.Ingest(ctx, leadkit.Event{ID: id + "-call", LeadID: id, Type: leadkit.EventSDRCall, Channel: "sdr", Time: acceptAt})
+		require.NoError(t, err)
+		_, err = m.Fire(ctx, lead, "accept", stage.Request{Actor: "ana", At: acceptAt})
+		require.NoError(t, err)
+		if owner == "dee" { // dee follows up every lead
+			_, err = e.Ingest(ctx, leadkit.Event{ID: id + "-fu", LeadID: id, Type: leadkit.EventSalesFollowUp, Time: acceptAt.Add(time.Hour)})
+			require.NoError(t, err)
+		}
+		req := stage.Request{Actor: owner, At: acceptAt.Add(24 * time.Hour)}
+		next := "tal_to_sal"
+		if !converts {
+			next, req.Reason = "recycle", "timing"
+		}
+		_, err = m.Fire(ctx, lead, next, req)
+		require.NoError(t, err)
+	}
+	d, err := e.Diagnose(ctx, lifecycle.DiagnoseOptions{From: from, To: to, Stages: []string{"MQL", "TAL", "SAL"}})
+	require.NoError(t, err)
+	step, ok := d.Step("TAL", "SAL")
+	require.True(t, ok)
+	var eve lifecycle.OwnerDiagnosis
+	for _, o := range step.Owners {
+		if o.Owner == "eve" {
+			eve = o
+		}
+	}
+	require.Equal(t, 60, eve.Rate.Base, "eve's 60 leads are in the funnel")
+	assert.Equal(t, 60, eve.Work.Stays, "the work should be measured over the same leads as the rate")
+	assert.Equal(t, 0, eve.Work.Worked.Count)
+	assert.Equal(t, lifecycle.ReadingFollowUp, eve.Reading, "eve never followed up a lead: not screening")
+}
+
+
+// TestDiagnoseNeglectedLeads: with owners from actors, the MQLs an SDR
+// never touched are nobody's: they show as the unowned share and as the
+// "" owner read as follow-up; with the CRM's assignment field, they are
+// the SDR's, and so is the follow-up reading.
+func TestDiagnoseNeglectedLeads(t *testing.T) {
+	e, m := talEngine(t)
+	for _, sdr := range []string{"ana", "cy"} {
+		for i := range 100 {
+			id := fmt.Sprintf("%s-%03d", sdr, i)
+			at := t0.Add(time.Duration(i) * time.Hour)
+			_, err := e.AddLead(ctx, leadkit.Lead{ID: id, CreatedAt: at, Person: leadkit.Person{Custom: map[string]any{"sdr": sdr}}}, "MQL")
+			require.NoError(t, err)
+			if sdr == "cy" && i >= 30 {
+				continue // never called, never touched
+			}
+			callAt := at.Add(2 * time.Hour)
+			_, err = e.Ingest(ctx, leadkit.Event{ID: id + "-call", LeadID: id, Type: leadkit.EventSDRCall, Time: callAt})
+			require.NoError(t, err)
+			tr, req := "accept", stage.Request{Actor: sdr, At: callAt}
+			if i%2 == 1 {
+				tr, req.Reason = "recycle", "timing"
+			}
+			_, err = m.Fire(ctx, stage.Lead(id), tr, req)
+			require.NoError(t, err)
+		}
+	}
+	owners := func(o lifecycle.DiagnoseOptions) (lifecycle.StepDiagnosis, map[string]lifecycle.OwnerDiagnosis) {
+		o.Stages = []string{"MQL", "TAL", "SAL"}
+		d, err := e.Diagnose(ctx, o)
+		require.NoError(t, err)
+		step, ok := d.Step("MQL", "TAL")
+		require.True(t, ok)
+		m := map[string]lifecycle.OwnerDiagnosis{}
+		for _, o := range step.Owners {
+			m[o.Owner] = o
+		}
+		return step, m
+	}
+	step, by := owners(lifecycle.DiagnoseOptions{})
+	assert.Equal(t, 30, by["cy"].Rate.Base)
+	assert.Equal(t, 70, by[""].Rate.Base)
+	assert.Equal(t, 70, step.Unowned.Count)
+	assert.Equal(t, 200, step.Unowned.Base)
+	assert.Equal(t, lifecycle.ReadingFollowUp, by[""].Reading, "the untouched leads read as not followed up")
+	assert.Equal(t, 70, by[""].Breaches.Count)
+
+	step, by = owners(lifecycle.DiagnoseOptions{Assigned: map[string]string{"MQL": "sdr"}})
+	assert.Equal(t, 100, by["cy"].Rate.Base)
+	assert.Equal(t, 0, step.Unowned.Count)
+	assert.Equal(t, lifecycle.ReadingFollowUp, by["cy"].Reading)
+	assert.Equal(t, 30, by["cy"].Work.Worked.Count)
+	assert.Empty(t, by["ana"].Reading)
+}
+
+// TestDiagnoseOptionsAllProblems: bad options are reported all at once.
+func TestDiagnoseOptionsAllProblems(t *testing.T) {
+	e, _ := talEngine(t)
+	_, err := e.Diagnose(ctx, lifecycle.DiagnoseOptions{Owner: "boss", Work: []string{""}, Assigned: map[string]string{"Nope": "x", "MQL": ""}})
+	require.ErrorIs(t, err, leadkit.ErrInvalid)
+	for _, want := range []string{`unknown owner source "boss"`, `types[0]: empty`, `assigned: unknown stage "Nope"`, `assigned["MQL"]: no field name`} {
+		assert.Contains(t, err.Error(), want)
+	}
+}

@@ -152,7 +152,15 @@ type FunnelAccumulator struct {
 	reach  []time.Time
 	owner  []string // owner of the first visit to each stage, "" when implied
 	stay   []int    // index in visits of the first visit to each stage, -1 if none
+	// counted: the last Add counted its subject (in the cohort)
+	counted bool
 }
+
+// Counted reports whether the last Add counted its subject: it visited a
+// funnel stage and its reach of the first one lies in the cohort. Analyses
+// joined with a funnel (the work per owner of lifecycle's diagnosis) use it
+// to keep to the funnel's subjects.
+func (f *FunnelAccumulator) Counted() bool { return f.counted }
 
 type cohortCounts struct {
 	start time.Time
@@ -306,6 +314,7 @@ func impliedBy(stages, order []string) (map[string]string, error) {
 // refused with an error wrapping leadkit.ErrInvalid, and nothing is
 // counted.
 func (f *FunnelAccumulator) Add(visits []Visit) error {
+	f.counted = false
 	for i, v := range visits {
 		if err := v.Validate(); err != nil {
 			return fmt.Errorf("stage: funnel: visit %d: %w", i, err)
@@ -321,6 +330,7 @@ func (f *FunnelAccumulator) Add(visits []Visit) error {
 		}
 		f.visits = append(f.visits, v)
 	}
+	f.counted = false
 	start, ok := f.reachTimes()
 	if !ok {
 		return nil
@@ -328,6 +338,7 @@ func (f *FunnelAccumulator) Add(visits []Visit) error {
 	if (!f.spec.From.IsZero() && start.Before(f.spec.From)) || (!f.spec.To.IsZero() && !start.Before(f.spec.To)) {
 		return nil
 	}
+	f.counted = true
 	f.count(f.all)
 	if f.owners != nil {
 		f.countOwners()

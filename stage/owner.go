@@ -183,14 +183,16 @@ func (f *FunnelAccumulator) countOwners() {
 	}
 }
 
-// stayLength is how long the stay that visit x began lasted: until the
-// subject's next direct visit (to any stage, a later one in the list at
-// the same time), or until spec.Now when it has not ended; false when it
-// has not ended and Now is not set.
-func (f *FunnelAccumulator) stayLength(x int) (time.Duration, bool) {
-	start := f.visits[x].At
+// StayEnd returns when the stay that visits[x] began ended: the time of
+// the subject's next direct visit (to any stage; at the same instant, a
+// visit later in the list), or zero while the subject is still there.
+// Visits need not be sorted. It is the one meaning of a stay's end in
+// leadkit: SLA breaches of a funnel by owner and journey's work per stay
+// read it.
+func StayEnd(visits []Visit, x int) time.Time {
+	start := visits[x].At
 	var end time.Time
-	for y, v := range f.visits {
+	for y, v := range visits {
 		if y == x || v.Implied || v.At.Before(start) || (v.At.Equal(start) && y < x) {
 			continue
 		}
@@ -198,6 +200,15 @@ func (f *FunnelAccumulator) stayLength(x int) (time.Duration, bool) {
 			end = v.At
 		}
 	}
+	return end
+}
+
+// stayLength is how long the stay that visit x began lasted (see
+// StayEnd), or until spec.Now when it has not ended; false when it has
+// not ended and Now is not set.
+func (f *FunnelAccumulator) stayLength(x int) (time.Duration, bool) {
+	start := f.visits[x].At
+	end := StayEnd(f.visits, x)
 	if end.IsZero() {
 		if f.spec.Now.IsZero() {
 			return 0, false
