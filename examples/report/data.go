@@ -22,6 +22,8 @@ import (
 // the engine's stores.
 type data struct {
 	Config sim.Config
+	// Truth is what the simulator planted and realised.
+	Truth sim.Truth
 	// Period is the verified month.
 	Period lifecycle.Period
 	V      lifecycle.Verification
@@ -47,6 +49,69 @@ type data struct {
 	// out of the score).
 	Grades []string
 	Bands  []scoreBand
+	// Diag is the funnel diagnosis of the leads that reached the funnel
+	// before DiagTo (the first half of the run: their journeys have had
+	// time to end), by who worked each step, against the targets.
+	Diag   lifecycle.Diagnosis
+	DiagTo time.Time
+	// Staff are the people the demo assumes on each function, ROI the
+	// ROI per function and quarter of the whole run with their cost and
+	// the simulator's spend.
+	Staff []staffing
+	ROI   lifecycle.ROIResult
+}
+
+// functions rolls the simulator's channels up into the marketing
+// functions the ROI is reported for: a copy of the map the business's
+// engine verifies with (examples/internal/business), as in
+// examples/lifecycle; TestReportROI checks the two agree.
+var functions = map[string]string{
+	sim.ChannelWebsite: "owned", sim.ChannelEmail: "owned", sim.ChannelContent: "owned",
+	sim.ChannelSocial: "paid", sim.ChannelPaidSearch: "paid", sim.ChannelPurchasedList: "paid",
+	sim.ChannelWebinar: "events", sim.ChannelOfflineEvent: "events",
+}
+
+// sdrFunction is the SDR team's function: people, no spend, no credit
+// (its calls follow the MQL; marketing's touches are credited).
+const sdrFunction = "sdr"
+
+// staffing is the people on one function: heads (full-time equivalents)
+// at a loaded cost per head per quarter.
+type staffing struct {
+	Function   string
+	Heads      float64
+	PerQuarter float64
+}
+
+// demoStaff is the people the demo assumes on each function (the
+// simulator plays no marketers), as examples/lifecycle assumes them; the
+// SDR team is as large as the simulator's.
+func demoStaff(t sim.Truth) []staffing {
+	return []staffing{
+		{Function: "events", Heads: 1.5, PerQuarter: 24_000},
+		{Function: "owned", Heads: 2, PerQuarter: 24_000},
+		{Function: "paid", Heads: 1, PerQuarter: 27_000},
+		{Function: sdrFunction, Heads: float64(t.SDR.SDRs), PerQuarter: 18_000},
+	}
+}
+
+// costTable is each function's cost per month of the run: the
+// simulator's spend on its channels and its staff at a third of the
+// quarterly cost per head.
+func costTable(t sim.Truth, staff []staffing) attribution.CostTable {
+	table := attribution.CostTable{Period: leadkit.PeriodMonth}
+	for _, m := range t.Months {
+		_, label := leadkit.PeriodMonth.Cohort(m.Month)
+		spend := map[string]float64{}
+		for _, c := range m.Costs {
+			spend[functions[c.Channel]] += c.Cost
+		}
+		for _, s := range staff {
+			table.Rows = append(table.Rows, attribution.CostRow{Key: s.Function, Period: label,
+				Spend: spend[s.Function], Headcount: s.Heads, LoadedCost: s.PerQuarter / 3})
+		}
+	}
+	return table
 }
 
 type monthMQLs struct {
@@ -99,7 +164,7 @@ func build(ctx context.Context, cfg sim.Config) (*data, error) {
 	}
 	truth := s.Truth()
 	last := truth.Months[len(truth.Months)-1]
-	d := &data{Config: cfg}
+	d := &data{Config: cfg, Truth: truth}
 	d.Period = lifecycle.Period{From: last.Month, To: last.Month.AddDate(0, 1, 0), Costs: map[string]float64{}}
 	for _, c := range last.Costs {
 		d.Period.Costs[c.Channel] = c.Cost
@@ -114,6 +179,20 @@ func build(ctx context.Context, cfg sim.Config) (*data, error) {
 		d.Channels = slices.Sorted(maps.Keys(union(d.LastTouch, d.Markov)))
 	}
 	if err := d.runFigures(ctx, e); err != nil {
+		return nil, err
+	}
+	// The diagnosis of the first half of the run, and ROI per function
+	// and quarter of the whole run.
+	end := cfg.Start.AddDate(0, cfg.Months, 0)
+	d.DiagTo = cfg.Start.AddDate(0, (cfg.Months+1)/2, 0)
+	if d.Diag, err = e.Diagnose(ctx, lifecycle.DiagnoseOptions{From: cfg.Start, To: d.DiagTo, Now: now}); err != nil {
+		return nil, err
+	}
+	d.Staff = demoStaff(truth)
+	if d.ROI, err = e.ROI(ctx, lifecycle.ROIOptions{
+		From: cfg.Start, To: end, Period: leadkit.PeriodQuarter, Costs: costTable(truth, d.Staff),
+		Functions: functions, Stages: []string{sim.StageMQL, sim.StageWon}, Models: []string{"markov"},
+	}); err != nil {
 		return nil, err
 	}
 	return d, nil
