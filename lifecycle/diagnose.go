@@ -154,6 +154,15 @@ func (e *Engine) Diagnose(ctx context.Context, o DiagnoseOptions) (Diagnosis, er
 	}
 	// Every problem of the options at once.
 	var errs []error
+	for _, t := range []struct {
+		name string
+		t    time.Time
+	}{{"from", o.From}, {"to", o.To}, {"now", o.Now}} {
+		if !t.t.IsZero() && !leadkit.ValidTime(t.t) {
+			errs = append(errs, fmt.Errorf("%w: %s %s outside %s", leadkit.ErrInvalid, t.name, t.t.Format(time.RFC3339), leadkit.TimeRange))
+		}
+	}
+	o.From, o.To = o.From.UTC(), o.To.UTC()
 	fo := stage.FunnelOptions{Stages: o.Stages, From: o.From, To: o.To, ByOwner: true, Owner: o.Owner, Now: now}
 	f, err := e.machine.NewFunnel(fo)
 	if err != nil {

@@ -300,3 +300,30 @@ func TestDiagnoseOptionsAllProblems(t *testing.T) {
 		assert.Contains(t, err.Error(), want)
 	}
 }
+
+// TestDiagnoseTimesOutOfRange: times outside leadkit's range are refused,
+// so a diagnosis returned always encodes.
+func TestDiagnoseTimesOutOfRange(t *testing.T) {
+	e, _ := talEngine(t)
+	from := time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+	_, err := e.Diagnose(ctx, lifecycle.DiagnoseOptions{From: from, To: from.AddDate(0, 0, 2), Now: time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC)})
+	require.ErrorIs(t, err, leadkit.ErrInvalid)
+	for _, want := range []string{"from 9999-12-31", "to 10000-01-02", "now 0001-01-01"} {
+		assert.Contains(t, err.Error(), want)
+	}
+}
+
+// TestDiagnoseInUTC: the diagnosis writes its times in UTC, as Verify
+// does, so it survives a JSON round trip whatever the caller's zone.
+func TestDiagnoseInUTC(t *testing.T) {
+	e, _ := talEngine(t)
+	loc := time.FixedZone("CEST", 2*3600)
+	d, err := e.Diagnose(ctx, lifecycle.DiagnoseOptions{From: time.Date(2026, 1, 1, 0, 0, 0, 0, loc), To: time.Date(2026, 7, 1, 0, 0, 0, 0, loc)})
+	require.NoError(t, err)
+	b, err := json.Marshal(d)
+	require.NoError(t, err)
+	var back lifecycle.Diagnosis
+	require.NoError(t, json.Unmarshal(b, &back))
+	assert.Equal(t, d, back)
+	assert.Equal(t, time.UTC, d.From.Location())
+}

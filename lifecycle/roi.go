@@ -188,6 +188,9 @@ func (e *Engine) checkROI(o ROIOptions) (ROIOptions, []attribution.Span, error) 
 			bad("model %q listed twice", m)
 		}
 	}
+	if n := len(o.Stages) * len(o.Models); n > attribution.MaxROIStages {
+		bad("%d stages x %d models make %d stage labels, more than attribution.MaxROIStages (%d): name fewer stages or models", len(o.Stages), len(o.Models), n, attribution.MaxROIStages)
+	}
 	if o.Key == "" {
 		o.Key = e.verify.Keys[0]
 	}

@@ -146,7 +146,8 @@ type StageResult struct {
 	// Phases groups content by the funnel phase it serves (acquisition,
 	// nurture, sales) over every lead's history, with the conversions that
 	// followed (journey.ContentPhases; touches of VerifyOptions.Nurture's
-	// types, else TouchTypes).
+	// types, else TouchTypes). Empty for a stage outside the funnel order
+	// (Recycled, Lost), as is OldLeads.
 	Phases journey.ContentPhasesResult `json:"phases"`
 	// OldLeads compares the old leads (created before From) that reached
 	// the stage in the period with those that did not, on the nurture
@@ -487,6 +488,14 @@ func (e *Engine) verifyStage(snap *snapshot, st string, p Period, opts VerifyOpt
 		return r, wrap("nurture power", err)
 	}
 	order := e.machine.FunnelStages()
+	if !slices.Contains(order, st) {
+		// Phases and old-lead nurture place touches by the funnel order:
+		// a stage outside it (Recycled, Lost) has no phases.
+		if err := e.stageCredits(snap, st, p, opts.Keys, verifyModels, opts, &r); err != nil {
+			return r, wrap("attribution", err)
+		}
+		return r, nil
+	}
 	touches := opts.Nurture.Types
 	if len(touches) == 0 {
 		touches = opts.TouchTypes

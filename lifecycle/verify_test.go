@@ -510,3 +510,16 @@ func TestVerifyPhasesAndOldLeads(t *testing.T) {
 	assert.Equal(t, 1, ol.Excluded)
 	assert.Nil(t, ol.All.PerLeadRatio, "no old lead failed to convert: nothing to compare with")
 }
+
+// TestVerifyStageOutsideTheFunnel: a verified stage outside the funnel
+// order (Recycled) is verified as before, without content phases.
+func TestVerifyStageOutsideTheFunnel(t *testing.T) {
+	p, _ := verifyFixture(t)
+	e := p.engine(t, lifecycle.Options{Verify: lifecycle.VerifyOptions{Stages: []string{"MQL", "Recycled"}}})
+	v, err := e.Verify(ctx, lifecycle.Period{From: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)})
+	require.NoError(t, err)
+	require.Len(t, v.Stages, 2)
+	assert.Equal(t, "Recycled", v.Stages[1].Stage)
+	assert.Zero(t, v.Stages[1].Phases.Acquisition.Touches)
+	assert.NotZero(t, v.Stages[0].Phases.Acquisition.Touches)
+}
