@@ -236,7 +236,6 @@ func TestDiagnoseWorkOfTheFunnelsLeads(t *testing.T) {
 	assert.Equal(t, lifecycle.ReadingFollowUp, eve.Reading, "eve never followed up a lead: not screening")
 }
 
-
 // TestDiagnoseNeglectedLeads: with owners from actors, the MQLs an SDR
 // never touched are nobody's: they show as the unowned share and as the
 // "" owner read as follow-up; with the CRM's assignment field, they are
