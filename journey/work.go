@@ -203,7 +203,11 @@ func (w *WorkAccumulator) Add(visits []stage.Visit, events []leadkit.Event) erro
 		if (!w.spec.From.IsZero() && enter.Before(w.spec.From)) || (!w.spec.To.IsZero() && !enter.Before(w.spec.To)) {
 			continue
 		}
-		end := stage.StayEnd(visits, x) // zero: open
+		order := w.spec.Order
+		if order == nil {
+			order = w.spec.Stages
+		}
+		end := stage.StayEnd(visits, x, order) // zero: open
 		owner := visits[x].Owner
 		if w.order != nil {
 			p := w.order[name]

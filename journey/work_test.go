@@ -77,9 +77,21 @@ func workByDefinition(visits []stage.Visit, events []leadkit.Event, st string) (
 	if x < 0 {
 		return "", false, 0, 0
 	}
+	// The stay ends at the next visit; at the same instant, visits come
+	// in funnel order (the spec's stages, then the others), then as listed.
+	rank := func(st string) int {
+		switch st {
+		case "MQL":
+			return 0
+		case "SAL":
+			return 1
+		}
+		return 2
+	}
 	var end time.Time
 	for i, v := range visits {
-		if i != x && (v.At.After(visits[x].At) || (v.At.Equal(visits[x].At) && i > x)) && (end.IsZero() || v.At.Before(end)) {
+		later := v.At.After(visits[x].At) || (v.At.Equal(visits[x].At) && (rank(v.Stage) > rank(visits[x].Stage) || (rank(v.Stage) == rank(visits[x].Stage) && i > x)))
+		if i != x && later && (end.IsZero() || v.At.Before(end)) {
 			end = v.At
 		}
 	}
@@ -200,4 +212,21 @@ func TestWorkOwnerAsTheFunnelCounts(t *testing.T) {
 
 	_, err = journey.NewWork(journey.WorkSpec{Stages: []string{"TAL"}, Types: []string{leadkit.EventSDRCall}, Order: []string{"MQL", "SAL"}})
 	require.ErrorIs(t, err, leadkit.ErrInvalid)
+}
+
+// TestWorkSameInstantOrder: visits at one instant are taken in funnel
+// order, as the stage funnel takes them: an MQL ended by a move to SAL at
+// the same instant had no time to be called, in either list order.
+func TestWorkSameInstantOrder(t *testing.T) {
+	v := []stage.Visit{{LeadID: "x", Stage: "MQL", At: wh(0), Owner: "ana"}, {LeadID: "x", Stage: "SAL", At: wh(0)}}
+	ev := []leadkit.Event{call("x", 1, 1)}
+	run := func(v []stage.Visit) journey.WorkResult {
+		w, err := journey.NewWork(journey.WorkSpec{Stages: []string{"MQL"}, Types: []string{leadkit.EventSDRCall}})
+		require.NoError(t, err)
+		require.NoError(t, w.Add(v, ev))
+		return w.Result()
+	}
+	a, b := run(v), run([]stage.Visit{v[1], v[0]})
+	assert.Equal(t, a, b)
+	assert.Equal(t, 0, b.Stages[0].All.Touches)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/leadkit/leadkit"
 	"github.com/leadkit/leadkit/internal/spec"
 	"github.com/leadkit/leadkit/internal/stats"
+	"github.com/leadkit/leadkit/internal/text"
 )
 
 // The stage funnel has one home, this file: the stage package owns stage
@@ -235,12 +236,21 @@ func NewFunnel(s FunnelSpec) (*FunnelAccumulator, error) {
 	if !s.Cohort.Valid() {
 		bad("unknown cohort period %q", s.Cohort)
 	}
+	if !s.ByOwner && (len(s.SLA) > 0 || !s.Now.IsZero()) {
+		bad("sla and now are for a funnel by owner (by_owner)")
+	}
 	if len(s.SLA) > MaxStages {
 		bad("SLAs of %d stages, at most %d", len(s.SLA), MaxStages)
-	}
-	for _, st := range slices.Sorted(maps.Keys(s.SLA)) {
-		if s.SLA[st] < 0 {
-			bad("stage %q: negative SLA %s", st, s.SLA[st])
+	} else {
+		for _, st := range slices.Sorted(maps.Keys(s.SLA)) {
+			switch d := time.Duration(s.SLA[st]); {
+			case !slices.Contains(s.Stages, st):
+				bad("SLA of stage %q: not a stage of the funnel", text.Clip(st, 64))
+			case d < 0:
+				bad("stage %q: negative SLA %s", st, s.SLA[st])
+			case d > leadkit.MaxDuration:
+				bad("stage %q: SLA %s over the limit of %s", st, s.SLA[st], leadkit.Duration(leadkit.MaxDuration))
+			}
 		}
 	}
 	if !s.Now.IsZero() && !leadkit.ValidTime(s.Now) {
@@ -559,8 +569,9 @@ func (m *Machine) FunnelSpec(o FunnelOptions) FunnelSpec {
 	if len(stages) == 0 {
 		stages = m.FunnelStages()
 	}
-	s := FunnelSpec{Stages: stages, Order: m.FunnelStages(), From: o.From, To: o.To, Cohort: o.Cohort, ByOwner: o.ByOwner, Now: o.Now}
+	s := FunnelSpec{Stages: stages, Order: m.FunnelStages(), From: o.From, To: o.To, Cohort: o.Cohort, ByOwner: o.ByOwner}
 	if o.ByOwner {
+		s.Now = o.Now
 		for _, st := range m.def.Stages {
 			if st.SLA > 0 && slices.Contains(stages, st.Name) {
 				if s.SLA == nil {
@@ -580,6 +591,9 @@ func (m *Machine) FunnelSpec(o FunnelOptions) FunnelSpec {
 func (m *Machine) NewFunnel(o FunnelOptions) (*FunnelAccumulator, error) {
 	if o.Owner != "" && o.Owner != OwnerActor && o.Owner != OwnerTeam {
 		return nil, fmt.Errorf("stage: funnel: %w: unknown owner source %q (want %q or %q)", leadkit.ErrInvalid, o.Owner, OwnerActor, OwnerTeam)
+	}
+	if !o.ByOwner && (o.Owner != "" || !o.Now.IsZero()) {
+		return nil, fmt.Errorf("stage: funnel: %w: owner and now are for a funnel by owner (by_owner)", leadkit.ErrInvalid)
 	}
 	for _, s := range o.Stages {
 		if r, ok := m.rank[s]; ok && m.fwd[r] < 0 {

@@ -184,17 +184,30 @@ func (f *FunnelAccumulator) countOwners() {
 }
 
 // StayEnd returns when the stay that visits[x] began ended: the time of
-// the subject's next direct visit (to any stage; at the same instant, a
-// visit later in the list), or zero while the subject is still there.
-// Visits need not be sorted. It is the one meaning of a stay's end in
-// leadkit: SLA breaches of a funnel by owner and journey's work per stay
-// read it.
-func StayEnd(visits []Visit, x int) time.Time {
-	start := visits[x].At
+// the subject's next direct visit (to any stage), or zero while the
+// subject is still there. Visits need not be sorted: visits at the same
+// instant are taken in funnel order (as [Reach] takes them: by position in
+// order, stages outside it last, then as listed), so a stay in MQL that a
+// move to SAL ends at the same instant lasted nothing, whichever comes
+// first in the list. It is the one meaning of a stay's end in leadkit: SLA
+// breaches of a funnel by owner and journey's work per stay read it.
+func StayEnd(visits []Visit, x int, order []string) time.Time {
+	rank := func(st string) int {
+		if i := slices.Index(order, st); i >= 0 {
+			return i
+		}
+		return len(order)
+	}
+	start, rx := visits[x].At, rank(visits[x].Stage)
 	var end time.Time
 	for y, v := range visits {
-		if y == x || v.Implied || v.At.Before(start) || (v.At.Equal(start) && y < x) {
+		if y == x || v.Implied || v.At.Before(start) {
 			continue
+		}
+		if v.At.Equal(start) {
+			if ry := rank(v.Stage); ry < rx || (ry == rx && y < x) {
+				continue // before x at the same instant
+			}
 		}
 		if end.IsZero() || v.At.Before(end) {
 			end = v.At
@@ -208,7 +221,11 @@ func StayEnd(visits []Visit, x int) time.Time {
 // not ended and Now is not set.
 func (f *FunnelAccumulator) stayLength(x int) (time.Duration, bool) {
 	start := f.visits[x].At
-	end := StayEnd(f.visits, x)
+	order := f.spec.Order
+	if order == nil {
+		order = f.spec.Stages
+	}
+	end := StayEnd(f.visits, x, order)
 	if end.IsZero() {
 		if f.spec.Now.IsZero() {
 			return 0, false

@@ -3,6 +3,7 @@ package stage_test
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -215,9 +216,20 @@ func ownerFunnelByDefinition(spec stage.FunnelSpec, leads [][]stage.Visit) map[[
 			if sla == 0 || stay < 0 {
 				continue
 			}
+			// The next visit; at the same instant, in funnel order (the
+			// spec's stages, then the others), then as listed.
+			rank := func(st string) int {
+				for i, name := range spec.Stages {
+					if name == st {
+						return i
+					}
+				}
+				return len(spec.Stages)
+			}
 			var end time.Time
 			for y, v := range vs {
-				later := v.At.After(vs[stay].At) || (v.At.Equal(vs[stay].At) && y > stay)
+				rs, rv := rank(vs[stay].Stage), rank(v.Stage)
+				later := v.At.After(vs[stay].At) || (v.At.Equal(vs[stay].At) && (rv > rs || (rv == rs && y > stay)))
 				if later && (end.IsZero() || v.At.Before(end)) {
 					end = v.At
 				}
@@ -350,4 +362,46 @@ func TestFunnelByOwnerBadInput(t *testing.T) {
 	m, _ := newMachine(t, stage.Classic(), stage.Options{})
 	_, err = m.Funnel(ctx, stage.FunnelOptions{ByOwner: true, Owner: "boss"})
 	require.ErrorIs(t, err, leadkit.ErrInvalid)
+}
+
+// TestFunnelSLAChecked: an SLA must name a stage of the funnel (a typo
+// such as "MQl" would drop it silently), be valid text and at most
+// leadkit.MaxDuration; SLA and Now belong to a funnel by owner.
+func TestFunnelSLAChecked(t *testing.T) {
+	for name, sla := range map[string]map[string]leadkit.Duration{
+		"typo":         {"MQl": leadkit.Duration(time.Hour)},
+		"empty":        {"": leadkit.Duration(time.Hour)},
+		"invalid utf8": {"M\xffQ\x00L": leadkit.Duration(time.Hour)},
+		"too long":     {string(make([]byte, 10_000)): leadkit.Duration(time.Hour)},
+		"over the cap": {"MQL": leadkit.Duration(math.MaxInt64)},
+	} {
+		_, err := stage.NewFunnel(stage.FunnelSpec{Stages: []string{"MQL", "SAL"}, ByOwner: true, SLA: sla})
+		assert.ErrorIs(t, err, leadkit.ErrInvalid, name)
+	}
+	_, err := stage.NewFunnel(stage.FunnelSpec{Stages: []string{"MQL", "SAL"}, SLA: map[string]leadkit.Duration{"MQL": leadkit.Duration(time.Hour)}})
+	assert.ErrorIs(t, err, leadkit.ErrInvalid, "SLA without by_owner")
+	m, _ := newMachine(t, stage.Classic(), stage.Options{})
+	_, err = m.Funnel(ctx, stage.FunnelOptions{Owner: stage.OwnerTeam})
+	assert.ErrorIs(t, err, leadkit.ErrInvalid, "owner without by_owner")
+}
+
+// TestFunnelByOwnerSameInstantOrder: visits at one instant are taken in
+// funnel order, whatever their order in the list: an MQL stay ended by a
+// move to SAL at the same instant lasted nothing.
+func TestFunnelByOwnerSameInstantOrder(t *testing.T) {
+	a := []stage.Visit{
+		{LeadID: "x", Stage: "MQL", At: day(0), Owner: "ana"},
+		{LeadID: "x", Stage: "SAL", At: day(0)},
+		{LeadID: "x", Stage: "SQL", At: day(5)},
+	}
+	b := []stage.Visit{a[1], a[0], a[2]}
+	spec := stage.FunnelSpec{Stages: []string{"MQL", "SAL", "SQL"}, ByOwner: true,
+		SLA: map[string]leadkit.Duration{"MQL": leadkit.Duration(24 * time.Hour)}}
+	ra, err := stage.Funnel(spec, a)
+	require.NoError(t, err)
+	rb, err := stage.Funnel(spec, b)
+	require.NoError(t, err)
+	assert.Equal(t, ra, rb)
+	assert.Equal(t, 0, rb.Owners[0].Owners[0].Breaches.Count)
+	assert.Equal(t, 1, rb.Owners[0].Owners[0].Breaches.Base)
 }

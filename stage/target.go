@@ -47,6 +47,8 @@ func checkTarget(t Target) []string {
 	}
 	if t.CycleTime < 0 {
 		out = append(out, fmt.Sprintf("negative cycle time %s", t.CycleTime))
+	} else if time.Duration(t.CycleTime) > leadkit.MaxDuration {
+		out = append(out, fmt.Sprintf("cycle time %s over the limit of %s", t.CycleTime, leadkit.Duration(leadkit.MaxDuration)))
 	}
 	if t.Rate == 0 && t.CycleTime == 0 {
 		out = append(out, "neither a rate nor a cycle time")
@@ -97,9 +99,10 @@ type GapReport struct {
 	// by the targets of other steps (MQL -> SQL), in the order given. A
 	// step without a target has a nil Target.
 	Steps []Gap `json:"steps"`
-	// Costliest is the step that loses the most Final conversions against
-	// its target (the largest positive Lost); nil when no step falls
-	// short.
+	// Costliest is the step between consecutive stages that loses the most
+	// Final conversions against its target (the largest positive Lost; a
+	// target spanning several steps, MQL -> Won, is not a candidate: its
+	// loss is theirs again); nil when no such step falls short.
 	Costliest *Gap `json:"costliest"`
 }
 
@@ -111,7 +114,8 @@ type Gap struct {
 	Rate leadkit.Rate `json:"rate"`
 	// Target is the target rate, nil when the step has none; Gap is Rate -
 	// Target (negative: short of it), nil without a target or without
-	// data; Below says the actual interval lies wholly under the target.
+	// data; Below says the actual interval lies wholly under the target
+	// (never on a Small base).
 	Target *float64 `json:"target"`
 	Gap    *float64 `json:"gap"`
 	Below  bool     `json:"below,omitempty"`
@@ -165,7 +169,7 @@ func Gaps(r FunnelResult, targets []Target) (GapReport, error) {
 		g := Gap{From: from, To: to}
 		c, ok := r.Conversion(from, to)
 		if ok {
-			g.Rate, g.Median = leadkit.NewRate(c.Converted, c.Base), c.Median
+			g.Rate, g.Median = leadkit.NewRate(c.Converted, c.Base), c.Median // the rate from the counts, not c.Rate
 		} else {
 			g.Rate = leadkit.NewRate(0, 0)
 		}
@@ -175,17 +179,16 @@ func Gaps(r FunnelResult, targets []Target) (GapReport, error) {
 			if g.Rate.Rate != nil {
 				d := *g.Rate.Rate - t.Rate
 				g.Gap = &d
-				g.Below = g.Rate.Below(t.Rate)
+				g.Below = !g.Rate.Small && g.Rate.Below(t.Rate) // as an owner's: never on a small base
 				down := 1.0
 				if to != rep.Final {
 					dc, ok := r.Conversion(to, rep.Final)
 					if !ok || dc.Base == 0 {
 						return withCycle(g, t, has, ok && c.Converted > 0)
 					}
-					down = dc.Rate
+					down = leadkit.NewRate(dc.Converted, dc.Base).Value()
 				}
-				lost := (t.Rate - *g.Rate.Rate) * float64(g.Rate.Base) * down
-				g.Lost = &lost
+				g.Lost = leadkit.Ratio((t.Rate-*g.Rate.Rate)*float64(g.Rate.Base)*down, 1) // nil if not finite
 			}
 		}
 		return withCycle(g, t, has, ok && c.Converted > 0)
@@ -201,8 +204,13 @@ func Gaps(r FunnelResult, targets []Target) (GapReport, error) {
 			rep.Steps = append(rep.Steps, gap(t.From, t.To))
 		}
 	}
+	// The costliest among the consecutive steps only: a target spanning
+	// several steps (MQL -> Won) counts their losses again.
 	for i := range rep.Steps {
 		g := &rep.Steps[i]
+		if !listed[[2]string{g.From, g.To}] {
+			continue
+		}
 		if g.Lost != nil && *g.Lost > 0 && (rep.Costliest == nil || *g.Lost > *rep.Costliest.Lost) {
 			rep.Costliest = g
 		}

@@ -2,6 +2,7 @@ package stage_test
 
 import (
 	"encoding/json"
+	"math"
 	"testing"
 	"time"
 
@@ -144,4 +145,65 @@ func TestDefinitionTargets(t *testing.T) {
 	assert.Equal(t, []stage.Target{{From: "A", To: "B", Rate: 0.5, CycleTime: leadkit.Duration(72 * time.Hour)}}, yd.Targets)
 	_, err = stage.ParseDefinition([]byte("name: p\ntargets: [{from: A, to: B, rate: 0.5, cycle_time: 3}]\n"))
 	require.ErrorIs(t, err, leadkit.ErrInvalid, "a bare number is not a duration")
+}
+
+// TestGapsCostliestIsAStep: a target over several steps (MQL -> Won) is
+// reported, but it is not a candidate for the costliest step: its
+// shortfall is theirs again.
+func TestGapsCostliestIsAStep(t *testing.T) {
+	r := gapFunnel(t) // 100 MQL, 40 SAL, 30 SQL, 10 Won
+	rep, err := stage.Gaps(r, []stage.Target{
+		{From: "MQL", To: "SAL", Rate: 0.5},  // 10 SALs short, x 10/40: 2.5 won lost
+		{From: "SAL", To: "SQL", Rate: 0.75}, // on target
+		{From: "SQL", To: "Won", Rate: 1.0 / 3},
+		{From: "MQL", To: "Won", Rate: 0.13}, // 3 won short: more than any step
+	})
+	require.NoError(t, err)
+	require.NotNil(t, rep.Costliest)
+	assert.Equal(t, [2]string{"MQL", "SAL"}, [2]string{rep.Costliest.From, rep.Costliest.To})
+	assert.InDelta(t, 3, *rep.Steps[3].Lost, 1e-9, "the composite gap is still reported")
+}
+
+// TestGapBelowNotOnSmallBase: 0 of 3 is too few to read as below a
+// target, as for an owner's rate.
+func TestGapBelowNotOnSmallBase(t *testing.T) {
+	var vs []stage.Visit
+	for _, id := range []string{"a", "b", "c"} {
+		vs = append(vs, stage.Visit{LeadID: id, Stage: "MQL", At: day(0)})
+	}
+	r, err := stage.Funnel(stage.FunnelSpec{Stages: []string{"MQL", "SAL"}}, vs)
+	require.NoError(t, err)
+	rep, err := stage.Gaps(r, []stage.Target{{From: "MQL", To: "SAL", Rate: 0.9}})
+	require.NoError(t, err)
+	require.True(t, rep.Steps[0].Rate.Small)
+	assert.False(t, rep.Steps[0].Below)
+}
+
+// TestGapsReadRatesFromCounts: a funnel result read back from a document
+// whose rate disagrees with its counts (1e308) cannot make a gap infinite:
+// rates come from the counts.
+func TestGapsReadRatesFromCounts(t *testing.T) {
+	r := stage.FunnelResult{
+		Stages: []stage.FunnelStage{{Stage: "MQL"}, {Stage: "SAL"}, {Stage: "Won"}},
+		Conversions: []stage.Conversion{
+			{From: "MQL", To: "SAL", Base: 1_000_000, Converted: 1, Rate: 1e-6},
+			{From: "MQL", To: "Won", Base: 1_000_000, Converted: 1, Rate: 1e-6},
+			{From: "SAL", To: "Won", Base: 1, Converted: 1, Rate: 1e308},
+		},
+	}
+	rep, err := stage.Gaps(r, []stage.Target{{From: "MQL", To: "SAL", Rate: 0.9}})
+	require.NoError(t, err)
+	_, err = json.Marshal(rep)
+	require.NoError(t, err)
+	assert.InDelta(t, 0.9*1e6-1, *rep.Steps[0].Lost, 1e-3, "carried down at 1 of 1")
+}
+
+// TestTargetCycleTimeCap: a cycle time over leadkit.MaxDuration is refused
+// by New, so every definition New accepts reads back.
+func TestTargetCycleTimeCap(t *testing.T) {
+	def := stage.Classic()
+	def.Targets = []stage.Target{{From: "MQL", To: "SAL", Rate: 0.5, CycleTime: leadkit.Duration(math.MaxInt64)}}
+	_, err := stage.New(def, stage.Options{})
+	require.ErrorIs(t, err, leadkit.ErrInvalid)
+	assert.Contains(t, err.Error(), "over the limit")
 }
