@@ -81,9 +81,10 @@ type OwnerWork struct {
 	PerStay   *float64 `json:"per_stay"`
 	PerWorked *float64 `json:"per_worked"`
 	// FirstMean and FirstMedian are the time from entering the stage to
-	// the first work touch, over the worked stays (zero without any).
-	FirstMean   leadkit.Duration `json:"first_mean"`
-	FirstMedian leadkit.Duration `json:"first_median"`
+	// the first work touch, over the worked stays (nil, no data, without
+	// any).
+	FirstMean   *leadkit.Duration `json:"first_mean"`
+	FirstMedian *leadkit.Duration `json:"first_median"`
 }
 
 // WorkAccumulator measures work one lead at a time, under the accumulator
@@ -292,8 +293,11 @@ func (w *WorkAccumulator) Result() WorkResult {
 func (r *workRow) result(owner string) OwnerWork {
 	o := OwnerWork{Owner: owner, Stays: r.stays, Worked: leadkit.NewRate(r.worked, r.stays), Touches: r.touches,
 		PerStay: leadkit.Ratio(float64(r.touches), float64(r.stays)), PerWorked: leadkit.Ratio(float64(r.touches), float64(r.worked))}
-	mean, median := stats.MeanMedian(r.first)
-	o.FirstMean, o.FirstMedian = leadkit.Duration(mean), leadkit.Duration(median)
+	if len(r.first) > 0 {
+		mean, median := stats.MeanMedian(r.first)
+		m, md := leadkit.Duration(mean), leadkit.Duration(median)
+		o.FirstMean, o.FirstMedian = &m, &md
+	}
 	return o
 }
 

@@ -45,9 +45,9 @@ func TestWorkHandCounted(t *testing.T) {
 	assert.Equal(t, 2, ana.Touches)
 	assert.Equal(t, 1.0, *ana.PerStay)
 	assert.Equal(t, 2.0, *ana.PerWorked)
-	assert.Equal(t, leadkit.Duration(2*time.Hour), ana.FirstMedian)
+	assert.Equal(t, leadkit.Duration(2*time.Hour), *ana.FirstMedian)
 	bo, _ := r.Owner("MQL", "bo")
-	assert.Equal(t, leadkit.Duration(10*time.Hour), bo.FirstMean)
+	assert.Equal(t, leadkit.Duration(10*time.Hour), *bo.FirstMean)
 	// SAL: a's stay from 5, open; the call at 5 moved it there and is not in it.
 	sal := r.Stages[1]
 	require.Len(t, sal.Owners, 1)
@@ -229,4 +229,16 @@ func TestWorkSameInstantOrder(t *testing.T) {
 	a, b := run(v), run([]stage.Visit{v[1], v[0]})
 	assert.Equal(t, a, b)
 	assert.Equal(t, 0, b.Stages[0].All.Touches)
+}
+
+// TestWorkNoWorkNoTimes: an owner whose stays were never worked has no
+// time to the first touch (null), not "0s".
+func TestWorkNoWorkNoTimes(t *testing.T) {
+	w, err := journey.NewWork(journey.WorkSpec{Stages: []string{"MQL"}, Types: []string{leadkit.EventSDRCall}})
+	require.NoError(t, err)
+	require.NoError(t, w.Add([]stage.Visit{{LeadID: "x", Stage: "MQL", At: wh(0), Owner: "cy"}}, nil))
+	b, err := json.Marshal(w.Result().Stages[0].Owners[0])
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `"first_mean":null`)
+	assert.Contains(t, string(b), `"first_median":null`)
 }

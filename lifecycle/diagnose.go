@@ -293,7 +293,8 @@ func diagnoseSteps(def stage.Definition, d Diagnosis) []StepDiagnosis {
 			}
 			if low && !o.Rate.Small && od.Work.Stays > 0 {
 				od.Reading = ReadingScreening
-				teamWorked, slow := team.All.Worked.Value(), team.All.FirstMedian > 0 && od.Work.FirstMedian > 2*team.All.FirstMedian
+				teamWorked := team.All.Worked.Value()
+				slow := team.All.FirstMedian != nil && od.Work.FirstMedian != nil && *team.All.FirstMedian > 0 && *od.Work.FirstMedian > 2**team.All.FirstMedian
 				if od.Work.Stays > 0 && (od.Work.Worked.Below(teamWorked) || slow) {
 					od.Reading = ReadingFollowUp
 				}

@@ -115,7 +115,7 @@ func TestDiagnoseScreeningAndFollowUp(t *testing.T) {
 	assert.Equal(t, lifecycle.ReadingScreening, got["bo"].Reading)
 	assert.Equal(t, lifecycle.ReadingFollowUp, got["cy"].Reading)
 	assert.Equal(t, 30, got["cy"].Work.Worked.Count)
-	assert.Equal(t, leadkit.Duration(2*time.Hour), got["bo"].Work.FirstMedian)
+	assert.Equal(t, leadkit.Duration(2*time.Hour), *got["bo"].Work.FirstMedian)
 	assert.Equal(t, 1.0, *got["bo"].Work.PerStay)
 	// cy's 70 uncalled leads sat 10 days in MQL: breaches of the 3-day SLA.
 	assert.Equal(t, 70, got["cy"].Breaches.Count)

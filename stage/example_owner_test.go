@@ -29,7 +29,7 @@ func ExampleFunnelSpec_byOwner() {
 	fmt.Printf("%s -> %s: %.0f%% of %d\n", step.From, step.To, *step.Rate.Rate*100, step.Rate.Base)
 	for _, o := range step.Owners {
 		fmt.Printf("  %-3s %2d/%d = %2.0f%% [%2.0f%%, %2.0f%%] below=%v above=%v median %s\n", o.Owner, o.Rate.Count, o.Rate.Base,
-			*o.Rate.Rate*100, *o.Rate.Low*100, *o.Rate.High*100, o.Below, o.Above, o.Median)
+			*o.Rate.Rate*100, *o.Rate.Low*100, *o.Rate.High*100, o.Below, o.Above, *o.Median)
 	}
 	// Output:
 	// MQL -> SAL: 42% of 120

@@ -107,9 +107,9 @@ type OwnerStep struct {
 	Below bool `json:"below,omitempty"`
 	Above bool `json:"above,omitempty"`
 	// Mean and Median time from reaching From to reaching To, over the
-	// converted subjects (zero without any).
-	Mean   leadkit.Duration `json:"mean"`
-	Median leadkit.Duration `json:"median"`
+	// converted subjects (nil, no data, without any).
+	Mean   *leadkit.Duration `json:"mean"`
+	Median *leadkit.Duration `json:"median"`
 	// Breaches counts the owner's stays in From that lasted longer than
 	// From's SLA (Count) of the stays judged (Base: those that ended, and
 	// those still open when FunnelSpec.Now is set); no data without an
@@ -255,11 +255,19 @@ func (f *FunnelAccumulator) ownerResult(convs []Conversion) []StepOwners {
 			if !o.Rate.Small {
 				o.Below, o.Above = o.Rate.Below(team), o.Rate.Above(team)
 			}
-			mean, median := stats.MeanMedian(r.durations[i])
-			o.Mean, o.Median = leadkit.Duration(mean), leadkit.Duration(median)
+			if len(r.durations[i]) > 0 {
+				mean, median := stats.MeanMedian(r.durations[i])
+				o.Mean, o.Median = durationOf(mean), durationOf(median)
+			}
 			step.Owners = append(step.Owners, o)
 		}
 		out = append(out, step)
 	}
 	return out
+}
+
+// durationOf returns d as a result's duration.
+func durationOf(d time.Duration) *leadkit.Duration {
+	x := leadkit.Duration(d)
+	return &x
 }

@@ -119,12 +119,12 @@ func TestFunnelByOwnerHandCounted(t *testing.T) {
 	assert.Equal(t, []string{"", "ana", "bo"}, keys(mql.Owners))
 	assert.Equal(t, 2, byName["ana"].Rate.Base)
 	assert.Equal(t, 1, byName["ana"].Rate.Count)
-	assert.Equal(t, leadkit.Duration(24*time.Hour), byName["ana"].Median)
+	assert.Equal(t, leadkit.Duration(24*time.Hour), *byName["ana"].Median)
 	assert.Equal(t, 2, byName["ana"].Breaches.Base) // l1 1d, l2 4d
 	assert.Equal(t, 1, byName["ana"].Breaches.Count)
 	assert.Equal(t, 2, byName["bo"].Rate.Base)
 	assert.Equal(t, 1, byName["bo"].Rate.Count)
-	assert.Equal(t, leadkit.Duration(72*time.Hour), byName["bo"].Mean)
+	assert.Equal(t, leadkit.Duration(72*time.Hour), *byName["bo"].Mean)
 	assert.Equal(t, 2, byName["bo"].Breaches.Base) // l3 3d, l4 open 10d at Now
 	assert.Equal(t, 2, byName["bo"].Breaches.Count)
 	assert.Equal(t, 2, byName[""].Rate.Base) // l5, l6 skipped MQL on their way
@@ -137,7 +137,7 @@ func TestFunnelByOwnerHandCounted(t *testing.T) {
 	assert.Equal(t, []string{"", "cy", "dee"}, keys(sal.Owners)) // l1's SAL visit has no owner
 	assert.Equal(t, [2]int{1, 0}, [2]int{sal.Owners[0].Rate.Base, sal.Owners[0].Rate.Count})
 	assert.Equal(t, [2]int{2, 1}, [2]int{sal.Owners[1].Rate.Base, sal.Owners[1].Rate.Count}) // l3, l5
-	assert.Equal(t, leadkit.Duration(48*time.Hour), sal.Owners[1].Median)
+	assert.Equal(t, leadkit.Duration(48*time.Hour), *sal.Owners[1].Median)
 	assert.Equal(t, [2]int{1, 0}, [2]int{sal.Owners[2].Rate.Base, sal.Owners[2].Rate.Count}) // l6
 	assert.Nil(t, sal.Owners[0].Breaches.Rate)                                               // SAL has no SLA: no data
 }
@@ -278,7 +278,11 @@ func TestFunnelByOwnerAgreesWithDefinition(t *testing.T) {
 					[4]int{o.Rate.Base, o.Rate.Count, o.Breaches.Base, o.Breaches.Count}, "round %d %s owner %q", round, step.From, o.Owner)
 				slices.Sort(ref.durs)
 				if len(ref.durs) > 0 {
-					assert.Equal(t, leadkit.Duration(ref.durs[(len(ref.durs)-1)/2]+ref.durs[len(ref.durs)/2])/2, o.Median)
+					require.NotNil(t, o.Median)
+					assert.Equal(t, leadkit.Duration(ref.durs[(len(ref.durs)-1)/2]+ref.durs[len(ref.durs)/2])/2, *o.Median)
+				} else {
+					assert.Nil(t, o.Median, "no conversions: no data")
+					assert.Nil(t, o.Mean)
 				}
 				base += o.Rate.Base
 				conv += o.Rate.Count
@@ -404,4 +408,22 @@ func TestFunnelByOwnerSameInstantOrder(t *testing.T) {
 	assert.Equal(t, ra, rb)
 	assert.Equal(t, 0, rb.Owners[0].Owners[0].Breaches.Count)
 	assert.Equal(t, 1, rb.Owners[0].Owners[0].Breaches.Base)
+}
+
+// TestFunnelByOwnerNoConversionsNoTimes: an owner none of whose subjects
+// converted has no conversion time (null), not "0s"; nor has a gap
+// without conversions.
+func TestFunnelByOwnerNoConversionsNoTimes(t *testing.T) {
+	r, err := stage.Funnel(stage.FunnelSpec{Stages: []string{"MQL", "SAL"}, ByOwner: true},
+		[]stage.Visit{{LeadID: "x", Stage: "MQL", At: day(0), Owner: "cy"}})
+	require.NoError(t, err)
+	b, err := json.Marshal(r.Owners[0].Owners[0])
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `"mean":null`)
+	assert.Contains(t, string(b), `"median":null`)
+	g, err := stage.Gaps(r, []stage.Target{{From: "MQL", To: "SAL", Rate: 0.5, CycleTime: leadkit.Duration(time.Hour)}})
+	require.NoError(t, err)
+	assert.Nil(t, g.Steps[0].Median)
+	assert.Nil(t, g.Steps[0].CycleGap)
+	assert.NotNil(t, g.Steps[0].TargetCycleTime)
 }

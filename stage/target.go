@@ -119,11 +119,12 @@ type Gap struct {
 	Target *float64 `json:"target"`
 	Gap    *float64 `json:"gap"`
 	Below  bool     `json:"below,omitempty"`
-	// Median is the actual median time from From to To; TargetCycleTime
-	// the target (nil: none); CycleGap is Median - TargetCycleTime
+	// Median is the actual median time from From to To (nil without
+	// conversions); TargetCycleTime the target (nil: none); CycleGap is
+	// Median - TargetCycleTime
 	// (positive: slower than the target), nil without a target or without
 	// conversions; Slow says the median is over the target.
-	Median          leadkit.Duration  `json:"median"`
+	Median          *leadkit.Duration `json:"median"`
 	TargetCycleTime *leadkit.Duration `json:"target_cycle_time"`
 	CycleGap        *leadkit.Duration `json:"cycle_gap"`
 	Slow            bool              `json:"slow,omitempty"`
@@ -169,7 +170,10 @@ func Gaps(r FunnelResult, targets []Target) (GapReport, error) {
 		g := Gap{From: from, To: to}
 		c, ok := r.Conversion(from, to)
 		if ok {
-			g.Rate, g.Median = leadkit.NewRate(c.Converted, c.Base), c.Median // the rate from the counts, not c.Rate
+			g.Rate = leadkit.NewRate(c.Converted, c.Base) // the rate from the counts, not c.Rate
+			if c.Converted > 0 {
+				g.Median = durationOf(time.Duration(c.Median))
+			}
 		} else {
 			g.Rate = leadkit.NewRate(0, 0)
 		}
@@ -231,7 +235,7 @@ func withCycle(g Gap, t Target, has, measured bool) Gap {
 	ct := t.CycleTime
 	g.TargetCycleTime = &ct
 	if measured {
-		d := leadkit.Duration(time.Duration(g.Median) - time.Duration(ct))
+		d := leadkit.Duration(time.Duration(*g.Median) - time.Duration(ct))
 		g.CycleGap = &d
 		g.Slow = d > 0
 	}

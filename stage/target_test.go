@@ -51,7 +51,7 @@ func TestGapsHandCounted(t *testing.T) {
 	assert.InDelta(t, 10*0.25, *mql.Lost, 1e-12)
 	assert.True(t, mql.Below, "0.4 of 100: the Wilson interval [0.309, 0.498] lies under 0.5")
 	assert.InDelta(t, 0.498, *mql.Rate.High, 5e-4)
-	assert.Equal(t, leadkit.Duration(48*time.Hour), mql.Median)
+	assert.Equal(t, leadkit.Duration(48*time.Hour), *mql.Median)
 	assert.Equal(t, leadkit.Duration(24*time.Hour), *mql.CycleGap)
 	assert.True(t, mql.Slow)
 	sal := rep.Steps[1]

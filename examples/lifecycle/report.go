@@ -361,7 +361,7 @@ func (r *report) printDiagnosis(w io.Writer) {
 				skill = fmt.Sprintf("%+.1f", p)
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", cmp.Or(o.Owner, "(nobody)"), thousands(o.Rate.Base), interval(o.Rate), vs,
-				ratePercent(o.Work.Worked), ratio(o.Work.PerStay), days(time.Duration(o.Work.FirstMedian)), ratePercent(o.Breaches), cmp.Or(string(o.Reading), "-"), skill)
+				ratePercent(o.Work.Worked), ratio(o.Work.PerStay), daysOf(o.Work.FirstMedian), ratePercent(o.Breaches), cmp.Or(string(o.Reading), "-"), skill)
 		}
 		tw.Flush()
 	}
@@ -634,4 +634,12 @@ func (r *report) printAcquisition(w io.Writer) {
 	tw.Flush()
 	fmt.Fprintln(w, "(a prospect's source is the channel it was first seen on; the spend is the channel's, people are not in it;")
 	fmt.Fprintln(w, " per new: the channel's spend in the quarter over the prospects it brought into the pool)")
+}
+
+// daysOf writes a duration that may be missing (no data: "-").
+func daysOf(d *leadkit.Duration) string {
+	if d == nil {
+		return "-"
+	}
+	return days(time.Duration(*d))
 }

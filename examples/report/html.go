@@ -346,7 +346,7 @@ func (d *data) diagnosisChart(id, from, to, who string) (chart, bool) {
 			perStay = fmt.Sprintf("%.2f", *work.PerStay)
 		}
 		c.Table.Rows = append(c.Table.Rows, []string{name, fmt.Sprint(r.Base), fmt.Sprint(r.Count), fmt.Sprintf("%.1f%%", 100**r.Rate),
-			fmt.Sprintf("%.1f%% – %.1f%%", 100**r.Low, 100**r.High), vs, perStay, days(time.Duration(work.FirstMedian)), reading, skill})
+			fmt.Sprintf("%.1f%% – %.1f%%", 100**r.Low, 100**r.High), vs, perStay, daysOf(work.FirstMedian), reading, skill})
 	}
 	for _, o := range step.Owners {
 		vs := ""
@@ -533,4 +533,12 @@ func (d *data) write(w io.Writer) error {
 	b.WriteString("</body></html>\n")
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// daysOf writes a duration that may be missing (no data: "-").
+func daysOf(d *leadkit.Duration) string {
+	if d == nil {
+		return "-"
+	}
+	return days(time.Duration(*d))
 }

@@ -217,7 +217,7 @@ func TestReportDiagnosis(t *testing.T) {
 				perStay = fmt.Sprintf("%.2f", *o.Work.PerStay)
 			}
 			assert.Contains(t, page, cells(cmp.Or(o.Owner, "(nobody)"), fmt.Sprint(r.Base), fmt.Sprint(r.Count), fmt.Sprintf("%.1f%%", 100**r.Rate),
-				fmt.Sprintf("%.1f%% – %.1f%%", 100**r.Low, 100**r.High), vs, perStay, days(time.Duration(o.Work.FirstMedian)), string(o.Reading), skill))
+				fmt.Sprintf("%.1f%% – %.1f%%", 100**r.Low, 100**r.High), vs, perStay, daysOf(o.Work.FirstMedian), string(o.Reading), skill))
 		}
 		assert.Positive(t, rows)
 		assert.Contains(t, page, fmt.Sprintf("<tr><td>team %s</td><td class=\"n\">%d</td><td class=\"n\">%d</td><td class=\"n\">%.1f%%</td>",
