@@ -9,9 +9,10 @@ import (
 )
 
 // Period is a calendar period in UTC: the length of a cohort (leads
-// grouped by the period their start time falls in), in stage funnels and
-// journey's cycle times. (Scoring's frequency limits have their own
-// scoring.Period, which adds "ever".)
+// grouped by the period their start time falls in, in stage funnels and
+// journey's cycle times), of a report's rows (ROI per quarter, the pool's
+// metrics per month) and of a cost table's rows. (Scoring's frequency
+// limits have their own scoring.Period, which adds "ever".)
 type Period string
 
 // Calendar periods. PeriodNone (the zero value) is no period: no cohorts.
@@ -156,7 +157,7 @@ func ParsePeriod(s string, want Period) (Period, time.Time, error) {
 	if want != PeriodNone && kind != want {
 		if kind == PeriodDay {
 			// The first day of a period of kind want.
-			if ws, _ := want.Cohort(start); ws.Equal(start) && ValidTime(want.Next(start)) {
+			if ws, _ := want.Cohort(start); ws.Equal(start) {
 				return want, start, nil
 			}
 			_, label := want.Cohort(start)

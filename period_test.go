@@ -77,3 +77,22 @@ func TestParsePeriod(t *testing.T) {
 		assert.ErrorIs(t, err, leadkit.ErrInvalid, bad)
 	}
 }
+
+// TestParsePeriodLastPeriodFirstDay: the first day of the last periods in
+// leadkit's range reads as its period, as the label does.
+func TestParsePeriodLastPeriodFirstDay(t *testing.T) {
+	for _, c := range []struct {
+		label, first string
+		want         leadkit.Period
+	}{{"2149", "2149-01-01", leadkit.PeriodYear}, {"2149-Q4", "2149-10-01", leadkit.PeriodQuarter}, {"2149-12", "2149-12-01", leadkit.PeriodMonth}} {
+		k, s, err := leadkit.ParsePeriod(c.label, c.want)
+		require.NoError(t, err, c.label)
+		k2, s2, err := leadkit.ParsePeriod(c.first, c.want)
+		require.NoError(t, err, c.first)
+		assert.Equal(t, k, k2)
+		assert.True(t, s.Equal(s2))
+	}
+	_, _, err := leadkit.ParsePeriod("2026-Q1", leadkit.PeriodMonth)
+	require.ErrorIs(t, err, leadkit.ErrInvalid)
+	assert.Contains(t, err.Error(), "is a quarter")
+}
