@@ -75,21 +75,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "lifecycle: -leads and -months must be at least 1 (0 would silently mean the simulator's default)\n")
 		return 2
 	}
-	r, err := simulate(context.Background(), Config(*seed, *leads, *months), newProgress(stdout))
+	r, err := simulate(context.Background(), business.DemoConfig(*seed, *leads, *months), newProgress(stdout))
 	if err != nil {
 		fmt.Fprintln(stderr, "lifecycle:", err)
 		return 1
 	}
 	r.print(stdout)
 	return 0
-}
-
-// Config is the simulated business of the demo: the simulator's default
-// business, with two people planted for the funnel diagnosis to find: the
-// SDR sdr-2 accepts fewer of the MQLs it calls (log-odds -1: it screens
-// out more), and the sales rep ae-3 qualifies more of its SALs (+0.8).
-func Config(seed uint64, leads, months int) sim.Config {
-	return sim.Config{Seed: seed, Leads: leads, Months: months, SDRSkill: []float64{0, -1}, SalesSkill: []float64{0, 0, 0.8}}
 }
 
 // report is what the demo found: the simulation's truth, the ingest
@@ -113,59 +105,12 @@ type report struct {
 	// the run (the simulator's monthly channel spend rolled up per
 	// function, and the staff's cost), roi the ROI per function and
 	// quarter of the whole run.
-	staff []staffing
+	staff []business.Staffing
 	costs attribution.CostTable
 	roi   lifecycle.ROIResult
 	// acquisition is the pool's cost per new prospect per source channel
 	// and quarter (spend only: the people work on functions).
 	acquisition pool.AcquisitionResult
-}
-
-// functions rolls the simulator's channels up into the marketing
-// functions the ROI is reported for: a copy of the map the business's
-// engine verifies with (examples/internal/business; TestReport checks
-// the two agree), which an ROI report can be given anew.
-var functions = map[string]string{
-	sim.ChannelWebsite: "owned", sim.ChannelEmail: "owned", sim.ChannelContent: "owned",
-	sim.ChannelSocial: "paid", sim.ChannelPaidSearch: "paid", sim.ChannelPurchasedList: "paid",
-	sim.ChannelWebinar: "events", sim.ChannelOfflineEvent: "events",
-}
-
-// sdrFunction is the SDR team's function: it has people and no spend,
-// and no credit (its calls follow the MQL; marketing's touches are
-// credited).
-const sdrFunction = "sdr"
-
-// staffing is the people on one function: heads (full-time equivalents)
-// at a loaded cost per head per quarter (salary, benefits, overhead).
-type staffing struct {
-	Function   string
-	Heads      float64
-	PerQuarter float64
-}
-
-// demoStaff is the demo's assumption of the people on each function: made
-// up (the simulator plays no marketers), stated in the report. The SDR
-// team is as large as the simulator's.
-func demoStaff(t sim.Truth) []staffing {
-	return []staffing{
-		{Function: "events", Heads: 1.5, PerQuarter: 24_000},
-		{Function: "owned", Heads: 2, PerQuarter: 24_000},
-		{Function: "paid", Heads: 1, PerQuarter: 27_000},
-		{Function: sdrFunction, Heads: float64(t.SDR.SDRs), PerQuarter: 18_000},
-	}
-}
-
-// channelCosts is the simulator's spend per channel and month.
-func channelCosts(t sim.Truth) attribution.CostTable {
-	table := attribution.CostTable{Period: leadkit.PeriodMonth}
-	for _, m := range t.Months {
-		_, label := leadkit.PeriodMonth.Cohort(m.Month)
-		for _, c := range m.Costs {
-			table.Rows = append(table.Rows, attribution.CostRow{Key: c.Channel, Period: label, Spend: c.Cost})
-		}
-	}
-	return table
 }
 
 // acquisitionCost is the pool's cost per new prospect per source channel
@@ -178,30 +123,11 @@ func acquisitionCost(ctx context.Context, p *pool.Pool, cfg sim.Config, t sim.Tr
 	if err := p.Store().Scan(ctx, m.Add); err != nil {
 		return pool.AcquisitionResult{}, err
 	}
-	costs, err := attribution.NewCosts(channelCosts(t))
+	costs, err := attribution.NewCosts(business.ChannelCosts(t))
 	if err != nil {
 		return pool.AcquisitionResult{}, err
 	}
 	return pool.AcquisitionCost(m.Result(), costs)
-}
-
-// costTable is the cost of each function per month of the run: the
-// simulator's spend on its channels, and its staff at a third of the
-// quarterly cost per head.
-func costTable(t sim.Truth, staff []staffing) attribution.CostTable {
-	table := attribution.CostTable{Period: leadkit.PeriodMonth}
-	for _, m := range t.Months {
-		_, label := leadkit.PeriodMonth.Cohort(m.Month)
-		spend := map[string]float64{}
-		for _, c := range m.Costs {
-			spend[functions[c.Channel]] += c.Cost
-		}
-		for _, s := range staff {
-			table.Rows = append(table.Rows, attribution.CostRow{Key: s.Function, Period: label,
-				Spend: spend[s.Function], Headcount: s.Heads, LoadedCost: s.PerQuarter / 3})
-		}
-	}
-	return table
 }
 
 // simulate builds the simulation and the engine, streams the one through
@@ -264,11 +190,11 @@ func simulate(ctx context.Context, cfg sim.Config, prog *progress) (*report, err
 	}
 	// ROI per function and quarter over the whole run.
 	prog.note("ROI per function and quarter...")
-	r.staff = demoStaff(r.truth)
-	r.costs = costTable(r.truth, r.staff)
+	r.staff = business.DemoStaff(r.truth)
+	r.costs = business.CostTable(r.truth, r.staff)
 	if r.roi, err = f.Engine().ROI(ctx, lifecycle.ROIOptions{
 		From: r.cfg.Start, To: r.cfg.Start.AddDate(0, r.cfg.Months, 0), Period: leadkit.PeriodQuarter,
-		Costs: r.costs, Functions: functions, Stages: []string{sim.StageMQL, sim.StageWon}, Models: []string{"markov"},
+		Costs: r.costs, Functions: business.Functions(), Stages: []string{sim.StageMQL, sim.StageWon}, Models: []string{"markov"},
 	}); err != nil {
 		return nil, err
 	}

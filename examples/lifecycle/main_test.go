@@ -19,6 +19,7 @@ import (
 
 	"github.com/leadkit/leadkit"
 	"github.com/leadkit/leadkit/attribution"
+	"github.com/leadkit/leadkit/examples/internal/business"
 	"github.com/leadkit/leadkit/journey"
 	"github.com/leadkit/leadkit/lifecycle"
 	"github.com/leadkit/leadkit/sim"
@@ -149,7 +150,7 @@ func TestReport(t *testing.T) {
 // puts ae-3 above the team and leaves the others without a reading, and
 // the report prints each row.
 func TestDiagnosisFindsThePlantedPeople(t *testing.T) {
-	r, err := simulate(context.Background(), Config(3, 6000, 12), nil)
+	r, err := simulate(context.Background(), business.DemoConfig(3, 6000, 12), nil)
 	require.NoError(t, err)
 	var buf bytes.Buffer
 	r.print(&buf)
@@ -288,7 +289,7 @@ type quarterTruth struct {
 
 // truthQuarters adds the Truth's months up per quarter, with the staff's
 // cost of each month (a third of its quarterly cost).
-func truthQuarters(tr sim.Truth, staff []staffing) []*quarterTruth {
+func truthQuarters(tr sim.Truth, staff []business.Staffing) []*quarterTruth {
 	var qs []*quarterTruth
 	for _, m := range tr.Months {
 		_, label := leadkit.PeriodQuarter.Cohort(m.Month)
@@ -298,7 +299,7 @@ func truthQuarters(tr sim.Truth, staff []staffing) []*quarterTruth {
 		q := qs[len(qs)-1]
 		for _, c := range m.Costs {
 			q.spend += c.Cost
-			q.spendOf[functions[c.Channel]] += c.Cost
+			q.spendOf[business.Functions()[c.Channel]] += c.Cost
 			q.channelCost[c.Channel] += c.Cost
 		}
 		for _, s := range staff {
@@ -329,7 +330,7 @@ func TestReportROIAndSmallReports(t *testing.T) {
 		assert.Empty(t, rep.PeriodsWithoutCosts)
 		assert.Empty(t, rep.Uncosted)
 		// The SDR team is the simulator's.
-		i := slices.IndexFunc(r.staff, func(s staffing) bool { return s.Function == sdrFunction })
+		i := slices.IndexFunc(r.staff, func(s business.Staffing) bool { return s.Function == business.SDRFunction })
 		require.GreaterOrEqual(t, i, 0)
 		assert.Equal(t, float64(tr.SDR.SDRs), r.staff[i].Heads)
 		// The functions map is the one the engine verifies with: the
@@ -338,7 +339,7 @@ func TestReportROIAndSmallReports(t *testing.T) {
 		require.NotNil(t, r.v.ROIByFunction)
 		month := map[string]float64{}
 		for _, c := range m.Costs {
-			month[functions[c.Channel]] += c.Cost
+			month[business.Functions()[c.Channel]] += c.Cost
 		}
 		require.Len(t, r.v.ROIByFunction.Rows, len(month))
 		for _, x := range r.v.ROIByFunction.Rows {
@@ -370,7 +371,7 @@ func TestReportROIAndSmallReports(t *testing.T) {
 				assert.InDelta(t, s.Heads*s.PerQuarter, x.PeopleCost, 1e-6, "%s %s", s.Function, q.label)
 				assert.Equal(t, s.Heads, x.Headcount)
 			}
-			sdr, _ := rep.Row(sdrFunction, q.label)
+			sdr, _ := rep.Row(business.SDRFunction, q.label)
 			assert.Zero(t, stageROI(sdr, "MQL/markov").Conversions, "the SDR team is not credited")
 		}
 		// The printed rows: the stated assumptions, every function and

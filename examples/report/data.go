@@ -57,61 +57,8 @@ type data struct {
 	// Staff are the people the demo assumes on each function, ROI the
 	// ROI per function and quarter of the whole run with their cost and
 	// the simulator's spend.
-	Staff []staffing
+	Staff []business.Staffing
 	ROI   lifecycle.ROIResult
-}
-
-// functions rolls the simulator's channels up into the marketing
-// functions the ROI is reported for: a copy of the map the business's
-// engine verifies with (examples/internal/business), as in
-// examples/lifecycle; TestReportROI checks the two agree.
-var functions = map[string]string{
-	sim.ChannelWebsite: "owned", sim.ChannelEmail: "owned", sim.ChannelContent: "owned",
-	sim.ChannelSocial: "paid", sim.ChannelPaidSearch: "paid", sim.ChannelPurchasedList: "paid",
-	sim.ChannelWebinar: "events", sim.ChannelOfflineEvent: "events",
-}
-
-// sdrFunction is the SDR team's function: people, no spend, no credit
-// (its calls follow the MQL; marketing's touches are credited).
-const sdrFunction = "sdr"
-
-// staffing is the people on one function: heads (full-time equivalents)
-// at a loaded cost per head per quarter.
-type staffing struct {
-	Function   string
-	Heads      float64
-	PerQuarter float64
-}
-
-// demoStaff is the people the demo assumes on each function (the
-// simulator plays no marketers), as examples/lifecycle assumes them; the
-// SDR team is as large as the simulator's.
-func demoStaff(t sim.Truth) []staffing {
-	return []staffing{
-		{Function: "events", Heads: 1.5, PerQuarter: 24_000},
-		{Function: "owned", Heads: 2, PerQuarter: 24_000},
-		{Function: "paid", Heads: 1, PerQuarter: 27_000},
-		{Function: sdrFunction, Heads: float64(t.SDR.SDRs), PerQuarter: 18_000},
-	}
-}
-
-// costTable is each function's cost per month of the run: the
-// simulator's spend on its channels and its staff at a third of the
-// quarterly cost per head.
-func costTable(t sim.Truth, staff []staffing) attribution.CostTable {
-	table := attribution.CostTable{Period: leadkit.PeriodMonth}
-	for _, m := range t.Months {
-		_, label := leadkit.PeriodMonth.Cohort(m.Month)
-		spend := map[string]float64{}
-		for _, c := range m.Costs {
-			spend[functions[c.Channel]] += c.Cost
-		}
-		for _, s := range staff {
-			table.Rows = append(table.Rows, attribution.CostRow{Key: s.Function, Period: label,
-				Spend: spend[s.Function], Headcount: s.Heads, LoadedCost: s.PerQuarter / 3})
-		}
-	}
-	return table
 }
 
 type monthMQLs struct {
@@ -188,10 +135,10 @@ func build(ctx context.Context, cfg sim.Config) (*data, error) {
 	if d.Diag, err = e.Diagnose(ctx, lifecycle.DiagnoseOptions{From: cfg.Start, To: d.DiagTo, Now: now}); err != nil {
 		return nil, err
 	}
-	d.Staff = demoStaff(truth)
+	d.Staff = business.DemoStaff(truth)
 	if d.ROI, err = e.ROI(ctx, lifecycle.ROIOptions{
-		From: cfg.Start, To: end, Period: leadkit.PeriodQuarter, Costs: costTable(truth, d.Staff),
-		Functions: functions, Stages: []string{sim.StageMQL, sim.StageWon}, Models: []string{"markov"},
+		From: cfg.Start, To: end, Period: leadkit.PeriodQuarter, Costs: business.CostTable(truth, d.Staff),
+		Functions: business.Functions(), Stages: []string{sim.StageMQL, sim.StageWon}, Models: []string{"markov"},
 	}); err != nil {
 		return nil, err
 	}

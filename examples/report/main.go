@@ -23,6 +23,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/leadkit/leadkit/examples/internal/business"
 	"github.com/leadkit/leadkit/sim"
 )
 
@@ -48,21 +49,12 @@ func run(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "report: -leads and -months must be at least 1 (0 would silently mean the simulator's default)\n")
 		return 2
 	}
-	if err := generate(context.Background(), Config(*seed, *leads, *months), *out); err != nil {
+	if err := generate(context.Background(), business.DemoConfig(*seed, *leads, *months), *out); err != nil {
 		fmt.Fprintln(stderr, "report:", err)
 		return 1
 	}
 	fmt.Fprintln(stderr, "report: wrote", *out)
 	return 0
-}
-
-// Config is the simulated business of the report, that of
-// examples/lifecycle: the simulator's default business with two people
-// planted for the funnel diagnosis to find, the SDR sdr-2, who accepts
-// fewer of the MQLs it calls (log-odds -1), and the sales rep ae-3, who
-// qualifies more of its SALs (+0.8).
-func Config(seed uint64, leads, months int) sim.Config {
-	return sim.Config{Seed: seed, Leads: leads, Months: months, SDRSkill: []float64{0, -1}, SalesSkill: []float64{0, 0, 0.8}}
 }
 
 // generate builds the data and writes the report to path.

@@ -23,6 +23,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/examples/internal/business"
 	"github.com/leadkit/leadkit/sim"
 )
 
@@ -38,7 +39,7 @@ var (
 func small(t *testing.T) *data {
 	t.Helper()
 	smallOnce.Do(func() {
-		smallData, smallErr = build(context.Background(), Config(1, 2000, 12))
+		smallData, smallErr = build(context.Background(), business.DemoConfig(1, 2000, 12))
 	})
 	require.NoError(t, smallErr)
 	return smallData
@@ -258,7 +259,7 @@ func TestReportROI(t *testing.T) {
 	last := d.Truth.Months[len(d.Truth.Months)-1]
 	month := map[string]float64{}
 	for _, c := range last.Costs {
-		month[functions[c.Channel]] += c.Cost
+		month[business.Functions()[c.Channel]] += c.Cost
 	}
 	require.NotNil(t, d.V.ROIByFunction)
 	require.Len(t, d.V.ROIByFunction.Rows, len(month))
@@ -268,7 +269,7 @@ func TestReportROI(t *testing.T) {
 	// The staff the page states, the SDR team the simulator's.
 	for _, s := range d.Staff {
 		assert.Contains(t, page, html.EscapeString(fmt.Sprintf("%s %g × %s", s.Function, s.Heads, money0(s.PerQuarter))))
-		if s.Function == sdrFunction {
+		if s.Function == business.SDRFunction {
 			assert.Equal(t, float64(d.Truth.SDR.SDRs), s.Heads)
 		}
 	}

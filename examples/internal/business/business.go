@@ -9,9 +9,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/attribution"
 	"github.com/leadkit/leadkit/internal/simbiz"
 	"github.com/leadkit/leadkit/journey"
 	"github.com/leadkit/leadkit/lifecycle"
@@ -28,7 +30,8 @@ var touchTypes = []string{
 	leadkit.EventDownload, leadkit.EventWebinarRegistered, leadkit.EventWebinarAttended, leadkit.EventOfflineEvent,
 }
 
-// functions rolls the simulator's channels up into marketing functions.
+// Functions rolls the simulator's channels up into the marketing
+// functions the engine verifies ROI for (a copy: callers may change it).
 var functions = map[string]string{
 	sim.ChannelWebsite: "owned", sim.ChannelEmail: "owned", sim.ChannelContent: "owned",
 	sim.ChannelSocial: "paid", sim.ChannelPaidSearch: "paid", sim.ChannelPurchasedList: "paid",
@@ -318,4 +321,73 @@ func Definition() stage.Definition {
 		{From: sim.StageOpportunity, To: sim.StageWon, Rate: 0.3},
 	}
 	return def
+}
+
+// Functions returns a copy of the map that rolls the simulator's channels
+// up into the marketing functions the engine's ROI is reported for.
+func Functions() map[string]string { return maps.Clone(functions) }
+
+// SDRFunction is the SDR team's function: it has people and no spend,
+// and no credit (its calls follow the MQL; marketing's touches are
+// credited).
+const SDRFunction = "sdr"
+
+// DemoConfig is the simulated business of the demos: the simulator's
+// default business, with two people planted for the funnel diagnosis to
+// find: the SDR sdr-2 accepts fewer of the MQLs it calls (log-odds -1: it
+// screens out more), and the sales rep ae-3 qualifies more of its SALs
+// (+0.8).
+func DemoConfig(seed uint64, leads, months int) sim.Config {
+	return sim.Config{Seed: seed, Leads: leads, Months: months, SDRSkill: []float64{0, -1}, SalesSkill: []float64{0, 0, 0.8}}
+}
+
+// Staffing is the people on one function: heads (full-time equivalents)
+// at a loaded cost per head per quarter (salary, benefits, overhead).
+type Staffing struct {
+	Function   string
+	Heads      float64
+	PerQuarter float64
+}
+
+// DemoStaff is the demos' assumption of the people on each function:
+// made up (the simulator plays no marketers), stated in their output. The
+// SDR team is as large as the simulator's.
+func DemoStaff(t sim.Truth) []Staffing {
+	return []Staffing{
+		{Function: "events", Heads: 1.5, PerQuarter: 24_000},
+		{Function: "owned", Heads: 2, PerQuarter: 24_000},
+		{Function: "paid", Heads: 1, PerQuarter: 27_000},
+		{Function: SDRFunction, Heads: float64(t.SDR.SDRs), PerQuarter: 18_000},
+	}
+}
+
+// ChannelCosts is the simulator's spend per channel and month.
+func ChannelCosts(t sim.Truth) attribution.CostTable {
+	table := attribution.CostTable{Period: leadkit.PeriodMonth}
+	for _, m := range t.Months {
+		_, label := leadkit.PeriodMonth.Cohort(m.Month)
+		for _, c := range m.Costs {
+			table.Rows = append(table.Rows, attribution.CostRow{Key: c.Channel, Period: label, Spend: c.Cost})
+		}
+	}
+	return table
+}
+
+// CostTable is the cost of each function per month of the run: the
+// simulator's spend on its channels, and its staff at a third of the
+// quarterly cost per head.
+func CostTable(t sim.Truth, staff []Staffing) attribution.CostTable {
+	table := attribution.CostTable{Period: leadkit.PeriodMonth}
+	for _, m := range t.Months {
+		_, label := leadkit.PeriodMonth.Cohort(m.Month)
+		spend := map[string]float64{}
+		for _, c := range m.Costs {
+			spend[functions[c.Channel]] += c.Cost
+		}
+		for _, s := range staff {
+			table.Rows = append(table.Rows, attribution.CostRow{Key: s.Function, Period: label,
+				Spend: spend[s.Function], Headcount: s.Heads, LoadedCost: s.PerQuarter / 3})
+		}
+	}
+	return table
 }
