@@ -161,6 +161,7 @@ func TestTwoEnginesShuffledDeliveries(t *testing.T) {
 // A crash at any store call, and the failed batch re-ingested only at the
 // end (other calls in between, the lead possibly left Pending).
 func TestCrashWithTheRetryDeferred(t *testing.T) {
+	skipUnderRace(t)
 	evs := slices.Clone(simulate(3, 6))
 	rand.New(rand.NewSource(11)).Shuffle(len(evs), func(i, j int) { evs[i], evs[j] = evs[j], evs[i] })
 	batches := batchesOf(evs, 5)

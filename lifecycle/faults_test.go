@@ -226,6 +226,7 @@ func snapshot(t *testing.T, p *parts, subjects []string) map[string]string {
 // again by a new process, and every stage change and graduation the
 // stores hold was reported by some call.
 func TestCrashAtAnyStepConverges(t *testing.T) {
+	skipUnderRace(t)
 	evs := simulate(3, 12)
 	t.Run("in time order", func(t *testing.T) { crashAtAnyStep(t, evs, false) })
 	// Out of order, the engine takes back and decides again stage changes

@@ -74,6 +74,7 @@ func TestGoldenDigest(t *testing.T) {
 // Records at the same second come by lead (its index), then as the lead
 // made them: a lead created at the second of another's step comes after it.
 func TestSameSecondByLead(t *testing.T) {
+	skipUnderRace(t)
 	s, err := sim.New(sim.Config{Seed: 1, Leads: 200000, Months: 1})
 	require.NoError(t, err)
 	var last time.Time
@@ -281,6 +282,7 @@ func TestSDRCapacity(t *testing.T) {
 // so the realised utilisation is lower. A small business's lone SDR is
 // under-used.
 func TestSDRTeamSize(t *testing.T) {
+	skipUnderRace(t)
 	s, err := sim.New(sim.Config{Seed: 2, Leads: 200000})
 	require.NoError(t, err)
 	tr := s.Truth()

@@ -88,6 +88,7 @@ func TestGoldenPath(t *testing.T) {
 // (about 0.2% of the conversions: a first-order chain spreads credit
 // evenly), so the runs are larger.
 func TestMarkovNoise(t *testing.T) {
+	skipUnderRace(t)
 	equal := sim.DefaultChannels()
 	for i := range equal {
 		equal[i].Touches = 0.6
