@@ -37,7 +37,8 @@ const (
 	MaxCostGaps = 20
 )
 
-// TotalKey is the key of the rows that add up every key.
+// TotalKey is the key of the rows that add up every key. It is reserved:
+// no cost row, credited key or group may be named so.
 const TotalKey = "(total)"
 
 // ROIOptions configures [NewROIReport] and [NewPeriodROIReport].
@@ -90,8 +91,9 @@ type ROIReport struct {
 	// PeriodsWithoutCosts are the periods in which the cost table has no
 	// row at all.
 	PeriodsWithoutCosts []string `json:"periods_without_costs,omitempty"`
-	// Uncosted are the keys with credit in a period where the cost table
-	// has no row for them (nor for their group), sorted.
+	// Uncosted are the keys with credit in a period where a cost row
+	// they need is missing (their own, or for a key without rows in the
+	// report's range, their group's), sorted.
 	Uncosted []string `json:"uncosted,omitempty"`
 }
 
@@ -115,9 +117,11 @@ type ROIRow struct {
 	// CostUnknown says the cost is not wholly known: no cost row at all,
 	// or some missing (MissingCost). The ratios are then nil.
 	CostUnknown bool `json:"cost_unknown,omitempty"`
-	// MissingCost names the cost rows missing (at most MaxCostGaps):
-	// a key with credit in the period, or with cost rows in other
-	// periods, and no row (nor its group) in one of the table's periods.
+	// MissingCost names the cost rows missing (at most MaxCostGaps): a
+	// key with cost rows in other periods of the report and no row in
+	// one of the table's periods (its group's row does not stand in for
+	// it: [Costs.Missing]), or a key with credit in the period, no row
+	// of its own in the report's range, and no row of its group there.
 	MissingCost []CostGap `json:"missing_cost,omitempty"`
 	// MissingCostRows counts them all.
 	MissingCostRows int `json:"missing_cost_rows,omitempty"`
@@ -196,6 +200,9 @@ func NewROIReport(costs map[string]float64, credits []Credit, opts ROIOptions) (
 		if x := costs[k]; !finite(x) || x < 0 {
 			errs.add(fmt.Errorf("attribution: roi report: %w: cost of %q: %s", leadkit.ErrInvalid, k, badCount(x)))
 		}
+		if msg := reservedKey(k); msg != "" {
+			errs.add(fmt.Errorf("attribution: roi report: %w: cost key %s", leadkit.ErrInvalid, msg))
+		}
 		add(k, costs[k])
 	}
 	// Credit without spend costs 0 here.
@@ -224,9 +231,14 @@ func NewROIReport(costs map[string]float64, credits []Credit, opts ROIOptions) (
 //
 // Each credit is one stage label in one period (Credit.Period); a stage
 // not credited in a period has none there. A key's cost in a period is
-// known when the table has its rows (or its group's) for every table
-// period in it; otherwise the row says which are missing and has no
-// ratios: cost unknown is not cost 0.
+// known when the table has its rows for every table period in it; a key
+// with no row of its own in the report's range (credit only) is covered
+// by its group's rows instead, but a key with rows must have all of them,
+// a group's row covering none of its gaps (the rule of [Costs.Missing]:
+// the people cost of a function is not the spend of its channels).
+// Otherwise the row says which are missing and has no ratios: cost
+// unknown is not cost 0. A period in which the table has no row at all
+// has an unknown total.
 //
 // Bad input is reported at once, each problem wrapping
 // [leadkit.ErrInvalid] and naming the row, credit, stage or period: the
@@ -234,8 +246,9 @@ func NewROIReport(costs map[string]float64, credits []Credit, opts ROIOptions) (
 // whose periods do not add up to the report's, From or To off the cost
 // table's periods, a credit without a stage label, for a period that
 // does not parse or is out of range, or given twice, credit that is NaN
-// or infinite, and more than [MaxROIStages] stage labels, [MaxROIPeriods]
-// periods or [MaxROICells] rows.
+// or infinite, credit or a group named [TotalKey], and more than
+// [MaxROIStages] stage labels, [MaxROIPeriods] periods or [MaxROICells]
+// rows.
 func NewPeriodROIReport(costs CostTable, credits []Credit, opts ROIOptions) (ROIReport, error) {
 	c, err := NewCosts(costs)
 	if err != nil {
@@ -288,6 +301,8 @@ func buildROI(c *Costs, credits []Credit, opts ROIOptions, legacy bool, errs *er
 		for _, x := range []string{k, opts.GroupBy[k]} {
 			if msg := leadkit.CheckText(x, leadkit.MaxNameBytes); x == "" || msg != "" {
 				bad("group by: %q %s", text.Clip(x, 64), or(msg, "is empty"))
+			} else if x == TotalKey {
+				bad("group by: %q is reserved: it is the key of the totals (TotalKey)", x)
 			}
 		}
 	}
@@ -390,6 +405,10 @@ func buildROI(c *Costs, credits []Credit, opts ROIOptions, legacy bool, errs *er
 			for _, k := range sortedKeys(m.m) {
 				if x := m.m[k]; !finite(x) {
 					bad("%s: %s of %q: %g", where, m.what, text.Clip(k, 64), x)
+					good = false
+				}
+				if k == TotalKey {
+					bad("%s: %s of %q: the key is reserved: it is the key of the totals (TotalKey)", where, m.what, k)
 					good = false
 				}
 			}
@@ -530,8 +549,9 @@ func buildROI(c *Costs, credits []Credit, opts ROIOptions, legacy bool, errs *er
 		b.noCosts[rowSpan[i]] = false
 	}
 
-	// Missing rows: every key with credit in the period or a cost row in
-	// range must have a row (or its group one) in each table period.
+	// Missing rows: every key with a cost row in range must have its own
+	// row in each table period; a key with credit in the period and no
+	// row in range, its group's.
 	b.nsub = make([]int, ns)
 	subs := make([][]time.Time, ns)
 	for si, sp := range b.spans {
@@ -554,6 +574,10 @@ func buildROI(c *Costs, credits []Credit, opts ROIOptions, legacy bool, errs *er
 			creditedBy[si][g] = append(creditedBy[si][g], k)
 		}
 	}
+	// The rule is Costs.Missing's: a key with rows in range must have all
+	// of them, its group's rows covering none of its own gaps (a
+	// function's people row is not the spend of its channel); a key
+	// without rows in range, credited, is covered by its group's rows.
 	for ki, g := range b.keys {
 		for si := range b.spans {
 			members := slices.Clone(rowKeys[g])
@@ -565,13 +589,11 @@ func buildROI(c *Costs, credits []Credit, opts ROIOptions, legacy bool, errs *er
 			slices.Sort(members)
 			j := ki*ns + si
 			for _, k := range members {
-				for _, s := range subs[si] {
-					if _, has := c.byKey[k][startKey(s)]; has {
-						continue
-					}
-					if _, has := c.byKey[g][startKey(s)]; has {
-						continue
-					}
+				own := k
+				if !hasRow[k] {
+					own = g
+				}
+				for _, s := range c.gaps(own, subs[si]) {
 					b.ngaps[j]++
 					if len(b.gaps[j]) < MaxCostGaps {
 						_, label := b.sub.Cohort(s)

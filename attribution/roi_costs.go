@@ -23,9 +23,21 @@ const (
 	// MaxCostRows caps the rows of a cost table (lifecycle.MaxCostRows is
 	// the same cap).
 	MaxCostRows = 10_000
-	// MaxCostAmount caps a row's spend and loaded cost per head, so that
-	// every sum of a table stays finite and exact to the cent.
-	MaxCostAmount = 1e15
+	// MaxCostAmount caps a row's spend and its loaded cost per head.
+	//
+	// With MaxPeopleCost it keeps a row's cost (spend plus people cost)
+	// at most 2e12, below 2^41, where float64 values are 1/4096 apart:
+	// every amount of a row (spend, people cost, cost) is exact to the
+	// cent. A sum of rows (a quarter of months, a total) is a float64
+	// sum: always finite (a whole table adds up to at most 2e16), and
+	// off by less than n x S x 3e-16 for n rows adding up to S (a
+	// worst-case bound: roundings mostly cancel), so exact to the cent
+	// while n x S stays under 1e13 (a thousand rows adding up to 1e10,
+	// ten thousand to 1e9), and to about fifteen significant digits
+	// beyond.
+	MaxCostAmount = 1e12
+	// MaxPeopleCost caps a row's people cost, Headcount x LoadedCost.
+	MaxPeopleCost = 1e12
 	// MaxHeadcount caps a row's headcount.
 	MaxHeadcount = 1e6
 	// MaxCostTableBytes caps the CSV input of [ReadCosts].
@@ -39,7 +51,8 @@ const (
 // overhead). The people cost is Headcount x LoadedCost.
 type CostRow struct {
 	// Key is the channel or function the row costs; at most
-	// leadkit.MaxNameBytes of valid UTF-8, no NUL.
+	// leadkit.MaxNameBytes of valid UTF-8, no NUL, and not a reserved
+	// key: TotalKey ("(total)") or DefaultNoTouch ("(none)").
 	Key string `json:"key"`
 	// Period is the calendar period: its label as leadkit.Period.Cohort
 	// writes it ("2026-Q1", "2026-03", "2026-W09", "2026-03-02", "2026"),
@@ -52,8 +65,22 @@ type CostRow struct {
 	// MaxHeadcount.
 	Headcount float64 `json:"headcount,omitempty"`
 	// LoadedCost is the cost of one head for the whole period, 0 to
-	// MaxCostAmount.
+	// MaxCostAmount; Headcount x LoadedCost is at most MaxPeopleCost.
 	LoadedCost float64 `json:"loaded_cost,omitempty"`
+}
+
+// reservedKey says why key is reserved for a cost row, "" when it is not:
+// [TotalKey] is the key of a report's totals; [DefaultNoTouch] (the
+// pool's NoSource) names the leads and prospects without a channel, which
+// no spend paid for.
+func reservedKey(key string) string {
+	switch key {
+	case TotalKey:
+		return fmt.Sprintf("%q is reserved: it is the key of the totals (TotalKey)", key)
+	case DefaultNoTouch:
+		return fmt.Sprintf("%q is reserved: it names the leads and prospects without a channel (DefaultNoTouch, pool.NoSource), which no spend paid for", key)
+	}
+	return ""
 }
 
 // UnmarshalJSON reads a row, taking a period written as a number (a year
@@ -132,8 +159,9 @@ type Costs struct {
 // rows, an unknown table period, a key that is empty or not a valid name,
 // a period label that does not parse or is not of the table's period, a
 // spend, headcount or loaded cost that is negative, NaN, infinite or over
-// its cap ([MaxCostAmount], [MaxHeadcount]), and a key and period given
-// twice.
+// its cap ([MaxCostAmount], [MaxHeadcount]), a people cost over
+// [MaxPeopleCost], a reserved key ([TotalKey], [DefaultNoTouch]), and a
+// key and period given twice.
 func NewCosts(t CostTable) (*Costs, error) {
 	c, probs := checkCosts(t)
 	if len(probs) == 0 {
@@ -157,19 +185,35 @@ func NewCosts(t CostTable) (*Costs, error) {
 
 // Period returns the calendar period of the table's rows ("" for a table
 // without rows and without a period).
-func (c *Costs) Period() leadkit.Period { return c.period }
+func (c *Costs) Period() leadkit.Period {
+	if c == nil {
+		return leadkit.PeriodNone
+	}
+	return c.period
+}
 
 // Keys returns the keys with a row, sorted.
-func (c *Costs) Keys() []string { return slices.Clone(c.keys) }
+func (c *Costs) Keys() []string {
+	if c == nil {
+		return nil
+	}
+	return slices.Clone(c.keys)
+}
 
 // Table returns the table, its period set and its labels as
 // leadkit.Period.Cohort writes them.
 func (c *Costs) Table() CostTable {
+	if c == nil {
+		return CostTable{}
+	}
 	return CostTable{Period: c.period, Rows: slices.Clone(c.rows)}
 }
 
 // Row returns the row of key in the period starting at start.
 func (c *Costs) Row(key string, start time.Time) (CostRow, bool) {
+	if c == nil {
+		return CostRow{}, false
+	}
 	i, ok := c.byKey[key][startKey(start)]
 	if !ok {
 		return CostRow{}, false
@@ -182,7 +226,13 @@ func (c *Costs) Row(key string, start time.Time) (CostRow, bool) {
 // be period starts of the table, end after start, and every period
 // between them must have a row of key. A month table gives a quarter's
 // cost; a quarter table cannot give a month's.
+//
+// A cost that is not known may still be nothing to report: see
+// [Costs.Missing] for when it makes a total unknown.
 func (c *Costs) Cost(key string, start, end time.Time) (float64, bool) {
+	if c == nil {
+		return 0, false
+	}
 	rows := c.byKey[key]
 	if rows == nil || !c.aligned(start) || !c.aligned(end) || !end.After(start) {
 		return 0, false
@@ -198,9 +248,56 @@ func (c *Costs) Cost(key string, start, end time.Time) (float64, bool) {
 	return sum, true
 }
 
+// Missing reports whether key's cost over [start, end), a part of a
+// range [from, to) being reported on (a bucket of the pool's metrics, a
+// quarter of an ROI report), is missing from the table: key has a row in
+// [from, to) but its cost over [start, end) is not known ([Costs.Cost]:
+// a table period in it without a row of key, or bounds off the table's
+// periods).
+//
+// This is the one rule of [NewPeriodROIReport] and of the pool's
+// acquisition cost for a cost that is not known: a key with rows in the
+// range must have all of them, and one missing makes the key's cost, and
+// every total over [start, end) that counts it, unknown (never 0). A key
+// without a row in [from, to) misses nothing: its cost is unknown only
+// where something is charged to it (credit, prospects joining), and a
+// period in which no key has a row has an unknown total.
+func (c *Costs) Missing(key string, start, end, from, to time.Time) bool {
+	if _, ok := c.Cost(key, start, end); ok {
+		return false
+	}
+	return c.hasRows(key, from, to)
+}
+
+// hasRows reports whether key has a row whose period overlaps [from, to).
+func (c *Costs) hasRows(key string, from, to time.Time) bool {
+	if c == nil || c.period == leadkit.PeriodNone {
+		return false
+	}
+	for _, i := range c.byKey[key] {
+		s := c.starts[i]
+		if s.Before(to) && c.period.Next(s).After(from) {
+			return true
+		}
+	}
+	return false
+}
+
+// gaps returns the starts of the periods subs (the table's periods of a
+// report's span) in which key has no row.
+func (c *Costs) gaps(key string, subs []time.Time) []time.Time {
+	var out []time.Time
+	for _, s := range subs {
+		if _, has := c.byKey[key][startKey(s)]; !has {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // aligned reports whether t starts one of the table's periods.
 func (c *Costs) aligned(t time.Time) bool {
-	if c.period == leadkit.PeriodNone || !leadkit.ValidTime(t) {
+	if c == nil || c.period == leadkit.PeriodNone || !leadkit.ValidTime(t) {
 		return false
 	}
 	s, _ := c.period.Cohort(t)
@@ -248,6 +345,8 @@ func checkCosts(t CostTable) (*Costs, []rowProblem) {
 			bad("key", "no key")
 		} else if msg := leadkit.CheckText(r.Key, leadkit.MaxNameBytes); msg != "" {
 			bad("key", "key %s", msg)
+		} else if msg := reservedKey(r.Key); msg != "" {
+			bad("key", "key %s", msg)
 		}
 		_, start, err := leadkit.ParsePeriod(r.Period, period)
 		if err != nil {
@@ -260,6 +359,9 @@ func checkCosts(t CostTable) (*Costs, []rowProblem) {
 			if reason := badAmount(f.v, f.max); reason != "" {
 				bad(f.field, "%s %s", f.name, reason)
 			}
+		}
+		if p := r.PeopleCost(); badAmount(r.Headcount, MaxHeadcount) == "" && badAmount(r.LoadedCost, MaxCostAmount) == "" && p > MaxPeopleCost {
+			bad("loaded_cost", "people cost %g (headcount %g x loaded cost %g) is over the cap of %g (MaxPeopleCost)", p, r.Headcount, r.LoadedCost, float64(MaxPeopleCost))
 		}
 		if !ok {
 			continue
@@ -321,13 +423,16 @@ func badAmount(v, max float64) string {
 // without spend in a period has a row of 0, a key without a row has an
 // unknown cost.
 //
-// Every problem is reported at once (the first 20 by line, then a count)
-// as a *[CSVError] naming the line and column: a cell that is not a
-// decimal number, is negative, NaN, infinite or over its cap, a bad key or
-// period, a key and period given twice, a row with the wrong number of
-// fields. ReadCosts returns the good rows, their labels canonical and the
-// table's period set, with the errors; input over [MaxCostTableBytes] or
-// [MaxCostRows] rows is refused whole.
+// Every problem is reported at once as a *[CSVError] naming the line and
+// column: a cell that is not a decimal number, is negative, NaN, infinite
+// or over its cap, a people cost over its cap, a bad or reserved key, a
+// bad period, a key and period given twice, a row with the wrong number
+// of fields. The first 20 by line are reported one by one, the rest
+// counted ("N more cost row errors"); only those 20 are kept while
+// reading, so bad input costs no more than good. ReadCosts returns the
+// good rows, their labels canonical and the table's period set, with the
+// errors; input over [MaxCostTableBytes] or [MaxCostRows] rows is
+// refused whole.
 func ReadCosts(r io.Reader, period leadkit.Period) (CostTable, error) {
 	if period != leadkit.PeriodNone && !period.Valid() {
 		return CostTable{}, fmt.Errorf("attribution: costs: %w: period %q is not a calendar period (want day, week, month, quarter or year)", leadkit.ErrInvalid, text.Clip(string(period), 64))
@@ -386,15 +491,31 @@ func ReadCosts(r io.Reader, period leadkit.Period) (CostTable, error) {
 		rows     []CostRow
 		lines    []int
 		unparsed = map[int]bool{} // rows with a cell that is not a number
-		found    []*CSVError      // every problem, sorted by line before reporting
+		// The first maxErrors problems found while reading (in line
+		// order), and a count of the rest: a table of bad lines under
+		// MaxCostTableBytes makes millions of them.
+		found []*CSVError
+		more  int
 	)
+	// keep says whether a problem is kept, counting it when it is not:
+	// one only counted costs nothing.
+	keep := func() bool {
+		if len(found) < maxErrors {
+			return true
+		}
+		more++
+		return false
+	}
+	cr.ReuseRecord = true // the cells are copied out: strings
 	for {
 		rec, err := cr.Read()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			found = append(found, csvReadError(err, 0))
+			if keep() {
+				found = append(found, csvReadError(err, 0))
+			}
 			continue
 		}
 		line, _ := cr.FieldPos(0)
@@ -402,7 +523,9 @@ func ReadCosts(r io.Reader, period leadkit.Period) (CostTable, error) {
 			return CostTable{}, &CSVError{Line: line, Reason: fmt.Sprintf("more than %d rows (MaxCostRows): split the table", MaxCostRows)}
 		}
 		if len(rec) != len(header) {
-			found = append(found, &CSVError{Line: line, Reason: fmt.Sprintf("%d fields, header has %d", len(rec), len(header))})
+			if keep() {
+				found = append(found, &CSVError{Line: line, Reason: fmt.Sprintf("%d fields, header has %d", len(rec), len(header))})
+			}
 			continue
 		}
 		ok := true
@@ -419,14 +542,16 @@ func ReadCosts(r io.Reader, period leadkit.Period) (CostTable, error) {
 			if err != nil || strings.ContainsAny(s, "xX_") {
 				// Decimal numbers only: ParseFloat also reads hexadecimal
 				// floats (0x1p3) and digit separators (1_0).
-				reason := fmt.Sprintf("%q is not a number", text.Clip(s, 64))
-				switch {
-				case s == "":
-					reason = "empty: write 0 for no spend (a missing row is an unknown cost)"
-				case errors.Is(err, strconv.ErrRange):
-					reason = fmt.Sprintf("%q is out of range", text.Clip(s, 64))
+				if keep() {
+					reason := fmt.Sprintf("%q is not a number", text.Clip(s, 64))
+					switch {
+					case s == "":
+						reason = "empty: write 0 for no spend (a missing row is an unknown cost)"
+					case errors.Is(err, strconv.ErrRange):
+						reason = fmt.Sprintf("%q is out of range", text.Clip(s, 64))
+					}
+					found = append(found, &CSVError{Line: line, Column: i + 1, Field: name, Reason: reason})
 				}
-				found = append(found, &CSVError{Line: line, Column: i + 1, Field: name, Reason: reason})
 				ok = false
 				v = 0 // reported: not checked again
 			}
@@ -447,6 +572,10 @@ func ReadCosts(r io.Reader, period leadkit.Period) (CostTable, error) {
 		lines = append(lines, line)
 	}
 	c, probs := checkCosts(CostTable{Period: period, Rows: rows})
+	// At most MaxCostRows rows: their problems are few enough to keep.
+	// Merged by line with those found reading, the first maxErrors are
+	// reported one by one (a problem found reading and only counted lies
+	// after every one kept), the rest counted.
 	for _, p := range probs {
 		e := &CSVError{Line: lines[p.row], Reason: p.reason}
 		if i, ok := col[p.field]; ok && i >= 0 {
@@ -461,6 +590,7 @@ func ReadCosts(r io.Reader, period leadkit.Period) (CostTable, error) {
 	for _, e := range found {
 		errs.add(e)
 	}
+	errs.more += more
 	// The good rows with canonical labels: the index's.
 	out := CostTable{Period: c.period}
 	for i, r := range c.rows {

@@ -163,7 +163,7 @@ func keysOf(t CostTable) []string {
 // they accept makes a report by period whose every number is finite.
 func FuzzCostTable(f *testing.F) {
 	f.Add([]byte("period: month\nrows:\n  - {key: webinar, period: 2026-01, spend: 1000}\n  - {key: events, period: 2026-02-01, headcount: 2, loaded_cost: 6000}\n"), "quarter")
-	f.Add([]byte(`{"rows": [{"key": "a", "period": 2026, "spend": 1e15, "headcount": 1e6, "loaded_cost": 1e15}]}`), "")
+	f.Add([]byte(`{"rows": [{"key": "a", "period": 2026, "spend": 1e12, "headcount": 1e6, "loaded_cost": 1e6}]}`), "")
 	f.Add([]byte(`{"rows": [{"key": "a", "period": "2026-W01", "spend": 0}, {"key": "a", "period": "2026-W01", "spend": -0}]}`), "week")
 	f.Fuzz(func(t *testing.T, data []byte, period string) {
 		table, err := ParseCosts(data)

@@ -67,3 +67,29 @@ events,2026-03,0,2,6000
 	// (total)            45500   2.0   85        -        -     80000 -
 	// no cost row: [content] [{content 2026-01} {content 2026-02} {content 2026-03}]
 }
+
+// Whether a cost that is not known counts: over January and February,
+// webinar has a row in January only, so its February cost is missing
+// and February's total unknown; print's only row lies outside the range
+// and seo has none, so they miss nothing there.
+func ExampleCosts_Missing() {
+	c, err := attribution.NewCosts(attribution.CostTable{Period: leadkit.PeriodMonth, Rows: []attribution.CostRow{
+		{Key: "ads", Period: "2026-01", Spend: 900},
+		{Key: "ads", Period: "2026-02", Spend: 600},
+		{Key: "webinar", Period: "2026-01", Spend: 1000},
+		{Key: "print", Period: "2025-06", Spend: 50},
+	}})
+	if err != nil {
+		panic(err)
+	}
+	from, feb, to := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	for _, key := range []string{"ads", "webinar", "print", "seo"} {
+		cost, known := c.Cost(key, feb, to)
+		fmt.Printf("%-7s February: cost %v known %v, missing %v\n", key, cost, known, c.Missing(key, feb, to, from, to))
+	}
+	// Output:
+	// ads     February: cost 600 known true, missing false
+	// webinar February: cost 0 known false, missing true
+	// print   February: cost 0 known false, missing false
+	// seo     February: cost 0 known false, missing false
+}
