@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/internal/text"
 	"github.com/leadkit/leadkit/stage"
 )
 
@@ -28,7 +29,8 @@ const (
 type CycleOptions struct {
 	Start Start `json:"start,omitempty"`
 	// Created maps lead IDs to creation times (leadkit.Lead.CreatedAt);
-	// required when Start is FromCreated.
+	// required when Start is FromCreated. A time outside leadkit's time
+	// range is a bad entry: the lead is skipped and named in the error.
 	Created map[string]time.Time `json:"-"`
 	// Cohort groups leads by the period their start time falls in.
 	Cohort leadkit.Period `json:"cohort,omitempty"`
@@ -40,8 +42,8 @@ type CycleOptions struct {
 	// nothing about nurture. Such leads are counted in
 	// CycleResult.Instants and left out of CycleResult.WithoutInstant.
 	// Zero means [DefaultInstant]; a negative value turns the split off.
-	// In JSON and YAML it is text such as "1h" (see
-	// [leadkit.ParseDuration]).
+	// At most leadkit.MaxDuration. In JSON and YAML it is text such as
+	// "1h" (see [leadkit.ParseDuration]).
 	Instant time.Duration `json:"instant,omitempty"`
 }
 
@@ -60,17 +62,16 @@ type CycleResult struct {
 	Overall DurationStats `json:"overall"`
 	Cohorts []CycleCohort `json:"cohorts,omitempty"` // sorted by start
 	// Skipped counts the leads that reached the stage but have no start
-	// (no timeline, no creation time) or whose start is after their first
-	// entry into the stage.
+	// (no timeline, no creation time or one out of range) or whose start
+	// is after their first entry into the stage.
 	Skipped int `json:"skipped"`
 	// Instant is the threshold of instant converters
 	// (CycleOptions.Instant, DefaultInstant when zero); null when the
 	// split is off.
 	Instant *leadkit.Duration `json:"instant"`
 	// Instants counts the leads of Overall whose cycle time was at most
-	// Instant (they converted at registration), of Overall.N; with no
-	// leads it has no data (null rate), and with the split off its count
-	// is 0.
+	// Instant (they converted at registration), of Overall.N. With no
+	// leads, or with the split off, it has no data (null rate, base 0).
 	Instants leadkit.Rate `json:"instants"`
 	// WithoutInstant are the statistics of Overall without the instant
 	// converters: how long the leads that did not convert at registration
@@ -118,6 +119,7 @@ func CycleTimes(timelines []Timeline, entries []stage.Visit, stage string, opts 
 	if !opts.Cohort.Valid() {
 		errs.add(fmt.Errorf("journey: cycle times: %w: unknown cohort period %q", leadkit.ErrInvalid, opts.Cohort))
 	}
+	checkDuration("cycle times", "instant", opts.Instant, true, &errs)
 	if err := errs.err(); err != nil {
 		return CycleResult{}, err
 	}
@@ -143,6 +145,10 @@ func CycleTimes(timelines []Timeline, entries []stage.Visit, stage string, opts 
 		var ok bool
 		if start == FromCreated {
 			from, ok = opts.Created[lead]
+			if err := checkCreated(from); ok && err != nil {
+				errs.add(fmt.Errorf("journey: cycle times: lead %q: %w", text.Clip(lead, 64), err))
+				ok = false
+			}
 			ok = ok && !from.IsZero()
 		} else if tl := idx[lead]; tl != nil {
 			var t Touch
@@ -177,12 +183,16 @@ func CycleTimes(timelines []Timeline, entries []stage.Visit, stage string, opts 
 	return r, errs.err()
 }
 
-// splitInstant counts the cycle times of at most instant (none when
-// instant is negative) and summarises the others.
+// splitInstant counts the cycle times of at most instant and summarises
+// the others. With instant negative (the split off) nothing is asked:
+// the count has no data and the others are all.
 func splitInstant(ds []time.Duration, instant time.Duration, bins int) (leadkit.Rate, DurationStats) {
+	if instant < 0 {
+		return leadkit.NewRate(0, 0), Summarize(ds, bins)
+	}
 	rest := make([]time.Duration, 0, len(ds))
 	for _, d := range ds {
-		if instant < 0 || d > instant {
+		if d > instant {
 			rest = append(rest, d)
 		}
 	}

@@ -53,11 +53,18 @@ func TestCycleTimesInstant(t *testing.T) {
 	assert.Equal(t, 1, r.Instants.Count)
 	assert.Equal(t, 4, r.WithoutInstant.N)
 
-	// Off: nothing is instant, WithoutInstant is Overall, Instant is null.
-	r, err = CycleTimes(tls, entries, "MQL", CycleOptions{Instant: -1})
+	// Off: WithoutInstant is Overall, Instant is null, and Instants has
+	// no data (not "0 of 5" with an interval: nothing was asked).
+	r, err = CycleTimes(tls, entries, "MQL", CycleOptions{Instant: -1, Cohort: leadkit.PeriodMonth})
 	require.NoError(t, err)
 	assert.Nil(t, r.Instant)
-	assert.Equal(t, leadkit.NewRate(0, 5), r.Instants)
+	assert.Equal(t, leadkit.NewRate(0, 0), r.Instants)
+	assert.Nil(t, r.Instants.Rate)
+	require.Len(t, r.Cohorts, 2)
+	for _, c := range r.Cohorts {
+		assert.Nil(t, c.Instants.Rate, c.Cohort)
+		assert.Equal(t, c.Stats, c.WithoutInstant, c.Cohort)
+	}
 	assert.Equal(t, r.Overall, r.WithoutInstant)
 	assert.Contains(t, roundTrip(t, r), `"instant":null`)
 
@@ -129,7 +136,11 @@ func TestCycleTimesInstantReference(t *testing.T) {
 		}
 		require.Equal(t, Summarize(all, 0), got.Overall, "iteration %d", iter)
 		require.Equal(t, Summarize(rest, 0), got.WithoutInstant, "iteration %d", iter)
-		require.Equal(t, leadkit.NewRate(len(all)-len(rest), len(all)), got.Instants, "iteration %d", iter)
+		wantInstants := leadkit.NewRate(len(all)-len(rest), len(all))
+		if threshold < 0 {
+			wantInstants = leadkit.NewRate(0, 0) // the split is off: no data
+		}
+		require.Equal(t, wantInstants, got.Instants, "iteration %d", iter)
 		noNaN(t, got)
 	}
 }

@@ -45,9 +45,9 @@
 // still count. [ParseFunnelSpec], [ParsePatternOptions] and
 // [ParsePathOptions] read specs from JSON or YAML, refusing unknown keys;
 // durations of specs and options (FunnelSpec.Window, PatternOptions.MaxGap,
-// SourceAgeOptions.Buckets, NurtureOptions.Window, CycleOptions.Instant,
-// OldLeadNurtureOptions.Lookback) are written in leadkit's
-// duration grammar ("90m", "36h", "14d", "2w"; see
+// SourceAgeOptions.Buckets and OldAge, NurtureOptions.Window,
+// CycleOptions.Instant, OldLeadNurtureOptions.OldAge and Lookback) are
+// written in leadkit's duration grammar ("90m", "36h", "14d", "2w"; see
 // [leadkit.ParseDuration]), and results write theirs the same way.
 //
 // # Stage entries
@@ -73,17 +73,19 @@
 // the same definitions, so the same input gives the same answer:
 //
 //   - Which channels bring new leads and which revive old ones:
-//     SourceAgeResult.Channels credits each new lead (created in the
-//     period, SourceAge's New) to its source, the channel of its first
-//     touch with a channel, and each old one (Earlier) to the channel of
-//     its last touch with a channel before it converted, with each
-//     channel's new-lead share.
+//     SourceAgeResult.Channels credits each new lead (SourceAge's New) to
+//     its source, the channel of its first touch with a channel, and each
+//     old one (Earlier: created before the period, or more than
+//     SourceAgeOptions.OldAge before it) to the channel of its last touch
+//     with a channel before it converted, with each channel's new-lead
+//     share.
 //   - Cycle time without the leads that convert at registration:
 //     [CycleTimes] counts the leads that reached the stage within
 //     CycleOptions.Instant of their start ([DefaultInstant], one hour:
 //     the demo request that creates and qualifies a lead in one go, plus
 //     a sync's delay) in Instants and leaves them out of WithoutInstant;
 //     Overall keeps them, so that it still agrees with the stage funnel.
+//     With the split off (a negative Instant) Instants has no data.
 //   - Content by the funnel phase it serves: [ContentPhases] places every
 //     touch by where its lead stood: at or before its creation,
 //     acquisition; before the conversion stage, or outside the funnel
@@ -93,7 +95,10 @@
 //     [OldLeadNurture] compares them on the touches each received in the
 //     same-length window before its conversion (or the period's end):
 //     the share touched and touches per lead, overall, per type and per
-//     channel.
+//     channel. An old lead is one of SourceAge's Earlier leads with the
+//     same OldAge; the leads that already converted, and with
+//     OldLeadNurtureOptions.Closed those that ended the period in a stage
+//     that ends their chances (Disqualified, Lost), are no candidates.
 //
 // Their rates are [leadkit.Rate] values (a Wilson interval, a Small flag)
 // and their ratios [leadkit.Ratio] pointers: a group without leads reads
@@ -101,7 +106,12 @@
 // [OldLeadNurture] are also accumulators ([SourceAgeAccumulator],
 // [ContentPhaseAccumulator], [OldLeadNurtureAccumulator]) that add one
 // [LeadJourney] (a lead's events, stage visits and creation time) at a
-// time; [Journeys] groups the inputs of the function forms that way.
+// time, refusing a journey with bad records (each event is validated);
+// [Journeys] groups the inputs of the function forms that way, leaving
+// out and naming the bad records, so a function form is one pass of its
+// accumulator over Journeys. The type lists of the reports are capped at
+// [MaxTouchTypes], the age buckets of SourceAge at [MaxAgeBuckets], and
+// every time of their options must be in leadkit's time range.
 //
 // # Golden paths
 //

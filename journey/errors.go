@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/leadkit/leadkit"
 	"github.com/leadkit/leadkit/internal/text"
@@ -101,4 +102,45 @@ func validVisit(i int, v stage.Visit) error {
 		return fmt.Errorf("journey: stage entry %d: %w", i, err)
 	}
 	return nil
+}
+
+// checkNames checks a list of names an option holds (event types, stage
+// names): at most limit of them (over it, the list is not checked item by
+// item), each non-empty valid text of at most [leadkit.MaxNameBytes].
+// noun names the list in the count ("types", "closed stages"), field its
+// items ("types[3]").
+func checkNames(what, field, noun string, names []string, limit int, errs *errorList) {
+	if len(names) > limit {
+		errs.add(fmt.Errorf("journey: %s: %w: %d %s, at most %d", what, leadkit.ErrInvalid, len(names), noun, limit))
+		return
+	}
+	for i, n := range names {
+		msg := leadkit.CheckText(n, leadkit.MaxNameBytes)
+		if n == "" {
+			msg = "empty"
+		}
+		if msg != "" {
+			errs.add(fmt.Errorf("journey: %s: %w: %s[%d]: %s", what, leadkit.ErrInvalid, field, i, msg))
+		}
+	}
+}
+
+// checkTime checks a time an option holds: zero (not set) or in leadkit's
+// time range, so that a result that repeats it encodes.
+func checkTime(what, name string, t time.Time, errs *errorList) {
+	if !t.IsZero() && !leadkit.ValidTime(t) {
+		errs.add(fmt.Errorf("journey: %s: %w: %s %s is outside %s", what, leadkit.ErrInvalid, name, t.UTC().Format(time.RFC3339), leadkit.TimeRange))
+	}
+}
+
+// checkDuration checks a duration an option holds: from 0 (or from
+// -leadkit.MaxDuration when negative is allowed) to leadkit.MaxDuration,
+// so that the duration grammar writes it and reads it back.
+func checkDuration(what, name string, d time.Duration, negative bool, errs *errorList) {
+	switch {
+	case d < 0 && !negative:
+		errs.add(fmt.Errorf("journey: %s: %w: %s %v is negative", what, leadkit.ErrInvalid, name, d))
+	case d > leadkit.MaxDuration || d < -leadkit.MaxDuration:
+		errs.add(fmt.Errorf("journey: %s: %w: %s %s: at most %s", what, leadkit.ErrInvalid, name, leadkit.FormatDuration(d), leadkit.FormatDuration(leadkit.MaxDuration)))
+	}
 }

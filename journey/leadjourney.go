@@ -17,46 +17,92 @@ import (
 // so a shard that holds all of a lead's records can fill one
 // accumulator per shard and merge them.
 type LeadJourney struct {
-	// LeadID and Events are the lead's timeline (Events need not be
-	// sorted; events without a time are ignored, as everywhere).
+	// LeadID and Events are the lead's timeline. Events need not be
+	// sorted; an event without a time is ignored, as everywhere. Every
+	// other event must pass [leadkit.Event.Validate] and be of this lead:
+	// its LeadID is LeadID, or empty (the timeline names the lead).
 	Timeline
 	// Visits are the lead's stage visits, each with this LeadID. Pass them
 	// through [stage.Reach] for the one meaning of "reached a stage".
 	Visits []stage.Visit `json:"visits"`
 	// Created is the lead's creation time (leadkit.Lead.CreatedAt); zero
-	// when unknown.
+	// when unknown, else in leadkit's time range ([leadkit.ValidTime]).
 	Created time.Time `json:"created,omitzero"`
 }
 
-// validate checks a journey an accumulator is asked to add: a lead ID, and
-// visits that pass [stage.Visit.Validate] and name the same lead.
+// validate checks a journey an accumulator is asked to add: a valid lead
+// ID, a creation time in range, visits that pass [stage.Visit.Validate]
+// and events that pass [checkEvent], all of this lead. It reports every
+// problem (up to maxErrors), each with its index in Visits or Events.
 func (j *LeadJourney) validate(what string) error {
-	if j.LeadID == "" {
-		return fmt.Errorf("journey: %s: %w: journey without a lead ID", what, leadkit.ErrInvalid)
+	if err := leadkit.ValidateID("lead ID", j.LeadID); err != nil {
+		return fmt.Errorf("journey: %s: journey: %w", what, err)
 	}
-	if !j.Created.IsZero() && !leadkit.ValidTime(j.Created) {
-		return fmt.Errorf("journey: %s: lead %q: %w: creation time outside %s", what, text.Clip(j.LeadID, 64), leadkit.ErrInvalid, leadkit.TimeRange)
+	lead := text.Clip(j.LeadID, 64)
+	var errs errorList
+	if err := checkCreated(j.Created); err != nil {
+		errs.add(fmt.Errorf("journey: %s: lead %q: %w", what, lead, err))
 	}
 	for i, v := range j.Visits {
 		if err := v.Validate(); err != nil {
-			return fmt.Errorf("journey: %s: lead %q: visit %d: %w", what, text.Clip(j.LeadID, 64), i, err)
-		}
-		if v.LeadID != j.LeadID {
-			return fmt.Errorf("journey: %s: lead %q: visit %d: %w: the visit is of lead %q", what, text.Clip(j.LeadID, 64), i, leadkit.ErrInvalid, text.Clip(v.LeadID, 64))
+			errs.add(fmt.Errorf("journey: %s: lead %q: visit %d: %w", what, lead, i, err))
+		} else if v.LeadID != j.LeadID {
+			errs.add(fmt.Errorf("journey: %s: lead %q: visit %d: %w: the visit is of lead %q", what, lead, i, leadkit.ErrInvalid, text.Clip(v.LeadID, 64)))
 		}
 	}
-	return nil
+	for i := range j.Events {
+		if err := checkEvent(j.LeadID, &j.Events[i]); err != nil {
+			errs.add(fmt.Errorf("journey: %s: lead %q: event %d: %w", what, lead, i, err))
+		}
+	}
+	return errs.err()
+}
+
+// checkCreated checks a creation time: zero (unknown) or in leadkit's
+// time range.
+func checkCreated(c time.Time) error {
+	if c.IsZero() || leadkit.ValidTime(c) {
+		return nil
+	}
+	return fmt.Errorf("%w: creation time %s is outside %s", leadkit.ErrInvalid, c.UTC().Format(time.RFC3339), leadkit.TimeRange)
+}
+
+// checkEvent checks an event of lead's timeline: of another lead (a
+// LeadID that is neither lead nor empty), or with a time and failing
+// [leadkit.Event.Validate] (checked as lead's when its LeadID is empty),
+// it is bad. An event without a time is ignored by every calculator, and
+// passes.
+func checkEvent(lead string, e *leadkit.Event) error {
+	switch {
+	case e.LeadID != "" && e.LeadID != lead:
+		return fmt.Errorf("%w: event %q is of lead %q", leadkit.ErrInvalid, text.Clip(e.ID, 64), text.Clip(e.LeadID, 64))
+	case e.Time.IsZero():
+		return nil
+	case e.LeadID == "":
+		c := *e
+		c.LeadID = lead
+		return c.Validate()
+	}
+	return e.Validate()
 }
 
 // Journeys groups the inputs of the calculators by lead: one LeadJourney
 // for every lead that a timeline, a visit or a creation time names, sorted
 // by lead ID. The function forms ([SourceAge], [ContentPhases],
 // [OldLeadNurture]) call it; a caller that fills accumulators shard by
-// shard can call it per shard. Visits that fail [stage.Visit.Validate]
-// are left out and reported in the error (the visit's index in visits);
-// everything else is returned. Of two timelines of one lead the last is
+// shard can call it per shard. Bad entries are left out and named in the
+// error (every one, up to ten, and a count of the rest): a visit that
+// fails [stage.Visit.Validate] (by its index in visits), a timeline whose
+// LeadID is not a valid ID and an event that is of another lead or fails
+// [leadkit.Event.Validate] (by the timeline's index in timelines and the
+// event's in it), a creation time outside leadkit's time range (the lead
+// is then of unknown creation) or of a lead ID that is not valid.
+// Everything else is returned, so the accumulators' Add accepts every
+// journey Journeys returns, and a function form is one pass of its
+// accumulator over Journeys. Of two timelines of one lead the last is
 // used, as the other calculators do. The journeys share the timelines'
-// event slices.
+// event slices, except the timelines with a bad event (a journey then
+// holds a copy without it).
 func Journeys(timelines []Timeline, visits []stage.Visit, created map[string]time.Time) ([]LeadJourney, error) {
 	var errs errorList
 	out := journeys(timelines, visits, created, &errs)
@@ -73,10 +119,31 @@ func journeys(timelines []Timeline, visits []stage.Visit, created map[string]tim
 		}
 		return j
 	}
-	for _, tl := range timelines {
-		if tl.LeadID != "" {
-			get(tl.LeadID).Events = tl.Events
+	// The last timeline of each lead is the one used.
+	last := map[string]int{}
+	for i, tl := range timelines {
+		if err := leadkit.ValidateID("lead ID", tl.LeadID); err != nil {
+			errs.add(fmt.Errorf("journey: timeline %d: %w", i, err))
+			continue
 		}
+		last[tl.LeadID] = i
+	}
+	for i, tl := range timelines {
+		if k, ok := last[tl.LeadID]; !ok || k != i {
+			continue
+		}
+		events, copied := tl.Events, false
+		for k := range tl.Events {
+			if err := checkEvent(tl.LeadID, &tl.Events[k]); err != nil {
+				errs.add(fmt.Errorf("journey: timeline %d (lead %q): event %d: %w", i, text.Clip(tl.LeadID, 64), k, err))
+				if !copied {
+					events, copied = slices.Clone(tl.Events[:k]), true // the good ones so far
+				}
+			} else if copied {
+				events = append(events, tl.Events[k])
+			}
+		}
+		get(tl.LeadID).Events = events
 	}
 	for i, v := range visits {
 		if err := validVisit(i, v); err != nil {
@@ -86,9 +153,24 @@ func journeys(timelines []Timeline, visits []stage.Visit, created map[string]tim
 		j := get(v.LeadID)
 		j.Visits = append(j.Visits, v)
 	}
+	var badCreated []string
 	for id, c := range created {
-		if id != "" {
+		switch {
+		case leadkit.ValidateID("lead ID", id) != nil:
+			badCreated = append(badCreated, id)
+		case checkCreated(c) != nil:
+			badCreated = append(badCreated, id)
+			get(id) // the lead is known, its creation is not
+		default:
 			get(id).Created = c
+		}
+	}
+	slices.Sort(badCreated)
+	for _, id := range badCreated {
+		if err := leadkit.ValidateID("lead ID", id); err != nil {
+			errs.add(fmt.Errorf("journey: creation times: %w", err))
+		} else {
+			errs.add(fmt.Errorf("journey: lead %q: %w", text.Clip(id, 64), checkCreated(created[id])))
 		}
 	}
 	out := make([]LeadJourney, 0, len(byLead))

@@ -17,15 +17,17 @@ type NurtureOptions struct {
 	// default) or KeyCampaign (any Key works).
 	By Key `json:"by,omitempty"`
 	// Types are the event types that count as a send (e.g. "email_opened",
-	// "download"); empty means every type.
+	// "download"); empty means every type. At most [MaxTouchTypes].
 	Types []string `json:"types,omitempty"`
-	// From and To bound the sends counted (From <= t < To; zero is open).
+	// From and To bound the sends counted (From <= t < To; zero is open),
+	// in leadkit's time range ([leadkit.ValidTime]).
 	From time.Time `json:"from,omitzero"`
 	To   time.Time `json:"to,omitzero"`
 	// Window, when positive, credits a touch only if the lead's first
 	// entry into the stage came within Window after it (inclusive). Zero
-	// means no limit; negative is an error. In JSON and YAML it is text
-	// such as "30d" (see [leadkit.ParseDuration]).
+	// means no limit; negative is an error, and so is one over
+	// leadkit.MaxDuration. In JSON and YAML it is text such as "30d" (see
+	// [leadkit.ParseDuration]).
 	Window time.Duration `json:"window,omitempty"`
 }
 
@@ -65,9 +67,10 @@ func NurturePower(timelines []Timeline, entries []stage.Visit, stage string, opt
 	if !by.valid() {
 		errs.add(fmt.Errorf("journey: nurture power: %w: unknown key %q", leadkit.ErrInvalid, opts.By))
 	}
-	if opts.Window < 0 {
-		errs.add(fmt.Errorf("journey: nurture power: %w: window %v is negative", leadkit.ErrInvalid, opts.Window))
-	}
+	checkDuration("nurture power", "window", opts.Window, false, &errs)
+	checkNames("nurture power", "types", "types", opts.Types, MaxTouchTypes, &errs)
+	checkTime("nurture power", "from", opts.From, &errs)
+	checkTime("nurture power", "to", opts.To, &errs)
 	if err := errs.err(); err != nil {
 		return nil, err
 	}
@@ -159,7 +162,7 @@ type ContentPhaseOptions struct {
 	// event type (ContentPhase.Type).
 	By Key `json:"by,omitempty"`
 	// Types are the event types that count as touches; empty means every
-	// type.
+	// type. At most [MaxTouchTypes], each a valid name.
 	Types []string `json:"types,omitempty"`
 }
 
@@ -228,7 +231,7 @@ type ContentPhasesResult struct {
 // the leads that converted after one of those touches (reached the stage,
 // or for sales touches the Outcome stage). The visits should come through
 // [stage.Reach], so that a lead that skipped the stage reached it. Bad
-// entries are skipped and named in the error.
+// entries (see [Journeys]) are skipped and named in the error.
 //
 // ContentPhases is one pass of a [ContentPhaseAccumulator] over
 // [Journeys] of its inputs.
@@ -306,6 +309,7 @@ func NewContentPhaseAccumulator(stage string, opts ContentPhaseOptions) (*Conten
 	} else if p, ok := pos[opts.Outcome]; opts.Outcome != "" && (!ok || p <= pos[stage]) && err == nil {
 		errs.add(fmt.Errorf("journey: content phases: %w: outcome %q is not a stage after %q in the funnel order", leadkit.ErrInvalid, text.Clip(opts.Outcome, 64), text.Clip(stage, 64)))
 	}
+	checkNames("content phases", "types", "types", opts.Types, MaxTouchTypes, &errs)
 	if err := errs.err(); err != nil {
 		return nil, err
 	}
@@ -324,9 +328,10 @@ func NewContentPhaseAccumulator(stage string, opts ContentPhaseOptions) (*Conten
 // conversion: the Outcome stage is not the stage itself.
 func (a *ContentPhaseAccumulator) hasOutcome() bool { return a.opts.Outcome != a.stage }
 
-// Add counts one lead's touches. A journey without a lead ID, or with a
-// visit that fails [stage.Visit.Validate] or names another lead, is
-// refused with an error wrapping [leadkit.ErrInvalid] and nothing is
+// Add counts one lead's touches. A journey that [LeadJourney] does not
+// allow (no valid lead ID, a creation time out of range, a visit or event
+// that fails validation or is of another lead) is refused with an error
+// wrapping [leadkit.ErrInvalid] that names every problem, and nothing is
 // counted.
 func (a *ContentPhaseAccumulator) Add(j LeadJourney) error {
 	if err := j.validate("content phases"); err != nil {
@@ -499,26 +504,51 @@ const DefaultLookback = 90 * leadkit.Day
 type OldLeadNurtureOptions struct {
 	// From and To bound the period: conversions with From <= t < To. Both
 	// are required (To is where the lookback of the leads that did not
-	// convert ends).
+	// convert ends), in leadkit's time range ([leadkit.ValidTime]).
 	From time.Time `json:"from"`
 	To   time.Time `json:"to"`
 	// OldAge: an old lead was created more than OldAge before From. Zero
-	// means created before From, the Earlier leads of [SourceAge].
-	// Negative is an error.
+	// means created before From. It is SourceAgeOptions.OldAge: with the
+	// same OldAge, the old leads here are the Earlier leads of
+	// [SourceAge]. Negative is an error.
 	OldAge time.Duration `json:"old_age,omitempty"`
 	// Lookback is how far back from its reference time a lead's touches
 	// count: ref - Lookback <= t < ref (zero: DefaultLookback; negative is
 	// an error). In JSON and YAML, old_age and lookback are text such as
-	// "90d" (see [leadkit.ParseDuration]).
+	// "90d" (see [leadkit.ParseDuration]); both at most
+	// leadkit.MaxDuration.
 	Lookback time.Duration `json:"lookback,omitempty"`
 	// Types are the event types that count as nurture touches (e.g.
-	// "email_opened", "webinar_attended"); empty means every type.
+	// "email_opened", "webinar_attended"); empty means every type. At
+	// most [MaxTouchTypes], each a valid name.
 	Types []string `json:"types,omitempty"`
 	// Order is the funnel order (e.g. stage.Machine.FunnelStages()); it
 	// must hold the stage. Required: old leads that stood at the stage or
 	// a later one at From are already converted, and left out.
 	Order []string `json:"order"`
+	// Closed are the stages that end a lead's chances, such as
+	// Disqualified and Lost (a stage definition's terminal stages; a
+	// terminal Won may be listed too, it changes nothing for a lead that
+	// stood in it at From, already left out as converted). An old lead
+	// that did not convert in the period and stood in one of them just
+	// before To (its last visit before To, ties broken as for the stage
+	// it stood in at From) could not convert: it is left out of OldLeads
+	// and counted in OldLeadNurtureResult.Closed. A converter is never
+	// closed: reaching the stage reopened it. Empty means no stage closes
+	// a lead: every old lead not already converted is a candidate, and a
+	// lead disqualified a year ago counts among those that did not
+	// convert. At most stage.MaxStages names, in any order.
+	Closed []string `json:"closed,omitempty"`
 }
+
+// MaxTouchTypes caps the event types a report counts as touches:
+// NurtureOptions.Types, ContentPhaseOptions.Types and
+// OldLeadNurtureOptions.Types.
+const MaxTouchTypes = 100
+
+// maxStages is stage.MaxStages, where a parameter named stage hides the
+// package.
+const maxStages = stage.MaxStages
 
 // NurtureUse is the nurture one group of leads received.
 type NurtureUse struct {
@@ -560,9 +590,14 @@ type OldLeadNurtureResult struct {
 	Converted leadkit.Rate `json:"converted"`
 	// Excluded counts the old leads left out because they stood at the
 	// stage or a later one at From (already converted); Unknown the leads
-	// that reached the stage in the period with no creation time.
-	Excluded int `json:"excluded"`
-	Unknown  int `json:"unknown"`
+	// that reached the stage in the period with no creation time; Closed
+	// the old leads left out because they did not convert and stood in
+	// one of ClosedStages just before To (OldLeadNurtureOptions.Closed,
+	// sorted, each once).
+	Excluded     int      `json:"excluded"`
+	Unknown      int      `json:"unknown"`
+	Closed       int      `json:"closed"`
+	ClosedStages []string `json:"closed_stages,omitempty"`
 	// All compares the two groups on every counted touch; Types and
 	// Channels per touch type and per channel (touches without a channel
 	// are in All and Types only), sorted by touches, descending, then Key.
@@ -574,21 +609,21 @@ type OldLeadNurtureResult struct {
 // OldLeadNurture answers "did the old leads that converted get more
 // nurture than those that did not": among the old leads of a period
 // (created more than OldAge before From, the Earlier leads of [SourceAge]
-// with OldAge 0) that had not already converted at From (they did not
-// stand at the stage or a later one of Order, by their last visit before
-// From), those that reached the stage in the period against those that
-// did not, on the touches each received within Lookback before its
-// reference time: a converter's first entry into the stage in the period,
-// To for the others. So every lead is looked at over a window of the same
+// with the same OldAge) that had not already converted at From (they did
+// not stand at the stage or a later one of Order, by their last visit
+// before From), those that reached the stage in the period against those
+// that did not and were still open at To (not in a Closed stage), on the
+// touches each received within Lookback before its reference time: a
+// converter's first entry into the stage in the period, To for the others. So every lead is looked at over a window of the same
 // length. A touch at the reference time itself is left out: the form that
 // converts a lead is the conversion, not nurture it received. Touches are
 // compared overall, per type and per channel: the share of leads touched
 // (a [leadkit.Rate] with its interval) and touches per lead.
 //
 // Pass the visits through [stage.Reach] to count leads that skipped the
-// stage. Bad entries are skipped and named in the error. OldLeadNurture is
-// one pass of an [OldLeadNurtureAccumulator] over [Journeys] of its
-// inputs.
+// stage. Bad entries (see [Journeys]) are skipped and named in the error.
+// OldLeadNurture is one pass of an [OldLeadNurtureAccumulator] over
+// [Journeys] of its inputs.
 func OldLeadNurture(timelines []Timeline, entries []stage.Visit, created map[string]time.Time, stage string, opts OldLeadNurtureOptions) (OldLeadNurtureResult, error) {
 	a, err := NewOldLeadNurtureAccumulator(stage, opts)
 	if err != nil {
@@ -648,13 +683,15 @@ func (g *nurtureGroup) use(c nurtureCount) NurtureUse {
 // [SourceAgeAccumulator]).
 type OldLeadNurtureAccumulator struct {
 	stage    string
-	opts     OldLeadNurtureOptions // Order and Types cloned, Lookback filled in
+	opts     OldLeadNurtureOptions // Order and Types cloned, Closed sorted and compacted, Lookback filled in
 	pos      map[string]int
 	types    map[string]bool
+	closed   map[string]bool
 	conv     *nurtureGroup
 	other    *nurtureGroup
 	excluded int
 	unknown  int
+	shut     int // closed leads
 	// scratch, per lead
 	sorted []stage.Visit
 	byType map[string]int
@@ -669,20 +706,21 @@ func NewOldLeadNurtureAccumulator(stage string, opts OldLeadNurtureOptions) (*Ol
 	if stage == "" {
 		errs.add(fmt.Errorf("journey: old lead nurture: %w: empty stage", leadkit.ErrInvalid))
 	}
+	const what = "old lead nurture"
 	if opts.From.IsZero() || opts.To.IsZero() {
 		errs.add(fmt.Errorf("journey: old lead nurture: %w: the period needs a start and an end (From and To)", leadkit.ErrInvalid))
 	} else if !opts.To.After(opts.From) {
 		errs.add(fmt.Errorf("journey: old lead nurture: %w: period ends (%s) before it starts (%s)", leadkit.ErrInvalid,
 			opts.To.Format(time.RFC3339), opts.From.Format(time.RFC3339)))
 	}
-	if opts.OldAge < 0 {
-		errs.add(fmt.Errorf("journey: old lead nurture: %w: old age %v is negative", leadkit.ErrInvalid, opts.OldAge))
-	}
-	if opts.Lookback < 0 {
-		errs.add(fmt.Errorf("journey: old lead nurture: %w: lookback %v is negative", leadkit.ErrInvalid, opts.Lookback))
-	}
-	pos, err := funnelOrder("old lead nurture", opts.Order, stage)
+	checkTime(what, "from", opts.From, &errs)
+	checkTime(what, "to", opts.To, &errs)
+	checkDuration(what, "old age", opts.OldAge, false, &errs)
+	checkDuration(what, "lookback", opts.Lookback, false, &errs)
+	pos, err := funnelOrder(what, opts.Order, stage)
 	errs.add(err)
+	checkNames(what, "types", "types", opts.Types, MaxTouchTypes, &errs)
+	checkNames(what, "closed", "closed stages", opts.Closed, maxStages, &errs)
 	if err := errs.err(); err != nil {
 		return nil, err
 	}
@@ -690,8 +728,15 @@ func NewOldLeadNurtureAccumulator(stage string, opts OldLeadNurtureOptions) (*Ol
 		opts.Lookback = DefaultLookback
 	}
 	opts.Order, opts.Types = slices.Clone(opts.Order), slices.Clone(opts.Types)
+	opts.Closed = slices.Compact(slices.Sorted(slices.Values(opts.Closed)))
 	a := &OldLeadNurtureAccumulator{stage: stage, opts: opts, pos: pos, conv: newNurtureGroup(), other: newNurtureGroup(),
 		byType: map[string]int{}, byChan: map[string]int{}}
+	if len(opts.Closed) > 0 {
+		a.closed = map[string]bool{}
+		for _, s := range opts.Closed {
+			a.closed[s] = true
+		}
+	}
 	if len(opts.Types) > 0 {
 		a.types = map[string]bool{}
 		for _, t := range opts.Types {
@@ -701,10 +746,12 @@ func NewOldLeadNurtureAccumulator(stage string, opts OldLeadNurtureOptions) (*Ol
 	return a, nil
 }
 
-// Add counts one lead. A journey without a lead ID, or with a visit that
-// fails [stage.Visit.Validate] or names another lead, is refused with an
-// error wrapping [leadkit.ErrInvalid] and nothing is counted. A lead that
-// is not an old lead is not counted, and that is not an error.
+// Add counts one lead. A journey that [LeadJourney] does not allow (no
+// valid lead ID, a creation time out of range, a visit or event that
+// fails validation or is of another lead) is refused with an error
+// wrapping [leadkit.ErrInvalid] that names every problem, and nothing is
+// counted. A lead that is not an old lead is not counted, and that is not
+// an error.
 func (a *OldLeadNurtureAccumulator) Add(j LeadJourney) error {
 	if err := j.validate("old lead nurture"); err != nil {
 		return err
@@ -735,6 +782,12 @@ func (a *OldLeadNurtureAccumulator) add(j *LeadJourney) {
 	if st, ok := standingAt(a.sorted, from); ok {
 		if p, in := a.pos[st]; in && p >= a.pos[a.stage] {
 			a.excluded++
+			return
+		}
+	}
+	if !converted && a.closed != nil {
+		if st, ok := standingAt(a.sorted, to); ok && a.closed[st] {
+			a.shut++
 			return
 		}
 	}
@@ -778,13 +831,14 @@ func (a *OldLeadNurtureAccumulator) Merge(other *OldLeadNurtureAccumulator) erro
 	}
 	x, y := a.opts, other.opts
 	if a.stage != other.stage || !x.From.Equal(y.From) || !x.To.Equal(y.To) || x.OldAge != y.OldAge || x.Lookback != y.Lookback ||
-		!slices.Equal(x.Types, y.Types) || !slices.Equal(x.Order, y.Order) {
+		!slices.Equal(x.Types, y.Types) || !slices.Equal(x.Order, y.Order) || !slices.Equal(x.Closed, y.Closed) {
 		return fmt.Errorf("journey: old lead nurture: %w: cannot merge accumulators of different stages or options", leadkit.ErrInvalid)
 	}
 	a.conv.merge(other.conv)
 	a.other.merge(other.other)
 	a.excluded += other.excluded
 	a.unknown += other.unknown
+	a.shut += other.shut
 	return nil
 }
 
@@ -792,7 +846,8 @@ func (a *OldLeadNurtureAccumulator) Merge(other *OldLeadNurtureAccumulator) erro
 func (a *OldLeadNurtureAccumulator) Result() OldLeadNurtureResult {
 	c, o := a.conv, a.other
 	r := OldLeadNurtureResult{Stage: a.stage, From: a.opts.From, To: a.opts.To, OldAge: leadkit.Duration(a.opts.OldAge), Lookback: leadkit.Duration(a.opts.Lookback),
-		OldLeads: c.leads + o.leads, Converted: leadkit.NewRate(c.leads, c.leads+o.leads), Excluded: a.excluded, Unknown: a.unknown}
+		OldLeads: c.leads + o.leads, Converted: leadkit.NewRate(c.leads, c.leads+o.leads), Excluded: a.excluded, Unknown: a.unknown,
+		Closed: a.shut, ClosedStages: slices.Clone(a.opts.Closed)}
 	compare := func(key string, cc, oc nurtureCount) NurtureComparison {
 		x := NurtureComparison{Key: key, Converted: c.use(cc), NotConverted: o.use(oc)}
 		if x.Converted.PerLead != nil && x.NotConverted.PerLead != nil {

@@ -166,10 +166,11 @@ func TestOldLeadNurtureReference(t *testing.T) {
 		if rng.IntN(3) == 0 {
 			opts.Types = []string{"email", "call"}
 		}
+		opts.Closed = [][]string{nil, {"Lost"}, {"Recycled", "Lost"}, {"Won", "Lost"}}[rng.IntN(4)]
 		got, err := OldLeadNurture(in.timelines, in.visits, in.created, st, opts)
 		require.NoError(t, err)
 		want := bruteOldLeadNurture(in, st, opts)
-		require.Equal(t, want.counts, [5]int{got.OldLeads, got.Converted.Count, got.Excluded, got.Unknown, got.Converted.Base}, "iteration %d", iter)
+		require.Equal(t, want.counts, [6]int{got.OldLeads, got.Converted.Count, got.Excluded, got.Unknown, got.Converted.Base, got.Closed}, "iteration %d", iter)
 		flat := func(x NurtureComparison) [4]int {
 			return [4]int{x.Converted.Touched.Count, x.Converted.Touches, x.NotConverted.Touched.Count, x.NotConverted.Touches}
 		}
@@ -216,7 +217,7 @@ func TestOldLeadNurtureReference(t *testing.T) {
 }
 
 type oldLeadWant struct {
-	counts          [5]int // old leads, converted, excluded, unknown, old leads
+	counts          [6]int // old leads, converted, excluded, unknown, old leads, closed
 	all             [4]int // converted touched, touches; not converted touched, touches
 	types, channels map[string][4]int
 }
@@ -266,14 +267,27 @@ func bruteOldLeadNurture(in randInput, st string, opts OldLeadNurtureOptions) ol
 		if !c.Add(opts.OldAge).Before(opts.From) {
 			continue
 		}
-		best := -1
-		for i, v := range visits {
-			if v.At.Before(opts.From) && (best < 0 || v.At.After(visits[best].At) || (v.At.Equal(visits[best].At) && rank(v.Stage) >= rank(visits[best].Stage))) {
-				best = i
+		// The stage a lead stood in just before t: its last visit before
+		// t, at one instant the later in the order (stages outside it
+		// last), then the last listed.
+		standing := func(t time.Time) (string, bool) {
+			best := -1
+			for i, v := range visits {
+				if v.At.Before(t) && (best < 0 || v.At.After(visits[best].At) || (v.At.Equal(visits[best].At) && rank(v.Stage) >= rank(visits[best].Stage))) {
+					best = i
+				}
 			}
+			if best < 0 {
+				return "", false
+			}
+			return visits[best].Stage, true
 		}
-		if best >= 0 && slices.Contains(opts.Order, visits[best].Stage) && rank(visits[best].Stage) >= rank(st) {
+		if s, ok := standing(opts.From); ok && slices.Contains(opts.Order, s) && rank(s) >= rank(st) {
 			w.counts[2]++
+			continue
+		}
+		if s, ok := standing(opts.To); ok && at.IsZero() && slices.Contains(opts.Closed, s) {
+			w.counts[5]++
 			continue
 		}
 		w.counts[0]++
@@ -321,4 +335,87 @@ func bruteOldLeadNurture(in randInput, st string, opts OldLeadNurtureOptions) ol
 		}
 	}
 	return w
+}
+
+// OldLeadNurtureOptions.Closed lists the stages that end a lead's
+// chances (Disqualified, Lost): an old lead that did not convert and
+// stood in one of them just before To is no candidate, and is counted in
+// Closed instead of OldLeads. Reaching the stage reopens a lead: a
+// converter is never closed. Without Closed every old lead is a
+// candidate, as before.
+func TestOldLeadNurtureClosed(t *testing.T) {
+	from := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	to := from.AddDate(0, 1, 0)
+	created := from.AddDate(0, -6, 0)
+	visits := []stage.Visit{
+		// dq: disqualified before the period, never back.
+		{LeadID: "dq", Stage: "MQL", At: created.AddDate(0, 1, 0)},
+		{LeadID: "dq", Stage: "Disqualified", At: created.AddDate(0, 2, 0)},
+		// lost: open at From, lost in the period.
+		{LeadID: "lost", Stage: "MQL", At: created.AddDate(0, 1, 0)},
+		{LeadID: "lost", Stage: "Recycled", At: created.AddDate(0, 2, 0)},
+		{LeadID: "lost", Stage: "Lost", At: from.AddDate(0, 0, 10)},
+		// back: disqualified, then reopened and converted in the period.
+		{LeadID: "back", Stage: "MQL", At: created.AddDate(0, 1, 0)},
+		{LeadID: "back", Stage: "Disqualified", At: created.AddDate(0, 2, 0)},
+		{LeadID: "back", Stage: "SAL", At: from.AddDate(0, 0, 5)},
+		// reopened: disqualified, then recycled in the period: open at To.
+		{LeadID: "reopened", Stage: "Disqualified", At: created.AddDate(0, 2, 0)},
+		{LeadID: "reopened", Stage: "Recycled", At: from.AddDate(0, 0, 3)},
+		// open: recycled, still a candidate.
+		{LeadID: "open", Stage: "Recycled", At: created.AddDate(0, 2, 0)},
+		// late: lost at To itself: not before To, still open in the period.
+		{LeadID: "late", Stage: "Lost", At: to},
+	}
+	leads := map[string]time.Time{"dq": created, "lost": created, "back": created, "reopened": created, "open": created, "late": created}
+	order := []string{"MQL", "SAL", "SQL", "Won"}
+	opts := OldLeadNurtureOptions{From: from, To: to, Order: order, Closed: []string{"Disqualified", "Lost"}}
+	r, err := OldLeadNurture(nil, visits, leads, "SAL", opts)
+	require.NoError(t, err)
+	assert.Equal(t, 2, r.Closed, "dq and lost")
+	assert.Equal(t, 4, r.OldLeads, "back, reopened, open, late")
+	assert.Equal(t, leadkit.NewRate(1, 4), r.Converted, "back")
+	assert.Equal(t, 0, r.Excluded)
+	assert.Equal(t, []string{"Disqualified", "Lost"}, r.ClosedStages)
+	js := roundTrip(t, r)
+	assert.Contains(t, js, `"closed":2`)
+	assert.Contains(t, js, `"closed_stages":["Disqualified","Lost"]`)
+
+	// Without Closed: every old lead is a candidate.
+	opts.Closed = nil
+	r, err = OldLeadNurture(nil, visits, leads, "SAL", opts)
+	require.NoError(t, err)
+	assert.Equal(t, 6, r.OldLeads)
+	assert.Equal(t, 0, r.Closed)
+
+	// Sharded and merged: the same; different Closed lists do not merge.
+	opts.Closed = []string{"Lost", "Disqualified"}
+	js2, err := Journeys(nil, visits, leads)
+	require.NoError(t, err)
+	a, err := NewOldLeadNurtureAccumulator("SAL", opts)
+	require.NoError(t, err)
+	b, err := NewOldLeadNurtureAccumulator("SAL", OldLeadNurtureOptions{From: from, To: to, Order: order, Closed: []string{"Disqualified", "Lost", "Lost"}})
+	require.NoError(t, err)
+	for i, j := range js2 {
+		require.NoError(t, []*OldLeadNurtureAccumulator{a, b}[i%2].Add(j))
+	}
+	require.NoError(t, a.Merge(b), "the same stages in another order")
+	assert.Equal(t, 2, a.Result().Closed)
+	assert.Equal(t, 4, a.Result().OldLeads)
+	c, err := NewOldLeadNurtureAccumulator("SAL", OldLeadNurtureOptions{From: from, To: to, Order: order, Closed: []string{"Lost"}})
+	require.NoError(t, err)
+	assert.ErrorIs(t, a.Merge(c), leadkit.ErrInvalid)
+
+	// The list is checked: names, and at most stage.MaxStages.
+	_, err = NewOldLeadNurtureAccumulator("SAL", OldLeadNurtureOptions{From: from, To: to, Order: order, Closed: []string{"", "\xff", "Won"}})
+	require.ErrorIs(t, err, leadkit.ErrInvalid)
+	assert.ErrorContains(t, err, "closed[0]: empty")
+	assert.ErrorContains(t, err, "closed[1]: is not valid UTF-8")
+	assert.NotContains(t, err.Error(), "closed[2]", "a terminal stage of the order, such as Won, may be listed")
+	_, err = NewOldLeadNurtureAccumulator("SAL", OldLeadNurtureOptions{From: from, To: to, Order: order, Closed: make([]string, stage.MaxStages+1)})
+	assert.ErrorContains(t, err, "257 closed stages, at most 256")
+
+	o, err := ParseOldLeadNurtureOptions([]byte(`{"from": "2026-03-01T00:00:00Z", "to": "2026-04-01T00:00:00Z", "order": ["MQL"], "closed": ["Lost"]}`))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"Lost"}, o.Closed)
 }

@@ -18,19 +18,35 @@ var DefaultAgeBuckets = []time.Duration{30 * 24 * time.Hour, 90 * 24 * time.Hour
 type SourceAgeOptions struct {
 	// From and To bound the period: the leads whose first entry into the
 	// stage within From <= t < To are counted. From is required; a zero To
-	// leaves the period open.
+	// leaves the period open. Both in leadkit's time range
+	// ([leadkit.ValidTime]).
 	From time.Time `json:"from"`
 	To   time.Time `json:"to,omitzero"`
-	// Buckets are the upper bounds of the age buckets, ascending; a last
-	// open bucket holds older leads. Nil means DefaultAgeBuckets. In JSON
-	// and YAML they are text such as "30d" or "13w" (see
-	// [leadkit.ParseDuration]).
+	// Buckets are the upper bounds of the age buckets, ascending, each
+	// positive and at most leadkit.MaxDuration, at most [MaxAgeBuckets]
+	// of them; a last open bucket holds older leads. Nil means
+	// DefaultAgeBuckets. In JSON and YAML they are text such as "30d" or
+	// "13w" (see [leadkit.ParseDuration]).
 	Buckets []time.Duration `json:"buckets,omitempty"`
 	// By is the field that names a converter's channel in
 	// SourceAgeResult.Channels: KeyChannel (the default), or KeyCampaign,
 	// KeyContent or KeyType.
 	By Key `json:"by,omitempty"`
+	// OldAge is the least age of an old lead: an Earlier lead was created
+	// more than OldAge before From, and a lead created later is New. Zero
+	// means created before From. It has the meaning of
+	// OldLeadNurtureOptions.OldAge, so that the two reports with one
+	// OldAge agree on which leads are old: with a day, a lead a webinar
+	// created 30 minutes before the period and converted an hour later
+	// is a new lead the webinar brought, not an old one it revived.
+	// Negative is an error; at most leadkit.MaxDuration. In JSON and YAML
+	// it is text such as "30d".
+	OldAge time.Duration `json:"old_age,omitempty"`
 }
+
+// MaxAgeBuckets caps SourceAgeOptions.Buckets: each bucket keeps a touch
+// mix, and a hundred bounds are far more than a report shows.
+const MaxAgeBuckets = 100
 
 // AgeBucket is one age bucket of a [SourceAgeResult]: leads whose age when
 // they reached the stage (entry time - creation time) was in [From, To);
@@ -48,9 +64,12 @@ type SourceAgeResult struct {
 	Stage string    `json:"stage"`
 	From  time.Time `json:"from,omitzero"`
 	To    time.Time `json:"to,omitzero"`
-	// Leads reached the stage in the period: New of them were created in
-	// the period (at or after From), Earlier before it, and Unknown have
-	// no creation time.
+	// OldAge is SourceAgeOptions.OldAge.
+	OldAge leadkit.Duration `json:"old_age"`
+	// Leads reached the stage in the period: Earlier of them are old
+	// leads, created more than OldAge before From (with OldAge zero:
+	// before the period), New were created later, and Unknown have no
+	// creation time.
 	Leads int `json:"leads"`
 	// FirstTime of the Leads reached the stage for the first time in the
 	// period; Repeat had reached it before (a recycled lead back in MQL).
@@ -103,15 +122,17 @@ type SourceChannel struct {
 }
 
 // SourceAge splits the leads that reached stage in a period by when they
-// were created: in the period or earlier, and bucketed by age at the time
+// were created: old leads (Earlier: created before the period, or more
+// than SourceAgeOptions.OldAge before it) and new ones, and bucketed by age at the time
 // they reached it, with the touch types each group received before
 // converting, and per channel: the new leads each channel brought and the
 // old ones it revived (see SourceAgeResult.Channels). A lead that entered
 // the stage several times in the period counts once, at its first entry
 // in the period, as a first-time reach or a repeat one (it had entered
 // the stage before From); pass [stage.Reach] to count leads that skipped
-// the stage. created maps lead IDs to creation times. Bad entries are
-// skipped and named in the error; the result counts the rest.
+// the stage. created maps lead IDs to creation times. Bad entries (see
+// [Journeys]) are skipped and named in the error; the result counts the
+// rest.
 //
 // SourceAge is one pass of a [SourceAgeAccumulator] over [Journeys] of
 // its inputs.
@@ -151,6 +172,8 @@ func NewSourceAgeAccumulator(stage string, opts SourceAgeOptions) (*SourceAgeAcc
 	if opts.From.IsZero() {
 		errs.add(fmt.Errorf("journey: source age: %w: the period needs a start (From)", leadkit.ErrInvalid))
 	}
+	checkTime("source age", "from", opts.From, &errs)
+	checkTime("source age", "to", opts.To, &errs)
 	if !opts.To.IsZero() && !opts.To.After(opts.From) {
 		errs.add(fmt.Errorf("journey: source age: %w: period ends (%s) before it starts (%s)", leadkit.ErrInvalid,
 			opts.To.Format(time.RFC3339), opts.From.Format(time.RFC3339)))
@@ -159,11 +182,16 @@ func NewSourceAgeAccumulator(stage string, opts SourceAgeOptions) (*SourceAgeAcc
 		opts.Buckets = DefaultAgeBuckets
 	}
 	opts.Buckets = slices.Clone(opts.Buckets)
-	for i, b := range opts.Buckets {
-		if b <= 0 || (i > 0 && b <= opts.Buckets[i-1]) {
-			errs.add(fmt.Errorf("journey: source age: %w: bucket %d (%v): bounds must be positive and ascending", leadkit.ErrInvalid, i+1, b))
+	if len(opts.Buckets) > MaxAgeBuckets {
+		errs.add(fmt.Errorf("journey: source age: %w: %d age buckets, at most %d", leadkit.ErrInvalid, len(opts.Buckets), MaxAgeBuckets))
+	} else {
+		for i, b := range opts.Buckets {
+			if b <= 0 || b > leadkit.MaxDuration || (i > 0 && b <= opts.Buckets[i-1]) {
+				errs.add(fmt.Errorf("journey: source age: %w: bucket %d (%v): bounds must be positive, ascending and at most %s", leadkit.ErrInvalid, i+1, b, leadkit.FormatDuration(leadkit.MaxDuration)))
+			}
 		}
 	}
+	checkDuration("source age", "old age", opts.OldAge, false, &errs)
 	if opts.By == "" {
 		opts.By = KeyChannel
 	}
@@ -181,11 +209,12 @@ func NewSourceAgeAccumulator(stage string, opts SourceAgeOptions) (*SourceAgeAcc
 	return a, nil
 }
 
-// Add counts one lead. A journey without a lead ID, or with a visit that
-// fails [stage.Visit.Validate] or names another lead, is refused with an
-// error wrapping [leadkit.ErrInvalid] and nothing is counted. A lead that
-// did not reach the stage in the period is not counted, and that is not
-// an error.
+// Add counts one lead. A journey that [LeadJourney] does not allow (no
+// valid lead ID, a creation time out of range, a visit or event that
+// fails validation or is of another lead) is refused with an error
+// wrapping [leadkit.ErrInvalid] that names every problem, and nothing is
+// counted. A lead that did not reach the stage in the period is not
+// counted, and that is not an error.
 func (a *SourceAgeAccumulator) Add(j LeadJourney) error {
 	if err := j.validate("source age"); err != nil {
 		return err
@@ -224,7 +253,7 @@ func (a *SourceAgeAccumulator) add(j *LeadJourney) {
 		return
 	}
 	tl := &j.Timeline
-	old := oldAt(c, from, 0)
+	old := oldAt(c, from, a.opts.OldAge)
 	if old {
 		r.Earlier++
 		a.oldMix.add(tl, at)
@@ -264,8 +293,9 @@ func (a *SourceAgeAccumulator) add(j *LeadJourney) {
 
 // oldAt reports whether a lead created at created is an old lead at the
 // start of a period from: created more than minAge before it. With minAge
-// 0 it is created before from, SourceAge's Earlier lead; one created at
-// from or later is New.
+// 0 it is created before from; one created at from or later is New. The
+// one definition of SourceAge's Earlier leads and OldLeadNurture's old
+// leads.
 func oldAt(created, from time.Time, minAge time.Duration) bool {
 	return created.Before(from.Add(-minAge))
 }
@@ -297,7 +327,7 @@ func (a *SourceAgeAccumulator) Merge(other *SourceAgeAccumulator) error {
 		return fmt.Errorf("journey: source age: %w: merge needs another accumulator (not nil, not itself)", leadkit.ErrInvalid)
 	}
 	x, y := a.opts, other.opts
-	if a.stage != other.stage || !x.From.Equal(y.From) || !x.To.Equal(y.To) || !slices.Equal(x.Buckets, y.Buckets) || x.By != y.By {
+	if a.stage != other.stage || !x.From.Equal(y.From) || !x.To.Equal(y.To) || !slices.Equal(x.Buckets, y.Buckets) || x.By != y.By || x.OldAge != y.OldAge {
 		return fmt.Errorf("journey: source age: %w: cannot merge accumulators of different stages or options", leadkit.ErrInvalid)
 	}
 	r, o := &a.r, &other.r
@@ -329,7 +359,7 @@ func (a *SourceAgeAccumulator) Merge(other *SourceAgeAccumulator) error {
 // Result returns the analysis of everything added so far.
 func (a *SourceAgeAccumulator) Result() SourceAgeResult {
 	r := a.r
-	r.Stage, r.From, r.To, r.By = a.stage, a.opts.From, a.opts.To, a.opts.By
+	r.Stage, r.From, r.To, r.By, r.OldAge = a.stage, a.opts.From, a.opts.To, a.opts.By, leadkit.Duration(a.opts.OldAge)
 	known := r.New + r.Earlier
 	r.EarlierShare = ratio(r.Earlier, known)
 	bounds := a.opts.Buckets

@@ -97,6 +97,7 @@ func TestSourceAgeReference(t *testing.T) {
 		if rng.IntN(3) == 0 {
 			opts.By = KeyContent
 		}
+		opts.OldAge = []time.Duration{0, days(8), days(20)}[rng.IntN(3)]
 		got, err := SourceAge(in.timelines, in.visits, in.created, "MQL", opts)
 		require.NoError(t, err)
 		want := bruteSourceAge(in, opts)
@@ -119,7 +120,7 @@ func TestSourceAgeReference(t *testing.T) {
 			c, ok := in.created[lead]
 			switch {
 			case !ok || c.IsZero():
-			case c.Before(opts.From):
+			case c.Add(opts.OldAge).Before(opts.From):
 				oldEntries = append(oldEntries, stage.Visit{LeadID: lead, Stage: "MQL", At: at})
 			default:
 				newEntries = append(newEntries, stage.Visit{LeadID: lead, Stage: "MQL", At: at})
@@ -204,7 +205,7 @@ func bruteSourceAge(in randInput, opts SourceAgeOptions) sourceAgeWant {
 			w.counts[5]++
 			continue
 		}
-		old := c.Before(opts.From)
+		old := c.Add(opts.OldAge).Before(opts.From) // created more than OldAge before From
 		if old {
 			w.counts[4]++
 		} else {
@@ -267,4 +268,57 @@ func TestSourceAgeAccumulatorRefuses(t *testing.T) {
 	}
 	assert.Equal(t, before, a.Result())
 	assert.Equal(t, 1, before.New)
+}
+
+// SourceAgeOptions.OldAge is OldLeadNurtureOptions.OldAge: a lead is old
+// (Earlier, revived by its converting channel) only when created more
+// than OldAge before From. A lead a webinar created 30 minutes before the
+// period and made an MQL an hour later is a new lead the webinar brought,
+// and OldLeadNurture with the same OldAge does not count it either. Zero
+// keeps "created before From".
+func TestSourceAgeOldAge(t *testing.T) {
+	from := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
+	created := map[string]time.Time{"a": from.Add(-30 * time.Minute), "b": from.AddDate(0, 0, -40)}
+	tls := []Timeline{
+		{LeadID: "a", Events: []leadkit.Event{{ID: "1", LeadID: "a", Type: "webinar_registered", Channel: "webinar", Time: created["a"]}}},
+		{LeadID: "b", Events: []leadkit.Event{{ID: "2", LeadID: "b", Type: "webinar_attended", Channel: "webinar", Time: from.Add(time.Hour)}}},
+	}
+	visits := []stage.Visit{{LeadID: "a", Stage: "MQL", At: from.Add(30 * time.Minute)}, {LeadID: "b", Stage: "MQL", At: from.Add(2 * time.Hour)}}
+	month := from.AddDate(0, 1, 0)
+
+	r, err := SourceAge(tls, visits, created, "MQL", SourceAgeOptions{From: from, To: month, OldAge: leadkit.Day})
+	require.NoError(t, err)
+	assert.Equal(t, leadkit.Duration(leadkit.Day), r.OldAge)
+	assert.Equal(t, 1, r.New, "a: a day is the least age of an old lead")
+	assert.Equal(t, 1, r.Earlier, "b")
+	require.Len(t, r.Channels, 1)
+	assert.Equal(t, SourceChannel{Key: "webinar", New: 1, Revived: 1, NewShare: leadkit.NewRate(1, 2), OfNew: leadkit.NewRate(1, 1), OfRevived: leadkit.NewRate(1, 1)}, r.Channels[0])
+	assert.Contains(t, roundTrip(t, r), `"old_age":"1d"`)
+
+	o, err := OldLeadNurture(tls, visits, created, "MQL", OldLeadNurtureOptions{From: from, To: month, OldAge: leadkit.Day, Order: classicOrder})
+	require.NoError(t, err)
+	assert.Equal(t, r.Earlier, o.OldLeads, "one definition of an old lead")
+	assert.Equal(t, r.Earlier, o.Converted.Count)
+
+	// Zero: created before From, so a is old.
+	r, err = SourceAge(tls, visits, created, "MQL", SourceAgeOptions{From: from, To: month})
+	require.NoError(t, err)
+	assert.Equal(t, 0, r.New)
+	assert.Equal(t, 2, r.Earlier)
+	assert.Equal(t, 2, r.Channels[0].Revived)
+
+	// A negative age is an error; accumulators of different ages do not
+	// merge.
+	_, err = NewSourceAgeAccumulator("MQL", SourceAgeOptions{From: from, OldAge: -1})
+	require.ErrorIs(t, err, leadkit.ErrInvalid)
+	assert.ErrorContains(t, err, "old age -1ns is negative")
+	x, err := NewSourceAgeAccumulator("MQL", SourceAgeOptions{From: from})
+	require.NoError(t, err)
+	y, err := NewSourceAgeAccumulator("MQL", SourceAgeOptions{From: from, OldAge: leadkit.Day})
+	require.NoError(t, err)
+	assert.ErrorIs(t, x.Merge(y), leadkit.ErrInvalid)
+
+	so, err := ParseSourceAgeOptions([]byte("from: 2026-02-01T00:00:00Z\nold_age: 90d\n"))
+	require.NoError(t, err)
+	assert.Equal(t, 90*leadkit.Day, so.OldAge)
 }
