@@ -163,7 +163,7 @@ func ParsePeriod(s string, want Period) (Period, time.Time, error) {
 			_, label := want.Cohort(start)
 			return bad("is not the first day of a %s (it falls in %s)", want, label)
 		}
-		return bad("is a %s, the table is by %s", kind, want)
+		return bad("is a %s, not a %s", kind, want)
 	}
 	return kind, start, nil
 }

@@ -94,5 +94,5 @@ func TestParsePeriodLastPeriodFirstDay(t *testing.T) {
 	}
 	_, _, err := leadkit.ParsePeriod("2026-Q1", leadkit.PeriodMonth)
 	require.ErrorIs(t, err, leadkit.ErrInvalid)
-	assert.Contains(t, err.Error(), "is a quarter")
+	assert.Contains(t, err.Error(), "is a quarter, not a month")
 }

@@ -27,8 +27,10 @@ type Credit struct {
 
 // Caps of an ROI report, beyond the cost table's.
 const (
-	// MaxROIStages caps the distinct stage labels of the credits.
-	MaxROIStages = 64
+	// MaxROIStages caps the distinct stage labels of the credits: every
+	// stage of the largest definition (stage.MaxStages, 256) by the two
+	// models lifecycle credits with.
+	MaxROIStages = 512
 	// MaxROICells caps the rows of a report: keys (or groups) times
 	// periods.
 	MaxROICells = 100_000

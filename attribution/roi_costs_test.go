@@ -68,7 +68,7 @@ func TestReadCostsErrors(t *testing.T) {
 	assert.Equal(t, strings.Join([]string{
 		"attribution: csv line 2, column 3 (spend): spend -5 is negative",
 		"attribution: csv line 4, column 1 (key): no key",
-		`attribution: csv line 5, column 2 (period): period "2026-Q1": is a quarter, the table is by month`,
+		`attribution: csv line 5, column 2 (period): period "2026-Q1": is a quarter, not a month`,
 		"attribution: csv line 6, column 3 (spend): empty: write 0 for no spend (a missing row is an unknown cost)",
 		`attribution: csv line 7, column 3 (spend): "0x1p3" is not a number`,
 		"attribution: csv line 7, column 4 (headcount): headcount is NaN",

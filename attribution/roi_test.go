@@ -200,7 +200,7 @@ func TestPeriodROIReportRefusesBadInput(t *testing.T) {
 				`row 1 (key "b", period "2026-01"): spend is NaN`,
 				`row 1 (key "b", period "2026-01"): headcount is infinite`,
 				`row 2 (key "", period "2026-01"): no key`,
-				`row 3 (key "a", period "2026-Q1"): period "2026-Q1": is a quarter, the table is by month`,
+				`row 3 (key "a", period "2026-Q1"): period "2026-Q1": is a quarter, not a month`,
 				`row 4 (key "c", period "2026-13"): period "2026-13": no month 13`,
 				`row 5 (key "d", period "2026-01"): loaded cost 2e+12 is over the cap of 1e+12`,
 				`row 7 (key "e", period "2026-01"): key "e" and period "2026-01" given twice (first in row 6)`,
@@ -267,7 +267,7 @@ func TestPeriodROIReportRefusesBadInput(t *testing.T) {
 		credits = append(credits, Credit{Stage: fmt.Sprint(i), Period: "2026-01"})
 	}
 	_, err = NewPeriodROIReport(CostTable{}, credits, ROIOptions{})
-	assert.ErrorContains(t, err, "more than 64 stage labels")
+	assert.ErrorContains(t, err, fmt.Sprintf("more than %d stage labels", MaxROIStages))
 	_, err = NewROIReport(nil, nil, ROIOptions{Period: leadkit.PeriodQuarter})
 	assert.ErrorContains(t, err, "NewROIReport reports one uncut period")
 }

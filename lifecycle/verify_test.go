@@ -16,6 +16,7 @@ import (
 	"github.com/leadkit/leadkit/attribution"
 	"github.com/leadkit/leadkit/journey"
 	"github.com/leadkit/leadkit/lifecycle"
+	"github.com/leadkit/leadkit/pool"
 	"github.com/leadkit/leadkit/stage"
 )
 
@@ -522,4 +523,39 @@ func TestVerifyStageOutsideTheFunnel(t *testing.T) {
 	assert.Equal(t, "Recycled", v.Stages[1].Stage)
 	assert.Zero(t, v.Stages[1].Phases.Acquisition.Touches)
 	assert.NotZero(t, v.Stages[0].Phases.Acquisition.Touches)
+}
+
+// bigEngine is an engine over Classic with 40 stages inserted between MQL
+// and SAL (a definition well under stage.MaxStages).
+func bigEngine(t *testing.T) *lifecycle.Engine {
+	def := stage.Classic()
+	prev := "MQL"
+	for i := range 40 {
+		name := fmt.Sprintf("X%02d", i)
+		var err error
+		def, err = def.InsertBetween(stage.Stage{Name: name}, prev, "SAL")
+		require.NoError(t, err)
+		prev = name
+	}
+	p := newParts(t)
+	m, err := stage.New(def, stage.Options{Store: p.stages, Now: func() time.Time { return now }})
+	require.NoError(t, err)
+	pol, err := pool.ParsePolicy([]byte(testPolicy))
+	require.NoError(t, err)
+	pl, err := pool.New(pool.Options{Store: p.pstore, Policy: pol, Now: func() time.Time { return now }})
+	require.NoError(t, err)
+	e, err := lifecycle.New(pl, p.model, m, p.events, lifecycle.Options{States: p.states, Now: func() time.Time { return now },
+		Facts: map[string]string{"score": "total", "grade": "fit_band"}})
+	require.NoError(t, err)
+	return e
+}
+
+// TestVerifyBigDefinition: Verify with its default options on a
+// definition of 45 funnel stages credits 44 stages by two models: 88 stage
+// labels, within the ROI report's cap (which once stopped at 64 and
+// failed the whole verification).
+func TestVerifyBigDefinition(t *testing.T) {
+	e := bigEngine(t)
+	_, err := e.Verify(ctx, lifecycle.Period{From: month(1), To: month(4)})
+	require.NoError(t, err)
 }
