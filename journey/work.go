@@ -141,6 +141,14 @@ func NewWork(spec WorkSpec) (*WorkAccumulator, error) {
 			}
 		}
 	}
+	for _, t := range []struct {
+		name string
+		t    time.Time
+	}{{"from", spec.From}, {"to", spec.To}} {
+		if !t.t.IsZero() && !leadkit.ValidTime(t.t) {
+			bad("%s %s outside %s", t.name, t.t.Format(time.RFC3339), leadkit.TimeRange)
+		}
+	}
 	if !spec.From.IsZero() && !spec.To.IsZero() && spec.To.Before(spec.From) {
 		bad("to (%s) before from (%s)", spec.To.Format(time.RFC3339), spec.From.Format(time.RFC3339))
 	}

@@ -242,3 +242,12 @@ func TestWorkNoWorkNoTimes(t *testing.T) {
 	assert.Contains(t, string(b), `"first_mean":null`)
 	assert.Contains(t, string(b), `"first_median":null`)
 }
+
+// TestWorkSpecTimes: times outside leadkit's range are refused.
+func TestWorkSpecTimes(t *testing.T) {
+	_, err := journey.NewWork(journey.WorkSpec{Stages: []string{"MQL"}, Types: []string{leadkit.EventSDRCall},
+		From: time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC), To: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)})
+	require.ErrorIs(t, err, leadkit.ErrInvalid)
+	assert.Contains(t, err.Error(), "from 0001-01-01")
+	assert.Contains(t, err.Error(), "to 10000-01-01")
+}

@@ -7,13 +7,14 @@ import (
 	"time"
 
 	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/journey"
 	"github.com/leadkit/leadkit/internal/spec"
 	"github.com/leadkit/leadkit/scoring"
 	"github.com/leadkit/leadkit/stage"
 )
 
 // MaxTouchTypes caps Requalify.TouchTypes.
-const MaxTouchTypes = 100
+const MaxTouchTypes = journey.MaxTouchTypes
 
 // Requalify is the policy that keeps a recycled or rejected lead from
 // bouncing back at its next page view. While a lead is in one of the

@@ -33,7 +33,7 @@ type Period struct {
 const MaxCostRows = attribution.MaxCostRows
 
 // MaxAgeBuckets caps VerifyOptions.Buckets.
-const MaxAgeBuckets = 100
+const MaxAgeBuckets = journey.MaxAgeBuckets
 
 // VerifyOptions configures Verify (Options.Verify, checked by New); the
 // zero value is a working default. ParseVerifyOptions reads it from JSON
@@ -503,7 +503,15 @@ func (e *Engine) verifyStage(snap *snapshot, st string, p Period, opts VerifyOpt
 	if r.Phases, err = journey.ContentPhases(timelines, visits, created, st, journey.ContentPhaseOptions{Order: order, Types: touches}); err != nil {
 		return r, wrap("content phases", err)
 	}
-	if r.OldLeads, err = journey.OldLeadNurture(timelines, visits, created, st, journey.OldLeadNurtureOptions{From: p.From, To: p.To, Order: order, Types: touches}); err != nil {
+	// Lost and disqualified leads cannot convert: they are left out of
+	// the old leads compared.
+	var closed []string
+	for _, s := range e.machine.Definition().Stages {
+		if s.Category == stage.Closed {
+			closed = append(closed, s.Name)
+		}
+	}
+	if r.OldLeads, err = journey.OldLeadNurture(timelines, visits, created, st, journey.OldLeadNurtureOptions{From: p.From, To: p.To, Order: order, Types: touches, Closed: closed}); err != nil {
 		return r, wrap("old-lead nurture", err)
 	}
 	if err := e.stageCredits(snap, st, p, opts.Keys, verifyModels, opts, &r); err != nil {

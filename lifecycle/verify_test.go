@@ -559,3 +559,20 @@ func TestVerifyBigDefinition(t *testing.T) {
 	_, err := e.Verify(ctx, lifecycle.Period{From: month(1), To: month(4)})
 	require.NoError(t, err)
 }
+
+// TestVerifyOldLeadsLeaveOutClosed: an old lead that was disqualified
+// cannot convert, and is not counted among the old leads that did not.
+func TestVerifyOldLeadsLeaveOutClosed(t *testing.T) {
+	april := lifecycle.Period{From: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)}
+	p, _ := verifyFixture(t)
+	e := p.engine(t, lifecycle.Options{Verify: lifecycle.VerifyOptions{Stages: []string{"MQL"}}})
+	v, err := e.Verify(ctx, april)
+	require.NoError(t, err)
+	assert.Equal(t, 1, v.Stages[0].OldLeads.OldLeads, "cold, still Raw, is April's one old lead not yet converted")
+	_, err = p.machine.Fire(ctx, stage.Lead("cold"), "disqualify", stage.Request{Reason: "competitor", At: time.Date(2026, 3, 20, 0, 0, 0, 0, time.UTC)})
+	require.NoError(t, err)
+	v, err = e.Verify(ctx, april)
+	require.NoError(t, err)
+	assert.Equal(t, 0, v.Stages[0].OldLeads.OldLeads)
+	assert.Equal(t, 1, v.Stages[0].OldLeads.Closed)
+}
