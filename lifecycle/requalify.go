@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/leadkit/leadkit"
-	"github.com/leadkit/leadkit/journey"
 	"github.com/leadkit/leadkit/internal/spec"
+	"github.com/leadkit/leadkit/journey"
 	"github.com/leadkit/leadkit/scoring"
 	"github.com/leadkit/leadkit/stage"
 )
