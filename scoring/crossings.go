@@ -29,21 +29,12 @@ func (m *Model) Crossings(in Input, thresholdName string) ([]Crossing, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := m.incremental(); err != nil {
-		return nil, err
-	}
-	asOf, err := m.asOf(&in)
+	sc, order, asOf, err := m.replay(&in)
 	if err != nil {
 		return nil, err
 	}
-	st := m.NewState()
-	sc := m.get()
 	defer m.put(sc)
-	order, err := m.eventOrder(sc, &in)
-	if err != nil {
-		return nil, err
-	}
-	sc.lead = in.Lead
+	st := m.NewState()
 	cr := &crosser{m: m, sc: sc, st: &st, th: th}
 	var out []Crossing
 	var prev bool

@@ -172,24 +172,37 @@ func (m *Model) incremental() error {
 	return nil
 }
 
+// replay prepares a replay of in's events in time order, the one
+// preamble of StateOf, Crossings and Trajectory: the model must have an
+// incremental state; it returns a scratch holding the lead (give it back
+// with put), the events' order and the as-of time.
+func (m *Model) replay(in *Input) (*scratch, []int, time.Time, error) {
+	if err := m.incremental(); err != nil {
+		return nil, nil, time.Time{}, err
+	}
+	asOf, err := m.asOf(in)
+	if err != nil {
+		return nil, nil, time.Time{}, err
+	}
+	sc := m.get()
+	order, err := m.eventOrder(sc, in)
+	if err != nil {
+		m.put(sc)
+		return nil, nil, time.Time{}, err
+	}
+	sc.lead = in.Lead
+	return sc, order, asOf, nil
+}
+
 // StateOf builds the state of in's events up to in.AsOf (zero: now, see
 // [Options].Now).
 func (m *Model) StateOf(in Input) (State, error) {
-	if err := m.incremental(); err != nil {
-		return State{}, err
-	}
-	st := m.NewState()
-	asOf, err := m.asOf(&in)
+	sc, order, asOf, err := m.replay(&in)
 	if err != nil {
 		return State{}, err
 	}
-	sc := m.get()
 	defer m.put(sc)
-	order, err := m.eventOrder(sc, &in)
-	if err != nil {
-		return State{}, err
-	}
-	sc.lead = in.Lead
+	st := m.NewState()
 	st.LeadID = in.Lead.ID
 	sc.c = m.ctx(&sc.lead, asOf)
 	for _, i := range order {

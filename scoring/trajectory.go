@@ -31,20 +31,11 @@ func (m *Model) Trajectory(in Input, dimensionName string) ([]ScorePoint, error)
 	if di < 0 {
 		return nil, fmt.Errorf("scoring: model %q: dimension %q: %w", m.spec.Name, text.Clip(dimensionName, 64), leadkit.ErrNotFound)
 	}
-	if err := m.incremental(); err != nil {
-		return nil, err
-	}
-	asOf, err := m.asOf(&in)
+	sc, order, asOf, err := m.replay(&in)
 	if err != nil {
 		return nil, err
 	}
-	sc := m.get()
 	defer m.put(sc)
-	order, err := m.eventOrder(sc, &in)
-	if err != nil {
-		return nil, err
-	}
-	sc.lead = in.Lead
 	sc.c = m.ctx(&sc.lead, asOf)
 	st := m.NewState()
 	st.LeadID = in.Lead.ID
