@@ -74,6 +74,16 @@
 // budget of [MaxMarkovWork] solver steps. The other models are linear in
 // their input.
 //
+// # ROI
+//
+// [NewROIReport] joins credit with one cost per key; [NewPeriodROIReport]
+// joins credit per calendar period with a cost table ([CostTable]: spend
+// and people, headcount x loaded cost, per key or function and period,
+// read from CSV by [ReadCosts] or from JSON/YAML) and reports per key or
+// function and period the cost, credited conversions and value, cost per
+// conversion, ROI and output per head. A missing cost row makes a cost
+// unknown, never 0 ([Costs.Missing] is the one rule).
+//
 // # Concurrency and scale
 //
 // Models are plain values and safe for concurrent use; the package starts

@@ -191,7 +191,20 @@
 // use counted and explained; the stage funnel of the period's cohort; and
 // ROI per channel and per function from a cost table, with deal values
 // from events. Options.Verify chooses the stages, keys, lookback, Markov
-// order and values; the result is JSON.
+// order and values; the result is JSON. Each stage also carries its content
+// grouped by funnel phase and the old leads that converted against those
+// that did not, on the nurture they received.
+//
+// # Diagnosis and ROI per period
+//
+// Engine.Diagnose is the funnel diagnosis: each step by the owner who
+// worked it (stage.Machine.OwnedVisits, or a CRM assignment field),
+// beside its target (stage.Definition.Targets) and the team's rate, with
+// how the owner worked its leads (journey.NewWork: calls per lead, time
+// to the first call), reading a low rate as screening or follow-up.
+// Engine.ROI reports ROI per function (or channel) and calendar period
+// from a cost table of spend and people (attribution.CostTable), each
+// period credited as Verify credits one.
 //
 // # Storage and limits
 //

@@ -53,6 +53,8 @@
 // calendar bucket, pool size, inflow by source, outflow by reason
 // (graduated, opted out, erased, merged), graduation rate and median time
 // to graduate per source, and the dormant share; shards merge exactly.
+// [AcquisitionCost] joins its inflow with a cost table: the cost per new
+// prospect per source channel and bucket.
 //
 // # Storage
 //

@@ -89,6 +89,20 @@
 // in stage and SLA breaches. [Definition.Mermaid] and [Definition.DOT] draw
 // the model.
 //
+// # Owners, targets and gaps
+//
+// A funnel by owner (FunnelSpec.ByOwner) breaks each step between
+// consecutive stages down by who owned the subject in the step's first
+// stage: Visit.Owner, taken from the history by [Machine.OwnedVisits] (the
+// person who acted on the subject in the stage, or the stage's Team) or
+// from an assignment field of yours. Each owner's conversion comes with its
+// 95% interval (leadkit.Rate) and flags when it differs from the step's
+// rate beyond sampling error, with cycle times and SLA breaches; the
+// owners' counts add up to the funnel's. Definition.Targets give each step a
+// target rate and cycle time; [Gaps] compares a funnel with them and names
+// the step whose shortfall costs the most won deals, carried down the
+// funnel.
+//
 // # Concurrency
 //
 // A Machine is safe for concurrent use and starts no goroutines. Hooks and
