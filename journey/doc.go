@@ -68,6 +68,9 @@
 // converting; [CycleTimes] measures the time from first touch (or creation)
 // to a stage; [SourceAge] splits a period's converters into new and old
 // leads; [NurturePower] rates content by the conversions that followed it.
+// [NewWork] measures how leads were worked while they sat in a stage, per
+// owner: the share worked, work touches (SDR calls, follow-ups) per stay
+// and the time to the first one, over the stays the stage funnel counts.
 //
 // Four small reports answer the questions a B2B team asks of these, with
 // the same definitions, so the same input gives the same answer:
