@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
 	"github.com/leadkit/leadkit"
 	"github.com/leadkit/leadkit/attribution"
 	"github.com/leadkit/leadkit/internal/spec"
+	"github.com/leadkit/leadkit/stage"
 )
 
 // ROIOptions is what Engine.ROI reports on: a range cut into calendar
@@ -79,6 +81,41 @@ type ROIResult struct {
 	// solved (a cap of the Markov model), with the reason: the report has
 	// no credit for them, which is no data, not zero.
 	Unsolved []string `json:"unsolved,omitempty"`
+	// Teams is the output of the teams that work leads (the stages'
+	// Team: an SDR team, sales) per period, with the cost table's cost of
+	// the team's key: what the SDR function produced for its cost, which
+	// attribution cannot say (its calls follow the MQL and are not
+	// marketing touches). Sorted by team, then period.
+	Teams []TeamOutput `json:"teams"`
+}
+
+// TeamOutput is what one team produced in one period: the leads it moved
+// forward out of the stages it owns (an SDR team's MQLs accepted into
+// SAL), with its cost from the cost table (the row of the team's name) and
+// the cost and heads per lead moved.
+type TeamOutput struct {
+	Team   string    `json:"team"`
+	Period string    `json:"period"`
+	Start  time.Time `json:"start"`
+	End    time.Time `json:"end"`
+	// Moved counts, per stage entered, the entries of the period from a
+	// stage the team owns into a later funnel stage (recycling and
+	// disqualifying are not output), sorted by stage.
+	Moved []TeamMove `json:"moved"`
+	// Cost is the team's cost in the period (nil: unknown, no cost row
+	// or some missing) and Headcount its mean heads.
+	Cost      *float64 `json:"cost"`
+	Headcount float64  `json:"headcount"`
+}
+
+// TeamMove is one kind of move a team made in a period.
+type TeamMove struct {
+	Stage string `json:"stage"`
+	Count int    `json:"count"`
+	// CostPer is Cost / Count and PerHead Count / Headcount (nil: no
+	// data).
+	CostPer *float64 `json:"cost_per"`
+	PerHead *float64 `json:"per_head"`
 }
 
 // ROI computes the return on marketing per key (or function) and per
@@ -95,7 +132,8 @@ func (e *Engine) ROI(ctx context.Context, o ROIOptions) (ROIResult, error) {
 	}
 	vopts := e.verify
 	vopts.Values = o.Values
-	snap, err := e.snapshot(ctx, nil)
+	moves := e.newTeamMoves()
+	snap, err := e.snapshot(ctx, moves.add)
 	if err != nil {
 		return ROIResult{}, err
 	}
@@ -131,7 +169,86 @@ func (e *Engine) ROI(ctx context.Context, o ROIOptions) (ROIResult, error) {
 	if err != nil {
 		return ROIResult{}, fmt.Errorf("lifecycle: roi: %w", err)
 	}
+	out.Teams = moves.output(spans, out.Report)
 	return out, nil
+}
+
+// teamMoves collects the forward moves out of team-owned stages.
+type teamMoves struct {
+	team map[string]string // stage -> its team
+	rank map[string]int    // funnel stage -> position
+	list []teamMove
+}
+
+type teamMove struct {
+	team, to string
+	at       time.Time
+}
+
+func (e *Engine) newTeamMoves() *teamMoves {
+	m := &teamMoves{team: map[string]string{}, rank: map[string]int{}}
+	for _, s := range e.machine.Definition().Stages {
+		if s.Team != "" {
+			m.team[s.Name] = s.Team
+		}
+	}
+	for i, s := range e.machine.FunnelStages() {
+		m.rank[s] = i
+	}
+	return m
+}
+
+// add takes the moves of one history.
+func (m *teamMoves) add(h []stage.Entry) error {
+	for _, en := range h {
+		team, owned := m.team[en.From]
+		if !owned || en.Trigger == stage.TriggerSubStatus {
+			continue
+		}
+		from, okf := m.rank[en.From]
+		to, okt := m.rank[en.To]
+		if okf && okt && to > from {
+			m.list = append(m.list, teamMove{team, en.To, en.At})
+		}
+	}
+	return nil
+}
+
+// output counts the moves per team and span, with the costs of the
+// report's rows.
+func (m *teamMoves) output(spans []attribution.Span, rep attribution.ROIReport) []TeamOutput {
+	teams := map[string]bool{}
+	for _, t := range m.team {
+		teams[t] = true
+	}
+	var out []TeamOutput
+	for _, team := range slices.Sorted(maps.Keys(teams)) {
+		for _, sp := range spans {
+			to := TeamOutput{Team: team, Period: sp.Label, Start: sp.Start, End: sp.End, Moved: []TeamMove{}}
+			if row, ok := rep.Row(team, sp.Label); ok {
+				to.Headcount = row.Headcount
+				if !row.CostUnknown {
+					c := row.Cost
+					to.Cost = &c
+				}
+			}
+			counts := map[string]int{}
+			for _, mv := range m.list {
+				if mv.team == team && !mv.at.Before(sp.Start) && mv.at.Before(sp.End) {
+					counts[mv.to]++
+				}
+			}
+			for _, st := range slices.Sorted(maps.Keys(counts)) {
+				tm := TeamMove{Stage: st, Count: counts[st], PerHead: leadkit.Ratio(float64(counts[st]), to.Headcount)}
+				if to.Cost != nil {
+					tm.CostPer = leadkit.Ratio(*to.Cost, float64(counts[st]))
+				}
+				to.Moved = append(to.Moved, tm)
+			}
+			out = append(out, to)
+		}
+	}
+	return out
 }
 
 func (o ROIOptions) reportOptions() attribution.ROIOptions {

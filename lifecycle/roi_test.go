@@ -3,6 +3,7 @@ package lifecycle_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -421,3 +422,46 @@ dimensions:
 		assert.False(t, costed, "%s has costs", k)
 	}
 }
+
+// TestROITeamOutput: the SDR team's output per period for its cost: the
+// MQLs it moved on into TAL (recycled ones are not output), against the
+// cost table's row for the team; a team without cost rows has no cost.
+func TestROITeamOutput(t *testing.T) {
+	e, m := talEngine(t)
+	accept := map[time.Month]int{time.March: 30, time.April: 10}
+	for mo, n := range accept {
+		for i := range n + 5 {
+			id := fmt.Sprintf("%s-%02d", mo, i)
+			at := month(mo).Add(time.Duration(i) * time.Hour)
+			_, err := e.AddLead(ctx, leadkit.Lead{ID: id, CreatedAt: at}, "MQL")
+			require.NoError(t, err)
+			tr, req := "accept", stage.Request{Actor: "ana", At: at.Add(time.Hour)}
+			if i >= n {
+				tr, req.Reason = "recycle", "timing"
+			}
+			_, err = m.Fire(ctx, stage.Lead(id), tr, req)
+			require.NoError(t, err)
+		}
+	}
+	costs := attribution.CostTable{Period: leadkit.PeriodMonth, Rows: []attribution.CostRow{
+		{Key: "sdr", Period: "2026-03", Headcount: 2, LoadedCost: 9000},
+		{Key: "sdr", Period: "2026-04", Headcount: 2, LoadedCost: 9000},
+	}}
+	r, err := e.ROI(ctx, lifecycle.ROIOptions{From: month(3), To: month(5), Period: leadkit.PeriodMonth, Costs: costs})
+	require.NoError(t, err)
+	by := map[string]lifecycle.TeamOutput{}
+	for _, to := range r.Teams {
+		by[to.Team+" "+to.Period] = to
+	}
+	march := by["sdr 2026-03"]
+	require.NotNil(t, march.Cost)
+	assert.Equal(t, 18000.0, *march.Cost)
+	require.Len(t, march.Moved, 1)
+	assert.Equal(t, lifecycle.TeamMove{Stage: "TAL", Count: 30, CostPer: ptr(600.0), PerHead: ptr(15.0)}, march.Moved[0])
+	assert.Equal(t, 10, by["sdr 2026-04"].Moved[0].Count)
+	sales := by["sales 2026-03"]
+	assert.Nil(t, sales.Cost, "no cost rows for sales: unknown")
+	assert.Empty(t, sales.Moved)
+}
+
+func ptr[T any](v T) *T { return &v }

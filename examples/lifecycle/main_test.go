@@ -543,3 +543,36 @@ func TestReportROIAndSmallReports(t *testing.T) {
 		}
 	})
 }
+
+// TestTeamOutput: the SDR team's output over the run is every MQL the
+// simulated SDRs accepted, and its cost per quarter is the stated staff
+// cost; the report prints each quarter's row.
+func TestTeamOutput(t *testing.T) {
+	r, err := simulate(context.Background(), business.DemoConfig(3, 2000, 12), nil)
+	require.NoError(t, err)
+	accepted := 0
+	for _, sdr := range r.truth.SDR.Team {
+		accepted += sdr.Converted
+	}
+	moved := 0
+	var buf bytes.Buffer
+	r.print(&buf)
+	out := buf.String()
+	staff := business.DemoStaff(r.truth)
+	i := slices.IndexFunc(staff, func(s business.Staffing) bool { return s.Function == business.SDRFunction })
+	require.GreaterOrEqual(t, i, 0)
+	for _, to := range r.roi.Teams {
+		if to.Team != "sdr" {
+			continue
+		}
+		require.NotNil(t, to.Cost, to.Period)
+		assert.InDelta(t, staff[i].Heads*staff[i].PerQuarter, *to.Cost, 1e-6, to.Period)
+		for _, mv := range to.Moved {
+			assert.Equal(t, sim.StageSAL, mv.Stage)
+			moved += mv.Count
+			assert.Regexp(t, fmt.Sprintf(`(?m)^sdr +%s +SAL +%s +`, to.Period, thousands(mv.Count)), out)
+		}
+	}
+	assert.Positive(t, accepted)
+	assert.Equal(t, accepted, moved, "every simulated acceptance is the SDR team's output")
+}

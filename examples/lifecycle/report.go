@@ -430,8 +430,23 @@ func (r *report) printROIByQuarter(w io.Writer) {
 	}
 	fmt.Fprintln(w, "(ROI = (won value - cost) / cost, with the deals won in the quarter: the run starts empty, so its first")
 	fmt.Fprintln(w, " quarter pays for leads that close later. The SDR team's calls follow the MQL and are not marketing touches,")
-	fmt.Fprintln(w, " so sdr earns no credit: its row is its cost, which the totals carry. Credit is not effect: see the caveat")
-	fmt.Fprintln(w, " under the attribution below.)")
+	fmt.Fprintln(w, " so sdr earns no credit: its row is its cost, which the totals carry; its output is below. Credit is not")
+	fmt.Fprintln(w, " effect: see the caveat under the attribution below.)")
+	r.printTeams(w)
+}
+
+// printTeams prints what the teams that work leads moved on per quarter,
+// for their cost: the SDR function's output.
+func (r *report) printTeams(w io.Writer) {
+	fmt.Fprintln(w, "\n-- Team output per quarter (leads moved on from the stages each team owns, for the team's cost)")
+	tw := table(w)
+	fmt.Fprintln(tw, "team\tquarter\tmoved to\tleads\tcost\tcost per lead\tper head\t")
+	for _, to := range r.roi.Teams {
+		for _, mv := range to.Moved {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", to.Team, to.Period, mv.Stage, thousands(mv.Count), money(to.Cost), money(mv.CostPer), oneDecimal(mv.PerHead))
+		}
+	}
+	tw.Flush()
 }
 
 // printInstant prints the month's time to MQL with and without the leads
