@@ -113,7 +113,8 @@ func ParseCapacitySpec(data []byte) (CapacitySpec, error) {
 	return s, nil
 }
 
-// CapacityLead is one lead of the history: its score trajectory on the
+// CapacityLead is one lead of the history (lifecycle.Engine.ScoreHistories
+// gives it from an engine's stores): its score trajectory on the
 // dimension the MQL threshold reads (see [scoring.Model.Trajectory]) and
 // its outcome.
 type CapacityLead struct {
