@@ -120,10 +120,13 @@ type DiagnoseOptions struct {
 	// the old owner's outcomes (the engine keeps a profile's history only
 	// as of scoring times). At most stage.MaxStages entries.
 	Assigned map[string]string `json:"assigned,omitempty"`
-	// Work are the event types that count as working a lead (default:
-	// leadkit.EventSDRCall, leadkit.EventSalesFollowUp and
-	// leadkit.EventMeeting).
-	Work []string `json:"work,omitempty"`
+	// Work are the event types that count as working a lead in every
+	// stage (default: leadkit.EventSDRCall, leadkit.EventSalesFollowUp and
+	// leadkit.EventMeeting); WorkByStage gives a stage its own ({"MQL":
+	// ["sdr_call"]}: an SDR's calls per lead without the meetings sales
+	// books in the same stay). At most stage.MaxStages entries.
+	Work        []string            `json:"work,omitempty"`
+	WorkByStage map[string][]string `json:"work_by_stage,omitempty"`
 	// Now measures the stays still open for SLA breaches (default: the
 	// engine's clock).
 	Now time.Time `json:"now,omitzero"`
@@ -169,10 +172,30 @@ func (e *Engine) Diagnose(ctx context.Context, o DiagnoseOptions) (Diagnosis, er
 		errs = append(errs, err)
 	}
 	stages := e.machine.FunnelSpec(fo).Stages
-	var w *journey.WorkAccumulator
+	// One work accumulator per stage measured: each stage may have its
+	// own work types (an SDR's calls in MQL, a rep's meetings in SQL).
+	var ws []*journey.WorkAccumulator
 	if len(stages) >= 2 {
-		if w, err = journey.NewWork(journey.WorkSpec{Stages: stages[:len(stages)-1], Types: work, Order: e.machine.FunnelStages()}); err != nil {
-			errs = append(errs, err)
+		for _, st := range stages[:len(stages)-1] {
+			types := work
+			if t, ok := o.WorkByStage[st]; ok {
+				types = t
+			}
+			w, err := journey.NewWork(journey.WorkSpec{Stages: []string{st}, Types: types, Order: e.machine.FunnelStages()})
+			if err != nil {
+				errs = append(errs, fmt.Errorf("work of %q: %w", text.Clip(st, 64), err))
+				continue
+			}
+			ws = append(ws, w)
+		}
+	}
+	if len(o.WorkByStage) > stage.MaxStages {
+		errs = append(errs, fmt.Errorf("%w: work_by_stage: %d stages, at most %d", leadkit.ErrInvalid, len(o.WorkByStage), stage.MaxStages))
+	} else {
+		for _, st := range slices.Sorted(maps.Keys(o.WorkByStage)) {
+			if !slices.Contains(stages[:max(len(stages)-1, 0)], st) {
+				errs = append(errs, fmt.Errorf("%w: work_by_stage: %q is not a stage of the funnel with a next stage", leadkit.ErrInvalid, text.Clip(st, 64)))
+			}
 		}
 	}
 	if len(o.Assigned) > stage.MaxStages {
@@ -218,12 +241,20 @@ func (e *Engine) Diagnose(ctx context.Context, o DiagnoseOptions) (Diagnosis, er
 		if err != nil {
 			return err
 		}
-		return w.Add(visits, events)
+		for _, w := range ws {
+			if err := w.Add(visits, events); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return Diagnosis{}, fmt.Errorf("lifecycle: diagnose: %w", err)
 	}
-	d := Diagnosis{From: o.From, To: o.To, Funnel: f.Result(), Work: w.Result()}
+	d := Diagnosis{From: o.From, To: o.To, Funnel: f.Result(), Work: journey.WorkResult{Stages: []journey.StageWork{}}}
+	for _, w := range ws {
+		d.Work.Stages = append(d.Work.Stages, w.Result().Stages...)
+	}
 	if d.Gaps, err = e.machine.Gaps(d.Funnel); err != nil {
 		return Diagnosis{}, fmt.Errorf("lifecycle: diagnose: %w", err)
 	}

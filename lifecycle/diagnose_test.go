@@ -326,3 +326,34 @@ func TestDiagnoseInUTC(t *testing.T) {
 	assert.Equal(t, d, back)
 	assert.Equal(t, time.UTC, d.From.Location())
 }
+
+// TestDiagnoseWorkByStage: a stage's own work types: an SDR's calls per
+// lead in MQL without the meetings booked in the same stay.
+func TestDiagnoseWorkByStage(t *testing.T) {
+	e, m := talEngine(t)
+	for i := range 4 {
+		id := fmt.Sprintf("w%d", i)
+		at := t0.Add(time.Duration(i) * time.Hour)
+		_, err := e.AddLead(ctx, leadkit.Lead{ID: id, CreatedAt: at}, "MQL")
+		require.NoError(t, err)
+		_, err = e.Ingest(ctx,
+			leadkit.Event{ID: id + "-call", LeadID: id, Type: leadkit.EventSDRCall, Time: at.Add(time.Hour)},
+			leadkit.Event{ID: id + "-meet", LeadID: id, Type: leadkit.EventMeeting, Time: at.Add(2 * time.Hour)})
+		require.NoError(t, err)
+		_, err = m.Fire(ctx, stage.Lead(id), "accept", stage.Request{Actor: "ana", At: at.Add(3 * time.Hour)})
+		require.NoError(t, err)
+	}
+	d, err := e.Diagnose(ctx, lifecycle.DiagnoseOptions{Stages: []string{"MQL", "TAL", "SAL"}})
+	require.NoError(t, err)
+	step, _ := d.Step("MQL", "TAL")
+	assert.Equal(t, 2.0, *step.Work.PerStay, "by default a meeting is work too")
+	d, err = e.Diagnose(ctx, lifecycle.DiagnoseOptions{Stages: []string{"MQL", "TAL", "SAL"}, WorkByStage: map[string][]string{"MQL": {leadkit.EventSDRCall}}})
+	require.NoError(t, err)
+	step, _ = d.Step("MQL", "TAL")
+	assert.Equal(t, 1.0, *step.Work.PerStay)
+	require.Len(t, d.Work.Stages, 2)
+	_, err = e.Diagnose(ctx, lifecycle.DiagnoseOptions{Stages: []string{"MQL", "TAL", "SAL"}, WorkByStage: map[string][]string{"SAL": {"x"}, "MQL": {}}})
+	require.ErrorIs(t, err, leadkit.ErrInvalid)
+	assert.Contains(t, err.Error(), `work_by_stage: "SAL" is not a stage of the funnel with a next stage`)
+	assert.Contains(t, err.Error(), `work of "MQL"`)
+}
