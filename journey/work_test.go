@@ -79,7 +79,14 @@ func workByDefinition(visits []stage.Visit, events []leadkit.Event, st string) (
 	}
 	// The stay ends at the next visit; at the same instant, visits come
 	// in funnel order (the spec's stages, then the others), then as listed.
+	sorted := true
+	for k := 1; k < len(visits); k++ {
+		sorted = sorted && !visits[k].At.Before(visits[k-1].At)
+	}
 	rank := func(st string) int {
+		if sorted {
+			return 0 // a list in time order is taken as listed
+		}
 		switch st {
 		case "MQL":
 			return 0
@@ -214,11 +221,12 @@ func TestWorkOwnerAsTheFunnelCounts(t *testing.T) {
 	require.ErrorIs(t, err, leadkit.ErrInvalid)
 }
 
-// TestWorkSameInstantOrder: visits at one instant are taken in funnel
-// order, as the stage funnel takes them: an MQL ended by a move to SAL at
-// the same instant had no time to be called, in either list order.
+// TestWorkSameInstantOrder: in a list out of time order, visits at one
+// instant are taken in funnel order, as the stage funnel takes them: an
+// MQL ended by a move to SAL at the same instant had no time to be
+// called, in either list order.
 func TestWorkSameInstantOrder(t *testing.T) {
-	v := []stage.Visit{{LeadID: "x", Stage: "MQL", At: wh(0), Owner: "ana"}, {LeadID: "x", Stage: "SAL", At: wh(0)}}
+	v := []stage.Visit{{LeadID: "x", Stage: "SQL", At: wh(5)}, {LeadID: "x", Stage: "MQL", At: wh(0), Owner: "ana"}, {LeadID: "x", Stage: "SAL", At: wh(0)}}
 	ev := []leadkit.Event{call("x", 1, 1)}
 	run := func(v []stage.Visit) journey.WorkResult {
 		w, err := journey.NewWork(journey.WorkSpec{Stages: []string{"MQL"}, Types: []string{leadkit.EventSDRCall}})
@@ -226,7 +234,7 @@ func TestWorkSameInstantOrder(t *testing.T) {
 		require.NoError(t, w.Add(v, ev))
 		return w.Result()
 	}
-	a, b := run(v), run([]stage.Visit{v[1], v[0]})
+	a, b := run(v), run([]stage.Visit{v[0], v[2], v[1]})
 	assert.Equal(t, a, b)
 	assert.Equal(t, 0, b.Stages[0].All.Touches)
 }

@@ -176,10 +176,18 @@ func (e *Engine) Diagnose(ctx context.Context, o DiagnoseOptions) (Diagnosis, er
 	// own work types (an SDR's calls in MQL, a rep's meetings in SQL).
 	var ws []*journey.WorkAccumulator
 	if len(stages) >= 2 {
+		// The default list is checked once, whether a stage uses it or not.
+		_, werr := journey.NewWork(journey.WorkSpec{Stages: stages[:1], Types: work})
+		if werr != nil {
+			errs = append(errs, fmt.Errorf("work: %w", werr))
+		}
 		for _, st := range stages[:len(stages)-1] {
-			types := work
-			if t, ok := o.WorkByStage[st]; ok {
-				types = t
+			types, own := o.WorkByStage[st]
+			if !own {
+				if werr != nil {
+					continue // reported once above
+				}
+				types = work
 			}
 			w, err := journey.NewWork(journey.WorkSpec{Stages: []string{st}, Types: types, Order: e.machine.FunnelStages()})
 			if err != nil {

@@ -3,6 +3,7 @@ package lifecycle_test
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,10 +18,11 @@ import (
 
 // talEngine is an engine over the classic stages with TAL between MQL
 // and SAL, the SDR team owning MQL, and a target of 0.4 for MQL -> TAL.
-func talEngine(t *testing.T) (*lifecycle.Engine, *stage.Machine) {
+func talEngine(t *testing.T, extra ...stage.Transition) (*lifecycle.Engine, *stage.Machine) {
 	t.Helper()
 	def, err := stage.Classic().InsertBetween(stage.Stage{Name: "TAL", Team: "sales"}, "MQL", "SAL")
 	require.NoError(t, err)
+	def.Transitions = append(def.Transitions, extra...)
 	for i := range def.Stages {
 		if def.Stages[i].Name == "MQL" {
 			def.Stages[i].Team = "sdr"
@@ -356,4 +358,16 @@ func TestDiagnoseWorkByStage(t *testing.T) {
 	require.ErrorIs(t, err, leadkit.ErrInvalid)
 	assert.Contains(t, err.Error(), `work_by_stage: "SAL" is not a stage of the funnel with a next stage`)
 	assert.Contains(t, err.Error(), `work of "MQL"`)
+}
+
+// TestDiagnoseBadWorkOnce: a bad default work list is reported once, even
+// when every stage has its own.
+func TestDiagnoseBadWorkOnce(t *testing.T) {
+	e, _ := talEngine(t)
+	_, err := e.Diagnose(ctx, lifecycle.DiagnoseOptions{Stages: []string{"MQL", "TAL", "SAL"}, Work: []string{""}})
+	require.ErrorIs(t, err, leadkit.ErrInvalid)
+	assert.Equal(t, 1, strings.Count(err.Error(), "types[0]"), err.Error())
+	_, err = e.Diagnose(ctx, lifecycle.DiagnoseOptions{Stages: []string{"MQL", "TAL", "SAL"}, Work: []string{""},
+		WorkByStage: map[string][]string{"MQL": {"sdr_call"}, "TAL": {"meeting"}}})
+	require.ErrorIs(t, err, leadkit.ErrInvalid, "a bad default list is an error even when no stage uses it")
 }

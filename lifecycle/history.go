@@ -41,7 +41,8 @@ type ScoreHistory struct {
 }
 
 // ScoreHistories calls fn with the ScoreHistory of every lead the engine
-// has, in the order of its Store's Scan. The scores are the model's full
+// has that was created by AsOf, in the order of its Store's Scan (a lead
+// without events by then has nil Scores). The scores are the model's full
 // replay of the lead's stored events up to AsOf on its current profile:
 // what the model says of the lead's behaviour, without the Requalify
 // resets the engine applies after a recycle (a threshold recommendation
@@ -58,12 +59,13 @@ func (e *Engine) ScoreHistories(ctx context.Context, o ScoreHistoryOptions, fn f
 	}
 	order := e.machine.FunnelStages()
 	w, oc := slices.Index(order, o.Worked), slices.Index(order, o.Outcome)
-	switch {
-	case w < 0:
+	if w < 0 {
 		bad("worked stage %q is not a funnel stage", clip(o.Worked))
-	case oc < 0:
+	}
+	if oc < 0 {
 		bad("outcome stage %q is not a funnel stage", clip(o.Outcome))
-	case oc <= w:
+	}
+	if w >= 0 && oc >= 0 && oc <= w {
 		bad("outcome stage %q does not come after worked stage %q", o.Outcome, o.Worked)
 	}
 	asOf := o.AsOf
@@ -77,6 +79,9 @@ func (e *Engine) ScoreHistories(ctx context.Context, o ScoreHistoryOptions, fn f
 		return errors.Join(errs...)
 	}
 	return e.states.Scan(ctx, func(st LeadState) error {
+		if st.Lead.CreatedAt.After(asOf) {
+			return nil // not a lead yet at AsOf
+		}
 		evs, err := e.events.Events(ctx, st.LeadID, time.Time{}, asOf.Add(time.Nanosecond))
 		if err != nil {
 			return err

@@ -70,10 +70,39 @@ func TestScoreHistories(t *testing.T) {
 	assert.Equal(t, 5, r.Leads)
 	assert.Equal(t, 1, r.Unscored, "the import has no events: no score")
 
+	// As of March 15: old reached SAL, not SQL yet; new (created March 10)
+	// is a lead; the import (March 15, midnight) too, crm's SQL entry
+	// included; a lead created later is none.
+	mid := time.Date(2026, 3, 15, 0, 0, 0, 0, time.UTC)
+	got = map[string]lifecycle.ScoreHistory{}
+	err = e.ScoreHistories(ctx, lifecycle.ScoreHistoryOptions{Dimension: "total", Worked: "MQL", Outcome: "SQL", AsOf: mid}, func(h lifecycle.ScoreHistory) error {
+		got[h.LeadID] = h
+		return nil
+	})
+	require.NoError(t, err)
+	assert.True(t, got["old"].OutcomeAt.IsZero(), "old reached SQL after AsOf")
+	assert.False(t, got["old"].WorkedAt.IsZero())
+	for _, sp := range got["new"].Scores {
+		assert.False(t, sp.Time.After(mid), "no score after AsOf")
+	}
+	early := time.Date(2026, 2, 20, 0, 0, 0, 0, time.UTC)
+	got = map[string]lifecycle.ScoreHistory{}
+	err = e.ScoreHistories(ctx, lifecycle.ScoreHistoryOptions{Dimension: "total", Worked: "MQL", Outcome: "SQL", AsOf: early}, func(h lifecycle.ScoreHistory) error {
+		got[h.LeadID] = h
+		return nil
+	})
+	require.NoError(t, err)
+	assert.NotContains(t, got, "new", "created in March, after AsOf")
+	assert.Contains(t, got, "old")
+
 	err = e.ScoreHistories(ctx, lifecycle.ScoreHistoryOptions{Dimension: "nope", Worked: "SQL", Outcome: "MQL"}, nil)
 	require.ErrorIs(t, err, leadkit.ErrInvalid)
 	assert.Contains(t, err.Error(), `dimension "nope"`)
 	assert.Contains(t, err.Error(), `does not come after`)
+	err = e.ScoreHistories(ctx, lifecycle.ScoreHistoryOptions{Dimension: "total", Worked: "nope", Outcome: "nada"}, nil)
+	require.ErrorIs(t, err, leadkit.ErrInvalid)
+	assert.Contains(t, err.Error(), `"nope"`)
+	assert.Contains(t, err.Error(), `"nada"`)
 	stop := fmt.Errorf("stop")
 	err = e.ScoreHistories(ctx, lifecycle.ScoreHistoryOptions{Dimension: "total", Worked: "MQL", Outcome: "SQL"}, func(lifecycle.ScoreHistory) error { return stop })
 	require.ErrorIs(t, err, stop)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"sort"
 	"time"
 
 	"github.com/leadkit/leadkit"
@@ -82,25 +83,31 @@ type ROIResult struct {
 	// no credit for them, which is no data, not zero.
 	Unsolved []string `json:"unsolved,omitempty"`
 	// Teams is the output of the teams that work leads (the stages'
-	// Team: an SDR team, sales) per period, with the cost table's cost of
-	// the team's key: what the SDR function produced for its cost, which
+	// Team) per period, with the cost table's cost of the team's key: what
+	// a function such as the SDR team produced for its cost, which
 	// attribution cannot say (its calls follow the MQL and are not
-	// marketing touches). Sorted by team, then period.
+	// marketing touches). A move is the output of the team that owns the
+	// stage it leaves: with an SDR team owning MQL, its SALs (or TALs);
+	// with stage.Classic's teams (MQL marketing's, SAL the SDR team's),
+	// the SDR team's output is SQLs. Sorted by team, then period.
 	Teams []TeamOutput `json:"teams"`
 }
 
-// TeamOutput is what one team produced in one period: the leads it moved
-// forward out of the stages it owns (an SDR team's MQLs accepted into
-// SAL), with its cost from the cost table (the row of the team's name) and
-// the cost and heads per lead moved.
+// TeamOutput is what one team produced in one period: the entries into
+// later funnel stages that its people made from the stages it owns (an
+// SDR team owning MQL: its MQLs accepted into SAL), with its cost from the
+// cost table (the row of the team's name) and the cost and heads per
+// entry. Automatic changes are nobody's output; a lead recycled and
+// accepted again counts again, as a repeat reach does.
 type TeamOutput struct {
 	Team   string    `json:"team"`
 	Period string    `json:"period"`
 	Start  time.Time `json:"start"`
 	End    time.Time `json:"end"`
-	// Moved counts, per stage entered, the entries of the period from a
-	// stage the team owns into a later funnel stage (recycling and
-	// disqualifying are not output), sorted by stage.
+	// Moved counts, per stage reached, the entries of the period from a
+	// stage the team owns into a later funnel stage, with the stages the
+	// move skipped (MQL -> SQL reaches SAL too, as stage.Reach says;
+	// recycling and disqualifying are not output), sorted by stage.
 	Moved []TeamMove `json:"moved"`
 	// Cost is the team's cost in the period (nil: unknown, no cost row
 	// or some missing) and Headcount its mean heads.
@@ -132,7 +139,7 @@ func (e *Engine) ROI(ctx context.Context, o ROIOptions) (ROIResult, error) {
 	}
 	vopts := e.verify
 	vopts.Values = o.Values
-	moves := e.newTeamMoves()
+	moves := e.newTeamMoves(spans)
 	snap, err := e.snapshot(ctx, moves.add)
 	if err != nil {
 		return ROIResult{}, err
@@ -169,61 +176,83 @@ func (e *Engine) ROI(ctx context.Context, o ROIOptions) (ROIResult, error) {
 	if err != nil {
 		return ROIResult{}, fmt.Errorf("lifecycle: roi: %w", err)
 	}
-	out.Teams = moves.output(spans, out.Report)
+	out.Teams = moves.output(out.Report)
 	return out, nil
 }
 
-// teamMoves collects the forward moves out of team-owned stages.
+// teamMoves counts, per team and period, the stages reached by the moves
+// out of the stages each team owns.
 type teamMoves struct {
-	team map[string]string // stage -> its team
-	rank map[string]int    // funnel stage -> position
-	list []teamMove
+	team   map[string]string // stage -> its team
+	rank   map[string]int    // funnel stage -> position
+	order  []string
+	spans  []attribution.Span
+	counts map[string][]map[string]int // team -> span -> stage -> entries
 }
 
-type teamMove struct {
-	team, to string
-	at       time.Time
-}
-
-func (e *Engine) newTeamMoves() *teamMoves {
-	m := &teamMoves{team: map[string]string{}, rank: map[string]int{}}
+func (e *Engine) newTeamMoves(spans []attribution.Span) *teamMoves {
+	m := &teamMoves{team: map[string]string{}, rank: map[string]int{}, order: e.machine.FunnelStages(), spans: spans,
+		counts: map[string][]map[string]int{}}
 	for _, s := range e.machine.Definition().Stages {
 		if s.Team != "" {
 			m.team[s.Name] = s.Team
+			m.counts[s.Team] = make([]map[string]int, len(spans))
 		}
 	}
-	for i, s := range e.machine.FunnelStages() {
+	for i, s := range m.order {
 		m.rank[s] = i
 	}
 	return m
 }
 
-// add takes the moves of one history.
+// add counts the moves of one history: each change a person made
+// (automatic changes are nobody's work) from a team-owned stage to a
+// later funnel stage reaches that stage and, in stage.Reach's meaning,
+// the stages it skipped on the way; all of them are the team's output,
+// in the period of the change.
 func (m *teamMoves) add(h []stage.Entry) error {
+	var reached []stage.Visit
 	for _, en := range h {
 		team, owned := m.team[en.From]
-		if !owned || en.Trigger == stage.TriggerSubStatus {
+		if !owned || en.Trigger != stage.TriggerManual {
 			continue
 		}
 		from, okf := m.rank[en.From]
 		to, okt := m.rank[en.To]
-		if okf && okt && to > from {
-			m.list = append(m.list, teamMove{team, en.To, en.At})
+		if !okf || !okt || to <= from {
+			continue
+		}
+		k := sort.Search(len(m.spans), func(i int) bool { return m.spans[i].End.After(en.At) })
+		if k == len(m.spans) || en.At.Before(m.spans[k].Start) {
+			continue // outside the report's range
+		}
+		if reached == nil {
+			var err error
+			if reached, err = stage.Reach(stage.Visits(h), m.order); err != nil {
+				return err
+			}
+		}
+		c := m.counts[team][k]
+		if c == nil {
+			c = map[string]int{}
+			m.counts[team][k] = c
+		}
+		c[en.To]++
+		for _, v := range reached {
+			if r, ok := m.rank[v.Stage]; ok && v.Implied && v.At.Equal(en.At) && r > from && r < to {
+				c[v.Stage]++ // skipped on the way: reached by this move
+			}
 		}
 	}
 	return nil
 }
 
-// output counts the moves per team and span, with the costs of the
-// report's rows.
-func (m *teamMoves) output(spans []attribution.Span, rep attribution.ROIReport) []TeamOutput {
-	teams := map[string]bool{}
-	for _, t := range m.team {
-		teams[t] = true
-	}
-	var out []TeamOutput
-	for _, team := range slices.Sorted(maps.Keys(teams)) {
-		for _, sp := range spans {
+// output is the teams' output per span, with the costs of the report's
+// rows.
+func (m *teamMoves) output(rep attribution.ROIReport) []TeamOutput {
+	out := []TeamOutput{}
+	for _, team := range slices.Sorted(maps.Keys(m.counts)) {
+		for k, sp := range m.spans {
 			to := TeamOutput{Team: team, Period: sp.Label, Start: sp.Start, End: sp.End, Moved: []TeamMove{}}
 			if row, ok := rep.Row(team, sp.Label); ok {
 				to.Headcount = row.Headcount
@@ -232,12 +261,7 @@ func (m *teamMoves) output(spans []attribution.Span, rep attribution.ROIReport) 
 					to.Cost = &c
 				}
 			}
-			counts := map[string]int{}
-			for _, mv := range m.list {
-				if mv.team == team && !mv.at.Before(sp.Start) && mv.at.Before(sp.End) {
-					counts[mv.to]++
-				}
-			}
+			counts := m.counts[team][k]
 			for _, st := range slices.Sorted(maps.Keys(counts)) {
 				tm := TeamMove{Stage: st, Count: counts[st], PerHead: leadkit.Ratio(float64(counts[st]), to.Headcount)}
 				if to.Cost != nil {

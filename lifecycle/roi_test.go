@@ -15,6 +15,7 @@ import (
 	"github.com/leadkit/leadkit/attribution"
 	"github.com/leadkit/leadkit/journey"
 	"github.com/leadkit/leadkit/lifecycle"
+	"github.com/leadkit/leadkit/pool"
 	"github.com/leadkit/leadkit/scoring"
 	"github.com/leadkit/leadkit/sim"
 	"github.com/leadkit/leadkit/stage"
@@ -428,7 +429,7 @@ dimensions:
 // cost table's row for the team; a team without cost rows has no cost.
 func TestROITeamOutput(t *testing.T) {
 	e, m := talEngine(t)
-	accept := map[time.Month]int{time.March: 30, time.April: 10}
+	accept := map[time.Month]int{time.March: 30, time.April: 10, time.May: 7} // May is outside the report
 	for mo, n := range accept {
 		for i := range n + 5 {
 			id := fmt.Sprintf("%s-%02d", mo, i)
@@ -465,3 +466,56 @@ func TestROITeamOutput(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestROITeamOutputReachesSkippedStages: an MQL an SDR moves straight to
+// SAL reached TAL on the way (stage.Reach), and both are the SDR team's
+// output, as ROI's stage credit counts the skipped stage too.
+func TestROITeamOutputReachesSkippedStages(t *testing.T) {
+	e, m := talEngine(t, stage.Transition{Name: "fast", From: []string{"MQL"}, To: "SAL"})
+	at := month(3).Add(time.Hour)
+	_, err := e.AddLead(ctx, leadkit.Lead{ID: "a", CreatedAt: at}, "MQL")
+	require.NoError(t, err)
+	_, err = m.Fire(ctx, stage.Lead("a"), "fast", stage.Request{Actor: "ana", At: at.Add(time.Hour)})
+	require.NoError(t, err)
+	r, err := e.ROI(ctx, lifecycle.ROIOptions{From: month(3), To: month(4), Period: leadkit.PeriodMonth,
+		Costs: attribution.CostTable{Period: leadkit.PeriodMonth, Rows: []attribution.CostRow{{Key: "sdr", Period: "2026-03", Headcount: 1, LoadedCost: 1000}}}})
+	require.NoError(t, err)
+	for _, to := range r.Teams {
+		if to.Team == "sdr" {
+			assert.Equal(t, []lifecycle.TeamMove{{Stage: "SAL", Count: 1, CostPer: ptr(1000.0), PerHead: ptr(1.0)}, {Stage: "TAL", Count: 1, CostPer: ptr(1000.0), PerHead: ptr(1.0)}}, to.Moved)
+		}
+	}
+}
+
+// TestROITeamOutputAutomaticIsNobodys: the scoring engine's automatic
+// qualifications out of Raw (marketing's stage in stage.Classic) are no
+// team's output; a definition without teams has none, as an empty list.
+func TestROITeamOutputAutomaticIsNobodys(t *testing.T) {
+	_, e := verifyFixture(t) // Classic: old, new and done qualified automatically
+	r, err := e.ROI(ctx, lifecycle.ROIOptions{From: month(1), To: month(4), Period: leadkit.PeriodMonth})
+	require.NoError(t, err)
+	require.NotEmpty(t, r.Teams)
+	for _, to := range r.Teams {
+		assert.Empty(t, to.Moved, "%s %s", to.Team, to.Period)
+	}
+
+	def := stage.Classic()
+	for i := range def.Stages {
+		def.Stages[i].Team = ""
+	}
+	p := newParts(t)
+	m, err := stage.New(def, stage.Options{Store: p.stages, Now: func() time.Time { return now }})
+	require.NoError(t, err)
+	pol, err := pool.ParsePolicy([]byte(testPolicy))
+	require.NoError(t, err)
+	pl, err := pool.New(pool.Options{Store: p.pstore, Policy: pol, Now: func() time.Time { return now }})
+	require.NoError(t, err)
+	bare, err := lifecycle.New(pl, p.model, m, p.events, lifecycle.Options{States: p.states, Now: func() time.Time { return now },
+		Facts: map[string]string{"score": "total", "grade": "fit_band"}})
+	require.NoError(t, err)
+	r, err = bare.ROI(ctx, lifecycle.ROIOptions{From: month(1), To: month(2), Period: leadkit.PeriodMonth})
+	require.NoError(t, err)
+	b, err := json.Marshal(r)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `"teams":[]`, "no teams: an empty list, not null")
+}

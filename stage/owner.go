@@ -185,13 +185,17 @@ func (f *FunnelAccumulator) countOwners() {
 
 // StayEnd returns when the stay that visits[x] began ended: the time of
 // the subject's next direct visit (to any stage), or zero while the
-// subject is still there. Visits need not be sorted: visits at the same
-// instant are taken in funnel order (as [Reach] takes them: by position in
-// order, stages outside it last, then as listed), so a stay in MQL that a
-// move to SAL ends at the same instant lasted nothing, whichever comes
-// first in the list. It is the one meaning of a stay's end in leadkit: SLA
-// breaches of a funnel by owner and journey's work per stay read it.
+// subject is still there. A list in time order, as [Visits] gives a
+// history, is taken as it stands: its order of visits at one instant is
+// the order they happened in (a correction from SQL back to MQL at the
+// instant the lead reached SQL leaves it in MQL). A list out of time order
+// has lost that order, so its visits at one instant are taken in funnel
+// order (by position in order, stages outside it last, then as listed):
+// the same visits in any such order give the same stay. It is the one
+// meaning of a stay's end in leadkit: SLA breaches of a funnel by owner
+// and journey's work per stay read it.
 func StayEnd(visits []Visit, x int, order []string) time.Time {
+	sorted := slices.IsSortedFunc(visits, func(a, b Visit) int { return a.At.Compare(b.At) })
 	rank := func(st string) int {
 		if i := slices.Index(order, st); i >= 0 {
 			return i
@@ -205,8 +209,11 @@ func StayEnd(visits []Visit, x int, order []string) time.Time {
 			continue
 		}
 		if v.At.Equal(start) {
-			if ry := rank(v.Stage); ry < rx || (ry == rx && y < x) {
-				continue // before x at the same instant
+			if sorted && y < x {
+				continue // listed before x at the same instant
+			}
+			if ry := rank(v.Stage); !sorted && (ry < rx || (ry == rx && y < x)) {
+				continue // before x in funnel order at the same instant
 			}
 		}
 		if end.IsZero() || v.At.Before(end) {

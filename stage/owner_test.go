@@ -216,9 +216,17 @@ func ownerFunnelByDefinition(spec stage.FunnelSpec, leads [][]stage.Visit) map[[
 			if sla == 0 || stay < 0 {
 				continue
 			}
-			// The next visit; at the same instant, in funnel order (the
-			// spec's stages, then the others), then as listed.
+			// The next visit; at the same instant, as listed when the list
+			// is in time order, else in funnel order (the spec's stages,
+			// then the others), then as listed.
+			sorted := true
+			for k := 1; k < len(vs); k++ {
+				sorted = sorted && !vs[k].At.Before(vs[k-1].At)
+			}
 			rank := func(st string) int {
+				if sorted {
+					return 0
+				}
 				for i, name := range spec.Stages {
 					if name == st {
 						return i
@@ -389,16 +397,18 @@ func TestFunnelSLAChecked(t *testing.T) {
 	assert.ErrorIs(t, err, leadkit.ErrInvalid, "owner without by_owner")
 }
 
-// TestFunnelByOwnerSameInstantOrder: visits at one instant are taken in
-// funnel order, whatever their order in the list: an MQL stay ended by a
-// move to SAL at the same instant lasted nothing.
+// TestFunnelByOwnerSameInstantOrder: a list out of time order has lost
+// the order of visits at one instant, which are taken in funnel order,
+// whatever the list order: an MQL stay ended by a move to SAL at the same
+// instant lasted nothing. A list in time order is taken as it stands: a
+// correction from SQL back to MQL at one instant leaves the lead in MQL.
 func TestFunnelByOwnerSameInstantOrder(t *testing.T) {
 	a := []stage.Visit{
+		{LeadID: "x", Stage: "SQL", At: day(5)},
 		{LeadID: "x", Stage: "MQL", At: day(0), Owner: "ana"},
 		{LeadID: "x", Stage: "SAL", At: day(0)},
-		{LeadID: "x", Stage: "SQL", At: day(5)},
 	}
-	b := []stage.Visit{a[1], a[0], a[2]}
+	b := []stage.Visit{a[0], a[2], a[1]}
 	spec := stage.FunnelSpec{Stages: []string{"MQL", "SAL", "SQL"}, ByOwner: true,
 		SLA: map[string]leadkit.Duration{"MQL": leadkit.Duration(24 * time.Hour)}}
 	ra, err := stage.Funnel(spec, a)
@@ -426,4 +436,17 @@ func TestFunnelByOwnerNoConversionsNoTimes(t *testing.T) {
 	assert.Nil(t, g.Steps[0].Median)
 	assert.Nil(t, g.Steps[0].CycleGap)
 	assert.NotNil(t, g.Steps[0].TargetCycleTime)
+}
+
+func TestStayEndListOrder(t *testing.T) {
+	// A history in time order: SQL then a correction back to MQL at the
+	// same instant. SQL's stay ended then; MQL's has not.
+	h := []stage.Visit{{LeadID: "x", Stage: "SQL", At: day(1)}, {LeadID: "x", Stage: "MQL", At: day(1)}}
+	order := []string{"MQL", "SAL", "SQL"}
+	assert.Equal(t, day(1), stage.StayEnd(h, 0, order))
+	assert.True(t, stage.StayEnd(h, 1, order).IsZero())
+	// Out of time order, the same-instant visits go in funnel order.
+	u := []stage.Visit{{LeadID: "x", Stage: "SAL", At: day(3)}, {LeadID: "x", Stage: "SQL", At: day(1)}, {LeadID: "x", Stage: "MQL", At: day(1)}}
+	assert.Equal(t, day(1), stage.StayEnd(u, 2, order), "MQL before SQL")
+	assert.Equal(t, day(3), stage.StayEnd(u, 1, order))
 }
