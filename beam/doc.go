@@ -1,0 +1,22 @@
+// Package beam runs leadkit's mergeable analytics as Apache Beam transforms
+// (the Go SDK, github.com/apache/beam/sdks/v2), so the same accumulators
+// that compute a funnel in one process compute it partitioned, on the
+// local Prism runner or on Flink, Spark or Dataflow.
+//
+// It lives in its own module, github.com/leadkit/leadkit/beam: Beam's
+// dependency graph never reaches users of the core module.
+//
+// No analytic is written twice: each transform wraps the library's own
+// accumulator (Add, Merge, Result) in a Beam CombineFn, and the
+// accumulators travel between workers in their own binary encoding (for
+// the stage funnel, [stage.FunnelAccumulator.MarshalBinary]).
+//
+// What is here so far: [StageFunnel], the stage funnel of
+// stage.NewFunnel over a PCollection of stage.Visit, with the visits
+// that fail stage.Visit.Validate as a dead-letter output.
+//
+// The package is named beam like its directory; a program that also
+// imports Beam's own package beam names one of them, e.g.
+//
+//	import lkbeam "github.com/leadkit/leadkit/beam"
+package beam
