@@ -12,8 +12,11 @@
 // the stage funnel, [stage.FunnelAccumulator.MarshalBinary]).
 //
 // What is here so far: [StageFunnel], the stage funnel of
-// stage.NewFunnel over a PCollection of stage.Visit, with the visits
-// that fail stage.Visit.Validate as a dead-letter output.
+// stage.NewFunnel over a PCollection of stage.Visit; [Timelines], a
+// tenant's events grouped into per-lead timelines, and [JourneyFunnel],
+// journey funnels over them; [MarkovAttribution], the Markov model solved
+// once on the merged attribution.MarkovCounts of a PCollection of paths.
+// Inputs that fail validation go to dead-letter outputs.
 //
 // The package is named beam like its directory; a program that also
 // imports Beam's own package beam names one of them, e.g.
