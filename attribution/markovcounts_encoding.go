@@ -10,6 +10,7 @@ import (
 	"slices"
 
 	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/internal/binenc"
 )
 
 // The binary encoding of a MarkovCounts carries its state between
@@ -85,9 +86,9 @@ func (c *MarkovCounts) MarshalBinary() ([]byte, error) {
 	}
 	b = append(b, flags)
 	b = binary.AppendUvarint(b, uint64(c.added))
-	b = appendFloat(b, c.conv)
-	b = appendFloat(b, c.val)
-	b = appendFloat(b, c.nulls)
+	b = binenc.AppendFloat(b, c.conv)
+	b = binenc.AppendFloat(b, c.val)
+	b = binenc.AppendFloat(b, c.nulls)
 
 	// Channels by name: chanRank maps an id to its place.
 	byName := make([]int32, len(c.in.names))
@@ -159,11 +160,11 @@ func (c *MarkovCounts) MarshalBinary() ([]byte, error) {
 			edges = append(edges, edge{code, r.w[j]})
 		}
 		slices.SortFunc(edges, func(x, y edge) int { return cmp.Compare(x.to, y.to) })
-		b = appendFloat(b, c.convValue[s])
+		b = binenc.AppendFloat(b, c.convValue[s])
 		b = binary.AppendUvarint(b, uint64(len(edges)))
 		for _, e := range edges {
 			b = binary.AppendUvarint(b, e.to)
-			b = appendFloat(b, e.w)
+			b = binenc.AppendFloat(b, e.w)
 		}
 	}
 	return b, nil
@@ -175,69 +176,69 @@ func (c *MarkovCounts) MarshalBinary() ([]byte, error) {
 // paths can make, is refused with an error wrapping leadkit.ErrInvalid,
 // and c is left unchanged.
 func (c *MarkovCounts) UnmarshalBinary(data []byte) error {
-	d := markovDecoder{b: data}
+	d := markovDecoder{binenc.Decoder{B: data, Prefix: "attribution: markov: decode: ", Canonical: true}}
 	if !bytes.HasPrefix(data, markovMagic[:4]) {
-		return d.fail("not markov counts")
+		return d.Fail("not markov counts")
 	}
 	if len(data) < len(markovMagic) || data[4] != markovMagic[4] {
-		return d.fail("unknown format version")
+		return d.Fail("unknown format version")
 	}
-	d.b = data[len(markovMagic):]
-	order := d.uvarint("order")
-	flags := d.byte("flags")
-	if d.err != nil {
-		return d.err
+	d.B = data[len(markovMagic):]
+	order := d.Uvarint("order")
+	flags := d.Byte("flags")
+	if d.Err != nil {
+		return d.Err
 	}
 	if order < 1 || order > MaxMarkovOrder {
-		return d.fail("order %d, want 1 to %d", order, MaxMarkovOrder)
+		return d.Fail("order %d, want 1 to %d", order, MaxMarkovOrder)
 	}
 	if flags&^(markovFlagKeep|markovFlagCollapse|markovFlagFull) != 0 {
-		return d.fail("unknown flags %#x", flags)
+		return d.Fail("unknown flags %#x", flags)
 	}
 	out, err := NewMarkovCounts(Markov{Order: int(order), KeepRepeats: flags&markovFlagKeep != 0, CollapseChannels: flags&markovFlagCollapse != 0})
 	if err != nil {
 		return fmt.Errorf("attribution: markov: decode: %w", err)
 	}
-	added := d.uvarint("added")
-	if d.err == nil && added > math.MaxInt {
-		d.fail("added: %d is out of range", added)
+	added := d.Uvarint("added")
+	if d.Err == nil && added > math.MaxInt {
+		d.Fail("added: %d is out of range", added)
 	}
 	out.added = int(added)
 	out.conv = d.total("conversions")
 	out.val = d.total("value")
 	out.nulls = d.total("nulls")
-	if d.err == nil && out.conv == 0 && out.val != 0 {
-		d.fail("value %g without conversions", out.val)
+	if d.Err == nil && out.conv == 0 && out.val != 0 {
+		d.Fail("value %g without conversions", out.val)
 	}
 
-	nc := d.length("channels", 2)
+	nc := d.Length("channels", 2)
 	prev := ""
 	for i := range nc {
-		if d.err != nil {
+		if d.Err != nil {
 			break
 		}
-		name := string(d.bytes("channel"))
-		if d.err != nil {
+		name := string(d.Bytes("channel"))
+		if d.Err != nil {
 			break
 		}
 		if !channelOK(name) {
-			d.fail("channel %d: %s", i+1, badChannel(name))
+			d.Fail("channel %d: %s", i+1, badChannel(name))
 		} else if i > 0 && name <= prev {
-			d.fail("channel %q out of order or repeated", name)
+			d.Fail("channel %q out of order or repeated", name)
 		}
 		prev = name
 		out.in.id(name)
 	}
-	if d.err == nil && flags&markovFlagFull != 0 {
+	if d.Err == nil && flags&markovFlagFull != 0 {
 		out.full = true
 	} else {
 		out.decodeStates(&d)
 	}
-	if d.err == nil && len(d.b) > 0 {
-		d.fail("%d bytes after the end", len(d.b))
+	if d.Err == nil && len(d.B) > 0 {
+		d.Fail("%d bytes after the end", len(d.B))
 	}
-	if d.err != nil {
-		return d.err
+	if d.Err != nil {
+		return d.Err
 	}
 	*c = *out
 	return nil
@@ -247,41 +248,41 @@ func (c *MarkovCounts) UnmarshalBinary(data []byte) error {
 // into c, which holds the channels.
 func (c *MarkovCounts) decodeStates(d *markovDecoder) {
 	nc := len(c.in.names)
-	n := d.length("states", 2)
-	if d.err == nil && n > MaxMarkovStates {
-		d.fail("%d states, at most %d (MaxMarkovStates) unless full", n, MaxMarkovStates)
+	n := d.Length("states", 2)
+	if d.Err == nil && n > MaxMarkovStates {
+		d.Fail("%d states, at most %d (MaxMarkovStates) unless full", n, MaxMarkovStates)
 	}
 	var prev []int32
 	win := make([]int32, 0, c.order)
 	for i := range n {
-		if d.err != nil {
+		if d.Err != nil {
 			return
 		}
-		k := d.uvarint("window")
-		if d.err == nil && (k < 1 || k > uint64(c.order)) {
-			d.fail("state %d: window of %d channels at order %d", i+1, k, c.order)
+		k := d.Uvarint("window")
+		if d.Err == nil && (k < 1 || k > uint64(c.order)) {
+			d.Fail("state %d: window of %d channels at order %d", i+1, k, c.order)
 		}
 		win = win[:0]
 		for j := range int(k) {
-			id := d.uvarint("window channel")
-			if d.err != nil {
+			id := d.Uvarint("window channel")
+			if d.Err != nil {
 				return
 			}
 			if id >= uint64(nc) {
-				d.fail("state %d: channel %d of %d", i+1, id, nc)
+				d.Fail("state %d: channel %d of %d", i+1, id, nc)
 				return
 			}
 			if c.collapseChannels && j > 0 && win[j-1] == int32(id) {
-				d.fail("state %d: a repeated channel with collapsed channels", i+1)
+				d.Fail("state %d: a repeated channel with collapsed channels", i+1)
 				return
 			}
 			win = append(win, int32(id))
 		}
-		if d.err != nil {
+		if d.Err != nil {
 			return
 		}
 		if i > 0 && slices.Compare(win, prev) <= 0 {
-			d.fail("state %d out of order or repeated", i+1)
+			d.Fail("state %d out of order or repeated", i+1)
 			return
 		}
 		var s int32
@@ -294,30 +295,30 @@ func (c *MarkovCounts) decodeStates(d *markovDecoder) {
 	}
 	entered := make([]bool, n+1)
 	for s := 0; s <= n; s++ {
-		v := d.float("conversion value")
-		if d.err == nil && v < 0 {
-			d.fail("state %d: negative conversion value", s)
+		v := d.Float("conversion value")
+		if d.Err == nil && v < 0 {
+			d.Fail("state %d: negative conversion value", s)
 		}
 		c.convValue[s] = v
-		e := d.length("transitions", 9)
+		e := d.Length("transitions", 9)
 		last := int64(-1)
 		for range e {
-			to := d.uvarint("transition target")
-			w := d.float("transition weight")
-			if d.err != nil {
+			to := d.Uvarint("transition target")
+			w := d.Float("transition weight")
+			if d.Err != nil {
 				return
 			}
 			switch {
 			case int64(to) <= last || to > uint64(n)+1:
-				d.fail("state %d: transition to %d out of order, repeated or out of range", s, to)
+				d.Fail("state %d: transition to %d out of order, repeated or out of range", s, to)
 			case w <= 0:
-				d.fail("state %d: transition weight %g", s, w)
+				d.Fail("state %d: transition weight %g", s, w)
 			case s == 0 && to < 2:
-				d.fail("Start: a transition to a conversion or a null")
+				d.Fail("Start: a transition to a conversion or a null")
 			case s > 0 && to == uint64(s)+1 && !c.keepRepeats:
-				d.fail("state %d: a repeat without keep_repeats", s)
+				d.Fail("state %d: a repeat without keep_repeats", s)
 			}
-			if d.err != nil {
+			if d.Err != nil {
 				return
 			}
 			last = int64(to)
@@ -333,110 +334,29 @@ func (c *MarkovCounts) decodeStates(d *markovDecoder) {
 			c.rows[s].add(target, w)
 		}
 		if v > 0 && !slices.Contains(c.rows[s].to, toConv) {
-			d.fail("state %d: conversion value without conversions", s)
+			d.Fail("state %d: conversion value without conversions", s)
 			return
 		}
 	}
-	for s := 1; s <= n && d.err == nil; s++ {
+	for s := 1; s <= n && d.Err == nil; s++ {
 		if !entered[s] {
-			d.fail("state %d is never entered", s)
+			d.Fail("state %d is never entered", s)
 		}
 	}
-	if d.err == nil && n > 0 && len(c.rows[0].to) == 0 {
-		d.fail("states but no path from Start")
+	if d.Err == nil && n > 0 && len(c.rows[0].to) == 0 {
+		d.Fail("states but no path from Start")
 	}
-}
-
-func appendFloat(b []byte, v float64) []byte {
-	return binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
-}
-
-// markovDecoder reads the encoding; the first error sticks and later
-// reads return zero values.
-type markovDecoder struct {
-	b   []byte
-	err error
-}
-
-func (d *markovDecoder) fail(format string, args ...any) error {
-	if d.err == nil {
-		d.err = fmt.Errorf("attribution: markov: decode: %w: %s", leadkit.ErrInvalid, fmt.Sprintf(format, args...))
-	}
-	return d.err
-}
-
-func (d *markovDecoder) uvarint(what string) uint64 {
-	if d.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(d.b)
-	if n <= 0 || n > 1 && d.b[n-1] == 0 { // a zero last byte: not the shortest form
-		d.fail("%s: truncated or overlong number", what)
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *markovDecoder) byte(what string) byte {
-	if d.err != nil {
-		return 0
-	}
-	if len(d.b) == 0 {
-		d.fail("%s: truncated", what)
-		return 0
-	}
-	v := d.b[0]
-	d.b = d.b[1:]
-	return v
-}
-
-// float reads a finite float64 that is not negative zero (which would
-// make two encodings of the same counts).
-func (d *markovDecoder) float(what string) float64 {
-	if d.err != nil {
-		return 0
-	}
-	if len(d.b) < 8 {
-		d.fail("%s: truncated", what)
-		return 0
-	}
-	bits := binary.LittleEndian.Uint64(d.b)
-	d.b = d.b[8:]
-	v := math.Float64frombits(bits)
-	if !finite(v) || bits == 1<<63 {
-		d.fail("%s: %g is not a finite number", what, v)
-		return 0
-	}
-	return v
 }
 
 // total reads a non-negative total.
 func (d *markovDecoder) total(what string) float64 {
-	v := d.float(what)
-	if d.err == nil && v < 0 {
-		d.fail("%s: %g is negative", what, v)
+	v := d.Float(what)
+	if d.Err == nil && v < 0 {
+		d.Fail("%s: %g is negative", what, v)
 	}
 	return v
 }
 
-// length reads the number of items that follow, each at least size bytes:
-// more than the bytes left hold is refused before anything is allocated.
-func (d *markovDecoder) length(what string, size int) int {
-	v := d.uvarint(what)
-	if d.err == nil && v > uint64(len(d.b)/size) {
-		d.fail("%s: %d items in %d bytes", what, v, len(d.b))
-		return 0
-	}
-	return int(v)
-}
-
-func (d *markovDecoder) bytes(what string) []byte {
-	n := d.length(what, 1)
-	if d.err != nil {
-		return nil
-	}
-	out := d.b[:n]
-	d.b = d.b[n:]
-	return out
-}
+// markovDecoder reads the encoding (binenc.Decoder, numbers in their
+// shortest form) and the counts' totals.
+type markovDecoder struct{ binenc.Decoder }

@@ -6,11 +6,10 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"math"
 	"slices"
-	"time"
 
 	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/internal/binenc"
 )
 
 // The binary encoding of a FunnelAccumulator carries its state between
@@ -70,10 +69,10 @@ func (a *FunnelAccumulator) MarshalBinary() ([]byte, error) {
 	for s, c := range a.counts {
 		b = binary.AppendUvarint(b, uint64(c))
 		if s > 0 {
-			b = appendSortedDurations(b, a.gaps[s])
+			b = binenc.AppendSortedDurations(b, a.gaps[s])
 		}
 	}
-	b = appendSortedDurations(b, a.convert)
+	b = binenc.AppendSortedDurations(b, a.convert)
 	return b, nil
 }
 
@@ -83,17 +82,17 @@ func (a *FunnelAccumulator) MarshalBinary() ([]byte, error) {
 // funnel can hold, is refused with an error wrapping leadkit.ErrInvalid,
 // and a is left unchanged.
 func (a *FunnelAccumulator) UnmarshalBinary(data []byte) error {
-	d := funnelDecoder{b: data}
+	d := binenc.Decoder{B: data, Prefix: "journey: funnel: decode: "}
 	if !bytes.HasPrefix(data, journeyFunnelMagic[:4]) {
-		return d.fail("not a journey funnel accumulator")
+		return d.Fail("not a journey funnel accumulator")
 	}
 	if len(data) < len(journeyFunnelMagic) || data[4] != journeyFunnelMagic[4] {
-		return d.fail("unknown format version")
+		return d.Fail("unknown format version")
 	}
-	d.b = data[len(journeyFunnelMagic):]
-	specJSON := d.bytes("spec")
-	if d.err != nil {
-		return d.err
+	d.B = data[len(journeyFunnelMagic):]
+	specJSON := d.Bytes("spec")
+	if d.Err != nil {
+		return d.Err
 	}
 	spec, err := ParseFunnelSpec(specJSON)
 	if err != nil {
@@ -104,144 +103,32 @@ func (a *FunnelAccumulator) UnmarshalBinary(data []byte) error {
 		return fmt.Errorf("journey: funnel: decode: %w", err)
 	}
 	out := f.NewAccumulator()
-	out.leads = d.count("leads")
+	out.leads = d.Count("leads")
 	prev := out.leads
+	// Every step of a lead's best attempt lies within the window of its start.
+	over := "duration beyond the window " + leadkit.FormatDuration(f.window)
 	for s := range out.counts {
-		c := d.count("count")
-		if d.err == nil && c > prev {
+		c := d.Count("count")
+		if d.Err == nil && c > prev {
 			if s == 0 {
-				d.fail("step 1: count %d > leads %d", c, prev)
+				d.Fail("step 1: count %d > leads %d", c, prev)
 			} else {
-				d.fail("step %d: count %d > step %d count %d", s+1, c, s, prev)
+				d.Fail("step %d: count %d > step %d count %d", s+1, c, s, prev)
 			}
 		}
 		out.counts[s] = c
 		prev = c
 		if s > 0 {
-			out.gaps[s] = d.durations(c, f.window)
+			out.gaps[s] = d.Durations(c, f.window, over)
 		}
 	}
-	out.convert = d.durations(out.counts[len(out.counts)-1], f.window)
-	if d.err == nil && len(d.b) > 0 {
-		d.fail("%d bytes after the end", len(d.b))
+	out.convert = d.Durations(out.counts[len(out.counts)-1], f.window, over)
+	if d.Err == nil && len(d.B) > 0 {
+		d.Fail("%d bytes after the end", len(d.B))
 	}
-	if d.err != nil {
-		return d.err
+	if d.Err != nil {
+		return d.Err
 	}
 	*a = *out
 	return nil
-}
-
-// appendSortedDurations appends ds sorted (a copy: the accumulator's order
-// is left alone), the first as a varint, the rest as differences.
-func appendSortedDurations(b []byte, ds []time.Duration) []byte {
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	for i, d := range s {
-		if i == 0 {
-			b = binary.AppendVarint(b, int64(d))
-		} else {
-			b = binary.AppendUvarint(b, uint64(d-s[i-1]))
-		}
-	}
-	return b
-}
-
-// funnelDecoder reads the encoding; the first error sticks and later reads
-// return zero values.
-type funnelDecoder struct {
-	b   []byte
-	err error
-}
-
-func (d *funnelDecoder) fail(format string, args ...any) error {
-	if d.err == nil {
-		d.err = fmt.Errorf("journey: funnel: decode: %w: %s", leadkit.ErrInvalid, fmt.Sprintf(format, args...))
-	}
-	return d.err
-}
-
-func (d *funnelDecoder) uvarint(what string) uint64 {
-	if d.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
-		d.fail("%s: truncated or overlong number", what)
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *funnelDecoder) varint(what string) int64 {
-	if d.err != nil {
-		return 0
-	}
-	v, n := binary.Varint(d.b)
-	if n <= 0 {
-		d.fail("%s: truncated or overlong number", what)
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-// count reads a non-negative int.
-func (d *funnelDecoder) count(what string) int {
-	v := d.uvarint(what)
-	if v > math.MaxInt32 {
-		d.fail("%s: %d is out of range", what, v)
-		return 0
-	}
-	return int(v)
-}
-
-// bytes reads a length and that many bytes: a length longer than the
-// bytes left is refused.
-func (d *funnelDecoder) bytes(what string) []byte {
-	v := d.uvarint(what)
-	if d.err == nil && v > uint64(len(d.b)) {
-		d.fail("%s: %d bytes claimed, %d left", what, v, len(d.b))
-	}
-	if d.err != nil {
-		return nil
-	}
-	out := d.b[:v]
-	d.b = d.b[v:]
-	return out
-}
-
-// durations reads k sorted durations, each in [0, window]: every step of
-// a lead's best attempt lies within the window of its start.
-func (d *funnelDecoder) durations(k int, window time.Duration) []time.Duration {
-	if d.err != nil || k == 0 {
-		return nil
-	}
-	if k > len(d.b) {
-		d.fail("%d durations in %d bytes", k, len(d.b))
-		return nil
-	}
-	out := make([]time.Duration, k)
-	for i := range out {
-		if i == 0 {
-			out[0] = time.Duration(d.varint("duration"))
-			if d.err == nil && out[0] < 0 {
-				d.fail("negative duration")
-			}
-		} else {
-			delta := d.uvarint("duration")
-			if d.err == nil && delta > uint64(window-out[i-1]) {
-				d.fail("duration beyond the window %s", leadkit.FormatDuration(window))
-			}
-			out[i] = out[i-1] + time.Duration(delta)
-		}
-		if d.err == nil && out[i] > window {
-			d.fail("duration beyond the window %s", leadkit.FormatDuration(window))
-		}
-		if d.err != nil {
-			return nil
-		}
-	}
-	return out
 }

@@ -215,7 +215,7 @@ func TestJourneyFunnelBinaryRefused(t *testing.T) {
 		"a stage funnel":         {append([]byte("LKFA\x01"), ok[5:]...), "not a journey funnel accumulator"},
 		"future version":         {append([]byte("LKJF\x02"), ok[5:]...), "unknown format version"},
 		"trailing byte":          {append(append([]byte{}, ok...), 0), "1 bytes after the end"},
-		"spec length lies":       {append([]byte("LKJF\x01\xff\xff\x03"), plain...), "spec: 65535 bytes claimed"},
+		"spec length lies":       {append([]byte("LKJF\x01\xff\xff\x03"), plain...), "spec: 65535 items"},
 		"unknown spec key":       {enc(`{"steps":[{"name":"a","types":["a"]}],"colour":"red"}`, 0, 0), "colour"},
 		"bad spec":               {enc(`{"steps":[]}`, 0), "no steps"},
 		"bad when":               {enc(`{"steps":[{"name":"a","when":"event.nope > 1"}]}`, 0, 0), "event.nope"},
