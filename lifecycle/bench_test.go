@@ -16,6 +16,7 @@ import (
 
 	"github.com/leadkit/leadkit"
 	"github.com/leadkit/leadkit/internal/simbiz"
+	"github.com/leadkit/leadkit/internal/simpool"
 	"github.com/leadkit/leadkit/journey"
 	"github.com/leadkit/leadkit/lifecycle"
 	"github.com/leadkit/leadkit/pool"
@@ -54,12 +55,8 @@ func newBusiness(b *testing.B, leads int) *business {
 	for r := range s.Records() {
 		switch r.Kind {
 		case sim.KindObservation:
-			o := r.Observation
-			obs := &pool.Observation{Person: o.Person, Company: o.Company}
-			for _, id := range o.Identities {
-				obs.Identities = append(obs.Identities, pool.Identity{Kind: pool.IdentityKind(id.Kind), Value: id.Value})
-			}
-			next[o.Lead] = obs
+			o := simpool.Observation(r.Observation)
+			next[r.Observation.Lead] = &pool.Observation{Identities: o.Identities, Person: o.Person, Company: o.Company}
 		case sim.KindEvent:
 			if o := next[r.Event.LeadID]; o != nil {
 				delete(next, r.Event.LeadID)

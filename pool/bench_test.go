@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/internal/simpool"
 	"github.com/leadkit/leadkit/pool"
 	"github.com/leadkit/leadkit/sim"
 )
@@ -37,13 +38,7 @@ func simObservations(s *sim.Sim, f func(pool.Observation) error) error {
 		if r.Kind != sim.KindObservation {
 			continue
 		}
-		o := r.Observation
-		ids := make([]pool.Identity, len(o.Identities))
-		for i, id := range o.Identities {
-			ids[i] = pool.Identity{Kind: pool.IdentityKind(id.Kind), Value: id.Value}
-		}
-		if err := f(pool.Observation{ID: o.ID, At: o.At, Identities: ids, Person: o.Person, Company: o.Company,
-			Source: pool.Source{Channel: o.Channel, Campaign: o.Campaign}, Touch: o.Touch}); err != nil {
+		if err := f(simpool.Observation(r.Observation)); err != nil {
 			return err
 		}
 	}

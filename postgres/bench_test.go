@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/internal/simpool"
 	"github.com/leadkit/leadkit/pool"
 	"github.com/leadkit/leadkit/postgres"
 	"github.com/leadkit/leadkit/sim"
@@ -113,12 +114,7 @@ func benchSim(b *testing.B) ([]benchHistory, []pool.Observation) {
 				continue
 			}
 			seen[o.Lead] = true
-			po := pool.Observation{ID: o.ID, At: o.At, Person: o.Person, Company: o.Company,
-				Source: pool.Source{Channel: o.Channel, Campaign: o.Campaign}, Touch: o.Touch}
-			for _, id := range o.Identities {
-				po.Identities = append(po.Identities, pool.Identity{Kind: pool.IdentityKind(id.Kind), Value: id.Value})
-			}
-			obs = append(obs, po)
+			obs = append(obs, simpool.Observation(o))
 		}
 	}
 	return hists, obs

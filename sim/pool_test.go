@@ -9,26 +9,13 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/leadkit/leadkit/internal/simpool"
 	"github.com/leadkit/leadkit/pool"
 	"github.com/leadkit/leadkit/sim"
 )
 
-// toPool converts a simulated observation to the pool's, field by field.
-func toPool(o *sim.Observation) pool.Observation {
-	ids := make([]pool.Identity, len(o.Identities))
-	for i, id := range o.Identities {
-		ids[i] = pool.Identity{Kind: pool.IdentityKind(id.Kind), Value: id.Value}
-	}
-	return pool.Observation{
-		ID:         o.ID,
-		At:         o.At,
-		Identities: ids,
-		Person:     o.Person,
-		Company:    o.Company,
-		Source:     pool.Source{Channel: o.Channel, Campaign: o.Campaign},
-		Touch:      o.Touch,
-	}
-}
+// toPool converts a simulated observation to the pool's.
+func toPool(o *sim.Observation) pool.Observation { return simpool.Observation(o) }
 
 // unionFind over string nodes.
 type unionFind map[string]string

@@ -15,6 +15,7 @@ import (
 	"github.com/leadkit/leadkit"
 	"github.com/leadkit/leadkit/attribution"
 	"github.com/leadkit/leadkit/internal/simbiz"
+	"github.com/leadkit/leadkit/internal/simpool"
 	"github.com/leadkit/leadkit/journey"
 	"github.com/leadkit/leadkit/lifecycle"
 	"github.com/leadkit/leadkit/pool"
@@ -150,10 +151,9 @@ func (f *Feeder) observe(_ context.Context, ev leadkit.Event, obs *pool.Observat
 	if o == nil {
 		return nil
 	}
-	for _, id := range o.Identities {
-		obs.Identities = append(obs.Identities, pool.Identity{Kind: pool.IdentityKind(id.Kind), Value: id.Value})
-	}
-	obs.Person, obs.Company = o.Person, o.Company
+	c := simpool.Observation(o)
+	obs.Identities = append(obs.Identities, c.Identities...)
+	obs.Person, obs.Company = c.Person, c.Company
 	return nil
 }
 
