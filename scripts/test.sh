@@ -20,6 +20,9 @@ if [ -z "${LEADKIT_PG_DSN:-}" ]; then
 fi
 (cd postgres && go vet ./... && go test -race -count=1 ./...)
 
+echo "== beam module (go vet, go test: its pipelines on the Prism runner, in process; without -race: the race build of Beam's dependency graph alone takes minutes)"
+(cd beam && go vet ./... && go test -count=1 ./...)
+
 echo "== fuzz smoke ($FUZZTIME per target)"
 # A fresh fuzz cache: inputs a long local run gathered would take the whole
 # smoke run to load as the baseline (the seed corpus in testdata/ stays).
