@@ -46,6 +46,9 @@ type MarkovOptions struct {
 // dead-letter output. A rejected path is not counted, and the pipeline
 // goes on.
 type RejectedPath struct {
+	// Tenant is the tenant of the path, where the transform knows it
+	// (PathCounts); MarkovAttribution takes paths without one.
+	Tenant string `json:"tenant,omitempty"`
 	// Path is the input as it came.
 	Path attribution.Path `json:"path"`
 	// Reason is the error of attribution.ValidatePaths that refused it
@@ -252,11 +255,39 @@ func decodeAttributionResult(b []byte) (attribution.Result, error) {
 	return r, err
 }
 
+// A dead path travels as its path, its tenant (uvarint length, bytes),
+// then the reason to the end.
 func encodeRejectedPath(r RejectedPath) ([]byte, error) {
-	return append(appendPath(nil, r.Path), r.Reason...), nil
+	return append(appendString(appendPath(nil, r.Path), r.Tenant), r.Reason...), nil
 }
 
 func decodeRejectedPath(b []byte) (RejectedPath, error) {
 	p, rest, err := readPath(b)
-	return RejectedPath{Path: p, Reason: string(rest)}, err
+	if err != nil {
+		return RejectedPath{}, err
+	}
+	tenant, rest, err := readString(rest)
+	return RejectedPath{Tenant: tenant, Path: p, Reason: string(rest)}, err
+}
+
+func appendUvarint(b []byte, n uint64) []byte { return binary.AppendUvarint(b, n) }
+
+func appendString(b []byte, s string) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
+}
+
+func readUvarint(b []byte) (uint64, []byte, error) {
+	n, k := binary.Uvarint(b)
+	if k <= 0 {
+		return 0, nil, fmt.Errorf("leadkit beam: truncated")
+	}
+	return n, b[k:], nil
+}
+
+func readString(b []byte) (string, []byte, error) {
+	n, rest, err := readUvarint(b)
+	if err != nil || n > uint64(len(rest)) {
+		return "", nil, fmt.Errorf("leadkit beam: truncated string")
+	}
+	return string(rest[:n]), rest[n:], nil
 }
