@@ -1,6 +1,7 @@
 package scoring
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand"
@@ -124,4 +125,57 @@ func TestOpCompileErrors(t *testing.T) {
 	require.NoError(t, err)
 	d, _ := res.Dimension("e")
 	assert.Equal(t, 7.0, d.Score, "set to 2 at the bounce, then a view")
+}
+
+// Repeated multiplies stay finite (a state could not be saved at +Inf,
+// and a factor of 0 turned it into NaN), and a capped rule is halved
+// from its cap.
+func TestMultiplyBounded(t *testing.T) {
+	m := opModel(t, nil,
+		BehaviorRule{Name: "a", Types: []string{"download"}, Points: 1, Cap: 10},
+		BehaviorRule{Name: "boost", Types: []string{"demo"}, Op: OpMultiply, Factor: 1e9},
+		BehaviorRule{Name: "zero", Types: []string{"unsub"}, Op: OpMultiply, Factor: 0})
+	evs := []leadkit.Event{evAt("d", "download", 0)}
+	for i := range 40 {
+		evs = append(evs, evAt(fmt.Sprint(i), "demo", time.Duration(i+1)*time.Minute))
+	}
+	st := m.NewState()
+	for _, e := range evs {
+		require.NoError(t, m.Apply(&st, e))
+	}
+	_, err := json.Marshal(st)
+	require.NoError(t, err, "the state stays finite")
+	evs = append(evs, evAt("u", "unsub", time.Hour))
+	res, err := m.Score(Input{Lead: leadkit.Lead{ID: "l"}, Events: evs, AsOf: at0.Add(day)})
+	require.NoError(t, err)
+	assert.Zero(t, res.Dimensions[0].Score)
+
+	half := opModel(t, nil,
+		BehaviorRule{Name: "view", Types: []string{"v"}, Points: 10, Cap: 20},
+		BehaviorRule{Name: "halve", Types: []string{"unsub"}, Op: OpMultiply, Factor: 0.5})
+	evs = nil
+	for i := range 10 {
+		evs = append(evs, evAt(fmt.Sprint(i), "v", time.Duration(i)*time.Minute))
+	}
+	evs = append(evs, evAt("u", "unsub", time.Hour))
+	res, err = half.Score(Input{Lead: leadkit.Lead{ID: "l"}, Events: evs, AsOf: at0.Add(day)})
+	require.NoError(t, err)
+	assert.Equal(t, 10.0, res.Dimensions[0].Score, "a capped 20 halved")
+}
+
+// A set rule's hit reports the lifetime it sets, and none when its
+// lifetime count is out of range (the lifetime is then the other rules').
+func TestSetRuleHitLifetime(t *testing.T) {
+	max0 := 0
+	m := opModel(t, nil,
+		BehaviorRule{Name: "view", Types: []string{"v"}, Points: 10},
+		BehaviorRule{Name: "quiet", Points: 5, Op: OpSet, Count: &CountSpec{Min: 0, Max: &max0, Window: 7 * day}})
+	res, err := m.Score(Input{Lead: leadkit.Lead{ID: "l"}, Events: []leadkit.Event{evAt("1", "v", 0)}, AsOf: at0.Add(30 * day)})
+	require.NoError(t, err)
+	require.Len(t, res.Hits, 1)
+	assert.Equal(t, "quiet", res.Hits[0].Rule)
+	assert.Equal(t, 5.0, res.Hits[0].Points)
+	assert.Equal(t, 5.0, res.Dimensions[0].Score)
+	assert.Zero(t, res.Hits[0].Lifetime)
+	assert.Equal(t, 10.0, res.Dimensions[0].Lifetime, "the lifetime count (1) is out of the set rule's range: the view's lifetime stands")
 }

@@ -307,3 +307,28 @@ func TestPathOptions(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, paths(res))
 }
+
+// A leak is a leak also when its telling bin is too rare to keep: it is
+// reported as one, not as a constant field.
+func TestRareLeakReported(t *testing.T) {
+	ex := history(3000, 28)
+	for i := range ex {
+		ex[i].Converted = i%100 == 0
+		ex[i].Lead.Person.Custom = map[string]any{"won": ex[i].Converted}
+	}
+	opts := smallOpts()
+	opts.Declare = []leadkit.FieldSpec{{Name: "person.won", Type: leadkit.TypeBool}}
+	opts.Fields = append(opts.Fields, "person.won")
+	res, err := learn.Fit(ex, opts)
+	require.NoError(t, err)
+	require.Contains(t, droppedFeatures(res, learn.DropLeak), "person.won")
+}
+
+// Points to double the odds below 1 would round every rule to 0: refused.
+func TestTinyPDORefused(t *testing.T) {
+	for _, pdo := range []float64{0.01, 0.3, 0.999} {
+		_, err := learn.Fit(history(200, 31), learn.Options{PDO: pdo, Seed: 1})
+		require.ErrorIs(t, err, leadkit.ErrInvalid, "%g", pdo)
+		require.ErrorContains(t, err, "PDO")
+	}
+}
