@@ -558,3 +558,21 @@ func BenchmarkIncremental(b *testing.B) {
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 	})
 }
+
+// BenchmarkExplain explains the engagement dimension of scored bench
+// leads (ten behavior rules), one lead per op.
+func BenchmarkExplain(b *testing.B) {
+	m := benchModel(b)
+	in := benchInputs(b, 64, 4)
+	res := make([]Result, len(in))
+	for i := range in {
+		require.NoError(b, m.ScoreInto(&res[i], in[i]))
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := m.Explain(res[i%len(res)], "engagement"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

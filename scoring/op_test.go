@@ -48,8 +48,9 @@ func TestOpsByHand(t *testing.T) {
 	assert.Equal(t, s, e.Raw+e.Clamp)
 	s, _, res = score(at.Add(40 * day))
 	assert.Zero(t, s, "no activity in 30 days: set to 0")
-	require.Len(t, res.Hits, 1)
-	assert.Equal(t, "inactive", res.Hits[0].Rule)
+	require.Len(t, res.Hits, 3, "the rules that counted, and the set rule taking their points back")
+	assert.Equal(t, "inactive", res.Hits[2].Rule)
+	assert.Equal(t, -20.0, res.Hits[2].Points)
 	e, err = m.Explain(res, "e")
 	require.NoError(t, err)
 	assert.Zero(t, e.Raw+e.Clamp)
@@ -95,6 +96,8 @@ func TestOpsIncrementalEqualsFull(t *testing.T) {
 		var got Result
 		require.NoError(t, m.ReadState(&got, &st, leadkit.Lead{ID: "l"}, asOf))
 		assertSameScores(t, want, got, fmt.Sprintf("iter %d", iter))
+		explainOf(t, m, want, "e")
+		explainOf(t, m, got, "e")
 		d, _ := want.Dimension("e")
 		require.False(t, math.IsNaN(d.Score))
 	}
@@ -163,8 +166,10 @@ func TestMultiplyBounded(t *testing.T) {
 	assert.Equal(t, 10.0, res.Dimensions[0].Score, "a capped 20 halved")
 }
 
-// A set rule's hit reports the lifetime it sets, and none when its
-// lifetime count is out of range (the lifetime is then the other rules').
+// A set rule's hit is what it changed: its points minus what the other
+// rules give (which keep their hits), and on the lifetime score nothing
+// when its lifetime count is out of range (the lifetime is then the
+// other rules').
 func TestSetRuleHitLifetime(t *testing.T) {
 	max0 := 0
 	m := opModel(t, nil,
@@ -172,10 +177,9 @@ func TestSetRuleHitLifetime(t *testing.T) {
 		BehaviorRule{Name: "quiet", Points: 5, Op: OpSet, Count: &CountSpec{Min: 0, Max: &max0, Window: 7 * day}})
 	res, err := m.Score(Input{Lead: leadkit.Lead{ID: "l"}, Events: []leadkit.Event{evAt("1", "v", 0)}, AsOf: at0.Add(30 * day)})
 	require.NoError(t, err)
-	require.Len(t, res.Hits, 1)
-	assert.Equal(t, "quiet", res.Hits[0].Rule)
-	assert.Equal(t, 5.0, res.Hits[0].Points)
+	require.Len(t, res.Hits, 2)
+	assert.Equal(t, Hit{Dimension: "e", Rule: "view", Kind: KindBehavior, Points: 10, Lifetime: 10, Count: 1}, res.Hits[0])
+	assert.Equal(t, Hit{Dimension: "e", Rule: "quiet", Kind: KindBehavior, Points: -5, Lifetime: 0, Count: 1}, res.Hits[1])
 	assert.Equal(t, 5.0, res.Dimensions[0].Score)
-	assert.Zero(t, res.Hits[0].Lifetime)
 	assert.Equal(t, 10.0, res.Dimensions[0].Lifetime, "the lifetime count (1) is out of the set rule's range: the view's lifetime stands")
 }
