@@ -161,3 +161,25 @@ func TestLateEventRebuild(t *testing.T) {
 		assertSameScores(t, want, got, fmt.Sprintf("iter %d", iter))
 	}
 }
+
+// An event outside a rule's dates does not run the rule's predicate or
+// points expression: as if the rule's types excluded it, it cannot fail
+// the lead.
+func TestInactiveRulesDoNotRun(t *testing.T) {
+	m := mustCompile(t, ModelSpec{Name: "m", Fields: []leadkit.FieldSpec{{Name: "event.amount", Type: leadkit.TypeNumber}},
+		Dimensions: []DimensionSpec{{Name: "d", Behavior: []BehaviorRule{
+			{Name: "deal", Types: []string{"deal"}, PointsExpr: "1000 / event.amount", Cap: 50, Active: &ActiveSpec{From: at0}},
+			{Name: "big", Types: []string{"quote"}, When: "1000 / event.amount > 1", Points: 5, Active: &ActiveSpec{From: at0}},
+		}}}})
+	old := []leadkit.Event{evAt("old", "deal", -30*day), evAt("oldq", "quote", -29*day)}
+	res, err := m.Score(Input{Lead: leadkit.Lead{ID: "l"}, Events: old, AsOf: at0.Add(day)})
+	require.NoError(t, err)
+	assert.Zero(t, res.Dimensions[0].Score)
+	st := m.NewState()
+	for _, e := range old {
+		require.NoError(t, m.Apply(&st, e))
+	}
+	// Inside the dates the same event fails the lead, naming the rule.
+	_, err = m.Score(Input{Lead: leadkit.Lead{ID: "l"}, Events: []leadkit.Event{evAt("new", "deal", day)}, AsOf: at0.Add(2 * day)})
+	assert.ErrorContains(t, err, `rule "deal"`)
+}

@@ -42,17 +42,7 @@ func (m *Model) count(sc *scratch, rs []RuleState, rt *route, t, asOf int64) {
 			// Marketo's change score: what the dimension's other rules
 			// counted so far, times the factor (their kept sums are
 			// linear in their points: no decay or a half-life).
-			// A rule's cap bounds what it gives, so what is scaled is
-			// the capped sum ("halve engagement" halves a capped rule
-			// too); the result stays within ±MaxPoints, so repeated
-			// factors cannot overflow.
-			for _, j := range m.dims[r.dim].beh {
-				if o := &rs[j]; j != int(ri) && o.N > 0 && !m.beh[j].set {
-					c := m.beh[j].cap
-					o.Value = clampPoints(capTo(o.Value, c) * r.multBy)
-					o.Lifetime = clampPoints(capTo(o.Lifetime, c) * r.multBy)
-				}
-			}
+			m.multiply(rs, int(ri), t)
 			rs[ri].N++
 			rs[ri].Last = t
 			continue
@@ -76,17 +66,62 @@ func (m *Model) count(sc *scratch, rs []RuleState, rt *route, t, asOf int64) {
 	}
 }
 
+// multiply applies the multiply rule ri's factor at t to the other rules
+// of its dimension, and adds what it changed of each to its Ops (the
+// changes to the decayed points as of t, and to the lifetime points), so
+// that results can list the multiply's part apart from the rules' own:
+// each change decays with the rule it changed and is not scaled by later
+// factors (a later factor's own change includes that), so the parts add
+// up to the rules' points. A rule's cap bounds what it gives, so what is
+// scaled is the capped sum ("halve engagement" halves a capped rule too:
+// the cap's cut stays the rule's own); the result stays within
+// ±MaxPoints, so repeated factors cannot overflow.
+func (m *Model) multiply(rs []RuleState, ri int, t int64) {
+	r := &m.beh[ri]
+	k := &rs[ri]
+	rules := m.dims[r.dim].beh
+	if n := 2 * len(rules); len(k.Ops) != n {
+		if cap(k.Ops) < n {
+			k.Ops = make([]float64, n)
+		} else {
+			k.Ops = k.Ops[:n]
+			clear(k.Ops)
+		}
+	} else if k.N > 0 && t != k.Last {
+		// Bring the decayed changes from the last occurrence to t.
+		for p, j := range rules {
+			if o := &m.beh[j]; o.dk == decayHalfLife && k.Ops[2*p] != 0 {
+				k.Ops[2*p] *= math.Exp2(-float64(t-k.Last) / o.halfLife)
+			}
+		}
+	}
+	for p, j := range rules {
+		o, s := &m.beh[j], &rs[j]
+		if j == ri || s.N == 0 || o.set || o.multiply {
+			continue
+		}
+		v, l := capTo(s.Value, o.cap), capTo(s.Lifetime, o.cap)
+		s.Value, s.Lifetime = clampPoints(v*r.multBy), clampPoints(l*r.multBy)
+		d := s.Value - v // as of s.At under a half-life
+		if o.dk == decayHalfLife && t != s.At {
+			d *= math.Exp2(-float64(t-s.At) / o.halfLife)
+		}
+		k.Ops[2*p] += d
+		k.Ops[2*p+1] += s.Lifetime - l
+	}
+}
+
 // resetRules clears the states rs[i] of the rules listed (all when none
 // is), keeping the capacity of their Times.
 func resetRules(rs []RuleState, rules ...int) {
 	if len(rules) == 0 {
 		for i := range rs {
-			rs[i] = RuleState{Times: rs[i].Times[:0]}
+			rs[i] = RuleState{Times: rs[i].Times[:0], Ops: rs[i].Ops[:0]}
 		}
 		return
 	}
 	for _, i := range rules {
-		rs[i] = RuleState{Times: rs[i].Times[:0]}
+		rs[i] = RuleState{Times: rs[i].Times[:0], Ops: rs[i].Ops[:0]}
 	}
 }
 

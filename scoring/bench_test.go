@@ -4,6 +4,7 @@ import (
 	"math"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -136,44 +137,7 @@ const day = 24 * time.Hour
 // written with care (no allocation: ASCII case folding, integer times),
 // one loop over the events per behavior rule.
 func handScore(l *leadkit.Lead, evs []leadkit.Event, asOfT time.Time) (fit, eng, total float64) {
-	switch l.Person.Seniority {
-	case "c_level", "vp", "director":
-		fit += 20
-	}
-	if containsFoldASCII(l.Person.Title, "marketing") {
-		fit += 10
-	}
-	if l.Company.Employees >= 200 && l.Company.Employees <= 10000 {
-		fit += 15
-	}
-	if l.Company.Industry == "software" || l.Company.Industry == "finance" {
-		fit += 10
-	}
-	switch l.Company.Country {
-	case "US", "DE", "GB", "FR":
-		fit += 5
-	}
-	if i := strings.LastIndexByte(l.Person.Email, '@'); i >= 0 {
-		if d := l.Person.Email[i+1:]; strings.EqualFold(d, "gmail.com") || strings.EqualFold(d, "yahoo.com") {
-			fit -= 15
-		}
-	}
-	if l.Person.Seniority == "student" {
-		fit -= 20
-	}
-	for _, t := range l.Company.TechStack {
-		if strings.EqualFold(t, "salesforce") || strings.EqualFold(t, "hubspot") {
-			fit += 10
-			break
-		}
-	}
-	if b, _ := l.Person.Custom["budget"].(float64); b >= 50000 {
-		fit += 10
-	}
-	if l.Company.Revenue > 1e7 {
-		fit += 5
-	}
-
+	fit = handFit(l)
 	asOf := asOfT.UnixNano()
 	const window = int64(30 * day)
 	const half = float64(30 * day)
@@ -229,6 +193,156 @@ func handScore(l *leadkit.Lead, evs []leadkit.Event, asOfT time.Time) (fit, eng,
 	eng += decay("email_clicked", 3, 15)
 	eng += decay("meeting", 25, 0)
 	eng += windowed("unsubscribed", "", -30, 0, 0)
+	return fit, eng, fit*0.4 + eng*0.6
+}
+
+// handFit is the bench model's fit dimension, hand-written.
+func handFit(l *leadkit.Lead) (fit float64) {
+	switch l.Person.Seniority {
+	case "c_level", "vp", "director":
+		fit += 20
+	}
+	if containsFoldASCII(l.Person.Title, "marketing") {
+		fit += 10
+	}
+	if l.Company.Employees >= 200 && l.Company.Employees <= 10000 {
+		fit += 15
+	}
+	if l.Company.Industry == "software" || l.Company.Industry == "finance" {
+		fit += 10
+	}
+	switch l.Company.Country {
+	case "US", "DE", "GB", "FR":
+		fit += 5
+	}
+	if i := strings.LastIndexByte(l.Person.Email, '@'); i >= 0 {
+		if d := l.Person.Email[i+1:]; strings.EqualFold(d, "gmail.com") || strings.EqualFold(d, "yahoo.com") {
+			fit -= 15
+		}
+	}
+	if l.Person.Seniority == "student" {
+		fit -= 20
+	}
+	for _, t := range l.Company.TechStack {
+		if strings.EqualFold(t, "salesforce") || strings.EqualFold(t, "hubspot") {
+			fit += 10
+			break
+		}
+	}
+	if b, _ := l.Person.Custom["budget"].(float64); b >= 50000 {
+		fit += 10
+	}
+	if l.Company.Revenue > 1e7 {
+		fit += 5
+	}
+	return fit
+}
+
+// handState is the hand-written incremental baseline: the bench model's
+// behavior rules as plain Go counters, updated per event and read at
+// any later time (fit rules evaluated at the read, as ReadState does).
+// Windowed rules keep their occurrence times in a queue, dropped from
+// the front as they leave the window at later events, and counted in
+// the window by binary search; half-life rules a decayed sum.
+type handState struct {
+	last   int64
+	lastID string
+	win    [7]handWindow
+	hl     [3]struct {
+		v  float64
+		at int64
+	}
+}
+
+type handWindow struct {
+	times []int64
+	head  int
+	first int64 // the first occurrence (the form's first bonus)
+}
+
+var handWinPts = [7]float64{1, 5, 10, 8, 5, 15, -30}
+var handWinCap = [7]float64{10, 15, 30, 24, 0, 0, 0}
+var handHLPts = [3]float64{1, 3, 25}
+var handHLCap = [3]float64{5, 15, 0}
+
+func (h *handState) apply(e *leadkit.Event) {
+	t := e.Time.UnixNano()
+	if t == h.last && e.ID != "" && e.ID == h.lastID {
+		return // a redelivery
+	}
+	h.last, h.lastID = t, e.ID
+	add := func(i int) {
+		w := &h.win[i]
+		if w.head == len(w.times) && w.first == 0 {
+			w.first = t
+		}
+		for w.head < len(w.times) && t-w.times[w.head] >= int64(30*day) {
+			w.head++ // out of the window for every later read
+		}
+		if w.head > 1024 && 2*w.head > len(w.times) {
+			w.times = w.times[:copy(w.times, w.times[w.head:])]
+			w.head = 0
+		}
+		w.times = append(w.times, t)
+	}
+	decay := func(i int) {
+		s := &h.hl[i]
+		s.v = s.v*math.Exp2(-float64(t-s.at)/float64(30*day)) + handHLPts[i]
+		s.at = t
+	}
+	switch e.Type {
+	case leadkit.EventPageView:
+		add(0)
+		if strings.HasPrefix(e.Content, "/pricing") {
+			add(1)
+		}
+	case leadkit.EventFormSubmitted:
+		add(2)
+	case leadkit.EventDownload:
+		add(3)
+	case leadkit.EventWebinarRegistered:
+		add(4)
+	case leadkit.EventWebinarAttended:
+		add(5)
+	case leadkit.EventUnsubscribed:
+		add(6)
+	case leadkit.EventEmailOpened:
+		decay(0)
+	case leadkit.EventEmailClicked:
+		decay(1)
+	case leadkit.EventMeeting:
+		decay(2)
+	}
+}
+
+func (h *handState) read(l *leadkit.Lead, asOfT time.Time) (fit, eng, total float64) {
+	fit = handFit(l)
+	asOf := asOfT.UnixNano()
+	for i := range h.win {
+		w := &h.win[i]
+		in := w.times[w.head:]
+		k, _ := slices.BinarySearchFunc(in, asOf-int64(30*day), func(x, lim int64) int {
+			if x <= lim {
+				return -1
+			}
+			return 1
+		})
+		v := float64(len(in)-k) * handWinPts[i]
+		if i == 2 && w.first != 0 && asOf-w.first < int64(30*day) {
+			v += 5 // the form's first bonus
+		}
+		if c := handWinCap[i]; c > 0 && v > c {
+			v = c
+		}
+		eng += v
+	}
+	for i := range h.hl {
+		v := h.hl[i].v * math.Exp2(-float64(asOf-h.hl[i].at)/float64(30*day))
+		if c := handHLCap[i]; c > 0 && v > c {
+			v = c
+		}
+		eng += v
+	}
 	return fit, eng, fit*0.4 + eng*0.6
 }
 
@@ -538,23 +652,112 @@ func BenchmarkIncremental(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 	})
+	// apply+read applies one event and reads the full result, the
+	// engine and the hand-written handState interleaved in blocks of 64
+	// events so that load on a shared machine hits both alike: it
+	// reports the time per event of each and their ratio, which moves
+	// far less with the load than the times do.
 	b.Run("apply+read", func(b *testing.B) {
 		st := m.NewState()
+		var hs handState
 		for i := 0; i < 2000; i++ {
-			require.NoError(b, m.Apply(&st, mk(i)))
+			ev := mk(i)
+			require.NoError(b, m.Apply(&st, ev))
+			hs.apply(&ev)
 		}
 		var res Result
+		var eng, hand time.Duration
+		var sink float64
+		const block = 64
+		evs := make([]leadkit.Event, block)
 		b.ReportAllocs()
 		b.ResetTimer()
-		for i := 0; i < b.N; i++ {
-			ev := mk(2000 + i)
-			if err := m.Apply(&st, ev); err != nil {
-				b.Fatal(err)
+		for i := 0; i < b.N; i += block {
+			n := min(block, b.N-i)
+			for k := range n {
+				evs[k] = mk(2000 + i + k)
 			}
-			if err := m.ReadState(&res, &st, l, ev.Time); err != nil {
-				b.Fatal(err)
+			t0 := time.Now()
+			for k := range n {
+				if err := m.Apply(&st, evs[k]); err != nil {
+					b.Fatal(err)
+				}
+				if err := m.ReadState(&res, &st, l, evs[k].Time); err != nil {
+					b.Fatal(err)
+				}
+			}
+			t1 := time.Now()
+			for k := range n {
+				hs.apply(&evs[k])
+				_, _, t := hs.read(&l, evs[k].Time)
+				sink += t
+			}
+			t2 := time.Now()
+			eng += t1.Sub(t0)
+			hand += t2.Sub(t1)
+		}
+		b.ReportMetric(float64(b.N)/eng.Seconds(), "events/s")
+		b.ReportMetric(float64(eng.Nanoseconds())/float64(b.N), "engine-ns/event")
+		b.ReportMetric(float64(hand.Nanoseconds())/float64(b.N), "hand-ns/event")
+		b.ReportMetric(float64(eng)/float64(hand), "engine/hand")
+		_ = sink
+	})
+}
+
+// The hand-written incremental baseline computes what the engine's
+// state reads, event by event, on the benchmark's stream and on sim's
+// leads.
+func TestHandStateAgrees(t *testing.T) {
+	m := benchModel(t)
+	check := func(l leadkit.Lead, evs []leadkit.Event) {
+		st := m.NewState()
+		var hs handState
+		var res Result
+		for i := range evs {
+			require.NoError(t, m.Apply(&st, evs[i]))
+			hs.apply(&evs[i])
+			if i%7 != 0 && i != len(evs)-1 {
+				continue
+			}
+			at := evs[i].Time.Add(time.Duration(i%3) * 10 * day)
+			require.NoError(t, m.ReadState(&res, &st, l, at))
+			f, e, tot := hs.read(&l, at)
+			assert.InDelta(t, f, res.Dimensions[0].Score, 1e-9)
+			assert.InDelta(t, e, res.Dimensions[1].Score, 1e-9*math.Max(1, math.Abs(e)), "%s event %d", l.ID, i)
+			assert.InDelta(t, tot, res.Dimensions[2].Score, 1e-9*math.Max(1, math.Abs(tot)))
+			if t.Failed() {
+				t.FailNow()
 			}
 		}
-		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
-	})
+	}
+	l := benchLead(t, 3)
+	var stream []leadkit.Event
+	for i := range 3000 {
+		stream = append(stream, leadkit.Event{ID: "e", LeadID: l.ID, Type: benchEventTypes[i%len(benchEventTypes)], Content: "/pricing",
+			Time: benchAsOf.Add(time.Duration(i) * 17 * time.Minute)})
+	}
+	check(l, stream)
+	for _, in := range benchInputs(t, 50, 8) {
+		evs := slices.Clone(in.Events)
+		leadkit.SortEvents(evs)
+		check(in.Lead, evs)
+	}
+}
+
+// BenchmarkExplain explains the engagement dimension of scored bench
+// leads (ten behavior rules), one lead per op.
+func BenchmarkExplain(b *testing.B) {
+	m := benchModel(b)
+	in := benchInputs(b, 64, 4)
+	res := make([]Result, len(in))
+	for i := range in {
+		require.NoError(b, m.ScoreInto(&res[i], in[i]))
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := m.Explain(res[i%len(res)], "engagement"); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

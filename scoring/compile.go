@@ -75,6 +75,9 @@ type Model struct {
 	// the incremental path unavailable ("" when none).
 	timeFit  bool
 	asOfPred string
+	// mult reports that some dimension has a multiply rule, whose
+	// changes results list as its own (RuleState.Ops).
+	mult bool
 
 	dims   []dimension
 	order  []int // dimension evaluation order (rule dimensions, then derived in dependency order)
@@ -810,6 +813,7 @@ func (c *compiler) dimension(m *Model, di int, ds DimensionSpec, fitSch, evSch *
 		m.beh = append(m.beh, r)
 	}
 	if hasMult {
+		m.mult = true
 		// A multiply scales the counted values of the other rules: only
 		// values kept as sums (no decay, a half-life) can be scaled.
 		for _, j := range d.beh {

@@ -2,6 +2,7 @@ package scoring
 
 import (
 	"encoding/json"
+	"fmt"
 	"math/rand"
 	"slices"
 	"testing"
@@ -140,4 +141,19 @@ func TestCountSpecText(t *testing.T) {
 	assert.ErrorIs(t, err, leadkit.ErrInvalid)
 	_, err = ParseModel([]byte("name: m\ndimensions:\n  - name: d\n    behavior:\n      - {name: r, points: 10, count: {mni: 2}}\n"))
 	assert.ErrorIs(t, err, leadkit.ErrInvalid)
+}
+
+// A count rule keeps only the occurrence times that can decide it, and
+// still counts like counting by hand (TestCountRulesByBruteForce).
+func TestCountRuleStateBounded(t *testing.T) {
+	m := mustCompile(t, ModelSpec{Name: "m", Dimensions: []DimensionSpec{{Name: "d", Behavior: []BehaviorRule{
+		{Name: "c", Types: []string{"v"}, Points: 10, Count: &CountSpec{Min: 3, Window: 100000 * day}}}}}})
+	st := m.NewState()
+	for i := range 5000 {
+		require.NoError(t, m.Apply(&st, leadkit.Event{ID: fmt.Sprint(i), LeadID: "l", Type: "v", Time: at0.Add(time.Duration(i) * time.Minute)}))
+	}
+	assert.LessOrEqual(t, len(st.Rules[0].Times), 3)
+	var res Result
+	require.NoError(t, m.ReadState(&res, &st, leadkit.Lead{ID: "l"}, at0.Add(10*day)))
+	assert.Equal(t, 10.0, res.Dimensions[0].Score)
 }

@@ -71,6 +71,10 @@
 // each rule's decayed points, capped by the rule's cap, add up; then the
 // set rules in range replace the sum (the last in model order wins); then
 // the dimension's floor and cap (Min, Max); then derived dimensions.
+// Results and explanations list each op rule with what it changed (a
+// multiply: what its factors took from or added to the other rules'
+// points, decaying with them; a set rule: its value minus the sum
+// before it), so that the parts still add up to the score.
 // Active dates ([ActiveSpec], "2025-03-01" to "2025-06-01")
 // limit a rule to a campaign's events, as data; in expressions a date is
 // written date("2025-01-01"), a literal read when the model is compiled. Each lead keeps a fresh score (with decay) and a

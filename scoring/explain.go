@@ -14,7 +14,11 @@ type Explanation struct {
 	Dimension string  `json:"dimension"`
 	Score     float64 `json:"score"`
 	// Rules are the rules that give points now, fit rules first, in model
-	// order (the result's Hits of the dimension).
+	// order, then the set rules in range (the result's Hits of the
+	// dimension). A change-score operation is an entry of its own with
+	// what it changed, signed: an unsubscribe that halves two 10-point
+	// downloads is -10 (lifetime -10), the downloads 20; "no activity
+	// for 90 days: set to 0" takes back what the rules give now.
 	Rules []RuleContribution `json:"rules,omitempty"`
 	// Expr is a derived dimension's expression and Inputs the scores it
 	// read.

@@ -1,6 +1,7 @@
 package scoring
 
 import (
+	"fmt"
 	"math/rand"
 	"testing"
 	"time"
@@ -104,4 +105,30 @@ func TestLimitCompileErrors(t *testing.T) {
 	assert.Equal(t, "Europe/Berlin", s.TimeZone)
 	_, err = ParseModel([]byte("name: m\ndimensions:\n  - name: d\n    behavior:\n      - {name: r, points: 1, limit: {max: 1, every: 7}}\n"))
 	assert.ErrorIs(t, err, leadkit.ErrInvalid)
+}
+
+// A rolling limit keeps its recent times without allocating per event.
+func TestRollingLimitAllocatesNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops items at random under the race detector: allocations are counted without it")
+	}
+	m := mustCompile(t, ModelSpec{Name: "m", Dimensions: []DimensionSpec{{Name: "d", Behavior: []BehaviorRule{
+		{Name: "c", Types: []string{"c"}, Points: 5, Limit: &LimitSpec{Max: 1, Every: time.Hour}}}}}})
+	st := m.NewState()
+	evs := make([]leadkit.Event, 400)
+	for i := range evs {
+		evs[i] = leadkit.Event{ID: fmt.Sprint(i), LeadID: "l", Type: "c", Time: at0.Add(time.Duration(i) * 2 * time.Hour)}
+	}
+	for _, e := range evs[:100] {
+		require.NoError(t, m.Apply(&st, e))
+	}
+	i := 100
+	allocs := testing.AllocsPerRun(200, func() {
+		if err := m.Apply(&st, evs[i]); err != nil {
+			panic(err)
+		}
+		i++
+	})
+	assert.Zero(t, allocs)
+	assert.Len(t, st.Rules[0].Recent, 1)
 }

@@ -1,6 +1,7 @@
 package scoring
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand"
@@ -47,8 +48,9 @@ func TestOpsByHand(t *testing.T) {
 	assert.Equal(t, s, e.Raw+e.Clamp)
 	s, _, res = score(at.Add(40 * day))
 	assert.Zero(t, s, "no activity in 30 days: set to 0")
-	require.Len(t, res.Hits, 1)
-	assert.Equal(t, "inactive", res.Hits[0].Rule)
+	require.Len(t, res.Hits, 3, "the rules that counted, and the set rule taking their points back")
+	assert.Equal(t, "inactive", res.Hits[2].Rule)
+	assert.Equal(t, -20.0, res.Hits[2].Points)
 	e, err = m.Explain(res, "e")
 	require.NoError(t, err)
 	assert.Zero(t, e.Raw+e.Clamp)
@@ -94,6 +96,8 @@ func TestOpsIncrementalEqualsFull(t *testing.T) {
 		var got Result
 		require.NoError(t, m.ReadState(&got, &st, leadkit.Lead{ID: "l"}, asOf))
 		assertSameScores(t, want, got, fmt.Sprintf("iter %d", iter))
+		explainOf(t, m, want, "e")
+		explainOf(t, m, got, "e")
 		d, _ := want.Dimension("e")
 		require.False(t, math.IsNaN(d.Score))
 	}
@@ -124,4 +128,58 @@ func TestOpCompileErrors(t *testing.T) {
 	require.NoError(t, err)
 	d, _ := res.Dimension("e")
 	assert.Equal(t, 7.0, d.Score, "set to 2 at the bounce, then a view")
+}
+
+// Repeated multiplies stay finite (a state could not be saved at +Inf,
+// and a factor of 0 turned it into NaN), and a capped rule is halved
+// from its cap.
+func TestMultiplyBounded(t *testing.T) {
+	m := opModel(t, nil,
+		BehaviorRule{Name: "a", Types: []string{"download"}, Points: 1, Cap: 10},
+		BehaviorRule{Name: "boost", Types: []string{"demo"}, Op: OpMultiply, Factor: 1e9},
+		BehaviorRule{Name: "zero", Types: []string{"unsub"}, Op: OpMultiply, Factor: 0})
+	evs := []leadkit.Event{evAt("d", "download", 0)}
+	for i := range 40 {
+		evs = append(evs, evAt(fmt.Sprint(i), "demo", time.Duration(i+1)*time.Minute))
+	}
+	st := m.NewState()
+	for _, e := range evs {
+		require.NoError(t, m.Apply(&st, e))
+	}
+	_, err := json.Marshal(st)
+	require.NoError(t, err, "the state stays finite")
+	evs = append(evs, evAt("u", "unsub", time.Hour))
+	res, err := m.Score(Input{Lead: leadkit.Lead{ID: "l"}, Events: evs, AsOf: at0.Add(day)})
+	require.NoError(t, err)
+	assert.Zero(t, res.Dimensions[0].Score)
+
+	half := opModel(t, nil,
+		BehaviorRule{Name: "view", Types: []string{"v"}, Points: 10, Cap: 20},
+		BehaviorRule{Name: "halve", Types: []string{"unsub"}, Op: OpMultiply, Factor: 0.5})
+	evs = nil
+	for i := range 10 {
+		evs = append(evs, evAt(fmt.Sprint(i), "v", time.Duration(i)*time.Minute))
+	}
+	evs = append(evs, evAt("u", "unsub", time.Hour))
+	res, err = half.Score(Input{Lead: leadkit.Lead{ID: "l"}, Events: evs, AsOf: at0.Add(day)})
+	require.NoError(t, err)
+	assert.Equal(t, 10.0, res.Dimensions[0].Score, "a capped 20 halved")
+}
+
+// A set rule's hit is what it changed: its points minus what the other
+// rules give (which keep their hits), and on the lifetime score nothing
+// when its lifetime count is out of range (the lifetime is then the
+// other rules').
+func TestSetRuleHitLifetime(t *testing.T) {
+	max0 := 0
+	m := opModel(t, nil,
+		BehaviorRule{Name: "view", Types: []string{"v"}, Points: 10},
+		BehaviorRule{Name: "quiet", Points: 5, Op: OpSet, Count: &CountSpec{Min: 0, Max: &max0, Window: 7 * day}})
+	res, err := m.Score(Input{Lead: leadkit.Lead{ID: "l"}, Events: []leadkit.Event{evAt("1", "v", 0)}, AsOf: at0.Add(30 * day)})
+	require.NoError(t, err)
+	require.Len(t, res.Hits, 2)
+	assert.Equal(t, Hit{Dimension: "e", Rule: "view", Kind: KindBehavior, Points: 10, Lifetime: 10, Count: 1}, res.Hits[0])
+	assert.Equal(t, Hit{Dimension: "e", Rule: "quiet", Kind: KindBehavior, Points: -5, Lifetime: 0, Count: 1}, res.Hits[1])
+	assert.Equal(t, 5.0, res.Dimensions[0].Score)
+	assert.Equal(t, 10.0, res.Dimensions[0].Lifetime, "the lifetime count (1) is out of the set rule's range: the view's lifetime stands")
 }

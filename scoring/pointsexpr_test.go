@@ -1,6 +1,7 @@
 package scoring
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -94,4 +95,40 @@ func TestPointsExpressionCompileErrors(t *testing.T) {
 	assert.ErrorContains(t, err, "points or points_expr, not both")
 	_, err = Compile(ModelSpec{Name: "m", Dimensions: []DimensionSpec{{Name: "d", Fit: []FitRule{{Name: "f", When: "true", PointsExpr: "company.employees", Cap: -1}}}}}, Options{})
 	assert.ErrorContains(t, err, "cap")
+}
+
+// A points expression that reads the as-of time cannot be kept in a
+// state (Apply reads it at the event's time): the model is refused for
+// states, like a predicate that does; a fit rule's makes crossings
+// re-read the fit rules as time passes.
+func TestPointsExpressionReadingTheAsOfTime(t *testing.T) {
+	m := mustCompile(t, ModelSpec{Name: "m", Dimensions: []DimensionSpec{{Name: "d", Behavior: []BehaviorRule{{Name: "r", Types: []string{"v"}, PointsExpr: "event.age_days"}}}}})
+	res, err := m.Score(Input{Lead: leadkit.Lead{ID: "l"}, Events: []leadkit.Event{evAt("1", "v", 0)}, AsOf: at0.Add(5 * day)})
+	require.NoError(t, err)
+	assert.Equal(t, 5.0, res.Dimensions[0].Score)
+	st := m.NewState()
+	err = m.Apply(&st, evAt("1", "v", 0))
+	assert.ErrorIs(t, err, leadkit.ErrInvalid)
+	assert.ErrorContains(t, err, "points expression reads the as-of time")
+
+	f := mustCompile(t, ModelSpec{Name: "f", Dimensions: []DimensionSpec{{Name: "d", Fit: []FitRule{{Name: "age", When: "true", PointsExpr: "lead.age_days", Cap: 100}}}},
+		Thresholds: []ThresholdSpec{{Name: "t", Dimension: "d", Value: 30}}})
+	lead := leadkit.Lead{ID: "l", CreatedAt: at0}
+	fst := f.NewState()
+	c, ok, err := f.NextCrossing(&fst, lead, "t", at0.Add(day), at0.Add(100*day))
+	require.NoError(t, err)
+	require.True(t, ok, "the fit points grow with the lead's age")
+	assert.WithinDuration(t, at0.Add(30*day), c.Time, time.Second)
+}
+
+// Points expressions count towards the event cost limit like predicates.
+func TestPointsExpressionsCost(t *testing.T) {
+	var rules []BehaviorRule
+	for i := range 40 {
+		rules = append(rules, BehaviorRule{Name: fmt.Sprint("r", i), Types: []string{"x"}, PointsExpr: fmt.Sprintf("any(event.tags, # == %q) ? 1 : 0", fmt.Sprint(i))})
+	}
+	_, err := Compile(ModelSpec{Name: "m", Fields: []leadkit.FieldSpec{{Name: "event.tags", Type: leadkit.TypeStrings}},
+		Dimensions: []DimensionSpec{{Name: "d", Behavior: rules}}}, Options{})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "units of work per event")
 }

@@ -43,9 +43,15 @@ type Result struct {
 	// Thresholds holds every threshold of the model in model order.
 	Thresholds []ThresholdStatus `json:"thresholds"`
 	// Hits lists each rule that contributes points to the fresh score, fit
-	// rules first, in model order. A behavior rule whose occurrences all
-	// decayed or expired (or whose points are 0) is left out; its lifetime
-	// points still count in DimensionScore.Lifetime.
+	// rules first, in model order, then the set rules in range (applied
+	// last); their points add up to each rule dimension's Raw. A
+	// change-score operation is a hit of its own, with what it changed:
+	// a multiply rule's points are what its factors changed of the other
+	// rules' points (decayed with them; those rules' hits keep their own),
+	// a set rule's its value minus what the rules gave before it. A
+	// behavior rule whose occurrences all decayed or expired (or whose
+	// points are 0) is left out; its lifetime points still count in
+	// DimensionScore.Lifetime.
 	Hits []Hit `json:"hits"`
 }
 
@@ -138,6 +144,10 @@ type scratch struct {
 	// of the current event for the rules with PointsExpr.
 	fitPts []float64
 	pts    []float64
+	// opF and opL are, per behavior rule, what multiply rules changed of
+	// its decayed and lifetime points at the as-of time (for a multiply
+	// rule: what it changed of all the others).
+	opF, opL []float64
 	// idProbes counts the table probes of the last repeated-ID check.
 	idProbes int
 }
@@ -154,6 +164,8 @@ func (m *Model) newScratch() *scratch {
 		fitOn:  make([]bool, len(m.fit)),
 		fitPts: make([]float64, len(m.fit)),
 		pts:    make([]float64, len(m.beh)),
+		opF:    make([]float64, len(m.beh)),
+		opL:    make([]float64, len(m.beh)),
 	}
 }
 
@@ -548,11 +560,20 @@ func (m *Model) sums(sc *scratch, rs []RuleState, dst *Result, asOfT time.Time) 
 			}
 		}
 	}
+	if m.mult {
+		m.opShares(sc, rs, asOf)
+	}
 	sets := false
 	for i := range m.beh {
 		s := &rs[i]
 		r := &m.beh[i]
-		if r.multiply || (s.N == 0 && !(r.isCount && r.countMin == 0)) {
+		if r.multiply {
+			if f, l := sc.opF[i], sc.opL[i]; f != 0 {
+				dst.Hits = append(dst.Hits, Hit{Dimension: m.dims[r.dim].name, Rule: r.name, Kind: KindBehavior, Points: f, Lifetime: l, Count: int(s.N)})
+			}
+			continue
+		}
+		if s.N == 0 && !(r.isCount && r.countMin == 0) {
 			continue
 		}
 		if r.set {
@@ -565,6 +586,11 @@ func (m *Model) sums(sc *scratch, rs []RuleState, dst *Result, asOfT time.Time) 
 		}
 		sc.fresh[r.dim] += fresh
 		sc.life[r.dim] += life
+		if m.mult {
+			// The multiplies' changes are their parts, not the rule's.
+			fresh -= sc.opF[i]
+			life -= sc.opL[i]
+		}
 		if fresh != 0 {
 			dst.Hits = append(dst.Hits, Hit{Dimension: m.dims[r.dim].name, Rule: r.name, Kind: KindBehavior, Points: fresh, Lifetime: life, Count: int(s.N)})
 		}
@@ -572,7 +598,8 @@ func (m *Model) sums(sc *scratch, rs []RuleState, dst *Result, asOfT time.Time) 
 	if sets {
 		// Set rules last, in model order: while its count is in range, a
 		// set rule makes its dimension's score its points, whatever the
-		// other rules gave (the last such rule wins).
+		// other rules gave (the last such rule wins). Its part is what
+		// it changed: its points minus the sum before it.
 		for i := range m.beh {
 			r := &m.beh[i]
 			if !r.set {
@@ -583,22 +610,49 @@ func (m *Model) sums(sc *scratch, rs []RuleState, dst *Result, asOfT time.Time) 
 			if s.N > 0 {
 				n = r.freshAt(s, asOf)
 			}
-			if r.inRange(n) {
-				name := m.dims[r.dim].name
-				dst.Hits = slices.DeleteFunc(dst.Hits, func(h Hit) bool { return h.Dimension == name })
-				life := 0.0
-				if r.inRange(s.Lifetime) {
-					life = r.countPts
-				}
-				dst.Hits = append(dst.Hits, Hit{Dimension: name, Rule: r.name, Kind: KindBehavior, Points: r.countPts, Lifetime: life, Count: int(s.N)})
+			var fresh, life float64
+			on := r.inRange(n)
+			if on {
+				fresh = r.countPts - sc.fresh[r.dim]
 				sc.fresh[r.dim] = r.countPts
 			}
 			if r.inRange(s.Lifetime) {
+				life = r.countPts - sc.life[r.dim]
 				sc.life[r.dim] = r.countPts
+			}
+			if on || life != 0 {
+				dst.Hits = append(dst.Hits, Hit{Dimension: m.dims[r.dim].name, Rule: r.name, Kind: KindBehavior, Points: fresh, Lifetime: life, Count: int(s.N)})
 			}
 		}
 	}
 	return nil
+}
+
+// opShares fills sc.opF and sc.opL from the multiply rules' Ops in rs,
+// read at asOf (ns): per rule, what the multiplies changed of its points;
+// per multiply rule, what it changed of all the others.
+func (m *Model) opShares(sc *scratch, rs []RuleState, asOf int64) {
+	clear(sc.opF)
+	clear(sc.opL)
+	for k := range m.beh {
+		r, s := &m.beh[k], &rs[k]
+		rules := m.dims[r.dim].beh
+		if !r.multiply || s.N == 0 || len(s.Ops) != 2*len(rules) {
+			continue
+		}
+		var f, l float64
+		for p, j := range rules {
+			d := s.Ops[2*p]
+			if o := &m.beh[j]; o.dk == decayHalfLife && d != 0 {
+				d *= math.Exp2(-float64(asOf-s.Last) / o.halfLife)
+			}
+			sc.opF[j] += d
+			sc.opL[j] += s.Ops[2*p+1]
+			f += d
+			l += s.Ops[2*p+1]
+		}
+		sc.opF[k], sc.opL[k] = f, l
+	}
 }
 
 // finishDims clamps and derives dimensions from sc.fresh/sc.life and fills

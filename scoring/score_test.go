@@ -552,3 +552,9 @@ func TestDaysSince(t *testing.T) {
 	_, err = m.Score(Input{Lead: lead, AsOf: asOf0})
 	assert.ErrorContains(t, err, `rule "active": when: person.last_login: want an RFC 3339 time, got "last week"`)
 }
+
+var at0 = time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
+
+func evAt(id, typ string, at time.Duration) leadkit.Event {
+	return leadkit.Event{ID: id, LeadID: "l", Type: typ, Time: at0.Add(at)}
+}

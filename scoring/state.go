@@ -107,6 +107,12 @@ type RuleState struct {
 	Recent []int64 `json:"recent,omitempty"`
 	// Step is how far along its Sequence a path rule is.
 	Step int32 `json:"step,omitempty"`
+	// Ops are a multiply rule's changes to the other rules of its
+	// dimension, in pairs, one per rule of the dimension in model
+	// order: the change of the rule's decayed points as of Last, and of
+	// its lifetime points. Results list them as the multiply rule's own
+	// points (a state without them lists them as the rules' own).
+	Ops []float64 `json:"ops,omitempty"`
 }
 
 // CopyTo writes a deep copy of s into dst, reusing dst's slices: the
@@ -126,13 +132,16 @@ func (s State) CopyTo(dst *State) {
 		}
 		rules = rules[:len(s.Rules)]
 		for i, r := range s.Rules {
-			times, recent := rules[i].Times, rules[i].Recent
+			times, recent, ops := rules[i].Times, rules[i].Recent, rules[i].Ops
 			rules[i] = r
 			if r.Times != nil {
 				rules[i].Times = append(times[:0], r.Times...)
 			}
 			if r.Recent != nil {
 				rules[i].Recent = append(recent[:0], r.Recent...)
+			}
+			if r.Ops != nil {
+				rules[i].Ops = append(ops[:0], r.Ops...)
 			}
 		}
 		dst.Rules = rules
@@ -152,6 +161,9 @@ func (s State) Clone() State {
 		}
 		if t := c.Rules[i].Recent; t != nil {
 			c.Rules[i].Recent = append([]int64(nil), t...)
+		}
+		if o := c.Rules[i].Ops; o != nil {
+			c.Rules[i].Ops = append([]float64(nil), o...)
 		}
 	}
 	return c

@@ -2,6 +2,7 @@ package scoring
 
 import (
 	"testing"
+	"time"
 
 	"github.com/leadkit/leadkit"
 	"github.com/stretchr/testify/assert"
@@ -83,4 +84,30 @@ func TestWhyNotReach(t *testing.T) {
 	assert.ErrorIs(t, err, leadkit.ErrInvalid)
 	_, err = m.WhyNot(in, Target{Dimension: "fit"})
 	assert.ErrorIs(t, err, leadkit.ErrInvalid)
+}
+
+// WhyNot does not promise what a set rule takes back, and tells a count
+// rule that needs more occurrences from a capped one.
+func TestWhyNotWithSetAndCountRules(t *testing.T) {
+	max0 := 0
+	m := mustCompile(t, ModelSpec{Name: "m", Dimensions: []DimensionSpec{{Name: "d", Behavior: []BehaviorRule{
+		{Name: "download", Types: []string{"download"}, Points: 10},
+		{Name: "three visits", Types: []string{"page_view"}, Points: 20, Count: &CountSpec{Min: 3, Window: 30 * day}},
+		{Name: "competitor", Types: []string{"competitor_seen"}, Points: 0, Op: OpSet, Count: &CountSpec{Min: 1, Window: 90 * day}},
+		{Name: "quiet", Points: -5, Count: &CountSpec{Min: 0, Max: &max0, Window: 365 * day}},
+	}}}, Thresholds: []ThresholdSpec{{Name: "mql", Dimension: "d", Value: 10}}})
+	blocked := func(evs ...leadkit.Event) map[string]Blocker {
+		g, err := m.WhyNot(Input{Lead: leadkit.Lead{ID: "l"}, Events: evs, AsOf: at0.Add(day)}, Target{Threshold: "mql"})
+		require.NoError(t, err)
+		out := map[string]Blocker{}
+		for _, s := range g.Suggestions {
+			out[s.Rule] = s.Blocked
+		}
+		return out
+	}
+	b := blocked(evAt("1", "page_view", 0))
+	assert.Equal(t, Blocker(""), b["download"])
+	assert.Equal(t, BlockedCount, b["three visits"], "one more visit makes two of three")
+	b = blocked(evAt("1", "page_view", 0), evAt("c", "competitor_seen", time.Hour))
+	assert.Equal(t, BlockedSet, b["download"], "the competitor rule holds the dimension at 0")
 }

@@ -2,6 +2,7 @@ package learn_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -306,4 +307,80 @@ func TestPathOptions(t *testing.T) {
 	res, err = learn.Fit(ex, learn.Options{Seed: 1, Paths: -1})
 	require.NoError(t, err)
 	assert.Empty(t, paths(res))
+}
+
+// A leak is a leak also when its telling bin is too rare to keep: it is
+// reported as one, not as a constant field.
+func TestRareLeakReported(t *testing.T) {
+	ex := history(3000, 28)
+	for i := range ex {
+		ex[i].Converted = i%100 == 0
+		ex[i].Lead.Person.Custom = map[string]any{"won": ex[i].Converted}
+	}
+	opts := smallOpts()
+	opts.Declare = []leadkit.FieldSpec{{Name: "person.won", Type: leadkit.TypeBool}}
+	opts.Fields = append(opts.Fields, "person.won")
+	res, err := learn.Fit(ex, opts)
+	require.NoError(t, err)
+	require.Contains(t, droppedFeatures(res, learn.DropLeak), "person.won")
+}
+
+// Points to double the odds below 1 would round every rule to 0: refused.
+func TestTinyPDORefused(t *testing.T) {
+	for _, pdo := range []float64{0.01, 0.3, 0.999} {
+		_, err := learn.Fit(history(200, 31), learn.Options{PDO: pdo, Seed: 1})
+		require.ErrorIs(t, err, leadkit.ErrInvalid, "%g", pdo)
+		require.ErrorContains(t, err, "PDO")
+	}
+}
+
+// A bin with fewer training examples than MinSupport is left out of the
+// model and listed in Result.Dropped with its feature, bin, reason and
+// support and conversions on the training examples: here the few leads
+// without a seniority.
+func TestDroppedForSupport(t *testing.T) {
+	ex := history(3000, 41)
+	missing := map[string]bool{}
+	for i := 0; i < 60; i += 5 {
+		ex[i].Lead.Person.Seniority = ""
+		missing[ex[i].Lead.ID] = true
+	}
+	opts := smallOpts()
+	opts.HoldOut, opts.MinSupport = 0.3, 40
+	res, err := learn.Fit(ex, opts)
+	require.NoError(t, err)
+	requireClean(t, res)
+
+	train, _ := learn.Split(ex, opts.HoldOut, opts.Seed)
+	var support, converted int
+	for _, i := range train {
+		if missing[ex[i].Lead.ID] {
+			support++
+			if ex[i].Converted {
+				converted++
+			}
+		}
+	}
+	require.Positive(t, support)
+	require.Less(t, support, opts.MinSupport)
+	var got []learn.Dropped
+	for _, d := range res.Dropped {
+		if d.Reason == learn.DropSupport {
+			got = append(got, d)
+		}
+	}
+	require.NotEmpty(t, got, "dropped: %+v", res.Dropped)
+	d := got[0]
+	assert.Equal(t, "person.seniority", d.Feature)
+	assert.Equal(t, "missing", d.Bin)
+	assert.Equal(t, support, d.Support)
+	assert.Equal(t, converted, d.Converted)
+	assert.Contains(t, d.Detail, fmt.Sprintf("%d training examples, fewer than the minimum support of %d", support, opts.MinSupport))
+	for _, f := range res.Features {
+		if f.Name == "person.seniority" {
+			for _, r := range f.Rules {
+				assert.NotEqual(t, "missing", r.Bin, "a dropped bin has no rule")
+			}
+		}
+	}
 }
