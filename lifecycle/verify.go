@@ -462,14 +462,75 @@ func checkFunctions(functions map[string]string) string {
 }
 
 // verifyStage computes one stage's result.
+// StagePlan holds the options of the mergeable per-lead aggregates Verify
+// computes for one stage: the new vs old leads that reached it
+// (journey.SourceAge), content by funnel phase (journey.ContentPhases)
+// and the old leads' nurture (journey.OldLeadNurture). It is data (JSON),
+// so that the same aggregates can be run partitioned, one accumulator per
+// shard of journey.LeadJourney (the beam module does), and equal Verify's.
+type StagePlan struct {
+	// Stage is the stage verified.
+	Stage string `json:"stage"`
+	// Age are the options of StageResult.Age.
+	Age journey.SourceAgeOptions `json:"age"`
+	// Phases are the options of StageResult.Phases; nil for a stage
+	// outside the funnel order (Recycled, Lost), which has none.
+	Phases *journey.ContentPhaseOptions `json:"phases,omitempty"`
+	// OldLeads are the options of StageResult.OldLeads; nil when Phases
+	// is.
+	OldLeads *journey.OldLeadNurtureOptions `json:"old_leads,omitempty"`
+}
+
+// VerifyPlan returns the StagePlan of each stage Verify verifies for the
+// period, in the order of VerifyOptions.Stages: the options Verify passes
+// to journey.SourceAge, journey.ContentPhases and journey.OldLeadNurture.
+func (e *Engine) VerifyPlan(p Period) ([]StagePlan, error) {
+	if err := p.validate(); err != nil {
+		return nil, err
+	}
+	out := make([]StagePlan, 0, len(e.verifyStages))
+	for _, st := range e.verifyStages {
+		out = append(out, e.stagePlan(st, p))
+	}
+	return out, nil
+}
+
+// stagePlan is the StagePlan of stage st over p.
+func (e *Engine) stagePlan(st string, p Period) StagePlan {
+	opts := e.verify
+	plan := StagePlan{Stage: st, Age: journey.SourceAgeOptions{From: p.From, To: p.To, Buckets: opts.Buckets}}
+	order := e.machine.FunnelStages()
+	if !slices.Contains(order, st) {
+		// Phases and old-lead nurture place touches by the funnel order:
+		// a stage outside it (Recycled, Lost) has no phases.
+		return plan
+	}
+	touches := opts.Nurture.Types
+	if len(touches) == 0 {
+		touches = opts.TouchTypes
+	}
+	plan.Phases = &journey.ContentPhaseOptions{Order: order, Types: touches}
+	// Lost and disqualified leads cannot convert: they are left out of
+	// the old leads compared.
+	var closed []string
+	for _, s := range e.machine.Definition().Stages {
+		if s.Category == stage.Closed {
+			closed = append(closed, s.Name)
+		}
+	}
+	plan.OldLeads = &journey.OldLeadNurtureOptions{From: p.From, To: p.To, Order: order, Types: touches, Closed: closed}
+	return plan
+}
+
 func (e *Engine) verifyStage(snap *snapshot, st string, p Period, opts VerifyOptions) (StageResult, error) {
 	timelines, visits, created := snap.timelines, snap.visits, snap.created
 	r := StageResult{Stage: st}
 	wrap := func(what string, err error) error {
 		return fmt.Errorf("lifecycle: verify %s: %s: %w", clip(st), what, err)
 	}
+	plan := e.stagePlan(st, p)
 	var err error
-	if r.Age, err = journey.SourceAge(timelines, visits, created, st, journey.SourceAgeOptions{From: p.From, To: p.To, Buckets: opts.Buckets}); err != nil {
+	if r.Age, err = journey.SourceAge(timelines, visits, created, st, plan.Age); err != nil {
 		return r, wrap("source age", err)
 	}
 	// The entries into the stage in the period are the conversions.
@@ -487,32 +548,13 @@ func (e *Engine) verifyStage(snap *snapshot, st string, p Period, opts VerifyOpt
 	if r.Nurture, err = journey.NurturePower(timelines, visits, st, nurture); err != nil {
 		return r, wrap("nurture power", err)
 	}
-	order := e.machine.FunnelStages()
-	if !slices.Contains(order, st) {
-		// Phases and old-lead nurture place touches by the funnel order:
-		// a stage outside it (Recycled, Lost) has no phases.
-		if err := e.stageCredits(snap, st, p, opts.Keys, verifyModels, opts, &r); err != nil {
-			return r, wrap("attribution", err)
+	if plan.Phases != nil {
+		if r.Phases, err = journey.ContentPhases(timelines, visits, created, st, *plan.Phases); err != nil {
+			return r, wrap("content phases", err)
 		}
-		return r, nil
-	}
-	touches := opts.Nurture.Types
-	if len(touches) == 0 {
-		touches = opts.TouchTypes
-	}
-	if r.Phases, err = journey.ContentPhases(timelines, visits, created, st, journey.ContentPhaseOptions{Order: order, Types: touches}); err != nil {
-		return r, wrap("content phases", err)
-	}
-	// Lost and disqualified leads cannot convert: they are left out of
-	// the old leads compared.
-	var closed []string
-	for _, s := range e.machine.Definition().Stages {
-		if s.Category == stage.Closed {
-			closed = append(closed, s.Name)
+		if r.OldLeads, err = journey.OldLeadNurture(timelines, visits, created, st, *plan.OldLeads); err != nil {
+			return r, wrap("old-lead nurture", err)
 		}
-	}
-	if r.OldLeads, err = journey.OldLeadNurture(timelines, visits, created, st, journey.OldLeadNurtureOptions{From: p.From, To: p.To, Order: order, Types: touches, Closed: closed}); err != nil {
-		return r, wrap("old-lead nurture", err)
 	}
 	if err := e.stageCredits(snap, st, p, opts.Keys, verifyModels, opts, &r); err != nil {
 		return r, wrap("attribution", err)

@@ -576,3 +576,75 @@ func TestVerifyOldLeadsLeaveOutClosed(t *testing.T) {
 	assert.Equal(t, 0, v.Stages[0].OldLeads.OldLeads)
 	assert.Equal(t, 1, v.Stages[0].OldLeads.Closed)
 }
+
+// TestVerifyPlanGivesVerifysAggregates: the accumulators built from
+// VerifyPlan's options, filled with one journey per lead from the
+// engine's stores (visits through stage.Reach, as Verify reads them) in
+// two shards merged, give Verify's Age, Phases and OldLeads, stage by
+// stage; a stage outside the funnel order has no Phases or OldLeads plan.
+func TestVerifyPlanGivesVerifysAggregates(t *testing.T) {
+	p, _ := verifyFixture(t)
+	e := p.engine(t, lifecycle.Options{Verify: lifecycle.VerifyOptions{Stages: []string{"MQL", "Recycled"}, TouchTypes: []string{"webinar_attended", "download", "page_view"}}})
+	period := lifecycle.Period{From: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)}
+	v, err := e.Verify(ctx, period)
+	require.NoError(t, err)
+	plans, err := e.VerifyPlan(period)
+	require.NoError(t, err)
+	require.Len(t, plans, 2)
+	assert.Nil(t, plans[1].Phases, "Recycled is outside the funnel order")
+	assert.Nil(t, plans[1].OldLeads)
+
+	created := map[string]time.Time{}
+	require.NoError(t, p.states.Scan(ctx, func(st lifecycle.LeadState) error {
+		created[st.LeadID] = st.Lead.CreatedAt
+		return nil
+	}))
+	var visits []stage.Visit
+	require.NoError(t, stage.ScanHistories(ctx, p.machine.Store(), p.machine.Pipeline(), func(_ stage.Key, h []stage.Entry) error {
+		visits = append(visits, stage.Visits(h)...)
+		return nil
+	}))
+	visits, err = stage.Reach(visits, p.machine.FunnelStages())
+	require.NoError(t, err)
+	timelines, err := journey.Timelines(ctx, p.events)
+	require.NoError(t, err)
+	journeys, err := journey.Journeys(timelines, visits, created)
+	require.NoError(t, err)
+	require.Greater(t, len(journeys), 3)
+
+	for i, plan := range plans {
+		require.Equal(t, v.Stages[i].Stage, plan.Stage)
+		// Round-trip the plan through JSON, as a pipeline ships it.
+		b, err := json.Marshal(plan)
+		require.NoError(t, err)
+		var shipped lifecycle.StagePlan
+		require.NoError(t, json.Unmarshal(b, &shipped))
+		var ages [2]*journey.SourceAgeAccumulator
+		for k := range ages {
+			ages[k], err = journey.NewSourceAgeAccumulator(shipped.Stage, shipped.Age)
+			require.NoError(t, err)
+		}
+		for k, j := range journeys {
+			require.NoError(t, ages[k%2].Add(j))
+		}
+		require.NoError(t, ages[0].Merge(ages[1]))
+		assert.Equal(t, v.Stages[i].Age, ages[0].Result(), plan.Stage)
+		if shipped.Phases == nil {
+			continue
+		}
+		ph, err := journey.NewContentPhaseAccumulator(shipped.Stage, *shipped.Phases)
+		require.NoError(t, err)
+		ol, err := journey.NewOldLeadNurtureAccumulator(shipped.Stage, *shipped.OldLeads)
+		require.NoError(t, err)
+		for _, j := range journeys {
+			require.NoError(t, ph.Add(j))
+			require.NoError(t, ol.Add(j))
+		}
+		assert.Equal(t, v.Stages[i].Phases, ph.Result(), plan.Stage)
+		assert.Equal(t, v.Stages[i].OldLeads, ol.Result(), plan.Stage)
+		assert.Positive(t, ph.Result().Nurture.Touches, "a plan that measures something")
+	}
+
+	_, err = e.VerifyPlan(lifecycle.Period{From: period.To, To: period.From})
+	assert.ErrorIs(t, err, leadkit.ErrInvalid)
+}
