@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/internal/text"
 )
 
 // AppendString appends s as its length and its bytes.
@@ -188,6 +189,199 @@ func (d *Decoder) Durations(k int, max time.Duration, over string) []time.Durati
 		if d.Err != nil {
 			return nil
 		}
+	}
+	return out
+}
+
+// Magic checks that d.B starts with magic, whose last byte is the format
+// version, and moves past it: another prefix fails with "not a(n) what",
+// another version with "unknown format version".
+func (d *Decoder) Magic(magic []byte, what string) bool {
+	if d.Err != nil {
+		return false
+	}
+	n := len(magic) - 1
+	if len(d.B) < n || string(d.B[:n]) != string(magic[:n]) {
+		d.Fail("not %s", what)
+		return false
+	}
+	if len(d.B) < len(magic) || d.B[n] != magic[n] {
+		d.Fail("unknown format version")
+		return false
+	}
+	d.B = d.B[len(magic):]
+	return true
+}
+
+// End fails when bytes are left after the end of the encoding.
+func (d *Decoder) End() error {
+	if d.Err == nil && len(d.B) > 0 {
+		d.Fail("%d bytes after the end", len(d.B))
+	}
+	return d.Err
+}
+
+// AppendMap appends m's entries in key order (so that the same map gives
+// the same bytes whatever order it was filled in): their number, then per
+// entry its key (AppendString) and what value appends for it.
+func AppendMap[V any](b []byte, m map[string]V, value func(b []byte, key string, v V) []byte) []byte {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b = binary.AppendUvarint(b, uint64(len(keys)))
+	for _, k := range keys {
+		b = AppendString(b, k)
+		b = value(b, k, m[k])
+	}
+	return b
+}
+
+// Map reads what AppendMap wrote: the number of entries, each at least
+// size bytes (key included, so more than the bytes left can hold is
+// refused before anything is read), then per entry its key, which must be
+// in strictly ascending byte order (no repeats: one map has one
+// encoding), and its value, which entry reads. It stops at the first
+// error; entry may call Fail.
+func (d *Decoder) Map(what string, size int, entry func(key string)) {
+	n := d.Length(what, max(size, 1))
+	prev := ""
+	for i := range n {
+		if d.Err != nil {
+			return
+		}
+		k := string(d.Bytes(what + " key"))
+		if d.Err != nil {
+			return
+		}
+		if i > 0 && k <= prev {
+			d.Fail("%s: key %q out of order or repeated", what, text.Clip(k, 64))
+			return
+		}
+		prev = k
+		entry(k)
+	}
+}
+
+// Seq is a sequence of items counted Count times: an entry of a multiset
+// of sequences (paths, pattern mining input).
+type Seq struct {
+	Items []string
+	Count int
+}
+
+// AppendSeqs appends a multiset of distinct sequences in a canonical
+// form: the number of distinct items and the items in byte order
+// (AppendString), then the number of sequences and the sequences in order
+// of their items (slices.Compare), each as its length, its items' places
+// in the item list and its count. seqs is left alone.
+func AppendSeqs(b []byte, seqs []Seq) []byte {
+	ids := map[string]uint64{}
+	for _, s := range seqs {
+		for _, it := range s.Items {
+			ids[it] = 0
+		}
+	}
+	items := make([]string, 0, len(ids))
+	for it := range ids {
+		items = append(items, it)
+	}
+	slices.Sort(items)
+	b = binary.AppendUvarint(b, uint64(len(items)))
+	for i, it := range items {
+		ids[it] = uint64(i)
+		b = AppendString(b, it)
+	}
+	sorted := slices.Clone(seqs)
+	slices.SortFunc(sorted, func(x, y Seq) int { return slices.Compare(x.Items, y.Items) })
+	b = binary.AppendUvarint(b, uint64(len(sorted)))
+	for _, s := range sorted {
+		b = binary.AppendUvarint(b, uint64(len(s.Items)))
+		for _, it := range s.Items {
+			b = binary.AppendUvarint(b, ids[it])
+		}
+		b = binary.AppendUvarint(b, uint64(s.Count))
+	}
+	return b
+}
+
+// Seqs reads what AppendSeqs wrote. Items must be in strictly ascending
+// byte order and each in some sequence, sequences in strictly ascending
+// order of their items, every count at least 1: one multiset has one
+// encoding. check vets each item (a message, or "" when it is good) and
+// seq each sequence (its items share the item list's strings). Lengths
+// are bounded by the bytes left before anything is allocated.
+func (d *Decoder) Seqs(check func(item string) string, seq func(items []string) string) []Seq {
+	n := d.Length("items", 2)
+	items := make([]string, 0, n)
+	for i := range n {
+		if d.Err != nil {
+			return nil
+		}
+		it := string(d.Bytes("item"))
+		if d.Err != nil {
+			return nil
+		}
+		if msg := check(it); msg != "" {
+			d.Fail("item %d %q: %s", i+1, text.Clip(it, 64), msg)
+		} else if i > 0 && it <= items[i-1] {
+			d.Fail("item %q out of order or repeated", text.Clip(it, 64))
+		}
+		items = append(items, it)
+	}
+	k := d.Length("sequences", 2)
+	if d.Err != nil {
+		return nil
+	}
+	out := make([]Seq, 0, k)
+	used := make([]bool, len(items))
+	var prev []uint64
+	ids := []uint64{}
+	for i := range k {
+		m := d.Length("sequence length", 1)
+		ids = ids[:0]
+		s := Seq{Items: make([]string, 0, m)}
+		for range m {
+			id := d.Uvarint("sequence item")
+			if d.Err != nil {
+				return nil
+			}
+			if id >= uint64(len(items)) {
+				d.Fail("sequence %d: item %d of %d", i+1, id+1, len(items))
+				return nil
+			}
+			ids = append(ids, id)
+			used[id] = true
+			s.Items = append(s.Items, items[id])
+		}
+		s.Count = d.Count("sequence count")
+		if d.Err != nil {
+			return nil
+		}
+		if s.Count == 0 {
+			d.Fail("sequence %d: count 0", i+1)
+			return nil
+		}
+		// Item places compare as the items do: the list is sorted.
+		if i > 0 && slices.Compare(ids, prev) <= 0 {
+			d.Fail("sequence %d out of order or repeated", i+1)
+			return nil
+		}
+		prev = append(prev[:0], ids...)
+		if msg := seq(s.Items); msg != "" {
+			d.Fail("sequence %d: %s", i+1, msg)
+			return nil
+		}
+		out = append(out, s)
+	}
+	for i, u := range used {
+		if !u && d.Err == nil {
+			d.Fail("item %q is in no sequence", text.Clip(items[i], 64))
+		}
+	}
+	if d.Err != nil {
+		return nil
 	}
 	return out
 }
