@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -133,4 +134,63 @@ func seedCorpus[A any, P binaryAcc[A]](t *testing.T, target string, seeds map[st
 		}
 	}
 	assert.Positive(t, valid, "no valid seed in %s", dir)
+}
+
+// leadAcc is a per-lead accumulator with a binary encoding.
+type leadAcc[A any, P any] interface {
+	binaryAcc[A]
+	Add(LeadJourney) error
+	Merge(P) error
+}
+
+// randomJourneys returns the journeys of a few random businesses.
+func randomJourneys(t testing.TB, rng *rand.Rand) []LeadJourney {
+	var js []LeadJourney
+	for range 1 + rng.IntN(4) {
+		in := randomInput(rng)
+		j, err := Journeys(in.timelines, in.visits, in.created)
+		require.NoError(t, err)
+		js = append(js, j...)
+	}
+	return js
+}
+
+// shardedRoundTrip fills one accumulator with random journeys, and
+// others with shards of them in another order, each encoded and decoded
+// on the way (as a distributed runner ships them) and merged into a
+// decoded empty one: the results and the encodings are equal.
+func shardedRoundTrip[A any, P leadAcc[A, P]](t *testing.T, seed uint64, newAcc func() P, result func(P) any) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(seed, 3))
+	js := randomJourneys(t, rng)
+	one := newAcc()
+	for _, j := range js {
+		require.NoError(t, one.Add(j))
+	}
+	rng.Shuffle(len(js), func(i, j int) { js[i], js[j] = js[j], js[i] })
+	merged := decoded(t, newAcc())
+	for _, part := range shards(rng, js, 1+rng.IntN(4)) {
+		acc := newAcc()
+		for _, j := range part {
+			require.NoError(t, acc.Add(j))
+		}
+		require.NoError(t, merged.Merge(decoded(t, acc)))
+	}
+	require.Equal(t, noNaN(t, result(one)), noNaN(t, result(merged)), "seed %d", seed)
+	require.Equal(t, mustEncode(t, one), mustEncode(t, merged), "seed %d", seed)
+	require.Equal(t, noNaN(t, result(one)), noNaN(t, result(decoded(t, one))), "seed %d", seed)
+}
+
+// brokenRefused marshals an accumulator whose state break changed into
+// one no Add makes, and requires decoding to refuse it naming why.
+func brokenRefused[A any, P binaryAcc[A]](t *testing.T, fill func() P, prefix string, cases map[string]func(P) string) {
+	t.Helper()
+	for name, broken := range cases {
+		t.Run(name, func(t *testing.T) {
+			acc := fill()
+			why := broken(acc)
+			b := mustEncode(t, acc)
+			refused(t, fill(), prefix, why, b)
+		})
+	}
 }

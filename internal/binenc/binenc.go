@@ -1,8 +1,10 @@
 // Package binenc holds the pieces of the accumulators' binary encodings
-// (stage's and journey's funnels, attribution's Markov counts): the
-// appenders and a decoder whose first error sticks, so each package's
-// MarshalBinary and UnmarshalBinary write only their own layout and
-// checks.
+// (stage's and journey's funnels, attribution's Markov counts, journey's
+// paths, patterns, source age, content phases and old lead nurture): the
+// appenders, the canonical forms of string-keyed count maps (AppendMap)
+// and of multisets of sequences (AppendSeqs), and a decoder whose first
+// error sticks, so each package's MarshalBinary and UnmarshalBinary write
+// only their own layout and checks.
 package binenc
 
 import (

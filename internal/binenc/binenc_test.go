@@ -62,3 +62,71 @@ func TestDecoderRefuses(t *testing.T) {
 		assert.ErrorContains(t, d.Err, "not a finite number")
 	}
 }
+
+func TestMagicAndEnd(t *testing.T) {
+	d := Decoder{B: []byte("ABCD\x01rest"), Prefix: "x: "}
+	require.True(t, d.Magic([]byte("ABCD\x01"), "an abcd"))
+	assert.Equal(t, "rest", string(d.B))
+	assert.ErrorContains(t, d.End(), "4 bytes after the end")
+
+	for data, why := range map[string]string{"": "not an abcd", "ABC": "not an abcd", "ABCE\x01": "not an abcd", "ABCD": "unknown format version", "ABCD\x02": "unknown format version"} {
+		d := Decoder{B: []byte(data)}
+		assert.False(t, d.Magic([]byte("ABCD\x01"), "an abcd"))
+		assert.ErrorContains(t, d.Err, why, "%q", data)
+		assert.ErrorIs(t, d.Err, leadkit.ErrInvalid)
+	}
+}
+
+func TestMapRoundTripAndOrder(t *testing.T) {
+	m := map[string]int{"b": 2, "a": 1, "c": 3}
+	value := func(b []byte, _ string, v int) []byte { return append(b, byte(v)) }
+	b := AppendMap(nil, m, value)
+	assert.Equal(t, "\x03\x01a\x01\x01b\x02\x01c\x03", string(b), "keys in byte order")
+
+	got := map[string]int{}
+	d := Decoder{B: b}
+	d.Map("m", 2, func(k string) { got[k] = int(d.Byte("v")) })
+	require.NoError(t, d.End())
+	assert.Equal(t, m, got)
+
+	for data, why := range map[string]string{
+		"\x02\x01b\x02\x01a\x01": `m: key "a" out of order or repeated`,
+		"\x02\x01a\x02\x01a\x01": `m: key "a" out of order or repeated`,
+		"\x05\x01a\x01":          "m: 5 items in 3 bytes",
+	} {
+		d := Decoder{B: []byte(data)}
+		d.Map("m", 2, func(string) { d.Byte("v") })
+		assert.ErrorContains(t, d.Err, why, "%q", data)
+	}
+}
+
+func TestSeqsRoundTrip(t *testing.T) {
+	seqs := []Seq{{Items: []string{"web", "email"}, Count: 2}, {Items: []string{}, Count: 1}, {Items: []string{"email"}, Count: 5}}
+	b := AppendSeqs(nil, seqs)
+	assert.Equal(t, []string{"web", "email"}, seqs[0].Items, "the caller's sequences are left alone")
+	ok := func(string) string { return "" }
+	okSeq := func([]string) string { return "" }
+	d := Decoder{B: b, Canonical: true}
+	got := d.Seqs(ok, okSeq)
+	require.NoError(t, d.End())
+	assert.Equal(t, []Seq{{Items: []string{}, Count: 1}, {Items: []string{"email"}, Count: 5}, {Items: []string{"web", "email"}, Count: 2}}, got)
+	assert.Equal(t, b, AppendSeqs(nil, got), "one multiset, one encoding")
+
+	// The callbacks' messages name the item and the sequence.
+	d = Decoder{B: b}
+	d.Seqs(func(it string) string {
+		if it == "web" {
+			return "is refused"
+		}
+		return ""
+	}, okSeq)
+	assert.ErrorContains(t, d.Err, `item 2 "web": is refused`)
+	d = Decoder{B: b}
+	d.Seqs(ok, func(items []string) string {
+		if len(items) > 1 {
+			return "too long"
+		}
+		return ""
+	})
+	assert.ErrorContains(t, d.Err, "sequence 3: too long")
+}
