@@ -3,7 +3,6 @@ package beam
 import (
 	"cmp"
 	"encoding/json"
-	"fmt"
 	"hash/fnv"
 	"reflect"
 	"slices"
@@ -98,11 +97,8 @@ type RejectedTimeline struct {
 // order of same-time events at all. Events are not deduplicated: an event
 // delivered twice is in the timeline twice.
 func Timelines(s beam.Scope, tenant string, events beam.PCollection) (timelines, rejected beam.PCollection, err error) {
-	if msg := leadkit.CheckText(tenant, leadkit.MaxIDBytes); msg != "" || strings.TrimSpace(tenant) == "" {
-		if msg == "" {
-			msg = "is empty"
-		}
-		return beam.PCollection{}, beam.PCollection{}, fmt.Errorf("beam: timelines: %w: tenant %s", leadkit.ErrInvalid, msg)
+	if err := checkTenant("timelines", tenant); err != nil {
+		return beam.PCollection{}, beam.PCollection{}, err
 	}
 	s = s.Scope("leadkit.Timelines")
 	good, rejected := beam.ParDo2(s, &validateEventFn{Tenant: tenant}, events)

@@ -104,7 +104,7 @@ func (d *business) parts(b testing.TB) (*parts, *lifecycle.Engine) {
 	p.machine, err = stage.New(stage.Classic(), stage.Options{Store: p.stages, Now: clock})
 	require.NoError(b, err)
 	e, err := lifecycle.New(p.pool, d.model, p.machine, p.events, lifecycle.Options{States: p.states, Now: clock,
-		Facts: map[string]string{"score": "total", "grade": "fit_band"}, Observe: d.observe})
+		Facts: simbiz.Facts, Observe: d.observe})
 	require.NoError(b, err)
 	return p, e
 }

@@ -70,3 +70,8 @@ dimensions:
     expr: fit + engagement + intent
 thresholds: [{name: mql, dimension: total, value: 100}]
 `
+
+// Facts maps the facts stage.Classic's transitions read to the model's:
+// the lead score is the model's total, the grade its fit band
+// (lifecycle.Options.Facts).
+var Facts = map[string]string{"score": "total", "grade": "fit_band"}

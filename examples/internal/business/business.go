@@ -117,7 +117,7 @@ func New(ctx context.Context, clock func() time.Time) (*Feeder, error) {
 		Now: clock,
 		// The Classic stages read `score` (qualify: score >= 100) and
 		// `grade`: the model's total and fit band.
-		Facts: map[string]string{"score": "total", "grade": "fit_band"},
+		Facts: simbiz.Facts,
 		// A lead recycled by sales qualifies again when it raises its
 		// hand again after a new marketing touch (the simulator nurtures
 		// recycled leads by e-mail): its intent is reset at the recycle,
