@@ -116,14 +116,21 @@ func (fn *readEventsFn) ProcessElement(ctx context.Context, f fileio.ReadableFil
 
 // ScanEventLines reads r, the JSON lines of the file named file, by the
 // rules of ReadEvents, calling event for each event and rejected for each
-// line that is not one. maxLine caps a line (0 means MaxLineBytes). It
-// returns the first error of r, event or rejected. ReadEvents runs it on
+// line that is not one (either may be nil). maxLine caps a line (0
+// means MaxLineBytes). It returns the first error of r, event or
+// rejected. ReadEvents runs it on
 // each file; a program reads a file with it the way the pipeline does
 // (to check a file before a run, or to compute the same results in
 // memory).
 func ScanEventLines(r io.Reader, file string, maxLine int, event func(leadkit.Event) error, rejected func(RejectedLine) error) error {
 	if maxLine <= 0 {
 		maxLine = MaxLineBytes
+	}
+	if event == nil {
+		event = func(leadkit.Event) error { return nil }
+	}
+	if rejected == nil {
+		rejected = func(RejectedLine) error { return nil }
 	}
 	br := bufio.NewReaderSize(r, 64<<10)
 	var (

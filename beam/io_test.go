@@ -226,6 +226,32 @@ func TestScanEventLines(t *testing.T) {
 	assert.ErrorIs(t, err, stop)
 }
 
+// FuzzScanEventLines: on any input, the reader reports every line once at
+// most, in order, events that pass Validate, dead letters with a reason
+// and at most 256 bytes of text, and never more lines than the input has.
+func FuzzScanEventLines(f *testing.F) {
+	f.Add([]byte(`{"id":"e","lead_id":"l","type":"t","time":"2026-03-01T00:00:00Z"}`+"\n\nnot json\r\n{}"), 80)
+	f.Add([]byte("\n\n\n"), 1)
+	f.Add([]byte(`{"id":"e","lead_id":"l","type":"t","time":"2026-03-01T00:00:00Z","attrs":{"a":[1,"x",{"b":null}]}} {}`), 0)
+	f.Fuzz(func(t *testing.T, data []byte, max int) {
+		max = max % 512
+		var last int64
+		lines := int64(bytes.Count(data, []byte("\n")) + 1)
+		err := lkbeam.ScanEventLines(bytes.NewReader(data), "f", max, func(e leadkit.Event) error {
+			require.NoError(t, e.Validate())
+			return nil
+		}, func(r lkbeam.RejectedLine) error {
+			require.Greater(t, r.Line, last)
+			require.LessOrEqual(t, r.Line, lines)
+			require.NotEmpty(t, r.Reason)
+			require.LessOrEqual(t, len(r.Text), 256*3) // invalid bytes become U+FFFD
+			last = r.Line
+			return nil
+		})
+		require.NoError(t, err)
+	})
+}
+
 // ExampleReadEvents reads a file of JSON-lines events, one of them
 // malformed, makes the tenant's timelines and writes them and the dead
 // letter as JSON lines. The pipeline runs on Prism, in this process.
