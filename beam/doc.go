@@ -18,6 +18,14 @@
 // once on the merged attribution.MarkovCounts of a PCollection of paths.
 // Inputs that fail validation go to dead-letter outputs.
 //
+// Sources and sinks: [ReadEvents] reads JSON-lines files of leadkit.Event
+// (malformed lines to a [RejectedLine] dead letter with file, line and
+// reason; [ScanEventLines] is the same reader outside a pipeline);
+// [ReadPostgres] reads one tenant's events from the postgres module's
+// tables through its own JourneyStore; [WriteJSON] writes results as
+// sorted JSON lines. The runnable program examples/beam puts them
+// together and checks the results against the in-memory library.
+//
 // The package is named beam like its directory; a program that also
 // imports Beam's own package beam names one of them, e.g.
 //
