@@ -241,7 +241,7 @@ type TenantStage struct {
 	Age journey.SourceAgeResult `json:"age"`
 	// Phases and OldLeads are lifecycle.StageResult's; empty for a plan
 	// without them (a stage outside the funnel order), as in Verify.
-	Phases   journey.ContentPhasesResult   `json:"phases"`
+	Phases   journey.ContentPhasesResult  `json:"phases"`
 	OldLeads journey.OldLeadNurtureResult `json:"old_leads"`
 }
 
