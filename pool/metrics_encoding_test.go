@@ -175,3 +175,17 @@ func FuzzMetricsBinary(f *testing.F) {
 		}
 	})
 }
+
+// TestMetricsQuantilesSpec: the quantile settings read from JSON and are
+// validated by NewMetrics.
+func TestMetricsQuantilesSpec(t *testing.T) {
+	s, err := pool.ParseMetricsSpec([]byte(`{"from": "2026-01-01T00:00:00Z", "to": "2026-03-01T00:00:00Z", "bucket": "month", "quantiles": {"exact": 5, "accuracy": 0.02}}`))
+	require.NoError(t, err)
+	assert.Equal(t, leadkit.Quantiles{Exact: 5, Accuracy: 0.02}, s.Quantiles)
+	_, err = pool.NewMetrics(s)
+	require.NoError(t, err)
+	s.Quantiles.Accuracy = 2
+	_, err = pool.NewMetrics(s)
+	require.ErrorIs(t, err, leadkit.ErrInvalid)
+	assert.ErrorContains(t, err, "pool: metrics: leadkit: invalid input: quantiles: accuracy 2")
+}
