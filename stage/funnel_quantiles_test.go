@@ -96,7 +96,9 @@ func TestFunnelMedianWithinAccuracy(t *testing.T) {
 	for name, gen := range map[string]func() time.Duration{
 		"uniform":   func() time.Duration { return time.Duration(rng.Float64() * 60 * day) },
 		"lognormal": func() time.Duration { return time.Duration(math.Exp(rng.NormFloat64()*1.2) * 2 * day) },
-		"pareto":    func() time.Duration { return time.Duration(min(float64(time.Minute)/math.Pow(1-rng.Float64(), 2), 3000*day)) },
+		"pareto": func() time.Duration {
+			return time.Duration(min(float64(time.Minute)/math.Pow(1-rng.Float64(), 2), 3000*day))
+		},
 		"whole days": func() time.Duration {
 			return time.Duration(rng.IntN(30)) * 24 * time.Hour
 		},
