@@ -319,8 +319,9 @@ func FuzzSummaryBinary(f *testing.F) {
 	})
 }
 
-// ExampleSummary: past its threshold a summary keeps a sketch; its
-// median lies within 1% of the exact one, its mean is exact.
+// ExampleSummary: past its threshold a summary keeps a sketch. Its
+// median, 14h, lies within 1% of the exact 13h53m19.5s (0.8% off); its
+// count, mean, minimum and maximum are exact.
 func ExampleSummary() {
 	s := stats.DefaultParams().New()
 	for i := range 100_000 {
