@@ -77,6 +77,14 @@
 // Accumulators are not safe for concurrent use: give each goroutine its own
 // and merge them.
 //
+// Accumulators that report medians of durations (stage and journey
+// funnels, journey's work, the pool's metrics) keep them as [Quantiles]
+// says: exact up to a threshold of durations (1,024 by default), past it
+// in a DDSketch whose medians lie within a relative accuracy (1% by
+// default) of the exact ones, so their size does not grow with the
+// number of leads; counts, rates and means stay exact, and the result
+// depends on the input alone, never on how it was sharded or merged.
+//
 // Expressions written by tenants (stage guards, scoring rules, funnel steps)
 // are one language, compiled by one compiler: an event is event.type,
 // event.channel, event.campaign, event.content, event.id, event.time,

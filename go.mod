@@ -3,6 +3,7 @@ module github.com/leadkit/leadkit
 go 1.24.0
 
 require (
+	github.com/DataDog/sketches-go v1.4.8
 	github.com/expr-lang/expr v1.17.8
 	github.com/nyaruka/phonenumbers v1.8.1
 	github.com/stretchr/testify v1.12.1

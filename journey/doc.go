@@ -130,8 +130,12 @@
 // [PatternAccumulator], [SourceAgeAccumulator], ...): shard
 // the leads (all events of a lead in one shard, e.g. by a hash of LeadID),
 // fill one accumulator per shard or goroutine, Merge them, and read the
-// result, which equals a single pass. Funnel accumulators keep the per-lead
-// durations so medians stay exact; pattern accumulators keep the distinct
+// result, which equals a single pass. Funnel and work accumulators keep the
+// per-lead durations up to their spec's Quantiles threshold (1,024 by
+// default), so medians stay exact, and past it a mergeable sketch whose
+// medians and percentiles lie within 1% of the exact ones (see
+// leadkit.Quantiles): their size stops growing with the leads, and the
+// result still does not depend on the sharding. Pattern accumulators keep the distinct
 // sequences with counts and mine once after merging, because pattern
 // support is not additive across shards.
 package journey

@@ -12,6 +12,7 @@ import (
 
 	"github.com/leadkit/leadkit"
 	"github.com/leadkit/leadkit/internal/lang"
+	"github.com/leadkit/leadkit/internal/stats"
 	"github.com/leadkit/leadkit/internal/text"
 )
 
@@ -102,17 +103,24 @@ type FunnelSpec struct {
 	// Bins is the number of bins of the time-to-convert histogram; zero
 	// chooses it from the sample size (see [Histogram]).
 	Bins int `json:"bins,omitempty"`
+	// Quantiles says how the step times and times to convert behind the
+	// medians are kept: exact up to a threshold (1,024 leads per step by
+	// default), past it in a sketch whose medians and percentiles lie
+	// within 1% of the exact ones (see [leadkit.Quantiles]); the zero
+	// value is the default.
+	Quantiles leadkit.Quantiles `json:"quantiles,omitzero"`
 }
 
 // CompiledFunnel is a validated funnel with its predicates compiled. It is
 // immutable and safe for concurrent use; each goroutine fills its own
 // [FunnelAccumulator].
 type CompiledFunnel struct {
-	spec   FunnelSpec
-	window time.Duration
-	order  Order
-	names  []string
-	byType map[string]uint64 // event type -> steps listing it
+	spec      FunnelSpec
+	quantiles *stats.Params
+	window    time.Duration
+	order     Order
+	names     []string
+	byType    map[string]uint64 // event type -> steps listing it
 	// For few types a linear scan beats hashing: typeNames[i] -> typeMasks[i].
 	typeNames []string
 	typeMasks []uint64
@@ -171,6 +179,10 @@ func CompileFunnel(spec FunnelSpec) (*CompiledFunnel, error) {
 	if spec.Bins < 0 || spec.Bins > MaxBins {
 		fail("bins %d out of range [0, %d]", spec.Bins, MaxBins)
 	}
+	quantiles, qerr := stats.NewParams(spec.Quantiles)
+	if qerr != nil {
+		errs = append(errs, fmt.Errorf("journey: funnel: %w", qerr))
+	}
 	if len(errs) > 0 && (len(spec.Steps) > MaxSteps || len(spec.Fields) > MaxFields) {
 		return nil, errors.Join(errs...)
 	}
@@ -179,11 +191,12 @@ func CompileFunnel(spec FunnelSpec) (*CompiledFunnel, error) {
 		fail("fields: %s", p)
 	}
 	f := &CompiledFunnel{
-		spec:   cloneSpec(spec),
-		window: spec.Window,
-		order:  order,
-		byType: map[string]uint64{},
-		progs:  make([]*lang.Program, len(spec.Steps)),
+		spec:      cloneSpec(spec),
+		quantiles: quantiles,
+		window:    spec.Window,
+		order:     order,
+		byType:    map[string]uint64{},
+		progs:     make([]*lang.Program, len(spec.Steps)),
 	}
 	if f.window == 0 {
 		f.window = DefaultWindow
@@ -401,7 +414,9 @@ type StepResult struct {
 	DropOffRate float64 `json:"drop_off_rate"`
 	// AverageTime and MedianTime are the time from the previous step over
 	// the leads that reached this step (0 for step 1). The median of an
-	// even sample is the mean of the two middle values.
+	// even sample is the mean of the two middle values. The mean is exact;
+	// so is the median of up to FunnelSpec.Quantiles' threshold of leads,
+	// and past it within its accuracy (1% by default) of the exact median.
 	AverageTime leadkit.Duration `json:"average_time"`
 	MedianTime  leadkit.Duration `json:"median_time"`
 }
@@ -413,8 +428,10 @@ type StepResult struct {
 // leads (every event of a lead in the same shard, e.g. by hashing LeadID),
 // fill one accumulator per shard, Merge them, and take the Result: it
 // equals a single pass over all leads. An accumulator holds the
-// per-lead durations (8 bytes per converting lead and step) so that medians
-// stay exact. It is not safe for concurrent use.
+// per-lead durations (8 bytes per converting lead and step) up to the
+// spec's Quantiles threshold, so that medians stay exact, and past it a
+// sketch of a few kilobytes per step (see [leadkit.Quantiles]): its size
+// stops growing with the leads. It is not safe for concurrent use.
 //
 // Adding a timeline takes time linear in its events (times the number of
 // steps): one pass, as PostHog's funnel does, not one pass per attempt.
@@ -423,8 +440,8 @@ type FunnelAccumulator struct {
 	runner  *lang.Runner
 	leads   int
 	counts  []int
-	gaps    [][]time.Duration // gaps[k]: time from step k-1 to step k
-	convert []time.Duration
+	gaps    []stats.Summary // gaps[k]: time from step k-1 to step k
+	convert stats.Summary
 
 	// scratch, reused across timelines
 	times []time.Time // the lead's step events (every event for Strict), sorted
@@ -447,15 +464,16 @@ type FunnelAccumulator struct {
 func (f *CompiledFunnel) NewAccumulator() *FunnelAccumulator {
 	n := len(f.names)
 	return &FunnelAccumulator{
-		f:      f,
-		runner: lang.NewRunner(lang.Limits{}),
-		counts: make([]int, n),
-		gaps:   make([][]time.Duration, n),
-		best:   make([]time.Time, n),
-		rows:   make([]int32, n*n),
-		head:   make([]int32, n),
-		tail:   make([]int32, n),
-		fronts: make([]time.Time, 0, n),
+		f:       f,
+		runner:  lang.NewRunner(lang.Limits{}),
+		counts:  make([]int, n),
+		gaps:    f.quantiles.Summaries(n),
+		convert: f.quantiles.New(),
+		best:    make([]time.Time, n),
+		rows:    make([]int32, n*n),
+		head:    make([]int32, n),
+		tail:    make([]int32, n),
+		fronts:  make([]time.Time, 0, n),
 	}
 }
 
@@ -495,11 +513,11 @@ func (a *FunnelAccumulator) add(tl Timeline, errs *errorList) {
 	for s := 0; s < k; s++ {
 		a.counts[s]++
 		if s > 0 {
-			a.gaps[s] = append(a.gaps[s], a.best[s].Sub(a.best[s-1]))
+			a.gaps[s].Add(a.best[s].Sub(a.best[s-1]))
 		}
 	}
 	if k == len(a.counts) {
-		a.convert = append(a.convert, a.best[k-1].Sub(a.best[0]))
+		a.convert.Add(a.best[k-1].Sub(a.best[0]))
 	}
 }
 
@@ -798,14 +816,14 @@ func (a *FunnelAccumulator) Merge(other *FunnelAccumulator) error {
 	a.leads += other.leads
 	for i := range a.counts {
 		a.counts[i] += other.counts[i]
-		a.gaps[i] = append(a.gaps[i], other.gaps[i]...)
+		a.gaps[i].Merge(&other.gaps[i])
 	}
-	a.convert = append(a.convert, other.convert...)
+	a.convert.Merge(&other.convert)
 	return nil
 }
 
 func specsEqual(x, y FunnelSpec) bool {
-	return x.Window == y.Window && x.Order == y.Order && x.Bins == y.Bins &&
+	return x.Window == y.Window && x.Order == y.Order && x.Bins == y.Bins && x.Quantiles == y.Quantiles &&
 		slices.Equal(x.Fields, y.Fields) &&
 		slices.EqualFunc(x.Steps, y.Steps, func(a, b Step) bool {
 			return a.Name == b.Name && a.When == b.When && slices.Equal(a.Types, b.Types)
@@ -820,7 +838,7 @@ func (a *FunnelAccumulator) Result() FunnelResult {
 		Window:        leadkit.Duration(a.f.window),
 		Leads:         a.leads,
 		Steps:         make([]StepResult, len(a.counts)),
-		TimeToConvert: Summarize(a.convert, a.f.spec.Bins),
+		TimeToConvert: summarize(&a.convert, a.f.spec.Bins),
 	}
 	first := a.counts[0]
 	for i, c := range a.counts {
@@ -832,8 +850,7 @@ func (a *FunnelAccumulator) Result() FunnelResult {
 			sr.ConversionFromPrevious = ratio(c, prev)
 			sr.DropOff = prev - c
 			sr.DropOffRate = ratio(prev-c, prev)
-			st := Summarize(a.gaps[i], 1)
-			sr.AverageTime, sr.MedianTime = st.Mean, st.Median
+			sr.AverageTime, sr.MedianTime = leadkit.Duration(a.gaps[i].Mean()), leadkit.Duration(a.gaps[i].Median())
 		}
 		r.Steps[i] = sr
 	}

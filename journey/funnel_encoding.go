@@ -10,6 +10,7 @@ import (
 
 	"github.com/leadkit/leadkit"
 	"github.com/leadkit/leadkit/internal/binenc"
+	"github.com/leadkit/leadkit/internal/stats"
 )
 
 // The binary encoding of a FunnelAccumulator carries its state between
@@ -18,7 +19,7 @@ import (
 // encoding of the stage funnel's accumulator. Layout, every integer a
 // varint (encoding/binary):
 //
-//	"LKJF" 0x01                      magic and format version
+//	"LKJF" 0x02                      magic and format version
 //	uvarint n, n bytes               the FunnelSpec as JSON
 //	uvarint leads                    timelines added
 //	uvarint count                    leads that reached step 1
@@ -28,8 +29,12 @@ import (
 //	counts[s] durations              the time to convert of the leads that
 //	                                 reached the last step
 //
-// Durations are sorted: the first a varint, the rest uvarint differences
-// from the one before.
+// The durations of a count up to FunnelSpec.Quantiles' exact threshold
+// are the durations, sorted: the first a varint, the rest uvarint
+// differences from the one before; past it, the sketch that holds them
+// (minimum, maximum, the 128-bit sum, the zeros and the bucket counts;
+// see stats.Summary.AppendBinary). Version 1 (every duration, whatever
+// the count) is no longer read.
 //
 // The encoding is canonical: accumulators of the same spec holding the
 // same counts and durations encode to the same bytes, whatever the order
@@ -41,7 +46,7 @@ import (
 // for a length the bytes left cannot hold, so a corrupted or foreign
 // input is an error, never a panic or an impossible funnel.
 
-var journeyFunnelMagic = []byte("LKJF\x01")
+var journeyFunnelMagic = []byte("LKJF\x02")
 
 var (
 	_ encoding.BinaryMarshaler   = (*FunnelAccumulator)(nil)
@@ -69,10 +74,10 @@ func (a *FunnelAccumulator) MarshalBinary() ([]byte, error) {
 	for s, c := range a.counts {
 		b = binary.AppendUvarint(b, uint64(c))
 		if s > 0 {
-			b = binenc.AppendSortedDurations(b, a.gaps[s])
+			b = a.gaps[s].AppendBinary(b)
 		}
 	}
-	b = binenc.AppendSortedDurations(b, a.convert)
+	b = a.convert.AppendBinary(b)
 	return b, nil
 }
 
@@ -119,10 +124,10 @@ func (a *FunnelAccumulator) UnmarshalBinary(data []byte) error {
 		out.counts[s] = c
 		prev = c
 		if s > 0 {
-			out.gaps[s] = d.Durations(c, f.window, over)
+			out.gaps[s] = stats.ReadSummary(&d, f.quantiles, c, f.window, over)
 		}
 	}
-	out.convert = d.Durations(out.counts[len(out.counts)-1], f.window, over)
+	out.convert = stats.ReadSummary(&d, f.quantiles, out.counts[len(out.counts)-1], f.window, over)
 	if d.Err == nil && len(d.B) > 0 {
 		d.Fail("%d bytes after the end", len(d.B))
 	}

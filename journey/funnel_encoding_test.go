@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -184,7 +186,7 @@ func TestJourneyFunnelBinaryRefused(t *testing.T) {
 
 	// A small two-step funnel written by hand, a then b, 1h window.
 	enc := func(spec string, tail ...uint64) []byte {
-		b := []byte("LKJF\x01")
+		b := []byte("LKJF\x02")
 		b = binary.AppendUvarint(b, uint64(len(spec)))
 		b = append(b, spec...)
 		for _, v := range tail {
@@ -213,16 +215,18 @@ func TestJourneyFunnelBinaryRefused(t *testing.T) {
 		"empty":                  {nil, "not a journey funnel accumulator"},
 		"not ours":               {[]byte(plain), "not a journey funnel accumulator"},
 		"a stage funnel":         {append([]byte("LKFA\x01"), ok[5:]...), "not a journey funnel accumulator"},
-		"future version":         {append([]byte("LKJF\x02"), ok[5:]...), "unknown format version"},
+		"future version":         {append([]byte("LKJF\x03"), ok[5:]...), "unknown format version"},
+		"version 1":              {append([]byte("LKJF\x01"), ok[5:]...), "unknown format version"},
 		"trailing byte":          {append(append([]byte{}, ok...), 0), "1 bytes after the end"},
-		"spec length lies":       {append([]byte("LKJF\x01\xff\xff\x03"), plain...), "spec: 65535 items"},
+		"spec length lies":       {append([]byte("LKJF\x02\xff\xff\x03"), plain...), "spec: 65535 items"},
 		"unknown spec key":       {enc(`{"steps":[{"name":"a","types":["a"]}],"colour":"red"}`, 0, 0), "colour"},
 		"bad spec":               {enc(`{"steps":[]}`, 0), "no steps"},
 		"bad when":               {enc(`{"steps":[{"name":"a","when":"event.nope > 1"}]}`, 0, 0), "event.nope"},
 		"step 1 > leads":         {enc(plain, 1, 2, 0), "step 1: count 2 > leads 1"},
 		"counts grow":            {enc(plain, 3, 1, 2, 0, 0, 0, 0), "step 2: count 2 > step 1 count 1"},
 		"count out of range":     {enc(plain, 1<<40), "leads: 1099511627776 is out of range"},
-		"durations beyond bytes": {enc(plain, 1<<30, 1<<30, 1<<30), "1073741824 durations in 0 bytes"},
+		"durations beyond bytes": {enc(plain, 1000, 1000, 1000), "1000 durations in 0 bytes"},
+		"sketch beyond bytes":    {enc(plain, 1<<30, 1<<30, 1<<30), "sketch min: truncated"},
 		"negative duration":      {enc(plain, 3, 2, 1, zz(-5), zz(5)), "negative duration"},
 		"gap beyond the window":  {enc(plain, 3, 2, 1, zz(61*int64(m)), zz(5*int64(m))), "duration beyond the window 1h"},
 		"sum beyond the window":  {enc(plain, 3, 2, 2, zz(50*int64(m)), 11*m, zz(5*int64(m)), 0), "duration beyond the window 1h"},
@@ -247,7 +251,14 @@ func TestJourneyFunnelBinaryRefused(t *testing.T) {
 // spec.
 func FuzzJourneyFunnelBinary(f *testing.F) {
 	rng := rand.New(rand.NewPCG(11, 12))
-	for _, spec := range encodingFunnels() {
+	var specs []journey.FunnelSpec
+	for _, name := range slices.Sorted(maps.Keys(encodingFunnels())) {
+		spec := encodingFunnels()[name]
+		specs = append(specs, spec)
+		spec.Quantiles = leadkit.Quantiles{Exact: 2, Accuracy: 0.05} // past the threshold: sketches
+		specs = append(specs, spec)
+	}
+	for _, spec := range specs {
 		acc, err := journey.NewFunnelAccumulator(spec)
 		if err != nil {
 			f.Fatal(err)
@@ -264,8 +275,8 @@ func FuzzJourneyFunnelBinary(f *testing.F) {
 		f.Add(b)
 	}
 	anyStep := `{"steps":[{"name":"a","when":"event.channel == \"web\""}]}`
-	f.Add(append(append(binary.AppendUvarint([]byte("LKJF\x01"), uint64(len(anyStep))), anyStep...), 2, 1))
-	f.Add([]byte("LKJF\x01"))
+	f.Add(append(append(binary.AppendUvarint([]byte("LKJF\x02"), uint64(len(anyStep))), anyStep...), 2, 1))
+	f.Add([]byte("LKJF\x02"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var acc journey.FunnelAccumulator
 		if err := acc.UnmarshalBinary(data); err != nil {

@@ -2,7 +2,6 @@ package journey
 
 import (
 	"math"
-	"slices"
 	"time"
 
 	"github.com/leadkit/leadkit"
@@ -27,7 +26,10 @@ type DurationStats struct {
 	// middle values. Mean and Median are computed exactly as the stage
 	// package's funnel computes them (nanoseconds truncated), so durations
 	// agree to the nanosecond. P90 interpolates linearly between order
-	// statistics.
+	// statistics. In a funnel's TimeToConvert past its spec's Quantiles
+	// threshold, N, Mean, Min and Max stay exact while Median and P90 lie
+	// within the sketch's accuracy (1% by default) of the exact ones and
+	// the histogram's counts are the sketch's (see [leadkit.Quantiles]).
 	Median leadkit.Duration `json:"median"`
 	P90    leadkit.Duration `json:"p90"`
 	Min    leadkit.Duration `json:"min"`
@@ -39,35 +41,28 @@ type DurationStats struct {
 // Summarize returns the statistics of ds with a histogram of bins bins (0:
 // automatic, see [Histogram]). ds is not changed.
 func Summarize(ds []time.Duration, bins int) DurationStats {
-	if len(ds) == 0 {
-		return DurationStats{}
-	}
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	return DurationStats{
-		N:         len(s),
-		Mean:      leadkit.Duration(stats.MeanSorted(s)),
-		Median:    leadkit.Duration(stats.MedianSorted(s)),
-		P90:       leadkit.Duration(quantileSorted(s, 0.9)),
-		Min:       leadkit.Duration(s[0]),
-		Max:       leadkit.Duration(s[len(s)-1]),
-		Histogram: histogramSorted(s, bins),
-	}
+	s := stats.ExactOf(ds)
+	return summarize(&s, bins)
 }
 
-// quantileSorted is the R-7 (linear interpolation) quantile of a sorted
-// sample: h = (n-1)p, q = s[floor h] + (h - floor h)(s[floor h + 1] - s[floor h]).
-func quantileSorted(s []time.Duration, p float64) time.Duration {
-	if len(s) == 0 {
-		return 0
+// summarize is Summarize over a summary: exact when s keeps its
+// durations; past its threshold the median and P90 are the sketch's
+// (within its accuracy of the exact ones) and the histogram counts each
+// sketch bucket in the bin of its representative value, so a bin's count
+// may include durations within the accuracy beyond its edges.
+func summarize(s *stats.Summary, bins int) DurationStats {
+	if s.N() == 0 {
+		return DurationStats{}
 	}
-	h := float64(len(s)-1) * p
-	lo := int(math.Floor(h))
-	if lo >= len(s)-1 {
-		return s[len(s)-1]
+	return DurationStats{
+		N:         s.N(),
+		Mean:      leadkit.Duration(s.Mean()),
+		Median:    leadkit.Duration(s.Median()),
+		P90:       leadkit.Duration(s.Quantile(0.9)),
+		Min:       leadkit.Duration(s.Min()),
+		Max:       leadkit.Duration(s.Max()),
+		Histogram: histogram(s, bins),
 	}
-	frac := h - float64(lo)
-	return s[lo] + time.Duration(math.Round(frac*float64(s[lo+1]-s[lo])))
 }
 
 // MaxBins caps the number of histogram bins.
@@ -77,20 +72,19 @@ const MaxBins = 100
 // largest value; the width is rounded up to a whole second (at least one
 // second). bins <= 0 chooses ceil(cbrt(n)), clamped to [1, MaxBins].
 func Histogram(ds []time.Duration, bins int) []Bin {
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	return histogramSorted(s, bins)
+	s := stats.ExactOf(ds)
+	return histogram(&s, bins)
 }
 
-func histogramSorted(s []time.Duration, bins int) []Bin {
-	if len(s) == 0 {
+func histogram(s *stats.Summary, bins int) []Bin {
+	if s.N() == 0 {
 		return nil
 	}
 	if bins <= 0 {
-		bins = int(math.Ceil(math.Cbrt(float64(len(s)))))
+		bins = int(math.Ceil(math.Cbrt(float64(s.N()))))
 	}
 	bins = max(1, min(bins, MaxBins))
-	lo, hi := s[0], s[len(s)-1]
+	lo, hi := s.Min(), s.Max()
 	width := (hi - lo + time.Duration(bins) - 1) / time.Duration(bins)
 	width = (width + time.Second - 1) / time.Second * time.Second
 	if width < time.Second {
@@ -100,13 +94,13 @@ func histogramSorted(s []time.Duration, bins int) []Bin {
 	for i := range out {
 		out[i] = Bin{From: leadkit.Duration(lo + time.Duration(i)*width), To: leadkit.Duration(lo + time.Duration(i+1)*width)}
 	}
-	for _, d := range s {
+	s.Each(func(d time.Duration, count int) {
 		i := int((d - lo) / width)
 		if i >= bins {
 			i = bins - 1
 		}
-		out[i].Count++
-	}
+		out[i].Count += count
+	})
 	return out
 }
 

@@ -48,6 +48,12 @@ type WorkSpec struct {
 	// values leave that side open.
 	From time.Time `json:"from,omitzero"`
 	To   time.Time `json:"to,omitzero"`
+	// Quantiles says how the times to the first work touch behind
+	// FirstMedian are kept: exact up to a threshold (1,024 worked stays
+	// per stage and owner by default), past it in a sketch within 1% of
+	// the exact median (see [leadkit.Quantiles]); the zero value is the
+	// default.
+	Quantiles leadkit.Quantiles `json:"quantiles,omitzero"`
 }
 
 // MaxWorkTypes caps WorkSpec.Types; WorkSpec.Stages is capped at
@@ -82,7 +88,9 @@ type OwnerWork struct {
 	PerWorked *float64 `json:"per_worked"`
 	// FirstMean and FirstMedian are the time from entering the stage to
 	// the first work touch, over the worked stays (nil, no data, without
-	// any).
+	// any). FirstMean is exact; so is FirstMedian up to WorkSpec.Quantiles'
+	// threshold of worked stays, and past it within its accuracy (1% by
+	// default).
 	FirstMean   *leadkit.Duration `json:"first_mean"`
 	FirstMedian *leadkit.Duration `json:"first_median"`
 }
@@ -92,6 +100,7 @@ type OwnerWork struct {
 // concurrent use.
 type WorkAccumulator struct {
 	spec  WorkSpec
+	q     *stats.Params
 	stage map[string]int
 	order map[string]int // position in spec.Order; nil without one
 	types map[string]bool
@@ -100,7 +109,7 @@ type WorkAccumulator struct {
 
 type workRow struct {
 	stays, worked, touches int
-	first                  []time.Duration
+	first                  stats.Summary
 }
 
 // NewWork returns an empty work accumulator for spec; its errors (all of
@@ -152,10 +161,15 @@ func NewWork(spec WorkSpec) (*WorkAccumulator, error) {
 	if !spec.From.IsZero() && !spec.To.IsZero() && spec.To.Before(spec.From) {
 		bad("to (%s) before from (%s)", spec.To.Format(time.RFC3339), spec.From.Format(time.RFC3339))
 	}
+	q, err := stats.NewParams(spec.Quantiles)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("journey: work: %w", err))
+	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	w := &WorkAccumulator{spec: WorkSpec{Stages: slices.Clone(spec.Stages), Types: slices.Clone(spec.Types), Order: slices.Clone(spec.Order), From: spec.From, To: spec.To},
+	w := &WorkAccumulator{spec: WorkSpec{Stages: slices.Clone(spec.Stages), Types: slices.Clone(spec.Types), Order: slices.Clone(spec.Order), From: spec.From, To: spec.To,
+		Quantiles: spec.Quantiles}, q: q,
 		stage: st, order: pos, types: map[string]bool{}, rows: make([]map[string]*workRow, len(spec.Stages))}
 	for t := range ty {
 		w.types[t] = true
@@ -229,7 +243,7 @@ func (w *WorkAccumulator) Add(visits []stage.Visit, events []leadkit.Event) erro
 		}
 		r := w.rows[k][owner]
 		if r == nil {
-			r = &workRow{}
+			r = &workRow{first: w.q.New()}
 			w.rows[k][owner] = r
 		}
 		r.stays++
@@ -239,7 +253,7 @@ func (w *WorkAccumulator) Add(visits []stage.Visit, events []leadkit.Event) erro
 				continue
 			}
 			if n == 0 {
-				r.first = append(r.first, t.Sub(enter))
+				r.first.Add(t.Sub(enter))
 			}
 			n++
 		}
@@ -259,20 +273,21 @@ func (w *WorkAccumulator) Merge(other *WorkAccumulator) error {
 		return fmt.Errorf("journey: work: %w: merge needs another accumulator (not nil, not itself)", leadkit.ErrInvalid)
 	}
 	a, b := w.spec, other.spec
-	if !slices.Equal(a.Stages, b.Stages) || !slices.Equal(a.Types, b.Types) || !slices.Equal(a.Order, b.Order) || !a.From.Equal(b.From) || !a.To.Equal(b.To) {
+	if !slices.Equal(a.Stages, b.Stages) || !slices.Equal(a.Types, b.Types) || !slices.Equal(a.Order, b.Order) || !a.From.Equal(b.From) || !a.To.Equal(b.To) ||
+		a.Quantiles != b.Quantiles {
 		return fmt.Errorf("journey: work: %w: cannot merge work of different specs", leadkit.ErrInvalid)
 	}
 	for k := range w.rows {
 		for owner, o := range other.rows[k] {
 			r := w.rows[k][owner]
 			if r == nil {
-				r = &workRow{}
+				r = &workRow{first: w.q.New()}
 				w.rows[k][owner] = r
 			}
 			r.stays += o.stays
 			r.worked += o.worked
 			r.touches += o.touches
-			r.first = append(r.first, o.first...)
+			r.first.Merge(&o.first)
 		}
 	}
 	return nil
@@ -282,7 +297,7 @@ func (w *WorkAccumulator) Merge(other *WorkAccumulator) error {
 func (w *WorkAccumulator) Result() WorkResult {
 	out := WorkResult{Stages: make([]StageWork, len(w.spec.Stages))}
 	for k, name := range w.spec.Stages {
-		all := &workRow{}
+		all := &workRow{first: w.q.New()}
 		sw := StageWork{Stage: name, Owners: []OwnerWork{}}
 		for _, owner := range slices.Sorted(maps.Keys(w.rows[k])) {
 			r := w.rows[k][owner]
@@ -290,7 +305,7 @@ func (w *WorkAccumulator) Result() WorkResult {
 			all.stays += r.stays
 			all.worked += r.worked
 			all.touches += r.touches
-			all.first = append(all.first, r.first...)
+			all.first.Merge(&r.first)
 		}
 		sw.All = all.result("")
 		out.Stages[k] = sw
@@ -301,9 +316,8 @@ func (w *WorkAccumulator) Result() WorkResult {
 func (r *workRow) result(owner string) OwnerWork {
 	o := OwnerWork{Owner: owner, Stays: r.stays, Worked: leadkit.NewRate(r.worked, r.stays), Touches: r.touches,
 		PerStay: leadkit.Ratio(float64(r.touches), float64(r.stays)), PerWorked: leadkit.Ratio(float64(r.touches), float64(r.worked))}
-	if len(r.first) > 0 {
-		mean, median := stats.MeanMedian(r.first)
-		m, md := leadkit.Duration(mean), leadkit.Duration(median)
+	if r.first.N() > 0 {
+		m, md := leadkit.Duration(r.first.Mean()), leadkit.Duration(r.first.Median())
 		o.FirstMean, o.FirstMedian = &m, &md
 	}
 	return o

@@ -52,7 +52,11 @@
 // [Metrics] is an accumulator (the contract of package leadkit): per
 // calendar bucket, pool size, inflow by source, outflow by reason
 // (graduated, opted out, erased, merged), graduation rate and median time
-// to graduate per source, and the dormant share; shards merge exactly.
+// to graduate per source, and the dormant share; shards merge exactly,
+// and its binary encoding ([Metrics.MarshalBinary]) carries a shard
+// between processes. Medians of up to MetricsSpec.Quantiles' threshold of
+// graduations (1,024 by default) are exact, larger ones come from a
+// mergeable sketch within 1% (see leadkit.Quantiles).
 // [AcquisitionCost] joins its inflow with a cost table: the cost per new
 // prospect per source channel and bucket.
 //

@@ -37,6 +37,11 @@ type MetricsSpec struct {
 	// Dormant is how long an active prospect goes without a touch before
 	// it counts as dormant; zero means [DefaultDormant].
 	Dormant time.Duration `json:"dormant,omitempty"`
+	// Quantiles says how the times to graduate behind the medians are
+	// kept: exact up to a threshold (1,024 graduations per bucket and
+	// source by default), past it in a sketch within 1% of the exact
+	// median (see [leadkit.Quantiles]); the zero value is the default.
+	Quantiles leadkit.Quantiles `json:"quantiles,omitzero"`
 }
 
 // ParseMetricsSpec decodes a [MetricsSpec] from JSON or YAML (YAML is a
@@ -104,7 +109,9 @@ type MetricsBucket struct {
 	// GraduationRate is Outflow.Graduated / (SizeAtStart + Inflow), 0 when
 	// that is 0. MedianTimeToGraduate is the median of GraduatedAt -
 	// JoinedAt over the prospects that graduated in the bucket (the mean
-	// of the two middle values of an even sample; 0 for none).
+	// of the two middle values of an even sample; 0 for none): exact up to
+	// MetricsSpec.Quantiles' threshold of graduations, past it within its
+	// accuracy (1% by default).
 	GraduationRate       float64          `json:"graduation_rate"`
 	MedianTimeToGraduate leadkit.Duration `json:"median_time_to_graduate"`
 	// Dormant counts the prospects in the pool at End whose latest touch
@@ -147,13 +154,16 @@ type SourceMetrics struct {
 // prospect is read as it stands now (its JoinedAt, LeftAt, Status,
 // GraduatedAt and touches), so the buckets are the pool's history as far
 // as the current prospects tell it. It keeps the time to graduate of
-// every graduated prospect (8 bytes each) so that medians stay exact, and
-// a few counters per bucket and source channel. It is not safe for
+// every graduated prospect (8 bytes each) per bucket and source channel
+// up to the spec's Quantiles threshold, so that medians stay exact, and
+// past it a sketch of a few kilobytes (see [leadkit.Quantiles]), and a
+// few counters per bucket and source channel. It is not safe for
 // concurrent use.
 type Metrics struct {
 	spec      MetricsSpec // Dormant resolved
-	from, to  int64       // UnixNano
-	ends      []int64     // bucket ends (exclusive), the last is to
+	q         *stats.Params
+	from, to  int64   // UnixNano
+	ends      []int64 // bucket ends (exclusive), the last is to
 	labels    []string
 	prospects int
 	// nonDormant is a difference array over bucket ends: the prospects in
@@ -170,7 +180,7 @@ type sourceFlow struct {
 	size      []int // difference array over bucket ends: in the pool at the end
 	inflow    []int
 	outflow   []MetricsOutflow
-	ttg       [][]time.Duration // times to graduate, sorted by Result
+	ttg       []stats.Summary // times to graduate
 }
 
 // NewMetrics validates spec and returns an empty accumulator for it.
@@ -197,10 +207,14 @@ func NewMetrics(s MetricsSpec) (*Metrics, error) {
 	case s.Dormant < 0:
 		return bad("dormant %s is negative", leadkit.FormatDuration(s.Dormant))
 	}
+	q, err := stats.NewParams(s.Quantiles)
+	if err != nil {
+		return nil, fmt.Errorf("pool: metrics: %w", err)
+	}
 	if s.Dormant == 0 {
 		s.Dormant = DefaultDormant
 	}
-	m := &Metrics{spec: s, from: s.From.UnixNano(), to: s.To.UnixNano(), sources: map[string]*sourceFlow{}}
+	m := &Metrics{spec: s, q: q, from: s.From.UnixNano(), to: s.To.UnixNano(), sources: map[string]*sourceFlow{}}
 	start, label := s.Bucket.Cohort(s.From)
 	for start.Before(s.To) {
 		if len(m.ends) == MaxMetricsBuckets {
@@ -303,8 +317,7 @@ func (m *Metrics) Add(p Prospect) error {
 	}
 	f := m.sources[src]
 	if f == nil {
-		n := len(m.ends)
-		f = &sourceFlow{size: make([]int, n+1), inflow: make([]int, n), outflow: make([]MetricsOutflow, n), ttg: make([][]time.Duration, n)}
+		f = m.newFlow()
 		m.sources[src] = f
 	}
 	// In the pool at an instant t when joined < t <= left: at bucket
@@ -323,7 +336,7 @@ func (m *Metrics) Add(p Prospect) error {
 		switch reason {
 		case StatusGraduated:
 			f.outflow[i].Graduated++
-			f.ttg[i] = append(f.ttg[i], grad)
+			f.ttg[i].Add(grad)
 		case StatusOptedOut:
 			f.outflow[i].OptedOut++
 		case StatusErased:
@@ -398,7 +411,7 @@ func (m *Metrics) Merge(other *Metrics) error {
 		return fmt.Errorf("pool: metrics: %w: merge needs another accumulator (not nil, not itself)", leadkit.ErrInvalid)
 	}
 	a, b := m.spec, other.spec
-	if !a.From.Equal(b.From) || !a.To.Equal(b.To) || a.Bucket != b.Bucket || a.Dormant != b.Dormant {
+	if !a.From.Equal(b.From) || !a.To.Equal(b.To) || a.Bucket != b.Bucket || a.Dormant != b.Dormant || a.Quantiles != b.Quantiles {
 		return fmt.Errorf("pool: metrics: %w: cannot merge accumulators of different specs", leadkit.ErrInvalid)
 	}
 	m.prospects += other.prospects
@@ -408,8 +421,7 @@ func (m *Metrics) Merge(other *Metrics) error {
 	for src, of := range other.sources {
 		f := m.sources[src]
 		if f == nil {
-			n := len(m.ends)
-			f = &sourceFlow{size: make([]int, n+1), inflow: make([]int, n), outflow: make([]MetricsOutflow, n), ttg: make([][]time.Duration, n)}
+			f = m.newFlow()
 			m.sources[src] = f
 		}
 		f.startSize += of.startSize
@@ -423,7 +435,7 @@ func (m *Metrics) Merge(other *Metrics) error {
 			o.OptedOut += x.OptedOut
 			o.Erased += x.Erased
 			o.Merged += x.Merged
-			f.ttg[i] = append(f.ttg[i], of.ttg[i]...)
+			f.ttg[i].Merge(&of.ttg[i])
 		}
 	}
 	return nil
@@ -441,9 +453,9 @@ func (m *Metrics) Result() MetricsResult {
 		Prospects: m.prospects,
 		Buckets:   make([]MetricsBucket, n),
 	}
-	all := make([][]time.Duration, n) // per bucket, every source
-	var total []time.Duration
-	bySourceTotal := map[string][]time.Duration{}
+	all := m.q.Summaries(n) // per bucket, every source
+	total := m.q.New()
+	bySourceTotal := map[string]*stats.Summary{}
 	start := m.spec.From
 	for i := range r.Buckets {
 		end := time.Unix(0, m.ends[i]).UTC()
@@ -455,12 +467,13 @@ func (m *Metrics) Result() MetricsResult {
 	}
 	r.Totals = MetricsBucket{Start: m.spec.From, End: m.spec.To, BySource: map[string]SourceMetrics{}}
 	for src, f := range m.sources {
+		srcTotal := m.q.New()
+		bySourceTotal[src] = &srcTotal
 		size := f.startSize // in the pool at the start of bucket i
 		running := 0        // prefix sum of f.size
 		for i := range r.Buckets {
 			b := &r.Buckets[i]
 			running += f.size[i]
-			slices.Sort(f.ttg[i])
 			o := f.outflow[i]
 			b.SizeAtStart += size
 			b.Size += running
@@ -469,13 +482,13 @@ func (m *Metrics) Result() MetricsResult {
 			b.Outflow.OptedOut += o.OptedOut
 			b.Outflow.Erased += o.Erased
 			b.Outflow.Merged += o.Merged
-			all[i] = append(all[i], f.ttg[i]...)
-			bySourceTotal[src] = append(bySourceTotal[src], f.ttg[i]...)
+			all[i].Merge(&f.ttg[i])
+			srcTotal.Merge(&f.ttg[i])
 			if size != 0 || f.inflow[i] != 0 || o.Graduated != 0 {
 				if b.BySource == nil {
 					b.BySource = map[string]SourceMetrics{}
 				}
-				b.BySource[src] = sourceMetrics(size, f.inflow[i], f.ttg[i])
+				b.BySource[src] = sourceMetrics(size, f.inflow[i], &f.ttg[i])
 			}
 			size = running
 		}
@@ -483,11 +496,9 @@ func (m *Metrics) Result() MetricsResult {
 		for _, v := range f.inflow {
 			inflow += v
 		}
-		slices.Sort(bySourceTotal[src])
-		if f.startSize != 0 || inflow != 0 || len(bySourceTotal[src]) != 0 {
-			r.Totals.BySource[src] = sourceMetrics(f.startSize, inflow, bySourceTotal[src])
+		if f.startSize != 0 || inflow != 0 || srcTotal.N() != 0 {
+			r.Totals.BySource[src] = sourceMetrics(f.startSize, inflow, &srcTotal)
 		}
-		total = append(total, bySourceTotal[src]...)
 	}
 	nd := 0
 	for i := range r.Buckets {
@@ -496,8 +507,8 @@ func (m *Metrics) Result() MetricsResult {
 		b.Dormant = b.Size - nd
 		b.DormantShare = ratio(b.Dormant, b.Size)
 		b.GraduationRate = ratio(b.Outflow.Graduated, b.SizeAtStart+b.Inflow)
-		slices.Sort(all[i])
-		b.MedianTimeToGraduate = leadkit.Duration(stats.MedianSorted(all[i]))
+		b.MedianTimeToGraduate = leadkit.Duration(all[i].Median())
+		total.Merge(&all[i])
 
 		t := &r.Totals
 		t.Inflow += b.Inflow
@@ -513,22 +524,27 @@ func (m *Metrics) Result() MetricsResult {
 		t.Size, t.Dormant, t.DormantShare = last.Size, last.Dormant, last.DormantShare
 	}
 	t.GraduationRate = ratio(t.Outflow.Graduated, t.SizeAtStart+t.Inflow)
-	slices.Sort(total)
-	t.MedianTimeToGraduate = leadkit.Duration(stats.MedianSorted(total))
+	t.MedianTimeToGraduate = leadkit.Duration(total.Median())
 	if len(t.BySource) == 0 {
 		t.BySource = nil
 	}
 	return r
 }
 
-func sourceMetrics(sizeAtStart, inflow int, sortedTTG []time.Duration) SourceMetrics {
+func sourceMetrics(sizeAtStart, inflow int, ttg *stats.Summary) SourceMetrics {
 	return SourceMetrics{
 		SizeAtStart:          sizeAtStart,
 		Inflow:               inflow,
-		Graduated:            len(sortedTTG),
-		GraduationRate:       ratio(len(sortedTTG), sizeAtStart+inflow),
-		MedianTimeToGraduate: leadkit.Duration(stats.MedianSorted(sortedTTG)),
+		Graduated:            ttg.N(),
+		GraduationRate:       ratio(ttg.N(), sizeAtStart+inflow),
+		MedianTimeToGraduate: leadkit.Duration(ttg.Median()),
 	}
+}
+
+// newFlow returns an empty source channel's counters.
+func (m *Metrics) newFlow() *sourceFlow {
+	n := len(m.ends)
+	return &sourceFlow{size: make([]int, n+1), inflow: make([]int, n), outflow: make([]MetricsOutflow, n), ttg: m.q.Summaries(n)}
 }
 
 func ratio(a, b int) float64 {

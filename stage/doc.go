@@ -84,7 +84,12 @@
 //
 // [Machine.Funnel] (and the mergeable [FunnelAccumulator]) computes
 // stage-to-stage conversion with mean and median times and entry-date
-// cohorts; subjects that skip stages count as having passed them.
+// cohorts; subjects that skip stages count as having passed them. Its
+// medians are exact up to FunnelSpec.Quantiles' threshold of converted
+// subjects (1,024 by default) and past it come from a mergeable sketch
+// within 1% of the exact ones (see leadkit.Quantiles), so an accumulator's
+// size, and its binary encoding ([FunnelAccumulator.MarshalBinary]), stop
+// growing with the subjects.
 // [Machine.Stays], [Machine.TimeInStage] and [Machine.Overdue] measure time
 // in stage and SLA breaches. [Definition.Mermaid] and [Definition.DOT] draw
 // the model.

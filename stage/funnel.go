@@ -62,6 +62,12 @@ type FunnelSpec struct {
 	// stage) for SLA breaches; zero leaves them out: only stays that ended
 	// are judged.
 	Now time.Time `json:"now,omitzero"`
+	// Quantiles says how the conversion times behind the medians are
+	// kept: exact up to a threshold (1,024 subjects per conversion by
+	// default), past it in a sketch whose medians lie within 1% of the
+	// exact ones (see [leadkit.Quantiles]); the zero value is the
+	// default.
+	Quantiles leadkit.Quantiles `json:"quantiles,omitzero"`
 }
 
 // ParseFunnelSpec reads a FunnelSpec from JSON or YAML, refusing unknown,
@@ -98,7 +104,9 @@ type Conversion struct {
 	Rate      float64 `json:"rate"`
 	// Mean and Median time from reaching From to reaching To, over the
 	// converted subjects; the median of an even sample is the mean of the
-	// two middle values.
+	// two middle values. The mean is exact; so is the median of up to
+	// FunnelSpec.Quantiles' threshold of converted subjects, and past it
+	// within its accuracy (1% by default) of the exact median.
 	Mean   leadkit.Duration `json:"mean"`
 	Median leadkit.Duration `json:"median"`
 }
@@ -141,6 +149,7 @@ func (r FunnelResult) Conversion(from, to string) (Conversion, bool) {
 // pass. It is not safe for concurrent use.
 type FunnelAccumulator struct {
 	spec    FunnelSpec
+	q       *stats.Params
 	index   map[string]int
 	imply   map[string]string // stage of Order not listed -> listed stage it implies
 	all     *counts
@@ -173,12 +182,12 @@ type counts struct {
 	entered, reached []int
 	// pair (i, j), i < j, lives at pairIndex(n, i, j).
 	converted []int
-	durations [][]time.Duration
+	durations []stats.Summary
 }
 
-func newCounts(n int) *counts {
+func newCounts(n int, q *stats.Params) *counts {
 	return &counts{entered: make([]int, n), reached: make([]int, n),
-		converted: make([]int, n*(n-1)/2), durations: make([][]time.Duration, n*(n-1)/2)}
+		converted: make([]int, n*(n-1)/2), durations: q.Summaries(n * (n - 1) / 2)}
 }
 
 func (c *counts) merge(o *counts) {
@@ -188,15 +197,15 @@ func (c *counts) merge(o *counts) {
 	}
 	for p := range c.converted {
 		c.converted[p] += o.converted[p]
-		c.durations[p] = append(c.durations[p], o.durations[p]...)
+		c.durations[p].Merge(&o.durations[p])
 	}
 }
 
 func (c *counts) clone() *counts {
 	out := &counts{entered: slices.Clone(c.entered), reached: slices.Clone(c.reached), converted: slices.Clone(c.converted),
-		durations: make([][]time.Duration, len(c.durations))}
-	for p, d := range c.durations {
-		out.durations[p] = slices.Clone(d)
+		durations: make([]stats.Summary, len(c.durations))}
+	for p := range c.durations {
+		out.durations[p] = c.durations[p].Clone()
 	}
 	return out
 }
@@ -260,18 +269,22 @@ func NewFunnel(s FunnelSpec) (*FunnelAccumulator, error) {
 	if err != nil {
 		errs = append(errs, err)
 	}
+	q, err := stats.NewParams(s.Quantiles)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("stage: funnel: %w", err))
+	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
 	n := len(s.Stages)
 	f := &FunnelAccumulator{
 		spec: FunnelSpec{Stages: slices.Clone(s.Stages), Order: slices.Clone(s.Order), From: s.From, To: s.To, Cohort: s.Cohort,
-			ByOwner: s.ByOwner, SLA: maps.Clone(s.SLA), Now: s.Now},
-		index: index, imply: imply, all: newCounts(n), cohorts: map[string]*cohortCounts{},
+			ByOwner: s.ByOwner, SLA: maps.Clone(s.SLA), Now: s.Now, Quantiles: s.Quantiles},
+		q: q, index: index, imply: imply, all: newCounts(n, q), cohorts: map[string]*cohortCounts{},
 		first: make([]time.Time, n), direct: make([]bool, n), reach: make([]time.Time, n),
 	}
 	if s.ByOwner {
-		f.owners = newOwnerCounts()
+		f.owners = newOwnerCounts(q)
 		f.owner, f.stay = make([]string, n), make([]int, n)
 	}
 	return f, nil
@@ -357,7 +370,7 @@ func (f *FunnelAccumulator) Add(visits []Visit) error {
 		cstart, label := f.spec.Cohort.Cohort(start)
 		c := f.cohorts[label]
 		if c == nil {
-			c = &cohortCounts{start: cstart, c: newCounts(len(f.spec.Stages))}
+			c = &cohortCounts{start: cstart, c: newCounts(len(f.spec.Stages), f.q)}
 			f.cohorts[label] = c
 		}
 		f.count(c.c)
@@ -426,7 +439,7 @@ func (f *FunnelAccumulator) count(c *counts) {
 			}
 			p := pairIndex(n, i, j)
 			c.converted[p]++
-			c.durations[p] = append(c.durations[p], f.reach[j].Sub(f.reach[i]))
+			c.durations[p].Add(f.reach[j].Sub(f.reach[i]))
 		}
 	}
 }
@@ -440,7 +453,7 @@ func (f *FunnelAccumulator) Merge(other *FunnelAccumulator) error {
 	}
 	a, b := f.spec, other.spec
 	if !slices.Equal(a.Stages, b.Stages) || !slices.Equal(a.Order, b.Order) || !a.From.Equal(b.From) || !a.To.Equal(b.To) || a.Cohort != b.Cohort ||
-		a.ByOwner != b.ByOwner || !maps.Equal(a.SLA, b.SLA) || !a.Now.Equal(b.Now) {
+		a.ByOwner != b.ByOwner || !maps.Equal(a.SLA, b.SLA) || !a.Now.Equal(b.Now) || a.Quantiles != b.Quantiles {
 		return fmt.Errorf("stage: funnel: %w: cannot merge funnels of different specs", leadkit.ErrInvalid)
 	}
 	f.all.merge(other.all)
@@ -487,8 +500,8 @@ func (f *FunnelAccumulator) result(c *counts) ([]FunnelStage, []Conversion) {
 			if cv.Base > 0 {
 				cv.Rate = float64(cv.Converted) / float64(cv.Base)
 			}
-			mean, median := stats.MeanMedian(c.durations[p])
-			cv.Mean, cv.Median = leadkit.Duration(mean), leadkit.Duration(median)
+			d := &c.durations[p]
+			cv.Mean, cv.Median = leadkit.Duration(d.Mean()), leadkit.Duration(d.Median())
 			convs = append(convs, cv)
 		}
 	}
@@ -543,6 +556,8 @@ type FunnelOptions struct {
 	Owner   OwnerSource `json:"owner,omitempty"`
 	// Now measures open stays for SLA breaches (see FunnelSpec.Now).
 	Now time.Time `json:"now,omitzero"`
+	// Quantiles: see FunnelSpec.Quantiles.
+	Quantiles leadkit.Quantiles `json:"quantiles,omitzero"`
 }
 
 // FunnelStages returns the default funnel stages of the machine: those of
@@ -569,7 +584,7 @@ func (m *Machine) FunnelSpec(o FunnelOptions) FunnelSpec {
 	if len(stages) == 0 {
 		stages = m.FunnelStages()
 	}
-	s := FunnelSpec{Stages: stages, Order: m.FunnelStages(), From: o.From, To: o.To, Cohort: o.Cohort, ByOwner: o.ByOwner}
+	s := FunnelSpec{Stages: stages, Order: m.FunnelStages(), From: o.From, To: o.To, Cohort: o.Cohort, ByOwner: o.ByOwner, Quantiles: o.Quantiles}
 	if o.ByOwner {
 		s.Now = o.Now
 		for _, st := range m.def.Stages {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/leadkit/leadkit"
 	"github.com/leadkit/leadkit/internal/binenc"
+	"github.com/leadkit/leadkit/internal/stats"
 )
 
 // The binary encoding of a FunnelAccumulator carries its state between
@@ -20,7 +21,7 @@ import (
 // module) ships them to the worker that merges them. Layout, every integer
 // a varint (encoding/binary):
 //
-//	"LKFA" 0x01                      magic and format version
+//	"LKFA" 0x02                      magic and format version
 //	uvarint n, n bytes               the FunnelSpec as JSON
 //	counts                           every subject counted
 //	uvarint k, k x (varint unix s, counts)
@@ -32,8 +33,12 @@ import (
 // where counts is, for s stages, s x uvarint entered, s x uvarint reached,
 // then per stage pair (i, j), i < j, in order: uvarint converted and that
 // many durations; steps is, per step i -> i+1: uvarint reached, converted,
-// judged, breached and converted durations. Durations are sorted: the
-// first a varint, the rest uvarint differences from the one before.
+// judged, breached and converted durations. The durations of a count up
+// to FunnelSpec.Quantiles' exact threshold are the durations, sorted: the
+// first a varint, the rest uvarint differences from the one before; past
+// it, the sketch that holds them (minimum, maximum, the 128-bit sum, the
+// zeros and the bucket counts; see stats.Summary.AppendBinary). Version 1
+// (every duration, whatever the count) is no longer read.
 //
 // The encoding is canonical: accumulators of the same spec holding the
 // same counts and durations encode to the same bytes, whatever the order
@@ -42,7 +47,7 @@ import (
 // starts against the spec's period, no trailing bytes), so a corrupted or
 // foreign input is an error, never a panic or an impossible funnel.
 
-var funnelMagic = []byte("LKFA\x01")
+var funnelMagic = []byte("LKFA\x02")
 
 var (
 	_ encoding.BinaryMarshaler   = (*FunnelAccumulator)(nil)
@@ -86,7 +91,7 @@ func (f *FunnelAccumulator) MarshalBinary() ([]byte, error) {
 				b = binary.AppendUvarint(b, uint64(r.converted[i]))
 				b = binary.AppendUvarint(b, uint64(r.judged[i]))
 				b = binary.AppendUvarint(b, uint64(r.breached[i]))
-				b = binenc.AppendSortedDurations(b, r.durations[i])
+				b = r.durations[i].AppendBinary(b)
 			}
 		}
 	}
@@ -120,7 +125,7 @@ func (f *FunnelAccumulator) UnmarshalBinary(data []byte) error {
 		return fmt.Errorf("stage: funnel: decode: %w", err)
 	}
 	n := len(out.spec.Stages)
-	d.counts(out.all, n)
+	d.counts(out.all, n, out.q)
 	if out.spec.Cohort != leadkit.PeriodNone {
 		k := d.Length("cohorts", 1+2*n+n*(n-1)/2)
 		prev := ""
@@ -137,8 +142,8 @@ func (f *FunnelAccumulator) UnmarshalBinary(data []byte) error {
 				d.Fail("cohort %q out of order or repeated", label)
 			}
 			prev = label
-			c := &cohortCounts{start: cstart, c: newCounts(n)}
-			d.counts(c.c, n)
+			c := &cohortCounts{start: cstart, c: newCounts(n, out.q)}
+			d.counts(c.c, n, out.q)
 			out.cohorts[label] = c
 		}
 	}
@@ -163,7 +168,7 @@ func (f *FunnelAccumulator) UnmarshalBinary(data []byte) error {
 				if d.Err == nil && (r.converted[i] > r.reached[i] || r.judged[i] > r.reached[i] || r.breached[i] > r.judged[i]) {
 					d.Fail("owner %q, step %d: counts no funnel holds", name, i+1)
 				}
-				r.durations[i] = d.Durations(r.converted[i], math.MaxInt64, "duration out of range")
+				r.durations[i] = stats.ReadSummary(&d.Decoder, out.q, r.converted[i], math.MaxInt64, "duration out of range")
 			}
 		}
 	}
@@ -186,12 +191,12 @@ func appendCounts(b []byte, c *counts) []byte {
 	}
 	for p, v := range c.converted {
 		b = binary.AppendUvarint(b, uint64(v))
-		b = binenc.AppendSortedDurations(b, c.durations[p])
+		b = c.durations[p].AppendBinary(b)
 	}
 	return b
 }
 
-func (d *decoder) counts(c *counts, n int) {
+func (d *decoder) counts(c *counts, n int, q *stats.Params) {
 	for i := range n {
 		c.entered[i] = d.Count("entered")
 	}
@@ -208,7 +213,7 @@ func (d *decoder) counts(c *counts, n int) {
 			if d.Err == nil && (c.converted[p] > c.reached[i] || c.converted[p] > c.reached[j]) {
 				d.Fail("stages %d -> %d: converted %d of %d", i+1, j+1, c.converted[p], c.reached[i])
 			}
-			c.durations[p] = d.Durations(c.converted[p], math.MaxInt64, "duration out of range")
+			c.durations[p] = stats.ReadSummary(&d.Decoder, q, c.converted[p], math.MaxInt64, "duration out of range")
 		}
 	}
 }

@@ -139,7 +139,7 @@ func TestFunnelAccumulatorBinaryRefused(t *testing.T) {
 
 	// A small two-stage funnel written by hand: MQL -> SQL.
 	enc := func(spec string, tail ...uint64) []byte {
-		b := []byte("LKFA\x01")
+		b := []byte("LKFA\x02")
 		b = binary.AppendUvarint(b, uint64(len(spec)))
 		b = append(b, spec...)
 		for _, v := range tail {
@@ -164,14 +164,15 @@ func TestFunnelAccumulatorBinaryRefused(t *testing.T) {
 	}{
 		"empty":             {nil, "not a funnel accumulator"},
 		"not ours":          {[]byte(plain), "not a funnel accumulator"},
-		"future version":    {append([]byte("LKFA\x02"), ok[5:]...), "unknown format version"},
+		"future version":    {append([]byte("LKFA\x03"), ok[5:]...), "unknown format version"},
+		"version 1":         {append([]byte("LKFA\x01"), ok[5:]...), "unknown format version"},
 		"trailing byte":     {append(append([]byte{}, ok...), 0), "1 bytes after the end"},
 		"bad spec":          {enc(`{"stages":["MQL"]}`, 1, 1), "at least two stages"},
 		"unknown spec key":  {enc(`{"stages":["MQL","SQL"],"colour":"red"}`, 0, 0, 0, 0, 0), "colour"},
 		"entered > reached": {enc(plain, 3, 1, 2, 1, 1, 10), "entered 3 > reached 2"},
 		"converted > base":  {enc(plain, 2, 1, 2, 1, 3, 10, 0, 0), "converted 3 of 2"},
 		"negative duration": {enc(plain, 2, 1, 2, 1, 1, zz(-5)), "negative duration"},
-		"spec length lies":  {append([]byte("LKFA\x01\xff\xff\x03"), plain...), "spec: 65535 items"},
+		"spec length lies":  {append([]byte("LKFA\x02\xff\xff\x03"), plain...), "spec: 65535 items"},
 		"cohort not a month start": {enc(monthly, 1, 0, 1, 0, 0, 1, zz(time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC).Unix()), 1, 0, 1, 0, 0),
 			"not the start of a month"},
 		"cohorts repeated": {enc(monthly, 2, 0, 2, 0, 0, 2, zz(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC).Unix()), 1, 0, 1, 0, 0,
@@ -200,6 +201,8 @@ func FuzzFunnelAccumulatorBinary(f *testing.F) {
 	for _, spec := range []stage.FunnelSpec{
 		{Stages: []string{"MQL", "SAL", "SQL"}, Order: []string{"Raw", "MQL", "TAL", "SAL", "SQL"}, Cohort: leadkit.PeriodMonth},
 		{Stages: []string{"MQL", "SQL"}, ByOwner: true, SLA: map[string]leadkit.Duration{"MQL": leadkit.Duration(48 * time.Hour)}},
+		// past the exact threshold: sketches
+		{Stages: []string{"MQL", "SQL"}, ByOwner: true, Quantiles: leadkit.Quantiles{Exact: 1, Accuracy: 0.05}},
 	} {
 		acc, err := stage.NewFunnel(spec)
 		if err != nil {
@@ -224,7 +227,7 @@ func FuzzFunnelAccumulatorBinary(f *testing.F) {
 		}
 		f.Add(b)
 	}
-	f.Add([]byte("LKFA\x01\x18{\"stages\":[\"MQL\",\"SQL\"]}\x02\x01\x02\x01\x01\x0a"))
+	f.Add([]byte("LKFA\x02\x18{\"stages\":[\"MQL\",\"SQL\"]}\x02\x01\x02\x01\x01\x0a"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var acc stage.FunnelAccumulator
 		if err := acc.UnmarshalBinary(data); err != nil {

@@ -120,21 +120,24 @@ type OwnerStep struct {
 // ownerCounts are the counts of a funnel by owner: per owner, per step
 // (i -> i+1, at index i).
 type ownerCounts struct {
+	q    *stats.Params
 	rows map[string]*ownerRow
 }
 
 type ownerRow struct {
 	reached, converted, judged, breached []int
-	durations                            [][]time.Duration
+	durations                            []stats.Summary
 }
 
-func newOwnerCounts() *ownerCounts { return &ownerCounts{rows: map[string]*ownerRow{}} }
+func newOwnerCounts(q *stats.Params) *ownerCounts {
+	return &ownerCounts{q: q, rows: map[string]*ownerRow{}}
+}
 
 func (o *ownerCounts) row(owner string, steps int) *ownerRow {
 	r := o.rows[owner]
 	if r == nil {
 		r = &ownerRow{reached: make([]int, steps), converted: make([]int, steps), judged: make([]int, steps),
-			breached: make([]int, steps), durations: make([][]time.Duration, steps)}
+			breached: make([]int, steps), durations: o.q.Summaries(steps)}
 		o.rows[owner] = r
 	}
 	return r
@@ -148,7 +151,7 @@ func (o *ownerCounts) merge(other *ownerCounts) {
 			r.converted[i] += or.converted[i]
 			r.judged[i] += or.judged[i]
 			r.breached[i] += or.breached[i]
-			r.durations[i] = append(r.durations[i], or.durations[i]...)
+			r.durations[i].Merge(&or.durations[i])
 		}
 	}
 }
@@ -168,7 +171,7 @@ func (f *FunnelAccumulator) countOwners() {
 		r.reached[i]++
 		if !f.reach[i+1].IsZero() {
 			r.converted[i]++
-			r.durations[i] = append(r.durations[i], f.reach[i+1].Sub(f.reach[i]))
+			r.durations[i].Add(f.reach[i+1].Sub(f.reach[i]))
 		}
 		sla := time.Duration(f.spec.SLA[f.spec.Stages[i]])
 		if sla <= 0 || stay < 0 {
@@ -262,9 +265,8 @@ func (f *FunnelAccumulator) ownerResult(convs []Conversion) []StepOwners {
 			if !o.Rate.Small {
 				o.Below, o.Above = o.Rate.Below(team), o.Rate.Above(team)
 			}
-			if len(r.durations[i]) > 0 {
-				mean, median := stats.MeanMedian(r.durations[i])
-				o.Mean, o.Median = durationOf(mean), durationOf(median)
+			if d := &r.durations[i]; d.N() > 0 {
+				o.Mean, o.Median = durationOf(d.Mean()), durationOf(d.Median())
 			}
 			step.Owners = append(step.Owners, o)
 		}

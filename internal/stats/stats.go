@@ -4,6 +4,8 @@
 package stats
 
 import (
+	"math"
+	"math/bits"
 	"slices"
 	"time"
 )
@@ -16,18 +18,33 @@ func MeanMedian(ds []time.Duration) (mean, median time.Duration) {
 	return MeanSorted(s), MedianSorted(s)
 }
 
-// MeanSorted is the mean of a sorted sample, summed in sorted order so the
-// result does not depend on the order the sample was collected in (shards
-// merged in any order agree), truncated to the nanosecond; 0 for none.
+// MeanSorted is the mean of a sample, truncated toward zero to the
+// nanosecond (0 for none). The sum is exact (128 bits of nanoseconds), so
+// the mean does not depend on the order the sample was collected or
+// sorted in: shards merged in any order agree, and a [Summary] past its
+// exact threshold, which keeps the same sum, gives the same mean. (Until
+// the sketches came, the sum was a float64 taken in sorted order: the
+// same up to rounding.)
 func MeanSorted(s []time.Duration) time.Duration {
 	if len(s) == 0 {
 		return 0
 	}
-	var sum float64
+	var hi, lo uint64 // two's complement
 	for _, d := range s {
-		sum += float64(d)
+		var c uint64
+		lo, c = bits.Add64(lo, uint64(d), 0)
+		hi += c
+		if d < 0 {
+			hi-- // sign extension
+		}
 	}
-	return time.Duration(sum / float64(len(s)))
+	n := uint64(len(s))
+	if int64(hi) >= 0 {
+		return div128(hi, lo, n)
+	}
+	lo, c := bits.Add64(^lo, 1, 0) // |sum|
+	hi = ^hi + c
+	return -div128(hi, lo, n)
 }
 
 // MedianSorted is the median of a sorted sample: the middle value, or the
@@ -41,4 +58,20 @@ func MedianSorted(s []time.Duration) time.Duration {
 		return s[m]
 	}
 	return s[m-1] + (s[m]-s[m-1])/2
+}
+
+// QuantileSorted is the R-7 (linear interpolation) quantile of a sorted
+// sample for q in [0, 1]: h = (n-1)q, s[floor h] + (h - floor h)(s[floor h + 1] - s[floor h]),
+// rounded to the nanosecond; 0 for none.
+func QuantileSorted(s []time.Duration, q float64) time.Duration {
+	if len(s) == 0 {
+		return 0
+	}
+	h := float64(len(s)-1) * q
+	lo := int(math.Floor(h))
+	if lo >= len(s)-1 {
+		return s[len(s)-1]
+	}
+	frac := h - float64(lo)
+	return s[lo] + time.Duration(math.Round(frac*float64(s[lo+1]-s[lo])))
 }
