@@ -14,7 +14,6 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/textio"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 	"github.com/stretchr/testify/require"
 
@@ -26,16 +25,6 @@ import (
 )
 
 var benchEvents = flag.Int("beam.events", 200_000, "simulated events the pipeline benchmarks read (the README's figures use 1000000 and 10000000)")
-
-func init() {
-	register.Function1x2(decodeEventLine)
-}
-
-func decodeEventLine(line string) (leadkit.Event, error) {
-	var e leadkit.Event
-	err := json.Unmarshal([]byte(line), &e)
-	return e, err
-}
 
 // benchFiles are the first *benchEvents events of a simulated business
 // as JSON lines in 8 files, written once per test binary.
@@ -80,7 +69,8 @@ var benchFiles = sync.OnceValues(func() (string, error) {
 })
 
 // readTimelines is the in-memory baseline's reading: every file's lines
-// decoded, validated and grouped into timelines by lead.
+// decoded and validated by the pipeline's own reader (ScanEventLines) and
+// grouped into timelines by lead.
 func readTimelines(b *testing.B, dir string) []journey.Timeline {
 	files, err := filepath.Glob(filepath.Join(dir, "*.jsonl"))
 	require.NoError(b, err)
@@ -88,16 +78,10 @@ func readTimelines(b *testing.B, dir string) []journey.Timeline {
 	for _, name := range files {
 		f, err := os.Open(name)
 		require.NoError(b, err)
-		sc := bufio.NewScanner(f)
-		sc.Buffer(make([]byte, 1<<20), 1<<24)
-		for sc.Scan() {
-			e, err := decodeEventLine(sc.Text())
-			require.NoError(b, err)
-			if e.Validate() == nil {
-				byLead[e.LeadID] = append(byLead[e.LeadID], e)
-			}
-		}
-		require.NoError(b, sc.Err())
+		require.NoError(b, lkbeam.ScanEventLines(f, name, lkbeam.MaxLineBytes, func(e leadkit.Event) error {
+			byLead[e.LeadID] = append(byLead[e.LeadID], e)
+			return nil
+		}, func(r lkbeam.RejectedLine) error { return fmt.Errorf("%s:%d: %s", r.File, r.Line, r.Reason) }))
 		f.Close()
 	}
 	tls := make([]journey.Timeline, 0, len(byLead))
@@ -168,7 +152,7 @@ func BenchmarkPipelines(b *testing.B) {
 				mem += time.Since(start)
 
 				p, s := beam.NewPipelineWithRoot()
-				events := beam.ParDo(s, decodeEventLine, textio.Read(s, glob))
+				events, _ := lkbeam.ReadEvents(s, glob)
 				tls, _, err := lkbeam.Timelines(s, "bench", events)
 				require.NoError(b, err)
 				c.pipeline(b, s, tls)
