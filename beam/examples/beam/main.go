@@ -35,7 +35,6 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
 
 	"github.com/leadkit/leadkit"
@@ -132,8 +131,11 @@ func run(ctx context.Context, c config, w io.Writer) (report, error) {
 	if err != nil {
 		return rep, err
 	}
-	paths, uncut := beam.ParDo2(s, &pathFn{Conversion: conversion}, timelines)
-	markov, rejectedPaths, err := lkbeam.MarkovAttribution(s, markovModel, paths, lkbeam.MarkovOptions{})
+	paths, uncut, err := lkbeam.Paths(s, conversion, timelines)
+	if err != nil {
+		return rep, err
+	}
+	markov, rejectedPaths, err := lkbeam.MarkovAttribution(s, markovModel, lkbeam.PathsOnly(s, paths), lkbeam.MarkovOptions{})
 	if err != nil {
 		return rep, err
 	}
@@ -215,30 +217,6 @@ func compare(w io.Writer, title, path string, want, got any) bool {
 	}
 	fmt.Fprintf(w, "\n%s: DIFFERENT\n  beam:      %s\n  in memory: %s\n", title, strings.Join(ls, "\n             "), wantJSON)
 	return false
-}
-
-// pathFn cuts a lead's timeline into its attribution path (one lead, so
-// the path counts 1 conversion or 1 null); MarkovAttribution sums them.
-// A timeline the conversion cannot use goes to uncut, with the reason.
-type pathFn struct {
-	Conversion attribution.Conversion `json:"conversion"`
-}
-
-// ProcessElement emits tl's path, or why it has none.
-func (f *pathFn) ProcessElement(tl lkbeam.TenantTimeline, emit func(attribution.Path), uncut func(string)) {
-	paths, err := attribution.PathsFromTimelines([]journey.Timeline{tl.Timeline}, f.Conversion)
-	if err != nil {
-		uncut(err.Error())
-	}
-	for _, p := range paths {
-		emit(p)
-	}
-}
-
-func init() {
-	register.DoFn3x0[lkbeam.TenantTimeline, func(attribution.Path), func(string)](&pathFn{})
-	register.Emitter1[attribution.Path]()
-	register.Emitter1[string]()
 }
 
 // simulate writes the events of a simulated business of leads leads into
