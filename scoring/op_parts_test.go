@@ -1,6 +1,7 @@
 package scoring
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"testing"
@@ -235,4 +236,80 @@ func TestDimensionSumWithinMaxPoints(t *testing.T) {
 		assert.Equal(t, -float64(MaxPoints), e.Clamp)
 		partsAddUp(t, e, "doubled")
 	}
+}
+
+// A lead's state keeps, per multiply rule, one number per decay class of
+// its dimension and the lifetime change (at most MaxOps), and per scaled
+// rule two: linear in the rules, whatever the number of multiplies. A
+// dimension with a multiply and more decays than that does not compile.
+func TestOpsStateBounded(t *testing.T) {
+	var rules []BehaviorRule
+	for i := range 500 {
+		rules = append(rules, BehaviorRule{Name: fmt.Sprint("a", i), Types: []string{"v"}, Points: 1})
+	}
+	for i := range 500 {
+		rules = append(rules, BehaviorRule{Name: fmt.Sprint("m", i), Types: []string{"x"}, Op: OpMultiply, Factor: 0.99})
+	}
+	m := opModel(t, nil, rules...)
+	st := m.NewState()
+	require.NoError(t, m.Apply(&st, evAt("1", "v", 0)))
+	require.NoError(t, m.Apply(&st, evAt("2", "x", time.Minute)))
+	for _, r := range st.Rules {
+		assert.LessOrEqual(t, len(r.Ops), 2, "one decay class: the lifetime and the fresh change")
+	}
+	b, err := json.Marshal(st)
+	require.NoError(t, err)
+	assert.Less(t, len(b), 200_000, "state JSON of 1000 rules: linear in the rules")
+	var res Result
+	require.NoError(t, m.ReadState(&res, &st, leadkit.Lead{ID: "l"}, at0.Add(day)))
+	partsAddUp(t, explainOf(t, m, res, "e"), "500 multiplies")
+
+	var many []BehaviorRule
+	for i := range MaxOps {
+		many = append(many, BehaviorRule{Name: fmt.Sprint("a", i), Types: []string{"v"}, Points: 1, Decay: &DecaySpec{HalfLife: time.Duration(i+1) * day}})
+	}
+	many = append(many, BehaviorRule{Name: "half", Types: []string{"x"}, Op: OpMultiply, Factor: 0.5})
+	_, err = Compile(ModelSpec{Name: "m", Dimensions: []DimensionSpec{{Name: "e", Behavior: many}}}, Options{})
+	require.ErrorIs(t, err, leadkit.ErrInvalid)
+	assert.ErrorContains(t, err, fmt.Sprintf("at most %d different decays", MaxOps-1))
+	_, err = Compile(ModelSpec{Name: "m", Dimensions: []DimensionSpec{{Name: "e", Behavior: many[1:]}}}, Options{})
+	require.NoError(t, err, "MaxOps-1 decays compile")
+}
+
+// A state with multiply changes survives JSON exactly, mid-stream: a
+// state decoded after each event reads as a full rescore, hit by hit.
+func TestOpsStateJSON(t *testing.T) {
+	m := opModel(t, &DecaySpec{HalfLife: 5 * day},
+		BehaviorRule{Name: "a", Types: []string{"v"}, Points: 7, Cap: 30},
+		BehaviorRule{Name: "b", Types: []string{"w"}, Points: 3, Decay: &DecaySpec{HalfLife: 2 * day}},
+		BehaviorRule{Name: "half", Types: []string{"x"}, Op: OpMultiply, Factor: 0.5},
+		BehaviorRule{Name: "dbl", Types: []string{"y"}, Op: OpMultiply, Factor: 2},
+		BehaviorRule{Name: "inactive", Points: 1, Op: OpSet, Count: &CountSpec{Min: 0, Max: new0(), Window: 4 * day}})
+	types := []string{"v", "w", "x", "y", "v", "w", "v"}
+	var evs []leadkit.Event
+	st := m.NewState()
+	withOps := false
+	for i := range 60 {
+		e := evAt(fmt.Sprint(i), types[(i*5+i/3)%len(types)], time.Duration(i)*13*time.Hour)
+		evs = append(evs, e)
+		require.NoError(t, m.Apply(&st, e))
+		withOps = withOps || len(st.Rules[2].Ops) > 0
+		s := roundTrip(t, st)
+		var back State
+		require.NoError(t, json.Unmarshal([]byte(s), &back))
+		st = back
+		asOf := e.Time.Add(time.Duration(i%7) * day)
+		want, err := m.Score(Input{Lead: leadkit.Lead{ID: "l"}, Events: evs, AsOf: asOf})
+		require.NoError(t, err)
+		var got Result
+		require.NoError(t, m.ReadState(&got, &st, leadkit.Lead{ID: "l"}, asOf))
+		assertSameScores(t, want, got, fmt.Sprint(i))
+		require.Equal(t, len(want.Hits), len(got.Hits), "event %d", i)
+		for k := range want.Hits {
+			assert.InDelta(t, want.Hits[k].Points, got.Hits[k].Points, 1e-9, "event %d hit %s", i, want.Hits[k].Rule)
+		}
+		partsAddUp(t, explainOf(t, m, got, "e"), fmt.Sprint(i))
+	}
+	assert.True(t, withOps)
+	assert.Contains(t, roundTrip(t, st), `"ops_value":`)
 }
