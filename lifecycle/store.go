@@ -114,8 +114,9 @@ type Store interface {
 }
 
 // ValidateState checks what a Store may keep, the same on every backend:
-// the lead ID, the lead's profile, times in leadkit's range and the
-// caps on the lists.
+// the lead ID, the lead's profile, times in leadkit's range, the caps on
+// the lists (a score state's rules, event IDs and each rule's Ops, at
+// most scoring.MaxOps) and finite numbers in the score states.
 func ValidateState(s LeadState) error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("lifecycle: state of %q: %w: %s", clip(s.LeadID), leadkit.ErrInvalid, fmt.Sprintf(format, args...))
@@ -194,9 +195,19 @@ func ValidateState(s LeadState) error {
 			}
 		}
 		for _, r := range st.Rules {
-			for _, v := range []float64{r.Lifetime, r.Value} {
+			// A multiply rule keeps at most MaxOps changes; every number
+			// is finite (JSON, as a database keeps it, has no NaN).
+			if len(r.Ops) > scoring.MaxOps {
+				return bad("a score state rule with %d ops, at most %d", len(r.Ops), scoring.MaxOps)
+			}
+			for _, v := range [...]float64{r.Lifetime, r.Value, r.OpsValue, r.OpsLifetime} {
 				if _, err := leadkit.Number(v); err != nil {
 					return bad("score state: %v", err)
+				}
+			}
+			for _, v := range r.Ops {
+				if _, err := leadkit.Number(v); err != nil {
+					return bad("score state ops: %v", err)
 				}
 			}
 		}

@@ -67,20 +67,24 @@ func (m *Model) count(sc *scratch, rs []RuleState, rt *route, t, asOf int64) {
 }
 
 // multiply applies the multiply rule ri's factor at t to the other rules
-// of its dimension, and adds what it changed of each to its Ops (the
-// changes to the decayed points as of t, and to the lifetime points), so
-// that results can list the multiply's part apart from the rules' own:
-// each change decays with the rule it changed and is not scaled by later
-// factors (a later factor's own change includes that), so the parts add
-// up to the rules' points. A rule's cap bounds what it gives, so what is
-// scaled is the capped sum ("halve engagement" halves a capped rule too:
-// the cap's cut stays the rule's own); the result stays within
-// ±MaxPoints, so repeated factors cannot overflow.
+// of its dimension. A multiply scales what each rule gives at t: its
+// points decayed to t, within its cap (the points over a cap give
+// nothing and are dropped; "halve engagement" halves a capped rule too),
+// and the result is kept within the cap and ±MaxPoints. A factor of 1
+// changes nothing (the rule is left as it was, over its cap or not).
+//
+// What an occurrence changed of each rule (its points after minus
+// before, both within the cap) is added to the rule's OpsValue and
+// OpsLifetime and to the multiply's Ops, one entry per decay class (see
+// [RuleState].Ops): results list it as the multiply's part, decaying
+// with the rule it changed, and the rule's own part is the rest. So a
+// part is bounded by what its occurrences changed (a boost of a rule at
+// its cap changes nothing), and the parts add up to the rules' points.
 func (m *Model) multiply(rs []RuleState, ri int, t int64) {
 	r := &m.beh[ri]
 	k := &rs[ri]
-	rules := m.dims[r.dim].beh
-	if n := 2 * len(rules); len(k.Ops) != n {
+	d := &m.dims[r.dim]
+	if n := 1 + len(d.opHL); len(k.Ops) != n {
 		if cap(k.Ops) < n {
 			k.Ops = make([]float64, n)
 		} else {
@@ -89,25 +93,36 @@ func (m *Model) multiply(rs []RuleState, ri int, t int64) {
 		}
 	} else if k.N > 0 && t != k.Last {
 		// Bring the decayed changes from the last occurrence to t.
-		for p, j := range rules {
-			if o := &m.beh[j]; o.dk == decayHalfLife && k.Ops[2*p] != 0 {
-				k.Ops[2*p] *= math.Exp2(-float64(t-k.Last) / o.halfLife)
+		for c, h := range d.opHL {
+			if h > 0 && k.Ops[1+c] != 0 {
+				k.Ops[1+c] *= math.Exp2(-float64(t-k.Last) / h)
 			}
 		}
 	}
-	for p, j := range rules {
+	if r.multBy == 1 {
+		return
+	}
+	for _, j := range d.beh {
 		o, s := &m.beh[j], &rs[j]
-		if j == ri || s.N == 0 || o.set || o.multiply {
+		if s.N == 0 || o.set || o.multiply {
 			continue
 		}
-		v, l := capTo(s.Value, o.cap), capTo(s.Lifetime, o.cap)
-		s.Value, s.Lifetime = clampPoints(v*r.multBy), clampPoints(l*r.multBy)
-		d := s.Value - v // as of s.At under a half-life
 		if o.dk == decayHalfLife && t != s.At {
-			d *= math.Exp2(-float64(t-s.At) / o.halfLife)
+			// Decay to t, so that the cap applies to what the rule
+			// gives now.
+			f := math.Exp2(-float64(t-s.At) / o.halfLife)
+			s.Value *= f
+			s.OpsValue *= f
+			s.At = t
 		}
-		k.Ops[2*p] += d
-		k.Ops[2*p+1] += s.Lifetime - l
+		v, l := capTo(s.Value, o.cap), capTo(s.Lifetime, o.cap)
+		s.Value = capTo(clampPoints(v*r.multBy), o.cap)
+		s.Lifetime = capTo(clampPoints(l*r.multBy), o.cap)
+		dv, dl := s.Value-v, s.Lifetime-l
+		s.OpsValue += dv
+		s.OpsLifetime += dl
+		k.Ops[0] += dl
+		k.Ops[1+o.opClass] += dv
 	}
 }
 
@@ -160,7 +175,9 @@ func (r *behRule) count(s *RuleState, t, asOf int64, pts float64) {
 		} else if t == s.At {
 			s.Value += pts // no time passed: the factor is exactly 1
 		} else {
-			s.Value = s.Value*math.Exp2(-float64(t-s.At)/r.halfLife) + pts
+			f := math.Exp2(-float64(t-s.At) / r.halfLife)
+			s.Value = s.Value*f + pts
+			s.OpsValue *= f // the multiplies' part decays alike
 		}
 		s.At = t
 	case decayWindow:

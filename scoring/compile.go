@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -57,9 +58,10 @@ const (
 )
 
 // MaxPoints bounds the magnitude of every points value, cap, threshold and
-// band of a model, and of every score: a dimension (or a derived
-// expression) beyond it is a run-time error for the lead, so sums stay
-// finite and exact.
+// band of a model, and of every score, so sums stay finite and exact: a
+// rule's points are held within it (repeated factors included), a rule
+// dimension's sum too (before its own floor and cap; Raw keeps the sum),
+// and a derived expression beyond it is a run-time error for the lead.
 const MaxPoints = 1e9
 
 // Model is a compiled scoring model. It is immutable and safe for
@@ -110,8 +112,14 @@ type dimension struct {
 	deps     []int
 	min, max float64
 	bands    []band // by Min descending
-	fit      []int
-	beh      []int
+	// mult: the dimension has a multiply rule; opHL are then the decay
+	// classes of the rules it scales (a half-life in ns, 0 for none), in
+	// order of first use: a multiply rule's Ops keep one fresh change per
+	// class (behRule.opClass).
+	mult bool
+	opHL []float64
+	fit  []int
+	beh  []int
 }
 
 type band struct {
@@ -180,6 +188,8 @@ type behRule struct {
 	set      bool
 	multiply bool
 	multBy   float64
+	// opClass is the rule's decay class in its dimension's opHL.
+	opClass uint8
 }
 
 const (
@@ -816,10 +826,29 @@ func (c *compiler) dimension(m *Model, di int, ds DimensionSpec, fitSch, evSch *
 		m.mult = true
 		// A multiply scales the counted values of the other rules: only
 		// values kept as sums (no decay, a half-life) can be scaled.
+		d.mult = true
 		for _, j := range d.beh {
-			if r := &m.beh[j]; !r.multiply && !r.set && (r.isCount || r.dk == decayWindow || r.dk == decaySteps) {
-				c.add(ds.Name, r.name, "op", "the dimension has a multiply rule, which scales its other rules' points: they need no decay or a half-life, and no count")
+			r := &m.beh[j]
+			if r.multiply || r.set {
+				continue
 			}
+			if r.isCount || r.dk == decayWindow || r.dk == decaySteps {
+				c.add(ds.Name, r.name, "op", "the dimension has a multiply rule, which scales its other rules' points: they need no decay or a half-life, and no count")
+				continue
+			}
+			var hl float64
+			if r.dk == decayHalfLife {
+				hl = r.halfLife
+			}
+			k := slices.Index(d.opHL, hl)
+			if k < 0 {
+				k = len(d.opHL)
+				d.opHL = append(d.opHL, hl)
+			}
+			r.opClass = uint8(min(k, MaxOps-1))
+		}
+		if len(d.opHL) > MaxOps-1 {
+			c.add(ds.Name, "", "op", "the dimension has a multiply rule: its other rules may have at most %d different decays (no decay, or a half-life), not %d, so that a lead's state keeps at most %d numbers (MaxOps) per multiply rule", MaxOps-1, len(d.opHL), MaxOps)
 		}
 	}
 	return d

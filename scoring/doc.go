@@ -71,10 +71,16 @@
 // each rule's decayed points, capped by the rule's cap, add up; then the
 // set rules in range replace the sum (the last in model order wins); then
 // the dimension's floor and cap (Min, Max); then derived dimensions.
-// Results and explanations list each op rule with what it changed (a
-// multiply: what its factors took from or added to the other rules'
-// points, decaying with them; a set rule: its value minus the sum
-// before it), so that the parts still add up to the score.
+// A multiply scales what each rule gives at the occurrence's time: its
+// points decayed to then, within its cap, the result kept within the
+// cap (a factor of 1 changes nothing). Results and explanations list
+// each op rule with what it changed (a multiply: the sum over its
+// occurrences of what each changed of the other rules' points then,
+// within their caps, decaying with them, so a boost of a rule at its cap
+// is 0; a set rule: its value minus the sum before it); each rule's own
+// part is the rest of its points, what its occurrences added within its
+// cap. The parts add up to the score within float rounding: 1e-9 of the
+// largest part or of 1, whichever is more.
 // Active dates ([ActiveSpec], "2025-03-01" to "2025-06-01")
 // limit a rule to a campaign's events, as data; in expressions a date is
 // written date("2025-01-01"), a literal read when the model is compiled. Each lead keeps a fresh score (with decay) and a
@@ -110,7 +116,8 @@
 // ([MaxDimensions], [MaxRules], [MaxFields], [MaxThresholds], [MaxBands],
 // [MaxTypesPerRule], [MaxDecaySteps]; names at most leadkit.MaxNameBytes;
 // documents at most leadkit.MaxDocumentBytes), and every score stays within
-// ±[MaxPoints]. Each expression has a node limit and, on the expr VM, a
+// ±[MaxPoints] (a rule dimension's sum is held there, before its floor
+// and cap). Each expression has a node limit and, on the expr VM, a
 // memory budget. Values a rule reads are
 // capped (Options.MaxStringBytes, default 4096 bytes; Options.MaxListItems,
 // default 1000 items): a longer value fails the lead, naming the field.
@@ -172,8 +179,12 @@
 // benchmark: a few microseconds for 50 events), and equal to a full
 // rescore. The lifecycle engine does this for every late event. Events
 // at the same instant count in the order given (as leadkit.SortEvents
-// keeps them: a store's order), which matters only to rules whose limit
-// takes one of them and whose points differ (PointsExpr).
+// keeps them: a store's order), which matters to rules whose limit takes
+// one of them and whose points differ (PointsExpr), to multiply rules
+// (a download and an unsubscribe that halves at one instant give 5 when
+// the download comes first, 10 when it comes second), to path rules
+// (whose steps must come in order) and to resets and set rules without
+// a count (which clear what came before them).
 //
 // # A default model
 //

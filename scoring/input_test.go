@@ -120,7 +120,8 @@ func TestInputBelongsToOneLead(t *testing.T) {
 }
 
 // Scores stay within MaxPoints: a derived dimension of 2e10 or an int()
-// overflow is an error naming the dimension, not a number.
+// overflow is an error naming the dimension, not a number; a sum of
+// rules beyond it is held at it.
 func TestScoresBounded(t *testing.T) {
 	spec := ModelSpec{Name: "m", Dimensions: []DimensionSpec{
 		{Name: "fit", Fit: []FitRule{{Name: "all", When: "true", Points: 1e9}}},
@@ -141,10 +142,13 @@ func TestScoresBounded(t *testing.T) {
 	assert.Contains(t, re.Msg, "out of range")
 
 	// Many events of a big rule: the sum, not a single rule, passes the
-	// bound.
+	// bound. A rule dimension is held at it (the lead still scores, and
+	// Raw keeps the sum).
 	m = mustCompile(t, behSpec(BehaviorRule{Name: "dl", Types: []string{"download"}, Points: 6e8}))
-	_, err = m.Score(Input{Lead: leadkit.Lead{ID: "l1"}, Events: []leadkit.Event{ev("download", 2*day), ev("download", day)}, AsOf: asOf0})
-	assert.ErrorContains(t, err, "beyond ±1e+09")
+	r, err := m.Score(Input{Lead: leadkit.Lead{ID: "l1"}, Events: []leadkit.Event{ev("download", 2*day), ev("download", day)}, AsOf: asOf0})
+	require.NoError(t, err)
+	assert.Equal(t, float64(MaxPoints), r.Dimensions[0].Score)
+	assert.Equal(t, 1.2e9, r.Dimensions[0].Raw)
 }
 
 // Results never depend on the host: method calls on times are refused.

@@ -44,11 +44,14 @@ type Result struct {
 	Thresholds []ThresholdStatus `json:"thresholds"`
 	// Hits lists each rule that contributes points to the fresh score, fit
 	// rules first, in model order, then the set rules in range (applied
-	// last); their points add up to each rule dimension's Raw. A
-	// change-score operation is a hit of its own, with what it changed:
-	// a multiply rule's points are what its factors changed of the other
-	// rules' points (decayed with them; those rules' hits keep their own),
-	// a set rule's its value minus what the rules gave before it. A
+	// last); their points add up to each rule dimension's Raw (within
+	// float rounding: 1e-9 of the largest or of 1). A change-score
+	// operation is a hit of its own, with what it changed: a multiply
+	// rule's points are what its occurrences changed of the other rules'
+	// points at their times (within the rules' caps, decayed with them
+	// since), those rules' hits the rest of their points (what their own
+	// occurrences added within their caps); a set rule's its value minus
+	// what the rules gave before it. A
 	// behavior rule whose occurrences all decayed or expired (or whose
 	// points are 0) is left out; its lifetime points still count in
 	// DimensionScore.Lifetime.
@@ -64,8 +67,9 @@ type DimensionScore struct {
 	// Band is the grade of Score ("" when the dimension has no bands).
 	Band string `json:"band,omitempty"`
 	// Raw and RawLifetime are the scores before the dimension's floor and
-	// cap (Min, Max): the sum of its rules' points, or its expression's
-	// value. Score - Raw is what the clamp took or added.
+	// cap (Min, Max) and the bound ±MaxPoints: the sum of its rules'
+	// points, or its expression's value. Score - Raw is what the clamp
+	// took or added.
 	Raw         float64 `json:"raw"`
 	RawLifetime float64 `json:"raw_lifetime"`
 }
@@ -568,7 +572,7 @@ func (m *Model) sums(sc *scratch, rs []RuleState, dst *Result, asOfT time.Time) 
 		s := &rs[i]
 		r := &m.beh[i]
 		if r.multiply {
-			if f, l := sc.opF[i], sc.opL[i]; f != 0 {
+			if f, l := sc.opF[i], sc.opL[i]; f != 0 || l != 0 {
 				dst.Hits = append(dst.Hits, Hit{Dimension: m.dims[r.dim].name, Rule: r.name, Kind: KindBehavior, Points: f, Lifetime: l, Count: int(s.N)})
 			}
 			continue
@@ -628,30 +632,66 @@ func (m *Model) sums(sc *scratch, rs []RuleState, dst *Result, asOfT time.Time) 
 	return nil
 }
 
-// opShares fills sc.opF and sc.opL from the multiply rules' Ops in rs,
-// read at asOf (ns): per rule, what the multiplies changed of its points;
-// per multiply rule, what it changed of all the others.
+// opShares fills sc.opF and sc.opL from the states rs read at asOf
+// (ns): per scaled rule, what the multiplies changed of its points (its
+// OpsValue, decayed as its Value, and OpsLifetime); per multiply rule,
+// what it changed of all the others (its Ops, each class decayed with
+// its half-life). The two sum the same changes grouped two ways, so they
+// differ by rounding: the last multiply of a dimension that has a part
+// takes the difference, and the parts add up to the rules' points to
+// rounding of the sum itself. A dimension whose multiplies have no
+// usable Ops (a state written before they were kept) lists the changes
+// as the rules' own.
 func (m *Model) opShares(sc *scratch, rs []RuleState, asOf int64) {
 	clear(sc.opF)
 	clear(sc.opL)
-	for k := range m.beh {
-		r, s := &m.beh[k], &rs[k]
-		rules := m.dims[r.dim].beh
-		if !r.multiply || s.N == 0 || len(s.Ops) != 2*len(rules) {
+	for di := range m.dims {
+		d := &m.dims[di]
+		if !d.mult {
 			continue
 		}
-		var f, l float64
-		for p, j := range rules {
-			d := s.Ops[2*p]
-			if o := &m.beh[j]; o.dk == decayHalfLife && d != 0 {
-				d *= math.Exp2(-float64(asOf-s.Last) / o.halfLife)
+		var rulesF, rulesL, opsF, opsL float64
+		last := -1
+		for _, k := range d.beh {
+			r, s := &m.beh[k], &rs[k]
+			switch {
+			case r.set:
+			case r.multiply:
+				if s.N == 0 || len(s.Ops) != 1+len(d.opHL) {
+					continue
+				}
+				var f float64
+				for c, h := range d.opHL {
+					x := s.Ops[1+c]
+					if h > 0 && x != 0 {
+						x *= math.Exp2(-float64(asOf-s.Last) / h)
+					}
+					f += x
+				}
+				sc.opF[k], sc.opL[k] = f, s.Ops[0]
+				opsF += f
+				opsL += s.Ops[0]
+				if f != 0 || s.Ops[0] != 0 {
+					last = k
+				}
+			case s.N > 0 && (s.OpsValue != 0 || s.OpsLifetime != 0):
+				f := s.OpsValue
+				if r.dk == decayHalfLife && f != 0 {
+					f *= math.Exp2(-float64(asOf-s.At) / r.halfLife)
+				}
+				sc.opF[k], sc.opL[k] = f, s.OpsLifetime
+				rulesF += f
+				rulesL += s.OpsLifetime
 			}
-			sc.opF[j] += d
-			sc.opL[j] += s.Ops[2*p+1]
-			f += d
-			l += s.Ops[2*p+1]
 		}
-		sc.opF[k], sc.opL[k] = f, l
+		if last < 0 {
+			for _, k := range d.beh {
+				sc.opF[k], sc.opL[k] = 0, 0
+			}
+			continue
+		}
+		sc.opF[last] += rulesF - opsF
+		sc.opL[last] += rulesL - opsL
 	}
 }
 
@@ -676,6 +716,12 @@ func (m *Model) finishDims(sc *scratch, dst *Result, asOfT time.Time) error {
 			}
 		}
 		sc.rawF[di], sc.rawL[di] = sc.fresh[di], sc.life[di]
+		if d.derived == nil {
+			// A sum of rules beyond MaxPoints is held there (each rule
+			// is within it, their sum need not be): a lead always
+			// scores. A derived expression beyond it stays an error.
+			sc.fresh[di], sc.life[di] = clampPoints(sc.fresh[di]), clampPoints(sc.life[di])
+		}
 		sc.fresh[di] = clamp(sc.fresh[di], d.min, d.max)
 		sc.life[di] = clamp(sc.life[di], d.min, d.max)
 		if !(math.Abs(sc.fresh[di]) <= MaxPoints) || !(math.Abs(sc.life[di]) <= MaxPoints) {

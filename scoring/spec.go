@@ -335,6 +335,11 @@ const (
 	MaxRollingLimit = 100
 	// MaxSequence caps BehaviorRule.Sequence.
 	MaxSequence = 16
+	// MaxOps caps a multiply rule's RuleState.Ops: its lifetime change
+	// and one decayed change per decay class of its dimension's rules
+	// (no decay, or one half-life), so a dimension with a multiply rule
+	// has at most MaxOps-1 different decays among its other rules.
+	MaxOps = 9
 )
 
 // MaxEvents caps the events of one [Input] (one lead): more is an error

@@ -108,11 +108,21 @@ type RuleState struct {
 	// Step is how far along its Sequence a path rule is.
 	Step int32 `json:"step,omitempty"`
 	// Ops are a multiply rule's changes to the other rules of its
-	// dimension, in pairs, one per rule of the dimension in model
-	// order: the change of the rule's decayed points as of Last, and of
-	// its lifetime points. Results list them as the multiply rule's own
-	// points (a state without them lists them as the rules' own).
+	// dimension: Ops[0] what it changed of their lifetime points, then
+	// per decay class of the dimension (the rules without decay, then
+	// each half-life, in model order of first use) what it changed of
+	// their decayed points, as of Last. A change is what an occurrence
+	// did to the points a rule gave then (decayed to then, within its
+	// cap), and decays with the rule; rules sharing a decay decay alike,
+	// so one number per class is exact. At most [MaxOps] entries.
+	// Results list them as the multiply rule's own points.
 	Ops []float64 `json:"ops,omitempty"`
+	// OpsValue and OpsLifetime are, for a rule that multiply rules
+	// scale, the sum of their changes to its decayed points (as of At,
+	// decaying with Value) and to its lifetime points: the part of Value
+	// and Lifetime that results list as the multiplies', not the rule's.
+	OpsValue    float64 `json:"ops_value,omitempty"`
+	OpsLifetime float64 `json:"ops_lifetime,omitempty"`
 }
 
 // CopyTo writes a deep copy of s into dst, reusing dst's slices: the

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -32,7 +33,15 @@ func Lifecycle[F Factory[lifecycle.Store]](t *testing.T, factory F) {
 			Lead: leadkit.Lead{ID: id, CreatedAt: at, Source: "webinar", Person: leadkit.Person{Email: "a@x.co", Interests: []string{"ai"},
 				Custom: map[string]any{"budget": 5000.0}}, Company: leadkit.Company{Name: "Acme", TechStack: []string{"aws"}}},
 			Score: scoring.State{Model: "m1", LeadID: id, Updated: at, LastIDs: []string{"e3"},
-				Rules: []scoring.RuleState{{N: 2, Lifetime: 10, Value: 9.5, At: at.UnixNano(), Times: []int64{at.UnixNano()}}}},
+				Rules: []scoring.RuleState{
+					{N: 2, Lifetime: 10, Value: 9.5, At: at.UnixNano(), Times: []int64{at.UnixNano()}, Recent: []int64{at.UnixNano() - 1, at.UnixNano()},
+						OpsValue: -1.0 / 3, OpsLifetime: -5},
+					// A multiply rule's changes: the float64 values that
+					// a text encoding would round (thirds, the smallest
+					// subnormal, a value past 2^53).
+					{N: 1, Last: at.UnixNano(), Ops: []float64{-5, 1.0 / 3, 5e-324, -1e-310, 1.2599210372913433e+12, 0}},
+					{Step: 2},
+				}},
 			SinceFrom: at.Add(-time.Hour), SinceTouches: 1,
 			Digest: 1<<63 + 7, Unscored: 1, Imported: true, Pending: at.Add(-2 * time.Hour), ErasedAt: at.Add(-3 * time.Hour),
 			PersonStamps: leadkit.Stamps{"email": at}, CompanyStamps: leadkit.Stamps{"name": at.Add(-time.Minute)},
@@ -68,6 +77,7 @@ func Lifecycle[F Factory[lifecycle.Store]](t *testing.T, factory F) {
 		st := state("L1", 1)
 		require.NoError(t, s.Put(ctx, st))
 		st.Score.Rules[0].Times[0] = 1
+		st.Score.Rules[1].Ops[0] = 99
 		st.Lead.Person.Interests[0] = "changed"
 		st.Origin.PersonStamps["title"] = time.Time{}
 		got, err := s.Get(ctx, "L1")
@@ -88,17 +98,21 @@ func Lifecycle[F Factory[lifecycle.Store]](t *testing.T, factory F) {
 				x.LeadID = strings.Repeat("x", leadkit.MaxIDBytes+1)
 				x.Lead.ID = x.LeadID
 			},
-			"NUL in ID":         func(x *lifecycle.LeadState) { x.LeadID, x.Lead.ID = "a\x00b", "a\x00b" },
-			"bad UTF-8 title":   func(x *lifecycle.LeadState) { x.Lead.Person.Title = "\xff" },
-			"lead ID differs":   func(x *lifecycle.LeadState) { x.Lead.ID = "other" },
-			"year 3000":         func(x *lifecycle.LeadState) { x.Lead.CreatedAt = time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC) },
-			"version 0":         func(x *lifecycle.LeadState) { x.Version = 0 },
-			"negative count":    func(x *lifecycle.LeadState) { x.Events = -1 },
-			"other lead state":  func(x *lifecycle.LeadState) { x.Score.LeadID = "other" },
-			"other stage":       func(x *lifecycle.LeadState) { x.Stage.ID = "other" },
-			"stage no version":  func(x *lifecycle.LeadState) { x.Stage.Version = 0 },
-			"bad origin":        func(x *lifecycle.LeadState) { x.Origin.Person.Title = "a\x00b" },
-			"pending year 3000": func(x *lifecycle.LeadState) { x.Pending = time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC) },
+			"NUL in ID":          func(x *lifecycle.LeadState) { x.LeadID, x.Lead.ID = "a\x00b", "a\x00b" },
+			"bad UTF-8 title":    func(x *lifecycle.LeadState) { x.Lead.Person.Title = "\xff" },
+			"lead ID differs":    func(x *lifecycle.LeadState) { x.Lead.ID = "other" },
+			"year 3000":          func(x *lifecycle.LeadState) { x.Lead.CreatedAt = time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC) },
+			"version 0":          func(x *lifecycle.LeadState) { x.Version = 0 },
+			"negative count":     func(x *lifecycle.LeadState) { x.Events = -1 },
+			"other lead state":   func(x *lifecycle.LeadState) { x.Score.LeadID = "other" },
+			"other stage":        func(x *lifecycle.LeadState) { x.Stage.ID = "other" },
+			"stage no version":   func(x *lifecycle.LeadState) { x.Stage.Version = 0 },
+			"bad origin":         func(x *lifecycle.LeadState) { x.Origin.Person.Title = "a\x00b" },
+			"pending year 3000":  func(x *lifecycle.LeadState) { x.Pending = time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC) },
+			"NaN in ops":         func(x *lifecycle.LeadState) { x.Score.Rules[1].Ops[1] = math.NaN() },
+			"infinite ops value": func(x *lifecycle.LeadState) { x.Score.Rules[0].OpsValue = math.Inf(1) },
+			"ops over MaxOps":    func(x *lifecycle.LeadState) { x.Score.Rules[1].Ops = make([]float64, scoring.MaxOps+1) },
+			"NaN value":          func(x *lifecycle.LeadState) { x.Since.Rules[0].Value = math.NaN() },
 		} {
 			st := state("L1", 1)
 			bad(&st)
