@@ -11,12 +11,18 @@
 // accumulators travel between workers in their own binary encoding (for
 // the stage funnel, [stage.FunnelAccumulator.MarshalBinary]).
 //
-// What is here so far: [StageFunnel], the stage funnel of
-// stage.NewFunnel over a PCollection of stage.Visit; [Timelines], a
-// tenant's events grouped into per-lead timelines, and [JourneyFunnel],
-// journey funnels over them; [MarkovAttribution], the Markov model solved
-// once on the merged attribution.MarkovCounts of a PCollection of paths.
-// Inputs that fail validation go to dead-letter outputs.
+// The transforms: [Timelines], a tenant's events grouped into per-lead
+// timelines; [JourneyFunnel], journey funnels over them; [StageFunnel],
+// the stage funnel of stage.NewFunnel over stage visits; [Paths], each
+// lead's attribution path, [PathCounts], identical paths summed per
+// tenant, and [Attribute], every path model on the merged counts;
+// [MarkovAttribution], the Markov model solved once on merged
+// attribution.MarkovCounts; [Journeys], a tenant's events, visits and lead
+// records joined by lead, and [VerifyAggregates], lifecycle.Verify's
+// per-lead aggregates for lifecycle.Engine.VerifyPlan's stage plans. Each
+// is equal, byte for byte as JSON, to the in-memory library over the same
+// data, whatever the runner, workers, bundles and fanout. Inputs that fail
+// validation go to dead-letter outputs with the reason.
 //
 // Sources and sinks: [ReadEvents] reads JSON-lines files of leadkit.Event
 // (malformed lines to a [RejectedLine] dead letter with file, line and

@@ -87,7 +87,7 @@ func Paths(s beam.Scope, conv attribution.Conversion, timelines beam.PCollection
 	return paths, rejected, nil
 }
 
-// PathsOnly drops the tenant of TenantPaths elements, for the transforms
+// PathsOnly drops the tenant of TenantPath elements, for the transforms
 // that take plain attribution.Path (MarkovAttribution): use it on one
 // tenant's paths.
 func PathsOnly(s beam.Scope, paths beam.PCollection) beam.PCollection {
