@@ -27,9 +27,16 @@ echo "== fuzz smoke ($FUZZTIME per target)"
 # A fresh fuzz cache: inputs a long local run gathered would take the whole
 # smoke run to load as the baseline (the seed corpus in testdata/ stays).
 go clean -fuzzcache
-# go test -list prints each package's matching names, then "ok <pkg> ...".
-go test -list '^Fuzz' ./... | awk '/^Fuzz/ {names = names " " $1} /^ok/ {if (names != "") print $2 names; names = ""}' |
+# go test -list prints each package's matching names, then "ok <pkg> ...";
+# the core module's packages, then the beam module's (run from its
+# directory: its own go.mod).
+{
+  go test -list '^Fuzz' ./...
+  (cd beam && go test -list '^Fuzz' ./...)
+} | awk '/^Fuzz/ {names = names " " $1} /^ok/ {if (names != "") print $2 names; names = ""}' |
 while read -r pkg targets; do
+  dir=.
+  case "$pkg" in github.com/leadkit/leadkit/beam*) dir=beam ;; esac
   for target in $targets; do
     echo "-- $pkg $target"
     # Go 1.26's fuzz coordinator can report its own -fuzztime deadline as a
@@ -37,7 +44,7 @@ while read -r pkg targets; do
     # golang/go#75804, fixed in Go 1.27). That signature is retried; any
     # other failure, or a failing input written, fails the run.
     for attempt in 1 2 3; do
-      if go test "$pkg" -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" -fuzzminimizetime 3s >/tmp/fuzz.$$.log 2>&1; then
+      if (cd "$dir" && go test "$pkg" -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" -fuzzminimizetime 3s) >/tmp/fuzz.$$.log 2>&1; then
         tail -n 1 /tmp/fuzz.$$.log
         break
       fi
