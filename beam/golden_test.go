@@ -227,3 +227,43 @@ func TestTenantGoldenPathsJSON(t *testing.T) {
 		assert.Equal(t, string(b), string(b2))
 	}
 }
+
+// TestGoldenPathsIgnoreSequenceOrder: journey.GoldenPaths gives the same
+// result whatever the order of the sequences (the miner counts a
+// multiset; ties rank by items), which is why the per-shard accumulators
+// can meet in any order; and so does the accumulator, which GoldenPaths
+// merges.
+func TestGoldenPathsIgnoreSequenceOrder(t *testing.T) {
+	b := simBusiness(t, 11, 800)
+	machine, err := stage.New(stage.Classic(), stage.Options{})
+	require.NoError(t, err)
+	reached, err := stage.Reach(b.visits, machine.FunnelStages())
+	require.NoError(t, err)
+	conv, other, err := journey.ConversionPaths(canonicalTimelines(b.events), reached, sim.StageMQL, journey.KeyChannel)
+	require.NoError(t, err)
+	opts := journey.PatternOptions{MinSupport: 5, MaxLength: 3}
+	want, err := journey.GoldenPaths(conv, other, opts)
+	require.NoError(t, err)
+	require.NotEmpty(t, want)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 5 {
+		rng.Shuffle(len(conv), func(i, j int) { conv[i], conv[j] = conv[j], conv[i] })
+		rng.Shuffle(len(other), func(i, j int) { other[i], other[j] = other[j], other[i] })
+		got, err := journey.GoldenPaths(conv, other, opts)
+		require.NoError(t, err)
+		require.Equal(t, want, got)
+		c, err := journey.NewPatternAccumulator(opts)
+		require.NoError(t, err)
+		o, err := journey.NewPatternAccumulator(opts)
+		require.NoError(t, err)
+		for _, s := range conv {
+			require.NoError(t, c.Add(s))
+		}
+		for _, s := range other {
+			require.NoError(t, o.Add(s))
+		}
+		got, err = c.GoldenPaths(o)
+		require.NoError(t, err)
+		require.Equal(t, want, got)
+	}
+}
