@@ -284,27 +284,17 @@ func VerifyAggregates(s beam.Scope, plans []lifecycle.StagePlan, journeys beam.P
 }
 
 // keyJourneyFn keys each journey by its tenant and partial accumulator,
-// and sends the journeys the accumulators would refuse to the dead
-// letters (checked by journey.Journeys, which refuses what they refuse).
+// and sends the journeys the accumulators would refuse, or of a bad
+// tenant, to the dead letters (checkJourney).
 type keyJourneyFn struct {
 	Fanout int `json:"fanout"`
 }
 
 // ProcessElement emits j keyed by tenant and shard, or to bad.
 func (f *keyJourneyFn) ProcessElement(j TenantJourney, good func(string, TenantJourney), bad func(RejectedJourney)) {
-	var created map[string]time.Time
-	if !j.Journey.Created.IsZero() {
-		created = map[string]time.Time{j.Journey.LeadID: j.Journey.Created}
-	}
-	if _, err := journey.Journeys([]journey.Timeline{j.Journey.Timeline}, j.Journey.Visits, created); err != nil {
+	if err := checkJourney("verify aggregates", j); err != nil {
 		bad(RejectedJourney{Tenant: j.Tenant, Journey: j.Journey, Reason: err.Error()})
 		return
-	}
-	for _, v := range j.Journey.Visits {
-		if v.LeadID != j.Journey.LeadID {
-			bad(RejectedJourney{Tenant: j.Tenant, Journey: j.Journey, Reason: fmt.Sprintf("beam: verify aggregates: %v: a visit of lead %q in the journey of %q", leadkit.ErrInvalid, v.LeadID, j.Journey.LeadID)})
-			return
-		}
 	}
 	h := fnv.New32a()
 	h.Write([]byte(j.Journey.LeadID))

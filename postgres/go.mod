@@ -5,6 +5,7 @@ go 1.24.0
 replace github.com/leadkit/leadkit => ../
 
 require (
+	github.com/DataDog/sketches-go v1.4.8 // indirect
 	github.com/expr-lang/expr v1.17.8 // indirect
 	github.com/jackc/pgpassfile v1.0.0 // indirect
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
