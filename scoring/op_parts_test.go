@@ -90,10 +90,11 @@ func TestMultiplyActsOnDecayedPoints(t *testing.T) {
 	}
 }
 
-// Each op's part is what it changed of the rules' points (within their
-// caps) at its time, decaying with them; each rule's own part is what
-// its events added (within its cap). So parts stay bounded: a boost of a
-// rule at its cap changes nothing.
+// Each rule's own part is what it would give without the multiplies
+// (its own points, decayed, within its cap); the multiplies' parts are
+// the rest, each what its occurrences changed of the rules' banked
+// points, decaying with them. So a boost of a rule at its cap that
+// banked nothing above it changes nothing.
 func TestOpPartIsWhatItChanged(t *testing.T) {
 	mins := func(n int, typ string, from time.Duration) []leadkit.Event {
 		var evs []leadkit.Event
@@ -127,12 +128,21 @@ func TestOpPartIsWhatItChanged(t *testing.T) {
 		parts map[string]float64 // the fresh parts
 	}{
 		{
-			// The halving took 5 (10 -> 5); the later downloads gave 5
-			// back (5 -> 10 at the cap): a gave 15 in all.
+			// The halving took a's 30 banked points to 5; the later
+			// downloads bring it back to its cap, 10, which a gives
+			// without the halving too: the halving is no part now.
 			name:  "halving between capped downloads",
 			rules: []BehaviorRule{a10, {Name: "half", Types: []string{"x"}, Op: OpMultiply, Factor: 0.5}},
 			evs:   cat(mins(3, "v", 0), mins(1, "x", time.Hour), mins(3, "v", 2*time.Hour)),
-			asOf:  day, score: 10, parts: map[string]float64{"a": 15, "half": -5},
+			asOf:  day, score: 10, parts: map[string]float64{"a": 10},
+		},
+		{
+			// Halving a capped rule halves what it shows (10 -> 5),
+			// and forgets the 20 banked above the cap.
+			name:  "halving a capped rule",
+			rules: []BehaviorRule{a10, {Name: "half", Types: []string{"x"}, Op: OpMultiply, Factor: 0.5}},
+			evs:   cat(mins(3, "v", 0), mins(1, "x", time.Hour)),
+			asOf:  day, score: 5, parts: map[string]float64{"a": 10, "half": -5},
 		},
 		{
 			name:  "doublings of a rule at its cap",
