@@ -30,16 +30,21 @@ func scoreAndRead(t *testing.T, m *Model, evs []leadkit.Event, asOf time.Time) [
 }
 
 // partsAddUp requires e's parts plus its clamp to be its score within
-// the documented bound: 1e-9 of the largest magnitude among them (and
-// 1e-9 absolute).
+// the documented bound: the rounding of their own sum, (n+2)·2^-52 times
+// the sum of their magnitudes (n parts).
 func partsAddUp(t *testing.T, e Explanation, msg string) {
 	t.Helper()
-	sum, big := e.Clamp, math.Max(1, math.Abs(e.Clamp))
+	sum, mag := e.Clamp, math.Abs(e.Clamp)+math.Abs(e.Score)
+	if e.Expr != "" {
+		// A derived dimension: its expression's value and the clamp.
+		sum, mag = sum+e.Raw, mag+math.Abs(e.Raw)
+	}
 	for _, rc := range e.Rules {
 		sum += rc.Points
-		big = math.Max(big, math.Abs(rc.Points))
+		mag += math.Abs(rc.Points)
 	}
-	assert.LessOrEqual(t, math.Abs(sum-e.Score), 1e-9*big, "%s: parts %+v clamp %g add up to %.17g, not %.17g", msg, e.Rules, e.Clamp, sum, e.Score)
+	bound := float64(len(e.Rules)+2) * 0x1p-52 * mag
+	assert.LessOrEqual(t, math.Abs(sum-e.Score), bound, "%s: parts %+v clamp %g add up to %.17g, not %.17g", msg, e.Rules, e.Clamp, sum, e.Score)
 }
 
 // A factor of 1 changes nothing, whatever the rule's cap and decay: not

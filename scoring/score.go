@@ -44,13 +44,14 @@ type Result struct {
 	Thresholds []ThresholdStatus `json:"thresholds"`
 	// Hits lists each rule that contributes points to the fresh score, fit
 	// rules first, in model order, then the set rules in range (applied
-	// last); their points add up to each rule dimension's Raw (within
-	// float rounding: 1e-9 of the largest or of 1). A change-score
-	// operation is a hit of its own, with what it changed: a multiply
-	// rule's points are what its occurrences changed of the other rules'
-	// points at their times (within the rules' caps, decayed with them
-	// since), those rules' hits the rest of their points (what their own
-	// occurrences added within their caps); a set rule's its value minus
+	// last); their points add up to each rule dimension's Raw within the
+	// rounding of their own sum ((n+2)·2^-52 of their magnitudes). A
+	// change-score operation is a hit of its own, with what it changed:
+	// the multiply rules' points are what the rules give minus what they
+	// would give without the multiplies (each multiply what its
+	// occurrences changed of the rules' banked points, decayed with them
+	// since; the latest also what the caps take now), those rules' hits
+	// what they would give without them; a set rule's its value minus
 	// what the rules gave before it. A
 	// behavior rule whose occurrences all decayed or expired (or whose
 	// points are 0) is left out; its lifetime points still count in
@@ -589,10 +590,13 @@ func (m *Model) sums(sc *scratch, rs []RuleState, dst *Result, asOfT time.Time) 
 		s := &rs[i]
 		r := &m.beh[i]
 		if r.multiply {
-			if f, l := sc.opF[i], sc.opL[i]; f != 0 || l != 0 {
+			// The latest multiply is listed until the rounding is in
+			// (below): it may take some.
+			latest := m.mult && int(sc.opLast[r.dim]) == i
+			if f, l := sc.opF[i], sc.opL[i]; f != 0 || l != 0 || latest {
 				sc.partF[r.dim] += f
 				sc.partL[r.dim] += l
-				if int(sc.opLast[r.dim]) == i {
+				if latest {
 					sc.opHit[r.dim] = int32(len(dst.Hits))
 				}
 				dst.Hits = append(dst.Hits, Hit{Dimension: m.dims[r.dim].name, Rule: r.name, Kind: KindBehavior, Points: f, Lifetime: l, Count: int(s.N)})
@@ -628,11 +632,18 @@ func (m *Model) sums(sc *scratch, rs []RuleState, dst *Result, asOfT time.Time) 
 		// leaves between its parts and its sum (the rules' points
 		// summed, as the score is): the parts then add up to the score
 		// within the rounding of their own sum.
+		zero := false
 		for di := range m.dims {
 			if h := sc.opHit[di]; h >= 0 {
 				dst.Hits[h].Points += sc.fresh[di] - sc.partF[di]
 				dst.Hits[h].Lifetime += sc.life[di] - sc.partL[di]
+				zero = zero || dst.Hits[h].Points == 0 && dst.Hits[h].Lifetime == 0
 			}
+		}
+		if zero {
+			// A multiply that changed nothing is no part (the only
+			// hits of nothing so far are these).
+			dst.Hits = slices.DeleteFunc(dst.Hits, func(h Hit) bool { return h.Points == 0 && h.Lifetime == 0 })
 		}
 	}
 	if sets {
