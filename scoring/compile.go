@@ -61,8 +61,10 @@ const (
 // MaxPoints bounds the magnitude of every points value, cap, threshold and
 // band of a model, and of every score, so sums stay finite and exact: a
 // rule's points are held within it (repeated factors included), a rule
-// dimension's sum too (before its own floor and cap; Raw keeps the sum),
-// and a derived expression beyond it is a run-time error for the lead.
+// dimension's sum and a derived dimension's value too (before the
+// dimension's floor and cap; Raw keeps the sum or the value), so no
+// finite sequence of events makes a lead unscorable. A rule's PointsExpr
+// beyond it, or a non-finite derived value, is a run-time error.
 const MaxPoints = 1e9
 
 // Model is a compiled scoring model. It is immutable and safe for

@@ -58,7 +58,8 @@ func TestDerivedDimensionWithinMaxPoints(t *testing.T) {
 			{Name: "visit", Types: []string{"page_view"}, Points: 10},
 			{Name: "boost", Types: []string{"demo"}, Op: OpMultiply, Factor: 1000}}},
 		{Name: "activity", Behavior: []BehaviorRule{{Name: "any", Types: []string{"page_view"}, Points: 1}}},
-		{Name: "total", Expr: "engagement + activity"}}})
+		{Name: "total", Expr: "engagement + activity"}},
+		Thresholds: []ThresholdSpec{{Name: "mql", Dimension: "total", Value: 100}}})
 	evs := []leadkit.Event{evAt("1", "page_view", 0)}
 	for i := range 5 {
 		evs = append(evs, evAt(fmt.Sprint("d", i), "demo", time.Duration(i+1)*time.Hour))
@@ -75,6 +76,9 @@ func TestDerivedDimensionWithinMaxPoints(t *testing.T) {
 				assert.Negative(t, e.Clamp)
 			}
 		}
+		// WhyNot evaluates the derived dimension the same way.
+		_, err := m.WhyNot(Input{Lead: leadkit.Lead{ID: "l"}, Events: evs[:n], AsOf: at0.Add(day)}, Target{Threshold: "mql"})
+		require.NoError(t, err, "%d events", n)
 	}
 }
 

@@ -752,6 +752,18 @@ func (m *Model) opShares(sc *scratch, rs []RuleState, asOf int64) {
 	}
 }
 
+// derivedValue evaluates the derived dimension di over the dimension
+// scores vals: a finite number (held within ±MaxPoints by the caller).
+func (m *Model) derivedValue(sc *scratch, di int, vals []float64) (float64, error) {
+	sc.c.Nums = vals
+	v, err := m.dims[di].derived.Float(&sc.c, sc.runner)
+	sc.c.Nums = nil
+	if err == nil && !finiteF(v) {
+		err = fmt.Errorf("expression returned %g, not a finite number", v)
+	}
+	return v, err
+}
+
 // finishDims clamps and derives dimensions from sc.fresh/sc.life and fills
 // the rest of dst.
 func (m *Model) finishDims(sc *scratch, dst *Result, asOfT time.Time) error {
@@ -759,12 +771,7 @@ func (m *Model) finishDims(sc *scratch, dst *Result, asOfT time.Time) error {
 		d := &m.dims[di]
 		if d.derived != nil {
 			for pass, vals := range [2][]float64{sc.fresh, sc.life} {
-				sc.c.Nums = vals
-				v, err := d.derived.Float(&sc.c, sc.runner)
-				if err == nil && !finiteF(v) {
-					err = fmt.Errorf("expression returned %g, not a finite number", v)
-				}
-				sc.c.Nums = nil
+				v, err := m.derivedValue(sc, di, vals)
 				if err != nil {
 					part := "expr"
 					if pass == 1 {
