@@ -68,18 +68,20 @@ func (m *Model) count(sc *scratch, rs []RuleState, rt *route, t, asOf int64) {
 
 // multiply applies the multiply rule ri's factor at t to the other rules
 // of its dimension. A multiply scales what each rule gives at t: its
-// points decayed to t, within its cap (the points over a cap give
-// nothing and are dropped; "halve engagement" halves a capped rule too),
-// and the result is kept within the cap and ±MaxPoints. A factor of 1
-// changes nothing (the rule is left as it was, over its cap or not).
+// points decayed to t, within its cap ("halve engagement" halves what a
+// capped rule shows), and the result is kept within the cap and
+// ±MaxPoints. So a factor other than 1 forgets the points a rule banked
+// above its cap; a factor of 1 changes nothing (the rule is left as it
+// was, over its cap or not).
 //
-// What an occurrence changed of each rule (its points after minus
-// before, both within the cap) is added to the rule's OpsValue and
-// OpsLifetime and to the multiply's Ops, one entry per decay class (see
-// [RuleState].Ops): results list it as the multiply's part, decaying
-// with the rule it changed, and the rule's own part is the rest. So a
-// part is bounded by what its occurrences changed (a boost of a rule at
-// its cap changes nothing), and the parts add up to the rules' points.
+// What an occurrence changed of each rule is measured against the
+// rule's banked points (decayed to t, not capped): its points after
+// minus its banked points before, so the bank a factor forgot is the
+// multiply's. It is added to the rule's OpsValue and OpsLifetime and to
+// the multiply's Ops, one entry per decay class (see [RuleState].Ops),
+// decaying with the rule changed. A rule's banked points less its
+// OpsValue are then exactly what its own occurrences banked: what it
+// would have without the multiplies (see [Model.opShares]).
 func (m *Model) multiply(rs []RuleState, ri int, t int64) {
 	r := &m.beh[ri]
 	k := &rs[ri]
@@ -115,9 +117,9 @@ func (m *Model) multiply(rs []RuleState, ri int, t int64) {
 			s.OpsValue *= f
 			s.At = t
 		}
-		v, l := capTo(s.Value, o.cap), capTo(s.Lifetime, o.cap)
-		s.Value = capTo(clampPoints(v*r.multBy), o.cap)
-		s.Lifetime = capTo(clampPoints(l*r.multBy), o.cap)
+		v, l := s.Value, s.Lifetime
+		s.Value = capTo(clampPoints(capTo(v, o.cap)*r.multBy), o.cap)
+		s.Lifetime = capTo(clampPoints(capTo(l, o.cap)*r.multBy), o.cap)
 		dv, dl := s.Value-v, s.Lifetime-l
 		s.OpsValue += dv
 		s.OpsLifetime += dl

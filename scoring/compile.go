@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -60,8 +61,10 @@ const (
 // MaxPoints bounds the magnitude of every points value, cap, threshold and
 // band of a model, and of every score, so sums stay finite and exact: a
 // rule's points are held within it (repeated factors included), a rule
-// dimension's sum too (before its own floor and cap; Raw keeps the sum),
-// and a derived expression beyond it is a run-time error for the lead.
+// dimension's sum and a derived dimension's value too (before the
+// dimension's floor and cap; Raw keeps the sum or the value), so no
+// finite sequence of events makes a lead unscorable. A rule's PointsExpr
+// beyond it, or a non-finite derived value, is a run-time error.
 const MaxPoints = 1e9
 
 // Model is a compiled scoring model. It is immutable and safe for
@@ -848,7 +851,7 @@ func (c *compiler) dimension(m *Model, di int, ds DimensionSpec, fitSch, evSch *
 			r.opClass = uint8(min(k, MaxOps-1))
 		}
 		if len(d.opHL) > MaxOps-1 {
-			c.add(ds.Name, "", "op", "the dimension has a multiply rule: its other rules may have at most %d different decays (no decay, or a half-life), not %d, so that a lead's state keeps at most %d numbers (MaxOps) per multiply rule", MaxOps-1, len(d.opHL), MaxOps)
+			c.add(ds.Name, "", "op", "the dimension has multiply rules (%s): its other rules may have at most %d different decays (no decay, or a half-life), not %d (%s), so that a lead's state keeps at most %d numbers (MaxOps) per multiply rule; give rules a shared half-life", opRuleNames(m, &d), MaxOps-1, len(d.opHL), decayClasses(m, &d), MaxOps)
 		}
 	}
 	return d
@@ -1117,4 +1120,39 @@ func sameBytes(a, b string) bool {
 		return le32(a) == le32(b) && le32(a[n-4:]) == le32(b[n-4:])
 	}
 	return a == b
+}
+
+// opRuleNames lists the multiply rules of d, for a compile error.
+func opRuleNames(m *Model, d *dimension) string {
+	var names []string
+	for _, j := range d.beh {
+		if m.beh[j].multiply {
+			names = append(names, strconv.Quote(m.beh[j].name))
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+// decayClasses lists d's decay classes (see dimension.opHL) with their
+// rules, for a compile error: no decay: "a", "b"; half-life 72h0m0s: "c".
+func decayClasses(m *Model, d *dimension) string {
+	var classes []string
+	for _, hl := range d.opHL {
+		var names []string
+		for _, j := range d.beh {
+			r := &m.beh[j]
+			if r.multiply || r.set || r.isCount || r.dk == decayWindow || r.dk == decaySteps {
+				continue
+			}
+			if (r.dk == decayHalfLife && r.halfLife == hl) || (r.dk != decayHalfLife && hl == 0) {
+				names = append(names, strconv.Quote(r.name))
+			}
+		}
+		what := "no decay"
+		if hl > 0 {
+			what = "half-life " + time.Duration(hl).String()
+		}
+		classes = append(classes, what+": "+strings.Join(names, ", "))
+	}
+	return strings.Join(classes, "; ")
 }

@@ -73,14 +73,24 @@
 // the dimension's floor and cap (Min, Max); then derived dimensions.
 // A multiply scales what each rule gives at the occurrence's time: its
 // points decayed to then, within its cap, the result kept within the
-// cap (a factor of 1 changes nothing). Results and explanations list
-// each op rule with what it changed (a multiply: the sum over its
-// occurrences of what each changed of the other rules' points then,
-// within their caps, decaying with them, so a boost of a rule at its cap
-// is 0; a set rule: its value minus the sum before it); each rule's own
-// part is the rest of its points, what its occurrences added within its
-// cap. The parts add up to the score within float rounding: 1e-9 of the
-// largest part or of 1, whichever is more.
+// cap. So a multiply other than x1 forgets points banked above the
+// rule's cap (three 10-point downloads under a cap of 10, halved: 5,
+// and the 20 above the cap are gone; a boost x2 keeps 10 and forgets
+// the 20 too); a factor of 1 changes nothing. A recency bonus is added
+// when the score is read, after the multiplies: a multiply does not
+// scale it (x0 leaves it). Results and explanations list each op rule
+// with what it changed: a set rule its value minus the sum before it; a
+// multiply, with the other multiplies of its dimension, what the rules
+// give minus what they would give without the multiplies. Each rule's
+// own part is what it would give without them (its own points, decayed,
+// with its recency bonus, within its cap); each multiply's part is what
+// its occurrences changed of the rules' banked points (decayed, not
+// capped: the bank a factor forgot is its part), decaying with the
+// rules, and the latest multiply also takes what the caps take now of
+// the changed points and the rounding. With one multiply rule, its part
+// is the rules' sum with it minus without it. The parts and the
+// explanation's clamp add up to the score within the rounding of their
+// own sum: (n+2)·2^-52 times the sum of their magnitudes, n parts.
 // Active dates ([ActiveSpec], "2025-03-01" to "2025-06-01")
 // limit a rule to a campaign's events, as data; in expressions a date is
 // written date("2025-01-01"), a literal read when the model is compiled. Each lead keeps a fresh score (with decay) and a
@@ -92,7 +102,8 @@
 // ("fit*0.4 + engagement*0.6", $env["interest:ai"] for names that are not
 // identifiers), evaluated in dependency order; a cycle is a compile error
 // naming it, and a NaN or infinite result is a run-time error naming the
-// dimension.
+// dimension; a value beyond ±MaxPoints is held there (the
+// explanation's clamp shows it).
 //
 // # Time
 //
@@ -116,8 +127,9 @@
 // ([MaxDimensions], [MaxRules], [MaxFields], [MaxThresholds], [MaxBands],
 // [MaxTypesPerRule], [MaxDecaySteps]; names at most leadkit.MaxNameBytes;
 // documents at most leadkit.MaxDocumentBytes), and every score stays within
-// ±[MaxPoints] (a rule dimension's sum is held there, before its floor
-// and cap). Each expression has a node limit and, on the expr VM, a
+// ±[MaxPoints] (a rule dimension's sum and a derived dimension's value
+// are held there, before the floor and cap, so no finite sequence of
+// events makes a lead unscorable). Each expression has a node limit and, on the expr VM, a
 // memory budget. Values a rule reads are
 // capped (Options.MaxStringBytes, default 4096 bytes; Options.MaxListItems,
 // default 1000 items): a longer value fails the lead, naming the field.

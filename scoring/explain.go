@@ -17,10 +17,12 @@ type Explanation struct {
 	// order, then the set rules in range (the result's Hits of the
 	// dimension). A change-score operation is an entry of its own with
 	// what it changed, signed: an unsubscribe that halves two 10-point
-	// downloads is -10 (lifetime -10), the downloads 20; a doubling of a
-	// rule already at its cap changed nothing and is no entry; "no
-	// activity for 90 days: set to 0" takes back what the rules give
-	// now.
+	// downloads is -10 (lifetime -10), the downloads 20 (what they give
+	// without it); a boost of a rule at its cap that banked nothing above
+	// it changed nothing and is no entry, one that made it forget points
+	// banked above the cap has them as its part once they would show
+	// (see the package doc); "no activity for 90 days: set to 0" takes
+	// back what the rules give now.
 	Rules []RuleContribution `json:"rules,omitempty"`
 	// Expr is a derived dimension's expression and Inputs the scores it
 	// read.
@@ -29,8 +31,9 @@ type Explanation struct {
 	// Raw is the sum of the rules' Points, or the expression's value;
 	// Clamp is Score - Raw, what the floor (Min) or cap (Max), or the
 	// bound ±MaxPoints of a sum of rules, took or added (0 within them).
-	// Raw + Clamp is Score; the parts add up to Raw within float
-	// rounding (1e-9 of the largest part, or of 1).
+	// Raw + Clamp is Score; the parts and Clamp add up to Score within
+	// the rounding of their own sum: (n+2)·2^-52 times the sum of their
+	// magnitudes, n parts.
 	Raw   float64 `json:"raw"`
 	Clamp float64 `json:"clamp"`
 }

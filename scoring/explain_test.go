@@ -244,7 +244,7 @@ func randomOpModel(r *rand.Rand) ModelSpec {
 	act.Behavior = append(act.Behavior,
 		BehaviorRule{Name: "quiet", Points: -float64(1 + r.Intn(10)), Count: &CountSpec{Min: 0, Max: &zero, Window: time.Duration(1+r.Intn(30)) * day}},
 		setRule("dormant"))
-	return ModelSpec{Name: "random ops", Dimensions: []DimensionSpec{eng, act, {Name: "total", Expr: "(engagement + activity) / 2"}}}
+	return ModelSpec{Name: "random ops", Dimensions: []DimensionSpec{eng, act, {Name: "total", Expr: "engagement + activity"}}}
 }
 
 // On random models with change-score operations, scored in full and
@@ -269,20 +269,55 @@ func TestExplainAddsUpWithOps(t *testing.T) {
 		require.NoError(t, m.ReadState(&inc, &st, in.Lead, in.AsOf))
 		msg := fmt.Sprintf("iter %d", iter)
 		assertSameScores(t, res, inc, msg)
-		want := refOpParts(spec.Dimensions[0], in)
+		// The independent replay: the same model without its multiply
+		// rules. Each rule's own part is what it gives there (its own
+		// points, decayed, with its recency bonus, within its cap), and
+		// the multiplies' parts are what they changed of the rules'
+		// sum: with one multiply rule, its part is the dimension's raw
+		// score with it minus without it.
+		noOps := cloneSpec(spec)
+		var mults []string
+		noOps.Dimensions[0].Behavior = slices.DeleteFunc(noOps.Dimensions[0].Behavior, func(br BehaviorRule) bool {
+			if br.Op == OpMultiply {
+				mults = append(mults, br.Name)
+			}
+			return br.Op == OpMultiply
+		})
+		without, err := mustCompile(t, noOps).Score(in)
+		require.NoError(t, err)
+		plain := explainOf(t, mustCompile(t, noOps), without, "engagement")
 		for di, ds := range spec.Dimensions[:2] {
 			for _, got := range []Result{res, inc} {
 				e := explainOf(t, m, got, ds.Name)
 				if di == 0 {
-					// Each multiply's part is what it changed, by the
-					// reference replay below.
 					big := 1.0
-					for _, rc := range e.Rules {
-						big = math.Max(big, math.Abs(rc.Points))
+					for _, rc := range append(slices.Clone(e.Rules), plain.Rules...) {
+						big = math.Max(big, math.Max(math.Abs(rc.Points), math.Abs(rc.Lifetime)))
 					}
-					for name, w := range want {
-						rc, _ := entry(e, name)
-						assert.InDelta(t, w, rc.Points, 1e-9*big, "%s: %s's part: %+v", msg, name, e.Rules)
+					var ops float64
+					for _, br := range ds.Behavior {
+						rc, _ := entry(e, br.Name)
+						if br.Op == OpMultiply {
+							ops += rc.Points
+							continue
+						}
+						want, _ := entry(plain, br.Name)
+						if br.Op == OpSet {
+							continue // what the rules gave before it: checked below
+						}
+						assert.InDelta(t, want.Points, rc.Points, 1e-9*big, "%s: %s's own part is what it gives without the multiplies: %+v, without them %+v", msg, br.Name, e.Rules, plain.Rules)
+						if rc.Points != 0 {
+							assert.InDelta(t, want.Lifetime, rc.Lifetime, 1e-9*big, "%s: %s's own lifetime part", msg, br.Name)
+						}
+					}
+					if set, _ := entry(e, "inactive"); set.Points == 0 {
+						if set, _ := entry(plain, "inactive"); set.Points == 0 {
+							w := got.Dimensions[0].Raw - without.Dimensions[0].Raw
+							assert.InDelta(t, w, ops, 1e-9*math.Max(big, math.Abs(got.Dimensions[0].Raw)), "%s: the multiplies %v changed the rules' sum by their parts: %+v", msg, mults, e.Rules)
+							if len(mults) == 1 && ops != 0 {
+								seen["one multiply's part = with - without"]++
+							}
+						}
 					}
 				}
 				for i, br := range ds.Behavior {
@@ -312,7 +347,7 @@ func TestExplainAddsUpWithOps(t *testing.T) {
 		}
 	}
 	t.Logf("op rules that changed the score: %v", seen)
-	for _, name := range []string{"multiply0", "multiply1", "inactive", "quiet", "dormant"} {
+	for _, name := range []string{"multiply0", "multiply1", "inactive", "quiet", "dormant", "one multiply's part = with - without"} {
 		assert.Positive(t, seen[name], "no case where %s changed the score", name)
 	}
 }
@@ -325,124 +360,4 @@ func cloneSpec(spec ModelSpec) ModelSpec {
 		spec.Dimensions[i].Behavior = slices.Clone(spec.Dimensions[i].Behavior)
 	}
 	return spec
-}
-
-// refOpParts replays in's events through dimension ds of randomOpModel
-// the plain way, keeping what each multiply rule changed of each other
-// rule (no aggregation by decay class, no per-rule totals): a change is
-// the rule's points after minus before the occurrence, both decayed to
-// its time and within the rule's cap, and decays with the rule after.
-// It returns each multiply's part at in.AsOf. It knows the features
-// randomOpModel uses in that dimension: caps, first bonuses, half-lives,
-// per-day limits, resets and multiplies (set rules change no multiply's
-// part).
-func refOpParts(ds DimensionSpec, in Input) map[string]float64 {
-	type rule struct {
-		v, life    float64
-		at         int64
-		n, bucketN int
-		bucket     int64
-		ops        map[int]float64 // multiply index -> change, as of at
-	}
-	rs := make([]rule, len(ds.Behavior))
-	halfLife := func(br BehaviorRule) float64 {
-		if br.Decay != nil {
-			return float64(br.Decay.HalfLife)
-		}
-		if ds.Decay != nil {
-			return float64(ds.Decay.HalfLife)
-		}
-		return 0
-	}
-	decayTo := func(i int, t int64) {
-		r := &rs[i]
-		if h := halfLife(ds.Behavior[i]); h > 0 && r.n > 0 && t != r.at {
-			f := math.Exp2(-float64(t-r.at) / h)
-			r.v *= f
-			for k := range r.ops {
-				r.ops[k] *= f
-			}
-		}
-		r.at = t
-	}
-	limitOK := func(r *rule, br BehaviorRule, t int64) bool {
-		if br.Limit == nil {
-			return true
-		}
-		key := floorDiv(t, int64(day))
-		if r.bucketN > 0 && key == r.bucket {
-			if r.bucketN >= br.Limit.Max {
-				return false
-			}
-			r.bucketN++
-			return true
-		}
-		r.bucket, r.bucketN = key, 1
-		return true
-	}
-	evs := slices.Clone(in.Events)
-	leadkit.SortEvents(evs)
-	for _, ev := range evs {
-		if ev.Time.After(in.AsOf) {
-			continue
-		}
-		t := ev.Time.UnixNano()
-		for _, br := range ds.Behavior {
-			if br.Reset && slices.Contains(br.Types, ev.Type) {
-				clear(rs)
-			}
-		}
-		for i, br := range ds.Behavior {
-			if !slices.Contains(br.Types, ev.Type) || br.Op == OpSet && br.Count != nil {
-				continue
-			}
-			r := &rs[i]
-			if !limitOK(r, br, t) {
-				continue
-			}
-			if br.Op != OpMultiply {
-				decayTo(i, t)
-				pts := br.Points
-				if r.n == 0 {
-					pts += br.FirstBonus
-				}
-				r.n++
-				r.v += pts
-				r.life += pts
-				continue
-			}
-			r.n++
-			if br.Factor == 1 {
-				continue
-			}
-			for j, o := range ds.Behavior {
-				q := &rs[j]
-				if q.n == 0 || o.Op == OpMultiply || o.Op == OpSet && o.Count != nil {
-					continue
-				}
-				decayTo(j, t)
-				v, l := capTo(q.v, o.Cap), capTo(q.life, o.Cap)
-				q.v = capTo(clampPoints(v*br.Factor), o.Cap)
-				q.life = capTo(clampPoints(l*br.Factor), o.Cap)
-				if q.ops == nil {
-					q.ops = map[int]float64{}
-				}
-				q.ops[i] += q.v - v
-			}
-		}
-	}
-	parts := map[string]float64{}
-	asOf := in.AsOf.UnixNano()
-	for j := range rs {
-		decayTo(j, asOf)
-		for k, x := range rs[j].ops {
-			parts[ds.Behavior[k].Name] += x
-		}
-	}
-	for _, br := range ds.Behavior {
-		if br.Op == OpMultiply {
-			parts[br.Name] += 0
-		}
-	}
-	return parts
 }

@@ -119,20 +119,24 @@ func TestInputBelongsToOneLead(t *testing.T) {
 	assert.Equal(t, 5000.0, dim(t, r, "engagement").Score)
 }
 
-// Scores stay within MaxPoints: a derived dimension of 2e10 or an int()
-// overflow is an error naming the dimension, not a number; a sum of
-// rules beyond it is held at it.
+// Scores stay within MaxPoints: a derived dimension of 2e10 is held at
+// it (its explanation's clamp shows the cut), as a sum of rules beyond
+// it is; an int() overflow is an error naming the dimension, not a
+// number.
 func TestScoresBounded(t *testing.T) {
 	spec := ModelSpec{Name: "m", Dimensions: []DimensionSpec{
 		{Name: "fit", Fit: []FitRule{{Name: "all", When: "true", Points: 1e9}}},
 		{Name: "big", Expr: "fit * 20"},
 	}}
 	m := mustCompile(t, spec)
-	_, err := m.Score(Input{Lead: leadkit.Lead{ID: "l1"}, AsOf: asOf0})
+	res, err := m.Score(Input{Lead: leadkit.Lead{ID: "l1"}, AsOf: asOf0})
+	require.NoError(t, err)
+	assert.Equal(t, float64(MaxPoints), res.Dimensions[1].Score)
+	assert.Equal(t, 2e10, res.Dimensions[1].Raw)
+	e, err := m.Explain(res, "big")
+	require.NoError(t, err)
+	assert.Equal(t, float64(MaxPoints)-2e10, e.Clamp)
 	var re *RuleError
-	require.ErrorAs(t, err, &re)
-	assert.Equal(t, "big", re.Dimension)
-	assert.Contains(t, re.Msg, "beyond ±1e+09 (MaxPoints)")
 
 	spec.Dimensions[1].Expr = "int(fit * 1e30)"
 	m = mustCompile(t, spec)

@@ -30,16 +30,21 @@ func scoreAndRead(t *testing.T, m *Model, evs []leadkit.Event, asOf time.Time) [
 }
 
 // partsAddUp requires e's parts plus its clamp to be its score within
-// the documented bound: 1e-9 of the largest magnitude among them (and
-// 1e-9 absolute).
+// the documented bound: the rounding of their own sum, (n+2)·2^-52 times
+// the sum of their magnitudes (n parts).
 func partsAddUp(t *testing.T, e Explanation, msg string) {
 	t.Helper()
-	sum, big := e.Clamp, math.Max(1, math.Abs(e.Clamp))
+	sum, mag := e.Clamp, math.Abs(e.Clamp)+math.Abs(e.Score)
+	if e.Expr != "" {
+		// A derived dimension: its expression's value and the clamp.
+		sum, mag = sum+e.Raw, mag+math.Abs(e.Raw)
+	}
 	for _, rc := range e.Rules {
 		sum += rc.Points
-		big = math.Max(big, math.Abs(rc.Points))
+		mag += math.Abs(rc.Points)
 	}
-	assert.LessOrEqual(t, math.Abs(sum-e.Score), 1e-9*big, "%s: parts %+v clamp %g add up to %.17g, not %.17g", msg, e.Rules, e.Clamp, sum, e.Score)
+	bound := float64(len(e.Rules)+2) * 0x1p-52 * mag
+	assert.LessOrEqual(t, math.Abs(sum-e.Score), bound, "%s: parts %+v clamp %g add up to %.17g, not %.17g", msg, e.Rules, e.Clamp, sum, e.Score)
 }
 
 // A factor of 1 changes nothing, whatever the rule's cap and decay: not
@@ -90,10 +95,11 @@ func TestMultiplyActsOnDecayedPoints(t *testing.T) {
 	}
 }
 
-// Each op's part is what it changed of the rules' points (within their
-// caps) at its time, decaying with them; each rule's own part is what
-// its events added (within its cap). So parts stay bounded: a boost of a
-// rule at its cap changes nothing.
+// Each rule's own part is what it would give without the multiplies
+// (its own points, decayed, within its cap); the multiplies' parts are
+// the rest, each what its occurrences changed of the rules' banked
+// points, decaying with them. So a boost of a rule at its cap that
+// banked nothing above it changes nothing.
 func TestOpPartIsWhatItChanged(t *testing.T) {
 	mins := func(n int, typ string, from time.Duration) []leadkit.Event {
 		var evs []leadkit.Event
@@ -127,12 +133,21 @@ func TestOpPartIsWhatItChanged(t *testing.T) {
 		parts map[string]float64 // the fresh parts
 	}{
 		{
-			// The halving took 5 (10 -> 5); the later downloads gave 5
-			// back (5 -> 10 at the cap): a gave 15 in all.
+			// The halving took a's 30 banked points to 5; the later
+			// downloads bring it back to its cap, 10, which a gives
+			// without the halving too: the halving is no part now.
 			name:  "halving between capped downloads",
 			rules: []BehaviorRule{a10, {Name: "half", Types: []string{"x"}, Op: OpMultiply, Factor: 0.5}},
 			evs:   cat(mins(3, "v", 0), mins(1, "x", time.Hour), mins(3, "v", 2*time.Hour)),
-			asOf:  day, score: 10, parts: map[string]float64{"a": 15, "half": -5},
+			asOf:  day, score: 10, parts: map[string]float64{"a": 10},
+		},
+		{
+			// Halving a capped rule halves what it shows (10 -> 5),
+			// and forgets the 20 banked above the cap.
+			name:  "halving a capped rule",
+			rules: []BehaviorRule{a10, {Name: "half", Types: []string{"x"}, Op: OpMultiply, Factor: 0.5}},
+			evs:   cat(mins(3, "v", 0), mins(1, "x", time.Hour)),
+			asOf:  day, score: 5, parts: map[string]float64{"a": 10, "half": -5},
 		},
 		{
 			name:  "doublings of a rule at its cap",

@@ -44,13 +44,14 @@ type Result struct {
 	Thresholds []ThresholdStatus `json:"thresholds"`
 	// Hits lists each rule that contributes points to the fresh score, fit
 	// rules first, in model order, then the set rules in range (applied
-	// last); their points add up to each rule dimension's Raw (within
-	// float rounding: 1e-9 of the largest or of 1). A change-score
-	// operation is a hit of its own, with what it changed: a multiply
-	// rule's points are what its occurrences changed of the other rules'
-	// points at their times (within the rules' caps, decayed with them
-	// since), those rules' hits the rest of their points (what their own
-	// occurrences added within their caps); a set rule's its value minus
+	// last); their points add up to each rule dimension's Raw within the
+	// rounding of their own sum ((n+2)·2^-52 of their magnitudes). A
+	// change-score operation is a hit of its own, with what it changed:
+	// the multiply rules' points are what the rules give minus what they
+	// would give without the multiplies (each multiply what its
+	// occurrences changed of the rules' banked points, decayed with them
+	// since; the latest also what the caps take now), those rules' hits
+	// what they would give without them; a set rule's its value minus
 	// what the rules gave before it. A
 	// behavior rule whose occurrences all decayed or expired (or whose
 	// points are 0) is left out; its lifetime points still count in
@@ -152,6 +153,11 @@ type scratch struct {
 	// its decayed and lifetime points at the as-of time (for a multiply
 	// rule: what it changed of all the others).
 	opF, opL []float64
+	// Per dimension: opLast is the multiply rule that takes what the
+	// other parts leave of the sum (-1: none), opHit its hit's index,
+	// partF and partL the sums of the dimension's parts.
+	opLast, opHit []int32
+	partF, partL  []float64
 	// idProbes counts the table probes of the last repeated-ID check.
 	idProbes int
 }
@@ -170,6 +176,10 @@ func (m *Model) newScratch() *scratch {
 		pts:    make([]float64, len(m.beh)),
 		opF:    make([]float64, len(m.beh)),
 		opL:    make([]float64, len(m.beh)),
+		opLast: make([]int32, len(m.dims)),
+		opHit:  make([]int32, len(m.dims)),
+		partF:  make([]float64, len(m.dims)),
+		partL:  make([]float64, len(m.dims)),
 	}
 }
 
@@ -566,13 +576,29 @@ func (m *Model) sums(sc *scratch, rs []RuleState, dst *Result, asOfT time.Time) 
 	}
 	if m.mult {
 		m.opShares(sc, rs, asOf)
+		clear(sc.partF)
+		clear(sc.partL)
+		for f := range m.fit {
+			if sc.fitOn[f] {
+				sc.partF[m.fit[f].dim] += sc.fitPts[f]
+				sc.partL[m.fit[f].dim] += sc.fitPts[f]
+			}
+		}
 	}
 	sets := false
 	for i := range m.beh {
 		s := &rs[i]
 		r := &m.beh[i]
 		if r.multiply {
-			if f, l := sc.opF[i], sc.opL[i]; f != 0 || l != 0 {
+			// The latest multiply is listed until the rounding is in
+			// (below): it may take some.
+			latest := m.mult && int(sc.opLast[r.dim]) == i
+			if f, l := sc.opF[i], sc.opL[i]; f != 0 || l != 0 || latest {
+				sc.partF[r.dim] += f
+				sc.partL[r.dim] += l
+				if latest {
+					sc.opHit[r.dim] = int32(len(dst.Hits))
+				}
 				dst.Hits = append(dst.Hits, Hit{Dimension: m.dims[r.dim].name, Rule: r.name, Kind: KindBehavior, Points: f, Lifetime: l, Count: int(s.N)})
 			}
 			continue
@@ -594,9 +620,30 @@ func (m *Model) sums(sc *scratch, rs []RuleState, dst *Result, asOfT time.Time) 
 			// The multiplies' changes are their parts, not the rule's.
 			fresh -= sc.opF[i]
 			life -= sc.opL[i]
+			sc.partF[r.dim] += fresh
+			sc.partL[r.dim] += life
 		}
 		if fresh != 0 {
 			dst.Hits = append(dst.Hits, Hit{Dimension: m.dims[r.dim].name, Rule: r.name, Kind: KindBehavior, Points: fresh, Lifetime: life, Count: int(s.N)})
+		}
+	}
+	if m.mult {
+		// The latest multiply of a dimension also takes what rounding
+		// leaves between its parts and its sum (the rules' points
+		// summed, as the score is): the parts then add up to the score
+		// within the rounding of their own sum.
+		zero := false
+		for di := range m.dims {
+			if h := sc.opHit[di]; h >= 0 {
+				dst.Hits[h].Points += sc.fresh[di] - sc.partF[di]
+				dst.Hits[h].Lifetime += sc.life[di] - sc.partL[di]
+				zero = zero || dst.Hits[h].Points == 0 && dst.Hits[h].Lifetime == 0
+			}
+		}
+		if zero {
+			// A multiply that changed nothing is no part (the only
+			// hits of nothing so far are these).
+			dst.Hits = slices.DeleteFunc(dst.Hits, func(h Hit) bool { return h.Points == 0 && h.Lifetime == 0 })
 		}
 	}
 	if sets {
@@ -633,20 +680,24 @@ func (m *Model) sums(sc *scratch, rs []RuleState, dst *Result, asOfT time.Time) 
 }
 
 // opShares fills sc.opF and sc.opL from the states rs read at asOf
-// (ns): per scaled rule, what the multiplies changed of its points (its
-// OpsValue, decayed as its Value, and OpsLifetime); per multiply rule,
-// what it changed of all the others (its Ops, each class decayed with
-// its half-life). The two sum the same changes grouped two ways, so they
-// differ by rounding: the last multiply of a dimension that has a part
-// takes the difference, and the parts add up to the rules' points to
-// rounding of the sum itself. A dimension whose multiplies have no
-// usable Ops (a state written before they were kept) lists the changes
-// as the rules' own.
+// (ns). Per scaled rule, what the multiplies changed of its points now:
+// its points (r.value) minus what it would give without them, its own
+// part (its banked points less its OpsValue, decayed alike, plus its
+// recency bonus, within its cap: exactly what its occurrences gave).
+// Per multiply rule, what its occurrences changed (its Ops, each class
+// decayed with its half-life). The two sum the same changes grouped two
+// ways; they differ by rounding and by what the caps take now of the
+// changed points (a rule banked over its cap again after a halving
+// shows its cap either way): the latest multiply of the dimension takes
+// the difference, so the parts add up. A dimension whose multiplies
+// have no usable Ops (a state written before they were kept) lists the
+// changes as the rules' own.
 func (m *Model) opShares(sc *scratch, rs []RuleState, asOf int64) {
 	clear(sc.opF)
 	clear(sc.opL)
 	for di := range m.dims {
 		d := &m.dims[di]
+		sc.opLast[di], sc.opHit[di] = -1, -1
 		if !d.mult {
 			continue
 		}
@@ -671,17 +722,22 @@ func (m *Model) opShares(sc *scratch, rs []RuleState, asOf int64) {
 				sc.opF[k], sc.opL[k] = f, s.Ops[0]
 				opsF += f
 				opsL += s.Ops[0]
-				if f != 0 || s.Ops[0] != 0 {
-					last = k
+				if last < 0 || s.Last >= rs[last].Last {
+					last = k // the latest multiply (at one instant, the later rule)
 				}
 			case s.N > 0 && (s.OpsValue != 0 || s.OpsLifetime != 0):
-				f := s.OpsValue
-				if r.dk == decayHalfLife && f != 0 {
-					f *= math.Exp2(-float64(asOf-s.At) / r.halfLife)
+				o, fresh := s.OpsValue, r.freshAt(s, asOf)
+				if r.dk == decayHalfLife && o != 0 {
+					o *= math.Exp2(-float64(asOf-s.At) / r.halfLife)
 				}
-				sc.opF[k], sc.opL[k] = f, s.OpsLifetime
+				if r.recencyWithin > 0 && asOf-s.Last < r.recencyWithin {
+					fresh += r.recencyPts // the rule's own: multiplies do not scale it
+				}
+				f := capTo(fresh, r.cap) - capTo(fresh-o, r.cap)
+				l := capTo(s.Lifetime, r.cap) - capTo(s.Lifetime-s.OpsLifetime, r.cap)
+				sc.opF[k], sc.opL[k] = f, l
 				rulesF += f
-				rulesL += s.OpsLifetime
+				rulesL += l
 			}
 		}
 		if last < 0 {
@@ -692,7 +748,20 @@ func (m *Model) opShares(sc *scratch, rs []RuleState, asOf int64) {
 		}
 		sc.opF[last] += rulesF - opsF
 		sc.opL[last] += rulesL - opsL
+		sc.opLast[di] = int32(last)
 	}
+}
+
+// derivedValue evaluates the derived dimension di over the dimension
+// scores vals: a finite number (held within ±MaxPoints by the caller).
+func (m *Model) derivedValue(sc *scratch, di int, vals []float64) (float64, error) {
+	sc.c.Nums = vals
+	v, err := m.dims[di].derived.Float(&sc.c, sc.runner)
+	sc.c.Nums = nil
+	if err == nil && !finiteF(v) {
+		err = fmt.Errorf("expression returned %g, not a finite number", v)
+	}
+	return v, err
 }
 
 // finishDims clamps and derives dimensions from sc.fresh/sc.life and fills
@@ -702,9 +771,7 @@ func (m *Model) finishDims(sc *scratch, dst *Result, asOfT time.Time) error {
 		d := &m.dims[di]
 		if d.derived != nil {
 			for pass, vals := range [2][]float64{sc.fresh, sc.life} {
-				sc.c.Nums = vals
-				v, err := float(d.derived, &sc.c, sc.runner)
-				sc.c.Nums = nil
+				v, err := m.derivedValue(sc, di, vals)
 				if err != nil {
 					part := "expr"
 					if pass == 1 {
@@ -716,12 +783,11 @@ func (m *Model) finishDims(sc *scratch, dst *Result, asOfT time.Time) error {
 			}
 		}
 		sc.rawF[di], sc.rawL[di] = sc.fresh[di], sc.life[di]
-		if d.derived == nil {
-			// A sum of rules beyond MaxPoints is held there (each rule
-			// is within it, their sum need not be): a lead always
-			// scores. A derived expression beyond it stays an error.
-			sc.fresh[di], sc.life[di] = clampPoints(sc.fresh[di]), clampPoints(sc.life[di])
-		}
+		// A sum of rules or a derived value beyond MaxPoints is held
+		// there (each rule is within it, a sum or an expression of
+		// dimensions need not be), so that no finite sequence of events
+		// makes a lead unscorable; the explanation's clamp shows it.
+		sc.fresh[di], sc.life[di] = clampPoints(sc.fresh[di]), clampPoints(sc.life[di])
 		sc.fresh[di] = clamp(sc.fresh[di], d.min, d.max)
 		sc.life[di] = clamp(sc.life[di], d.min, d.max)
 		if !(math.Abs(sc.fresh[di]) <= MaxPoints) || !(math.Abs(sc.life[di]) <= MaxPoints) {

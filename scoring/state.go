@@ -112,15 +112,18 @@ type RuleState struct {
 	// per decay class of the dimension (the rules without decay, then
 	// each half-life, in model order of first use) what it changed of
 	// their decayed points, as of Last. A change is what an occurrence
-	// did to the points a rule gave then (decayed to then, within its
-	// cap), and decays with the rule; rules sharing a decay decay alike,
+	// did to the points a rule had banked then (decayed to then, not
+	// capped: its points after, within the cap, minus before), and
+	// decays with the rule; rules sharing a decay decay alike,
 	// so one number per class is exact. At most [MaxOps] entries.
 	// Results list them as the multiply rule's own points.
 	Ops []float64 `json:"ops,omitempty"`
 	// OpsValue and OpsLifetime are, for a rule that multiply rules
 	// scale, the sum of their changes to its decayed points (as of At,
-	// decaying with Value) and to its lifetime points: the part of Value
-	// and Lifetime that results list as the multiplies', not the rule's.
+	// decaying with Value) and to its lifetime points: Value less
+	// OpsValue is what the rule's own occurrences banked, what it would
+	// have without the multiplies (results list the difference as the
+	// multiplies').
 	OpsValue    float64 `json:"ops_value,omitempty"`
 	OpsLifetime float64 `json:"ops_lifetime,omitempty"`
 }

@@ -261,15 +261,13 @@ func (m *Model) derive(sc *scratch, vals []float64) error {
 	for _, di := range m.order {
 		d := &m.dims[di]
 		if d.derived != nil {
-			sc.c.Nums = vals
-			v, err := float(d.derived, &sc.c, sc.runner)
-			sc.c.Nums = nil
+			v, err := m.derivedValue(sc, di, vals)
 			if err != nil {
 				return m.runErr(sc, di, "", "expr", err)
 			}
 			vals[di] = v
 		}
-		vals[di] = clamp(vals[di], d.min, d.max)
+		vals[di] = clamp(clampPoints(vals[di]), d.min, d.max) // as finishDims
 	}
 	return nil
 }
