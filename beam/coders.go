@@ -1,8 +1,12 @@
 package beam
 
 import (
+	"bytes"
+	"encoding/gob"
 	"encoding/json"
+	"fmt"
 	"reflect"
+	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
@@ -40,11 +44,11 @@ func decodeFunnelAccumulator(b []byte) (*stage.FunnelAccumulator, error) {
 	return f, nil
 }
 
-func encodeVisit(v stage.Visit) ([]byte, error) { return json.Marshal(v) }
+func encodeVisit(v stage.Visit) ([]byte, error) { return encodeTotal(v) }
 
 func decodeVisit(b []byte) (stage.Visit, error) {
 	var v stage.Visit
-	err := json.Unmarshal(b, &v)
+	err := decodeTotal(b, &v)
 	return v, err
 }
 
@@ -56,10 +60,51 @@ func decodeFunnelResult(b []byte) (stage.FunnelResult, error) {
 	return v, err
 }
 
-func encodeRejected(v Rejected) ([]byte, error) { return json.Marshal(v) }
+func encodeRejected(v Rejected) ([]byte, error) { return encodeTotal(v) }
 
 func decodeRejected(b []byte) (Rejected, error) {
 	var v Rejected
-	err := json.Unmarshal(b, &v)
+	err := decodeTotal(b, &v)
 	return v, err
+}
+
+// Inputs, and the dead letters that carry them, travel as their JSON when
+// it can hold them, and otherwise in encoding/gob: a NaN or infinite
+// attribute and a time outside years 0-9999 are values JSON cannot
+// encode, and exactly what validation refuses, so an input holding one
+// must still reach the transform that sends it to its dead letter rather
+// than fail the pipeline in a coder. The first byte says which (0: JSON,
+// 1: gob).
+func encodeTotal(v any) ([]byte, error) {
+	if b, err := json.Marshal(v); err == nil {
+		return append([]byte{0}, b...), nil
+	}
+	var buf bytes.Buffer
+	buf.WriteByte(1)
+	if err := gob.NewEncoder(&buf).Encode(v); err != nil {
+		return nil, fmt.Errorf("leadkit beam: encode %T: %w", v, err)
+	}
+	return buf.Bytes(), nil
+}
+
+func decodeTotal(b []byte, v any) error {
+	if len(b) == 0 {
+		return fmt.Errorf("leadkit beam: decode %T: no bytes", v)
+	}
+	switch b[0] {
+	case 0:
+		return json.Unmarshal(b[1:], v)
+	case 1:
+		return gob.NewDecoder(bytes.NewReader(b[1:])).Decode(v)
+	}
+	return fmt.Errorf("leadkit beam: decode %T: unknown form %d", v, b[0])
+}
+
+func init() {
+	// The dynamic values an attribute or a custom profile field may hold,
+	// for gob.
+	for _, v := range []any{map[string]any{}, []any{}, float64(0), float32(0), int(0), int8(0), int16(0), int32(0), int64(0),
+		uint(0), uint8(0), uint16(0), uint32(0), uint64(0), "", false, json.Number(""), time.Time{}, []string{}, map[string]string{}} {
+		gob.Register(v)
+	}
 }

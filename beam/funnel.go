@@ -65,7 +65,8 @@ type Rejected struct {
 // A spec stage.NewFunnel refuses is an error (wrapping leadkit.ErrInvalid)
 // at construction, before the pipeline runs.
 func StageFunnel(s beam.Scope, spec stage.FunnelSpec, visits beam.PCollection, o FunnelOptions) (result, rejected beam.PCollection, err error) {
-	if _, err := stage.NewFunnel(spec); err != nil {
+	empty, err := stage.NewFunnel(spec)
+	if err != nil {
 		return beam.PCollection{}, beam.PCollection{}, err
 	}
 	fanout := o.Fanout
@@ -73,10 +74,12 @@ func StageFunnel(s beam.Scope, spec stage.FunnelSpec, visits beam.PCollection, o
 		fanout = DefaultFanout
 	}
 	s = s.Scope("leadkit.StageFunnel")
-	good, rejected := beam.ParDo2(s, &validateVisitFn{}, visits)
+	good, rejected := beam.ParDo2(s, &validateVisitFn{}, globalWindow(s, visits))
 	leads := beam.ParDo(s, &leadVisitsFn{Fanout: fanout}, beam.GroupByKey(s, good))
 	partial := beam.DropKey(s, beam.CombinePerKey(s, &partialFunnelFn{Spec: spec}, leads))
-	result = beam.Combine(s, &mergeFunnelFn{Spec: spec}, partial)
+	// An empty funnel joins the partial ones, so that no valid visit at
+	// all still gives the one (empty) result stage.Funnel gives.
+	result = beam.Combine(s, &mergeFunnelFn{Spec: spec}, beam.Flatten(s, partial, beam.Create(s, empty)))
 	return result, rejected, nil
 }
 

@@ -103,7 +103,7 @@ func GoldenPaths(s beam.Scope, spec GoldenSpec, journeys beam.PCollection, o Fun
 		fanout = DefaultFanout
 	}
 	s = s.Scope("leadkit.GoldenPaths")
-	keyed, rejected := beam.ParDo2(s, &keyGoldenFn{Spec: spec, Fanout: fanout}, journeys)
+	keyed, rejected := beam.ParDo2(s, &keyGoldenFn{Spec: spec, Fanout: fanout}, globalWindow(s, journeys))
 	partial := beam.CombinePerKey(s, &partialGoldenFn{Spec: spec}, keyed)
 	merged := beam.CombinePerKey(s, &mergeGoldenFn{Spec: spec}, beam.ParDo(s, tenantOfGoldenShard, partial))
 	result = beam.ParDo(s, tenantGoldenPaths, merged)

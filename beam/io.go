@@ -225,7 +225,10 @@ func decodeEventLine(line []byte) (*leadkit.Event, string) {
 // JSON line per element, the lines sorted byte-wise: the same elements
 // give the same file whatever the runner and the order they arrive in.
 // An empty col writes an empty file. An element that json.Marshal
-// refuses (a NaN) fails the pipeline.
+// refuses (a dead letter whose input holds a NaN, or a time outside
+// years 0-9999: what validation refused) is written as
+// {"unencodable": "<the element as Go prints it>", "error": "<why>"}, so
+// that writing a dead letter never fails the pipeline.
 //
 // Every line is held in memory on one worker to be sorted: WriteJSON is
 // for results and dead letters (one funnel per tenant, one attribution),
@@ -234,7 +237,7 @@ func decodeEventLine(line []byte) (*leadkit.Event, string) {
 func WriteJSON(s beam.Scope, path string, col beam.PCollection) {
 	s = s.Scope("leadkit.WriteJSON")
 	filesystem.ValidateScheme(path)
-	lines := beam.ParDo(s, jsonLine, col)
+	lines := beam.ParDo(s, jsonLine, globalWindow(s, col))
 	// One call of writeSortedFn sees every line, as a side input of a
 	// single impulse: it runs, and writes the file, even when there is
 	// no line.
@@ -244,7 +247,10 @@ func WriteJSON(s beam.Scope, path string, col beam.PCollection) {
 func jsonLine(v beam.T) (string, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
-		return "", fmt.Errorf("leadkit beam: write json: %w", err)
+		b, err = json.Marshal(map[string]string{"unencodable": fmt.Sprintf("%+v", v), "error": err.Error()})
+		if err != nil {
+			return "", fmt.Errorf("leadkit beam: write json: %w", err)
+		}
 	}
 	return string(b), nil
 }

@@ -1,6 +1,7 @@
 package beam
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"hash/fnv"
@@ -92,16 +93,21 @@ type RejectedTimeline struct {
 // pipeline runs.
 //
 // A lead's events are sorted by time, then ID (then type, channel,
-// campaign and content), so the timeline is the same whatever order the
-// runner delivers them in; the journey funnel does not depend on the
-// order of same-time events at all. Events are not deduplicated: an event
-// delivered twice is in the timeline twice.
+// campaign and content, then the whole event), so the timeline is the
+// same whatever order the runner delivers them in. A store keeps
+// same-time events in the order they were appended, which a pipeline
+// cannot know: where that order matters (the order of two touches of one
+// instant in a path; the journey funnel does not depend on it), the
+// pipeline's results equal the in-memory library's over timelines sorted
+// the same way, by time then ID. Events are not deduplicated: an event
+// delivered twice is in the timeline twice. The input is taken in the
+// global window, whatever windows its source made.
 func Timelines(s beam.Scope, tenant string, events beam.PCollection) (timelines, rejected beam.PCollection, err error) {
 	if err := checkTenant("timelines", tenant); err != nil {
 		return beam.PCollection{}, beam.PCollection{}, err
 	}
 	s = s.Scope("leadkit.Timelines")
-	good, rejected := beam.ParDo2(s, &validateEventFn{Tenant: tenant}, events)
+	good, rejected := beam.ParDo2(s, &validateEventFn{Tenant: tenant}, globalWindow(s, events))
 	timelines = beam.ParDo(s, &leadTimelineFn{Tenant: tenant}, beam.GroupByKey(s, good))
 	return timelines, rejected, nil
 }
@@ -139,8 +145,16 @@ func (f *leadTimelineFn) ProcessElement(lead string, iter func(*leadkit.Event) b
 }
 
 func compareEvents(a, b leadkit.Event) int {
-	return cmp.Or(a.Time.Compare(b.Time), cmp.Compare(a.ID, b.ID), cmp.Compare(a.Type, b.Type),
-		cmp.Compare(a.Channel, b.Channel), cmp.Compare(a.Campaign, b.Campaign), cmp.Compare(a.Content, b.Content))
+	if c := cmp.Or(a.Time.Compare(b.Time), cmp.Compare(a.ID, b.ID), cmp.Compare(a.Type, b.Type),
+		cmp.Compare(a.Channel, b.Channel), cmp.Compare(a.Campaign, b.Campaign), cmp.Compare(a.Content, b.Content)); c != 0 {
+		return c
+	}
+	// Two deliveries of one event ID that differ only in their
+	// attributes (or lead): ordered by their encodings, so that the
+	// timeline does not depend on the order they arrived in.
+	ea, _ := encodeTotal(a)
+	eb, _ := encodeTotal(b)
+	return bytes.Compare(ea, eb)
 }
 
 // JourneyFunnel computes the journey funnel of spec over timelines, a
@@ -170,7 +184,7 @@ func JourneyFunnel(s beam.Scope, spec journey.FunnelSpec, timelines beam.PCollec
 		fanout = DefaultFanout
 	}
 	s = s.Scope("leadkit.JourneyFunnel")
-	keyed, rejected := beam.ParDo2(s, &keyTimelineFn{Spec: spec, Fanout: fanout}, timelines)
+	keyed, rejected := beam.ParDo2(s, &keyTimelineFn{Spec: spec, Fanout: fanout}, globalWindow(s, timelines))
 	partial := beam.CombinePerKey(s, &partialJourneyFn{Spec: spec}, keyed)
 	byTenant := beam.CombinePerKey(s, &mergeJourneyFn{Spec: spec}, beam.ParDo(s, tenantOfShard, partial))
 	result = beam.ParDo(s, tenantFunnel, byTenant)
@@ -199,6 +213,10 @@ func (f *keyTimelineFn) Setup() error {
 
 // ProcessElement emits tl keyed by tenant and partial funnel, or to bad.
 func (f *keyTimelineFn) ProcessElement(tl TenantTimeline, good func(string, journey.Timeline), bad func(RejectedTimeline)) {
+	if err := checkTenant("journey funnel", tl.Tenant); err != nil {
+		bad(RejectedTimeline{Tenant: tl.Tenant, Timeline: tl.Timeline, Reason: err.Error()})
+		return
+	}
 	if f.scratch == nil || f.added >= 1024 { // the scratch keeps durations: renew it
 		f.scratch, f.added = f.f.NewAccumulator(), 0
 	}
@@ -299,19 +317,19 @@ func decodeJourneyAccumulator(b []byte) (*journey.FunnelAccumulator, error) {
 	return a, nil
 }
 
-func encodeEvent(v leadkit.Event) ([]byte, error) { return json.Marshal(v) }
+func encodeEvent(v leadkit.Event) ([]byte, error) { return encodeTotal(v) }
 
 func decodeEvent(b []byte) (leadkit.Event, error) {
 	var v leadkit.Event
-	err := json.Unmarshal(b, &v)
+	err := decodeTotal(b, &v)
 	return v, err
 }
 
-func encodeTimeline(v journey.Timeline) ([]byte, error) { return json.Marshal(v) }
+func encodeTimeline(v journey.Timeline) ([]byte, error) { return encodeTotal(v) }
 
 func decodeTimeline(b []byte) (journey.Timeline, error) {
 	var v journey.Timeline
-	err := json.Unmarshal(b, &v)
+	err := decodeTotal(b, &v)
 	return v, err
 }
 
@@ -323,11 +341,11 @@ func decodeJourneyResult(b []byte) (journey.FunnelResult, error) {
 	return v, err
 }
 
-func encodeTenantTimeline(v TenantTimeline) ([]byte, error) { return json.Marshal(v) }
+func encodeTenantTimeline(v TenantTimeline) ([]byte, error) { return encodeTotal(v) }
 
 func decodeTenantTimeline(b []byte) (TenantTimeline, error) {
 	var v TenantTimeline
-	err := json.Unmarshal(b, &v)
+	err := decodeTotal(b, &v)
 	return v, err
 }
 
@@ -339,18 +357,18 @@ func decodeTenantFunnel(b []byte) (TenantFunnel, error) {
 	return v, err
 }
 
-func encodeRejectedEvent(v RejectedEvent) ([]byte, error) { return json.Marshal(v) }
+func encodeRejectedEvent(v RejectedEvent) ([]byte, error) { return encodeTotal(v) }
 
 func decodeRejectedEvent(b []byte) (RejectedEvent, error) {
 	var v RejectedEvent
-	err := json.Unmarshal(b, &v)
+	err := decodeTotal(b, &v)
 	return v, err
 }
 
-func encodeRejectedTimeline(v RejectedTimeline) ([]byte, error) { return json.Marshal(v) }
+func encodeRejectedTimeline(v RejectedTimeline) ([]byte, error) { return encodeTotal(v) }
 
 func decodeRejectedTimeline(b []byte) (RejectedTimeline, error) {
 	var v RejectedTimeline
-	err := json.Unmarshal(b, &v)
+	err := decodeTotal(b, &v)
 	return v, err
 }

@@ -59,8 +59,8 @@ type RejectedPath struct {
 // MarkovAttribution credits the channels of paths, a PCollection of
 // attribution.Path in any order, with the Markov chain model m, counted
 // by the library's own attribution.MarkovCounts: result is a PCollection
-// of one attribution.Result, the result of MarkovCounts.Result over the
-// valid paths, whatever the runner, the number of workers or bundles and
+// of one attribution.Result (none when no path is valid), the result of
+// MarkovCounts.Result over the valid paths, whatever the runner, the number of workers or bundles and
 // the fanout. rejected holds the paths that fail
 // attribution.ValidatePaths, as RejectedPath.
 //
@@ -87,7 +87,7 @@ func MarkovAttribution(s beam.Scope, m attribution.Markov, paths beam.PCollectio
 		fanout = DefaultFanout
 	}
 	s = s.Scope("leadkit.MarkovAttribution")
-	keyed, rejected := beam.ParDo2(s, &validatePathFn{Fanout: fanout}, paths)
+	keyed, rejected := beam.ParDo2(s, &validatePathFn{Fanout: fanout}, globalWindow(s, paths))
 	partial := beam.DropKey(s, beam.CombinePerKey(s, &partialMarkovFn{Model: m}, keyed))
 	result = beam.Combine(s, &mergeMarkovFn{Model: m}, partial)
 	return result, rejected, nil

@@ -19,7 +19,7 @@ import (
 func init() {
 	register.DoFn3x0[TenantTimeline, func(TenantPath), func(RejectedTimeline)](&pathFn{})
 	register.Emitter1[TenantPath]()
-	register.Function1x2(keyPath)
+	register.DoFn3x0[TenantPath, func(string, attribution.Path), func(RejectedPath)](&keyPathFn{})
 	register.Combiner1[attribution.Path](&sumPathFn{})
 	register.DoFn4x0[string, attribution.Path, func(string, attribution.Path), func(RejectedPath)](&checkPathFn{})
 	register.Emitter2[string, attribution.Path]()
@@ -125,20 +125,38 @@ func (f *pathFn) ProcessElement(tl TenantTimeline, good func(TenantPath), bad fu
 //
 // A summed path over attribution.MaxPathCount (values near the cap on
 // many leads) is left out, as PathsFromTimelines leaves it out, and goes
-// to rejected as a RejectedPath naming its tenant. Paths are summed per
-// path across workers (a CombinePerKey keyed by tenant and channels);
+// to rejected as a RejectedPath naming its tenant, as does a path of a
+// bad tenant (checked as Timelines checks it) or an invalid path (one not
+// made by Paths). Paths are summed per path across workers (a CombinePerKey keyed by tenant and channels);
 // only the distinct paths of a tenant meet on one worker, at most
 // attribution.MaxPaths of them for the models to take.
 func PathCounts(s beam.Scope, paths beam.PCollection) (tables, rejected beam.PCollection) {
 	s = s.Scope("leadkit.PathCounts")
-	summed := beam.CombinePerKey(s, &sumPathFn{}, beam.ParDo(s, keyPath, paths))
-	checked, rejected := beam.ParDo2(s, &checkPathFn{}, summed)
+	keyed, badTenants := beam.ParDo2(s, &keyPathFn{}, globalWindow(s, paths))
+	summed := beam.CombinePerKey(s, &sumPathFn{}, keyed)
+	checked, overCap := beam.ParDo2(s, &checkPathFn{}, summed)
 	tables = beam.ParDo(s, tenantPaths, beam.CombinePerKey(s, &pathTableFn{}, checked))
-	return tables, rejected
+	return tables, beam.Flatten(s, badTenants, overCap)
 }
 
-// keyPath keys a path by its tenant and channels (NUL bytes separate
-// them: no valid tenant or channel holds one).
+// keyPathFn keys a path by its tenant and channels (NUL bytes separate
+// them: no valid tenant or channel holds one); a path of a bad tenant or
+// an invalid path goes to the dead letters.
+type keyPathFn struct{}
+
+// ProcessElement emits p keyed, or to bad.
+func (*keyPathFn) ProcessElement(p TenantPath, good func(string, attribution.Path), bad func(RejectedPath)) {
+	err := checkTenant("path counts", p.Tenant)
+	if err == nil {
+		err = attribution.ValidatePaths([]attribution.Path{p.Path})
+	}
+	if err != nil {
+		bad(RejectedPath{Tenant: p.Tenant, Path: p.Path, Reason: err.Error()})
+		return
+	}
+	good(keyPath(p))
+}
+
 func keyPath(p TenantPath) (string, attribution.Path) {
 	var b strings.Builder
 	b.WriteString(p.Tenant)
@@ -313,11 +331,11 @@ func (f *attributeFn) ProcessElement(t TenantPaths, emit func(TenantCredit)) {
 // so finite); a table as its tenant then its paths in the binary form of
 // encodePath (a table can hold millions of paths).
 
-func encodeTenantPath(v TenantPath) ([]byte, error) { return json.Marshal(v) }
+func encodeTenantPath(v TenantPath) ([]byte, error) { return encodeTotal(v) }
 
 func decodeTenantPath(b []byte) (TenantPath, error) {
 	var v TenantPath
-	err := json.Unmarshal(b, &v)
+	err := decodeTotal(b, &v)
 	return v, err
 }
 

@@ -84,7 +84,7 @@ func PoolMetrics(s beam.Scope, tenant string, spec pool.MetricsSpec, prospects b
 		fanout = DefaultFanout
 	}
 	s = s.Scope("leadkit.PoolMetrics")
-	keyed, rejected := beam.ParDo2(s, &keyProspectFn{Tenant: tenant, Spec: spec, Fanout: fanout}, prospects)
+	keyed, rejected := beam.ParDo2(s, &keyProspectFn{Tenant: tenant, Spec: spec, Fanout: fanout}, globalWindow(s, prospects))
 	partial := beam.CombinePerKey(s, &partialPoolFn{Spec: spec}, keyed)
 	merged := beam.CombinePerKey(s, &mergePoolFn{Spec: spec}, beam.ParDo(s, tenantOfPoolShard, partial))
 	result = beam.ParDo(s, tenantPoolMetrics, merged)
@@ -185,11 +185,11 @@ func decodePoolMetrics(b []byte) (*pool.Metrics, error) {
 	return m, nil
 }
 
-func encodeProspect(v pool.Prospect) ([]byte, error) { return json.Marshal(v) }
+func encodeProspect(v pool.Prospect) ([]byte, error) { return encodeTotal(v) }
 
 func decodeProspect(b []byte) (pool.Prospect, error) {
 	var v pool.Prospect
-	err := json.Unmarshal(b, &v)
+	err := decodeTotal(b, &v)
 	return v, err
 }
 
@@ -209,10 +209,10 @@ func decodeTenantPoolMetrics(b []byte) (TenantPoolMetrics, error) {
 	return v, err
 }
 
-func encodeRejectedProspect(v RejectedProspect) ([]byte, error) { return json.Marshal(v) }
+func encodeRejectedProspect(v RejectedProspect) ([]byte, error) { return encodeTotal(v) }
 
 func decodeRejectedProspect(b []byte) (RejectedProspect, error) {
 	var v RejectedProspect
-	err := json.Unmarshal(b, &v)
+	err := decodeTotal(b, &v)
 	return v, err
 }

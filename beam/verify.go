@@ -122,23 +122,13 @@ func Journeys(s beam.Scope, tenant string, events, visits, leads beam.PCollectio
 	}
 	s = s.Scope("leadkit.Journeys")
 	var out JourneyOutputs
-	goodEvents, badEvents := beam.ParDo2(s, &validateEventFn{Tenant: tenant}, events)
-	goodVisits, badVisits := beam.ParDo2(s, &validateVisitFn{}, visits)
-	goodLeads, badLeads := beam.ParDo2(s, &validateLeadFn{Tenant: tenant}, leads)
+	goodEvents, badEvents := beam.ParDo2(s, &validateEventFn{Tenant: tenant}, globalWindow(s, events))
+	goodVisits, badVisits := beam.ParDo2(s, &validateVisitFn{}, globalWindow(s, visits))
+	goodLeads, badLeads := beam.ParDo2(s, &validateLeadFn{Tenant: tenant}, globalWindow(s, leads))
 	grouped := beam.CoGroupByKey(s, goodEvents, goodVisits, goodLeads)
 	out.Journeys, out.RejectedJourneys = beam.ParDo2(s, &leadJourneyFn{Tenant: tenant, Order: o.Order}, grouped)
 	out.RejectedEvents, out.RejectedVisits, out.RejectedLeads = badEvents, badVisits, badLeads
 	return out, nil
-}
-
-func checkTenant(what, tenant string) error {
-	if msg := leadkit.CheckText(tenant, leadkit.MaxIDBytes); msg != "" || strings.TrimSpace(tenant) == "" {
-		if msg == "" {
-			msg = "is empty"
-		}
-		return fmt.Errorf("beam: %s: %w: tenant %s", what, leadkit.ErrInvalid, msg)
-	}
-	return nil
 }
 
 // validateLeadFn keys lead records by lead; a bad ID goes to the dead
@@ -276,7 +266,7 @@ func VerifyAggregates(s beam.Scope, plans []lifecycle.StagePlan, journeys beam.P
 		fanout = DefaultFanout
 	}
 	s = s.Scope("leadkit.VerifyAggregates")
-	keyed, rejected := beam.ParDo2(s, &keyJourneyFn{Fanout: fanout}, journeys)
+	keyed, rejected := beam.ParDo2(s, &keyJourneyFn{Fanout: fanout}, globalWindow(s, journeys))
 	partial := beam.CombinePerKey(s, &partialVerifyFn{Plans: plans}, keyed)
 	merged := beam.CombinePerKey(s, &mergeVerifyFn{Plans: plans}, beam.ParDo(s, tenantOfVerifyShard, partial))
 	result = beam.ParDo(s, emitStages, merged)
@@ -530,35 +520,35 @@ func decodeVerifyAccumulator(b []byte) (*verifyAccumulator, error) {
 	return a, nil
 }
 
-func encodeLead(v leadkit.Lead) ([]byte, error) { return json.Marshal(v) }
+func encodeLead(v leadkit.Lead) ([]byte, error) { return encodeTotal(v) }
 
 func decodeLead(b []byte) (leadkit.Lead, error) {
 	var v leadkit.Lead
-	err := json.Unmarshal(b, &v)
+	err := decodeTotal(b, &v)
 	return v, err
 }
 
-func encodeRejectedLead(v RejectedLead) ([]byte, error) { return json.Marshal(v) }
+func encodeRejectedLead(v RejectedLead) ([]byte, error) { return encodeTotal(v) }
 
 func decodeRejectedLead(b []byte) (RejectedLead, error) {
 	var v RejectedLead
-	err := json.Unmarshal(b, &v)
+	err := decodeTotal(b, &v)
 	return v, err
 }
 
-func encodeTenantJourney(v TenantJourney) ([]byte, error) { return json.Marshal(v) }
+func encodeTenantJourney(v TenantJourney) ([]byte, error) { return encodeTotal(v) }
 
 func decodeTenantJourney(b []byte) (TenantJourney, error) {
 	var v TenantJourney
-	err := json.Unmarshal(b, &v)
+	err := decodeTotal(b, &v)
 	return v, err
 }
 
-func encodeRejectedJourney(v RejectedJourney) ([]byte, error) { return json.Marshal(v) }
+func encodeRejectedJourney(v RejectedJourney) ([]byte, error) { return encodeTotal(v) }
 
 func decodeRejectedJourney(b []byte) (RejectedJourney, error) {
 	var v RejectedJourney
-	err := json.Unmarshal(b, &v)
+	err := decodeTotal(b, &v)
 	return v, err
 }
 
