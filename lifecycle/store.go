@@ -12,6 +12,7 @@ import (
 
 	"github.com/leadkit/leadkit"
 	"github.com/leadkit/leadkit/internal/tenants"
+	"github.com/leadkit/leadkit/internal/text"
 	"github.com/leadkit/leadkit/scoring"
 	"github.com/leadkit/leadkit/stage"
 )
@@ -194,20 +195,22 @@ func ValidateState(s LeadState) error {
 				return bad("score state event ID %s", msg)
 			}
 		}
-		for _, r := range st.Rules {
+		for i, r := range st.Rules {
 			// A multiply rule keeps at most MaxOps changes; every number
-			// is finite (JSON, as a database keeps it, has no NaN).
+			// is finite (JSON, as a database keeps it, has no NaN). Rules
+			// are named by their place in the model's rule order (the
+			// state holds no names).
 			if len(r.Ops) > scoring.MaxOps {
-				return bad("a score state rule with %d ops, at most %d", len(r.Ops), scoring.MaxOps)
+				return bad("score state rule %d (of model %q, in its rule order) with %d ops, at most %d (scoring.MaxOps)", i, text.Clip(st.Model, 64), len(r.Ops), scoring.MaxOps)
 			}
 			for _, v := range [...]float64{r.Lifetime, r.Value, r.OpsValue, r.OpsLifetime} {
 				if _, err := leadkit.Number(v); err != nil {
-					return bad("score state: %v", err)
+					return bad("score state rule %d: %v", i, err)
 				}
 			}
 			for _, v := range r.Ops {
 				if _, err := leadkit.Number(v); err != nil {
-					return bad("score state ops: %v", err)
+					return bad("score state rule %d ops: %v", i, err)
 				}
 			}
 		}

@@ -118,6 +118,9 @@ func Lifecycle[F Factory[lifecycle.Store]](t *testing.T, factory F) {
 			bad(&st)
 			err := s.Put(ctx, st)
 			assert.ErrorIs(t, err, leadkit.ErrInvalid, name)
+			if name == "ops over MaxOps" && err != nil {
+				assert.Contains(t, err.Error(), "rule 1 ", "names the rule by its place in the model")
+			}
 		}
 		_, err := s.Get(ctx, "L1")
 		assert.ErrorIs(t, err, leadkit.ErrNotFound, "refused writes write nothing")
