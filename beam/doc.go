@@ -21,7 +21,8 @@
 // records joined by lead, and [VerifyAggregates], lifecycle.Verify's
 // per-lead aggregates for lifecycle.Engine.VerifyPlan's stage plans;
 // [GoldenPaths], the golden conversion paths of a stage mined once from
-// merged pattern supports; [PoolMetrics], the prospect pool's metrics. Each
+// merged pattern supports; [Sequences], the distinct touch sequences per
+// tenant; [PoolMetrics], the prospect pool's metrics. Each
 // is equal, byte for byte as JSON, to the in-memory library over the same
 // data, whatever the runner, workers, bundles and fanout. Inputs that fail
 // validation go to dead-letter outputs with the reason.
