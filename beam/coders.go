@@ -37,36 +37,22 @@ func init() {
 func encodeFunnelAccumulator(f *stage.FunnelAccumulator) ([]byte, error) { return f.MarshalBinary() }
 
 func decodeFunnelAccumulator(b []byte) (*stage.FunnelAccumulator, error) {
-	f := new(stage.FunnelAccumulator)
-	if err := f.UnmarshalBinary(b); err != nil {
-		return nil, err
-	}
-	return f, nil
+	return unmarshalNew[stage.FunnelAccumulator](b)
 }
 
 func encodeVisit(v stage.Visit) ([]byte, error) { return encodeTotal(v) }
 
-func decodeVisit(b []byte) (stage.Visit, error) {
-	var v stage.Visit
-	err := decodeTotal(b, &v)
-	return v, err
-}
+func decodeVisit(b []byte) (stage.Visit, error) { return unmarshalTotal[stage.Visit](b) }
 
 func encodeFunnelResult(v stage.FunnelResult) ([]byte, error) { return json.Marshal(v) }
 
 func decodeFunnelResult(b []byte) (stage.FunnelResult, error) {
-	var v stage.FunnelResult
-	err := json.Unmarshal(b, &v)
-	return v, err
+	return unmarshalJSON[stage.FunnelResult](b)
 }
 
 func encodeRejected(v Rejected) ([]byte, error) { return encodeTotal(v) }
 
-func decodeRejected(b []byte) (Rejected, error) {
-	var v Rejected
-	err := decodeTotal(b, &v)
-	return v, err
-}
+func decodeRejected(b []byte) (Rejected, error) { return unmarshalTotal[Rejected](b) }
 
 // Inputs, and the dead letters that carry them, travel as their JSON when
 // it can hold them, and otherwise in encoding/gob: a NaN or infinite
@@ -107,4 +93,33 @@ func init() {
 		uint(0), uint8(0), uint16(0), uint32(0), uint64(0), "", false, json.Number(""), time.Time{}, []string{}, map[string]string{}} {
 		gob.Register(v)
 	}
+}
+
+// The coder functions Beam registers are plain functions (it finds them
+// by symbol); their bodies share these.
+
+// unmarshalNew decodes an accumulator from its binary encoding.
+func unmarshalNew[T any, P interface {
+	*T
+	UnmarshalBinary([]byte) error
+}](b []byte) (P, error) {
+	p := P(new(T))
+	if err := p.UnmarshalBinary(b); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// unmarshalJSON decodes a result from its JSON.
+func unmarshalJSON[T any](b []byte) (T, error) {
+	var v T
+	err := json.Unmarshal(b, &v)
+	return v, err
+}
+
+// unmarshalTotal decodes an input or dead letter encoded by encodeTotal.
+func unmarshalTotal[T any](b []byte) (T, error) {
+	var v T
+	err := decodeTotal(b, &v)
+	return v, err
 }

@@ -335,16 +335,10 @@ func decodeGoldenAccumulator(b []byte) (*goldenAccumulator, error) {
 
 func encodeGoldenSeq(v goldenSeq) ([]byte, error) { return json.Marshal(v) }
 
-func decodeGoldenSeq(b []byte) (goldenSeq, error) {
-	var v goldenSeq
-	err := json.Unmarshal(b, &v)
-	return v, err
-}
+func decodeGoldenSeq(b []byte) (goldenSeq, error) { return unmarshalJSON[goldenSeq](b) }
 
 func encodeTenantGoldenPaths(v TenantGoldenPaths) ([]byte, error) { return json.Marshal(v) }
 
 func decodeTenantGoldenPaths(b []byte) (TenantGoldenPaths, error) {
-	var v TenantGoldenPaths
-	err := json.Unmarshal(b, &v)
-	return v, err
+	return unmarshalJSON[TenantGoldenPaths](b)
 }

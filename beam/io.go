@@ -294,8 +294,4 @@ func (fn *writeSortedFn) ProcessElement(ctx context.Context, _ []byte, iter func
 
 func encodeRejectedLine(v RejectedLine) ([]byte, error) { return json.Marshal(v) }
 
-func decodeRejectedLine(b []byte) (RejectedLine, error) {
-	var v RejectedLine
-	err := json.Unmarshal(b, &v)
-	return v, err
-}
+func decodeRejectedLine(b []byte) (RejectedLine, error) { return unmarshalJSON[RejectedLine](b) }

@@ -310,65 +310,37 @@ func (f *mergeJourneyFn) ExtractOutput(a *journey.FunnelAccumulator) journey.Fun
 func encodeJourneyAccumulator(a *journey.FunnelAccumulator) ([]byte, error) { return a.MarshalBinary() }
 
 func decodeJourneyAccumulator(b []byte) (*journey.FunnelAccumulator, error) {
-	a := new(journey.FunnelAccumulator)
-	if err := a.UnmarshalBinary(b); err != nil {
-		return nil, err
-	}
-	return a, nil
+	return unmarshalNew[journey.FunnelAccumulator](b)
 }
 
 func encodeEvent(v leadkit.Event) ([]byte, error) { return encodeTotal(v) }
 
-func decodeEvent(b []byte) (leadkit.Event, error) {
-	var v leadkit.Event
-	err := decodeTotal(b, &v)
-	return v, err
-}
+func decodeEvent(b []byte) (leadkit.Event, error) { return unmarshalTotal[leadkit.Event](b) }
 
 func encodeTimeline(v journey.Timeline) ([]byte, error) { return encodeTotal(v) }
 
-func decodeTimeline(b []byte) (journey.Timeline, error) {
-	var v journey.Timeline
-	err := decodeTotal(b, &v)
-	return v, err
-}
+func decodeTimeline(b []byte) (journey.Timeline, error) { return unmarshalTotal[journey.Timeline](b) }
 
 func encodeJourneyResult(v journey.FunnelResult) ([]byte, error) { return json.Marshal(v) }
 
 func decodeJourneyResult(b []byte) (journey.FunnelResult, error) {
-	var v journey.FunnelResult
-	err := json.Unmarshal(b, &v)
-	return v, err
+	return unmarshalJSON[journey.FunnelResult](b)
 }
 
 func encodeTenantTimeline(v TenantTimeline) ([]byte, error) { return encodeTotal(v) }
 
-func decodeTenantTimeline(b []byte) (TenantTimeline, error) {
-	var v TenantTimeline
-	err := decodeTotal(b, &v)
-	return v, err
-}
+func decodeTenantTimeline(b []byte) (TenantTimeline, error) { return unmarshalTotal[TenantTimeline](b) }
 
 func encodeTenantFunnel(v TenantFunnel) ([]byte, error) { return json.Marshal(v) }
 
-func decodeTenantFunnel(b []byte) (TenantFunnel, error) {
-	var v TenantFunnel
-	err := json.Unmarshal(b, &v)
-	return v, err
-}
+func decodeTenantFunnel(b []byte) (TenantFunnel, error) { return unmarshalJSON[TenantFunnel](b) }
 
 func encodeRejectedEvent(v RejectedEvent) ([]byte, error) { return encodeTotal(v) }
 
-func decodeRejectedEvent(b []byte) (RejectedEvent, error) {
-	var v RejectedEvent
-	err := decodeTotal(b, &v)
-	return v, err
-}
+func decodeRejectedEvent(b []byte) (RejectedEvent, error) { return unmarshalTotal[RejectedEvent](b) }
 
 func encodeRejectedTimeline(v RejectedTimeline) ([]byte, error) { return encodeTotal(v) }
 
 func decodeRejectedTimeline(b []byte) (RejectedTimeline, error) {
-	var v RejectedTimeline
-	err := decodeTotal(b, &v)
-	return v, err
+	return unmarshalTotal[RejectedTimeline](b)
 }

@@ -186,11 +186,7 @@ func canonicalCounts(c *attribution.MarkovCounts) (*attribution.MarkovCounts, er
 func encodeMarkovCounts(c *attribution.MarkovCounts) ([]byte, error) { return c.MarshalBinary() }
 
 func decodeMarkovCounts(b []byte) (*attribution.MarkovCounts, error) {
-	c := new(attribution.MarkovCounts)
-	if err := c.UnmarshalBinary(b); err != nil {
-		return nil, err
-	}
-	return c, nil
+	return unmarshalNew[attribution.MarkovCounts](b)
 }
 
 // A path travels in a small binary form rather than JSON, so that a path

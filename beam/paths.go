@@ -333,11 +333,7 @@ func (f *attributeFn) ProcessElement(t TenantPaths, emit func(TenantCredit)) {
 
 func encodeTenantPath(v TenantPath) ([]byte, error) { return encodeTotal(v) }
 
-func decodeTenantPath(b []byte) (TenantPath, error) {
-	var v TenantPath
-	err := decodeTotal(b, &v)
-	return v, err
-}
+func decodeTenantPath(b []byte) (TenantPath, error) { return unmarshalTotal[TenantPath](b) }
 
 func encodeTenantPaths(v TenantPaths) ([]byte, error) {
 	b := appendString(nil, v.Tenant)
@@ -374,8 +370,4 @@ func decodeTenantPaths(b []byte) (TenantPaths, error) {
 
 func encodeTenantCredit(v TenantCredit) ([]byte, error) { return json.Marshal(v) }
 
-func decodeTenantCredit(b []byte) (TenantCredit, error) {
-	var v TenantCredit
-	err := json.Unmarshal(b, &v)
-	return v, err
-}
+func decodeTenantCredit(b []byte) (TenantCredit, error) { return unmarshalJSON[TenantCredit](b) }

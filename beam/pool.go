@@ -177,42 +177,26 @@ func (f *mergePoolFn) ExtractOutput(m *pool.Metrics) pool.MetricsResult { return
 
 func encodePoolMetrics(m *pool.Metrics) ([]byte, error) { return m.MarshalBinary() }
 
-func decodePoolMetrics(b []byte) (*pool.Metrics, error) {
-	m := new(pool.Metrics)
-	if err := m.UnmarshalBinary(b); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
+func decodePoolMetrics(b []byte) (*pool.Metrics, error) { return unmarshalNew[pool.Metrics](b) }
 
 func encodeProspect(v pool.Prospect) ([]byte, error) { return encodeTotal(v) }
 
-func decodeProspect(b []byte) (pool.Prospect, error) {
-	var v pool.Prospect
-	err := decodeTotal(b, &v)
-	return v, err
-}
+func decodeProspect(b []byte) (pool.Prospect, error) { return unmarshalTotal[pool.Prospect](b) }
 
 func encodeMetricsResult(v pool.MetricsResult) ([]byte, error) { return json.Marshal(v) }
 
 func decodeMetricsResult(b []byte) (pool.MetricsResult, error) {
-	var v pool.MetricsResult
-	err := json.Unmarshal(b, &v)
-	return v, err
+	return unmarshalJSON[pool.MetricsResult](b)
 }
 
 func encodeTenantPoolMetrics(v TenantPoolMetrics) ([]byte, error) { return json.Marshal(v) }
 
 func decodeTenantPoolMetrics(b []byte) (TenantPoolMetrics, error) {
-	var v TenantPoolMetrics
-	err := json.Unmarshal(b, &v)
-	return v, err
+	return unmarshalJSON[TenantPoolMetrics](b)
 }
 
 func encodeRejectedProspect(v RejectedProspect) ([]byte, error) { return encodeTotal(v) }
 
 func decodeRejectedProspect(b []byte) (RejectedProspect, error) {
-	var v RejectedProspect
-	err := decodeTotal(b, &v)
-	return v, err
+	return unmarshalTotal[RejectedProspect](b)
 }

@@ -174,25 +174,17 @@ func (f *mergeSequencesFn) ExtractOutput(a *journey.PathAccumulator) journey.Pat
 func encodePathAccumulator(a *journey.PathAccumulator) ([]byte, error) { return a.MarshalBinary() }
 
 func decodePathAccumulator(b []byte) (*journey.PathAccumulator, error) {
-	a := new(journey.PathAccumulator)
-	if err := a.UnmarshalBinary(b); err != nil {
-		return nil, err
-	}
-	return a, nil
+	return unmarshalNew[journey.PathAccumulator](b)
 }
 
 func encodePathResult(v journey.PathResult) ([]byte, error) { return json.Marshal(v) }
 
 func decodePathResult(b []byte) (journey.PathResult, error) {
-	var v journey.PathResult
-	err := json.Unmarshal(b, &v)
-	return v, err
+	return unmarshalJSON[journey.PathResult](b)
 }
 
 func encodeTenantSequences(v TenantSequences) ([]byte, error) { return json.Marshal(v) }
 
 func decodeTenantSequences(b []byte) (TenantSequences, error) {
-	var v TenantSequences
-	err := json.Unmarshal(b, &v)
-	return v, err
+	return unmarshalJSON[TenantSequences](b)
 }

@@ -522,40 +522,22 @@ func decodeVerifyAccumulator(b []byte) (*verifyAccumulator, error) {
 
 func encodeLead(v leadkit.Lead) ([]byte, error) { return encodeTotal(v) }
 
-func decodeLead(b []byte) (leadkit.Lead, error) {
-	var v leadkit.Lead
-	err := decodeTotal(b, &v)
-	return v, err
-}
+func decodeLead(b []byte) (leadkit.Lead, error) { return unmarshalTotal[leadkit.Lead](b) }
 
 func encodeRejectedLead(v RejectedLead) ([]byte, error) { return encodeTotal(v) }
 
-func decodeRejectedLead(b []byte) (RejectedLead, error) {
-	var v RejectedLead
-	err := decodeTotal(b, &v)
-	return v, err
-}
+func decodeRejectedLead(b []byte) (RejectedLead, error) { return unmarshalTotal[RejectedLead](b) }
 
 func encodeTenantJourney(v TenantJourney) ([]byte, error) { return encodeTotal(v) }
 
-func decodeTenantJourney(b []byte) (TenantJourney, error) {
-	var v TenantJourney
-	err := decodeTotal(b, &v)
-	return v, err
-}
+func decodeTenantJourney(b []byte) (TenantJourney, error) { return unmarshalTotal[TenantJourney](b) }
 
 func encodeRejectedJourney(v RejectedJourney) ([]byte, error) { return encodeTotal(v) }
 
 func decodeRejectedJourney(b []byte) (RejectedJourney, error) {
-	var v RejectedJourney
-	err := decodeTotal(b, &v)
-	return v, err
+	return unmarshalTotal[RejectedJourney](b)
 }
 
 func encodeTenantStage(v TenantStage) ([]byte, error) { return json.Marshal(v) }
 
-func decodeTenantStage(b []byte) (TenantStage, error) {
-	var v TenantStage
-	err := json.Unmarshal(b, &v)
-	return v, err
-}
+func decodeTenantStage(b []byte) (TenantStage, error) { return unmarshalJSON[TenantStage](b) }
