@@ -74,14 +74,15 @@ func (m *Model) count(sc *scratch, rs []RuleState, rt *route, t, asOf int64) {
 // above its cap; a factor of 1 changes nothing (the rule is left as it
 // was, over its cap or not).
 //
-// What an occurrence changed of each rule is measured against the
-// rule's banked points (decayed to t, not capped): its points after
-// minus its banked points before, so the bank a factor forgot is the
-// multiply's. It is added to the rule's OpsValue and OpsLifetime and to
-// the multiply's Ops, one entry per decay class (see [RuleState].Ops),
-// decaying with the rule changed. A rule's banked points less its
-// OpsValue are then exactly what its own occurrences banked: what it
-// would have without the multiplies (see [Model.opShares]).
+// What an occurrence changed of each rule is kept two ways. Against the
+// rule's banked points (decayed to t, not capped), its points after
+// minus its banked points before, added to the rule's OpsValue and
+// OpsLifetime: a rule's banked points less its OpsValue are then
+// exactly what its own occurrences banked, what it would have without
+// the multiplies. And against what the rule showed (within its cap),
+// added to the multiply's Ops, one entry per decay class (see
+// [RuleState].Ops), decaying with the rule changed: what this multiply
+// did when it happened. [Model.opShares] reads the two together.
 func (m *Model) multiply(rs []RuleState, ri int, t int64) {
 	r := &m.beh[ri]
 	k := &rs[ri]
@@ -120,11 +121,10 @@ func (m *Model) multiply(rs []RuleState, ri int, t int64) {
 		v, l := s.Value, s.Lifetime
 		s.Value = capTo(clampPoints(capTo(v, o.cap)*r.multBy), o.cap)
 		s.Lifetime = capTo(clampPoints(capTo(l, o.cap)*r.multBy), o.cap)
-		dv, dl := s.Value-v, s.Lifetime-l
-		s.OpsValue += dv
-		s.OpsLifetime += dl
-		k.Ops[0] += dl
-		k.Ops[1+o.opClass] += dv
+		s.OpsValue += s.Value - v
+		s.OpsLifetime += s.Lifetime - l
+		k.Ops[0] += s.Lifetime - capTo(l, o.cap)
+		k.Ops[1+o.opClass] += s.Value - capTo(v, o.cap)
 	}
 }
 

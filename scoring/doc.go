@@ -84,11 +84,15 @@
 // give minus what they would give without the multiplies. Each rule's
 // own part is what it would give without them (its own points, decayed,
 // with its recency bonus, within its cap); each multiply's part is what
-// its occurrences changed of the rules' banked points (decayed, not
-// capped: the bank a factor forgot is its part), decaying with the
-// rules, and the latest multiply also takes what the caps take now of
-// the changed points and the rounding. With one multiply rule, its part
-// is the rules' sum with it minus without it. The parts and the
+// its occurrences changed of what the rules showed then (within their
+// caps), decaying with the rules, plus its share, in proportion to its
+// size, of what the caps did since (points banked above a cap again
+// after a halving undo it: a rule back at its cap shows the halving no
+// part; a bank a factor forgot would have kept a decaying rule at its
+// cap longer: the factor's part grows). The largest multiply part also
+// takes the rounding. With one multiply rule, its part is the rules'
+// sum with it minus without it; two halvings of a capped rule with
+// nothing after are each what they took (10 -> 5 -> 2.5: -5 and -2.5). The parts and the
 // explanation's clamp add up to the score within the rounding of their
 // own sum: (n+2)·2^-52 times the sum of their magnitudes, n parts.
 // Active dates ([ActiveSpec], "2025-03-01" to "2025-06-01")

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/rand"
+	"strings"
 	"testing"
 	"time"
 
@@ -172,6 +174,34 @@ func TestOpPartIsWhatItChanged(t *testing.T) {
 			asOf:  day, score: 0.3, parts: map[string]float64{"a": 0.6, "boost": MaxPoints - 0.3, "zero": -MaxPoints},
 		},
 		{
+			// a banks 30 (shows 10), a halving takes it to 5 (-25),
+			// five more downloads bank 30 and show 10 again, and a
+			// later x1 changes nothing: at the cap, neither the
+			// halving nor the x1 changes what a shows now, so neither
+			// is a part (the cap's cut of the halving is not booked
+			// on the latest multiply).
+			name:  "a cap undoes an earlier halving, then x1",
+			rules: []BehaviorRule{a10, {Name: "half", Types: []string{"h"}, Op: OpMultiply, Factor: 0.5}, {Name: "second", Types: []string{"x"}, Op: OpMultiply, Factor: 1}},
+			evs:   cat(mins(3, "v", 0), mins(1, "h", time.Hour), mins(2, "v", 2*time.Hour), mins(1, "x", 3*time.Hour), mins(1, "v", 4*time.Hour)),
+			asOf:  day, score: 10, parts: map[string]float64{"a": 10},
+		},
+		{
+			// The same with a second halving: both are undone by the
+			// cap now (a would show 10 without either).
+			name:  "a cap undoes two halvings",
+			rules: []BehaviorRule{a10, {Name: "half", Types: []string{"h"}, Op: OpMultiply, Factor: 0.5}, {Name: "second", Types: []string{"x"}, Op: OpMultiply, Factor: 0.5}},
+			evs:   cat(mins(3, "v", 0), mins(1, "h", time.Hour), mins(2, "v", 2*time.Hour), mins(1, "x", 3*time.Hour), mins(1, "v", 4*time.Hour)),
+			asOf:  day, score: 10, parts: map[string]float64{"a": 10},
+		},
+		{
+			// Two halvings of a capped rule, nothing after: 10 -> 5 ->
+			// 2.5, each halving's part what it took (-5, -2.5).
+			name:  "two halvings of a capped rule",
+			rules: []BehaviorRule{a10, {Name: "half", Types: []string{"h"}, Op: OpMultiply, Factor: 0.5}, {Name: "second", Types: []string{"x"}, Op: OpMultiply, Factor: 0.5}},
+			evs:   cat(mins(3, "v", 0), mins(1, "h", time.Hour), mins(1, "x", 3*time.Hour)),
+			asOf:  day, score: 2.5, parts: map[string]float64{"a": 10, "half": -5, "second": -2.5},
+		},
+		{
 			// Two rules, two half-lives: the halving's part is the sum
 			// of what it took from each, each decaying with its rule.
 			name:  "two decays",
@@ -327,4 +357,51 @@ func TestOpsStateJSON(t *testing.T) {
 	}
 	assert.True(t, withOps)
 	assert.Contains(t, roundTrip(t, st), `"ops_value":`)
+}
+
+// On random leads under models whose multiplies only shrink (factors in
+// [0, 1], rules of positive points with caps, with and without decay):
+// no multiply is shown adding points, and the multiplies' parts sum to
+// what they changed (the raw score with them minus without them). Before
+// the caps' undoing was shared, the latest multiply took all of it: a x1
+// after a halving that later downloads undid showed +25, the halving -25.
+func TestShrinkingMultipliesNeverAdd(t *testing.T) {
+	r := rand.New(rand.NewSource(16))
+	types := []string{"v", "w", "h", "x", "z"}
+	for iter := range 300 {
+		var decay *DecaySpec
+		if iter%2 == 1 {
+			decay = &DecaySpec{HalfLife: time.Duration(1+r.Intn(10)) * day}
+		}
+		rules := []BehaviorRule{
+			{Name: "a", Types: []string{"v"}, Points: float64(1 + r.Intn(10)), Cap: float64(r.Intn(3) * 10)},
+			{Name: "b", Types: []string{"w"}, Points: float64(1 + r.Intn(5)), Cap: float64(r.Intn(2) * 15)},
+		}
+		ops := []string{"h", "x", "z"}[:1+r.Intn(3)]
+		for _, typ := range ops {
+			rules = append(rules, BehaviorRule{Name: "op-" + typ, Types: []string{typ}, Op: OpMultiply, Factor: []float64{0, 0.25, 0.5, 0.9, 1}[r.Intn(5)]})
+		}
+		m := opModel(t, decay, rules...)
+		noOps := opModel(t, decay, rules[:2]...)
+		var evs []leadkit.Event
+		at := time.Duration(0)
+		for i := range 1 + r.Intn(30) {
+			at += time.Duration(r.Intn(48)) * time.Hour
+			evs = append(evs, evAt(fmt.Sprint(i), types[r.Intn(len(types))], at))
+		}
+		asOf := at0.Add(at + time.Duration(r.Intn(20))*day)
+		without, err := noOps.Score(Input{Lead: leadkit.Lead{ID: "l"}, Events: evs, AsOf: asOf})
+		require.NoError(t, err)
+		for _, res := range scoreAndRead(t, m, evs, asOf) {
+			e := explainOf(t, m, res, "e")
+			var sum float64
+			for _, rc := range e.Rules {
+				if strings.HasPrefix(rc.Rule, "op-") {
+					assert.LessOrEqual(t, rc.Points, 1e-9, "iter %d: %s adds points: %+v", iter, rc.Rule, e.Rules)
+					sum += rc.Points
+				}
+			}
+			assert.InDelta(t, res.Dimensions[0].Raw-without.Dimensions[0].Raw, sum, 1e-9, "iter %d: %+v", iter, e.Rules)
+		}
+	}
 }

@@ -563,14 +563,16 @@ func (m *Model) sums(sc *scratch, rs []RuleState, dst *Result, asOfT time.Time) 
 	asOf := asOfT.UnixNano()
 	clear(sc.fresh)
 	clear(sc.life)
-	dst.Hits = dst.Hits[:0]
+	// hits is appended to in a local (dst.Hits through the pointer
+	// would be loaded and stored at every append).
+	hits := dst.Hits[:0]
 	for i := range m.fit {
 		if sc.fitOn[i] {
 			f, pts := &m.fit[i], sc.fitPts[i]
 			sc.fresh[f.dim] += pts
 			sc.life[f.dim] += pts
 			if pts != 0 {
-				dst.Hits = append(dst.Hits, Hit{Dimension: m.dims[f.dim].name, Rule: f.name, Kind: KindFit, Points: pts, Lifetime: pts, Count: 1})
+				hits = append(hits, Hit{Dimension: m.dims[f.dim].name, Rule: f.name, Kind: KindFit, Points: pts, Lifetime: pts, Count: 1})
 			}
 		}
 	}
@@ -590,16 +592,16 @@ func (m *Model) sums(sc *scratch, rs []RuleState, dst *Result, asOfT time.Time) 
 		s := &rs[i]
 		r := &m.beh[i]
 		if r.multiply {
-			// The latest multiply is listed until the rounding is in
-			// (below): it may take some.
+			// The largest multiply part is listed until the rounding is
+			// in (below): it may take some.
 			latest := m.mult && int(sc.opLast[r.dim]) == i
 			if f, l := sc.opF[i], sc.opL[i]; f != 0 || l != 0 || latest {
 				sc.partF[r.dim] += f
 				sc.partL[r.dim] += l
 				if latest {
-					sc.opHit[r.dim] = int32(len(dst.Hits))
+					sc.opHit[r.dim] = int32(len(hits))
 				}
-				dst.Hits = append(dst.Hits, Hit{Dimension: m.dims[r.dim].name, Rule: r.name, Kind: KindBehavior, Points: f, Lifetime: l, Count: int(s.N)})
+				hits = append(hits, Hit{Dimension: m.dims[r.dim].name, Rule: r.name, Kind: KindBehavior, Points: f, Lifetime: l, Count: int(s.N)})
 			}
 			continue
 		}
@@ -612,6 +614,7 @@ func (m *Model) sums(sc *scratch, rs []RuleState, dst *Result, asOfT time.Time) 
 		}
 		fresh, life := r.value(s, asOf)
 		if !finiteF(fresh) || !finiteF(life) {
+			dst.Hits = hits
 			return &RuleError{LeadID: sc.lead.ID, Dimension: m.dims[r.dim].name, Rule: r.name, Msg: fmt.Sprintf("rule value is not finite (%v, lifetime %v)", fresh, life)}
 		}
 		sc.fresh[r.dim] += fresh
@@ -624,26 +627,35 @@ func (m *Model) sums(sc *scratch, rs []RuleState, dst *Result, asOfT time.Time) 
 			sc.partL[r.dim] += life
 		}
 		if fresh != 0 {
-			dst.Hits = append(dst.Hits, Hit{Dimension: m.dims[r.dim].name, Rule: r.name, Kind: KindBehavior, Points: fresh, Lifetime: life, Count: int(s.N)})
+			if len(hits) < cap(hits) {
+				// In place: the literal appended would be built and
+				// copied (a measurable share of a read).
+				hits = hits[:len(hits)+1]
+				h := &hits[len(hits)-1]
+				h.Dimension, h.Rule, h.Kind = m.dims[r.dim].name, r.name, KindBehavior
+				h.Points, h.Lifetime, h.Count = fresh, life, int(s.N)
+			} else {
+				hits = append(hits, Hit{Dimension: m.dims[r.dim].name, Rule: r.name, Kind: KindBehavior, Points: fresh, Lifetime: life, Count: int(s.N)})
+			}
 		}
 	}
 	if m.mult {
-		// The latest multiply of a dimension also takes what rounding
-		// leaves between its parts and its sum (the rules' points
+		// The largest multiply part of a dimension also takes what
+		// rounding leaves between its parts and its sum (the rules' points
 		// summed, as the score is): the parts then add up to the score
 		// within the rounding of their own sum.
 		zero := false
 		for di := range m.dims {
 			if h := sc.opHit[di]; h >= 0 {
-				dst.Hits[h].Points += sc.fresh[di] - sc.partF[di]
-				dst.Hits[h].Lifetime += sc.life[di] - sc.partL[di]
-				zero = zero || dst.Hits[h].Points == 0 && dst.Hits[h].Lifetime == 0
+				hits[h].Points += sc.fresh[di] - sc.partF[di]
+				hits[h].Lifetime += sc.life[di] - sc.partL[di]
+				zero = zero || hits[h].Points == 0 && hits[h].Lifetime == 0
 			}
 		}
 		if zero {
 			// A multiply that changed nothing is no part (the only
 			// hits of nothing so far are these).
-			dst.Hits = slices.DeleteFunc(dst.Hits, func(h Hit) bool { return h.Points == 0 && h.Lifetime == 0 })
+			hits = slices.DeleteFunc(hits, func(h Hit) bool { return h.Points == 0 && h.Lifetime == 0 })
 		}
 	}
 	if sets {
@@ -672,10 +684,11 @@ func (m *Model) sums(sc *scratch, rs []RuleState, dst *Result, asOfT time.Time) 
 				sc.life[r.dim] = r.countPts
 			}
 			if on || life != 0 {
-				dst.Hits = append(dst.Hits, Hit{Dimension: m.dims[r.dim].name, Rule: r.name, Kind: KindBehavior, Points: fresh, Lifetime: life, Count: int(s.N)})
+				hits = append(hits, Hit{Dimension: m.dims[r.dim].name, Rule: r.name, Kind: KindBehavior, Points: fresh, Lifetime: life, Count: int(s.N)})
 			}
 		}
 	}
+	dst.Hits = hits
 	return nil
 }
 
@@ -684,14 +697,20 @@ func (m *Model) sums(sc *scratch, rs []RuleState, dst *Result, asOfT time.Time) 
 // its points (r.value) minus what it would give without them, its own
 // part (its banked points less its OpsValue, decayed alike, plus its
 // recency bonus, within its cap: exactly what its occurrences gave).
-// Per multiply rule, what its occurrences changed (its Ops, each class
-// decayed with its half-life). The two sum the same changes grouped two
-// ways; they differ by rounding and by what the caps take now of the
-// changed points (a rule banked over its cap again after a halving
-// shows its cap either way): the latest multiply of the dimension takes
-// the difference, so the parts add up. A dimension whose multiplies
-// have no usable Ops (a state written before they were kept) lists the
-// changes as the rules' own.
+// Per multiply rule, what its occurrences changed of what the rules
+// showed when they happened (its Ops, each class decayed with its
+// half-life). The two sum the same changes grouped two ways, and differ
+// by what the caps did since: points banked above a cap again after a
+// halving make the rule show its cap either way, and a bank a factor
+// forgot would have kept a decaying rule at its cap. That difference is
+// shared among the dimension's multiplies in proportion to their sizes
+// (all of it to the latest when none changed anything), so each
+// multiply's part is its own change, less or more what the caps undid
+// or kept of it, and the parts add up. sc.opLast is then the multiply
+// with the largest part (at equal size, the latest), which also takes
+// the rounding of the sums. A dimension whose multiplies have no usable
+// Ops (a state written before they were kept) lists the changes as the
+// rules' own.
 func (m *Model) opShares(sc *scratch, rs []RuleState, asOf int64) {
 	clear(sc.opF)
 	clear(sc.opL)
@@ -701,7 +720,7 @@ func (m *Model) opShares(sc *scratch, rs []RuleState, asOf int64) {
 		if !d.mult {
 			continue
 		}
-		var rulesF, rulesL, opsF, opsL float64
+		var rulesF, rulesL, opsF, opsL, absF, absL float64
 		last := -1
 		for _, k := range d.beh {
 			r, s := &m.beh[k], &rs[k]
@@ -722,6 +741,8 @@ func (m *Model) opShares(sc *scratch, rs []RuleState, asOf int64) {
 				sc.opF[k], sc.opL[k] = f, s.Ops[0]
 				opsF += f
 				opsL += s.Ops[0]
+				absF += math.Abs(f)
+				absL += math.Abs(s.Ops[0])
 				if last < 0 || s.Last >= rs[last].Last {
 					last = k // the latest multiply (at one instant, the later rule)
 				}
@@ -746,9 +767,33 @@ func (m *Model) opShares(sc *scratch, rs []RuleState, asOf int64) {
 			}
 			continue
 		}
-		sc.opF[last] += rulesF - opsF
-		sc.opL[last] += rulesL - opsL
-		sc.opLast[di] = int32(last)
+		share(sc.opF, m.beh, d.beh, last, rulesF-opsF, absF)
+		share(sc.opL, m.beh, d.beh, last, rulesL-opsL, absL)
+		big := last
+		for _, k := range d.beh {
+			if m.beh[k].multiply && math.Abs(sc.opF[k])+math.Abs(sc.opL[k]) > math.Abs(sc.opF[big])+math.Abs(sc.opL[big]) {
+				big = k
+			}
+		}
+		sc.opLast[di] = int32(big)
+	}
+}
+
+// share adds diff to the parts ops of the multiply rules among dimRules
+// (rule indexes into beh) in proportion to their sizes (abs, the sum of
+// their magnitudes), or all of it to the rule last when abs is 0.
+func share(ops []float64, beh []behRule, dimRules []int, last int, diff, abs float64) {
+	if diff == 0 {
+		return
+	}
+	if abs == 0 {
+		ops[last] += diff
+		return
+	}
+	for _, k := range dimRules {
+		if beh[k].multiply && ops[k] != 0 {
+			ops[k] += diff * (math.Abs(ops[k]) / abs)
+		}
 	}
 }
 

@@ -112,9 +112,10 @@ type RuleState struct {
 	// per decay class of the dimension (the rules without decay, then
 	// each half-life, in model order of first use) what it changed of
 	// their decayed points, as of Last. A change is what an occurrence
-	// did to the points a rule had banked then (decayed to then, not
-	// capped: its points after, within the cap, minus before), and
-	// decays with the rule; rules sharing a decay decay alike,
+	// did to what a rule showed then (its points decayed to then,
+	// within its cap, after minus before), and decays with the rule
+	// (what the caps did since is read with the rules' OpsValue: see
+	// the package doc); rules sharing a decay decay alike,
 	// so one number per class is exact. At most [MaxOps] entries.
 	// Results list them as the multiply rule's own points.
 	Ops []float64 `json:"ops,omitempty"`
