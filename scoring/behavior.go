@@ -53,7 +53,7 @@ func (m *Model) count(sc *scratch, rs []RuleState, rt *route, t, asOf int64) {
 			if st := &rs[ri]; int(st.Step) < len(r.seq) && r.seq[st.Step] == rt.typ {
 				st.Step++
 				if int(st.Step) == len(r.seq) {
-					r.count(st, t, asOf, r.points)
+					m.countScaled(rs, int(ri), t, asOf, r.points)
 				}
 			}
 			continue
@@ -62,9 +62,106 @@ func (m *Model) count(sc *scratch, rs []RuleState, rt *route, t, asOf int64) {
 		if r.pts != nil {
 			pts = sc.pts[ri]
 		}
-		r.count(&rs[ri], t, asOf, pts)
+		m.countScaled(rs, int(ri), t, asOf, pts)
 	}
 }
+
+// countScaled counts an occurrence of rule ri as r.count does and, when
+// multiplies have changed the rule and it has a cap, books on them what
+// the occurrence undid or restored of their change: a download that
+// banks a halved rule back to its cap undoes the halving then (the rule
+// shows its cap with or without it), so the halvings before it, not the
+// multiplies after, lose that part.
+func (m *Model) countScaled(rs []RuleState, ri int, t, asOf int64, pts float64) {
+	r, s := &m.beh[ri], &rs[ri]
+	if !m.dims[r.dim].mult || r.cap <= 0 || (s.OpsValue == 0 && s.OpsLifetime == 0) {
+		r.count(s, t, asOf, pts)
+		return
+	}
+	n, life := s.N, s.Lifetime
+	r.count(s, t, asOf, pts)
+	if s.N == n {
+		return // the limit took it
+	}
+	// count brought Value and OpsValue to t and added what it counted,
+	// as it added it to Lifetime.
+	added := s.Lifetime - life
+	opsEffect := func(v, o float64) float64 { return capTo(v, r.cap) - capTo(v-o, r.cap) }
+	dv := opsEffect(s.Value, s.OpsValue) - opsEffect(s.Value-added, s.OpsValue)
+	dl := opsEffect(s.Lifetime, s.OpsLifetime) - opsEffect(life, s.OpsLifetime)
+	if dv != 0 || dl != 0 {
+		m.bookOnMultiplies(rs, r, t, dv, dl)
+	}
+}
+
+// bookOnMultiplies adds dv (decayed points, of rule r's decay class) and
+// dl (lifetime points) to the changes of the multiply rules of r's
+// dimension that have occurred, in proportion to their changes of that
+// class (all to the latest one with a factor other than 1 when theirs
+// sum to nothing). Their changes are brought to t first (see
+// [RuleState].At).
+func (m *Model) bookOnMultiplies(rs []RuleState, r *behRule, t int64, dv, dl float64) {
+	d := &m.dims[r.dim]
+	c := 1 + int(r.opClass)
+	var wv, wl float64
+	latest := -1
+	for _, k := range d.beh {
+		o, s := &m.beh[k], &rs[k]
+		if !o.multiply || s.N == 0 || len(s.Ops) != opsLen(d) {
+			continue
+		}
+		opsTo(s, d.opHL, t)
+		wv += math.Abs(s.Ops[c])
+		wl += math.Abs(s.Ops[0])
+		if o.multBy != 1 && (latest < 0 || s.Last >= rs[latest].Last) {
+			latest = k
+		}
+	}
+	if latest < 0 {
+		return
+	}
+	for _, k := range d.beh {
+		o, s := &m.beh[k], &rs[k]
+		if !o.multiply || s.N == 0 || len(s.Ops) != opsLen(d) {
+			continue
+		}
+		if wv > 0 {
+			s.Ops[c] += dv * (math.Abs(s.Ops[c]) / wv)
+		} else if k == latest {
+			s.Ops[c] += dv
+		}
+		if wl > 0 {
+			s.Ops[0] += dl * (math.Abs(s.Ops[0]) / wl)
+		} else if k == latest {
+			s.Ops[0] += dl
+		}
+	}
+}
+
+// opsTo brings a multiply rule's decayed changes s.Ops to t (from
+// s.At, or from s.Last in a state written before At was kept for
+// them), setting s.At.
+func opsTo(s *RuleState, hl []float64, t int64) {
+	from := s.At
+	if from == 0 {
+		from = s.Last
+	}
+	if t != from {
+		for c, h := range hl {
+			if h > 0 {
+				f := math.Exp2(-float64(t-from) / h)
+				s.Ops[1+c] *= f
+				s.Ops[1+len(hl)+c] *= f
+			}
+		}
+	}
+	s.At = t
+}
+
+// opsLen is the length of the Ops of d's multiply rules: the lifetime
+// change, then per decay class the change, then per class the bank
+// forgotten.
+func opsLen(d *dimension) int { return 1 + 2*len(d.opHL) }
 
 // multiply applies the multiply rule ri's factor at t to the other rules
 // of its dimension. A multiply scales what each rule gives at t: its
@@ -87,21 +184,17 @@ func (m *Model) multiply(rs []RuleState, ri int, t int64) {
 	r := &m.beh[ri]
 	k := &rs[ri]
 	d := &m.dims[r.dim]
-	if n := 1 + len(d.opHL); len(k.Ops) != n {
+	if n := opsLen(d); len(k.Ops) != n {
 		if cap(k.Ops) < n {
 			k.Ops = make([]float64, n)
 		} else {
 			k.Ops = k.Ops[:n]
 			clear(k.Ops)
 		}
-	} else if k.N > 0 && t != k.Last {
-		// Bring the decayed changes from the last occurrence to t.
-		for c, h := range d.opHL {
-			if h > 0 && k.Ops[1+c] != 0 {
-				k.Ops[1+c] *= math.Exp2(-float64(t-k.Last) / h)
-			}
-		}
+	} else if k.N > 0 {
+		opsTo(k, d.opHL, t) // bring the decayed changes to t
 	}
+	k.At = t
 	if r.multBy == 1 {
 		return
 	}
@@ -123,8 +216,9 @@ func (m *Model) multiply(rs []RuleState, ri int, t int64) {
 		s.Lifetime = capTo(clampPoints(capTo(l, o.cap)*r.multBy), o.cap)
 		s.OpsValue += s.Value - v
 		s.OpsLifetime += s.Lifetime - l
-		k.Ops[0] += s.Lifetime - capTo(l, o.cap)
-		k.Ops[1+o.opClass] += s.Value - capTo(v, o.cap)
+		k.Ops[0] += s.Lifetime - o.shown(l)
+		k.Ops[1+o.opClass] += s.Value - o.shown(v)
+		k.Ops[1+len(d.opHL)+int(o.opClass)] += o.shown(v) - v // the bank forgotten
 	}
 }
 
@@ -415,6 +509,12 @@ func (r *behRule) value(s *RuleState, asOf int64) (fresh, life float64) {
 	}
 	return capTo(fresh, r.cap), capTo(s.Lifetime, r.cap)
 }
+
+// shown is what a multiply takes a rule whose sum is v to give: v within
+// the rule's cap and within ±MaxPoints (a multiply's result is held
+// within both; a sum of many occurrences may pass MaxPoints, which the
+// dimension's bound then takes).
+func (r *behRule) shown(v float64) float64 { return clampPoints(capTo(v, r.cap)) }
 
 // countValue is a count rule's points for n occurrences.
 func (r *behRule) countValue(n float64) float64 {

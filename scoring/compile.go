@@ -60,7 +60,9 @@ const (
 
 // MaxPoints bounds the magnitude of every points value, cap, threshold and
 // band of a model, and of every score, so sums stay finite and exact: a
-// rule's points are held within it (repeated factors included), a rule
+// rule's points are held within it (repeated factors included; its sum
+// over many occurrences may pass it, and its dimension is then held at
+// it), a rule
 // dimension's sum and a derived dimension's value too (before the
 // dimension's floor and cap; Raw keeps the sum or the value), so no
 // finite sequence of events makes a lead unscorable. A rule's PointsExpr
@@ -219,8 +221,25 @@ func (m *Model) Name() string { return m.spec.Name }
 // Version returns the model's version.
 func (m *Model) Version() string { return m.spec.Version }
 
-// Fingerprint identifies the model's content (a hash of its spec); states
-// built by one model are only accepted by a model with the same fingerprint.
+// opsStateVersion names the layout and meaning of a multiply rule's
+// RuleState.Ops, part of the fingerprint of a model with multiply rules.
+const opsStateVersion = "\x00ops:shown+forgotten"
+
+// hasMultiply reports whether spec has a multiply rule.
+func hasMultiply(spec ModelSpec) bool {
+	for _, d := range spec.Dimensions {
+		for _, r := range d.Behavior {
+			if r.Op == OpMultiply {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Fingerprint identifies the model's content (a hash of its spec, and for
+// a model with multiply rules the version of their state); states built
+// by one model are only accepted by a model with the same fingerprint.
 func (m *Model) Fingerprint() string { return m.fingerprint }
 
 // Spec returns a copy of the spec the model was compiled from.
@@ -472,8 +491,16 @@ func compile(spec ModelSpec, opts Options, forceVM bool) (*Model, error) {
 	if err := json.Unmarshal(b, &m.spec); err != nil {
 		return nil, fmt.Errorf("scoring: model: %w: %v", leadkit.ErrInvalid, err)
 	}
-	sum := sha256.Sum256(b)
-	m.fingerprint = hex.EncodeToString(sum[:8])
+	h := sha256.New()
+	h.Write(b)
+	if hasMultiply(spec) {
+		// The states of a model with multiply rules keep their changes
+		// as this version reads them (opsStateVersion): a state written
+		// by an earlier one is another model's, rebuilt from its events
+		// (the lifecycle engine does so) rather than misread.
+		h.Write([]byte(opsStateVersion))
+	}
+	m.fingerprint = hex.EncodeToString(h.Sum(nil)[:8])
 
 	if strings.TrimSpace(spec.Name) == "" {
 		c.add("", "", "name", "model needs a name")
@@ -848,10 +875,10 @@ func (c *compiler) dimension(m *Model, di int, ds DimensionSpec, fitSch, evSch *
 				k = len(d.opHL)
 				d.opHL = append(d.opHL, hl)
 			}
-			r.opClass = uint8(min(k, MaxOps-1))
+			r.opClass = uint8(min(k, MaxOpClasses-1))
 		}
-		if len(d.opHL) > MaxOps-1 {
-			c.add(ds.Name, "", "op", "the dimension has multiply rules (%s): its other rules may have at most %d different decays (no decay, or a half-life), not %d (%s), so that a lead's state keeps at most %d numbers (MaxOps) per multiply rule; give rules a shared half-life", opRuleNames(m, &d), MaxOps-1, len(d.opHL), decayClasses(m, &d), MaxOps)
+		if len(d.opHL) > MaxOpClasses {
+			c.add(ds.Name, "", "op", "the dimension has multiply rules (%s): its other rules may have at most %d different decays (no decay, or a half-life; MaxOpClasses), not %d (%s), so that a lead's state keeps at most %d numbers (MaxOps) per multiply rule; give rules a shared half-life", opRuleNames(m, &d), MaxOpClasses, len(d.opHL), decayClasses(m, &d), MaxOps)
 		}
 	}
 	return d

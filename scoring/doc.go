@@ -83,16 +83,26 @@
 // multiply, with the other multiplies of its dimension, what the rules
 // give minus what they would give without the multiplies. Each rule's
 // own part is what it would give without them (its own points, decayed,
-// with its recency bonus, within its cap); each multiply's part is what
-// its occurrences changed of what the rules showed then (within their
-// caps), decaying with the rules, plus its share, in proportion to its
-// size, of what the caps did since (points banked above a cap again
-// after a halving undo it: a rule back at its cap shows the halving no
-// part; a bank a factor forgot would have kept a decaying rule at its
-// cap longer: the factor's part grows). The largest multiply part also
-// takes the rounding. With one multiply rule, its part is the rules'
-// sum with it minus without it; two halvings of a capped rule with
-// nothing after are each what they took (10 -> 5 -> 2.5: -5 and -2.5). The parts and the
+// with its recency bonus, within its cap). A multiply's part is read in
+// time order: what its occurrences changed of what the rules showed then
+// (within their caps), decaying with the rules, less what the caps undid
+// of it later: an occurrence that banks a halved rule back to its cap
+// undoes the halvings before it, booked on them then, not on later
+// multiplies (so a halving undone by downloads is no part, and a x1 is
+// never one). Points a factor made a rule forget above its cap (a x2 at
+// the cap, a result past ±MaxPoints) are that factor's part once they
+// would show (a decaying rule would have stayed at its cap longer).
+// Where several multiplies changed several capped rules sharing a decay,
+// a cap's undoing of one rule is shared among them in proportion to
+// their changes of that decay class: exact per rule and multiply it
+// would take a number per pair in every lead's state. The largest
+// multiply part also takes the rounding. With one multiply rule, its
+// part is the rules' sum with it minus without it; two halvings of a
+// capped rule with nothing after are each what they took (10 -> 5 ->
+// 2.5: -5 and -2.5). A model with multiply rules has a fingerprint of
+// its own per version of this bookkeeping, so a state kept by an
+// earlier version is rebuilt (by the lifecycle engine; [Model.StateOf])
+// rather than misread. The parts and the
 // explanation's clamp add up to the score within the rounding of their
 // own sum: (n+2)·2^-52 times the sum of their magnitudes, n parts.
 // Active dates ([ActiveSpec], "2025-03-01" to "2025-06-01")

@@ -137,14 +137,14 @@ func TestCancellingChangesKeepAttribution(t *testing.T) {
 // to merge.
 func TestMaxOpsErrorNamesRules(t *testing.T) {
 	var rules []BehaviorRule
-	for i := range MaxOps {
+	for i := range 2*MaxOpClasses + 1 {
 		rules = append(rules, BehaviorRule{Name: fmt.Sprint("a", i), Types: []string{"v"}, Points: 1, Decay: &DecaySpec{HalfLife: time.Duration(i+1) * day}})
 	}
 	rules = append(rules, BehaviorRule{Name: "b", Types: []string{"v"}, Points: 1, Decay: &DecaySpec{HalfLife: day}},
 		BehaviorRule{Name: "half", Types: []string{"x"}, Op: OpMultiply, Factor: 0.5})
 	_, err := Compile(ModelSpec{Name: "m", Dimensions: []DimensionSpec{{Name: "eng", Behavior: rules}}}, Options{})
 	require.Error(t, err)
-	for _, want := range []string{`dimension "eng"`, `multiply rules ("half")`, fmt.Sprintf("at most %d different decays", MaxOps-1), `half-life 24h0m0s: "a0", "b"`, `half-life 216h0m0s: "a8"`} {
+	for _, want := range []string{`dimension "eng"`, `multiply rules ("half")`, fmt.Sprintf("at most %d different decays", MaxOpClasses), `half-life 24h0m0s: "a0", "b"`, `half-life 216h0m0s: "a8"`} {
 		assert.Contains(t, err.Error(), want)
 	}
 }

@@ -49,8 +49,8 @@ type Result struct {
 	// change-score operation is a hit of its own, with what it changed:
 	// the multiply rules' points are what the rules give minus what they
 	// would give without the multiplies (each multiply what its
-	// occurrences changed of the rules' banked points, decayed with them
-	// since; the latest also what the caps take now), those rules' hits
+	// occurrences changed, less what the caps undid of it since; see the
+	// package doc), those rules' hits
 	// what they would give without them; a set rule's its value minus
 	// what the rules gave before it. A
 	// behavior rule whose occurrences all decayed or expired (or whose
@@ -153,6 +153,9 @@ type scratch struct {
 	// its decayed and lifetime points at the as-of time (for a multiply
 	// rule: what it changed of all the others).
 	opF, opL []float64
+	// opForgot is, per multiply rule, the size of the banks it made the
+	// rules forget above their caps, decayed to the read.
+	opForgot []float64
 	// Per dimension: opLast is the multiply rule that takes what the
 	// other parts leave of the sum (-1: none), opHit its hit's index,
 	// partF and partL the sums of the dimension's parts.
@@ -164,22 +167,23 @@ type scratch struct {
 
 func (m *Model) newScratch() *scratch {
 	return &scratch{
-		runner: lang.NewRunner(m.lim),
-		rules:  make([]RuleState, len(m.beh)),
-		pred:   make([]bool, len(m.preds)),
-		fresh:  make([]float64, len(m.dims)),
-		life:   make([]float64, len(m.dims)),
-		rawF:   make([]float64, len(m.dims)),
-		rawL:   make([]float64, len(m.dims)),
-		fitOn:  make([]bool, len(m.fit)),
-		fitPts: make([]float64, len(m.fit)),
-		pts:    make([]float64, len(m.beh)),
-		opF:    make([]float64, len(m.beh)),
-		opL:    make([]float64, len(m.beh)),
-		opLast: make([]int32, len(m.dims)),
-		opHit:  make([]int32, len(m.dims)),
-		partF:  make([]float64, len(m.dims)),
-		partL:  make([]float64, len(m.dims)),
+		runner:   lang.NewRunner(m.lim),
+		rules:    make([]RuleState, len(m.beh)),
+		pred:     make([]bool, len(m.preds)),
+		fresh:    make([]float64, len(m.dims)),
+		life:     make([]float64, len(m.dims)),
+		rawF:     make([]float64, len(m.dims)),
+		rawL:     make([]float64, len(m.dims)),
+		fitOn:    make([]bool, len(m.fit)),
+		fitPts:   make([]float64, len(m.fit)),
+		pts:      make([]float64, len(m.beh)),
+		opF:      make([]float64, len(m.beh)),
+		opForgot: make([]float64, len(m.beh)),
+		opL:      make([]float64, len(m.beh)),
+		opLast:   make([]int32, len(m.dims)),
+		opHit:    make([]int32, len(m.dims)),
+		partF:    make([]float64, len(m.dims)),
+		partL:    make([]float64, len(m.dims)),
 	}
 }
 
@@ -698,53 +702,61 @@ func (m *Model) sums(sc *scratch, rs []RuleState, dst *Result, asOfT time.Time) 
 // part (its banked points less its OpsValue, decayed alike, plus its
 // recency bonus, within its cap: exactly what its occurrences gave).
 // Per multiply rule, what its occurrences changed of what the rules
-// showed when they happened (its Ops, each class decayed with its
-// half-life). The two sum the same changes grouped two ways, and differ
-// by what the caps did since: points banked above a cap again after a
-// halving make the rule show its cap either way, and a bank a factor
-// forgot would have kept a decaying rule at its cap. That difference is
-// shared among the dimension's multiplies in proportion to their sizes
-// (all of it to the latest when none changed anything), so each
-// multiply's part is its own change, less or more what the caps undid
-// or kept of it, and the parts add up. sc.opLast is then the multiply
-// with the largest part (at equal size, the latest), which also takes
-// the rounding of the sums. A dimension whose multiplies have no usable
-// Ops (a state written before they were kept) lists the changes as the
-// rules' own.
+// showed, less what the caps undid of it at later counts (its Ops, each
+// class decayed with its half-life; see countScaled). The two sum the
+// same changes grouped two ways, and differ by what decay did across the
+// caps since: a bank a factor forgot would have kept a decaying rule at
+// its cap longer. That difference is shared among the dimension's
+// multiplies in proportion to the banks they made the rules forget (or,
+// when none did, to their changes; all of it to the latest multiply
+// other than x1 when none changed anything), so the parts add up.
+// sc.opLast is then the multiply with the largest part (at equal size,
+// the latest), which also takes the rounding of the sums. A dimension
+// whose multiplies have no usable Ops lists the changes as the rules'
+// own.
 func (m *Model) opShares(sc *scratch, rs []RuleState, asOf int64) {
 	clear(sc.opF)
 	clear(sc.opL)
+	clear(sc.opForgot)
 	for di := range m.dims {
 		d := &m.dims[di]
 		sc.opLast[di], sc.opHit[di] = -1, -1
 		if !d.mult {
 			continue
 		}
-		var rulesF, rulesL, opsF, opsL, absF, absL float64
+		var rulesF, rulesL, opsF, opsL, absF, absL, absForgot float64
 		last := -1
 		for _, k := range d.beh {
 			r, s := &m.beh[k], &rs[k]
 			switch {
 			case r.set:
 			case r.multiply:
-				if s.N == 0 || len(s.Ops) != 1+len(d.opHL) {
+				if s.N == 0 || len(s.Ops) != opsLen(d) {
 					continue
 				}
-				var f float64
+				var f, forgot float64
+				from := s.At
+				if from == 0 {
+					from = s.Last // a state written before At was kept
+				}
 				for c, h := range d.opHL {
-					x := s.Ops[1+c]
-					if h > 0 && x != 0 {
-						x *= math.Exp2(-float64(asOf-s.Last) / h)
+					x, y := s.Ops[1+c], s.Ops[1+len(d.opHL)+c]
+					if h > 0 && (x != 0 || y != 0) {
+						q := math.Exp2(-float64(asOf-from) / h)
+						x, y = x*q, y*q
 					}
 					f += x
+					forgot += y
 				}
+				sc.opForgot[k] = math.Abs(forgot)
+				absForgot += math.Abs(forgot)
 				sc.opF[k], sc.opL[k] = f, s.Ops[0]
 				opsF += f
 				opsL += s.Ops[0]
 				absF += math.Abs(f)
 				absL += math.Abs(s.Ops[0])
-				if last < 0 || s.Last >= rs[last].Last {
-					last = k // the latest multiply (at one instant, the later rule)
+				if r.multBy != 1 && (last < 0 || s.Last >= rs[last].Last) {
+					last = k // the latest multiply (at one instant, the later rule) that is no x1
 				}
 			case s.N > 0 && (s.OpsValue != 0 || s.OpsLifetime != 0):
 				o, fresh := s.OpsValue, r.freshAt(s, asOf)
@@ -767,7 +779,13 @@ func (m *Model) opShares(sc *scratch, rs []RuleState, asOf int64) {
 			}
 			continue
 		}
-		share(sc.opF, m.beh, d.beh, last, rulesF-opsF, absF)
+		if absForgot > 0 {
+			// What decay does across the caps since comes from the
+			// banks the factors forgot.
+			shareBy(sc.opF, sc.opForgot, m.beh, d.beh, rulesF-opsF, absForgot)
+		} else {
+			share(sc.opF, m.beh, d.beh, last, rulesF-opsF, absF)
+		}
 		share(sc.opL, m.beh, d.beh, last, rulesL-opsL, absL)
 		big := last
 		for _, k := range d.beh {
@@ -776,6 +794,16 @@ func (m *Model) opShares(sc *scratch, rs []RuleState, asOf int64) {
 			}
 		}
 		sc.opLast[di] = int32(big)
+	}
+}
+
+// shareBy adds diff to the parts ops of the multiply rules among
+// dimRules in proportion to their weights w (summing to abs > 0).
+func shareBy(ops, w []float64, beh []behRule, dimRules []int, diff, abs float64) {
+	for _, k := range dimRules {
+		if beh[k].multiply && w[k] != 0 {
+			ops[k] += diff * (w[k] / abs)
+		}
 	}
 }
 

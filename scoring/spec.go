@@ -336,10 +336,15 @@ const (
 	// MaxSequence caps BehaviorRule.Sequence.
 	MaxSequence = 16
 	// MaxOps caps a multiply rule's RuleState.Ops: its lifetime change
-	// and one decayed change per decay class of its dimension's rules
-	// (no decay, or one half-life), so a dimension with a multiply rule
-	// has at most MaxOps-1 different decays among its other rules.
-	MaxOps = 9
+	// and two decayed numbers per decay class of its dimension's rules
+	// (no decay, or one half-life): what it changed and what it made
+	// the rules forget above their caps. So a dimension with a multiply
+	// rule has at most MaxOpClasses different decays among its other
+	// rules.
+	MaxOps = 1 + 2*MaxOpClasses
+	// MaxOpClasses caps the different decays (no decay, or a half-life)
+	// of the rules a multiply scales: see MaxOps.
+	MaxOpClasses = 8
 )
 
 // MaxEvents caps the events of one [Input] (one lead): more is an error

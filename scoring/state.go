@@ -111,13 +111,15 @@ type RuleState struct {
 	// dimension: Ops[0] what it changed of their lifetime points, then
 	// per decay class of the dimension (the rules without decay, then
 	// each half-life, in model order of first use) what it changed of
-	// their decayed points, as of Last. A change is what an occurrence
-	// did to what a rule showed then (its points decayed to then,
-	// within its cap, after minus before), and decays with the rule
-	// (what the caps did since is read with the rules' OpsValue: see
-	// the package doc); rules sharing a decay decay alike,
-	// so one number per class is exact. At most [MaxOps] entries.
-	// Results list them as the multiply rule's own points.
+	// their decayed points, then per class the points it made them
+	// forget above their caps, all as of At. A change is what an
+	// occurrence did to what a rule showed then (its points decayed to
+	// then, within its cap, after minus before), less what later
+	// occurrences of the rule undid of it (points banked back to the
+	// cap); changes decay with the rules changed, and rules sharing a
+	// decay decay alike, so one number per class is exact. At most
+	// [MaxOps] entries. Results list them as the multiply rule's own
+	// points. For a multiply rule, At is the time Ops are as of.
 	Ops []float64 `json:"ops,omitempty"`
 	// OpsValue and OpsLifetime are, for a rule that multiply rules
 	// scale, the sum of their changes to its decayed points (as of At,
