@@ -313,23 +313,11 @@ func decodeJourneyAccumulator(b []byte) (*journey.FunnelAccumulator, error) {
 	return unmarshalNew[journey.FunnelAccumulator](b)
 }
 
-func encodeEvent(v leadkit.Event) ([]byte, error) { return encodeTotal(v) }
-
-func decodeEvent(b []byte) (leadkit.Event, error) { return unmarshalTotal[leadkit.Event](b) }
-
-func encodeTimeline(v journey.Timeline) ([]byte, error) { return encodeTotal(v) }
-
-func decodeTimeline(b []byte) (journey.Timeline, error) { return unmarshalTotal[journey.Timeline](b) }
-
 func encodeJourneyResult(v journey.FunnelResult) ([]byte, error) { return json.Marshal(v) }
 
 func decodeJourneyResult(b []byte) (journey.FunnelResult, error) {
 	return unmarshalJSON[journey.FunnelResult](b)
 }
-
-func encodeTenantTimeline(v TenantTimeline) ([]byte, error) { return encodeTotal(v) }
-
-func decodeTenantTimeline(b []byte) (TenantTimeline, error) { return unmarshalTotal[TenantTimeline](b) }
 
 func encodeTenantFunnel(v TenantFunnel) ([]byte, error) { return json.Marshal(v) }
 
