@@ -48,6 +48,18 @@ func rejectedProspectJSON(v lkbeam.RejectedProspect) (string, error) {
 // active, graduated, merged, opted out and erased.
 func simProspects(t *testing.T, seed uint64, leads int) []pool.Prospect {
 	t.Helper()
+	p := feedPool(t, nil, seed, leads)
+	var out []pool.Prospect
+	require.NoError(t, p.Store().Scan(context.Background(), func(pr pool.Prospect) error {
+		out = append(out, pr)
+		return nil
+	}))
+	return out
+}
+
+// feedPool is simProspects' pool over the store st (nil: in memory).
+func feedPool(t *testing.T, st pool.Store, seed uint64, leads int) *pool.Pool {
+	t.Helper()
 	ctx := context.Background()
 	s, err := sim.New(sim.Config{Seed: seed, Leads: leads})
 	require.NoError(t, err)
@@ -56,6 +68,7 @@ func simProspects(t *testing.T, seed uint64, leads int) []pool.Prospect {
 	p, err := pool.New(pool.Options{
 		Policy: pool.Policy{Conditions: []pool.Condition{{Name: "company", When: `company.name != ""`}}},
 		Now:    func() time.Time { return now },
+		Store:  st,
 		NewID:  func() string { n++; return fmt.Sprintf("p%06d", n) },
 	})
 	require.NoError(t, err)
@@ -83,12 +96,7 @@ func simProspects(t *testing.T, seed uint64, leads int) []pool.Prospect {
 		}
 		require.NoError(t, err)
 	}
-	var out []pool.Prospect
-	require.NoError(t, p.Store().Scan(ctx, func(pr pool.Prospect) error {
-		out = append(out, pr)
-		return nil
-	}))
-	return out
+	return p
 }
 
 // TestProspectJSONRoundTrip: the pool's prospects, the coder's JSON, come

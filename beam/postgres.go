@@ -10,11 +10,14 @@ import (
 
 	"github.com/leadkit/leadkit"
 	"github.com/leadkit/leadkit/journey"
+	"github.com/leadkit/leadkit/pool"
 	"github.com/leadkit/leadkit/postgres"
 )
 
 func init() {
 	register.DoFn3x1[context.Context, []byte, func(leadkit.Event), error](&readPostgresFn{})
+	register.DoFn3x1[context.Context, []byte, func(pool.Prospect), error](&readProspectsFn{})
+	register.Emitter1[pool.Prospect]()
 }
 
 // PostgresSource says which events ReadPostgres reads: one tenant's, from
@@ -68,38 +71,90 @@ type PostgresSource struct {
 // leadkit.ErrInvalid) before the pipeline runs; a database that cannot be
 // reached fails the pipeline.
 func ReadPostgres(s beam.Scope, src PostgresSource) (events beam.PCollection, err error) {
+	if err := src.check("read postgres"); err != nil {
+		return beam.PCollection{}, err
+	}
+	s = s.Scope("leadkit.ReadPostgres")
+	return beam.ParDo(s, &readPostgresFn{pgReader{Source: src}}, beam.Impulse(s)), nil
+}
+
+// check fills the default tenant and checks src, for the reader what.
+func (src *PostgresSource) check(what string) error {
 	if src.Tenant == "" {
 		src.Tenant = leadkit.DefaultTenant
 	}
 	if err := leadkit.ValidateTenant(src.Tenant); err != nil {
-		return beam.PCollection{}, fmt.Errorf("leadkit beam: read postgres: %w", err)
+		return fmt.Errorf("leadkit beam: %s: %w", what, err)
 	}
 	if _, err := postgres.Schema(src.TablePrefix); err != nil {
-		return beam.PCollection{}, fmt.Errorf("leadkit beam: read postgres: %w", err)
+		return fmt.Errorf("leadkit beam: %s: %w", what, err)
 	}
 	if src.DSN == "" {
-		return beam.PCollection{}, fmt.Errorf("leadkit beam: read postgres: %w: no DSN", leadkit.ErrInvalid)
+		return fmt.Errorf("leadkit beam: %s: %w: no DSN", what, leadkit.ErrInvalid)
 	}
-	s = s.Scope("leadkit.ReadPostgres")
-	return beam.ParDo(s, &readPostgresFn{Source: src}, beam.Impulse(s)), nil
+	return nil
 }
 
-// readPostgresFn reads a tenant's events through a JourneyStore.
-type readPostgresFn struct {
+// ReadPostgresProspects reads the prospect pool of src.Tenant from the
+// postgres module's prospect table: prospects is a PCollection of
+// pool.Prospect, every prospect of the tenant once (merged and erased
+// ones included), as postgres.PoolStore.Scan returns them: the input of
+// PoolMetrics with the same tenant. The read is the store's own Scan (in
+// pages of 500 prospects in ID order, one short transaction per page,
+// under the tenant's row-level security), on one worker, as
+// ReadPostgres reads events; the same source checks apply.
+func ReadPostgresProspects(s beam.Scope, src PostgresSource) (prospects beam.PCollection, err error) {
+	if err := src.check("read postgres prospects"); err != nil {
+		return beam.PCollection{}, err
+	}
+	s = s.Scope("leadkit.ReadPostgresProspects")
+	return beam.ParDo(s, &readProspectsFn{pgReader{Source: src}}, beam.Impulse(s)), nil
+}
+
+// readProspectsFn reads a tenant's prospects through a PoolStore.
+type readProspectsFn struct{ pgReader }
+
+// ProcessElement emits every prospect of the tenant.
+func (fn *readProspectsFn) ProcessElement(ctx context.Context, _ []byte, emit func(pool.Prospect)) error {
+	store, err := postgres.NewPoolStore(ctx, postgres.SQL(fn.db), postgres.Options{
+		Tenant: fn.Source.Tenant, TablePrefix: fn.Source.TablePrefix, SkipMigrate: true})
+	if err != nil {
+		return fmt.Errorf("leadkit beam: read postgres prospects: %w", err)
+	}
+	if err := store.Scan(ctx, func(p pool.Prospect) error { emit(p); return nil }); err != nil {
+		return fmt.Errorf("leadkit beam: read postgres prospects: tenant %q: %w", fn.Source.Tenant, err)
+	}
+	return nil
+}
+
+// pgReader is what the readers share: the source, and the database
+// opened for it on a worker.
+type pgReader struct {
 	Source PostgresSource `json:"source"`
 
 	db *sql.DB
 }
 
 // Setup opens the database (connections are made when needed).
-func (fn *readPostgresFn) Setup() error {
-	db, err := sql.Open("pgx", fn.Source.DSN)
+func (r *pgReader) Setup() error {
+	db, err := sql.Open("pgx", r.Source.DSN)
 	if err != nil {
 		return fmt.Errorf("leadkit beam: read postgres: %w", err)
 	}
-	fn.db = db
+	r.db = db
 	return nil
 }
+
+// Teardown closes the database.
+func (r *pgReader) Teardown() error {
+	if r.db == nil {
+		return nil
+	}
+	return r.db.Close()
+}
+
+// readPostgresFn reads a tenant's events through a JourneyStore.
+type readPostgresFn struct{ pgReader }
 
 // ProcessElement emits every event of the tenant.
 func (fn *readPostgresFn) ProcessElement(ctx context.Context, _ []byte, emit func(leadkit.Event)) error {
@@ -118,12 +173,4 @@ func (fn *readPostgresFn) ProcessElement(ctx context.Context, _ []byte, emit fun
 		return fmt.Errorf("leadkit beam: read postgres: tenant %q: %w", fn.Source.Tenant, err)
 	}
 	return nil
-}
-
-// Teardown closes the database.
-func (fn *readPostgresFn) Teardown() error {
-	if fn.db == nil {
-		return nil
-	}
-	return fn.db.Close()
 }

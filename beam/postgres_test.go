@@ -20,6 +20,7 @@ import (
 	"github.com/leadkit/leadkit"
 	lkbeam "github.com/leadkit/leadkit/beam"
 	"github.com/leadkit/leadkit/journey"
+	"github.com/leadkit/leadkit/pool"
 	"github.com/leadkit/leadkit/postgres"
 	"github.com/leadkit/leadkit/sim"
 )
@@ -113,6 +114,77 @@ func TestReadPostgresOnPrism(t *testing.T) {
 	assert.Equal(t, jsonLines(t, []lkbeam.TenantFunnel{{Tenant: "acme", Result: want}}), fileLines(t, filepath.Join(out, "funnel.jsonl")))
 }
 
+// TestReadPostgresProspectsOnPrism: a tenant's pool, kept by the
+// postgres module's store (a real pool fed a simulated business's
+// observations, another tenant's under the same IDs), read by a role held
+// to row-level security, is what the store's Scan lists, and PoolMetrics
+// over it equals one pool.Metrics over that list.
+func TestReadPostgresProspectsOnPrism(t *testing.T) {
+	dsn := os.Getenv("LEADKIT_PG_DSN")
+	if dsn == "" {
+		t.Skip("LEADKIT_PG_DSN is not set")
+	}
+	ctx := context.Background()
+	owner, err := sql.Open("pgx", dsn)
+	require.NoError(t, err)
+	t.Cleanup(func() { owner.Close() })
+	n := rand.Uint32()
+	schema, role := fmt.Sprintf("beampool_%d", n), fmt.Sprintf("beampool_reader_%d", n)
+	_, err = owner.ExecContext(ctx, `CREATE SCHEMA `+schema)
+	require.NoError(t, err)
+	t.Cleanup(func() { _, _ = owner.Exec(`DROP SCHEMA ` + schema + ` CASCADE`) })
+	_, err = owner.ExecContext(ctx, `CREATE ROLE `+role+` LOGIN`)
+	require.NoError(t, err)
+	t.Cleanup(func() { _, _ = owner.Exec(`DROP OWNED BY ` + role + `; DROP ROLE ` + role) })
+	prefix := schema + ".leadkit_"
+
+	acme, err := postgres.NewPoolStore(ctx, postgres.SQL(owner), postgres.Options{Tenant: "acme", TablePrefix: prefix})
+	require.NoError(t, err)
+	other, err := acme.ForTenant("other")
+	require.NoError(t, err)
+	for _, st := range []pool.Store{acme, other} {
+		feedPool(t, st, 4, 500)
+	}
+	require.NoError(t, postgres.Grant(ctx, postgres.SQL(owner), role, postgres.Options{TablePrefix: prefix}))
+	var stored []pool.Prospect
+	require.NoError(t, acme.Scan(ctx, func(p pool.Prospect) error {
+		stored = append(stored, p)
+		return nil
+	}))
+	require.Greater(t, len(stored), 500, "more than one page of Scan")
+	first := stored[0].JoinedAt
+	for _, p := range stored {
+		if p.JoinedAt.Before(first) {
+			first = p.JoinedAt
+		}
+	}
+	spec := pool.MetricsSpec{From: first, To: first.AddDate(1, 0, 0), Bucket: leadkit.PeriodMonth}
+	m, err := pool.NewMetrics(spec)
+	require.NoError(t, err)
+	for _, p := range stored {
+		require.NoError(t, m.Add(p))
+	}
+	want := m.Result()
+	require.Positive(t, want.Totals.Outflow.Graduated)
+
+	out := t.TempDir()
+	p, s := beam.NewPipelineWithRoot()
+	got, err := lkbeam.ReadPostgresProspects(s, lkbeam.PostgresSource{
+		DSN:         strings.Replace(dsn, "postgres@", role+"@", 1),
+		Tenant:      "acme",
+		TablePrefix: prefix,
+	})
+	require.NoError(t, err)
+	lkbeam.WriteJSON(s, filepath.Join(out, "prospects.jsonl"), got)
+	metrics, _, err := lkbeam.PoolMetrics(s, "acme", spec, got, lkbeam.FunnelOptions{Fanout: 4})
+	require.NoError(t, err)
+	lkbeam.WriteJSON(s, filepath.Join(out, "metrics.jsonl"), metrics)
+	require.NoError(t, ptest.Run(p))
+
+	assert.Equal(t, jsonLines(t, stored), fileLines(t, filepath.Join(out, "prospects.jsonl")), "the tenant's prospects, as the store lists them")
+	assert.Equal(t, jsonLines(t, []lkbeam.TenantPoolMetrics{{Tenant: "acme", Result: want}}), fileLines(t, filepath.Join(out, "metrics.jsonl")))
+}
+
 // TestReadPostgresRefusesBadSource: a bad tenant, table prefix or an
 // empty DSN is an error when the pipeline is built.
 func TestReadPostgresRefusesBadSource(t *testing.T) {
@@ -124,5 +196,7 @@ func TestReadPostgresRefusesBadSource(t *testing.T) {
 	} {
 		_, err := lkbeam.ReadPostgres(s, src)
 		assert.ErrorIs(t, err, leadkit.ErrInvalid, "%+v", src)
+		_, err = lkbeam.ReadPostgresProspects(s, src)
+		assert.ErrorIs(t, err, leadkit.ErrInvalid, "prospects: %+v", src)
 	}
 }
