@@ -464,8 +464,10 @@ func checkFunctions(functions map[string]string) string {
 // verifyStage computes one stage's result.
 // StagePlan holds the options of the mergeable per-lead aggregates Verify
 // computes for one stage: the new vs old leads that reached it
-// (journey.SourceAge), content by funnel phase (journey.ContentPhases)
-// and the old leads' nurture (journey.OldLeadNurture). It is data (JSON),
+// (journey.SourceAge), their cycle time (journey.CycleTimes), the nurture
+// power of content (journey.NurturePower), content by funnel phase
+// (journey.ContentPhases) and the old leads' nurture
+// (journey.OldLeadNurture). It is data (JSON),
 // so that the same aggregates can be run partitioned, one accumulator per
 // shard of journey.LeadJourney (the beam module does), and equal Verify's.
 type StagePlan struct {
@@ -473,6 +475,14 @@ type StagePlan struct {
 	Stage string `json:"stage"`
 	// Age are the options of StageResult.Age.
 	Age journey.SourceAgeOptions `json:"age"`
+	// Cycle are the options of StageResult.Cycle: measured from creation
+	// to the first entry into the stage in the period. Its Created is not
+	// part of the plan: a journey.LeadJourney carries its lead's creation
+	// time (Verify passes the leads' to journey.CycleTimes).
+	Cycle journey.CycleOptions `json:"cycle"`
+	// Nurture are the options of StageResult.Nurture: VerifyOptions.Nurture
+	// over the period (its From and To).
+	Nurture journey.NurtureOptions `json:"nurture"`
 	// Phases are the options of StageResult.Phases; nil for a stage
 	// outside the funnel order (Recycled, Lost), which has none.
 	Phases *journey.ContentPhaseOptions `json:"phases,omitempty"`
@@ -483,7 +493,8 @@ type StagePlan struct {
 
 // VerifyPlan returns the StagePlan of each stage Verify verifies for the
 // period, in the order of VerifyOptions.Stages: the options Verify passes
-// to journey.SourceAge, journey.ContentPhases and journey.OldLeadNurture.
+// to journey.SourceAge, journey.CycleTimes, journey.NurturePower,
+// journey.ContentPhases and journey.OldLeadNurture.
 func (e *Engine) VerifyPlan(p Period) ([]StagePlan, error) {
 	if err := p.validate(); err != nil {
 		return nil, err
@@ -498,7 +509,11 @@ func (e *Engine) VerifyPlan(p Period) ([]StagePlan, error) {
 // stagePlan is the StagePlan of stage st over p.
 func (e *Engine) stagePlan(st string, p Period) StagePlan {
 	opts := e.verify
-	plan := StagePlan{Stage: st, Age: journey.SourceAgeOptions{From: p.From, To: p.To, Buckets: opts.Buckets}}
+	plan := StagePlan{Stage: st, Age: journey.SourceAgeOptions{From: p.From, To: p.To, Buckets: opts.Buckets},
+		Cycle: journey.CycleOptions{Start: journey.FromCreated, From: p.From, To: p.To}}
+	plan.Nurture = opts.Nurture
+	plan.Nurture.Types = slices.Clone(opts.Nurture.Types)
+	plan.Nurture.From, plan.Nurture.To = p.From, p.To
 	order := e.machine.FunnelStages()
 	if !slices.Contains(order, st) {
 		// Phases and old-lead nurture place touches by the funnel order:
@@ -534,18 +549,12 @@ func (e *Engine) verifyStage(snap *snapshot, st string, p Period, opts VerifyOpt
 		return r, wrap("source age", err)
 	}
 	// The entries into the stage in the period are the conversions.
-	var inPeriod []stage.Visit
-	for _, v := range visits {
-		if v.Stage == st && v.At.Before(p.To) && !v.At.Before(p.From) {
-			inPeriod = append(inPeriod, v)
-		}
-	}
-	if r.Cycle, err = journey.CycleTimes(timelines, inPeriod, st, journey.CycleOptions{Start: journey.FromCreated, Created: created}); err != nil {
+	cycle := plan.Cycle
+	cycle.Created = created
+	if r.Cycle, err = journey.CycleTimes(timelines, visits, st, cycle); err != nil {
 		return r, wrap("cycle times", err)
 	}
-	nurture := opts.Nurture
-	nurture.From, nurture.To = p.From, p.To
-	if r.Nurture, err = journey.NurturePower(timelines, visits, st, nurture); err != nil {
+	if r.Nurture, err = journey.NurturePower(timelines, visits, st, plan.Nurture); err != nil {
 		return r, wrap("nurture power", err)
 	}
 	if plan.Phases != nil {
