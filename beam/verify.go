@@ -223,12 +223,19 @@ func (f *leadJourneyFn) ProcessElement(lead string, events func(*leadkit.Event) 
 }
 
 // TenantStage is the per-lead aggregates of lifecycle.Verify for one
-// tenant and one stage plan: StageResult's Age, Phases and OldLeads.
+// tenant and one stage plan: StageResult's Age, Cycle, Nurture, Phases
+// and OldLeads.
 type TenantStage struct {
 	Tenant string `json:"tenant"`
 	Stage  string `json:"stage"`
 	// Age is lifecycle.StageResult.Age.
 	Age journey.SourceAgeResult `json:"age"`
+	// Cycle is lifecycle.StageResult.Cycle: its medians and percentiles
+	// past 1,024 leads are the sketch's (see journey.CycleTimes), as
+	// Verify's are.
+	Cycle journey.CycleResult `json:"cycle"`
+	// Nurture is lifecycle.StageResult.Nurture.
+	Nurture []journey.ContentPower `json:"nurture"`
 	// Phases and OldLeads are lifecycle.StageResult's; empty for a plan
 	// without them (a stage outside the funnel order), as in Verify.
 	Phases   journey.ContentPhasesResult  `json:"phases"`
@@ -236,7 +243,8 @@ type TenantStage struct {
 }
 
 // VerifyAggregates computes the per-lead aggregates of lifecycle.Verify
-// (source age, content phases and old-lead nurture) for each stage plan
+// (source age, cycle time, nurture power, content phases and old-lead
+// nurture) for each stage plan
 // (lifecycle.Engine.VerifyPlan) over journeys (from Journeys), per
 // tenant: result is a PCollection of TenantStage, one per tenant and
 // plan, each field equal (as JSON, byte for byte) to the same field of
@@ -245,8 +253,10 @@ type TenantStage struct {
 //
 // Each tenant's leads are spread over o.Fanout partial accumulators by a
 // hash of the lead ID; a partial accumulator holds the library's
-// journey.SourceAgeAccumulator, ContentPhaseAccumulator and
-// OldLeadNurtureAccumulator of every plan, travels in their binary
+// journey.SourceAgeAccumulator, CycleAccumulator, NurtureAccumulator,
+// ContentPhaseAccumulator and OldLeadNurtureAccumulator of every plan
+// (a tenant with more than journey.MaxNurtureKeys distinct nurture keys
+// fails the pipeline, whatever the order), travels in their binary
 // encodings, and the partial accumulators of a tenant are merged into
 // its results. A journey an accumulator refuses (one not made by
 // Journeys: bad events, visits or creation time) goes to rejected as a
@@ -303,7 +313,7 @@ func emitStages(tenant string, stages []TenantStage, emit func(TenantStage)) {
 	}
 }
 
-// verifyAccumulator holds the three accumulators of every plan.
+// verifyAccumulator holds the accumulators of every plan.
 type verifyAccumulator struct {
 	stages []stageAccumulators
 }
@@ -311,6 +321,8 @@ type verifyAccumulator struct {
 type stageAccumulators struct {
 	stage    string
 	age      *journey.SourceAgeAccumulator
+	cycle    *journey.CycleAccumulator
+	nurture  *journey.NurtureAccumulator
 	phases   *journey.ContentPhaseAccumulator
 	oldLeads *journey.OldLeadNurtureAccumulator
 }
@@ -322,6 +334,12 @@ func newVerifyAccumulator(plans []lifecycle.StagePlan) (*verifyAccumulator, erro
 		st.stage = p.Stage
 		var err error
 		if st.age, err = journey.NewSourceAgeAccumulator(p.Stage, p.Age); err != nil {
+			return nil, err
+		}
+		if st.cycle, err = journey.NewCycleAccumulator(p.Stage, p.Cycle); err != nil {
+			return nil, err
+		}
+		if st.nurture, err = journey.NewNurtureAccumulator(p.Stage, p.Nurture); err != nil {
 			return nil, err
 		}
 		if (p.Phases == nil) != (p.OldLeads == nil) {
@@ -345,6 +363,12 @@ func (a *verifyAccumulator) add(j journey.LeadJourney) error {
 		if err := st.age.Add(j); err != nil {
 			return err
 		}
+		if err := st.cycle.Add(j); err != nil {
+			return err
+		}
+		if err := st.nurture.Add(j); err != nil {
+			return err
+		}
 		if st.phases != nil {
 			if err := st.phases.Add(j); err != nil {
 				return err
@@ -366,6 +390,12 @@ func (a *verifyAccumulator) merge(b *verifyAccumulator) error {
 		if err := x.age.Merge(y.age); err != nil {
 			return err
 		}
+		if err := x.cycle.Merge(y.cycle); err != nil {
+			return err
+		}
+		if err := x.nurture.Merge(y.nurture); err != nil {
+			return err
+		}
 		if (x.phases == nil) != (y.phases == nil) {
 			return fmt.Errorf("beam: verify aggregates: %w: stage %q planned differently", leadkit.ErrInvalid, x.stage)
 		}
@@ -384,7 +414,7 @@ func (a *verifyAccumulator) merge(b *verifyAccumulator) error {
 func (a *verifyAccumulator) results() []TenantStage {
 	out := make([]TenantStage, len(a.stages))
 	for i, st := range a.stages {
-		out[i] = TenantStage{Stage: st.stage, Age: st.age.Result()}
+		out[i] = TenantStage{Stage: st.stage, Age: st.age.Result(), Cycle: st.cycle.Result(), Nurture: st.nurture.Result()}
 		if st.phases != nil {
 			out[i].Phases = st.phases.Result()
 			out[i].OldLeads = st.oldLeads.Result()
@@ -442,7 +472,8 @@ func (f *mergeVerifyFn) ExtractOutput(a *verifyAccumulator) []TenantStage { retu
 
 // A verifyAccumulator travels as: uvarint stages, then per stage its
 // name, a byte (1 with phases and old leads, else 0) and each
-// accumulator's own binary encoding, length-prefixed.
+// accumulator's own binary encoding, length-prefixed: source age, cycle
+// time, nurture power, then content phases and old-lead nurture.
 func encodeVerifyAccumulator(a *verifyAccumulator) ([]byte, error) {
 	b := binary.AppendUvarint(nil, uint64(len(a.stages)))
 	appendEnc := func(m interface{ MarshalBinary() ([]byte, error) }) error {
@@ -460,8 +491,10 @@ func encodeVerifyAccumulator(a *verifyAccumulator) ([]byte, error) {
 		} else {
 			b = append(b, 1)
 		}
-		if err := appendEnc(st.age); err != nil {
-			return nil, err
+		for _, m := range []interface{ MarshalBinary() ([]byte, error) }{st.age, st.cycle, st.nurture} {
+			if err := appendEnc(m); err != nil {
+				return nil, err
+			}
 		}
 		if st.phases != nil {
 			if err := appendEnc(st.phases); err != nil {
@@ -496,9 +529,11 @@ func decodeVerifyAccumulator(b []byte) (*verifyAccumulator, error) {
 		}
 		withPhases := b[0]
 		b = b[1:]
-		st.age = new(journey.SourceAgeAccumulator)
-		if err := read(st.age); err != nil {
-			return nil, err
+		st.age, st.cycle, st.nurture = new(journey.SourceAgeAccumulator), new(journey.CycleAccumulator), new(journey.NurtureAccumulator)
+		for _, m := range []interface{ UnmarshalBinary([]byte) error }{st.age, st.cycle, st.nurture} {
+			if err := read(m); err != nil {
+				return nil, err
+			}
 		}
 		switch withPhases {
 		case 0:
