@@ -139,7 +139,9 @@ type StageResult struct {
 	// repeat, with the touch mix of each group before converting.
 	Age journey.SourceAgeResult `json:"age"`
 	// Cycle is the time from creation to the stage, for the same leads
-	// (to their first entry in the period).
+	// (to their first entry in the period). Past 1,024 leads its medians
+	// and percentiles are a sketch's, within 1% of the exact ones (see
+	// journey.CycleTimes).
 	Cycle journey.CycleResult `json:"cycle"`
 	// Nurture is the nurture power of each content touched in the period.
 	Nurture []journey.ContentPower `json:"nurture"`
