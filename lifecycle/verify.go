@@ -365,6 +365,18 @@ type snapshot struct {
 	created   map[string]time.Time
 	visits    []stage.Visit
 	timelines []journey.Timeline
+	journeys  []journey.LeadJourney // by leadJourneys, once
+	jerr      error
+	joined    bool
+}
+
+// leadJourneys is journey.Journeys of the snapshot, made once.
+func (s *snapshot) leadJourneys() ([]journey.LeadJourney, error) {
+	if !s.joined {
+		s.journeys, s.jerr = journey.Journeys(s.timelines, s.visits, s.created)
+		s.joined = true
+	}
+	return s.journeys, s.jerr
 }
 
 // snapshot reads the stores once, passing each stage history to
@@ -435,13 +447,22 @@ func checkValues(machine *stage.Machine, values map[string]Value) string {
 		if _, ok := def.Stage(s); !ok {
 			return fmt.Sprintf("values: stage %q is not a stage of %q%s", clip(s), clip(def.Name), hint(s, stageNames(def)))
 		}
-		if len(v.Types) == 0 || len(v.Types) > MaxTouchTypes || v.Attr == "" || leadkit.CheckText(v.Attr, leadkit.MaxNameBytes) != "" {
-			return fmt.Sprintf("values of %q: want 1 to %d event types and an attribute name", clip(s), MaxTouchTypes)
+		if msg := checkValue(s, v); msg != "" {
+			return msg
 		}
-		for _, t := range v.Types {
-			if msg := leadkit.CheckText(t, leadkit.MaxNameBytes); t == "" || msg != "" {
-				return fmt.Sprintf("values of %q: event type %q %s", clip(s), clip(t), msg)
-			}
+	}
+	return ""
+}
+
+// checkValue says what is wrong with the value of entries into stage s,
+// "" if nothing.
+func checkValue(s string, v Value) string {
+	if len(v.Types) == 0 || len(v.Types) > MaxTouchTypes || v.Attr == "" || leadkit.CheckText(v.Attr, leadkit.MaxNameBytes) != "" {
+		return fmt.Sprintf("values of %q: want 1 to %d event types and an attribute name", clip(s), MaxTouchTypes)
+	}
+	for _, t := range v.Types {
+		if msg := leadkit.CheckText(t, leadkit.MaxNameBytes); t == "" || msg != "" {
+			return fmt.Sprintf("values of %q: event type %q %s", clip(s), clip(t), msg)
 		}
 	}
 	return ""
@@ -576,63 +597,31 @@ func (e *Engine) verifyStage(snap *snapshot, st string, p Period, opts VerifyOpt
 // stageCredits credits the period's entries into stage st to each of
 // keys by each of models ("last_touch", "markov"), appending the results
 // to r.Attribution and the journeys left out to r.Skipped: Verify's
-// attribution, which ROI reads per period as well.
+// attribution, which ROI reads per period as well. It is one pass of a
+// CreditAccumulator of the stage's CreditPlan over the leads' journeys.
 func (e *Engine) stageCredits(snap *snapshot, st string, p Period, keys []attribution.TouchKey, models []string, opts VerifyOptions, r *StageResult) error {
-	var upTo []stage.Visit
-	for _, v := range snap.visits {
-		if v.Stage == st && v.At.Before(p.To) {
-			upTo = append(upTo, v)
-		}
-	}
-	journeys, err := attributionJourneys(snap.timelines, upTo, exits(snap.visits, e.machine.Definition(), e.machine.FunnelStages(), p.To), st, p, opts.Values)
+	a, err := NewCreditAccumulator(st, e.creditPlan(st, p, keys, models, opts))
 	if err != nil {
 		return err
 	}
-	for _, key := range keys {
-		conv := attribution.Conversion{Types: []string{attribution.StageEventType(st)}, Key: key, Lookback: opts.Lookback, AsOf: p.To, TouchTypes: opts.TouchTypes}
-		if _, ok := opts.Values[st]; ok {
-			conv.ValueAttr = valueAttr
+	js, err := snap.leadJourneys()
+	if err != nil {
+		return err
+	}
+	for _, j := range js {
+		if err := a.Add(j); err != nil {
+			return err
 		}
-		paths, err := attribution.PathsFromTimelines(journeys, conv)
-		if err != nil {
-			var te *attribution.TimelineError
-			if !errors.As(err, &te) {
-				return err
-			}
-			if key == keys[0] { // one journey, counted once
-				r.skipped(err)
-			}
-		}
-		for _, name := range models {
-			var model attribution.Model = attribution.LastTouch{}
-			if name == "markov" {
-				model = attribution.Markov{Order: opts.MarkovOrder}
-			}
-			a := StageCredit{Key: key, Model: name}
-			if a.Result, err = model.Attribute(paths); err != nil {
-				a.Result, a.Error = attribution.Result{}, err.Error()
-			}
-			r.Attribution = append(r.Attribution, a)
+	}
+	credits, skipped, reasons := a.Result()
+	r.Attribution = append(r.Attribution, credits...)
+	r.Skipped += skipped
+	for _, reason := range reasons {
+		if len(r.SkipReasons) < MaxSkipReasons {
+			r.SkipReasons = append(r.SkipReasons, reason)
 		}
 	}
 	return nil
-}
-
-// skipped counts the journeys PathsFromTimelines left out (one error each,
-// joined) and keeps the first reasons.
-func (r *StageResult) skipped(err error) {
-	var errs []error
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		errs = j.Unwrap()
-	} else {
-		errs = []error{err}
-	}
-	r.Skipped += len(errs)
-	for _, e := range errs {
-		if len(r.SkipReasons) < MaxSkipReasons {
-			r.SkipReasons = append(r.SkipReasons, e.Error())
-		}
-	}
 }
 
 // exits gives, per lead, the times (before to, ascending) it left the
