@@ -299,7 +299,9 @@ func (a *CreditAccumulator) skip(rs []skipReason) {
 		return
 	}
 	a.reasons = append(a.reasons, rs...)
-	slices.SortFunc(a.reasons, func(x, y skipReason) int { return cmp.Or(strings.Compare(x.lead, y.lead), cmp.Compare(x.piece, y.piece)) })
+	slices.SortFunc(a.reasons, func(x, y skipReason) int {
+		return cmp.Or(strings.Compare(x.lead, y.lead), cmp.Compare(x.piece, y.piece))
+	})
 	a.reasons = slices.CompactFunc(a.reasons, func(x, y skipReason) bool { return x.lead == y.lead && x.piece == y.piece })
 	if len(a.reasons) > MaxSkipReasons {
 		a.reasons = a.reasons[:MaxSkipReasons]

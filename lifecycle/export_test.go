@@ -17,7 +17,7 @@ func CreditsBothWays(ctx context.Context, e *Engine, st string, p Period) (got, 
 	if err != nil {
 		return got, ref, err
 	}
-	if err := e.stageCredits(snap, st, p, e.verify.Keys, verifyModels, e.verify, &got); err != nil {
+	if err := stageCredits(snap, st, e.creditPlan(st, p, e.verify.Keys, verifyModels, e.verify), &got); err != nil {
 		return got, ref, err
 	}
 	err = e.stageCreditsRef(snap, st, p, e.verify.Keys, verifyModels, e.verify, &ref)
@@ -85,4 +85,3 @@ func (r *StageResult) skipped(err error) {
 		}
 	}
 }
-

@@ -490,7 +490,8 @@ func checkFunctions(functions map[string]string) string {
 // (journey.SourceAge), their cycle time (journey.CycleTimes), the nurture
 // power of content (journey.NurturePower), content by funnel phase
 // (journey.ContentPhases) and the old leads' nurture
-// (journey.OldLeadNurture). It is data (JSON),
+// (journey.OldLeadNurture), and the stage's attribution (a
+// CreditAccumulator's). It is data (JSON),
 // so that the same aggregates can be run partitioned, one accumulator per
 // shard of journey.LeadJourney (the beam module does), and equal Verify's.
 type StagePlan struct {
@@ -512,12 +513,16 @@ type StagePlan struct {
 	// OldLeads are the options of StageResult.OldLeads; nil when Phases
 	// is.
 	OldLeads *journey.OldLeadNurtureOptions `json:"old_leads,omitempty"`
+	// Attribution is the plan of StageResult.Attribution, Skipped and
+	// SkipReasons (a CreditAccumulator's).
+	Attribution CreditPlan `json:"attribution"`
 }
 
 // VerifyPlan returns the StagePlan of each stage Verify verifies for the
 // period, in the order of VerifyOptions.Stages: the options Verify passes
 // to journey.SourceAge, journey.CycleTimes, journey.NurturePower,
-// journey.ContentPhases and journey.OldLeadNurture.
+// journey.ContentPhases and journey.OldLeadNurture, and the CreditPlan of
+// its attribution.
 func (e *Engine) VerifyPlan(p Period) ([]StagePlan, error) {
 	if err := p.validate(); err != nil {
 		return nil, err
@@ -537,6 +542,7 @@ func (e *Engine) stagePlan(st string, p Period) StagePlan {
 	plan.Nurture = opts.Nurture
 	plan.Nurture.Types = slices.Clone(opts.Nurture.Types)
 	plan.Nurture.From, plan.Nurture.To = p.From, p.To
+	plan.Attribution = e.creditPlan(st, p, opts.Keys, verifyModels, opts)
 	order := e.machine.FunnelStages()
 	if !slices.Contains(order, st) {
 		// Phases and old-lead nurture place touches by the funnel order:
@@ -588,19 +594,19 @@ func (e *Engine) verifyStage(snap *snapshot, st string, p Period, opts VerifyOpt
 			return r, wrap("old-lead nurture", err)
 		}
 	}
-	if err := e.stageCredits(snap, st, p, opts.Keys, verifyModels, opts, &r); err != nil {
+	if err := stageCredits(snap, st, plan.Attribution, &r); err != nil {
 		return r, wrap("attribution", err)
 	}
 	return r, nil
 }
 
-// stageCredits credits the period's entries into stage st to each of
-// keys by each of models ("last_touch", "markov"), appending the results
+// stageCredits credits the period's entries into stage st to each key of
+// the plan by each of its models ("last_touch", "markov"), appending the results
 // to r.Attribution and the journeys left out to r.Skipped: Verify's
 // attribution, which ROI reads per period as well. It is one pass of a
 // CreditAccumulator of the stage's CreditPlan over the leads' journeys.
-func (e *Engine) stageCredits(snap *snapshot, st string, p Period, keys []attribution.TouchKey, models []string, opts VerifyOptions, r *StageResult) error {
-	a, err := NewCreditAccumulator(st, e.creditPlan(st, p, keys, models, opts))
+func stageCredits(snap *snapshot, st string, plan CreditPlan, r *StageResult) error {
+	a, err := NewCreditAccumulator(st, plan)
 	if err != nil {
 		return err
 	}

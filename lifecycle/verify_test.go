@@ -580,8 +580,8 @@ func TestVerifyOldLeadsLeaveOutClosed(t *testing.T) {
 // TestVerifyPlanGivesVerifysAggregates: the accumulators built from
 // VerifyPlan's options, filled with one journey per lead from the
 // engine's stores (visits through stage.Reach, as Verify reads them) in
-// two shards merged, give Verify's Age, Cycle, Nurture, Phases and
-// OldLeads, stage by stage; a stage outside the funnel order has no Phases or OldLeads plan.
+// two shards merged, give Verify's Age, Cycle, Nurture, Phases, OldLeads
+// and Attribution (with Skipped and SkipReasons), stage by stage; a stage outside the funnel order has no Phases or OldLeads plan.
 func TestVerifyPlanGivesVerifysAggregates(t *testing.T) {
 	p, _ := verifyFixture(t)
 	e := p.engine(t, lifecycle.Options{Verify: lifecycle.VerifyOptions{Stages: []string{"MQL", "Recycled"}, TouchTypes: []string{"webinar_attended", "download", "page_view"}}})
@@ -645,6 +645,19 @@ func TestVerifyPlanGivesVerifysAggregates(t *testing.T) {
 		require.NoError(t, nurtures[1].Merge(nurtures[0]))
 		assert.Equal(t, v.Stages[i].Cycle, cycles[1].Result(), plan.Stage)
 		assert.Equal(t, v.Stages[i].Nurture, nurtures[1].Result(), plan.Stage)
+		var credits [2]*lifecycle.CreditAccumulator
+		for k := range credits {
+			credits[k], err = lifecycle.NewCreditAccumulator(shipped.Stage, shipped.Attribution)
+			require.NoError(t, err)
+		}
+		for k, j := range journeys {
+			require.NoError(t, credits[(k/2+1)%2].Add(j))
+		}
+		require.NoError(t, credits[0].Merge(credits[1]))
+		attr, skipped, reasons := credits[0].Result()
+		assert.Equal(t, v.Stages[i].Attribution, attr, plan.Stage)
+		assert.Equal(t, v.Stages[i].Skipped, skipped, plan.Stage)
+		assert.Equal(t, v.Stages[i].SkipReasons, reasons, plan.Stage)
 		assert.NotEmpty(t, v.Stages[i].Nurture, "a plan that measures something: %s", plan.Stage)
 		if shipped.Phases == nil {
 			continue
