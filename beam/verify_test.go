@@ -136,6 +136,10 @@ func TestVerifyAggregatesOnPrism(t *testing.T) {
 	reached, err := stage.Reach(b.visits, order)
 	require.NoError(t, err)
 	tls := timelinesOf(b.events)
+	// The credit's function form is lifecycle's: one CreditAccumulator
+	// over every lead's journey (lifecycle's tests check it is Verify's).
+	js, err := journey.Journeys(tls, reached, created)
+	require.NoError(t, err)
 	var want []string
 	sketched := 0
 	for _, plan := range plans {
@@ -157,6 +161,13 @@ func TestVerifyAggregatesOnPrism(t *testing.T) {
 		require.Positive(t, r.Age.Leads, plan.Stage)
 		require.Positive(t, r.Cycle.Overall.N, plan.Stage)
 		require.NotEmpty(t, r.Nurture, plan.Stage)
+		credits, err := lifecycle.NewCreditAccumulator(plan.Stage, *plan.Attribution)
+		require.NoError(t, err)
+		for _, j := range js {
+			require.NoError(t, credits.Add(j))
+		}
+		r.Attribution, r.Skipped, r.SkipReasons = credits.Result()
+		require.Positive(t, r.Attribution[0].Result.TotalConversions(), plan.Stage)
 		sketched = max(sketched, r.Cycle.Overall.N)
 		line, err := json.Marshal(r)
 		require.NoError(t, err)

@@ -514,8 +514,9 @@ type StagePlan struct {
 	// is.
 	OldLeads *journey.OldLeadNurtureOptions `json:"old_leads,omitempty"`
 	// Attribution is the plan of StageResult.Attribution, Skipped and
-	// SkipReasons (a CreditAccumulator's).
-	Attribution CreditPlan `json:"attribution"`
+	// SkipReasons (a CreditAccumulator's); VerifyPlan always sets it, nil
+	// asks for no attribution.
+	Attribution *CreditPlan `json:"attribution,omitempty"`
 }
 
 // VerifyPlan returns the StagePlan of each stage Verify verifies for the
@@ -542,7 +543,8 @@ func (e *Engine) stagePlan(st string, p Period) StagePlan {
 	plan.Nurture = opts.Nurture
 	plan.Nurture.Types = slices.Clone(opts.Nurture.Types)
 	plan.Nurture.From, plan.Nurture.To = p.From, p.To
-	plan.Attribution = e.creditPlan(st, p, opts.Keys, verifyModels, opts)
+	credit := e.creditPlan(st, p, opts.Keys, verifyModels, opts)
+	plan.Attribution = &credit
 	order := e.machine.FunnelStages()
 	if !slices.Contains(order, st) {
 		// Phases and old-lead nurture place touches by the funnel order:
@@ -594,7 +596,7 @@ func (e *Engine) verifyStage(snap *snapshot, st string, p Period, opts VerifyOpt
 			return r, wrap("old-lead nurture", err)
 		}
 	}
-	if err := stageCredits(snap, st, plan.Attribution, &r); err != nil {
+	if err := stageCredits(snap, st, *plan.Attribution, &r); err != nil {
 		return r, wrap("attribution", err)
 	}
 	return r, nil

@@ -647,7 +647,7 @@ func TestVerifyPlanGivesVerifysAggregates(t *testing.T) {
 		assert.Equal(t, v.Stages[i].Nurture, nurtures[1].Result(), plan.Stage)
 		var credits [2]*lifecycle.CreditAccumulator
 		for k := range credits {
-			credits[k], err = lifecycle.NewCreditAccumulator(shipped.Stage, shipped.Attribution)
+			credits[k], err = lifecycle.NewCreditAccumulator(shipped.Stage, *shipped.Attribution)
 			require.NoError(t, err)
 		}
 		for k, j := range journeys {
