@@ -679,3 +679,28 @@ func TestVerifyPlanGivesVerifysAggregates(t *testing.T) {
 	_, err = e.VerifyPlan(lifecycle.Period{From: period.To, To: period.From})
 	assert.ErrorIs(t, err, leadkit.ErrInvalid)
 }
+
+// Every journey Verify cannot use is counted, past the twenty reasons
+// attribution reports one by one (Skipped used to count the joined
+// errors: twenty and one "and 2 more"), and the reasons kept are the
+// first MaxSkipReasons by lead.
+func TestVerifySkippedCountsEveryJourney(t *testing.T) {
+	p, e := verifyFixture(t)
+	mar := time.Date(2026, 3, 20, 0, 0, 0, 0, time.UTC)
+	for r := range 22 {
+		var evs []leadkit.Event
+		for i := range 10_001 {
+			evs = append(evs, chEv(fmt.Sprintf("r%d-%d", r, i), fmt.Sprintf("reader%02d", r), "email_opened", "email", "news", "", mar.Add(time.Duration(i)*time.Second)))
+		}
+		_, err := e.Ingest(ctx, evs...)
+		require.NoError(t, err)
+	}
+	e = p.engine(t, lifecycle.Options{Verify: lifecycle.VerifyOptions{Stages: []string{"MQL"}, Keys: []attribution.TouchKey{attribution.ByChannel}}})
+	v, err := e.Verify(ctx, marchPeriod)
+	require.NoError(t, err)
+	assert.Equal(t, 22, v.Stages[0].Skipped)
+	require.Len(t, v.Stages[0].SkipReasons, lifecycle.MaxSkipReasons)
+	for i, reason := range v.Stages[0].SkipReasons {
+		assert.Contains(t, reason, fmt.Sprintf(`"reader%02d"`, i))
+	}
+}
