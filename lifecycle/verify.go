@@ -167,7 +167,8 @@ type StageResult struct {
 	// attribution.MaxPathTouches touches (set a Lookback), a value that is
 	// not a number.
 	Skipped int `json:"skipped,omitempty"`
-	// SkipReasons says why, for the first MaxSkipReasons of them.
+	// SkipReasons says why, for the first MaxSkipReasons of them (by lead
+	// ID, then by the journey's place among the lead's).
 	SkipReasons []string `json:"skip_reasons,omitempty"`
 }
 
