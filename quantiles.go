@@ -11,7 +11,8 @@ import (
 // first work touch, the pool's time to graduate. It is a field of those
 // specs (stage.FunnelSpec, journey.FunnelSpec, journey.WorkSpec,
 // pool.MetricsSpec); its zero value is the default, the same in every
-// package.
+// package, and the one journey's cycle times (journey.CycleAccumulator,
+// and so journey.CycleTimes and lifecycle.Verify's Cycle) are kept at.
 //
 // A sample of up to Exact durations is kept whole, and its median is
 // exact. Past Exact the durations are counted in a DDSketch (a histogram

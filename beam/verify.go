@@ -223,20 +223,34 @@ func (f *leadJourneyFn) ProcessElement(lead string, events func(*leadkit.Event) 
 }
 
 // TenantStage is the per-lead aggregates of lifecycle.Verify for one
-// tenant and one stage plan: StageResult's Age, Phases and OldLeads.
+// tenant and one stage plan: StageResult's Age, Cycle, Nurture, Phases,
+// OldLeads, and Attribution with Skipped and SkipReasons.
 type TenantStage struct {
 	Tenant string `json:"tenant"`
 	Stage  string `json:"stage"`
 	// Age is lifecycle.StageResult.Age.
 	Age journey.SourceAgeResult `json:"age"`
+	// Cycle is lifecycle.StageResult.Cycle: its medians and percentiles
+	// past 1,024 leads are the sketch's (see journey.CycleTimes), as
+	// Verify's are.
+	Cycle journey.CycleResult `json:"cycle"`
+	// Nurture is lifecycle.StageResult.Nurture.
+	Nurture []journey.ContentPower `json:"nurture"`
 	// Phases and OldLeads are lifecycle.StageResult's; empty for a plan
 	// without them (a stage outside the funnel order), as in Verify.
 	Phases   journey.ContentPhasesResult  `json:"phases"`
 	OldLeads journey.OldLeadNurtureResult `json:"old_leads"`
+	// Attribution, Skipped and SkipReasons are lifecycle.StageResult's
+	// (a lifecycle.CreditAccumulator's result); empty for a plan without
+	// Attribution.
+	Attribution []lifecycle.StageCredit `json:"attribution"`
+	Skipped     int                     `json:"skipped,omitempty"`
+	SkipReasons []string                `json:"skip_reasons,omitempty"`
 }
 
 // VerifyAggregates computes the per-lead aggregates of lifecycle.Verify
-// (source age, content phases and old-lead nurture) for each stage plan
+// (source age, cycle time, nurture power, content phases, old-lead
+// nurture, and the stage's attribution) for each stage plan
 // (lifecycle.Engine.VerifyPlan) over journeys (from Journeys), per
 // tenant: result is a PCollection of TenantStage, one per tenant and
 // plan, each field equal (as JSON, byte for byte) to the same field of
@@ -245,8 +259,10 @@ type TenantStage struct {
 //
 // Each tenant's leads are spread over o.Fanout partial accumulators by a
 // hash of the lead ID; a partial accumulator holds the library's
-// journey.SourceAgeAccumulator, ContentPhaseAccumulator and
-// OldLeadNurtureAccumulator of every plan, travels in their binary
+// journey.SourceAgeAccumulator, CycleAccumulator, NurtureAccumulator,
+// ContentPhaseAccumulator, OldLeadNurtureAccumulator and
+// lifecycle.CreditAccumulator of every plan (a tenant with more than journey.MaxNurtureKeys distinct nurture keys
+// fails the pipeline, whatever the order), travels in their binary
 // encodings, and the partial accumulators of a tenant are merged into
 // its results. A journey an accumulator refuses (one not made by
 // Journeys: bad events, visits or creation time) goes to rejected as a
@@ -303,7 +319,7 @@ func emitStages(tenant string, stages []TenantStage, emit func(TenantStage)) {
 	}
 }
 
-// verifyAccumulator holds the three accumulators of every plan.
+// verifyAccumulator holds the accumulators of every plan.
 type verifyAccumulator struct {
 	stages []stageAccumulators
 }
@@ -311,6 +327,9 @@ type verifyAccumulator struct {
 type stageAccumulators struct {
 	stage    string
 	age      *journey.SourceAgeAccumulator
+	cycle    *journey.CycleAccumulator
+	nurture  *journey.NurtureAccumulator
+	credits  *lifecycle.CreditAccumulator
 	phases   *journey.ContentPhaseAccumulator
 	oldLeads *journey.OldLeadNurtureAccumulator
 }
@@ -323,6 +342,17 @@ func newVerifyAccumulator(plans []lifecycle.StagePlan) (*verifyAccumulator, erro
 		var err error
 		if st.age, err = journey.NewSourceAgeAccumulator(p.Stage, p.Age); err != nil {
 			return nil, err
+		}
+		if st.cycle, err = journey.NewCycleAccumulator(p.Stage, p.Cycle); err != nil {
+			return nil, err
+		}
+		if st.nurture, err = journey.NewNurtureAccumulator(p.Stage, p.Nurture); err != nil {
+			return nil, err
+		}
+		if p.Attribution != nil {
+			if st.credits, err = lifecycle.NewCreditAccumulator(p.Stage, *p.Attribution); err != nil {
+				return nil, err
+			}
 		}
 		if (p.Phases == nil) != (p.OldLeads == nil) {
 			return nil, fmt.Errorf("beam: verify aggregates: %w: stage %q: a plan has both phases and old leads or neither", leadkit.ErrInvalid, p.Stage)
@@ -345,6 +375,17 @@ func (a *verifyAccumulator) add(j journey.LeadJourney) error {
 		if err := st.age.Add(j); err != nil {
 			return err
 		}
+		if err := st.cycle.Add(j); err != nil {
+			return err
+		}
+		if err := st.nurture.Add(j); err != nil {
+			return err
+		}
+		if st.credits != nil {
+			if err := st.credits.Add(j); err != nil {
+				return err
+			}
+		}
 		if st.phases != nil {
 			if err := st.phases.Add(j); err != nil {
 				return err
@@ -366,6 +407,20 @@ func (a *verifyAccumulator) merge(b *verifyAccumulator) error {
 		if err := x.age.Merge(y.age); err != nil {
 			return err
 		}
+		if err := x.cycle.Merge(y.cycle); err != nil {
+			return err
+		}
+		if err := x.nurture.Merge(y.nurture); err != nil {
+			return err
+		}
+		if (x.credits == nil) != (y.credits == nil) {
+			return fmt.Errorf("beam: verify aggregates: %w: stage %q planned differently", leadkit.ErrInvalid, x.stage)
+		}
+		if x.credits != nil {
+			if err := x.credits.Merge(y.credits); err != nil {
+				return err
+			}
+		}
 		if (x.phases == nil) != (y.phases == nil) {
 			return fmt.Errorf("beam: verify aggregates: %w: stage %q planned differently", leadkit.ErrInvalid, x.stage)
 		}
@@ -384,7 +439,10 @@ func (a *verifyAccumulator) merge(b *verifyAccumulator) error {
 func (a *verifyAccumulator) results() []TenantStage {
 	out := make([]TenantStage, len(a.stages))
 	for i, st := range a.stages {
-		out[i] = TenantStage{Stage: st.stage, Age: st.age.Result()}
+		out[i] = TenantStage{Stage: st.stage, Age: st.age.Result(), Cycle: st.cycle.Result(), Nurture: st.nurture.Result()}
+		if st.credits != nil {
+			out[i].Attribution, out[i].Skipped, out[i].SkipReasons = st.credits.Result()
+		}
 		if st.phases != nil {
 			out[i].Phases = st.phases.Result()
 			out[i].OldLeads = st.oldLeads.Result()
@@ -441,35 +499,32 @@ func (f *mergeVerifyFn) MergeAccumulators(a, b *verifyAccumulator) (*verifyAccum
 func (f *mergeVerifyFn) ExtractOutput(a *verifyAccumulator) []TenantStage { return a.results() }
 
 // A verifyAccumulator travels as: uvarint stages, then per stage its
-// name, a byte (1 with phases and old leads, else 0) and each
-// accumulator's own binary encoding, length-prefixed.
+// name, a byte of flags (1: with phases and old leads, 2: with credit)
+// and each accumulator's own binary encoding, length-prefixed: source
+// age, cycle time, nurture power, then the credit, content phases and
+// old-lead nurture when there.
 func encodeVerifyAccumulator(a *verifyAccumulator) ([]byte, error) {
 	b := binary.AppendUvarint(nil, uint64(len(a.stages)))
-	appendEnc := func(m interface{ MarshalBinary() ([]byte, error) }) error {
-		enc, err := m.MarshalBinary()
-		if err != nil {
-			return err
-		}
-		b = appendString(b, string(enc))
-		return nil
-	}
+	type marshaler = interface{ MarshalBinary() ([]byte, error) }
 	for _, st := range a.stages {
 		b = appendString(b, st.stage)
-		if st.phases == nil {
-			b = append(b, 0)
-		} else {
-			b = append(b, 1)
-		}
-		if err := appendEnc(st.age); err != nil {
-			return nil, err
+		var flags byte
+		ms := []marshaler{st.age, st.cycle, st.nurture}
+		if st.credits != nil {
+			flags |= 2
+			ms = append(ms, st.credits)
 		}
 		if st.phases != nil {
-			if err := appendEnc(st.phases); err != nil {
+			flags |= 1
+			ms = append(ms, st.phases, st.oldLeads)
+		}
+		b = append(b, flags)
+		for _, m := range ms {
+			enc, err := m.MarshalBinary()
+			if err != nil {
 				return nil, err
 			}
-			if err := appendEnc(st.oldLeads); err != nil {
-				return nil, err
-			}
+			b = appendString(b, string(enc))
 		}
 	}
 	return b, nil
@@ -482,36 +537,35 @@ func decodeVerifyAccumulator(b []byte) (*verifyAccumulator, error) {
 		return nil, bad
 	}
 	a := &verifyAccumulator{stages: make([]stageAccumulators, n)}
-	read := func(m interface{ UnmarshalBinary([]byte) error }) error {
-		var enc string
-		if enc, b, err = readString(b); err != nil {
-			return bad
-		}
-		return m.UnmarshalBinary([]byte(enc))
-	}
+	type unmarshaler = interface{ UnmarshalBinary([]byte) error }
 	for i := range a.stages {
 		st := &a.stages[i]
 		if st.stage, b, err = readString(b); err != nil || len(b) == 0 {
 			return nil, bad
 		}
-		withPhases := b[0]
+		flags := b[0]
 		b = b[1:]
-		st.age = new(journey.SourceAgeAccumulator)
-		if err := read(st.age); err != nil {
-			return nil, err
+		if flags > 3 {
+			return nil, fmt.Errorf("leadkit beam: verify accumulator: flags %d", flags)
 		}
-		switch withPhases {
-		case 0:
-		case 1:
+		st.age, st.cycle, st.nurture = new(journey.SourceAgeAccumulator), new(journey.CycleAccumulator), new(journey.NurtureAccumulator)
+		ms := []unmarshaler{st.age, st.cycle, st.nurture}
+		if flags&2 != 0 {
+			st.credits = new(lifecycle.CreditAccumulator)
+			ms = append(ms, st.credits)
+		}
+		if flags&1 != 0 {
 			st.phases, st.oldLeads = new(journey.ContentPhaseAccumulator), new(journey.OldLeadNurtureAccumulator)
-			if err := read(st.phases); err != nil {
+			ms = append(ms, st.phases, st.oldLeads)
+		}
+		for _, m := range ms {
+			var enc string
+			if enc, b, err = readString(b); err != nil {
+				return nil, bad
+			}
+			if err := m.UnmarshalBinary([]byte(enc)); err != nil {
 				return nil, err
 			}
-			if err := read(st.oldLeads); err != nil {
-				return nil, err
-			}
-		default:
-			return nil, fmt.Errorf("leadkit beam: verify accumulator: phases flag %d", withPhases)
 		}
 	}
 	if len(b) > 0 {

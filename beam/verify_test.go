@@ -102,17 +102,23 @@ func verifyEngine(t *testing.T, stages []string) (*lifecycle.Engine, *stage.Mach
 // visits and lead records into journeys on Prism (shuffled, over several
 // sources, with a few malformed inputs), runs the per-lead aggregates of
 // lifecycle.Verify for the engine's stage plans (MQL, SAL, Won, and
-// Recycled outside the funnel order), and checks each against the
+// Recycled outside the funnel order, and MQL over the whole run, whose
+// cycle times are past the summaries' exact threshold), and checks each against the
 // library's function forms over the same data in one process (which
 // lifecycle's tests check equal Verify's), byte for byte as JSON; the
 // malformed inputs are the dead letters.
 func TestVerifyAggregatesOnPrism(t *testing.T) {
-	b := simBusiness(t, 3, 2000)
+	b := simBusiness(t, 3, 6000)
 	e, machine := verifyEngine(t, []string{sim.StageMQL, sim.StageSAL, sim.StageWon, sim.StageRecycled})
 	period := lifecycle.Period{From: time.Date(2025, 10, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2025, 11, 1, 0, 0, 0, 0, time.UTC)}
 	plans, err := e.VerifyPlan(period)
 	require.NoError(t, err)
 	require.Len(t, plans, 4)
+	// MQL over the whole run as well: past 1,024 leads its cycle times
+	// are sketches, merged across the partial accumulators.
+	all, err := e.VerifyPlan(lifecycle.Period{From: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)})
+	require.NoError(t, err)
+	plans = append(plans, all[0])
 	order := machine.FunnelStages()
 	// A lead that skips MQL (Raw straight to SAL in the period): it
 	// reached MQL then, by stage.Reach, which Journeys applies with the
@@ -130,10 +136,21 @@ func TestVerifyAggregatesOnPrism(t *testing.T) {
 	reached, err := stage.Reach(b.visits, order)
 	require.NoError(t, err)
 	tls := timelinesOf(b.events)
+	// The credit's function form is lifecycle's: one CreditAccumulator
+	// over every lead's journey (lifecycle's tests check it is Verify's).
+	js, err := journey.Journeys(tls, reached, created)
+	require.NoError(t, err)
 	var want []string
+	sketched := 0
 	for _, plan := range plans {
 		r := lkbeam.TenantStage{Tenant: "acme", Stage: plan.Stage}
 		r.Age, err = journey.SourceAge(tls, reached, created, plan.Stage, plan.Age)
+		require.NoError(t, err)
+		cycle := plan.Cycle
+		cycle.Created = created
+		r.Cycle, err = journey.CycleTimes(tls, reached, plan.Stage, cycle)
+		require.NoError(t, err)
+		r.Nurture, err = journey.NurturePower(tls, reached, plan.Stage, plan.Nurture)
 		require.NoError(t, err)
 		if plan.Phases != nil {
 			r.Phases, err = journey.ContentPhases(tls, reached, created, plan.Stage, *plan.Phases)
@@ -142,18 +159,29 @@ func TestVerifyAggregatesOnPrism(t *testing.T) {
 			require.NoError(t, err)
 		}
 		require.Positive(t, r.Age.Leads, plan.Stage)
+		require.Positive(t, r.Cycle.Overall.N, plan.Stage)
+		require.NotEmpty(t, r.Nurture, plan.Stage)
+		credits, err := lifecycle.NewCreditAccumulator(plan.Stage, *plan.Attribution)
+		require.NoError(t, err)
+		for _, j := range js {
+			require.NoError(t, credits.Add(j))
+		}
+		r.Attribution, r.Skipped, r.SkipReasons = credits.Result()
+		require.Positive(t, r.Attribution[0].Result.TotalConversions(), plan.Stage)
+		sketched = max(sketched, r.Cycle.Overall.N)
 		line, err := json.Marshal(r)
 		require.NoError(t, err)
 		want = append(want, string(line))
 	}
 	slices.Sort(want)
+	require.Greater(t, sketched, 1024, "the whole run's MQL cycle times are past the exact threshold")
 
 	at := time.Date(2025, 10, 5, 0, 0, 0, 0, time.UTC)
 	badEvents := []leadkit.Event{{ID: "no-lead", Type: leadkit.EventPageView, Time: at}}
 	badVisits := []stage.Visit{{LeadID: b.leads[0].ID, Stage: "", At: at}}
 	badLeads := []leadkit.Lead{{ID: "", CreatedAt: at}, {ID: "ancient", CreatedAt: time.Date(1200, 1, 1, 0, 0, 0, 0, time.UTC)}}
 
-	for _, c := range []struct{ sources, fanout int }{{1, 1}, {6, 16}} {
+	for _, c := range []struct{ sources, fanout int }{{1, 1}, {3, 4}, {6, 16}} {
 		t.Run(fmt.Sprintf("%d sources, fanout %d", c.sources, c.fanout), func(t *testing.T) {
 			dir := t.TempDir()
 			p, s := beam.NewPipelineWithRoot()

@@ -418,3 +418,24 @@ func TestNovemberMQLs(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 4, mix.Leads)
 }
+
+// TestNurturePowerOneTimelinePerLead: a lead is one lead. Of two
+// timelines of one lead the last is used, as Journeys and the other
+// calculators use it (NurturePower used to count both: the lead twice in
+// Leads and in Converted); an event of another lead is a bad entry,
+// left out and named (it used to count as a send to this lead).
+func TestNurturePowerOneTimelinePerLead(t *testing.T) {
+	ev := func(id, lead string, d float64) leadkit.Event {
+		return leadkit.Event{ID: id, LeadID: lead, Type: "email_opened", Content: "guide", Time: day(d)}
+	}
+	tls := []Timeline{
+		{LeadID: "a", Events: []leadkit.Event{ev("1", "a", 1)}},
+		{LeadID: "a", Events: []leadkit.Event{ev("1", "a", 1), ev("2", "a", 2)}},
+		{LeadID: "b", Events: []leadkit.Event{ev("3", "b", 1), ev("4", "x", 1)}},
+	}
+	entries := []stage.Visit{{LeadID: "a", Stage: "MQL", At: day(3)}}
+	got, err := NurturePower(tls, entries, "MQL", NurtureOptions{})
+	require.ErrorIs(t, err, leadkit.ErrInvalid)
+	assert.ErrorContains(t, err, `journey: timeline 2 (lead "b"): event 1: leadkit: invalid input: event "4" is of lead "x"`)
+	assert.Equal(t, []ContentPower{{Key: "guide", Sent: 3, Leads: 2, Converted: 1, Power: 1.0 / 3, Rate: 0.5}}, got)
+}

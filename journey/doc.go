@@ -105,16 +105,19 @@
 //
 // Their rates are [leadkit.Rate] values (a Wilson interval, a Small flag)
 // and their ratios [leadkit.Ratio] pointers: a group without leads reads
-// as no data (JSON null), never NaN. [SourceAge], [ContentPhases] and
-// [OldLeadNurture] are also accumulators ([SourceAgeAccumulator],
-// [ContentPhaseAccumulator], [OldLeadNurtureAccumulator]) that add one
+// as no data (JSON null), never NaN. [SourceAge], [ContentPhases],
+// [OldLeadNurture], [CycleTimes] and [NurturePower] are also accumulators
+// ([SourceAgeAccumulator], [ContentPhaseAccumulator],
+// [OldLeadNurtureAccumulator], [CycleAccumulator], [NurtureAccumulator])
+// that add one
 // [LeadJourney] (a lead's events, stage visits and creation time) at a
 // time, refusing a journey with bad records (each event is validated);
 // [Journeys] groups the inputs of the function forms that way, leaving
 // out and naming the bad records, so a function form is one pass of its
 // accumulator over Journeys. The type lists of the reports are capped at
 // [MaxTouchTypes], the age buckets of SourceAge at [MaxAgeBuckets], and
-// every time of their options must be in leadkit's time range.
+// every time of their options must be in leadkit's time range; the keys
+// of NurturePower at [MaxNurtureKeys].
 //
 // # Golden paths
 //
@@ -132,7 +135,7 @@
 // fill one accumulator per shard or goroutine, Merge them, and read the
 // result, which equals a single pass. Funnel and work accumulators keep the
 // per-lead durations up to their spec's Quantiles threshold (1,024 by
-// default), so medians stay exact, and past it a mergeable sketch whose
+// default; cycle time accumulators, and so CycleTimes, at the default), so medians stay exact, and past it a mergeable sketch whose
 // medians and percentiles lie within 1% of the exact ones (see
 // leadkit.Quantiles): their size stops growing with the leads, and the
 // result still does not depend on the sharding. Pattern accumulators keep the distinct

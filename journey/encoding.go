@@ -12,8 +12,9 @@ import (
 	"github.com/leadkit/leadkit/internal/text"
 )
 
-// The binary encodings of the path, pattern, source age, content phase
-// and old lead nurture accumulators share one shape (the funnel's, see
+// The binary encodings of the path, pattern, source age, content phase,
+// old lead nurture, cycle time and nurture power accumulators share one
+// shape (the funnel's, see
 // funnel_encoding.go): a magic and format version, the accumulator's
 // options as JSON (and its stage), then its counts. Every integer is a
 // varint (encoding/binary) in its shortest form.

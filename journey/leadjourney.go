@@ -13,7 +13,8 @@ import (
 
 // LeadJourney is everything the per-lead accumulators know of one lead:
 // its events, its stage visits and its creation time. It is the unit the
-// accumulators of [SourceAge], [ContentPhases] and [OldLeadNurture] add,
+// accumulators of [SourceAge], [ContentPhases], [OldLeadNurture],
+// [CycleTimes] and [NurturePower] add,
 // so a shard that holds all of a lead's records can fill one
 // accumulator per shard and merge them.
 type LeadJourney struct {
@@ -89,7 +90,7 @@ func checkEvent(lead string, e *leadkit.Event) error {
 // Journeys groups the inputs of the calculators by lead: one LeadJourney
 // for every lead that a timeline, a visit or a creation time names, sorted
 // by lead ID. The function forms ([SourceAge], [ContentPhases],
-// [OldLeadNurture]) call it; a caller that fills accumulators shard by
+// [OldLeadNurture], [CycleTimes], [NurturePower]) call it; a caller that fills accumulators shard by
 // shard can call it per shard. Bad entries are left out and named in the
 // error (every one, up to ten, and a count of the rest): a visit that
 // fails [stage.Visit.Validate] (by its index in visits), a timeline whose

@@ -54,18 +54,65 @@ type ContentPower struct {
 // that touch before converting (see ContentPower.Converted), divided by the
 // number of times it was sent. A lead converts at its first entry into the
 // stage; pass [stage.Reach] to count leads that skipped it. The result is
-// sorted by Power, then Converted, descending, then Key.
+// sorted by Power, then Converted, descending, then Key. Bad entries (see
+// [Journeys]) are skipped and named in the error; of two timelines of one
+// lead the last is used. More than [MaxNurtureKeys] distinct keys is an
+// error, with no result.
+//
+// NurturePower is one pass of a [NurtureAccumulator] over [Journeys] of
+// its inputs.
 func NurturePower(timelines []Timeline, entries []stage.Visit, stage string, opts NurtureOptions) ([]ContentPower, error) {
-	by := opts.By
-	if by == "" {
-		by = KeyContent
+	a, err := NewNurtureAccumulator(stage, opts)
+	if err != nil {
+		return nil, err
+	}
+	var errs errorList
+	for _, j := range journeys(timelines, entries, nil, &errs) {
+		if err := a.add(&j); err != nil {
+			errs.add(err)
+			return nil, errs.err()
+		}
+	}
+	return a.Result(), errs.err()
+}
+
+// MaxNurtureKeys caps the distinct keys (contents or campaigns) a
+// [NurtureAccumulator] counts: each keeps three counts, and a report of
+// more content than this is no longer read by a person. Over it, Add and
+// Merge fail and a decode is refused, so a result never depends on which
+// keys came first.
+const MaxNurtureKeys = 10_000
+
+// powerCount accumulates a ContentPower.
+type powerCount struct{ sent, leads, converted int }
+
+// NurtureAccumulator computes [NurturePower] one lead at a time, under the
+// accumulator contract of package leadkit (see [SourceAgeAccumulator]):
+// Add a [LeadJourney] per lead, Merge accumulators filled per shard, and
+// read the Result, which equals one pass. It keeps three counts per key,
+// at most [MaxNurtureKeys] keys. It is not safe for concurrent use.
+type NurtureAccumulator struct {
+	stage string
+	opts  NurtureOptions // By filled in, Types cloned
+	types map[string]bool
+	keys  map[string]*powerCount
+	// scratch, per lead
+	lastBefore map[string]time.Time // per key touched: the latest send at or before the entry (zero: none)
+}
+
+// NewNurtureAccumulator validates the options (see [NurturePower]) and
+// returns an empty accumulator. Errors wrap [leadkit.ErrInvalid] and name
+// every problem.
+func NewNurtureAccumulator(stage string, opts NurtureOptions) (*NurtureAccumulator, error) {
+	if opts.By == "" {
+		opts.By = KeyContent
 	}
 	var errs errorList
 	if stage == "" {
 		errs.add(fmt.Errorf("journey: nurture power: %w: empty stage", leadkit.ErrInvalid))
 	}
-	if !by.valid() {
-		errs.add(fmt.Errorf("journey: nurture power: %w: unknown key %q", leadkit.ErrInvalid, opts.By))
+	if !opts.By.valid() {
+		errs.add(fmt.Errorf("journey: nurture power: %w: unknown key %q", leadkit.ErrInvalid, text.Clip(string(opts.By), 64)))
 	}
 	checkDuration("nurture power", "window", opts.Window, false, &errs)
 	checkNames("nurture power", "types", "types", opts.Types, MaxTouchTypes, &errs)
@@ -74,47 +121,137 @@ func NurturePower(timelines []Timeline, entries []stage.Visit, stage string, opt
 	if err := errs.err(); err != nil {
 		return nil, err
 	}
-	first := firstEntries(entries, stage, time.Time{}, time.Time{}, &errs)
-	stats := map[string]*ContentPower{}
-	// Per lead: the keys it was sent, and for each the latest send at or
-	// before its first entry into the stage.
-	touched := map[string]bool{}
-	lastBefore := map[string]time.Time{}
-	for _, tl := range timelines {
-		clear(touched)
-		clear(lastBefore)
-		reached, converted := first[tl.LeadID]
-		for _, e := range tl.Events {
-			key := by.Of(e)
-			if key == "" || e.Time.IsZero() || (len(opts.Types) > 0 && !slices.Contains(opts.Types, e.Type)) ||
-				(!opts.From.IsZero() && e.Time.Before(opts.From)) || (!opts.To.IsZero() && !e.Time.Before(opts.To)) {
-				continue
-			}
-			s := stats[key]
-			if s == nil {
-				s = &ContentPower{Key: key}
-				stats[key] = s
-			}
-			s.Sent++
-			touched[key] = true
-			if converted && !e.Time.After(reached) {
-				if t, ok := lastBefore[key]; !ok || e.Time.After(t) {
-					lastBefore[key] = e.Time
-				}
-			}
-		}
-		for key := range touched {
-			s := stats[key]
-			s.Leads++
-			if t, ok := lastBefore[key]; ok && (opts.Window == 0 || reached.Sub(t) <= opts.Window) {
-				s.Converted++
-			}
+	opts.Types = slices.Clone(opts.Types)
+	a := &NurtureAccumulator{stage: stage, opts: opts, keys: map[string]*powerCount{}, lastBefore: map[string]time.Time{}}
+	if len(opts.Types) > 0 {
+		a.types = map[string]bool{}
+		for _, t := range opts.Types {
+			a.types[t] = true
 		}
 	}
-	out := make([]ContentPower, 0, len(stats))
-	for _, s := range stats {
-		s.Power, s.Rate = ratio(s.Converted, s.Sent), ratio(s.Converted, s.Leads)
-		out = append(out, *s)
+	return a, nil
+}
+
+// Add counts one lead's sends. A journey that [LeadJourney] does not
+// allow (no valid lead ID, a creation time out of range, a visit or event
+// that fails validation or is of another lead) is refused with an error
+// wrapping [leadkit.ErrInvalid] that names every problem, and so is one
+// that would bring the distinct keys over [MaxNurtureKeys]; nothing is
+// then counted.
+func (a *NurtureAccumulator) Add(j LeadJourney) error {
+	if err := j.validate("nurture power"); err != nil {
+		return err
+	}
+	return a.add(&j)
+}
+
+// counts reports whether e is a send, and its key.
+func (a *NurtureAccumulator) counts(e *leadkit.Event) (string, bool) {
+	key := a.opts.By.Of(*e)
+	o := &a.opts
+	if key == "" || e.Time.IsZero() || (a.types != nil && !a.types[e.Type]) ||
+		(!o.From.IsZero() && e.Time.Before(o.From)) || (!o.To.IsZero() && !e.Time.Before(o.To)) {
+		return "", false
+	}
+	return key, true
+}
+
+func (a *NurtureAccumulator) add(j *LeadJourney) error {
+	var reached time.Time
+	converted := false
+	for _, v := range j.Visits {
+		if v.Stage == a.stage && (!converted || v.At.Before(reached)) {
+			reached, converted = v.At, true
+		}
+	}
+	// Per key sent: the latest send at or before the first entry.
+	last := a.lastBefore
+	clear(last)
+	for i := range j.Events {
+		e := &j.Events[i]
+		key, ok := a.counts(e)
+		if !ok {
+			continue
+		}
+		t, seen := last[key]
+		if !seen {
+			last[key] = time.Time{}
+		}
+		if converted && !e.Time.After(reached) && e.Time.After(t) {
+			last[key] = e.Time
+		}
+	}
+	fresh := 0
+	for key := range last {
+		if a.keys[key] == nil {
+			fresh++
+		}
+	}
+	if fresh > 0 && len(a.keys)+fresh > MaxNurtureKeys {
+		return fmt.Errorf("journey: nurture power: lead %q: %w: %d distinct keys, at most %d (MaxNurtureKeys)", text.Clip(j.LeadID, 64), leadkit.ErrInvalid, len(a.keys)+fresh, MaxNurtureKeys)
+	}
+	for i := range j.Events {
+		if key, ok := a.counts(&j.Events[i]); ok {
+			a.count(key).sent++
+		}
+	}
+	for key, t := range last {
+		c := a.keys[key]
+		c.leads++
+		if !t.IsZero() && (a.opts.Window == 0 || reached.Sub(t) <= a.opts.Window) {
+			c.converted++
+		}
+	}
+	return nil
+}
+
+// count returns the counts of key, made if new.
+func (a *NurtureAccumulator) count(key string) *powerCount {
+	c := a.keys[key]
+	if c == nil {
+		c = &powerCount{}
+		a.keys[key] = c
+	}
+	return c
+}
+
+// Merge adds everything other holds; other is not modified. Accumulators
+// of different stages or options, nil and a itself are refused with an
+// error wrapping [leadkit.ErrInvalid], and so is a merge whose keys
+// together would be over [MaxNurtureKeys]; nothing then changes.
+func (a *NurtureAccumulator) Merge(other *NurtureAccumulator) error {
+	if other == nil || other == a {
+		return fmt.Errorf("journey: nurture power: %w: merge needs another accumulator (not nil, not itself)", leadkit.ErrInvalid)
+	}
+	x, y := a.opts, other.opts
+	if a.stage != other.stage || x.By != y.By || !slices.Equal(x.Types, y.Types) || !x.From.Equal(y.From) || !x.To.Equal(y.To) || x.Window != y.Window {
+		return fmt.Errorf("journey: nurture power: %w: cannot merge accumulators of different stages or options", leadkit.ErrInvalid)
+	}
+	n := len(a.keys)
+	for key := range other.keys {
+		if a.keys[key] == nil {
+			n++
+		}
+	}
+	if n > MaxNurtureKeys {
+		return fmt.Errorf("journey: nurture power: %w: merged, %d distinct keys, at most %d (MaxNurtureKeys)", leadkit.ErrInvalid, n, MaxNurtureKeys)
+	}
+	for key, o := range other.keys {
+		c := a.count(key)
+		c.sent += o.sent
+		c.leads += o.leads
+		c.converted += o.converted
+	}
+	return nil
+}
+
+// Result returns the nurture power of every key counted so far, sorted
+// as [NurturePower] sorts it (an empty slice, not nil, for none).
+func (a *NurtureAccumulator) Result() []ContentPower {
+	out := make([]ContentPower, 0, len(a.keys))
+	for key, c := range a.keys {
+		out = append(out, ContentPower{Key: key, Sent: c.sent, Leads: c.leads, Converted: c.converted,
+			Power: ratio(c.converted, c.sent), Rate: ratio(c.converted, c.leads)})
 	}
 	slices.SortFunc(out, func(a, b ContentPower) int {
 		if c := cmp.Compare(b.Power, a.Power); c != 0 {
@@ -125,7 +262,7 @@ func NurturePower(timelines []Timeline, entries []stage.Visit, stage string, opt
 		}
 		return cmp.Compare(a.Key, b.Key)
 	})
-	return out, errs.err()
+	return out
 }
 
 // Phase is where in a lead's life a touch fell: the funnel stage a piece

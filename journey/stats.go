@@ -29,7 +29,9 @@ type DurationStats struct {
 	// statistics. In a funnel's TimeToConvert past its spec's Quantiles
 	// threshold, N, Mean, Min and Max stay exact while Median and P90 lie
 	// within the sketch's accuracy (1% by default) of the exact ones and
-	// the histogram's counts are the sketch's (see [leadkit.Quantiles]).
+	// the histogram's counts are the sketch's (see [leadkit.Quantiles]);
+	// the same holds for the statistics of [CycleTimes] past 1,024 leads
+	// (the default threshold).
 	Median leadkit.Duration `json:"median"`
 	P90    leadkit.Duration `json:"p90"`
 	Min    leadkit.Duration `json:"min"`

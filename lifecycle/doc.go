@@ -195,6 +195,14 @@
 // grouped by funnel phase and the old leads that converted against those
 // that did not, on the nurture they received.
 //
+// Every per-stage figure is one pass of a mergeable accumulator over the
+// leads' journeys (journey.LeadJourney), with the options of
+// Engine.VerifyPlan's StagePlan (data, JSON): journey's SourceAge,
+// Cycle, Nurture, ContentPhase and OldLeadNurture accumulators and the
+// CreditAccumulator of the stage's attribution, whose path tables are
+// solved in canonical order. The beam module runs the same accumulators
+// partitioned (beam.VerifyAggregates) with the same results.
+//
 // # Diagnosis and ROI per period
 //
 // Engine.Diagnose is the funnel diagnosis: each step by the owner who

@@ -153,7 +153,7 @@ func (e *Engine) ROI(ctx context.Context, o ROIOptions) (ROIResult, error) {
 		p := Period{From: sp.Start, To: sp.End}
 		for _, st := range o.Stages {
 			var r StageResult
-			if err := e.stageCredits(snap, st, p, []attribution.TouchKey{o.Key}, o.Models, vopts, &r); err != nil {
+			if err := stageCredits(snap, st, e.creditPlan(st, p, []attribution.TouchKey{o.Key}, o.Models, vopts), &r); err != nil {
 				return ROIResult{}, fmt.Errorf("lifecycle: roi %s in %s: %w", clip(st), sp.Label, err)
 			}
 			out.Skipped += r.Skipped

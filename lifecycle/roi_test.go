@@ -387,6 +387,17 @@ dimensions:
 	_, err = e.Verify(ctx, lifecycle.Period{From: cfg.Start, To: cfg.Start.AddDate(0, 3, 0)})
 	require.NoError(t, err)
 	t.Logf("%d leads, %d events: ROI of %d quarters in %s, one quarter's Verify in %s", tr.Leads, tr.Events, len(quarters), took, time.Since(v0))
+	// Verify's credit is one pass of a CreditAccumulator; it equals the
+	// paths of every journey credited at once (Markov within rounding:
+	// the accumulator's table is in canonical order).
+	for _, st := range []string{sim.StageMQL, sim.StageOpportunity, sim.StageWon} {
+		for q := range 4 {
+			p := lifecycle.Period{From: cfg.Start.AddDate(0, 3*q, 0), To: cfg.Start.AddDate(0, 3*q+3, 0)}
+			got, ref, err := lifecycle.CreditsBothWays(ctx, e, st, p)
+			require.NoError(t, err)
+			sameCredit(t, ref, got)
+		}
+	}
 	rep := r.Report
 	assert.Empty(t, r.Unsolved)
 	assert.Empty(t, rep.PeriodsWithoutCosts)
@@ -518,4 +529,28 @@ func TestROITeamOutputAutomaticIsNobodys(t *testing.T) {
 	b, err := json.Marshal(r)
 	require.NoError(t, err)
 	assert.Contains(t, string(b), `"teams":[]`, "no teams: an empty list, not null")
+}
+
+// sameCredit requires two stage results to have the same attribution:
+// the same skipped journeys and reasons, models and errors, channels,
+// and credit equal within rounding.
+func sameCredit(t *testing.T, want, got lifecycle.StageResult) {
+	t.Helper()
+	require.Equal(t, want.Skipped, got.Skipped)
+	require.Equal(t, want.SkipReasons, got.SkipReasons)
+	require.Len(t, got.Attribution, len(want.Attribution))
+	for i, w := range want.Attribution {
+		g := got.Attribution[i]
+		require.Equal(t, w.Key, g.Key)
+		require.Equal(t, w.Model, g.Model)
+		require.Equal(t, w.Error, g.Error)
+		for _, m := range [][2]map[string]float64{{w.Result.Conversions, g.Result.Conversions}, {w.Result.Value, g.Result.Value},
+			{w.Result.RemovalEffects, g.Result.RemovalEffects}, {w.Result.ValueRemovalEffects, g.Result.ValueRemovalEffects}} {
+			require.Len(t, m[1], len(m[0]), "%s %s", w.Key, w.Model)
+			for ch, x := range m[0] {
+				require.InDelta(t, x, m[1][ch], 1e-9*max(1, x), "%s %s %s", w.Key, w.Model, ch)
+			}
+		}
+		require.InDelta(t, w.Result.ConversionProbability, g.Result.ConversionProbability, 1e-12)
+	}
 }

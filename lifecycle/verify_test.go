@@ -580,8 +580,8 @@ func TestVerifyOldLeadsLeaveOutClosed(t *testing.T) {
 // TestVerifyPlanGivesVerifysAggregates: the accumulators built from
 // VerifyPlan's options, filled with one journey per lead from the
 // engine's stores (visits through stage.Reach, as Verify reads them) in
-// two shards merged, give Verify's Age, Phases and OldLeads, stage by
-// stage; a stage outside the funnel order has no Phases or OldLeads plan.
+// two shards merged, give Verify's Age, Cycle, Nurture, Phases, OldLeads
+// and Attribution (with Skipped and SkipReasons), stage by stage; a stage outside the funnel order has no Phases or OldLeads plan.
 func TestVerifyPlanGivesVerifysAggregates(t *testing.T) {
 	p, _ := verifyFixture(t)
 	e := p.engine(t, lifecycle.Options{Verify: lifecycle.VerifyOptions{Stages: []string{"MQL", "Recycled"}, TouchTypes: []string{"webinar_attended", "download", "page_view"}}})
@@ -629,6 +629,36 @@ func TestVerifyPlanGivesVerifysAggregates(t *testing.T) {
 		}
 		require.NoError(t, ages[0].Merge(ages[1]))
 		assert.Equal(t, v.Stages[i].Age, ages[0].Result(), plan.Stage)
+		var cycles [2]*journey.CycleAccumulator
+		var nurtures [2]*journey.NurtureAccumulator
+		for k := range cycles {
+			cycles[k], err = journey.NewCycleAccumulator(shipped.Stage, shipped.Cycle)
+			require.NoError(t, err)
+			nurtures[k], err = journey.NewNurtureAccumulator(shipped.Stage, shipped.Nurture)
+			require.NoError(t, err)
+		}
+		for k, j := range journeys {
+			require.NoError(t, cycles[(k/2)%2].Add(j))
+			require.NoError(t, nurtures[(k/3)%2].Add(j))
+		}
+		require.NoError(t, cycles[1].Merge(cycles[0]))
+		require.NoError(t, nurtures[1].Merge(nurtures[0]))
+		assert.Equal(t, v.Stages[i].Cycle, cycles[1].Result(), plan.Stage)
+		assert.Equal(t, v.Stages[i].Nurture, nurtures[1].Result(), plan.Stage)
+		var credits [2]*lifecycle.CreditAccumulator
+		for k := range credits {
+			credits[k], err = lifecycle.NewCreditAccumulator(shipped.Stage, *shipped.Attribution)
+			require.NoError(t, err)
+		}
+		for k, j := range journeys {
+			require.NoError(t, credits[(k/2+1)%2].Add(j))
+		}
+		require.NoError(t, credits[0].Merge(credits[1]))
+		attr, skipped, reasons := credits[0].Result()
+		assert.Equal(t, v.Stages[i].Attribution, attr, plan.Stage)
+		assert.Equal(t, v.Stages[i].Skipped, skipped, plan.Stage)
+		assert.Equal(t, v.Stages[i].SkipReasons, reasons, plan.Stage)
+		assert.NotEmpty(t, v.Stages[i].Nurture, "a plan that measures something: %s", plan.Stage)
 		if shipped.Phases == nil {
 			continue
 		}
@@ -643,8 +673,34 @@ func TestVerifyPlanGivesVerifysAggregates(t *testing.T) {
 		assert.Equal(t, v.Stages[i].Phases, ph.Result(), plan.Stage)
 		assert.Equal(t, v.Stages[i].OldLeads, ol.Result(), plan.Stage)
 		assert.Positive(t, ph.Result().Nurture.Touches, "a plan that measures something")
+		assert.Positive(t, v.Stages[i].Cycle.Overall.N, "a plan that measures something")
 	}
 
 	_, err = e.VerifyPlan(lifecycle.Period{From: period.To, To: period.From})
 	assert.ErrorIs(t, err, leadkit.ErrInvalid)
+}
+
+// Every journey Verify cannot use is counted, past the twenty reasons
+// attribution reports one by one (Skipped used to count the joined
+// errors: twenty and one "and 2 more"), and the reasons kept are the
+// first MaxSkipReasons by lead.
+func TestVerifySkippedCountsEveryJourney(t *testing.T) {
+	p, e := verifyFixture(t)
+	mar := time.Date(2026, 3, 20, 0, 0, 0, 0, time.UTC)
+	for r := range 22 {
+		var evs []leadkit.Event
+		for i := range 10_001 {
+			evs = append(evs, chEv(fmt.Sprintf("r%d-%d", r, i), fmt.Sprintf("reader%02d", r), "email_opened", "email", "news", "", mar.Add(time.Duration(i)*time.Second)))
+		}
+		_, err := e.Ingest(ctx, evs...)
+		require.NoError(t, err)
+	}
+	e = p.engine(t, lifecycle.Options{Verify: lifecycle.VerifyOptions{Stages: []string{"MQL"}, Keys: []attribution.TouchKey{attribution.ByChannel}}})
+	v, err := e.Verify(ctx, marchPeriod)
+	require.NoError(t, err)
+	assert.Equal(t, 22, v.Stages[0].Skipped)
+	require.Len(t, v.Stages[0].SkipReasons, lifecycle.MaxSkipReasons)
+	for i, reason := range v.Stages[0].SkipReasons {
+		assert.Contains(t, reason, fmt.Sprintf(`"reader%02d"`, i))
+	}
 }

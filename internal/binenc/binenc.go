@@ -1,6 +1,7 @@
 // Package binenc holds the pieces of the accumulators' binary encodings
 // (stage's and journey's funnels, attribution's Markov counts, journey's
-// paths, patterns, source age, content phases and old lead nurture): the
+// paths, patterns, source age, content phases, old lead nurture, cycle
+// times and nurture power): the
 // appenders, the canonical forms of string-keyed count maps (AppendMap)
 // and of multisets of sequences (AppendSeqs), and a decoder whose first
 // error sticks, so each package's MarshalBinary and UnmarshalBinary write

@@ -1,0 +1,309 @@
+package lifecycle_test
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/attribution"
+	"github.com/leadkit/leadkit/journey"
+	"github.com/leadkit/leadkit/lifecycle"
+	"github.com/leadkit/leadkit/stage"
+)
+
+var creditT0 = time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+
+// creditPlans are plans of the Classic stages over March 2026.
+func creditPlans() []lifecycle.CreditPlan {
+	order := []string{"Raw", "MQL", "SAL", "SQL", "Opportunity", "Won"}
+	base := lifecycle.CreditPlan{From: creditT0, To: creditT0.AddDate(0, 1, 0), Order: order, Exits: []string{"Recycled", "Lost"},
+		Keys: []attribution.TouchKey{attribution.ByChannel, attribution.ByCampaign}, Models: []string{"last_touch", "markov"}}
+	valued := base
+	valued.Value = &lifecycle.Value{Types: []string{"deal_won"}, Attr: "amount"}
+	valued.Lookback = 20 * 24 * time.Hour
+	valued.TouchTypes = []string{"page_view", "download", "webinar_attended"}
+	second := base
+	second.Keys = []attribution.TouchKey{attribution.ByChannel}
+	second.Models = []string{"markov"}
+	second.MarkovOrder = 2
+	return []lifecycle.CreditPlan{base, valued, second}
+}
+
+// randomCreditJourneys returns a few leads' journeys on a coarse grid of
+// days around March 2026 (ties common), with MQL and Won entries,
+// recycling, deals with amounts, and now and then a journey attribution
+// refuses (an amount that is not a number).
+func randomCreditJourneys(rng *rand.Rand, n int) []journey.LeadJourney {
+	pick := func(xs ...string) string { return xs[rng.IntN(len(xs))] }
+	at := func() time.Time { return creditT0.AddDate(0, 0, rng.IntN(16)*3-15) }
+	var out []journey.LeadJourney
+	for l := range n {
+		id := fmt.Sprintf("l%03d", l)
+		j := journey.LeadJourney{Timeline: journey.Timeline{LeadID: id}}
+		for e := range rng.IntN(8) {
+			ev := leadkit.Event{ID: fmt.Sprintf("%s-%d", id, e), LeadID: id, Type: pick("page_view", "download", "webinar_attended", "sdr_call"),
+				Channel: pick("web", "paid", "email", "events"), Campaign: pick("", "spring", "fall"), Time: at()}
+			if rng.IntN(4) == 0 {
+				ev.Type, ev.Attrs = "deal_won", map[string]any{"amount": float64(rng.IntN(5000))}
+				if rng.IntN(3) == 0 {
+					ev.Attrs["amount"] = "a lot"
+				}
+			}
+			j.Events = append(j.Events, ev)
+		}
+		for range rng.IntN(4) {
+			j.Visits = append(j.Visits, stage.Visit{LeadID: id, Stage: pick("MQL", "MQL", "Recycled", "Won", "Won", "Lost"), At: at()})
+		}
+		out = append(out, j)
+	}
+	return out
+}
+
+func newCredit(t testing.TB, st string, plan lifecycle.CreditPlan) *lifecycle.CreditAccumulator {
+	a, err := lifecycle.NewCreditAccumulator(st, plan)
+	require.NoError(t, err)
+	return a
+}
+
+func creditJSON(t testing.TB, a *lifecycle.CreditAccumulator) string {
+	credits, skipped, reasons := a.Result()
+	b, err := json.Marshal(map[string]any{"credits": credits, "skipped": skipped, "reasons": reasons})
+	require.NoError(t, err)
+	return string(b)
+}
+
+func roundTrip(t testing.TB, a *lifecycle.CreditAccumulator) *lifecycle.CreditAccumulator {
+	b, err := a.MarshalBinary()
+	require.NoError(t, err)
+	out := new(lifecycle.CreditAccumulator)
+	require.NoError(t, out.UnmarshalBinary(b))
+	again, err := out.MarshalBinary()
+	require.NoError(t, err)
+	require.Equal(t, b, again, "decoding then encoding gives the same bytes")
+	return out
+}
+
+// TestCreditAccumulatorShards: random journeys split into random shards,
+// each encoded and decoded on the way and merged in a random order, give
+// one pass's result byte for byte (as JSON) and its encoding.
+func TestCreditAccumulatorShards(t *testing.T) {
+	credited, skippedAny := 0, 0
+	for seed := range uint64(60) {
+		rng := rand.New(rand.NewPCG(seed, 5))
+		plan := creditPlans()[rng.IntN(3)]
+		st := []string{"MQL", "Won"}[rng.IntN(2)]
+		js := randomCreditJourneys(rng, 1+rng.IntN(30))
+		one := newCredit(t, st, plan)
+		for _, j := range js {
+			require.NoError(t, one.Add(j))
+		}
+		rng.Shuffle(len(js), func(i, j int) { js[i], js[j] = js[j], js[i] })
+		parts := make([]*lifecycle.CreditAccumulator, 1+rng.IntN(4))
+		for i := range parts {
+			parts[i] = newCredit(t, st, plan)
+		}
+		for _, j := range js {
+			require.NoError(t, parts[rng.IntN(len(parts))].Add(j))
+		}
+		merged := roundTrip(t, newCredit(t, st, plan))
+		for _, i := range rng.Perm(len(parts)) {
+			require.NoError(t, merged.Merge(roundTrip(t, parts[i])))
+		}
+		require.Equal(t, creditJSON(t, one), creditJSON(t, merged), "seed %d", seed)
+		a, b := mustBinary(t, one), mustBinary(t, merged)
+		require.Equal(t, a, b, "seed %d", seed)
+		credits, skipped, _ := one.Result()
+		if credits[0].Result.TotalConversions() > 0 {
+			credited++
+		}
+		if skipped > 0 {
+			skippedAny++
+		}
+	}
+	assert.Greater(t, credited, 20)
+	assert.Greater(t, skippedAny, 3)
+}
+
+func mustBinary(t testing.TB, a *lifecycle.CreditAccumulator) []byte {
+	b, err := a.MarshalBinary()
+	require.NoError(t, err)
+	return b
+}
+
+func TestCreditAccumulatorRefuses(t *testing.T) {
+	plan := creditPlans()[0]
+	for name, c := range map[string]struct {
+		st   string
+		edit func(*lifecycle.CreditPlan)
+		why  string
+	}{
+		"stage":    {"", func(*lifecycle.CreditPlan) {}, `stage "" is empty`},
+		"period":   {"MQL", func(p *lifecycle.CreditPlan) { p.To = p.From }, "want From before To"},
+		"order":    {"MQL", func(p *lifecycle.CreditPlan) { p.Order = nil }, "order: want the funnel order"},
+		"exit":     {"MQL", func(p *lifecycle.CreditPlan) { p.Exits = []string{"MQL"} }, `exit "MQL": want a stage outside the funnel order`},
+		"keys":     {"MQL", func(p *lifecycle.CreditPlan) { p.Keys = nil }, "0 keys, want 1 to 4"},
+		"twice":    {"MQL", func(p *lifecycle.CreditPlan) { p.Keys = []attribution.TouchKey{"channel", "channel"} }, `key "channel" listed twice`},
+		"model":    {"MQL", func(p *lifecycle.CreditPlan) { p.Models = []string{"shapley"} }, `model "shapley": want last_touch or markov`},
+		"order 9":  {"MQL", func(p *lifecycle.CreditPlan) { p.MarkovOrder = 99 }, "markov order 99"},
+		"lookback": {"MQL", func(p *lifecycle.CreditPlan) { p.Lookback = -1 }, "lookback"},
+		"types":    {"MQL", func(p *lifecycle.CreditPlan) { p.TouchTypes = []string{""} }, `touch types: event type ""`},
+		"value":    {"MQL", func(p *lifecycle.CreditPlan) { p.Value = &lifecycle.Value{} }, `values of "MQL": want 1 to 100 event types`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := plan
+			c.edit(&p)
+			_, err := lifecycle.NewCreditAccumulator(c.st, p)
+			require.ErrorIs(t, err, leadkit.ErrInvalid)
+			assert.ErrorContains(t, err, "lifecycle: credit plan: ")
+			assert.ErrorContains(t, err, c.why)
+		})
+	}
+	a := newCredit(t, "MQL", plan)
+	err := a.Add(journey.LeadJourney{Timeline: journey.Timeline{LeadID: "a", Events: []leadkit.Event{{ID: "e", LeadID: "b", Type: "x", Time: creditT0}}},
+		Visits: []stage.Visit{{LeadID: "c", Stage: "MQL", At: creditT0}}})
+	require.ErrorIs(t, err, leadkit.ErrInvalid)
+	assert.ErrorContains(t, err, `lifecycle: credit: lead "a": visit 0: leadkit: invalid input: the visit is of lead "c"`)
+	assert.ErrorContains(t, err, `lifecycle: credit: lead "a": event 0: leadkit: invalid input: the event is of lead "b"`)
+	assert.ErrorContains(t, a.Merge(a), "not nil, not itself")
+	assert.ErrorContains(t, a.Merge(newCredit(t, "Won", plan)), "different stages or plans")
+	_, err = new(lifecycle.CreditAccumulator).MarshalBinary()
+	assert.ErrorIs(t, err, leadkit.ErrInvalid)
+}
+
+func fillCredit(t testing.TB) *lifecycle.CreditAccumulator {
+	a := newCredit(t, "Won", creditPlans()[1])
+	for _, j := range randomCreditJourneys(rand.New(rand.NewPCG(9, 9)), 120) {
+		require.NoError(t, a.Add(j))
+	}
+	_, skipped, reasons := a.Result()
+	require.Positive(t, skipped)
+	require.NotEmpty(t, reasons)
+	return a
+}
+
+func TestCreditBinaryRefused(t *testing.T) {
+	good := mustBinary(t, fillCredit(t))
+	for cut := range len(good) {
+		err := new(lifecycle.CreditAccumulator).UnmarshalBinary(good[:cut])
+		require.ErrorIs(t, err, leadkit.ErrInvalid, "prefix of %d bytes", cut)
+	}
+	header := func(st, plan string) []byte {
+		b := binary.AppendUvarint([]byte("LKVC\x01"), uint64(len(st)))
+		b = append(b, st...)
+		b = binary.AppendUvarint(b, uint64(len(plan)))
+		return append(b, plan...)
+	}
+	plan, err := json.Marshal(creditPlans()[2])
+	require.NoError(t, err)
+	for name, c := range map[string]struct {
+		data []byte
+		why  string
+	}{
+		"not ours":    {append([]byte("LKCY\x01"), good[5:]...), "not a credit accumulator"},
+		"trailing":    {append(append([]byte{}, good...), 0), "bytes after the end"},
+		"plan form":   {header("MQL", strings.Replace(string(plan), `"from"`, ` "from"`, 1)), "plan not in the form"},
+		"bad plan":    {header("MQL", `{"from":"2026-03-01T00:00:00Z"}`), "lifecycle: credit plan: "},
+		"reasons":     {append(header("MQL", string(plan)), 0, 1, 1, 'a', 0, 1, 'x'), "1 skip reasons of 0 skipped journeys"},
+		"no path":     {append(header("MQL", string(plan)), 0, 0, 1, 1, 'w', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), `"w": 0 conversions and 0 nulls`},
+		"half a null": {append(append(append(header("MQL", string(plan)), 0, 0, 1, 1, 'w'), make([]byte, 16)...), 0, 0, 0, 0, 0, 0, 0xe0, 0x3f), "want whole numbers"},
+		"a value":     {append(append(append(header("MQL", string(plan)), 0, 0, 1, 1, 'w'), 0, 0, 0, 0, 0, 0, 0xf0, 0x3f, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f), make([]byte, 8)...), "a value without a value in the plan"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			a := fillCredit(t)
+			before := mustBinary(t, a)
+			err := a.UnmarshalBinary(c.data)
+			require.ErrorIs(t, err, leadkit.ErrInvalid)
+			assert.ErrorContains(t, err, "lifecycle: credit: decode: ")
+			assert.ErrorContains(t, err, c.why)
+			assert.Equal(t, before, mustBinary(t, a), "a refused decode leaves the accumulator alone")
+		})
+	}
+}
+
+// TestCreditBinarySeeds checks the seed corpus of
+// FuzzCreditAccumulatorBinary (written with -update-credit-seeds): the
+// valid_* seeds decode and encode to themselves, the others are refused.
+func TestCreditBinarySeeds(t *testing.T) {
+	dir := filepath.Join("testdata", "fuzz", "FuzzCreditAccumulatorBinary")
+	if os.Getenv("LEADKIT_UPDATE_SEEDS") != "" {
+		require.NoError(t, os.MkdirAll(dir, 0o755))
+		seeds := map[string][]byte{}
+		rng := rand.New(rand.NewPCG(3, 4))
+		for i, plan := range creditPlans() {
+			a := newCredit(t, "MQL", plan)
+			for _, j := range randomCreditJourneys(rng, 12) {
+				require.NoError(t, a.Add(j))
+			}
+			seeds["valid_"+strconv.Itoa(i)] = mustBinary(t, a)
+		}
+		good := seeds["valid_1"]
+		seeds["truncated"], seeds["trailing"] = good[:len(good)-3], append(append([]byte{}, good...), 0)
+		for name, b := range seeds {
+			require.NoError(t, os.WriteFile(filepath.Join(dir, name), fmt.Appendf(nil, "go test fuzz v1\n[]byte(%q)\n", b), 0o644))
+		}
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "*"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files, "no seed corpus in %s (run with LEADKIT_UPDATE_SEEDS=1)", dir)
+	valid := 0
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		require.NoError(t, err)
+		lit, ok := strings.CutPrefix(strings.TrimSpace(string(raw)), "go test fuzz v1\n[]byte(")
+		require.True(t, ok, f)
+		s, err := strconv.Unquote(strings.TrimSuffix(lit, ")"))
+		require.NoError(t, err, f)
+		a := new(lifecycle.CreditAccumulator)
+		err = a.UnmarshalBinary([]byte(s))
+		if strings.HasPrefix(filepath.Base(f), "valid_") {
+			valid++
+			require.NoError(t, err, f)
+			assert.Equal(t, []byte(s), mustBinary(t, a), f)
+		} else {
+			assert.ErrorIs(t, err, leadkit.ErrInvalid, f)
+		}
+	}
+	assert.Positive(t, valid)
+}
+
+// FuzzCreditAccumulatorBinary decodes arbitrary bytes: they decode or are
+// refused with ErrInvalid, never panic; what decodes has a result, encodes
+// to the very bytes it came from, and merges with a copy of itself.
+func FuzzCreditAccumulatorBinary(f *testing.F) {
+	f.Fuzz(func(t *testing.T, data []byte) {
+		a := new(lifecycle.CreditAccumulator)
+		if err := a.UnmarshalBinary(data); err != nil {
+			if !errors.Is(err, leadkit.ErrInvalid) {
+				t.Fatalf("decode error does not wrap ErrInvalid: %v", err)
+			}
+			return
+		}
+		credits, _, _ := a.Result()
+		if _, err := json.Marshal(credits); err != nil {
+			t.Fatalf("result does not encode: %v", err)
+		}
+		enc, err := a.MarshalBinary()
+		if err != nil || string(enc) != string(data) {
+			t.Fatalf("decoded input encodes to other bytes (%v):\n%q\n%q", err, data, enc)
+		}
+		again := new(lifecycle.CreditAccumulator)
+		if err := again.UnmarshalBinary(enc); err != nil {
+			t.Fatalf("own encoding refused: %v", err)
+		}
+		if err := again.Merge(a); err != nil {
+			t.Fatalf("decoded accumulators of one plan do not merge: %v", err)
+		}
+	})
+}
