@@ -213,6 +213,10 @@ func ValidateState(s LeadState) error {
 					return bad("score state rule %d ops: %v", i, err)
 				}
 			}
+			// A rule's times are those of events the state applied.
+			if up := st.Updated.UnixNano(); !st.Updated.IsZero() && (r.At > up || r.Last > up || r.First > up) {
+				return bad("score state rule %d: a time after the state's last event (%s)", i, st.Updated.Format(time.RFC3339Nano))
+			}
 		}
 	}
 	return nil

@@ -96,14 +96,16 @@ func (m *Model) countScaled(rs []RuleState, ri int, t, asOf int64, pts float64) 
 
 // bookOnMultiplies adds dv (decayed points, of rule r's decay class) and
 // dl (lifetime points) to the changes of the multiply rules of r's
-// dimension that have occurred, in proportion to their changes of that
-// class (all to the latest one with a factor other than 1 when theirs
-// sum to nothing). Their changes are brought to t first (see
+// dimension that have occurred. An undoing gives back what multiplies
+// took (a positive dv undoes halvings) or takes back what they gave: it
+// is booked on the multiplies whose change of the class has the other
+// sign, in proportion to their changes, or when there is none on all in
+// proportion to theirs, or when theirs sum to nothing on the latest one
+// with a factor other than 1. Their changes are brought to t first (see
 // [RuleState].At).
 func (m *Model) bookOnMultiplies(rs []RuleState, r *behRule, t int64, dv, dl float64) {
 	d := &m.dims[r.dim]
 	c := 1 + int(r.opClass)
-	var wv, wl float64
 	latest := -1
 	for _, k := range d.beh {
 		o, s := &m.beh[k], &rs[k]
@@ -111,8 +113,6 @@ func (m *Model) bookOnMultiplies(rs []RuleState, r *behRule, t int64, dv, dl flo
 			continue
 		}
 		opsTo(s, d.opHL, t)
-		wv += math.Abs(s.Ops[c])
-		wl += math.Abs(s.Ops[0])
 		if o.multBy != 1 && (latest < 0 || s.Last >= rs[latest].Last) {
 			latest = k
 		}
@@ -120,36 +120,52 @@ func (m *Model) bookOnMultiplies(rs []RuleState, r *behRule, t int64, dv, dl flo
 	if latest < 0 {
 		return
 	}
+	m.book(rs, d, latest, c, dv)
+	m.book(rs, d, latest, 0, dl)
+}
+
+// book adds v to entry c of the Ops of d's multiply rules, as
+// bookOnMultiplies describes.
+func (m *Model) book(rs []RuleState, d *dimension, latest, c int, v float64) {
+	if v == 0 {
+		return
+	}
+	var against, all float64
 	for _, k := range d.beh {
-		o, s := &m.beh[k], &rs[k]
-		if !o.multiply || s.N == 0 || len(s.Ops) != opsLen(d) {
+		if s := &rs[k]; m.beh[k].multiply && s.N > 0 && len(s.Ops) == opsLen(d) {
+			all += math.Abs(s.Ops[c])
+			if s.Ops[c]*v < 0 {
+				against += math.Abs(s.Ops[c])
+			}
+		}
+	}
+	if all == 0 {
+		rs[latest].Ops[c] += v
+		return
+	}
+	for _, k := range d.beh {
+		s := &rs[k]
+		if !m.beh[k].multiply || s.N == 0 || len(s.Ops) != opsLen(d) {
 			continue
 		}
-		if wv > 0 {
-			s.Ops[c] += dv * (math.Abs(s.Ops[c]) / wv)
-		} else if k == latest {
-			s.Ops[c] += dv
-		}
-		if wl > 0 {
-			s.Ops[0] += dl * (math.Abs(s.Ops[0]) / wl)
-		} else if k == latest {
-			s.Ops[0] += dl
+		switch {
+		case against > 0:
+			if s.Ops[c]*v < 0 {
+				s.Ops[c] += v * (math.Abs(s.Ops[c]) / against)
+			}
+		default:
+			s.Ops[c] += v * (math.Abs(s.Ops[c]) / all)
 		}
 	}
 }
 
 // opsTo brings a multiply rule's decayed changes s.Ops to t (from
-// s.At, or from s.Last in a state written before At was kept for
-// them), setting s.At.
+// s.At), setting s.At.
 func opsTo(s *RuleState, hl []float64, t int64) {
-	from := s.At
-	if from == 0 {
-		from = s.Last
-	}
-	if t != from {
+	if t != s.At {
 		for c, h := range hl {
 			if h > 0 {
-				f := math.Exp2(-float64(t-from) / h)
+				f := math.Exp2(-float64(t-s.At) / h)
 				s.Ops[1+c] *= f
 				s.Ops[1+len(hl)+c] *= f
 			}

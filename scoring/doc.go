@@ -85,20 +85,24 @@
 // own part is what it would give without them (its own points, decayed,
 // with its recency bonus, within its cap). A multiply's part is read in
 // time order: what its occurrences changed of what the rules showed then
-// (within their caps), decaying with the rules, less what the caps undid
-// of it later: an occurrence that banks a halved rule back to its cap
-// undoes the halvings before it, booked on them then, not on later
-// multiplies (so a halving undone by downloads is no part, and a x1 is
-// never one). Points a factor made a rule forget above its cap (a x2 at
-// the cap, a result past ±MaxPoints) are that factor's part once they
-// would show (a decaying rule would have stayed at its cap longer).
-// Where several multiplies changed several capped rules sharing a decay,
-// a cap's undoing of one rule is shared among them in proportion to
-// their changes of that decay class: exact per rule and multiply it
-// would take a number per pair in every lead's state. The largest
-// multiply part also takes the rounding. With one multiply rule, its
-// part is the rules' sum with it minus without it; two halvings of a
-// capped rule with nothing after are each what they took (10 -> 5 ->
+// (within their caps), decaying with the rules. Where the rules it
+// scales have no cap, that is exactly its chronological part (the score
+// with the multiplies up to it minus with those before it), and with one
+// multiply rule its part is the score with it minus without it; a x1 is
+// never a part. A cap can undo a multiply later (downloads that bank a
+// halved rule back to its cap): the undoing is booked when it happens on
+// the multiplies before it whose changes it reverses, in proportion to
+// their changes of the rule's decay class, so a halving undone by
+// downloads is no part when it is the one multiply before them. Points a
+// factor made a rule forget above its cap (a x2 at the cap, a result past
+// ±MaxPoints) are that factor's part once they would show (a decaying
+// rule would have stayed at its cap longer), shared among such factors
+// by the banks they forgot. So with several multiplies and capped rules,
+// the split among the multiplies is an apportionment that adds up to
+// what they changed together, not each one's counterfactual (which would
+// take re-scoring every subset of them). The largest multiply part also
+// takes the rounding. Two halvings of a capped rule with nothing after
+// are each what they took (10 -> 5 ->
 // 2.5: -5 and -2.5). A model with multiply rules has a fingerprint of
 // its own per version of this bookkeeping, so a state kept by an
 // earlier version is rebuilt (by the lifecycle engine; [Model.StateOf])

@@ -21,9 +21,10 @@ type Explanation struct {
 	// without it); a boost of a rule at its cap that banked nothing above
 	// it changed nothing and is no entry, one that made it forget points
 	// banked above the cap has them as its part once they would show (a
-	// decaying rule would have stayed at its cap longer); a halving that
-	// later downloads banked back to the cap is no entry (see the package
-	// doc); "no activity for 90 days: set to 0" takes
+	// decaying rule would have stayed at its cap longer); a lone halving
+	// that later downloads banked back to the cap is no entry (with
+	// several multiplies and caps, their split is an apportionment: see
+	// the package doc); "no activity for 90 days: set to 0" takes
 	// back what the rules give now.
 	Rules []RuleContribution `json:"rules,omitempty"`
 	// Expr is a derived dimension's expression and Inputs the scores it

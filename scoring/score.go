@@ -736,9 +736,6 @@ func (m *Model) opShares(sc *scratch, rs []RuleState, asOf int64) {
 				}
 				var f, forgot float64
 				from := s.At
-				if from == 0 {
-					from = s.Last // a state written before At was kept
-				}
 				for c, h := range d.opHL {
 					x, y := s.Ops[1+c], s.Ops[1+len(d.opHL)+c]
 					if h > 0 && (x != 0 || y != 0) {

@@ -117,7 +117,7 @@ type RuleState struct {
 	// then, within its cap, after minus before), less what later
 	// occurrences of the rule undid of it (points banked back to the
 	// cap); changes decay with the rules changed, and rules sharing a
-	// decay decay alike, so one number per class is exact. At most
+	// decay decay alike, so one number per class decays exactly. At most
 	// [MaxOps] entries. Results list them as the multiply rule's own
 	// points. For a multiply rule, At is the time Ops are as of.
 	Ops []float64 `json:"ops,omitempty"`
@@ -251,6 +251,16 @@ func (m *Model) checkState(st *State) error {
 	}
 	if !st.Updated.IsZero() && !validTime(st.Updated) {
 		return fmt.Errorf("scoring: %w: state updated at %s, outside %s", leadkit.ErrInvalid, st.Updated.Format(time.RFC3339), timeRange)
+	}
+	if m.mult {
+		// A multiply's changes are as of At, a time it was applied at:
+		// never after the state's last event (read later, they would
+		// grow instead of decaying).
+		for i := range m.beh {
+			if s := &st.Rules[i]; m.beh[i].multiply && len(s.Ops) > 0 && s.At > st.Updated.UnixNano() {
+				return fmt.Errorf("scoring: %w: state of lead %q: rule %q's changes are as of %s, after the state's last event (%s)", leadkit.ErrInvalid, text.Clip(st.LeadID, 64), m.beh[i].name, time.Unix(0, s.At).UTC().Format(time.RFC3339Nano), st.Updated.Format(time.RFC3339Nano))
+			}
+		}
 	}
 	return m.incremental()
 }

@@ -112,7 +112,10 @@ func Lifecycle[F Factory[lifecycle.Store]](t *testing.T, factory F) {
 			"NaN in ops":         func(x *lifecycle.LeadState) { x.Score.Rules[1].Ops[1] = math.NaN() },
 			"infinite ops value": func(x *lifecycle.LeadState) { x.Score.Rules[0].OpsValue = math.Inf(1) },
 			"ops over MaxOps":    func(x *lifecycle.LeadState) { x.Score.Rules[1].Ops = make([]float64, scoring.MaxOps+1) },
-			"NaN value":          func(x *lifecycle.LeadState) { x.Since.Rules[0].Value = math.NaN() },
+			"ops after the state": func(x *lifecycle.LeadState) {
+				x.Score.Rules[1].At = x.Score.Updated.Add(time.Hour).UnixNano()
+			},
+			"NaN value": func(x *lifecycle.LeadState) { x.Since.Rules[0].Value = math.NaN() },
 		} {
 			st := state("L1", 1)
 			bad(&st)
