@@ -68,6 +68,7 @@ func TestEventFormEqualsJSONForm(t *testing.T) {
 		bin, js = bin+len(b), js+len(jb)
 	}
 	assert.Less(t, bin*10, js*7, "binary %d bytes, JSON %d", bin, js)
+	t.Logf("binary %d bytes, JSON %d (%.2f)", bin, js, float64(bin)/float64(js))
 	tl := journey.Timeline{LeadID: "l", Events: evs}
 	b, err := encodeTimeline(tl)
 	require.NoError(t, err)
