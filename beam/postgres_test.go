@@ -25,6 +25,31 @@ import (
 	"github.com/leadkit/leadkit/sim"
 )
 
+// pgSchema connects to LEADKIT_PG_DSN (or skips) and makes a schema and a
+// login role of their own for one test, dropped after it: the DSN, the
+// owner's database, the role and the table prefix in the schema.
+func pgSchema(t *testing.T) (dsn string, owner *sql.DB, role, prefix string) {
+	t.Helper()
+	dsn = os.Getenv("LEADKIT_PG_DSN")
+	if dsn == "" {
+		t.Skip("LEADKIT_PG_DSN is not set")
+	}
+	ctx := context.Background()
+	owner, err := sql.Open("pgx", dsn)
+	require.NoError(t, err)
+	t.Cleanup(func() { owner.Close() })
+	n := rand.Uint32()
+	schema := fmt.Sprintf("beamio_%d", n)
+	role = fmt.Sprintf("beamio_reader_%d", n)
+	_, err = owner.ExecContext(ctx, `CREATE SCHEMA `+schema)
+	require.NoError(t, err)
+	t.Cleanup(func() { _, _ = owner.Exec(`DROP SCHEMA ` + schema + ` CASCADE`) })
+	_, err = owner.ExecContext(ctx, `CREATE ROLE `+role+` LOGIN`)
+	require.NoError(t, err)
+	t.Cleanup(func() { _, _ = owner.Exec(`DROP OWNED BY ` + role + `; DROP ROLE ` + role) })
+	return dsn, owner, role, schema + ".leadkit_"
+}
+
 // TestReadPostgresOnPrism writes the events of a simulated business
 // through postgres.JourneyStore into two tenants' rows of a fresh schema,
 // reads one tenant with ReadPostgres on Prism, connected as a role
@@ -35,23 +60,8 @@ import (
 // timelines. It needs a server: set LEADKIT_PG_DSN (scripts/pg.sh starts
 // one).
 func TestReadPostgresOnPrism(t *testing.T) {
-	dsn := os.Getenv("LEADKIT_PG_DSN")
-	if dsn == "" {
-		t.Skip("LEADKIT_PG_DSN is not set")
-	}
 	ctx := context.Background()
-	owner, err := sql.Open("pgx", dsn)
-	require.NoError(t, err)
-	t.Cleanup(func() { owner.Close() })
-	n := rand.Uint32()
-	schema, role := fmt.Sprintf("beamio_%d", n), fmt.Sprintf("beamio_reader_%d", n)
-	_, err = owner.ExecContext(ctx, `CREATE SCHEMA `+schema)
-	require.NoError(t, err)
-	t.Cleanup(func() { _, _ = owner.Exec(`DROP SCHEMA ` + schema + ` CASCADE`) })
-	_, err = owner.ExecContext(ctx, `CREATE ROLE `+role+` LOGIN`)
-	require.NoError(t, err)
-	t.Cleanup(func() { _, _ = owner.Exec(`DROP OWNED BY ` + role + `; DROP ROLE ` + role) })
-	prefix := schema + ".leadkit_"
+	dsn, owner, role, prefix := pgSchema(t)
 
 	// The tenant's events, written as the application does, and another
 	// tenant's under the same IDs.
@@ -120,23 +130,8 @@ func TestReadPostgresOnPrism(t *testing.T) {
 // to row-level security, is what the store's Scan lists, and PoolMetrics
 // over it equals one pool.Metrics over that list.
 func TestReadPostgresProspectsOnPrism(t *testing.T) {
-	dsn := os.Getenv("LEADKIT_PG_DSN")
-	if dsn == "" {
-		t.Skip("LEADKIT_PG_DSN is not set")
-	}
 	ctx := context.Background()
-	owner, err := sql.Open("pgx", dsn)
-	require.NoError(t, err)
-	t.Cleanup(func() { owner.Close() })
-	n := rand.Uint32()
-	schema, role := fmt.Sprintf("beampool_%d", n), fmt.Sprintf("beampool_reader_%d", n)
-	_, err = owner.ExecContext(ctx, `CREATE SCHEMA `+schema)
-	require.NoError(t, err)
-	t.Cleanup(func() { _, _ = owner.Exec(`DROP SCHEMA ` + schema + ` CASCADE`) })
-	_, err = owner.ExecContext(ctx, `CREATE ROLE `+role+` LOGIN`)
-	require.NoError(t, err)
-	t.Cleanup(func() { _, _ = owner.Exec(`DROP OWNED BY ` + role + `; DROP ROLE ` + role) })
-	prefix := schema + ".leadkit_"
+	dsn, owner, role, prefix := pgSchema(t)
 
 	acme, err := postgres.NewPoolStore(ctx, postgres.SQL(owner), postgres.Options{Tenant: "acme", TablePrefix: prefix})
 	require.NoError(t, err)
