@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"reflect"
@@ -246,6 +247,13 @@ type TenantStage struct {
 	Attribution []lifecycle.StageCredit `json:"attribution"`
 	Skipped     int                     `json:"skipped,omitempty"`
 	SkipReasons []string                `json:"skip_reasons,omitempty"`
+	// Error, when set, is why the tenant's aggregates could not be
+	// computed (the tenant's data passed a cap of an accumulator: more
+	// distinct nurture keys than journey.MaxNurtureKeys, for example,
+	// where lifecycle.Verify returns the error); the other fields are
+	// then empty. One tenant's error never fails the pipeline nor
+	// another tenant's results.
+	Error string `json:"error,omitempty"`
 }
 
 // VerifyAggregates computes the per-lead aggregates of lifecycle.Verify
@@ -261,12 +269,15 @@ type TenantStage struct {
 // hash of the lead ID; a partial accumulator holds the library's
 // journey.SourceAgeAccumulator, CycleAccumulator, NurtureAccumulator,
 // ContentPhaseAccumulator, OldLeadNurtureAccumulator and
-// lifecycle.CreditAccumulator of every plan (a tenant with more than journey.MaxNurtureKeys distinct nurture keys
-// fails the pipeline, whatever the order), travels in their binary
+// lifecycle.CreditAccumulator of every plan, travels in their binary
 // encodings, and the partial accumulators of a tenant are merged into
 // its results. A journey an accumulator refuses (one not made by
 // Journeys: bad events, visits or creation time) goes to rejected as a
-// RejectedJourney and counts in none of them.
+// RejectedJourney and counts in none of them. A tenant whose data passes
+// an accumulator's cap (more distinct nurture keys than
+// journey.MaxNurtureKeys, where Verify returns the error) gets results
+// carrying the error (TenantStage.Error), whatever the order of adds and
+// merges; the pipeline and the other tenants go on.
 //
 // Plans an accumulator refuses are an error (wrapping leadkit.ErrInvalid)
 // at construction.
@@ -322,6 +333,17 @@ func emitStages(tenant string, stages []TenantStage, emit func(TenantStage)) {
 // verifyAccumulator holds the accumulators of every plan.
 type verifyAccumulator struct {
 	stages []stageAccumulators
+	// err is the first error an accumulator returned (of several, the
+	// least as text, so that it does not depend on the order of adds
+	// and merges); the accumulators are then left as they are.
+	err string
+}
+
+// fail keeps err if it is the first or the least.
+func (a *verifyAccumulator) fail(err error) {
+	if msg := err.Error(); a.err == "" || msg < a.err {
+		a.err = msg
+	}
 }
 
 type stageAccumulators struct {
@@ -370,7 +392,17 @@ func newVerifyAccumulator(plans []lifecycle.StagePlan) (*verifyAccumulator, erro
 	return a, nil
 }
 
-func (a *verifyAccumulator) add(j journey.LeadJourney) error {
+// add adds j; an accumulator's error becomes the tenant's (a.err).
+func (a *verifyAccumulator) add(j journey.LeadJourney) {
+	if a.err != "" {
+		return
+	}
+	if err := a.addStages(j); err != nil {
+		a.fail(err)
+	}
+}
+
+func (a *verifyAccumulator) addStages(j journey.LeadJourney) error {
 	for _, st := range a.stages {
 		if err := st.age.Add(j); err != nil {
 			return err
@@ -398,7 +430,33 @@ func (a *verifyAccumulator) add(j journey.LeadJourney) error {
 	return nil
 }
 
+// merge merges b into a; an accumulator's error becomes the tenant's
+// (a.err), as does b's. Only plans that differ are an error.
 func (a *verifyAccumulator) merge(b *verifyAccumulator) error {
+	if len(a.stages) != len(b.stages) {
+		return fmt.Errorf("beam: verify aggregates: %w: merging %d stages into %d", leadkit.ErrInvalid, len(b.stages), len(a.stages))
+	}
+	if b.err != "" {
+		a.fail(errors.New(b.err))
+	}
+	if a.err != "" {
+		return nil
+	}
+	if err := a.mergeStages(b); err != nil {
+		var plan *planError
+		if errors.As(err, &plan) {
+			return err
+		}
+		a.fail(err)
+	}
+	return nil
+}
+
+// planError is a merge of accumulators of different plans: a bug in
+// the pipeline, not the tenant's data.
+type planError struct{ error }
+
+func (a *verifyAccumulator) mergeStages(b *verifyAccumulator) error {
 	if len(a.stages) != len(b.stages) {
 		return fmt.Errorf("beam: verify aggregates: %w: merging %d stages into %d", leadkit.ErrInvalid, len(b.stages), len(a.stages))
 	}
@@ -414,7 +472,7 @@ func (a *verifyAccumulator) merge(b *verifyAccumulator) error {
 			return err
 		}
 		if (x.credits == nil) != (y.credits == nil) {
-			return fmt.Errorf("beam: verify aggregates: %w: stage %q planned differently", leadkit.ErrInvalid, x.stage)
+			return &planError{fmt.Errorf("beam: verify aggregates: %w: stage %q planned differently", leadkit.ErrInvalid, x.stage)}
 		}
 		if x.credits != nil {
 			if err := x.credits.Merge(y.credits); err != nil {
@@ -422,7 +480,7 @@ func (a *verifyAccumulator) merge(b *verifyAccumulator) error {
 			}
 		}
 		if (x.phases == nil) != (y.phases == nil) {
-			return fmt.Errorf("beam: verify aggregates: %w: stage %q planned differently", leadkit.ErrInvalid, x.stage)
+			return &planError{fmt.Errorf("beam: verify aggregates: %w: stage %q planned differently", leadkit.ErrInvalid, x.stage)}
 		}
 		if x.phases != nil {
 			if err := x.phases.Merge(y.phases); err != nil {
@@ -438,6 +496,12 @@ func (a *verifyAccumulator) merge(b *verifyAccumulator) error {
 
 func (a *verifyAccumulator) results() []TenantStage {
 	out := make([]TenantStage, len(a.stages))
+	if a.err != "" {
+		for i, st := range a.stages {
+			out[i] = TenantStage{Stage: st.stage, Error: a.err}
+		}
+		return out
+	}
 	for i, st := range a.stages {
 		out[i] = TenantStage{Stage: st.stage, Age: st.age.Result(), Cycle: st.cycle.Result(), Nurture: st.nurture.Result()}
 		if st.credits != nil {
@@ -464,7 +528,8 @@ func (f *partialVerifyFn) CreateAccumulator() (*verifyAccumulator, error) {
 
 // AddInput adds one lead's journey.
 func (f *partialVerifyFn) AddInput(a *verifyAccumulator, j TenantJourney) (*verifyAccumulator, error) {
-	return a, a.add(j.Journey)
+	a.add(j.Journey)
+	return a, nil
 }
 
 // MergeAccumulators merges b into a.
@@ -498,13 +563,15 @@ func (f *mergeVerifyFn) MergeAccumulators(a, b *verifyAccumulator) (*verifyAccum
 // ExtractOutput returns the results, one per plan.
 func (f *mergeVerifyFn) ExtractOutput(a *verifyAccumulator) []TenantStage { return a.results() }
 
-// A verifyAccumulator travels as: uvarint stages, then per stage its
+// A verifyAccumulator travels as: uvarint stages, its error (length and
+// bytes, empty for none), then per stage its
 // name, a byte of flags (1: with phases and old leads, 2: with credit)
 // and each accumulator's own binary encoding, length-prefixed: source
 // age, cycle time, nurture power, then the credit, content phases and
 // old-lead nurture when there.
 func encodeVerifyAccumulator(a *verifyAccumulator) ([]byte, error) {
 	b := binary.AppendUvarint(nil, uint64(len(a.stages)))
+	b = appendString(b, a.err)
 	type marshaler = interface{ MarshalBinary() ([]byte, error) }
 	for _, st := range a.stages {
 		b = appendString(b, st.stage)
@@ -537,6 +604,9 @@ func decodeVerifyAccumulator(b []byte) (*verifyAccumulator, error) {
 		return nil, bad
 	}
 	a := &verifyAccumulator{stages: make([]stageAccumulators, n)}
+	if a.err, b, err = readString(b); err != nil {
+		return nil, bad
+	}
 	type unmarshaler = interface{ UnmarshalBinary([]byte) error }
 	for i := range a.stages {
 		st := &a.stages[i]
