@@ -124,3 +124,48 @@ func TestCreditSizeDoesNotGrowWithLeads(t *testing.T) {
 	small, big := size(500), size(5000)
 	assert.Less(t, big, 2*small, "encoding of 500 leads: %d bytes, of 5000: %d", small, big)
 }
+
+// Going over the channel cap is a property of the leads, not of the
+// sharding: two shards of 600 campaigns each merge into the over-cap
+// mark one pass makes, with the same encoding.
+func TestCreditOverCapDoesNotDependOnSharding(t *testing.T) {
+	plan := regressPlan()
+	plan.Keys = []attribution.TouchKey{attribution.ByCampaign}
+	entry := creditT0.AddDate(0, 0, 10)
+	lead := func(i int) journey.LeadJourney {
+		id := fmt.Sprintf("l%05d", i)
+		return journey.LeadJourney{
+			Timeline: journey.Timeline{LeadID: id, Events: []leadkit.Event{
+				{ID: id, LeadID: id, Type: "page_view", Channel: "web", Campaign: "c" + id, Time: entry.Add(-time.Hour)},
+			}},
+			Visits: []stage.Visit{{LeadID: id, Stage: "MQL", At: entry}},
+		}
+	}
+	one, x, y := newCredit(t, "MQL", plan), newCredit(t, "MQL", plan), newCredit(t, "MQL", plan)
+	for i := range 1200 {
+		require.NoError(t, one.Add(lead(i)))
+		shard := x
+		if i%2 == 1 {
+			shard = y
+		}
+		require.NoError(t, shard.Add(lead(i)))
+	}
+	for _, c := range []*lifecycle.CreditAccumulator{x, y} {
+		credits, _, _ := c.Result()
+		for _, cr := range credits {
+			require.Empty(t, cr.Error, "600 channels are within the cap")
+		}
+	}
+	require.NoError(t, x.Merge(roundTrip(t, y)))
+	assert.Equal(t, creditJSON(t, one), creditJSON(t, x))
+	a, err := one.MarshalBinary()
+	require.NoError(t, err)
+	b, err := x.MarshalBinary()
+	require.NoError(t, err)
+	assert.Equal(t, a, b)
+	credits, _, _ := x.Result()
+	require.Len(t, credits, 2)
+	for _, cr := range credits {
+		assert.Contains(t, cr.Error, "(attribution.MaxChannels)", cr.Model)
+	}
+}
