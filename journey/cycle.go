@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -358,8 +359,9 @@ func (a *CycleAccumulator) Result() CycleResult {
 }
 
 // MaxCount caps the counts accumulators sum over leads and merges (sends
-// of a content, skipped leads): every integer up to it (2^53 - 1) is
+// of a content, skipped leads): every integer up to it (2^53 - 1, or
+// math.MaxInt where int is 32 bits) is
 // exact in float64 and JSON, and their decoders accept it. Add and Merge
 // refuse to go past it with an error wrapping [leadkit.ErrInvalid], and
 // nothing then changes, so every state they make encodes and decodes.
-const MaxCount = 1<<53 - 1
+const MaxCount = min(1<<53-1, math.MaxInt)

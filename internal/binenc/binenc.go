@@ -106,7 +106,7 @@ func (d *Decoder) Count(what string) int {
 
 // MaxTotal caps the counts read by Total: every integer up to it is
 // exact in float64 (and so in JSON).
-const MaxTotal = 1<<53 - 1
+const MaxTotal = min(1<<53-1, math.MaxInt)
 
 // Total reads a count that merges sum (sends, skipped journeys): at most
 // MaxTotal, so that a merge of decoded states still decodes as long as
