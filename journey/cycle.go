@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -248,10 +249,15 @@ func NewCycleAccumulator(stage string, opts CycleOptions) (*CycleAccumulator, er
 // wrapping [leadkit.ErrInvalid] that names every problem, and nothing is
 // counted. A lead without an entry into the stage (in the period) is not
 // counted, and that is not an error; one without a start, or whose start
-// is after the entry, is counted in Skipped.
+// is after the entry, is counted in Skipped. Once Skipped is at
+// [MaxCount], Add refuses every journey with an error wrapping
+// [leadkit.ErrInvalid], and Merge refuses to go past it.
 func (a *CycleAccumulator) Add(j LeadJourney) error {
 	if err := j.validate("cycle times"); err != nil {
 		return err
+	}
+	if a.skipped == MaxCount {
+		return fmt.Errorf("journey: cycle times: %w: more than %d leads skipped (MaxCount)", leadkit.ErrInvalid, MaxCount)
 	}
 	a.add(&j)
 	return nil
@@ -313,6 +319,9 @@ func (a *CycleAccumulator) Merge(other *CycleAccumulator) error {
 	if a.stage != other.stage || x.Start != y.Start || !x.From.Equal(y.From) || !x.To.Equal(y.To) || x.Cohort != y.Cohort || x.Bins != y.Bins || x.Instant != y.Instant {
 		return fmt.Errorf("journey: cycle times: %w: cannot merge accumulators of different stages or options", leadkit.ErrInvalid)
 	}
+	if a.skipped > MaxCount-other.skipped {
+		return fmt.Errorf("journey: cycle times: %w: merged, more than %d leads skipped (MaxCount)", leadkit.ErrInvalid, MaxCount)
+	}
 	a.overall.merge(&other.overall)
 	for cs, c := range other.cohorts {
 		a.cohort(cs).merge(c)
@@ -348,3 +357,11 @@ func (a *CycleAccumulator) Result() CycleResult {
 	}
 	return r
 }
+
+// MaxCount caps the counts accumulators sum over leads and merges (sends
+// of a content, skipped leads): every integer up to it (2^53 - 1, or
+// math.MaxInt where int is 32 bits) is
+// exact in float64 and JSON, and their decoders accept it. Add and Merge
+// refuse to go past it with an error wrapping [leadkit.ErrInvalid], and
+// nothing then changes, so every state they make encodes and decodes.
+const MaxCount = min(1<<53-1, math.MaxInt)

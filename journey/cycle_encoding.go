@@ -19,7 +19,7 @@ import (
 //	"LKCY" 0x01                      cycle times: magic and version
 //	uvarint n, n bytes               the stage
 //	uvarint n, n bytes               the CycleOptions as JSON
-//	uvarint skipped                  leads without a start
+//	uvarint skipped                  leads without a start (at most MaxCount)
 //	group                            every lead measured
 //	uvarint k, k x (start, group)    the cohorts, by start: the first a
 //	                                 varint of Unix seconds, the rest
@@ -34,7 +34,8 @@ import (
 //	uvarint n, n bytes               the stage
 //	uvarint n, n bytes               the NurtureOptions as JSON
 //	uvarint k, k x (uvarint n, n bytes key, uvarint sent, uvarint leads,
-//	uvarint converted)               the keys in byte order
+//	uvarint converted)               the keys in byte order (counts at
+//	                                 most MaxCount)
 //
 // Both are canonical: accumulators of the same stage and options that
 // counted the same leads encode to the same bytes, whatever the order
@@ -152,7 +153,7 @@ func (a *CycleAccumulator) UnmarshalBinary(data []byte) error {
 		return err
 	}
 	instant, period := out.opts.Instant, out.opts.Cohort
-	out.skipped = d.Count("skipped")
+	out.skipped = d.Total("skipped")
 	out.overall = readGroup(&d, "overall", instant)
 	n := d.Length("cohorts", 3)
 	if d.Err == nil && n > 0 && period == leadkit.PeriodNone {
@@ -266,7 +267,7 @@ func (a *NurtureAccumulator) UnmarshalBinary(data []byte) error {
 			d.Fail("key %q: not one of the types", clipKey(k))
 			return
 		}
-		c := &powerCount{sent: d.Count("sent"), leads: d.Count("leads"), converted: d.Count("converted")}
+		c := &powerCount{sent: d.Total("sent"), leads: d.Total("leads"), converted: d.Total("converted")}
 		if d.Err == nil && (c.leads == 0 || c.leads > c.sent || c.converted > c.leads) {
 			d.Fail("key %q: %d sent to %d leads, %d converted", clipKey(k), c.sent, c.leads, c.converted)
 		}

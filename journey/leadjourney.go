@@ -97,11 +97,14 @@ func checkEvent(lead string, e *leadkit.Event) error {
 // LeadID is not a valid ID and an event that is of another lead or fails
 // [leadkit.Event.Validate] (by the timeline's index in timelines and the
 // event's in it), a creation time outside leadkit's time range (the lead
-// is then of unknown creation) or of a lead ID that is not valid.
+// is then of unknown creation) or of a lead ID that is not valid, and a
+// timeline of a lead that has a later one in timelines: of several
+// timelines of one lead the last is used and the others are named (by
+// index) in the error, not merged (two pieces of one history may share
+// events; merge them into one timeline first).
 // Everything else is returned, so the accumulators' Add accepts every
 // journey Journeys returns, and a function form is one pass of its
-// accumulator over Journeys. Of two timelines of one lead the last is
-// used, as the other calculators do. The journeys share the timelines'
+// accumulator over Journeys. The journeys share the timelines'
 // event slices, except the timelines with a bad event (a journey then
 // holds a copy without it).
 func Journeys(timelines []Timeline, visits []stage.Visit, created map[string]time.Time) ([]LeadJourney, error) {
@@ -130,7 +133,12 @@ func journeys(timelines []Timeline, visits []stage.Visit, created map[string]tim
 		last[tl.LeadID] = i
 	}
 	for i, tl := range timelines {
-		if k, ok := last[tl.LeadID]; !ok || k != i {
+		k, ok := last[tl.LeadID]
+		if !ok {
+			continue
+		}
+		if k != i {
+			errs.add(fmt.Errorf("journey: timeline %d (lead %q): %w: the lead has a later timeline (%d), the one used; merge a lead's events into one timeline", i, text.Clip(tl.LeadID, 64), leadkit.ErrInvalid, k))
 			continue
 		}
 		events, copied := tl.Events, false

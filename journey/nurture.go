@@ -56,7 +56,8 @@ type ContentPower struct {
 // stage; pass [stage.Reach] to count leads that skipped it. The result is
 // sorted by Power, then Converted, descending, then Key. Bad entries (see
 // [Journeys]) are skipped and named in the error; of two timelines of one
-// lead the last is used. More than [MaxNurtureKeys] distinct keys is an
+// lead the last is used and the other is named in the error as a bad
+// entry. More than [MaxNurtureKeys] distinct keys is an
 // error, with no result.
 //
 // NurturePower is one pass of a [NurtureAccumulator] over [Journeys] of
@@ -136,8 +137,8 @@ func NewNurtureAccumulator(stage string, opts NurtureOptions) (*NurtureAccumulat
 // allow (no valid lead ID, a creation time out of range, a visit or event
 // that fails validation or is of another lead) is refused with an error
 // wrapping [leadkit.ErrInvalid] that names every problem, and so is one
-// that would bring the distinct keys over [MaxNurtureKeys]; nothing is
-// then counted.
+// that would bring the distinct keys over [MaxNurtureKeys] or a key's
+// sends over [MaxCount]; nothing is then counted.
 func (a *NurtureAccumulator) Add(j LeadJourney) error {
 	if err := j.validate("nurture power"); err != nil {
 		return err
@@ -167,12 +168,14 @@ func (a *NurtureAccumulator) add(j *LeadJourney) error {
 	// Per key sent: the latest send at or before the first entry.
 	last := a.lastBefore
 	clear(last)
+	sends := 0
 	for i := range j.Events {
 		e := &j.Events[i]
 		key, ok := a.counts(e)
 		if !ok {
 			continue
 		}
+		sends++
 		t, seen := last[key]
 		if !seen {
 			last[key] = time.Time{}
@@ -183,8 +186,10 @@ func (a *NurtureAccumulator) add(j *LeadJourney) error {
 	}
 	fresh := 0
 	for key := range last {
-		if a.keys[key] == nil {
+		if c := a.keys[key]; c == nil {
 			fresh++
+		} else if c.sent > MaxCount-sends {
+			return fmt.Errorf("journey: nurture power: lead %q: %w: key %q sent more than %d times (MaxCount)", text.Clip(j.LeadID, 64), leadkit.ErrInvalid, clipKey(key), MaxCount)
 		}
 	}
 	if fresh > 0 && len(a.keys)+fresh > MaxNurtureKeys {
@@ -218,7 +223,8 @@ func (a *NurtureAccumulator) count(key string) *powerCount {
 // Merge adds everything other holds; other is not modified. Accumulators
 // of different stages or options, nil and a itself are refused with an
 // error wrapping [leadkit.ErrInvalid], and so is a merge whose keys
-// together would be over [MaxNurtureKeys]; nothing then changes.
+// together would be over [MaxNurtureKeys], or a key's sends over
+// [MaxCount]; nothing then changes.
 func (a *NurtureAccumulator) Merge(other *NurtureAccumulator) error {
 	if other == nil || other == a {
 		return fmt.Errorf("journey: nurture power: %w: merge needs another accumulator (not nil, not itself)", leadkit.ErrInvalid)
@@ -235,6 +241,11 @@ func (a *NurtureAccumulator) Merge(other *NurtureAccumulator) error {
 	}
 	if n > MaxNurtureKeys {
 		return fmt.Errorf("journey: nurture power: %w: merged, %d distinct keys, at most %d (MaxNurtureKeys)", leadkit.ErrInvalid, n, MaxNurtureKeys)
+	}
+	for key, o := range other.keys {
+		if c := a.keys[key]; c != nil && c.sent > MaxCount-o.sent {
+			return fmt.Errorf("journey: nurture power: %w: merged, key %q sent more than %d times (MaxCount)", leadkit.ErrInvalid, clipKey(key), MaxCount)
+		}
 	}
 	for key, o := range other.keys {
 		c := a.count(key)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -71,10 +72,6 @@ func (e *Engine) creditPlan(st string, p Period, keys []attribution.TouchKey, mo
 	return c
 }
 
-// creditKey is a path's channels as a map key (NUL bytes between them:
-// no valid key value holds one).
-func creditKey(channels []string) string { return strings.Join(channels, "\x00") }
-
 // skipReason is one journey left out of the attribution.
 type skipReason struct {
 	lead   string
@@ -86,22 +83,49 @@ type skipReason struct {
 // Attribution, Skipped and SkipReasons) one lead at a time, under the
 // accumulator contract of package leadkit: Add a journey.LeadJourney per
 // lead, Merge accumulators filled per shard, and read the Result, which
-// equals one pass (Verify and ROI are one pass). It keeps, per key, the
-// table of distinct paths with their conversions, value and nulls summed,
-// and runs the models on the table in canonical order (by channels) at
-// Result, so the credit does not depend on the sharding (values sum
-// exactly when they are whole numbers below 2^53; otherwise up to
-// rounding). A table over attribution.MaxPaths distinct paths is a
-// model's error, as a Markov chain over its caps is. The skip reasons
-// kept are the first MaxSkipReasons by lead ID, then by the journey's
-// place in the lead's. It is not safe for concurrent use.
+// equals one pass (Verify and ROI are one pass).
+//
+// Its size does not grow with the leads: it keeps, per key, only what the
+// plan's models need. For last touch, the conversions and value credited
+// to each channel (at most attribution.MaxChannels channels); for Markov,
+// an attribution.MarkovCounts (at most attribution.MaxChannels channels
+// and attribution.MaxMarkovStates states, as Markov caps them), solved at
+// Result after its canonical encoding numbers channels and states by name,
+// so the credit does not depend on the sharding or on the order leads
+// were added or merged in (values sum exactly when they are whole numbers
+// below 2^53; otherwise up to rounding). A key's model that goes over its
+// cap of channels keeps only that mark (its state is dropped) and its
+// Result is an error naming the cap, however the leads were split; a
+// Markov chain over MaxMarkovStates is MarkovCounts' error. The skip
+// reasons kept are the first MaxSkipReasons by lead ID, then by the
+// journey's place in the lead's; the skipped journeys are counted up to
+// MaxCreditCount. It is not safe for concurrent use.
 type CreditAccumulator struct {
 	stage   string
 	plan    CreditPlan
 	exits   map[string]bool
-	tables  []map[string]*attribution.Path // per key
+	keys    []keyCredit // per key of the plan
 	skipped int
 	reasons []skipReason // sorted by lead, then piece; at most MaxSkipReasons
+}
+
+// MaxCreditCount caps the journeys a CreditAccumulator counts as skipped
+// (and the counts of journey's accumulators that say so): every count up
+// to it is exact in float64 and JSON. Add and Merge refuse to go past it
+// with an error wrapping leadkit.ErrInvalid, so that every state they
+// make encodes and decodes.
+const MaxCreditCount = journey.MaxCount
+
+// keyCredit is the credit state of one touch key.
+type keyCredit struct {
+	// last holds, by channel, the conversions and value last touch
+	// credits; nil without last touch or once over (lastOver).
+	last     map[string]*[2]float64
+	lastOver bool
+	// markov holds the chain's counts; nil without markov or once over
+	// attribution.MaxChannels channels (markovOver).
+	markov     *attribution.MarkovCounts
+	markovOver bool
 }
 
 // NewCreditAccumulator validates the plan and returns an empty
@@ -165,15 +189,37 @@ func NewCreditAccumulator(st string, plan CreditPlan) (*CreditAccumulator, error
 			return bad("%s", msg)
 		}
 	}
-	a := &CreditAccumulator{stage: st, plan: plan, exits: map[string]bool{}, tables: make([]map[string]*attribution.Path, len(plan.Keys))}
+	a := &CreditAccumulator{stage: st, plan: plan, exits: map[string]bool{}, keys: make([]keyCredit, len(plan.Keys))}
 	a.plan.From, a.plan.To = plan.From.UTC(), plan.To.UTC()
 	for _, s := range plan.Exits {
 		a.exits[s] = true
 	}
-	for i := range a.tables {
-		a.tables[i] = map[string]*attribution.Path{}
+	for i := range a.keys {
+		if err := a.keys[i].reset(&a.plan); err != nil {
+			return bad("%v", err)
+		}
 	}
 	return a, nil
+}
+
+// reset empties the key's state for plan.
+func (s *keyCredit) reset(plan *CreditPlan) error {
+	*s = keyCredit{}
+	if slices.Contains(plan.Models, "last_touch") {
+		s.last = map[string]*[2]float64{}
+	}
+	if slices.Contains(plan.Models, "markov") {
+		var err error
+		if s.markov, err = attribution.NewMarkovCounts(creditMarkov(plan)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// creditMarkov is the Markov model of plan.
+func creditMarkov(plan *CreditPlan) attribution.Markov {
+	return attribution.Markov{Order: plan.MarkovOrder}
 }
 
 // Add credits one lead's journeys: its entries into the stage in the
@@ -189,7 +235,12 @@ func (a *CreditAccumulator) Add(j journey.LeadJourney) error {
 	}
 	var tls []journey.Timeline
 	if len(j.Events) > 0 {
-		tls = []journey.Timeline{j.Timeline}
+		// A journey's events need not be sorted (journey.LeadJourney);
+		// the cut at stage entries reads them in the library's order.
+		tl := j.Timeline
+		tl.Events = slices.Clone(j.Events)
+		leadkit.SortEvents(tl.Events)
+		tls = []journey.Timeline{tl}
 	}
 	var upTo []stage.Visit
 	var ex []time.Time
@@ -216,6 +267,7 @@ func (a *CreditAccumulator) Add(j journey.LeadJourney) error {
 	}
 	var paths []found
 	var skips []skipReason
+	var all []attribution.Path
 	for k, key := range a.plan.Keys {
 		conv := a.conversion(key)
 		for i, piece := range pieces {
@@ -231,11 +283,20 @@ func (a *CreditAccumulator) Add(j journey.LeadJourney) error {
 			}
 			for _, p := range ps {
 				paths = append(paths, found{k, p})
+				all = append(all, p)
 			}
 		}
 	}
+	// PathsFromTimelines returns valid paths; checked here so that
+	// nothing below can fail half-way.
+	if err := attribution.ValidatePaths(all); err != nil {
+		return fmt.Errorf("lifecycle: credit: lead %q: %w", clip(j.LeadID), err)
+	}
+	if a.skipped > MaxCreditCount-len(skips) {
+		return fmt.Errorf("lifecycle: credit: %w: more than %d skipped journeys (MaxCreditCount)", leadkit.ErrInvalid, MaxCreditCount)
+	}
 	for _, f := range paths {
-		a.addPath(f.key, f.path)
+		a.keys[f.key].addPath(&f.path)
 	}
 	a.skip(skips)
 	return nil
@@ -280,16 +341,102 @@ func (a *CreditAccumulator) conversion(key attribution.TouchKey) attribution.Con
 	return conv
 }
 
-func (a *CreditAccumulator) addPath(k int, p attribution.Path) {
-	id := creditKey(p.Channels)
-	t := a.tables[k][id]
-	if t == nil {
-		a.tables[k][id] = &attribution.Path{Channels: slices.Clone(p.Channels), Conversions: p.Conversions, Value: p.Value, Nulls: p.Nulls}
-		return
+// addPath credits one valid path.
+func (s *keyCredit) addPath(p *attribution.Path) {
+	if s.last != nil && (p.Conversions != 0 || p.Value != 0) {
+		ch := p.Channels[len(p.Channels)-1]
+		c := s.last[ch]
+		if c == nil {
+			c = new([2]float64)
+			s.last[ch] = c
+		}
+		c[0] += p.Conversions
+		c[1] += p.Value
+		s.checkLast()
 	}
-	t.Conversions += p.Conversions
-	t.Value += p.Value
-	t.Nulls += p.Nulls
+	if s.markov != nil {
+		_ = s.markov.Add(*p) // valid: checked by Add
+		s.checkMarkov()
+	}
+}
+
+// checkLast drops the last-touch sums once they hold more than
+// attribution.MaxChannels channels: the result is then an error.
+func (s *keyCredit) checkLast() {
+	if len(s.last) > attribution.MaxChannels {
+		s.last, s.lastOver = nil, true
+	}
+}
+
+// checkMarkov drops the Markov counts once they hold more than
+// attribution.MaxChannels channels (no chain over it can be solved).
+func (s *keyCredit) checkMarkov() {
+	if s.markov.Channels() > attribution.MaxChannels {
+		s.markov, s.markovOver = nil, true
+	}
+}
+
+// merge adds o's state to s.
+func (s *keyCredit) merge(o *keyCredit) {
+	if o.lastOver {
+		s.last, s.lastOver = nil, true
+	}
+	if s.last != nil {
+		for _, ch := range slices.Sorted(maps.Keys(o.last)) {
+			c := s.last[ch]
+			if c == nil {
+				c = new([2]float64)
+				s.last[ch] = c
+			}
+			c[0] += o.last[ch][0]
+			c[1] += o.last[ch][1]
+		}
+		s.checkLast()
+	}
+	if o.markovOver {
+		s.markov, s.markovOver = nil, true
+	}
+	if s.markov != nil {
+		_ = s.markov.Merge(o.markov) // same plan, so the same spec
+		s.checkMarkov()
+	}
+}
+
+// lastTouch is the last-touch credit of the key.
+func (s *keyCredit) lastTouch() (attribution.Result, error) {
+	if s.lastOver {
+		return attribution.Result{}, fmt.Errorf("lifecycle: credit: last touch: %w: more than %d channels (attribution.MaxChannels)", leadkit.ErrInvalid, attribution.MaxChannels)
+	}
+	r := attribution.Result{Conversions: make(map[string]float64, len(s.last)), Value: make(map[string]float64, len(s.last))}
+	var conv, val float64
+	for _, ch := range slices.Sorted(maps.Keys(s.last)) {
+		c := s.last[ch]
+		r.Conversions[ch], r.Value[ch] = c[0], c[1]
+		conv += c[0]
+		val += c[1]
+	}
+	if math.IsInf(conv, 0) || math.IsInf(val, 0) {
+		return attribution.Result{}, fmt.Errorf("lifecycle: credit: last touch: %w: credit totals are not finite (conversions %g, value %g)", leadkit.ErrInvalid, conv, val)
+	}
+	return r, nil
+}
+
+// markovCredit solves the key's chain, numbered canonically first (its
+// encoding numbers channels and states by name), so that the result does
+// not depend on the order paths were added or merged in.
+func (s *keyCredit) markovCredit() (attribution.Result, error) {
+	if s.markovOver {
+		return attribution.Result{}, fmt.Errorf("lifecycle: credit: markov: %w: more than %d channels (attribution.MaxChannels)", leadkit.ErrInvalid, attribution.MaxChannels)
+	}
+	b, err := s.markov.MarshalBinary()
+	if err != nil {
+		return attribution.Result{}, err
+	}
+	var c attribution.MarkovCounts
+	if err := c.UnmarshalBinary(b); err != nil {
+		return attribution.Result{}, err
+	}
+	return c.Result()
 }
 
 // skip counts skipped journeys and keeps the first reasons.
@@ -320,10 +467,11 @@ func (a *CreditAccumulator) Merge(other *CreditAccumulator) error {
 	if a.stage != other.stage || string(x) != string(y) {
 		return fmt.Errorf("lifecycle: credit: %w: cannot merge accumulators of different stages or plans", leadkit.ErrInvalid)
 	}
-	for k, t := range other.tables {
-		for _, id := range slices.Sorted(maps.Keys(t)) {
-			a.addPath(k, *t[id])
-		}
+	if a.skipped > MaxCreditCount-other.skipped {
+		return fmt.Errorf("lifecycle: credit: %w: more than %d skipped journeys (MaxCreditCount)", leadkit.ErrInvalid, MaxCreditCount)
+	}
+	for k := range other.keys {
+		a.keys[k].merge(&other.keys[k])
 	}
 	a.skipped += other.skipped - len(other.reasons)
 	a.skip(other.reasons)
@@ -334,19 +482,15 @@ func (a *CreditAccumulator) Merge(other *CreditAccumulator) error {
 // model's result (or its error), and the journeys skipped.
 func (a *CreditAccumulator) Result() (credits []StageCredit, skipped int, reasons []string) {
 	for k, key := range a.plan.Keys {
-		paths := make([]attribution.Path, 0, len(a.tables[k]))
-		for _, p := range a.tables[k] {
-			paths = append(paths, attribution.Path{Channels: slices.Clone(p.Channels), Conversions: p.Conversions, Value: p.Value, Nulls: p.Nulls})
-		}
-		slices.SortFunc(paths, func(x, y attribution.Path) int { return slices.Compare(x.Channels, y.Channels) })
 		for _, name := range a.plan.Models {
-			var model attribution.Model = attribution.LastTouch{}
-			if name == "markov" {
-				model = attribution.Markov{Order: a.plan.MarkovOrder}
-			}
 			c := StageCredit{Key: key, Model: name}
 			var err error
-			if c.Result, err = model.Attribute(paths); err != nil {
+			if name == "markov" {
+				c.Result, err = a.keys[k].markovCredit()
+			} else {
+				c.Result, err = a.keys[k].lastTouch()
+			}
+			if err != nil {
 				c.Result, c.Error = attribution.Result{}, err.Error()
 			}
 			credits = append(credits, c)

@@ -199,9 +199,11 @@
 // leads' journeys (journey.LeadJourney), with the options of
 // Engine.VerifyPlan's StagePlan (data, JSON): journey's SourceAge,
 // Cycle, Nurture, ContentPhase and OldLeadNurture accumulators and the
-// CreditAccumulator of the stage's attribution, whose path tables are
-// solved in canonical order. The beam module runs the same accumulators
-// partitioned (beam.VerifyAggregates) with the same results.
+// CreditAccumulator of the stage's attribution, which keeps per touch key
+// last-touch sums per channel and Markov counts (bounded, not a table of
+// the leads' paths) and solves the chain numbered canonically. The beam
+// module runs the same accumulators partitioned (beam.VerifyAggregates)
+// with the same results.
 //
 // # Diagnosis and ROI per period
 //

@@ -184,6 +184,7 @@ type StageCredit struct {
 	// Result is the credit per key value.
 	Result attribution.Result `json:"result"`
 	// Error says why the model could not be solved (a cap of the Markov
+	// model; more than attribution.MaxChannels key values, for either
 	// model), if so; Result is then empty.
 	Error string `json:"error,omitempty"`
 }

@@ -104,6 +104,22 @@ func (d *Decoder) Count(what string) int {
 	return int(v)
 }
 
+// MaxTotal caps the counts read by Total: every integer up to it is
+// exact in float64 (and so in JSON).
+const MaxTotal = min(1<<53-1, math.MaxInt)
+
+// Total reads a count that merges sum (sends, skipped journeys): at most
+// MaxTotal, so that a merge of decoded states still decodes as long as
+// Merge keeps to the same cap.
+func (d *Decoder) Total(what string) int {
+	v := d.Uvarint(what)
+	if v > MaxTotal {
+		d.Fail("%s: %d is out of range", what, v)
+		return 0
+	}
+	return int(v)
+}
+
 // Length reads the number of items that follow, each at least size bytes:
 // more than the bytes left can hold is refused before anything is
 // allocated.
