@@ -115,6 +115,32 @@ func wonJourney(tenant, id string, amount float64) TenantJourney {
 		Visits: []stage.Visit{{LeadID: id, Stage: "Won", At: verifyCapAt}}}}
 }
 
+// Two deals of 6e14 (each within attribution.MaxPathCount) along one
+// path: the pipeline gives the in-memory credit (the partial
+// accumulator's encoding once did not decode, failing the pipeline).
+func TestVerifyValueSumsPastACap(t *testing.T) {
+	plan := verifyCapPlan(true)
+	in := []TenantJourney{wonJourney("acme", "a", 6e14), wonJourney("acme", "b", 6e14)}
+	want, err := lifecycle.NewCreditAccumulator("Won", *plan.Attribution)
+	require.NoError(t, err)
+	for _, j := range in {
+		require.NoError(t, want.Add(j.Journey))
+	}
+	credits, _, _ := want.Result()
+
+	dir := t.TempDir()
+	p, s := abeam.NewPipelineWithRoot()
+	res, _, err := VerifyAggregates(s, []lifecycle.StagePlan{plan}, abeam.CreateList(s, in), FunnelOptions{Fanout: 1})
+	require.NoError(t, err)
+	WriteJSON(s, filepath.Join(dir, "res.jsonl"), res)
+	require.NoError(t, ptest.Run(p), "a value past a cap never fails the pipeline")
+	lines := readFileLines(t, filepath.Join(dir, "res.jsonl"))
+	require.Len(t, lines, 1)
+	var got TenantStage
+	require.NoError(t, json.Unmarshal([]byte(lines[0]), &got))
+	assert.Equal(t, credits, got.Attribution, "the in-memory credit")
+}
+
 // A tenant whose data passes an accumulator's cap (one lead with more
 // than journey.MaxNurtureKeys distinct contents) gets its error in its
 // results; the pipeline runs and the other tenant's results are what
