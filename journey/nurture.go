@@ -98,7 +98,7 @@ type NurtureAccumulator struct {
 	types map[string]bool
 	keys  map[string]*powerCount
 	// scratch, per lead
-	lastBefore map[string]time.Time // per key touched: the latest send at or before the entry (zero: none)
+	lastBefore map[string]keySends // per key touched: the lead's sends and the latest at or before the entry
 }
 
 // NewNurtureAccumulator validates the options (see [NurturePower]) and
@@ -123,7 +123,7 @@ func NewNurtureAccumulator(stage string, opts NurtureOptions) (*NurtureAccumulat
 		return nil, err
 	}
 	opts.Types = slices.Clone(opts.Types)
-	a := &NurtureAccumulator{stage: stage, opts: opts, keys: map[string]*powerCount{}, lastBefore: map[string]time.Time{}}
+	a := &NurtureAccumulator{stage: stage, opts: opts, keys: map[string]*powerCount{}, lastBefore: map[string]keySends{}}
 	if len(opts.Types) > 0 {
 		a.types = map[string]bool{}
 		for _, t := range opts.Types {
@@ -165,49 +165,50 @@ func (a *NurtureAccumulator) add(j *LeadJourney) error {
 			reached, converted = v.At, true
 		}
 	}
-	// Per key sent: the latest send at or before the first entry.
+	// Per key sent: the lead's sends, and the latest at or before the
+	// first entry.
 	last := a.lastBefore
 	clear(last)
-	sends := 0
 	for i := range j.Events {
 		e := &j.Events[i]
 		key, ok := a.counts(e)
 		if !ok {
 			continue
 		}
-		sends++
-		t, seen := last[key]
-		if !seen {
-			last[key] = time.Time{}
+		k := last[key]
+		k.sends++
+		if converted && !e.Time.After(reached) && e.Time.After(k.last) {
+			k.last = e.Time
 		}
-		if converted && !e.Time.After(reached) && e.Time.After(t) {
-			last[key] = e.Time
-		}
+		last[key] = k
 	}
 	fresh := 0
-	for key := range last {
+	for key, k := range last {
 		if c := a.keys[key]; c == nil {
 			fresh++
-		} else if c.sent > MaxCount-sends {
+		} else if c.sent > MaxCount-k.sends {
 			return fmt.Errorf("journey: nurture power: lead %q: %w: key %q sent more than %d times (MaxCount)", text.Clip(j.LeadID, 64), leadkit.ErrInvalid, clipKey(key), MaxCount)
 		}
 	}
 	if fresh > 0 && len(a.keys)+fresh > MaxNurtureKeys {
 		return fmt.Errorf("journey: nurture power: lead %q: %w: %d distinct keys, at most %d (MaxNurtureKeys)", text.Clip(j.LeadID, 64), leadkit.ErrInvalid, len(a.keys)+fresh, MaxNurtureKeys)
 	}
-	for i := range j.Events {
-		if key, ok := a.counts(&j.Events[i]); ok {
-			a.count(key).sent++
-		}
-	}
-	for key, t := range last {
-		c := a.keys[key]
+	for key, k := range last {
+		c := a.count(key)
+		c.sent += k.sends
 		c.leads++
-		if !t.IsZero() && (a.opts.Window == 0 || reached.Sub(t) <= a.opts.Window) {
+		if !k.last.IsZero() && (a.opts.Window == 0 || reached.Sub(k.last) <= a.opts.Window) {
 			c.converted++
 		}
 	}
 	return nil
+}
+
+// keySends is one lead's sends of a key: how many, and the latest at or
+// before its entry (zero: none).
+type keySends struct {
+	sends int
+	last  time.Time
 }
 
 // count returns the counts of key, made if new.

@@ -79,6 +79,11 @@ type skipReason struct {
 	reason string
 }
 
+// compare orders skip reasons by lead, piece, then text.
+func (r skipReason) compare(o skipReason) int {
+	return cmp.Or(strings.Compare(r.lead, o.lead), cmp.Compare(r.piece, o.piece), strings.Compare(r.reason, o.reason))
+}
+
 // CreditAccumulator computes a stage's attribution (StageResult's
 // Attribution, Skipped and SkipReasons) one lead at a time, under the
 // accumulator contract of package leadkit: Add a journey.LeadJourney per
@@ -98,7 +103,8 @@ type skipReason struct {
 // Result is an error naming the cap, however the leads were split; a
 // Markov chain over MaxMarkovStates is MarkovCounts' error. The skip
 // reasons kept are the first MaxSkipReasons by lead ID, then by the
-// journey's place in the lead's; the skipped journeys are counted up to
+// journey's place in the lead's, then by text (a lead ID in two shards
+// keeps the same reasons whatever the order of merges); the skipped journeys are counted up to
 // MaxCreditCount. It is not safe for concurrent use.
 type CreditAccumulator struct {
 	stage   string
@@ -106,7 +112,7 @@ type CreditAccumulator struct {
 	exits   map[string]bool
 	keys    []keyCredit // per key of the plan
 	skipped int
-	reasons []skipReason // sorted by lead, then piece; at most MaxSkipReasons
+	reasons []skipReason // sorted by lead, piece, then reason; distinct; at most MaxSkipReasons
 }
 
 // MaxCreditCount caps the journeys a CreditAccumulator counts as skipped
@@ -446,10 +452,8 @@ func (a *CreditAccumulator) skip(rs []skipReason) {
 		return
 	}
 	a.reasons = append(a.reasons, rs...)
-	slices.SortFunc(a.reasons, func(x, y skipReason) int {
-		return cmp.Or(strings.Compare(x.lead, y.lead), cmp.Compare(x.piece, y.piece))
-	})
-	a.reasons = slices.CompactFunc(a.reasons, func(x, y skipReason) bool { return x.lead == y.lead && x.piece == y.piece })
+	slices.SortFunc(a.reasons, skipReason.compare)
+	a.reasons = slices.Compact(a.reasons)
 	if len(a.reasons) > MaxSkipReasons {
 		a.reasons = a.reasons[:MaxSkipReasons]
 	}

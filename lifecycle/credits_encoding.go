@@ -23,7 +23,7 @@ import (
 //	uvarint n, n bytes               the CreditPlan as JSON
 //	uvarint skipped                  journeys skipped (at most MaxCreditCount)
 //	uvarint r, r x (uvarint n, n bytes lead, uvarint piece, uvarint n,
-//	n bytes reason)                  the reasons kept, by lead then piece
+//	n bytes reason)                  the reasons kept, by lead, piece, then reason
 //	per key of the plan:
 //	  byte flags                     1 last touch over its cap, 2 Markov over
 //	                                 its cap (their state is then left out)
@@ -154,7 +154,7 @@ func (a *CreditAccumulator) UnmarshalBinary(data []byte) error {
 			return d.Fail("skip reason %d: not a reason", i+1)
 		}
 		if i > 0 {
-			if p := out.reasons[i-1]; p.lead > r.lead || p.lead == r.lead && p.piece >= r.piece {
+			if out.reasons[i-1].compare(r) >= 0 {
 				return d.Fail("skip reasons out of order")
 			}
 		}
