@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"reflect"
@@ -247,12 +246,14 @@ type TenantStage struct {
 	Attribution []lifecycle.StageCredit `json:"attribution"`
 	Skipped     int                     `json:"skipped,omitempty"`
 	SkipReasons []string                `json:"skip_reasons,omitempty"`
-	// Error, when set, is why the tenant's aggregates could not be
-	// computed (the tenant's data passed a cap of an accumulator: more
-	// distinct nurture keys than journey.MaxNurtureKeys, for example,
-	// where lifecycle.Verify returns the error); the other fields are
-	// then empty. One tenant's error never fails the pipeline nor
-	// another tenant's results.
+	// Error, when set, is why the stage's aggregates could not be
+	// computed for the tenant: its data passes a cap of one of the
+	// stage's accumulators (more distinct nurture keys than
+	// journey.MaxNurtureKeys, for example, where lifecycle.Verify
+	// returns an error), named in a fixed text per cap, so that the same
+	// data gives the same error however it was split; the other fields
+	// are then empty. One stage's error never fails the pipeline nor
+	// another stage's or tenant's results.
 	Error string `json:"error,omitempty"`
 }
 
@@ -275,9 +276,10 @@ type TenantStage struct {
 // Journeys: bad events, visits or creation time) goes to rejected as a
 // RejectedJourney and counts in none of them. A tenant whose data passes
 // an accumulator's cap (more distinct nurture keys than
-// journey.MaxNurtureKeys, where Verify returns the error) gets results
-// carrying the error (TenantStage.Error), whatever the order of adds and
-// merges; the pipeline and the other tenants go on.
+// journey.MaxNurtureKeys, where Verify returns the error) gets that
+// stage's result carrying the error (TenantStage.Error), the same
+// whatever the order of adds and merges; the pipeline, the tenant's
+// other stages and the other tenants go on.
 //
 // Plans an accumulator refuses are an error (wrapping leadkit.ErrInvalid)
 // at construction.
@@ -333,21 +335,16 @@ func emitStages(tenant string, stages []TenantStage, emit func(TenantStage)) {
 // verifyAccumulator holds the accumulators of every plan.
 type verifyAccumulator struct {
 	stages []stageAccumulators
-	// err is the first error an accumulator returned (of several, the
-	// least as text, so that it does not depend on the order of adds
-	// and merges); the accumulators are then left as they are.
-	err string
-}
-
-// fail keeps err if it is the first or the least.
-func (a *verifyAccumulator) fail(err error) {
-	if msg := err.Error(); a.err == "" || msg < a.err {
-		a.err = msg
-	}
 }
 
 type stageAccumulators struct {
-	stage    string
+	stage string
+	// capped has a bit per accumulator (the order of capNames) that
+	// refused an add or a merge: the tenant's data passes one of its
+	// caps. Whether it does depends on the data alone (an accumulator
+	// refuses only what would take it past a cap, and keeps taking what
+	// fits), never on the order of adds and merges.
+	capped   uint8
 	age      *journey.SourceAgeAccumulator
 	cycle    *journey.CycleAccumulator
 	nurture  *journey.NurtureAccumulator
@@ -392,117 +389,114 @@ func newVerifyAccumulator(plans []lifecycle.StagePlan) (*verifyAccumulator, erro
 	return a, nil
 }
 
-// add adds j; an accumulator's error becomes the tenant's (a.err).
+// The accumulators of a stage, in the order of their bits in capped,
+// and what passing their caps means.
+const (
+	capAge = iota
+	capCycle
+	capNurture
+	capCredits
+	capPhases
+	capOldLeads
+)
+
+var capTexts = [...]string{
+	capAge:      fmt.Sprintf("source age: a count past %d (journey.MaxCount)", journey.MaxCount),
+	capCycle:    fmt.Sprintf("cycle times: more than %d leads skipped (journey.MaxCount)", journey.MaxCount),
+	capNurture:  fmt.Sprintf("nurture power: more than %d distinct keys (journey.MaxNurtureKeys), or a key sent more than %d times (journey.MaxCount)", journey.MaxNurtureKeys, journey.MaxCount),
+	capCredits:  fmt.Sprintf("attribution: more than %d skipped journeys (lifecycle.MaxCreditCount)", lifecycle.MaxCreditCount),
+	capPhases:   fmt.Sprintf("content phases: a count past %d (journey.MaxCount)", journey.MaxCount),
+	capOldLeads: fmt.Sprintf("old-lead nurture: a count past %d (journey.MaxCount)", journey.MaxCount),
+}
+
+// accumulator is what verifyAccumulator needs of each accumulator.
+type accumulator interface {
+	Add(journey.LeadJourney) error
+	MarshalBinary() ([]byte, error)
+	UnmarshalBinary([]byte) error
+}
+
+// each calls f with each accumulator of st and its bit.
+func (st *stageAccumulators) each(f func(bit int, acc accumulator)) {
+	f(capAge, st.age)
+	f(capCycle, st.cycle)
+	f(capNurture, st.nurture)
+	if st.credits != nil {
+		f(capCredits, st.credits)
+	}
+	if st.phases != nil {
+		f(capPhases, st.phases)
+		f(capOldLeads, st.oldLeads)
+	}
+}
+
+// add adds j to every accumulator; one that refuses it (j would take it
+// past a cap: checkJourney sent every other refusal to the dead letters)
+// marks its stage capped and the others go on.
 func (a *verifyAccumulator) add(j journey.LeadJourney) {
-	if a.err != "" {
-		return
-	}
-	if err := a.addStages(j); err != nil {
-		a.fail(err)
+	for i := range a.stages {
+		st := &a.stages[i]
+		st.each(func(bit int, acc accumulator) {
+			if acc.Add(j) != nil {
+				st.capped |= 1 << bit
+			}
+		})
 	}
 }
 
-func (a *verifyAccumulator) addStages(j journey.LeadJourney) error {
-	for _, st := range a.stages {
-		if err := st.age.Add(j); err != nil {
-			return err
-		}
-		if err := st.cycle.Add(j); err != nil {
-			return err
-		}
-		if err := st.nurture.Add(j); err != nil {
-			return err
-		}
-		if st.credits != nil {
-			if err := st.credits.Add(j); err != nil {
-				return err
-			}
-		}
-		if st.phases != nil {
-			if err := st.phases.Add(j); err != nil {
-				return err
-			}
-			if err := st.oldLeads.Add(j); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// merge merges b into a; an accumulator's error becomes the tenant's
-// (a.err), as does b's. Only plans that differ are an error.
+// merge merges b into a: a merge an accumulator refuses (past a cap)
+// marks its stage capped, as do b's marks. Only plans that differ are an
+// error.
 func (a *verifyAccumulator) merge(b *verifyAccumulator) error {
-	if len(a.stages) != len(b.stages) {
-		return fmt.Errorf("beam: verify aggregates: %w: merging %d stages into %d", leadkit.ErrInvalid, len(b.stages), len(a.stages))
-	}
-	if b.err != "" {
-		a.fail(errors.New(b.err))
-	}
-	if a.err != "" {
-		return nil
-	}
-	if err := a.mergeStages(b); err != nil {
-		var plan *planError
-		if errors.As(err, &plan) {
-			return err
-		}
-		a.fail(err)
-	}
-	return nil
-}
-
-// planError is a merge of accumulators of different plans: a bug in
-// the pipeline, not the tenant's data.
-type planError struct{ error }
-
-func (a *verifyAccumulator) mergeStages(b *verifyAccumulator) error {
 	if len(a.stages) != len(b.stages) {
 		return fmt.Errorf("beam: verify aggregates: %w: merging %d stages into %d", leadkit.ErrInvalid, len(b.stages), len(a.stages))
 	}
 	for i := range a.stages {
 		x, y := &a.stages[i], &b.stages[i]
-		if err := x.age.Merge(y.age); err != nil {
-			return err
+		if x.stage != y.stage || (x.credits == nil) != (y.credits == nil) || (x.phases == nil) != (y.phases == nil) {
+			return fmt.Errorf("beam: verify aggregates: %w: stage %q planned differently", leadkit.ErrInvalid, x.stage)
 		}
-		if err := x.cycle.Merge(y.cycle); err != nil {
-			return err
-		}
-		if err := x.nurture.Merge(y.nurture); err != nil {
-			return err
-		}
-		if (x.credits == nil) != (y.credits == nil) {
-			return &planError{fmt.Errorf("beam: verify aggregates: %w: stage %q planned differently", leadkit.ErrInvalid, x.stage)}
-		}
+	}
+	for i := range a.stages {
+		x, y := &a.stages[i], &b.stages[i]
+		x.capped |= y.capped
+		var errs [len(capTexts)]error
+		errs[capAge], errs[capCycle], errs[capNurture] = x.age.Merge(y.age), x.cycle.Merge(y.cycle), x.nurture.Merge(y.nurture)
 		if x.credits != nil {
-			if err := x.credits.Merge(y.credits); err != nil {
-				return err
-			}
-		}
-		if (x.phases == nil) != (y.phases == nil) {
-			return &planError{fmt.Errorf("beam: verify aggregates: %w: stage %q planned differently", leadkit.ErrInvalid, x.stage)}
+			errs[capCredits] = x.credits.Merge(y.credits)
 		}
 		if x.phases != nil {
-			if err := x.phases.Merge(y.phases); err != nil {
-				return err
-			}
-			if err := x.oldLeads.Merge(y.oldLeads); err != nil {
-				return err
+			errs[capPhases], errs[capOldLeads] = x.phases.Merge(y.phases), x.oldLeads.Merge(y.oldLeads)
+		}
+		for bit, err := range errs {
+			if err != nil {
+				x.capped |= 1 << bit
 			}
 		}
 	}
 	return nil
 }
 
+// capError is the error of a stage whose data passes the caps of the
+// accumulators marked in capped: a fixed text per cap, so that the same
+// data gives the same error however it was split.
+func capError(stage string, capped uint8) string {
+	var texts []string
+	for bit, t := range capTexts {
+		if capped&(1<<bit) != 0 {
+			texts = append(texts, t)
+		}
+	}
+	return fmt.Sprintf("beam: verify aggregates: %v: stage %q: %s", leadkit.ErrInvalid, stage, strings.Join(texts, "; "))
+}
+
 func (a *verifyAccumulator) results() []TenantStage {
 	out := make([]TenantStage, len(a.stages))
-	if a.err != "" {
-		for i, st := range a.stages {
-			out[i] = TenantStage{Stage: st.stage, Error: a.err}
-		}
-		return out
-	}
 	for i, st := range a.stages {
+		if st.capped != 0 {
+			out[i] = TenantStage{Stage: st.stage, Error: capError(st.stage, st.capped)}
+			continue
+		}
 		out[i] = TenantStage{Stage: st.stage, Age: st.age.Result(), Cycle: st.cycle.Result(), Nurture: st.nurture.Result()}
 		if st.credits != nil {
 			out[i].Attribution, out[i].Skipped, out[i].SkipReasons = st.credits.Result()
@@ -563,38 +557,37 @@ func (f *mergeVerifyFn) MergeAccumulators(a, b *verifyAccumulator) (*verifyAccum
 // ExtractOutput returns the results, one per plan.
 func (f *mergeVerifyFn) ExtractOutput(a *verifyAccumulator) []TenantStage { return a.results() }
 
-// A verifyAccumulator travels as: uvarint stages, its error (length and
-// bytes, empty for none), then per stage its
-// name, a byte of flags (1: with phases and old leads, 2: with credit)
-// and each accumulator's own binary encoding, length-prefixed: source
-// age, cycle time, nurture power, then the credit, content phases and
+// A verifyAccumulator travels as: uvarint stages, then per stage its
+// name, a byte of flags (1: with phases and old leads, 2: with credit),
+// a byte of its capped marks, and each accumulator's own binary
+// encoding, length-prefixed, in the order of their marks: source age,
+// cycle time, nurture power, then the credit, content phases and
 // old-lead nurture when there.
 func encodeVerifyAccumulator(a *verifyAccumulator) ([]byte, error) {
 	b := binary.AppendUvarint(nil, uint64(len(a.stages)))
-	b = appendString(b, a.err)
-	type marshaler = interface{ MarshalBinary() ([]byte, error) }
-	for _, st := range a.stages {
+	var err error
+	for i := range a.stages {
+		st := &a.stages[i]
 		b = appendString(b, st.stage)
-		var flags byte
-		ms := []marshaler{st.age, st.cycle, st.nurture}
-		if st.credits != nil {
-			flags |= 2
-			ms = append(ms, st.credits)
-		}
-		if st.phases != nil {
-			flags |= 1
-			ms = append(ms, st.phases, st.oldLeads)
-		}
-		b = append(b, flags)
-		for _, m := range ms {
-			enc, err := m.MarshalBinary()
-			if err != nil {
-				return nil, err
-			}
+		b = append(b, st.flags(), st.capped)
+		st.each(func(_ int, acc accumulator) {
+			enc, e := acc.MarshalBinary()
+			err = cmp.Or(err, e)
 			b = appendString(b, string(enc))
-		}
+		})
 	}
-	return b, nil
+	return b, err
+}
+
+// flags is the stage's flags byte.
+func (st *stageAccumulators) flags() (flags byte) {
+	if st.phases != nil {
+		flags |= 1
+	}
+	if st.credits != nil {
+		flags |= 2
+	}
+	return flags
 }
 
 func decodeVerifyAccumulator(b []byte) (*verifyAccumulator, error) {
@@ -604,39 +597,43 @@ func decodeVerifyAccumulator(b []byte) (*verifyAccumulator, error) {
 		return nil, bad
 	}
 	a := &verifyAccumulator{stages: make([]stageAccumulators, n)}
-	if a.err, b, err = readString(b); err != nil {
-		return nil, bad
-	}
-	type unmarshaler = interface{ UnmarshalBinary([]byte) error }
 	for i := range a.stages {
 		st := &a.stages[i]
-		if st.stage, b, err = readString(b); err != nil || len(b) == 0 {
+		if st.stage, b, err = readString(b); err != nil || len(b) < 2 {
 			return nil, bad
 		}
-		flags := b[0]
-		b = b[1:]
+		flags, capped := b[0], b[1]
+		b = b[2:]
 		if flags > 3 {
 			return nil, fmt.Errorf("leadkit beam: verify accumulator: flags %d", flags)
 		}
 		st.age, st.cycle, st.nurture = new(journey.SourceAgeAccumulator), new(journey.CycleAccumulator), new(journey.NurtureAccumulator)
-		ms := []unmarshaler{st.age, st.cycle, st.nurture}
 		if flags&2 != 0 {
 			st.credits = new(lifecycle.CreditAccumulator)
-			ms = append(ms, st.credits)
 		}
 		if flags&1 != 0 {
 			st.phases, st.oldLeads = new(journey.ContentPhaseAccumulator), new(journey.OldLeadNurtureAccumulator)
-			ms = append(ms, st.phases, st.oldLeads)
 		}
-		for _, m := range ms {
+		var marks uint8
+		st.each(func(bit int, acc accumulator) {
+			marks |= 1 << bit
+			if err != nil {
+				return
+			}
 			var enc string
 			if enc, b, err = readString(b); err != nil {
-				return nil, bad
+				err = bad
+				return
 			}
-			if err := m.UnmarshalBinary([]byte(enc)); err != nil {
-				return nil, err
-			}
+			err = acc.UnmarshalBinary([]byte(enc))
+		})
+		if err != nil {
+			return nil, err
 		}
+		if capped&^marks != 0 {
+			return nil, fmt.Errorf("leadkit beam: verify accumulator: capped marks %#x of accumulators the stage has not", capped)
+		}
+		st.capped = capped
 	}
 	if len(b) > 0 {
 		return nil, fmt.Errorf("leadkit beam: verify accumulator: %d bytes after the end", len(b))
