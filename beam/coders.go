@@ -1,17 +1,11 @@
 package beam
 
 import (
-	"bytes"
 	"encoding/binary"
-	"encoding/gob"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"math"
 	"reflect"
-	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
@@ -64,111 +58,6 @@ func encodeRejected(v Rejected) ([]byte, error) { return encodeTotal(v) }
 
 func decodeRejected(b []byte) (Rejected, error) { return unmarshalTotal[Rejected](b) }
 
-// Inputs, and the dead letters that carry them, travel as their JSON when
-// it holds them faithfully (jsonFaithful), and otherwise in encoding/gob:
-// a NaN or infinite attribute and a time outside years 0-9999 are values
-// JSON cannot encode, text that is not UTF-8 JSON would change (to
-// U+FFFD) and a number too large for a float64 it could not read back,
-// all of which validation refuses, so an input holding one must still
-// reach the transform that sends it to its dead letter, as it was,
-// rather than fail the pipeline in a coder or pass validation after it;
-// and a time whose zone offset has seconds JSON would move. The first
-// byte says which (0: JSON, 1: gob).
-func encodeTotal(v any) ([]byte, error) {
-	if jsonFaithful(reflect.ValueOf(v), false, 0) {
-		if b, err := json.Marshal(v); err == nil {
-			return append([]byte{0}, b...), nil
-		}
-	}
-	var buf bytes.Buffer
-	buf.WriteByte(1)
-	if err := gob.NewEncoder(&buf).Encode(v); err != nil {
-		return nil, fmt.Errorf("leadkit beam: encode %T: %w", v, err)
-	}
-	return buf.Bytes(), nil
-}
-
-// jsonFaithful reports whether JSON gives v back as the library reads it:
-// every string (and map key) valid UTF-8, every json.Number a finite
-// float64, every time's zone offset whole minutes, and (inAny: inside an
-// interface, where JSON reads numbers back as float64) every integer
-// within ±2^53. Fields JSON leaves out (unexported, "-") are not looked
-// at. Past a depth of 64 it says no (gob then carries v).
-func jsonFaithful(v reflect.Value, inAny bool, depth int) bool {
-	if depth > 64 {
-		return false
-	}
-	switch v.Kind() {
-	case reflect.String:
-		if v.Type() == reflect.TypeFor[json.Number]() {
-			f, err := strconv.ParseFloat(v.String(), 64)
-			return err == nil && !math.IsInf(f, 0)
-		}
-		return utf8.ValidString(v.String())
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return !inAny || (v.Int() <= 1<<53 && v.Int() >= -(1<<53))
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		return !inAny || v.Uint() <= 1<<53
-	case reflect.Interface:
-		return v.IsNil() || jsonFaithful(v.Elem(), true, depth+1)
-	case reflect.Pointer:
-		return v.IsNil() || jsonFaithful(v.Elem(), inAny, depth+1)
-	case reflect.Slice, reflect.Array:
-		if v.Type().Elem().Kind() == reflect.Uint8 {
-			return true // bytes: base64
-		}
-		for i := range v.Len() {
-			if !jsonFaithful(v.Index(i), inAny, depth+1) {
-				return false
-			}
-		}
-		return true
-	case reflect.Map:
-		it := v.MapRange()
-		for it.Next() {
-			if !jsonFaithful(it.Key(), false, depth+1) || !jsonFaithful(it.Value(), inAny, depth+1) {
-				return false
-			}
-		}
-		return true
-	case reflect.Struct:
-		if v.Type() == reflect.TypeFor[time.Time]() {
-			_, off := v.Interface().(time.Time).Zone()
-			return off%60 == 0
-		}
-		t := v.Type()
-		for i := range t.NumField() {
-			if f := t.Field(i); f.IsExported() && f.Tag.Get("json") != "-" && !jsonFaithful(v.Field(i), inAny, depth+1) {
-				return false
-			}
-		}
-		return true
-	}
-	return true
-}
-
-func decodeTotal(b []byte, v any) error {
-	if len(b) == 0 {
-		return fmt.Errorf("leadkit beam: decode %T: no bytes", v)
-	}
-	switch b[0] {
-	case 0:
-		return json.Unmarshal(b[1:], v)
-	case 1:
-		return gob.NewDecoder(bytes.NewReader(b[1:])).Decode(v)
-	}
-	return fmt.Errorf("leadkit beam: decode %T: unknown form %d", v, b[0])
-}
-
-func init() {
-	// The dynamic values an attribute or a custom profile field may hold,
-	// for gob.
-	for _, v := range []any{map[string]any{}, []any{}, float64(0), float32(0), int(0), int8(0), int16(0), int32(0), int64(0),
-		uint(0), uint8(0), uint16(0), uint32(0), uint64(0), "", false, json.Number(""), time.Time{}, []string{}, map[string]string{}} {
-		gob.Register(v)
-	}
-}
-
 // The coder functions Beam registers are plain functions (it finds them
 // by symbol); their bodies share these.
 
@@ -208,9 +97,10 @@ func unmarshalTotal[T any](b []byte) (T, error) {
 // them back (jsonFaithful). A valid event decodes to what its JSON
 // decodes to (for a zone offset with seconds, the exact instant JSON
 // would move); an event whose attributes JSON would not give back (a
-// NaN, text that is not UTF-8, a number past float64: what validation
-// refuses) takes the total form (encodeTotal: gob) and reaches its dead
-// letter as it was.
+// NaN, text that is not UTF-8, a number past float64, a value of a type
+// validation refuses) takes the total form (encodeTotal), in which
+// validation says of it what it said before, and reaches its dead
+// letter.
 const formEvent = 2
 
 // appendEvent appends e in the binary form (without the form byte); it
@@ -235,7 +125,7 @@ func appendEvent(b []byte, e *leadkit.Event) ([]byte, error) {
 	if len(e.Attrs) == 0 {
 		return append(b, 0), nil
 	}
-	if !jsonFaithful(reflect.ValueOf(e.Attrs), true, 0) {
+	if !jsonFaithful(reflect.ValueOf(e.Attrs)) {
 		return nil, errors.New("attributes JSON would not give back")
 	}
 	a, err := json.Marshal(e.Attrs)

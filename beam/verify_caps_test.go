@@ -72,3 +72,34 @@ func TestTenantErrorIndependentOfOrder(t *testing.T) {
 		assert.Equal(t, abc, x.results(), "same leads, sharded (swap %v)", swap)
 	}
 }
+
+// Whatever the bytes, a verify accumulator's decoder never panics, and
+// what decodes encodes to the same bytes.
+func FuzzVerifyAccumulatorForm(f *testing.F) {
+	plans := []lifecycle.StagePlan{verifyCapPlan(true)}
+	for _, js := range [][]journey.LeadJourney{nil, {nurtureLead("a", 3)}, {wonJourney("t", "w", 5).Journey, nurtureLead("b", 2)}} {
+		acc, err := newVerifyAccumulator(plans)
+		require.NoError(f, err)
+		for _, j := range js {
+			acc.add(j)
+		}
+		b, err := encodeVerifyAccumulator(acc)
+		require.NoError(f, err)
+		f.Add(b)
+		acc.stages[0].capped = 1 << capNurture
+		b, err = encodeVerifyAccumulator(acc)
+		require.NoError(f, err)
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		a, err := decodeVerifyAccumulator(b)
+		if err != nil {
+			return
+		}
+		again, err := encodeVerifyAccumulator(a)
+		require.NoError(t, err)
+		back, err := decodeVerifyAccumulator(again)
+		require.NoError(t, err)
+		assert.Equal(t, a.results(), back.results())
+	})
+}
