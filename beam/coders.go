@@ -91,16 +91,17 @@ func unmarshalTotal[T any](b []byte) (T, error) {
 // grouping into timelines, and again inside its timeline), so they, and
 // the timelines that hold them, travel in a compact binary form (first
 // byte 2), about half their JSON: the text fields as length and bytes
-// (as they are, valid UTF-8 or not), a time at offset 0 as UTC seconds
-// and nanoseconds (any other in time.Time's own binary form: the same
-// instant and offset), and the attributes as their JSON when JSON gives
-// them back (jsonFaithful). A valid event decodes to what its JSON
-// decodes to (for a zone offset with seconds, the exact instant JSON
-// would move); an event whose attributes JSON would not give back (a
-// NaN, text that is not UTF-8, a number past float64, a value of a type
-// validation refuses) takes the total form (encodeTotal), in which
-// validation says of it what it said before, and reaches its dead
-// letter.
+// (as they are, valid UTF-8 or not), the time as UTC seconds and
+// nanoseconds at offset 0 (or at an offset time.Time's binary form
+// cannot hold: the same instant), else in time.Time's own binary form
+// (the same instant and offset), and the attributes as their JSON when
+// JSON gives them back as Go put them (jsonFaithful). Such an event
+// decodes to what its JSON decodes to. An event holding an attribute
+// JSON would change (a time, which it turns into text; an integer past
+// 2^53; a NaN, text that is not UTF-8, a value of a type validation
+// refuses) takes the total form (encodeTotal), with its attributes as Go
+// put them, as the in-memory library reads them, and what validation
+// refuses still refused.
 const formEvent = 2
 
 // appendEvent appends e in the binary form (without the form byte); it
@@ -109,18 +110,21 @@ func appendEvent(b []byte, e *leadkit.Event) ([]byte, error) {
 	for _, s := range [...]string{e.ID, e.LeadID, e.Type, e.Channel, e.Campaign, e.Content} {
 		b = binenc.AppendString(b, s)
 	}
-	if _, off := e.Time.Zone(); off == 0 {
-		// JSON writes it "Z" and reads it back UTC.
+	// At offset 0 (JSON writes it "Z" and reads it back UTC), and at an
+	// offset time.Time's binary form cannot hold (-60 to -119 seconds,
+	// past ±32767 minutes), the instant as UTC seconds and nanoseconds;
+	// at any other offset, time.Time's binary form.
+	var tb []byte
+	if _, off := e.Time.Zone(); off != 0 {
+		tb, _ = e.Time.MarshalBinary()
+	}
+	if tb == nil {
 		b = append(b, 0)
 		b = binary.AppendVarint(b, e.Time.Unix())
 		b = binary.AppendUvarint(b, uint64(e.Time.Nanosecond()))
 	} else {
-		t, err := e.Time.MarshalBinary()
-		if err != nil {
-			return nil, err
-		}
 		b = append(b, 1)
-		b = binenc.AppendString(b, string(t))
+		b = binenc.AppendString(b, string(tb))
 	}
 	if len(e.Attrs) == 0 {
 		return append(b, 0), nil

@@ -23,16 +23,20 @@ import (
 // A value travels as its JSON when JSON gives it back as the library
 // reads it (jsonFaithful). Otherwise it travels in encoding/gob, as a
 // copy (carry) in which every value inside an interface (an attribute,
-// a custom field) has a shape validation knows: a NaN or infinite
-// number, a time outside years 0-9999 or with seconds in its zone
-// offset, text that is not UTF-8, a number too large for a float64, all
-// of which JSON cannot write or would change, are kept as they are; a
+// a custom field) has a shape validation knows: a time, a NaN or
+// infinite number, text that is not UTF-8, a number too large for a
+// float64 or past 2^53, all of which JSON cannot write or would change,
+// are kept as they are (a time at a zone offset time.Time's binary form
+// cannot hold becomes the same instant in UTC, there and in the typed
+// fields); a
 // value of a type validation refuses (a []byte, a map[string]int, a
 // struct, a json.RawMessage...) becomes an Unsupported naming its type;
 // what lies deeper than validation allows is cut; and a structure that
 // shares or loops back on itself is walked only as far as validation's
 // size cap. So an input validation refuses still reaches its dead
-// letter, and one it accepts is not refused. The first byte says which
+// letter, and one it accepts is not refused. The size walked is counted
+// per event, person and company, as validation counts it; an attribute
+// past the cap travels as an Unsupported. The first byte says which
 // form (0: JSON, 1: gob).
 func encodeTotal(v any) ([]byte, error) {
 	rv := reflect.ValueOf(v)
@@ -43,7 +47,8 @@ func encodeTotal(v any) ([]byte, error) {
 	}
 	var buf bytes.Buffer
 	buf.WriteByte(1)
-	if err := gob.NewEncoder(&buf).EncodeValue(carry(rv, 0)); err != nil {
+	w := walker{left: capBytes}
+	if err := gob.NewEncoder(&buf).EncodeValue(w.carry(rv, 0)); err != nil {
 		return nil, fmt.Errorf("leadkit beam: encode %T: %w", v, err)
 	}
 	return buf.Bytes(), nil
@@ -67,15 +72,40 @@ func decodeTotal(b []byte, v any) error {
 // inside an attribute or a custom field (a []byte, a map[string]int, a
 // struct, a json.RawMessage...), or one past the size validation allows.
 // Type is the value's Go type. Validation refuses an input holding one,
-// as it refused the value, so the input reaches its dead letter.
+// as it refused the value, so the input reaches its dead letter; the
+// reason then names beam.Unsupported (Type names what the program put
+// there).
 type Unsupported struct {
 	Type string `json:"unsupported"`
 }
 
-// maxAnyValues caps the values walked inside one interface value (an
-// attribute, a custom field): validation counts each at least 2 bytes of
-// leadkit.MaxEventBytes, so an attribute over the cap is refused anyway.
-const maxAnyValues = leadkit.MaxEventBytes/2 + 1
+// capBytes is validation's size cap for the values inside an event's
+// attributes, and inside a person's or a company's custom fields
+// (leadkit.MaxEventBytes each): the walks below count what they see
+// against it, never more than validation counts, and stop past it (an
+// input over it is refused anyway), so that a structure that shares
+// itself (a list of a thousand references to a list of a thousand) is
+// not walked a billion times.
+const capBytes = leadkit.MaxEventBytes
+
+// walker counts the bytes walked in the current scope of validation's
+// size cap (an event, a person, a company).
+type walker struct{ left int }
+
+// scoped are the types whose values validation caps in size: a walk
+// counts each one's values afresh.
+var scoped = map[reflect.Type]bool{
+	reflect.TypeFor[leadkit.Event]():   true,
+	reflect.TypeFor[leadkit.Person]():  true,
+	reflect.TypeFor[leadkit.Company](): true,
+}
+
+// spend counts a value of n bytes (at most what validation counts for
+// it); false past the cap.
+func (w *walker) spend(n int) bool {
+	w.left -= n
+	return w.left >= 0
+}
 
 // maxTypedDepth cuts a typed structure that nests deeper (none of the
 // library's inputs does).
@@ -95,13 +125,20 @@ var (
 // minutes, no type with its own JSON or text form but time.Time, and
 // inside interfaces only the shapes validation knows (anyFaithful).
 // Fields JSON leaves out (unexported, "-") are not looked at.
-func jsonFaithful(v reflect.Value) bool { return typedFaithful(v, 0) }
+func jsonFaithful(v reflect.Value) bool {
+	w := walker{left: capBytes}
+	return w.typedFaithful(v, 0)
+}
 
-func typedFaithful(v reflect.Value, depth int) bool {
+func (w *walker) typedFaithful(v reflect.Value, depth int) bool {
 	if depth > maxTypedDepth {
 		return false
 	}
 	t := v.Type()
+	if scoped[t] {
+		defer func(left int) { w.left = left }(w.left)
+		w.left = capBytes
+	}
 	if t == timeType {
 		_, off := v.Interface().(time.Time).Zone()
 		return off%60 == 0
@@ -116,16 +153,15 @@ func typedFaithful(v reflect.Value, depth int) bool {
 		if v.IsNil() {
 			return true
 		}
-		budget := maxAnyValues
-		return anyFaithful(v.Elem().Interface(), 1, &budget)
+		return w.anyFaithful(v.Elem().Interface(), 1)
 	case reflect.Pointer:
-		return v.IsNil() || typedFaithful(v.Elem(), depth+1)
+		return v.IsNil() || w.typedFaithful(v.Elem(), depth+1)
 	case reflect.Slice, reflect.Array:
 		if t.Elem().Kind() == reflect.Uint8 {
 			return true // bytes: base64
 		}
 		for i := range v.Len() {
-			if !typedFaithful(v.Index(i), depth+1) {
+			if !w.typedFaithful(v.Index(i), depth+1) {
 				return false
 			}
 		}
@@ -133,14 +169,14 @@ func typedFaithful(v reflect.Value, depth int) bool {
 	case reflect.Map:
 		it := v.MapRange()
 		for it.Next() {
-			if !typedFaithful(it.Key(), depth+1) || !typedFaithful(it.Value(), depth+1) {
+			if !w.typedFaithful(it.Key(), depth+1) || !w.typedFaithful(it.Value(), depth+1) {
 				return false
 			}
 		}
 		return true
 	case reflect.Struct:
 		for i := range t.NumField() {
-			if f := t.Field(i); f.IsExported() && f.Tag.Get("json") != "-" && !typedFaithful(v.Field(i), depth+1) {
+			if f := t.Field(i); f.IsExported() && f.Tag.Get("json") != "-" && !w.typedFaithful(v.Field(i), depth+1) {
 				return false
 			}
 		}
@@ -153,15 +189,15 @@ func typedFaithful(v reflect.Value, depth int) bool {
 
 // anyFaithful reports whether JSON gives back x, a value inside an
 // interface at validation's nesting depth d, as the library reads it:
-// only the shapes validation knows (nil, bools, strings, numbers of Go's
-// own types, json.Number, times, []string, []any, map[string]any; a
-// value of another type, which JSON would turn into one of these, is
-// for gob to carry as validation sees it), with valid UTF-8, finite
-// numbers, integers within ±2^53 (JSON reads them back as float64),
-// times with whole-minute offsets, at most leadkit.MaxAttrDepth deep and
-// budget values in all.
-func anyFaithful(x any, d int, budget *int) bool {
-	if *budget--; *budget < 0 || d > leadkit.MaxAttrDepth {
+// only the shapes validation knows but times (nil, bools, strings,
+// numbers of Go's own types, json.Number, []string, []any,
+// map[string]any; a value of another type, which JSON would turn into
+// one of these, and a time, which JSON would turn into text, are for
+// gob to carry as validation sees them), with valid UTF-8, finite
+// numbers, integers within ±2^53 (JSON reads them back as float64), at
+// most leadkit.MaxAttrDepth deep and within the size cap.
+func (w *walker) anyFaithful(x any, d int) bool {
+	if d > leadkit.MaxAttrDepth || !w.spend(cost(x)) {
 		return false
 	}
 	switch x := x.(type) {
@@ -181,26 +217,23 @@ func anyFaithful(x any, d int, budget *int) bool {
 	case json.Number:
 		f, err := strconv.ParseFloat(string(x), 64)
 		return err == nil && !math.IsInf(f, 0) && json.Valid([]byte(x))
-	case time.Time:
-		_, off := x.Zone()
-		return off%60 == 0
 	case []string:
 		for _, s := range x {
-			if !utf8.ValidString(s) {
+			if !utf8.ValidString(s) || !w.spend(len(s)+2) {
 				return false
 			}
 		}
 		return true
 	case []any:
 		for _, y := range x {
-			if !anyFaithful(y, d+1, budget) {
+			if !w.anyFaithful(y, d+1) {
 				return false
 			}
 		}
 		return true
 	case map[string]any:
 		for k, y := range x {
-			if !utf8.ValidString(k) || !anyFaithful(y, d+1, budget) {
+			if !utf8.ValidString(k) || !w.spend(len(k)+2) || !w.anyFaithful(y, d+1) {
 				return false
 			}
 		}
@@ -209,66 +242,102 @@ func anyFaithful(x any, d int, budget *int) bool {
 	return false
 }
 
+// cost is at most what validation counts of x toward its size cap
+// (leadkit.MaxEventBytes): a string's length and its quotes, 8 for any
+// other value, a list's or a map's own 8 (their items count apart).
+func cost(x any) int {
+	if s, ok := x.(string); ok {
+		return len(s) + 2
+	}
+	return 8
+}
+
 // carry returns a copy of v for gob: the same but for the values inside
-// interfaces, which carryAny makes gob-safe. Parts without an interface
-// inside are shared, not copied.
-func carry(v reflect.Value, depth int) reflect.Value {
+// interfaces, which carryAny makes gob-safe, and for times no binary form
+// holds (carryTime). Parts without either inside are shared, not copied.
+func (w *walker) carry(v reflect.Value, depth int) reflect.Value {
 	t := v.Type()
-	if !holdsInterface(t) {
+	if t == timeType {
+		return reflect.ValueOf(carryTime(v.Interface().(time.Time)))
+	}
+	if !needsCarry(t) {
 		return v
 	}
 	out := reflect.New(t).Elem()
 	if depth > maxTypedDepth {
 		return out
 	}
+	if scoped[t] {
+		defer func(left int) { w.left = left }(w.left)
+		w.left = capBytes
+	}
 	switch v.Kind() {
 	case reflect.Interface:
 		if v.IsNil() {
 			return out
 		}
-		budget := maxAnyValues
-		if c := carryAny(v.Elem().Interface(), 1, &budget); c != nil && reflect.TypeOf(c).AssignableTo(t) {
+		c := w.carryAny(v.Elem().Interface(), 1)
+		if w.left < 0 {
+			// Past the size cap (validation refuses the input): the
+			// value's type alone, not the part walked.
+			c = Unsupported{Type: fmt.Sprintf("%T past the size cap", v.Elem().Interface())}
+		}
+		if c != nil && reflect.TypeOf(c).AssignableTo(t) {
 			out.Set(reflect.ValueOf(c))
 		}
 	case reflect.Pointer:
 		if !v.IsNil() {
 			p := reflect.New(t.Elem())
-			p.Elem().Set(carry(v.Elem(), depth+1))
+			p.Elem().Set(w.carry(v.Elem(), depth+1))
 			out.Set(p)
 		}
 	case reflect.Slice:
 		if !v.IsNil() {
 			out.Set(reflect.MakeSlice(t, v.Len(), v.Len()))
 			for i := range v.Len() {
-				out.Index(i).Set(carry(v.Index(i), depth+1))
+				out.Index(i).Set(w.carry(v.Index(i), depth+1))
 			}
 		}
 	case reflect.Array:
 		for i := range v.Len() {
-			out.Index(i).Set(carry(v.Index(i), depth+1))
+			out.Index(i).Set(w.carry(v.Index(i), depth+1))
 		}
 	case reflect.Map:
 		if !v.IsNil() {
 			out.Set(reflect.MakeMapWithSize(t, v.Len()))
 			it := v.MapRange()
 			for it.Next() {
-				out.SetMapIndex(carry(it.Key(), depth+1), carry(it.Value(), depth+1))
+				out.SetMapIndex(w.carry(it.Key(), depth+1), w.carry(it.Value(), depth+1))
 			}
 		}
 	case reflect.Struct:
 		for i := range t.NumField() {
 			if t.Field(i).IsExported() {
-				out.Field(i).Set(carry(v.Field(i), depth+1))
+				out.Field(i).Set(w.carry(v.Field(i), depth+1))
 			}
 		}
 	}
 	return out
 }
 
-// holdsInterface reports whether a value of t can hold an interface
-// value that gob would encode (types with their own gob or binary form
-// encode themselves).
-func holdsInterface(t reflect.Type) bool {
+// carryTime returns t, or, when time.Time's binary form (which gob uses)
+// cannot hold its zone offset (one of -60 to -119 seconds, or past
+// ±32767 minutes), the same instant in UTC: validation and the library
+// read the instant.
+func carryTime(t time.Time) time.Time {
+	if _, err := t.MarshalBinary(); err != nil {
+		return t.UTC()
+	}
+	return t
+}
+
+// needsCarry reports whether a value of t can hold an interface value or
+// a time (types with their own gob or binary form but time.Time encode
+// themselves).
+func needsCarry(t reflect.Type) bool {
+	if t == timeType {
+		return true
+	}
 	if t.Implements(gobEncoder) || t.Implements(binaryMarshaler) {
 		return false
 	}
@@ -276,12 +345,12 @@ func holdsInterface(t reflect.Type) bool {
 	case reflect.Interface:
 		return true
 	case reflect.Pointer, reflect.Slice, reflect.Array:
-		return holdsInterface(t.Elem())
+		return needsCarry(t.Elem())
 	case reflect.Map:
-		return holdsInterface(t.Key()) || holdsInterface(t.Elem())
+		return needsCarry(t.Key()) || needsCarry(t.Elem())
 	case reflect.Struct:
 		for i := range t.NumField() {
-			if t.Field(i).IsExported() && holdsInterface(t.Field(i).Type) {
+			if t.Field(i).IsExported() && needsCarry(t.Field(i).Type) {
 				return true
 			}
 		}
@@ -291,20 +360,30 @@ func holdsInterface(t reflect.Type) bool {
 
 // carryAny returns x, a value inside an interface at validation's
 // nesting depth d, as gob can carry it and validation sees it: the
-// shapes validation knows as they are (lists and maps copied), another
-// type an Unsupported, nil past validation's depth (which validation
-// refuses as too deep, as it refused x), and an Unsupported past budget
-// values (more than validation's size cap).
-func carryAny(x any, d int, budget *int) any {
+// shapes validation knows as they are (lists and maps copied, a time
+// through carryTime), another type an Unsupported, nil past validation's
+// depth (which validation refuses as too deep, as it refused x), and an
+// Unsupported past the size cap (which validation refuses, as x was
+// over it).
+func (w *walker) carryAny(x any, d int) any {
 	if d > leadkit.MaxAttrDepth {
 		return nil
 	}
-	if *budget--; *budget < 0 {
+	if !w.spend(cost(x)) {
 		return Unsupported{Type: fmt.Sprintf("%T", x)}
 	}
 	switch y := x.(type) {
 	case nil, bool, string, float64, float32, int, int8, int16, int32, int64,
-		uint, uint8, uint16, uint32, uint64, json.Number, time.Time, []string:
+		uint, uint8, uint16, uint32, uint64, json.Number:
+		return x
+	case time.Time:
+		return carryTime(y)
+	case []string:
+		for _, s := range y {
+			if !w.spend(len(s) + 2) {
+				return Unsupported{Type: "[]string past the size cap"}
+			}
+		}
 		return x
 	case []any:
 		if y == nil {
@@ -312,7 +391,7 @@ func carryAny(x any, d int, budget *int) any {
 		}
 		out := make([]any, len(y))
 		for i, z := range y {
-			out[i] = carryAny(z, d+1, budget)
+			out[i] = w.carryAny(z, d+1)
 		}
 		return out
 	case map[string]any:
@@ -321,7 +400,11 @@ func carryAny(x any, d int, budget *int) any {
 		}
 		out := make(map[string]any, len(y))
 		for k, z := range y {
-			out[k] = carryAny(z, d+1, budget)
+			if !w.spend(len(k) + 2) {
+				out[k] = Unsupported{Type: "map[string]any past the size cap"}
+				break
+			}
+			out[k] = w.carryAny(z, d+1)
 		}
 		return out
 	}
