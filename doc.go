@@ -72,7 +72,13 @@
 //   - Result() returns the analysis of everything added so far, and equals
 //     the result of one pass over the same input, however it was sharded;
 //     where computing it can fail on a cap (solving a Markov chain, mining
-//     patterns) it also returns an error.
+//     patterns) it also returns an error;
+//   - the counts Add and Merge sum (leads, touches, paths, the durations
+//     behind a median) are capped at 2^53-1 (journey.MaxCount): an Add or
+//     a Merge that would take one past it is refused as above, with an
+//     error naming the cap, so every count stays exact in float64 and
+//     JSON and every state an accumulator reaches has a binary encoding
+//     that decodes.
 //
 // Accumulators are not safe for concurrent use: give each goroutine its own
 // and merge them.

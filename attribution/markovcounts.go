@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/journey"
 )
 
 // NewMarkovCounts returns an empty [MarkovCounts] accumulator for the chain
@@ -139,10 +140,16 @@ func (c *MarkovCounts) Totals() (conversions, value, nulls float64) {
 
 // AddPaths validates every path (see [ValidatePaths]: at most [MaxPaths] a
 // call) and, if all are valid, adds them; otherwise it adds nothing and
-// returns the errors. Any number of calls may add to the same counts.
+// returns the errors. Any number of calls may add to the same counts, up
+// to [journey.MaxCount] paths: paths that would take the paths added
+// past it are refused with an error wrapping [leadkit.ErrInvalid] naming
+// the cap, and nothing is added.
 func (c *MarkovCounts) AddPaths(paths []Path) error {
 	if err := ValidatePaths(paths); err != nil {
 		return err
+	}
+	if c.added > journey.MaxCount-len(paths) {
+		return c.overCap("")
 	}
 	for i := range paths {
 		c.add(&paths[i])
@@ -152,7 +159,9 @@ func (c *MarkovCounts) AddPaths(paths []Path) error {
 }
 
 // Add validates p and adds it. On error nothing is added and the
-// *[PathError] carries as Index the number of paths added before.
+// *[PathError] carries as Index the number of paths added before. Once
+// [journey.MaxCount] paths were added, Add refuses every path with an
+// error wrapping [leadkit.ErrInvalid] naming the cap.
 func (c *MarkovCounts) Add(p Path) error {
 	if err := ValidatePaths([]Path{p}); err != nil {
 		if j, ok := err.(interface{ Unwrap() []error }); ok {
@@ -165,9 +174,18 @@ func (c *MarkovCounts) Add(p Path) error {
 		}
 		return err
 	}
+	if c.added == journey.MaxCount {
+		return c.overCap("")
+	}
 	c.add(&p)
 	c.added++
 	return nil
+}
+
+// overCap is the error of an Add, AddPaths or Merge (how: "merged, ")
+// that would count more than journey.MaxCount paths.
+func (c *MarkovCounts) overCap(how string) error {
+	return fmt.Errorf("attribution: markov: %w: %smore than %d paths (journey.MaxCount)", leadkit.ErrInvalid, how, journey.MaxCount)
 }
 
 func (c *MarkovCounts) add(p *Path) {
@@ -254,9 +272,10 @@ func (c *MarkovCounts) newState(win []int32) int32 {
 }
 
 // Merge adds the counts of o (built for the same order and repeat
-// handling) to c. o is not modified. Counts of another spec, nil and c
-// itself are refused with an error wrapping [leadkit.ErrInvalid], and c
-// is left as it was.
+// handling) to c. o is not modified. Counts of another spec, nil, c
+// itself, and counts that would take the paths added past
+// [journey.MaxCount] are refused with an error wrapping
+// [leadkit.ErrInvalid], and c is left as it was.
 func (c *MarkovCounts) Merge(o *MarkovCounts) error {
 	if o == nil {
 		return fmt.Errorf("attribution: markov: %w: merge nil counts", leadkit.ErrInvalid)
@@ -267,6 +286,9 @@ func (c *MarkovCounts) Merge(o *MarkovCounts) error {
 	if o.order != c.order || o.keepRepeats != c.keepRepeats || o.collapseChannels != c.collapseChannels {
 		return fmt.Errorf("attribution: markov: %w: merge counts of order %d (%s) into order %d (%s)", leadkit.ErrInvalid,
 			o.order, repeatsName(o.keepRepeats, o.collapseChannels), c.order, repeatsName(c.keepRepeats, c.collapseChannels))
+	}
+	if c.added > journey.MaxCount-o.added {
+		return c.overCap("merged, ")
 	}
 	chanMap := make([]int32, len(o.in.names))
 	for i, name := range o.in.names {

@@ -6,7 +6,6 @@ import (
 	"encoding"
 	"encoding/binary"
 	"fmt"
-	"math"
 	"slices"
 
 	"github.com/leadkit/leadkit"
@@ -23,7 +22,8 @@ import (
 //	uvarint order                    1 to MaxMarkovOrder
 //	byte flags                       1 keep repeats, 2 collapse channels,
 //	                                 4 full (over MaxMarkovStates)
-//	uvarint added                    paths added (zero-weight ones too)
+//	uvarint added                    paths added (zero-weight ones too; at
+//	                                 most journey.MaxCount)
 //	float64 conversions, value, nulls  the totals
 //	uvarint c, c x (uvarint n, n bytes)
 //	                                 channel names in byte order
@@ -199,11 +199,7 @@ func (c *MarkovCounts) UnmarshalBinary(data []byte) error {
 	if err != nil {
 		return fmt.Errorf("attribution: markov: decode: %w", err)
 	}
-	added := d.Uvarint("added")
-	if d.Err == nil && added > math.MaxInt {
-		d.Fail("added: %d is out of range", added)
-	}
-	out.added = int(added)
+	out.added = d.Total("added")
 	out.conv = d.total("conversions")
 	out.val = d.total("value")
 	out.nulls = d.total("nulls")

@@ -13,6 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/internal/binenctest"
+	"github.com/leadkit/leadkit/journey"
 )
 
 // encodingModels are the chain shapes whose counts the encoding must
@@ -291,7 +293,8 @@ func TestMarkovCountsBinaryRefused(t *testing.T) {
 // FuzzMarkovCountsBinary decodes arbitrary bytes. Decoding must succeed
 // or fail with ErrInvalid, never panic; what decodes solves or fails with
 // ErrInvalid, and its encoding is canonical: it decodes to the same
-// result and encodes to itself, and it merges with its own kind.
+// result and encodes to itself, and it merges with its own kind into
+// counts whose encoding decodes (or the merge is refused at the cap).
 func FuzzMarkovCountsBinary(f *testing.F) {
 	for i, m := range encodingModels {
 		c, err := NewMarkovCounts(m)
@@ -310,6 +313,10 @@ func FuzzMarkovCountsBinary(f *testing.F) {
 	f.Add(markovEnc(1, 0, 2, [3]float64{1, 10, 1}, []string{"a", "b"}, 2, 1, 0, 1, 1, 0.0, 1, 2, 2.0, 0.0, 2, 0, 1.0, 3, 1.0, 10.0, 1, 1, 1.0))
 	f.Add(markovEnc(3, markovFlagFull, 5, [3]float64{1, 0, 4}, []string{"x"}))
 	f.Add([]byte("LKMC\x01"))
+	// counts past math.MaxInt32, and at the cap (a merge with itself is refused)
+	one := countsPaths(f)
+	f.Add(marshalCounts(f, binenctest.Scaled(f, one, 1<<32+3)))
+	f.Add(marshalCounts(f, binenctest.Scaled(f, one, journey.MaxCount)))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var c MarkovCounts
 		if err := c.UnmarshalBinary(data); err != nil {
@@ -342,8 +349,6 @@ func FuzzMarkovCountsBinary(f *testing.F) {
 		if string(got) != string(want) || (rerr == nil) != (rerr2 == nil) {
 			t.Fatalf("result changed through an encoding:\n%s\n%s", want, got)
 		}
-		if err := again.Merge(&c); err != nil {
-			t.Fatalf("decoded counts of one spec do not merge: %v", err)
-		}
+		binenctest.MergeDecodes(t, &again, &c)
 	})
 }

@@ -4,12 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"math"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/internal/binenc"
 	"github.com/leadkit/leadkit/internal/stats"
 	"github.com/leadkit/leadkit/internal/text"
 	"github.com/leadkit/leadkit/stage"
@@ -146,7 +146,7 @@ func CycleTimes(timelines []Timeline, entries []stage.Visit, stage string, opts 
 		}
 	}
 	for _, j := range journeys(timelines, entries, created, &errs) {
-		a.add(&j)
+		errs.add(a.add(&j))
 	}
 	return a.Result(), errs.err()
 }
@@ -171,6 +171,9 @@ func (g *cycleGroup) merge(o *cycleGroup) {
 	g.inst.Merge(&o.inst)
 	g.rest.Merge(&o.rest)
 }
+
+// n is the number of cycle times of the group.
+func (g *cycleGroup) n() int { return g.inst.N() + g.rest.N() }
 
 // all is the summary of every time of the group: the same state as one
 // summary given them all.
@@ -249,21 +252,19 @@ func NewCycleAccumulator(stage string, opts CycleOptions) (*CycleAccumulator, er
 // wrapping [leadkit.ErrInvalid] that names every problem, and nothing is
 // counted. A lead without an entry into the stage (in the period) is not
 // counted, and that is not an error; one without a start, or whose start
-// is after the entry, is counted in Skipped. Once Skipped is at
-// [MaxCount], Add refuses every journey with an error wrapping
-// [leadkit.ErrInvalid], and Merge refuses to go past it.
+// is after the entry, is counted in Skipped. A lead that would take
+// Skipped or the cycle times (Overall.N) past [MaxCount] is refused with
+// an error wrapping [leadkit.ErrInvalid] naming the cap, and nothing is
+// counted.
 func (a *CycleAccumulator) Add(j LeadJourney) error {
 	if err := j.validate("cycle times"); err != nil {
 		return err
 	}
-	if a.skipped == MaxCount {
-		return fmt.Errorf("journey: cycle times: %w: more than %d leads skipped (MaxCount)", leadkit.ErrInvalid, MaxCount)
-	}
-	a.add(&j)
-	return nil
+	return a.add(&j)
 }
 
-func (a *CycleAccumulator) add(j *LeadJourney) {
+// add measures one lead, or refuses it at MaxCount (nothing counted).
+func (a *CycleAccumulator) add(j *LeadJourney) error {
 	var entered time.Time
 	reached := false
 	for _, v := range j.Visits {
@@ -275,7 +276,7 @@ func (a *CycleAccumulator) add(j *LeadJourney) {
 		}
 	}
 	if !reached {
-		return
+		return nil
 	}
 	var from time.Time
 	ok := false
@@ -287,8 +288,14 @@ func (a *CycleAccumulator) add(j *LeadJourney) {
 		from = t.Time
 	}
 	if !ok || from.After(entered) {
+		if a.skipped == MaxCount {
+			return fmt.Errorf("journey: cycle times: %w: more than %d leads skipped (MaxCount)", leadkit.ErrInvalid, MaxCount)
+		}
 		a.skipped++
-		return
+		return nil
+	}
+	if a.overall.n() == MaxCount {
+		return fmt.Errorf("journey: cycle times: %w: more than %d cycle times (MaxCount)", leadkit.ErrInvalid, MaxCount)
 	}
 	d := entered.Sub(from)
 	a.overall.add(d, a.opts.Instant)
@@ -296,6 +303,7 @@ func (a *CycleAccumulator) add(j *LeadJourney) {
 		cs, _ := a.opts.Cohort.Cohort(from)
 		a.cohort(cs).add(d, a.opts.Instant)
 	}
+	return nil
 }
 
 // cohort returns the group of the cohort starting at cs, made if new.
@@ -310,7 +318,9 @@ func (a *CycleAccumulator) cohort(cs time.Time) *cycleGroup {
 
 // Merge adds everything other holds; other is not modified. Accumulators
 // of different stages or options, nil and a itself are refused with an
-// error wrapping [leadkit.ErrInvalid], and nothing changes.
+// error wrapping [leadkit.ErrInvalid], and nothing changes; so is a merge
+// that would take Skipped or the cycle times (Overall.N) past
+// [MaxCount].
 func (a *CycleAccumulator) Merge(other *CycleAccumulator) error {
 	if other == nil || other == a {
 		return fmt.Errorf("journey: cycle times: %w: merge needs another accumulator (not nil, not itself)", leadkit.ErrInvalid)
@@ -321,6 +331,9 @@ func (a *CycleAccumulator) Merge(other *CycleAccumulator) error {
 	}
 	if a.skipped > MaxCount-other.skipped {
 		return fmt.Errorf("journey: cycle times: %w: merged, more than %d leads skipped (MaxCount)", leadkit.ErrInvalid, MaxCount)
+	}
+	if a.overall.n() > MaxCount-other.overall.n() {
+		return fmt.Errorf("journey: cycle times: %w: merged, more than %d cycle times (MaxCount)", leadkit.ErrInvalid, MaxCount)
 	}
 	a.overall.merge(&other.overall)
 	for cs, c := range other.cohorts {
@@ -358,10 +371,23 @@ func (a *CycleAccumulator) Result() CycleResult {
 	return r
 }
 
-// MaxCount caps the counts accumulators sum over leads and merges (sends
-// of a content, skipped leads): every integer up to it (2^53 - 1, or
-// math.MaxInt where int is 32 bits) is
-// exact in float64 and JSON, and their decoders accept it. Add and Merge
-// refuse to go past it with an error wrapping [leadkit.ErrInvalid], and
-// nothing then changes, so every state they make encodes and decodes.
-const MaxCount = min(1<<53-1, math.MaxInt)
+// MaxCount caps the counts accumulators sum over leads and merges (leads,
+// touches, sends of a content, skipped leads, cycle times, paths, the
+// transitions between their items): every integer up to it (2^53 - 1,
+// or math.MaxInt where int is 32 bits) is exact in float64 and JSON, and
+// their decoders accept it. Add and Merge refuse to go past it with an
+// error wrapping [leadkit.ErrInvalid] that names the accumulator and the
+// cap, and nothing then changes, so every state they make encodes and
+// decodes. It is the cap of the accumulators of packages stage, pool and
+// attribution too (their errors call it journey.MaxCount), and
+// lifecycle's MaxCreditCount.
+const MaxCount = binenc.MaxTotal
+
+// upToMaxCount is s + v held at MaxCount (s and v at most MaxCount): a
+// sum of counts that bounds counts, never past the cap.
+func upToMaxCount(s, v int) int {
+	if s > MaxCount-v {
+		return MaxCount
+	}
+	return s + v
+}

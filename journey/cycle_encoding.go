@@ -25,8 +25,9 @@ import (
 //	                                 varint of Unix seconds, the rest
 //	                                 uvarint differences (above 0)
 //
-// where group is uvarint i, uvarint r, then the i cycle times of instant
-// converters (at most CycleOptions.Instant) and the r others, each as
+// where group is uvarint i, uvarint r (i + r at most MaxCount), then the
+// i cycle times of instant converters (at most CycleOptions.Instant) and
+// the r others, each as
 // stats.Summary.AppendBinary writes them (the durations sorted up to the
 // exact threshold of 1,024, past it the sketch); and
 //
@@ -118,7 +119,10 @@ func (a *CycleAccumulator) MarshalBinary() ([]byte, error) {
 // instant threshold (negative: the split is off, every time is in rest).
 func readGroup(d *binenc.Decoder, what string, instant time.Duration) cycleGroup {
 	p := stats.DefaultParams()
-	ni, nr := d.Count(what+" instants"), d.Count(what+" others")
+	ni, nr := d.Total(what+" instants"), d.Total(what+" others")
+	if d.Err == nil && ni > MaxCount-nr {
+		d.Fail("%s: %d instant and %d other cycle times, more than %d (MaxCount)", what, ni, nr, MaxCount)
+	}
 	if d.Err == nil && instant < 0 && ni > 0 {
 		d.Fail("%s: %d instant converters with the split off", what, ni)
 	}
@@ -184,8 +188,11 @@ func (a *CycleAccumulator) UnmarshalBinary(data []byte) error {
 		if d.Err != nil {
 			return d.Err
 		}
-		if g.inst.N()+g.rest.N() == 0 {
+		if g.n() == 0 {
 			return d.Fail("cohort %s: no leads", start.Format(time.DateOnly))
+		}
+		if sum.n() > out.overall.n()-g.n() { // more than the overall already (and no sum overflows)
+			return d.Fail("the cohorts' cycle times are not the overall ones")
 		}
 		sum.merge(&g)
 		out.cohorts[start] = &g

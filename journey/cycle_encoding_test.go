@@ -204,6 +204,7 @@ func cycleSeeds(t testing.TB) map[string][]byte {
 	good := seeds["valid_b"]
 	seeds["truncated"] = good[:len(good)-3]
 	seeds["trailing"] = append(append([]byte{}, good...), 0)
+	bigSeeds(t, seeds, cycleOne(t))
 	return seeds
 }
 

@@ -492,8 +492,13 @@ func NewFunnelAccumulator(spec FunnelSpec) (*FunnelAccumulator, error) {
 // When predicate failing on it at run time: an attribute of the wrong type
 // or over the size caps) is refused: nothing is counted and the error,
 // wrapping [leadkit.ErrInvalid], names every bad event (at most 10, then a
-// count).
+// count). Once Leads is at [MaxCount] (every other count is at most
+// Leads), Add refuses every timeline with an error wrapping
+// [leadkit.ErrInvalid] naming the cap.
 func (a *FunnelAccumulator) Add(tl Timeline) error {
+	if a.leads == MaxCount {
+		return fmt.Errorf("journey: funnel: %w: more than %d leads (MaxCount)", leadkit.ErrInvalid, MaxCount)
+	}
 	var errs errorList
 	a.add(tl, &errs)
 	return errs.err()
@@ -804,14 +809,18 @@ func (a *FunnelAccumulator) runUnordered() int {
 
 // Merge adds other's counts into a; other is not modified. Accumulators of
 // different funnels (not the same CompiledFunnel nor equal specs) refuse to
-// merge: Merge changes nothing and returns an error wrapping
-// [leadkit.ErrInvalid].
+// merge, and so does a merge that would take Leads past [MaxCount] (every
+// other count is at most Leads): Merge changes nothing and returns an
+// error wrapping [leadkit.ErrInvalid].
 func (a *FunnelAccumulator) Merge(other *FunnelAccumulator) error {
 	if other == nil || other == a {
 		return fmt.Errorf("journey: funnel: %w: merge needs another accumulator (not nil, not itself)", leadkit.ErrInvalid)
 	}
 	if a.f != other.f && !specsEqual(a.f.spec, other.f.spec) {
 		return fmt.Errorf("journey: funnel: %w: cannot merge accumulators of different funnels", leadkit.ErrInvalid)
+	}
+	if a.leads > MaxCount-other.leads {
+		return fmt.Errorf("journey: funnel: %w: merged, more than %d leads (MaxCount)", leadkit.ErrInvalid, MaxCount)
 	}
 	a.leads += other.leads
 	for i := range a.counts {

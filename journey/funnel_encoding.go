@@ -21,7 +21,7 @@ import (
 //
 //	"LKJF" 0x02                      magic and format version
 //	uvarint n, n bytes               the FunnelSpec as JSON
-//	uvarint leads                    timelines added
+//	uvarint leads                    timelines added (at most MaxCount)
 //	uvarint count                    leads that reached step 1
 //	(s-1) x (uvarint count, count durations)
 //	                                 per step 2..s: the leads that reached
@@ -108,12 +108,12 @@ func (a *FunnelAccumulator) UnmarshalBinary(data []byte) error {
 		return fmt.Errorf("journey: funnel: decode: %w", err)
 	}
 	out := f.NewAccumulator()
-	out.leads = d.Count("leads")
+	out.leads = d.Total("leads")
 	prev := out.leads
 	// Every step of a lead's best attempt lies within the window of its start.
 	over := "duration beyond the window " + leadkit.FormatDuration(f.window)
 	for s := range out.counts {
-		c := d.Count("count")
+		c := d.Total("count")
 		if d.Err == nil && c > prev {
 			if s == 0 {
 				d.Fail("step 1: count %d > leads %d", c, prev)

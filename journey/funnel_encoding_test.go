@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/internal/binenctest"
 	"github.com/leadkit/leadkit/journey"
 )
 
@@ -224,7 +225,7 @@ func TestJourneyFunnelBinaryRefused(t *testing.T) {
 		"bad when":               {enc(`{"steps":[{"name":"a","when":"event.nope > 1"}]}`, 0, 0), "event.nope"},
 		"step 1 > leads":         {enc(plain, 1, 2, 0), "step 1: count 2 > leads 1"},
 		"counts grow":            {enc(plain, 3, 1, 2, 0, 0, 0, 0), "step 2: count 2 > step 1 count 1"},
-		"count out of range":     {enc(plain, 1<<40), "leads: 1099511627776 is out of range"},
+		"count out of range":     {enc(plain, journey.MaxCount+1), "leads: 9007199254740992 is out of range"},
 		"durations beyond bytes": {enc(plain, 1000, 1000, 1000), "1000 durations in 0 bytes"},
 		"sketch beyond bytes":    {enc(plain, 1<<30, 1<<30, 1<<30), "sketch min: truncated"},
 		"negative duration":      {enc(plain, 3, 2, 1, zz(-5), zz(5)), "negative duration"},
@@ -248,7 +249,8 @@ func TestJourneyFunnelBinaryRefused(t *testing.T) {
 // or fail with ErrInvalid, never panic; what decodes has a result that
 // encodes as JSON, and its encoding is canonical: it decodes to the same
 // result and encodes to itself, and it merges with accumulators of its
-// spec.
+// spec into a state whose encoding decodes (or the merge is refused at
+// MaxCount).
 func FuzzJourneyFunnelBinary(f *testing.F) {
 	rng := rand.New(rand.NewPCG(11, 12))
 	var specs []journey.FunnelSpec
@@ -277,6 +279,17 @@ func FuzzJourneyFunnelBinary(f *testing.F) {
 	anyStep := `{"steps":[{"name":"a","when":"event.channel == \"web\""}]}`
 	f.Add(append(append(binary.AppendUvarint([]byte("LKJF\x02"), uint64(len(anyStep))), anyStep...), 2, 1))
 	f.Add([]byte("LKJF\x02"))
+	// counts past math.MaxInt32, and at the cap (a merge with itself is refused)
+	one, err := journey.NewFunnelAccumulator(journey.FunnelSpec{Steps: []journey.Step{{Name: "a", Types: []string{"a"}}, {Name: "b", Types: []string{"b"}}}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	if err := one.Add(journey.Timeline{LeadID: "l", Events: []leadkit.Event{{ID: "1", Type: "a", Time: t0}, {ID: "2", Type: "b", Time: t0.Add(time.Hour)}}}); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(binenctest.Encode(f, binenctest.Scaled(f, one, 1<<32+3)))
+	f.Add(binenctest.Encode(f, binenctest.Scaled(f, one, journey.MaxCount)))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var acc journey.FunnelAccumulator
 		if err := acc.UnmarshalBinary(data); err != nil {
@@ -305,8 +318,6 @@ func FuzzJourneyFunnelBinary(f *testing.F) {
 		if err != nil || string(enc2) != string(enc) {
 			t.Fatalf("encoding not canonical (%v)", err)
 		}
-		if err := again.Merge(&acc); err != nil {
-			t.Fatalf("decoded accumulators of one spec do not merge: %v", err)
-		}
+		binenctest.MergeDecodes(t, &again, &acc)
 	})
 }

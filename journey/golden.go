@@ -168,10 +168,15 @@ func (a *PatternAccumulator) Options() PatternOptions { return a.opts }
 // Add counts one sequence (copied, with its repeats collapsed when
 // CollapseRepeats is set). A sequence with an empty item, or one that is
 // not valid text or is over [leadkit.MaxStringBytes], is refused with a
-// [*PathError] and nothing is counted.
+// [*PathError] and nothing is counted. Once Len is at [MaxCount] (every
+// pattern's support is at most Len), Add refuses every sequence with an
+// error wrapping [leadkit.ErrInvalid] naming the cap.
 func (a *PatternAccumulator) Add(seq []string) error {
 	if err := checkPath("sequence", seq, false); err != nil {
 		return err
+	}
+	if a.n == MaxCount {
+		return fmt.Errorf("journey: patterns: %w: more than %d sequences (MaxCount)", leadkit.ErrInvalid, MaxCount)
 	}
 	if a.opts.CollapseRepeats {
 		p := a.buf[:0]
@@ -202,14 +207,18 @@ func (a *PatternAccumulator) addN(seq []string, n int) {
 func (a *PatternAccumulator) Len() int { return a.n }
 
 // Merge adds other's sequences into a; other is not modified.
-// Accumulators with different options refuse to merge: Merge changes
-// nothing and returns an error wrapping [leadkit.ErrInvalid].
+// Accumulators with different options refuse to merge, and so does a
+// merge that would take Len past [MaxCount]: Merge changes nothing and
+// returns an error wrapping [leadkit.ErrInvalid].
 func (a *PatternAccumulator) Merge(other *PatternAccumulator) error {
 	if other == nil || other == a {
 		return fmt.Errorf("journey: patterns: %w: merge needs another accumulator (not nil, not itself)", leadkit.ErrInvalid)
 	}
 	if err := a.sameOptions(other); err != nil {
 		return err
+	}
+	if a.n > MaxCount-other.n {
+		return fmt.Errorf("journey: patterns: %w: merged, more than %d sequences (MaxCount)", leadkit.ErrInvalid, MaxCount)
 	}
 	for _, c := range other.seqs {
 		a.addN(c.items, c.count)

@@ -31,8 +31,8 @@ import (
 // state (see encoding.go). Decoding checks the options as
 // NewPatternAccumulator does (MaxGap is refused), every sequence as Add
 // would have left it (items valid, no runs when CollapseRepeats), counts
-// of at least 1, and allocates nothing for a length the bytes left
-// cannot hold.
+// of at least 1 adding up to at most MaxCount, and allocates nothing for
+// a length the bytes left cannot hold.
 
 var patternsMagic = []byte("LKJS\x01")
 

@@ -116,7 +116,7 @@ func TestPatternBinaryRefused(t *testing.T) {
 		"empty item":         {enc(plain, []string{""}, 1, 1, 0, 1), "is empty"},
 		"not collapsed":      {enc(`{"min_support":0,"collapse_repeats":true}`, []string{"web"}, 1, 2, 0, 0, 1), "repeated item with collapse repeats"},
 		"sequence repeated":  {enc(plain, []string{"web"}, 2, 1, 0, 1, 1, 0, 1), "out of order or repeated"},
-		"count out of range": {enc(plain, []string{"web"}, 1, 1, 0, 1<<40), "out of range"},
+		"count out of range": {enc(plain, []string{"web"}, 1, 1, 0, MaxCount+1), "sequence count: 9007199254740992 is out of range"},
 		"trailing":           {append(append([]byte{}, ok...), 0), "1 bytes after the end"},
 	}
 	for name, c := range cases {
@@ -137,6 +137,7 @@ func patternSeeds(t testing.TB) map[string][]byte {
 	seeds["truncated"] = good[:len(good)-2]
 	seeds["paths"] = append([]byte("LKJP\x01"), good[5:]...)
 	seeds["zero_count"] = append(binenc.AppendString([]byte("LKJS\x01"), `{"min_support":0}`), 1, 1, 'x', 1, 1, 0, 0)
+	bigSeeds(t, seeds, patternOne(t))
 	return seeds
 }
 

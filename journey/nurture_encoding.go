@@ -44,11 +44,12 @@ import (
 // that decodes is the encoding of its state (see encoding.go). Decoding
 // runs the constructor on the options again (MaxTouchTypes,
 // stage.MaxStages and every other check hold) and checks the counts as
-// Add leaves them: a key an event can have (and in Types when they are
-// set), leads of at least 1 and at most the touches, converted leads of
-// the leads (none after a sales touch without an outcome, none closed
-// without Closed stages), totals that lie between the largest and the
-// sum of their parts.
+// Add leaves them: every count at most MaxCount (a phase's touches, the
+// sum of its content's, too), a key an event can have (and in Types when
+// they are set), leads of at least 1 and at most the touches, converted
+// leads of the leads (none after a sales touch without an outcome, none
+// closed without Closed stages), totals that lie between the largest and
+// the sum of their parts.
 
 var (
 	contentPhasesMagic  = []byte("LKCP\x01")
@@ -138,10 +139,10 @@ func (a *ContentPhaseAccumulator) UnmarshalBinary(data []byte) error {
 	if err := canonicalOptions(&d, raw, out.encodedOptions()); err != nil {
 		return err
 	}
-	out.unplace = d.Count("unplaced")
+	out.unplace = d.Total("unplaced")
 	for ph := range out.total {
-		out.total[ph].leads = d.Count("phase leads")
-		out.total[ph].converted = d.Count("phase converted")
+		out.total[ph].leads = d.Total("phase leads")
+		out.total[ph].converted = d.Total("phase converted")
 	}
 	// The phases' totals lie between the largest and the sum of the
 	// content's: a lead is counted once per phase however many pieces of
@@ -169,7 +170,7 @@ func (a *ContentPhaseAccumulator) UnmarshalBinary(data []byte) error {
 			touched := false
 			for ph := range c {
 				p := &c[ph]
-				p.touches, p.leads, p.converted = d.Count("touches"), d.Count("leads"), d.Count("converted")
+				p.touches, p.leads, p.converted = d.Total("touches"), d.Total("leads"), d.Total("converted")
 				if d.Err != nil {
 					return
 				}
@@ -177,8 +178,15 @@ func (a *ContentPhaseAccumulator) UnmarshalBinary(data []byte) error {
 					d.Fail("%s %q, %s: %d touches, %d leads, %d converted", what, clipKey(k), phases[ph], p.touches, p.leads, p.converted)
 					return
 				}
+				if sum[ph].touches > MaxCount-p.touches {
+					d.Fail("%s: more than %d touches (MaxCount)", phases[ph], MaxCount)
+					return
+				}
 				touched = touched || p.touches > 0
-				sum[ph].merge(*p)
+				sum[ph].touches += p.touches
+				// Leads and converted leads sum only to bound the totals:
+				// held at MaxCount, which no total passes.
+				sum[ph].leads, sum[ph].converted = upToMaxCount(sum[ph].leads, p.leads), upToMaxCount(sum[ph].converted, p.converted)
 				most[ph].leads, most[ph].converted = max(most[ph].leads, p.leads), max(most[ph].converted, p.converted)
 			}
 			if !touched {
@@ -265,7 +273,7 @@ func (a *OldLeadNurtureAccumulator) UnmarshalBinary(data []byte) error {
 	if err := canonicalOptions(&d, raw, out.encodedOptions()); err != nil {
 		return err
 	}
-	out.excluded, out.unknown, out.shut = d.Count("excluded"), d.Count("unknown"), d.Count("closed")
+	out.excluded, out.unknown, out.shut = d.Total("excluded"), d.Total("unknown"), d.Total("closed")
 	if d.Err == nil && out.shut > 0 && out.closed == nil {
 		return d.Fail("%d closed leads without closed stages", out.shut)
 	}
@@ -282,7 +290,7 @@ func (a *OldLeadNurtureAccumulator) UnmarshalBinary(data []byte) error {
 // into g (empty), checking its counts against each other; types, when
 // not nil, are the only types counted.
 func (g *nurtureGroup) read(d *binenc.Decoder, name string, types map[string]bool) {
-	g.leads, g.all.leads, g.all.touches = d.Count("leads"), d.Count("touched leads"), d.Count("touches")
+	g.leads, g.all.leads, g.all.touches = d.Total("leads"), d.Total("touched leads"), d.Total("touches")
 	if d.Err != nil {
 		return
 	}
@@ -305,11 +313,15 @@ func (g *nurtureGroup) read(d *binenc.Decoder, name string, types map[string]boo
 				d.Fail("%s: %q is not one of the options' types", what, clipKey(k))
 				return
 			}
-			c := &nurtureCount{leads: d.Count("leads"), touches: d.Count("touches")}
-			if d.Err == nil && (c.leads == 0 || c.leads > g.all.leads || c.leads > c.touches) {
+			c := &nurtureCount{leads: d.Total("leads"), touches: d.Total("touches")}
+			switch {
+			case d.Err != nil:
+			case c.leads == 0 || c.leads > g.all.leads || c.leads > c.touches:
 				d.Fail("%s: %q: %d leads with %d touches of %d touched", what, clipKey(k), c.leads, c.touches, g.all.leads)
+			case touches > g.all.touches-c.touches: // so that the sum never overflows
+				d.Fail("%s: more than the group's %d touches", what, g.all.touches)
 			}
-			leads += c.leads
+			leads = upToMaxCount(leads, c.leads) // only compared with the group's leads
 			touches += c.touches
 			m[k] = c
 		})

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/internal/text"
 )
 
 // Pseudo-items that mark where a path starts and ends in [Transition]s.
@@ -82,8 +83,14 @@ type PathAccumulator struct {
 	paths map[string]*PathCount
 	trans map[[2]string]int
 	n     int
+	// steps counts the transitions, held at MaxCount: every count in
+	// trans is at most it, so a path of k transitions counted n more
+	// times stays under MaxCount, without a look at its transitions, when
+	// steps + n*k does.
+	steps int
 	key   strings.Builder
 	buf   []string
+	near  map[[2]string]int // scratch of fits near the cap
 }
 
 // NewPathAccumulator returns an empty accumulator that cuts paths as opts
@@ -101,7 +108,9 @@ func (a *PathAccumulator) Options() PathOptions { return a.opts }
 // Add counts one path (not retained). A path with an item that is empty,
 // not valid text, over [leadkit.MaxStringBytes] or one of the markers
 // [PathStart] and [PathEnd] is refused with a [*PathError] and nothing is
-// counted.
+// counted. A path that would take the paths counted (Total) or the count
+// of one of its transitions past [MaxCount] is refused with an error
+// wrapping [leadkit.ErrInvalid] naming the cap, and nothing is counted.
 func (a *PathAccumulator) Add(path []string) error {
 	if err := checkPath("path", path, true); err != nil {
 		return err
@@ -116,11 +125,53 @@ func (a *PathAccumulator) Add(path []string) error {
 	if a.opts.MaxLength > 0 && len(p) > a.opts.MaxLength {
 		p = p[:a.opts.MaxLength]
 	}
-	a.addN(p, 1)
 	a.buf = p[:0]
+	if msg := a.fits(p, 1); msg != "" {
+		return fmt.Errorf("journey: paths: %w: %s", leadkit.ErrInvalid, msg)
+	}
+	a.addN(p, 1)
 	return nil
 }
 
+// fits returns why counting p n more times would take the paths or a
+// transition past MaxCount, or "" when it would not.
+func (a *PathAccumulator) fits(p []string, n int) string {
+	if a.n > MaxCount-n {
+		return fmt.Sprintf("more than %d paths (MaxCount)", MaxCount)
+	}
+	if k := len(p) + 1; (MaxCount-a.steps)/k >= n {
+		return "" // steps + n*k <= MaxCount, without overflow
+	}
+	// Near the cap: each transition's count as it would be.
+	if a.near == nil {
+		a.near = map[[2]string]int{}
+	}
+	clear(a.near)
+	prev := PathStart
+	for i := range len(p) + 1 {
+		to := PathEnd
+		if i < len(p) {
+			to = p[i]
+		}
+		a.near[[2]string{prev, to}]++
+		prev = to
+	}
+	prev = PathStart
+	for i := range len(p) + 1 { // in path order, so that the error names the first
+		to := PathEnd
+		if i < len(p) {
+			to = p[i]
+		}
+		k := [2]string{prev, to}
+		if a.near[k] > (MaxCount-a.trans[k])/n { // times n would pass the cap
+			return fmt.Sprintf("transition %q -> %q more than %d times (MaxCount)", text.Clip(k[0], 64), text.Clip(k[1], 64), MaxCount)
+		}
+		prev = to
+	}
+	return ""
+}
+
+// addN counts p n times; fits(p, n) said it may.
 func (a *PathAccumulator) addN(p []string, n int) {
 	a.key.Reset()
 	writeKey(&a.key, p)
@@ -137,12 +188,18 @@ func (a *PathAccumulator) addN(p []string, n int) {
 		prev = it
 	}
 	a.trans[[2]string{prev, PathEnd}] += n
+	if k := len(p) + 1; (MaxCount-a.steps)/k < n {
+		a.steps = MaxCount // held there: fits then looks at the transitions
+	} else {
+		a.steps += n * k
+	}
 }
 
 // Merge adds other's counts into a; other is not modified. Accumulators
 // with different options (paths were cut and collapsed as they were added)
-// refuse to merge: Merge changes nothing and returns an error wrapping
-// [leadkit.ErrInvalid].
+// refuse to merge, and so does a merge that would take the paths counted
+// (Total) or the count of a transition past [MaxCount]: Merge changes
+// nothing and returns an error wrapping [leadkit.ErrInvalid].
 func (a *PathAccumulator) Merge(other *PathAccumulator) error {
 	if other == nil || other == a {
 		return fmt.Errorf("journey: paths: %w: merge needs another accumulator (not nil, not itself)", leadkit.ErrInvalid)
@@ -150,6 +207,17 @@ func (a *PathAccumulator) Merge(other *PathAccumulator) error {
 	if a.opts != other.opts {
 		return fmt.Errorf("journey: paths: %w: cannot merge accumulators with different options (max length %d and %d, collapse repeats %t and %t)",
 			leadkit.ErrInvalid, a.opts.MaxLength, other.opts.MaxLength, a.opts.CollapseRepeats, other.opts.CollapseRepeats)
+	}
+	if a.n > MaxCount-other.n {
+		return fmt.Errorf("journey: paths: %w: merged, more than %d paths (MaxCount)", leadkit.ErrInvalid, MaxCount)
+	}
+	if a.steps > MaxCount-other.steps { // near the cap: each transition
+		for _, k := range slices.SortedFunc(maps.Keys(other.trans), compareTransitions) {
+			if a.trans[k] > MaxCount-other.trans[k] {
+				return fmt.Errorf("journey: paths: %w: merged, transition %q -> %q more than %d times (MaxCount)", leadkit.ErrInvalid,
+					text.Clip(k[0], 64), text.Clip(k[1], 64), MaxCount)
+			}
+		}
 	}
 	for _, c := range other.paths {
 		a.key.Reset()
@@ -165,6 +233,7 @@ func (a *PathAccumulator) Merge(other *PathAccumulator) error {
 		a.trans[k] += n
 	}
 	a.n += other.n
+	a.steps = upToMaxCount(a.steps, other.steps)
 	return nil
 }
 
@@ -183,17 +252,20 @@ func (a *PathAccumulator) Result() PathResult {
 		}
 		return slices.Compare(x.Items, y.Items)
 	})
-	keys := slices.SortedFunc(maps.Keys(a.trans), func(x, y [2]string) int {
-		if c := cmp.Compare(x[0], y[0]); c != 0 {
-			return c
-		}
-		return cmp.Compare(x[1], y[1])
-	})
+	keys := slices.SortedFunc(maps.Keys(a.trans), compareTransitions)
 	trans := make([]Transition, len(keys))
 	for i, k := range keys {
 		trans[i] = Transition{From: k[0], To: k[1], Count: a.trans[k]}
 	}
 	return PathResult{Total: a.n, Paths: out, Transitions: trans}
+}
+
+// compareTransitions orders transitions by From, then To.
+func compareTransitions(x, y [2]string) int {
+	if c := cmp.Compare(x[0], y[0]); c != 0 {
+		return c
+	}
+	return cmp.Compare(x[1], y[1])
 }
 
 // cloneItems copies p; an empty path is an empty list, never nil (null

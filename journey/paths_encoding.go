@@ -29,8 +29,9 @@ import (
 // their paths were added or merged in, and an input that decodes is the
 // encoding of its state (see encoding.go). Decoding checks every path as
 // Add would have left it (items valid and not markers, no runs when
-// CollapseRepeats, at most MaxLength items), counts of at least 1, and
-// allocates nothing for a length the bytes left cannot hold.
+// CollapseRepeats, at most MaxLength items), counts of at least 1, the
+// total and every transition's count at most MaxCount, and allocates
+// nothing for a length the bytes left cannot hold.
 
 var pathsMagic = []byte("LKJP\x01")
 
@@ -101,7 +102,10 @@ func (a *PathAccumulator) UnmarshalBinary(data []byte) error {
 	if err := d.End(); err != nil {
 		return err
 	}
-	for _, s := range seqs {
+	for i, s := range seqs {
+		if msg := out.fits(s.Items, s.Count); msg != "" {
+			return d.Fail("path %d: %s", i+1, msg)
+		}
 		out.addN(s.Items, s.Count)
 	}
 	out.key = strings.Builder{}

@@ -148,6 +148,7 @@ func pathSeeds(t testing.TB) map[string][]byte {
 	seeds["truncated"] = good[:len(good)-1]
 	seeds["trailing"] = append(append([]byte{}, good...), 1)
 	seeds["version"] = append([]byte("LKJP\x09"), good[5:]...)
+	bigSeeds(t, seeds, pathOne(t, "web", "form"))
 	return seeds
 }
 

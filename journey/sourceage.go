@@ -143,7 +143,7 @@ func SourceAge(timelines []Timeline, entries []stage.Visit, created map[string]t
 	}
 	var errs errorList
 	for _, j := range journeys(timelines, entries, created, &errs) {
-		a.add(&j)
+		errs.add(a.add(&j))
 	}
 	return a.Result(), errs.err()
 }
@@ -160,6 +160,10 @@ type SourceAgeAccumulator struct {
 	newMix   *touchMix
 	oldMix   *touchMix
 	channels map[string]*SourceChannel
+	// touches counts the touches of newMix and oldMix: every touch count
+	// (of a type, in a group or a bucket) is at most it, as every lead
+	// count is at most r.Leads.
+	touches int
 }
 
 // NewSourceAgeAccumulator validates the options (see [SourceAge]) and
@@ -214,16 +218,19 @@ func NewSourceAgeAccumulator(stage string, opts SourceAgeOptions) (*SourceAgeAcc
 // fails validation or is of another lead) is refused with an error
 // wrapping [leadkit.ErrInvalid] that names every problem, and nothing is
 // counted. A lead that did not reach the stage in the period is not
-// counted, and that is not an error.
+// counted, and that is not an error. A lead that would take the leads or
+// the touches counted (those of NewTouches and EarlierTouches together)
+// past [MaxCount] is refused with an error wrapping [leadkit.ErrInvalid]
+// naming the cap, and nothing is counted.
 func (a *SourceAgeAccumulator) Add(j LeadJourney) error {
 	if err := j.validate("source age"); err != nil {
 		return err
 	}
-	a.add(&j)
-	return nil
+	return a.add(&j)
 }
 
-func (a *SourceAgeAccumulator) add(j *LeadJourney) {
+// add counts one lead, or refuses it at MaxCount (nothing counted).
+func (a *SourceAgeAccumulator) add(j *LeadJourney) error {
 	from, to := a.opts.From, a.opts.To
 	var at time.Time
 	reached, before := false, false
@@ -238,21 +245,31 @@ func (a *SourceAgeAccumulator) add(j *LeadJourney) {
 		}
 	}
 	if !reached {
-		return
+		return nil
 	}
 	r := &a.r
+	if r.Leads == MaxCount {
+		return fmt.Errorf("journey: source age: %w: more than %d leads (MaxCount)", leadkit.ErrInvalid, MaxCount)
+	}
+	c := j.Created
+	tl := &j.Timeline
+	if !c.IsZero() {
+		n := tl.touchesUntil(at)
+		if a.touches > MaxCount-n {
+			return fmt.Errorf("journey: source age: %w: more than %d touches (MaxCount)", leadkit.ErrInvalid, MaxCount)
+		}
+		a.touches += n
+	}
 	r.Leads++
 	if before {
 		r.Repeat++
 	} else {
 		r.FirstTime++
 	}
-	c := j.Created
 	if c.IsZero() {
 		r.Unknown++
-		return
+		return nil
 	}
-	tl := &j.Timeline
 	old := oldAt(c, from, a.opts.OldAge)
 	if old {
 		r.Earlier++
@@ -289,6 +306,7 @@ func (a *SourceAgeAccumulator) add(j *LeadJourney) {
 			ch.New++
 		}
 	}
+	return nil
 }
 
 // oldAt reports whether a lead created at created is an old lead at the
@@ -321,7 +339,8 @@ func keyTouch(events []leadkit.Event, by Key, until time.Time, last bool) (strin
 
 // Merge adds everything other holds; other is not modified. Accumulators
 // of different stages or options, nil and a itself are refused with an
-// error wrapping [leadkit.ErrInvalid], and nothing changes.
+// error wrapping [leadkit.ErrInvalid], and nothing changes; so is a merge
+// that would take the leads or the touches counted past [MaxCount].
 func (a *SourceAgeAccumulator) Merge(other *SourceAgeAccumulator) error {
 	if other == nil || other == a {
 		return fmt.Errorf("journey: source age: %w: merge needs another accumulator (not nil, not itself)", leadkit.ErrInvalid)
@@ -331,6 +350,13 @@ func (a *SourceAgeAccumulator) Merge(other *SourceAgeAccumulator) error {
 		return fmt.Errorf("journey: source age: %w: cannot merge accumulators of different stages or options", leadkit.ErrInvalid)
 	}
 	r, o := &a.r, &other.r
+	if r.Leads > MaxCount-o.Leads {
+		return fmt.Errorf("journey: source age: %w: merged, more than %d leads (MaxCount)", leadkit.ErrInvalid, MaxCount)
+	}
+	if a.touches > MaxCount-other.touches {
+		return fmt.Errorf("journey: source age: %w: merged, more than %d touches (MaxCount)", leadkit.ErrInvalid, MaxCount)
+	}
+	a.touches += other.touches
 	r.Leads += o.Leads
 	r.FirstTime += o.FirstTime
 	r.Repeat += o.Repeat

@@ -40,10 +40,11 @@ import (
 // NewSourceAgeAccumulator on the options again (MaxAgeBuckets and every
 // other check hold) and checks the counts against each other as Add
 // leaves them: first time and repeat leads are the new, earlier and
-// unknown ones; the buckets hold the new and earlier leads, and their
-// touch mixes add up to those of the two groups; a type was had by at
-// least one lead and at most all of its group, at most once per touch;
-// the channels and the unattributed leads add up to the new and earlier
+// unknown ones, at most MaxCount of them; the buckets hold the new and
+// earlier leads, and their touch mixes add up to those of the two
+// groups, whose touches are at most MaxCount; a type was had by at least
+// one lead and at most all of its group, at most once per touch; the
+// channels and the unattributed leads add up to the new and earlier
 // ones.
 
 var sourceAgeMagic = []byte("LKSA\x01")
@@ -115,13 +116,15 @@ func (a *SourceAgeAccumulator) UnmarshalBinary(data []byte) error {
 	}
 	r := &out.r
 	for _, p := range []*int{&r.FirstTime, &r.Repeat, &r.New, &r.Earlier, &r.Unknown, &r.NewUnattributed, &r.EarlierUnattributed} {
-		*p = d.Count("counts")
+		*p = d.Total("counts")
 	}
 	if d.Err != nil {
 		return d.Err
 	}
-	r.Leads = r.FirstTime + r.Repeat
+	r.Leads = r.FirstTime + r.Repeat // each at most MaxCount: no overflow, nor below
 	switch {
+	case r.Leads > MaxCount:
+		return d.Fail("first time %d + repeat %d leads: more than %d (MaxCount)", r.FirstTime, r.Repeat, MaxCount)
 	case r.New+r.Earlier+r.Unknown != r.Leads:
 		return d.Fail("new %d + earlier %d + unknown %d leads are not the first time %d + repeat %d", r.New, r.Earlier, r.Unknown, r.FirstTime, r.Repeat)
 	case r.NewUnattributed > r.New:
@@ -132,10 +135,18 @@ func (a *SourceAgeAccumulator) UnmarshalBinary(data []byte) error {
 	out.newMix.leads, out.oldMix.leads = r.New, r.Earlier
 	out.newMix.readTypes(&d, "new leads")
 	out.oldMix.readTypes(&d, "earlier leads")
+	for _, m := range []*touchMix{out.newMix, out.oldMix} {
+		for _, n := range m.touches {
+			if d.Err == nil && out.touches > MaxCount-n {
+				d.Fail("the new and earlier leads have more than %d touches (MaxCount)", MaxCount)
+			}
+			out.touches += n
+		}
+	}
 	inBuckets := 0
 	sum := newTouchMix()
-	for i, m := range out.mixes {
-		m.leads = d.Count("bucket leads")
+	for i, m := range out.mixes { // at most MaxAgeBuckets+1: the sums stay far from overflow
+		m.leads = d.Total("bucket leads")
 		inBuckets += m.leads
 		m.readTypes(&d, "bucket "+strconv.Itoa(i+1))
 		sum.merge(m)
@@ -158,9 +169,13 @@ func (a *SourceAgeAccumulator) UnmarshalBinary(data []byte) error {
 			d.Fail("channel %q: %s", clipKey(k), msg)
 			return
 		}
-		c := &SourceChannel{Key: k, New: d.Count("channel new"), Revived: d.Count("channel revived")}
-		if d.Err == nil && c.New+c.Revived == 0 {
+		c := &SourceChannel{Key: k, New: d.Total("channel new"), Revived: d.Total("channel revived")}
+		switch {
+		case d.Err != nil:
+		case c.New+c.Revived == 0:
 			d.Fail("channel %q: no leads", clipKey(k))
+		case c.New > r.New-chNew || c.Revived > r.Earlier-chRevived: // so that the sums never overflow
+			d.Fail("channels: more than the new %d or earlier %d leads", r.New, r.Earlier)
 		}
 		chNew += c.New
 		chRevived += c.Revived
@@ -195,7 +210,7 @@ func (m *touchMix) readTypes(d *binenc.Decoder, group string) {
 			d.Fail("%s: type %q: %s", group, clipKey(typ), msg)
 			return
 		}
-		leads, touches := d.Count("type leads"), d.Count("type touches")
+		leads, touches := d.Total("type leads"), d.Total("type touches")
 		if d.Err == nil && (leads == 0 || leads > m.leads || leads > touches) {
 			d.Fail("%s: type %q: %d leads with %d touches of %d leads", group, clipKey(typ), leads, touches, m.leads)
 		}

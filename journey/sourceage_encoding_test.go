@@ -140,6 +140,7 @@ func sourceAgeSeeds(t testing.TB) map[string][]byte {
 	good := seeds["valid_b"]
 	seeds["truncated"] = good[:len(good)-3]
 	seeds["trailing"] = append(append([]byte{}, good...), 0)
+	bigSeeds(t, seeds, sourceAgeOne(t))
 	return seeds
 }
 

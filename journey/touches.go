@@ -154,6 +154,18 @@ func newTouchMix() *touchMix {
 	return &touchMix{leadsBy: map[string]int{}, touches: map[string]int{}, seen: map[string]bool{}}
 }
 
+// touchesUntil is the number of tl's events touchMix.add counts: those
+// with a time at or before until.
+func (tl *Timeline) touchesUntil(until time.Time) int {
+	n := 0
+	for _, e := range tl.Events {
+		if !e.Time.IsZero() && !e.Time.After(until) {
+			n++
+		}
+	}
+	return n
+}
+
 // add counts one lead's events at or before until.
 func (m *touchMix) add(tl *Timeline, until time.Time) {
 	m.leads++

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/internal/binenc"
 	"github.com/leadkit/leadkit/internal/spec"
 	"github.com/leadkit/leadkit/internal/stats"
 )
@@ -238,7 +239,10 @@ func (m *Metrics) Spec() MetricsSpec { return m.spec }
 // [leadkit.ValidTime], a LeftAt while active, no LeftAt (nor GraduatedAt
 // when graduated) when it has left, or leaving or graduating before it
 // joined is refused: nothing is counted and the error wraps
-// [leadkit.ErrInvalid].
+// [leadkit.ErrInvalid]. So is every prospect once Prospects is at
+// 2^53-1, the cap of every count that merges sum (journey.MaxCount; every
+// other count is at most Prospects): each count stays exact in float64
+// and JSON, and the accumulator's encoding decodes.
 func (m *Metrics) Add(p Prospect) error {
 	if err := leadkit.ValidateID("prospect ID", p.ID); err != nil {
 		return fmt.Errorf("pool: metrics: %w", err)
@@ -307,6 +311,9 @@ func (m *Metrics) Add(p Prospect) error {
 	}
 
 	// Valid: count it.
+	if m.prospects == binenc.MaxTotal {
+		return fmt.Errorf("pool: metrics: %w: more than %d prospects (journey.MaxCount)", leadkit.ErrInvalid, binenc.MaxTotal)
+	}
 	m.prospects++
 	if joined >= m.to || left < m.from {
 		return nil // never in the pool during the period
@@ -404,8 +411,9 @@ func (m *Metrics) addTouched(p Prospect, joined int64, lo, hi int) {
 
 // Merge adds other's counts into m; other is not modified. Accumulators of
 // different specs (From, To, Bucket or resolved Dormant), nil and m itself
-// are refused: Merge changes nothing and returns an error wrapping
-// [leadkit.ErrInvalid].
+// are refused, and so is a merge that would take Prospects past 2^53-1
+// (journey.MaxCount, see Add): Merge changes nothing and returns an error
+// wrapping [leadkit.ErrInvalid].
 func (m *Metrics) Merge(other *Metrics) error {
 	if other == nil || other == m {
 		return fmt.Errorf("pool: metrics: %w: merge needs another accumulator (not nil, not itself)", leadkit.ErrInvalid)
@@ -413,6 +421,9 @@ func (m *Metrics) Merge(other *Metrics) error {
 	a, b := m.spec, other.spec
 	if !a.From.Equal(b.From) || !a.To.Equal(b.To) || a.Bucket != b.Bucket || a.Dormant != b.Dormant || a.Quantiles != b.Quantiles {
 		return fmt.Errorf("pool: metrics: %w: cannot merge accumulators of different specs", leadkit.ErrInvalid)
+	}
+	if m.prospects > binenc.MaxTotal-other.prospects {
+		return fmt.Errorf("pool: metrics: %w: merged, more than %d prospects (journey.MaxCount)", leadkit.ErrInvalid, binenc.MaxTotal)
 	}
 	m.prospects += other.prospects
 	for i, v := range other.nonDormant {

@@ -37,12 +37,14 @@ import (
 // The encoding is canonical: accumulators of the same spec holding the
 // same counts encode to the same bytes, whatever the order prospects were
 // added or merged in. Decoding checks everything it reads (the spec as
-// NewMetrics does, difference arrays whose running sums never go negative
-// and end at zero, the prospects in the period at most those added, the
-// pool not dormant at an end at most its size, no trailing bytes), and
-// allocates nothing for a length the bytes left cannot hold, so a
-// corrupted or foreign input is an error, never a panic or an impossible
-// pool.
+// NewMetrics does, the prospects added at most 2^53-1 (journey.MaxCount,
+// the cap of Add and Merge), difference arrays whose running sums never
+// go negative and end at zero, the prospects in the period at most those
+// added, a source's pool at a bucket end and the prospects that left it
+// at most its prospects in the period, the pool not dormant at an end at
+// most its size, no trailing bytes), and allocates nothing for a length
+// the bytes left cannot hold, so a corrupted or foreign input is an
+// error, never a panic or an impossible pool.
 
 var metricsMagic = []byte("LKPM\x01")
 
@@ -118,9 +120,10 @@ func (m *Metrics) UnmarshalBinary(data []byte) error {
 		return fmt.Errorf("pool: metrics: decode: %w", err)
 	}
 	n := len(out.ends)
-	out.prospects = d.Count("prospects")
+	out.prospects = d.Total("prospects")
 	// diffs reads a difference array of n+1 entries whose running sums
-	// stay in [0, MaxInt32] and end at zero, and returns the sums.
+	// stay in [0, the prospects added] and end at zero, and returns the
+	// sums.
 	diffs := func(what string, into []int) []int {
 		sums := make([]int, n)
 		run := 0
@@ -129,7 +132,7 @@ func (m *Metrics) UnmarshalBinary(data []byte) error {
 			if d.Err != nil {
 				return sums
 			}
-			if v < -math.MaxInt32 || v > math.MaxInt32 || run+int(v) < 0 || run+int(v) > math.MaxInt32 {
+			if v < -binenc.MaxTotal || v > binenc.MaxTotal || run+int(v) < 0 || run+int(v) > out.prospects {
 				d.Fail("%s: running count out of range", what)
 				return sums
 			}
@@ -162,21 +165,39 @@ func (m *Metrics) UnmarshalBinary(data []byte) error {
 		}
 		prev = name
 		f := out.newFlow()
-		f.startSize = d.Count("size at from")
+		f.startSize = d.Total("size at from")
 		sums := diffs("size", f.size)
-		counted := f.startSize
+		// Every count is at most the prospects added (each step checked,
+		// so no sum overflows): counted, the source's prospects in the
+		// period (in the pool at From or joined), bounds its pool at every
+		// bucket end and the prospects that left it.
+		counted, left := f.startSize, 0
 		for i := range n {
-			f.inflow[i] = d.Count("inflow")
+			f.inflow[i] = d.Total("inflow")
 			o := &f.outflow[i]
-			o.Graduated, o.OptedOut, o.Erased, o.Merged = d.Count("graduated"), d.Count("opted out"), d.Count("erased"), d.Count("merged")
+			o.Graduated, o.OptedOut, o.Erased, o.Merged = d.Total("graduated"), d.Total("opted out"), d.Total("erased"), d.Total("merged")
 			f.ttg[i] = stats.ReadSummary(&d, out.q, o.Graduated, math.MaxInt64, "time to graduate out of range")
 			counted += f.inflow[i]
-			if d.Err == nil && counted > math.MaxInt32 {
-				d.Fail("source %q: counts out of range", name)
+			for _, v := range [...]int{o.Graduated, o.OptedOut, o.Erased, o.Merged} {
+				left += v
+				if d.Err == nil && left > out.prospects {
+					d.Fail("source %q: more prospects left than the %d added", name, out.prospects)
+				}
+			}
+			if d.Err == nil && counted > out.prospects {
+				d.Fail("source %q: more prospects in the period than the %d added", name, out.prospects)
 			}
 		}
 		if d.Err == nil && counted == 0 {
 			d.Fail("source %q: no prospect in the period", name)
+		}
+		if d.Err == nil && left > counted {
+			d.Fail("source %q: %d prospects left of %d in the period", name, left, counted)
+		}
+		for i, s := range sums {
+			if d.Err == nil && s > counted {
+				d.Fail("source %q, bucket %d: a pool of %d of %d prospects in the period", name, i+1, s, counted)
+			}
 		}
 		for i, s := range sums {
 			size[i] += s

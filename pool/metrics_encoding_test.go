@@ -11,6 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/internal/binenc"
+	"github.com/leadkit/leadkit/internal/binenctest"
 	"github.com/leadkit/leadkit/pool"
 )
 
@@ -122,7 +124,8 @@ func TestMetricsSizeBounded(t *testing.T) {
 
 // FuzzMetricsBinary decodes arbitrary bytes: refused with ErrInvalid or
 // decoded into metrics whose encoding is canonical and whose result
-// encodes as JSON.
+// encodes as JSON, and that merge with their copy into a state whose
+// encoding decodes (or the merge is refused at the cap).
 func FuzzMetricsBinary(f *testing.F) {
 	rng := rand.New(rand.NewPCG(8, 8))
 	for _, q := range []leadkit.Quantiles{{}, {Exact: 1, Accuracy: 0.05}} {
@@ -143,6 +146,10 @@ func FuzzMetricsBinary(f *testing.F) {
 		}
 		f.Add(b)
 	}
+	// counts past math.MaxInt32, and at the cap (a merge with itself is refused)
+	one := countsMetrics(f, graduate("g"))
+	f.Add(binenctest.Encode(f, binenctest.Scaled(f, one, 1<<32+3)))
+	f.Add(binenctest.Encode(f, binenctest.Scaled(f, one, binenc.MaxTotal)))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var m pool.Metrics
 		if err := m.UnmarshalBinary(data); err != nil {
@@ -170,9 +177,7 @@ func FuzzMetricsBinary(f *testing.F) {
 		if enc2, _ := again.MarshalBinary(); string(enc2) != string(enc) {
 			t.Fatal("encoding not canonical")
 		}
-		if err := again.Merge(&m); err != nil {
-			t.Fatal(err)
-		}
+		binenctest.MergeDecodes(t, &again, &m)
 	})
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/internal/binenc"
 	"github.com/leadkit/leadkit/internal/spec"
 	"github.com/leadkit/leadkit/internal/stats"
 	"github.com/leadkit/leadkit/internal/text"
@@ -335,7 +336,11 @@ func impliedBy(stages, order []string) (map[string]string, error) {
 // subject outside the cohort is not counted, and that is not an error.
 // Visits of several subjects, or a visit failing [Visit.Validate], are
 // refused with an error wrapping leadkit.ErrInvalid, and nothing is
-// counted.
+// counted. So is a subject that would take the subjects counted (the
+// first stage's Reached; every other count is at most it) past 2^53-1,
+// the cap of every count that merges sum (journey.MaxCount): each count
+// stays exact in float64 and JSON, and the accumulator's encoding
+// decodes.
 func (f *FunnelAccumulator) Add(visits []Visit) error {
 	f.counted = false
 	for i, v := range visits {
@@ -360,6 +365,9 @@ func (f *FunnelAccumulator) Add(visits []Visit) error {
 	}
 	if (!f.spec.From.IsZero() && start.Before(f.spec.From)) || (!f.spec.To.IsZero() && !start.Before(f.spec.To)) {
 		return nil
+	}
+	if f.all.reached[0] == binenc.MaxTotal {
+		return fmt.Errorf("stage: funnel: %w: more than %d subjects (journey.MaxCount)", leadkit.ErrInvalid, binenc.MaxTotal)
 	}
 	f.counted = true
 	f.count(f.all)
@@ -446,7 +454,9 @@ func (f *FunnelAccumulator) count(c *counts) {
 
 // Merge adds everything other holds; accumulators of different specs
 // refuse to merge (an error wrapping leadkit.ErrInvalid) and nothing
-// changes. other is not modified.
+// changes, and so does a merge that would take the subjects counted (the
+// first stage's Reached) past 2^53-1 (journey.MaxCount, see Add). other
+// is not modified.
 func (f *FunnelAccumulator) Merge(other *FunnelAccumulator) error {
 	if other == nil || other == f {
 		return fmt.Errorf("stage: funnel: %w: merge needs another accumulator (not nil, not itself)", leadkit.ErrInvalid)
@@ -455,6 +465,9 @@ func (f *FunnelAccumulator) Merge(other *FunnelAccumulator) error {
 	if !slices.Equal(a.Stages, b.Stages) || !slices.Equal(a.Order, b.Order) || !a.From.Equal(b.From) || !a.To.Equal(b.To) || a.Cohort != b.Cohort ||
 		a.ByOwner != b.ByOwner || !maps.Equal(a.SLA, b.SLA) || !a.Now.Equal(b.Now) || a.Quantiles != b.Quantiles {
 		return fmt.Errorf("stage: funnel: %w: cannot merge funnels of different specs", leadkit.ErrInvalid)
+	}
+	if f.all.reached[0] > binenc.MaxTotal-other.all.reached[0] {
+		return fmt.Errorf("stage: funnel: %w: merged, more than %d subjects (journey.MaxCount)", leadkit.ErrInvalid, binenc.MaxTotal)
 	}
 	f.all.merge(other.all)
 	if f.owners != nil {

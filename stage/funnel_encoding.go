@@ -45,7 +45,11 @@ import (
 // their subjects were added or merged in. Decoding checks everything it
 // reads (the spec as NewFunnel does, counts against each other, cohort
 // starts against the spec's period, no trailing bytes), so a corrupted or
-// foreign input is an error, never a panic or an impossible funnel.
+// foreign input is an error, never a panic or an impossible funnel. Among
+// the counts: every count is at most 2^53-1 (journey.MaxCount, the cap of
+// Add and Merge), and at most the subjects counted (the first stage's
+// reached of every subject): a stage's reached at most the first's, a
+// cohort's or an owner's count at most that of every subject.
 
 var funnelMagic = []byte("LKFA\x02")
 
@@ -126,6 +130,7 @@ func (f *FunnelAccumulator) UnmarshalBinary(data []byte) error {
 	}
 	n := len(out.spec.Stages)
 	d.counts(out.all, n, out.q)
+	subjects := out.all.reached[0]
 	if out.spec.Cohort != leadkit.PeriodNone {
 		k := d.Length("cohorts", 1+2*n+n*(n-1)/2)
 		prev := ""
@@ -144,6 +149,9 @@ func (f *FunnelAccumulator) UnmarshalBinary(data []byte) error {
 			prev = label
 			c := &cohortCounts{start: cstart, c: newCounts(n, out.q)}
 			d.counts(c.c, n, out.q)
+			if d.Err == nil && c.c.reached[0] > subjects {
+				d.Fail("cohort %q: %d subjects of %d", label, c.c.reached[0], subjects)
+			}
 			out.cohorts[label] = c
 		}
 	}
@@ -161,11 +169,11 @@ func (f *FunnelAccumulator) UnmarshalBinary(data []byte) error {
 			prev = name
 			r := out.owners.row(name, n-1)
 			for i := range n - 1 {
-				r.reached[i] = d.Count("owner reached")
-				r.converted[i] = d.Count("owner converted")
-				r.judged[i] = d.Count("owner judged")
-				r.breached[i] = d.Count("owner breached")
-				if d.Err == nil && (r.converted[i] > r.reached[i] || r.judged[i] > r.reached[i] || r.breached[i] > r.judged[i]) {
+				r.reached[i] = d.Total("owner reached")
+				r.converted[i] = d.Total("owner converted")
+				r.judged[i] = d.Total("owner judged")
+				r.breached[i] = d.Total("owner breached")
+				if d.Err == nil && (r.reached[i] > out.all.reached[i] || r.converted[i] > r.reached[i] || r.judged[i] > r.reached[i] || r.breached[i] > r.judged[i]) {
 					d.Fail("owner %q, step %d: counts no funnel holds", name, i+1)
 				}
 				r.durations[i] = stats.ReadSummary(&d.Decoder, out.q, r.converted[i], math.MaxInt64, "duration out of range")
@@ -198,18 +206,21 @@ func appendCounts(b []byte, c *counts) []byte {
 
 func (d *decoder) counts(c *counts, n int, q *stats.Params) {
 	for i := range n {
-		c.entered[i] = d.Count("entered")
+		c.entered[i] = d.Total("entered")
 	}
 	for i := range n {
-		c.reached[i] = d.Count("reached")
+		c.reached[i] = d.Total("reached")
 		if d.Err == nil && c.entered[i] > c.reached[i] {
 			d.Fail("stage %d: entered %d > reached %d", i+1, c.entered[i], c.reached[i])
+		}
+		if d.Err == nil && c.reached[i] > c.reached[0] { // a subject that reached a stage passed the first
+			d.Fail("stage %d: reached %d > stage 1 reached %d", i+1, c.reached[i], c.reached[0])
 		}
 	}
 	for i := 0; i < n; i++ {
 		for j := i + 1; j < n; j++ {
 			p := pairIndex(n, i, j)
-			c.converted[p] = d.Count("converted")
+			c.converted[p] = d.Total("converted")
 			if d.Err == nil && (c.converted[p] > c.reached[i] || c.converted[p] > c.reached[j]) {
 				d.Fail("stages %d -> %d: converted %d of %d", i+1, j+1, c.converted[p], c.reached[i])
 			}

@@ -11,6 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/internal/binenc"
+	"github.com/leadkit/leadkit/internal/binenctest"
 	"github.com/leadkit/leadkit/stage"
 )
 
@@ -196,7 +198,8 @@ func TestFunnelAccumulatorBinaryRefused(t *testing.T) {
 // FuzzFunnelAccumulatorBinary decodes arbitrary bytes. Decoding must
 // succeed or fail with ErrInvalid, never panic; what decodes has a result
 // that encodes as JSON, and its encoding is canonical: it decodes to the
-// same result and encodes to itself.
+// same result and encodes to itself; it merges with its copy into a state
+// whose encoding decodes, or the merge is refused at the cap.
 func FuzzFunnelAccumulatorBinary(f *testing.F) {
 	for _, spec := range []stage.FunnelSpec{
 		{Stages: []string{"MQL", "SAL", "SQL"}, Order: []string{"Raw", "MQL", "TAL", "SAL", "SQL"}, Cohort: leadkit.PeriodMonth},
@@ -228,6 +231,10 @@ func FuzzFunnelAccumulatorBinary(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte("LKFA\x02\x18{\"stages\":[\"MQL\",\"SQL\"]}\x02\x01\x02\x01\x01\x0a"))
+	// counts past math.MaxInt32, and at the cap (a merge with itself is refused)
+	one := countsFunnel(f)
+	f.Add(binenctest.Encode(f, binenctest.Scaled(f, one, 1<<32+3)))
+	f.Add(binenctest.Encode(f, binenctest.Scaled(f, one, binenc.MaxTotal)))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var acc stage.FunnelAccumulator
 		if err := acc.UnmarshalBinary(data); err != nil {
@@ -256,8 +263,6 @@ func FuzzFunnelAccumulatorBinary(f *testing.F) {
 		if err != nil || string(enc2) != string(enc) {
 			t.Fatalf("encoding not canonical (%v)", err)
 		}
-		if err := again.Merge(&acc); err != nil {
-			t.Fatalf("decoded accumulators of one spec do not merge: %v", err)
-		}
+		binenctest.MergeDecodes(t, &again, &acc)
 	})
 }

@@ -94,7 +94,9 @@ func (d *Decoder) Varint(what string) int64 {
 	return v
 }
 
-// Count reads a non-negative int of at most math.MaxInt32.
+// Count reads a non-negative int of at most math.MaxInt32: an index or a
+// small number that merges do not sum (the place of a journey among a
+// lead's). A count that merges sum is read with Total.
 func (d *Decoder) Count(what string) int {
 	v := d.Uvarint(what)
 	if v > math.MaxInt32 {
@@ -104,13 +106,17 @@ func (d *Decoder) Count(what string) int {
 	return int(v)
 }
 
-// MaxTotal caps the counts read by Total: every integer up to it is
-// exact in float64 (and so in JSON).
+// MaxTotal caps the counts read by Total: every integer up to it (2^53 -
+// 1, or math.MaxInt where int is 32 bits) is exact in float64 (and so in
+// JSON). It is the one home of the cap of the accumulators' counts,
+// exported as journey.MaxCount: their Add and Merge refuse to go past it,
+// so every state they make encodes and decodes.
 const MaxTotal = min(1<<53-1, math.MaxInt)
 
-// Total reads a count that merges sum (sends, skipped journeys): at most
-// MaxTotal, so that a merge of decoded states still decodes as long as
-// Merge keeps to the same cap.
+// Total reads a count that merges sum (leads, touches, sends, skipped
+// journeys, the durations of a summary): at most MaxTotal, so that a
+// merge of decoded states still decodes as long as Merge keeps to the
+// same cap.
 func (d *Decoder) Total(what string) int {
 	v := d.Uvarint(what)
 	if v > MaxTotal {
@@ -327,10 +333,12 @@ func AppendSeqs(b []byte, seqs []Seq) []byte {
 
 // Seqs reads what AppendSeqs wrote. Items must be in strictly ascending
 // byte order and each in some sequence, sequences in strictly ascending
-// order of their items, every count at least 1: one multiset has one
-// encoding. check vets each item (a message, or "" when it is good) and
-// seq each sequence (its items share the item list's strings). Lengths
-// are bounded by the bytes left before anything is allocated.
+// order of their items, every count at least 1 (one multiset has one
+// encoding), and the counts add up to at most MaxTotal (the size of the
+// multiset is a count too). check vets each item (a message, or "" when
+// it is good) and seq each sequence (its items share the item list's
+// strings). Lengths are bounded by the bytes left before anything is
+// allocated.
 func (d *Decoder) Seqs(check func(item string) string, seq func(items []string) string) []Seq {
 	n := d.Length("items", 2)
 	items := make([]string, 0, n)
@@ -357,6 +365,7 @@ func (d *Decoder) Seqs(check func(item string) string, seq func(items []string) 
 	used := make([]bool, len(items))
 	var prev []uint64
 	ids := []uint64{}
+	total := 0
 	for i := range k {
 		m := d.Length("sequence length", 1)
 		ids = ids[:0]
@@ -374,7 +383,7 @@ func (d *Decoder) Seqs(check func(item string) string, seq func(items []string) 
 			used[id] = true
 			s.Items = append(s.Items, items[id])
 		}
-		s.Count = d.Count("sequence count")
+		s.Count = d.Total("sequence count")
 		if d.Err != nil {
 			return nil
 		}
@@ -382,6 +391,11 @@ func (d *Decoder) Seqs(check func(item string) string, seq func(items []string) 
 			d.Fail("sequence %d: count 0", i+1)
 			return nil
 		}
+		if total > MaxTotal-s.Count {
+			d.Fail("sequence %d: the counts add up to more than %d", i+1, MaxTotal)
+			return nil
+		}
+		total += s.Count
 		// Item places compare as the items do: the list is sorted.
 		if i > 0 && slices.Compare(ids, prev) <= 0 {
 			d.Fail("sequence %d out of order or repeated", i+1)

@@ -130,3 +130,27 @@ func TestSeqsRoundTrip(t *testing.T) {
 	})
 	assert.ErrorContains(t, d.Err, "sequence 3: too long")
 }
+
+// A multiset's counts are counts that merges sum: each, and their total
+// (the multiset's size), at most MaxTotal.
+func TestSeqsCountsUpToMaxTotal(t *testing.T) {
+	ok := func(string) string { return "" }
+	okSeq := func([]string) string { return "" }
+	full := []Seq{{Items: []string{"a"}, Count: MaxTotal - 1}, {Items: []string{"b"}, Count: 1}}
+	d := Decoder{B: AppendSeqs(nil, full), Canonical: true}
+	assert.Equal(t, full, d.Seqs(ok, okSeq))
+	require.NoError(t, d.End())
+
+	for _, over := range [][]Seq{
+		{{Items: []string{"a"}, Count: MaxTotal}, {Items: []string{"b"}, Count: 1}},
+		{{Items: []string{"a"}, Count: MaxTotal + 1}},
+	} {
+		d = Decoder{B: AppendSeqs(nil, over), Canonical: true}
+		assert.Nil(t, d.Seqs(ok, okSeq))
+		require.ErrorIs(t, d.Err, leadkit.ErrInvalid)
+	}
+	assert.ErrorContains(t, d.Err, "sequence count: 9007199254740992 is out of range")
+	d = Decoder{B: AppendSeqs(nil, []Seq{{Items: []string{"a"}, Count: MaxTotal}, {Items: []string{"b"}, Count: 1}})}
+	d.Seqs(ok, okSeq)
+	assert.ErrorContains(t, d.Err, "sequence 2: the counts add up to more than 9007199254740991")
+}
