@@ -1,9 +1,9 @@
 package beam
 
 import (
-	"bytes"
 	"cmp"
 	"encoding/json"
+	"fmt"
 	"hash/fnv"
 	"reflect"
 	"slices"
@@ -150,11 +150,17 @@ func compareEvents(a, b leadkit.Event) int {
 		return c
 	}
 	// Two deliveries of one event ID that differ only in their
-	// attributes (or lead): ordered by their encodings, so that the
-	// timeline does not depend on the order they arrived in.
-	ea, _ := encodeTotal(a)
-	eb, _ := encodeTotal(b)
-	return bytes.Compare(ea, eb)
+	// attributes (or lead): ordered by their Go text (maps print in key
+	// order; the copy the total form carries, so bounded and without
+	// cycles), so that the timeline does not depend on the order they
+	// arrived in.
+	return cmp.Compare(eventText(a), eventText(b))
+}
+
+// eventText is e's lead and attributes as deterministic text.
+func eventText(e leadkit.Event) string {
+	w := walker{left: capBytes}
+	return fmt.Sprintf("%q %#v", e.LeadID, w.carry(reflect.ValueOf(e.Attrs), 0).Interface())
 }
 
 // JourneyFunnel computes the journey funnel of spec over timelines, a
