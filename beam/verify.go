@@ -339,7 +339,7 @@ type verifyAccumulator struct {
 
 type stageAccumulators struct {
 	stage string
-	// capped has a bit per accumulator (the order of capNames) that
+	// capped has a bit per accumulator (the order of capTexts) that
 	// refused an add or a merge: the tenant's data passes one of its
 	// caps. Whether it does depends on the data alone (an accumulator
 	// refuses only what would take it past a cap, and keeps taking what
