@@ -31,19 +31,8 @@ func oddValues() map[string]any {
 	for range 40 {
 		shared = []any{shared, shared}
 	}
-	wide := make([]any, leadkit.MaxListItems)
-	for i := range wide {
-		wide[i] = "abc"
-	}
-	for range 2 {
-		up := make([]any, leadkit.MaxListItems)
-		for i := range up {
-			up[i] = wide
-		}
-		wide = up
-	}
 	return map[string]any{
-		"wide shared":        wide,
+		"wide shared":        sharedWide(),
 		"raw big number":     json.RawMessage("1e400"),
 		"raw number":         json.RawMessage("1"),
 		"bytes":              []byte("hi"),
