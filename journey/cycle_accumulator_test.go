@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/internal/binenctest"
 	"github.com/leadkit/leadkit/stage"
 )
 
@@ -114,21 +115,8 @@ func TestCycleAccumulatorReference(t *testing.T) {
 
 		js, err := Journeys(in.timelines, in.visits, in.created)
 		require.NoError(t, err)
-		rng.Shuffle(len(js), func(i, j int) { js[i], js[j] = js[j], js[i] })
-		var accs []*CycleAccumulator
-		for _, part := range shards(rng, js, 1+rng.IntN(4)) {
-			a, err := NewCycleAccumulator(st, opts)
-			require.NoError(t, err)
-			for _, j := range part {
-				require.NoError(t, a.Add(j))
-			}
-			accs = append(accs, a)
-		}
-		rng.Shuffle(len(accs), func(i, j int) { accs[i], accs[j] = accs[j], accs[i] })
-		for _, a := range accs[1:] {
-			require.NoError(t, accs[0].Merge(a))
-		}
-		require.Equal(t, noNaN(t, got), noNaN(t, accs[0].Result()), "seed %d", seed)
+		merged := binenctest.Sharded(t, rng, js, 1+rng.IntN(4), maker(t, NewCycleAccumulator, st, opts), addLead, false)
+		require.Equal(t, noNaN(t, got), noNaN(t, merged.Result()), "seed %d", seed)
 	}
 }
 
@@ -153,17 +141,7 @@ func TestCycleAccumulatorPastExact(t *testing.T) {
 	js, err := Journeys(nil, in.visits, in.created)
 	require.NoError(t, err)
 	for range 3 {
-		rng.Shuffle(len(js), func(i, j int) { js[i], js[j] = js[j], js[i] })
-		merged, err := NewCycleAccumulator("MQL", opts)
-		require.NoError(t, err)
-		for _, part := range shards(rng, js, 7) {
-			a, err := NewCycleAccumulator("MQL", opts)
-			require.NoError(t, err)
-			for _, j := range part {
-				require.NoError(t, a.Add(j))
-			}
-			require.NoError(t, merged.Merge(decoded(t, a)))
-		}
+		merged := binenctest.Sharded(t, rng, js, 7, maker(t, NewCycleAccumulator, "MQL", opts), addLead, true)
 		require.Equal(t, noNaN(t, got), noNaN(t, merged.Result()))
 	}
 	require.Greater(t, got.Overall.N, 1024)
@@ -283,21 +261,8 @@ func TestNurtureAccumulatorReference(t *testing.T) {
 
 		js, err := Journeys(in.timelines, in.visits, in.created)
 		require.NoError(t, err)
-		rng.Shuffle(len(js), func(i, j int) { js[i], js[j] = js[j], js[i] })
-		var accs []*NurtureAccumulator
-		for _, part := range shards(rng, js, 1+rng.IntN(4)) {
-			a, err := NewNurtureAccumulator(st, opts)
-			require.NoError(t, err)
-			for _, j := range part {
-				require.NoError(t, a.Add(j))
-			}
-			accs = append(accs, a)
-		}
-		rng.Shuffle(len(accs), func(i, j int) { accs[i], accs[j] = accs[j], accs[i] })
-		for _, a := range accs[1:] {
-			require.NoError(t, accs[0].Merge(a))
-		}
-		require.Equal(t, noNaN(t, got), noNaN(t, accs[0].Result()), "seed %d", seed)
+		merged := binenctest.Sharded(t, rng, js, 1+rng.IntN(4), maker(t, NewNurtureAccumulator, st, opts), addLead, false)
+		require.Equal(t, noNaN(t, got), noNaN(t, merged.Result()), "seed %d", seed)
 	}
 	assert.Greater(t, nonEmpty, 100)
 }
@@ -316,11 +281,11 @@ func TestNurtureAccumulatorKeyCap(t *testing.T) {
 	a, err := NewNurtureAccumulator("MQL", NurtureOptions{})
 	require.NoError(t, err)
 	require.NoError(t, a.Add(lead("a", 0, MaxNurtureKeys-1)))
-	before := mustEncode(t, a)
+	before := binenctest.Encode(t, a)
 	err = a.Add(lead("b", MaxNurtureKeys-1, 2))
 	require.ErrorIs(t, err, leadkit.ErrInvalid)
 	assert.ErrorContains(t, err, `journey: nurture power: lead "b": leadkit: invalid input: 10001 distinct keys, at most 10000 (MaxNurtureKeys)`)
-	assert.Equal(t, before, mustEncode(t, a), "nothing counted")
+	assert.Equal(t, before, binenctest.Encode(t, a), "nothing counted")
 	require.NoError(t, a.Add(lead("c", 0, 3)), "known keys")
 	require.NoError(t, a.Add(lead("d", MaxNurtureKeys-1, 1)), "up to the cap")
 	assert.Len(t, a.Result(), MaxNurtureKeys)
@@ -328,9 +293,9 @@ func TestNurtureAccumulatorKeyCap(t *testing.T) {
 	b, err := NewNurtureAccumulator("MQL", NurtureOptions{})
 	require.NoError(t, err)
 	require.NoError(t, b.Add(lead("e", MaxNurtureKeys, 1)))
-	before = mustEncode(t, a)
+	before = binenctest.Encode(t, a)
 	assert.ErrorContains(t, a.Merge(b), "merged, 10001 distinct keys, at most 10000")
-	assert.Equal(t, before, mustEncode(t, a), "nothing merged")
+	assert.Equal(t, before, binenctest.Encode(t, a), "nothing merged")
 
 	tls := []Timeline{lead("a", 0, MaxNurtureKeys).Timeline, lead("b", MaxNurtureKeys, 1).Timeline}
 	r, err := NurturePower(tls, nil, "MQL", NurtureOptions{})

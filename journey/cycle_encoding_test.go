@@ -12,83 +12,40 @@ import (
 
 	"github.com/leadkit/leadkit"
 	"github.com/leadkit/leadkit/internal/binenc"
+	"github.com/leadkit/leadkit/internal/binenctest"
 )
 
-func newCycle(t testing.TB, st string, opts CycleOptions) func() *CycleAccumulator {
-	return func() *CycleAccumulator {
-		a, err := NewCycleAccumulator(st, opts)
-		require.NoError(t, err)
-		return a
-	}
-}
-
-func newNurture(t testing.TB, st string, opts NurtureOptions) func() *NurtureAccumulator {
-	return func() *NurtureAccumulator {
-		a, err := NewNurtureAccumulator(st, opts)
-		require.NoError(t, err)
-		return a
-	}
-}
-
 func TestCycleBinaryRoundTrip(t *testing.T) {
-	for i, opts := range cycleTestOptions {
-		for _, st := range []string{"MQL", "Won"} {
-			t.Run(fmt.Sprintf("%d/%s", i, st), func(t *testing.T) {
-				for seed := range uint64(40) {
-					shardedRoundTrip(t, seed, newCycle(t, st, opts), func(a *CycleAccumulator) any { return a.Result() })
-				}
-			})
-		}
-	}
+	binaryRoundTrips(t, NewCycleAccumulator, cycleTestOptions, mqlAndWon, 40, func(a *CycleAccumulator) any { return a.Result() })
 }
 
 func TestNurtureBinaryRoundTrip(t *testing.T) {
-	for i, opts := range nurtureTestOptions {
-		for _, st := range []string{"MQL", "Won"} {
-			t.Run(fmt.Sprintf("%d/%s", i, st), func(t *testing.T) {
-				for seed := range uint64(40) {
-					shardedRoundTrip(t, seed, newNurture(t, st, opts), func(a *NurtureAccumulator) any { return a.Result() })
-				}
-			})
-		}
-	}
+	binaryRoundTrips(t, NewNurtureAccumulator, nurtureTestOptions, mqlAndWon, 40, func(a *NurtureAccumulator) any { return a.Result() })
 }
 
 // TestCycleBinaryUTC: the same period in another zone is the same state.
 func TestCycleBinaryUTC(t *testing.T) {
 	paris := time.FixedZone("CET", 3600)
-	a := newCycle(t, "MQL", CycleOptions{From: day(0).In(paris), To: day(30).In(paris)})()
-	assert.Equal(t, mustEncode(t, newCycle(t, "MQL", CycleOptions{From: day(0), To: day(30)})()), mustEncode(t, a))
-	n := newNurture(t, "MQL", NurtureOptions{From: day(0).In(paris)})()
-	assert.Equal(t, mustEncode(t, newNurture(t, "MQL", NurtureOptions{From: day(0)})()), mustEncode(t, n))
+	a := maker(t, NewCycleAccumulator, "MQL", CycleOptions{From: day(0).In(paris), To: day(30).In(paris)})()
+	assert.Equal(t, binenctest.Encode(t, maker(t, NewCycleAccumulator, "MQL", CycleOptions{From: day(0), To: day(30)})()), binenctest.Encode(t, a))
+	n := maker(t, NewNurtureAccumulator, "MQL", NurtureOptions{From: day(0).In(paris)})()
+	assert.Equal(t, binenctest.Encode(t, maker(t, NewNurtureAccumulator, "MQL", NurtureOptions{From: day(0)})()), binenctest.Encode(t, n))
 }
 
 func fillCycle(t *testing.T) *CycleAccumulator {
-	a := newCycle(t, "MQL", cycleTestOptions[1])()
-	rng := rand.New(rand.NewPCG(4, 5))
-	for range 30 {
-		for _, j := range randomJourneys(t, rng) {
-			require.NoError(t, a.Add(j))
-		}
-	}
+	a := filled(t, NewCycleAccumulator, "MQL", cycleTestOptions[1], 4)
 	require.True(t, a.overall.inst.N() > 0 && a.overall.rest.N() > 0 && len(a.cohorts) > 1 && a.skipped > 0, "%+v", a.Result())
 	return a
 }
 
 func TestCycleBinaryRefused(t *testing.T) {
-	_, err := new(CycleAccumulator).MarshalBinary()
-	require.Error(t, err)
-	good := mustEncode(t, fillCycle(t))
-	refusedPrefixes[CycleAccumulator](t, good)
+	good := binenctest.Encode(t, fillCycle(t))
 
 	header := func(st, opts string) []byte {
 		return binenc.AppendString(binenc.AppendString([]byte("LKCY\x01"), st), opts)
 	}
 	opts := `{"start":"first_touch","instant":"1h"}`
-	for name, c := range map[string]struct {
-		data []byte
-		why  string
-	}{
+	binenctest.DecodeRefusals(t, func() *CycleAccumulator { return fillCycle(t) }, "journey: cycle times: decode: ", map[string]binenctest.Bad{
 		"not ours":        {append([]byte("LKNP\x01"), good[5:]...), "not a cycle time accumulator"},
 		"version":         {append([]byte("LKCY\x02"), good[5:]...), "unknown format version"},
 		"no stage":        {header("", opts), "empty stage"},
@@ -99,11 +56,7 @@ func TestCycleBinaryRefused(t *testing.T) {
 		"not instant":     {append(header("MQL", opts), 0, 0, 1, 2), "is at most the threshold"},
 		"split off":       {append(header("MQL", `{"start":"first_touch","instant":"-1ns"}`), 0, 1, 0, 2), "instant converters with the split off"},
 		"trailing":        {append(append([]byte{}, good...), 0), "bytes after the end"},
-	} {
-		t.Run(name, func(t *testing.T) { refused(t, fillCycle(t), "journey: cycle times: decode: ", c.why, c.data) })
-	}
-
-	brokenRefused(t, func() *CycleAccumulator { return fillCycle(t) }, "journey: cycle times: decode: ", map[string]func(*CycleAccumulator) string{
+	}, map[string]func(*CycleAccumulator) string{
 		"cohort sum": func(a *CycleAccumulator) string {
 			for _, c := range a.cohorts {
 				c.rest.Add(days(5))
@@ -129,29 +82,17 @@ func TestCycleBinaryRefused(t *testing.T) {
 }
 
 func fillNurture(t *testing.T) *NurtureAccumulator {
-	a := newNurture(t, "MQL", NurtureOptions{By: KeyType, Types: []string{"web", "email", "form"}})()
-	rng := rand.New(rand.NewPCG(4, 5))
-	for range 30 {
-		for _, j := range randomJourneys(t, rng) {
-			require.NoError(t, a.Add(j))
-		}
-	}
+	a := filled(t, NewNurtureAccumulator, "MQL", NurtureOptions{By: KeyType, Types: []string{"web", "email", "form"}}, 4)
 	require.True(t, len(a.keys) > 1 && a.keys["web"] != nil && a.keys["web"].converted > 0, "%+v", a.Result())
 	return a
 }
 
 func TestNurtureBinaryRefused(t *testing.T) {
-	_, err := new(NurtureAccumulator).MarshalBinary()
-	require.Error(t, err)
-	good := mustEncode(t, fillNurture(t))
-	refusedPrefixes[NurtureAccumulator](t, good)
+	good := binenctest.Encode(t, fillNurture(t))
 	header := func(st, opts string) []byte {
 		return binenc.AppendString(binenc.AppendString([]byte("LKNP\x01"), st), opts)
 	}
-	for name, c := range map[string]struct {
-		data []byte
-		why  string
-	}{
+	binenctest.DecodeRefusals(t, func() *NurtureAccumulator { return fillNurture(t) }, "journey: nurture power: decode: ", map[string]binenctest.Bad{
 		"not ours":   {append([]byte("LKCY\x01"), good[5:]...), "not a nurture power accumulator"},
 		"no stage":   {header("", `{"by":"content"}`), "empty stage"},
 		"default by": {header("MQL", `{}`), "not in the form"},
@@ -163,10 +104,7 @@ func TestNurtureBinaryRefused(t *testing.T) {
 			}
 			return b
 		}(), "more than 10000 keys (MaxNurtureKeys)"},
-	} {
-		t.Run(name, func(t *testing.T) { refused(t, fillNurture(t), "journey: nurture power: decode: ", c.why, c.data) })
-	}
-	brokenRefused(t, func() *NurtureAccumulator { return fillNurture(t) }, "journey: nurture power: decode: ", map[string]func(*NurtureAccumulator) string{
+	}, map[string]func(*NurtureAccumulator) string{
 		"no leads":     func(a *NurtureAccumulator) string { a.keys["web"].leads = 0; return `key "web"` },
 		"leads > sent": func(a *NurtureAccumulator) string { a.keys["web"].leads = a.keys["web"].sent + 1; return `key "web"` },
 		"converted": func(a *NurtureAccumulator) string {
@@ -183,24 +121,17 @@ func TestNurtureBinaryRefused(t *testing.T) {
 }
 
 func cycleSeeds(t testing.TB) map[string][]byte {
-	seeds := map[string][]byte{}
 	rng := rand.New(rand.NewPCG(11, 12))
-	for i, opts := range cycleTestOptions {
-		a := newCycle(t, "MQL", opts)()
-		for _, j := range randomJourneys(t, rng) {
-			require.NoError(t, a.Add(j))
-		}
-		seeds["valid_"+string(rune('a'+i))] = mustEncode(t, a)
-	}
+	seeds := validSeeds(t, rng, NewCycleAccumulator, cycleTestOptions)
 	// A sketch past the exact threshold.
-	a := newCycle(t, "MQL", CycleOptions{Cohort: leadkit.PeriodYear})()
+	a := maker(t, NewCycleAccumulator, "MQL", CycleOptions{Cohort: leadkit.PeriodYear})()
 	for range 1100 {
 		for _, j := range randomJourneys(t, rng) {
 			require.NoError(t, a.Add(j))
 		}
 	}
 	require.False(t, a.overall.rest.Exact())
-	seeds["valid_sketch"] = mustEncode(t, a)
+	seeds["valid_sketch"] = binenctest.Encode(t, a)
 	good := seeds["valid_b"]
 	seeds["truncated"] = good[:len(good)-3]
 	seeds["trailing"] = append(append([]byte{}, good...), 0)
@@ -209,15 +140,8 @@ func cycleSeeds(t testing.TB) map[string][]byte {
 }
 
 func nurtureSeeds(t testing.TB) map[string][]byte {
-	seeds := map[string][]byte{}
 	rng := rand.New(rand.NewPCG(11, 12))
-	for i, opts := range nurtureTestOptions {
-		a := newNurture(t, "MQL", opts)()
-		for _, j := range randomJourneys(t, rng) {
-			require.NoError(t, a.Add(j))
-		}
-		seeds["valid_"+string(rune('a'+i))] = mustEncode(t, a)
-	}
+	seeds := validSeeds(t, rng, NewNurtureAccumulator, nurtureTestOptions)
 	good := seeds["valid_c"]
 	seeds["truncated"] = good[:len(good)-3]
 	seeds["trailing"] = append(append([]byte{}, good...), 0)
@@ -232,16 +156,18 @@ func TestNurtureBinarySeeds(t *testing.T) {
 	seedCorpus[NurtureAccumulator](t, "FuzzNurtureAccumulatorBinary", nurtureSeeds(t))
 }
 
-// FuzzCycleAccumulatorBinary decodes arbitrary bytes: see fuzzDecode.
+// FuzzCycleAccumulatorBinary decodes arbitrary bytes: see
+// binenctest.FuzzDecode.
 func FuzzCycleAccumulatorBinary(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
-		fuzzDecode(t, data, func(a *CycleAccumulator) any { return a.Result() }, (*CycleAccumulator).Merge)
+		binenctest.FuzzDecode(t, data, func(a *CycleAccumulator) any { return a.Result() }, true)
 	})
 }
 
-// FuzzNurtureAccumulatorBinary decodes arbitrary bytes: see fuzzDecode.
+// FuzzNurtureAccumulatorBinary decodes arbitrary bytes: see
+// binenctest.FuzzDecode.
 func FuzzNurtureAccumulatorBinary(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
-		fuzzDecode(t, data, func(a *NurtureAccumulator) any { return a.Result() }, (*NurtureAccumulator).Merge)
+		binenctest.FuzzDecode(t, data, func(a *NurtureAccumulator) any { return a.Result() }, true)
 	})
 }

@@ -1,7 +1,6 @@
 package journey
 
 import (
-	"encoding/binary"
 	"errors"
 	"math/rand/v2"
 	"testing"
@@ -10,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/leadkit/leadkit/internal/binenc"
+	"github.com/leadkit/leadkit/internal/binenctest"
 )
 
 var encodingPatternOptions = []PatternOptions{
@@ -48,30 +48,17 @@ func mine(a, other *PatternAccumulator) minedPatterns {
 
 // TestPatternBinaryRoundTrip: random sequences collected in shards, each
 // encoded and decoded on the way, merge to the patterns, golden paths and
-// bytes of one pass in another order.
+// bytes of one pass in another order; a decoded accumulator takes more
+// sequences and refuses other options.
 func TestPatternBinaryRoundTrip(t *testing.T) {
 	for _, opts := range encodingPatternOptions {
+		newAcc := func() *PatternAccumulator { return fillPatterns(t, opts, nil) }
 		for seed := range uint64(6) {
 			rng := rand.New(rand.NewPCG(seed, 2))
 			seqs := randomSeqs(rng, 1+rng.IntN(60))
-			others := fillPatterns(t, opts, randomSeqs(rng, 30))
-			one := fillPatterns(t, opts, seqs)
-
-			rng.Shuffle(len(seqs), func(i, j int) { seqs[i], seqs[j] = seqs[j], seqs[i] })
-			k := 1 + rng.IntN(4)
-			merged := decoded(t, fillPatterns(t, opts, nil))
-			for s := range k {
-				var part [][]string
-				for i := s; i < len(seqs)-1; i += k {
-					part = append(part, seqs[i])
-				}
-				require.NoError(t, merged.Merge(decoded(t, fillPatterns(t, opts, part))))
-			}
-			require.NoError(t, merged.Add(seqs[len(seqs)-1]))
-			assert.Equal(t, noNaN(t, mine(one, others)), noNaN(t, mine(merged, decoded(t, others))), "%+v seed %d", opts, seed)
-			assert.Equal(t, one.Len(), merged.Len())
-			assert.Equal(t, mustEncode(t, one), mustEncode(t, merged), "%+v seed %d", opts, seed)
-			assert.Error(t, merged.Merge(fillPatterns(t, PatternOptions{MinSupport: 99}, nil)))
+			others := binenctest.Copy(t, fillPatterns(t, opts, randomSeqs(rng, 30)))
+			seqsRoundTrip(t, rng, seqs, newAcc, (*PatternAccumulator).Add,
+				func(a *PatternAccumulator) any { return mine(a, others) }, fillPatterns(t, PatternOptions{MinSupport: 99}, nil))
 		}
 	}
 }
@@ -79,21 +66,8 @@ func TestPatternBinaryRoundTrip(t *testing.T) {
 // TestPatternBinaryRefused: what is not the encoding of sequences Add
 // could have kept is an error wrapping ErrInvalid naming the problem.
 func TestPatternBinaryRefused(t *testing.T) {
-	_, err := new(PatternAccumulator).MarshalBinary()
-	require.Error(t, err)
-	good := mustEncode(t, fillPatterns(t, encodingPatternOptions[1], randomSeqs(rand.New(rand.NewPCG(1, 2)), 50)))
-	refusedPrefixes[PatternAccumulator](t, good)
-
 	enc := func(opts string, items []string, tail ...uint64) []byte {
-		b := binenc.AppendString([]byte("LKJS\x01"), opts)
-		b = binary.AppendUvarint(b, uint64(len(items)))
-		for _, it := range items {
-			b = binenc.AppendString(b, it)
-		}
-		for _, v := range tail {
-			b = binary.AppendUvarint(b, v)
-		}
-		return b
+		return seqsEncoding("LKJS\x01", opts, items, tail...)
 	}
 	plain := `{"min_support":2}`
 	// (start) is an item like any other here; web email twice, email once.
@@ -104,12 +78,12 @@ func TestPatternBinaryRefused(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []Pattern{{Items: []string{"email"}, Support: 3}, {Items: []string{"web"}, Support: 2}, {Items: []string{"web", "email"}, Support: 2}}, pats)
 	assert.Equal(t, 4, dec.Len())
-	assert.Equal(t, ok, mustEncode(t, &dec))
+	assert.Equal(t, ok, binenctest.Encode(t, &dec))
 
-	cases := map[string]struct {
-		data []byte
-		why  string
-	}{
+	fill := func() *PatternAccumulator {
+		return fillPatterns(t, encodingPatternOptions[1], randomSeqs(rand.New(rand.NewPCG(1, 2)), 50))
+	}
+	binenctest.DecodeRefusals(t, fill, "journey: patterns: decode: ", map[string]binenctest.Bad{
 		"path accumulator":   {append([]byte("LKJP\x01"), ok[5:]...), "not a pattern accumulator"},
 		"max gap":            {enc(`{"min_support":0,"max_gap":"1d"}`, nil, 0), "max gap needs timed sequences"},
 		"not canonical":      {enc(`{"min_support":2,"max_length":0}`, nil, 0), "not in the form"},
@@ -118,20 +92,14 @@ func TestPatternBinaryRefused(t *testing.T) {
 		"sequence repeated":  {enc(plain, []string{"web"}, 2, 1, 0, 1, 1, 0, 1), "out of order or repeated"},
 		"count out of range": {enc(plain, []string{"web"}, 1, 1, 0, MaxCount+1), "sequence count: 9007199254740992 is out of range"},
 		"trailing":           {append(append([]byte{}, ok...), 0), "1 bytes after the end"},
-	}
-	for name, c := range cases {
-		t.Run(name, func(t *testing.T) {
-			got := dec
-			refused(t, &got, "journey: patterns: decode: ", c.why, c.data)
-		})
-	}
+	}, nil)
 }
 
 func patternSeeds(t testing.TB) map[string][]byte {
 	seeds := map[string][]byte{}
 	rng := rand.New(rand.NewPCG(9, 10))
 	for i, opts := range encodingPatternOptions {
-		seeds["valid_"+string(rune('a'+i))] = mustEncode(t, fillPatterns(t, opts, randomSeqs(rng, 6)))
+		seeds["valid_"+string(rune('a'+i))] = binenctest.Encode(t, fillPatterns(t, opts, randomSeqs(rng, 6)))
 	}
 	good := seeds["valid_b"]
 	seeds["truncated"] = good[:len(good)-2]
@@ -145,12 +113,12 @@ func TestPatternBinarySeeds(t *testing.T) {
 	seedCorpus[PatternAccumulator](t, "FuzzPatternAccumulatorBinary", patternSeeds(t))
 }
 
-// FuzzPatternAccumulatorBinary decodes arbitrary bytes: see fuzzDecode.
+// FuzzPatternAccumulatorBinary decodes arbitrary bytes: see binenctest.FuzzDecode.
 // What decodes is also mined (under a small MaxPatterns cap, so a
 // decoded MinSupport of 1 over long sequences stays quick).
 func FuzzPatternAccumulatorBinary(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
-		fuzzDecode(t, data, func(a *PatternAccumulator) any {
+		binenctest.FuzzDecode(t, data, func(a *PatternAccumulator) any {
 			opts := a.Options()
 			opts.MaxPatterns = 2000
 			capped, err := NewPatternAccumulator(opts)
@@ -162,6 +130,6 @@ func FuzzPatternAccumulatorBinary(f *testing.F) {
 			}
 			pats, _ := capped.Result()
 			return pats
-		}, (*PatternAccumulator).Merge)
+		}, true)
 	})
 }

@@ -1,14 +1,13 @@
 package journey
 
 import (
-	"encoding/binary"
 	"math/rand/v2"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/leadkit/leadkit/internal/binenc"
+	"github.com/leadkit/leadkit/internal/binenctest"
 )
 
 // randomSeqs returns n random sequences of a few items (repeats and empty
@@ -44,27 +43,11 @@ func fillPaths(t testing.TB, opts PathOptions, seqs [][]string) *PathAccumulator
 // accumulator takes more paths and refuses other options.
 func TestPathBinaryRoundTrip(t *testing.T) {
 	for _, opts := range encodingPathOptions {
+		newAcc := func() *PathAccumulator { return fillPaths(t, opts, nil) }
 		for seed := range uint64(8) {
 			rng := rand.New(rand.NewPCG(seed, 1))
-			seqs := randomSeqs(rng, 1+rng.IntN(200))
-			one := fillPaths(t, opts, seqs)
-
-			rng.Shuffle(len(seqs), func(i, j int) { seqs[i], seqs[j] = seqs[j], seqs[i] })
-			k := 1 + rng.IntN(4)
-			merged := decoded(t, fillPaths(t, opts, nil))
-			for s := range k {
-				var part [][]string
-				for i := s; i < len(seqs)-1; i += k {
-					part = append(part, seqs[i])
-				}
-				require.NoError(t, merged.Merge(decoded(t, fillPaths(t, opts, part))))
-			}
-			require.NoError(t, merged.Add(seqs[len(seqs)-1]))
-			assert.Equal(t, noNaN(t, one.Result()), noNaN(t, merged.Result()), "%+v seed %d", opts, seed)
-			assert.Equal(t, one.Len(), merged.Len())
-			assert.Equal(t, mustEncode(t, one), mustEncode(t, merged), "%+v seed %d", opts, seed)
-			other := fillPaths(t, PathOptions{MaxLength: 9}, nil)
-			assert.Error(t, merged.Merge(other))
+			seqsRoundTrip(t, rng, randomSeqs(rng, 1+rng.IntN(200)), newAcc, (*PathAccumulator).Add,
+				func(a *PathAccumulator) any { return a.Result() }, fillPaths(t, PathOptions{MaxLength: 9}, nil))
 		}
 	}
 }
@@ -72,23 +55,9 @@ func TestPathBinaryRoundTrip(t *testing.T) {
 // TestPathBinaryRefused: what is not the encoding of paths Add could have
 // counted is an error wrapping ErrInvalid naming the problem.
 func TestPathBinaryRefused(t *testing.T) {
-	_, err := new(PathAccumulator).MarshalBinary()
-	require.Error(t, err)
-
-	good := mustEncode(t, fillPaths(t, PathOptions{MaxLength: 3}, randomSeqs(rand.New(rand.NewPCG(1, 2)), 50)))
-	refusedPrefixes[PathAccumulator](t, good)
-
 	// Written by hand: options, items, then paths of item places.
 	enc := func(opts string, items []string, tail ...uint64) []byte {
-		b := binenc.AppendString([]byte("LKJP\x01"), opts)
-		b = binary.AppendUvarint(b, uint64(len(items)))
-		for _, it := range items {
-			b = binenc.AppendString(b, it)
-		}
-		for _, v := range tail {
-			b = binary.AppendUvarint(b, v)
-		}
-		return b
+		return seqsEncoding("LKJP\x01", opts, items, tail...)
 	}
 	plain := `{"max_length":3}`
 	// web (x2), then web email; the empty path once.
@@ -100,13 +69,13 @@ func TestPathBinaryRefused(t *testing.T) {
 	assert.Equal(t, []PathCount{{Items: []string{"web"}, Count: 2}, {Items: []string{}, Count: 1}, {Items: []string{"web", "email"}, Count: 1}}, r.Paths)
 	assert.Contains(t, r.Transitions, Transition{From: PathStart, To: PathEnd, Count: 1})
 	assert.Contains(t, r.Transitions, Transition{From: "web", To: PathEnd, Count: 2})
-	assert.Equal(t, ok, mustEncode(t, &dec))
+	assert.Equal(t, ok, binenctest.Encode(t, &dec))
 
 	collapse := `{"max_length":3,"collapse_repeats":true}`
-	cases := map[string]struct {
-		data []byte
-		why  string
-	}{
+	fill := func() *PathAccumulator {
+		return fillPaths(t, PathOptions{MaxLength: 3}, randomSeqs(rand.New(rand.NewPCG(1, 2)), 50))
+	}
+	binenctest.DecodeRefusals(t, fill, "journey: paths: decode: ", map[string]binenctest.Bad{
 		"empty":                 {nil, "not a path accumulator"},
 		"pattern accumulator":   {append([]byte("LKJS\x01"), ok[5:]...), "not a path accumulator"},
 		"future version":        {append([]byte("LKJP\x02"), ok[5:]...), "unknown format version"},
@@ -129,20 +98,14 @@ func TestPathBinaryRefused(t *testing.T) {
 		"not collapsed":         {enc(collapse, []string{"web"}, 1, 2, 0, 0, 1), "repeated item with collapse repeats"},
 		"length lies":           {enc(plain, []string{"web"}, 1<<20), "1048576 items in 0 bytes"},
 		"overlong number":       {append(enc(plain, []string{"web"}, 1, 1, 0), 0x81, 0x00), "truncated or overlong"},
-	}
-	for name, c := range cases {
-		t.Run(name, func(t *testing.T) {
-			got := dec
-			refused(t, &got, "journey: paths: decode: ", c.why, c.data)
-		})
-	}
+	}, nil)
 }
 
 func pathSeeds(t testing.TB) map[string][]byte {
 	seeds := map[string][]byte{}
 	rng := rand.New(rand.NewPCG(7, 8))
 	for i, opts := range encodingPathOptions {
-		seeds["valid_"+string(rune('a'+i))] = mustEncode(t, fillPaths(t, opts, randomSeqs(rng, 6)))
+		seeds["valid_"+string(rune('a'+i))] = binenctest.Encode(t, fillPaths(t, opts, randomSeqs(rng, 6)))
 	}
 	good := seeds["valid_a"]
 	seeds["truncated"] = good[:len(good)-1]
@@ -156,9 +119,9 @@ func TestPathBinarySeeds(t *testing.T) {
 	seedCorpus[PathAccumulator](t, "FuzzPathAccumulatorBinary", pathSeeds(t))
 }
 
-// FuzzPathAccumulatorBinary decodes arbitrary bytes: see fuzzDecode.
+// FuzzPathAccumulatorBinary decodes arbitrary bytes: see binenctest.FuzzDecode.
 func FuzzPathAccumulatorBinary(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
-		fuzzDecode(t, data, func(a *PathAccumulator) any { return a.Result() }, (*PathAccumulator).Merge)
+		binenctest.FuzzDecode(t, data, func(a *PathAccumulator) any { return a.Result() }, true)
 	})
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/internal/binenctest"
 	"github.com/leadkit/leadkit/stage"
 )
 
@@ -162,19 +163,8 @@ func TestContentPhasesReference(t *testing.T) {
 
 		js, err := Journeys(in.timelines, in.visits, in.created)
 		require.NoError(t, err)
-		var accs []*ContentPhaseAccumulator
-		for _, part := range shards(rng, js, 1+rng.IntN(3)) {
-			a, err := NewContentPhaseAccumulator(st, opts)
-			require.NoError(t, err)
-			for _, j := range part {
-				require.NoError(t, a.Add(j))
-			}
-			accs = append(accs, a)
-		}
-		for _, a := range accs[1:] {
-			require.NoError(t, accs[0].Merge(a))
-		}
-		require.Equal(t, got, accs[0].Result(), "iteration %d", iter)
+		merged := binenctest.Sharded(t, rng, js, 1+rng.IntN(3), maker(t, NewContentPhaseAccumulator, st, opts), addLead, false)
+		require.Equal(t, got, merged.Result(), "iteration %d", iter)
 		noNaN(t, got)
 	}
 }

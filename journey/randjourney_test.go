@@ -71,16 +71,6 @@ func randomInput(rng *rand.Rand) randInput {
 	return in
 }
 
-// shards splits journeys at random into k groups.
-func shards(rng *rand.Rand, js []LeadJourney, k int) [][]LeadJourney {
-	out := make([][]LeadJourney, k)
-	for _, j := range js {
-		i := rng.IntN(k)
-		out[i] = append(out[i], j)
-	}
-	return out
-}
-
 // noNaN marshals v and requires JSON (encoding/json refuses NaN and
 // infinities, so a NaN anywhere is an error) without the words.
 func noNaN(t *testing.T, v any) string {

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/leadkit/leadkit/internal/binenc"
+	"github.com/leadkit/leadkit/internal/binenctest"
 )
 
 var encodingSourceAgeOptions = []SourceAgeOptions{
@@ -18,24 +19,8 @@ var encodingSourceAgeOptions = []SourceAgeOptions{
 	{From: day(-8), To: day(20), Buckets: []time.Duration{days(1)}, By: KeyCampaign},
 }
 
-func newSourceAge(t testing.TB, st string, opts SourceAgeOptions) func() *SourceAgeAccumulator {
-	return func() *SourceAgeAccumulator {
-		a, err := NewSourceAgeAccumulator(st, opts)
-		require.NoError(t, err)
-		return a
-	}
-}
-
 func TestSourceAgeBinaryRoundTrip(t *testing.T) {
-	for i, opts := range encodingSourceAgeOptions {
-		for _, st := range []string{"MQL", "Won"} {
-			t.Run(fmt.Sprintf("%d/%s", i, st), func(t *testing.T) {
-				for seed := range uint64(40) {
-					shardedRoundTrip(t, seed, newSourceAge(t, st, opts), func(a *SourceAgeAccumulator) any { return a.Result() })
-				}
-			})
-		}
-	}
+	binaryRoundTrips(t, NewSourceAgeAccumulator, encodingSourceAgeOptions, mqlAndWon, 40, func(a *SourceAgeAccumulator) any { return a.Result() })
 }
 
 // TestSourceAgeBinaryUTC: the same period in another zone is the same
@@ -43,39 +28,27 @@ func TestSourceAgeBinaryRoundTrip(t *testing.T) {
 func TestSourceAgeBinaryUTC(t *testing.T) {
 	paris := time.FixedZone("CET", 3600)
 	opts := SourceAgeOptions{From: day(0).In(paris), To: day(30).In(paris)}
-	a := newSourceAge(t, "MQL", opts)()
+	a := maker(t, NewSourceAgeAccumulator, "MQL", opts)()
 	utcOpts := SourceAgeOptions{From: day(0), To: day(30)}
-	assert.Equal(t, mustEncode(t, newSourceAge(t, "MQL", utcOpts)()), mustEncode(t, a))
-	r := decoded(t, a).Result()
+	assert.Equal(t, binenctest.Encode(t, maker(t, NewSourceAgeAccumulator, "MQL", utcOpts)()), binenctest.Encode(t, a))
+	r := binenctest.Copy(t, a).Result()
 	assert.Equal(t, day(0), r.From)
 	assert.Equal(t, time.UTC, r.To.Location())
 }
 
 func TestSourceAgeBinaryRefused(t *testing.T) {
-	_, err := new(SourceAgeAccumulator).MarshalBinary()
-	require.Error(t, err)
 	fill := func() *SourceAgeAccumulator {
-		a := newSourceAge(t, "MQL", encodingSourceAgeOptions[1])()
-		rng := rand.New(rand.NewPCG(4, 5))
-		for range 30 {
-			for _, j := range randomJourneys(t, rng) {
-				require.NoError(t, a.Add(j))
-			}
-		}
+		a := filled(t, NewSourceAgeAccumulator, "MQL", encodingSourceAgeOptions[1], 4)
 		require.True(t, a.r.New > 0 && a.r.Earlier > 0 && a.r.Unknown > 0 && a.newMix.touches["web"] > 0 && len(a.channels) > 0, "%+v", a.r)
 		return a
 	}
-	good := mustEncode(t, fill())
-	refusedPrefixes[SourceAgeAccumulator](t, good)
+	good := binenctest.Encode(t, fill())
 
 	header := func(st, opts string) []byte {
 		return binenc.AppendString(binenc.AppendString([]byte("LKSA\x01"), st), opts)
 	}
 	from := `{"from":"2026-01-05T00:00:00Z","buckets":["30d","90d","180d","365d"],"by":"channel"}`
-	for name, c := range map[string]struct {
-		data []byte
-		why  string
-	}{
+	binenctest.DecodeRefusals(t, fill, "journey: source age: decode: ", map[string]binenctest.Bad{
 		"not ours":        {append([]byte("LKON\x01"), good[5:]...), "not a source age accumulator"},
 		"no stage":        {header("", from), "empty stage"},
 		"no from":         {header("MQL", `{"from":"0001-01-01T00:00:00Z","buckets":["30d"],"by":"channel"}`), "needs a start"},
@@ -90,11 +63,7 @@ func TestSourceAgeBinaryRefused(t *testing.T) {
 		"not UTC":     {header("MQL", `{"from":"2026-01-05T01:00:00+01:00","buckets":["30d","90d","180d","365d"],"by":"channel"}`), "not in the form"},
 		"no counts":   {header("MQL", from), "counts: truncated"},
 		"lead counts": {append(header("MQL", from), 2, 0, 1, 0, 0, 0, 0), "new 1 + earlier 0 + unknown 0 leads are not the first time 2 + repeat 0"},
-	} {
-		t.Run(name, func(t *testing.T) { refused(t, fill(), "journey: source age: decode: ", c.why, c.data) })
-	}
-
-	brokenRefused(t, fill, "journey: source age: decode: ", map[string]func(*SourceAgeAccumulator) string{
+	}, map[string]func(*SourceAgeAccumulator) string{
 		"leads":        func(a *SourceAgeAccumulator) string { a.r.Repeat++; return "are not the first time" },
 		"unattributed": func(a *SourceAgeAccumulator) string { a.r.NewUnattributed = a.r.New + 1; return "new unattributed" },
 		"bucket leads": func(a *SourceAgeAccumulator) string { a.mixes[0].leads++; return "the buckets hold" },
@@ -128,15 +97,8 @@ func TestSourceAgeBinaryRefused(t *testing.T) {
 }
 
 func sourceAgeSeeds(t testing.TB) map[string][]byte {
-	seeds := map[string][]byte{}
 	rng := rand.New(rand.NewPCG(11, 12))
-	for i, opts := range encodingSourceAgeOptions {
-		a := newSourceAge(t, "MQL", opts)()
-		for _, j := range randomJourneys(t, rng) {
-			require.NoError(t, a.Add(j))
-		}
-		seeds["valid_"+string(rune('a'+i))] = mustEncode(t, a)
-	}
+	seeds := validSeeds(t, rng, NewSourceAgeAccumulator, encodingSourceAgeOptions)
 	good := seeds["valid_b"]
 	seeds["truncated"] = good[:len(good)-3]
 	seeds["trailing"] = append(append([]byte{}, good...), 0)
@@ -148,9 +110,10 @@ func TestSourceAgeBinarySeeds(t *testing.T) {
 	seedCorpus[SourceAgeAccumulator](t, "FuzzSourceAgeAccumulatorBinary", sourceAgeSeeds(t))
 }
 
-// FuzzSourceAgeAccumulatorBinary decodes arbitrary bytes: see fuzzDecode.
+// FuzzSourceAgeAccumulatorBinary decodes arbitrary bytes: see
+// binenctest.FuzzDecode.
 func FuzzSourceAgeAccumulatorBinary(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
-		fuzzDecode(t, data, func(a *SourceAgeAccumulator) any { return a.Result() }, (*SourceAgeAccumulator).Merge)
+		binenctest.FuzzDecode(t, data, func(a *SourceAgeAccumulator) any { return a.Result() }, true)
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/internal/binenctest"
 	"github.com/leadkit/leadkit/stage"
 )
 
@@ -137,19 +138,8 @@ func TestSourceAgeReference(t *testing.T) {
 		js, err := Journeys(in.timelines, in.visits, in.created)
 		require.NoError(t, err)
 		k := 1 + rng.IntN(3)
-		var accs []*SourceAgeAccumulator
-		for _, part := range shards(rng, js, k) {
-			a, err := NewSourceAgeAccumulator("MQL", opts)
-			require.NoError(t, err)
-			for _, j := range part {
-				require.NoError(t, a.Add(j))
-			}
-			accs = append(accs, a)
-		}
-		for _, a := range accs[1:] {
-			require.NoError(t, accs[0].Merge(a))
-		}
-		require.Equal(t, got, accs[0].Result(), "iteration %d", iter)
+		merged := binenctest.Sharded(t, rng, js, k, maker(t, NewSourceAgeAccumulator, "MQL", opts), addLead, false)
+		require.Equal(t, got, merged.Result(), "iteration %d", iter)
 		noNaN(t, got)
 	}
 }

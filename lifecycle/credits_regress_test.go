@@ -11,6 +11,7 @@ import (
 
 	"github.com/leadkit/leadkit"
 	"github.com/leadkit/leadkit/attribution"
+	"github.com/leadkit/leadkit/internal/binenctest"
 	"github.com/leadkit/leadkit/journey"
 	"github.com/leadkit/leadkit/lifecycle"
 	"github.com/leadkit/leadkit/stage"
@@ -156,7 +157,7 @@ func TestCreditOverCapDoesNotDependOnSharding(t *testing.T) {
 			require.Empty(t, cr.Error, "600 channels are within the cap")
 		}
 	}
-	require.NoError(t, x.Merge(roundTrip(t, y)))
+	require.NoError(t, x.Merge(binenctest.Copy(t, y)))
 	assert.Equal(t, creditJSON(t, one), creditJSON(t, x))
 	a, err := one.MarshalBinary()
 	require.NoError(t, err)

@@ -3,7 +3,6 @@ package lifecycle_test
 import (
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/leadkit/leadkit"
 	"github.com/leadkit/leadkit/attribution"
+	"github.com/leadkit/leadkit/internal/binenctest"
 	"github.com/leadkit/leadkit/journey"
 	"github.com/leadkit/leadkit/lifecycle"
 	"github.com/leadkit/leadkit/stage"
@@ -79,26 +79,21 @@ func newCredit(t testing.TB, st string, plan lifecycle.CreditPlan) *lifecycle.Cr
 }
 
 func creditJSON(t testing.TB, a *lifecycle.CreditAccumulator) string {
-	credits, skipped, reasons := a.Result()
-	b, err := json.Marshal(map[string]any{"credits": credits, "skipped": skipped, "reasons": reasons})
+	b, err := json.Marshal(creditResult(a))
 	require.NoError(t, err)
 	return string(b)
 }
 
-func roundTrip(t testing.TB, a *lifecycle.CreditAccumulator) *lifecycle.CreditAccumulator {
-	b, err := a.MarshalBinary()
-	require.NoError(t, err)
-	out := new(lifecycle.CreditAccumulator)
-	require.NoError(t, out.UnmarshalBinary(b))
-	again, err := out.MarshalBinary()
-	require.NoError(t, err)
-	require.Equal(t, b, again, "decoding then encoding gives the same bytes")
-	return out
+// creditResult is the whole result of a credit accumulator.
+func creditResult(a *lifecycle.CreditAccumulator) any {
+	credits, skipped, reasons := a.Result()
+	return map[string]any{"credits": credits, "skipped": skipped, "reasons": reasons}
 }
 
 // TestCreditAccumulatorShards: random journeys split into random shards,
-// each encoded and decoded on the way and merged in a random order, give
-// one pass's result byte for byte (as JSON) and its encoding.
+// merged in a random order, as they are and each encoded and decoded on
+// the way, give one pass's result byte for byte (as JSON) and its
+// encoding (see binenctest.ShardedRoundTrip).
 func TestCreditAccumulatorShards(t *testing.T) {
 	credited, skippedAny := 0, 0
 	for seed := range uint64(60) {
@@ -106,25 +101,8 @@ func TestCreditAccumulatorShards(t *testing.T) {
 		plan := creditPlans()[rng.IntN(3)]
 		st := []string{"MQL", "Won"}[rng.IntN(2)]
 		js := randomCreditJourneys(rng, 1+rng.IntN(30))
-		one := newCredit(t, st, plan)
-		for _, j := range js {
-			require.NoError(t, one.Add(j))
-		}
-		rng.Shuffle(len(js), func(i, j int) { js[i], js[j] = js[j], js[i] })
-		parts := make([]*lifecycle.CreditAccumulator, 1+rng.IntN(4))
-		for i := range parts {
-			parts[i] = newCredit(t, st, plan)
-		}
-		for _, j := range js {
-			require.NoError(t, parts[rng.IntN(len(parts))].Add(j))
-		}
-		merged := roundTrip(t, newCredit(t, st, plan))
-		for _, i := range rng.Perm(len(parts)) {
-			require.NoError(t, merged.Merge(roundTrip(t, parts[i])))
-		}
-		require.Equal(t, creditJSON(t, one), creditJSON(t, merged), "seed %d", seed)
-		a, b := mustBinary(t, one), mustBinary(t, merged)
-		require.Equal(t, a, b, "seed %d", seed)
+		one := binenctest.ShardedRoundTrip(t, rng, js, func() *lifecycle.CreditAccumulator { return newCredit(t, st, plan) },
+			(*lifecycle.CreditAccumulator).Add, creditResult)
 		credits, skipped, _ := one.Result()
 		if credits[0].Result.TotalConversions() > 0 {
 			credited++
@@ -135,12 +113,6 @@ func TestCreditAccumulatorShards(t *testing.T) {
 	}
 	assert.Greater(t, credited, 20)
 	assert.Greater(t, skippedAny, 3)
-}
-
-func mustBinary(t testing.TB, a *lifecycle.CreditAccumulator) []byte {
-	b, err := a.MarshalBinary()
-	require.NoError(t, err)
-	return b
 }
 
 func TestCreditAccumulatorRefuses(t *testing.T) {
@@ -195,11 +167,7 @@ func fillCredit(t testing.TB) *lifecycle.CreditAccumulator {
 }
 
 func TestCreditBinaryRefused(t *testing.T) {
-	good := mustBinary(t, fillCredit(t))
-	for cut := range len(good) {
-		err := new(lifecycle.CreditAccumulator).UnmarshalBinary(good[:cut])
-		require.ErrorIs(t, err, leadkit.ErrInvalid, "prefix of %d bytes", cut)
-	}
+	good := binenctest.Encode(t, fillCredit(t))
 	header := func(st, plan string) []byte {
 		b := binary.AppendUvarint([]byte("LKVC\x02"), uint64(len(st)))
 		b = append(b, st...)
@@ -218,10 +186,7 @@ func TestCreditBinaryRefused(t *testing.T) {
 	require.NoError(t, err)
 	m1, err := order1.MarshalBinary()
 	require.NoError(t, err)
-	for name, c := range map[string]struct {
-		data []byte
-		why  string
-	}{
+	binenctest.DecodeRefusals(t, func() *lifecycle.CreditAccumulator { return fillCredit(t) }, "lifecycle: credit: decode: ", map[string]binenctest.Bad{
 		"not ours":          {append([]byte("LKCY\x01"), good[5:]...), "not a credit accumulator"},
 		"old version":       {append([]byte("LKVC\x01"), good[5:]...), "unknown format version"},
 		"trailing":          {append(append([]byte{}, good...), 0), "bytes after the end"},
@@ -234,102 +199,36 @@ func TestCreditBinaryRefused(t *testing.T) {
 		"half a conversion": {last(0.5, 0), "want a whole number, at least 1"},
 		"a value":           {last(1, 1), "a value without a value in the plan"},
 		"another model":     {append(binary.AppendUvarint(append(header("MQL", string(plan)), 0, 0, 0), uint64(len(m1))), m1...), "markov counts of another model"},
-	} {
-		t.Run(name, func(t *testing.T) {
-			a := fillCredit(t)
-			before := mustBinary(t, a)
-			err := a.UnmarshalBinary(c.data)
-			require.ErrorIs(t, err, leadkit.ErrInvalid)
-			assert.ErrorContains(t, err, "lifecycle: credit: decode: ")
-			assert.ErrorContains(t, err, c.why)
-			assert.Equal(t, before, mustBinary(t, a), "a refused decode leaves the accumulator alone")
-		})
-	}
+	}, nil)
 }
 
 // TestCreditBinarySeeds checks the seed corpus of
-// FuzzCreditAccumulatorBinary (written with -update-credit-seeds): the
+// FuzzCreditAccumulatorBinary (written with LEADKIT_UPDATE_SEEDS=1): the
 // valid_* seeds decode and encode to themselves, the others are refused.
 func TestCreditBinarySeeds(t *testing.T) {
-	dir := filepath.Join("testdata", "fuzz", "FuzzCreditAccumulatorBinary")
-	if os.Getenv("LEADKIT_UPDATE_SEEDS") != "" {
-		require.NoError(t, os.MkdirAll(dir, 0o755))
-		seeds := map[string][]byte{}
-		rng := rand.New(rand.NewPCG(3, 4))
-		for i, plan := range creditPlans() {
-			a := newCredit(t, "MQL", plan)
-			for _, j := range randomCreditJourneys(rng, 12) {
-				require.NoError(t, a.Add(j))
+	binenctest.SeedCorpus[lifecycle.CreditAccumulator](t, filepath.Join("testdata", "fuzz", "FuzzCreditAccumulatorBinary"), os.Getenv("LEADKIT_UPDATE_SEEDS") != "",
+		func() map[string][]byte {
+			seeds := map[string][]byte{}
+			rng := rand.New(rand.NewPCG(3, 4))
+			for i, plan := range creditPlans() {
+				a := newCredit(t, "MQL", plan)
+				for _, j := range randomCreditJourneys(rng, 12) {
+					require.NoError(t, a.Add(j))
+				}
+				seeds["valid_"+strconv.Itoa(i)] = binenctest.Encode(t, a)
 			}
-			seeds["valid_"+strconv.Itoa(i)] = mustBinary(t, a)
-		}
-		good := seeds["valid_1"]
-		seeds["truncated"], seeds["trailing"] = good[:len(good)-3], append(append([]byte{}, good...), 0)
-		for name, b := range seeds {
-			require.NoError(t, os.WriteFile(filepath.Join(dir, name), fmt.Appendf(nil, "go test fuzz v1\n[]byte(%q)\n", b), 0o644))
-		}
-	}
-	files, err := filepath.Glob(filepath.Join(dir, "*"))
-	require.NoError(t, err)
-	require.NotEmpty(t, files, "no seed corpus in %s (run with LEADKIT_UPDATE_SEEDS=1)", dir)
-	valid := 0
-	for _, f := range files {
-		raw, err := os.ReadFile(f)
-		require.NoError(t, err)
-		lit, ok := strings.CutPrefix(strings.TrimSpace(string(raw)), "go test fuzz v1\n[]byte(")
-		require.True(t, ok, f)
-		s, err := strconv.Unquote(strings.TrimSuffix(lit, ")"))
-		require.NoError(t, err, f)
-		a := new(lifecycle.CreditAccumulator)
-		err = a.UnmarshalBinary([]byte(s))
-		if strings.HasPrefix(filepath.Base(f), "valid_") {
-			valid++
-			require.NoError(t, err, f)
-			assert.Equal(t, []byte(s), mustBinary(t, a), f)
-		} else {
-			assert.ErrorIs(t, err, leadkit.ErrInvalid, f)
-		}
-	}
-	assert.Positive(t, valid)
+			good := seeds["valid_1"]
+			seeds["truncated"], seeds["trailing"] = good[:len(good)-3], append(append([]byte{}, good...), 0)
+			return seeds
+		})
 }
 
-// FuzzCreditAccumulatorBinary decodes arbitrary bytes: they decode or are
-// refused with ErrInvalid, never panic; what decodes has a result, encodes
-// to the very bytes it came from, and merges with a copy of itself into a
-// state whose encoding decodes.
+// FuzzCreditAccumulatorBinary decodes arbitrary bytes: see
+// binenctest.FuzzDecode (what decodes encodes to the very bytes it came
+// from, and merges with a copy of itself into a state whose encoding
+// decodes, or is refused at MaxCreditCount).
 func FuzzCreditAccumulatorBinary(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
-		a := new(lifecycle.CreditAccumulator)
-		if err := a.UnmarshalBinary(data); err != nil {
-			if !errors.Is(err, leadkit.ErrInvalid) {
-				t.Fatalf("decode error does not wrap ErrInvalid: %v", err)
-			}
-			return
-		}
-		credits, _, _ := a.Result()
-		if _, err := json.Marshal(credits); err != nil {
-			t.Fatalf("result does not encode: %v", err)
-		}
-		enc, err := a.MarshalBinary()
-		if err != nil || string(enc) != string(data) {
-			t.Fatalf("decoded input encodes to other bytes (%v):\n%q\n%q", err, data, enc)
-		}
-		again := new(lifecycle.CreditAccumulator)
-		if err := again.UnmarshalBinary(enc); err != nil {
-			t.Fatalf("own encoding refused: %v", err)
-		}
-		if err := again.Merge(a); err != nil {
-			if errors.Is(err, leadkit.ErrInvalid) && strings.Contains(err.Error(), "(MaxCreditCount)") {
-				return // counts at the cap: refused, not wrapped
-			}
-			t.Fatalf("decoded accumulators of one plan do not merge: %v", err)
-		}
-		merged, err := again.MarshalBinary()
-		if err != nil {
-			t.Fatalf("merged state does not encode: %v", err)
-		}
-		if err := new(lifecycle.CreditAccumulator).UnmarshalBinary(merged); err != nil {
-			t.Fatalf("merged state's encoding refused: %v", err)
-		}
+		binenctest.FuzzDecode(t, data, func(a *lifecycle.CreditAccumulator) any { credits, _, _ := a.Result(); return credits }, true)
 	})
 }

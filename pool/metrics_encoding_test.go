@@ -2,7 +2,6 @@ package pool_test
 
 import (
 	"encoding/json"
-	"errors"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -151,33 +150,7 @@ func FuzzMetricsBinary(f *testing.F) {
 	f.Add(binenctest.Encode(f, binenctest.Scaled(f, one, 1<<32+3)))
 	f.Add(binenctest.Encode(f, binenctest.Scaled(f, one, binenc.MaxTotal)))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		var m pool.Metrics
-		if err := m.UnmarshalBinary(data); err != nil {
-			if !errors.Is(err, leadkit.ErrInvalid) {
-				t.Fatalf("decode error does not wrap ErrInvalid: %v", err)
-			}
-			return
-		}
-		want, err := json.Marshal(m.Result())
-		if err != nil {
-			t.Fatalf("result does not encode: %v", err)
-		}
-		enc, err := m.MarshalBinary()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var again pool.Metrics
-		if err := again.UnmarshalBinary(enc); err != nil {
-			t.Fatalf("own encoding refused: %v", err)
-		}
-		got, _ := json.Marshal(again.Result())
-		if string(got) != string(want) {
-			t.Fatalf("result changed through an encoding")
-		}
-		if enc2, _ := again.MarshalBinary(); string(enc2) != string(enc) {
-			t.Fatal("encoding not canonical")
-		}
-		binenctest.MergeDecodes(t, &again, &m)
+		binenctest.FuzzDecode(t, data, func(m *pool.Metrics) any { return m.Result() }, false)
 	})
 }
 
