@@ -17,7 +17,7 @@ import (
 var edgeAt = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 
 // A zone offset of -60..-119 s (or past ±32767 minutes) is one
-// time.MarshalBinary (so gob) refuses; JSON refuses it too when it has
+// time.MarshalBinary (so the binary form) refuses; JSON refuses it too when it has
 // seconds (or is 24 h or more). Validation accepts any zone, so these are
 // valid inputs that once failed a coder (a failed pipeline); they travel as
 // the same instant in UTC.
@@ -61,9 +61,9 @@ func TestCodersCarryEveryZoneOffset(t *testing.T) {
 }
 
 // An offset of exactly -1 minute is fine alone (JSON), but not once
-// anything else sends the value to gob: a refused event (a NaN) that must
+// anything else sends the value to the binary form: a refused event (a NaN) that must
 // reach its dead letter, or a valid one (an integer past 2^53).
-func TestCodersCarryMinusOneMinuteInGob(t *testing.T) {
+func TestCodersCarryMinusOneMinuteInBinary(t *testing.T) {
 	at := edgeAt.In(time.FixedZone("", -60))
 	refused := leadkit.Event{ID: "e", LeadID: "l", Type: "t", Time: at, Attrs: map[string]any{"bad": "\xff"}}
 	require.Error(t, refused.Validate())
@@ -144,7 +144,7 @@ func TestCodersKeepTimeAttributesWithinTheSizeCap(t *testing.T) {
 }
 
 // A valid event whose attributes JSON would not give back as Go put them
-// (a time, an integer past 2^53) travels in gob and decodes with its
+// (a time, an integer past 2^53) travels in the binary form and decodes with its
 // attributes as Go put them, as the in-memory library reads them; one
 // whose attributes JSON gives back decodes to what its JSON decodes to.
 func TestCodersValidAttributesReadTheSame(t *testing.T) {

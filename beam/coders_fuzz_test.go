@@ -9,7 +9,7 @@ import (
 	"github.com/leadkit/leadkit/journey"
 )
 
-// Whatever the bytes, the input decoders never panic (gob and binary
+// Whatever the bytes, the input decoders never panic (the total and event
 // forms), and what decodes re-encodes.
 func FuzzInputDecoders(f *testing.F) {
 	e := leadkit.Event{ID: "e", LeadID: "l", Type: "t", Time: edgeAt, Attrs: map[string]any{"a": 1.0, "b": []any{"x", map[string]any{"y": true}}}}
@@ -25,6 +25,9 @@ func FuzzInputDecoders(f *testing.F) {
 		b, _ = encodeLead(leadkit.Lead{ID: "l", Person: leadkit.Person{Custom: v.Attrs}})
 		f.Add(b)
 	}
+	b, _ := encodeLead(unfaithfulLead())
+	f.Add(b)
+	f.Add([]byte{formBinary, tagMap, 0xff, 0xff, 0xff, 0xff, 0x0f})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if ev, err := decodeEvent(b); err == nil {
 			if _, err := encodeEvent(ev); err != nil {

@@ -31,7 +31,7 @@ func sharedWide() []any {
 
 // The walk budget is per interface value (maxAnyValues, ~524k values), not
 // per event: an event whose N attributes share one structure is copied and
-// gob-encoded N x 524k values, although validation's size cap is per
+// encoded N x 524k values, although validation's size cap is per
 // event (and validation refuses it after a few hundred values).
 func TestCodersBoundStructuresSharedAcrossAttributes(t *testing.T) {
 	w := sharedWide()

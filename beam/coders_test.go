@@ -106,7 +106,7 @@ func TestEventFormFallsBack(t *testing.T) {
 	}
 	b, err := encodeTimeline(journey.Timeline{LeadID: "l", Events: []leadkit.Event{{ID: "ok", LeadID: "l", Type: "t", Time: at}, nan}})
 	require.NoError(t, err)
-	assert.Equal(t, byte(1), b[0], "gob")
+	assert.Equal(t, byte(formBinary), b[0], "the binary total form")
 	got, err := decodeTimeline(b)
 	require.NoError(t, err)
 	require.Len(t, got.Events, 2)

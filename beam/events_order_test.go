@@ -12,7 +12,7 @@ import (
 
 // Two deliveries of one event that differ only in their attributes are
 // ordered the same way every time (they were once ordered by their
-// encodings, and gob writes a map in Go's random order).
+// gob encodings, and gob wrote a map in Go's random order).
 func TestCompareEventsIsDeterministic(t *testing.T) {
 	attrs := func(amount float64) map[string]any {
 		m := map[string]any{"big": int64(1) << 60, "amount": amount}

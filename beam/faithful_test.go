@@ -25,7 +25,7 @@ var verifyCapAt = time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC)
 
 // An attribute json.Number("1e400") is refused by Event.Validate (not a
 // finite number), so it must reach the dead letters: the coders carry it
-// (in gob: JSON would write the literal and fail to read it back into a
+// (in the binary form: JSON would write the literal and fail to read it back into a
 // float64, a coder error that failed the pipeline; found by an outside
 // attack).
 func TestEventFormCarriesAnUnreadableNumber(t *testing.T) {
@@ -73,7 +73,7 @@ func TestEventFormKeepsInvalidTextInvalid(t *testing.T) {
 // A time in a zone whose offset has seconds (Monrovia until 1972:
 // -00:44:30, LMT zones before 1900-1940) keeps its instant through every
 // coder (JSON writes the offset to the minute: such values travel in
-// gob), as the in-memory library reads it. Event.Validate and
+// the binary form), as the in-memory library reads it. Event.Validate and
 // Visit.Validate accept any zone.
 func TestCodersKeepInstantsOfOffsetsWithSeconds(t *testing.T) {
 	z := time.FixedZone("MMT", -(44*60 + 30))

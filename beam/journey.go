@@ -3,7 +3,6 @@ package beam
 import (
 	"cmp"
 	"encoding/json"
-	"fmt"
 	"hash/fnv"
 	"reflect"
 	"slices"
@@ -14,6 +13,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/leadkit/leadkit"
+	"github.com/leadkit/leadkit/internal/binenc"
 	"github.com/leadkit/leadkit/journey"
 )
 
@@ -150,18 +150,21 @@ func compareEvents(a, b leadkit.Event) int {
 		return c
 	}
 	// Two deliveries of one event ID that differ only in their
-	// attributes (or lead): ordered by their Go text (maps print in key
-	// order; the copy the total form carries, so bounded and without
-	// cycles), so that the timeline does not depend on the order they
-	// arrived in.
+	// attributes (or lead): ordered by their total form (maps in key
+	// order, so bounded and without cycles), so that the timeline does
+	// not depend on the order they arrived in.
 	return cmp.Compare(eventText(a), eventText(b))
 }
 
-// eventText is e's lead and attributes as deterministic text.
+// eventText is e's lead and attributes in the total form's binary form
+// (maps in key order, bounded, without cycles).
 func eventText(e leadkit.Event) string {
-	w := walker{left: capBytes}
-	return fmt.Sprintf("%q %#v", e.LeadID, w.carry(reflect.ValueOf(e.Attrs), 0).Interface())
+	b := binenc.AppendString(nil, e.LeadID)
+	return string(attrsPlan.enc(&walker{left: capBytes}, b, reflect.ValueOf(e.Attrs), 0))
 }
+
+// attrsPlan is the total form's plan of an event's attributes.
+var attrsPlan = planOf(reflect.TypeFor[map[string]any]())
 
 // JourneyFunnel computes the journey funnel of spec over timelines, a
 // PCollection of TenantTimeline (from Timelines), with the library's own
