@@ -272,10 +272,10 @@ func (c *MarkovCounts) newState(win []int32) int32 {
 }
 
 // Merge adds the counts of o (built for the same order and repeat
-// handling) to c. o is not modified. Counts of another spec, nil, c
-// itself, and counts that would take the paths added past
-// [journey.MaxCount] are refused with an error wrapping
-// [leadkit.ErrInvalid], and c is left as it was.
+// handling) to c. o is not modified. Counts of another spec (an error
+// wrapping [leadkit.ErrMismatch]), nil, c itself, and counts that would
+// take the paths added past [journey.MaxCount] are refused with an error
+// wrapping [leadkit.ErrInvalid], and c is left as it was.
 func (c *MarkovCounts) Merge(o *MarkovCounts) error {
 	if o == nil {
 		return fmt.Errorf("attribution: markov: %w: merge nil counts", leadkit.ErrInvalid)
@@ -284,7 +284,7 @@ func (c *MarkovCounts) Merge(o *MarkovCounts) error {
 		return fmt.Errorf("attribution: markov: %w: merge counts into themselves", leadkit.ErrInvalid)
 	}
 	if o.order != c.order || o.keepRepeats != c.keepRepeats || o.collapseChannels != c.collapseChannels {
-		return fmt.Errorf("attribution: markov: %w: merge counts of order %d (%s) into order %d (%s)", leadkit.ErrInvalid,
+		return fmt.Errorf("attribution: markov: %w: merge counts of order %d (%s) into order %d (%s)", leadkit.ErrMismatch,
 			o.order, repeatsName(o.keepRepeats, o.collapseChannels), c.order, repeatsName(c.keepRepeats, c.collapseChannels))
 	}
 	if c.added > journey.MaxCount-o.added {

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"reflect"
@@ -446,15 +447,17 @@ func (a *verifyAccumulator) add(j journey.LeadJourney) {
 
 // merge merges b into a: a merge an accumulator refuses (past a cap)
 // marks its stage capped, as do b's marks. Only plans that differ are an
-// error.
+// error (wrapping leadkit.ErrMismatch when the stages' accumulators
+// differ): the pipeline fails, as its accumulators were not made by one
+// plan.
 func (a *verifyAccumulator) merge(b *verifyAccumulator) error {
 	if len(a.stages) != len(b.stages) {
-		return fmt.Errorf("beam: verify aggregates: %w: merging %d stages into %d", leadkit.ErrInvalid, len(b.stages), len(a.stages))
+		return fmt.Errorf("beam: verify aggregates: %w: merging %d stages into %d", leadkit.ErrMismatch, len(b.stages), len(a.stages))
 	}
 	for i := range a.stages {
 		x, y := &a.stages[i], &b.stages[i]
 		if x.stage != y.stage || (x.credits == nil) != (y.credits == nil) || (x.phases == nil) != (y.phases == nil) {
-			return fmt.Errorf("beam: verify aggregates: %w: stage %q planned differently", leadkit.ErrInvalid, x.stage)
+			return fmt.Errorf("beam: verify aggregates: %w: stage %q planned differently", leadkit.ErrMismatch, x.stage)
 		}
 	}
 	for i := range a.stages {
@@ -469,6 +472,9 @@ func (a *verifyAccumulator) merge(b *verifyAccumulator) error {
 			errs[capPhases], errs[capOldLeads] = x.phases.Merge(y.phases), x.oldLeads.Merge(y.oldLeads)
 		}
 		for bit, err := range errs {
+			if errors.Is(err, leadkit.ErrMismatch) {
+				return fmt.Errorf("beam: verify aggregates: stage %q: %w", x.stage, err)
+			}
 			if err != nil {
 				x.capped |= 1 << bit
 			}

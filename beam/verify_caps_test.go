@@ -103,3 +103,31 @@ func FuzzVerifyAccumulatorForm(f *testing.F) {
 		assert.Equal(t, a.results(), back.results())
 	})
 }
+
+// Accumulators of plans that differ (other nurture options here) do not
+// merge: the merge is an error naming the stage, wrapping
+// leadkit.ErrMismatch, and the stage is not marked capped (it once was,
+// as if the data had passed a cap).
+func TestVerifyMergeOfOtherPlansIsAnError(t *testing.T) {
+	plan := verifyCapPlan(false)
+	other := verifyCapPlan(false)
+	other.Nurture.Types = []string{"webinar_attended"}
+	x, err := newVerifyAccumulator([]lifecycle.StagePlan{plan})
+	require.NoError(t, err)
+	y, err := newVerifyAccumulator([]lifecycle.StagePlan{other})
+	require.NoError(t, err)
+	y.add(nurtureLead("a", 2))
+	err = x.merge(y)
+	require.ErrorIs(t, err, leadkit.ErrMismatch)
+	assert.ErrorContains(t, err, `"Won"`)
+	assert.Zero(t, x.stages[0].capped)
+
+	// The same through the encoding a partial travels in.
+	enc, err := encodeVerifyAccumulator(y)
+	require.NoError(t, err)
+	dec, err := decodeVerifyAccumulator(enc)
+	require.NoError(t, err)
+	fresh, err := newVerifyAccumulator([]lifecycle.StagePlan{plan})
+	require.NoError(t, err)
+	require.ErrorIs(t, fresh.merge(dec), leadkit.ErrMismatch)
+}

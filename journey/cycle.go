@@ -327,7 +327,7 @@ func (a *CycleAccumulator) Merge(other *CycleAccumulator) error {
 	}
 	x, y := a.opts, other.opts
 	if a.stage != other.stage || x.Start != y.Start || !x.From.Equal(y.From) || !x.To.Equal(y.To) || x.Cohort != y.Cohort || x.Bins != y.Bins || x.Instant != y.Instant {
-		return fmt.Errorf("journey: cycle times: %w: cannot merge accumulators of different stages or options", leadkit.ErrInvalid)
+		return fmt.Errorf("journey: cycle times: %w: cannot merge accumulators of different stages or options", leadkit.ErrMismatch)
 	}
 	if a.skipped > MaxCount-other.skipped {
 		return fmt.Errorf("journey: cycle times: %w: merged, more than %d leads skipped (MaxCount)", leadkit.ErrInvalid, MaxCount)

@@ -817,7 +817,7 @@ func (a *FunnelAccumulator) Merge(other *FunnelAccumulator) error {
 		return fmt.Errorf("journey: funnel: %w: merge needs another accumulator (not nil, not itself)", leadkit.ErrInvalid)
 	}
 	if a.f != other.f && !specsEqual(a.f.spec, other.f.spec) {
-		return fmt.Errorf("journey: funnel: %w: cannot merge accumulators of different funnels", leadkit.ErrInvalid)
+		return fmt.Errorf("journey: funnel: %w: cannot merge accumulators of different funnels", leadkit.ErrMismatch)
 	}
 	if a.leads > MaxCount-other.leads {
 		return fmt.Errorf("journey: funnel: %w: merged, more than %d leads (MaxCount)", leadkit.ErrInvalid, MaxCount)

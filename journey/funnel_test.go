@@ -367,7 +367,7 @@ func TestFunnelAccumulatorMergeChecksSpec(t *testing.T) {
 	wantA, wantB := a.Result(), b.Result()
 	err = a.Merge(b)
 	assert.ErrorIs(t, err, leadkit.ErrInvalid)
-	assert.EqualError(t, err, "journey: funnel: leadkit: invalid input: cannot merge accumulators of different funnels")
+	assert.EqualError(t, err, "journey: funnel: leadkit: invalid input: accumulators of different specs: cannot merge accumulators of different funnels")
 	assert.Equal(t, wantA, a.Result())
 	assert.Equal(t, wantB, b.Result())
 	assert.NoError(t, a.Merge(c), "equal specs merge")

@@ -228,7 +228,7 @@ func (a *PatternAccumulator) Merge(other *PatternAccumulator) error {
 
 func (a *PatternAccumulator) sameOptions(other *PatternAccumulator) error {
 	if a.opts != other.opts {
-		return fmt.Errorf("journey: patterns: %w: cannot combine accumulators with different options (%+v and %+v)", leadkit.ErrInvalid, a.opts, other.opts)
+		return fmt.Errorf("journey: patterns: %w: cannot combine accumulators with different options (%+v and %+v)", leadkit.ErrMismatch, a.opts, other.opts)
 	}
 	return nil
 }

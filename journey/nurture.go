@@ -232,7 +232,7 @@ func (a *NurtureAccumulator) Merge(other *NurtureAccumulator) error {
 	}
 	x, y := a.opts, other.opts
 	if a.stage != other.stage || x.By != y.By || !slices.Equal(x.Types, y.Types) || !x.From.Equal(y.From) || !x.To.Equal(y.To) || x.Window != y.Window {
-		return fmt.Errorf("journey: nurture power: %w: cannot merge accumulators of different stages or options", leadkit.ErrInvalid)
+		return fmt.Errorf("journey: nurture power: %w: cannot merge accumulators of different stages or options", leadkit.ErrMismatch)
 	}
 	n := len(a.keys)
 	for key := range other.keys {
@@ -578,7 +578,7 @@ func (a *ContentPhaseAccumulator) Merge(other *ContentPhaseAccumulator) error {
 	}
 	x, y := a.opts, other.opts
 	if a.stage != other.stage || !slices.Equal(x.Order, y.Order) || x.Outcome != y.Outcome || x.By != y.By || !slices.Equal(x.Types, y.Types) {
-		return fmt.Errorf("journey: content phases: %w: cannot merge accumulators of different stages or options", leadkit.ErrInvalid)
+		return fmt.Errorf("journey: content phases: %w: cannot merge accumulators of different stages or options", leadkit.ErrMismatch)
 	}
 	for k, oc := range other.content {
 		c := a.content[k]
@@ -981,7 +981,7 @@ func (a *OldLeadNurtureAccumulator) Merge(other *OldLeadNurtureAccumulator) erro
 	x, y := a.opts, other.opts
 	if a.stage != other.stage || !x.From.Equal(y.From) || !x.To.Equal(y.To) || x.OldAge != y.OldAge || x.Lookback != y.Lookback ||
 		!slices.Equal(x.Types, y.Types) || !slices.Equal(x.Order, y.Order) || !slices.Equal(x.Closed, y.Closed) {
-		return fmt.Errorf("journey: old lead nurture: %w: cannot merge accumulators of different stages or options", leadkit.ErrInvalid)
+		return fmt.Errorf("journey: old lead nurture: %w: cannot merge accumulators of different stages or options", leadkit.ErrMismatch)
 	}
 	a.conv.merge(other.conv)
 	a.other.merge(other.other)

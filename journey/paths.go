@@ -206,7 +206,7 @@ func (a *PathAccumulator) Merge(other *PathAccumulator) error {
 	}
 	if a.opts != other.opts {
 		return fmt.Errorf("journey: paths: %w: cannot merge accumulators with different options (max length %d and %d, collapse repeats %t and %t)",
-			leadkit.ErrInvalid, a.opts.MaxLength, other.opts.MaxLength, a.opts.CollapseRepeats, other.opts.CollapseRepeats)
+			leadkit.ErrMismatch, a.opts.MaxLength, other.opts.MaxLength, a.opts.CollapseRepeats, other.opts.CollapseRepeats)
 	}
 	if a.n > MaxCount-other.n {
 		return fmt.Errorf("journey: paths: %w: merged, more than %d paths (MaxCount)", leadkit.ErrInvalid, MaxCount)

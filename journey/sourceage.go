@@ -347,7 +347,7 @@ func (a *SourceAgeAccumulator) Merge(other *SourceAgeAccumulator) error {
 	}
 	x, y := a.opts, other.opts
 	if a.stage != other.stage || !x.From.Equal(y.From) || !x.To.Equal(y.To) || !slices.Equal(x.Buckets, y.Buckets) || x.By != y.By || x.OldAge != y.OldAge {
-		return fmt.Errorf("journey: source age: %w: cannot merge accumulators of different stages or options", leadkit.ErrInvalid)
+		return fmt.Errorf("journey: source age: %w: cannot merge accumulators of different stages or options", leadkit.ErrMismatch)
 	}
 	r, o := &a.r, &other.r
 	if r.Leads > MaxCount-o.Leads {

@@ -275,7 +275,7 @@ func (w *WorkAccumulator) Merge(other *WorkAccumulator) error {
 	a, b := w.spec, other.spec
 	if !slices.Equal(a.Stages, b.Stages) || !slices.Equal(a.Types, b.Types) || !slices.Equal(a.Order, b.Order) || !a.From.Equal(b.From) || !a.To.Equal(b.To) ||
 		a.Quantiles != b.Quantiles {
-		return fmt.Errorf("journey: work: %w: cannot merge work of different specs", leadkit.ErrInvalid)
+		return fmt.Errorf("journey: work: %w: cannot merge work of different specs", leadkit.ErrMismatch)
 	}
 	for k := range w.rows {
 		for owner, o := range other.rows[k] {

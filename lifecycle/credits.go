@@ -469,7 +469,7 @@ func (a *CreditAccumulator) Merge(other *CreditAccumulator) error {
 	x, _ := json.Marshal(a.plan)
 	y, _ := json.Marshal(other.plan)
 	if a.stage != other.stage || string(x) != string(y) {
-		return fmt.Errorf("lifecycle: credit: %w: cannot merge accumulators of different stages or plans", leadkit.ErrInvalid)
+		return fmt.Errorf("lifecycle: credit: %w: cannot merge accumulators of different stages or plans", leadkit.ErrMismatch)
 	}
 	if a.skipped > MaxCreditCount-other.skipped {
 		return fmt.Errorf("lifecycle: credit: %w: more than %d skipped journeys (MaxCreditCount)", leadkit.ErrInvalid, MaxCreditCount)

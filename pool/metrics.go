@@ -420,7 +420,7 @@ func (m *Metrics) Merge(other *Metrics) error {
 	}
 	a, b := m.spec, other.spec
 	if !a.From.Equal(b.From) || !a.To.Equal(b.To) || a.Bucket != b.Bucket || a.Dormant != b.Dormant || a.Quantiles != b.Quantiles {
-		return fmt.Errorf("pool: metrics: %w: cannot merge accumulators of different specs", leadkit.ErrInvalid)
+		return fmt.Errorf("pool: metrics: %w: cannot merge accumulators of different specs", leadkit.ErrMismatch)
 	}
 	if m.prospects > binenc.MaxTotal-other.prospects {
 		return fmt.Errorf("pool: metrics: %w: merged, more than %d prospects (journey.MaxCount)", leadkit.ErrInvalid, binenc.MaxTotal)

@@ -464,7 +464,7 @@ func (f *FunnelAccumulator) Merge(other *FunnelAccumulator) error {
 	a, b := f.spec, other.spec
 	if !slices.Equal(a.Stages, b.Stages) || !slices.Equal(a.Order, b.Order) || !a.From.Equal(b.From) || !a.To.Equal(b.To) || a.Cohort != b.Cohort ||
 		a.ByOwner != b.ByOwner || !maps.Equal(a.SLA, b.SLA) || !a.Now.Equal(b.Now) || a.Quantiles != b.Quantiles {
-		return fmt.Errorf("stage: funnel: %w: cannot merge funnels of different specs", leadkit.ErrInvalid)
+		return fmt.Errorf("stage: funnel: %w: cannot merge funnels of different specs", leadkit.ErrMismatch)
 	}
 	if f.all.reached[0] > binenc.MaxTotal-other.all.reached[0] {
 		return fmt.Errorf("stage: funnel: %w: merged, more than %d subjects (journey.MaxCount)", leadkit.ErrInvalid, binenc.MaxTotal)

@@ -508,7 +508,7 @@ func (a *CapacityAccumulator) Merge(other *CapacityAccumulator) error {
 		return fmt.Errorf("learn: threshold: %w: merge needs another accumulator (not nil, not itself)", leadkit.ErrInvalid)
 	}
 	if !a.sameSpec(other) {
-		return fmt.Errorf("learn: threshold: %w: cannot merge accumulators of different specs", leadkit.ErrInvalid)
+		return fmt.Errorf("learn: threshold: %w: cannot merge accumulators of different specs", leadkit.ErrMismatch)
 	}
 	for a.level < other.level {
 		a.coarsen()
