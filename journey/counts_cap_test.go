@@ -205,4 +205,23 @@ func TestAccumulatorCountsCapped(t *testing.T) {
 		capped(t, patternOne(t), func(a *PatternAccumulator) any { return a.Len() }, "journey: patterns", "sequences",
 			func(a *PatternAccumulator) error { return a.Add([]string{"form"}) })
 	})
+	t.Run("content phases", func(t *testing.T) {
+		a, err := NewContentPhaseAccumulator("MQL", ContentPhaseOptions{Order: []string{"MQL", "SQL"}})
+		require.NoError(t, err)
+		require.NoError(t, a.Add(capLead("l", "web@1")))
+		result := func(a *ContentPhaseAccumulator) any { return a.Result() }
+		at := capped(t, a, result, "journey: content phases", "touches",
+			func(a *ContentPhaseAccumulator) error { return a.Add(capLead("m", "web@1")) })
+		require.NoError(t, at.Add(capLead("n", "web@-41")), "other counts go on")
+		require.NoError(t, at.Add(capLead("n")), "a lead without touches")
+	})
+	t.Run("old lead nurture", func(t *testing.T) {
+		a, err := NewOldLeadNurtureAccumulator("MQL", OldLeadNurtureOptions{From: day(0), To: day(30), Order: []string{"MQL", "SQL"}})
+		require.NoError(t, err)
+		require.NoError(t, a.Add(capLead("l", "web@1")))
+		result := func(a *OldLeadNurtureAccumulator) any { return a.Result() }
+		at := capped(t, a, result, "journey: old lead nurture", "leads or touches",
+			func(a *OldLeadNurtureAccumulator) error { return a.Add(capLead("m", "web@1")) })
+		require.NoError(t, at.Add(LeadJourney{Timeline: tl("o", "web@20"), Created: day(-40)}), "the other group goes on")
+	})
 }

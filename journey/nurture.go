@@ -486,7 +486,40 @@ func (a *ContentPhaseAccumulator) Add(j LeadJourney) error {
 	if err := j.validate("content phases"); err != nil {
 		return err
 	}
+	if a.touches() > MaxCount-len(j.Events) {
+		// Near the cap: count the lead apart, and merge it if it fits.
+		one, err := NewContentPhaseAccumulator(a.stage, a.opts)
+		if err != nil {
+			return err
+		}
+		one.add(&j)
+		if err := a.fits(one, ""); err != nil {
+			return err
+		}
+		a.merge(one)
+		return nil
+	}
 	a.add(&j)
+	return nil
+}
+
+// touches is the number of touches counted, placed or not: no count of
+// a is larger (a lead is counted in a phase for a touch in it).
+func (a *ContentPhaseAccumulator) touches() int {
+	return a.total[0].touches + a.total[1].touches + a.total[2].touches + a.unplace
+}
+
+// fits refuses, naming the cap, a merge of other that would take a count
+// past MaxCount: the touches of a phase or the unplaced ones (no other
+// count of a phase is larger).
+func (a *ContentPhaseAccumulator) fits(other *ContentPhaseAccumulator, how string) error {
+	over := a.unplace > MaxCount-other.unplace
+	for ph := range a.total {
+		over = over || a.total[ph].touches > MaxCount-other.total[ph].touches
+	}
+	if over {
+		return fmt.Errorf("journey: content phases: %w: %smore than %d touches (MaxCount)", leadkit.ErrInvalid, how, MaxCount)
+	}
 	return nil
 }
 
@@ -570,8 +603,10 @@ func (a *ContentPhaseAccumulator) add(j *LeadJourney) {
 }
 
 // Merge adds everything other holds; other is not modified. Accumulators
-// of different stages or options, nil and a itself are refused with an
-// error wrapping [leadkit.ErrInvalid], and nothing changes.
+// of different stages or options (an error wrapping
+// [leadkit.ErrMismatch]), nil, a itself, and a merge that would take a
+// count past [MaxCount] are refused with an error wrapping
+// [leadkit.ErrInvalid], and nothing changes.
 func (a *ContentPhaseAccumulator) Merge(other *ContentPhaseAccumulator) error {
 	if other == nil || other == a {
 		return fmt.Errorf("journey: content phases: %w: merge needs another accumulator (not nil, not itself)", leadkit.ErrInvalid)
@@ -580,6 +615,15 @@ func (a *ContentPhaseAccumulator) Merge(other *ContentPhaseAccumulator) error {
 	if a.stage != other.stage || !slices.Equal(x.Order, y.Order) || x.Outcome != y.Outcome || x.By != y.By || !slices.Equal(x.Types, y.Types) {
 		return fmt.Errorf("journey: content phases: %w: cannot merge accumulators of different stages or options", leadkit.ErrMismatch)
 	}
+	if err := a.fits(other, "merged, "); err != nil {
+		return err
+	}
+	a.merge(other)
+	return nil
+}
+
+// merge adds other's counts (they fit: see fits).
+func (a *ContentPhaseAccumulator) merge(other *ContentPhaseAccumulator) {
 	for k, oc := range other.content {
 		c := a.content[k]
 		if c == nil {
@@ -594,7 +638,6 @@ func (a *ContentPhaseAccumulator) Merge(other *ContentPhaseAccumulator) error {
 		a.total[ph].merge(other.total[ph])
 	}
 	a.unplace += other.unplace
-	return nil
 }
 
 // Result returns the analysis of everything added so far.
@@ -905,7 +948,39 @@ func (a *OldLeadNurtureAccumulator) Add(j LeadJourney) error {
 	if err := j.validate("old lead nurture"); err != nil {
 		return err
 	}
+	if a.counted() > MaxCount-1-len(j.Events) {
+		// Near the cap: count the lead apart, and merge it if it fits.
+		one, err := NewOldLeadNurtureAccumulator(a.stage, a.opts)
+		if err != nil {
+			return err
+		}
+		one.add(&j)
+		if err := a.fits(one, ""); err != nil {
+			return err
+		}
+		a.merge(one)
+		return nil
+	}
 	a.add(&j)
+	return nil
+}
+
+// counted is the sum of the leads and touches counted: no count of a is
+// larger.
+func (a *OldLeadNurtureAccumulator) counted() int {
+	return a.conv.leads + a.conv.all.touches + a.other.leads + a.other.all.touches + a.excluded + a.unknown + a.shut
+}
+
+// fits refuses, naming the cap, a merge of other that would take a count
+// past MaxCount: a group's leads or touches (no count by type or channel
+// is larger), the leads excluded, of unknown age or closed.
+func (a *OldLeadNurtureAccumulator) fits(other *OldLeadNurtureAccumulator, how string) error {
+	sum := func(x, y int) bool { return x > MaxCount-y }
+	if sum(a.conv.leads, other.conv.leads) || sum(a.conv.all.touches, other.conv.all.touches) ||
+		sum(a.other.leads, other.other.leads) || sum(a.other.all.touches, other.other.all.touches) ||
+		sum(a.excluded, other.excluded) || sum(a.unknown, other.unknown) || sum(a.shut, other.shut) {
+		return fmt.Errorf("journey: old lead nurture: %w: %smore than %d leads or touches (MaxCount)", leadkit.ErrInvalid, how, MaxCount)
+	}
 	return nil
 }
 
@@ -972,8 +1047,10 @@ func (a *OldLeadNurtureAccumulator) add(j *LeadJourney) {
 }
 
 // Merge adds everything other holds; other is not modified. Accumulators
-// of different stages or options, nil and a itself are refused with an
-// error wrapping [leadkit.ErrInvalid], and nothing changes.
+// of different stages or options (an error wrapping
+// [leadkit.ErrMismatch]), nil, a itself, and a merge that would take a
+// count past [MaxCount] are refused with an error wrapping
+// [leadkit.ErrInvalid], and nothing changes.
 func (a *OldLeadNurtureAccumulator) Merge(other *OldLeadNurtureAccumulator) error {
 	if other == nil || other == a {
 		return fmt.Errorf("journey: old lead nurture: %w: merge needs another accumulator (not nil, not itself)", leadkit.ErrInvalid)
@@ -983,12 +1060,20 @@ func (a *OldLeadNurtureAccumulator) Merge(other *OldLeadNurtureAccumulator) erro
 		!slices.Equal(x.Types, y.Types) || !slices.Equal(x.Order, y.Order) || !slices.Equal(x.Closed, y.Closed) {
 		return fmt.Errorf("journey: old lead nurture: %w: cannot merge accumulators of different stages or options", leadkit.ErrMismatch)
 	}
+	if err := a.fits(other, "merged, "); err != nil {
+		return err
+	}
+	a.merge(other)
+	return nil
+}
+
+// merge adds other's counts (they fit: see fits).
+func (a *OldLeadNurtureAccumulator) merge(other *OldLeadNurtureAccumulator) {
 	a.conv.merge(other.conv)
 	a.other.merge(other.other)
 	a.excluded += other.excluded
 	a.unknown += other.unknown
 	a.shut += other.shut
-	return nil
 }
 
 // Result returns the analysis of everything added so far.
