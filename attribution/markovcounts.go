@@ -133,6 +133,10 @@ func (c *MarkovCounts) States() int { return len(c.rows) - 1 }
 // of non-zero weight (see [MaxChannels]).
 func (c *MarkovCounts) Channels() int { return len(c.in.names) }
 
+// Paths returns the number of paths added so far, merged ones included:
+// at most [journey.MaxCount].
+func (c *MarkovCounts) Paths() int { return c.added }
+
 // Totals returns the conversions, value and nulls added so far.
 func (c *MarkovCounts) Totals() (conversions, value, nulls float64) {
 	return c.conv, c.val, c.nulls

@@ -405,7 +405,7 @@ var capTexts = [...]string{
 	capAge:      fmt.Sprintf("source age: a count past %d (journey.MaxCount)", journey.MaxCount),
 	capCycle:    fmt.Sprintf("cycle times: more than %d leads skipped (journey.MaxCount)", journey.MaxCount),
 	capNurture:  fmt.Sprintf("nurture power: more than %d distinct keys (journey.MaxNurtureKeys), or a key sent more than %d times (journey.MaxCount)", journey.MaxNurtureKeys, journey.MaxCount),
-	capCredits:  fmt.Sprintf("attribution: more than %d skipped journeys (lifecycle.MaxCreditCount)", lifecycle.MaxCreditCount),
+	capCredits:  fmt.Sprintf("attribution: more than %d skipped journeys (lifecycle.MaxCreditCount), or more than %d Markov paths (journey.MaxCount)", lifecycle.MaxCreditCount, journey.MaxCount),
 	capPhases:   fmt.Sprintf("content phases: a count past %d (journey.MaxCount)", journey.MaxCount),
 	capOldLeads: fmt.Sprintf("old-lead nurture: a count past %d (journey.MaxCount)", journey.MaxCount),
 }

@@ -234,7 +234,10 @@ func creditMarkov(plan *CreditPlan) attribution.Markov {
 // its Validate) is refused with an error wrapping leadkit.ErrInvalid,
 // and nothing is counted. A journey attribution refuses (over
 // attribution.MaxPathTouches touches, a value that is not a number) is
-// skipped and counted, not an error.
+// skipped and counted, not an error. A journey that would take the
+// skipped past MaxCreditCount, or a key's Markov counts past
+// journey.MaxCount paths, is refused naming the cap, and nothing is
+// counted.
 func (a *CreditAccumulator) Add(j journey.LeadJourney) error {
 	if err := validJourney(j); err != nil {
 		return err
@@ -301,11 +304,26 @@ func (a *CreditAccumulator) Add(j journey.LeadJourney) error {
 	if a.skipped > MaxCreditCount-len(skips) {
 		return fmt.Errorf("lifecycle: credit: %w: more than %d skipped journeys (MaxCreditCount)", leadkit.ErrInvalid, MaxCreditCount)
 	}
+	perKey := make([]int, len(a.keys))
+	for _, f := range paths {
+		perKey[f.key]++
+	}
+	for k, n := range perKey {
+		if m := a.keys[k].markov; m != nil && m.Paths() > journey.MaxCount-n {
+			return markovOverCap("")
+		}
+	}
 	for _, f := range paths {
 		a.keys[f.key].addPath(&f.path)
 	}
 	a.skip(skips)
 	return nil
+}
+
+// markovOverCap is the error of an Add or a Merge (how: "merged, ")
+// that would take a key's Markov counts past journey.MaxCount paths.
+func markovOverCap(how string) error {
+	return fmt.Errorf("lifecycle: credit: %w: %smore than %d Markov paths (journey.MaxCount)", leadkit.ErrInvalid, how, journey.MaxCount)
 }
 
 // validJourney checks what Add needs of a journey: a valid lead ID,
@@ -361,7 +379,7 @@ func (s *keyCredit) addPath(p *attribution.Path) {
 		s.checkLast()
 	}
 	if s.markov != nil {
-		_ = s.markov.Add(*p) // valid: checked by Add
+		_ = s.markov.Add(*p) // valid and within the cap: checked by Add
 		s.checkMarkov()
 	}
 }
@@ -403,7 +421,7 @@ func (s *keyCredit) merge(o *keyCredit) {
 		s.markov, s.markovOver = nil, true
 	}
 	if s.markov != nil {
-		_ = s.markov.Merge(o.markov) // same plan, so the same spec
+		_ = s.markov.Merge(o.markov) // the same spec (same plan), within the cap (checked by Merge)
 		s.checkMarkov()
 	}
 }
@@ -460,8 +478,11 @@ func (a *CreditAccumulator) skip(rs []skipReason) {
 }
 
 // Merge adds everything other holds; other is not modified. Accumulators
-// of different stages or plans, nil and a itself are refused with an
-// error wrapping leadkit.ErrInvalid, and nothing changes.
+// of different stages or plans (an error wrapping leadkit.ErrMismatch),
+// nil, a itself, and a merge that would take the skipped past
+// MaxCreditCount or a key's Markov counts past journey.MaxCount paths
+// are refused with an error wrapping leadkit.ErrInvalid, and nothing
+// changes.
 func (a *CreditAccumulator) Merge(other *CreditAccumulator) error {
 	if other == nil || other == a {
 		return fmt.Errorf("lifecycle: credit: %w: merge needs another accumulator (not nil, not itself)", leadkit.ErrInvalid)
@@ -473,6 +494,11 @@ func (a *CreditAccumulator) Merge(other *CreditAccumulator) error {
 	}
 	if a.skipped > MaxCreditCount-other.skipped {
 		return fmt.Errorf("lifecycle: credit: %w: more than %d skipped journeys (MaxCreditCount)", leadkit.ErrInvalid, MaxCreditCount)
+	}
+	for k := range other.keys {
+		if x, y := a.keys[k].markov, other.keys[k].markov; x != nil && y != nil && x.Paths() > journey.MaxCount-y.Paths() {
+			return markovOverCap("merged, ")
+		}
 	}
 	for k := range other.keys {
 		a.keys[k].merge(&other.keys[k])
