@@ -225,3 +225,32 @@ func TestAccumulatorCountsCapped(t *testing.T) {
 		require.NoError(t, at.Add(LeadJourney{Timeline: tl("o", "web@20"), Created: day(-40)}), "the other group goes on")
 	})
 }
+
+// GoldenPaths reads the other sequences' counts as weights: an
+// accumulator whose other side holds 2^40 copies of a path (as a
+// distributed run can make, at the cap's scale) gives the result of
+// that many (it once expanded one entry per count, and ran out of
+// memory).
+func TestGoldenPathsWeighOtherCounts(t *testing.T) {
+	conv, err := NewPatternAccumulator(PatternOptions{MinSupport: 1})
+	require.NoError(t, err)
+	require.NoError(t, conv.Add([]string{"web", "form"}))
+	other := patternOne(t)
+	require.NoError(t, other.Add([]string{"email"}))
+	const k = 1 << 40
+	big := binenctest.Scaled(t, other, k)
+	got, err := conv.GoldenPaths(big)
+	require.NoError(t, err)
+	small, err := conv.GoldenPaths(other)
+	require.NoError(t, err)
+	require.Len(t, got, len(small))
+	for i := range got {
+		require.Equal(t, small[i].Items, got[i].Items)
+		require.Equal(t, small[i].Other*k, got[i].Other, "support among the others, scaled")
+	}
+	// The ranks and the lift by the formula: base rate 1 / (1 + 2 * 2^40).
+	for _, g := range got {
+		conf := float64(g.Converted) / float64(g.Converted+g.Other)
+		require.InEpsilon(t, conf/(1/(1+2*float64(k))), g.Lift, 1e-9, "%v", g.Items)
+	}
+}

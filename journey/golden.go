@@ -49,13 +49,13 @@ func GoldenPaths(converted, other [][]string, opts PatternOptions) ([]GoldenPath
 		conv.add(s, nil, 1, opts.CollapseRepeats)
 		n++
 	}
-	good := make([][]string, 0, len(other))
+	good := make([]countedSeq, 0, len(other))
 	for i, s := range other {
 		if err := checkPath(fmt.Sprintf("other sequence %d", i+1), s, false); err != nil {
 			errs.add(err)
 			continue
 		}
-		good = append(good, s)
+		good = append(good, countedSeq{items: s, count: 1})
 	}
 	cdb := conv.build()
 	pats, err := cdb.mine(opts)
@@ -65,7 +65,10 @@ func GoldenPaths(converted, other [][]string, opts PatternOptions) ([]GoldenPath
 	return mined(golden(pats, cdb.items, n, good, opts))(&errs)
 }
 
-func golden(pats []Pattern, dict []string, nConverted int, other [][]string, opts PatternOptions) ([]GoldenPath, error) {
+// golden ranks pats, mined from nConverted converted sequences whose
+// items are dict, by their support among the other sequences, each
+// standing for count of them.
+func golden(pats []Pattern, dict []string, nConverted int, other []countedSeq, opts PatternOptions) ([]GoldenPath, error) {
 	// Count the patterns' support among the others with the same miner,
 	// guided by a trie of the patterns and sharing the converters' item
 	// ids (items the converters never had cannot be in a pattern).
@@ -83,8 +86,10 @@ func golden(pats []Pattern, dict []string, nConverted int, other [][]string, opt
 		nodes[i] = n
 	}
 	ob := newDBBuilder(false)
+	nOther := 0
 	for _, s := range other {
-		ob.add(s, nil, 1, opts.CollapseRepeats)
+		ob.add(s.items, nil, s.count, opts.CollapseRepeats)
+		nOther += s.count
 	}
 	odb := ob.build()
 	// Re-intern the others with the converters' dictionary; unknown items
@@ -106,7 +111,7 @@ func golden(pats []Pattern, dict []string, nConverted int, other [][]string, opt
 			return nil, err
 		}
 	}
-	total := nConverted + len(other)
+	total := nConverted + nOther
 	base := ratio(nConverted, total)
 	out := make([]GoldenPath, len(pats))
 	for i, p := range pats {
@@ -262,12 +267,11 @@ func (a *PatternAccumulator) GoldenPaths(other *PatternAccumulator) ([]GoldenPat
 	if err != nil {
 		return nil, err
 	}
-	var others [][]string
+	// The others, each once with its count as its weight, in the order
+	// of their keys.
+	others := make([]countedSeq, 0, len(other.seqs))
 	for _, k := range slices.Sorted(maps.Keys(other.seqs)) {
-		c := other.seqs[k]
-		for range c.count {
-			others = append(others, c.items)
-		}
+		others = append(others, *other.seqs[k])
 	}
 	return golden(pats, cdb.items, a.n, others, a.opts)
 }
