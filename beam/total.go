@@ -992,32 +992,18 @@ func readAny(d *binenc.Decoder, depth int) any {
 // readInt reads an integer of the tag's type.
 func readInt(d *binenc.Decoder, tag byte) any {
 	n := d.Varint("integer")
-	var x any
+	x, ok := any(n), true
 	switch tag {
 	case tagInt:
-		x = int(n)
-		if int64(int(n)) != n {
-			x = nil
-		}
+		x, ok = narrow[int](n)
 	case tagInt8:
-		x = int8(n)
-		if int64(int8(n)) != n {
-			x = nil
-		}
+		x, ok = narrow[int8](n)
 	case tagInt16:
-		x = int16(n)
-		if int64(int16(n)) != n {
-			x = nil
-		}
+		x, ok = narrow[int16](n)
 	case tagInt32:
-		x = int32(n)
-		if int64(int32(n)) != n {
-			x = nil
-		}
-	default:
-		x = n
+		x, ok = narrow[int32](n)
 	}
-	if x == nil {
+	if !ok {
 		d.Fail("integer: %d out of range", n)
 	}
 	return x
@@ -1026,33 +1012,24 @@ func readInt(d *binenc.Decoder, tag byte) any {
 // readUint reads an unsigned integer of the tag's type.
 func readUint(d *binenc.Decoder, tag byte) any {
 	n := d.Uvarint("integer")
-	var x any
+	x, ok := any(n), true
 	switch tag {
 	case tagUint:
-		x = uint(n)
-		if uint64(uint(n)) != n {
-			x = nil
-		}
+		x, ok = narrow[uint](n)
 	case tagUint8:
-		x = uint8(n)
-		if uint64(uint8(n)) != n {
-			x = nil
-		}
+		x, ok = narrow[uint8](n)
 	case tagUint16:
-		x = uint16(n)
-		if uint64(uint16(n)) != n {
-			x = nil
-		}
+		x, ok = narrow[uint16](n)
 	case tagUint32:
-		x = uint32(n)
-		if uint64(uint32(n)) != n {
-			x = nil
-		}
-	default:
-		x = n
+		x, ok = narrow[uint32](n)
 	}
-	if x == nil {
+	if !ok {
 		d.Fail("integer: %d out of range", n)
 	}
 	return x
+}
+
+// narrow returns n as a T, and whether T holds it.
+func narrow[T, N int | int8 | int16 | int32 | int64 | uint | uint8 | uint16 | uint32 | uint64](n N) (any, bool) {
+	return T(n), N(T(n)) == n
 }

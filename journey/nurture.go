@@ -487,19 +487,33 @@ func (a *ContentPhaseAccumulator) Add(j LeadJourney) error {
 		return err
 	}
 	if a.touches() > MaxCount-len(j.Events) {
-		// Near the cap: count the lead apart, and merge it if it fits.
-		one, err := NewContentPhaseAccumulator(a.stage, a.opts)
-		if err != nil {
-			return err
-		}
-		one.add(&j)
-		if err := a.fits(one, ""); err != nil {
-			return err
-		}
-		a.merge(one)
-		return nil
+		return addApart(a, &j, func() (*ContentPhaseAccumulator, error) { return NewContentPhaseAccumulator(a.stage, a.opts) })
 	}
 	a.add(&j)
+	return nil
+}
+
+// addsApart is an accumulator whose Add, near the cap of its counts, counts
+// a lead apart and merges it if it fits (addApart).
+type addsApart[A any] interface {
+	add(j *LeadJourney)
+	fits(other A, how string) error
+	merge(other A)
+}
+
+// addApart counts j in a new accumulator (made by fresh) and merges it
+// into a if it fits; else a is left as it was and the error names the
+// cap.
+func addApart[A addsApart[A]](a A, j *LeadJourney, fresh func() (A, error)) error {
+	one, err := fresh()
+	if err != nil {
+		return err
+	}
+	one.add(j)
+	if err := a.fits(one, ""); err != nil {
+		return err
+	}
+	a.merge(one)
 	return nil
 }
 
@@ -949,17 +963,7 @@ func (a *OldLeadNurtureAccumulator) Add(j LeadJourney) error {
 		return err
 	}
 	if a.counted() > MaxCount-1-len(j.Events) {
-		// Near the cap: count the lead apart, and merge it if it fits.
-		one, err := NewOldLeadNurtureAccumulator(a.stage, a.opts)
-		if err != nil {
-			return err
-		}
-		one.add(&j)
-		if err := a.fits(one, ""); err != nil {
-			return err
-		}
-		a.merge(one)
-		return nil
+		return addApart(a, &j, func() (*OldLeadNurtureAccumulator, error) { return NewOldLeadNurtureAccumulator(a.stage, a.opts) })
 	}
 	a.add(&j)
 	return nil
