@@ -8,7 +8,8 @@
 //     whitepaper downloaded, a webinar attended, an SDR call). Its ID is the
 //     idempotency key every store honours.
 //   - [Lead], [Person] and [Company]: who a lead is, the input of fit scoring.
-//   - [ErrNotFound], [ErrConflict] and [ErrInvalid]: sentinels that every
+//   - [ErrNotFound], [ErrConflict], [ErrInvalid] (and [ErrMismatch] within
+//     it): sentinels that every
 //     package and store wraps, so callers test conditions with [errors.Is]
 //     whatever the backend. Messages read the same way everywhere: the
 //     package, what was being done, the sentinel, then what is wrong, as in
@@ -66,7 +67,8 @@
 //     path); input it refuses returns an error wrapping [ErrInvalid] and
 //     leaves the accumulator as it was;
 //   - Merge(other) error adds everything other holds; accumulators of
-//     different specs refuse to merge (an error wrapping [ErrInvalid]) and
+//     different specs refuse to merge (an error wrapping [ErrMismatch], which
+//     wraps [ErrInvalid]) and
 //     nothing changes; other is not modified; nil and the accumulator
 //     itself are refused the same way (a self-merge would double it);
 //   - Result() returns the analysis of everything added so far, and equals

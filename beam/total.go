@@ -2,6 +2,7 @@ package beam
 
 import (
 	"bytes"
+	"cmp"
 	"encoding"
 	"encoding/binary"
 	"encoding/json"
@@ -28,8 +29,12 @@ import (
 // type's plan, below): every exported field in order, strings as their
 // bytes, numbers as their bits, times in time.Time's binary form (a time
 // at a zone offset that form cannot hold becomes the same instant in
-// UTC), maps with their keys in byte order (so the same value gives the
-// same bytes). A value inside an interface (an attribute, a custom
+// UTC), maps with their entries in one fixed order (typed maps by their
+// keys' forms, attribute maps by key), so the same value gives the same
+// bytes, and what decodes encodes back to them (but for a time at an
+// offset time.Time's binary form cannot hold: it decodes in UTC, the same
+// instant, and a value left with nothing JSON would change then travels
+// as JSON). A value inside an interface (an attribute, a custom
 // field) travels as what validation sees of it: a time, a NaN or
 // infinite number, text that is not UTF-8, a number too large for a
 // float64 or past 2^53, all of which JSON cannot write or would change,
@@ -501,7 +506,7 @@ func buildBinary(p *plan, t reflect.Type, building map[reflect.Type]*plan) {
 			return binary.LittleEndian.AppendUint64(b, math.Float64bits(imag(c)))
 		}
 		p.dec = func(d *binenc.Decoder, v reflect.Value, _ int) {
-			raw := fixed(d, int(t.Size()), "number")
+			raw := d.Fixed(int(t.Size()), "number")
 			if raw == nil {
 				return
 			}
@@ -617,24 +622,48 @@ func buildBinary(p *plan, t reflect.Type, building map[reflect.Type]*plan) {
 		}
 	case reflect.Map:
 		key, elem := build(t.Key(), building), build(t.Elem(), building)
+		// Keys of these kinds write distinct bytes for distinct keys;
+		// others (floats: NaNs; times, interfaces, structs) may not.
+		distinct := false
+		switch t.Key().Kind() {
+		case reflect.String, reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+			reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+			distinct = true
+		}
 		p.enc = func(w *walker, b []byte, v reflect.Value, depth int) []byte {
 			if v.IsNil() || depth >= maxTypedDepth {
 				return append(b, 0)
 			}
-			b = binary.AppendUvarint(b, uint64(v.Len())+1)
-			// Entries in the byte order of their keys' forms.
+			// Entries in the byte order of their keys' forms. Where two
+			// keys write the same bytes (which the decoder would refuse as
+			// a key twice), the entry whose value's form comes first is
+			// kept: the same map gives the same bytes.
 			type entry struct {
-				key []byte
-				v   reflect.Value
+				key, val []byte
+				v        reflect.Value
 			}
 			entries := make([]entry, 0, v.Len())
 			it := v.MapRange()
 			for it.Next() {
-				entries = append(entries, entry{key.enc(w, nil, it.Key(), depth+1), it.Value()})
+				e := entry{key: key.enc(w, nil, it.Key(), depth+1), v: it.Value()}
+				if !distinct {
+					e.val = elem.enc(w, nil, e.v, depth+1)
+				}
+				entries = append(entries, e)
 			}
-			slices.SortFunc(entries, func(a, b entry) int { return bytes.Compare(a.key, b.key) })
+			slices.SortFunc(entries, func(a, b entry) int {
+				return cmp.Or(bytes.Compare(a.key, b.key), bytes.Compare(a.val, b.val))
+			})
+			if !distinct {
+				entries = slices.CompactFunc(entries, func(a, b entry) bool { return bytes.Equal(a.key, b.key) })
+			}
+			b = binary.AppendUvarint(b, uint64(len(entries))+1)
 			for _, e := range entries {
-				b = elem.enc(w, append(b, e.key...), e.v, depth+1)
+				if distinct {
+					b = elem.enc(w, append(b, e.key...), e.v, depth+1)
+				} else {
+					b = append(append(b, e.key...), e.val...)
+				}
 			}
 			return b
 		}
@@ -700,38 +729,15 @@ func buildBinary(p *plan, t reflect.Type, building map[reflect.Type]*plan) {
 	}
 }
 
-// length reads a list's or a map's header (0: nil, else the length plus
-// one) and reports whether one follows; its items take at least size
-// bytes each, so a length the bytes left cannot hold is refused before
-// anything is allocated, as is one deeper than maxTypedDepth.
+// length reads a list's or a map's header (binenc's NilLength) and
+// refuses one deeper than maxTypedDepth, where only nil was written.
 func length(d *binenc.Decoder, size, depth int) (int, bool) {
-	u := d.Uvarint("length")
-	if d.Err != nil || u == 0 {
-		return 0, false
-	}
-	if depth >= maxTypedDepth {
+	n, ok := d.NilLength("length", size)
+	if ok && depth >= maxTypedDepth {
 		d.Fail("length: nested too deep")
 		return 0, false
 	}
-	if u-1 > uint64(len(d.B)/size) {
-		d.Fail("length: %d items in %d bytes", u-1, len(d.B))
-		return 0, false
-	}
-	return int(u - 1), true
-}
-
-// fixed reads n bytes (nil when they are not there).
-func fixed(d *binenc.Decoder, n int, what string) []byte {
-	if d.Err != nil {
-		return nil
-	}
-	if len(d.B) < n {
-		d.Fail("%s: truncated", what)
-		return nil
-	}
-	out := d.B[:n]
-	d.B = d.B[n:]
-	return out
+	return n, ok
 }
 
 // appendTime appends t in time.Time's binary form (the same instant and
@@ -797,13 +803,20 @@ const (
 // validation refuses as too deep, as it refused x), and an Unsupported
 // past the size cap (which validation refuses, as x was over it).
 func (w *walker) appendAny(b []byte, x any, d int) []byte {
+	// Counted even past validation's depth (validation refuses it,
+	// whatever it costs), so that a list holding itself a thousand times
+	// is not walked for free a thousand times a level.
+	over := !w.spend(cost(x))
 	if d > leadkit.MaxAttrDepth {
 		return append(b, tagNil)
 	}
-	if !w.spend(cost(x)) {
+	if over {
 		return appendUnsupported(b, fmt.Sprintf("%T", x))
 	}
 	switch y := x.(type) {
+	case Unsupported:
+		// One that crossed a boundary before keeps the type it names.
+		return appendUnsupported(b, y.Type)
 	case nil:
 		return append(b, tagNil)
 	case bool:
@@ -863,6 +876,11 @@ func (w *walker) appendAny(b []byte, x any, d int) []byte {
 		}
 		b = binary.AppendUvarint(b, uint64(len(y))+1)
 		for _, z := range y {
+			if w.left < 0 {
+				// Past the size cap: the caller writes an Unsupported
+				// in place of the whole value.
+				break
+			}
 			b = w.appendAny(b, z, d+1)
 		}
 		return b
@@ -888,6 +906,9 @@ func (w *walker) appendAny(b []byte, x any, d int) []byte {
 				break
 			}
 			entries = w.appendAny(entries, y[k], d+1)
+			if w.left < 0 {
+				break
+			}
 		}
 		return append(binary.AppendUvarint(b, uint64(n)+1), entries...)
 	}
@@ -920,11 +941,11 @@ func readAny(d *binenc.Decoder, depth int) any {
 	case tagString:
 		return string(d.Bytes("text"))
 	case tagFloat64:
-		if raw := fixed(d, 8, "number"); raw != nil {
+		if raw := d.Fixed(8, "number"); raw != nil {
 			return math.Float64frombits(binary.LittleEndian.Uint64(raw))
 		}
 	case tagFloat32:
-		if raw := fixed(d, 4, "number"); raw != nil {
+		if raw := d.Fixed(4, "number"); raw != nil {
 			return math.Float32frombits(binary.LittleEndian.Uint32(raw))
 		}
 	case tagInt, tagInt8, tagInt16, tagInt32, tagInt64:
@@ -936,7 +957,7 @@ func readAny(d *binenc.Decoder, depth int) any {
 	case tagTime:
 		return readTime(d)
 	case tagStrings:
-		n, ok := length(d, 1, 0)
+		n, ok := d.NilLength("texts", 1)
 		if !ok {
 			if d.Err == nil {
 				return []string(nil)
@@ -949,7 +970,7 @@ func readAny(d *binenc.Decoder, depth int) any {
 		}
 		return out
 	case tagList:
-		n, ok := length(d, 1, 0)
+		n, ok := d.NilLength("list", 1)
 		if !ok {
 			if d.Err == nil {
 				return []any(nil)
@@ -962,7 +983,7 @@ func readAny(d *binenc.Decoder, depth int) any {
 		}
 		return out
 	case tagMap:
-		n, ok := length(d, 2, 0)
+		n, ok := d.NilLength("map", 2)
 		if !ok {
 			if d.Err == nil {
 				return map[string]any(nil)

@@ -88,7 +88,7 @@ func TestTotalFormRefusesCraftedBytes(t *testing.T) {
 		{"unknown tag", []byte{formBinary, 99}, new(any), "unknown tag"},
 		{"int8 out of range", []byte{formBinary, tagInt8, 0x80, 0x04}, new(any), "out of range"},
 		{"bool", []byte{formBinary, 2}, new(bool), "not 0 or 1"},
-		{"a byte after the end", []byte{formBinary, 0, 0}, new(bool), ""},
+		{"a byte after the end", []byte{formBinary, 0, 0}, new(bool), "after the end"},
 		{"truncated number", []byte{formBinary, tagFloat64, 1, 2}, new(any), "truncated"},
 	} {
 		err := decodeTotal(c.b, c.into)

@@ -449,8 +449,11 @@ func (a *verifyAccumulator) add(j journey.LeadJourney) {
 // marks its stage capped, as do b's marks. Only plans that differ are an
 // error (wrapping leadkit.ErrMismatch when the stages' accumulators
 // differ): the pipeline fails, as its accumulators were not made by one
-// plan.
+// plan, and a, partly merged, is not to be used.
 func (a *verifyAccumulator) merge(b *verifyAccumulator) error {
+	if a == b {
+		return fmt.Errorf("beam: verify aggregates: %w: merge needs another accumulator (not itself)", leadkit.ErrInvalid)
+	}
 	if len(a.stages) != len(b.stages) {
 		return fmt.Errorf("beam: verify aggregates: %w: merging %d stages into %d", leadkit.ErrMismatch, len(b.stages), len(a.stages))
 	}
@@ -599,7 +602,9 @@ func (st *stageAccumulators) flags() (flags byte) {
 func decodeVerifyAccumulator(b []byte) (*verifyAccumulator, error) {
 	bad := fmt.Errorf("leadkit beam: verify accumulator: truncated")
 	n, b, err := readUvarint(b)
-	if err != nil || n > uint64(len(b)) {
+	// A stage takes at least 6 bytes: its name's length, flags, capped
+	// marks and three accumulators' lengths.
+	if err != nil || n > uint64(len(b)/6) {
 		return nil, bad
 	}
 	a := &verifyAccumulator{stages: make([]stageAccumulators, n)}

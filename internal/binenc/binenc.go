@@ -138,6 +138,36 @@ func (d *Decoder) Length(what string, size int) int {
 	return int(v)
 }
 
+// NilLength reads the header of a list or a map that may be nil (0: nil,
+// else the length plus one) and reports whether one follows; its items
+// take at least size bytes each, so a length the bytes left cannot hold
+// is refused before anything is allocated.
+func (d *Decoder) NilLength(what string, size int) (int, bool) {
+	u := d.Uvarint(what)
+	if d.Err != nil || u == 0 {
+		return 0, false
+	}
+	if u-1 > uint64(len(d.B)/size) {
+		d.Fail("%s: %d items in %d bytes", what, u-1, len(d.B))
+		return 0, false
+	}
+	return int(u - 1), true
+}
+
+// Fixed reads n bytes (not copied; nil when they are not there).
+func (d *Decoder) Fixed(n int, what string) []byte {
+	if d.Err != nil {
+		return nil
+	}
+	if len(d.B) < n {
+		d.Fail("%s: truncated", what)
+		return nil
+	}
+	out := d.B[:n]
+	d.B = d.B[n:]
+	return out
+}
+
 // Bytes reads a length and that many bytes (not copied).
 func (d *Decoder) Bytes(what string) []byte {
 	n := d.Length(what, 1)
@@ -166,15 +196,11 @@ func (d *Decoder) Byte(what string) byte {
 // Float reads a finite float64 that is not negative zero (which would
 // make two encodings of one value).
 func (d *Decoder) Float(what string) float64 {
-	if d.Err != nil {
+	raw := d.Fixed(8, what)
+	if raw == nil {
 		return 0
 	}
-	if len(d.B) < 8 {
-		d.Fail("%s: truncated", what)
-		return 0
-	}
-	bits := binary.LittleEndian.Uint64(d.B)
-	d.B = d.B[8:]
+	bits := binary.LittleEndian.Uint64(raw)
 	v := math.Float64frombits(bits)
 	if math.IsNaN(v) || math.IsInf(v, 0) || bits == 1<<63 {
 		d.Fail("%s: %g is not a finite number", what, v)
