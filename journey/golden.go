@@ -111,12 +111,19 @@ func golden(pats []Pattern, dict []string, nConverted int, other []countedSeq, o
 			return nil, err
 		}
 	}
-	total := nConverted + nOther
-	base := ratio(nConverted, total)
+	// Shares of sums taken in float64: each side is at most MaxCount,
+	// their sum past an int where int is 32 bits.
+	share := func(a, b int) float64 {
+		if a == 0 && b == 0 {
+			return 0
+		}
+		return float64(a) / (float64(a) + float64(b))
+	}
+	base := share(nConverted, nOther)
 	out := make([]GoldenPath, len(pats))
 	for i, p := range pats {
 		g := GoldenPath{Items: p.Items, Converted: p.Support, Other: nodes[i].support}
-		g.Confidence = ratio(g.Converted, g.Converted+g.Other)
+		g.Confidence = share(g.Converted, g.Other)
 		if base > 0 {
 			g.Lift = g.Confidence / base
 		}
