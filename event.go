@@ -1,6 +1,7 @@
 package leadkit
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -248,7 +249,11 @@ func checkValue(v any, d int, left *int) string {
 		return ""
 	}
 	if IsNumber(v) {
-		*left -= valueBytes
+		if n, ok := v.(json.Number); ok {
+			*left -= max(len(n), valueBytes) // written as its text
+		} else {
+			*left -= valueBytes
+		}
 		if _, err := Number(v); err != nil {
 			return fmt.Sprintf("%v is not a finite number", v)
 		}

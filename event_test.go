@@ -1,6 +1,7 @@
 package leadkit_test
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -206,4 +207,19 @@ func BenchmarkCheckText(b *testing.B) {
 			}
 		}
 	}
+}
+
+// A json.Number counts toward MaxEventBytes as its text (JSON writes it
+// as it is): a thousand references to one number of 64 KB digits is an
+// event of 64 MB, not of 8 KB (it once passed).
+func TestEventSizeCountsNumberText(t *testing.T) {
+	long := json.Number("1." + strings.Repeat("0", 64<<10))
+	list := make([]any, leadkit.MaxListItems)
+	for i := range list {
+		list[i] = long
+	}
+	e := leadkit.Event{ID: "e", LeadID: "l", Type: "t", Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Attrs: map[string]any{"n": list}}
+	assert.ErrorContains(t, e.Validate(), "the event is over")
+	e.Attrs = map[string]any{"n": json.Number("12")}
+	assert.NoError(t, e.Validate(), "a short number counts 8")
 }

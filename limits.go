@@ -28,8 +28,8 @@ const (
 	MaxAttrDepth = 4
 	// MaxEventBytes caps one event's total size, counted as the bytes of
 	// its fields plus its attributes as JSON writes them: names, map keys
-	// and string values with their quotes and escapes, and 8 for every
-	// other value, list and map. The per-field caps alone admit events of
+	// and string values with their quotes and escapes, a json.Number's
+	// text (at least 8), and 8 for every other value, list and map. The per-field caps alone admit events of
 	// gigabytes (100 attributes of nested lists of long strings, or of
 	// lists of a thousand empty strings), and a JSON store keeps escapes.
 	MaxEventBytes = 1 << 20

@@ -17,6 +17,7 @@ import (
 
 	"github.com/leadkit/leadkit"
 	"github.com/leadkit/leadkit/internal/binenc"
+	"github.com/leadkit/leadkit/internal/text"
 )
 
 // Inputs, and the dead letters that carry them, travel in a total form:
@@ -48,9 +49,14 @@ import (
 // counts it; an attribute past the cap travels as an Unsupported. The
 // first byte says which form (0: JSON, 1: binary).
 //
+// The walk's size cap bounds what sharing and cycles inside interfaces
+// could make of a value; typed fields (IDs, names, lists of strings)
+// travel whole, as JSON writes them: their size is the input's own.
+//
 // The binary form's decoder trusts no count: a list or map longer than
-// the bytes left could hold is refused before anything is allocated, and
-// nesting is bounded, so crafted bytes give an error, never a crash.
+// the bytes left could hold is refused, room is made as items are read,
+// and nesting is bounded, so crafted bytes give an error, never a crash,
+// and allocate at most about 40 times their length.
 func encodeTotal(v any) ([]byte, error) {
 	rv := reflect.ValueOf(v)
 	p := planOf(rv.Type())
@@ -128,8 +134,13 @@ func (w *walker) spend(n int) bool {
 // (leadkit.MaxEventBytes): a string's length and its quotes, 8 for any
 // other value, a list's or a map's own 8 (their items count apart).
 func cost(x any) int {
-	if s, ok := x.(string); ok {
-		return len(s) + 2
+	switch y := x.(type) {
+	case string:
+		return len(y) + 2
+	case json.Number:
+		return max(len(y), 8) // as validation counts it
+	case Unsupported:
+		return len(y.Type) + 2 // validation refuses it: any count is safe
 	}
 	return 8
 }
@@ -600,8 +611,13 @@ func buildBinary(p *plan, t reflect.Type, building map[reflect.Type]*plan) {
 			if !ok {
 				return
 			}
-			s := reflect.MakeSlice(t, n, n)
+			s := reflect.MakeSlice(t, min(n, maxPrealloc), min(n, maxPrealloc))
 			for i := 0; i < n && d.Err == nil; i++ {
+				if i == s.Len() {
+					more := reflect.MakeSlice(t, room(i, n), room(i, n))
+					reflect.Copy(more, s)
+					s = more
+				}
 				elem.dec(d, s.Index(i), depth+1)
 			}
 			v.Set(s)
@@ -645,25 +661,27 @@ func buildBinary(p *plan, t reflect.Type, building map[reflect.Type]*plan) {
 			entries := make([]entry, 0, v.Len())
 			it := v.MapRange()
 			for it.Next() {
-				e := entry{key: key.enc(w, nil, it.Key(), depth+1), v: it.Value()}
-				if !distinct {
-					e.val = elem.enc(w, nil, e.v, depth+1)
-				}
-				entries = append(entries, e)
+				// Keys on a walk of their own, so that what the values
+				// spend of the size cap goes in key order.
+				entries = append(entries, entry{key: key.enc(&walker{left: capBytes}, nil, it.Key(), depth+1), v: it.Value()})
 			}
-			slices.SortFunc(entries, func(a, b entry) int {
-				return cmp.Or(bytes.Compare(a.key, b.key), bytes.Compare(a.val, b.val))
-			})
+			slices.SortFunc(entries, func(a, b entry) int { return bytes.Compare(a.key, b.key) })
 			if !distinct {
+				// Which of the keys that write the same bytes stays is
+				// chosen on copies of the walker, all alike, then the one
+				// kept spends the cap in key order.
+				for i := range entries {
+					c := *w
+					entries[i].val = elem.enc(&c, nil, entries[i].v, depth+1)
+				}
+				slices.SortFunc(entries, func(a, b entry) int {
+					return cmp.Or(bytes.Compare(a.key, b.key), bytes.Compare(a.val, b.val))
+				})
 				entries = slices.CompactFunc(entries, func(a, b entry) bool { return bytes.Equal(a.key, b.key) })
 			}
 			b = binary.AppendUvarint(b, uint64(len(entries))+1)
 			for _, e := range entries {
-				if distinct {
-					b = elem.enc(w, append(b, e.key...), e.v, depth+1)
-				} else {
-					b = append(append(b, e.key...), e.val...)
-				}
+				b = elem.enc(w, append(b, e.key...), e.v, depth+1)
 			}
 			return b
 		}
@@ -672,7 +690,7 @@ func buildBinary(p *plan, t reflect.Type, building map[reflect.Type]*plan) {
 			if !ok {
 				return
 			}
-			m := reflect.MakeMapWithSize(t, n)
+			m := reflect.MakeMapWithSize(t, min(n, maxPrealloc))
 			var last []byte
 			for i := 0; i < n && d.Err == nil; i++ {
 				k, x := reflect.New(t.Key()).Elem(), reflect.New(t.Elem()).Elem()
@@ -684,6 +702,10 @@ func buildBinary(p *plan, t reflect.Type, building map[reflect.Type]*plan) {
 					return
 				}
 				last = raw
+				if !k.Comparable() {
+					d.Fail("map key of type %s: not comparable", k.Elem().Type())
+					return
+				}
 				elem.dec(d, x, depth+1)
 				m.SetMapIndex(k, x)
 			}
@@ -917,8 +939,32 @@ func (w *walker) appendAny(b []byte, x any, d int) []byte {
 
 // appendUnsupported appends an Unsupported naming typ.
 func appendUnsupported(b []byte, typ string) []byte {
-	return binenc.AppendString(append(b, tagUnsupported), typ)
+	return binenc.AppendString(append(b, tagUnsupported), text.Clip(typ, maxTypeName))
 }
+
+// maxTypeName cuts the type an Unsupported names.
+const maxTypeName = 256
+
+// room is the length a list being read grows to once its first have
+// items are read, of n: twice as many, at most n, so that what a list
+// allocates on the way is at most about twice its final size (append
+// grows large slices by a quarter: five times).
+func room(have, n int) int { return min(n, 2*have) }
+
+// grow returns s with room for one more item (see room).
+func grow[T any](s []T, n int) []T {
+	if len(s) < cap(s) {
+		return s
+	}
+	more := make([]T, len(s), room(len(s), n))
+	copy(more, s)
+	return more
+}
+
+// maxPrealloc is the most items a decoder makes room for before it has
+// read them: a count is bounded by the bytes left, but nested counts each
+// claim those same bytes, so room grows with what is read.
+const maxPrealloc = 1024
 
 // readAny reads a value appendAny wrote at nesting depth d (deeper than
 // validation allows only nil was written).
@@ -964,9 +1010,9 @@ func readAny(d *binenc.Decoder, depth int) any {
 			}
 			return nil
 		}
-		out := make([]string, n)
-		for i := range out {
-			out[i] = string(d.Bytes("text"))
+		out := make([]string, 0, min(n, maxPrealloc))
+		for i := 0; i < n && d.Err == nil; i++ {
+			out = append(grow(out, n), string(d.Bytes("text")))
 		}
 		return out
 	case tagList:
@@ -977,9 +1023,9 @@ func readAny(d *binenc.Decoder, depth int) any {
 			}
 			return nil
 		}
-		out := make([]any, n)
+		out := make([]any, 0, min(n, maxPrealloc))
 		for i := 0; i < n && d.Err == nil; i++ {
-			out[i] = readAny(d, depth+1)
+			out = append(grow(out, n), readAny(d, depth+1))
 		}
 		return out
 	case tagMap:
@@ -990,7 +1036,7 @@ func readAny(d *binenc.Decoder, depth int) any {
 			}
 			return nil
 		}
-		out := make(map[string]any, n)
+		out := make(map[string]any, min(n, maxPrealloc))
 		last := ""
 		for i := 0; i < n && d.Err == nil; i++ {
 			k := string(d.Bytes("key"))

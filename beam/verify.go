@@ -355,6 +355,9 @@ type stageAccumulators struct {
 }
 
 func newVerifyAccumulator(plans []lifecycle.StagePlan) (*verifyAccumulator, error) {
+	if len(plans) > stage.MaxStages {
+		return nil, fmt.Errorf("beam: verify aggregates: %w: %d stage plans, at most %d (stage.MaxStages)", leadkit.ErrInvalid, len(plans), stage.MaxStages)
+	}
 	a := &verifyAccumulator{stages: make([]stageAccumulators, len(plans))}
 	for i, p := range plans {
 		st := &a.stages[i]
@@ -606,6 +609,9 @@ func decodeVerifyAccumulator(b []byte) (*verifyAccumulator, error) {
 	// marks and three accumulators' lengths.
 	if err != nil || n > uint64(len(b)/6) {
 		return nil, bad
+	}
+	if n > stage.MaxStages {
+		return nil, fmt.Errorf("leadkit beam: verify accumulator: %d stages, at most %d (stage.MaxStages)", n, stage.MaxStages)
 	}
 	a := &verifyAccumulator{stages: make([]stageAccumulators, n)}
 	for i := range a.stages {
