@@ -669,10 +669,29 @@ func buildBinary(p *plan, t reflect.Type, building map[reflect.Type]*plan) {
 			if !distinct {
 				// Which of the keys that write the same bytes stays is
 				// chosen on copies of the walker, all alike, then the one
-				// kept spends the cap in key order.
+				// kept spends the cap in key order. Only such keys are
+				// copied, and the copies together walk at most the size
+				// cap: past it (whatever the order, as each copy walks
+				// the same), every such key keeps the zero value.
+				budget := capBytes
+				collides := func(i int) bool {
+					return i > 0 && bytes.Equal(entries[i-1].key, entries[i].key) ||
+						i+1 < len(entries) && bytes.Equal(entries[i+1].key, entries[i].key)
+				}
 				for i := range entries {
+					if !collides(i) || budget < 0 {
+						continue
+					}
 					c := *w
 					entries[i].val = elem.enc(&c, nil, entries[i].v, depth+1)
+					budget -= w.left - c.left
+				}
+				if budget < 0 {
+					for i := range entries {
+						if collides(i) {
+							entries[i].v, entries[i].val = reflect.Zero(t.Elem()), nil
+						}
+					}
 				}
 				slices.SortFunc(entries, func(a, b entry) int {
 					return cmp.Or(bytes.Compare(a.key, b.key), bytes.Compare(a.val, b.val))
@@ -939,7 +958,10 @@ func (w *walker) appendAny(b []byte, x any, d int) []byte {
 
 // appendUnsupported appends an Unsupported naming typ.
 func appendUnsupported(b []byte, typ string) []byte {
-	return binenc.AppendString(append(b, tagUnsupported), text.Clip(typ, maxTypeName))
+	if len(typ) > maxTypeName {
+		typ = text.Clip(typ, maxTypeName-3) // with its "...": at most maxTypeName, so cut once
+	}
+	return binenc.AppendString(append(b, tagUnsupported), typ)
 }
 
 // maxTypeName cuts the type an Unsupported names.

@@ -171,3 +171,16 @@ func TestTotalFormCountsJSONNumber(t *testing.T) {
 	n := encodedSize(t, func() ([]byte, error) { return encodeEvent(e) })
 	assert.LessOrEqual(t, n, MaxLineBytes, "a 16 KB list of one shared json.Number encodes to %d bytes", n)
 }
+
+// An Unsupported's type keeps its text on the next trip, even when the
+// 256-byte cut falls inside a character (the cut once added its "..."
+// past 256 bytes, and cut again on the next trip).
+func TestTotalFormUnsupportedTypeCutOnce(t *testing.T) {
+	for pad := 250; pad <= 256; pad++ {
+		typ := strings.Repeat("a", pad) + "é€" + strings.Repeat("b", 50)
+		e := leadkit.Event{ID: "e", LeadID: "l", Type: "t", Channel: "web", Time: attackAt,
+			Attrs: map[string]any{"u": Unsupported{Type: typ}}}
+		first, again := reencode(t, e)
+		assert.Equal(t, first, again, "pad %d", pad)
+	}
+}
